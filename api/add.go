@@ -1,0 +1,148 @@
+package api
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// AddParams are the options of POST /add, carried as query parameters with IPFS Cluster's names.
+type AddParams struct {
+	PinOptions
+	Local             bool   `json:"local"`
+	Recursive         bool   `json:"recursive"`
+	Layout            string `json:"layout"`  // balanced (default) | trickle
+	Chunker           string `json:"chunker"` // size-N | rabin | rabin-min-avg-max
+	RawLeaves         bool   `json:"raw_leaves"`
+	Hidden            bool   `json:"hidden"`
+	WrapWithDirectory bool   `json:"wrap_with_directory"`
+	Progress          bool   `json:"progress"`
+	CidVersion        int    `json:"cid_version"`
+	HashFun           string `json:"hash"`
+	Format            string `json:"format"` // unixfs (default) | car
+	NoPin             bool   `json:"no_pin"`
+}
+
+// DefaultAddParams are the add defaults (IPFS's: balanced, size-262144, CIDv0, sha2-256).
+func DefaultAddParams() AddParams {
+	return AddParams{Layout: "balanced", Chunker: "size-262144", HashFun: "sha2-256", Format: "unixfs"}
+}
+
+var chunkerRe = regexp.MustCompile(`^(size-[0-9]+|rabin|rabin-[0-9]+-[0-9]+-[0-9]+|rabin-[0-9]+)$`)
+
+// Validate checks the add-specific options.
+func (a AddParams) Validate() error {
+	switch a.Layout {
+	case "", "balanced", "trickle":
+	default:
+		return fmt.Errorf("%w: unknown layout %q (use balanced or trickle)", ErrInvalid, a.Layout)
+	}
+	if a.Chunker != "" && !chunkerRe.MatchString(a.Chunker) {
+		return fmt.Errorf("%w: bad chunker %q (use size-N, rabin or rabin-MIN-AVG-MAX)", ErrInvalid, a.Chunker)
+	}
+	if a.CidVersion != 0 && a.CidVersion != 1 {
+		return fmt.Errorf("%w: cid-version must be 0 or 1, got %d", ErrInvalid, a.CidVersion)
+	}
+	if a.HashFun != "" {
+		if _, ok := mh.Names[strings.ToLower(a.HashFun)]; !ok {
+			return fmt.Errorf("%w: unknown hash function %q", ErrInvalid, a.HashFun)
+		}
+	}
+	switch a.Format {
+	case "", "unixfs", "car":
+	default:
+		return fmt.Errorf("%w: unknown format %q (use unixfs or car)", ErrInvalid, a.Format)
+	}
+	return nil
+}
+
+// ToQuery encodes the parameters for POST /add.
+func (a AddParams) ToQuery() url.Values {
+	q := a.PinOptions.ToQuery()
+	b := strconv.FormatBool
+	q.Set("local", b(a.Local))
+	q.Set("recursive", b(a.Recursive))
+	if a.Layout != "" {
+		q.Set("layout", a.Layout)
+	}
+	if a.Chunker != "" {
+		q.Set("chunker", a.Chunker)
+	}
+	q.Set("raw-leaves", b(a.RawLeaves))
+	q.Set("hidden", b(a.Hidden))
+	q.Set("wrap-with-directory", b(a.WrapWithDirectory))
+	q.Set("progress", b(a.Progress))
+	q.Set("cid-version", strconv.Itoa(a.CidVersion))
+	if a.HashFun != "" {
+		q.Set("hash", a.HashFun)
+	}
+	if a.Format != "" {
+		q.Set("format", a.Format)
+	}
+	q.Set("no-pin", b(a.NoPin))
+	return q
+}
+
+// AddParamsFromQuery decodes POST /add query parameters over DefaultAddParams.
+func AddParamsFromQuery(q url.Values, now time.Time) (AddParams, error) {
+	a := DefaultAddParams()
+	opts, err := PinOptionsFromQuery(q, now)
+	if err != nil {
+		return a, err
+	}
+	a.PinOptions = opts
+	boolean := func(key string, dst *bool) error {
+		v := q.Get(key)
+		if v == "" {
+			return nil
+		}
+		x, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%w: %s=%q is not a boolean", ErrInvalid, key, v)
+		}
+		*dst = x
+		return nil
+	}
+	for key, dst := range map[string]*bool{"local": &a.Local, "recursive": &a.Recursive, "raw-leaves": &a.RawLeaves,
+		"hidden": &a.Hidden, "wrap-with-directory": &a.WrapWithDirectory, "progress": &a.Progress, "no-pin": &a.NoPin} {
+		if err := boolean(key, dst); err != nil {
+			return a, err
+		}
+	}
+	if v := q.Get("layout"); v != "" {
+		a.Layout = v
+	}
+	if v := q.Get("chunker"); v != "" {
+		a.Chunker = v
+	}
+	if v := q.Get("cid-version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return a, fmt.Errorf("%w: cid-version=%q is not an integer", ErrInvalid, v)
+		}
+		a.CidVersion = n
+	}
+	if v := q.Get("hash"); v != "" {
+		a.HashFun = v
+	}
+	if v := q.Get("format"); v != "" {
+		a.Format = v
+	}
+	return a, a.Validate()
+}
+
+// AddedOutput is one line of the streamed POST /add response: a file or directory added
+// (Cid set) or a progress update (Bytes set, Cid undefined).
+type AddedOutput struct {
+	Name        string    `json:"name"`
+	Cid         Cid       `json:"cid,omitzero"`
+	Bytes       uint64    `json:"bytes,omitempty"`
+	Size        uint64    `json:"size,omitempty"`
+	Allocations []peer.ID `json:"allocations,omitempty"`
+}

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// Sentinel error kinds. Components wrap them with %w and a message saying what to change;
+// the REST server maps them to HTTP codes with HTTPStatus.
+var (
+	// ErrInvalid: the request is malformed or an option is out of range (400).
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotFound: the CID or peer is not in the pinset / cluster (404).
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the peer cannot take the request now, e.g. a full queue (503).
+	ErrUnavailable = errors.New("unavailable")
+	// ErrTooLarge: the request body exceeds its limit (413).
+	ErrTooLarge = errors.New("request too large")
+	// ErrUnauthorized: missing or bad credentials (401).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrTimeout: the operation did not complete in time (504).
+	ErrTimeout = errors.New("timed out")
+)
+
+// Error is the JSON body of every API error: {"code": N, "message": "..."}.
+type Error struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e Error) Error() string { return e.Message }
+
+// HTTPStatus maps an error to the HTTP status the REST API answers with.
+func HTTPStatus(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}

@@ -1,0 +1,273 @@
+package api
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// PinMode is recursive (the whole DAG) or direct (the root block only).
+type PinMode int
+
+const (
+	PinModeRecursive PinMode = iota
+	PinModeDirect
+)
+
+// ParsePinMode reads "recursive" (or "") and "direct".
+func ParsePinMode(s string) (PinMode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "recursive":
+		return PinModeRecursive, nil
+	case "direct":
+		return PinModeDirect, nil
+	}
+	return PinModeRecursive, fmt.Errorf("%w: unknown pin mode %q (use recursive or direct)", ErrInvalid, s)
+}
+
+func (m PinMode) String() string {
+	if m == PinModeDirect {
+		return "direct"
+	}
+	return "recursive"
+}
+
+func (m PinMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+func (m *PinMode) UnmarshalText(b []byte) error {
+	v, err := ParsePinMode(string(b))
+	*m = v
+	return err
+}
+
+// PinType is the kind of pin; pincluster has only "pin" (IPFS Cluster's sharding types are not
+// supported).
+type PinType string
+
+const PinTypeData PinType = "pin"
+
+// PinOptions are the user-settable options of a pin.
+type PinOptions struct {
+	ReplicationFactorMin int               `json:"replication_factor_min"`
+	ReplicationFactorMax int               `json:"replication_factor_max"`
+	Name                 string            `json:"name"`
+	Mode                 PinMode           `json:"mode"`
+	UserAllocations      []peer.ID         `json:"user_allocations,omitempty"`
+	ExpireAt             time.Time         `json:"expire_at,omitzero"`
+	Metadata             map[string]string `json:"metadata,omitempty"`
+	PinUpdate            Cid               `json:"pin_update,omitzero"`
+	Origins              []string          `json:"origins,omitempty"`
+}
+
+// Pin is an item of the shared pinset.
+type Pin struct {
+	Cid         Cid       `json:"cid"`
+	Type        PinType   `json:"type"`
+	Allocations []peer.ID `json:"allocations"`
+	MaxDepth    int       `json:"max_depth"`
+	Reference   *Cid      `json:"reference,omitempty"`
+	Timestamp   time.Time `json:"timestamp"`
+	PinOptions
+}
+
+// NewPin builds a pin of c with opts, filling type and max_depth from the mode.
+func NewPin(c Cid, opts PinOptions) Pin {
+	p := Pin{Cid: c, Type: PinTypeData, PinOptions: opts, Allocations: []peer.ID{}}
+	p.MaxDepth = -1
+	if opts.Mode == PinModeDirect {
+		p.MaxDepth = 0
+	}
+	return p
+}
+
+// Expired reports whether the pin has an expiry that is at or before now.
+func (p Pin) Expired(now time.Time) bool {
+	return !p.ExpireAt.IsZero() && !p.ExpireAt.After(now)
+}
+
+// AllocatedTo reports whether p is allocated to id. Empty allocations mean every peer.
+func (p Pin) AllocatedTo(id peer.ID) bool {
+	if len(p.Allocations) == 0 {
+		return true
+	}
+	for _, a := range p.Allocations {
+		if a == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ApplyDefaults fills replication factors left at 0 (unset) from the cluster defaults. When only
+// one factor is given and the default of the other is -1 (everywhere), the other takes the given
+// value, so "--replication-min 2" alone means 2..2 on a default config.
+func (o *PinOptions) ApplyDefaults(defMin, defMax int) {
+	switch {
+	case o.ReplicationFactorMin == 0 && o.ReplicationFactorMax == 0:
+		o.ReplicationFactorMin, o.ReplicationFactorMax = defMin, defMax
+	case o.ReplicationFactorMin == 0:
+		o.ReplicationFactorMin = defMin
+		if defMin == -1 || defMin > o.ReplicationFactorMax && o.ReplicationFactorMax > 0 {
+			o.ReplicationFactorMin = o.ReplicationFactorMax
+		}
+	case o.ReplicationFactorMax == 0:
+		o.ReplicationFactorMax = defMax
+		if defMax == -1 || defMax < o.ReplicationFactorMin && o.ReplicationFactorMin > 0 {
+			o.ReplicationFactorMax = o.ReplicationFactorMin
+		}
+	}
+}
+
+// Validate checks the options' consistency (after ApplyDefaults).
+func (o PinOptions) Validate() error {
+	mn, mx := o.ReplicationFactorMin, o.ReplicationFactorMax
+	if mn < -1 || mx < -1 {
+		return fmt.Errorf("%w: replication factors must be -1 (every peer) or positive, got min=%d max=%d", ErrInvalid, mn, mx)
+	}
+	if (mn == -1) != (mx == -1) {
+		return fmt.Errorf("%w: replication_factor_min and replication_factor_max must both be -1 (every peer) or both positive, got min=%d max=%d", ErrInvalid, mn, mx)
+	}
+	if mn > mx {
+		return fmt.Errorf("%w: replication_factor_min (%d) is greater than replication_factor_max (%d)", ErrInvalid, mn, mx)
+	}
+	return nil
+}
+
+// ToQuery encodes the options as REST query parameters (IPFS Cluster's names).
+func (o PinOptions) ToQuery() url.Values {
+	q := url.Values{}
+	if o.ReplicationFactorMin != 0 {
+		q.Set("replication-min", strconv.Itoa(o.ReplicationFactorMin))
+	}
+	if o.ReplicationFactorMax != 0 {
+		q.Set("replication-max", strconv.Itoa(o.ReplicationFactorMax))
+	}
+	if o.Name != "" {
+		q.Set("name", o.Name)
+	}
+	q.Set("mode", o.Mode.String())
+	if len(o.UserAllocations) > 0 {
+		s := make([]string, len(o.UserAllocations))
+		for i, a := range o.UserAllocations {
+			s[i] = a.String()
+		}
+		q.Set("user-allocations", strings.Join(s, ","))
+	}
+	if !o.ExpireAt.IsZero() {
+		q.Set("expire-at", o.ExpireAt.Format(time.RFC3339Nano))
+	}
+	keys := make([]string, 0, len(o.Metadata))
+	for k := range o.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		q.Set("meta-"+k, o.Metadata[k])
+	}
+	if o.PinUpdate.Defined() {
+		q.Set("pin-update", o.PinUpdate.String())
+	}
+	if len(o.Origins) > 0 {
+		q.Set("origins", strings.Join(o.Origins, ","))
+	}
+	return q
+}
+
+// PinOptionsFromQuery decodes REST query parameters. Unset replication factors stay 0 (the
+// caller applies cluster defaults, then Validate). now is used for expire-in. Every bad value
+// yields an ErrInvalid naming the parameter.
+func PinOptionsFromQuery(q url.Values, now time.Time) (PinOptions, error) {
+	o := PinOptions{}
+	atoi := func(key string) (int, bool, error) {
+		v := q.Get(key)
+		if v == "" {
+			return 0, false, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, false, fmt.Errorf("%w: %s=%q is not an integer", ErrInvalid, key, v)
+		}
+		return n, true, nil
+	}
+	if n, ok, err := atoi("replication"); err != nil {
+		return o, err
+	} else if ok {
+		o.ReplicationFactorMin, o.ReplicationFactorMax = n, n
+	}
+	if n, ok, err := atoi("replication-min"); err != nil {
+		return o, err
+	} else if ok {
+		o.ReplicationFactorMin = n
+	}
+	if n, ok, err := atoi("replication-max"); err != nil {
+		return o, err
+	} else if ok {
+		o.ReplicationFactorMax = n
+	}
+	o.Name = q.Get("name")
+	mode, err := ParsePinMode(q.Get("mode"))
+	if err != nil {
+		return o, err
+	}
+	o.Mode = mode
+	if v := q.Get("user-allocations"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			id, err := peer.Decode(s)
+			if err != nil {
+				return o, fmt.Errorf("%w: user-allocations: %q is not a peer ID", ErrInvalid, s)
+			}
+			o.UserAllocations = append(o.UserAllocations, id)
+		}
+	}
+	if v := q.Get("expire-at"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return o, fmt.Errorf("%w: expire-at=%q is not an RFC3339 time", ErrInvalid, v)
+		}
+		o.ExpireAt = t
+	}
+	if v := q.Get("expire-in"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return o, fmt.Errorf("%w: expire-in=%q is not a duration (e.g. 24h, 90m)", ErrInvalid, v)
+		}
+		if d <= 0 {
+			return o, fmt.Errorf("%w: expire-in=%q must be positive", ErrInvalid, v)
+		}
+		o.ExpireAt = now.Add(d)
+	}
+	for k, vs := range q {
+		if strings.HasPrefix(k, "meta-") && len(k) > 5 && len(vs) > 0 {
+			if o.Metadata == nil {
+				o.Metadata = map[string]string{}
+			}
+			o.Metadata[k[5:]] = vs[0]
+		}
+	}
+	if v := q.Get("pin-update"); v != "" {
+		c, err := DecodeCid(v)
+		if err != nil {
+			return o, fmt.Errorf("pin-update: %w", err)
+		}
+		o.PinUpdate = c
+	}
+	if v := q.Get("origins"); v != "" {
+		o.Origins = strings.Split(v, ",")
+	}
+	if o.ReplicationFactorMin < -1 || o.ReplicationFactorMax < -1 {
+		return o, fmt.Errorf("%w: replication factors must be -1 (every peer) or positive", ErrInvalid)
+	}
+	if o.ReplicationFactorMin > 0 && o.ReplicationFactorMax > 0 && o.ReplicationFactorMin > o.ReplicationFactorMax {
+		return o, fmt.Errorf("%w: replication-min (%d) is greater than replication-max (%d)", ErrInvalid, o.ReplicationFactorMin, o.ReplicationFactorMax)
+	}
+	return o, nil
+}

@@ -1,0 +1,60 @@
+package rest
+
+import (
+	"context"
+	"io"
+	"mime/multipart"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+)
+
+// Cluster is what the REST server needs from a peer. peer.Peer implements it; tests use a fake.
+// Every method is safe for concurrent use. Errors wrap the api sentinel errors (ErrInvalid,
+// ErrNotFound, ErrUnavailable, ...), which the server maps to HTTP codes with api.HTTPStatus.
+// Streaming methods call fn once per item in a stable order and stop at fn's first error,
+// returning it; they hold constant memory however large the pinset is.
+type Cluster interface {
+	ID(ctx context.Context) api.ID
+	Version() api.Version
+	// Peers streams the ID of every cluster peer (this one included).
+	Peers(ctx context.Context, fn func(api.ID) error) error
+	PeerRemove(ctx context.Context, id peer.ID) error
+
+	// Pin adds or updates c with opts (replication factors 0 mean the cluster defaults) and
+	// returns the stored pin once it is durable. The path form resolves an /ipfs/ or /ipld/ path.
+	Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error)
+	PinPath(ctx context.Context, path string, opts api.PinOptions) (api.Pin, error)
+	// Unpin removes c from the pinset; ErrNotFound when it is not pinned.
+	Unpin(ctx context.Context, c api.Cid) (api.Pin, error)
+	UnpinPath(ctx context.Context, path string) (api.Pin, error)
+	// PinGet returns one pin of the pinset; ErrNotFound when absent.
+	PinGet(ctx context.Context, c api.Cid) (api.Pin, error)
+	// PinsJSON streams the pinset as the stored JSON of each api.Pin (no trailing newline),
+	// without decoding it: GET /allocations writes these bytes as they are. The slice is only
+	// valid during the call.
+	PinsJSON(ctx context.Context, fn func(pinJSON []byte) error) error
+
+	// Status returns the status of c on every allocated peer (only this peer when local).
+	Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
+	// StatusAll streams the status of every pin whose status on some peer matches filter
+	// (0 = all); cids, when not empty, restricts it to those CIDs.
+	StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error
+	// Recover re-queues c where it is in error and waits until that attempt ends.
+	Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
+	// RecoverAll recovers every errored pin, streaming the outcome of each.
+	RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error
+	// IPFSGC runs a repo gc (on every peer unless local).
+	IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error)
+
+	// Add imports the files of a multipart body (or, with params.Format "car", a CAR stream in
+	// car) and pins the root unless NoPin, reporting each entry and progress to out. It returns
+	// the root. Exactly one of mr and car is non-nil.
+	Add(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error)
+
+	// Metrics returns the latest valid metric of each peer for name; MetricNames the names.
+	Metrics(ctx context.Context, name string) ([]api.Metric, error)
+	MetricNames(ctx context.Context) ([]string, error)
+	Alerts(ctx context.Context) ([]api.Alert, error)
+	ConnectGraph(ctx context.Context) (api.ConnectGraph, error)
+}

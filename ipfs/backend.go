@@ -1,0 +1,78 @@
+// Package ipfs declares the contract between a pincluster peer and the IPFS node behind it, and
+// holds its backends: embedded (a boxo node inside the peer, the default), fake (in-memory, with
+// fault injection, for tests) and, later, kubo (a Kubo daemon's HTTP RPC API).
+package ipfs
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/pincluster/pincluster/api"
+)
+
+// Errors a Backend returns (wrapped with detail).
+var (
+	// ErrNotPinned: Unpin of a CID that is not pinned. Callers treat it as success.
+	ErrNotPinned = errors.New("not pinned")
+	// ErrBadCAR: the CAR stream is malformed, truncated or does not have exactly one root.
+	ErrBadCAR = errors.New("bad CAR")
+	// ErrClosed: the backend was closed.
+	ErrClosed = errors.New("ipfs backend closed")
+)
+
+// PinProgress is called by Pin each time a block of the DAG has been fetched or found locally,
+// with the running count. The tracker uses it to time out a pin only when no block arrived for
+// pin_timeout. It must not block.
+type PinProgress func(blocks uint64)
+
+// RepoStat is the storage summary of the IPFS node.
+type RepoStat struct {
+	RepoSize   uint64 `json:"repo_size"`
+	StorageMax uint64 `json:"storage_max"`
+	// FreeSpace is the free space on the repo's filesystem, or StorageMax-RepoSize when smaller.
+	FreeSpace  uint64 `json:"free_space"`
+	NumObjects uint64 `json:"num_objects"`
+}
+
+// AddOutput receives each file/directory added (and progress lines when asked); it must not block
+// for long.
+type AddOutput func(api.AddedOutput)
+
+// Backend is an IPFS node. All methods are safe for concurrent use and honour ctx cancellation;
+// they block until done.
+type Backend interface {
+	// ID identifies the IPFS node.
+	ID(ctx context.Context) (api.IPFSID, error)
+
+	// Pin fetches the DAG of c (recursively, or only the root for direct mode) and pins it.
+	// Pinning an already pinned CID succeeds at once. Progress may be nil.
+	Pin(ctx context.Context, c api.Cid, mode api.PinMode, progress PinProgress) error
+	// Unpin removes the pin of c (recursive or direct). A CID that is not pinned returns an
+	// error wrapping ErrNotPinned.
+	Unpin(ctx context.Context, c api.Cid) error
+	// IsPinned reports whether c is pinned, and how. It is cheap (no DAG walk).
+	IsPinned(ctx context.Context, c api.Cid) (pinned bool, mode api.PinMode, err error)
+	// PinLs streams every pinned root (recursive and direct) to fn, stopping at fn's first error.
+	PinLs(ctx context.Context, fn func(c api.Cid, mode api.PinMode) error) error
+
+	// Add imports files (a directory tree; one file is a directory with one entry) as UnixFS
+	// with params' layout, chunker, raw leaves, CID version, hash and wrap-with-directory, without
+	// pinning them. It reports each entry to out and returns the root: the single file's CID, the
+	// wrapping directory when WrapWithDirectory, or the top directory. An empty input returns an
+	// error wrapping api.ErrInvalid.
+	Add(ctx context.Context, dir files.Directory, params api.AddParams, out AddOutput) (api.Cid, error)
+	// ImportCAR stores the blocks of a CAR (v1 or v2) stream, without pinning. It returns the
+	// single root, or an error wrapping ErrBadCAR when the CAR is malformed, truncated or does
+	// not have exactly one root; nothing is stored in that case.
+	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
+
+	// RepoStat reports storage use.
+	RepoStat(ctx context.Context) (RepoStat, error)
+	// GC removes every block not reachable from a pin and returns the removed CIDs.
+	GC(ctx context.Context) ([]api.Cid, error)
+
+	// Close releases the node; later calls return ErrClosed.
+	Close() error
+}
