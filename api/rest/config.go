@@ -1,0 +1,184 @@
+package rest
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// configKey prefixes every validation error so the operator knows which key to change.
+const configKey = "api.restapi"
+
+// Config configures the REST API server. Its JSON form is the "api": {"restapi": {...}} section
+// of service.json, with durations as strings ("30s").
+type Config struct {
+	// ListenMultiaddress is the TCP multiaddress to listen on; port 0 picks a free port.
+	ListenMultiaddress string
+	ReadHeaderTimeout  time.Duration
+	IdleTimeout        time.Duration
+	// WriteTimeout is 0 (none) by default: streams of large pinsets take long.
+	WriteTimeout time.Duration
+	// MaxBodyBytes limits request bodies other than POST /add.
+	MaxBodyBytes int64
+	// MaxAddBytes limits POST /add bodies.
+	MaxAddBytes    int64
+	MaxHeaderBytes int
+	// BasicAuthCredentials maps user to password; empty means no authentication.
+	BasicAuthCredentials map[string]string
+	// CORSAllowedOrigins lists origins allowed by CORS ("*" for any); empty disables CORS.
+	CORSAllowedOrigins []string
+}
+
+// DefaultConfig returns the defaults: 127.0.0.1:9094, no auth, 1 MiB bodies, 64 GiB adds.
+func DefaultConfig() Config {
+	return Config{
+		ListenMultiaddress: "/ip4/127.0.0.1/tcp/9094",
+		ReadHeaderTimeout:  30 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		WriteTimeout:       0,
+		MaxBodyBytes:       1 << 20,
+		MaxAddBytes:        64 << 30,
+		MaxHeaderBytes:     1 << 20,
+	}
+}
+
+// Validate checks every field; errors name the JSON key to change.
+func (c Config) Validate() error {
+	if _, err := parseListenAddr(c.ListenMultiaddress); err != nil {
+		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", c.ReadHeaderTimeout}, {"idle_timeout", c.IdleTimeout}, {"write_timeout", c.WriteTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s.%s: must not be negative, got %s (0 disables it)", configKey, d.key, d.v)
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		return fmt.Errorf("%s.max_body_bytes: must be positive, got %d (default %d)", configKey, c.MaxBodyBytes, DefaultConfig().MaxBodyBytes)
+	}
+	if c.MaxAddBytes <= 0 {
+		return fmt.Errorf("%s.max_add_bytes: must be positive, got %d (default %d)", configKey, c.MaxAddBytes, DefaultConfig().MaxAddBytes)
+	}
+	if c.MaxHeaderBytes < 0 {
+		return fmt.Errorf("%s.max_header_bytes: must not be negative, got %d (0 means Go's default, 1 MiB)", configKey, c.MaxHeaderBytes)
+	}
+	for user := range c.BasicAuthCredentials {
+		if user == "" || strings.Contains(user, ":") {
+			return fmt.Errorf("%s.basic_auth_credentials: user name %q must be non-empty and contain no ':'", configKey, user)
+		}
+	}
+	for _, o := range c.CORSAllowedOrigins {
+		if strings.TrimSpace(o) == "" {
+			return fmt.Errorf("%s.cors_allowed_origins: empty origin (use \"*\" or an origin like https://example.com)", configKey)
+		}
+	}
+	return nil
+}
+
+// parseListenAddr checks that s is a TCP multiaddress (/ip4|/ip6|/dns.../tcp/N).
+func parseListenAddr(s string) (ma.Multiaddr, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("empty address (e.g. /ip4/127.0.0.1/tcp/9094)")
+	}
+	m, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a multiaddress: %v (e.g. /ip4/127.0.0.1/tcp/9094)", s, err)
+	}
+	comps := m
+	if len(comps) != 2 {
+		return nil, fmt.Errorf("%q must be an IP or DNS address followed by /tcp/PORT (e.g. /ip4/127.0.0.1/tcp/9094)", s)
+	}
+	switch comps[0].Protocol().Code {
+	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+	default:
+		return nil, fmt.Errorf("%q must start with /ip4, /ip6 or /dns (e.g. /ip4/127.0.0.1/tcp/9094)", s)
+	}
+	if comps[1].Protocol().Code != ma.P_TCP {
+		return nil, fmt.Errorf("%q: only tcp is supported (e.g. /ip4/127.0.0.1/tcp/9094)", s)
+	}
+	return m, nil
+}
+
+// jsonConfig is Config's JSON form.
+type jsonConfig struct {
+	ListenMultiaddress     string            `json:"listen_multiaddress"`
+	HTTPListenMultiaddress string            `json:"http_listen_multiaddress,omitempty"` // IPFS Cluster's name, read only
+	ReadHeaderTimeout      string            `json:"read_header_timeout"`
+	IdleTimeout            string            `json:"idle_timeout"`
+	WriteTimeout           string            `json:"write_timeout"`
+	MaxBodyBytes           int64             `json:"max_body_bytes"`
+	MaxAddBytes            int64             `json:"max_add_bytes"`
+	MaxHeaderBytes         int               `json:"max_header_bytes"`
+	BasicAuthCredentials   map[string]string `json:"basic_auth_credentials"`
+	CORSAllowedOrigins     []string          `json:"cors_allowed_origins,omitempty"`
+}
+
+// MarshalJSON writes durations as strings like "30s".
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jsonConfig{
+		ListenMultiaddress:   c.ListenMultiaddress,
+		ReadHeaderTimeout:    c.ReadHeaderTimeout.String(),
+		IdleTimeout:          c.IdleTimeout.String(),
+		WriteTimeout:         c.WriteTimeout.String(),
+		MaxBodyBytes:         c.MaxBodyBytes,
+		MaxAddBytes:          c.MaxAddBytes,
+		MaxHeaderBytes:       c.MaxHeaderBytes,
+		BasicAuthCredentials: c.BasicAuthCredentials,
+		CORSAllowedOrigins:   c.CORSAllowedOrigins,
+	})
+}
+
+// UnmarshalJSON reads the JSON form over c's current values, so keys left out keep them
+// (decode into DefaultConfig() to get defaults for missing keys).
+func (c *Config) UnmarshalJSON(b []byte) error {
+	j := jsonConfig{
+		ListenMultiaddress:   c.ListenMultiaddress,
+		ReadHeaderTimeout:    c.ReadHeaderTimeout.String(),
+		IdleTimeout:          c.IdleTimeout.String(),
+		WriteTimeout:         c.WriteTimeout.String(),
+		MaxBodyBytes:         c.MaxBodyBytes,
+		MaxAddBytes:          c.MaxAddBytes,
+		MaxHeaderBytes:       c.MaxHeaderBytes,
+		BasicAuthCredentials: c.BasicAuthCredentials,
+		CORSAllowedOrigins:   c.CORSAllowedOrigins,
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("%s: %w", configKey, err)
+	}
+	out := Config{
+		ListenMultiaddress:   j.ListenMultiaddress,
+		MaxBodyBytes:         j.MaxBodyBytes,
+		MaxAddBytes:          j.MaxAddBytes,
+		MaxHeaderBytes:       j.MaxHeaderBytes,
+		BasicAuthCredentials: j.BasicAuthCredentials,
+		CORSAllowedOrigins:   j.CORSAllowedOrigins,
+	}
+	if j.HTTPListenMultiaddress != "" && j.ListenMultiaddress == c.ListenMultiaddress {
+		out.ListenMultiaddress = j.HTTPListenMultiaddress
+	}
+	for _, d := range []struct {
+		key string
+		s   string
+		dst *time.Duration
+	}{{"read_header_timeout", j.ReadHeaderTimeout, &out.ReadHeaderTimeout}, {"idle_timeout", j.IdleTimeout, &out.IdleTimeout}, {"write_timeout", j.WriteTimeout, &out.WriteTimeout}} {
+		v, err := parseDuration(d.s)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %q is not a duration (e.g. 30s, 2m): %v", configKey, d.key, d.s, err)
+		}
+		*d.dst = v
+	}
+	*c = out
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	return time.ParseDuration(s)
+}

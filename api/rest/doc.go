@@ -1,0 +1,15 @@
+// Package rest is pincluster's REST API server, compatible with IPFS Cluster's (same paths,
+// query parameters and JSON shapes), serving a Cluster (cluster.go).
+//
+// Usage:
+//
+//	cfg := rest.DefaultConfig()
+//	srv, err := rest.NewServer(cfg, peer, logger)
+//	if err != nil { ... }
+//	if err := srv.Start(); err != nil { ... } // binds cfg.ListenMultiaddress
+//	defer srv.Shutdown(ctx)
+//
+// Every error is a JSON api.Error ({"code": N, "message": "..."}) with the status api.HTTPStatus
+// gives. List endpoints stream one JSON object per line (NDJSON); an error after the first line
+// is reported in the X-Stream-Error trailer.
+package rest

@@ -1,0 +1,257 @@
+package rest
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// allocations streams the pinset (GET /allocations) as stored, one pin per line, without
+// decoding it.
+func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
+	all, err := allocationsFilter(r.URL.Query().Get("filter"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Trailer", streamErrorTrailer)
+	if !all { // only sharding types were asked for: pincluster has none
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	// Unlike the other streams this one needs no background flusher: pins come as fast as
+	// Badger reads them, and the 64 KiB buffer fills (and goes out) often.
+	var bw *bufio.Writer
+	rc := http.NewResponseController(w)
+	last, n := time.Now(), 0
+	err = s.cl.PinsJSON(r.Context(), func(b []byte) error {
+		if bw == nil {
+			w.WriteHeader(http.StatusOK)
+			bw = bufio.NewWriterSize(w, streamBufSize)
+		}
+		bw.Write(b)
+		if err := bw.WriteByte('\n'); err != nil {
+			return err
+		}
+		if n++; n%256 != 0 {
+			return nil
+		}
+		if now := time.Now(); now.Sub(last) > flushInterval {
+			last = now
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			rc.Flush()
+		}
+		return nil
+	})
+	if bw == nil {
+		if err != nil {
+			h.Del("Trailer")
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		h.Set(streamErrorTrailer, oneLine(err.Error()))
+	}
+}
+
+// allocationsFilter reads IPFS Cluster's pin type filter (a comma list of all, pin, meta-pin,
+// clusterdag, shard) and reports whether plain pins are included.
+func allocationsFilter(f string) (bool, error) {
+	if strings.TrimSpace(f) == "" {
+		return true, nil
+	}
+	all := false
+	for _, t := range strings.Split(f, ",") {
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "all", "pin", "data":
+			all = true
+		case "meta-pin", "meta", "clusterdag", "shard", "":
+		default:
+			return false, fmt.Errorf("%w: unknown pin type filter %q (use all or pin)", api.ErrInvalid, t)
+		}
+	}
+	return all, nil
+}
+
+func (s *Server) allocation(w http.ResponseWriter, r *http.Request) {
+	c, err := pathCid(r, "cid")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := s.cl.PinGet(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// statusAll streams GET /pins, validating every parameter before the stream starts.
+func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	local, err := queryBool(q, "local")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	filter, err := api.ParseTrackerStatusFilter(q.Get("filter"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var cids []api.Cid
+	if v := q.Get("cids"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			c, err := api.DecodeCid(part)
+			if err != nil {
+				writeError(w, fmt.Errorf("cids: %w", err))
+				return
+			}
+			cids = append(cids, c)
+		}
+	}
+	st := newStreamer(w)
+	st.finish(s.cl.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	c, err := pathCid(r, "cid")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	local, err := queryBool(r.URL.Query(), "local")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	g, err := s.cl.Status(r.Context(), c, local)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
+	c, err := pathCid(r, "cid")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	opts, err := api.PinOptionsFromQuery(r.URL.Query(), time.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := s.cl.Pin(r.Context(), c, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) unpin(w http.ResponseWriter, r *http.Request) {
+	c, err := pathCid(r, "cid")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := s.cl.Unpin(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// contentPath rebuilds an /ipfs/, /ipns/ or /ipld/ path from POST|DELETE /pins/{first}/{rest...}.
+func contentPath(r *http.Request) (string, bool) {
+	switch first := r.PathValue("first"); first {
+	case "ipfs", "ipns", "ipld":
+		return "/" + first + "/" + r.PathValue("rest"), true
+	}
+	return "", false
+}
+
+// pinsSub serves POST /pins/{cid}/recover and POST /pins/ipfs/{path...}.
+func (s *Server) pinsSub(w http.ResponseWriter, r *http.Request) {
+	if path, ok := contentPath(r); ok {
+		opts, err := api.PinOptionsFromQuery(r.URL.Query(), time.Now())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		p, err := s.cl.PinPath(r.Context(), path, opts)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, p)
+		return
+	}
+	if r.PathValue("rest") != "recover" {
+		writeErrorStatus(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s (use /pins/{cid}, /pins/{cid}/recover or /pins/ipfs/{path})", r.Method, r.URL.Path))
+		return
+	}
+	c, err := pathCid(r, "first")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	local, err := queryBool(r.URL.Query(), "local")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	g, err := s.cl.Recover(r.Context(), c, local)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+// unpinPath serves DELETE /pins/ipfs/{path...}.
+func (s *Server) unpinPath(w http.ResponseWriter, r *http.Request) {
+	path, ok := contentPath(r)
+	if !ok {
+		writeErrorStatus(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s (use /pins/{cid} or /pins/ipfs/{path})", r.Method, r.URL.Path))
+		return
+	}
+	p, err := s.cl.UnpinPath(r.Context(), path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) recoverAll(w http.ResponseWriter, r *http.Request) {
+	local, err := queryBool(r.URL.Query(), "local")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	st := newStreamer(w)
+	st.finish(s.cl.RecoverAll(r.Context(), local, func(g api.GlobalPinInfo) error { return st.item(g) }))
+}

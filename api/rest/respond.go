@@ -1,0 +1,194 @@
+package rest
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// streamErrorTrailer carries an error that happened after a stream started.
+const streamErrorTrailer = "X-Stream-Error"
+
+var errStreamClosed = errors.New("stream already finished")
+
+// streamBufSize is the write buffer of streamed responses.
+const streamBufSize = 64 << 10
+
+// flushInterval bounds how long a streamed line may sit in the buffer.
+const flushInterval = 200 * time.Millisecond
+
+// writeJSON answers with status and v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, fmt.Errorf("encoding the response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError answers with the api.Error for err and the status api.HTTPStatus maps it to.
+func writeError(w http.ResponseWriter, err error) {
+	writeErrorStatus(w, statusOf(err), err.Error())
+}
+
+func writeErrorStatus(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(api.Error{Code: status, Message: msg})
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// statusOf is api.HTTPStatus, plus 413 for bodies over their limit.
+func statusOf(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return api.HTTPStatus(err)
+}
+
+// streamer writes an NDJSON stream. The 200 header goes out with the first line, so an error
+// before any line is still a JSON error status; after it, errors go in the X-Stream-Error
+// trailer. A background flusher sends buffered lines at least every flushInterval.
+// Its methods are safe for concurrent use.
+type streamer struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	mu      sync.Mutex
+	bw      *bufio.Writer
+	started bool
+	closed  bool // finish was called
+	dirty   bool
+	werr    error // first write error: the client went away
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newStreamer(w http.ResponseWriter) *streamer {
+	return &streamer{w: w, rc: http.NewResponseController(w)}
+}
+
+func (s *streamer) start() {
+	h := s.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Trailer", streamErrorTrailer)
+	h.Set("X-Chunked-Output", "1")
+	s.w.WriteHeader(http.StatusOK)
+	s.bw = bufio.NewWriterSize(s.w, streamBufSize)
+	s.started = true
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.flusher()
+}
+
+func (s *streamer) flusher() {
+	defer close(s.done)
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			if s.dirty && s.werr == nil {
+				s.flushLocked()
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *streamer) flushLocked() {
+	if err := s.bw.Flush(); err != nil {
+		s.werr = err
+		return
+	}
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.werr = err
+	}
+	s.dirty = false
+}
+
+// raw writes one line made of b and a newline, as is.
+func (s *streamer) raw(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStreamClosed
+	}
+	if !s.started {
+		s.start()
+	}
+	if s.werr != nil {
+		return s.werr
+	}
+	s.bw.Write(b)
+	if err := s.bw.WriteByte('\n'); err != nil {
+		s.werr = err
+		return err
+	}
+	s.dirty = true
+	return nil
+}
+
+// item writes v as one JSON line.
+func (s *streamer) item(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding a stream item: %w", err)
+	}
+	return s.raw(b)
+}
+
+// finish ends the stream: with err nil it flushes what is left (an empty stream still gets
+// its 200); with an error it answers a JSON error if nothing was sent yet, otherwise sets the
+// X-Stream-Error trailer.
+func (s *streamer) finish(err error) {
+	s.mu.Lock()
+	s.closed = true
+	if !s.started {
+		defer s.mu.Unlock()
+		if err != nil {
+			writeError(s.w, err)
+			return
+		}
+		s.w.Header().Set("Content-Type", "application/json")
+		s.w.Header().Set("Trailer", streamErrorTrailer)
+		s.w.WriteHeader(http.StatusOK)
+		return
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.werr == nil {
+		s.bw.Flush()
+	}
+	if err != nil {
+		s.w.Header().Set(streamErrorTrailer, oneLine(err.Error()))
+	}
+}
+
+// oneLine makes a message safe for a header value.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r < ' ' && r != '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,151 @@
+package rest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+)
+
+// routes registers every endpoint (IPFS Cluster's paths).
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET /id", s.id)
+	mux.HandleFunc("GET /version", s.version)
+	mux.HandleFunc("GET /peers", s.peers)
+	mux.HandleFunc("DELETE /peers/{peerid}", s.peerRemove)
+
+	mux.HandleFunc("POST /add", s.add)
+
+	mux.HandleFunc("GET /allocations", s.allocations)
+	mux.HandleFunc("GET /allocations/{cid}", s.allocation)
+
+	mux.HandleFunc("GET /pins", s.statusAll)
+	mux.HandleFunc("GET /pins/{cid}", s.status)
+	mux.HandleFunc("POST /pins/recover", s.recoverAll)
+	mux.HandleFunc("POST /pins/{cid}", s.pin)
+	mux.HandleFunc("DELETE /pins/{cid}", s.unpin)
+	// /pins/{cid}/recover and /pins/ipfs/{path...} overlap, so one pattern takes both.
+	mux.HandleFunc("POST /pins/{first}/{rest...}", s.pinsSub)
+	mux.HandleFunc("DELETE /pins/{first}/{rest...}", s.unpinPath)
+
+	mux.HandleFunc("POST /ipfs/gc", s.ipfsGC)
+
+	mux.HandleFunc("GET /monitor/metrics", s.metricNames)
+	mux.HandleFunc("GET /monitor/metrics/{name}", s.metrics)
+	mux.HandleFunc("GET /health/alerts", s.alerts)
+	mux.HandleFunc("GET /health/graph", s.graph)
+	return mux
+}
+
+// queryBool reads an optional boolean query parameter.
+func queryBool(q url.Values, key string) (bool, error) {
+	v := q.Get(key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%w: %s=%q is not a boolean (use true or false)", api.ErrInvalid, key, v)
+	}
+	return b, nil
+}
+
+// pathCid decodes the {cid} path value.
+func pathCid(r *http.Request, name string) (api.Cid, error) {
+	return api.DecodeCid(r.PathValue(name))
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) id(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.cl.ID(r.Context()))
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.cl.Version())
+}
+
+func (s *Server) peers(w http.ResponseWriter, r *http.Request) {
+	st := newStreamer(w)
+	st.finish(s.cl.Peers(r.Context(), func(id api.ID) error { return st.item(id) }))
+}
+
+func (s *Server) peerRemove(w http.ResponseWriter, r *http.Request) {
+	v := r.PathValue("peerid")
+	id, err := peer.Decode(v)
+	if err != nil {
+		writeError(w, fmt.Errorf("%w: %q is not a peer ID: %v", api.ErrInvalid, v, err))
+		return
+	}
+	if err := s.cl.PeerRemove(r.Context(), id); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) ipfsGC(w http.ResponseWriter, r *http.Request) {
+	local, err := queryBool(r.URL.Query(), "local")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	gc, err := s.cl.IPFSGC(r.Context(), local)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, gc)
+}
+
+func (s *Server) metricNames(w http.ResponseWriter, r *http.Request) {
+	names, err := s.cl.MetricNames(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if names == nil {
+		names = []string{}
+	}
+	writeJSON(w, http.StatusOK, names)
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	ms, err := s.cl.Metrics(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if ms == nil {
+		ms = []api.Metric{}
+	}
+	writeJSON(w, http.StatusOK, ms)
+}
+
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	as, err := s.cl.Alerts(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if as == nil {
+		as = []api.Alert{}
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
+	g, err := s.cl.ConnectGraph(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
