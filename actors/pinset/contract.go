@@ -1,0 +1,29 @@
+// Package pinset holds the pinset actor: the single writer of the replicated pinset. It turns
+// local changes into ops (next per-origin seq, hybrid logical clock), merges remote ops, and
+// makes both durable through the Store with group commit: while one write is in flight, new
+// requests accumulate and go out together in the next write, so throughput grows with load
+// while each request still waits only for its own fsync (or write, without sync_writes).
+//
+// A change is acknowledged (ChangesCommitted) only after Store.Apply returned: a crash right
+// after the reply loses nothing. Reads do not go through the actor: Store reads are safe
+// concurrently with the writer.
+package pinset
+
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Store is the durable pinset (persistence.Store satisfies it).
+type Store interface {
+	// Apply records ops durably and merges them with last-writer-wins; it returns per op
+	// whether the pinset changed. It is only called from one goroutine at a time.
+	Apply(ops []messages.Op) ([]bool, error)
+	// LastSeq is the highest seq stored for origin.
+	LastSeq(origin peer.ID) (uint64, error)
+	// MaxClock is the greatest clock stored.
+	MaxClock() (messages.HLC, error)
+}
+
+// Listener receives PinsetChanged events. It is called from the actor and must not block.
+type Listener func(messages.PinsetChanged)

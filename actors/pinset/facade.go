@@ -1,0 +1,82 @@
+package pinset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// ErrStopped is returned once the pinset actor has stopped.
+var ErrStopped = errors.New("pinset stopped")
+
+// defaultCommitTimeout bounds a commit when ctx has no deadline.
+const defaultCommitTimeout = time.Minute
+
+// Pinset is the typed facade of the pinset actor.
+type Pinset struct {
+	system *actor.ActorSystem
+	pid    *actor.PID
+}
+
+// Spawn starts the pinset actor. listener (may be nil) is told of every change.
+func Spawn(system *actor.ActorSystem, self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*Pinset, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	a, err := newActor(self, store, clock, listener, log)
+	if err != nil {
+		return nil, err
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return a })
+	pid, err := system.Root.SpawnNamed(props, "pinset")
+	if err != nil {
+		return nil, fmt.Errorf("pinset: spawn: %w", err)
+	}
+	return &Pinset{system: system, pid: pid}, nil
+}
+
+// Commit makes changes durable and returns their ops. When it returns nil the changes survive a
+// crash of this process (and power loss with sync_writes).
+func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error) {
+	timeout := defaultCommitTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+		if timeout <= 0 {
+			return nil, fmt.Errorf("pinset commit: %w", api.ErrTimeout)
+		}
+	}
+	f := p.system.Root.RequestFuture(p.pid, &messages.CommitChanges{Changes: changes}, timeout)
+	res, err := f.Result()
+	switch {
+	case errors.Is(err, actor.ErrTimeout):
+		return nil, fmt.Errorf("pinset commit did not finish in %s: %w", timeout, api.ErrTimeout)
+	case errors.Is(err, actor.ErrDeadLetter):
+		return nil, ErrStopped
+	case err != nil:
+		return nil, err
+	}
+	reply, ok := res.(*messages.ChangesCommitted)
+	if !ok {
+		return nil, fmt.Errorf("pinset: unexpected reply %T", res)
+	}
+	return reply.Ops, reply.Err
+}
+
+// ApplyRemote queues ops from other peers for merging; it does not wait.
+func (p *Pinset) ApplyRemote(ops []messages.Op) {
+	if len(ops) > 0 {
+		p.system.Root.Send(p.pid, &messages.ApplyRemoteOps{Ops: ops})
+	}
+}
+
+// Stop stops the actor after the messages already queued (writes in flight finish).
+func (p *Pinset) Stop() {
+	_ = p.system.Root.PoisonFuture(p.pid).Wait()
+}

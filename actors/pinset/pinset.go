@@ -1,0 +1,200 @@
+package pinset
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// maxWriteBatch bounds one group commit so a burst cannot build a huge transaction.
+const maxWriteBatch = 4096
+
+type waiter struct {
+	sender *actor.PID
+	ops    []messages.Op
+}
+
+// batch is one group commit: whole local requests, then remote ops.
+type batch struct {
+	waiters []waiter
+	remote  []messages.Op
+}
+
+func (b batch) ops() []messages.Op {
+	var ops []messages.Op
+	for _, w := range b.waiters {
+		ops = append(ops, w.ops...)
+	}
+	return append(ops, b.remote...)
+}
+
+// writeDone reports the end of a Store.Apply run in the writer goroutine.
+type writeDone struct {
+	b       batch
+	changed []bool
+	err     error
+}
+
+type pinsetActor struct {
+	self     peer.ID
+	store    Store
+	clock    *messages.Clock
+	listener Listener
+	log      *slog.Logger
+
+	nextSeq uint64
+	waiting []waiter      // local requests not yet written
+	remote  []messages.Op // remote ops not yet written
+	writing bool
+}
+
+func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*pinsetActor, error) {
+	last, err := store.LastSeq(self)
+	if err != nil {
+		return nil, fmt.Errorf("pinset: reading last seq: %w", err)
+	}
+	mc, err := store.MaxClock()
+	if err != nil {
+		return nil, fmt.Errorf("pinset: reading max clock: %w", err)
+	}
+	clock.Observe(mc)
+	return &pinsetActor{self: self, store: store, clock: clock, listener: listener, log: log, nextSeq: last + 1}, nil
+}
+
+func (a *pinsetActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *messages.CommitChanges:
+		a.onCommitChanges(ctx, m)
+	case *messages.ApplyRemoteOps:
+		a.onApplyRemote(ctx, m)
+	case *writeDone:
+		a.onWriteDone(ctx, m)
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		a.log.Warn("pinset: unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChanges) {
+	ops := make([]messages.Op, 0, len(m.Changes))
+	for _, ch := range m.Changes {
+		op := messages.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
+		if ch.Kind == messages.OpPin {
+			b, err := json.Marshal(ch.Pin)
+			if err != nil {
+				ctx.Respond(&messages.ChangesCommitted{Err: fmt.Errorf("pinset: encoding pin %s: %w", ch.Pin.Cid, err)})
+				return
+			}
+			op.PinJSON = b
+		}
+		ops = append(ops, op)
+	}
+	a.number(ops)
+	a.waiting = append(a.waiting, waiter{sender: ctx.Sender(), ops: ops})
+	a.maybeWrite(ctx)
+}
+
+// number gives local ops the next seqs and fresh clocks.
+func (a *pinsetActor) number(ops []messages.Op) {
+	for i := range ops {
+		ops[i].Seq = a.nextSeq
+		ops[i].Clock = a.clock.Now()
+		a.nextSeq++
+	}
+}
+
+func (a *pinsetActor) onApplyRemote(ctx actor.Context, m *messages.ApplyRemoteOps) {
+	for _, op := range m.Ops {
+		a.clock.Observe(op.Clock)
+	}
+	a.remote = append(a.remote, m.Ops...)
+	a.maybeWrite(ctx)
+}
+
+// maybeWrite starts a group commit of what is pending unless one is in flight.
+func (a *pinsetActor) maybeWrite(ctx actor.Context) {
+	if a.writing || (len(a.waiting) == 0 && len(a.remote) == 0) {
+		return
+	}
+	b := a.takeBatch()
+	a.writing = true
+	self, system, store := ctx.Self(), ctx.ActorSystem(), a.store
+	go func() {
+		changed, err := store.Apply(b.ops())
+		system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
+	}()
+}
+
+// takeBatch takes whole local requests up to maxWriteBatch ops (at least one), then fills the
+// rest with remote ops.
+func (a *pinsetActor) takeBatch() batch {
+	var b batch
+	n, i := 0, 0
+	for i < len(a.waiting) && (i == 0 || n+len(a.waiting[i].ops) <= maxWriteBatch) {
+		n += len(a.waiting[i].ops)
+		i++
+	}
+	b.waiters, a.waiting = a.waiting[:i:i], a.waiting[i:]
+	r := min(len(a.remote), max(0, maxWriteBatch-n))
+	if n == 0 && r == 0 && len(a.remote) > 0 {
+		r = min(len(a.remote), maxWriteBatch)
+	}
+	b.remote, a.remote = a.remote[:r:r], a.remote[r:]
+	return b
+}
+
+func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
+	a.writing = false
+	for _, w := range m.b.waiters {
+		reply := &messages.ChangesCommitted{Err: m.err}
+		if m.err == nil {
+			reply.Ops = w.ops
+		}
+		if w.sender != nil {
+			ctx.Send(w.sender, reply)
+		}
+	}
+	if m.err != nil {
+		a.log.Error("pinset: write failed", "ops", len(m.changed), "err", m.err)
+		// Continue numbering after what is stored so our op log has no gap, renumbering the
+		// requests still waiting.
+		if last, err := a.store.LastSeq(a.self); err == nil {
+			a.nextSeq = last + 1
+			for _, w := range a.waiting {
+				a.number(w.ops)
+			}
+		}
+	} else if a.listener != nil {
+		a.notify(m)
+	}
+	a.maybeWrite(ctx)
+}
+
+func (a *pinsetActor) notify(m *writeDone) {
+	var local, remote []messages.Op
+	j := 0
+	for _, w := range m.b.waiters {
+		for _, op := range w.ops {
+			if j < len(m.changed) && m.changed[j] {
+				local = append(local, op)
+			}
+			j++
+		}
+	}
+	for _, op := range m.b.remote {
+		if j < len(m.changed) && m.changed[j] {
+			remote = append(remote, op)
+		}
+		j++
+	}
+	if len(local) > 0 {
+		a.listener(messages.PinsetChanged{Ops: local, Local: true})
+	}
+	if len(remote) > 0 {
+		a.listener(messages.PinsetChanged{Ops: remote})
+	}
+}

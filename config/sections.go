@@ -1,0 +1,200 @@
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Cluster is the "cluster" section: identity of the cluster and peer-level intervals.
+type Cluster struct {
+	Peername             string   `json:"peername"`
+	Secret               string   `json:"secret"`
+	ListenMultiaddress   []string `json:"listen_multiaddress"`
+	ReplicationFactorMin int      `json:"replication_factor_min"`
+	ReplicationFactorMax int      `json:"replication_factor_max"`
+	StateSyncInterval    Duration `json:"state_sync_interval"`
+	PinRecoverInterval   Duration `json:"pin_recover_interval"`
+	DisableRepinning     bool     `json:"disable_repinning"`
+	MonitorPingInterval  Duration `json:"monitor_ping_interval"`
+	PeerWatchInterval    Duration `json:"peer_watch_interval"`
+	LeaveOnShutdown      bool     `json:"leave_on_shutdown"`
+	FollowerMode         bool     `json:"follower_mode"`
+}
+
+// DefaultCluster has IPFS Cluster's defaults, a fresh random secret and the host name.
+func DefaultCluster() Cluster {
+	name, _ := os.Hostname()
+	if name == "" {
+		name = "pincluster"
+	}
+	return Cluster{
+		Peername:             name,
+		Secret:               NewSecret(),
+		ListenMultiaddress:   []string{"/ip4/0.0.0.0/tcp/9096"},
+		ReplicationFactorMin: -1,
+		ReplicationFactorMax: -1,
+		StateSyncInterval:    Duration(5 * time.Minute),
+		PinRecoverInterval:   Duration(12 * time.Minute),
+		DisableRepinning:     true,
+		MonitorPingInterval:  Duration(15 * time.Second),
+		PeerWatchInterval:    Duration(5 * time.Second),
+	}
+}
+
+// NewSecret returns 32 random bytes, hex encoded.
+func NewSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// SecretBytes decodes the secret.
+func (c Cluster) SecretBytes() ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(c.Secret))
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("cluster.secret: must be 32 bytes written as 64 hex characters (generate one with: head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')")
+	}
+	return b, nil
+}
+
+// Validate names the offending key.
+func (c Cluster) Validate() error {
+	if strings.TrimSpace(c.Peername) == "" {
+		return fmt.Errorf("cluster.peername: must not be empty")
+	}
+	if _, err := c.SecretBytes(); err != nil {
+		return err
+	}
+	if len(c.ListenMultiaddress) == 0 {
+		return fmt.Errorf("cluster.listen_multiaddress: needs at least one multiaddress")
+	}
+	for _, a := range c.ListenMultiaddress {
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("cluster.listen_multiaddress: %q is not a multiaddress: %v", a, err)
+		}
+	}
+	mn, mx := c.ReplicationFactorMin, c.ReplicationFactorMax
+	if mn == 0 || mx == 0 || mn < -1 || mx < -1 || (mn == -1) != (mx == -1) || mn > mx {
+		return fmt.Errorf("cluster.replication_factor_min/max: must both be -1 (every peer) or 1 <= min <= max, got %d and %d", mn, mx)
+	}
+	for key, d := range map[string]Duration{"state_sync_interval": c.StateSyncInterval, "pin_recover_interval": c.PinRecoverInterval,
+		"monitor_ping_interval": c.MonitorPingInterval, "peer_watch_interval": c.PeerWatchInterval} {
+		if d <= 0 {
+			return fmt.Errorf("cluster.%s: must be a positive duration, got %s", key, d.D())
+		}
+	}
+	return nil
+}
+
+// Batching controls how local ops are grouped before broadcast.
+type Batching struct {
+	MaxBatchSize int      `json:"max_batch_size"`
+	MaxBatchAge  Duration `json:"max_batch_age"`
+	MaxQueueSize int      `json:"max_queue_size"`
+}
+
+// CRDT is the "consensus.crdt" section: the replicated pinset.
+type CRDT struct {
+	ClusterName         string   `json:"cluster_name"`
+	TrustedPeers        []string `json:"trusted_peers"`
+	Batching            Batching `json:"batching"`
+	RebroadcastInterval Duration `json:"rebroadcast_interval"`
+}
+
+// DefaultCRDT: batching on (256 ops or 200 ms), as acknowledged ops are durable before they are
+// batched, so batching costs no safety here (unlike the reference).
+func DefaultCRDT() CRDT {
+	return CRDT{
+		ClusterName:         "pincluster",
+		TrustedPeers:        []string{"*"},
+		Batching:            Batching{MaxBatchSize: 256, MaxBatchAge: Duration(200 * time.Millisecond), MaxQueueSize: 50000},
+		RebroadcastInterval: Duration(time.Minute),
+	}
+}
+
+func (c CRDT) Validate() error {
+	if strings.TrimSpace(c.ClusterName) == "" {
+		return fmt.Errorf("consensus.crdt.cluster_name: must not be empty")
+	}
+	if c.Batching.MaxBatchSize < 0 || c.Batching.MaxBatchAge < 0 {
+		return fmt.Errorf("consensus.crdt.batching: max_batch_size and max_batch_age must be >= 0 (both > 0 enables batching)")
+	}
+	if c.Batching.MaxQueueSize <= 0 {
+		return fmt.Errorf("consensus.crdt.batching.max_queue_size: must be > 0")
+	}
+	if c.RebroadcastInterval <= 0 {
+		return fmt.Errorf("consensus.crdt.rebroadcast_interval: must be a positive duration")
+	}
+	return nil
+}
+
+// Datastore is the "datastore" section: the pinset's Badger store.
+type Datastore struct {
+	// SyncWrites fsyncs each group commit, so an acknowledged pin survives power loss too (a
+	// process crash never loses one either way).
+	SyncWrites bool `json:"sync_writes"`
+}
+
+// IPFS is the "ipfs_connector" section.
+type IPFS struct {
+	Backend            string   `json:"backend"` // embedded | kubo
+	NodeMultiaddress   string   `json:"node_multiaddress"`
+	PinTimeout         Duration `json:"pin_timeout"`
+	UnpinTimeout       Duration `json:"unpin_timeout"`
+	IPFSRequestTimeout Duration `json:"ipfs_request_timeout"`
+}
+
+func DefaultIPFS() IPFS {
+	return IPFS{Backend: "embedded", NodeMultiaddress: "/ip4/127.0.0.1/tcp/5001",
+		PinTimeout: Duration(2 * time.Minute), UnpinTimeout: Duration(3 * time.Hour), IPFSRequestTimeout: Duration(5 * time.Minute)}
+}
+
+func (c IPFS) Validate() error {
+	switch c.Backend {
+	case "embedded":
+	case "kubo":
+		return fmt.Errorf("ipfs_connector.backend: \"kubo\" is not available in this version; use \"embedded\"")
+	default:
+		return fmt.Errorf("ipfs_connector.backend: unknown backend %q (use embedded)", c.Backend)
+	}
+	if c.PinTimeout <= 0 || c.UnpinTimeout <= 0 || c.IPFSRequestTimeout <= 0 {
+		return fmt.Errorf("ipfs_connector: pin_timeout, unpin_timeout and ipfs_request_timeout must be positive durations")
+	}
+	return nil
+}
+
+// Tracker is the "pin_tracker" section.
+type Tracker struct {
+	ConcurrentPins        int      `json:"concurrent_pins"`
+	PriorityPinMaxAge     Duration `json:"priority_pin_max_age"`
+	PriorityPinMaxRetries int      `json:"priority_pin_max_retries"`
+	MaxPinQueueSize       int      `json:"max_pin_queue_size"`
+}
+
+func DefaultTracker() Tracker {
+	return Tracker{ConcurrentPins: 10, PriorityPinMaxAge: Duration(24 * time.Hour), PriorityPinMaxRetries: 5, MaxPinQueueSize: 1_000_000}
+}
+
+func (c Tracker) Validate() error {
+	if c.ConcurrentPins <= 0 {
+		return fmt.Errorf("pin_tracker.concurrent_pins: must be > 0")
+	}
+	if c.PriorityPinMaxAge <= 0 {
+		return fmt.Errorf("pin_tracker.priority_pin_max_age: must be a positive duration")
+	}
+	if c.PriorityPinMaxRetries < 0 {
+		return fmt.Errorf("pin_tracker.priority_pin_max_retries: must be >= 0")
+	}
+	if c.MaxPinQueueSize <= 0 {
+		return fmt.Errorf("pin_tracker.max_pin_queue_size: must be > 0")
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package messages
+
+import "github.com/pincluster/pincluster/api"
+
+// Change is a local change to the pinset asked by a client: pin (with the full pin object) or
+// unpin. The pinset actor turns it into an Op with the next seq and clock.
+type Change struct {
+	Kind OpKind
+	Pin  api.Pin // for OpUnpin only Pin.Cid is used
+}
+
+// CommitChanges asks the pinset actor to make changes durable. The reply is ChangesCommitted.
+type CommitChanges struct {
+	Changes []Change
+}
+
+// ChangesCommitted answers CommitChanges once the ops are durable (or failed).
+type ChangesCommitted struct {
+	Ops []Op
+	Err error
+}
+
+// ApplyRemoteOps asks the pinset actor to merge ops received from other peers (already verified).
+// No reply.
+type ApplyRemoteOps struct {
+	Ops []Op
+}
+
+// PinsetChanged is published after ops changed the pinset (winners under last-writer-wins),
+// local or remote.
+type PinsetChanged struct {
+	Ops   []Op
+	Local bool
+}
