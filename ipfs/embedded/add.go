@@ -1,0 +1,279 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	chunk "github.com/ipfs/boxo/chunker"
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/trickle"
+	uio "github.com/ipfs/boxo/ipld/unixfs/io"
+	"github.com/ipfs/go-cid"
+	format "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/ipfs"
+)
+
+// Add imports dir as UnixFS without pinning it. The top-level entries of dir are the inputs the
+// user named; hidden (dot) entries below them are skipped unless params.Hidden. The returned
+// root stays protected from GC for Config.AddGrace so the caller can pin it.
+func (n *Node) Add(ctx context.Context, dir files.Directory, params api.AddParams, out ipfs.AddOutput) (api.Cid, error) {
+	ctx, done, err := n.begin(ctx)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	defer done()
+	if err := params.Validate(); err != nil {
+		return api.CidUndef, err
+	}
+	a, err := newAdder(ctx, n, params, out)
+	if err != nil {
+		return api.CidUndef, err
+	}
+
+	n.gcLock.RLock()
+	defer n.gcLock.RUnlock()
+	root, err := a.addTop(dir)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	if err := a.dag.Commit(); err != nil {
+		return api.CidUndef, fmt.Errorf("add: store blocks: %w", err)
+	}
+	n.recent.add(root.Cid())
+	n.stats.invalidate()
+	return api.NewCid(root.Cid()), nil
+}
+
+type adder struct {
+	ctx       context.Context
+	dag       *format.BufferedDAG
+	params    api.AddParams
+	out       ipfs.AddOutput
+	prefix    cid.Prefix
+	rawLeaves bool
+	chunker   string
+	// lastDirEntries is the number of entries of the directory addDir finished last.
+	lastDirEntries int
+}
+
+func newAdder(ctx context.Context, n *Node, p api.AddParams, out ipfs.AddOutput) (*adder, error) {
+	if out == nil {
+		out = func(api.AddedOutput) {}
+	}
+	a := &adder{ctx: ctx, dag: format.NewBufferedDAG(ctx, n.dag), params: p, out: out,
+		rawLeaves: p.RawLeaves, chunker: p.Chunker}
+	if a.chunker == "" {
+		a.chunker = "size-262144"
+	}
+	hashName := strings.ToLower(p.HashFun)
+	if hashName == "" {
+		hashName = "sha2-256"
+	}
+	code, ok := mh.Names[hashName]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown hash function %q", api.ErrInvalid, p.HashFun)
+	}
+	version := p.CidVersion
+	if code != mh.SHA2_256 {
+		version = 1 // CIDv0 is sha2-256 only; Kubo upgrades too
+	}
+	if version == 1 {
+		a.rawLeaves = true // Kubo's default for CIDv1
+		a.prefix = merkledag.V1CidPrefix()
+		a.prefix.MhType = code
+		a.prefix.MhLength = -1
+	} else {
+		a.prefix = merkledag.V0CidPrefix()
+	}
+	return a, nil
+}
+
+type namedNode struct {
+	name string
+	node files.Node
+}
+
+// addTop adds the top-level entries and returns the root (see Backend.Add).
+func (a *adder) addTop(dir files.Directory) (format.Node, error) {
+	var top []namedNode
+	it := dir.Entries()
+	for it.Next() {
+		top = append(top, namedNode{it.Name(), it.Node()})
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("add: read input: %w", err)
+	}
+	if len(top) == 0 {
+		return nil, fmt.Errorf("%w: nothing to add (no files in the request)", api.ErrInvalid)
+	}
+	var wrapper uio.Directory
+	if a.params.WrapWithDirectory {
+		var err error
+		if wrapper, err = uio.NewDirectory(a.dag, uio.WithCidBuilder(a.prefix)); err != nil {
+			return nil, err
+		}
+	}
+	var last format.Node
+	for _, e := range top {
+		nd, err := a.addNode(e.name, e.node)
+		if err != nil {
+			return nil, err
+		}
+		if len(top) == 1 && a.lastDirEntries == 0 {
+			if _, isDir := e.node.(files.Directory); isDir {
+				return nil, fmt.Errorf("%w: nothing to add (directory %q is empty)", api.ErrInvalid, e.name)
+			}
+		}
+		last = nd
+		if wrapper != nil {
+			if err := wrapper.AddChild(a.ctx, e.name, nd); err != nil {
+				return nil, fmt.Errorf("add: wrap %q: %w", e.name, err)
+			}
+		}
+	}
+	if wrapper == nil {
+		return last, nil
+	}
+	return a.finishDir("", wrapper)
+}
+
+func (a *adder) addNode(path string, nd files.Node) (format.Node, error) {
+	defer nd.Close()
+	if err := a.ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch f := nd.(type) {
+	case *files.Symlink:
+		return a.addSymlink(path, f)
+	case files.File:
+		return a.addFile(path, f)
+	case files.Directory:
+		return a.addDir(path, f)
+	default:
+		return nil, fmt.Errorf("%w: %q is neither a file, a directory nor a symlink", api.ErrInvalid, path)
+	}
+}
+
+func (a *adder) addFile(path string, f files.File) (format.Node, error) {
+	var r io.Reader = f
+	if a.params.Progress {
+		r = &progressReader{r: f, name: path, out: a.out}
+	}
+	spl, err := chunk.FromString(r, a.chunker)
+	if err != nil {
+		return nil, fmt.Errorf("%w: chunker %q: %v", api.ErrInvalid, a.chunker, err)
+	}
+	dbp := helpers.DagBuilderParams{
+		Maxlinks:   helpers.DefaultLinksPerBlock,
+		RawLeaves:  a.rawLeaves,
+		CidBuilder: a.prefix,
+		Dagserv:    a.dag,
+	}
+	db, err := dbp.New(spl)
+	if err != nil {
+		return nil, err
+	}
+	var nd format.Node
+	if a.params.Layout == "trickle" {
+		nd, err = trickle.Layout(db)
+	} else {
+		nd, err = balanced.Layout(db)
+	}
+	if err != nil {
+		if ctxErr := a.ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("add %q: %w", path, err)
+	}
+	return nd, a.report(path, nd)
+}
+
+func (a *adder) addSymlink(path string, l *files.Symlink) (format.Node, error) {
+	data, err := unixfs.SymlinkData(l.Target)
+	if err != nil {
+		return nil, err
+	}
+	nd := merkledag.NodeWithData(data)
+	if err := nd.SetCidBuilder(a.prefix); err != nil {
+		return nil, err
+	}
+	if err := a.dag.Add(a.ctx, nd); err != nil {
+		return nil, err
+	}
+	return nd, a.report(path, nd)
+}
+
+func (a *adder) addDir(path string, d files.Directory) (format.Node, error) {
+	dir, err := uio.NewDirectory(a.dag, uio.WithCidBuilder(a.prefix))
+	if err != nil {
+		return nil, err
+	}
+	entries := 0
+	it := d.Entries()
+	for it.Next() {
+		name := it.Name()
+		if !a.params.Hidden && strings.HasPrefix(name, ".") {
+			it.Node().Close()
+			continue
+		}
+		child, err := a.addNode(path+"/"+name, it.Node())
+		if err != nil {
+			return nil, err
+		}
+		if err := dir.AddChild(a.ctx, name, child); err != nil {
+			return nil, fmt.Errorf("add %q: %w", path+"/"+name, err)
+		}
+		entries++
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("add %q: read input: %w", path, err)
+	}
+	a.lastDirEntries = entries
+	return a.finishDir(path, dir)
+}
+
+func (a *adder) finishDir(path string, dir uio.Directory) (format.Node, error) {
+	nd, err := dir.GetNode()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.dag.Add(a.ctx, nd); err != nil {
+		return nil, err
+	}
+	return nd, a.report(path, nd)
+}
+
+func (a *adder) report(path string, nd format.Node) error {
+	size, err := nd.Size()
+	if err != nil {
+		return err
+	}
+	a.out(api.AddedOutput{Name: path, Cid: api.NewCid(nd.Cid()), Size: size})
+	return nil
+}
+
+// progressReader emits a progress line with the running byte count of one file.
+type progressReader struct {
+	r     io.Reader
+	name  string
+	total uint64
+	out   ipfs.AddOutput
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.total += uint64(n)
+		p.out(api.AddedOutput{Name: p.name, Bytes: p.total})
+	}
+	return n, err
+}

@@ -1,0 +1,237 @@
+package embedded
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	car "github.com/ipld/go-car/v2"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/ipfs"
+)
+
+// carMemLimit is how many block bytes ImportCAR stages in memory before spilling to a temp file.
+const carMemLimit = 32 << 20
+
+// putBatchBytes bounds one blockstore batch when committing staged blocks.
+const putBatchBytes = 8 << 20
+
+// ImportCAR reads a CARv1 or CARv2 stream, verifies every block against its CID and, only when
+// the whole stream is clean, stores the blocks. The root stays protected from GC for
+// Config.AddGrace so the caller can pin it.
+func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
+	ctx, done, err := n.begin(ctx)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	defer done()
+
+	st := &stager{dir: n.cfg.Dir}
+	defer st.close()
+	root, err := readCAR(ctx, r, st.add)
+	if err != nil {
+		return api.CidUndef, err
+	}
+
+	n.gcLock.RLock()
+	defer n.gcLock.RUnlock()
+	if err := st.commit(ctx, func(bs []blocks.Block) error { return n.bserv.AddBlocks(ctx, bs) }); err != nil {
+		return api.CidUndef, fmt.Errorf("import CAR: store blocks: %w", err)
+	}
+	n.recent.add(root)
+	n.stats.invalidate()
+	return api.NewCid(root), nil
+}
+
+// readCAR decodes a CAR stream, hands each verified block to put and returns the single root.
+// Every decoding problem is an error wrapping ipfs.ErrBadCAR.
+func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (cid.Cid, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ipfs.ErrBadCAR}, a...)...)
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	// A CARv2 whose payload is cut at a section boundary looks complete to the block reader:
+	// read its header to check the payload length ourselves.
+	var wantBytes uint64
+	if p, _ := br.Peek(car.PragmaSize + car.HeaderSize); len(p) == car.PragmaSize+car.HeaderSize &&
+		bytes.Equal(p[:car.PragmaSize], car.Pragma) {
+		var h car.Header
+		if _, err := h.ReadFrom(bytes.NewReader(p[car.PragmaSize:])); err == nil {
+			wantBytes = h.DataOffset + h.DataSize
+		}
+	}
+	cr := &countingReader{r: br}
+	rd, err := car.NewBlockReader(cr)
+	if err != nil {
+		return cid.Undef, bad("not a CAR stream: %v", err)
+	}
+	if len(rd.Roots) != 1 {
+		return cid.Undef, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
+	}
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return cid.Undef, err
+		}
+		b, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return cid.Undef, bad("truncated after %d blocks", i)
+			}
+			return cid.Undef, bad("block %d: %v", i, err)
+		}
+		if err := put(b); err != nil {
+			return cid.Undef, fmt.Errorf("import CAR: stage block %d: %w", i, err)
+		}
+	}
+	if wantBytes > 0 && cr.n < wantBytes {
+		return cid.Undef, bad("truncated CARv2: read %d of %d bytes", cr.n, wantBytes)
+	}
+	return rd.Roots[0], nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n uint64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += uint64(n)
+	return n, err
+}
+
+// stager holds blocks until the CAR has been read completely: in memory up to carMemLimit, then
+// in a temp file under dir.
+type stager struct {
+	dir      string
+	mem      []blocks.Block
+	memBytes int
+	file     *os.File
+	w        *bufio.Writer
+}
+
+func (s *stager) add(b blocks.Block) error {
+	if s.file == nil && s.memBytes+len(b.RawData()) <= carMemLimit {
+		s.mem = append(s.mem, b)
+		s.memBytes += len(b.RawData())
+		return nil
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, "car-import-*.tmp")
+		if err != nil {
+			return fmt.Errorf("spill to disk: %w", err)
+		}
+		s.file, s.w = f, bufio.NewWriterSize(f, 1<<20)
+		for _, m := range s.mem {
+			if err := s.spill(m); err != nil {
+				return err
+			}
+		}
+		s.mem, s.memBytes = nil, 0
+	}
+	return s.spill(b)
+}
+
+func (s *stager) spill(b blocks.Block) error {
+	var hdr [2 * binary.MaxVarintLen64]byte
+	c := b.Cid().Bytes()
+	k := binary.PutUvarint(hdr[:], uint64(len(c)))
+	k += binary.PutUvarint(hdr[k:], uint64(len(b.RawData())))
+	for _, part := range [][]byte{hdr[:k], c, b.RawData()} {
+		if _, err := s.w.Write(part); err != nil {
+			return fmt.Errorf("spill to disk: %w", err)
+		}
+	}
+	return nil
+}
+
+// commit hands the staged blocks to put in batches of about putBatchBytes.
+func (s *stager) commit(ctx context.Context, put func([]blocks.Block) error) error {
+	var batch []blocks.Block
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := put(batch)
+		batch, size = nil, 0
+		return err
+	}
+	push := func(b blocks.Block) error {
+		batch = append(batch, b)
+		size += len(b.RawData())
+		if size >= putBatchBytes {
+			return flush()
+		}
+		return nil
+	}
+	for _, b := range s.mem {
+		if err := push(b); err != nil {
+			return err
+		}
+	}
+	if s.file != nil {
+		if err := s.w.Flush(); err != nil {
+			return err
+		}
+		if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		r := bufio.NewReaderSize(s.file, 1<<20)
+		for {
+			b, err := readSpilled(r)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("read spilled blocks: %w", err)
+			}
+			if err := push(b); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+func readSpilled(r *bufio.Reader) (blocks.Block, error) {
+	cl, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	dl, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, cl+dl)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	c, err := cid.Cast(buf[:cl])
+	if err != nil {
+		return nil, err
+	}
+	return blocks.NewBlockWithCid(buf[cl:], c)
+}
+
+func (s *stager) close() {
+	s.mem = nil
+	if s.file != nil {
+		s.file.Close()
+		os.Remove(s.file.Name())
+	}
+}
