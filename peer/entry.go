@@ -3,13 +3,22 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pincluster/pincluster/config"
 )
 
 // InitOptions are the flags of `pincluster init`.
 type InitOptions struct {
 	Peers       []string // --peers: multiaddrs written to the peerstore file
-	RandomPorts bool     // --randomports: pick free loopback-safe ports for every listener
+	RandomPorts bool     // --randomports: pick free ports for every listener
 	Force       bool     // -f: overwrite an existing config and identity
 	Out         io.Writer
 }
@@ -19,14 +28,135 @@ type DaemonOptions struct {
 	Bootstrap []string // --bootstrap multiaddrs
 	Upgrade   bool     // --upgrade: run state migrations before starting
 	Out       io.Writer
+	Logger    *slog.Logger
 }
 
-// Init writes a default config (service.json) and identity (identity.json) in dir.
-// Stub: replaced by the real implementation.
-func Init(dir string, opts InitOptions) error { return errors.New("not implemented") }
+// PeerstoreFile lists known peers' multiaddrs, one per line.
+const PeerstoreFile = "peerstore"
+
+// Init writes a default config (service.json) and identity (identity.json) in dir. The secret
+// comes from CLUSTER_SECRET (or PINCLUSTER_SECRET) when set, so several peers can be initialised
+// for one cluster; any other key can be set the same way.
+func Init(dir string, opts InitOptions) error {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if configExists(dir) && !opts.Force {
+		return fmt.Errorf("%s is already initialized (service.json exists): use -f to overwrite it", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	cfg := DefaultConfig()
+	if opts.RandomPorts {
+		ports, err := freePorts(2)
+		if err != nil {
+			return err
+		}
+		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", ports[0])}
+		cfg.API.RestAPI.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[1])
+	}
+	if err := cfg.ApplyEnv(); err != nil {
+		return fmt.Errorf("environment: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ident, err := NewIdentity()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Save(dir); err != nil {
+		return err
+	}
+	if err := ident.Save(dir); err != nil {
+		return err
+	}
+	if len(opts.Peers) > 0 {
+		if err := writeFileAtomic(filepath.Join(dir, PeerstoreFile), []byte(strings.Join(opts.Peers, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "initialized pincluster peer %s in %s\n", ident.ID, dir)
+	fmt.Fprintf(out, "  REST API: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
+	return nil
+}
+
+// freePorts asks the kernel for n distinct free TCP ports.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("picking a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
 
 // RunDaemon creates config and identity in dir when missing, starts the peer and blocks until
 // ctx is cancelled (SIGINT/SIGTERM), then shuts down cleanly.
 func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
-	return errors.New("not implemented")
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	if !configExists(dir) {
+		if err := Init(dir, InitOptions{Out: out}); err != nil {
+			return err
+		}
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	ident, err := LoadIdentity(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if ident, err = NewIdentity(); err == nil {
+			err = ident.Save(dir)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	p, err := New(ctx, dir, cfg, ident, Options{Logger: log, Bootstrap: opts.Bootstrap})
+	if err != nil {
+		return err
+	}
+	apiFile := filepath.Join(dir, config.APIFile)
+	if err := writeFileAtomic(apiFile, []byte(p.RESTAddr()+"\n"), 0o644); err != nil {
+		p.Close()
+		return err
+	}
+	fmt.Fprintf(out, "pincluster peer %s (%s) is ready\n  REST API: %s\n", ident.ID, cfg.Cluster.Peername, p.RESTAddr())
+	for _, a := range p.host.Addrs() {
+		fmt.Fprintf(out, "  cluster:  %s/p2p/%s\n", a, ident.ID)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down...")
+	os.Remove(apiFile)
+	err = p.Close()
+	fmt.Fprintln(out, "stopped")
+	return err
 }

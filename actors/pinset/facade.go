@@ -23,6 +23,7 @@ const defaultCommitTimeout = time.Minute
 type Pinset struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
+	writes interface{ Wait() }
 }
 
 // Spawn starts the pinset actor. listener (may be nil) is told of every change.
@@ -39,7 +40,7 @@ func Spawn(system *actor.ActorSystem, self peer.ID, store Store, clock *messages
 	if err != nil {
 		return nil, fmt.Errorf("pinset: spawn: %w", err)
 	}
-	return &Pinset{system: system, pid: pid}, nil
+	return &Pinset{system: system, pid: pid, writes: a.writes}, nil
 }
 
 // Commit makes changes durable and returns their ops. When it returns nil the changes survive a
@@ -76,7 +77,9 @@ func (p *Pinset) ApplyRemote(ops []messages.Op) {
 	}
 }
 
-// Stop stops the actor after the messages already queued (writes in flight finish).
+// Stop stops the actor after the messages already queued and waits for the write in flight,
+// so the store can be closed afterwards.
 func (p *Pinset) Stop() {
 	_ = p.system.Root.PoisonFuture(p.pid).Wait()
+	p.writes.Wait()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -50,6 +51,7 @@ type pinsetActor struct {
 	waiting []waiter      // local requests not yet written
 	remote  []messages.Op // remote ops not yet written
 	writing bool
+	writes  *sync.WaitGroup // in-flight Store.Apply runs, awaited by Stop before the store closes
 }
 
 func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*pinsetActor, error) {
@@ -62,7 +64,7 @@ func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listene
 		return nil, fmt.Errorf("pinset: reading max clock: %w", err)
 	}
 	clock.Observe(mc)
-	return &pinsetActor{self: self, store: store, clock: clock, listener: listener, log: log, nextSeq: last + 1}, nil
+	return &pinsetActor{self: self, store: store, clock: clock, listener: listener, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{}}, nil
 }
 
 func (a *pinsetActor) Receive(ctx actor.Context) {
@@ -123,7 +125,9 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	b := a.takeBatch()
 	a.writing = true
 	self, system, store := ctx.Self(), ctx.ActorSystem(), a.store
+	a.writes.Add(1)
 	go func() {
+		defer a.writes.Done()
 		changed, err := store.Apply(b.ops())
 		system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
 	}()

@@ -1,0 +1,136 @@
+package peer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/config"
+)
+
+// Config is the whole service.json: one section per component. Every key has a default; a file
+// may set only some keys. Unknown keys are an error (a typo must not silently fall back to a
+// default). Environment variables override the file: CLUSTER_<KEY> or PINCLUSTER_<KEY> for the
+// cluster section (CLUSTER_SECRET, CLUSTER_PEERNAME, ...), PINCLUSTER_<SECTION>_<KEY> for the
+// others (PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS, PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS, ...).
+type Config struct {
+	Cluster   config.Cluster   `json:"cluster"`
+	Consensus ConsensusSection `json:"consensus"`
+	API       APISection       `json:"api"`
+	IPFS      config.IPFS      `json:"ipfs_connector"`
+	Tracker   config.Tracker   `json:"pin_tracker"`
+	Datastore config.Datastore `json:"datastore"`
+}
+
+// ConsensusSection wraps the crdt section, keeping IPFS Cluster's nesting.
+type ConsensusSection struct {
+	CRDT config.CRDT `json:"crdt"`
+}
+
+// APISection wraps the REST API section.
+type APISection struct {
+	RestAPI rest.Config `json:"restapi"`
+}
+
+// DefaultConfig is the configuration of a fresh peer.
+func DefaultConfig() Config {
+	return Config{
+		Cluster:   config.DefaultCluster(),
+		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
+		API:       APISection{RestAPI: rest.DefaultConfig()},
+		IPFS:      config.DefaultIPFS(),
+		Tracker:   config.DefaultTracker(),
+	}
+}
+
+// Validate checks every section; errors name the key.
+func (c Config) Validate() error {
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.IPFS.Validate(), c.Tracker.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyEnv overrides keys from the environment.
+func (c *Config) ApplyEnv() error {
+	steps := []struct {
+		section  string
+		v        any
+		prefixes []string
+	}{
+		{"cluster", &c.Cluster, []string{"CLUSTER_", "PINCLUSTER_"}},
+		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
+		{"api.restapi", &c.API.RestAPI, []string{"CLUSTER_RESTAPI_", "PINCLUSTER_RESTAPI_"}},
+		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
+		{"pin_tracker", &c.Tracker, []string{"PINCLUSTER_PIN_TRACKER_"}},
+		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
+	}
+	for _, s := range steps {
+		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadConfig reads dir/service.json over the defaults, applies the environment and validates.
+// A missing file is fs.ErrNotExist.
+func LoadConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, config.ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.ApplyEnv(); err != nil {
+		return Config{}, fmt.Errorf("environment: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes a service.json over the defaults, rejecting unknown keys.
+func ParseConfig(b []byte) (Config, error) {
+	cfg := DefaultConfig()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		msg := err.Error()
+		if strings.HasPrefix(msg, "json: unknown field ") {
+			return Config{}, fmt.Errorf("unknown key %s (check its spelling against `pincluster init` output)", strings.TrimPrefix(msg, "json: unknown field "))
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Config{}, fmt.Errorf("key %s: expected %s, got %s", te.Field, te.Type, te.Value)
+		}
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Save writes dir/service.json (mode 0600: it holds the secret).
+func (c Config) Save(dir string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, config.ConfigFile), append(b, '\n'), 0o600)
+}
+
+func configExists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, config.ConfigFile))
+	return !errors.Is(err, fs.ErrNotExist)
+}

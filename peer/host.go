@@ -1,0 +1,31 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/pnet"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+)
+
+// newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
+// Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
+// complete a handshake.
+func newHost(_ context.Context, ident Identity, listen []string, secret []byte) (host.Host, error) {
+	h, err := libp2p.New(
+		libp2p.Identity(ident.PrivKey),
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.PrivateNetwork(pnet.PSK(secret)),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cluster.listen_multiaddress %v: cannot start the libp2p host: %w", listen, err)
+	}
+	return h, nil
+}

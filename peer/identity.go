@@ -1,0 +1,98 @@
+package peer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/config"
+)
+
+// Identity is the peer's libp2p key pair, stored in identity.json apart from the shareable
+// service.json (as IPFS Cluster does).
+type Identity struct {
+	ID      libp2ppeer.ID
+	PrivKey crypto.PrivKey
+}
+
+type identityJSON struct {
+	ID         string `json:"id"`
+	PrivateKey string `json:"private_key"`
+}
+
+// NewIdentity generates an Ed25519 identity.
+func NewIdentity() (Identity, error) {
+	priv, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return Identity{}, err
+	}
+	id, err := libp2ppeer.IDFromPrivateKey(priv)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{ID: id, PrivKey: priv}, nil
+}
+
+// LoadIdentity reads dir/identity.json.
+func LoadIdentity(dir string) (Identity, error) {
+	path := filepath.Join(dir, config.IdentityFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Identity{}, err
+	}
+	var j identityJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return Identity{}, fmt.Errorf("%s: %v", path, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(j.PrivateKey)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%s: private_key is not base64: %v", path, err)
+	}
+	priv, err := crypto.UnmarshalPrivateKey(raw)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%s: bad private_key: %v", path, err)
+	}
+	id, err := libp2ppeer.IDFromPrivateKey(priv)
+	if err != nil {
+		return Identity{}, err
+	}
+	if j.ID != "" && j.ID != id.String() {
+		return Identity{}, fmt.Errorf("%s: id %s does not match the private key (%s)", path, j.ID, id)
+	}
+	return Identity{ID: id, PrivKey: priv}, nil
+}
+
+// Save writes dir/identity.json with mode 0600.
+func (i Identity) Save(dir string) error {
+	raw, err := crypto.MarshalPrivateKey(i.PrivKey)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(identityJSON{ID: i.ID.String(), PrivateKey: base64.StdEncoding.EncodeToString(raw)}, "", "  ")
+	return writeFileAtomic(filepath.Join(dir, config.IdentityFile), append(b, '\n'), 0o600)
+}
+
+// writeFileAtomic writes via a temp file and rename so a crash never leaves half a file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

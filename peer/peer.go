@@ -1,0 +1,202 @@
+// Package peer assembles a pincluster peer: configuration, identity, the libp2p host, the
+// actor system (pinset, tracker), the Badger stores, the IPFS backend and the REST API, and
+// runs its lifecycle and background loops.
+//
+// Decisions made here:
+//   - The pinset's Badger store lives in <dir>/pinset and the embedded IPFS node in <dir>/ipfs;
+//     both directories belong to the daemon holding <dir>/daemon.lock.
+//   - A pin is acknowledged once its op is durable in the pinset store; reconciling it with
+//     the IPFS node is asynchronous (the reconciler), and a restart re-derives that work from
+//     the pinset (startup sync), so nothing acknowledged depends on in-memory queues.
+//   - Admission control: a pin is refused with "pin queue is full" when the tracker queue
+//     already holds max_pin_queue_size items, before anything is written.
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/host"
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/ipfs"
+	"github.com/pincluster/pincluster/ipfs/embedded"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// Version is pincluster's version.
+const Version = "0.1.0"
+
+// Peer is a running pincluster peer. It implements rest.Cluster.
+type Peer struct {
+	dir   string
+	cfg   Config
+	ident Identity
+	log   *slog.Logger
+
+	host    host.Host
+	system  *actor.ActorSystem
+	store   *persistence.Store
+	ipfs    ipfs.Backend
+	clock   *messages.Clock
+	pinset  *pinset.Pinset
+	tracker *tracker.Tracker
+	recon   *reconciler
+	rest    *rest.Server
+
+	cancel context.CancelFunc
+	loops  sync.WaitGroup
+	closed sync.Once
+}
+
+var _ rest.Cluster = (*Peer)(nil)
+
+// Options tune a peer beyond its config (tests inject a fake IPFS backend).
+type Options struct {
+	Logger *slog.Logger
+	// Backend replaces the embedded IPFS node when set; the peer does not close it.
+	Backend ipfs.Backend
+	// NoREST skips the REST API (in-process tests).
+	NoREST bool
+	// Bootstrap lists peers to join at start (daemon --bootstrap).
+	Bootstrap []string
+}
+
+// New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
+func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Options) (p *Peer, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	secret, err := cfg.Cluster.SecretBytes()
+	if err != nil {
+		return nil, err
+	}
+	p = &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil)}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret); err != nil {
+		return nil, err
+	}
+	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log}); err != nil {
+		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
+	}
+	if opts.Backend != nil {
+		p.ipfs = nopCloser{opts.Backend}
+	} else if p.ipfs, err = embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: p.host, Logger: log}); err != nil {
+		return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)
+	}
+	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}))
+	if p.tracker, err = tracker.New(p.system, p.trackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
+		return nil, err
+	}
+	p.recon = newReconciler(p)
+	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, p.recon.push, log); err != nil {
+		return nil, err
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.goLoop(func() { p.recon.run(loopCtx) })
+	p.goLoop(func() { p.syncLoop(loopCtx) })
+	p.goLoop(func() { p.recoverLoop(loopCtx) })
+	if !opts.NoREST {
+		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
+			return nil, err
+		}
+		if err = p.rest.Start(); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *Peer) trackerConfig() tracker.Config {
+	tc := tracker.DefaultConfig()
+	tc.ConcurrentPins = p.cfg.Tracker.ConcurrentPins
+	tc.PriorityPinMaxAge = p.cfg.Tracker.PriorityPinMaxAge.D()
+	tc.PriorityPinMaxRetries = p.cfg.Tracker.PriorityPinMaxRetries
+	tc.MaxPinQueueSize = p.cfg.Tracker.MaxPinQueueSize
+	tc.PinTimeout = p.cfg.IPFS.PinTimeout.D()
+	tc.UnpinTimeout = p.cfg.IPFS.UnpinTimeout.D()
+	return tc
+}
+
+func (p *Peer) goLoop(f func()) {
+	p.loops.Add(1)
+	go func() {
+		defer p.loops.Done()
+		f()
+	}()
+}
+
+// PeerID is this peer's ID.
+func (p *Peer) PeerID() libp2ppeer.ID { return p.ident.ID }
+
+// RESTAddr is the bound REST API address ("" without REST).
+func (p *Peer) RESTAddr() string {
+	if p.rest == nil {
+		return ""
+	}
+	return p.rest.Addr().String()
+}
+
+// Close stops everything in reverse order of start. Acknowledged pins are already durable, so
+// Close loses nothing even when interrupted.
+func (p *Peer) Close() error {
+	var errs []error
+	p.closed.Do(func() {
+		if p.rest != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, p.rest.Shutdown(ctx))
+			cancel()
+		}
+		if p.cancel != nil {
+			p.cancel()
+		}
+		p.loops.Wait()
+		if p.pinset != nil {
+			p.pinset.Stop()
+		}
+		if p.tracker != nil {
+			p.tracker.Stop()
+		}
+		if p.system != nil {
+			p.system.Shutdown()
+		}
+		if p.ipfs != nil {
+			errs = append(errs, p.ipfs.Close())
+		}
+		if p.store != nil {
+			errs = append(errs, p.store.Close())
+		}
+		if p.host != nil {
+			errs = append(errs, p.host.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// nopCloser keeps an injected backend open when the peer closes.
+type nopCloser struct{ ipfs.Backend }
+
+func (nopCloser) Close() error { return nil }
+
+// ensure config import is used for Duration helpers in this file's siblings.
+var _ = config.ConfigFile

@@ -1,0 +1,196 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Pin adds or updates c in the pinset and returns the stored pin once it is durable.
+func (p *Peer) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
+	if !c.Defined() {
+		return api.Pin{}, fmt.Errorf("%w: no CID given", api.ErrInvalid)
+	}
+	if opts.PinUpdate.Defined() {
+		from, ok, err := p.store.GetPin(opts.PinUpdate)
+		if err != nil {
+			return api.Pin{}, err
+		}
+		if !ok {
+			return api.Pin{}, fmt.Errorf("%w: pin update: %s is not in the pinset", api.ErrNotFound, opts.PinUpdate)
+		}
+		opts = mergeUpdate(from, opts)
+	}
+	opts.ApplyDefaults(p.cfg.Cluster.ReplicationFactorMin, p.cfg.Cluster.ReplicationFactorMax)
+	if err := opts.Validate(); err != nil {
+		return api.Pin{}, err
+	}
+	if max := p.cfg.Tracker.MaxPinQueueSize; p.tracker.QueueLen() >= max {
+		return api.Pin{}, fmt.Errorf("%w: pin queue is full (pin_tracker.max_pin_queue_size=%d): raise it or slow the intake", api.ErrUnavailable, max)
+	}
+	existing, found, err := p.store.GetPin(c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	pin := api.NewPin(c, opts)
+	if opts.PinUpdate.Defined() {
+		if from, ok, _ := p.store.GetPin(opts.PinUpdate); ok {
+			existing, found = from, true // pin update keeps the allocations of the pin it updates
+		}
+	}
+	allocs, err := p.allocate(ctx, c, opts, existing, found)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	pin.Allocations = allocs
+	pin.Timestamp = time.Now().UTC()
+	if _, err := p.pinset.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: pin}); err != nil {
+		return api.Pin{}, err
+	}
+	return pin, nil
+}
+
+// mergeUpdate takes the options of the pin being updated, overridden by those set in the request.
+func mergeUpdate(from api.Pin, req api.PinOptions) api.PinOptions {
+	o := from.PinOptions
+	o.PinUpdate = req.PinUpdate
+	if req.Name != "" {
+		o.Name = req.Name
+	}
+	if !req.ExpireAt.IsZero() {
+		o.ExpireAt = req.ExpireAt
+	}
+	if req.ReplicationFactorMin != 0 || req.ReplicationFactorMax != 0 {
+		o.ReplicationFactorMin, o.ReplicationFactorMax = req.ReplicationFactorMin, req.ReplicationFactorMax
+	}
+	if len(req.UserAllocations) > 0 {
+		o.UserAllocations = req.UserAllocations
+	}
+	for k, v := range req.Metadata {
+		if o.Metadata == nil {
+			o.Metadata = map[string]string{}
+		}
+		o.Metadata[k] = v
+	}
+	if req.Mode != o.Mode && req.Mode == api.PinModeDirect {
+		o.Mode = req.Mode
+	}
+	return o
+}
+
+// allocate picks the peers for a pin. With one peer known, replication -1 means every peer
+// (empty allocations) and n means this peer if n's minimum can be met.
+func (p *Peer) allocate(_ context.Context, c api.Cid, opts api.PinOptions, existing api.Pin, found bool) ([]libp2ppeer.ID, error) {
+	if opts.ReplicationFactorMin == -1 {
+		return []libp2ppeer.ID{}, nil
+	}
+	live := []libp2ppeer.ID{p.ident.ID}
+	isLive := func(id libp2ppeer.ID) bool {
+		for _, l := range live {
+			if l == id {
+				return true
+			}
+		}
+		return false
+	}
+	var out []libp2ppeer.ID
+	add := func(id libp2ppeer.ID) {
+		if len(out) >= opts.ReplicationFactorMax || !isLive(id) {
+			return
+		}
+		for _, o := range out {
+			if o == id {
+				return
+			}
+		}
+		out = append(out, id)
+	}
+	for _, id := range opts.UserAllocations {
+		add(id)
+	}
+	if found {
+		for _, id := range existing.Allocations {
+			add(id)
+		}
+	}
+	for _, id := range live {
+		add(id)
+	}
+	if len(out) < opts.ReplicationFactorMin {
+		return nil, fmt.Errorf("%w: cannot pin %s: replication_factor_min is %d but only %d peer(s) are available", api.ErrUnavailable, c, opts.ReplicationFactorMin, len(live))
+	}
+	return out, nil
+}
+
+// PinPath pins the CID an /ipfs/ or /ipld/ path names.
+func (p *Peer) PinPath(ctx context.Context, path string, opts api.PinOptions) (api.Pin, error) {
+	c, err := resolvePath(path)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	return p.Pin(ctx, c, opts)
+}
+
+// UnpinPath unpins the CID an /ipfs/ path names.
+func (p *Peer) UnpinPath(ctx context.Context, path string) (api.Pin, error) {
+	c, err := resolvePath(path)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	return p.Unpin(ctx, c)
+}
+
+// resolvePath accepts /ipfs/<cid>, /ipld/<cid> and a bare CID. Paths into a DAG
+// (/ipfs/<cid>/a/b) need resolution through the IPFS node, which is not supported yet.
+func resolvePath(path string) (api.Cid, error) {
+	s := strings.Trim(path, "/")
+	parts := strings.Split(s, "/")
+	switch {
+	case len(parts) == 1:
+		return api.DecodeCid(parts[0])
+	case len(parts) == 2 && (parts[0] == "ipfs" || parts[0] == "ipld"):
+		return api.DecodeCid(parts[1])
+	case len(parts) > 2 && (parts[0] == "ipfs" || parts[0] == "ipld"):
+		return api.CidUndef, fmt.Errorf("%w: resolving paths inside a DAG (%s) is not supported yet: pin the CID it resolves to", api.ErrInvalid, path)
+	case parts[0] == "ipns":
+		return api.CidUndef, fmt.Errorf("%w: IPNS names (%s) are not supported: pin the /ipfs/ path they point to", api.ErrInvalid, path)
+	}
+	return api.CidUndef, fmt.Errorf("%w: %q is not an /ipfs/ path or CID", api.ErrInvalid, path)
+}
+
+// Unpin removes c from the pinset.
+func (p *Peer) Unpin(ctx context.Context, c api.Cid) (api.Pin, error) {
+	pin, ok, err := p.store.GetPin(c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	if !ok {
+		return api.Pin{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+	}
+	if _, err := p.pinset.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: c}}); err != nil {
+		return api.Pin{}, err
+	}
+	return pin, nil
+}
+
+// PinGet returns one pin.
+func (p *Peer) PinGet(_ context.Context, c api.Cid) (api.Pin, error) {
+	pin, ok, err := p.store.GetPin(c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	if !ok {
+		return api.Pin{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+	}
+	return pin, nil
+}
+
+// PinsJSON streams the stored JSON of every pin.
+func (p *Peer) PinsJSON(ctx context.Context, fn func([]byte) error) error {
+	return p.store.IteratePinsJSON(ctx, func(_ api.Cid, b []byte) error { return fn(b) })
+}

@@ -1,0 +1,81 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// reconciler turns pinset changes into tracker work: a pin allocated here is tracked; a pin
+// removed, or moved away from this peer, is untracked. The pinset actor hands changes over
+// without blocking (push appends to a queue); one goroutine drains the queue.
+type reconciler struct {
+	p      *Peer
+	mu     sync.Mutex
+	queue  []messages.Op
+	signal chan struct{}
+}
+
+func newReconciler(p *Peer) *reconciler {
+	return &reconciler{p: p, signal: make(chan struct{}, 1)}
+}
+
+// push is the pinset listener; it never blocks.
+func (r *reconciler) push(ev messages.PinsetChanged) {
+	r.mu.Lock()
+	r.queue = append(r.queue, ev.Ops...)
+	r.mu.Unlock()
+	select {
+	case r.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reconciler) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.signal:
+		}
+		for {
+			r.mu.Lock()
+			ops := r.queue
+			r.queue = nil
+			r.mu.Unlock()
+			if len(ops) == 0 {
+				break
+			}
+			for _, op := range ops {
+				if ctx.Err() != nil {
+					return
+				}
+				r.apply(ctx, op)
+			}
+		}
+	}
+}
+
+func (r *reconciler) apply(ctx context.Context, op messages.Op) {
+	p := r.p
+	if op.Kind == messages.OpPin {
+		var pin api.Pin
+		if err := json.Unmarshal(op.PinJSON, &pin); err != nil {
+			p.log.Error("reconciler: undecodable pin", "cid", op.Cid, "err", err)
+			return
+		}
+		if pin.AllocatedTo(p.ident.ID) {
+			if err := p.tracker.Track(ctx, pin); err != nil {
+				// The startup/state sync loop picks it up again later.
+				p.log.Warn("reconciler: cannot track pin", "cid", pin.Cid, "err", err)
+			}
+			return
+		}
+	}
+	if err := p.tracker.Untrack(ctx, op.Cid); err != nil {
+		p.log.Warn("reconciler: cannot untrack pin", "cid", op.Cid, "err", err)
+	}
+}

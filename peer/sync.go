@@ -1,0 +1,100 @@
+package peer
+
+import (
+	"context"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// syncLoop runs a state sync at start (re-deriving tracker work after a restart) and then every
+// state_sync_interval: expired pins are unpinned, pins allocated here that the IPFS node lacks are
+// queued, and IPFS pins the pinset no longer holds here are removed.
+func (p *Peer) syncLoop(ctx context.Context) {
+	p.stateSync(ctx)
+	t := time.NewTicker(p.cfg.Cluster.StateSyncInterval.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.stateSync(ctx)
+		}
+	}
+}
+
+// recoverLoop re-queues errored items every pin_recover_interval.
+func (p *Peer) recoverLoop(ctx context.Context) {
+	t := time.NewTicker(p.cfg.Cluster.PinRecoverInterval.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := p.tracker.RecoverAll(ctx); err != nil {
+				p.log.Warn("recover loop", "err", err)
+			} else if n > 0 {
+				p.log.Info("recover loop re-queued errored items", "count", n)
+			}
+		}
+	}
+}
+
+// stateSync streams the pinset (constant memory) and the IPFS pin list once each.
+func (p *Peer) stateSync(ctx context.Context) {
+	now := time.Now()
+	var expired []messages.Change
+	flush := func() {
+		if len(expired) == 0 {
+			return
+		}
+		if _, err := p.pinset.Commit(ctx, expired...); err != nil {
+			p.log.Warn("state sync: unpinning expired pins", "count", len(expired), "err", err)
+		}
+		expired = expired[:0]
+	}
+	err := p.store.IteratePins(ctx, func(pin api.Pin) error {
+		if pin.Expired(now) {
+			expired = append(expired, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
+			if len(expired) >= 256 {
+				flush()
+			}
+			return nil
+		}
+		if !pin.AllocatedTo(p.ident.ID) {
+			return nil
+		}
+		pinned, _, err := p.ipfs.IsPinned(ctx, pin.Cid)
+		if err != nil || pinned {
+			return nil
+		}
+		if err := p.tracker.Track(ctx, pin); err != nil {
+			p.log.Warn("state sync: cannot track", "cid", pin.Cid, "err", err)
+		}
+		return nil
+	})
+	flush()
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("state sync: iterating the pinset", "err", err)
+	}
+	// IPFS pins the pinset does not hold for this peer (left by a crash between a commit and
+	// its unpin) are removed.
+	err = p.ipfs.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
+		pin, ok, err := p.store.GetPin(c)
+		if err != nil {
+			return err
+		}
+		if !ok || !pin.AllocatedTo(p.ident.ID) {
+			if err := p.tracker.Untrack(ctx, c); err != nil {
+				p.log.Warn("state sync: cannot untrack", "cid", c, "err", err)
+			}
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("state sync: listing IPFS pins", "err", err)
+	}
+}
