@@ -1,0 +1,128 @@
+package tracker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is the "pin_tracker" section of the peer configuration.
+type Config struct {
+	// ConcurrentPins is how many pin/unpin operations run at once; the slots are shared by both
+	// queues, priority first.
+	ConcurrentPins int
+	// PriorityPinMaxAge: a pin older than this (api.Pin.Timestamp) goes to the normal queue.
+	PriorityPinMaxAge time.Duration
+	// PriorityPinMaxRetries: after this many failed attempts a pin stops retrying
+	// automatically and goes to the normal queue.
+	PriorityPinMaxRetries int
+	// MaxPinQueueSize bounds the items queued or in progress; beyond it Track fails with
+	// api.ErrUnavailable.
+	MaxPinQueueSize int
+	// PinTimeout is counted from the last block received, not from the start.
+	PinTimeout time.Duration
+	// UnpinTimeout bounds one unpin call.
+	UnpinTimeout time.Duration
+	// RetryBackoffMin and RetryBackoffMax bound the automatic retry delay after a failure
+	// (doubling from min, capped at max).
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
+}
+
+// DefaultConfig returns IPFS Cluster's defaults.
+func DefaultConfig() Config {
+	return Config{
+		ConcurrentPins:        10,
+		PriorityPinMaxAge:     24 * time.Hour,
+		PriorityPinMaxRetries: 5,
+		MaxPinQueueSize:       1_000_000,
+		PinTimeout:            2 * time.Minute,
+		UnpinTimeout:          3 * time.Hour,
+		RetryBackoffMin:       time.Second,
+		RetryBackoffMax:       time.Minute,
+	}
+}
+
+// Validate checks every field; errors name the JSON key.
+func (c Config) Validate() error {
+	var errs []error
+	pos := func(ok bool, key string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("pin_tracker.%s must be > 0", key))
+		}
+	}
+	pos(c.ConcurrentPins > 0, "concurrent_pins")
+	pos(c.PriorityPinMaxAge > 0, "priority_pin_max_age")
+	pos(c.PriorityPinMaxRetries > 0, "priority_pin_max_retries")
+	pos(c.MaxPinQueueSize > 0, "max_pin_queue_size")
+	pos(c.PinTimeout > 0, "pin_timeout")
+	pos(c.UnpinTimeout > 0, "unpin_timeout")
+	pos(c.RetryBackoffMin > 0, "retry_backoff_min")
+	pos(c.RetryBackoffMax > 0, "retry_backoff_max")
+	if c.RetryBackoffMin > 0 && c.RetryBackoffMax > 0 && c.RetryBackoffMin > c.RetryBackoffMax {
+		errs = append(errs, fmt.Errorf("pin_tracker.retry_backoff_min (%s) must not exceed pin_tracker.retry_backoff_max (%s)", c.RetryBackoffMin, c.RetryBackoffMax))
+	}
+	return errors.Join(errs...)
+}
+
+type configJSON struct {
+	ConcurrentPins        int    `json:"concurrent_pins"`
+	PriorityPinMaxAge     string `json:"priority_pin_max_age"`
+	PriorityPinMaxRetries int    `json:"priority_pin_max_retries"`
+	MaxPinQueueSize       int    `json:"max_pin_queue_size"`
+	PinTimeout            string `json:"pin_timeout"`
+	UnpinTimeout          string `json:"unpin_timeout"`
+	RetryBackoffMin       string `json:"retry_backoff_min"`
+	RetryBackoffMax       string `json:"retry_backoff_max"`
+}
+
+// MarshalJSON writes durations in Go's human-readable form ("2m0s").
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{
+		ConcurrentPins:        c.ConcurrentPins,
+		PriorityPinMaxAge:     c.PriorityPinMaxAge.String(),
+		PriorityPinMaxRetries: c.PriorityPinMaxRetries,
+		MaxPinQueueSize:       c.MaxPinQueueSize,
+		PinTimeout:            c.PinTimeout.String(),
+		UnpinTimeout:          c.UnpinTimeout.String(),
+		RetryBackoffMin:       c.RetryBackoffMin.String(),
+		RetryBackoffMax:       c.RetryBackoffMax.String(),
+	})
+}
+
+// UnmarshalJSON reads over the current values (start from DefaultConfig): keys that are absent
+// keep their value.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	j := configJSON{
+		ConcurrentPins:        c.ConcurrentPins,
+		PriorityPinMaxRetries: c.PriorityPinMaxRetries,
+		MaxPinQueueSize:       c.MaxPinQueueSize,
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("pin_tracker: %w", err)
+	}
+	durs := []struct {
+		key string
+		s   string
+		dst *time.Duration
+	}{
+		{"priority_pin_max_age", j.PriorityPinMaxAge, &c.PriorityPinMaxAge},
+		{"pin_timeout", j.PinTimeout, &c.PinTimeout},
+		{"unpin_timeout", j.UnpinTimeout, &c.UnpinTimeout},
+		{"retry_backoff_min", j.RetryBackoffMin, &c.RetryBackoffMin},
+		{"retry_backoff_max", j.RetryBackoffMax, &c.RetryBackoffMax},
+	}
+	for _, d := range durs {
+		if d.s == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.s)
+		if err != nil {
+			return fmt.Errorf("pin_tracker.%s: %q is not a duration (e.g. 2m, 24h)", d.key, d.s)
+		}
+		*d.dst = v
+	}
+	c.ConcurrentPins, c.PriorityPinMaxRetries, c.MaxPinQueueSize = j.ConcurrentPins, j.PriorityPinMaxRetries, j.MaxPinQueueSize
+	return nil
+}

@@ -1,0 +1,141 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// fill completes a peer's view of a CID with the pin's fields and this peer's identity.
+func (t *Tracker) fill(ctx context.Context, c api.Cid, pin *api.Pin, s api.PinInfoShort) api.PinInfo {
+	s.PeerName = t.peername
+	s.IPFS = t.ipfsPeerID(ctx)
+	if s.TS.IsZero() {
+		s.TS = time.Now()
+	}
+	pi := api.PinInfo{Cid: c, Peer: t.self, PinInfoShort: s}
+	if pin != nil {
+		pi.Name, pi.Allocations, pi.Origins, pi.Created, pi.Metadata = pin.Name, pin.Allocations, pin.Origins, pin.Timestamp, pin.Metadata
+	}
+	if pi.Allocations == nil {
+		pi.Allocations = []peer.ID{}
+	}
+	if pi.Origins == nil {
+		pi.Origins = []string{}
+	}
+	return pi
+}
+
+// ipfsPeerID is the IPFS node's ID, asked once it is known to work.
+func (t *Tracker) ipfsPeerID(ctx context.Context) string {
+	if v, ok := t.ipfsID.Load().(string); ok {
+		return v
+	}
+	id, err := t.backend.ID(ctx)
+	if err != nil || id.ID == "" {
+		return ""
+	}
+	t.ipfsID.Store(id.ID)
+	return id.ID
+}
+
+// Status derives the status of a pin of the pinset on this peer: remote when not allocated
+// here (unless an unpin is still in flight), else the state in flight, else the IPFS node's
+// pin list (pinned or unexpectedly_unpinned). When the IPFS node cannot be asked, the status
+// is cluster_error with the reason.
+func (t *Tracker) Status(ctx context.Context, pin api.Pin) (api.PinInfo, error) {
+	s, found, err := t.inFlight(ctx, pin.Cid)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	allocated := pin.AllocatedTo(t.self)
+	switch {
+	case found && (allocated || s.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) != 0):
+	case !allocated:
+		s = api.PinInfoShort{Status: api.TrackerStatusRemote}
+	default:
+		pinned, _, err := t.backend.IsPinned(ctx, pin.Cid)
+		if err != nil {
+			s = api.PinInfoShort{Status: api.TrackerStatusClusterError, Error: fmt.Sprintf("cannot ask the IPFS node: %v", err)}
+		} else {
+			s = api.PinInfoShort{Status: settledStatus(pinned)}
+		}
+	}
+	return t.fill(ctx, pin.Cid, &pin, s), nil
+}
+
+// StatusUnknown is the status of a CID that is not in the pinset: an unpin in flight, or
+// unpinned.
+func (t *Tracker) StatusUnknown(ctx context.Context, c api.Cid) (api.PinInfo, error) {
+	s, found, err := t.inFlight(ctx, c)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	if !found || s.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) == 0 {
+		s = api.PinInfoShort{Status: api.TrackerStatusUnpinned}
+	}
+	return t.fill(ctx, c, nil, s), nil
+}
+
+// InFlight calls fn for a snapshot of every CID in flight (queued, running or failed), in no
+// particular order, stopping at fn's first error. The snapshot is bounded by the queue size.
+func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error) error {
+	res, err := t.request(ctx, messages.InFlightListRequest{}, DefaultRequestTimeout)
+	if err != nil {
+		return err
+	}
+	r, ok := res.(messages.InFlightListResponse)
+	if !ok {
+		return fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	for _, it := range r.Items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		it.Info.PeerName = t.peername
+		if err := fn(it.Cid, it.Info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recover re-queues a pin in pin_error, unpin_error or unexpectedly_unpinned in the priority
+// queue and waits until that attempt ends, returning the resulting status. Any other status is
+// returned at once.
+func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error) {
+	info, err := t.Status(ctx, pin)
+	if err != nil || !recoverable(info.Status) {
+		return info, err
+	}
+	res, err := t.request(ctx, messages.RecoverPin{Pin: pin}, RecoverWaitLimit)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	r, ok := res.(messages.RecoverPinResponse)
+	if !ok {
+		return api.PinInfo{}, fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	if r.Err != nil {
+		return api.PinInfo{}, r.Err
+	}
+	return t.fill(ctx, pin.Cid, &pin, r.Info), nil
+}
+
+// RecoverAll re-queues every errored item (by the queue rules: those past
+// priority_pin_max_retries go to the normal queue) and returns how many. It does not wait.
+func (t *Tracker) RecoverAll(ctx context.Context) (int, error) {
+	res, err := t.request(ctx, messages.RecoverAllPins{}, DefaultRequestTimeout)
+	if err != nil {
+		return 0, err
+	}
+	r, ok := res.(messages.RecoverAllPinsResponse)
+	if !ok {
+		return 0, fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	return r.Count, nil
+}

@@ -1,0 +1,163 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// ErrStopped: the tracker was stopped while the request waited.
+var ErrStopped = fmt.Errorf("%w: the pin tracker is stopped", api.ErrUnavailable)
+
+// start spawns the cid actor of it in a free slot. The actor's Props capture everything it
+// needs, so a supervised restart re-runs the same operation; the attempt count stays in it.
+func (a *trackerActor) start(ctx actor.Context, it *item, priority bool) {
+	ca := cidActor{cid: it.cid, mode: it.mode, op: it.op, cfg: a.cfg, backend: a.backend, ops: a.ops, logger: a.logger}
+	props := actor.PropsFromProducer(func() actor.Actor {
+		c := ca
+		return &c
+	})
+	a.spawned++
+	pid, err := ctx.SpawnNamed(props, fmt.Sprintf("cid:%s:%d", it.cid, a.spawned))
+	if err != nil {
+		// Names are unique per spawn; this is an invariant violation.
+		panic(fmt.Sprintf("tracker: spawn cid actor for %s: %v", it.cid, err))
+	}
+	a.setPhase(it, phaseRunning)
+	it.priority = priority
+	it.pid = pid
+	a.byPID[pid.Id] = it.cid.KeyString()
+	a.active++
+}
+
+// owner returns the item whose current, non-draining cid actor is pid.
+func (a *trackerActor) owner(pid *actor.PID) *item {
+	if pid == nil {
+		return nil
+	}
+	k, ok := a.byPID[pid.Id]
+	if !ok {
+		return nil
+	}
+	it := a.items[k]
+	if it == nil || it.pid == nil || it.pid.Id != pid.Id || it.draining {
+		return nil
+	}
+	return it
+}
+
+func (a *trackerActor) onOperationStarted(ctx actor.Context, msg messages.OperationStarted) {
+	if it := a.owner(ctx.Sender()); it != nil && it.phase != phaseRunning {
+		a.setPhase(it, phaseRunning)
+	}
+}
+
+// onCompleted settles the item: a pinned or unpinned CID has no item (and soon no actor).
+func (a *trackerActor) onCompleted(ctx actor.Context, c api.Cid, op opKind) {
+	it := a.owner(ctx.Sender())
+	if it == nil || it.op != op {
+		return
+	}
+	status := api.TrackerStatusPinned
+	if op == opUnpin {
+		status = api.TrackerStatusUnpinned
+	}
+	a.answerWaiters(ctx, c, api.PinInfoShort{Status: status, TS: time.Now(), PriorityPin: it.priority})
+	a.setPhase(it, phaseNone)
+	delete(a.items, c.KeyString())
+}
+
+// onTerminated frees the slot of a cid actor and requeues an item that was waiting for it to
+// drain.
+func (a *trackerActor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
+	k, ok := a.byPID[msg.Who.Id]
+	if !ok {
+		return
+	}
+	delete(a.byPID, msg.Who.Id)
+	a.active--
+	it := a.items[k]
+	if it == nil || it.pid == nil || it.pid.Id != msg.Who.Id {
+		return
+	}
+	it.pid = nil
+	if it.draining {
+		it.draining = false
+		if it.phase == phaseQueued {
+			a.enqueue(it, it.priority)
+		}
+		return
+	}
+	if it.phase == phaseRunning || it.phase == phaseRetrying {
+		// Stopped without reporting (should not happen): keep it visible as failed.
+		it.err = "operation stopped unexpectedly"
+		a.setPhase(it, phaseFailed)
+		a.answerWaiters(ctx, it.cid, it.short())
+	}
+}
+
+// HandleFailure is the supervision of cid actors: a failed attempt is counted in the table;
+// the actor restarts after an exponential backoff (RetryBackoffMin doubling up to
+// RetryBackoffMax) until PriorityPinMaxRetries attempts, then it is stopped and the item stays
+// in error, downgraded to the normal queue, until Recover or RecoverAll. It runs in the
+// tracker's mailbox.
+func (a *trackerActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ interface{}) {
+	it := a.owner(child)
+	if it == nil {
+		sup.StopChildren(child)
+		return
+	}
+	it.attempts++
+	it.err = failureText(reason)
+	a.setPhase(it, phaseRetrying)
+	a.logger.Info("tracker: attempt failed", "cid", it.cid.String(), "attempts", it.attempts, "error", it.err)
+	for _, w := range it.waiters {
+		a.send(w, messages.RecoverPinResponse{Info: it.short()})
+	}
+	it.waiters = nil
+	if !shouldRetry(it.attempts, a.cfg) {
+		a.setPhase(it, phaseFailed)
+		sup.StopChildren(child)
+		return
+	}
+	time.AfterFunc(retryBackoff(it.attempts, a.cfg), func() { sup.RestartChildren(child) })
+}
+
+// send delivers from outside a Receive (HandleFailure has no actor.Context).
+func (a *trackerActor) send(to *actor.PID, msg interface{}) {
+	if a.system != nil {
+		a.system.Root.Send(to, msg)
+	}
+}
+
+func failureText(reason interface{}) string {
+	var err error
+	switch r := reason.(type) {
+	case messages.PinFailed:
+		err = r.Err
+	case messages.UnpinFailed:
+		err = r.Err
+	case error:
+		err = r
+	default:
+		return fmt.Sprintf("panic: %v", r)
+	}
+	if errors.Is(err, errPinStalled) {
+		return "pin timed out"
+	}
+	return err.Error()
+}
+
+// onStopping answers every Recover still waiting.
+func (a *trackerActor) onStopping(ctx actor.Context) {
+	for _, it := range a.items {
+		for _, w := range it.waiters {
+			ctx.Send(w, messages.RecoverPinResponse{Err: ErrStopped})
+		}
+		it.waiters = nil
+	}
+}

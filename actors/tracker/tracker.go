@@ -1,0 +1,158 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/ipfs"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// DefaultRequestTimeout bounds a facade call whose ctx has no deadline (Recover excepted,
+// which waits for the attempt as long as ctx allows, up to RecoverWaitLimit).
+const DefaultRequestTimeout = 30 * time.Second
+
+// RecoverWaitLimit bounds how long Recover waits when ctx has no deadline.
+const RecoverWaitLimit = time.Hour
+
+// stopWait bounds how long Stop waits for IPFS calls to return after cancelling them.
+const stopWait = 10 * time.Second
+
+// Tracker is the facade of the pin tracker actors. Its methods are safe for concurrent use.
+type Tracker struct {
+	system   *actor.ActorSystem
+	pid      *actor.PID
+	cfg      Config
+	backend  ipfs.Backend
+	self     peer.ID
+	peername string
+	logger   *slog.Logger
+
+	queueLen atomic.Int64
+	ops      sync.WaitGroup
+	ipfsID   atomic.Value // string, once known
+	stopOnce sync.Once
+}
+
+// New validates cfg and spawns the tracker actor (named "tracker") under the system's root.
+func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if backend == nil {
+		return nil, errors.New("tracker: no IPFS backend")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("component", "tracker")
+	t := &Tracker{system: system, cfg: cfg, backend: backend, self: self, peername: peername, logger: logger}
+	ta := newTrackerActor(system, cfg, backend, logger, &t.ops, &t.queueLen)
+	props := actor.PropsFromProducer(func() actor.Actor { return ta })
+	pid, err := system.Root.SpawnNamed(props, "tracker")
+	if err != nil {
+		return nil, fmt.Errorf("tracker: spawn: %w", err)
+	}
+	t.pid = pid
+	return t, nil
+}
+
+// request sends msg to the tracker actor and waits for its reply, mapping timeouts, dead
+// letters and cancellation to errors.
+func (t *Tracker) request(ctx context.Context, msg interface{}, limit time.Duration) (interface{}, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	timeout := limit
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+		if timeout <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+	}
+	f := t.system.Root.RequestFuture(t.pid, msg, timeout)
+	stop := context.AfterFunc(ctx, func() { t.system.Root.Stop(f.PID()) })
+	defer stop()
+	res, err := f.Result()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
+	switch {
+	case errors.Is(err, actor.ErrDeadLetter):
+		return nil, ErrStopped
+	case errors.Is(err, actor.ErrTimeout):
+		return nil, fmt.Errorf("%w: pin tracker did not answer %T within %s", api.ErrTimeout, msg, timeout)
+	case err != nil:
+		return nil, err
+	}
+	return res, nil
+}
+
+func (t *Tracker) ack(ctx context.Context, msg interface{}) error {
+	res, err := t.request(ctx, msg, DefaultRequestTimeout)
+	if err != nil {
+		return err
+	}
+	r, ok := res.(messages.TrackerAck)
+	if !ok {
+		return fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	return r.Err
+}
+
+// Track queues a pin of a pin allocated here (priority or normal queue by the rules),
+// cancelling an unpin in flight. Idempotent. A full queue returns an api.ErrUnavailable error.
+func (t *Tracker) Track(ctx context.Context, pin api.Pin) error {
+	if !pin.Cid.Defined() {
+		return fmt.Errorf("%w: track: undefined CID", api.ErrInvalid)
+	}
+	return t.ack(ctx, messages.TrackPin{Pin: pin})
+}
+
+// Untrack cancels a pin in flight and queues an unpin. Idempotent.
+func (t *Tracker) Untrack(ctx context.Context, c api.Cid) error {
+	if !c.Defined() {
+		return fmt.Errorf("%w: untrack: undefined CID", api.ErrInvalid)
+	}
+	return t.ack(ctx, messages.UntrackPin{Cid: c})
+}
+
+func (t *Tracker) inFlight(ctx context.Context, c api.Cid) (api.PinInfoShort, bool, error) {
+	res, err := t.request(ctx, messages.InFlightStatusRequest{Cid: c}, DefaultRequestTimeout)
+	if err != nil {
+		return api.PinInfoShort{}, false, err
+	}
+	r, ok := res.(messages.InFlightStatusResponse)
+	if !ok {
+		return api.PinInfoShort{}, false, fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	return r.Info, r.Found, nil
+}
+
+// QueueLen is the number of items queued or in progress (the pinqueue metric).
+func (t *Tracker) QueueLen() int { return int(t.queueLen.Load()) }
+
+// Stop stops the tracker and its cid actors, cancelling their IPFS calls, and waits (up to
+// 10s) for those calls to return. Later facade calls return ErrStopped.
+func (t *Tracker) Stop() {
+	t.stopOnce.Do(func() {
+		if err := t.system.Root.StopFuture(t.pid).Wait(); err != nil {
+			t.logger.Warn("tracker: stop", "error", err)
+		}
+		done := make(chan struct{})
+		go func() { t.ops.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(stopWait):
+			t.logger.Warn("tracker: IPFS calls still running after stop", "waited", stopWait)
+		}
+	})
+}
