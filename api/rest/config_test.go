@@ -1,0 +1,85 @@
+package rest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	tests := []struct {
+		name string
+		mut  func(*Config)
+		want string
+	}{
+		{"empty addr", func(c *Config) { c.ListenMultiaddress = "" }, "api.restapi.listen_multiaddress: empty"},
+		{"not a multiaddr", func(c *Config) { c.ListenMultiaddress = "127.0.0.1:9094" }, "api.restapi.listen_multiaddress: \"127.0.0.1:9094\" is not a multiaddress"},
+		{"udp", func(c *Config) { c.ListenMultiaddress = "/ip4/127.0.0.1/udp/9094" }, "only tcp"},
+		{"no port", func(c *Config) { c.ListenMultiaddress = "/ip4/127.0.0.1" }, "followed by /tcp/PORT"},
+		{"trailing proto", func(c *Config) { c.ListenMultiaddress = "/ip4/127.0.0.1/tcp/1/http" }, "followed by /tcp/PORT"},
+		{"negative idle", func(c *Config) { c.IdleTimeout = -time.Second }, "api.restapi.idle_timeout"},
+		{"negative write", func(c *Config) { c.WriteTimeout = -time.Second }, "api.restapi.write_timeout"},
+		{"zero body", func(c *Config) { c.MaxBodyBytes = 0 }, "api.restapi.max_body_bytes"},
+		{"zero add", func(c *Config) { c.MaxAddBytes = 0 }, "api.restapi.max_add_bytes"},
+		{"negative header", func(c *Config) { c.MaxHeaderBytes = -1 }, "api.restapi.max_header_bytes"},
+		{"user with colon", func(c *Config) { c.BasicAuthCredentials = map[string]string{"a:b": "p"} }, "api.restapi.basic_auth_credentials"},
+		{"empty origin", func(c *Config) { c.CORSAllowedOrigins = []string{" "} }, "api.restapi.cors_allowed_origins"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mut(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want error containing %q", err, tt.want)
+			}
+		})
+	}
+	for _, ok := range []string{"/ip4/0.0.0.0/tcp/0", "/ip6/::1/tcp/9094", "/dns4/localhost/tcp/9094"} {
+		c := DefaultConfig()
+		c.ListenMultiaddress = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
+
+func TestConfigJSON(t *testing.T) {
+	c := DefaultConfig()
+	c.BasicAuthCredentials = map[string]string{"u": "p"}
+	c.WriteTimeout = 90 * time.Second
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"listen_multiaddress":"/ip4/127.0.0.1/tcp/9094"`, `"read_header_timeout":"30s"`, `"write_timeout":"1m30s"`, `"basic_auth_credentials":{"u":"p"}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s does not contain %s", b, want)
+		}
+	}
+	var back Config
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.WriteTimeout != c.WriteTimeout || back.ListenMultiaddress != c.ListenMultiaddress || back.MaxAddBytes != c.MaxAddBytes || back.BasicAuthCredentials["u"] != "p" {
+		t.Fatalf("round trip: got %+v, want %+v", back, c)
+	}
+
+	// Missing keys keep the values decoded over; IPFS Cluster's key name is accepted.
+	d := DefaultConfig()
+	if err := json.Unmarshal([]byte(`{"http_listen_multiaddress": "/ip4/127.0.0.1/tcp/1234", "idle_timeout": "5s"}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.ListenMultiaddress != "/ip4/127.0.0.1/tcp/1234" || d.IdleTimeout != 5*time.Second || d.MaxBodyBytes != DefaultConfig().MaxBodyBytes {
+		t.Fatalf("partial decode: %+v", d)
+	}
+
+	err = json.Unmarshal([]byte(`{"idle_timeout": "soon"}`), &d)
+	if err == nil || !strings.Contains(err.Error(), "api.restapi.idle_timeout") {
+		t.Fatalf("bad duration: %v", err)
+	}
+}
