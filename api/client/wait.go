@@ -1,0 +1,113 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// WaitFor polls the status of c every pollEvery until target is reached, and returns the last
+// status. For TrackerStatusPinned, target is reached when at least limit peers report pinned
+// (limit 0 = every allocated peer; limit is capped at the number of allocated peers); for
+// TrackerStatusUnpinned, when no peer still holds or handles the CID (a 404 counts as done). It
+// fails early when every allocated peer reports an error, and with a context.DeadlineExceeded
+// wrap when ctx expires first.
+func (c *Client) WaitFor(ctx context.Context, ci api.Cid, target api.TrackerStatus, limit int, pollEvery time.Duration) (api.GlobalPinInfo, error) {
+	if pollEvery <= 0 {
+		pollEvery = 200 * time.Millisecond
+	}
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	var last api.GlobalPinInfo
+	for {
+		gpi, err := c.Status(ctx, ci, false)
+		var apiErr api.Error
+		switch {
+		case err == nil:
+			last = gpi
+			done, ferr := reached(gpi, target, limit)
+			if ferr != nil {
+				return gpi, ferr
+			}
+			if done {
+				return gpi, nil
+			}
+		case target == api.TrackerStatusUnpinned && errors.As(err, &apiErr) && apiErr.Code == 404:
+			return last, nil
+		default:
+			return last, err
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return last, fmt.Errorf("%s did not reach %s in time (%s): %w", ci, target, describe(last), context.DeadlineExceeded)
+			}
+			return last, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// reached reports whether gpi satisfies target for limit peers.
+func reached(gpi api.GlobalPinInfo, target api.TrackerStatus, limit int) (bool, error) {
+	if target == api.TrackerStatusUnpinned {
+		for _, p := range gpi.PeerMap {
+			if !p.Status.Match(api.TrackerStatusUnpinned | api.TrackerStatusRemote | api.TrackerStatusUndefined) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	relevant, hits, errs := 0, 0, 0
+	var msgs []string
+	for _, p := range gpi.PeerMap {
+		if p.Status == api.TrackerStatusRemote {
+			continue
+		}
+		relevant++
+		switch {
+		case p.Status == target:
+			hits++
+		case p.Status.Match(api.TrackerStatusPinError | api.TrackerStatusUnpinError):
+			errs++
+			if p.Error != "" {
+				msgs = append(msgs, p.PeerName+": "+p.Error)
+			}
+		}
+	}
+	need := limit
+	if need <= 0 || need > relevant {
+		need = relevant
+	}
+	if need > 0 && hits >= need {
+		return true, nil
+	}
+	if relevant > 0 && errs == relevant {
+		sort.Strings(msgs)
+		return false, fmt.Errorf("%s failed on every allocated peer (%s): run `pincluster recover %s` once the cause is fixed",
+			gpi.Cid, strings.Join(msgs, "; "), gpi.Cid)
+	}
+	return false, nil
+}
+
+// describe summarises a status for timeout messages: "2 pinned, 1 pinning".
+func describe(gpi api.GlobalPinInfo) string {
+	counts := map[string]int{}
+	for _, p := range gpi.PeerMap {
+		counts[p.Status.String()]++
+	}
+	if len(counts) == 0 {
+		return "no status yet"
+	}
+	var parts []string
+	for k, v := range counts {
+		parts = append(parts, fmt.Sprintf("%d %s", v, k))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
