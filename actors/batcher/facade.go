@@ -1,0 +1,64 @@
+package batcher
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Batcher is the typed facade of the batcher actor.
+type Batcher struct {
+	system  *actor.ActorSystem
+	pid     *actor.PID
+	cfg     Config
+	pending *atomic.Int64
+	cancel  context.CancelFunc
+}
+
+// Spawn starts the batcher under name "batcher".
+func Spawn(system *actor.ActorSystem, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pending := &atomic.Int64{}
+	a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, sign: sign, log: log, pending: pending, ctx: ctx}
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "batcher")
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("batcher: spawn: %w", err)
+	}
+	return &Batcher{system: system, pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
+}
+
+// Publish queues durable ops for broadcast. It never blocks.
+func (b *Batcher) Publish(ops []messages.Op) {
+	if len(ops) == 0 {
+		return
+	}
+	b.pending.Add(int64(len(ops)))
+	b.system.Root.Send(b.pid, &publishOps{ops: ops})
+}
+
+// Full returns an error wrapping api.ErrUnavailable when max_queue_size ops wait for broadcast.
+func (b *Batcher) Full() error {
+	if b.cfg.MaxQueueSize > 0 && b.pending.Load() >= int64(b.cfg.MaxQueueSize) {
+		return fmt.Errorf("%w: the broadcast queue is full (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, b.cfg.MaxQueueSize)
+	}
+	return nil
+}
+
+// Pending is the number of ops waiting for broadcast.
+func (b *Batcher) Pending() int { return int(b.pending.Load()) }
+
+// Stop stops the batcher; unpublished ops are republished at the next start.
+func (b *Batcher) Stop() {
+	b.cancel()
+	_ = b.system.Root.StopFuture(b.pid).Wait()
+}
