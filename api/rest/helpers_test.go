@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -104,4 +105,9 @@ func readAll(t testing.TB, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// timeout fires after a generous deadline for events that should happen at once.
+func timeout(t testing.TB) <-chan time.Time {
+	return time.After(10 * time.Second)
 }
