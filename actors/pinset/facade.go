@@ -70,6 +70,22 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]mess
 	return reply.Ops, reply.Err
 }
 
+// ApplyRemoteWait merges ops from other peers and returns once they are durable.
+func (p *Pinset) ApplyRemoteWait(ctx context.Context, ops []messages.Op) error {
+	timeout := defaultCommitTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	res, err := p.system.Root.RequestFuture(p.pid, &messages.ApplyRemoteOps{Ops: ops}, timeout).Result()
+	if err != nil {
+		return fmt.Errorf("pinset apply: %w", err)
+	}
+	if reply, ok := res.(*messages.ChangesCommitted); ok {
+		return reply.Err
+	}
+	return fmt.Errorf("pinset: unexpected reply %T", res)
+}
+
 // ApplyRemote queues ops from other peers for merging; it does not wait.
 func (p *Pinset) ApplyRemote(ops []messages.Op) {
 	if len(ops) > 0 {

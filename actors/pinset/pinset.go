@@ -19,10 +19,10 @@ type waiter struct {
 	ops    []messages.Op
 }
 
-// batch is one group commit: whole local requests, then remote ops.
+// batch is one group commit: whole local requests, then whole remote requests.
 type batch struct {
 	waiters []waiter
-	remote  []messages.Op
+	remote  []waiter // sender nil when nobody waits
 }
 
 func (b batch) ops() []messages.Op {
@@ -30,7 +30,10 @@ func (b batch) ops() []messages.Op {
 	for _, w := range b.waiters {
 		ops = append(ops, w.ops...)
 	}
-	return append(ops, b.remote...)
+	for _, w := range b.remote {
+		ops = append(ops, w.ops...)
+	}
+	return ops
 }
 
 // writeDone reports the end of a Store.Apply run in the writer goroutine.
@@ -49,7 +52,7 @@ type pinsetActor struct {
 
 	nextSeq uint64
 	waiting []waiter      // local requests not yet written
-	remote  []messages.Op // remote ops not yet written
+	remote  []waiter // remote ops not yet written
 	writing bool
 	writes  *sync.WaitGroup // in-flight Store.Apply runs, awaited by Stop before the store closes
 }
@@ -113,7 +116,7 @@ func (a *pinsetActor) onApplyRemote(ctx actor.Context, m *messages.ApplyRemoteOp
 	for _, op := range m.Ops {
 		a.clock.Observe(op.Clock)
 	}
-	a.remote = append(a.remote, m.Ops...)
+	a.remote = append(a.remote, waiter{sender: ctx.Sender(), ops: m.Ops})
 	a.maybeWrite(ctx)
 }
 
@@ -133,27 +136,28 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	}()
 }
 
-// takeBatch takes whole local requests up to maxWriteBatch ops (at least one), then fills the
-// rest with remote ops.
+// takeBatch takes whole requests, local first, up to maxWriteBatch ops (at least one request).
 func (a *pinsetActor) takeBatch() batch {
 	var b batch
-	n, i := 0, 0
-	for i < len(a.waiting) && (i == 0 || n+len(a.waiting[i].ops) <= maxWriteBatch) {
-		n += len(a.waiting[i].ops)
-		i++
+	n := 0
+	take := func(q []waiter) int {
+		i := 0
+		for i < len(q) && (n == 0 || n+len(q[i].ops) <= maxWriteBatch) {
+			n += len(q[i].ops)
+			i++
+		}
+		return i
 	}
+	i := take(a.waiting)
 	b.waiters, a.waiting = a.waiting[:i:i], a.waiting[i:]
-	r := min(len(a.remote), max(0, maxWriteBatch-n))
-	if n == 0 && r == 0 && len(a.remote) > 0 {
-		r = min(len(a.remote), maxWriteBatch)
-	}
+	r := take(a.remote)
 	b.remote, a.remote = a.remote[:r:r], a.remote[r:]
 	return b
 }
 
 func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	a.writing = false
-	for _, w := range m.b.waiters {
+	for _, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		reply := &messages.ChangesCommitted{Err: m.err}
 		if m.err == nil {
 			reply.Ops = w.ops
@@ -189,11 +193,13 @@ func (a *pinsetActor) notify(m *writeDone) {
 			j++
 		}
 	}
-	for _, op := range m.b.remote {
-		if j < len(m.changed) && m.changed[j] {
-			remote = append(remote, op)
+	for _, w := range m.b.remote {
+		for _, op := range w.ops {
+			if j < len(m.changed) && m.changed[j] {
+				remote = append(remote, op)
+			}
+			j++
 		}
-		j++
 	}
 	if len(local) > 0 {
 		a.listener(messages.PinsetChanged{Ops: local, Local: true})
