@@ -51,7 +51,7 @@ type pinsetActor struct {
 	log      *slog.Logger
 
 	nextSeq uint64
-	waiting []waiter      // local requests not yet written
+	waiting []waiter // local requests not yet written
 	remote  []waiter // remote ops not yet written
 	writing bool
 	writes  *sync.WaitGroup // in-flight Store.Apply runs, awaited by Stop before the store closes
