@@ -1,0 +1,235 @@
+package persistence
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// applyChunk is the number of ops per Badger transaction; halved when a transaction is too big.
+const applyChunk = 1024
+
+// Apply records ops durably and merges them into the pinset under last-writer-wins
+// (messages.Op.Newer). For each op:
+//   - it is appended to its origin's op log unless already there (a duplicate is skipped
+//     entirely: not logged twice, not applied twice);
+//   - the origin's version vector entry (highest seq contiguous from 1) advances; ops after a
+//     gap are stored and applied at once, and counted in the vector when the gap fills;
+//   - the CID's record is replaced when the op wins over it (an unpin leaves a tombstone).
+//
+// changed[i] reports whether ops[i] won and is now its CID's record (for an unpin: the CID
+// became or stayed absent by this op). Everything is committed (fsynced with SyncWrites)
+// before Apply returns. Ops are committed in chunks of whole ops (each op's log entry, record,
+// version vector and counters move together); on error, changed holds the flags of the chunks
+// committed before it, and applying the same ops again is harmless. Invalid ops (no origin,
+// seq 0, undefined CID, unknown kind, pin without JSON) fail the whole call before anything is
+// written, with an api.ErrInvalid-wrapped error.
+func (s *Store) Apply(ops []messages.Op) (changed []bool, err error) {
+	for i, op := range ops {
+		if err := checkOp(op); err != nil {
+			return nil, fmt.Errorf("persistence: op %d: %w", i, err)
+		}
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	changed = make([]bool, len(ops))
+	chunk := applyChunk
+	for i := 0; i < len(ops); {
+		n := min(chunk, len(ops)-i)
+		err := s.applyChunk(ops[i:i+n], changed[i:i+n])
+		if errors.Is(err, badger.ErrTxnTooBig) && n > 1 {
+			chunk = n / 2
+			continue
+		}
+		if err != nil {
+			clear(changed[i:])
+			return changed, fmt.Errorf("persistence: apply ops: %w", err)
+		}
+		i += n
+	}
+	return changed, nil
+}
+
+func checkOp(op messages.Op) error {
+	switch {
+	case op.Origin == "" || len(op.Origin) > 255:
+		return fmt.Errorf("%w: op has no valid origin", api.ErrInvalid)
+	case op.Seq == 0:
+		return fmt.Errorf("%w: op seq must be >= 1", api.ErrInvalid)
+	case !op.Cid.Defined():
+		return fmt.Errorf("%w: op has no CID", api.ErrInvalid)
+	case op.Kind == messages.OpPin && len(op.PinJSON) == 0:
+		return fmt.Errorf("%w: pin op of %s has no pin JSON", api.ErrInvalid, op.Cid)
+	case op.Kind != messages.OpPin && op.Kind != messages.OpUnpin:
+		return fmt.Errorf("%w: op of %s has unknown kind %d", api.ErrInvalid, op.Cid, op.Kind)
+	}
+	return nil
+}
+
+// originState is an origin's log bookkeeping inside one transaction.
+type originState struct {
+	contig uint64 // v/: highest seq contiguous from 1
+	last   uint64 // l/: highest seq stored
+	dirty  bool
+}
+
+func (s *Store) applyChunk(ops []messages.Op, changed []bool) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	count := s.pinCount.Load()
+	maxClock := s.maxClock.Load()
+	origins := map[peer.ID]*originState{}
+	for j, op := range ops {
+		st, err := loadOrigin(txn, origins, op.Origin)
+		if err != nil {
+			return err
+		}
+		dup, err := st.isDuplicate(txn, op)
+		if err != nil {
+			return err
+		}
+		if dup {
+			continue
+		}
+		if err := txn.Set(opKey(op.Origin, op.Seq), op.Marshal()); err != nil {
+			return err
+		}
+		st.dirty = true
+		if op.Seq > st.last {
+			st.last = op.Seq
+		}
+		if op.Seq == st.contig+1 {
+			st.contig++
+			for st.contig < st.last { // fill forward over ops that arrived after a gap
+				ok, err := exists(txn, opKey(op.Origin, st.contig+1))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					break
+				}
+				st.contig++
+			}
+		}
+		if uint64(op.Clock) > maxClock {
+			maxClock = uint64(op.Clock)
+		}
+		won, delta, err := mergeRecord(txn, op)
+		if err != nil {
+			return err
+		}
+		changed[j] = won
+		count += delta
+	}
+	for origin, st := range origins {
+		if !st.dirty {
+			continue
+		}
+		if err := txn.Set(originKey(prefixVV, origin), encU64(st.contig)); err != nil {
+			return err
+		}
+		if err := txn.Set(originKey(prefixLast, origin), encU64(st.last)); err != nil {
+			return err
+		}
+	}
+	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {
+		return err
+	}
+	if err := txn.Set(keyMaxClock, encU64(maxClock)); err != nil {
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	s.pinCount.Store(count)
+	s.maxClock.Store(maxClock)
+	return nil
+}
+
+func loadOrigin(txn *badger.Txn, cache map[peer.ID]*originState, origin peer.ID) (*originState, error) {
+	if st, ok := cache[origin]; ok {
+		return st, nil
+	}
+	contig, err := getU64(txn, originKey(prefixVV, origin))
+	if err != nil {
+		return nil, err
+	}
+	last, err := getU64(txn, originKey(prefixLast, origin))
+	if err != nil {
+		return nil, err
+	}
+	st := &originState{contig: contig, last: max(last, contig)}
+	cache[origin] = st
+	return st, nil
+}
+
+// isDuplicate: seqs up to contig are all stored (or trimmed, which is only done below contig);
+// seqs above last are new; in between, the log says.
+func (st *originState) isDuplicate(txn *badger.Txn, op messages.Op) (bool, error) {
+	if op.Seq <= st.contig {
+		return true, nil
+	}
+	if op.Seq > st.last {
+		return false, nil
+	}
+	return exists(txn, opKey(op.Origin, op.Seq))
+}
+
+// mergeRecord replaces the CID's record when op wins. delta is the change in live pins.
+func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, err error) {
+	key := pinKey(op.Cid)
+	item, err := txn.Get(key)
+	wasLive := false
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		return false, 0, err
+	default:
+		var cur recordHeader
+		err := item.Value(func(v []byte) error {
+			var err error
+			cur, err = decodeRecord(v)
+			return err
+		})
+		if err != nil {
+			return false, 0, fmt.Errorf("record of %s: %w", op.Cid, err)
+		}
+		if !wins(op, cur) {
+			return false, 0, nil
+		}
+		wasLive = cur.kind == kindLive
+	}
+	if err := txn.Set(key, encodeRecord(op)); err != nil {
+		return false, 0, err
+	}
+	isLive := op.Kind == messages.OpPin
+	switch {
+	case isLive && !wasLive:
+		delta = 1
+	case !isLive && wasLive:
+		delta = -1
+	}
+	return true, delta, nil
+}
+
+// wins is messages.Op.Newer, plus a tie-break on seq for two ops of one origin with the same
+// clock (which a correct origin never issues) so that replicas converge even then.
+func wins(op messages.Op, cur recordHeader) bool {
+	if op.Clock == cur.clock && string(op.Origin) == string(cur.origin) {
+		return op.Seq > cur.seq
+	}
+	return op.Newer(messages.Op{Clock: cur.clock, Origin: peer.ID(cur.origin)})
+}
+
+func exists(txn *badger.Txn, key []byte) (bool, error) {
+	_, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

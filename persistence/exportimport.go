@@ -1,0 +1,250 @@
+package persistence
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// ExportFormat is the version written in the header line of `state export` files.
+const ExportFormat = 1
+
+// maxImportLine bounds one line of an import file (a pin with huge metadata).
+const maxImportLine = 16 << 20
+
+// importBatch is the number of ops applied per Apply during Import.
+const importBatch = 4096
+
+// ExportHeader is the first line of an export file.
+type ExportHeader struct {
+	Format     int       `json:"pincluster_state"`
+	Pins       int       `json:"pins"`
+	ExportedAt time.Time `json:"exported_at"`
+}
+
+// Export writes the live pinset as JSON lines: an ExportHeader, then one api.Pin per line in
+// key order, from one consistent snapshot, in constant memory.
+func (s *Store) Export(ctx context.Context, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	err := s.db.View(func(txn *badger.Txn) error {
+		n, err := getU64(txn, keyPinCount)
+		if err != nil {
+			return err
+		}
+		hdr, _ := json.Marshal(ExportHeader{Format: ExportFormat, Pins: int(n), ExportedAt: time.Now().UTC()})
+		bw.Write(hdr)
+		bw.WriteByte('\n')
+		var compact bytes.Buffer
+		return iterateTxn(ctx, txn, prefixPin, prefixPin, func(_, v []byte) error {
+			js := pinJSONOf(v)
+			if js == nil {
+				return nil
+			}
+			if bytes.IndexByte(js, '\n') >= 0 { // stored JSON is normally compact already
+				compact.Reset()
+				if err := json.Compact(&compact, js); err != nil {
+					return err
+				}
+				js = compact.Bytes()
+			}
+			bw.Write(js)
+			return bw.WriteByte('\n')
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("persistence: export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("persistence: export: %w", err)
+	}
+	return nil
+}
+
+// Import reads an export file and applies one op per pin, built by mkOp (which numbers and
+// stamps the ops and may apply import options such as replication factors). The first line is
+// an ExportHeader; a file without one whose first line is a pin (IPFS Cluster's `state export`
+// format) is accepted too. Blank lines are ignored.
+//
+// The whole file is validated before anything is applied (pins are staged in a temporary
+// file), so a bad file imports nothing; the error names the line. mkOp is called only after
+// validation. A storage failure while applying may leave part of the file imported; importing
+// the file again is then harmless (pins are replaced by equal ones). It returns the number of
+// pins imported.
+func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) messages.Op) (int, error) {
+	stage, err := os.CreateTemp("", "pincluster-import-*.jsonl")
+	if err != nil {
+		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
+	}
+	defer os.Remove(stage.Name())
+	defer stage.Close()
+	n, err := validateImport(ctx, r, stage)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := stage.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
+	}
+	sc := newLineScanner(stage)
+	ops := make([]messages.Op, 0, importBatch)
+	imported := 0
+	apply := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		if _, err := s.Apply(ops); err != nil {
+			return fmt.Errorf("persistence: import: %w (%d of %d pins imported)", err, imported, n)
+		}
+		imported += len(ops)
+		ops = ops[:0]
+		return nil
+	}
+	for sc.Scan() {
+		var p api.Pin
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			return imported, fmt.Errorf("persistence: import: staged pin: %w", err)
+		}
+		ops = append(ops, mkOp(p))
+		if len(ops) == importBatch {
+			if err := apply(); err != nil {
+				return imported, err
+			}
+			if err := ctx.Err(); err != nil {
+				return imported, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return imported, fmt.Errorf("persistence: import: staging file: %w", err)
+	}
+	return imported, apply()
+}
+
+func newLineScanner(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	return sc
+}
+
+// validateImport checks every line of r and writes each pin, compact, to stage.
+func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, error) {
+	sc := newLineScanner(r)
+	bw := bufio.NewWriterSize(stage, 256<<10)
+	line, pins := 0, 0
+	sawHeader, legacy := false, false
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if !sawHeader {
+			sawHeader = true
+			isHeader, err := checkHeader(b)
+			if err != nil {
+				return 0, fmt.Errorf("%w: import line %d: %v", api.ErrInvalid, line, err)
+			}
+			if isHeader {
+				continue
+			}
+			legacy = true
+		}
+		p, err := decodeImportPin(b, legacy)
+		if err != nil {
+			return 0, fmt.Errorf("%w: import line %d: %v", api.ErrInvalid, line, err)
+		}
+		js, err := json.Marshal(p)
+		if err != nil {
+			return 0, fmt.Errorf("import line %d: %w", line, err)
+		}
+		bw.Write(js)
+		if err := bw.WriteByte('\n'); err != nil {
+			return 0, fmt.Errorf("persistence: import: staging file: %w", err)
+		}
+		pins++
+		if line%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return 0, fmt.Errorf("%w: import line %d: longer than %d bytes", api.ErrInvalid, line+1, maxImportLine)
+		}
+		return 0, fmt.Errorf("persistence: import: read line %d: %w", line+1, err)
+	}
+	if !sawHeader {
+		return 0, fmt.Errorf("%w: import: the file is empty (expected a {\"pincluster_state\": %d} header line)", api.ErrInvalid, ExportFormat)
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
+	}
+	return pins, nil
+}
+
+// checkHeader reports whether b is a valid header; a pin object (legacy format) is not a
+// header and not an error.
+func checkHeader(b []byte) (bool, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return false, fmt.Errorf("bad header (want {\"pincluster_state\": %d, ...}): %v", ExportFormat, err)
+	}
+	raw, ok := fields["pincluster_state"]
+	if !ok {
+		if _, isPin := fields["cid"]; isPin {
+			return false, nil
+		}
+		return false, fmt.Errorf("bad header: no \"pincluster_state\" field (is this a pincluster state export?)")
+	}
+	var v int
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return false, fmt.Errorf("bad header: pincluster_state is not a number")
+	}
+	if v != ExportFormat {
+		return false, fmt.Errorf("state format %d is not supported (this version reads %d): import it with the version that exported it, then `state upgrade`", v, ExportFormat)
+	}
+	return true, nil
+}
+
+// decodeImportPin reads one pin line. In legacy (IPFS Cluster) files, "type" is a number and
+// is dropped (pincluster has a single pin type).
+func decodeImportPin(b []byte, legacy bool) (api.Pin, error) {
+	var p api.Pin
+	if legacy {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(b, &fields); err != nil {
+			return p, fmt.Errorf("bad pin JSON: %v", err)
+		}
+		delete(fields, "type")
+		b, _ = json.Marshal(fields)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("bad pin JSON: %v", err)
+	}
+	if dec.More() {
+		return p, fmt.Errorf("bad pin JSON: more than one value on the line")
+	}
+	if !p.Cid.Defined() {
+		return p, fmt.Errorf("pin has no cid")
+	}
+	if p.Type == "" {
+		p.Type = api.PinTypeData
+	}
+	if p.Allocations == nil {
+		p.Allocations = []peer.ID{}
+	}
+	return p, nil
+}

@@ -1,0 +1,158 @@
+package persistence
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Key prefixes (see doc.go for the layout).
+var (
+	prefixPin       = []byte("p/")
+	prefixOp        = []byte("o/")
+	prefixVV        = []byte("v/")
+	prefixLast      = []byte("l/")
+	prefixPublished = []byte("pub/")
+	prefixTrimmed   = []byte("t/")
+	keyPinCount     = []byte("m/count")
+	keyMaxClock     = []byte("m/clock")
+	keyFormat       = []byte("m/format")
+)
+
+// storeFormat is the on-disk layout version, written at creation and checked on open.
+const storeFormat = 1
+
+// Record value kinds: the first byte of a p/ value.
+const (
+	kindLive      byte = 1
+	kindTombstone byte = 2
+)
+
+func pinKey(c api.Cid) []byte {
+	b := c.Bytes()
+	k := make([]byte, 0, len(prefixPin)+len(b))
+	return append(append(k, prefixPin...), b...)
+}
+
+func originKey(prefix []byte, origin peer.ID) []byte {
+	k := make([]byte, 0, len(prefix)+len(origin))
+	return append(append(k, prefix...), origin...)
+}
+
+// opPrefix is o/ + len(origin) + origin: the length byte keeps one origin's keys from being a
+// prefix of another's.
+func opPrefix(origin peer.ID) []byte {
+	k := make([]byte, 0, len(prefixOp)+1+len(origin)+8)
+	k = append(k, prefixOp...)
+	k = append(k, byte(len(origin)))
+	return append(k, origin...)
+}
+
+func opKey(origin peer.ID, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(opPrefix(origin), seq)
+}
+
+func encU64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func decU64(b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("persistence: corrupt counter value of %d bytes (want 8)", len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// Record value: kind(1) | clock(8, BE) | uvarint seq | uvarint len(origin) | origin | pin JSON.
+// Live pins carry their JSON; tombstones end after the origin. Listing reads the kind byte to
+// skip tombstones and the header lengths to find the JSON, without decoding it.
+func encodeRecord(op messages.Op) []byte {
+	v := make([]byte, 0, 1+8+10+1+len(op.Origin)+len(op.PinJSON))
+	kind := kindLive
+	if op.Kind == messages.OpUnpin {
+		kind = kindTombstone
+	}
+	v = append(v, kind)
+	v = binary.BigEndian.AppendUint64(v, uint64(op.Clock))
+	v = binary.AppendUvarint(v, op.Seq)
+	v = binary.AppendUvarint(v, uint64(len(op.Origin)))
+	v = append(v, op.Origin...)
+	if kind == kindLive {
+		v = append(v, op.PinJSON...)
+	}
+	return v
+}
+
+// recordHeader is a decoded record value; pinJSON aliases the value.
+type recordHeader struct {
+	kind    byte
+	clock   messages.HLC
+	seq     uint64
+	origin  []byte
+	pinJSON []byte
+}
+
+func decodeRecord(v []byte) (recordHeader, error) {
+	var h recordHeader
+	if len(v) < 9 {
+		return h, fmt.Errorf("persistence: corrupt pin record of %d bytes", len(v))
+	}
+	h.kind = v[0]
+	if h.kind != kindLive && h.kind != kindTombstone {
+		return h, fmt.Errorf("persistence: pin record kind %d is unknown (a newer format? run with the matching version)", h.kind)
+	}
+	h.clock = messages.HLC(binary.BigEndian.Uint64(v[1:9]))
+	rest := v[9:]
+	seq, n := binary.Uvarint(rest)
+	if n <= 0 {
+		return h, fmt.Errorf("persistence: corrupt pin record seq")
+	}
+	h.seq = seq
+	rest = rest[n:]
+	l, n := binary.Uvarint(rest)
+	if n <= 0 || uint64(len(rest)-n) < l {
+		return h, fmt.Errorf("persistence: corrupt pin record origin")
+	}
+	rest = rest[n:]
+	h.origin = rest[:l]
+	h.pinJSON = rest[l:]
+	return h, nil
+}
+
+// pinJSONOf returns the JSON of a live record without decoding the rest (nil for tombstones or
+// corrupt values).
+func pinJSONOf(v []byte) []byte {
+	if len(v) < 11 || v[0] != kindLive {
+		return nil
+	}
+	rest := v[9:]
+	_, n := binary.Uvarint(rest)
+	if n <= 0 {
+		return nil
+	}
+	rest = rest[n:]
+	l, n := binary.Uvarint(rest)
+	if n <= 0 || uint64(len(rest)-n) < l {
+		return nil
+	}
+	return rest[uint64(n)+l:]
+}
+
+// toOp rebuilds the winning op of a record.
+func (h recordHeader) toOp(c api.Cid) messages.Op {
+	op := messages.Op{
+		Origin: peer.ID(h.origin),
+		Seq:    h.seq,
+		Clock:  h.clock,
+		Kind:   messages.OpPin,
+		Cid:    c,
+	}
+	if h.kind == kindTombstone {
+		op.Kind = messages.OpUnpin
+	} else {
+		op.PinJSON = append([]byte(nil), h.pinJSON...)
+	}
+	return op
+}

@@ -1,0 +1,214 @@
+package persistence
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// ErrTrimmed is returned by OpsFrom when the asked ops were dropped from the op log by
+// DropTombstones: the caller must send a snapshot (IterateRecords) instead.
+var ErrTrimmed = errors.New("persistence: ops were trimmed from the op log: sync from a snapshot")
+
+// ctxCheckEvery is how many items iterations handle between context checks.
+const ctxCheckEvery = 1024
+
+// Get returns the record (winning op) of c; found is false when c was never seen or its
+// tombstone was dropped.
+func (s *Store) Get(c api.Cid) (rec Record, found bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(pinKey(c))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			h, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			rec = Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
+			found = true
+			return nil
+		})
+	})
+	return rec, found, err
+}
+
+// GetPin returns the live pin of c; found is false for an absent CID or a tombstone.
+func (s *Store) GetPin(c api.Cid) (api.Pin, bool, error) {
+	rec, found, err := s.Get(c)
+	if err != nil || !found || rec.Deleted {
+		return api.Pin{}, false, err
+	}
+	var p api.Pin
+	if err := json.Unmarshal(rec.Op.PinJSON, &p); err != nil {
+		return api.Pin{}, false, fmt.Errorf("persistence: stored pin of %s is not valid JSON: %w", c, err)
+	}
+	return p, true, nil
+}
+
+// IteratePinsJSON calls fn with every live pin in key order (binary CID order), skipping
+// tombstones without decoding them. pinJSON is only valid during fn. It reads one consistent
+// snapshot in constant memory; an error from fn or ctx stops it and is returned.
+func (s *Store) IteratePinsJSON(ctx context.Context, fn func(c api.Cid, pinJSON []byte) error) error {
+	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
+		js := pinJSONOf(v)
+		if js == nil {
+			return nil
+		}
+		c, err := api.CastCid(key[len(prefixPin):])
+		if err != nil {
+			return fmt.Errorf("persistence: corrupt pin key: %w", err)
+		}
+		return fn(c, js)
+	})
+}
+
+// IteratePins is IteratePinsJSON with each pin decoded.
+func (s *Store) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
+	return s.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {
+		var p api.Pin
+		if err := json.Unmarshal(js, &p); err != nil {
+			return fmt.Errorf("persistence: stored pin of %s is not valid JSON: %w", c, err)
+		}
+		return fn(p)
+	})
+}
+
+// IterateRecords calls fn with every record, tombstones included, in key order (snapshots).
+func (s *Store) IterateRecords(ctx context.Context, fn func(Record) error) error {
+	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
+		c, err := api.CastCid(key[len(prefixPin):])
+		if err != nil {
+			return fmt.Errorf("persistence: corrupt pin key: %w", err)
+		}
+		h, err := decodeRecord(v)
+		if err != nil {
+			return fmt.Errorf("persistence: record of %s: %w", c, err)
+		}
+		return fn(Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone})
+	})
+}
+
+// iterate walks a prefix in one read transaction; key and value are valid only during fn.
+func (s *Store) iterate(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		return iterateTxn(ctx, txn, prefix, prefix, fn)
+	})
+}
+
+func iterateTxn(ctx context.Context, txn *badger.Txn, prefix, seek []byte, fn func(key, value []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	n := 0
+	for it.Seek(seek); it.Valid(); it.Next() {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		item := it.Item()
+		key := item.Key()
+		if err := item.Value(func(v []byte) error { return fn(key, v) }); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// CountPins returns the number of live pins (a maintained counter, not a scan).
+func (s *Store) CountPins() (int, error) { return int(s.pinCount.Load()), nil }
+
+// MaxClock returns the greatest op clock ever applied (to restore the HLC after a restart).
+func (s *Store) MaxClock() (messages.HLC, error) { return messages.HLC(s.maxClock.Load()), nil }
+
+// VersionVector returns, per origin, the highest seq stored contiguously from 1.
+func (s *Store) VersionVector() (map[peer.ID]uint64, error) {
+	vv := map[peer.ID]uint64{}
+	err := s.iterate(context.Background(), prefixVV, func(key, v []byte) error {
+		n, err := decU64(v)
+		if err != nil {
+			return err
+		}
+		vv[peer.ID(key[len(prefixVV):])] = n
+		return nil
+	})
+	return vv, err
+}
+
+// LastSeq returns the highest seq stored for origin, gaps or not (0 when none): a restarted
+// peer numbers its next op LastSeq(self)+1.
+func (s *Store) LastSeq(origin peer.ID) (uint64, error) {
+	return s.getCounter(originKey(prefixLast, origin))
+}
+
+// Published returns the highest own seq broadcast over pubsub (see SetPublished).
+func (s *Store) Published(origin peer.ID) (uint64, error) {
+	return s.getCounter(originKey(prefixPublished, origin))
+}
+
+// SetPublished records that origin's ops up to seq were broadcast. It never moves backwards.
+// After a restart, ops in (Published, LastSeq] are published again.
+func (s *Store) SetPublished(origin peer.ID, seq uint64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	key := originKey(prefixPublished, origin)
+	return s.db.Update(func(txn *badger.Txn) error {
+		cur, err := getU64(txn, key)
+		if err != nil || seq <= cur {
+			return err
+		}
+		return txn.Set(key, encU64(seq))
+	})
+}
+
+// TrimmedTo returns the seq up to which origin's op log was trimmed (0: nothing trimmed).
+func (s *Store) TrimmedTo(origin peer.ID) (uint64, error) {
+	return s.getCounter(originKey(prefixTrimmed, origin))
+}
+
+func (s *Store) getCounter(key []byte) (v uint64, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		v, err = getU64(txn, key)
+		return err
+	})
+	return v, err
+}
+
+// OpsFrom calls fn with origin's stored ops of seq >= fromSeq in seq order (including ops
+// after a gap). It returns an ErrTrimmed-wrapped error, before calling fn, when some of those
+// ops were trimmed from the log.
+func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(messages.Op) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		trimmed, err := getU64(txn, originKey(prefixTrimmed, origin))
+		if err != nil {
+			return err
+		}
+		if fromSeq == 0 {
+			fromSeq = 1
+		}
+		if fromSeq <= trimmed {
+			return fmt.Errorf("%w (asked from seq %d of %s, log starts after %d)", ErrTrimmed, fromSeq, origin, trimmed)
+		}
+		prefix := opPrefix(origin)
+		seek := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), fromSeq)
+		return iterateTxn(ctx, txn, prefix, seek, func(key, v []byte) error {
+			op, err := messages.UnmarshalOp(v)
+			if err != nil {
+				return fmt.Errorf("persistence: corrupt op log entry %x: %w", key, err)
+			}
+			return fn(op)
+		})
+	})
+}

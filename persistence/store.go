@@ -1,0 +1,203 @@
+package persistence
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Options configure a Store. The zero value plus Dir (or InMemory) is usable.
+type Options struct {
+	// Dir holds the Badger files. The peer locks the config folder; Badger's own directory
+	// lock refuses a second process on the same Dir.
+	Dir string
+	// SyncWrites fsyncs every commit: Apply returns only once its ops are on disk.
+	SyncWrites bool
+	// InMemory keeps everything in memory (tests); Dir is ignored.
+	InMemory bool
+	// Logger receives Badger's warnings and errors; nil discards them.
+	Logger *slog.Logger
+
+	// Memory tuning; zero picks the default in parentheses. Badger's memory is roughly
+	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize plus iterator buffers,
+	// about 100 MB with the defaults, whatever the number of pins (the pins stay on disk).
+	MemTableSize     int64 // bytes per memtable (16 MiB)
+	NumMemtables     int   // memtables held before flushing stalls writes (3)
+	BlockCacheSize   int64 // cache of decompressed table blocks, speeds up listing (32 MiB)
+	IndexCacheSize   int64 // cache of table indexes and bloom filters (16 MiB)
+	ValueLogFileSize int64 // size of each value log file (64 MiB); values >= 64 KiB go there
+}
+
+func (o Options) withDefaults() Options {
+	if o.MemTableSize <= 0 {
+		o.MemTableSize = 16 << 20
+	}
+	if o.NumMemtables <= 0 {
+		o.NumMemtables = 3
+	}
+	if o.BlockCacheSize <= 0 {
+		o.BlockCacheSize = 32 << 20
+	}
+	if o.IndexCacheSize <= 0 {
+		o.IndexCacheSize = 16 << 20
+	}
+	if o.ValueLogFileSize <= 0 {
+		o.ValueLogFileSize = 64 << 20
+	}
+	return o
+}
+
+// Store is the durable replicated pinset: pin records, op logs, version vectors and counters
+// in one Badger database. See the package doc for the key layout and the method contracts.
+//
+// Writes (Apply, Import, DropTombstones, SetPublished) are serialised by an internal mutex;
+// the pinset actor is expected to be the only caller of Apply. Reads run concurrently with
+// writes and see only committed states.
+type Store struct {
+	db  *badger.DB
+	log *slog.Logger
+
+	writeMu  sync.Mutex
+	pinCount atomic.Int64  // live pins, mirrors m/count
+	maxClock atomic.Uint64 // greatest clock applied, mirrors m/clock
+}
+
+// Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).
+type Record struct {
+	Op      messages.Op
+	Deleted bool
+}
+
+// Open opens (creating when missing) the store at opts.Dir.
+func Open(opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if !opts.InMemory && opts.Dir == "" {
+		return nil, errors.New("persistence: Options.Dir is empty: set the state folder (or InMemory for tests)")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	bo := badgerOptions(opts, logger)
+	if opts.InMemory {
+		bo = bo.WithDir("").WithValueDir("")
+	} else if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("persistence: create state folder: %w", err)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: open Badger store in %q: %w (is another pincluster running on this folder?)", opts.Dir, err)
+	}
+	s := &Store{db: db, log: logger}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// badgerOptions maps Options (with defaults applied) to Badger's, tuned for a modest memory
+// footprint: small memtables, bounded block and index caches, values under 64 KiB kept in the
+// LSM tree so that listing never touches the value log.
+func badgerOptions(opts Options, logger *slog.Logger) badger.Options {
+	return badger.DefaultOptions(opts.Dir).
+		WithInMemory(opts.InMemory).
+		WithSyncWrites(opts.SyncWrites).
+		WithLogger(badgerLogger{logger}).
+		WithMemTableSize(opts.MemTableSize).
+		WithNumMemtables(opts.NumMemtables).
+		WithBlockCacheSize(opts.BlockCacheSize).
+		WithIndexCacheSize(opts.IndexCacheSize).
+		WithValueLogFileSize(opts.ValueLogFileSize).
+		WithValueThreshold(64 << 10).
+		WithBaseTableSize(8 << 20).
+		WithNumLevelZeroTables(4).
+		WithNumLevelZeroTablesStall(12).
+		WithNumCompactors(2).
+		WithCompression(options.Snappy).
+		WithDetectConflicts(false). // writes are serialised by writeMu
+		WithMetricsEnabled(false)
+}
+
+// load checks the format and reads the maintained counters.
+func (s *Store) load() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyFormat)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			f, err := decU64(v)
+			if err != nil {
+				return err
+			}
+			if f != storeFormat {
+				return fmt.Errorf("persistence: store format %d is not supported by this version (reads %d): run `pincluster state upgrade` with a matching version", f, storeFormat)
+			}
+		}
+		n, err := getU64(txn, keyPinCount)
+		if err != nil {
+			return err
+		}
+		c, err := getU64(txn, keyMaxClock)
+		if err != nil {
+			return err
+		}
+		s.pinCount.Store(int64(n))
+		s.maxClock.Store(c)
+		return nil
+	})
+}
+
+// Close flushes and closes the database.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.db.Close()
+}
+
+// getU64 reads a big-endian counter; a missing key is 0.
+func getU64(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	err = item.Value(func(b []byte) error {
+		var err error
+		v, err = decU64(b)
+		return err
+	})
+	return v, err
+}
+
+// badgerLogger sends Badger's log to slog (info and debug are dropped: Badger is chatty).
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(string, ...any)  {}
+func (b badgerLogger) Debugf(string, ...any) {}
