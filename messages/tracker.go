@@ -77,9 +77,12 @@ type RecoverAllPinsResponse struct {
 type CancelOperation struct{}
 
 // OperationStarted: a cid actor (first incarnation or restarted by supervision) started its IPFS
-// call. Sent by the cid actor to the tracker.
+// call. Sent by the cid actor to the tracker. Incarnation counts from 1 and grows with each
+// restart, so that a late OperationStarted (overtaken by the failure of that same incarnation,
+// which travels as a system message) is recognised as stale.
 type OperationStarted struct {
-	Cid api.Cid
+	Cid         api.Cid
+	Incarnation int
 }
 
 // PinCompleted: the IPFS node pinned the CID. Sent by the cid actor to the tracker.

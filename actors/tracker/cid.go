@@ -21,7 +21,7 @@ type operationDone struct {
 }
 
 // cidActor runs one pin or unpin of one CID. It lives only while its CID is in flight: it
-// starts the IPFS call in a goroutine on Started, reports success to the tracker and stops; on
+// starts the IPFS call in a goroutine on Started and reports success to the tracker, which stops it; on
 // failure it panics with messages.PinFailed/UnpinFailed so that the tracker's supervision
 // counts the attempt and restarts it after a backoff (a restart is a new incarnation from the
 // same Props, so the attempt count lives in the tracker's table, not here).
@@ -33,6 +33,8 @@ type cidActor struct {
 	backend ipfs.Backend
 	ops     *sync.WaitGroup
 	logger  *slog.Logger
+
+	incarnation int
 
 	cancel    context.CancelFunc
 	cancelled bool
@@ -58,7 +60,7 @@ func (a *cidActor) Receive(ctx actor.Context) {
 }
 
 func (a *cidActor) onStarted(ctx actor.Context) {
-	ctx.Request(ctx.Parent(), messages.OperationStarted{Cid: a.cid})
+	ctx.Request(ctx.Parent(), messages.OperationStarted{Cid: a.cid, Incarnation: a.incarnation})
 	opCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -130,7 +132,8 @@ func (a *cidActor) onDone(ctx actor.Context, msg operationDone) {
 	} else {
 		ctx.Request(ctx.Parent(), messages.PinCompleted{Cid: a.cid})
 	}
-	ctx.Stop(ctx.Self())
+	// The tracker stops this actor when it has taken the result: a Terminated (a system
+	// message) must not overtake the completion.
 }
 
 // onCancel cancels the IPFS call; the actor stops when the call has returned (onDone).

@@ -109,3 +109,5 @@ func ctx5s(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

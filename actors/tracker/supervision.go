@@ -17,8 +17,11 @@ var ErrStopped = fmt.Errorf("%w: the pin tracker is stopped", api.ErrUnavailable
 // needs, so a supervised restart re-runs the same operation; the attempt count stays in it.
 func (a *trackerActor) start(ctx actor.Context, it *item, priority bool) {
 	ca := cidActor{cid: it.cid, mode: it.mode, op: it.op, cfg: a.cfg, backend: a.backend, ops: a.ops, logger: a.logger}
+	incarnations := 0 // only touched by the producer, which runs in the child's mailbox
 	props := actor.PropsFromProducer(func() actor.Actor {
+		incarnations++
 		c := ca
+		c.incarnation = incarnations
 		return &c
 	})
 	a.spawned++
@@ -30,6 +33,7 @@ func (a *trackerActor) start(ctx actor.Context, it *item, priority bool) {
 	a.setPhase(it, phaseRunning)
 	it.priority = priority
 	it.pid = pid
+	it.incarnation = 1
 	a.byPID[pid.Id] = it.cid.KeyString()
 	a.active++
 }
@@ -51,13 +55,18 @@ func (a *trackerActor) owner(pid *actor.PID) *item {
 }
 
 func (a *trackerActor) onOperationStarted(ctx actor.Context, msg messages.OperationStarted) {
-	if it := a.owner(ctx.Sender()); it != nil && it.phase != phaseRunning {
+	if it := a.owner(ctx.Sender()); it != nil && it.phase == phaseRetrying && msg.Incarnation == it.incarnation {
 		a.setPhase(it, phaseRunning)
 	}
 }
 
 // onCompleted settles the item: a pinned or unpinned CID has no item (and soon no actor).
 func (a *trackerActor) onCompleted(ctx actor.Context, c api.Cid, op opKind) {
+	if s := ctx.Sender(); s != nil {
+		if _, ok := a.byPID[s.Id]; ok {
+			ctx.Stop(s)
+		}
+	}
 	it := a.owner(ctx.Sender())
 	if it == nil || it.op != op {
 		return
@@ -124,6 +133,7 @@ func (a *trackerActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor,
 		sup.StopChildren(child)
 		return
 	}
+	it.incarnation++
 	time.AfterFunc(retryBackoff(it.attempts, a.cfg), func() { sup.RestartChildren(child) })
 }
 

@@ -27,8 +27,10 @@ type item struct {
 	ts       time.Time // last change
 	ticket   uint64    // matches its queue entry while queued
 	pid      *actor.PID
-	draining bool // pid is finishing a cancelled operation; requeue when it terminates
-	waiters  []*actor.PID
+	// incarnation is the expected incarnation of the cid actor (1, then +1 per restart).
+	incarnation int
+	draining    bool // pid is finishing a cancelled operation; requeue when it terminates
+	waiters     []*actor.PID
 }
 
 func (it *item) short() api.PinInfoShort {
