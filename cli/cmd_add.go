@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// AddCmd is `pincluster add <path>...`.
+type AddCmd struct {
+	Paths             []string `arg:"" name:"path" help:"Files or directories (with -r) to add."`
+	Recursive         bool     `name:"recursive" short:"r" help:"Add directories recursively."`
+	Quiet             bool     `name:"quiet" short:"q" help:"Print only the CIDs."`
+	Quieter           bool     `name:"quieter" short:"Q" help:"Print only the root CID."`
+	Local             bool     `name:"local" help:"Add to the IPFS node of the peer the client talks to only; the pin is still cluster-wide."`
+	Replication       int      `name:"replication" placeholder:"N" help:"Replication factor: sets both --replication-min and --replication-max (-1 = every peer)."`
+	NoPin             bool     `name:"no-pin" help:"Only add the content, do not pin it."`
+	WrapWithDirectory bool     `name:"wrap-with-directory" short:"w" help:"Wrap the added files in a directory."`
+	Format            string   `name:"format" default:"unixfs" help:"unixfs, or car to import a CAR file (one root)."`
+	Layout            string   `name:"layout" default:"balanced" help:"DAG layout: balanced or trickle."`
+	Chunker           string   `name:"chunker" default:"size-262144" help:"Chunker: size-N, rabin or rabin-MIN-AVG-MAX."`
+	RawLeaves         bool     `name:"raw-leaves" help:"Use raw blocks for leaf nodes."`
+	CidVersion        int      `name:"cid-version" default:"0" help:"CID version: 0 or 1."`
+	Hash              string   `name:"hash" default:"sha2-256" help:"Hash function (multihash name)."`
+	Hidden            bool     `name:"hidden" short:"H" help:"Include hidden files (dot files) of directories."`
+	PinFlags
+	WaitFlags
+}
+
+func (c *AddCmd) Run(g *Globals) error {
+	opts, err := c.PinFlags.options(c.Replication, time.Now())
+	if err != nil {
+		return err
+	}
+	if opts.Name == "" && len(c.Paths) == 1 {
+		opts.Name = filepath.Base(filepath.Clean(c.Paths[0]))
+	}
+	params := api.AddParams{
+		PinOptions: opts, Local: c.Local, Recursive: c.Recursive, Layout: c.Layout, Chunker: c.Chunker,
+		RawLeaves: c.RawLeaves, Hidden: c.Hidden, WrapWithDirectory: c.WrapWithDirectory,
+		CidVersion: c.CidVersion, HashFun: c.Hash, Format: c.Format, NoPin: c.NoPin,
+	}
+	if err := params.Validate(); err != nil {
+		return err
+	}
+	cl, err := g.client()
+	if err != nil {
+		return err
+	}
+	var bar *progress
+	if g.io.TTY && !c.Quiet && !c.Quieter && !g.json() {
+		bar = newProgress(g.io.Err, c.Paths, c.Recursive, c.Hidden)
+		params.Progress = true
+	}
+	var root api.AddedOutput
+	var printErr error
+	ctx, cancel := g.ctx(true)
+	defer cancel()
+	err = cl.Add(ctx, c.Paths, params, func(o api.AddedOutput) {
+		if !o.Cid.Defined() {
+			bar.update(o)
+			return
+		}
+		root = o
+		if c.Quieter || printErr != nil {
+			return
+		}
+		bar.clear()
+		switch {
+		case g.json():
+			printErr = g.printJSON(o)
+		case c.Quiet:
+			g.printf("%s\n", o.Cid)
+		default:
+			g.printf("added %s %s\n", o.Cid, o.Name)
+		}
+	})
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if printErr != nil {
+		return printErr
+	}
+	if !root.Cid.Defined() {
+		return fmt.Errorf("the daemon added nothing: check the paths")
+	}
+	if c.Quieter {
+		if g.json() {
+			return g.printJSON(root)
+		}
+		g.printf("%s\n", root.Cid)
+	}
+	if c.Wait && !c.NoPin {
+		if _, err := c.WaitFlags.waitFor(g, cl, root.Cid, api.TrackerStatusPinned, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}

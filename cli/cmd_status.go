@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"github.com/pincluster/pincluster/api"
+)
+
+// StatusCmd is `pincluster status [cid...]`.
+type StatusCmd struct {
+	Cids   []string `arg:"" optional:"" name:"cid" help:"CIDs to show (default: every pin)."`
+	Local  bool     `name:"local" help:"Only the status on the peer the client talks to."`
+	Filter string   `name:"filter" placeholder:"STATUS,..." help:"Only pins with one of these statuses on some peer: pinned, pinning, pin_queued, pin_error, unpinned, unpinning, unpin_queued, unpin_error, remote, cluster_error, unexpectedly_unpinned, error, queued."`
+}
+
+func (c *StatusCmd) Run(g *Globals) error {
+	filter, err := api.ParseTrackerStatusFilter(c.Filter)
+	if err != nil {
+		return err
+	}
+	cids := make([]api.Cid, 0, len(c.Cids))
+	for _, s := range c.Cids {
+		ci, err := parseCid(s)
+		if err != nil {
+			return err
+		}
+		cids = append(cids, ci)
+	}
+	cl, err := g.client()
+	if err != nil {
+		return err
+	}
+	if len(cids) == 1 {
+		ctx, cancel := g.ctx(false)
+		defer cancel()
+		gpi, err := cl.Status(ctx, cids[0], c.Local)
+		if err != nil {
+			return err
+		}
+		if !gpi.Match(filter) {
+			return nil
+		}
+		return printStatus(g, gpi)
+	}
+	ctx, cancel := g.ctx(true)
+	defer cancel()
+	return cl.StatusAll(ctx, c.Filter, c.Local, cids, func(gpi api.GlobalPinInfo) error {
+		if !gpi.Match(filter) { // the server filters too; this keeps the output right if it does not
+			return nil
+		}
+		return printStatus(g, gpi)
+	})
+}

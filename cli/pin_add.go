@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// PinAddCmd is `pincluster pin add <cid|path>`.
+type PinAddCmd struct {
+	Target      string `arg:"" name:"cid-or-path" help:"CID, or /ipfs/<cid>/path, /ipns/<name> to resolve."`
+	Replication int    `name:"replication" short:"r" placeholder:"N" help:"Replication factor: sets both --replication-min and --replication-max (-1 = every peer)."`
+	Mode        string `name:"mode" default:"recursive" help:"recursive (the whole DAG) or direct (the root block only)."`
+	NoStatus    bool   `name:"no-status" help:"Do not wait for or show the status; print the pinset entry."`
+	PinFlags
+	WaitFlags
+}
+
+func (c *PinAddCmd) Run(g *Globals) error {
+	t, err := parseTarget(c.Target)
+	if err != nil {
+		return err
+	}
+	opts, err := c.PinFlags.options(c.Replication, time.Now())
+	if err != nil {
+		return err
+	}
+	if opts.Mode, err = api.ParsePinMode(c.Mode); err != nil {
+		return err
+	}
+	cl, err := g.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := g.ctx(false)
+	defer cancel()
+	var pin api.Pin
+	if t.path != "" {
+		pin, err = cl.PinPath(ctx, t.path, opts)
+	} else {
+		pin, err = cl.Pin(ctx, t.cid, opts)
+	}
+	if err != nil {
+		return err
+	}
+	if !pin.Cid.Defined() {
+		pin.Cid = t.cid
+	}
+	switch {
+	case c.NoStatus:
+		return printPin(g, pin)
+	case c.Wait:
+		gpi, err := c.WaitFlags.waitFor(g, cl, pin.Cid, api.TrackerStatusPinned, 1)
+		if err != nil {
+			return err
+		}
+		return printStatus(g, gpi)
+	default:
+		return showStatusLater(g, cl, pin.Cid)
+	}
+}

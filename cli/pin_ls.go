@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// pinTypeFilters are the values of pin ls --filter (IPFS Cluster's pin types; pincluster stores
+// only "pin", the others are accepted for script compatibility and match nothing).
+var pinTypeFilters = []string{"all", "pin", "meta-pin", "clusterdag-pin", "shard-pin"}
+
+// PinLsCmd is `pincluster pin ls [cid]`.
+type PinLsCmd struct {
+	Cid    string `arg:"" optional:"" help:"Show only this CID."`
+	Filter string `name:"filter" default:"pin" help:"Pin types to list, comma separated: all, pin (default), meta-pin, clusterdag-pin, shard-pin."`
+}
+
+func (c *PinLsCmd) Run(g *Globals) error {
+	for _, f := range strings.Split(c.Filter, ",") {
+		if !contains(pinTypeFilters, strings.TrimSpace(f)) {
+			return fmt.Errorf("unknown --filter %q for pin ls (valid: %s)", f, strings.Join(pinTypeFilters, ", "))
+		}
+	}
+	var ci api.Cid
+	if c.Cid != "" {
+		var err error
+		if ci, err = parseCid(c.Cid); err != nil {
+			return err
+		}
+	}
+	cl, err := g.client()
+	if err != nil {
+		return err
+	}
+	if ci.Defined() {
+		ctx, cancel := g.ctx(false)
+		defer cancel()
+		pin, err := cl.Allocation(ctx, ci)
+		if err != nil {
+			return err
+		}
+		return printPin(g, pin)
+	}
+	ctx, cancel := g.ctx(true)
+	defer cancel()
+	return cl.Allocations(ctx, c.Filter, func(p api.Pin) error { return printPin(g, p) })
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,25 @@
+package cli
+
+import (
+	"context"
+	"os/signal"
+	"syscall"
+
+	"github.com/pincluster/pincluster/peer"
+)
+
+// DaemonCmd is `pincluster daemon`.
+type DaemonCmd struct {
+	Bootstrap []string `name:"bootstrap" sep:"," placeholder:"MADDR,..." help:"Multiaddrs of cluster peers to join."`
+	Upgrade   bool     `name:"upgrade" help:"Run state format migrations before starting."`
+}
+
+func (c *DaemonCmd) Run(g *Globals) error {
+	base := g.baseCtx
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(base, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return peerRunDaemon(ctx, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Out: g.io.Out})
+}

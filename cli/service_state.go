@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// StateCmd groups the offline state commands (run them with the daemon stopped).
+type StateCmd struct {
+	Export  StateExportCmd  `cmd:"" help:"Write the pinset to a file (JSON lines) or stdout."`
+	Import  StateImportCmd  `cmd:"" help:"Replace the pinset with the content of an export file (or stdin)."`
+	Cleanup StateCleanupCmd `cmd:"" help:"Remove the peer's state, keeping a backup copy."`
+	Upgrade StateUpgradeCmd `cmd:"" help:"Run state format migrations."`
+}
+
+// StateImportOptions are the flags of `state import`.
+type StateImportOptions struct {
+	ReplicationMin, ReplicationMax int
+	Allocations                    []string
+}
+
+// errNotImplemented is returned by the state stubs below.
+var errNotImplemented = errors.New("not implemented yet")
+
+// State entry points. TODO(peer): replace these stubs with package peer's implementation.
+var (
+	stateExport = func(ctx context.Context, dir string, w io.Writer) error {
+		return fmt.Errorf("state export: %w", errNotImplemented)
+	}
+	stateImport = func(ctx context.Context, dir string, r io.Reader, opts StateImportOptions) error {
+		return fmt.Errorf("state import: %w", errNotImplemented)
+	}
+	stateCleanup = func(ctx context.Context, dir string) error {
+		return fmt.Errorf("state cleanup: %w", errNotImplemented)
+	}
+	stateUpgrade = func(ctx context.Context, dir string) error {
+		return fmt.Errorf("state upgrade: %w", errNotImplemented)
+	}
+)
+
+// StateExportCmd is `pincluster state export`.
+type StateExportCmd struct {
+	File string `name:"file" short:"f" placeholder:"FILE" help:"Write to FILE instead of stdout."`
+}
+
+func (c *StateExportCmd) Run(g *Globals) error {
+	var w io.Writer = g.io.Out
+	if c.File != "" {
+		f, err := os.Create(c.File)
+		if err != nil {
+			return fmt.Errorf("cannot create export file: %w", err)
+		}
+		defer f.Close()
+		w = f
+		if err := stateExport(g.background(), g.dir(), w); err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	return stateExport(g.background(), g.dir(), w)
+}
+
+// StateImportCmd is `pincluster state import`.
+type StateImportCmd struct {
+	File           string   `arg:"" optional:"" placeholder:"FILE" help:"Export file to read (default stdin)."`
+	ReplicationMin int      `name:"replication-min" placeholder:"N" help:"Override the minimum replication factor of every imported pin."`
+	ReplicationMax int      `name:"replication-max" placeholder:"N" help:"Override the maximum replication factor of every imported pin."`
+	Allocations    []string `name:"allocations" sep:"," placeholder:"PEERID,..." help:"Override the allocations of every imported pin."`
+}
+
+func (c *StateImportCmd) Run(g *Globals) error {
+	if err := checkReplication(c.ReplicationMin, c.ReplicationMax); err != nil {
+		return err
+	}
+	if _, err := parsePeers(c.Allocations); err != nil {
+		return err
+	}
+	var r io.Reader = g.io.In
+	if c.File != "" && c.File != "-" {
+		f, err := os.Open(c.File)
+		if err != nil {
+			return fmt.Errorf("cannot open import file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	return stateImport(g.background(), g.dir(), r, StateImportOptions{
+		ReplicationMin: c.ReplicationMin, ReplicationMax: c.ReplicationMax, Allocations: c.Allocations,
+	})
+}
+
+// StateCleanupCmd is `pincluster state cleanup`.
+type StateCleanupCmd struct {
+	Force bool `name:"force" short:"f" help:"Do not ask for confirmation."`
+}
+
+func (c *StateCleanupCmd) Run(g *Globals) error {
+	if !c.Force {
+		fmt.Fprintf(g.io.Err, "This removes the pinset state in %s (a backup copy is kept). Continue? [y/N] ", g.dir())
+		line, _ := bufio.NewReader(g.io.In).ReadString('\n')
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+		default:
+			return errors.New("state cleanup aborted: answer y, or pass -f to skip the question")
+		}
+	}
+	return stateCleanup(g.background(), g.dir())
+}
+
+// StateUpgradeCmd is `pincluster state upgrade`.
+type StateUpgradeCmd struct{}
+
+func (c *StateUpgradeCmd) Run(g *Globals) error { return stateUpgrade(g.background(), g.dir()) }
