@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -71,6 +72,9 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 	cr := &countingReader{r: br}
 	rd, err := car.NewBlockReader(cr)
 	if err != nil {
+		if strings.Contains(err.Error(), "no roots") { // go-car rejects a root-less header itself
+			return cid.Undef, bad("CAR has 0 roots; exactly one is required")
+		}
 		return cid.Undef, bad("not a CAR stream: %v", err)
 	}
 	if len(rd.Roots) != 1 {
