@@ -1,0 +1,163 @@
+package peer
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	gocid "github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/ipfs/fake"
+)
+
+func testCid(t *testing.T, s string) api.Cid {
+	t.Helper()
+	h, err := mh.Sum([]byte(s), mh.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.NewCid(gocid.NewCidV1(gocid.Raw, h))
+}
+
+func testConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
+	return cfg
+}
+
+func startTestPeer(t *testing.T, dir string, backend *fake.Backend) *Peer {
+	t.Helper()
+	ident, err := LoadIdentity(dir)
+	if err != nil {
+		if ident, err = NewIdentity(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ident.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := New(context.Background(), dir, testConfig(), ident, Options{Backend: backend, NoREST: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func waitStatus(t *testing.T, p *Peer, c api.Cid, want api.TrackerStatus) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last api.GlobalPinInfo
+	for time.Now().Before(deadline) {
+		g, err := p.Status(context.Background(), c, true)
+		if err == nil && g.PeerMap[p.PeerID().String()].Status == want {
+			return
+		}
+		last = g
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("status of %s never became %s: %+v", c, want, last)
+}
+
+func TestPeerPinUnpinRestart(t *testing.T) {
+	dir := t.TempDir()
+	backend := fake.New()
+	p := startTestPeer(t, dir, backend)
+	ctx := context.Background()
+	c := testCid(t, "one")
+	pin, err := p.Pin(ctx, c, api.PinOptions{Name: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin.ReplicationFactorMin != -1 || len(pin.Allocations) != 0 {
+		t.Fatalf("defaults not applied: %+v", pin)
+	}
+	waitStatus(t, p, c, api.TrackerStatusPinned)
+	if !backend.Pinned(c) {
+		t.Fatal("backend does not hold the pin")
+	}
+	if _, err := p.Pin(ctx, c, api.PinOptions{ReplicationFactorMin: 2, ReplicationFactorMax: 3}); err == nil || !strings.Contains(err.Error(), "replication_factor_min") {
+		t.Fatalf("replication 2 on one peer: %v", err)
+	}
+	c2 := testCid(t, "two")
+	if _, err := p.Pin(ctx, c2, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Unpin(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Unpin(ctx, c); err == nil {
+		t.Fatal("second unpin succeeded")
+	}
+	waitStatus(t, p, c, api.TrackerStatusUnpinned)
+	p.Close()
+
+	p2 := startTestPeer(t, dir, backend)
+	defer p2.Close()
+	if _, err := p2.PinGet(ctx, c2); err != nil {
+		t.Fatalf("pin lost across restart: %v", err)
+	}
+	if _, err := p2.PinGet(ctx, c); err == nil {
+		t.Fatal("unpinned CID back after restart")
+	}
+	n := 0
+	if err := p2.PinsJSON(ctx, func([]byte) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("PinsJSON: %d pins, %v", n, err)
+	}
+}
+
+func TestPeerExpiredPinsAreUnpinned(t *testing.T) {
+	dir := t.TempDir()
+	backend := fake.New()
+	ident, _ := NewIdentity()
+	cfg := testConfig()
+	cfg.Cluster.StateSyncInterval = config.Duration(50 * time.Millisecond)
+	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := testCid(t, "expiring")
+	if _, err := p.Pin(context.Background(), c, api.PinOptions{ExpireAt: time.Now().Add(200 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := p.PinGet(context.Background(), c); err != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("expired pin still in the pinset")
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"cluster": {"peername": "x", "bogus": 1}}`, "bogus"},
+		{`{"cluster": {"state_sync_interval": "5x"}}`, "5x"},
+		{`{"pin_tracker": {"concurrent_pins": "ten"}}`, "concurrent_pins"},
+	} {
+		_, err := ParseConfig([]byte(tc.json))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error naming %q", tc.json, err, tc.want)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Cluster.ReplicationFactorMin = 3
+	cfg.Cluster.ReplicationFactorMax = 2
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "replication_factor") {
+		t.Fatalf("validate: %v", err)
+	}
+	t.Setenv("CLUSTER_PEERNAME", "from-env")
+	t.Setenv("PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS", "3")
+	cfg = DefaultConfig()
+	if err := cfg.ApplyEnv(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster.Peername != "from-env" || cfg.Tracker.ConcurrentPins != 3 {
+		t.Fatalf("env overrides not applied: %+v %+v", cfg.Cluster.Peername, cfg.Tracker.ConcurrentPins)
+	}
+}
