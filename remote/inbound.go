@@ -1,0 +1,110 @@
+package remote
+
+import (
+	"bufio"
+	"errors"
+	"io"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// handleStream is the reader of one inbound stream (libp2p runs it on its own goroutine): it
+// decodes frames and delivers them to local actors until the stream ends. Input is hostile:
+// a malformed or oversize frame ends the stream (the sender's endpoint then fails its
+// requests); an undeliverable message gets an error reply and reading goes on.
+func (r *Remote) handleStream(s network.Stream) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		_ = s.Reset()
+		return
+	}
+	r.inbound[s] = struct{}{}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.inbound, s)
+		r.mu.Unlock()
+		r.wg.Done()
+	}()
+
+	from := s.Conn().RemotePeer()
+	br := bufio.NewReaderSize(s, 64<<10)
+	for {
+		b, err := readFrame(br, r.cfg.MaxMessageSize)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = s.Close()
+			} else {
+				if r.ctx.Err() == nil {
+					r.log.Warn("closing inbound stream", "peer", from, "err", err)
+				}
+				_ = s.Reset()
+			}
+			return
+		}
+		env, err := decodeEnvelope(b)
+		if err == nil && env.SenderAddress != "" {
+			if _, perr := peer.Decode(env.SenderAddress); perr != nil {
+				err = badEnvelope("sender address %q is not a peer ID", env.SenderAddress)
+			}
+		}
+		if err != nil {
+			r.log.Warn("closing inbound stream", "peer", from, "err", err)
+			_ = s.Reset()
+			return
+		}
+		r.deliver(from, env)
+	}
+}
+
+// deliver hands a decoded envelope to its local target, or answers the sender with an error.
+func (r *Remote) deliver(from peer.ID, env *envelope) {
+	if env.ReplyTo != 0 {
+		r.pending.answered(env.ReplyTo, from)
+	}
+	var sender *actor.PID
+	if env.SenderAddress != "" {
+		sender = &actor.PID{Address: env.SenderAddress, Id: env.SenderID, RequestId: env.RequestID}
+	}
+	_, exists := r.system.ProcessRegistry.GetLocal(env.Target)
+	if env.ErrorCode != 0 {
+		if exists { // else the requester gave up (a future that timed out): nothing to tell
+			r.system.Root.Send(r.system.NewLocalPID(env.Target), &RemoteError{Code: env.ErrorCode, Message: env.ErrorMessage})
+		}
+		return
+	}
+	if !exists {
+		r.replyError(sender, remoteErr(CodeNotFound, "no actor named %q on peer %s", env.Target, r.self))
+		return
+	}
+	c, ok := r.reg.forName(env.TypeName, env.TypeVersion)
+	if !ok {
+		r.replyError(sender, remoteErr(CodeUnknownType, "peer %s has no codec for message type %s version %d (sent to actor %q): upgrade that peer or register the type",
+			r.self, env.TypeName, env.TypeVersion, env.Target))
+		return
+	}
+	msg, err := c.decode(env.Payload)
+	if err != nil {
+		r.replyError(sender, remoteErr(CodeBadMessage, "peer %s cannot decode %s/%d for actor %q: %v", r.self, env.TypeName, env.TypeVersion, env.Target, err))
+		return
+	}
+	target := r.system.NewLocalPID(env.Target)
+	if sender != nil {
+		r.system.Root.RequestWithCustomSender(target, msg, sender)
+	} else {
+		r.system.Root.Send(target, msg)
+	}
+}
+
+// replyError answers an undeliverable message's sender, over the wire when it is remote.
+func (r *Remote) replyError(sender *actor.PID, err *RemoteError) {
+	if sender == nil {
+		r.log.Debug("dropped an undeliverable remote message", "err", err.Message)
+		return
+	}
+	r.system.Root.Send(sender, err)
+}

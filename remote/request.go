@@ -1,0 +1,69 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// Request sends msg to the actor at to (on any peer) and waits for its reply, for callers that
+// are not actors (facades, the REST API, tests). It waits at most Config.RequestTimeout or
+// until ctx ends. Errors: a *RemoteError when the message was not delivered (no such actor:
+// api.ErrNotFound; unknown type: api.ErrInvalid; peer unreachable: api.ErrUnavailable), an
+// error wrapping api.ErrTimeout when the peer did not answer in time. A reply that is itself
+// a *RemoteError is returned as the error.
+func (r *Remote) Request(ctx context.Context, to *actor.PID, msg any) (any, error) {
+	if to == nil {
+		return nil, fmt.Errorf("%w: remote request with no target", api.ErrInvalid)
+	}
+	timeout := r.cfg.RequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if d := time.Until(dl); d < timeout {
+			timeout = d
+		}
+	}
+	peerName := r.peerName(to.Address)
+	if timeout <= 0 || ctx.Err() != nil {
+		return nil, r.ctxErr(ctx, to, peerName, timeout)
+	}
+	f := r.system.Root.RequestFuture(to, msg, timeout)
+	type result struct {
+		v   any
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() { // ends at the future's timeout at the latest
+		v, err := f.Result()
+		ch <- result{v, err}
+	}()
+	var res result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, r.ctxErr(ctx, to, peerName, timeout)
+	}
+	switch {
+	case errors.Is(res.err, actor.ErrTimeout):
+		return nil, fmt.Errorf("peer %s did not answer within %s (actor %q, %T): %w", peerName, timeout, to.Id, msg, api.ErrTimeout)
+	case errors.Is(res.err, actor.ErrDeadLetter):
+		return nil, remoteErr(CodeNotFound, "no actor named %q on peer %s", to.Id, peerName)
+	case res.err != nil:
+		return nil, fmt.Errorf("request to actor %q on peer %s: %w", to.Id, peerName, res.err)
+	}
+	if re, ok := res.v.(*RemoteError); ok {
+		return nil, re
+	}
+	return res.v, nil
+}
+
+func (r *Remote) ctxErr(ctx context.Context, to *actor.PID, peerName string, timeout time.Duration) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("request to actor %q on peer %s: %w", to.Id, peerName, ctx.Err())
+	}
+	return fmt.Errorf("peer %s did not answer within %s (actor %q): %w", peerName, timeout, to.Id, api.ErrTimeout)
+}

@@ -1,0 +1,132 @@
+package remote
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// send encodes a message for an actor on another peer and queues it on that peer's endpoint.
+// It runs on the sender's goroutine (often inside Receive), so it never blocks on the network:
+// failures it can see at once go back to the sender as a *RemoteError.
+func (r *Remote) send(pid *actor.PID, message any) {
+	_, msg, sender := actor.UnwrapEnvelope(message)
+	to, err := peer.Decode(pid.Address)
+	if err != nil { // resolve only hands us decodable addresses
+		r.failLocal(sender, remoteErr(CodeUnreachable, "peer %q unreachable: not a peer ID: %v", pid.Address, err))
+		return
+	}
+	env := &envelope{Target: pid.Id, ReplyTo: pid.RequestId}
+	local := false
+	if sender != nil {
+		env.SenderID = sender.Id
+		if r.isLocal(sender.Address) {
+			env.SenderAddress = r.address
+			env.RequestID = r.newRequestID()
+			local = true
+		} else {
+			env.SenderAddress = sender.Address
+			env.RequestID = sender.RequestId
+		}
+	}
+	if rerr := r.encodePayload(env, msg, to); rerr != nil {
+		r.failLocal(sender, rerr)
+		return
+	}
+	data, rerr := r.encodeFrame(env, msg, to)
+	if rerr != nil {
+		r.failLocal(sender, rerr)
+		return
+	}
+	f := outFrame{data: data}
+	if local {
+		f.reqID, f.sender = env.RequestID, sender
+	}
+	if rerr := r.enqueue(to, f); rerr != nil {
+		r.failLocal(sender, rerr)
+	}
+}
+
+// encodePayload fills the message part of env: an error, or a payload from msg's codec.
+func (r *Remote) encodePayload(env *envelope, msg any, to peer.ID) *RemoteError {
+	switch m := msg.(type) {
+	case *RemoteError:
+		env.ErrorCode, env.ErrorMessage = m.Code, m.Message
+		return nil
+	case *actor.DeadLetterResponse:
+		// our system's dead-letter handler answering a remote sender
+		env.ErrorCode = CodeNotFound
+		env.ErrorMessage = fmt.Sprintf("no such actor on peer %s (dead letter)", r.self)
+		return nil
+	}
+	c, ok := r.reg.forValue(msg)
+	if !ok {
+		return remoteErr(CodeUnknownType, "message type %T to actor %q on peer %s has no remote codec: register it with remote.Registry.Register", msg, env.Target, to)
+	}
+	payload, err := c.encode(msg)
+	if err != nil {
+		return remoteErr(CodeBadMessage, "cannot encode %T (%s/%d) for peer %s: %v", msg, c.Name, c.Version, to, err)
+	}
+	env.TypeName, env.TypeVersion, env.Payload = c.Name, c.Version, payload
+	return nil
+}
+
+// encodeFrame returns env as a length-prefixed frame, or CodeTooLarge.
+func (r *Remote) encodeFrame(env *envelope, msg any, to peer.ID) ([]byte, *RemoteError) {
+	size := env.headerSize() + len(env.Payload)
+	body := env.appendTo(make([]byte, protowire.SizeVarint(uint64(size)), protowire.SizeVarint(uint64(size))+size))
+	n := len(body) - protowire.SizeVarint(uint64(size))
+	if n > r.cfg.MaxMessageSize {
+		return nil, remoteErr(CodeTooLarge, "message %T to actor %q on peer %s is %d bytes encoded, over max_message_size %d: send it in chunks or raise the limit on both peers",
+			msg, env.Target, to, n, r.cfg.MaxMessageSize)
+	}
+	// Write the real length into the reserved prefix, shifting the body if it is shorter.
+	prefix := protowire.AppendVarint(nil, uint64(n))
+	reserved := protowire.SizeVarint(uint64(size))
+	if len(prefix) == reserved {
+		copy(body, prefix)
+		return body, nil
+	}
+	out := make([]byte, 0, len(prefix)+n)
+	out = append(out, prefix...)
+	return append(out, body[reserved:]...), nil
+}
+
+// enqueue hands a frame to the peer's endpoint, starting one if needed.
+func (r *Remote) enqueue(to peer.ID, f outFrame) *RemoteError {
+	for {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return remoteErr(CodeClosed, "remote messaging on peer %s is closed", r.self)
+		}
+		ep := r.endpoints[to]
+		if ep == nil {
+			ep = newEndpoint(r, to)
+			r.endpoints[to] = ep
+			r.wg.Add(1)
+			go ep.run()
+		}
+		r.mu.Unlock()
+		if f.sender != nil {
+			// registered before the frame can reach the wire, so a fast reply finds it
+			r.pending.add(f.reqID, pendingReq{ep: ep, sender: f.sender, at: time.Now()})
+		}
+		ok, rerr := ep.push(f)
+		if rerr != nil {
+			r.pending.answered(f.reqID, to)
+			return rerr
+		}
+		if ok {
+			return nil
+		}
+		// ep died between lookup and push (it removed itself from the map); its death
+		// may already have failed our pending entry, so retry only if it is still ours.
+		if f.sender != nil && !r.pending.drop(f.reqID, ep) {
+			return nil
+		}
+	}
+}
