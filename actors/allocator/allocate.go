@@ -1,0 +1,223 @@
+package allocator
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+)
+
+// Allocate returns the allocations for a pin. It is pure and deterministic: the same inputs give
+// the same peers in the same order.
+//
+// Inputs:
+//   - min, max: replication factors. min == -1 (or max == -1) means every candidate: all
+//     candidates are returned sorted by peer ID (with max == -1 and min >= 0, fewer than min
+//     candidates is an error).
+//   - current: the allocations the pin already has (nil for a new pin).
+//   - user: user-set allocations, preferred while they are candidates, ignored otherwise.
+//   - candidates: valid metrics by peer (monitor.LatestAll). A peer is a candidate when it has
+//     a metric with Valid set for every non-tag name of cfg.AllocateBy; a missing (or invalid)
+//     "tag:NAME" metric counts as the empty tag value "" and does not exclude the peer.
+//   - local: a peer to include whenever it is a candidate (add --local), or "".
+//
+// Rules, in order:
+//  1. Existing allocations are not changed while at least min of them are candidates: they are
+//     returned as they are, unavailable ones included (a peer down for a moment keeps its
+//     content), trimmed to the first max (candidates first) when max was lowered, and
+//     completed with new peers up to max when they are fewer than max (max was raised, or
+//     fewer peers were available before). Automatic repinning should therefore only call
+//     Allocate for pins where UnderReplicated is true, so pins between the thresholds stay.
+//  2. When fewer than min existing allocations are candidates, the ones that are candidates
+//     are kept, the others dropped, and new peers are added up to max.
+//  3. New peers are taken in this order: local, user allocations (in the given order), then
+//     the remaining candidates ranked by cfg.AllocateBy (see rank.go), spreading across tag
+//     buckets while accounting for the peers already chosen.
+//  4. local is always included when it is a candidate, replacing the last (preferably
+//     unavailable) kept allocation when the list is full.
+//  5. Fewer than min peers in the result is an error wrapping api.ErrUnavailable.
+func Allocate(cfg Config, c api.Cid, min, max int, current, user []peer.ID, candidates map[peer.ID]map[string]api.Metric, local peer.ID) ([]peer.ID, error) {
+	if err := checkFactors(min, max); err != nil {
+		return nil, err
+	}
+	by := cfg.AllocateBy
+	if len(by) == 0 {
+		by = Default().AllocateBy
+	}
+	cands := eligible(by, candidates)
+
+	if min == -1 || max == -1 {
+		all := make([]peer.ID, 0, len(cands))
+		for p := range cands {
+			all = append(all, p)
+		}
+		slices.Sort(all)
+		if min > len(all) {
+			return nil, notEnough(c, min, len(all))
+		}
+		return all, nil
+	}
+
+	cur := dedupe(current)
+	var live, dead []peer.ID
+	for _, p := range cur {
+		if _, ok := cands[p]; ok {
+			live = append(live, p)
+		} else {
+			dead = append(dead, p)
+		}
+	}
+
+	var chosen []peer.ID
+	switch {
+	case len(cur) > 0 && len(live) >= min && len(cur) <= max:
+		chosen = slices.Clone(cur)
+	case len(cur) > 0 && len(live) >= min:
+		chosen = append(slices.Clone(live), dead...)[:max]
+	default:
+		chosen = slices.Clone(live[:minInt(len(live), max)])
+	}
+
+	if _, ok := cands[local]; ok && local != "" && max > 0 && !slices.Contains(chosen, local) {
+		if len(chosen) >= max {
+			chosen = dropOne(chosen, cands)
+		}
+		chosen = append(chosen, local)
+	}
+
+	if len(chosen) < max {
+		chosen = fill(by, chosen, user, cands, max)
+	}
+	if len(chosen) < min {
+		return nil, notEnough(c, min, len(cands))
+	}
+	return chosen, nil
+}
+
+// UnderReplicated reports whether fewer than min of the current allocations are candidates,
+// i.e. whether automatic repinning should reallocate the pin. Pins with min == -1 are never
+// under-replicated.
+func UnderReplicated(cfg Config, min int, current []peer.ID, candidates map[peer.ID]map[string]api.Metric) bool {
+	if min <= 0 {
+		return false
+	}
+	by := cfg.AllocateBy
+	if len(by) == 0 {
+		by = Default().AllocateBy
+	}
+	n := 0
+	for _, p := range dedupe(current) {
+		if isCandidate(by, candidates[p]) {
+			n++
+		}
+	}
+	return n < min
+}
+
+// fill appends user allocations, then ranked candidates, to chosen until it holds max peers.
+func fill(by []string, chosen, user []peer.ID, cands map[peer.ID]map[string]api.Metric, max int) []peer.ID {
+	for _, p := range dedupe(user) {
+		if len(chosen) >= max {
+			return chosen
+		}
+		if _, ok := cands[p]; ok && !slices.Contains(chosen, p) {
+			chosen = append(chosen, p)
+		}
+	}
+	if len(chosen) >= max {
+		return chosen
+	}
+	t := newTree(by, cands)
+	for _, p := range chosen {
+		t.mark(p)
+	}
+	for len(chosen) < max {
+		p, ok := t.pick()
+		if !ok {
+			break
+		}
+		chosen = append(chosen, p)
+	}
+	return chosen
+}
+
+// dropOne removes the last allocation that is not a candidate, or else the last one.
+func dropOne(ps []peer.ID, cands map[peer.ID]map[string]api.Metric) []peer.ID {
+	i := len(ps) - 1
+	for j := len(ps) - 1; j >= 0; j-- {
+		if _, ok := cands[ps[j]]; !ok {
+			i = j
+			break
+		}
+	}
+	return slices.Delete(ps, i, i+1)
+}
+
+// eligible keeps the peers that have every metric allocate_by needs (tags excepted).
+func eligible(by []string, candidates map[peer.ID]map[string]api.Metric) map[peer.ID]map[string]api.Metric {
+	out := make(map[peer.ID]map[string]api.Metric, len(candidates))
+	for p, ms := range candidates {
+		if p != "" && isCandidate(by, ms) {
+			out[p] = ms
+		}
+	}
+	return out
+}
+
+func isCandidate(by []string, ms map[string]api.Metric) bool {
+	if ms == nil {
+		return false
+	}
+	for _, name := range by {
+		if strings.HasPrefix(name, TagPrefix) {
+			continue
+		}
+		if m, ok := ms[name]; !ok || !m.Valid {
+			return false
+		}
+	}
+	return true
+}
+
+func checkFactors(min, max int) error {
+	switch {
+	case min < -1 || max < -1:
+		return fmt.Errorf("%w: replication factors must be -1 (every peer) or >= 0, got min=%d max=%d", api.ErrInvalid, min, max)
+	case min >= 0 && max >= 0 && min > max:
+		return fmt.Errorf("%w: replication_factor_min (%d) is greater than replication_factor_max (%d): lower min or raise max", api.ErrInvalid, min, max)
+	}
+	return nil
+}
+
+func notEnough(c api.Cid, min, n int) error {
+	return fmt.Errorf("%w: not enough peers to allocate %s: need at least %d (replication_factor_min), %d available", api.ErrUnavailable, cidString(c), min, n)
+}
+
+func cidString(c api.Cid) string {
+	if !c.Defined() {
+		return "<undefined CID>"
+	}
+	return c.String()
+}
+
+func dedupe(ps []peer.ID) []peer.ID {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]peer.ID, 0, len(ps))
+	for _, p := range ps {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func minInt(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}

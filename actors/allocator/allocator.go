@@ -1,0 +1,110 @@
+package allocator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Request is one allocation request (see Allocate for the meaning of each field).
+type Request = messages.AllocateRequest
+
+// ErrStopped is returned by facade calls after Stop.
+var ErrStopped = fmt.Errorf("%w: the allocator is stopped", api.ErrUnavailable)
+
+// DefaultRequestTimeout bounds a facade call whose ctx has no deadline.
+const DefaultRequestTimeout = 30 * time.Second
+
+// Allocator is the facade of the allocator actor. Its methods are safe for concurrent use.
+type Allocator struct {
+	system *actor.ActorSystem
+	pid    *actor.PID
+}
+
+// Spawn validates cfg and starts the allocator actor under the name "allocator".
+func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Allocator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &allocatorActor{cfg: cfg, log: log.With("component", "allocator")}
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "allocator")
+	if err != nil {
+		return nil, fmt.Errorf("allocator: spawn: %w", err)
+	}
+	return &Allocator{system: system, pid: pid}, nil
+}
+
+// Allocate returns the allocations for req (see the package function Allocate).
+func (a *Allocator) Allocate(ctx context.Context, req Request) ([]peer.ID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	timeout := DefaultRequestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+		if timeout <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+	}
+	f := a.system.Root.RequestFuture(a.pid, req, timeout)
+	stop := context.AfterFunc(ctx, func() { a.system.Root.Stop(f.PID()) })
+	defer stop()
+	res, err := f.Result()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
+	switch {
+	case errors.Is(err, actor.ErrDeadLetter):
+		return nil, ErrStopped
+	case errors.Is(err, actor.ErrTimeout):
+		return nil, fmt.Errorf("%w: the allocator did not answer within %s", api.ErrTimeout, timeout)
+	case err != nil:
+		return nil, err
+	}
+	r, ok := res.(messages.AllocateResponse)
+	if !ok {
+		return nil, fmt.Errorf("allocator: unexpected reply %T", res)
+	}
+	return r.Peers, r.Err
+}
+
+// Stop stops the actor; later calls return ErrStopped.
+func (a *Allocator) Stop() {
+	_ = a.system.Root.StopFuture(a.pid).Wait()
+}
+
+// allocatorActor runs the pure Allocate function; it is CPU-only, so it runs inside Receive.
+type allocatorActor struct {
+	cfg Config
+	log *slog.Logger
+}
+
+func (a *allocatorActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case messages.AllocateRequest:
+		a.onAllocate(ctx, msg)
+	case *messages.AllocateRequest:
+		a.onAllocate(ctx, *msg)
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		a.log.Warn("allocator: unknown message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequest) {
+	peers, err := Allocate(a.cfg, req.Cid, req.Min, req.Max, req.Current, req.User, req.Candidates, req.Local)
+	if err != nil {
+		a.log.Debug("allocation failed", "cid", cidString(req.Cid), "err", err)
+	}
+	ctx.Respond(messages.AllocateResponse{Peers: peers, Err: err})
+}

@@ -1,0 +1,66 @@
+package allocator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// TagPrefix marks a metric that partitions peers into buckets by its value ("tag:region").
+const TagPrefix = "tag:"
+
+// Config is the "allocator" section of the peer configuration.
+type Config struct {
+	// AllocateBy ("allocate_by") lists the metrics that rank candidates, most significant
+	// first. "tag:NAME" metrics split peers into buckets (allocations spread across buckets);
+	// other metrics order peers by their Weight, higher first.
+	AllocateBy []string
+}
+
+// Default returns IPFS Cluster's default: ["tag:group", "freespace"].
+func Default() Config {
+	return Config{AllocateBy: []string{"tag:group", "freespace"}}
+}
+
+// Validate checks allocate_by: at least one metric, no empty or repeated names, no "tag:"
+// without a tag name.
+func (c Config) Validate() error {
+	if len(c.AllocateBy) == 0 {
+		return errors.New(`allocator.allocate_by must name at least one metric (e.g. ["tag:group", "freespace"])`)
+	}
+	seen := make(map[string]bool, len(c.AllocateBy))
+	var errs []error
+	for i, name := range c.AllocateBy {
+		switch {
+		case strings.TrimSpace(name) == "":
+			errs = append(errs, fmt.Errorf("allocator.allocate_by[%d] is empty: name a metric such as freespace or tag:group", i))
+		case name == TagPrefix:
+			errs = append(errs, fmt.Errorf("allocator.allocate_by[%d] is %q: add the tag name (e.g. tag:region)", i, name))
+		case seen[name]:
+			errs = append(errs, fmt.Errorf("allocator.allocate_by lists %q twice: remove one", name))
+		}
+		seen[name] = true
+	}
+	return errors.Join(errs...)
+}
+
+type configJSON struct {
+	AllocateBy []string `json:"allocate_by"`
+}
+
+// MarshalJSON writes {"allocate_by": [...]}.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{AllocateBy: c.AllocateBy})
+}
+
+// UnmarshalJSON reads over the current values (start from Default): an absent allocate_by
+// keeps its value.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	j := configJSON{AllocateBy: c.AllocateBy}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("allocator: %w", err)
+	}
+	c.AllocateBy = j.AllocateBy
+	return nil
+}
