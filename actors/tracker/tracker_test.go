@@ -403,3 +403,43 @@ func TestRequestHonoursContext(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestPinErrorBetweenAttempts(t *testing.T) {
+	cfg := testConfig()
+	cfg.RetryBackoffMin = 300 * time.Millisecond
+	cfg.RetryBackoffMax = 300 * time.Millisecond
+	tr, b := newTestTracker(t, cfg)
+	pin := testPin(t, "between")
+	b.FailPinTimes(pin.Cid, 1, errors.New("dial backoff"))
+	tr.Track(ctx5s(t), pin)
+	pi := waitStatus(t, tr, pin, api.TrackerStatusPinError)
+	if pi.AttemptCount != 1 || !strings.Contains(pi.Error, "dial backoff") || !pi.PriorityPin {
+		t.Fatalf("between attempts: %+v", pi.PinInfoShort)
+	}
+	if tr.QueueLen() != 1 {
+		t.Fatalf("queue len %d: a retrying pin keeps its slot", tr.QueueLen())
+	}
+	waitStatus(t, tr, pin, api.TrackerStatusPinned)
+	if b.PinCalls(pin.Cid) != 2 {
+		t.Fatalf("pin calls %d", b.PinCalls(pin.Cid))
+	}
+}
+
+func TestUntrackWhileRetryingAndTrackWhileUnpinQueued(t *testing.T) {
+	cfg := testConfig()
+	cfg.RetryBackoffMin = time.Hour // the restart never comes during the test
+	cfg.RetryBackoffMax = time.Hour
+	tr, b := newTestTracker(t, cfg)
+	pin := testPin(t, "retrying")
+	b.FailPin(pin.Cid, errors.New("nope"))
+	tr.Track(ctx5s(t), pin)
+	waitStatus(t, tr, pin, api.TrackerStatusPinError)
+	tr.Untrack(ctx5s(t), pin.Cid)
+	waitFor(t, "unpinned", func() (bool, string) {
+		pi, _ := tr.StatusUnknown(ctx5s(t), pin.Cid)
+		return pi.Status == api.TrackerStatusUnpinned && b.UnpinCalls(pin.Cid) == 1, pi.Status.String()
+	})
+	if tr.QueueLen() != 0 {
+		t.Fatalf("queue len %d", tr.QueueLen())
+	}
+}
