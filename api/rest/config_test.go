@@ -83,3 +83,29 @@ func TestConfigJSON(t *testing.T) {
 		t.Fatalf("bad duration: %v", err)
 	}
 }
+
+func TestConfigApplyEnv(t *testing.T) {
+	env := map[string]string{
+		"CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS":    "/ip4/0.0.0.0/tcp/1",
+		"PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS": "a:x,b:y:z",
+		"PINCLUSTER_RESTAPI_IDLE_TIMEOUT":           "7s",
+	}
+	c := DefaultConfig()
+	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenMultiaddress != "/ip4/0.0.0.0/tcp/1" || c.BasicAuthCredentials["a"] != "x" || c.BasicAuthCredentials["b"] != "y:z" || c.IdleTimeout != 7*time.Second {
+		t.Fatalf("ApplyEnv: %+v", c)
+	}
+	for k, v := range map[string]string{"PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS": "nocolon", "PINCLUSTER_RESTAPI_WRITE_TIMEOUT": "x"} {
+		err := (&Config{}).ApplyEnv(func(key string) string {
+			if key == k {
+				return v
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+}

@@ -1,0 +1,55 @@
+package rest
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ApplyEnv overrides config keys from the environment (getenv is usually os.Getenv). Each key
+// has a PINCLUSTER_RESTAPI_ name and IPFS Cluster's CLUSTER_RESTAPI_ name (the first set wins):
+//
+//	PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS   CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS
+//	PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS CLUSTER_RESTAPI_BASICAUTHCREDENTIALS  (user:pw,user2:pw2)
+//	PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS  CLUSTER_RESTAPI_CORSALLOWEDORIGINS    (comma list)
+//	PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT, _IDLE_TIMEOUT, _WRITE_TIMEOUT          (durations)
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	get := func(names ...string) (string, string) {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return n, v
+			}
+		}
+		return "", ""
+	}
+	if _, v := get("PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS", "CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS"); v != "" {
+		c.ListenMultiaddress = v
+	}
+	if n, v := get("PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS", "CLUSTER_RESTAPI_BASICAUTHCREDENTIALS"); v != "" {
+		creds := map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			user, pw, ok := strings.Cut(strings.TrimSpace(pair), ":")
+			if !ok || user == "" {
+				return fmt.Errorf("%s: %q is not a list of user:password pairs", n, v)
+			}
+			creds[user] = pw
+		}
+		c.BasicAuthCredentials = creds
+	}
+	if _, v := get("PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS", "CLUSTER_RESTAPI_CORSALLOWEDORIGINS"); v != "" {
+		c.CORSAllowedOrigins = strings.Split(v, ",")
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout}, {"PINCLUSTER_RESTAPI_IDLE_TIMEOUT", &c.IdleTimeout}, {"PINCLUSTER_RESTAPI_WRITE_TIMEOUT", &c.WriteTimeout}} {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a duration (e.g. 30s)", d.name, v)
+			}
+			*d.dst = x
+		}
+	}
+	return nil
+}
