@@ -29,38 +29,52 @@ func TestApplyLastWriterWins(t *testing.T) {
 		wantCount   int
 	}{
 		{
-			name:        "pin then older unpin stays pinned",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{pinOp(t, lo, 1, 20, c, "a"), unpinOp(hi, 1, 10, c)} },
+			name: "pin then older unpin stays pinned",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{pinOp(t, lo, 1, 20, c, "a"), unpinOp(hi, 1, 10, c)}
+			},
 			wantChanged: []bool{true, false}, wantPinned: true, wantName: "a", wantFound: true, wantCount: 1,
 		},
 		{
-			name:        "newer unpin leaves a tombstone",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), unpinOp(hi, 1, 20, c)} },
+			name: "newer unpin leaves a tombstone",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), unpinOp(hi, 1, 20, c)}
+			},
 			wantChanged: []bool{true, true}, wantFound: true, wantCount: 0,
 		},
 		{
-			name:        "tombstone beats a later-arriving older pin",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{unpinOp(hi, 1, 20, c), pinOp(t, lo, 1, 10, c, "a")} },
+			name: "tombstone beats a later-arriving older pin",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{unpinOp(hi, 1, 20, c), pinOp(t, lo, 1, 10, c, "a")}
+			},
 			wantChanged: []bool{true, false}, wantFound: true, wantCount: 0,
 		},
 		{
-			name:        "equal clocks: greater origin wins (arriving second)",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{pinOp(t, lo, 1, 10, c, "lo"), pinOp(t, hi, 1, 10, c, "hi")} },
+			name: "equal clocks: greater origin wins (arriving second)",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{pinOp(t, lo, 1, 10, c, "lo"), pinOp(t, hi, 1, 10, c, "hi")}
+			},
 			wantChanged: []bool{true, true}, wantPinned: true, wantName: "hi", wantFound: true, wantCount: 1,
 		},
 		{
-			name:        "equal clocks: greater origin wins (arriving first)",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{pinOp(t, hi, 1, 10, c, "hi"), pinOp(t, lo, 1, 10, c, "lo")} },
+			name: "equal clocks: greater origin wins (arriving first)",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{pinOp(t, hi, 1, 10, c, "hi"), pinOp(t, lo, 1, 10, c, "lo")}
+			},
 			wantChanged: []bool{true, false}, wantPinned: true, wantName: "hi", wantFound: true, wantCount: 1,
 		},
 		{
-			name:        "duplicate skipped",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 1, 10, c, "a")} },
+			name: "duplicate skipped",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 1, 10, c, "a")}
+			},
 			wantChanged: []bool{true, false}, wantPinned: true, wantName: "a", wantFound: true, wantCount: 1,
 		},
 		{
-			name:        "newer pin replaces options",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 2, 11, c, "b")} },
+			name: "newer pin replaces options",
+			ops: func(c api.Cid) []messages.Op {
+				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 2, 11, c, "b")}
+			},
 			wantChanged: []bool{true, true}, wantPinned: true, wantName: "b", wantFound: true, wantCount: 1,
 		},
 		{

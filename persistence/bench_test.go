@@ -1,0 +1,142 @@
+package persistence
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+const (
+	benchBatch = 256
+	benchPins  = 100_000
+)
+
+// benchOps builds n pin ops of origin seqs from+1..from+n on distinct CIDs.
+func benchOps(b *testing.B, from, n int) []messages.Op {
+	p := newPeer(b, 1)
+	ops := make([]messages.Op, n)
+	for i := range ops {
+		seq := from + i + 1
+		c := mkCid(b, seq)
+		ops[i] = messages.Op{Origin: p, Seq: uint64(seq), Clock: messages.HLC(seq), Kind: messages.OpPin, Cid: c, PinJSON: pinJSON(b, c, "bench-pin")}
+	}
+	return ops
+}
+
+// benchValueSize is the size of a typical record value (header + pin JSON), used by the raw
+// baselines.
+func benchValueSize(b *testing.B) int {
+	return len(encodeRecord(benchOps(b, 0, 1)[0]))
+}
+
+// BenchmarkApply applies batches of 256 new pin ops (each: op log entry + record + counters).
+func BenchmarkApply(b *testing.B) {
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const pool = 64 * benchBatch
+	ops := benchOps(b, 0, pool)
+	next := 0
+	applied := 0
+	start := time.Now()
+	for b.Loop() {
+		if next+benchBatch > len(ops) { // renumber the pool for the next round of new ops
+			b.StopTimer()
+			for i := range ops {
+				ops[i].Seq += pool
+				ops[i].Clock += pool
+				ops[i].Cid = mkCid(b, int(ops[i].Seq))
+			}
+			next = 0
+			b.StartTimer()
+		}
+		if _, err := s.Apply(ops[next : next+benchBatch]); err != nil {
+			b.Fatal(err)
+		}
+		next += benchBatch
+		applied += benchBatch
+	}
+	b.ReportMetric(float64(applied)/time.Since(start).Seconds(), "ops/s")
+}
+
+// BenchmarkRawBadgerWrite is Apply's baseline: plain sets of record-sized values in
+// transactions of 256.
+func BenchmarkRawBadgerWrite(b *testing.B) {
+	db, err := openRawBadger(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	size := benchValueSize(b)
+	written := 0
+	start := time.Now()
+	for b.Loop() {
+		if err := rawWrite(db, written, benchBatch, size); err != nil {
+			b.Fatal(err)
+		}
+		written += benchBatch
+	}
+	b.ReportMetric(float64(written)/time.Since(start).Seconds(), "sets/s")
+}
+
+// BenchmarkIteratePinsJSON lists 100k live pins.
+func BenchmarkIteratePinsJSON(b *testing.B) {
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < benchPins; i += 4096 {
+		if _, err := s.Apply(benchOps(b, i, min(4096, benchPins-i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	total := 0
+	start := time.Now()
+	for b.Loop() {
+		n := 0
+		err := s.IteratePinsJSON(b.Context(), func(c api.Cid, js []byte) error {
+			n += len(js)
+			total++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "pins/s")
+}
+
+// BenchmarkRawBadgerIterate is the listing baseline: a key+value iteration of 100k
+// record-sized values.
+func BenchmarkRawBadgerIterate(b *testing.B) {
+	db, err := openRawBadger(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := rawWrite(db, 0, benchPins, benchValueSize(b)); err != nil {
+		b.Fatal(err)
+	}
+	total := 0
+	start := time.Now()
+	for b.Loop() {
+		n, err := rawIterate(db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += n
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "items/s")
+}
+
+func TestRawBadgerRates(t *testing.T) {
+	w, it, err := RawBadgerRates(t.TempDir(), 5000, 250)
+	if err != nil || w <= 0 || it <= 0 {
+		t.Fatalf("rates %f %f: %v", w, it, err)
+	}
+}
