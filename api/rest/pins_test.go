@@ -118,11 +118,11 @@ func TestPinUnpinGetStatusRecover(t *testing.T) {
 func TestStatusAllStream(t *testing.T) {
 	s, f := newTestServer(t, nil)
 	h := s.Handler()
-	f.nItems = 5000
+	f.nItems = 2000
 	a, b := testCid("a"), testCid("b")
 	ls := lines(t, do(t, h, "GET", "/pins?local=true&filter=error,pinned&cids="+a.String()+","+b.String(), nil), 200)
-	if len(ls) != 5000 {
-		t.Fatalf("%d lines, want 5000", len(ls))
+	if len(ls) != 2000 {
+		t.Fatalf("%d lines, want 2000", len(ls))
 	}
 	for i, l := range ls {
 		var g api.GlobalPinInfo
@@ -157,15 +157,15 @@ func TestRecoverAllStream(t *testing.T) {
 func TestAllocationsStream(t *testing.T) {
 	s, f := newTestServer(t, nil)
 	h := s.Handler()
-	f.nItems = 5000
+	f.nItems = 2000
 	for _, filter := range []string{"", "?filter=pin", "?filter=all", "?filter=meta-pin,pin"} {
 		ls := lines(t, do(t, h, "GET", "/allocations"+filter, nil), 200)
-		if len(ls) != 5000 {
-			t.Fatalf("%q: %d lines, want 5000", filter, len(ls))
+		if len(ls) != 2000 {
+			t.Fatalf("%q: %d lines, want 2000", filter, len(ls))
 		}
 		var p api.Pin
-		if err := json.Unmarshal([]byte(ls[4999]), &p); err != nil || p.Name != "4999" {
-			t.Fatalf("last line %q: %v", ls[4999], err)
+		if err := json.Unmarshal([]byte(ls[1999]), &p); err != nil || p.Name != "1999" {
+			t.Fatalf("last line %q: %v", ls[1999], err)
 		}
 	}
 	if ls := lines(t, do(t, h, "GET", "/allocations?filter=shard", nil), 200); len(ls) != 0 {
