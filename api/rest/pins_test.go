@@ -259,3 +259,48 @@ func (s *slowCluster) StatusAll(ctx context.Context, _ api.TrackerStatus, _ bool
 	}
 	return fn(s.gpi(testCid("2"), "2"))
 }
+
+// endlessCluster streams status items until the request context ends, then reports why.
+type endlessCluster struct {
+	*fakeCluster
+	ended chan error
+}
+
+func (e *endlessCluster) StatusAll(ctx context.Context, _ api.TrackerStatus, _ bool, _ []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	g := e.gpi(testCid("x"), "x")
+	for {
+		if err := ctx.Err(); err != nil {
+			e.ended <- err
+			return err
+		}
+		if err := fn(g); err != nil {
+			e.ended <- err
+			return err
+		}
+	}
+}
+
+// A client that goes away ends the stream on the server.
+func TestStreamClientDisconnect(t *testing.T) {
+	s, f := newTestServer(t, nil)
+	base := startServer(t, s)
+	ec := &endlessCluster{fakeCluster: f, ended: make(chan error, 1)}
+	s.cl = ec
+	resp, err := http.Get(base + "/pins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g api.GlobalPinInfo
+	if err := json.NewDecoder(resp.Body).Decode(&g); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case err := <-ec.ended:
+		if err == nil {
+			t.Fatal("stream ended without an error")
+		}
+	case <-timeout(t):
+		t.Fatal("stream still running after the client left")
+	}
+}
