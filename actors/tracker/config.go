@@ -15,7 +15,7 @@ type Config struct {
 	// PriorityPinMaxAge: a pin older than this (api.Pin.Timestamp) goes to the normal queue.
 	PriorityPinMaxAge time.Duration
 	// PriorityPinMaxRetries: after this many failed attempts a pin stops retrying
-	// automatically and goes to the normal queue.
+	// automatically and goes to the normal queue (0: no automatic retries, normal queue only).
 	PriorityPinMaxRetries int
 	// MaxPinQueueSize bounds the items queued or in progress; beyond it Track fails with
 	// api.ErrUnavailable.
@@ -54,7 +54,9 @@ func (c Config) Validate() error {
 	}
 	pos(c.ConcurrentPins > 0, "concurrent_pins")
 	pos(c.PriorityPinMaxAge > 0, "priority_pin_max_age")
-	pos(c.PriorityPinMaxRetries > 0, "priority_pin_max_retries")
+	if c.PriorityPinMaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("pin_tracker.priority_pin_max_retries must be >= 0 (0: no automatic retries)"))
+	}
 	pos(c.MaxPinQueueSize > 0, "max_pin_queue_size")
 	pos(c.PinTimeout > 0, "pin_timeout")
 	pos(c.UnpinTimeout > 0, "unpin_timeout")

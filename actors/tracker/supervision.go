@@ -162,8 +162,9 @@ func failureText(reason interface{}) string {
 	return err.Error()
 }
 
-// onStopping answers every Recover still waiting.
+// onStopping stops dispatching and answers every Recover still waiting.
 func (a *trackerActor) onStopping(ctx actor.Context) {
+	a.stopping = true
 	for _, it := range a.items {
 		for _, w := range it.waiters {
 			ctx.Send(w, messages.RecoverPinResponse{Err: ErrStopped})

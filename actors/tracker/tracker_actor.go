@@ -62,6 +62,7 @@ type trackerActor struct {
 	active   int // live cid actors (slots in use)
 	tickets  uint64
 	spawned  uint64
+	stopping bool // no new cid actors once the tracker is stopping
 }
 
 func newTrackerActor(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {
@@ -277,7 +278,7 @@ func (a *trackerActor) answerWaiters(ctx actor.Context, c api.Cid, info api.PinI
 
 // dispatch fills free slots, priority queue first.
 func (a *trackerActor) dispatch(ctx actor.Context) {
-	for a.active < a.cfg.ConcurrentPins {
+	for !a.stopping && a.active < a.cfg.ConcurrentPins {
 		prio := true
 		it := a.priority.pop()
 		if it == nil {

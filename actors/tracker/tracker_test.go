@@ -369,12 +369,12 @@ func TestStopCancelsInFlightCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 8; i++ { // 5 running, 3 queued: none of those may start while stopping
 		p := testPin(t, fmt.Sprintf("s%d", i))
 		b.StallPin(p.Cid)
 		tr.Track(ctx5s(t), p)
 	}
-	waitFor(t, "all pinning", func() (bool, string) {
+	waitFor(t, "5 pinning", func() (bool, string) {
 		n := 0
 		tr.InFlight(ctx5s(t), func(_ api.Cid, s api.PinInfoShort) error {
 			if s.Status == api.TrackerStatusPinning {
@@ -387,6 +387,11 @@ func TestStopCancelsInFlightCalls(t *testing.T) {
 	tr.Stop()
 	if _, err := tr.Status(ctx5s(t), testPin(t, "s0")); !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("after stop: %v", err)
+	}
+	for i := 5; i < 8; i++ {
+		if n := b.PinCalls(testCid(t, fmt.Sprintf("s%d", i))); n != 0 {
+			t.Fatalf("queued pin s%d started while stopping (%d calls)", i, n)
+		}
 	}
 	sys.Shutdown()
 	waitFor(t, "goroutines to return", func() (bool, string) {

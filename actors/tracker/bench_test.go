@@ -1,0 +1,59 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/ipfs/fake"
+)
+
+// BenchmarkTrackToPinned measures pins/s through the tracker (queue, cid actor, fake IPFS
+// call, settle) with the default 10 slots.
+func BenchmarkTrackToPinned(b *testing.B) {
+	cfg := DefaultConfig()
+	be := fake.New()
+	tr, err := New(quietSystem(), cfg, be, selfID, "peer0", discard())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Stop()
+	pins := make([]api.Pin, b.N)
+	for i := range pins {
+		pins[i] = api.NewPin(testCid(b, fmt.Sprint("bench", i)), api.PinOptions{})
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for _, p := range pins {
+		if err := tr.Track(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for tr.QueueLen() > 0 {
+		if time.Now().After(deadline) {
+			b.Fatalf("still %d in the queue", tr.QueueLen())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pins/s")
+}
+
+// TestSettledPinsCostNothing pins many CIDs and checks nothing stays in the tracker.
+func TestSettledPinsCostNothing(t *testing.T) {
+	tr, b := newTestTracker(t, DefaultConfig())
+	const n = 500
+	for i := 0; i < n; i++ {
+		if err := tr.Track(ctx5s(t), testPin(t, fmt.Sprint("many", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "all settled", func() (bool, string) { return tr.QueueLen() == 0, fmt.Sprint(tr.QueueLen()) })
+	left := 0
+	tr.InFlight(ctx5s(t), func(api.Cid, api.PinInfoShort) error { left++; return nil })
+	if left != 0 || !b.Pinned(testCid(t, "many0")) {
+		t.Fatalf("%d items left in flight", left)
+	}
+}
