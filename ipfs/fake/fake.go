@@ -64,10 +64,15 @@ func (b *Backend) FailPin(c api.Cid, err error) {
 	b.pinFaults[key(c)] = &pinFault{err: err, times: -1}
 }
 
-// FailPinTimes makes the next n Pins of c fail with err; later ones succeed.
+// FailPinTimes makes the next n Pins of c fail with err; later ones succeed. n <= 0 clears
+// the pin fault of c.
 func (b *Backend) FailPinTimes(c api.Cid, n int, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if n <= 0 {
+		delete(b.pinFaults, key(c))
+		return
+	}
 	b.pinFaults[key(c)] = &pinFault{err: err, times: n}
 }
 
