@@ -46,13 +46,10 @@ func Allocate(cfg Config, c api.Cid, min, max int, current, user []peer.ID, cand
 	if len(by) == 0 {
 		by = Default().AllocateBy
 	}
-	cands := eligible(by, candidates)
+	pl := newPool(by, candidates)
 
 	if min == -1 || max == -1 {
-		all := make([]peer.ID, 0, len(cands))
-		for p := range cands {
-			all = append(all, p)
-		}
+		all := pl.ids()
 		slices.Sort(all)
 		if min > len(all) {
 			return nil, notEnough(c, min, len(all))
@@ -63,7 +60,7 @@ func Allocate(cfg Config, c api.Cid, min, max int, current, user []peer.ID, cand
 	cur := dedupe(current)
 	var live, dead []peer.ID
 	for _, p := range cur {
-		if _, ok := cands[p]; ok {
+		if pl.has(p) {
 			live = append(live, p)
 		} else {
 			dead = append(dead, p)
@@ -80,18 +77,18 @@ func Allocate(cfg Config, c api.Cid, min, max int, current, user []peer.ID, cand
 		chosen = slices.Clone(live[:minInt(len(live), max)])
 	}
 
-	if _, ok := cands[local]; ok && local != "" && max > 0 && !slices.Contains(chosen, local) {
+	if local != "" && max > 0 && pl.has(local) && !slices.Contains(chosen, local) {
 		if len(chosen) >= max {
-			chosen = dropOne(chosen, cands)
+			chosen = dropOne(chosen, pl)
 		}
 		chosen = append(chosen, local)
 	}
 
 	if len(chosen) < max {
-		chosen = fill(by, chosen, user, cands, max)
+		chosen = fill(pl, chosen, user, max)
 	}
 	if len(chosen) < min {
-		return nil, notEnough(c, min, len(cands))
+		return nil, notEnough(c, min, len(pl.cands))
 	}
 	return chosen, nil
 }
@@ -107,9 +104,10 @@ func UnderReplicated(cfg Config, min int, current []peer.ID, candidates map[peer
 	if len(by) == 0 {
 		by = Default().AllocateBy
 	}
+	pl := &pool{src: candidates, nums: numeric(by)}
 	n := 0
 	for _, p := range dedupe(current) {
-		if isCandidate(by, candidates[p]) {
+		if pl.has(p) {
 			n++
 		}
 	}
@@ -117,19 +115,19 @@ func UnderReplicated(cfg Config, min int, current []peer.ID, candidates map[peer
 }
 
 // fill appends user allocations, then ranked candidates, to chosen until it holds max peers.
-func fill(by []string, chosen, user []peer.ID, cands map[peer.ID]map[string]api.Metric, max int) []peer.ID {
+func fill(pl *pool, chosen, user []peer.ID, max int) []peer.ID {
 	for _, p := range dedupe(user) {
 		if len(chosen) >= max {
 			return chosen
 		}
-		if _, ok := cands[p]; ok && !slices.Contains(chosen, p) {
+		if pl.has(p) && !slices.Contains(chosen, p) {
 			chosen = append(chosen, p)
 		}
 	}
 	if len(chosen) >= max {
 		return chosen
 	}
-	t := newTree(by, cands)
+	t := newTree(pl)
 	for _, p := range chosen {
 		t.mark(p)
 	}
@@ -144,41 +142,15 @@ func fill(by []string, chosen, user []peer.ID, cands map[peer.ID]map[string]api.
 }
 
 // dropOne removes the last allocation that is not a candidate, or else the last one.
-func dropOne(ps []peer.ID, cands map[peer.ID]map[string]api.Metric) []peer.ID {
+func dropOne(ps []peer.ID, pl *pool) []peer.ID {
 	i := len(ps) - 1
 	for j := len(ps) - 1; j >= 0; j-- {
-		if _, ok := cands[ps[j]]; !ok {
+		if !pl.has(ps[j]) {
 			i = j
 			break
 		}
 	}
 	return slices.Delete(ps, i, i+1)
-}
-
-// eligible keeps the peers that have every metric allocate_by needs (tags excepted).
-func eligible(by []string, candidates map[peer.ID]map[string]api.Metric) map[peer.ID]map[string]api.Metric {
-	out := make(map[peer.ID]map[string]api.Metric, len(candidates))
-	for p, ms := range candidates {
-		if p != "" && isCandidate(by, ms) {
-			out[p] = ms
-		}
-	}
-	return out
-}
-
-func isCandidate(by []string, ms map[string]api.Metric) bool {
-	if ms == nil {
-		return false
-	}
-	for _, name := range by {
-		if strings.HasPrefix(name, TagPrefix) {
-			continue
-		}
-		if m, ok := ms[name]; !ok || !m.Valid {
-			return false
-		}
-	}
-	return true
 }
 
 func checkFactors(min, max int) error {
@@ -220,4 +192,14 @@ func minInt(a, b int) int {
 		return a
 	}
 	return b
+}
+
+func numeric(by []string) []string {
+	var out []string
+	for _, name := range by {
+		if !strings.HasPrefix(name, TagPrefix) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
