@@ -157,7 +157,7 @@ func (t *tree) build(parent *node, level int, members []int) *node {
 		members []int
 	}
 	var buckets []bucket
-	var index map[string]int // used once there are many buckets
+	var index map[string]int    // used once there are many buckets
 	for _, i := range members { // members are in rank order; buckets keep it
 		c := &t.pool.cands[i]
 		v := c.tags[level]
