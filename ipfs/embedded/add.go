@@ -97,24 +97,9 @@ func newAdder(ctx context.Context, n *Node, p api.AddParams, out ipfs.AddOutput)
 	return a, nil
 }
 
-type namedNode struct {
-	name string
-	node files.Node
-}
-
-// addTop adds the top-level entries and returns the root (see Backend.Add).
+// addTop adds the top-level entries and returns the root (see Backend.Add). Entries are added
+// as they stream in: a multipart part's reader is only valid until the next part is read.
 func (a *adder) addTop(dir files.Directory) (format.Node, error) {
-	var top []namedNode
-	it := dir.Entries()
-	for it.Next() {
-		top = append(top, namedNode{it.Name(), it.Node()})
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("add: read input: %w", err)
-	}
-	if len(top) == 0 {
-		return nil, fmt.Errorf("%w: nothing to add (no files in the request)", api.ErrInvalid)
-	}
 	var wrapper uio.Directory
 	if a.params.WrapWithDirectory {
 		var err error
@@ -123,22 +108,32 @@ func (a *adder) addTop(dir files.Directory) (format.Node, error) {
 		}
 	}
 	var last format.Node
-	for _, e := range top {
-		nd, err := a.addNode(e.name, e.node)
+	n, lastEmptyDir, lastName := 0, false, ""
+	it := dir.Entries()
+	for it.Next() {
+		n++
+		name, node := it.Name(), it.Node()
+		_, isDir := node.(files.Directory)
+		nd, err := a.addNode(name, node)
 		if err != nil {
 			return nil, err
 		}
-		if len(top) == 1 && a.lastDirEntries == 0 {
-			if _, isDir := e.node.(files.Directory); isDir {
-				return nil, fmt.Errorf("%w: nothing to add (directory %q is empty)", api.ErrInvalid, e.name)
-			}
-		}
+		lastEmptyDir, lastName = isDir && a.lastDirEntries == 0, name
 		last = nd
 		if wrapper != nil {
-			if err := wrapper.AddChild(a.ctx, e.name, nd); err != nil {
-				return nil, fmt.Errorf("add: wrap %q: %w", e.name, err)
+			if err := wrapper.AddChild(a.ctx, name, nd); err != nil {
+				return nil, fmt.Errorf("add: wrap %q: %w", name, err)
 			}
 		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("add: read input: %w", err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: nothing to add (no files in the request)", api.ErrInvalid)
+	}
+	if n == 1 && lastEmptyDir {
+		return nil, fmt.Errorf("%w: nothing to add (directory %q is empty)", api.ErrInvalid, lastName)
 	}
 	if wrapper == nil {
 		return last, nil
