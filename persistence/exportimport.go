@@ -143,6 +143,7 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 	bw := bufio.NewWriterSize(stage, 256<<10)
 	line, pins := 0, 0
 	sawHeader, legacy := false, false
+	wantPins := -1
 	for sc.Scan() {
 		line++
 		b := bytes.TrimSpace(sc.Bytes())
@@ -151,7 +152,8 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 		}
 		if !sawHeader {
 			sawHeader = true
-			isHeader, err := checkHeader(b)
+			isHeader, n, err := checkHeader(b)
+			wantPins = n
 			if err != nil {
 				return 0, fmt.Errorf("%w: import line %d: %v", api.ErrInvalid, line, err)
 			}
@@ -188,34 +190,43 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 	if !sawHeader {
 		return 0, fmt.Errorf("%w: import: the file is empty (expected a {\"pincluster_state\": %d} header line)", api.ErrInvalid, ExportFormat)
 	}
+	if wantPins >= 0 && wantPins != pins {
+		return 0, fmt.Errorf("%w: import: the header says %d pins but the file has %d: it is truncated or was edited (fix or remove \"pins\" in the header)", api.ErrInvalid, wantPins, pins)
+	}
 	if err := bw.Flush(); err != nil {
 		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
 	}
 	return pins, nil
 }
 
-// checkHeader reports whether b is a valid header; a pin object (legacy format) is not a
-// header and not an error.
-func checkHeader(b []byte) (bool, error) {
+// checkHeader reports whether b is a valid header, and the pin count it announces (-1 when
+// absent); a pin object (legacy format) is not a header and not an error.
+func checkHeader(b []byte) (isHeader bool, pins int, err error) {
+	pins = -1
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
-		return false, fmt.Errorf("bad header (want {\"pincluster_state\": %d, ...}): %v", ExportFormat, err)
+		return false, -1, fmt.Errorf("bad header (want {\"pincluster_state\": %d, ...}): %v", ExportFormat, err)
 	}
 	raw, ok := fields["pincluster_state"]
 	if !ok {
 		if _, isPin := fields["cid"]; isPin {
-			return false, nil
+			return false, -1, nil
 		}
-		return false, fmt.Errorf("bad header: no \"pincluster_state\" field (is this a pincluster state export?)")
+		return false, -1, fmt.Errorf("bad header: no \"pincluster_state\" field (is this a pincluster state export?)")
 	}
 	var v int
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return false, fmt.Errorf("bad header: pincluster_state is not a number")
+		return false, -1, fmt.Errorf("bad header: pincluster_state is not a number")
 	}
 	if v != ExportFormat {
-		return false, fmt.Errorf("state format %d is not supported (this version reads %d): import it with the version that exported it, then `state upgrade`", v, ExportFormat)
+		return false, -1, fmt.Errorf("state format %d is not supported (this version reads %d): import it with the version that exported it, then `state upgrade`", v, ExportFormat)
 	}
-	return true, nil
+	if rawPins, ok := fields["pins"]; ok {
+		if err := json.Unmarshal(rawPins, &pins); err != nil || pins < 0 {
+			return false, -1, fmt.Errorf("bad header: pins is not a count")
+		}
+	}
+	return true, pins, nil
 }
 
 // decodeImportPin reads one pin line. In legacy (IPFS Cluster) files, "type" is a number and

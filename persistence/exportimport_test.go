@@ -91,6 +91,7 @@ func TestImportBadFilesImportNothing(t *testing.T) {
 		{"missing CID on line 4", hdr + "\n" + good + "\n\n" + `{"name":"x"}`, "line 4"},
 		{"two values on a line", hdr + "\n" + good + good, "line 2"},
 		{"line not an object", hdr + "\n" + `[1,2]`, "line 2"},
+		{"truncated file", hdr + "\n" + good + "\n", "truncated"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -430,3 +430,47 @@ func TestIterationStopsOnContextAndError(t *testing.T) {
 		t.Fatalf("IteratePins: %d, %v", n, err)
 	}
 }
+
+// Reads run concurrently with Apply and always see whole commits.
+func TestConcurrentReadsDuringApply(t *testing.T) {
+	s, _ := openTemp(t)
+	p := newPeer(t, 1)
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n := 0
+			if err := s.IteratePinsJSON(context.Background(), func(api.Cid, []byte) error { n++; return nil }); err != nil {
+				errc <- err
+				return
+			}
+			if n%100 != 0 { // Apply commits 100 pins at a time
+				errc <- errors.New("iteration saw a partial Apply")
+				return
+			}
+			s.VersionVector()
+			s.CountPins()
+		}
+	}()
+	for i := 0; i < 30; i++ {
+		var ops []messages.Op
+		for j := 1; j <= 100; j++ {
+			seq := uint64(i*100 + j)
+			ops = append(ops, pinOp(t, p, seq, messages.HLC(seq), mkCid(t, int(seq)), ""))
+		}
+		mustApply(t, s, ops...)
+	}
+	close(done)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountPins(); n != 3000 {
+		t.Fatalf("CountPins=%d", n)
+	}
+}
