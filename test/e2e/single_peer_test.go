@@ -72,7 +72,7 @@ func TestSinglePeerCLI(t *testing.T) {
 	if cid != "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o" {
 		t.Fatalf("add -q of 'hello world\\n' = %q, want Kubo's CID", cid)
 	}
-	if out := d.mustCLI("add", "--cid-version", "1", f); !strings.Contains(out, "added") || !strings.Contains(out, "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e") {
+	if out := d.mustCLI("add", "--cid-version", "1", f); !strings.Contains(out, "added") || !strings.Contains(out, "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4") {
 		t.Fatalf("add --cid-version 1: %q", out)
 	}
 	writeFile(t, filepath.Join(work, "tree", "a.txt"), "a")
