@@ -28,8 +28,12 @@ type Allocator struct {
 	pid    *actor.PID
 }
 
-// Spawn validates cfg and starts the allocator actor under the name "allocator".
+// Spawn validates cfg and starts the allocator actor under the name "allocator". An empty
+// AllocateBy takes the default.
 func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Allocator, error) {
+	if len(cfg.AllocateBy) == 0 {
+		cfg.AllocateBy = Default().AllocateBy
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func TestFacade(t *testing.T) {
 func TestSpawnRejectsBadConfig(t *testing.T) {
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	if _, err := Spawn(system, Config{}, nil); err == nil || !strings.Contains(err.Error(), "allocate_by") {
+	if _, err := Spawn(system, Config{AllocateBy: []string{"tag:"}}, nil); err == nil || !strings.Contains(err.Error(), "allocate_by") {
 		t.Fatalf("err = %v, want an allocate_by error", err)
 	}
 }
