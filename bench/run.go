@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// results are the figures of one run.
+type results struct {
+	ingestFirst ingestResult // the first o.ingest pins
+	ingestRest  ingestResult // the rest, up to o.total (pins == 0 when none)
+	list        listResult   // the best GET /allocations run
+	listRuns    []listResult
+	avgPinJSON  int   // bytes per pin in the listing (the baseline's value size)
+	rss, hwm    int64 // daemon VmRSS after ingest and listing, and its peak
+	rssIngest   int64 // daemon VmRSS right after ingest
+	diskBytes   int64 // size of the daemon's config dir (datastore, ipfs repo)
+	rawWrite    float64
+	rawIterate  float64
+	dir         string
+}
+
+// run does the whole measurement. Progress goes to progress (nil: silent).
+func run(ctx context.Context, o options, progress io.Writer) (res results, err error) {
+	if o.total < 1 || o.ingest < 1 || o.clients < 1 || o.lists < 1 {
+		return res, errors.New("-n, -ingest, -clients and -lists must be at least 1")
+	}
+	o.ingest = min(o.ingest, o.total)
+	if _, err := os.Stat(o.bin); err != nil {
+		return res, fmt.Errorf("pincluster binary %s not found: run `make build` (or `go build -o bin/pincluster ./cmd/pincluster`) in the repository root, or pass -bin PATH", o.bin)
+	}
+	logf := func(format string, a ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, format+"\n", a...)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "pincluster-bench-")
+	if err != nil {
+		return res, err
+	}
+	res.dir = tmp
+	defer func() {
+		if o.keep {
+			logf("kept %s (peer config in peer/, daemon log in peer/daemon.log, raw badger in raw/)", tmp)
+			return
+		}
+		_ = os.RemoveAll(tmp)
+	}()
+	peerDir, rawDir := filepath.Join(tmp, "peer"), filepath.Join(tmp, "raw")
+	if err := initConfig(ctx, o.bin, peerDir); err != nil {
+		return res, err
+	}
+	d, err := startDaemon(ctx, o.bin, peerDir, 60*time.Second)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if d == nil {
+			return
+		}
+		if serr := d.stop(30 * time.Second); serr != nil && err == nil {
+			err = fmt.Errorf("stopping the daemon: %w (log: %s)", serr, tail(d.log.Name(), 20))
+		}
+	}()
+	logf("daemon pid %d, API %s, dir %s", d.pid(), d.base, peerDir)
+
+	hc := newHTTPClient()
+	gen := newCIDGen()
+	logf("ingest: %d pins, %d clients", o.ingest, o.clients)
+	if res.ingestFirst, err = ingest(ctx, hc, d.base, gen, 0, o.ingest, o.clients, progress); err != nil {
+		return res, withLog(err, d)
+	}
+	if o.total > o.ingest {
+		logf("ingest: pins %d..%d", o.ingest, o.total)
+		if res.ingestRest, err = ingest(ctx, hc, d.base, gen, o.ingest, o.total, o.clients, progress); err != nil {
+			return res, withLog(err, d)
+		}
+	}
+	if res.rssIngest, _, err = memStatus(d.pid()); err != nil {
+		return res, err
+	}
+	for i := range o.lists {
+		lr, err := listAll(ctx, hc, d.base)
+		if err != nil {
+			return res, withLog(err, d)
+		}
+		logf("list run %d: %d pins in %s (%s pins/s)", i+1, lr.pins, lr.elapsed.Round(time.Millisecond), human(lr.rate()))
+		if lr.pins != o.total {
+			return res, fmt.Errorf("GET /allocations returned %d pins, %d were posted", lr.pins, o.total)
+		}
+		res.listRuns = append(res.listRuns, lr)
+		if res.list.pins == 0 || lr.elapsed < res.list.elapsed {
+			res.list = lr
+		}
+	}
+	res.avgPinJSON = int(res.list.bytes / int64(res.list.pins))
+	if res.rss, res.hwm, err = memStatus(d.pid()); err != nil {
+		return res, err
+	}
+	res.diskBytes = dirSize(peerDir)
+	serr := d.stop(30 * time.Second)
+	d = nil
+	if serr != nil {
+		return res, fmt.Errorf("stopping the daemon: %w", serr)
+	}
+	// The baseline runs with the daemon stopped so the two do not share the CPU.
+	logf("raw badger baseline: %d items of %d bytes", o.total, res.avgPinJSON)
+	if res.rawWrite, res.rawIterate, err = persistence.RawBadgerRates(rawDir, o.total, res.avgPinJSON); err != nil {
+		return res, fmt.Errorf("raw badger baseline: %w", err)
+	}
+	return res, nil
+}
+
+func withLog(err error, d *daemon) error {
+	return fmt.Errorf("%w\ndaemon log (%s):%s", err, d.log.Name(), tail(d.log.Name(), 15))
+}
