@@ -83,7 +83,7 @@ func Run(ctx context.Context, args []string, stdio IO) (code int) {
 		fmt.Fprintf(stdio.Err, "error: %v\n", err)
 		return ExitLocal
 	}
-	kctx, err := parser.Parse(args)
+	kctx, err := parser.Parse(joinNegativeValues(args))
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "error: %s (see pincluster --help)\n", oneLine(err.Error()))
 		return ExitLocal
@@ -116,4 +116,26 @@ func report(w io.Writer, err error) int {
 
 func oneLine(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")
+}
+
+// negativeFlags take values that may be negative (-1 = every peer). Kong reads "-1" after a flag
+// as a short flag, so "--replication-min -1" is rewritten to "--replication-min=-1".
+var negativeFlags = map[string]bool{"--replication": true, "--replication-min": true, "--replication-max": true}
+
+func joinNegativeValues(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if negativeFlags[a] && i+1 < len(args) && len(args[i+1]) > 1 && args[i+1][0] == '-' &&
+			strings.Trim(args[i+1][1:], "0123456789") == "" {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
