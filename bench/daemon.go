@@ -197,14 +197,22 @@ func memStatus(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, nil
 }
 
-// dirSize sums the sizes of regular files under dir.
+// dirSize sums the disk space allocated to regular files under dir (Badger preallocates sparse
+// value-log files, so apparent sizes overstate it).
 func dirSize(dir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(dir, func(_ string, e os.DirEntry, err error) error {
-		if err == nil && e.Type().IsRegular() {
-			if fi, err := e.Info(); err == nil {
-				n += fi.Size()
-			}
+		if err != nil || !e.Type().IsRegular() {
+			return nil
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		} else {
+			n += fi.Size()
 		}
 		return nil
 	})
