@@ -107,6 +107,8 @@ func (r *Remote) enqueue(to peer.ID, f outFrame) *RemoteError {
 		if ep == nil {
 			ep = newEndpoint(r, to)
 			r.endpoints[to] = ep
+			// keep the connection from being trimmed while we may have requests on it
+			r.h.ConnManager().Protect(to, connTag)
 			r.wg.Add(1)
 			go ep.run()
 		}
