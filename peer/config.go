@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
 )
@@ -20,12 +22,15 @@ import (
 // cluster section (CLUSTER_SECRET, CLUSTER_PEERNAME, ...), PINCLUSTER_<SECTION>_<KEY> for the
 // others (PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS, PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS, ...).
 type Config struct {
-	Cluster   config.Cluster   `json:"cluster"`
-	Consensus ConsensusSection `json:"consensus"`
-	API       APISection       `json:"api"`
-	IPFS      config.IPFS      `json:"ipfs_connector"`
-	Tracker   config.Tracker   `json:"pin_tracker"`
-	Datastore config.Datastore `json:"datastore"`
+	Cluster   config.Cluster         `json:"cluster"`
+	Consensus ConsensusSection       `json:"consensus"`
+	API       APISection             `json:"api"`
+	IPFS      config.IPFS            `json:"ipfs_connector"`
+	Tracker   config.Tracker         `json:"pin_tracker"`
+	Datastore config.Datastore       `json:"datastore"`
+	Allocator allocator.Config       `json:"allocator"`
+	Informer  monitor.InformerConfig `json:"informer"`
+	Monitor   monitor.Config         `json:"monitor"`
 }
 
 // ConsensusSection wraps the crdt section, keeping IPFS Cluster's nesting.
@@ -46,12 +51,16 @@ func DefaultConfig() Config {
 		API:       APISection{RestAPI: rest.DefaultConfig()},
 		IPFS:      config.DefaultIPFS(),
 		Tracker:   config.DefaultTracker(),
+		Allocator: allocator.Default(),
+		Informer:  monitor.DefaultInformerConfig(),
+		Monitor:   monitor.Default(),
 	}
 }
 
 // Validate checks every section; errors name the key.
 func (c Config) Validate() error {
-	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.IPFS.Validate(), c.Tracker.Validate()} {
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.IPFS.Validate(), c.Tracker.Validate(),
+		c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
 		if err != nil {
 			return err
 		}

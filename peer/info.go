@@ -3,21 +3,21 @@ package peer
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 )
 
-// ID describes this peer.
-func (p *Peer) ID(ctx context.Context) api.ID {
+// localID describes this peer only (what it answers to IDRequest).
+func (p *Peer) localID(ctx context.Context) api.ID {
 	id := api.ID{
 		ID:                 p.ident.ID,
 		Version:            Version,
 		RPCProtocolVersion: "/pincluster/rpc/0.1.0",
 		Peername:           p.cfg.Cluster.Peername,
-		ClusterPeers:       []libp2ppeer.ID{p.ident.ID},
 	}
 	for _, a := range p.host.Addrs() {
 		id.Addresses = append(id.Addresses, a.String()+"/p2p/"+p.ident.ID.String())
@@ -32,24 +32,117 @@ func (p *Peer) ID(ctx context.Context) api.ID {
 	return id
 }
 
+// ID describes this peer and the cluster peers it knows.
+func (p *Peer) ID(ctx context.Context) api.ID {
+	id := p.localID(ctx)
+	id.ClusterPeers = p.members(ctx)
+	for _, m := range id.ClusterPeers {
+		if m == p.ident.ID {
+			continue
+		}
+		for _, a := range p.host.Peerstore().Addrs(m) {
+			id.ClusterPeersAddresses = append(id.ClusterPeersAddresses, a.String()+"/p2p/"+m.String())
+		}
+	}
+	return id
+}
+
 // Version is pincluster's version.
 func (p *Peer) Version() api.Version { return api.Version{Version: Version} }
 
-// Peers streams every cluster peer.
+// Peers streams the ID of every cluster peer, asking each one; a peer that does not answer is
+// listed with its error.
 func (p *Peer) Peers(ctx context.Context, fn func(api.ID) error) error {
-	return fn(p.ID(ctx))
-}
-
-// PeerRemove removes a peer from the cluster.
-func (p *Peer) PeerRemove(_ context.Context, id libp2ppeer.ID) error {
-	if id == p.ident.ID {
-		return fmt.Errorf("%w: %s is the only peer of this cluster: a single-peer cluster cannot remove itself", api.ErrInvalid, id)
+	for _, id := range p.members(ctx) {
+		var out api.ID
+		if id == p.ident.ID {
+			out = p.ID(ctx)
+		} else {
+			rctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			res, err := p.remote.Request(rctx, p.remote.PID(id, rpcActorName), &messages.IDRequest{})
+			cancel()
+			if r, ok := res.(*messages.IDResponse); err == nil && ok {
+				out = r.ID
+			} else {
+				out = api.ID{ID: id, Error: errString(err, res)}
+			}
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
 	}
-	return fmt.Errorf("%w: peer %s is not in the cluster", api.ErrNotFound, id)
+	return nil
 }
 
-// IPFSGC runs a garbage collection on the IPFS node.
-func (p *Peer) IPFSGC(ctx context.Context, _ bool) (api.GlobalRepoGC, error) {
+func errString(err error, res any) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("unexpected reply %T", res)
+}
+
+// PeerRemove removes a peer: it is told to leave (it shuts down and cleans its state, keeping a
+// backup), every peer forgets it, and its pins are reallocated when repinning is enabled.
+func (p *Peer) PeerRemove(ctx context.Context, id libp2ppeer.ID) error {
+	members := p.members(ctx)
+	known := false
+	for _, m := range members {
+		known = known || m == id
+	}
+	if !known {
+		return fmt.Errorf("%w: peer %s is not in the cluster (see peers ls)", api.ErrNotFound, id)
+	}
+	if id == p.ident.ID {
+		if len(members) == 1 {
+			return fmt.Errorf("%w: %s is the only peer of this cluster: a single-peer cluster cannot remove itself", api.ErrInvalid, id)
+		}
+		p.announceRemoval(ctx, id)
+		go p.onLeaveRequest(&messages.LeaveRequest{By: id.String()})
+		return nil
+	}
+	p.announceRemoval(ctx, id)
+	rctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	defer cancel()
+	if _, err := p.remote.Request(rctx, p.remote.PID(id, rpcActorName), &messages.LeaveRequest{By: p.ident.ID.String()}); err != nil {
+		p.log.Warn("peers rm: the removed peer did not acknowledge (it may be down); it is forgotten anyway", "peer", id, "err", err)
+	}
+	return nil
+}
+
+// forget drops a removed peer from this peer's view.
+func (p *Peer) forget(id libp2ppeer.ID) {
+	if id == p.ident.ID {
+		return
+	}
+	p.members_.remove(id)
+	p.monitor.Forget(id)
+	go func() {
+		time.Sleep(2 * time.Second) // let the leave request and its reply through first
+		_ = p.host.Network().ClosePeer(id)
+	}()
+}
+
+// onLeaveRequest: this peer was removed. It stops (through the daemon's leave hook), and the
+// daemon moves its pinset state to a backup directory.
+func (p *Peer) onLeaveRequest(m *messages.LeaveRequest) *messages.LeaveResponse {
+	if p.left.Swap(true) {
+		return &messages.LeaveResponse{}
+	}
+	p.log.Warn("this peer was removed from the cluster; shutting down and cleaning its state (a backup is kept)", "by", m.By)
+	if p.leave != nil {
+		go func() {
+			time.Sleep(500 * time.Millisecond) // let the reply go out
+			p.leave()
+		}()
+	}
+	return &messages.LeaveResponse{}
+}
+
+// Left reports whether this peer was removed from the cluster.
+func (p *Peer) Left() bool { return p.left.Load() }
+
+// IPFSGC runs a garbage collection on this peer's IPFS node, and on every member's unless local.
+func (p *Peer) IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error) {
 	res := api.IPFSRepoGC{Peer: p.ident.ID, Peername: p.cfg.Cluster.Peername, Keys: []string{}}
 	removed, err := p.ipfs.GC(ctx)
 	if err != nil {
@@ -58,71 +151,96 @@ func (p *Peer) IPFSGC(ctx context.Context, _ bool) (api.GlobalRepoGC, error) {
 	for _, c := range removed {
 		res.Keys = append(res.Keys, c.String())
 	}
-	return api.GlobalRepoGC{PeerMap: map[string]api.IPFSRepoGC{p.ident.ID.String(): res}}, nil
+	out := api.GlobalRepoGC{PeerMap: map[string]api.IPFSRepoGC{p.ident.ID.String(): res}}
+	if local {
+		return out, nil
+	}
+	for _, id := range p.members(ctx) {
+		if id == p.ident.ID {
+			continue
+		}
+		r, err := p.remote.Request(ctx, p.remote.PID(id, rpcActorName), &messages.GCRequest{})
+		if resp, ok := r.(*messages.GCResponse); err == nil && ok {
+			out.PeerMap[id.String()] = resp.Result
+		} else {
+			out.PeerMap[id.String()] = api.IPFSRepoGC{Peer: id, Peername: p.peerName(id), Error: errString(err, r)}
+		}
+	}
+	return out, nil
 }
 
-// metricTTL is how long a locally computed metric stays valid.
-const metricTTL = 30 * time.Second
-
-// localMetrics computes this peer's metrics on demand (the informer actors that publish them
-// over pubsub come with the cluster).
-func (p *Peer) localMetrics(ctx context.Context) []api.Metric {
-	now := time.Now()
-	mk := func(name, value string) api.Metric {
-		return api.Metric{Name: name, Peer: p.ident.ID, Value: value, Valid: true, Expire: now.Add(metricTTL).UnixNano(), ReceivedAt: now.UnixNano()}
-	}
-	out := []api.Metric{mk("ping", "")}
-	if st, err := p.ipfs.RepoStat(ctx); err == nil {
-		m := mk("freespace", strconv.FormatUint(st.FreeSpace, 10))
-		m.Weight = int64(st.FreeSpace)
-		out = append(out, m)
-	}
-	out = append(out, mk("pinqueue", strconv.Itoa(p.tracker.QueueLen())))
-	if n, err := p.store.CountPins(); err == nil {
-		out = append(out, mk("numpin", strconv.Itoa(n)))
-	}
-	out = append(out, mk("tag:group", "default"))
-	return out
-}
-
-// Metrics returns the latest metric of each peer named name.
+// Metrics returns the latest valid metric of each peer named name.
 func (p *Peer) Metrics(ctx context.Context, name string) ([]api.Metric, error) {
-	var out []api.Metric
-	for _, m := range p.localMetrics(ctx) {
-		if m.Name == name {
+	ms, err := p.monitor.Latest(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if !p.members_.isRemoved(m.Peer) {
 			out = append(out, m)
 		}
 	}
-	if out == nil {
-		return nil, fmt.Errorf("%w: no metric named %q (see GET /monitor/metrics)", api.ErrNotFound, name)
+	if len(out) == 0 {
+		names, _ := p.monitor.Names(ctx)
+		return nil, fmt.Errorf("%w: no valid metric named %q (known: %s)", api.ErrNotFound, name, strings.Join(names, ", "))
 	}
 	return out, nil
 }
 
 // MetricNames lists the metrics peers publish.
-func (p *Peer) MetricNames(ctx context.Context) ([]string, error) {
-	var names []string
-	for _, m := range p.localMetrics(ctx) {
-		names = append(names, m.Name)
+func (p *Peer) MetricNames(ctx context.Context) ([]string, error) { return p.monitor.Names(ctx) }
+
+// Alerts lists metrics that expired recently.
+func (p *Peer) Alerts(ctx context.Context) ([]api.Alert, error) {
+	as, err := p.monitor.Alerts(ctx)
+	if as == nil {
+		as = []api.Alert{}
 	}
-	return names, nil
+	return as, err
 }
 
-// Alerts lists metrics that expired. A single peer has none.
-func (p *Peer) Alerts(context.Context) ([]api.Alert, error) { return []api.Alert{}, nil }
-
-// ConnectGraph describes who sees whom.
+// ConnectGraph describes who sees whom: this peer's connections, and each member's as far as
+// this peer's peerstore knows them (a member's own view needs its answer; unknown links are
+// left empty).
 func (p *Peer) ConnectGraph(ctx context.Context) (api.ConnectGraph, error) {
-	self := p.ident.ID.String()
-	ipfsID := ""
-	if id, err := p.ipfs.ID(ctx); err == nil {
-		ipfsID = id.ID
-	}
-	return api.ConnectGraph{
+	g := api.ConnectGraph{
 		ClusterID:     p.ident.ID,
-		IDtoPeername:  map[string]string{self: p.cfg.Cluster.Peername},
-		ClusterLinks:  map[string][]libp2ppeer.ID{self: {}},
-		ClustertoIPFS: map[string]string{self: ipfsID},
-		IPFSLinks:     map[string][]string{ipfsID: {}},
-	}, nil
+		IDtoPeername:  map[string]string{},
+		ClusterLinks:  map[string][]libp2ppeer.ID{},
+		ClustertoIPFS: map[string]string{},
+		IPFSLinks:     map[string][]string{},
+	}
+	err := p.Peers(ctx, func(id api.ID) error {
+		key := id.ID.String()
+		g.IDtoPeername[key] = id.Peername
+		g.ClustertoIPFS[key] = id.IPFS.ID
+		links := []libp2ppeer.ID{}
+		if id.ID == p.ident.ID {
+			links = append(links, p.host.Network().Peers()...)
+		} else if id.Error == "" {
+			links = append(links, p.ident.ID)
+		}
+		g.ClusterLinks[key] = links
+		return nil
+	})
+	return g, err
 }
+
+// DOT renders a connect graph in Graphviz's language (health graph).
+func DOT(g api.ConnectGraph) string {
+	var b strings.Builder
+	b.WriteString("digraph cluster {\n")
+	for id, name := range g.IDtoPeername {
+		fmt.Fprintf(&b, "  %q [label=%q];\n", id, name)
+	}
+	for from, tos := range g.ClusterLinks {
+		for _, to := range tos {
+			fmt.Fprintf(&b, "  %q -> %q;\n", from, to.String())
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }

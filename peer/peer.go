@@ -20,20 +20,25 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/host"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
-	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
+	"github.com/pincluster/pincluster/remote"
 )
 
 // Version is pincluster's version.
@@ -56,6 +61,22 @@ type Peer struct {
 	recon   *reconciler
 	rest    *rest.Server
 
+	remote    *remote.Remote
+	gossip    *gossip
+	batcher   *batcher.Batcher
+	syncer    *syncer.Syncer
+	monitor   *monitor.Monitor
+	allocator *allocator.Allocator
+	rpc       *actor.PID
+
+	members_   membership
+	pullHints  chan libp2ppeer.ID
+	metricsNow chan struct{}
+	// left is set when this peer was removed from the cluster (peers rm); leave stops the
+	// daemon.
+	left  atomic.Bool
+	leave func()
+
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
 	closed sync.Once
@@ -72,6 +93,9 @@ type Options struct {
 	NoREST bool
 	// Bootstrap lists peers to join at start (daemon --bootstrap).
 	Bootstrap []string
+	// Leave is called (once, from a goroutine) when this peer is removed from the cluster; the
+	// daemon stops on it. Nil: nothing happens beyond Close by the owner.
+	Leave func()
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
@@ -84,7 +108,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	p = &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil)}
+	p = &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil),
+		members_: membership{removed: map[libp2ppeer.ID]bool{}}, pullHints: make(chan libp2ppeer.ID, 64),
+		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -104,18 +130,56 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
+	reg := remote.NewRegistry()
+	if err = registerCodecs(reg); err != nil {
+		return nil, err
+	}
+	if p.remote, err = remote.New(p.host, p.system, reg, remote.Default(), log); err != nil {
+		return nil, err
+	}
 	if p.tracker, err = tracker.New(p.system, p.trackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
-	p.recon = newReconciler(p)
-	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, p.recon.push, log); err != nil {
+	if p.monitor, err = monitor.Spawn(p.system, ident.ID, cfg.Monitor, p.onAlert, log); err != nil {
+		return nil, err
+	}
+	if p.allocator, err = allocator.Spawn(p.system, cfg.Allocator, log); err != nil {
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
+	if err = p.startGossip(loopCtx); err != nil {
+		return nil, err
+	}
+	b := cfg.Consensus.CRDT.Batching
+	if p.batcher, err = batcher.Spawn(p.system, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
+		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
+		return nil, err
+	}
+	p.recon = newReconciler(p)
+	listener := func(ev messages.PinsetChanged) {
+		p.recon.push(ev)
+		if ev.Local {
+			p.batcher.Publish(ev.Ops)
+		}
+	}
+	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, listener, log); err != nil {
+		return nil, err
+	}
+	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log); err != nil {
+		return nil, err
+	}
+	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {
+		return nil, err
+	}
+	p.watchConnections()
 	p.goLoop(func() { p.recon.run(loopCtx) })
+	p.goLoop(func() { p.republish(loopCtx) })
 	p.goLoop(func() { p.syncLoop(loopCtx) })
 	p.goLoop(func() { p.recoverLoop(loopCtx) })
+	p.goLoop(func() { p.informerLoop(loopCtx) })
+	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
+	p.bootstrap(loopCtx, opts.Bootstrap)
 	if !opts.NoREST {
 		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
 			return nil, err
@@ -167,15 +231,33 @@ func (p *Peer) Close() error {
 			errs = append(errs, p.rest.Shutdown(ctx))
 			cancel()
 		}
+		if p.host != nil && !p.left.Load() {
+			p.savePeerstore()
+		}
 		if p.cancel != nil {
 			p.cancel()
 		}
+		if p.gossip != nil {
+			p.gossip.close()
+		}
 		p.loops.Wait()
+		if p.syncer != nil {
+			p.syncer.Stop()
+		}
 		if p.pinset != nil {
 			p.pinset.Stop()
 		}
+		if p.batcher != nil {
+			p.batcher.Stop()
+		}
 		if p.tracker != nil {
 			p.tracker.Stop()
+		}
+		if p.monitor != nil {
+			p.monitor.Stop()
+		}
+		if p.remote != nil {
+			errs = append(errs, p.remote.Close())
 		}
 		if p.system != nil {
 			p.system.Shutdown()
@@ -197,6 +279,3 @@ func (p *Peer) Close() error {
 type nopCloser struct{ ipfs.Backend }
 
 func (nopCloser) Close() error { return nil }
-
-// ensure config import is used for Duration helpers in this file's siblings.
-var _ = config.ConfigFile

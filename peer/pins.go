@@ -83,48 +83,35 @@ func mergeUpdate(from api.Pin, req api.PinOptions) api.PinOptions {
 	return o
 }
 
-// allocate picks the peers for a pin. With one peer known, replication -1 means every peer
-// (empty allocations) and n means this peer if n's minimum can be met.
-func (p *Peer) allocate(_ context.Context, c api.Cid, opts api.PinOptions, existing api.Pin, found bool) ([]libp2ppeer.ID, error) {
+// allocate picks the peers for a pin from the live peers' metrics (allocator rules: existing
+// allocations kept while at least min remain, user allocations first, allocate_by ranking).
+// Replication -1 means every peer (empty allocations).
+func (p *Peer) allocate(ctx context.Context, c api.Cid, opts api.PinOptions, existing api.Pin, found bool) ([]libp2ppeer.ID, error) {
 	if opts.ReplicationFactorMin == -1 {
 		return []libp2ppeer.ID{}, nil
 	}
-	live := []libp2ppeer.ID{p.ident.ID}
-	isLive := func(id libp2ppeer.ID) bool {
-		for _, l := range live {
-			if l == id {
-				return true
-			}
-		}
-		return false
+	candidates, err := p.monitor.LatestAll(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var out []libp2ppeer.ID
-	add := func(id libp2ppeer.ID) {
-		if len(out) >= opts.ReplicationFactorMax || !isLive(id) {
-			return
+	if _, ok := candidates[p.ident.ID]; !ok {
+		// Our own metrics may not have been published yet right after start.
+		p.publishMetrics(ctx)
+		if candidates, err = p.monitor.LatestAll(ctx); err != nil {
+			return nil, err
 		}
-		for _, o := range out {
-			if o == id {
-				return
-			}
+	}
+	for id := range candidates {
+		if p.members_.isRemoved(id) {
+			delete(candidates, id)
 		}
-		out = append(out, id)
 	}
-	for _, id := range opts.UserAllocations {
-		add(id)
-	}
+	var current []libp2ppeer.ID
 	if found {
-		for _, id := range existing.Allocations {
-			add(id)
-		}
+		current = existing.Allocations
 	}
-	for _, id := range live {
-		add(id)
-	}
-	if len(out) < opts.ReplicationFactorMin {
-		return nil, fmt.Errorf("%w: cannot pin %s: replication_factor_min is %d but only %d peer(s) are available", api.ErrUnavailable, c, opts.ReplicationFactorMin, len(live))
-	}
-	return out, nil
+	return p.allocator.Allocate(ctx, messages.AllocateRequest{Cid: c, Min: opts.ReplicationFactorMin, Max: opts.ReplicationFactorMax,
+		Current: current, User: opts.UserAllocations, Candidates: candidates})
 }
 
 // PinPath pins the CID an /ipfs/ or /ipld/ path names.

@@ -3,9 +3,15 @@ package peer
 import (
 	"context"
 	"fmt"
+	"sync"
 
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 )
+
+// statusPage is how many pins one fan-out round asks each peer about.
+const statusPage = 500
 
 // localInfo is this peer's status of c: from the pinset when c is in it, else what the tracker
 // still holds (an unpin in flight) or "unpinned".
@@ -26,63 +32,186 @@ func (p *Peer) global(pi api.PinInfo) api.GlobalPinInfo {
 	return g
 }
 
-// Status returns the status of c. With one peer, global and local are the same.
-func (p *Peer) Status(ctx context.Context, c api.Cid, _ bool) (api.GlobalPinInfo, error) {
-	pi, err := p.localInfo(ctx, c)
+// statusOf asks every member for the status of cids (this peer answers locally) and merges the
+// answers; a peer that does not answer shows cluster_error.
+func (p *Peer) statusOf(ctx context.Context, cids []api.Cid, local bool) ([]api.GlobalPinInfo, error) {
+	out := make([]api.GlobalPinInfo, len(cids))
+	for i, c := range cids {
+		pi, err := p.localInfo(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Add(pi)
+	}
+	if local {
+		return out, nil
+	}
+	strs := make([]string, len(cids))
+	for i, c := range cids {
+		strs[i] = c.String()
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, id := range p.members(ctx) {
+		if id == p.ident.ID {
+			continue
+		}
+		wg.Add(1)
+		go func(id libp2ppeer.ID) {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			res, err := p.remote.Request(rctx, p.remote.PID(id, rpcActorName), &messages.StatusRequest{Cids: strs})
+			resp, ok := res.(*messages.StatusResponse)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || !ok || resp.Error != "" || len(resp.Infos) != len(cids) {
+				msg := errString(err, res)
+				if ok && resp.Error != "" {
+					msg = resp.Error
+				}
+				for i := range out {
+					out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: api.PinInfoShort{
+						PeerName: p.peerName(id), Status: api.TrackerStatusClusterError, Error: msg, TS: nowUTC()}})
+				}
+				return
+			}
+			for i, pi := range resp.Infos {
+				pi.Peer = id
+				out[i].Add(pi)
+			}
+		}(id)
+	}
+	wg.Wait()
+	// A pin allocated to a peer that is not a member (down for long, or removed) shows it as
+	// cluster_error rather than hiding it.
+	for i := range out {
+		for _, a := range out[i].Allocations {
+			if _, ok := out[i].PeerMap[a.String()]; !ok {
+				out[i].PeerMap[a.String()] = api.PinInfoShort{PeerName: p.peerName(a), Status: api.TrackerStatusClusterError,
+					Error: "peer is not reachable", TS: nowUTC()}
+			}
+		}
+	}
+	return out, nil
+}
+
+// peerName is a peer's name from its metrics, or its ID.
+func (p *Peer) peerName(id libp2ppeer.ID) string {
+	if id == p.ident.ID {
+		return p.cfg.Cluster.Peername
+	}
+	return id.String()
+}
+
+// Status returns the status of c on every member (only this peer when local).
+func (p *Peer) Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	gs, err := p.statusOf(ctx, []api.Cid{c}, local)
 	if err != nil {
 		return api.GlobalPinInfo{}, err
 	}
-	return p.global(pi), nil
+	return gs[0], nil
 }
 
-// StatusAll streams the status of every pin (or of cids) that matches filter.
+// StatusAll streams the status of every pin (or of cids) that matches filter, a page of pins at
+// a time, so memory stays bounded whatever the pinset's size.
 func (p *Peer) StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
-	emit := func(pi api.PinInfo) error {
-		g := p.global(pi)
-		if !g.Match(filter) {
-			return nil
+	emitPage := func(page []api.Cid) error {
+		gs, err := p.statusOf(ctx, page, local)
+		if err != nil {
+			return err
 		}
-		return fn(g)
+		for _, g := range gs {
+			if g.Match(filter) {
+				if err := fn(g); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	if len(cids) > 0 {
-		for _, c := range cids {
-			pi, err := p.localInfo(ctx, c)
-			if err != nil {
-				return err
-			}
-			if err := emit(pi); err != nil {
+		for i := 0; i < len(cids); i += statusPage {
+			if err := emitPage(cids[i:min(i+statusPage, len(cids))]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return p.store.IteratePins(ctx, func(pin api.Pin) error {
-		pi, err := p.tracker.Status(ctx, pin)
-		if err != nil {
-			return err
+	page := make([]api.Cid, 0, statusPage)
+	err := p.store.IteratePinsJSON(ctx, func(c api.Cid, _ []byte) error {
+		page = append(page, c)
+		if len(page) < statusPage {
+			return nil
 		}
-		return emit(pi)
+		err := emitPage(page)
+		page = page[:0]
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	if len(page) > 0 {
+		return emitPage(page)
+	}
+	return nil
 }
 
-// Recover retries c where it is in error and waits for that attempt.
-func (p *Peer) Recover(ctx context.Context, c api.Cid, _ bool) (api.GlobalPinInfo, error) {
+// recoverLocal retries c on this peer where it is in error and waits for that attempt.
+func (p *Peer) recoverLocal(ctx context.Context, c api.Cid) (api.PinInfo, error) {
 	pin, ok, err := p.store.GetPin(c)
 	if err != nil {
-		return api.GlobalPinInfo{}, err
+		return api.PinInfo{}, err
 	}
 	if !ok {
-		return api.GlobalPinInfo{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+		return api.PinInfo{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
 	}
-	pi, err := p.tracker.Recover(ctx, pin)
+	return p.tracker.Recover(ctx, pin)
+}
+
+// Recover retries c where it is in error (on every allocated peer unless local) and waits.
+func (p *Peer) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	pi, err := p.recoverLocal(ctx, c)
 	if err != nil {
 		return api.GlobalPinInfo{}, err
 	}
-	return p.global(pi), nil
+	g := p.global(pi)
+	if local {
+		return g, nil
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, id := range p.members(ctx) {
+		if id == p.ident.ID || (len(pi.Allocations) > 0 && !contains(pi.Allocations, id)) {
+			continue
+		}
+		wg.Add(1)
+		go func(id libp2ppeer.ID) {
+			defer wg.Done()
+			res, err := p.remote.Request(ctx, p.remote.PID(id, rpcActorName), &messages.RecoverRequest{Cid: c.String()})
+			resp, ok := res.(*messages.StatusResponse)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || !ok || resp.Error != "" || len(resp.Infos) != 1 {
+				msg := errString(err, res)
+				if ok && resp.Error != "" {
+					msg = resp.Error
+				}
+				g.Add(api.PinInfo{Cid: c, Peer: id, PinInfoShort: api.PinInfoShort{PeerName: p.peerName(id), Status: api.TrackerStatusClusterError, Error: msg, TS: nowUTC()}})
+				return
+			}
+			r := resp.Infos[0]
+			r.Peer = id
+			g.Add(r)
+		}(id)
+	}
+	wg.Wait()
+	return g, nil
 }
 
-// RecoverAll recovers every item in error and streams each outcome.
-func (p *Peer) RecoverAll(ctx context.Context, _ bool, fn func(api.GlobalPinInfo) error) error {
+// RecoverAll recovers every item in error on this peer (and, unless local, asks the others to do
+// the same for theirs) and streams each outcome.
+func (p *Peer) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error {
 	var errored []api.Cid
 	err := p.tracker.InFlight(ctx, func(c api.Cid, s api.PinInfoShort) error {
 		if s.Status.Match(api.TrackerStatusError | api.TrackerStatusUnexpectedlyUnpinned) {
@@ -94,7 +223,7 @@ func (p *Peer) RecoverAll(ctx context.Context, _ bool, fn func(api.GlobalPinInfo
 		return err
 	}
 	for _, c := range errored {
-		g, err := p.Recover(ctx, c, true)
+		g, err := p.Recover(ctx, c, local)
 		if err != nil {
 			pi, serr := p.localInfo(ctx, c)
 			if serr != nil {

@@ -1,0 +1,48 @@
+package messages
+
+import "github.com/pincluster/pincluster/api"
+
+// Requests one peer's "peer" actor answers for another (they cross peers, JSON codecs).
+
+// StatusRequest asks for the local status of CIDs. Reply: StatusResponse.
+type StatusRequest struct {
+	Cids []string `json:"cids"`
+}
+
+// StatusResponse carries one PinInfo per requested CID, in order.
+type StatusResponse struct {
+	Infos []api.PinInfo `json:"infos"`
+	Error string        `json:"error,omitempty"`
+}
+
+// RecoverRequest asks a peer to recover one CID locally (and wait). Reply: StatusResponse.
+type RecoverRequest struct {
+	Cid string `json:"cid"`
+}
+
+// GCRequest asks a peer to run a local repo gc. Reply: GCResponse.
+type GCRequest struct{}
+
+// GCResponse is one peer's gc result.
+type GCResponse struct {
+	Result api.IPFSRepoGC `json:"result"`
+}
+
+// IDRequest asks a peer to describe itself. Reply: IDResponse.
+type IDRequest struct{}
+
+// IDResponse is a peer's ID.
+type IDResponse struct {
+	ID api.ID `json:"id"`
+}
+
+// LeaveRequest tells a peer it was removed from the cluster (peers rm): it shuts down and
+// cleans its state, keeping a backup. Reply: LeaveResponse.
+type LeaveRequest struct {
+	By string `json:"by"`
+}
+
+// LeaveResponse acknowledges a LeaveRequest.
+type LeaveResponse struct {
+	Error string `json:"error,omitempty"`
+}

@@ -1,0 +1,273 @@
+package peer
+
+import (
+	"bufio"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/pincluster/pincluster/actors/monitor"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// membership tracks peers removed with `peers rm`, so they drop out of listings and
+// allocations at once instead of when their metrics expire.
+type membership struct {
+	mu      sync.Mutex
+	removed map[libp2ppeer.ID]bool
+}
+
+func (m *membership) remove(id libp2ppeer.ID) {
+	m.mu.Lock()
+	m.removed[id] = true
+	m.mu.Unlock()
+}
+
+func (m *membership) isRemoved(id libp2ppeer.ID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.removed[id]
+}
+
+// members is this peer plus every peer that is connected or has a valid ping metric, minus
+// removed peers, sorted.
+func (p *Peer) members(ctx context.Context) []libp2ppeer.ID {
+	set := map[libp2ppeer.ID]bool{p.ident.ID: true}
+	for _, id := range p.host.Network().Peers() {
+		set[id] = true
+	}
+	if live, err := p.monitor.LivePeers(ctx); err == nil {
+		for _, id := range live {
+			set[id] = true
+		}
+	}
+	out := make([]libp2ppeer.ID, 0, len(set))
+	for id := range set {
+		if !p.members_.isRemoved(id) {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// bootstrap connects to the --bootstrap peers and those in the peerstore file, retrying for a
+// while in the background so peers may start in any order.
+func (p *Peer) bootstrap(ctx context.Context, addrs []string) {
+	addrs = append(addrs, readPeerstore(p.dir)...)
+	var infos []libp2ppeer.AddrInfo
+	for _, a := range addrs {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			p.log.Warn("bootstrap: bad multiaddress", "addr", a, "err", err)
+			continue
+		}
+		info, err := libp2ppeer.AddrInfoFromP2pAddr(m)
+		if err != nil {
+			p.log.Warn("bootstrap: multiaddress lacks /p2p/<peer id>", "addr", a)
+			continue
+		}
+		if info.ID != p.ident.ID {
+			infos = append(infos, *info)
+		}
+	}
+	if len(infos) == 0 {
+		return
+	}
+	p.goLoop(func() {
+		delay := 200 * time.Millisecond
+		for attempt := 0; attempt < 30; attempt++ {
+			ok := 0
+			for _, info := range infos {
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				err := p.host.Connect(cctx, info)
+				cancel()
+				if err == nil {
+					ok++
+				} else if attempt == 0 {
+					p.log.Info("bootstrap: cannot connect yet", "peer", info.ID, "err", err)
+				}
+			}
+			if ok > 0 {
+				p.log.Info("bootstrap: connected", "peers", ok)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(delay*2, 10*time.Second)
+		}
+		p.log.Warn("bootstrap: could not reach any bootstrap peer; check the addresses and the cluster secret")
+	})
+}
+
+func readPeerstore(dir string) []string {
+	f, err := os.Open(filepath.Join(dir, PeerstoreFile))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// savePeerstore remembers the addresses of connected peers for the next start.
+func (p *Peer) savePeerstore() {
+	var lines []string
+	for _, id := range p.host.Network().Peers() {
+		for _, a := range p.host.Peerstore().Addrs(id) {
+			if manet := a.String(); strings.Contains(manet, "/tcp/") {
+				lines = append(lines, manet+"/p2p/"+id.String())
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	sort.Strings(lines)
+	_ = writeFileAtomic(filepath.Join(p.dir, PeerstoreFile), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+}
+
+// watchConnections reacts to new connections: publish metrics soon (so the newcomer learns about
+// us) and pull what the newcomer has that we lack.
+func (p *Peer) watchConnections() {
+	p.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			p.requestPull(c.RemotePeer())
+			select {
+			case p.metricsNow <- struct{}{}:
+			default:
+			}
+		},
+	})
+}
+
+// informerLoop publishes this peer's metrics every monitor_ping_interval, a few times quickly
+// after start (gossipsub meshes form within a heartbeat or two), and soon after new connections.
+func (p *Peer) informerLoop(ctx context.Context) {
+	interval := p.cfg.Cluster.MonitorPingInterval.D()
+	warmup := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second}
+	for _, d := range warmup {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d):
+		}
+		p.publishMetrics(ctx)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.metricsNow:
+			select { // let gossipsub graft the new peer first
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		p.publishMetrics(ctx)
+	}
+}
+
+func (p *Peer) collectMetrics(ctx context.Context) []api.Metric {
+	var free uint64
+	if st, err := p.ipfs.RepoStat(ctx); err == nil {
+		free = st.FreeSpace
+	}
+	n, _ := p.store.CountPins()
+	return monitor.Collect(time.Now(), p.ident.ID, p.cfg.Informer, free, p.tracker.QueueLen(), n, 2*p.cfg.Cluster.MonitorPingInterval.D())
+}
+
+// requestPull asks the anti-entropy loop to pull from id soon (never blocks).
+func (p *Peer) requestPull(id libp2ppeer.ID) {
+	select {
+	case p.pullHints <- id:
+	default:
+	}
+}
+
+// antiEntropyLoop pulls missing ops: at start and every rebroadcast_interval from a random
+// connected peer, and at once from peers named by requestPull (new connections, gaps).
+func (p *Peer) antiEntropyLoop(ctx context.Context) {
+	t := time.NewTicker(p.cfg.Consensus.CRDT.RebroadcastInterval.D())
+	defer t.Stop()
+	for {
+		var from libp2ppeer.ID
+		select {
+		case <-ctx.Done():
+			return
+		case from = <-p.pullHints:
+		case <-t.C:
+			peers := p.host.Network().Peers()
+			if len(peers) == 0 {
+				continue
+			}
+			from = peers[rand.IntN(len(peers))]
+		}
+		if p.members_.isRemoved(from) || !p.trusted(from) {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		n, err := p.syncer.Pull(pctx, from)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			p.log.Debug("anti-entropy pull", "from", from, "err", err)
+		} else if n > 0 {
+			p.log.Info("anti-entropy: pulled missing ops", "from", from, "ops", n)
+		}
+	}
+}
+
+// republish hands the batcher our own ops that were durable but not yet broadcast when the
+// peer last stopped (crash included).
+func (p *Peer) republish(ctx context.Context) {
+	published, err := p.store.Published(p.ident.ID)
+	if err != nil {
+		p.log.Warn("republish: reading the published mark", "err", err)
+		return
+	}
+	last, err := p.store.LastSeq(p.ident.ID)
+	if err != nil || last <= published {
+		return
+	}
+	var batch []messages.Op
+	err = p.store.OpsFrom(ctx, p.ident.ID, published+1, func(op messages.Op) error {
+		batch = append(batch, op)
+		if len(batch) >= 1024 {
+			p.batcher.Publish(batch)
+			batch = nil
+		}
+		return nil
+	})
+	p.batcher.Publish(batch)
+	if err != nil {
+		p.log.Warn("republish", "err", err)
+		return
+	}
+	p.log.Info("republishing ops not broadcast before the last stop", "ops", last-published)
+}

@@ -1,0 +1,182 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// maxPubsubMessage bounds a pinset batch or metrics message on the wire.
+const maxPubsubMessage = 8 << 20
+
+// gossip owns the peer's pubsub topics: <cluster_name>/pinset carries signed op batches,
+// <cluster_name>/metrics carries informer metrics. One reader goroutine per subscription decodes
+// and hands each message to the peer.
+type gossip struct {
+	ps      *pubsub.PubSub
+	pinset  *pubsub.Topic
+	metrics *pubsub.Topic
+	subs    []*pubsub.Subscription
+}
+
+func (p *Peer) startGossip(ctx context.Context) error {
+	ps, err := pubsub.NewGossipSub(ctx, p.host,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMaxMessageSize(maxPubsubMessage),
+	)
+	if err != nil {
+		return fmt.Errorf("starting gossipsub: %w", err)
+	}
+	g := &gossip{ps: ps}
+	name := p.cfg.Consensus.CRDT.ClusterName
+	if g.pinset, err = ps.Join(name + "/pinset"); err != nil {
+		return err
+	}
+	if g.metrics, err = ps.Join(name + "/metrics"); err != nil {
+		return err
+	}
+	for _, t := range []struct {
+		topic  *pubsub.Topic
+		handle func(*pubsub.Message)
+	}{{g.pinset, p.onBatchMessage}, {g.metrics, p.onMetricsMessage}} {
+		sub, err := t.topic.Subscribe()
+		if err != nil {
+			return err
+		}
+		g.subs = append(g.subs, sub)
+		handle := t.handle
+		p.goLoop(func() {
+			for {
+				msg, err := sub.Next(ctx)
+				if err != nil {
+					return // cancelled or closed: the peer is stopping
+				}
+				if msg.ReceivedFrom == p.ident.ID && msg.GetFrom() == p.ident.ID {
+					continue // our own message
+				}
+				handle(msg)
+			}
+		})
+	}
+	p.gossip = g
+	return nil
+}
+
+func (g *gossip) close() {
+	for _, s := range g.subs {
+		s.Cancel()
+	}
+}
+
+// pubsubPublisher publishes batches on the pinset topic (batcher.Publisher).
+type pubsubPublisher struct{ p *Peer }
+
+func (pp pubsubPublisher) Publish(ctx context.Context, data []byte) error {
+	return pp.p.gossip.pinset.Publish(ctx, data)
+}
+
+// signBatch signs with the peer's identity key (batcher.Signer).
+func (p *Peer) signBatch(b []byte) ([]byte, error) { return p.ident.PrivKey.Sign(b) }
+
+// trusted reports whether ops originated by id are accepted (consensus.crdt.trusted_peers).
+func (p *Peer) trusted(id libp2ppeer.ID) bool {
+	if id == p.ident.ID {
+		return true
+	}
+	for _, t := range p.cfg.Consensus.CRDT.TrustedPeers {
+		if t == "*" || t == id.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// onBatchMessage verifies a batch (trusted origin, origin's signature) and merges its ops. A gap
+// before the batch's first op triggers a pull from the peer that relayed it.
+func (p *Peer) onBatchMessage(msg *pubsub.Message) {
+	b, err := messages.UnmarshalBatch(msg.Data)
+	if err != nil {
+		p.log.Warn("pinset gossip: dropping undecodable batch", "from", msg.ReceivedFrom, "err", err)
+		return
+	}
+	if !p.trusted(b.Origin) {
+		p.log.Debug("pinset gossip: ignoring batch from untrusted origin", "origin", b.Origin)
+		return
+	}
+	pub, err := b.Origin.ExtractPublicKey()
+	if err != nil {
+		p.log.Warn("pinset gossip: origin has no extractable key", "origin", b.Origin)
+		return
+	}
+	ok, err := pub.Verify(b.SigningBytes(), b.Signature)
+	if err != nil || !ok {
+		p.log.Warn("pinset gossip: rejecting forged batch (bad origin signature)", "origin", b.Origin, "relay", msg.ReceivedFrom)
+		return
+	}
+	if len(b.Ops) == 0 {
+		return
+	}
+	if last, err := p.store.LastSeq(b.Origin); err == nil && b.Ops[0].Seq > last+1 {
+		p.requestPull(msg.ReceivedFrom)
+	}
+	p.pinset.ApplyRemote(b.Ops)
+}
+
+// onMetricsMessage feeds metrics to the monitor. A peer may only speak for itself.
+func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
+	var ms []api.Metric
+	if err := json.Unmarshal(msg.Data, &ms); err != nil {
+		p.log.Warn("metrics gossip: dropping undecodable message", "from", msg.GetFrom(), "err", err)
+		return
+	}
+	for _, m := range ms {
+		if m.Peer != msg.GetFrom() {
+			continue
+		}
+		if m.Name == removedMetric {
+			if id, err := libp2ppeer.Decode(m.Value); err == nil && p.trusted(m.Peer) {
+				p.forget(id)
+			}
+			continue
+		}
+		if p.members_.isRemoved(m.Peer) {
+			continue
+		}
+		p.monitor.Publish(m)
+	}
+}
+
+// removedMetric is the pseudo-metric announcing a `peers rm` (Value: the removed peer's ID).
+const removedMetric = "peer_removed"
+
+// announceRemoval tells every peer that id was removed, and forgets it here.
+func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
+	p.forget(id)
+	b, _ := json.Marshal([]api.Metric{{Name: removedMetric, Peer: p.ident.ID, Value: id.String(), Valid: true}})
+	if err := p.gossip.metrics.Publish(ctx, b); err != nil {
+		p.log.Warn("peers rm: announcing the removal", "err", err)
+	}
+}
+
+// publishMetrics sends this peer's metrics to everyone and to its own monitor.
+func (p *Peer) publishMetrics(ctx context.Context) {
+	ms := p.collectMetrics(ctx)
+	for _, m := range ms {
+		p.monitor.Publish(m)
+	}
+	if p.gossip == nil {
+		return
+	}
+	b, err := json.Marshal(ms)
+	if err != nil {
+		return
+	}
+	if err := p.gossip.metrics.Publish(ctx, b); err != nil && ctx.Err() == nil {
+		p.log.Debug("metrics gossip: publish", "err", err)
+	}
+}

@@ -1,0 +1,104 @@
+package peer
+
+import (
+	"context"
+	"time"
+
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// onAlert is called by the monitor (from its actor: it must not block) when a metric expires.
+// An expired ping means the peer is down: with repinning enabled, its pins that fall under
+// replication_factor_min are reallocated.
+func (p *Peer) onAlert(a api.Alert) {
+	if a.Name != "ping" {
+		return
+	}
+	p.log.Warn("peer is down (its ping metric expired)", "peer", a.Peer)
+	if p.cfg.Cluster.DisableRepinning || a.Peer == p.ident.ID {
+		return
+	}
+	go p.repinFrom(a.Peer)
+}
+
+// repinFrom reallocates the under-replicated pins allocated to a dead peer. Every peer sees the
+// alert; to avoid every peer committing the same change, only the live member with the lowest
+// ID does the work (the others' view converges through the pinset).
+func (p *Peer) repinFrom(dead libp2ppeer.ID) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	live, err := p.monitor.LivePeers(ctx)
+	if err != nil || len(live) == 0 {
+		return
+	}
+	leader := live[0]
+	for _, id := range live {
+		if id < leader {
+			leader = id
+		}
+	}
+	if leader != p.ident.ID {
+		return
+	}
+	candidates, err := p.monitor.LatestAll(ctx)
+	if err != nil {
+		return
+	}
+	var changes []messages.Change
+	flush := func() {
+		if len(changes) == 0 {
+			return
+		}
+		if _, err := p.pinset.Commit(ctx, changes...); err != nil {
+			p.log.Warn("repinning: commit", "pins", len(changes), "err", err)
+		}
+		changes = changes[:0]
+	}
+	n := 0
+	err = p.store.IteratePins(ctx, func(pin api.Pin) error {
+		if pin.ReplicationFactorMin == -1 || !contains(pin.Allocations, dead) {
+			return nil
+		}
+		alive := 0
+		for _, a := range pin.Allocations {
+			if _, ok := candidates[a]; ok {
+				alive++
+			}
+		}
+		if alive >= pin.ReplicationFactorMin {
+			return nil // between min and max: left alone
+		}
+		allocs, err := p.allocator.Allocate(ctx, messages.AllocateRequest{Cid: pin.Cid, Min: pin.ReplicationFactorMin,
+			Max: pin.ReplicationFactorMax, Current: pin.Allocations, User: pin.UserAllocations, Candidates: candidates})
+		if err != nil {
+			p.log.Warn("repinning: cannot reallocate", "cid", pin.Cid, "err", err)
+			return nil
+		}
+		pin.Allocations = allocs
+		pin.Timestamp = time.Now().UTC()
+		changes = append(changes, messages.Change{Kind: messages.OpPin, Pin: pin})
+		n++
+		if len(changes) >= 256 {
+			flush()
+		}
+		return nil
+	})
+	flush()
+	if err != nil {
+		p.log.Warn("repinning: iterating the pinset", "err", err)
+	}
+	if n > 0 {
+		p.log.Info("repinning: reallocated pins of a dead peer", "peer", dead, "pins", n)
+	}
+}
+
+func contains(ids []libp2ppeer.ID, id libp2ppeer.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

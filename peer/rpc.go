@@ -1,0 +1,107 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/remote"
+)
+
+// rpcActorName is the name of the actor that answers other peers' requests.
+const rpcActorName = "peer"
+
+// rpcTimeout bounds a fan-out request to one peer.
+const rpcTimeout = 15 * time.Second
+
+// registerCodecs registers every message type that crosses peers.
+func registerCodecs(reg *remote.Registry) error {
+	for _, c := range []remote.Codec{
+		remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 1),
+		remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 1),
+		remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1),
+		remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1),
+		remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1),
+		remote.JSONCodec[messages.GCRequest]("pincluster.GCRequest", 1),
+		remote.JSONCodec[messages.GCResponse]("pincluster.GCResponse", 1),
+		remote.JSONCodec[messages.IDRequest]("pincluster.IDRequest", 1),
+		remote.JSONCodec[messages.IDResponse]("pincluster.IDResponse", 1),
+		remote.JSONCodec[messages.LeaveRequest]("pincluster.LeaveRequest", 1),
+		remote.JSONCodec[messages.LeaveResponse]("pincluster.LeaveResponse", 1),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rpcActor answers other peers. Each request runs in a goroutine (IPFS and Badger calls block)
+// and the reply goes to the sender, which the remote layer routes back over the wire.
+type rpcActor struct {
+	p *Peer
+}
+
+func (a *rpcActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *messages.StatusRequest:
+		a.async(ctx, func(c context.Context) any { return a.p.onStatusRequest(c, m) })
+	case *messages.RecoverRequest:
+		a.async(ctx, func(c context.Context) any { return a.p.onRecoverRequest(c, m) })
+	case *messages.GCRequest:
+		a.async(ctx, func(c context.Context) any {
+			res, _ := a.p.IPFSGC(c, true)
+			return &messages.GCResponse{Result: res.PeerMap[a.p.ident.ID.String()]}
+		})
+	case *messages.IDRequest:
+		a.async(ctx, func(c context.Context) any { return &messages.IDResponse{ID: a.p.localID(c)} })
+	case *messages.LeaveRequest:
+		a.async(ctx, func(c context.Context) any { return a.p.onLeaveRequest(m) })
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		a.p.log.Warn("peer rpc: unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+func (a *rpcActor) async(ctx actor.Context, f func(context.Context) any) {
+	sender, system := ctx.Sender(), ctx.ActorSystem()
+	if sender == nil {
+		return
+	}
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		system.Root.Send(sender, f(c))
+	}()
+}
+
+func (p *Peer) onStatusRequest(ctx context.Context, m *messages.StatusRequest) *messages.StatusResponse {
+	resp := &messages.StatusResponse{Infos: make([]api.PinInfo, 0, len(m.Cids))}
+	for _, s := range m.Cids {
+		c, err := api.DecodeCid(s)
+		if err != nil {
+			return &messages.StatusResponse{Error: err.Error()}
+		}
+		pi, err := p.localInfo(ctx, c)
+		if err != nil {
+			return &messages.StatusResponse{Error: err.Error()}
+		}
+		resp.Infos = append(resp.Infos, pi)
+	}
+	return resp
+}
+
+func (p *Peer) onRecoverRequest(ctx context.Context, m *messages.RecoverRequest) *messages.StatusResponse {
+	c, err := api.DecodeCid(m.Cid)
+	if err != nil {
+		return &messages.StatusResponse{Error: err.Error()}
+	}
+	pi, err := p.recoverLocal(ctx, c)
+	if err != nil {
+		return &messages.StatusResponse{Error: err.Error()}
+	}
+	return &messages.StatusResponse{Infos: []api.PinInfo{pi}}
+}
