@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
@@ -42,11 +43,38 @@ func Allocate(cfg Config, c api.Cid, min, max int, current, user []peer.ID, cand
 	if err := checkFactors(min, max); err != nil {
 		return nil, err
 	}
+	return NewRanking(cfg, candidates).Allocate(c, min, max, current, user, local)
+}
+
+// Ranking is the candidate pool of one metrics snapshot, prepared once for many decisions
+// (bulk pinning): NewRanking(cfg, m).Allocate(...) equals Allocate(cfg, ..., m, ...). It only
+// reads candidates, which must not change while the Ranking is in use. Safe for concurrent use.
+type Ranking struct {
+	pool *pool
+	once sync.Once
+	sk   *skeleton
+}
+
+func (r *Ranking) skeleton() *skeleton {
+	r.once.Do(func() { r.sk = newSkeleton(r.pool) })
+	return r.sk
+}
+
+// NewRanking prepares the candidates of a metrics snapshot (see Allocate).
+func NewRanking(cfg Config, candidates map[peer.ID]map[string]api.Metric) *Ranking {
 	by := cfg.AllocateBy
 	if len(by) == 0 {
 		by = Default().AllocateBy
 	}
-	pl := newPool(by, candidates)
+	return &Ranking{pool: newPool(by, candidates)}
+}
+
+// Allocate is the package function Allocate on the prepared candidates.
+func (r *Ranking) Allocate(c api.Cid, min, max int, current, user []peer.ID, local peer.ID) ([]peer.ID, error) {
+	if err := checkFactors(min, max); err != nil {
+		return nil, err
+	}
+	pl := r.pool
 
 	if min == -1 || max == -1 {
 		all := pl.ids()
@@ -85,7 +113,7 @@ func Allocate(cfg Config, c api.Cid, min, max int, current, user []peer.ID, cand
 	}
 
 	if len(chosen) < max {
-		chosen = fill(pl, chosen, user, max)
+		chosen = fill(pl, r.skeleton, chosen, user, max)
 	}
 	if len(chosen) < min {
 		return nil, notEnough(c, min, len(pl.cands))
@@ -115,7 +143,7 @@ func UnderReplicated(cfg Config, min int, current []peer.ID, candidates map[peer
 }
 
 // fill appends user allocations, then ranked candidates, to chosen until it holds max peers.
-func fill(pl *pool, chosen, user []peer.ID, max int) []peer.ID {
+func fill(pl *pool, sk func() *skeleton, chosen, user []peer.ID, max int) []peer.ID {
 	for _, p := range dedupe(user) {
 		if len(chosen) >= max {
 			return chosen
@@ -127,7 +155,7 @@ func fill(pl *pool, chosen, user []peer.ID, max int) []peer.ID {
 	if len(chosen) >= max {
 		return chosen
 	}
-	t := newTree(pl)
+	t := newTree(pl, sk())
 	for _, p := range chosen {
 		t.mark(p)
 	}

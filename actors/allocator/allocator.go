@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -13,7 +15,10 @@ import (
 	"github.com/pincluster/pincluster/messages"
 )
 
-// Request is one allocation request (see Allocate for the meaning of each field).
+// Request is one allocation request (see Allocate for the meaning of each field). Candidates
+// must not be modified once passed: the actor reuses its prepared ranking while requests carry
+// the same map (Monitor.LatestAll returns a new map each call), which makes bulk pinning with
+// one metrics snapshot cheap.
 type Request = messages.AllocateRequest
 
 // ErrStopped is returned by facade calls after Stop.
@@ -88,9 +93,13 @@ func (a *Allocator) Stop() {
 }
 
 // allocatorActor runs the pure Allocate function; it is CPU-only, so it runs inside Receive.
+// It reuses the Ranking of the last Candidates map while requests pass the same map.
 type allocatorActor struct {
 	cfg Config
 	log *slog.Logger
+
+	lastMap     unsafe.Pointer
+	lastRanking *Ranking
 }
 
 func (a *allocatorActor) Receive(ctx actor.Context) {
@@ -106,7 +115,11 @@ func (a *allocatorActor) Receive(ctx actor.Context) {
 }
 
 func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequest) {
-	peers, err := Allocate(a.cfg, req.Cid, req.Min, req.Max, req.Current, req.User, req.Candidates, req.Local)
+	key := reflect.ValueOf(req.Candidates).UnsafePointer()
+	if a.lastRanking == nil || key != a.lastMap || key == nil {
+		a.lastMap, a.lastRanking = key, NewRanking(a.cfg, req.Candidates)
+	}
+	peers, err := a.lastRanking.Allocate(req.Cid, req.Min, req.Max, req.Current, req.User, req.Local)
 	if err != nil {
 		a.log.Debug("allocation failed", "cid", cidString(req.Cid), "err", err)
 	}

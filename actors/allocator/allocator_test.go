@@ -41,6 +41,56 @@ func TestFacade(t *testing.T) {
 	}
 }
 
+func TestFacadeFollowsNewMetrics(t *testing.T) {
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	a, err := Spawn(system, Config{AllocateBy: []string{"freespace"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m1 := metricsOf(pm{id: "a", free: 10}, pm{id: "b", free: 20})
+	for i := 0; i < 2; i++ { // the second call reuses the ranking of m1
+		got, err := a.Allocate(ctx, Request{Cid: testCid(t, i), Min: 1, Max: 1, Candidates: m1})
+		if err != nil || !slices.Equal(got, ids("b")) {
+			t.Fatalf("call %d: got %v, %v; want [b]", i, str(got), err)
+		}
+	}
+	m2 := metricsOf(pm{id: "a", free: 30}, pm{id: "b", free: 20})
+	got, err := a.Allocate(ctx, Request{Cid: testCid(t, 3), Min: 1, Max: 1, Candidates: m2})
+	if err != nil || !slices.Equal(got, ids("a")) {
+		t.Fatalf("new snapshot: got %v, %v; want [a]", str(got), err)
+	}
+	if _, err := a.Allocate(ctx, Request{Cid: testCid(t, 4), Min: 1, Max: 1}); !errors.Is(err, api.ErrUnavailable) {
+		t.Fatalf("no candidates: err = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestRankingConcurrentUse(t *testing.T) {
+	r := NewRanking(Config{AllocateBy: []string{"tag:region", "freespace"}}, metricsOf(regions...))
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				got, err := r.Allocate(testCid(t, i), 3, 3, nil, nil, "")
+				if err == nil && !slices.Equal(got, ids("eu1", "us1", "as1")) {
+					err = fmt.Errorf("got %v", str(got))
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestSpawnRejectsBadConfig(t *testing.T) {
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
@@ -99,6 +149,8 @@ func TestConfigJSON(t *testing.T) {
 }
 
 // BenchmarkAllocate: 100 peers in 5 regions with freespace, replication 3, distinct CIDs.
+// "fresh-metrics" prepares the candidates for every decision (the pure function);
+// "same-snapshot" reuses one Ranking, as the actor does while the metrics map is unchanged.
 func BenchmarkAllocate(b *testing.B) {
 	var ps []pm
 	for i := 0; i < 100; i++ {
@@ -111,19 +163,27 @@ func BenchmarkAllocate(b *testing.B) {
 		cids[i] = testCid(b, i)
 	}
 	cfg := Config{AllocateBy: []string{"tag:region", "freespace"}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	var out []peer.ID
-	for i := 0; i < b.N; i++ {
-		var err error
-		out, err = Allocate(cfg, cids[i%nCids], 3, 3, nil, nil, cands, "")
-		if err != nil {
-			b.Fatal(err)
+	run := func(b *testing.B, alloc func(c api.Cid) ([]peer.ID, error)) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		var out []peer.ID
+		for i := 0; i < b.N; i++ {
+			var err error
+			if out, err = alloc(cids[i%nCids]); err != nil {
+				b.Fatal(err)
+			}
 		}
+		b.StopTimer()
+		if len(out) != 3 {
+			b.Fatalf("got %d peers", len(out))
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 	}
-	b.StopTimer()
-	if len(out) != 3 {
-		b.Fatalf("got %d peers", len(out))
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	b.Run("fresh-metrics", func(b *testing.B) {
+		run(b, func(c api.Cid) ([]peer.ID, error) { return Allocate(cfg, c, 3, 3, nil, nil, cands, "") })
+	})
+	b.Run("same-snapshot", func(b *testing.B) {
+		r := NewRanking(cfg, cands)
+		run(b, func(c api.Cid) ([]peer.ID, error) { return r.Allocate(c, 3, 3, nil, nil, "") })
+	})
 }

@@ -116,40 +116,39 @@ func (p *pool) ids() []peer.ID {
 	return out
 }
 
+// node is one bucket of the tree (or a leaf). Nodes live in skeleton.nodes; the root is 0.
 type node struct {
-	parent *node
+	parent int   // -1 for the root
+	kids   []int // inner: buckets in bucket order
 	peers  []int // leaf: indexes into pool.cands, in rank order
-	next   int   // leaf: index of the first peer that may still be unchosen
-	kids   []*node
-	chosen int // chosen peers under this node
-	left   int // unchosen peers under this node
+	size   int   // candidates under this node
 }
 
-type tree struct {
-	pool   *pool
-	root   *node
-	leafOf []*node
-	taken  []bool
+// skeleton is the immutable shape of the tree for one pool, shared by every decision.
+type skeleton struct {
+	nodes  []node
+	leafOf []int // candidate index -> leaf node
 }
 
-func newTree(p *pool) *tree {
-	t := &tree{pool: p, leafOf: make([]*node, len(p.cands)), taken: make([]bool, len(p.cands))}
+func newSkeleton(p *pool) *skeleton {
+	sk := &skeleton{leafOf: make([]int, len(p.cands))}
 	all := make([]int, len(p.cands))
 	for i := range all {
 		all[i] = i
 	}
-	t.root = t.build(nil, 0, all)
-	return t
+	sk.build(p, -1, 0, all)
+	return sk
 }
 
-func (t *tree) build(parent *node, level int, members []int) *node {
-	n := &node{parent: parent, left: len(members)}
-	if level == len(t.pool.tags) {
-		n.peers = members
+func (sk *skeleton) build(p *pool, parent, level int, members []int) int {
+	id := len(sk.nodes)
+	sk.nodes = append(sk.nodes, node{parent: parent, size: len(members)})
+	if level == len(p.tags) {
+		sk.nodes[id].peers = members
 		for _, i := range members {
-			t.leafOf[i] = n
+			sk.leafOf[i] = id
 		}
-		return n
+		return id
 	}
 	type bucket struct {
 		value   string
@@ -159,7 +158,7 @@ func (t *tree) build(parent *node, level int, members []int) *node {
 	var buckets []bucket
 	var index map[string]int    // used once there are many buckets
 	for _, i := range members { // members are in rank order; buckets keep it
-		c := &t.pool.cands[i]
+		c := &p.cands[i]
 		v := c.tags[level]
 		k := -1
 		if index != nil {
@@ -192,11 +191,32 @@ func (t *tree) build(parent *node, level int, members []int) *node {
 		}
 		return strings.Compare(a.value, b.value)
 	})
-	n.kids = make([]*node, len(buckets))
+	kids := make([]int, len(buckets))
 	for k, b := range buckets {
-		n.kids[k] = t.build(n, level+1, b.members)
+		kids[k] = sk.build(p, id, level+1, b.members)
 	}
-	return n
+	sk.nodes[id].kids = kids
+	return id
+}
+
+// tree is the per-decision state over a skeleton: what is chosen so far.
+type tree struct {
+	pool   *pool
+	sk     *skeleton
+	chosen []int  // per node: chosen candidates under it
+	left   []int  // per node: unchosen candidates under it
+	next   []int  // per leaf node: first index in peers that may be unchosen
+	taken  []bool // per candidate
+}
+
+func newTree(p *pool, sk *skeleton) *tree {
+	n := len(sk.nodes)
+	buf := make([]int, 3*n)
+	t := &tree{pool: p, sk: sk, chosen: buf[:n:n], left: buf[n : 2*n : 2*n], next: buf[2*n:], taken: make([]bool, len(p.cands))}
+	for i := range sk.nodes {
+		t.left[i] = sk.nodes[i].size
+	}
+	return t
 }
 
 // mark records the candidate id as chosen. Peers that are not candidates are ignored.
@@ -214,31 +234,32 @@ func (t *tree) markIndex(i int) {
 		return
 	}
 	t.taken[i] = true
-	for n := t.leafOf[i]; n != nil; n = n.parent {
-		n.chosen++
-		n.left--
+	for n := t.sk.leafOf[i]; n >= 0; n = t.sk.nodes[n].parent {
+		t.chosen[n]++
+		t.left[n]--
 	}
 }
 
 // pick returns the next peer to allocate, or false when every candidate is chosen.
 func (t *tree) pick() (peer.ID, bool) {
-	n := t.root
-	if n.left <= 0 {
+	if len(t.sk.nodes) == 0 || t.left[0] <= 0 {
 		return "", false
 	}
-	for n.kids != nil {
-		var best *node
-		for _, k := range n.kids {
-			if k.left > 0 && (best == nil || k.chosen < best.chosen) {
+	n := 0
+	for t.sk.nodes[n].kids != nil {
+		best := -1
+		for _, k := range t.sk.nodes[n].kids {
+			if t.left[k] > 0 && (best < 0 || t.chosen[k] < t.chosen[best]) {
 				best = k
 			}
 		}
 		n = best
 	}
-	for t.taken[n.peers[n.next]] {
-		n.next++
+	peers := t.sk.nodes[n].peers
+	for t.taken[peers[t.next[n]]] {
+		t.next[n]++
 	}
-	i := n.peers[n.next]
+	i := peers[t.next[n]]
 	t.markIndex(i)
 	return t.pool.cands[i].id, true
 }
