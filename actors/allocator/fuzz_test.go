@@ -63,4 +63,3 @@ func FuzzAllocate(f *testing.F) {
 		}
 	})
 }
-
