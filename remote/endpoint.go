@@ -16,12 +16,11 @@ import (
 // connTag protects connections to peers we have an endpoint to from the connection manager.
 const connTag = "pincluster-remote"
 
-// outFrame is one encoded envelope waiting for the writer. sender and reqID are set when the
-// sender is local and may be waiting for a reply.
+// outFrame is one encoded envelope waiting for the writer. sender is set when the sender is
+// local and may be waiting for a reply.
 type outFrame struct {
 	data   []byte
 	sender *actor.PID
-	reqID  uint32
 }
 
 // endpoint is the outbound side to one peer: a queue and a writer goroutine that owns one
@@ -91,7 +90,9 @@ func (ep *endpoint) die(err *RemoteError) {
 	r.mu.Unlock()
 	failed := r.pending.takeEndpoint(ep)
 	for _, p := range failed {
-		r.failLocal(p.sender, err)
+		for i := 0; i < p.n; i++ {
+			r.failLocal(p.sender, err)
+		}
 	}
 	r.log.Debug("endpoint closed", "peer", ep.peer, "err", err.Message, "queued", dropped, "failed_requests", len(failed))
 }

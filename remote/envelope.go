@@ -20,10 +20,10 @@ import (
 //	// Envelope is one actor message, or an error standing in for one.
 //	message Envelope {
 //	  string target         = 1;  // actor id on the receiving peer (required)
-//	  string sender_address = 2;  // peer ID (string form) of the sender; empty: no sender
-//	  string sender_id      = 3;  // actor id of the sender on that peer
-//	  uint32 request_id     = 4;  // sender's request number, echoed as reply_to in replies
-//	  uint32 reply_to       = 5;  // this answers request reply_to of the target
+//	  string sender_address = 2;  // peer ID (string form) of the sender's peer; empty: no sender
+//	  string sender_id      = 3;  // actor id of the sender on that peer (with sender_address)
+//	  uint32 sender_request_id = 4; // the sender PID's RequestId (protoactor), usually 0
+//	  uint32 target_request_id = 5; // the target PID's RequestId, usually 0
 //	  string type_name      = 6;  // Codec.Name of the payload
 //	  uint32 type_version   = 7;  // Codec.Version of the payload
 //	  bytes  payload        = 8;  // Codec.Marshal output
@@ -35,16 +35,16 @@ import (
 // misread gets a new ProtocolID.
 
 const (
-	envFieldTarget        = 1
-	envFieldSenderAddress = 2
-	envFieldSenderID      = 3
-	envFieldRequestID     = 4
-	envFieldReplyTo       = 5
-	envFieldTypeName      = 6
-	envFieldTypeVersion   = 7
-	envFieldPayload       = 8
-	envFieldErrorCode     = 9
-	envFieldErrorMessage  = 10
+	envFieldTarget          = 1
+	envFieldSenderAddress   = 2
+	envFieldSenderID        = 3
+	envFieldSenderRequestID = 4
+	envFieldTargetRequestID = 5
+	envFieldTypeName        = 6
+	envFieldTypeVersion     = 7
+	envFieldPayload         = 8
+	envFieldErrorCode       = 9
+	envFieldErrorMessage    = 10
 )
 
 // ErrBadEnvelope is wrapped by every decoding error (with api.ErrInvalid).
@@ -52,16 +52,16 @@ var ErrBadEnvelope = fmt.Errorf("%w: bad remote envelope", api.ErrInvalid)
 
 // envelope is the decoded form of Envelope.
 type envelope struct {
-	Target        string
-	SenderAddress string
-	SenderID      string
-	RequestID     uint32
-	ReplyTo       uint32
-	TypeName      string
-	TypeVersion   uint32
-	Payload       []byte
-	ErrorCode     ErrorCode
-	ErrorMessage  string
+	Target          string
+	SenderAddress   string
+	SenderID        string
+	SenderRequestID uint32
+	TargetRequestID uint32
+	TypeName        string
+	TypeVersion     uint32
+	Payload         []byte
+	ErrorCode       ErrorCode
+	ErrorMessage    string
 }
 
 func appendString(b []byte, num protowire.Number, s string) []byte {
@@ -90,8 +90,8 @@ func (e *envelope) appendTo(b []byte) []byte {
 	b = appendString(b, envFieldTarget, e.Target)
 	b = appendString(b, envFieldSenderAddress, e.SenderAddress)
 	b = appendString(b, envFieldSenderID, e.SenderID)
-	b = appendUint(b, envFieldRequestID, uint64(e.RequestID))
-	b = appendUint(b, envFieldReplyTo, uint64(e.ReplyTo))
+	b = appendUint(b, envFieldSenderRequestID, uint64(e.SenderRequestID))
+	b = appendUint(b, envFieldTargetRequestID, uint64(e.TargetRequestID))
 	b = appendString(b, envFieldTypeName, e.TypeName)
 	b = appendUint(b, envFieldTypeVersion, uint64(e.TypeVersion))
 	if len(e.Payload) > 0 {
@@ -160,7 +160,7 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 func (e *envelope) setField(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
 	want := protowire.BytesType
 	switch num {
-	case envFieldRequestID, envFieldReplyTo, envFieldTypeVersion, envFieldErrorCode:
+	case envFieldSenderRequestID, envFieldTargetRequestID, envFieldTypeVersion, envFieldErrorCode:
 		want = protowire.VarintType
 	case envFieldTarget, envFieldSenderAddress, envFieldSenderID, envFieldTypeName, envFieldPayload, envFieldErrorMessage:
 	default:
@@ -179,10 +179,10 @@ func (e *envelope) setField(num protowire.Number, typ protowire.Type, v uint64, 
 		e.SenderAddress = string(bs)
 	case envFieldSenderID:
 		e.SenderID = string(bs)
-	case envFieldRequestID:
-		e.RequestID = uint32(v)
-	case envFieldReplyTo:
-		e.ReplyTo = uint32(v)
+	case envFieldSenderRequestID:
+		e.SenderRequestID = uint32(v)
+	case envFieldTargetRequestID:
+		e.TargetRequestID = uint32(v)
 	case envFieldTypeName:
 		e.TypeName = string(bs)
 	case envFieldTypeVersion:

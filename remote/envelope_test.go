@@ -17,8 +17,8 @@ func sampleEnvelopes() []*envelope {
 	return []*envelope{
 		{Target: "echo", TypeName: "test.ping", TypeVersion: 1, Payload: []byte(`{"Text":"hi"}`)},
 		{Target: "echo", SenderAddress: "12D3KooWEEzKg6R9GUThfpkChE15fQFMYAF1RKoAvfMcdDAkGEpQ", SenderID: "future$1",
-			RequestID: 7, ReplyTo: 1<<32 - 1, TypeName: "test.ping", TypeVersion: 3, Payload: []byte{0, 1, 2}},
-		{Target: "future$9", ReplyTo: 9, ErrorCode: CodeNotFound, ErrorMessage: "no actor named x"},
+			SenderRequestID: 7, TargetRequestID: 1<<32 - 1, TypeName: "test.ping", TypeVersion: 3, Payload: []byte{0, 1, 2}},
+		{Target: "future$9", ErrorCode: CodeNotFound, ErrorMessage: "no actor named x"},
 	}
 }
 

@@ -32,7 +32,7 @@ var blobCodec = Codec{
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func testRegistry(t *testing.T, extra ...Codec) *Registry {
+func testRegistry(t testing.TB, extra ...Codec) *Registry {
 	t.Helper()
 	reg := NewRegistry()
 	for _, c := range append([]Codec{JSONCodec[ping]("test.ping", 1), JSONCodec[pong]("test.pong", 1), blobCodec}, extra...) {
@@ -50,7 +50,7 @@ type testPeer struct {
 	r      *Remote
 }
 
-func newTestPeer(t *testing.T, cfg Config, reg *Registry) *testPeer {
+func newTestPeer(t testing.TB, cfg Config, reg *Registry) *testPeer {
 	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -71,7 +71,7 @@ func newTestPeer(t *testing.T, cfg Config, reg *Registry) *testPeer {
 }
 
 // pair returns two connected peers with the test registry and an echo actor named "echo" on b.
-func pair(t *testing.T, cfg Config) (a, b *testPeer) {
+func pair(t testing.TB, cfg Config) (a, b *testPeer) {
 	t.Helper()
 	a = newTestPeer(t, cfg, testRegistry(t))
 	b = newTestPeer(t, cfg, testRegistry(t))
@@ -80,7 +80,7 @@ func pair(t *testing.T, cfg Config) (a, b *testPeer) {
 	return a, b
 }
 
-func connect(t *testing.T, a, b *testPeer) {
+func connect(t testing.TB, a, b *testPeer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -89,13 +89,18 @@ func connect(t *testing.T, a, b *testPeer) {
 	}
 }
 
-// echoActor answers ping with pong and blob with the same blob; "sink" never answers.
+// echoActor answers ping with pong and blob with the same blob; "sink" is never answered and
+// "whoami" is answered with the sender PID as the target saw it.
 type echoActor struct{}
 
 func (echoActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *ping:
-		if m.Text == "sink" {
+		switch m.Text {
+		case "sink":
+			return
+		case "whoami":
+			ctx.Respond(&pong{Text: ctx.Sender().Address + "/" + ctx.Sender().Id})
 			return
 		}
 		ctx.Respond(&pong{Text: m.Text})
@@ -104,7 +109,7 @@ func (echoActor) Receive(ctx actor.Context) {
 	}
 }
 
-func spawnEcho(t *testing.T, p *testPeer) {
+func spawnEcho(t testing.TB, p *testPeer) {
 	t.Helper()
 	if _, err := p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return echoActor{} }), "echo"); err != nil {
 		t.Fatal(err)

@@ -63,17 +63,15 @@ func (r *Remote) handleStream(s network.Stream) {
 
 // deliver hands a decoded envelope to its local target, or answers the sender with an error.
 func (r *Remote) deliver(from peer.ID, env *envelope) {
-	if env.ReplyTo != 0 {
-		r.pending.answered(env.ReplyTo, from)
-	}
+	r.pending.answered(from, env.Target)
 	var sender *actor.PID
 	if env.SenderAddress != "" {
-		sender = &actor.PID{Address: env.SenderAddress, Id: env.SenderID, RequestId: env.RequestID}
+		sender = &actor.PID{Address: env.SenderAddress, Id: env.SenderID, RequestId: env.SenderRequestID}
 	}
 	_, exists := r.system.ProcessRegistry.GetLocal(env.Target)
 	if env.ErrorCode != 0 {
 		if exists { // else the requester gave up (a future that timed out): nothing to tell
-			r.system.Root.Send(r.system.NewLocalPID(env.Target), &RemoteError{Code: env.ErrorCode, Message: env.ErrorMessage})
+			r.system.Root.Send(r.targetPID(env), &RemoteError{Code: env.ErrorCode, Message: env.ErrorMessage})
 		}
 		return
 	}
@@ -92,7 +90,7 @@ func (r *Remote) deliver(from peer.ID, env *envelope) {
 		r.replyError(sender, remoteErr(CodeBadMessage, "peer %s cannot decode %s/%d for actor %q: %v", r.self, env.TypeName, env.TypeVersion, env.Target, err))
 		return
 	}
-	target := r.system.NewLocalPID(env.Target)
+	target := r.targetPID(env)
 	if sender != nil {
 		r.system.Root.RequestWithCustomSender(target, msg, sender)
 	} else {
@@ -107,4 +105,8 @@ func (r *Remote) replyError(sender *actor.PID, err *RemoteError) {
 		return
 	}
 	r.system.Root.Send(sender, err)
+}
+
+func (r *Remote) targetPID(env *envelope) *actor.PID {
+	return &actor.PID{Address: r.address, Id: env.Target, RequestId: env.TargetRequestID}
 }

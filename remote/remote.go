@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -87,7 +86,6 @@ type Remote struct {
 	self    peer.ID
 	address string
 	proc    *process
-	nextReq atomic.Uint32
 	pending pendingTable
 
 	ctx    context.Context
@@ -127,7 +125,6 @@ func New(h host.Host, system *actor.ActorSystem, reg *Registry, cfg Config, log 
 		endpoints: map[peer.ID]*endpoint{},
 		inbound:   map[network.Stream]struct{}{},
 	}
-	r.pending.m = map[uint32]pendingReq{}
 	r.proc = &process{r: r}
 	system.ProcessRegistry.Address = addr
 	system.ProcessRegistry.RegisterAddressResolver(r.resolve)
@@ -192,14 +189,6 @@ func (r *Remote) peerName(addr string) string {
 		return r.address
 	}
 	return addr
-}
-
-func (r *Remote) newRequestID() uint32 {
-	for {
-		if id := r.nextReq.Add(1); id != 0 {
-			return id
-		}
-	}
 }
 
 // failLocal tells a sender its message was not delivered. Without a sender, the error is logged.

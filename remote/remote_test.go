@@ -25,6 +25,12 @@ func TestActorRequestAcrossPeers(t *testing.T) {
 		t.Fatalf("requester got %#v, want pong hello", p)
 	}
 
+	// The target sees the requester's own PID, with this peer's ID as its address.
+	a.system.Root.Send(req, &askCmd{to: a.r.PID(b.h.ID(), "echo"), msg: &ping{Text: "whoami"}})
+	if p, ok := wait(t, got, 5*time.Second).(*pong); !ok || p.Text != a.h.ID().String()+"/"+req.Id {
+		t.Fatalf("target saw sender %#v, want %s/%s", p, a.h.ID(), req.Id)
+	}
+
 	// The error reply reaches the actor too.
 	a.system.Root.Send(req, &askCmd{to: a.r.PID(b.h.ID(), "nobody"), msg: &ping{Text: "x"}})
 	re, ok := wait(t, got, 5*time.Second).(*RemoteError)
@@ -129,9 +135,7 @@ func waitPending(t *testing.T, r *Remote, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		r.pending.mu.Lock()
-		got := len(r.pending.m)
-		r.pending.mu.Unlock()
+		got := r.pending.len()
 		if got >= n {
 			return
 		}

@@ -2,7 +2,6 @@ package remote
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -19,17 +18,13 @@ func (r *Remote) send(pid *actor.PID, message any) {
 		r.failLocal(sender, remoteErr(CodeUnreachable, "peer %q unreachable: not a peer ID: %v", pid.Address, err))
 		return
 	}
-	env := &envelope{Target: pid.Id, ReplyTo: pid.RequestId}
+	env := &envelope{Target: pid.Id, TargetRequestID: pid.RequestId}
 	local := false
 	if sender != nil {
-		env.SenderID = sender.Id
+		env.SenderAddress, env.SenderID, env.SenderRequestID = sender.Address, sender.Id, sender.RequestId
 		if r.isLocal(sender.Address) {
 			env.SenderAddress = r.address
-			env.RequestID = r.newRequestID()
 			local = true
-		} else {
-			env.SenderAddress = sender.Address
-			env.RequestID = sender.RequestId
 		}
 	}
 	if rerr := r.encodePayload(env, msg, to); rerr != nil {
@@ -43,7 +38,7 @@ func (r *Remote) send(pid *actor.PID, message any) {
 	}
 	f := outFrame{data: data}
 	if local {
-		f.reqID, f.sender = env.RequestID, sender
+		f.sender = sender
 	}
 	if rerr := r.enqueue(to, f); rerr != nil {
 		r.failLocal(sender, rerr)
@@ -114,12 +109,14 @@ func (r *Remote) enqueue(to peer.ID, f outFrame) *RemoteError {
 		}
 		r.mu.Unlock()
 		if f.sender != nil {
-			// registered before the frame can reach the wire, so a fast reply finds it
-			r.pending.add(f.reqID, pendingReq{ep: ep, sender: f.sender, at: time.Now()})
+			// counted before the frame can reach the wire, so a fast reply finds it
+			r.pending.add(ep, f.sender)
 		}
 		ok, rerr := ep.push(f)
 		if rerr != nil {
-			r.pending.answered(f.reqID, to)
+			if f.sender != nil {
+				r.pending.undo(ep, f.sender)
+			}
 			return rerr
 		}
 		if ok {
@@ -127,7 +124,7 @@ func (r *Remote) enqueue(to peer.ID, f outFrame) *RemoteError {
 		}
 		// ep died between lookup and push (it removed itself from the map); its death
 		// may already have failed our pending entry, so retry only if it is still ours.
-		if f.sender != nil && !r.pending.drop(f.reqID, ep) {
+		if f.sender != nil && !r.pending.undo(ep, f.sender) {
 			return nil
 		}
 	}
