@@ -200,7 +200,18 @@ func (p *Peer) collectMetrics(ctx context.Context) []api.Metric {
 		free = st.FreeSpace
 	}
 	n, _ := p.store.CountPins()
-	return monitor.Collect(time.Now(), p.ident.ID, p.cfg.Informer, free, p.tracker.QueueLen(), n, 2*p.cfg.Cluster.MonitorPingInterval.D())
+	ms := monitor.Collect(time.Now(), p.ident.ID, p.cfg.Informer, free, p.tracker.QueueLen(), n, 2*p.cfg.Cluster.MonitorPingInterval.D())
+	// The ping carries our addresses, so peers that joined through another peer can dial us.
+	var addrs []string
+	for _, a := range p.host.Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	for i := range ms {
+		if ms[i].Name == monitor.MetricPing {
+			ms[i].Value = strings.Join(addrs, ",")
+		}
+	}
+	return ms
 }
 
 // requestPull asks the anti-entropy loop to pull from id soon (never blocks).

@@ -4,9 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -147,6 +152,9 @@ func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
 		if p.members_.isRemoved(m.Peer) {
 			continue
 		}
+		if m.Name == "ping" {
+			p.learnAddrs(m.Peer, m.Value)
+		}
 		p.monitor.Publish(m)
 	}
 }
@@ -161,6 +169,31 @@ func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
 	if err := p.gossip.metrics.Publish(ctx, b); err != nil {
 		p.log.Warn("peers rm: announcing the removal", "err", err)
 	}
+}
+
+// learnAddrs connects to a peer known only through gossip (it bootstrapped to another peer),
+// using the addresses its ping metric carries, so every pair of peers can talk directly.
+func (p *Peer) learnAddrs(id libp2ppeer.ID, addrs string) {
+	if id == p.ident.ID || addrs == "" || p.host.Network().Connectedness(id) == network.Connected {
+		return
+	}
+	var mas []ma.Multiaddr
+	for _, a := range strings.Split(addrs, ",") {
+		if m, err := ma.NewMultiaddr(strings.TrimSpace(a)); err == nil {
+			mas = append(mas, m)
+		}
+	}
+	if len(mas) == 0 {
+		return
+	}
+	p.host.Peerstore().AddAddrs(id, mas, peerstore.TempAddrTTL)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.host.Connect(ctx, libp2ppeer.AddrInfo{ID: id, Addrs: mas}); err != nil {
+			p.log.Debug("cannot connect to a peer learned through gossip", "peer", id, "err", err)
+		}
+	}()
 }
 
 // publishMetrics sends this peer's metrics to everyone and to its own monitor.

@@ -57,7 +57,7 @@ func (a *rpcActor) Receive(ctx actor.Context) {
 			return &messages.GCResponse{Result: res.PeerMap[a.p.ident.ID.String()]}
 		})
 	case *messages.IDRequest:
-		a.async(ctx, func(c context.Context) any { return &messages.IDResponse{ID: a.p.localID(c)} })
+		a.async(ctx, func(c context.Context) any { return &messages.IDResponse{ID: a.p.ID(c)} })
 	case *messages.LeaveRequest:
 		a.async(ctx, func(c context.Context) any { return a.p.onLeaveRequest(m) })
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
