@@ -50,6 +50,9 @@ func (r *Remote) encodePayload(env *envelope, msg any, to peer.ID) *RemoteError 
 	switch m := msg.(type) {
 	case *RemoteError:
 		env.ErrorCode, env.ErrorMessage = m.Code, m.Message
+		if env.ErrorCode == 0 { // a hand-made error: code 0 would make the frame invalid
+			env.ErrorCode = CodeBadMessage
+		}
 		return nil
 	case *actor.DeadLetterResponse:
 		// our system's dead-letter handler answering a remote sender
