@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ipfs/boxo/verifcid"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	car "github.com/ipld/go-car/v2"
@@ -19,8 +20,9 @@ import (
 	"github.com/pincluster/pincluster/ipfs"
 )
 
-// carMemLimit is how many block bytes ImportCAR stages in memory before spilling to a temp file.
-const carMemLimit = 32 << 20
+// carMemLimit is how many block bytes ImportCAR stages in memory before spilling to a temp file
+// (a variable so tests can lower it).
+var carMemLimit = 32 << 20
 
 // putBatchBytes bounds one blockstore batch when committing staged blocks.
 const putBatchBytes = 8 << 20
@@ -80,6 +82,9 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 	if len(rd.Roots) != 1 {
 		return cid.Undef, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
 	}
+	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, rd.Roots[0]); err != nil {
+		return cid.Undef, bad("root %s: %v", rd.Roots[0], err)
+	}
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return cid.Undef, err
@@ -93,6 +98,9 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 				return cid.Undef, bad("truncated after %d blocks", i)
 			}
 			return cid.Undef, bad("block %d: %v", i, err)
+		}
+		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, b.Cid()); err != nil {
+			return cid.Undef, bad("block %d (%s): %v", i, b.Cid(), err)
 		}
 		if err := put(b); err != nil {
 			return cid.Undef, fmt.Errorf("import CAR: stage block %d: %w", i, err)

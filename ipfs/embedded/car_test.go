@@ -1,0 +1,187 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	format "github.com/ipfs/go-ipld-format"
+	car "github.com/ipld/go-car/v2"
+	mh "github.com/multiformats/go-multihash"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/ipfs"
+)
+
+// testDAG is a dag-pb root linking nLeaves raw leaves of leafSize bytes each.
+func testDAG(t testing.TB, seed uint64, nLeaves, leafSize int) (cid.Cid, []blocks.Block) {
+	t.Helper()
+	root := merkledag.NodeWithData([]byte{0x08, 0x01}) // unixfs Directory
+	var bs []blocks.Block
+	for i := range nLeaves {
+		data := randBytes(seed*1000+uint64(i), leafSize)
+		h, _ := mh.Sum(data, mh.SHA2_256, -1)
+		b, _ := blocks.NewBlockWithCid(data, cid.NewCidV1(cid.Raw, h))
+		bs = append(bs, b)
+		if err := root.AddRawLink(string(rune('a'+i%26))+string(rune('0'+i/26)), &format.Link{Cid: b.Cid(), Size: uint64(leafSize)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root.Cid(), append([]blocks.Block{root}, bs...)
+}
+
+// carV1 encodes a CARv1 by hand (dag-cbor header {roots, version: 1}, then sections).
+func carV1(roots []cid.Cid, bs []blocks.Block) []byte {
+	var hdr bytes.Buffer
+	hdr.Write([]byte{0xa2, 0x65, 'r', 'o', 'o', 't', 's', 0x80 | byte(len(roots))})
+	for _, r := range roots {
+		cb := append([]byte{0x00}, r.Bytes()...)
+		hdr.Write([]byte{0xd8, 0x2a, 0x58, byte(len(cb))})
+		hdr.Write(cb)
+	}
+	hdr.Write([]byte{0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01})
+	var out bytes.Buffer
+	out.Write(binary.AppendUvarint(nil, uint64(hdr.Len())))
+	out.Write(hdr.Bytes())
+	for _, b := range bs {
+		c := b.Cid().Bytes()
+		out.Write(binary.AppendUvarint(nil, uint64(len(c)+len(b.RawData()))))
+		out.Write(c)
+		out.Write(b.RawData())
+	}
+	return out.Bytes()
+}
+
+func carV2(t *testing.T, v1 []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := car.WrapV1(bytes.NewReader(v1), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestImportCARGood(t *testing.T) {
+	root, bs := testDAG(t, 1, 10, 3000)
+	v1 := carV1([]cid.Cid{root}, bs)
+	for name, data := range map[string][]byte{"v1": v1, "v2": carV2(t, v1)} {
+		t.Run(name, func(t *testing.T) {
+			n := newNode(t)
+			got, err := n.ImportCAR(testCtx(t), bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Cid.Equals(root) {
+				t.Fatalf("root %s, want %s", got, root)
+			}
+			for _, b := range bs {
+				if !hasBlock(t, n, b.Cid()) {
+					t.Fatalf("block %s not stored", b.Cid())
+				}
+			}
+			if err := n.Pin(testCtx(t), got, api.PinModeRecursive, nil); err != nil {
+				t.Fatalf("pin imported DAG offline: %v", err)
+			}
+		})
+	}
+}
+
+func TestImportCARSpillsToDisk(t *testing.T) {
+	old := carMemLimit
+	carMemLimit = 100 << 10
+	t.Cleanup(func() { carMemLimit = old })
+	// 40 blocks of 10 KiB exceed the lowered limit; commit batches are cut too.
+	root, bs := testDAG(t, 2, 40, 10<<10)
+	n := newNode(t)
+	got, err := n.ImportCAR(testCtx(t), bytes.NewReader(carV1([]cid.Cid{root}, bs)))
+	if err != nil || !got.Cid.Equals(root) {
+		t.Fatalf("import: %s %v", got, err)
+	}
+	if c := countBlocks(t, n); c != len(bs) {
+		t.Fatalf("%d blocks stored, want %d", c, len(bs))
+	}
+	if got := readBlock(t, n, bs[len(bs)-1].Cid()); !bytes.Equal(got, bs[len(bs)-1].RawData()) {
+		t.Fatal("spilled block corrupted")
+	}
+	if left, _ := filepath.Glob(filepath.Join(n.cfg.Dir, "car-import-*")); len(left) != 0 {
+		t.Fatalf("temp files left: %v", left)
+	}
+}
+
+func readBlock(t *testing.T, n *Node, c cid.Cid) []byte {
+	t.Helper()
+	b, err := n.bstore.Get(testCtx(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.RawData()
+}
+
+func TestImportCARBad(t *testing.T) {
+	root, bs := testDAG(t, 3, 5, 1000)
+	other, _ := testDAG(t, 4, 1, 10)
+	good := carV1([]cid.Cid{root}, bs)
+	corrupt := bytes.Clone(good)
+	corrupt[len(corrupt)-1] ^= 0xff // last block's data no longer matches its CID
+	v2 := carV2(t, good)
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"zero roots", carV1(nil, bs), "CAR has 0 roots; exactly one is required"},
+		{"two roots", carV1([]cid.Cid{root, other}, bs), "CAR has 2 roots; exactly one is required"},
+		{"truncated v1", good[:len(good)-100], "truncated"},
+		{"truncated v2 at a block boundary", v2[:len(v2)-len(bs[4].RawData())-len(bs[4].Cid().Bytes())-2], "truncated"},
+		{"truncated header", good[:10], "not a CAR"},
+		{"garbage", []byte("this is not a CAR file at all, just text"), "not a CAR"},
+		{"empty", nil, "not a CAR"},
+		{"hash mismatch", corrupt, "block 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t)
+			_, err := n.ImportCAR(testCtx(t), bytes.NewReader(tt.data))
+			if !errors.Is(err, ipfs.ErrBadCAR) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrBadCAR containing %q", err, tt.want)
+			}
+			if c := countBlocks(t, n); c != 0 {
+				t.Fatalf("%d blocks stored after a failed import", c)
+			}
+		})
+	}
+}
+
+// FuzzImportCAR: ImportCAR never panics and either succeeds with one root or fails with ErrBadCAR.
+func FuzzImportCAR(f *testing.F) {
+	root, bs := testDAG(f, 5, 3, 100)
+	good := carV1([]cid.Cid{root}, bs)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add(carV1(nil, bs))
+	f.Add([]byte("garbage"))
+	var buf bytes.Buffer
+	if err := car.WrapV1(bytes.NewReader(good), &buf); err == nil {
+		f.Add(buf.Bytes())
+	}
+	n, err := New(f.Context(), Config{Dir: f.TempDir()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { n.Close() })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := n.ImportCAR(t.Context(), bytes.NewReader(data))
+		if err != nil && !errors.Is(err, ipfs.ErrBadCAR) {
+			t.Fatalf("error not wrapping ErrBadCAR: %v", err)
+		}
+		if err == nil && !c.Defined() {
+			t.Fatal("success without a root")
+		}
+	})
+}
