@@ -184,3 +184,38 @@ func TestReopenKeepsPinsAndBlocks(t *testing.T) {
 		t.Fatalf("offline ID changed: %q -> %q", id1.ID, id2.ID)
 	}
 }
+
+// Close cancels an in-flight Pin (waiting on bitswap) and returns.
+func TestCloseCancelsInFlightPin(t *testing.T) {
+	n, err := New(context.Background(), Config{Dir: t.TempDir(), Host: newHost(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		close(started)
+		result <- n.Pin(context.Background(), mustCid(t, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"), api.PinModeRecursive, nil)
+	}()
+	<-started
+	// Wait until the Pin is admitted (it holds the GC read lock while fetching).
+	deadline := time.Now().Add(5 * time.Second)
+	for n.gcLock.TryLock() {
+		n.gcLock.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("pin never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-result:
+		if err == nil {
+			t.Fatal("pin succeeded after Close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Pin did not return after Close")
+	}
+}
