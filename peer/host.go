@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -14,8 +15,8 @@ import (
 // newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
 // Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
 // complete a handshake.
-func newHost(_ context.Context, ident Identity, listen []string, secret []byte) (host.Host, error) {
-	h, err := libp2p.New(
+func newHost(_ context.Context, ident Identity, listen []string, secret []byte, gater connmgr.ConnectionGater) (host.Host, error) {
+	opts := []libp2p.Option{
 		libp2p.Identity(ident.PrivKey),
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.PrivateNetwork(pnet.PSK(secret)),
@@ -23,7 +24,11 @@ func newHost(_ context.Context, ident Identity, listen []string, secret []byte) 
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
-	)
+	}
+	if gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(gater))
+	}
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster.listen_multiaddress %v: cannot start the libp2p host: %w", listen, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
@@ -96,6 +97,8 @@ type Options struct {
 	// Leave is called (once, from a goroutine) when this peer is removed from the cluster; the
 	// daemon stops on it. Nil: nothing happens beyond Close by the owner.
 	Leave func()
+	// ConnGater, when set, filters the host's connections (tests use it to partition peers).
+	ConnGater connmgr.ConnectionGater
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
@@ -116,7 +119,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 			p.Close()
 		}
 	}()
-	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret); err != nil {
+	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater); err != nil {
 		return nil, err
 	}
 	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log}); err != nil {
