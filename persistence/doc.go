@@ -44,9 +44,13 @@
 //
 // # Memory
 //
-// Badger is tuned for a modest footprint (see Options): 3 memtables of 16 MiB, a 32 MiB block
-// cache, a 16 MiB index/bloom cache and 8 MiB tables, so the store uses roughly 100 MB
-// whatever the number of pins. Values under 64 KiB (every realistic pin) stay in the LSM tree:
+// Badger is tuned for a modest footprint (see Options): 3 memtables of 8 MiB, a 32 MiB block
+// cache, a 16 MiB index/bloom cache, and 2 MiB tables at every level (Badger's default doubles
+// the table size per level, and compaction buffers whole tables: with 1M pins that reached
+// 3 GB of heap). Measured with a 300 MiB Go memory limit (debug.SetMemoryLimit, which the
+// daemon should set): 1M pins ingested flat out in batches of 4096 peak at about 460 MB RSS,
+// of which about 200 MB is anonymous and the rest clean mmapped table pages the kernel can
+// reclaim; the store takes about 190 MB of disk (Snappy); listing the 1M pins takes 5 s. Values under 64 KiB (every realistic pin) stay in the LSM tree:
 // the value log holds none of them, which keeps iteration fast and makes value-log GC
 // unnecessary in practice.
 //

@@ -26,10 +26,12 @@ type Options struct {
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
 
-	// Memory tuning; zero picks the default in parentheses. Badger's memory is roughly
-	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize plus iterator buffers,
-	// about 100 MB with the defaults, whatever the number of pins (the pins stay on disk).
-	MemTableSize     int64 // bytes per memtable (16 MiB)
+	// Memory tuning; zero picks the default in parentheses. Badger's steady memory is roughly
+	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize (about 75 MB with the
+	// defaults) whatever the number of pins; compactions during heavy ingest add transient
+	// table-builder buffers (bounded by the 2 MiB table size), which the Go GC reclaims
+	// promptly when the process sets a memory limit (debug.SetMemoryLimit).
+	MemTableSize     int64 // bytes per memtable, also the size of level-0 tables (8 MiB)
 	NumMemtables     int   // memtables held before flushing stalls writes (3)
 	BlockCacheSize   int64 // cache of decompressed table blocks, speeds up listing (32 MiB)
 	IndexCacheSize   int64 // cache of table indexes and bloom filters (16 MiB)
@@ -38,7 +40,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MemTableSize <= 0 {
-		o.MemTableSize = 16 << 20
+		o.MemTableSize = 8 << 20
 	}
 	if o.NumMemtables <= 0 {
 		o.NumMemtables = 3
@@ -104,11 +106,19 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Table tuning (variables so that memory experiments can change them).
+var (
+	// baseTableSize is the size of every table above level 0 (TableSizeMultiplier is 1):
+	// compaction buffers scale with it, so deep levels must not grow 16-64 MiB tables.
+	baseTableSize int64 = 2 << 20
+	compression         = options.Snappy
+)
+
 // badgerOptions maps Options (with defaults applied) to Badger's, tuned for a modest memory
 // footprint: small memtables, bounded block and index caches, values under 64 KiB kept in the
 // LSM tree so that listing never touches the value log.
 func badgerOptions(opts Options, logger *slog.Logger) badger.Options {
-	return badger.DefaultOptions(opts.Dir).
+	bo := badger.DefaultOptions(opts.Dir).
 		WithInMemory(opts.InMemory).
 		WithSyncWrites(opts.SyncWrites).
 		WithLogger(badgerLogger{logger}).
@@ -118,13 +128,15 @@ func badgerOptions(opts Options, logger *slog.Logger) badger.Options {
 		WithIndexCacheSize(opts.IndexCacheSize).
 		WithValueLogFileSize(opts.ValueLogFileSize).
 		WithValueThreshold(64 << 10).
-		WithBaseTableSize(8 << 20).
+		WithBaseTableSize(baseTableSize).
 		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(12).
 		WithNumCompactors(2).
-		WithCompression(options.Snappy).
+		WithCompression(compression).
 		WithDetectConflicts(false). // writes are serialised by writeMu
 		WithMetricsEnabled(false)
+	bo.TableSizeMultiplier = 1
+	return bo
 }
 
 // load checks the format and reads the maintained counters.
