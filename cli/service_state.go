@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/pincluster/pincluster/peer"
 )
 
 // StateCmd groups the offline state commands (run them with the daemon stopped).
@@ -24,22 +26,32 @@ type StateImportOptions struct {
 	Allocations                    []string
 }
 
-// errNotImplemented is returned by the state stubs below.
-var errNotImplemented = errors.New("not implemented yet")
-
-// State entry points. TODO(peer): replace these stubs with package peer's implementation.
+// State entry points (variables so tests can replace them).
 var (
 	stateExport = func(ctx context.Context, dir string, w io.Writer) error {
-		return fmt.Errorf("state export: %w", errNotImplemented)
+		return peer.StateExport(ctx, dir, w)
 	}
 	stateImport = func(ctx context.Context, dir string, r io.Reader, opts StateImportOptions) error {
-		return fmt.Errorf("state import: %w", errNotImplemented)
+		allocs, err := parsePeers(opts.Allocations)
+		if err != nil {
+			return err
+		}
+		return peer.StateImport(ctx, dir, r, peer.ImportOptions{ReplicationMin: opts.ReplicationMin, ReplicationMax: opts.ReplicationMax, Allocations: allocs}, os.Stdout)
 	}
 	stateCleanup = func(ctx context.Context, dir string) error {
-		return fmt.Errorf("state cleanup: %w", errNotImplemented)
+		backup, err := peer.StateCleanup(dir)
+		if err != nil {
+			return err
+		}
+		if backup == "" {
+			fmt.Println("no state to clean up in", dir)
+		} else {
+			fmt.Println("state removed; backup kept in", backup)
+		}
+		return nil
 	}
 	stateUpgrade = func(ctx context.Context, dir string) error {
-		return fmt.Errorf("state upgrade: %w", errNotImplemented)
+		return peer.StateUpgrade(dir, os.Stdout)
 	}
 )
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -38,17 +39,65 @@ func applyEnv(path string, rv reflect.Value, prefixes []string) error {
 			continue
 		}
 		for _, p := range prefixes {
-			name := p + strings.ToUpper(key)
-			val := os.Getenv(name)
-			if val == "" {
-				continue
-			}
-			if err := setFromString(fv, val); err != nil {
-				return fmt.Errorf("%s.%s (from $%s=%q): %v", path, key, name, val, err)
+			// IPFS Cluster spells keys without underscores (CLUSTER_DISABLEREPINNING); accept both.
+			for _, name := range envNames(p, key) {
+				val := os.Getenv(name)
+				if val == "" {
+					continue
+				}
+				if err := setFromString(fv, val); err != nil {
+					return fmt.Errorf("%s.%s (from $%s=%q): %v", path, key, name, val, err)
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// envNames are the variable names for key under prefix: with and without underscores.
+func envNames(prefix, key string) []string {
+	up := strings.ToUpper(key)
+	squashed := strings.ReplaceAll(up, "_", "")
+	if squashed == up {
+		return []string{prefix + up}
+	}
+	return []string{prefix + squashed, prefix + up}
+}
+
+// LookupEnv returns the first non-empty variable among PREFIX+KEY spellings.
+func LookupEnv(key string, prefixes ...string) (name, value string, ok bool) {
+	for _, p := range prefixes {
+		for _, n := range envNames(p, key) {
+			if v := os.Getenv(n); v != "" {
+				name, value, ok = n, v, true
+			}
+		}
+	}
+	return name, value, ok
+}
+
+// ParseMap reads "k=v,k2=v2" (or a JSON object) into a map.
+func ParseMap(s string) (map[string]string, error) {
+	out := map[string]string{}
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "{") {
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return nil, fmt.Errorf("not a JSON object of strings: %v", err)
+		}
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, found := strings.Cut(kv, "=")
+		if !found || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("%q is not key=value", kv)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
 }
 
 func setFromString(fv reflect.Value, s string) error {

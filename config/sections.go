@@ -41,9 +41,11 @@ func DefaultCluster() Cluster {
 		ReplicationFactorMax: -1,
 		StateSyncInterval:    Duration(5 * time.Minute),
 		PinRecoverInterval:   Duration(12 * time.Minute),
-		DisableRepinning:     true,
-		MonitorPingInterval:  Duration(15 * time.Second),
-		PeerWatchInterval:    Duration(5 * time.Second),
+		// Self-healing is on by default (IPFS Cluster defaults to true, i.e. off): a peer that
+		// dies has its under-replicated pins moved, which is what operators ask of a cluster.
+		DisableRepinning:    false,
+		MonitorPingInterval: Duration(15 * time.Second),
+		PeerWatchInterval:   Duration(5 * time.Second),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/monitor"
@@ -85,6 +86,39 @@ func (c *Config) ApplyEnv() error {
 	for _, s := range steps {
 		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {
 			return err
+		}
+	}
+	return c.applyActorEnv()
+}
+
+// applyActorEnv covers the allocator, informer and monitor sections, whose configs have their own
+// JSON forms: CLUSTER_/PINCLUSTER_ + ALLOCATE_BY (comma list), TAGS (k=v,k2=v2), METRIC_TTL,
+// CHECK_INTERVAL.
+func (c *Config) applyActorEnv() error {
+	prefixes := []string{"CLUSTER_", "PINCLUSTER_"}
+	if _, v, ok := config.LookupEnv("allocate_by", prefixes...); ok {
+		var by []string
+		for _, m := range strings.Split(v, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				by = append(by, m)
+			}
+		}
+		c.Allocator.AllocateBy = by
+	}
+	if name, v, ok := config.LookupEnv("tags", prefixes...); ok {
+		tags, err := config.ParseMap(v)
+		if err != nil {
+			return fmt.Errorf("informer.tags (from $%s): %v", name, err)
+		}
+		c.Informer.Tags = tags
+	}
+	for key, dst := range map[string]*time.Duration{"metric_ttl": &c.Informer.MetricTTL, "check_interval": &c.Monitor.CheckInterval} {
+		if name, v, ok := config.LookupEnv(key, prefixes...); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s (from $%s=%q): not a duration", key, name, v)
+			}
+			*dst = d
 		}
 	}
 	return nil

@@ -140,7 +140,12 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	p, err := New(ctx, dir, cfg, ident, Options{Logger: log, Bootstrap: opts.Bootstrap})
+	if opts.Upgrade {
+		fmt.Fprintf(out, "state format is version %d: no migration needed\n", StateVersion)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	p, err := New(ctx, dir, cfg, ident, Options{Logger: log, Bootstrap: opts.Bootstrap, Leave: stop})
 	if err != nil {
 		return err
 	}
@@ -157,6 +162,16 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	fmt.Fprintln(out, "shutting down...")
 	os.Remove(apiFile)
 	err = p.Close()
+	if p.Left() {
+		// Removed from the cluster (peers rm): clean the state, keeping a backup, as IPFS
+		// Cluster does. The peerstore goes too, so a restart does not rejoin by itself.
+		backup, berr := backupState(dir)
+		os.Remove(filepath.Join(dir, PeerstoreFile))
+		if berr != nil {
+			return errors.Join(err, berr)
+		}
+		fmt.Fprintf(out, "this peer was removed from the cluster; its state was moved to %s\n", backup)
+	}
 	fmt.Fprintln(out, "stopped")
 	return err
 }

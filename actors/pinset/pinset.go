@@ -115,6 +115,11 @@ func (a *pinsetActor) number(ops []messages.Op) {
 func (a *pinsetActor) onApplyRemote(ctx actor.Context, m *messages.ApplyRemoteOps) {
 	for _, op := range m.Ops {
 		a.clock.Observe(op.Clock)
+		// Our own ops coming back (a peer whose state was cleaned and that rejoined pulls its
+		// old ops from the others): keep numbering after them so no seq is used twice.
+		if op.Origin == a.self && op.Seq >= a.nextSeq {
+			a.nextSeq = op.Seq + 1
+		}
 	}
 	a.remote = append(a.remote, waiter{sender: ctx.Sender(), ops: m.Ops})
 	a.maybeWrite(ctx)

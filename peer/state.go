@@ -1,0 +1,183 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// Offline state tools (`pincluster state ...`). They take the config dir's daemon lock, so they
+// refuse to run while a daemon uses the state.
+
+// StateVersion is the pinset store's format version; `state upgrade` migrates older ones.
+const StateVersion = 1
+
+// ImportOptions override fields of every imported pin (zero values leave them as exported).
+type ImportOptions struct {
+	ReplicationMin, ReplicationMax int
+	Allocations                    []libp2ppeer.ID
+}
+
+func pinsetDir(dir string) string { return filepath.Join(dir, "pinset") }
+
+// withOfflineStore locks dir and opens its pinset store for f.
+func withOfflineStore(dir string, f func(s *persistence.Store, ident Identity) error) error {
+	if !configExists(dir) {
+		return fmt.Errorf("%s is not initialized (run pincluster init)", dir)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return fmt.Errorf("%w (stop the daemon before running state commands)", err)
+	}
+	defer lock.unlock()
+	ident, err := LoadIdentity(dir)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	s, err := persistence.Open(persistence.Options{Dir: pinsetDir(dir)})
+	if err != nil {
+		return err
+	}
+	ferr := f(s, ident)
+	return errors.Join(ferr, s.Close())
+}
+
+// StateExport writes the pinset as versioned JSON lines.
+func StateExport(ctx context.Context, dir string, w io.Writer) error {
+	return withOfflineStore(dir, func(s *persistence.Store, _ Identity) error { return s.Export(ctx, w) })
+}
+
+// StateImport replaces the pinset with the pins of an export file (pincluster's or IPFS
+// Cluster's format). The file is validated first: a bad file changes nothing. Imported pins
+// become this peer's ops (broadcast when the daemon starts); pins that were not in the file are
+// removed with unpin ops, so other peers converge to the imported state too. It returns the
+// number of pins imported.
+func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOptions, out io.Writer) error {
+	return withOfflineStore(dir, func(s *persistence.Store, ident Identity) error {
+		last, err := s.LastSeq(ident.ID)
+		if err != nil {
+			return err
+		}
+		maxClock, err := s.MaxClock()
+		if err != nil {
+			return err
+		}
+		clock := messages.NewClock(nil)
+		clock.Observe(maxClock)
+		start := clock.Now()
+		seq := last
+		mkOp := func(p api.Pin) messages.Op {
+			if opts.ReplicationMin != 0 {
+				p.ReplicationFactorMin = opts.ReplicationMin
+			}
+			if opts.ReplicationMax != 0 {
+				p.ReplicationFactorMax = opts.ReplicationMax
+			}
+			if len(opts.Allocations) > 0 {
+				p.Allocations = opts.Allocations
+			}
+			if p.Type == "" {
+				p.Type = api.PinTypeData
+			}
+			if p.Allocations == nil {
+				p.Allocations = []libp2ppeer.ID{}
+			}
+			b, _ := jsonMarshal(p)
+			seq++
+			return messages.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: messages.OpPin, Cid: p.Cid, PinJSON: b}
+		}
+		n, err := s.Import(ctx, r, mkOp)
+		if err != nil {
+			return err
+		}
+		// Unpin what the file did not hold: every live record older than the import.
+		var stale []messages.Op
+		flush := func() error {
+			if len(stale) == 0 {
+				return nil
+			}
+			_, err := s.Apply(stale)
+			stale = stale[:0]
+			return err
+		}
+		err = s.IterateRecords(ctx, func(rec persistence.Record) error {
+			if rec.Deleted || rec.Op.Clock >= start {
+				return nil
+			}
+			seq++
+			stale = append(stale, messages.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: messages.OpUnpin, Cid: rec.Op.Cid})
+			if len(stale) >= 1024 {
+				return flush()
+			}
+			return nil
+		})
+		if err == nil {
+			err = flush()
+		}
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			fmt.Fprintf(out, "imported %d pins into %s\n", n, dir)
+		}
+		return nil
+	})
+}
+
+// StateCleanup moves the pinset state to <dir>/backups/pinset-<time> (a complete copy that
+// `mv` restores) and leaves an empty state. It returns the backup path.
+func StateCleanup(dir string) (string, error) {
+	if !configExists(dir) {
+		return "", fmt.Errorf("%s is not initialized", dir)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("%w (stop the daemon before cleaning its state)", err)
+	}
+	defer lock.unlock()
+	return backupState(dir)
+}
+
+// backupState renames the pinset folder into backups/ (the caller holds the lock).
+func backupState(dir string) (string, error) {
+	src := pinsetDir(dir)
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "backups"), 0o700); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, "backups", "pinset-"+time.Now().UTC().Format("20060102T150405Z"))
+	if err := os.Rename(src, dst); err != nil {
+		return "", fmt.Errorf("moving the state to a backup: %w", err)
+	}
+	return dst, nil
+}
+
+// StateUpgrade runs format migrations of the pinset store. Version 1 is the only format so far,
+// so it checks that the store opens and reports it current.
+func StateUpgrade(dir string, out io.Writer) error {
+	return withOfflineStore(dir, func(s *persistence.Store, _ Identity) error {
+		n, err := s.CountPins()
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			fmt.Fprintf(out, "state format is current (version %d, %d pins): nothing to migrate\n", StateVersion, n)
+		}
+		return nil
+	})
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
