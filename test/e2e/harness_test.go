@@ -71,6 +71,7 @@ type daemon struct {
 	cmd  *exec.Cmd
 	log  *safeBuffer
 	done chan struct{}
+	env  []string
 }
 
 // safeBuffer is a bytes.Buffer safe for the daemon's writes and the test's reads.
