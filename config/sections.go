@@ -118,7 +118,7 @@ func DefaultCRDT() CRDT {
 		ClusterName:         "pincluster",
 		TrustedPeers:        []string{"*"},
 		Batching:            Batching{MaxBatchSize: 256, MaxBatchAge: Duration(200 * time.Millisecond), MaxQueueSize: 50000},
-		RebroadcastInterval: Duration(time.Minute),
+		RebroadcastInterval: Duration(10 * time.Second), // anti-entropy round; cheap when nothing is missing
 	}
 }
 
