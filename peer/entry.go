@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/pincluster/pincluster/config"
@@ -30,6 +31,9 @@ type DaemonOptions struct {
 	Out       io.Writer
 	Logger    *slog.Logger
 }
+
+// defaultMemoryLimit is the daemon's soft Go heap limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 384 << 20
 
 // PeerstoreFile lists known peers' multiaddrs, one per line.
 const PeerstoreFile = "peerstore"
@@ -116,6 +120,11 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft heap target keeps RSS bounded as the pinset grows (Badger's caches and the
+		// tracker's queue are what grow); GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
