@@ -175,11 +175,13 @@ func (d *daemon) stop(timeout time.Duration) error {
 	}
 }
 
-// memStatus reads VmRSS and VmHWM (bytes) from /proc/PID/status.
-func memStatus(pid int) (rss, hwm int64, err error) {
+// memStatus reads VmRSS, VmHWM and RssAnon (bytes) from /proc/PID/status. RssAnon is the
+// resident memory that is not file-backed: the Go heap and Badger's buffers, without the
+// mmapped table and value-log pages that the kernel can drop.
+func memStatus(pid int) (rss, hwm, anon int64, err error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading daemon memory (Linux /proc only): %w", err)
+		return 0, 0, 0, fmt.Errorf("reading daemon memory (Linux /proc only): %w", err)
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		f := strings.Fields(line)
@@ -192,9 +194,11 @@ func memStatus(pid int) (rss, hwm int64, err error) {
 			rss = v * 1024
 		case "VmHWM:":
 			hwm = v * 1024
+		case "RssAnon:":
+			anon = v * 1024
 		}
 	}
-	return rss, hwm, nil
+	return rss, hwm, anon, nil
 }
 
 // dirSize sums the disk space allocated to regular files under dir (Badger preallocates sparse
@@ -227,4 +231,17 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "\n" + strings.Join(lines, "\n")
+}
+
+// loadAvg returns the 1-minute load average ("" off Linux): a busy machine slows every figure.
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }

@@ -40,16 +40,20 @@ func printTable(w io.Writer, o options, r results) {
 		pct(lr/r.rawIterate), ">= 50%", yes(lr/r.rawIterate >= targetListRatio))
 	add(fmt.Sprintf("daemon RSS at %s pins", count(o.total)), mb(r.rss), "-", "-", "< 500 MB", yes(r.rss < targetRSS))
 	add("  RSS after ingest / peak (VmHWM)", mb(r.rssIngest)+" / "+mb(r.hwm), "-", "-", "-", "")
+	add("  RssAnon (heap; no mmapped files)", mb(r.rssAnon), "-", "-", "-", "")
 	add("  on disk (datastore + ipfs repo)", mb(r.diskBytes), "-", "-", "-", "")
 	add("  pin JSON in listing", fmt.Sprintf("%d B/pin", r.avgPinJSON), "raw value size", "-", "-", "")
 
-	fmt.Fprintf(w, "\npincluster bench: one peer, %d CPUs, %s/%s, %s\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().Format(time.DateTime))
+	fmt.Fprintf(w, "\npincluster bench: one peer, %d CPUs, %s/%s, load average %s at start, %s\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, time.Now().Format(time.DateTime))
 	writeAligned(w, rows)
 	fmt.Fprintf(w, "\nnotes:\n")
 	fmt.Fprintf(w, "- CIDs are random CIDv1 raw sha256 the node cannot fetch, so every pin stays queued in the\n")
 	fmt.Fprintf(w, "  tracker (max_pin_queue_size raised to %d): realistic, and part of the RSS figure.\n", benchQueueSize)
 	fmt.Fprintf(w, "- the baseline is plain Badger with the Store's tuning, %s keys of %d-byte values, written\n", count(o.total), r.avgPinJSON)
 	fmt.Fprintf(w, "  in 256-set transactions and iterated in one pass, with the daemon stopped.\n")
+	fmt.Fprintf(w, "- the bench client shares the machine with the daemon; a load average above the CPU count\n")
+	fmt.Fprintf(w, "  means other work competed with both and every figure is low and noisy.\n")
 	fmt.Fprintf(w, "- listing runs: ")
 	for i, l := range r.listRuns {
 		if i > 0 {

@@ -20,11 +20,13 @@ type results struct {
 	listRuns    []listResult
 	avgPinJSON  int   // bytes per pin in the listing (the baseline's value size)
 	rss, hwm    int64 // daemon VmRSS after ingest and listing, and its peak
+	rssAnon     int64 // the anonymous part of rss (heap, not mmapped files)
 	rssIngest   int64 // daemon VmRSS right after ingest
 	diskBytes   int64 // size of the daemon's config dir (datastore, ipfs repo)
 	rawWrite    float64
 	rawIterate  float64
 	dir         string
+	loadStart   string // 1-minute load average when the run started
 }
 
 // run does the whole measurement. Progress goes to progress (nil: silent).
@@ -46,6 +48,7 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 		return res, err
 	}
 	res.dir = tmp
+	res.loadStart = loadAvg()
 	defer func() {
 		if o.keep {
 			logf("kept %s (peer config in peer/, daemon log in peer/daemon.log, raw badger in raw/)", tmp)
@@ -83,7 +86,7 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 			return res, withLog(err, d)
 		}
 	}
-	if res.rssIngest, _, err = memStatus(d.pid()); err != nil {
+	if res.rssIngest, _, _, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}
 	for i := range o.lists {
@@ -101,7 +104,7 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 		}
 	}
 	res.avgPinJSON = int(res.list.bytes / int64(res.list.pins))
-	if res.rss, res.hwm, err = memStatus(d.pid()); err != nil {
+	if res.rss, res.hwm, res.rssAnon, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}
 	res.diskBytes = dirSize(peerDir)
