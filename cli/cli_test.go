@@ -411,12 +411,12 @@ func TestServiceWiring(t *testing.T) {
 	}
 }
 
-func TestStateStubs(t *testing.T) {
+func TestStateCommandsNeedAnInitializedDir(t *testing.T) {
 	isolate(t)
 	for _, args := range [][]string{{"state", "export"}, {"state", "import"}, {"state", "cleanup", "-f"}, {"state", "upgrade"},
 		{"state", "import", "--replication-min", "1", "--replication-max", "2", "--allocations", peerA, "-"}} {
 		r := runCLI(t, args...)
-		if r.code != ExitLocal || !strings.Contains(r.err, "not implemented yet") {
+		if r.code != ExitLocal || !strings.Contains(r.err, "not initialized") {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
