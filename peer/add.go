@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"time"
 
 	"github.com/ipfs/boxo/files"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -59,8 +60,40 @@ func (p *Peer) Add(ctx context.Context, mr *multipart.Reader, car io.Reader, par
 	if params.NoPin {
 		return root, nil
 	}
-	if _, err := p.Pin(ctx, root, opts); err != nil {
+	pin, err := p.Pin(ctx, root, opts)
+	if err != nil {
 		return root, err
 	}
+	if len(pin.Allocations) > 0 && !contains(pin.Allocations, p.ident.ID) {
+		// The blocks live only here until an allocated peer fetches them (bitswap): wait for
+		// one to hold the pin, so the content is replicated when add returns.
+		if err := p.waitPinnedSomewhere(ctx, root); err != nil {
+			return root, err
+		}
+	}
 	return root, nil
+}
+
+// addReplicationWait bounds how long add waits for an allocated peer to fetch the blocks.
+const addReplicationWait = 10 * time.Minute
+
+func (p *Peer) waitPinnedSomewhere(ctx context.Context, c api.Cid) error {
+	ctx, cancel := context.WithTimeout(ctx, addReplicationWait)
+	defer cancel()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if g, err := p.Status(ctx, c, false); err == nil {
+			for _, pi := range g.PeerMap {
+				if pi.Status == api.TrackerStatusPinned {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: added %s, but no allocated peer finished fetching it in time (it stays pinned in the cluster and will be retried)", api.ErrTimeout, c)
+		case <-t.C:
+		}
+	}
 }
