@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -159,10 +160,19 @@ func ParseConfig(b []byte) (Config, error) {
 		if errors.As(err, &te) {
 			return Config{}, fmt.Errorf("key %s: expected %s, got %s", te.Field, te.Type, te.Value)
 		}
+		// Value errors from custom decoders (durations) quote the value: name its key too.
+		if m := quotedValue.FindStringSubmatch(msg); m != nil {
+			keyRe := regexp.MustCompile(`"([A-Za-z_]+)"\s*:\s*"` + regexp.QuoteMeta(m[1]) + `"`)
+			if k := keyRe.FindSubmatch(b); k != nil {
+				return Config{}, fmt.Errorf("key %s: %v", k[1], err)
+			}
+		}
 		return Config{}, err
 	}
 	return cfg, nil
 }
+
+var quotedValue = regexp.MustCompile(`"([^"]*)"`)
 
 // Save writes dir/service.json (mode 0600: it holds the secret).
 func (c Config) Save(dir string) error {
