@@ -1,17 +1,35 @@
 package messages
 
 // SyncRequest asks a peer for the ops the requester lacks: VV is the requester's version vector
-// (origin peer ID -> highest contiguous seq). The reply is SyncResponse. Crosses peers.
+// (origin peer ID -> highest contiguous seq). The reply is SyncResponse. Crosses peers (codec
+// version 2).
+//
+// Cursor continues a snapshot: when set, the responder sends the snapshot page after that CID
+// (its string form) instead of ops.
 type SyncRequest struct {
-	VV    map[string]uint64 `json:"vv"`
-	Limit int               `json:"limit"`
+	VV     map[string]uint64 `json:"vv"`
+	Limit  int               `json:"limit"`
+	Cursor string            `json:"cursor,omitempty"`
 }
 
 // SyncResponse carries up to Limit encoded ops (Op.Marshal) the requester lacks; More says
-// that the responder has more to send.
+// that the responder has more to send. VV is the responder's version vector.
+//
+// When the responder cannot send ops because its op log was trimmed, it answers with a
+// snapshot page instead (Snapshot true): Records holds up to Limit records in key order, each
+// the Op.Marshal of the CID's winning op (Kind OpUnpin for a tombstone). SnapshotVV is the
+// responder's version vector read before those records: they reflect every op up to it. The
+// page covers the keys after the request's Cursor up to Cursor (the last record's CID) when
+// More is set, and to the end of the pinset otherwise. The requester continues with
+// SyncRequest.Cursor = Cursor while More is set.
 type SyncResponse struct {
 	Ops   [][]byte          `json:"ops"`
 	More  bool              `json:"more"`
 	VV    map[string]uint64 `json:"vv"`
 	Error string            `json:"error,omitempty"`
+
+	Snapshot   bool              `json:"snapshot,omitempty"`
+	Records    [][]byte          `json:"records,omitempty"`
+	Cursor     string            `json:"cursor,omitempty"`
+	SnapshotVV map[string]uint64 `json:"snapshot_vv,omitempty"`
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -20,24 +22,50 @@ type Requester interface {
 // Applier merges pulled ops into the pinset and returns once they are durable.
 type Applier func(ctx context.Context, ops []messages.Op) error
 
+// SnapshotApplied is told, after each snapshot page is durable, of the records it changed, as
+// ops (a tombstone, or a record removed because the snapshot's peer had collected it, as an
+// OpUnpin). It is for notification only (reconciling the tracker, observing clocks): the ops
+// are not in the op log. It must not block for long.
+type SnapshotApplied func(ops []messages.Op)
+
 // Trust reports whether ops from (or relayed by) a peer are accepted.
 type Trust func(peer.ID) bool
 
-// Syncer is the facade: it serves other peers' pulls and pulls for this peer.
+// Option tunes a Syncer.
+type Option func(*Syncer)
+
+// WithSnapshotApplied sets the hook told of snapshot changes.
+func WithSnapshotApplied(f SnapshotApplied) Option { return func(s *Syncer) { s.onSnapshot = f } }
+
+// WithPageSize sets the ops (or records) asked per request (DefaultPageSize by default).
+func WithPageSize(n int) Option {
+	return func(s *Syncer) {
+		if n > 0 {
+			s.page = n
+		}
+	}
+}
+
+// Syncer is the facade: it serves other peers' pulls and pulls for this peer. Pull may be
+// called concurrently (each call is independent; the store serialises writes).
 type Syncer struct {
-	system *actor.ActorSystem
-	pid    *actor.PID
-	store  Store
-	req    Requester
-	apply  Applier
-	trust  Trust
-	log    *slog.Logger
-	cancel context.CancelFunc
-	page   int
+	system     *actor.ActorSystem
+	pid        *actor.PID
+	store      Store
+	req        Requester
+	apply      Applier
+	trust      Trust
+	onSnapshot SnapshotApplied
+	log        *slog.Logger
+	cancel     context.CancelFunc
+	page       int
+
+	seenMu sync.Mutex
+	seen   map[peer.ID]SeenVV
 }
 
 // Spawn starts the syncer actor under ActorName.
-func Spawn(system *actor.ActorSystem, store Store, req Requester, apply Applier, trust Trust, log *slog.Logger) (*Syncer, error) {
+func Spawn(system *actor.ActorSystem, store Store, req Requester, apply Applier, trust Trust, log *slog.Logger, opts ...Option) (*Syncer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -48,35 +76,46 @@ func Spawn(system *actor.ActorSystem, store Store, req Requester, apply Applier,
 		cancel()
 		return nil, fmt.Errorf("syncer: spawn: %w", err)
 	}
-	return &Syncer{system: system, pid: pid, store: store, req: req, apply: apply, trust: trust, log: log, cancel: cancel, page: DefaultPageSize}, nil
+	s := &Syncer{system: system, pid: pid, store: store, req: req, apply: apply, trust: trust, log: log, cancel: cancel,
+		page: DefaultPageSize, seen: map[peer.ID]SeenVV{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
-// Pull asks from for every op this peer lacks, page by page, and applies them. It returns the
-// number of ops applied.
+// maxSnapshotsPerPull stops a Pull whose responder keeps answering with snapshots (its log
+// being trimmed faster than we catch up); the next anti-entropy round resumes.
+const maxSnapshotsPerPull = 3
+
+// Pull asks from for every op this peer lacks, page by page, and applies them; when from's
+// op log was trimmed it loads from's snapshot first. It returns the number of ops and
+// snapshot records applied.
 func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 	if !s.trust(from) {
 		return 0, fmt.Errorf("sync: %s is not a trusted peer", from)
 	}
-	total := 0
+	total, snapshots := 0, 0
 	for {
 		vv, err := s.store.VersionVector()
 		if err != nil {
 			return total, err
 		}
-		req := &messages.SyncRequest{VV: make(map[string]uint64, len(vv)), Limit: s.page}
-		for o, seq := range vv {
-			req.VV[o.String()] = seq
-		}
-		res, err := s.req.Request(ctx, s.req.PID(from, ActorName), req)
+		resp, err := s.request(ctx, from, &messages.SyncRequest{VV: encodeVV(vv), Limit: s.page})
 		if err != nil {
-			return total, fmt.Errorf("sync from %s: %w", from, err)
+			return total, err
 		}
-		resp, ok := res.(*messages.SyncResponse)
-		if !ok {
-			return total, fmt.Errorf("sync from %s: unexpected reply %T", from, res)
-		}
-		if resp.Error != "" {
-			return total, fmt.Errorf("sync from %s: %s", from, resp.Error)
+		if resp.Snapshot {
+			if snapshots++; snapshots > maxSnapshotsPerPull {
+				return total, fmt.Errorf("sync from %s: still answering with snapshots after %d: retry later", from, maxSnapshotsPerPull)
+			}
+			n, err := s.loadSnapshot(ctx, from, resp)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			s.log.Info("anti-entropy: loaded a snapshot", "from", from, "records", n)
+			continue // then the ops after it
 		}
 		ops := make([]messages.Op, 0, len(resp.Ops))
 		for _, b := range resp.Ops {
@@ -102,6 +141,30 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 			return total, ctx.Err()
 		}
 	}
+}
+
+// request sends one SyncRequest and checks the reply; it records the responder's version
+// vector.
+func (s *Syncer) request(ctx context.Context, from peer.ID, req *messages.SyncRequest) (*messages.SyncResponse, error) {
+	res, err := s.req.Request(ctx, s.req.PID(from, ActorName), req)
+	if err != nil {
+		return nil, fmt.Errorf("sync from %s: %w", from, err)
+	}
+	resp, ok := res.(*messages.SyncResponse)
+	if !ok {
+		return nil, fmt.Errorf("sync from %s: unexpected reply %T", from, res)
+	}
+	if resp.Error != "" {
+		return nil, fmt.Errorf("sync from %s: %s", from, resp.Error)
+	}
+	if resp.VV != nil {
+		vv, err := decodeVV(resp.VV)
+		if err != nil {
+			return nil, fmt.Errorf("sync from %s: %w", from, err)
+		}
+		s.noteVV(from, vv)
+	}
+	return resp, nil
 }
 
 // Behind reports whether from's version vector (as last seen) has ops this peer lacks.

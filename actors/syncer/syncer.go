@@ -3,33 +3,58 @@
 // for what this peer lacks, page by page, until it is caught up. Sync cost follows what is
 // missing, not the length of the history: a peer that missed three ops receives three ops.
 //
+// Snapshots: once tombstones are collected (persistence.Store.DropTombstones) the op logs are
+// trimmed, and a new or long-offline peer can no longer be sent the ops it lacks. The responder
+// then streams a snapshot instead: its records (live pins and remaining tombstones) in key
+// order, page by page with a cursor, each page with the version vector read before it. The
+// requester merges them under last-writer-wins without logging them, removes its own records
+// that the responder superseded and collected, raises its version vector to the snapshot's, and
+// pulls the ops after it as usual. Ops newer than the snapshot may arrive twice; last-writer-
+// wins makes that harmless.
+//
+// Tombstone collection needs every peer's version vector: Pull keeps the latest one reported
+// by each responder (SeenVVs).
+//
 // Trust: ops pulled here come from an authenticated libp2p peer (Noise on the private network),
-// not from their origin, so the origin's batch signature is not available. A pulled op is
-// applied only when both the responding peer and the op's origin are trusted
-// (consensus.crdt.trusted_peers); pubsub batches, which any peer of the network can relay, are
-// verified against the origin's signature instead.
+// not from their origin, so the origin's batch signature is not available. A pulled op (or
+// snapshot record) is applied only when both the responding peer and the op's origin are
+// trusted (consensus.crdt.trusted_peers); pubsub batches, which any peer of the network can
+// relay, are verified against the origin's signature instead.
 package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
-// Store is what anti-entropy reads (persistence.Store satisfies it).
+// Store is what anti-entropy reads and, for snapshots, writes (persistence.Store satisfies
+// it). Reads may run concurrently with writes; see persistence for each method's contract.
 type Store interface {
 	VersionVector() (map[peer.ID]uint64, error)
+	// OpsFrom returns a persistence.ErrTrimmed-wrapped error when the asked ops were trimmed.
 	OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(messages.Op) error) error
+	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
+
+	ApplySnapshot(records []persistence.Record) ([]bool, error)
+	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
+	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
 }
+
+var _ Store = (*persistence.Store)(nil)
 
 // ActorName is the syncer's name on every peer.
 const ActorName = "syncer"
 
-// DefaultPageSize bounds the ops of one SyncResponse.
+// DefaultPageSize bounds the ops (or snapshot records) of one SyncResponse.
 const DefaultPageSize = 5000
 
 type syncerActor struct {
@@ -54,26 +79,32 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 		return
 	}
 	go func() {
-		resp := a.answer(m)
+		resp := answer(a.ctx, a.store, m)
 		system.Root.Send(sender, resp)
 	}()
 }
 
-// answer collects up to Limit ops the requester lacks, origin by origin.
-func (a *syncerActor) answer(m *messages.SyncRequest) *messages.SyncResponse {
+var errPageFull = errors.New("page full")
+
+// answer collects up to Limit ops the requester lacks, origin by origin, or a snapshot page
+// when some of them were trimmed or the request continues a snapshot.
+func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages.SyncResponse {
 	limit := m.Limit
 	if limit <= 0 || limit > DefaultPageSize*4 {
 		limit = DefaultPageSize
 	}
-	vv, err := a.store.VersionVector()
+	if m.Cursor != "" {
+		after, err := api.DecodeCid(m.Cursor)
+		if err != nil {
+			return &messages.SyncResponse{Error: fmt.Sprintf("snapshot cursor %q is not a CID: %v", m.Cursor, err)}
+		}
+		return snapshotPage(ctx, store, after, limit)
+	}
+	vv, err := store.VersionVector()
 	if err != nil {
 		return &messages.SyncResponse{Error: err.Error()}
 	}
-	resp := &messages.SyncResponse{VV: map[string]uint64{}}
-	for origin, have := range vv {
-		resp.VV[origin.String()] = have
-	}
-	errFull := fmt.Errorf("page full")
+	resp := &messages.SyncResponse{VV: encodeVV(vv)}
 	for origin, have := range vv {
 		theirs := m.VV[origin.String()]
 		if have <= theirs {
@@ -83,17 +114,71 @@ func (a *syncerActor) answer(m *messages.SyncRequest) *messages.SyncResponse {
 			resp.More = true
 			break
 		}
-		err := a.store.OpsFrom(a.ctx, origin, theirs+1, func(op messages.Op) error {
+		err := store.OpsFrom(ctx, origin, theirs+1, func(op messages.Op) error {
 			if len(resp.Ops) >= limit {
 				resp.More = true
-				return errFull
+				return errPageFull
 			}
 			resp.Ops = append(resp.Ops, op.Marshal())
 			return nil
 		})
-		if err != nil && err != errFull {
+		if errors.Is(err, persistence.ErrTrimmed) {
+			return snapshotPage(ctx, store, api.Cid{}, limit)
+		}
+		if err != nil && err != errPageFull {
 			return &messages.SyncResponse{Error: err.Error()}
 		}
 	}
 	return resp
+}
+
+// snapshotPage reads the version vector, then up to limit records after the cursor.
+func snapshotPage(ctx context.Context, store Store, after api.Cid, limit int) *messages.SyncResponse {
+	vv, err := store.VersionVector()
+	if err != nil {
+		return &messages.SyncResponse{Error: err.Error()}
+	}
+	resp := &messages.SyncResponse{Snapshot: true, VV: encodeVV(vv), SnapshotVV: encodeVV(vv), Records: [][]byte{}}
+	var last api.Cid
+	err = store.IterateRecordsAfter(ctx, after, func(r persistence.Record) error {
+		if len(resp.Records) >= limit {
+			resp.More = true
+			return errPageFull
+		}
+		op := r.Op
+		if r.Deleted {
+			op.Kind, op.PinJSON = messages.OpUnpin, nil
+		}
+		resp.Records = append(resp.Records, op.Marshal())
+		last = r.Op.Cid
+		return nil
+	})
+	if err != nil && err != errPageFull {
+		return &messages.SyncResponse{Error: err.Error()}
+	}
+	if resp.More {
+		resp.Cursor = last.String()
+	}
+	return resp
+}
+
+func encodeVV(vv map[peer.ID]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(vv))
+	for o, seq := range vv {
+		out[o.String()] = seq
+	}
+	return out
+}
+
+// decodeVV parses a wire version vector; origins that are not peer IDs are an error.
+func decodeVV(vv map[string]uint64) (map[peer.ID]uint64, error) {
+	out := make(map[peer.ID]uint64, len(vv))
+	for o, seq := range vv {
+		id, err := peer.Decode(o)
+		if err != nil {
+			return nil, fmt.Errorf("version vector origin %q is not a peer ID: %w", o, err)
+		}
+		out[id] = seq
+	}
+	return out, nil
 }

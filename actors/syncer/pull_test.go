@@ -1,0 +1,172 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+func TestPullOps(t *testing.T) {
+	for _, page := range []int{DefaultPageSize, 3} {
+		a, b := newSide(t, 1, page), newSide(t, 2, page)
+		connect(b, a)
+		o1, o2 := newPeer(t, 10), newPeer(t, 11)
+		mustApply(t, a, history(t, o1, 1, 12, 0))
+		mustApply(t, a, history(t, o2, 1, 9, 100))
+		mustApply(t, b, history(t, o1, 1, 4, 0)) // b has a prefix already
+		n, err := b.syncer.Pull(t.Context(), a.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatal("nothing pulled")
+		}
+		assertSame(t, a, b)
+		if page == 3 && b.link.requests.Load() < 4 {
+			t.Fatalf("page size 3: %d requests", b.link.requests.Load())
+		}
+		seen := b.syncer.SeenVVs()[a.id]
+		if seen.At.IsZero() || seen.VV[o1] == 0 || seen.VV[o2] == 0 {
+			t.Fatalf("responder's version vector not recorded: %+v", seen)
+		}
+		// Caught up: one more pull moves nothing.
+		before := b.link.requests.Load()
+		if n, err := b.syncer.Pull(t.Context(), a.id); err != nil || n != 0 {
+			t.Fatalf("second pull: %d %v", n, err)
+		}
+		if got := b.link.requests.Load() - before; got != 1 {
+			t.Fatalf("a caught-up pull took %d requests", got)
+		}
+	}
+}
+
+// A fresh peer joins after the responder collected tombstones and trimmed its op log: it is
+// served a snapshot, then the ops after it.
+func TestPullSnapshotAfterTrim(t *testing.T) {
+	for _, page := range []int{DefaultPageSize, 4} {
+		a, b := newSide(t, 1, page), newSide(t, 2, page)
+		connect(b, a)
+		o1, o2 := newPeer(t, 10), newPeer(t, 11)
+		mustApply(t, a, history(t, o1, 1, 15, 0))
+		mustApply(t, a, history(t, o2, 1, 6, 100))
+		vv, _ := a.store.VersionVector()
+		// Everyone saw o1 up to 12 and o2 entirely.
+		dropped, err := a.store.DropTombstones(t.Context(), map[peer.ID]uint64{o1: 12, o2: vv[o2]})
+		if err != nil || dropped == 0 {
+			t.Fatalf("dropped %d %v", dropped, err)
+		}
+		if err := a.store.OpsFrom(t.Context(), o1, 1, func(messages.Op) error { return nil }); !errors.Is(err, persistence.ErrTrimmed) {
+			t.Fatalf("responder log not trimmed: %v", err)
+		}
+		// Changes after the collection, some of them on CIDs that had tombstones.
+		mustApply(t, a, []messages.Op{pinOp(t, o1, vv[o1]+1, mkCid(t, 1), "back"), unpinOp(o1, vv[o1]+2, mkCid(t, 3))})
+
+		n, err := b.syncer.Pull(t.Context(), a.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatal("nothing pulled")
+		}
+		assertSame(t, a, b)
+		if tr, _ := b.store.TrimmedTo(o1); tr < 12 {
+			t.Fatalf("receiver's log not marked trimmed up to the snapshot: %d", tr)
+		}
+		b.mu.Lock()
+		notified := len(b.notified)
+		b.mu.Unlock()
+		if notified == 0 {
+			t.Fatal("snapshot changes were not notified")
+		}
+		if page == 4 && b.link.requests.Load() < 5 {
+			t.Fatalf("page size 4: only %d requests", b.link.requests.Load())
+		}
+		// The receiver can now serve a third peer (from its own snapshot).
+		c := newSide(t, 3, page)
+		connect(c, b)
+		if _, err := c.syncer.Pull(t.Context(), b.id); err != nil {
+			t.Fatal(err)
+		}
+		assertSame(t, a, c)
+	}
+}
+
+// A peer that was offline while a pin was unpinned and its tombstone collected must lose the
+// pin when it catches up from a snapshot (no resurrection).
+func TestPullSnapshotPrunesCollectedPins(t *testing.T) {
+	a, b := newSide(t, 1, 3), newSide(t, 2, 3)
+	connect(b, a)
+	o1 := newPeer(t, 10)
+	mustApply(t, a, history(t, o1, 1, 10, 0))
+	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil {
+		t.Fatal(err)
+	}
+	assertSame(t, a, b)
+	// b goes offline; a unpins two pins b holds, and collects every tombstone.
+	vv, _ := a.store.VersionVector()
+	gone1, gone2 := mkCid(t, 0), mkCid(t, 9)
+	mustApply(t, a, []messages.Op{unpinOp(o1, vv[o1]+1, gone1), unpinOp(o1, vv[o1]+2, gone2), pinOp(t, o1, vv[o1]+3, mkCid(t, 50), "new")})
+	vv, _ = a.store.VersionVector()
+	if _, err := a.store.DropTombstones(t.Context(), vv); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := a.store.Get(gone1); found {
+		t.Fatal("tombstone kept")
+	}
+	if _, ok, _ := b.store.GetPin(gone1); !ok {
+		t.Fatal("setup: b should hold the pin")
+	}
+	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil {
+		t.Fatal(err)
+	}
+	assertSame(t, a, b)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	unpinned := map[string]bool{}
+	for _, op := range b.notified {
+		if op.Kind == messages.OpUnpin {
+			unpinned[op.Cid.String()] = true
+		}
+	}
+	if !unpinned[gone1.String()] || !unpinned[gone2.String()] {
+		t.Fatalf("pruned pins were not notified as unpins: %v", unpinned)
+	}
+}
+
+func TestAnswerRejectsBadCursor(t *testing.T) {
+	a := newSide(t, 1, 10)
+	resp := answer(context.Background(), a.store, &messages.SyncRequest{Cursor: "not-a-cid"})
+	if resp.Error == "" {
+		t.Fatal("bad cursor accepted")
+	}
+}
+
+func TestMinVV(t *testing.T) {
+	p, q := newPeer(t, 1), newPeer(t, 2)
+	cases := []struct {
+		name    string
+		acc, vv map[peer.ID]uint64
+		want    map[peer.ID]uint64
+	}{
+		{"nil acc copies", nil, map[peer.ID]uint64{p: 3}, map[peer.ID]uint64{p: 3}},
+		{"pointwise", map[peer.ID]uint64{p: 3, q: 5}, map[peer.ID]uint64{p: 4, q: 2}, map[peer.ID]uint64{p: 3, q: 2}},
+		{"missing is zero", map[peer.ID]uint64{p: 3, q: 5}, map[peer.ID]uint64{p: 4}, map[peer.ID]uint64{p: 3}},
+		{"extra ignored", map[peer.ID]uint64{p: 3}, map[peer.ID]uint64{p: 4, q: 9}, map[peer.ID]uint64{p: 3}},
+	}
+	for _, tc := range cases {
+		got := minVV(tc.acc, tc.vv)
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: %v want %v", tc.name, got, tc.want)
+		}
+		for o, n := range tc.want {
+			if got[o] != n {
+				t.Fatalf("%s: %v want %v", tc.name, got, tc.want)
+			}
+		}
+	}
+}

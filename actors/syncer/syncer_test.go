@@ -1,0 +1,195 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	gocid "github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// side is one peer: a store, an actor system with the syncer, and a link to the other side.
+type side struct {
+	id       peer.ID
+	store    *persistence.Store
+	system   *actor.ActorSystem
+	syncer   *Syncer
+	link     *link
+	mu       sync.Mutex
+	notified []messages.Op
+}
+
+// link is a fake Requester: it round-trips messages through their JSON wire form and asks the
+// target system's actor directly.
+type link struct {
+	target   *actor.ActorSystem
+	requests atomic.Int32
+}
+
+func (l *link) PID(id peer.ID, name string) *actor.PID { return actor.NewPID(id.String(), name) }
+
+func (l *link) Request(ctx context.Context, to *actor.PID, msg any) (any, error) {
+	l.requests.Add(1)
+	req := msg.(*messages.SyncRequest)
+	var wire messages.SyncRequest
+	if err := roundTrip(req, &wire); err != nil {
+		return nil, err
+	}
+	res, err := l.target.Root.RequestFuture(actor.NewPID(l.target.Address(), to.Id), &wire, 10*time.Second).Result()
+	if err != nil {
+		return nil, err
+	}
+	var back messages.SyncResponse
+	if err := roundTrip(res, &back); err != nil {
+		return nil, err
+	}
+	return &back, nil
+}
+
+func roundTrip(in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+func newSide(t *testing.T, seed byte, page int) *side {
+	t.Helper()
+	st, err := persistence.Open(persistence.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &side{id: newPeer(t, seed), store: st, system: actor.NewActorSystem(), link: &link{}}
+	apply := func(_ context.Context, ops []messages.Op) error { _, err := st.Apply(ops); return err }
+	trust := func(peer.ID) bool { return true }
+	hook := func(ops []messages.Op) {
+		s.mu.Lock()
+		s.notified = append(s.notified, ops...)
+		s.mu.Unlock()
+	}
+	s.syncer, err = Spawn(s.system, st, s.link, apply, trust, nil, WithPageSize(page), WithSnapshotApplied(hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.syncer.Stop()
+		s.system.Shutdown()
+		st.Close()
+	})
+	return s
+}
+
+// connect makes a pull from `from` reach `to`'s actor.
+func connect(from, to *side) { from.link.target = to.system }
+
+func newPeer(t testing.TB, seed byte) peer.ID {
+	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func mkCid(t testing.TB, i int) api.Cid {
+	h, err := multihash.Sum([]byte(fmt.Sprintf("cid-%d", i)), multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.NewCid(gocid.NewCidV1(gocid.DagProtobuf, h))
+}
+
+func pinOp(t testing.TB, origin peer.ID, seq uint64, c api.Cid, name string) messages.Op {
+	p := api.NewPin(c, api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1, Name: name})
+	p.Timestamp = time.Unix(1700000000, 0).UTC()
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return messages.Op{Origin: origin, Seq: seq, Clock: messages.MakeHLC(1700000000000+int64(seq), 0), Kind: messages.OpPin, Cid: c, PinJSON: b}
+}
+
+func unpinOp(origin peer.ID, seq uint64, c api.Cid) messages.Op {
+	return messages.Op{Origin: origin, Seq: seq, Clock: messages.MakeHLC(1700000000000+int64(seq), 0), Kind: messages.OpUnpin, Cid: c}
+}
+
+// history writes n ops of origin starting at seq from: pins of cids base.., every third one
+// unpinned again later.
+func history(t *testing.T, origin peer.ID, from uint64, n, base int) []messages.Op {
+	var ops []messages.Op
+	seq := from
+	for i := 0; i < n; i++ {
+		ops = append(ops, pinOp(t, origin, seq, mkCid(t, base+i), fmt.Sprintf("p%d", base+i)))
+		seq++
+		if i%3 == 2 {
+			ops = append(ops, unpinOp(origin, seq, mkCid(t, base+i-1)))
+			seq++
+		}
+	}
+	return ops
+}
+
+func mustApply(t *testing.T, s *side, ops []messages.Op) {
+	t.Helper()
+	if _, err := s.store.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dump(t *testing.T, st *persistence.Store) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := st.IteratePinsJSON(t.Context(), func(c api.Cid, js []byte) error {
+		fmt.Fprintf(&buf, "%s %s\n", c, js)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func vvString(t *testing.T, st *persistence.Store) string {
+	vv, err := st.VersionVector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for o, n := range vv {
+		parts = append(parts, fmt.Sprintf("%s=%d", o, n))
+	}
+	sort.Strings(parts)
+	return fmt.Sprint(parts)
+}
+
+func assertSame(t *testing.T, a, b *side) {
+	t.Helper()
+	if da, db := dump(t, a.store), dump(t, b.store); da != db {
+		t.Fatalf("pinsets differ:\n%s\nvs\n%s", da, db)
+	}
+	if va, vb := vvString(t, a.store), vvString(t, b.store); va != vb {
+		t.Fatalf("version vectors differ: %s vs %s", va, vb)
+	}
+	na, _ := a.store.CountPins()
+	nb, _ := b.store.CountPins()
+	if na != nb {
+		t.Fatalf("pin counts differ: %d vs %d", na, nb)
+	}
+}
