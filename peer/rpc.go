@@ -20,8 +20,8 @@ const rpcTimeout = 15 * time.Second
 // registerCodecs registers every message type that crosses peers.
 func registerCodecs(reg *remote.Registry) error {
 	for _, c := range []remote.Codec{
-		remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 1),
-		remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 1),
+		remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 2),
+		remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 2),
 		remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1),
 		remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1),
 		remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1),
