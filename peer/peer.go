@@ -169,7 +169,8 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, listener, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log); err != nil {
+	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log,
+		syncer.WithSnapshotApplied(p.onSnapshotApplied)); err != nil {
 		return nil, err
 	}
 	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {
@@ -182,6 +183,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p.goLoop(func() { p.recoverLoop(loopCtx) })
 	p.goLoop(func() { p.informerLoop(loopCtx) })
 	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
+	p.goLoop(func() { p.gcLoop(loopCtx) })
 	p.bootstrap(loopCtx, opts.Bootstrap)
 	if !opts.NoREST {
 		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
