@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +11,9 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/syncer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/ipfs/fake"
 )
 
 func gcPeer(t *testing.T, seed byte) libp2ppeer.ID {
@@ -74,4 +78,106 @@ func TestStableVV(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gcTestPeer starts a peer with a shared secret, quick anti-entropy and no background
+// collection (the test calls collectTombstones itself).
+func gcTestPeer(t *testing.T, secret string) (*Peer, *fake.Backend) {
+	t.Helper()
+	dir := t.TempDir()
+	ident, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Cluster.Secret = secret
+	cfg.Cluster.StateSyncInterval = config.Duration(time.Hour)
+	cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(300 * time.Millisecond)
+	cfg.Consensus.CRDT.TrustedPeers = []string{"*"}
+	backend := fake.New()
+	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, backend
+}
+
+func connectPeers(t *testing.T, a, b *Peer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.host.Connect(ctx, libp2ppeer.AddrInfo{ID: b.host.ID(), Addrs: b.host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Two peers collect a tombstone both have seen; a third peer joining afterwards is served a
+// snapshot over the wire and pins what it holds.
+func TestTombstoneCollectionAndSnapshotJoin(t *testing.T) {
+	ctx := context.Background()
+	secret := config.NewSecret()
+	a, _ := gcTestPeer(t, secret)
+	b, _ := gcTestPeer(t, secret)
+	connectPeers(t, a, b)
+	gone, kept := testCid(t, "gone"), testCid(t, "kept")
+	if _, err := a.Pin(ctx, gone, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Pin(ctx, kept, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Unpin(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	sameVV := func() bool {
+		va, _ := a.store.VersionVector()
+		vb, _ := b.store.VersionVector()
+		return va[a.ident.ID] == 3 && vb[a.ident.ID] == 3
+	}
+	waitFor(t, "b to receive a's ops", sameVV)
+	// Until b's version vector is known, a keeps the tombstone.
+	if rec, found, _ := a.store.Get(gone); !found || !rec.Deleted {
+		t.Fatal("setup: a has no tombstone")
+	}
+	waitFor(t, "a and b to collect the tombstone", func() bool {
+		a.collectTombstones(ctx)
+		b.collectTombstones(ctx)
+		_, fa, _ := a.store.Get(gone)
+		_, fb, _ := b.store.Get(gone)
+		return !fa && !fb
+	})
+	if tr, _ := a.store.TrimmedTo(a.ident.ID); tr != 3 {
+		t.Fatalf("a's op log trimmed to %d, want 3", tr)
+	}
+
+	c, cBackend := gcTestPeer(t, secret)
+	connectPeers(t, c, a)
+	waitFor(t, "c to load a snapshot and pin what it holds", func() bool {
+		vc, _ := c.store.VersionVector()
+		return vc[a.ident.ID] == 3 && cBackend.Pinned(kept)
+	})
+	if _, found, _ := c.store.Get(gone); found {
+		t.Fatal("c holds a collected CID")
+	}
+	if tr, _ := c.store.TrimmedTo(a.ident.ID); tr != 3 {
+		t.Fatalf("c's op log marked trimmed to %d, want 3", tr)
+	}
+	// Ops after the snapshot still flow.
+	later := testCid(t, "later")
+	if _, err := a.Pin(ctx, later, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "c to receive a later pin", func() bool { return cBackend.Pinned(later) })
 }
