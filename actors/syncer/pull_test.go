@@ -170,3 +170,34 @@ func TestMinVV(t *testing.T) {
 		}
 	}
 }
+
+// Records of an untrusted origin are not applied, and the snapshot still settles: the next
+// pull moves nothing and loads no snapshot again.
+func TestPullSnapshotUntrustedOrigin(t *testing.T) {
+	o1, bad := newPeer(t, 10), newPeer(t, 11)
+	a := newSide(t, 1, 4)
+	b := newSideTrusting(t, 2, 4, func(id peer.ID) bool { return id != bad })
+	connect(b, a)
+	mustApply(t, a, history(t, o1, 1, 6, 0))
+	mustApply(t, a, history(t, bad, 1, 6, 100))
+	vv, _ := a.store.VersionVector()
+	if _, err := a.store.DropTombstones(t.Context(), vv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.store.GetPin(mkCid(t, 100)); ok {
+		t.Fatal("record of an untrusted origin applied")
+	}
+	if _, ok, _ := b.store.GetPin(mkCid(t, 0)); !ok {
+		t.Fatal("record of a trusted origin missing")
+	}
+	before := b.link.requests.Load()
+	if n, err := b.syncer.Pull(t.Context(), a.id); err != nil || n != 0 {
+		t.Fatalf("second pull: %d %v", n, err)
+	}
+	if got := b.link.requests.Load() - before; got != 1 {
+		t.Fatalf("second pull took %d requests (a snapshot again?)", got)
+	}
+}

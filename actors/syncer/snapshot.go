@@ -15,8 +15,11 @@ import (
 // (ApplySnapshot), the local records of its key range that the responder had seen and no
 // longer holds are removed (PruneAbsent), and at the end the version vector is raised to the
 // pointwise minimum of the pages' vectors, which every page reflects. It returns the number of
-// records received. An interrupted snapshot leaves the version vector as it was: the next pull
-// starts over, and the pages already merged are harmless.
+// records applied. Records of untrusted origins are not applied, but the version vector is
+// raised for every origin (their ops would be refused anyway, and leaving a trimmed range
+// unclaimed would make every later pull load the snapshot again). An interrupted snapshot
+// leaves the version vector as it was: the next pull starts over, and the pages already merged
+// are harmless.
 func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages.SyncResponse) (int, error) {
 	var floor map[peer.ID]uint64
 	var after api.Cid
@@ -27,7 +30,6 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 		if err != nil {
 			return total, fmt.Errorf("snapshot from %s: %w", from, err)
 		}
-		pageVV = s.trustedVV(pageVV)
 		var through api.Cid
 		if resp.More {
 			if through, err = api.DecodeCid(resp.Cursor); err != nil {
@@ -111,15 +113,6 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 func inRange(c, after, through api.Cid) bool {
 	k := string(c.Bytes())
 	return (!after.Defined() || k > string(after.Bytes())) && (!through.Defined() || k <= string(through.Bytes()))
-}
-
-func (s *Syncer) trustedVV(vv map[peer.ID]uint64) map[peer.ID]uint64 {
-	for o := range vv {
-		if !s.trust(o) {
-			delete(vv, o)
-		}
-	}
-	return vv
 }
 
 // minVV is the pointwise minimum of two version vectors; an origin missing from either counts

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -68,7 +69,12 @@ func roundTrip(in, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-func newSide(t *testing.T, seed byte, page int) *side {
+func newSide(t testing.TB, seed byte, page int) *side {
+	t.Helper()
+	return newSideTrusting(t, seed, page, func(peer.ID) bool { return true })
+}
+
+func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 	t.Helper()
 	st, err := persistence.Open(persistence.Options{InMemory: true})
 	if err != nil {
@@ -76,13 +82,12 @@ func newSide(t *testing.T, seed byte, page int) *side {
 	}
 	s := &side{id: newPeer(t, seed), store: st, system: actor.NewActorSystem(), link: &link{}}
 	apply := func(_ context.Context, ops []messages.Op) error { _, err := st.Apply(ops); return err }
-	trust := func(peer.ID) bool { return true }
 	hook := func(ops []messages.Op) {
 		s.mu.Lock()
 		s.notified = append(s.notified, ops...)
 		s.mu.Unlock()
 	}
-	s.syncer, err = Spawn(s.system, st, s.link, apply, trust, nil, WithPageSize(page), WithSnapshotApplied(hook))
+	s.syncer, err = Spawn(s.system, st, s.link, apply, trust, slog.New(slog.DiscardHandler), WithPageSize(page), WithSnapshotApplied(hook))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +138,7 @@ func unpinOp(origin peer.ID, seq uint64, c api.Cid) messages.Op {
 
 // history writes n ops of origin starting at seq from: pins of cids base.., every third one
 // unpinned again later.
-func history(t *testing.T, origin peer.ID, from uint64, n, base int) []messages.Op {
+func history(t testing.TB, origin peer.ID, from uint64, n, base int) []messages.Op {
 	var ops []messages.Op
 	seq := from
 	for i := 0; i < n; i++ {
