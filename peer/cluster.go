@@ -172,7 +172,7 @@ func (p *Peer) informerLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(d):
+		case <-time.After(min(d, interval)): // never longer than the interval: the ping would expire
 		}
 		p.publishMetrics(ctx)
 	}

@@ -78,6 +78,7 @@ type Peer struct {
 	left  atomic.Bool
 	leave func()
 
+	ctx    context.Context // cancelled when the peer closes; background work derives from it
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
 	closed sync.Once
@@ -150,7 +151,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
+	p.ctx, p.cancel = loopCtx, cancel
 	if err = p.startGossip(loopCtx); err != nil {
 		return nil, err
 	}

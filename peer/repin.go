@@ -20,15 +20,15 @@ func (p *Peer) onAlert(a api.Alert) {
 	if p.cfg.Cluster.DisableRepinning || a.Peer == p.ident.ID {
 		return
 	}
-	go p.repinFrom(a.Peer)
+	if p.ctx.Err() == nil {
+		p.goLoop(func() { p.repinFrom(p.ctx, a.Peer) })
+	}
 }
 
 // repinFrom reallocates the under-replicated pins allocated to a dead peer. Every peer sees the
 // alert; to avoid every peer committing the same change, only the live member with the lowest
 // ID does the work (the others' view converges through the pinset).
-func (p *Peer) repinFrom(dead libp2ppeer.ID) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
+func (p *Peer) repinFrom(ctx context.Context, dead libp2ppeer.ID) {
 	live, err := p.monitor.LivePeers(ctx)
 	if err != nil || len(live) == 0 {
 		return

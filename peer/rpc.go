@@ -71,11 +71,14 @@ func (a *rpcActor) async(ctx actor.Context, f func(context.Context) any) {
 	if sender == nil {
 		return
 	}
-	go func() {
-		c, cancel := context.WithTimeout(context.Background(), time.Hour)
+	if a.p.ctx.Err() != nil {
+		return // closing: the requester gets a timeout or an unreachable error
+	}
+	a.p.goLoop(func() {
+		c, cancel := context.WithTimeout(a.p.ctx, time.Hour)
 		defer cancel()
 		system.Root.Send(sender, f(c))
-	}()
+	})
 }
 
 func (p *Peer) onStatusRequest(ctx context.Context, m *messages.StatusRequest) *messages.StatusResponse {
