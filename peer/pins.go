@@ -106,6 +106,7 @@ func (p *Peer) allocate(ctx context.Context, c api.Cid, opts api.PinOptions, exi
 			delete(candidates, id)
 		}
 	}
+	dropDead(candidates)
 	var current []libp2ppeer.ID
 	if found {
 		current = existing.Allocations

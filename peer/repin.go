@@ -5,6 +5,7 @@ import (
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -46,6 +47,7 @@ func (p *Peer) repinFrom(ctx context.Context, dead libp2ppeer.ID) {
 	if err != nil {
 		return
 	}
+	dropDead(candidates)
 	var changes []messages.Change
 	flush := func() {
 		if len(changes) == 0 {
@@ -91,6 +93,18 @@ func (p *Peer) repinFrom(ctx context.Context, dead libp2ppeer.ID) {
 	}
 	if n > 0 {
 		p.log.Info("repinning: reallocated pins of a dead peer", "peer", dead, "pins", n)
+	}
+}
+
+// dropDead removes the peers without a valid ping metric: a dead peer's other metrics outlive its
+// ping when informer.metric_ttl exceeds the ping's TTL (2*monitor_ping_interval), and counting
+// it alive would allocate new pins to it and, as repinning runs only on the alert, leave its
+// pins under-replicated for good.
+func dropDead(candidates map[libp2ppeer.ID]map[string]api.Metric) {
+	for id, ms := range candidates {
+		if _, ok := ms[monitor.MetricPing]; !ok {
+			delete(candidates, id)
+		}
 	}
 }
 
