@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -52,6 +53,12 @@ func printTable(w io.Writer, o options, r results) {
 	fmt.Fprintf(w, "  tracker (max_pin_queue_size raised to %d): realistic, and part of the RSS figure.\n", benchQueueSize)
 	fmt.Fprintf(w, "- the baseline is plain Badger with the Store's tuning, %s keys of %d-byte values, written\n", count(o.total), r.avgPinJSON)
 	fmt.Fprintf(w, "  in 256-set transactions and iterated in one pass, with the daemon stopped.\n")
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		fmt.Fprintf(w, "- the daemon ran with GOMEMLIMIT=%s from the environment (not its built-in soft limit).\n", v)
+	} else {
+		fmt.Fprintf(w, "- the daemon ran with its built-in soft Go memory limit (set GOMEMLIMIT to override,\n")
+		fmt.Fprintf(w, "  e.g. GOMEMLIMIT=off make bench, to see the speed/RSS trade).\n")
+	}
 	fmt.Fprintf(w, "- the bench client shares the machine with the daemon; a load average above the CPU count\n")
 	fmt.Fprintf(w, "  means other work competed with both and every figure is low and noisy.\n")
 	fmt.Fprintf(w, "- listing runs: ")
