@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -65,10 +66,7 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) ([]peer.ID, error
 			return nil, context.DeadlineExceeded
 		}
 	}
-	f := a.system.Root.RequestFuture(a.pid, req, timeout)
-	stop := context.AfterFunc(ctx, func() { a.system.Root.Stop(f.PID()) })
-	defer stop()
-	res, err := f.Result()
+	res, err := ask.Request(ctx, a.system, a.pid, req, timeout)
 	if cerr := ctx.Err(); cerr != nil {
 		return nil, cerr
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	actorask "github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -138,10 +139,7 @@ func ask[R any](ctx context.Context, m *Monitor, msg any) (R, error) {
 			return zero, context.DeadlineExceeded
 		}
 	}
-	f := m.system.Root.RequestFuture(m.pid, msg, timeout)
-	stop := context.AfterFunc(ctx, func() { m.system.Root.Stop(f.PID()) })
-	defer stop()
-	res, err := f.Result()
+	res, err := actorask.Request(ctx, m.system, m.pid, msg, timeout)
 	if cerr := ctx.Err(); cerr != nil {
 		return zero, cerr
 	}

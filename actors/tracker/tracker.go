@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
@@ -78,10 +79,7 @@ func (t *Tracker) request(ctx context.Context, msg interface{}, limit time.Durat
 			return nil, context.DeadlineExceeded
 		}
 	}
-	f := t.system.Root.RequestFuture(t.pid, msg, timeout)
-	stop := context.AfterFunc(ctx, func() { t.system.Root.Stop(f.PID()) })
-	defer stop()
-	res, err := f.Result()
+	res, err := ask.Request(ctx, t.system, t.pid, msg, timeout)
 	if cerr := ctx.Err(); cerr != nil {
 		return nil, cerr
 	}
