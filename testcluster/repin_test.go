@@ -229,3 +229,23 @@ func (c *Cluster) pinQueueOf(i, j int) int {
 	}
 	return -1
 }
+
+// TestRepinWithDefaultMetricTTL: the dead peer's other metrics (metric_ttl 30s) outlive its ping
+// (2s); repinning must go by the ping.
+func TestRepinWithDefaultMetricTTL(t *testing.T) {
+	c := New(t, 4, withReplication2(true), WithConfig(func(_ int, cfg *peer.Config) {
+		cfg.Informer.MetricTTL = 30 * time.Second
+	}))
+	cids := testCids("repin-ttl", 5)
+	c.pinAll(t, 0, cids, api.PinOptions{})
+	victim := c.victimOf(t, cids[0])
+	moved := c.allocatedTo(0, victim, cids)
+	c.Kill(victim)
+	for _, x := range moved {
+		c.WaitFor(func() bool { return c.pinnedOnAllocations(x, victim) }, 15*time.Second, "%s reallocated away from peer %d", x, victim)
+	}
+	pin, err := c.Peer(0).Pin(context.Background(), Cid("after-death"), api.PinOptions{})
+	if err != nil || slices.Contains(pin.Allocations, c.ID(victim)) {
+		t.Fatalf("new pin after the death: %v, allocations %v include the dead peer %d", err, pin.Allocations, victim)
+	}
+}
