@@ -31,4 +31,7 @@ type ApplyRemoteOps struct {
 type PinsetChanged struct {
 	Ops   []Op
 	Local bool
+	// Pins holds, for local changes, the decoded pin of each OpPin op (nil otherwise), so
+	// listeners need not decode PinJSON again.
+	Pins []*api.Pin
 }

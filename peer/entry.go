@@ -33,7 +33,7 @@ type DaemonOptions struct {
 }
 
 // defaultMemoryLimit is the daemon's soft Go heap limit unless GOMEMLIMIT is set.
-const defaultMemoryLimit = 384 << 20
+const defaultMemoryLimit = 768 << 20
 
 // PeerstoreFile lists known peers' multiaddrs, one per line.
 const PeerstoreFile = "peerstore"

@@ -33,9 +33,13 @@ func (p *Peer) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin
 	if max := p.cfg.Tracker.MaxPinQueueSize; p.tracker.QueueLen() >= max {
 		return api.Pin{}, fmt.Errorf("%w: pin queue is full (pin_tracker.max_pin_queue_size=%d): raise it or slow the intake", api.ErrUnavailable, max)
 	}
-	existing, found, err := p.store.GetPin(c)
-	if err != nil {
-		return api.Pin{}, err
+	var existing api.Pin
+	var found bool
+	if opts.ReplicationFactorMin != -1 { // only allocation needs the current pin
+		var err error
+		if existing, found, err = p.store.GetPin(c); err != nil {
+			return api.Pin{}, err
+		}
 	}
 	pin := api.NewPin(c, opts)
 	if opts.PinUpdate.Defined() {

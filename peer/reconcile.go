@@ -15,8 +15,14 @@ import (
 type reconciler struct {
 	p      *Peer
 	mu     sync.Mutex
-	queue  []messages.Op
+	queue  []change
 	signal chan struct{}
+}
+
+// change is one op with its decoded pin when the pinset actor had it (local changes).
+type change struct {
+	op  messages.Op
+	pin *api.Pin
 }
 
 func newReconciler(p *Peer) *reconciler {
@@ -26,7 +32,13 @@ func newReconciler(p *Peer) *reconciler {
 // push is the pinset listener; it never blocks.
 func (r *reconciler) push(ev messages.PinsetChanged) {
 	r.mu.Lock()
-	r.queue = append(r.queue, ev.Ops...)
+	for i, op := range ev.Ops {
+		c := change{op: op}
+		if i < len(ev.Pins) {
+			c.pin = ev.Pins[i]
+		}
+		r.queue = append(r.queue, c)
+	}
 	r.mu.Unlock()
 	select {
 	case r.signal <- struct{}{}:
@@ -49,21 +61,23 @@ func (r *reconciler) run(ctx context.Context) {
 			if len(ops) == 0 {
 				break
 			}
-			for _, op := range ops {
+			for _, c := range ops {
 				if ctx.Err() != nil {
 					return
 				}
-				r.apply(ctx, op)
+				r.apply(ctx, c)
 			}
 		}
 	}
 }
 
-func (r *reconciler) apply(ctx context.Context, op messages.Op) {
-	p := r.p
+func (r *reconciler) apply(ctx context.Context, c change) {
+	p, op := r.p, c.op
 	if op.Kind == messages.OpPin {
 		var pin api.Pin
-		if err := json.Unmarshal(op.PinJSON, &pin); err != nil {
+		if c.pin != nil {
+			pin = *c.pin
+		} else if err := json.Unmarshal(op.PinJSON, &pin); err != nil {
 			p.log.Error("reconciler: undecodable pin", "cid", op.Cid, "err", err)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -17,6 +18,7 @@ const maxWriteBatch = 4096
 type waiter struct {
 	sender *actor.PID
 	ops    []messages.Op
+	pins   []*api.Pin // local requests: the decoded pin of each op (nil for unpins)
 }
 
 // batch is one group commit: whole local requests, then whole remote requests.
@@ -86,8 +88,10 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 
 func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChanges) {
 	ops := make([]messages.Op, 0, len(m.Changes))
-	for _, ch := range m.Changes {
+	pins := make([]*api.Pin, 0, len(m.Changes))
+	for i, ch := range m.Changes {
 		op := messages.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
+		var pin *api.Pin
 		if ch.Kind == messages.OpPin {
 			b, err := json.Marshal(ch.Pin)
 			if err != nil {
@@ -95,11 +99,13 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 				return
 			}
 			op.PinJSON = b
+			pin = &m.Changes[i].Pin
 		}
 		ops = append(ops, op)
+		pins = append(pins, pin)
 	}
 	a.number(ops)
-	a.waiting = append(a.waiting, waiter{sender: ctx.Sender(), ops: ops})
+	a.waiting = append(a.waiting, waiter{sender: ctx.Sender(), ops: ops, pins: pins})
 	a.maybeWrite(ctx)
 }
 
@@ -189,11 +195,13 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 
 func (a *pinsetActor) notify(m *writeDone) {
 	var local, remote []messages.Op
+	var localPins []*api.Pin
 	j := 0
 	for _, w := range m.b.waiters {
-		for _, op := range w.ops {
+		for k, op := range w.ops {
 			if j < len(m.changed) && m.changed[j] {
 				local = append(local, op)
+				localPins = append(localPins, w.pins[k])
 			}
 			j++
 		}
@@ -207,7 +215,7 @@ func (a *pinsetActor) notify(m *writeDone) {
 		}
 	}
 	if len(local) > 0 {
-		a.listener(messages.PinsetChanged{Ops: local, Local: true})
+		a.listener(messages.PinsetChanged{Ops: local, Local: true, Pins: localPins})
 	}
 	if len(remote) > 0 {
 		a.listener(messages.PinsetChanged{Ops: remote})
