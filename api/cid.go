@@ -46,7 +46,12 @@ func (c Cid) MarshalJSON() ([]byte, error) {
 	if !c.Defined() {
 		return []byte(`""`), nil
 	}
-	return json.Marshal(c.String())
+	// A CID's string form (base58btc or multibase) never needs JSON escaping.
+	s := c.Cid.String()
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON reads "cid", {"/": "cid"}, "" or null.

@@ -131,6 +131,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return err
 	}
 	defer lock.unlock()
+	if addr := os.Getenv("PINCLUSTER_PPROF"); addr != "" {
+		startPprof(addr, log)
+	}
 	if !configExists(dir) {
 		if err := Init(dir, InitOptions{Out: out}); err != nil {
 			return err

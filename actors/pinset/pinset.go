@@ -56,7 +56,8 @@ type pinsetActor struct {
 	waiting []waiter // local requests not yet written
 	remote  []waiter // remote ops not yet written
 	writing bool
-	writes  *sync.WaitGroup // in-flight Store.Apply runs, awaited by Stop before the store closes
+	writes  *sync.WaitGroup // the writer goroutine, awaited by Stop before the store closes
+	writeq  chan batch      // to the writer goroutine; closed when the actor stops
 }
 
 func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*pinsetActor, error) {
@@ -80,7 +81,12 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onApplyRemote(ctx, m)
 	case *writeDone:
 		a.onWriteDone(ctx, m)
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
+		if a.writeq != nil {
+			close(a.writeq)
+			a.writeq = nil
+		}
+	case *actor.Started, *actor.Stopping, *actor.Restarting:
 	default:
 		a.log.Warn("pinset: unknown message", "type", fmt.Sprintf("%T", m))
 	}
@@ -138,13 +144,21 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	}
 	b := a.takeBatch()
 	a.writing = true
-	self, system, store := ctx.Self(), ctx.ActorSystem(), a.store
-	a.writes.Add(1)
-	go func() {
-		defer a.writes.Done()
-		changed, err := store.Apply(b.ops())
-		system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
-	}()
+	if a.writeq == nil {
+		// One long-lived writer goroutine: a goroutine per batch would regrow its stack
+		// through Badger's deep call chain every time.
+		a.writeq = make(chan batch, 1)
+		self, system, store := ctx.Self(), ctx.ActorSystem(), a.store
+		a.writes.Add(1)
+		go func() {
+			defer a.writes.Done()
+			for b := range a.writeq {
+				changed, err := store.Apply(b.ops())
+				system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
+			}
+		}()
+	}
+	a.writeq <- b // never blocks: one write in flight at a time, and the writer is idle
 }
 
 // takeBatch takes whole requests, local first, up to maxWriteBatch ops (at least one request).
