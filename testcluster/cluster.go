@@ -167,15 +167,20 @@ func (c *Cluster) startNode(nd *node) {
 // tryStart starts nd on its port (0 the first time), bootstrapped to the running peers.
 func (c *Cluster) tryStart(nd *node) error {
 	cfg := nd.cfg
-	if nd.port != 0 {
-		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", nd.port)}
+	c.mu.Lock()
+	port := nd.port
+	c.mu.Unlock()
+	if port != 0 {
+		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}
 	}
 	var boot []string
-	for _, o := range c.snapshot() {
+	c.mu.Lock()
+	for _, o := range c.nodes {
 		if o != nd && o.port != 0 {
 			boot = append(boot, o.addr())
 		}
 	}
+	c.mu.Unlock()
 	p, err := peer.New(context.Background(), nd.dir, cfg, nd.ident, peer.Options{
 		Logger:    c.logs.logger(nd.i),
 		Backend:   nd.backend,
