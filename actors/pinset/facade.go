@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -53,10 +54,9 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]mess
 			return nil, fmt.Errorf("pinset commit: %w", api.ErrTimeout)
 		}
 	}
-	f := p.system.Root.RequestFuture(p.pid, &messages.CommitChanges{Changes: changes}, timeout)
-	res, err := f.Result()
+	res, err := ask.Request(ctx, p.system, p.pid, &messages.CommitChanges{Changes: changes}, timeout)
 	switch {
-	case errors.Is(err, actor.ErrTimeout):
+	case errors.Is(err, actor.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("pinset commit did not finish in %s: %w", timeout, api.ErrTimeout)
 	case errors.Is(err, actor.ErrDeadLetter):
 		return nil, ErrStopped
@@ -76,7 +76,7 @@ func (p *Pinset) ApplyRemoteWait(ctx context.Context, ops []messages.Op) error {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	res, err := p.system.Root.RequestFuture(p.pid, &messages.ApplyRemoteOps{Ops: ops}, timeout).Result()
+	res, err := ask.Request(ctx, p.system, p.pid, &messages.ApplyRemoteOps{Ops: ops}, timeout)
 	if err != nil {
 		return fmt.Errorf("pinset apply: %w", err)
 	}
