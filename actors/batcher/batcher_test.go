@@ -1,0 +1,139 @@
+package batcher
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	gocid "github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mh "github.com/multiformats/go-multihash"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+type recorder struct {
+	mu      sync.Mutex
+	batches []messages.Batch
+	marks   []uint64
+	fail    error
+	block   chan struct{}
+}
+
+func (r *recorder) Publish(ctx context.Context, data []byte) error {
+	if r.block != nil {
+		select {
+		case <-r.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	b, err := messages.UnmarshalBatch(data)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.batches = append(r.batches, b)
+	return nil
+}
+
+func (r *recorder) SetPublished(_ peer.ID, seq uint64) error {
+	r.mu.Lock()
+	r.marks = append(r.marks, seq)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) snapshot() ([]messages.Batch, []uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]messages.Batch(nil), r.batches...), append([]uint64(nil), r.marks...)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+func setup(t *testing.T, cfg Config, rec *recorder) (*Batcher, crypto.PrivKey, peer.ID) {
+	t.Helper()
+	priv, _, _ := crypto.GenerateEd25519Key(nil)
+	id, _ := peer.IDFromPrivateKey(priv)
+	b, err := Spawn(actor.NewActorSystem(), id, cfg, rec, rec, priv.Sign, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	return b, priv, id
+}
+
+func ops(origin peer.ID, from, n int) []messages.Op {
+	out := make([]messages.Op, n)
+	for i := range out {
+		h, _ := mh.Sum([]byte{byte(from + i)}, mh.SHA2_256, -1)
+		out[i] = messages.Op{Origin: origin, Seq: uint64(from + i), Clock: messages.HLC(from + i), Kind: messages.OpUnpin,
+			Cid: api.NewCid(gocid.NewCidV1(gocid.Raw, h))}
+	}
+	return out
+}
+
+func TestBatchesBySizeAndAgeAreSignedAndMarked(t *testing.T) {
+	rec := &recorder{}
+	b, priv, id := setup(t, Config{MaxBatchSize: 10, MaxBatchAge: 50 * time.Millisecond, MaxQueueSize: 100}, rec)
+	// 25 ops: two full batches at once, the last 5 when max_batch_age passes.
+	for i := 1; i <= 25; i++ {
+		b.Publish(ops(id, i, 1))
+	}
+	eventually(t, "three batches", func() bool { bs, _ := rec.snapshot(); return len(bs) == 3 })
+	bs, _ := rec.snapshot()
+	if len(bs[0].Ops) != 10 || len(bs[1].Ops) != 10 || len(bs[2].Ops) != 5 {
+		t.Fatalf("batch sizes %d %d %d", len(bs[0].Ops), len(bs[1].Ops), len(bs[2].Ops))
+	}
+	for _, batch := range bs {
+		ok, err := priv.GetPublic().Verify(batch.SigningBytes(), batch.Signature)
+		if err != nil || !ok {
+			t.Fatalf("batch not signed by the origin: %v", err)
+		}
+	}
+	eventually(t, "published mark at 25", func() bool { _, m := rec.snapshot(); return len(m) > 0 && m[len(m)-1] == 25 })
+	if b.Pending() != 0 {
+		t.Fatalf("pending = %d after everything was published", b.Pending())
+	}
+}
+
+func TestFullQueueIsAClearError(t *testing.T) {
+	rec := &recorder{block: make(chan struct{})}
+	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 5}, rec)
+	b.Publish(ops(id, 1, 5))
+	err := b.Full()
+	if !errors.Is(err, api.ErrUnavailable) {
+		t.Fatalf("Full() = %v, want ErrUnavailable", err)
+	}
+	close(rec.block)
+}
+
+func TestFailedPublishKeepsTheMark(t *testing.T) {
+	rec := &recorder{fail: errors.New("no peers")}
+	b, _, id := setup(t, Config{}, rec) // batching off: publish at once
+	b.Publish(ops(id, 1, 3))
+	eventually(t, "the failed publish to settle", func() bool { return b.Pending() == 0 })
+	if _, marks := rec.snapshot(); len(marks) != 0 {
+		t.Fatalf("published mark moved after a failed publish: %v", marks)
+	}
+}

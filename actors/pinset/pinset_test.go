@@ -1,0 +1,205 @@
+package pinset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	gocid "github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mh "github.com/multiformats/go-multihash"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// memStore is a Store that records every Apply; block, when set, holds Apply until closed.
+type memStore struct {
+	mu      sync.Mutex
+	batches [][]messages.Op
+	last    map[peer.ID]uint64
+	fail    error
+	block   chan struct{}
+}
+
+func (s *memStore) Apply(ops []messages.Op) ([]bool, error) {
+	if s.block != nil {
+		<-s.block
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	s.batches = append(s.batches, ops)
+	changed := make([]bool, len(ops))
+	for i, op := range ops {
+		changed[i] = true
+		if op.Seq > s.last[op.Origin] {
+			s.last[op.Origin] = op.Seq
+		}
+	}
+	return changed, nil
+}
+
+func (s *memStore) LastSeq(origin peer.ID) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[origin], nil
+}
+
+func (s *memStore) MaxClock() (messages.HLC, error) { return 0, nil }
+
+func testPeer(t *testing.T) peer.ID {
+	t.Helper()
+	priv, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := peer.IDFromPrivateKey(priv)
+	return id
+}
+
+func testPin(i int) api.Pin {
+	h, _ := mh.Sum([]byte(fmt.Sprint("pin", i)), mh.SHA2_256, -1)
+	return api.NewPin(api.NewCid(gocid.NewCidV1(gocid.Raw, h)), api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+}
+
+func spawn(t *testing.T, store *memStore, listener Listener) (*Pinset, peer.ID) {
+	t.Helper()
+	self := testPeer(t)
+	if store.last == nil {
+		store.last = map[peer.ID]uint64{}
+	}
+	p, err := Spawn(actor.NewActorSystem(), self, store, messages.NewClock(nil), listener, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p, self
+}
+
+// TestCommitNumbersOpsAndGroupsWrites: concurrent commits get distinct, gap-free seqs and
+// increasing clocks, and requests arriving during a write share the next one (group commit).
+func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
+	store := &memStore{block: make(chan struct{})}
+	var mu sync.Mutex
+	var notified int
+	p, self := spawn(t, store, func(ev messages.PinsetChanged) {
+		mu.Lock()
+		notified += len(ev.Ops)
+		mu.Unlock()
+		if !ev.Local || len(ev.Pins) != len(ev.Ops) {
+			t.Errorf("local change without decoded pins: %+v", ev)
+		}
+	})
+	const n = 50
+	var wg sync.WaitGroup
+	seqs := make(chan uint64, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ops, err := p.Commit(context.Background(), messages.Change{Kind: messages.OpPin, Pin: testPin(i)})
+			if err != nil || len(ops) != 1 {
+				t.Errorf("commit %d: %v %v", i, ops, err)
+				return
+			}
+			seqs <- ops[0].Seq
+		}(i)
+	}
+	time.AfterFunc(50*time.Millisecond, func() { close(store.block) })
+	wg.Wait()
+	close(seqs)
+	seen := map[uint64]bool{}
+	for s := range seqs {
+		seen[s] = true
+	}
+	for s := uint64(1); s <= n; s++ {
+		if !seen[s] {
+			t.Fatalf("seq %d missing: %v", s, seen)
+		}
+	}
+	store.mu.Lock()
+	batches := len(store.batches)
+	var prev messages.HLC
+	for _, b := range store.batches {
+		for _, op := range b {
+			if op.Origin != self || op.Clock <= prev && op.Seq > 1 {
+				t.Fatalf("bad op %+v after clock %d", op, prev)
+			}
+			prev = max(prev, op.Clock)
+		}
+	}
+	store.mu.Unlock()
+	if batches >= n {
+		t.Fatalf("%d writes for %d concurrent commits: no group commit", batches, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if notified != n {
+		t.Fatalf("listener saw %d ops, want %d", notified, n)
+	}
+}
+
+// TestCommitFailureIsReportedAndSeqsStayContiguous: a failed write fails its requests, and the
+// next commit continues right after what is stored.
+func TestCommitFailureIsReportedAndSeqsStayContiguous(t *testing.T) {
+	store := &memStore{}
+	p, _ := spawn(t, store, nil)
+	ctx := context.Background()
+	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.fail = errors.New("disk full")
+	store.mu.Unlock()
+	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(2)}); err == nil {
+		t.Fatal("a failed write was acknowledged")
+	}
+	store.mu.Lock()
+	store.fail = nil
+	store.mu.Unlock()
+	ops, err := p.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: testPin(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Seq != 2 {
+		t.Fatalf("seq after a failed write = %d, want 2 (no gap)", ops[0].Seq)
+	}
+}
+
+// TestRemoteOpsOfOurOwnOriginAdvanceNumbering: ops of this peer pulled back from others (after
+// its state was cleaned) are never numbered again.
+func TestRemoteOpsOfOurOwnOriginAdvanceNumbering(t *testing.T) {
+	store := &memStore{}
+	p, self := spawn(t, store, nil)
+	ctx := context.Background()
+	old := testPin(7)
+	if err := p.ApplyRemoteWait(ctx, []messages.Op{{Origin: self, Seq: 41, Clock: 5, Kind: messages.OpPin, Cid: old.Cid, PinJSON: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Seq != 42 {
+		t.Fatalf("seq = %d, want 42", ops[0].Seq)
+	}
+}
+
+// TestCommitHonoursContext: a commit whose context ended reports a timeout, not a hang.
+func TestCommitHonoursContext(t *testing.T) {
+	store := &memStore{block: make(chan struct{})}
+	defer close(store.block)
+	p, _ := spawn(t, store, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); !errors.Is(err, api.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want a timeout", err)
+	}
+}
