@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
+	"github.com/pincluster/pincluster/internal/poll"
 	"reflect"
 	"testing"
 	"time"
@@ -114,12 +115,8 @@ func connectPeers(t *testing.T, a, b *Peer) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.Until(30*time.Second, 20*time.Millisecond, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"github.com/pincluster/pincluster/internal/poll"
 	"strings"
 	"testing"
 	"time"
@@ -49,17 +50,15 @@ func startTestPeer(t *testing.T, dir string, backend *fake.Backend) *Peer {
 
 func waitStatus(t *testing.T, p *Peer, c api.Cid, want api.TrackerStatus) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
 	var last api.GlobalPinInfo
-	for time.Now().Before(deadline) {
+	ok := poll.Until(20*time.Second, 20*time.Millisecond, func() bool {
 		g, err := p.Status(context.Background(), c, true)
-		if err == nil && g.PeerMap[p.PeerID().String()].Status == want {
-			return
-		}
 		last = g
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && g.PeerMap[p.PeerID().String()].Status == want
+	})
+	if !ok {
+		t.Fatalf("status of %s never became %s: %+v", c, want, last)
 	}
-	t.Fatalf("status of %s never became %s: %+v", c, want, last)
 }
 
 func TestPeerPinUnpinRestart(t *testing.T) {
@@ -124,14 +123,13 @@ func TestPeerExpiredPinsAreUnpinned(t *testing.T) {
 	if _, err := p.Pin(context.Background(), c, api.PinOptions{ExpireAt: time.Now().Add(200 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := p.PinGet(context.Background(), c); err != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	gone := poll.Until(10*time.Second, 20*time.Millisecond, func() bool {
+		_, err := p.PinGet(context.Background(), c)
+		return err != nil
+	})
+	if !gone {
+		t.Fatal("expired pin still in the pinset")
 	}
-	t.Fatal("expired pin still in the pinset")
 }
 
 func TestConfigErrorsNameTheKey(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pincluster/pincluster/internal/poll"
 	"strings"
 	"sync"
 	"testing"
@@ -133,16 +134,8 @@ func TestPeerClosed(t *testing.T) {
 // waitPending polls until the Remote has n requests in flight.
 func waitPending(t *testing.T, r *Remote, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := r.pending.len()
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pending requests, want %d", got, n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll.Until(5*time.Second, 5*time.Millisecond, func() bool { return r.pending.len() >= n }) {
+		t.Fatalf("%d pending requests, want %d", r.pending.len(), n)
 	}
 }
 

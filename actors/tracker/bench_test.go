@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"fmt"
+	"github.com/pincluster/pincluster/internal/poll"
 	"testing"
 	"time"
 
@@ -31,12 +32,8 @@ func BenchmarkTrackToPinned(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(time.Minute)
-	for tr.QueueLen() > 0 {
-		if time.Now().After(deadline) {
-			b.Fatalf("still %d in the queue", tr.QueueLen())
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Until(time.Minute, time.Millisecond, func() bool { return tr.QueueLen() == 0 }) {
+		b.Fatalf("still %d in the queue", tr.QueueLen())
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pins/s")
 }

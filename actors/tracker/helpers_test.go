@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/pincluster/pincluster/internal/poll"
 	"io"
 	"log/slog"
 	"testing"
@@ -70,17 +71,15 @@ func newTestTracker(t *testing.T, cfg Config) (*Tracker, *fake.Backend) {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	last := ""
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
+	ok := poll.Until(10*time.Second, time.Millisecond, func() bool {
+		done, state := cond()
 		last = state
-		time.Sleep(time.Millisecond) // poll interval, not a wait for an outcome
+		return done
+	})
+	if !ok {
+		t.Fatalf("timed out waiting for %s (last: %s)", what, last)
 	}
-	t.Fatalf("timed out waiting for %s (last: %s)", what, last)
 }
 
 func status(t *testing.T, tr *Tracker, pin api.Pin) api.PinInfo {

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"errors"
+	"github.com/pincluster/pincluster/internal/poll"
 	"strings"
 	"testing"
 	"time"
@@ -199,13 +200,15 @@ func TestCloseCancelsInFlightPin(t *testing.T) {
 	}()
 	<-started
 	// Wait until the Pin is admitted (it holds the GC read lock while fetching).
-	deadline := time.Now().Add(5 * time.Second)
-	for n.gcLock.TryLock() {
-		n.gcLock.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatal("pin never started")
+	admitted := poll.Until(5*time.Second, time.Millisecond, func() bool {
+		if n.gcLock.TryLock() {
+			n.gcLock.Unlock()
+			return false
 		}
-		time.Sleep(time.Millisecond)
+		return true
+	})
+	if !admitted {
+		t.Fatal("pin never started")
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)

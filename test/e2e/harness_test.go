@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/pincluster/pincluster/internal/poll"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,20 +136,23 @@ func startDaemon(t *testing.T, dir string, env []string, args ...string) *daemon
 			t.Logf("daemon %s log:\n%s", dir, log.String())
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	exited := false
+	up := poll.Until(60*time.Second, 200*time.Millisecond, func() bool {
 		select {
 		case <-done:
-			t.Fatalf("daemon exited early: %s", log.String())
+			exited = true
+			return true
 		default:
 		}
-		if r := d.cli("id"); r.code == 0 {
-			return d
-		}
-		time.Sleep(200 * time.Millisecond)
+		return d.cli("id").code == 0
+	})
+	if exited {
+		t.Fatalf("daemon exited early: %s", log.String())
 	}
-	t.Fatalf("daemon on %s did not answer id within 60s: %s", dir, log.String())
-	return nil
+	if !up {
+		t.Fatalf("daemon on %s did not answer id within 60s: %s", dir, log.String())
+	}
+	return d
 }
 
 // kill sends SIGKILL and waits for the process to go.
@@ -171,12 +175,7 @@ func (d *daemon) stop() {
 // waitFor polls cond until it returns true or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !poll.Until(timeout, 200*time.Millisecond, cond) {
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
-	t.Fatalf("timed out after %s waiting for %s", timeout, what)
 }
