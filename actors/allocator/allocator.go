@@ -2,7 +2,6 @@ package allocator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -56,31 +55,9 @@ func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Allocator,
 
 // Allocate returns the allocations for req (see the package function Allocate).
 func (a *Allocator) Allocate(ctx context.Context, req Request) ([]peer.ID, error) {
-	if err := ctx.Err(); err != nil {
+	r, err := ask.Call[messages.AllocateResponse](ctx, a.system, a.pid, req, DefaultRequestTimeout, "the allocator", ErrStopped)
+	if err != nil {
 		return nil, err
-	}
-	timeout := DefaultRequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return nil, context.DeadlineExceeded
-		}
-	}
-	res, err := ask.Request(ctx, a.system, a.pid, req, timeout)
-	if cerr := ctx.Err(); cerr != nil {
-		return nil, cerr
-	}
-	switch {
-	case errors.Is(err, actor.ErrDeadLetter):
-		return nil, ErrStopped
-	case errors.Is(err, actor.ErrTimeout):
-		return nil, fmt.Errorf("%w: the allocator did not answer within %s", api.ErrTimeout, timeout)
-	case err != nil:
-		return nil, err
-	}
-	r, ok := res.(messages.AllocateResponse)
-	if !ok {
-		return nil, fmt.Errorf("allocator: unexpected reply %T", res)
 	}
 	return r.Peers, r.Err
 }

@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -125,35 +124,7 @@ func (m *Monitor) Stop() {
 	})
 }
 
-// ask sends msg to the actor and waits for a reply of type R, mapping timeouts, dead letters
-// and cancellation to errors.
+// ask sends msg to the actor and waits for a reply of type R.
 func ask[R any](ctx context.Context, m *Monitor, msg any) (R, error) {
-	var zero R
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	timeout := DefaultRequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return zero, context.DeadlineExceeded
-		}
-	}
-	res, err := actorask.Request(ctx, m.system, m.pid, msg, timeout)
-	if cerr := ctx.Err(); cerr != nil {
-		return zero, cerr
-	}
-	switch {
-	case errors.Is(err, actor.ErrDeadLetter):
-		return zero, ErrStopped
-	case errors.Is(err, actor.ErrTimeout):
-		return zero, fmt.Errorf("%w: the monitor did not answer %T within %s", api.ErrTimeout, msg, timeout)
-	case err != nil:
-		return zero, err
-	}
-	r, ok := res.(R)
-	if !ok {
-		return zero, fmt.Errorf("monitor: unexpected reply %T to %T", res, msg)
-	}
-	return r, nil
+	return actorask.Call[R](ctx, m.system, m.pid, msg, DefaultRequestTimeout, "the monitor", ErrStopped)
 }

@@ -69,29 +69,7 @@ func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, self peer.
 // request sends msg to the tracker actor and waits for its reply, mapping timeouts, dead
 // letters and cancellation to errors.
 func (t *Tracker) request(ctx context.Context, msg interface{}, limit time.Duration) (interface{}, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	timeout := limit
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return nil, context.DeadlineExceeded
-		}
-	}
-	res, err := ask.Request(ctx, t.system, t.pid, msg, timeout)
-	if cerr := ctx.Err(); cerr != nil {
-		return nil, cerr
-	}
-	switch {
-	case errors.Is(err, actor.ErrDeadLetter):
-		return nil, ErrStopped
-	case errors.Is(err, actor.ErrTimeout):
-		return nil, fmt.Errorf("%w: pin tracker did not answer %T within %s", api.ErrTimeout, msg, timeout)
-	case err != nil:
-		return nil, err
-	}
-	return res, nil
+	return ask.Call[any](ctx, t.system, t.pid, msg, limit, "pin tracker", ErrStopped)
 }
 
 func (t *Tracker) ack(ctx context.Context, msg interface{}) error {
