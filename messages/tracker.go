@@ -19,6 +19,12 @@ type UntrackPin struct {
 	Cid api.Cid
 }
 
+// TrackPins is TrackPin for many pins in one message (the reconciler's bursts). The reply is
+// one TrackerAck carrying the first error.
+type TrackPins struct {
+	Pins []api.Pin
+}
+
 // TrackerAck answers TrackPin and UntrackPin. Err wraps api.ErrUnavailable when the queue is
 // full.
 type TrackerAck struct {

@@ -61,14 +61,47 @@ func (r *reconciler) run(ctx context.Context) {
 			if len(ops) == 0 {
 				break
 			}
+			var track []api.Pin
+			flush := func() {
+				if len(track) > 0 {
+					if err := r.p.tracker.TrackMany(ctx, track); err != nil {
+						// The state sync loop picks them up again later.
+						r.p.log.Warn("reconciler: cannot track pins", "pins", len(track), "err", err)
+					}
+					track = track[:0]
+				}
+			}
 			for _, c := range ops {
 				if ctx.Err() != nil {
 					return
 				}
+				if pin, ok := r.allocatedPin(c); ok {
+					track = append(track, pin)
+					if len(track) >= 1024 {
+						flush()
+					}
+					continue
+				}
+				flush() // keep order: an unpin after a pin of the same CID
 				r.apply(ctx, c)
 			}
+			flush()
 		}
 	}
+}
+
+// allocatedPin returns the pin of a pin op allocated to this peer.
+func (r *reconciler) allocatedPin(c change) (api.Pin, bool) {
+	if c.op.Kind != messages.OpPin {
+		return api.Pin{}, false
+	}
+	var pin api.Pin
+	if c.pin != nil {
+		pin = *c.pin
+	} else if err := json.Unmarshal(c.op.PinJSON, &pin); err != nil {
+		return api.Pin{}, false // apply logs it
+	}
+	return pin, pin.AllocatedTo(r.p.ident.ID)
 }
 
 func (r *reconciler) apply(ctx context.Context, c change) {

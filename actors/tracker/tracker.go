@@ -93,6 +93,20 @@ func (t *Tracker) Track(ctx context.Context, pin api.Pin) error {
 	return t.ack(ctx, messages.TrackPin{Pin: pin})
 }
 
+// TrackMany is Track for many pins with one round trip; it returns the first error (the other
+// pins are still tracked).
+func (t *Tracker) TrackMany(ctx context.Context, pins []api.Pin) error {
+	if len(pins) == 0 {
+		return nil
+	}
+	for _, p := range pins {
+		if !p.Cid.Defined() {
+			return fmt.Errorf("%w: track: undefined CID", api.ErrInvalid)
+		}
+	}
+	return t.ack(ctx, messages.TrackPins{Pins: pins})
+}
+
 // Untrack cancels a pin in flight and queues an unpin. Idempotent.
 func (t *Tracker) Untrack(ctx context.Context, c api.Cid) error {
 	if !c.Defined() {

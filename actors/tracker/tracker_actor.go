@@ -85,7 +85,9 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg)
 	case messages.TrackPin:
-		a.onTrack(ctx, msg)
+		ctx.Respond(messages.TrackerAck{Err: a.track(ctx, msg.Pin)})
+	case messages.TrackPins:
+		a.onTrackPins(ctx, msg)
 	case messages.UntrackPin:
 		a.onUntrack(ctx, msg)
 	case messages.InFlightStatusRequest:
@@ -174,25 +176,34 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 	a.answerWaiters(ctx, it.cid, it.short())
 }
 
-func (a *trackerActor) onTrack(ctx actor.Context, msg messages.TrackPin) {
-	k, now := msg.Pin.Cid.KeyString(), time.Now()
+// track queues a pin (or switches an in-flight unpin back to a pin).
+func (a *trackerActor) track(ctx actor.Context, pin api.Pin) error {
+	k, now := pin.Cid.KeyString(), time.Now()
 	it := a.items[k]
 	if it == nil {
 		if err := a.full(); err != nil {
-			ctx.Respond(messages.TrackerAck{Err: err})
-			return
+			return err
 		}
-		it = &item{cid: msg.Pin.Cid, mode: msg.Pin.Mode, created: msg.Pin.Timestamp, op: opPin}
+		it = &item{cid: pin.Cid, mode: pin.Mode, created: pin.Timestamp, op: opPin}
 		a.items[k] = it
 		a.enqueue(it, usePriorityQueue(0, it.created, now, a.cfg))
-		ctx.Respond(messages.TrackerAck{})
-		return
+		return nil
 	}
-	it.mode, it.created = msg.Pin.Mode, msg.Pin.Timestamp
+	it.mode, it.created = pin.Mode, pin.Timestamp
 	if it.op == opUnpin || it.phase == phaseFailed {
 		a.switchOp(ctx, it, opPin, now)
 	}
-	ctx.Respond(messages.TrackerAck{})
+	return nil
+}
+
+func (a *trackerActor) onTrackPins(ctx actor.Context, msg messages.TrackPins) {
+	var first error
+	for _, pin := range msg.Pins {
+		if err := a.track(ctx, pin); err != nil && first == nil {
+			first = err
+		}
+	}
+	ctx.Respond(messages.TrackerAck{Err: first})
 }
 
 func (a *trackerActor) onUntrack(ctx actor.Context, msg messages.UntrackPin) {

@@ -448,3 +448,26 @@ func TestUntrackWhileRetryingAndTrackWhileUnpinQueued(t *testing.T) {
 		t.Fatalf("queue len %d", tr.QueueLen())
 	}
 }
+
+// TestTrackMany queues a burst with one request; a full queue reports its error while the pins
+// that fit are tracked.
+func TestTrackMany(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPinQueueSize = 3
+	tr, b := newTestTracker(t, cfg)
+	var pins []api.Pin
+	for _, n := range []string{"m1", "m2", "m3", "m4"} {
+		p := testPin(t, n)
+		b.StallPin(p.Cid)
+		pins = append(pins, p)
+	}
+	err := tr.TrackMany(ctx5s(t), pins)
+	if !errors.Is(err, api.ErrUnavailable) {
+		t.Fatalf("TrackMany over the queue size: %v, want ErrUnavailable", err)
+	}
+	waitFor(t, "three tracked", func() (bool, string) { return tr.QueueLen() == 3, fmt.Sprint(tr.QueueLen()) })
+	for _, p := range pins[:3] {
+		b.Release(p.Cid)
+		waitStatus(t, tr, p, api.TrackerStatusPinned)
+	}
+}
