@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short bench cluster fmt vet fuzz clean
+.PHONY: help build run test test-short kubo test-kubo bench cluster fmt vet fuzz clean
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -13,6 +13,8 @@ help:
 	@echo "make bench    print the benchmark table (ingest, listing, RSS, raw Badger baseline)"
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make fuzz     run each fuzz target for a short while"
+	@echo "make kubo     build the pinned Kubo daemon (tools/kubo/bin/ipfs; slow, once)"
+	@echo "make test-kubo  test the kubo IPFS backend against that daemon"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pincluster
@@ -23,6 +25,18 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 20m $(PKGS)
+
+# The kubo backend's tests run against a real Kubo daemon, pinned in tools/kubo (its own module,
+# so the main go.mod does not carry Kubo's dependencies). `make test` skips them.
+KUBO_BIN := tools/kubo/bin/ipfs
+
+kubo: $(KUBO_BIN)
+
+$(KUBO_BIN):
+	cd tools/kubo && $(GO) build -o bin/ipfs github.com/ipfs/kubo/cmd/ipfs
+
+test-kubo: $(KUBO_BIN)
+	PINCLUSTER_KUBO_BIN=$(abspath $(KUBO_BIN)) $(GO) test -race -count=1 ./ipfs/kubo/...
 
 test-short:
 	$(GO) test -short $(PKGS)
