@@ -26,13 +26,22 @@ type Config struct {
 	// MaxAddBytes limits POST /add bodies.
 	MaxAddBytes    int64
 	MaxHeaderBytes int
-	// BasicAuthCredentials maps user to password; empty means no authentication.
+	// BasicAuthCredentials maps user to password; empty means no authentication. A user's
+	// password also signs the user's bearer tokens, so changing it revokes them.
 	BasicAuthCredentials map[string]string
+	// BasicAuthPermissions maps user to permissions ("read", "pin", "admin"); a user not listed
+	// has "admin" (everything). Tokens get at most their user's permissions.
+	BasicAuthPermissions map[string][]string
+	// TokenTTL is the lifetime of a token when POST /token does not ask for one.
+	TokenTTL time.Duration
+	// TokenMaxTTL bounds the lifetime POST /token may ask for.
+	TokenMaxTTL time.Duration
 	// CORSAllowedOrigins lists origins allowed by CORS ("*" for any); empty disables CORS.
 	CORSAllowedOrigins []string
 }
 
-// DefaultConfig returns the defaults: 127.0.0.1:9094, no auth, 1 MiB bodies, 64 GiB adds.
+// DefaultConfig returns the defaults: 127.0.0.1:9094, no auth, 1 MiB bodies, 64 GiB adds,
+// tokens valid 24h by default and at most 30 days.
 func DefaultConfig() Config {
 	return Config{
 		ListenMultiaddress: "/ip4/127.0.0.1/tcp/9094",
@@ -42,6 +51,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:       1 << 20,
 		MaxAddBytes:        64 << 30,
 		MaxHeaderBytes:     1 << 20,
+		TokenTTL:           24 * time.Hour,
+		TokenMaxTTL:        30 * 24 * time.Hour,
 	}
 }
 
@@ -67,10 +78,8 @@ func (c Config) Validate() error {
 	if c.MaxHeaderBytes < 0 {
 		return fmt.Errorf("%s.max_header_bytes: must not be negative, got %d (0 means Go's default, 1 MiB)", configKey, c.MaxHeaderBytes)
 	}
-	for user := range c.BasicAuthCredentials {
-		if user == "" || strings.Contains(user, ":") {
-			return fmt.Errorf("%s.basic_auth_credentials: user name %q must be non-empty and contain no ':'", configKey, user)
-		}
+	if err := c.validateAuth(); err != nil {
+		return err
 	}
 	for _, o := range c.CORSAllowedOrigins {
 		if strings.TrimSpace(o) == "" {
@@ -106,16 +115,19 @@ func parseListenAddr(s string) (ma.Multiaddr, error) {
 
 // jsonConfig is Config's JSON form.
 type jsonConfig struct {
-	ListenMultiaddress     string            `json:"listen_multiaddress"`
-	HTTPListenMultiaddress string            `json:"http_listen_multiaddress,omitempty"` // IPFS Cluster's name, read only
-	ReadHeaderTimeout      string            `json:"read_header_timeout"`
-	IdleTimeout            string            `json:"idle_timeout"`
-	WriteTimeout           string            `json:"write_timeout"`
-	MaxBodyBytes           int64             `json:"max_body_bytes"`
-	MaxAddBytes            int64             `json:"max_add_bytes"`
-	MaxHeaderBytes         int               `json:"max_header_bytes"`
-	BasicAuthCredentials   map[string]string `json:"basic_auth_credentials"`
-	CORSAllowedOrigins     []string          `json:"cors_allowed_origins,omitempty"`
+	ListenMultiaddress     string              `json:"listen_multiaddress"`
+	HTTPListenMultiaddress string              `json:"http_listen_multiaddress,omitempty"` // IPFS Cluster's name, read only
+	ReadHeaderTimeout      string              `json:"read_header_timeout"`
+	IdleTimeout            string              `json:"idle_timeout"`
+	WriteTimeout           string              `json:"write_timeout"`
+	MaxBodyBytes           int64               `json:"max_body_bytes"`
+	MaxAddBytes            int64               `json:"max_add_bytes"`
+	MaxHeaderBytes         int                 `json:"max_header_bytes"`
+	BasicAuthCredentials   map[string]string   `json:"basic_auth_credentials"`
+	BasicAuthPermissions   map[string][]string `json:"basic_auth_permissions,omitempty"`
+	TokenTTL               string              `json:"token_ttl"`
+	TokenMaxTTL            string              `json:"token_max_ttl"`
+	CORSAllowedOrigins     []string            `json:"cors_allowed_origins,omitempty"`
 }
 
 // MarshalJSON writes durations as strings like "30s".
@@ -129,6 +141,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		MaxAddBytes:          c.MaxAddBytes,
 		MaxHeaderBytes:       c.MaxHeaderBytes,
 		BasicAuthCredentials: c.BasicAuthCredentials,
+		BasicAuthPermissions: c.BasicAuthPermissions,
+		TokenTTL:             c.TokenTTL.String(),
+		TokenMaxTTL:          c.TokenMaxTTL.String(),
 		CORSAllowedOrigins:   c.CORSAllowedOrigins,
 	})
 }
@@ -145,6 +160,9 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		MaxAddBytes:          c.MaxAddBytes,
 		MaxHeaderBytes:       c.MaxHeaderBytes,
 		BasicAuthCredentials: c.BasicAuthCredentials,
+		BasicAuthPermissions: c.BasicAuthPermissions,
+		TokenTTL:             c.TokenTTL.String(),
+		TokenMaxTTL:          c.TokenMaxTTL.String(),
 		CORSAllowedOrigins:   c.CORSAllowedOrigins,
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -156,6 +174,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		MaxAddBytes:          j.MaxAddBytes,
 		MaxHeaderBytes:       j.MaxHeaderBytes,
 		BasicAuthCredentials: j.BasicAuthCredentials,
+		BasicAuthPermissions: j.BasicAuthPermissions,
 		CORSAllowedOrigins:   j.CORSAllowedOrigins,
 	}
 	if j.HTTPListenMultiaddress != "" && j.ListenMultiaddress == c.ListenMultiaddress {
@@ -165,7 +184,8 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		key string
 		s   string
 		dst *time.Duration
-	}{{"read_header_timeout", j.ReadHeaderTimeout, &out.ReadHeaderTimeout}, {"idle_timeout", j.IdleTimeout, &out.IdleTimeout}, {"write_timeout", j.WriteTimeout, &out.WriteTimeout}} {
+	}{{"read_header_timeout", j.ReadHeaderTimeout, &out.ReadHeaderTimeout}, {"idle_timeout", j.IdleTimeout, &out.IdleTimeout}, {"write_timeout", j.WriteTimeout, &out.WriteTimeout},
+		{"token_ttl", j.TokenTTL, &out.TokenTTL}, {"token_max_ttl", j.TokenMaxTTL, &out.TokenMaxTTL}} {
 		v, err := parseDuration(d.s)
 		if err != nil {
 			return fmt.Errorf("%s.%s: %q is not a duration (e.g. 30s, 2m): %v", configKey, d.key, d.s, err)

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,8 +12,10 @@ import (
 //
 //	PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS   CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS
 //	PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS CLUSTER_RESTAPI_BASICAUTHCREDENTIALS  (user:pw,user2:pw2)
+//	PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS                                      (user:read+pin,user2:admin or a JSON object)
 //	PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS  CLUSTER_RESTAPI_CORSALLOWEDORIGINS    (comma list)
 //	PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT, _IDLE_TIMEOUT, _WRITE_TIMEOUT          (durations)
+//	PINCLUSTER_RESTAPI_TOKEN_TTL, _TOKEN_MAX_TTL                                   (durations)
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	get := func(names ...string) (string, string) {
 		for _, n := range names {
@@ -36,13 +39,21 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		c.BasicAuthCredentials = creds
 	}
+	if v := getenv("PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS"); v != "" {
+		perms, err := parsePermissionsEnv(v)
+		if err != nil {
+			return fmt.Errorf("PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS: %q: %v", v, err)
+		}
+		c.BasicAuthPermissions = perms
+	}
 	if _, v := get("PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS", "CLUSTER_RESTAPI_CORSALLOWEDORIGINS"); v != "" {
 		c.CORSAllowedOrigins = strings.Split(v, ",")
 	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout}, {"PINCLUSTER_RESTAPI_IDLE_TIMEOUT", &c.IdleTimeout}, {"PINCLUSTER_RESTAPI_WRITE_TIMEOUT", &c.WriteTimeout}} {
+	}{{"PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout}, {"PINCLUSTER_RESTAPI_IDLE_TIMEOUT", &c.IdleTimeout}, {"PINCLUSTER_RESTAPI_WRITE_TIMEOUT", &c.WriteTimeout},
+		{"PINCLUSTER_RESTAPI_TOKEN_TTL", &c.TokenTTL}, {"PINCLUSTER_RESTAPI_TOKEN_MAX_TTL", &c.TokenMaxTTL}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil {
@@ -52,4 +63,23 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// parsePermissionsEnv reads "user:read+pin,user2:admin" or a JSON object {"user": ["read"]}.
+func parsePermissionsEnv(v string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if strings.HasPrefix(strings.TrimSpace(v), "{") {
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			return nil, fmt.Errorf("not a JSON object of permission lists: %v", err)
+		}
+		return out, nil
+	}
+	for _, pair := range strings.Split(v, ",") {
+		user, perms, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || user == "" || perms == "" {
+			return nil, fmt.Errorf("%q is not user:perm+perm (e.g. alice:read+pin,bob:admin)", pair)
+		}
+		out[user] = strings.Split(perms, "+")
+	}
+	return out, nil
 }

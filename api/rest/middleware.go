@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,8 +9,8 @@ import (
 	"time"
 )
 
-// middleware wraps the routes with, outermost first: request logging, CORS, basic auth, the
-// body limit and JSON answers for unknown routes and methods.
+// middleware wraps the routes with, outermost first: request logging, CORS, authentication
+// (auth.go; each route checks its permission), the body limit and JSON answers for unknown routes and methods.
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	var h http.Handler = jsonMux{mux}
 	h = s.limitBody(h)
@@ -81,36 +80,6 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// auth checks basic auth credentials when some are configured. GET /health and CORS
-// preflights need none.
-func (s *Server) auth(next http.Handler) http.Handler {
-	if len(s.cfg.BasicAuthCredentials) == 0 {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/health" || r.Method == http.MethodOptions {
-			next.ServeHTTP(w, r)
-			return
-		}
-		user, pass, ok := r.BasicAuth()
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Restricted pincluster API"`)
-			writeErrorStatus(w, http.StatusUnauthorized, "this API needs basic auth credentials (e.g. --basic-auth user:password)")
-			return
-		}
-		want, known := s.cfg.BasicAuthCredentials[user]
-		if !known {
-			want = "\x00" // compare anyway so the timing does not reveal which users exist
-		}
-		if subtle.ConstantTimeCompare([]byte(pass), []byte(want)) != 1 || !known {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Restricted pincluster API"`)
-			writeErrorStatus(w, http.StatusUnauthorized, "wrong user or password")
-			return
 		}
 		next.ServeHTTP(w, r)
 	})

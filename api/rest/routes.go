@@ -10,35 +10,38 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// routes registers every endpoint (IPFS Cluster's paths).
+// routes registers every endpoint (IPFS Cluster's paths); each needs the permission that
+// routePermissions (auth.go) gives it.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", s.health)
-	mux.HandleFunc("GET /id", s.id)
-	mux.HandleFunc("GET /version", s.version)
-	mux.HandleFunc("GET /peers", s.peers)
-	mux.HandleFunc("DELETE /peers/{peerid}", s.peerRemove)
+	s.handle(mux, "GET /health", s.health)
+	s.handle(mux, "GET /id", s.id)
+	s.handle(mux, "GET /version", s.version)
+	s.handle(mux, "GET /peers", s.peers)
+	s.handle(mux, "DELETE /peers/{peerid}", s.peerRemove)
 
-	mux.HandleFunc("POST /add", s.add)
+	s.handle(mux, "POST /add", s.add)
 
-	mux.HandleFunc("GET /allocations", s.allocations)
-	mux.HandleFunc("GET /allocations/{cid}", s.allocation)
+	s.handle(mux, "GET /allocations", s.allocations)
+	s.handle(mux, "GET /allocations/{cid}", s.allocation)
 
-	mux.HandleFunc("GET /pins", s.statusAll)
-	mux.HandleFunc("GET /pins/{cid}", s.status)
-	mux.HandleFunc("POST /pins/recover", s.recoverAll)
-	mux.HandleFunc("POST /pins/{cid}", s.pin)
-	mux.HandleFunc("DELETE /pins/{cid}", s.unpin)
+	s.handle(mux, "GET /pins", s.statusAll)
+	s.handle(mux, "GET /pins/{cid}", s.status)
+	s.handle(mux, "POST /pins/recover", s.recoverAll)
+	s.handle(mux, "POST /pins/{cid}", s.pin)
+	s.handle(mux, "DELETE /pins/{cid}", s.unpin)
 	// /pins/{cid}/recover and /pins/ipfs/{path...} overlap, so one pattern takes both.
-	mux.HandleFunc("POST /pins/{first}/{rest...}", s.pinsSub)
-	mux.HandleFunc("DELETE /pins/{first}/{rest...}", s.unpinPath)
+	s.handle(mux, "POST /pins/{first}/{rest...}", s.pinsSub)
+	s.handle(mux, "DELETE /pins/{first}/{rest...}", s.unpinPath)
 
-	mux.HandleFunc("POST /ipfs/gc", s.ipfsGC)
+	s.handle(mux, "POST /ipfs/gc", s.ipfsGC)
 
-	mux.HandleFunc("GET /monitor/metrics", s.metricNames)
-	mux.HandleFunc("GET /monitor/metrics/{name}", s.metrics)
-	mux.HandleFunc("GET /health/alerts", s.alerts)
-	mux.HandleFunc("GET /health/graph", s.graph)
+	s.handle(mux, "GET /monitor/metrics", s.metricNames)
+	s.handle(mux, "GET /monitor/metrics/{name}", s.metrics)
+	s.handle(mux, "GET /health/alerts", s.alerts)
+	s.handle(mux, "GET /health/graph", s.graph)
+
+	s.handle(mux, "POST /token", s.issueToken)
 	return mux
 }
 

@@ -21,6 +21,8 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	srv     *http.Server
+	// patterns are the registered routes, in order (routes.go).
+	patterns []string
 
 	mu      sync.Mutex
 	ln      net.Listener
