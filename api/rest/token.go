@@ -84,9 +84,9 @@ func (s *Server) verifyToken(raw string, now time.Time) (principal, error) {
 		return principal{}, fmt.Errorf("bearer token signature is invalid (the token was altered, or its user's password changed): %s", renew)
 	case errors.Is(err, jwt.ErrTokenExpired) && claims.ExpiresAt != nil:
 		return principal{}, fmt.Errorf("token expired at %s: %s", claims.ExpiresAt.UTC().Format(time.RFC3339), renew)
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && claims.ExpiresAt == nil:
 		return principal{}, fmt.Errorf("bearer token has no expiry (exp), so it is not one of this API's tokens: %s", renew)
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+	case errors.Is(err, jwt.ErrTokenInvalidAudience) || errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return principal{}, fmt.Errorf("bearer token is not for this API (aud must be %q): %s", tokenAudience, renew)
 	default:
 		return principal{}, fmt.Errorf("invalid bearer token (%v): %s", err, renew)
