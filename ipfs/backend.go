@@ -1,6 +1,6 @@
 // Package ipfs declares the contract between a pincluster peer and the IPFS node behind it, and
 // holds its backends: embedded (a boxo node inside the peer, the default), fake (in-memory, with
-// fault injection, for tests) and, later, kubo (a Kubo daemon's HTTP RPC API).
+// fault injection, for tests) and kubo (a Kubo daemon's HTTP RPC API).
 package ipfs
 
 import (
@@ -67,6 +67,13 @@ type Backend interface {
 	// single root, or an error wrapping ErrBadCAR when the CAR is malformed, truncated or does
 	// not have exactly one root; nothing is stored in that case.
 	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
+
+	// Resolve returns the CID an IPFS path names: /ipfs/<cid>[/a/b] and /ipld/<cid>[/a/b] walk
+	// the DAG (fetching blocks when the node is online), /ipns/<name> is resolved where the
+	// backend can. A path that ends inside a block (a field of a dag-cbor node) names that block.
+	// A malformed path returns an error wrapping api.ErrInvalid; a missing link or name, or a
+	// block that cannot be found, an error wrapping api.ErrNotFound.
+	Resolve(ctx context.Context, path string) (api.Cid, error)
 
 	// RepoStat reports storage use.
 	RepoStat(ctx context.Context) (RepoStat, error)

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -337,4 +338,34 @@ func (b *Backend) Close() error {
 	b.mu.Unlock()
 	b.ClearFaults()
 	return nil
+}
+
+// Resolve accepts /ipfs/<cid>, /ipld/<cid> and a bare CID; any path into a DAG is not found (the
+// fake stores no DAGs) and IPNS names are not supported.
+func (b *Backend) Resolve(ctx context.Context, p string) (api.Cid, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return api.CidUndef, ipfs.ErrClosed
+	}
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	switch {
+	case len(parts) == 1 && !strings.HasPrefix(p, "/"):
+		// a bare CID
+	case len(parts) >= 2 && (parts[0] == "ipfs" || parts[0] == "ipld"):
+		parts = parts[1:]
+	case len(parts) >= 2 && parts[0] == "ipns":
+		return api.CidUndef, fmt.Errorf("%w: fake backend: cannot resolve IPNS name %s", api.ErrNotFound, p)
+	default:
+		return api.CidUndef, fmt.Errorf("%w: %q is not an IPFS path (use /ipfs/<cid>)", api.ErrInvalid, p)
+	}
+	c, err := api.DecodeCid(parts[0])
+	if err != nil {
+		return api.CidUndef, fmt.Errorf("%w: %q: bad CID: %v", api.ErrInvalid, p, err)
+	}
+	if len(parts) > 1 && strings.Join(parts[1:], "") != "" {
+		return api.CidUndef, fmt.Errorf("%w: fake backend: cannot resolve %s (no DAGs are stored)", api.ErrNotFound, p)
+	}
+	return c, nil
 }

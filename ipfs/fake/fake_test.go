@@ -215,3 +215,34 @@ func FuzzImportCAR(f *testing.F) {
 		}
 	})
 }
+
+func TestResolve(t *testing.T) {
+	b := New()
+	c := rawCid([]byte("x"))
+	tests := []struct {
+		path    string
+		wantErr error
+	}{
+		{c.String(), nil},
+		{"/ipfs/" + c.String(), nil},
+		{"/ipfs/" + c.String() + "/", nil},
+		{"/ipld/" + c.String(), nil},
+		{"/ipfs/" + c.String() + "/a/b", api.ErrNotFound},
+		{"/ipns/example.com", api.ErrNotFound},
+		{"/ipfs/notacid", api.ErrInvalid},
+		{"/foo/" + c.String(), api.ErrInvalid},
+		{"", api.ErrInvalid},
+	}
+	for _, tt := range tests {
+		got, err := b.Resolve(ctx(t), tt.path)
+		if tt.wantErr != nil {
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("Resolve(%q) = %v, %v; want %v", tt.path, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !got.Equals(c.Cid) {
+			t.Errorf("Resolve(%q) = %v, %v; want %s", tt.path, got, err, c)
+		}
+	}
+}
