@@ -29,8 +29,21 @@ type daemon struct {
 	done chan error
 }
 
+// jsonEdit sets one key of service.json: path is the key's path ("cluster",
+// "monitor_ping_interval"), value its new JSON value.
+type jsonEdit struct {
+	path  []string
+	value any
+}
+
 // initConfig runs `init --randomports` in dir and raises the tracker's queue bound.
 func initConfig(ctx context.Context, bin, dir string) error {
+	return initPeerConfig(ctx, bin, dir, false)
+}
+
+// initPeerConfig runs `init --randomports` in dir, raises the tracker's queue bound and applies
+// the edits in order. With loopback set, the cluster listens on 127.0.0.1 instead of 0.0.0.0.
+func initPeerConfig(ctx context.Context, bin, dir string, loopback bool, edits ...jsonEdit) error {
 	out, err := exec.CommandContext(ctx, bin, "--config", dir, "init", "--randomports").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s init --randomports: %v\n%s", bin, err, out)
@@ -40,11 +53,16 @@ func initConfig(ctx context.Context, bin, dir string) error {
 	if err != nil {
 		return err
 	}
-	edited, err := setJSONKey(raw, []string{"pin_tracker", "max_pin_queue_size"}, benchQueueSize)
-	if err != nil {
-		return fmt.Errorf("editing %s: %w", path, err)
+	if loopback {
+		raw = bytes.ReplaceAll(raw, []byte("/ip4/0.0.0.0/tcp/"), []byte("/ip4/127.0.0.1/tcp/"))
 	}
-	return os.WriteFile(path, edited, 0o600)
+	edits = append([]jsonEdit{{[]string{"pin_tracker", "max_pin_queue_size"}, benchQueueSize}}, edits...)
+	for _, e := range edits {
+		if raw, err = setJSONKey(raw, e.path, e.value); err != nil {
+			return fmt.Errorf("editing %s: %w", path, err)
+		}
+	}
+	return os.WriteFile(path, raw, 0o600)
 }
 
 // setJSONKey sets the value at path in a JSON object document, keeping every other key
@@ -83,11 +101,18 @@ func keys(m map[string]any) []string {
 // startDaemon starts `pincluster --config dir daemon` (output to dir/daemon.log) and waits
 // until GET /id answers.
 func startDaemon(ctx context.Context, bin, dir string, timeout time.Duration) (*daemon, error) {
+	return startDaemonWith(ctx, bin, dir, timeout, nil)
+}
+
+// startDaemonWith is startDaemon with extra environment variables (KEY=VALUE) and extra
+// daemon arguments (--bootstrap MADDR).
+func startDaemonWith(ctx context.Context, bin, dir string, timeout time.Duration, env []string, args ...string) (*daemon, error) {
 	logf, err := os.Create(filepath.Join(dir, "daemon.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--config", dir, "daemon")
+	cmd := exec.Command(bin, append([]string{"--config", dir, "daemon"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -154,6 +179,14 @@ func httpBase(maddr string) (string, error) {
 		host = "[" + host + "]"
 	}
 	return "http://" + host + ":" + p[3], nil
+}
+
+// kill sends SIGKILL (a peer's sudden death) and waits for the process to exit.
+func (d *daemon) kill() {
+	defer d.log.Close()
+	_ = d.cmd.Process.Kill()
+	err := <-d.done
+	d.done <- err
 }
 
 // stop sends SIGTERM and waits, then kills after timeout.

@@ -63,6 +63,17 @@ func (r ingestResult) rate() float64 { return float64(r.pins) / r.elapsed.Second
 // ingest posts pins [from, to) with the given number of concurrent clients and times it. The
 // first failed request stops the phase and is returned with the server's answer.
 func ingest(ctx context.Context, hc *http.Client, base string, gen cidGen, from, to, clients int, progress io.Writer) (ingestResult, error) {
+	return ingestWith(ctx, hc, base, gen, from, to, clients, progress, ingestHooks{})
+}
+
+// ingestHooks adjust an ingest phase.
+type ingestHooks struct {
+	query string                                // extra query parameters ("replication=2")
+	acked func(i int, cid string, at time.Time) // called after each acknowledged pin (from the client goroutine)
+}
+
+// ingestWith is ingest with hooks.
+func ingestWith(ctx context.Context, hc *http.Client, base string, gen cidGen, from, to, clients int, progress io.Writer, h ingestHooks) (ingestResult, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
@@ -82,11 +93,16 @@ func ingest(ctx context.Context, hc *http.Client, base string, gen cidGen, from,
 					break
 				}
 				t0 := time.Now()
-				if err := postPin(ctx, hc, base, gen.at(i), i); err != nil {
+				c := gen.at(i)
+				if err := postPin(ctx, hc, base, c, i, h.query); err != nil {
 					cancel(err)
 					break
 				}
-				mine = append(mine, time.Since(t0))
+				t1 := time.Now()
+				mine = append(mine, t1.Sub(t0))
+				if h.acked != nil {
+					h.acked(i, c, t1)
+				}
 			}
 			lat[c] = mine
 		}()
@@ -102,8 +118,11 @@ func ingest(ctx context.Context, hc *http.Client, base string, gen cidGen, from,
 	return ingestResult{pins: len(all), elapsed: elapsed, p50: quantile(all, 0.50), p99: quantile(all, 0.99)}, nil
 }
 
-func postPin(ctx context.Context, hc *http.Client, base, c string, i int) error {
+func postPin(ctx context.Context, hc *http.Client, base, c string, i int, query string) error {
 	url := fmt.Sprintf("%s/pins/%s?name=bench-%d", base, c, i)
+	if query != "" {
+		url += "&" + query
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return err

@@ -17,9 +17,24 @@ const (
 	targetRSS       = 500 << 20
 )
 
-// printTable writes the figures with their same-run baselines and the command to reproduce.
+// tableHeader is the first row of every table.
+var tableHeader = []string{"metric", "value", "baseline (same run)", "ratio", "target", "met"}
+
+// printTable writes the single-peer figures with their same-run baselines and the command to
+// reproduce.
 func printTable(w io.Writer, o options, r results) {
-	rows := [][]string{{"metric", "value", "baseline (same run)", "ratio", "target", "met"}}
+	rows := append([][]string{tableHeader}, singleRows(o, r)...)
+	fmt.Fprintf(w, "\npincluster bench: one peer, %d CPUs, %s/%s, load average %s at start, %s\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, time.Now().Format(time.DateTime))
+	writeAligned(w, rows)
+	fmt.Fprintf(w, "\nnotes:\n")
+	singleNotes(w, o, r)
+	fmt.Fprintf(w, "\nreproduce: go build -o bin/pincluster ./cmd/pincluster && go run ./bench -suite single -n %d -ingest %d -clients %d\n", o.total, min(o.ingest, o.total), o.clients)
+}
+
+// singleRows are the single-peer suite's rows.
+func singleRows(o options, r results) [][]string {
+	var rows [][]string
 	add := func(cells ...string) { rows = append(rows, cells) }
 	fi := r.ingestFirst
 	add(fmt.Sprintf("ingest POST /pins (%d clients, %s pins)", o.clients, count(fi.pins)),
@@ -44,11 +59,11 @@ func printTable(w io.Writer, o options, r results) {
 	add("  RssAnon (heap; no mmapped files)", mb(r.rssAnon), "-", "-", "-", "")
 	add("  on disk (datastore + ipfs repo)", mb(r.diskBytes), "-", "-", "-", "")
 	add("  pin JSON in listing", fmt.Sprintf("%d B/pin", r.avgPinJSON), "raw value size", "-", "-", "")
+	return rows
+}
 
-	fmt.Fprintf(w, "\npincluster bench: one peer, %d CPUs, %s/%s, load average %s at start, %s\n\n",
-		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, time.Now().Format(time.DateTime))
-	writeAligned(w, rows)
-	fmt.Fprintf(w, "\nnotes:\n")
+// singleNotes explains the single-peer rows.
+func singleNotes(w io.Writer, o options, r results) {
 	fmt.Fprintf(w, "- CIDs are random CIDv1 raw sha256 the node cannot fetch, so every pin stays queued in the\n")
 	fmt.Fprintf(w, "  tracker (max_pin_queue_size raised to %d): realistic, and part of the RSS figure.\n", benchQueueSize)
 	fmt.Fprintf(w, "- the baseline is plain Badger with the Store's tuning, %s keys of %d-byte values, written\n", count(o.total), r.avgPinJSON)
@@ -68,7 +83,7 @@ func printTable(w io.Writer, o options, r results) {
 		}
 		fmt.Fprintf(w, "%s pins/s", human(l.rate()))
 	}
-	fmt.Fprintf(w, "\n\nreproduce: go build -o bin/pincluster ./cmd/pincluster && go run ./bench -n %d -ingest %d -clients %d\n", o.total, min(o.ingest, o.total), o.clients)
+	fmt.Fprintln(w)
 }
 
 func writeAligned(w io.Writer, rows [][]string) {

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// clusterOptions size the cluster suite.
+type clusterOptions struct {
+	peers   int           // peers in the cluster (3)
+	pins    int           // pins posted on peer 1 in the timed ingest with convergence sampling
+	every   int           // one sampled pin in every (100)
+	pollers int           // poller goroutines per watched peer
+	catchup int           // pinset size when the fresh peer joins (0: no catch-up figure)
+	wait    time.Duration // bound on waiting for convergence, settling and catch-up
+}
+
+// clusterResults are the cluster suite's figures.
+type clusterResults struct {
+	solo       ingestResult // the same ingest on a lone peer (baseline)
+	soloReused bool         // solo is the single suite's figure from this run
+	rawHTTP    float64      // POSTs/s to an in-process no-op HTTP handler (loopback ceiling)
+	ingest     ingestResult // on peer 1 of the cluster
+	conv       convergenceResult
+	fill       ingestResult  // pins..catchup posted on peer 1 (no sampling)
+	settled    time.Duration // after the fill, until the other peers list every pin
+	catchup    catchupResult
+}
+
+type catchupResult struct {
+	pins    int           // pinset size to catch up with
+	ready   time.Duration // from starting the fresh peer until its API answered
+	elapsed time.Duration // from starting it until it listed every pin
+	reached int           // pins it listed at the end (== pins when done)
+	done    bool
+}
+
+func (c catchupResult) rate() float64 { return float64(c.reached) / c.elapsed.Seconds() }
+
+// runCluster measures a loopback cluster. solo, when not nil, is a same-size single-peer
+// ingest already measured in this run and is reused as the baseline.
+func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestResult, progress io.Writer) (res clusterResults, err error) {
+	logf := progressf(progress)
+	tmp, err := os.MkdirTemp("", "pincluster-bench-cluster-")
+	if err != nil {
+		return res, err
+	}
+	defer cleanupDir(o.keep, tmp, logf)
+	hc := newHTTPClient()
+	gen := newCIDGen()
+
+	if solo != nil {
+		res.solo, res.soloReused = *solo, true
+	} else {
+		logf("cluster baseline: %d pins on a lone peer", co.pins)
+		dir := filepath.Join(tmp, "solo")
+		if err := initConfig(ctx, o.bin, dir); err != nil {
+			return res, err
+		}
+		d, err := startDaemon(ctx, o.bin, dir, 60*time.Second)
+		if err != nil {
+			return res, err
+		}
+		res.solo, err = ingest(ctx, hc, d.base, newCIDGen(), 0, co.pins, o.clients, progress)
+		if serr := d.stop(30 * time.Second); err == nil && serr != nil {
+			err = fmt.Errorf("stopping the lone peer: %w", serr)
+		}
+		if err != nil {
+			return res, withLog(err, d)
+		}
+	}
+	if res.rawHTTP, err = rawHTTPRate(ctx, o.clients, 2*time.Second); err != nil {
+		return res, err
+	}
+
+	cl := newCluster(o.bin, filepath.Join(tmp, "cluster"), nil)
+	defer func() {
+		if serr := cl.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("stopping the cluster: %w", serr)
+		}
+	}()
+	logf("cluster: starting %d peers in %s", co.peers, cl.dir)
+	if err := cl.start(ctx, co.peers); err != nil {
+		return res, cl.withLogs(err)
+	}
+	if err := cl.waitMetric(ctx, 0, "freespace", co.peers, 60*time.Second); err != nil {
+		return res, cl.withLogs(err)
+	}
+	var bases []string
+	for _, d := range cl.peers[1:] {
+		bases = append(bases, d.base)
+	}
+
+	// Ingest on peer 1 while pollers watch a sample of the pins reach the others.
+	logf("cluster ingest: %d pins on peer 1, %d clients, 1 in %d sampled on %d peers", co.pins, o.clients, co.every, len(bases))
+	cv := newConvergence(hc, bases, co.pollers)
+	cctx, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	cv.start(cctx)
+	res.ingest, err = ingestWith(ctx, hc, cl.peers[0].base, gen, 0, co.pins, o.clients, progress, ingestHooks{
+		acked: func(i int, c string, at time.Time) {
+			if i%co.every == 0 {
+				cv.add(c, at)
+			}
+		},
+	})
+	stopTimer := time.AfterFunc(co.wait, ccancel)
+	cv.finish()
+	stopTimer.Stop()
+	if err != nil {
+		return res, cl.withLogs(err)
+	}
+	res.conv = cv.result()
+	logf("convergence: p50 %s p99 %s (%d samples, %d not seen)", res.conv.p50, res.conv.p99, res.conv.samples, res.conv.missing)
+
+	if co.catchup <= 0 {
+		return res, nil
+	}
+	if co.catchup > co.pins {
+		logf("cluster fill: pins %d..%d on peer 1", co.pins, co.catchup)
+		if res.fill, err = ingest(ctx, hc, cl.peers[0].base, gen, co.pins, co.catchup, o.clients, progress); err != nil {
+			return res, cl.withLogs(err)
+		}
+	}
+	fillEnd := time.Now()
+	for i, d := range cl.peers[1:] {
+		if err := waitCount(ctx, hc, d.base, gen, co.catchup, co.wait); err != nil {
+			return res, cl.withLogs(fmt.Errorf("peer %d did not list all %d pins: %w", i+2, co.catchup, err))
+		}
+	}
+	res.settled = time.Since(fillEnd)
+	logf("cluster settled %s after the fill; starting a fresh peer", res.settled.Round(time.Millisecond))
+
+	res.catchup.pins = co.catchup
+	start := time.Now()
+	d, err := cl.addPeer(ctx)
+	if err != nil {
+		return res, cl.withLogs(err)
+	}
+	res.catchup.ready = time.Since(start)
+	err = waitCount(ctx, hc, d.base, gen, co.catchup, co.wait)
+	res.catchup.elapsed = time.Since(start)
+	res.catchup.done = err == nil
+	if lr, lerr := listAll(ctx, hc, d.base); lerr == nil {
+		res.catchup.reached = lr.pins
+	}
+	if err != nil {
+		logf("fresh peer did not catch up: %v", err)
+	}
+	return res, nil
+}
+
+// waitCount waits until the peer at base lists n pins: it first polls a few random CIDs of
+// [0, n) (cheap), and only counts the whole listing once all of them are there.
+func waitCount(ctx context.Context, hc *http.Client, base string, gen cidGen, n int, timeout time.Duration) error {
+	probes := make([]string, min(n, 32))
+	for i := range probes {
+		probes[i] = gen.at(rand.IntN(n))
+	}
+	probes[0] = gen.at(n - 1)
+	last := 0
+	return waitFor(ctx, timeout, 500*time.Millisecond, func() (bool, string) {
+		for _, c := range probes {
+			code, err := status(ctx, hc, base+"/allocations/"+c)
+			if err != nil || code != http.StatusOK {
+				return false, fmt.Sprintf("probe CID %s not there yet (listed %d of %d at the last count)", c, last, n)
+			}
+		}
+		lr, err := listAll(ctx, hc, base)
+		if err != nil {
+			return false, err.Error()
+		}
+		last = lr.pins
+		return lr.pins >= n, fmt.Sprintf("lists %d of %d pins", lr.pins, n)
+	})
+}
+
+// rawHTTPRate is the loopback ceiling: POSTs/s from the same client setup to an in-process
+// handler that answers 200 with a small JSON body, for dur.
+func rawHTTPRate(ctx context.Context, clients int, dur time.Duration) (float64, error) {
+	body := []byte(`{"cid":"bafkreiexample","allocations":[]}`)
+	srv, base, err := serveLoopback(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	if err != nil {
+		return 0, err
+	}
+	defer srv.Close()
+	hc := newHTTPClient()
+	ctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/pins/x?name=y", nil)
+				resp, err := hc.Do(req)
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds(), nil
+}
+
+func progressf(w io.Writer) func(string, ...any) {
+	return func(format string, a ...any) {
+		if w != nil {
+			fmt.Fprintf(w, format+"\n", a...)
+		}
+	}
+}
+
+func cleanupDir(keep bool, dir string, logf func(string, ...any)) {
+	if keep {
+		logf("kept %s", dir)
+		return
+	}
+	_ = os.RemoveAll(dir)
+}
