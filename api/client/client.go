@@ -32,6 +32,9 @@ type Config struct {
 	Timeout time.Duration
 	// Username and Password enable HTTP basic auth when Username is set.
 	Username, Password string
+	// Token, when set, is sent as "Authorization: Bearer <Token>" instead of basic auth
+	// (Client.Token asks for one).
+	Token string
 	// HTTPS selects https:// for multiaddr and host:port hosts.
 	HTTPS bool
 	// HTTPClient replaces the default HTTP client (tests, custom TLS).
@@ -127,6 +130,8 @@ type request struct {
 	path   string // already escaped
 	query  url.Values
 	body   func() (io.ReadCloser, string, error) // reader, content type
+	// basicAuth prefers basic auth over Config.Token (POST /token).
+	basicAuth bool
 }
 
 // do sends req to the current host, failing over to the next ones on connection errors. On
@@ -191,7 +196,10 @@ func (c *Client) send(ctx context.Context, h host, req request) (*http.Response,
 		hr.Header.Set("Content-Type", ctype)
 	}
 	hr.Header.Set("Accept", "application/json")
-	if c.cfg.Username != "" {
+	switch {
+	case c.cfg.Token != "" && !(req.basicAuth && c.cfg.Username != ""):
+		hr.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	case c.cfg.Username != "":
 		hr.SetBasicAuth(c.cfg.Username, c.cfg.Password)
 	}
 	return c.hc.Do(hr)
