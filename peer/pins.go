@@ -119,38 +119,35 @@ func (p *Peer) allocate(ctx context.Context, c api.Cid, opts api.PinOptions, exi
 		Current: current, User: opts.UserAllocations, Candidates: candidates})
 }
 
-// PinPath pins the CID an /ipfs/ or /ipld/ path names.
+// PinPath pins the CID an /ipfs/, /ipld/ or /ipns/ path names (resolved by the IPFS node).
 func (p *Peer) PinPath(ctx context.Context, path string, opts api.PinOptions) (api.Pin, error) {
-	c, err := resolvePath(path)
+	c, err := p.resolvePath(ctx, path)
 	if err != nil {
 		return api.Pin{}, err
 	}
 	return p.Pin(ctx, c, opts)
 }
 
-// UnpinPath unpins the CID an /ipfs/ path names.
+// UnpinPath unpins the CID an IPFS path names.
 func (p *Peer) UnpinPath(ctx context.Context, path string) (api.Pin, error) {
-	c, err := resolvePath(path)
+	c, err := p.resolvePath(ctx, path)
 	if err != nil {
 		return api.Pin{}, err
 	}
 	return p.Unpin(ctx, c)
 }
 
-// resolvePath accepts /ipfs/<cid>, /ipld/<cid> and a bare CID. Paths into a DAG
-// (/ipfs/<cid>/a/b) need resolution through the IPFS node, which is not supported yet.
-func resolvePath(path string) (api.Cid, error) {
-	s := strings.Trim(path, "/")
-	parts := strings.Split(s, "/")
+// resolvePath decodes a bare CID, /ipfs/<cid> and /ipld/<cid> itself; paths into a DAG
+// (/ipfs/<cid>/a/b) and IPNS names are resolved by the IPFS backend.
+func (p *Peer) resolvePath(ctx context.Context, path string) (api.Cid, error) {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
-	case len(parts) == 1:
+	case len(parts) == 1 && parts[0] != "":
 		return api.DecodeCid(parts[0])
 	case len(parts) == 2 && (parts[0] == "ipfs" || parts[0] == "ipld"):
 		return api.DecodeCid(parts[1])
-	case len(parts) > 2 && (parts[0] == "ipfs" || parts[0] == "ipld"):
-		return api.CidUndef, fmt.Errorf("%w: resolving paths inside a DAG (%s) is not supported yet: pin the CID it resolves to", api.ErrInvalid, path)
-	case parts[0] == "ipns":
-		return api.CidUndef, fmt.Errorf("%w: IPNS names (%s) are not supported: pin the /ipfs/ path they point to", api.ErrInvalid, path)
+	case len(parts) >= 2 && (parts[0] == "ipfs" || parts[0] == "ipld" || parts[0] == "ipns"):
+		return p.ipfs.Resolve(ctx, "/"+strings.Trim(path, "/"))
 	}
 	return api.CidUndef, fmt.Errorf("%w: %q is not an /ipfs/ path or CID", api.ErrInvalid, path)
 }
