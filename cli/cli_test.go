@@ -40,6 +40,7 @@ func isolate(t *testing.T) string {
 	dir := t.TempDir()
 	t.Setenv(config.EnvPath, dir)
 	t.Setenv("CLUSTER_CREDENTIALS", "")
+	t.Setenv("PINCLUSTER_TOKEN", "")
 	return dir
 }
 

@@ -27,6 +27,9 @@ type Globals struct {
 	HTTPS     bool          `name:"https" help:"Use https to reach the REST API."`
 	Debug     bool          `name:"debug" help:"Log debug information on stderr."`
 
+	// BearerToken is --token; it replaces basic auth on every call but POST /token.
+	BearerToken string `name:"token" env:"PINCLUSTER_TOKEN" placeholder:"JWT" help:"Bearer token for the REST API (from pincluster token); used instead of --basic-auth."`
+
 	io      IO
 	baseCtx context.Context
 }
@@ -54,7 +57,7 @@ func (g *Globals) hosts() []string {
 
 // client builds the REST client from the global flags.
 func (g *Globals) client() (*client.Client, error) {
-	cfg := client.Config{Hosts: g.hosts(), HTTPS: g.HTTPS}
+	cfg := client.Config{Hosts: g.hosts(), HTTPS: g.HTTPS, Token: strings.TrimSpace(g.BearerToken)}
 	if g.BasicAuth != "" {
 		u, p, ok := strings.Cut(g.BasicAuth, ":")
 		if !ok || u == "" {
@@ -63,7 +66,7 @@ func (g *Globals) client() (*client.Client, error) {
 		cfg.Username, cfg.Password = u, p
 	}
 	if g.Debug {
-		g.logger().Debug("api client", "hosts", cfg.Hosts, "https", cfg.HTTPS, "basic_auth", cfg.Username != "")
+		g.logger().Debug("api client", "hosts", cfg.Hosts, "https", cfg.HTTPS, "basic_auth", cfg.Username != "", "token", cfg.Token != "")
 	}
 	return client.New(cfg)
 }

@@ -12,4 +12,9 @@
 // Every error is a JSON api.Error ({"code": N, "message": "..."}) with the status api.HTTPStatus
 // gives. List endpoints stream one JSON object per line (NDJSON); an error after the first line
 // is reported in the X-Stream-Error trailer.
+//
+// Authentication (auth.go, token.go) is on when basic_auth_credentials is set: requests carry
+// basic auth or "Authorization: Bearer <token>" with a token from POST /token (an HS256 JWT
+// signed with the user's password, with an expiry and permissions). Every route needs one
+// permission (read, pin or admin) listed in routePermissions; GET /health needs none.
 package rest
