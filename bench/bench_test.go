@@ -11,23 +11,31 @@ import (
 	"time"
 )
 
-// TestRunEndToEnd builds the binary and runs the whole bench with tiny numbers: it checks the
-// program works, never how fast anything is.
+// TestRunEndToEnd builds the binary and runs every suite (-suite all) with tiny numbers: it
+// checks the program works, never how fast anything is.
 func TestRunEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary and starts a daemon; skipped with -short")
+		t.Skip("builds the binary and starts daemons; skipped with -short")
 	}
 	bin := filepath.Join(t.TempDir(), "pincluster")
 	build := exec.Command("go", "build", "-o", bin, "github.com/pincluster/pincluster/cmd/pincluster")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	o := options{bin: bin, total: 2000, ingest: 500, clients: 4, lists: 2}
-	res, err := run(ctx, o, nil)
+	o := defaultOptions()
+	o.bin, o.total, o.ingest, o.clients, o.lists = bin, 2000, 500, 4, 2
+	o.cluster = clusterOptions{peers: 3, pins: 500, every: 10, pollers: 2, catchup: 1500, wait: 60 * time.Second}
+	o.alloc = allocOptions{peers: 20, groups: 5, cids: 500, repl: 3, rounds: 1}
+	o.repin = repinOptions{peers: 4, pins: 100, files: 6, repl: 2, wait: 60 * time.Second}
+	sr, err := runSuites(ctx, o, testWriter{t})
 	if err != nil {
 		t.Fatal(err)
+	}
+	res := sr.single
+	if res == nil || sr.cluster == nil || sr.decisions == nil || sr.repin == nil {
+		t.Fatalf("missing suite results: %+v", sr)
 	}
 	if res.ingestFirst.pins != 500 || res.ingestRest.pins != 1500 {
 		t.Errorf("ingested %d + %d pins, want 500 + 1500", res.ingestFirst.pins, res.ingestRest.pins)
@@ -38,12 +46,70 @@ func TestRunEndToEnd(t *testing.T) {
 	if res.rss <= 0 || res.rawWrite <= 0 || res.rawIterate <= 0 || res.avgPinJSON <= 0 {
 		t.Errorf("missing figures: %+v", res)
 	}
+	cl := sr.cluster
+	if !cl.soloReused || cl.ingest.pins != 500 || cl.rawHTTP <= 0 {
+		t.Errorf("cluster ingest: %+v (want the single suite's 500-pin ingest reused as baseline)", cl)
+	}
+	if cl.conv.samples != 50 || cl.conv.missing != 0 || cl.conv.p99 <= 0 {
+		t.Errorf("convergence: %+v, want 50 samples all seen", cl.conv)
+	}
+	if cu := cl.catchup; !cu.done || cu.reached != 1500 || cu.elapsed <= 0 {
+		t.Errorf("catch-up: %+v, want 1500 pins reached", cu)
+	}
+	if d := sr.decisions; d.fresh <= 0 || d.snapshot <= 0 || d.copyOnly <= 0 || !d.spread {
+		t.Errorf("decisions: %+v", d)
+	}
+	if r := sr.repin; r.files1.filesOnVictim == 0 || !r.files1.reallocDone || !r.files1.pinnedDone || !r.pins2.reallocDone || r.pins2.onVictim == 0 {
+		t.Errorf("self-healing: %+v", r)
+	}
 	var out bytes.Buffer
-	printTable(&out, o, res)
-	for _, want := range []string{"ingest POST /pins", "list GET /allocations", "daemon RSS", "raw badger iterate", "reproduce:"} {
+	printAll(&out, o, sr)
+	for _, want := range []string{"ingest POST /pins", "list GET /allocations", "daemon RSS", "raw badger iterate",
+		"convergence to peers 2+3", "fresh peer catches up", "allocation decisions", "PINNED", "reproduce: "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+	t.Log(out.String())
+}
+
+// testWriter sends progress lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestSuiteSet(t *testing.T) {
+	for _, tt := range []struct {
+		name                   string
+		single, cluster, alloc bool
+		wantErr                bool
+	}{
+		{"all", true, true, true, false},
+		{"single", true, false, false, false},
+		{"cluster", false, true, false, false},
+		{"alloc", false, false, true, false},
+		{"clusters", false, false, false, true},
+	} {
+		s, c, a, err := suiteSet(tt.name)
+		if (err != nil) != tt.wantErr || s != tt.single || c != tt.cluster || a != tt.alloc {
+			t.Errorf("suiteSet(%q) = %v %v %v %v", tt.name, s, c, a, err)
+		}
+	}
+}
+
+func TestRunDecisions(t *testing.T) {
+	d, err := runDecisions(allocOptions{peers: 10, groups: 5, cids: 200, repl: 3, rounds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.fresh <= 0 || d.snapshot <= 0 || d.copyOnly <= 0 || !d.spread {
+		t.Fatalf("decisions: %+v", d)
+	}
+	if _, err := runDecisions(allocOptions{peers: 2, groups: 1, cids: 1, repl: 3, rounds: 1}); err == nil {
+		t.Fatal("3 replicas over 2 peers: want an error")
 	}
 }
 

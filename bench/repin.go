@@ -90,7 +90,7 @@ func runRepin(ctx context.Context, o options, ro repinOptions, tmp string, progr
 		return res, cl.withLogs(err)
 	}
 	res.filesPinned = time.Since(start)
-	if res.files1, err = killAndWatch(ctx, cl, len(cl.peers)-1, len(files), files, ro, logf); err != nil {
+	if res.files1, err = killAndWatch(ctx, cl, len(files), files, ro, logf); err != nil {
 		return res, cl.withLogs(err)
 	}
 	if ro.pins == 0 {
@@ -100,15 +100,16 @@ func runRepin(ctx context.Context, o options, ro repinOptions, tmp string, progr
 	if _, err := ingestWith(ctx, hc, base, newCIDGen(), 0, ro.pins, o.clients, progress, ingestHooks{query: query}); err != nil {
 		return res, cl.withLogs(err)
 	}
-	if res.pins2, err = killAndWatch(ctx, cl, len(cl.peers)-2, ro.pins+len(files), nil, ro, logf); err != nil {
+	if res.pins2, err = killAndWatch(ctx, cl, ro.pins+len(files), nil, ro, logf); err != nil {
 		return res, cl.withLogs(err)
 	}
 	return res, nil
 }
 
-// killAndWatch waits until every live peer lists total pins, SIGKILLs peer vi and polls peer 1
-// until no pin lists it and every one of files it held is pinned on ro.repl live peers.
-func killAndWatch(ctx context.Context, cl *cluster, vi, total int, files []string, ro repinOptions, logf func(string, ...any)) (res healResult, err error) {
+// killAndWatch waits until every live peer lists total pins, SIGKILLs the live peer (other
+// than peer 1) that holds the most of files (or of all pins when files is empty) and polls
+// peer 1 until no pin lists it and every one of files it held is pinned on ro.repl live peers.
+func killAndWatch(ctx context.Context, cl *cluster, total int, files []string, ro repinOptions, logf func(string, ...any)) (res healResult, err error) {
 	hc, base := cl.hc, cl.peers[0].base
 	for i, d := range cl.peers {
 		if d == nil {
@@ -121,11 +122,33 @@ func killAndWatch(ctx context.Context, cl *cluster, vi, total int, files []strin
 			return res, err
 		}
 	}
-	victim := cl.ids[vi]
-	onVictim, err := allocatedTo(ctx, hc, base, victim)
-	if err != nil {
-		return res, err
+	vi, best := -1, -1
+	var onVictim map[string]bool
+	for i := 1; i < len(cl.peers); i++ {
+		if cl.peers[i] == nil {
+			continue
+		}
+		on, err := allocatedTo(ctx, hc, base, cl.ids[i])
+		if err != nil {
+			return res, err
+		}
+		n := len(on)
+		if len(files) > 0 {
+			n = 0
+			for _, f := range files {
+				if on[f] {
+					n++
+				}
+			}
+		}
+		if n > best {
+			vi, best, onVictim = i, n, on
+		}
 	}
+	if vi < 0 {
+		return res, fmt.Errorf("no live peer besides peer 1 to kill")
+	}
+	victim := cl.ids[vi]
 	res.onVictim = len(onVictim)
 	var pending []string
 	for _, f := range files {
