@@ -76,11 +76,10 @@ func (s *Server) verifyToken(raw string, now time.Time) (principal, error) {
 	})
 	switch {
 	case err == nil:
-	case errors.Is(err, errUnknownIssuer):
-		return principal{}, fmt.Errorf("bearer token issued by unknown user %q: %s", claims.Issuer, renew)
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return principal{}, fmt.Errorf("malformed bearer token (expected a JWT from POST /token): %s", renew)
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid) || errors.Is(err, errUnknownIssuer):
+		// An unknown issuer reads like a bad signature, so tokens do not reveal which users exist.
 		return principal{}, fmt.Errorf("bearer token signature is invalid (the token was altered, or its user's password changed): %s", renew)
 	case errors.Is(err, jwt.ErrTokenExpired) && claims.ExpiresAt != nil:
 		return principal{}, fmt.Errorf("token expired at %s: %s", claims.ExpiresAt.UTC().Format(time.RFC3339), renew)
