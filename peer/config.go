@@ -79,7 +79,6 @@ func (c *Config) ApplyEnv() error {
 	}{
 		{"cluster", &c.Cluster, []string{"CLUSTER_", "PINCLUSTER_"}},
 		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
-		{"api.restapi", &c.API.RestAPI, []string{"CLUSTER_RESTAPI_", "PINCLUSTER_RESTAPI_"}},
 		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
 		{"pin_tracker", &c.Tracker, []string{"PINCLUSTER_PIN_TRACKER_"}},
 		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
@@ -88,6 +87,11 @@ func (c *Config) ApplyEnv() error {
 		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {
 			return err
 		}
+	}
+	// The REST API section reads its own variables (PINCLUSTER_RESTAPI_*, and IPFS Cluster's
+	// CLUSTER_RESTAPI_* names).
+	if err := c.API.RestAPI.ApplyEnv(os.Getenv); err != nil {
+		return err
 	}
 	return c.applyActorEnv()
 }

@@ -159,3 +159,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		t.Fatalf("env overrides not applied: %+v %+v", cfg.Cluster.Peername, cfg.Tracker.ConcurrentPins)
 	}
 }
+
+func TestRESTAPIEnvOverride(t *testing.T) {
+	t.Setenv("PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS", "/ip4/127.0.0.1/tcp/19999")
+	cfg := DefaultConfig()
+	if err := cfg.ApplyEnv(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.API.RestAPI.ListenMultiaddress != "/ip4/127.0.0.1/tcp/19999" {
+		t.Fatalf("restapi env ignored: %q", cfg.API.RestAPI.ListenMultiaddress)
+	}
+}
