@@ -1,0 +1,109 @@
+package kubo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/ipfs/boxo/path"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/ipfs"
+)
+
+// RepoStat runs repo/stat. FreeSpace is StorageMax-RepoSize, or the free space of the repo's
+// filesystem when that is smaller (readable only when Kubo runs on this machine).
+func (n *Node) RepoStat(ctx context.Context) (ipfs.RepoStat, error) {
+	ctx, done, err := n.begin(ctx, true)
+	if err != nil {
+		return ipfs.RepoStat{}, err
+	}
+	defer done()
+	var out repoStatOut
+	err = n.call(ctx, request{cmd: "repo/stat"}, func(r io.Reader) (err error) {
+		out, err = decodeRepoStat(r)
+		return err
+	})
+	if err != nil {
+		return ipfs.RepoStat{}, err
+	}
+	return toRepoStat(out, fsFree), nil
+}
+
+// toRepoStat computes FreeSpace from Kubo's numbers and the filesystem's free space (free
+// returns ok=false when the repo path is not readable here).
+func toRepoStat(out repoStatOut, free func(string) (uint64, bool)) ipfs.RepoStat {
+	st := ipfs.RepoStat{RepoSize: out.RepoSize, StorageMax: out.StorageMax, NumObjects: out.NumObjects}
+	if out.StorageMax > out.RepoSize {
+		st.FreeSpace = out.StorageMax - out.RepoSize
+	}
+	if fs, ok := free(out.RepoPath); ok && (fs < st.FreeSpace || out.StorageMax == 0) {
+		st.FreeSpace = fs
+	}
+	return st
+}
+
+// fsFree is the free space of the filesystem holding dir.
+func fsFree(dir string) (uint64, bool) {
+	if dir == "" {
+		return 0, false
+	}
+	var s syscall.Statfs_t
+	if err := syscall.Statfs(dir, &s); err != nil {
+		return 0, false
+	}
+	return s.Bavail * uint64(s.Bsize), true
+}
+
+// GC runs repo/gc and returns the removed CIDs.
+func (n *Node) GC(ctx context.Context) ([]api.Cid, error) {
+	ctx, done, err := n.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var removed []api.Cid
+	err = n.call(ctx, request{cmd: "repo/gc", query: url.Values{"stream-errors": {"true"}}}, func(r io.Reader) (err error) {
+		removed, err = decodeGC(r)
+		return err
+	})
+	if err != nil {
+		return removed, fmt.Errorf("repo gc: %w", err)
+	}
+	return removed, nil
+}
+
+// Resolve runs resolve?recursive=true: /ipfs/ and /ipld/ paths through the DAG (Kubo fetches
+// missing blocks when online), /ipns/ names through Kubo's name system. A bare CID is taken as
+// /ipfs/<cid>.
+func (n *Node) Resolve(ctx context.Context, p string) (api.Cid, error) {
+	ctx, done, err := n.begin(ctx, true)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	defer done()
+	full := p
+	if !strings.HasPrefix(p, "/") {
+		full = "/ipfs/" + p
+	}
+	pp, err := path.NewPath(full)
+	if err != nil {
+		return api.CidUndef, fmt.Errorf("%w: %q is not an IPFS path (use /ipfs/<cid>[/sub/path]): %v", api.ErrInvalid, p, err)
+	}
+	if ip, err := path.NewImmutablePath(pp); err == nil && len(ip.Segments()) == 2 {
+		return api.NewCid(ip.RootCid()), nil
+	}
+	var c api.Cid
+	q := url.Values{"arg": {pp.String()}, "recursive": {"true"}}
+	err = n.call(ctx, request{cmd: "resolve", query: q}, func(r io.Reader) (err error) {
+		c, err = decodeResolve(r)
+		return err
+	})
+	if err != nil {
+		return api.CidUndef, fmt.Errorf("resolve %s: %w", p, err)
+	}
+	return c, nil
+}
