@@ -163,9 +163,11 @@ func (c IPFS) Validate() error {
 	switch c.Backend {
 	case "embedded":
 	case "kubo":
-		return fmt.Errorf("ipfs_connector.backend: \"kubo\" is not available in this version; use \"embedded\"")
+		if c.NodeMultiaddress == "" {
+			return fmt.Errorf("ipfs_connector.node_multiaddress: empty; the kubo backend needs Kubo's RPC API address (e.g. /ip4/127.0.0.1/tcp/5001)")
+		}
 	default:
-		return fmt.Errorf("ipfs_connector.backend: unknown backend %q (use embedded)", c.Backend)
+		return fmt.Errorf("ipfs_connector.backend: unknown backend %q (use embedded or kubo)", c.Backend)
 	}
 	if c.PinTimeout <= 0 || c.UnpinTimeout <= 0 || c.IPFSRequestTimeout <= 0 {
 		return fmt.Errorf("ipfs_connector: pin_timeout, unpin_timeout and ipfs_request_timeout must be positive durations")

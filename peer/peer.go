@@ -37,6 +37,7 @@ import (
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
+	"github.com/pincluster/pincluster/ipfs/kubo"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
@@ -115,9 +116,10 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p = &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil),
 		members_: membership{removed: map[libp2ppeer.ID]bool{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
+	self := p // the named result is nil by the time a failed New's defer runs
 	defer func() {
 		if err != nil {
-			p.Close()
+			self.Close()
 		}
 	}()
 	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater); err != nil {
@@ -126,10 +128,21 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
-	if opts.Backend != nil {
+	switch {
+	case opts.Backend != nil:
 		p.ipfs = nopCloser{opts.Backend}
-	} else if p.ipfs, err = embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: p.host, Logger: log}); err != nil {
-		return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)
+	case cfg.IPFS.Backend == "kubo":
+		k, kerr := kubo.New(ctx, kubo.Config{NodeMultiaddress: cfg.IPFS.NodeMultiaddress, RequestTimeout: cfg.IPFS.IPFSRequestTimeout.D()})
+		if kerr != nil {
+			return nil, kerr
+		}
+		p.ipfs = k
+	default:
+		em, eerr := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: p.host, Logger: log})
+		if eerr != nil {
+			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), eerr)
+		}
+		p.ipfs = em
 	}
 	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
