@@ -94,9 +94,9 @@ func apiBase(addr string) (string, func(context.Context, string, string) (net.Co
 	}
 	scheme := "http"
 	trimmed := addr
-	for suffix, s := range map[string]string{"/tls/http": "https", "/https": "https", "/http": "http"} {
-		if strings.HasSuffix(trimmed, suffix) {
-			trimmed, scheme = strings.TrimSuffix(trimmed, suffix), s
+	for _, sfx := range []struct{ suffix, scheme string }{{"/tls/http", "https"}, {"/https", "https"}, {"/http", "http"}} {
+		if strings.HasSuffix(trimmed, sfx.suffix) {
+			trimmed, scheme = strings.TrimSuffix(trimmed, sfx.suffix), sfx.scheme
 			break
 		}
 	}
@@ -107,6 +107,11 @@ func apiBase(addr string) (string, func(context.Context, string, string) (net.Co
 	network, host, err := manet.DialArgs(m)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: kubo: node_multiaddress %q: %v (use e.g. /ip4/127.0.0.1/tcp/5001)", api.ErrInvalid, addr, err)
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return "", nil, fmt.Errorf("%w: kubo: node_multiaddress %q is not a TCP or unix socket address (use e.g. /ip4/127.0.0.1/tcp/5001)", api.ErrInvalid, addr)
 	}
 	if network == "unix" {
 		var d net.Dialer
