@@ -53,7 +53,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if cl.conv.samples != 50 || cl.conv.missing != 0 || cl.conv.p99 <= 0 {
 		t.Errorf("convergence: %+v, want 50 samples all seen", cl.conv)
 	}
-	if cu := cl.catchup; !cu.done || cu.reached != 1500 || cu.elapsed <= 0 {
+	if cu := cl.catchup; !cu.done || cu.reached != 1500 || cu.elapsed <= 0 || len(cu.cpu) != 4 || cu.rss <= 0 {
 		t.Errorf("catch-up: %+v, want 1500 pins reached", cu)
 	}
 	if d := sr.decisions; d.fresh <= 0 || d.snapshot <= 0 || d.copyOnly <= 0 || !d.spread {
@@ -65,7 +65,7 @@ func TestRunEndToEnd(t *testing.T) {
 	var out bytes.Buffer
 	printAll(&out, o, sr)
 	for _, want := range []string{"ingest POST /pins", "list GET /allocations", "daemon RSS", "raw badger iterate",
-		"convergence to peers 2+3", "fresh peer catches up", "allocation decisions", "PINNED", "reproduce: "} {
+		"convergence to peers 2+3", "fresh peer catches up", "CPU used meanwhile", "allocation decisions", "PINNED", "reproduce: "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

@@ -41,6 +41,8 @@ type catchupResult struct {
 	elapsed time.Duration // from starting it until it listed every pin
 	reached int           // pins it listed at the end (== pins when done)
 	done    bool
+	cpu     []time.Duration // CPU time each peer used during the catch-up (the fresh one last)
+	rss     int64           // the fresh peer's RSS at the end
 }
 
 func (c catchupResult) rate() float64 { return float64(c.reached) / c.elapsed.Seconds() }
@@ -140,6 +142,10 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 	logf("cluster settled %s after the fill; starting a fresh peer", res.settled.Round(time.Millisecond))
 
 	res.catchup.pins = co.catchup
+	var cpu0 []time.Duration
+	for _, p := range cl.peers {
+		cpu0 = append(cpu0, cpuTime(p.pid()))
+	}
 	start := time.Now()
 	d, err := cl.addPeer(ctx)
 	if err != nil {
@@ -149,6 +155,14 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 	err = waitCount(ctx, hc, d.base, gen, co.catchup, co.wait)
 	res.catchup.elapsed = time.Since(start)
 	res.catchup.done = err == nil
+	for i, p := range cl.peers {
+		c := cpuTime(p.pid())
+		if i < len(cpu0) {
+			c -= cpu0[i]
+		}
+		res.catchup.cpu = append(res.catchup.cpu, c)
+	}
+	res.catchup.rss, _, _, _ = memStatus(d.pid())
 	if lr, lerr := listAll(ctx, hc, d.base); lerr == nil {
 		res.catchup.reached = lr.pins
 	}

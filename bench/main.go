@@ -59,7 +59,7 @@ func defaultOptions() options {
 	return options{
 		suite: "all", bin: "bin/pincluster", total: 1_000_000, ingest: 100_000, clients: 16, lists: 3,
 		cluster: clusterOptions{peers: 3, pins: 100_000, every: 100, pollers: 4, catchup: 1_000_000, wait: 5 * time.Minute},
-		alloc:   allocOptions{peers: 100, groups: 5, cids: 100_000, repl: 3, rounds: 3},
+		alloc:   allocOptions{peers: 100, groups: 5, cids: 100_000, repl: 3, rounds: 2},
 		repin:   repinOptions{peers: 5, pins: 10_000, files: 200, repl: 2, wait: 3 * time.Minute},
 	}
 }

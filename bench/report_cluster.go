@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -56,6 +57,13 @@ func clusterRows(o options, r clusterResults) [][]string {
 		}
 		add(fmt.Sprintf("fresh peer catches up with %s pins", count(cu.pins)), val, "-", "-", "< 60 s per 1M", yes(cu.done && cu.rate() >= targetCatchupRate))
 		add("  catch-up rate; API up after", human(cu.rate())+" pins/s; "+dur(cu.ready), "fill ingest "+human(r.fill.rate())+"/s", "-", ">= 16.7k pins/s", "")
+		if len(cu.cpu) > 0 {
+			var parts []string
+			for _, c := range cu.cpu {
+				parts = append(parts, dur(c))
+			}
+			add("  CPU used meanwhile, peers 1..n (fresh last)", strings.Join(parts, " / "), "fresh peer RSS "+mb(cu.rss), "-", "-", "")
+		}
 	}
 	return rows
 }
@@ -69,7 +77,9 @@ func clusterNotes(w io.Writer, o options, r clusterResults) {
 	if r.catchup.pins > 0 {
 		fmt.Fprintf(w, "- catch-up: after the fill, peers 2 and 3 are waited on until they list every pin; then a\n")
 		fmt.Fprintf(w, "  fresh peer is started (bootstrap peer 1) and timed from process start until GET /allocations\n")
-		fmt.Fprintf(w, "  on it lists all %d pins (checked on 32 random probe CIDs, then a full count).\n", r.catchup.pins)
+		fmt.Fprintf(w, "  on it lists all %d pins (checked on 32 random probe CIDs, then a full count). The pins\n", r.catchup.pins)
+		fmt.Fprintf(w, "  have replication -1, so the fresh peer is allocated every one and its tracker queues them\n")
+		fmt.Fprintf(w, "  as they arrive (part of the catch-up cost, as for any new peer of such a cluster).\n")
 	}
 	if r.soloReused {
 		fmt.Fprintf(w, "- the lone-peer baseline is the single suite's first ingest (same size and clients).\n")
@@ -120,9 +130,10 @@ func allocNotes(w io.Writer, o options, d *decisionResults, r *repinResults) {
 	if r != nil {
 		fmt.Fprintf(w, "- self-healing: %d peers with monitor_ping_interval 1s, informer.metric_ttl 3s, monitor\n", o.repin.peers)
 		fmt.Fprintf(w, "  check_interval 1s, disable_repinning false, replication %d. First the cluster holds only %d\n", o.repin.repl, r.files)
-		fmt.Fprintf(w, "  small files added through POST /add (fetchable); the last peer is SIGKILLed. Then %d random\n", r.pins)
+		fmt.Fprintf(w, "  small files added through POST /add (fetchable); the peer holding most of them is SIGKILLed\n")
+		fmt.Fprintf(w, "  (freespace ranks peers on one disk alike, so most pins land on the same few peers). Then %d random\n", r.pins)
 		fmt.Fprintf(w, "  pins are added (never fetchable: they stay pin_queued and would hold every tracker slot,\n")
-		fmt.Fprintf(w, "  so the PINNED figure uses the files alone) and the next peer is SIGKILLed.\n")
+		fmt.Fprintf(w, "  so the PINNED figure uses the files alone) and the peer holding most pins is SIGKILLed.\n")
 		fmt.Fprintf(w, "  \"reallocated\": until no pin in peer 1's pinset (GET /allocations) lists the dead peer;\n")
 		fmt.Fprintf(w, "  \"PINNED\": until each file it held reports pinned on %d allocated live peers (GET\n", o.repin.repl)
 		fmt.Fprintf(w, "  /pins/{cid} on peer 1). Both count from the kill, so they include failure detection.\n")
