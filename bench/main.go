@@ -114,6 +114,10 @@ func main() {
 		o = q
 	}
 	o.verbose = true
+	if _, _, _, err := suiteSet(o.suite); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.suite == "single" {
