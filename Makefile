@@ -10,7 +10,7 @@ help:
 	@echo "make build    build bin/pincluster"
 	@echo "make run      build and start a single-peer daemon (config in ~/.pincluster, or CONFIG=dir)"
 	@echo "make test     go vet + go test -race ./... (includes the end-to-end suite)"
-	@echo "make bench    print the benchmark table (ingest, listing, RSS, raw Badger baseline)"
+	@echo "make bench    print the benchmark table: single peer (ingest, listing, RSS vs raw Badger), cluster (ingest, convergence, catch-up), allocation and self-healing (-suite single|cluster|alloc|all)"
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make fuzz     run each fuzz target for a short while"
 	@echo "make kubo     build the pinned Kubo daemon (tools/kubo/bin/ipfs; slow, once)"

@@ -116,6 +116,9 @@ func (p *Peer) forget(id libp2ppeer.ID) {
 	}
 	p.members_.remove(id)
 	p.monitor.Forget(id)
+	p.cands.mu.Lock()
+	p.cands.peers = nil // the next allocation sees the removal
+	p.cands.mu.Unlock()
 	go func() {
 		time.Sleep(2 * time.Second) // let the leave request and its reply through first
 		_ = p.host.Network().ClosePeer(id)

@@ -72,6 +72,7 @@ type Peer struct {
 	rpc       *actor.PID
 
 	members_   membership
+	cands      candidateCache
 	pullHints  chan libp2ppeer.ID
 	metricsNow chan struct{}
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -94,6 +95,37 @@ func (p *Peer) allocate(ctx context.Context, c api.Cid, opts api.PinOptions, exi
 	if opts.ReplicationFactorMin == -1 {
 		return []libp2ppeer.ID{}, nil
 	}
+	candidates, err := p.candidates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var current []libp2ppeer.ID
+	if found {
+		current = existing.Allocations
+	}
+	return p.allocator.Allocate(ctx, messages.AllocateRequest{Cid: c, Min: opts.ReplicationFactorMin, Max: opts.ReplicationFactorMax,
+		Current: current, User: opts.UserAllocations, Candidates: candidates})
+}
+
+// candidateTTL is how long one snapshot of the live peers' metrics serves allocations. Metrics
+// change every few seconds; rebuilding the snapshot per pin cost more than allocating, and the
+// allocator reuses its ranking while it is handed the same snapshot.
+const candidateTTL = 500 * time.Millisecond
+
+type candidateCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	peers map[libp2ppeer.ID]map[string]api.Metric // read-only once cached
+}
+
+// candidates is the metrics of live (valid ping), non-removed peers, from a snapshot at most
+// candidateTTL old. Callers must not modify the map.
+func (p *Peer) candidates(ctx context.Context) (map[libp2ppeer.ID]map[string]api.Metric, error) {
+	p.cands.mu.Lock()
+	defer p.cands.mu.Unlock()
+	if p.cands.peers != nil && time.Since(p.cands.at) < candidateTTL {
+		return p.cands.peers, nil
+	}
 	candidates, err := p.monitor.LatestAll(ctx)
 	if err != nil {
 		return nil, err
@@ -111,12 +143,8 @@ func (p *Peer) allocate(ctx context.Context, c api.Cid, opts api.PinOptions, exi
 		}
 	}
 	dropDead(candidates)
-	var current []libp2ppeer.ID
-	if found {
-		current = existing.Allocations
-	}
-	return p.allocator.Allocate(ctx, messages.AllocateRequest{Cid: c, Min: opts.ReplicationFactorMin, Max: opts.ReplicationFactorMax,
-		Current: current, User: opts.UserAllocations, Candidates: candidates})
+	p.cands.peers, p.cands.at = candidates, time.Now()
+	return candidates, nil
 }
 
 // PinPath pins the CID an /ipfs/, /ipld/ or /ipns/ path names (resolved by the IPFS node).
