@@ -7,6 +7,9 @@ import "github.com/pincluster/pincluster/api"
 type Change struct {
 	Kind OpKind
 	Pin  api.Pin // for OpUnpin only Pin.Cid is used
+	// PinJSON is Pin's JSON, encoded by the caller so that the encoding runs on the callers'
+	// goroutines rather than in the single pinset actor. Empty: the actor encodes it.
+	PinJSON []byte
 }
 
 // CommitChanges asks the pinset actor to make changes durable. The reply is ChangesCommitted.

@@ -2,6 +2,7 @@ package pinset
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,15 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]mess
 		timeout = time.Until(dl)
 		if timeout <= 0 {
 			return nil, fmt.Errorf("pinset commit: %w", api.ErrTimeout)
+		}
+	}
+	for i := range changes {
+		if changes[i].Kind == messages.OpPin && len(changes[i].PinJSON) == 0 {
+			b, err := json.Marshal(changes[i].Pin)
+			if err != nil {
+				return nil, fmt.Errorf("pinset: encoding pin %s: %w", changes[i].Pin.Cid, err)
+			}
+			changes[i].PinJSON = b
 		}
 	}
 	res, err := ask.Request(ctx, p.system, p.pid, &messages.CommitChanges{Changes: changes}, timeout)

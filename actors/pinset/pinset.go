@@ -99,10 +99,13 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 		op := messages.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
 		var pin *api.Pin
 		if ch.Kind == messages.OpPin {
-			b, err := json.Marshal(ch.Pin)
-			if err != nil {
-				ctx.Respond(&messages.ChangesCommitted{Err: fmt.Errorf("pinset: encoding pin %s: %w", ch.Pin.Cid, err)})
-				return
+			b := ch.PinJSON
+			if len(b) == 0 {
+				var err error
+				if b, err = json.Marshal(ch.Pin); err != nil {
+					ctx.Respond(&messages.ChangesCommitted{Err: fmt.Errorf("pinset: encoding pin %s: %w", ch.Pin.Cid, err)})
+					return
+				}
 			}
 			op.PinJSON = b
 			pin = &m.Changes[i].Pin
@@ -147,12 +150,13 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	if a.writeq == nil {
 		// One long-lived writer goroutine: a goroutine per batch would regrow its stack
 		// through Badger's deep call chain every time.
-		a.writeq = make(chan batch, 1)
+		q := make(chan batch, 1)
+		a.writeq = q
 		self, system, store := ctx.Self(), ctx.ActorSystem(), a.store
 		a.writes.Add(1)
 		go func() {
 			defer a.writes.Done()
-			for b := range a.writeq {
+			for b := range q { // q, not a.writeq: the actor clears its field when it stops
 				changed, err := store.Apply(b.ops())
 				system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
 			}
