@@ -10,6 +10,16 @@
 //     the pinset (startup sync), so nothing acknowledged depends on in-memory queues.
 //   - Admission control: a pin is refused with "pin queue is full" when the tracker queue
 //     already holds max_pin_queue_size items, before anything is written.
+//   - Membership is what the peer can see: itself, connected hosts (only holders of the cluster
+//     secret can connect) and peers with a valid ping metric, minus peers removed with
+//     `peers rm`. The ping metric carries the peer's addresses, so peers that bootstrapped to
+//     different peers still meet.
+//   - Repinning (on by default, unlike IPFS Cluster): when a peer's ping expires, only the live
+//     member with the lowest peer ID reallocates its under-replicated pins, so one peer commits
+//     each change instead of every peer racing to.
+//   - Allocation reads a snapshot of live peers' metrics at most 500 ms old.
+//   - Global status asks every member for a page of CIDs at a time (remote StatusRequest), so a
+//     status listing holds one page in memory whatever the pinset's size.
 package peer
 
 import (
