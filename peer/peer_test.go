@@ -170,3 +170,38 @@ func TestRESTAPIEnvOverride(t *testing.T) {
 		t.Fatalf("restapi env ignored: %q", cfg.API.RestAPI.ListenMultiaddress)
 	}
 }
+
+// TestStateSyncLeavesUnknownIPFSPinsAlone: pins on the IPFS node that the pinset has no record
+// of (the operator's own, or content of a peer whose state was cleaned) are never unpinned.
+func TestStateSyncLeavesUnknownIPFSPinsAlone(t *testing.T) {
+	dir := t.TempDir()
+	backend := fake.New()
+	c := testCid(t, "operator's own pin")
+	if err := backend.Pin(context.Background(), c, api.PinModeRecursive, nil); err != nil {
+		t.Fatal(err)
+	}
+	ident, _ := NewIdentity()
+	cfg := testConfig()
+	cfg.Cluster.StateSyncInterval = config.Duration(20 * time.Millisecond)
+	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Several state sync rounds pass; the pin stays.
+	if poll.Until(300*time.Millisecond, 20*time.Millisecond, func() bool { return !backend.Pinned(c) }) {
+		t.Fatal("state sync unpinned a CID the pinset never held")
+	}
+	// A CID the pinset removed is unpinned.
+	gone := testCid(t, "removed")
+	if _, err := p.Pin(context.Background(), gone, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, p, gone, api.TrackerStatusPinned)
+	if _, err := p.Unpin(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	if !poll.Until(10*time.Second, 20*time.Millisecond, func() bool { return !backend.Pinned(gone) }) {
+		t.Fatal("an unpinned CID is still pinned on the IPFS node")
+	}
+}

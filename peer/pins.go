@@ -31,6 +31,9 @@ func (p *Peer) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin
 	if err := opts.Validate(); err != nil {
 		return api.Pin{}, err
 	}
+	if err := p.batcher.Full(); err != nil {
+		return api.Pin{}, err
+	}
 	if max := p.cfg.Tracker.MaxPinQueueSize; p.tracker.QueueLen() >= max {
 		return api.Pin{}, fmt.Errorf("%w: pin queue is full (pin_tracker.max_pin_queue_size=%d): raise it or slow the intake", api.ErrUnavailable, max)
 	}

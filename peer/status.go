@@ -164,7 +164,18 @@ func (p *Peer) recoverLocal(ctx context.Context, c api.Cid) (api.PinInfo, error)
 		return api.PinInfo{}, err
 	}
 	if !ok {
-		return api.PinInfo{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+		// Not in the pinset: an unpin may have failed here; retry it.
+		pi, err := p.tracker.StatusUnknown(ctx, c)
+		if err != nil {
+			return api.PinInfo{}, err
+		}
+		if pi.Status != api.TrackerStatusUnpinError {
+			return api.PinInfo{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+		}
+		if err := p.tracker.Untrack(ctx, c); err != nil {
+			return api.PinInfo{}, err
+		}
+		return p.tracker.StatusUnknown(ctx, c)
 	}
 	return p.tracker.Recover(ctx, pin)
 }

@@ -2,10 +2,12 @@ package peer
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // syncLoop runs a state sync at start (re-deriving tracker work after a restart) and then every
@@ -91,14 +93,19 @@ func (p *Peer) stateSync(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.log.Warn("state sync: iterating the pinset", "err", err)
 	}
-	// IPFS pins the pinset does not hold for this peer (left by a crash between a commit and
-	// its unpin) are removed.
+	// IPFS pins that the pinset removed, or moved away from this peer, are unpinned (left by a
+	// crash between a commit and its unpin). A CID the pinset has no record of is never
+	// touched: it may be the operator's own pin (kubo backend), or content of a peer whose
+	// state was cleaned and is still catching up.
 	err = p.ipfs.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
-		pin, ok, err := p.store.GetPin(c)
+		rec, found, err := p.store.Get(c)
 		if err != nil {
 			return err
 		}
-		if !ok || !pin.AllocatedTo(p.ident.ID) {
+		if !found {
+			return nil
+		}
+		if rec.Deleted || !p.recordAllocatedHere(rec) {
 			if err := p.tracker.Untrack(ctx, c); err != nil {
 				p.log.Warn("state sync: cannot untrack", "cid", c, "err", err)
 			}
@@ -108,4 +115,13 @@ func (p *Peer) stateSync(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		p.log.Warn("state sync: listing IPFS pins", "err", err)
 	}
+}
+
+// recordAllocatedHere reports whether a live record's pin is allocated to this peer.
+func (p *Peer) recordAllocatedHere(rec persistence.Record) bool {
+	var pin api.Pin
+	if err := json.Unmarshal(rec.Op.PinJSON, &pin); err != nil {
+		return true // undecodable: leave the IPFS pin alone
+	}
+	return pin.AllocatedTo(p.ident.ID)
 }

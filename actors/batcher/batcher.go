@@ -51,10 +51,18 @@ type flushBatch struct{ gen uint64 }
 
 // published reports the end of a Publish run.
 type published struct {
-	lastSeq uint64
-	n       int
-	err     error
+	ops []messages.Op
+	err error
 }
+
+// retryPublish fires when the backoff after a failed publish has passed.
+type retryPublish struct{}
+
+// Backoff bounds between attempts to publish a batch that failed.
+const (
+	retryMin = 500 * time.Millisecond
+	retryMax = 30 * time.Second
+)
 
 type batcherActor struct {
 	self    peer.ID
@@ -69,6 +77,8 @@ type batcherActor struct {
 	inflight   bool
 	timerGen   uint64
 	timerArmed bool
+	retry      time.Duration // current backoff after failed publishes; 0 when healthy
+	waiting    bool          // a retry is scheduled; nothing is sent before it fires
 	ctx        context.Context
 }
 
@@ -80,6 +90,9 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 		a.onFlush(ctx, m)
 	case *published:
 		a.onPublished(ctx, m)
+	case *retryPublish:
+		a.waiting = false
+		a.send(ctx)
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	default:
 		a.log.Warn("batcher: unknown message", "type", fmt.Sprintf("%T", m))
@@ -113,7 +126,7 @@ func (a *batcherActor) onFlush(ctx actor.Context, m *flushBatch) {
 // send publishes up to MaxBatchSize buffered ops unless a publish is in flight (then
 // onPublished sends the rest).
 func (a *batcherActor) send(ctx actor.Context) {
-	if a.inflight || len(a.buf) == 0 {
+	if a.inflight || a.waiting || len(a.buf) == 0 {
 		return
 	}
 	n := len(a.buf)
@@ -130,7 +143,7 @@ func (a *batcherActor) send(ctx actor.Context) {
 	self, system := ctx.Self(), ctx.ActorSystem()
 	go func() {
 		err := a.publish(ops)
-		system.Root.Send(self, &published{lastSeq: ops[len(ops)-1].Seq, n: len(ops), err: err})
+		system.Root.Send(self, &published{ops: ops, err: err})
 	}()
 }
 
@@ -151,13 +164,21 @@ func (a *batcherActor) publish(ops []messages.Op) error {
 
 func (a *batcherActor) onPublished(ctx actor.Context, m *published) {
 	a.inflight = false
-	a.pending.Add(-int64(m.n))
 	if m.err != nil {
-		// Not fatal: anti-entropy delivers these ops to peers that pull them, and a restart
-		// republishes them. Keep the mark where it is.
-		a.log.Warn("batcher: publishing batch", "ops", m.n, "err", m.err)
-	} else if err := a.mark.SetPublished(a.self, m.lastSeq); err != nil {
-		a.log.Warn("batcher: recording published seq", "seq", m.lastSeq, "err", err)
+		// Put the ops back in front and retry with backoff: the published mark must never pass
+		// an op that was not broadcast (a restart republishes from the mark).
+		a.buf = append(m.ops, a.buf...)
+		a.retry = min(max(2*a.retry, retryMin), retryMax)
+		a.log.Warn("batcher: publishing batch failed; retrying", "ops", len(m.ops), "in", a.retry, "err", m.err)
+		a.waiting = true
+		self, system := ctx.Self(), ctx.ActorSystem()
+		time.AfterFunc(a.retry, func() { system.Root.Send(self, &retryPublish{}) })
+		return
+	}
+	a.retry = 0
+	a.pending.Add(-int64(len(m.ops)))
+	if last := m.ops[len(m.ops)-1].Seq; a.mark.SetPublished(a.self, last) != nil {
+		a.log.Warn("batcher: recording published seq", "seq", last)
 	}
 	if len(a.buf) > 0 && (!a.batching() || len(a.buf) >= a.cfg.MaxBatchSize || !a.timerArmed) {
 		a.send(ctx)

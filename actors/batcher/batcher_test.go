@@ -17,11 +17,12 @@ import (
 )
 
 type recorder struct {
-	mu      sync.Mutex
-	batches []messages.Batch
-	marks   []uint64
-	fail    error
-	block   chan struct{}
+	mu       sync.Mutex
+	batches  []messages.Batch
+	marks    []uint64
+	fail     error
+	failures int
+	block    chan struct{}
 }
 
 func (r *recorder) Publish(ctx context.Context, data []byte) error {
@@ -39,6 +40,7 @@ func (r *recorder) Publish(ctx context.Context, data []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
+		r.failures++
 		return r.fail
 	}
 	r.batches = append(r.batches, b)
@@ -128,12 +130,27 @@ func TestFullQueueIsAClearError(t *testing.T) {
 	close(rec.block)
 }
 
-func TestFailedPublishKeepsTheMark(t *testing.T) {
+// TestFailedPublishIsRetried: a failed publish keeps the mark and is retried until it works.
+func TestFailedPublishIsRetried(t *testing.T) {
 	rec := &recorder{fail: errors.New("no peers")}
 	b, _, id := setup(t, Config{}, rec) // batching off: publish at once
 	b.Publish(ops(id, 1, 3))
-	eventually(t, "the failed publish to settle", func() bool { return b.Pending() == 0 })
+	eventually(t, "two failed attempts", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.failures >= 2
+	})
 	if _, marks := rec.snapshot(); len(marks) != 0 {
 		t.Fatalf("published mark moved after a failed publish: %v", marks)
+	}
+	rec.mu.Lock()
+	rec.fail = nil
+	rec.mu.Unlock()
+	eventually(t, "the batch published after the failure cleared", func() bool {
+		bs, marks := rec.snapshot()
+		return len(bs) == 1 && len(bs[0].Ops) == 3 && len(marks) == 1 && marks[0] == 3
+	})
+	if b.Pending() != 0 {
+		t.Fatalf("pending = %d after the retry succeeded", b.Pending())
 	}
 }

@@ -134,7 +134,9 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 			}
 			total += len(ops)
 		}
-		if !resp.More || len(resp.Ops) == 0 {
+		// A page with nothing we accept (only untrusted origins) will not move our version
+		// vector, so asking again would return the same page: stop.
+		if !resp.More || len(resp.Ops) == 0 || len(ops) == 0 {
 			return total, nil
 		}
 		if ctx.Err() != nil {
