@@ -20,6 +20,10 @@ type RecoverRequest struct {
 	Cid string `json:"cid"`
 }
 
+// RecoverAllRequest asks a peer to recover every item in error locally (and wait). Reply:
+// StatusResponse with the outcome of each.
+type RecoverAllRequest struct{}
+
 // GCRequest asks a peer to run a local repo gc. Reply: GCResponse.
 type GCRequest struct{}
 

@@ -25,6 +25,7 @@ func registerCodecs(reg *remote.Registry) error {
 		remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1),
 		remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1),
 		remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1),
+		remote.JSONCodec[messages.RecoverAllRequest]("pincluster.RecoverAllRequest", 1),
 		remote.JSONCodec[messages.GCRequest]("pincluster.GCRequest", 1),
 		remote.JSONCodec[messages.GCResponse]("pincluster.GCResponse", 1),
 		remote.JSONCodec[messages.IDRequest]("pincluster.IDRequest", 1),
@@ -51,6 +52,21 @@ func (a *rpcActor) Receive(ctx actor.Context) {
 		a.async(ctx, func(c context.Context) any { return a.p.onStatusRequest(c, m) })
 	case *messages.RecoverRequest:
 		a.async(ctx, func(c context.Context) any { return a.p.onRecoverRequest(c, m) })
+	case *messages.RecoverAllRequest:
+		a.async(ctx, func(c context.Context) any {
+			resp := &messages.StatusResponse{Infos: []api.PinInfo{}}
+			err := a.p.RecoverAll(c, true, func(g api.GlobalPinInfo) error {
+				if pi, ok := g.PeerMap[a.p.ident.ID.String()]; ok {
+					resp.Infos = append(resp.Infos, api.PinInfo{Cid: g.Cid, Name: g.Name, Peer: a.p.ident.ID,
+						Allocations: g.Allocations, Origins: g.Origins, Created: g.Created, Metadata: g.Metadata, PinInfoShort: pi})
+				}
+				return nil
+			})
+			if err != nil {
+				resp.Error = err.Error()
+			}
+			return resp
+		})
 	case *messages.GCRequest:
 		a.async(ctx, func(c context.Context) any {
 			res, _ := a.p.IPFSGC(c, true)

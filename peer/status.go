@@ -220,8 +220,8 @@ func (p *Peer) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPi
 	return g, nil
 }
 
-// RecoverAll recovers every item in error on this peer (and, unless local, asks the others to do
-// the same for theirs) and streams each outcome.
+// RecoverAll recovers every item in error on this peer and, unless local, asks every other
+// member to recover its own; it streams each outcome.
 func (p *Peer) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error {
 	var errored []api.Cid
 	err := p.tracker.InFlight(ctx, func(c api.Cid, s api.PinInfoShort) error {
@@ -234,16 +234,38 @@ func (p *Peer) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPin
 		return err
 	}
 	for _, c := range errored {
-		g, err := p.Recover(ctx, c, local)
+		pi, err := p.recoverLocal(ctx, c)
 		if err != nil {
-			pi, serr := p.localInfo(ctx, c)
-			if serr != nil {
+			if pi, err = p.localInfo(ctx, c); err != nil {
 				return err
 			}
-			g = p.global(pi)
 		}
-		if err := fn(g); err != nil {
+		if err := fn(p.global(pi)); err != nil {
 			return err
+		}
+	}
+	if local {
+		return nil
+	}
+	for _, id := range p.members(ctx) {
+		if id == p.ident.ID {
+			continue
+		}
+		res, err := p.remote.Request(ctx, p.remote.PID(id, rpcActorName), &messages.RecoverAllRequest{})
+		resp, ok := res.(*messages.StatusResponse)
+		if err != nil || !ok || resp.Error != "" {
+			msg := errString(err, res)
+			if ok && resp.Error != "" {
+				msg = resp.Error
+			}
+			p.log.Warn("recover: a peer could not recover its items", "peer", id, "err", msg)
+			continue
+		}
+		for _, pi := range resp.Infos {
+			pi.Peer = id
+			if err := fn(p.global(pi)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
