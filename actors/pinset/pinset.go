@@ -186,14 +186,29 @@ func (a *pinsetActor) takeBatch() batch {
 
 func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	a.writing = false
-	for _, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
+	// Store.Apply commits in chunks: after a failure, the ops of earlier chunks are stored
+	// (their changed flags are set; a local op always wins, so for local ops changed means
+	// committed). A local request whose ops all committed is acknowledged; the rest fail.
+	j := 0
+	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
+		committed := m.err == nil
+		if !committed && i < len(m.b.waiters) {
+			committed = true
+			for k := range w.ops {
+				committed = committed && j+k < len(m.changed) && m.changed[j+k]
+			}
+		}
+		j += len(w.ops)
 		reply := &messages.ChangesCommitted{Err: m.err}
-		if m.err == nil {
-			reply.Ops = w.ops
+		if committed {
+			reply = &messages.ChangesCommitted{Ops: w.ops}
 		}
 		if w.sender != nil {
 			ctx.Send(w.sender, reply)
 		}
+	}
+	if m.err != nil && a.listener != nil {
+		a.notify(m) // what did commit still reaches the tracker and the broadcast
 	}
 	if m.err != nil {
 		a.log.Error("pinset: write failed", "ops", len(m.changed), "err", m.err)

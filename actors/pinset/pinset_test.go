@@ -112,7 +112,7 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 			seqs <- ops[0].Seq
 		}(i)
 	}
-	time.AfterFunc(50*time.Millisecond, func() { close(store.block) })
+	time.AfterFunc(500*time.Millisecond, func() { close(store.block) }) // ample time for the three to queue
 	wg.Wait()
 	close(seqs)
 	seen := map[uint64]bool{}
@@ -201,5 +201,76 @@ func TestCommitHonoursContext(t *testing.T) {
 	defer cancel()
 	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); !errors.Is(err, api.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want a timeout", err)
+	}
+}
+
+// partialStore commits the first chunk of a batch and fails the rest, as Store.Apply does
+// when a later chunk fails.
+type partialStore struct {
+	memStore
+	commit  int
+	entered chan struct{} // closed when the first Apply starts
+	once    sync.Once
+}
+
+func (s *partialStore) Apply(ops []messages.Op) ([]bool, error) {
+	s.once.Do(func() { close(s.entered) })
+	n := min(s.commit, len(ops))
+	changed, err := s.memStore.Apply(ops[:n])
+	if err != nil || n == len(ops) {
+		return changed, err
+	}
+	return changed, errors.New("disk full after the first chunk")
+}
+
+// TestPartialWriteAcknowledgesWhatCommitted: requests whose ops were stored before a chunk failed
+// are acknowledged and announced; the others fail.
+func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
+	store := &partialStore{memStore: memStore{block: make(chan struct{}), last: map[peer.ID]uint64{}}, commit: 2, entered: make(chan struct{})}
+	var mu sync.Mutex
+	announced := 0
+	self := testPeer(t)
+	p, err := Spawn(actor.NewActorSystem(), self, store, messages.NewClock(nil), func(ev messages.PinsetChanged) {
+		mu.Lock()
+		announced += len(ev.Ops)
+		mu.Unlock()
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { // this write is held, so the next three requests share one batch
+		_, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(100)})
+		first <- err
+	}()
+	<-store.entered
+	results := make(chan error, 3)
+	time.AfterFunc(500*time.Millisecond, func() { close(store.block) }) // ample time for the three to queue
+	for i := 0; i < 3; i++ {
+		go func(i int) {
+			_, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(i)})
+			results <- err
+		}(i)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	ok, failed := 0, 0
+	for i := 0; i < 3; i++ {
+		if <-results == nil {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	if ok != 2 || failed != 1 {
+		t.Fatalf("%d acknowledged, %d failed; want 2 and 1", ok, failed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if announced != 3 { // the first write's op and the two committed ones
+		t.Fatalf("announced %d ops, want 3", announced)
 	}
 }
