@@ -23,16 +23,7 @@ const gcFreshness = 3
 
 // gcLoop collects causally stable tombstones every state_sync_interval.
 func (p *Peer) gcLoop(ctx context.Context) {
-	t := time.NewTicker(p.cfg.Cluster.StateSyncInterval.D())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.collectTombstones(ctx)
-		}
-	}
+	every(ctx, p.cfg.Cluster.StateSyncInterval.D(), func() { p.collectTombstones(ctx) })
 }
 
 // collectTombstones refreshes the version vectors of members not heard from recently (an

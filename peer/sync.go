@@ -15,34 +15,32 @@ import (
 // queued, and IPFS pins the pinset no longer holds here are removed.
 func (p *Peer) syncLoop(ctx context.Context) {
 	p.stateSync(ctx)
-	t := time.NewTicker(p.cfg.Cluster.StateSyncInterval.D())
+	every(ctx, p.cfg.Cluster.StateSyncInterval.D(), func() { p.stateSync(ctx) })
+}
+
+// every runs f each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.stateSync(ctx)
+			f()
 		}
 	}
 }
 
 // recoverLoop re-queues errored items every pin_recover_interval.
 func (p *Peer) recoverLoop(ctx context.Context) {
-	t := time.NewTicker(p.cfg.Cluster.PinRecoverInterval.D())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := p.tracker.RecoverAll(ctx); err != nil {
-				p.log.Warn("recover loop", "err", err)
-			} else if n > 0 {
-				p.log.Info("recover loop re-queued errored items", "count", n)
-			}
+	every(ctx, p.cfg.Cluster.PinRecoverInterval.D(), func() {
+		if n, err := p.tracker.RecoverAll(ctx); err != nil {
+			p.log.Warn("recover loop", "err", err)
+		} else if n > 0 {
+			p.log.Info("recover loop re-queued errored items", "count", n)
 		}
-	}
+	})
 }
 
 // stateSync streams the pinset (constant memory) and the IPFS pin list once each.
