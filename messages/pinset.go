@@ -38,3 +38,9 @@ type PinsetChanged struct {
 	// listeners need not decode PinJSON again.
 	Pins []*api.Pin
 }
+
+// OwnSeqSeen tells the pinset actor that an op of its own origin with Seq exists elsewhere (it
+// came back in a snapshot), so local numbering continues after it. No reply.
+type OwnSeqSeen struct {
+	Seq uint64
+}

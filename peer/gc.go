@@ -108,8 +108,16 @@ func stableVV(self libp2ppeer.ID, members []libp2ppeer.ID, local map[libp2ppeer.
 // onSnapshotApplied is the syncer's snapshot hook: clocks move past the snapshot's, and the
 // changed records reach the reconciler so the tracker pins (or unpins) what is allocated here.
 func (p *Peer) onSnapshotApplied(ops []messages.Op) {
+	var own uint64
 	for _, op := range ops {
 		p.clock.Observe(op.Clock)
+		if op.Origin == p.ident.ID && op.Seq > own {
+			own = op.Seq
+		}
+	}
+	if own > 0 {
+		// Our own old ops came back in a snapshot (the state was cleaned): never reuse a seq.
+		p.pinset.ObserveOwnSeq(own)
 	}
 	p.recon.push(messages.PinsetChanged{Ops: ops})
 }

@@ -90,10 +90,11 @@ type Peer struct {
 	left  atomic.Bool
 	leave func()
 
-	ctx    context.Context // cancelled when the peer closes; background work derives from it
-	cancel context.CancelFunc
-	loops  sync.WaitGroup
-	closed sync.Once
+	ctx     context.Context // cancelled when the peer closes; background work derives from it
+	started time.Time
+	cancel  context.CancelFunc
+	loops   sync.WaitGroup
+	closed  sync.Once
 }
 
 var _ rest.Cluster = (*Peer)(nil)
@@ -175,7 +176,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
-	p.ctx, p.cancel = loopCtx, cancel
+	p.ctx, p.cancel, p.started = loopCtx, cancel, time.Now()
 	if err = p.startGossip(loopCtx); err != nil {
 		return nil, err
 	}

@@ -22,14 +22,16 @@ func (p *Peer) onAlert(a api.Alert) {
 		return
 	}
 	if p.ctx.Err() == nil {
-		p.goLoop(func() { p.repinFrom(p.ctx, a.Peer) })
+		p.goLoop(func() { p.repin(p.ctx, a.Peer) })
 	}
 }
 
-// repinFrom reallocates the under-replicated pins allocated to a dead peer. Every peer sees the
-// alert; to avoid every peer committing the same change, only the live member with the lowest
-// ID does the work (the others' view converges through the pinset).
-func (p *Peer) repinFrom(ctx context.Context, dead libp2ppeer.ID) {
+// repin reallocates under-replicated pins: those allocated to dead, or, when dead is "", every
+// pin with fewer than replication_factor_min live allocations (the periodic sweep that retries
+// what an alert could not place, and pins of removed peers). Every peer sees the alert; to avoid
+// every peer committing the same change, only the live member with the lowest ID does the work
+// (the others' view converges through the pinset).
+func (p *Peer) repin(ctx context.Context, dead libp2ppeer.ID) {
 	live, err := p.monitor.LivePeers(ctx)
 	if err != nil || len(live) == 0 {
 		return
@@ -60,7 +62,7 @@ func (p *Peer) repinFrom(ctx context.Context, dead libp2ppeer.ID) {
 	}
 	n := 0
 	err = p.store.IteratePins(ctx, func(pin api.Pin) error {
-		if pin.ReplicationFactorMin == -1 || !contains(pin.Allocations, dead) {
+		if pin.ReplicationFactorMin == -1 || (dead != "" && !contains(pin.Allocations, dead)) {
 			return nil
 		}
 		alive := 0
@@ -92,8 +94,18 @@ func (p *Peer) repinFrom(ctx context.Context, dead libp2ppeer.ID) {
 		p.log.Warn("repinning: iterating the pinset", "err", err)
 	}
 	if n > 0 {
-		p.log.Info("repinning: reallocated pins of a dead peer", "peer", dead, "pins", n)
+		p.log.Info("repinning: reallocated under-replicated pins", "dead peer", dead, "pins", n)
 	}
+}
+
+// repinSweep runs the periodic repin once the monitor has had time to hear from every live peer
+// (right after a start, too few peers look alive and every pin would look under-replicated).
+func (p *Peer) repinSweep(ctx context.Context) {
+	settle := 3 * 2 * p.cfg.Cluster.MonitorPingInterval.D()
+	if p.cfg.Cluster.DisableRepinning || time.Since(p.started) < settle {
+		return
+	}
+	p.repin(ctx, "")
 }
 
 // dropDead removes the peers without a valid ping metric: a dead peer's other metrics outlive its

@@ -15,7 +15,10 @@ import (
 // queued, and IPFS pins the pinset no longer holds here are removed.
 func (p *Peer) syncLoop(ctx context.Context) {
 	p.stateSync(ctx)
-	every(ctx, p.cfg.Cluster.StateSyncInterval.D(), func() { p.stateSync(ctx) })
+	every(ctx, p.cfg.Cluster.StateSyncInterval.D(), func() {
+		p.stateSync(ctx)
+		p.repinSweep(ctx)
+	})
 }
 
 // every runs f each interval until ctx ends.

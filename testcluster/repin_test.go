@@ -249,3 +249,37 @@ func TestRepinWithDefaultMetricTTL(t *testing.T) {
 		t.Fatalf("new pin after the death: %v, allocations %v include the dead peer %d", err, pin.Allocations, victim)
 	}
 }
+
+// TestRepinSweepMovesPinsOfARemovedPeer: `peers rm` forgets a peer without an alert; the
+// periodic repin sweep reallocates the pins it held.
+func TestRepinSweepMovesPinsOfARemovedPeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the sweep to settle")
+	}
+	c := New(t, 4, withReplication2(true))
+	cids := testCids("sweep", 12)
+	c.pinAll(t, 0, cids, api.PinOptions{})
+	victim := c.victimOf(t, cids[0])
+	if victim == 0 {
+		t.Skip("the victim is the peer that removes it")
+	}
+	moved := c.allocatedTo(0, victim, cids)
+	if err := c.Peer(0).PeerRemove(context.Background(), c.ID(victim)); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range moved {
+		c.WaitFor(func() bool {
+			pin, ok := c.GetPin(0, x)
+			return ok && len(pin.Allocations) == 2 && !contains(pin.Allocations, c.ID(victim))
+		}, 60*time.Second, "%s reallocated away from the removed peer %d", x, victim)
+	}
+}
+
+func contains(ids []libp2ppeer.ID, id libp2ppeer.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

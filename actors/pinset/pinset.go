@@ -81,6 +81,10 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onApplyRemote(ctx, m)
 	case *writeDone:
 		a.onWriteDone(ctx, m)
+	case *messages.OwnSeqSeen:
+		if m.Seq >= a.nextSeq {
+			a.nextSeq = m.Seq + 1
+		}
 	case *actor.Stopped:
 		if a.writeq != nil {
 			close(a.writeq)
