@@ -35,20 +35,27 @@ func (s *Store) Apply(ops []messages.Op) (changed []bool, err error) {
 			return nil, fmt.Errorf("persistence: op %d: %w", i, err)
 		}
 	}
+	return s.inChunks(ops, "apply ops", s.applyChunk)
+}
+
+// inChunks writes ops in transactions of up to applyChunk ops (halving the chunk when Badger
+// says a transaction is too big), under the write lock. On error, changed holds the flags of
+// the chunks committed before it.
+func (s *Store) inChunks(ops []messages.Op, what string, write func(ops []messages.Op, changed []bool) error) ([]bool, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	changed = make([]bool, len(ops))
+	changed := make([]bool, len(ops))
 	chunk := applyChunk
 	for i := 0; i < len(ops); {
 		n := min(chunk, len(ops)-i)
-		err := s.applyChunk(ops[i:i+n], changed[i:i+n])
+		err := write(ops[i:i+n], changed[i:i+n])
 		if errors.Is(err, badger.ErrTxnTooBig) && n > 1 {
 			chunk = n / 2
 			continue
 		}
 		if err != nil {
 			clear(changed[i:])
-			return changed, fmt.Errorf("persistence: apply ops: %w", err)
+			return changed, fmt.Errorf("persistence: %s: %w", what, err)
 		}
 		i += n
 	}

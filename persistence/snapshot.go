@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -72,24 +71,7 @@ func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
 			return nil, fmt.Errorf("persistence: snapshot record %d: %w", i, err)
 		}
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	changed = make([]bool, len(ops))
-	chunk := applyChunk
-	for i := 0; i < len(ops); {
-		n := min(chunk, len(ops)-i)
-		err := s.mergeChunk(ops[i:i+n], changed[i:i+n])
-		if errors.Is(err, badger.ErrTxnTooBig) && n > 1 {
-			chunk = n / 2
-			continue
-		}
-		if err != nil {
-			clear(changed[i:])
-			return changed, fmt.Errorf("persistence: apply snapshot: %w", err)
-		}
-		i += n
-	}
-	return changed, nil
+	return s.inChunks(ops, "apply snapshot", s.mergeChunk)
 }
 
 func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
