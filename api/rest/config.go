@@ -130,28 +130,9 @@ type jsonConfig struct {
 	CORSAllowedOrigins     []string            `json:"cors_allowed_origins,omitempty"`
 }
 
-// MarshalJSON writes durations as strings like "30s".
-func (c Config) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jsonConfig{
-		ListenMultiaddress:   c.ListenMultiaddress,
-		ReadHeaderTimeout:    c.ReadHeaderTimeout.String(),
-		IdleTimeout:          c.IdleTimeout.String(),
-		WriteTimeout:         c.WriteTimeout.String(),
-		MaxBodyBytes:         c.MaxBodyBytes,
-		MaxAddBytes:          c.MaxAddBytes,
-		MaxHeaderBytes:       c.MaxHeaderBytes,
-		BasicAuthCredentials: c.BasicAuthCredentials,
-		BasicAuthPermissions: c.BasicAuthPermissions,
-		TokenTTL:             c.TokenTTL.String(),
-		TokenMaxTTL:          c.TokenMaxTTL.String(),
-		CORSAllowedOrigins:   c.CORSAllowedOrigins,
-	})
-}
-
-// UnmarshalJSON reads the JSON form over c's current values, so keys left out keep them
-// (decode into DefaultConfig() to get defaults for missing keys).
-func (c *Config) UnmarshalJSON(b []byte) error {
-	j := jsonConfig{
+// toJSON is c's JSON form, durations as strings like "30s".
+func (c Config) toJSON() jsonConfig {
+	return jsonConfig{
 		ListenMultiaddress:   c.ListenMultiaddress,
 		ReadHeaderTimeout:    c.ReadHeaderTimeout.String(),
 		IdleTimeout:          c.IdleTimeout.String(),
@@ -165,6 +146,17 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		TokenMaxTTL:          c.TokenMaxTTL.String(),
 		CORSAllowedOrigins:   c.CORSAllowedOrigins,
 	}
+}
+
+// MarshalJSON writes durations as strings like "30s".
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(c.toJSON())
+}
+
+// UnmarshalJSON reads the JSON form over c's current values, so keys left out keep them
+// (decode into DefaultConfig() to get defaults for missing keys).
+func (c *Config) UnmarshalJSON(b []byte) error {
+	j := c.toJSON()
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("%s: %w", configKey, err)
 	}
