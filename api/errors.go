@@ -19,6 +19,9 @@ var (
 	ErrTooLarge = errors.New("request too large")
 	// ErrUnauthorized: missing or bad credentials (401).
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the caller is known but not allowed to do this (403), e.g. a peer that is
+	// not in trusted_peers asking for a write.
+	ErrForbidden = errors.New("forbidden")
 	// ErrTimeout: the operation did not complete in time (504).
 	ErrTimeout = errors.New("timed out")
 )
@@ -44,6 +47,8 @@ func HTTPStatus(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -100,12 +101,17 @@ func (p *Peer) PeerRemove(ctx context.Context, id libp2ppeer.ID) error {
 		go p.onLeaveRequest(&messages.LeaveRequest{By: id.String()})
 		return nil
 	}
-	p.announceRemoval(ctx, id)
+	// Ask the peer to leave first: a peer that refuses (this peer is not in its trusted_peers)
+	// stays a member everywhere, and the caller learns why.
 	rctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
 	if _, err := p.remote.Request(rctx, p.remote.PID(id, rpcActorName), &messages.LeaveRequest{By: p.ident.ID.String()}); err != nil {
+		if errors.Is(err, api.ErrForbidden) {
+			return fmt.Errorf("peer %s refused to leave: %w", id, err)
+		}
 		p.log.Warn("peers rm: the removed peer did not acknowledge (it may be down); it is forgotten anyway", "peer", id, "err", err)
 	}
+	p.announceRemoval(ctx, id)
 	return nil
 }
 

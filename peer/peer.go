@@ -163,7 +163,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err = registerCodecs(reg); err != nil {
 		return nil, err
 	}
-	if p.remote, err = remote.New(p.host, p.system, reg, remote.Default(), log); err != nil {
+	rcfg := remote.Default()
+	rcfg.Authorize = authorizeRPC(p.trusted)
+	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
 	if p.tracker, err = tracker.New(p.system, p.trackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {

@@ -8,7 +8,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
-	"github.com/pincluster/pincluster/remote"
 )
 
 // rpcActorName is the name of the actor that answers other peers' requests.
@@ -16,29 +15,6 @@ const rpcActorName = "peer"
 
 // rpcTimeout bounds a fan-out request to one peer.
 const rpcTimeout = 15 * time.Second
-
-// registerCodecs registers every message type that crosses peers.
-func registerCodecs(reg *remote.Registry) error {
-	for _, c := range []remote.Codec{
-		remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 2),
-		remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 2),
-		remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1),
-		remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1),
-		remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1),
-		remote.JSONCodec[messages.RecoverAllRequest]("pincluster.RecoverAllRequest", 1),
-		remote.JSONCodec[messages.GCRequest]("pincluster.GCRequest", 1),
-		remote.JSONCodec[messages.GCResponse]("pincluster.GCResponse", 1),
-		remote.JSONCodec[messages.IDRequest]("pincluster.IDRequest", 1),
-		remote.JSONCodec[messages.IDResponse]("pincluster.IDResponse", 1),
-		remote.JSONCodec[messages.LeaveRequest]("pincluster.LeaveRequest", 1),
-		remote.JSONCodec[messages.LeaveResponse]("pincluster.LeaveResponse", 1),
-	} {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // rpcActor answers other peers. Each request runs in a goroutine (IPFS and Badger calls block)
 // and the reply goes to the sender, which the remote layer routes back over the wire.

@@ -24,6 +24,8 @@ const (
 	CodeOverloaded ErrorCode = 6
 	// CodeClosed: the Remote was closed.
 	CodeClosed ErrorCode = 7
+	// CodeForbidden: the receiver's policy (Config.Authorize) refused the caller.
+	CodeForbidden ErrorCode = 8
 )
 
 // RemoteError is delivered to the sender, in place of a reply, when a message could not be
@@ -45,6 +47,8 @@ func (e *RemoteError) Unwrap() error {
 		return api.ErrInvalid
 	case CodeTooLarge:
 		return api.ErrTooLarge
+	case CodeForbidden:
+		return api.ErrForbidden
 	default:
 		return api.ErrUnavailable
 	}

@@ -47,10 +47,10 @@ func (r *Remote) handleStream(s network.Stream) {
 			return
 		}
 		env, err := decodeEnvelope(b)
-		if err == nil && env.SenderAddress != "" {
-			if _, perr := peer.Decode(env.SenderAddress); perr != nil {
-				err = badEnvelope("sender address %q is not a peer ID", env.SenderAddress)
-			}
+		if err == nil && env.SenderAddress != "" && env.SenderAddress != from.String() {
+			// Replies travel back to the sender's address and the trust policy judges the
+			// caller by it: only the authenticated connection's peer may sign as sender.
+			err = badEnvelope("sender address %q is not the connection's peer %s", env.SenderAddress, from)
 		}
 		if err != nil {
 			r.log.Warn("closing inbound stream", "peer", from, "err", err)
@@ -84,6 +84,13 @@ func (r *Remote) deliver(from peer.ID, env *envelope) {
 		r.replyError(sender, remoteErr(CodeUnknownType, "peer %s has no codec for message type %s version %d (sent to actor %q): upgrade that peer or register the type",
 			r.self, env.TypeName, env.TypeVersion, env.Target))
 		return
+	}
+	if r.cfg.Authorize != nil {
+		if err := r.cfg.Authorize(from, env.TypeName); err != nil {
+			r.log.Warn("refused a remote call", "peer", from, "type", env.TypeName, "target", env.Target, "err", err)
+			r.replyError(sender, remoteErr(CodeForbidden, "peer %s refused %s from %s: %v", r.self, env.TypeName, from, err))
+			return
+		}
 	}
 	msg, err := c.decode(env.Payload)
 	if err != nil {

@@ -41,6 +41,11 @@ type Config struct {
 	// MaxMessageSize bounds one encoded envelope (payload plus ~100 bytes of addressing), both
 	// sent and received.
 	MaxMessageSize int
+	// Authorize, when set, is asked before each inbound message is decoded and delivered: from
+	// is the authenticated peer of the connection, msgType the codec name. A non-nil error
+	// refuses the message; the sender gets a CodeForbidden error. It must be fast and safe for
+	// concurrent use (it runs on stream reader goroutines).
+	Authorize func(from peer.ID, msgType string) error
 }
 
 // Default returns the default configuration.

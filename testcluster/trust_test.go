@@ -1,0 +1,78 @@
+package testcluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/peer"
+)
+
+// TestUntrustedPeerChangesNothing: peers 0 and 1 trust only each other. Peer 2 holds the
+// secret, so it connects and may read, but every call that would change peer 0 (peers rm,
+// recover, IPFS GC) is refused by peer 0's RPC policy, and peer 0 keeps running.
+func TestUntrustedPeerChangesNothing(t *testing.T) {
+	ids := make([]peer.Identity, 3)
+	for i := range ids {
+		id, err := peer.NewIdentity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *peer.Config) {
+		if i < 2 {
+			cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String()}
+		}
+	}))
+	c.WaitConnected(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	x := Cid("trust-x")
+	if _, err := c.Peer(0).Pin(ctx, x, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.HasPin(2, x) }, 10*time.Second, "peer 2 reads the pinset")
+
+	// Reads are allowed: the untrusted peer lists peer 0 with its ID.
+	c.WaitFor(func() bool { return c.peerIDs(t, 2)[c.ID(0)] }, 10*time.Second, "peer 2 lists peer 0")
+	st, err := c.Peer(2).Status(ctx, x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi, ok := st.PeerMap[c.ID(0).String()]; !ok || pi.Status == api.TrackerStatusClusterError {
+		t.Fatalf("peer 0's status as seen by peer 2 = %+v, want an answer", st.PeerMap[c.ID(0).String()])
+	}
+
+	// Writes are refused.
+	err = c.Peer(2).PeerRemove(ctx, c.ID(0))
+	if !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("untrusted peers rm: err = %v, want forbidden", err)
+	}
+	gc, err := c.Peer(2).IPFSGC(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := gc.PeerMap[c.ID(0).String()]; g.Error == "" {
+		t.Fatalf("untrusted ipfs gc reached peer 0: %+v", g)
+	}
+	rec, err := c.Peer(2).Recover(ctx, x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi := rec.PeerMap[c.ID(0).String()]; pi.Error == "" {
+		t.Fatalf("untrusted recover reached peer 0: %+v", pi)
+	}
+	if err := c.Peer(2).RecoverAll(ctx, false, func(api.GlobalPinInfo) error { return nil }); err != nil {
+		t.Logf("recover all from the untrusted peer: %v", err)
+	}
+	c.Consistently(func() bool { return !c.Peer(0).Left() && c.peerIDs(t, 1)[c.ID(0)] }, time.Second, "peer 0 stays a member")
+
+	// A trusted peer may remove the untrusted one.
+	if err := c.Peer(0).PeerRemove(ctx, c.ID(2)); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.Peer(2).Left() }, 10*time.Second, "peer 2 leaves when a trusted peer removes it")
+}
