@@ -109,6 +109,9 @@ type CRDT struct {
 	TrustedPeers        []string `json:"trusted_peers"`
 	Batching            Batching `json:"batching"`
 	RebroadcastInterval Duration `json:"rebroadcast_interval"`
+	// AbsentPeerHorizon: how long a member may go unheard before tombstone collection stops
+	// waiting for it. A peer back after longer rejoins through a snapshot.
+	AbsentPeerHorizon Duration `json:"absent_peer_horizon"`
 }
 
 // DefaultCRDT: batching on (256 ops or 200 ms), as acknowledged ops are durable before they are
@@ -119,6 +122,7 @@ func DefaultCRDT() CRDT {
 		TrustedPeers:        []string{"*"},
 		Batching:            Batching{MaxBatchSize: 256, MaxBatchAge: Duration(200 * time.Millisecond), MaxQueueSize: 50000},
 		RebroadcastInterval: Duration(10 * time.Second), // anti-entropy round; cheap when nothing is missing
+		AbsentPeerHorizon:   Duration(24 * time.Hour),
 	}
 }
 
@@ -134,6 +138,9 @@ func (c CRDT) Validate() error {
 	}
 	if c.RebroadcastInterval <= 0 {
 		return fmt.Errorf("consensus.crdt.rebroadcast_interval: must be a positive duration")
+	}
+	if c.AbsentPeerHorizon <= 0 {
+		return fmt.Errorf("consensus.crdt.absent_peer_horizon: must be a positive duration (how long tombstones wait for a silent peer)")
 	}
 	return nil
 }

@@ -19,20 +19,22 @@ import (
 	"github.com/pincluster/pincluster/messages"
 )
 
-// membership tracks peers removed with `peers rm`, so they drop out of listings and
+// memberState tracks peers removed with `peers rm`, so they drop out of listings and
 // allocations at once instead of when their metrics expire.
-type membership struct {
+type memberState struct {
 	mu      sync.Mutex
 	removed map[libp2ppeer.ID]bool
+	// touched is when each member's last-heard time was last written (touchMember).
+	touched map[libp2ppeer.ID]time.Time
 }
 
-func (m *membership) remove(id libp2ppeer.ID) {
+func (m *memberState) remove(id libp2ppeer.ID) {
 	m.mu.Lock()
 	m.removed[id] = true
 	m.mu.Unlock()
 }
 
-func (m *membership) isRemoved(id libp2ppeer.ID) bool {
+func (m *memberState) isRemoved(id libp2ppeer.ID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.removed[id]
@@ -60,9 +62,10 @@ func (p *Peer) members(ctx context.Context) []libp2ppeer.ID {
 	return out
 }
 
-// bootstrap connects to the --bootstrap peers and those in the peerstore file, retrying for a
-// while in the background so peers may start in any order.
-func (p *Peer) bootstrap(ctx context.Context, addrs []string) {
+// bootstrap hands the --bootstrap peers and those of the peerstore file to the membership
+// actor, which dials them now, redials members for as long as the peer runs, and dials them
+// all again whenever it is alone.
+func (p *Peer) bootstrap(addrs []string) {
 	addrs = append(addrs, readPeerstore(p.dir)...)
 	var infos []libp2ppeer.AddrInfo
 	for _, a := range addrs {
@@ -84,36 +87,9 @@ func (p *Peer) bootstrap(ctx context.Context, addrs []string) {
 			infos = append(infos, *info)
 		}
 	}
-	if len(infos) == 0 {
-		return
+	if len(infos) > 0 {
+		p.membership.Bootstrap(infos)
 	}
-	p.goLoop(func() {
-		delay := 200 * time.Millisecond
-		for attempt := 0; attempt < 30; attempt++ {
-			ok := 0
-			for _, info := range infos {
-				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				err := p.host.Connect(cctx, info)
-				cancel()
-				if err == nil {
-					ok++
-				} else if attempt == 0 {
-					p.log.Info("bootstrap: cannot connect yet", "peer", info.ID, "err", err)
-				}
-			}
-			if ok > 0 {
-				p.log.Info("bootstrap: connected", "peers", ok)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(delay*2, 10*time.Second)
-		}
-		p.log.Warn("bootstrap: could not reach any bootstrap peer; check the addresses and the cluster secret")
-	})
 }
 
 func readPeerstore(dir string) []string {
@@ -132,33 +108,20 @@ func readPeerstore(dir string) []string {
 	return out
 }
 
-// savePeerstore remembers the addresses of connected peers for the next start.
-func (p *Peer) savePeerstore() {
-	var lines []string
-	for _, id := range p.host.Network().Peers() {
-		for _, a := range p.host.Peerstore().Addrs(id) {
-			if manet := a.String(); strings.Contains(manet, "/tcp/") {
-				lines = append(lines, manet+"/p2p/"+id.String())
-			}
-		}
-	}
-	if len(lines) == 0 {
-		return
-	}
-	sort.Strings(lines)
-	_ = writeFileAtomic(filepath.Join(p.dir, PeerstoreFile), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
-}
-
 // watchConnections reacts to new connections: publish metrics soon (so the newcomer learns about
 // us) and pull what the newcomer has that we lack.
 func (p *Peer) watchConnections() {
 	p.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
+			p.membership.Connected(c.RemotePeer())
 			p.requestPull(c.RemotePeer())
 			select {
 			case p.metricsNow <- struct{}{}:
 			default:
 			}
+		},
+		DisconnectedF: func(_ network.Network, c network.Conn) {
+			p.membership.Disconnected(c.RemotePeer())
 		},
 	})
 }
@@ -248,7 +211,10 @@ func (p *Peer) antiEntropyLoop(ctx context.Context) {
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			p.log.Debug("anti-entropy pull", "from", from, "err", err)
-		} else if n > 0 {
+			continue
+		}
+		p.touchMember(from)
+		if n > 0 {
 			p.log.Info("anti-entropy: pulled missing ops", "from", from, "ops", n)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -171,10 +170,11 @@ func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
 	}
 }
 
-// learnAddrs connects to a peer known only through gossip (it bootstrapped to another peer),
-// using the addresses its ping metric carries, so every pair of peers can talk directly.
+// learnAddrs hands the addresses a member's ping metric carries to the membership actor, which
+// remembers them (peerstore file) and dials the member when not connected (it may have
+// bootstrapped to another peer), so every pair of peers talks directly.
 func (p *Peer) learnAddrs(id libp2ppeer.ID, addrs string) {
-	if id == p.ident.ID || addrs == "" || p.host.Network().Connectedness(id) == network.Connected {
+	if id == p.ident.ID || addrs == "" {
 		return
 	}
 	var mas []ma.Multiaddr
@@ -186,14 +186,10 @@ func (p *Peer) learnAddrs(id libp2ppeer.ID, addrs string) {
 	if len(mas) == 0 {
 		return
 	}
-	p.host.Peerstore().AddAddrs(id, mas, peerstore.TempAddrTTL)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := p.host.Connect(ctx, libp2ppeer.AddrInfo{ID: id, Addrs: mas}); err != nil {
-			p.log.Debug("cannot connect to a peer learned through gossip", "peer", id, "err", err)
-		}
-	}()
+	if p.host.Network().Connectedness(id) != network.Connected {
+		p.host.Peerstore().AddAddrs(id, mas, peerstore.TempAddrTTL)
+	}
+	p.membership.Learned(libp2ppeer.AddrInfo{ID: id, Addrs: mas})
 }
 
 // publishMetrics sends this peer's metrics to everyone and to its own monitor.

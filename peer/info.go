@@ -121,6 +121,10 @@ func (p *Peer) forget(id libp2ppeer.ID) {
 		return
 	}
 	p.members_.remove(id)
+	p.membership.Forget(id)
+	if err := p.store.RemoveMember(id); err != nil {
+		p.log.Warn("peers rm: forgetting the member", "peer", id, "err", err)
+	}
 	p.monitor.Forget(id)
 	p.cands.mu.Lock()
 	p.cands.peers = nil // the next allocation sees the removal

@@ -40,6 +40,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/membership"
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/actors/syncer"
@@ -81,7 +82,8 @@ type Peer struct {
 	allocator *allocator.Allocator
 	rpc       *actor.PID
 
-	members_   membership
+	membership *membership.Membership
+	members_   memberState
 	cands      candidateCache
 	pullHints  chan libp2ppeer.ID
 	metricsNow chan struct{}
@@ -126,7 +128,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	p = &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil),
-		members_: membership{removed: map[libp2ppeer.ID]bool{}}, pullHints: make(chan libp2ppeer.ID, 64),
+		members_: memberState{removed: map[libp2ppeer.ID]bool{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
 	self := p // the named result is nil by the time a failed New's defer runs
 	defer func() {
@@ -204,6 +206,10 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {
 		return nil, err
 	}
+	if p.membership, err = membership.Spawn(p.system, ident.ID, hostNetwork{p.host},
+		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile)}, log); err != nil {
+		return nil, err
+	}
 	p.watchConnections()
 	p.goLoop(func() { p.recon.run(loopCtx) })
 	p.goLoop(func() { p.republish(loopCtx) })
@@ -212,7 +218,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p.goLoop(func() { p.informerLoop(loopCtx) })
 	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
 	p.goLoop(func() { p.gcLoop(loopCtx) })
-	p.bootstrap(loopCtx, opts.Bootstrap)
+	p.bootstrap(opts.Bootstrap)
 	if !opts.NoREST {
 		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
 			return nil, err
@@ -264,8 +270,8 @@ func (p *Peer) Close() error {
 			errs = append(errs, p.rest.Shutdown(ctx))
 			cancel()
 		}
-		if p.host != nil && !p.left.Load() {
-			p.savePeerstore()
+		if p.membership != nil {
+			p.membership.Stop() // saves the peerstore file
 		}
 		if p.cancel != nil {
 			p.cancel()

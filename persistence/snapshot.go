@@ -59,7 +59,9 @@ func snapshotOp(r Record) messages.Op {
 
 // ApplySnapshot merges records from another peer's snapshot under last-writer-wins, exactly as
 // Apply merges ops, but without logging them or touching the version vector (the records'
-// ops are not all known, only their winners). changed[i] reports whether records[i] won and is
+// ops are not all known, only their winners). A record whose op this peer has already seen
+// (within its version vector or in its op log) is skipped: its effect is already here, and
+// where its CID has no record here any more, a collected tombstone superseded it. changed[i] reports whether records[i] won and is
 // now its CID's record. The live pin count and the greatest clock are kept. Invalid records
 // fail the whole call before anything is written (api.ErrInvalid); on a later error, changed
 // holds the flags of the chunks committed before it and applying again is harmless.
@@ -79,7 +81,21 @@ func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
 	defer txn.Discard()
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
+	origins := map[peer.ID]*originState{}
 	for j, op := range ops {
+		// A record whose op this peer has already applied is reflected here: by this record,
+		// by a newer one, or by nothing when a tombstone that superseded it was collected.
+		// Merging it again would resurrect that deletion (a stale peer's snapshot).
+		st, err := loadOrigin(txn, origins, op.Origin)
+		if err != nil {
+			return err
+		}
+		if seen, err := st.isDuplicate(txn, op); err != nil || seen {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		won, delta, err := mergeRecord(txn, op)
 		if err != nil {
 			return err

@@ -122,7 +122,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = c.tryStart(c.nodes[i])
+			errs[i] = c.tryStart(c.nodes[i], true)
 		}(i)
 	}
 	wg.Wait()
@@ -159,13 +159,14 @@ func (c *Cluster) config(i int) peer.Config {
 
 func (c *Cluster) startNode(nd *node) {
 	c.t.Helper()
-	if err := c.tryStart(nd); err != nil {
+	if err := c.tryStart(nd, true); err != nil {
 		c.t.Fatalf("starting peer %d: %v", nd.i, err)
 	}
 }
 
-// tryStart starts nd on its port (0 the first time), bootstrapped to the running peers.
-func (c *Cluster) tryStart(nd *node) error {
+// tryStart starts nd on its port (0 the first time), bootstrapped to the running peers unless
+// withBoot is false (it then knows only what its peerstore file holds).
+func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 	cfg := nd.cfg
 	c.mu.Lock()
 	port := nd.port
@@ -176,7 +177,7 @@ func (c *Cluster) tryStart(nd *node) error {
 	var boot []string
 	c.mu.Lock()
 	for _, o := range c.nodes {
-		if o != nd && o.port != 0 {
+		if withBoot && o != nd && o.port != 0 {
 			boot = append(boot, o.addr())
 		}
 	}
@@ -321,6 +322,20 @@ func (c *Cluster) Start(i int) *peer.Peer {
 func (c *Cluster) Restart(i int) *peer.Peer {
 	c.t.Helper()
 	return c.Start(i)
+}
+
+// RestartAlone restarts a stopped peer without --bootstrap: it must find the cluster from
+// its own peerstore file, as a daemon restarted after kill -9 without flags does.
+func (c *Cluster) RestartAlone(i int) *peer.Peer {
+	c.t.Helper()
+	nd := c.node(i)
+	if c.Peer(i) != nil {
+		c.t.Fatalf("testcluster: peer %d is already running", i)
+	}
+	if err := c.tryStart(nd, false); err != nil {
+		c.t.Fatalf("starting peer %d: %v", i, err)
+	}
+	return c.Peer(i)
 }
 
 // Stop closes peer i gracefully (Peer.Close with its host still up).

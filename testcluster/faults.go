@@ -96,6 +96,14 @@ func (c *Cluster) Heal() {
 	c.connectAll()
 }
 
+// Unpartition lifts the partition without dialling anyone: the peers must find each other
+// again by themselves (their membership redials).
+func (c *Cluster) Unpartition() {
+	c.part.mu.Lock()
+	c.part.active = false
+	c.part.mu.Unlock()
+}
+
 // connectAll dials every running peer from every other (errors are left to the caller's
 // WaitFor: a peer may be on its way down).
 func (c *Cluster) connectAll() {

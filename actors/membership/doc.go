@@ -1,0 +1,30 @@
+// Package membership keeps a peer connected to every member of its cluster, for as long as
+// it runs, and remembers them across restarts.
+//
+// One actor owns the table of known members (peer ID, last known addresses, connected or not,
+// redial backoff). It learns members from connections, from the addresses peers announce in
+// their ping metric, from --bootstrap and from the peerstore file written at the previous run;
+// it forgets them only on `peers rm`. A scheduled tick (every TickInterval) redials each
+// disconnected member whose backoff has passed, in an I/O worker that reports back by message,
+// and, while no member is connected at all, dials the bootstrap addresses again, so a peer cut
+// off (killed, partitioned, restarted without --bootstrap, or bootstrapped to a peer that died)
+// finds the cluster again as soon as any member is reachable.
+//
+// Decisions:
+//   - Backoff doubles from MinBackoff to MaxBackoff (default 250 ms to 5 s) and resets on
+//     connection: a member that comes back is redialled within MaxBackoff, which keeps the
+//     time for a restarted peer to rejoin, and for its ops to spread, within seconds; a dead
+//     member costs one dial per MaxBackoff per peer.
+//   - The peerstore file (one multiaddress with /p2p/<id> per line) is rewritten, atomically,
+//     whenever the table changes (at most once per tick), not only at shutdown, so a peer
+//     restarted after kill -9 knows every member it knew before.
+//
+// Usage:
+//
+//	m, err := membership.Spawn(system, self, host, membership.Config{PeerstorePath: p}, log)
+//	m.Bootstrap(addrs)        // --bootstrap and the peerstore file
+//	m.Connected(id)           // from the host's network notifications
+//	m.Learned(id, addrs)      // addresses from a ping metric
+//	m.Forget(id)              // peers rm
+//	defer m.Stop()
+package membership

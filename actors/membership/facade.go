@@ -1,0 +1,77 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Membership is the typed facade of the membership actor. Its methods never block (except
+// Stop and ConnectedCount) and are safe for concurrent use.
+type Membership struct {
+	system *actor.ActorSystem
+	pid    *actor.PID
+	cancel context.CancelFunc
+}
+
+// Spawn starts the membership actor under name "membership".
+func Spawn(system *actor.ActorSystem, self peer.ID, net Network, cfg Config, log *slog.Logger) (*Membership, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg = cfg.withDefaults()
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &membershipActor{self: self, net: net, cfg: cfg, log: log, ctx: ctx,
+			known: map[peer.ID]*entry{}, removed: map[peer.ID]bool{}}
+	})
+	pid, err := system.Root.SpawnNamed(props, "membership")
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("membership: spawn: %w", err)
+	}
+	return &Membership{system: system, pid: pid, cancel: cancel}, nil
+}
+
+// Bootstrap adds addresses to dial now and whenever no member is connected.
+func (m *Membership) Bootstrap(infos []peer.AddrInfo) {
+	m.system.Root.Send(m.pid, &bootstrapAddrs{infos: infos})
+}
+
+// Connected reports a new connection to id.
+func (m *Membership) Connected(id peer.ID) { m.system.Root.Send(m.pid, &peerConnected{id: id}) }
+
+// Disconnected reports a closed connection to id (it may still have others).
+func (m *Membership) Disconnected(id peer.ID) {
+	m.system.Root.Send(m.pid, &peerDisconnected{id: id})
+}
+
+// Learned reports the addresses a member announced.
+func (m *Membership) Learned(info peer.AddrInfo) { m.system.Root.Send(m.pid, &peerLearned{info: info}) }
+
+// Forget drops a removed member for good (this run).
+func (m *Membership) Forget(id peer.ID) { m.system.Root.Send(m.pid, &peerForgotten{id: id}) }
+
+// ConnectedCount is the number of known members connected now.
+func (m *Membership) ConnectedCount(ctx context.Context) (int, error) {
+	d := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		d = time.Until(dl)
+	}
+	res, err := m.system.Root.RequestFuture(m.pid, &connectedRequest{}, d).Result()
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.(int)
+	return n, nil
+}
+
+// Stop stops the actor after saving the peerstore file; dials in flight are cancelled.
+func (m *Membership) Stop() {
+	m.cancel()
+	_ = m.system.Root.StopFuture(m.pid).Wait()
+}

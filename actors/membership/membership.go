@@ -1,0 +1,333 @@
+package membership
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Network is what the actor needs of the libp2p host. Connect blocks up to its context;
+// the others must be fast and safe for concurrent use.
+type Network interface {
+	Connect(ctx context.Context, pi peer.AddrInfo) error
+	IsConnected(id peer.ID) bool
+}
+
+// Config tunes the actor; zero values take the defaults.
+type Config struct {
+	// PeerstorePath is the file the members' addresses are saved to ("" = not saved).
+	PeerstorePath string
+	TickInterval  time.Duration // default 250ms
+	MinBackoff    time.Duration // default 250ms
+	MaxBackoff    time.Duration // default 5s
+	DialTimeout   time.Duration // default 5s
+}
+
+func (c Config) withDefaults() Config {
+	if c.TickInterval <= 0 {
+		c.TickInterval = 250 * time.Millisecond
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = 250 * time.Millisecond
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Second
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// Messages the actor receives.
+type (
+	// bootstrapAddrs adds addresses to dial at start and whenever no member is connected.
+	bootstrapAddrs struct{ infos []peer.AddrInfo }
+	// peerConnected / peerDisconnected come from the host's network notifications.
+	peerConnected    struct{ id peer.ID }
+	peerDisconnected struct{ id peer.ID }
+	// peerLearned carries addresses a member announced (its ping metric).
+	peerLearned struct{ info peer.AddrInfo }
+	// peerForgotten: the member was removed (peers rm); it is never dialled again.
+	peerForgotten struct{ id peer.ID }
+	// tick is the scheduled redial and save round.
+	tick struct{}
+	// dialDone is an I/O worker's report.
+	dialDone struct {
+		id  peer.ID
+		err error
+	}
+	// connectedRequest asks for the number of connected members (tests, status).
+	connectedRequest struct{}
+)
+
+// entry is one known member.
+type entry struct {
+	addrs     []ma.Multiaddr
+	connected bool
+	dialing   bool
+	backoff   time.Duration
+	nextDial  time.Time
+}
+
+type membershipActor struct {
+	self    peer.ID
+	net     Network
+	cfg     Config
+	log     *slog.Logger
+	ctx     context.Context // cancelled on Stop: dials in flight give up
+	known   map[peer.ID]*entry
+	removed map[peer.ID]bool
+	dirty   bool
+	alone   bool // no member connected at the last tick
+	cancel  scheduler.CancelFunc
+}
+
+func (a *membershipActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.cancel = scheduler.NewTimerScheduler(ctx).SendRepeatedly(0, a.cfg.TickInterval, ctx.Self(), &tick{})
+	case *actor.Stopping:
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.save()
+	case *bootstrapAddrs:
+		a.onBootstrap(m)
+	case *peerConnected:
+		a.onConnected(m.id)
+	case *peerDisconnected:
+		a.onDisconnected(m.id)
+	case *peerLearned:
+		a.onLearned(m.info)
+	case *peerForgotten:
+		a.onForgotten(m.id)
+	case *tick:
+		a.onTick(ctx)
+	case *dialDone:
+		a.onDialDone(m)
+	case *connectedRequest:
+		ctx.Respond(a.connectedCount())
+	case *actor.Stopped, *actor.Restarting:
+	default:
+		a.log.Warn("membership: unknown message", "type", m)
+	}
+}
+
+func (a *membershipActor) entry(id peer.ID) *entry {
+	e, ok := a.known[id]
+	if !ok {
+		e = &entry{backoff: a.cfg.MinBackoff}
+		a.known[id] = e
+		a.dirty = true
+	}
+	return e
+}
+
+func (a *membershipActor) onBootstrap(m *bootstrapAddrs) {
+	for _, info := range m.infos {
+		if info.ID == a.self || a.removed[info.ID] {
+			continue
+		}
+		e := a.entry(info.ID)
+		e.addrs = mergeAddrs(e.addrs, info.Addrs)
+	}
+}
+
+func (a *membershipActor) onConnected(id peer.ID) {
+	if id == a.self || a.removed[id] {
+		return
+	}
+	e := a.entry(id)
+	if !e.connected {
+		e.connected = true
+		e.backoff, e.nextDial = a.cfg.MinBackoff, time.Time{}
+		a.dirty = true
+	}
+}
+
+func (a *membershipActor) onDisconnected(id peer.ID) {
+	if e, ok := a.known[id]; ok && e.connected && !a.net.IsConnected(id) {
+		e.connected = false
+		e.nextDial = time.Now() // a lost connection is redialled at once, then with backoff
+	}
+}
+
+func (a *membershipActor) onLearned(info peer.AddrInfo) {
+	if info.ID == a.self || a.removed[info.ID] || len(info.Addrs) == 0 {
+		return
+	}
+	e := a.entry(info.ID)
+	// A member's own announcement replaces what we knew: stale ports go away.
+	addrs := mergeAddrs(nil, info.Addrs)
+	if !sameAddrs(e.addrs, addrs) {
+		e.addrs = addrs
+		a.dirty = true
+	}
+	if !e.connected && !e.dialing {
+		e.nextDial = time.Now()
+	}
+}
+
+func (a *membershipActor) onForgotten(id peer.ID) {
+	a.removed[id] = true
+	if _, ok := a.known[id]; ok {
+		delete(a.known, id)
+		a.dirty = true
+	}
+}
+
+// onTick refreshes connectedness, starts the dials that are due and saves the table.
+func (a *membershipActor) onTick(ctx actor.Context) {
+	now := time.Now()
+	anyConnected := false
+	for id, e := range a.known {
+		e.connected = a.net.IsConnected(id)
+		anyConnected = anyConnected || e.connected
+	}
+	if !anyConnected && !a.alone {
+		// Alone: dial everyone known (bootstrap addresses included) at once, not after the
+		// backoff each had reached.
+		a.alone = true
+		for _, e := range a.known {
+			e.backoff, e.nextDial = a.cfg.MinBackoff, now
+		}
+	}
+	a.alone = !anyConnected
+	for id, e := range a.known {
+		if e.connected || e.dialing || len(e.addrs) == 0 || now.Before(e.nextDial) {
+			continue
+		}
+		e.dialing = true
+		a.dial(ctx, peer.AddrInfo{ID: id, Addrs: e.addrs})
+	}
+	if a.dirty {
+		a.save()
+	}
+}
+
+// dial runs one connection attempt in an I/O worker, which reports back with dialDone.
+func (a *membershipActor) dial(ctx actor.Context, info peer.AddrInfo) {
+	self, system, net, timeout, parent := ctx.Self(), ctx.ActorSystem(), a.net, a.cfg.DialTimeout, a.ctx
+	go func() {
+		dctx, cancel := context.WithTimeout(parent, timeout)
+		err := net.Connect(dctx, info)
+		cancel()
+		system.Root.Send(self, &dialDone{id: info.ID, err: err})
+	}()
+}
+
+func (a *membershipActor) onDialDone(m *dialDone) {
+	e, ok := a.known[m.id]
+	if !ok {
+		return // forgotten meanwhile
+	}
+	e.dialing = false
+	if m.err == nil {
+		a.onConnected(m.id)
+		return
+	}
+	// Jitter spreads the redials of many peers that lost the same member at once.
+	jitter := time.Duration(rand.Int64N(int64(e.backoff)/4 + 1))
+	e.nextDial = time.Now().Add(e.backoff + jitter)
+	if e.backoff == a.cfg.MinBackoff {
+		a.log.Info("membership: cannot reach a member; redialling with backoff", "peer", m.id, "err", m.err)
+	}
+	e.backoff = min(2*e.backoff, a.cfg.MaxBackoff)
+}
+
+func (a *membershipActor) connectedCount() int {
+	n := 0
+	for id := range a.known {
+		if a.net.IsConnected(id) {
+			n++
+		}
+	}
+	return n
+}
+
+// save writes every known member's addresses to the peerstore file, atomically.
+func (a *membershipActor) save() {
+	if a.cfg.PeerstorePath == "" {
+		a.dirty = false
+		return
+	}
+	var lines []string
+	for id, e := range a.known {
+		for _, addr := range e.addrs {
+			if strings.Contains(addr.String(), "/tcp/") {
+				lines = append(lines, addr.String()+"/p2p/"+id.String())
+			}
+		}
+	}
+	if len(lines) == 0 {
+		a.dirty = false
+		return // never replace a useful file with an empty one
+	}
+	sort.Strings(lines)
+	if err := writeFileAtomic(a.cfg.PeerstorePath, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
+		a.log.Warn("membership: saving the peerstore file", "path", a.cfg.PeerstorePath, "err", err)
+		return
+	}
+	a.dirty = false
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// mergeAddrs adds the addresses of b missing from a.
+func mergeAddrs(a, b []ma.Multiaddr) []ma.Multiaddr {
+	out := append([]ma.Multiaddr(nil), a...)
+	for _, x := range b {
+		dup := false
+		for _, y := range out {
+			dup = dup || x.Equal(y)
+		}
+		if !dup {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func sameAddrs(a, b []ma.Multiaddr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
+}
