@@ -118,7 +118,7 @@ type Options struct {
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
-func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Options) (p *Peer, err error) {
+func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Options) (_ *Peer, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -127,13 +127,14 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	p = &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil),
+	// p is not the named result: `return nil, err` must not nil the peer that the loops
+	// started so far (and the cleanup below) still use.
+	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil),
 		members_: memberState{removed: map[libp2ppeer.ID]bool{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
-	self := p // the named result is nil by the time a failed New's defer runs
 	defer func() {
 		if err != nil {
-			self.Close()
+			p.Close()
 		}
 	}()
 	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater); err != nil {
