@@ -7,6 +7,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/syncer"
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -25,7 +26,10 @@ import (
 // until `peers rm`. A member that is down or partitioned holds collection back everywhere until
 // it returns, so a partition never lets an acknowledged unpin come back. A member unheard for
 // longer than consensus.crdt.absent_peer_horizon stops counting; when it returns its version
-// vector is behind the trimmed logs and it rejoins through a snapshot. Untrusted peers never
+// vector is behind the trimmed logs and it rejoins through a snapshot, which carries the
+// sender's collection watermark: the returning peer's pins that the sender never saw and that
+// are not after the watermark raced collected deletions and are superseded
+// (onRacedCollection). Untrusted peers never
 // count: their ops are refused, so they cannot bring an old pin back to a trusted peer.
 
 // gcFreshness is how recent (in rebroadcast intervals) each member's version vector must be.
@@ -189,4 +193,23 @@ func (p *Peer) onSnapshotApplied(ops []messages.Op) {
 		p.pinset.ObserveOwnSeq(own)
 	}
 	p.recon.push(messages.PinsetChanged{Ops: ops})
+}
+
+// onRacedCollection is the syncer's hook for local pins that raced deletions another peer has
+// collected while this peer was not counted (silent beyond absent_peer_horizon): the deletion
+// was acknowledged to a client and the tombstone that would beat these pins is gone, so this
+// peer supersedes each with a fresh unpin, which every peer applies alike. A pin this peer
+// accepted while cut off for that long, with a clock before the collection, is therefore
+// dropped too (logged here): the horizon is how long a partition may last without that cost.
+func (p *Peer) onRacedCollection(pins []messages.Op) {
+	for _, op := range pins {
+		p.log.Warn("a pin made while this peer was cut off beyond absent_peer_horizon races a deletion the cluster has collected: unpinning it",
+			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
+		ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+		_, err := p.pinset.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}})
+		cancel()
+		if err != nil && p.ctx.Err() == nil {
+			p.log.Warn("superseding a pin that raced a collected deletion", "cid", op.Cid, "err", err)
+		}
+	}
 }

@@ -28,3 +28,9 @@ func (p *Peer) TrackerQueueLen() int { return p.tracker.QueueLen() }
 
 // PendingBroadcast is the number of local ops durable but not yet published over pubsub.
 func (p *Peer) PendingBroadcast() int { return p.batcher.Pending() }
+
+// CollectedClock is the store's collection watermark (0 until a tombstone was collected).
+func (p *Peer) CollectedClock() uint64 {
+	c, _ := p.store.CollectedClock()
+	return uint64(c)
+}

@@ -36,6 +36,8 @@
 //	m/count                        number of live pins (8 bytes), updated in the same transaction
 //	m/clock                        greatest op clock applied (8 bytes)
 //	m/format                       on-disk layout version (8 bytes, currently 1)
+//	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
+//	mb/<peer ID>                   a member and when it was last heard from (members.go)
 //
 // The kind byte comes first in a record so that listing skips tombstones and finds the JSON
 // without decoding anything. The op log doubles the storage per pin; DropTombstones trims it

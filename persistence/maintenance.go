@@ -10,6 +10,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/messages"
 )
 
 // deleteChunk bounds the keys deleted per transaction.
@@ -29,9 +31,14 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 	defer s.writeMu.Unlock()
 	var victims [][]byte
 	dropped := 0
+	var watermark messages.HLC
 	flush := func() error {
 		if len(victims) == 0 {
 			return nil
+		}
+		// The watermark is raised before the tombstones go, so it always covers them.
+		if err := s.raiseCollectedClock(watermark); err != nil {
+			return err
 		}
 		err := s.deleteKeys(victims)
 		dropped += len(victims)
@@ -49,6 +56,7 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 		if h.seq > upTo[peer.ID(h.origin)] {
 			return nil
 		}
+		watermark = max(watermark, h.clock)
 		victims = append(victims, append([]byte(nil), key...))
 		if len(victims) >= deleteChunk {
 			return flush()
