@@ -57,20 +57,20 @@ func (g *Globals) hosts() ([]string, error) {
 	case errors.Is(err, fs.ErrNotExist) && !named && !fileExists(filepath.Join(dir, config.ConfigFile)):
 		return []string{defaultHost}, nil // a client-only machine, as with ipfs-cluster-ctl
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, g.noDaemon(dir, named, "no api file")
+		return nil, noDaemon(dir, named, "no api file")
 	case err != nil:
 		return nil, fmt.Errorf("cannot read the daemon's address from %s: %v; pass --host", filepath.Join(dir, config.APIFile), err)
 	case len(hs) == 0:
-		return nil, g.noDaemon(dir, named, "empty api file")
+		return nil, noDaemon(dir, named, "empty api file")
 	}
 	// The api file outlives a daemon that was killed (SIGKILL, power loss); its address may now
 	// be another process's. The daemon's lock, which the kernel drops with the process, says.
-	running, err := daemonRunning(dir)
+	running, err := peer.DaemonRunning(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%v; pass --host", err)
 	}
 	if !running {
-		return nil, g.noDaemon(dir, named, "stale api file: the daemon that wrote it is not running")
+		return nil, noDaemon(dir, named, "stale api file: the daemon that wrote it is not running")
 	}
 	return hs, nil
 }
@@ -92,7 +92,7 @@ func fileExists(path string) bool {
 }
 
 // noDaemon is the error of a client command whose config directory has no running daemon.
-func (g *Globals) noDaemon(dir string, named bool, why string) error {
+func noDaemon(dir string, named bool, why string) error {
 	start := "pincluster daemon"
 	if named {
 		start = "pincluster --config " + dir + " daemon"
@@ -103,12 +103,8 @@ func (g *Globals) noDaemon(dir string, named bool, why string) error {
 // ErrNoDaemon: the config directory has no running daemon to talk to.
 var ErrNoDaemon = errors.New("no daemon running")
 
-// defaultHost and daemonRunning are variables so tests never reach a daemon on the default
-// port and can stand in for a daemon's lock.
-var (
-	defaultHost   = client.DefaultHost
-	daemonRunning = peer.DaemonRunning
-)
+// defaultHost is a variable so tests never reach a daemon on the default port (a user's).
+var defaultHost = client.DefaultHost
 
 // client builds the REST client from the global flags.
 func (g *Globals) client() (*client.Client, error) {
