@@ -283,17 +283,14 @@ func TestConnectionRefused(t *testing.T) {
 func TestAPIFileIsUsedWithoutHost(t *testing.T) {
 	dir := isolate(t)
 	f := newFakeAPI(t)
-	if err := os.WriteFile(filepath.Join(dir, config.APIFile), []byte(f.maddr()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	runningDaemon(t, dir, f)
 	r := runCLI(t, "version")
 	if r.code != 0 || r.out != "0.1.0\n" {
 		t.Fatalf("via $PINCLUSTER_PATH: %+v", r)
 	}
 	other := t.TempDir()
-	if err := os.WriteFile(filepath.Join(other, config.APIFile), []byte(f.maddr()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	runningDaemon(t, other, f)
+	writeAPIFile(t, other, f.maddr()) // no trailing newline
 	t.Setenv(config.EnvPath, "")
 	if r := runCLI(t, "--config", other, "version"); r.code != 0 {
 		t.Fatalf("via --config: %+v", r)

@@ -61,6 +61,13 @@ func (f *fakeAPI) count() int {
 	return len(f.requests)
 }
 
+// reset forgets the recorded requests.
+func (f *fakeAPI) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = nil
+}
+
 func (f *fakeAPI) last() *http.Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()

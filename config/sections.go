@@ -22,9 +22,13 @@ type Cluster struct {
 	PinRecoverInterval   Duration `json:"pin_recover_interval"`
 	DisableRepinning     bool     `json:"disable_repinning"`
 	MonitorPingInterval  Duration `json:"monitor_ping_interval"`
-	PeerWatchInterval    Duration `json:"peer_watch_interval"`
-	LeaveOnShutdown      bool     `json:"leave_on_shutdown"`
-	FollowerMode         bool     `json:"follower_mode"`
+	// LeaveOnShutdown and FollowerMode keep IPFS Cluster's names so its files read the same, but
+	// pincluster implements neither: false is the only value (Validate rejects true, as a key
+	// read and ignored would be a silent surprise), and new files leave them out. IPFS
+	// Cluster's peer_watch_interval is not read at all (membership changes arrive as events);
+	// a file that sets it gets an unknown-key error naming it.
+	LeaveOnShutdown bool `json:"leave_on_shutdown,omitempty"`
+	FollowerMode    bool `json:"follower_mode,omitempty"`
 }
 
 // DefaultCluster has IPFS Cluster's defaults, a fresh random secret and the host name.
@@ -45,7 +49,6 @@ func DefaultCluster() Cluster {
 		// dies has its under-replicated pins moved, which is what operators ask of a cluster.
 		DisableRepinning:    false,
 		MonitorPingInterval: Duration(15 * time.Second),
-		PeerWatchInterval:   Duration(5 * time.Second),
 	}
 }
 
@@ -88,10 +91,16 @@ func (c Cluster) Validate() error {
 		return fmt.Errorf("cluster.replication_factor_min/max: must both be -1 (every peer) or 1 <= min <= max, got %d and %d", mn, mx)
 	}
 	for key, d := range map[string]Duration{"state_sync_interval": c.StateSyncInterval, "pin_recover_interval": c.PinRecoverInterval,
-		"monitor_ping_interval": c.MonitorPingInterval, "peer_watch_interval": c.PeerWatchInterval} {
+		"monitor_ping_interval": c.MonitorPingInterval} {
 		if d <= 0 {
 			return fmt.Errorf("cluster.%s: must be a positive duration, got %s", key, d.D())
 		}
+	}
+	if c.LeaveOnShutdown {
+		return fmt.Errorf("cluster.leave_on_shutdown: not supported by pincluster; set it to false (remove a peer with `pincluster peers rm <id>`)")
+	}
+	if c.FollowerMode {
+		return fmt.Errorf("cluster.follower_mode: not supported by pincluster; set it to false")
 	}
 	return nil
 }

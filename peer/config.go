@@ -1,14 +1,12 @@
 package peer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
 // Config is the whole service.json: one section per component. Every key has a default; a file
@@ -150,33 +149,16 @@ func LoadConfig(dir string) (Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig decodes a service.json over the defaults, rejecting unknown keys.
+// ParseConfig decodes a service.json over the defaults. Unknown sections and keys are errors
+// naming the section and the key (strictjson), in every section: those with their own decoders
+// (allocator, informer, monitor) check their keys the same way.
 func ParseConfig(b []byte) (Config, error) {
 	cfg := DefaultConfig()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		msg := err.Error()
-		if strings.HasPrefix(msg, "json: unknown field ") {
-			return Config{}, fmt.Errorf("unknown key %s (check its spelling against `pincluster init` output)", strings.TrimPrefix(msg, "json: unknown field "))
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Config{}, fmt.Errorf("key %s: expected %s, got %s", te.Field, te.Type, te.Value)
-		}
-		// Value errors from custom decoders (durations) quote the value: name its key too.
-		if m := quotedValue.FindStringSubmatch(msg); m != nil {
-			keyRe := regexp.MustCompile(`"([A-Za-z_]+)"\s*:\s*"` + regexp.QuoteMeta(m[1]) + `"`)
-			if k := keyRe.FindSubmatch(b); k != nil {
-				return Config{}, fmt.Errorf("key %s: %v", k[1], err)
-			}
-		}
+	if err := strictjson.Decode("", b, &cfg); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
 }
-
-var quotedValue = regexp.MustCompile(`"([^"]*)"`)
 
 // Save writes dir/service.json (mode 0600: it holds the secret).
 func (c Config) Save(dir string) error {

@@ -40,17 +40,33 @@ const PeerstoreFile = "peerstore"
 
 // Init writes a default config (service.json) and identity (identity.json) in dir. The secret
 // comes from CLUSTER_SECRET (or PINCLUSTER_SECRET) when set, so several peers can be initialised
-// for one cluster; any other key can be set the same way.
+// for one cluster; any other key can be set the same way. It holds dir's lock while it writes,
+// so it fails (ErrDirLocked), even with Force, while a daemon runs on dir: replacing the
+// identity and config under a running peer would split what it runs from what it reads next.
 func Init(dir string, opts InitOptions) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		var le *lockedError
+		if errors.As(err, &le) {
+			return &lockedError{msg: fmt.Sprintf("cannot initialize %s: a pincluster daemon is running on it%s; stop it first (init would replace the identity and configuration it uses)", dir, le.holder)}
+		}
+		return err
+	}
+	defer lock.unlock()
+	return initLocked(dir, opts)
+}
+
+// initLocked is Init for a caller that holds dir's lock (RunDaemon on a fresh dir).
+func initLocked(dir string, opts InitOptions) error {
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
 	}
 	if configExists(dir) && !opts.Force {
 		return fmt.Errorf("%s is already initialized (service.json exists): use -f to overwrite it", dir)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}
 	cfg := DefaultConfig()
 	if opts.RandomPorts {
@@ -135,7 +151,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		startPprof(addr, log)
 	}
 	if !configExists(dir) {
-		if err := Init(dir, InitOptions{Out: out}); err != nil {
+		if err := initLocked(dir, InitOptions{Out: out}); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
 // TagPrefix marks a metric that partitions peers into buckets by its value ("tag:region").
@@ -55,11 +57,11 @@ func (c Config) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads over the current values (start from Default): an absent allocate_by
-// keeps its value.
+// keeps its value; an unknown key is an error naming it.
 func (c *Config) UnmarshalJSON(b []byte) error {
 	j := configJSON{AllocateBy: c.AllocateBy}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("allocator: %w", err)
+	if err := strictjson.Decode("allocator", b, &j); err != nil {
+		return err
 	}
 	c.AllocateBy = j.AllocateBy
 	return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
 // Config is the "monitor" section of the peer configuration.
@@ -65,11 +67,11 @@ func (c Config) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads over the current values (start from Default): absent keys keep their
-// value.
+// value; an unknown key is an error naming it.
 func (c *Config) UnmarshalJSON(b []byte) error {
 	j := configJSON{AlertHistory: c.AlertHistory}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("monitor: %w", err)
+	if err := strictjson.Decode("monitor", b, &j); err != nil {
+		return err
 	}
 	if j.CheckInterval != "" {
 		d, err := time.ParseDuration(j.CheckInterval)

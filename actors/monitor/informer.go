@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
 // Metric names published by informers.
@@ -68,11 +69,12 @@ func (c InformerConfig) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads over the current values (start from DefaultInformerConfig): absent keys
-// keep their value; "tags" replaces the whole map ({} publishes no tags).
+// keep their value; "tags" replaces the whole map ({} publishes no tags); an unknown key is an
+// error naming it.
 func (c *InformerConfig) UnmarshalJSON(b []byte) error {
 	var j informerJSON // Tags nil: decoding into an existing map would merge
-	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("informer: %w", err)
+	if err := strictjson.Decode("informer", b, &j); err != nil {
+		return err
 	}
 	if j.MetricTTL != "" {
 		d, err := time.ParseDuration(j.MetricTTL)

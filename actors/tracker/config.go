@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
 // Config is the "pin_tracker" section of the peer configuration.
@@ -94,15 +96,15 @@ func (c Config) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads over the current values (start from DefaultConfig): keys that are absent
-// keep their value.
+// keep their value; an unknown key is an error naming it.
 func (c *Config) UnmarshalJSON(b []byte) error {
 	j := configJSON{
 		ConcurrentPins:        c.ConcurrentPins,
 		PriorityPinMaxRetries: c.PriorityPinMaxRetries,
 		MaxPinQueueSize:       c.MaxPinQueueSize,
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return fmt.Errorf("pin_tracker: %w", err)
+	if err := strictjson.Decode("pin_tracker", b, &j); err != nil {
+		return err
 	}
 	durs := []struct {
 		key string
