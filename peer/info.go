@@ -107,7 +107,7 @@ func (p *Peer) PeerRemove(ctx context.Context, id libp2ppeer.ID) error {
 	defer cancel()
 	if _, err := p.remote.Request(rctx, p.remote.PID(id, rpcActorName), &messages.LeaveRequest{By: p.ident.ID.String()}); err != nil {
 		if errors.Is(err, api.ErrForbidden) {
-			return fmt.Errorf("peer %s refused to leave: %w", id, err)
+			return fmt.Errorf("%w: peer %s refused to leave: this peer (%s) is not in its consensus.crdt.trusted_peers", api.ErrForbidden, id, p.ident.ID)
 		}
 		p.log.Warn("peers rm: the removed peer did not acknowledge (it may be down); it is forgotten anyway", "peer", id, "err", err)
 	}
