@@ -41,7 +41,7 @@ var chunkerRe = regexp.MustCompile(`^(size-[0-9]+|rabin|rabin-[0-9]+-[0-9]+-[0-9
 // by the blockstore (boxo's verifcid, in Kubo too), so they must be refused before any byte is
 // read, not when the blocks are written after the files were reported as added.
 var SupportedHashes = []string{"sha2-256", "sha2-512", "sha3-224", "sha3-256", "sha3-384", "sha3-512",
-	"keccak-224", "keccak-256", "keccak-384", "keccak-512", "blake2b-256", "blake2b-384", "blake2b-512",
+	"keccak-256", "keccak-512", "blake2b-256", "blake2b-384", "blake2b-512",
 	"blake2s-256", "blake3", "sha1"}
 
 // Validate checks the add-specific options and the pin options' name and metadata limits (the

@@ -179,10 +179,12 @@ func (a *adder) addFile(path string, f files.File) (format.Node, error) {
 	} else {
 		nd, err = balanced.Layout(db)
 	}
+	// The chunker takes a short read for the end of the file, so a truncated input can look
+	// like a clean end: the reader's own record tells.
+	if in.err != nil {
+		return nil, a.inputError(path, in.err)
+	}
 	if err != nil {
-		if in.err != nil {
-			return nil, a.inputError(path, in.err)
-		}
 		if ctxErr := a.ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}

@@ -115,6 +115,7 @@ func TestAddMalformedMultipart(t *testing.T) {
 	tests := map[string][]byte{
 		"garbage":              []byte("not multipart at all"),
 		"truncated in a file":  good[:cut+50],
+		"truncated, last file": good[:bytes.LastIndex(good, []byte("\r\n--"+bd))-1],
 		"no closing boundary":  good[:len(good)-len(bd)-6],
 		"malformed header":     []byte("--" + bd + "\r\nContent-Disposition form-data\r\n\r\nx\r\n--" + bd + "--\r\n"),
 		"part without a name":  []byte("--" + bd + "\r\nContent-Type: application/octet-stream\r\n\r\nx\r\n--" + bd + "--\r\n"),
