@@ -212,10 +212,11 @@ func TestAuthBeforeBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dialRaw(t, base, tt.method, tt.target, tt.hdr...)
+			body := strings.Repeat("y", 1000)
 			if strings.Contains(strings.Join(tt.hdr, " "), "chunked") {
-				c.write("10\r\n")
+				body = strings.Repeat("1\r\ny\r\n", 200) // well-formed chunks, one byte each
 			}
-			c.trickle(strings.Repeat("y", 1000), 50*time.Millisecond)
+			c.trickle(body, 10*time.Millisecond)
 			resp, body, elapsed := c.response()
 			wantJSONError(t, resp, body, tt.status, "")
 			if elapsed > 5*time.Second {
