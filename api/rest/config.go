@@ -47,7 +47,8 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:9094, no auth, 1 MiB bodies, 64 GiB adds,
-// tokens valid 24h by default and at most 30 days.
+// bodies within 30s (IPFS Cluster has no read_timeout by default, which leaves a connection to
+// any client that trickles its body), tokens valid 24h by default and at most 30 days.
 func DefaultConfig() Config {
 	return Config{
 		ListenMultiaddress: "/ip4/127.0.0.1/tcp/9094",
