@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	mh "github.com/multiformats/go-multihash"
 )
 
 // AddParams are the options of POST /add, carried as query parameters with IPFS Cluster's names.
@@ -36,8 +36,20 @@ func DefaultAddParams() AddParams {
 
 var chunkerRe = regexp.MustCompile(`^(size-[0-9]+|rabin|rabin-[0-9]+-[0-9]+-[0-9]+|rabin-[0-9]+)$`)
 
-// Validate checks the add-specific options.
+// SupportedHashes are the hash functions add accepts (the hash option, case-insensitive): the
+// multihashes that IPFS nodes store blocks of. Others, md5 among them, are refused as insecure
+// by the blockstore (boxo's verifcid, in Kubo too), so they must be refused before any byte is
+// read, not when the blocks are written after the files were reported as added.
+var SupportedHashes = []string{"sha2-256", "sha2-512", "sha3-224", "sha3-256", "sha3-384", "sha3-512",
+	"keccak-256", "keccak-512", "blake2b-256", "blake2b-384", "blake2b-512",
+	"blake2s-256", "blake3", "sha1"}
+
+// Validate checks the add-specific options and the pin options' name and metadata limits (the
+// replication factors are checked by the peer, which knows the cluster defaults).
 func (a AddParams) Validate() error {
+	if err := a.PinOptions.ValidateLimits(); err != nil {
+		return err
+	}
 	switch a.Layout {
 	case "", "balanced", "trickle":
 	default:
@@ -49,10 +61,8 @@ func (a AddParams) Validate() error {
 	if a.CidVersion != 0 && a.CidVersion != 1 {
 		return fmt.Errorf("%w: cid-version must be 0 or 1, got %d", ErrInvalid, a.CidVersion)
 	}
-	if a.HashFun != "" {
-		if _, ok := mh.Names[strings.ToLower(a.HashFun)]; !ok {
-			return fmt.Errorf("%w: unknown hash function %q", ErrInvalid, a.HashFun)
-		}
+	if a.HashFun != "" && !slices.Contains(SupportedHashes, strings.ToLower(a.HashFun)) {
+		return fmt.Errorf("%w: unsupported hash function %q (use one of %s)", ErrInvalid, a.HashFun, strings.Join(SupportedHashes, ", "))
 	}
 	switch a.Format {
 	case "", "unixfs", "car":

@@ -123,8 +123,12 @@ func (o *PinOptions) ApplyDefaults(defMin, defMax int) {
 	}
 }
 
-// Validate checks the options' consistency (after ApplyDefaults).
+// Validate checks the options' consistency (after ApplyDefaults) and the limits on name and
+// metadata (ValidateLimits).
 func (o PinOptions) Validate() error {
+	if err := o.ValidateLimits(); err != nil {
+		return err
+	}
 	mn, mx := o.ReplicationFactorMin, o.ReplicationFactorMax
 	if mn < -1 || mx < -1 {
 		return fmt.Errorf("%w: replication factors must be -1 (every peer) or positive, got min=%d max=%d", ErrInvalid, mn, mx)
@@ -269,5 +273,5 @@ func PinOptionsFromQuery(q url.Values, now time.Time) (PinOptions, error) {
 	if o.ReplicationFactorMin > 0 && o.ReplicationFactorMax > 0 && o.ReplicationFactorMin > o.ReplicationFactorMax {
 		return o, fmt.Errorf("%w: replication-min (%d) is greater than replication-max (%d)", ErrInvalid, o.ReplicationFactorMin, o.ReplicationFactorMax)
 	}
-	return o, nil
+	return o, o.ValidateLimits()
 }

@@ -23,7 +23,7 @@ type AddCmd struct {
 	Chunker           string   `name:"chunker" default:"size-262144" help:"Chunker: size-N, rabin or rabin-MIN-AVG-MAX."`
 	RawLeaves         bool     `name:"raw-leaves" help:"Use raw blocks for leaf nodes."`
 	CidVersion        int      `name:"cid-version" default:"0" help:"CID version: 0 or 1."`
-	Hash              string   `name:"hash" default:"sha2-256" help:"Hash function (multihash name)."`
+	Hash              string   `name:"hash" default:"sha2-256" help:"Hash function: sha2-256, sha2-512, sha3-224|256|384|512, keccak-256|512, blake2b-256|384|512, blake2s-256, blake3 or sha1."`
 	Hidden            bool     `name:"hidden" short:"H" help:"Include hidden files (dot files) of directories."`
 	PinFlags
 	WaitFlags

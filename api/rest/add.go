@@ -57,40 +57,31 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	st := newStreamer(w)
-	var mu sync.Mutex
-	wrote := false
-	root, err := s.cl.Add(r.Context(), mr, car, params, func(o api.AddedOutput) {
-		if !o.Cid.Defined() && !params.Progress {
-			return
-		}
-		if st.item(o) == nil {
-			mu.Lock()
-			wrote = true
-			mu.Unlock()
-		}
-	})
+	ao := &addOutput{st: newStreamer(w), progress: params.Progress}
+	root, err := s.cl.Add(r.Context(), mr, car, params, ao.out)
 	if err != nil {
-		st.finish(s.addError(body, err))
+		ao.finish(s.addError(body, err))
 		return
 	}
-	mu.Lock()
-	nothing := !wrote
-	mu.Unlock()
-	if nothing && root.Defined() {
-		st.item(api.AddedOutput{Name: root.String(), Cid: root})
-	}
-	st.finish(nil)
+	ao.rootIfNothing(root)
+	ao.finish(nil)
 }
 
-// addError maps an add failure: a body over the limit is 413, a bad CAR or multipart body 400.
+// addError maps an add failure: a body over the limit is 413, one that stalled past
+// read_timeout 408, a bad CAR or a body that could not be read 400.
 func (s *Server) addError(body *limitedBody, err error) error {
 	var mbe *http.MaxBytesError
+	readErr := body.readErr()
 	switch {
 	case body.overLimit() || errors.As(err, &mbe):
 		return s.tooLarge(-1)
+	case readErr != nil && bodyReadStatus(readErr) == http.StatusRequestTimeout:
+		return readErr
 	case errors.Is(err, ipfs.ErrBadCAR) && !errors.Is(err, api.ErrInvalid):
 		return fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	case readErr != nil && statusOf(err) >= 500:
+		// Whatever the backend made of it, the input broke off (a truncated body).
+		return fmt.Errorf("%w: reading the request body: %v", api.ErrInvalid, readErr)
 	}
 	return err
 }
@@ -120,23 +111,27 @@ func firstFilePart(mr *multipart.Reader) (*multipart.Part, error) {
 	}
 }
 
-// limitedBody remembers whether reading hit the body limit, however the reader's consumer
-// wrapped the error.
+// limitedBody remembers whether reading hit the body limit and the first read error, however
+// the reader's consumer wrapped the errors.
 type limitedBody struct {
 	r    io.ReadCloser
 	mu   sync.Mutex
 	over bool
+	err  error
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
-	if err != nil {
+	if err != nil && err != io.EOF {
+		l.mu.Lock()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			l.mu.Lock()
 			l.over = true
-			l.mu.Unlock()
 		}
+		if l.err == nil {
+			l.err = err
+		}
+		l.mu.Unlock()
 	}
 	return n, err
 }
@@ -145,4 +140,10 @@ func (l *limitedBody) overLimit() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.over
+}
+
+func (l *limitedBody) readErr() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -18,7 +19,12 @@ type Config struct {
 	// ListenMultiaddress is the TCP multiaddress to listen on; port 0 picks a free port.
 	ListenMultiaddress string
 	ReadHeaderTimeout  time.Duration
-	IdleTimeout        time.Duration
+	// ReadTimeout bounds reading a request body (IPFS Cluster's read_timeout), so a client
+	// that trickles one byte at a time cannot hold a connection: the whole body must arrive
+	// within it, except on POST /add, whose body may be gigabytes and may take hours, where it
+	// bounds each stall instead (no byte for that long). 0 disables it.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
 	// WriteTimeout is 0 (none) by default: streams of large pinsets take long.
 	WriteTimeout time.Duration
 	// MaxBodyBytes limits request bodies other than POST /add.
@@ -41,11 +47,13 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: 127.0.0.1:9094, no auth, 1 MiB bodies, 64 GiB adds,
-// tokens valid 24h by default and at most 30 days.
+// bodies within 30s (IPFS Cluster has no read_timeout by default, which leaves a connection to
+// any client that trickles its body), tokens valid 24h by default and at most 30 days.
 func DefaultConfig() Config {
 	return Config{
 		ListenMultiaddress: "/ip4/127.0.0.1/tcp/9094",
 		ReadHeaderTimeout:  30 * time.Second,
+		ReadTimeout:        30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
 		WriteTimeout:       0,
 		MaxBodyBytes:       1 << 20,
@@ -64,7 +72,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"read_header_timeout", c.ReadHeaderTimeout}, {"idle_timeout", c.IdleTimeout}, {"write_timeout", c.WriteTimeout}} {
+	}{{"read_header_timeout", c.ReadHeaderTimeout}, {"read_timeout", c.ReadTimeout}, {"idle_timeout", c.IdleTimeout}, {"write_timeout", c.WriteTimeout}} {
 		if d.v < 0 {
 			return fmt.Errorf("%s.%s: must not be negative, got %s (0 disables it)", configKey, d.key, d.v)
 		}
@@ -118,6 +126,7 @@ type jsonConfig struct {
 	ListenMultiaddress     string              `json:"listen_multiaddress"`
 	HTTPListenMultiaddress string              `json:"http_listen_multiaddress,omitempty"` // IPFS Cluster's name, read only
 	ReadHeaderTimeout      string              `json:"read_header_timeout"`
+	ReadTimeout            string              `json:"read_timeout"`
 	IdleTimeout            string              `json:"idle_timeout"`
 	WriteTimeout           string              `json:"write_timeout"`
 	MaxBodyBytes           int64               `json:"max_body_bytes"`
@@ -135,6 +144,7 @@ func (c Config) toJSON() jsonConfig {
 	return jsonConfig{
 		ListenMultiaddress:   c.ListenMultiaddress,
 		ReadHeaderTimeout:    c.ReadHeaderTimeout.String(),
+		ReadTimeout:          c.ReadTimeout.String(),
 		IdleTimeout:          c.IdleTimeout.String(),
 		WriteTimeout:         c.WriteTimeout.String(),
 		MaxBodyBytes:         c.MaxBodyBytes,
@@ -154,10 +164,17 @@ func (c Config) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads the JSON form over c's current values, so keys left out keep them
-// (decode into DefaultConfig() to get defaults for missing keys).
+// (decode into DefaultConfig() to get defaults for missing keys). Unknown keys are errors: the
+// outer decoder's DisallowUnknownFields does not reach into a custom decoder, and a misspelt key
+// silently ignored (say "read_timout") would leave the server without the limit it asked for.
 func (c *Config) UnmarshalJSON(b []byte) error {
 	j := c.toJSON()
-	if err := json.Unmarshal(b, &j); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		if k, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("%s: unknown key %s (check its spelling against `pincluster init` output)", configKey, k)
+		}
 		return fmt.Errorf("%s: %w", configKey, err)
 	}
 	out := Config{
@@ -176,7 +193,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		key string
 		s   string
 		dst *time.Duration
-	}{{"read_header_timeout", j.ReadHeaderTimeout, &out.ReadHeaderTimeout}, {"idle_timeout", j.IdleTimeout, &out.IdleTimeout}, {"write_timeout", j.WriteTimeout, &out.WriteTimeout},
+	}{{"read_header_timeout", j.ReadHeaderTimeout, &out.ReadHeaderTimeout}, {"read_timeout", j.ReadTimeout, &out.ReadTimeout}, {"idle_timeout", j.IdleTimeout, &out.IdleTimeout}, {"write_timeout", j.WriteTimeout, &out.WriteTimeout},
 		{"token_ttl", j.TokenTTL, &out.TokenTTL}, {"token_max_ttl", j.TokenMaxTTL, &out.TokenMaxTTL}} {
 		v, err := parseDuration(d.s)
 		if err != nil {

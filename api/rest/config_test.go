@@ -109,3 +109,54 @@ func TestConfigApplyEnv(t *testing.T) {
 		}
 	}
 }
+
+// read_timeout is IPFS Cluster's key; it round-trips, is checked, and the restapi section is
+// decoded strictly, so a misspelt key is an error naming it rather than a limit silently lost.
+func TestConfigReadTimeout(t *testing.T) {
+	if d := DefaultConfig().ReadTimeout; d != 30*time.Second {
+		t.Fatalf("default read_timeout %s", d)
+	}
+	c := DefaultConfig()
+	c.ReadTimeout = 90 * time.Second
+	b, _ := json.Marshal(c)
+	if !strings.Contains(string(b), `"read_timeout":"1m30s"`) {
+		t.Fatalf("%s has no read_timeout", b)
+	}
+	back := DefaultConfig()
+	if err := json.Unmarshal(b, &back); err != nil || back.ReadTimeout != 90*time.Second {
+		t.Fatalf("round trip: %s, %v", back.ReadTimeout, err)
+	}
+	d := DefaultConfig()
+	if err := json.Unmarshal([]byte(`{"read_timeout": "0s"}`), &d); err != nil || d.ReadTimeout != 0 || d.Validate() != nil {
+		t.Fatalf("0s disables it: %s, %v", d.ReadTimeout, err)
+	}
+	for doc, want := range map[string]string{
+		`{"read_timeout": "soon"}`:      `api.restapi.read_timeout: "soon" is not a duration`,
+		`{"read_timout": "5s"}`:         `api.restapi: unknown key "read_timout"`,
+		`{"read_timeout": 5}`:           `api.restapi`,
+		`{"http_log_file": "x.log"}`:    `unknown key "http_log_file"`,
+		`{"listen_multiaddress": 1}`:    `api.restapi`,
+		`{"max_body_bytes": "1 MiB"}`:   `api.restapi`,
+		`{"basic_auth_credentials": 1}`: `api.restapi`,
+	} {
+		d := DefaultConfig()
+		err := json.Unmarshal([]byte(doc), &d)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", doc, err, want)
+		}
+	}
+	neg := DefaultConfig()
+	neg.ReadTimeout = -time.Second
+	if err := neg.Validate(); err == nil || !strings.Contains(err.Error(), "api.restapi.read_timeout: must not be negative") {
+		t.Fatalf("negative: %v", err)
+	}
+	env := DefaultConfig()
+	if err := env.ApplyEnv(func(k string) string {
+		if k == "PINCLUSTER_RESTAPI_READ_TIMEOUT" {
+			return "7s"
+		}
+		return ""
+	}); err != nil || env.ReadTimeout != 7*time.Second {
+		t.Fatalf("env: %s, %v", env.ReadTimeout, err)
+	}
+}

@@ -17,4 +17,9 @@
 // basic auth or "Authorization: Bearer <token>" with a token from POST /token (an HS256 JWT
 // signed with the user's password, with an expiry and permissions). Every route needs one
 // permission (read, pin or admin) listed in routePermissions; GET /health needs none.
+//
+// Request bodies (body.go) are read only after authentication and authorization, within
+// read_timeout (each stall of it on POST /add), and an error answered before the body was read
+// closes the connection instead of draining the body. POST /add holds its "added" lines until
+// the add ends (add_output.go), so bad input found halfway is still a 4xx, not a trailer.
 package rest

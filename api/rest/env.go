@@ -14,7 +14,7 @@ import (
 //	PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS CLUSTER_RESTAPI_BASICAUTHCREDENTIALS  (user:pw,user2:pw2)
 //	PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS                                      (user:read+pin,user2:admin or a JSON object)
 //	PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS  CLUSTER_RESTAPI_CORSALLOWEDORIGINS    (comma list)
-//	PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT, _IDLE_TIMEOUT, _WRITE_TIMEOUT          (durations)
+//	PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT, _READ_TIMEOUT, _IDLE_TIMEOUT, _WRITE_TIMEOUT (durations)
 //	PINCLUSTER_RESTAPI_TOKEN_TTL, _TOKEN_MAX_TTL                                   (durations)
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	get := func(names ...string) (string, string) {
@@ -52,7 +52,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout}, {"PINCLUSTER_RESTAPI_IDLE_TIMEOUT", &c.IdleTimeout}, {"PINCLUSTER_RESTAPI_WRITE_TIMEOUT", &c.WriteTimeout},
+	}{{"PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout}, {"PINCLUSTER_RESTAPI_READ_TIMEOUT", &c.ReadTimeout}, {"PINCLUSTER_RESTAPI_IDLE_TIMEOUT", &c.IdleTimeout}, {"PINCLUSTER_RESTAPI_WRITE_TIMEOUT", &c.WriteTimeout},
 		{"PINCLUSTER_RESTAPI_TOKEN_TTL", &c.TokenTTL}, {"PINCLUSTER_RESTAPI_TOKEN_MAX_TTL", &c.TokenMaxTTL}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)

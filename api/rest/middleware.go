@@ -9,12 +9,15 @@ import (
 	"time"
 )
 
-// middleware wraps the routes with, outermost first: request logging, CORS, authentication
-// (auth.go; each route checks its permission), the body limit and JSON answers for unknown routes and methods.
+// middleware wraps the routes with, outermost first: request logging, CORS, the body guard
+// (body.go: read_timeout, no draining of unread bodies), authentication (auth.go; each route
+// checks its permission), the body limit and JSON answers for unknown routes and methods.
+// Nothing reads a body before authentication and authorization have passed.
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	var h http.Handler = jsonMux{mux}
 	h = s.limitBody(h)
 	h = s.auth(h)
+	h = s.guardBody(h)
 	h = s.cors(h)
 	return s.logRequests(h)
 }

@@ -51,11 +51,16 @@ func writeErrorStatus(w http.ResponseWriter, status int, msg string) {
 	w.Write(append(b, '\n'))
 }
 
-// statusOf is api.HTTPStatus, plus 413 for bodies over their limit.
+// statusOf is api.HTTPStatus, plus 413 for bodies over their limit and 408 for bodies that did
+// not arrive within read_timeout.
 func statusOf(err error) int {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var bte *bodyTimeoutError
+	switch {
+	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &bte):
+		return http.StatusRequestTimeout
 	}
 	return api.HTTPStatus(err)
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,12 +124,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalFrom(r.Context())
 	req, err := readTokenRequest(r)
 	if err != nil {
-		status := http.StatusBadRequest
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeErrorStatus(w, status, err.Error())
+		writeErrorStatus(w, bodyReadStatus(err), err.Error())
 		return
 	}
 	ttl := s.cfg.TokenTTL
@@ -205,11 +201,9 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 	if strings.TrimSpace(string(b)) == "" {
 		return req, nil
 	}
-	var body tokenRequest
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return req, fmt.Errorf("body is not a token request (%v): send e.g. {\"expires_in\": \"1h\", \"permissions\": [\"read\"]}", err)
+	body, err := decodeTokenRequest(b)
+	if err != nil {
+		return req, err
 	}
 	if body.ExpiresIn != "" {
 		req.ExpiresIn = body.ExpiresIn
@@ -218,4 +212,22 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 		req.Permissions = body.Permissions
 	}
 	return req, nil
+}
+
+// decodeTokenRequest decodes a non-empty POST /token body strictly: one JSON object with only
+// the known fields, and nothing after it. A body with trailing bytes is refused rather than
+// half-read: `{"expires_in":"1h"}{"permissions":["admin"]}` must not mean either.
+func decodeTokenRequest(b []byte) (tokenRequest, error) {
+	const example = `send e.g. {"expires_in": "1h", "permissions": ["read"]}`
+	var body tokenRequest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return body, fmt.Errorf("body is not a token request (%v): %s", err, example)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return body, fmt.Errorf("body has data after the JSON object (from byte %d): %s", end, example)
+	}
+	return body, nil
 }

@@ -61,8 +61,6 @@ type adder struct {
 	prefix    cid.Prefix
 	rawLeaves bool
 	chunker   string
-	// lastDirEntries is the number of entries of the directory addDir finished last.
-	lastDirEntries int
 }
 
 func newAdder(ctx context.Context, n *Node, p api.AddParams, out ipfs.AddOutput) (*adder, error) {
@@ -108,17 +106,15 @@ func (a *adder) addTop(dir files.Directory) (format.Node, error) {
 		}
 	}
 	var last format.Node
-	n, lastEmptyDir, lastName := 0, false, ""
+	n := 0
 	it := dir.Entries()
 	for it.Next() {
 		n++
 		name, node := it.Name(), it.Node()
-		_, isDir := node.(files.Directory)
 		nd, err := a.addNode(name, node)
 		if err != nil {
 			return nil, err
 		}
-		lastEmptyDir, lastName = isDir && a.lastDirEntries == 0, name
 		last = nd
 		if wrapper != nil {
 			if err := wrapper.AddChild(a.ctx, name, nd); err != nil {
@@ -127,13 +123,12 @@ func (a *adder) addTop(dir files.Directory) (format.Node, error) {
 		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("add: read input: %w", err)
+		return nil, a.inputError("", err)
 	}
+	// An empty directory is content like any other: Kubo adds it as the empty UnixFS directory
+	// (QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn in CIDv0), and so does this node.
 	if n == 0 {
 		return nil, fmt.Errorf("%w: nothing to add (no files in the request)", api.ErrInvalid)
-	}
-	if n == 1 && lastEmptyDir {
-		return nil, fmt.Errorf("%w: nothing to add (directory %q is empty)", api.ErrInvalid, lastName)
 	}
 	if wrapper == nil {
 		return last, nil
@@ -159,9 +154,10 @@ func (a *adder) addNode(path string, nd files.Node) (format.Node, error) {
 }
 
 func (a *adder) addFile(path string, f files.File) (format.Node, error) {
-	var r io.Reader = f
+	in := &inputReader{r: f}
+	var r io.Reader = in
 	if a.params.Progress {
-		r = &progressReader{r: f, name: path, out: a.out}
+		r = &progressReader{r: in, name: path, out: a.out}
 	}
 	spl, err := chunk.FromString(r, a.chunker)
 	if err != nil {
@@ -182,6 +178,11 @@ func (a *adder) addFile(path string, f files.File) (format.Node, error) {
 		nd, err = trickle.Layout(db)
 	} else {
 		nd, err = balanced.Layout(db)
+	}
+	// The chunker takes a short read for the end of the file, so a truncated input can look
+	// like a clean end: the reader's own record tells.
+	if in.err != nil {
+		return nil, a.inputError(path, in.err)
 	}
 	if err != nil {
 		if ctxErr := a.ctx.Err(); ctxErr != nil {
@@ -212,7 +213,6 @@ func (a *adder) addDir(path string, d files.Directory) (format.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := 0
 	it := d.Entries()
 	for it.Next() {
 		name := it.Name()
@@ -227,12 +227,10 @@ func (a *adder) addDir(path string, d files.Directory) (format.Node, error) {
 		if err := dir.AddChild(a.ctx, name, child); err != nil {
 			return nil, fmt.Errorf("add %q: %w", path+"/"+name, err)
 		}
-		entries++
 	}
 	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("add %q: read input: %w", path, err)
+		return nil, a.inputError(path, err)
 	}
-	a.lastDirEntries = entries
 	return a.finishDir(path, dir)
 }
 
@@ -254,6 +252,33 @@ func (a *adder) report(path string, nd format.Node) error {
 	}
 	a.out(api.AddedOutput{Name: path, Cid: api.NewCid(nd.Cid()), Size: size})
 	return nil
+}
+
+// inputError reports a failure to read the caller's files (a malformed or truncated multipart
+// body) as the caller's mistake, ErrInvalid, unless the add was cancelled.
+func (a *adder) inputError(path string, err error) error {
+	if ctxErr := a.ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if path == "" {
+		return fmt.Errorf("%w: reading the files to add: %v", api.ErrInvalid, err)
+	}
+	return fmt.Errorf("%w: reading %q: %v", api.ErrInvalid, path, err)
+}
+
+// inputReader remembers the first error reading a file, which tells a bad input apart from a
+// failure to store its blocks once the DAG builder has wrapped both alike.
+type inputReader struct {
+	r   io.Reader
+	err error
+}
+
+func (i *inputReader) Read(b []byte) (int, error) {
+	n, err := i.r.Read(b)
+	if err != nil && err != io.EOF && i.err == nil {
+		i.err = err
+	}
+	return n, err
 }
 
 // progressReader emits a progress line with the running byte count of one file.

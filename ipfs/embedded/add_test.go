@@ -173,15 +173,12 @@ func TestAddWrapWithDirectory(t *testing.T) {
 
 func TestAddEmptyInput(t *testing.T) {
 	n := newNode(t)
-	for name, in := range map[string]files.Directory{
-		"no files":  files.NewSliceDirectory(nil),
-		"empty dir": files.NewMapDirectory(map[string]files.Node{"d": files.NewMapDirectory(nil)}),
-		"only hidden": files.NewMapDirectory(map[string]files.Node{"d": files.NewMapDirectory(map[string]files.Node{
-			".x": files.NewBytesFile([]byte("x"))})}),
-	} {
-		if _, err := n.Add(testCtx(t), in, params(nil), nil); !errors.Is(err, api.ErrInvalid) {
-			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
-		}
+	var outs []api.AddedOutput
+	if _, err := n.Add(testCtx(t), files.NewSliceDirectory(nil), params(nil), func(o api.AddedOutput) { outs = append(outs, o) }); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("no files: err = %v, want ErrInvalid", err)
+	}
+	if len(outs) != 0 {
+		t.Errorf("no files: reported %v", outs)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	car "github.com/ipld/go-car/v2"
+	mh "github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
@@ -82,9 +83,12 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 	if len(rd.Roots) != 1 {
 		return cid.Undef, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
 	}
-	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, rd.Roots[0]); err != nil {
-		return cid.Undef, bad("root %s: %v", rd.Roots[0], err)
+	root := rd.Roots[0]
+	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, root); err != nil {
+		return cid.Undef, bad("root %s: %v", root, err)
 	}
+	// An identity-hash root carries its data in the CID itself, so no block is needed.
+	hasRoot := root.Prefix().MhType == mh.IDENTITY
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return cid.Undef, err
@@ -105,11 +109,19 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 		if err := put(b); err != nil {
 			return cid.Undef, fmt.Errorf("import CAR: stage block %d: %w", i, err)
 		}
+		// Compared by multihash, as the blockstore keys blocks: a root given as CIDv1 of a
+		// block written as CIDv0 is the same block.
+		hasRoot = hasRoot || bytes.Equal(b.Cid().Hash(), root.Hash())
 	}
 	if wantBytes > 0 && cr.n < wantBytes {
 		return cid.Undef, bad("truncated CARv2: read %d of %d bytes", cr.n, wantBytes)
 	}
-	return rd.Roots[0], nil
+	// Without its root block the pin could never complete (it would wait in pinning for a block
+	// nobody announced), so a CAR must carry its root.
+	if !hasRoot {
+		return cid.Undef, bad("the root block %s is not in the CAR (a CAR must contain its root)", root)
+	}
+	return root, nil
 }
 
 type countingReader struct {

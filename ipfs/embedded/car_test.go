@@ -114,6 +114,24 @@ func TestImportCARSpillsToDisk(t *testing.T) {
 	}
 }
 
+// The root is found by its multihash, as the blockstore keys blocks: a CIDv1 root naming a block
+// the CAR lists as CIDv0 is present; an identity root needs no block.
+func TestImportCARRootPresence(t *testing.T) {
+	root, bs := testDAG(t, 6, 2, 100)
+	v1root := cid.NewCidV1(cid.DagProtobuf, root.Hash())
+	idHash, _ := mh.Sum([]byte("inline"), mh.IDENTITY, -1)
+	idRoot := cid.NewCidV1(cid.Raw, idHash)
+	for name, r := range map[string]cid.Cid{"cidv1 root of a cidv0 block": v1root, "identity root": idRoot} {
+		t.Run(name, func(t *testing.T) {
+			n := newNode(t)
+			got, err := n.ImportCAR(testCtx(t), bytes.NewReader(carV1([]cid.Cid{r}, bs)))
+			if err != nil || !got.Cid.Equals(r) {
+				t.Fatalf("ImportCAR = %s, %v; want %s", got, err, r)
+			}
+		})
+	}
+}
+
 func readBlock(t *testing.T, n *Node, c cid.Cid) []byte {
 	t.Helper()
 	b, err := n.bstore.Get(testCtx(t), c)
@@ -143,6 +161,9 @@ func TestImportCARBad(t *testing.T) {
 		{"garbage", []byte("this is not a CAR file at all, just text"), "not a CAR"},
 		{"empty", nil, "not a CAR"},
 		{"hash mismatch", corrupt, "block 5"},
+		{"root block absent", carV1([]cid.Cid{other}, bs), "root block " + other.String() + " is not in the CAR"},
+		{"root only, no blocks", carV1([]cid.Cid{root}, nil), "is not in the CAR"},
+		{"root absent from a v2", carV2(t, carV1([]cid.Cid{other}, bs)), "is not in the CAR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

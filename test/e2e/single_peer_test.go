@@ -111,6 +111,14 @@ func TestSinglePeerCLI(t *testing.T) {
 		t.Fatalf("add --format car printed %q, want root %s", out, carCids[0])
 	}
 	d.waitStatus(carCids[0].String(), "PINNED")
+	// An empty directory is added as Kubo adds it (the empty UnixFS directory) and pinned.
+	empty := filepath.Join(work, "emptydir")
+	os.MkdirAll(empty, 0o755)
+	emptyCid := "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+	if out := d.mustCLI("add", "-r", empty); !strings.Contains(out, "added "+emptyCid+" emptydir") {
+		t.Fatalf("add -r of an empty directory printed %q, want %s", out, emptyCid)
+	}
+	d.waitStatus(emptyCid, "PINNED")
 	before := d.mustCLI("pin", "ls")
 	two := filepath.Join(work, "two.car")
 	writeCAR(t, two, 2, []byte("x1"), []byte("x2"))
@@ -122,11 +130,6 @@ func TestSinglePeerCLI(t *testing.T) {
 			t.Fatalf("add --format car %s accepted: %s", bad, r)
 		}
 	}
-	empty := filepath.Join(work, "emptydir")
-	os.MkdirAll(empty, 0o755)
-	if r := d.cli("add", "-r", empty); r.code == 0 {
-		t.Fatalf("add of an empty directory accepted: %s", r)
-	}
 
 	// bad pin inputs: non-zero exit, one readable line, state untouched
 	for _, args := range [][]string{
@@ -137,6 +140,8 @@ func TestSinglePeerCLI(t *testing.T) {
 		{"pin", "add", "--mode", "sideways", cid},
 		{"status", "--filter", "nonsense"},
 		{"pin", "rm", "notacid"},
+		{"pin", "add", "--name", strings.Repeat("n", 256), cid},
+		{"add", "--hash", "md5", f},
 	} {
 		r := d.cli(args...)
 		if r.code == 0 || strings.TrimSpace(r.stderr+r.stdout) == "" {
