@@ -38,14 +38,14 @@ var faultWeights = []struct {
 // fault is one planned fault; every random choice is drawn when it is planned, in the
 // nemesis goroutine, so a seed always yields the same schedule.
 type fault struct {
-	At        time.Duration `json:"at"` // since the start of the load
-	Kind      faultKind     `json:"kind"`
-	Peer      int           `json:"peer"`
-	For       time.Duration `json:"for"`
-	Skew      time.Duration `json:"skew,omitempty"`
-	Delay     time.Duration `json:"delay,omitempty"`
-	Bootstrap int           `json:"bootstrap,omitempty"` // kill: restart with --bootstrap to this peer (0: none, peerstore only)
-	Err       string        `json:"err,omitempty"`       // injecting or healing failed
+	At        time.Duration // since the start of the load
+	Kind      faultKind
+	Peer      int
+	For       time.Duration
+	Skew      time.Duration
+	Delay     time.Duration
+	Bootstrap int    // kill: restart with --bootstrap to this peer (0: none, peerstore only)
+	Err       string // injecting or healing failed
 }
 
 // nemesis injects seeded random faults on random peers, never on more than a minority at once.
@@ -157,7 +157,7 @@ func (m *nemesis) apply(ctx context.Context, f fault) {
 		m.mu.Lock()
 		delete(m.faulted, f.Peer)
 		m.done = append(m.done, f)
-		b, _ := json.Marshal(f)
+		b, _ := json.Marshal(f.record())
 		m.log.Write(append(b, '\n'))
 		m.mu.Unlock()
 	}()
@@ -178,6 +178,24 @@ func (m *nemesis) apply(ctx context.Context, f fault) {
 		f.Err = err.Error()
 		fmt.Printf("  %7s  heal of %s on %s failed: %v\n", time.Since(m.start).Round(100*time.Millisecond), f.Kind, n.name(), err)
 	}
+}
+
+// record is f's line in faults.jsonl, with readable durations.
+func (f fault) record() map[string]any {
+	r := map[string]any{"at": f.At.String(), "kind": f.Kind, "peer": f.Peer, "for": f.For.Round(time.Millisecond).String()}
+	if f.Skew != 0 {
+		r["skew"] = f.Skew.String()
+	}
+	if f.Delay != 0 {
+		r["delay"] = f.Delay.String()
+	}
+	if f.Kind == faultKill {
+		r["bootstrap"] = f.Bootstrap
+	}
+	if f.Err != "" {
+		r["err"] = f.Err
+	}
+	return r
 }
 
 func (f fault) detail() string {

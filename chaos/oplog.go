@@ -85,6 +85,7 @@ func (l *opLog) close() error {
 // opCounts tallies ops by kind and outcome.
 type opCounts struct {
 	PinsAcked, UnpinsAcked, Maybe, Refused int
+	UnpinsNotFound                         int // refused unpins: 404, the peer did not hold the pin yet
 }
 
 func countOps(ops []OpRecord) opCounts {
@@ -99,6 +100,9 @@ func countOps(ops []OpRecord) opCounts {
 			c.Maybe++
 		default:
 			c.Refused++
+			if o.Kind == OpUnpin && o.Code == 404 {
+				c.UnpinsNotFound++
+			}
 		}
 	}
 	return c

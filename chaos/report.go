@@ -42,8 +42,8 @@ func (r report) pass() bool {
 func (r report) print(w io.Writer) {
 	v := r.conv.verdict
 	fmt.Fprintf(w, "\n==== chaos report (seed %d, %d peers, %s)\n", r.seed, r.peers, r.duration)
-	fmt.Fprintf(w, "ops acknowledged:   %d (%d pins, %d unpins); maybe: %d; refused: %d\n",
-		r.ops.PinsAcked+r.ops.UnpinsAcked, r.ops.PinsAcked, r.ops.UnpinsAcked, r.ops.Maybe, r.ops.Refused)
+	fmt.Fprintf(w, "ops acknowledged:   %d (%d pins, %d unpins); maybe: %d; refused: %d (%d of them unpins the peer did not hold yet)\n",
+		r.ops.PinsAcked+r.ops.UnpinsAcked, r.ops.PinsAcked, r.ops.UnpinsAcked, r.ops.Maybe, r.ops.Refused, r.ops.UnpinsNotFound)
 	var kinds []string
 	for _, w := range faultWeights {
 		if n := r.faults[w.kind]; n > 0 {
@@ -57,8 +57,8 @@ func (r report) print(w io.Writer) {
 	for _, e := range r.heal {
 		fmt.Fprintf(w, "  heal failed:      %s\n", e)
 	}
-	fmt.Fprintf(w, "lost:               %d%s\n", len(v.Lost), sample(v.Lost))
-	fmt.Fprintf(w, "resurrected:        %d%s\n", len(v.Resurrected), sample(v.Resurrected))
+	fmt.Fprintf(w, "lost:               %d CIDs, %d of them on no peer%s\n", len(v.Lost), everywhere(v.Lost, r.peers), sample(v.Lost))
+	fmt.Fprintf(w, "resurrected:        %d CIDs, %d of them on every peer%s\n", len(v.Resurrected), everywhere(v.Resurrected, r.peers), sample(v.Resurrected))
 	fmt.Fprintf(w, "diverged (maybe):   %d%s\n", len(v.Diverged), sample(v.Diverged))
 	fmt.Fprintf(w, "phantom:            %d%s\n", len(v.Phantom), sample(v.Phantom))
 	fmt.Fprintf(w, "diverged peers:     %s\n", orNone(strings.Join(divergedPeers(v), ", ")))
@@ -110,6 +110,17 @@ func (r report) save(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// everywhere counts the findings that concern all n peers.
+func everywhere(fs []Finding, n int) int {
+	k := 0
+	for _, f := range fs {
+		if len(f.Peers) == n {
+			k++
+		}
+	}
+	return k
 }
 
 func orNone(s string) string {
