@@ -117,6 +117,8 @@ func run(ctx context.Context, o options) (int, error) {
 	exp := Expected(ops.snapshot())
 	rep.ops = countOps(ops.snapshot())
 	rep.faults, rep.faultErrs = nem.summary()
+	rep.expect = tally(exp)
+	fmt.Printf("chaos: healed; waiting up to %s for every pinset to match the op log and every peer to see every other\n", o.convergeTimeout)
 	rep.conv = c.awaitConvergence(ctx, exp, healed, o.convergeTimeout)
 	rep.settle = c.awaitSettled(ctx, o.settleTimeout)
 	for _, n := range c.nodes {

@@ -24,6 +24,7 @@ type report struct {
 	duration  time.Duration
 	dir       string
 	ops       opCounts
+	expect    map[Expect]int
 	faults    map[faultKind]int
 	faultErrs []fault
 	heal      []string
@@ -44,6 +45,8 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n==== chaos report (seed %d, %d peers, %s)\n", r.seed, r.peers, r.duration)
 	fmt.Fprintf(w, "ops acknowledged:   %d (%d pins, %d unpins); maybe: %d; refused: %d (%d of them unpins the peer did not hold yet)\n",
 		r.ops.PinsAcked+r.ops.UnpinsAcked, r.ops.PinsAcked, r.ops.UnpinsAcked, r.ops.Maybe, r.ops.Refused, r.ops.UnpinsNotFound)
+	fmt.Fprintf(w, "CIDs expected:      %d present, %d absent (unpin acked), %d either (maybe ops), %d never pinned\n",
+		r.expect[Present], r.expect[Absent], r.expect[Either], r.expect[NeverPinned])
 	var kinds []string
 	for _, w := range faultWeights {
 		if n := r.faults[w.kind]; n > 0 {
@@ -110,6 +113,15 @@ func (r report) save(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// tally counts CIDs by expected state.
+func tally(exp map[string]Expect) map[Expect]int {
+	out := map[Expect]int{}
+	for _, e := range exp {
+		out[e]++
+	}
+	return out
 }
 
 // everywhere counts the findings that concern all n peers.
