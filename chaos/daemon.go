@@ -161,8 +161,8 @@ func (n *node) start(ctx context.Context, bin string, bootstrap string) error {
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()
+		n.exited(p) // before done: whoever waits on done sees the node down
 		close(p.done)
-		n.exited(p)
 	}()
 	n.mu.Lock()
 	n.proc, n.paused, n.ready, n.expected = p, false, false, false

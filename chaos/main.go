@@ -46,8 +46,12 @@ func main() {
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()%1_000_000_000) + 1
 	}
-	if o.peers < 3 {
+	switch {
+	case o.peers < 3:
 		fmt.Fprintln(os.Stderr, "chaos: -peers must be at least 3 (faults go to a minority)")
+		os.Exit(2)
+	case o.workers < 1 || o.rate <= 0:
+		fmt.Fprintln(os.Stderr, "chaos: -workers must be at least 1 and -rate above 0")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
