@@ -10,7 +10,8 @@
 // Each peer is `pincluster init --randomports` in its own dir under a temp work dir, with one
 // CLUSTER_SECRET, the cluster listener moved to 127.0.0.1, and shorter intervals so faults
 // show and heal within seconds (monitor_ping_interval 2s, metric_ttl 6s, check_interval 1s,
-// pin_recover_interval 20s, state_sync_interval 30s). Peer 1 starts plain; the others with
+// pin_recover_interval 20s, state_sync_interval 30s, which also paces tombstone collection, so
+// it runs several times even in a short run). Peer 1 starts plain; the others with
 // --bootstrap to it. Every daemon runs with PINCLUSTER_FAULTS=<dir>/faults.json
 // (internal/faults), in its own process group, killed if the harness dies.
 //
@@ -40,7 +41,8 @@
 //   - disk-full: every pinset store write fails with ENOSPC;
 //   - ipfs-slow / ipfs-fail: the IPFS backend delays (1-10 s) or fails every pin and unpin.
 //
-// Fault changes are written to the peer's fault file and announced with SIGUSR1. The schedule
+// -faults restricts the kinds (e.g. -faults pause,skew,disk-full), to tell which fault causes
+// a failure. Fault changes are written to the peer's fault file and announced with SIGUSR1. The schedule
 // (kinds, peers, durations, parameters) follows from the seed; how it interleaves with the
 // load depends on timing, so two runs with one seed are alike, not identical. faults.jsonl
 // lists what was injected.

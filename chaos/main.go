@@ -28,6 +28,7 @@ type options struct {
 	settleTimeout   time.Duration
 	dir             string
 	keep            bool
+	faults          string
 }
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.settleTimeout, "settle-timeout", 60*time.Second, "how long pins may stay in flight after convergence")
 	flag.StringVar(&o.dir, "dir", "", "work dir (default: a new temp dir)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir even when the run passes")
+	flag.StringVar(&o.faults, "faults", "all", "faults to inject: all, or a comma list of "+kindNames())
 	flag.Parse()
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()%1_000_000_000) + 1
@@ -66,8 +68,12 @@ func main() {
 // run is the whole experiment: start, load under faults, heal, check, report. It returns 0
 // when the checks pass, 1 when they fail and 2 when the harness itself could not run.
 func run(ctx context.Context, o options) (int, error) {
-	fmt.Printf("chaos: seed %d, %d peers, %s of load and faults (rerun: go run ./chaos -seed %d -peers %d -duration %s)\n",
-		o.seed, o.peers, o.duration, o.seed, o.peers, o.duration)
+	kinds, err := parseKinds(o.faults)
+	if err != nil {
+		return 2, err
+	}
+	fmt.Printf("chaos: seed %d, %d peers, %s of load and faults (%s) (rerun: go run ./chaos -seed %d -peers %d -duration %s -faults %s)\n",
+		o.seed, o.peers, o.duration, o.faults, o.seed, o.peers, o.duration, o.faults)
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
 		return 2, err
@@ -94,7 +100,7 @@ func run(ctx context.Context, o options) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	nem, err := newNemesis(c, o.seed, filepath.Join(dir, "faults.jsonl"))
+	nem, err := newNemesis(c, o.seed, kinds, filepath.Join(dir, "faults.jsonl"))
 	if err != nil {
 		return 2, err
 	}

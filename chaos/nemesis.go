@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,7 @@ type fault struct {
 type nemesis struct {
 	c          *cluster
 	rng        *rand.Rand
+	kinds      map[faultKind]bool // enabled kinds
 	start      time.Time
 	maxFaulted int
 	gapMin     time.Duration
@@ -65,12 +67,43 @@ type nemesis struct {
 	log     *os.File
 }
 
-func newNemesis(c *cluster, seed uint64, logPath string) (*nemesis, error) {
+// parseKinds turns "kill,partition" (or "all") into the set of enabled fault kinds.
+func parseKinds(list string) (map[faultKind]bool, error) {
+	out := map[faultKind]bool{}
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "all" {
+			for _, w := range faultWeights {
+				out[w.kind] = true
+			}
+			continue
+		}
+		known := false
+		for _, w := range faultWeights {
+			known = known || w.kind == faultKind(s)
+		}
+		if !known {
+			return nil, fmt.Errorf("-faults: unknown fault %q (use all or a comma list of %s)", s, kindNames())
+		}
+		out[faultKind(s)] = true
+	}
+	return out, nil
+}
+
+func kindNames() string {
+	var names []string
+	for _, w := range faultWeights {
+		names = append(names, string(w.kind))
+	}
+	return strings.Join(names, ", ")
+}
+
+func newNemesis(c *cluster, seed uint64, kinds map[faultKind]bool, logPath string) (*nemesis, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	return &nemesis{c: c, rng: rand.New(rand.NewPCG(seed, 0x6e656d65)), maxFaulted: (len(c.nodes) - 1) / 2,
+	return &nemesis{c: c, rng: rand.New(rand.NewPCG(seed, 0x6e656d65)), kinds: kinds, maxFaulted: (len(c.nodes) - 1) / 2,
 		gapMin: 2 * time.Second, gapMax: 6 * time.Second, durMin: 3 * time.Second, durMax: 15 * time.Second,
 		faulted: map[int]bool{}, log: f}, nil
 }
@@ -112,11 +145,16 @@ func (m *nemesis) between(lo, hi time.Duration) time.Duration {
 func (m *nemesis) plan() (fault, bool) {
 	total := 0
 	for _, w := range faultWeights {
-		total += w.weight
+		if m.kinds[w.kind] {
+			total += w.weight
+		}
 	}
 	r := m.rng.IntN(total)
 	var kind faultKind
 	for _, w := range faultWeights {
+		if !m.kinds[w.kind] {
+			continue
+		}
 		if r < w.weight {
 			kind = w.kind
 			break
