@@ -168,7 +168,10 @@ func (m *nemesis) plan() (fault, bool) {
 		skew = -skew
 	}
 	delay := time.Duration(1+m.rng.IntN(10)) * time.Second
-	boot := 1 + m.rng.IntN(n)
+	boot := 1 + m.rng.IntN(n-1) // another peer: skip f.Peer
+	if boot >= f.Peer {
+		boot++
+	}
 	withBoot := m.rng.IntN(2) == 0
 	switch kind {
 	case faultSkew:
@@ -176,7 +179,7 @@ func (m *nemesis) plan() (fault, bool) {
 	case faultIPFSSlow:
 		f.Delay = delay
 	case faultKill:
-		if withBoot && boot != f.Peer {
+		if withBoot {
 			f.Bootstrap = boot
 		}
 	}
