@@ -107,6 +107,7 @@ type settled struct {
 	after    time.Duration
 	inFlight map[string]int // peer: status -> CIDs still queued, pinning or unpinning
 	other    map[string]int // peer: status -> CIDs in error or unexpectedly unpinned
+	pinned   map[string]int // peer -> CIDs pinned there
 	stuck    []string       // "p2 QmX pinning (attempts 3)" for what stayed in flight
 	errs     []string
 }
@@ -118,12 +119,14 @@ func (c *cluster) awaitSettled(ctx context.Context, timeout time.Duration) settl
 	start := time.Now()
 	var res settled
 	poll.Until(timeout, 2*time.Second, func() bool {
-		res = settled{inFlight: map[string]int{}, other: map[string]int{}}
+		res = settled{inFlight: map[string]int{}, other: map[string]int{}, pinned: map[string]int{}}
 		for _, n := range c.nodes {
 			err := n.api.StatusAll(ctx, "", true, nil, func(g api.GlobalPinInfo) error {
 				for _, pi := range g.PeerMap {
 					switch st := pi.Status; {
-					case st&(api.TrackerStatusPinned|api.TrackerStatusRemote) != 0:
+					case st == api.TrackerStatusPinned:
+						res.pinned[n.name()]++
+					case st == api.TrackerStatusRemote:
 					case st&(api.TrackerStatusQueued|api.TrackerStatusPinning|api.TrackerStatusUnpinning) != 0:
 						res.inFlight[n.name()+": "+st.String()]++
 						if len(res.stuck) < 20 {

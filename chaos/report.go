@@ -78,7 +78,7 @@ func (r report) print(w io.Writer) {
 	for _, s := range r.settle.stuck {
 		fmt.Fprintf(w, "  stuck:            %s\n", s)
 	}
-	fmt.Fprintf(w, "other statuses:     %s (after %.0fs)\n", orNone(counts(r.settle.other)), r.settle.after.Seconds())
+	fmt.Fprintf(w, "other statuses:     %s (after %.0fs; pinned: %s)\n", orNone(counts(r.settle.other)), r.settle.after.Seconds(), orNone(counts(r.settle.pinned)))
 	for _, e := range r.settle.errs {
 		fmt.Fprintf(w, "  status failed:    %s\n", e)
 	}
@@ -100,7 +100,7 @@ func (r report) save(path string) error {
 		"faults": r.faults, "fault_errors": r.faultErrs, "heal_errors": r.heal,
 		"converged": r.conv.converged, "converge_seconds": r.conv.after.Seconds(),
 		"verdict": r.conv.verdict, "isolated": r.conv.isolated, "listing_errors": r.conv.errs,
-		"in_flight": r.settle.inFlight, "stuck": r.settle.stuck, "other_statuses": r.settle.other,
+		"in_flight": r.settle.inFlight, "stuck": r.settle.stuck, "other_statuses": r.settle.other, "pinned": r.settle.pinned,
 		"crashes": r.crashes, "pass": r.pass(),
 	}
 	rss := map[string]int64{}
