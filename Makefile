@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench cluster fmt vet fuzz clean
+.PHONY: help build run test test-short kubo test-kubo bench cluster chaos chaos-short fmt vet fuzz clean
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -12,6 +12,8 @@ help:
 	@echo "make test     go vet + go test -race ./... (includes the end-to-end suite)"
 	@echo "make bench    print the benchmark table: single peer (ingest, listing, RSS vs raw Badger), cluster (ingest, convergence, catch-up), allocation and self-healing (-suite single|cluster|alloc|all)"
 	@echo "make cluster  start three peers on loopback in a temp dir"
+	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
+	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
 	@echo "make fuzz     run each fuzz target for a short while"
 	@echo "make kubo     build the pinned Kubo daemon (tools/kubo/bin/ipfs; slow, once)"
 	@echo "make test-kubo  test the kubo IPFS backend against that daemon"
@@ -46,6 +48,15 @@ bench: build
 
 cluster: build
 	bash scripts/cluster.sh
+
+# Fault harness (chaos/): real daemons, seeded faults, a checker. SEED= repeats a run; without it
+# the seed comes from the clock and is printed first.
+SEED ?=
+chaos: build
+	$(GO) run ./chaos -bin $(BIN) -peers 5 -duration 10m $(if $(SEED),-seed $(SEED))
+
+chaos-short: build
+	$(GO) run ./chaos -bin $(BIN) -peers 5 -duration 75s -seed $(or $(SEED),1)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

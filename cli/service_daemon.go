@@ -21,5 +21,9 @@ func (c *DaemonCmd) Run(g *Globals) error {
 	}
 	ctx, stop := signal.NotifyContext(base, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return peerRunDaemon(ctx, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Out: g.io.Out})
+	hooks, err := faultHooks(ctx)
+	if err != nil {
+		return err
+	}
+	return peerRunDaemon(ctx, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Out: g.io.Out, Hooks: hooks})
 }

@@ -30,6 +30,9 @@ type DaemonOptions struct {
 	Upgrade   bool     // --upgrade: run state migrations before starting
 	Out       io.Writer
 	Logger    *slog.Logger
+	// Hooks carries the peer's fault-injection options (ConnGater, OnHost, ClockSource,
+	// WrapBackend, StoreWriteFault; see internal/faults); RunDaemon sets the other fields.
+	Hooks Options
 }
 
 // defaultMemoryLimit is the daemon's soft Go heap limit unless GOMEMLIMIT is set.
@@ -173,7 +176,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	p, err := New(ctx, dir, cfg, ident, Options{Logger: log, Bootstrap: opts.Bootstrap, Leave: stop})
+	popts := opts.Hooks
+	popts.Logger, popts.Bootstrap, popts.Leave = log, opts.Bootstrap, stop
+	p, err := New(ctx, dir, cfg, ident, popts)
 	if err != nil {
 		return err
 	}

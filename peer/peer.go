@@ -115,6 +115,17 @@ type Options struct {
 	Leave func()
 	// ConnGater, when set, filters the host's connections (tests use it to partition peers).
 	ConnGater connmgr.ConnectionGater
+
+	// Fault-injection hooks (internal/faults, the chaos harness); nil means none.
+
+	// OnHost is called with the libp2p host once it is up.
+	OnHost func(host.Host)
+	// ClockSource is the hybrid logical clock's wall-time source (nil: time.Now).
+	ClockSource func() time.Time
+	// WrapBackend wraps the IPFS backend (embedded, kubo or Backend) the peer pins on.
+	WrapBackend func(ipfs.Backend) ipfs.Backend
+	// StoreWriteFault is checked before every pinset store write; its error fails the write.
+	StoreWriteFault func() error
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
@@ -129,7 +140,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	}
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
-	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(nil),
+	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
 		members_: memberState{removed: map[libp2ppeer.ID]bool{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
 	defer func() {
@@ -140,7 +151,11 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater); err != nil {
 		return nil, err
 	}
-	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log}); err != nil {
+	if opts.OnHost != nil {
+		opts.OnHost(p.host)
+	}
+	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log,
+		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
 	switch {
@@ -158,6 +173,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), eerr)
 		}
 		p.ipfs = em
+	}
+	if opts.WrapBackend != nil {
+		p.ipfs = opts.WrapBackend(p.ipfs)
 	}
 	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -45,6 +45,9 @@ func (s *Store) inChunks(ops []messages.Op, what string, write func(ops []messag
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	changed := make([]bool, len(ops))
+	if err := s.checkWrite(); err != nil {
+		return changed, fmt.Errorf("persistence: %s: %w", what, err)
+	}
 	chunk := applyChunk
 	for i := 0; i < len(ops); {
 		n := min(chunk, len(ops)-i)

@@ -29,6 +29,9 @@ const deleteChunk = 10000
 func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (int, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	if err := s.checkWrite(); err != nil {
+		return 0, err
+	}
 	var victims [][]byte
 	dropped := 0
 	var watermark messages.HLC

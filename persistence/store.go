@@ -25,6 +25,9 @@ type Options struct {
 	InMemory bool
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// WriteFault, when set, is called before Apply, ApplySnapshot, SetPublished and
+	// DropTombstones write anything; an error fails the write (fault injection: a full disk).
+	WriteFault func() error
 
 	// Memory tuning; zero picks the default in parentheses. Badger's steady memory is roughly
 	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize (about 75 MB with the
@@ -67,9 +70,10 @@ type Store struct {
 	db  *badger.DB
 	log *slog.Logger
 
-	writeMu  sync.Mutex
-	pinCount atomic.Int64  // live pins, mirrors m/count
-	maxClock atomic.Uint64 // greatest clock applied, mirrors m/clock
+	writeMu    sync.Mutex
+	writeFault func() error  // Options.WriteFault
+	pinCount   atomic.Int64  // live pins, mirrors m/count
+	maxClock   atomic.Uint64 // greatest clock applied, mirrors m/clock
 }
 
 // Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).
@@ -98,7 +102,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("persistence: open Badger store in %q: %w (is another pincluster running on this folder?)", opts.Dir, err)
 	}
-	s := &Store{db: db, log: logger}
+	s := &Store{db: db, log: logger, writeFault: opts.WriteFault}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
@@ -213,3 +217,11 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 }
 func (b badgerLogger) Infof(string, ...any)  {}
 func (b badgerLogger) Debugf(string, ...any) {}
+
+// checkWrite returns the injected write fault, if any (Options.WriteFault).
+func (s *Store) checkWrite() error {
+	if s.writeFault == nil {
+		return nil
+	}
+	return s.writeFault()
+}
