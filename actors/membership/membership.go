@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/scheduler"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -90,16 +89,18 @@ type membershipActor struct {
 	removed map[peer.ID]bool
 	dirty   bool
 	alone   bool // no member connected at the last tick
-	cancel  scheduler.CancelFunc
+	// timer schedules the next tick. (protoactor's scheduler package races between its
+	// cancel func and its timer goroutine, so a plain timer sends the message.)
+	timer *time.Timer
 }
 
 func (a *membershipActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		a.cancel = scheduler.NewTimerScheduler(ctx).SendRepeatedly(0, a.cfg.TickInterval, ctx.Self(), &tick{})
+		a.onTick(ctx)
 	case *actor.Stopping:
-		if a.cancel != nil {
-			a.cancel()
+		if a.timer != nil {
+			a.timer.Stop()
 		}
 		a.save()
 	case *bootstrapAddrs:
@@ -214,6 +215,8 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 	if a.dirty {
 		a.save()
 	}
+	self, system := ctx.Self(), ctx.ActorSystem()
+	a.timer = time.AfterFunc(a.cfg.TickInterval, func() { system.Root.Send(self, &tick{}) })
 }
 
 // dial runs one connection attempt in an I/O worker, which reports back with dialDone.
