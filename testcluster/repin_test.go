@@ -180,6 +180,7 @@ func TestPinQueueSteersAllocation(t *testing.T) {
 	c := New(t, 4, WithConfig(func(_ int, cfg *peer.Config) {
 		cfg.Allocator.AllocateBy = []string{"pinqueue", "freespace"}
 	}))
+	c.WaitConnected(10 * time.Second) // every peer's metrics are known before allocating
 	ctx := context.Background()
 	const busy = 3
 	fk := c.Fake(busy)
@@ -200,6 +201,10 @@ func TestPinQueueSteersAllocation(t *testing.T) {
 	for _, i := range []int{0, 1} {
 		c.WaitFor(func() bool { return c.pinQueueOf(i, busy) >= len(stalled) }, 15*time.Second, "peer %d sees peer %d's pinqueue metric", i, busy)
 	}
+	// Allocation reads a metrics snapshot up to 500 ms old (peer.candidateTTL): let the
+	// snapshots taken before the metric arrived expire.
+	seen := time.Now()
+	c.WaitFor(func() bool { return time.Since(seen) > 600*time.Millisecond }, time.Second, "allocation snapshots refresh")
 	for k, x := range testCids("steered", 30) {
 		from := k % 2
 		pin, err := c.Peer(from).Pin(ctx, x, api.PinOptions{ReplicationFactorMin: 1, ReplicationFactorMax: 2})
