@@ -20,8 +20,9 @@ import (
 //     over pubsub, where each peer may only speak for itself.
 //   - trusted: anything that changes this peer or its IPFS node: leaving the cluster (peers rm),
 //     recover, IPFS GC.
-//   - reply: answers to this peer's own requests; the remote layer delivers them only to a
-//     request that is waiting for them.
+//   - reply: answers to this peer's own requests, accepted only from the peer that was asked
+//     while the request is outstanding (the remote layer tracks them), so no peer can inject
+//     a reply (a forged snapshot page, say) into a request it was not sent.
 //
 // A message type missing from the table is refused: a new remote call must be declared here.
 
@@ -85,13 +86,16 @@ var rpcAccessByType = func() map[string]rpcAccess {
 }()
 
 // authorizeRPC is the remote layer's Authorize hook: it refuses a call that needs a trusted
-// caller from a peer that is not trusted, and any type the table does not declare.
-func authorizeRPC(trusted func(libp2ppeer.ID) bool) func(libp2ppeer.ID, string) error {
-	return func(from libp2ppeer.ID, msgType string) error {
+// caller from a peer that is not trusted, a reply that answers no request of ours, and any
+// type the table does not declare.
+func authorizeRPC(trusted func(libp2ppeer.ID) bool) func(libp2ppeer.ID, string, bool) error {
+	return func(from libp2ppeer.ID, msgType string, isReply bool) error {
 		access, ok := rpcAccessByType[msgType]
 		switch {
 		case !ok:
 			return fmt.Errorf("%w: %s is not in the RPC policy", api.ErrForbidden, msgType)
+		case access == rpcReply && !isReply:
+			return fmt.Errorf("%w: %s from %s answers no request of this peer", api.ErrForbidden, msgType, from)
 		case access == rpcTrusted && !trusted(from):
 			return fmt.Errorf("%w: %s needs a trusted peer and %s is not in consensus.crdt.trusted_peers", api.ErrForbidden, msgType, from)
 		}

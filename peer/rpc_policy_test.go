@@ -2,6 +2,7 @@ package peer
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -34,10 +35,18 @@ func TestRPCPolicyTable(t *testing.T) {
 			len(rpcPolicy), len(rpcAccessByType), len(wantUntrusted))
 	}
 	for name, allowed := range wantUntrusted {
-		if err := authorize(trustedID, name); err != nil {
+		isReply := strings.HasSuffix(name, "Response")
+		if err := authorize(trustedID, name, isReply); err != nil {
 			t.Errorf("%s from a trusted peer: %v", name, err)
 		}
-		err := authorize(untrustedID, name)
+		if isReply {
+			for _, id := range []libp2ppeer.ID{trustedID, untrustedID} {
+				if err := authorize(id, name, false); !errors.Is(err, api.ErrForbidden) {
+					t.Errorf("%s from %s answering no request: err = %v, want forbidden", name, id, err)
+				}
+			}
+		}
+		err := authorize(untrustedID, name, isReply)
 		if allowed && err != nil {
 			t.Errorf("%s from an untrusted peer: %v, want allowed", name, err)
 		}
@@ -46,7 +55,7 @@ func TestRPCPolicyTable(t *testing.T) {
 		}
 	}
 	for _, id := range []libp2ppeer.ID{trustedID, untrustedID} {
-		if err := authorize(id, "pincluster.Undeclared"); !errors.Is(err, api.ErrForbidden) {
+		if err := authorize(id, "pincluster.Undeclared", true); !errors.Is(err, api.ErrForbidden) {
 			t.Errorf("undeclared type from %s: err = %v, want forbidden", id, err)
 		}
 	}

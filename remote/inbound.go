@@ -63,13 +63,19 @@ func (r *Remote) handleStream(s network.Stream) {
 
 // deliver hands a decoded envelope to its local target, or answers the sender with an error.
 func (r *Remote) deliver(from peer.ID, env *envelope) {
-	r.pending.answered(from, env.Target)
+	// A message counts as a reply only when this peer has a request to from outstanding for
+	// that local target: a peer cannot inject "replies" into futures it was never asked by.
+	isReply := r.pending.answered(from, env.Target)
 	var sender *actor.PID
 	if env.SenderAddress != "" {
 		sender = &actor.PID{Address: env.SenderAddress, Id: env.SenderID, RequestId: env.SenderRequestID}
 	}
 	_, exists := r.system.ProcessRegistry.GetLocal(env.Target)
 	if env.ErrorCode != 0 {
+		if !isReply {
+			r.log.Debug("dropped an error from a peer that was not asked", "peer", from, "target", env.Target)
+			return
+		}
 		if exists { // else the requester gave up (a future that timed out): nothing to tell
 			r.system.Root.Send(r.targetPID(env), &RemoteError{Code: env.ErrorCode, Message: env.ErrorMessage})
 		}
@@ -86,7 +92,7 @@ func (r *Remote) deliver(from peer.ID, env *envelope) {
 		return
 	}
 	if r.cfg.Authorize != nil {
-		if err := r.cfg.Authorize(from, env.TypeName); err != nil {
+		if err := r.cfg.Authorize(from, env.TypeName, isReply); err != nil {
 			r.log.Warn("refused a remote call", "peer", from, "type", env.TypeName, "target", env.Target, "err", err)
 			r.replyError(sender, remoteErr(CodeForbidden, "peer %s refused %s from %s: %v", r.self, env.TypeName, from, err))
 			return

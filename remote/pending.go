@@ -46,16 +46,20 @@ func (t *pendingTable) add(ep *endpoint, sender *actor.PID) {
 	p.ep, p.n, p.at = ep, p.n+1, time.Now()
 }
 
-// answered counts a message from peer from to a local actor as the reply to one request.
-func (t *pendingTable) answered(from peer.ID, target string) {
+// answered counts a message from peer from to a local actor as the reply to one request. It
+// reports whether such a request was outstanding: only then is the message a reply.
+func (t *pendingTable) answered(from peer.ID, target string) bool {
 	k := pendingKey{from, target}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if p := t.m[k]; p != nil {
-		if p.n--; p.n <= 0 {
-			delete(t.m, k)
-		}
+	p := t.m[k]
+	if p == nil {
+		return false
 	}
+	if p.n--; p.n <= 0 {
+		delete(t.m, k)
+	}
+	return true
 }
 
 // undo removes a request that add counted on ep and that never reached it; false if ep's

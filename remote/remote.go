@@ -42,10 +42,11 @@ type Config struct {
 	// sent and received.
 	MaxMessageSize int
 	// Authorize, when set, is asked before each inbound message is decoded and delivered: from
-	// is the authenticated peer of the connection, msgType the codec name. A non-nil error
-	// refuses the message; the sender gets a CodeForbidden error. It must be fast and safe for
-	// concurrent use (it runs on stream reader goroutines).
-	Authorize func(from peer.ID, msgType string) error
+	// is the authenticated peer of the connection, msgType the codec name, and isReply whether
+	// this peer had a request to from outstanding for the message's target (so the message
+	// answers it). A non-nil error refuses the message; the sender gets a CodeForbidden error.
+	// It must be fast and safe for concurrent use (it runs on stream reader goroutines).
+	Authorize func(from peer.ID, msgType string, isReply bool) error
 }
 
 // Default returns the default configuration.
