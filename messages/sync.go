@@ -32,8 +32,4 @@ type SyncResponse struct {
 	Records    [][]byte          `json:"records,omitempty"`
 	Cursor     string            `json:"cursor,omitempty"`
 	SnapshotVV map[string]uint64 `json:"snapshot_vv,omitempty"`
-	// CollectedClock is the responder's collection watermark (the greatest clock of a
-	// tombstone it dropped); a snapshot's local pins the responder never saw and that are not
-	// after it raced a deletion that left no trace (syncer.RacedCollection).
-	CollectedClock uint64 `json:"collected_clock,omitempty"`
 }

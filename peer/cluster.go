@@ -209,8 +209,10 @@ func (p *Peer) antiEntropyLoop(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 		n, err := p.syncer.Pull(pctx, from)
 		cancel()
-		if err != nil && ctx.Err() == nil {
-			p.log.Debug("anti-entropy pull", "from", from, "err", err)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Debug("anti-entropy pull", "from", from, "err", err)
+			}
 			continue
 		}
 		p.touchMember(from)

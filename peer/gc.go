@@ -26,16 +26,18 @@ import (
 // until `peers rm`. A member that is down or partitioned holds collection back everywhere until
 // it returns, so a partition never lets an acknowledged unpin come back. A member unheard for
 // longer than consensus.crdt.absent_peer_horizon stops counting; when it returns its version
-// vector is behind the trimmed logs and it rejoins through a snapshot, which carries the
-// sender's collection watermark: the returning peer's pins that the sender never saw and that
-// are not after the watermark raced collected deletions and are superseded
-// (onRacedCollection). Untrusted peers never
+// vector is behind the trimmed logs and it rejoins through a snapshot. Collecting without it
+// records it as excluded at the collection watermark (the greatest clock collected): its pins
+// not after that watermark which land here on a CID without a record raced deletions that left
+// no trace, and are superseded by a fresh unpin (onRacedPins), whichever way they arrive (op,
+// gossip or snapshot) and whichever side pulls first. Untrusted peers never
 // count: their ops are refused, so they cannot bring an old pin back to a trusted peer.
 
 // gcFreshness is how recent (in rebroadcast intervals) each member's version vector must be.
 const gcFreshness = 3
 
-// memberTouchEvery bounds how often a member's last-heard time is written.
+// memberTouchEvery bounds how often a member's last-heard time is written (and at most a
+// tenth of the horizon, so a live member is never mistaken for a silent one).
 const memberTouchEvery = time.Minute
 
 // gcLoop collects causally stable tombstones every state_sync_interval.
@@ -49,9 +51,10 @@ func (p *Peer) touchMember(id libp2ppeer.ID) {
 		return
 	}
 	now := time.Now()
+	every := min(memberTouchEvery, p.cfg.Consensus.CRDT.AbsentPeerHorizon.D()/10)
 	p.members_.mu.Lock()
 	last := p.members_.touched[id]
-	fresh := now.Sub(last) < memberTouchEvery
+	fresh := now.Sub(last) < every
 	if !fresh {
 		p.members_.touched[id] = now
 	}
@@ -65,31 +68,60 @@ func (p *Peer) touchMember(id libp2ppeer.ID) {
 }
 
 // gcMembers is every member tombstone collection must wait for: the trusted peers visible now
-// and the durable members heard from within the horizon, minus removed peers.
-func (p *Peer) gcMembers(ctx context.Context) ([]libp2ppeer.ID, error) {
+// and the durable members heard from within the horizon, minus removed peers. expired lists
+// the durable members silent beyond the horizon (collection goes on without them).
+func (p *Peer) gcMembers(ctx context.Context) (members, expired []libp2ppeer.ID, err error) {
 	set := map[libp2ppeer.ID]bool{}
 	for _, id := range p.members(ctx) {
 		set[id] = true
 	}
 	durable, err := p.store.Members()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	horizon := time.Now().Add(-p.cfg.Consensus.CRDT.AbsentPeerHorizon.D())
 	for id, at := range durable {
 		if at.After(horizon) {
 			set[id] = true
-		} else if !set[id] {
-			p.log.Info("tombstone collection no longer waits for a peer silent beyond absent_peer_horizon; it will rejoin through a snapshot", "peer", id, "last_heard", at)
+		} else if !set[id] && p.trusted(id) && !p.members_.isRemoved(id) {
+			expired = append(expired, id)
 		}
 	}
-	out := make([]libp2ppeer.ID, 0, len(set))
 	for id := range set {
 		if id == p.ident.ID || (p.trusted(id) && !p.members_.isRemoved(id)) {
-			out = append(out, id)
+			members = append(members, id)
 		}
 	}
-	return out, nil
+	return members, expired, nil
+}
+
+// exclude records that tombstones were collected without the expired members (once per
+// member and watermark, with one log line).
+func (p *Peer) exclude(expired []libp2ppeer.ID) {
+	if len(expired) == 0 {
+		return
+	}
+	w, err := p.store.CollectedClock()
+	if err != nil || w == 0 {
+		return
+	}
+	known, err := p.store.Exclusions()
+	if err != nil {
+		p.log.Warn("tombstone collection: reading exclusions", "err", err)
+		return
+	}
+	for _, id := range expired {
+		if known[id] >= w {
+			continue
+		}
+		if known[id] == 0 {
+			p.log.Warn("tombstone collection went on without a member silent beyond absent_peer_horizon; it rejoins through a snapshot, and its pins that raced the collected deletions will be unpinned",
+				"peer", id, "horizon", p.cfg.Consensus.CRDT.AbsentPeerHorizon.D())
+		}
+		if err := p.store.ExcludeMember(id, w); err != nil {
+			p.log.Warn("tombstone collection: recording an excluded member", "peer", id, "err", err)
+		}
+	}
 }
 
 // collectTombstones refreshes the version vectors of members not heard from recently (an
@@ -97,7 +129,7 @@ func (p *Peer) gcMembers(ctx context.Context) ([]libp2ppeer.ID, error) {
 // every member has seen. It does nothing while some member's version vector is unknown or stale.
 func (p *Peer) collectTombstones(ctx context.Context) {
 	window := gcFreshness * p.cfg.Consensus.CRDT.RebroadcastInterval.D()
-	members, err := p.gcMembers(ctx)
+	members, expired, err := p.gcMembers(ctx)
 	if err != nil {
 		p.log.Warn("tombstone collection: reading the members", "err", err)
 		return
@@ -110,18 +142,20 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
 		_, err := p.syncer.Pull(pctx, id)
 		cancel()
-		if err != nil && ctx.Err() == nil {
-			p.log.Debug("tombstone collection: refreshing a version vector", "peer", id, "err", err)
-		} else if err == nil {
-			p.touchMember(id)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Debug("tombstone collection: refreshing a version vector", "peer", id, "err", err)
+			}
+			continue
 		}
+		p.touchMember(id)
 	}
 	local, err := p.store.VersionVector()
 	if err != nil {
 		p.log.Warn("tombstone collection: reading the version vector", "err", err)
 		return
 	}
-	upTo, missing := stableVV(p.ident.ID, members, local, p.syncer.SeenVVs(), time.Now().Add(-window))
+	upTo, missing := stableVV(p.ident.ID, members, local, p.syncer.SeenVVs(), time.Now().Add(-window), p.trusted)
 	if len(missing) > 0 {
 		p.log.Debug("tombstone collection waits for members", "peers", missing)
 		return
@@ -136,6 +170,7 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 		}
 		return
 	}
+	p.exclude(expired)
 	if n > 0 {
 		p.log.Info("tombstone collection: dropped tombstones every member has seen", "count", n, "members", len(members))
 	}
@@ -143,10 +178,11 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 
 // stableVV is the pointwise minimum of the members' version vectors: self's is local, the
 // others' the latest seen at or after notBefore. An origin absent from any of them counts as 0
-// and is left out. missing lists the members without a recent version vector, or whose own ops
-// up to that vector have not all reached this peer yet (one of them could be older than a
-// tombstone); when it is not empty, upTo is nil and nothing may be collected.
-func stableVV(self libp2ppeer.ID, members []libp2ppeer.ID, local map[libp2ppeer.ID]uint64, seen map[libp2ppeer.ID]syncer.SeenVV, notBefore time.Time) (upTo map[libp2ppeer.ID]uint64, missing []libp2ppeer.ID) {
+// and is left out. missing lists the members without a recent version vector, or that held
+// ops of a trusted origin this peer has not received yet (one of them could be older than a
+// tombstone, and would come back after it was dropped); when it is not empty, upTo is nil and
+// nothing may be collected.
+func stableVV(self libp2ppeer.ID, members []libp2ppeer.ID, local map[libp2ppeer.ID]uint64, seen map[libp2ppeer.ID]syncer.SeenVV, notBefore time.Time, trusted func(libp2ppeer.ID) bool) (upTo map[libp2ppeer.ID]uint64, missing []libp2ppeer.ID) {
 	upTo = make(map[libp2ppeer.ID]uint64, len(local))
 	for o, n := range local {
 		if n > 0 {
@@ -158,7 +194,7 @@ func stableVV(self libp2ppeer.ID, members []libp2ppeer.ID, local map[libp2ppeer.
 			continue
 		}
 		sv, ok := seen[id]
-		if !ok || sv.At.Before(notBefore) || local[id] < sv.VV[id] {
+		if !ok || sv.At.Before(notBefore) || !covers(local, sv.VV, trusted) {
 			missing = append(missing, id)
 			continue
 		}
@@ -178,6 +214,16 @@ func stableVV(self libp2ppeer.ID, members []libp2ppeer.ID, local map[libp2ppeer.
 	return upTo, nil
 }
 
+// covers reports whether local holds every op of a trusted origin that vv holds.
+func covers(local, vv map[libp2ppeer.ID]uint64, trusted func(libp2ppeer.ID) bool) bool {
+	for o, n := range vv {
+		if local[o] < n && trusted(o) {
+			return false
+		}
+	}
+	return true
+}
+
 // onSnapshotApplied is the syncer's snapshot hook: clocks move past the snapshot's, and the
 // changed records reach the reconciler so the tracker pins (or unpins) what is allocated here.
 func (p *Peer) onSnapshotApplied(ops []messages.Op) {
@@ -195,21 +241,29 @@ func (p *Peer) onSnapshotApplied(ops []messages.Op) {
 	p.recon.push(messages.PinsetChanged{Ops: ops})
 }
 
-// onRacedCollection is the syncer's hook for local pins that raced deletions another peer has
-// collected while this peer was not counted (silent beyond absent_peer_horizon): the deletion
-// was acknowledged to a client and the tombstone that would beat these pins is gone, so this
-// peer supersedes each with a fresh unpin, which every peer applies alike. A pin this peer
-// accepted while cut off for that long, with a clock before the collection, is therefore
-// dropped too (logged here): the horizon is how long a partition may last without that cost.
-func (p *Peer) onRacedCollection(pins []messages.Op) {
-	for _, op := range pins {
-		p.log.Warn("a pin made while this peer was cut off beyond absent_peer_horizon races a deletion the cluster has collected: unpinning it",
-			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
-		ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
-		_, err := p.pinset.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}})
-		cancel()
-		if err != nil && p.ctx.Err() == nil {
-			p.log.Warn("superseding a pin that raced a collected deletion", "cid", op.Cid, "err", err)
-		}
+// onRacedPins is the store's raced-pin handler: pins of a member excluded from a collection
+// (silent beyond absent_peer_horizon) that landed on a CID with no record here and are not
+// after the watermark it was excluded at. They raced deletions that were acknowledged and
+// whose tombstones are gone, so this peer supersedes them with one batch of fresh unpins, which
+// every peer applies alike. A pin the excluded member accepted while cut off, before the
+// collection, on a CID never pinned before, is superseded too (and logged): the horizon is how
+// long a partition may last without that cost. It runs on the store's writer: it only hands
+// the work to a worker.
+func (p *Peer) onRacedPins(ops []messages.Op) {
+	if p.ctx == nil || p.ctx.Err() != nil {
+		return
 	}
+	changes := make([]messages.Change, len(ops))
+	for i, op := range ops {
+		p.log.Warn("a pin from a peer excluded from tombstone collection (silent beyond absent_peer_horizon) races a collected deletion: unpinning it",
+			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
+		changes[i] = messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}}
+	}
+	p.goLoop(func() {
+		ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+		defer cancel()
+		if _, err := p.pinset.Commit(ctx, changes...); err != nil && p.ctx.Err() == nil {
+			p.log.Warn("superseding pins that raced a collected deletion", "pins", len(changes), "err", err)
+		}
+	})
 }

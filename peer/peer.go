@@ -158,6 +158,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
+	p.store.SetRacedHandler(p.onRacedPins)
 	switch {
 	case opts.Backend != nil:
 		p.ipfs = nopCloser{opts.Backend}
@@ -219,7 +220,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log,
-		syncer.WithSnapshotApplied(p.onSnapshotApplied), syncer.WithRacedCollection(p.onRacedCollection)); err != nil {
+		syncer.WithSnapshotApplied(p.onSnapshotApplied)); err != nil {
 		return nil, err
 	}
 	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {

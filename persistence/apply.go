@@ -48,6 +48,7 @@ func (s *Store) inChunks(ops []messages.Op, what string, write func(ops []messag
 	if err := s.checkWrite(); err != nil {
 		return changed, fmt.Errorf("persistence: %s: %w", what, err)
 	}
+	defer s.reportRaced()
 	chunk := applyChunk
 	for i := 0; i < len(ops); {
 		n := min(chunk, len(ops)-i)
@@ -91,6 +92,7 @@ type originState struct {
 func (s *Store) applyChunk(ops []messages.Op, changed []bool) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
+	var raced []messages.Op
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
@@ -129,12 +131,15 @@ func (s *Store) applyChunk(ops []messages.Op, changed []bool) error {
 		if uint64(op.Clock) > maxClock {
 			maxClock = uint64(op.Clock)
 		}
-		won, delta, err := mergeRecord(txn, op)
+		won, delta, absent, err := mergeRecord(txn, op)
 		if err != nil {
 			return err
 		}
 		changed[j] = won
 		count += delta
+		if won && absent && s.racesCollection(op) {
+			raced = append(raced, op)
+		}
 	}
 	for origin, st := range origins {
 		if !st.dirty {
@@ -156,6 +161,7 @@ func (s *Store) applyChunk(ops []messages.Op, changed []bool) error {
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	s.raced = append(s.raced, raced...)
 	s.pinCount.Store(count)
 	s.maxClock.Store(maxClock)
 	return nil
@@ -190,15 +196,17 @@ func (st *originState) isDuplicate(txn *badger.Txn, op messages.Op) (bool, error
 	return exists(txn, opKey(op.Origin, op.Seq))
 }
 
-// mergeRecord replaces the CID's record when op wins. delta is the change in live pins.
-func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, err error) {
+// mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
+// absent says the CID had no record.
+func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
 	item, err := txn.Get(key)
 	wasLive := false
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
+		absent = true
 	case err != nil:
-		return false, 0, err
+		return false, 0, absent, err
 	default:
 		var cur recordHeader
 		err := item.Value(func(v []byte) error {
@@ -207,15 +215,15 @@ func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, err er
 			return err
 		})
 		if err != nil {
-			return false, 0, fmt.Errorf("record of %s: %w", op.Cid, err)
+			return false, 0, absent, fmt.Errorf("record of %s: %w", op.Cid, err)
 		}
 		if !wins(op, cur) {
-			return false, 0, nil
+			return false, 0, absent, nil
 		}
 		wasLive = cur.kind == kindLive
 	}
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
-		return false, 0, err
+		return false, 0, absent, err
 	}
 	isLive := op.Kind == messages.OpPin
 	switch {
@@ -224,7 +232,7 @@ func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, err er
 	case !isLive && wasLive:
 		delta = -1
 	}
-	return true, delta, nil
+	return true, delta, absent, nil
 }
 
 // wins is messages.Op.Newer, plus a tie-break on seq for two ops of one origin with the same

@@ -7,17 +7,24 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/messages"
 )
 
 // Members: the durable set of trusted peers this peer has synced with, and when it last heard
 // from each. Tombstone collection waits for every member's acknowledgement, not only for the
 // peers that happen to be connected, so a member that is partitioned, stopped or killed keeps
 // the tombstones it has not seen; a member silent for longer than the configured horizon stops
-// counting (it rejoins through a snapshot). `peers rm` removes a member.
+// counting (it rejoins through a snapshot), and is recorded as excluded at the collection
+// watermark. `peers rm` removes a member.
 //
 //	mb/<peer ID>   last heard from (unix nanoseconds, 8 bytes)
+//	mx/<peer ID>   excluded from a collection: the collection watermark of then (8 bytes)
 
-var prefixMember = []byte("mb/")
+var (
+	prefixMember   = []byte("mb/")
+	prefixExcluded = []byte("mx/")
+)
 
 // TouchMember records that id was heard from at at (never moving the time backwards).
 func (s *Store) TouchMember(id peer.ID, at time.Time) error {
@@ -39,29 +46,120 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 
 // RemoveMember forgets a member (peers rm).
 func (s *Store) RemoveMember(id peer.ID) error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		err := txn.Delete(originKey(prefixMember, id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, prefix := range [][]byte{prefixMember, prefixExcluded} {
+			if err := txn.Delete(originKey(prefix, id)); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
 		}
-		return err
+		return nil
 	})
+	if err == nil {
+		err = s.reloadExclusions()
+	}
+	return err
+}
+
+// ExcludeMember records that tombstones up to watermark were collected without id (never
+// moving the watermark backwards). From then on, a pin op of origin id with a clock not after
+// the watermark, for a CID that has no record here, raced a deletion whose tombstone is gone:
+// it is still applied (logs and version vectors stay exact) and reported to the raced-pin
+// handler, which supersedes it with an unpin that every peer applies alike.
+func (s *Store) ExcludeMember(id peer.ID, watermark messages.HLC) error {
+	if id == "" || len(id) > 255 {
+		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
+	}
+	key := originKey(prefixExcluded, id)
+	err := s.db.Update(func(txn *badger.Txn) error {
+		cur, err := getU64(txn, key)
+		if err != nil || uint64(watermark) <= cur {
+			return err
+		}
+		return txn.Set(key, encU64(uint64(watermark)))
+	})
+	if err == nil {
+		err = s.reloadExclusions()
+	}
+	return err
+}
+
+// SetRacedHandler sets the handler told, after each write, of the pin ops that raced a
+// collection they were excluded from (see ExcludeMember). It runs on the writer's goroutine
+// with the write lock held: it must not block or write to the store.
+func (s *Store) SetRacedHandler(f func([]messages.Op)) {
+	s.writeMu.Lock()
+	s.onRaced = f
+	s.writeMu.Unlock()
+}
+
+func (s *Store) reloadExclusions() error {
+	m, err := s.Exclusions()
+	if err != nil {
+		return err
+	}
+	s.exclusions.Store(&m)
+	return nil
+}
+
+// racesCollection: op is a pin of an excluded origin, not after the watermark it was excluded
+// at. Called under writeMu.
+func (s *Store) racesCollection(op messages.Op) bool {
+	if op.Kind != messages.OpPin {
+		return false
+	}
+	m := s.exclusions.Load()
+	if m == nil {
+		if err := s.reloadExclusions(); err != nil {
+			s.log.Warn("persistence: reading exclusions", "err", err)
+			return false
+		}
+		m = s.exclusions.Load()
+	}
+	w, ok := (*m)[op.Origin]
+	return ok && op.Clock <= w
+}
+
+// reportRaced hands the raced pins of the write that ends to the handler. Called under writeMu.
+func (s *Store) reportRaced() {
+	raced := s.raced
+	s.raced = nil
+	if len(raced) > 0 && s.onRaced != nil {
+		s.onRaced(raced)
+	}
+}
+
+// Exclusions returns each member excluded from a collection and the watermark of the last.
+func (s *Store) Exclusions() (map[peer.ID]messages.HLC, error) {
+	out := map[peer.ID]messages.HLC{}
+	err := s.scanU64(prefixExcluded, func(id peer.ID, v uint64) { out[id] = messages.HLC(v) })
+	if err != nil {
+		return nil, fmt.Errorf("persistence: exclusions: %w", err)
+	}
+	return out, nil
 }
 
 // Members returns every member and when it was last heard from. The set is small (one entry
 // per peer of the cluster), so it is returned whole.
 func (s *Store) Members() (map[peer.ID]time.Time, error) {
 	out := map[peer.ID]time.Time{}
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixMember, PrefetchValues: true})
+	err := s.scanU64(prefixMember, func(id peer.ID, v uint64) { out[id] = time.Unix(0, int64(v)) })
+	if err != nil {
+		return nil, fmt.Errorf("persistence: members: %w", err)
+	}
+	return out, nil
+}
+
+// scanU64 calls fn for each <prefix><peer ID> key and its 8-byte value.
+func (s *Store) scanU64(prefix []byte, fn func(peer.ID, uint64)) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
-			k := item.Key()
-			id := peer.ID(k[len(prefixMember):])
+			id := peer.ID(item.KeyCopy(nil)[len(prefix):])
 			err := item.Value(func(v []byte) error {
 				n, err := decU64(v)
-				out[id] = time.Unix(0, int64(n))
+				fn(id, n)
 				return err
 			})
 			if err != nil {
@@ -70,8 +168,4 @@ func (s *Store) Members() (map[peer.ID]time.Time, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("persistence: members: %w", err)
-	}
-	return out, nil
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 )
 
 // TestSnapshotCannotResurrectCollectedTombstone: a stale peer's snapshot still holds a pin whose
@@ -63,32 +63,51 @@ func TestMembers(t *testing.T) {
 	}
 }
 
-// TestCollectedClockAndUnseen: collecting raises the watermark to the greatest dropped
-// tombstone's clock; Unseen lists the live records a snapshot's sender never saw that are not
-// after it, and nothing else.
-func TestCollectedClockAndUnseen(t *testing.T) {
+// TestCollectedClockAndExclusions: collecting raises the watermark to the greatest dropped
+// tombstone's clock; once a member is excluded at a watermark, its pins not after it that land
+// on a CID without a record (by op or by snapshot) are reported as raced, and nothing else is.
+func TestCollectedClockAndExclusions(t *testing.T) {
 	s, _ := openTemp(t)
 	ps := sortedPeers(t, 2)
 	a, b := ps[0], ps[1]
 	x, y, z, w := mkCid(t, 1), mkCid(t, 2), mkCid(t, 3), mkCid(t, 4)
-	mustApply(t, s, pinOp(t, a, 1, 10, x, "x"), unpinOp(a, 2, 50, x))
+	mustApply(t, s, pinOp(t, a, 1, 10, x, "x"), unpinOp(a, 2, 50, x), pinOp(t, a, 3, 20, w, "w"))
 	if _, err := s.DropTombstones(t.Context(), map[peer.ID]uint64{a: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if wm, err := s.CollectedClock(); err != nil || wm != 50 {
+	wm, err := s.CollectedClock()
+	if err != nil || wm != 50 {
 		t.Fatalf("watermark = %d, %v; want 50", wm, err)
 	}
-	// b's ops: y at 40 (raced the collection), z at 60 (after it), w at 30 but seen by the
-	// sender (seq 1 <= vv[b] = 1).
-	mustApply(t, s, pinOp(t, b, 1, 30, w, "w"), pinOp(t, b, 2, 40, y, "y"), pinOp(t, b, 3, 60, z, "z"))
-	got, err := s.Unseen(t.Context(), api.CidUndef, api.CidUndef, nil, map[peer.ID]uint64{a: 2, b: 1}, 50)
-	if err != nil {
+	var raced []string
+	s.SetRacedHandler(func(ops []messages.Op) {
+		for _, op := range ops {
+			raced = append(raced, op.Cid.String())
+		}
+	})
+	if err := s.ExcludeMember(b, wm); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Op.Cid.String() != y.String() {
-		t.Fatalf("Unseen = %+v, want only y", got)
+	// b's pins: x at 40 (raced the collected unpin), y at 60 (after it), w at 45 (w still has a
+	// record here: plain last-writer-wins).
+	mustApply(t, s, pinOp(t, b, 1, 40, x, "x-b"), pinOp(t, b, 2, 60, y, "y"), pinOp(t, b, 3, 45, w, "w-b"))
+	if len(raced) != 1 || raced[0] != x.String() {
+		t.Fatalf("raced = %v, want only x", raced)
 	}
-	if got, _ := s.Unseen(t.Context(), api.CidUndef, api.CidUndef, []api.Cid{y}, map[peer.ID]uint64{a: 2, b: 1}, 50); len(got) != 0 {
-		t.Fatalf("a record the snapshot holds is not unseen: %+v", got)
+	raced = nil
+	if _, err := s.ApplySnapshot([]Record{{Op: pinOp(t, b, 7, 30, z, "z")}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(raced) != 1 || raced[0] != z.String() {
+		t.Fatalf("raced by snapshot = %v, want z", raced)
+	}
+	if ex, _ := s.Exclusions(); ex[b] != 50 {
+		t.Fatalf("exclusions = %v", ex)
+	}
+	if err := s.RemoveMember(b); err != nil {
+		t.Fatal(err)
+	}
+	if ex, _ := s.Exclusions(); len(ex) != 0 {
+		t.Fatalf("exclusions after peers rm = %v", ex)
 	}
 }

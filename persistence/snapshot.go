@@ -82,6 +82,7 @@ func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
+	var raced []messages.Op
 	for j, op := range ops {
 		// A record whose op this peer has already applied is reflected here: by this record,
 		// by a newer one, or by nothing when a tombstone that superseded it was collected.
@@ -96,12 +97,15 @@ func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
 			}
 			continue
 		}
-		won, delta, err := mergeRecord(txn, op)
+		won, delta, absent, err := mergeRecord(txn, op)
 		if err != nil {
 			return err
 		}
 		changed[j] = won
 		count += delta
+		if won && absent && s.racesCollection(op) {
+			raced = append(raced, op)
+		}
 		maxClock = max(maxClock, uint64(op.Clock))
 	}
 	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {
@@ -113,6 +117,7 @@ func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
 	if err := txn.Commit(); err != nil {
 		return err
 	}
+	s.raced = append(s.raced, raced...)
 	s.pinCount.Store(count)
 	s.maxClock.Store(maxClock)
 	return nil

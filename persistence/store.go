@@ -10,6 +10,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/messages"
 )
@@ -74,6 +75,12 @@ type Store struct {
 	writeFault func() error  // Options.WriteFault
 	pinCount   atomic.Int64  // live pins, mirrors m/count
 	maxClock   atomic.Uint64 // greatest clock applied, mirrors m/clock
+
+	// Exclusions (members.go): cached mx/ entries, the handler told of pins that raced a
+	// collection, and those found by the write in progress (under writeMu).
+	exclusions atomic.Pointer[map[peer.ID]messages.HLC]
+	onRaced    func([]messages.Op)
+	raced      []messages.Op
 }
 
 // Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).

@@ -11,9 +11,10 @@ import (
 )
 
 // TestPeerBeyondHorizonCannotResurrect: peer 2 is cut off longer than absent_peer_horizon, so
-// peers 0 and 1 collect an unpin without it. Peer 2 had re-pinned that CID meanwhile (an older
-// clock than the unpin). When it returns it loads a snapshot carrying the collection
-// watermark, supersedes its racing pin, and every peer ends without the CID.
+// peers 0 and 1 collect an unpin without it and record it as excluded at that watermark. Peer
+// 2 had re-pinned that CID meanwhile (an older clock than the unpin). When it returns, its
+// racing pin lands on peers without a record of the CID and is superseded by an unpin,
+// whichever side pulls first, and every peer ends without the CID.
 func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
 	c := New(t, 3, WithConfig(func(_ int, cfg *peer.Config) {
 		cfg.Cluster.StateSyncInterval = config.Duration(200 * time.Millisecond)

@@ -28,13 +28,6 @@ type Applier func(ctx context.Context, ops []messages.Op) error
 // are not in the op log. It must not block for long.
 type SnapshotApplied func(ops []messages.Op)
 
-// RacedCollection is told of local pins that a snapshot shows to have raced deletions its
-// sender already collected (persistence.Store.Unseen): this peer was not counted when they
-// were collected (silent beyond absent_peer_horizon), and the tombstones that would have beaten
-// those pins are gone. The owner supersedes each with a fresh unpin, so that every peer ends
-// with the same pinset and no acknowledged unpin comes back. It must not block for long.
-type RacedCollection func(pins []messages.Op)
-
 // Trust reports whether ops from (or relayed by) a peer are accepted.
 type Trust func(peer.ID) bool
 
@@ -43,9 +36,6 @@ type Option func(*Syncer)
 
 // WithSnapshotApplied sets the hook told of snapshot changes.
 func WithSnapshotApplied(f SnapshotApplied) Option { return func(s *Syncer) { s.onSnapshot = f } }
-
-// WithRacedCollection sets the hook told of pins that raced collected deletions.
-func WithRacedCollection(f RacedCollection) Option { return func(s *Syncer) { s.onRaced = f } }
 
 // WithPageSize sets the ops (or records) asked per request (DefaultPageSize by default).
 func WithPageSize(n int) Option {
@@ -66,7 +56,6 @@ type Syncer struct {
 	apply      Applier
 	trust      Trust
 	onSnapshot SnapshotApplied
-	onRaced    RacedCollection
 	log        *slog.Logger
 	cancel     context.CancelFunc
 	page       int

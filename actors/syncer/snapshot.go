@@ -36,7 +36,7 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 				return total, fmt.Errorf("snapshot from %s: cursor %q is not a CID: %w", from, resp.Cursor, err)
 			}
 		}
-		n, err := s.applyPage(ctx, from, resp.Records, after, through, pageVV, messages.HLC(resp.CollectedClock))
+		n, err := s.applyPage(ctx, from, resp.Records, after, through, pageVV)
 		total += n
 		if err != nil {
 			return total, err
@@ -64,7 +64,7 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 }
 
 // applyPage merges one page's records (keys in (after, through]) and prunes that range.
-func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, after, through api.Cid, vv map[peer.ID]uint64, collected messages.HLC) (int, error) {
+func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, after, through api.Cid, vv map[peer.ID]uint64) (int, error) {
 	present := make([]api.Cid, 0, len(raw))
 	records := make([]persistence.Record, 0, len(raw))
 	for _, b := range raw {
@@ -88,19 +88,6 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 	removed, err := s.store.PruneAbsent(ctx, after, through, present, vv)
 	if err != nil {
 		return len(records), fmt.Errorf("snapshot from %s: %w", from, err)
-	}
-	if s.onRaced != nil {
-		raced, err := s.store.Unseen(ctx, after, through, present, vv, collected)
-		if err != nil {
-			return len(records), fmt.Errorf("snapshot from %s: %w", from, err)
-		}
-		if len(raced) > 0 {
-			ops := make([]messages.Op, len(raced))
-			for i, r := range raced {
-				ops[i] = r.Op
-			}
-			s.onRaced(ops)
-		}
 	}
 	if s.onSnapshot != nil {
 		var ops []messages.Op

@@ -47,10 +47,6 @@ type Store interface {
 	ApplySnapshot(records []persistence.Record) ([]bool, error)
 	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
 	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
-	// CollectedClock and Unseen: the collection watermark a snapshot carries, and the local
-	// pins that raced deletions the sender collected.
-	CollectedClock() (messages.HLC, error)
-	Unseen(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64, notAfter messages.HLC) ([]persistence.Record, error)
 }
 
 var _ Store = (*persistence.Store)(nil)
@@ -142,11 +138,7 @@ func snapshotPage(ctx context.Context, store Store, after api.Cid, limit int) *m
 	if err != nil {
 		return &messages.SyncResponse{Error: err.Error()}
 	}
-	collected, err := store.CollectedClock()
-	if err != nil {
-		return &messages.SyncResponse{Error: err.Error()}
-	}
-	resp := &messages.SyncResponse{Snapshot: true, VV: encodeVV(vv), SnapshotVV: encodeVV(vv), Records: [][]byte{}, CollectedClock: uint64(collected)}
+	resp := &messages.SyncResponse{Snapshot: true, VV: encodeVV(vv), SnapshotVV: encodeVV(vv), Records: [][]byte{}}
 	var last api.Cid
 	err = store.IterateRecordsAfter(ctx, after, func(r persistence.Record) error {
 		if len(resp.Records) >= limit {
