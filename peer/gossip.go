@@ -87,10 +87,14 @@ func (pp pubsubPublisher) Publish(ctx context.Context, data []byte) error {
 // signBatch signs with the peer's identity key (batcher.Signer).
 func (p *Peer) signBatch(b []byte) ([]byte, error) { return p.ident.PrivKey.Sign(b) }
 
-// trusted reports whether ops originated by id are accepted (consensus.crdt.trusted_peers).
+// trusted reports whether ops originated by id are accepted (consensus.crdt.trusted_peers,
+// minus peers removed with peers rm).
 func (p *Peer) trusted(id libp2ppeer.ID) bool {
 	if id == p.ident.ID {
 		return true
+	}
+	if p.members_.isRemoved(id) {
+		return false // removed with peers rm: its ops and calls are refused for good
 	}
 	for _, t := range p.cfg.Consensus.CRDT.TrustedPeers {
 		if t == "*" || t == id.String() {

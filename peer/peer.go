@@ -159,6 +159,13 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
 	p.store.SetRacedHandler(p.onRacedPins)
+	removed, err := p.store.Removed()
+	if err != nil {
+		return nil, err
+	}
+	for id := range removed {
+		p.members_.remove(id)
+	}
 	switch {
 	case opts.Backend != nil:
 		p.ipfs = nopCloser{opts.Backend}

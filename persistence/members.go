@@ -20,10 +20,12 @@ import (
 //
 //	mb/<peer ID>   last heard from (unix nanoseconds, 8 bytes)
 //	mx/<peer ID>   excluded from a collection: the collection watermark of then (8 bytes)
+//	mr/<peer ID>   removed with peers rm: when (unix nanoseconds, 8 bytes)
 
 var (
 	prefixMember   = []byte("mb/")
 	prefixExcluded = []byte("mx/")
+	prefixRemoved  = []byte("mr/")
 )
 
 // TouchMember records that id was heard from at at (never moving the time backwards).
@@ -44,15 +46,19 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 	})
 }
 
-// RemoveMember forgets a member (peers rm).
+// RemoveMember forgets a member and records it as removed (peers rm), for good: a removed
+// peer's ops are refused from then on, even after restarts (it may come back with old ops).
 func (s *Store) RemoveMember(id peer.ID) error {
+	if id == "" || len(id) > 255 {
+		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
+	}
 	err := s.db.Update(func(txn *badger.Txn) error {
 		for _, prefix := range [][]byte{prefixMember, prefixExcluded} {
 			if err := txn.Delete(originKey(prefix, id)); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 				return err
 			}
 		}
-		return nil
+		return txn.Set(originKey(prefixRemoved, id), encU64(uint64(time.Now().UnixNano())))
 	})
 	if err == nil {
 		err = s.reloadExclusions()
@@ -134,6 +140,16 @@ func (s *Store) Exclusions() (map[peer.ID]messages.HLC, error) {
 	err := s.scanU64(prefixExcluded, func(id peer.ID, v uint64) { out[id] = messages.HLC(v) })
 	if err != nil {
 		return nil, fmt.Errorf("persistence: exclusions: %w", err)
+	}
+	return out, nil
+}
+
+// Removed returns the peers removed with peers rm and when.
+func (s *Store) Removed() (map[peer.ID]time.Time, error) {
+	out := map[peer.ID]time.Time{}
+	err := s.scanU64(prefixRemoved, func(id peer.ID, v uint64) { out[id] = time.Unix(0, int64(v)) })
+	if err != nil {
+		return nil, fmt.Errorf("persistence: removed peers: %w", err)
 	}
 	return out, nil
 }

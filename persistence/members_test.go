@@ -61,6 +61,9 @@ func TestMembers(t *testing.T) {
 	if m, _ := s.Members(); len(m) != 1 || m[ps[1]].IsZero() {
 		t.Fatalf("after remove: %v", m)
 	}
+	if r, _ := s.Removed(); len(r) != 1 || r[ps[0]].IsZero() {
+		t.Fatalf("removed = %v, want the removed member", r)
+	}
 }
 
 // TestCollectedClockAndExclusions: collecting raises the watermark to the greatest dropped
