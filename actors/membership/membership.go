@@ -273,9 +273,9 @@ func (a *membershipActor) save() {
 			}
 		}
 	}
-	if len(lines) == 0 {
+	if len(lines) == 0 && len(a.known) > 0 {
 		a.dirty = false
-		return // never replace a useful file with an empty one
+		return // members without addresses yet: never replace a useful file with an empty one
 	}
 	sort.Strings(lines)
 	if err := writeFileAtomic(a.cfg.PeerstorePath, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
