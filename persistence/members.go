@@ -25,7 +25,7 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
 	key := originKey(prefixMember, id)
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		cur, err := getU64(txn, key)
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 
 // RemoveMember forgets a member (peers rm).
 func (s *Store) RemoveMember(id peer.ID) error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		err := txn.Delete(originKey(prefixMember, id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
