@@ -50,6 +50,10 @@ type Config struct {
 	// AddGrace is how long added roots are protected from GC before being pinned (0 =
 	// DefaultAddGrace, negative = no protection).
 	AddGrace time.Duration
+	// MinFreeSpace is the free space (bytes) the filesystem holding Dir keeps in reserve: below
+	// it, storing blocks and pins fails with api.ErrInsufficientStorage (0 =
+	// DefaultMinFreeSpace, negative = no check). See spaceGuard.
+	MinFreeSpace int64
 }
 
 // Node is an IPFS node inside the peer: a Badger blockstore and pinner, boxo's UnixFS importer
@@ -108,7 +112,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, db: db, dstore: &badgerDS{db: db}, gcRunning: make(chan struct{}, 1)}
+	if cfg.MinFreeSpace == 0 {
+		cfg.MinFreeSpace = DefaultMinFreeSpace
+	}
+	space := spaceGuard{dir: cfg.Dir, min: uint64(max(cfg.MinFreeSpace, 0))}
+	n := &Node{cfg: cfg, log: log, db: db, dstore: &badgerDS{db: db, space: space}, gcRunning: make(chan struct{}, 1)}
 	n.stopCtx, n.stop = context.WithCancel(context.Background())
 	n.recent.ttl = cfg.AddGrace
 	n.blocks = blockstore.NewIdStore(blockstore.NewBlockstore(n.dstore))
