@@ -30,4 +30,12 @@
 // already keeps a set of the same size; an add of N blocks keeps N keys, about 100 bytes each),
 // and garbage an operation touched and then abandoned (a pin that timed out) waits for the next
 // GC. Two GCs of one node run one after the other; the second logs that it waits.
+//
+// # Disk space
+//
+// Badger writes through memory-mapped files, and a write into one on a full disk kills the
+// process (SIGBUS) rather than returning ENOSPC. The node therefore refuses to store blocks and
+// pins, with an api.ErrInsufficientStorage error, while its filesystem has less free space than
+// Config.MinFreeSpace (DefaultMinFreeSpace, 64 MiB); reads and deletes (GC) go on, and writes
+// resume by themselves once space is freed.
 package embedded
