@@ -24,6 +24,8 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrTimeout: the operation did not complete in time (504).
 	ErrTimeout = errors.New("timed out")
+	// ErrInsufficientStorage: the peer cannot store the change, e.g. its disk is full (507).
+	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
 // Error is the JSON body of every API error: {"code": N, "message": "..."}.
@@ -53,6 +55,8 @@ func HTTPStatus(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, ErrInsufficientStorage):
+		return http.StatusInsufficientStorage
 	default:
 		return http.StatusInternalServerError
 	}

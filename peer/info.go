@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -154,8 +155,34 @@ func (p *Peer) onLeaveRequest(m *messages.LeaveRequest) *messages.LeaveResponse 
 // Left reports whether this peer was removed from the cluster.
 func (p *Peer) Left() bool { return p.left.Load() }
 
-// IPFSGC runs a garbage collection on this peer's IPFS node, and on every member's unless local.
+// IPFSGC runs a garbage collection on this peer's IPFS node and, unless local, on every
+// member's at the same time, so the slowest node sets the duration rather than their sum. A
+// node's GC does not wait for the pins and adds in progress there (see ipfs/embedded); a node
+// that fails or does not answer has the reason in its entry.
 func (p *Peer) IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error) {
+	out := api.GlobalRepoGC{PeerMap: map[string]api.IPFSRepoGC{}}
+	var mu sync.Mutex
+	set := func(id libp2ppeer.ID, r api.IPFSRepoGC) {
+		mu.Lock()
+		out.PeerMap[id.String()] = r
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	if !local {
+		for _, id := range p.members(ctx) {
+			if id == p.ident.ID {
+				continue
+			}
+			wg.Go(func() {
+				r, err := p.remote.Request(ctx, p.remote.PID(id, rpcActorName), &messages.GCRequest{})
+				if resp, ok := r.(*messages.GCResponse); err == nil && ok {
+					set(id, resp.Result)
+				} else {
+					set(id, api.IPFSRepoGC{Peer: id, Peername: p.peerName(id), Error: errString(err, r)})
+				}
+			})
+		}
+	}
 	res := api.IPFSRepoGC{Peer: p.ident.ID, Peername: p.cfg.Cluster.Peername, Keys: []string{}}
 	removed, err := p.ipfs.GC(ctx)
 	if err != nil {
@@ -164,21 +191,8 @@ func (p *Peer) IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error)
 	for _, c := range removed {
 		res.Keys = append(res.Keys, c.String())
 	}
-	out := api.GlobalRepoGC{PeerMap: map[string]api.IPFSRepoGC{p.ident.ID.String(): res}}
-	if local {
-		return out, nil
-	}
-	for _, id := range p.members(ctx) {
-		if id == p.ident.ID {
-			continue
-		}
-		r, err := p.remote.Request(ctx, p.remote.PID(id, rpcActorName), &messages.GCRequest{})
-		if resp, ok := r.(*messages.GCResponse); err == nil && ok {
-			out.PeerMap[id.String()] = resp.Result
-		} else {
-			out.PeerMap[id.String()] = api.IPFSRepoGC{Peer: id, Peername: p.peerName(id), Error: errString(err, r)}
-		}
-	}
+	set(p.ident.ID, res)
+	wg.Wait()
 	return out, nil
 }
 

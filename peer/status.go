@@ -221,7 +221,7 @@ func (p *Peer) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPi
 }
 
 // RecoverAll recovers every item in error on this peer and, unless local, asks every other
-// member to recover its own; it streams each outcome.
+// member to recover its own; it streams each outcome as it ends.
 func (p *Peer) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error {
 	var errored []api.Cid
 	err := p.tracker.InFlight(ctx, func(c api.Cid, s api.PinInfoShort) error {
@@ -233,16 +233,8 @@ func (p *Peer) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPin
 	if err != nil {
 		return err
 	}
-	for _, c := range errored {
-		pi, err := p.recoverLocal(ctx, c)
-		if err != nil {
-			if pi, err = p.localInfo(ctx, c); err != nil {
-				return err
-			}
-		}
-		if err := fn(p.global(pi)); err != nil {
-			return err
-		}
+	if err := p.recoverEach(ctx, errored, fn); err != nil {
+		return err
 	}
 	if local {
 		return nil
@@ -269,4 +261,60 @@ func (p *Peer) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPin
 		}
 	}
 	return nil
+}
+
+// recoverEach retries cids on this peer, as many at once as the tracker has slots (each
+// Recover waits for its attempt, up to pin_timeout, so one at a time would take that long per
+// item), and hands each outcome to fn as it ends (fn is never called concurrently).
+func (p *Peer) recoverEach(ctx context.Context, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	if len(cids) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type outcome struct {
+		pi  api.PinInfo
+		err error
+	}
+	jobs, results := make(chan api.Cid), make(chan outcome)
+	var wg sync.WaitGroup
+	for range min(len(cids), max(1, p.cfg.Tracker.ConcurrentPins)) {
+		wg.Go(func() {
+			for c := range jobs {
+				pi, err := p.recoverLocal(ctx, c)
+				if err != nil {
+					pi, err = p.localInfo(ctx, c)
+				}
+				select {
+				case results <- outcome{pi, err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() {
+		defer close(jobs)
+		for _, c := range cids {
+			select {
+			case jobs <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var first error
+	for r := range results {
+		if first == nil {
+			first = r.err
+			if first == nil {
+				first = fn(p.global(r.pi))
+			}
+			if first != nil {
+				cancel() // the workers stop; drain until they have
+			}
+		}
+	}
+	return first
 }

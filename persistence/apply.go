@@ -158,7 +158,7 @@ func (s *Store) applyChunk(ops []messages.Op, changed []bool) error {
 	if err := txn.Set(keyMaxClock, encU64(maxClock)); err != nil {
 		return err
 	}
-	if err := txn.Commit(); err != nil {
+	if err := s.commit(txn.Commit); err != nil {
 		return err
 	}
 	s.raced = append(s.raced, raced...)

@@ -29,7 +29,7 @@ func (s *Store) raiseCollectedClock(c messages.HLC) error {
 	if c == 0 {
 		return nil
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		cur, err := getU64(txn, keyCollectedClock)
 		if err != nil || uint64(c) <= cur {
 			return err

@@ -22,6 +22,19 @@
 // same set of ops, applied in any order and with any duplicates, yields the same records and
 // version vector (tested by a property test).
 //
+// # Failures
+//
+// A write that cannot be made durable fails with an error wrapping api.ErrInsufficientStorage
+// (HTTP 507) whose message names the disk and what to do; nothing of the failed transaction is
+// stored, reads keep working, and the next write is tried afresh, so the store recovers by
+// itself once the disk does. Writes are refused up front while the filesystem has less free
+// space than Options.MinFreeSpace (64 MiB by default): Badger writes through memory-mapped
+// files, and such a write on a full disk kills the process instead of returning ENOSPC.
+// Options.WriteFault injects write faults (tests, internal/faults). Open fails with an
+// error wrapping ErrCorrupt when the files cannot be read as a store; its message gives the
+// disaster-recovery steps (state cleanup, then a resync from the peers or state export and
+// import).
+//
 // # Key layout
 //
 // Short prefixes keep keys small; integers are big-endian so that keys sort numerically.

@@ -84,7 +84,7 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 // written first, so an interrupted trim never lets OpsFrom return an incomplete range.
 func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 	var floor uint64
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn) error {
 		contig, err := getU64(txn, originKey(prefixVV, origin))
 		if err != nil {
 			return err
@@ -128,6 +128,9 @@ func (s *Store) deleteKeys(keys [][]byte) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	if err := s.checkWrite(); err != nil {
+		return err
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
@@ -135,7 +138,7 @@ func (s *Store) deleteKeys(keys [][]byte) error {
 			return err
 		}
 	}
-	return wb.Flush()
+	return s.commit(wb.Flush)
 }
 
 // Backup writes a consistent copy of the whole store to the file dst (Badger's backup

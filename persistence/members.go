@@ -34,7 +34,7 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
 	key := originKey(prefixMember, id)
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		cur, err := getU64(txn, key)
 		if err != nil {
 			return err
@@ -52,7 +52,7 @@ func (s *Store) RemoveMember(id peer.ID) error {
 	if id == "" || len(id) > 255 {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn) error {
 		for _, prefix := range [][]byte{prefixMember, prefixExcluded} {
 			if err := txn.Delete(originKey(prefix, id)); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 				return err
@@ -76,7 +76,7 @@ func (s *Store) ExcludeMember(id peer.ID, watermark messages.HLC) error {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
 	key := originKey(prefixExcluded, id)
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.update(func(txn *badger.Txn) error {
 		cur, err := getU64(txn, key)
 		if err != nil || uint64(watermark) <= cur {
 			return err

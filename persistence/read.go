@@ -163,11 +163,8 @@ func (s *Store) Published(origin peer.ID) (uint64, error) {
 func (s *Store) SetPublished(origin peer.ID, seq uint64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := s.checkWrite(); err != nil {
-		return err
-	}
 	key := originKey(prefixPublished, origin)
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		cur, err := getU64(txn, key)
 		if err != nil || seq <= cur {
 			return err

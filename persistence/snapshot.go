@@ -114,7 +114,7 @@ func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
 	if err := txn.Set(keyMaxClock, encU64(maxClock)); err != nil {
 		return err
 	}
-	if err := txn.Commit(); err != nil {
+	if err := s.commit(txn.Commit); err != nil {
 		return err
 	}
 	s.raced = append(s.raced, raced...)
@@ -200,7 +200,7 @@ func (s *Store) deleteRecords(keys [][]byte, recs []Record) error {
 	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {
 		return err
 	}
-	if err := txn.Commit(); err != nil {
+	if err := s.commit(txn.Commit); err != nil {
 		return err
 	}
 	s.pinCount.Store(count)
@@ -226,7 +226,7 @@ func (s *Store) RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) e
 			return fmt.Errorf("persistence: raise version vector: %w: origin %q is not a valid peer ID", api.ErrInvalid, origin)
 		}
 		raised := false
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.update(func(txn *badger.Txn) error {
 			contig, err := getU64(txn, originKey(prefixVV, origin))
 			if err != nil || up <= contig {
 				return err

@@ -26,8 +26,16 @@ type Options struct {
 	InMemory bool
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
-	// WriteFault, when set, is called before Apply, ApplySnapshot, SetPublished and
-	// DropTombstones write anything; an error fails the write (fault injection: a full disk).
+	// MinFreeSpace is the free space (bytes) the filesystem holding Dir keeps in reserve:
+	// below it every write fails with api.ErrInsufficientStorage and writes resume by
+	// themselves once space returns (0: DefaultMinFreeSpace; negative: no check). Badger
+	// writes through memory-mapped files, and such a write on a full disk kills the process
+	// instead of failing, so the store stops writing while there is room left.
+	MinFreeSpace int64
+	// WriteFault, when set, is called before every write; an error fails that write as a
+	// failing disk would (classified like one: syscall.ENOSPC reads as a full disk, and the
+	// result wraps api.ErrInsufficientStorage). It is the fault-injection seam (tests, and
+	// internal/faults in a running daemon); production leaves it nil.
 	WriteFault func() error
 
 	// Memory tuning; zero picks the default in parentheses. Badger's steady memory is roughly
@@ -68,8 +76,10 @@ func (o Options) withDefaults() Options {
 // the pinset actor is expected to be the only caller of Apply. Reads run concurrently with
 // writes and see only committed states.
 type Store struct {
-	db  *badger.DB
-	log *slog.Logger
+	db      *badger.DB
+	log     *slog.Logger
+	dir     string
+	minFree int64 // Options.MinFreeSpace; <= 0: no check
 
 	writeMu    sync.Mutex
 	writeFault func() error  // Options.WriteFault
@@ -105,16 +115,39 @@ func Open(opts Options) (*Store, error) {
 	} else if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("persistence: create state folder: %w", err)
 	}
-	db, err := badger.Open(bo)
+	db, err := openBadger(bo)
 	if err != nil {
-		return nil, fmt.Errorf("persistence: open Badger store in %q: %w (is another pincluster running on this folder?)", opts.Dir, err)
+		return nil, openError(opts.Dir, err)
 	}
-	s := &Store{db: db, log: logger, writeFault: opts.WriteFault}
+	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault}
+	if opts.InMemory {
+		s.minFree = -1
+	} else if s.minFree == 0 {
+		s.minFree = DefaultMinFreeSpace
+	}
 	if err := s.load(); err != nil {
 		db.Close()
-		return nil, err
+		if fe := (*formatError)(nil); errors.As(err, &fe) {
+			return nil, err
+		}
+		return nil, openError(opts.Dir, err)
 	}
 	return s, nil
+}
+
+// formatError: the store is readable but in a format this version does not read.
+type formatError struct{ msg string }
+
+func (e *formatError) Error() string { return e.msg }
+
+// openBadger is badger.Open, turning a panic on damaged files into an error.
+func openBadger(bo badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("panic while reading the files: %v", r)
+		}
+	}()
+	return badger.Open(bo)
 }
 
 // Table tuning (variables so that memory experiments can change them).
@@ -171,7 +204,7 @@ func (s *Store) load() error {
 				return err
 			}
 			if f != storeFormat {
-				return fmt.Errorf("persistence: store format %d is not supported by this version (reads %d): run `pincluster state upgrade` with a matching version", f, storeFormat)
+				return &formatError{fmt.Sprintf("persistence: store format %d is not supported by this version (reads %d): run `pincluster state upgrade` with a matching version", f, storeFormat)}
 			}
 		}
 		n, err := getU64(txn, keyPinCount)
@@ -224,11 +257,3 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 }
 func (b badgerLogger) Infof(string, ...any)  {}
 func (b badgerLogger) Debugf(string, ...any) {}
-
-// checkWrite returns the injected write fault, if any (Options.WriteFault).
-func (s *Store) checkWrite() error {
-	if s.writeFault == nil {
-		return nil
-	}
-	return s.writeFault()
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,11 +21,20 @@ type operationDone struct {
 	err  error
 }
 
+// deadlineDue is the scheduled message on which a cid actor checks its attempt's deadline.
+type deadlineDue struct{ from *cidActor }
+
 // cidActor runs one pin or unpin of one CID. It lives only while its CID is in flight: it
 // starts the IPFS call in a goroutine on Started and reports success to the tracker, which stops it; on
 // failure it panics with messages.PinFailed/UnpinFailed so that the tracker's supervision
 // counts the attempt and restarts it after a backoff (a restart is a new incarnation from the
 // same Props, so the attempt count lives in the tracker's table, not here).
+//
+// The attempt's deadline is the actor's, not the IPFS call's: a pin fails once no block
+// arrived for pin_timeout, an unpin once unpin_timeout passed, whether or not the backend has
+// returned from its cancelled call. A call that ignores its context therefore cannot keep a
+// CID "pinning" with nothing in progress; its late result is dropped (it belongs to an
+// earlier incarnation).
 type cidActor struct {
 	cid     api.Cid
 	mode    api.PinMode
@@ -38,10 +48,11 @@ type cidActor struct {
 
 	cancel    context.CancelFunc
 	cancelled bool
+	// lastBlock is when the attempt started or (pins) last received a block, in Unix
+	// nanoseconds; written by the IPFS goroutine's progress callback.
+	lastBlock *atomic.Int64
+	deadline  *time.Timer
 }
-
-// errPinStalled is the cancel cause when no block arrived for pin_timeout.
-var errPinStalled = errors.New("pin stalled")
 
 func (a *cidActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -52,6 +63,8 @@ func (a *cidActor) Receive(ctx actor.Context) {
 	case *actor.Stopped, *actor.Terminated:
 	case operationDone:
 		a.onDone(ctx, msg)
+	case deadlineDue:
+		a.onDeadline(ctx, msg)
 	case messages.CancelOperation:
 		a.onCancel()
 	default:
@@ -63,6 +76,8 @@ func (a *cidActor) onStarted(ctx actor.Context) {
 	ctx.Request(ctx.Parent(), messages.OperationStarted{Cid: a.cid, Incarnation: a.incarnation})
 	opCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	a.lastBlock = new(atomic.Int64)
+	a.lastBlock.Store(time.Now().UnixNano())
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	a.ops.Add(1)
 	go func() {
@@ -70,6 +85,41 @@ func (a *cidActor) onStarted(ctx actor.Context) {
 		err := a.run(opCtx)
 		root.Send(self, operationDone{from: a, err: err})
 	}()
+	a.scheduleDeadline(ctx, a.limit())
+}
+
+// limit is how long the attempt may go without progress: pin_timeout since the last block for
+// a pin, unpin_timeout in all for an unpin (which reports no progress).
+func (a *cidActor) limit() time.Duration {
+	if a.op == opUnpin {
+		return a.cfg.UnpinTimeout
+	}
+	return a.cfg.PinTimeout
+}
+
+// scheduleDeadline sends deadlineDue to the actor after d (a timer is a scheduled message).
+func (a *cidActor) scheduleDeadline(ctx actor.Context, d time.Duration) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	a.deadline = time.AfterFunc(d, func() { root.Send(self, deadlineDue{from: a}) })
+}
+
+// onDeadline fails the attempt when it made no progress for its limit (cancelling the IPFS
+// call without waiting for it), or checks again when the limit would next be reached.
+func (a *cidActor) onDeadline(ctx actor.Context, msg deadlineDue) {
+	if msg.from != a || a.cancelled {
+		return
+	}
+	limit := a.limit()
+	idle := time.Since(time.Unix(0, a.lastBlock.Load()))
+	if idle < limit {
+		a.scheduleDeadline(ctx, limit-idle)
+		return
+	}
+	a.cancel()
+	if a.op == opUnpin {
+		panic(messages.UnpinFailed{Cid: a.cid, Err: fmt.Errorf("unpin timed out after %s", limit)})
+	}
+	panic(messages.PinFailed{Cid: a.cid, Err: fmt.Errorf("pin timed out: no block received for %s", limit)})
 }
 
 // run performs the IPFS call, turning a panic into an error.
@@ -80,42 +130,23 @@ func (a *cidActor) run(ctx context.Context) (err error) {
 		}
 	}()
 	if a.op == opUnpin {
-		return a.unpin(ctx)
+		err = a.backend.Unpin(ctx, a.cid)
+		if errors.Is(err, ipfs.ErrNotPinned) {
+			return nil
+		}
+		return err
 	}
-	return a.pin(ctx)
-}
-
-// pin times out only when no block arrived for PinTimeout: every progress report pushes the
-// deadline back.
-func (a *cidActor) pin(parent context.Context) error {
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	timer := time.AfterFunc(a.cfg.PinTimeout, func() { cancel(errPinStalled) })
-	defer timer.Stop()
-	progress := func(uint64) { timer.Reset(a.cfg.PinTimeout) }
-	err := a.backend.Pin(ctx, a.cid, a.mode, progress)
-	if errors.Is(context.Cause(ctx), errPinStalled) {
-		return fmt.Errorf("pin timed out: no block received for %s", a.cfg.PinTimeout)
-	}
-	return err
-}
-
-func (a *cidActor) unpin(parent context.Context) error {
-	ctx, cancel := context.WithTimeout(parent, a.cfg.UnpinTimeout)
-	defer cancel()
-	err := a.backend.Unpin(ctx, a.cid)
-	switch {
-	case errors.Is(err, ipfs.ErrNotPinned):
-		return nil
-	case err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("unpin timed out after %s", a.cfg.UnpinTimeout)
-	}
-	return err
+	// Every block received pushes the deadline back (see onDeadline).
+	last := a.lastBlock
+	return a.backend.Pin(ctx, a.cid, a.mode, func(uint64) { last.Store(time.Now().UnixNano()) })
 }
 
 func (a *cidActor) onDone(ctx actor.Context, msg operationDone) {
 	if msg.from != a {
 		return // from an earlier incarnation
+	}
+	if a.deadline != nil {
+		a.deadline.Stop()
 	}
 	if a.cancelled {
 		ctx.Stop(ctx.Self())
@@ -145,6 +176,9 @@ func (a *cidActor) onCancel() {
 }
 
 func (a *cidActor) onStopping() {
+	if a.deadline != nil {
+		a.deadline.Stop()
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}

@@ -13,16 +13,20 @@
 // actors would only add a slot protocol between siblings. The cid actors are children of the
 // tracker, which is their supervisor (trackerActor implements actor.SupervisorStrategy, so a
 // failure is handled in the tracker's mailbox with the table at hand): OneForOne, restart after
-// an exponential backoff (retry_backoff_min doubling to retry_backoff_max), the attempt count
-// kept in the tracker's table, and after priority_pin_max_retries attempts the actor is stopped,
-// the item stays pin_error/unpin_error and is retried only by Recover or RecoverAll (and then
-// from the normal queue). A slot stays taken while its actor waits for a restart.
+// an exponential backoff (retry_backoff_min doubling to retry_backoff_max, a scheduled retryDue
+// message), the attempt count kept in the tracker's table, and after priority_pin_max_retries
+// attempts the actor is stopped, the item stays pin_error/unpin_error and is retried only by
+// Recover or RecoverAll (and then from the normal queue). A slot stays taken while its actor
+// waits for a restart. Between attempts the item shows pin_error/unpin_error with the last
+// error and the attempt count; Recover and RecoverAll end a pending backoff at once.
 //
 // Queued items are compact structs; an actor exists only while its CID is running or retrying.
 // A settled CID (pinned, unpinned) has no entry at all, so millions of pins cost nothing here.
 // IPFS calls run in goroutines under a context (cancelled on Stop, on CancelOperation and on
 // restart); a pin times out when no block arrived for pin_timeout (ipfs.PinProgress pushes the
-// deadline back). An operation cancelled by Track/Untrack drains before the next operation on
+// deadline back), an unpin after unpin_timeout. The deadline is the cid actor's (a scheduled
+// message), so an attempt fails on time even when the backend does not return from its
+// cancelled call: "pinning" always means an attempt is in progress. An operation cancelled by Track/Untrack drains before the next operation on
 // the same CID starts, so a pin and an unpin of one CID never overlap.
 //
 // # Usage

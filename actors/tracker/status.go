@@ -104,9 +104,9 @@ func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShor
 	return nil
 }
 
-// Recover re-queues a pin in pin_error, unpin_error or unexpectedly_unpinned in the priority
-// queue and waits until that attempt ends, returning the resulting status. Any other status is
-// returned at once.
+// Recover retries a pin in pin_error, unpin_error or unexpectedly_unpinned now (from the
+// priority queue, or by ending its retry backoff) and waits until that attempt ends, returning
+// the resulting status. Any other status is returned at once.
 func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error) {
 	info, err := t.Status(ctx, pin)
 	if err != nil || !recoverable(info.Status) {
@@ -126,8 +126,9 @@ func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
 	return t.fill(ctx, pin.Cid, &pin, r.Info), nil
 }
 
-// RecoverAll re-queues every errored item (by the queue rules: those past
-// priority_pin_max_retries go to the normal queue) and returns how many. It does not wait.
+// RecoverAll retries every errored item: those that gave up are re-queued by the queue rules
+// (past priority_pin_max_retries: the normal queue), those waiting for a retry backoff
+// restart now. It returns how many and does not wait.
 func (t *Tracker) RecoverAll(ctx context.Context) (int, error) {
 	res, err := t.request(ctx, messages.RecoverAllPins{}, DefaultRequestTimeout)
 	if err != nil {

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -109,11 +108,19 @@ func (a *trackerActor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
 	}
 }
 
-// HandleFailure is the supervision of cid actors: a failed attempt is counted in the table;
-// the actor restarts after an exponential backoff (RetryBackoffMin doubling up to
-// RetryBackoffMax) until PriorityPinMaxRetries attempts, then it is stopped and the item stays
-// in error, downgraded to the normal queue, until Recover or RecoverAll. It runs in the
-// tracker's mailbox.
+// retryDue is the scheduled message that ends the backoff of a failed attempt. seq matches
+// the item's retrySeq unless the item was restarted (Recover) or moved on meanwhile.
+type retryDue struct {
+	key string
+	seq uint64
+}
+
+// HandleFailure is the supervision of cid actors: a failed attempt is counted in the table and
+// the item shows pin_error/unpin_error with the error; the actor restarts after an exponential
+// backoff (RetryBackoffMin doubling up to RetryBackoffMax, a retryDue scheduled to the
+// tracker) until PriorityPinMaxRetries attempts, then it is stopped and the item stays in
+// error, downgraded to the normal queue, until Recover or RecoverAll. It runs in the tracker's
+// mailbox.
 func (a *trackerActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ interface{}) {
 	it := a.owner(child)
 	if it == nil {
@@ -134,7 +141,32 @@ func (a *trackerActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor,
 		return
 	}
 	it.incarnation++
-	time.AfterFunc(retryBackoff(it.attempts, a.cfg), func() { sup.RestartChildren(child) })
+	it.retrySeq++
+	due := retryDue{key: it.cid.KeyString(), seq: it.retrySeq}
+	self, system := a.self, a.system
+	time.AfterFunc(retryBackoff(it.attempts, a.cfg), func() { system.Root.Send(self, due) })
+}
+
+// onRetryDue restarts the cid actor whose backoff ended, unless it moved on meanwhile.
+func (a *trackerActor) onRetryDue(ctx actor.Context, msg retryDue) {
+	if it := a.items[msg.key]; it != nil && it.retrySeq == msg.seq {
+		a.restartNow(ctx, it)
+	}
+}
+
+// restartNow ends the backoff of a retrying item: its cid actor restarts (a new attempt) at
+// once. Pending retryDue messages become stale. It reports whether it restarted one.
+func (a *trackerActor) restartNow(ctx actor.Context, it *item) bool {
+	if it.phase != phaseRetrying || it.pid == nil || it.draining {
+		return false
+	}
+	it.retrySeq++
+	sup, ok := ctx.(actor.Supervisor)
+	if !ok {
+		panic(fmt.Sprintf("tracker: context %T cannot restart children", ctx))
+	}
+	sup.RestartChildren(it.pid)
+	return true
 }
 
 // send delivers from outside a Receive (HandleFailure has no actor.Context).
@@ -155,9 +187,6 @@ func failureText(reason interface{}) string {
 		err = r
 	default:
 		return fmt.Sprintf("panic: %v", r)
-	}
-	if errors.Is(err, errPinStalled) {
-		return "pin timed out"
 	}
 	return err.Error()
 }

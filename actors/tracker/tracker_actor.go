@@ -29,7 +29,8 @@ type item struct {
 	pid      *actor.PID
 	// incarnation is the expected incarnation of the cid actor (1, then +1 per restart).
 	incarnation int
-	draining    bool // pid is finishing a cancelled operation; requeue when it terminates
+	retrySeq    uint64 // identifies the pending retryDue while retrying
+	draining    bool   // pid is finishing a cancelled operation; requeue when it terminates
 	waiters     []*actor.PID
 }
 
@@ -48,6 +49,7 @@ func (it *item) short() api.PinInfoShort {
 // handled here, in its own mailbox, with access to the table).
 type trackerActor struct {
 	system   *actor.ActorSystem
+	self     *actor.PID
 	cfg      Config
 	backend  ipfs.Backend
 	logger   *slog.Logger
@@ -79,7 +81,9 @@ var _ actor.SupervisorStrategy = (*trackerActor)(nil)
 
 func (a *trackerActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
-	case *actor.Started, *actor.Stopped, *actor.Restarting:
+	case *actor.Started:
+		a.self = ctx.Self()
+	case *actor.Stopped, *actor.Restarting:
 	case *actor.Stopping:
 		a.onStopping(ctx)
 	case *actor.Terminated:
@@ -98,6 +102,8 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 		a.onRecover(ctx, msg)
 	case messages.RecoverAllPins:
 		a.onRecoverAll(ctx)
+	case retryDue:
+		a.onRetryDue(ctx, msg)
 	case messages.OperationStarted:
 		a.onOperationStarted(ctx, msg)
 	case messages.PinCompleted:
@@ -243,8 +249,9 @@ func (a *trackerActor) onList(ctx actor.Context) {
 	ctx.Respond(messages.InFlightListResponse{Items: items})
 }
 
-// onRecover re-queues an errored item in the priority queue (or queues a pin of an unexpectedly
-// unpinned CID) and answers when that attempt ends.
+// onRecover re-queues an item that gave up in the priority queue, restarts at once one that
+// waits for its backoff (or queues a pin of an unexpectedly unpinned CID), and answers when
+// that attempt ends.
 func (a *trackerActor) onRecover(ctx actor.Context, msg messages.RecoverPin) {
 	k := msg.Pin.Cid.KeyString()
 	it := a.items[k]
@@ -258,18 +265,27 @@ func (a *trackerActor) onRecover(ctx actor.Context, msg messages.RecoverPin) {
 		a.enqueue(it, true)
 	} else if it.phase == phaseFailed {
 		a.enqueue(it, true)
+	} else {
+		a.restartNow(ctx, it) // waiting for its backoff: retry now
 	}
 	if ctx.Sender() != nil {
 		it.waiters = append(it.waiters, ctx.Sender())
 	}
 }
 
+// onRecoverAll re-queues every item that gave up (by the queue rules) and ends the backoff of
+// those waiting to retry.
 func (a *trackerActor) onRecoverAll(ctx actor.Context) {
 	n, now := 0, time.Now()
 	for _, it := range a.items {
-		if it.phase == phaseFailed {
+		switch it.phase {
+		case phaseFailed:
 			a.enqueue(it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
 			n++
+		case phaseRetrying:
+			if a.restartNow(ctx, it) {
+				n++
+			}
 		}
 	}
 	ctx.Respond(messages.RecoverAllPinsResponse{Count: n})

@@ -39,8 +39,6 @@ func (n *Node) Add(ctx context.Context, dir files.Directory, params api.AddParam
 		return api.CidUndef, err
 	}
 
-	n.gcLock.RLock()
-	defer n.gcLock.RUnlock()
 	root, err := a.addTop(dir)
 	if err != nil {
 		return api.CidUndef, err

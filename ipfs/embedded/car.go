@@ -45,8 +45,6 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 		return api.CidUndef, err
 	}
 
-	n.gcLock.RLock()
-	defer n.gcLock.RUnlock()
 	if err := st.commit(ctx, func(bs []blocks.Block) error { return n.bserv.AddBlocks(ctx, bs) }); err != nil {
 		return api.CidUndef, fmt.Errorf("import CAR: store blocks: %w", err)
 	}

@@ -19,7 +19,8 @@ import (
 // All methods are safe for concurrent use. After the DB is closed, calls return badger's
 // ErrDBClosed.
 type badgerDS struct {
-	db *badger.DB
+	db    *badger.DB
+	space spaceGuard // refuses writes (not deletes) when the disk is nearly full
 }
 
 var _ ds.Batching = (*badgerDS)(nil)
@@ -81,6 +82,9 @@ func (d *badgerDS) GetSize(_ context.Context, key ds.Key) (size int, err error) 
 }
 
 func (d *badgerDS) Put(_ context.Context, key ds.Key, value []byte) error {
+	if err := d.space.check(); err != nil {
+		return err
+	}
 	return d.db.Update(func(txn *badger.Txn) error {
 		return txn.Set([]byte(key.String()), value)
 	})
@@ -151,7 +155,7 @@ func (d *badgerDS) Query(ctx context.Context, q dsq.Query) (dsq.Results, error) 
 // Batch buffers writes and applies them with a Badger WriteBatch on Commit (not atomic, as
 // go-datastore allows).
 func (d *badgerDS) Batch(context.Context) (ds.Batch, error) {
-	return &badgerBatch{db: d.db}, nil
+	return &badgerBatch{db: d.db, space: d.space}, nil
 }
 
 type batchOp struct {
@@ -161,12 +165,15 @@ type batchOp struct {
 }
 
 type badgerBatch struct {
-	db  *badger.DB
-	ops []batchOp
+	db    *badger.DB
+	space spaceGuard
+	ops   []batchOp
+	puts  bool
 }
 
 func (b *badgerBatch) Put(_ context.Context, key ds.Key, value []byte) error {
 	b.ops = append(b.ops, batchOp{key: key.String(), value: value})
+	b.puts = true
 	return nil
 }
 
@@ -176,6 +183,11 @@ func (b *badgerBatch) Delete(_ context.Context, key ds.Key) error {
 }
 
 func (b *badgerBatch) Commit(context.Context) error {
+	if b.puts {
+		if err := b.space.check(); err != nil {
+			return err
+		}
+	}
 	wb := b.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, op := range b.ops {
@@ -189,7 +201,7 @@ func (b *badgerBatch) Commit(context.Context) error {
 			return err
 		}
 	}
-	b.ops = nil
+	b.ops, b.puts = nil, false
 	return wb.Flush()
 }
 

@@ -19,35 +19,54 @@ import (
 )
 
 // GC deletes every block not reachable from a pin or from a root added less than
-// Config.AddGrace ago, then reclaims Badger value-log space. It waits for in-flight Add,
-// ImportCAR and Pin calls and holds them off while it runs.
+// Config.AddGrace ago, and not used by an Add, ImportCAR or Pin in progress, then reclaims
+// Badger value-log space. It neither waits for those operations nor holds them off (see the
+// package doc); it waits only for another GC of this node to finish, and logs that it does.
 func (n *Node) GC(ctx context.Context) ([]api.Cid, error) {
-	ctx, done, err := n.begin(ctx)
+	ctx, done, err := n.admit(ctx, false) // GC's own reads are not an operation to protect
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	n.gcLock.Lock()
-	defer n.gcLock.Unlock()
+	select {
+	case n.gcRunning <- struct{}{}:
+	default:
+		n.log.Info("gc: another garbage collection is running on this node; waiting for it to finish")
+		select {
+		case n.gcRunning <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("gc: gave up waiting for the garbage collection already running on this node: %w", ctx.Err())
+		}
+	}
+	defer func() { <-n.gcRunning }()
+	inFlight := n.guard.startRun()
+	defer n.guard.endRun()
+	n.log.Info("gc started", "operations in progress", inFlight)
 
 	keep, err := n.markLive(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("gc: mark pinned blocks: %w", err)
 	}
-	keys, err := n.bstore.AllKeysChan(ctx)
+	keys, err := n.blocks.AllKeysChan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("gc: list blocks: %w", err)
 	}
 	var removed []api.Cid
 	var firstErr error
+	spared := 0
 	for k := range keys {
 		if _, ok := keep[string(k.Hash())]; ok {
 			continue
 		}
-		if err := n.bstore.DeleteBlock(ctx, k); err != nil {
+		deleted, err := n.guard.deleteUnused(k, func() error { return n.blocks.DeleteBlock(ctx, k) })
+		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("gc: delete %s: %w", k, err)
 			}
+			continue
+		}
+		if !deleted {
+			spared++
 			continue
 		}
 		removed = append(removed, api.NewCid(k))
@@ -60,7 +79,7 @@ func (n *Node) GC(ctx context.Context) ([]api.Cid, error) {
 		for i := 0; i < 16 && n.db.RunValueLogGC(0.5) == nil; i++ {
 		}
 	}
-	n.log.Info("gc done", "removed", len(removed), "kept", len(keep))
+	n.log.Info("gc done", "removed", len(removed), "kept", len(keep), "in use by operations in progress", spared)
 	return removed, firstErr
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	// AddGrace is how long added roots are protected from GC before being pinned (0 =
 	// DefaultAddGrace, negative = no protection).
 	AddGrace time.Duration
+	// MinFreeSpace is the free space (bytes) the filesystem holding Dir keeps in reserve: below
+	// it, storing blocks and pins fails with api.ErrInsufficientStorage (0 =
+	// DefaultMinFreeSpace, negative = no check). See spaceGuard.
+	MinFreeSpace int64
 }
 
 // Node is an IPFS node inside the peer: a Badger blockstore and pinner, boxo's UnixFS importer
@@ -59,7 +63,8 @@ type Node struct {
 	log    *slog.Logger
 	db     *badger.DB
 	dstore *badgerDS
-	bstore blockstore.Blockstore
+	bstore blockstore.Blockstore // guarded: records each access of an operation (gcguard.go)
+	blocks blockstore.Blockstore // the same blocks unguarded; GC deletes through it
 
 	bswap     *bitswap.Bitswap // nil when offline
 	bserv     blockservice.BlockService
@@ -68,10 +73,11 @@ type Node struct {
 	pinner    ipfspinner.Pinner
 	offlineID peer.ID
 
-	// gcLock: Add, ImportCAR and Pin hold it for reading; GC holds it for writing.
-	gcLock sync.RWMutex
-	recent recentRoots
-	stats  objectCounter
+	// guard protects the blocks of operations in progress from GC; gcRunning serialises GCs.
+	guard     gcGuard
+	gcRunning chan struct{}
+	recent    recentRoots
+	stats     objectCounter
 
 	// lifecycle: begin admits an operation, Close cancels stop and waits for ops.
 	life    sync.Mutex
@@ -106,10 +112,15 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, db: db, dstore: &badgerDS{db: db}}
+	if cfg.MinFreeSpace == 0 {
+		cfg.MinFreeSpace = DefaultMinFreeSpace
+	}
+	space := spaceGuard{dir: cfg.Dir, min: uint64(max(cfg.MinFreeSpace, 0))}
+	n := &Node{cfg: cfg, log: log, db: db, dstore: &badgerDS{db: db, space: space}, gcRunning: make(chan struct{}, 1)}
 	n.stopCtx, n.stop = context.WithCancel(context.Background())
 	n.recent.ttl = cfg.AddGrace
-	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstore(n.dstore))
+	n.blocks = blockstore.NewIdStore(blockstore.NewBlockstore(n.dstore))
+	n.bstore = &guardedBlockstore{Blockstore: n.blocks, g: &n.guard}
 
 	fail := func(err error) (*Node, error) {
 		if n.bswap != nil {
@@ -164,8 +175,14 @@ func (n *Node) loadOfflineID(ctx context.Context) (peer.ID, error) {
 }
 
 // begin admits an operation: it returns a context cancelled by ctx or Close, and a done func the
-// caller must defer. After Close it returns ipfs.ErrClosed.
+// caller must defer. After Close it returns ipfs.ErrClosed. The context carries the
+// operation's GC record: the blocks it uses through n.bstore are safe from a concurrent GC
+// until done (and afterwards through the pin or the add grace it leaves).
 func (n *Node) begin(ctx context.Context) (context.Context, func(), error) {
+	return n.admit(ctx, true)
+}
+
+func (n *Node) admit(ctx context.Context, guarded bool) (context.Context, func(), error) {
 	n.life.Lock()
 	defer n.life.Unlock()
 	if n.closed {
@@ -174,7 +191,11 @@ func (n *Node) begin(ctx context.Context) (context.Context, func(), error) {
 	n.ops.Add(1)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(n.stopCtx, cancel)
-	return ctx, func() { stop(); cancel(); n.ops.Done() }, nil
+	end := func() {}
+	if guarded {
+		ctx, end = n.guard.begin(ctx)
+	}
+	return ctx, func() { end(); stop(); cancel(); n.ops.Done() }, nil
 }
 
 // ID returns the host's peer ID and addresses, or the offline node's stable ID.

@@ -35,9 +35,8 @@ func (n *Node) Pin(ctx context.Context, c api.Cid, mode api.PinMode, progress ip
 		return nil
 	}
 
-	// Hold GC off from the first fetched block until the pin is recorded.
-	n.gcLock.RLock()
-	defer n.gcLock.RUnlock()
+	// Every block fetched or found is recorded in ctx's GC record (gcguard.go) before it is
+	// used, so a concurrent GC keeps it; the pin protects the DAG once recorded.
 	switch mode {
 	case api.PinModeDirect:
 		if _, err := n.dag.Get(ctx, c.Cid); err != nil {

@@ -199,13 +199,9 @@ func TestCloseCancelsInFlightPin(t *testing.T) {
 		result <- n.Pin(context.Background(), mustCid(t, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"), api.PinModeRecursive, nil)
 	}()
 	<-started
-	// Wait until the Pin is admitted (it holds the GC read lock while fetching).
+	// Wait until the Pin is admitted (it is an operation in progress while fetching).
 	admitted := poll.Until(5*time.Second, time.Millisecond, func() bool {
-		if n.gcLock.TryLock() {
-			n.gcLock.Unlock()
-			return false
-		}
-		return true
+		return n.guard.inProgress() > 0
 	})
 	if !admitted {
 		t.Fatal("pin never started")

@@ -1,0 +1,174 @@
+package persistence
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// faultyDisk is a WriteFault that fails every write with err while err is set.
+type faultyDisk struct{ err atomic.Pointer[error] }
+
+func (d *faultyDisk) set(err error) {
+	if err == nil {
+		d.err.Store(nil)
+		return
+	}
+	d.err.Store(&err)
+}
+
+func (d *faultyDisk) fault() error {
+	if e := d.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// A write that fails (a full disk, an I/O error) is an insufficient-storage error (507) that
+// keeps its cause, stores nothing, leaves reads working, and the next write after the disk
+// recovers succeeds.
+func TestWriteFailureStoresNothingAndRecovers(t *testing.T) {
+	disk := &faultyDisk{}
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, WriteFault: disk.fault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newPeer(t, 1)
+	mustApply(t, s, pinOp(t, p, 1, 10, mkCid(t, 1), "before"))
+	before := dumpPins(t, s)
+
+	for _, fault := range []struct {
+		err  error
+		want string
+	}{
+		{syscall.ENOSPC, "is full (no space left on device)"},
+		{syscall.EIO, "cannot write (input/output error)"},
+	} {
+		disk.set(fault.err)
+		changed, err := s.Apply([]messages.Op{pinOp(t, p, 2, 20, mkCid(t, 2), "refused")})
+		if !errors.Is(err, api.ErrInsufficientStorage) || !errors.Is(err, fault.err) || api.HTTPStatus(err) != http.StatusInsufficientStorage {
+			t.Fatalf("%v: Apply error %v (HTTP %d), want insufficient storage (507)", fault.err, err, api.HTTPStatus(err))
+		}
+		if !strings.Contains(err.Error(), fault.want) || !strings.Contains(err.Error(), "nothing was stored") {
+			t.Fatalf("%v: message %q", fault.err, err)
+		}
+		if len(changed) != 1 || changed[0] {
+			t.Fatalf("%v: changed %v reports a refused op as stored", fault.err, changed)
+		}
+		if err := s.SetPublished(p, 1); !errors.Is(err, api.ErrInsufficientStorage) {
+			t.Fatalf("%v: SetPublished: %v", fault.err, err)
+		}
+		// Reads keep working and see nothing of the refused write.
+		if got := dumpPins(t, s); got != before {
+			t.Fatalf("%v: pins after a refused write:\n%s\nwant\n%s", fault.err, got, before)
+		}
+		if _, ok, err := s.GetPin(mkCid(t, 2)); ok || err != nil {
+			t.Fatalf("%v: refused pin readable (%v, %v)", fault.err, ok, err)
+		}
+		if vv, err := s.VersionVector(); err != nil || vv[p] != 1 {
+			t.Fatalf("%v: version vector %v (%v), want %s at 1", fault.err, vv, err, p)
+		}
+		if n, _ := s.CountPins(); n != 1 {
+			t.Fatalf("%v: pin count %d", fault.err, n)
+		}
+	}
+
+	disk.set(nil)
+	if ch := mustApply(t, s, pinOp(t, p, 2, 20, mkCid(t, 2), "after")); !ch[0] {
+		t.Fatal("the write after recovery did not change the pinset")
+	}
+	s.Close()
+	s2, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	vv, _ := s2.VersionVector()
+	if n, _ := s2.CountPins(); vv[p] != 2 || n != 2 {
+		t.Fatalf("after reopen: version vector %v, %d pins; want 2 and 2", vv, n)
+	}
+}
+
+// Below the free-space reserve every write is refused up front, before Badger writes (a write
+// into its memory-mapped files on a full disk would kill the process).
+func TestLowFreeSpaceRefusesWrites(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, MinFreeSpace: 1 << 62}) // more than any disk has
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newPeer(t, 1)
+	_, err = s.Apply([]messages.Op{pinOp(t, p, 1, 10, mkCid(t, 1), "x")})
+	if !errors.Is(err, api.ErrInsufficientStorage) || !strings.Contains(err.Error(), "keeps in reserve") {
+		t.Fatalf("Apply below the reserve: %v", err)
+	}
+	if err := s.TouchMember(p, time.Unix(1, 0)); !errors.Is(err, api.ErrInsufficientStorage) {
+		t.Fatalf("TouchMember below the reserve: %v", err)
+	}
+	if n, _ := s.CountPins(); n != 0 || dumpPins(t, s) != "" {
+		t.Fatal("a refused write is visible")
+	}
+}
+
+// A store whose files are damaged fails to open with one error that says so and how to
+// recover; a store in use says that instead.
+func TestOpenDamagedStoreSaysHowToRecover(t *testing.T) {
+	damage := map[string]func(t *testing.T, dir string){
+		"manifest garbage": func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "MANIFEST"), []byte("not a manifest"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"table missing": func(t *testing.T, dir string) {
+			tables, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+			if len(tables) == 0 {
+				t.Fatal("no table to remove")
+			}
+			if err := os.Remove(tables[0]); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, f := range damage {
+		t.Run(name, func(t *testing.T) {
+			s, dir := openTemp(t)
+			p := newPeer(t, 1)
+			for i := 1; i <= 100; i++ {
+				mustApply(t, s, pinOp(t, p, uint64(i), messages.HLC(i), mkCid(t, i), "x"))
+			}
+			s.Close()
+			f(t, dir)
+			_, err := Open(Options{Dir: dir})
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("open: %v, want ErrCorrupt", err)
+			}
+			for _, want := range []string{dir, "pincluster state cleanup", "pincluster state export", "pincluster state import"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Fatalf("error lacks %q: %v", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), "another pincluster") {
+				t.Fatalf("a damaged store blamed on another process: %v", err)
+			}
+		})
+	}
+	t.Run("in use", func(t *testing.T) {
+		_, dir := openTemp(t)
+		_, err := Open(Options{Dir: dir})
+		if err == nil || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "another pincluster") {
+			t.Fatalf("second open: %v", err)
+		}
+	})
+}
