@@ -193,6 +193,12 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	// Store.Apply commits in chunks: after a failure, the ops of earlier chunks are stored
 	// (their changed flags are set; a local op always wins, so for local ops changed means
 	// committed). A local request whose ops all committed is acknowledged; the rest fail.
+	// The listener (reconciler, broadcast) hears of what was stored before any requester is
+	// answered: once Commit returns, the change is already on its way to the tracker and the
+	// batcher, so nothing a caller does next (stop, read status) can overtake it.
+	if a.listener != nil {
+		a.notify(m) // after a failure: what did commit
+	}
 	j := 0
 	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		committed := m.err == nil
@@ -211,9 +217,6 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 			ctx.Send(w.sender, reply)
 		}
 	}
-	if m.err != nil && a.listener != nil {
-		a.notify(m) // what did commit still reaches the tracker and the broadcast
-	}
 	if m.err != nil {
 		a.log.Error("pinset: write failed", "ops", len(m.changed), "err", m.err)
 		// Continue numbering after what is stored so our op log has no gap, renumbering the
@@ -224,8 +227,6 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 				a.number(w.ops)
 			}
 		}
-	} else if a.listener != nil {
-		a.notify(m)
 	}
 	a.maybeWrite(ctx)
 }
