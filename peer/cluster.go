@@ -1,11 +1,8 @@
 package peer
 
 import (
-	"bufio"
 	"context"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -62,11 +59,10 @@ func (p *Peer) members(ctx context.Context) []libp2ppeer.ID {
 	return out
 }
 
-// bootstrap hands the --bootstrap peers and those of the peerstore file to the membership
-// actor, which dials them now, redials members for as long as the peer runs, and dials them
-// all again whenever it is alone.
+// bootstrap hands the --bootstrap peers to the membership actor (which reads the peerstore
+// file itself), which dials them now, redials members for as long as the peer runs, and dials
+// them all again whenever it is alone.
 func (p *Peer) bootstrap(addrs []string) {
-	addrs = append(addrs, readPeerstore(p.dir)...)
 	var infos []libp2ppeer.AddrInfo
 	for _, a := range addrs {
 		a = strings.TrimSpace(a)
@@ -90,22 +86,6 @@ func (p *Peer) bootstrap(addrs []string) {
 	if len(infos) > 0 {
 		p.membership.Bootstrap(infos)
 	}
-}
-
-func readPeerstore(dir string) []string {
-	f, err := os.Open(filepath.Join(dir, PeerstoreFile))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // watchConnections reacts to new connections: publish metrics soon (so the newcomer learns about

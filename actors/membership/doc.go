@@ -17,12 +17,13 @@
 //     member costs one dial per MaxBackoff per peer.
 //   - The peerstore file (one multiaddress with /p2p/<id> per line) is rewritten, atomically,
 //     whenever the table changes (at most once per tick), not only at shutdown, so a peer
-//     restarted after kill -9 knows every member it knew before.
+//     restarted after kill -9 knows every member it knew before. The actor reads it when it
+//     starts, so a restarted actor (supervision) starts again from it.
 //
 // Usage:
 //
 //	m, err := membership.Spawn(system, self, host, membership.Config{PeerstorePath: p}, log)
-//	m.Bootstrap(addrs)        // --bootstrap and the peerstore file
+//	m.Bootstrap(addrs)        // --bootstrap (the actor reads the peerstore file itself)
 //	m.Connected(id)           // from the host's network notifications
 //	m.Learned(id, addrs)      // addresses from a ping metric
 //	m.Forget(id)              // peers rm

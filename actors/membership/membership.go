@@ -97,6 +97,7 @@ type membershipActor struct {
 func (a *membershipActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		a.load() // a restarted actor starts again from the durable table
 		a.onTick(ctx)
 	case *actor.Stopping:
 		if a.timer != nil {
@@ -257,6 +258,36 @@ func (a *membershipActor) connectedCount() int {
 		}
 	}
 	return n
+}
+
+// load adds the members of the peerstore file (one multiaddress with /p2p/<id> per line; blank
+// lines and # comments skipped; bad lines logged and skipped).
+func (a *membershipActor) load() {
+	if a.cfg.PeerstorePath == "" {
+		return
+	}
+	b, err := os.ReadFile(a.cfg.PeerstorePath)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			a.log.Warn("membership: reading the peerstore file", "path", a.cfg.PeerstorePath, "err", err)
+		}
+		return
+	}
+	var infos []peer.AddrInfo
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		info, err := peer.AddrInfoFromString(l)
+		if err != nil {
+			a.log.Warn("membership: skipping a bad peerstore line", "line", l, "err", err)
+			continue
+		}
+		infos = append(infos, *info)
+	}
+	a.onBootstrap(&bootstrapAddrs{infos: infos})
+	a.dirty = false // the file already says this
 }
 
 // save writes every known member's addresses to the peerstore file, atomically.

@@ -120,3 +120,23 @@ func TestRedialsUntilReachableAndSaves(t *testing.T) {
 		t.Fatalf("a forgotten member was dialled %d more times", got-after)
 	}
 }
+
+// TestStartsFromThePeerstoreFile: a (re)started actor dials the members its file lists,
+// skipping bad lines.
+func TestStartsFromThePeerstoreFile(t *testing.T) {
+	self, other := newID(t), newID(t)
+	path := filepath.Join(t.TempDir(), "peerstore")
+	content := "# members\n\nnot-a-multiaddr\n/ip4/127.0.0.1/tcp/4001/p2p/" + other.String() + "\n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	net := newFakeNet()
+	net.set(other, true)
+	system := actor.NewActorSystem()
+	m, err := Spawn(system, self, net, Config{PeerstorePath: path, TickInterval: 10 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	waitFor(t, func() bool { return net.IsConnected(other) }, 5*time.Second, "the member of the file is dialled")
+}
