@@ -4,8 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pincluster/pincluster/config"
 )
@@ -23,7 +24,8 @@ func runningDaemon(t *testing.T, dir string, f *fakeAPI) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	// The daemon's lock: an exclusive open-file-description lock on the whole file.
+	if err := unix.FcntlFlock(lf.Fd(), unix.F_OFD_SETLK, &unix.Flock_t{Type: unix.F_WRLCK}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lf.Close() })

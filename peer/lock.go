@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pincluster/pincluster/config"
 )
@@ -34,14 +34,16 @@ func (e *lockedError) Error() string {
 
 func (e *lockedError) Is(target error) bool { return target == ErrDirLocked }
 
-// dirLock is an exclusive flock on <dir>/daemon.lock, held while a daemon runs (and while init
-// or a state command changes the directory). The kernel drops it when the process dies, so a
-// SIGKILL never leaves a stale lock, and DaemonRunning can tell a live daemon from a dead one.
+// dirLock is an exclusive open-file-description lock (F_OFD_SETLK) on <dir>/daemon.lock, held
+// while a daemon runs (and while init or a state command changes the directory). The kernel
+// drops it when the process dies, so a SIGKILL never leaves a stale lock. OFD locks (unlike
+// flock) can be tested without being taken (F_OFD_GETLK), so DaemonRunning never holds the
+// lock, even for an instant, and a daemon starting meanwhile never has to wait or retry.
 type dirLock struct{ f *os.File }
 
-// probeWait bounds how long lockDir waits for DaemonRunning probes, which hold a shared lock for
-// a few microseconds: a daemon starting while a client probes must not fail.
-const probeWait = 100 * time.Millisecond
+func wholeFile(typ int16) *unix.Flock_t {
+	return &unix.Flock_t{Type: typ, Whence: 0, Start: 0, Len: 0}
+}
 
 func lockDir(dir string) (*dirLock, error) {
 	path := filepath.Join(dir, config.LockFile)
@@ -49,21 +51,12 @@ func lockDir(dir string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open lock file %s: %w", path, err)
 	}
-	fd := int(f.Fd())
-	err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-	for deadline := time.Now().Add(probeWait); err != nil && time.Now().Before(deadline); {
-		// A shared lock is granted only when nobody holds the exclusive one: then the holders
-		// are probes, gone in microseconds. An exclusive holder is a daemon: fail at once.
-		if syscall.Flock(fd, syscall.LOCK_SH|syscall.LOCK_NB) != nil {
-			break
-		}
-		_ = syscall.Flock(fd, syscall.LOCK_UN)
-		time.Sleep(time.Millisecond)
-		err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-	}
-	if err != nil {
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, wholeFile(unix.F_WRLCK)); err != nil {
 		b, _ := os.ReadFile(path)
 		f.Close()
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("cannot lock %s: %w", path, err)
+		}
 		holder := strings.TrimSpace(string(b))
 		if holder != "" {
 			holder = " (pid " + holder + ")"
@@ -80,14 +73,14 @@ func (l *dirLock) unlock() {
 		return
 	}
 	_ = l.f.Truncate(0)
-	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	_ = unix.FcntlFlock(l.f.Fd(), unix.F_OFD_SETLK, wholeFile(unix.F_UNLCK))
 	_ = l.f.Close()
 }
 
 // DaemonRunning reports whether a process holds dir's lock, i.e. a daemon (or init, or a state
-// command) is running on dir. It only probes: it never creates the lock file, and holds a shared
-// lock for the instant of the test, which lockDir waits out. Client commands use it to tell a
-// live daemon's api file from one left by a daemon that died (SIGKILL, power loss).
+// command) is running on dir. It only tests the lock (F_OFD_GETLK): it never creates the lock
+// file nor takes the lock. Client commands use it to tell a live daemon's api file from one
+// left by a daemon that died (SIGKILL, power loss).
 func DaemonRunning(dir string) (bool, error) {
 	f, err := os.Open(filepath.Join(dir, config.LockFile))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -97,13 +90,9 @@ func DaemonRunning(dir string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); {
-	case err == nil:
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return false, nil
-	case errors.Is(err, syscall.EWOULDBLOCK):
-		return true, nil
-	default:
+	lk := wholeFile(unix.F_WRLCK)
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, lk); err != nil {
 		return false, fmt.Errorf("cannot check the lock of %s: %w", dir, err)
 	}
+	return lk.Type != unix.F_UNLCK, nil
 }

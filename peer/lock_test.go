@@ -3,11 +3,9 @@ package peer
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/pincluster/pincluster/config"
@@ -79,34 +77,46 @@ func TestDaemonRunning(t *testing.T) {
 	}
 }
 
-// TestLockWaitsOutProbes: a daemon starting while a client probes (a shared lock held for an
-// instant) still gets the lock; a daemon holding it still keeps others out.
-func TestLockWaitsOutProbes(t *testing.T) {
+// TestProbesNeverBlockAStart: DaemonRunning only tests the lock, so a daemon starting while
+// clients probe always gets it, and the probes see it held from then on.
+func TestProbesNeverBlockAStart(t *testing.T) {
 	dir := t.TempDir()
-	f, err := os.OpenFile(filepath.Join(dir, config.LockFile), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
+	if running, err := DaemonRunning(dir); err != nil || running {
+		t.Fatalf("no lock file: running=%v err=%v", running, err)
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan error, 1)
+	stop := make(chan struct{})
+	probed := make(chan int)
 	go func() {
-		l, err := lockDir(dir)
-		if err == nil {
-			defer l.unlock()
-			_, err = lockDir(dir)
-			if !errors.Is(err, ErrDirLocked) {
-				err = fmt.Errorf("a second lock: got %v, want ErrDirLocked", err)
-			} else {
-				err = nil
+		n := 0
+		for {
+			select {
+			case <-stop:
+				probed <- n
+				return
+			default:
 			}
+			if _, err := DaemonRunning(dir); err != nil {
+				t.Error(err)
+			}
+			n++
 		}
-		got <- err
 	}()
-	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	if err := <-got; err != nil {
-		t.Fatal(err)
+	for range 200 {
+		l, err := lockDir(dir)
+		if err != nil {
+			t.Fatalf("lockDir while probes run: %v", err)
+		}
+		if running, err := DaemonRunning(dir); err != nil || !running {
+			t.Fatalf("lock held: running=%v err=%v", running, err)
+		}
+		if _, err := lockDir(dir); !errors.Is(err, ErrDirLocked) {
+			t.Fatalf("a second lock: got %v, want ErrDirLocked", err)
+		}
+		l.unlock()
+	}
+	close(stop)
+	t.Logf("%d probes ran meanwhile", <-probed)
+	if running, err := DaemonRunning(dir); err != nil || running {
+		t.Fatalf("after unlock: running=%v err=%v", running, err)
 	}
 }
