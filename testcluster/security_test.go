@@ -69,14 +69,7 @@ func TestWrongSecretCannotJoin(t *testing.T) {
 // (which trusts everyone) but never peer 0, neither by gossip nor relayed by peer 1's
 // anti-entropy, while peer 1's own ops do.
 func TestUntrustedOpsIgnored(t *testing.T) {
-	ids := make([]peer.Identity, 3)
-	for i := range ids {
-		id, err := peer.NewIdentity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
-	}
+	ids := newIdentities(t, 3)
 	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *peer.Config) {
 		if i == 0 {
 			cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String()}

@@ -14,14 +14,7 @@ import (
 // secret, so it connects and may read, but every call that would change peer 0 (peers rm,
 // recover, IPFS GC) is refused by peer 0's RPC policy, and peer 0 keeps running.
 func TestUntrustedPeerChangesNothing(t *testing.T) {
-	ids := make([]peer.Identity, 3)
-	for i := range ids {
-		id, err := peer.NewIdentity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
-	}
+	ids := newIdentities(t, 3)
 	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *peer.Config) {
 		if i < 2 {
 			cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String()}
@@ -75,4 +68,19 @@ func TestUntrustedPeerChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WaitFor(func() bool { return c.Peer(2).Left() }, 10*time.Second, "peer 2 leaves when a trusted peer removes it")
+}
+
+// newIdentities makes n peer identities, so that a test's configs can name peers before they
+// start (WithIdentities).
+func newIdentities(t *testing.T, n int) []peer.Identity {
+	t.Helper()
+	ids := make([]peer.Identity, n)
+	for i := range ids {
+		id, err := peer.NewIdentity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
 }

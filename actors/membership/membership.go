@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/pincluster/pincluster/internal/atomicfile"
 )
 
 // Network is what the actor needs of the libp2p host. Connect blocks up to its context;
@@ -309,34 +310,11 @@ func (a *membershipActor) save() {
 		return // members without addresses yet: never replace a useful file with an empty one
 	}
 	sort.Strings(lines)
-	if err := writeFileAtomic(a.cfg.PeerstorePath, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
+	if err := atomicfile.Write(a.cfg.PeerstorePath, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		a.log.Warn("membership: saving the peerstore file", "path", a.cfg.PeerstorePath, "err", err)
 		return
 	}
 	a.dirty = false
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // mergeAddrs adds the addresses of b missing from a.
