@@ -19,8 +19,10 @@ const addHoldBytes = 256 << 10
 //
 // Holding stops early, to keep memory bounded and progress bars live, after addHoldBytes of
 // lines or at the first progress line (asked for with progress=true); an error after that goes
-// in the trailer as before. A server-side error (5xx) releases the held lines first: the
-// content was added, only what followed failed.
+// in the trailer as before. Any error while the lines are still held, a server-side one
+// included (a full disk: 507, a full pin queue: 503), is answered with its own status and
+// nothing is shown as added: the content may be in the IPFS node, but it is not pinned by the
+// cluster, and printing "added <cid>" would say otherwise.
 type addOutput struct {
 	st       *streamer
 	progress bool
@@ -72,12 +74,12 @@ func (a *addOutput) rootIfNothing(root api.Cid) {
 	}
 }
 
-// finish ends the response: a client error (4xx) before anything went out is a JSON error and
-// the held lines are dropped; otherwise the held lines go out, then the error, if any, in the
-// trailer.
+// finish ends the response: an error before anything went out is a JSON error with its status
+// and the held lines are dropped; otherwise the held lines go out, then the error, if any, in
+// the trailer.
 func (a *addOutput) finish(err error) {
 	a.mu.Lock()
-	if err == nil || a.released || statusOf(err) >= 500 {
+	if err == nil || a.released {
 		a.releaseLocked()
 	} else {
 		a.held = nil

@@ -158,11 +158,17 @@ func TestAddErrors(t *testing.T) {
 // chunked hides the body's length so the request has none.
 type chunked struct{ io.Reader }
 
-// An Add that fails after its first line reports the error in the trailer.
+// An Add that fails after its first line: while the lines are still held the error is a JSON
+// error with nothing shown as added; once they were released (progress=true streams them at
+// once) it travels in the trailer.
 func TestAddStreamError(t *testing.T) {
 	s, f := newTestServer(t, nil)
 	base := startServer(t, s)
 	f.addFn = func(ctx context.Context, mr *multipart.Reader, _ io.Reader, _ api.AddParams, out func(api.AddedOutput)) (api.Cid, error) {
+		if part, err := mr.NextPart(); err == nil {
+			io.ReadAll(part)
+		}
+		out(api.AddedOutput{Name: "a", Bytes: 1})
 		out(api.AddedOutput{Name: "a", Cid: testCid("a")})
 		return api.CidUndef, errors.New("disk full")
 	}
@@ -171,7 +177,14 @@ func TestAddStreamError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ls := lines(t, resp, 200); len(ls) != 1 {
+	wantError(t, resp, 500, "disk full")
+
+	body, ct = kuboBody(t)
+	resp, err = http.Post(base+"/add?progress=true", ct, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls := lines(t, resp, 200); len(ls) != 2 {
 		t.Fatalf("lines %v", ls)
 	}
 	if got := resp.Trailer.Get(streamErrorTrailer); got != "disk full" {
