@@ -16,11 +16,19 @@ import (
 var (
 	// ErrNotPinned: Unpin of a CID that is not pinned. Callers treat it as success.
 	ErrNotPinned = errors.New("not pinned")
-	// ErrBadCAR: the CAR stream is malformed, truncated or does not have exactly one root.
-	ErrBadCAR = errors.New("bad CAR")
+	// ErrBadCAR: the CAR stream is malformed, truncated, cannot be read, does not have exactly
+	// one root or does not contain its root block. It wraps api.ErrInvalid: a bad CAR is the
+	// caller's mistake (400) whichever backend finds it.
+	ErrBadCAR error = badCAR{}
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("ipfs backend closed")
 )
+
+// badCAR is ErrBadCAR's type, so that it reads "bad CAR" and still is an api.ErrInvalid.
+type badCAR struct{}
+
+func (badCAR) Error() string { return "bad CAR" }
+func (badCAR) Unwrap() error { return api.ErrInvalid }
 
 // PinProgress is called by Pin each time a block of the DAG has been fetched or found locally,
 // with the running count. The tracker uses it to time out a pin only when no block arrived for
@@ -60,12 +68,21 @@ type Backend interface {
 	// Add imports files (a directory tree; one file is a directory with one entry) as UnixFS
 	// with params' layout, chunker, raw leaves, CID version, hash and wrap-with-directory, without
 	// pinning them. It reports each entry to out and returns the root: the single file's CID, the
-	// wrapping directory when WrapWithDirectory, or the top directory. An empty input returns an
-	// error wrapping api.ErrInvalid.
+	// wrapping directory when WrapWithDirectory, or the top directory. An empty directory is
+	// content like any other (the empty UnixFS directory, as Kubo adds it); an input with no
+	// entries at all returns an error wrapping api.ErrInvalid.
+	//
+	// Unreadable or malformed input (dir's iterators or files fail: a multipart body that does
+	// not parse or breaks off) returns an error wrapping api.ErrInvalid, however far the backend
+	// had got, unless ctx ended first. Entries reported to out before the fault are not a
+	// result (api/rest holds them back until Add returns).
 	Add(ctx context.Context, dir files.Directory, params api.AddParams, out AddOutput) (api.Cid, error)
 	// ImportCAR stores the blocks of a CAR (v1 or v2) stream, without pinning. It returns the
-	// single root, or an error wrapping ErrBadCAR when the CAR is malformed, truncated or does
-	// not have exactly one root; nothing is stored in that case.
+	// single root, or an error wrapping ErrBadCAR (and so api.ErrInvalid) when the CAR is
+	// malformed, truncated or unreadable, does not have exactly one root, or does not contain
+	// its root block (the pin could never complete); the root is checked before anything is
+	// stored. A backend that streams to another process may have stored some blocks of a CAR
+	// found bad further on (unpinned, so GC removes them).
 	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
 
 	// Resolve returns the CID an IPFS path names: /ipfs/<cid>[/a/b] and /ipld/<cid>[/a/b] walk

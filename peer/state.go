@@ -59,10 +59,10 @@ func StateExport(ctx context.Context, dir string, w io.Writer) error {
 }
 
 // StateImport replaces the pinset with the pins of an export file (pincluster's or IPFS
-// Cluster's format). The file is validated first: a bad file changes nothing. Imported pins
-// become this peer's ops (broadcast when the daemon starts); pins that were not in the file are
-// removed with unpin ops, so other peers converge to the imported state too. It returns the
-// number of pins imported.
+// Cluster's format). The file is validated first, each pin against api's name and metadata
+// limits too: a bad file changes nothing. Imported pins become this peer's ops (broadcast when
+// the daemon starts); pins that were not in the file are removed with unpin ops, so other peers
+// converge to the imported state too. It returns the number of pins imported.
 func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOptions, out io.Writer) error {
 	return withOfflineStore(dir, func(s *persistence.Store, ident Identity) error {
 		last, err := s.LastSeq(ident.ID)

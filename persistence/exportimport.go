@@ -78,10 +78,11 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 // format) is accepted too. Blank lines are ignored.
 //
 // The whole file is validated before anything is applied (pins are staged in a temporary
-// file), so a bad file imports nothing; the error names the line. mkOp is called only after
-// validation. A storage failure while applying may leave part of the file imported; importing
-// the file again is then harmless (pins are replaced by equal ones). It returns the number of
-// pins imported.
+// file), so a bad file imports nothing; the error names the line. Each pin's name and metadata
+// must be within api's limits (PinOptions.ValidateLimits), as for any other pin. mkOp is called
+// only after validation. A storage failure while applying may leave part of the file imported;
+// importing the file again is then harmless (pins are replaced by equal ones). It returns the
+// number of pins imported.
 func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) messages.Op) (int, error) {
 	stage, err := os.CreateTemp("", "pincluster-import-*.jsonl")
 	if err != nil {
@@ -165,6 +166,11 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 		p, err := decodeImportPin(b, legacy)
 		if err != nil {
 			return 0, fmt.Errorf("%w: import line %d: %v", api.ErrInvalid, line, err)
+		}
+		// The same limits as every other way in: an imported pin is gossiped and indexed like
+		// any other, and a name past them could fail the batch it is applied in.
+		if err := p.ValidateLimits(); err != nil {
+			return 0, fmt.Errorf("import line %d (pin %s): %w (fix the line and import again)", line, p.Cid, err)
 		}
 		js, err := json.Marshal(p)
 		if err != nil {

@@ -121,6 +121,7 @@ func FuzzImport(f *testing.F) {
 	f.Add("{\"pincluster_state\":1}\n{\"cid\":\"\"}\n")
 	f.Add("")
 	f.Add("\n\n{}")
+	f.Add(fmt.Sprintf("{\"pincluster_state\":1}\n{\"cid\":\"%s\",\"metadata\":{\"\":\"v\"}}\n", c))
 	s, err := Open(Options{InMemory: true})
 	if err != nil {
 		f.Fatal(err)

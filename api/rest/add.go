@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/ipfs"
 )
 
 // add serves POST /add: a multipart body of files and directories (as IPFS Cluster's and
@@ -68,7 +67,8 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 }
 
 // addError maps an add failure: a body over the limit is 413, one that stalled past
-// read_timeout 408, a bad CAR or a body that could not be read 400.
+// read_timeout 408, a body that could not be read 400. (A bad CAR is already 400: ipfs.ErrBadCAR
+// wraps api.ErrInvalid.)
 func (s *Server) addError(body *limitedBody, err error) error {
 	var mbe *http.MaxBytesError
 	readErr := body.readErr()
@@ -77,8 +77,6 @@ func (s *Server) addError(body *limitedBody, err error) error {
 		return s.tooLarge(-1)
 	case readErr != nil && bodyReadStatus(readErr) == http.StatusRequestTimeout:
 		return readErr
-	case errors.Is(err, ipfs.ErrBadCAR) && !errors.Is(err, api.ErrInvalid):
-		return fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	case readErr != nil && statusOf(err) >= 500:
 		// Whatever the backend made of it, the input broke off (a truncated body).
 		return fmt.Errorf("%w: reading the request body: %v", api.ErrInvalid, readErr)

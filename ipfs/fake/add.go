@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -26,19 +27,23 @@ func rawCid(data []byte) api.Cid {
 
 // Add stores every file's content under a raw sha256 CIDv1 and each directory under the CID of
 // its sorted (name, CID) listing. It reports every entry to out and returns the root as the
-// Backend contract says. params' layout and chunker are ignored.
+// Backend contract says: an empty directory is content, input without entries or that cannot be
+// read is api.ErrInvalid. params' layout and chunker are ignored.
 func (b *Backend) Add(ctx context.Context, dir files.Directory, params api.AddParams, out ipfs.AddOutput) (api.Cid, error) {
 	if dir == nil {
 		return api.CidUndef, fmt.Errorf("%w: nothing to add", api.ErrInvalid)
 	}
 	staged := map[string][]byte{}
 	var entries []api.AddedOutput
-	root, n, err := b.addDir(ctx, dir, "", staged, &entries)
+	root, _, err := b.addDir(ctx, dir, "", staged, &entries)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return api.CidUndef, ctxErr
+		}
 		return api.CidUndef, err
 	}
-	if n == 0 {
-		return api.CidUndef, fmt.Errorf("%w: nothing to add: the input has no files", api.ErrInvalid)
+	if len(topEntries(entries)) == 0 {
+		return api.CidUndef, fmt.Errorf("%w: nothing to add: the input has no entries", api.ErrInvalid)
 	}
 	b.mu.Lock()
 	if b.closed {
@@ -92,7 +97,7 @@ func (b *Backend) addDir(ctx context.Context, dir files.Directory, prefix string
 		case files.File:
 			data, err := io.ReadAll(nd)
 			if err != nil {
-				return api.CidUndef, 0, fmt.Errorf("read %s: %w", name, err)
+				return api.CidUndef, 0, fmt.Errorf("%w: reading %s: %v", api.ErrInvalid, name, err)
 			}
 			c := rawCid(data)
 			staged[key(c)] = data
@@ -112,7 +117,7 @@ func (b *Backend) addDir(ctx context.Context, dir files.Directory, prefix string
 		}
 	}
 	if err := it.Err(); err != nil {
-		return api.CidUndef, 0, err
+		return api.CidUndef, 0, fmt.Errorf("%w: reading the files to add: %v", api.ErrInvalid, err)
 	}
 	sort.Slice(links, func(i, j int) bool { return links[i].name < links[j].name })
 	var listing []byte
@@ -127,9 +132,9 @@ func (b *Backend) addDir(ctx context.Context, dir files.Directory, prefix string
 	return c, count, nil
 }
 
-// ImportCAR reads a CAR v1/v2 stream in memory and stores its blocks. It needs exactly one root;
-// malformed input or a root count other than one returns an error wrapping ipfs.ErrBadCAR and
-// stores nothing.
+// ImportCAR reads a CAR v1/v2 stream in memory and stores its blocks. It needs exactly one root
+// and its block (or an identity root); malformed input, a root count other than one or a missing
+// root block returns an error wrapping ipfs.ErrBadCAR and stores nothing.
 func (b *Backend) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 	br, err := carv2.NewBlockReader(r)
 	if err != nil {
@@ -138,6 +143,8 @@ func (b *Backend) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 	if len(br.Roots) != 1 {
 		return api.CidUndef, fmt.Errorf("%w: the CAR has %d roots; it must have exactly one", ipfs.ErrBadCAR, len(br.Roots))
 	}
+	root := br.Roots[0]
+	hasRoot := root.Prefix().MhType == mh.IDENTITY
 	staged := map[string][]byte{}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -151,6 +158,10 @@ func (b *Backend) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 			return api.CidUndef, fmt.Errorf("%w: %v", ipfs.ErrBadCAR, err)
 		}
 		staged[blk.Cid().KeyString()] = blk.RawData()
+		hasRoot = hasRoot || bytes.Equal(blk.Cid().Hash(), root.Hash())
+	}
+	if !hasRoot {
+		return api.CidUndef, fmt.Errorf("%w: the root block %s is not in the CAR (a CAR must contain its root)", ipfs.ErrBadCAR, root)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -160,5 +171,5 @@ func (b *Backend) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 	for k, v := range staged {
 		b.blocks[k] = v
 	}
-	return api.NewCid(br.Roots[0]), nil
+	return api.NewCid(root), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/ipfs/boxo/files"
@@ -151,6 +152,15 @@ func TestAdd(t *testing.T) {
 	if _, err := b.Add(ctx(t), files.NewMapDirectory(nil), api.DefaultAddParams(), nil); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("empty add: %v", err)
 	}
+	// An empty directory is content (Backend contract); input that cannot be read is ErrInvalid.
+	emptyDir := files.NewMapDirectory(map[string]files.Node{"d": files.NewMapDirectory(nil)})
+	if c, err := b.Add(ctx(t), emptyDir, api.DefaultAddParams(), nil); err != nil || !b.HasBlock(c) {
+		t.Fatalf("empty directory: %s %v", c, err)
+	}
+	broken := files.NewMapDirectory(map[string]files.Node{"f": files.NewReaderFile(iotest.ErrReader(errors.New("cut off")))})
+	if _, err := b.Add(ctx(t), broken, api.DefaultAddParams(), nil); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("unreadable file: %v", err)
+	}
 }
 
 func carBytes(t testing.TB, roots []gocid.Cid, blocks map[gocid.Cid][]byte) []byte {
@@ -181,6 +191,10 @@ func TestImportCAR(t *testing.T) {
 	}
 	if b.HasBlock(r2) {
 		t.Fatal("a rejected CAR stored blocks")
+	}
+	noRoot := carBytes(t, []gocid.Cid{r1.Cid}, map[gocid.Cid][]byte{r2.Cid: []byte("r2")})
+	if _, err := b.ImportCAR(ctx(t), bytes.NewReader(noRoot)); !errors.Is(err, ipfs.ErrBadCAR) || !strings.Contains(err.Error(), "is not in the CAR") || b.HasBlock(r2) {
+		t.Fatalf("root block absent: %v (stored: %v)", err, b.HasBlock(r2))
 	}
 	for _, bad := range [][]byte{nil, []byte("garbage"), good[:len(good)-1]} {
 		if _, err := b.ImportCAR(ctx(t), bytes.NewReader(bad)); !errors.Is(err, ipfs.ErrBadCAR) {

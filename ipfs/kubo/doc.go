@@ -10,8 +10,9 @@
 // Calls map onto Kubo commands: Pin is pin/add with progress=true (each progress line reports the
 // running block count, so the tracker's pin timeout counts from the last block), Unpin pin/rm,
 // IsPinned pin/ls?arg= by type (no DAG walk), PinLs pin/ls?stream=true, Add add (multipart,
-// pin=false), ImportCAR dag/import (pin-roots=false; the CAR's roots are checked here first),
-// RepoStat repo/stat, GC repo/gc, Resolve resolve?recursive=true.
+// pin=false), ImportCAR dag/import (pin-roots=false; the CAR's single root, and that it carries
+// the root block, are checked here first), RepoStat repo/stat, GC repo/gc, Resolve
+// resolve?recursive=true.
 //
 // Timeouts: Config.RequestTimeout bounds the short calls (ID, IsPinned, RepoStat, Resolve);
 // Pin, Unpin, PinLs, Add, ImportCAR and GC run under the caller's context only, since their
@@ -20,8 +21,11 @@
 //
 // Kubo's errors ({"Message","Code","Type"} bodies, and the X-Stream-Error trailer of streamed
 // responses) become Go errors carrying Kubo's message; "not pinned" maps to ipfs.ErrNotPinned,
-// a missing link or block to api.ErrNotFound, and Kubo's client errors to api.ErrInvalid.
+// a missing link or block to api.ErrNotFound, and Kubo's client errors to api.ErrInvalid. A
+// failure to read the caller's input (Add's files, ImportCAR's CAR) aborts the call and is
+// reported as api.ErrInvalid (ipfs.ErrBadCAR for a CAR), not as the broken call it causes.
 //
 // The tests run against a real Kubo (make test-kubo builds the version pinned in tools/kubo and
-// sets PINCLUSTER_KUBO_BIN); without it they skip, except the parsers' unit and fuzz tests.
+// sets PINCLUSTER_KUBO_BIN); without it they skip, except the unit and fuzz tests that run
+// against canned answers (parse_test.go, input_test.go).
 package kubo

@@ -122,6 +122,10 @@ func TestAddMatchesEmbedded(t *testing.T) {
 		{"sharded dir", func() files.Directory { return tree(3000) }, nil},
 		{"two files", twoFiles, nil},
 		{"two files wrapped", twoFiles, func(p *api.AddParams) { p.WrapWithDirectory = true }},
+		{"empty dir", emptyDir, nil},
+		{"empty dir v1", emptyDir, func(p *api.AddParams) { p.CidVersion = 1 }},
+		{"dir of hidden files", hiddenOnlyDir, nil},
+		{"empty dir wrapped", emptyDir, func(p *api.AddParams) { p.WrapWithDirectory = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,8 +178,6 @@ func TestAddProgressAndErrors(t *testing.T) {
 		p    func(*api.AddParams)
 	}{
 		{"no files", files.NewSliceDirectory(nil), nil},
-		{"one empty dir", files.NewSliceDirectory([]files.DirEntry{files.FileEntry("d", files.NewSliceDirectory(nil))}), nil},
-		{"dir of hidden files", files.NewSliceDirectory([]files.DirEntry{files.FileEntry("d", fileDir(".x", []byte("x")))}), nil},
 		{"bad chunker", fileDir("f", []byte("x")), func(p *api.AddParams) { p.Chunker = "bogus" }},
 	}
 	for _, tt := range bad {
@@ -376,12 +378,15 @@ func TestImportCAR(t *testing.T) {
 		{"garbage", []byte("this is not a CAR file at all, just text"), "not a CAR"},
 		{"empty", nil, "not a CAR"},
 		{"hash mismatch", corrupt, ""},
+		{"root block absent", carV1([]cid.Cid{other}, bs), "root block " + other.String() + " is not in the CAR"},
+		{"root only, no blocks", carV1([]cid.Cid{root}, nil), "is not in the CAR"},
+		{"root absent from a v2", carV2(t, carV1([]cid.Cid{other}, bs)), "is not in the CAR"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := k.ImportCAR(testCtx(t), bytes.NewReader(tt.data))
-			if !errors.Is(err, ipfs.ErrBadCAR) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want ErrBadCAR containing %q", err, tt.want)
+			if !errors.Is(err, ipfs.ErrBadCAR) || !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrBadCAR (an ErrInvalid) containing %q", err, tt.want)
 			}
 			t.Logf("%v", err)
 		})

@@ -208,7 +208,7 @@ func TestAPIBase(t *testing.T) {
 }
 
 // fakeKubo serves canned answers per command.
-func fakeKubo(t *testing.T, handlers map[string]http.HandlerFunc) *Node {
+func fakeKubo(t testing.TB, handlers map[string]http.HandlerFunc) *Node {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v0/id", func(w http.ResponseWriter, r *http.Request) {
