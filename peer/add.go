@@ -37,7 +37,9 @@ func (p *Peer) Add(ctx context.Context, mr *multipart.Reader, car io.Reader, par
 		}
 		root, err = p.ipfs.ImportCAR(ctx, car)
 		if err != nil {
-			return api.CidUndef, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+			// A bad CAR is api.ErrInvalid already (ipfs.ErrBadCAR); an IPFS node that is
+			// down or full keeps its own class (5xx).
+			return api.CidUndef, err
 		}
 		out(api.AddedOutput{Name: root.String(), Cid: root})
 	default:
