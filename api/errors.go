@@ -28,6 +28,13 @@ var (
 	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
+// AfterPinError marks an error that happened after the content was added and pinned (waiting
+// for a replica, say): the added lines are still true and are shown, with the error after them.
+type AfterPinError struct{ Err error }
+
+func (e *AfterPinError) Error() string { return e.Err.Error() }
+func (e *AfterPinError) Unwrap() error { return e.Err }
+
 // Error is the JSON body of every API error: {"code": N, "message": "..."}.
 type Error struct {
 	Code    int    `json:"code"`

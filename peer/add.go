@@ -70,7 +70,7 @@ func (p *Peer) Add(ctx context.Context, mr *multipart.Reader, car io.Reader, par
 		// The blocks live only here until an allocated peer fetches them (bitswap): wait for
 		// one to hold the pin, so the content is replicated when add returns.
 		if err := p.waitPinnedSomewhere(ctx, root); err != nil {
-			return root, err
+			return root, &api.AfterPinError{Err: err}
 		}
 	}
 	return root, nil

@@ -31,6 +31,17 @@ func (m *memberState) remove(id libp2ppeer.ID) {
 	m.mu.Unlock()
 }
 
+// list returns the removed peers.
+func (m *memberState) list() []libp2ppeer.ID {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]libp2ppeer.ID, 0, len(m.removed))
+	for id := range m.removed {
+		out = append(out, id)
+	}
+	return out
+}
+
 func (m *memberState) isRemoved(id libp2ppeer.ID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // Tombstone collection and snapshot notifications.
@@ -79,6 +80,18 @@ func (p *Peer) gcMembers(ctx context.Context) (members, expired []libp2ppeer.ID,
 	if err != nil {
 		return nil, nil, err
 	}
+	// Every trusted origin whose ops this peer holds is a member, even one it never met (it
+	// joined while that peer was down): it counts from now, and is excluded only after the
+	// horizon, as the peers that met it do.
+	if local, err := p.store.VersionVector(); err == nil {
+		for o := range local {
+			if _, known := durable[o]; !known && o != p.ident.ID && p.trusted(o) {
+				if err := p.store.TouchMember(o, time.Now()); err == nil {
+					durable[o] = time.Now()
+				}
+			}
+		}
+	}
 	horizon := time.Now().Add(-p.cfg.Consensus.CRDT.AbsentPeerHorizon.D())
 	for id, at := range durable {
 		if at.After(horizon) {
@@ -101,7 +114,7 @@ func (p *Peer) exclude(expired []libp2ppeer.ID) {
 	if len(expired) == 0 {
 		return
 	}
-	w, err := p.store.CollectedClock()
+	w, err := p.store.MaxClock()
 	if err != nil || w == 0 {
 		return
 	}
@@ -128,6 +141,7 @@ func (p *Peer) exclude(expired []libp2ppeer.ID) {
 // anti-entropy pull records the responder's and fetches what it has), then drops the tombstones
 // every member has seen. It does nothing while some member's version vector is unknown or stale.
 func (p *Peer) collectTombstones(ctx context.Context) {
+	p.supersedeRaced(ctx) // raced pins whose superseding was lost (crash, full disk)
 	window := gcFreshness * p.cfg.Consensus.CRDT.RebroadcastInterval.D()
 	members, expired, err := p.gcMembers(ctx)
 	if err != nil {
@@ -163,6 +177,10 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 	if len(upTo) == 0 {
 		return
 	}
+	// Exclusions are durable before any tombstone goes, at the greatest clock applied here
+	// (a bound on every tombstone about to be dropped): a racing pin that arrives meanwhile,
+	// or after a failed or interrupted drop, is recognised.
+	p.exclude(expired)
 	n, err := p.store.DropTombstones(ctx, upTo)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -170,7 +188,6 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 		}
 		return
 	}
-	p.exclude(expired)
 	if n > 0 {
 		p.log.Info("tombstone collection: dropped tombstones every member has seen", "count", n, "members", len(members))
 	}
@@ -244,26 +261,68 @@ func (p *Peer) onSnapshotApplied(ops []messages.Op) {
 // onRacedPins is the store's raced-pin handler: pins of a member excluded from a collection
 // (silent beyond absent_peer_horizon) that landed on a CID with no record here and are not
 // after the watermark it was excluded at. They raced deletions that were acknowledged and
-// whose tombstones are gone, so this peer supersedes them with one batch of fresh unpins, which
-// every peer applies alike. A pin the excluded member accepted while cut off, before the
-// collection, on a CID never pinned before, is superseded too (and logged): the horizon is how
-// long a partition may last without that cost. It runs on the store's writer: it only hands
-// the work to a worker.
+// whose tombstones are gone, so this peer supersedes them with fresh unpins, which every peer
+// applies alike. A pin the excluded member accepted while cut off, on a CID never pinned
+// before, is superseded too (and logged): the horizon is how long a partition may last without
+// that cost. It runs on the store's writer, so it only hands the work to a worker; should that
+// work be lost (a crash, a full disk), the next collection round finds the pins again
+// (supersedeRaced).
 func (p *Peer) onRacedPins(ops []messages.Op) {
 	if p.ctx == nil || p.ctx.Err() != nil {
-		return
-	}
-	changes := make([]messages.Change, len(ops))
-	for i, op := range ops {
-		p.log.Warn("a pin from a peer excluded from tombstone collection (silent beyond absent_peer_horizon) races a collected deletion: unpinning it",
-			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
-		changes[i] = messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}}
+		return // supersedeRaced finds them after the restart
 	}
 	p.goLoop(func() {
 		ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
 		defer cancel()
-		if _, err := p.pinset.Commit(ctx, changes...); err != nil && p.ctx.Err() == nil {
-			p.log.Warn("superseding pins that raced a collected deletion", "pins", len(changes), "err", err)
-		}
+		p.supersede(ctx, ops)
 	})
+}
+
+// supersede unpins each raced pin whose record is still that very op (a newer pin or unpin
+// that arrived meanwhile is left alone), in one commit.
+func (p *Peer) supersede(ctx context.Context, ops []messages.Op) {
+	var changes []messages.Change
+	for _, op := range ops {
+		rec, found, err := p.store.Get(op.Cid)
+		if err != nil || !found || rec.Deleted || rec.Op.Origin != op.Origin || rec.Op.Seq != op.Seq {
+			continue
+		}
+		p.log.Warn("a pin from a peer excluded from tombstone collection (silent beyond absent_peer_horizon) races a collected deletion: unpinning it",
+			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
+		changes = append(changes, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}})
+	}
+	if len(changes) == 0 {
+		return
+	}
+	if _, err := p.pinset.Commit(ctx, changes...); err != nil && p.ctx.Err() == nil {
+		p.log.Warn("superseding pins that raced a collected deletion (retried at the next collection round)", "pins", len(changes), "err", err)
+	}
+}
+
+// supersedeRaced is the durable side of onRacedPins: it scans the pinset for live records of
+// excluded members not after their watermark and supersedes them, in batches. It costs a scan
+// only while some member is excluded.
+func (p *Peer) supersedeRaced(ctx context.Context) {
+	ex, err := p.store.Exclusions()
+	if err != nil || len(ex) == 0 {
+		return
+	}
+	const batch = 1024
+	var raced []messages.Op
+	err = p.store.IterateRecords(ctx, func(r persistence.Record) error {
+		if w, ok := ex[r.Op.Origin]; ok && !r.Deleted && r.Op.Clock <= w {
+			raced = append(raced, r.Op)
+			if len(raced) >= batch {
+				p.supersede(ctx, raced)
+				raced = raced[:0]
+			}
+		}
+		return nil
+	})
+	if len(raced) > 0 {
+		p.supersede(ctx, raced)
+	}
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("looking for pins that raced a collected deletion", "err", err)
+	}
 }

@@ -9,10 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pincluster/pincluster/config"
 )
+
+// errHeld: another process holds the lock.
+var errHeld = errors.New("lock held")
 
 // ErrDirLocked is matched (errors.Is) when a config directory is held by a running daemon (or by
 // init or a state command running on it).
@@ -41,20 +42,16 @@ func (e *lockedError) Is(target error) bool { return target == ErrDirLocked }
 // lock, even for an instant, and a daemon starting meanwhile never has to wait or retry.
 type dirLock struct{ f *os.File }
 
-func wholeFile(typ int16) *unix.Flock_t {
-	return &unix.Flock_t{Type: typ, Whence: 0, Start: 0, Len: 0}
-}
-
 func lockDir(dir string) (*dirLock, error) {
 	path := filepath.Join(dir, config.LockFile)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open lock file %s: %w", path, err)
 	}
-	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, wholeFile(unix.F_WRLCK)); err != nil {
+	if err := tryLock(f); err != nil {
 		b, _ := os.ReadFile(path)
 		f.Close()
-		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+		if !errors.Is(err, errHeld) {
 			return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 		}
 		holder := strings.TrimSpace(string(b))
@@ -73,7 +70,7 @@ func (l *dirLock) unlock() {
 		return
 	}
 	_ = l.f.Truncate(0)
-	_ = unix.FcntlFlock(l.f.Fd(), unix.F_OFD_SETLK, wholeFile(unix.F_UNLCK))
+	unlockFile(l.f)
 	_ = l.f.Close()
 }
 
@@ -90,9 +87,9 @@ func DaemonRunning(dir string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	lk := wholeFile(unix.F_WRLCK)
-	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, lk); err != nil {
+	held, err := isLocked(f)
+	if err != nil {
 		return false, fmt.Errorf("cannot check the lock of %s: %w", dir, err)
 	}
-	return lk.Type != unix.F_UNLCK, nil
+	return held, nil
 }

@@ -234,7 +234,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	if p.membership, err = membership.Spawn(p.system, ident.ID, hostNetwork{p.host},
-		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile)}, log); err != nil {
+		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
 		return nil, err
 	}
 	p.watchConnections()

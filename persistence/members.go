@@ -61,7 +61,10 @@ func (s *Store) RemoveMember(id peer.ID) error {
 		return txn.Set(originKey(prefixRemoved, id), encU64(uint64(time.Now().UnixNano())))
 	})
 	if err == nil {
+		// Under the write lock, so the cache a racing write reads is never older than this.
+		s.writeMu.Lock()
 		err = s.reloadExclusions()
+		s.writeMu.Unlock()
 	}
 	return err
 }
@@ -84,7 +87,10 @@ func (s *Store) ExcludeMember(id peer.ID, watermark messages.HLC) error {
 		return txn.Set(key, encU64(uint64(watermark)))
 	})
 	if err == nil {
+		// Under the write lock, so the cache a racing write reads is never older than this.
+		s.writeMu.Lock()
 		err = s.reloadExclusions()
+		s.writeMu.Unlock()
 	}
 	return err
 }
@@ -98,6 +104,7 @@ func (s *Store) SetRacedHandler(f func([]messages.Op)) {
 	s.writeMu.Unlock()
 }
 
+// reloadExclusions refreshes the cache from the store; callers hold writeMu.
 func (s *Store) reloadExclusions() error {
 	m, err := s.Exclusions()
 	if err != nil {

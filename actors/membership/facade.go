@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -13,9 +14,10 @@ import (
 // Membership is the typed facade of the membership actor. Its methods never block (except
 // Stop and ConnectedCount) and are safe for concurrent use.
 type Membership struct {
-	system *actor.ActorSystem
-	pid    *actor.PID
-	cancel context.CancelFunc
+	system  *actor.ActorSystem
+	pid     *actor.PID
+	cancel  context.CancelFunc
+	removed *removedSet
 }
 
 // Spawn starts the membership actor under name "membership".
@@ -25,16 +27,43 @@ func Spawn(system *actor.ActorSystem, self peer.ID, net Network, cfg Config, log
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg = cfg.withDefaults()
+	removed := &removedSet{}
+	for _, id := range cfg.Removed {
+		removed.add(id)
+	}
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &membershipActor{self: self, net: net, cfg: cfg, log: log, ctx: ctx,
+		a := &membershipActor{self: self, net: net, cfg: cfg, log: log, ctx: ctx,
 			known: map[peer.ID]*entry{}, removed: map[peer.ID]bool{}}
+		for _, id := range removed.list() {
+			a.removed[id] = true
+		}
+		return a
 	})
 	pid, err := system.Root.SpawnNamed(props, "membership")
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("membership: spawn: %w", err)
 	}
-	return &Membership{system: system, pid: pid, cancel: cancel}, nil
+	return &Membership{system: system, pid: pid, cancel: cancel, removed: removed}, nil
+}
+
+// removedSet outlives actor instances: Forget records there too, so a restarted instance
+// starts with every removal.
+type removedSet struct {
+	mu  sync.Mutex
+	ids []peer.ID
+}
+
+func (r *removedSet) add(id peer.ID) {
+	r.mu.Lock()
+	r.ids = append(r.ids, id)
+	r.mu.Unlock()
+}
+
+func (r *removedSet) list() []peer.ID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]peer.ID(nil), r.ids...)
 }
 
 // Bootstrap adds addresses to dial now and whenever no member is connected.
@@ -54,7 +83,10 @@ func (m *Membership) Disconnected(id peer.ID) {
 func (m *Membership) Learned(info peer.AddrInfo) { m.system.Root.Send(m.pid, &peerLearned{info: info}) }
 
 // Forget drops a removed member for good (this run).
-func (m *Membership) Forget(id peer.ID) { m.system.Root.Send(m.pid, &peerForgotten{id: id}) }
+func (m *Membership) Forget(id peer.ID) {
+	m.removed.add(id)
+	m.system.Root.Send(m.pid, &peerForgotten{id: id})
+}
 
 // ConnectedCount is the number of known members connected now.
 func (m *Membership) ConnectedCount(ctx context.Context) (int, error) {

@@ -27,10 +27,13 @@ type Network interface {
 type Config struct {
 	// PeerstorePath is the file the members' addresses are saved to ("" = not saved).
 	PeerstorePath string
-	TickInterval  time.Duration // default 250ms
-	MinBackoff    time.Duration // default 250ms
-	MaxBackoff    time.Duration // default 5s
-	DialTimeout   time.Duration // default 5s
+	// Removed lists peers removed from the cluster (durable elsewhere): never dialled, saved or
+	// re-added, also by a restarted instance.
+	Removed      []peer.ID
+	TickInterval time.Duration // default 250ms
+	MinBackoff   time.Duration // default 250ms
+	MaxBackoff   time.Duration // default 5s
+	DialTimeout  time.Duration // default 5s
 }
 
 func (c Config) withDefaults() Config {
@@ -100,7 +103,8 @@ func (a *membershipActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.load() // a restarted actor starts again from the durable table
 		a.onTick(ctx)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
+		// A restarted instance starts its own tick chain: the old one must end here.
 		if a.timer != nil {
 			a.timer.Stop()
 		}
@@ -121,7 +125,7 @@ func (a *membershipActor) Receive(ctx actor.Context) {
 		a.onDialDone(m)
 	case *connectedRequest:
 		ctx.Respond(a.connectedCount())
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		a.log.Warn("membership: unknown message", "type", m)
 	}

@@ -177,6 +177,14 @@ func TestAddHoldsLinesUntilTheEnd(t *testing.T) {
 	failWith = fmt.Errorf("%w: the disk is full", api.ErrInsufficientStorage)
 	body, ct = kuboBody(t)
 	wantError(t, do(t, h, "POST", "/add", body, "Content-Type", ct), 507, "the disk is full")
+
+	// After the pin, the lines are true: they go out, then the error in the trailer.
+	failWith = &api.AfterPinError{Err: fmt.Errorf("%w: no allocated peer fetched it in time", api.ErrTimeout)}
+	body, ct = kuboBody(t)
+	resp := do(t, h, "POST", "/add", body, "Content-Type", ct)
+	if ls := lines(t, resp, 200); len(ls) != 1 || !strings.Contains(resp.Trailer.Get(streamErrorTrailer), "in time") {
+		t.Fatalf("lines %v, trailer %q", ls, resp.Trailer.Get(streamErrorTrailer))
+	}
 }
 
 // Pin name and metadata limits apply to POST /pins (cid and path forms) before the cluster is

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/pincluster/pincluster/api"
@@ -22,7 +23,8 @@ const addHoldBytes = 256 << 10
 // in the trailer as before. Any error while the lines are still held, a server-side one
 // included (a full disk: 507, a full pin queue: 503), is answered with its own status and
 // nothing is shown as added: the content may be in the IPFS node, but it is not pinned by the
-// cluster, and printing "added <cid>" would say otherwise.
+// cluster, and printing "added <cid>" would say otherwise. An error after the pin
+// (api.AfterPinError: no replica in time) releases the lines first, since they are true.
 type addOutput struct {
 	st       *streamer
 	progress bool
@@ -79,7 +81,8 @@ func (a *addOutput) rootIfNothing(root api.Cid) {
 // the trailer.
 func (a *addOutput) finish(err error) {
 	a.mu.Lock()
-	if err == nil || a.released {
+	var afterPin *api.AfterPinError
+	if err == nil || a.released || errors.As(err, &afterPin) {
 		a.releaseLocked()
 	} else {
 		a.held = nil
