@@ -3,7 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
-	"github.com/pincluster/pincluster/internal/poll"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -14,7 +14,9 @@ import (
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/ipfs/fake"
+	"github.com/pincluster/pincluster/messages"
 )
 
 func gcPeer(t *testing.T, seed byte) libp2ppeer.ID {
@@ -182,4 +184,44 @@ func TestTombstoneCollectionAndSnapshotJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "c to receive a later pin", func() bool { return cBackend.Pinned(later) })
+}
+
+// A raced pin whose superseding was lost (the handler's work never ran: a crash, a full disk)
+// is found and unpinned by the next collection round's sweep; a pin of the same member newer
+// than its watermark stays.
+func TestSupersedeRacedSweep(t *testing.T) {
+	ctx := context.Background()
+	p, _ := gcTestPeer(t, config.NewSecret())
+	other, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raced, newer := testCid(t, "raced"), testCid(t, "newer")
+	pinOp := func(seq uint64, clock messages.HLC, c api.Cid) messages.Op {
+		pin := api.NewPin(c, api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+		pin.Allocations = []libp2ppeer.ID{}
+		js, err := json.Marshal(pin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return messages.Op{Origin: other.ID, Seq: seq, Clock: clock, Kind: messages.OpPin, Cid: c, PinJSON: js}
+	}
+	if err := p.store.ExcludeMember(other.ID, 100); err != nil {
+		t.Fatal(err)
+	}
+	p.store.SetRacedHandler(nil) // the immediate path is lost
+	if err := p.pinset.ApplyRemoteWait(ctx, []messages.Op{pinOp(1, 50, raced), pinOp(2, 150, newer)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := p.store.GetPin(raced); !found {
+		t.Fatal("the raced pin was not applied")
+	}
+	p.supersedeRaced(ctx)
+	waitFor(t, "the raced pin is superseded", func() bool {
+		_, found, _ := p.store.GetPin(raced)
+		return !found
+	})
+	if _, found, _ := p.store.GetPin(newer); !found {
+		t.Fatal("a pin newer than the watermark was unpinned")
+	}
 }
