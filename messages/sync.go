@@ -32,4 +32,7 @@ type SyncResponse struct {
 	Records    [][]byte          `json:"records,omitempty"`
 	Cursor     string            `json:"cursor,omitempty"`
 	SnapshotVV map[string]uint64 `json:"snapshot_vv,omitempty"`
+	// Removed lists the peers the responder knows were removed (peers rm), each with the seq up
+	// to which its ops stay valid: removals reach peers that missed the announcement.
+	Removed map[string]uint64 `json:"removed,omitempty"`
 }

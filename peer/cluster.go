@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -19,16 +20,34 @@ import (
 // memberState tracks peers removed with `peers rm`, so they drop out of listings and
 // allocations at once instead of when their metrics expire.
 type memberState struct {
-	mu      sync.Mutex
-	removed map[libp2ppeer.ID]bool
+	mu sync.Mutex
+	// removed maps each peer removed with peers rm to the seq up to which its ops stay valid.
+	removed map[libp2ppeer.ID]uint64
 	// touched is when each member's last-heard time was last written (touchMember).
 	touched map[libp2ppeer.ID]time.Time
 }
 
-func (m *memberState) remove(id libp2ppeer.ID) {
+// remove records id as removed, its ops valid up to seq cutoff (the highest the remover had).
+func (m *memberState) remove(id libp2ppeer.ID, cutoff uint64) {
 	m.mu.Lock()
-	m.removed[id] = true
+	m.removed[id] = max(m.removed[id], cutoff)
 	m.mu.Unlock()
+}
+
+// cutoff is the seq up to which a removed peer's ops stay valid; ok is false if id was not
+// removed.
+func (m *memberState) cutoff(id libp2ppeer.ID) (seq uint64, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seq, ok = m.removed[id]
+	return seq, ok
+}
+
+// snapshot returns the removed peers and their cutoffs.
+func (m *memberState) snapshot() map[libp2ppeer.ID]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.removed)
 }
 
 // list returns the removed peers.
@@ -45,7 +64,8 @@ func (m *memberState) list() []libp2ppeer.ID {
 func (m *memberState) isRemoved(id libp2ppeer.ID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.removed[id]
+	_, ok := m.removed[id]
+	return ok
 }
 
 // members is this peer plus every peer that is connected or has a valid ping metric, minus

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"strconv"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -90,11 +91,26 @@ func (p *Peer) signBatch(b []byte) ([]byte, error) { return p.ident.PrivKey.Sign
 // trusted reports whether ops originated by id are accepted (consensus.crdt.trusted_peers,
 // minus peers removed with peers rm).
 func (p *Peer) trusted(id libp2ppeer.ID) bool {
+	if id != p.ident.ID && p.members_.isRemoved(id) {
+		return false // removed with peers rm: its calls and later ops are refused for good
+	}
+	return p.configTrusted(id)
+}
+
+// trustedOp reports whether an op is accepted: its origin is trusted, or was trusted until it
+// was removed and the op is one it made before (seq up to the removal's cutoff), which every
+// peer accepts alike.
+func (p *Peer) trustedOp(origin libp2ppeer.ID, seq uint64) bool {
+	if cutoff, removed := p.members_.cutoff(origin); removed {
+		return seq <= cutoff && p.configTrusted(origin)
+	}
+	return p.trusted(origin)
+}
+
+// configTrusted is consensus.crdt.trusted_peers alone.
+func (p *Peer) configTrusted(id libp2ppeer.ID) bool {
 	if id == p.ident.ID {
 		return true
-	}
-	if p.members_.isRemoved(id) {
-		return false // removed with peers rm: its ops and calls are refused for good
 	}
 	for _, t := range p.cfg.Consensus.CRDT.TrustedPeers {
 		if t == "*" || t == id.String() {
@@ -112,7 +128,7 @@ func (p *Peer) onBatchMessage(msg *pubsub.Message) {
 		p.log.Warn("pinset gossip: dropping undecodable batch", "from", msg.ReceivedFrom, "err", err)
 		return
 	}
-	if !p.trusted(b.Origin) {
+	if !p.configTrusted(b.Origin) {
 		p.log.Debug("pinset gossip: ignoring batch from untrusted origin", "origin", b.Origin)
 		return
 	}
@@ -125,6 +141,15 @@ func (p *Peer) onBatchMessage(msg *pubsub.Message) {
 	if err != nil || !ok {
 		p.log.Warn("pinset gossip: rejecting forged batch (bad origin signature)", "origin", b.Origin, "relay", msg.ReceivedFrom)
 		return
+	}
+	if cutoff, removed := p.members_.cutoff(b.Origin); removed {
+		ops := b.Ops[:0:0]
+		for _, op := range b.Ops {
+			if op.Seq <= cutoff {
+				ops = append(ops, op)
+			}
+		}
+		b.Ops = ops
 	}
 	if len(b.Ops) == 0 {
 		return
@@ -147,8 +172,8 @@ func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
 			continue
 		}
 		if m.Name == removedMetric {
-			if id, err := libp2ppeer.Decode(m.Value); err == nil && p.trusted(m.Peer) {
-				p.forget(id)
+			if id, cutoff, err := parseRemoval(m.Value); err == nil && p.trusted(m.Peer) {
+				p.forget(id, cutoff)
 			}
 			continue
 		}
@@ -162,13 +187,30 @@ func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
 	}
 }
 
-// removedMetric is the pseudo-metric announcing a `peers rm` (Value: the removed peer's ID).
+// removedMetric is the pseudo-metric announcing a `peers rm` (Value: "<peer ID>@<cutoff>", the
+// removed peer and the highest seq of its ops the remover holds: those stay valid everywhere).
 const removedMetric = "peer_removed"
+
+func parseRemoval(v string) (libp2ppeer.ID, uint64, error) {
+	idStr, seqStr, _ := strings.Cut(v, "@")
+	id, err := libp2ppeer.Decode(idStr)
+	if err != nil {
+		return "", 0, err
+	}
+	var cutoff uint64
+	if seqStr != "" {
+		if cutoff, err = strconv.ParseUint(seqStr, 10, 64); err != nil {
+			return "", 0, err
+		}
+	}
+	return id, cutoff, nil
+}
 
 // announceRemoval tells every peer that id was removed, and forgets it here.
 func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
-	p.forget(id)
-	b, _ := json.Marshal([]api.Metric{{Name: removedMetric, Peer: p.ident.ID, Value: id.String(), Valid: true}})
+	cutoff, _ := p.store.LastSeq(id)
+	p.forget(id, cutoff)
+	b, _ := json.Marshal([]api.Metric{{Name: removedMetric, Peer: p.ident.ID, Value: id.String() + "@" + strconv.FormatUint(cutoff, 10), Valid: true}})
 	if err := p.gossip.metrics.Publish(ctx, b); err != nil {
 		p.log.Warn("peers rm: announcing the removal", "err", err)
 	}

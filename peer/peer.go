@@ -141,7 +141,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]bool{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
+		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
 	defer func() {
 		if err != nil {
@@ -163,8 +163,8 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	for id := range removed {
-		p.members_.remove(id)
+	for id, cutoff := range removed {
+		p.members_.remove(id, cutoff)
 	}
 	switch {
 	case opts.Backend != nil:
@@ -226,7 +226,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, listener, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log,
+	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals),
 		syncer.WithSnapshotApplied(p.onSnapshotApplied)); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -20,7 +22,7 @@ import (
 //
 //	mb/<peer ID>   last heard from (unix nanoseconds, 8 bytes)
 //	mx/<peer ID>   excluded from a collection: the collection watermark of then (8 bytes)
-//	mr/<peer ID>   removed with peers rm: when (unix nanoseconds, 8 bytes)
+//	mr/<peer ID>   removed with peers rm: the seq up to which its ops stay valid (8 bytes)
 
 var (
 	prefixMember   = []byte("mb/")
@@ -47,8 +49,9 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 }
 
 // RemoveMember forgets a member and records it as removed (peers rm), for good: a removed
-// peer's ops are refused from then on, even after restarts (it may come back with old ops).
-func (s *Store) RemoveMember(id peer.ID) error {
+// peer's ops after cutoff are refused from then on, even after restarts (it may come back with
+// old ops). The cutoff never moves down.
+func (s *Store) RemoveMember(id peer.ID, cutoff uint64) error {
 	if id == "" || len(id) > 255 {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
@@ -58,7 +61,11 @@ func (s *Store) RemoveMember(id peer.ID) error {
 				return err
 			}
 		}
-		return txn.Set(originKey(prefixRemoved, id), encU64(uint64(time.Now().UnixNano())))
+		cur, err := getU64(txn, originKey(prefixRemoved, id))
+		if err != nil {
+			return err
+		}
+		return txn.Set(originKey(prefixRemoved, id), encU64(max(cur, cutoff)))
 	})
 	if err == nil {
 		// Under the write lock, so the cache a racing write reads is never older than this.
@@ -151,10 +158,10 @@ func (s *Store) Exclusions() (map[peer.ID]messages.HLC, error) {
 	return out, nil
 }
 
-// Removed returns the peers removed with peers rm and when.
-func (s *Store) Removed() (map[peer.ID]time.Time, error) {
-	out := map[peer.ID]time.Time{}
-	err := s.scanU64(prefixRemoved, func(id peer.ID, v uint64) { out[id] = time.Unix(0, int64(v)) })
+// Removed returns the peers removed with peers rm and the seq up to which their ops stay valid.
+func (s *Store) Removed() (map[peer.ID]uint64, error) {
+	out := map[peer.ID]uint64{}
+	err := s.scanU64(prefixRemoved, func(id peer.ID, v uint64) { out[id] = v })
 	if err != nil {
 		return nil, fmt.Errorf("persistence: removed peers: %w", err)
 	}
@@ -191,4 +198,41 @@ func (s *Store) scanU64(prefix []byte, fn func(peer.ID, uint64)) error {
 		}
 		return nil
 	})
+}
+
+// DropAfterCutoff removes the records whose winning op is origin's with a seq after cutoff: ops
+// of a removed peer that this peer applied before it learned of the removal (the peers that
+// knew refused them). It returns the removed records. It scans the pinset, which is fine for
+// an event as rare as a removal.
+func (s *Store) DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint64) ([]Record, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var victims [][]byte
+	var removed []Record
+	err := s.iterate(ctx, prefixPin, func(key, v []byte) error {
+		h, err := decodeRecord(v)
+		if err != nil {
+			return err
+		}
+		if peer.ID(h.origin) != origin || h.seq <= cutoff {
+			return nil
+		}
+		c, err := api.CastCid(key[len(prefixPin):])
+		if err != nil {
+			return fmt.Errorf("corrupt pin key: %w", err)
+		}
+		removed = append(removed, Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone})
+		victims = append(victims, append([]byte(nil), key...))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("persistence: records of a removed peer: %w", err)
+	}
+	for i := 0; i < len(victims); i += deleteChunk / 10 {
+		j := min(i+deleteChunk/10, len(victims))
+		if err := s.deleteRecords(victims[i:j], removed[i:j]); err != nil {
+			return nil, fmt.Errorf("persistence: records of a removed peer: %w", err)
+		}
+	}
+	return removed, nil
 }

@@ -55,14 +55,17 @@ func TestMembers(t *testing.T) {
 	if len(m) != 2 || !m[ps[0]].Equal(t0.Add(time.Hour)) || !m[ps[1]].Equal(t0.Add(time.Minute)) {
 		t.Fatalf("members = %v; the last-heard time must never move back", m)
 	}
-	if err := s.RemoveMember(ps[0]); err != nil {
+	if err := s.RemoveMember(ps[0], 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMember(ps[0], 3); err != nil { // the cutoff never moves down
 		t.Fatal(err)
 	}
 	if m, _ := s.Members(); len(m) != 1 || m[ps[1]].IsZero() {
 		t.Fatalf("after remove: %v", m)
 	}
-	if r, _ := s.Removed(); len(r) != 1 || r[ps[0]].IsZero() {
-		t.Fatalf("removed = %v, want the removed member", r)
+	if r, _ := s.Removed(); len(r) != 1 || r[ps[0]] != 7 {
+		t.Fatalf("removed = %v, want the removed member with cutoff 7", r)
 	}
 }
 
@@ -107,7 +110,7 @@ func TestCollectedClockAndExclusions(t *testing.T) {
 	if ex, _ := s.Exclusions(); ex[b] != 50 {
 		t.Fatalf("exclusions = %v", ex)
 	}
-	if err := s.RemoveMember(b); err != nil {
+	if err := s.RemoveMember(b, 3); err != nil {
 		t.Fatal(err)
 	}
 	if ex, _ := s.Exclusions(); len(ex) != 0 {

@@ -84,3 +84,30 @@ func newIdentities(t *testing.T, n int) []peer.Identity {
 	}
 	return ids
 }
+
+// TestRemovedPeersOpsUpToTheRemovalStay: after peers rm, the removed peer's earlier pins stay
+// valid everywhere (a peer that joins later loads them too), and its later ops are refused.
+func TestRemovedPeersOpsUpToTheRemovalStay(t *testing.T) {
+	c := New(t, 4, WithStarted(3))
+	c.WaitConnected(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	before, after := Cid("removed-before"), Cid("removed-after")
+	if _, err := c.Peer(2).Pin(ctx, before, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.HasPin(0, before) && c.HasPin(1, before) }, 10*time.Second, "peer 2's pin everywhere")
+	if err := c.Peer(0).PeerRemove(ctx, c.ID(2)); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.Peer(2).Left() }, 10*time.Second, "peer 2 leaves")
+	// The harness does not stop a peer that leaves: it goes on and pins again.
+	if _, err := c.Peer(2).Pin(ctx, after, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Start(3)
+	c.WaitFor(func() bool { return c.HasPin(3, before) }, 20*time.Second, "a peer joining after the removal loads the removed peer's earlier pin")
+	for _, i := range []int{0, 1, 3} {
+		c.Consistently(func() bool { return !c.HasPin(i, after) }, time.Second, "peer", i, "refuses the removed peer's later pin")
+	}
+}

@@ -37,6 +37,21 @@ type Option func(*Syncer)
 // WithSnapshotApplied sets the hook told of snapshot changes.
 func WithSnapshotApplied(f SnapshotApplied) Option { return func(s *Syncer) { s.onSnapshot = f } }
 
+// WithOpTrust sets which ops are accepted, by origin and seq (default: Trust of the origin).
+// A peer removed from the cluster is no longer trusted, but its ops up to the removal stay
+// valid everywhere.
+func WithOpTrust(f func(origin peer.ID, seq uint64) bool) Option {
+	return func(s *Syncer) { s.opTrust = f }
+}
+
+// WithRemovals makes removals travel with anti-entropy: every answer carries get() (the peers
+// removed with peers rm and the seq up to which their ops stay valid), and learn is told of
+// what a trusted responder reports, before its ops are judged, so a peer that missed a removal
+// (offline, joined later) learns it from any peer it syncs with.
+func WithRemovals(get func() map[peer.ID]uint64, learn func(map[peer.ID]uint64)) Option {
+	return func(s *Syncer) { s.removals, s.learnRemovals = get, learn }
+}
+
 // WithPageSize sets the ops (or records) asked per request (DefaultPageSize by default).
 func WithPageSize(n int) Option {
 	return func(s *Syncer) {
@@ -56,6 +71,10 @@ type Syncer struct {
 	apply      Applier
 	trust      Trust
 	onSnapshot SnapshotApplied
+	opTrust    func(origin peer.ID, seq uint64) bool
+
+	removals      func() map[peer.ID]uint64
+	learnRemovals func(map[peer.ID]uint64)
 	log        *slog.Logger
 	cancel     context.CancelFunc
 	page       int
@@ -70,17 +89,18 @@ func Spawn(system *actor.ActorSystem, store Store, req Requester, apply Applier,
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &syncerActor{store: store, log: log, ctx: ctx}
+	s := &Syncer{system: system, store: store, req: req, apply: apply, trust: trust, log: log, cancel: cancel,
+		page: DefaultPageSize, seen: map[peer.ID]SeenVV{}}
+	for _, o := range opts {
+		o(s)
+	}
+	a := &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals}
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), ActorName)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("syncer: spawn: %w", err)
 	}
-	s := &Syncer{system: system, pid: pid, store: store, req: req, apply: apply, trust: trust, log: log, cancel: cancel,
-		page: DefaultPageSize, seen: map[peer.ID]SeenVV{}}
-	for _, o := range opts {
-		o(s)
-	}
+	s.pid = pid
 	return s, nil
 }
 
@@ -105,6 +125,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		s.learn(resp)
 		if resp.Snapshot {
 			if snapshots++; snapshots > maxSnapshotsPerPull {
 				return total, fmt.Errorf("sync from %s: still answering with snapshots after %d: retry later", from, maxSnapshotsPerPull)
@@ -123,7 +144,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 			if err != nil {
 				return total, fmt.Errorf("sync from %s: %w", from, err)
 			}
-			if !s.trust(op.Origin) {
+			if !s.trustOp(op) {
 				continue
 			}
 			ops = append(ops, op)
@@ -187,4 +208,25 @@ func Behind(mine map[peer.ID]uint64, theirs map[string]uint64) bool {
 func (s *Syncer) Stop() {
 	s.cancel()
 	_ = s.system.Root.StopFuture(s.pid).Wait()
+}
+
+// trustOp reports whether op is accepted (WithOpTrust, else its origin's trust).
+func (s *Syncer) trustOp(op messages.Op) bool {
+	if s.opTrust != nil {
+		return s.opTrust(op.Origin, op.Seq)
+	}
+	return s.trust(op.Origin)
+}
+
+// learn hands the removals a response carries to the owner.
+func (s *Syncer) learn(resp *messages.SyncResponse) {
+	if s.learnRemovals == nil || len(resp.Removed) == 0 {
+		return
+	}
+	removed, err := decodeVV(resp.Removed)
+	if err != nil {
+		s.log.Warn("sync: ignoring malformed removals in an answer", "err", err)
+		return
+	}
+	s.learnRemovals(removed)
 }

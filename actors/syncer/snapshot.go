@@ -76,7 +76,7 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 			return 0, fmt.Errorf("snapshot from %s: record %s lies outside the page (%s, %s]", from, op.Cid, after, through)
 		}
 		present = append(present, op.Cid)
-		if !s.trust(op.Origin) {
+		if !s.trustOp(op) {
 			continue
 		}
 		records = append(records, persistence.Record{Op: op, Deleted: op.Kind == messages.OpUnpin})

@@ -58,9 +58,10 @@ const ActorName = "syncer"
 const DefaultPageSize = 5000
 
 type syncerActor struct {
-	store Store
-	log   *slog.Logger
-	ctx   context.Context
+	store    Store
+	log      *slog.Logger
+	ctx      context.Context
+	removals func() map[peer.ID]uint64 // WithRemovals; nil: none sent
 }
 
 func (a *syncerActor) Receive(ctx actor.Context) {
@@ -80,6 +81,11 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 	}
 	go func() {
 		resp := answer(a.ctx, a.store, m)
+		if a.removals != nil && resp.Error == "" {
+			if r := a.removals(); len(r) > 0 {
+				resp.Removed = encodeVV(r)
+			}
+		}
 		system.Root.Send(sender, resp)
 	}()
 }
