@@ -205,31 +205,3 @@ func (c IPFS) Validate() error {
 	}
 	return nil
 }
-
-// Tracker is the "pin_tracker" section.
-type Tracker struct {
-	ConcurrentPins        int      `json:"concurrent_pins"`
-	PriorityPinMaxAge     Duration `json:"priority_pin_max_age"`
-	PriorityPinMaxRetries int      `json:"priority_pin_max_retries"`
-	MaxPinQueueSize       int      `json:"max_pin_queue_size"`
-}
-
-func DefaultTracker() Tracker {
-	return Tracker{ConcurrentPins: 10, PriorityPinMaxAge: Duration(24 * time.Hour), PriorityPinMaxRetries: 5, MaxPinQueueSize: 1_000_000}
-}
-
-func (c Tracker) Validate() error {
-	if c.ConcurrentPins <= 0 {
-		return fmt.Errorf("pin_tracker.concurrent_pins: must be > 0")
-	}
-	if c.PriorityPinMaxAge <= 0 {
-		return fmt.Errorf("pin_tracker.priority_pin_max_age: must be a positive duration")
-	}
-	if c.PriorityPinMaxRetries < 0 {
-		return fmt.Errorf("pin_tracker.priority_pin_max_retries: must be >= 0")
-	}
-	if c.MaxPinQueueSize <= 0 {
-		return fmt.Errorf("pin_tracker.max_pin_queue_size: must be > 0")
-	}
-	return nil
-}
