@@ -11,6 +11,10 @@
 //     IPFS Cluster has no limits; every peer stores and gossips each pin, and the name is an
 //     index key, so pincluster bounds them. PinOptions.ValidateLimits is the one check,
 //     called wherever a pin enters.
+//   - Replication factors follow one rule, CheckReplication (replication.go): each is -1
+//     (every peer), 0 (unset: the cluster default) or positive, -1 does not mix with a
+//     positive factor, and min <= max. The CLI, the REST API, the peer, the allocator and the
+//     config defaults all call it, each naming the option as its user writes it.
 //   - add accepts the hashes IPFS nodes store blocks of (SupportedHashes), not every multihash.
 //
 // This package imports no other project package.

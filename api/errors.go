@@ -26,6 +26,11 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrInsufficientStorage: the peer cannot store the change, e.g. its disk is full (507).
 	ErrInsufficientStorage = errors.New("insufficient storage")
+	// ErrBadCAR: an add body in CAR format (format=car) is malformed, truncated, cannot be
+	// read, does not have exactly one root or does not contain its root block. It wraps
+	// ErrInvalid (400): a bad CAR is the caller's mistake whichever IPFS backend finds it.
+	// ipfs.ErrBadCAR is this error.
+	ErrBadCAR error = badCAR{}
 )
 
 // AfterPinError marks an error that happened after the content was added and pinned (waiting
@@ -34,6 +39,12 @@ type AfterPinError struct{ Err error }
 
 func (e *AfterPinError) Error() string { return e.Err.Error() }
 func (e *AfterPinError) Unwrap() error { return e.Err }
+
+// badCAR is ErrBadCAR's type, so that it reads "bad CAR" and still is an ErrInvalid.
+type badCAR struct{}
+
+func (badCAR) Error() string { return "bad CAR" }
+func (badCAR) Unwrap() error { return ErrInvalid }
 
 // Error is the JSON body of every API error: {"code": N, "message": "..."}.
 type Error struct {

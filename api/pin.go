@@ -123,25 +123,6 @@ func (o *PinOptions) ApplyDefaults(defMin, defMax int) {
 	}
 }
 
-// Validate checks the options' consistency (after ApplyDefaults) and the limits on name and
-// metadata (ValidateLimits).
-func (o PinOptions) Validate() error {
-	if err := o.ValidateLimits(); err != nil {
-		return err
-	}
-	mn, mx := o.ReplicationFactorMin, o.ReplicationFactorMax
-	if mn < -1 || mx < -1 {
-		return fmt.Errorf("%w: replication factors must be -1 (every peer) or positive, got min=%d max=%d", ErrInvalid, mn, mx)
-	}
-	if (mn == -1) != (mx == -1) {
-		return fmt.Errorf("%w: replication_factor_min and replication_factor_max must both be -1 (every peer) or both positive, got min=%d max=%d", ErrInvalid, mn, mx)
-	}
-	if mn > mx {
-		return fmt.Errorf("%w: replication_factor_min (%d) is greater than replication_factor_max (%d)", ErrInvalid, mn, mx)
-	}
-	return nil
-}
-
 // ToQuery encodes the options as REST query parameters (IPFS Cluster's names).
 func (o PinOptions) ToQuery() url.Values {
 	q := url.Values{}
@@ -267,11 +248,8 @@ func PinOptionsFromQuery(q url.Values, now time.Time) (PinOptions, error) {
 	if v := q.Get("origins"); v != "" {
 		o.Origins = strings.Split(v, ",")
 	}
-	if o.ReplicationFactorMin < -1 || o.ReplicationFactorMax < -1 {
-		return o, fmt.Errorf("%w: replication factors must be -1 (every peer) or positive", ErrInvalid)
-	}
-	if o.ReplicationFactorMin > 0 && o.ReplicationFactorMax > 0 && o.ReplicationFactorMin > o.ReplicationFactorMax {
-		return o, fmt.Errorf("%w: replication-min (%d) is greater than replication-max (%d)", ErrInvalid, o.ReplicationFactorMin, o.ReplicationFactorMax)
+	if err := o.validateReplication(FactorParams); err != nil {
+		return o, err
 	}
 	return o, o.ValidateLimits()
 }

@@ -54,18 +54,11 @@ func (f PinFlags) options(replication int, now time.Time) (api.PinOptions, error
 	return o, nil
 }
 
-func checkReplication(mn, mx int) error {
-	if mn < -1 || mx < -1 {
-		return fmt.Errorf("replication factors must be -1 (every peer) or positive, got min=%d max=%d", mn, mx)
-	}
-	if mn > 0 && mx > 0 && mn > mx {
-		return fmt.Errorf("--replication-min (%d) is greater than --replication-max (%d)", mn, mx)
-	}
-	if (mn == -1 && mx > 0) || (mx == -1 && mn > 0) {
-		return fmt.Errorf("--replication-min and --replication-max must both be -1 (every peer) or both positive, got min=%d max=%d", mn, mx)
-	}
-	return nil
-}
+// flagNames name the replication factors by their flags in CLI errors.
+var flagNames = api.FactorNames{Min: "--replication-min", Max: "--replication-max"}
+
+// checkReplication is api.CheckReplication, the cluster's one rule, naming the flags.
+func checkReplication(mn, mx int) error { return api.CheckReplication(mn, mx, flagNames) }
 
 func parseExpireIn(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 // Cluster is the "cluster" section: identity of the cluster and peer-level intervals.
@@ -86,9 +88,8 @@ func (c Cluster) Validate() error {
 			return fmt.Errorf("cluster.listen_multiaddress: %q is not a multiaddress: %v", a, err)
 		}
 	}
-	mn, mx := c.ReplicationFactorMin, c.ReplicationFactorMax
-	if mn == 0 || mx == 0 || mn < -1 || mx < -1 || (mn == -1) != (mx == -1) || mn > mx {
-		return fmt.Errorf("cluster.replication_factor_min/max: must both be -1 (every peer) or 1 <= min <= max, got %d and %d", mn, mx)
+	if err := c.checkReplication(); err != nil {
+		return err
 	}
 	for key, d := range map[string]Duration{"state_sync_interval": c.StateSyncInterval, "pin_recover_interval": c.PinRecoverInterval,
 		"monitor_ping_interval": c.MonitorPingInterval} {
@@ -103,6 +104,20 @@ func (c Cluster) Validate() error {
 		return fmt.Errorf("cluster.follower_mode: not supported by pincluster; set it to false")
 	}
 	return nil
+}
+
+// checkReplication checks the default replication factors by the rule every pin follows
+// (api.CheckReplication). 0 is the one value a pin may hold and a default may not: it means
+// "use the default".
+func (c Cluster) checkReplication() error {
+	n := api.FactorNames{Min: "cluster.replication_factor_min", Max: "cluster.replication_factor_max"}
+	if c.ReplicationFactorMin == 0 {
+		return fmt.Errorf("%s (0) must be -1 (every peer) or positive: 0 means \"use the default\" on a pin", n.Min)
+	}
+	if c.ReplicationFactorMax == 0 {
+		return fmt.Errorf("%s (0) must be -1 (every peer) or positive: 0 means \"use the default\" on a pin", n.Max)
+	}
+	return api.CheckReplication(c.ReplicationFactorMin, c.ReplicationFactorMax, n)
 }
 
 // Batching controls how local ops are grouped before broadcast.
@@ -187,34 +202,6 @@ func (c IPFS) Validate() error {
 	}
 	if c.PinTimeout <= 0 || c.UnpinTimeout <= 0 || c.IPFSRequestTimeout <= 0 {
 		return fmt.Errorf("ipfs_connector: pin_timeout, unpin_timeout and ipfs_request_timeout must be positive durations")
-	}
-	return nil
-}
-
-// Tracker is the "pin_tracker" section.
-type Tracker struct {
-	ConcurrentPins        int      `json:"concurrent_pins"`
-	PriorityPinMaxAge     Duration `json:"priority_pin_max_age"`
-	PriorityPinMaxRetries int      `json:"priority_pin_max_retries"`
-	MaxPinQueueSize       int      `json:"max_pin_queue_size"`
-}
-
-func DefaultTracker() Tracker {
-	return Tracker{ConcurrentPins: 10, PriorityPinMaxAge: Duration(24 * time.Hour), PriorityPinMaxRetries: 5, MaxPinQueueSize: 1_000_000}
-}
-
-func (c Tracker) Validate() error {
-	if c.ConcurrentPins <= 0 {
-		return fmt.Errorf("pin_tracker.concurrent_pins: must be > 0")
-	}
-	if c.PriorityPinMaxAge <= 0 {
-		return fmt.Errorf("pin_tracker.priority_pin_max_age: must be a positive duration")
-	}
-	if c.PriorityPinMaxRetries < 0 {
-		return fmt.Errorf("pin_tracker.priority_pin_max_retries: must be >= 0")
-	}
-	if c.MaxPinQueueSize <= 0 {
-		return fmt.Errorf("pin_tracker.max_pin_queue_size: must be > 0")
 	}
 	return nil
 }

@@ -18,17 +18,12 @@ var (
 	ErrNotPinned = errors.New("not pinned")
 	// ErrBadCAR: the CAR stream is malformed, truncated, cannot be read, does not have exactly
 	// one root or does not contain its root block. It wraps api.ErrInvalid: a bad CAR is the
-	// caller's mistake (400) whichever backend finds it.
-	ErrBadCAR error = badCAR{}
+	// caller's mistake (400) whichever backend finds it. It is api.ErrBadCAR (the domain
+	// layer's, so the REST API can name it without importing this package).
+	ErrBadCAR = api.ErrBadCAR
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("ipfs backend closed")
 )
-
-// badCAR is ErrBadCAR's type, so that it reads "bad CAR" and still is an api.ErrInvalid.
-type badCAR struct{}
-
-func (badCAR) Error() string { return "bad CAR" }
-func (badCAR) Unwrap() error { return api.ErrInvalid }
 
 // PinProgress is called by Pin each time a block of the DAG has been fetched or found locally,
 // with the running count. The tracker uses it to time out a pin only when no block arrived for

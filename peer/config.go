@@ -12,6 +12,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/monitor"
+	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/strictjson"
@@ -27,7 +28,7 @@ type Config struct {
 	Consensus ConsensusSection       `json:"consensus"`
 	API       APISection             `json:"api"`
 	IPFS      config.IPFS            `json:"ipfs_connector"`
-	Tracker   config.Tracker         `json:"pin_tracker"`
+	Tracker   tracker.Config         `json:"pin_tracker"` // timeouts: see TrackerConfig
 	Datastore config.Datastore       `json:"datastore"`
 	Allocator allocator.Config       `json:"allocator"`
 	Informer  monitor.InformerConfig `json:"informer"`
@@ -51,7 +52,7 @@ func DefaultConfig() Config {
 		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
 		API:       APISection{RestAPI: rest.DefaultConfig()},
 		IPFS:      config.DefaultIPFS(),
-		Tracker:   config.DefaultTracker(),
+		Tracker:   tracker.DefaultConfig(),
 		Allocator: allocator.Default(),
 		Informer:  monitor.DefaultInformerConfig(),
 		Monitor:   monitor.Default(),
@@ -60,13 +61,21 @@ func DefaultConfig() Config {
 
 // Validate checks every section; errors name the key.
 func (c Config) Validate() error {
-	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.IPFS.Validate(), c.Tracker.Validate(),
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.IPFS.Validate(), c.TrackerConfig().Validate(),
 		c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// TrackerConfig is the pin_tracker section with the pin and unpin timeouts of the
+// ipfs_connector section, where service.json has them: what the peer hands to the tracker.
+func (c Config) TrackerConfig() tracker.Config {
+	t := c.Tracker
+	t.PinTimeout, t.UnpinTimeout = c.IPFS.PinTimeout.D(), c.IPFS.UnpinTimeout.D()
+	return t
 }
 
 // ApplyEnv overrides keys from the environment.
@@ -79,13 +88,15 @@ func (c *Config) ApplyEnv() error {
 		{"cluster", &c.Cluster, []string{"CLUSTER_", "PINCLUSTER_"}},
 		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
 		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
-		{"pin_tracker", &c.Tracker, []string{"PINCLUSTER_PIN_TRACKER_"}},
 		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
 	}
 	for _, s := range steps {
 		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {
 			return err
 		}
+	}
+	if err := c.Tracker.ApplyEnv("PINCLUSTER_PIN_TRACKER_"); err != nil {
+		return err
 	}
 	// The REST API section reads its own variables (PINCLUSTER_RESTAPI_*, and IPFS Cluster's
 	// CLUSTER_RESTAPI_* names).

@@ -2,9 +2,9 @@ package peer
 
 import (
 	"context"
-	"strconv"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"

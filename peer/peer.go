@@ -197,7 +197,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.system, p.trackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	if p.monitor, err = monitor.Spawn(p.system, ident.ID, cfg.Monitor, p.onAlert, log); err != nil {
@@ -255,17 +255,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		}
 	}
 	return p, nil
-}
-
-func (p *Peer) trackerConfig() tracker.Config {
-	tc := tracker.DefaultConfig()
-	tc.ConcurrentPins = p.cfg.Tracker.ConcurrentPins
-	tc.PriorityPinMaxAge = p.cfg.Tracker.PriorityPinMaxAge.D()
-	tc.PriorityPinMaxRetries = p.cfg.Tracker.PriorityPinMaxRetries
-	tc.MaxPinQueueSize = p.cfg.Tracker.MaxPinQueueSize
-	tc.PinTimeout = p.cfg.IPFS.PinTimeout.D()
-	tc.UnpinTimeout = p.cfg.IPFS.UnpinTimeout.D()
-	return tc
 }
 
 func (p *Peer) goLoop(f func()) {

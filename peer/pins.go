@@ -34,8 +34,8 @@ func (p *Peer) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin
 	if err := p.batcher.Full(); err != nil {
 		return api.Pin{}, err
 	}
-	if max := p.cfg.Tracker.MaxPinQueueSize; p.tracker.QueueLen() >= max {
-		return api.Pin{}, fmt.Errorf("%w: pin queue is full (pin_tracker.max_pin_queue_size=%d): raise it or slow the intake", api.ErrUnavailable, max)
+	if err := p.tracker.Full(); err != nil {
+		return api.Pin{}, err
 	}
 	var existing api.Pin
 	var found bool

@@ -89,6 +89,22 @@ func TestRequestErrors(t *testing.T) {
 			}
 		})
 	}
+	// A request whose caller gives up ends at once with the caller's reason.
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.r.Request(ctx, a.r.PID(b.h.ID(), "echo"), &ping{Text: "sink"})
+		errc <- err
+	}()
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `request to actor "echo" on peer `) {
+			t.Fatalf("cancelled: err = %v, want context.Canceled naming the actor", err)
+		}
+	case <-time.After(cfg.RequestTimeout / 2):
+		t.Fatal("a cancelled request waited for its timeout")
+	}
 	// The stream survived the error replies.
 	if _, err := a.r.Request(context.Background(), a.r.PID(b.h.ID(), "echo"), &ping{Text: "ok"}); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/api"
 )
 
@@ -31,34 +32,24 @@ func (r *Remote) Request(ctx context.Context, to *actor.PID, msg any) (any, erro
 	if timeout <= 0 || ctx.Err() != nil {
 		return nil, r.ctxErr(ctx, to, peerName, timeout)
 	}
-	f := r.system.Root.RequestFuture(to, msg, timeout)
-	type result struct {
-		v   any
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() { // ends at the future's timeout at the latest
-		v, err := f.Result()
-		ch <- result{v, err}
-	}()
-	var res result
-	select {
-	case res = <-ch:
-	case <-ctx.Done():
-		return nil, r.ctxErr(ctx, to, peerName, timeout)
-	}
+	// ask.Request, like every facade: a reply that arrives after the wait ended is dropped
+	// instead of racing with it (protoactor's futures write late replies without a lock).
+	v, err := ask.Request(ctx, r.system, to, msg, timeout)
 	switch {
-	case errors.Is(res.err, actor.ErrTimeout):
+	case err == nil:
+	case errors.Is(err, actor.ErrTimeout):
 		return nil, fmt.Errorf("peer %s did not answer within %s (actor %q, %T): %w", peerName, timeout, to.Id, msg, api.ErrTimeout)
-	case errors.Is(res.err, actor.ErrDeadLetter):
+	case errors.Is(err, actor.ErrDeadLetter):
 		return nil, remoteErr(CodeNotFound, "no actor named %q on peer %s", to.Id, peerName)
-	case res.err != nil:
-		return nil, fmt.Errorf("request to actor %q on peer %s: %w", to.Id, peerName, res.err)
+	case ctx.Err() != nil:
+		return nil, r.ctxErr(ctx, to, peerName, timeout)
+	default:
+		return nil, fmt.Errorf("request to actor %q on peer %s: %w", to.Id, peerName, err)
 	}
-	if re, ok := res.v.(*RemoteError); ok {
+	if re, ok := v.(*RemoteError); ok {
 		return nil, re
 	}
-	return res.v, nil
+	return v, nil
 }
 
 func (r *Remote) ctxErr(ctx context.Context, to *actor.PID, peerName string, timeout time.Duration) error {

@@ -196,7 +196,7 @@ func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 	defer c.mu.Unlock()
 	nd.p = p
 	if nd.port == 0 {
-		for _, a := range p.Host().Addrs() {
+		for _, a := range p.Introspect().Host().Addrs() {
 			if na, err := manet.ToNetAddr(a); err == nil && strings.HasPrefix(a.String(), "/ip4/127.0.0.1/tcp/") {
 				nd.port = portOf(na.String())
 				break

@@ -81,7 +81,7 @@ func (c *Cluster) Partition(ids ...int) {
 		}
 		for _, other := range nodes {
 			if other != nd && c.part.blocked(nd.ident.ID, other.ident.ID) {
-				_ = p.Host().Network().ClosePeer(other.ident.ID)
+				_ = p.Introspect().Host().Network().ClosePeer(other.ident.ID)
 			}
 		}
 	}
@@ -127,7 +127,7 @@ func (c *Cluster) connectAll() {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				_ = pa.Host().Connect(ctx, *info)
+				_ = pa.Introspect().Host().Connect(ctx, *info)
 			}()
 		}
 	}
@@ -147,7 +147,7 @@ func (c *Cluster) Kill(i int) {
 	if p == nil {
 		c.t.Fatalf("testcluster: Kill(%d): peer is not running", i)
 	}
-	_ = p.Host().Close()
+	_ = p.Introspect().Host().Close()
 	if err := p.Close(); err != nil {
 		c.t.Logf("testcluster: killed peer %d closed with: %v", i, err)
 	}

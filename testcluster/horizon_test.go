@@ -29,7 +29,7 @@ func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
 	}
 	c.WaitFor(func() bool { return c.HasPin(2, x) }, 10*time.Second, "x everywhere")
 	c.Partition(2)
-	c.WaitFor(func() bool { return len(c.Peer(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
+	c.WaitFor(func() bool { return len(c.Peer(2).Introspect().Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
 	if _, err := c.Peer(2).Pin(ctx, x, api.PinOptions{Name: "cut-off"}); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
 	if _, err := c.Peer(1).Pin(ctx, y, api.PinOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor(func() bool { return c.Peer(0).CollectedClock() > 0 && c.Peer(1).CollectedClock() > 0 }, 15*time.Second,
+	c.WaitFor(func() bool { return c.Peer(0).Introspect().CollectedClock() > 0 && c.Peer(1).Introspect().CollectedClock() > 0 }, 15*time.Second,
 		"peers 0 and 1 collect the unpin once peer 2 is past the horizon")
 	c.Heal()
 	c.WaitFor(func() bool { return c.Converged() && c.HasPin(2, y) }, 20*time.Second, "pinsets converge after heal")

@@ -49,16 +49,16 @@ func TestWrongSecretCannotJoin(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := rogue.Host().Connect(ctx, *info); err == nil {
+	if err := rogue.Introspect().Host().Connect(ctx, *info); err == nil {
 		t.Fatal("a host with another secret connected to peer 0")
 	}
 	c.Consistently(func() bool {
 		for _, i := range []int{0, 1} {
-			if c.peerIDs(t, i)[c.ID(2)] || len(c.Peer(i).Host().Network().ConnsToPeer(c.ID(2))) > 0 {
+			if c.peerIDs(t, i)[c.ID(2)] || len(c.Peer(i).Introspect().Host().Network().ConnsToPeer(c.ID(2))) > 0 {
 				return false
 			}
 		}
-		return len(rogue.Host().Network().Peers()) == 0
+		return len(rogue.Introspect().Host().Network().Peers()) == 0
 	}, 2*time.Second, "the peer with the wrong secret stays out")
 	if got := c.peerIDs(t, 0); len(got) != 2 {
 		t.Fatalf("peer 0 lists %d peers, want 2: %v", len(got), got)

@@ -14,9 +14,9 @@ import (
 // the same peers in the same order.
 //
 // Inputs:
-//   - min, max: replication factors. min == -1 (or max == -1) means every candidate: all
-//     candidates are returned sorted by peer ID (with max == -1 and min >= 0, fewer than min
-//     candidates is an error).
+//   - min, max: replication factors, valid under api.CheckReplication (else an error wrapping
+//     api.ErrInvalid). -1 means every candidate: all candidates are returned sorted by peer
+//     ID. A min of 0 allows an empty result.
 //   - current: the allocations the pin already has (nil for a new pin).
 //   - user: user-set allocations, preferred while they are candidates, ignored otherwise.
 //   - candidates: valid metrics by peer (monitor.LatestAll). A peer is a candidate when it has
@@ -181,14 +181,10 @@ func dropOne(ps []peer.ID, pl *pool) []peer.ID {
 	return slices.Delete(ps, i, i+1)
 }
 
+// checkFactors applies the cluster's one rule on replication factors (api.CheckReplication),
+// so the allocator refuses exactly what the API refuses, in the same words.
 func checkFactors(min, max int) error {
-	switch {
-	case min < -1 || max < -1:
-		return fmt.Errorf("%w: replication factors must be -1 (every peer) or >= 0, got min=%d max=%d", api.ErrInvalid, min, max)
-	case min >= 0 && max >= 0 && min > max:
-		return fmt.Errorf("%w: replication_factor_min (%d) is greater than replication_factor_max (%d): lower min or raise max", api.ErrInvalid, min, max)
-	}
-	return nil
+	return api.PinOptions{ReplicationFactorMin: min, ReplicationFactorMax: max}.Validate()
 }
 
 func notEnough(c api.Cid, min, n int) error {

@@ -81,10 +81,13 @@ func TestAllocate(t *testing.T) {
 	}{
 		{name: "min -1 returns every candidate sorted by ID", cfg: byRegion, min: -1, max: -1, peers: regions,
 			want: ids("as1", "eu1", "eu2", "us1", "us2")},
-		{name: "max -1 returns every candidate", cfg: byRegion, min: 2, max: -1, peers: regions,
+		{name: "max -1 with min 0 returns every candidate", cfg: byRegion, min: 0, max: -1, peers: regions,
 			want: ids("as1", "eu1", "eu2", "us1", "us2")},
-		{name: "max -1 with fewer candidates than min fails", cfg: byRegion, min: 6, max: -1, peers: regions,
-			wantErr: api.ErrUnavailable},
+		// -1 with a positive factor is refused by the cluster's one rule (api.CheckReplication).
+		{name: "max -1 with a positive min is invalid", cfg: byRegion, min: 2, max: -1, peers: regions,
+			wantErr: api.ErrInvalid},
+		{name: "min -1 with a positive max is invalid", cfg: byRegion, min: -1, max: 6, peers: regions,
+			wantErr: api.ErrInvalid},
 		{name: "freespace alone: most free space first", cfg: byFree, min: 1, max: 3, peers: regions,
 			want: ids("eu1", "eu2", "us1")},
 		{name: "tag spread: 3 regions, replication 3, one per region", cfg: byRegion, min: 3, max: 3, peers: regions,

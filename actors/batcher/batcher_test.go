@@ -3,6 +3,7 @@ package batcher
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,8 +125,8 @@ func TestFullQueueIsAClearError(t *testing.T) {
 	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 5}, rec)
 	b.Publish(ops(id, 1, 5))
 	err := b.Full()
-	if !errors.Is(err, api.ErrUnavailable) {
-		t.Fatalf("Full() = %v, want ErrUnavailable", err)
+	if !errors.Is(err, api.ErrUnavailable) || !errors.Is(err, ErrQueueFull) || !strings.Contains(err.Error(), "consensus.crdt.batching.max_queue_size=5") {
+		t.Fatalf("Full() = %v, want ErrUnavailable and ErrQueueFull naming the key", err)
 	}
 	close(rec.block)
 }

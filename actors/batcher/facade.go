@@ -2,6 +2,7 @@ package batcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -46,10 +47,14 @@ func (b *Batcher) Publish(ops []messages.Op) {
 	b.system.Root.Send(b.pid, &publishOps{ops: ops})
 }
 
-// Full returns an error wrapping api.ErrUnavailable when max_queue_size ops wait for broadcast.
+// ErrQueueFull is matched (errors.Is) by Full's error, which also matches api.ErrUnavailable.
+var ErrQueueFull = errors.New("the broadcast queue is full")
+
+// Full returns an error wrapping ErrQueueFull and api.ErrUnavailable when max_queue_size ops
+// wait for broadcast. It is the one check of that bound: the peer calls it before storing a pin.
 func (b *Batcher) Full() error {
 	if b.cfg.MaxQueueSize > 0 && b.pending.Load() >= int64(b.cfg.MaxQueueSize) {
-		return fmt.Errorf("%w: the broadcast queue is full (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, b.cfg.MaxQueueSize)
+		return fmt.Errorf("%w: %w (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, ErrQueueFull, b.cfg.MaxQueueSize)
 	}
 	return nil
 }

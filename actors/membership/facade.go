@@ -9,6 +9,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/ask"
 )
 
 // Membership is the typed facade of the membership actor. Its methods never block (except
@@ -88,18 +90,10 @@ func (m *Membership) Forget(id peer.ID) {
 	m.system.Root.Send(m.pid, &peerForgotten{id: id})
 }
 
-// ConnectedCount is the number of known members connected now.
+// ConnectedCount is the number of known members connected now. It waits for ctx's deadline
+// (else 5s); a stopped actor is actor.ErrDeadLetter, no answer an api.ErrTimeout (ask.Call).
 func (m *Membership) ConnectedCount(ctx context.Context) (int, error) {
-	d := 5 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		d = time.Until(dl)
-	}
-	res, err := m.system.Root.RequestFuture(m.pid, &connectedRequest{}, d).Result()
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.(int)
-	return n, nil
+	return ask.Call[int](ctx, m.system, m.pid, &connectedRequest{}, 5*time.Second, "membership", actor.ErrDeadLetter)
 }
 
 // Stop stops the actor after saving the peerstore file; dials in flight are cancelled.

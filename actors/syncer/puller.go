@@ -75,9 +75,9 @@ type Syncer struct {
 
 	removals      func() map[peer.ID]uint64
 	learnRemovals func(map[peer.ID]uint64)
-	log        *slog.Logger
-	cancel     context.CancelFunc
-	page       int
+	log           *slog.Logger
+	cancel        context.CancelFunc
+	page          int
 
 	seenMu sync.Mutex
 	seen   map[peer.ID]SeenVV

@@ -6,10 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
-// Config is the "pin_tracker" section of the peer configuration.
+// Config is the "pin_tracker" section of service.json, decoded strictly (an unknown key is an
+// error naming it) and overridden from PINCLUSTER_PIN_TRACKER_<KEY> (ApplyEnv). It is the one
+// tracker config: the peer reads the section into it and hands it to New.
+//
+// PinTimeout and UnpinTimeout are not keys of this section: they are ipfs_connector's
+// pin_timeout and unpin_timeout (where IPFS Cluster has them), which the peer copies in, so
+// they are not in the JSON form either (one key per setting).
 type Config struct {
 	// ConcurrentPins is how many pin/unpin operations run at once; the slots are shared by both
 	// queues, priority first.
@@ -22,9 +29,10 @@ type Config struct {
 	// MaxPinQueueSize bounds the items queued or in progress; beyond it Track fails with
 	// api.ErrUnavailable.
 	MaxPinQueueSize int
-	// PinTimeout is counted from the last block received, not from the start.
+	// PinTimeout is counted from the last block received, not from the start (set from
+	// ipfs_connector.pin_timeout).
 	PinTimeout time.Duration
-	// UnpinTimeout bounds one unpin call.
+	// UnpinTimeout bounds one unpin call (set from ipfs_connector.unpin_timeout).
 	UnpinTimeout time.Duration
 	// RetryBackoffMin and RetryBackoffMax bound the automatic retry delay after a failure
 	// (doubling from min, capped at max).
@@ -60,8 +68,12 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("pin_tracker.priority_pin_max_retries must be >= 0 (0: no automatic retries)"))
 	}
 	pos(c.MaxPinQueueSize > 0, "max_pin_queue_size")
-	pos(c.PinTimeout > 0, "pin_timeout")
-	pos(c.UnpinTimeout > 0, "unpin_timeout")
+	if c.PinTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("ipfs_connector.pin_timeout (the tracker's pin timeout) must be > 0"))
+	}
+	if c.UnpinTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("ipfs_connector.unpin_timeout (the tracker's unpin timeout) must be > 0"))
+	}
 	pos(c.RetryBackoffMin > 0, "retry_backoff_min")
 	pos(c.RetryBackoffMax > 0, "retry_backoff_max")
 	if c.RetryBackoffMin > 0 && c.RetryBackoffMax > 0 && c.RetryBackoffMin > c.RetryBackoffMax {
@@ -75,58 +87,63 @@ type configJSON struct {
 	PriorityPinMaxAge     string `json:"priority_pin_max_age"`
 	PriorityPinMaxRetries int    `json:"priority_pin_max_retries"`
 	MaxPinQueueSize       int    `json:"max_pin_queue_size"`
-	PinTimeout            string `json:"pin_timeout"`
-	UnpinTimeout          string `json:"unpin_timeout"`
 	RetryBackoffMin       string `json:"retry_backoff_min"`
 	RetryBackoffMax       string `json:"retry_backoff_max"`
 }
 
 // MarshalJSON writes durations in Go's human-readable form ("2m0s").
-func (c Config) MarshalJSON() ([]byte, error) {
-	return json.Marshal(configJSON{
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.toJSON()) }
+
+// UnmarshalJSON reads over the current values (start from DefaultConfig): keys that are absent
+// keep their value; an unknown key is an error naming it. A rejected input changes nothing.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	j := c.toJSON()
+	if err := strictjson.Decode("pin_tracker", b, &j); err != nil {
+		return err
+	}
+	return c.fromJSON(j)
+}
+
+// ApplyEnv overrides keys from the environment: PREFIX + upper-cased key for each prefix
+// (PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS), as config.ApplyEnv does for the other sections.
+func (c *Config) ApplyEnv(prefixes ...string) error {
+	j := c.toJSON()
+	if err := config.ApplyEnv("pin_tracker", &j, prefixes...); err != nil {
+		return err
+	}
+	return c.fromJSON(j)
+}
+
+func (c Config) toJSON() configJSON {
+	return configJSON{
 		ConcurrentPins:        c.ConcurrentPins,
 		PriorityPinMaxAge:     c.PriorityPinMaxAge.String(),
 		PriorityPinMaxRetries: c.PriorityPinMaxRetries,
 		MaxPinQueueSize:       c.MaxPinQueueSize,
-		PinTimeout:            c.PinTimeout.String(),
-		UnpinTimeout:          c.UnpinTimeout.String(),
 		RetryBackoffMin:       c.RetryBackoffMin.String(),
 		RetryBackoffMax:       c.RetryBackoffMax.String(),
-	})
+	}
 }
 
-// UnmarshalJSON reads over the current values (start from DefaultConfig): keys that are absent
-// keep their value; an unknown key is an error naming it.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	j := configJSON{
-		ConcurrentPins:        c.ConcurrentPins,
-		PriorityPinMaxRetries: c.PriorityPinMaxRetries,
-		MaxPinQueueSize:       c.MaxPinQueueSize,
-	}
-	if err := strictjson.Decode("pin_tracker", b, &j); err != nil {
-		return err
-	}
-	durs := []struct {
+// fromJSON sets c from j, or nothing when a duration does not parse.
+func (c *Config) fromJSON(j configJSON) error {
+	n := *c
+	n.ConcurrentPins, n.PriorityPinMaxRetries, n.MaxPinQueueSize = j.ConcurrentPins, j.PriorityPinMaxRetries, j.MaxPinQueueSize
+	for _, d := range []struct {
 		key string
 		s   string
 		dst *time.Duration
 	}{
-		{"priority_pin_max_age", j.PriorityPinMaxAge, &c.PriorityPinMaxAge},
-		{"pin_timeout", j.PinTimeout, &c.PinTimeout},
-		{"unpin_timeout", j.UnpinTimeout, &c.UnpinTimeout},
-		{"retry_backoff_min", j.RetryBackoffMin, &c.RetryBackoffMin},
-		{"retry_backoff_max", j.RetryBackoffMax, &c.RetryBackoffMax},
-	}
-	for _, d := range durs {
-		if d.s == "" {
-			continue
-		}
+		{"priority_pin_max_age", j.PriorityPinMaxAge, &n.PriorityPinMaxAge},
+		{"retry_backoff_min", j.RetryBackoffMin, &n.RetryBackoffMin},
+		{"retry_backoff_max", j.RetryBackoffMax, &n.RetryBackoffMax},
+	} {
 		v, err := time.ParseDuration(d.s)
 		if err != nil {
 			return fmt.Errorf("pin_tracker.%s: %q is not a duration (e.g. 2m, 24h)", d.key, d.s)
 		}
 		*d.dst = v
 	}
-	c.ConcurrentPins, c.PriorityPinMaxRetries, c.MaxPinQueueSize = j.ConcurrentPins, j.PriorityPinMaxRetries, j.MaxPinQueueSize
+	*c = n
 	return nil
 }

@@ -82,8 +82,9 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.PriorityPinMaxAge = 0 }, "pin_tracker.priority_pin_max_age"},
 		{func(c *Config) { c.PriorityPinMaxRetries = -1 }, "pin_tracker.priority_pin_max_retries"},
 		{func(c *Config) { c.MaxPinQueueSize = 0 }, "pin_tracker.max_pin_queue_size"},
-		{func(c *Config) { c.PinTimeout = 0 }, "pin_tracker.pin_timeout"},
-		{func(c *Config) { c.UnpinTimeout = 0 }, "pin_tracker.unpin_timeout"},
+		// The timeouts are ipfs_connector's keys (see Config).
+		{func(c *Config) { c.PinTimeout = 0 }, "ipfs_connector.pin_timeout"},
+		{func(c *Config) { c.UnpinTimeout = 0 }, "ipfs_connector.unpin_timeout"},
 		{func(c *Config) { c.RetryBackoffMin = 2 * time.Minute }, "retry_backoff_min"},
 	}
 	for _, c := range cases {
@@ -101,24 +102,48 @@ func TestConfigJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"pin_timeout":"2m0s"`) {
+	if !strings.Contains(string(b), `"priority_pin_max_age":"24h0m0s"`) {
 		t.Fatalf("durations not human-readable: %s", b)
 	}
-	var c Config
+	c := DefaultConfig()
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c != DefaultConfig() {
 		t.Fatalf("round trip: %+v", c)
 	}
-	c = DefaultConfig()
-	if err := json.Unmarshal([]byte(`{"concurrent_pins": 3, "pin_timeout": "30s"}`), &c); err != nil {
+	if err := json.Unmarshal([]byte(`{"concurrent_pins": 3, "retry_backoff_max": "30s"}`), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.ConcurrentPins != 3 || c.PinTimeout != 30*time.Second || c.UnpinTimeout != 3*time.Hour {
+	if c.ConcurrentPins != 3 || c.RetryBackoffMax != 30*time.Second || c.PriorityPinMaxAge != 24*time.Hour {
 		t.Fatalf("partial: %+v", c)
 	}
-	if err := json.Unmarshal([]byte(`{"pin_timeout": "soon"}`), &c); err == nil || !strings.Contains(err.Error(), "pin_tracker.pin_timeout") {
+	if err := json.Unmarshal([]byte(`{"priority_pin_max_age": "soon"}`), &c); err == nil || !strings.Contains(err.Error(), "pin_tracker.priority_pin_max_age") {
 		t.Fatalf("bad duration error: %v", err)
+	}
+	// One key per setting: the timeouts are ipfs_connector's, so pin_tracker does not read them.
+	for _, key := range []string{"pin_timeout", "unpin_timeout"} {
+		if err := json.Unmarshal([]byte(`{"`+key+`": "30s"}`), &c); err == nil || !strings.Contains(err.Error(), `unknown key "`+key+`"`) {
+			t.Errorf("%s: got %v, want an unknown-key error", key, err)
+		}
+	}
+}
+
+func TestConfigApplyEnv(t *testing.T) {
+	t.Setenv("T_CONCURRENT_PINS", "4")
+	t.Setenv("T_PRIORITY_PIN_MAX_AGE", "1h")
+	c := DefaultConfig()
+	if err := c.ApplyEnv("T_"); err != nil {
+		t.Fatal(err)
+	}
+	if c.ConcurrentPins != 4 || c.PriorityPinMaxAge != time.Hour || c.MaxPinQueueSize != DefaultConfig().MaxPinQueueSize {
+		t.Fatalf("env: %+v", c)
+	}
+	t.Setenv("T_RETRY_BACKOFF_MIN", "soon")
+	if err := c.ApplyEnv("T_"); err == nil || !strings.Contains(err.Error(), "pin_tracker.retry_backoff_min") {
+		t.Fatalf("bad env duration: %v", err)
+	}
+	if c.RetryBackoffMin != DefaultConfig().RetryBackoffMin {
+		t.Fatalf("a rejected variable changed the config: %+v", c)
 	}
 }

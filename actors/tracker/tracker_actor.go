@@ -130,7 +130,7 @@ func (a *trackerActor) setPhase(it *item, p phase) {
 
 func (a *trackerActor) full() error {
 	if a.queued+a.active >= a.cfg.MaxPinQueueSize {
-		return fmt.Errorf("%w: pin queue is full (max_pin_queue_size=%d): raise it or slow the intake", api.ErrUnavailable, a.cfg.MaxPinQueueSize)
+		return queueFull(a.cfg.MaxPinQueueSize)
 	}
 	return nil
 }

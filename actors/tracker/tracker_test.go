@@ -337,9 +337,14 @@ func TestQueueFull(t *testing.T) {
 		}
 	}
 	err := tr.Track(ctx5s(t), testPin(t, "q2"))
-	if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "max_pin_queue_size=2") {
+	if !errors.Is(err, api.ErrUnavailable) || !errors.Is(err, ErrQueueFull) || !strings.Contains(err.Error(), "pin_tracker.max_pin_queue_size=2") {
 		t.Fatalf("got %v", err)
 	}
+	// The peer's up-front check (Full) refuses in the same words.
+	waitFor(t, "Full refuses", func() (bool, string) {
+		ferr := tr.Full()
+		return ferr != nil && ferr.Error() == err.Error(), fmt.Sprint(ferr)
+	})
 	// Tracking one already queued is idempotent, not an error.
 	if err := tr.Track(ctx5s(t), testPin(t, "q0")); err != nil {
 		t.Fatal(err)

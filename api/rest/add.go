@@ -67,7 +67,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 }
 
 // addError maps an add failure: a body over the limit is 413, one that stalled past
-// read_timeout 408, a body that could not be read 400. (A bad CAR is already 400: ipfs.ErrBadCAR
+// read_timeout 408, a body that could not be read 400. (A bad CAR is already 400: api.ErrBadCAR
 // wraps api.ErrInvalid.)
 func (s *Server) addError(body *limitedBody, err error) error {
 	var mbe *http.MaxBytesError

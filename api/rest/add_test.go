@@ -14,7 +14,6 @@ import (
 
 	"github.com/ipfs/boxo/files"
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/ipfs"
 )
 
 // kuboBody builds a multipart body the way IPFS Cluster's and Kubo's clients do.
@@ -146,7 +145,7 @@ func TestAddErrors(t *testing.T) {
 
 	f.addFn = func(ctx context.Context, _ *multipart.Reader, car io.Reader, _ api.AddParams, _ func(api.AddedOutput)) (api.Cid, error) {
 		io.ReadAll(car)
-		return api.CidUndef, fmt.Errorf("reading the CAR header: %w", ipfs.ErrBadCAR)
+		return api.CidUndef, fmt.Errorf("reading the CAR header: %w", api.ErrBadCAR)
 	}
 	wantError(t, do(t, h, "POST", "/add?format=car", strings.NewReader("not a car")), 400, "bad CAR")
 	f.addFn = nil

@@ -34,7 +34,7 @@ func TestPeerOnKubo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	backend := p.Backend()
+	backend := p.Introspect().Backend()
 	if _, ok := backend.(*kubo.Node); !ok {
 		t.Fatalf("backend is %T, want *kubo.Node", backend)
 	}
