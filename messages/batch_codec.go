@@ -45,7 +45,7 @@ func (b Batch) marshalAppend(out []byte, withSignature bool) []byte {
 // origin (the signer). It does not check the signature. Errors wrap ErrBadOp.
 func UnmarshalBatch(data []byte) (Batch, error) {
 	var w wirepb.Batch
-	if err := checkFields(data, batchDesc); err != nil {
+	if err := checkFields(data, batchFields); err != nil {
 		return Batch{}, err
 	}
 	if err := proto.Unmarshal(data, &w); err != nil {

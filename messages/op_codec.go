@@ -5,9 +5,7 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/wirepb"
@@ -43,8 +41,8 @@ const batchSigningDomain = "pincluster/batch/v1\n"
 var wireVersion uint64 = OpCodecVersion
 
 var (
-	opDesc    = (*wirepb.Op)(nil).ProtoReflect().Descriptor()
-	batchDesc = (*wirepb.Batch)(nil).ProtoReflect().Descriptor()
+	opFields    = newFieldTable((*wirepb.Op)(nil).ProtoReflect().Descriptor())
+	batchFields = newFieldTable((*wirepb.Batch)(nil).ProtoReflect().Descriptor())
 )
 
 // marshalOpts is deterministic so that a re-encoding reproduces the signed bytes.
@@ -75,7 +73,7 @@ func (o Op) toWire(withOrigin bool) *wirepb.Op {
 // unpin, a valid CID, and for a pin a JSON object. Errors wrap ErrBadOp.
 func UnmarshalOp(b []byte) (Op, error) {
 	var w wirepb.Op
-	if err := checkFields(b, opDesc); err != nil {
+	if err := checkFields(b, opFields); err != nil {
 		return Op{}, err
 	}
 	if err := proto.Unmarshal(b, &w); err != nil {
@@ -148,64 +146,4 @@ func opFromWire(w *wirepb.Op) (Op, error) {
 		o.PinJSON = w.PinJson
 	}
 	return o, nil
-}
-
-// checkFields walks an encoded message before the generated decoder reads it, and refuses
-// what proto would accept but this schema rules out, as the earlier hand-written decoder did:
-// groups, a known field with the wrong wire type (proto would keep it as unknown and read the
-// field as absent) and a singular field given twice (proto keeps the last, so a bad origin
-// or CID could hide behind a good one). Embedded messages are checked too; fields of later
-// versions pass. It allocates nothing.
-func checkFields(data []byte, md protoreflect.MessageDescriptor) error {
-	fields := md.Fields()
-	var seen uint64 // singular fields met so far, by number (op.proto numbers stay below 64)
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return fmt.Errorf("%w: bad field tag: %v", ErrBadOp, protowire.ParseError(n))
-		}
-		if typ == protowire.StartGroupType || typ == protowire.EndGroupType {
-			return fmt.Errorf("%w: field %d has unsupported wire type %d", ErrBadOp, num, typ)
-		}
-		m := protowire.ConsumeFieldValue(num, typ, data[n:])
-		if m < 0 {
-			return fmt.Errorf("%w: field %d: %v", ErrBadOp, num, protowire.ParseError(m))
-		}
-		value := data[n : n+m]
-		data = data[n+m:]
-		fd := fields.ByNumber(num)
-		if fd == nil {
-			continue
-		}
-		if typ != wireTypeOf(fd.Kind()) {
-			return fmt.Errorf("%w: %s.%s has the wrong wire type", ErrBadOp, md.Name(), fd.Name())
-		}
-		if fd.Cardinality() != protoreflect.Repeated && num < 64 {
-			if seen&(1<<num) != 0 {
-				return fmt.Errorf("%w: %s.%s appears twice", ErrBadOp, md.Name(), fd.Name())
-			}
-			seen |= 1 << num
-		}
-		if fd.Kind() == protoreflect.MessageKind {
-			inner, _ := protowire.ConsumeBytes(value)
-			if err := checkFields(inner, fd.Message()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// wireTypeOf is the wire type of the scalar kinds op.proto uses.
-func wireTypeOf(k protoreflect.Kind) protowire.Type {
-	switch k {
-	case protoreflect.BytesKind, protoreflect.StringKind, protoreflect.MessageKind:
-		return protowire.BytesType
-	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
-		return protowire.Fixed32Type
-	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
-		return protowire.Fixed64Type
-	default:
-		return protowire.VarintType
-	}
 }
