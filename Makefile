@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench cluster chaos chaos-short fmt vet fuzz clean
+.PHONY: help build run test test-short kubo test-kubo bench cluster chaos chaos-short fmt vet fuzz proto clean
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -15,6 +15,7 @@ help:
 	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
 	@echo "make fuzz     run each fuzz target for a short while"
+	@echo "make proto    regenerate the committed Go code of the wire schemas (internal/wirepb/*.proto; needs protoc $(PROTOC_VERSION))"
 	@echo "make kubo     build the pinned Kubo daemon (tools/kubo/bin/ipfs; slow, once)"
 	@echo "make test-kubo  test the kubo IPFS backend against that daemon"
 
@@ -71,6 +72,20 @@ fuzz:
 	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
 	  done; \
 	done
+
+# Wire schemas: the generated Go code is committed, so only a schema change needs protoc. The
+# versions are pinned because they are written into the generated files' headers; protoc comes
+# from the OS (Debian bookworm: apt-get install protobuf-compiler), protoc-gen-go is built here.
+PROTOC_VERSION        := 3.21.12
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTO_FILES            = $(sort $(wildcard internal/wirepb/*.proto))
+
+proto:
+	@protoc --version | grep -qx 'libprotoc $(PROTOC_VERSION)' || \
+	  { echo "make proto needs protoc $(PROTOC_VERSION), found: $$(protoc --version 2>&1)"; exit 1; }
+	GOBIN=$(abspath bin/tools) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	protoc --plugin=protoc-gen-go=$(abspath bin/tools/protoc-gen-go) -I . \
+	  --go_out=. --go_opt=module=github.com/pincluster/pincluster $(PROTO_FILES)
 
 clean:
 	rm -rf bin

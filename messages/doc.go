@@ -1,4 +1,5 @@
 // Package messages holds the messages actors exchange, as plain immutable structs named by
 // intent (commands imperative, events past tense, queries XxxRequest/XxxResponse), and the
-// schemas of what crosses a process: the pinset Op and its wire/storage codec.
+// codec of the pinset Op and Batch, whose wire/storage schema is internal/wirepb/op.proto
+// (converted at the edge in op_codec.go and batch_codec.go; golden bytes in testdata/golden).
 package messages

@@ -5,36 +5,16 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/wirepb"
 )
 
-// Wire and storage schema of the pinset's ops, encoded by hand with protowire (no codegen).
-// Decoders skip unknown fields, so later versions may add fields; a change that older peers
-// must not misread bumps the version field, which decoders check.
-//
-//	// Op is one change to the pinset (messages.Op).
-//	message Op {
-//	  uint32 version  = 1; // OpCodecVersion (1); absent means 1
-//	  bytes  origin   = 2; // peer.ID bytes; inside a Batch, absent means the batch's origin
-//	  uint64 seq      = 3; // >= 1
-//	  uint64 clock    = 4; // HLC
-//	  uint32 kind     = 5; // 1 pin, 2 unpin
-//	  bytes  cid      = 6; // binary CID
-//	  bytes  pin_json = 7; // JSON of the api.Pin; required for pin, absent for unpin
-//	}
-//
-//	// Batch is a delta published by its origin over pubsub.
-//	message Batch {
-//	  uint32 version   = 1; // OpCodecVersion (1)
-//	  bytes  origin    = 2; // peer.ID bytes of the signer
-//	  repeated bytes ops = 3; // each an encoded Op, without origin
-//	  bytes  signature = 4; // origin's libp2p signature over SigningBytes()
-//	}
-//
-// Encoding is deterministic (fields in number order, defaults omitted), which SigningBytes
-// relies on: a receiver re-encodes the decoded batch to check the signature.
+// Wire and storage form of the pinset's ops: the Op and Batch messages of
+// internal/wirepb/op.proto, converted here to and from the domain types. The bytes are
+// persisted (op log) and signed (batches), so testdata/golden pins them; they are the bytes
+// the earlier hand-written protowire codec wrote, field for field.
 
 // OpCodecVersion is the version written by Marshal and MarshalBatch.
 const OpCodecVersion = 1
@@ -42,6 +22,7 @@ const OpCodecVersion = 1
 // ErrBadOp is wrapped by every decoding error (with api.ErrInvalid).
 var ErrBadOp = fmt.Errorf("%w: bad pinset op encoding", api.ErrInvalid)
 
+// Field numbers of op.proto, for tests that build encodings by hand.
 const (
 	opFieldVersion = 1
 	opFieldOrigin  = 2
@@ -50,53 +31,55 @@ const (
 	opFieldKind    = 5
 	opFieldCid     = 6
 	opFieldPinJSON = 7
-
-	batchFieldVersion   = 1
-	batchFieldOrigin    = 2
-	batchFieldOps       = 3
-	batchFieldSignature = 4
 )
 
 // batchSigningDomain separates batch signatures from any other use of the peer's key.
 const batchSigningDomain = "pincluster/batch/v1\n"
 
-// Marshal encodes the op (schema above).
-func (o Op) Marshal() []byte { return o.appendTo(nil, true) }
+// wireVersion is shared by every encoded message (its address is the optional field's
+// value), which saves an allocation per op; nothing writes through it.
+var wireVersion uint64 = OpCodecVersion
 
-func (o Op) appendTo(b []byte, withOrigin bool) []byte {
-	b = protowire.AppendTag(b, opFieldVersion, protowire.VarintType)
-	b = protowire.AppendVarint(b, OpCodecVersion)
-	if withOrigin && o.Origin != "" {
-		b = protowire.AppendTag(b, opFieldOrigin, protowire.BytesType)
-		b = protowire.AppendString(b, string(o.Origin))
-	}
-	if o.Seq != 0 {
-		b = protowire.AppendTag(b, opFieldSeq, protowire.VarintType)
-		b = protowire.AppendVarint(b, o.Seq)
-	}
-	if o.Clock != 0 {
-		b = protowire.AppendTag(b, opFieldClock, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(o.Clock))
-	}
-	if o.Kind != 0 {
-		b = protowire.AppendTag(b, opFieldKind, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(o.Kind))
-	}
-	if o.Cid.Defined() {
-		b = protowire.AppendTag(b, opFieldCid, protowire.BytesType)
-		b = protowire.AppendBytes(b, o.Cid.Bytes())
-	}
-	if len(o.PinJSON) > 0 {
-		b = protowire.AppendTag(b, opFieldPinJSON, protowire.BytesType)
-		b = protowire.AppendBytes(b, o.PinJSON)
+var (
+	opFields    = newFieldTable((*wirepb.Op)(nil).ProtoReflect().Descriptor())
+	batchFields = newFieldTable((*wirepb.Batch)(nil).ProtoReflect().Descriptor())
+)
+
+// marshalOpts is deterministic so that a re-encoding reproduces the signed bytes.
+var marshalOpts = proto.MarshalOptions{Deterministic: true}
+
+// Marshal encodes the op (schema in op.proto).
+func (o Op) Marshal() []byte {
+	b, err := marshalOpts.Marshal(o.toWire(true))
+	if err != nil {
+		// Only messages with required fields or invalid UTF-8 strings fail; op.proto has none.
+		panic(fmt.Sprintf("messages: encoding an op cannot fail: %v", err))
 	}
 	return b
+}
+
+func (o Op) toWire(withOrigin bool) *wirepb.Op {
+	w := &wirepb.Op{Version: &wireVersion, Seq: o.Seq, Clock: uint64(o.Clock), Kind: uint64(o.Kind), PinJson: o.PinJSON}
+	if withOrigin {
+		w.Origin = []byte(o.Origin)
+	}
+	if o.Cid.Defined() {
+		w.Cid = o.Cid.Bytes()
+	}
+	return w
 }
 
 // UnmarshalOp decodes and validates an op: a valid origin peer ID, seq >= 1, kind pin or
 // unpin, a valid CID, and for a pin a JSON object. Errors wrap ErrBadOp.
 func UnmarshalOp(b []byte) (Op, error) {
-	o, err := decodeOp(b)
+	var w wirepb.Op
+	if err := checkFields(b, opFields); err != nil {
+		return Op{}, err
+	}
+	if err := proto.Unmarshal(b, &w); err != nil {
+		return Op{}, fmt.Errorf("%w: %v", ErrBadOp, err)
+	}
+	o, err := opFromWire(&w)
 	if err != nil {
 		return Op{}, err
 	}
@@ -135,202 +118,32 @@ func (o Op) Validate() error {
 	return nil
 }
 
-func decodeOp(b []byte) (Op, error) {
-	var o Op
-	err := walkFields(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
-		switch num {
-		case opFieldVersion:
-			if typ != protowire.VarintType {
-				return errWireType("op.version")
-			}
-			if v != OpCodecVersion {
-				return fmt.Errorf("%w: op version %d is not supported (this peer reads version %d): upgrade this peer", ErrBadOp, v, OpCodecVersion)
-			}
-		case opFieldOrigin:
-			if typ != protowire.BytesType {
-				return errWireType("op.origin")
-			}
-			id, err := peer.IDFromBytes(bs)
-			if err != nil {
-				return fmt.Errorf("%w: bad origin peer ID: %v", ErrBadOp, err)
-			}
-			o.Origin = id
-		case opFieldSeq:
-			if typ != protowire.VarintType {
-				return errWireType("op.seq")
-			}
-			o.Seq = v
-		case opFieldClock:
-			if typ != protowire.VarintType {
-				return errWireType("op.clock")
-			}
-			o.Clock = HLC(v)
-		case opFieldKind:
-			if typ != protowire.VarintType {
-				return errWireType("op.kind")
-			}
-			if v > 255 {
-				return fmt.Errorf("%w: op kind %d out of range", ErrBadOp, v)
-			}
-			o.Kind = OpKind(v)
-		case opFieldCid:
-			if typ != protowire.BytesType {
-				return errWireType("op.cid")
-			}
-			c, err := api.CastCid(bs)
-			if err != nil {
-				return fmt.Errorf("%w: %v", ErrBadOp, err)
-			}
-			o.Cid = c
-		case opFieldPinJSON:
-			if typ != protowire.BytesType {
-				return errWireType("op.pin_json")
-			}
-			o.PinJSON = append([]byte(nil), bs...)
-		}
-		return nil
-	})
-	return o, err
-}
-
-// Batch is a signed group of ops from one origin, as published over pubsub.
-type Batch struct {
-	Origin    peer.ID
-	Ops       []Op
-	Signature []byte
-}
-
-// SigningBytes is what the origin's key signs: a domain prefix and the batch encoded without
-// its signature.
-func (b Batch) SigningBytes() []byte {
-	out := append([]byte(nil), batchSigningDomain...)
-	return b.appendUnsigned(out)
-}
-
-func (b Batch) appendUnsigned(out []byte) []byte {
-	out = protowire.AppendTag(out, batchFieldVersion, protowire.VarintType)
-	out = protowire.AppendVarint(out, OpCodecVersion)
-	if b.Origin != "" {
-		out = protowire.AppendTag(out, batchFieldOrigin, protowire.BytesType)
-		out = protowire.AppendString(out, string(b.Origin))
+// opFromWire converts a decoded op, checking what the schema cannot: the version, the
+// kind's range and the origin and CID bytes. It does not run Validate.
+func opFromWire(w *wirepb.Op) (Op, error) {
+	if w.Version != nil && *w.Version != OpCodecVersion {
+		return Op{}, fmt.Errorf("%w: op version %d is not supported (this peer reads version %d): upgrade this peer", ErrBadOp, *w.Version, OpCodecVersion)
 	}
-	var tmp []byte
-	for _, op := range b.Ops {
-		// An op of another origin keeps its origin, which UnmarshalBatch then rejects.
-		tmp = op.appendTo(tmp[:0], op.Origin != b.Origin)
-		out = protowire.AppendTag(out, batchFieldOps, protowire.BytesType)
-		out = protowire.AppendBytes(out, tmp)
+	if w.Kind > 255 {
+		return Op{}, fmt.Errorf("%w: op kind %d out of range", ErrBadOp, w.Kind)
 	}
-	return out
-}
-
-// MarshalBatch encodes a batch (schema above).
-func MarshalBatch(b Batch) []byte {
-	out := b.appendUnsigned(nil)
-	if len(b.Signature) > 0 {
-		out = protowire.AppendTag(out, batchFieldSignature, protowire.BytesType)
-		out = protowire.AppendBytes(out, b.Signature)
-	}
-	return out
-}
-
-// UnmarshalBatch decodes a batch and validates each op; every op must come from the batch's
-// origin (the signer). It does not check the signature. Errors wrap ErrBadOp.
-func UnmarshalBatch(data []byte) (Batch, error) {
-	var b Batch
-	var rawOps [][]byte
-	err := walkFields(data, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
-		switch num {
-		case batchFieldVersion:
-			if typ != protowire.VarintType {
-				return errWireType("batch.version")
-			}
-			if v != OpCodecVersion {
-				return fmt.Errorf("%w: batch version %d is not supported (this peer reads version %d): upgrade this peer", ErrBadOp, v, OpCodecVersion)
-			}
-		case batchFieldOrigin:
-			if typ != protowire.BytesType {
-				return errWireType("batch.origin")
-			}
-			id, err := peer.IDFromBytes(bs)
-			if err != nil {
-				return fmt.Errorf("%w: bad batch origin peer ID: %v", ErrBadOp, err)
-			}
-			b.Origin = id
-		case batchFieldOps:
-			if typ != protowire.BytesType {
-				return errWireType("batch.ops")
-			}
-			rawOps = append(rawOps, bs)
-		case batchFieldSignature:
-			if typ != protowire.BytesType {
-				return errWireType("batch.signature")
-			}
-			b.Signature = append([]byte(nil), bs...)
-		}
-		return nil
-	})
-	if err != nil {
-		return Batch{}, err
-	}
-	if b.Origin == "" {
-		return Batch{}, fmt.Errorf("%w: batch has no origin", ErrBadOp)
-	}
-	b.Ops = make([]Op, 0, len(rawOps))
-	for i, raw := range rawOps {
-		op, err := decodeOp(raw)
+	o := Op{Seq: w.Seq, Clock: HLC(w.Clock), Kind: OpKind(w.Kind)}
+	if len(w.Origin) > 0 {
+		id, err := peer.IDFromBytes(w.Origin)
 		if err != nil {
-			return Batch{}, fmt.Errorf("batch op %d: %w", i, err)
+			return Op{}, fmt.Errorf("%w: bad origin peer ID: %v", ErrBadOp, err)
 		}
-		if op.Origin == "" {
-			op.Origin = b.Origin
-		} else if op.Origin != b.Origin {
-			return Batch{}, fmt.Errorf("%w: batch op %d has origin %s but the batch is from %s", ErrBadOp, i, op.Origin, b.Origin)
-		}
-		if err := op.Validate(); err != nil {
-			return Batch{}, fmt.Errorf("batch op %d: %w", i, err)
-		}
-		b.Ops = append(b.Ops, op)
+		o.Origin = id
 	}
-	return b, nil
-}
-
-// walkFields calls fn for each field of a protobuf message: v holds varint and fixed values,
-// bs the bytes of length-delimited fields (aliasing data). Groups are rejected.
-func walkFields(data []byte, fn func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error) error {
-	for len(data) > 0 {
-		num, typ, n := protowire.ConsumeTag(data)
-		if n < 0 {
-			return fmt.Errorf("%w: bad field tag: %v", ErrBadOp, protowire.ParseError(n))
+	if len(w.Cid) > 0 {
+		c, err := api.CastCid(w.Cid)
+		if err != nil {
+			return Op{}, fmt.Errorf("%w: %v", ErrBadOp, err)
 		}
-		data = data[n:]
-		var v uint64
-		var bs []byte
-		switch typ {
-		case protowire.VarintType:
-			v, n = protowire.ConsumeVarint(data)
-		case protowire.Fixed32Type:
-			var x uint32
-			x, n = protowire.ConsumeFixed32(data)
-			v = uint64(x)
-		case protowire.Fixed64Type:
-			v, n = protowire.ConsumeFixed64(data)
-		case protowire.BytesType:
-			bs, n = protowire.ConsumeBytes(data)
-		default:
-			return fmt.Errorf("%w: field %d has unsupported wire type %d", ErrBadOp, num, typ)
-		}
-		if n < 0 {
-			return fmt.Errorf("%w: field %d: %v", ErrBadOp, num, protowire.ParseError(n))
-		}
-		data = data[n:]
-		if err := fn(num, typ, v, bs); err != nil {
-			return err
-		}
+		o.Cid = c
 	}
-	return nil
-}
-
-func errWireType(field string) error {
-	return fmt.Errorf("%w: %s has the wrong wire type", ErrBadOp, field)
+	if len(w.PinJson) > 0 {
+		o.PinJSON = w.PinJson
+	}
+	return o, nil
 }

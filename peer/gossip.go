@@ -162,8 +162,8 @@ func (p *Peer) onBatchMessage(msg *pubsub.Message) {
 
 // onMetricsMessage feeds metrics to the monitor. A peer may only speak for itself.
 func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
-	var ms []api.Metric
-	if err := json.Unmarshal(msg.Data, &ms); err != nil {
+	ms, err := decodeMetrics(msg.Data)
+	if err != nil {
 		p.log.Warn("metrics gossip: dropping undecodable message", "from", msg.GetFrom(), "err", err)
 		return
 	}

@@ -45,31 +45,38 @@ func (a rpcAccess) String() string {
 	}
 }
 
+// rpcEntry is one remote call: codec is the form this peer sends (and reads), proto the
+// protobuf form it also reads, under the same name and a later version (rpc_wire.go says
+// why it is not sent yet).
 type rpcEntry struct {
 	codec  remote.Codec
 	access rpcAccess
+	proto  remote.Codec
 }
 
 // rpcPolicy is the table of remote calls.
 var rpcPolicy = []rpcEntry{
-	{remote.JSONCodec[messages.IDRequest]("pincluster.IDRequest", 1), rpcRead},
-	{remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1), rpcRead},
-	{remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 2), rpcRead},
-	{remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1), rpcTrusted},
-	{remote.JSONCodec[messages.RecoverAllRequest]("pincluster.RecoverAllRequest", 1), rpcTrusted},
-	{remote.JSONCodec[messages.GCRequest]("pincluster.GCRequest", 1), rpcTrusted},
-	{remote.JSONCodec[messages.LeaveRequest]("pincluster.LeaveRequest", 1), rpcTrusted},
-	{remote.JSONCodec[messages.IDResponse]("pincluster.IDResponse", 1), rpcReply},
-	{remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1), rpcReply},
-	{remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 2), rpcReply},
-	{remote.JSONCodec[messages.GCResponse]("pincluster.GCResponse", 1), rpcReply},
-	{remote.JSONCodec[messages.LeaveResponse]("pincluster.LeaveResponse", 1), rpcReply},
+	{remote.JSONCodec[messages.IDRequest]("pincluster.IDRequest", 1), rpcRead, protoIDRequest},
+	{remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1), rpcRead, protoStatusRequest},
+	{remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 2), rpcRead, protoSyncRequest},
+	{remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1), rpcTrusted, protoRecoverRequest},
+	{remote.JSONCodec[messages.RecoverAllRequest]("pincluster.RecoverAllRequest", 1), rpcTrusted, protoRecoverAllRequest},
+	{remote.JSONCodec[messages.GCRequest]("pincluster.GCRequest", 1), rpcTrusted, protoGCRequest},
+	{remote.JSONCodec[messages.LeaveRequest]("pincluster.LeaveRequest", 1), rpcTrusted, protoLeaveRequest},
+	{remote.JSONCodec[messages.IDResponse]("pincluster.IDResponse", 1), rpcReply, protoIDResponse},
+	{remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1), rpcReply, protoStatusResponse},
+	{remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 2), rpcReply, protoSyncResponse},
+	{remote.JSONCodec[messages.GCResponse]("pincluster.GCResponse", 1), rpcReply, protoGCResponse},
+	{remote.JSONCodec[messages.LeaveResponse]("pincluster.LeaveResponse", 1), rpcReply, protoLeaveResponse},
 }
 
 // registerCodecs registers every message type of the policy table.
 func registerCodecs(reg *remote.Registry) error {
 	for _, e := range rpcPolicy {
 		if err := reg.Register(e.codec); err != nil {
+			return err
+		}
+		if err := reg.Register(e.proto); err != nil {
 			return err
 		}
 	}

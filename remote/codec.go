@@ -20,6 +20,11 @@ type Codec struct {
 	Marshal func(any) ([]byte, error)
 	// Unmarshal decodes data into v, a value returned by New.
 	Unmarshal func(data []byte, v any) error
+	// ReceiveOnly codecs decode inbound messages but are never chosen to send, so a type can
+	// have a second wire form: during a rolling upgrade a peer reads the form newer peers will
+	// send while it still sends the form older peers read. Each Go type has one codec that
+	// sends.
+	ReceiveOnly bool
 }
 
 // JSONCodec is a Codec whose payload is the JSON form of T. Actors send and receive *T.
@@ -63,7 +68,8 @@ func NewRegistry() *Registry {
 	return &Registry{byName: map[codecKey]*Codec{}, byType: map[reflect.Type]*Codec{}}
 }
 
-// Register adds a codec. Each (Name, Version) and each Go type may be registered once.
+// Register adds a codec. Each (Name, Version) may be registered once, and each Go type once
+// apart from ReceiveOnly codecs.
 func (r *Registry) Register(c Codec) error {
 	if c.Name == "" || c.New == nil || c.Marshal == nil || c.Unmarshal == nil {
 		return fmt.Errorf("%w: remote codec %q needs a Name, New, Marshal and Unmarshal", api.ErrInvalid, c.Name)
@@ -78,13 +84,15 @@ func (r *Registry) Register(c Codec) error {
 	if _, dup := r.byName[k]; dup {
 		return fmt.Errorf("%w: remote codec %s/%d is already registered", api.ErrInvalid, c.Name, c.Version)
 	}
-	if prev, dup := r.byType[t]; dup {
+	if prev, dup := r.byType[t]; dup && !c.ReceiveOnly {
 		return fmt.Errorf("%w: remote codec %s/%d: type %v is already registered as %s/%d",
 			api.ErrInvalid, c.Name, c.Version, t, prev.Name, prev.Version)
 	}
 	cc := c
 	r.byName[k] = &cc
-	r.byType[t] = &cc
+	if !c.ReceiveOnly {
+		r.byType[t] = &cc
+	}
 	return nil
 }
 

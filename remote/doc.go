@@ -11,7 +11,8 @@
 // receiver's own stream to the sender's peer. protoactor's gRPC remote is not used.
 //
 // Every message type that crosses peers is registered in a Registry under a stable name and
-// version (JSONCodec for plain structs; a hand-written protowire codec for hot or large ones).
+// version: ProtoCodec for a schema in a .proto file (internal/wirepb), JSONCodec for plain
+// structs; a ReceiveOnly codec adds a second form a type is read in but not sent.
 // The envelope schema is in envelope.go.
 //
 // Failures come back as a *RemoteError in place of the reply, never as silence: no actor with
