@@ -41,7 +41,9 @@ func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
 	if _, err := c.Peer(1).Pin(ctx, y, api.PinOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor(func() bool { return c.Peer(0).Introspect().CollectedClock() > 0 && c.Peer(1).Introspect().CollectedClock() > 0 }, 15*time.Second,
+	c.WaitFor(func() bool {
+		return c.Peer(0).Introspect().CollectedClock() > 0 && c.Peer(1).Introspect().CollectedClock() > 0
+	}, 15*time.Second,
 		"peers 0 and 1 collect the unpin once peer 2 is past the horizon")
 	c.Heal()
 	c.WaitFor(func() bool { return c.Converged() && c.HasPin(2, y) }, 20*time.Second, "pinsets converge after heal")
