@@ -166,10 +166,8 @@ func (p *Peer) forget(id libp2ppeer.ID, cutoff uint64) {
 	p.cands.mu.Lock()
 	p.cands.peers = nil // the next allocation sees the removal
 	p.cands.mu.Unlock()
-	go func() {
-		time.Sleep(2 * time.Second) // let the leave request and its reply through first
-		_ = p.host.Network().ClosePeer(id)
-	}()
+	// A timer, not a sleep: let the leave request and its reply through first.
+	time.AfterFunc(2*time.Second, func() { _ = p.host.Network().ClosePeer(id) })
 }
 
 // onLeaveRequest: this peer was removed. It stops (through the daemon's leave hook), and the
@@ -180,10 +178,7 @@ func (p *Peer) onLeaveRequest(m *messages.LeaveRequest) *messages.LeaveResponse 
 	}
 	p.log.Warn("this peer was removed from the cluster; shutting down and cleaning its state (a backup is kept)", "by", m.By)
 	if p.leave != nil {
-		go func() {
-			time.Sleep(500 * time.Millisecond) // let the reply go out
-			p.leave()
-		}()
+		time.AfterFunc(500*time.Millisecond, p.leave) // let the reply go out first
 	}
 	return &messages.LeaveResponse{}
 }

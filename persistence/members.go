@@ -228,11 +228,8 @@ func (s *Store) DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint
 	if err != nil {
 		return nil, fmt.Errorf("persistence: records of a removed peer: %w", err)
 	}
-	for i := 0; i < len(victims); i += deleteChunk / 10 {
-		j := min(i+deleteChunk/10, len(victims))
-		if err := s.deleteRecords(victims[i:j], removed[i:j]); err != nil {
-			return nil, fmt.Errorf("persistence: records of a removed peer: %w", err)
-		}
+	if err := s.deleteRecordsChunked(victims, removed); err != nil {
+		return nil, fmt.Errorf("persistence: records of a removed peer: %w", err)
 	}
 	return removed, nil
 }

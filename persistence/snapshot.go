@@ -175,13 +175,21 @@ func (s *Store) PruneAbsent(ctx context.Context, after, through api.Cid, present
 	if err != nil && err != errStop {
 		return nil, fmt.Errorf("persistence: prune records absent from a snapshot: %w", err)
 	}
-	for i := 0; i < len(victims); i += deleteChunk / 10 {
-		j := min(i+deleteChunk/10, len(victims))
-		if err := s.deleteRecords(victims[i:j], removed[i:j]); err != nil {
-			return nil, fmt.Errorf("persistence: prune records absent from a snapshot: %w", err)
-		}
+	if err := s.deleteRecordsChunked(victims, removed); err != nil {
+		return nil, fmt.Errorf("persistence: prune records absent from a snapshot: %w", err)
 	}
 	return removed, nil
+}
+
+// deleteRecordsChunked is deleteRecords in transactions of bounded size.
+func (s *Store) deleteRecordsChunked(keys [][]byte, recs []Record) error {
+	for i := 0; i < len(keys); i += deleteChunk / 10 {
+		j := min(i+deleteChunk/10, len(keys))
+		if err := s.deleteRecords(keys[i:j], recs[i:j]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteRecords deletes record keys and keeps the live count, in one transaction.
