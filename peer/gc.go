@@ -242,7 +242,7 @@ func covers(local, vv map[libp2ppeer.ID]uint64, trusted func(libp2ppeer.ID) bool
 }
 
 // onSnapshotApplied is the syncer's snapshot hook: clocks move past the snapshot's, and the
-// changed records reach the reconciler so the tracker pins (or unpins) what is allocated here.
+// changed records reach the tracker (Reconcile), which pins (or unpins) what is allocated here.
 func (p *Peer) onSnapshotApplied(ops []messages.Op) {
 	var own uint64
 	for _, op := range ops {
@@ -255,7 +255,7 @@ func (p *Peer) onSnapshotApplied(ops []messages.Op) {
 		// Our own old ops came back in a snapshot (the state was cleaned): never reuse a seq.
 		p.pinset.ObserveOwnSeq(own)
 	}
-	p.recon.push(messages.PinsetChanged{Ops: ops})
+	p.tracker.Reconcile(ops)
 }
 
 // onRacedPins is the store's raced-pin handler: pins of a member excluded from a collection

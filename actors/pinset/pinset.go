@@ -46,11 +46,11 @@ type writeDone struct {
 }
 
 type pinsetActor struct {
-	self     peer.ID
-	store    Store
-	clock    *messages.Clock
-	listener Listener
-	log      *slog.Logger
+	self  peer.ID
+	store Store
+	clock *messages.Clock
+	subs  []*actor.PID // told of every change (PinsetChanged), in order
+	log   *slog.Logger
 
 	nextSeq uint64
 	waiting []waiter // local requests not yet written
@@ -60,7 +60,7 @@ type pinsetActor struct {
 	writeq  chan batch      // to the writer goroutine; closed when the actor stops
 }
 
-func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*pinsetActor, error) {
+func newActor(self peer.ID, store Store, clock *messages.Clock, subs []*actor.PID, log *slog.Logger) (*pinsetActor, error) {
 	last, err := store.LastSeq(self)
 	if err != nil {
 		return nil, fmt.Errorf("pinset: reading last seq: %w", err)
@@ -70,7 +70,7 @@ func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listene
 		return nil, fmt.Errorf("pinset: reading max clock: %w", err)
 	}
 	clock.Observe(mc)
-	return &pinsetActor{self: self, store: store, clock: clock, listener: listener, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{}}, nil
+	return &pinsetActor{self: self, store: store, clock: clock, subs: subs, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{}}, nil
 }
 
 func (a *pinsetActor) Receive(ctx actor.Context) {
@@ -81,6 +81,8 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onApplyRemote(ctx, m)
 	case *writeDone:
 		a.onWriteDone(ctx, m)
+	case Subscribe:
+		a.onSubscribe(m)
 	case *messages.OwnSeqSeen:
 		if m.Seq >= a.nextSeq {
 			a.nextSeq = m.Seq + 1
@@ -193,12 +195,10 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	// Store.Apply commits in chunks: after a failure, the ops of earlier chunks are stored
 	// (their changed flags are set; a local op always wins, so for local ops changed means
 	// committed). A local request whose ops all committed is acknowledged; the rest fail.
-	// The listener (reconciler, broadcast) hears of what was stored before any requester is
-	// answered: once Commit returns, the change is already on its way to the tracker and the
-	// batcher, so nothing a caller does next (stop, read status) can overtake it.
-	if a.listener != nil {
-		a.notify(m) // after a failure: what did commit
-	}
+	// The subscribers (tracker, batcher) are sent what was stored before any requester is
+	// answered: once Commit returns, the change is already in their mailboxes, so nothing a
+	// caller does next (stop, read status) can overtake it.
+	a.notify(ctx, m) // after a failure: what did commit
 	j := 0
 	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		committed := m.err == nil
@@ -231,7 +231,19 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	a.maybeWrite(ctx)
 }
 
-func (a *pinsetActor) notify(m *writeDone) {
+func (a *pinsetActor) onSubscribe(m Subscribe) {
+	for _, s := range a.subs {
+		if s.Equal(m.PID) {
+			return
+		}
+	}
+	a.subs = append(a.subs, m.PID)
+}
+
+func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
+	if len(a.subs) == 0 {
+		return
+	}
 	var local, remote []messages.Op
 	var localPins []*api.Pin
 	j := 0
@@ -252,10 +264,12 @@ func (a *pinsetActor) notify(m *writeDone) {
 			j++
 		}
 	}
-	if len(local) > 0 {
-		a.listener(messages.PinsetChanged{Ops: local, Local: true, Pins: localPins})
-	}
-	if len(remote) > 0 {
-		a.listener(messages.PinsetChanged{Ops: remote})
+	for _, s := range a.subs {
+		if len(local) > 0 {
+			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins})
+		}
+		if len(remote) > 0 {
+			ctx.Send(s, messages.PinsetChanged{Ops: remote})
+		}
 	}
 }
