@@ -196,7 +196,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	if p.monitor, err = monitor.Spawn(p.system, ident.ID, cfg.Monitor, p.onAlert, log); err != nil {
