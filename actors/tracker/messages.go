@@ -49,6 +49,7 @@ type queueWritten struct {
 
 // queuePaged reports a QueuePage run.
 type queuePaged struct {
+	from    *trackerActor // the incarnation that asked (a restarted tracker ignores others)
 	entries []persistence.QueueEntry
 	asked   int
 	epoch   uint64 // the write epoch when the read started

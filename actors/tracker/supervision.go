@@ -101,6 +101,9 @@ func (a *trackerActor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
 		return
 	}
 	it.pid = nil
+	if a.stopping {
+		return // stopped with the tracker: still queued in the durable queue
+	}
 	if it.draining {
 		it.draining = false
 		if it.phase == phaseQueued {

@@ -78,6 +78,7 @@ type trackerActor struct {
 	stored   int // queued entries in the durable queue, as of the last write
 	pending  writeBatch
 	writing  bool
+	closed   bool // the writer is closed (stopped or restarting): nothing more is written
 	inflight *writeBatch
 	writeq   chan *writeBatch
 	cursor   uint64
@@ -103,14 +104,25 @@ func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backen
 
 var _ actor.SupervisorStrategy = (*trackerActor)(nil)
 
+// faultHook, when set (tests only), sees every message of the tracker actor before it is
+// handled; a panic there crashes the actor, to show that supervision restarts it fresh.
+var faultHook atomic.Pointer[func(any)]
+
 func (a *trackerActor) Receive(ctx actor.Context) {
+	if h := faultHook.Load(); h != nil {
+		(*h)(ctx.Message())
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.self = ctx.Self()
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 		a.closeWriter()
 	case *actor.Stopping:
 		a.onStopping(ctx)
+	case *actor.Restarting:
+		// The fresh instance rebuilds from the durable queue: this one starts nothing more.
+		a.onStopping(ctx)
+		a.closeWriter()
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg)
 	case messages.TrackPin:

@@ -60,7 +60,7 @@ func entryOf(it *item) persistence.QueueEntry {
 
 // flushWrites hands what waits to the writer goroutine unless a write is in flight.
 func (a *trackerActor) flushWrites(ctx actor.Context) {
-	if a.writing || len(a.pending.ops) == 0 {
+	if a.writing || a.closed || len(a.pending.ops) == 0 {
 		return
 	}
 	b := &writeBatch{}
@@ -91,6 +91,7 @@ func (a *trackerActor) flushWrites(ctx actor.Context) {
 
 // closeWriter ends the writer goroutine after its write in flight.
 func (a *trackerActor) closeWriter() {
+	a.closed = true
 	if a.writeq != nil {
 		close(a.writeq)
 		a.writeq = nil
@@ -98,6 +99,9 @@ func (a *trackerActor) closeWriter() {
 }
 
 func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
+	if m.w != a.inflight {
+		return // written for an earlier incarnation
+	}
 	a.writing, a.inflight = false, nil
 	if m.err != nil {
 		a.logger.Error("tracker: writing the durable queue (the state sync re-derives lost work)", "ops", len(m.w.ops), "err", m.err)
@@ -213,11 +217,14 @@ func (a *trackerActor) page(ctx actor.Context) {
 	go func() { // an I/O worker: reads, reports back
 		defer a.ops.Done()
 		es, err := queue.QueuePage(after, n)
-		system.Root.Send(self, queuePaged{entries: es, asked: n, epoch: epoch, err: err})
+		system.Root.Send(self, queuePaged{from: a, entries: es, asked: n, epoch: epoch, err: err})
 	}()
 }
 
 func (a *trackerActor) onQueuePaged(m queuePaged) {
+	if m.from != a {
+		return // read for an earlier incarnation
+	}
 	a.paging = false
 	if m.err != nil {
 		a.logger.Error("tracker: reading the durable queue", "err", m.err)
