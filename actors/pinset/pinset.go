@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -40,6 +41,7 @@ func (b batch) ops() []messages.Op {
 
 // writeDone reports the end of a Store.Apply run in the writer goroutine.
 type writeDone struct {
+	from    *pinsetActor // the incarnation that started it (a restarted actor ignores others)
 	b       batch
 	changed []bool
 	err     error
@@ -73,7 +75,14 @@ func newActor(self peer.ID, store Store, clock *messages.Clock, subs []*actor.PI
 	return &pinsetActor{self: self, store: store, clock: clock, subs: subs, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{}}, nil
 }
 
+// faultHook, when set (tests only), sees every message of the pinset actor before it is
+// handled; a panic there crashes the actor, to show that supervision restarts it fresh.
+var faultHook atomic.Pointer[func(any)]
+
 func (a *pinsetActor) Receive(ctx actor.Context) {
+	if h := faultHook.Load(); h != nil {
+		(*h)(ctx.Message())
+	}
 	switch m := ctx.Message().(type) {
 	case *messages.CommitChanges:
 		a.onCommitChanges(ctx, m)
@@ -87,12 +96,12 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		if m.Seq >= a.nextSeq {
 			a.nextSeq = m.Seq + 1
 		}
-	case *actor.Stopped:
+	case *actor.Stopped, *actor.Restarting:
 		if a.writeq != nil {
 			close(a.writeq)
 			a.writeq = nil
 		}
-	case *actor.Started, *actor.Stopping, *actor.Restarting:
+	case *actor.Started, *actor.Stopping:
 	default:
 		a.log.Warn("pinset: unknown message", "type", fmt.Sprintf("%T", m))
 	}
@@ -164,7 +173,7 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 			defer a.writes.Done()
 			for b := range q { // q, not a.writeq: the actor clears its field when it stops
 				changed, err := store.Apply(b.ops())
-				system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
+				system.Root.Send(self, &writeDone{from: a, b: b, changed: changed, err: err})
 			}
 		}()
 	}
@@ -191,6 +200,9 @@ func (a *pinsetActor) takeBatch() batch {
 }
 
 func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
+	if m.from != a {
+		return // the write of a crashed incarnation: its requesters time out, nothing was acknowledged
+	}
 	a.writing = false
 	// Store.Apply commits in chunks: after a failure, the ops of earlier chunks are stored
 	// (their changed flags are set; a local op always wins, so for local ops changed means
