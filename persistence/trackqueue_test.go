@@ -102,3 +102,20 @@ func TestQueueEntryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeQueueEntry: any bytes (a damaged store) decode to an entry or an error, never a
+// panic, and what decodes re-encodes to a value that decodes the same.
+func FuzzDecodeQueueEntry(f *testing.F) {
+	f.Add(encodeQueueEntry(QueueEntry{Seq: 3, Cid: mkCid(f, 1), Attempts: 2, Err: "x"}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeQueueEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeQueueEntry(encodeQueueEntry(e))
+		if err != nil || again.Seq != e.Seq || again.Attempts != e.Attempts || again.Err != e.Err || again.Cid.KeyString() != e.Cid.KeyString() {
+			t.Fatalf("re-decoded %+v (%v), want %+v", again, err, e)
+		}
+	})
+}

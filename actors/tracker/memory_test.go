@@ -17,21 +17,30 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// forgetfulBackend pins at once and remembers nothing, so the test's own backend does not
-// grow with the pins.
-type forgetfulBackend struct{ *fake.Backend }
+// gateBackend stalls every pin (unfetchable content) until open is closed, then pins at once;
+// it remembers nothing, so the test's own backend does not grow with the pins.
+type gateBackend struct {
+	*fake.Backend
+	open chan struct{}
+}
 
-func (forgetfulBackend) Pin(context.Context, api.Cid, api.PinMode, ipfs.PinProgress) error {
-	return nil
+func (g gateBackend) Pin(ctx context.Context, _ api.Cid, _ api.PinMode, _ ipfs.PinProgress) error {
+	select {
+	case <-g.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // heapBound is what the tracker, its window of 10,000 and Badger (memtables and caches) may
 // hold after a GC, whatever the number of queued pins.
 const heapBound = 200 << 20
 
-// TestMillionQueuedPinsPageThroughTheWindow queues a million pins far faster than they are
-// pinned, so the queue grows to hundreds of thousands while they page through the default
-// window; the heap stays under heapBound and the window under queue_window throughout.
+// TestMillionQueuedPinsPageThroughTheWindow queues a million unfetchable pins (every pin call
+// stalls), then lets them through: the queue holds a million while the default window holds
+// 10,000, and all of them page through it. The heap stays under heapBound and the window
+// under queue_window throughout.
 // Skipped with -short and under the race detector (minutes there); run it with
 // `go test -run MillionQueued ./actors/tracker/`.
 func TestMillionQueuedPinsPageThroughTheWindow(t *testing.T) {
@@ -44,7 +53,9 @@ func TestMillionQueuedPinsPageThroughTheWindow(t *testing.T) {
 	}
 	t.Cleanup(func() { q.Close() })
 	cfg := DefaultConfig()
-	tr, err := New(quietSystem(), cfg, forgetfulBackend{fake.New()}, q, selfID, "peer0", discard())
+	cfg.PinTimeout = time.Hour
+	gate := gateBackend{Backend: fake.New(), open: make(chan struct{})}
+	tr, err := New(quietSystem(), cfg, gate, q, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +93,12 @@ func TestMillionQueuedPinsPageThroughTheWindow(t *testing.T) {
 		}
 	}
 	queued := time.Since(start)
+	maxQueue = tr.QueueLen()
+	if maxQueue != n {
+		t.Fatalf("%d queued, want %d", maxQueue, n)
+	}
+	check("1M queued")
+	close(gate.open)
 	if !poll.Until(10*time.Minute, 50*time.Millisecond, func() bool {
 		if tr.QueueLen()%100_000 < 2_000 {
 			check(fmt.Sprintf("%d queued", tr.QueueLen()))
@@ -91,8 +108,8 @@ func TestMillionQueuedPinsPageThroughTheWindow(t *testing.T) {
 		t.Fatalf("%d still queued", tr.QueueLen())
 	}
 	check("drained")
-	t.Logf("1M pins: queued in %s (queue peaked at %d), drained in %s; peak heap in use %d MB; RSS %s",
-		queued.Round(time.Second), maxQueue, time.Since(start).Round(time.Second), peakHeap>>20, rss())
+	t.Logf("1M unfetchable pins: queued in %s (queue peaked at %d), then all pinned in %s; peak heap in use %d MB; RSS at the end %s",
+		queued.Round(time.Second), maxQueue, (time.Since(start) - queued).Round(time.Second), peakHeap>>20, rss())
 }
 
 // rss is the process's resident set (Linux), for the log.
