@@ -23,6 +23,9 @@ type Store interface {
 	LastSeq(origin peer.ID) (uint64, error)
 	// MaxClock is the greatest clock stored.
 	MaxClock() (messages.HLC, error)
+	// Maintenance installs snapshots and collects tombstones (install.go); like Apply, it is
+	// only called from one goroutine at a time.
+	Maintenance
 }
 
 // Listener receives PinsetChanged events. It is called from the actor and must not block.
