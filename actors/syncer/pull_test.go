@@ -30,7 +30,7 @@ func TestPullOps(t *testing.T) {
 		if page == 3 && b.link.requests.Load() < 4 {
 			t.Fatalf("page size 3: %d requests", b.link.requests.Load())
 		}
-		seen := b.syncer.SeenVVs()[a.id]
+		seen := mustSeen(t, b)[a.id]
 		if seen.At.IsZero() || seen.VV[o1] == 0 || seen.VV[o2] == 0 {
 			t.Fatalf("responder's version vector not recorded: %+v", seen)
 		}

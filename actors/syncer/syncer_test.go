@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
+	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -81,18 +82,24 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 		t.Fatal(err)
 	}
 	s := &side{id: newPeer(t, seed), store: st, system: actor.NewActorSystem(), link: &link{}}
-	apply := func(_ context.Context, ops []messages.Op) error { _, err := st.Apply(ops); return err }
-	hook := func(ops []messages.Op) {
+	// The real single writer: what a snapshot changes is what its listener hears.
+	listen := func(ev messages.PinsetChanged) {
 		s.mu.Lock()
-		s.notified = append(s.notified, ops...)
+		s.notified = append(s.notified, ev.Ops...)
 		s.mu.Unlock()
 	}
-	s.syncer, err = Spawn(s.system, st, s.link, apply, trust, slog.New(slog.DiscardHandler), WithPageSize(page), WithSnapshotApplied(hook))
+	log := slog.New(slog.DiscardHandler)
+	writer, err := pinset.Spawn(s.system, s.id, st, messages.NewClock(nil), listen, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.syncer, err = Spawn(s.system, st, s.link, writer, trust, log, WithPageSize(page))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		s.syncer.Stop()
+		writer.Stop()
 		s.system.Shutdown()
 		st.Close()
 	})
@@ -197,4 +204,13 @@ func assertSame(t *testing.T, a, b *side) {
 	if na != nb {
 		t.Fatalf("pin counts differ: %d vs %d", na, nb)
 	}
+}
+
+func mustSeen(t *testing.T, s *side) map[peer.ID]SeenVV {
+	t.Helper()
+	seen, err := s.syncer.SeenVVs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seen
 }
