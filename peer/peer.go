@@ -219,8 +219,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals),
-		syncer.WithSnapshotApplied(p.onSnapshotApplied)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
 	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {

@@ -24,6 +24,9 @@ type Store interface {
 	LastSeq(origin peer.ID) (uint64, error)
 	// MaxClock is the greatest clock stored.
 	MaxClock() (messages.HLC, error)
+	// Maintenance installs snapshots and collects tombstones (install.go); like Apply, it is
+	// only called from one goroutine at a time.
+	Maintenance
 }
 
 // Subscribe adds a subscriber: from then on the pinset actor sends it a messages.PinsetChanged
