@@ -199,3 +199,47 @@ func TestActorRankingFollowsExpiry(t *testing.T) {
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// A fresh instance asks the monitor for the metrics it holds and answers allocations from them,
+// without waiting for every peer to republish; allocations that arrive first wait for the answer.
+func TestActorSeedsFromTheMonitor(t *testing.T) {
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	r, err := root.Spawn(system, root.Config{FaultHooks: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	table := map[peer.ID]map[string]api.Metric{}
+	for _, id := range []string{"a", "b"} {
+		table[peer.ID(id)] = map[string]api.Metric{}
+		for _, m := range liveMetrics(id, int64(len(id)+int(id[0])), time.Hour) {
+			table[peer.ID(id)][m.Name] = m
+		}
+	}
+	mon := system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(messages.AllMetricsRequest); ok {
+			<-release // answer late: allocations must wait for it
+			c.Respond(messages.AllMetricsResponse{Metrics: table})
+		}
+	}))
+	a, err := Spawn(r, Config{AllocateBy: []string{"freespace"}}, Deps{Monitor: mon}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan []peer.ID, 1)
+	go func() {
+		got, _ := allocate(t, a, 2, 2)
+		res <- got
+	}()
+	close(release)
+	if got := <-res; !slices.Equal(got, ids("b", "a")) {
+		t.Fatalf("first allocation: %v, want [b a] (from the monitor's table)", str(got))
+	}
+	if err := r.Crash(context.Background(), ActorName); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := allocate(t, a, 2, 2); err != nil || !slices.Equal(got, ids("b", "a")) {
+		t.Fatalf("after a restart: %v, %v; want [b a]", str(got), err)
+	}
+}

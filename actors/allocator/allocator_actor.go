@@ -38,7 +38,25 @@ type allocatorActor struct {
 
 	sub    MetricsSubscription
 	cancel context.CancelFunc
+
+	// seeding is set from start until the monitor's answer (or seedTimeout); allocations
+	// wait in deferred meanwhile.
+	seeding  bool
+	deferred []deferredAllocate
+	seedT    *time.Timer
 }
+
+// deferredAllocate is an Allocate that arrived while seeding.
+type deferredAllocate struct {
+	sender *actor.PID
+	req    messages.AllocateRequest
+}
+
+// seedTimeout bounds the wait for the monitor's answer at start.
+const seedTimeout = 2 * time.Second
+
+// seedExpired: the monitor did not answer in time; allocate from what arrived.
+type seedExpired struct{}
 
 func newAllocatorActor(cfg Config, deps Deps, log *slog.Logger) *allocatorActor {
 	return &allocatorActor{cfg: cfg, deps: deps, log: log, now: time.Now,
@@ -51,6 +69,18 @@ func (a *allocatorActor) Receive(ctx actor.Context) {
 		a.onStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		a.unsubscribe()
+		if a.seedT != nil {
+			a.seedT.Stop()
+		}
+	case messages.AllMetricsResponse:
+		for _, byName := range msg.Metrics {
+			for _, m := range byName {
+				a.onMetric(m)
+			}
+		}
+		a.seeded(ctx)
+	case seedExpired:
+		a.seeded(ctx)
 	case messages.MetricReceived:
 		a.onMetric(msg.Metric)
 	case metricsReceived:
@@ -82,6 +112,12 @@ type subscriptionEnded struct{ err error }
 // onStarted rebuilds the instance's state: the removed peers from the store, metrics from the
 // subscription it opens (every peer republishes within a ping interval).
 func (a *allocatorActor) onStarted(ctx actor.Context) {
+	if a.deps.Monitor != nil {
+		a.seeding = true
+		ctx.Request(a.deps.Monitor, messages.AllMetricsRequest{})
+		self, system := ctx.Self(), ctx.ActorSystem()
+		a.seedT = time.AfterFunc(seedTimeout, func() { system.Root.Send(self, seedExpired{}) })
+	}
 	if a.deps.Removed != nil {
 		removed, err := a.deps.Removed.Removed()
 		if err != nil {
@@ -157,7 +193,30 @@ func (a *allocatorActor) onRemoved(id peer.ID) {
 	}
 }
 
+// seeded ends the start's wait and answers the allocations that waited for it.
+func (a *allocatorActor) seeded(ctx actor.Context) {
+	if !a.seeding {
+		return
+	}
+	a.seeding = false
+	if a.seedT != nil {
+		a.seedT.Stop()
+	}
+	for _, d := range a.deferred {
+		ctx.Send(d.sender, a.allocate(d.req))
+	}
+	a.deferred = nil
+}
+
 func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequest) {
+	if a.seeding && ctx.Sender() != nil {
+		a.deferred = append(a.deferred, deferredAllocate{sender: ctx.Sender(), req: req})
+		return
+	}
+	ctx.Respond(a.allocate(req))
+}
+
+func (a *allocatorActor) allocate(req messages.AllocateRequest) messages.AllocateResponse {
 	r := a.current()
 	if req.Candidates != nil {
 		r = NewRanking(a.cfg, req.Candidates)
@@ -166,7 +225,7 @@ func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequ
 	if err != nil {
 		a.log.Debug("allocation failed", "cid", cidString(req.Cid), "err", err)
 	}
-	ctx.Respond(messages.AllocateResponse{Peers: peers, Err: err})
+	return messages.AllocateResponse{Peers: peers, Err: err}
 }
 
 // current returns the ranking of the live metrics now, rebuilding it when a metric changed or

@@ -3,6 +3,7 @@ package allocator
 import (
 	"context"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
 )
@@ -34,8 +35,12 @@ type RemovedPeers interface {
 }
 
 // Deps are what the allocator actor reads from outside. Nil fields: no subscription (tests
-// send messages.MetricReceived), no removed peers.
+// send messages.MetricReceived), no removed peers, no seeding.
 type Deps struct {
 	Metrics MetricsTopic
 	Removed RemovedPeers
+	// Monitor, when set, is asked (messages.AllMetricsRequest, answered by message) for the
+	// metrics it holds when an instance starts, so a restarted allocator does not wait a ping
+	// interval for every peer to republish; allocations wait for that answer.
+	Monitor *actor.PID
 }
