@@ -295,7 +295,7 @@ func (p *Peer) learnAddrs(id libp2ppeer.ID, addrs string) {
 type metricsPublisher struct{ p *Peer }
 
 func (mp metricsPublisher) PublishMetrics(ctx context.Context, ms []api.Metric) error {
-	b, err := json.Marshal(ms)
+	b, err := encodeMetrics(ms)
 	if err != nil {
 		return err
 	}

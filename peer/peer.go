@@ -6,7 +6,7 @@
 //   - The pinset's Badger store lives in <dir>/pinset and the embedded IPFS node in <dir>/ipfs;
 //     both directories belong to the daemon holding <dir>/daemon.lock.
 //   - A pin is acknowledged once its op is durable in the pinset store; reconciling it with
-//     the IPFS node is asynchronous (the reconciler), and a restart re-derives that work from
+//     the IPFS node is asynchronous (the pinset sends PinsetChanged to the tracker), and a restart re-derives that work from
 //     the pinset (startup sync), so nothing acknowledged depends on in-memory queues.
 //   - Admission control: a pin is refused with "pin queue is full" when the tracker queue
 //     already holds max_pin_queue_size items, before anything is written.
@@ -83,7 +83,6 @@ type Peer struct {
 	clock   *messages.Clock
 	pinset  *pinset.Pinset
 	tracker *tracker.Tracker
-	recon   *reconciler
 	rest    *rest.Server
 
 	remote    *remote.Remote
@@ -227,18 +226,11 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
 		return nil, err
 	}
-	p.recon = newReconciler(p)
-	listener := func(ev messages.PinsetChanged) {
-		p.recon.push(ev)
-		if ev.Local {
-			p.batcher.Publish(ev.Ops)
-		}
-	}
-	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, listener, log); err != nil {
+	// The tracker and the batcher hear of every change by message (PinsetChanged).
+	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals),
-		syncer.WithSnapshotApplied(p.onSnapshotApplied)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
 	if err = p.spawnHealth(); err != nil {
@@ -253,7 +245,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	p.watchConnections()
-	p.goLoop(func() { p.recon.run(loopCtx) })
 	p.goLoop(func() { p.republish(loopCtx) })
 	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
 	p.goLoop(func() { p.gcLoop(loopCtx) })

@@ -15,8 +15,12 @@
 //
 // # Contract
 //
-// Apply, Import, DropTombstones, SetPublished and LoadBackup write and are serialised by an
-// internal mutex; the pinset actor is the only intended caller of Apply. All other methods
+// The pinset's records, op logs and version vector are written by one caller, the pinset actor
+// (actors/pinset): Apply, ApplySnapshot, PruneAbsent, RaiseVersionVector, DropTombstones and
+// ExcludeMember. An internal mutex still serialises them with the other writers, which keep
+// metadata beside the pinset (TouchMember, the removed-peer cleanup, SetPublished) or run with
+// the daemon stopped (Import, LoadBackup); Badger runs without conflict detection, which that
+// mutex makes safe. All other methods
 // read a committed snapshot and may run concurrently with writes. Iterations hold one Badger
 // read transaction for their duration and use constant memory. Merging is deterministic: the
 // same set of ops, applied in any order and with any duplicates, yields the same records and

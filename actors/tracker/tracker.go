@@ -56,7 +56,7 @@ func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, self peer.
 	}
 	logger = logger.With("component", "tracker")
 	t := &Tracker{system: system, cfg: cfg, backend: backend, self: self, peername: peername, logger: logger}
-	ta := newTrackerActor(system, cfg, backend, logger, &t.ops, &t.queueLen)
+	ta := newTrackerActor(system, self, cfg, backend, logger, &t.ops, &t.queueLen)
 	props := actor.PropsFromProducer(func() actor.Actor { return ta })
 	pid, err := system.Root.SpawnNamed(props, "tracker")
 	if err != nil {
@@ -105,6 +105,19 @@ func (t *Tracker) TrackMany(ctx context.Context, pins []api.Pin) error {
 		}
 	}
 	return t.ack(ctx, messages.TrackPins{Pins: pins})
+}
+
+// PID is the tracker actor's address, for subscribing it to the pinset's PinsetChanged events
+// (pinset.Spawn, pinset.Subscribe): pins allocated to this peer are tracked, every other op
+// is untracked, in the order of the events.
+func (t *Tracker) PID() *actor.PID { return t.pid }
+
+// Reconcile hands ops that changed the pinset outside a pinset write (a snapshot install, the
+// removal of a member's ops) to the tracker as a PinsetChanged event. It does not wait.
+func (t *Tracker) Reconcile(ops []messages.Op) {
+	if len(ops) > 0 {
+		t.system.Root.Send(t.pid, messages.PinsetChanged{Ops: ops})
+	}
 }
 
 // Untrack cancels a pin in flight and queues an unpin. Idempotent.

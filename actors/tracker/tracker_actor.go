@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
@@ -50,6 +51,7 @@ func (it *item) short() api.PinInfoShort {
 type trackerActor struct {
 	system   *actor.ActorSystem
 	self     *actor.PID
+	peer     peer.ID // this peer: pins allocated to it are tracked
 	cfg      Config
 	backend  ipfs.Backend
 	logger   *slog.Logger
@@ -67,9 +69,9 @@ type trackerActor struct {
 	stopping bool // no new cid actors once the tracker is stopping
 }
 
-func newTrackerActor(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {
+func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backend ipfs.Backend, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {
 	return &trackerActor{
-		system: system, cfg: cfg, backend: backend, logger: logger, ops: ops, queueLen: queueLen,
+		system: system, peer: self, cfg: cfg, backend: backend, logger: logger, ops: ops, queueLen: queueLen,
 		items:    map[string]*item{},
 		byPID:    map[string]string{},
 		priority: pinQueue{name: "priority"},
@@ -93,7 +95,9 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	case messages.TrackPins:
 		a.onTrackPins(ctx, msg)
 	case messages.UntrackPin:
-		a.onUntrack(ctx, msg)
+		ctx.Respond(messages.TrackerAck{Err: a.untrack(ctx, msg.Cid)})
+	case messages.PinsetChanged:
+		a.onPinsetChanged(ctx, msg)
 	case messages.InFlightStatusRequest:
 		a.onStatus(ctx, msg)
 	case messages.InFlightListRequest:
@@ -212,24 +216,23 @@ func (a *trackerActor) onTrackPins(ctx actor.Context, msg messages.TrackPins) {
 	ctx.Respond(messages.TrackerAck{Err: first})
 }
 
-func (a *trackerActor) onUntrack(ctx actor.Context, msg messages.UntrackPin) {
-	k, now := msg.Cid.KeyString(), time.Now()
+// untrack queues an unpin (or switches an in-flight pin to an unpin).
+func (a *trackerActor) untrack(ctx actor.Context, c api.Cid) error {
+	k, now := c.KeyString(), time.Now()
 	it := a.items[k]
 	if it == nil {
 		if err := a.full(); err != nil {
-			ctx.Respond(messages.TrackerAck{Err: err})
-			return
+			return err
 		}
-		it = &item{cid: msg.Cid, op: opUnpin}
+		it = &item{cid: c, op: opUnpin}
 		a.items[k] = it
 		a.enqueue(it, true)
-		ctx.Respond(messages.TrackerAck{})
-		return
+		return nil
 	}
 	if it.op == opPin || it.phase == phaseFailed {
 		a.switchOp(ctx, it, opUnpin, now)
 	}
-	ctx.Respond(messages.TrackerAck{})
+	return nil
 }
 
 func (a *trackerActor) onStatus(ctx actor.Context, msg messages.InFlightStatusRequest) {
