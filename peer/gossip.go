@@ -1,9 +1,7 @@
 package peer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -201,35 +199,6 @@ func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
 // removals from peers not yet upgraded; it is no longer sent.
 const removedMetric = "peer_removed"
 
-// removal is the message of the removals topic: Peer was removed; its ops up to Cutoff (the
-// highest seq of its ops the remover holds) stay valid everywhere. The remover is the
-// message's signer (pubsub StrictSign).
-type removal struct {
-	Peer   string `json:"peer"`
-	Cutoff uint64 `json:"cutoff"`
-}
-
-// maxRemovalMessage bounds a removal message (a peer ID and a number).
-const maxRemovalMessage = 4 << 10
-
-// decodeRemoval reads a removal message. It treats data as hostile.
-func decodeRemoval(data []byte) (libp2ppeer.ID, uint64, error) {
-	if len(data) > maxRemovalMessage {
-		return "", 0, fmt.Errorf("removal message of %d bytes (limit %d)", len(data), maxRemovalMessage)
-	}
-	var r removal
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return "", 0, fmt.Errorf("removal message: %w", err)
-	}
-	id, err := libp2ppeer.Decode(r.Peer)
-	if err != nil {
-		return "", 0, fmt.Errorf("removal message: peer %q: %w", r.Peer, err)
-	}
-	return id, r.Cutoff, nil
-}
-
 // onRemovalMessage applies a removal announced by a trusted peer.
 func (p *Peer) onRemovalMessage(msg *pubsub.Message) {
 	id, cutoff, err := decodeRemoval(msg.Data)
@@ -263,7 +232,7 @@ func parseRemoval(v string) (libp2ppeer.ID, uint64, error) {
 func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
 	cutoff, _ := p.store.LastSeq(id)
 	p.forget(id, cutoff)
-	b, _ := json.Marshal(removal{Peer: id.String(), Cutoff: cutoff})
+	b, _ := encodeRemoval(id, cutoff)
 	if err := p.gossip.removals.Publish(ctx, b); err != nil {
 		p.log.Warn("peers rm: announcing the removal", "err", err)
 	}
