@@ -13,8 +13,9 @@ import (
 	"github.com/pincluster/pincluster/api/rest"
 )
 
-// versionCluster is a rest.Cluster that answers Version only: enough to exercise auth.
-type versionCluster struct{ rest.Cluster }
+// versionCluster is a rest.Membership that answers Version only: enough to exercise auth (the other
+// services are never called).
+type versionCluster struct{ rest.Membership }
 
 func (versionCluster) Version() api.Version { return api.Version{Version: "7.7.7"} }
 
@@ -26,7 +27,7 @@ func startAuthAPI(t *testing.T) string {
 	cfg.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.BasicAuthCredentials = map[string]string{"alice": "secret", "bob": "bobpw"}
 	cfg.BasicAuthPermissions = map[string][]string{"bob": {"read"}}
-	s, err := rest.NewServer(cfg, versionCluster{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := rest.NewServer(cfg, rest.Services{Pins: struct{ rest.Pins }{}, Status: struct{ rest.PinStatus }{}, Peers: versionCluster{}, Health: struct{ rest.Health }{}, Add: struct{ rest.Adder }{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

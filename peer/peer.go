@@ -57,6 +57,7 @@ import (
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/ipfs/kubo"
@@ -68,8 +69,12 @@ import (
 // Version is pincluster's version.
 const Version = "0.1.0"
 
-// Peer is a running pincluster peer. It implements rest.Cluster.
+// Peer is a running pincluster peer. The request-facing services (cluster/) are built here and
+// promoted for in-process callers (the test harness); the REST server gets each as the small
+// interface it needs.
 type Peer struct {
+	*cluster.Services
+
 	dir   string
 	cfg   Config
 	ident Identity
@@ -109,8 +114,6 @@ type Peer struct {
 	loops   sync.WaitGroup
 	closed  sync.Once
 }
-
-var _ rest.Cluster = (*Peer)(nil)
 
 // Options tune a peer beyond its config (tests inject a fake IPFS backend).
 type Options struct {
@@ -236,8 +239,12 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
-	// Other peers address the rpc actor by its bare name (rpcActorName): the root registers it.
-	if p.rpc, err = p.root.SpawnAliased(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), "rpc", rpcActorName); err != nil {
+	if p.Services, err = p.newServices(); err != nil {
+		return nil, err
+	}
+	// Other peers address the rpc actor by its bare name (cluster.RPCActorName): the root
+	// registers it.
+	if p.rpc, err = p.root.SpawnAliased(cluster.RPCProps(p.Services, loopCtx, &p.loops), "rpc", cluster.RPCActorName); err != nil {
 		return nil, err
 	}
 	if p.membership, err = membership.Spawn(p.root, ident.ID, hostNetwork{p.host},
@@ -256,7 +263,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	}
 	pcancel()
 	if !opts.NoREST {
-		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
+		if p.rest, err = rest.NewServer(cfg.API.RestAPI, restServices(p.Services), log); err != nil {
 			return nil, err
 		}
 		if err = p.rest.Start(); err != nil {

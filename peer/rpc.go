@@ -2,101 +2,83 @@ package peer
 
 import (
 	"context"
-	"fmt"
-	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/remote"
 )
 
-// rpcActorName is the name of the actor that answers other peers' requests.
-const rpcActorName = "peer"
+// The adapters that give the services (cluster/) what only the peer's assembly has.
 
-// rpcTimeout bounds a fan-out request to one peer.
-const rpcTimeout = 15 * time.Second
+// remoteCaller sends the services' requests to other members' RPC actors.
+type remoteCaller struct{ r *remote.Remote }
 
-// rpcActor answers other peers. Each request runs in a goroutine (IPFS and Badger calls block)
-// and the reply goes to the sender, which the remote layer routes back over the wire.
-type rpcActor struct {
-	p *Peer
+var _ cluster.Caller = remoteCaller{}
+
+func (c remoteCaller) Call(ctx context.Context, to libp2ppeer.ID, msg any) (any, error) {
+	return c.r.Request(ctx, c.r.PID(to, cluster.RPCActorName), msg)
 }
 
-func (a *rpcActor) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *messages.StatusRequest:
-		a.async(ctx, func(c context.Context) any { return a.p.onStatusRequest(c, m) })
-	case *messages.RecoverRequest:
-		a.async(ctx, func(c context.Context) any { return a.p.onRecoverRequest(c, m) })
-	case *messages.RecoverAllRequest:
-		a.async(ctx, func(c context.Context) any {
-			resp := &messages.StatusResponse{Infos: []api.PinInfo{}}
-			err := a.p.RecoverAll(c, true, func(g api.GlobalPinInfo) error {
-				if pi, ok := g.PeerMap[a.p.ident.ID.String()]; ok {
-					resp.Infos = append(resp.Infos, api.PinInfo{Cid: g.Cid, Name: g.Name, Peer: a.p.ident.ID,
-						Allocations: g.Allocations, Origins: g.Origins, Created: g.Created, Metadata: g.Metadata, PinInfoShort: pi})
-				}
-				return nil
-			})
-			if err != nil {
-				resp.Error = err.Error()
-			}
-			return resp
-		})
-	case *messages.GCRequest:
-		a.async(ctx, func(c context.Context) any {
-			res, _ := a.p.IPFSGC(c, true)
-			return &messages.GCResponse{Result: res.PeerMap[a.p.ident.ID.String()]}
-		})
-	case *messages.IDRequest:
-		a.async(ctx, func(c context.Context) any { return &messages.IDResponse{ID: a.p.ID(c)} })
-	case *messages.LeaveRequest:
-		a.async(ctx, func(c context.Context) any { return a.p.onLeaveRequest(m) })
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
-	default:
-		a.p.log.Warn("peer rpc: unknown message", "type", fmt.Sprintf("%T", m))
+// members is the services' view of the membership.
+type members struct{ p *Peer }
+
+var _ cluster.Members = members{}
+
+func (m members) Self() libp2ppeer.ID                         { return m.p.ident.ID }
+func (m members) Members(ctx context.Context) []libp2ppeer.ID { return m.p.members(ctx) }
+func (m members) IsRemoved(id libp2ppeer.ID) bool             { return m.p.members_.isRemoved(id) }
+
+func (m members) PeerName(id libp2ppeer.ID) string {
+	if id == m.p.ident.ID {
+		return m.p.cfg.Cluster.Peername
 	}
+	return id.String()
 }
 
-func (a *rpcActor) async(ctx actor.Context, f func(context.Context) any) {
-	sender, system := ctx.Sender(), ctx.ActorSystem()
-	if sender == nil {
-		return
+// node is the services' view of this peer's host and of member removal.
+type node struct{ p *Peer }
+
+var _ cluster.Node = node{}
+
+func (n node) LocalID(ctx context.Context) api.ID { return n.p.localID(ctx) }
+func (n node) Connected() []libp2ppeer.ID         { return n.p.host.Network().Peers() }
+
+func (n node) PeerAddrs(id libp2ppeer.ID) []string {
+	var out []string
+	for _, a := range n.p.host.Peerstore().Addrs(id) {
+		out = append(out, a.String()+"/p2p/"+id.String())
 	}
-	if a.p.ctx.Err() != nil {
-		return // closing: the requester gets a timeout or an unreachable error
-	}
-	a.p.goLoop(func() {
-		c, cancel := context.WithTimeout(a.p.ctx, time.Hour)
-		defer cancel()
-		system.Root.Send(sender, f(c))
+	return out
+}
+
+func (n node) AnnounceRemoval(ctx context.Context, id libp2ppeer.ID) { n.p.announceRemoval(ctx, id) }
+
+func (n node) Leave(by string) { n.p.onLeaveRequest(&messages.LeaveRequest{By: by}) }
+
+// newServices builds the request-facing services over the peer's parts.
+func (p *Peer) newServices() (*cluster.Services, error) {
+	return cluster.New(cluster.Deps{
+		Config: cluster.Config{ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin, ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,
+			ConcurrentPins: p.cfg.Tracker.ConcurrentPins, Version: Version},
+		Store:     p.store,
+		Pinset:    p.pinset,
+		Gates:     []cluster.Gate{p.batcher, p.tracker},
+		Allocator: p.allocator,
+		Tracker:   p.tracker,
+		Members:   members{p},
+		Remote:    remoteCaller{p.remote},
+		IPFS:      p.ipfs,
+		Metrics:   p.monitor,
+		Node:      node{p},
+		Log:       p.log,
 	})
 }
 
-func (p *Peer) onStatusRequest(ctx context.Context, m *messages.StatusRequest) *messages.StatusResponse {
-	resp := &messages.StatusResponse{Infos: make([]api.PinInfo, 0, len(m.Cids))}
-	for _, s := range m.Cids {
-		c, err := api.DecodeCid(s)
-		if err != nil {
-			return &messages.StatusResponse{Error: err.Error()}
-		}
-		pi, err := p.localInfo(ctx, c)
-		if err != nil {
-			return &messages.StatusResponse{Error: err.Error()}
-		}
-		resp.Infos = append(resp.Infos, pi)
-	}
-	return resp
-}
-
-func (p *Peer) onRecoverRequest(ctx context.Context, m *messages.RecoverRequest) *messages.StatusResponse {
-	c, err := api.DecodeCid(m.Cid)
-	if err != nil {
-		return &messages.StatusResponse{Error: err.Error()}
-	}
-	pi, err := p.recoverLocal(ctx, c)
-	if err != nil {
-		return &messages.StatusResponse{Error: err.Error()}
-	}
-	return &messages.StatusResponse{Infos: []api.PinInfo{pi}}
+// restServices hands the services to the REST server, one interface per concern.
+func restServices(s *cluster.Services) rest.Services {
+	return rest.Services{Pins: s.PinService, Status: s.StatusService, Peers: s.PeerService, Health: s.HealthService, Add: s.AddService}
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/pincluster/pincluster/api/rest"
 )
 
-// idCluster is a rest.Cluster that answers Version only (enough for auth tests).
-type idCluster struct{ rest.Cluster }
+// idCluster is a rest.Membership that answers Version only (enough for auth tests); the other
+// services are never called.
+type idCluster struct{ rest.Membership }
 
 func (idCluster) Version() api.Version { return api.Version{Version: "9.9.9"} }
 
@@ -25,7 +26,7 @@ func realAPI(t *testing.T) http.Handler {
 	cfg := rest.DefaultConfig()
 	cfg.BasicAuthCredentials = map[string]string{"alice": "secret", "bob": "bobpw"}
 	cfg.BasicAuthPermissions = map[string][]string{"bob": {"read"}}
-	s, err := rest.NewServer(cfg, idCluster{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := rest.NewServer(cfg, rest.Services{Pins: struct{ rest.Pins }{}, Status: struct{ rest.PinStatus }{}, Peers: idCluster{}, Health: struct{ rest.Health }{}, Add: struct{ rest.Adder }{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

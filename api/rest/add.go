@@ -57,7 +57,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ao := &addOutput{st: newStreamer(w), progress: params.Progress}
-	root, err := s.cl.Add(r.Context(), mr, car, params, ao.out)
+	root, err := s.svc.Add.Add(r.Context(), mr, car, params, ao.out)
 	if err != nil {
 		ao.finish(s.addError(body, err))
 		return

@@ -10,7 +10,7 @@ import (
 // addHoldBytes bounds the "added" lines held back until the add ends.
 const addHoldBytes = 256 << 10
 
-// addOutput streams the lines of POST /add, holding the "added" lines back until Cluster.Add
+// addOutput streams the lines of POST /add, holding the "added" lines back until Adder.Add
 // returns. Once a 200 has gone out, a later error can only travel in the X-Stream-Error
 // trailer, which clients show as a server error after printing "added <cid>"; holding back
 // keeps the status free, so a body found malformed or truncated halfway, or any other client
@@ -36,7 +36,7 @@ type addOutput struct {
 	wrote     bool // a line was written or is held
 }
 
-// out is the Cluster.Add callback.
+// out is the Adder.Add callback.
 func (a *addOutput) out(o api.AddedOutput) {
 	if !o.Cid.Defined() && !a.progress {
 		return

@@ -43,7 +43,7 @@ func BenchmarkAllocations(b *testing.B) {
 		j, _ := json.Marshal(p)
 		sp.pins = append(sp.pins, j)
 	}
-	s.cl = sp
+	s.svc.Pins = sp
 	h := s.Handler()
 	req := httptest.NewRequest("GET", "/allocations", nil)
 	b.ResetTimer()

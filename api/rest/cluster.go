@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime/multipart"
 
@@ -9,18 +10,15 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// Cluster is what the REST server needs from a peer. peer.Peer implements it; tests use a fake.
-// Every method is safe for concurrent use. Errors wrap the api sentinel errors (ErrInvalid,
-// ErrNotFound, ErrUnavailable, ...), which the server maps to HTTP codes with api.HTTPStatus.
-// Streaming methods call fn once per item in a stable order and stop at fn's first error,
-// returning it; they hold constant memory however large the pinset is.
-type Cluster interface {
-	ID(ctx context.Context) api.ID
-	Version() api.Version
-	// Peers streams the ID of every cluster peer (this one included).
-	Peers(ctx context.Context, fn func(api.ID) error) error
-	PeerRemove(ctx context.Context, id peer.ID) error
+// The REST server's dependencies, one small interface per concern; the peer hands over its
+// services (cluster/), tests hand over fakes. Every method is safe for concurrent use. Errors
+// wrap the api sentinel errors (ErrInvalid, ErrNotFound, ErrUnavailable, ...), which the server
+// maps to HTTP codes with api.HTTPStatus. Streaming methods call fn once per item in a stable
+// order and stop at fn's first error, returning it; they hold constant memory however large
+// the pinset is.
 
+// Pins is the pinset: pin, unpin, update, get and list.
+type Pins interface {
 	// Pin adds or updates c with opts (replication factors 0 mean the cluster defaults) and
 	// returns the stored pin once it is durable. The path form resolves an /ipfs/ or /ipld/ path.
 	Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error)
@@ -34,7 +32,10 @@ type Cluster interface {
 	// without decoding it: GET /allocations writes these bytes as they are. The slice is only
 	// valid during the call.
 	PinsJSON(ctx context.Context, fn func(pinJSON []byte) error) error
+}
 
+// PinStatus is where pins stand on the peers, and their recovery.
+type PinStatus interface {
 	// Status returns the status of c on every allocated peer (only this peer when local).
 	Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
 	// StatusAll streams the status of every pin whose status on some peer matches filter
@@ -44,17 +45,48 @@ type Cluster interface {
 	Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
 	// RecoverAll recovers every errored pin, streaming the outcome of each.
 	RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error
-	// IPFSGC runs a repo gc (on every peer unless local).
-	IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error)
+}
 
-	// Add imports the files of a multipart body (or, with params.Format "car", a CAR stream in
-	// car) and pins the root unless NoPin, reporting each entry and progress to out. It returns
-	// the root. Exactly one of mr and car is non-nil.
-	Add(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error)
+// Membership is this peer and the cluster's members.
+type Membership interface {
+	ID(ctx context.Context) api.ID
+	Version() api.Version
+	// Peers streams the ID of every cluster peer (this one included).
+	Peers(ctx context.Context, fn func(api.ID) error) error
+	PeerRemove(ctx context.Context, id peer.ID) error
+	ConnectGraph(ctx context.Context) (api.ConnectGraph, error)
+}
 
+// Health is the metrics and alerts of the cluster, and IPFS maintenance.
+type Health interface {
 	// Metrics returns the latest valid metric of each peer for name; MetricNames the names.
 	Metrics(ctx context.Context, name string) ([]api.Metric, error)
 	MetricNames(ctx context.Context) ([]string, error)
 	Alerts(ctx context.Context) ([]api.Alert, error)
-	ConnectGraph(ctx context.Context) (api.ConnectGraph, error)
+	// IPFSGC runs a repo gc (on every peer unless local).
+	IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error)
+}
+
+// Adder imports content and pins it.
+type Adder interface {
+	// Add imports the files of a multipart body (or, with params.Format "car", a CAR stream in
+	// car) and pins the root unless NoPin, reporting each entry and progress to out. It returns
+	// the root. Exactly one of mr and car is non-nil.
+	Add(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error)
+}
+
+// Services are what the server serves, one field per concern; every field is required.
+type Services struct {
+	Pins   Pins
+	Status PinStatus
+	Peers  Membership
+	Health Health
+	Add    Adder
+}
+
+func (s Services) check() error {
+	if s.Pins == nil || s.Status == nil || s.Peers == nil || s.Health == nil || s.Add == nil {
+		return errors.New("restapi: incomplete Services")
+	}
+	return nil
 }

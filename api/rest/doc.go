@@ -1,10 +1,11 @@
 // Package rest is pincluster's REST API server, compatible with IPFS Cluster's (same paths,
-// query parameters and JSON shapes), serving a Cluster (cluster.go).
+// query parameters and JSON shapes). It serves the small interfaces of cluster.go, one per
+// concern (pins, status, peers, health, add), which the peer's services implement.
 //
 // Usage:
 //
 //	cfg := rest.DefaultConfig()
-//	srv, err := rest.NewServer(cfg, peer, logger)
+//	srv, err := rest.NewServer(cfg, rest.Services{Pins: pins, Status: status, Peers: peers, Health: health, Add: adder}, logger)
 //	if err != nil { ... }
 //	if err := srv.Start(); err != nil { ... } // binds cfg.ListenMultiaddress
 //	defer srv.Shutdown(ctx)

@@ -17,14 +17,15 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// call is one recorded Cluster call.
+// call is one recorded service call.
 type call struct {
 	Method string
 	Args   []any
 }
 
-// fakeCluster is a Cluster that records calls and serves canned answers. Streams yield
-// nItems items and, when failAt >= 0, fail with streamErr after failAt items.
+// fakeCluster implements every service interface of the server (cluster.go): it records calls
+// and serves canned answers. Streams yield nItems items and, when failAt >= 0, fail with
+// streamErr after failAt items. Tests that change one concern replace that field of services().
 type fakeCluster struct {
 	mu    sync.Mutex
 	calls []call
@@ -39,7 +40,18 @@ type fakeCluster struct {
 	addFn func(ctx context.Context, mr *multipart.Reader, car io.Reader, p api.AddParams, out func(api.AddedOutput)) (api.Cid, error)
 }
 
-var _ Cluster = (*fakeCluster)(nil)
+var (
+	_ Pins       = (*fakeCluster)(nil)
+	_ PinStatus  = (*fakeCluster)(nil)
+	_ Membership = (*fakeCluster)(nil)
+	_ Health     = (*fakeCluster)(nil)
+	_ Adder      = (*fakeCluster)(nil)
+)
+
+// services hands f to the server for every concern.
+func (f *fakeCluster) services() Services {
+	return Services{Pins: f, Status: f, Peers: f, Health: f, Add: f}
+}
 
 func newFake(t testing.TB) *fakeCluster {
 	return &fakeCluster{failAt: -1, pins: map[api.Cid]api.Pin{}, self: testPeer(t)}

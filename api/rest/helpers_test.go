@@ -27,7 +27,7 @@ func newTestServer(t testing.TB, mut func(*Config)) (*Server, *fakeCluster) {
 		mut(&cfg)
 	}
 	f := newFake(t)
-	s, err := NewServer(cfg, f, testLogger(t))
+	s, err := NewServer(cfg, f.services(), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 	var bw *bufio.Writer
 	rc := http.NewResponseController(w)
 	last, n := time.Now(), 0
-	err = s.cl.PinsJSON(r.Context(), func(b []byte) error {
+	err = s.svc.Pins.PinsJSON(r.Context(), func(b []byte) error {
 		if bw == nil {
 			w.WriteHeader(http.StatusOK)
 			bw = bufio.NewWriterSize(w, streamBufSize)
@@ -93,7 +93,7 @@ func (s *Server) allocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	p, err := s.cl.PinGet(r.Context(), c)
+	p, err := s.svc.Pins.PinGet(r.Context(), c)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -129,7 +129,7 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := newStreamer(w)
-	st.finish(s.cl.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
+	st.finish(s.svc.Status.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +143,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	g, err := s.cl.Status(r.Context(), c, local)
+	g, err := s.svc.Status.Status(r.Context(), c, local)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -162,7 +162,7 @@ func (s *Server) pin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	p, err := s.cl.Pin(r.Context(), c, opts)
+	p, err := s.svc.Pins.Pin(r.Context(), c, opts)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -176,7 +176,7 @@ func (s *Server) unpin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	p, err := s.cl.Unpin(r.Context(), c)
+	p, err := s.svc.Pins.Unpin(r.Context(), c)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -201,7 +201,7 @@ func (s *Server) pinsSub(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		p, err := s.cl.PinPath(r.Context(), path, opts)
+		p, err := s.svc.Pins.PinPath(r.Context(), path, opts)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -223,7 +223,7 @@ func (s *Server) pinsSub(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	g, err := s.cl.Recover(r.Context(), c, local)
+	g, err := s.svc.Status.Recover(r.Context(), c, local)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -238,7 +238,7 @@ func (s *Server) unpinPath(w http.ResponseWriter, r *http.Request) {
 		writeErrorStatus(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s (use /pins/{cid} or /pins/ipfs/{path})", r.Method, r.URL.Path))
 		return
 	}
-	p, err := s.cl.UnpinPath(r.Context(), path)
+	p, err := s.svc.Pins.UnpinPath(r.Context(), path)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -253,5 +253,5 @@ func (s *Server) recoverAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := newStreamer(w)
-	st.finish(s.cl.RecoverAll(r.Context(), local, func(g api.GlobalPinInfo) error { return st.item(g) }))
+	st.finish(s.svc.Status.RecoverAll(r.Context(), local, func(g api.GlobalPinInfo) error { return st.item(g) }))
 }

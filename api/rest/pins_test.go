@@ -218,7 +218,7 @@ func TestStreamFlushesPeriodically(t *testing.T) {
 	f.nItems = 2
 	f.failAt = -1
 	slow := &slowCluster{fakeCluster: f, release: release}
-	s.cl = slow
+	s.svc.Status = slow
 	resp, err := http.Get(base + "/pins")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 	s, f := newTestServer(t, nil)
 	base := startServer(t, s)
 	ec := &endlessCluster{fakeCluster: f, ended: make(chan error, 1)}
-	s.cl = ec
+	s.svc.Status = ec
 	resp, err := http.Get(base + "/pins")
 	if err != nil {
 		t.Fatal(err)

@@ -68,16 +68,16 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) id(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.cl.ID(r.Context()))
+	writeJSON(w, http.StatusOK, s.svc.Peers.ID(r.Context()))
 }
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.cl.Version())
+	writeJSON(w, http.StatusOK, s.svc.Peers.Version())
 }
 
 func (s *Server) peers(w http.ResponseWriter, r *http.Request) {
 	st := newStreamer(w)
-	st.finish(s.cl.Peers(r.Context(), func(id api.ID) error { return st.item(id) }))
+	st.finish(s.svc.Peers.Peers(r.Context(), func(id api.ID) error { return st.item(id) }))
 }
 
 func (s *Server) peerRemove(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +87,7 @@ func (s *Server) peerRemove(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: %q is not a peer ID: %v", api.ErrInvalid, v, err))
 		return
 	}
-	if err := s.cl.PeerRemove(r.Context(), id); err != nil {
+	if err := s.svc.Peers.PeerRemove(r.Context(), id); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -100,7 +100,7 @@ func (s *Server) ipfsGC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	gc, err := s.cl.IPFSGC(r.Context(), local)
+	gc, err := s.svc.Health.IPFSGC(r.Context(), local)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -109,7 +109,7 @@ func (s *Server) ipfsGC(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) metricNames(w http.ResponseWriter, r *http.Request) {
-	names, err := s.cl.MetricNames(r.Context())
+	names, err := s.svc.Health.MetricNames(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -121,7 +121,7 @@ func (s *Server) metricNames(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	ms, err := s.cl.Metrics(r.Context(), r.PathValue("name"))
+	ms, err := s.svc.Health.Metrics(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -133,7 +133,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
-	as, err := s.cl.Alerts(r.Context())
+	as, err := s.svc.Health.Alerts(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -145,7 +145,7 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
-	g, err := s.cl.ConnectGraph(r.Context())
+	g, err := s.svc.Peers.ConnectGraph(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return

@@ -17,7 +17,7 @@ import (
 // Server is the REST API server. Start binds and serves; Shutdown stops it.
 type Server struct {
 	cfg     Config
-	cl      Cluster
+	svc     Services
 	log     *slog.Logger
 	handler http.Handler
 	srv     *http.Server
@@ -30,18 +30,18 @@ type Server struct {
 	serveCh chan struct{} // closed when Serve returns
 }
 
-// NewServer validates cfg and builds a server for cl. It does not listen until Start.
-func NewServer(cfg Config, cl Cluster, logger *slog.Logger) (*Server, error) {
+// NewServer validates cfg and builds a server for svc. It does not listen until Start.
+func NewServer(cfg Config, svc Services, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cl == nil {
-		return nil, errors.New("restapi: nil Cluster")
+	if err := svc.check(); err != nil {
+		return nil, err
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, cl: cl, log: logger.With("component", "restapi")}
+	s := &Server{cfg: cfg, svc: svc, log: logger.With("component", "restapi")}
 	s.handler = s.middleware(s.routes())
 	s.srv = &http.Server{
 		Handler:           s.handler,

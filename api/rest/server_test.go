@@ -82,11 +82,13 @@ func TestShutdownStopsServing(t *testing.T) {
 func TestNewServerRejectsBadConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ListenMultiaddress = "/ip4/127.0.0.1/udp/1"
-	_, err := NewServer(cfg, newFake(t), nil)
+	_, err := NewServer(cfg, newFake(t).services(), nil)
 	if err == nil || !strings.Contains(err.Error(), "api.restapi.listen_multiaddress") {
 		t.Fatalf("NewServer = %v", err)
 	}
-	if _, err := NewServer(DefaultConfig(), nil, nil); err == nil {
-		t.Fatal("NewServer with nil cluster succeeded")
+	f := newFake(t).services()
+	f.Health = nil
+	if _, err := NewServer(DefaultConfig(), f, nil); err == nil {
+		t.Fatal("NewServer without a health service succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package peer
+package cluster
 
 import (
 	"context"
@@ -43,8 +43,8 @@ func TestResolvePath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rec := &resolveRecorder{Backend: fake.New(), to: sub}
-		p := &Peer{ipfs: rec}
-		got, err := p.resolvePath(context.Background(), tt.path)
+		s := &PinService{d: Deps{IPFS: rec}}
+		got, err := s.resolvePath(context.Background(), tt.path)
 		if tt.wantErr != nil {
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("resolvePath(%q) = %v, %v; want %v", tt.path, got, err, tt.wantErr)

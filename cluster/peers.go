@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// PeerService describes this peer and the cluster's members, and removes members.
+type PeerService struct {
+	d   Deps
+	fan *fanout
+}
+
+// Version is pincluster's version.
+func (s *PeerService) Version() api.Version { return api.Version{Version: s.d.Config.Version} }
+
+// ID describes this peer and the cluster peers it knows.
+func (s *PeerService) ID(ctx context.Context) api.ID {
+	id := s.d.Node.LocalID(ctx)
+	self := s.d.Members.Self()
+	id.ClusterPeers = s.d.Members.Members(ctx)
+	for _, m := range id.ClusterPeers {
+		if m != self {
+			id.ClusterPeersAddresses = append(id.ClusterPeersAddresses, s.d.Node.PeerAddrs(m)...)
+		}
+	}
+	return id
+}
+
+// Peers streams the ID of every member, asking each one (all at once), in member order; a
+// member that does not answer is listed with its error.
+func (s *PeerService) Peers(ctx context.Context, fn func(api.ID) error) error {
+	self := s.d.Members.Self()
+	members := s.d.Members.Members(ctx)
+	others := slices.DeleteFunc(slices.Clone(members), func(id peer.ID) bool { return id == self })
+	ids := make(map[peer.ID]api.ID, len(members))
+	ask(ctx, s.fan, others, &messages.IDRequest{}, RPCTimeout, func(id peer.ID, r *messages.IDResponse, err string) {
+		if err == "" && r == nil {
+			err = "empty reply"
+		}
+		if err != "" {
+			ids[id] = api.ID{ID: id, Error: err}
+			return
+		}
+		ids[id] = r.ID
+	})
+	for _, m := range members {
+		out := ids[m]
+		if m == self {
+			out = s.ID(ctx)
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PeerRemove removes a member: it is told to leave (it shuts down and cleans its state, keeping
+// a backup), every peer forgets it, and its pins are reallocated when repinning is enabled.
+func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
+	members := s.d.Members.Members(ctx)
+	if !slices.Contains(members, id) {
+		return fmt.Errorf("%w: peer %s is not in the cluster (see peers ls)", api.ErrNotFound, id)
+	}
+	self := s.d.Members.Self()
+	if id == self {
+		if len(members) == 1 {
+			return fmt.Errorf("%w: %s is the only peer of this cluster: a single-peer cluster cannot remove itself", api.ErrInvalid, id)
+		}
+		s.d.Node.AnnounceRemoval(ctx, id)
+		s.d.Node.Leave(id.String())
+		return nil
+	}
+	// Ask the peer to leave first: a peer that refuses (this peer is not in its trusted_peers)
+	// stays a member everywhere, and the caller learns why.
+	rctx, cancel := context.WithTimeout(ctx, RPCTimeout)
+	defer cancel()
+	if _, err := s.d.Remote.Call(rctx, id, &messages.LeaveRequest{By: self.String()}); err != nil {
+		if errors.Is(err, api.ErrForbidden) {
+			return fmt.Errorf("%w: peer %s refused to leave: this peer (%s) is not in its consensus.crdt.trusted_peers", api.ErrForbidden, id, self)
+		}
+		s.d.Log.Warn("peers rm: the removed peer did not acknowledge (it may be down); it is forgotten anyway", "peer", id, "err", err)
+	}
+	s.d.Node.AnnounceRemoval(ctx, id)
+	return nil
+}
+
+// ConnectGraph describes who sees whom: this peer's connections, and each member's as far as
+// this peer knows them (a member that answered links to this peer; unknown links are left
+// empty).
+func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error) {
+	self := s.d.Members.Self()
+	g := api.ConnectGraph{
+		ClusterID:     self,
+		IDtoPeername:  map[string]string{},
+		ClusterLinks:  map[string][]peer.ID{},
+		ClustertoIPFS: map[string]string{},
+		IPFSLinks:     map[string][]string{},
+	}
+	err := s.Peers(ctx, func(id api.ID) error {
+		key := id.ID.String()
+		g.IDtoPeername[key] = id.Peername
+		g.ClustertoIPFS[key] = id.IPFS.ID
+		links := []peer.ID{}
+		if id.ID == self {
+			links = append(links, s.d.Node.Connected()...)
+		} else if id.Error == "" {
+			links = append(links, self)
+		}
+		g.ClusterLinks[key] = links
+		return nil
+	})
+	return g, err
+}

@@ -1,0 +1,163 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// PinService pins, unpins, updates and lists the pinset.
+type PinService struct{ d Deps }
+
+// Pin adds or updates c in the pinset and returns the stored pin once it is durable.
+// Replication factors 0 take the cluster defaults; options.PinUpdate starts from the options of
+// the pin it names.
+func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
+	if !c.Defined() {
+		return api.Pin{}, fmt.Errorf("%w: no CID given", api.ErrInvalid)
+	}
+	var from api.Pin
+	if opts.PinUpdate.Defined() {
+		var ok bool
+		var err error
+		if from, ok, err = s.d.Store.GetPin(opts.PinUpdate); err != nil {
+			return api.Pin{}, err
+		}
+		if !ok {
+			return api.Pin{}, fmt.Errorf("%w: pin update: %s is not in the pinset", api.ErrNotFound, opts.PinUpdate)
+		}
+		opts = mergeUpdate(from, opts)
+	}
+	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)
+	if err := opts.Validate(); err != nil {
+		return api.Pin{}, err
+	}
+	for _, g := range s.d.Gates {
+		if err := g.Full(); err != nil {
+			return api.Pin{}, err
+		}
+	}
+	pin := api.NewPin(c, opts)
+	if opts.ReplicationFactorMin != -1 { // -1: every peer, empty allocations
+		var current []peer.ID
+		if opts.PinUpdate.Defined() {
+			current = from.Allocations // a pin update keeps the allocations of the pin it updates
+		} else {
+			existing, found, err := s.d.Store.GetPin(c)
+			if err != nil {
+				return api.Pin{}, err
+			}
+			if found {
+				current = existing.Allocations
+			}
+		}
+		allocs, err := s.d.Allocator.Allocate(ctx, c, opts, current)
+		if err != nil {
+			return api.Pin{}, err
+		}
+		pin.Allocations = allocs
+	}
+	pin.Timestamp = time.Now().UTC()
+	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: pin}); err != nil {
+		return api.Pin{}, err
+	}
+	return pin, nil
+}
+
+// mergeUpdate takes the options of the pin being updated, overridden by those set in the request.
+func mergeUpdate(from api.Pin, req api.PinOptions) api.PinOptions {
+	o := from.PinOptions
+	o.PinUpdate = req.PinUpdate
+	if req.Name != "" {
+		o.Name = req.Name
+	}
+	if !req.ExpireAt.IsZero() {
+		o.ExpireAt = req.ExpireAt
+	}
+	if req.ReplicationFactorMin != 0 || req.ReplicationFactorMax != 0 {
+		o.ReplicationFactorMin, o.ReplicationFactorMax = req.ReplicationFactorMin, req.ReplicationFactorMax
+	}
+	if len(req.UserAllocations) > 0 {
+		o.UserAllocations = req.UserAllocations
+	}
+	for k, v := range req.Metadata {
+		if o.Metadata == nil {
+			o.Metadata = map[string]string{}
+		}
+		o.Metadata[k] = v
+	}
+	if req.Mode != o.Mode && req.Mode == api.PinModeDirect {
+		o.Mode = req.Mode
+	}
+	return o
+}
+
+// PinPath pins the CID an /ipfs/, /ipld/ or /ipns/ path names (resolved by the IPFS node).
+func (s *PinService) PinPath(ctx context.Context, path string, opts api.PinOptions) (api.Pin, error) {
+	c, err := s.resolvePath(ctx, path)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	return s.Pin(ctx, c, opts)
+}
+
+// UnpinPath unpins the CID an IPFS path names.
+func (s *PinService) UnpinPath(ctx context.Context, path string) (api.Pin, error) {
+	c, err := s.resolvePath(ctx, path)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	return s.Unpin(ctx, c)
+}
+
+// resolvePath decodes a bare CID, /ipfs/<cid> and /ipld/<cid> itself; paths into a DAG
+// (/ipfs/<cid>/a/b) and IPNS names are resolved by the IPFS node.
+func (s *PinService) resolvePath(ctx context.Context, path string) (api.Cid, error) {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) == 1 && parts[0] != "":
+		return api.DecodeCid(parts[0])
+	case len(parts) == 2 && (parts[0] == "ipfs" || parts[0] == "ipld"):
+		return api.DecodeCid(parts[1])
+	case len(parts) >= 2 && (parts[0] == "ipfs" || parts[0] == "ipld" || parts[0] == "ipns"):
+		return s.d.IPFS.Resolve(ctx, "/"+strings.Trim(path, "/"))
+	}
+	return api.CidUndef, fmt.Errorf("%w: %q is not an /ipfs/ path or CID", api.ErrInvalid, path)
+}
+
+// Unpin removes c from the pinset; api.ErrNotFound when it is not pinned.
+func (s *PinService) Unpin(ctx context.Context, c api.Cid) (api.Pin, error) {
+	pin, err := s.PinGet(ctx, c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: c}}); err != nil {
+		return api.Pin{}, err
+	}
+	return pin, nil
+}
+
+// PinGet returns one pin of the pinset; api.ErrNotFound when absent.
+func (s *PinService) PinGet(_ context.Context, c api.Cid) (api.Pin, error) {
+	pin, ok, err := s.d.Store.GetPin(c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	if !ok {
+		return api.Pin{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+	}
+	return pin, nil
+}
+
+// PinsJSON streams the stored JSON of every pin in key order, as stored (GET /allocations
+// writes these bytes as they are): no decoding, no allocation per pin. The slice is only valid
+// during fn.
+func (s *PinService) PinsJSON(ctx context.Context, fn func(pinJSON []byte) error) error {
+	return s.d.Store.IteratePinsJSON(ctx, func(_ api.Cid, b []byte) error { return fn(b) })
+}

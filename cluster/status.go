@@ -1,0 +1,253 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// StatusService tells where pins stand on this peer and across the cluster, and recovers them.
+type StatusService struct {
+	d   Deps
+	fan *fanout
+}
+
+// statusPage is how many pins one fan-out round asks each member about.
+const statusPage = 500
+
+// LocalInfo is this peer's status of c: from the pinset when c is in it, else what the tracker
+// still holds (an unpin in flight) or unpinned.
+func (s *StatusService) LocalInfo(ctx context.Context, c api.Cid) (api.PinInfo, error) {
+	pin, ok, err := s.d.Store.GetPin(c)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	if !ok {
+		return s.d.Tracker.StatusUnknown(ctx, c)
+	}
+	return s.d.Tracker.Status(ctx, pin)
+}
+
+// statusOf asks every member for the status of cids (this peer answers itself) and merges the
+// answers; a member that does not answer shows cluster_error.
+func (s *StatusService) statusOf(ctx context.Context, cids []api.Cid, local bool) ([]api.GlobalPinInfo, error) {
+	out := make([]api.GlobalPinInfo, len(cids))
+	for i, c := range cids {
+		pi, err := s.LocalInfo(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Add(pi)
+	}
+	if local {
+		return out, nil
+	}
+	strs := make([]string, len(cids))
+	for i, c := range cids {
+		strs[i] = c.String()
+	}
+	askStatus(ctx, s.fan, s.fan.others(ctx, nil), &messages.StatusRequest{Cids: strs}, RPCTimeout, len(cids), func(id peer.ID, infos []api.PinInfo, err string) {
+		if err != "" {
+			for i := range out {
+				out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
+			}
+			return
+		}
+		for i, pi := range infos {
+			out[i].Add(pi)
+		}
+	})
+	// A pin allocated to a peer that is not a member (down for long, or removed) shows it as
+	// cluster_error rather than hiding it.
+	for i := range out {
+		for _, a := range out[i].Allocations {
+			if _, ok := out[i].PeerMap[a.String()]; !ok {
+				out[i].PeerMap[a.String()] = s.fan.clusterError(a, "peer is not reachable")
+			}
+		}
+	}
+	return out, nil
+}
+
+// Status returns the status of c on every member (only this peer when local).
+func (s *StatusService) Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	gs, err := s.statusOf(ctx, []api.Cid{c}, local)
+	if err != nil {
+		return api.GlobalPinInfo{}, err
+	}
+	return gs[0], nil
+}
+
+// StatusAll streams the status of every pin (or of cids) that matches filter (0: all). Global
+// status goes a page of pins at a time; local status of the whole pinset is one merged pass
+// (localStatusAll). Memory stays bounded whatever the pinset's size.
+func (s *StatusService) StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	if local && len(cids) == 0 {
+		return s.localStatusAll(ctx, filter, fn)
+	}
+	emitPage := func(page []api.Cid) error {
+		gs, err := s.statusOf(ctx, page, local)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if g.Match(filter) {
+				if err := fn(g); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if len(cids) > 0 {
+		for page := range slices.Chunk(cids, statusPage) {
+			if err := emitPage(page); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	page := make([]api.Cid, 0, statusPage)
+	err := s.d.Store.IteratePinsJSON(ctx, func(c api.Cid, _ []byte) error {
+		page = append(page, c)
+		if len(page) < statusPage {
+			return nil
+		}
+		err := emitPage(page)
+		page = page[:0]
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(page) > 0 {
+		return emitPage(page)
+	}
+	return nil
+}
+
+// StatusLocal answers a member's StatusRequest: this peer's status of each CID, in order.
+func (s *StatusService) StatusLocal(ctx context.Context, cids []string) ([]api.PinInfo, error) {
+	out := make([]api.PinInfo, 0, len(cids))
+	for _, str := range cids {
+		c, err := api.DecodeCid(str)
+		if err != nil {
+			return nil, err
+		}
+		pi, err := s.LocalInfo(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pi)
+	}
+	return out, nil
+}
+
+// RecoverLocal retries c on this peer where it is in error and waits for that attempt.
+func (s *StatusService) RecoverLocal(ctx context.Context, c api.Cid) (api.PinInfo, error) {
+	pin, ok, err := s.d.Store.GetPin(c)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	if ok {
+		return s.d.Tracker.Recover(ctx, pin)
+	}
+	// Not in the pinset: an unpin may have failed here; retry it.
+	pi, err := s.d.Tracker.StatusUnknown(ctx, c)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	if pi.Status != api.TrackerStatusUnpinError {
+		return api.PinInfo{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+	}
+	if err := s.d.Tracker.Untrack(ctx, c); err != nil {
+		return api.PinInfo{}, err
+	}
+	return s.d.Tracker.StatusUnknown(ctx, c)
+}
+
+// Recover retries c where it is in error (on every allocated member unless local) and waits.
+func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	pi, err := s.RecoverLocal(ctx, c)
+	if err != nil {
+		return api.GlobalPinInfo{}, err
+	}
+	g := global(pi)
+	if local {
+		return g, nil
+	}
+	allocated := func(id peer.ID) bool { return len(pi.Allocations) == 0 || slices.Contains(pi.Allocations, id) }
+	askStatus(ctx, s.fan, s.fan.others(ctx, allocated), &messages.RecoverRequest{Cid: c.String()}, 0, 1, func(id peer.ID, infos []api.PinInfo, err string) {
+		if err != "" {
+			g.Add(api.PinInfo{Cid: c, Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
+			return
+		}
+		g.Add(infos[0])
+	})
+	return g, nil
+}
+
+// RecoverAll recovers every item in error on this peer and, unless local, asks every other
+// member to recover its own; it streams each outcome as it ends (fn is never called
+// concurrently). A member that cannot recover is logged and skipped.
+func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error {
+	_, err := s.RecoverAllLocal(ctx, fn)
+	if err != nil || local {
+		return err
+	}
+	var first error
+	askStatus(ctx, s.fan, s.fan.others(ctx, nil), &messages.RecoverAllRequest{}, 0, -1, func(id peer.ID, infos []api.PinInfo, err string) {
+		if err != "" {
+			s.d.Log.Warn("recover: a peer could not recover its items", "peer", id, "err", err)
+			return
+		}
+		for _, pi := range infos {
+			if first == nil {
+				first = fn(global(pi))
+			}
+		}
+	})
+	return first
+}
+
+// RecoverAllLocal retries every item in error on this peer, as many at once as the tracker has
+// slots (each waits for its attempt, up to pin_timeout), and hands each outcome to fn as it ends
+// (never concurrently). A nil fn collects them.
+func (s *StatusService) RecoverAllLocal(ctx context.Context, fn func(api.GlobalPinInfo) error) ([]api.PinInfo, error) {
+	var errored []api.Cid
+	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
+		if st.Status.Match(api.TrackerStatusError | api.TrackerStatusUnexpectedlyUnpinned) {
+			errored = append(errored, c) // bounded by the tracker's queue size
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []api.PinInfo
+	err = recoverEach(ctx, errored, s.d.Config.ConcurrentPins, func(ctx context.Context, c api.Cid) (api.PinInfo, error) {
+		pi, err := s.RecoverLocal(ctx, c)
+		if err != nil {
+			pi, err = s.LocalInfo(ctx, c)
+		}
+		return pi, err
+	}, func(pi api.PinInfo) error {
+		if fn == nil {
+			out = append(out, pi)
+			return nil
+		}
+		return fn(global(pi))
+	})
+	return out, err
+}
+
+func global(pi api.PinInfo) api.GlobalPinInfo {
+	var g api.GlobalPinInfo
+	g.Add(pi)
+	return g
+}
