@@ -26,6 +26,11 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrInsufficientStorage: the peer cannot store the change, e.g. its disk is full (507).
 	ErrInsufficientStorage = errors.New("insufficient storage")
+	// ErrQueueFull: a bounded queue refuses more work (the tracker's pin queue, the batcher's
+	// broadcast queue). Refusals wrap it together with ErrUnavailable (503: try again later),
+	// with a message naming the queue and the config key that bounds it. It is the one "queue
+	// is full" error: tracker.ErrQueueFull and batcher.ErrQueueFull are this error.
+	ErrQueueFull = errors.New("queue is full")
 	// ErrBadCAR: an add body in CAR format (format=car) is malformed, truncated, cannot be
 	// read, does not have exactly one root or does not contain its root block. It wraps
 	// ErrInvalid (400): a bad CAR is the caller's mistake whichever IPFS backend finds it.

@@ -25,6 +25,9 @@ type PinStore interface {
 	// IteratePinsJSON calls fn with every live pin in key (binary CID) order, without decoding
 	// it, in constant memory. pinJSON is only valid during fn; fn's first error stops it.
 	IteratePinsJSON(ctx context.Context, fn func(c api.Cid, pinJSON []byte) error) error
+	// PinsRaw is IteratePinsJSON with the binary CID of each key instead of a decoded CID: no
+	// allocation per pin. Both slices are only valid during fn.
+	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error
 }
 
 // Committer writes to the pinset: the pinset actor's facade, its single writer. Commit returns

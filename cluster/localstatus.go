@@ -19,21 +19,33 @@ const settledMask = api.TrackerStatusPinned | api.TrackerStatusUnexpectedlyUnpin
 // inFlightUnpin are the in-flight statuses shown even for a pin no longer allocated here.
 const inFlightUnpin = api.TrackerStatusUnpinQueued | api.TrackerStatusUnpinning | api.TrackerStatusUnpinError
 
-// localStatusAll streams this peer's status of every pin of the pinset matching filter in one
-// pass (status --local): the pinset from Badger in key order, merged with the tracker's
-// in-flight snapshot and one pin ls of the IPFS node (only when filter needs it), instead of a
-// tracker request and an IPFS request per pin. The rule is the tracker's (Tracker.Status): in
-// flight wins while allocated here (and for unpins in flight), then remote when not allocated
-// here, then pinned or unexpectedly_unpinned from the node's pin list.
-func (s *StatusService) localStatusAll(ctx context.Context, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
+// localPin is one pin of a local status pass: the stored bytes (valid only during the call),
+// their spans when they scanned, and the status on this peer (PeerName, IPFS and TS filled).
+type localPin struct {
+	cid     []byte // binary CID
+	js      []byte
+	spans   pinSpans
+	scanned bool
+	st      api.PinInfoShort
+	settled bool // st is one of the per-pass constant statuses (pinned, unexpectedly_unpinned, remote)
+}
+
+// localPass streams this peer's status of every pin of the pinset matching filter in one pass:
+// the pinset from Badger in key order, merged with the tracker's in-flight snapshot and one pin
+// ls of the IPFS node (only when filter needs it), instead of a tracker request and an IPFS
+// request per pin. The rule is the tracker's (Tracker.Status): in flight wins while allocated
+// here (and for unpins in flight), then remote when not allocated here, then pinned or
+// unexpectedly_unpinned from the node's pin list.
+func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus, each func(*localPin) error) error {
 	self := s.d.Members.Self()
-	base := api.PinInfoShort{PeerName: s.d.Members.PeerName(self)}
+	quotedSelf := []byte(`"` + self.String() + `"`)
+	base := api.PinInfoShort{PeerName: s.d.Members.PeerName(self), TS: nowUTC()}
 	if id, err := s.d.IPFS.ID(ctx); err == nil {
 		base.IPFS = id.ID
 	}
-	inFlight := map[api.Cid]api.PinInfoShort{} // bounded by the tracker's queue
+	inFlight := map[string]api.PinInfoShort{} // binary CID -> status; bounded by the tracker's queue
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
-		inFlight[c] = st
+		inFlight[c.KeyString()] = st
 		return nil
 	})
 	if err != nil {
@@ -41,43 +53,62 @@ func (s *StatusService) localStatusAll(ctx context.Context, filter api.TrackerSt
 	}
 	var pinned *pinTable
 	var lsErr error
-	if filter == 0 || filter&settledMask != 0 {
-		pinned, lsErr = s.pinnedOnIPFS(ctx)
-		if ctx.Err() != nil {
+	if filter == 0 || filter&(settledMask|api.TrackerStatusClusterError) != 0 { // cluster_error: the node may be down
+		if pinned, lsErr = s.pinnedOnIPFS(ctx); ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	selfKey := self.String()
-	now := nowUTC()
-	return s.d.Store.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {
-		var pin api.Pin
-		if err := json.Unmarshal(js, &pin); err != nil {
-			return fmt.Errorf("stored pin of %s is not valid JSON: %w", c, err)
+	var lp localPin
+	return s.d.Store.PinsRaw(ctx, func(c, js []byte) error {
+		lp = localPin{cid: c, js: js}
+		lp.spans, lp.scanned = scanPin(js)
+		lp.scanned = lp.scanned && lp.spans.valid()
+		var allocated bool
+		if lp.scanned {
+			allocated = allocatedIn(lp.spans.allocations, quotedSelf)
+		} else {
+			var pin api.Pin
+			if err := json.Unmarshal(js, &pin); err != nil {
+				return fmt.Errorf("stored pin is not valid JSON: %w", err)
+			}
+			allocated = pin.AllocatedTo(self)
 		}
-		st, found := inFlight[c]
-		allocated := pin.AllocatedTo(self)
+		st, found := inFlight[string(c)]
 		switch {
 		case found && (allocated || st.Status&inFlightUnpin != 0):
 		case !allocated:
-			st = api.PinInfoShort{Status: api.TrackerStatusRemote}
+			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusRemote}, true
 		case lsErr != nil:
 			st = api.PinInfoShort{Status: api.TrackerStatusClusterError, Error: fmt.Sprintf("cannot ask the IPFS node: %v", lsErr)}
-		case pinned == nil: // filter wants no settled status: skip the pin ls
+		case pinned == nil: // filter wants no settled status: the pin ls was skipped
 			return nil
 		case pinned.has(c):
-			st = api.PinInfoShort{Status: api.TrackerStatusPinned}
+			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusPinned}, true
 		default:
-			st = api.PinInfoShort{Status: api.TrackerStatusUnexpectedlyUnpinned}
+			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusUnexpectedlyUnpinned}, true
 		}
 		if !st.Status.Match(filter) {
 			return nil
 		}
 		st.PeerName, st.IPFS = base.PeerName, base.IPFS
 		if st.TS.IsZero() {
-			st.TS = now
+			st.TS = base.TS
 		}
-		g := api.GlobalPinInfo{Cid: c, Name: pin.Name, Allocations: pin.Allocations, Origins: pin.Origins,
-			Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{selfKey: st}}
+		lp.st = st
+		return each(&lp)
+	})
+}
+
+// localStatusAll is status --local of the whole pinset as api.GlobalPinInfo values.
+func (s *StatusService) localStatusAll(ctx context.Context, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
+	selfKey := s.d.Members.Self().String()
+	return s.localPass(ctx, filter, func(lp *localPin) error {
+		var pin api.Pin
+		if err := json.Unmarshal(lp.js, &pin); err != nil {
+			return fmt.Errorf("stored pin is not valid JSON: %w", err)
+		}
+		g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: pin.Allocations, Origins: pin.Origins,
+			Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{selfKey: lp.st}}
 		if g.Allocations == nil {
 			g.Allocations = []peer.ID{}
 		}
@@ -88,6 +119,79 @@ func (s *StatusService) localStatusAll(ctx context.Context, filter api.TrackerSt
 	})
 }
 
+// StatusLocalJSON streams this peer's status of every pin of the pinset matching filter (0:
+// all), in key order, each as the JSON of an api.GlobalPinInfo (no newline) built from the
+// stored bytes: no decoding and no allocation per pin beyond the line, which is only valid
+// during fn. It is StatusAll(ctx, filter, true, nil, fn) for the REST API's stream.
+func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error {
+	selfKey, err := json.Marshal(s.d.Members.Self().String())
+	if err != nil {
+		return err
+	}
+	settled := map[api.TrackerStatus][]byte{} // the few constant peer_map values of this pass
+	var line []byte
+	return s.localPass(ctx, filter, func(lp *localPin) error {
+		if !lp.scanned {
+			var pin api.Pin
+			if err := json.Unmarshal(lp.js, &pin); err != nil {
+				return fmt.Errorf("stored pin is not valid JSON: %w", err)
+			}
+			js, err := json.Marshal(api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations),
+				Origins: orEmpty(pin.Origins), Created: pin.Timestamp, Metadata: pin.Metadata,
+				PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}})
+			if err != nil {
+				return err
+			}
+			return fn(js)
+		}
+		short, ok := settled[lp.st.Status]
+		if !ok || !lp.settled {
+			b, err := json.Marshal(lp.st)
+			if err != nil {
+				return err
+			}
+			short = b
+			if lp.settled {
+				settled[lp.st.Status] = b
+			}
+		}
+		f := lp.spans
+		line = append(line[:0], `{"cid":`...)
+		line = append(line, f.cid...)
+		line = append(line, `,"name":`...)
+		line = appendOr(line, f.name, `""`)
+		line = append(line, `,"allocations":`...)
+		line = appendOr(line, f.allocations, `[]`)
+		line = append(line, `,"origins":`...)
+		line = appendOr(line, f.origins, `[]`)
+		line = append(line, `,"created":`...)
+		line = appendOr(line, f.timestamp, `"0001-01-01T00:00:00Z"`)
+		line = append(line, `,"metadata":`...)
+		line = appendOr(line, f.metadata, `null`)
+		line = append(line, `,"peer_map":{`...)
+		line = append(line, selfKey...)
+		line = append(line, ':')
+		line = append(line, short...)
+		line = append(line, "}}"...)
+		return fn(line)
+	})
+}
+
+// appendOr appends v, or def when v is absent or null.
+func appendOr(dst, v []byte, def string) []byte {
+	if v == nil || string(v) == "null" {
+		return append(dst, def...)
+	}
+	return append(dst, v...)
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // pinTable is the set of roots pinned on the IPFS node as sorted 64-bit fingerprints: 8 bytes
 // a pin, no allocation per pin, lookups by binary search.
 type pinTable struct {
@@ -95,10 +199,8 @@ type pinTable struct {
 	fps  []uint64
 }
 
-func (t *pinTable) fp(c api.Cid) uint64 { return maphash.String(t.seed, c.KeyString()) }
-
-func (t *pinTable) has(c api.Cid) bool {
-	_, ok := slices.BinarySearch(t.fps, t.fp(c))
+func (t *pinTable) has(c []byte) bool {
+	_, ok := slices.BinarySearch(t.fps, maphash.Bytes(t.seed, c))
 	return ok
 }
 
@@ -106,7 +208,7 @@ func (t *pinTable) has(c api.Cid) bool {
 func (s *StatusService) pinnedOnIPFS(ctx context.Context) (*pinTable, error) {
 	t := &pinTable{seed: maphash.MakeSeed()}
 	err := s.d.IPFS.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
-		t.fps = append(t.fps, t.fp(c))
+		t.fps = append(t.fps, maphash.String(t.seed, c.KeyString()))
 		return nil
 	})
 	if err != nil {

@@ -159,5 +159,5 @@ func (s *PinService) PinGet(_ context.Context, c api.Cid) (api.Pin, error) {
 // writes these bytes as they are): no decoding, no allocation per pin. The slice is only valid
 // during fn.
 func (s *PinService) PinsJSON(ctx context.Context, fn func(pinJSON []byte) error) error {
-	return s.d.Store.IteratePinsJSON(ctx, func(_ api.Cid, b []byte) error { return fn(b) })
+	return s.d.Store.PinsRaw(ctx, func(_, js []byte) error { return fn(js) })
 }

@@ -75,6 +75,18 @@ func (s *Store) IteratePinsJSON(ctx context.Context, fn func(c api.Cid, pinJSON 
 	})
 }
 
+// PinsRaw is IteratePinsJSON with the binary CID of each key instead of a decoded CID, so the
+// read paths (GET /allocations, status --local) allocate nothing per pin. Both slices are only
+// valid during fn.
+func (s *Store) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {
+	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
+		if js := pinJSONOf(v); js != nil {
+			return fn(key[len(prefixPin):], js)
+		}
+		return nil
+	})
+}
+
 // IteratePins is IteratePinsJSON with each pin decoded.
 func (s *Store) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
 	return s.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {

@@ -2,7 +2,6 @@ package batcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -52,13 +51,14 @@ func (b *Batcher) Publish(ops []messages.Op) {
 }
 
 // ErrQueueFull is matched (errors.Is) by Full's error, which also matches api.ErrUnavailable.
-var ErrQueueFull = errors.New("the broadcast queue is full")
+// It is api.ErrQueueFull.
+var ErrQueueFull = api.ErrQueueFull
 
 // Full returns an error wrapping ErrQueueFull and api.ErrUnavailable when max_queue_size ops
 // wait for broadcast. It is the one check of that bound: the peer calls it before storing a pin.
 func (b *Batcher) Full() error {
 	if b.cfg.MaxQueueSize > 0 && b.pending.Load() >= int64(b.cfg.MaxQueueSize) {
-		return fmt.Errorf("%w: %w (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, ErrQueueFull, b.cfg.MaxQueueSize)
+		return fmt.Errorf("%w: the broadcast %w (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, ErrQueueFull, b.cfg.MaxQueueSize)
 	}
 	return nil
 }

@@ -41,6 +41,10 @@ type PinStatus interface {
 	// StatusAll streams the status of every pin whose status on some peer matches filter
 	// (0 = all); cids, when not empty, restricts it to those CIDs.
 	StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error
+	// StatusLocalJSON is StatusAll(ctx, filter, true, nil, ...) with each item as its JSON (no
+	// trailing newline), built from the stored bytes: GET /pins?local=true writes these bytes as
+	// they are. The slice is only valid during the call.
+	StatusLocalJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error
 	// Recover re-queues c where it is in error and waits until that attempt ends.
 	Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
 	// RecoverAll recovers every errored pin, streaming the outcome of each.

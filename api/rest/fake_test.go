@@ -214,6 +214,17 @@ func (f *fakeCluster) StatusAll(ctx context.Context, filter api.TrackerStatus, l
 	return f.stream(ctx, func(i int) error { return fn(f.gpi(testCid(fmt.Sprint(i)), fmt.Sprint(i))) })
 }
 
+func (f *fakeCluster) StatusLocalJSON(ctx context.Context, filter api.TrackerStatus, fn func([]byte) error) error {
+	f.record("StatusLocalJSON", filter)
+	return f.stream(ctx, func(i int) error {
+		b, err := json.Marshal(f.gpi(testCid(fmt.Sprint(i)), fmt.Sprint(i)))
+		if err != nil {
+			return err
+		}
+		return fn(b)
+	})
+}
+
 func (f *fakeCluster) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
 	f.record("Recover", c, local)
 	if f.err != nil {

@@ -129,6 +129,10 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := newStreamer(w)
+	if local && len(cids) == 0 { // status --local of the whole pinset: the fast path
+		st.finish(s.svc.Status.StatusLocalJSON(r.Context(), filter, st.raw))
+		return
+	}
 	st.finish(s.svc.Status.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
 }
 

@@ -70,7 +70,7 @@ func TestPinErrors(t *testing.T) {
 			wantError(t, do(t, h, tt.method, tt.target, nil), tt.status, tt.msg)
 		})
 	}
-	for _, m := range []string{"Pin", "PinPath", "StatusAll", "Status", "Recover", "RecoverAll"} {
+	for _, m := range []string{"Pin", "PinPath", "StatusAll", "StatusLocalJSON", "Status", "Recover", "RecoverAll"} {
 		if f.called(m) {
 			t.Errorf("%s was called for a bad request", m)
 		}
@@ -133,6 +133,15 @@ func TestStatusAllStream(t *testing.T) {
 	args := f.lastCall(t, "StatusAll").Args
 	if args[0] != api.TrackerStatusError|api.TrackerStatusPinned || args[1] != true || len(args[2].([]api.Cid)) != 2 {
 		t.Fatalf("StatusAll args = %v", args)
+	}
+
+	// The local status of the whole pinset takes the JSON fast path, its lines written as given.
+	ls = lines(t, do(t, h, "GET", "/pins?local=true&filter=pinned", nil), 200)
+	if len(ls) != 2000 {
+		t.Fatalf("local: %d lines, want 2000", len(ls))
+	}
+	if args := f.lastCall(t, "StatusLocalJSON").Args; args[0] != api.TrackerStatusPinned {
+		t.Fatalf("StatusLocalJSON args = %v", args)
 	}
 
 	// An empty stream is a 200 with no lines; an error before the first item is a JSON error.
