@@ -1,5 +1,6 @@
 // Package peer assembles a pincluster peer: configuration, identity, the libp2p host, the
-// Badger stores, the IPFS backend, the actor tree under one root supervisor (actors/root) and
+// Badger stores, the IPFS backend, the actor tree under one root supervisor (actors/root), the
+// request-facing services (cluster/, built from adapters over these parts in services.go) and
 // the REST API, and runs its lifecycle.
 //
 // Decisions made here:
@@ -8,8 +9,9 @@
 //   - A pin is acknowledged once its op is durable in the pinset store; reconciling it with
 //     the IPFS node is asynchronous (the pinset sends PinsetChanged to the tracker), and a restart re-derives that work from
 //     the pinset (startup sync), so nothing acknowledged depends on in-memory queues.
-//   - Admission control: a pin is refused with "pin queue is full" when the tracker queue
-//     already holds max_pin_queue_size items, before anything is written.
+//   - Admission control: the services refuse a pin (api.ErrQueueFull) when the tracker queue
+//     already holds max_pin_queue_size items or the batcher max_queue_size ops, before anything
+//     is written; the tracker and the batcher are the services' gates.
 //   - Membership is what the peer can see: itself, connected hosts (only holders of the cluster
 //     secret can connect) and peers with a valid ping metric, minus peers removed with
 //     `peers rm`. The ping metric carries the peer's addresses, so peers that bootstrapped to
@@ -26,8 +28,8 @@
 //     panics (actors/root). Timers are scheduled messages inside the actors.
 //   - Peer removal travels on its own topic (<cluster_name>/removals) and, inside the peer, as
 //     messages.PeerRemoved to the monitor, the allocator and the healer.
-//   - Global status asks every member for a page of CIDs at a time (remote StatusRequest), so a
-//     status listing holds one page in memory whatever the pinset's size.
+//   - Tests and benchmarks see a peer's parts only through Options.Probe (internal/peerprobe);
+//     the Peer exports its lifecycle and, promoted from cluster.Services, the services.
 package peer
 
 import (
@@ -58,6 +60,7 @@ import (
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/ipfs/kubo"
@@ -140,8 +143,12 @@ type Options struct {
 	WrapBackend func(ipfs.Backend) ipfs.Backend
 	// StoreWriteFault is checked before every pinset store write; its error fails the write.
 	StoreWriteFault func() error
-	// FaultHooks lets supervision tests crash an actor of the tree (Introspection.Crash).
+	// FaultHooks lets supervision tests crash an actor of the tree (the probe's Crash).
 	FaultHooks bool
+
+	// Probe, when set, receives the peer's read-only view for in-process tests and benchmarks
+	// (internal/peerprobe) once the peer has started.
+	Probe *peerprobe.Probe
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
@@ -269,6 +276,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		if err = p.rest.Start(); err != nil {
 			return nil, err
 		}
+	}
+	if opts.Probe != nil {
+		*opts.Probe = p.probe()
 	}
 	return p, nil
 }

@@ -75,19 +75,20 @@ func (p *Peer) recordAllocatedHere(rec persistence.Record) bool {
 	return pin.AllocatedTo(p.ident.ID)
 }
 
-// Crash makes the actor named name (a child of the root: pinset, tracker, allocator, monitor,
-// informer, healer, ...) panic, as a bug would (supervision tests; needs Options.FaultHooks).
-func (v Introspection) Crash(name string) error {
+// crash makes the actor named name (a child of the root: pinset, tracker, allocator, monitor,
+// informer, healer, ...) panic, as a bug would (supervision tests through the probe; needs
+// Options.FaultHooks).
+func (p *Peer) crash(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return v.p.root.Crash(ctx, name)
+	return p.root.Crash(ctx, name)
 }
 
-// Restarts is how many times the root restarted the actor named name.
-func (v Introspection) Restarts(name string) (int, error) {
+// restarts is how many times the root restarted the actor named name.
+func (p *Peer) restarts(name string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cs, err := v.p.root.Children(ctx)
+	cs, err := p.root.Children(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -99,11 +100,11 @@ func (v Introspection) Restarts(name string) (int, error) {
 	return 0, fmt.Errorf("%w: no actor named %q under the root", api.ErrNotFound, name)
 }
 
-// Children lists the names of the root's children, in order of spawn.
-func (v Introspection) Children() ([]string, error) {
+// children lists the names of the root's children, in order of spawn.
+func (p *Peer) children() ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cs, err := v.p.root.Children(ctx)
+	cs, err := p.root.Children(ctx)
 	names := make([]string, len(cs))
 	for i, c := range cs {
 		names[i] = c.Name

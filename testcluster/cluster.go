@@ -12,6 +12,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/fake"
 	"github.com/pincluster/pincluster/peer"
@@ -74,8 +75,9 @@ type node struct {
 	backend ipfs.Backend // nil: embedded node
 	fake    *fake.Backend
 	gater   *gater
-	p       *peer.Peer // nil while stopped
-	port    int        // bound TCP port after the first start
+	p       *peer.Peer      // nil while stopped
+	probe   peerprobe.Probe // of the last start
+	port    int             // bound TCP port after the first start
 }
 
 // New starts n peers bootstrapped to peer 0 and waits until every peer sees every other one's
@@ -182,13 +184,15 @@ func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 		}
 	}
 	c.mu.Unlock()
+	var probe peerprobe.Probe
 	p, err := peer.New(context.Background(), nd.dir, cfg, nd.ident, peer.Options{
+		Probe:     &probe,
 		Logger:    c.logs.logger(nd.i),
 		Backend:   nd.backend,
 		NoREST:    true,
 		Bootstrap: boot,
 		ConnGater: nd.gater,
-		// Supervision tests crash actors of the tree (Introspection.Crash).
+		// Supervision tests crash actors of the tree (the probe's Crash).
 		FaultHooks: true,
 	})
 	if err != nil {
@@ -196,9 +200,9 @@ func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	nd.p = p
+	nd.p, nd.probe = p, probe
 	if nd.port == 0 {
-		for _, a := range p.Introspect().Host().Addrs() {
+		for _, a := range probe.Host().Addrs() {
 			if na, err := manet.ToNetAddr(a); err == nil && strings.HasPrefix(a.String(), "/ip4/127.0.0.1/tcp/") {
 				nd.port = portOf(na.String())
 				break
@@ -244,6 +248,14 @@ func (c *Cluster) Peer(i int) *peer.Peer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return nd.p
+}
+
+// Probe is the read-only view of peer i's parts (host, backend, queues) from its last start.
+func (c *Cluster) Probe(i int) peerprobe.Probe {
+	nd := c.node(i)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return nd.probe
 }
 
 // Peers lists the running peers in index order.

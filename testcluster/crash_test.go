@@ -42,7 +42,7 @@ func TestKillLosesNoAcknowledgedPin(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	pending := c.Peer(1).Introspect().PendingBroadcast()
+	pending := c.Probe(1).PendingBroadcast()
 	c.Kill(1)
 	t.Logf("killed peer 1 with %d of %d acknowledged ops not yet broadcast; peer 2 had %d pins", pending, n, c.CountPins(2))
 	if pending == 0 {

@@ -81,7 +81,7 @@ func (c *Cluster) Partition(ids ...int) {
 		}
 		for _, other := range nodes {
 			if other != nd && c.part.blocked(nd.ident.ID, other.ident.ID) {
-				_ = p.Introspect().Host().Network().ClosePeer(other.ident.ID)
+				_ = c.Probe(nd.i).Host().Network().ClosePeer(other.ident.ID)
 			}
 		}
 	}
@@ -110,10 +110,10 @@ func (c *Cluster) connectAll() {
 	nodes := c.snapshot()
 	var wg sync.WaitGroup
 	for _, a := range nodes {
-		pa := c.Peer(a.i)
-		if pa == nil {
+		if c.Peer(a.i) == nil {
 			continue
 		}
+		ha := c.Probe(a.i).Host()
 		for _, b := range nodes {
 			if a == b || c.Peer(b.i) == nil {
 				continue
@@ -127,7 +127,7 @@ func (c *Cluster) connectAll() {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				_ = pa.Introspect().Host().Connect(ctx, *info)
+				_ = ha.Connect(ctx, *info)
 			}()
 		}
 	}
@@ -147,7 +147,7 @@ func (c *Cluster) Kill(i int) {
 	if p == nil {
 		c.t.Fatalf("testcluster: Kill(%d): peer is not running", i)
 	}
-	_ = p.Introspect().Host().Close()
+	_ = c.Probe(i).Host().Close()
 	if err := p.Close(); err != nil {
 		c.t.Logf("testcluster: killed peer %d closed with: %v", i, err)
 	}

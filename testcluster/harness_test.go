@@ -21,7 +21,7 @@ func TestHarness(t *testing.T) {
 	c.WaitFor(func() bool { return c.Fake(2).Pinned(a) }, 10*time.Second, "a pinned on peer 2's IPFS")
 
 	c.Partition(2)
-	c.WaitFor(func() bool { return len(c.Peer(2).Introspect().Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
+	c.WaitFor(func() bool { return len(c.Probe(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
 	b := Cid("harness-b")
 	if _, err := c.Peer(0).Pin(ctx, b, api.PinOptions{}); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
 	}
 	c.WaitFor(func() bool { return c.HasPin(2, x) }, 10*time.Second, "x everywhere")
 	c.Partition(2)
-	c.WaitFor(func() bool { return len(c.Peer(2).Introspect().Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
+	c.WaitFor(func() bool { return len(c.Probe(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
 	if _, err := c.Peer(2).Pin(ctx, x, api.PinOptions{Name: "cut-off"}); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WaitFor(func() bool {
-		return c.Peer(0).Introspect().CollectedClock() > 0 && c.Peer(1).Introspect().CollectedClock() > 0
+		return c.Probe(0).CollectedClock() > 0 && c.Probe(1).CollectedClock() > 0
 	}, 15*time.Second,
 		"peers 0 and 1 collect the unpin once peer 2 is past the horizon")
 	c.Heal()

@@ -19,7 +19,7 @@ func (c *Cluster) connectedTo(i int, js ...int) bool {
 		return false
 	}
 	for _, j := range js {
-		if len(p.Introspect().Host().Network().ConnsToPeer(c.ID(j))) == 0 {
+		if len(c.Probe(i).Host().Network().ConnsToPeer(c.ID(j))) == 0 {
 			return false
 		}
 	}
@@ -61,7 +61,7 @@ func TestCutOffPeerRedialsAndSpreadsItsOps(t *testing.T) {
 	c := New(t, 3)
 	c.WaitConnected(10 * time.Second)
 	c.Partition(2)
-	c.WaitFor(func() bool { return len(c.Peer(2).Introspect().Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
+	c.WaitFor(func() bool { return len(c.Probe(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
 	ctx := context.Background()
 	x := Cid("cut-off-x")
 	if _, err := c.Peer(2).Pin(ctx, x, api.PinOptions{}); err != nil {
@@ -85,7 +85,7 @@ func TestPeerAloneBootstrapsAgain(t *testing.T) {
 	c.WaitConnected(10 * time.Second)
 	c.Kill(0)
 	c.Kill(1)
-	c.WaitFor(func() bool { return len(c.Peer(2).Introspect().Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 alone")
+	c.WaitFor(func() bool { return len(c.Probe(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 alone")
 	c.RestartAlone(0)
 	c.RestartAlone(1)
 	c.WaitFor(func() bool { return c.connectedTo(2, 0, 1) && c.connectedTo(0, 1) }, 10*time.Second, "everyone reconnects")

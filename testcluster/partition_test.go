@@ -29,7 +29,7 @@ func TestPartitionThenHealConverges(t *testing.T) {
 	c.WaitFor(func() bool { return c.Converged() && c.CountPins(2) == 3 }, 10*time.Second, "initial pins everywhere")
 
 	c.Partition(2)
-	c.WaitFor(func() bool { return len(c.Peer(2).Introspect().Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
+	c.WaitFor(func() bool { return len(c.Probe(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
 	must := func(_ api.Pin, err error) {
 		t.Helper()
 		if err != nil {

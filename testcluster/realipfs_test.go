@@ -26,7 +26,7 @@ func TestRealIPFSReplicates(t *testing.T) {
 	params := api.DefaultAddParams()
 	params.CidVersion = 1
 	data := []byte("replicated by the testcluster harness over bitswap\n")
-	root, err := c.Peer(0).Introspect().Backend().Add(ctx, files.NewMapDirectory(map[string]files.Node{"f": files.NewBytesFile(data)}), params, func(api.AddedOutput) {})
+	root, err := c.Probe(0).Backend().Add(ctx, files.NewMapDirectory(map[string]files.Node{"f": files.NewBytesFile(data)}), params, func(api.AddedOutput) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestRealIPFSReplicates(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		c.WaitFor(func() bool { return c.LocalStatus(i, root) == api.TrackerStatusPinned }, 30*time.Second, "%s pinned on peer %d's embedded node", root, i)
 	}
-	if ok, _, err := c.Peer(1).Introspect().Backend().IsPinned(ctx, root); err != nil || !ok {
+	if ok, _, err := c.Probe(1).Backend().IsPinned(ctx, root); err != nil || !ok {
 		t.Fatalf("peer 1's node: pinned=%v err=%v", ok, err)
 	}
 }

@@ -197,7 +197,7 @@ func TestPinQueueSteersAllocation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.WaitFor(func() bool { return c.Peer(busy).Introspect().TrackerQueueLen() >= len(stalled) }, 15*time.Second, "peer %d's queue fills", busy)
+	c.WaitFor(func() bool { return c.Probe(busy).TrackerQueueLen() >= len(stalled) }, 15*time.Second, "peer %d's queue fills", busy)
 	for _, i := range []int{0, 1} {
 		c.WaitFor(func() bool { return c.pinQueueOf(i, busy) >= len(stalled) }, 15*time.Second, "peer %d sees peer %d's pinqueue metric", i, busy)
 	}

@@ -42,23 +42,23 @@ func TestWrongSecretCannotJoin(t *testing.T) {
 			cfg.Cluster.Secret = config.NewSecret()
 		}
 	}))
-	rogue := c.Start(2) // bootstraps to peers 0 and 1, and fails
+	c.Start(2) // bootstraps to peers 0 and 1, and fails
 	info, err := libp2ppeer.AddrInfoFromString(c.Addr(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := rogue.Introspect().Host().Connect(ctx, *info); err == nil {
+	if err := c.Probe(2).Host().Connect(ctx, *info); err == nil {
 		t.Fatal("a host with another secret connected to peer 0")
 	}
 	c.Consistently(func() bool {
 		for _, i := range []int{0, 1} {
-			if c.peerIDs(t, i)[c.ID(2)] || len(c.Peer(i).Introspect().Host().Network().ConnsToPeer(c.ID(2))) > 0 {
+			if c.peerIDs(t, i)[c.ID(2)] || len(c.Probe(i).Host().Network().ConnsToPeer(c.ID(2))) > 0 {
 				return false
 			}
 		}
-		return len(rogue.Introspect().Host().Network().Peers()) == 0
+		return len(c.Probe(2).Host().Network().Peers()) == 0
 	}, 2*time.Second, "the peer with the wrong secret stays out")
 	if got := c.peerIDs(t, 0); len(got) != 2 {
 		t.Fatalf("peer 0 lists %d peers, want 2: %v", len(got), got)

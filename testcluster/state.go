@@ -80,7 +80,7 @@ func (c *Cluster) CountPins(i int) int {
 	if p == nil {
 		return -1
 	}
-	n, err := p.Introspect().CountPins()
+	n, err := c.Probe(i).CountPins()
 	if err != nil {
 		return -1
 	}

@@ -38,7 +38,7 @@ func TestSupervisionHealsActors(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	in := c.Peer(0).Introspect()
+	in := c.Probe(0)
 	for k, name := range actors {
 		// Crash while pins are flowing: after the (k+1)th sixth of them is acknowledged.
 		c.WaitFor(func() bool {
@@ -80,7 +80,7 @@ func TestSupervisionHealsActors(t *testing.T) {
 // TestTreeHasEveryActor: the peer's long-lived actors are children of its root.
 func TestTreeHasEveryActor(t *testing.T) {
 	c := New(t, 1)
-	names, err := c.Peer(0).Introspect().Children()
+	names, err := c.Probe(0).Children()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/boxo/files"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/ipfs/kubo"
 	"github.com/pincluster/pincluster/peer"
@@ -29,12 +30,13 @@ func TestPeerOnKubo(t *testing.T) {
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.IPFS.Backend = "kubo"
 	cfg.IPFS.NodeMultiaddress = addr
-	p, err := peer.New(ctx, dir, cfg, ident, peer.Options{NoREST: true})
+	var probe peerprobe.Probe
+	p, err := peer.New(ctx, dir, cfg, ident, peer.Options{NoREST: true, Probe: &probe})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	backend := p.Introspect().Backend()
+	backend := probe.Backend()
 	if _, ok := backend.(*kubo.Node); !ok {
 		t.Fatalf("backend is %T, want *kubo.Node", backend)
 	}

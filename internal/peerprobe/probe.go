@@ -1,0 +1,63 @@
+// Package peerprobe is the view of a running peer's parts that in-process tests and benchmarks
+// need (testcluster, bench): its libp2p host for fault injection, its IPFS backend, queue
+// lengths and watermarks, and the supervision test hooks of its actor tree. It is not an API:
+// a peer hands its probe out only to whoever passed peer.Options.Probe, production code talks
+// to a peer through its services and the REST API, and TestProbeOnlyInTests (peer) keeps it
+// that way. Being internal, nothing outside this module can import it.
+package peerprobe
+
+import (
+	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/pincluster/pincluster/ipfs"
+)
+
+// Parts are what a peer puts in its probe.
+type Parts struct {
+	Host             host.Host
+	Backend          ipfs.Backend
+	CountPins        func() (int, error)
+	TrackerQueueLen  func() int
+	PendingBroadcast func() int
+	CollectedClock   func() uint64
+	Crash            func(name string) error
+	Restarts         func(name string) (int, error)
+	Children         func() ([]string, error)
+}
+
+// Probe is a running peer's view. The zero Probe is a peer that has not started (every read
+// panics). Everything but Host and Crash only reads.
+type Probe struct{ p Parts }
+
+// New is called by the peer that fills a Probe.
+func New(p Parts) Probe { return Probe{p: p} }
+
+// Host is the peer's libp2p host, handed out for fault injection (testcluster's Partition,
+// Kill) and connection checks.
+func (p Probe) Host() host.Host { return p.p.Host }
+
+// Backend is the IPFS backend the peer pins on.
+func (p Probe) Backend() ipfs.Backend { return p.p.Backend }
+
+// CountPins is the number of pins in the peer's pinset (an O(1) counter).
+func (p Probe) CountPins() (int, error) { return p.p.CountPins() }
+
+// TrackerQueueLen is the number of items queued or in progress in the tracker (the pinqueue
+// metric's value).
+func (p Probe) TrackerQueueLen() int { return p.p.TrackerQueueLen() }
+
+// PendingBroadcast is the number of local ops durable but not yet published over pubsub.
+func (p Probe) PendingBroadcast() int { return p.p.PendingBroadcast() }
+
+// CollectedClock is the store's collection watermark (0 until a tombstone was collected).
+func (p Probe) CollectedClock() uint64 { return p.p.CollectedClock() }
+
+// Crash makes the actor named name (a child of the root) panic, as a bug would (supervision
+// tests; the peer needs Options.FaultHooks).
+func (p Probe) Crash(name string) error { return p.p.Crash(name) }
+
+// Restarts is how many times the root restarted the actor named name.
+func (p Probe) Restarts(name string) (int, error) { return p.p.Restarts(name) }
+
+// Children lists the names of the root's children, in order of spawn.
+func (p Probe) Children() ([]string, error) { return p.p.Children() }

@@ -1,0 +1,18 @@
+package peer
+
+import "github.com/pincluster/pincluster/internal/peerprobe"
+
+// probe is the view handed to Options.Probe (in-process tests and benchmarks only).
+func (p *Peer) probe() peerprobe.Probe {
+	backend := p.ipfs
+	if nc, ok := backend.(nopCloser); ok {
+		backend = nc.Backend
+	}
+	return peerprobe.New(peerprobe.Parts{Host: p.host, Backend: backend, CountPins: p.store.CountPins,
+		TrackerQueueLen: p.tracker.QueueLen, PendingBroadcast: p.batcher.Pending,
+		CollectedClock: func() uint64 {
+			c, _ := p.store.CollectedClock()
+			return uint64(c)
+		},
+		Crash: p.crash, Restarts: p.restarts, Children: p.children})
+}
