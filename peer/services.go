@@ -5,14 +5,33 @@ import (
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/monitor"
+	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
 )
 
-// The adapters that give the services (cluster/) what only the peer's assembly has.
+// The adapters that give the services (cluster/) what only the peer's assembly has; the
+// facades and the store satisfy the other contracts as they are.
+
+var (
+	_ cluster.PinStore  = (*persistence.Store)(nil)
+	_ cluster.Committer = (*pinset.Pinset)(nil)
+	_ cluster.Gate      = (*tracker.Tracker)(nil)
+	_ cluster.Gate      = (*batcher.Batcher)(nil)
+	_ cluster.Allocator = (*allocator.Allocator)(nil)
+	_ cluster.Tracker   = (*tracker.Tracker)(nil)
+	_ cluster.IPFS      = ipfs.Backend(nil)
+	_ cluster.Metrics   = (*monitor.Monitor)(nil)
+)
 
 // remoteCaller sends the services' requests to other members' RPC actors.
 type remoteCaller struct{ r *remote.Remote }

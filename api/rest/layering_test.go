@@ -1,0 +1,21 @@
+package rest
+
+import (
+	"go/build"
+	"strings"
+	"testing"
+)
+
+// The REST server depends on api and its own interfaces only: never on the IPFS backends, the
+// actors, the store or the peer (their errors it needs are api's sentinels).
+func TestRestImportsNoComponent(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if strings.HasPrefix(imp, "github.com/pincluster/pincluster/") && imp != "github.com/pincluster/pincluster/api" {
+			t.Errorf("api/rest imports %s", imp)
+		}
+	}
+}
