@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
-	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -192,28 +191,76 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// pinTable is the set of roots pinned on the IPFS node as sorted 64-bit fingerprints: 8 bytes
-// a pin, no allocation per pin, lookups by binary search.
+// pinTable is the set of roots pinned on the IPFS node as 64-bit fingerprints in an
+// open-addressing hash table (linear probing, at most half full): 16 bytes a pin, no
+// allocation per pin, about one cache miss per lookup. Fingerprint 0 marks an empty slot; the
+// one CID whose fingerprint is 0 is kept aside.
 type pinTable struct {
-	seed maphash.Seed
-	fps  []uint64
+	seed  maphash.Seed
+	slots []uint64
+	mask  uint64
+	zero  bool // a pinned CID has fingerprint 0
+	n     int
 }
 
-func (t *pinTable) has(c []byte) bool {
-	_, ok := slices.BinarySearch(t.fps, maphash.Bytes(t.seed, c))
-	return ok
+func newPinTable() *pinTable {
+	t := &pinTable{seed: maphash.MakeSeed(), slots: make([]uint64, 1024)}
+	t.mask = uint64(len(t.slots) - 1)
+	return t
+}
+
+func (t *pinTable) add(fp uint64) {
+	if fp == 0 {
+		t.zero = true
+		return
+	}
+	if 2*(t.n+1) > len(t.slots) {
+		old := t.slots
+		t.slots, t.n = make([]uint64, 2*len(old)), 0
+		t.mask = uint64(len(t.slots) - 1)
+		for _, v := range old {
+			if v != 0 {
+				t.add(v)
+			}
+		}
+	}
+	for i := fp & t.mask; ; i = (i + 1) & t.mask {
+		switch t.slots[i] {
+		case fp:
+			return
+		case 0:
+			t.slots[i] = fp
+			t.n++
+			return
+		}
+	}
+}
+
+func (t *pinTable) has(c []byte) bool { return t.hasFP(maphash.Bytes(t.seed, c)) }
+
+func (t *pinTable) hasFP(fp uint64) bool {
+	if fp == 0 {
+		return t.zero
+	}
+	for i := fp & t.mask; ; i = (i + 1) & t.mask {
+		switch t.slots[i] {
+		case fp:
+			return true
+		case 0:
+			return false
+		}
+	}
 }
 
 // pinnedOnIPFS reads the IPFS node's pin list once into a pinTable.
 func (s *StatusService) pinnedOnIPFS(ctx context.Context) (*pinTable, error) {
-	t := &pinTable{seed: maphash.MakeSeed()}
+	t := newPinTable()
 	err := s.d.IPFS.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
-		t.fps = append(t.fps, maphash.String(t.seed, c.KeyString()))
+		t.add(maphash.String(t.seed, c.KeyString()))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(t.fps)
 	return t, nil
 }

@@ -11,9 +11,10 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// FuzzScanPin: scanPin never panics; the spans of what it accepts are valid JSON; and on a
-// stored pin as encoding/json writes it, the spans hold the pin's values and the allocation
-// test agrees with api.Pin.AllocatedTo.
+// FuzzScanPin: scanPin accepts exactly the JSON objects json.Valid accepts (up to its nesting
+// bound), the spans of what it accepts are valid JSON, and on a stored pin as encoding/json
+// writes it the spans hold the pin's values and the allocation test agrees with
+// api.Pin.AllocatedTo.
 func FuzzScanPin(f *testing.F) {
 	self, other := testPeer(f), testPeer(f)
 	p := api.NewPin(testCid(f, "a"), api.PinOptions{Name: "n\"\\\u2028", Metadata: map[string]string{"k": "}]"}, Origins: []string{"/ip4/1.2.3.4"}})
@@ -29,6 +30,11 @@ func FuzzScanPin(f *testing.F) {
 	quoted := []byte(`"` + self.String() + `"`)
 	f.Fuzz(func(t *testing.T, js []byte) {
 		spans, ok := scanPin(js)
+		trimmed := bytes.TrimLeft(js, " \t\r\n")
+		isObject := json.Valid(js) && len(trimmed) > 0 && trimmed[0] == '{'
+		if ok != isObject && !(isObject && bytes.Count(js, []byte("{"))+bytes.Count(js, []byte("[")) >= maxDepth) {
+			t.Fatalf("scanPin(%q) = %v, json.Valid object = %v", js, ok, isObject)
+		}
 		if !ok || !spans.valid() {
 			return
 		}
