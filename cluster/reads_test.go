@@ -1,0 +1,56 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// The listing and status --local read the real store without an allocation per pin (Badger
+// allocates per block, not per item): a regression here multiplies by the pinset's size.
+func TestReadsDoNotAllocatePerPin(t *testing.T) {
+	st, err := persistence.Open(persistence.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w := newWorld(t)
+	const n = 10000
+	ops := make([]messages.Op, 0, n)
+	for i := range n {
+		c := testCid(t, fmt.Sprint(i))
+		p := api.NewPin(c, api.PinOptions{Name: fmt.Sprint("pin-", i), Metadata: map[string]string{"k": "v"}})
+		js, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, messages.Op{Origin: w.self, Seq: uint64(i + 1), Clock: messages.HLC(i + 1), Kind: messages.OpPin, Cid: c, PinJSON: js})
+		if i%2 == 0 {
+			w.ipfs.pinned = append(w.ipfs.pinned, c)
+		}
+	}
+	if _, err := st.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	w.svc.PinService.d.Store, w.svc.StatusService.d.Store = st, st
+	ctx := context.Background()
+	var lines int
+	for name, read := range map[string]func(){
+		"pin ls":         func() { _ = w.svc.PinsJSON(ctx, func([]byte) error { lines++; return nil }) },
+		"status --local": func() { _ = w.svc.StatusLocalJSON(ctx, 0, func([]byte) error { lines++; return nil }) },
+	} {
+		lines = 0
+		read()
+		if lines != n {
+			t.Fatalf("%s: %d lines, want %d", name, lines, n)
+		}
+		if perPin := testing.AllocsPerRun(2, read) / n; perPin > 0.5 {
+			t.Errorf("%s: %.2f allocations per pin, want none", name, perPin)
+		}
+	}
+}
