@@ -42,11 +42,7 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 	if id, err := s.d.IPFS.ID(ctx); err == nil {
 		base.IPFS = id.ID
 	}
-	inFlight := map[string]api.PinInfoShort{} // binary CID -> status; bounded by the tracker's queue
-	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
-		inFlight[c.KeyString()] = st
-		return nil
-	})
+	inFlight, err := s.inFlightSnapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -72,8 +68,12 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 			}
 			allocated = pin.AllocatedTo(self)
 		}
-		st, found := inFlight[string(c)]
+		st, found, asked, err := inFlight.lookup(ctx, s.d.Tracker, c, js)
+		if err != nil {
+			return err
+		}
 		switch {
+		case asked: // the tracker's own answer for an item beyond the kept statuses
 		case found && (allocated || st.Status&inFlightUnpin != 0):
 		case !allocated:
 			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusRemote}, true
@@ -96,6 +96,47 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		lp.st = st
 		return each(&lp)
 	})
+}
+
+// maxInFlightKept bounds the in-flight statuses a local status pass keeps whole; the rest of
+// a large queue (the tracker pages it from Badger) is kept as fingerprints and asked of the
+// tracker pin by pin. A variable for tests.
+var maxInFlightKept = 1 << 16
+
+// inFlightSet is the tracker's in-flight items during one pass: every CID as a fingerprint,
+// the first maxInFlightKept statuses whole (by binary CID).
+type inFlightSet struct {
+	all  *pinTable
+	kept map[string]api.PinInfoShort
+	more bool // some items are only in all
+}
+
+func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, error) {
+	f := &inFlightSet{all: newPinTable(), kept: map[string]api.PinInfoShort{}}
+	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
+		f.all.add(maphash.String(f.all.seed, c.KeyString()))
+		if len(f.kept) < maxInFlightKept {
+			f.kept[c.KeyString()] = st
+		} else {
+			f.more = true
+		}
+		return nil
+	})
+	return f, err
+}
+
+// lookup is c's in-flight status (found). For an item beyond the kept ones it asks the
+// tracker for c's whole status instead (asked), decoding the stored pin.
+func (f *inFlightSet) lookup(ctx context.Context, t Tracker, c, js []byte) (st api.PinInfoShort, found, asked bool, err error) {
+	if st, found = f.kept[string(c)]; found || !f.more || !f.all.has(c) {
+		return st, found, false, nil
+	}
+	var pin api.Pin
+	if err := json.Unmarshal(js, &pin); err != nil {
+		return st, false, false, fmt.Errorf("stored pin is not valid JSON: %w", err)
+	}
+	pi, err := t.Status(ctx, pin)
+	return pi.PinInfoShort, true, true, err
 }
 
 // localStatusAll is status --local of the whole pinset as api.GlobalPinInfo values.

@@ -49,6 +49,16 @@ func localFixture(t *testing.T, w *world) map[string]api.Cid {
 // The one-pass local status gives what the per-pin path (the tracker's Status for each pin)
 // gives, as values and as JSON, without a tracker or IPFS request per pin.
 func TestLocalStatusMatchesPerPinStatus(t *testing.T) {
+	for _, kept := range []int{maxInFlightKept, 1} {
+		t.Run(fmt.Sprintf("kept=%d", kept), func(t *testing.T) {
+			defer func(k int) { maxInFlightKept = k }(maxInFlightKept)
+			maxInFlightKept = kept
+			testLocalStatusMatches(t, kept > 1)
+		})
+	}
+}
+
+func testLocalStatusMatches(t *testing.T, allKept bool) {
 	ctx := context.Background()
 	w := newWorld(t)
 	cases := localFixture(t, w)
@@ -108,8 +118,13 @@ func TestLocalStatusMatchesPerPinStatus(t *testing.T) {
 			}
 		}
 	}
-	if w.tracker.statuses != 0 {
+	if allKept && w.tracker.statuses != 0 {
 		t.Errorf("local status asked the tracker %d times per pin", w.tracker.statuses)
+	}
+	// With one status kept, the other two in-flight pins are asked of the tracker in each of
+	// the 8 passes (4 filters, values and JSON), and only those.
+	if !allKept && w.tracker.statuses != 16 {
+		t.Errorf("asked the tracker %d times for in-flight pins beyond the kept one, want 16", w.tracker.statuses)
 	}
 	if w.ipfs.ls != 6 { // once per pass that may show a settled status (filters 0, pinned and error; two paths each)
 		t.Errorf("pin ls ran %d times, want 6", w.ipfs.ls)
