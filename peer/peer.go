@@ -78,6 +78,7 @@ type Peer struct {
 	gossip    *gossip
 	batcher   *batcher.Batcher
 	syncer    *syncer.Syncer
+	collector *syncer.Collector
 	monitor   *monitor.Monitor
 	allocator *allocator.Allocator
 	rpc       *actor.PID
@@ -141,7 +142,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
+		members_: memberState{removed: map[libp2ppeer.ID]uint64{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
 	defer func() {
 		if err != nil {
@@ -158,7 +159,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
-	p.store.SetRacedHandler(p.onRacedPins)
 	removed, err := p.store.Removed()
 	if err != nil {
 		return nil, err
@@ -229,6 +229,10 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
+	if p.collector, err = syncer.SpawnCollector(p.system, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
+		return nil, err
+	}
+	p.store.SetRacedHandler(p.collector.RacedPins)
 	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {
 		return nil, err
 	}
@@ -243,7 +247,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p.goLoop(func() { p.recoverLoop(loopCtx) })
 	p.goLoop(func() { p.informerLoop(loopCtx) })
 	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
-	p.goLoop(func() { p.gcLoop(loopCtx) })
 	p.bootstrap(opts.Bootstrap)
 	if !opts.NoREST {
 		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
@@ -295,6 +298,9 @@ func (p *Peer) Close() error {
 			p.gossip.close()
 		}
 		p.loops.Wait()
+		if p.collector != nil {
+			p.collector.Stop()
+		}
 		if p.syncer != nil {
 			p.syncer.Stop()
 		}
