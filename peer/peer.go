@@ -219,6 +219,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p.recon = newReconciler(p)
 	listener := func(ev messages.PinsetChanged) {
 		p.recon.push(ev)
+		if p.collector != nil { // spawned right after the pinset, before any remote op
+			p.collector.Changed(ev)
+		}
 		if ev.Local {
 			p.batcher.Publish(ev.Ops)
 		}

@@ -15,10 +15,18 @@ import (
 // was lost, refreshes the version vectors of members not heard from recently (a pull records
 // the responder's and fetches what it has), then has the pinset drop the tombstones every
 // member has seen. It drops nothing while some member's version vector is unknown or stale.
-func (d *collectorDeps) round(ctx context.Context) {
+// heard holds the members' newest signs of life known to the actor.
+func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time) {
 	d.supersedeRaced(ctx)
 	window := d.cfg.Fresh
-	members, expired, err := d.gcMembers(ctx)
+	// Only what is held before members are judged is collected this round: a tombstone that
+	// arrives later, with ops of a member judged silent, waits for the next judgement.
+	early, err := d.store.VersionVector()
+	if err != nil {
+		d.log.Warn("tombstone collection: reading the version vector", "err", err)
+		return
+	}
+	members, expired, err := d.gcMembers(ctx, heard)
 	if err != nil {
 		d.log.Warn("tombstone collection: reading the members", "err", err)
 		return
@@ -59,6 +67,7 @@ func (d *collectorDeps) round(ctx context.Context) {
 		d.log.Debug("tombstone collection waits for members", "peers", missing)
 		return
 	}
+	upTo = minVV(upTo, early)
 	if len(upTo) == 0 {
 		return
 	}
@@ -85,8 +94,9 @@ func (d *collectorDeps) round(ctx context.Context) {
 
 // gcMembers is every member tombstone collection must wait for: the trusted peers visible now
 // and the durable members heard from within the horizon, minus removed peers. expired lists
-// the durable members silent beyond the horizon (collection goes on without them).
-func (d *collectorDeps) gcMembers(ctx context.Context) (members, expired []peer.ID, err error) {
+// the durable members silent beyond the horizon (collection goes on without them); a sign of
+// life in heard counts as much as the durable last-heard time.
+func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Time) (members, expired []peer.ID, err error) {
 	set := map[peer.ID]bool{}
 	for _, id := range d.members.Visible(ctx) {
 		set[id] = true
@@ -106,6 +116,11 @@ func (d *collectorDeps) gcMembers(ctx context.Context) (members, expired []peer.
 					durable[o] = time.Now()
 				}
 			}
+		}
+	}
+	for id, at := range heard {
+		if at.After(durable[id]) {
+			durable[id] = at
 		}
 	}
 	horizon := time.Now().Add(-d.cfg.Horizon)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -38,9 +39,14 @@ import (
 // gossip or snapshot) and whichever side pulls first. Untrusted peers never count: their ops
 // are refused, so they cannot bring an old pin back to a trusted peer.
 //
-// The actor owns the schedule and the last-heard throttle; a round runs on a worker goroutine
-// that reports back by message (it pulls from members and waits on the pinset), and the
-// writes go to the pinset actor, the single writer.
+// A member is heard from when it answers a pull, and also when ops it made within the horizon
+// reach this peer through others (the pinset's PinsetChanged events): it is alive, only not
+// reachable directly yet, so collection waits for it instead of excluding it (and then
+// superseding its recent pins as raced ones).
+//
+// The actor owns the schedule, the last-heard table and its write throttle; a round runs on a
+// worker goroutine that reports back by message (it pulls from members and waits on the
+// pinset), and the writes go to the pinset actor, the single writer.
 
 // CollectorName is the collector actor's name.
 const CollectorName = "collector"
@@ -117,9 +123,10 @@ type collectorActor struct {
 	timer *time.Timer
 
 	running bool
-	waiters []*actor.PID // collectNow senders: answered when the next round ends
-	queued  []*actor.PID // collectNow senders that arrived during a round: they get a fresh one
-	touched map[peer.ID]time.Time
+	waiters []*actor.PID          // collectNow senders: answered when the next round ends
+	queued  []*actor.PID          // collectNow senders that arrived during a round: they get a fresh one
+	touched map[peer.ID]time.Time // last-heard times written, for the throttle
+	heard   map[peer.ID]time.Time // newest sign of life of each member, handed to each round
 }
 
 // collectorDeps are what a round uses; shared, read only, with the workers.
@@ -145,7 +152,9 @@ func (a *collectorActor) Receive(ctx actor.Context) {
 	case *racedPins:
 		a.onRacedPins(m)
 	case *memberHeard:
-		a.onMemberHeard(m)
+		a.onMemberHeard(m.id, time.Now())
+	case *messages.PinsetChanged:
+		a.onPinsetChanged(m)
 	case *actor.Stopping:
 		if a.timer != nil {
 			a.timer.Stop()
@@ -191,11 +200,12 @@ func (a *collectorActor) startRound(ctx actor.Context) {
 	a.running = true
 	waiters := a.waiters
 	a.waiters = nil
+	heard := maps.Clone(a.heard)
 	self, system, deps, rctx := ctx.Self(), ctx.ActorSystem(), a.c, a.ctx
 	a.work.Add(1)
 	go func() {
 		defer a.work.Done()
-		deps.round(rctx)
+		deps.round(rctx, heard)
 		system.Root.Send(self, &roundDone{waiters: waiters})
 	}()
 }
@@ -228,28 +238,55 @@ func (a *collectorActor) onRacedPins(m *racedPins) {
 	}()
 }
 
-// onMemberHeard records that a member answered, at most once a memberTouchEvery.
-func (a *collectorActor) onMemberHeard(m *memberHeard) {
-	if m.id == a.cfg.Self || !a.c.members.Trusted(m.id) || a.c.members.Removed(m.id) {
+// onMemberHeard records that a member was alive at `at`, in memory at once and in the store
+// at most once a memberTouchEvery.
+func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
+	if id == a.cfg.Self || !a.c.members.Trusted(id) || a.c.members.Removed(id) {
 		return
 	}
-	now := time.Now()
+	if at.After(a.heard[id]) {
+		a.heard[id] = at
+	}
 	every := memberTouchEvery
 	if a.cfg.Horizon > 0 {
 		every = min(every, a.cfg.Horizon/10)
 	}
-	if now.Sub(a.touched[m.id]) < every {
+	if at.Sub(a.touched[id]) < every {
 		return
 	}
-	a.touched[m.id] = now
+	a.touched[id] = at
 	store, log := a.c.store, a.log
 	a.work.Add(1)
 	go func() { // a store write: off the actor's goroutine
 		defer a.work.Done()
-		if err := store.TouchMember(m.id, now); err != nil {
-			log.Warn("recording a cluster member", "peer", m.id, "err", err)
+		if err := store.TouchMember(id, at); err != nil {
+			log.Warn("recording a cluster member", "peer", id, "err", err)
 		}
 	}()
+}
+
+// onPinsetChanged takes ops of other members made within the horizon as signs of life (at
+// their clock's wall time, never later than now).
+func (a *collectorActor) onPinsetChanged(m *messages.PinsetChanged) {
+	if m.Local {
+		return
+	}
+	now := time.Now()
+	newest := map[peer.ID]time.Time{}
+	for _, op := range m.Ops {
+		if w := op.Clock.Wall(); w.After(newest[op.Origin]) {
+			newest[op.Origin] = w
+		}
+	}
+	for id, at := range newest {
+		if a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
+			continue
+		}
+		if at.After(now) { // a member whose clock runs ahead
+			at = now
+		}
+		a.onMemberHeard(id, at)
+	}
 }
 
 // Collector is the collector actor's facade.
@@ -269,7 +306,7 @@ func SpawnCollector(system *actor.ActorSystem, cfg CollectorConfig, store Collec
 	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, syncer: s, members: members, log: log}
 	work := &sync.WaitGroup{}
 	produce := func() actor.Actor {
-		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}}
+		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}, heard: map[peer.ID]time.Time{}}
 	}
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(produce), CollectorName)
 	if err != nil {
@@ -300,6 +337,11 @@ func (c *Collector) CollectNow(ctx context.Context) error {
 // does not block).
 func (c *Collector) RacedPins(ops []messages.Op) {
 	c.system.Root.Send(c.pid, &racedPins{ops: ops})
+}
+
+// Changed hands over a PinsetChanged event of the pinset (its ops are signs of life).
+func (c *Collector) Changed(ev messages.PinsetChanged) {
+	c.system.Root.Send(c.pid, &ev)
 }
 
 // Heard records that a trusted peer answered a pull.

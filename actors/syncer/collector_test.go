@@ -134,3 +134,37 @@ func TestCollectorSupersedesRacedPins(t *testing.T) {
 		t.Fatal("the raced pin was not superseded")
 	}
 }
+
+// A member silent beyond the horizon is excluded and collection goes on; a member whose recent
+// ops reached this peer through others (a PinsetChanged event) is alive, and collection waits
+// for its version vector instead.
+func TestCollectorSignsOfLife(t *testing.T) {
+	for _, alive := range []bool{false, true} {
+		s := newCollectorSide(t, 0)
+		ctx := t.Context()
+		other := newPeer(t, 2)
+		if err := s.store.TouchMember(other, time.Now().Add(-2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		c := mkCid(t, 1)
+		if err := s.writer.ApplyRemoteWait(ctx, []messages.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
+			t.Fatal(err)
+		}
+		if alive {
+			recent := messages.Op{Origin: other, Seq: 1, Clock: messages.MakeHLC(time.Now().UnixMilli(), 0), Kind: messages.OpUnpin, Cid: mkCid(t, 2)}
+			s.collector.Changed(messages.PinsetChanged{Ops: []messages.Op{recent}})
+		}
+		if err := s.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, kept, _ := s.store.Get(c)
+		ex, _ := s.store.Exclusions()
+		_, excluded := ex[other]
+		if alive && (!kept || excluded) {
+			t.Fatalf("a member with recent ops was excluded (tombstone kept %v, excluded %v)", kept, excluded)
+		}
+		if !alive && (kept || !excluded) {
+			t.Fatalf("a silent member held collection back (tombstone kept %v, excluded %v)", kept, excluded)
+		}
+	}
+}
