@@ -10,6 +10,7 @@
 package pinset
 
 import (
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -28,5 +29,10 @@ type Store interface {
 	Maintenance
 }
 
-// Listener receives PinsetChanged events. It is called from the actor and must not block.
-type Listener func(messages.PinsetChanged)
+// Subscribe adds a subscriber: from then on the pinset actor sends it a messages.PinsetChanged
+// (a value, no reply expected) after every write that changed the pinset, local changes and
+// remote ones in separate events, in commit order, before any requester of that write is
+// answered. Subscribing twice is a no-op; a stopped subscriber's events go to dead letters.
+type Subscribe struct {
+	PID *actor.PID
+}

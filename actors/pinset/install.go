@@ -15,7 +15,7 @@ import (
 // this actor like every other write: the syncer and the collector send these messages and the
 // actor runs them, one write at a time, on its writer goroutine (group commits of ops first).
 // The actor then does what follows any change: it moves its clock and numbering past the
-// records installed and tells the listener what changed.
+// records installed and tells the subscribers what changed.
 
 // Maintenance is the part of the Store that installs snapshots and collects tombstones
 // (persistence.Store satisfies it; see persistence for each method's contract).
@@ -149,8 +149,10 @@ func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
 	if own >= a.nextSeq {
 		a.nextSeq = own + 1
 	}
-	if len(m.changed) > 0 && a.listener != nil {
-		a.listener(messages.PinsetChanged{Ops: m.changed})
+	if len(m.changed) > 0 {
+		for _, s := range a.subs {
+			ctx.Send(s, messages.PinsetChanged{Ops: m.changed})
+		}
 	}
 	if m.sender != nil {
 		ctx.Send(m.sender, m.reply)

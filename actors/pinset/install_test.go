@@ -30,10 +30,13 @@ func (s *memStore) CollectTombstones(context.Context, map[peer.ID]uint64, []peer
 	return 0, nil, errNoMaintenance
 }
 
-// events collects what the listener hears.
+// events collects what a subscriber hears.
 type events struct {
-	mu  sync.Mutex
-	evs []messages.PinsetChanged
+	mu   sync.Mutex
+	evs  []messages.PinsetChanged
+	t    *testing.T
+	sys  *actor.ActorSystem
+	subs []*actor.PID
 }
 
 func (e *events) listen(ev messages.PinsetChanged) {
@@ -43,6 +46,7 @@ func (e *events) listen(ev messages.PinsetChanged) {
 }
 
 func (e *events) ops() []messages.Op {
+	settle(e.t, e.sys, e.subs)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []messages.Op
@@ -53,13 +57,20 @@ func (e *events) ops() []messages.Op {
 }
 
 // spawnReal starts the actor on a real in-memory store.
-func spawnReal(t *testing.T, self peer.ID, listener Listener) (*Pinset, *persistence.Store) {
+func spawnReal(t *testing.T, self peer.ID, ev *events) (*Pinset, *persistence.Store) {
 	t.Helper()
 	st, err := persistence.Open(persistence.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Spawn(actor.NewActorSystem(), self, st, messages.NewClock(nil), listener, nil)
+	sys := actor.NewActorSystem()
+	var subs []*actor.PID
+	if ev != nil {
+		ev.t, ev.sys = t, sys
+		ev.subs = subscriber(t, sys, ev.listen)
+		subs = ev.subs
+	}
+	p, err := Spawn(sys, self, st, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +94,7 @@ func pinOpOf(t *testing.T, origin peer.ID, seq uint64, clock messages.HLC, i int
 func TestInstallSnapshotPage(t *testing.T) {
 	self, other := testPeer(t), testPeer(t)
 	var ev events
-	p, st := spawnReal(t, self, ev.listen)
+	p, st := spawnReal(t, self, &ev)
 	ctx := t.Context()
 
 	// A local record the sender saw (other's seq 1) and no longer holds: pruned.

@@ -153,7 +153,7 @@ func (a *collectorActor) Receive(ctx actor.Context) {
 		a.onRacedPins(m)
 	case *memberHeard:
 		a.onMemberHeard(m.id, time.Now())
-	case *messages.PinsetChanged:
+	case messages.PinsetChanged:
 		a.onPinsetChanged(m)
 	case *actor.Stopping:
 		if a.timer != nil {
@@ -267,7 +267,7 @@ func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
 
 // onPinsetChanged takes ops of other members made within the horizon as signs of life (at
 // their clock's wall time, never later than now).
-func (a *collectorActor) onPinsetChanged(m *messages.PinsetChanged) {
+func (a *collectorActor) onPinsetChanged(m messages.PinsetChanged) {
 	if m.Local {
 		return
 	}
@@ -339,9 +339,13 @@ func (c *Collector) RacedPins(ops []messages.Op) {
 	c.system.Root.Send(c.pid, &racedPins{ops: ops})
 }
 
-// Changed hands over a PinsetChanged event of the pinset (its ops are signs of life).
+// PID is the collector actor, a subscriber of the pinset's PinsetChanged events (their remote
+// ops are signs of life of their origins).
+func (c *Collector) PID() *actor.PID { return c.pid }
+
+// Changed hands over a PinsetChanged event, as the pinset does to its subscribers.
 func (c *Collector) Changed(ev messages.PinsetChanged) {
-	c.system.Root.Send(c.pid, &ev)
+	c.system.Root.Send(c.pid, ev)
 }
 
 // Heard records that a trusted peer answered a pull.

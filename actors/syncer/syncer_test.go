@@ -33,6 +33,7 @@ type side struct {
 	link     *link
 	mu       sync.Mutex
 	notified []messages.Op
+	sub      *actor.PID // hears the pinset's PinsetChanged into notified
 }
 
 // link is a fake Requester: it round-trips messages through their JSON wire form and asks the
@@ -85,14 +86,19 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 		t.Fatal(err)
 	}
 	s := &side{id: newPeer(t, seed), store: st, system: actor.NewActorSystem(), link: &link{}}
-	// The real single writer: what a snapshot changes is what its listener hears.
-	listen := func(ev messages.PinsetChanged) {
-		s.mu.Lock()
-		s.notified = append(s.notified, ev.Ops...)
-		s.mu.Unlock()
-	}
+	// The real single writer: what a snapshot changes is what its subscriber hears.
+	s.sub = s.system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case messages.PinsetChanged:
+			s.mu.Lock()
+			s.notified = append(s.notified, m.Ops...)
+			s.mu.Unlock()
+		case settleEvents:
+			ctx.Respond(settleEvents{})
+		}
+	}))
 	log := slog.New(slog.DiscardHandler)
-	writer, err := pinset.Spawn(s.system, s.id, st, messages.NewClock(nil), listen, log)
+	writer, err := pinset.Spawn(s.system, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +222,16 @@ func mustSeen(t *testing.T, s *side) map[peer.ID]SeenVV {
 		t.Fatal(err)
 	}
 	return seen
+}
+
+// settleEvents asks the subscriber to answer once it handled what is already in its mailbox.
+type settleEvents struct{}
+
+// settle waits until every PinsetChanged sent before now is in s.notified: the pinset sends
+// events before it answers the write they follow.
+func (s *side) settle(t testing.TB) {
+	t.Helper()
+	if _, err := s.system.Root.RequestFuture(s.sub, settleEvents{}, 10*time.Second).Result(); err != nil {
+		t.Fatalf("subscriber: %v", err)
+	}
 }
