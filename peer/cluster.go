@@ -21,8 +21,6 @@ type memberState struct {
 	mu sync.Mutex
 	// removed maps each peer removed with peers rm to the seq up to which its ops stay valid.
 	removed map[libp2ppeer.ID]uint64
-	// touched is when each member's last-heard time was last written (touchMember).
-	touched map[libp2ppeer.ID]time.Time
 }
 
 // remove records id as removed, its ops valid up to seq cutoff (the highest the remover had).

@@ -89,6 +89,7 @@ type Peer struct {
 	gossip    *gossip
 	batcher   *batcher.Batcher
 	syncer    *syncer.Syncer
+	collector *syncer.Collector
 	monitor   *monitor.Monitor
 	allocator *allocator.Allocator
 	informer  *informer.Informer
@@ -154,7 +155,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
+		members_: memberState{removed: map[libp2ppeer.ID]uint64{}}, pullHints: make(chan libp2ppeer.ID, 64),
 		leave: opts.Leave}
 	defer func() {
 		if err != nil {
@@ -171,7 +172,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
-	p.store.SetRacedHandler(p.onRacedPins)
 	removed, err := p.store.Removed()
 	if err != nil {
 		return nil, err
@@ -233,6 +233,11 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
+	if p.collector, err = syncer.SpawnCollector(p.system, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
+		return nil, err
+	}
+	p.store.SetRacedHandler(p.collector.RacedPins)
+	p.pinset.Subscribe(p.collector.PID()) // remote ops are signs of life of their origins
 	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
@@ -247,7 +252,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	p.watchConnections()
 	p.goLoop(func() { p.republish(loopCtx) })
 	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
-	p.goLoop(func() { p.gcLoop(loopCtx) })
 	p.bootstrap(opts.Bootstrap)
 	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -311,6 +315,9 @@ func (p *Peer) Close() error {
 			p.gossip.close()
 		}
 		p.loops.Wait()
+		if p.collector != nil {
+			p.collector.Stop()
+		}
 		if p.syncer != nil {
 			p.syncer.Stop()
 		}

@@ -47,6 +47,9 @@ func (l *link) PID(id peer.ID, name string) *actor.PID { return actor.NewPID(id.
 
 func (l *link) Request(ctx context.Context, to *actor.PID, msg any) (any, error) {
 	l.requests.Add(1)
+	if l.target == nil {
+		return nil, fmt.Errorf("peer %s unreachable (not connected in this test)", to.Address)
+	}
 	req := msg.(*messages.SyncRequest)
 	var wire messages.SyncRequest
 	if err := roundTrip(req, &wire); err != nil {
