@@ -213,7 +213,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.root, err = root.Spawn(p.system, root.Config{FaultHooks: opts.FaultHooks}, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
@@ -222,15 +222,15 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	b := cfg.Consensus.CRDT.Batching
-	if p.batcher, err = batcher.Spawn(p.system, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
+	if p.batcher, err = batcher.Spawn(p.root, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
 		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).
-	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
+	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
 	if err = p.spawnHealth(); err != nil {

@@ -31,7 +31,7 @@
 //
 // # Usage
 //
-//	t, err := tracker.New(system, tracker.DefaultConfig(), backend, selfID, "peer0", logger)
+//	t, err := tracker.New(parent, tracker.DefaultConfig(), backend, selfID, "peer0", logger)
 //	defer t.Stop()
 //	err = t.Track(ctx, pin)         // allocated here: queue a pin
 //	info, err := t.Status(ctx, pin) // pin_queued, pinning, pinned, pin_error, remote...

@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
@@ -44,7 +45,7 @@ type Tracker struct {
 }
 
 // New validates cfg and spawns the tracker actor (named "tracker") under the system's root.
-func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
+func New(parent root.Parent, cfg Config, backend ipfs.Backend, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -55,10 +56,11 @@ func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, self peer.
 		logger = slog.Default()
 	}
 	logger = logger.With("component", "tracker")
+	system := parent.ActorSystem()
 	t := &Tracker{system: system, cfg: cfg, backend: backend, self: self, peername: peername, logger: logger}
 	ta := newTrackerActor(system, self, cfg, backend, logger, &t.ops, &t.queueLen)
 	props := actor.PropsFromProducer(func() actor.Actor { return ta })
-	pid, err := system.Root.SpawnNamed(props, "tracker")
+	pid, err := parent.SpawnNamed(props, "tracker")
 	if err != nil {
 		return nil, fmt.Errorf("tracker: spawn: %w", err)
 	}

@@ -209,7 +209,7 @@ func TestPanicInBackendIsAFailure(t *testing.T) {
 	cfg := testConfig()
 	pin := testPin(t, "panicky")
 	pb := &panicBackend{Backend: fake.New()}
-	tr2, err := New(quietSystem(), cfg, pb, selfID, "peer0", discard())
+	tr2, err := New(quietSystem().Root, cfg, pb, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestUnpinStatesAndError(t *testing.T) {
 func TestUnpinningState(t *testing.T) {
 	pin := testPin(t, "unpinning")
 	sb := &stallUnpinBackend{Backend: fake.New(), release: make(chan struct{})}
-	tr2, err := New(quietSystem(), testConfig(), sb, selfID, "peer0", discard())
+	tr2, err := New(quietSystem().Root, testConfig(), sb, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestStopCancelsInFlightCalls(t *testing.T) {
 	b := fake.New()
 	cfg := testConfig()
 	cfg.ConcurrentPins = 5
-	tr, err := New(sys, cfg, b, selfID, "peer0", discard())
+	tr, err := New(sys.Root, cfg, b, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
