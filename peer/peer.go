@@ -47,6 +47,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/antientropy"
 	"github.com/pincluster/pincluster/actors/batcher"
 	"github.com/pincluster/pincluster/actors/healer"
 	"github.com/pincluster/pincluster/actors/informer"
@@ -85,19 +86,19 @@ type Peer struct {
 	tracker *tracker.Tracker
 	rest    *rest.Server
 
-	remote    *remote.Remote
-	gossip    *gossip
-	batcher   *batcher.Batcher
-	syncer    *syncer.Syncer
-	monitor   *monitor.Monitor
-	allocator *allocator.Allocator
-	informer  *informer.Informer
-	healer    *healer.Healer
-	rpc       *actor.PID
+	remote      *remote.Remote
+	gossip      *gossip
+	batcher     *batcher.Batcher
+	syncer      *syncer.Syncer
+	monitor     *monitor.Monitor
+	allocator   *allocator.Allocator
+	informer    *informer.Informer
+	antientropy *antientropy.Scheduler
+	healer      *healer.Healer
+	rpc         *actor.PID
 
 	membership *membership.Membership
 	members_   memberState
-	pullHints  chan libp2ppeer.ID
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the
 	// daemon.
 	left  atomic.Bool
@@ -154,8 +155,8 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
-		leave: opts.Leave}
+		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}},
+		leave:    opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -244,9 +245,13 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
 		return nil, err
 	}
+	if p.antientropy, err = antientropy.Spawn(p.root, antientropy.Deps{Interval: cfg.Consensus.CRDT.RebroadcastInterval.D(),
+		Members: pullMembers{p}, Puller: p.syncer}, log); err != nil {
+		return nil, err
+	}
+	p.readGossip(loopCtx)
 	p.watchConnections()
 	p.goLoop(func() { p.republish(loopCtx) })
-	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
 	p.goLoop(func() { p.gcLoop(loopCtx) })
 	p.bootstrap(opts.Bootstrap)
 	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
@@ -300,6 +305,9 @@ func (p *Peer) Close() error {
 		}
 		if p.healer != nil {
 			p.healer.Stop() // no repin or sync commits while the pinset stops
+		}
+		if p.antientropy != nil {
+			p.antientropy.Stop() // no pulls while the syncer stops
 		}
 		if p.informer != nil {
 			p.informer.Stop()
