@@ -214,7 +214,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.root, err = root.Spawn(p.system, root.Config{FaultHooks: opts.FaultHooks}, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())

@@ -55,6 +55,8 @@
 //	m/format                       on-disk layout version (8 bytes, currently 1)
 //	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
 //	mb/<peer ID>                   a member and when it was last heard from (members.go)
+//	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO
+//	tq/f/<CID>, m/tqlen, m/tqseq   order, the CID index, failed entries, the length and last seq
 //
 // The kind byte comes first in a record so that listing skips tombstones and finds the JSON
 // without decoding anything. The op log doubles the storage per pin; DropTombstones trims it

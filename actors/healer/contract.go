@@ -37,7 +37,8 @@ type Liveness interface {
 
 // Tracker is the pin tracker's facade.
 type Tracker interface {
-	InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error) error
+	// Tracked reports whether the tracker holds c (in memory or in its durable queue).
+	Tracked(ctx context.Context, c api.Cid) (bool, error)
 	Track(ctx context.Context, pin api.Pin) error
 	Untrack(ctx context.Context, c api.Cid) error
 	RecoverAll(ctx context.Context) (int, error)

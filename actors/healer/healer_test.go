@@ -99,7 +99,7 @@ func (f *fakes) setLive(ids ...peer.ID) {
 	f.mu.Unlock()
 }
 
-func (f *fakes) InFlight(context.Context, func(api.Cid, api.PinInfoShort) error) error { return nil }
+func (f *fakes) Tracked(context.Context, api.Cid) (bool, error) { return false, nil }
 func (f *fakes) Track(_ context.Context, pin api.Pin) error {
 	f.mu.Lock()
 	f.tracked = append(f.tracked, pin.Cid)

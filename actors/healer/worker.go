@@ -97,14 +97,6 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 // package doc).
 func (w worker) stateSync(ctx context.Context) {
 	now := time.Now()
-	// What the tracker already holds needs no Track (bounded by max_pin_queue_size).
-	inFlight := map[string]struct{}{}
-	if err := w.deps.Tracker.InFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {
-		inFlight[c.KeyString()] = struct{}{}
-		return nil
-	}); err != nil && ctx.Err() == nil {
-		w.log.Warn("state sync: listing the tracker", "err", err)
-	}
 	var expired []messages.Change
 	flush := func() {
 		if len(expired) == 0 {
@@ -126,11 +118,12 @@ func (w worker) stateSync(ctx context.Context) {
 		if !pin.AllocatedTo(w.deps.Self) {
 			return nil
 		}
-		if _, ok := inFlight[pin.Cid.KeyString()]; ok {
-			return nil
-		}
 		pinned, _, err := w.deps.Node.IsPinned(ctx, pin.Cid)
 		if err != nil || pinned {
+			return nil
+		}
+		// What the tracker already holds (in memory or in its durable queue) needs no Track.
+		if tracked, err := w.deps.Tracker.Tracked(ctx, pin.Cid); err != nil || tracked {
 			return nil
 		}
 		if err := w.deps.Tracker.Track(ctx, pin); err != nil && ctx.Err() == nil {

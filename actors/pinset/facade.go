@@ -39,7 +39,25 @@ func Spawn(parent root.Parent, self peer.ID, store Store, clock *messages.Clock,
 	if err != nil {
 		return nil, err
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return a })
+	// A restart (a panic) gets a fresh instance that re-reads its numbering from the store,
+	// once the crashed instance's write in flight has ended (else it could reuse its seqs);
+	// the subscribers are configuration and carry over.
+	first := true
+	props := actor.PropsFromProducer(func() actor.Actor {
+		if first {
+			first = false
+			return a
+		}
+		subs := a.subs
+		a.writes.Wait()
+		fresh, err := newActor(self, store, clock, subs, log)
+		if err != nil {
+			panic(fmt.Sprintf("pinset: restarting: %v", err)) // supervision retries
+		}
+		fresh.writes = a.writes
+		a = fresh
+		return fresh
+	})
 	pid, err := parent.SpawnNamed(props, "pinset")
 	if err != nil {
 		return nil, fmt.Errorf("pinset: spawn: %w", err)

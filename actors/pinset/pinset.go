@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -42,6 +43,28 @@ func (b batch) ops() []messages.Op {
 func (b batch) run(_ context.Context, store Store) any {
 	changed, err := store.Apply(b.ops())
 	return &writeDone{b: b, changed: changed, err: err}
+}
+
+// writerResult carries a job's result (writeDone, maintDone) from the writer goroutine of
+// the incarnation that started it: a restarted actor ignores the crashed one's (its
+// requesters time out; nothing was acknowledged).
+type writerResult struct {
+	from *pinsetActor
+	msg  any
+}
+
+func (a *pinsetActor) onWriterResult(ctx actor.Context, m writerResult) {
+	if m.from != a {
+		return
+	}
+	switch r := m.msg.(type) {
+	case *writeDone:
+		a.onWriteDone(ctx, r)
+	case *maintDone:
+		a.onMaintDone(ctx, r)
+	default:
+		a.log.Warn("pinset: unknown writer result", "type", fmt.Sprintf("%T", r))
+	}
 }
 
 // writeDone reports the end of a Store.Apply run in the writer goroutine.
@@ -85,7 +108,14 @@ func newActor(self peer.ID, store Store, clock *messages.Clock, subs []*actor.PI
 		jobCtx: jobCtx, cancelJob: cancel}, nil
 }
 
+// faultHook, when set (tests only), sees every message of the pinset actor before it is
+// handled; a panic there crashes the actor, to show that supervision restarts it fresh.
+var faultHook atomic.Pointer[func(any)]
+
 func (a *pinsetActor) Receive(ctx actor.Context) {
+	if h := faultHook.Load(); h != nil {
+		(*h)(ctx.Message())
+	}
 	switch m := ctx.Message().(type) {
 	case *messages.CommitChanges:
 		a.onCommitChanges(ctx, m)
@@ -101,16 +131,18 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		}
 	case *InstallSnapshotPage, *RaiseVersionVector, *CollectTombstones:
 		a.onMaintenance(ctx, m)
-	case *maintDone:
-		a.onMaintDone(ctx, m)
+	case writerResult:
+		a.onWriterResult(ctx, m)
 	case *actor.Stopping:
 		a.cancelJob()
-	case *actor.Stopped:
+	case *actor.Stopped, *actor.Restarting:
+		// A restart gets a fresh instance (facade.go): this one's writer ends after its job.
+		a.cancelJob()
 		if a.writeq != nil {
 			close(a.writeq)
 			a.writeq = nil
 		}
-	case *actor.Started, *actor.Restarting:
+	case *actor.Started:
 	default:
 		a.log.Warn("pinset: unknown message", "type", fmt.Sprintf("%T", m))
 	}
@@ -187,7 +219,7 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 		go func() {
 			defer a.writes.Done()
 			for j := range q { // q, not a.writeq: the actor clears its field when it stops
-				system.Root.Send(self, j.run(jobCtx, store))
+				system.Root.Send(self, writerResult{from: a, msg: j.run(jobCtx, store)})
 			}
 		}()
 	}

@@ -10,35 +10,22 @@ import (
 
 // onPinsetChanged reconciles a pinset event with the IPFS node, op by op and in order (an
 // unpin after a pin of the same CID stays after it): a pin allocated to this peer is tracked;
-// an unpin, or a pin allocated elsewhere, is untracked. A refusal (queue full) is logged; the
-// state sync finds the pin again later.
+// an unpin, or a pin allocated elsewhere, is untracked. A refusal (queue full) is logged when
+// the durable queue refuses it; the state sync finds the pin again later.
 func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChanged) {
-	var refused int
-	var first error
 	for i, op := range ev.Ops {
-		var err error
-		if op.Kind == messages.OpPin {
-			pin, ok := a.decodePin(ev, i)
-			if !ok {
-				continue
-			}
-			if pin.AllocatedTo(a.peer) {
-				err = a.track(ctx, pin)
-			} else {
-				err = a.untrack(ctx, op.Cid)
-			}
-		} else {
-			err = a.untrack(ctx, op.Cid)
+		if op.Kind != messages.OpPin {
+			a.untrack(ctx, op.Cid, nil)
+			continue
 		}
-		if err != nil {
-			refused++
-			if first == nil {
-				first = err
-			}
+		pin, ok := a.decodePin(ev, i)
+		switch {
+		case !ok:
+		case pin.AllocatedTo(a.peer):
+			a.track(ctx, pin, nil)
+		default:
+			a.untrack(ctx, op.Cid, nil)
 		}
-	}
-	if refused > 0 {
-		a.logger.Warn("tracker: pinset changes not tracked", "ops", refused, "err", first)
 	}
 }
 

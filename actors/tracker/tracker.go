@@ -16,6 +16,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // DefaultRequestTimeout bounds a facade call whose ctx has no deadline (Recover excepted,
@@ -34,6 +35,7 @@ type Tracker struct {
 	pid      *actor.PID
 	cfg      Config
 	backend  ipfs.Backend
+	queue    Queue
 	self     peer.ID
 	peername string
 	logger   *slog.Logger
@@ -44,22 +46,30 @@ type Tracker struct {
 	stopOnce sync.Once
 }
 
-// New validates cfg and spawns the tracker actor (named "tracker") under the system's root.
-func New(parent root.Parent, cfg Config, backend ipfs.Backend, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
+// New validates cfg and spawns the tracker actor (named "tracker") under parent.
+// queue is its durable queue (the pinset's persistence.Store): what was queued there before
+// (a restart) is resumed.
+func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if backend == nil {
 		return nil, errors.New("tracker: no IPFS backend")
 	}
+	if queue == nil {
+		return nil, errors.New("tracker: no durable queue")
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}
 	logger = logger.With("component", "tracker")
 	system := parent.ActorSystem()
-	t := &Tracker{system: system, cfg: cfg, backend: backend, self: self, peername: peername, logger: logger}
-	ta := newTrackerActor(system, self, cfg, backend, logger, &t.ops, &t.queueLen)
-	props := actor.PropsFromProducer(func() actor.Actor { return ta })
+	t := &Tracker{system: system, cfg: cfg, backend: backend, queue: queue, self: self, peername: peername, logger: logger}
+	t.queueLen.Store(int64(queue.QueueLen()))
+	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
+	})
 	pid, err := parent.SpawnNamed(props, "tracker")
 	if err != nil {
 		return nil, fmt.Errorf("tracker: spawn: %w", err)
@@ -130,19 +140,54 @@ func (t *Tracker) Untrack(ctx context.Context, c api.Cid) error {
 	return t.ack(ctx, messages.UntrackPin{Cid: c})
 }
 
+// inFlight is the CID's state in the window, else in the durable queue (queued beyond the
+// window, or failed). The window is asked first: an item moves from the queue into the window,
+// and leaves the window only once its durable entry is gone.
 func (t *Tracker) inFlight(ctx context.Context, c api.Cid) (api.PinInfoShort, bool, error) {
-	res, err := t.request(ctx, messages.InFlightStatusRequest{Cid: c}, DefaultRequestTimeout)
+	res, err := t.request(ctx, statusQuery{cid: c}, DefaultRequestTimeout)
 	if err != nil {
 		return api.PinInfoShort{}, false, err
 	}
-	r, ok := res.(messages.InFlightStatusResponse)
+	r, ok := res.(statusReply)
 	if !ok {
 		return api.PinInfoShort{}, false, fmt.Errorf("tracker: unexpected reply %T", res)
 	}
-	return r.Info, r.Found, nil
+	if r.found || r.settled {
+		return r.info, r.found, nil
+	}
+	e, found, err := t.queue.QueueGet(c)
+	if err != nil {
+		return api.PinInfoShort{}, false, fmt.Errorf("tracker: reading the durable queue: %w", err)
+	}
+	if !found {
+		return api.PinInfoShort{}, false, nil
+	}
+	return t.entryShort(e), true, nil
 }
 
-// QueueLen is the number of items queued or in progress (the pinqueue metric).
+// entryShort is the state of a durable entry out of the window.
+func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
+	op, ph, prio := opPin, phaseQueued, e.Priority
+	if e.Unpin {
+		op = opUnpin
+	}
+	if e.Failed {
+		ph = phaseFailed
+	} else {
+		prio = usePriorityQueue(e.Attempts, e.Created, time.Now(), t.cfg)
+	}
+	return api.PinInfoShort{Status: inFlightStatus(op, ph), Error: e.Err, AttemptCount: e.Attempts, PriorityPin: prio}
+}
+
+// Tracked reports whether the CID has work queued, in progress or failed here (a state sync
+// skips those). It reads the window and the durable queue, not the IPFS node.
+func (t *Tracker) Tracked(ctx context.Context, c api.Cid) (bool, error) {
+	_, found, err := t.inFlight(ctx, c)
+	return found, err
+}
+
+// QueueLen is the number of items queued or in progress, counted in the durable queue (the
+// pinqueue metric).
 func (t *Tracker) QueueLen() int { return int(t.queueLen.Load()) }
 
 // Stop stops the tracker and its cid actors, cancelling their IPFS calls, and waits (up to
