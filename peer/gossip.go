@@ -51,16 +51,23 @@ func (p *Peer) startGossip(ctx context.Context) error {
 	if g.removals, err = ps.Join(name + "/removals"); err != nil {
 		return err
 	}
-	for _, t := range []struct {
-		topic  *pubsub.Topic
-		handle func(*pubsub.Message)
-	}{{g.pinset, p.onBatchMessage}, {g.metrics, p.onMetricsMessage}, {g.removals, p.onRemovalMessage}} {
-		sub, err := t.topic.Subscribe()
+	for _, t := range []*pubsub.Topic{g.pinset, g.metrics, g.removals} {
+		sub, err := t.Subscribe()
 		if err != nil {
 			return err
 		}
 		g.subs = append(g.subs, sub)
-		handle := t.handle
+	}
+	p.gossip = g
+	return nil
+}
+
+// readGossip starts one reader (an I/O worker) per subscription, once the actors its messages
+// go to exist; messages that arrived before wait in the subscriptions.
+func (p *Peer) readGossip(ctx context.Context) {
+	g := p.gossip
+	for i, handle := range []func(*pubsub.Message){p.onBatchMessage, p.onMetricsMessage, p.onRemovalMessage} {
+		sub := g.subs[i]
 		p.goLoop(func() {
 			for {
 				msg, err := sub.Next(ctx)
@@ -74,8 +81,6 @@ func (p *Peer) startGossip(ctx context.Context) error {
 			}
 		})
 	}
-	p.gossip = g
-	return nil
 }
 
 func (g *gossip) close() {

@@ -47,6 +47,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/antientropy"
 	"github.com/pincluster/pincluster/actors/batcher"
 	"github.com/pincluster/pincluster/actors/healer"
 	"github.com/pincluster/pincluster/actors/informer"
@@ -85,20 +86,20 @@ type Peer struct {
 	tracker *tracker.Tracker
 	rest    *rest.Server
 
-	remote    *remote.Remote
-	gossip    *gossip
-	batcher   *batcher.Batcher
-	syncer    *syncer.Syncer
-	collector *syncer.Collector
-	monitor   *monitor.Monitor
-	allocator *allocator.Allocator
-	informer  *informer.Informer
-	healer    *healer.Healer
-	rpc       *actor.PID
+	remote      *remote.Remote
+	gossip      *gossip
+	batcher     *batcher.Batcher
+	syncer      *syncer.Syncer
+	collector   *syncer.Collector
+	monitor     *monitor.Monitor
+	allocator   *allocator.Allocator
+	informer    *informer.Informer
+	antientropy *antientropy.Scheduler
+	healer      *healer.Healer
+	rpc         *actor.PID
 
 	membership *membership.Membership
 	members_   memberState
-	pullHints  chan libp2ppeer.ID
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the
 	// daemon.
 	left  atomic.Bool
@@ -155,8 +156,8 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}}, pullHints: make(chan libp2ppeer.ID, 64),
-		leave: opts.Leave}
+		members_: memberState{removed: map[libp2ppeer.ID]uint64{}},
+		leave:    opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -213,7 +214,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.root, err = root.Spawn(p.system, root.Config{FaultHooks: opts.FaultHooks}, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
@@ -222,18 +223,18 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	b := cfg.Consensus.CRDT.Batching
-	if p.batcher, err = batcher.Spawn(p.system, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
+	if p.batcher, err = batcher.Spawn(p.root, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
 		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).
-	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
+	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
-	if p.collector, err = syncer.SpawnCollector(p.system, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
+	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
 		return nil, err
 	}
 	p.store.SetRacedHandler(p.collector.RacedPins)
@@ -249,9 +250,13 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
 		return nil, err
 	}
+	if p.antientropy, err = antientropy.Spawn(p.root, antientropy.Deps{Interval: cfg.Consensus.CRDT.RebroadcastInterval.D(),
+		Members: pullMembers{p}, Puller: p.syncer}, log); err != nil {
+		return nil, err
+	}
+	p.readGossip(loopCtx)
 	p.watchConnections()
 	p.goLoop(func() { p.republish(loopCtx) })
-	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
 	p.bootstrap(opts.Bootstrap)
 	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -304,6 +309,9 @@ func (p *Peer) Close() error {
 		}
 		if p.healer != nil {
 			p.healer.Stop() // no repin or sync commits while the pinset stops
+		}
+		if p.antientropy != nil {
+			p.antientropy.Stop() // no pulls while the syncer stops
 		}
 		if p.informer != nil {
 			p.informer.Stop()

@@ -93,6 +93,8 @@ func (a *allocatorActor) Receive(ctx actor.Context) {
 		a.onAllocate(ctx, msg)
 	case *messages.AllocateRequest:
 		a.onAllocate(ctx, *msg)
+	case messages.AllMetricsRequest: // a restarted monitor seeds its table from ours
+		ctx.Respond(messages.AllMetricsResponse{Metrics: a.candidates(a.now().UnixNano())})
 	case CandidatesRequest:
 		ctx.Respond(CandidatesResponse{Peers: a.candidateIDs()})
 	case subscriptionEnded:

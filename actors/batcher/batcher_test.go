@@ -78,7 +78,7 @@ func setup(t *testing.T, cfg Config, rec *recorder) (*Batcher, crypto.PrivKey, p
 	t.Helper()
 	priv, _, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPrivateKey(priv)
-	b, err := Spawn(actor.NewActorSystem(), id, cfg, rec, rec, priv.Sign, nil)
+	b, err := Spawn(actor.NewActorSystem().Root, id, cfg, rec, rec, priv.Sign, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -23,19 +24,19 @@ type Batcher struct {
 }
 
 // Spawn starts the batcher under name "batcher".
-func Spawn(system *actor.ActorSystem, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
+func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pending := &atomic.Int64{}
 	a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, sign: sign, log: log, pending: pending, ctx: ctx}
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "batcher")
+	pid, err := parent.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "batcher")
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("batcher: spawn: %w", err)
 	}
-	return &Batcher{system: system, pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
+	return &Batcher{system: parent.ActorSystem(), pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
 }
 
 // PID is the batcher actor's address, for subscribing it to the pinset's PinsetChanged events:

@@ -70,7 +70,7 @@ func spawnReal(t *testing.T, self peer.ID, ev *events) (*Pinset, *persistence.St
 		ev.subs = subscriber(t, sys, ev.listen)
 		subs = ev.subs
 	}
-	p, err := Spawn(sys, self, st, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, st, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -298,7 +299,7 @@ type Collector struct {
 }
 
 // SpawnCollector starts the collector actor: a round every cfg.Interval.
-func SpawnCollector(system *actor.ActorSystem, cfg CollectorConfig, store CollectStore, writer CollectWriter, s *Syncer, members Membership, log *slog.Logger) (*Collector, error) {
+func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore, writer CollectWriter, s *Syncer, members Membership, log *slog.Logger) (*Collector, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -308,7 +309,8 @@ func SpawnCollector(system *actor.ActorSystem, cfg CollectorConfig, store Collec
 	produce := func() actor.Actor {
 		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}, heard: map[peer.ID]time.Time{}}
 	}
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(produce), CollectorName)
+	system := parent.ActorSystem()
+	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), CollectorName)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("collector: spawn: %w", err)

@@ -38,16 +38,16 @@ func newCollectorSide(t *testing.T, interval time.Duration) *collectorSide {
 	system := actor.NewActorSystem()
 	log := slog.New(slog.DiscardHandler)
 	self := newPeer(t, 1)
-	writer, err := pinset.Spawn(system, self, st, messages.NewClock(nil), nil, log)
+	writer, err := pinset.Spawn(system.Root, self, st, messages.NewClock(nil), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Spawn(system, st, &link{}, writer, func(peer.ID) bool { return true }, log)
+	s, err := Spawn(system.Root, st, &link{}, writer, func(peer.ID) bool { return true }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := CollectorConfig{Self: self, Interval: interval, Fresh: time.Minute, Horizon: time.Hour}
-	c, err := SpawnCollector(system, cfg, st, writer, s, soloMembership{self}, log)
+	c, err := SpawnCollector(system.Root, cfg, st, writer, s, soloMembership{self}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

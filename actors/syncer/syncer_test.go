@@ -98,11 +98,11 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 		}
 	}))
 	log := slog.New(slog.DiscardHandler)
-	writer, err := pinset.Spawn(s.system, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
+	writer, err := pinset.Spawn(s.system.Root, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.syncer, err = Spawn(s.system, st, s.link, writer, trust, log, WithPageSize(page))
+	s.syncer, err = Spawn(s.system.Root, st, s.link, writer, trust, log, WithPageSize(page))
 	if err != nil {
 		t.Fatal(err)
 	}

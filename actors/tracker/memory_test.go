@@ -59,7 +59,7 @@ func TestMillionQueuedPinsPageThroughTheWindow(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.PinTimeout = time.Hour
 	gate := gateBackend{Backend: fake.New(), open: make(chan struct{})}
-	tr, err := New(quietSystem(), cfg, gate, q, selfID, "peer0", discard())
+	tr, err := New(quietSystem().Root, cfg, gate, q, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
