@@ -27,6 +27,11 @@ type gossip struct {
 	pinset  *pubsub.Topic
 	metrics *pubsub.Topic
 	subs    []*pubsub.Subscription
+	// queued is, per origin, the highest seq handed to the pinset for merging. Only the pinset
+	// topic's reader goroutine uses it. A batch that follows one still waiting in the pinset's
+	// mailbox is no gap: without it, every large batch that arrived while the previous one was
+	// being written triggered a pull of ops already on their way.
+	queued map[libp2ppeer.ID]uint64
 }
 
 func (p *Peer) startGossip(ctx context.Context) error {
@@ -37,7 +42,7 @@ func (p *Peer) startGossip(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting gossipsub: %w", err)
 	}
-	g := &gossip{ps: ps}
+	g := &gossip{ps: ps, queued: map[libp2ppeer.ID]uint64{}}
 	name := p.cfg.Consensus.CRDT.ClusterName
 	if g.pinset, err = ps.Join(name + "/pinset"); err != nil {
 		return err
@@ -45,6 +50,7 @@ func (p *Peer) startGossip(ctx context.Context) error {
 	if g.metrics, err = ps.Join(name + "/metrics"); err != nil {
 		return err
 	}
+	p.gossip = g // before the readers start: onBatchMessage uses g.queued
 	for _, t := range []struct {
 		topic  *pubsub.Topic
 		handle func(*pubsub.Message)
@@ -68,7 +74,6 @@ func (p *Peer) startGossip(ctx context.Context) error {
 			}
 		})
 	}
-	p.gossip = g
 	return nil
 }
 
@@ -154,8 +159,11 @@ func (p *Peer) onBatchMessage(msg *pubsub.Message) {
 	if len(b.Ops) == 0 {
 		return
 	}
-	if last, err := p.store.LastSeq(b.Origin); err == nil && b.Ops[0].Seq > last+1 {
+	if last, err := p.store.LastSeq(b.Origin); err == nil && b.Ops[0].Seq > max(last, p.gossip.queued[b.Origin])+1 {
 		p.requestPull(msg.ReceivedFrom)
+	}
+	if end := b.Ops[len(b.Ops)-1].Seq; end > p.gossip.queued[b.Origin] {
+		p.gossip.queued[b.Origin] = end
 	}
 	p.pinset.ApplyRemote(b.Ops)
 }
