@@ -266,11 +266,14 @@ func (a *batcherActor) takeRun(n int) {
 	}
 }
 
-// room reports whether n more ops fit in max_queue_size (always when nothing is pending, so
-// that a chunk larger than the queue still goes in alone).
-func (a *batcherActor) room(n int) bool {
-	p := a.pending.Load()
-	return a.cfg.MaxQueueSize <= 0 || p == 0 || p+int64(n) <= int64(a.cfg.MaxQueueSize)
+// room reports whether n more ops of a batch ingest fit (roomFor).
+func (a *batcherActor) room(n int) bool { return roomFor(a.cfg.MaxQueueSize, a.pending.Load(), n) }
+
+// roomFor reports whether n more ops of a batch ingest fit in half of max_queue_size, so that
+// single pins (refused by Full at the whole of it) still go in while a batch runs; always when
+// nothing is pending, so that a chunk larger than that still goes in alone.
+func roomFor(maxQueue int, pending int64, n int) bool {
+	return maxQueue <= 0 || pending == 0 || pending+int64(n) <= int64(maxQueue/2)
 }
 
 func (a *batcherActor) onAwaitRoom(ctx actor.Context, m *awaitRoom) {

@@ -64,15 +64,13 @@ func (b *Batcher) Full() error {
 // roomWait bounds WaitRoom: a broadcast that makes no progress for this long is failing.
 const roomWait = time.Minute
 
-// WaitRoom returns once n more ops fit in max_queue_size (at once when they fit now), so a
-// batch ingest slows to the broadcast's pace instead of being refused. When the queue does not
+// WaitRoom returns once n more ops fit in half of max_queue_size (at once when they fit now),
+// so a batch ingest slows to the broadcast's pace instead of being refused, and leaves room for
+// single pins. When the queue does not
 // drain within a minute (publishing keeps failing) it returns Full's error; when ctx ends,
 // ctx's error.
 func (b *Batcher) WaitRoom(ctx context.Context, n int) error {
-	if b.cfg.MaxQueueSize <= 0 {
-		return nil
-	}
-	if p := b.pending.Load(); p == 0 || p+int64(n) <= int64(b.cfg.MaxQueueSize) {
+	if roomFor(b.cfg.MaxQueueSize, b.pending.Load(), n) {
 		return nil
 	}
 	res, err := ask.Request(ctx, b.system, b.pid, &awaitRoom{n: n}, roomWait)
