@@ -23,6 +23,14 @@
 //     completes it and is cheap.
 //   - Bad lines do not stop the run; a failing commit does (the store is failing, e.g. a full
 //     disk): the run ends with that error after the lines acknowledged so far.
+//   - Allocation per chunk: the peer ranks the live peers' metrics once per chunk
+//     (allocator.NewRanking over one candidates snapshot) and allocates every pin of the chunk
+//     from it, instead of one allocator actor round trip per pin.
+//   - `state import` keeps its own path: its input is the export format (whole pins with
+//     allocations and timestamps, a header with the pin count), its contract is all or
+//     nothing (the file is validated and staged before anything is applied), and it runs
+//     offline, with no pinset actor; it commits through Store.Apply in chunks of the same
+//     size. Sharing the line parser would change one of the two contracts.
 //   - Backpressure instead of refusal: before each chunk the service waits until the
 //     broadcast queue has room (Deps.Admit), so a file of any length is not refused with
 //     "queue is full" half way while the pinset commits faster than gossip drains.
