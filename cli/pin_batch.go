@@ -171,7 +171,7 @@ func (c *countingReader) Close() error {
 func checkFrom(target, from string, noStatus bool, w WaitFlags) error {
 	switch {
 	case target == "" && from == "":
-		return fmt.Errorf("give a CID or path, or --from FILE")
+		return fmt.Errorf(`expected "<cid-or-path>" or --from FILE`)
 	case target != "" && from != "":
 		return fmt.Errorf("give either a CID or --from FILE, not both")
 	case from != "" && (w.Wait || w.WaitTimeout > 0 || noStatus):
