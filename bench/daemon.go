@@ -17,8 +17,9 @@ import (
 )
 
 // benchQueueSize is pin_tracker.max_pin_queue_size for the run: the CIDs are random, so the
-// node can never fetch them and every pin stays queued in the tracker.
-const benchQueueSize = 2_000_000
+// node can never fetch them and every pin stays queued in the tracker (make bench-10m queues
+// 10M; the queue is in Badger, so the bound costs no memory).
+const benchQueueSize = 20_000_000
 
 // daemon is a running `pincluster daemon` child process.
 type daemon struct {

@@ -108,35 +108,6 @@ func (p *Peer) gcMembers(ctx context.Context) (members, expired []libp2ppeer.ID,
 	return members, expired, nil
 }
 
-// exclude records that tombstones were collected without the expired members (once per
-// member and watermark, with one log line).
-func (p *Peer) exclude(expired []libp2ppeer.ID) {
-	if len(expired) == 0 {
-		return
-	}
-	w, err := p.store.MaxClock()
-	if err != nil || w == 0 {
-		return
-	}
-	known, err := p.store.Exclusions()
-	if err != nil {
-		p.log.Warn("tombstone collection: reading exclusions", "err", err)
-		return
-	}
-	for _, id := range expired {
-		if known[id] >= w {
-			continue
-		}
-		if known[id] == 0 {
-			p.log.Warn("tombstone collection went on without a member silent beyond absent_peer_horizon; it rejoins through a snapshot, and its pins that raced the collected deletions will be unpinned",
-				"peer", id, "horizon", p.cfg.Consensus.CRDT.AbsentPeerHorizon.D())
-		}
-		if err := p.store.ExcludeMember(id, w); err != nil {
-			p.log.Warn("tombstone collection: recording an excluded member", "peer", id, "err", err)
-		}
-	}
-}
-
 // collectTombstones refreshes the version vectors of members not heard from recently (an
 // anti-entropy pull records the responder's and fetches what it has), then drops the tombstones
 // every member has seen. It does nothing while some member's version vector is unknown or stale.
@@ -148,7 +119,11 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 		p.log.Warn("tombstone collection: reading the members", "err", err)
 		return
 	}
-	seen := p.syncer.SeenVVs()
+	seen, err := p.syncer.SeenVVs(ctx)
+	if err != nil {
+		p.log.Warn("tombstone collection", "err", err)
+		return
+	}
 	for _, id := range members {
 		if id == p.ident.ID || time.Since(seen[id].At) < window/2 {
 			continue
@@ -169,7 +144,11 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 		p.log.Warn("tombstone collection: reading the version vector", "err", err)
 		return
 	}
-	upTo, missing := stableVV(p.ident.ID, members, local, p.syncer.SeenVVs(), time.Now().Add(-window), p.trusted)
+	if seen, err = p.syncer.SeenVVs(ctx); err != nil {
+		p.log.Warn("tombstone collection", "err", err)
+		return
+	}
+	upTo, missing := stableVV(p.ident.ID, members, local, seen, time.Now().Add(-window), p.trusted)
 	if len(missing) > 0 {
 		p.log.Debug("tombstone collection waits for members", "peers", missing)
 		return
@@ -177,19 +156,24 @@ func (p *Peer) collectTombstones(ctx context.Context) {
 	if len(upTo) == 0 {
 		return
 	}
-	// Exclusions are durable before any tombstone goes, at the greatest clock applied here
-	// (a bound on every tombstone about to be dropped): a racing pin that arrives meanwhile,
-	// or after a failed or interrupted drop, is recognised.
-	p.exclude(expired)
-	n, err := p.store.DropTombstones(ctx, upTo)
+	// The pinset actor writes: exclusions are durable before any tombstone goes, at the
+	// greatest clock applied (a bound on every tombstone about to be dropped), so a racing pin
+	// that arrives meanwhile, or after a failed or interrupted drop, is recognised.
+	res, err := p.pinset.CollectTombstones(ctx, upTo, expired)
+	if res != nil {
+		for _, id := range res.Excluded {
+			p.log.Warn("tombstone collection went on without a member silent beyond absent_peer_horizon; it rejoins through a snapshot, and its pins that raced the collected deletions will be unpinned",
+				"peer", id, "horizon", p.cfg.Consensus.CRDT.AbsentPeerHorizon.D())
+		}
+	}
 	if err != nil {
 		if ctx.Err() == nil {
-			p.log.Warn("tombstone collection", "dropped", n, "err", err)
+			p.log.Warn("tombstone collection", "err", err)
 		}
 		return
 	}
-	if n > 0 {
-		p.log.Info("tombstone collection: dropped tombstones every member has seen", "count", n, "members", len(members))
+	if res.Dropped > 0 {
+		p.log.Info("tombstone collection: dropped tombstones every member has seen", "count", res.Dropped, "members", len(members))
 	}
 }
 
@@ -239,23 +223,6 @@ func covers(local, vv map[libp2ppeer.ID]uint64, trusted func(libp2ppeer.ID) bool
 		}
 	}
 	return true
-}
-
-// onSnapshotApplied is the syncer's snapshot hook: clocks move past the snapshot's, and the
-// changed records reach the reconciler so the tracker pins (or unpins) what is allocated here.
-func (p *Peer) onSnapshotApplied(ops []messages.Op) {
-	var own uint64
-	for _, op := range ops {
-		p.clock.Observe(op.Clock)
-		if op.Origin == p.ident.ID && op.Seq > own {
-			own = op.Seq
-		}
-	}
-	if own > 0 {
-		// Our own old ops came back in a snapshot (the state was cleaned): never reuse a seq.
-		p.pinset.ObserveOwnSeq(own)
-	}
-	p.recon.push(messages.PinsetChanged{Ops: ops})
 }
 
 // onRacedPins is the store's raced-pin handler: pins of a member excluded from a collection

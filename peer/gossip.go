@@ -2,7 +2,6 @@ package peer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -218,7 +217,7 @@ func parseRemoval(v string) (libp2ppeer.ID, uint64, error) {
 func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
 	cutoff, _ := p.store.LastSeq(id)
 	p.forget(id, cutoff)
-	b, _ := json.Marshal([]api.Metric{{Name: removedMetric, Peer: p.ident.ID, Value: id.String() + "@" + strconv.FormatUint(cutoff, 10), Valid: true}})
+	b, _ := encodeMetrics([]api.Metric{{Name: removedMetric, Peer: p.ident.ID, Value: id.String() + "@" + strconv.FormatUint(cutoff, 10), Valid: true}})
 	if err := p.gossip.metrics.Publish(ctx, b); err != nil {
 		p.log.Warn("peers rm: announcing the removal", "err", err)
 	}
@@ -255,7 +254,7 @@ func (p *Peer) publishMetrics(ctx context.Context) {
 	if p.gossip == nil {
 		return
 	}
-	b, err := json.Marshal(ms)
+	b, err := encodeMetrics(ms)
 	if err != nil {
 		return
 	}

@@ -159,7 +159,7 @@ func (p *Peer) forget(id libp2ppeer.ID, cutoff uint64) {
 					ops[i].Kind, ops[i].PinJSON = messages.OpUnpin, nil
 				}
 				p.log.Info("peers rm: dropped ops the removed peer made after its removal", "peer", id, "records", len(recs))
-				p.recon.push(messages.PinsetChanged{Ops: ops})
+				p.tracker.Reconcile(ops)
 			}
 		})
 	}

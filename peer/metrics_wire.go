@@ -10,12 +10,13 @@ import (
 	"github.com/pincluster/pincluster/internal/wirepb"
 )
 
-// Metrics gossip crosses peers as a JSON array of api.Metric (what this release sends) or as
-// the Metrics message of internal/wirepb/metrics.proto (what it also reads). As with the
-// remote calls (rpc_wire.go), the next release sends protobuf once every peer reads it.
+// Metrics gossip crosses peers as the Metrics message of internal/wirepb/metrics.proto (what
+// this release sends; testdata/golden pins its bytes) or as a JSON array of api.Metric (what
+// the previous release sent, read during a rolling upgrade; the next release drops it). The
+// previous release already read both forms, as with the remote calls (rpc_wire.go).
 
-// marshalMetricsProto is the protobuf form of a metrics message.
-func marshalMetricsProto(ms []api.Metric) ([]byte, error) {
+// encodeMetrics is the wire form of a metrics message.
+func encodeMetrics(ms []api.Metric) ([]byte, error) {
 	w := &wirepb.Metrics{Metrics: make([]*wirepb.Metric, len(ms))}
 	for i, m := range ms {
 		w.Metrics[i] = &wirepb.Metric{Name: m.Name, Peer: []byte(m.Peer), Value: m.Value, Expire: m.Expire,

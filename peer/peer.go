@@ -6,7 +6,7 @@
 //   - The pinset's Badger store lives in <dir>/pinset and the embedded IPFS node in <dir>/ipfs;
 //     both directories belong to the daemon holding <dir>/daemon.lock.
 //   - A pin is acknowledged once its op is durable in the pinset store; reconciling it with
-//     the IPFS node is asynchronous (the reconciler), and a restart re-derives that work from
+//     the IPFS node is asynchronous (the pinset sends PinsetChanged to the tracker), and a restart re-derives that work from
 //     the pinset (startup sync), so nothing acknowledged depends on in-memory queues.
 //   - Admission control: a pin is refused with "pin queue is full" when the tracker queue
 //     already holds max_pin_queue_size items, before anything is written.
@@ -71,7 +71,6 @@ type Peer struct {
 	clock   *messages.Clock
 	pinset  *pinset.Pinset
 	tracker *tracker.Tracker
-	recon   *reconciler
 	rest    *rest.Server
 
 	remote    *remote.Remote
@@ -197,7 +196,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	if p.monitor, err = monitor.Spawn(p.system, ident.ID, cfg.Monitor, p.onAlert, log); err != nil {
@@ -216,18 +215,11 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
 		return nil, err
 	}
-	p.recon = newReconciler(p)
-	listener := func(ev messages.PinsetChanged) {
-		p.recon.push(ev)
-		if ev.Local {
-			p.batcher.Publish(ev.Ops)
-		}
-	}
-	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, listener, log); err != nil {
+	// The tracker and the batcher hear of every change by message (PinsetChanged).
+	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset.ApplyRemoteWait, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals),
-		syncer.WithSnapshotApplied(p.onSnapshotApplied)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
 	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {
@@ -238,7 +230,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	p.watchConnections()
-	p.goLoop(func() { p.recon.run(loopCtx) })
 	p.goLoop(func() { p.republish(loopCtx) })
 	p.goLoop(func() { p.syncLoop(loopCtx) })
 	p.goLoop(func() { p.recoverLoop(loopCtx) })

@@ -45,29 +45,30 @@ func (a rpcAccess) String() string {
 	}
 }
 
-// rpcEntry is one remote call: codec is the form this peer sends (and reads), proto the
-// protobuf form it also reads, under the same name and a later version (rpc_wire.go says
-// why it is not sent yet).
+// rpcEntry is one remote call: codec is its protobuf form (rpc_wire.go), which this peer sends
+// and reads; legacy the JSON form of the previous release under the same name and an earlier
+// version, still read (never sent) so that its peers keep talking to this one during a rolling
+// upgrade.
 type rpcEntry struct {
 	codec  remote.Codec
 	access rpcAccess
-	proto  remote.Codec
+	legacy remote.Codec
 }
 
 // rpcPolicy is the table of remote calls.
 var rpcPolicy = []rpcEntry{
-	{remote.JSONCodec[messages.IDRequest]("pincluster.IDRequest", 1), rpcRead, protoIDRequest},
-	{remote.JSONCodec[messages.StatusRequest]("pincluster.StatusRequest", 1), rpcRead, protoStatusRequest},
-	{remote.JSONCodec[messages.SyncRequest]("pincluster.SyncRequest", 2), rpcRead, protoSyncRequest},
-	{remote.JSONCodec[messages.RecoverRequest]("pincluster.RecoverRequest", 1), rpcTrusted, protoRecoverRequest},
-	{remote.JSONCodec[messages.RecoverAllRequest]("pincluster.RecoverAllRequest", 1), rpcTrusted, protoRecoverAllRequest},
-	{remote.JSONCodec[messages.GCRequest]("pincluster.GCRequest", 1), rpcTrusted, protoGCRequest},
-	{remote.JSONCodec[messages.LeaveRequest]("pincluster.LeaveRequest", 1), rpcTrusted, protoLeaveRequest},
-	{remote.JSONCodec[messages.IDResponse]("pincluster.IDResponse", 1), rpcReply, protoIDResponse},
-	{remote.JSONCodec[messages.StatusResponse]("pincluster.StatusResponse", 1), rpcReply, protoStatusResponse},
-	{remote.JSONCodec[messages.SyncResponse]("pincluster.SyncResponse", 2), rpcReply, protoSyncResponse},
-	{remote.JSONCodec[messages.GCResponse]("pincluster.GCResponse", 1), rpcReply, protoGCResponse},
-	{remote.JSONCodec[messages.LeaveResponse]("pincluster.LeaveResponse", 1), rpcReply, protoLeaveResponse},
+	{protoIDRequest, rpcRead, legacyJSON[messages.IDRequest]("pincluster.IDRequest", 1)},
+	{protoStatusRequest, rpcRead, legacyJSON[messages.StatusRequest]("pincluster.StatusRequest", 1)},
+	{protoSyncRequest, rpcRead, legacyJSON[messages.SyncRequest]("pincluster.SyncRequest", 2)},
+	{protoRecoverRequest, rpcTrusted, legacyJSON[messages.RecoverRequest]("pincluster.RecoverRequest", 1)},
+	{protoRecoverAllRequest, rpcTrusted, legacyJSON[messages.RecoverAllRequest]("pincluster.RecoverAllRequest", 1)},
+	{protoGCRequest, rpcTrusted, legacyJSON[messages.GCRequest]("pincluster.GCRequest", 1)},
+	{protoLeaveRequest, rpcTrusted, legacyJSON[messages.LeaveRequest]("pincluster.LeaveRequest", 1)},
+	{protoIDResponse, rpcReply, legacyJSON[messages.IDResponse]("pincluster.IDResponse", 1)},
+	{protoStatusResponse, rpcReply, legacyJSON[messages.StatusResponse]("pincluster.StatusResponse", 1)},
+	{protoSyncResponse, rpcReply, legacyJSON[messages.SyncResponse]("pincluster.SyncResponse", 2)},
+	{protoGCResponse, rpcReply, legacyJSON[messages.GCResponse]("pincluster.GCResponse", 1)},
+	{protoLeaveResponse, rpcReply, legacyJSON[messages.LeaveResponse]("pincluster.LeaveResponse", 1)},
 }
 
 // registerCodecs registers every message type of the policy table.
@@ -76,7 +77,7 @@ func registerCodecs(reg *remote.Registry) error {
 		if err := reg.Register(e.codec); err != nil {
 			return err
 		}
-		if err := reg.Register(e.proto); err != nil {
+		if err := reg.Register(e.legacy); err != nil {
 			return err
 		}
 	}

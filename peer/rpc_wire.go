@@ -14,16 +14,21 @@ import (
 	"github.com/pincluster/pincluster/remote"
 )
 
-// Protobuf forms of the remote calls (internal/wirepb/rpc.proto), converted here at the edge.
-// Each is registered receive-only under the next version of its call's name (rpcEntry.proto):
-// this release reads them and still sends JSON, so peers of the previous release, which read
-// only JSON, keep working during a rolling upgrade. Once every peer reads them, the next
-// release swaps the two (the protobuf form sends, JSON is read only) and the one after drops
-// JSON. Decoders treat their input as hostile: bad peer IDs and CIDs are errors.
+// Protobuf forms of the remote calls (internal/wirepb/rpc.proto), converted here at the edge;
+// testdata/golden pins their bytes. Each is registered under the next version of its call's
+// name. Versions and compatibility: the previous release sent JSON and already read these
+// forms, so this one sends them and still reads JSON (rpcEntry.legacy, read only) from peers
+// of that release during a rolling upgrade; the next release drops JSON. Decoders treat their
+// input as hostile: bad peer IDs and CIDs are errors.
 
-// rpcProto is a receive-only ProtoCodec of an RPC message.
+// rpcProto is the ProtoCodec of an RPC message.
 func rpcProto[T any, W proto.Message](name string, version uint32, newWire func() W, toWire func(*T) W, fromWire func(W, *T) error) remote.Codec {
-	c := remote.ProtoCodec(name, version, newWire, toWire, fromWire)
+	return remote.ProtoCodec(name, version, newWire, toWire, fromWire)
+}
+
+// legacyJSON is the read-only JSON form of an RPC message that the previous release sent.
+func legacyJSON[T any](name string, version uint32) remote.Codec {
+	c := remote.JSONCodec[T](name, version)
 	c.ReceiveOnly = true
 	return c
 }
@@ -36,39 +41,39 @@ var (
 	protoIDRequest = func() remote.Codec {
 		nw := func() *wirepb.IDRequest { return new(wirepb.IDRequest) }
 		to, from := noFields[messages.IDRequest](nw)
-		return rpcProto("pincluster.IDRequest", 2, nw, to, from)
+		return remote.ProtoCodec("pincluster.IDRequest", 2, nw, to, from)
 	}()
 	protoRecoverAllRequest = func() remote.Codec {
 		nw := func() *wirepb.RecoverAllRequest { return new(wirepb.RecoverAllRequest) }
 		to, from := noFields[messages.RecoverAllRequest](nw)
-		return rpcProto("pincluster.RecoverAllRequest", 2, nw, to, from)
+		return remote.ProtoCodec("pincluster.RecoverAllRequest", 2, nw, to, from)
 	}()
 	protoGCRequest = func() remote.Codec {
 		nw := func() *wirepb.GCRequest { return new(wirepb.GCRequest) }
 		to, from := noFields[messages.GCRequest](nw)
-		return rpcProto("pincluster.GCRequest", 2, nw, to, from)
+		return remote.ProtoCodec("pincluster.GCRequest", 2, nw, to, from)
 	}()
 
-	protoStatusRequest = rpcProto("pincluster.StatusRequest", 2, func() *wirepb.StatusRequest { return new(wirepb.StatusRequest) },
+	protoStatusRequest = remote.ProtoCodec("pincluster.StatusRequest", 2, func() *wirepb.StatusRequest { return new(wirepb.StatusRequest) },
 		func(m *messages.StatusRequest) *wirepb.StatusRequest { return &wirepb.StatusRequest{Cids: m.Cids} },
 		func(w *wirepb.StatusRequest, m *messages.StatusRequest) error { m.Cids = w.Cids; return nil })
-	protoRecoverRequest = rpcProto("pincluster.RecoverRequest", 2, func() *wirepb.RecoverRequest { return new(wirepb.RecoverRequest) },
+	protoRecoverRequest = remote.ProtoCodec("pincluster.RecoverRequest", 2, func() *wirepb.RecoverRequest { return new(wirepb.RecoverRequest) },
 		func(m *messages.RecoverRequest) *wirepb.RecoverRequest { return &wirepb.RecoverRequest{Cid: m.Cid} },
 		func(w *wirepb.RecoverRequest, m *messages.RecoverRequest) error { m.Cid = w.Cid; return nil })
-	protoLeaveRequest = rpcProto("pincluster.LeaveRequest", 2, func() *wirepb.LeaveRequest { return new(wirepb.LeaveRequest) },
+	protoLeaveRequest = remote.ProtoCodec("pincluster.LeaveRequest", 2, func() *wirepb.LeaveRequest { return new(wirepb.LeaveRequest) },
 		func(m *messages.LeaveRequest) *wirepb.LeaveRequest { return &wirepb.LeaveRequest{By: m.By} },
 		func(w *wirepb.LeaveRequest, m *messages.LeaveRequest) error { m.By = w.By; return nil })
-	protoLeaveResponse = rpcProto("pincluster.LeaveResponse", 2, func() *wirepb.LeaveResponse { return new(wirepb.LeaveResponse) },
+	protoLeaveResponse = remote.ProtoCodec("pincluster.LeaveResponse", 2, func() *wirepb.LeaveResponse { return new(wirepb.LeaveResponse) },
 		func(m *messages.LeaveResponse) *wirepb.LeaveResponse { return &wirepb.LeaveResponse{Error: m.Error} },
 		func(w *wirepb.LeaveResponse, m *messages.LeaveResponse) error { m.Error = w.Error; return nil })
 
-	protoIDResponse = rpcProto("pincluster.IDResponse", 2, func() *wirepb.IDResponse { return new(wirepb.IDResponse) },
+	protoIDResponse = remote.ProtoCodec("pincluster.IDResponse", 2, func() *wirepb.IDResponse { return new(wirepb.IDResponse) },
 		func(m *messages.IDResponse) *wirepb.IDResponse { return &wirepb.IDResponse{Id: idToWire(m.ID)} },
 		func(w *wirepb.IDResponse, m *messages.IDResponse) (err error) {
 			m.ID, err = idFromWire(w.Id)
 			return err
 		})
-	protoGCResponse = rpcProto("pincluster.GCResponse", 2, func() *wirepb.GCResponse { return new(wirepb.GCResponse) },
+	protoGCResponse = remote.ProtoCodec("pincluster.GCResponse", 2, func() *wirepb.GCResponse { return new(wirepb.GCResponse) },
 		func(m *messages.GCResponse) *wirepb.GCResponse {
 			return &wirepb.GCResponse{Result: repoGCToWire(m.Result)}
 		},
@@ -76,9 +81,9 @@ var (
 			m.Result, err = repoGCFromWire(w.Result)
 			return err
 		})
-	protoStatusResponse = rpcProto("pincluster.StatusResponse", 2, func() *wirepb.StatusResponse { return new(wirepb.StatusResponse) },
+	protoStatusResponse = remote.ProtoCodec("pincluster.StatusResponse", 2, func() *wirepb.StatusResponse { return new(wirepb.StatusResponse) },
 		statusResponseToWire, statusResponseFromWire)
-	protoSyncRequest = rpcProto("pincluster.SyncRequest", 3, func() *wirepb.SyncRequest { return new(wirepb.SyncRequest) },
+	protoSyncRequest = remote.ProtoCodec("pincluster.SyncRequest", 3, func() *wirepb.SyncRequest { return new(wirepb.SyncRequest) },
 		func(m *messages.SyncRequest) *wirepb.SyncRequest {
 			return &wirepb.SyncRequest{Vv: m.VV, Limit: int64(m.Limit), Cursor: m.Cursor}
 		},
@@ -86,15 +91,15 @@ var (
 			*m = messages.SyncRequest{VV: w.Vv, Limit: int(w.Limit), Cursor: w.Cursor}
 			return nil
 		})
-	protoSyncResponse = rpcProto("pincluster.SyncResponse", 3, func() *wirepb.SyncResponse { return new(wirepb.SyncResponse) },
+	protoSyncResponse = remote.ProtoCodec("pincluster.SyncResponse", 3, func() *wirepb.SyncResponse { return new(wirepb.SyncResponse) },
 		func(m *messages.SyncResponse) *wirepb.SyncResponse {
 			return &wirepb.SyncResponse{Ops: m.Ops, More: m.More, Vv: m.VV, Error: m.Error,
-				Snapshot: m.Snapshot, Records: m.Records, Cursor: m.Cursor, SnapshotVv: m.SnapshotVV}
+				Snapshot: m.Snapshot, Records: m.Records, Cursor: m.Cursor, SnapshotVv: m.SnapshotVV, Removed: m.Removed}
 		},
 		func(w *wirepb.SyncResponse, m *messages.SyncResponse) error {
 			// The ops and records are decoded (and validated) by UnmarshalOp where they are used.
 			*m = messages.SyncResponse{Ops: w.Ops, More: w.More, VV: w.Vv, Error: w.Error,
-				Snapshot: w.Snapshot, Records: w.Records, Cursor: w.Cursor, SnapshotVV: w.SnapshotVv}
+				Snapshot: w.Snapshot, Records: w.Records, Cursor: w.Cursor, SnapshotVV: w.SnapshotVv, Removed: w.Removed}
 			return nil
 		})
 )

@@ -65,20 +65,21 @@ func rpcSamples(t testing.TB) map[string]any {
 				Status: api.TrackerStatusPinError, TS: ts.Add(time.Second), Error: "boom", AttemptCount: 3, PriorityPin: true}},
 			{Peer: b, PinInfoShort: api.PinInfoShort{Status: api.TrackerStatusUnpinned}}}},
 		"pincluster.SyncResponse": &messages.SyncResponse{Ops: [][]byte{{1, 2}, {3}}, More: true, VV: vv, Error: "e",
-			Snapshot: true, Records: [][]byte{{4}}, Cursor: c.String(), SnapshotVV: map[string]uint64{a.String(): 3}},
+			Snapshot: true, Records: [][]byte{{4}}, Cursor: c.String(), SnapshotVV: map[string]uint64{a.String(): 3},
+			Removed: map[string]uint64{b.String(): 9}},
 		"pincluster.GCResponse":    &messages.GCResponse{Result: api.IPFSRepoGC{Peer: b, Peername: "p2", Keys: []string{c.String()}, Error: "gc e"}},
 		"pincluster.LeaveResponse": &messages.LeaveResponse{Error: "e"},
 	}
 }
 
-// Every call of the table has a protobuf form under its name and a later version, read but
-// not sent, for the same Go type.
+// Every call of the table sends its protobuf form and reads the JSON form of the previous
+// release under the same name and an earlier version, for the same Go type.
 func TestRPCProtoForms(t *testing.T) {
 	for _, e := range rpcPolicy {
-		p, c := e.proto, e.codec
-		if p.Name != c.Name || p.Version <= c.Version || !p.ReceiveOnly || reflect.TypeOf(p.New()) != reflect.TypeOf(c.New()) {
-			t.Errorf("%s/%d: protobuf form %s/%d (receive only %v, %T) is not a later version of it for %T",
-				c.Name, c.Version, p.Name, p.Version, p.ReceiveOnly, p.New(), c.New())
+		p, j := e.codec, e.legacy
+		if p.Name != j.Name || p.Version <= j.Version || p.ReceiveOnly || !j.ReceiveOnly || reflect.TypeOf(p.New()) != reflect.TypeOf(j.New()) {
+			t.Errorf("%s/%d: protobuf form (receive only %v, %T) does not follow JSON form %s/%d (receive only %v, %T)",
+				p.Name, p.Version, p.ReceiveOnly, p.New(), j.Name, j.Version, j.ReceiveOnly, j.New())
 		}
 	}
 }
@@ -97,7 +98,7 @@ func TestRPCProtoGolden(t *testing.T) {
 			if !ok {
 				t.Fatal("no sample")
 			}
-			enc, err := e.proto.Marshal(v)
+			enc, err := e.codec.Marshal(v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,14 +115,14 @@ func TestRPCProtoGolden(t *testing.T) {
 			if !bytes.Equal(enc, want) {
 				t.Errorf("encoding changed:\n got %x\nwant %x", enc, want)
 			}
-			fromProto := e.proto.New()
-			if err := e.proto.Unmarshal(want, fromProto); err != nil {
+			fromProto := e.codec.New()
+			if err := e.codec.Unmarshal(want, fromProto); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(fromProto, v) {
 				t.Fatalf("decoded %+v\nwant %+v", fromProto, v)
 			}
-			fromJSON := jsonRoundTrip(t, e.codec, v)
+			fromJSON := jsonRoundTrip(t, e.legacy, v)
 			if !reflect.DeepEqual(fromProto, fromJSON) {
 				t.Fatalf("protobuf and JSON forms differ:\n%+v\n%+v", fromProto, fromJSON)
 			}
@@ -147,7 +148,7 @@ func jsonRoundTrip(t *testing.T, c remote.Codec, v any) any {
 func FuzzRPCProtoDecode(f *testing.F) {
 	samples := rpcSamples(f)
 	for i, e := range rpcPolicy {
-		enc, err := e.proto.Marshal(samples[e.codec.Name])
+		enc, err := e.codec.Marshal(samples[e.codec.Name])
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -155,7 +156,7 @@ func FuzzRPCProtoDecode(f *testing.F) {
 	}
 	f.Add(uint8(0), []byte{0xff})
 	f.Fuzz(func(t *testing.T, sel uint8, data []byte) {
-		c := rpcPolicy[int(sel)%len(rpcPolicy)].proto
+		c := rpcPolicy[int(sel)%len(rpcPolicy)].codec
 		v := c.New()
 		if err := c.Unmarshal(data, v); err != nil {
 			return
@@ -170,6 +171,31 @@ func FuzzRPCProtoDecode(f *testing.F) {
 		}
 		if !reflect.DeepEqual(v, again) {
 			t.Fatalf("%s: round trip changed the value:\n%+v\n%+v", c.Name, v, again)
+		}
+	})
+}
+
+// FuzzRPCJSONDecode feeds hostile bytes to the JSON form of each call that older peers send
+// (sel picks it): no panic, and what decodes survives the protobuf form this peer sends.
+func FuzzRPCJSONDecode(f *testing.F) {
+	samples := rpcSamples(f)
+	for i, e := range rpcPolicy {
+		enc, err := e.legacy.Marshal(samples[e.codec.Name])
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(i), enc)
+	}
+	f.Add(uint8(0), []byte("null"))
+	f.Fuzz(func(t *testing.T, sel uint8, data []byte) {
+		e := rpcPolicy[int(sel)%len(rpcPolicy)]
+		v := e.legacy.New()
+		if err := e.legacy.Unmarshal(data, v); err != nil {
+			return
+		}
+		// A value JSON accepts has a protobuf form (JSON strings are valid UTF-8).
+		if _, err := e.codec.Marshal(v); err != nil {
+			t.Fatalf("%s: JSON value has no protobuf form: %v", e.codec.Name, err)
 		}
 	})
 }

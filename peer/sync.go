@@ -49,14 +49,6 @@ func (p *Peer) recoverLoop(ctx context.Context) {
 // stateSync streams the pinset (constant memory) and the IPFS pin list once each.
 func (p *Peer) stateSync(ctx context.Context) {
 	now := time.Now()
-	// What the tracker already holds needs no Track (bounded by max_pin_queue_size).
-	inFlight := map[string]struct{}{}
-	if err := p.tracker.InFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {
-		inFlight[c.KeyString()] = struct{}{}
-		return nil
-	}); err != nil {
-		p.log.Warn("state sync: listing the tracker", "err", err)
-	}
 	var expired []messages.Change
 	flush := func() {
 		if len(expired) == 0 {
@@ -78,11 +70,12 @@ func (p *Peer) stateSync(ctx context.Context) {
 		if !pin.AllocatedTo(p.ident.ID) {
 			return nil
 		}
-		if _, ok := inFlight[pin.Cid.KeyString()]; ok {
-			return nil
-		}
 		pinned, _, err := p.ipfs.IsPinned(ctx, pin.Cid)
 		if err != nil || pinned {
+			return nil
+		}
+		// What the tracker already holds (in memory or in its durable queue) needs no Track.
+		if tracked, err := p.tracker.Tracked(ctx, pin.Cid); err != nil || tracked {
 			return nil
 		}
 		if err := p.tracker.Track(ctx, pin); err != nil {

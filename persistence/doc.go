@@ -15,8 +15,12 @@
 //
 // # Contract
 //
-// Apply, Import, DropTombstones, SetPublished and LoadBackup write and are serialised by an
-// internal mutex; the pinset actor is the only intended caller of Apply. All other methods
+// The pinset's records, op logs and version vector are written by one caller, the pinset actor
+// (actors/pinset): Apply, ApplySnapshot, PruneAbsent, RaiseVersionVector, DropTombstones and
+// ExcludeMember. An internal mutex still serialises them with the other writers, which keep
+// metadata beside the pinset (TouchMember, the removed-peer cleanup, SetPublished) or run with
+// the daemon stopped (Import, LoadBackup); Badger runs without conflict detection, which that
+// mutex makes safe. All other methods
 // read a committed snapshot and may run concurrently with writes. Iterations hold one Badger
 // read transaction for their duration and use constant memory. Merging is deterministic: the
 // same set of ops, applied in any order and with any duplicates, yields the same records and
@@ -51,6 +55,8 @@
 //	m/format                       on-disk layout version (8 bytes, currently 1)
 //	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
 //	mb/<peer ID>                   a member and when it was last heard from (members.go)
+//	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO
+//	tq/f/<CID>, m/tqlen, m/tqseq   order, the CID index, failed entries, the length and last seq
 //
 // The kind byte comes first in a record so that listing skips tombstones and finds the JSON
 // without decoding anything. The op log doubles the storage per pin; DropTombstones trims it

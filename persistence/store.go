@@ -85,6 +85,8 @@ type Store struct {
 	writeFault func() error  // Options.WriteFault
 	pinCount   atomic.Int64  // live pins, mirrors m/count
 	maxClock   atomic.Uint64 // greatest clock applied, mirrors m/clock
+	queueLen   atomic.Int64  // tracker queue entries, mirrors m/tqlen (trackqueue.go)
+	queueSeq   atomic.Uint64 // last tracker queue seq, mirrors m/tqseq
 
 	// Exclusions (members.go): cached mx/ entries, the handler told of pins that raced a
 	// collection, and those found by the write in progress (under writeMu).
@@ -215,8 +217,18 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
+		ql, err := getU64(txn, keyQueueLen)
+		if err != nil {
+			return err
+		}
+		qs, err := getU64(txn, keyQueueSeq)
+		if err != nil {
+			return err
+		}
 		s.pinCount.Store(int64(n))
 		s.maxClock.Store(c)
+		s.queueLen.Store(int64(ql))
+		s.queueSeq.Store(qs)
 		return nil
 	})
 }

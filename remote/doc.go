@@ -12,8 +12,16 @@
 //
 // Every message type that crosses peers is registered in a Registry under a stable name and
 // version: ProtoCodec for a schema in a .proto file (internal/wirepb), JSONCodec for plain
-// structs; a ReceiveOnly codec adds a second form a type is read in but not sent.
-// The envelope schema is in envelope.go.
+// structs (tests, and the JSON forms older peers send); a ReceiveOnly codec adds a second form
+// a type is read in but not sent.
+//
+// Versions and compatibility: the frame's Envelope is internal/wirepb/envelope.proto, encoded by
+// the generated code; testdata/golden pins its bytes, so a later version still reads what this
+// one wrote. Fields may be added (decoders skip unknown ones); a change older peers must not
+// misread gets a new ProtocolID. A payload is identified by its codec's name and version, so a
+// type changes its wire form by registering a new version: during a rolling upgrade a peer
+// sends the form every peer reads and reads both (ReceiveOnly), and the old form goes a release
+// after nobody sends it.
 //
 // Failures come back as a *RemoteError in place of the reply, never as silence: no actor with
 // that name on the peer (api.ErrNotFound), a type the receiver has no codec for

@@ -6,46 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/wirepb"
 )
 
 // Wire format of ProtocolID. Each libp2p stream carries messages in one direction only (the
 // opener writes, the accepter reads); a peer answers on its own stream to the other peer. A
 // stream is a sequence of frames: an unsigned varint length (1..MaxMessageSize) followed by
-// that many bytes holding one Envelope, encoded by hand with protowire (no codegen):
-//
-//	// Envelope is one actor message, or an error standing in for one.
-//	message Envelope {
-//	  string target         = 1;  // actor id on the receiving peer (required)
-//	  string sender_address = 2;  // peer ID (string form) of the sender's peer; empty: no sender
-//	  string sender_id      = 3;  // actor id of the sender on that peer (with sender_address)
-//	  uint32 sender_request_id = 4; // the sender PID's RequestId (protoactor), usually 0
-//	  uint32 target_request_id = 5; // the target PID's RequestId, usually 0
-//	  string type_name      = 6;  // Codec.Name of the payload
-//	  uint32 type_version   = 7;  // Codec.Version of the payload
-//	  bytes  payload        = 8;  // Codec.Marshal output
-//	  uint32 error_code     = 9;  // non-zero: no payload; the target receives a *RemoteError
-//	  string error_message  = 10; // human-readable error, with error_code
-//	}
+// that many bytes holding one Envelope of internal/wirepb/envelope.proto, encoded by the
+// generated code and converted here at the edge. testdata/golden pins the framed bytes.
 //
 // Decoders skip unknown fields, so later versions may add some. A change older peers must not
 // misread gets a new ProtocolID.
-
-const (
-	envFieldTarget          = 1
-	envFieldSenderAddress   = 2
-	envFieldSenderID        = 3
-	envFieldSenderRequestID = 4
-	envFieldTargetRequestID = 5
-	envFieldTypeName        = 6
-	envFieldTypeVersion     = 7
-	envFieldPayload         = 8
-	envFieldErrorCode       = 9
-	envFieldErrorMessage    = 10
-)
 
 // ErrBadEnvelope is wrapped by every decoding error (with api.ErrInvalid).
 var ErrBadEnvelope = fmt.Errorf("%w: bad remote envelope", api.ErrInvalid)
@@ -64,86 +40,91 @@ type envelope struct {
 	ErrorMessage    string
 }
 
-func appendString(b []byte, num protowire.Number, s string) []byte {
+// bytesOf is the wire form of a string field: absent when empty.
+func bytesOf(s string) []byte {
 	if s == "" {
-		return b
+		return nil
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
+	return []byte(s)
 }
 
-func appendUint(b []byte, num protowire.Number, v uint64) []byte {
-	if v == 0 {
-		return b
+func (e *envelope) toWire() *wirepb.Envelope {
+	return &wirepb.Envelope{
+		Target:          bytesOf(e.Target),
+		SenderAddress:   bytesOf(e.SenderAddress),
+		SenderId:        bytesOf(e.SenderID),
+		SenderRequestId: uint64(e.SenderRequestID),
+		TargetRequestId: uint64(e.TargetRequestID),
+		TypeName:        bytesOf(e.TypeName),
+		TypeVersion:     uint64(e.TypeVersion),
+		Payload:         e.Payload,
+		ErrorCode:       uint64(e.ErrorCode),
+		ErrorMessage:    bytesOf(e.ErrorMessage),
 	}
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
 }
 
-// size is the encoded length of the envelope without its payload (an upper bound).
-func (e *envelope) headerSize() int {
-	return 64 + len(e.Target) + len(e.SenderAddress) + len(e.SenderID) + len(e.TypeName) + len(e.ErrorMessage)
-}
-
-// appendTo encodes the envelope (fields in number order, defaults omitted).
-func (e *envelope) appendTo(b []byte) []byte {
-	b = appendString(b, envFieldTarget, e.Target)
-	b = appendString(b, envFieldSenderAddress, e.SenderAddress)
-	b = appendString(b, envFieldSenderID, e.SenderID)
-	b = appendUint(b, envFieldSenderRequestID, uint64(e.SenderRequestID))
-	b = appendUint(b, envFieldTargetRequestID, uint64(e.TargetRequestID))
-	b = appendString(b, envFieldTypeName, e.TypeName)
-	b = appendUint(b, envFieldTypeVersion, uint64(e.TypeVersion))
-	if len(e.Payload) > 0 {
-		b = protowire.AppendTag(b, envFieldPayload, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.Payload)
+// appendFrame appends w as a length-prefixed frame; size is proto.Size(w), computed just
+// before (the encoder reuses it).
+func appendFrame(b []byte, w *wirepb.Envelope, size int) []byte {
+	b = binary.AppendUvarint(b, uint64(size))
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, w)
+	if err != nil {
+		// Only required fields or invalid UTF-8 in string fields fail; envelope.proto has none.
+		panic(fmt.Sprintf("remote: encoding an envelope cannot fail: %v", err))
 	}
-	b = appendUint(b, envFieldErrorCode, uint64(e.ErrorCode))
-	b = appendString(b, envFieldErrorMessage, e.ErrorMessage)
 	return b
 }
 
 // frame encodes the envelope as a length-prefixed frame.
 func (e *envelope) frame() []byte {
-	body := e.appendTo(make([]byte, 0, e.headerSize()+len(e.Payload)))
-	out := make([]byte, 0, binary.MaxVarintLen64+len(body))
-	out = protowire.AppendVarint(out, uint64(len(body)))
-	return append(out, body...)
+	w := e.toWire()
+	return appendFrame(nil, w, proto.Size(w))
+}
+
+// marshal encodes the envelope without the length prefix.
+func (e *envelope) marshal() []byte {
+	b, err := proto.Marshal(e.toWire())
+	if err != nil {
+		panic(fmt.Sprintf("remote: encoding an envelope cannot fail: %v", err))
+	}
+	return b
 }
 
 func badEnvelope(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadEnvelope, fmt.Sprintf(format, args...))
 }
 
-// decodeEnvelope parses one Envelope. The input is untrusted: every length is checked, unknown
-// fields are skipped, and strings are opaque bytes (no UTF-8 check).
+// decodeEnvelope parses one Envelope. The input is untrusted: the generated decoder checks
+// every length and skips unknown fields; this checks the ranges and the invariants. Strings
+// are opaque bytes (no UTF-8 check).
 func decodeEnvelope(b []byte) (*envelope, error) {
-	e := &envelope{}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, badEnvelope("field tag: %v", protowire.ParseError(n))
+	var w wirepb.Envelope
+	if err := proto.Unmarshal(b, &w); err != nil {
+		return nil, badEnvelope("%v", err)
+	}
+	for _, f := range []struct {
+		name string
+		v    uint64
+	}{{"sender_request_id", w.SenderRequestId}, {"target_request_id", w.TargetRequestId},
+		{"type_version", w.TypeVersion}, {"error_code", w.ErrorCode}} {
+		if f.v > math.MaxUint32 {
+			return nil, badEnvelope("%s: %d overflows uint32", f.name, f.v)
 		}
-		b = b[n:]
-		var (
-			v  uint64
-			bs []byte
-		)
-		switch typ {
-		case protowire.VarintType:
-			v, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			bs, n = protowire.ConsumeBytes(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return nil, badEnvelope("field %d: %v", num, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if err := e.setField(num, typ, v, bs); err != nil {
-			return nil, err
-		}
+	}
+	e := &envelope{
+		Target:          string(w.Target),
+		SenderAddress:   string(w.SenderAddress),
+		SenderID:        string(w.SenderId),
+		SenderRequestID: uint32(w.SenderRequestId),
+		TargetRequestID: uint32(w.TargetRequestId),
+		TypeName:        string(w.TypeName),
+		TypeVersion:     uint32(w.TypeVersion),
+		Payload:         w.Payload,
+		ErrorCode:       ErrorCode(w.ErrorCode),
+		ErrorMessage:    string(w.ErrorMessage),
+	}
+	if len(e.Payload) == 0 {
+		e.Payload = nil
 	}
 	if e.Target == "" {
 		return nil, badEnvelope("no target actor")
@@ -155,46 +136,6 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 		return nil, badEnvelope("neither a message type nor an error")
 	}
 	return e, nil
-}
-
-func (e *envelope) setField(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
-	want := protowire.BytesType
-	switch num {
-	case envFieldSenderRequestID, envFieldTargetRequestID, envFieldTypeVersion, envFieldErrorCode:
-		want = protowire.VarintType
-	case envFieldTarget, envFieldSenderAddress, envFieldSenderID, envFieldTypeName, envFieldPayload, envFieldErrorMessage:
-	default:
-		return nil // unknown field: skipped
-	}
-	if typ != want {
-		return badEnvelope("field %d has wire type %d, want %d", num, typ, want)
-	}
-	if want == protowire.VarintType && v > 1<<32-1 {
-		return badEnvelope("field %d: %d overflows uint32", num, v)
-	}
-	switch num {
-	case envFieldTarget:
-		e.Target = string(bs)
-	case envFieldSenderAddress:
-		e.SenderAddress = string(bs)
-	case envFieldSenderID:
-		e.SenderID = string(bs)
-	case envFieldSenderRequestID:
-		e.SenderRequestID = uint32(v)
-	case envFieldTargetRequestID:
-		e.TargetRequestID = uint32(v)
-	case envFieldTypeName:
-		e.TypeName = string(bs)
-	case envFieldTypeVersion:
-		e.TypeVersion = uint32(v)
-	case envFieldPayload:
-		e.Payload = bs
-	case envFieldErrorCode:
-		e.ErrorCode = ErrorCode(v)
-	case envFieldErrorMessage:
-		e.ErrorMessage = string(bs)
-	}
-	return nil
 }
 
 // errFrameTooLarge is wrapped when a frame's announced length exceeds the limit.

@@ -2,14 +2,13 @@ package remote
 
 import (
 	"bytes"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from the current encoders")
@@ -45,8 +44,8 @@ func TestEnvelopeGolden(t *testing.T) {
 
 func decodeFrameLen(t *testing.T, b []byte) (uint64, int) {
 	t.Helper()
-	v, n := protowire.ConsumeVarint(b)
-	if n < 0 || v != uint64(len(b)-n) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 || v != uint64(len(b)-n) {
 		t.Fatalf("bad frame length prefix in %x", b)
 	}
 	return v, n

@@ -3,12 +3,11 @@ package remote
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"reflect"
 	"testing"
-
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -42,13 +41,23 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	}
 }
 
+// Field numbers and wire types of envelope.proto, to build hostile encodings by hand.
+const (
+	envFieldTarget        = 1
+	envFieldSenderID      = 3
+	envFieldTypeName      = 6
+	envFieldTypeVersion   = 7
+	wireVarint, wireBytes = 0, 2
+)
+
+func tag(b []byte, num, typ uint64) []byte { return binary.AppendUvarint(b, num<<3|typ) }
+
+func str(num uint64, s string) []byte {
+	b := binary.AppendUvarint(tag(nil, num, wireBytes), uint64(len(s)))
+	return append(b, s...)
+}
+
 func TestDecodeEnvelopeRejects(t *testing.T) {
-	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
-		return protowire.AppendTag(b, num, typ)
-	}
-	str := func(num protowire.Number, s string) []byte {
-		return protowire.AppendString(tag(nil, num, protowire.BytesType), s)
-	}
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	cases := []struct {
 		name string
@@ -60,8 +69,8 @@ func TestDecodeEnvelopeRejects(t *testing.T) {
 		{"sender id without address", cat(str(envFieldTarget, "a"), str(envFieldTypeName, "t"), str(envFieldSenderID, "s"))},
 		{"wrong wire type", cat(str(envFieldTarget, "a"), str(envFieldTypeVersion, "x"))},
 		{"uint32 overflow", cat(str(envFieldTarget, "a"), str(envFieldTypeName, "t"),
-			protowire.AppendVarint(tag(nil, envFieldTypeVersion, protowire.VarintType), 1<<32))},
-		{"truncated bytes", cat(tag(nil, envFieldTarget, protowire.BytesType), []byte{5, 'a'})},
+			binary.AppendUvarint(tag(nil, envFieldTypeVersion, wireVarint), 1<<32))},
+		{"truncated bytes", cat(tag(nil, envFieldTarget, wireBytes), []byte{5, 'a'})},
 		{"bad tag", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 	}
 	for _, tc := range cases {
@@ -84,11 +93,11 @@ func TestReadFrameLimits(t *testing.T) {
 		in   []byte
 		is   error
 	}{
-		{"oversize", protowire.AppendVarint(nil, 1025), api.ErrTooLarge},
-		{"huge varint", protowire.AppendVarint(nil, 1<<63), api.ErrTooLarge},
+		{"oversize", binary.AppendUvarint(nil, 1025), api.ErrTooLarge},
+		{"huge varint", binary.AppendUvarint(nil, 1<<63), api.ErrTooLarge},
 		{"varint overflow", bytes.Repeat([]byte{0xff}, 11), ErrBadEnvelope},
 		{"empty frame", []byte{0}, ErrBadEnvelope},
-		{"cut short", append(protowire.AppendVarint(nil, 10), 1, 2), io.ErrUnexpectedEOF},
+		{"cut short", append(binary.AppendUvarint(nil, 10), 1, 2), io.ErrUnexpectedEOF},
 		{"cut in length", []byte{0x80}, ErrBadEnvelope},
 	}
 	for _, tc := range cases {
@@ -107,9 +116,9 @@ func TestReadFrameLimits(t *testing.T) {
 func FuzzDecodeEnvelope(f *testing.F) {
 	for _, e := range sampleEnvelopes() {
 		f.Add(e.frame())
-		f.Add(e.appendTo(nil))
+		f.Add(e.marshal())
 	}
-	f.Add(protowire.AppendVarint(nil, 1<<40))
+	f.Add(binary.AppendUvarint(nil, 1<<40))
 	f.Add([]byte{0x80, 0x80, 0x80})
 	const max = 4096
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -118,7 +127,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			if err != nil {
 				return
 			}
-			again, err := decodeEnvelope(e.appendTo(nil))
+			again, err := decodeEnvelope(e.marshal())
 			if err != nil {
 				t.Fatalf("re-encoded envelope does not decode: %v", err)
 			}

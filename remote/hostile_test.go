@@ -2,10 +2,9 @@ package remote
 
 import (
 	"context"
+	"encoding/binary"
 	"testing"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // A peer that writes garbage or announces an oversize frame gets its stream reset; the
@@ -17,8 +16,8 @@ func TestHostileStreams(t *testing.T) {
 		name string
 		in   []byte
 	}{
-		{"oversize frame", protowire.AppendVarint(nil, 1<<20+1)},
-		{"garbage envelope", append(protowire.AppendVarint(nil, 3), 0xff, 0xff, 0xff)},
+		{"oversize frame", binary.AppendUvarint(nil, 1<<20+1)},
+		{"garbage envelope", append(binary.AppendUvarint(nil, 3), 0xff, 0xff, 0xff)},
 		{"bad sender address", (&envelope{Target: "echo", SenderAddress: "not-a-peer", SenderID: "x", TypeName: "test.ping", TypeVersion: 1}).frame()},
 		{"good frame then garbage", append(append([]byte{}, good...), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)},
 	}

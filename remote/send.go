@@ -1,11 +1,12 @@
 package remote
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // send encodes a message for an actor on another peer and queues it on that peer's endpoint.
@@ -74,23 +75,13 @@ func (r *Remote) encodePayload(env *envelope, msg any, to peer.ID) *RemoteError 
 
 // encodeFrame returns env as a length-prefixed frame, or CodeTooLarge.
 func (r *Remote) encodeFrame(env *envelope, msg any, to peer.ID) ([]byte, *RemoteError) {
-	size := env.headerSize() + len(env.Payload)
-	body := env.appendTo(make([]byte, protowire.SizeVarint(uint64(size)), protowire.SizeVarint(uint64(size))+size))
-	n := len(body) - protowire.SizeVarint(uint64(size))
+	w := env.toWire()
+	n := proto.Size(w)
 	if n > r.cfg.MaxMessageSize {
 		return nil, remoteErr(CodeTooLarge, "message %T to actor %q on peer %s is %d bytes encoded, over max_message_size %d: send it in chunks or raise the limit on both peers",
 			msg, env.Target, to, n, r.cfg.MaxMessageSize)
 	}
-	// Write the real length into the reserved prefix, shifting the body if it is shorter.
-	prefix := protowire.AppendVarint(nil, uint64(n))
-	reserved := protowire.SizeVarint(uint64(size))
-	if len(prefix) == reserved {
-		copy(body, prefix)
-		return body, nil
-	}
-	out := make([]byte, 0, len(prefix)+n)
-	out = append(out, prefix...)
-	return append(out, body[reserved:]...), nil
+	return appendFrame(make([]byte, 0, binary.MaxVarintLen64+n), w, n), nil
 }
 
 // enqueue hands a frame to the peer's endpoint, starting one if needed.

@@ -122,6 +122,11 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *publishOps:
 		a.onPublishOps(ctx, m)
+	case messages.PinsetChanged: // subscribed to the pinset: broadcast local changes
+		if m.Local && len(m.Ops) > 0 {
+			a.pending.Add(int64(len(m.Ops)))
+			a.onPublishOps(ctx, &publishOps{ops: m.Ops})
+		}
 	case *flushBatch:
 		a.onFlush(ctx, m)
 	case *published:

@@ -40,6 +40,10 @@ func Spawn(system *actor.ActorSystem, self peer.ID, cfg Config, pub Publisher, m
 	return &Batcher{system: system, pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
 }
 
+// PID is the batcher actor's address, for subscribing it to the pinset's PinsetChanged events:
+// it broadcasts the local ones (as Publish does).
+func (b *Batcher) PID() *actor.PID { return b.pid }
+
 // Publish queues durable ops for broadcast. It never blocks.
 func (b *Batcher) Publish(ops []messages.Op) {
 	if len(ops) == 0 {

@@ -10,6 +10,7 @@
 package pinset
 
 import (
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -23,7 +24,15 @@ type Store interface {
 	LastSeq(origin peer.ID) (uint64, error)
 	// MaxClock is the greatest clock stored.
 	MaxClock() (messages.HLC, error)
+	// Maintenance installs snapshots and collects tombstones (install.go); like Apply, it is
+	// only called from one goroutine at a time.
+	Maintenance
 }
 
-// Listener receives PinsetChanged events. It is called from the actor and must not block.
-type Listener func(messages.PinsetChanged)
+// Subscribe adds a subscriber: from then on the pinset actor sends it a messages.PinsetChanged
+// (a value, no reply expected) after every write that changed the pinset, local changes and
+// remote ones in separate events, in commit order, before any requester of that write is
+// answered. Subscribing twice is a no-op; a stopped subscriber's events go to dead letters.
+type Subscribe struct {
+	PID *actor.PID
+}

@@ -34,13 +34,15 @@ func TestDiskFullRefusesPinsThenRecovers(t *testing.T) {
 	var mu sync.Mutex
 	announced := map[string]bool{}
 	self := testPeer(t)
-	p, err := Spawn(actor.NewActorSystem(), self, store, messages.NewClock(nil), func(ev messages.PinsetChanged) {
+	sys := actor.NewActorSystem()
+	subs := subscriber(t, sys, func(ev messages.PinsetChanged) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, op := range ev.Ops {
 			announced[op.Cid.String()] = true
 		}
-	}, nil)
+	})
+	p, err := Spawn(sys, self, store, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +72,7 @@ func TestDiskFullRefusesPinsThenRecovers(t *testing.T) {
 			t.Fatalf("refused pin %d is stored", 10+i)
 		}
 	}
+	settle(t, sys, subs)
 	mu.Lock()
 	for i := range errs {
 		if announced[testPin(10+i).Cid.String()] {

@@ -28,21 +28,45 @@ type Pinset struct {
 	writes interface{ Wait() }
 }
 
-// Spawn starts the pinset actor. listener (may be nil) is told of every change.
-func Spawn(system *actor.ActorSystem, self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*Pinset, error) {
+// Spawn starts the pinset actor. Every subscriber PID (the tracker, the batcher) is sent a
+// messages.PinsetChanged after each write that changed the pinset (see Subscribe).
+func Spawn(system *actor.ActorSystem, self peer.ID, store Store, clock *messages.Clock, subscribers []*actor.PID, log *slog.Logger) (*Pinset, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	a, err := newActor(self, store, clock, listener, log)
+	a, err := newActor(self, store, clock, subscribers, log)
 	if err != nil {
 		return nil, err
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return a })
+	// A restart (a panic) gets a fresh instance that re-reads its numbering from the store,
+	// once the crashed instance's write in flight has ended (else it could reuse its seqs);
+	// the subscribers are configuration and carry over.
+	first := true
+	props := actor.PropsFromProducer(func() actor.Actor {
+		if first {
+			first = false
+			return a
+		}
+		subs := a.subs
+		a.writes.Wait()
+		fresh, err := newActor(self, store, clock, subs, log)
+		if err != nil {
+			panic(fmt.Sprintf("pinset: restarting: %v", err)) // supervision retries
+		}
+		fresh.writes = a.writes
+		a = fresh
+		return fresh
+	})
 	pid, err := system.Root.SpawnNamed(props, "pinset")
 	if err != nil {
 		return nil, fmt.Errorf("pinset: spawn: %w", err)
 	}
 	return &Pinset{system: system, pid: pid, writes: a.writes}, nil
+}
+
+// Subscribe adds pid to the subscribers of PinsetChanged (see the Subscribe message).
+func (p *Pinset) Subscribe(pid *actor.PID) {
+	p.system.Root.Send(p.pid, Subscribe{PID: pid})
 }
 
 // Commit makes changes durable and returns their ops. When it returns nil the changes survive a

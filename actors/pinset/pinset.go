@@ -1,10 +1,12 @@
 package pinset
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -38,6 +40,33 @@ func (b batch) ops() []messages.Op {
 	return ops
 }
 
+func (b batch) run(_ context.Context, store Store) any {
+	changed, err := store.Apply(b.ops())
+	return &writeDone{b: b, changed: changed, err: err}
+}
+
+// writerResult carries a job's result (writeDone, maintDone) from the writer goroutine of
+// the incarnation that started it: a restarted actor ignores the crashed one's (its
+// requesters time out; nothing was acknowledged).
+type writerResult struct {
+	from *pinsetActor
+	msg  any
+}
+
+func (a *pinsetActor) onWriterResult(ctx actor.Context, m writerResult) {
+	if m.from != a {
+		return
+	}
+	switch r := m.msg.(type) {
+	case *writeDone:
+		a.onWriteDone(ctx, r)
+	case *maintDone:
+		a.onMaintDone(ctx, r)
+	default:
+		a.log.Warn("pinset: unknown writer result", "type", fmt.Sprintf("%T", r))
+	}
+}
+
 // writeDone reports the end of a Store.Apply run in the writer goroutine.
 type writeDone struct {
 	b       batch
@@ -46,21 +75,25 @@ type writeDone struct {
 }
 
 type pinsetActor struct {
-	self     peer.ID
-	store    Store
-	clock    *messages.Clock
-	listener Listener
-	log      *slog.Logger
+	self  peer.ID
+	store Store
+	clock *messages.Clock
+	subs  []*actor.PID // told of every change (PinsetChanged), in order
+	log   *slog.Logger
 
 	nextSeq uint64
-	waiting []waiter // local requests not yet written
-	remote  []waiter // remote ops not yet written
+	waiting []waiter   // local requests not yet written
+	remote  []waiter   // remote ops not yet written
+	jobs    []maintJob // snapshot installs and tombstone collections not yet run (install.go)
 	writing bool
 	writes  *sync.WaitGroup // the writer goroutine, awaited by Stop before the store closes
-	writeq  chan batch      // to the writer goroutine; closed when the actor stops
+	writeq  chan writeJob   // to the writer goroutine; closed when the actor stops
+	// jobCtx bounds the long maintenance writes; cancelled when the actor stops.
+	jobCtx    context.Context
+	cancelJob context.CancelFunc
 }
 
-func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listener, log *slog.Logger) (*pinsetActor, error) {
+func newActor(self peer.ID, store Store, clock *messages.Clock, subs []*actor.PID, log *slog.Logger) (*pinsetActor, error) {
 	last, err := store.LastSeq(self)
 	if err != nil {
 		return nil, fmt.Errorf("pinset: reading last seq: %w", err)
@@ -70,10 +103,19 @@ func newActor(self peer.ID, store Store, clock *messages.Clock, listener Listene
 		return nil, fmt.Errorf("pinset: reading max clock: %w", err)
 	}
 	clock.Observe(mc)
-	return &pinsetActor{self: self, store: store, clock: clock, listener: listener, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{}}, nil
+	jobCtx, cancel := context.WithCancel(context.Background())
+	return &pinsetActor{self: self, store: store, clock: clock, subs: subs, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{},
+		jobCtx: jobCtx, cancelJob: cancel}, nil
 }
 
+// faultHook, when set (tests only), sees every message of the pinset actor before it is
+// handled; a panic there crashes the actor, to show that supervision restarts it fresh.
+var faultHook atomic.Pointer[func(any)]
+
 func (a *pinsetActor) Receive(ctx actor.Context) {
+	if h := faultHook.Load(); h != nil {
+		(*h)(ctx.Message())
+	}
 	switch m := ctx.Message().(type) {
 	case *messages.CommitChanges:
 		a.onCommitChanges(ctx, m)
@@ -81,16 +123,26 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onApplyRemote(ctx, m)
 	case *writeDone:
 		a.onWriteDone(ctx, m)
+	case Subscribe:
+		a.onSubscribe(m)
 	case *messages.OwnSeqSeen:
 		if m.Seq >= a.nextSeq {
 			a.nextSeq = m.Seq + 1
 		}
-	case *actor.Stopped:
+	case *InstallSnapshotPage, *RaiseVersionVector, *CollectTombstones:
+		a.onMaintenance(ctx, m)
+	case writerResult:
+		a.onWriterResult(ctx, m)
+	case *actor.Stopping:
+		a.cancelJob()
+	case *actor.Stopped, *actor.Restarting:
+		// A restart gets a fresh instance (facade.go): this one's writer ends after its job.
+		a.cancelJob()
 		if a.writeq != nil {
 			close(a.writeq)
 			a.writeq = nil
 		}
-	case *actor.Started, *actor.Stopping, *actor.Restarting:
+	case *actor.Started:
 	default:
 		a.log.Warn("pinset: unknown message", "type", fmt.Sprintf("%T", m))
 	}
@@ -144,29 +196,34 @@ func (a *pinsetActor) onApplyRemote(ctx actor.Context, m *messages.ApplyRemoteOp
 	a.maybeWrite(ctx)
 }
 
-// maybeWrite starts a group commit of what is pending unless one is in flight.
+// maybeWrite starts a group commit of what is pending, or else the next maintenance job,
+// unless a write is in flight.
 func (a *pinsetActor) maybeWrite(ctx actor.Context) {
-	if a.writing || (len(a.waiting) == 0 && len(a.remote) == 0) {
+	if a.writing || (len(a.waiting) == 0 && len(a.remote) == 0 && len(a.jobs) == 0) {
 		return
 	}
-	b := a.takeBatch()
+	var job writeJob
+	if len(a.waiting) > 0 || len(a.remote) > 0 {
+		job = a.takeBatch()
+	} else {
+		job, a.jobs = a.jobs[0], a.jobs[1:]
+	}
 	a.writing = true
 	if a.writeq == nil {
 		// One long-lived writer goroutine: a goroutine per batch would regrow its stack
 		// through Badger's deep call chain every time.
-		q := make(chan batch, 1)
+		q := make(chan writeJob, 1)
 		a.writeq = q
-		self, system, store := ctx.Self(), ctx.ActorSystem(), a.store
+		self, system, store, jobCtx := ctx.Self(), ctx.ActorSystem(), a.store, a.jobCtx
 		a.writes.Add(1)
 		go func() {
 			defer a.writes.Done()
-			for b := range q { // q, not a.writeq: the actor clears its field when it stops
-				changed, err := store.Apply(b.ops())
-				system.Root.Send(self, &writeDone{b: b, changed: changed, err: err})
+			for j := range q { // q, not a.writeq: the actor clears its field when it stops
+				system.Root.Send(self, writerResult{from: a, msg: j.run(jobCtx, store)})
 			}
 		}()
 	}
-	a.writeq <- b // never blocks: one write in flight at a time, and the writer is idle
+	a.writeq <- job // never blocks: one write in flight at a time, and the writer is idle
 }
 
 // takeBatch takes whole requests, local first, up to maxWriteBatch ops (at least one request).
@@ -193,12 +250,10 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	// Store.Apply commits in chunks: after a failure, the ops of earlier chunks are stored
 	// (their changed flags are set; a local op always wins, so for local ops changed means
 	// committed). A local request whose ops all committed is acknowledged; the rest fail.
-	// The listener (reconciler, broadcast) hears of what was stored before any requester is
-	// answered: once Commit returns, the change is already on its way to the tracker and the
-	// batcher, so nothing a caller does next (stop, read status) can overtake it.
-	if a.listener != nil {
-		a.notify(m) // after a failure: what did commit
-	}
+	// The subscribers (tracker, batcher) are sent what was stored before any requester is
+	// answered: once Commit returns, the change is already in their mailboxes, so nothing a
+	// caller does next (stop, read status) can overtake it.
+	a.notify(ctx, m) // after a failure: what did commit
 	j := 0
 	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		committed := m.err == nil
@@ -231,7 +286,19 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	a.maybeWrite(ctx)
 }
 
-func (a *pinsetActor) notify(m *writeDone) {
+func (a *pinsetActor) onSubscribe(m Subscribe) {
+	for _, s := range a.subs {
+		if s.Equal(m.PID) {
+			return
+		}
+	}
+	a.subs = append(a.subs, m.PID)
+}
+
+func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
+	if len(a.subs) == 0 {
+		return
+	}
 	var local, remote []messages.Op
 	var localPins []*api.Pin
 	j := 0
@@ -252,10 +319,12 @@ func (a *pinsetActor) notify(m *writeDone) {
 			j++
 		}
 	}
-	if len(local) > 0 {
-		a.listener(messages.PinsetChanged{Ops: local, Local: true, Pins: localPins})
-	}
-	if len(remote) > 0 {
-		a.listener(messages.PinsetChanged{Ops: remote})
+	for _, s := range a.subs {
+		if len(local) > 0 {
+			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins})
+		}
+		if len(remote) > 0 {
+			ctx.Send(s, messages.PinsetChanged{Ops: remote})
+		}
 	}
 }

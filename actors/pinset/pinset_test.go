@@ -69,13 +69,18 @@ func testPin(i int) api.Pin {
 	return api.NewPin(api.NewCid(gocid.NewCidV1(gocid.Raw, h)), api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
 }
 
-func spawn(t *testing.T, store *memStore, listener Listener) (*Pinset, peer.ID) {
+func spawn(t *testing.T, store *memStore) (*Pinset, peer.ID) {
+	t.Helper()
+	return spawnIn(t, actor.NewActorSystem(), store, nil)
+}
+
+func spawnIn(t *testing.T, sys *actor.ActorSystem, store *memStore, subs []*actor.PID) (*Pinset, peer.ID) {
 	t.Helper()
 	self := testPeer(t)
 	if store.last == nil {
 		store.last = map[peer.ID]uint64{}
 	}
-	p, err := Spawn(actor.NewActorSystem(), self, store, messages.NewClock(nil), listener, nil)
+	p, err := Spawn(sys, self, store, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +94,8 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 	store := &memStore{block: make(chan struct{})}
 	var mu sync.Mutex
 	var notified int
-	p, self := spawn(t, store, func(ev messages.PinsetChanged) {
+	sys := actor.NewActorSystem()
+	subs := subscriber(t, sys, func(ev messages.PinsetChanged) {
 		mu.Lock()
 		notified += len(ev.Ops)
 		mu.Unlock()
@@ -97,6 +103,7 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 			t.Errorf("local change without decoded pins: %+v", ev)
 		}
 	})
+	p, self := spawnIn(t, sys, store, subs)
 	const n = 50
 	var wg sync.WaitGroup
 	seqs := make(chan uint64, n)
@@ -139,6 +146,7 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 	if batches >= n {
 		t.Fatalf("%d writes for %d concurrent commits: no group commit", batches, n)
 	}
+	settle(t, sys, subs)
 	mu.Lock()
 	defer mu.Unlock()
 	if notified != n {
@@ -150,7 +158,7 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 // next commit continues right after what is stored.
 func TestCommitFailureIsReportedAndSeqsStayContiguous(t *testing.T) {
 	store := &memStore{}
-	p, _ := spawn(t, store, nil)
+	p, _ := spawn(t, store)
 	ctx := context.Background()
 	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); err != nil {
 		t.Fatal(err)
@@ -177,7 +185,7 @@ func TestCommitFailureIsReportedAndSeqsStayContiguous(t *testing.T) {
 // its state was cleaned) are never numbered again.
 func TestRemoteOpsOfOurOwnOriginAdvanceNumbering(t *testing.T) {
 	store := &memStore{}
-	p, self := spawn(t, store, nil)
+	p, self := spawn(t, store)
 	ctx := context.Background()
 	old := testPin(7)
 	if err := p.ApplyRemoteWait(ctx, []messages.Op{{Origin: self, Seq: 41, Clock: 5, Kind: messages.OpPin, Cid: old.Cid, PinJSON: []byte(`{}`)}}); err != nil {
@@ -196,7 +204,7 @@ func TestRemoteOpsOfOurOwnOriginAdvanceNumbering(t *testing.T) {
 func TestCommitHonoursContext(t *testing.T) {
 	store := &memStore{block: make(chan struct{})}
 	defer close(store.block)
-	p, _ := spawn(t, store, nil)
+	p, _ := spawn(t, store)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); !errors.Is(err, api.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
@@ -230,11 +238,13 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 	var mu sync.Mutex
 	announced := 0
 	self := testPeer(t)
-	p, err := Spawn(actor.NewActorSystem(), self, store, messages.NewClock(nil), func(ev messages.PinsetChanged) {
+	sys := actor.NewActorSystem()
+	subs := subscriber(t, sys, func(ev messages.PinsetChanged) {
 		mu.Lock()
 		announced += len(ev.Ops)
 		mu.Unlock()
-	}, nil)
+	})
+	p, err := Spawn(sys, self, store, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,6 +278,7 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 	if ok != 2 || failed != 1 {
 		t.Fatalf("%d acknowledged, %d failed; want 2 and 1", ok, failed)
 	}
+	settle(t, sys, subs)
 	mu.Lock()
 	defer mu.Unlock()
 	if announced != 3 { // the first write's op and the two committed ones

@@ -30,7 +30,7 @@ func TestPullOps(t *testing.T) {
 		if page == 3 && b.link.requests.Load() < 4 {
 			t.Fatalf("page size 3: %d requests", b.link.requests.Load())
 		}
-		seen := b.syncer.SeenVVs()[a.id]
+		seen := mustSeen(t, b)[a.id]
 		if seen.At.IsZero() || seen.VV[o1] == 0 || seen.VV[o2] == 0 {
 			t.Fatalf("responder's version vector not recorded: %+v", seen)
 		}
@@ -77,6 +77,7 @@ func TestPullSnapshotAfterTrim(t *testing.T) {
 		if tr, _ := b.store.TrimmedTo(o1); tr < 12 {
 			t.Fatalf("receiver's log not marked trimmed up to the snapshot: %d", tr)
 		}
+		b.settle(t)
 		b.mu.Lock()
 		notified := len(b.notified)
 		b.mu.Unlock()
@@ -125,6 +126,7 @@ func TestPullSnapshotPrunesCollectedPins(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSame(t, a, b)
+	b.settle(t)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	unpinned := map[string]bool{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -19,23 +18,11 @@ type Requester interface {
 	PID(id peer.ID, name string) *actor.PID
 }
 
-// Applier merges pulled ops into the pinset and returns once they are durable.
-type Applier func(ctx context.Context, ops []messages.Op) error
-
-// SnapshotApplied is told, after each snapshot page is durable, of the records it changed, as
-// ops (a tombstone, or a record removed because the snapshot's peer had collected it, as an
-// OpUnpin). It is for notification only (reconciling the tracker, observing clocks): the ops
-// are not in the op log. It must not block for long.
-type SnapshotApplied func(ops []messages.Op)
-
 // Trust reports whether ops from (or relayed by) a peer are accepted.
 type Trust func(peer.ID) bool
 
 // Option tunes a Syncer.
 type Option func(*Syncer)
-
-// WithSnapshotApplied sets the hook told of snapshot changes.
-func WithSnapshotApplied(f SnapshotApplied) Option { return func(s *Syncer) { s.onSnapshot = f } }
 
 // WithOpTrust sets which ops are accepted, by origin and seq (default: Trust of the origin).
 // A peer removed from the cluster is no longer trusted, but its ops up to the removal stay
@@ -62,40 +49,39 @@ func WithPageSize(n int) Option {
 }
 
 // Syncer is the facade: it serves other peers' pulls and pulls for this peer. Pull may be
-// called concurrently (each call is independent; the store serialises writes).
+// called concurrently (each call is independent; the pinset actor serialises writes).
 type Syncer struct {
-	system     *actor.ActorSystem
-	pid        *actor.PID
-	store      Store
-	req        Requester
-	apply      Applier
-	trust      Trust
-	onSnapshot SnapshotApplied
-	opTrust    func(origin peer.ID, seq uint64) bool
+	system  *actor.ActorSystem
+	pid     *actor.PID
+	store   Store
+	req     Requester
+	writer  Writer
+	trust   Trust
+	opTrust func(origin peer.ID, seq uint64) bool
 
 	removals      func() map[peer.ID]uint64
 	learnRemovals func(map[peer.ID]uint64)
 	log           *slog.Logger
 	cancel        context.CancelFunc
 	page          int
-
-	seenMu sync.Mutex
-	seen   map[peer.ID]SeenVV
 }
 
 // Spawn starts the syncer actor under ActorName.
-func Spawn(system *actor.ActorSystem, store Store, req Requester, apply Applier, trust Trust, log *slog.Logger, opts ...Option) (*Syncer, error) {
+func Spawn(system *actor.ActorSystem, store Store, req Requester, writer Writer, trust Trust, log *slog.Logger, opts ...Option) (*Syncer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Syncer{system: system, store: store, req: req, apply: apply, trust: trust, log: log, cancel: cancel,
-		page: DefaultPageSize, seen: map[peer.ID]SeenVV{}}
+	s := &Syncer{system: system, store: store, req: req, writer: writer, trust: trust, log: log, cancel: cancel,
+		page: DefaultPageSize}
 	for _, o := range opts {
 		o(s)
 	}
-	a := &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals}
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), ActorName)
+	// A restart starts afresh: an empty seen table (seen.go).
+	produce := func() actor.Actor {
+		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, seen: map[peer.ID]SeenVV{}}
+	}
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("syncer: spawn: %w", err)
@@ -150,7 +136,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 			ops = append(ops, op)
 		}
 		if len(ops) > 0 {
-			if err := s.apply(ctx, ops); err != nil {
+			if err := s.writer.ApplyRemoteWait(ctx, ops); err != nil {
 				return total, err
 			}
 			total += len(ops)

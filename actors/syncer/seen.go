@@ -1,10 +1,15 @@
 package syncer
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/ask"
 )
 
 // SeenVV is a peer's version vector as it last reported it, and when: tombstone collection
@@ -14,28 +19,64 @@ type SeenVV struct {
 	At time.Time
 }
 
-// noteVV records the version vector a responder reported.
-func (s *Syncer) noteVV(from peer.ID, vv map[peer.ID]uint64) {
-	s.seenMu.Lock()
-	s.seen[from] = SeenVV{VV: vv, At: time.Now()}
-	s.seenMu.Unlock()
+// The table of version vectors seen is the syncer actor's state (no lock): pulls report what
+// each responder said by message, and readers ask the actor for a copy. A restarted actor
+// starts with an empty table, which only makes the next collection refresh every member first.
+
+// vvSeen records the version vector a responder reported.
+type vvSeen struct {
+	from peer.ID
+	sv   SeenVV
 }
+
+// seenRequest asks for a copy of the table. Reply: *seenResponse.
+type seenRequest struct{}
+
+type seenResponse struct {
+	seen map[peer.ID]SeenVV
+}
+
+// forgetSeen drops a peer's entry.
+type forgetSeen struct {
+	id peer.ID
+}
+
+func (a *syncerActor) onVVSeen(m *vvSeen) { a.seen[m.from] = m.sv }
+
+func (a *syncerActor) onSeenRequest(ctx actor.Context) {
+	out := make(map[peer.ID]SeenVV, len(a.seen))
+	for id, sv := range a.seen {
+		out[id] = SeenVV{VV: maps.Clone(sv.VV), At: sv.At}
+	}
+	ctx.Respond(&seenResponse{seen: out})
+}
+
+func (a *syncerActor) onForgetSeen(m *forgetSeen) { delete(a.seen, m.id) }
+
+// noteVV records the version vector a responder reported. Messages from one goroutine reach
+// the actor in order, so a SeenVVs after a Pull sees what that Pull recorded.
+func (s *Syncer) noteVV(from peer.ID, vv map[peer.ID]uint64) {
+	s.system.Root.Send(s.pid, &vvSeen{from: from, sv: SeenVV{VV: vv, At: time.Now()}})
+}
+
+// seenTimeout bounds SeenVVs when ctx has no deadline (the actor answers from memory).
+const seenTimeout = 10 * time.Second
 
 // SeenVVs returns a copy of the latest version vector seen from each peer this peer pulled
 // from (only responders are recorded: they are the peers we dialled, authenticated by libp2p).
-func (s *Syncer) SeenVVs() map[peer.ID]SeenVV {
-	s.seenMu.Lock()
-	defer s.seenMu.Unlock()
-	out := make(map[peer.ID]SeenVV, len(s.seen))
-	for id, sv := range s.seen {
-		out[id] = SeenVV{VV: maps.Clone(sv.VV), At: sv.At}
+func (s *Syncer) SeenVVs(ctx context.Context) (map[peer.ID]SeenVV, error) {
+	res, err := ask.Request(ctx, s.system, s.pid, &seenRequest{}, seenTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: version vectors seen: %w", err)
 	}
-	return out
+	r, ok := res.(*seenResponse)
+	if !ok {
+		return nil, fmt.Errorf("syncer: unexpected reply %T", res)
+	}
+	return r.seen, nil
 }
 
 // Forget drops what was seen from a peer (removed from the cluster).
 func (s *Syncer) Forget(id peer.ID) {
-	s.seenMu.Lock()
-	delete(s.seen, id)
-	s.seenMu.Unlock()
+	s.system.Root.Send(s.pid, &forgetSeen{id: id})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -57,13 +58,14 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 			return total, fmt.Errorf("snapshot from %s: continuation answered with ops, not a snapshot page", from)
 		}
 	}
-	if err := s.store.RaiseVersionVector(ctx, floor); err != nil {
+	if err := s.writer.RaiseVersionVector(ctx, floor); err != nil {
 		return total, fmt.Errorf("snapshot from %s: %w", from, err)
 	}
 	return total, nil
 }
 
-// applyPage merges one page's records (keys in (after, through]) and prunes that range.
+// applyPage has the pinset actor merge one page's records (keys in (after, through]) and
+// prune that range.
 func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, after, through api.Cid, vv map[peer.ID]uint64) (int, error) {
 	present := make([]api.Cid, 0, len(raw))
 	records := make([]persistence.Record, 0, len(raw))
@@ -81,29 +83,9 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 		}
 		records = append(records, persistence.Record{Op: op, Deleted: op.Kind == messages.OpUnpin})
 	}
-	changed, err := s.store.ApplySnapshot(records)
-	if err != nil {
+	page := &pinset.InstallSnapshotPage{Records: records, After: after, Through: through, Present: present, VV: vv}
+	if err := s.writer.InstallSnapshotPage(ctx, page); err != nil {
 		return 0, fmt.Errorf("snapshot from %s: %w", from, err)
-	}
-	removed, err := s.store.PruneAbsent(ctx, after, through, present, vv)
-	if err != nil {
-		return len(records), fmt.Errorf("snapshot from %s: %w", from, err)
-	}
-	if s.onSnapshot != nil {
-		var ops []messages.Op
-		for i, r := range records {
-			if changed[i] {
-				ops = append(ops, r.Op)
-			}
-		}
-		for _, r := range removed {
-			op := r.Op
-			op.Kind, op.PinJSON = messages.OpUnpin, nil
-			ops = append(ops, op)
-		}
-		if len(ops) > 0 {
-			s.onSnapshot(ops)
-		}
 	}
 	return len(records), nil
 }

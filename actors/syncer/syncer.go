@@ -13,7 +13,11 @@
 // wins makes that harmless.
 //
 // Tombstone collection needs every peer's version vector: Pull keeps the latest one reported
-// by each responder (SeenVVs).
+// by each responder (SeenVVs), in a table that is the syncer actor's state.
+//
+// The syncer writes nothing itself: pulled ops, snapshot pages and the version vector raise
+// after a snapshot go to the pinset actor (Writer), the single writer of the pinset, which
+// tells its subscribers what changed.
 //
 // Trust: ops pulled here come from an authenticated libp2p peer (Noise on the private network),
 // not from their origin, so the origin's batch signature is not available. A pulled op (or
@@ -31,25 +35,36 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// Store is what anti-entropy reads and, for snapshots, writes (persistence.Store satisfies
-// it). Reads may run concurrently with writes; see persistence for each method's contract.
+// Store is what anti-entropy reads (persistence.Store satisfies it). Reads may run
+// concurrently with writes; see persistence for each method's contract.
 type Store interface {
 	VersionVector() (map[peer.ID]uint64, error)
 	// OpsFrom returns a persistence.ErrTrimmed-wrapped error when the asked ops were trimmed.
 	OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(messages.Op) error) error
 	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
-
-	ApplySnapshot(records []persistence.Record) ([]bool, error)
-	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
-	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
 }
 
 var _ Store = (*persistence.Store)(nil)
+
+// Writer is the pinset's single writer (actors/pinset): the syncer writes nothing itself.
+// Each method returns once the write is durable.
+type Writer interface {
+	// ApplyRemoteWait merges pulled ops.
+	ApplyRemoteWait(ctx context.Context, ops []messages.Op) error
+	// InstallSnapshotPage merges a snapshot page and prunes its range; the writer tells its
+	// subscribers what changed.
+	InstallSnapshotPage(ctx context.Context, page *pinset.InstallSnapshotPage) error
+	// RaiseVersionVector records that every op up to vv is held.
+	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
+}
+
+var _ Writer = (*pinset.Pinset)(nil)
 
 // ActorName is the syncer's name on every peer.
 const ActorName = "syncer"
@@ -62,12 +77,19 @@ type syncerActor struct {
 	log      *slog.Logger
 	ctx      context.Context
 	removals func() map[peer.ID]uint64 // WithRemovals; nil: none sent
+	seen     map[peer.ID]SeenVV        // seen.go
 }
 
 func (a *syncerActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *messages.SyncRequest:
 		a.onSyncRequest(ctx, m)
+	case *vvSeen:
+		a.onVVSeen(m)
+	case *seenRequest:
+		a.onSeenRequest(ctx)
+	case *forgetSeen:
+		a.onForgetSeen(m)
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	default:
 		a.log.Warn("syncer: unknown message", "type", fmt.Sprintf("%T", m))

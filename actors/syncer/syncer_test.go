@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
+	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -32,6 +33,7 @@ type side struct {
 	link     *link
 	mu       sync.Mutex
 	notified []messages.Op
+	sub      *actor.PID // hears the pinset's PinsetChanged into notified
 }
 
 // link is a fake Requester: it round-trips messages through their JSON wire form and asks the
@@ -81,18 +83,29 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 		t.Fatal(err)
 	}
 	s := &side{id: newPeer(t, seed), store: st, system: actor.NewActorSystem(), link: &link{}}
-	apply := func(_ context.Context, ops []messages.Op) error { _, err := st.Apply(ops); return err }
-	hook := func(ops []messages.Op) {
-		s.mu.Lock()
-		s.notified = append(s.notified, ops...)
-		s.mu.Unlock()
+	// The real single writer: what a snapshot changes is what its subscriber hears.
+	s.sub = s.system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case messages.PinsetChanged:
+			s.mu.Lock()
+			s.notified = append(s.notified, m.Ops...)
+			s.mu.Unlock()
+		case settleEvents:
+			ctx.Respond(settleEvents{})
+		}
+	}))
+	log := slog.New(slog.DiscardHandler)
+	writer, err := pinset.Spawn(s.system, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.syncer, err = Spawn(s.system, st, s.link, apply, trust, slog.New(slog.DiscardHandler), WithPageSize(page), WithSnapshotApplied(hook))
+	s.syncer, err = Spawn(s.system, st, s.link, writer, trust, log, WithPageSize(page))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		s.syncer.Stop()
+		writer.Stop()
 		s.system.Shutdown()
 		st.Close()
 	})
@@ -196,5 +209,26 @@ func assertSame(t *testing.T, a, b *side) {
 	nb, _ := b.store.CountPins()
 	if na != nb {
 		t.Fatalf("pin counts differ: %d vs %d", na, nb)
+	}
+}
+
+func mustSeen(t *testing.T, s *side) map[peer.ID]SeenVV {
+	t.Helper()
+	seen, err := s.syncer.SeenVVs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seen
+}
+
+// settleEvents asks the subscriber to answer once it handled what is already in its mailbox.
+type settleEvents struct{}
+
+// settle waits until every PinsetChanged sent before now is in s.notified: the pinset sends
+// events before it answers the write they follow.
+func (s *side) settle(t testing.TB) {
+	t.Helper()
+	if _, err := s.system.Root.RequestFuture(s.sub, settleEvents{}, 10*time.Second).Result(); err != nil {
+		t.Fatalf("subscriber: %v", err)
 	}
 }

@@ -26,9 +26,13 @@ type Config struct {
 	// PriorityPinMaxRetries: after this many failed attempts a pin stops retrying
 	// automatically and goes to the normal queue (0: no automatic retries, normal queue only).
 	PriorityPinMaxRetries int
-	// MaxPinQueueSize bounds the items queued or in progress; beyond it Track fails with
-	// api.ErrUnavailable.
+	// MaxPinQueueSize bounds the items queued or in progress (counted in the durable queue);
+	// beyond it Track fails with api.ErrUnavailable.
 	MaxPinQueueSize int
+	// QueueWindow is how many queued or in-progress items the tracker holds in memory; the
+	// rest of the queue stays in Badger and is paged in as the window frees up. It bounds the
+	// tracker's memory whatever the queue's length.
+	QueueWindow int
 	// PinTimeout is counted from the last block received, not from the start (set from
 	// ipfs_connector.pin_timeout).
 	PinTimeout time.Duration
@@ -47,6 +51,7 @@ func DefaultConfig() Config {
 		PriorityPinMaxAge:     24 * time.Hour,
 		PriorityPinMaxRetries: 5,
 		MaxPinQueueSize:       1_000_000,
+		QueueWindow:           10_000,
 		PinTimeout:            2 * time.Minute,
 		UnpinTimeout:          3 * time.Hour,
 		RetryBackoffMin:       time.Second,
@@ -68,6 +73,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("pin_tracker.priority_pin_max_retries must be >= 0 (0: no automatic retries)"))
 	}
 	pos(c.MaxPinQueueSize > 0, "max_pin_queue_size")
+	if c.QueueWindow < c.ConcurrentPins || c.QueueWindow <= 0 {
+		errs = append(errs, fmt.Errorf("pin_tracker.queue_window (%d) must be >= pin_tracker.concurrent_pins (%d)", c.QueueWindow, c.ConcurrentPins))
+	}
 	if c.PinTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("ipfs_connector.pin_timeout (the tracker's pin timeout) must be > 0"))
 	}
@@ -87,6 +95,7 @@ type configJSON struct {
 	PriorityPinMaxAge     string `json:"priority_pin_max_age"`
 	PriorityPinMaxRetries int    `json:"priority_pin_max_retries"`
 	MaxPinQueueSize       int    `json:"max_pin_queue_size"`
+	QueueWindow           int    `json:"queue_window"`
 	RetryBackoffMin       string `json:"retry_backoff_min"`
 	RetryBackoffMax       string `json:"retry_backoff_max"`
 }
@@ -120,6 +129,7 @@ func (c Config) toJSON() configJSON {
 		PriorityPinMaxAge:     c.PriorityPinMaxAge.String(),
 		PriorityPinMaxRetries: c.PriorityPinMaxRetries,
 		MaxPinQueueSize:       c.MaxPinQueueSize,
+		QueueWindow:           c.QueueWindow,
 		RetryBackoffMin:       c.RetryBackoffMin.String(),
 		RetryBackoffMax:       c.RetryBackoffMax.String(),
 	}
@@ -128,7 +138,7 @@ func (c Config) toJSON() configJSON {
 // fromJSON sets c from j, or nothing when a duration does not parse.
 func (c *Config) fromJSON(j configJSON) error {
 	n := *c
-	n.ConcurrentPins, n.PriorityPinMaxRetries, n.MaxPinQueueSize = j.ConcurrentPins, j.PriorityPinMaxRetries, j.MaxPinQueueSize
+	n.ConcurrentPins, n.PriorityPinMaxRetries, n.MaxPinQueueSize, n.QueueWindow = j.ConcurrentPins, j.PriorityPinMaxRetries, j.MaxPinQueueSize, j.QueueWindow
 	for _, d := range []struct {
 		key string
 		s   string

@@ -16,6 +16,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs/fake"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 const selfID = peer.ID("self-peer")
@@ -57,7 +58,7 @@ func quietSystem() *actor.ActorSystem {
 func newTestTracker(t *testing.T, cfg Config) (*Tracker, *fake.Backend) {
 	t.Helper()
 	b := fake.New()
-	tr, err := New(quietSystem(), cfg, b, selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr, err := New(quietSystem(), cfg, b, testQueue(t), selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +67,18 @@ func newTestTracker(t *testing.T, cfg Config) (*Tracker, *fake.Backend) {
 		tr.Stop()
 	})
 	return tr, b
+}
+
+// testQueue is a real Badger store (in memory) for the tracker's durable queue, closed after
+// the test's other cleanups (the tracker stops first).
+func testQueue(t testing.TB) *persistence.Store {
+	t.Helper()
+	st, err := persistence.Open(persistence.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // waitFor polls cond until it holds or the deadline passes.

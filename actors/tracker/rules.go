@@ -22,7 +22,8 @@ const (
 	phaseQueued         // waiting for a slot (or for the previous operation on the CID to drain)
 	phaseRunning        // its cid actor is calling IPFS
 	phaseRetrying       // the last attempt failed; its cid actor restarts after a backoff
-	phaseFailed         // gave up retrying; waits for Recover/RecoverAll (no actor)
+	phaseFailed         // gave up retrying; waits for Recover/RecoverAll (no actor); leaves the window once in the failed set
+	phaseSettling       // pinned or unpinned; leaves the window once its durable entry is removed
 )
 
 // usePriorityQueue is the queue choice: the priority queue for pins with fewer than

@@ -82,6 +82,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.PriorityPinMaxAge = 0 }, "pin_tracker.priority_pin_max_age"},
 		{func(c *Config) { c.PriorityPinMaxRetries = -1 }, "pin_tracker.priority_pin_max_retries"},
 		{func(c *Config) { c.MaxPinQueueSize = 0 }, "pin_tracker.max_pin_queue_size"},
+		{func(c *Config) { c.QueueWindow = 5 }, "pin_tracker.queue_window (5) must be >= pin_tracker.concurrent_pins (10)"},
 		// The timeouts are ipfs_connector's keys (see Config).
 		{func(c *Config) { c.PinTimeout = 0 }, "ipfs_connector.pin_timeout"},
 		{func(c *Config) { c.UnpinTimeout = 0 }, "ipfs_connector.unpin_timeout"},
@@ -112,10 +113,10 @@ func TestConfigJSON(t *testing.T) {
 	if c != DefaultConfig() {
 		t.Fatalf("round trip: %+v", c)
 	}
-	if err := json.Unmarshal([]byte(`{"concurrent_pins": 3, "retry_backoff_max": "30s"}`), &c); err != nil {
+	if err := json.Unmarshal([]byte(`{"concurrent_pins": 3, "retry_backoff_max": "30s", "queue_window": 500}`), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.ConcurrentPins != 3 || c.RetryBackoffMax != 30*time.Second || c.PriorityPinMaxAge != 24*time.Hour {
+	if c.ConcurrentPins != 3 || c.QueueWindow != 500 || c.RetryBackoffMax != 30*time.Second || c.PriorityPinMaxAge != 24*time.Hour {
 		t.Fatalf("partial: %+v", c)
 	}
 	if err := json.Unmarshal([]byte(`{"priority_pin_max_age": "soon"}`), &c); err == nil || !strings.Contains(err.Error(), "pin_tracker.priority_pin_max_age") {

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // fill completes a peer's view of a CID with the pin's fields and this peer's identity.
@@ -81,27 +82,41 @@ func (t *Tracker) StatusUnknown(ctx context.Context, c api.Cid) (api.PinInfo, er
 	return t.fill(ctx, c, nil, s), nil
 }
 
-// InFlight calls fn for a snapshot of every CID in flight (queued, running or failed), in no
-// particular order, stopping at fn's first error. The snapshot is bounded by the queue size.
+// InFlight calls fn for every CID in flight (queued, running or failed): first a snapshot of
+// the window, in no particular order, then the rest of the durable queue streamed from
+// Badger (queued in queue order, then failed), stopping at fn's first error. Memory is bounded
+// by the window, not by the queue.
 func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error) error {
-	res, err := t.request(ctx, messages.InFlightListRequest{}, DefaultRequestTimeout)
+	res, err := t.request(ctx, listQuery{}, DefaultRequestTimeout)
 	if err != nil {
 		return err
 	}
-	r, ok := res.(messages.InFlightListResponse)
+	r, ok := res.(listReply)
 	if !ok {
 		return fmt.Errorf("tracker: unexpected reply %T", res)
 	}
-	for _, it := range r.Items {
+	seen := make(map[string]struct{}, len(r.items)+len(r.skip))
+	for _, c := range r.skip {
+		seen[c.KeyString()] = struct{}{}
+	}
+	for _, it := range r.items {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		it.Info.PeerName = t.peername
-		if err := fn(it.Cid, it.Info); err != nil {
+		seen[it.cid.KeyString()] = struct{}{}
+		it.info.PeerName = t.peername
+		if err := fn(it.cid, it.info); err != nil {
 			return err
 		}
 	}
-	return nil
+	return t.queue.IterateQueue(ctx, func(e persistence.QueueEntry) error {
+		if _, ok := seen[e.Cid.KeyString()]; ok {
+			return nil
+		}
+		s := t.entryShort(e)
+		s.PeerName = t.peername
+		return fn(e.Cid, s)
+	})
 }
 
 // Recover retries a pin in pin_error, unpin_error or unexpectedly_unpinned now (from the
@@ -112,7 +127,11 @@ func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
 	if err != nil || !recoverable(info.Status) {
 		return info, err
 	}
-	res, err := t.request(ctx, messages.RecoverPin{Pin: pin}, RecoverWaitLimit)
+	msg := recoverPin{pin: pin}
+	if e, ok, err := t.queue.QueueGet(pin.Cid); err == nil && ok && e.Failed {
+		msg.failed = &e
+	}
+	res, err := t.request(ctx, msg, RecoverWaitLimit)
 	if err != nil {
 		return api.PinInfo{}, err
 	}

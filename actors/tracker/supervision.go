@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // ErrStopped: the tracker was stopped while the request waited.
@@ -75,8 +76,15 @@ func (a *trackerActor) onCompleted(ctx actor.Context, c api.Cid, op opKind) {
 		status = api.TrackerStatusUnpinned
 	}
 	a.answerWaiters(ctx, c, api.PinInfoShort{Status: status, TS: time.Now(), PriorityPin: it.priority})
-	a.setPhase(it, phaseNone)
-	delete(a.items, c.KeyString())
+	// Settling until its durable entry is gone; then it leaves the window.
+	a.setPhase(it, phaseSettling)
+	a.write(persistence.QueueOp{Kind: persistence.QueueDel, Entry: persistence.QueueEntry{Cid: it.cid}}, writeTag{it: it, gen: it.gen})
+}
+
+// giveUp records a failed item in the durable failed set; it leaves the window once written.
+func (a *trackerActor) giveUp(it *item) {
+	a.setPhase(it, phaseFailed)
+	a.write(persistence.QueueOp{Kind: persistence.QueueFail, Entry: entryOf(it)}, writeTag{it: it, gen: it.gen})
 }
 
 // onTerminated frees the slot of a cid actor and requeues an item that was waiting for it to
@@ -93,6 +101,9 @@ func (a *trackerActor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
 		return
 	}
 	it.pid = nil
+	if a.stopping {
+		return // stopped with the tracker: still queued in the durable queue
+	}
 	if it.draining {
 		it.draining = false
 		if it.phase == phaseQueued {
@@ -103,7 +114,7 @@ func (a *trackerActor) onTerminated(ctx actor.Context, msg *actor.Terminated) {
 	if it.phase == phaseRunning || it.phase == phaseRetrying {
 		// Stopped without reporting (should not happen): keep it visible as failed.
 		it.err = "operation stopped unexpectedly"
-		a.setPhase(it, phaseFailed)
+		a.giveUp(it)
 		a.answerWaiters(ctx, it.cid, it.short())
 	}
 }
@@ -136,7 +147,7 @@ func (a *trackerActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor,
 	}
 	it.waiters = nil
 	if !shouldRetry(it.attempts, a.cfg) {
-		a.setPhase(it, phaseFailed)
+		a.giveUp(it)
 		sup.StopChildren(child)
 		return
 	}
@@ -194,6 +205,16 @@ func failureText(reason interface{}) string {
 // onStopping stops dispatching and answers every Recover still waiting.
 func (a *trackerActor) onStopping(ctx actor.Context) {
 	a.stopping = true
+	for _, t := range append(a.pending.tags, a.inflightTags()...) {
+		if t.ack != nil && t.ack.to != nil && t.ack.remaining > 0 {
+			t.ack.remaining = 0
+			if t.ack.all {
+				ctx.Send(t.ack.to, recoverAllReply(t.ack.count))
+			} else {
+				ctx.Send(t.ack.to, trackerAck(ErrStopped))
+			}
+		}
+	}
 	for _, it := range a.items {
 		for _, w := range it.waiters {
 			ctx.Send(w, messages.RecoverPinResponse{Err: ErrStopped})

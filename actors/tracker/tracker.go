@@ -15,6 +15,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // DefaultRequestTimeout bounds a facade call whose ctx has no deadline (Recover excepted,
@@ -33,6 +34,7 @@ type Tracker struct {
 	pid      *actor.PID
 	cfg      Config
 	backend  ipfs.Backend
+	queue    Queue
 	self     peer.ID
 	peername string
 	logger   *slog.Logger
@@ -44,20 +46,28 @@ type Tracker struct {
 }
 
 // New validates cfg and spawns the tracker actor (named "tracker") under the system's root.
-func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
+// queue is its durable queue (the pinset's persistence.Store): what was queued there before
+// (a restart) is resumed.
+func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, queue Queue, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if backend == nil {
 		return nil, errors.New("tracker: no IPFS backend")
 	}
+	if queue == nil {
+		return nil, errors.New("tracker: no durable queue")
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}
 	logger = logger.With("component", "tracker")
-	t := &Tracker{system: system, cfg: cfg, backend: backend, self: self, peername: peername, logger: logger}
-	ta := newTrackerActor(system, cfg, backend, logger, &t.ops, &t.queueLen)
-	props := actor.PropsFromProducer(func() actor.Actor { return ta })
+	t := &Tracker{system: system, cfg: cfg, backend: backend, queue: queue, self: self, peername: peername, logger: logger}
+	t.queueLen.Store(int64(queue.QueueLen()))
+	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
+	})
 	pid, err := system.Root.SpawnNamed(props, "tracker")
 	if err != nil {
 		return nil, fmt.Errorf("tracker: spawn: %w", err)
@@ -107,6 +117,19 @@ func (t *Tracker) TrackMany(ctx context.Context, pins []api.Pin) error {
 	return t.ack(ctx, messages.TrackPins{Pins: pins})
 }
 
+// PID is the tracker actor's address, for subscribing it to the pinset's PinsetChanged events
+// (pinset.Spawn, pinset.Subscribe): pins allocated to this peer are tracked, every other op
+// is untracked, in the order of the events.
+func (t *Tracker) PID() *actor.PID { return t.pid }
+
+// Reconcile hands ops that changed the pinset outside a pinset write (a snapshot install, the
+// removal of a member's ops) to the tracker as a PinsetChanged event. It does not wait.
+func (t *Tracker) Reconcile(ops []messages.Op) {
+	if len(ops) > 0 {
+		t.system.Root.Send(t.pid, messages.PinsetChanged{Ops: ops})
+	}
+}
+
 // Untrack cancels a pin in flight and queues an unpin. Idempotent.
 func (t *Tracker) Untrack(ctx context.Context, c api.Cid) error {
 	if !c.Defined() {
@@ -115,19 +138,54 @@ func (t *Tracker) Untrack(ctx context.Context, c api.Cid) error {
 	return t.ack(ctx, messages.UntrackPin{Cid: c})
 }
 
+// inFlight is the CID's state in the window, else in the durable queue (queued beyond the
+// window, or failed). The window is asked first: an item moves from the queue into the window,
+// and leaves the window only once its durable entry is gone.
 func (t *Tracker) inFlight(ctx context.Context, c api.Cid) (api.PinInfoShort, bool, error) {
-	res, err := t.request(ctx, messages.InFlightStatusRequest{Cid: c}, DefaultRequestTimeout)
+	res, err := t.request(ctx, statusQuery{cid: c}, DefaultRequestTimeout)
 	if err != nil {
 		return api.PinInfoShort{}, false, err
 	}
-	r, ok := res.(messages.InFlightStatusResponse)
+	r, ok := res.(statusReply)
 	if !ok {
 		return api.PinInfoShort{}, false, fmt.Errorf("tracker: unexpected reply %T", res)
 	}
-	return r.Info, r.Found, nil
+	if r.found || r.settled {
+		return r.info, r.found, nil
+	}
+	e, found, err := t.queue.QueueGet(c)
+	if err != nil {
+		return api.PinInfoShort{}, false, fmt.Errorf("tracker: reading the durable queue: %w", err)
+	}
+	if !found {
+		return api.PinInfoShort{}, false, nil
+	}
+	return t.entryShort(e), true, nil
 }
 
-// QueueLen is the number of items queued or in progress (the pinqueue metric).
+// entryShort is the state of a durable entry out of the window.
+func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
+	op, ph, prio := opPin, phaseQueued, e.Priority
+	if e.Unpin {
+		op = opUnpin
+	}
+	if e.Failed {
+		ph = phaseFailed
+	} else {
+		prio = usePriorityQueue(e.Attempts, e.Created, time.Now(), t.cfg)
+	}
+	return api.PinInfoShort{Status: inFlightStatus(op, ph), Error: e.Err, AttemptCount: e.Attempts, PriorityPin: prio}
+}
+
+// Tracked reports whether the CID has work queued, in progress or failed here (a state sync
+// skips those). It reads the window and the durable queue, not the IPFS node.
+func (t *Tracker) Tracked(ctx context.Context, c api.Cid) (bool, error) {
+	_, found, err := t.inFlight(ctx, c)
+	return found, err
+}
+
+// QueueLen is the number of items queued or in progress, counted in the durable queue (the
+// pinqueue metric).
 func (t *Tracker) QueueLen() int { return int(t.queueLen.Load()) }
 
 // Stop stops the tracker and its cid actors, cancelling their IPFS calls, and waits (up to

@@ -8,14 +8,19 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
-// item is the tracker's compact record of one CID in flight (queued, running, retrying or
-// failed). Settled CIDs (pinned, unpinned) have no item.
+// item is the tracker's compact record of one CID of the window (queued, running, retrying,
+// failed or settling). Settled CIDs (pinned, unpinned) have no item; queued CIDs beyond the
+// window are only in the durable queue.
 type item struct {
+	seq      uint64 // its entry in the durable queue (0 until written)
+	gen      uint64 // bumped on every change of phase: makes a pending eviction stale
 	cid      api.Cid
 	mode     api.PinMode
 	created  time.Time // the pin's timestamp, for priority_pin_max_age
@@ -50,13 +55,15 @@ func (it *item) short() api.PinInfoShort {
 type trackerActor struct {
 	system   *actor.ActorSystem
 	self     *actor.PID
+	peer     peer.ID // this peer: pins allocated to it are tracked
 	cfg      Config
 	backend  ipfs.Backend
 	logger   *slog.Logger
 	ops      *sync.WaitGroup
 	queueLen *atomic.Int64
+	queue    Queue
 
-	items    map[string]*item // by CID key
+	items    map[string]*item // the window, by CID key
 	byPID    map[string]string
 	priority pinQueue
 	normal   pinQueue
@@ -65,43 +72,87 @@ type trackerActor struct {
 	tickets  uint64
 	spawned  uint64
 	stopping bool // no new cid actors once the tracker is stopping
+
+	// The durable queue (window.go): writes wait in pending while one is in flight; the
+	// window is filled from the entries after cursor, one page read at a time.
+	stored   int // queued entries in the durable queue, as of the last write
+	pending  writeBatch
+	writing  bool
+	closed   bool // the writer is closed (stopped or restarting): nothing more is written
+	inflight *writeBatch
+	writeq   chan *writeBatch
+	cursor   uint64
+	paging   bool
+	// evictedWhilePaging holds CIDs that left the window during the page read in flight: the
+	// page may still show their entries (read before the delete committed).
+	evictedWhilePaging map[string]struct{}
+	exhausted          bool   // the last page reached the end of the queue; cleared by puts
+	epoch              uint64 // counts puts, so a page read knows whether one landed meanwhile
 }
 
-func newTrackerActor(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {
+func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backend ipfs.Backend, queue Queue, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {
 	return &trackerActor{
-		system: system, cfg: cfg, backend: backend, logger: logger, ops: ops, queueLen: queueLen,
-		items:    map[string]*item{},
-		byPID:    map[string]string{},
-		priority: pinQueue{name: "priority"},
-		normal:   pinQueue{name: "normal"},
+		system: system, peer: self, cfg: cfg, backend: backend, queue: queue, logger: logger, ops: ops, queueLen: queueLen,
+		stored:             queue.QueueLen(),
+		items:              map[string]*item{},
+		evictedWhilePaging: map[string]struct{}{},
+		byPID:              map[string]string{},
+		priority:           pinQueue{name: "priority"},
+		normal:             pinQueue{name: "normal"},
 	}
 }
 
 var _ actor.SupervisorStrategy = (*trackerActor)(nil)
 
+// faultHook, when set (tests only), sees every message of the tracker actor before it is
+// handled; a panic there crashes the actor, to show that supervision restarts it fresh.
+var faultHook atomic.Pointer[func(any)]
+
 func (a *trackerActor) Receive(ctx actor.Context) {
+	if h := faultHook.Load(); h != nil {
+		(*h)(ctx.Message())
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.self = ctx.Self()
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
+		a.closeWriter()
 	case *actor.Stopping:
 		a.onStopping(ctx)
+	case *actor.Restarting:
+		// The fresh instance rebuilds from the durable queue: this one starts nothing more.
+		a.onStopping(ctx)
+		a.closeWriter()
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg)
 	case messages.TrackPin:
-		ctx.Respond(messages.TrackerAck{Err: a.track(ctx, msg.Pin)})
+		ack := a.newAck(ctx)
+		a.track(ctx, msg.Pin, ack)
+		a.finish(ctx, ack)
 	case messages.TrackPins:
-		a.onTrackPins(ctx, msg)
+		ack := a.newAck(ctx)
+		for _, pin := range msg.Pins {
+			a.track(ctx, pin, ack)
+		}
+		a.finish(ctx, ack)
 	case messages.UntrackPin:
-		a.onUntrack(ctx, msg)
-	case messages.InFlightStatusRequest:
+		ack := a.newAck(ctx)
+		a.untrack(ctx, msg.Cid, ack)
+		a.finish(ctx, ack)
+	case messages.PinsetChanged:
+		a.onPinsetChanged(ctx, msg)
+	case statusQuery:
 		a.onStatus(ctx, msg)
-	case messages.InFlightListRequest:
+	case listQuery:
 		a.onList(ctx)
-	case messages.RecoverPin:
+	case recoverPin:
 		a.onRecover(ctx, msg)
 	case messages.RecoverAllPins:
 		a.onRecoverAll(ctx)
+	case queueWritten:
+		a.onQueueWritten(ctx, msg)
+	case queuePaged:
+		a.onQueuePaged(msg)
 	case retryDue:
 		a.onRetryDue(ctx, msg)
 	case messages.OperationStarted:
@@ -113,8 +164,10 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	default:
 		a.logger.Warn("tracker: unknown message", "type", fmt.Sprintf("%T", msg))
 	}
+	a.page(ctx)
 	a.dispatch(ctx)
-	a.queueLen.Store(int64(a.queued + a.active))
+	a.flushWrites(ctx)
+	a.queueLen.Store(int64(a.stored))
 }
 
 func (a *trackerActor) setPhase(it *item, p phase) {
@@ -125,11 +178,13 @@ func (a *trackerActor) setPhase(it *item, p phase) {
 		a.queued++
 	}
 	it.phase = p
+	it.gen++
 	it.ts = time.Now()
 }
 
+// full refuses a new item beyond max_pin_queue_size, counted on the durable queue.
 func (a *trackerActor) full() error {
-	if a.queued+a.active >= a.cfg.MaxPinQueueSize {
+	if a.stored >= a.cfg.MaxPinQueueSize {
 		return queueFull(a.cfg.MaxPinQueueSize)
 	}
 	return nil
@@ -179,92 +234,88 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 	if it.phase != phaseQueued {
 		a.enqueue(it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	}
+	a.put(it.cid, op == opUnpin, it.mode, it.created, writeTag{it: it})
 	a.answerWaiters(ctx, it.cid, it.short())
 }
 
-// track queues a pin (or switches an in-flight unpin back to a pin).
-func (a *trackerActor) track(ctx actor.Context, pin api.Pin) error {
-	k, now := pin.Cid.KeyString(), time.Now()
-	it := a.items[k]
+// track queues a pin (or switches an in-flight unpin back to a pin). A CID outside the window
+// is only put in the durable queue (refused there when it is full): ack is answered once
+// that is durable, and the window pages it in when its turn comes.
+func (a *trackerActor) track(ctx actor.Context, pin api.Pin, ack *pendingAck) {
+	it := a.items[pin.Cid.KeyString()]
 	if it == nil {
-		if err := a.full(); err != nil {
-			return err
-		}
-		it = &item{cid: pin.Cid, mode: pin.Mode, created: pin.Timestamp, op: opPin}
-		a.items[k] = it
-		a.enqueue(it, usePriorityQueue(0, it.created, now, a.cfg))
-		return nil
+		a.put(pin.Cid, false, pin.Mode, pin.Timestamp, writeTag{ack: ack})
+		return
 	}
 	it.mode, it.created = pin.Mode, pin.Timestamp
-	if it.op == opUnpin || it.phase == phaseFailed {
-		a.switchOp(ctx, it, opPin, now)
+	if it.op == opUnpin || it.phase == phaseFailed || it.phase == phaseSettling {
+		a.switchOp(ctx, it, opPin, time.Now())
 	}
-	return nil
 }
 
-func (a *trackerActor) onTrackPins(ctx actor.Context, msg messages.TrackPins) {
-	var first error
-	for _, pin := range msg.Pins {
-		if err := a.track(ctx, pin); err != nil && first == nil {
-			first = err
-		}
-	}
-	ctx.Respond(messages.TrackerAck{Err: first})
-}
-
-func (a *trackerActor) onUntrack(ctx actor.Context, msg messages.UntrackPin) {
-	k, now := msg.Cid.KeyString(), time.Now()
-	it := a.items[k]
+// untrack queues an unpin (or switches an in-flight pin to an unpin).
+func (a *trackerActor) untrack(ctx actor.Context, c api.Cid, ack *pendingAck) {
+	it := a.items[c.KeyString()]
 	if it == nil {
-		if err := a.full(); err != nil {
-			ctx.Respond(messages.TrackerAck{Err: err})
-			return
-		}
-		it = &item{cid: msg.Cid, op: opUnpin}
-		a.items[k] = it
-		a.enqueue(it, true)
-		ctx.Respond(messages.TrackerAck{})
+		a.put(c, true, api.PinModeRecursive, time.Time{}, writeTag{ack: ack})
 		return
 	}
-	if it.op == opPin || it.phase == phaseFailed {
-		a.switchOp(ctx, it, opUnpin, now)
+	if it.op == opPin || it.phase == phaseFailed || it.phase == phaseSettling {
+		a.switchOp(ctx, it, opUnpin, time.Now())
 	}
-	ctx.Respond(messages.TrackerAck{})
 }
 
-func (a *trackerActor) onStatus(ctx actor.Context, msg messages.InFlightStatusRequest) {
-	it := a.items[msg.Cid.KeyString()]
-	if it == nil {
-		ctx.Respond(messages.InFlightStatusResponse{})
-		return
+func (a *trackerActor) onStatus(ctx actor.Context, msg statusQuery) {
+	it := a.items[msg.cid.KeyString()]
+	switch {
+	case it == nil:
+		ctx.Respond(statusReply{})
+	case it.phase == phaseSettling:
+		ctx.Respond(statusReply{settled: true})
+	default:
+		ctx.Respond(statusReply{found: true, info: it.short()})
 	}
-	ctx.Respond(messages.InFlightStatusResponse{Found: true, Info: it.short()})
 }
 
 func (a *trackerActor) onList(ctx actor.Context) {
-	items := make([]messages.InFlightItem, 0, len(a.items))
+	var r listReply
+	r.items = make([]inFlightItem, 0, len(a.items))
 	for _, it := range a.items {
-		items = append(items, messages.InFlightItem{Cid: it.cid, Info: it.short()})
+		if it.phase == phaseSettling {
+			r.skip = append(r.skip, it.cid)
+			continue
+		}
+		r.items = append(r.items, inFlightItem{cid: it.cid, info: it.short()})
 	}
-	ctx.Respond(messages.InFlightListResponse{Items: items})
+	ctx.Respond(r)
 }
 
 // onRecover re-queues an item that gave up in the priority queue, restarts at once one that
 // waits for its backoff (or queues a pin of an unexpectedly unpinned CID), and answers when
 // that attempt ends.
-func (a *trackerActor) onRecover(ctx actor.Context, msg messages.RecoverPin) {
-	k := msg.Pin.Cid.KeyString()
+func (a *trackerActor) onRecover(ctx actor.Context, msg recoverPin) {
+	k := msg.pin.Cid.KeyString()
 	it := a.items[k]
 	if it == nil {
-		if err := a.full(); err != nil {
+		// Out of the window: recovered at once, beyond the window if need be (an operator's
+		// request), and queued durably (a failed entry keeps its attempts).
+		if err := a.full(); err != nil && msg.failed == nil {
 			ctx.Respond(messages.RecoverPinResponse{Err: err})
 			return
 		}
-		it = &item{cid: msg.Pin.Cid, mode: msg.Pin.Mode, created: msg.Pin.Timestamp, op: opPin}
+		it = &item{cid: msg.pin.Cid, mode: msg.pin.Mode, created: msg.pin.Timestamp, op: opPin}
+		if f := msg.failed; f != nil {
+			it.attempts, it.err = f.Attempts, f.Err
+			if f.Unpin {
+				it.op = opUnpin
+			}
+		}
 		a.items[k] = it
 		a.enqueue(it, true)
-	} else if it.phase == phaseFailed {
+		a.put(it.cid, it.op == opUnpin, it.mode, it.created, writeTag{it: it})
+	} else if it.phase == phaseFailed || it.phase == phaseSettling {
 		a.enqueue(it, true)
+		a.put(it.cid, it.op == opUnpin, it.mode, it.created, writeTag{it: it})
 	} else {
 		a.restartNow(ctx, it) // waiting for its backoff: retry now
 	}
@@ -281,6 +332,7 @@ func (a *trackerActor) onRecoverAll(ctx actor.Context) {
 		switch it.phase {
 		case phaseFailed:
 			a.enqueue(it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
+			a.put(it.cid, it.op == opUnpin, it.mode, it.created, writeTag{it: it})
 			n++
 		case phaseRetrying:
 			if a.restartNow(ctx, it) {
@@ -288,7 +340,10 @@ func (a *trackerActor) onRecoverAll(ctx actor.Context) {
 			}
 		}
 	}
-	ctx.Respond(messages.RecoverAllPinsResponse{Count: n})
+	// Failed items out of the window go back to the durable queue's tail; the answer counts
+	// them once that is written.
+	ack := &pendingAck{to: ctx.Sender(), all: true, count: n}
+	a.write(persistence.QueueOp{Kind: persistence.QueueRequeueFailed}, writeTag{ack: ack})
 }
 
 // answerWaiters tells every Recover waiting on the item how its attempt ended.

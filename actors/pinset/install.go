@@ -1,0 +1,195 @@
+package pinset
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// Snapshot installs and tombstone collection are writes to the pinset too, so they go through
+// this actor like every other write: the syncer and the collector send these messages and the
+// actor runs them, one write at a time, on its writer goroutine (group commits of ops first).
+// The actor then does what follows any change: it moves its clock and numbering past the
+// records installed and tells the subscribers what changed.
+
+// Maintenance is the part of the Store that installs snapshots and collects tombstones
+// (persistence.Store satisfies it; see persistence for each method's contract).
+type Maintenance interface {
+	ApplySnapshot(records []persistence.Record) ([]bool, error)
+	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
+	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
+	DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (int, error)
+	ExcludeMember(id peer.ID, watermark messages.HLC) error
+	Exclusions() (map[peer.ID]messages.HLC, error)
+}
+
+// InstallSnapshotPage merges one page of another peer's snapshot (its records for the keys in
+// (After, Through]; an undefined bound is open) and removes the local records of that range
+// the peer had seen (up to VV) and no longer holds. Present lists every CID of the page,
+// including records of untrusted origins left out of Records. Reply: SnapshotPageInstalled.
+type InstallSnapshotPage struct {
+	Records []persistence.Record
+	After   api.Cid
+	Through api.Cid
+	Present []api.Cid
+	VV      map[peer.ID]uint64
+}
+
+// SnapshotPageInstalled answers InstallSnapshotPage.
+type SnapshotPageInstalled struct {
+	Err error
+}
+
+// RaiseVersionVector records that the pinset holds every op up to VV (a snapshot taken at VV
+// was installed). Reply: VersionVectorRaised.
+type RaiseVersionVector struct {
+	VV map[peer.ID]uint64
+}
+
+// VersionVectorRaised answers RaiseVersionVector.
+type VersionVectorRaised struct {
+	Err error
+}
+
+// CollectTombstones drops the tombstones every member has seen (UpTo, causally stable) and
+// trims the op logs; first it records Exclude, the members collection goes on without, as
+// excluded at the greatest clock applied (before any tombstone goes, so a pin racing the
+// collection is recognised). Reply: TombstonesCollected.
+type CollectTombstones struct {
+	UpTo    map[peer.ID]uint64
+	Exclude []peer.ID
+}
+
+// TombstonesCollected answers CollectTombstones: Excluded lists the members recorded as
+// excluded for the first time.
+type TombstonesCollected struct {
+	Dropped  int
+	Excluded []peer.ID
+	Err      error
+}
+
+// writeJob is a write the writer goroutine runs; result is what it sends back to the actor.
+type writeJob interface {
+	run(ctx context.Context, store Store) any
+}
+
+// maintDone reports the end of a maintenance job.
+type maintDone struct {
+	sender *actor.PID
+	reply  any
+	// installed holds the records a snapshot page installed, and changed what that changed
+	// (a pruned record as an unpin).
+	installed []messages.Op
+	changed   []messages.Op
+}
+
+type maintJob struct {
+	sender *actor.PID
+	msg    any
+}
+
+func (j maintJob) run(ctx context.Context, store Store) any {
+	d := &maintDone{sender: j.sender}
+	switch m := j.msg.(type) {
+	case *InstallSnapshotPage:
+		d.reply = &SnapshotPageInstalled{Err: installPage(ctx, store, m, d)}
+	case *RaiseVersionVector:
+		d.reply = &VersionVectorRaised{Err: store.RaiseVersionVector(ctx, m.VV)}
+	case *CollectTombstones:
+		d.reply = collect(ctx, store, m)
+	}
+	return d
+}
+
+func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *maintDone) error {
+	changed, err := store.ApplySnapshot(m.Records)
+	for i, r := range m.Records {
+		d.installed = append(d.installed, r.Op)
+		if i < len(changed) && changed[i] {
+			d.changed = append(d.changed, r.Op)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	removed, err := store.PruneAbsent(ctx, m.After, m.Through, m.Present, m.VV)
+	for _, r := range removed {
+		op := r.Op
+		op.Kind, op.PinJSON = messages.OpUnpin, nil
+		d.changed = append(d.changed, op)
+	}
+	return err
+}
+
+func collect(ctx context.Context, store Store, m *CollectTombstones) *TombstonesCollected {
+	res := &TombstonesCollected{}
+	if len(m.Exclude) > 0 {
+		if res.Excluded, res.Err = exclude(store, m.Exclude); res.Err != nil {
+			return res
+		}
+	}
+	res.Dropped, res.Err = store.DropTombstones(ctx, m.UpTo)
+	return res
+}
+
+// exclude records each member as excluded at the greatest clock applied, unless it already is
+// at that watermark; it returns the members excluded for the first time.
+func exclude(store Store, ids []peer.ID) ([]peer.ID, error) {
+	w, err := store.MaxClock()
+	if err != nil || w == 0 {
+		return nil, err
+	}
+	known, err := store.Exclusions()
+	if err != nil {
+		return nil, fmt.Errorf("reading exclusions: %w", err)
+	}
+	var first []peer.ID
+	for _, id := range ids {
+		if known[id] >= w {
+			continue
+		}
+		if err := store.ExcludeMember(id, w); err != nil {
+			return first, fmt.Errorf("recording excluded member %s: %w", id, err)
+		}
+		if known[id] == 0 {
+			first = append(first, id)
+		}
+	}
+	return first, nil
+}
+
+// onMaintenance queues a maintenance message; it runs when no write is in flight.
+func (a *pinsetActor) onMaintenance(ctx actor.Context, msg any) {
+	a.jobs = append(a.jobs, maintJob{sender: ctx.Sender(), msg: msg})
+	a.maybeWrite(ctx)
+}
+
+func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
+	a.writing = false
+	var own uint64
+	for _, op := range m.installed {
+		a.clock.Observe(op.Clock)
+		if op.Origin == a.self && op.Seq > own {
+			own = op.Seq
+		}
+	}
+	// Our own old ops came back in a snapshot (the state was cleaned): never reuse a seq.
+	if own >= a.nextSeq {
+		a.nextSeq = own + 1
+	}
+	if len(m.changed) > 0 {
+		for _, s := range a.subs {
+			ctx.Send(s, messages.PinsetChanged{Ops: m.changed})
+		}
+	}
+	if m.sender != nil {
+		ctx.Send(m.sender, m.reply)
+	}
+	a.maybeWrite(ctx)
+}

@@ -1,0 +1,197 @@
+package pinset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+var errNoMaintenance = errors.New("memStore: no maintenance")
+
+// memStore takes no part in snapshot installs and collections (the tests below use a real
+// store for those).
+func (s *memStore) ApplySnapshot([]persistence.Record) ([]bool, error) { return nil, errNoMaintenance }
+func (s *memStore) PruneAbsent(context.Context, api.Cid, api.Cid, []api.Cid, map[peer.ID]uint64) ([]persistence.Record, error) {
+	return nil, errNoMaintenance
+}
+func (s *memStore) RaiseVersionVector(context.Context, map[peer.ID]uint64) error {
+	return errNoMaintenance
+}
+func (s *memStore) DropTombstones(context.Context, map[peer.ID]uint64) (int, error) {
+	return 0, errNoMaintenance
+}
+func (s *memStore) ExcludeMember(peer.ID, messages.HLC) error     { return errNoMaintenance }
+func (s *memStore) Exclusions() (map[peer.ID]messages.HLC, error) { return nil, nil }
+
+// events collects what a subscriber hears.
+type events struct {
+	mu   sync.Mutex
+	evs  []messages.PinsetChanged
+	t    *testing.T
+	sys  *actor.ActorSystem
+	subs []*actor.PID
+}
+
+func (e *events) listen(ev messages.PinsetChanged) {
+	e.mu.Lock()
+	e.evs = append(e.evs, ev)
+	e.mu.Unlock()
+}
+
+func (e *events) ops() []messages.Op {
+	settle(e.t, e.sys, e.subs)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []messages.Op
+	for _, ev := range e.evs {
+		out = append(out, ev.Ops...)
+	}
+	return out
+}
+
+// spawnReal starts the actor on a real in-memory store.
+func spawnReal(t *testing.T, self peer.ID, ev *events) (*Pinset, *persistence.Store) {
+	t.Helper()
+	st, err := persistence.Open(persistence.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := actor.NewActorSystem()
+	var subs []*actor.PID
+	if ev != nil {
+		ev.t, ev.sys = t, sys
+		ev.subs = subscriber(t, sys, ev.listen)
+		subs = ev.subs
+	}
+	p, err := Spawn(sys, self, st, messages.NewClock(nil), subs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(); st.Close() })
+	return p, st
+}
+
+func pinOpOf(t *testing.T, origin peer.ID, seq uint64, clock messages.HLC, i int) messages.Op {
+	t.Helper()
+	pin := testPin(i)
+	b, err := json.Marshal(pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return messages.Op{Origin: origin, Seq: seq, Clock: clock, Kind: messages.OpPin, Cid: pin.Cid, PinJSON: b}
+}
+
+// A snapshot page goes through the actor: its records are stored, the local records of its
+// range the sender had seen and no longer holds are pruned, the listener hears of both (a
+// pruned record as an unpin), and the actor's numbering moves past its own ops that came back.
+func TestInstallSnapshotPage(t *testing.T) {
+	self, other := testPeer(t), testPeer(t)
+	var ev events
+	p, st := spawnReal(t, self, &ev)
+	ctx := t.Context()
+
+	// A local record the sender saw (other's seq 1) and no longer holds: pruned.
+	stale := pinOpOf(t, other, 1, messages.MakeHLC(1000, 0), 1)
+	if err := p.ApplyRemoteWait(ctx, []messages.Op{stale}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(ev.ops())
+	own := pinOpOf(t, self, 41, messages.MakeHLC(2000, 0), 2)
+	fresh := pinOpOf(t, other, 7, messages.MakeHLC(3000, 0), 3)
+	page := &InstallSnapshotPage{
+		Records: []persistence.Record{{Op: own}, {Op: fresh}},
+		Present: []api.Cid{own.Cid, fresh.Cid},
+		VV:      map[peer.ID]uint64{self: 41, other: 7},
+	}
+	if err := p.InstallSnapshotPage(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []api.Cid{own.Cid, fresh.Cid} {
+		if _, found, err := st.GetPin(c); err != nil || !found {
+			t.Fatalf("snapshot record %s not stored: %v", c, err)
+		}
+	}
+	if _, found, _ := st.GetPin(stale.Cid); found {
+		t.Fatal("a record the snapshot's peer had collected was not pruned")
+	}
+	kinds := map[api.Cid]messages.OpKind{}
+	for _, op := range ev.ops()[before:] {
+		kinds[op.Cid] = op.Kind
+	}
+	if kinds[own.Cid] != messages.OpPin || kinds[fresh.Cid] != messages.OpPin || kinds[stale.Cid] != messages.OpUnpin {
+		t.Fatalf("listener heard %v", kinds)
+	}
+	// Numbering continues after our own op of the snapshot.
+	ops, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Seq != 42 || ops[0].Clock <= fresh.Clock {
+		t.Fatalf("local op after the snapshot: seq %d clock %d, want seq 42 and a clock after %d", ops[0].Seq, ops[0].Clock, fresh.Clock)
+	}
+
+	// The version vector is raised through the actor too.
+	if err := p.RaiseVersionVector(ctx, map[peer.ID]uint64{other: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if to, err := st.TrimmedTo(other); err != nil || to != 7 {
+		t.Fatalf("trimmed to %d, %v; want 7", to, err)
+	}
+}
+
+// A bad page is refused whole, and the actor keeps serving.
+func TestInstallSnapshotPageRefusesInvalid(t *testing.T) {
+	self := testPeer(t)
+	p, _ := spawnReal(t, self, nil)
+	bad := &InstallSnapshotPage{Records: []persistence.Record{{Op: messages.Op{Origin: self, Seq: 0, Kind: messages.OpPin}}}}
+	if err := p.InstallSnapshotPage(t.Context(), bad); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("err = %v, want api.ErrInvalid", err)
+	}
+	if _, err := p.Commit(t.Context(), messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); err != nil {
+		t.Fatalf("commit after a refused page: %v", err)
+	}
+}
+
+// Tombstone collection goes through the actor: the excluded member is recorded first, then the
+// tombstones up to the stable vector are dropped; a tombstone beyond it stays.
+func TestCollectTombstones(t *testing.T) {
+	self, other, silent := testPeer(t), testPeer(t), testPeer(t)
+	p, st := spawnReal(t, self, nil)
+	ctx := t.Context()
+	a, b := pinOpOf(t, other, 1, messages.MakeHLC(1000, 0), 1), pinOpOf(t, other, 3, messages.MakeHLC(1002, 0), 2)
+	unA := messages.Op{Origin: other, Seq: 2, Clock: messages.MakeHLC(1001, 0), Kind: messages.OpUnpin, Cid: a.Cid}
+	unB := messages.Op{Origin: other, Seq: 4, Clock: messages.MakeHLC(1003, 0), Kind: messages.OpUnpin, Cid: b.Cid}
+	if err := p.ApplyRemoteWait(ctx, []messages.Op{a, unA, b, unB}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Dropped != 1 || len(res.Excluded) != 1 || res.Excluded[0] != silent {
+		t.Fatalf("collected %+v, want 1 tombstone dropped and %s excluded", res, silent)
+	}
+	if _, found, _ := st.Get(a.Cid); found {
+		t.Fatal("stable tombstone kept")
+	}
+	if rec, found, _ := st.Get(b.Cid); !found || !rec.Deleted {
+		t.Fatal("tombstone beyond the stable vector dropped")
+	}
+	ex, err := st.Exclusions()
+	if err != nil || ex[silent] != unB.Clock {
+		t.Fatalf("exclusions %v, %v; want %s at %d", ex, err, silent, unB.Clock)
+	}
+	// Again at the same watermark: nothing new is excluded.
+	if res, err = p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent}); err != nil || len(res.Excluded) != 0 {
+		t.Fatalf("second collection: %+v, %v", res, err)
+	}
+}

@@ -1,0 +1,257 @@
+package tracker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+const (
+	// maxWriteOps bounds one WriteQueue run (the writer group-commits what waits meanwhile).
+	maxWriteOps = 4096
+	// maxPage bounds one QueuePage read.
+	maxPage = 1024
+)
+
+// pendingAck is a facade request answered once the writes it caused are durable.
+type pendingAck struct {
+	to        *actor.PID
+	remaining int
+	err       error
+	all       bool // answer RecoverAllPinsResponse (count) instead of TrackerAck
+	count     int
+}
+
+// writeTag says what a queued write is for: a request to answer, an item to update.
+type writeTag struct {
+	ack *pendingAck
+	it  *item
+	gen uint64 // it.gen when written: a later change of the item makes an eviction stale
+}
+
+// writeBatch is one WriteQueue run.
+type writeBatch struct {
+	ops  []persistence.QueueOp
+	tags []writeTag
+}
+
+func (a *trackerActor) write(op persistence.QueueOp, tag writeTag) {
+	if tag.ack != nil {
+		tag.ack.remaining++
+	}
+	a.pending.ops = append(a.pending.ops, op)
+	a.pending.tags = append(a.pending.tags, tag)
+}
+
+// put queues the CID's operation durably (at the tail, or where it is queued already).
+func (a *trackerActor) put(c api.Cid, unpin bool, mode api.PinMode, created time.Time, tag writeTag) {
+	a.write(persistence.QueueOp{Kind: persistence.QueuePut, Entry: persistence.QueueEntry{Cid: c, Unpin: unpin, Mode: mode, Created: created}}, tag)
+}
+
+// entryOf is the durable form of an item.
+func entryOf(it *item) persistence.QueueEntry {
+	return persistence.QueueEntry{Seq: it.seq, Cid: it.cid, Unpin: it.op == opUnpin, Mode: it.mode, Created: it.created,
+		Attempts: it.attempts, Priority: it.priority, Err: it.err}
+}
+
+// flushWrites hands what waits to the writer goroutine unless a write is in flight.
+func (a *trackerActor) flushWrites(ctx actor.Context) {
+	if a.writing || a.closed || len(a.pending.ops) == 0 {
+		return
+	}
+	b := &writeBatch{}
+	if n := len(a.pending.ops); n > maxWriteOps {
+		b.ops, b.tags = a.pending.ops[:maxWriteOps:maxWriteOps], a.pending.tags[:maxWriteOps:maxWriteOps]
+		a.pending.ops, a.pending.tags = a.pending.ops[maxWriteOps:], a.pending.tags[maxWriteOps:]
+	} else {
+		b.ops, b.tags = a.pending.ops, a.pending.tags
+		a.pending = writeBatch{}
+	}
+	a.writing, a.inflight = true, b
+	if a.writeq == nil {
+		// One long-lived I/O worker per incarnation: it writes and reports back by message.
+		q := make(chan *writeBatch, 1)
+		a.writeq = q
+		self, system, queue, max := ctx.Self(), ctx.ActorSystem(), a.queue, a.cfg.MaxPinQueueSize
+		a.ops.Add(1)
+		go func() {
+			defer a.ops.Done()
+			for w := range q {
+				res, err := queue.WriteQueue(w.ops, max)
+				system.Root.Send(self, queueWritten{w: w, res: res, err: err})
+			}
+		}()
+	}
+	a.writeq <- b // never blocks: one write in flight, and the worker is idle
+}
+
+// closeWriter ends the writer goroutine after its write in flight.
+func (a *trackerActor) closeWriter() {
+	a.closed = true
+	if a.writeq != nil {
+		close(a.writeq)
+		a.writeq = nil
+	}
+}
+
+func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
+	if m.w != a.inflight {
+		return // written for an earlier incarnation
+	}
+	a.writing, a.inflight = false, nil
+	if m.err != nil {
+		a.logger.Error("tracker: writing the durable queue (the state sync re-derives lost work)", "ops", len(m.w.ops), "err", m.err)
+	}
+	refused := 0
+	for i, op := range m.w.ops {
+		tag := m.w.tags[i]
+		var err error
+		switch {
+		case m.err != nil:
+			err = fmt.Errorf("tracker: recording the queue: %w", m.err)
+		case op.Kind == persistence.QueuePut && m.res.Refused[i]:
+			err = queueFull(a.cfg.MaxPinQueueSize)
+			refused++
+		}
+		switch op.Kind {
+		case persistence.QueuePut:
+			a.epoch++
+			a.exhausted = false
+			if err == nil && tag.it != nil && a.items[tag.it.cid.KeyString()] == tag.it {
+				tag.it.seq = m.res.Entries[i].Seq
+			}
+		case persistence.QueueRequeueFailed:
+			a.epoch++
+			a.exhausted = false
+			if tag.ack != nil {
+				tag.ack.count += m.res.Requeued
+			}
+		case persistence.QueueDel, persistence.QueueFail:
+			if err == nil && tag.it != nil && tag.it.gen == tag.gen {
+				a.evict(tag.it)
+			}
+		}
+		if tag.ack != nil {
+			a.settleAck(ctx, tag.ack, err)
+		}
+	}
+	if refused > 0 {
+		a.logger.Warn("tracker: pins not queued", "count", refused, "err", queueFull(a.cfg.MaxPinQueueSize))
+	}
+	a.stored = a.queue.QueueLen()
+}
+
+// evict drops a settled or failed item from the window once its durable entry says so.
+func (a *trackerActor) evict(it *item) {
+	k := it.cid.KeyString()
+	if a.items[k] != it || (it.phase != phaseSettling && it.phase != phaseFailed) || len(it.waiters) > 0 {
+		return
+	}
+	delete(a.items, k)
+	if a.paging {
+		a.evictedWhilePaging[k] = struct{}{}
+	}
+}
+
+func (a *trackerActor) settleAck(ctx actor.Context, ack *pendingAck, err error) {
+	if err != nil && ack.err == nil {
+		ack.err = err
+	}
+	ack.remaining--
+	if ack.remaining > 0 || ack.to == nil {
+		return
+	}
+	if ack.all {
+		ctx.Send(ack.to, recoverAllReply(ack.count))
+		return
+	}
+	ctx.Send(ack.to, trackerAck(ack.err))
+}
+
+func recoverAllReply(n int) messages.RecoverAllPinsResponse {
+	return messages.RecoverAllPinsResponse{Count: n}
+}
+
+func trackerAck(err error) messages.TrackerAck { return messages.TrackerAck{Err: err} }
+
+// inflightTags are the tags of the write in flight.
+func (a *trackerActor) inflightTags() []writeTag {
+	if a.inflight == nil {
+		return nil
+	}
+	return a.inflight.tags
+}
+
+// newAck returns a pending answer to the sender (nil when nobody waits).
+func (a *trackerActor) newAck(ctx actor.Context) *pendingAck {
+	if ctx.Sender() == nil {
+		return nil
+	}
+	return &pendingAck{to: ctx.Sender()}
+}
+
+// finish answers an ack that caused no write at once; call it after the writes were queued.
+func (a *trackerActor) finish(ctx actor.Context, ack *pendingAck) {
+	if ack == nil || ack.remaining > 0 {
+		return
+	}
+	ack.remaining = 1
+	a.settleAck(ctx, ack, nil)
+}
+
+// page reads the next entries of the durable queue into free room of the window.
+func (a *trackerActor) page(ctx actor.Context) {
+	room := a.cfg.QueueWindow - (a.queued + a.active)
+	if a.paging || a.exhausted || a.stopping || room <= 0 {
+		return
+	}
+	n := min(room, maxPage)
+	a.paging = true
+	clear(a.evictedWhilePaging)
+	self, system, queue, after, epoch := ctx.Self(), ctx.ActorSystem(), a.queue, a.cursor, a.epoch
+	a.ops.Add(1)
+	go func() { // an I/O worker: reads, reports back
+		defer a.ops.Done()
+		es, err := queue.QueuePage(after, n)
+		system.Root.Send(self, queuePaged{from: a, entries: es, asked: n, epoch: epoch, err: err})
+	}()
+}
+
+func (a *trackerActor) onQueuePaged(m queuePaged) {
+	if m.from != a {
+		return // read for an earlier incarnation
+	}
+	a.paging = false
+	if m.err != nil {
+		a.logger.Error("tracker: reading the durable queue", "err", m.err)
+		a.exhausted = true // until the next write
+		return
+	}
+	now := time.Now()
+	for _, e := range m.entries {
+		if e.Seq > a.cursor {
+			a.cursor = e.Seq
+		}
+		k := e.Cid.KeyString()
+		if a.items[k] != nil {
+			continue // held already (its operation changed, or a recover put it in the window)
+		}
+		if _, ok := a.evictedWhilePaging[k]; ok {
+			continue // settled while the page was read: the page saw its entry before the delete
+		}
+		it := &item{seq: e.Seq, cid: e.Cid, mode: e.Mode, created: e.Created, op: opPin, attempts: e.Attempts, err: e.Err}
+		if e.Unpin {
+			it.op = opUnpin
+		}
+		a.items[k] = it
+		a.enqueue(it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
+	}
+	// A short page means the queue is read to its end, unless a write landed meanwhile.
+	if len(m.entries) < m.asked && a.epoch == m.epoch {
+		a.exhausted = true
+	}
+}

@@ -1,0 +1,416 @@
+package persistence
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// The tracker's durable queue (the pin tracker's pending work, see actors/tracker): every pin
+// or unpin this peer still has to do is an entry here until it settles, so the tracker keeps
+// only a bounded window of it in memory and pages the rest in, in queue order.
+//
+//	tq/s/<seq 8>   queued entry, in FIFO order (value: encodeQueueEntry)
+//	tq/c/<cid>     the seq of the CID's queued entry
+//	tq/f/<cid>     failed entry: gave up retrying, waits for a recover (value: encodeQueueEntry)
+//	m/tqlen        number of queued entries (tq/s), updated in the same transaction
+//	m/tqseq        last seq given out
+var (
+	prefixQueueSeq    = []byte("tq/s/")
+	prefixQueueCid    = []byte("tq/c/")
+	prefixQueueFailed = []byte("tq/f/")
+	keyQueueLen       = []byte("m/tqlen")
+	keyQueueSeq       = []byte("m/tqseq")
+)
+
+// QueueEntry is one item of the tracker's durable queue.
+type QueueEntry struct {
+	Seq      uint64 // position in the queue (0 for failed entries)
+	Cid      api.Cid
+	Unpin    bool
+	Mode     api.PinMode
+	Created  time.Time // the pin's timestamp (priority_pin_max_age)
+	Attempts int
+	Priority bool // the queue of the last attempt
+	Failed   bool // in the failed set, not queued
+	Err      string
+}
+
+// QueueOpKind is what a QueueOp does.
+type QueueOpKind uint8
+
+const (
+	// QueuePut queues the entry. With Seq 0 it goes to the tail, unless the CID is queued
+	// already for the same operation (then it keeps its place and values); a failed entry of
+	// the same operation is queued again keeping its attempts. With Seq set it is written at
+	// that seq (the tracker updating an item it holds). A new CID is refused when
+	// QueueBatch.Max entries are queued.
+	QueuePut QueueOpKind = iota
+	// QueueFail moves the CID out of the queue into the failed set, with the entry's values.
+	QueueFail
+	// QueueDel removes the CID from the queue and the failed set (it settled).
+	QueueDel
+	// QueueRequeueFailed moves every failed entry to the tail of the queue, attempts kept.
+	QueueRequeueFailed
+)
+
+// QueueOp is one change of the durable queue.
+type QueueOp struct {
+	Kind  QueueOpKind
+	Entry QueueEntry
+}
+
+// QueueResult reports a WriteQueue.
+type QueueResult struct {
+	// Entries holds, per op, the entry as stored (Seq given) for puts; Refused[i] is set for a
+	// put refused because the queue was full.
+	Entries  []QueueEntry
+	Refused  []bool
+	Requeued int // failed entries moved back to the queue
+	Len      int // queued entries after the write
+}
+
+// queueChunk bounds the ops of one transaction of WriteQueue.
+const queueChunk = 512
+
+// WriteQueue applies ops to the tracker's queue in order, in transactions of queueChunk ops
+// (one at a time; the tracker is the only caller). max > 0 bounds the queued entries for new
+// CIDs. On error, the chunks before it are committed and the result says nothing of them; the
+// tracker retries nothing (its state sync re-derives lost work).
+func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	res := QueueResult{Entries: make([]QueueEntry, len(ops)), Refused: make([]bool, len(ops))}
+	if err := s.checkWrite(); err != nil {
+		return res, fmt.Errorf("persistence: tracker queue: %w", err)
+	}
+	for i := 0; i < len(ops); {
+		n := min(queueChunk, len(ops)-i)
+		if ops[i].Kind == QueueRequeueFailed {
+			moved, err := s.requeueFailed()
+			if err != nil {
+				return res, err
+			}
+			res.Requeued += moved
+			i++
+			continue
+		}
+		j := i
+		for j < i+n && ops[j].Kind != QueueRequeueFailed {
+			j++
+		}
+		txn := s.db.NewTransaction(true)
+		length, seq := s.queueLen.Load(), s.queueSeq.Load()
+		for k := i; k < j; k++ {
+			e, refused, err := applyQueueOp(txn, ops[k], &length, &seq, max)
+			if err != nil {
+				txn.Discard()
+				return res, fmt.Errorf("persistence: tracker queue: %w", err)
+			}
+			res.Entries[k], res.Refused[k] = e, refused
+		}
+		if err := setQueueCounters(txn, length, seq); err != nil {
+			txn.Discard()
+			return res, err
+		}
+		if err := s.commit(txn.Commit); err != nil {
+			return res, fmt.Errorf("persistence: tracker queue: %w", err)
+		}
+		s.queueLen.Store(length)
+		s.queueSeq.Store(seq)
+		i = j
+	}
+	res.Len = int(s.queueLen.Load())
+	return res, nil
+}
+
+func setQueueCounters(txn *badger.Txn, length int64, seq uint64) error {
+	if err := txn.Set(keyQueueLen, encU64(uint64(length))); err != nil {
+		return err
+	}
+	return txn.Set(keyQueueSeq, encU64(seq))
+}
+
+func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max int) (QueueEntry, bool, error) {
+	e := op.Entry
+	ck := queueKey(prefixQueueCid, e.Cid.Bytes())
+	oldSeq, queued, err := getSeq(txn, ck)
+	if err != nil {
+		return e, false, err
+	}
+	switch op.Kind {
+	case QueueDel, QueueFail:
+		if queued {
+			if err := txn.Delete(seqKey(oldSeq)); err != nil {
+				return e, false, err
+			}
+			if err := txn.Delete(ck); err != nil {
+				return e, false, err
+			}
+			*length--
+		}
+		fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
+		if op.Kind == QueueDel {
+			return e, false, txn.Delete(fk)
+		}
+		e.Seq, e.Failed = 0, true
+		return e, false, txn.Set(fk, encodeQueueEntry(e))
+	}
+	// QueuePut.
+	fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
+	if e.Seq == 0 {
+		if queued {
+			old, err := getQueueEntry(txn, seqKey(oldSeq))
+			if err != nil {
+				return e, false, err
+			}
+			if old.Unpin == e.Unpin {
+				return old, false, nil
+			}
+		} else if failed, ok, err := getQueueEntryOpt(txn, fk); err != nil {
+			return e, false, err
+		} else if ok && failed.Unpin == e.Unpin {
+			e.Attempts, e.Err, e.Priority = failed.Attempts, failed.Err, failed.Priority
+		}
+		if !queued && max > 0 && *length >= int64(max) {
+			return e, true, nil
+		}
+		*seq++
+		e.Seq = *seq
+	}
+	if queued && oldSeq != e.Seq {
+		if err := txn.Delete(seqKey(oldSeq)); err != nil {
+			return e, false, err
+		}
+	}
+	if !queued {
+		*length++
+	}
+	e.Failed = false
+	if err := txn.Delete(fk); err != nil {
+		return e, false, err
+	}
+	if err := txn.Set(seqKey(e.Seq), encodeQueueEntry(e)); err != nil {
+		return e, false, err
+	}
+	return e, false, txn.Set(ck, encU64(e.Seq))
+}
+
+// requeueFailed moves the failed set to the tail of the queue, a chunk per transaction.
+func (s *Store) requeueFailed() (int, error) {
+	moved := 0
+	for {
+		var batch []QueueEntry
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixQueueFailed, PrefetchValues: true, PrefetchSize: 64})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(batch) < queueChunk; it.Next() {
+				var e QueueEntry
+				if err := it.Item().Value(func(v []byte) (err error) { e, err = decodeQueueEntry(v); return err }); err != nil {
+					return err
+				}
+				batch = append(batch, e)
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return moved, err
+		}
+		txn := s.db.NewTransaction(true)
+		length, seq := s.queueLen.Load(), s.queueSeq.Load()
+		for _, e := range batch {
+			e.Seq = 0
+			if _, _, err := applyQueueOp(txn, QueueOp{Kind: QueuePut, Entry: e}, &length, &seq, 0); err != nil {
+				txn.Discard()
+				return moved, err
+			}
+		}
+		if err := setQueueCounters(txn, length, seq); err != nil {
+			txn.Discard()
+			return moved, err
+		}
+		if err := s.commit(txn.Commit); err != nil {
+			return moved, fmt.Errorf("persistence: tracker queue: %w", err)
+		}
+		s.queueLen.Store(length)
+		s.queueSeq.Store(seq)
+		moved += len(batch)
+	}
+}
+
+// QueuePage returns up to limit queued entries after seq after, in queue order.
+func (s *Store) QueuePage(after uint64, limit int) ([]QueueEntry, error) {
+	var out []QueueEntry
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixQueueSeq, PrefetchValues: true, PrefetchSize: min(limit, 256)})
+		defer it.Close()
+		for it.Seek(seqKey(after + 1)); it.Valid() && len(out) < limit; it.Next() {
+			var e QueueEntry
+			if err := it.Item().Value(func(v []byte) (err error) { e, err = decodeQueueEntry(v); return err }); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// QueueGet returns the CID's queued or failed entry.
+func (s *Store) QueueGet(c api.Cid) (QueueEntry, bool, error) {
+	var e QueueEntry
+	var ok bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		seq, queued, err := getSeq(txn, queueKey(prefixQueueCid, c.Bytes()))
+		if err != nil {
+			return err
+		}
+		if queued {
+			e, ok, err = getQueueEntryOpt(txn, seqKey(seq))
+			return err
+		}
+		e, ok, err = getQueueEntryOpt(txn, queueKey(prefixQueueFailed, c.Bytes()))
+		return err
+	})
+	return e, ok, err
+}
+
+// QueueLen is the number of queued entries (failed ones excluded).
+func (s *Store) QueueLen() int { return int(s.queueLen.Load()) }
+
+// IterateQueue calls fn for every queued entry in queue order, then every failed entry, in one
+// read transaction with constant memory.
+func (s *Store) IterateQueue(ctx context.Context, fn func(QueueEntry) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		for _, prefix := range [][]byte{prefixQueueSeq, prefixQueueFailed} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+			for it.Rewind(); it.Valid(); it.Next() {
+				if err := ctx.Err(); err != nil {
+					it.Close()
+					return err
+				}
+				var e QueueEntry
+				err := it.Item().Value(func(v []byte) (err error) { e, err = decodeQueueEntry(v); return err })
+				if err == nil {
+					err = fn(e)
+				}
+				if err != nil {
+					it.Close()
+					return err
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+}
+
+func queueKey(prefix, b []byte) []byte {
+	k := make([]byte, 0, len(prefix)+len(b))
+	return append(append(k, prefix...), b...)
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefixQueueSeq...), seq)
+}
+
+func getSeq(txn *badger.Txn, key []byte) (uint64, bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	var seq uint64
+	err = item.Value(func(v []byte) (err error) { seq, err = decU64(v); return err })
+	return seq, err == nil, err
+}
+
+func getQueueEntry(txn *badger.Txn, key []byte) (QueueEntry, error) {
+	e, ok, err := getQueueEntryOpt(txn, key)
+	if err == nil && !ok {
+		err = fmt.Errorf("persistence: tracker queue: entry %x missing", key)
+	}
+	return e, err
+}
+
+func getQueueEntryOpt(txn *badger.Txn, key []byte) (QueueEntry, bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return QueueEntry{}, false, nil
+	}
+	if err != nil {
+		return QueueEntry{}, false, err
+	}
+	var e QueueEntry
+	err = item.Value(func(v []byte) (err error) { e, err = decodeQueueEntry(v); return err })
+	return e, err == nil, err
+}
+
+// Entry value: flags(1: 1 unpin, 2 priority, 4 failed) | mode(1) | created(8, Unix ns) |
+// uvarint seq | uvarint attempts | uvarint len | CID | error text.
+func encodeQueueEntry(e QueueEntry) []byte {
+	c := e.Cid.Bytes()
+	v := make([]byte, 0, 2+8+10+5+1+len(c)+len(e.Err))
+	var flags byte
+	if e.Unpin {
+		flags |= 1
+	}
+	if e.Priority {
+		flags |= 2
+	}
+	if e.Failed {
+		flags |= 4
+	}
+	var created int64
+	if !e.Created.IsZero() {
+		created = e.Created.UnixNano()
+	}
+	v = append(v, flags, byte(e.Mode))
+	v = binary.BigEndian.AppendUint64(v, uint64(created))
+	v = binary.AppendUvarint(v, e.Seq)
+	v = binary.AppendUvarint(v, uint64(e.Attempts))
+	v = binary.AppendUvarint(v, uint64(len(c)))
+	v = append(v, c...)
+	return append(v, e.Err...)
+}
+
+func decodeQueueEntry(v []byte) (QueueEntry, error) {
+	var e QueueEntry
+	bad := fmt.Errorf("persistence: corrupt tracker queue entry of %d bytes", len(v))
+	if len(v) < 10 {
+		return e, bad
+	}
+	flags := v[0]
+	e.Unpin, e.Priority, e.Failed = flags&1 != 0, flags&2 != 0, flags&4 != 0
+	e.Mode = api.PinMode(v[1])
+	if ns := int64(binary.BigEndian.Uint64(v[2:10])); ns != 0 {
+		e.Created = time.Unix(0, ns)
+	}
+	rest := v[10:]
+	var vals [3]uint64
+	for i := range vals {
+		x, n := binary.Uvarint(rest)
+		if n <= 0 {
+			return e, bad
+		}
+		vals[i], rest = x, rest[n:]
+	}
+	e.Seq, e.Attempts = vals[0], int(vals[1])
+	if uint64(len(rest)) < vals[2] {
+		return e, bad
+	}
+	c, err := api.CastCid(rest[:vals[2]])
+	if err != nil {
+		return e, fmt.Errorf("persistence: tracker queue entry: %w", err)
+	}
+	e.Cid, e.Err = c, string(rest[vals[2]:])
+	return e, nil
+}
