@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -70,8 +71,12 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		size = st.Size()
 	}
 	var bar *progressbar.ProgressBar
+	total := int64(-1) // lines, estimated from the file's size and its first lines
 	if g.io.TTY && !g.json() {
-		bar = newBatchBar(g.io.Err, size, op)
+		if size > 0 {
+			total = estimateLines(from, size)
+		}
+		bar = newBatchBar(g.io.Err, total, op)
 	}
 	sum := batchSummary{FailedLines: []api.BatchFailure{}}
 	start := time.Now()
@@ -97,10 +102,14 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		default:
 			sum.OK = ev.OK
 		}
-		if bar != nil {
-			el := time.Since(start).Seconds()
-			bar.Describe(fmt.Sprintf("%d ok, %d failed, %.0f/s", sum.OK, sum.Failed, float64(sum.OK)/max(el, 0.001)))
-			_ = bar.Set64(read.Load())
+		if bar != nil && ev.Through > 0 {
+			v := int64(ev.Through)
+			if total > 0 && v >= total && !ev.Done {
+				v = total - 1 // an estimate: do not finish (and clear) the bar early
+			}
+			// Describe renders (Set64 alone may be throttled): set the value first.
+			_ = bar.Set64(v)
+			bar.Describe(fmt.Sprintf("%d ok, %d failed", sum.OK, sum.Failed))
 		}
 		return nil
 	})
@@ -133,17 +142,37 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	return nil
 }
 
-// newBatchBar is the progress bar of a batch: bytes of the file sent (rate and ETA), with the
-// lines acknowledged so far in the description. Without a known size it is a spinner.
-func newBatchBar(w io.Writer, size int64, op api.BatchOp) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(size,
+// newBatchBar is the progress bar of a batch: lines acknowledged (count, rate, ETA) out of
+// total (estimated; -1: unknown, a spinner). Bytes sent would not do: the HTTP transport reads
+// megabytes ahead of what the daemon has committed.
+func newBatchBar(w io.Writer, total int64, op api.BatchOp) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(string(op)+"ning"),
-		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("lines"),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
 	)
+}
+
+// estimateLines guesses the lines of a file of size bytes from its first 256 KiB (-1 when it
+// cannot be read).
+func estimateLines(path string, size int64) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	n, _ := io.ReadFull(f, buf)
+	lines := int64(bytes.Count(buf[:n], []byte{'\n'}))
+	if n == 0 || lines == 0 {
+		return -1
+	}
+	return max(1, lines*size/int64(n))
 }
 
 // countingReader counts the bytes read (for the progress bar, read from another goroutine).
