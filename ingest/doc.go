@@ -23,9 +23,9 @@
 //     completes it and is cheap.
 //   - Bad lines do not stop the run; a failing commit does (the store is failing, e.g. a full
 //     disk): the run ends with that error after the lines acknowledged so far.
-//   - Allocation per chunk: the peer ranks the live peers' metrics once per chunk
-//     (allocator.NewRanking over one candidates snapshot) and allocates every pin of the chunk
-//     from it, instead of one allocator actor round trip per pin.
+//   - Allocation per chunk: one allocator actor round trip per chunk (Allocator.AllocateMany:
+//     every pin of the chunk from one ranking of the metrics the allocator holds), instead of
+//     one per pin.
 //   - `state import` keeps its own path: its input is the export format (whole pins with
 //     allocations and timestamps, a header with the pin count), its contract is all or
 //     nothing (the file is validated and staged before anything is applied), and it runs

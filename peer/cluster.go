@@ -12,8 +12,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
-	"github.com/pincluster/pincluster/actors/monitor"
-	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -126,10 +124,7 @@ func (p *Peer) watchConnections() {
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			p.membership.Connected(c.RemotePeer())
 			p.requestPull(c.RemotePeer())
-			select {
-			case p.metricsNow <- struct{}{}:
-			default:
-			}
+			p.informer.PublishSoon()
 		},
 		DisconnectedF: func(_ network.Network, c network.Conn) {
 			p.membership.Disconnected(c.RemotePeer())
@@ -137,55 +132,24 @@ func (p *Peer) watchConnections() {
 	})
 }
 
-// informerLoop publishes this peer's metrics every monitor_ping_interval, a few times quickly
-// after start (gossipsub meshes form within a heartbeat or two), and soon after new connections.
-func (p *Peer) informerLoop(ctx context.Context) {
-	interval := p.cfg.Cluster.MonitorPingInterval.D()
-	warmup := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second}
-	for _, d := range warmup {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(min(d, interval)): // never longer than the interval: the ping would expire
-		}
-		p.publishMetrics(ctx)
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-p.metricsNow:
-			select { // let gossipsub graft the new peer first
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-		p.publishMetrics(ctx)
-	}
+// informerSource is what the informer reads this peer's metrics from (informer.Source).
+type informerSource struct{ p *Peer }
+
+func (s informerSource) FreeSpace(ctx context.Context) (uint64, error) {
+	st, err := s.p.ipfs.RepoStat(ctx)
+	return st.FreeSpace, err
 }
 
-func (p *Peer) collectMetrics(ctx context.Context) []api.Metric {
-	var free uint64
-	if st, err := p.ipfs.RepoStat(ctx); err == nil {
-		free = st.FreeSpace
-	}
-	n, _ := p.store.CountPins()
-	ms := monitor.Collect(time.Now(), p.ident.ID, p.cfg.Informer, free, p.tracker.QueueLen(), n, 2*p.cfg.Cluster.MonitorPingInterval.D())
-	// The ping carries our addresses, so peers that joined through another peer can dial us.
+func (s informerSource) PinCount() (int, error) { return s.p.store.CountPins() }
+
+func (s informerSource) QueueLen() int { return s.p.tracker.QueueLen() }
+
+func (s informerSource) Addrs() []string {
 	var addrs []string
-	for _, a := range p.host.Addrs() {
+	for _, a := range s.p.host.Addrs() {
 		addrs = append(addrs, a.String())
 	}
-	for i := range ms {
-		if ms[i].Name == monitor.MetricPing {
-			ms[i].Value = strings.Join(addrs, ",")
-		}
-	}
-	return ms
+	return addrs
 }
 
 // requestPull asks the anti-entropy loop to pull from id soon (never blocks).
@@ -260,4 +224,27 @@ func (p *Peer) republish(ctx context.Context) {
 		return
 	}
 	p.log.Info("republishing ops not broadcast before the last stop", "ops", last-published)
+}
+
+// every runs f each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
+
+func contains(ids []libp2ppeer.ID, id libp2ppeer.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -19,13 +20,16 @@ import (
 const maxPubsubMessage = 8 << 20
 
 // gossip owns the peer's pubsub topics: <cluster_name>/pinset carries signed op batches,
-// <cluster_name>/metrics carries informer metrics. One reader goroutine per subscription decodes
-// and hands each message to the peer.
+// <cluster_name>/metrics carries informer metrics, <cluster_name>/removals announces peers
+// removed with peers rm. One reader goroutine per subscription (an I/O worker) decodes and
+// hands each message to its actor by message (pinset, monitor, the removal path); the
+// allocator reads the metrics topic through its own subscription (metricsTopic).
 type gossip struct {
-	ps      *pubsub.PubSub
-	pinset  *pubsub.Topic
-	metrics *pubsub.Topic
-	subs    []*pubsub.Subscription
+	ps       *pubsub.PubSub
+	pinset   *pubsub.Topic
+	metrics  *pubsub.Topic
+	removals *pubsub.Topic
+	subs     []*pubsub.Subscription
 	// queued is, per origin, the highest seq handed to the pinset for merging. Only the pinset
 	// topic's reader goroutine uses it. A batch that follows one still waiting in the pinset's
 	// mailbox is no gap: without it, every large batch that arrived while the previous one was
@@ -49,11 +53,14 @@ func (p *Peer) startGossip(ctx context.Context) error {
 	if g.metrics, err = ps.Join(name + "/metrics"); err != nil {
 		return err
 	}
+	if g.removals, err = ps.Join(name + "/removals"); err != nil {
+		return err
+	}
 	p.gossip = g // before the readers start: onBatchMessage uses g.queued
 	for _, t := range []struct {
 		topic  *pubsub.Topic
 		handle func(*pubsub.Message)
-	}{{g.pinset, p.onBatchMessage}, {g.metrics, p.onMetricsMessage}} {
+	}{{g.pinset, p.onBatchMessage}, {g.metrics, p.onMetricsMessage}, {g.removals, p.onRemovalMessage}} {
 		sub, err := t.topic.Subscribe()
 		if err != nil {
 			return err
@@ -179,6 +186,7 @@ func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
 			continue
 		}
 		if m.Name == removedMetric {
+			// A 0.1.0 peer announces a removal this way; newer peers use the removals topic.
 			if id, cutoff, err := parseRemoval(m.Value); err == nil && p.trusted(m.Peer) {
 				p.forget(id, cutoff)
 			}
@@ -194,9 +202,24 @@ func (p *Peer) onMetricsMessage(msg *pubsub.Message) {
 	}
 }
 
-// removedMetric is the pseudo-metric announcing a `peers rm` (Value: "<peer ID>@<cutoff>", the
-// removed peer and the highest seq of its ops the remover holds: those stay valid everywhere).
+// removedMetric is how pincluster 0.1.0 announced a `peers rm`, as a pseudo-metric (Value:
+// "<peer ID>@<cutoff>"). It is still read, so a cluster upgraded one peer at a time hears
+// removals from peers not yet upgraded; it is no longer sent.
 const removedMetric = "peer_removed"
+
+// onRemovalMessage applies a removal announced by a trusted peer.
+func (p *Peer) onRemovalMessage(msg *pubsub.Message) {
+	id, cutoff, err := decodeRemoval(msg.Data)
+	if err != nil {
+		p.log.Warn("removals gossip: dropping undecodable message", "from", msg.GetFrom(), "err", err)
+		return
+	}
+	if !p.trusted(msg.GetFrom()) {
+		p.log.Debug("removals gossip: ignoring a removal from an untrusted peer", "from", msg.GetFrom())
+		return
+	}
+	p.forget(id, cutoff)
+}
 
 func parseRemoval(v string) (libp2ppeer.ID, uint64, error) {
 	idStr, seqStr, _ := strings.Cut(v, "@")
@@ -217,8 +240,8 @@ func parseRemoval(v string) (libp2ppeer.ID, uint64, error) {
 func (p *Peer) announceRemoval(ctx context.Context, id libp2ppeer.ID) {
 	cutoff, _ := p.store.LastSeq(id)
 	p.forget(id, cutoff)
-	b, _ := encodeMetrics([]api.Metric{{Name: removedMetric, Peer: p.ident.ID, Value: id.String() + "@" + strconv.FormatUint(cutoff, 10), Valid: true}})
-	if err := p.gossip.metrics.Publish(ctx, b); err != nil {
+	b, _ := encodeRemoval(id, cutoff)
+	if err := p.gossip.removals.Publish(ctx, b); err != nil {
 		p.log.Warn("peers rm: announcing the removal", "err", err)
 	}
 }
@@ -245,20 +268,58 @@ func (p *Peer) learnAddrs(id libp2ppeer.ID, addrs string) {
 	p.membership.Learned(libp2ppeer.AddrInfo{ID: id, Addrs: mas})
 }
 
-// publishMetrics sends this peer's metrics to everyone and to its own monitor.
-func (p *Peer) publishMetrics(ctx context.Context) {
-	ms := p.collectMetrics(ctx)
-	for _, m := range ms {
-		p.monitor.Publish(m)
-	}
-	if p.gossip == nil {
-		return
-	}
+// metricsPublisher publishes this peer's metrics on the metrics topic (informer.Topic).
+type metricsPublisher struct{ p *Peer }
+
+func (mp metricsPublisher) PublishMetrics(ctx context.Context, ms []api.Metric) error {
 	b, err := encodeMetrics(ms)
 	if err != nil {
-		return
+		return err
 	}
-	if err := p.gossip.metrics.Publish(ctx, b); err != nil && ctx.Err() == nil {
-		p.log.Debug("metrics gossip: publish", "err", err)
+	return mp.p.gossip.metrics.Publish(ctx, b)
+}
+
+// metricsTopic is the metrics topic as the allocator subscribes to it (allocator.MetricsTopic).
+type metricsTopic struct{ p *Peer }
+
+func (mt metricsTopic) Subscribe() (allocator.MetricsSubscription, error) {
+	sub, err := mt.p.gossip.metrics.Subscribe()
+	if err != nil {
+		return nil, err
+	}
+	return metricsSubscription{p: mt.p, sub: sub}, nil
+}
+
+type metricsSubscription struct {
+	p   *Peer
+	sub *pubsub.Subscription
+}
+
+// Next returns the metrics of the next message from another peer, those of the peer that
+// signed it only (a peer may only speak for itself). Undecodable messages are skipped.
+func (ms metricsSubscription) Next(ctx context.Context) ([]api.Metric, error) {
+	for {
+		msg, err := ms.sub.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if msg.GetFrom() == ms.p.ident.ID {
+			continue // our own: the informer sends those to the allocator directly
+		}
+		got, err := decodeMetrics(msg.Data)
+		if err != nil {
+			continue // the monitor's reader logs it
+		}
+		out := got[:0]
+		for _, m := range got {
+			if m.Peer == msg.GetFrom() && m.Name != removedMetric {
+				out = append(out, m)
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
 	}
 }
+
+func (ms metricsSubscription) Cancel() { ms.sub.Cancel() }

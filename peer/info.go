@@ -142,7 +142,7 @@ func (p *Peer) forget(id libp2ppeer.ID, cutoff uint64) {
 	if err := p.store.RemoveMember(id, cutoff); err != nil {
 		p.log.Warn("peers rm: forgetting the member", "peer", id, "err", err)
 	}
-	p.monitor.Forget(id)
+	p.tellRemoved(messages.PeerRemoved{Peer: id, Cutoff: cutoff})
 	if p.ctx.Err() == nil {
 		// Ops of id after the cutoff that arrived before the removal was known here were
 		// refused by the peers that knew: drop their records too.
@@ -163,9 +163,6 @@ func (p *Peer) forget(id libp2ppeer.ID, cutoff uint64) {
 			}
 		})
 	}
-	p.cands.mu.Lock()
-	p.cands.peers = nil // the next allocation sees the removal
-	p.cands.mu.Unlock()
 	// A timer, not a sleep: let the leave request and its reply through first.
 	time.AfterFunc(2*time.Second, func() { _ = p.host.Network().ClosePeer(id) })
 }

@@ -45,29 +45,31 @@ func (d ingestDeps) Lookup(cids []api.Cid) ([]api.Pin, []bool, error) {
 	return pins, found, nil
 }
 
-// Allocate ranks the candidates once per chunk and allocates every pin from that ranking, in
-// this goroutine: the allocator actor would cost a round trip per pin for the same function.
+// Allocate asks the allocator actor for the whole chunk in one round trip (one ranking of its
+// live metrics); pins with replication -1 need no allocation.
 func (d ingestDeps) Allocate(ctx context.Context, reqs []ingest.AllocRequest) ([][]libp2ppeer.ID, []error, error) {
 	allocs := make([][]libp2ppeer.ID, len(reqs))
 	errs := make([]error, len(reqs))
-	var ranking *allocator.Ranking
+	var ask []allocator.Request
+	var at []int
 	for i, r := range reqs {
 		if r.Opts.ReplicationFactorMin == -1 {
 			allocs[i] = []libp2ppeer.ID{}
 			continue
 		}
-		if ranking == nil {
-			candidates, err := d.p.candidates(ctx)
-			if err != nil {
-				return nil, nil, err
-			}
-			cfg := d.p.cfg.Allocator
-			if len(cfg.AllocateBy) == 0 {
-				cfg.AllocateBy = allocator.Default().AllocateBy
-			}
-			ranking = allocator.NewRanking(cfg, candidates)
-		}
-		allocs[i], errs[i] = ranking.Allocate(r.Cid, r.Opts.ReplicationFactorMin, r.Opts.ReplicationFactorMax, r.Current, r.Opts.UserAllocations, "")
+		ask = append(ask, allocator.Request{Cid: r.Cid, Min: r.Opts.ReplicationFactorMin, Max: r.Opts.ReplicationFactorMax,
+			Current: r.Current, User: r.Opts.UserAllocations})
+		at = append(at, i)
+	}
+	if len(ask) == 0 {
+		return allocs, errs, nil
+	}
+	got, gotErrs, err := d.p.allocator.AllocateMany(ctx, ask)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, i := range at {
+		allocs[i], errs[i] = got[k], gotErrs[k]
 	}
 	return allocs, errs, nil
 }

@@ -1,6 +1,6 @@
 // Package peer assembles a pincluster peer: configuration, identity, the libp2p host, the
-// actor system (pinset, tracker), the Badger stores, the IPFS backend and the REST API, and
-// runs its lifecycle and background loops.
+// Badger stores, the IPFS backend, the actor tree under one root supervisor (actors/root) and
+// the REST API, and runs its lifecycle.
 //
 // Decisions made here:
 //   - The pinset's Badger store lives in <dir>/pinset and the embedded IPFS node in <dir>/ipfs;
@@ -14,10 +14,18 @@
 //     secret can connect) and peers with a valid ping metric, minus peers removed with
 //     `peers rm`. The ping metric carries the peer's addresses, so peers that bootstrapped to
 //     different peers still meet.
-//   - Repinning (on by default, unlike IPFS Cluster): when a peer's ping expires, only the live
-//     member with the lowest peer ID reallocates its under-replicated pins, so one peer commits
-//     each change instead of every peer racing to.
-//   - Allocation reads a snapshot of live peers' metrics at most 500 ms old.
+//   - Repinning (on by default, unlike IPFS Cluster): when a peer's ping expires, the monitor
+//     sends PeerDown to the healer (actors/healer), and only the live member with the lowest
+//     peer ID reallocates its under-replicated pins, so one peer commits each change instead
+//     of every peer racing to.
+//   - Allocation asks the allocator actor, which subscribes to the metrics topic itself and
+//     keeps its ranking of the live, non-removed peers current; this peer's informer sends it
+//     its own metrics, and New returns only once they are known (a pin right after start finds
+//     this peer a candidate).
+//   - Every long-lived actor is a child of the root actor, restarted fresh with backoff when it
+//     panics (actors/root). Timers are scheduled messages inside the actors.
+//   - Peer removal travels on its own topic (<cluster_name>/removals) and, inside the peer, as
+//     messages.PeerRemoved to the monitor, the allocator and the healer.
 //   - Global status asks every member for a page of CIDs at a time (remote StatusRequest), so a
 //     status listing holds one page in memory whatever the pinset's size.
 package peer
@@ -40,9 +48,12 @@ import (
 
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/healer"
+	"github.com/pincluster/pincluster/actors/informer"
 	"github.com/pincluster/pincluster/actors/membership"
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
@@ -66,6 +77,7 @@ type Peer struct {
 
 	host    host.Host
 	system  *actor.ActorSystem
+	root    *root.Root
 	store   *persistence.Store
 	ipfs    ipfs.Backend
 	clock   *messages.Clock
@@ -79,13 +91,13 @@ type Peer struct {
 	syncer    *syncer.Syncer
 	monitor   *monitor.Monitor
 	allocator *allocator.Allocator
+	informer  *informer.Informer
+	healer    *healer.Healer
 	rpc       *actor.PID
 
 	membership *membership.Membership
 	members_   memberState
-	cands      candidateCache
 	pullHints  chan libp2ppeer.ID
-	metricsNow chan struct{}
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the
 	// daemon.
 	left  atomic.Bool
@@ -125,6 +137,8 @@ type Options struct {
 	WrapBackend func(ipfs.Backend) ipfs.Backend
 	// StoreWriteFault is checked before every pinset store write; its error fails the write.
 	StoreWriteFault func() error
+	// FaultHooks lets supervision tests crash an actor of the tree (Introspection.Crash).
+	FaultHooks bool
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
@@ -141,7 +155,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
 		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
-		metricsNow: make(chan struct{}, 1), leave: opts.Leave}
+		leave: opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -196,13 +210,10 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
+	if p.root, err = root.Spawn(p.system, root.Config{FaultHooks: opts.FaultHooks}, log); err != nil {
+		return nil, err
+	}
 	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
-		return nil, err
-	}
-	if p.monitor, err = monitor.Spawn(p.system, ident.ID, cfg.Monitor, p.onAlert, log); err != nil {
-		return nil, err
-	}
-	if p.allocator, err = allocator.Spawn(p.system, cfg.Allocator, log); err != nil {
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
@@ -222,21 +233,28 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
-	if p.rpc, err = p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), rpcActorName); err != nil {
+	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
-	if p.membership, err = membership.Spawn(p.system, ident.ID, hostNetwork{p.host},
+	// Other peers address the rpc actor by its bare name (rpcActorName): the root registers it.
+	if p.rpc, err = p.root.SpawnAliased(actor.PropsFromProducer(func() actor.Actor { return &rpcActor{p: p} }), "rpc", rpcActorName); err != nil {
+		return nil, err
+	}
+	if p.membership, err = membership.Spawn(p.root, ident.ID, hostNetwork{p.host},
 		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
 		return nil, err
 	}
 	p.watchConnections()
 	p.goLoop(func() { p.republish(loopCtx) })
-	p.goLoop(func() { p.syncLoop(loopCtx) })
-	p.goLoop(func() { p.recoverLoop(loopCtx) })
-	p.goLoop(func() { p.informerLoop(loopCtx) })
 	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
 	p.goLoop(func() { p.gcLoop(loopCtx) })
 	p.bootstrap(opts.Bootstrap)
+	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	if perr := p.informer.PublishNow(pctx); perr != nil {
+		log.Warn("publishing this peer's first metrics", "err", perr)
+	}
+	pcancel()
 	if !opts.NoREST {
 		if p.rest, err = rest.NewServer(cfg.API.RestAPI, p, log); err != nil {
 			return nil, err
@@ -280,6 +298,12 @@ func (p *Peer) Close() error {
 		if p.membership != nil {
 			p.membership.Stop() // saves the peerstore file
 		}
+		if p.healer != nil {
+			p.healer.Stop() // no repin or sync commits while the pinset stops
+		}
+		if p.informer != nil {
+			p.informer.Stop()
+		}
 		if p.cancel != nil {
 			p.cancel()
 		}
@@ -301,6 +325,9 @@ func (p *Peer) Close() error {
 		}
 		if p.monitor != nil {
 			p.monitor.Stop()
+		}
+		if p.root != nil {
+			p.root.Stop() // what is left of the tree (allocator, rpc)
 		}
 		if p.remote != nil {
 			errs = append(errs, p.remote.Close())

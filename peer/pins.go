@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -91,63 +90,15 @@ func mergeUpdate(from api.Pin, req api.PinOptions) api.PinOptions {
 	return o
 }
 
-// allocate picks the peers for a pin from the live peers' metrics (allocator rules: existing
-// allocations kept while at least min remain, user allocations first, allocate_by ranking).
-// Replication -1 means every peer (empty allocations).
+// allocate picks the peers for a pin from the allocator's live candidates (allocator rules:
+// existing allocations kept while at least min remain, user allocations first, allocate_by
+// ranking). Replication -1 means every peer (empty allocations).
 func (p *Peer) allocate(ctx context.Context, c api.Cid, opts api.PinOptions, existing api.Pin, found bool) ([]libp2ppeer.ID, error) {
-	if opts.ReplicationFactorMin == -1 {
-		return []libp2ppeer.ID{}, nil
-	}
-	candidates, err := p.candidates(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var current []libp2ppeer.ID
 	if found {
 		current = existing.Allocations
 	}
-	return p.allocator.Allocate(ctx, messages.AllocateRequest{Cid: c, Min: opts.ReplicationFactorMin, Max: opts.ReplicationFactorMax,
-		Current: current, User: opts.UserAllocations, Candidates: candidates})
-}
-
-// candidateTTL is how long one snapshot of the live peers' metrics serves allocations. Metrics
-// change every few seconds; rebuilding the snapshot per pin cost more than allocating, and the
-// allocator reuses its ranking while it is handed the same snapshot.
-const candidateTTL = 500 * time.Millisecond
-
-type candidateCache struct {
-	mu    sync.Mutex
-	at    time.Time
-	peers map[libp2ppeer.ID]map[string]api.Metric // read-only once cached
-}
-
-// candidates is the metrics of live (valid ping), non-removed peers, from a snapshot at most
-// candidateTTL old. Callers must not modify the map.
-func (p *Peer) candidates(ctx context.Context) (map[libp2ppeer.ID]map[string]api.Metric, error) {
-	p.cands.mu.Lock()
-	defer p.cands.mu.Unlock()
-	if p.cands.peers != nil && time.Since(p.cands.at) < candidateTTL {
-		return p.cands.peers, nil
-	}
-	candidates, err := p.monitor.LatestAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := candidates[p.ident.ID]; !ok {
-		// Our own metrics may not have been published yet right after start.
-		p.publishMetrics(ctx)
-		if candidates, err = p.monitor.LatestAll(ctx); err != nil {
-			return nil, err
-		}
-	}
-	for id := range candidates {
-		if p.members_.isRemoved(id) {
-			delete(candidates, id)
-		}
-	}
-	dropDead(candidates)
-	p.cands.peers, p.cands.at = candidates, time.Now()
-	return candidates, nil
+	return p.allocator.Allocate(ctx, c, opts, current)
 }
 
 // PinPath pins the CID an /ipfs/, /ipld/ or /ipns/ path names (resolved by the IPFS node).

@@ -188,6 +188,8 @@ func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 		NoREST:    true,
 		Bootstrap: boot,
 		ConnGater: nd.gater,
+		// Supervision tests crash actors of the tree (Introspection.Crash).
+		FaultHooks: true,
 	})
 	if err != nil {
 		return err

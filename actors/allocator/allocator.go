@@ -4,21 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"time"
-	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
 
-// Request is one allocation request (see Allocate for the meaning of each field). Candidates
-// must not be modified once passed: the actor reuses its prepared ranking while requests carry
-// the same map (Monitor.LatestAll returns a new map each call), which makes bulk pinning with
-// one metrics snapshot cheap.
+// Request is one allocation request (see Allocate for the meaning of each field). With
+// Candidates nil the actor allocates from the metrics it holds (the usual case); with
+// Candidates set it ranks those instead (tests, tools).
 type Request = messages.AllocateRequest
 
 // ErrStopped is returned by facade calls after Stop.
@@ -27,15 +25,18 @@ var ErrStopped = fmt.Errorf("%w: the allocator is stopped", api.ErrUnavailable)
 // DefaultRequestTimeout bounds a facade call whose ctx has no deadline.
 const DefaultRequestTimeout = 30 * time.Second
 
+// ActorName is the allocator's name under its parent.
+const ActorName = "allocator"
+
 // Allocator is the facade of the allocator actor. Its methods are safe for concurrent use.
 type Allocator struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
 }
 
-// Spawn validates cfg and starts the allocator actor under the name "allocator". An empty
-// AllocateBy takes the default.
-func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Allocator, error) {
+// Spawn validates cfg and starts the allocator actor under parent. An empty AllocateBy takes
+// the default. Each actor instance subscribes to deps.Metrics itself.
+func Spawn(parent root.Parent, cfg Config, deps Deps, log *slog.Logger) (*Allocator, error) {
 	if len(cfg.AllocateBy) == 0 {
 		cfg.AllocateBy = Default().AllocateBy
 	}
@@ -45,16 +46,32 @@ func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Allocator,
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &allocatorActor{cfg: cfg, log: log.With("component", "allocator")}
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "allocator")
+	log = log.With("component", "allocator")
+	props := actor.PropsFromProducer(func() actor.Actor { return newAllocatorActor(cfg, deps, log) })
+	pid, err := parent.SpawnNamed(props, ActorName)
 	if err != nil {
 		return nil, fmt.Errorf("allocator: spawn: %w", err)
 	}
-	return &Allocator{system: system, pid: pid}, nil
+	return &Allocator{system: parent.ActorSystem(), pid: pid}, nil
 }
 
-// Allocate returns the allocations for req (see the package function Allocate).
-func (a *Allocator) Allocate(ctx context.Context, req Request) ([]peer.ID, error) {
+// PID is the actor's address: the informer sends it this peer's metrics, the peer sends it
+// messages.PeerRemoved.
+func (a *Allocator) PID() *actor.PID { return a.pid }
+
+// Allocate returns the allocations of a pin of c with opts (replication factors and user
+// allocations; -1 means every peer: no allocations) whose allocations are current (nil for a
+// new pin), from the live, non-removed peers' metrics the allocator holds.
+func (a *Allocator) Allocate(ctx context.Context, c api.Cid, opts api.PinOptions, current []peer.ID) ([]peer.ID, error) {
+	if opts.ReplicationFactorMin == -1 {
+		return []peer.ID{}, nil
+	}
+	return a.AllocateWith(ctx, Request{Cid: c, Min: opts.ReplicationFactorMin, Max: opts.ReplicationFactorMax,
+		Current: current, User: opts.UserAllocations})
+}
+
+// AllocateWith answers one Request (see Request for Candidates).
+func (a *Allocator) AllocateWith(ctx context.Context, req Request) ([]peer.ID, error) {
 	r, err := ask.Call[messages.AllocateResponse](ctx, a.system, a.pid, req, DefaultRequestTimeout, "the allocator", ErrStopped)
 	if err != nil {
 		return nil, err
@@ -62,41 +79,19 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) ([]peer.ID, error
 	return r.Peers, r.Err
 }
 
+// Candidates lists the peers the allocator would allocate to now, sorted.
+func (a *Allocator) Candidates(ctx context.Context) ([]peer.ID, error) {
+	r, err := ask.Call[CandidatesResponse](ctx, a.system, a.pid, CandidatesRequest{}, DefaultRequestTimeout, "the allocator", ErrStopped)
+	return r.Peers, err
+}
+
+// CandidatesRequest asks for the current candidates. Reply: CandidatesResponse.
+type CandidatesRequest struct{}
+
+// CandidatesResponse lists candidate peers sorted by ID.
+type CandidatesResponse struct{ Peers []peer.ID }
+
 // Stop stops the actor; later calls return ErrStopped.
 func (a *Allocator) Stop() {
 	_ = a.system.Root.StopFuture(a.pid).Wait()
-}
-
-// allocatorActor runs the pure Allocate function; it is CPU-only, so it runs inside Receive.
-// It reuses the Ranking of the last Candidates map while requests pass the same map.
-type allocatorActor struct {
-	cfg Config
-	log *slog.Logger
-
-	lastMap     unsafe.Pointer
-	lastRanking *Ranking
-}
-
-func (a *allocatorActor) Receive(ctx actor.Context) {
-	switch msg := ctx.Message().(type) {
-	case messages.AllocateRequest:
-		a.onAllocate(ctx, msg)
-	case *messages.AllocateRequest:
-		a.onAllocate(ctx, *msg)
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
-	default:
-		a.log.Warn("allocator: unknown message", "type", fmt.Sprintf("%T", msg))
-	}
-}
-
-func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequest) {
-	key := reflect.ValueOf(req.Candidates).UnsafePointer()
-	if a.lastRanking == nil || key != a.lastMap || key == nil {
-		a.lastMap, a.lastRanking = key, NewRanking(a.cfg, req.Candidates)
-	}
-	peers, err := a.lastRanking.Allocate(req.Cid, req.Min, req.Max, req.Current, req.User, req.Local)
-	if err != nil {
-		a.log.Debug("allocation failed", "cid", cidString(req.Cid), "err", err)
-	}
-	ctx.Respond(messages.AllocateResponse{Peers: peers, Err: err})
 }

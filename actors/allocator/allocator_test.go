@@ -18,25 +18,25 @@ import (
 func TestFacade(t *testing.T) {
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	a, err := Spawn(system, Config{AllocateBy: []string{"tag:region", "freespace"}}, nil)
+	a, err := Spawn(system.Root, Config{AllocateBy: []string{"tag:region", "freespace"}}, Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	got, err := a.Allocate(ctx, Request{Cid: testCid(t, 1), Min: 3, Max: 3, Candidates: metricsOf(regions...)})
+	got, err := a.AllocateWith(ctx, Request{Cid: testCid(t, 1), Min: 3, Max: 3, Candidates: metricsOf(regions...)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := ids("eu1", "us1", "as1"); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", str(got), str(want))
 	}
-	_, err = a.Allocate(ctx, Request{Cid: testCid(t, 2), Min: 9, Max: 9, Candidates: metricsOf(regions...)})
+	_, err = a.AllocateWith(ctx, Request{Cid: testCid(t, 2), Min: 9, Max: 9, Candidates: metricsOf(regions...)})
 	if !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
 	a.Stop()
-	if _, err := a.Allocate(ctx, Request{Min: 1, Max: 1}); !errors.Is(err, ErrStopped) {
+	if _, err := a.AllocateWith(ctx, Request{Min: 1, Max: 1}); !errors.Is(err, ErrStopped) {
 		t.Fatalf("after Stop: err = %v, want ErrStopped", err)
 	}
 }
@@ -44,24 +44,24 @@ func TestFacade(t *testing.T) {
 func TestFacadeFollowsNewMetrics(t *testing.T) {
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	a, err := Spawn(system, Config{AllocateBy: []string{"freespace"}}, nil)
+	a, err := Spawn(system.Root, Config{AllocateBy: []string{"freespace"}}, Deps{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	m1 := metricsOf(pm{id: "a", free: 10}, pm{id: "b", free: 20})
-	for i := 0; i < 2; i++ { // the second call reuses the ranking of m1
-		got, err := a.Allocate(ctx, Request{Cid: testCid(t, i), Min: 1, Max: 1, Candidates: m1})
+	for i := 0; i < 2; i++ {
+		got, err := a.AllocateWith(ctx, Request{Cid: testCid(t, i), Min: 1, Max: 1, Candidates: m1})
 		if err != nil || !slices.Equal(got, ids("b")) {
 			t.Fatalf("call %d: got %v, %v; want [b]", i, str(got), err)
 		}
 	}
 	m2 := metricsOf(pm{id: "a", free: 30}, pm{id: "b", free: 20})
-	got, err := a.Allocate(ctx, Request{Cid: testCid(t, 3), Min: 1, Max: 1, Candidates: m2})
+	got, err := a.AllocateWith(ctx, Request{Cid: testCid(t, 3), Min: 1, Max: 1, Candidates: m2})
 	if err != nil || !slices.Equal(got, ids("a")) {
 		t.Fatalf("new snapshot: got %v, %v; want [a]", str(got), err)
 	}
-	if _, err := a.Allocate(ctx, Request{Cid: testCid(t, 4), Min: 1, Max: 1}); !errors.Is(err, api.ErrUnavailable) {
+	if _, err := a.AllocateWith(ctx, Request{Cid: testCid(t, 4), Min: 1, Max: 1}); !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("no candidates: err = %v, want ErrUnavailable", err)
 	}
 }
@@ -94,7 +94,7 @@ func TestRankingConcurrentUse(t *testing.T) {
 func TestSpawnRejectsBadConfig(t *testing.T) {
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	if _, err := Spawn(system, Config{AllocateBy: []string{"tag:"}}, nil); err == nil || !strings.Contains(err.Error(), "allocate_by") {
+	if _, err := Spawn(system.Root, Config{AllocateBy: []string{"tag:"}}, Deps{}, nil); err == nil || !strings.Contains(err.Error(), "allocate_by") {
 		t.Fatalf("err = %v, want an allocate_by error", err)
 	}
 }
@@ -150,7 +150,7 @@ func TestConfigJSON(t *testing.T) {
 
 // BenchmarkAllocate: 100 peers in 5 regions with freespace, replication 3, distinct CIDs.
 // "fresh-metrics" prepares the candidates for every decision (the pure function);
-// "same-snapshot" reuses one Ranking, as the actor does while the metrics map is unchanged.
+// "same-snapshot" reuses one Ranking, as the actor does while its metrics are unchanged.
 func BenchmarkAllocate(b *testing.B) {
 	var ps []pm
 	for i := 0; i < 100; i++ {

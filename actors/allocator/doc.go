@@ -4,14 +4,20 @@
 // replication_factor_min of them are alive, prefers local (add --local) and user allocations,
 // and ranks the other candidates by allocate_by: "tag:NAME" metrics split peers into buckets
 // (nested in allocate_by order) and picks spread across buckets; numeric metrics (freespace,
-// pinqueue, numpin) order peers by Weight, higher first. The allocator actor wraps it so the
-// peer can call it through a facade; it holds no metrics itself: the caller passes the valid
-// metrics from the monitor.
+// pinqueue, numpin) order peers by Weight, higher first.
+//
+// The allocator actor keeps the metrics itself: each instance subscribes to the metrics topic
+// (an I/O worker reads the subscription and sends each message's metrics to the actor), this
+// peer's informer sends it its own, and the peer sends it messages.PeerRemoved. Candidates are
+// the peers with a valid ping (a dead peer's other metrics may outlive its ping) that were not
+// removed. The Ranking is rebuilt at the first Allocate after a metric changed or expired, so
+// bulk pinning shares one ranking and unchanged renewals cost nothing. A restarted instance
+// starts empty and rebuilds from the store (removed peers) and the topic (every peer
+// republishes within a ping interval).
 //
 // # Usage
 //
-//	al, err := allocator.Spawn(system, allocator.Default(), logger)
-//	metrics, _ := mon.LatestAll(ctx)
-//	peers, err := al.Allocate(ctx, allocator.Request{Cid: c, Min: 2, Max: 3, Candidates: metrics})
+//	al, err := allocator.Spawn(parent, allocator.Default(), allocator.Deps{Metrics: topic, Removed: store}, logger)
+//	peers, err := al.Allocate(ctx, c, pin.PinOptions, pin.Allocations)
 //	// automatic repinning: only when allocator.UnderReplicated(cfg, pin.Min, pin.Allocations, metrics)
 package allocator

@@ -22,7 +22,7 @@
 //
 // Usage:
 //
-//	m, err := membership.Spawn(system, self, host, membership.Config{PeerstorePath: p}, log)
+//	m, err := membership.Spawn(parent, self, host, membership.Config{PeerstorePath: p}, log)
 //	m.Bootstrap(addrs)        // --bootstrap (the actor reads the peerstore file itself)
 //	m.Connected(id)           // from the host's network notifications
 //	m.Learned(id, addrs)      // addresses from a ping metric

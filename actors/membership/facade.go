@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 )
 
 // Membership is the typed facade of the membership actor. Its methods never block (except
@@ -22,8 +23,8 @@ type Membership struct {
 	removed *removedSet
 }
 
-// Spawn starts the membership actor under name "membership".
-func Spawn(system *actor.ActorSystem, self peer.ID, net Network, cfg Config, log *slog.Logger) (*Membership, error) {
+// Spawn starts the membership actor under parent, named "membership".
+func Spawn(parent root.Parent, self peer.ID, net Network, cfg Config, log *slog.Logger) (*Membership, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -41,12 +42,12 @@ func Spawn(system *actor.ActorSystem, self peer.ID, net Network, cfg Config, log
 		}
 		return a
 	})
-	pid, err := system.Root.SpawnNamed(props, "membership")
+	pid, err := parent.SpawnNamed(props, "membership")
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("membership: spawn: %w", err)
 	}
-	return &Membership{system: system, pid: pid, cancel: cancel, removed: removed}, nil
+	return &Membership{system: parent.ActorSystem(), pid: pid, cancel: cancel, removed: removed}, nil
 }
 
 // removedSet outlives actor instances: Forget records there too, so a restarted instance

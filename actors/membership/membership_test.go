@@ -93,7 +93,7 @@ func TestRedialsUntilReachableAndSaves(t *testing.T) {
 	net := newFakeNet()
 	path := filepath.Join(t.TempDir(), "peerstore")
 	system := actor.NewActorSystem()
-	m, err := Spawn(system, self, net, Config{PeerstorePath: path, TickInterval: 10 * time.Millisecond,
+	m, err := Spawn(system.Root, self, net, Config{PeerstorePath: path, TickInterval: 10 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestStartsFromThePeerstoreFile(t *testing.T) {
 	net := newFakeNet()
 	net.set(other, true)
 	system := actor.NewActorSystem()
-	m, err := Spawn(system, self, net, Config{PeerstorePath: path, TickInterval: 10 * time.Millisecond}, nil)
+	m, err := Spawn(system.Root, self, net, Config{PeerstorePath: path, TickInterval: 10 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

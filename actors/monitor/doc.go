@@ -2,20 +2,17 @@
 // and raises alerts when metrics expire (self-healing starts from those alerts).
 //
 // A metric is valid until its Expire (unix ns, set by the publishing peer). The monitor actor
-// checks for expiry every check_interval (at least every second); when a metric expired without
-// being renewed it records one api.Alert and calls the onAlert callback, and stays quiet for it
-// until a fresh metric of that name from that peer arrives. An alert on "ping" means the peer
-// is down. Collect (informer.go) builds this peer's own metrics: freespace, pinqueue, numpin,
+// checks for expiry on a scheduled message every check_interval (at least every second); when a
+// metric expired without being renewed it records one api.Alert, sends messages.AlertRaised to
+// its subscriber PIDs, and stays quiet for it until a fresh metric of that name from that peer
+// arrives. An expired "ping" means the peer is down: subscribers also get messages.PeerDown,
+// and messages.PeerUp when its ping is valid again. No callbacks: the healer subscribes. Collect (informer.go) builds this peer's own metrics: freespace, pinqueue, numpin,
 // ping and one "tag:NAME" per configured tag.
 //
 // # Usage
 //
-//	alerts := make(chan api.Alert, 1024)
-//	mon, err := monitor.Spawn(system, self, monitor.Default(), func(a api.Alert) {
-//		select { case alerts <- a: default: } // never block the actor
-//	}, logger)
-//	for _, m := range monitor.Collect(time.Now(), self, informerCfg, free, queued, pinned, 30*time.Second) {
-//		mon.Publish(m) // and publish on the metrics topic
-//	}
-//	candidates, err := mon.LatestAll(ctx) // for the allocator
+//	mon, err := monitor.Spawn(parent, self, monitor.Default(), logger)
+//	mon.Subscribe(healerPID) // AlertRaised, PeerDown, PeerUp
+//	mon.Publish(m)                   // a metric from the topic (the informer sends its own by message)
+//	live, err := mon.LivePeers(ctx)
 package monitor

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	actorask "github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -24,20 +25,18 @@ const DefaultRequestTimeout = 30 * time.Second
 type Monitor struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
-	cancel context.CancelFunc
-	done   chan struct{}
+	subs   *subscribers
 	once   sync.Once
 }
 
-// Spawn starts the monitor actor (named "monitor") and its check ticker. Zero fields of cfg
-// take their Default.
+// Spawn starts the monitor actor (named "monitor") under parent. Zero fields of cfg take their
+// Default. The actor checks for expired metrics on a scheduled CheckMetrics message.
 //
-// onAlert (may be nil) is called once for each metric that expires without being renewed,
-// from inside the actor: it must not block or call the Monitor's query methods (Publish and
-// Forget are fine); hand the alert to a channel or another actor. A panic in it is logged and
-// swallowed. After an alert, the same (peer, name) alerts again only after a fresh metric
-// arrived and expired. An alert on MetricPing means the peer is down.
-func Spawn(system *actor.ActorSystem, self peer.ID, cfg Config, onAlert func(api.Alert), log *slog.Logger) (*Monitor, error) {
+// Each metric that expires without being renewed raises one alert, sent as
+// messages.AlertRaised to every subscriber (Subscribe); an expired MetricPing also sends
+// messages.PeerDown, and a ping valid again messages.PeerUp. After an alert, the same (peer,
+// name) alerts again only after a fresh metric arrived and expired.
+func Spawn(parent root.Parent, self peer.ID, cfg Config, log *slog.Logger) (*Monitor, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -45,31 +44,51 @@ func Spawn(system *actor.ActorSystem, self peer.ID, cfg Config, onAlert func(api
 	if log == nil {
 		log = slog.Default()
 	}
-	a := newMonitorActor(self, cfg, onAlert, log.With("component", "monitor"))
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "monitor")
+	log = log.With("component", "monitor")
+	subs := &subscribers{}
+	props := actor.PropsFromProducer(func() actor.Actor { return newMonitorActor(self, cfg, subs, log) })
+	pid, err := parent.SpawnNamed(props, "monitor")
 	if err != nil {
 		return nil, fmt.Errorf("monitor: spawn: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Monitor{system: system, pid: pid, cancel: cancel, done: make(chan struct{})}
-	go m.tick(ctx, cfg.tick())
-	return m, nil
+	return &Monitor{system: parent.ActorSystem(), pid: pid, subs: subs}, nil
 }
 
-// tick sends CheckMetrics every d until ctx ends.
-func (m *Monitor) tick(ctx context.Context, d time.Duration) {
-	defer close(m.done)
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// Subscribe adds pid to the receivers of AlertRaised, PeerDown and PeerUp, for good (a
+// restarted monitor keeps its subscribers). It never blocks.
+func (m *Monitor) Subscribe(pid *actor.PID) {
+	m.system.Root.Send(m.pid, subscribe{pid: pid})
+}
+
+// subscribe is Subscribe's message: the actor records the PID in the set its restarts share.
+type subscribe struct{ pid *actor.PID }
+
+// subscribers outlives actor instances (wiring, not state): a restarted monitor sends to the
+// same PIDs.
+type subscribers struct {
+	mu   sync.Mutex
+	pids []*actor.PID
+}
+
+func (s *subscribers) add(pid *actor.PID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pids {
+		if p.Equal(pid) {
 			return
-		case <-t.C:
-			m.system.Root.Send(m.pid, messages.CheckMetrics{})
 		}
 	}
+	s.pids = append(s.pids, pid)
 }
+
+func (s *subscribers) list() []*actor.PID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*actor.PID(nil), s.pids...)
+}
+
+// PID is the monitor actor's address (the peer sends it PeerRemoved; tests send it messages).
+func (m *Monitor) PID() *actor.PID { return m.pid }
 
 // Publish hands a received metric (from pubsub or a local informer) to the monitor. It never
 // blocks; it sets ReceivedAt. A metric already expired is stored as invalid.
@@ -115,11 +134,9 @@ func (m *Monitor) Alerts(ctx context.Context) ([]api.Alert, error) {
 	return r.Alerts, err
 }
 
-// Stop stops the ticker and the actor; later queries return ErrStopped. Idempotent.
+// Stop stops the actor (and its timer); later queries return ErrStopped. Idempotent.
 func (m *Monitor) Stop() {
 	m.once.Do(func() {
-		m.cancel()
-		<-m.done
 		_ = m.system.Root.StopFuture(m.pid).Wait()
 	})
 }

@@ -20,33 +20,56 @@ type entry struct {
 }
 
 // monitorActor owns the metrics table and the alert history. Everything it does is in memory,
-// so it all runs inside Receive.
+// so it all runs inside Receive. A restarted instance starts empty: metrics come back within a
+// ping interval, and a peer that died meanwhile is caught by the healer's sweep.
 type monitorActor struct {
-	self    peer.ID
-	cfg     Config
-	onAlert func(api.Alert)
-	log     *slog.Logger
-	now     func() time.Time
+	self peer.ID
+	cfg  Config
+	subs *subscribers
+	log  *slog.Logger
+	now  func() time.Time
 
 	metrics map[peer.ID]map[string]*entry
 	alerts  []api.Alert // oldest first, at most cfg.AlertHistory
+	down    map[peer.ID]bool
+	// outbox holds the events of the message being handled; Receive sends them to the
+	// subscribers afterwards (the handlers stay free of the actor context, for tests).
+	outbox []any
+	// timer schedules the next CheckMetrics. (protoactor's scheduler package races between its
+	// cancel func and its timer goroutine, so a plain timer sends the message.)
+	timer *time.Timer
 }
 
-func newMonitorActor(self peer.ID, cfg Config, onAlert func(api.Alert), log *slog.Logger) *monitorActor {
+func newMonitorActor(self peer.ID, cfg Config, subs *subscribers, log *slog.Logger) *monitorActor {
+	if subs == nil {
+		subs = &subscribers{}
+	}
 	return &monitorActor{
-		self: self, cfg: cfg, onAlert: onAlert, log: log, now: time.Now,
-		metrics: make(map[peer.ID]map[string]*entry),
+		self: self, cfg: cfg, subs: subs, log: log, now: time.Now,
+		metrics: make(map[peer.ID]map[string]*entry), down: make(map[peer.ID]bool),
 	}
 }
 
 func (a *monitorActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.schedule(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		// A restarted instance starts its own timer chain: the old one ends here.
+		if a.timer != nil {
+			a.timer.Stop()
+		}
 	case messages.MetricReceived:
 		a.onMetric(msg.Metric)
 	case messages.CheckMetrics:
 		a.onCheck()
+		a.schedule(ctx)
 	case messages.ForgetPeer:
 		a.onForget(msg.Peer)
+	case messages.PeerRemoved:
+		a.onForget(msg.Peer)
+	case subscribe:
+		a.subs.add(msg.pid)
 	case messages.LatestMetricsRequest:
 		ctx.Respond(messages.LatestMetricsResponse{Metrics: a.latest(msg.Name)})
 	case messages.AllMetricsRequest:
@@ -57,10 +80,30 @@ func (a *monitorActor) Receive(ctx actor.Context) {
 		ctx.Respond(messages.LivePeersResponse{Peers: a.livePeers()})
 	case messages.AlertsRequest:
 		ctx.Respond(messages.AlertsResponse{Alerts: slices.Clone(a.alerts)})
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		a.log.Warn("monitor: unknown message", "type", fmt.Sprintf("%T", msg))
 	}
+	a.flush(ctx)
+}
+
+// schedule sends the next CheckMetrics after the check interval.
+func (a *monitorActor) schedule(ctx actor.Context) {
+	self, system := ctx.Self(), ctx.ActorSystem()
+	a.timer = time.AfterFunc(a.cfg.tick(), func() { system.Root.Send(self, messages.CheckMetrics{}) })
+}
+
+// flush sends the events of the last message to every subscriber.
+func (a *monitorActor) flush(ctx actor.Context) {
+	if len(a.outbox) == 0 {
+		return
+	}
+	for _, pid := range a.subs.list() {
+		for _, ev := range a.outbox {
+			ctx.Send(pid, ev)
+		}
+	}
+	a.outbox = a.outbox[:0]
 }
 
 // onMetric stores m as the latest of its (peer, name). A metric that is already expired is
@@ -83,6 +126,10 @@ func (a *monitorActor) onMetric(m api.Metric) {
 		alerted = prev == nil || prev.alerted
 	}
 	byName[m.Name] = &entry{m: m, alerted: alerted}
+	if m.Name == MetricPing && m.Valid && (prev == nil || prev.alerted || a.down[m.Peer]) {
+		delete(a.down, m.Peer)
+		a.outbox = append(a.outbox, messages.PeerUp{Peer: m.Peer})
+	}
 }
 
 // onCheck raises one alert for every metric that expired since it was last renewed.
@@ -118,23 +165,16 @@ func (a *monitorActor) record(al api.Alert) {
 	}
 	a.alerts = append(a.alerts, al)
 	a.log.Info("metric expired", "peer", al.Peer, "metric", al.Name)
-	if a.onAlert != nil {
-		a.callOnAlert(al)
+	a.outbox = append(a.outbox, messages.AlertRaised{Alert: al})
+	if al.Name == MetricPing {
+		a.down[al.Peer] = true
+		a.outbox = append(a.outbox, messages.PeerDown{Peer: al.Peer})
 	}
-}
-
-// callOnAlert keeps a panicking callback from restarting the actor and losing the table.
-func (a *monitorActor) callOnAlert(al api.Alert) {
-	defer func() {
-		if r := recover(); r != nil {
-			a.log.Error("monitor: onAlert panicked", "peer", al.Peer, "metric", al.Name, "panic", r)
-		}
-	}()
-	a.onAlert(al)
 }
 
 func (a *monitorActor) onForget(p peer.ID) {
 	delete(a.metrics, p)
+	delete(a.down, p)
 }
 
 func (a *monitorActor) latest(name string) []api.Metric {

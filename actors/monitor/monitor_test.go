@@ -14,13 +14,14 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 )
 
 const waitLimit = 10 * time.Second
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// alertLog collects alerts from onAlert without blocking.
+// alertLog collects the alerts a subscriber actor receives.
 type alertLog struct {
 	mu     sync.Mutex
 	alerts []api.Alert
@@ -48,10 +49,16 @@ func start(t *testing.T) (*Monitor, *alertLog) {
 	t.Helper()
 	system := actor.NewActorSystem()
 	log := &alertLog{}
-	m, err := Spawn(system, "self", Config{CheckInterval: 5 * time.Millisecond, AlertHistory: 100}, log.add, quiet)
+	m, err := Spawn(system.Root, "self", Config{CheckInterval: 5 * time.Millisecond, AlertHistory: 100}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sub := system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if r, ok := c.Message().(messages.AlertRaised); ok {
+			log.add(r.Alert)
+		}
+	}))
+	m.Subscribe(sub)
 	t.Cleanup(func() { m.Stop(); system.Shutdown() })
 	return m, log
 }
@@ -128,7 +135,7 @@ func TestExpiryRaisesExactlyOneAlert(t *testing.T) {
 	waitFor(t, "the alert for a", func() bool { return log.count("a", "ping") >= 1 })
 	settle(t, m, log, "ping")
 	if n := log.count("a", "ping"); n != 1 {
-		t.Fatalf("onAlert called %d times for a, want 1", n)
+		t.Fatalf("%d alerts sent for a, want 1", n)
 	}
 	alerts, err := m.Alerts(ctx(t))
 	if err != nil {
@@ -226,7 +233,7 @@ func TestForget(t *testing.T) {
 func TestStopped(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
-	m, err := Spawn(system, "self", Config{}, nil, quiet)
+	m, err := Spawn(system.Root, "self", Config{}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,7 @@ type writeJob interface {
 
 // maintDone reports the end of a maintenance job.
 type maintDone struct {
+	from   *pinsetActor // the incarnation that started it (a restarted actor ignores others)
 	sender *actor.PID
 	reply  any
 	// installed holds the records a snapshot page installed, and changed what that changed
@@ -171,6 +172,9 @@ func (a *pinsetActor) onMaintenance(ctx actor.Context, msg any) {
 }
 
 func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
+	if m.from != a {
+		return // a crashed incarnation's job: its requester times out and asks again
+	}
 	a.writing = false
 	var own uint64
 	for _, op := range m.installed {

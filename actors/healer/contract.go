@@ -1,0 +1,70 @@
+package healer
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Pins is the pinset as the healer reads it (the store: reads are safe concurrently with the
+// pinset actor's writes).
+type Pins interface {
+	// IteratePins streams every live pin in key order, in constant memory.
+	IteratePins(ctx context.Context, fn func(api.Pin) error) error
+	// Placement tells whether the pinset has a record of c (live or tombstone) and whether
+	// that record is a live pin allocated to this peer (true as well when it cannot be
+	// decoded: an IPFS pin is never removed on a doubt).
+	Placement(c api.Cid) (found, here bool, err error)
+}
+
+// Pinset commits changes (the pinset actor's facade).
+type Pinset interface {
+	Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error)
+}
+
+// Allocator answers allocations from its live candidates (the allocator actor's facade).
+type Allocator interface {
+	Allocate(ctx context.Context, c api.Cid, opts api.PinOptions, current []peer.ID) ([]peer.ID, error)
+}
+
+// Liveness lists the live peers: a valid ping, not removed (the monitor's facade).
+type Liveness interface {
+	LivePeers(ctx context.Context) ([]peer.ID, error)
+}
+
+// Tracker is the pin tracker's facade.
+type Tracker interface {
+	// Tracked reports whether the tracker holds c (in memory or in its durable queue).
+	Tracked(ctx context.Context, c api.Cid) (bool, error)
+	Track(ctx context.Context, pin api.Pin) error
+	Untrack(ctx context.Context, c api.Cid) error
+	RecoverAll(ctx context.Context) (int, error)
+}
+
+// Node is the IPFS node (ipfs.Backend satisfies it).
+type Node interface {
+	IsPinned(ctx context.Context, c api.Cid) (pinned bool, mode api.PinMode, err error)
+	PinLs(ctx context.Context, fn func(c api.Cid, mode api.PinMode) error) error
+}
+
+// Deps configure the healer. Every interface is required.
+type Deps struct {
+	Self peer.ID
+	// DisableRepinning is cluster.disable_repinning.
+	DisableRepinning bool
+	// SyncInterval is state_sync_interval (the sweep); RecoverInterval pin_recover_interval.
+	SyncInterval, RecoverInterval time.Duration
+	// Started is when the peer started; Settle how long after it the sweep may repin.
+	Started time.Time
+	Settle  time.Duration
+
+	Pins      Pins
+	Pinset    Pinset
+	Allocator Allocator
+	Live      Liveness
+	Tracker   Tracker
+	Node      Node
+}

@@ -1,0 +1,28 @@
+// Package healer holds the healer actor: the peer's self-healing. It receives PeerDown from
+// the monitor, PeerRemoved from the peer, and its own scheduled ticks, and
+//   - repins: reallocates the pins that fall under replication_factor_min because a peer is
+//     down or removed (on PeerDown for that peer's pins; on each sweep for every pin, which
+//     retries what an earlier run could not place). Only the live member with the lowest peer
+//     ID does it, so one peer commits each change instead of every peer racing to; the others
+//     see the result through the pinset. Repinning is off with cluster.disable_repinning.
+//   - syncs state, at start (re-deriving the tracker's work after a restart) and every
+//     state_sync_interval: expired pins are unpinned, pins allocated here that the IPFS node
+//     lacks are tracked, IPFS pins the pinset removed or moved away are untracked (a CID the
+//     pinset has no record of is never touched: it may be the operator's own pin);
+//   - recovers: re-queues the tracker's errored items every pin_recover_interval.
+//
+// Decisions:
+//   - The work (Badger scans, IPFS calls, commits) runs in one I/O worker at a time that
+//     reports back by message; requests that arrive meanwhile are queued (a set of down peers,
+//     a pending sweep), so two runs never commit competing changes. Recovery runs in its own
+//     worker (it only talks to the tracker).
+//   - The sweep's repin waits until the peer has run for 6 ping intervals (Deps.Settle): right
+//     after a start too few peers look alive and every pin would look under-replicated.
+//   - A restarted instance keeps nothing: it syncs at once and schedules its ticks again; a
+//     PeerDown lost in a crash is covered by the next sweep.
+//
+// # Usage
+//
+//	h, err := healer.Spawn(parent, healer.Deps{...}, log)
+//	mon.Subscribe(h.PID()) // PeerDown
+package healer

@@ -1,0 +1,233 @@
+package healer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// ActorName is the healer's name under its parent.
+const ActorName = "healer"
+
+// ErrStopped is returned by facade calls after Stop.
+var ErrStopped = fmt.Errorf("%w: the healer is stopped", api.ErrUnavailable)
+
+// Messages of the healer actor.
+type (
+	// Sweep asks for a state sync followed by a repin of every under-replicated pin (what the
+	// sweep timer sends; tests send it too). Reply, when asked: Swept (after that run).
+	Sweep struct{}
+	// Swept answers a Sweep request once the run it joined finished.
+	Swept struct{ Repinned int }
+	// recoverTick: re-queue the tracker's errored items.
+	recoverTick struct{}
+	// workDone is the worker's report.
+	workDone struct{ repinned int }
+	// recoverDone is the recovery worker's report.
+	recoverDone struct{}
+)
+
+// Healer is the facade of the healer actor.
+type Healer struct {
+	system *actor.ActorSystem
+	pid    *actor.PID
+}
+
+// Spawn starts the healer under parent. It syncs state at once.
+func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*Healer, error) {
+	if deps.Pins == nil || deps.Pinset == nil || deps.Allocator == nil || deps.Live == nil || deps.Tracker == nil || deps.Node == nil {
+		return nil, fmt.Errorf("healer: every dependency is required")
+	}
+	if deps.SyncInterval <= 0 {
+		deps.SyncInterval = 10 * time.Minute
+	}
+	if deps.RecoverInterval <= 0 {
+		deps.RecoverInterval = 12 * time.Minute
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "healer")
+	props := actor.PropsFromProducer(func() actor.Actor { return &healerActor{deps: deps, log: log, down: map[peer.ID]bool{}} })
+	pid, err := parent.SpawnNamed(props, ActorName)
+	if err != nil {
+		return nil, fmt.Errorf("healer: spawn: %w", err)
+	}
+	return &Healer{system: parent.ActorSystem(), pid: pid}, nil
+}
+
+// PID is the actor's address: the monitor sends it PeerDown, the peer PeerRemoved.
+func (h *Healer) PID() *actor.PID { return h.pid }
+
+// Sweep runs a sweep now and returns the number of pins it reallocated.
+func (h *Healer) Sweep(ctx context.Context) (int, error) {
+	r, err := ask.Call[Swept](ctx, h.system, h.pid, Sweep{}, time.Hour, "the healer", ErrStopped)
+	return r.Repinned, err
+}
+
+// Stop stops the actor and its timers (a run in progress ends with its context).
+func (h *Healer) Stop() { _ = h.system.Root.StopFuture(h.pid).Wait() }
+
+// job is one run of the worker: a state sync and/or repins.
+type job struct {
+	sync  bool      // state sync first
+	sweep bool      // repin every under-replicated pin
+	dead  []peer.ID // repin the pins allocated to these peers
+}
+
+type healerActor struct {
+	deps Deps
+	log  *slog.Logger
+
+	busy    bool
+	down    map[peer.ID]bool // PeerDown received, repin not started yet
+	syncDue bool             // a sync or sweep is pending
+	sweep   bool             // the pending sync includes a sweep
+	waiters []*actor.PID     // Sweep requesters waiting for the next sweep to finish
+	running []*actor.PID     // Sweep requesters waiting for the current run
+	recover bool             // a recovery worker is running
+
+	syncTimer, recoverTimer *time.Timer
+	ctx                     context.Context
+	cancel                  context.CancelFunc
+}
+
+func (a *healerActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.onStarted(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		a.onStopping()
+	case messages.PeerDown:
+		a.onPeerDown(ctx, m.Peer)
+	case messages.PeerUp:
+		delete(a.down, m.Peer) // back before its repin started: nothing to do
+	case messages.PeerRemoved:
+		a.onSweep(ctx, nil) // its pins count as unavailable from now on
+	case Sweep:
+		a.onSweep(ctx, ctx.Sender())
+	case sweepTick:
+		a.syncTimer = a.after(ctx, a.deps.SyncInterval, sweepTick{})
+		a.onSweep(ctx, nil)
+	case recoverTick:
+		a.recoverTimer = a.after(ctx, a.deps.RecoverInterval, recoverTick{})
+		a.onRecover(ctx)
+	case workDone:
+		a.onWorkDone(ctx, m)
+	case recoverDone:
+		a.recover = false
+	case messages.AlertRaised, *actor.Stopped:
+	default:
+		a.log.Warn("healer: unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+// sweepTick is the state_sync_interval timer.
+type sweepTick struct{}
+
+func (a *healerActor) onStarted(ctx actor.Context) {
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.syncTimer = a.after(ctx, a.deps.SyncInterval, sweepTick{})
+	a.recoverTimer = a.after(ctx, a.deps.RecoverInterval, recoverTick{})
+	a.syncDue = true // the startup sync
+	a.next(ctx)
+}
+
+func (a *healerActor) onStopping() {
+	for _, t := range []*time.Timer{a.syncTimer, a.recoverTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// after schedules msg to this actor in d: a timer that sends (protoactor's scheduler races
+// between its cancel func and its timer goroutine).
+func (a *healerActor) after(ctx actor.Context, d time.Duration, msg any) *time.Timer {
+	self, system := ctx.Self(), ctx.ActorSystem()
+	return time.AfterFunc(d, func() { system.Root.Send(self, msg) })
+}
+
+func (a *healerActor) onPeerDown(ctx actor.Context, id peer.ID) {
+	a.log.Warn("peer is down (its ping metric expired)", "peer", id)
+	if a.deps.DisableRepinning || id == a.deps.Self {
+		return
+	}
+	a.down[id] = true
+	a.next(ctx)
+}
+
+func (a *healerActor) onSweep(ctx actor.Context, waiter *actor.PID) {
+	a.syncDue, a.sweep = true, true
+	if waiter != nil {
+		a.waiters = append(a.waiters, waiter)
+	}
+	a.next(ctx)
+}
+
+// next starts the worker on what is pending, unless it is running.
+func (a *healerActor) next(ctx actor.Context) {
+	if a.busy {
+		return
+	}
+	var j job
+	if a.syncDue {
+		j.sync, j.sweep = true, a.sweep && !a.deps.DisableRepinning && time.Since(a.deps.Started) >= a.deps.Settle
+		a.syncDue, a.sweep = false, false
+		a.running, a.waiters = a.waiters, nil
+	}
+	if !a.deps.DisableRepinning && !j.sweep {
+		for id := range a.down {
+			j.dead = append(j.dead, id)
+		}
+		slices.Sort(j.dead)
+	}
+	clear(a.down) // a sweep covers every down peer
+	if !j.sync && len(j.dead) == 0 {
+		return
+	}
+	a.busy = true
+	self, system, w := ctx.Self(), ctx.ActorSystem(), worker{deps: a.deps, log: a.log}
+	base := a.ctx
+	go func() {
+		n := w.run(base, j)
+		system.Root.Send(self, workDone{repinned: n})
+	}()
+}
+
+func (a *healerActor) onWorkDone(ctx actor.Context, m workDone) {
+	a.busy = false
+	for _, w := range a.running {
+		ctx.Send(w, Swept{Repinned: m.repinned})
+	}
+	a.running = nil
+	a.next(ctx)
+}
+
+func (a *healerActor) onRecover(ctx actor.Context) {
+	if a.recover {
+		return
+	}
+	a.recover = true
+	self, system, tr, log, base := ctx.Self(), ctx.ActorSystem(), a.deps.Tracker, a.log, a.ctx
+	go func() {
+		defer system.Root.Send(self, recoverDone{})
+		if n, err := tr.RecoverAll(base); err != nil {
+			log.Warn("recover: re-queueing errored items", "err", err)
+		} else if n > 0 {
+			log.Info("recover: re-queued errored items", "count", n)
+		}
+	}()
+}

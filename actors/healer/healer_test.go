@@ -1,0 +1,242 @@
+package healer
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	gocid "github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mh "github.com/multiformats/go-multihash"
+	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func cidOf(t testing.TB, i int) api.Cid {
+	h, err := mh.Sum([]byte(strconv.Itoa(i)), mh.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.NewCid(gocid.NewCidV1(gocid.Raw, h))
+}
+
+// fakes is every dependency in memory; commits are reported on a channel.
+type fakes struct {
+	mu       sync.Mutex
+	pins     []api.Pin
+	live     []peer.ID
+	tracked  []api.Cid
+	ipfs     map[string]bool // pinned on the node
+	commits  chan []messages.Change
+	recovers chan struct{}
+}
+
+func (f *fakes) IteratePins(_ context.Context, fn func(api.Pin) error) error {
+	f.mu.Lock()
+	pins := slices.Clone(f.pins)
+	f.mu.Unlock()
+	for _, p := range pins {
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakes) Placement(c api.Cid) (bool, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.pins {
+		if p.Cid.KeyString() == c.KeyString() {
+			return true, p.AllocatedTo("a"), nil
+		}
+	}
+	return false, false, nil
+}
+
+func (f *fakes) Commit(_ context.Context, changes ...messages.Change) ([]messages.Op, error) {
+	f.commits <- slices.Clone(changes)
+	return nil, nil
+}
+
+// Allocate keeps the live current allocations and fills up to max from the live peers in ID
+// order (enough for the healer's rules; the ranking is the allocator's business).
+func (f *fakes) Allocate(_ context.Context, _ api.Cid, opts api.PinOptions, current []peer.ID) ([]peer.ID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []peer.ID
+	for _, p := range current {
+		if slices.Contains(f.live, p) {
+			out = append(out, p)
+		}
+	}
+	for _, p := range f.live {
+		if len(out) < opts.ReplicationFactorMax && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakes) LivePeers(context.Context) ([]peer.ID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.live), nil
+}
+
+func (f *fakes) setLive(ids ...peer.ID) {
+	f.mu.Lock()
+	f.live = ids
+	f.mu.Unlock()
+}
+
+func (f *fakes) Tracked(context.Context, api.Cid) (bool, error) { return false, nil }
+func (f *fakes) Track(_ context.Context, pin api.Pin) error {
+	f.mu.Lock()
+	f.tracked = append(f.tracked, pin.Cid)
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakes) Untrack(context.Context, api.Cid) error { return nil }
+func (f *fakes) RecoverAll(context.Context) (int, error) {
+	f.recovers <- struct{}{}
+	return 0, nil
+}
+func (f *fakes) IsPinned(_ context.Context, c api.Cid) (bool, api.PinMode, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ipfs[c.KeyString()], api.PinModeRecursive, nil
+}
+func (f *fakes) PinLs(context.Context, func(api.Cid, api.PinMode) error) error { return nil }
+
+func pinOf(t *testing.T, i int, min, max int, allocs ...peer.ID) api.Pin {
+	p := api.NewPin(cidOf(t, i), api.PinOptions{ReplicationFactorMin: min, ReplicationFactorMax: max})
+	p.Allocations = allocs
+	return p
+}
+
+func spawn(t *testing.T, f *fakes, settle time.Duration, recoverEvery time.Duration) (*actor.ActorSystem, *root.Root, *Healer) {
+	t.Helper()
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	r, err := root.Spawn(system, root.Config{FaultHooks: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Spawn(r, Deps{Self: "a", SyncInterval: time.Hour, RecoverInterval: recoverEvery, Started: time.Now(), Settle: settle,
+		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return system, r, h
+}
+
+func newFakes(pins ...api.Pin) *fakes {
+	return &fakes{pins: pins, ipfs: map[string]bool{}, commits: make(chan []messages.Change, 16), recovers: make(chan struct{}, 16)}
+}
+
+func nextCommit(t *testing.T, f *fakes) []messages.Change {
+	t.Helper()
+	select {
+	case c := <-f.commits:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no commit")
+		return nil
+	}
+}
+
+// PeerDown from the monitor makes the healer (the live member with the lowest ID) reallocate
+// the pins of the dead peer that fell under replication_factor_min, and those only.
+func TestPeerDownRepins(t *testing.T) {
+	f := newFakes(
+		pinOf(t, 1, 2, 2, "a", "b"), // under min once b is down
+		pinOf(t, 2, 1, 2, "a", "b"), // still at min
+		pinOf(t, 3, 2, 2, "a", "c"), // not on b
+	)
+	for _, p := range f.pins {
+		f.ipfs[p.Cid.KeyString()] = true
+	}
+	f.live = []peer.ID{"a", "b", "c", "d"}
+	system, _, h := spawn(t, f, time.Hour, time.Hour)
+	f.setLive("a", "c", "d")
+	system.Root.Send(h.PID(), messages.PeerDown{Peer: "b"})
+	got := nextCommit(t, f)
+	if len(got) != 1 || !(got[0].Pin.Cid.KeyString() == (cidOf(t, 1)).KeyString()) || !slices.Equal(got[0].Pin.Allocations, []peer.ID{"a", "c"}) {
+		t.Fatalf("commit %+v, want pin 1 reallocated to [a c]", got)
+	}
+	// A sweep before the settle time only syncs: nothing more is committed.
+	if n, err := h.Sweep(context.Background()); err != nil || n != 0 {
+		t.Fatalf("sweep before settling: %d, %v", n, err)
+	}
+	select {
+	case c := <-f.commits:
+		t.Fatalf("unexpected commit %+v", c)
+	default:
+	}
+}
+
+// Only the live member with the lowest peer ID repins; the others leave it to it.
+func TestOnlyTheLowestLivePeerRepins(t *testing.T) {
+	f := newFakes(pinOf(t, 1, 2, 2, "a", "b"))
+	f.ipfs[cidOf(t, 1).KeyString()] = true
+	f.live = []peer.ID{"0", "a", "c"} // "0" sorts before "a"
+	_, _, h := spawn(t, f, 0, time.Hour)
+	if n, err := h.Sweep(context.Background()); err != nil || n != 0 {
+		t.Fatalf("a repinned %d pins (err %v) although 0 leads", n, err)
+	}
+	f.setLive("a", "c")
+	if n, err := h.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep as the leader: %d, %v; want 1", n, err)
+	}
+	if got := nextCommit(t, f); !slices.Equal(got[0].Pin.Allocations, []peer.ID{"a", "c"}) {
+		t.Fatalf("commit %+v", got)
+	}
+}
+
+// The startup sync unpins expired pins and tracks pins allocated here that the node lacks; a
+// crashed healer comes back fresh and syncs again.
+func TestSyncAtStartAndAfterCrash(t *testing.T) {
+	expired := pinOf(t, 1, 1, 1, "a")
+	expired.ExpireAt = time.Now().Add(-time.Minute)
+	missing := pinOf(t, 2, 1, 1, "a")
+	elsewhere := pinOf(t, 3, 1, 1, "b")
+	f := newFakes(expired, missing, elsewhere)
+	f.live = []peer.ID{"a", "b"}
+	_, r, _ := spawn(t, f, time.Hour, time.Hour)
+	got := nextCommit(t, f)
+	if len(got) != 1 || got[0].Kind != messages.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) {
+		t.Fatalf("commit %+v, want the expired pin unpinned", got)
+	}
+	if err := r.Crash(context.Background(), ActorName); err != nil {
+		t.Fatal(err)
+	}
+	nextCommit(t, f) // the fresh instance's startup sync (the fake pinset still holds the pin)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.tracked) != 2 || !(f.tracked[0].KeyString() == missing.Cid.KeyString()) || !(f.tracked[1].KeyString() == missing.Cid.KeyString()) {
+		t.Fatalf("tracked %v, want the missing pin once per start", f.tracked)
+	}
+}
+
+// The recover timer re-queues errored items.
+func TestRecoverTick(t *testing.T) {
+	f := newFakes()
+	spawn(t, f, time.Hour, 10*time.Millisecond)
+	for range 2 {
+		select {
+		case <-f.recovers:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no recovery")
+		}
+	}
+}

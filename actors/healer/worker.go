@@ -1,0 +1,156 @@
+package healer
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// commitBatch is how many changes one commit carries (sync and repin alike).
+const commitBatch = 256
+
+// worker does one job outside the actor (Badger scans, IPFS calls, commits).
+type worker struct {
+	deps Deps
+	log  *slog.Logger
+}
+
+// run does j and returns the number of pins it reallocated.
+func (w worker) run(ctx context.Context, j job) int {
+	if j.sync {
+		w.stateSync(ctx)
+	}
+	n := 0
+	if j.sweep {
+		n += w.repin(ctx, nil)
+	} else if len(j.dead) > 0 {
+		n += w.repin(ctx, j.dead)
+	}
+	return n
+}
+
+// repin reallocates under-replicated pins: those allocated to a peer of dead, or, when dead is
+// nil, every pin with fewer than replication_factor_min live allocations. Only the live member
+// with the lowest ID does the work (see the package doc).
+func (w worker) repin(ctx context.Context, dead []peer.ID) int {
+	live, err := w.deps.Live.LivePeers(ctx)
+	if err != nil || len(live) == 0 {
+		return 0
+	}
+	if slices.Min(live) != w.deps.Self {
+		return 0
+	}
+	var changes []messages.Change
+	flush := func() {
+		if len(changes) == 0 {
+			return
+		}
+		if _, err := w.deps.Pinset.Commit(ctx, changes...); err != nil {
+			w.log.Warn("repinning: commit", "pins", len(changes), "err", err)
+		}
+		changes = changes[:0]
+	}
+	n := 0
+	err = w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
+		if pin.ReplicationFactorMin == -1 || (dead != nil && !slices.ContainsFunc(pin.Allocations, func(a peer.ID) bool { return slices.Contains(dead, a) })) {
+			return nil
+		}
+		alive := 0
+		for _, a := range pin.Allocations {
+			if slices.Contains(live, a) {
+				alive++
+			}
+		}
+		if alive >= pin.ReplicationFactorMin {
+			return nil // between min and max: left alone
+		}
+		allocs, err := w.deps.Allocator.Allocate(ctx, pin.Cid, pin.PinOptions, pin.Allocations)
+		if err != nil {
+			w.log.Warn("repinning: cannot reallocate", "cid", pin.Cid, "err", err)
+			return nil
+		}
+		pin.Allocations = allocs
+		pin.Timestamp = time.Now().UTC()
+		changes = append(changes, messages.Change{Kind: messages.OpPin, Pin: pin})
+		n++
+		if len(changes) >= commitBatch {
+			flush()
+		}
+		return nil
+	})
+	flush()
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("repinning: iterating the pinset", "err", err)
+	}
+	if n > 0 {
+		w.log.Info("repinning: reallocated under-replicated pins", "dead peers", dead, "pins", n)
+	}
+	return n
+}
+
+// stateSync streams the pinset (constant memory) and the IPFS pin list once each (see the
+// package doc).
+func (w worker) stateSync(ctx context.Context) {
+	now := time.Now()
+	var expired []messages.Change
+	flush := func() {
+		if len(expired) == 0 {
+			return
+		}
+		if _, err := w.deps.Pinset.Commit(ctx, expired...); err != nil && ctx.Err() == nil {
+			w.log.Warn("state sync: unpinning expired pins", "count", len(expired), "err", err)
+		}
+		expired = expired[:0]
+	}
+	err := w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
+		if pin.Expired(now) {
+			expired = append(expired, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
+			if len(expired) >= commitBatch {
+				flush()
+			}
+			return nil
+		}
+		if !pin.AllocatedTo(w.deps.Self) {
+			return nil
+		}
+		pinned, _, err := w.deps.Node.IsPinned(ctx, pin.Cid)
+		if err != nil || pinned {
+			return nil
+		}
+		// What the tracker already holds (in memory or in its durable queue) needs no Track.
+		if tracked, err := w.deps.Tracker.Tracked(ctx, pin.Cid); err != nil || tracked {
+			return nil
+		}
+		if err := w.deps.Tracker.Track(ctx, pin); err != nil && ctx.Err() == nil {
+			w.log.Warn("state sync: cannot track", "cid", pin.Cid, "err", err)
+		}
+		return nil
+	})
+	flush()
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("state sync: iterating the pinset", "err", err)
+	}
+	// IPFS pins that the pinset removed, or moved away from this peer, are unpinned (left by a
+	// crash between a commit and its unpin). A CID the pinset has no record of is never
+	// touched.
+	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
+		found, here, err := w.deps.Pins.Placement(c)
+		if err != nil {
+			return err
+		}
+		if found && !here {
+			if err := w.deps.Tracker.Untrack(ctx, c); err != nil && ctx.Err() == nil {
+				w.log.Warn("state sync: cannot untrack", "cid", c, "err", err)
+			}
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("state sync: listing IPFS pins", "err", err)
+	}
+}
