@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
@@ -60,6 +62,38 @@ var ErrQueueFull = errors.New("the broadcast queue is full")
 func (b *Batcher) Full() error {
 	if b.cfg.MaxQueueSize > 0 && b.pending.Load() >= int64(b.cfg.MaxQueueSize) {
 		return fmt.Errorf("%w: %w (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, ErrQueueFull, b.cfg.MaxQueueSize)
+	}
+	return nil
+}
+
+// roomWait bounds WaitRoom: a broadcast that makes no progress for this long is failing.
+const roomWait = time.Minute
+
+// WaitRoom returns once n more ops fit in half of max_queue_size (at once when they fit now),
+// so a batch ingest slows to the broadcast's pace instead of being refused, and leaves room for
+// single pins. When the queue does not
+// drain within a minute (publishing keeps failing) it returns Full's error; when ctx ends,
+// ctx's error.
+func (b *Batcher) WaitRoom(ctx context.Context, n int) error {
+	if roomFor(b.cfg.MaxQueueSize, b.pending.Load(), n) {
+		return nil
+	}
+	res, err := ask.Request(ctx, b.system, b.pid, &awaitRoom{n: n}, roomWait)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, actor.ErrTimeout):
+		if ferr := b.Full(); ferr != nil {
+			return ferr
+		}
+		return nil
+	case errors.Is(err, actor.ErrDeadLetter):
+		return fmt.Errorf("%w: the batcher is stopped", api.ErrUnavailable)
+	case err != nil:
+		return err
+	}
+	if _, ok := res.(*roomGranted); !ok {
+		return fmt.Errorf("batcher: unexpected reply %T", res)
 	}
 	return nil
 }
