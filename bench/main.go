@@ -24,6 +24,7 @@
 //     go build -o bin/pincluster ./cmd/pincluster && go run ./bench      # all suites, full sizes
 //     go run ./bench -quick                                              # all suites, small sizes
 //     go run ./bench -suite cluster -cluster-pins 50000 -catchup 200000 -keep
+//     go run ./bench -suite batch -batch-pins 200000                     # batch ingest (own table)
 //
 // With default sizes the whole run takes about 8-10 minutes on two busy cores (-quick: 2-3).
 // Nothing here asserts on speed; the table marks each target as met or missed.
@@ -52,15 +53,18 @@ type options struct {
 	cluster clusterOptions
 	alloc   allocOptions
 	repin   repinOptions
+	// batchPins is the size of the batch of -suite batch (bench/batch.go).
+	batchPins int
 }
 
 // defaultOptions are the full-size defaults of every suite.
 func defaultOptions() options {
 	return options{
 		suite: "all", bin: "bin/pincluster", total: 1_000_000, ingest: 100_000, clients: 16, lists: 3,
-		cluster: clusterOptions{peers: 3, pins: 100_000, every: 100, pollers: 4, catchup: 1_000_000, wait: 5 * time.Minute},
-		alloc:   allocOptions{peers: 100, groups: 5, cids: 100_000, repl: 3, rounds: 2},
-		repin:   repinOptions{peers: 5, pins: 10_000, files: 200, repl: 2, wait: 3 * time.Minute},
+		cluster:   clusterOptions{peers: 3, pins: 100_000, every: 100, pollers: 4, catchup: 1_000_000, wait: 5 * time.Minute},
+		alloc:     allocOptions{peers: 100, groups: 5, cids: 100_000, repl: 3, rounds: 2},
+		repin:     repinOptions{peers: 5, pins: 10_000, files: 200, repl: 2, wait: 3 * time.Minute},
+		batchPins: 200_000,
 	}
 }
 
@@ -69,13 +73,14 @@ func quickOptions(o options) options {
 	o.total, o.ingest = 50_000, 20_000
 	o.cluster.pins, o.cluster.catchup = 20_000, 100_000
 	o.repin.pins, o.repin.files = 2_000, 50
+	o.batchPins = 50_000
 	return o
 }
 
 func main() {
 	o := defaultOptions()
 	var quick bool
-	flag.StringVar(&o.suite, "suite", o.suite, "single, cluster, alloc or all (one combined table)")
+	flag.StringVar(&o.suite, "suite", o.suite, "single, cluster, alloc or all (one combined table); batch: batch ingest beside single POSTs (its own table)")
 	flag.StringVar(&o.bin, "bin", o.bin, "pincluster binary to run (build it with `make build`)")
 	flag.IntVar(&o.total, "n", o.total, "single: total pins in the pinset (listing and RSS are measured at this size)")
 	flag.IntVar(&o.ingest, "ingest", o.ingest, "single: pins in the timed ingest figure (the first pins posted)")
@@ -89,6 +94,7 @@ func main() {
 	flag.IntVar(&o.alloc.cids, "alloc-cids", o.alloc.cids, "alloc: distinct CIDs (one decision each)")
 	flag.IntVar(&o.repin.pins, "repin-pins", o.repin.pins, "alloc: random pins held by the self-healing harness")
 	flag.IntVar(&o.repin.files, "repin-files", o.repin.files, "alloc: added (fetchable) files held by the self-healing harness")
+	flag.IntVar(&o.batchPins, "batch-pins", o.batchPins, "batch: pins in the one POST /pins/batch of -suite batch")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dirs (config, datastore, daemon logs)")
 	flag.BoolVar(&quick, "quick", false, "small sizes: -n 50000 -ingest 20000 -cluster-pins 20000 -catchup 100000 -repin-pins 2000 -repin-files 50")
 	flag.Parse()
@@ -109,11 +115,25 @@ func main() {
 				q.repin.pins = o.repin.pins
 			case "repin-files":
 				q.repin.files = o.repin.files
+			case "batch-pins":
+				q.batchPins = o.batchPins
 			}
 		})
 		o = q
 	}
 	o.verbose = true
+	ctx0, stop0 := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if o.suite == "batch" { // its own table: batch ingest beside single POSTs and raw Badger
+		res, err := runBatchSuite(ctx0, o, os.Stderr)
+		stop0()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		printBatch(os.Stdout, o, res)
+		return
+	}
+	stop0()
 	if _, _, _, err := suiteSet(o.suite); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -99,7 +99,10 @@ func report(w io.Writer, err error) int {
 		return ExitOK
 	}
 	var ae api.Error
+	var lf errLinesFailed
 	switch {
+	case errors.As(err, &lf):
+		return ExitAPI // the summary said which lines
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, api.ErrTimeout):
 		fmt.Fprintf(w, "error: %s\n", oneLine(err.Error()))
 		return ExitTimeout

@@ -8,7 +8,8 @@ import (
 
 // PinAddCmd is `pincluster pin add <cid|path>`.
 type PinAddCmd struct {
-	Target      string `arg:"" name:"cid-or-path" help:"CID, or /ipfs/<cid>/path, /ipns/<name> to resolve."`
+	Target      string `arg:"" optional:"" name:"cid-or-path" help:"CID, or /ipfs/<cid>/path, /ipns/<name> to resolve."`
+	From        string `name:"from" placeholder:"FILE" help:"Pin every CID of FILE (- = stdin): one CID or /ipfs/<cid> per line, or NDJSON objects with per-pin options (cid, name, replication_factor_min, replication_factor_max, allocations, mode, expire_at, metadata); the flags apply to lines that do not set their own. Exits 2 when a line failed."`
 	Replication int    `name:"replication" short:"r" placeholder:"N" help:"Replication factor: sets both --replication-min and --replication-max (-1 = every peer)."`
 	Mode        string `name:"mode" default:"recursive" help:"recursive (the whole DAG) or direct (the root block only)."`
 	NoStatus    bool   `name:"no-status" help:"Do not wait for or show the status; print the pinset entry."`
@@ -17,8 +18,7 @@ type PinAddCmd struct {
 }
 
 func (c *PinAddCmd) Run(g *Globals) error {
-	t, err := parseTarget(c.Target)
-	if err != nil {
+	if err := checkFrom(c.Target, c.From, c.NoStatus, c.WaitFlags); err != nil {
 		return err
 	}
 	opts, err := c.PinFlags.options(c.Replication, time.Now())
@@ -26,6 +26,13 @@ func (c *PinAddCmd) Run(g *Globals) error {
 		return err
 	}
 	if opts.Mode, err = api.ParsePinMode(c.Mode); err != nil {
+		return err
+	}
+	if c.From != "" {
+		return runBatch(g, api.BatchPin, c.From, opts)
+	}
+	t, err := parseTarget(c.Target)
+	if err != nil {
 		return err
 	}
 	cl, err := g.client()

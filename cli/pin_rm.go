@@ -6,12 +6,19 @@ import (
 
 // PinRmCmd is `pincluster pin rm <cid|path>`.
 type PinRmCmd struct {
-	Target   string `arg:"" name:"cid-or-path" help:"CID or /ipfs/ path to unpin."`
+	Target   string `arg:"" optional:"" name:"cid-or-path" help:"CID or /ipfs/ path to unpin."`
+	From     string `name:"from" placeholder:"FILE" help:"Unpin every CID of FILE (- = stdin), one CID, /ipfs/<cid> or NDJSON object with a cid per line. Exits 2 when a line failed."`
 	NoStatus bool   `name:"no-status" help:"Do not wait for or show the status."`
 	WaitFlags
 }
 
 func (c *PinRmCmd) Run(g *Globals) error {
+	if err := checkFrom(c.Target, c.From, c.NoStatus, c.WaitFlags); err != nil {
+		return err
+	}
+	if c.From != "" {
+		return runBatch(g, api.BatchUnpin, c.From, api.PinOptions{})
+	}
 	t, err := parseTarget(c.Target)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	"maps"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -21,8 +20,6 @@ type memberState struct {
 	mu sync.Mutex
 	// removed maps each peer removed with peers rm to the seq up to which its ops stay valid.
 	removed map[libp2ppeer.ID]uint64
-	// touched is when each member's last-heard time was last written (touchMember).
-	touched map[libp2ppeer.ID]time.Time
 }
 
 // remove records id as removed, its ops valid up to seq cutoff (the highest the remover had).
@@ -152,50 +149,19 @@ func (s informerSource) Addrs() []string {
 	return addrs
 }
 
-// requestPull asks the anti-entropy loop to pull from id soon (never blocks).
-func (p *Peer) requestPull(id libp2ppeer.ID) {
-	select {
-	case p.pullHints <- id:
-	default:
-	}
+// requestPull asks the anti-entropy scheduler to pull from id soon (never blocks).
+func (p *Peer) requestPull(id libp2ppeer.ID) { p.antientropy.PullFrom(id) }
+
+// pullMembers is the peer's view of whom to pull from (antientropy.Members).
+type pullMembers struct{ p *Peer }
+
+func (m pullMembers) Connected() []libp2ppeer.ID { return m.p.host.Network().Peers() }
+
+func (m pullMembers) Allowed(id libp2ppeer.ID) bool {
+	return !m.p.members_.isRemoved(id) && m.p.trusted(id)
 }
 
-// antiEntropyLoop pulls missing ops: at start and every rebroadcast_interval from a random
-// connected peer, and at once from peers named by requestPull (new connections, gaps).
-func (p *Peer) antiEntropyLoop(ctx context.Context) {
-	t := time.NewTicker(p.cfg.Consensus.CRDT.RebroadcastInterval.D())
-	defer t.Stop()
-	for {
-		var from libp2ppeer.ID
-		select {
-		case <-ctx.Done():
-			return
-		case from = <-p.pullHints:
-		case <-t.C:
-			peers := p.host.Network().Peers()
-			if len(peers) == 0 {
-				continue
-			}
-			from = peers[rand.IntN(len(peers))]
-		}
-		if p.members_.isRemoved(from) || !p.trusted(from) {
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-		n, err := p.syncer.Pull(pctx, from)
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				p.log.Debug("anti-entropy pull", "from", from, "err", err)
-			}
-			continue
-		}
-		p.touchMember(from)
-		if n > 0 {
-			p.log.Info("anti-entropy: pulled missing ops", "from", from, "ops", n)
-		}
-	}
-}
+func (m pullMembers) Answered(id libp2ppeer.ID) { m.p.touchMember(id) }
 
 // republish hands the batcher our own ops that were durable but not yet broadcast when the
 // peer last stopped (crash included).

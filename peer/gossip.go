@@ -30,6 +30,11 @@ type gossip struct {
 	metrics  *pubsub.Topic
 	removals *pubsub.Topic
 	subs     []*pubsub.Subscription
+	// queued is, per origin, the highest seq handed to the pinset for merging. Only the pinset
+	// topic's reader goroutine uses it. A batch that follows one still waiting in the pinset's
+	// mailbox is no gap: without it, every large batch that arrived while the previous one was
+	// being written triggered a pull of ops already on their way.
+	queued map[libp2ppeer.ID]uint64
 }
 
 func (p *Peer) startGossip(ctx context.Context) error {
@@ -40,7 +45,7 @@ func (p *Peer) startGossip(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting gossipsub: %w", err)
 	}
-	g := &gossip{ps: ps}
+	g := &gossip{ps: ps, queued: map[libp2ppeer.ID]uint64{}}
 	name := p.cfg.Consensus.CRDT.ClusterName
 	if g.pinset, err = ps.Join(name + "/pinset"); err != nil {
 		return err
@@ -51,16 +56,23 @@ func (p *Peer) startGossip(ctx context.Context) error {
 	if g.removals, err = ps.Join(name + "/removals"); err != nil {
 		return err
 	}
-	for _, t := range []struct {
-		topic  *pubsub.Topic
-		handle func(*pubsub.Message)
-	}{{g.pinset, p.onBatchMessage}, {g.metrics, p.onMetricsMessage}, {g.removals, p.onRemovalMessage}} {
-		sub, err := t.topic.Subscribe()
+	for _, t := range []*pubsub.Topic{g.pinset, g.metrics, g.removals} {
+		sub, err := t.Subscribe()
 		if err != nil {
 			return err
 		}
 		g.subs = append(g.subs, sub)
-		handle := t.handle
+	}
+	p.gossip = g
+	return nil
+}
+
+// readGossip starts one reader (an I/O worker) per subscription, once the actors its messages
+// go to exist; messages that arrived before wait in the subscriptions.
+func (p *Peer) readGossip(ctx context.Context) {
+	g := p.gossip
+	for i, handle := range []func(*pubsub.Message){p.onBatchMessage, p.onMetricsMessage, p.onRemovalMessage} {
+		sub := g.subs[i]
 		p.goLoop(func() {
 			for {
 				msg, err := sub.Next(ctx)
@@ -74,8 +86,6 @@ func (p *Peer) startGossip(ctx context.Context) error {
 			}
 		})
 	}
-	p.gossip = g
-	return nil
 }
 
 func (g *gossip) close() {
@@ -160,8 +170,11 @@ func (p *Peer) onBatchMessage(msg *pubsub.Message) {
 	if len(b.Ops) == 0 {
 		return
 	}
-	if last, err := p.store.LastSeq(b.Origin); err == nil && b.Ops[0].Seq > last+1 {
+	if last, err := p.store.LastSeq(b.Origin); err == nil && b.Ops[0].Seq > max(last, p.gossip.queued[b.Origin])+1 {
 		p.requestPull(msg.ReceivedFrom)
+	}
+	if end := b.Ops[len(b.Ops)-1].Seq; end > p.gossip.queued[b.Origin] {
+		p.gossip.queued[b.Origin] = end
 	}
 	p.pinset.ApplyRemote(b.Ops)
 }

@@ -49,6 +49,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/antientropy"
 	"github.com/pincluster/pincluster/actors/batcher"
 	"github.com/pincluster/pincluster/actors/healer"
 	"github.com/pincluster/pincluster/actors/informer"
@@ -93,19 +94,20 @@ type Peer struct {
 	tracker *tracker.Tracker
 	rest    *rest.Server
 
-	remote    *remote.Remote
-	gossip    *gossip
-	batcher   *batcher.Batcher
-	syncer    *syncer.Syncer
-	monitor   *monitor.Monitor
-	allocator *allocator.Allocator
-	informer  *informer.Informer
-	healer    *healer.Healer
-	rpc       *actor.PID
+	remote      *remote.Remote
+	gossip      *gossip
+	batcher     *batcher.Batcher
+	syncer      *syncer.Syncer
+	collector   *syncer.Collector
+	monitor     *monitor.Monitor
+	allocator   *allocator.Allocator
+	informer    *informer.Informer
+	antientropy *antientropy.Scheduler
+	healer      *healer.Healer
+	rpc         *actor.PID
 
 	membership *membership.Membership
 	members_   memberState
-	pullHints  chan libp2ppeer.ID
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the
 	// daemon.
 	left  atomic.Bool
@@ -164,8 +166,8 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}, touched: map[libp2ppeer.ID]time.Time{}}, pullHints: make(chan libp2ppeer.ID, 64),
-		leave: opts.Leave}
+		members_: memberState{removed: map[libp2ppeer.ID]uint64{}},
+		leave:    opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -181,7 +183,6 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
-	p.store.SetRacedHandler(p.onRacedPins)
 	removed, err := p.store.Removed()
 	if err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.root, err = root.Spawn(p.system, root.Config{FaultHooks: opts.FaultHooks}, log); err != nil {
 		return nil, err
 	}
-	if p.tracker, err = tracker.New(p.system, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
+	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
@@ -232,17 +233,22 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		return nil, err
 	}
 	b := cfg.Consensus.CRDT.Batching
-	if p.batcher, err = batcher.Spawn(p.system, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
+	if p.batcher, err = batcher.Spawn(p.root, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
 		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).
-	if p.pinset, err = pinset.Spawn(p.system, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
+	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.system, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
 		return nil, err
 	}
+	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
+		return nil, err
+	}
+	p.store.SetRacedHandler(p.collector.RacedPins)
+	p.pinset.Subscribe(p.collector.PID()) // remote ops are signs of life of their origins
 	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
@@ -258,10 +264,13 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
 		return nil, err
 	}
+	if p.antientropy, err = antientropy.Spawn(p.root, antientropy.Deps{Interval: cfg.Consensus.CRDT.RebroadcastInterval.D(),
+		Members: pullMembers{p}, Puller: p.syncer}, log); err != nil {
+		return nil, err
+	}
+	p.readGossip(loopCtx)
 	p.watchConnections()
 	p.goLoop(func() { p.republish(loopCtx) })
-	p.goLoop(func() { p.antiEntropyLoop(loopCtx) })
-	p.goLoop(func() { p.gcLoop(loopCtx) })
 	p.bootstrap(opts.Bootstrap)
 	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -318,6 +327,9 @@ func (p *Peer) Close() error {
 		if p.healer != nil {
 			p.healer.Stop() // no repin or sync commits while the pinset stops
 		}
+		if p.antientropy != nil {
+			p.antientropy.Stop() // no pulls while the syncer stops
+		}
 		if p.informer != nil {
 			p.informer.Stop()
 		}
@@ -328,6 +340,9 @@ func (p *Peer) Close() error {
 			p.gossip.close()
 		}
 		p.loops.Wait()
+		if p.collector != nil {
+			p.collector.Stop()
+		}
 		if p.syncer != nil {
 			p.syncer.Stop()
 		}

@@ -29,6 +29,7 @@ func (p *Peer) spawnHealth() error {
 	if p.allocator, err = allocator.Spawn(p.root, cfg.Allocator, allocator.Deps{Metrics: metricsTopic{p}, Removed: p.store, Monitor: p.monitor.PID()}, log); err != nil {
 		return err
 	}
+	p.monitor.SeedFrom(p.allocator.PID()) // each keeps the other's table across a restart
 	ping := cfg.Cluster.MonitorPingInterval.D()
 	if p.informer, err = informer.Spawn(p.root, informer.Deps{Self: p.ident.ID, Config: cfg.Informer, Interval: ping,
 		Source: informerSource{p}, Topic: metricsPublisher{p}, Subscribers: []*actor.PID{p.monitor.PID(), p.allocator.PID()}}, log); err != nil {

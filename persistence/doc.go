@@ -21,7 +21,8 @@
 // metadata beside the pinset (TouchMember, the removed-peer cleanup, SetPublished) or run with
 // the daemon stopped (Import, LoadBackup); Badger runs without conflict detection, which that
 // mutex makes safe. All other methods
-// read a committed snapshot and may run concurrently with writes. Iterations hold one Badger
+// read a committed snapshot and may run concurrently with writes. WriteQueue (the pin tracker's
+// queue, trackqueue.go) has its own lock: its keys are disjoint from the pinset's. Iterations hold one Badger
 // read transaction for their duration and use constant memory. Merging is deterministic: the
 // same set of ops, applied in any order and with any duplicates, yields the same records and
 // version vector (tested by a property test).

@@ -27,28 +27,47 @@ const deleteChunk = 10000
 // would resurrect its CID on that peer, so callers should also wait long enough (e.g. a few
 // anti-entropy rounds) before collecting.
 func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (int, error) {
+	n, _, err := s.CollectTombstones(ctx, upTo, nil)
+	return n, err
+}
+
+// CollectTombstones is DropTombstones going on without the members in exclude (silent beyond
+// the absent-peer horizon): before each chunk of tombstones goes, each of them is recorded as
+// excluded (ExcludeMember) at the greatest clock of the tombstones dropped so far, so its pins
+// that raced these deletions are recognised, and only those: the watermark is what was
+// collected, not the greatest clock seen, which would also catch pins the member made after
+// every collected deletion. first lists the members excluded for the first time.
+func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (dropped int, first []peer.ID, err error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.checkWrite(); err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	excluded, err := s.Exclusions()
+	if err != nil {
+		return 0, nil, err
 	}
 	var victims [][]byte
-	dropped := 0
 	var watermark messages.HLC
 	flush := func() error {
 		if len(victims) == 0 {
 			return nil
 		}
-		// The watermark is raised before the tombstones go, so it always covers them.
+		// The watermarks are raised before the tombstones go, so they always cover them.
+		newly, err := s.excludeLocked(exclude, excluded, watermark)
+		first = append(first, newly...)
+		if err != nil {
+			return err
+		}
 		if err := s.raiseCollectedClock(watermark); err != nil {
 			return err
 		}
-		err := s.deleteKeys(victims)
+		err = s.deleteKeys(victims)
 		dropped += len(victims)
 		victims = victims[:0]
 		return err
 	}
-	err := s.iterate(ctx, prefixPin, func(key, v []byte) error {
+	err = s.iterate(ctx, prefixPin, func(key, v []byte) error {
 		if len(v) == 0 || v[0] != kindTombstone {
 			return nil
 		}
@@ -70,14 +89,14 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 		err = flush()
 	}
 	if err != nil {
-		return dropped, fmt.Errorf("persistence: drop tombstones: %w", err)
+		return dropped, first, fmt.Errorf("persistence: drop tombstones: %w", err)
 	}
 	for origin, up := range upTo {
 		if err := s.trimLog(ctx, origin, up); err != nil {
-			return dropped, fmt.Errorf("persistence: trim op log of %s: %w", origin, err)
+			return dropped, first, fmt.Errorf("persistence: trim op log of %s: %w", origin, err)
 		}
 	}
-	return dropped, nil
+	return dropped, first, nil
 }
 
 // trimLog deletes origin's log entries up to min(up, contiguous seq). The trim mark is

@@ -102,6 +102,41 @@ func (s *Store) ExcludeMember(id peer.ID, watermark messages.HLC) error {
 	return err
 }
 
+// excludeLocked raises the exclusion of each id to watermark (excluded holds the current ones
+// and is updated); it returns the ids excluded for the first time. Callers hold writeMu.
+func (s *Store) excludeLocked(ids []peer.ID, excluded map[peer.ID]messages.HLC, watermark messages.HLC) (first []peer.ID, err error) {
+	var raise []peer.ID
+	for _, id := range ids {
+		if id == "" || len(id) > 255 {
+			return nil, fmt.Errorf("persistence: member %q is not a valid peer ID", id)
+		}
+		if excluded[id] < watermark {
+			raise = append(raise, id)
+		}
+	}
+	if len(raise) == 0 || watermark == 0 {
+		return nil, nil
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		for _, id := range raise {
+			if err := txn.Set(originKey(prefixExcluded, id), encU64(uint64(watermark))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range raise {
+		if excluded[id] == 0 {
+			first = append(first, id)
+		}
+		excluded[id] = watermark
+	}
+	return first, s.reloadExclusions()
+}
+
 // SetRacedHandler sets the handler told, after each write, of the pin ops that raced a
 // collection they were excluded from (see ExcludeMember). It runs on the writer's goroutine
 // with the write lock held: it must not block or write to the store.

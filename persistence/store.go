@@ -85,6 +85,7 @@ type Store struct {
 	writeFault func() error  // Options.WriteFault
 	pinCount   atomic.Int64  // live pins, mirrors m/count
 	maxClock   atomic.Uint64 // greatest clock applied, mirrors m/clock
+	queueMu    sync.Mutex    // serialises WriteQueue (trackqueue.go)
 	queueLen   atomic.Int64  // tracker queue entries, mirrors m/tqlen (trackqueue.go)
 	queueSeq   atomic.Uint64 // last tracker queue seq, mirrors m/tqseq
 
@@ -237,6 +238,8 @@ func (s *Store) load() error {
 func (s *Store) Close() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
 	return s.db.Close()
 }
 

@@ -80,12 +80,14 @@ type QueueResult struct {
 const queueChunk = 512
 
 // WriteQueue applies ops to the tracker's queue in order, in transactions of queueChunk ops
-// (one at a time; the tracker is the only caller). max > 0 bounds the queued entries for new
+// (one at a time; the tracker is the only caller), concurrently with the pinset's writes. max > 0 bounds the queued entries for new
 // CIDs. On error, the chunks before it are committed and the result says nothing of them; the
 // tracker retries nothing (its state sync re-derives lost work).
 func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	// Its own lock, not writeMu: the queue's keys and counters are disjoint from the pinset's,
+	// so its commits need not wait for the pinset's group commits (nor hold them up).
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
 	res := QueueResult{Entries: make([]QueueEntry, len(ops)), Refused: make([]bool, len(ops))}
 	if err := s.checkWrite(); err != nil {
 		return res, fmt.Errorf("persistence: tracker queue: %w", err)

@@ -17,7 +17,7 @@ func TestSupervisionHealsActors(t *testing.T) {
 	c := New(t, 3, withReplication2(true)) // allocations: the allocator decides every pin
 	c.WaitConnected(30 * time.Second)
 	cids := testCids("supervision", 120)
-	actors := []string{"monitor", "allocator", "informer", "healer", "rpc", "membership"}
+	actors := []string{"monitor", "allocator", "informer", "healer", "rpc", "membership", "syncer", "batcher", "tracker", "pinset", "antientropy"}
 
 	var mu sync.Mutex
 	var acked []api.Cid
@@ -88,7 +88,7 @@ func TestTreeHasEveryActor(t *testing.T) {
 	for _, n := range names {
 		have[n] = true
 	}
-	for _, want := range []string{"monitor", "allocator", "informer", "healer", "rpc", "membership"} {
+	for _, want := range []string{"tracker", "batcher", "pinset", "syncer", "monitor", "allocator", "informer", "healer", "rpc", "membership", "antientropy"} {
 		if !have[want] {
 			t.Errorf("no %s under the root (children %v)", want, names)
 		}

@@ -243,3 +243,35 @@ func TestActorSeedsFromTheMonitor(t *testing.T) {
 		t.Fatalf("after a restart: %v, %v; want [b a]", str(got), err)
 	}
 }
+
+// BenchmarkActorAllocate: allocations through the facade from the actor's own metrics (100
+// peers in 5 regions, replication 3), as a REST pin does: one request/reply per decision, the
+// ranking reused while no metric changes.
+func BenchmarkActorAllocate(b *testing.B) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	a, err := Spawn(system.Root, Config{AllocateBy: []string{"tag:region", "freespace"}}, Deps{}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		id := peer.ID("peer" + strconv.Itoa(i))
+		ms := liveMetrics(string(id), int64(1000+i*37%101), time.Hour)
+		ms = append(ms, api.Metric{Name: TagPrefix + "region", Peer: id, Value: "r" + strconv.Itoa(i%5), Expire: ms[0].Expire, Valid: true})
+		send(system, a, ms)
+	}
+	cids := make([]api.Cid, 1000)
+	for i := range cids {
+		cids[i] = testCid(b, i)
+	}
+	ctx := context.Background()
+	opts := api.PinOptions{ReplicationFactorMin: 3, ReplicationFactorMax: 3}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if got, err := a.Allocate(ctx, cids[i%len(cids)], opts, nil); err != nil || len(got) != 3 {
+			b.Fatalf("%v %v", got, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}

@@ -44,6 +44,8 @@ type allocatorActor struct {
 	seeding  bool
 	deferred []deferredAllocate
 	seedT    *time.Timer
+	// deferredMany are batch requests (many.go) waiting for the seed, like deferred.
+	deferredMany []deferredMany
 }
 
 // deferredAllocate is an Allocate that arrived while seeding.
@@ -93,6 +95,10 @@ func (a *allocatorActor) Receive(ctx actor.Context) {
 		a.onAllocate(ctx, msg)
 	case *messages.AllocateRequest:
 		a.onAllocate(ctx, *msg)
+	case messages.AllMetricsRequest: // a restarted monitor seeds its table from ours
+		ctx.Respond(messages.AllMetricsResponse{Metrics: a.candidates(a.now().UnixNano())})
+	case allocateMany:
+		a.onAllocateMany(ctx, msg)
 	case CandidatesRequest:
 		ctx.Respond(CandidatesResponse{Peers: a.candidateIDs()})
 	case subscriptionEnded:
@@ -206,6 +212,10 @@ func (a *allocatorActor) seeded(ctx actor.Context) {
 		ctx.Send(d.sender, a.allocate(d.req))
 	}
 	a.deferred = nil
+	for _, d := range a.deferredMany {
+		ctx.Send(d.sender, a.allocateMany(d.reqs))
+	}
+	a.deferredMany = nil
 }
 
 func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequest) {

@@ -6,7 +6,13 @@
 // risks an acknowledged pin: after a crash the peer republishes ops in (published, last seq]
 // (Republish), which IPFS Cluster's batching cannot do. Pending ops are bounded by
 // max_queue_size; Full tells the pin path to refuse new pins with a clear error before anything
-// is written.
+// is written, and WaitRoom lets a batch ingest wait for room instead.
+//
+// Batch sizes: max_batch_size bounds the batches made of separate commits (single pins). One
+// commit of more ops than that (a chunk of a batch ingest, thousands of ops) goes out whole, as
+// one signed message, split only to stay under maxBulkBytes (the pubsub message limit is
+// 8 MiB): signing, encoding and gossip cost per message, and receivers merge each message in
+// one group commit, so a 200k-pin ingest is about fifty messages instead of eight hundred.
 package batcher
 
 import (
@@ -46,6 +52,29 @@ type Config struct {
 // publishOps is sent by the facade with ops already durable.
 type publishOps struct{ ops []messages.Op }
 
+// awaitRoom asks for a roomGranted reply once at most max_queue_size - n ops are pending.
+type awaitRoom struct{ n int }
+
+// roomGranted answers awaitRoom.
+type roomGranted struct{}
+
+// run is a stretch of the buffer: ops of one commit larger than max_batch_size (bulk), or of
+// smaller commits gathered into batches of max_batch_size.
+type run struct {
+	n    int
+	bulk bool
+}
+
+// Bounds of one bulk batch: its estimated wire size, and its ops.
+const (
+	maxBulkBytes = 4 << 20
+	maxBulkOps   = 16384
+)
+
+// opWireOverhead is the estimated wire size of an op besides its pin JSON (CID, seq, clock,
+// kind, framing).
+const opWireOverhead = 96
+
 // flushBatch fires when the oldest pending op reaches MaxBatchAge.
 type flushBatch struct{ gen uint64 }
 
@@ -64,6 +93,11 @@ const (
 	retryMax = 30 * time.Second
 )
 
+type roomWaiter struct {
+	sender *actor.PID
+	n      int
+}
+
 type batcherActor struct {
 	self    peer.ID
 	cfg     Config
@@ -74,6 +108,8 @@ type batcherActor struct {
 	pending *atomic.Int64 // ops queued or being published, read by Full
 
 	buf        []messages.Op
+	runs       []run // cover buf, in order
+	waiters    []roomWaiter
 	inflight   bool
 	timerGen   uint64
 	timerArmed bool
@@ -98,6 +134,8 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 	case *retryPublish:
 		a.waiting = false
 		a.send(ctx)
+	case *awaitRoom:
+		a.onAwaitRoom(ctx, m)
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	default:
 		a.log.Warn("batcher: unknown message", "type", fmt.Sprintf("%T", m))
@@ -108,6 +146,7 @@ func (a *batcherActor) batching() bool { return a.cfg.MaxBatchSize > 0 && a.cfg.
 
 func (a *batcherActor) onPublishOps(ctx actor.Context, m *publishOps) {
 	a.buf = append(a.buf, m.ops...)
+	a.addRun(len(m.ops), a.batching() && len(m.ops) > a.cfg.MaxBatchSize)
 	if !a.batching() || len(a.buf) >= a.cfg.MaxBatchSize {
 		a.send(ctx)
 		return
@@ -134,12 +173,10 @@ func (a *batcherActor) send(ctx actor.Context) {
 	if a.inflight || a.waiting || len(a.buf) == 0 {
 		return
 	}
-	n := len(a.buf)
-	if a.batching() && n > a.cfg.MaxBatchSize {
-		n = a.cfg.MaxBatchSize
-	}
+	n := a.nextBatch()
 	ops := append([]messages.Op(nil), a.buf[:n]...)
 	a.buf = a.buf[n:]
+	a.takeRun(n)
 	if len(a.buf) == 0 {
 		a.timerArmed = false
 		a.timerGen++
@@ -173,6 +210,7 @@ func (a *batcherActor) onPublished(ctx actor.Context, m *published) {
 		// Put the ops back in front and retry with backoff: the published mark must never pass
 		// an op that was not broadcast (a restart republishes from the mark).
 		a.buf = append(m.ops, a.buf...)
+		a.runs = append([]run{{n: len(m.ops), bulk: true}}, a.runs...) // goes out as it was
 		a.retry = min(max(2*a.retry, retryMin), retryMax)
 		a.log.Warn("batcher: publishing batch failed; retrying", "ops", len(m.ops), "in", a.retry, "err", m.err)
 		a.waiting = true
@@ -182,10 +220,81 @@ func (a *batcherActor) onPublished(ctx actor.Context, m *published) {
 	}
 	a.retry = 0
 	a.pending.Add(-int64(len(m.ops)))
+	a.grantRoom(ctx)
 	if last := m.ops[len(m.ops)-1].Seq; a.mark.SetPublished(a.self, last) != nil {
 		a.log.Warn("batcher: recording published seq", "seq", last)
 	}
 	if len(a.buf) > 0 && (!a.batching() || len(a.buf) >= a.cfg.MaxBatchSize || !a.timerArmed) {
 		a.send(ctx)
+	}
+}
+
+// addRun records n ops appended to the buffer.
+func (a *batcherActor) addRun(n int, bulk bool) {
+	if k := len(a.runs); !bulk && k > 0 && !a.runs[k-1].bulk {
+		a.runs[k-1].n += n
+		return
+	}
+	a.runs = append(a.runs, run{n: n, bulk: bulk})
+}
+
+// nextBatch is the number of ops of the next batch: up to max_batch_size of a run of small
+// commits, or as much of a bulk run as fits maxBulkBytes and maxBulkOps.
+func (a *batcherActor) nextBatch() int {
+	if !a.batching() || len(a.runs) == 0 {
+		return len(a.buf)
+	}
+	r := a.runs[0]
+	if !r.bulk {
+		return min(r.n, a.cfg.MaxBatchSize)
+	}
+	n, size := 0, 0
+	for n < r.n && n < maxBulkOps {
+		size += len(a.buf[n].PinJSON) + opWireOverhead
+		if n > 0 && size > maxBulkBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// takeRun removes n ops from the front of the runs.
+func (a *batcherActor) takeRun(n int) {
+	for n > 0 && len(a.runs) > 0 {
+		if a.runs[0].n > n {
+			a.runs[0].n -= n
+			return
+		}
+		n -= a.runs[0].n
+		a.runs = a.runs[1:]
+	}
+}
+
+// room reports whether n more ops of a batch ingest fit (roomFor).
+func (a *batcherActor) room(n int) bool { return roomFor(a.cfg.MaxQueueSize, a.pending.Load(), n) }
+
+// roomFor reports whether n more ops of a batch ingest fit in half of max_queue_size, so that
+// single pins (refused by Full at the whole of it) still go in while a batch runs; always when
+// nothing is pending, so that a chunk larger than that still goes in alone.
+func roomFor(maxQueue int, pending int64, n int) bool {
+	return maxQueue <= 0 || pending == 0 || pending+int64(n) <= int64(maxQueue/2)
+}
+
+func (a *batcherActor) onAwaitRoom(ctx actor.Context, m *awaitRoom) {
+	if a.room(m.n) {
+		ctx.Respond(&roomGranted{})
+		return
+	}
+	a.waiters = append(a.waiters, roomWaiter{sender: ctx.Sender(), n: m.n})
+}
+
+// grantRoom answers the waiters that now fit, in arrival order.
+func (a *batcherActor) grantRoom(ctx actor.Context) {
+	for len(a.waiters) > 0 && a.room(a.waiters[0].n) {
+		if a.waiters[0].sender != nil {
+			ctx.Send(a.waiters[0].sender, &roomGranted{})
+		}
+		a.waiters = a.waiters[1:]
 	}
 }

@@ -78,7 +78,7 @@ func setup(t *testing.T, cfg Config, rec *recorder) (*Batcher, crypto.PrivKey, p
 	t.Helper()
 	priv, _, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPrivateKey(priv)
-	b, err := Spawn(actor.NewActorSystem(), id, cfg, rec, rec, priv.Sign, nil)
+	b, err := Spawn(actor.NewActorSystem().Root, id, cfg, rec, rec, priv.Sign, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +153,43 @@ func TestFailedPublishIsRetried(t *testing.T) {
 	})
 	if b.Pending() != 0 {
 		t.Fatalf("pending = %d after the retry succeeded", b.Pending())
+	}
+}
+
+// A commit larger than max_batch_size goes out whole (split only by size); small commits
+// still make batches of max_batch_size.
+func TestBulkCommitGoesOutWhole(t *testing.T) {
+	rec := &recorder{}
+	b, _, id := setup(t, Config{MaxBatchSize: 10, MaxBatchAge: time.Hour, MaxQueueSize: 1000}, rec)
+	b.Publish(ops(id, 1, 3))   // small: waits for more
+	b.Publish(ops(id, 4, 500)) // bulk: flushes the small ones, then goes out in one batch
+	eventually(t, "two batches", func() bool { bs, _ := rec.snapshot(); return len(bs) == 2 })
+	bs, _ := rec.snapshot()
+	if len(bs[0].Ops) != 3 || len(bs[1].Ops) != 500 || bs[1].Ops[0].Seq != 4 {
+		t.Fatalf("batch sizes %d, %d", len(bs[0].Ops), len(bs[1].Ops))
+	}
+	eventually(t, "published mark at 503", func() bool { _, m := rec.snapshot(); return len(m) > 0 && m[len(m)-1] == 503 })
+}
+
+// WaitRoom answers at once while half the queue is free, and once publishing drains it.
+func TestWaitRoom(t *testing.T) {
+	rec := &recorder{}
+	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 100}, rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.WaitRoom(ctx, 40); err != nil {
+		t.Fatal(err)
+	}
+	b.Publish(ops(id, 1, 40)) // pending 40, waits for max_batch_age (an hour)
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if err := b.WaitRoom(short, 40); err == nil {
+		t.Fatal("WaitRoom granted 40 more over half of max_queue_size=100")
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.WaitRoom(ctx, 40) }()
+	b.Publish(ops(id, 41, 1001)) // bulk (over max_batch_size): everything goes out, the waiter is granted
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

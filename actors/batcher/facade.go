@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -22,19 +25,19 @@ type Batcher struct {
 }
 
 // Spawn starts the batcher under name "batcher".
-func Spawn(system *actor.ActorSystem, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
+func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pending := &atomic.Int64{}
 	a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, sign: sign, log: log, pending: pending, ctx: ctx}
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "batcher")
+	pid, err := parent.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "batcher")
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("batcher: spawn: %w", err)
 	}
-	return &Batcher{system: system, pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
+	return &Batcher{system: parent.ActorSystem(), pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
 }
 
 // PID is the batcher actor's address, for subscribing it to the pinset's PinsetChanged events:
@@ -59,6 +62,38 @@ var ErrQueueFull = api.ErrQueueFull
 func (b *Batcher) Full() error {
 	if b.cfg.MaxQueueSize > 0 && b.pending.Load() >= int64(b.cfg.MaxQueueSize) {
 		return fmt.Errorf("%w: the broadcast %w (consensus.crdt.batching.max_queue_size=%d): slow the intake or raise it", api.ErrUnavailable, ErrQueueFull, b.cfg.MaxQueueSize)
+	}
+	return nil
+}
+
+// roomWait bounds WaitRoom: a broadcast that makes no progress for this long is failing.
+const roomWait = time.Minute
+
+// WaitRoom returns once n more ops fit in half of max_queue_size (at once when they fit now),
+// so a batch ingest slows to the broadcast's pace instead of being refused, and leaves room for
+// single pins. When the queue does not
+// drain within a minute (publishing keeps failing) it returns Full's error; when ctx ends,
+// ctx's error.
+func (b *Batcher) WaitRoom(ctx context.Context, n int) error {
+	if roomFor(b.cfg.MaxQueueSize, b.pending.Load(), n) {
+		return nil
+	}
+	res, err := ask.Request(ctx, b.system, b.pid, &awaitRoom{n: n}, roomWait)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, actor.ErrTimeout):
+		if ferr := b.Full(); ferr != nil {
+			return ferr
+		}
+		return nil
+	case errors.Is(err, actor.ErrDeadLetter):
+		return fmt.Errorf("%w: the batcher is stopped", api.ErrUnavailable)
+	case err != nil:
+		return err
+	}
+	if _, ok := res.(*roomGranted); !ok {
+		return fmt.Errorf("batcher: unexpected reply %T", res)
 	}
 	return nil
 }

@@ -63,11 +63,29 @@ func (m *Monitor) Subscribe(pid *actor.PID) {
 // subscribe is Subscribe's message: the actor records the PID in the set its restarts share.
 type subscribe struct{ pid *actor.PID }
 
+// SeedFrom names an actor that holds metrics too (the allocator): a restarted monitor asks it
+// (messages.AllMetricsRequest, answered by message) for them instead of starting empty for a
+// ping interval. Call it once, after Spawn.
+func (m *Monitor) SeedFrom(pid *actor.PID) { m.subs.setSeed(pid) }
+
 // subscribers outlives actor instances (wiring, not state): a restarted monitor sends to the
-// same PIDs.
+// same PIDs and seeds from the same actor.
 type subscribers struct {
 	mu   sync.Mutex
 	pids []*actor.PID
+	seed *actor.PID
+}
+
+func (s *subscribers) setSeed(pid *actor.PID) {
+	s.mu.Lock()
+	s.seed = pid
+	s.mu.Unlock()
+}
+
+func (s *subscribers) seedPID() *actor.PID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seed
 }
 
 func (s *subscribers) add(pid *actor.PID) {

@@ -53,7 +53,16 @@ func newMonitorActor(self peer.ID, cfg Config, subs *subscribers, log *slog.Logg
 func (a *monitorActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		if seed := a.subs.seedPID(); seed != nil {
+			ctx.Request(seed, messages.AllMetricsRequest{})
+		}
 		a.schedule(ctx)
+	case messages.AllMetricsResponse:
+		for _, byName := range msg.Metrics { // the seed's table (see Monitor.SeedFrom)
+			for _, m := range byName {
+				a.onMetric(m)
+			}
+		}
 	case *actor.Stopping, *actor.Restarting:
 		// A restarted instance starts its own timer chain: the old one ends here.
 		if a.timer != nil {

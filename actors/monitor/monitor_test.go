@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -243,4 +244,39 @@ func TestStopped(t *testing.T) {
 	if _, err := m.Latest(ctx(t), "ping"); !errors.Is(err, ErrStopped) {
 		t.Fatalf("err = %v, want ErrStopped", err)
 	}
+}
+
+// A restarted monitor asks its seed (the allocator, in a peer) for the metrics it holds, so it
+// does not start empty; a fresh table it is, not the crashed instance's.
+func TestRestartSeedsFromPeerActor(t *testing.T) {
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	r, err := root.Spawn(system, root.Config{FaultHooks: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(messages.AllMetricsRequest); ok {
+			c.Respond(messages.AllMetricsResponse{Metrics: map[peer.ID]map[string]api.Metric{
+				"a": {"ping": metric("a", "ping", time.Hour)},
+			}})
+		}
+	}))
+	m, err := Spawn(r, "self", Config{}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SeedFrom(seed)
+	m.Publish(metric("b", "ping", time.Hour)) // only the crashed instance saw b
+	waitFor(t, "b live", func() bool {
+		live, _ := m.LivePeers(ctx(t))
+		return slices.Equal(live, []peer.ID{"b"})
+	})
+	if err := r.Crash(ctx(t), "monitor"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the seed's table", func() bool {
+		live, _ := m.LivePeers(ctx(t))
+		return slices.Equal(live, []peer.ID{"a"})
+	})
 }

@@ -3,6 +3,9 @@
 // makes both durable through the Store with group commit: while one write is in flight, new
 // requests accumulate and go out together in the next write, so throughput grows with load
 // while each request still waits only for its own fsync (or write, without sync_writes).
+// Snapshot installs from the syncer and tombstone collection from the collector are writes
+// too: they arrive as messages and run on the same writer, after the pending group commit
+// (install.go), so nothing else writes the pinset.
 //
 // A change is acknowledged (ChangesCommitted) only after Store.Apply returned: a crash right
 // after the reply loses nothing. Reads do not go through the actor: Store reads are safe

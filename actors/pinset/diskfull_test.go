@@ -42,7 +42,7 @@ func TestDiskFullRefusesPinsThenRecovers(t *testing.T) {
 			announced[op.Cid.String()] = true
 		}
 	})
-	p, err := Spawn(sys, self, store, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, store, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

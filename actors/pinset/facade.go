@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -30,7 +31,7 @@ type Pinset struct {
 
 // Spawn starts the pinset actor. Every subscriber PID (the tracker, the batcher) is sent a
 // messages.PinsetChanged after each write that changed the pinset (see Subscribe).
-func Spawn(system *actor.ActorSystem, self peer.ID, store Store, clock *messages.Clock, subscribers []*actor.PID, log *slog.Logger) (*Pinset, error) {
+func Spawn(parent root.Parent, self peer.ID, store Store, clock *messages.Clock, subscribers []*actor.PID, log *slog.Logger) (*Pinset, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -57,11 +58,11 @@ func Spawn(system *actor.ActorSystem, self peer.ID, store Store, clock *messages
 		a = fresh
 		return fresh
 	})
-	pid, err := system.Root.SpawnNamed(props, "pinset")
+	pid, err := parent.SpawnNamed(props, "pinset")
 	if err != nil {
 		return nil, fmt.Errorf("pinset: spawn: %w", err)
 	}
-	return &Pinset{system: system, pid: pid, writes: a.writes}, nil
+	return &Pinset{system: parent.ActorSystem(), pid: pid, writes: a.writes}, nil
 }
 
 // Subscribe adds pid to the subscribers of PinsetChanged (see the Subscribe message).

@@ -2,7 +2,6 @@ package pinset
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -24,9 +23,7 @@ type Maintenance interface {
 	ApplySnapshot(records []persistence.Record) ([]bool, error)
 	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
 	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
-	DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (int, error)
-	ExcludeMember(id peer.ID, watermark messages.HLC) error
-	Exclusions() (map[peer.ID]messages.HLC, error)
+	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (int, []peer.ID, error)
 }
 
 // InstallSnapshotPage merges one page of another peer's snapshot (its records for the keys in
@@ -58,9 +55,9 @@ type VersionVectorRaised struct {
 }
 
 // CollectTombstones drops the tombstones every member has seen (UpTo, causally stable) and
-// trims the op logs; first it records Exclude, the members collection goes on without, as
-// excluded at the greatest clock applied (before any tombstone goes, so a pin racing the
-// collection is recognised). Reply: TombstonesCollected.
+// trims the op logs; it records Exclude, the members collection goes on without, as excluded
+// at the greatest clock collected, before the tombstones go, so a pin racing the collection is
+// recognised (persistence.Store.CollectTombstones). Reply: TombstonesCollected.
 type CollectTombstones struct {
 	UpTo    map[peer.ID]uint64
 	Exclude []peer.ID
@@ -81,7 +78,6 @@ type writeJob interface {
 
 // maintDone reports the end of a maintenance job.
 type maintDone struct {
-	from   *pinsetActor // the incarnation that started it (a restarted actor ignores others)
 	sender *actor.PID
 	reply  any
 	// installed holds the records a snapshot page installed, and changed what that changed
@@ -130,39 +126,8 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 
 func collect(ctx context.Context, store Store, m *CollectTombstones) *TombstonesCollected {
 	res := &TombstonesCollected{}
-	if len(m.Exclude) > 0 {
-		if res.Excluded, res.Err = exclude(store, m.Exclude); res.Err != nil {
-			return res
-		}
-	}
-	res.Dropped, res.Err = store.DropTombstones(ctx, m.UpTo)
+	res.Dropped, res.Excluded, res.Err = store.CollectTombstones(ctx, m.UpTo, m.Exclude)
 	return res
-}
-
-// exclude records each member as excluded at the greatest clock applied, unless it already is
-// at that watermark; it returns the members excluded for the first time.
-func exclude(store Store, ids []peer.ID) ([]peer.ID, error) {
-	w, err := store.MaxClock()
-	if err != nil || w == 0 {
-		return nil, err
-	}
-	known, err := store.Exclusions()
-	if err != nil {
-		return nil, fmt.Errorf("reading exclusions: %w", err)
-	}
-	var first []peer.ID
-	for _, id := range ids {
-		if known[id] >= w {
-			continue
-		}
-		if err := store.ExcludeMember(id, w); err != nil {
-			return first, fmt.Errorf("recording excluded member %s: %w", id, err)
-		}
-		if known[id] == 0 {
-			first = append(first, id)
-		}
-	}
-	return first, nil
 }
 
 // onMaintenance queues a maintenance message; it runs when no write is in flight.
@@ -172,9 +137,6 @@ func (a *pinsetActor) onMaintenance(ctx actor.Context, msg any) {
 }
 
 func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
-	if m.from != a {
-		return // a crashed incarnation's job: its requester times out and asks again
-	}
 	a.writing = false
 	var own uint64
 	for _, op := range m.installed {

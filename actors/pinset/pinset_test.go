@@ -80,7 +80,7 @@ func spawnIn(t *testing.T, sys *actor.ActorSystem, store *memStore, subs []*acto
 	if store.last == nil {
 		store.last = map[peer.ID]uint64{}
 	}
-	p, err := Spawn(sys, self, store, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, store, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 		announced += len(ev.Ops)
 		mu.Unlock()
 	})
-	p, err := Spawn(sys, self, store, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, store, messages.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

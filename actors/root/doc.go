@@ -13,9 +13,10 @@
 //     Badger and from messages, never from the crashed instance's fields.
 //   - The strategy is the root actor itself (as actors/tracker does), so it counts restarts per
 //     child (ChildrenRequest, for tests and introspection).
-//   - Other peers address some children (rpc, syncer) by a bare name that is on the wire; a
-//     child's Alias registers that name for the child's process, so the name other versions
-//     send to stays valid although the child's own ID is "<root>/<name>".
+//   - Other peers address some children (rpc, syncer) by a bare name that is on the wire: the
+//     root registers each child's process under its bare name too (or the alias given to
+//     SpawnAliased), so the name other peers and older versions send to stays valid although
+//     the child's own ID is "<root>/<name>". Two children cannot share a name.
 //   - Timers are scheduled messages (time.AfterFunc that sends, or supervisor.RestartChildren):
 //     protoactor's scheduler package races between its cancel func and its timer goroutine.
 //

@@ -78,12 +78,13 @@ func (r *Root) ActorSystem() *actor.ActorSystem { return r.system }
 // PID is the root actor's address (tests send it messages directly).
 func (r *Root) PID() *actor.PID { return r.pid }
 
-// SpawnNamed spawns props as a supervised child named name. It blocks until the child exists.
+// SpawnNamed spawns props as a supervised child named name, also addressable by the bare name
+// (see the package doc). It blocks until the child exists.
 func (r *Root) SpawnNamed(props *actor.Props, name string) (*actor.PID, error) {
 	return r.spawn(SpawnChild{Props: props, Name: name})
 }
 
-// SpawnAliased spawns a child that other peers also address by alias (see the package doc).
+// SpawnAliased spawns a child that other peers address by alias instead of its name.
 func (r *Root) SpawnAliased(props *actor.Props, name, alias string) (*actor.PID, error) {
 	return r.spawn(SpawnChild{Props: props, Name: name, Alias: alias})
 }

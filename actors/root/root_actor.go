@@ -53,7 +53,10 @@ func (a *rootActor) onSpawn(ctx actor.Context, m SpawnChild) {
 		return
 	}
 	c := &child{name: m.Name, pid: pid}
-	if m.Alias != "" {
+	if m.Alias == "" {
+		m.Alias = m.Name // the bare name other peers (and older versions) address
+	}
+	{
 		reg := ctx.ActorSystem().ProcessRegistry
 		proc, _ := reg.GetLocal(pid.Id)
 		alias, ok := reg.Add(proc, m.Alias)

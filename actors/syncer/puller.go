@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -67,12 +68,12 @@ type Syncer struct {
 }
 
 // Spawn starts the syncer actor under ActorName.
-func Spawn(system *actor.ActorSystem, store Store, req Requester, writer Writer, trust Trust, log *slog.Logger, opts ...Option) (*Syncer, error) {
+func Spawn(parent root.Parent, store Store, req Requester, writer Writer, trust Trust, log *slog.Logger, opts ...Option) (*Syncer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Syncer{system: system, store: store, req: req, writer: writer, trust: trust, log: log, cancel: cancel,
+	s := &Syncer{system: parent.ActorSystem(), store: store, req: req, writer: writer, trust: trust, log: log, cancel: cancel,
 		page: DefaultPageSize}
 	for _, o := range opts {
 		o(s)
@@ -81,7 +82,7 @@ func Spawn(system *actor.ActorSystem, store Store, req Requester, writer Writer,
 	produce := func() actor.Actor {
 		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, seen: map[peer.ID]SeenVV{}}
 	}
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
+	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("syncer: spawn: %w", err)

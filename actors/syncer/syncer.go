@@ -12,8 +12,9 @@
 // pulls the ops after it as usual. Ops newer than the snapshot may arrive twice; last-writer-
 // wins makes that harmless.
 //
-// Tombstone collection needs every peer's version vector: Pull keeps the latest one reported
-// by each responder (SeenVVs), in a table that is the syncer actor's state.
+// Tombstone collection (the collector actor, collector.go) needs every peer's version vector:
+// Pull keeps the latest one reported by each responder (SeenVVs), in a table that is the syncer
+// actor's state.
 //
 // The syncer writes nothing itself: pulled ops, snapshot pages and the version vector raise
 // after a snapshot go to the pinset actor (Writer), the single writer of the pinset, which

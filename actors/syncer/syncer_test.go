@@ -47,6 +47,9 @@ func (l *link) PID(id peer.ID, name string) *actor.PID { return actor.NewPID(id.
 
 func (l *link) Request(ctx context.Context, to *actor.PID, msg any) (any, error) {
 	l.requests.Add(1)
+	if l.target == nil {
+		return nil, fmt.Errorf("peer %s unreachable (not connected in this test)", to.Address)
+	}
 	req := msg.(*messages.SyncRequest)
 	var wire messages.SyncRequest
 	if err := roundTrip(req, &wire); err != nil {
@@ -95,11 +98,11 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 		}
 	}))
 	log := slog.New(slog.DiscardHandler)
-	writer, err := pinset.Spawn(s.system, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
+	writer, err := pinset.Spawn(s.system.Root, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.syncer, err = Spawn(s.system, st, s.link, writer, trust, log, WithPageSize(page))
+	s.syncer, err = Spawn(s.system.Root, st, s.link, writer, trust, log, WithPageSize(page))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 func BenchmarkTrackToPinned(b *testing.B) {
 	cfg := DefaultConfig()
 	be := fake.New()
-	tr, err := New(quietSystem(), cfg, be, testQueue(b), selfID, "peer0", discard())
+	tr, err := New(quietSystem().Root, cfg, be, testQueue(b), selfID, "peer0", discard())
 	if err != nil {
 		b.Fatal(err)
 	}

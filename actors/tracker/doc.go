@@ -68,7 +68,7 @@
 //
 // # Usage
 //
-//	t, err := tracker.New(system, tracker.DefaultConfig(), backend, store, selfID, "peer0", logger)
+//	t, err := tracker.New(parent, tracker.DefaultConfig(), backend, store, selfID, "peer0", logger)
 //	pinset.Subscribe(t.PID())      // PinsetChanged events: track what is allocated here
 //	defer t.Stop()
 //	err = t.Track(ctx, pin)         // allocated here: queue a pin

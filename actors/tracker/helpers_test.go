@@ -58,7 +58,7 @@ func quietSystem() *actor.ActorSystem {
 func newTestTracker(t *testing.T, cfg Config) (*Tracker, *fake.Backend) {
 	t.Helper()
 	b := fake.New()
-	tr, err := New(quietSystem(), cfg, b, testQueue(t), selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr, err := New(quietSystem().Root, cfg, b, testQueue(t), selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

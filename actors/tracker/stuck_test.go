@@ -37,7 +37,7 @@ func (d *deafBackend) Unpin(context.Context, api.Cid) error {
 func newDeafTracker(t *testing.T, cfg Config) (*Tracker, *deafBackend) {
 	t.Helper()
 	d := &deafBackend{Backend: fake.New(), release: make(chan struct{})}
-	tr, err := New(quietSystem(), cfg, d, testQueue(t), selfID, "peer0", discard())
+	tr, err := New(quietSystem().Root, cfg, d, testQueue(t), selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}

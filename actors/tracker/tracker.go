@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
@@ -45,10 +46,10 @@ type Tracker struct {
 	stopOnce sync.Once
 }
 
-// New validates cfg and spawns the tracker actor (named "tracker") under the system's root.
+// New validates cfg and spawns the tracker actor (named "tracker") under parent.
 // queue is its durable queue (the pinset's persistence.Store): what was queued there before
 // (a restart) is resumed.
-func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, queue Queue, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
+func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self peer.ID, peername string, logger *slog.Logger) (*Tracker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -62,13 +63,14 @@ func New(system *actor.ActorSystem, cfg Config, backend ipfs.Backend, queue Queu
 		logger = slog.Default()
 	}
 	logger = logger.With("component", "tracker")
+	system := parent.ActorSystem()
 	t := &Tracker{system: system, cfg: cfg, backend: backend, queue: queue, self: self, peername: peername, logger: logger}
 	t.queueLen.Store(int64(queue.QueueLen()))
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
 	})
-	pid, err := system.Root.SpawnNamed(props, "tracker")
+	pid, err := parent.SpawnNamed(props, "tracker")
 	if err != nil {
 		return nil, fmt.Errorf("tracker: spawn: %w", err)
 	}

@@ -209,7 +209,7 @@ func TestPanicInBackendIsAFailure(t *testing.T) {
 	cfg := testConfig()
 	pin := testPin(t, "panicky")
 	pb := &panicBackend{Backend: fake.New()}
-	tr2, err := New(quietSystem(), cfg, pb, testQueue(t), selfID, "peer0", discard())
+	tr2, err := New(quietSystem().Root, cfg, pb, testQueue(t), selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestUnpinStatesAndError(t *testing.T) {
 func TestUnpinningState(t *testing.T) {
 	pin := testPin(t, "unpinning")
 	sb := &stallUnpinBackend{Backend: fake.New(), release: make(chan struct{})}
-	tr2, err := New(quietSystem(), testConfig(), sb, testQueue(t), selfID, "peer0", discard())
+	tr2, err := New(quietSystem().Root, testConfig(), sb, testQueue(t), selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestStopCancelsInFlightCalls(t *testing.T) {
 	b := fake.New()
 	cfg := testConfig()
 	cfg.ConcurrentPins = 5
-	tr, err := New(sys, cfg, b, q, selfID, "peer0", discard())
+	tr, err := New(sys.Root, cfg, b, q, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,9 @@ func (a *trackerActor) finish(ctx actor.Context, ack *pendingAck) {
 
 // page reads the next entries of the durable queue into free room of the window.
 func (a *trackerActor) page(ctx actor.Context) {
-	room := a.cfg.QueueWindow - (a.queued + a.active)
+	// Every item counts, settling and failed ones too: when the queue writes lag behind the
+	// pins, the window stops taking work instead of growing.
+	room := a.cfg.QueueWindow - len(a.items)
 	if a.paging || a.exhausted || a.stopping || room <= 0 {
 		return
 	}

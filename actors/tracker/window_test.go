@@ -97,7 +97,7 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	cfg.ConcurrentPins, cfg.QueueWindow = 2, 3
 	q := testQueue(t)
 	b1 := fake.New()
-	tr1, err := New(quietSystem(), cfg, b1, q, selfID, "peer0", discard())
+	tr1, err := New(quietSystem().Root, cfg, b1, q, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	}
 	tr1.Stop()
 	b2 := fake.New()
-	tr2, err := New(quietSystem(), cfg, b2, q, selfID, "peer0", discard())
+	tr2, err := New(quietSystem().Root, cfg, b2, q, selfID, "peer0", discard())
 	if err != nil {
 		t.Fatal(err)
 	}

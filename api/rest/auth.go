@@ -102,6 +102,7 @@ var routePermissions = map[string]Permission{
 	"GET /pins":                      PermRead,
 	"GET /pins/{cid}":                PermRead,
 	"POST /pins/recover":             PermPin,
+	"POST /pins/batch":               PermPin,
 	"POST /pins/{cid}":               PermPin,
 	"DELETE /pins/{cid}":             PermPin,
 	"POST /pins/{first}/{rest...}":   PermPin,

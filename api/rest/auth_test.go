@@ -231,6 +231,7 @@ var routeSamples = map[string]string{
 	"GET /pins":                      "GET /pins",
 	"GET /pins/{cid}":                "GET /pins/" + testCid("s").String(),
 	"POST /pins/recover":             "POST /pins/recover",
+	"POST /pins/batch":               "POST /pins/batch",
 	"POST /pins/{cid}":               "POST /pins/" + testCid("s").String(),
 	"DELETE /pins/{cid}":             "DELETE /pins/" + testCid("s").String(),
 	"POST /pins/{first}/{rest...}":   "POST /pins/ipfs/" + testCid("s").String() + "/a",

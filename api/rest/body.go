@@ -11,8 +11,8 @@ import (
 )
 
 // guardBody protects the server from request bodies that arrive slowly or not at all:
-//   - read_timeout bounds the time to receive a body (every route but POST /add) or, on POST
-//     /add, each stall of it. http.Server's own ReadTimeout cannot tell the routes apart, and
+//   - read_timeout bounds the time to receive a body (every route but POST /add and POST
+//     /pins/batch) or, on those two, each stall of it. http.Server's own ReadTimeout cannot tell the routes apart, and
 //     a deadline set on a request without a body would cut the connection's background read
 //     and cancel a long handler's context, so the deadline is set here, only on requests that
 //     have a body.
@@ -29,7 +29,7 @@ func (s *Server) guardBody(next http.Handler) http.Handler {
 			return
 		}
 		gb := &guardedBody{rc: http.NewResponseController(w), r: r.Body, timeout: s.cfg.ReadTimeout,
-			stall: r.Method == http.MethodPost && r.URL.Path == "/add"}
+			stall: isStreamedBody(r)}
 		if gb.timeout > 0 && !gb.stall {
 			// Not supported by httptest's recorder; a real connection always is.
 			_ = gb.rc.SetReadDeadline(time.Now().Add(gb.timeout))

@@ -70,10 +70,11 @@ type discardBody struct{ http.ResponseWriter }
 
 func (d discardBody) Write(b []byte) (int, error) { return len(b), nil }
 
-// limitBody rejects bodies over MaxBodyBytes (413), except POST /add which has its own limit.
+// limitBody rejects bodies over MaxBodyBytes (413), except POST /add which has its own limit
+// and POST /pins/batch which takes any length (it bounds each line).
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/add" {
+		if r.URL.Path == "/add" || isStreamedBody(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -28,6 +28,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /pins", s.statusAll)
 	s.handle(mux, "GET /pins/{cid}", s.status)
 	s.handle(mux, "POST /pins/recover", s.recoverAll)
+	s.handle(mux, "POST "+batchPath, s.pinsBatch)
 	s.handle(mux, "POST /pins/{cid}", s.pin)
 	s.handle(mux, "DELETE /pins/{cid}", s.unpin)
 	// /pins/{cid}/recover and /pins/ipfs/{path...} overlap, so one pattern takes both.

@@ -1,0 +1,189 @@
+package syncer
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// round is one collection (on a collector worker): it supersedes raced pins whose superseding
+// was lost, refreshes the version vectors of members not heard from recently (a pull records
+// the responder's and fetches what it has), then has the pinset drop the tombstones every
+// member has seen. It drops nothing while some member's version vector is unknown or stale.
+// heard holds the members' newest signs of life known to the actor.
+func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time) {
+	d.supersedeRaced(ctx)
+	window := d.cfg.Fresh
+	// Only what is held before members are judged is collected this round: a tombstone that
+	// arrives later, with ops of a member judged silent, waits for the next judgement.
+	early, err := d.store.VersionVector()
+	if err != nil {
+		d.log.Warn("tombstone collection: reading the version vector", "err", err)
+		return
+	}
+	members, expired, err := d.gcMembers(ctx, heard)
+	if err != nil {
+		d.log.Warn("tombstone collection: reading the members", "err", err)
+		return
+	}
+	seen, err := d.syncer.SeenVVs(ctx)
+	if err != nil {
+		d.log.Warn("tombstone collection", "err", err)
+		return
+	}
+	for _, id := range members {
+		if id == d.cfg.Self || time.Since(seen[id].At) < window/2 {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		_, err := d.syncer.Pull(pctx, id)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Debug("tombstone collection: refreshing a version vector", "peer", id, "err", err)
+			}
+			continue
+		}
+		if err := d.store.TouchMember(id, time.Now()); err != nil {
+			d.log.Warn("recording a cluster member", "peer", id, "err", err)
+		}
+	}
+	local, err := d.store.VersionVector()
+	if err != nil {
+		d.log.Warn("tombstone collection: reading the version vector", "err", err)
+		return
+	}
+	if seen, err = d.syncer.SeenVVs(ctx); err != nil {
+		d.log.Warn("tombstone collection", "err", err)
+		return
+	}
+	upTo, missing := stableVV(d.cfg.Self, members, local, seen, time.Now().Add(-window), d.members.Trusted)
+	if len(missing) > 0 {
+		d.log.Debug("tombstone collection waits for members", "peers", missing)
+		return
+	}
+	upTo = minVV(upTo, early)
+	if len(upTo) == 0 {
+		return
+	}
+	// The pinset actor writes: exclusions are durable before any tombstone goes, at the
+	// greatest clock applied (a bound on every tombstone about to be dropped), so a racing pin
+	// that arrives meanwhile, or after a failed or interrupted drop, is recognised.
+	res, err := d.writer.CollectTombstones(ctx, upTo, expired)
+	if res != nil {
+		for _, id := range res.Excluded {
+			d.log.Warn("tombstone collection went on without a member silent beyond absent_peer_horizon; it rejoins through a snapshot, and its pins that raced the collected deletions will be unpinned",
+				"peer", id, "horizon", d.cfg.Horizon)
+		}
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("tombstone collection", "err", err)
+		}
+		return
+	}
+	if res.Dropped > 0 {
+		d.log.Info("tombstone collection: dropped tombstones every member has seen", "count", res.Dropped, "members", len(members))
+	}
+}
+
+// gcMembers is every member tombstone collection must wait for: the trusted peers visible now
+// and the durable members heard from within the horizon, minus removed peers. expired lists
+// the durable members silent beyond the horizon (collection goes on without them); a sign of
+// life in heard counts as much as the durable last-heard time.
+func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Time) (members, expired []peer.ID, err error) {
+	set := map[peer.ID]bool{}
+	for _, id := range d.members.Visible(ctx) {
+		set[id] = true
+	}
+	durable, err := d.store.Members()
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted, removed := d.members.Trusted, d.members.Removed
+	// Every trusted origin whose ops this peer holds is a member, even one it never met (it
+	// joined while that peer was down): it counts from now, and is excluded only after the
+	// horizon, as the peers that met it do.
+	if local, err := d.store.VersionVector(); err == nil {
+		for o := range local {
+			if _, known := durable[o]; !known && o != d.cfg.Self && trusted(o) {
+				if err := d.store.TouchMember(o, time.Now()); err == nil {
+					durable[o] = time.Now()
+				}
+			}
+		}
+	}
+	for id, at := range heard {
+		if at.After(durable[id]) {
+			durable[id] = at
+		}
+	}
+	horizon := time.Now().Add(-d.cfg.Horizon)
+	for id, at := range durable {
+		if at.After(horizon) {
+			set[id] = true
+		} else if !set[id] && trusted(id) && !removed(id) {
+			expired = append(expired, id)
+		}
+	}
+	for id := range set {
+		if id == d.cfg.Self || (trusted(id) && !removed(id)) {
+			members = append(members, id)
+		}
+	}
+	return members, expired, nil
+}
+
+// supersede unpins each raced pin whose record is still that very op (a newer pin or unpin
+// that arrived meanwhile is left alone), in one commit.
+func (d *collectorDeps) supersede(ctx context.Context, ops []messages.Op) {
+	var changes []messages.Change
+	for _, op := range ops {
+		rec, found, err := d.store.Get(op.Cid)
+		if err != nil || !found || rec.Deleted || rec.Op.Origin != op.Origin || rec.Op.Seq != op.Seq {
+			continue
+		}
+		d.log.Warn("a pin from a peer excluded from tombstone collection (silent beyond absent_peer_horizon) races a collected deletion: unpinning it",
+			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
+		changes = append(changes, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}})
+	}
+	if len(changes) == 0 {
+		return
+	}
+	if _, err := d.writer.Commit(ctx, changes...); err != nil && ctx.Err() == nil {
+		d.log.Warn("superseding pins that raced a collected deletion (retried at the next collection round)", "pins", len(changes), "err", err)
+	}
+}
+
+// supersedeRaced is the durable side of RacedPins: it scans the pinset for live records of
+// excluded members not after their watermark and supersedes them, in batches. It costs a scan
+// only while some member is excluded.
+func (d *collectorDeps) supersedeRaced(ctx context.Context) {
+	ex, err := d.store.Exclusions()
+	if err != nil || len(ex) == 0 {
+		return
+	}
+	const batch = 1024
+	var raced []messages.Op
+	err = d.store.IterateRecords(ctx, func(r persistence.Record) error {
+		if w, ok := ex[r.Op.Origin]; ok && !r.Deleted && r.Op.Clock <= w {
+			raced = append(raced, r.Op)
+			if len(raced) >= batch {
+				d.supersede(ctx, raced)
+				raced = raced[:0]
+			}
+		}
+		return nil
+	})
+	if len(raced) > 0 {
+		d.supersede(ctx, raced)
+	}
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("looking for pins that raced a collected deletion", "err", err)
+	}
+}

@@ -1,0 +1,363 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/ask"
+	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// Tombstone collection (the collector actor, CollectorName).
+//
+// An unpin leaves a tombstone so that it wins over older pins still travelling. A tombstone is
+// dropped once it is causally stable: every member has seen it (its seq is within the pointwise
+// minimum of all members' version vectors) and this peer holds every op each member had made
+// when it reported that vector, so no op older than the tombstone can still arrive from a
+// member. The op logs are trimmed up to that minimum too, and a peer that later needs trimmed
+// ops loads a snapshot, which can neither resurrect a collected deletion here (records already
+// seen are skipped) nor keep one there (records the sender saw and no longer holds are pruned).
+//
+// Members are durable (persistence: Members): every trusted peer this peer has pulled from,
+// until `peers rm`. A member that is down or partitioned holds collection back everywhere until
+// it returns, so a partition never lets an acknowledged unpin come back. A member unheard for
+// longer than consensus.crdt.absent_peer_horizon stops counting; when it returns its version
+// vector is behind the trimmed logs and it rejoins through a snapshot. Collecting without it
+// records it as excluded at the collection watermark (the greatest clock collected): its pins
+// not after that watermark which land here on a CID without a record raced deletions that left
+// no trace, and are superseded by a fresh unpin (RacedPins), whichever way they arrive (op,
+// gossip or snapshot) and whichever side pulls first. Untrusted peers never count: their ops
+// are refused, so they cannot bring an old pin back to a trusted peer.
+//
+// A member is heard from when it answers a pull, and also when ops it made within the horizon
+// reach this peer through others (the pinset's PinsetChanged events): it is alive, only not
+// reachable directly yet, so collection waits for it instead of excluding it (and then
+// superseding its recent pins as raced ones).
+//
+// The actor owns the schedule, the last-heard table and its write throttle; a round runs on a
+// worker goroutine that reports back by message (it pulls from members and waits on the
+// pinset), and the writes go to the pinset actor, the single writer.
+
+// CollectorName is the collector actor's name.
+const CollectorName = "collector"
+
+// memberTouchEvery bounds how often a member's last-heard time is written (and at most a
+// tenth of the horizon, so a live member is never mistaken for a silent one).
+const memberTouchEvery = time.Minute
+
+// Membership is what collection needs to know of the cluster. Safe for concurrent use.
+type Membership interface {
+	// Visible is every peer connected or with a live ping metric, this one included, minus
+	// the removed peers.
+	Visible(ctx context.Context) []peer.ID
+	// Trusted reports whether ops of id are accepted (trusted_peers, minus removed peers).
+	Trusted(id peer.ID) bool
+	// Removed reports whether id was removed with peers rm.
+	Removed(id peer.ID) bool
+}
+
+// CollectStore is what collection reads, and the member records it keeps beside the pinset
+// (persistence.Store satisfies it).
+type CollectStore interface {
+	VersionVector() (map[peer.ID]uint64, error)
+	Members() (map[peer.ID]time.Time, error)
+	TouchMember(id peer.ID, at time.Time) error
+	Exclusions() (map[peer.ID]messages.HLC, error)
+	IterateRecords(ctx context.Context, fn func(persistence.Record) error) error
+	Get(c api.Cid) (persistence.Record, bool, error)
+}
+
+var _ CollectStore = (*persistence.Store)(nil)
+
+// CollectWriter is the pinset actor's part in collection (actors/pinset.Pinset satisfies it).
+type CollectWriter interface {
+	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (*pinset.TombstonesCollected, error)
+	Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error)
+}
+
+var _ CollectWriter = (*pinset.Pinset)(nil)
+
+// CollectorConfig sets the collector's rhythm.
+type CollectorConfig struct {
+	Self peer.ID
+	// Interval between rounds (cluster.state_sync_interval); 0: rounds only on request.
+	Interval time.Duration
+	// Fresh is how recent each member's version vector must be (a few rebroadcast_intervals).
+	Fresh time.Duration
+	// Horizon is consensus.crdt.absent_peer_horizon.
+	Horizon time.Duration
+}
+
+// Messages of the collector actor.
+type (
+	// collectTick starts a round (the timer).
+	collectTick struct{}
+	// collectNow starts a round at once and answers when it ends. Reply: *roundDone.
+	collectNow struct{}
+	// roundDone reports the end of a round from its worker.
+	roundDone struct {
+		waiters []*actor.PID
+	}
+	// racedPins hands over pins that raced a collected deletion (the store's raced handler).
+	racedPins struct{ ops []messages.Op }
+	// memberHeard says a trusted peer answered a pull.
+	memberHeard struct{ id peer.ID }
+)
+
+type collectorActor struct {
+	cfg   CollectorConfig
+	c     *collectorDeps
+	log   *slog.Logger
+	ctx   context.Context
+	work  *sync.WaitGroup
+	timer *time.Timer
+
+	running bool
+	waiters []*actor.PID          // collectNow senders: answered when the next round ends
+	queued  []*actor.PID          // collectNow senders that arrived during a round: they get a fresh one
+	touched map[peer.ID]time.Time // last-heard times written, for the throttle
+	heard   map[peer.ID]time.Time // newest sign of life of each member, handed to each round
+}
+
+// collectorDeps are what a round uses; shared, read only, with the workers.
+type collectorDeps struct {
+	cfg     CollectorConfig
+	store   CollectStore
+	writer  CollectWriter
+	syncer  *Syncer
+	members Membership
+	log     *slog.Logger
+}
+
+func (a *collectorActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.schedule(ctx)
+	case *collectTick:
+		a.onTick(ctx)
+	case *collectNow:
+		a.onCollectNow(ctx)
+	case *roundDone:
+		a.onRoundDone(ctx, m)
+	case *racedPins:
+		a.onRacedPins(m)
+	case *memberHeard:
+		a.onMemberHeard(m.id, time.Now())
+	case messages.PinsetChanged:
+		a.onPinsetChanged(m)
+	case *actor.Stopping:
+		if a.timer != nil {
+			a.timer.Stop()
+		}
+	case *actor.Stopped, *actor.Restarting:
+	default:
+		a.log.Warn("collector: unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+// schedule arms the next tick (timers are messages).
+func (a *collectorActor) schedule(ctx actor.Context) {
+	if a.cfg.Interval <= 0 {
+		return
+	}
+	self, system := ctx.Self(), ctx.ActorSystem()
+	a.timer = time.AfterFunc(a.cfg.Interval, func() { system.Root.Send(self, &collectTick{}) })
+}
+
+func (a *collectorActor) onTick(ctx actor.Context) {
+	if !a.running {
+		a.startRound(ctx)
+	}
+}
+
+func (a *collectorActor) onCollectNow(ctx actor.Context) {
+	if ctx.Sender() == nil {
+		return
+	}
+	if a.running {
+		a.queued = append(a.queued, ctx.Sender())
+		return
+	}
+	a.waiters = append(a.waiters, ctx.Sender())
+	a.startRound(ctx)
+}
+
+// startRound runs one round on a worker goroutine, which reports back with roundDone.
+func (a *collectorActor) startRound(ctx actor.Context) {
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	a.running = true
+	waiters := a.waiters
+	a.waiters = nil
+	heard := maps.Clone(a.heard)
+	self, system, deps, rctx := ctx.Self(), ctx.ActorSystem(), a.c, a.ctx
+	a.work.Add(1)
+	go func() {
+		defer a.work.Done()
+		deps.round(rctx, heard)
+		system.Root.Send(self, &roundDone{waiters: waiters})
+	}()
+}
+
+func (a *collectorActor) onRoundDone(ctx actor.Context, m *roundDone) {
+	a.running = false
+	for _, w := range m.waiters {
+		ctx.Send(w, m)
+	}
+	if len(a.queued) > 0 {
+		a.waiters, a.queued = a.queued, nil
+		a.startRound(ctx)
+		return
+	}
+	a.schedule(ctx)
+}
+
+// onRacedPins supersedes raced pins on a worker (it reads the store and commits).
+func (a *collectorActor) onRacedPins(m *racedPins) {
+	deps, rctx := a.c, a.ctx
+	if rctx.Err() != nil {
+		return // the next round's sweep finds them after the restart
+	}
+	a.work.Add(1)
+	go func() {
+		defer a.work.Done()
+		ctx, cancel := context.WithTimeout(rctx, time.Minute)
+		defer cancel()
+		deps.supersede(ctx, m.ops)
+	}()
+}
+
+// onMemberHeard records that a member was alive at `at`, in memory at once and in the store
+// at most once a memberTouchEvery.
+func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
+	if id == a.cfg.Self || !a.c.members.Trusted(id) || a.c.members.Removed(id) {
+		return
+	}
+	if at.After(a.heard[id]) {
+		a.heard[id] = at
+	}
+	every := memberTouchEvery
+	if a.cfg.Horizon > 0 {
+		every = min(every, a.cfg.Horizon/10)
+	}
+	if at.Sub(a.touched[id]) < every {
+		return
+	}
+	a.touched[id] = at
+	store, log := a.c.store, a.log
+	a.work.Add(1)
+	go func() { // a store write: off the actor's goroutine
+		defer a.work.Done()
+		if err := store.TouchMember(id, at); err != nil {
+			log.Warn("recording a cluster member", "peer", id, "err", err)
+		}
+	}()
+}
+
+// onPinsetChanged takes ops of other members made within the horizon as signs of life (at
+// their clock's wall time, never later than now).
+func (a *collectorActor) onPinsetChanged(m messages.PinsetChanged) {
+	if m.Local {
+		return
+	}
+	now := time.Now()
+	newest := map[peer.ID]time.Time{}
+	for _, op := range m.Ops {
+		if w := op.Clock.Wall(); w.After(newest[op.Origin]) {
+			newest[op.Origin] = w
+		}
+	}
+	for id, at := range newest {
+		if a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
+			continue
+		}
+		if at.After(now) { // a member whose clock runs ahead
+			at = now
+		}
+		a.onMemberHeard(id, at)
+	}
+}
+
+// Collector is the collector actor's facade.
+type Collector struct {
+	system *actor.ActorSystem
+	pid    *actor.PID
+	cancel context.CancelFunc
+	work   *sync.WaitGroup
+}
+
+// SpawnCollector starts the collector actor: a round every cfg.Interval.
+func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore, writer CollectWriter, s *Syncer, members Membership, log *slog.Logger) (*Collector, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, syncer: s, members: members, log: log}
+	work := &sync.WaitGroup{}
+	produce := func() actor.Actor {
+		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}, heard: map[peer.ID]time.Time{}}
+	}
+	system := parent.ActorSystem()
+	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), CollectorName)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("collector: spawn: %w", err)
+	}
+	return &Collector{system: system, pid: pid, cancel: cancel, work: work}, nil
+}
+
+// CollectNow runs a round (or waits for the one in progress and runs another) and returns
+// when it ends.
+func (c *Collector) CollectNow(ctx context.Context) error {
+	timeout := 10 * time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	res, err := ask.Request(ctx, c.system, c.pid, &collectNow{}, timeout)
+	if err != nil {
+		return fmt.Errorf("tombstone collection: %w", err)
+	}
+	if _, ok := res.(*roundDone); !ok {
+		return fmt.Errorf("collector: unexpected reply %T", res)
+	}
+	return nil
+}
+
+// RacedPins hands over pins that raced a collected deletion (persistence's raced handler: it
+// does not block).
+func (c *Collector) RacedPins(ops []messages.Op) {
+	c.system.Root.Send(c.pid, &racedPins{ops: ops})
+}
+
+// PID is the collector actor, a subscriber of the pinset's PinsetChanged events (their remote
+// ops are signs of life of their origins).
+func (c *Collector) PID() *actor.PID { return c.pid }
+
+// Changed hands over a PinsetChanged event, as the pinset does to its subscribers.
+func (c *Collector) Changed(ev messages.PinsetChanged) {
+	c.system.Root.Send(c.pid, ev)
+}
+
+// Heard records that a trusted peer answered a pull.
+func (c *Collector) Heard(id peer.ID) {
+	c.system.Root.Send(c.pid, &memberHeard{id: id})
+}
+
+// Stop stops the actor and waits for its workers (before the pinset and the store stop).
+func (c *Collector) Stop() {
+	c.cancel()
+	_ = c.system.Root.StopFuture(c.pid).Wait()
+	c.work.Wait()
+}

@@ -1,0 +1,52 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+)
+
+// BatchOp is what a batch does to the CIDs of its lines (POST /pins/batch?op=...).
+type BatchOp string
+
+const (
+	// BatchPin pins every line's CID with the line's options (the default).
+	BatchPin BatchOp = "pin"
+	// BatchUnpin unpins every line's CID.
+	BatchUnpin BatchOp = "unpin"
+)
+
+// ParseBatchOp reads "pin" (or "") and "unpin".
+func ParseBatchOp(s string) (BatchOp, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "pin":
+		return BatchPin, nil
+	case "unpin", "rm":
+		return BatchUnpin, nil
+	}
+	return BatchPin, fmt.Errorf("%w: op=%q: use pin or unpin", ErrInvalid, s)
+}
+
+// BatchEvent is one line of the POST /pins/batch response stream. A failed line has Line set
+// (with Input and Error); a progress event has Line 0 and says that OK lines in all are now
+// durable and that every line up to Through that was not reported failed is one of them; the
+// last event has Done set and the totals.
+type BatchEvent struct {
+	Line  int    `json:"line,omitempty"`
+	Input string `json:"input,omitempty"`
+	Error string `json:"error,omitempty"`
+
+	OK      int  `json:"ok,omitempty"`
+	Through int  `json:"through,omitempty"`
+	Done    bool `json:"done,omitempty"`
+	// Failed and Unchanged are set on the Done event: lines reported failed, and lines whose
+	// CID already was as asked (counted in OK, no new op).
+	Failed    int `json:"failed,omitempty"`
+	Unchanged int `json:"unchanged,omitempty"`
+}
+
+// BatchFailure is a failed line of a batch as the CLI reports it.
+type BatchFailure struct {
+	Line  int    `json:"line"`
+	Input string `json:"input"`
+	Error string `json:"error"`
+}

@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// maxListedFailures bounds the failed lines kept for the JSON summary, so a file of a million
+// bad lines does not make the CLI hold them all; the count stays exact.
+const maxListedFailures = 100_000
+
+// batchSummary is the --enc json output of pin add/rm --from.
+type batchSummary struct {
+	OK          int                `json:"ok"`
+	Failed      int                `json:"failed"`
+	Unchanged   int                `json:"unchanged"`
+	FailedLines []api.BatchFailure `json:"failed_lines"`
+	Truncated   bool               `json:"failed_lines_truncated,omitempty"`
+	Seconds     float64            `json:"seconds"`
+	PinsPerS    float64            `json:"pins_per_s"`
+	Error       string             `json:"error,omitempty"`
+}
+
+// errLinesFailed ends a batch in which some lines failed (exit code 2, after the summary).
+type errLinesFailed struct{ failed int }
+
+func (e errLinesFailed) Error() string { return fmt.Sprintf("%d lines failed", e.failed) }
+
+// runBatch streams the file (or stdin for "-") to POST /pins/batch and reports as the answer
+// comes: failed lines as they are reported, a progress bar on a terminal, a summary at the end.
+func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) error {
+	cl, err := g.client()
+	if err != nil {
+		return err
+	}
+	var size int64 = -1
+	var read atomic.Int64
+	opened := false
+	open := func() (io.ReadCloser, error) {
+		if from == "-" {
+			if opened {
+				return nil, errors.New("stdin cannot be sent twice (the first daemon was unreachable)")
+			}
+			opened = true
+			return io.NopCloser(&countingReader{r: g.io.In, n: &read}), nil
+		}
+		f, err := os.Open(from)
+		if err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+		read.Store(0)
+		return &countingReader{r: f, c: f, n: &read}, nil
+	}
+	if from != "-" {
+		st, err := os.Stat(from)
+		if err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+		if st.IsDir() {
+			return fmt.Errorf("--from %s is a directory: give a file of CIDs, one per line", from)
+		}
+		size = st.Size()
+	}
+	var bar *progressbar.ProgressBar
+	total := int64(-1) // lines, estimated from the file's size and its first lines
+	if g.io.TTY && !g.json() {
+		if size > 0 {
+			total = estimateLines(from, size)
+		}
+		bar = newBatchBar(g.io.Err, total, op)
+	}
+	sum := batchSummary{FailedLines: []api.BatchFailure{}}
+	start := time.Now()
+	ctx, cancel := g.ctx(true)
+	defer cancel()
+	err = cl.Batch(ctx, op, opts, open, func(ev api.BatchEvent) error {
+		switch {
+		case ev.Line > 0:
+			sum.Failed++
+			if len(sum.FailedLines) < maxListedFailures {
+				sum.FailedLines = append(sum.FailedLines, api.BatchFailure{Line: ev.Line, Input: ev.Input, Error: ev.Error})
+			} else {
+				sum.Truncated = true
+			}
+			if !g.json() {
+				if bar != nil {
+					_ = bar.Clear()
+				}
+				g.printf("line %d: %s: %s\n", ev.Line, ev.Input, ev.Error)
+			}
+		case ev.Done:
+			sum.OK, sum.Unchanged = ev.OK, ev.Unchanged
+		default:
+			sum.OK = ev.OK
+		}
+		if bar != nil && ev.Through > 0 {
+			v := int64(ev.Through)
+			if total > 0 && v >= total && !ev.Done {
+				v = total - 1 // an estimate: do not finish (and clear) the bar early
+			}
+			// Describe renders (Set64 alone may be throttled): set the value first.
+			_ = bar.Set64(v)
+			bar.Describe(fmt.Sprintf("%d ok, %d failed", sum.OK, sum.Failed))
+		}
+		return nil
+	})
+	if bar != nil {
+		_ = bar.Finish()
+		_ = bar.Clear()
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	sum.PinsPerS = float64(sum.OK) / max(sum.Seconds, 0.001)
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	verb := "pinned"
+	if op == api.BatchUnpin {
+		verb = "unpinned"
+	}
+	if g.json() {
+		if perr := g.printJSON(sum); perr != nil && err == nil {
+			err = perr
+		}
+	} else {
+		g.printf("%s %d lines (%d already so), %d failed, in %.1fs (%.0f/s)\n", verb, sum.OK, sum.Unchanged, sum.Failed, sum.Seconds, sum.PinsPerS)
+	}
+	if err != nil {
+		return fmt.Errorf("batch stopped after %d lines ok: %w", sum.OK, err)
+	}
+	if sum.Failed > 0 {
+		return errLinesFailed{failed: sum.Failed}
+	}
+	return nil
+}
+
+// newBatchBar is the progress bar of a batch: lines acknowledged (count, rate, ETA) out of
+// total (estimated; -1: unknown, a spinner). Bytes sent would not do: the HTTP transport reads
+// megabytes ahead of what the daemon has committed.
+func newBatchBar(w io.Writer, total int64, op api.BatchOp) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(string(op)+"ning"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("lines"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetWidth(30),
+	)
+}
+
+// estimateLines guesses the lines of a file of size bytes from its first 256 KiB (-1 when it
+// cannot be read).
+func estimateLines(path string, size int64) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	n, _ := io.ReadFull(f, buf)
+	lines := int64(bytes.Count(buf[:n], []byte{'\n'}))
+	if n == 0 || lines == 0 {
+		return -1
+	}
+	return max(1, lines*size/int64(n))
+}
+
+// countingReader counts the bytes read (for the progress bar, read from another goroutine).
+type countingReader struct {
+	r io.Reader
+	c io.Closer
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingReader) Close() error {
+	if c.c != nil {
+		return c.c.Close()
+	}
+	return nil
+}
+
+// checkFrom checks that a pin command names exactly one of a CID and --from, and that --from
+// comes without the status flags of a single pin.
+func checkFrom(target, from string, noStatus bool, w WaitFlags) error {
+	switch {
+	case target == "" && from == "":
+		return fmt.Errorf(`expected "<cid-or-path>" or --from FILE`)
+	case target != "" && from != "":
+		return fmt.Errorf("give either a CID or --from FILE, not both")
+	case from != "" && (w.Wait || w.WaitTimeout > 0 || noStatus):
+		return fmt.Errorf("--from does not take --wait, --wait-timeout or --no-status (check with pincluster status afterwards)")
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package ingest
+
+import (
+	"context"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// Deps is what the service needs from the peer. Its methods are called from one goroutine per
+// run, several runs may call them at once.
+type Deps interface {
+	// Lookup returns the stored pin of each CID; found[i] is false when cids[i] is not pinned.
+	// It reads the store directly (no actor round trip) and does not block on writes.
+	Lookup(cids []api.Cid) (pins []api.Pin, found []bool, err error)
+	// Allocate picks the allocations of every request from one snapshot of the live peers'
+	// metrics. errs[i] (api.ErrUnavailable when too few peers) fails request i only; err fails
+	// them all (no metrics at all).
+	Allocate(ctx context.Context, reqs []AllocRequest) (allocs [][]peer.ID, errs []error, err error)
+	// Admit returns once the queues downstream of the pinset (broadcast, tracker) can take n
+	// more ops, or with an error (api.ErrUnavailable, ctx's error) when they cannot.
+	Admit(ctx context.Context, n int) error
+	// Commit makes the changes durable as one group commit (pinset.Commit). When it returns
+	// nil every change survives a crash.
+	Commit(ctx context.Context, changes []messages.Change) error
+}
+
+// AllocRequest asks for the allocations of one pin.
+type AllocRequest struct {
+	Cid  api.Cid
+	Opts api.PinOptions
+	// Current are the allocations of the stored pin (nil for a new pin), kept while enough.
+	Current []peer.ID
+}

@@ -1,0 +1,224 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// MaxLineBytes bounds one input line (without its newline). A longer line is reported as bad
+// and skipped; the lines after it are read as usual.
+const MaxLineBytes = 64 << 10
+
+// maxInputEcho bounds the part of a bad line echoed back in its report.
+const maxInputEcho = 256
+
+// Line is one parsed input line: a CID with the options it asked for, or Err.
+type Line struct {
+	// N is the 1-based line number in the input.
+	N int
+	// Cid is the CID the line names (undefined when Err is set).
+	Cid api.Cid
+	// Opts are the line's own options merged over the command-line ones; replication factors
+	// still 0 take the cluster defaults later (api.PinOptions.ApplyDefaults).
+	Opts api.PinOptions
+	// Err says why the line is bad (it wraps api.ErrInvalid).
+	Err error
+	// input is the line as read, for reports of bad lines (see Input).
+	input []byte
+}
+
+// Input is the line as read, cut to a few hundred bytes, for reports.
+func (l Line) Input() string {
+	b := l.input
+	if len(b) > maxInputEcho {
+		b = b[:maxInputEcho]
+		return strings.ToValidUTF8(string(b), "?") + "..."
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}
+
+// Reader reads lines of a batch input one at a time, in constant memory whatever the input's
+// length: one CID or /ipfs/<cid> (or /ipld/<cid>) per line, or an NDJSON object (fields in
+// lineJSON); blank lines and lines starting with # are skipped. A bad line (not a CID, an
+// unknown field, options that fail api.PinOptions.Validate, over MaxLineBytes, not text) is
+// returned with Err set; reading goes on after it.
+type Reader struct {
+	br       *bufio.Reader
+	defaults api.PinOptions
+	n        int
+	err      error // sticky read error
+}
+
+// NewReader reads r. defaults are the command-line options, applied field by field to every
+// line that does not set its own.
+func NewReader(r io.Reader, defaults api.PinOptions) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, MaxLineBytes+1), defaults: defaults}
+}
+
+// Next returns the next non-blank, non-comment line. It returns io.EOF at the end of the
+// input, and any other read error of the underlying reader as it is (the lines returned before
+// it stand).
+func (r *Reader) Next() (Line, error) {
+	for {
+		raw, tooLong, err := r.readLine()
+		if err != nil {
+			return Line{}, err
+		}
+		r.n++
+		if tooLong {
+			return Line{N: r.n, input: raw, Err: fmt.Errorf("%w: line is longer than %d bytes", api.ErrInvalid, MaxLineBytes)}, nil
+		}
+		b := bytes.TrimSpace(raw)
+		if len(b) == 0 || b[0] == '#' {
+			continue
+		}
+		l := Line{N: r.n, input: b}
+		l.Cid, l.Opts, l.Err = parseLine(b, r.defaults)
+		if l.Err != nil {
+			l.Cid = api.CidUndef
+		}
+		return l, nil
+	}
+}
+
+// readLine returns the next line without its line ending. A line over MaxLineBytes is consumed
+// to its end and returned cut, with tooLong set. The returned slice is valid until the next
+// call.
+func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
+	if r.err != nil {
+		return nil, false, r.err
+	}
+	line, err = r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		head := append([]byte(nil), line[:maxInputEcho]...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.br.ReadSlice('\n')
+		}
+		if err != nil && err != io.EOF {
+			r.err = err
+		} else if err == io.EOF {
+			r.err = io.EOF
+		}
+		return head, true, nil
+	}
+	if err == io.EOF {
+		r.err = io.EOF
+		if len(line) == 0 {
+			return nil, false, io.EOF
+		}
+		return line, false, nil // last line without a newline
+	}
+	if err != nil {
+		r.err = err
+		return nil, false, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, false, nil
+}
+
+// lineJSON is an NDJSON line. Pointers tell a field that is absent (the command-line option
+// applies) from one set to its zero value.
+type lineJSON struct {
+	Cid                  string             `json:"cid"`
+	Name                 *string            `json:"name"`
+	ReplicationFactorMin *int               `json:"replication_factor_min"`
+	ReplicationFactorMax *int               `json:"replication_factor_max"`
+	Allocations          *[]string          `json:"allocations"`
+	Mode                 *string            `json:"mode"`
+	ExpireAt             *time.Time         `json:"expire_at"`
+	Metadata             *map[string]string `json:"metadata"`
+}
+
+// parseLine reads one trimmed, non-empty line.
+func parseLine(b []byte, defaults api.PinOptions) (api.Cid, api.PinOptions, error) {
+	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
+		return api.CidUndef, defaults, fmt.Errorf("%w: line is not text (NUL byte or invalid UTF-8)", api.ErrInvalid)
+	}
+	if b[0] != '{' {
+		c, err := parseTarget(string(b))
+		return c, defaults, err
+	}
+	var l lineJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return api.CidUndef, defaults, fmt.Errorf("%w: bad JSON line: %v", api.ErrInvalid, err)
+	}
+	if dec.More() {
+		return api.CidUndef, defaults, fmt.Errorf("%w: bad JSON line: more than one value", api.ErrInvalid)
+	}
+	if l.Cid == "" {
+		return api.CidUndef, defaults, fmt.Errorf("%w: JSON line has no \"cid\"", api.ErrInvalid)
+	}
+	c, err := parseTarget(l.Cid)
+	if err != nil {
+		return api.CidUndef, defaults, err
+	}
+	o, err := l.options(defaults)
+	return c, o, err
+}
+
+// options lays the line's fields over the defaults. It checks only what the JSON form adds
+// (peer IDs, mode); the rest is api.PinOptions.Validate's, after the cluster defaults.
+func (l lineJSON) options(o api.PinOptions) (api.PinOptions, error) {
+	if l.Name != nil {
+		o.Name = *l.Name
+	}
+	if l.ReplicationFactorMin != nil {
+		o.ReplicationFactorMin = *l.ReplicationFactorMin
+	}
+	if l.ReplicationFactorMax != nil {
+		o.ReplicationFactorMax = *l.ReplicationFactorMax
+	}
+	if l.Allocations != nil {
+		o.UserAllocations = make([]peer.ID, 0, len(*l.Allocations))
+		for _, s := range *l.Allocations {
+			id, err := peer.Decode(s)
+			if err != nil {
+				return o, fmt.Errorf("%w: allocations: %q is not a peer ID", api.ErrInvalid, s)
+			}
+			o.UserAllocations = append(o.UserAllocations, id)
+		}
+	}
+	if l.Mode != nil {
+		m, err := api.ParsePinMode(*l.Mode)
+		if err != nil {
+			return o, err
+		}
+		o.Mode = m
+	}
+	if l.ExpireAt != nil {
+		o.ExpireAt = *l.ExpireAt
+	}
+	if l.Metadata != nil {
+		o.Metadata = *l.Metadata
+	}
+	return o, nil
+}
+
+// parseTarget reads a CID, /ipfs/<cid> or /ipld/<cid>. Paths into a DAG and IPNS names would
+// need the IPFS node per line; a batch takes CIDs only.
+func parseTarget(s string) (api.Cid, error) {
+	if !strings.HasPrefix(s, "/") {
+		return api.DecodeCid(s)
+	}
+	parts := strings.Split(strings.Trim(s, "/"), "/")
+	if len(parts) == 2 && (parts[0] == "ipfs" || parts[0] == "ipld") {
+		return api.DecodeCid(parts[1])
+	}
+	return api.CidUndef, fmt.Errorf("%w: %q: a batch line is a CID or /ipfs/<cid> (paths into a DAG and IPNS names are not resolved)", api.ErrInvalid, s)
+}
