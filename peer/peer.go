@@ -279,7 +279,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	}
 	pcancel()
 	if !opts.NoREST {
-		if p.rest, err = rest.NewServer(cfg.API.RestAPI, restServices(p.Services), log); err != nil {
+		if p.rest, err = rest.NewServer(cfg.API.RestAPI, restServices(p.Services, p), log); err != nil {
 			return nil, err
 		}
 		if err = p.rest.Start(); err != nil {

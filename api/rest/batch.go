@@ -12,7 +12,7 @@ import (
 )
 
 // Ingester runs batch ingests (POST /pins/batch). It is the REST server's own small interface
-// (the peer's ingest service satisfies it), so the batch path does not grow Cluster.
+// (the peer's ingest service satisfies it), Services.Ingest.
 type Ingester interface {
 	// Ingest reads body to its end, one CID or NDJSON pin per line, and pins (or unpins) each
 	// line's CID; defaults are the options of lines that do not set their own. It calls emit
@@ -35,8 +35,8 @@ func isStreamedBody(r *http.Request) bool {
 // while the answer streams one api.BatchEvent per failed line and per commit. Errors after the
 // stream started go in the X-Stream-Error trailer.
 func (s *Server) pinsBatch(w http.ResponseWriter, r *http.Request) {
-	ing, ok := s.cl.(Ingester)
-	if !ok {
+	ing := s.svc.Ingest
+	if ing == nil {
 		writeError(w, fmt.Errorf("%w: this peer does not run batch ingest", api.ErrUnavailable))
 		return
 	}

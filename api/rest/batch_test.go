@@ -89,7 +89,9 @@ func newBatchServer(t testing.TB, mut func(*Config)) (*Server, *memPinset) {
 	store := &memPinset{pins: map[string]api.Pin{}}
 	cl := &batchCluster{fakeCluster: newFake(t), store: store,
 		svc: ingest.New(store, ingest.Config{ReplicationFactorMin: -1, ReplicationFactorMax: -1})}
-	s, err := NewServer(cfg, cl, testLogger(t))
+	svc := cl.services()
+	svc.Ingest = cl
+	s, err := NewServer(cfg, svc, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

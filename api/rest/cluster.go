@@ -79,13 +79,15 @@ type Adder interface {
 	Add(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error)
 }
 
-// Services are what the server serves, one field per concern; every field is required.
+// Services are what the server serves, one field per concern; every field but Ingest is
+// required (without Ingest, POST /pins/batch answers 503).
 type Services struct {
 	Pins   Pins
 	Status PinStatus
 	Peers  Membership
 	Health Health
 	Add    Adder
+	Ingest Ingester // batch.go
 }
 
 func (s Services) check() error {

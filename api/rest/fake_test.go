@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -46,11 +47,12 @@ var (
 	_ Membership = (*fakeCluster)(nil)
 	_ Health     = (*fakeCluster)(nil)
 	_ Adder      = (*fakeCluster)(nil)
+	_ Ingester   = (*fakeCluster)(nil)
 )
 
 // services hands f to the server for every concern.
 func (f *fakeCluster) services() Services {
-	return Services{Pins: f, Status: f, Peers: f, Health: f, Add: f}
+	return Services{Pins: f, Status: f, Peers: f, Health: f, Add: f, Ingest: f}
 }
 
 func newFake(t testing.TB) *fakeCluster {
@@ -212,6 +214,18 @@ func (f *fakeCluster) Status(ctx context.Context, c api.Cid, local bool) (api.Gl
 func (f *fakeCluster) StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
 	f.record("StatusAll", filter, local, cids)
 	return f.stream(ctx, func(i int) error { return fn(f.gpi(testCid(fmt.Sprint(i)), fmt.Sprint(i))) })
+}
+
+// Ingest counts the body's lines as accepted.
+func (f *fakeCluster) Ingest(ctx context.Context, body io.Reader, op api.BatchOp, defaults api.PinOptions, emit func(api.BatchEvent) error) (api.BatchEvent, error) {
+	f.record("Ingest", op, defaults)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return api.BatchEvent{}, err
+	}
+	n := bytes.Count(b, []byte("\n"))
+	done := api.BatchEvent{OK: n, Through: n, Done: true}
+	return done, emit(done)
 }
 
 func (f *fakeCluster) StatusLocalJSON(ctx context.Context, filter api.TrackerStatus, fn func([]byte) error) error {

@@ -147,3 +147,14 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("GET with allowed origin = %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// POST /pins/batch goes to the Ingest service, and answers 503 on a server without one.
+func TestBatchNeedsIngester(t *testing.T) {
+	s, f := newTestServer(t, nil)
+	ls := lines(t, do(t, s.Handler(), "POST", "/pins/batch?op=pin", strings.NewReader("a\nb\n")), 200)
+	if len(ls) != 1 || !strings.Contains(ls[0], `"ok":2`) || !f.called("Ingest") {
+		t.Fatalf("batch answer %q", ls)
+	}
+	s.svc.Ingest = nil
+	wantError(t, do(t, s.Handler(), "POST", "/pins/batch?op=pin", strings.NewReader("a\n")), http.StatusServiceUnavailable, "does not run batch ingest")
+}
