@@ -26,7 +26,8 @@ func (p *Peer) spawnHealth() error {
 	if p.monitor, err = monitor.Spawn(p.root, p.ident.ID, cfg.Monitor, log); err != nil {
 		return err
 	}
-	if p.allocator, err = allocator.Spawn(p.root, cfg.Allocator, allocator.Deps{Metrics: metricsTopic{p}, Removed: p.store, Monitor: p.monitor.PID()}, log); err != nil {
+	if p.allocator, err = allocator.Spawn(p.root, cfg.Allocator, allocator.Deps{Metrics: metricsTopic{p}, Removed: p.store, Monitor: p.monitor.PID(),
+		Warmup: cfg.Cluster.MonitorPingInterval.D()}, log); err != nil {
 		return err
 	}
 	p.monitor.SeedFrom(p.allocator.PID()) // each keeps the other's table across a restart

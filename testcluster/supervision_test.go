@@ -30,6 +30,7 @@ func TestSupervisionHealsActors(t *testing.T) {
 			_, err := c.Peer(0).Pin(ctx, x, api.PinOptions{})
 			cancel()
 			if err != nil {
+				t.Logf("pin %s failed: %v", x, err)
 				errs <- err
 				return
 			}

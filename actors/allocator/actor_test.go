@@ -275,3 +275,36 @@ func BenchmarkActorAllocate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
+
+// A restarted instance holds no metrics until peers republish (the monitor may have restarted
+// too): within Deps.Warmup an allocation that finds too few peers waits for metrics instead of
+// failing; after it, the shortage is reported. The first instance never waits.
+func TestRestartedActorWaitsForMetrics(t *testing.T) {
+	system, r, a := spawnTree(t, Deps{Warmup: time.Hour})
+	if _, err := allocate(t, a, 1, 1); !errors.Is(err, api.ErrUnavailable) {
+		t.Fatalf("first instance: err = %v, want ErrUnavailable at once", err)
+	}
+	if err := r.Crash(context.Background(), ActorName); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		peers []peer.ID
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := allocate(t, a, 1, 1)
+		done <- result{p, err}
+	}()
+	waitCandidates(t, a, nil) // the restarted instance answers, the allocation waits
+	select {
+	case res := <-done:
+		t.Fatalf("allocation answered before any metric: %v, %v", str(res.peers), res.err)
+	default:
+	}
+	send(system, a, liveMetrics("a", 10, time.Hour))
+	res := <-done
+	if res.err != nil || !slices.Equal(res.peers, ids("a")) {
+		t.Fatalf("after a metric: %v, %v; want [a]", str(res.peers), res.err)
+	}
+}

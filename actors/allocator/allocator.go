@@ -47,7 +47,13 @@ func Spawn(parent root.Parent, cfg Config, deps Deps, log *slog.Logger) (*Alloca
 		log = slog.Default()
 	}
 	log = log.With("component", "allocator")
-	props := actor.PropsFromProducer(func() actor.Actor { return newAllocatorActor(cfg, deps, log) })
+	first := true
+	props := actor.PropsFromProducer(func() actor.Actor {
+		a := newAllocatorActor(cfg, deps, log)
+		a.restarted = !first // only a restarted instance warms up (Deps.Warmup)
+		first = false
+		return a
+	})
 	pid, err := parent.SpawnNamed(props, ActorName)
 	if err != nil {
 		return nil, fmt.Errorf("allocator: spawn: %w", err)

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -46,6 +47,12 @@ type allocatorActor struct {
 	seedT    *time.Timer
 	// deferredMany are batch requests (many.go) waiting for the seed, like deferred.
 	deferredMany []deferredMany
+	// restarted marks an instance made by a restart; until warmUntil, an allocation that
+	// finds too few peers waits in warming for the next metrics (Deps.Warmup).
+	restarted bool
+	warmUntil time.Time
+	warming   []deferredAllocate
+	warmT     *time.Timer
 }
 
 // deferredAllocate is an Allocate that arrived while seeding.
@@ -59,6 +66,10 @@ const seedTimeout = 2 * time.Second
 
 // seedExpired: the monitor did not answer in time; allocate from what arrived.
 type seedExpired struct{}
+
+// warmupEnded: a restarted instance stops waiting for metrics; waiting allocations are
+// answered with what it holds.
+type warmupEnded struct{}
 
 func newAllocatorActor(cfg Config, deps Deps, log *slog.Logger) *allocatorActor {
 	return &allocatorActor{cfg: cfg, deps: deps, log: log, now: time.Now,
@@ -74,6 +85,9 @@ func (a *allocatorActor) Receive(ctx actor.Context) {
 		if a.seedT != nil {
 			a.seedT.Stop()
 		}
+		if a.warmT != nil {
+			a.warmT.Stop()
+		}
 	case messages.AllMetricsResponse:
 		for _, byName := range msg.Metrics {
 			for _, m := range byName {
@@ -83,12 +97,16 @@ func (a *allocatorActor) Receive(ctx actor.Context) {
 		a.seeded(ctx)
 	case seedExpired:
 		a.seeded(ctx)
+	case warmupEnded:
+		a.retryWarming(ctx, true)
 	case messages.MetricReceived:
 		a.onMetric(msg.Metric)
+		a.retryWarming(ctx, false)
 	case metricsReceived:
 		for _, m := range msg.metrics {
 			a.onMetric(m)
 		}
+		a.retryWarming(ctx, false)
 	case messages.PeerRemoved:
 		a.onRemoved(msg.Peer)
 	case messages.AllocateRequest:
@@ -118,6 +136,11 @@ type subscriptionEnded struct{ err error }
 // onStarted rebuilds the instance's state: the removed peers from the store, metrics from the
 // subscription it opens (every peer republishes within a ping interval).
 func (a *allocatorActor) onStarted(ctx actor.Context) {
+	if a.restarted && a.deps.Warmup > 0 {
+		a.warmUntil = a.now().Add(a.deps.Warmup)
+		self, system := ctx.Self(), ctx.ActorSystem()
+		a.warmT = time.AfterFunc(a.deps.Warmup, func() { system.Root.Send(self, warmupEnded{}) })
+	}
 	if a.deps.Monitor != nil {
 		a.seeding = true
 		ctx.Request(a.deps.Monitor, messages.AllMetricsRequest{})
@@ -209,7 +232,7 @@ func (a *allocatorActor) seeded(ctx actor.Context) {
 		a.seedT.Stop()
 	}
 	for _, d := range a.deferred {
-		ctx.Send(d.sender, a.allocate(d.req))
+		a.answer(ctx, d)
 	}
 	a.deferred = nil
 	for _, d := range a.deferredMany {
@@ -223,7 +246,37 @@ func (a *allocatorActor) onAllocate(ctx actor.Context, req messages.AllocateRequ
 		a.deferred = append(a.deferred, deferredAllocate{sender: ctx.Sender(), req: req})
 		return
 	}
-	ctx.Respond(a.allocate(req))
+	if ctx.Sender() == nil {
+		return
+	}
+	a.answer(ctx, deferredAllocate{sender: ctx.Sender(), req: req})
+}
+
+// answer sends the allocation of d, or keeps d waiting while a restarted instance warms up and
+// holds too few peers for it.
+func (a *allocatorActor) answer(ctx actor.Context, d deferredAllocate) {
+	resp := a.allocate(d.req)
+	if resp.Err != nil && errors.Is(resp.Err, api.ErrUnavailable) && a.now().Before(a.warmUntil) {
+		a.warming = append(a.warming, d)
+		return
+	}
+	ctx.Send(d.sender, resp)
+}
+
+// retryWarming answers the allocations waiting for metrics that can now be made (all of them
+// when the warm-up ended).
+func (a *allocatorActor) retryWarming(ctx actor.Context, ended bool) {
+	if len(a.warming) == 0 {
+		return
+	}
+	if ended {
+		a.warmUntil = time.Time{}
+	}
+	waiting := a.warming
+	a.warming = nil
+	for _, d := range waiting {
+		a.answer(ctx, d)
+	}
 }
 
 func (a *allocatorActor) allocate(req messages.AllocateRequest) messages.AllocateResponse {

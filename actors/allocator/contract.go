@@ -1,6 +1,8 @@
 package allocator
 
 import (
+	"time"
+
 	"context"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -43,4 +45,9 @@ type Deps struct {
 	// metrics it holds when an instance starts, so a restarted allocator does not wait a ping
 	// interval for every peer to republish; allocations wait for that answer.
 	Monitor *actor.PID
+	// Warmup is how long a restarted instance (not the first) waits for metrics before it
+	// refuses a pin for want of peers (monitor_ping_interval: every peer republishes within
+	// it). When the monitor restarted too, both tables are empty until peers republish; a pin
+	// then waits for them instead of failing. Zero: no wait.
+	Warmup time.Duration
 }
