@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -190,20 +189,6 @@ func (p *Peer) republish(ctx context.Context) {
 		return
 	}
 	p.log.Info("republishing ops not broadcast before the last stop", "ops", last-published)
-}
-
-// every runs f each interval until ctx ends.
-func every(ctx context.Context, interval time.Duration, f func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			f()
-		}
-	}
 }
 
 func contains(ids []libp2ppeer.ID, id libp2ppeer.ID) bool {

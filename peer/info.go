@@ -2,8 +2,6 @@ package peer
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -98,19 +96,3 @@ func (p *Peer) onLeaveRequest(m *messages.LeaveRequest) *messages.LeaveResponse 
 
 // Left reports whether this peer was removed from the cluster.
 func (p *Peer) Left() bool { return p.left.Load() }
-
-// DOT renders a connect graph in Graphviz's language (health graph).
-func DOT(g api.ConnectGraph) string {
-	var b strings.Builder
-	b.WriteString("digraph cluster {\n")
-	for id, name := range g.IDtoPeername {
-		fmt.Fprintf(&b, "  %q [label=%q];\n", id, name)
-	}
-	for from, tos := range g.ClusterLinks {
-		for _, to := range tos {
-			fmt.Fprintf(&b, "  %q -> %q;\n", from, to.String())
-		}
-	}
-	b.WriteString("}\n")
-	return b.String()
-}
