@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -138,14 +139,12 @@ type subscriptionEnded struct{ err error }
 func (a *allocatorActor) onStarted(ctx actor.Context) {
 	if a.restarted && a.deps.Warmup > 0 {
 		a.warmUntil = a.now().Add(a.deps.Warmup)
-		self, system := ctx.Self(), ctx.ActorSystem()
-		a.warmT = time.AfterFunc(a.deps.Warmup, func() { system.Root.Send(self, warmupEnded{}) })
+		a.warmT = timer.After(ctx, a.deps.Warmup, warmupEnded{})
 	}
 	if a.deps.Monitor != nil {
 		a.seeding = true
 		ctx.Request(a.deps.Monitor, messages.AllMetricsRequest{})
-		self, system := ctx.Self(), ctx.ActorSystem()
-		a.seedT = time.AfterFunc(seedTimeout, func() { system.Root.Send(self, seedExpired{}) })
+		a.seedT = timer.After(ctx, seedTimeout, seedExpired{})
 	}
 	if a.deps.Removed != nil {
 		removed, err := a.deps.Removed.Removed()

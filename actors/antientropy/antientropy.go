@@ -23,6 +23,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/actors/timer"
 )
 
 // ActorName is the scheduler's name under its parent.
@@ -145,8 +146,7 @@ func (a *scheduler) Receive(ctx actor.Context) {
 }
 
 func (a *scheduler) schedule(ctx actor.Context) {
-	self, system := ctx.Self(), ctx.ActorSystem()
-	a.timer = time.AfterFunc(a.deps.Interval, func() { system.Root.Send(self, tick{}) })
+	a.timer = timer.After(ctx, a.deps.Interval, tick{})
 }
 
 func (a *scheduler) onHint(ctx actor.Context, id peer.ID) {

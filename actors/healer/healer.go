@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -116,10 +117,10 @@ func (a *healerActor) Receive(ctx actor.Context) {
 	case Sweep:
 		a.onSweep(ctx, ctx.Sender())
 	case sweepTick:
-		a.syncTimer = a.after(ctx, a.deps.SyncInterval, sweepTick{})
+		a.syncTimer = timer.After(ctx, a.deps.SyncInterval, sweepTick{})
 		a.onSweep(ctx, nil)
 	case recoverTick:
-		a.recoverTimer = a.after(ctx, a.deps.RecoverInterval, recoverTick{})
+		a.recoverTimer = timer.After(ctx, a.deps.RecoverInterval, recoverTick{})
 		a.onRecover(ctx)
 	case workDone:
 		a.onWorkDone(ctx, m)
@@ -136,8 +137,8 @@ type sweepTick struct{}
 
 func (a *healerActor) onStarted(ctx actor.Context) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.syncTimer = a.after(ctx, a.deps.SyncInterval, sweepTick{})
-	a.recoverTimer = a.after(ctx, a.deps.RecoverInterval, recoverTick{})
+	a.syncTimer = timer.After(ctx, a.deps.SyncInterval, sweepTick{})
+	a.recoverTimer = timer.After(ctx, a.deps.RecoverInterval, recoverTick{})
 	a.syncDue = true // the startup sync
 	a.next(ctx)
 }
@@ -151,13 +152,6 @@ func (a *healerActor) onStopping() {
 	if a.cancel != nil {
 		a.cancel()
 	}
-}
-
-// after schedules msg to this actor in d: a timer that sends (protoactor's scheduler races
-// between its cancel func and its timer goroutine).
-func (a *healerActor) after(ctx actor.Context, d time.Duration, msg any) *time.Timer {
-	self, system := ctx.Self(), ctx.ActorSystem()
-	return time.AfterFunc(d, func() { system.Root.Send(self, msg) })
 }
 
 func (a *healerActor) onPeerDown(ctx actor.Context, id peer.ID) {

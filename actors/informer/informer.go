@@ -11,6 +11,7 @@ import (
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -119,11 +120,11 @@ func (a *informerActor) Receive(ctx actor.Context) {
 	case tick:
 		a.onTick(ctx)
 	case periodic:
-		a.period = a.after(ctx, a.deps.Interval, periodic{})
+		a.period = timer.After(ctx, a.deps.Interval, periodic{})
 		a.onTick(ctx)
 	case soon:
 		if a.soon == nil {
-			a.soon = a.after(ctx, soonDelay, tick{})
+			a.soon = timer.After(ctx, soonDelay, tick{})
 		}
 	case PublishRequest:
 		if s := ctx.Sender(); s != nil {
@@ -141,15 +142,9 @@ func (a *informerActor) Receive(ctx actor.Context) {
 func (a *informerActor) onStarted(ctx actor.Context) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for _, d := range warmup {
-		a.warm = append(a.warm, a.after(ctx, min(d, a.deps.Interval), tick{}))
+		a.warm = append(a.warm, timer.After(ctx, min(d, a.deps.Interval), tick{}))
 	}
-	a.period = a.after(ctx, a.deps.Interval, periodic{})
-}
-
-// after schedules msg to this actor in d (a timer that sends: see the package doc).
-func (a *informerActor) after(ctx actor.Context, d time.Duration, msg any) *time.Timer {
-	self, system := ctx.Self(), ctx.ActorSystem()
-	return time.AfterFunc(d, func() { system.Root.Send(self, msg) })
+	a.period = timer.After(ctx, a.deps.Interval, periodic{})
 }
 
 func (a *informerActor) onStopping() {
