@@ -24,6 +24,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -154,8 +155,7 @@ func (a *batcherActor) onPublishOps(ctx actor.Context, m *publishOps) {
 	if !a.timerArmed {
 		a.timerArmed = true
 		a.timerGen++
-		gen, self, system := a.timerGen, ctx.Self(), ctx.ActorSystem()
-		time.AfterFunc(a.cfg.MaxBatchAge, func() { system.Root.Send(self, &flushBatch{gen: gen}) })
+		timer.After(ctx, a.cfg.MaxBatchAge, &flushBatch{gen: a.timerGen})
 	}
 }
 
@@ -214,8 +214,7 @@ func (a *batcherActor) onPublished(ctx actor.Context, m *published) {
 		a.retry = min(max(2*a.retry, retryMin), retryMax)
 		a.log.Warn("batcher: publishing batch failed; retrying", "ops", len(m.ops), "in", a.retry, "err", m.err)
 		a.waiting = true
-		self, system := ctx.Self(), ctx.ActorSystem()
-		time.AfterFunc(a.retry, func() { system.Root.Send(self, &retryPublish{}) })
+		timer.After(ctx, a.retry, &retryPublish{})
 		return
 	}
 	a.retry = 0

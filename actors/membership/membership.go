@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/internal/atomicfile"
 )
 
@@ -221,8 +222,7 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 	if a.dirty {
 		a.save()
 	}
-	self, system := ctx.Self(), ctx.ActorSystem()
-	a.timer = time.AfterFunc(a.cfg.TickInterval, func() { system.Root.Send(self, &tick{}) })
+	a.timer = timer.After(ctx, a.cfg.TickInterval, &tick{})
 }
 
 // dial runs one connection attempt in an I/O worker, which reports back with dialDone.

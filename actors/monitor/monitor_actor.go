@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -98,8 +99,7 @@ func (a *monitorActor) Receive(ctx actor.Context) {
 
 // schedule sends the next CheckMetrics after the check interval.
 func (a *monitorActor) schedule(ctx actor.Context) {
-	self, system := ctx.Self(), ctx.ActorSystem()
-	a.timer = time.AfterFunc(a.cfg.tick(), func() { system.Root.Send(self, messages.CheckMetrics{}) })
+	a.timer = timer.After(ctx, a.cfg.tick(), messages.CheckMetrics{})
 }
 
 // flush sends the events of the last message to every subscriber.

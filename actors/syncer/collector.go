@@ -14,6 +14,7 @@ import (
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -171,8 +172,7 @@ func (a *collectorActor) schedule(ctx actor.Context) {
 	if a.cfg.Interval <= 0 {
 		return
 	}
-	self, system := ctx.Self(), ctx.ActorSystem()
-	a.timer = time.AfterFunc(a.cfg.Interval, func() { system.Root.Send(self, &collectTick{}) })
+	a.timer = timer.After(ctx, a.cfg.Interval, &collectTick{})
 }
 
 func (a *collectorActor) onTick(ctx actor.Context) {
