@@ -89,6 +89,18 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]mess
 			changes[i].PinJSON = b
 		}
 	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ops, err := p.commitOnce(ctx, changes, time.Until(deadline))
+		// The actor restarted before answering: a fresh instance numbers the changes again.
+		if errors.Is(err, errRestarted) && time.Until(deadline) > 0 && ctx.Err() == nil {
+			continue
+		}
+		return ops, err
+	}
+}
+
+func (p *Pinset) commitOnce(ctx context.Context, changes []messages.Change, timeout time.Duration) ([]messages.Op, error) {
 	res, err := ask.Request(ctx, p.system, p.pid, &messages.CommitChanges{Changes: changes}, timeout)
 	switch {
 	case errors.Is(err, actor.ErrTimeout), errors.Is(err, context.DeadlineExceeded):

@@ -57,6 +57,7 @@ func (a *pinsetActor) onWriterResult(ctx actor.Context, m writerResult) {
 	if m.from != a {
 		return
 	}
+	a.inflight = batch{}
 	switch r := m.msg.(type) {
 	case *writeDone:
 		a.onWriteDone(ctx, r)
@@ -81,13 +82,14 @@ type pinsetActor struct {
 	subs  []*actor.PID // told of every change (PinsetChanged), in order
 	log   *slog.Logger
 
-	nextSeq uint64
-	waiting []waiter   // local requests not yet written
-	remote  []waiter   // remote ops not yet written
-	jobs    []maintJob // snapshot installs and tombstone collections not yet run (install.go)
-	writing bool
-	writes  *sync.WaitGroup // the writer goroutine, awaited by Stop before the store closes
-	writeq  chan writeJob   // to the writer goroutine; closed when the actor stops
+	nextSeq  uint64
+	waiting  []waiter   // local requests not yet written
+	remote   []waiter   // remote ops not yet written
+	jobs     []maintJob // snapshot installs and tombstone collections not yet run (install.go)
+	writing  bool
+	inflight batch           // the group commit being written (its requesters, for abandonWaiters)
+	writes   *sync.WaitGroup // the writer goroutine, awaited by Stop before the store closes
+	writeq   chan writeJob   // to the writer goroutine; closed when the actor stops
 	// jobCtx bounds the long maintenance writes; cancelled when the actor stops.
 	jobCtx    context.Context
 	cancelJob context.CancelFunc
@@ -135,7 +137,16 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onWriterResult(ctx, m)
 	case *actor.Stopping:
 		a.cancelJob()
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Restarting:
+		// The fresh instance cannot answer this one's requesters: tell them to ask again
+		// (Commit does) instead of letting them wait for their timeout.
+		a.abandonWaiters(ctx)
+		a.cancelJob()
+		if a.writeq != nil {
+			close(a.writeq)
+			a.writeq = nil
+		}
+	case *actor.Stopped:
 		// A restart gets a fresh instance (facade.go): this one's writer ends after its job.
 		a.cancelJob()
 		if a.writeq != nil {
@@ -204,7 +215,9 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	}
 	var job writeJob
 	if len(a.waiting) > 0 || len(a.remote) > 0 {
-		job = a.takeBatch()
+		b := a.takeBatch()
+		a.inflight = b
+		job = b
 	} else {
 		job, a.jobs = a.jobs[0], a.jobs[1:]
 	}
@@ -327,4 +340,21 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 			ctx.Send(s, messages.PinsetChanged{Ops: remote})
 		}
 	}
+}
+
+// errRestarted answers the requests a crashed pinset instance held: their changes were not
+// acknowledged (a write in flight may still have landed; committing again is harmless, the
+// later op wins with the same content).
+var errRestarted = fmt.Errorf("%w: the pinset actor restarted before acknowledging the change", api.ErrUnavailable)
+
+// abandonWaiters answers every request this instance holds, written or not, with errRestarted.
+func (a *pinsetActor) abandonWaiters(ctx actor.Context) {
+	for _, ws := range [][]waiter{a.inflight.waiters, a.inflight.remote, a.waiting, a.remote} {
+		for _, w := range ws {
+			if w.sender != nil {
+				ctx.Send(w.sender, &messages.ChangesCommitted{Err: errRestarted})
+			}
+		}
+	}
+	a.inflight, a.waiting, a.remote = batch{}, nil, nil
 }
