@@ -109,9 +109,10 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	}
 	res.diskBytes = dirSize(peerDir)
 	serr := d.stop(30 * time.Second)
+	logName := d.log.Name()
 	d = nil
 	if serr != nil {
-		return res, fmt.Errorf("stopping the daemon: %w", serr)
+		return res, fmt.Errorf("stopping the daemon: %w (log: %s)", serr, tail(logName, 20))
 	}
 	// The baseline runs with the daemon stopped so the two do not share the CPU.
 	logf("raw badger baseline: %d items of %d bytes", o.total, res.avgPinJSON)

@@ -28,6 +28,12 @@ type Server struct {
 	ln      net.Listener
 	addr    ma.Multiaddr
 	serveCh chan struct{} // closed when Serve returns
+	// fresh are connections that have not sent a request yet (a client's pre-dialled spare).
+	// net/http counts them busy for their first 5 s, so Shutdown would wait for them; closing
+	// them loses nothing. closing is set once Shutdown began: later fresh connections close at
+	// once.
+	fresh   map[net.Conn]struct{}
+	closing bool
 }
 
 // NewServer validates cfg and builds a server for svc. It does not listen until Start.
@@ -50,7 +56,9 @@ func NewServer(cfg Config, svc Services, logger *slog.Logger) (*Server, error) {
 		WriteTimeout:      cfg.WriteTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState:         s.connState,
 	}
+	s.fresh = make(map[net.Conn]struct{})
 	return s, nil
 }
 
@@ -105,11 +113,23 @@ func (s *Server) Addr() ma.Multiaddr {
 }
 
 // Shutdown stops accepting requests and waits for those in flight until ctx ends, then closes
-// the remaining connections.
+// the remaining connections (logged, not an error: a stop is not failed by a slow client).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.fresh {
+		c.Close()
+	}
+	s.mu.Unlock()
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
+		// Requests still running past the grace (a long listing, a slow client): cut them.
+		// Acknowledged pins are durable already, so this is a note, not a failed stop.
 		s.srv.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("REST API: requests still running at shutdown were cut off", "err", err)
+			err = nil
+		}
 	}
 	s.mu.Lock()
 	ch := s.serveCh
@@ -118,4 +138,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-ch
 	}
 	return err
+}
+
+// connState tracks connections that have not sent a request yet (see Server.fresh).
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st != http.StateNew {
+		delete(s.fresh, c)
+		return
+	}
+	if s.closing {
+		c.Close()
+		return
+	}
+	s.fresh[c] = struct{}{}
 }
