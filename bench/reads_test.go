@@ -25,6 +25,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest"
 	svcs "github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -138,7 +139,7 @@ func fillStore(b *testing.B, n int, self libp2ppeer.ID) (*persistence.Store, []a
 	}
 	cids := make([]api.Cid, n)
 	const batch = 4096
-	ops := make([]messages.Op, 0, batch)
+	ops := make([]crdt.Op, 0, batch)
 	size := 0
 	now := time.Now().UTC()
 	for i := range n {
@@ -150,7 +151,7 @@ func fillStore(b *testing.B, n int, self libp2ppeer.ID) (*persistence.Store, []a
 			b.Fatal(err)
 		}
 		size += len(js) + 24 // the record header (kind, clock, origin, seq)
-		ops = append(ops, messages.Op{Origin: self, Seq: uint64(i + 1), Clock: messages.HLC(i + 1), Kind: messages.OpPin, Cid: cids[i], PinJSON: js})
+		ops = append(ops, crdt.Op{Origin: self, Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: cids[i], PinJSON: js})
 		if len(ops) == batch || i == n-1 {
 			if _, err := store.Apply(ops); err != nil {
 				b.Fatal(err)
@@ -232,7 +233,7 @@ func (m soloMembers) PeerName(libp2ppeer.ID) string           { return "bench" }
 
 type noCommit struct{}
 
-func (noCommit) Commit(context.Context, ...messages.Change) ([]messages.Op, error) { return nil, errNo }
+func (noCommit) Commit(context.Context, ...messages.Change) ([]crdt.Op, error) { return nil, errNo }
 
 type noAlloc struct{}
 

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -33,7 +34,7 @@ type PinStore interface {
 // Committer writes to the pinset: the pinset actor's facade, its single writer. Commit returns
 // once the changes are durable (an acknowledged pin survives SIGKILL).
 type Committer interface {
-	Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error)
+	Commit(ctx context.Context, changes ...messages.Change) ([]crdt.Op, error)
 }
 
 // Gate is an admission check run before a pin is stored (the tracker's and the batcher's

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -89,10 +90,10 @@ type commits struct {
 	changes []messages.Change
 }
 
-func (c *commits) Commit(_ context.Context, ch ...messages.Change) ([]messages.Op, error) {
+func (c *commits) Commit(_ context.Context, ch ...messages.Change) ([]crdt.Op, error) {
 	for _, x := range ch {
 		c.changes = append(c.changes, x)
-		if x.Kind == messages.OpPin {
+		if x.Kind == crdt.OpPin {
 			c.store.put(c.t, x.Pin)
 		} else {
 			c.store.mu.Lock()

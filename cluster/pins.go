@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -64,7 +65,7 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 		pin.Allocations = allocs
 	}
 	pin.Timestamp = time.Now().UTC()
-	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: pin}); err != nil {
+	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: pin}); err != nil {
 		return api.Pin{}, err
 	}
 	return pin, nil
@@ -137,7 +138,7 @@ func (s *PinService) Unpin(ctx context.Context, c api.Cid) (api.Pin, error) {
 	if err != nil {
 		return api.Pin{}, err
 	}
-	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: c}}); err != nil {
+	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: c}}); err != nil {
 		return api.Pin{}, err
 	}
 	return pin, nil

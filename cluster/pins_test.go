@@ -9,7 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Bad options and full queues are refused before anything is allocated or stored.
@@ -62,7 +62,7 @@ func TestPinAllocationAndUpdate(t *testing.T) {
 	if _, err := w.svc.Unpin(ctx, a); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("second unpin: %v", err)
 	}
-	if last := w.commits.changes[len(w.commits.changes)-1]; last.Kind != messages.OpUnpin {
+	if last := w.commits.changes[len(w.commits.changes)-1]; last.Kind != crdt.OpUnpin {
 		t.Fatalf("last change %+v", last)
 	}
 	var n int

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/persistence"
 )
 
@@ -21,7 +21,7 @@ func TestReadsDoNotAllocatePerPin(t *testing.T) {
 	defer st.Close()
 	w := newWorld(t)
 	const n = 10000
-	ops := make([]messages.Op, 0, n)
+	ops := make([]crdt.Op, 0, n)
 	for i := range n {
 		c := testCid(t, fmt.Sprint(i))
 		p := api.NewPin(c, api.PinOptions{Name: fmt.Sprint("pin-", i), Metadata: map[string]string{"k": "v"}})
@@ -29,7 +29,7 @@ func TestReadsDoNotAllocatePerPin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ops = append(ops, messages.Op{Origin: w.self, Seq: uint64(i + 1), Clock: messages.HLC(i + 1), Kind: messages.OpPin, Cid: c, PinJSON: js})
+		ops = append(ops, crdt.Op{Origin: w.self, Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: c, PinJSON: js})
 		if i%2 == 0 {
 			w.ipfs.pinned = append(w.ipfs.pinned, c)
 		}

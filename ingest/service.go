@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -191,7 +192,7 @@ func (s *Service) prepare(ctx context.Context, req Request, lines []Line) (prepa
 				p.unchanged++
 				continue
 			}
-			p.changes = append(p.changes, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: l.Cid}})
+			p.changes = append(p.changes, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: l.Cid}})
 		}
 		return p, fails, nil
 	}
@@ -234,7 +235,7 @@ func (s *Service) prepare(ctx context.Context, req Request, lines []Line) (prepa
 			fail(l, err)
 			continue
 		}
-		p.changes = append(p.changes, messages.Change{Kind: messages.OpPin, Pin: pin, PinJSON: b})
+		p.changes = append(p.changes, messages.Change{Kind: crdt.OpPin, Pin: pin, PinJSON: b})
 		p.ok++
 	}
 	slices.SortStableFunc(fails, func(a, b api.BatchEvent) int { return a.Line - b.Line })

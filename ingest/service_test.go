@@ -13,6 +13,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -57,7 +58,7 @@ func (m *memDeps) Commit(_ context.Context, changes []messages.Change) error {
 	m.commits++
 	m.committed = append(m.committed, len(changes))
 	for _, ch := range changes {
-		if ch.Kind == messages.OpUnpin {
+		if ch.Kind == crdt.OpUnpin {
 			delete(m.pins, ch.Pin.Cid.String())
 			continue
 		}

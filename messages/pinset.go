@@ -1,11 +1,14 @@
 package messages
 
-import "github.com/pincluster/pincluster/api"
+import (
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
+)
 
 // Change is a local change to the pinset asked by a client: pin (with the full pin object) or
 // unpin. The pinset actor turns it into an Op with the next seq and clock.
 type Change struct {
-	Kind OpKind
+	Kind crdt.OpKind
 	Pin  api.Pin // for OpUnpin only Pin.Cid is used
 	// PinJSON is Pin's JSON, encoded by the caller so that the encoding runs on the callers'
 	// goroutines rather than in the single pinset actor. Empty: the actor encodes it.
@@ -19,20 +22,20 @@ type CommitChanges struct {
 
 // ChangesCommitted answers CommitChanges once the ops are durable (or failed).
 type ChangesCommitted struct {
-	Ops []Op
+	Ops []crdt.Op
 	Err error
 }
 
 // ApplyRemoteOps asks the pinset actor to merge ops received from other peers (already verified).
 // No reply.
 type ApplyRemoteOps struct {
-	Ops []Op
+	Ops []crdt.Op
 }
 
 // PinsetChanged is published after ops changed the pinset (winners under last-writer-wins),
 // local or remote.
 type PinsetChanged struct {
-	Ops   []Op
+	Ops   []crdt.Op
 	Local bool
 	// Pins holds, for local changes, the decoded pin of each OpPin op (nil otherwise), so
 	// listeners need not decode PinJSON again.

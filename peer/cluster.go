@@ -10,7 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
-	"github.com/pincluster/pincluster/messages"
+
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // memberState tracks peers removed with `peers rm`, so they drop out of listings and
@@ -174,8 +175,8 @@ func (p *Peer) republish(ctx context.Context) {
 	if err != nil || last <= published {
 		return
 	}
-	var batch []messages.Op
-	err = p.store.OpsFrom(ctx, p.ident.ID, published+1, func(op messages.Op) error {
+	var batch []crdt.Op
+	err = p.store.OpsFrom(ctx, p.ident.ID, published+1, func(op crdt.Op) error {
 		batch = append(batch, op)
 		if len(batch) >= 1024 {
 			p.batcher.Publish(batch)

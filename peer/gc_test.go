@@ -10,9 +10,9 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/ipfs/fake"
-	"github.com/pincluster/pincluster/messages"
 )
 
 // gcTestPeer starts a peer with a shared secret, quick anti-entropy and no background
@@ -128,20 +128,20 @@ func TestSupersedeRacedSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	raced, newer := testCid(t, "raced"), testCid(t, "newer")
-	pinOp := func(seq uint64, clock messages.HLC, c api.Cid) messages.Op {
+	pinOp := func(seq uint64, clock crdt.HLC, c api.Cid) crdt.Op {
 		pin := api.NewPin(c, api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
 		pin.Allocations = []libp2ppeer.ID{}
 		js, err := json.Marshal(pin)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return messages.Op{Origin: other.ID, Seq: seq, Clock: clock, Kind: messages.OpPin, Cid: c, PinJSON: js}
+		return crdt.Op{Origin: other.ID, Seq: seq, Clock: clock, Kind: crdt.OpPin, Cid: c, PinJSON: js}
 	}
 	if err := p.store.ExcludeMember(other.ID, 100); err != nil {
 		t.Fatal(err)
 	}
 	p.store.SetRacedHandler(nil) // the immediate path is lost
-	if err := p.pinset.ApplyRemoteWait(ctx, []messages.Op{pinOp(1, 50, raced), pinOp(2, 150, newer)}); err != nil {
+	if err := p.pinset.ApplyRemoteWait(ctx, []crdt.Op{pinOp(1, 50, raced), pinOp(2, 150, newer)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, found, _ := p.store.GetPin(raced); !found {

@@ -11,9 +11,10 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // maxPubsubMessage bounds a pinset batch or metrics message on the wire.
@@ -139,7 +140,7 @@ func (p *Peer) configTrusted(id libp2ppeer.ID) bool {
 // onBatchMessage verifies a batch (trusted origin, origin's signature) and merges its ops. A gap
 // before the batch's first op triggers a pull from the peer that relayed it.
 func (p *Peer) onBatchMessage(msg *pubsub.Message) {
-	b, err := messages.UnmarshalBatch(msg.Data)
+	b, err := crdt.UnmarshalBatch(msg.Data)
 	if err != nil {
 		p.log.Warn("pinset gossip: dropping undecodable batch", "from", msg.ReceivedFrom, "err", err)
 		return

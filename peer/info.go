@@ -5,7 +5,9 @@ import (
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -67,10 +69,10 @@ func (p *Peer) forget(id libp2ppeer.ID, cutoff uint64) {
 				return
 			}
 			if len(recs) > 0 {
-				ops := make([]messages.Op, len(recs))
+				ops := make([]crdt.Op, len(recs))
 				for i, r := range recs {
 					ops[i] = r.Op
-					ops[i].Kind, ops[i].PinJSON = messages.OpUnpin, nil
+					ops[i].Kind, ops[i].PinJSON = crdt.OpUnpin, nil
 				}
 				p.log.Info("peers rm: dropped ops the removed peer made after its removal", "peer", id, "records", len(recs))
 				p.tracker.Reconcile(ops)

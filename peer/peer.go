@@ -61,11 +61,11 @@ import (
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/ipfs/kubo"
-	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
 )
@@ -89,7 +89,7 @@ type Peer struct {
 	root    *root.Root
 	store   *persistence.Store
 	ipfs    ipfs.Backend
-	clock   *messages.Clock
+	clock   *crdt.Clock
 	pinset  *pinset.Pinset
 	tracker *tracker.Tracker
 	rest    *rest.Server
@@ -165,7 +165,7 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	}
 	// p is not the named result: `return nil, err` must not nil the peer that the loops
 	// started so far (and the cleanup below) still use.
-	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
+	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: crdt.NewClock(opts.ClockSource),
 		members_: memberState{removed: map[libp2ppeer.ID]uint64{}},
 		leave:    opts.Leave}
 	defer func() {

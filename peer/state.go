@@ -12,8 +12,9 @@ import (
 	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/persistence"
 )
 
@@ -73,11 +74,11 @@ func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOption
 		if err != nil {
 			return err
 		}
-		clock := messages.NewClock(nil)
+		clock := crdt.NewClock(nil)
 		clock.Observe(maxClock)
 		start := clock.Now()
 		seq := last
-		mkOp := func(p api.Pin) messages.Op {
+		mkOp := func(p api.Pin) crdt.Op {
 			if opts.ReplicationMin != 0 {
 				p.ReplicationFactorMin = opts.ReplicationMin
 			}
@@ -95,14 +96,14 @@ func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOption
 			}
 			b, _ := jsonMarshal(p)
 			seq++
-			return messages.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: messages.OpPin, Cid: p.Cid, PinJSON: b}
+			return crdt.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: crdt.OpPin, Cid: p.Cid, PinJSON: b}
 		}
 		n, err := s.Import(ctx, r, mkOp)
 		if err != nil {
 			return err
 		}
 		// Unpin what the file did not hold: every live record older than the import.
-		var stale []messages.Op
+		var stale []crdt.Op
 		flush := func() error {
 			if len(stale) == 0 {
 				return nil
@@ -116,7 +117,7 @@ func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOption
 				return nil
 			}
 			seq++
-			stale = append(stale, messages.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: messages.OpUnpin, Cid: rec.Op.Cid})
+			stale = append(stale, crdt.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: crdt.OpUnpin, Cid: rec.Op.Cid})
 			if len(stale) >= 1024 {
 				return flush()
 			}

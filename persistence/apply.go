@@ -8,14 +8,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // applyChunk is the number of ops per Badger transaction; halved when a transaction is too big.
 const applyChunk = 1024
 
 // Apply records ops durably and merges them into the pinset under last-writer-wins
-// (messages.Op.Newer). For each op:
+// (crdt.Op.Newer). For each op:
 //   - it is appended to its origin's op log unless already there (a duplicate is skipped
 //     entirely: not logged twice, not applied twice);
 //   - the origin's version vector entry (highest seq contiguous from 1) advances; ops after a
@@ -29,7 +29,7 @@ const applyChunk = 1024
 // committed before it, and applying the same ops again is harmless. Invalid ops (no origin,
 // seq 0, undefined CID, unknown kind, pin without JSON) fail the whole call before anything is
 // written, with an api.ErrInvalid-wrapped error.
-func (s *Store) Apply(ops []messages.Op) (changed []bool, err error) {
+func (s *Store) Apply(ops []crdt.Op) (changed []bool, err error) {
 	for i, op := range ops {
 		if err := checkOp(op); err != nil {
 			return nil, fmt.Errorf("persistence: op %d: %w", i, err)
@@ -41,7 +41,7 @@ func (s *Store) Apply(ops []messages.Op) (changed []bool, err error) {
 // inChunks writes ops in transactions of up to applyChunk ops (halving the chunk when Badger
 // says a transaction is too big), under the write lock. On error, changed holds the flags of
 // the chunks committed before it.
-func (s *Store) inChunks(ops []messages.Op, what string, write func(ops []messages.Op, changed []bool) error) ([]bool, error) {
+func (s *Store) inChunks(ops []crdt.Op, what string, write func(ops []crdt.Op, changed []bool) error) ([]bool, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	changed := make([]bool, len(ops))
@@ -66,7 +66,7 @@ func (s *Store) inChunks(ops []messages.Op, what string, write func(ops []messag
 	return changed, nil
 }
 
-func checkOp(op messages.Op) error {
+func checkOp(op crdt.Op) error {
 	switch {
 	case op.Origin == "" || len(op.Origin) > 255:
 		return fmt.Errorf("%w: op has no valid origin", api.ErrInvalid)
@@ -74,9 +74,9 @@ func checkOp(op messages.Op) error {
 		return fmt.Errorf("%w: op seq must be >= 1", api.ErrInvalid)
 	case !op.Cid.Defined():
 		return fmt.Errorf("%w: op has no CID", api.ErrInvalid)
-	case op.Kind == messages.OpPin && len(op.PinJSON) == 0:
+	case op.Kind == crdt.OpPin && len(op.PinJSON) == 0:
 		return fmt.Errorf("%w: pin op of %s has no pin JSON", api.ErrInvalid, op.Cid)
-	case op.Kind != messages.OpPin && op.Kind != messages.OpUnpin:
+	case op.Kind != crdt.OpPin && op.Kind != crdt.OpUnpin:
 		return fmt.Errorf("%w: op of %s has unknown kind %d", api.ErrInvalid, op.Cid, op.Kind)
 	}
 	return nil
@@ -89,10 +89,10 @@ type originState struct {
 	dirty  bool
 }
 
-func (s *Store) applyChunk(ops []messages.Op, changed []bool) error {
+func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	var raced []messages.Op
+	var raced []crdt.Op
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
@@ -186,7 +186,7 @@ func loadOrigin(txn *badger.Txn, cache map[peer.ID]*originState, origin peer.ID)
 
 // isDuplicate: seqs up to contig are all stored (or trimmed, which is only done below contig);
 // seqs above last are new; in between, the log says.
-func (st *originState) isDuplicate(txn *badger.Txn, op messages.Op) (bool, error) {
+func (st *originState) isDuplicate(txn *badger.Txn, op crdt.Op) (bool, error) {
 	if op.Seq <= st.contig {
 		return true, nil
 	}
@@ -198,7 +198,7 @@ func (st *originState) isDuplicate(txn *badger.Txn, op messages.Op) (bool, error
 
 // mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
 // absent says the CID had no record.
-func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, absent bool, err error) {
+func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
 	item, err := txn.Get(key)
 	wasLive := false
@@ -225,7 +225,7 @@ func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, absent
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
 		return false, 0, absent, err
 	}
-	isLive := op.Kind == messages.OpPin
+	isLive := op.Kind == crdt.OpPin
 	switch {
 	case isLive && !wasLive:
 		delta = 1
@@ -235,13 +235,13 @@ func mergeRecord(txn *badger.Txn, op messages.Op) (won bool, delta int64, absent
 	return true, delta, absent, nil
 }
 
-// wins is messages.Op.Newer, plus a tie-break on seq for two ops of one origin with the same
+// wins is crdt.Op.Newer, plus a tie-break on seq for two ops of one origin with the same
 // clock (which a correct origin never issues) so that replicas converge even then.
-func wins(op messages.Op, cur recordHeader) bool {
+func wins(op crdt.Op, cur recordHeader) bool {
 	if op.Clock == cur.clock && string(op.Origin) == string(cur.origin) {
 		return op.Seq > cur.seq
 	}
-	return op.Newer(messages.Op{Clock: cur.clock, Origin: peer.ID(cur.origin)})
+	return op.Newer(crdt.Op{Clock: cur.clock, Origin: peer.ID(cur.origin)})
 }
 
 func exists(txn *badger.Txn, key []byte) (bool, error) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 const (
@@ -16,13 +16,13 @@ const (
 )
 
 // benchOps builds n pin ops of origin seqs from+1..from+n on distinct CIDs.
-func benchOps(b *testing.B, from, n int) []messages.Op {
+func benchOps(b *testing.B, from, n int) []crdt.Op {
 	p := newPeer(b, 1)
-	ops := make([]messages.Op, n)
+	ops := make([]crdt.Op, n)
 	for i := range ops {
 		seq := from + i + 1
 		c := mkCid(b, seq)
-		ops[i] = messages.Op{Origin: p, Seq: uint64(seq), Clock: messages.HLC(seq), Kind: messages.OpPin, Cid: c, PinJSON: pinJSON(b, c, "bench-pin")}
+		ops[i] = crdt.Op{Origin: p, Seq: uint64(seq), Clock: crdt.HLC(seq), Kind: crdt.OpPin, Cid: c, PinJSON: pinJSON(b, c, "bench-pin")}
 	}
 	return ops
 }

@@ -3,7 +3,7 @@ package persistence
 import (
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // The collection watermark: the greatest clock of any tombstone this store has dropped
@@ -14,18 +14,18 @@ import (
 var keyCollectedClock = []byte("m/collected")
 
 // CollectedClock is the collection watermark (0 before any collection).
-func (s *Store) CollectedClock() (messages.HLC, error) {
+func (s *Store) CollectedClock() (crdt.HLC, error) {
 	var v uint64
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
 		v, err = getU64(txn, keyCollectedClock)
 		return err
 	})
-	return messages.HLC(v), err
+	return crdt.HLC(v), err
 }
 
 // raiseCollectedClock moves the watermark up to c (never down).
-func (s *Store) raiseCollectedClock(c messages.HLC) error {
+func (s *Store) raiseCollectedClock(c crdt.HLC) error {
 	if c == 0 {
 		return nil
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // ExportFormat is the version written in the header line of `state export` files.
@@ -83,7 +83,7 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 // only after validation. A storage failure while applying may leave part of the file imported;
 // importing the file again is then harmless (pins are replaced by equal ones). It returns the
 // number of pins imported.
-func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) messages.Op) (int, error) {
+func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) crdt.Op) (int, error) {
 	stage, err := os.CreateTemp("", "pincluster-import-*.jsonl")
 	if err != nil {
 		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
@@ -98,7 +98,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) mess
 		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
 	}
 	sc := newLineScanner(stage)
-	ops := make([]messages.Op, 0, importBatch)
+	ops := make([]crdt.Op, 0, importBatch)
 	imported := 0
 	apply := func() error {
 		if len(ops) == 0 {

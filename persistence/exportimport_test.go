@@ -10,14 +10,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // opMaker numbers import ops for origin like the pinset actor would.
-func opMaker(t testing.TB, origin peer.ID, s *Store) func(api.Pin) messages.Op {
+func opMaker(t testing.TB, origin peer.ID, s *Store) func(api.Pin) crdt.Op {
 	seq, _ := s.LastSeq(origin)
 	clock, _ := s.MaxClock()
-	return func(p api.Pin) messages.Op {
+	return func(p api.Pin) crdt.Op {
 		seq++
 		clock++
 		return pinOp(t, origin, seq, clock, p.Cid, p.Name)
@@ -28,7 +28,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	src, _ := openTemp(t)
 	p := newPeer(t, 1)
 	for i := 1; i <= 300; i++ {
-		mustApply(t, src, pinOp(t, p, uint64(i), messages.HLC(i), mkCid(t, i), fmt.Sprintf("n%d", i)))
+		mustApply(t, src, pinOp(t, p, uint64(i), crdt.HLC(i), mkCid(t, i), fmt.Sprintf("n%d", i)))
 	}
 	mustApply(t, src, unpinOp(p, 301, 301, mkCid(t, 7)))
 	var buf bytes.Buffer
@@ -97,7 +97,7 @@ func TestImportBadFilesImportNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := openTemp(t)
 			called := false
-			n, err := s.Import(t.Context(), strings.NewReader(tc.in), func(p api.Pin) messages.Op {
+			n, err := s.Import(t.Context(), strings.NewReader(tc.in), func(p api.Pin) crdt.Op {
 				called = true
 				return pinOp(t, newPeer(t, 1), 1, 1, p.Cid, "")
 			})
@@ -131,12 +131,12 @@ func FuzzImport(f *testing.F) {
 	seq := uint64(0)
 	f.Fuzz(func(t *testing.T, in string) {
 		before, _ := s.CountPins()
-		n, err := s.Import(t.Context(), strings.NewReader(in), func(p api.Pin) messages.Op {
+		n, err := s.Import(t.Context(), strings.NewReader(in), func(p api.Pin) crdt.Op {
 			if !p.Cid.Defined() {
 				t.Fatal("mkOp called with a pin without CID")
 			}
 			seq++
-			return pinOp(t, origin, seq, messages.HLC(seq), p.Cid, p.Name)
+			return pinOp(t, origin, seq, crdt.HLC(seq), p.Cid, p.Name)
 		})
 		after, _ := s.CountPins()
 		if err != nil && (n != 0 || after != before) {

@@ -14,7 +14,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 func newPeer(t testing.TB, seed byte) peer.ID {
@@ -58,12 +58,12 @@ func pinJSON(t testing.TB, c api.Cid, name string) []byte {
 	return b
 }
 
-func pinOp(t testing.TB, origin peer.ID, seq uint64, clock messages.HLC, c api.Cid, name string) messages.Op {
-	return messages.Op{Origin: origin, Seq: seq, Clock: clock, Kind: messages.OpPin, Cid: c, PinJSON: pinJSON(t, c, name)}
+func pinOp(t testing.TB, origin peer.ID, seq uint64, clock crdt.HLC, c api.Cid, name string) crdt.Op {
+	return crdt.Op{Origin: origin, Seq: seq, Clock: clock, Kind: crdt.OpPin, Cid: c, PinJSON: pinJSON(t, c, name)}
 }
 
-func unpinOp(origin peer.ID, seq uint64, clock messages.HLC, c api.Cid) messages.Op {
-	return messages.Op{Origin: origin, Seq: seq, Clock: clock, Kind: messages.OpUnpin, Cid: c}
+func unpinOp(origin peer.ID, seq uint64, clock crdt.HLC, c api.Cid) crdt.Op {
+	return crdt.Op{Origin: origin, Seq: seq, Clock: clock, Kind: crdt.OpUnpin, Cid: c}
 }
 
 func openTemp(t testing.TB) (*Store, string) {
@@ -77,7 +77,7 @@ func openTemp(t testing.TB) (*Store, string) {
 	return s, dir
 }
 
-func mustApply(t testing.TB, s *Store, ops ...messages.Op) []bool {
+func mustApply(t testing.TB, s *Store, ops ...crdt.Op) []bool {
 	t.Helper()
 	ch, err := s.Apply(ops)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // An imported pin obeys the name and metadata limits of every other entry point (api's
@@ -42,13 +42,13 @@ func TestImportRefusesPinsOverTheLimits(t *testing.T) {
 			s, _ := openTemp(t)
 			origin := newPeer(t, 1)
 			for i := 1; i <= 3; i++ {
-				mustApply(t, s, pinOp(t, origin, uint64(i), messages.HLC(i), mkCid(t, i), fmt.Sprintf("old%d", i)))
+				mustApply(t, s, pinOp(t, origin, uint64(i), crdt.HLC(i), mkCid(t, i), fmt.Sprintf("old%d", i)))
 			}
 			before := dumpPins(t, s)
 			// The bad pin is on line 3, after a good one, so it is not the first thing read.
 			in := `{"pincluster_state":1,"pins":3}` + "\n" + line(10, "good", nil) + "\n" + tc.bad + "\n" + line(11, "good", nil) + "\n"
 			called := false
-			n, err := s.Import(t.Context(), strings.NewReader(in), func(p api.Pin) messages.Op {
+			n, err := s.Import(t.Context(), strings.NewReader(in), func(p api.Pin) crdt.Op {
 				called = true
 				return pinOp(t, origin, 100, 100, p.Cid, p.Name)
 			})

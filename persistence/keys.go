@@ -7,7 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Key prefixes (see doc.go for the layout).
@@ -68,10 +68,10 @@ func decU64(b []byte) (uint64, error) {
 // Record value: kind(1) | clock(8, BE) | uvarint seq | uvarint len(origin) | origin | pin JSON.
 // Live pins carry their JSON; tombstones end after the origin. Listing reads the kind byte to
 // skip tombstones and the header lengths to find the JSON, without decoding it.
-func encodeRecord(op messages.Op) []byte {
+func encodeRecord(op crdt.Op) []byte {
 	v := make([]byte, 0, 1+8+10+1+len(op.Origin)+len(op.PinJSON))
 	kind := kindLive
-	if op.Kind == messages.OpUnpin {
+	if op.Kind == crdt.OpUnpin {
 		kind = kindTombstone
 	}
 	v = append(v, kind)
@@ -88,7 +88,7 @@ func encodeRecord(op messages.Op) []byte {
 // recordHeader is a decoded record value; pinJSON aliases the value.
 type recordHeader struct {
 	kind    byte
-	clock   messages.HLC
+	clock   crdt.HLC
 	seq     uint64
 	origin  []byte
 	pinJSON []byte
@@ -103,7 +103,7 @@ func decodeRecord(v []byte) (recordHeader, error) {
 	if h.kind != kindLive && h.kind != kindTombstone {
 		return h, fmt.Errorf("persistence: pin record kind %d is unknown (a newer format? run with the matching version)", h.kind)
 	}
-	h.clock = messages.HLC(binary.BigEndian.Uint64(v[1:9]))
+	h.clock = crdt.HLC(binary.BigEndian.Uint64(v[1:9]))
 	rest := v[9:]
 	seq, n := binary.Uvarint(rest)
 	if n <= 0 {
@@ -141,16 +141,16 @@ func pinJSONOf(v []byte) []byte {
 }
 
 // toOp rebuilds the winning op of a record.
-func (h recordHeader) toOp(c api.Cid) messages.Op {
-	op := messages.Op{
+func (h recordHeader) toOp(c api.Cid) crdt.Op {
+	op := crdt.Op{
 		Origin: peer.ID(h.origin),
 		Seq:    h.seq,
 		Clock:  h.clock,
-		Kind:   messages.OpPin,
+		Kind:   crdt.OpPin,
 		Cid:    c,
 	}
 	if h.kind == kindTombstone {
-		op.Kind = messages.OpUnpin
+		op.Kind = crdt.OpUnpin
 	} else {
 		op.PinJSON = append([]byte(nil), h.pinJSON...)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // deleteChunk bounds the keys deleted per transaction.
@@ -48,7 +48,7 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 		return 0, nil, err
 	}
 	var victims [][]byte
-	var watermark messages.HLC
+	var watermark crdt.HLC
 	flush := func() error {
 		if len(victims) == 0 {
 			return nil

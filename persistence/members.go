@@ -10,7 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Members: the durable set of trusted peers this peer has synced with, and when it last heard
@@ -81,7 +81,7 @@ func (s *Store) RemoveMember(id peer.ID, cutoff uint64) error {
 // the watermark, for a CID that has no record here, raced a deletion whose tombstone is gone:
 // it is still applied (logs and version vectors stay exact) and reported to the raced-pin
 // handler, which supersedes it with an unpin that every peer applies alike.
-func (s *Store) ExcludeMember(id peer.ID, watermark messages.HLC) error {
+func (s *Store) ExcludeMember(id peer.ID, watermark crdt.HLC) error {
 	if id == "" || len(id) > 255 {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
@@ -104,7 +104,7 @@ func (s *Store) ExcludeMember(id peer.ID, watermark messages.HLC) error {
 
 // excludeLocked raises the exclusion of each id to watermark (excluded holds the current ones
 // and is updated); it returns the ids excluded for the first time. Callers hold writeMu.
-func (s *Store) excludeLocked(ids []peer.ID, excluded map[peer.ID]messages.HLC, watermark messages.HLC) (first []peer.ID, err error) {
+func (s *Store) excludeLocked(ids []peer.ID, excluded map[peer.ID]crdt.HLC, watermark crdt.HLC) (first []peer.ID, err error) {
 	var raise []peer.ID
 	for _, id := range ids {
 		if id == "" || len(id) > 255 {
@@ -140,7 +140,7 @@ func (s *Store) excludeLocked(ids []peer.ID, excluded map[peer.ID]messages.HLC, 
 // SetRacedHandler sets the handler told, after each write, of the pin ops that raced a
 // collection they were excluded from (see ExcludeMember). It runs on the writer's goroutine
 // with the write lock held: it must not block or write to the store.
-func (s *Store) SetRacedHandler(f func([]messages.Op)) {
+func (s *Store) SetRacedHandler(f func([]crdt.Op)) {
 	s.writeMu.Lock()
 	s.onRaced = f
 	s.writeMu.Unlock()
@@ -158,8 +158,8 @@ func (s *Store) reloadExclusions() error {
 
 // racesCollection: op is a pin of an excluded origin, not after the watermark it was excluded
 // at. Called under writeMu.
-func (s *Store) racesCollection(op messages.Op) bool {
-	if op.Kind != messages.OpPin {
+func (s *Store) racesCollection(op crdt.Op) bool {
+	if op.Kind != crdt.OpPin {
 		return false
 	}
 	m := s.exclusions.Load()
@@ -184,9 +184,9 @@ func (s *Store) reportRaced() {
 }
 
 // Exclusions returns each member excluded from a collection and the watermark of the last.
-func (s *Store) Exclusions() (map[peer.ID]messages.HLC, error) {
-	out := map[peer.ID]messages.HLC{}
-	err := s.scanU64(prefixExcluded, func(id peer.ID, v uint64) { out[id] = messages.HLC(v) })
+func (s *Store) Exclusions() (map[peer.ID]crdt.HLC, error) {
+	out := map[peer.ID]crdt.HLC{}
+	err := s.scanU64(prefixExcluded, func(id peer.ID, v uint64) { out[id] = crdt.HLC(v) })
 	if err != nil {
 		return nil, fmt.Errorf("persistence: exclusions: %w", err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // TestSnapshotCannotResurrectCollectedTombstone: a stale peer's snapshot still holds a pin whose
@@ -86,7 +86,7 @@ func TestCollectedClockAndExclusions(t *testing.T) {
 		t.Fatalf("watermark = %d, %v; want 50", wm, err)
 	}
 	var raced []string
-	s.SetRacedHandler(func(ops []messages.Op) {
+	s.SetRacedHandler(func(ops []crdt.Op) {
 		for _, op := range ops {
 			raced = append(raced, op.Cid.String())
 		}

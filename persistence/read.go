@@ -11,7 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // ErrTrimmed is returned by OpsFrom when the asked ops were dropped from the op log by
@@ -143,7 +143,7 @@ func iterateTxn(ctx context.Context, txn *badger.Txn, prefix, seek []byte, fn fu
 func (s *Store) CountPins() (int, error) { return int(s.pinCount.Load()), nil }
 
 // MaxClock returns the greatest op clock ever applied (to restore the HLC after a restart).
-func (s *Store) MaxClock() (messages.HLC, error) { return messages.HLC(s.maxClock.Load()), nil }
+func (s *Store) MaxClock() (crdt.HLC, error) { return crdt.HLC(s.maxClock.Load()), nil }
 
 // VersionVector returns, per origin, the highest seq stored contiguously from 1.
 func (s *Store) VersionVector() (map[peer.ID]uint64, error) {
@@ -201,7 +201,7 @@ func (s *Store) getCounter(key []byte) (v uint64, err error) {
 // OpsFrom calls fn with origin's stored ops of seq >= fromSeq in seq order (including ops
 // after a gap). It returns an ErrTrimmed-wrapped error, before calling fn, when some of those
 // ops were trimmed from the log.
-func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(messages.Op) error) error {
+func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(crdt.Op) error) error {
 	return s.db.View(func(txn *badger.Txn) error {
 		trimmed, err := getU64(txn, originKey(prefixTrimmed, origin))
 		if err != nil {
@@ -216,7 +216,7 @@ func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn 
 		prefix := opPrefix(origin)
 		seek := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), fromSeq)
 		return iterateTxn(ctx, txn, prefix, seek, func(key, v []byte) error {
-			op, err := messages.UnmarshalOp(v)
+			op, err := crdt.UnmarshalOp(v)
 			if err != nil {
 				return fmt.Errorf("persistence: corrupt op log entry %x: %w", key, err)
 			}

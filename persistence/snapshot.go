@@ -10,7 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Snapshots: a peer whose op log was trimmed (DropTombstones) cannot send the ops a new or
@@ -48,10 +48,10 @@ func (s *Store) IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(
 }
 
 // snapshotOp is the op a snapshot record merges as: a tombstone is an unpin without JSON.
-func snapshotOp(r Record) messages.Op {
+func snapshotOp(r Record) crdt.Op {
 	op := r.Op
 	if r.Deleted {
-		op.Kind = messages.OpUnpin
+		op.Kind = crdt.OpUnpin
 		op.PinJSON = nil
 	}
 	return op
@@ -66,7 +66,7 @@ func snapshotOp(r Record) messages.Op {
 // fail the whole call before anything is written (api.ErrInvalid); on a later error, changed
 // holds the flags of the chunks committed before it and applying again is harmless.
 func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
-	ops := make([]messages.Op, len(records))
+	ops := make([]crdt.Op, len(records))
 	for i, r := range records {
 		ops[i] = snapshotOp(r)
 		if err := checkOp(ops[i]); err != nil {
@@ -76,13 +76,13 @@ func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
 	return s.inChunks(ops, "apply snapshot", s.mergeChunk)
 }
 
-func (s *Store) mergeChunk(ops []messages.Op, changed []bool) error {
+func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
-	var raced []messages.Op
+	var raced []crdt.Op
 	for j, op := range ops {
 		// A record whose op this peer has already applied is reflected here: by this record,
 		// by a newer one, or by nothing when a tombstone that superseded it was collected.

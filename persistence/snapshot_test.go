@@ -8,22 +8,22 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 func TestApplySnapshotLastWriterWins(t *testing.T) {
 	ps := sortedPeers(t, 2)
 	a, b := ps[0], ps[1]
 	c := mkCid(t, 1)
-	live := func(origin peer.ID, seq uint64, clock messages.HLC, name string) Record {
+	live := func(origin peer.ID, seq uint64, clock crdt.HLC, name string) Record {
 		return Record{Op: pinOp(t, origin, seq, clock, c, name)}
 	}
-	dead := func(origin peer.ID, seq uint64, clock messages.HLC) Record {
+	dead := func(origin peer.ID, seq uint64, clock crdt.HLC) Record {
 		return Record{Op: unpinOp(origin, seq, clock, c), Deleted: true}
 	}
 	cases := []struct {
 		name        string
-		local       []messages.Op // applied with Apply first
+		local       []crdt.Op // applied with Apply first
 		rec         Record
 		wantChanged bool
 		wantLive    bool
@@ -32,14 +32,14 @@ func TestApplySnapshotLastWriterWins(t *testing.T) {
 	}{
 		{"new live pin", nil, live(a, 1, 10, "x"), true, true, "x", 1},
 		{"new tombstone", nil, dead(a, 1, 10), true, false, "", 0},
-		{"newer pin replaces", []messages.Op{pinOp(t, a, 1, 5, c, "old")}, live(b, 3, 10, "new"), true, true, "new", 1},
-		{"older pin loses", []messages.Op{pinOp(t, a, 1, 20, c, "mine")}, live(b, 3, 10, "theirs"), false, true, "mine", 1},
-		{"newer tombstone removes", []messages.Op{pinOp(t, a, 1, 5, c, "old")}, dead(b, 2, 10), true, false, "", 0},
-		{"older tombstone loses", []messages.Op{pinOp(t, a, 1, 20, c, "mine")}, dead(b, 2, 10), false, true, "mine", 1},
-		{"pin over older tombstone", []messages.Op{unpinOp(a, 1, 5, c)}, live(b, 1, 10, "back"), true, true, "back", 1},
-		{"equal clock, greater origin wins", []messages.Op{pinOp(t, a, 1, 10, c, "a")}, live(b, 1, 10, "b"), true, true, "b", 1},
-		{"equal clock, smaller origin loses", []messages.Op{pinOp(t, b, 1, 10, c, "b")}, live(a, 1, 10, "a"), false, true, "b", 1},
-		{"same record again", []messages.Op{pinOp(t, a, 1, 10, c, "x")}, live(a, 1, 10, "x"), false, true, "x", 1},
+		{"newer pin replaces", []crdt.Op{pinOp(t, a, 1, 5, c, "old")}, live(b, 3, 10, "new"), true, true, "new", 1},
+		{"older pin loses", []crdt.Op{pinOp(t, a, 1, 20, c, "mine")}, live(b, 3, 10, "theirs"), false, true, "mine", 1},
+		{"newer tombstone removes", []crdt.Op{pinOp(t, a, 1, 5, c, "old")}, dead(b, 2, 10), true, false, "", 0},
+		{"older tombstone loses", []crdt.Op{pinOp(t, a, 1, 20, c, "mine")}, dead(b, 2, 10), false, true, "mine", 1},
+		{"pin over older tombstone", []crdt.Op{unpinOp(a, 1, 5, c)}, live(b, 1, 10, "back"), true, true, "back", 1},
+		{"equal clock, greater origin wins", []crdt.Op{pinOp(t, a, 1, 10, c, "a")}, live(b, 1, 10, "b"), true, true, "b", 1},
+		{"equal clock, smaller origin loses", []crdt.Op{pinOp(t, b, 1, 10, c, "b")}, live(a, 1, 10, "a"), false, true, "b", 1},
+		{"same record again", []crdt.Op{pinOp(t, a, 1, 10, c, "x")}, live(a, 1, 10, "x"), false, true, "x", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,11 +81,11 @@ func TestApplySnapshotRejectsInvalidRecords(t *testing.T) {
 	a := newPeer(t, 1)
 	good := Record{Op: pinOp(t, a, 1, 1, mkCid(t, 1), "")}
 	for name, bad := range map[string]Record{
-		"no origin":    {Op: messages.Op{Seq: 1, Clock: 1, Kind: messages.OpPin, Cid: mkCid(t, 2), PinJSON: []byte(`{}`)}},
-		"no json":      {Op: messages.Op{Origin: a, Seq: 1, Clock: 1, Kind: messages.OpPin, Cid: mkCid(t, 2)}},
+		"no origin":    {Op: crdt.Op{Seq: 1, Clock: 1, Kind: crdt.OpPin, Cid: mkCid(t, 2), PinJSON: []byte(`{}`)}},
+		"no json":      {Op: crdt.Op{Origin: a, Seq: 1, Clock: 1, Kind: crdt.OpPin, Cid: mkCid(t, 2)}},
 		"seq 0":        {Op: unpinOp(a, 0, 1, mkCid(t, 2)), Deleted: true},
-		"no cid":       {Op: messages.Op{Origin: a, Seq: 1, Clock: 1, Kind: messages.OpUnpin}, Deleted: true},
-		"unknown kind": {Op: messages.Op{Origin: a, Seq: 1, Clock: 1, Kind: 9, Cid: mkCid(t, 2)}},
+		"no cid":       {Op: crdt.Op{Origin: a, Seq: 1, Clock: 1, Kind: crdt.OpUnpin}, Deleted: true},
+		"unknown kind": {Op: crdt.Op{Origin: a, Seq: 1, Clock: 1, Kind: 9, Cid: mkCid(t, 2)}},
 	} {
 		if _, err := s.ApplySnapshot([]Record{good, bad}); !errors.Is(err, api.ErrInvalid) {
 			t.Fatalf("%s: err=%v, want ErrInvalid", name, err)
@@ -132,13 +132,13 @@ func TestRaiseVersionVectorAndOpsFrom(t *testing.T) {
 		t.Fatalf("LastSeq(a)=%d", last)
 	}
 	for _, from := range []uint64{0, 1, 3, 5} {
-		if err := s.OpsFrom(t.Context(), a, from, func(messages.Op) error { return nil }); !errors.Is(err, ErrTrimmed) {
+		if err := s.OpsFrom(t.Context(), a, from, func(crdt.Op) error { return nil }); !errors.Is(err, ErrTrimmed) {
 			t.Fatalf("OpsFrom(a, %d) = %v, want ErrTrimmed", from, err)
 		}
 	}
 	collect := func(origin peer.ID, from uint64) []uint64 {
 		var seqs []uint64
-		if err := s.OpsFrom(t.Context(), origin, from, func(op messages.Op) error { seqs = append(seqs, op.Seq); return nil }); err != nil {
+		if err := s.OpsFrom(t.Context(), origin, from, func(op crdt.Op) error { seqs = append(seqs, op.Seq); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return seqs
@@ -180,9 +180,9 @@ func TestIterateRecordsAfterAndPruneAbsent(t *testing.T) {
 	s, _ := openTemp(t)
 	ps := sortedPeers(t, 2)
 	a, b := ps[0], ps[1]
-	var ops []messages.Op
+	var ops []crdt.Op
 	for i := 1; i <= 6; i++ {
-		ops = append(ops, pinOp(t, a, uint64(i), messages.HLC(i), mkCid(t, i), ""))
+		ops = append(ops, pinOp(t, a, uint64(i), crdt.HLC(i), mkCid(t, i), ""))
 	}
 	ops = append(ops, unpinOp(b, 1, 9, mkCid(t, 2)))      // tombstone of cid 2, by b/1
 	ops = append(ops, pinOp(t, b, 2, 9, mkCid(t, 7), "")) // b/2: not seen by the sender

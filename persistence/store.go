@@ -12,7 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Options configure a Store. The zero value plus Dir (or InMemory) is usable.
@@ -91,14 +91,14 @@ type Store struct {
 
 	// Exclusions (members.go): cached mx/ entries, the handler told of pins that raced a
 	// collection, and those found by the write in progress (under writeMu).
-	exclusions atomic.Pointer[map[peer.ID]messages.HLC]
-	onRaced    func([]messages.Op)
-	raced      []messages.Op
+	exclusions atomic.Pointer[map[peer.ID]crdt.HLC]
+	onRaced    func([]crdt.Op)
+	raced      []crdt.Op
 }
 
 // Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).
 type Record struct {
-	Op      messages.Op
+	Op      crdt.Op
 	Deleted bool
 }
 

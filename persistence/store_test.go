@@ -13,7 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 func TestApplyLastWriterWins(t *testing.T) {
@@ -21,7 +21,7 @@ func TestApplyLastWriterWins(t *testing.T) {
 	lo, hi := ps[0], ps[1]
 	tests := []struct {
 		name        string
-		ops         func(c api.Cid) []messages.Op
+		ops         func(c api.Cid) []crdt.Op
 		wantChanged []bool
 		wantPinned  bool
 		wantName    string
@@ -30,63 +30,63 @@ func TestApplyLastWriterWins(t *testing.T) {
 	}{
 		{
 			name: "pin then older unpin stays pinned",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, lo, 1, 20, c, "a"), unpinOp(hi, 1, 10, c)}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, lo, 1, 20, c, "a"), unpinOp(hi, 1, 10, c)}
 			},
 			wantChanged: []bool{true, false}, wantPinned: true, wantName: "a", wantFound: true, wantCount: 1,
 		},
 		{
 			name: "newer unpin leaves a tombstone",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), unpinOp(hi, 1, 20, c)}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, lo, 1, 10, c, "a"), unpinOp(hi, 1, 20, c)}
 			},
 			wantChanged: []bool{true, true}, wantFound: true, wantCount: 0,
 		},
 		{
 			name: "tombstone beats a later-arriving older pin",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{unpinOp(hi, 1, 20, c), pinOp(t, lo, 1, 10, c, "a")}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{unpinOp(hi, 1, 20, c), pinOp(t, lo, 1, 10, c, "a")}
 			},
 			wantChanged: []bool{true, false}, wantFound: true, wantCount: 0,
 		},
 		{
 			name: "equal clocks: greater origin wins (arriving second)",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, lo, 1, 10, c, "lo"), pinOp(t, hi, 1, 10, c, "hi")}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, lo, 1, 10, c, "lo"), pinOp(t, hi, 1, 10, c, "hi")}
 			},
 			wantChanged: []bool{true, true}, wantPinned: true, wantName: "hi", wantFound: true, wantCount: 1,
 		},
 		{
 			name: "equal clocks: greater origin wins (arriving first)",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, hi, 1, 10, c, "hi"), pinOp(t, lo, 1, 10, c, "lo")}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, hi, 1, 10, c, "hi"), pinOp(t, lo, 1, 10, c, "lo")}
 			},
 			wantChanged: []bool{true, false}, wantPinned: true, wantName: "hi", wantFound: true, wantCount: 1,
 		},
 		{
 			name: "duplicate skipped",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 1, 10, c, "a")}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 1, 10, c, "a")}
 			},
 			wantChanged: []bool{true, false}, wantPinned: true, wantName: "a", wantFound: true, wantCount: 1,
 		},
 		{
 			name: "newer pin replaces options",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 2, 11, c, "b")}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, lo, 1, 10, c, "a"), pinOp(t, lo, 2, 11, c, "b")}
 			},
 			wantChanged: []bool{true, true}, wantPinned: true, wantName: "b", wantFound: true, wantCount: 1,
 		},
 		{
 			name: "unpin then re-pin",
-			ops: func(c api.Cid) []messages.Op {
-				return []messages.Op{pinOp(t, lo, 1, 10, c, "a"), unpinOp(lo, 2, 11, c), pinOp(t, hi, 1, 12, c, "c")}
+			ops: func(c api.Cid) []crdt.Op {
+				return []crdt.Op{pinOp(t, lo, 1, 10, c, "a"), unpinOp(lo, 2, 11, c), pinOp(t, hi, 1, 12, c, "c")}
 			},
 			wantChanged: []bool{true, true, true}, wantPinned: true, wantName: "c", wantFound: true, wantCount: 1,
 		},
 		{
 			name:        "unpin of unknown CID is a tombstone",
-			ops:         func(c api.Cid) []messages.Op { return []messages.Op{unpinOp(lo, 1, 10, c)} },
+			ops:         func(c api.Cid) []crdt.Op { return []crdt.Op{unpinOp(lo, 1, 10, c)} },
 			wantChanged: []bool{true}, wantFound: true, wantCount: 0,
 		},
 	}
@@ -157,7 +157,7 @@ func TestApplyGapAndVersionVector(t *testing.T) {
 		t.Fatalf("vv=%d want 5 after filling the gap", vv[p])
 	}
 	var seqs []uint64
-	if err := s.OpsFrom(t.Context(), p, 2, func(op messages.Op) error { seqs = append(seqs, op.Seq); return nil }); err != nil {
+	if err := s.OpsFrom(t.Context(), p, 2, func(op crdt.Op) error { seqs = append(seqs, op.Seq); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(seqs, []uint64{2, 3, 4, 5}) {
@@ -172,15 +172,15 @@ func TestApplyRejectsInvalidOps(t *testing.T) {
 	s, _ := openTemp(t)
 	p := newPeer(t, 1)
 	good := pinOp(t, p, 1, 1, mkCid(t, 1), "")
-	bad := []messages.Op{
-		{Origin: p, Seq: 0, Clock: 1, Kind: messages.OpUnpin, Cid: mkCid(t, 2)},
-		{Seq: 1, Clock: 1, Kind: messages.OpUnpin, Cid: mkCid(t, 2)},
-		{Origin: p, Seq: 2, Kind: messages.OpUnpin},
-		{Origin: p, Seq: 2, Kind: messages.OpPin, Cid: mkCid(t, 2)},
+	bad := []crdt.Op{
+		{Origin: p, Seq: 0, Clock: 1, Kind: crdt.OpUnpin, Cid: mkCid(t, 2)},
+		{Seq: 1, Clock: 1, Kind: crdt.OpUnpin, Cid: mkCid(t, 2)},
+		{Origin: p, Seq: 2, Kind: crdt.OpUnpin},
+		{Origin: p, Seq: 2, Kind: crdt.OpPin, Cid: mkCid(t, 2)},
 		{Origin: p, Seq: 2, Kind: 9, Cid: mkCid(t, 2)},
 	}
 	for i, b := range bad {
-		if _, err := s.Apply([]messages.Op{good, b}); !errors.Is(err, api.ErrInvalid) {
+		if _, err := s.Apply([]crdt.Op{good, b}); !errors.Is(err, api.ErrInvalid) {
 			t.Fatalf("case %d: err=%v, want ErrInvalid", i, err)
 		}
 	}
@@ -197,9 +197,9 @@ func TestApplySplitsTooBigTransactions(t *testing.T) {
 	defer s.Close()
 	p := newPeer(t, 1)
 	big := strings.Repeat("x", 2000)
-	var ops []messages.Op
+	var ops []crdt.Op
 	for i := 1; i <= 1500; i++ {
-		ops = append(ops, pinOp(t, p, uint64(i), messages.HLC(i), mkCid(t, i), big))
+		ops = append(ops, pinOp(t, p, uint64(i), crdt.HLC(i), mkCid(t, i), big))
 	}
 	ch := mustApply(t, s, ops...)
 	for i, c := range ch {
@@ -220,11 +220,11 @@ func TestApplyConvergesInAnyOrder(t *testing.T) {
 	ps := sortedPeers(t, 3)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 5; round++ {
-		var ops []messages.Op
+		var ops []crdt.Op
 		for _, p := range ps {
 			for seq := uint64(1); seq <= 150; seq++ {
 				c := mkCid(t, rng.IntN(40))
-				clock := messages.HLC(rng.IntN(100)) // frequent ties
+				clock := crdt.HLC(rng.IntN(100)) // frequent ties
 				if rng.IntN(3) == 0 {
 					ops = append(ops, unpinOp(p, seq, clock, c))
 				} else {
@@ -232,8 +232,8 @@ func TestApplyConvergesInAnyOrder(t *testing.T) {
 				}
 			}
 		}
-		shuffled := func() []messages.Op {
-			out := append([]messages.Op(nil), ops...)
+		shuffled := func() []crdt.Op {
+			out := append([]crdt.Op(nil), ops...)
 			for i := 0; i < len(ops)/4; i++ { // duplicates
 				out = append(out, ops[rng.IntN(len(ops))])
 			}
@@ -351,11 +351,11 @@ func TestDropTombstonesAndTrim(t *testing.T) {
 		t.Fatal("live pin dropped")
 	}
 	// Op logs trimmed up to upTo: asking for trimmed ops says so; the rest is served.
-	if err := s.OpsFrom(t.Context(), a, 2, func(messages.Op) error { return nil }); !errors.Is(err, ErrTrimmed) {
+	if err := s.OpsFrom(t.Context(), a, 2, func(crdt.Op) error { return nil }); !errors.Is(err, ErrTrimmed) {
 		t.Fatalf("OpsFrom trimmed range: %v", err)
 	}
 	var seqs []uint64
-	if err := s.OpsFrom(t.Context(), a, 4, func(op messages.Op) error { seqs = append(seqs, op.Seq); return nil }); err != nil || !reflect.DeepEqual(seqs, []uint64{4}) {
+	if err := s.OpsFrom(t.Context(), a, 4, func(op crdt.Op) error { seqs = append(seqs, op.Seq); return nil }); err != nil || !reflect.DeepEqual(seqs, []uint64{4}) {
 		t.Fatalf("OpsFrom(4)=%v %v", seqs, err)
 	}
 	if tr, _ := s.TrimmedTo(a); tr != 3 {
@@ -378,7 +378,7 @@ func TestBackupAndLoad(t *testing.T) {
 	s, _ := openTemp(t)
 	p := newPeer(t, 1)
 	for i := 1; i <= 50; i++ {
-		mustApply(t, s, pinOp(t, p, uint64(i), messages.HLC(i), mkCid(t, i), ""))
+		mustApply(t, s, pinOp(t, p, uint64(i), crdt.HLC(i), mkCid(t, i), ""))
 	}
 	mustApply(t, s, unpinOp(p, 51, 51, mkCid(t, 1)))
 	dst := filepath.Join(t.TempDir(), "backups", "pinset.bak")
@@ -403,9 +403,9 @@ func TestBackupAndLoad(t *testing.T) {
 func TestIterationStopsOnContextAndError(t *testing.T) {
 	s, _ := openTemp(t)
 	p := newPeer(t, 1)
-	var ops []messages.Op
+	var ops []crdt.Op
 	for i := 1; i <= 3000; i++ {
-		ops = append(ops, pinOp(t, p, uint64(i), messages.HLC(i), mkCid(t, i), ""))
+		ops = append(ops, pinOp(t, p, uint64(i), crdt.HLC(i), mkCid(t, i), ""))
 	}
 	mustApply(t, s, ops...)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -459,10 +459,10 @@ func TestConcurrentReadsDuringApply(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 30; i++ {
-		var ops []messages.Op
+		var ops []crdt.Op
 		for j := 1; j <= 100; j++ {
 			seq := uint64(i*100 + j)
-			ops = append(ops, pinOp(t, p, seq, messages.HLC(seq), mkCid(t, int(seq)), ""))
+			ops = append(ops, pinOp(t, p, seq, crdt.HLC(seq), mkCid(t, int(seq)), ""))
 		}
 		mustApply(t, s, ops...)
 	}

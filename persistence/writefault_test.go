@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // A write fault (an injected full disk) fails writes before anything is stored, and writes
@@ -26,7 +26,7 @@ func TestWriteFaultFailsWritesAndClears(t *testing.T) {
 	defer s.Close()
 	origin := newPeer(t, 1)
 	op := pinOp(t, origin, 1, 10, mkCid(t, 1), "a")
-	if _, err := s.Apply([]messages.Op{op}); !errors.Is(err, syscall.ENOSPC) {
+	if _, err := s.Apply([]crdt.Op{op}); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("disk full: Apply = %v, want ENOSPC", err)
 	}
 	if err := s.SetPublished(origin, 1); !errors.Is(err, syscall.ENOSPC) {

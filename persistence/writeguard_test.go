@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // faultyDisk is a WriteFault that fails every write with err while err is set.
@@ -56,7 +56,7 @@ func TestWriteFailureStoresNothingAndRecovers(t *testing.T) {
 		{syscall.EIO, "cannot write (input/output error)"},
 	} {
 		disk.set(fault.err)
-		changed, err := s.Apply([]messages.Op{pinOp(t, p, 2, 20, mkCid(t, 2), "refused")})
+		changed, err := s.Apply([]crdt.Op{pinOp(t, p, 2, 20, mkCid(t, 2), "refused")})
 		if !errors.Is(err, api.ErrInsufficientStorage) || !errors.Is(err, fault.err) || api.HTTPStatus(err) != http.StatusInsufficientStorage {
 			t.Fatalf("%v: Apply error %v (HTTP %d), want insufficient storage (507)", fault.err, err, api.HTTPStatus(err))
 		}
@@ -110,7 +110,7 @@ func TestLowFreeSpaceRefusesWrites(t *testing.T) {
 	}
 	defer s.Close()
 	p := newPeer(t, 1)
-	_, err = s.Apply([]messages.Op{pinOp(t, p, 1, 10, mkCid(t, 1), "x")})
+	_, err = s.Apply([]crdt.Op{pinOp(t, p, 1, 10, mkCid(t, 1), "x")})
 	if !errors.Is(err, api.ErrInsufficientStorage) || !strings.Contains(err.Error(), "keeps in reserve") {
 		t.Fatalf("Apply below the reserve: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestOpenDamagedStoreSaysHowToRecover(t *testing.T) {
 			s, dir := openTemp(t)
 			p := newPeer(t, 1)
 			for i := 1; i <= 100; i++ {
-				mustApply(t, s, pinOp(t, p, uint64(i), messages.HLC(i), mkCid(t, i), "x"))
+				mustApply(t, s, pinOp(t, p, uint64(i), crdt.HLC(i), mkCid(t, i), "x"))
 			}
 			s.Close()
 			f(t, dir)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/peer"
 )
 
@@ -163,14 +163,14 @@ func batch(t *testing.T, origin libp2ppeer.ID, seq uint64, cid api.Cid, key cryp
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := messages.Batch{Origin: origin, Ops: []messages.Op{{Origin: origin, Seq: seq, Clock: messages.MakeHLC(time.Now().UnixMilli(), 0),
-		Kind: messages.OpPin, Cid: cid, PinJSON: pj}}}
+	b := crdt.Batch{Origin: origin, Ops: []crdt.Op{{Origin: origin, Seq: seq, Clock: crdt.MakeHLC(time.Now().UnixMilli(), 0),
+		Kind: crdt.OpPin, Cid: cid, PinJSON: pj}}}
 	if key != nil {
 		if b.Signature, err = key.Sign(b.SigningBytes()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return messages.MarshalBatch(b)
+	return crdt.MarshalBatch(b)
 }
 
 // TestForgedBatchRejected: a host on the private network publishes batches claiming to come

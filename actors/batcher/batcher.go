@@ -24,7 +24,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/timer"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -51,7 +53,7 @@ type Config struct {
 }
 
 // publishOps is sent by the facade with ops already durable.
-type publishOps struct{ ops []messages.Op }
+type publishOps struct{ ops []crdt.Op }
 
 // awaitRoom asks for a roomGranted reply once at most max_queue_size - n ops are pending.
 type awaitRoom struct{ n int }
@@ -81,7 +83,7 @@ type flushBatch struct{ gen uint64 }
 
 // published reports the end of a Publish run.
 type published struct {
-	ops []messages.Op
+	ops []crdt.Op
 	err error
 }
 
@@ -108,7 +110,7 @@ type batcherActor struct {
 	log     *slog.Logger
 	pending *atomic.Int64 // ops queued or being published, read by Full
 
-	buf        []messages.Op
+	buf        []crdt.Op
 	runs       []run // cover buf, in order
 	waiters    []roomWaiter
 	inflight   bool
@@ -174,7 +176,7 @@ func (a *batcherActor) send(ctx actor.Context) {
 		return
 	}
 	n := a.nextBatch()
-	ops := append([]messages.Op(nil), a.buf[:n]...)
+	ops := append([]crdt.Op(nil), a.buf[:n]...)
 	a.buf = a.buf[n:]
 	a.takeRun(n)
 	if len(a.buf) == 0 {
@@ -189,8 +191,8 @@ func (a *batcherActor) send(ctx actor.Context) {
 	}()
 }
 
-func (a *batcherActor) publish(ops []messages.Op) error {
-	b := messages.Batch{Origin: a.self, Ops: ops}
+func (a *batcherActor) publish(ops []crdt.Op) error {
+	b := crdt.Batch{Origin: a.self, Ops: ops}
 	sig, err := a.sign(b.SigningBytes())
 	if err != nil {
 		return fmt.Errorf("signing batch: %w", err)
@@ -198,7 +200,7 @@ func (a *batcherActor) publish(ops []messages.Op) error {
 	b.Signature = sig
 	ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
 	defer cancel()
-	if err := a.pub.Publish(ctx, messages.MarshalBatch(b)); err != nil {
+	if err := a.pub.Publish(ctx, crdt.MarshalBatch(b)); err != nil {
 		return err
 	}
 	return nil

@@ -13,13 +13,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 type recorder struct {
 	mu       sync.Mutex
-	batches  []messages.Batch
+	batches  []crdt.Batch
 	marks    []uint64
 	fail     error
 	failures int
@@ -34,7 +35,7 @@ func (r *recorder) Publish(ctx context.Context, data []byte) error {
 			return ctx.Err()
 		}
 	}
-	b, err := messages.UnmarshalBatch(data)
+	b, err := crdt.UnmarshalBatch(data)
 	if err != nil {
 		return err
 	}
@@ -55,10 +56,10 @@ func (r *recorder) SetPublished(_ peer.ID, seq uint64) error {
 	return nil
 }
 
-func (r *recorder) snapshot() ([]messages.Batch, []uint64) {
+func (r *recorder) snapshot() ([]crdt.Batch, []uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]messages.Batch(nil), r.batches...), append([]uint64(nil), r.marks...)
+	return append([]crdt.Batch(nil), r.batches...), append([]uint64(nil), r.marks...)
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -86,11 +87,11 @@ func setup(t *testing.T, cfg Config, rec *recorder) (*Batcher, crypto.PrivKey, p
 	return b, priv, id
 }
 
-func ops(origin peer.ID, from, n int) []messages.Op {
-	out := make([]messages.Op, n)
+func ops(origin peer.ID, from, n int) []crdt.Op {
+	out := make([]crdt.Op, n)
 	for i := range out {
 		h, _ := mh.Sum([]byte{byte(from + i)}, mh.SHA2_256, -1)
-		out[i] = messages.Op{Origin: origin, Seq: uint64(from + i), Clock: messages.HLC(from + i), Kind: messages.OpUnpin,
+		out[i] = crdt.Op{Origin: origin, Seq: uint64(from + i), Clock: crdt.HLC(from + i), Kind: crdt.OpUnpin,
 			Cid: api.NewCid(gocid.NewCidV1(gocid.Raw, h))}
 	}
 	return out

@@ -10,10 +10,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Batcher is the typed facade of the batcher actor.
@@ -46,7 +47,7 @@ func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Mar
 func (b *Batcher) PID() *actor.PID { return b.pid }
 
 // Publish queues durable ops for broadcast. It never blocks.
-func (b *Batcher) Publish(ops []messages.Op) {
+func (b *Batcher) Publish(ops []crdt.Op) {
 	if len(ops) == 0 {
 		return
 	}

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -22,7 +24,7 @@ type Pins interface {
 
 // Pinset commits changes (the pinset actor's facade).
 type Pinset interface {
-	Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error)
+	Commit(ctx context.Context, changes ...messages.Change) ([]crdt.Op, error)
 }
 
 // Allocator answers allocations from its live candidates (the allocator actor's facade).

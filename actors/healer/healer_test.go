@@ -14,8 +14,10 @@ import (
 	gocid "github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -63,7 +65,7 @@ func (f *fakes) Placement(c api.Cid) (bool, bool, error) {
 	return false, false, nil
 }
 
-func (f *fakes) Commit(_ context.Context, changes ...messages.Change) ([]messages.Op, error) {
+func (f *fakes) Commit(_ context.Context, changes ...messages.Change) ([]crdt.Op, error) {
 	f.commits <- slices.Clone(changes)
 	return nil, nil
 }
@@ -214,7 +216,7 @@ func TestSyncAtStartAndAfterCrash(t *testing.T) {
 	f.live = []peer.ID{"a", "b"}
 	_, r, _ := spawn(t, f, time.Hour, time.Hour)
 	got := nextCommit(t, f)
-	if len(got) != 1 || got[0].Kind != messages.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) {
+	if len(got) != 1 || got[0].Kind != crdt.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) {
 		t.Fatalf("commit %+v, want the expired pin unpinned", got)
 	}
 	if err := r.Crash(context.Background(), ActorName); err != nil {

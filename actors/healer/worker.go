@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -76,7 +78,7 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 		}
 		pin.Allocations = allocs
 		pin.Timestamp = time.Now().UTC()
-		changes = append(changes, messages.Change{Kind: messages.OpPin, Pin: pin})
+		changes = append(changes, messages.Change{Kind: crdt.OpPin, Pin: pin})
 		n++
 		if len(changes) >= commitBatch {
 			flush()
@@ -109,7 +111,7 @@ func (w worker) stateSync(ctx context.Context) {
 	}
 	err := w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
 		if pin.Expired(now) {
-			expired = append(expired, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
+			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
 			if len(expired) >= commitBatch {
 				flush()
 			}

@@ -15,18 +15,19 @@ package pinset
 import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/pincluster/pincluster/messages"
+
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // Store is the durable pinset (persistence.Store satisfies it).
 type Store interface {
 	// Apply records ops durably and merges them with last-writer-wins; it returns per op
 	// whether the pinset changed. It is only called from one goroutine at a time.
-	Apply(ops []messages.Op) ([]bool, error)
+	Apply(ops []crdt.Op) ([]bool, error)
 	// LastSeq is the highest seq stored for origin.
 	LastSeq(origin peer.ID) (uint64, error)
 	// MaxClock is the greatest clock stored.
-	MaxClock() (messages.HLC, error)
+	MaxClock() (crdt.HLC, error)
 	// Maintenance installs snapshots and collects tombstones (install.go); like Apply, it is
 	// only called from one goroutine at a time.
 	Maintenance

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -42,7 +44,7 @@ func TestDiskFullRefusesPinsThenRecovers(t *testing.T) {
 			announced[op.Cid.String()] = true
 		}
 	})
-	p, err := Spawn(sys.Root, self, store, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, store, crdt.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestDiskFullRefusesPinsThenRecovers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pin := func(i int) error {
-		_, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(i)})
+		_, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(i)})
 		return err
 	}
 

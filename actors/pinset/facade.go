@@ -10,9 +10,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -31,7 +33,7 @@ type Pinset struct {
 
 // Spawn starts the pinset actor. Every subscriber PID (the tracker, the batcher) is sent a
 // messages.PinsetChanged after each write that changed the pinset (see Subscribe).
-func Spawn(parent root.Parent, self peer.ID, store Store, clock *messages.Clock, subscribers []*actor.PID, log *slog.Logger) (*Pinset, error) {
+func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, subscribers []*actor.PID, log *slog.Logger) (*Pinset, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -72,7 +74,7 @@ func (p *Pinset) Subscribe(pid *actor.PID) {
 
 // Commit makes changes durable and returns their ops. When it returns nil the changes survive a
 // crash of this process (and power loss with sync_writes).
-func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error) {
+func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]crdt.Op, error) {
 	timeout := defaultCommitTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -81,7 +83,7 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]mess
 		}
 	}
 	for i := range changes {
-		if changes[i].Kind == messages.OpPin && len(changes[i].PinJSON) == 0 {
+		if changes[i].Kind == crdt.OpPin && len(changes[i].PinJSON) == 0 {
 			b, err := json.Marshal(changes[i].Pin)
 			if err != nil {
 				return nil, fmt.Errorf("pinset: encoding pin %s: %w", changes[i].Pin.Cid, err)
@@ -100,7 +102,7 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]mess
 	}
 }
 
-func (p *Pinset) commitOnce(ctx context.Context, changes []messages.Change, timeout time.Duration) ([]messages.Op, error) {
+func (p *Pinset) commitOnce(ctx context.Context, changes []messages.Change, timeout time.Duration) ([]crdt.Op, error) {
 	res, err := ask.Request(ctx, p.system, p.pid, &messages.CommitChanges{Changes: changes}, timeout)
 	switch {
 	case errors.Is(err, actor.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
@@ -118,7 +120,7 @@ func (p *Pinset) commitOnce(ctx context.Context, changes []messages.Change, time
 }
 
 // ApplyRemoteWait merges ops from other peers and returns once they are durable.
-func (p *Pinset) ApplyRemoteWait(ctx context.Context, ops []messages.Op) error {
+func (p *Pinset) ApplyRemoteWait(ctx context.Context, ops []crdt.Op) error {
 	timeout := defaultCommitTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -139,7 +141,7 @@ func (p *Pinset) ObserveOwnSeq(seq uint64) {
 }
 
 // ApplyRemote queues ops from other peers for merging; it does not wait.
-func (p *Pinset) ApplyRemote(ops []messages.Op) {
+func (p *Pinset) ApplyRemote(ops []crdt.Op) {
 	if len(ops) > 0 {
 		p.system.Root.Send(p.pid, &messages.ApplyRemoteOps{Ops: ops})
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -35,7 +37,7 @@ func TestPinsetCrashRestartsFresh(t *testing.T) {
 	p, _ := spawnIn(t, sys, store, subs)
 	commit := func(i int) uint64 {
 		t.Helper()
-		ops, err := p.Commit(t.Context(), messages.Change{Kind: messages.OpPin, Pin: testPin(i)})
+		ops, err := p.Commit(t.Context(), messages.Change{Kind: crdt.OpPin, Pin: testPin(i)})
 		if err != nil || len(ops) != 1 {
 			t.Fatalf("commit %d: %v %v", i, ops, err)
 		}

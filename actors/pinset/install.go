@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -82,8 +83,8 @@ type maintDone struct {
 	reply  any
 	// installed holds the records a snapshot page installed, and changed what that changed
 	// (a pruned record as an unpin).
-	installed []messages.Op
-	changed   []messages.Op
+	installed []crdt.Op
+	changed   []crdt.Op
 }
 
 type maintJob struct {
@@ -118,7 +119,7 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 	removed, err := store.PruneAbsent(ctx, m.After, m.Through, m.Present, m.VV)
 	for _, r := range removed {
 		op := r.Op
-		op.Kind, op.PinJSON = messages.OpUnpin, nil
+		op.Kind, op.PinJSON = crdt.OpUnpin, nil
 		d.changed = append(d.changed, op)
 	}
 	return err

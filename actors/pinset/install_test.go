@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -45,11 +46,11 @@ func (e *events) listen(ev messages.PinsetChanged) {
 	e.mu.Unlock()
 }
 
-func (e *events) ops() []messages.Op {
+func (e *events) ops() []crdt.Op {
 	settle(e.t, e.sys, e.subs)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []messages.Op
+	var out []crdt.Op
 	for _, ev := range e.evs {
 		out = append(out, ev.Ops...)
 	}
@@ -70,7 +71,7 @@ func spawnReal(t *testing.T, self peer.ID, ev *events) (*Pinset, *persistence.St
 		ev.subs = subscriber(t, sys, ev.listen)
 		subs = ev.subs
 	}
-	p, err := Spawn(sys.Root, self, st, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, st, crdt.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +79,14 @@ func spawnReal(t *testing.T, self peer.ID, ev *events) (*Pinset, *persistence.St
 	return p, st
 }
 
-func pinOpOf(t *testing.T, origin peer.ID, seq uint64, clock messages.HLC, i int) messages.Op {
+func pinOpOf(t *testing.T, origin peer.ID, seq uint64, clock crdt.HLC, i int) crdt.Op {
 	t.Helper()
 	pin := testPin(i)
 	b, err := json.Marshal(pin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return messages.Op{Origin: origin, Seq: seq, Clock: clock, Kind: messages.OpPin, Cid: pin.Cid, PinJSON: b}
+	return crdt.Op{Origin: origin, Seq: seq, Clock: clock, Kind: crdt.OpPin, Cid: pin.Cid, PinJSON: b}
 }
 
 // A snapshot page goes through the actor: its records are stored, the local records of its
@@ -98,13 +99,13 @@ func TestInstallSnapshotPage(t *testing.T) {
 	ctx := t.Context()
 
 	// A local record the sender saw (other's seq 1) and no longer holds: pruned.
-	stale := pinOpOf(t, other, 1, messages.MakeHLC(1000, 0), 1)
-	if err := p.ApplyRemoteWait(ctx, []messages.Op{stale}); err != nil {
+	stale := pinOpOf(t, other, 1, crdt.MakeHLC(1000, 0), 1)
+	if err := p.ApplyRemoteWait(ctx, []crdt.Op{stale}); err != nil {
 		t.Fatal(err)
 	}
 	before := len(ev.ops())
-	own := pinOpOf(t, self, 41, messages.MakeHLC(2000, 0), 2)
-	fresh := pinOpOf(t, other, 7, messages.MakeHLC(3000, 0), 3)
+	own := pinOpOf(t, self, 41, crdt.MakeHLC(2000, 0), 2)
+	fresh := pinOpOf(t, other, 7, crdt.MakeHLC(3000, 0), 3)
 	page := &InstallSnapshotPage{
 		Records: []persistence.Record{{Op: own}, {Op: fresh}},
 		Present: []api.Cid{own.Cid, fresh.Cid},
@@ -121,15 +122,15 @@ func TestInstallSnapshotPage(t *testing.T) {
 	if _, found, _ := st.GetPin(stale.Cid); found {
 		t.Fatal("a record the snapshot's peer had collected was not pruned")
 	}
-	kinds := map[api.Cid]messages.OpKind{}
+	kinds := map[api.Cid]crdt.OpKind{}
 	for _, op := range ev.ops()[before:] {
 		kinds[op.Cid] = op.Kind
 	}
-	if kinds[own.Cid] != messages.OpPin || kinds[fresh.Cid] != messages.OpPin || kinds[stale.Cid] != messages.OpUnpin {
+	if kinds[own.Cid] != crdt.OpPin || kinds[fresh.Cid] != crdt.OpPin || kinds[stale.Cid] != crdt.OpUnpin {
 		t.Fatalf("listener heard %v", kinds)
 	}
 	// Numbering continues after our own op of the snapshot.
-	ops, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(9)})
+	ops, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(9)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,11 +151,11 @@ func TestInstallSnapshotPage(t *testing.T) {
 func TestInstallSnapshotPageRefusesInvalid(t *testing.T) {
 	self := testPeer(t)
 	p, _ := spawnReal(t, self, nil)
-	bad := &InstallSnapshotPage{Records: []persistence.Record{{Op: messages.Op{Origin: self, Seq: 0, Kind: messages.OpPin}}}}
+	bad := &InstallSnapshotPage{Records: []persistence.Record{{Op: crdt.Op{Origin: self, Seq: 0, Kind: crdt.OpPin}}}}
 	if err := p.InstallSnapshotPage(t.Context(), bad); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("err = %v, want api.ErrInvalid", err)
 	}
-	if _, err := p.Commit(t.Context(), messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); err != nil {
+	if _, err := p.Commit(t.Context(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)}); err != nil {
 		t.Fatalf("commit after a refused page: %v", err)
 	}
 }
@@ -166,10 +167,10 @@ func TestCollectTombstones(t *testing.T) {
 	self, other, silent := testPeer(t), testPeer(t), testPeer(t)
 	p, st := spawnReal(t, self, nil)
 	ctx := t.Context()
-	a, b := pinOpOf(t, other, 1, messages.MakeHLC(1000, 0), 1), pinOpOf(t, other, 3, messages.MakeHLC(1002, 0), 2)
-	unA := messages.Op{Origin: other, Seq: 2, Clock: messages.MakeHLC(1001, 0), Kind: messages.OpUnpin, Cid: a.Cid}
-	unB := messages.Op{Origin: other, Seq: 4, Clock: messages.MakeHLC(1003, 0), Kind: messages.OpUnpin, Cid: b.Cid}
-	if err := p.ApplyRemoteWait(ctx, []messages.Op{a, unA, b, unB}); err != nil {
+	a, b := pinOpOf(t, other, 1, crdt.MakeHLC(1000, 0), 1), pinOpOf(t, other, 3, crdt.MakeHLC(1002, 0), 2)
+	unA := crdt.Op{Origin: other, Seq: 2, Clock: crdt.MakeHLC(1001, 0), Kind: crdt.OpUnpin, Cid: a.Cid}
+	unB := crdt.Op{Origin: other, Seq: 4, Clock: crdt.MakeHLC(1003, 0), Kind: crdt.OpUnpin, Cid: b.Cid}
+	if err := p.ApplyRemoteWait(ctx, []crdt.Op{a, unA, b, unB}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent})

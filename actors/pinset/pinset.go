@@ -10,7 +10,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -19,7 +21,7 @@ const maxWriteBatch = 4096
 
 type waiter struct {
 	sender *actor.PID
-	ops    []messages.Op
+	ops    []crdt.Op
 	pins   []*api.Pin // local requests: the decoded pin of each op (nil for unpins)
 }
 
@@ -29,8 +31,8 @@ type batch struct {
 	remote  []waiter // sender nil when nobody waits
 }
 
-func (b batch) ops() []messages.Op {
-	var ops []messages.Op
+func (b batch) ops() []crdt.Op {
+	var ops []crdt.Op
 	for _, w := range b.waiters {
 		ops = append(ops, w.ops...)
 	}
@@ -78,7 +80,7 @@ type writeDone struct {
 type pinsetActor struct {
 	self  peer.ID
 	store Store
-	clock *messages.Clock
+	clock *crdt.Clock
 	subs  []*actor.PID // told of every change (PinsetChanged), in order
 	log   *slog.Logger
 
@@ -95,7 +97,7 @@ type pinsetActor struct {
 	cancelJob context.CancelFunc
 }
 
-func newActor(self peer.ID, store Store, clock *messages.Clock, subs []*actor.PID, log *slog.Logger) (*pinsetActor, error) {
+func newActor(self peer.ID, store Store, clock *crdt.Clock, subs []*actor.PID, log *slog.Logger) (*pinsetActor, error) {
 	last, err := store.LastSeq(self)
 	if err != nil {
 		return nil, fmt.Errorf("pinset: reading last seq: %w", err)
@@ -160,12 +162,12 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 }
 
 func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChanges) {
-	ops := make([]messages.Op, 0, len(m.Changes))
+	ops := make([]crdt.Op, 0, len(m.Changes))
 	pins := make([]*api.Pin, 0, len(m.Changes))
 	for i, ch := range m.Changes {
-		op := messages.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
+		op := crdt.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
 		var pin *api.Pin
-		if ch.Kind == messages.OpPin {
+		if ch.Kind == crdt.OpPin {
 			b := ch.PinJSON
 			if len(b) == 0 {
 				var err error
@@ -186,7 +188,7 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 }
 
 // number gives local ops the next seqs and fresh clocks.
-func (a *pinsetActor) number(ops []messages.Op) {
+func (a *pinsetActor) number(ops []crdt.Op) {
 	for i := range ops {
 		ops[i].Seq = a.nextSeq
 		ops[i].Clock = a.clock.Now()
@@ -312,7 +314,7 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	if len(a.subs) == 0 {
 		return
 	}
-	var local, remote []messages.Op
+	var local, remote []crdt.Op
 	var localPins []*api.Pin
 	j := 0
 	for _, w := range m.b.waiters {

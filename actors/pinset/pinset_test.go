@@ -13,20 +13,22 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
 // memStore is a Store that records every Apply; block, when set, holds Apply until closed.
 type memStore struct {
 	mu      sync.Mutex
-	batches [][]messages.Op
+	batches [][]crdt.Op
 	last    map[peer.ID]uint64
 	fail    error
 	block   chan struct{}
 }
 
-func (s *memStore) Apply(ops []messages.Op) ([]bool, error) {
+func (s *memStore) Apply(ops []crdt.Op) ([]bool, error) {
 	if s.block != nil {
 		<-s.block
 	}
@@ -52,7 +54,7 @@ func (s *memStore) LastSeq(origin peer.ID) (uint64, error) {
 	return s.last[origin], nil
 }
 
-func (s *memStore) MaxClock() (messages.HLC, error) { return 0, nil }
+func (s *memStore) MaxClock() (crdt.HLC, error) { return 0, nil }
 
 func testPeer(t *testing.T) peer.ID {
 	t.Helper()
@@ -80,7 +82,7 @@ func spawnIn(t *testing.T, sys *actor.ActorSystem, store *memStore, subs []*acto
 	if store.last == nil {
 		store.last = map[peer.ID]uint64{}
 	}
-	p, err := Spawn(sys.Root, self, store, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, store, crdt.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			ops, err := p.Commit(context.Background(), messages.Change{Kind: messages.OpPin, Pin: testPin(i)})
+			ops, err := p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(i)})
 			if err != nil || len(ops) != 1 {
 				t.Errorf("commit %d: %v %v", i, ops, err)
 				return
@@ -133,7 +135,7 @@ func TestCommitNumbersOpsAndGroupsWrites(t *testing.T) {
 	}
 	store.mu.Lock()
 	batches := len(store.batches)
-	var prev messages.HLC
+	var prev crdt.HLC
 	for _, b := range store.batches {
 		for _, op := range b {
 			if op.Origin != self || op.Clock <= prev && op.Seq > 1 {
@@ -160,19 +162,19 @@ func TestCommitFailureIsReportedAndSeqsStayContiguous(t *testing.T) {
 	store := &memStore{}
 	p, _ := spawn(t, store)
 	ctx := context.Background()
-	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); err != nil {
+	if _, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(1)}); err != nil {
 		t.Fatal(err)
 	}
 	store.mu.Lock()
 	store.fail = errors.New("disk full")
 	store.mu.Unlock()
-	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(2)}); err == nil {
+	if _, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(2)}); err == nil {
 		t.Fatal("a failed write was acknowledged")
 	}
 	store.mu.Lock()
 	store.fail = nil
 	store.mu.Unlock()
-	ops, err := p.Commit(ctx, messages.Change{Kind: messages.OpUnpin, Pin: testPin(1)})
+	ops, err := p.Commit(ctx, messages.Change{Kind: crdt.OpUnpin, Pin: testPin(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +190,10 @@ func TestRemoteOpsOfOurOwnOriginAdvanceNumbering(t *testing.T) {
 	p, self := spawn(t, store)
 	ctx := context.Background()
 	old := testPin(7)
-	if err := p.ApplyRemoteWait(ctx, []messages.Op{{Origin: self, Seq: 41, Clock: 5, Kind: messages.OpPin, Cid: old.Cid, PinJSON: []byte(`{}`)}}); err != nil {
+	if err := p.ApplyRemoteWait(ctx, []crdt.Op{{Origin: self, Seq: 41, Clock: 5, Kind: crdt.OpPin, Cid: old.Cid, PinJSON: []byte(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	ops, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(8)})
+	ops, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(8)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +209,7 @@ func TestCommitHonoursContext(t *testing.T) {
 	p, _ := spawn(t, store)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); !errors.Is(err, api.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(1)}); !errors.Is(err, api.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want a timeout", err)
 	}
 }
@@ -221,7 +223,7 @@ type partialStore struct {
 	once    sync.Once
 }
 
-func (s *partialStore) Apply(ops []messages.Op) ([]bool, error) {
+func (s *partialStore) Apply(ops []crdt.Op) ([]bool, error) {
 	s.once.Do(func() { close(s.entered) })
 	n := min(s.commit, len(ops))
 	changed, err := s.memStore.Apply(ops[:n])
@@ -244,7 +246,7 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 		announced += len(ev.Ops)
 		mu.Unlock()
 	})
-	p, err := Spawn(sys.Root, self, store, messages.NewClock(nil), subs, nil)
+	p, err := Spawn(sys.Root, self, store, crdt.NewClock(nil), subs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() { // this write is held, so the next three requests share one batch
-		_, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(100)})
+		_, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(100)})
 		first <- err
 	}()
 	<-store.entered
@@ -260,7 +262,7 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 	time.AfterFunc(500*time.Millisecond, func() { close(store.block) }) // ample time for the three to queue
 	for i := 0; i < 3; i++ {
 		go func(i int) {
-			_, err := p.Commit(ctx, messages.Change{Kind: messages.OpPin, Pin: testPin(i)})
+			_, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(i)})
 			results <- err
 		}(i)
 	}

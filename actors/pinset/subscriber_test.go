@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -50,7 +52,7 @@ func TestSubscribeAddsASubscriber(t *testing.T) {
 	subs := subscriber(t, sys, func(ev messages.PinsetChanged) { n += len(ev.Ops) })
 	p.Subscribe(subs[0])
 	p.Subscribe(subs[0])
-	if _, err := p.Commit(t.Context(), messages.Change{Kind: messages.OpPin, Pin: testPin(1)}); err != nil {
+	if _, err := p.Commit(t.Context(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)}); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, sys, subs)

@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -141,7 +142,7 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 
 // supersede unpins each raced pin whose record is still that very op (a newer pin or unpin
 // that arrived meanwhile is left alone), in one commit.
-func (d *collectorDeps) supersede(ctx context.Context, ops []messages.Op) {
+func (d *collectorDeps) supersede(ctx context.Context, ops []crdt.Op) {
 	var changes []messages.Change
 	for _, op := range ops {
 		rec, found, err := d.store.Get(op.Cid)
@@ -150,7 +151,7 @@ func (d *collectorDeps) supersede(ctx context.Context, ops []messages.Op) {
 		}
 		d.log.Warn("a pin from a peer excluded from tombstone collection (silent beyond absent_peer_horizon) races a collected deletion: unpinning it",
 			"cid", op.Cid, "origin", op.Origin, "clock", op.Clock)
-		changes = append(changes, messages.Change{Kind: messages.OpUnpin, Pin: api.Pin{Cid: op.Cid}})
+		changes = append(changes, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: op.Cid}})
 	}
 	if len(changes) == 0 {
 		return
@@ -169,7 +170,7 @@ func (d *collectorDeps) supersedeRaced(ctx context.Context) {
 		return
 	}
 	const batch = 1024
-	var raced []messages.Op
+	var raced []crdt.Op
 	err = d.store.IterateRecords(ctx, func(r persistence.Record) error {
 		if w, ok := ex[r.Op.Origin]; ok && !r.Deleted && r.Op.Clock <= w {
 			raced = append(raced, r.Op)

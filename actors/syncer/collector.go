@@ -16,6 +16,7 @@ import (
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -74,7 +75,7 @@ type CollectStore interface {
 	VersionVector() (map[peer.ID]uint64, error)
 	Members() (map[peer.ID]time.Time, error)
 	TouchMember(id peer.ID, at time.Time) error
-	Exclusions() (map[peer.ID]messages.HLC, error)
+	Exclusions() (map[peer.ID]crdt.HLC, error)
 	IterateRecords(ctx context.Context, fn func(persistence.Record) error) error
 	Get(c api.Cid) (persistence.Record, bool, error)
 }
@@ -84,7 +85,7 @@ var _ CollectStore = (*persistence.Store)(nil)
 // CollectWriter is the pinset actor's part in collection (actors/pinset.Pinset satisfies it).
 type CollectWriter interface {
 	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (*pinset.TombstonesCollected, error)
-	Commit(ctx context.Context, changes ...messages.Change) ([]messages.Op, error)
+	Commit(ctx context.Context, changes ...messages.Change) ([]crdt.Op, error)
 }
 
 var _ CollectWriter = (*pinset.Pinset)(nil)
@@ -111,7 +112,7 @@ type (
 		waiters []*actor.PID
 	}
 	// racedPins hands over pins that raced a collected deletion (the store's raced handler).
-	racedPins struct{ ops []messages.Op }
+	racedPins struct{ ops []crdt.Op }
 	// memberHeard says a trusted peer answered a pull.
 	memberHeard struct{ id peer.ID }
 )
@@ -337,7 +338,7 @@ func (c *Collector) CollectNow(ctx context.Context) error {
 
 // RacedPins hands over pins that raced a collected deletion (persistence's raced handler: it
 // does not block).
-func (c *Collector) RacedPins(ops []messages.Op) {
+func (c *Collector) RacedPins(ops []crdt.Op) {
 	c.system.Root.Send(c.pid, &racedPins{ops: ops})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -38,7 +39,7 @@ func newCollectorSide(t *testing.T, interval time.Duration) *collectorSide {
 	system := actor.NewActorSystem()
 	log := slog.New(slog.DiscardHandler)
 	self := newPeer(t, 1)
-	writer, err := pinset.Spawn(system.Root, self, st, messages.NewClock(nil), nil, log)
+	writer, err := pinset.Spawn(system.Root, self, st, crdt.NewClock(nil), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestCollectorCollectsWhenAsked(t *testing.T) {
 	s := newCollectorSide(t, 0)
 	ctx := t.Context()
 	c := mkCid(t, 1)
-	if err := s.writer.ApplyRemoteWait(ctx, []messages.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
+	if err := s.writer.ApplyRemoteWait(ctx, []crdt.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.collector.CollectNow(ctx); err != nil {
@@ -85,7 +86,7 @@ func TestCollectorCollectsWhenAsked(t *testing.T) {
 func TestCollectorRoundsOnTimer(t *testing.T) {
 	s := newCollectorSide(t, 20*time.Millisecond)
 	c := mkCid(t, 1)
-	if err := s.writer.ApplyRemoteWait(t.Context(), []messages.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
+	if err := s.writer.ApplyRemoteWait(t.Context(), []crdt.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
 		t.Fatal(err)
 	}
 	if !poll.Until(10*time.Second, 10*time.Millisecond, func() bool { _, found, _ := s.store.Get(c); return !found }) {
@@ -127,7 +128,7 @@ func TestCollectorSupersedesRacedPins(t *testing.T) {
 	if err := s.store.ExcludeMember(other, op.Clock+1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.writer.ApplyRemoteWait(t.Context(), []messages.Op{op}); err != nil {
+	if err := s.writer.ApplyRemoteWait(t.Context(), []crdt.Op{op}); err != nil {
 		t.Fatal(err)
 	}
 	if !poll.Until(10*time.Second, 10*time.Millisecond, func() bool { _, found, _ := s.store.GetPin(c); return !found }) {
@@ -147,12 +148,12 @@ func TestCollectorSignsOfLife(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := mkCid(t, 1)
-		if err := s.writer.ApplyRemoteWait(ctx, []messages.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
+		if err := s.writer.ApplyRemoteWait(ctx, []crdt.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
 			t.Fatal(err)
 		}
 		if alive {
-			recent := messages.Op{Origin: other, Seq: 1, Clock: messages.MakeHLC(time.Now().UnixMilli(), 0), Kind: messages.OpUnpin, Cid: mkCid(t, 2)}
-			s.collector.Changed(messages.PinsetChanged{Ops: []messages.Op{recent}})
+			recent := crdt.Op{Origin: other, Seq: 1, Clock: crdt.MakeHLC(time.Now().UnixMilli(), 0), Kind: crdt.OpUnpin, Cid: mkCid(t, 2)}
+			s.collector.Changed(messages.PinsetChanged{Ops: []crdt.Op{recent}})
 		}
 		if err := s.collector.CollectNow(ctx); err != nil {
 			t.Fatal(err)

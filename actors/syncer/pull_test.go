@@ -7,6 +7,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -60,11 +61,11 @@ func TestPullSnapshotAfterTrim(t *testing.T) {
 		if err != nil || dropped == 0 {
 			t.Fatalf("dropped %d %v", dropped, err)
 		}
-		if err := a.store.OpsFrom(t.Context(), o1, 1, func(messages.Op) error { return nil }); !errors.Is(err, persistence.ErrTrimmed) {
+		if err := a.store.OpsFrom(t.Context(), o1, 1, func(crdt.Op) error { return nil }); !errors.Is(err, persistence.ErrTrimmed) {
 			t.Fatalf("responder log not trimmed: %v", err)
 		}
 		// Changes after the collection, some of them on CIDs that had tombstones.
-		mustApply(t, a, []messages.Op{pinOp(t, o1, vv[o1]+1, mkCid(t, 1), "back"), unpinOp(o1, vv[o1]+2, mkCid(t, 3))})
+		mustApply(t, a, []crdt.Op{pinOp(t, o1, vv[o1]+1, mkCid(t, 1), "back"), unpinOp(o1, vv[o1]+2, mkCid(t, 3))})
 
 		n, err := b.syncer.Pull(t.Context(), a.id)
 		if err != nil {
@@ -111,7 +112,7 @@ func TestPullSnapshotPrunesCollectedPins(t *testing.T) {
 	// b goes offline; a unpins two pins b holds, and collects every tombstone.
 	vv, _ := a.store.VersionVector()
 	gone1, gone2 := mkCid(t, 0), mkCid(t, 9)
-	mustApply(t, a, []messages.Op{unpinOp(o1, vv[o1]+1, gone1), unpinOp(o1, vv[o1]+2, gone2), pinOp(t, o1, vv[o1]+3, mkCid(t, 50), "new")})
+	mustApply(t, a, []crdt.Op{unpinOp(o1, vv[o1]+1, gone1), unpinOp(o1, vv[o1]+2, gone2), pinOp(t, o1, vv[o1]+3, mkCid(t, 50), "new")})
 	vv, _ = a.store.VersionVector()
 	if _, err := a.store.DropTombstones(t.Context(), vv); err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func TestPullSnapshotPrunesCollectedPins(t *testing.T) {
 	defer b.mu.Unlock()
 	unpinned := map[string]bool{}
 	for _, op := range b.notified {
-		if op.Kind == messages.OpUnpin {
+		if op.Kind == crdt.OpUnpin {
 			unpinned[op.Cid.String()] = true
 		}
 	}

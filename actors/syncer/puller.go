@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -125,9 +126,9 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 			s.log.Info("anti-entropy: loaded a snapshot", "from", from, "records", n)
 			continue // then the ops after it
 		}
-		ops := make([]messages.Op, 0, len(resp.Ops))
+		ops := make([]crdt.Op, 0, len(resp.Ops))
 		for _, b := range resp.Ops {
-			op, err := messages.UnmarshalOp(b)
+			op, err := crdt.UnmarshalOp(b)
 			if err != nil {
 				return total, fmt.Errorf("sync from %s: %w", from, err)
 			}
@@ -198,7 +199,7 @@ func (s *Syncer) Stop() {
 }
 
 // trustOp reports whether op is accepted (WithOpTrust, else its origin's trust).
-func (s *Syncer) trustOp(op messages.Op) bool {
+func (s *Syncer) trustOp(op crdt.Op) bool {
 	if s.opTrust != nil {
 		return s.opTrust(op.Origin, op.Seq)
 	}

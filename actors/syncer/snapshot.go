@@ -8,6 +8,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -70,7 +71,7 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 	present := make([]api.Cid, 0, len(raw))
 	records := make([]persistence.Record, 0, len(raw))
 	for _, b := range raw {
-		op, err := messages.UnmarshalOp(b)
+		op, err := crdt.UnmarshalOp(b)
 		if err != nil {
 			return 0, fmt.Errorf("snapshot from %s: %w", from, err)
 		}
@@ -81,7 +82,7 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 		if !s.trustOp(op) {
 			continue
 		}
-		records = append(records, persistence.Record{Op: op, Deleted: op.Kind == messages.OpUnpin})
+		records = append(records, persistence.Record{Op: op, Deleted: op.Kind == crdt.OpUnpin})
 	}
 	page := &pinset.InstallSnapshotPage{Records: records, After: after, Through: through, Present: present, VV: vv}
 	if err := s.writer.InstallSnapshotPage(ctx, page); err != nil {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // stableVV is the pointwise minimum of the members' version vectors: self's is local, the
@@ -24,7 +26,7 @@ func stableVV(self peer.ID, members []peer.ID, local map[peer.ID]uint64, seen ma
 			continue
 		}
 		sv, ok := seen[id]
-		if !ok || sv.At.Before(notBefore) || !covers(local, sv.VV, trusted) {
+		if !ok || sv.At.Before(notBefore) || !crdt.VersionVector(local).Covers(sv.VV, trusted) {
 			missing = append(missing, id)
 			continue
 		}
@@ -42,14 +44,4 @@ func stableVV(self peer.ID, members []peer.ID, local map[peer.ID]uint64, seen ma
 		return nil, missing
 	}
 	return upTo, nil
-}
-
-// covers reports whether local holds every op of a trusted origin that vv holds.
-func covers(local, vv map[peer.ID]uint64, trusted func(peer.ID) bool) bool {
-	for o, n := range vv {
-		if local[o] < n && trusted(o) {
-			return false
-		}
-	}
-	return true
 }

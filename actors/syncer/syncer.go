@@ -38,6 +38,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -47,7 +48,7 @@ import (
 type Store interface {
 	VersionVector() (map[peer.ID]uint64, error)
 	// OpsFrom returns a persistence.ErrTrimmed-wrapped error when the asked ops were trimmed.
-	OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(messages.Op) error) error
+	OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(crdt.Op) error) error
 	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
 }
 
@@ -57,7 +58,7 @@ var _ Store = (*persistence.Store)(nil)
 // Each method returns once the write is durable.
 type Writer interface {
 	// ApplyRemoteWait merges pulled ops.
-	ApplyRemoteWait(ctx context.Context, ops []messages.Op) error
+	ApplyRemoteWait(ctx context.Context, ops []crdt.Op) error
 	// InstallSnapshotPage merges a snapshot page and prunes its range; the writer tells its
 	// subscribers what changed.
 	InstallSnapshotPage(ctx context.Context, page *pinset.InstallSnapshotPage) error
@@ -143,7 +144,7 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages
 			resp.More = true
 			break
 		}
-		err := store.OpsFrom(ctx, origin, theirs+1, func(op messages.Op) error {
+		err := store.OpsFrom(ctx, origin, theirs+1, func(op crdt.Op) error {
 			if len(resp.Ops) >= limit {
 				resp.More = true
 				return errPageFull
@@ -176,7 +177,7 @@ func snapshotPage(ctx context.Context, store Store, after api.Cid, limit int) *m
 		}
 		op := r.Op
 		if r.Deleted {
-			op.Kind, op.PinJSON = messages.OpUnpin, nil
+			op.Kind, op.PinJSON = crdt.OpUnpin, nil
 		}
 		resp.Records = append(resp.Records, op.Marshal())
 		last = r.Op.Cid

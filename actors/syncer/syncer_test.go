@@ -20,6 +20,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -32,7 +33,7 @@ type side struct {
 	syncer   *Syncer
 	link     *link
 	mu       sync.Mutex
-	notified []messages.Op
+	notified []crdt.Op
 	sub      *actor.PID // hears the pinset's PinsetChanged into notified
 }
 
@@ -98,7 +99,7 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 		}
 	}))
 	log := slog.New(slog.DiscardHandler)
-	writer, err := pinset.Spawn(s.system.Root, s.id, st, messages.NewClock(nil), []*actor.PID{s.sub}, log)
+	writer, err := pinset.Spawn(s.system.Root, s.id, st, crdt.NewClock(nil), []*actor.PID{s.sub}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,24 +139,24 @@ func mkCid(t testing.TB, i int) api.Cid {
 	return api.NewCid(gocid.NewCidV1(gocid.DagProtobuf, h))
 }
 
-func pinOp(t testing.TB, origin peer.ID, seq uint64, c api.Cid, name string) messages.Op {
+func pinOp(t testing.TB, origin peer.ID, seq uint64, c api.Cid, name string) crdt.Op {
 	p := api.NewPin(c, api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1, Name: name})
 	p.Timestamp = time.Unix(1700000000, 0).UTC()
 	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return messages.Op{Origin: origin, Seq: seq, Clock: messages.MakeHLC(1700000000000+int64(seq), 0), Kind: messages.OpPin, Cid: c, PinJSON: b}
+	return crdt.Op{Origin: origin, Seq: seq, Clock: crdt.MakeHLC(1700000000000+int64(seq), 0), Kind: crdt.OpPin, Cid: c, PinJSON: b}
 }
 
-func unpinOp(origin peer.ID, seq uint64, c api.Cid) messages.Op {
-	return messages.Op{Origin: origin, Seq: seq, Clock: messages.MakeHLC(1700000000000+int64(seq), 0), Kind: messages.OpUnpin, Cid: c}
+func unpinOp(origin peer.ID, seq uint64, c api.Cid) crdt.Op {
+	return crdt.Op{Origin: origin, Seq: seq, Clock: crdt.MakeHLC(1700000000000+int64(seq), 0), Kind: crdt.OpUnpin, Cid: c}
 }
 
 // history writes n ops of origin starting at seq from: pins of cids base.., every third one
 // unpinned again later.
-func history(t testing.TB, origin peer.ID, from uint64, n, base int) []messages.Op {
-	var ops []messages.Op
+func history(t testing.TB, origin peer.ID, from uint64, n, base int) []crdt.Op {
+	var ops []crdt.Op
 	seq := from
 	for i := 0; i < n; i++ {
 		ops = append(ops, pinOp(t, origin, seq, mkCid(t, base+i), fmt.Sprintf("p%d", base+i)))
@@ -168,7 +169,7 @@ func history(t testing.TB, origin peer.ID, from uint64, n, base int) []messages.
 	return ops
 }
 
-func mustApply(t *testing.T, s *side, ops []messages.Op) {
+func mustApply(t *testing.T, s *side, ops []crdt.Op) {
 	t.Helper()
 	if _, err := s.store.Apply(ops); err != nil {
 		t.Fatal(err)

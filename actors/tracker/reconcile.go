@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -14,7 +16,7 @@ import (
 // the durable queue refuses it; the state sync finds the pin again later.
 func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChanged) {
 	for i, op := range ev.Ops {
-		if op.Kind != messages.OpPin {
+		if op.Kind != crdt.OpPin {
 			a.untrack(ctx, op.Cid, nil)
 			continue
 		}

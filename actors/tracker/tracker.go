@@ -11,9 +11,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -126,7 +128,7 @@ func (t *Tracker) PID() *actor.PID { return t.pid }
 
 // Reconcile hands ops that changed the pinset outside a pinset write (a snapshot install, the
 // removal of a member's ops) to the tracker as a PinsetChanged event. It does not wait.
-func (t *Tracker) Reconcile(ops []messages.Op) {
+func (t *Tracker) Reconcile(ops []crdt.Op) {
 	if len(ops) > 0 {
 		t.system.Root.Send(t.pid, messages.PinsetChanged{Ops: ops})
 	}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/ipfs/fake"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -146,17 +148,17 @@ func TestPinsetChangedReconciles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	op := func(kind messages.OpKind, p api.Pin) messages.Op {
-		o := messages.Op{Kind: kind, Cid: p.Cid}
-		if kind == messages.OpPin {
+	op := func(kind crdt.OpKind, p api.Pin) crdt.Op {
+		o := crdt.Op{Kind: kind, Cid: p.Cid}
+		if kind == crdt.OpPin {
 			o.PinJSON, _ = json.Marshal(p)
 		}
 		return o
 	}
 	b.StallPin(flip.Cid) // the pin is still running when the unpin arrives
-	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: []messages.Op{
-		op(messages.OpPin, here), op(messages.OpPin, elsewhere), op(messages.OpUnpin, gone),
-		op(messages.OpPin, flip), op(messages.OpUnpin, flip),
+	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: []crdt.Op{
+		op(crdt.OpPin, here), op(crdt.OpPin, elsewhere), op(crdt.OpUnpin, gone),
+		op(crdt.OpPin, flip), op(crdt.OpUnpin, flip),
 	}})
 	waitStatus(t, tr, here, api.TrackerStatusPinned)
 	waitFor(t, "unpins", func() (bool, string) {
@@ -167,6 +169,6 @@ func TestPinsetChangedReconciles(t *testing.T) {
 		t.Fatal("pin then unpin in one event left the CID pinned")
 	}
 	// The same through the facade used for snapshot installs.
-	tr.Reconcile([]messages.Op{op(messages.OpUnpin, here)})
+	tr.Reconcile([]crdt.Op{op(crdt.OpUnpin, here)})
 	waitFor(t, "reconciled unpin", func() (bool, string) { return !b.Pinned(here.Cid), "" })
 }

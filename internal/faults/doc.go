@@ -20,7 +20,7 @@
 //   - A partition is a libp2p ConnectionGater that refuses dials to and secured connections from
 //     the listed peers; on reload the existing connections to them are closed (through the host
 //     handed to Attach). The harness blocks both sides, so neither end can redial.
-//   - Clock skew shifts only the hybrid logical clock's time source (messages.NewClock), not
+//   - Clock skew shifts only the hybrid logical clock's time source (crdt.NewClock), not
 //     timers or TTLs: it is the skew that can reorder last-writer-wins merges.
 //   - Disk full makes every write of the pinset store fail with an error wrapping
 //     syscall.ENOSPC before Badger is touched, so the on-disk state stays valid (as it would

@@ -1,4 +1,4 @@
-package messages
+package crdt
 
 import (
 	"fmt"

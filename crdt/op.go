@@ -1,4 +1,4 @@
-package messages
+package crdt
 
 import (
 	"github.com/libp2p/go-libp2p/core/peer"

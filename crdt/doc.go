@@ -1,0 +1,13 @@
+// Package crdt is the replicated pinset's data model: the Op (one pin or unpin of a CID by an
+// origin, numbered by the origin's seq and stamped with its hybrid logical clock), the HLC, the
+// VersionVector (highest seq per origin), the signed Batch that carries ops between peers, and
+// their wire and storage encoding (internal/wirepb/op.proto; golden bytes in testdata/golden).
+//
+// The merge rule is last-writer-wins per CID: the op with the greatest (Clock, Origin) is the
+// CID's record, an unpin leaving a tombstone that wins over older pins (Op.Newer). Applying an
+// op is idempotent and commutative, so peers that hold the same ops hold the same pinset
+// whatever order the ops arrived in.
+//
+// It is its own package so that the store (persistence), the actors and the wire code share
+// one model without depending on each other or on the actor messages (package messages).
+package crdt
