@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -84,15 +85,18 @@ func (c Config) withDefaults() Config {
 // Remote carries actor messages between this peer's actor system and other peers'. It is safe
 // for concurrent use.
 type Remote struct {
-	h       host.Host
-	system  *actor.ActorSystem
-	reg     *Registry
-	cfg     Config
-	log     *slog.Logger
-	self    peer.ID
-	address string
-	proc    *process
-	pending pendingTable
+	// sweepTimer expires replies' pending entries every RequestTimeout (a scheduled call that
+	// re-arms itself, so no goroutine loops between sweeps).
+	sweepTimer *time.Timer
+	h          host.Host
+	system     *actor.ActorSystem
+	reg        *Registry
+	cfg        Config
+	log        *slog.Logger
+	self       peer.ID
+	address    string
+	proc       *process
+	pending    pendingTable
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -135,8 +139,8 @@ func New(h host.Host, system *actor.ActorSystem, reg *Registry, cfg Config, log 
 	system.ProcessRegistry.Address = addr
 	system.ProcessRegistry.RegisterAddressResolver(r.resolve)
 	h.SetStreamHandler(ProtocolID, r.handleStream)
-	r.wg.Add(1)
-	go r.sweep()
+	r.sweepTimer = time.AfterFunc(time.Duration(math.MaxInt64), r.sweep) // armed once the field is set
+	r.sweepTimer.Reset(r.cfg.RequestTimeout)
 	return r, nil
 }
 
@@ -166,6 +170,7 @@ func (r *Remote) Close() error {
 
 	r.h.RemoveStreamHandler(ProtocolID)
 	r.cancel()
+	r.sweepTimer.Stop() // a sweep already running sees ctx done and does not re-arm
 	closedErr := remoteErr(CodeClosed, "remote messaging on peer %s is closed", r.self)
 	for _, ep := range eps {
 		ep.die(closedErr)
@@ -208,18 +213,11 @@ func (r *Remote) failLocal(sender *actor.PID, err *RemoteError) {
 
 // sweep forgets requests that were never answered, so the pending table stays bounded.
 func (r *Remote) sweep() {
-	defer r.wg.Done()
-	keep := 2 * r.cfg.RequestTimeout
-	t := time.NewTicker(r.cfg.RequestTimeout)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case now := <-t.C:
-			r.pending.expire(now.Add(-keep))
-		}
+	if r.ctx.Err() != nil {
+		return
 	}
+	r.pending.expire(time.Now().Add(-2 * r.cfg.RequestTimeout))
+	r.sweepTimer.Reset(r.cfg.RequestTimeout)
 }
 
 // process is the actor.Process of every PID on another peer.

@@ -67,8 +67,8 @@ func statusOf(err error) int {
 
 // streamer writes an NDJSON stream. The 200 header goes out with the first line, so an error
 // before any line is still a JSON error status; after it, errors go in the X-Stream-Error
-// trailer. A background flusher sends buffered lines at least every flushInterval.
-// Its methods are safe for concurrent use.
+// trailer. Buffered lines go out at least every flushInterval: the first line written after a
+// flush arms a timer (a scheduled flush, not a loop). Its methods are safe for concurrent use.
 type streamer struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
@@ -78,8 +78,8 @@ type streamer struct {
 	closed  bool // finish was called
 	dirty   bool
 	werr    error // first write error: the client went away
-	stop    chan struct{}
-	done    chan struct{}
+	timer   *time.Timer
+	armed   bool // a flush is scheduled
 }
 
 func newStreamer(w http.ResponseWriter) *streamer {
@@ -94,25 +94,16 @@ func (s *streamer) start() {
 	s.w.WriteHeader(http.StatusOK)
 	s.bw = bufio.NewWriterSize(s.w, streamBufSize)
 	s.started = true
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	go s.flusher()
 }
 
-func (s *streamer) flusher() {
-	defer close(s.done)
-	t := time.NewTicker(flushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.mu.Lock()
-			if s.dirty && s.werr == nil {
-				s.flushLocked()
-			}
-			s.mu.Unlock()
-		}
+// scheduledFlush sends what was buffered since the timer was armed. After finish it does
+// nothing: the handler may have returned.
+func (s *streamer) scheduledFlush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.armed = false
+	if !s.closed && s.dirty && s.werr == nil {
+		s.flushLocked()
 	}
 }
 
@@ -146,6 +137,14 @@ func (s *streamer) raw(b []byte) error {
 		return err
 	}
 	s.dirty = true
+	if !s.armed {
+		s.armed = true
+		if s.timer == nil {
+			s.timer = time.AfterFunc(flushInterval, s.scheduledFlush)
+		} else {
+			s.timer.Reset(flushInterval)
+		}
+	}
 	return nil
 }
 
@@ -175,11 +174,10 @@ func (s *streamer) finish(err error) {
 		s.w.WriteHeader(http.StatusOK)
 		return
 	}
-	s.mu.Unlock()
-	close(s.stop)
-	<-s.done
-	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop() // a flush already waiting for the lock sees closed
+	}
 	if s.werr == nil {
 		s.bw.Flush()
 	}
