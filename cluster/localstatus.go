@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/maphash"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/cidset"
 )
 
 // settledMask are the statuses that only the IPFS node's pin list can tell: a pin allocated
@@ -46,7 +46,7 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 	if err != nil {
 		return err
 	}
-	var pinned *pinTable
+	var pinned *cidset.Set
 	var lsErr error
 	if filter == 0 || filter&(settledMask|api.TrackerStatusClusterError) != 0 { // cluster_error: the node may be down
 		if pinned, lsErr = s.pinnedOnIPFS(ctx); ctx.Err() != nil {
@@ -81,7 +81,7 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 			st = api.PinInfoShort{Status: api.TrackerStatusClusterError, Error: fmt.Sprintf("cannot ask the IPFS node: %v", lsErr)}
 		case pinned == nil: // filter wants no settled status: the pin ls was skipped
 			return nil
-		case pinned.has(c):
+		case pinned.Has(c):
 			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusPinned}, true
 		default:
 			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusUnexpectedlyUnpinned}, true
@@ -106,15 +106,15 @@ var maxInFlightKept = 1 << 16
 // inFlightSet is the tracker's in-flight items during one pass: every CID as a fingerprint,
 // the first maxInFlightKept statuses whole (by binary CID).
 type inFlightSet struct {
-	all  *pinTable
+	all  *cidset.Set
 	kept map[string]api.PinInfoShort
 	more bool // some items are only in all
 }
 
 func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, error) {
-	f := &inFlightSet{all: newPinTable(), kept: map[string]api.PinInfoShort{}}
+	f := &inFlightSet{all: cidset.New(), kept: map[string]api.PinInfoShort{}}
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
-		f.all.add(maphash.String(f.all.seed, c.KeyString()))
+		f.all.Add(c.KeyString())
 		if len(f.kept) < maxInFlightKept {
 			f.kept[c.KeyString()] = st
 		} else {
@@ -128,7 +128,7 @@ func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, err
 // lookup is c's in-flight status (found). For an item beyond the kept ones it asks the
 // tracker for c's whole status instead (asked), decoding the stored pin.
 func (f *inFlightSet) lookup(ctx context.Context, t Tracker, c, js []byte) (st api.PinInfoShort, found, asked bool, err error) {
-	if st, found = f.kept[string(c)]; found || !f.more || !f.all.has(c) {
+	if st, found = f.kept[string(c)]; found || !f.more || !f.all.Has(c) {
 		return st, found, false, nil
 	}
 	var pin api.Pin
@@ -232,72 +232,11 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// pinTable is the set of roots pinned on the IPFS node as 64-bit fingerprints in an
-// open-addressing hash table (linear probing, at most half full): 16 bytes a pin, no
-// allocation per pin, about one cache miss per lookup. Fingerprint 0 marks an empty slot; the
-// one CID whose fingerprint is 0 is kept aside.
-type pinTable struct {
-	seed  maphash.Seed
-	slots []uint64
-	mask  uint64
-	zero  bool // a pinned CID has fingerprint 0
-	n     int
-}
-
-func newPinTable() *pinTable {
-	t := &pinTable{seed: maphash.MakeSeed(), slots: make([]uint64, 1024)}
-	t.mask = uint64(len(t.slots) - 1)
-	return t
-}
-
-func (t *pinTable) add(fp uint64) {
-	if fp == 0 {
-		t.zero = true
-		return
-	}
-	if 2*(t.n+1) > len(t.slots) {
-		old := t.slots
-		t.slots, t.n = make([]uint64, 2*len(old)), 0
-		t.mask = uint64(len(t.slots) - 1)
-		for _, v := range old {
-			if v != 0 {
-				t.add(v)
-			}
-		}
-	}
-	for i := fp & t.mask; ; i = (i + 1) & t.mask {
-		switch t.slots[i] {
-		case fp:
-			return
-		case 0:
-			t.slots[i] = fp
-			t.n++
-			return
-		}
-	}
-}
-
-func (t *pinTable) has(c []byte) bool { return t.hasFP(maphash.Bytes(t.seed, c)) }
-
-func (t *pinTable) hasFP(fp uint64) bool {
-	if fp == 0 {
-		return t.zero
-	}
-	for i := fp & t.mask; ; i = (i + 1) & t.mask {
-		switch t.slots[i] {
-		case fp:
-			return true
-		case 0:
-			return false
-		}
-	}
-}
-
-// pinnedOnIPFS reads the IPFS node's pin list once into a pinTable.
-func (s *StatusService) pinnedOnIPFS(ctx context.Context) (*pinTable, error) {
-	t := newPinTable()
+// pinnedOnIPFS reads the IPFS node's pin list once into a set.
+func (s *StatusService) pinnedOnIPFS(ctx context.Context) (*cidset.Set, error) {
+	t := cidset.New()
 	err := s.d.IPFS.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
-		t.add(maphash.String(t.seed, c.KeyString()))
+		t.Add(c.KeyString())
 		return nil
 	})
 	if err != nil {

@@ -161,20 +161,3 @@ func TestLocalStatusIPFSDown(t *testing.T) {
 		t.Error("cluster_error without the reason")
 	}
 }
-
-// The pin table finds what was added (the zero fingerprint included) and nothing else, across
-// growth.
-func TestPinTable(t *testing.T) {
-	tab := newPinTable()
-	for i := range 5000 {
-		tab.add(uint64(i) * 7919)
-	}
-	for i := range 5000 {
-		if !tab.hasFP(uint64(i) * 7919) {
-			t.Fatalf("%d missing", i)
-		}
-		if i > 0 && tab.hasFP(uint64(i)*7919+1) {
-			t.Fatalf("%d+1 present", i)
-		}
-	}
-}

@@ -48,7 +48,6 @@ type Tracker interface {
 
 // Node is the IPFS node (ipfs.Backend satisfies it).
 type Node interface {
-	IsPinned(ctx context.Context, c api.Cid) (pinned bool, mode api.PinMode, err error)
 	PinLs(ctx context.Context, fn func(c api.Cid, mode api.PinMode) error) error
 }
 

@@ -2,6 +2,7 @@ package healer
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -38,6 +39,7 @@ type fakes struct {
 	live     []peer.ID
 	tracked  []api.Cid
 	ipfs     map[string]bool // pinned on the node
+	lsErr    error           // PinLs fails with it
 	commits  chan []messages.Change
 	recovers chan struct{}
 }
@@ -113,12 +115,31 @@ func (f *fakes) RecoverAll(context.Context) (int, error) {
 	f.recovers <- struct{}{}
 	return 0, nil
 }
-func (f *fakes) IsPinned(_ context.Context, c api.Cid) (bool, api.PinMode, error) {
+func (f *fakes) PinLs(_ context.Context, fn func(api.Cid, api.PinMode) error) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ipfs[c.KeyString()], api.PinModeRecursive, nil
+	if f.lsErr != nil {
+		defer f.mu.Unlock()
+		return f.lsErr
+	}
+	var pinned []api.Cid
+	for k, ok := range f.ipfs {
+		if ok {
+			c, err := api.CastCid([]byte(k))
+			if err != nil {
+				f.mu.Unlock()
+				return err
+			}
+			pinned = append(pinned, c)
+		}
+	}
+	f.mu.Unlock()
+	for _, c := range pinned {
+		if err := fn(c, api.PinModeRecursive); err != nil {
+			return err
+		}
+	}
+	return nil
 }
-func (f *fakes) PinLs(context.Context, func(api.Cid, api.PinMode) error) error { return nil }
 
 func pinOf(t *testing.T, i int, min, max int, allocs ...peer.ID) api.Pin {
 	p := api.NewPin(cidOf(t, i), api.PinOptions{ReplicationFactorMin: min, ReplicationFactorMax: max})
@@ -227,6 +248,25 @@ func TestSyncAtStartAndAfterCrash(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.tracked) != 2 || !(f.tracked[0].KeyString() == missing.Cid.KeyString()) || !(f.tracked[1].KeyString() == missing.Cid.KeyString()) {
 		t.Fatalf("tracked %v, want the missing pin once per start", f.tracked)
+	}
+}
+
+// When the node cannot list its pins, the sync still unpins expired pins but tracks nothing:
+// without the list every pin would look missing.
+func TestSyncWithoutPinListTracksNothing(t *testing.T) {
+	expired := pinOf(t, 1, 1, 1, "a")
+	expired.ExpireAt = time.Now().Add(-time.Minute)
+	f := newFakes(expired, pinOf(t, 2, 1, 1, "a"))
+	f.lsErr = errors.New("ipfs: connection refused")
+	f.live = []peer.ID{"a"}
+	spawn(t, f, time.Hour, time.Hour)
+	if got := nextCommit(t, f); len(got) != 1 || got[0].Kind != crdt.OpUnpin {
+		t.Fatalf("commit %+v, want the expired pin unpinned", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.tracked) != 0 {
+		t.Fatalf("tracked %v without the node's pin list", f.tracked)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -95,9 +96,37 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 	return n
 }
 
-// stateSync streams the pinset (constant memory) and the IPFS pin list once each (see the
-// package doc).
+// stateSync reads the IPFS pin list once, then streams the pinset once (constant memory but
+// for the pin list's fingerprints, 16 bytes a pin: see internal/cidset), and fixes what a
+// crash or a lost message left behind:
+//   - IPFS pins that the pinset removed, or moved away from this peer, are unpinned (left by a
+//     crash between a commit and its unpin). A CID the pinset has no record of is never touched.
+//   - pins allocated here that the IPFS node does not hold and the tracker does not hold either
+//     are tracked again;
+//   - expired pins are unpinned.
+//
+// One listing instead of asking the node pin by pin: with Kubo a question is an HTTP call,
+// and a sweep of millions of pins would cost as many.
 func (w worker) stateSync(ctx context.Context) {
+	onNode := cidset.New()
+	err := w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
+		onNode.Add(c.KeyString())
+		found, here, err := w.deps.Pins.Placement(c)
+		if err != nil {
+			return err
+		}
+		if found && !here {
+			if err := w.deps.Tracker.Untrack(ctx, c); err != nil && ctx.Err() == nil {
+				w.log.Warn("state sync: cannot untrack", "cid", c, "err", err)
+			}
+		}
+		return nil
+	})
+	listed := err == nil
+	if !listed && ctx.Err() == nil {
+		// Without the node's list every pin would look missing: only expiry runs this time.
+		w.log.Warn("state sync: listing IPFS pins", "err", err)
+	}
 	now := time.Now()
 	var expired []messages.Change
 	flush := func() {
@@ -109,7 +138,7 @@ func (w worker) stateSync(ctx context.Context) {
 		}
 		expired = expired[:0]
 	}
-	err := w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
+	err = w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
 		if pin.Expired(now) {
 			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
 			if len(expired) >= commitBatch {
@@ -117,11 +146,7 @@ func (w worker) stateSync(ctx context.Context) {
 			}
 			return nil
 		}
-		if !pin.AllocatedTo(w.deps.Self) {
-			return nil
-		}
-		pinned, _, err := w.deps.Node.IsPinned(ctx, pin.Cid)
-		if err != nil || pinned {
+		if !listed || !pin.AllocatedTo(w.deps.Self) || onNode.HasString(pin.Cid.KeyString()) {
 			return nil
 		}
 		// What the tracker already holds (in memory or in its durable queue) needs no Track.
@@ -136,23 +161,5 @@ func (w worker) stateSync(ctx context.Context) {
 	flush()
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("state sync: iterating the pinset", "err", err)
-	}
-	// IPFS pins that the pinset removed, or moved away from this peer, are unpinned (left by a
-	// crash between a commit and its unpin). A CID the pinset has no record of is never
-	// touched.
-	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
-		found, here, err := w.deps.Pins.Placement(c)
-		if err != nil {
-			return err
-		}
-		if found && !here {
-			if err := w.deps.Tracker.Untrack(ctx, c); err != nil && ctx.Err() == nil {
-				w.log.Warn("state sync: cannot untrack", "cid", c, "err", err)
-			}
-		}
-		return nil
-	})
-	if err != nil && ctx.Err() == nil {
-		w.log.Warn("state sync: listing IPFS pins", "err", err)
 	}
 }
