@@ -202,6 +202,7 @@ func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent boo
 	key := pinKey(op.Cid)
 	item, err := txn.Get(key)
 	wasLive := false
+	var oldIdx [][]byte // index keys of the record replaced
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		absent = true
@@ -211,7 +212,9 @@ func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent boo
 		var cur recordHeader
 		err := item.Value(func(v []byte) error {
 			var err error
-			cur, err = decodeRecord(v)
+			if cur, err = decodeRecord(v); err == nil && cur.kind == kindLive && wins(op, cur) {
+				oldIdx = indexKeys(key[len(prefixPin):], cur.pinJSON) // cur aliases v
+			}
 			return err
 		})
 		if err != nil {
@@ -226,6 +229,13 @@ func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent boo
 		return false, 0, absent, err
 	}
 	isLive := op.Kind == crdt.OpPin
+	var newIdx [][]byte
+	if isLive {
+		newIdx = indexKeys(key[len(prefixPin):], op.PinJSON)
+	}
+	if err := updateIndexes(txn, oldIdx, newIdx); err != nil {
+		return false, 0, absent, err
+	}
 	switch {
 	case isLive && !wasLive:
 		delta = 1

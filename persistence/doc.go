@@ -58,6 +58,9 @@
 //	mb/<peer ID>                   a member and when it was last heard from (members.go)
 //	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO
 //	tq/f/<CID>, m/tqlen, m/tqseq   order, the CID index, failed entries, the length and last seq
+//	xn/<lower(name)>0<CID>         live pins by name, any case (index.go); empty values
+//	xm/<key>0<value>0<CID>         live pins by metadata pair (index.go); empty values
+//	m/indexed                      the xn/ and xm/ indexes are complete (layout version, 8 bytes)
 //
 // The kind byte comes first in a record so that listing skips tombstones and finds the JSON
 // without decoding anything. The op log doubles the storage per pin; DropTombstones trims it

@@ -203,6 +203,9 @@ func (s *Store) deleteRecords(keys [][]byte, recs []Record) error {
 		}
 		if !recs[i].Deleted {
 			count--
+			if err := updateIndexes(txn, indexKeys(k[len(prefixPin):], recs[i].Op.PinJSON), nil); err != nil {
+				return err
+			}
 		}
 	}
 	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {

@@ -94,6 +94,8 @@ type Store struct {
 	exclusions atomic.Pointer[map[peer.ID]crdt.HLC]
 	onRaced    func([]crdt.Op)
 	raced      []crdt.Op
+
+	indexed atomic.Bool // the name and metadata indexes are complete (index.go)
 }
 
 // Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).
@@ -191,8 +193,11 @@ func (s *Store) load() error {
 	return s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
 		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
+		case errors.Is(err, badger.ErrKeyNotFound): // a new store: its indexes start complete
 			if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
+				return err
+			}
+			if err := txn.Set(keyIndexed, encU64(indexVersion)); err != nil {
 				return err
 			}
 		case err != nil:
@@ -226,6 +231,11 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
+		idx, err := getU64(txn, keyIndexed)
+		if err != nil {
+			return err
+		}
+		s.indexed.Store(idx == indexVersion)
 		s.pinCount.Store(int64(n))
 		s.maxClock.Store(c)
 		s.queueLen.Store(int64(ql))

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Name match modes of a PinQuery, named as the IPFS Pinning Service API names them.
+const (
+	MatchExact    = "exact"    // the whole name, case-sensitive
+	MatchIExact   = "iexact"   // the whole name, ignoring case
+	MatchPartial  = "partial"  // a substring of the name, case-sensitive
+	MatchIPartial = "ipartial" // a substring of the name, ignoring case
+)
+
+// PinQuery selects pins by name and metadata (`pin ls --name`, GET /allocations?name=). Every
+// condition must hold. The zero value selects every pin.
+type PinQuery struct {
+	Name      string            // "" means any name
+	NameMatch string            // one of the Match modes; "" is MatchExact
+	Meta      map[string]string // every pair must be in the pin's metadata
+}
+
+// IsZero reports whether q selects every pin.
+func (q PinQuery) IsZero() bool { return q.Name == "" && len(q.Meta) == 0 }
+
+// Validate checks the match mode and the metadata keys.
+func (q PinQuery) Validate() error {
+	switch q.NameMatch {
+	case "", MatchExact, MatchIExact, MatchPartial, MatchIPartial:
+	default:
+		return fmt.Errorf("%w: name match %q: want exact, iexact, partial or ipartial", ErrInvalid, q.NameMatch)
+	}
+	if q.NameMatch != "" && q.NameMatch != MatchExact && q.Name == "" {
+		return fmt.Errorf("%w: a name match mode needs a name", ErrInvalid)
+	}
+	for k := range q.Meta {
+		if k == "" {
+			return fmt.Errorf("%w: metadata key is empty", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Indexed reports whether an index lookup finds every match: exact and case-insensitive exact
+// names, and metadata pairs. Partial name matches scan.
+func (q PinQuery) Indexed() bool {
+	switch {
+	case q.Name != "":
+		return q.NameMatch == "" || q.NameMatch == MatchExact || q.NameMatch == MatchIExact
+	default:
+		return len(q.Meta) > 0
+	}
+}
+
+// Matches reports whether a pin with this name and metadata is selected.
+func (q PinQuery) Matches(f PinFields) bool {
+	if q.Name != "" {
+		var ok bool
+		switch q.NameMatch {
+		case "", MatchExact:
+			ok = f.Name == q.Name
+		case MatchIExact:
+			ok = strings.EqualFold(f.Name, q.Name)
+		case MatchPartial:
+			ok = strings.Contains(f.Name, q.Name)
+		case MatchIPartial:
+			ok = strings.Contains(strings.ToLower(f.Name), strings.ToLower(q.Name))
+		}
+		if !ok {
+			return false
+		}
+	}
+	for k, v := range q.Meta {
+		if got, ok := f.Metadata[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// MatchesJSON is Matches for a pin's stored JSON.
+func (q PinQuery) MatchesJSON(pinJSON []byte) (bool, error) {
+	if q.IsZero() {
+		return true, nil
+	}
+	f, err := PinFieldsOf(pinJSON)
+	if err != nil {
+		return false, err
+	}
+	return q.Matches(f), nil
+}
+
+// PinFields are the fields of a pin that queries and indexes look at.
+type PinFields struct {
+	Name     string            `json:"name"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+var (
+	noName      = []byte(`"name":""`)
+	metadataKey = []byte(`"metadata"`)
+)
+
+// PinFieldsOf reads the name and metadata of a pin's JSON. A pin with neither, which is most
+// pins, is recognised without decoding: inside a JSON string a quote is escaped, so the bytes
+// "name":"" can only be the (empty) name field, and without the bytes "metadata" there is no
+// metadata.
+func PinFieldsOf(pinJSON []byte) (PinFields, error) {
+	var f PinFields
+	if len(pinJSON) == 0 || (!bytes.Contains(pinJSON, metadataKey) && bytes.Contains(pinJSON, noName)) {
+		return f, nil
+	}
+	if err := json.Unmarshal(pinJSON, &f); err != nil {
+		return PinFields{}, fmt.Errorf("%w: pin JSON: %v", ErrInvalid, err)
+	}
+	return f, nil
+}
