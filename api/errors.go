@@ -36,6 +36,10 @@ var (
 	// ErrInvalid (400): a bad CAR is the caller's mistake whichever IPFS backend finds it.
 	// ipfs.ErrBadCAR is this error.
 	ErrBadCAR error = badCAR{}
+	// ErrNotIndexed: the pinset store has no name and metadata indexes yet (a store of an
+	// earlier version). Lookups by name or metadata scan instead until `state upgrade` builds
+	// them. persistence.ErrNotIndexed is this error.
+	ErrNotIndexed = errors.New("the pinset has no name and metadata indexes yet (a store of an earlier version): run `pincluster state upgrade`")
 )
 
 // AfterPinError marks an error that happened after the content was added and pinned (waiting

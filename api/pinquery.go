@@ -100,21 +100,39 @@ type PinFields struct {
 }
 
 var (
-	noName      = []byte(`"name":""`)
-	metadataKey = []byte(`"metadata"`)
+	noName  = []byte(`"name":""`)
+	escapeU = []byte(`\u`)
 )
 
 // PinFieldsOf reads the name and metadata of a pin's JSON. A pin with neither, which is most
-// pins, is recognised without decoding: inside a JSON string a quote is escaped, so the bytes
-// "name":"" can only be the (empty) name field, and without the bytes "metadata" there is no
-// metadata.
+// pins, is recognised without decoding. A decoder matches keys ignoring case and unescapes
+// them, so the shortcut needs: no \u escape anywhere, the letters "name" (any case) exactly
+// once and in the bytes "name":"" (inside a JSON string a quote is escaped, so those bytes
+// can only be the empty name field), and no "metadata" in any case. Anything else is decoded.
 func PinFieldsOf(pinJSON []byte) (PinFields, error) {
 	var f PinFields
-	if len(pinJSON) == 0 || (!bytes.Contains(pinJSON, metadataKey) && bytes.Contains(pinJSON, noName)) {
+	if len(pinJSON) == 0 || (!bytes.Contains(pinJSON, escapeU) && countFold(pinJSON, "name") == 1 &&
+		bytes.Contains(pinJSON, noName) && countFold(pinJSON, "metadata") == 0) {
 		return f, nil
 	}
 	if err := json.Unmarshal(pinJSON, &f); err != nil {
 		return PinFields{}, fmt.Errorf("%w: pin JSON: %v", ErrInvalid, err)
 	}
 	return f, nil
+}
+
+// countFold counts the occurrences of the lower-case ASCII word w in b, ignoring ASCII case
+// (the letters of "name" and "metadata" have no other Unicode case folds).
+func countFold(b []byte, w string) int {
+	n := 0
+	for i := 0; i+len(w) <= len(b); i++ {
+		j := 0
+		for j < len(w) && b[i+j]|0x20 == w[j] {
+			j++
+		}
+		if j == len(w) {
+			n++
+		}
+	}
+	return n
 }

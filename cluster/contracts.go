@@ -29,6 +29,12 @@ type PinStore interface {
 	// PinsRaw is IteratePinsJSON with the binary CID of each key instead of a decoded CID: no
 	// allocation per pin. Both slices are only valid during fn.
 	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error
+	// LookupName calls fn with the live pins whose name equals name ignoring case, and
+	// LookupMeta with those whose metadata holds key=value, from the store's indexes (callers
+	// check the exact query). Both fail with api.ErrNotIndexed on a store of an
+	// earlier version until `state upgrade` built the indexes.
+	LookupName(ctx context.Context, name string, fn func(cid, pinJSON []byte) error) error
+	LookupMeta(ctx context.Context, key, value string, fn func(cid, pinJSON []byte) error) error
 }
 
 // Committer writes to the pinset: the pinset actor's facade, its single writer. Commit returns

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,8 +27,10 @@ var errFake = errors.New("fake: not wired in this test")
 
 // memStore is a PinStore over a sorted in-memory pinset of stored pin JSON.
 type memStore struct {
-	mu   sync.Mutex
-	pins map[string][]byte // binary CID -> pin JSON
+	mu        sync.Mutex
+	pins      map[string][]byte // binary CID -> pin JSON
+	lookups   int               // LookupName and LookupMeta calls
+	unindexed bool              // lookups fail with api.ErrNotIndexed
 }
 
 func newMemStore() *memStore { return &memStore{pins: map[string][]byte{}} }
@@ -80,6 +83,43 @@ func (m *memStore) IteratePinsJSON(ctx context.Context, fn func(api.Cid, []byte)
 			return err
 		}
 		return fn(c, js)
+	})
+}
+
+// LookupName and LookupMeta scan, counting the lookups (an index answers them in the store).
+func (m *memStore) LookupName(ctx context.Context, name string, fn func(cid, pinJSON []byte) error) error {
+	m.mu.Lock()
+	m.lookups++
+	unindexed := m.unindexed
+	m.mu.Unlock()
+	if unindexed {
+		return api.ErrNotIndexed
+	}
+	return m.PinsRaw(ctx, func(k, js []byte) error {
+		if f, err := api.PinFieldsOf(js); err != nil || !strings.EqualFold(f.Name, name) {
+			return err
+		}
+		return fn(k, js)
+	})
+}
+
+func (m *memStore) LookupMeta(ctx context.Context, key, value string, fn func(cid, pinJSON []byte) error) error {
+	m.mu.Lock()
+	m.lookups++
+	unindexed := m.unindexed
+	m.mu.Unlock()
+	if unindexed {
+		return api.ErrNotIndexed
+	}
+	return m.PinsRaw(ctx, func(k, js []byte) error {
+		f, err := api.PinFieldsOf(js)
+		if err != nil {
+			return err
+		}
+		if v, ok := f.Metadata[key]; !ok || v != value {
+			return nil
+		}
+		return fn(k, js)
 	})
 }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -161,4 +162,47 @@ func (s *PinService) PinGet(_ context.Context, c api.Cid) (api.Pin, error) {
 // during fn.
 func (s *PinService) PinsJSON(ctx context.Context, fn func(pinJSON []byte) error) error {
 	return s.d.Store.PinsRaw(ctx, func(_, js []byte) error { return fn(js) })
+}
+
+// FindPinsJSON streams the stored JSON of the pins q selects. Exact and case-insensitive names
+// and metadata pairs are looked up in the store's indexes (a store not indexed yet is scanned,
+// with a warning); partial names scan the pinset, checking each pin. The slice is only valid
+// during fn.
+func (s *PinService) FindPinsJSON(ctx context.Context, q api.PinQuery, fn func(pinJSON []byte) error) error {
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	if q.IsZero() {
+		return s.PinsJSON(ctx, fn)
+	}
+	match := func(_, js []byte) error {
+		ok, err := q.MatchesJSON(js)
+		if err != nil || !ok {
+			return err
+		}
+		return fn(js)
+	}
+	var err error
+	switch {
+	case q.Name != "" && q.Indexed():
+		err = s.d.Store.LookupName(ctx, q.Name, match)
+	case len(q.Meta) > 0:
+		k, v := anyPair(q.Meta)
+		err = s.d.Store.LookupMeta(ctx, k, v, match)
+	default:
+		return s.d.Store.PinsRaw(ctx, match)
+	}
+	if errors.Is(err, api.ErrNotIndexed) {
+		s.d.Log.Warn("pin lookup scans the whole pinset: " + err.Error())
+		return s.d.Store.PinsRaw(ctx, match)
+	}
+	return err
+}
+
+// anyPair is one pair of m (the metadata index needs one; the query checks the rest).
+func anyPair(m map[string]string) (string, string) {
+	for k, v := range m {
+		return k, v
+	}
+	return "", ""
 }

@@ -70,3 +70,54 @@ func TestPinAllocationAndUpdate(t *testing.T) {
 		t.Fatalf("listing: %d pins, %v", n, err)
 	}
 }
+
+// FindPinsJSON answers exact and case-insensitive names and metadata pairs from the store's
+// indexes, partial names by a scan, always checking the whole query; a store without indexes
+// is scanned.
+func TestFindPins(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	put := func(key, name string, meta map[string]string) {
+		p := api.NewPin(testCid(t, key), api.PinOptions{Name: name, Metadata: meta})
+		w.store.put(t, p)
+	}
+	put("a", "Website", map[string]string{"team": "web"})
+	put("b", "website", nil)
+	put("c", "website-old", map[string]string{"team": "web", "env": "old"})
+	put("d", "", map[string]string{"team": "data"})
+	find := func(q api.PinQuery) (n int, err error) {
+		err = w.svc.FindPinsJSON(ctx, q, func([]byte) error { n++; return nil })
+		return n, err
+	}
+	for _, tc := range []struct {
+		q       api.PinQuery
+		want    int
+		indexed bool
+	}{
+		{api.PinQuery{Name: "website"}, 1, true},
+		{api.PinQuery{Name: "WEBSITE", NameMatch: api.MatchIExact}, 2, true},
+		{api.PinQuery{Name: "site", NameMatch: api.MatchPartial}, 3, false},
+		{api.PinQuery{Name: "SITE", NameMatch: api.MatchIPartial}, 3, false},
+		{api.PinQuery{Name: "SITE", NameMatch: api.MatchPartial}, 0, false},
+		{api.PinQuery{Meta: map[string]string{"team": "web"}}, 2, true},
+		{api.PinQuery{Meta: map[string]string{"team": "web", "env": "old"}}, 1, true},
+		{api.PinQuery{Name: "old", NameMatch: api.MatchPartial, Meta: map[string]string{"team": "web"}}, 1, true},
+		{api.PinQuery{}, 4, false},
+	} {
+		before := w.store.lookups
+		n, err := find(tc.q)
+		if err != nil || n != tc.want {
+			t.Errorf("%+v: %d pins, %v; want %d", tc.q, n, err, tc.want)
+		}
+		if used := w.store.lookups > before; used != tc.indexed {
+			t.Errorf("%+v: index used %v, want %v", tc.q, used, tc.indexed)
+		}
+	}
+	if _, err := find(api.PinQuery{Name: "x", NameMatch: "fuzzy"}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("bad match mode: %v", err)
+	}
+	w.store.unindexed = true
+	if n, err := find(api.PinQuery{Name: "WEBSITE", NameMatch: api.MatchIExact}); err != nil || n != 2 {
+		t.Errorf("without indexes: %d, %v; want 2 by a scan", n, err)
+	}
+}

@@ -99,7 +99,7 @@ func containsKey(keys [][]byte, k []byte) bool {
 func (s *Store) Indexed() bool { return s.indexed.Load() }
 
 // ErrNotIndexed is returned by the lookups of a store whose indexes were never built.
-var ErrNotIndexed = errors.New("persistence: the pinset has no name and metadata indexes yet (a store of an earlier version): run `pincluster state upgrade`")
+var ErrNotIndexed = api.ErrNotIndexed
 
 // LookupName calls fn with the live pins whose name equals name ignoring case, from the
 // index, in one consistent snapshot; callers check the exact query. pinJSON is only valid

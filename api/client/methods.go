@@ -113,6 +113,29 @@ func (c *Client) Allocations(ctx context.Context, filter string, fn func(api.Pin
 	return stream(ctx, c, request{method: http.MethodGet, path: "/allocations", query: q}, fn)
 }
 
+// FindAllocations streams the pins that q selects by name and metadata (GET /allocations
+// with name, name-match and meta-KEY parameters; the daemon answers exact and
+// case-insensitive names and metadata pairs from its indexes).
+func (c *Client) FindAllocations(ctx context.Context, filter string, q api.PinQuery, fn func(api.Pin) error) error {
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	v := url.Values{}
+	if filter != "" {
+		v.Set("filter", filter)
+	}
+	if q.Name != "" {
+		v.Set("name", q.Name)
+	}
+	if q.NameMatch != "" {
+		v.Set("name-match", q.NameMatch)
+	}
+	for k, val := range q.Meta {
+		v.Set("meta-"+k, val)
+	}
+	return stream(ctx, c, request{method: http.MethodGet, path: "/allocations", query: v}, fn)
+}
+
 func localQuery(local bool) url.Values {
 	return url.Values{"local": {strconv.FormatBool(local)}}
 }

@@ -32,6 +32,9 @@ type Pins interface {
 	// without decoding it: GET /allocations writes these bytes as they are. The slice is only
 	// valid during the call.
 	PinsJSON(ctx context.Context, fn func(pinJSON []byte) error) error
+	// FindPinsJSON is PinsJSON restricted to the pins q selects (by name and metadata, from
+	// the store's indexes where it can).
+	FindPinsJSON(ctx context.Context, q api.PinQuery, fn func(pinJSON []byte) error) error
 }
 
 // PinStatus is where pins stand on the peers, and their recovery.

@@ -197,6 +197,16 @@ func (f *fakeCluster) PinsJSON(ctx context.Context, fn func([]byte) error) error
 	})
 }
 
+func (f *fakeCluster) FindPinsJSON(ctx context.Context, q api.PinQuery, fn func([]byte) error) error {
+	f.record("FindPinsJSON")
+	return f.PinsJSON(ctx, func(b []byte) error {
+		if ok, err := q.MatchesJSON(b); err != nil || !ok {
+			return err
+		}
+		return fn(b)
+	})
+}
+
 func (f *fakeCluster) gpi(c api.Cid, name string) api.GlobalPinInfo {
 	return api.GlobalPinInfo{Cid: c, Name: name, PeerMap: map[string]api.PinInfoShort{
 		f.self.String(): {PeerName: "fake", Status: api.TrackerStatusPinned},

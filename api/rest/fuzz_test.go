@@ -135,3 +135,28 @@ func checkAnswer(t *testing.T, what string, w *httptest.ResponseRecorder) {
 		t.Fatalf("%s: body %q is not an api.Error for %d (%v)", what, body, resp.StatusCode, err)
 	}
 }
+
+// The lookup parameters of GET /allocations: any query string is refused with ErrInvalid or
+// gives a valid query that checks any pin JSON without panicking.
+func FuzzPinQuery(f *testing.F) {
+	for _, s := range []string{"", "name=a", "name=a&name-match=iexact", "meta-team=web&meta-env=prod",
+		"name-match=partial", "meta-=x", "meta-a=1&meta-a=2", "name=%00&meta-%00=%00"} {
+		f.Add(s, `{"cid":"x","name":"A","metadata":{"team":"web"}}`)
+	}
+	f.Fuzz(func(t *testing.T, raw, pinJSON string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := pinQueryOf(v)
+		if err != nil {
+			if !errors.Is(err, api.ErrInvalid) {
+				t.Fatalf("%q: error %v does not wrap ErrInvalid", raw, err)
+			}
+			return
+		}
+		if _, err := q.MatchesJSON([]byte(pinJSON)); err != nil && !errors.Is(err, api.ErrInvalid) {
+			t.Fatalf("MatchesJSON(%q): %v", pinJSON, err)
+		}
+	})
+}

@@ -2,8 +2,10 @@ package rest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,6 +16,11 @@ import (
 // decoding it.
 func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 	all, err := allocationsFilter(r.URL.Query().Get("filter"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q, err := pinQueryOf(r.URL.Query())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -30,7 +37,11 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 	var bw *bufio.Writer
 	rc := http.NewResponseController(w)
 	last, n := time.Now(), 0
-	err = s.svc.Pins.PinsJSON(r.Context(), func(b []byte) error {
+	list := s.svc.Pins.PinsJSON
+	if !q.IsZero() {
+		list = func(ctx context.Context, fn func([]byte) error) error { return s.svc.Pins.FindPinsJSON(ctx, q, fn) }
+	}
+	err = list(r.Context(), func(b []byte) error {
 		if bw == nil {
 			w.WriteHeader(http.StatusOK)
 			bw = bufio.NewWriterSize(w, streamBufSize)
@@ -66,6 +77,26 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.Set(streamErrorTrailer, oneLine(err.Error()))
 	}
+}
+
+// pinQueryOf reads the lookup parameters of GET /allocations (a pincluster extension):
+// name, name-match (exact, iexact, partial, ipartial) and meta-KEY=VALUE pairs.
+func pinQueryOf(v url.Values) (api.PinQuery, error) {
+	q := api.PinQuery{Name: v.Get("name"), NameMatch: v.Get("name-match")}
+	for k, vs := range v {
+		key, ok := strings.CutPrefix(k, "meta-")
+		if !ok {
+			continue
+		}
+		if len(vs) != 1 {
+			return q, fmt.Errorf("%w: %s is given %d times", api.ErrInvalid, k, len(vs))
+		}
+		if q.Meta == nil {
+			q.Meta = map[string]string{}
+		}
+		q.Meta[key] = vs[0]
+	}
+	return q, q.Validate()
 }
 
 // allocationsFilter reads IPFS Cluster's pin type filter (a comma list of all, pin, meta-pin,

@@ -64,6 +64,10 @@ func TestPinErrors(t *testing.T) {
 		{"unpin absent", "DELETE", "/pins/" + c, 404, "is not pinned"},
 		{"allocation absent", "GET", "/allocations/" + c, 404, "not in the pinset"},
 		{"bad allocations filter", "GET", "/allocations?filter=bogus", 400, "unknown pin type filter"},
+		{"bad name match", "GET", "/allocations?name=a&name-match=fuzzy", 400, "name match"},
+		{"match without name", "GET", "/allocations?name-match=partial", 400, "needs a name"},
+		{"repeated meta", "GET", "/allocations?meta-a=1&meta-a=2", 400, "meta-a is given 2 times"},
+		{"empty meta key", "GET", "/allocations?meta-=1", 400, "metadata key is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +183,15 @@ func TestAllocationsStream(t *testing.T) {
 	}
 	if ls := lines(t, do(t, h, "GET", "/allocations?filter=shard", nil), 200); len(ls) != 0 {
 		t.Fatalf("filter=shard gave %d lines", len(ls))
+	}
+	// Lookups by name (the fake names pin i "i") go to FindPinsJSON with the query.
+	if f.called("FindPinsJSON") {
+		t.Fatal("a plain listing used FindPinsJSON")
+	}
+	for q, want := range map[string]int{"?name=1999": 1, "?name=199&name-match=partial": 12, "?name=x": 0} {
+		if ls := lines(t, do(t, h, "GET", "/allocations"+q, nil), 200); len(ls) != want {
+			t.Fatalf("%s: %d lines, want %d", q, len(ls), want)
+		}
 	}
 	f.failAt, f.streamErr = 0, errors.New("badger closed")
 	wantError(t, do(t, h, "GET", "/allocations", nil), 500, "badger closed")
