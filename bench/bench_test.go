@@ -40,6 +40,9 @@ func TestRunEndToEnd(t *testing.T) {
 	if res.ingestFirst.pins != 500 || res.ingestRest.pins != 1500 {
 		t.Errorf("ingested %d + %d pins, want 500 + 1500", res.ingestFirst.pins, res.ingestRest.pins)
 	}
+	if res.lookup.exact <= 0 || res.lookup.partial.pins != 1 {
+		t.Errorf("lookups: %+v, want an exact lookup timed and one partial match", res.lookup)
+	}
 	if res.list.pins != 2000 || len(res.listRuns) != 2 {
 		t.Errorf("listing: %d pins in %d runs, want 2000 in 2", res.list.pins, len(res.listRuns))
 	}

@@ -53,6 +53,12 @@ func singleRows(o options, r results) [][]string {
 		human(lr)+" pins/s",
 		"raw badger iterate "+human(r.rawIterate)+"/s",
 		pct(lr/r.rawIterate), ">= 50%", yes(lr/r.rawIterate >= targetListRatio))
+	if lk := r.lookup; lk.exact > 0 {
+		add(fmt.Sprintf("lookup by exact name (%s pins, best of 5)", count(o.total)), lk.exact.Round(10*time.Microsecond).String(),
+			"-", "-", "< "+lookupTarget.String(), yes(lk.exact < lookupTarget))
+		add("  by partial name (a checked scan)", fmt.Sprintf("%s (%s pins/s)", lk.partial.elapsed.Round(time.Millisecond), human(float64(o.total)/lk.partial.elapsed.Seconds())),
+			"list "+human(lr)+" pins/s", pct(float64(o.total)/lk.partial.elapsed.Seconds()/lr), "-", "")
+	}
 	add(fmt.Sprintf("daemon RSS at %s pins", count(o.total)), mb(r.rss), "-", "-", rssTargetText(o.total), yes(r.rss < rssTarget(o.total)))
 	add("  RSS after ingest / peak (VmHWM)", mb(r.rssIngest)+" / "+mb(r.hwm), "-", "-", "-", "")
 	add("  RssAnon (heap; no mmapped files)", mb(r.rssAnon), "-", "-", "-", "")

@@ -25,6 +25,7 @@ type results struct {
 	diskBytes   int64 // size of the daemon's config dir (datastore, ipfs repo)
 	rawWrite    float64
 	rawIterate  float64
+	lookup      lookupResult
 	dir         string
 	loadStart   string // 1-minute load average when the run started
 }
@@ -104,6 +105,10 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 		}
 	}
 	res.avgPinJSON = int(res.list.bytes / int64(res.list.pins))
+	logf("lookups by name among %d pins", o.total)
+	if res.lookup, err = measureLookups(ctx, hc, d.base, gen, o.total); err != nil {
+		return res, withLog(err, d)
+	}
 	if res.rss, res.hwm, res.rssAnon, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}
