@@ -28,6 +28,7 @@ import (
 	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // Publisher sends a batch to every peer (pubsub). It may block; the batcher calls it from a
@@ -203,6 +204,9 @@ func (a *batcherActor) publish(ops []crdt.Op) error {
 	if err := a.pub.Publish(ctx, crdt.MarshalBatch(b)); err != nil {
 		return err
 	}
+	telemetry.BatchesBroadcast.Inc()
+	telemetry.OpsBroadcast.Add(float64(len(ops)))
+	telemetry.BatchSize.Observe(float64(len(ops)))
 	return nil
 }
 

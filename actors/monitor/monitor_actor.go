@@ -9,9 +9,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // entry is the latest metric of one (peer, name) and whether its expiry was alerted.
@@ -174,6 +176,7 @@ func (a *monitorActor) record(al api.Alert) {
 	}
 	a.alerts = append(a.alerts, al)
 	a.log.Info("metric expired", "peer", al.Peer, "metric", al.Name)
+	telemetry.AlertsRaised.WithLabelValues(al.Name).Inc()
 	a.outbox = append(a.outbox, messages.AlertRaised{Alert: al})
 	if al.Name == MetricPing {
 		a.down[al.Peer] = true

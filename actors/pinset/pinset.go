@@ -14,6 +14,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // maxWriteBatch bounds one group commit so a burst cannot build a huge transaction.
@@ -269,6 +270,7 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	// answered: once Commit returns, the change is already in their mailboxes, so nothing a
 	// caller does next (stop, read status) can overtake it.
 	a.notify(ctx, m) // after a failure: what did commit
+	countCommitted(m)
 	j := 0
 	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		committed := m.err == nil
@@ -359,4 +361,29 @@ func (a *pinsetActor) abandonWaiters(ctx actor.Context) {
 		}
 	}
 	a.inflight, a.waiting, a.remote = batch{}, nil, nil
+}
+
+// countCommitted adds the ops of a group commit that changed the pinset to the metrics, by
+// origin (a remote op older than its CID's record is logged but changes nothing).
+func countCommitted(m *writeDone) {
+	j := 0
+	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
+		n := 0
+		for k := range w.ops {
+			if j+k < len(m.changed) && m.changed[j+k] {
+				n++
+			}
+		}
+		j += len(w.ops)
+		origin := "remote"
+		if i < len(m.b.waiters) {
+			origin = "local"
+		}
+		if n > 0 {
+			telemetry.OpsCommitted.WithLabelValues(origin).Add(float64(n))
+		}
+	}
+	if len(m.changed) > 0 {
+		telemetry.CommitSize.Observe(float64(len(m.changed)))
+	}
 }

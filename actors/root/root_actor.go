@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // rootActor spawns the children and is their supervision strategy (OneForOne with backoff).
@@ -107,6 +109,7 @@ func (a *rootActor) HandleFailure(system *actor.ActorSystem, supervisor actor.Su
 		if c.pid.Id == who.Id {
 			c.restarts++
 			name = c.name
+			telemetry.ActorRestarts.WithLabelValues(name).Inc()
 		}
 	}
 	a.log.Error("actor failed; restarting a fresh instance", "actor", name, "failures", rs.FailureCount(), "after", delay,

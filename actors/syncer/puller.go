@@ -11,6 +11,7 @@ import (
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // Requester sends a request to an actor on another peer and waits for the reply
@@ -99,7 +100,15 @@ const maxSnapshotsPerPull = 3
 // Pull asks from for every op this peer lacks, page by page, and applies them; when from's
 // op log was trimmed it loads from's snapshot first. It returns the number of ops and
 // snapshot records applied.
-func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
+func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
+	defer func() {
+		telemetry.PulledOps.Add(float64(n))
+		if err != nil {
+			telemetry.Pulls.WithLabelValues("error").Inc()
+		} else {
+			telemetry.Pulls.WithLabelValues("ok").Inc()
+		}
+	}()
 	if !s.trust(from) {
 		return 0, fmt.Errorf("sync: %s is not a trusted peer", from)
 	}
@@ -128,6 +137,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (int, error) {
 		}
 		ops := make([]crdt.Op, 0, len(resp.Ops))
 		for _, b := range resp.Ops {
+			telemetry.PulledBytes.Add(float64(len(b)))
 			op, err := crdt.UnmarshalOp(b)
 			if err != nil {
 				return total, fmt.Errorf("sync from %s: %w", from, err)

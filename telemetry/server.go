@@ -1,0 +1,215 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// State is what a scrape reads of the peer (see Sources). A zero field is exported as 0.
+type State struct {
+	Pins          int64                       // live pins in the pinset
+	Tracked       map[api.TrackerStatus]int64 // pins allocated to this peer, by status
+	QueuePriority int64                       // items waiting in the priority queue
+	QueueNormal   int64                       // items waiting in the normal queue
+	Peers         int                         // cluster members this peer sees
+	Alerts        int                         // alerts currently raised
+	StoreLSM      int64                       // Badger's LSM tree on disk, bytes
+	StoreVlog     int64                       // Badger's value log on disk, bytes
+}
+
+// Sources reads the peer's state for a scrape. Read must be safe for concurrent use and honour
+// ctx; it runs at most once per reporting_interval.
+type Sources struct {
+	Read func(ctx context.Context) (State, error)
+}
+
+// trackedStatuses are the per-status gauges, with IPFS Cluster's names.
+var trackedStatuses = []api.TrackerStatus{
+	api.TrackerStatusPinned, api.TrackerStatusPinning, api.TrackerStatusPinQueued, api.TrackerStatusPinError,
+	api.TrackerStatusUnpinning, api.TrackerStatusUnpinQueued, api.TrackerStatusUnpinError,
+	api.TrackerStatusClusterError, api.TrackerStatusUnexpectedlyUnpinned,
+}
+
+// stateCollector exports State, read through a cache that lives reportingInterval.
+type stateCollector struct {
+	src      Sources
+	interval time.Duration
+	log      *slog.Logger
+
+	pins, tracked, peers, alerts *prometheus.Desc
+	byStatus                     map[api.TrackerStatus]*prometheus.Desc
+	queue, store                 *prometheus.Desc
+
+	mu     sync.Mutex
+	cached State
+	at     time.Time
+	err    error
+}
+
+func newStateCollector(src Sources, interval time.Duration, log *slog.Logger) *stateCollector {
+	c := &stateCollector{
+		src: src, interval: interval, log: log,
+		pins:     prometheus.NewDesc("ipfscluster_cluster_pin_count", "Pins in the cluster's pinset.", nil, nil),
+		tracked:  prometheus.NewDesc("ipfscluster_pintracker_pin_count", "Pins allocated to this peer.", nil, nil),
+		peers:    prometheus.NewDesc("ipfscluster_cluster_peers", "Cluster peers this peer sees.", nil, nil),
+		alerts:   prometheus.NewDesc("pincluster_alerts", "Alerts currently raised.", nil, nil),
+		queue:    prometheus.NewDesc("pincluster_queue_depth", "Items waiting in the pin tracker's queues, by queue (priority, normal).", []string{"queue"}, nil),
+		store:    prometheus.NewDesc("pincluster_store_bytes", "Size of the pinset store on disk, by part (lsm, vlog).", []string{"part"}, nil),
+		byStatus: map[api.TrackerStatus]*prometheus.Desc{},
+	}
+	for _, s := range trackedStatuses {
+		c.byStatus[s] = prometheus.NewDesc("ipfscluster_pintracker_"+s.String()+"_count",
+			"Pins allocated to this peer with status "+s.String()+".", nil, nil)
+	}
+	return c
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.pins, c.tracked, c.peers, c.alerts, c.queue, c.store} {
+		ch <- d
+	}
+	for _, s := range trackedStatuses {
+		ch <- c.byStatus[s]
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := c.read()
+	if err != nil {
+		return // logged by read; the event metrics are still served
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(c.pins, float64(st.Pins))
+	var tracked int64
+	for s, n := range st.Tracked {
+		if s != api.TrackerStatusRemote {
+			tracked += n
+		}
+	}
+	gauge(c.tracked, float64(tracked))
+	for _, s := range trackedStatuses {
+		gauge(c.byStatus[s], float64(st.Tracked[s]))
+	}
+	gauge(c.peers, float64(st.Peers))
+	gauge(c.alerts, float64(st.Alerts))
+	gauge(c.queue, float64(st.QueuePriority), "priority")
+	gauge(c.queue, float64(st.QueueNormal), "normal")
+	gauge(c.store, float64(st.StoreLSM), "lsm")
+	gauge(c.store, float64(st.StoreVlog), "vlog")
+}
+
+// read returns the cached state, reading it again once it is older than the interval. Scrapes
+// that arrive meanwhile wait for the one reading.
+func (c *stateCollector) read() (State, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < c.interval {
+		return c.cached, c.err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.src.Read(ctx)
+	if err != nil {
+		c.log.Warn("metrics: reading the peer's state for a scrape", "err", err)
+	}
+	c.cached, c.err, c.at = st, err, time.Now()
+	return st, err
+}
+
+// Server serves /metrics for one peer.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// New builds the endpoint of a peer: the event metrics, the peer's state read from src, and
+// Go runtime and process metrics. It does not listen until Start.
+func New(cfg Config, src Sources, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if src.Read == nil {
+		return nil, errors.New("telemetry: Sources.Read is required")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "metrics")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newStateCollector(src, cfg.ReportingInterval.D(), log),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{events, reg}, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError,
+	}))
+	return &Server{cfg: cfg, log: log, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// Handler is the /metrics handler (for tests).
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
+// Start listens on prometheus_endpoint and serves in the background.
+func (s *Server) Start() error {
+	hostport, err := listenAddr(s.cfg.PrometheusEndpoint)
+	if err != nil {
+		return fmt.Errorf("observations.metrics.prometheus_endpoint: %w", err)
+	}
+	ln, err := net.Listen("tcp", hostport)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("metrics: cannot listen on %s: address already in use (set observations.metrics.prometheus_endpoint)", s.cfg.PrometheusEndpoint)
+		}
+		return fmt.Errorf("metrics: cannot listen on %s: %v (set observations.metrics.prometheus_endpoint)", s.cfg.PrometheusEndpoint, err)
+	}
+	s.ln, s.done = ln, make(chan struct{})
+	go func() { // the HTTP server's accept loop: an I/O worker
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics endpoint stopped", "err", err)
+		}
+	}()
+	s.log.Info("Prometheus metrics served", "url", "http://"+ln.Addr().String()+"/metrics")
+	return nil
+}
+
+// Addr is the bound address (nil before Start).
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Shutdown stops the endpoint (a scrape in flight is cut after ctx).
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
