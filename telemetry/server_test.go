@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,5 +153,37 @@ func TestServe(t *testing.T) {
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every pincluster and ipfscluster metric the Grafana dashboard charts is one we export.
+func TestDashboardMetricsExist(t *testing.T) {
+	raw, err := os.ReadFile("../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(DefaultConfig(), Sources{Read: func(context.Context) (State, error) { return State{}, nil }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Touch every labelled event metric once so that it is exported.
+	OpsCommitted.WithLabelValues("local")
+	PinDuration.WithLabelValues("pin", "ok")
+	Pulls.WithLabelValues("ok")
+	AlertsRaised.WithLabelValues("ping")
+	ActorRestarts.WithLabelValues("tracker")
+	fams := scrape(t, s.Handler())
+	for _, name := range regexp.MustCompile(`\b(?:ipfscluster|pincluster)_[a-z_]+`).FindAllString(string(raw), -1) {
+		base := name
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(name, suf); ok {
+				if _, hist := fams[b]; hist {
+					base = b
+				}
+			}
+		}
+		if _, ok := fams[base]; !ok {
+			t.Errorf("the dashboard charts %s, which /metrics does not export", name)
+		}
 	}
 }
