@@ -142,6 +142,10 @@ func iterateTxn(ctx context.Context, txn *badger.Txn, prefix, seek []byte, fn fu
 // CountPins returns the number of live pins (a maintained counter, not a scan).
 func (s *Store) CountPins() (int, error) { return int(s.pinCount.Load()), nil }
 
+// DiskSize is the size of the LSM tree and of the value log on disk, as Badger last measured
+// them (it refreshes the figures every minute): cheap enough for every metrics scrape.
+func (s *Store) DiskSize() (lsm, vlog int64) { return s.db.Size() }
+
 // MaxClock returns the greatest op clock ever applied (to restore the HLC after a restart).
 func (s *Store) MaxClock() (crdt.HLC, error) { return crdt.HLC(s.maxClock.Load()), nil }
 
