@@ -142,6 +142,46 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 	if _, errOut, err := ipfs("", "swarm", "peers"); err == nil || !strings.Contains(errOut, "not implemented") {
 		t.Fatalf("ipfs swarm peers: err %v, stderr %q (want a 501 'not implemented')", err, errOut)
 	}
+	// A directory (Kubo's client sends the tree as multipart parts).
+	tree := t.TempDir()
+	os.MkdirAll(filepath.Join(tree, "site", "css"), 0o700)
+	os.WriteFile(filepath.Join(tree, "site", "index.html"), []byte("<h1>hi</h1>"), 0o600)
+	os.WriteFile(filepath.Join(tree, "site", "css", "a.css"), []byte("h1{}"), 0o600)
+	out = must("add", "-r", filepath.Join(tree, "site"))
+	var dirCid string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[2] == "site" {
+			dirCid = f[1]
+		}
+	}
+	if dirCid == "" || !strings.Contains(out, "site/css/a.css") {
+		t.Fatalf("ipfs add -r printed %q", out)
+	}
+	if got := must("cat", "/ipfs/"+dirCid+"/css/a.css"); got != "h1{}" {
+		t.Fatalf("cat of a path in the directory: %q", got)
+	}
+	if _, err := p.PinGet(context.Background(), mustCid(t, dirCid)); err != nil {
+		t.Fatalf("the added directory is not pinned in the cluster: %v", err)
+	}
+
+	// dag export then, once unpinned, dag import pins the root again; repo gc runs.
+	carFile := filepath.Join(t.TempDir(), "site.car")
+	if _, errOut, err := ipfs("", "dag", "export", "-o", carFile, dirCid); err != nil {
+		// Older clients have no -o: write stdout.
+		out := must("dag", "export", dirCid)
+		if werr := os.WriteFile(carFile, []byte(out), 0o600); werr != nil {
+			t.Fatal(werr, errOut)
+		}
+	}
+	must("pin", "rm", dirCid)
+	must("repo", "gc")
+	if out := must("dag", "import", carFile); !strings.Contains(out, dirCid) {
+		t.Fatalf("ipfs dag import printed %q", out)
+	}
+	if _, err := p.PinGet(context.Background(), mustCid(t, dirCid)); err != nil {
+		t.Fatalf("dag import did not pin the root in the cluster: %v", err)
+	}
+
 	// A bad argument is a client error and changes nothing.
 	if _, errOut, err := ipfs("", "pin", "add", "not-a-cid"); err == nil || !strings.Contains(errOut, "not a CID") {
 		t.Fatalf("ipfs pin add not-a-cid: err %v, stderr %q", err, errOut)
