@@ -29,5 +29,7 @@
 // timeout, a full disk.
 //
 // No authentication, like IPFS Cluster's proxy: it listens on 127.0.0.1 by default, and anyone
-// who can reach it can pin, unpin and gc. Do not expose it.
+// who can reach it can pin, unpin and gc. Do not expose it. Requests from a web page of another
+// origin (an Origin or Referer header naming another host) are refused with a 403, as Kubo
+// refuses them, so a site open in a browser on the same machine cannot drive it.
 package ipfsproxy

@@ -411,3 +411,31 @@ func TestForwardToKubo(t *testing.T) {
 		t.Fatalf("Kubo down: %d %s", w.Code, w.Body.String())
 	}
 }
+
+// TestCrossOriginRefused: a browser page of another site cannot drive the proxy (no auth).
+func TestCrossOriginRefused(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		header, value string
+		want          int
+	}{
+		{"Origin", "http://evil.example", 403},
+		{"Origin", "null", 403},
+		{"Referer", "http://evil.example/page", 403},
+		{"Origin", "http://example.com", 200}, // httptest's Host: the same origin
+		{"", "", 200},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/api/v0/pin/add?arg="+cidOf("x").String(), nil)
+		if tc.header != "" {
+			r.Header.Set(tc.header, tc.value)
+		}
+		w := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("%s: %s: status %d, want %d: %s", tc.header, tc.value, w.Code, tc.want, w.Body.String())
+		}
+	}
+	if got := e.pins.changes(); len(got) != 2 {
+		t.Fatalf("pins %v: only the same-origin requests pin", got)
+	}
+}

@@ -100,6 +100,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // route sends a request to its handler: the cluster operations, then Kubo (kubo backend) or
 // the embedded node's endpoints and a 501 for the others.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		// No authentication: a web page must not drive the proxy from a browser (cross-site
+		// POSTs carry an Origin). Kubo refuses foreign origins the same way.
+		writeErrorStatus(w, http.StatusForbidden, codeClient, "403 - Forbidden: cross-origin request (Origin "+r.Header.Get("Origin")+" is not this API's); the IPFS proxy has no authentication and refuses browser requests from other sites")
+		return
+	}
 	cmd, isAPI := strings.CutPrefix(r.URL.Path, apiPrefix)
 	cmd = strings.TrimSuffix(cmd, "/")
 	if isAPI {
@@ -250,4 +256,22 @@ func (s *Server) connState(c net.Conn, st http.ConnState) {
 		return
 	}
 	s.fresh[c] = struct{}{}
+}
+
+// sameOrigin is false when the request comes from a web page of another origin: an Origin (or,
+// without it, a Referer) whose host is not the one the request was sent to. Clients that are not
+// browsers send neither.
+func sameOrigin(r *http.Request) bool {
+	from := r.Header.Get("Origin")
+	if from == "" {
+		from = r.Header.Get("Referer")
+	}
+	if from == "" {
+		return true
+	}
+	u, err := url.Parse(from)
+	if err != nil || u.Host == "" {
+		return false // "null" and other opaque origins
+	}
+	return strings.EqualFold(u.Host, r.Host)
 }
