@@ -142,6 +142,30 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 	if _, errOut, err := ipfs("", "swarm", "peers"); err == nil || !strings.Contains(errOut, "not implemented") {
 		t.Fatalf("ipfs swarm peers: err %v, stderr %q (want a 501 'not implemented')", err, errOut)
 	}
+	// stdin: `echo data | ipfs add -q`, and `echo CID | ipfs pin add` (the arguments in the body).
+	fromStdin, errOut, err := ipfs("data from stdin\n", "add", "-q", "--pin=false")
+	fromStdin = strings.TrimSpace(fromStdin)
+	if err != nil || fromStdin == "" {
+		t.Fatalf("echo | ipfs add: %v %q %q", err, fromStdin, errOut)
+	}
+	if out, errOut, err := ipfs(fromStdin+"\n", "pin", "add"); err != nil || !strings.Contains(out, "pinned "+fromStdin) {
+		t.Fatalf("echo CID | ipfs pin add: %v %q %q", err, out, errOut)
+	}
+	if _, err := p.PinGet(context.Background(), mustCid(t, fromStdin)); err != nil {
+		t.Fatalf("the CID from stdin is not pinned: %v", err)
+	}
+
+	// pin add --progress (a stream) and pin update.
+	if out := must("pin", "add", "--progress", second); !strings.Contains(out, "pinned "+second) {
+		t.Fatalf("ipfs pin add --progress printed %q", out)
+	}
+	if out := must("pin", "update", second, fromStdin); strings.TrimSpace(out) == "" {
+		t.Fatal("ipfs pin update printed nothing")
+	}
+	if _, err := p.PinGet(context.Background(), mustCid(t, second)); err == nil {
+		t.Fatal("pin update left the old pin")
+	}
+
 	// A directory (Kubo's client sends the tree as multipart parts).
 	tree := t.TempDir()
 	os.MkdirAll(filepath.Join(tree, "site", "css"), 0o700)
