@@ -13,6 +13,7 @@ import (
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/api/ipfsproxy"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/strictjson"
@@ -40,9 +41,10 @@ type ConsensusSection struct {
 	CRDT config.CRDT `json:"crdt"`
 }
 
-// APISection wraps the REST API section.
+// APISection wraps the API sections: the REST API and the IPFS proxy API.
 type APISection struct {
-	RestAPI rest.Config `json:"restapi"`
+	RestAPI   rest.Config      `json:"restapi"`
+	IPFSProxy ipfsproxy.Config `json:"ipfsproxy"`
 }
 
 // DefaultConfig is the configuration of a fresh peer.
@@ -50,7 +52,7 @@ func DefaultConfig() Config {
 	return Config{
 		Cluster:   config.DefaultCluster(),
 		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
-		API:       APISection{RestAPI: rest.DefaultConfig()},
+		API:       APISection{RestAPI: rest.DefaultConfig(), IPFSProxy: ipfsproxy.DefaultConfig()},
 		IPFS:      config.DefaultIPFS(),
 		Tracker:   tracker.DefaultConfig(),
 		Allocator: allocator.Default(),
@@ -61,8 +63,9 @@ func DefaultConfig() Config {
 
 // Validate checks every section; errors name the key.
 func (c Config) Validate() error {
-	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.IPFS.Validate(), c.TrackerConfig().Validate(),
-		c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
+	_, proxyErr := c.API.IPFSProxy.ForwardTo(c.IPFS.Backend, c.IPFS.NodeMultiaddress)
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.IPFS.Validate(), proxyErr,
+		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
 		if err != nil {
 			return err
 		}
@@ -88,6 +91,7 @@ func (c *Config) ApplyEnv() error {
 		{"cluster", &c.Cluster, []string{"CLUSTER_", "PINCLUSTER_"}},
 		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
 		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
+		{"api.ipfsproxy", &c.API.IPFSProxy, []string{"CLUSTER_IPFSPROXY_", "PINCLUSTER_IPFSPROXY_"}},
 		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
 	}
 	for _, s := range steps {

@@ -29,6 +29,7 @@ var strictSections = []struct {
 	{"consensus.crdt.batching", "max_batch_sise", ""},
 	{"api", "restapii", ""},
 	{"api.restapi", "listen_multiadress", "api/rest/config.go"},
+	{"api.ipfsproxy", "node_https", ""}, // IPFS Cluster key pincluster does not implement
 	{"ipfs_connector", "pin_timout", ""},
 	{"pin_tracker", "concurent_pins", ""},
 	{"datastore", "syncwrites_", ""},

@@ -73,12 +73,13 @@ func initLocked(dir string, opts InitOptions) error {
 	}
 	cfg := DefaultConfig()
 	if opts.RandomPorts {
-		ports, err := freePorts(2)
+		ports, err := freePorts(3)
 		if err != nil {
 			return err
 		}
 		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", ports[0])}
 		cfg.API.RestAPI.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[1])
+		cfg.API.IPFSProxy.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2])
 	}
 	if err := cfg.ApplyEnv(); err != nil {
 		return fmt.Errorf("environment: %w", err)
@@ -102,7 +103,7 @@ func initLocked(dir string, opts InitOptions) error {
 		}
 	}
 	fmt.Fprintf(out, "initialized pincluster peer %s in %s\n", ident.ID, dir)
-	fmt.Fprintf(out, "  REST API: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
+	fmt.Fprintf(out, "  REST API: %s\n  IPFS proxy: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, cfg.API.IPFSProxy.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
 	return nil
 }
 

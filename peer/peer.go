@@ -59,6 +59,7 @@ import (
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/api/ipfsproxy"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/crdt"
@@ -93,6 +94,7 @@ type Peer struct {
 	pinset  *pinset.Pinset
 	tracker *tracker.Tracker
 	rest    *rest.Server
+	proxy   *ipfsproxy.Server // the IPFS proxy API, started with the REST API
 
 	remote      *remote.Remote
 	gossip      *gossip
@@ -125,7 +127,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Backend replaces the embedded IPFS node when set; the peer does not close it.
 	Backend ipfs.Backend
-	// NoREST skips the REST API (in-process tests).
+	// NoREST skips the REST API and the IPFS proxy API (in-process tests).
 	NoREST bool
 	// Bootstrap lists peers to join at start (daemon --bootstrap).
 	Bootstrap []string
@@ -285,6 +287,12 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		if err = p.rest.Start(); err != nil {
 			return nil, err
 		}
+		if p.proxy, err = p.newIPFSProxy(log); err != nil {
+			return nil, err
+		}
+		if err = p.proxy.Start(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Probe != nil {
 		*opts.Probe = p.probe()
@@ -316,6 +324,11 @@ func (p *Peer) RESTAddr() string {
 func (p *Peer) Close() error {
 	var errs []error
 	p.closed.Do(func() {
+		if p.proxy != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, p.proxy.Shutdown(ctx))
+			cancel()
+		}
 		if p.rest != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, p.rest.Shutdown(ctx))

@@ -1,0 +1,277 @@
+package ipfsproxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// addEvent is a line of Kubo's add output: an entry added (Hash, Size) or progress (Bytes).
+type addEvent struct {
+	Name  string
+	Hash  string `json:",omitempty"`
+	Bytes int64  `json:",omitempty"`
+	Size  string `json:",omitempty"`
+}
+
+// unsupportedAddOptions are Kubo add options the cluster cannot honour: asked for, they are a
+// 400 rather than silently ignored.
+var unsupportedAddOptions = []string{"only-hash", "nocopy", "fscache", "inline", "to-files", "preserve-mode", "preserve-mtime"}
+
+// addParams maps Kubo's add options to the cluster's.
+func addParams(q query) (api.AddParams, error) {
+	p := api.DefaultAddParams()
+	for _, o := range unsupportedAddOptions {
+		v, set := q.get(o)
+		if !set {
+			continue
+		}
+		if v == "" || v == "true" {
+			return p, badArg("add option %s is not supported by the cluster's IPFS proxy", o)
+		}
+		if _, err := q.bool(false, o); err != nil {
+			return p, err
+		}
+	}
+	boolOpt := func(dst *bool, def bool, names ...string) error {
+		v, err := q.bool(def, names...)
+		*dst = v
+		return err
+	}
+	pin := true
+	var trickle bool
+	for _, b := range []struct {
+		dst   *bool
+		def   bool
+		names []string
+	}{{&pin, true, []string{"pin"}}, {&trickle, false, []string{"trickle", "t"}}, {&p.WrapWithDirectory, false, []string{"wrap-with-directory", "w"}},
+		{&p.Hidden, false, []string{"hidden", "H"}}, {&p.Progress, false, []string{"progress", "p"}}} {
+		if err := boolOpt(b.dst, b.def, b.names...); err != nil {
+			return p, err
+		}
+	}
+	p.NoPin = !pin
+	if trickle {
+		p.Layout = "trickle"
+	}
+	if v := q.str("chunker", "s"); v != "" {
+		p.Chunker = v
+	}
+	if v := q.str("hash"); v != "" {
+		p.HashFun = v
+	}
+	if v, set := q.get("cid-version"); set {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, badArg("could not convert value %q to type \"int\" (for option \"-cid-version\")", v)
+		}
+		p.CidVersion = n
+	}
+	// Kubo: raw leaves by default with CIDv1, unless raw-leaves says otherwise.
+	if err := boolOpt(&p.RawLeaves, p.CidVersion == 1, "raw-leaves"); err != nil {
+		return p, err
+	}
+	p.Name = q.str("pin-name")
+	return p, p.Validate()
+}
+
+// add imports a multipart body (Kubo's add) with the Adder, which pins the root in the cluster
+// unless pin=false, and streams Kubo's lines. The "added" lines are held back until the import
+// and the pin are done (up to addHoldLines, or the first progress line), so that a body found
+// malformed halfway is still answered 400 with nothing shown as added (see api/rest's
+// addOutput for the reasoning).
+func (s *Server) add(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	params, err := addParams(q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	mr, err := multipartBody(r, "add")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	_ = http.NewResponseController(w).EnableFullDuplex() // progress while the body is read
+	ao := &addOut{st: newStream(w, "application/json", "X-Chunked-Output"), progress: params.Progress}
+	root, err := s.d.Add.Add(r.Context(), mr, nil, params, ao.out)
+	ao.finish(root, err)
+}
+
+// multipartBody is the request's multipart reader; anything else is a 400.
+func multipartBody(r *http.Request, cmd string) (*multipart.Reader, error) {
+	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !strings.HasPrefix(mediaType, "multipart/") || params["boundary"] == "" {
+		return nil, badArg("%s needs a multipart/form-data body with the files, got Content-Type %q", cmd, r.Header.Get("Content-Type"))
+	}
+	if r.ContentLength == 0 {
+		return nil, badArg("%s: the request body is empty", cmd)
+	}
+	return multipart.NewReader(r.Body, params["boundary"]), nil
+}
+
+// addHoldLines bounds the added lines held back until the add ends.
+const addHoldLines = 4096
+
+// addOut turns the Adder's output into Kubo's lines.
+type addOut struct {
+	st       *stream
+	progress bool
+
+	mu       sync.Mutex
+	held     []addEvent
+	released bool
+	wrote    bool
+}
+
+func (a *addOut) out(o api.AddedOutput) {
+	if !o.Cid.Defined() && !a.progress {
+		return
+	}
+	ev := addEvent{Name: o.Name}
+	if o.Cid.Defined() {
+		ev.Hash = o.Cid.String()
+		ev.Size = strconv.FormatUint(o.Size, 10)
+	} else {
+		ev.Bytes = int64(o.Bytes)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.wrote = true
+	if !a.released && o.Cid.Defined() && len(a.held) < addHoldLines {
+		a.held = append(a.held, ev)
+		return
+	}
+	a.releaseLocked()
+	a.st.json(ev)
+	if !o.Cid.Defined() {
+		a.st.flush()
+	}
+}
+
+func (a *addOut) releaseLocked() {
+	if a.released {
+		return
+	}
+	a.released = true
+	for _, ev := range a.held {
+		if a.st.json(ev) != nil {
+			break
+		}
+	}
+	a.held = nil
+}
+
+// finish writes the held lines unless the add failed before any went out, then ends the
+// answer (an error before the first line is a status; after it, the trailer).
+func (a *addOut) finish(root api.Cid, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var afterPin *api.AfterPinError
+	if err == nil && !a.wrote && root.Defined() {
+		a.held = append(a.held, addEvent{Name: root.String(), Hash: root.String()})
+	}
+	if err == nil || a.released || errors.As(err, &afterPin) {
+		a.releaseLocked()
+	}
+	a.st.finish(err)
+}
+
+// importRoot is a line of Kubo's dag/import output.
+type importRoot struct {
+	Root struct {
+		Cid         cidLink
+		PinErrorMsg string
+	}
+}
+
+// cidLink is a CID as Kubo's JSON writes it: {"/": "bafy..."}.
+type cidLink struct {
+	Slash string `json:"/"`
+}
+
+// dagImport stores the CARs of a multipart body in the embedded node, then pins their roots
+// in the cluster (unless pin-roots=false). Every CAR is imported before the first pin, so a
+// bad one (400) pins nothing; its blocks and those of the CARs before it stay unpinned and
+// go at the next gc. Each CAR must have exactly one root (the embedded node's rule).
+func (s *Server) dagImport(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	pinRoots, err := q.bool(true, "pin-roots")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if st, err := q.bool(false, "stats"); err != nil || st {
+		if err == nil {
+			err = badArg("dag import --stats is not supported by the embedded IPFS node")
+		}
+		writeError(w, err)
+		return
+	}
+	mr, err := multipartBody(r, "dag/import")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var roots []api.Cid
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			writeError(w, badArg("malformed multipart body: %v", err))
+			return
+		}
+		if ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type")); ct == "application/x-directory" {
+			part.Close()
+			continue
+		}
+		root, err := s.d.Node.ImportCAR(r.Context(), part)
+		part.Close()
+		if err != nil {
+			writeError(w, fmt.Errorf("importing CAR %d: %w", len(roots)+1, err))
+			return
+		}
+		roots = append(roots, root)
+	}
+	if len(roots) == 0 {
+		writeError(w, badArg("dag/import: the body has no CAR file"))
+		return
+	}
+	st := newStream(w, "application/json", "X-Chunked-Output")
+	for _, root := range roots {
+		var line importRoot
+		line.Root.Cid.Slash = root.String()
+		if pinRoots {
+			if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
+				if !st.started {
+					// Nothing is pinned yet: the whole import failed.
+					st.finish(fmt.Errorf("pinning root %s: %w", root, err))
+					return
+				}
+				line.Root.PinErrorMsg = err.Error()
+			}
+		}
+		if st.json(line) != nil {
+			break
+		}
+	}
+	st.finish(nil)
+}
