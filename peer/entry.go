@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/dirlock"
 )
 
 // InitOptions are the flags of `pincluster init`.
@@ -44,21 +45,21 @@ const PeerstoreFile = "peerstore"
 // Init writes a default config (service.json) and identity (identity.json) in dir. The secret
 // comes from CLUSTER_SECRET (or PINCLUSTER_SECRET) when set, so several peers can be initialised
 // for one cluster; any other key can be set the same way. It holds dir's lock while it writes,
-// so it fails (ErrDirLocked), even with Force, while a daemon runs on dir: replacing the
+// so it fails (dirlock.ErrLocked), even with Force, while a daemon runs on dir: replacing the
 // identity and config under a running peer would split what it runs from what it reads next.
 func Init(dir string, opts InitOptions) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Take(dir)
 	if err != nil {
-		var le *lockedError
+		var le *dirlock.LockedError
 		if errors.As(err, &le) {
-			return &lockedError{msg: fmt.Sprintf("cannot initialize %s: a pincluster daemon is running on it%s; stop it first (init would replace the identity and configuration it uses)", dir, le.holder)}
+			return &dirlock.LockedError{Msg: fmt.Sprintf("cannot initialize %s: a pincluster daemon is running on it%s; stop it first (init would replace the identity and configuration it uses)", dir, le.Holder)}
 		}
 		return err
 	}
-	defer lock.unlock()
+	defer lock.Unlock()
 	return initLocked(dir, opts)
 }
 
@@ -145,11 +146,11 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		// tracker's queue are what grow); GOMEMLIMIT overrides it.
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Take(dir)
 	if err != nil {
 		return err
 	}
-	defer lock.unlock()
+	defer lock.Unlock()
 	if addr := os.Getenv("PINCLUSTER_PPROF"); addr != "" {
 		startPprof(addr, log)
 	}

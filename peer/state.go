@@ -13,6 +13,7 @@ import (
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -36,11 +37,11 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident Identity) e
 	if !configExists(dir) {
 		return fmt.Errorf("%s is not initialized (run pincluster init)", dir)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Take(dir)
 	if err != nil {
 		return fmt.Errorf("%w (stop the daemon before running state commands)", err)
 	}
-	defer lock.unlock()
+	defer lock.Unlock()
 	ident, err := LoadIdentity(dir)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
@@ -141,11 +142,11 @@ func StateCleanup(dir string) (string, error) {
 	if !configExists(dir) {
 		return "", fmt.Errorf("%s is not initialized", dir)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Take(dir)
 	if err != nil {
 		return "", fmt.Errorf("%w (stop the daemon before cleaning its state)", err)
 	}
-	defer lock.unlock()
+	defer lock.Unlock()
 	return backupState(dir)
 }
 

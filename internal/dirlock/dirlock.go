@@ -1,4 +1,8 @@
-package peer
+// Package dirlock is the lock on a config directory (<dir>/daemon.lock) that a daemon holds
+// while it runs, and init and the state commands while they change the directory. It is apart
+// from peer because the offline commands (init, state) and the client commands (DaemonRunning)
+// need it without a peer.
+package dirlock
 
 import (
 	"errors"
@@ -15,34 +19,35 @@ import (
 // errHeld: another process holds the lock.
 var errHeld = errors.New("lock held")
 
-// ErrDirLocked is matched (errors.Is) when a config directory is held by a running daemon (or by
+// ErrLocked is matched (errors.Is) when a config directory is held by a running daemon (or by
 // init or a state command running on it).
-var ErrDirLocked = errors.New("config directory in use")
+var ErrLocked = errors.New("config directory in use")
 
-// lockedError says who holds the lock; msg, when set, replaces the daemon's wording.
-type lockedError struct {
-	dir    string
-	holder string // " (pid N)" or ""
-	msg    string
+// LockedError says who holds the lock; Msg, when set, replaces the daemon's wording.
+type LockedError struct {
+	Dir    string
+	Holder string // " (pid N)" or ""
+	Msg    string
 }
 
-func (e *lockedError) Error() string {
-	if e.msg != "" {
-		return e.msg
+func (e *LockedError) Error() string {
+	if e.Msg != "" {
+		return e.Msg
 	}
-	return fmt.Sprintf("another pincluster daemon is already running on %s%s: stop it or use another --config directory", e.dir, e.holder)
+	return fmt.Sprintf("another pincluster daemon is already running on %s%s: stop it or use another --config directory", e.Dir, e.Holder)
 }
 
-func (e *lockedError) Is(target error) bool { return target == ErrDirLocked }
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
-// dirLock is an exclusive open-file-description lock (F_OFD_SETLK) on <dir>/daemon.lock, held
+// Lock is an exclusive open-file-description lock (F_OFD_SETLK) on <dir>/daemon.lock, held
 // while a daemon runs (and while init or a state command changes the directory). The kernel
 // drops it when the process dies, so a SIGKILL never leaves a stale lock. OFD locks (unlike
 // flock) can be tested without being taken (F_OFD_GETLK), so DaemonRunning never holds the
 // lock, even for an instant, and a daemon starting meanwhile never has to wait or retry.
-type dirLock struct{ f *os.File }
+type Lock struct{ f *os.File }
 
-func lockDir(dir string) (*dirLock, error) {
+// Take takes dir's lock, or fails with a *LockedError (ErrLocked) naming the holder's pid.
+func Take(dir string) (*Lock, error) {
 	path := filepath.Join(dir, config.LockFile)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -58,14 +63,15 @@ func lockDir(dir string) (*dirLock, error) {
 		if holder != "" {
 			holder = " (pid " + holder + ")"
 		}
-		return nil, &lockedError{dir: dir, holder: holder}
+		return nil, &LockedError{Dir: dir, Holder: holder}
 	}
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return &dirLock{f: f}, nil
+	return &Lock{f: f}, nil
 }
 
-func (l *dirLock) unlock() {
+// Unlock releases the lock (nil-safe).
+func (l *Lock) Unlock() {
 	if l == nil || l.f == nil {
 		return
 	}
