@@ -15,6 +15,7 @@ import (
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/strictjson"
 )
 
@@ -177,7 +178,7 @@ func (c Config) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, config.ConfigFile), append(b, '\n'), 0o600)
+	return atomicfile.Write(filepath.Join(dir, config.ConfigFile), append(b, '\n'), 0o600)
 }
 
 func configExists(dir string) bool {

@@ -14,7 +14,9 @@ import (
 	"strings"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/dirlock"
+	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // InitOptions are the flags of `pincluster init`.
@@ -87,7 +89,7 @@ func initLocked(dir string, opts InitOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	ident, err := NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func initLocked(dir string, opts InitOptions) error {
 		return err
 	}
 	if len(opts.Peers) > 0 {
-		if err := writeFileAtomic(filepath.Join(dir, PeerstoreFile), []byte(strings.Join(opts.Peers, "\n")+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, PeerstoreFile), []byte(strings.Join(opts.Peers, "\n")+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
@@ -163,9 +165,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if err != nil {
 		return err
 	}
-	ident, err := LoadIdentity(dir)
+	ident, err := identity.Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if ident, err = NewIdentity(); err == nil {
+		if ident, err = identity.New(); err == nil {
 			err = ident.Save(dir)
 		}
 	}
@@ -184,7 +186,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return err
 	}
 	apiFile := filepath.Join(dir, config.APIFile)
-	if err := writeFileAtomic(apiFile, []byte(p.RESTAddr()+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(apiFile, []byte(p.RESTAddr()+"\n"), 0o644); err != nil {
 		p.Close()
 		return err
 	}

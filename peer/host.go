@@ -12,12 +12,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
 // Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
 // complete a handshake.
-func newHost(_ context.Context, ident Identity, listen []string, secret []byte, gater connmgr.ConnectionGater) (host.Host, error) {
+func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, gater connmgr.ConnectionGater) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Identity(ident.PrivKey),
 		libp2p.ListenAddrStrings(listen...),

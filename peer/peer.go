@@ -61,6 +61,7 @@ import (
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
@@ -81,7 +82,7 @@ type Peer struct {
 
 	dir   string
 	cfg   Config
-	ident Identity
+	ident identity.Identity
 	log   *slog.Logger
 
 	host    host.Host
@@ -154,7 +155,7 @@ type Options struct {
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
-func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Options) (_ *Peer, err error) {
+func New(ctx context.Context, dir string, cfg Config, ident identity.Identity, opts Options) (_ *Peer, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

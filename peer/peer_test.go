@@ -2,10 +2,12 @@ package peer
 
 import (
 	"context"
-	"github.com/pincluster/pincluster/internal/poll"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/internal/poll"
 
 	gocid "github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
@@ -32,9 +34,9 @@ func testConfig() Config {
 
 func startTestPeer(t *testing.T, dir string, backend *fake.Backend) *Peer {
 	t.Helper()
-	ident, err := LoadIdentity(dir)
+	ident, err := identity.Load(dir)
 	if err != nil {
-		if ident, err = NewIdentity(); err != nil {
+		if ident, err = identity.New(); err != nil {
 			t.Fatal(err)
 		}
 		if err := ident.Save(dir); err != nil {
@@ -111,7 +113,7 @@ func TestPeerPinUnpinRestart(t *testing.T) {
 func TestPeerExpiredPinsAreUnpinned(t *testing.T) {
 	dir := t.TempDir()
 	backend := fake.New()
-	ident, _ := NewIdentity()
+	ident, _ := identity.New()
 	cfg := testConfig()
 	cfg.Cluster.StateSyncInterval = config.Duration(50 * time.Millisecond)
 	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})
@@ -180,7 +182,7 @@ func TestStateSyncLeavesUnknownIPFSPinsAlone(t *testing.T) {
 	if err := backend.Pin(context.Background(), c, api.PinModeRecursive, nil); err != nil {
 		t.Fatal(err)
 	}
-	ident, _ := NewIdentity()
+	ident, _ := identity.New()
 	cfg := testConfig()
 	cfg.Cluster.StateSyncInterval = config.Duration(20 * time.Millisecond)
 	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})

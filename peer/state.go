@@ -14,6 +14,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/dirlock"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -33,7 +34,7 @@ type ImportOptions struct {
 func pinsetDir(dir string) string { return filepath.Join(dir, "pinset") }
 
 // withOfflineStore locks dir and opens its pinset store for f.
-func withOfflineStore(dir string, f func(s *persistence.Store, ident Identity) error) error {
+func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Identity) error) error {
 	if !configExists(dir) {
 		return fmt.Errorf("%s is not initialized (run pincluster init)", dir)
 	}
@@ -42,7 +43,7 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident Identity) e
 		return fmt.Errorf("%w (stop the daemon before running state commands)", err)
 	}
 	defer lock.Unlock()
-	ident, err := LoadIdentity(dir)
+	ident, err := identity.Load(dir)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
@@ -56,7 +57,7 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident Identity) e
 
 // StateExport writes the pinset as versioned JSON lines.
 func StateExport(ctx context.Context, dir string, w io.Writer) error {
-	return withOfflineStore(dir, func(s *persistence.Store, _ Identity) error { return s.Export(ctx, w) })
+	return withOfflineStore(dir, func(s *persistence.Store, _ identity.Identity) error { return s.Export(ctx, w) })
 }
 
 // StateImport replaces the pinset with the pins of an export file (pincluster's or IPFS
@@ -65,7 +66,7 @@ func StateExport(ctx context.Context, dir string, w io.Writer) error {
 // the daemon starts); pins that were not in the file are removed with unpin ops, so other peers
 // converge to the imported state too. It returns the number of pins imported.
 func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOptions, out io.Writer) error {
-	return withOfflineStore(dir, func(s *persistence.Store, ident Identity) error {
+	return withOfflineStore(dir, func(s *persistence.Store, ident identity.Identity) error {
 		last, err := s.LastSeq(ident.ID)
 		if err != nil {
 			return err
@@ -169,7 +170,7 @@ func backupState(dir string) (string, error) {
 // StateUpgrade runs format migrations of the pinset store. Version 1 is the only format so far,
 // so it checks that the store opens and reports it current.
 func StateUpgrade(dir string, out io.Writer) error {
-	return withOfflineStore(dir, func(s *persistence.Store, _ Identity) error {
+	return withOfflineStore(dir, func(s *persistence.Store, _ identity.Identity) error {
 		n, err := s.CountPins()
 		if err != nil {
 			return err

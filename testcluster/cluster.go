@@ -12,6 +12,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/fake"
@@ -29,7 +30,7 @@ type options struct {
 	backend func(i int) ipfs.Backend
 	config  []func(i int, cfg *peer.Config)
 	real    bool
-	idents  []peer.Identity
+	idents  []identity.Identity
 	start   int
 }
 
@@ -48,7 +49,7 @@ func WithRealIPFS() Option { return func(o *options) { o.real = true } }
 
 // WithIdentities sets the peers' identities (the first len(ids) peers), so configs can name
 // peer IDs (trusted_peers) before the peers start.
-func WithIdentities(ids ...peer.Identity) Option { return func(o *options) { o.idents = ids } }
+func WithIdentities(ids ...identity.Identity) Option { return func(o *options) { o.idents = ids } }
 
 // WithStarted starts only the first n peers; the others are prepared (dir, identity, config)
 // and start with Start(i).
@@ -70,7 +71,7 @@ type Cluster struct {
 type node struct {
 	i       int
 	dir     string
-	ident   peer.Identity
+	ident   identity.Identity
 	cfg     peer.Config
 	backend ipfs.Backend // nil: embedded node
 	fake    *fake.Backend
@@ -94,7 +95,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 		if i < len(c.opts.idents) {
 			nd.ident = c.opts.idents[i]
 		} else {
-			id, err := peer.NewIdentity()
+			id, err := identity.New()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/peer"
 )
 
@@ -72,11 +73,11 @@ func TestUntrustedPeerChangesNothing(t *testing.T) {
 
 // newIdentities makes n peer identities, so that a test's configs can name peers before they
 // start (WithIdentities).
-func newIdentities(t *testing.T, n int) []peer.Identity {
+func newIdentities(t *testing.T, n int) []identity.Identity {
 	t.Helper()
-	ids := make([]peer.Identity, n)
+	ids := make([]identity.Identity, n)
 	for i := range ids {
-		id, err := peer.NewIdentity()
+		id, err := identity.New()
 		if err != nil {
 			t.Fatal(err)
 		}

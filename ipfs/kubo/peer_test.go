@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/boxo/files"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/ipfs/kubo"
@@ -21,7 +22,7 @@ func TestPeerOnKubo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	ident, err := peer.NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package peer
+// Package identity is a peer's libp2p key pair and its file, identity.json. It is apart from
+// peer because init and the offline state commands read and write it without a peer.
+package identity
 
 import (
 	"encoding/base64"
@@ -25,8 +27,8 @@ type identityJSON struct {
 	PrivateKey string `json:"private_key"`
 }
 
-// NewIdentity generates an Ed25519 identity.
-func NewIdentity() (Identity, error) {
+// New generates an Ed25519 identity.
+func New() (Identity, error) {
 	priv, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		return Identity{}, err
@@ -38,8 +40,8 @@ func NewIdentity() (Identity, error) {
 	return Identity{ID: id, PrivKey: priv}, nil
 }
 
-// LoadIdentity reads dir/identity.json.
-func LoadIdentity(dir string) (Identity, error) {
+// Load reads dir/identity.json.
+func Load(dir string) (Identity, error) {
 	path := filepath.Join(dir, config.IdentityFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -74,10 +76,5 @@ func (i Identity) Save(dir string) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(identityJSON{ID: i.ID.String(), PrivateKey: base64.StdEncoding.EncodeToString(raw)}, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, config.IdentityFile), append(b, '\n'), 0o600)
-}
-
-// writeFileAtomic writes via a temp file and rename so a crash never leaves half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return atomicfile.Write(path, data, mode)
+	return atomicfile.Write(filepath.Join(dir, config.IdentityFile), append(b, '\n'), 0o600)
 }
