@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/internal/identity"
@@ -71,10 +72,10 @@ func initLocked(dir string, opts InitOptions) error {
 	if out == nil {
 		out = io.Discard
 	}
-	if configExists(dir) && !opts.Force {
+	if servicejson.Exists(dir) && !opts.Force {
 		return fmt.Errorf("%s is already initialized (service.json exists): use -f to overwrite it", dir)
 	}
-	cfg := DefaultConfig()
+	cfg := servicejson.Default()
 	if opts.RandomPorts {
 		ports, err := freePorts(2)
 		if err != nil {
@@ -156,12 +157,12 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if addr := os.Getenv("PINCLUSTER_PPROF"); addr != "" {
 		startPprof(addr, log)
 	}
-	if !configExists(dir) {
+	if !servicejson.Exists(dir) {
 		if err := initLocked(dir, InitOptions{Out: out}); err != nil {
 			return err
 		}
 	}
-	cfg, err := LoadConfig(dir)
+	cfg, err := servicejson.Load(dir)
 	if err != nil {
 		return err
 	}

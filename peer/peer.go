@@ -61,6 +61,7 @@ import (
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
@@ -81,7 +82,7 @@ type Peer struct {
 	*cluster.Services
 
 	dir   string
-	cfg   Config
+	cfg   servicejson.Config
 	ident identity.Identity
 	log   *slog.Logger
 
@@ -155,7 +156,7 @@ type Options struct {
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
-func New(ctx context.Context, dir string, cfg Config, ident identity.Identity, opts Options) (_ *Peer, err error) {
+func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity.Identity, opts Options) (_ *Peer, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/poll"
 
@@ -25,8 +26,8 @@ func testCid(t *testing.T, s string) api.Cid {
 	return api.NewCid(gocid.NewCidV1(gocid.Raw, h))
 }
 
-func testConfig() Config {
-	cfg := DefaultConfig()
+func testConfig() servicejson.Config {
+	cfg := servicejson.Default()
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	return cfg
@@ -131,45 +132,6 @@ func TestPeerExpiredPinsAreUnpinned(t *testing.T) {
 	})
 	if !gone {
 		t.Fatal("expired pin still in the pinset")
-	}
-}
-
-func TestConfigErrorsNameTheKey(t *testing.T) {
-	for _, tc := range []struct{ json, want string }{
-		{`{"cluster": {"peername": "x", "bogus": 1}}`, "bogus"},
-		{`{"cluster": {"state_sync_interval": "5x"}}`, "5x"},
-		{`{"pin_tracker": {"concurrent_pins": "ten"}}`, "concurrent_pins"},
-	} {
-		_, err := ParseConfig([]byte(tc.json))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: got %v, want an error naming %q", tc.json, err, tc.want)
-		}
-	}
-	cfg := DefaultConfig()
-	cfg.Cluster.ReplicationFactorMin = 3
-	cfg.Cluster.ReplicationFactorMax = 2
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "replication_factor") {
-		t.Fatalf("validate: %v", err)
-	}
-	t.Setenv("CLUSTER_PEERNAME", "from-env")
-	t.Setenv("PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS", "3")
-	cfg = DefaultConfig()
-	if err := cfg.ApplyEnv(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Cluster.Peername != "from-env" || cfg.Tracker.ConcurrentPins != 3 {
-		t.Fatalf("env overrides not applied: %+v %+v", cfg.Cluster.Peername, cfg.Tracker.ConcurrentPins)
-	}
-}
-
-func TestRESTAPIEnvOverride(t *testing.T) {
-	t.Setenv("PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS", "/ip4/127.0.0.1/tcp/19999")
-	cfg := DefaultConfig()
-	if err := cfg.ApplyEnv(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.API.RestAPI.ListenMultiaddress != "/ip4/127.0.0.1/tcp/19999" {
-		t.Fatalf("restapi env ignored: %q", cfg.API.RestAPI.ListenMultiaddress)
 	}
 }
 

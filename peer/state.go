@@ -13,6 +13,7 @@ import (
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/messages"
@@ -35,7 +36,7 @@ func pinsetDir(dir string) string { return filepath.Join(dir, "pinset") }
 
 // withOfflineStore locks dir and opens its pinset store for f.
 func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Identity) error) error {
-	if !configExists(dir) {
+	if !servicejson.Exists(dir) {
 		return fmt.Errorf("%s is not initialized (run pincluster init)", dir)
 	}
 	lock, err := dirlock.Take(dir)
@@ -140,7 +141,7 @@ func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOption
 // StateCleanup moves the pinset state to <dir>/backups/pinset-<time> (a complete copy that
 // `mv` restores) and leaves an empty state. It returns the backup path.
 func StateCleanup(dir string) (string, error) {
-	if !configExists(dir) {
+	if !servicejson.Exists(dir) {
 		return "", fmt.Errorf("%s is not initialized", dir)
 	}
 	lock, err := dirlock.Take(dir)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
-	"github.com/pincluster/pincluster/peer"
 )
 
 // TestUntrustedPeerChangesNothing: peers 0 and 1 trust only each other. Peer 2 holds the
@@ -16,7 +16,7 @@ import (
 // recover, IPFS GC) is refused by peer 0's RPC policy, and peer 0 keeps running.
 func TestUntrustedPeerChangesNothing(t *testing.T) {
 	ids := newIdentities(t, 3)
-	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *peer.Config) {
+	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *servicejson.Config) {
 		if i < 2 {
 			cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String()}
 		}

@@ -1,4 +1,4 @@
-package peer
+package servicejson
 
 import (
 	"encoding/json"
@@ -61,7 +61,7 @@ func TestConfigUnknownKeyInEverySection(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			in := nest(tc.section, tc.typo)
-			_, err := ParseConfig(in)
+			_, err := Parse(in)
 			if err == nil && tc.elsewhere != "" {
 				t.Skipf("%s accepts unknown keys: its strict decoding belongs in %s", tc.section, tc.elsewhere)
 			}
@@ -82,7 +82,7 @@ func TestConfigUnknownKeyInEverySection(t *testing.T) {
 // TestStrictSectionsCoverTheConfig fails when a section is added to Config without a row in
 // strictSections.
 func TestStrictSectionsCoverTheConfig(t *testing.T) {
-	b, err := json.Marshal(DefaultConfig())
+	b, err := json.Marshal(Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestStrictSectionsCoverTheConfig(t *testing.T) {
 // TestLoadConfigNamesFileSectionAndKey: what the daemon prints for a typo.
 func TestLoadConfigNamesFileSectionAndKey(t *testing.T) {
 	dir := t.TempDir()
-	if err := DefaultConfig().Save(dir); err != nil {
+	if err := Default().Save(dir); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, config.ConfigFile)
@@ -127,7 +127,7 @@ func TestLoadConfigNamesFileSectionAndKey(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadConfig(dir)
+	_, err := Load(dir)
 	want := path + `: informer: unknown key "tagz" (known keys: metric_ttl, tags)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
@@ -144,7 +144,7 @@ func TestConfigTypeAndValueErrorsNameTheKey(t *testing.T) {
 		{`{"monitor": {"alert_history": "many"}}`, "monitor.alert_history: expected an integer, got string"},
 		{`{"informer": []}`, "informer: expected an object, got array"},
 	} {
-		_, err := ParseConfig([]byte(tc.json))
+		_, err := Parse([]byte(tc.json))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.json, err, tc.want)
 		}
@@ -154,15 +154,15 @@ func TestConfigTypeAndValueErrorsNameTheKey(t *testing.T) {
 // TestConfigIgnoredIPFSClusterKeys: peer_watch_interval (IPFS Cluster's) has no effect here, so
 // a file that sets it is told so instead of being silently ignored; new files do not carry it.
 func TestConfigIgnoredIPFSClusterKeys(t *testing.T) {
-	_, err := ParseConfig([]byte(`{"cluster": {"peer_watch_interval": "5s"}}`))
+	_, err := Parse([]byte(`{"cluster": {"peer_watch_interval": "5s"}}`))
 	if err == nil || !strings.Contains(err.Error(), `cluster: unknown key "peer_watch_interval"`) {
 		t.Fatalf("got %v", err)
 	}
-	cfg, err := ParseConfig([]byte(`{"cluster": {"leave_on_shutdown": false, "follower_mode": false}}`))
+	cfg, err := Parse([]byte(`{"cluster": {"leave_on_shutdown": false, "follower_mode": false}}`))
 	if err != nil || cfg.Validate() != nil {
 		t.Fatalf("false is what pincluster does: %v %v", err, cfg.Validate())
 	}
-	b, _ := json.Marshal(DefaultConfig())
+	b, _ := json.Marshal(Default())
 	for _, k := range []string{"peer_watch_interval", "leave_on_shutdown", "follower_mode"} {
 		if strings.Contains(string(b), k) {
 			t.Errorf("new service.json carries %s", k)

@@ -1,4 +1,9 @@
-package peer
+// Package servicejson is the whole service.json: the section of every component (config/ and
+// the actors' own configs) under one Config, with loading, environment overrides and
+// validation. It is apart from config/ because it imports the actors whose sections it holds
+// (which import config/), and apart from peer because init and the offline commands read it
+// without a peer.
+package servicejson
 
 import (
 	"encoding/json"
@@ -46,8 +51,8 @@ type APISection struct {
 	RestAPI rest.Config `json:"restapi"`
 }
 
-// DefaultConfig is the configuration of a fresh peer.
-func DefaultConfig() Config {
+// Default is the configuration of a fresh peer.
+func Default() Config {
 	return Config{
 		Cluster:   config.DefaultCluster(),
 		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
@@ -140,15 +145,15 @@ func (c *Config) applyActorEnv() error {
 	return nil
 }
 
-// LoadConfig reads dir/service.json over the defaults, applies the environment and validates.
+// Load reads dir/service.json over the defaults, applies the environment and validates.
 // A missing file is fs.ErrNotExist.
-func LoadConfig(dir string) (Config, error) {
+func Load(dir string) (Config, error) {
 	path := filepath.Join(dir, config.ConfigFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, err
 	}
-	cfg, err := ParseConfig(b)
+	cfg, err := Parse(b)
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -161,11 +166,11 @@ func LoadConfig(dir string) (Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig decodes a service.json over the defaults. Unknown sections and keys are errors
+// Parse decodes a service.json over the defaults. Unknown sections and keys are errors
 // naming the section and the key (strictjson), in every section: those with their own decoders
 // (allocator, informer, monitor) check their keys the same way.
-func ParseConfig(b []byte) (Config, error) {
-	cfg := DefaultConfig()
+func Parse(b []byte) (Config, error) {
+	cfg := Default()
 	if err := strictjson.Decode("", b, &cfg); err != nil {
 		return Config{}, err
 	}
@@ -181,7 +186,8 @@ func (c Config) Save(dir string) error {
 	return atomicfile.Write(filepath.Join(dir, config.ConfigFile), append(b, '\n'), 0o600)
 }
 
-func configExists(dir string) bool {
+// Exists reports whether dir holds a service.json.
+func Exists(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, config.ConfigFile))
 	return !errors.Is(err, fs.ErrNotExist)
 }
