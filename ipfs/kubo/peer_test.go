@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/boxo/files"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/internal/poll"
@@ -26,7 +27,7 @@ func TestPeerOnKubo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := peer.DefaultConfig()
+	cfg := servicejson.Default()
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.IPFS.Backend = "kubo"
