@@ -18,6 +18,7 @@ import (
 	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/offlinestate"
 )
 
 // InitOptions are the flags of `pincluster init`.
@@ -176,7 +177,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return fmt.Errorf("identity: %w", err)
 	}
 	if opts.Upgrade {
-		fmt.Fprintf(out, "state format is version %d: no migration needed\n", StateVersion)
+		fmt.Fprintf(out, "state format is version %d: no migration needed\n", offlinestate.Version)
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -202,7 +203,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if p.Left() {
 		// Removed from the cluster (peers rm): clean the state, keeping a backup, as IPFS
 		// Cluster does. The peerstore goes too, so a restart does not rejoin by itself.
-		backup, berr := backupState(dir)
+		backup, berr := offlinestate.Backup(dir)
 		os.Remove(filepath.Join(dir, PeerstoreFile))
 		if berr != nil {
 			return errors.Join(err, berr)

@@ -1,4 +1,8 @@
-package peer
+// Package offlinestate runs the state commands (`pincluster state export|import|cleanup|upgrade`)
+// on a config directory with no daemon running: each takes the directory's lock and opens the
+// pinset store itself. It is apart from peer because none of it needs a running peer; the
+// daemon only uses Backup (a removed peer's state) and Version.
+package offlinestate
 
 import (
 	"context"
@@ -20,11 +24,8 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// Offline state tools (`pincluster state ...`). They take the config dir's daemon lock, so they
-// refuse to run while a daemon uses the state.
-
-// StateVersion is the pinset store's format version; `state upgrade` migrates older ones.
-const StateVersion = 1
+// Version is the pinset store's format version; `state upgrade` migrates older ones.
+const Version = 1
 
 // ImportOptions override fields of every imported pin (zero values leave them as exported).
 type ImportOptions struct {
@@ -32,7 +33,8 @@ type ImportOptions struct {
 	Allocations                    []libp2ppeer.ID
 }
 
-func pinsetDir(dir string) string { return filepath.Join(dir, "pinset") }
+// PinsetDir is where dir's pinset store lives.
+func PinsetDir(dir string) string { return filepath.Join(dir, "pinset") }
 
 // withOfflineStore locks dir and opens its pinset store for f.
 func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Identity) error) error {
@@ -48,7 +50,7 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Id
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	s, err := persistence.Open(persistence.Options{Dir: pinsetDir(dir)})
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
 	if err != nil {
 		return err
 	}
@@ -56,17 +58,17 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Id
 	return errors.Join(ferr, s.Close())
 }
 
-// StateExport writes the pinset as versioned JSON lines.
-func StateExport(ctx context.Context, dir string, w io.Writer) error {
+// Export writes the pinset as versioned JSON lines.
+func Export(ctx context.Context, dir string, w io.Writer) error {
 	return withOfflineStore(dir, func(s *persistence.Store, _ identity.Identity) error { return s.Export(ctx, w) })
 }
 
-// StateImport replaces the pinset with the pins of an export file (pincluster's or IPFS
+// Import replaces the pinset with the pins of an export file (pincluster's or IPFS
 // Cluster's format). The file is validated first, each pin against api's name and metadata
 // limits too: a bad file changes nothing. Imported pins become this peer's ops (broadcast when
 // the daemon starts); pins that were not in the file are removed with unpin ops, so other peers
 // converge to the imported state too. It returns the number of pins imported.
-func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOptions, out io.Writer) error {
+func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, out io.Writer) error {
 	return withOfflineStore(dir, func(s *persistence.Store, ident identity.Identity) error {
 		last, err := s.LastSeq(ident.ID)
 		if err != nil {
@@ -96,7 +98,7 @@ func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOption
 			if p.Allocations == nil {
 				p.Allocations = []libp2ppeer.ID{}
 			}
-			b, _ := jsonMarshal(p)
+			b, _ := json.Marshal(p)
 			seq++
 			return messages.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: messages.OpPin, Cid: p.Cid, PinJSON: b}
 		}
@@ -138,9 +140,9 @@ func StateImport(ctx context.Context, dir string, r io.Reader, opts ImportOption
 	})
 }
 
-// StateCleanup moves the pinset state to <dir>/backups/pinset-<time> (a complete copy that
+// Cleanup moves the pinset state to <dir>/backups/pinset-<time> (a complete copy that
 // `mv` restores) and leaves an empty state. It returns the backup path.
-func StateCleanup(dir string) (string, error) {
+func Cleanup(dir string) (string, error) {
 	if !servicejson.Exists(dir) {
 		return "", fmt.Errorf("%s is not initialized", dir)
 	}
@@ -149,12 +151,13 @@ func StateCleanup(dir string) (string, error) {
 		return "", fmt.Errorf("%w (stop the daemon before cleaning its state)", err)
 	}
 	defer lock.Unlock()
-	return backupState(dir)
+	return Backup(dir)
 }
 
-// backupState renames the pinset folder into backups/ (the caller holds the lock).
-func backupState(dir string) (string, error) {
-	src := pinsetDir(dir)
+// Backup renames the pinset folder into backups/ (the caller holds the lock); "" when there is
+// no state.
+func Backup(dir string) (string, error) {
+	src := PinsetDir(dir)
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -168,19 +171,17 @@ func backupState(dir string) (string, error) {
 	return dst, nil
 }
 
-// StateUpgrade runs format migrations of the pinset store. Version 1 is the only format so far,
+// Upgrade runs format migrations of the pinset store. Version 1 is the only format so far,
 // so it checks that the store opens and reports it current.
-func StateUpgrade(dir string, out io.Writer) error {
+func Upgrade(dir string, out io.Writer) error {
 	return withOfflineStore(dir, func(s *persistence.Store, _ identity.Identity) error {
 		n, err := s.CountPins()
 		if err != nil {
 			return err
 		}
 		if out != nil {
-			fmt.Fprintf(out, "state format is current (version %d, %d pins): nothing to migrate\n", StateVersion, n)
+			fmt.Fprintf(out, "state format is current (version %d, %d pins): nothing to migrate\n", Version, n)
 		}
 		return nil
 	})
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
