@@ -18,6 +18,7 @@ import (
 	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/internal/profiler"
 	"github.com/pincluster/pincluster/offlinestate"
 )
 
@@ -156,7 +157,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	}
 	defer lock.Unlock()
 	if addr := os.Getenv("PINCLUSTER_PPROF"); addr != "" {
-		startPprof(addr, log)
+		profiler.Start(addr, log)
 	}
 	if !servicejson.Exists(dir) {
 		if err := initLocked(dir, InitOptions{Out: out}); err != nil {

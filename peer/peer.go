@@ -51,6 +51,7 @@ import (
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/antientropy"
 	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/gossip"
 	"github.com/pincluster/pincluster/actors/healer"
 	"github.com/pincluster/pincluster/actors/informer"
 	"github.com/pincluster/pincluster/actors/membership"
@@ -61,6 +62,7 @@ import (
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/cluster/rpcwire"
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
@@ -70,6 +72,7 @@ import (
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
+	"github.com/pincluster/pincluster/roster"
 )
 
 // Version is pincluster's version.
@@ -97,7 +100,9 @@ type Peer struct {
 	rest    *rest.Server
 
 	remote      *remote.Remote
-	gossip      *gossip
+	topics      *gossip.Topics
+	gossip      *gossip.Gossip
+	roster      *roster.Roster
 	batcher     *batcher.Batcher
 	syncer      *syncer.Syncer
 	collector   *syncer.Collector
@@ -107,19 +112,17 @@ type Peer struct {
 	antientropy *antientropy.Scheduler
 	healer      *healer.Healer
 	rpc         *actor.PID
+	membership  *membership.Membership
 
-	membership *membership.Membership
-	members_   memberState
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the
 	// daemon.
 	left  atomic.Bool
 	leave func()
 
-	ctx     context.Context // cancelled when the peer closes; background work derives from it
-	started time.Time
-	cancel  context.CancelFunc
-	loops   sync.WaitGroup
-	closed  sync.Once
+	started    time.Time
+	cancel     context.CancelFunc // ends the peer's background work (gossipsub, RPC workers)
+	rpcWorkers sync.WaitGroup     // the rpc actor's request workers, waited for by Close
+	closed     sync.Once
 }
 
 // Options tune a peer beyond its config (tests inject a fake IPFS backend).
@@ -165,11 +168,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if err != nil {
 		return nil, err
 	}
-	// p is not the named result: `return nil, err` must not nil the peer that the loops
+	// p is not the named result: `return nil, err` must not nil the peer that the parts
 	// started so far (and the cleanup below) still use.
-	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}},
-		leave:    opts.Leave}
+	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: messages.NewClock(opts.ClockSource), leave: opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -185,41 +186,22 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
-	removed, err := p.store.Removed()
-	if err != nil {
+	if p.roster, err = roster.New(roster.Config{Self: ident.ID, Peername: cfg.Cluster.Peername, TrustedPeers: cfg.Consensus.CRDT.TrustedPeers},
+		p.host, p.store, log); err != nil {
 		return nil, err
 	}
-	for id, cutoff := range removed {
-		p.members_.remove(id, cutoff)
-	}
-	switch {
-	case opts.Backend != nil:
-		p.ipfs = nopCloser{opts.Backend}
-	case cfg.IPFS.Backend == "kubo":
-		k, kerr := kubo.New(ctx, kubo.Config{NodeMultiaddress: cfg.IPFS.NodeMultiaddress, RequestTimeout: cfg.IPFS.IPFSRequestTimeout.D()})
-		if kerr != nil {
-			return nil, kerr
-		}
-		p.ipfs = k
-	default:
-		em, eerr := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: p.host, Logger: log})
-		if eerr != nil {
-			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), eerr)
-		}
-		p.ipfs = em
-	}
-	if opts.WrapBackend != nil {
-		p.ipfs = opts.WrapBackend(p.ipfs)
+	if p.ipfs, err = openBackend(ctx, dir, cfg, p.host, opts, log); err != nil {
+		return nil, err
 	}
 	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
 	reg := remote.NewRegistry()
-	if err = registerCodecs(reg); err != nil {
+	if err = rpcwire.Register(reg); err != nil {
 		return nil, err
 	}
 	rcfg := remote.Default()
-	rcfg.Authorize = authorizeRPC(p.trusted)
+	rcfg.Authorize = rpcwire.Authorize(p.roster.Trusted)
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
@@ -229,24 +211,25 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
-	loopCtx, cancel := context.WithCancel(context.Background())
-	p.ctx, p.cancel, p.started = loopCtx, cancel, time.Now()
-	if err = p.startGossip(loopCtx); err != nil {
+	bgCtx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.started = cancel, time.Now()
+	if p.topics, err = gossip.Join(bgCtx, p.host, cfg.Consensus.CRDT.ClusterName); err != nil {
 		return nil, err
 	}
 	b := cfg.Consensus.CRDT.Batching
 	if p.batcher, err = batcher.Spawn(p.root, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
-		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
+		p.topics, p.store, ident.PrivKey.Sign, log); err != nil {
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).
 	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
+		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals)); err != nil {
 		return nil, err
 	}
-	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
+	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, p.roster, log); err != nil {
 		return nil, err
 	}
 	p.store.SetRacedHandler(p.collector.RacedPins)
@@ -254,26 +237,32 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
+	p.roster.Attach(roster.Actors{System: p.system, Monitor: p.monitor, Tracker: p.tracker, Collector: p.collector,
+		Removed: []*actor.PID{p.monitor.PID(), p.allocator.PID(), p.healer.PID()}, Announce: p.topics.AnnounceRemoval})
 	if p.Services, err = p.newServices(); err != nil {
 		return nil, err
 	}
 	// Other peers address the rpc actor by its bare name (cluster.RPCActorName): the root
 	// registers it.
-	if p.rpc, err = p.root.SpawnAliased(cluster.RPCProps(p.Services, loopCtx, &p.loops), "rpc", cluster.RPCActorName); err != nil {
+	if p.rpc, err = p.root.SpawnAliased(cluster.RPCProps(p.Services, bgCtx, &p.rpcWorkers), "rpc", cluster.RPCActorName); err != nil {
 		return nil, err
 	}
 	if p.membership, err = membership.Spawn(p.root, ident.ID, hostNetwork{p.host},
-		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
+		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.roster.List()}, log); err != nil {
 		return nil, err
 	}
+	p.roster.AttachMembership(p.membership)
 	if p.antientropy, err = antientropy.Spawn(p.root, antientropy.Deps{Interval: cfg.Consensus.CRDT.RebroadcastInterval.D(),
-		Members: pullMembers{p}, Puller: p.syncer}, log); err != nil {
+		Members: p.roster, Puller: p.syncer}, log); err != nil {
 		return nil, err
 	}
-	p.readGossip(loopCtx)
+	if p.gossip, err = gossip.Spawn(p.root, gossip.Deps{Topics: p.topics, Host: p.host, Pinset: p.pinset, Monitor: p.monitor,
+		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy}, log); err != nil {
+		return nil, err
+	}
 	p.watchConnections()
-	p.goLoop(func() { p.republish(loopCtx) })
-	p.bootstrap(opts.Bootstrap)
+	p.batcher.Republish(p.store, ident.ID, log)
+	p.membership.BootstrapAddrs(ident.ID, opts.Bootstrap, log)
 	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	if perr := p.informer.PublishNow(pctx); perr != nil {
@@ -294,12 +283,30 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	return p, nil
 }
 
-func (p *Peer) goLoop(f func()) {
-	p.loops.Add(1)
-	go func() {
-		defer p.loops.Done()
-		f()
-	}()
+// openBackend opens the IPFS backend the config names (or the injected one), wrapped by the
+// fault hook when set.
+func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host.Host, opts Options, log *slog.Logger) (ipfs.Backend, error) {
+	var b ipfs.Backend
+	switch {
+	case opts.Backend != nil:
+		b = nopCloser{opts.Backend}
+	case cfg.IPFS.Backend == "kubo":
+		k, err := kubo.New(ctx, kubo.Config{NodeMultiaddress: cfg.IPFS.NodeMultiaddress, RequestTimeout: cfg.IPFS.IPFSRequestTimeout.D()})
+		if err != nil {
+			return nil, err
+		}
+		b = k
+	default:
+		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: h, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)
+		}
+		b = em
+	}
+	if opts.WrapBackend != nil {
+		b = opts.WrapBackend(b)
+	}
+	return b, nil
 }
 
 // PeerID is this peer's ID.
@@ -338,10 +345,16 @@ func (p *Peer) Close() error {
 		if p.cancel != nil {
 			p.cancel()
 		}
-		if p.gossip != nil {
-			p.gossip.close()
+		if p.roster != nil {
+			p.roster.Close() // its drop workers
 		}
-		p.loops.Wait()
+		if p.gossip != nil {
+			p.gossip.Stop() // its topic readers
+		}
+		if p.topics != nil {
+			p.topics.Close()
+		}
+		p.rpcWorkers.Wait()
 		if p.collector != nil {
 			p.collector.Stop()
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
 
@@ -26,14 +25,14 @@ func (p *Peer) spawnHealth() error {
 	if p.monitor, err = monitor.Spawn(p.root, p.ident.ID, cfg.Monitor, log); err != nil {
 		return err
 	}
-	if p.allocator, err = allocator.Spawn(p.root, cfg.Allocator, allocator.Deps{Metrics: metricsTopic{p}, Removed: p.store, Monitor: p.monitor.PID(),
+	if p.allocator, err = allocator.Spawn(p.root, cfg.Allocator, allocator.Deps{Metrics: p.topics, Removed: p.store, Monitor: p.monitor.PID(),
 		Warmup: cfg.Cluster.MonitorPingInterval.D()}, log); err != nil {
 		return err
 	}
 	p.monitor.SeedFrom(p.allocator.PID()) // each keeps the other's table across a restart
 	ping := cfg.Cluster.MonitorPingInterval.D()
 	if p.informer, err = informer.Spawn(p.root, informer.Deps{Self: p.ident.ID, Config: cfg.Informer, Interval: ping,
-		Source: informerSource{p}, Topic: metricsPublisher{p}, Subscribers: []*actor.PID{p.monitor.PID(), p.allocator.PID()}}, log); err != nil {
+		Source: informerSource{p}, Topic: p.topics, Subscribers: []*actor.PID{p.monitor.PID(), p.allocator.PID()}}, log); err != nil {
 		return err
 	}
 	if p.healer, err = healer.Spawn(p.root, healer.Deps{Self: p.ident.ID, DisableRepinning: cfg.Cluster.DisableRepinning,
@@ -44,13 +43,6 @@ func (p *Peer) spawnHealth() error {
 	}
 	p.monitor.Subscribe(p.healer.PID())
 	return nil
-}
-
-// tellRemoved sends a peer's removal to every actor that keeps a view of the members.
-func (p *Peer) tellRemoved(m messages.PeerRemoved) {
-	for _, pid := range []*actor.PID{p.monitor.PID(), p.allocator.PID(), p.healer.PID()} {
-		p.system.Root.Send(pid, m)
-	}
 }
 
 // healerPins is the store as the healer reads it (healer.Pins).

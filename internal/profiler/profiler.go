@@ -1,4 +1,6 @@
-package peer
+// Package profiler serves Go's profiler for operators (PINCLUSTER_PPROF). It is apart from
+// peer because it is an HTTP server of its own, unrelated to the peer's parts.
+package profiler
 
 import (
 	"log/slog"
@@ -7,9 +9,9 @@ import (
 	"net/http/pprof"
 )
 
-// startPprof serves Go's profiler on addr (PINCLUSTER_PPROF=127.0.0.1:6060), for operators
+// Start serves Go's profiler on addr (PINCLUSTER_PPROF=127.0.0.1:6060), for operators
 // diagnosing a slow or large daemon. Only loopback addresses are accepted.
-func startPprof(addr string, log *slog.Logger) {
+func Start(addr string, log *slog.Logger) {
 	host, _, err := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		log.Warn("PINCLUSTER_PPROF must be a loopback host:port; profiler not started", "addr", addr)

@@ -1,4 +1,4 @@
-package peer
+package gossip
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/wirepb"
 )
@@ -13,7 +14,7 @@ import (
 // Metrics gossip crosses peers as the Metrics message of internal/wirepb/metrics.proto (what
 // this release sends; testdata/golden pins its bytes) or as a JSON array of api.Metric (what
 // the previous release sent, read during a rolling upgrade; the next release drops it). The
-// previous release already read both forms, as with the remote calls (rpc_wire.go).
+// previous release already read both forms, as with the remote calls (cluster/rpcwire).
 
 // encodeMetrics is the wire form of a metrics message.
 func encodeMetrics(ms []api.Metric) ([]byte, error) {
@@ -56,4 +57,16 @@ func decodeMetrics(data []byte) ([]api.Metric, error) {
 // '\n' is the tag of Metrics.metrics.) Empty data is an empty protobuf message.
 func isJSONArray(data []byte) bool {
 	return len(data) > 0 && (data[0] == '[' || data[0] == 'n')
+}
+
+// peerIDFromWire reads a peer ID field; empty is the zero ID.
+func peerIDFromWire(b []byte, what string) (peer.ID, error) {
+	if len(b) == 0 {
+		return "", nil
+	}
+	id, err := peer.IDFromBytes(b)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: bad peer ID: %v", api.ErrInvalid, what, err)
+	}
+	return id, nil
 }

@@ -1,4 +1,4 @@
-package peer
+package rpcwire
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 // refused for everyone.
 func TestRPCPolicyTable(t *testing.T) {
 	trustedID, untrustedID := libp2ppeer.ID("trusted"), libp2ppeer.ID("untrusted")
-	authorize := authorizeRPC(func(id libp2ppeer.ID) bool { return id == trustedID })
+	authorize := Authorize(func(id libp2ppeer.ID) bool { return id == trustedID })
 	wantUntrusted := map[string]bool{ // true: allowed from an untrusted peer
 		"pincluster.IDRequest":         true,
 		"pincluster.StatusRequest":     true,

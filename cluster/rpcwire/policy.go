@@ -1,4 +1,9 @@
-package peer
+// Package rpcwire declares every remote call between peers: its protobuf wire form (wire.go,
+// internal/wirepb/rpc.proto) and, in one table, who may make it (policy.go). The cluster
+// package's rpc actor answers these calls; the peer registers the table with remote/ and
+// installs Authorize as the remote layer's hook. It is apart from cluster because it is the
+// wire contract, read by the remote layer before any handler runs.
+package rpcwire
 
 import (
 	"fmt"
@@ -45,7 +50,7 @@ func (a rpcAccess) String() string {
 	}
 }
 
-// rpcEntry is one remote call: codec is its protobuf form (rpc_wire.go), which this peer sends
+// rpcEntry is one remote call: codec is its protobuf form (wire.go), which this peer sends
 // and reads; legacy the JSON form of the previous release under the same name and an earlier
 // version, still read (never sent) so that its peers keep talking to this one during a rolling
 // upgrade.
@@ -71,8 +76,8 @@ var rpcPolicy = []rpcEntry{
 	{protoLeaveResponse, rpcReply, legacyJSON[messages.LeaveResponse]("pincluster.LeaveResponse", 1)},
 }
 
-// registerCodecs registers every message type of the policy table.
-func registerCodecs(reg *remote.Registry) error {
+// Register registers every message type of the policy table.
+func Register(reg *remote.Registry) error {
 	for _, e := range rpcPolicy {
 		if err := reg.Register(e.codec); err != nil {
 			return err
@@ -93,10 +98,10 @@ var rpcAccessByType = func() map[string]rpcAccess {
 	return m
 }()
 
-// authorizeRPC is the remote layer's Authorize hook: it refuses a call that needs a trusted
+// Authorize is the remote layer's Authorize hook: it refuses a call that needs a trusted
 // caller from a peer that is not trusted, a reply that answers no request of ours, and any
 // type the table does not declare.
-func authorizeRPC(trusted func(libp2ppeer.ID) bool) func(libp2ppeer.ID, string, bool) error {
+func Authorize(trusted func(libp2ppeer.ID) bool) func(libp2ppeer.ID, string, bool) error {
 	return func(from libp2ppeer.ID, msgType string, isReply bool) error {
 		access, ok := rpcAccessByType[msgType]
 		switch {
