@@ -7,8 +7,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
-	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -36,15 +34,4 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 		return nil, fmt.Errorf("cluster.listen_multiaddress %v: cannot start the libp2p host: %w", listen, err)
 	}
 	return h, nil
-}
-
-// hostNetwork is the libp2p host as the membership actor sees it.
-type hostNetwork struct{ h host.Host }
-
-func (n hostNetwork) Connect(ctx context.Context, pi libp2ppeer.AddrInfo) error {
-	return n.h.Connect(ctx, pi)
-}
-
-func (n hostNetwork) IsConnected(id libp2ppeer.ID) bool {
-	return n.h.Network().Connectedness(id) == network.Connected
 }

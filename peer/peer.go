@@ -247,7 +247,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if p.rpc, err = p.root.SpawnAliased(cluster.RPCProps(p.Services, bgCtx, &p.rpcWorkers), "rpc", cluster.RPCActorName); err != nil {
 		return nil, err
 	}
-	if p.membership, err = membership.Spawn(p.root, ident.ID, hostNetwork{p.host},
+	if p.membership, err = membership.Spawn(p.root, ident.ID, membership.HostNetwork{Host: p.host},
 		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.roster.List()}, log); err != nil {
 		return nil, err
 	}
