@@ -12,7 +12,7 @@
 //   - Admission control: the services refuse a pin (api.ErrQueueFull) when the tracker queue
 //     already holds max_pin_queue_size items or the batcher max_queue_size ops, before anything
 //     is written; the tracker and the batcher are the services' gates.
-//   - Membership is what the peer can see: itself, connected hosts (only holders of the cluster
+//   - Membership is what the peer can see (the roster, roster/): itself, connected hosts (only holders of the cluster
 //     secret can connect) and peers with a valid ping metric, minus peers removed with
 //     `peers rm`. The ping metric carries the peer's addresses, so peers that bootstrapped to
 //     different peers still meet.
@@ -26,8 +26,11 @@
 //     this peer a candidate).
 //   - Every long-lived actor is a child of the root actor, restarted fresh with backoff when it
 //     panics (actors/root). Timers are scheduled messages inside the actors.
-//   - Peer removal travels on its own topic (<cluster_name>/removals) and, inside the peer, as
-//     messages.PeerRemoved to the monitor, the allocator and the healer.
+//   - Peer removal travels on its own topic (<cluster_name>/removals, read by the gossip actor,
+//     actors/gossip) and, inside the peer, from the roster as messages.PeerRemoved to the
+//     monitor, the allocator and the healer.
+//   - No goroutine loops here: the peer joins the pubsub topics (gossip.Join) and spawns the
+//     actors; background work runs in the actors and their I/O workers, and Close stops them.
 //   - Tests and benchmarks see a peer's parts only through Options.Probe (internal/peerprobe);
 //     the Peer exports its lifecycle and, promoted from cluster.Services, the services.
 package peer
