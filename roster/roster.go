@@ -68,6 +68,8 @@ type Roster struct {
 
 	ctx     context.Context // cancelled by Close; the drop workers run under it
 	cancel  context.CancelFunc
+	wmu     sync.Mutex // orders starting a drop worker with Close
+	closed  bool
 	workers sync.WaitGroup
 }
 
@@ -95,6 +97,9 @@ func (r *Roster) AttachMembership(m *membership.Membership) { r.membership = m }
 
 // Close stops the drop workers and waits for them.
 func (r *Roster) Close() {
+	r.wmu.Lock()
+	r.closed = true
+	r.wmu.Unlock()
 	r.cancel()
 	r.workers.Wait()
 }
@@ -265,15 +270,17 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 	for _, pid := range r.a.Removed {
 		r.a.System.Root.Send(pid, m)
 	}
-	if r.ctx.Err() == nil {
-		// Ops of id after the cutoff that arrived before the removal was known here were
-		// refused by the peers that knew: drop their records too (an I/O worker).
+	// Ops of id after the cutoff that arrived before the removal was known here were refused
+	// by the peers that knew: drop their records too (an I/O worker; none once closing).
+	r.wmu.Lock()
+	if !r.closed {
 		r.workers.Add(1)
 		go func() {
 			defer r.workers.Done()
 			r.dropAfterCutoff(id, cutoff)
 		}()
 	}
+	r.wmu.Unlock()
 	// A timer, not a sleep: let the leave request and its reply through first.
 	time.AfterFunc(2*time.Second, func() { _ = r.host.Network().ClosePeer(id) })
 }
