@@ -15,7 +15,7 @@ import (
 
 	"github.com/pincluster/pincluster/api/client"
 	"github.com/pincluster/pincluster/config"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/internal/dirlock"
 )
 
 // DefaultCallTimeout bounds simple (non-streaming) API calls when --timeout is not given.
@@ -65,7 +65,7 @@ func (g *Globals) hosts() ([]string, error) {
 	}
 	// The api file outlives a daemon that was killed (SIGKILL, power loss); its address may now
 	// be another process's. The daemon's lock, which the kernel drops with the process, says.
-	running, err := peer.DaemonRunning(dir)
+	running, err := dirlock.DaemonRunning(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%v; pass --host", err)
 	}

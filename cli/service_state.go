@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/offlinestate"
 )
 
 // StateCmd groups the offline state commands (run them with the daemon stopped).
@@ -29,17 +29,17 @@ type StateImportOptions struct {
 // State entry points (variables so tests can replace them).
 var (
 	stateExport = func(ctx context.Context, dir string, w io.Writer) error {
-		return peer.StateExport(ctx, dir, w)
+		return offlinestate.Export(ctx, dir, w)
 	}
 	stateImport = func(ctx context.Context, dir string, r io.Reader, opts StateImportOptions) error {
 		allocs, err := parsePeers(opts.Allocations)
 		if err != nil {
 			return err
 		}
-		return peer.StateImport(ctx, dir, r, peer.ImportOptions{ReplicationMin: opts.ReplicationMin, ReplicationMax: opts.ReplicationMax, Allocations: allocs}, os.Stdout)
+		return offlinestate.Import(ctx, dir, r, offlinestate.ImportOptions{ReplicationMin: opts.ReplicationMin, ReplicationMax: opts.ReplicationMax, Allocations: allocs}, os.Stdout)
 	}
 	stateCleanup = func(ctx context.Context, dir string) error {
-		backup, err := peer.StateCleanup(dir)
+		backup, err := offlinestate.Cleanup(dir)
 		if err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ var (
 		return nil
 	}
 	stateUpgrade = func(ctx context.Context, dir string) error {
-		return peer.StateUpgrade(dir, os.Stdout)
+		return offlinestate.Upgrade(dir, os.Stdout)
 	}
 )
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/ipfs/fake"
 )
 
@@ -18,7 +19,7 @@ func TestBusyRESTPortIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	ident, err := NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

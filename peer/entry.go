@@ -14,6 +14,12 @@ import (
 	"strings"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/atomicfile"
+	"github.com/pincluster/pincluster/internal/dirlock"
+	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/internal/profiler"
+	"github.com/pincluster/pincluster/offlinestate"
 )
 
 // InitOptions are the flags of `pincluster init`.
@@ -44,21 +50,21 @@ const PeerstoreFile = "peerstore"
 // Init writes a default config (service.json) and identity (identity.json) in dir. The secret
 // comes from CLUSTER_SECRET (or PINCLUSTER_SECRET) when set, so several peers can be initialised
 // for one cluster; any other key can be set the same way. It holds dir's lock while it writes,
-// so it fails (ErrDirLocked), even with Force, while a daemon runs on dir: replacing the
+// so it fails (dirlock.ErrLocked), even with Force, while a daemon runs on dir: replacing the
 // identity and config under a running peer would split what it runs from what it reads next.
 func Init(dir string, opts InitOptions) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Take(dir)
 	if err != nil {
-		var le *lockedError
+		var le *dirlock.LockedError
 		if errors.As(err, &le) {
-			return &lockedError{msg: fmt.Sprintf("cannot initialize %s: a pincluster daemon is running on it%s; stop it first (init would replace the identity and configuration it uses)", dir, le.holder)}
+			return &dirlock.LockedError{Msg: fmt.Sprintf("cannot initialize %s: a pincluster daemon is running on it%s; stop it first (init would replace the identity and configuration it uses)", dir, le.Holder)}
 		}
 		return err
 	}
-	defer lock.unlock()
+	defer lock.Unlock()
 	return initLocked(dir, opts)
 }
 
@@ -68,10 +74,10 @@ func initLocked(dir string, opts InitOptions) error {
 	if out == nil {
 		out = io.Discard
 	}
-	if configExists(dir) && !opts.Force {
+	if servicejson.Exists(dir) && !opts.Force {
 		return fmt.Errorf("%s is already initialized (service.json exists): use -f to overwrite it", dir)
 	}
-	cfg := DefaultConfig()
+	cfg := servicejson.Default()
 	if opts.RandomPorts {
 		ports, err := freePorts(3)
 		if err != nil {
@@ -87,7 +93,7 @@ func initLocked(dir string, opts InitOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	ident, err := NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		return err
 	}
@@ -98,7 +104,7 @@ func initLocked(dir string, opts InitOptions) error {
 		return err
 	}
 	if len(opts.Peers) > 0 {
-		if err := writeFileAtomic(filepath.Join(dir, PeerstoreFile), []byte(strings.Join(opts.Peers, "\n")+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, PeerstoreFile), []byte(strings.Join(opts.Peers, "\n")+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
@@ -146,26 +152,26 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		// tracker's queue are what grow); GOMEMLIMIT overrides it.
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-	lock, err := lockDir(dir)
+	lock, err := dirlock.Take(dir)
 	if err != nil {
 		return err
 	}
-	defer lock.unlock()
+	defer lock.Unlock()
 	if addr := os.Getenv("PINCLUSTER_PPROF"); addr != "" {
-		startPprof(addr, log)
+		profiler.Start(addr, log)
 	}
-	if !configExists(dir) {
+	if !servicejson.Exists(dir) {
 		if err := initLocked(dir, InitOptions{Out: out}); err != nil {
 			return err
 		}
 	}
-	cfg, err := LoadConfig(dir)
+	cfg, err := servicejson.Load(dir)
 	if err != nil {
 		return err
 	}
-	ident, err := LoadIdentity(dir)
+	ident, err := identity.Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if ident, err = NewIdentity(); err == nil {
+		if ident, err = identity.New(); err == nil {
 			err = ident.Save(dir)
 		}
 	}
@@ -173,7 +179,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return fmt.Errorf("identity: %w", err)
 	}
 	if opts.Upgrade {
-		fmt.Fprintf(out, "state format is version %d: no migration needed\n", StateVersion)
+		fmt.Fprintf(out, "state format is version %d: no migration needed\n", offlinestate.Version)
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -184,7 +190,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return err
 	}
 	apiFile := filepath.Join(dir, config.APIFile)
-	if err := writeFileAtomic(apiFile, []byte(p.RESTAddr()+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(apiFile, []byte(p.RESTAddr()+"\n"), 0o644); err != nil {
 		p.Close()
 		return err
 	}
@@ -199,7 +205,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if p.Left() {
 		// Removed from the cluster (peers rm): clean the state, keeping a backup, as IPFS
 		// Cluster does. The peerstore goes too, so a restart does not rejoin by itself.
-		backup, berr := backupState(dir)
+		backup, berr := offlinestate.Backup(dir)
 		os.Remove(filepath.Join(dir, PeerstoreFile))
 		if berr != nil {
 			return errors.Join(err, berr)

@@ -11,6 +11,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/ipfs/fake"
 )
@@ -20,7 +21,7 @@ import (
 func gcTestPeer(t *testing.T, secret string) (*Peer, *fake.Backend) {
 	t.Helper()
 	dir := t.TempDir()
-	ident, err := NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestTombstoneCollectionAndSnapshotJoin(t *testing.T) {
 func TestSupersedeRacedSweep(t *testing.T) {
 	ctx := context.Background()
 	p, _ := gcTestPeer(t, config.NewSecret())
-	other, err := NewIdentity()
+	other, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

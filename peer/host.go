@@ -7,17 +7,16 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
-	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
 // Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
 // complete a handshake.
-func newHost(_ context.Context, ident Identity, listen []string, secret []byte, gater connmgr.ConnectionGater) (host.Host, error) {
+func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, gater connmgr.ConnectionGater) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Identity(ident.PrivKey),
 		libp2p.ListenAddrStrings(listen...),
@@ -35,15 +34,4 @@ func newHost(_ context.Context, ident Identity, listen []string, secret []byte, 
 		return nil, fmt.Errorf("cluster.listen_multiaddress %v: cannot start the libp2p host: %w", listen, err)
 	}
 	return h, nil
-}
-
-// hostNetwork is the libp2p host as the membership actor sees it.
-type hostNetwork struct{ h host.Host }
-
-func (n hostNetwork) Connect(ctx context.Context, pi libp2ppeer.AddrInfo) error {
-	return n.h.Connect(ctx, pi)
-}
-
-func (n hostNetwork) IsConnected(id libp2ppeer.ID) bool {
-	return n.h.Network().Connectedness(id) == network.Connected
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // A peer configured for a Kubo that is not running fails to start with a clear error.
 func TestNewKuboUnreachable(t *testing.T) {
 	dir := t.TempDir()
-	ident, err := NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@
 //   - Admission control: the services refuse a pin (api.ErrQueueFull) when the tracker queue
 //     already holds max_pin_queue_size items or the batcher max_queue_size ops, before anything
 //     is written; the tracker and the batcher are the services' gates.
-//   - Membership is what the peer can see: itself, connected hosts (only holders of the cluster
+//   - Membership is what the peer can see (the roster, roster/): itself, connected hosts (only holders of the cluster
 //     secret can connect) and peers with a valid ping metric, minus peers removed with
 //     `peers rm`. The ping metric carries the peer's addresses, so peers that bootstrapped to
 //     different peers still meet.
@@ -26,8 +26,11 @@
 //     this peer a candidate).
 //   - Every long-lived actor is a child of the root actor, restarted fresh with backoff when it
 //     panics (actors/root). Timers are scheduled messages inside the actors.
-//   - Peer removal travels on its own topic (<cluster_name>/removals) and, inside the peer, as
-//     messages.PeerRemoved to the monitor, the allocator and the healer.
+//   - Peer removal travels on its own topic (<cluster_name>/removals, read by the gossip actor,
+//     actors/gossip) and, inside the peer, from the roster as messages.PeerRemoved to the
+//     monitor, the allocator and the healer.
+//   - No goroutine loops here: the peer joins the pubsub topics (gossip.Join) and spawns the
+//     actors; background work runs in the actors and their I/O workers, and Close stops them.
 //   - Tests and benchmarks see a peer's parts only through Options.Probe (internal/peerprobe);
 //     the Peer exports its lifecycle and, promoted from cluster.Services, the services.
 package peer
@@ -51,6 +54,7 @@ import (
 	"github.com/pincluster/pincluster/actors/allocator"
 	"github.com/pincluster/pincluster/actors/antientropy"
 	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/gossip"
 	"github.com/pincluster/pincluster/actors/healer"
 	"github.com/pincluster/pincluster/actors/informer"
 	"github.com/pincluster/pincluster/actors/membership"
@@ -62,13 +66,17 @@ import (
 	"github.com/pincluster/pincluster/api/ipfsproxy"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/cluster/rpcwire"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/ipfs/kubo"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
+	"github.com/pincluster/pincluster/roster"
 )
 
 // Version is pincluster's version.
@@ -81,8 +89,8 @@ type Peer struct {
 	*cluster.Services
 
 	dir   string
-	cfg   Config
-	ident Identity
+	cfg   servicejson.Config
+	ident identity.Identity
 	log   *slog.Logger
 
 	host    host.Host
@@ -97,7 +105,9 @@ type Peer struct {
 	proxy   *ipfsproxy.Server // the IPFS proxy API, started with the REST API
 
 	remote      *remote.Remote
-	gossip      *gossip
+	topics      *gossip.Topics
+	gossip      *gossip.Gossip
+	roster      *roster.Roster
 	batcher     *batcher.Batcher
 	syncer      *syncer.Syncer
 	collector   *syncer.Collector
@@ -107,19 +117,17 @@ type Peer struct {
 	antientropy *antientropy.Scheduler
 	healer      *healer.Healer
 	rpc         *actor.PID
+	membership  *membership.Membership
 
-	membership *membership.Membership
-	members_   memberState
 	// left is set when this peer was removed from the cluster (peers rm); leave stops the
 	// daemon.
 	left  atomic.Bool
 	leave func()
 
-	ctx     context.Context // cancelled when the peer closes; background work derives from it
-	started time.Time
-	cancel  context.CancelFunc
-	loops   sync.WaitGroup
-	closed  sync.Once
+	started    time.Time
+	cancel     context.CancelFunc // ends the peer's background work (gossipsub, RPC workers)
+	rpcWorkers sync.WaitGroup     // the rpc actor's request workers, waited for by Close
+	closed     sync.Once
 }
 
 // Options tune a peer beyond its config (tests inject a fake IPFS backend).
@@ -156,7 +164,7 @@ type Options struct {
 }
 
 // New starts a peer from a loaded config and identity in dir. The caller holds the dir lock.
-func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Options) (_ *Peer, err error) {
+func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity.Identity, opts Options) (_ *Peer, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -165,11 +173,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	// p is not the named result: `return nil, err` must not nil the peer that the loops
+	// p is not the named result: `return nil, err` must not nil the peer that the parts
 	// started so far (and the cleanup below) still use.
-	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: crdt.NewClock(opts.ClockSource),
-		members_: memberState{removed: map[libp2ppeer.ID]uint64{}},
-		leave:    opts.Leave}
+	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: crdt.NewClock(opts.ClockSource), leave: opts.Leave}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -185,41 +191,22 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
-	removed, err := p.store.Removed()
-	if err != nil {
+	if p.roster, err = roster.New(roster.Config{Self: ident.ID, Peername: cfg.Cluster.Peername, TrustedPeers: cfg.Consensus.CRDT.TrustedPeers},
+		p.host, p.store, log); err != nil {
 		return nil, err
 	}
-	for id, cutoff := range removed {
-		p.members_.remove(id, cutoff)
-	}
-	switch {
-	case opts.Backend != nil:
-		p.ipfs = nopCloser{opts.Backend}
-	case cfg.IPFS.Backend == "kubo":
-		k, kerr := kubo.New(ctx, kubo.Config{NodeMultiaddress: cfg.IPFS.NodeMultiaddress, RequestTimeout: cfg.IPFS.IPFSRequestTimeout.D()})
-		if kerr != nil {
-			return nil, kerr
-		}
-		p.ipfs = k
-	default:
-		em, eerr := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: p.host, Logger: log})
-		if eerr != nil {
-			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), eerr)
-		}
-		p.ipfs = em
-	}
-	if opts.WrapBackend != nil {
-		p.ipfs = opts.WrapBackend(p.ipfs)
+	if p.ipfs, err = openBackend(ctx, dir, cfg, p.host, opts, log); err != nil {
+		return nil, err
 	}
 	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
 	reg := remote.NewRegistry()
-	if err = registerCodecs(reg); err != nil {
+	if err = rpcwire.Register(reg); err != nil {
 		return nil, err
 	}
 	rcfg := remote.Default()
-	rcfg.Authorize = authorizeRPC(p.trusted)
+	rcfg.Authorize = rpcwire.Authorize(p.roster.Trusted)
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
@@ -229,24 +216,25 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if p.tracker, err = tracker.New(p.root, cfg.TrackerConfig(), p.ipfs, p.store, ident.ID, cfg.Cluster.Peername, log); err != nil {
 		return nil, err
 	}
-	loopCtx, cancel := context.WithCancel(context.Background())
-	p.ctx, p.cancel, p.started = loopCtx, cancel, time.Now()
-	if err = p.startGossip(loopCtx); err != nil {
+	bgCtx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.started = cancel, time.Now()
+	if p.topics, err = gossip.Join(bgCtx, p.host, cfg.Consensus.CRDT.ClusterName); err != nil {
 		return nil, err
 	}
 	b := cfg.Consensus.CRDT.Batching
 	if p.batcher, err = batcher.Spawn(p.root, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
-		pubsubPublisher{p}, p.store, p.signBatch, log); err != nil {
+		p.topics, p.store, ident.PrivKey.Sign, log); err != nil {
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).
 	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
-	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.trusted, log, syncer.WithOpTrust(p.trustedOp), syncer.WithRemovals(p.members_.snapshot, p.learnRemovals)); err != nil {
+	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
+		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals)); err != nil {
 		return nil, err
 	}
-	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, gcMembership{p}, log); err != nil {
+	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, p.roster, log); err != nil {
 		return nil, err
 	}
 	p.store.SetRacedHandler(p.collector.RacedPins)
@@ -254,26 +242,32 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
+	p.roster.Attach(roster.Actors{System: p.system, Monitor: p.monitor, Tracker: p.tracker, Collector: p.collector,
+		Removed: []*actor.PID{p.monitor.PID(), p.allocator.PID(), p.healer.PID()}, Announce: p.topics.AnnounceRemoval})
 	if p.Services, err = p.newServices(); err != nil {
 		return nil, err
 	}
 	// Other peers address the rpc actor by its bare name (cluster.RPCActorName): the root
 	// registers it.
-	if p.rpc, err = p.root.SpawnAliased(cluster.RPCProps(p.Services, loopCtx, &p.loops), "rpc", cluster.RPCActorName); err != nil {
+	if p.rpc, err = p.root.SpawnAliased(cluster.RPCProps(p.Services, bgCtx, &p.rpcWorkers), "rpc", cluster.RPCActorName); err != nil {
 		return nil, err
 	}
-	if p.membership, err = membership.Spawn(p.root, ident.ID, hostNetwork{p.host},
-		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.members_.list()}, log); err != nil {
+	if p.membership, err = membership.Spawn(p.root, ident.ID, membership.HostNetwork{Host: p.host},
+		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.roster.List()}, log); err != nil {
 		return nil, err
 	}
+	p.roster.AttachMembership(p.membership)
 	if p.antientropy, err = antientropy.Spawn(p.root, antientropy.Deps{Interval: cfg.Consensus.CRDT.RebroadcastInterval.D(),
-		Members: pullMembers{p}, Puller: p.syncer}, log); err != nil {
+		Members: p.roster, Puller: p.syncer}, log); err != nil {
 		return nil, err
 	}
-	p.readGossip(loopCtx)
+	if p.gossip, err = gossip.Spawn(p.root, gossip.Deps{Topics: p.topics, Host: p.host, Pinset: p.pinset, Monitor: p.monitor,
+		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy}, log); err != nil {
+		return nil, err
+	}
 	p.watchConnections()
-	p.goLoop(func() { p.republish(loopCtx) })
-	p.bootstrap(opts.Bootstrap)
+	p.batcher.Republish(p.store, ident.ID, log)
+	p.membership.BootstrapAddrs(ident.ID, opts.Bootstrap, log)
 	// This peer's metrics reach its monitor and allocator before it serves (see the package doc).
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	if perr := p.informer.PublishNow(pctx); perr != nil {
@@ -300,12 +294,30 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 	return p, nil
 }
 
-func (p *Peer) goLoop(f func()) {
-	p.loops.Add(1)
-	go func() {
-		defer p.loops.Done()
-		f()
-	}()
+// openBackend opens the IPFS backend the config names (or the injected one), wrapped by the
+// fault hook when set.
+func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host.Host, opts Options, log *slog.Logger) (ipfs.Backend, error) {
+	var b ipfs.Backend
+	switch {
+	case opts.Backend != nil:
+		b = nopCloser{opts.Backend}
+	case cfg.IPFS.Backend == "kubo":
+		k, err := kubo.New(ctx, kubo.Config{NodeMultiaddress: cfg.IPFS.NodeMultiaddress, RequestTimeout: cfg.IPFS.IPFSRequestTimeout.D()})
+		if err != nil {
+			return nil, err
+		}
+		b = k
+	default:
+		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: h, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)
+		}
+		b = em
+	}
+	if opts.WrapBackend != nil {
+		b = opts.WrapBackend(b)
+	}
+	return b, nil
 }
 
 // PeerID is this peer's ID.
@@ -349,10 +361,16 @@ func (p *Peer) Close() error {
 		if p.cancel != nil {
 			p.cancel()
 		}
-		if p.gossip != nil {
-			p.gossip.close()
+		if p.roster != nil {
+			p.roster.Close() // its drop workers
 		}
-		p.loops.Wait()
+		if p.gossip != nil {
+			p.gossip.Stop() // its topic readers
+		}
+		if p.topics != nil {
+			p.topics.Close()
+		}
+		p.rpcWorkers.Wait()
 		if p.collector != nil {
 			p.collector.Stop()
 		}

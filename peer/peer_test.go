@@ -2,10 +2,13 @@ package peer
 
 import (
 	"context"
-	"github.com/pincluster/pincluster/internal/poll"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/internal/poll"
 
 	gocid "github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
@@ -23,8 +26,8 @@ func testCid(t *testing.T, s string) api.Cid {
 	return api.NewCid(gocid.NewCidV1(gocid.Raw, h))
 }
 
-func testConfig() Config {
-	cfg := DefaultConfig()
+func testConfig() servicejson.Config {
+	cfg := servicejson.Default()
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	return cfg
@@ -32,9 +35,9 @@ func testConfig() Config {
 
 func startTestPeer(t *testing.T, dir string, backend *fake.Backend) *Peer {
 	t.Helper()
-	ident, err := LoadIdentity(dir)
+	ident, err := identity.Load(dir)
 	if err != nil {
-		if ident, err = NewIdentity(); err != nil {
+		if ident, err = identity.New(); err != nil {
 			t.Fatal(err)
 		}
 		if err := ident.Save(dir); err != nil {
@@ -111,7 +114,7 @@ func TestPeerPinUnpinRestart(t *testing.T) {
 func TestPeerExpiredPinsAreUnpinned(t *testing.T) {
 	dir := t.TempDir()
 	backend := fake.New()
-	ident, _ := NewIdentity()
+	ident, _ := identity.New()
 	cfg := testConfig()
 	cfg.Cluster.StateSyncInterval = config.Duration(50 * time.Millisecond)
 	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})
@@ -132,45 +135,6 @@ func TestPeerExpiredPinsAreUnpinned(t *testing.T) {
 	}
 }
 
-func TestConfigErrorsNameTheKey(t *testing.T) {
-	for _, tc := range []struct{ json, want string }{
-		{`{"cluster": {"peername": "x", "bogus": 1}}`, "bogus"},
-		{`{"cluster": {"state_sync_interval": "5x"}}`, "5x"},
-		{`{"pin_tracker": {"concurrent_pins": "ten"}}`, "concurrent_pins"},
-	} {
-		_, err := ParseConfig([]byte(tc.json))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: got %v, want an error naming %q", tc.json, err, tc.want)
-		}
-	}
-	cfg := DefaultConfig()
-	cfg.Cluster.ReplicationFactorMin = 3
-	cfg.Cluster.ReplicationFactorMax = 2
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "replication_factor") {
-		t.Fatalf("validate: %v", err)
-	}
-	t.Setenv("CLUSTER_PEERNAME", "from-env")
-	t.Setenv("PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS", "3")
-	cfg = DefaultConfig()
-	if err := cfg.ApplyEnv(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Cluster.Peername != "from-env" || cfg.Tracker.ConcurrentPins != 3 {
-		t.Fatalf("env overrides not applied: %+v %+v", cfg.Cluster.Peername, cfg.Tracker.ConcurrentPins)
-	}
-}
-
-func TestRESTAPIEnvOverride(t *testing.T) {
-	t.Setenv("PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS", "/ip4/127.0.0.1/tcp/19999")
-	cfg := DefaultConfig()
-	if err := cfg.ApplyEnv(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.API.RestAPI.ListenMultiaddress != "/ip4/127.0.0.1/tcp/19999" {
-		t.Fatalf("restapi env ignored: %q", cfg.API.RestAPI.ListenMultiaddress)
-	}
-}
-
 // TestStateSyncLeavesUnknownIPFSPinsAlone: pins on the IPFS node that the pinset has no record
 // of (the operator's own, or content of a peer whose state was cleaned) are never unpinned.
 func TestStateSyncLeavesUnknownIPFSPinsAlone(t *testing.T) {
@@ -180,7 +144,7 @@ func TestStateSyncLeavesUnknownIPFSPinsAlone(t *testing.T) {
 	if err := backend.Pin(context.Background(), c, api.PinModeRecursive, nil); err != nil {
 		t.Fatal(err)
 	}
-	ident, _ := NewIdentity()
+	ident, _ := identity.New()
 	cfg := testConfig()
 	cfg.Cluster.StateSyncInterval = config.Duration(20 * time.Millisecond)
 	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})

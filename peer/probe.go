@@ -14,5 +14,5 @@ func (p *Peer) probe() peerprobe.Probe {
 			c, _ := p.store.CollectedClock()
 			return uint64(c)
 		},
-		Crash: p.crash, Restarts: p.restarts, Children: p.children})
+		Root: p.root})
 }

@@ -2,6 +2,9 @@ package peer
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,5 +48,30 @@ func TestProbeOnlyInTests(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNoGoroutinesInPeer keeps peer to assembly and lifecycle: background work runs in the
+// actors and their I/O workers, never in a goroutine the peer starts.
+func TestNoGoroutinesInPeer(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if g, ok := n.(*ast.GoStmt); ok {
+				t.Errorf("%s: a go statement in peer: move the work into an actor or an I/O worker", fset.Position(g.Pos()))
+			}
+			return true
+		})
 	}
 }

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"io"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/ingest"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -42,22 +44,6 @@ func (c remoteCaller) Call(ctx context.Context, to libp2ppeer.ID, msg any) (any,
 	return c.r.Request(ctx, c.r.PID(to, cluster.RPCActorName), msg)
 }
 
-// members is the services' view of the membership.
-type members struct{ p *Peer }
-
-var _ cluster.Members = members{}
-
-func (m members) Self() libp2ppeer.ID                         { return m.p.ident.ID }
-func (m members) Members(ctx context.Context) []libp2ppeer.ID { return m.p.members(ctx) }
-func (m members) IsRemoved(id libp2ppeer.ID) bool             { return m.p.members_.isRemoved(id) }
-
-func (m members) PeerName(id libp2ppeer.ID) string {
-	if id == m.p.ident.ID {
-		return m.p.cfg.Cluster.Peername
-	}
-	return id.String()
-}
-
 // node is the services' view of this peer's host and of member removal.
 type node struct{ p *Peer }
 
@@ -74,7 +60,9 @@ func (n node) PeerAddrs(id libp2ppeer.ID) []string {
 	return out
 }
 
-func (n node) AnnounceRemoval(ctx context.Context, id libp2ppeer.ID) { n.p.announceRemoval(ctx, id) }
+func (n node) AnnounceRemoval(ctx context.Context, id libp2ppeer.ID) {
+	n.p.roster.AnnounceRemoval(ctx, id)
+}
 
 func (n node) Leave(by string) { n.p.onLeaveRequest(&messages.LeaveRequest{By: by}) }
 
@@ -88,7 +76,7 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 		Gates:     []cluster.Gate{p.batcher, p.tracker},
 		Allocator: p.allocator,
 		Tracker:   p.tracker,
-		Members:   members{p},
+		Members:   p.roster,
 		Remote:    remoteCaller{p.remote},
 		IPFS:      p.ipfs,
 		Metrics:   p.monitor,
@@ -100,4 +88,15 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 // restServices hands the services to the REST server, one interface per concern.
 func restServices(s *cluster.Services, ing rest.Ingester) rest.Services {
 	return rest.Services{Pins: s.PinService, Status: s.StatusService, Peers: s.PeerService, Health: s.HealthService, Add: s.AddService, Ingest: ing}
+}
+
+var _ rest.Ingester = (*Peer)(nil)
+
+// Ingest runs one batch (rest.Ingester) with the ingest service over the peer's parts.
+func (p *Peer) Ingest(ctx context.Context, body io.Reader, op api.BatchOp, defaults api.PinOptions, emit func(api.BatchEvent) error) (api.BatchEvent, error) {
+	svc := ingest.New(ingest.Parts{Store: p.store, Allocator: p.allocator, Batcher: p.batcher, Tracker: p.tracker, Pinset: p.pinset}, ingest.Config{
+		ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin,
+		ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,
+	})
+	return svc.Run(ctx, body, ingest.Request{Op: op, Defaults: defaults}, emit)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/fake"
 )
@@ -45,7 +46,7 @@ func (u *unfetchable) resetPeak() {
 // after another.
 func TestUnfetchablePinsShowAsErrorsAndRecoverTogether(t *testing.T) {
 	dir := t.TempDir()
-	ident, err := NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

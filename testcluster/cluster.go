@@ -12,6 +12,8 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/fake"
@@ -27,9 +29,9 @@ type Option func(*options)
 
 type options struct {
 	backend func(i int) ipfs.Backend
-	config  []func(i int, cfg *peer.Config)
+	config  []func(i int, cfg *servicejson.Config)
 	real    bool
-	idents  []peer.Identity
+	idents  []identity.Identity
 	start   int
 }
 
@@ -39,7 +41,7 @@ func WithBackend(b func(i int) ipfs.Backend) Option { return func(o *options) { 
 
 // WithConfig adjusts peer i's config after the harness defaults are set. Several may be given;
 // they run in order.
-func WithConfig(f func(i int, cfg *peer.Config)) Option {
+func WithConfig(f func(i int, cfg *servicejson.Config)) Option {
 	return func(o *options) { o.config = append(o.config, f) }
 }
 
@@ -48,7 +50,7 @@ func WithRealIPFS() Option { return func(o *options) { o.real = true } }
 
 // WithIdentities sets the peers' identities (the first len(ids) peers), so configs can name
 // peer IDs (trusted_peers) before the peers start.
-func WithIdentities(ids ...peer.Identity) Option { return func(o *options) { o.idents = ids } }
+func WithIdentities(ids ...identity.Identity) Option { return func(o *options) { o.idents = ids } }
 
 // WithStarted starts only the first n peers; the others are prepared (dir, identity, config)
 // and start with Start(i).
@@ -70,8 +72,8 @@ type Cluster struct {
 type node struct {
 	i       int
 	dir     string
-	ident   peer.Identity
-	cfg     peer.Config
+	ident   identity.Identity
+	cfg     servicejson.Config
 	backend ipfs.Backend // nil: embedded node
 	fake    *fake.Backend
 	gater   *gater
@@ -94,7 +96,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 		if i < len(c.opts.idents) {
 			nd.ident = c.opts.idents[i]
 		} else {
-			id, err := peer.NewIdentity()
+			id, err := identity.New()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,8 +140,8 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 }
 
 // config is the harness default config of peer i with the WithConfig adjustments.
-func (c *Cluster) config(i int) peer.Config {
-	cfg := peer.DefaultConfig()
+func (c *Cluster) config(i int) servicejson.Config {
+	cfg := servicejson.Default()
 	cfg.Cluster.Peername = fmt.Sprintf("peer%d", i)
 	cfg.Cluster.Secret = c.secret
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
@@ -318,7 +320,7 @@ func (c *Cluster) Addr(i int) string {
 func (c *Cluster) Secret() string { return c.secret }
 
 // Config is the config peer i runs with (before its port is fixed by the first start).
-func (c *Cluster) Config(i int) peer.Config { return c.node(i).cfg }
+func (c *Cluster) Config(i int) servicejson.Config { return c.node(i).cfg }
 
 // Start starts peer i (prepared by WithStarted or stopped by Stop/Kill): same dir, identity,
 // port and backend, bootstrapped to the running peers.

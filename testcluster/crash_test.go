@@ -9,13 +9,13 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
 )
 
 // TestKillLosesNoAcknowledgedPin: with batching holding ops for 5s, peer 1 acknowledges 200
 // pins and is killed before broadcasting them. After a restart, peer 2 gets all 200.
 func TestKillLosesNoAcknowledgedPin(t *testing.T) {
-	c := New(t, 3, WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, 3, WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Consensus.CRDT.Batching.MaxBatchAge = config.Duration(5 * time.Second)
 		cfg.Consensus.CRDT.Batching.MaxBatchSize = 10000
 		// Anti-entropy could pull the ops from peer 1 before it dies; keep it out of the way so

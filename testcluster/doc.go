@@ -4,7 +4,7 @@
 // injected). It is the multi-peer harness of the cluster tests (STYLE.md #11), in the manner of
 // raft's MakeCluster and IPFS Cluster's createClusters.
 //
-//	c := testcluster.New(t, 3, testcluster.WithConfig(func(i int, cfg *peer.Config) {
+//	c := testcluster.New(t, 3, testcluster.WithConfig(func(i int, cfg *servicejson.Config) {
 //		cfg.Cluster.DisableRepinning = false
 //	}))
 //	pin, err := c.Peer(0).Pin(ctx, cid, api.PinOptions{})

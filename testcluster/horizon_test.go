@@ -7,7 +7,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
 )
 
 // TestPeerBeyondHorizonCannotResurrect: peer 2 is cut off longer than absent_peer_horizon, so
@@ -16,7 +16,7 @@ import (
 // racing pin lands on peers without a record of the CID and is superseded by an unpin,
 // whichever side pulls first, and every peer ends without the CID.
 func TestPeerBeyondHorizonCannotResurrect(t *testing.T) {
-	c := New(t, 3, WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, 3, WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Cluster.StateSyncInterval = config.Duration(200 * time.Millisecond)
 		cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(200 * time.Millisecond)
 		cfg.Consensus.CRDT.AbsentPeerHorizon = config.Duration(time.Second)

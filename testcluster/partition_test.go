@@ -11,7 +11,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
 )
 
 // TestPartitionThenHealConverges: both sides of a partition change the pinset, including the
@@ -73,7 +73,7 @@ func TestLatePeerCatchesUp(t *testing.T) {
 		t.Skip("10,000 pins: skipped with -short")
 	}
 	// A state sync scans the whole pinset: keep it out of the way of the measurement.
-	c := New(t, 3, WithStarted(2), WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, 3, WithStarted(2), WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Cluster.StateSyncInterval = config.Duration(time.Minute)
 	}))
 	total := lateTotal

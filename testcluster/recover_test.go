@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
 )
 
 // TestRecoverAllReachesOtherPeers: a pin in error on peer 2 is retried by `recover` (all,
 // not local) issued on peer 0, and the outcome from peer 2 is streamed back.
 func TestRecoverAllReachesOtherPeers(t *testing.T) {
-	c := New(t, 3, WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, 3, WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Tracker.PriorityPinMaxRetries = 0 // no automatic retries: only recover fixes it
 	}))
 	cid := Cid("recover-remote")

@@ -12,12 +12,12 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
 )
 
 // withReplication2 sets replication 2 on every peer and repinning on or off.
 func withReplication2(repin bool) Option {
-	return WithConfig(func(_ int, cfg *peer.Config) {
+	return WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Cluster.ReplicationFactorMin = 2
 		cfg.Cluster.ReplicationFactorMax = 2
 		cfg.Cluster.DisableRepinning = !repin
@@ -177,7 +177,7 @@ func checkNotEnough(t *testing.T, err error, what string) {
 // TestPinQueueSteersAllocation: with allocate_by ["pinqueue"], new pins avoid a peer whose pin
 // queue is long (its IPFS node stalls on 20 pins).
 func TestPinQueueSteersAllocation(t *testing.T) {
-	c := New(t, 4, WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, 4, WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Allocator.AllocateBy = []string{"pinqueue", "freespace"}
 	}))
 	c.WaitConnected(10 * time.Second) // every peer's metrics are known before allocating
@@ -238,7 +238,7 @@ func (c *Cluster) pinQueueOf(i, j int) int {
 // TestRepinWithDefaultMetricTTL: the dead peer's other metrics (metric_ttl 30s) outlive its ping
 // (2s); repinning must go by the ping.
 func TestRepinWithDefaultMetricTTL(t *testing.T) {
-	c := New(t, 4, withReplication2(true), WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, 4, withReplication2(true), WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Informer.MetricTTL = 30 * time.Second
 	}))
 	cids := testCids("repin-ttl", 5)

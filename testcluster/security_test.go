@@ -18,8 +18,8 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/crdt"
-	"github.com/pincluster/pincluster/peer"
 )
 
 // peerIDs lists the cluster peers that peer i reports in Peers.
@@ -37,7 +37,7 @@ func (c *Cluster) peerIDs(t *testing.T, i int) map[libp2ppeer.ID]bool {
 // TestWrongSecretCannotJoin: a peer with another cluster secret cannot connect (the private
 // network handshake fails) and never shows up in the others' peer lists.
 func TestWrongSecretCannotJoin(t *testing.T) {
-	c := New(t, 3, WithStarted(2), WithConfig(func(i int, cfg *peer.Config) {
+	c := New(t, 3, WithStarted(2), WithConfig(func(i int, cfg *servicejson.Config) {
 		if i == 2 {
 			cfg.Cluster.Secret = config.NewSecret()
 		}
@@ -70,7 +70,7 @@ func TestWrongSecretCannotJoin(t *testing.T) {
 // anti-entropy, while peer 1's own ops do.
 func TestUntrustedOpsIgnored(t *testing.T) {
 	ids := newIdentities(t, 3)
-	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *peer.Config) {
+	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *servicejson.Config) {
 		if i == 0 {
 			cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String()}
 		}

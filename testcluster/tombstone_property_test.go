@@ -11,7 +11,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
 )
 
 // TestTombstonesSurvivePartitionsAndKills is a property test of tombstone collection: under a
@@ -43,7 +43,7 @@ func TestTombstonesSurvivePartitionsAndKills(t *testing.T) {
 func tombstoneRun(t *testing.T, seed uint64) {
 	const peers, steps = 4, 60
 	rng := rand.New(rand.NewPCG(seed, 0x7107))
-	c := New(t, peers, WithConfig(func(_ int, cfg *peer.Config) {
+	c := New(t, peers, WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Cluster.StateSyncInterval = config.Duration(200 * time.Millisecond)
 		cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(200 * time.Millisecond)
 	}))

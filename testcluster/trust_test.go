@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // TestUntrustedPeerChangesNothing: peers 0 and 1 trust only each other. Peer 2 holds the
@@ -15,7 +16,7 @@ import (
 // recover, IPFS GC) is refused by peer 0's RPC policy, and peer 0 keeps running.
 func TestUntrustedPeerChangesNothing(t *testing.T) {
 	ids := newIdentities(t, 3)
-	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *peer.Config) {
+	c := New(t, 3, WithIdentities(ids...), WithConfig(func(i int, cfg *servicejson.Config) {
 		if i < 2 {
 			cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String()}
 		}
@@ -72,11 +73,11 @@ func TestUntrustedPeerChangesNothing(t *testing.T) {
 
 // newIdentities makes n peer identities, so that a test's configs can name peers before they
 // start (WithIdentities).
-func newIdentities(t *testing.T, n int) []peer.Identity {
+func newIdentities(t *testing.T, n int) []identity.Identity {
 	t.Helper()
-	ids := make([]peer.Identity, n)
+	ids := make([]identity.Identity, n)
 	for i := range ids {
-		id, err := peer.NewIdentity()
+		id, err := identity.New()
 		if err != nil {
 			t.Fatal(err)
 		}

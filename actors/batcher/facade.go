@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,9 @@ type Batcher struct {
 	pid     *actor.PID
 	cfg     Config
 	pending *atomic.Int64
+	ctx     context.Context // cancelled by Stop; the republish worker runs under it
 	cancel  context.CancelFunc
+	workers sync.WaitGroup
 }
 
 // Spawn starts the batcher under name "batcher".
@@ -39,7 +42,7 @@ func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Mar
 		cancel()
 		return nil, fmt.Errorf("batcher: spawn: %w", err)
 	}
-	return &Batcher{system: parent.ActorSystem(), pid: pid, cfg: cfg, pending: pending, cancel: cancel}, nil
+	return &Batcher{system: parent.ActorSystem(), pid: pid, cfg: cfg, pending: pending, ctx: ctx, cancel: cancel}, nil
 }
 
 // PID is the batcher actor's address, for subscribing it to the pinset's PinsetChanged events:
@@ -106,5 +109,6 @@ func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 // Stop stops the batcher; unpublished ops are republished at the next start.
 func (b *Batcher) Stop() {
 	b.cancel()
+	b.workers.Wait()
 	_ = b.system.Root.StopFuture(b.pid).Wait()
 }

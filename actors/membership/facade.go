@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
@@ -72,6 +74,34 @@ func (r *removedSet) list() []peer.ID {
 // Bootstrap adds addresses to dial now and whenever no member is connected.
 func (m *Membership) Bootstrap(infos []peer.AddrInfo) {
 	m.system.Root.Send(m.pid, &bootstrapAddrs{infos: infos})
+}
+
+// BootstrapAddrs parses the --bootstrap multiaddresses (each with /p2p/<peer id>) and hands
+// them to Bootstrap; bad ones are logged and skipped, and self is left out.
+func (m *Membership) BootstrapAddrs(self peer.ID, addrs []string, log *slog.Logger) {
+	var infos []peer.AddrInfo
+	for _, a := range addrs {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		ma, err := multiaddr.NewMultiaddr(a)
+		if err != nil {
+			log.Warn("bootstrap: bad multiaddress", "addr", a, "err", err)
+			continue
+		}
+		info, err := peer.AddrInfoFromP2pAddr(ma)
+		if err != nil {
+			log.Warn("bootstrap: multiaddress lacks /p2p/<peer id>", "addr", a)
+			continue
+		}
+		if info.ID != self {
+			infos = append(infos, *info)
+		}
+	}
+	if len(infos) > 0 {
+		m.Bootstrap(infos)
+	}
 }
 
 // Connected reports a new connection to id.

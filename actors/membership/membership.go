@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -346,4 +348,15 @@ func sameAddrs(a, b []ma.Multiaddr) bool {
 		}
 	}
 	return true
+}
+
+// HostNetwork is a libp2p host as the actor sees it (Network).
+type HostNetwork struct{ Host host.Host }
+
+func (n HostNetwork) Connect(ctx context.Context, pi peer.AddrInfo) error {
+	return n.Host.Connect(ctx, pi)
+}
+
+func (n HostNetwork) IsConnected(id peer.ID) bool {
+	return n.Host.Network().Connectedness(id) == network.Connected
 }

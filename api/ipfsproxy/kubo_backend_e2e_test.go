@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/peer"
 )
@@ -72,12 +74,12 @@ func TestKuboBackendForwarding(t *testing.T) {
 		t.Skip("SKIPPED: Kubo's CLI not found: run `make kubo` or set PINCLUSTER_KUBO_BIN; forwarding to Kubo is NOT tested")
 	}
 	kuboAPI := startKubo(t, bin)
-	cfg := peer.DefaultConfig()
+	cfg := servicejson.Default()
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.IPFS.Backend, cfg.IPFS.NodeMultiaddress = "kubo", kuboAPI
-	ident, err := peer.NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/peer"
 )
 
@@ -38,12 +40,12 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 		t.Skip("SKIPPED: Kubo's CLI not found: run `make kubo` (tools/kubo/bin/ipfs) or set PINCLUSTER_KUBO_BIN; the IPFS proxy is NOT tested against Kubo's client")
 	}
 	dir := t.TempDir()
-	cfg := peer.DefaultConfig()
+	cfg := servicejson.Default()
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax = -1, -1
-	ident, err := peer.NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}

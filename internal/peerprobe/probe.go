@@ -7,10 +7,19 @@
 package peerprobe
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 )
+
+// askTimeout bounds each question to the root actor.
+const askTimeout = 10 * time.Second
 
 // Parts are what a peer puts in its probe.
 type Parts struct {
@@ -20,9 +29,8 @@ type Parts struct {
 	TrackerQueueLen  func() int
 	PendingBroadcast func() int
 	CollectedClock   func() uint64
-	Crash            func(name string) error
-	Restarts         func(name string) (int, error)
-	Children         func() ([]string, error)
+	// Root is the peer's root actor (supervision tests: Crash, Restarts, Children).
+	Root *root.Root
 }
 
 // Probe is a running peer's view. The zero Probe is a peer that has not started (every read
@@ -54,10 +62,36 @@ func (p Probe) CollectedClock() uint64 { return p.p.CollectedClock() }
 
 // Crash makes the actor named name (a child of the root) panic, as a bug would (supervision
 // tests; the peer needs Options.FaultHooks).
-func (p Probe) Crash(name string) error { return p.p.Crash(name) }
+func (p Probe) Crash(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+	defer cancel()
+	return p.p.Root.Crash(ctx, name)
+}
 
 // Restarts is how many times the root restarted the actor named name.
-func (p Probe) Restarts(name string) (int, error) { return p.p.Restarts(name) }
+func (p Probe) Restarts(name string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+	defer cancel()
+	cs, err := p.p.Root.Children(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range cs {
+		if c.Name == name {
+			return c.Restarts, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: no actor named %q under the root", api.ErrNotFound, name)
+}
 
 // Children lists the names of the root's children, in order of spawn.
-func (p Probe) Children() ([]string, error) { return p.p.Children() }
+func (p Probe) Children() ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+	defer cancel()
+	cs, err := p.p.Root.Children(ctx)
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names, err
+}

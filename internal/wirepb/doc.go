@@ -3,15 +3,15 @@
 // protoc-gen-go versions the Makefile pins, regenerates the committed files byte for byte, so
 // building needs no protoc):
 //
-//   - op.proto: the pinset's ops and signed batches (pubsub, op log, sync answers; crdt/).
+//   - op.proto: the pinset's ops and signed batches (pubsub, op log, sync answers; messages/).
 //   - envelope.proto: the frame of every remote actor message (remote/).
 //   - rpc.proto: the requests and replies of the remote calls, sync answers included
-//     (peer/rpc_wire.go, peer/rpc_policy.go).
-//   - metrics.proto: the metrics each peer publishes over pubsub (peer/metrics_wire.go).
+//     (cluster/rpcwire).
+//   - metrics.proto: the metrics each peer publishes over pubsub (actors/gossip/metrics_wire.go).
 //
 // Other packages convert between these types and their domain types at the edge; nothing
 // outside the codecs uses them. Golden files next to each codec pin the bytes of every message
-// (crdt/testdata, remote/testdata, peer/testdata), and each decoder has a fuzz target.
+// (crdt/testdata, remote/testdata, cluster/rpcwire/testdata, actors/gossip/testdata), and each decoder has a fuzz target.
 //
 // Versions and compatibility (rolling upgrades): a field may be added, never renumbered or
 // retyped; decoders skip unknown fields, so an older peer reads what a newer one writes. Ops

@@ -1,5 +1,5 @@
 // Wire schema of the metrics each peer publishes about itself over pubsub (api.Metric);
-// peer/metrics_wire.go converts at the edge, and peer/testdata/golden pins the bytes. A pubsub
+// actors/gossip/metrics_wire.go converts at the edge, and actors/gossip/testdata/golden pins the bytes. A pubsub
 // message carries no type or version, so a reader tells this form from the earlier JSON array
 // by its first byte: '[' (or JSON whitespace) never starts a Metrics message. Fields may be
 // added; never renumber or change a field's type.

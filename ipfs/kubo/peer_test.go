@@ -8,6 +8,8 @@ import (
 	"github.com/ipfs/boxo/files"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/ipfs/kubo"
@@ -21,11 +23,11 @@ func TestPeerOnKubo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	ident, err := peer.NewIdentity()
+	ident, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := peer.DefaultConfig()
+	cfg := servicejson.Default()
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.IPFS.Backend = "kubo"

@@ -1,0 +1,185 @@
+package gossip
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/api"
+)
+
+// maxPubsubMessage bounds a pinset batch or metrics message on the wire.
+const maxPubsubMessage = 8 << 20
+
+// Topics are the peer's pubsub topics: <cluster_name>/pinset carries signed op batches,
+// <cluster_name>/metrics carries informer metrics, <cluster_name>/removals announces peers
+// removed with peers rm. Topics publishes on them (batcher.Publisher, informer.Topic, the
+// removal announcements) and opens subscriptions (allocator.MetricsTopic, the gossip actor's
+// readers).
+type Topics struct {
+	self     peer.ID
+	pinset   *pubsub.Topic
+	metrics  *pubsub.Topic
+	removals *pubsub.Topic
+	// first are the subscriptions opened at Join, handed to the gossip actor's first instance:
+	// messages that arrive before it runs wait in them.
+	first chan []*pubsub.Subscription
+}
+
+// Join starts gossipsub on h (for as long as ctx lasts), joins the cluster's topics and
+// subscribes to them.
+func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error) {
+	ps, err := pubsub.NewGossipSub(ctx, h,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMaxMessageSize(maxPubsubMessage),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("starting gossipsub: %w", err)
+	}
+	t := &Topics{self: h.ID(), first: make(chan []*pubsub.Subscription, 1)}
+	if t.pinset, err = ps.Join(clusterName + "/pinset"); err != nil {
+		return nil, err
+	}
+	if t.metrics, err = ps.Join(clusterName + "/metrics"); err != nil {
+		return nil, err
+	}
+	if t.removals, err = ps.Join(clusterName + "/removals"); err != nil {
+		return nil, err
+	}
+	subs, err := t.subscribe()
+	if err != nil {
+		return nil, err
+	}
+	t.first <- subs
+	return t, nil
+}
+
+// subscribe opens one subscription per topic: pinset, metrics, removals.
+func (t *Topics) subscribe() ([]*pubsub.Subscription, error) {
+	var subs []*pubsub.Subscription
+	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals} {
+		sub, err := topic.Subscribe()
+		if err != nil {
+			cancelAll(subs)
+			return nil, err
+		}
+		subs = append(subs, sub)
+	}
+	return subs, nil
+}
+
+// subscriptions are the ones opened at Join the first time, fresh ones after.
+func (t *Topics) subscriptions() ([]*pubsub.Subscription, error) {
+	select {
+	case subs := <-t.first:
+		return subs, nil
+	default:
+		return t.subscribe()
+	}
+}
+
+// Close cancels the subscriptions opened at Join if no reader took them.
+func (t *Topics) Close() {
+	select {
+	case subs := <-t.first:
+		cancelAll(subs)
+	default:
+	}
+}
+
+func cancelAll(subs []*pubsub.Subscription) {
+	for _, s := range subs {
+		s.Cancel()
+	}
+}
+
+// Publish publishes a signed batch on the pinset topic (batcher.Publisher).
+func (t *Topics) Publish(ctx context.Context, data []byte) error {
+	return t.pinset.Publish(ctx, data)
+}
+
+// PublishMetrics publishes this peer's metrics on the metrics topic (informer.Topic).
+func (t *Topics) PublishMetrics(ctx context.Context, ms []api.Metric) error {
+	b, err := encodeMetrics(ms)
+	if err != nil {
+		return err
+	}
+	return t.metrics.Publish(ctx, b)
+}
+
+// AnnounceRemoval publishes that id was removed, its ops valid up to cutoff, on the removals
+// topic.
+func (t *Topics) AnnounceRemoval(ctx context.Context, id peer.ID, cutoff uint64) error {
+	b, _ := encodeRemoval(id, cutoff)
+	return t.removals.Publish(ctx, b)
+}
+
+// Subscribe opens a subscription to the metrics topic for the allocator
+// (allocator.MetricsTopic).
+func (t *Topics) Subscribe() (allocator.MetricsSubscription, error) {
+	sub, err := t.metrics.Subscribe()
+	if err != nil {
+		return nil, err
+	}
+	return metricsSubscription{self: t.self, sub: sub}, nil
+}
+
+type metricsSubscription struct {
+	self peer.ID
+	sub  *pubsub.Subscription
+}
+
+// Next returns the metrics of the next message from another peer, those of the peer that
+// signed it only (a peer may only speak for itself). Undecodable messages are skipped.
+func (ms metricsSubscription) Next(ctx context.Context) ([]api.Metric, error) {
+	for {
+		msg, err := ms.sub.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if msg.GetFrom() == ms.self {
+			continue // our own: the informer sends those to the allocator directly
+		}
+		got, err := decodeMetrics(msg.Data)
+		if err != nil {
+			continue // the gossip actor's reader logs it
+		}
+		out := got[:0]
+		for _, m := range got {
+			if m.Peer == msg.GetFrom() && m.Name != removedMetric {
+				out = append(out, m)
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+}
+
+func (ms metricsSubscription) Cancel() { ms.sub.Cancel() }
+
+// removedMetric is how pincluster 0.1.0 announced a `peers rm`, as a pseudo-metric (Value:
+// "<peer ID>@<cutoff>"). It is still read, so a cluster upgraded one peer at a time hears
+// removals from peers not yet upgraded; it is no longer sent.
+const removedMetric = "peer_removed"
+
+func parseRemoval(v string) (peer.ID, uint64, error) {
+	idStr, seqStr, _ := strings.Cut(v, "@")
+	id, err := peer.Decode(idStr)
+	if err != nil {
+		return "", 0, err
+	}
+	var cutoff uint64
+	if seqStr != "" {
+		if cutoff, err = strconv.ParseUint(seqStr, 10, 64); err != nil {
+			return "", 0, err
+		}
+	}
+	return id, cutoff, nil
+}

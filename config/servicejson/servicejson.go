@@ -1,0 +1,197 @@
+// Package servicejson is the whole service.json: the section of every component (config/ and
+// the actors' own configs) under one Config, with loading, environment overrides and
+// validation. It is apart from config/ because it imports the actors whose sections it holds
+// (which import config/), and apart from peer because init and the offline commands read it
+// without a peer.
+package servicejson
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/monitor"
+	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/api/ipfsproxy"
+	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/atomicfile"
+	"github.com/pincluster/pincluster/internal/strictjson"
+)
+
+// Config is the whole service.json: one section per component. Every key has a default; a file
+// may set only some keys. Unknown keys are an error (a typo must not silently fall back to a
+// default). Environment variables override the file: CLUSTER_<KEY> or PINCLUSTER_<KEY> for the
+// cluster section (CLUSTER_SECRET, CLUSTER_PEERNAME, ...), PINCLUSTER_<SECTION>_<KEY> for the
+// others (PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS, PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS, ...).
+type Config struct {
+	Cluster   config.Cluster         `json:"cluster"`
+	Consensus ConsensusSection       `json:"consensus"`
+	API       APISection             `json:"api"`
+	IPFS      config.IPFS            `json:"ipfs_connector"`
+	Tracker   tracker.Config         `json:"pin_tracker"` // timeouts: see TrackerConfig
+	Datastore config.Datastore       `json:"datastore"`
+	Allocator allocator.Config       `json:"allocator"`
+	Informer  monitor.InformerConfig `json:"informer"`
+	Monitor   monitor.Config         `json:"monitor"`
+}
+
+// ConsensusSection wraps the crdt section, keeping IPFS Cluster's nesting.
+type ConsensusSection struct {
+	CRDT config.CRDT `json:"crdt"`
+}
+
+// APISection wraps the API sections: the REST API and the IPFS proxy API.
+type APISection struct {
+	RestAPI   rest.Config      `json:"restapi"`
+	IPFSProxy ipfsproxy.Config `json:"ipfsproxy"`
+}
+
+// Default is the configuration of a fresh peer.
+func Default() Config {
+	return Config{
+		Cluster:   config.DefaultCluster(),
+		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
+		API:       APISection{RestAPI: rest.DefaultConfig(), IPFSProxy: ipfsproxy.DefaultConfig()},
+		IPFS:      config.DefaultIPFS(),
+		Tracker:   tracker.DefaultConfig(),
+		Allocator: allocator.Default(),
+		Informer:  monitor.DefaultInformerConfig(),
+		Monitor:   monitor.Default(),
+	}
+}
+
+// Validate checks every section; errors name the key.
+func (c Config) Validate() error {
+	_, proxyErr := c.API.IPFSProxy.ForwardTo(c.IPFS.Backend, c.IPFS.NodeMultiaddress)
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.IPFS.Validate(), proxyErr,
+		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TrackerConfig is the pin_tracker section with the pin and unpin timeouts of the
+// ipfs_connector section, where service.json has them: what the peer hands to the tracker.
+func (c Config) TrackerConfig() tracker.Config {
+	t := c.Tracker
+	t.PinTimeout, t.UnpinTimeout = c.IPFS.PinTimeout.D(), c.IPFS.UnpinTimeout.D()
+	return t
+}
+
+// ApplyEnv overrides keys from the environment.
+func (c *Config) ApplyEnv() error {
+	steps := []struct {
+		section  string
+		v        any
+		prefixes []string
+	}{
+		{"cluster", &c.Cluster, []string{"CLUSTER_", "PINCLUSTER_"}},
+		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
+		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
+		{"api.ipfsproxy", &c.API.IPFSProxy, []string{"CLUSTER_IPFSPROXY_", "PINCLUSTER_IPFSPROXY_"}},
+		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
+	}
+	for _, s := range steps {
+		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {
+			return err
+		}
+	}
+	if err := c.Tracker.ApplyEnv("PINCLUSTER_PIN_TRACKER_"); err != nil {
+		return err
+	}
+	// The REST API section reads its own variables (PINCLUSTER_RESTAPI_*, and IPFS Cluster's
+	// CLUSTER_RESTAPI_* names).
+	if err := c.API.RestAPI.ApplyEnv(os.Getenv); err != nil {
+		return err
+	}
+	return c.applyActorEnv()
+}
+
+// applyActorEnv covers the allocator, informer and monitor sections, whose configs have their own
+// JSON forms: CLUSTER_/PINCLUSTER_ + ALLOCATE_BY (comma list), TAGS (k=v,k2=v2), METRIC_TTL,
+// CHECK_INTERVAL.
+func (c *Config) applyActorEnv() error {
+	prefixes := []string{"CLUSTER_", "PINCLUSTER_"}
+	if _, v, ok := config.LookupEnv("allocate_by", prefixes...); ok {
+		var by []string
+		for _, m := range strings.Split(v, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				by = append(by, m)
+			}
+		}
+		c.Allocator.AllocateBy = by
+	}
+	if name, v, ok := config.LookupEnv("tags", prefixes...); ok {
+		tags, err := config.ParseMap(v)
+		if err != nil {
+			return fmt.Errorf("informer.tags (from $%s): %v", name, err)
+		}
+		c.Informer.Tags = tags
+	}
+	for key, dst := range map[string]*time.Duration{"metric_ttl": &c.Informer.MetricTTL, "check_interval": &c.Monitor.CheckInterval} {
+		if name, v, ok := config.LookupEnv(key, prefixes...); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s (from $%s=%q): not a duration", key, name, v)
+			}
+			*dst = d
+		}
+	}
+	return nil
+}
+
+// Load reads dir/service.json over the defaults, applies the environment and validates.
+// A missing file is fs.ErrNotExist.
+func Load(dir string) (Config, error) {
+	path := filepath.Join(dir, config.ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg, err := Parse(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.ApplyEnv(); err != nil {
+		return Config{}, fmt.Errorf("environment: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes a service.json over the defaults. Unknown sections and keys are errors
+// naming the section and the key (strictjson), in every section: those with their own decoders
+// (allocator, informer, monitor) check their keys the same way.
+func Parse(b []byte) (Config, error) {
+	cfg := Default()
+	if err := strictjson.Decode("", b, &cfg); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Save writes dir/service.json (mode 0600: it holds the secret).
+func (c Config) Save(dir string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, config.ConfigFile), append(b, '\n'), 0o600)
+}
+
+// Exists reports whether dir holds a service.json.
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, config.ConfigFile))
+	return !errors.Is(err, fs.ErrNotExist)
+}

@@ -1,0 +1,84 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pincluster/pincluster/actors/allocator"
+	"github.com/pincluster/pincluster/actors/batcher"
+	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// Parts is Deps over a peer's parts: the pinset store, the allocator, the queues downstream
+// of the pinset (the batcher's and the tracker's) and the pinset actor. The peer builds one for
+// each batch; it is here, next to the contract, so the peer holds no ingest logic.
+type Parts struct {
+	Store     *persistence.Store
+	Allocator *allocator.Allocator
+	Batcher   *batcher.Batcher
+	Tracker   *tracker.Tracker
+	Pinset    *pinset.Pinset
+}
+
+var _ Deps = Parts{}
+
+func (d Parts) Lookup(cids []api.Cid) ([]api.Pin, []bool, error) {
+	pins := make([]api.Pin, len(cids))
+	found := make([]bool, len(cids))
+	for i, c := range cids {
+		var err error
+		if pins[i], found[i], err = d.Store.GetPin(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	return pins, found, nil
+}
+
+// Allocate asks the allocator actor for the whole chunk in one round trip (one ranking of its
+// live metrics); pins with replication -1 need no allocation.
+func (d Parts) Allocate(ctx context.Context, reqs []AllocRequest) ([][]peer.ID, []error, error) {
+	allocs := make([][]peer.ID, len(reqs))
+	errs := make([]error, len(reqs))
+	var ask []allocator.Request
+	var at []int
+	for i, r := range reqs {
+		if r.Opts.ReplicationFactorMin == -1 {
+			allocs[i] = []peer.ID{}
+			continue
+		}
+		ask = append(ask, allocator.Request{Cid: r.Cid, Min: r.Opts.ReplicationFactorMin, Max: r.Opts.ReplicationFactorMax,
+			Current: r.Current, User: r.Opts.UserAllocations})
+		at = append(at, i)
+	}
+	if len(ask) == 0 {
+		return allocs, errs, nil
+	}
+	got, gotErrs, err := d.Allocator.AllocateMany(ctx, ask)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, i := range at {
+		allocs[i], errs[i] = got[k], gotErrs[k]
+	}
+	return allocs, errs, nil
+}
+
+// Admit waits for room in the broadcast queue, and refuses when the tracker's queue is full.
+func (d Parts) Admit(ctx context.Context, n int) error {
+	if err := d.Batcher.WaitRoom(ctx, n); err != nil {
+		return err
+	}
+	return d.Tracker.Full()
+}
+
+func (d Parts) Commit(ctx context.Context, changes []messages.Change) error {
+	if _, err := d.Pinset.Commit(ctx, changes...); err != nil {
+		return fmt.Errorf("pinset commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package offlinestate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	gocid "github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
+)
+
+// initDir writes what init writes: service.json and identity.json.
+func initDir(t *testing.T, dir string) {
+	t.Helper()
+	ident, err := identity.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := servicejson.Default().Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := ident.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testCid(t *testing.T, s string) api.Cid {
+	t.Helper()
+	h, err := mh.Sum([]byte(s), mh.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.NewCid(gocid.NewCidV1(gocid.Raw, h))
+}
+
+// `state import` refuses a file holding a pin over api's name or metadata limits, naming the
+// line, and leaves the pinset as it was (no pin replaced, none unpinned as stale).
+func TestStateImportRefusesPinsOverTheLimits(t *testing.T) {
+	dir := t.TempDir()
+	initDir(t, dir)
+	ctx := context.Background()
+	pinLine := func(s, name string) string {
+		return fmt.Sprintf(`{"cid":%q,"name":%q,"replication_factor_min":-1,"replication_factor_max":-1}`, testCid(t, s).String(), name)
+	}
+	good := `{"pincluster_state":1}` + "\n" + pinLine("a", "a") + "\n" + pinLine("b", "b") + "\n"
+	if err := Import(ctx, dir, strings.NewReader(good), ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pins := func() string {
+		var buf bytes.Buffer
+		if err := Export(ctx, dir, &buf); err != nil {
+			t.Fatal(err)
+		}
+		_, body, _ := strings.Cut(buf.String(), "\n") // the header carries the export time
+		return body
+	}
+	before := pins()
+	if strings.Count(before, "\n") != 2 {
+		t.Fatalf("pinset before:\n%s", before)
+	}
+
+	bad := `{"pincluster_state":1}` + "\n" + pinLine("c", "c") + "\n" + pinLine("d", strings.Repeat("x", api.MaxPinNameBytes+1)) + "\n"
+	err := Import(ctx, dir, strings.NewReader(bad), ImportOptions{}, nil)
+	if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "pin name is 256 bytes") {
+		t.Fatalf("import of a 256-byte name: %v; want ErrInvalid naming line 3 and the limit", err)
+	}
+	if after := pins(); after != before {
+		t.Fatalf("a refused import changed the pinset:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

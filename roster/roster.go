@@ -1,0 +1,304 @@
+// Package roster is a peer's view of who is in the cluster: the peers removed with `peers rm`
+// (each with the seq up to which its ops stay valid), the trust rules (trusted_peers minus
+// removed peers), the visible members, and the removal path (forget a peer, announce a removal,
+// learn removals from anti-entropy). Many parts ask it synchronously (the remote layer's
+// policy hook, the syncer, the gossip readers, the services), so it is a small locked table
+// rather than an actor; it is apart from peer, which only builds it and hands it around.
+//
+// A removal is told to the actors that keep a view of the members by message
+// (messages.PeerRemoved to the monitor, the allocator and the healer; Forget to the membership
+// actor), and the removed peer's ops after its cutoff are dropped by an I/O worker that hands
+// the unpins to the tracker.
+package roster
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/membership"
+	"github.com/pincluster/pincluster/actors/monitor"
+	"github.com/pincluster/pincluster/actors/syncer"
+	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// Config is what the roster needs from the peer's config and identity.
+type Config struct {
+	Self         peer.ID
+	Peername     string
+	TrustedPeers []string // consensus.crdt.trusted_peers ("*" = all)
+}
+
+// Actors are the parts the roster tells about removals and asks about liveness. They are
+// spawned after the roster exists (the remote layer and the syncer need its trust rules
+// first), so the peer attaches them once they run.
+type Actors struct {
+	System    *actor.ActorSystem
+	Monitor   *monitor.Monitor
+	Tracker   *tracker.Tracker
+	Collector *syncer.Collector
+	// Removed are told messages.PeerRemoved (the monitor, the allocator, the healer).
+	Removed []*actor.PID
+	// Announce publishes a removal to every peer (the removals topic).
+	Announce func(ctx context.Context, id peer.ID, cutoff uint64) error
+}
+
+// Roster is the peer's member view. Its methods are safe for concurrent use.
+type Roster struct {
+	cfg   Config
+	host  host.Host
+	store *persistence.Store
+	log   *slog.Logger
+	a     Actors
+	// membership is spawned last of all (see AttachMembership).
+	membership *membership.Membership
+
+	mu sync.Mutex
+	// removed maps each peer removed with peers rm to the seq up to which its ops stay valid.
+	removed map[peer.ID]uint64
+
+	ctx     context.Context // cancelled by Close; the drop workers run under it
+	cancel  context.CancelFunc
+	wmu     sync.Mutex // orders starting a drop worker with Close
+	closed  bool
+	workers sync.WaitGroup
+}
+
+// New builds the roster over the host and the store, with the removals the store recorded.
+func New(cfg Config, h host.Host, store *persistence.Store, log *slog.Logger) (*Roster, error) {
+	removed, err := store.Removed()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Roster{cfg: cfg, host: h, store: store, log: log, removed: map[peer.ID]uint64{}, ctx: ctx, cancel: cancel}
+	for id, cutoff := range removed {
+		r.remove(id, cutoff)
+	}
+	return r, nil
+}
+
+// Attach hands the roster the actors it tells about removals (see Actors), before any of
+// its methods but the trust rules is called.
+func (r *Roster) Attach(a Actors) { r.a = a }
+
+// AttachMembership hands the roster the membership actor, which it tells to forget removed
+// peers, before the first removal can be applied.
+func (r *Roster) AttachMembership(m *membership.Membership) { r.membership = m }
+
+// Close stops the drop workers and waits for them.
+func (r *Roster) Close() {
+	r.wmu.Lock()
+	r.closed = true
+	r.wmu.Unlock()
+	r.cancel()
+	r.workers.Wait()
+}
+
+// remove records id as removed, its ops valid up to seq cutoff (the highest the remover had).
+func (r *Roster) remove(id peer.ID, cutoff uint64) {
+	r.mu.Lock()
+	r.removed[id] = max(r.removed[id], cutoff)
+	r.mu.Unlock()
+}
+
+// Cutoff is the seq up to which a removed peer's ops stay valid; ok is false if id was not
+// removed.
+func (r *Roster) Cutoff(id peer.ID) (seq uint64, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seq, ok = r.removed[id]
+	return seq, ok
+}
+
+// Snapshot returns the removed peers and their cutoffs.
+func (r *Roster) Snapshot() map[peer.ID]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.removed)
+}
+
+// List returns the removed peers.
+func (r *Roster) List() []peer.ID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]peer.ID, 0, len(r.removed))
+	for id := range r.removed {
+		out = append(out, id)
+	}
+	return out
+}
+
+// IsRemoved reports whether id was removed with peers rm (cluster.Members).
+func (r *Roster) IsRemoved(id peer.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.removed[id]
+	return ok
+}
+
+// Removed is IsRemoved (syncer.Membership).
+func (r *Roster) Removed(id peer.ID) bool { return r.IsRemoved(id) }
+
+// Trusted reports whether ops originated by id are accepted (consensus.crdt.trusted_peers,
+// minus peers removed with peers rm).
+func (r *Roster) Trusted(id peer.ID) bool {
+	if id != r.cfg.Self && r.IsRemoved(id) {
+		return false // removed with peers rm: its calls and later ops are refused for good
+	}
+	return r.ConfigTrusted(id)
+}
+
+// TrustedOp reports whether an op is accepted: its origin is trusted, or was trusted until it
+// was removed and the op is one it made before (seq up to the removal's cutoff), which every
+// peer accepts alike.
+func (r *Roster) TrustedOp(origin peer.ID, seq uint64) bool {
+	if cutoff, removed := r.Cutoff(origin); removed {
+		return seq <= cutoff && r.ConfigTrusted(origin)
+	}
+	return r.Trusted(origin)
+}
+
+// ConfigTrusted is consensus.crdt.trusted_peers alone.
+func (r *Roster) ConfigTrusted(id peer.ID) bool {
+	if id == r.cfg.Self {
+		return true
+	}
+	for _, t := range r.cfg.TrustedPeers {
+		if t == "*" || t == id.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// Self is this peer's ID (cluster.Members).
+func (r *Roster) Self() peer.ID { return r.cfg.Self }
+
+// PeerName is this peer's peername, another peer's ID (cluster.Members).
+func (r *Roster) PeerName(id peer.ID) string {
+	if id == r.cfg.Self {
+		return r.cfg.Peername
+	}
+	return id.String()
+}
+
+// Members is this peer plus every peer that is connected or has a valid ping metric, minus
+// removed peers, sorted (cluster.Members).
+func (r *Roster) Members(ctx context.Context) []peer.ID {
+	set := map[peer.ID]bool{r.cfg.Self: true}
+	for _, id := range r.host.Network().Peers() {
+		set[id] = true
+	}
+	if live, err := r.a.Monitor.LivePeers(ctx); err == nil {
+		for _, id := range live {
+			set[id] = true
+		}
+	}
+	out := make([]peer.ID, 0, len(set))
+	for id := range set {
+		if !r.IsRemoved(id) {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Visible is Members (syncer.Membership).
+func (r *Roster) Visible(ctx context.Context) []peer.ID { return r.Members(ctx) }
+
+// Connected lists the peers connected now (antientropy.Members).
+func (r *Roster) Connected() []peer.ID { return r.host.Network().Peers() }
+
+// Allowed reports whether ops may be pulled from id (antientropy.Members).
+func (r *Roster) Allowed(id peer.ID) bool { return !r.IsRemoved(id) && r.Trusted(id) }
+
+// Answered records that a trusted peer answered a pull (antientropy.Members; the collector
+// throttles the writes).
+func (r *Roster) Answered(id peer.ID) {
+	if r.a.Collector != nil {
+		r.a.Collector.Heard(id)
+	}
+}
+
+// LearnRemovals applies the removals a trusted peer reported during anti-entropy (this peer
+// was offline when they were announced, or joined later).
+func (r *Roster) LearnRemovals(removed map[peer.ID]uint64) {
+	for id, cutoff := range removed {
+		if id == r.cfg.Self {
+			r.log.Warn("a peer reports that this peer was removed from the cluster (peers rm); its ops are refused: give this machine a new identity (init -f) to rejoin", "peer", id)
+			continue
+		}
+		if have, ok := r.Cutoff(id); ok && have >= cutoff {
+			continue
+		}
+		r.log.Info("learned that a peer was removed from the cluster", "peer", id, "cutoff", cutoff)
+		r.Forget(id, cutoff)
+	}
+}
+
+// AnnounceRemoval tells every peer that id was removed, and forgets it here.
+func (r *Roster) AnnounceRemoval(ctx context.Context, id peer.ID) {
+	cutoff, _ := r.store.LastSeq(id)
+	r.Forget(id, cutoff)
+	if err := r.a.Announce(ctx, id, cutoff); err != nil {
+		r.log.Warn("peers rm: announcing the removal", "err", err)
+	}
+}
+
+// Forget drops a removed peer from this peer's view; its ops up to cutoff stay valid.
+func (r *Roster) Forget(id peer.ID, cutoff uint64) {
+	if id == r.cfg.Self {
+		return
+	}
+	r.remove(id, cutoff)
+	r.membership.Forget(id)
+	if err := r.store.RemoveMember(id, cutoff); err != nil {
+		r.log.Warn("peers rm: forgetting the member", "peer", id, "err", err)
+	}
+	m := messages.PeerRemoved{Peer: id, Cutoff: cutoff}
+	for _, pid := range r.a.Removed {
+		r.a.System.Root.Send(pid, m)
+	}
+	// Ops of id after the cutoff that arrived before the removal was known here were refused
+	// by the peers that knew: drop their records too (an I/O worker; none once closing).
+	r.wmu.Lock()
+	if !r.closed {
+		r.workers.Add(1)
+		go func() {
+			defer r.workers.Done()
+			r.dropAfterCutoff(id, cutoff)
+		}()
+	}
+	r.wmu.Unlock()
+	// A timer, not a sleep: let the leave request and its reply through first.
+	time.AfterFunc(2*time.Second, func() { _ = r.host.Network().ClosePeer(id) })
+}
+
+func (r *Roster) dropAfterCutoff(id peer.ID, cutoff uint64) {
+	recs, err := r.store.DropAfterCutoff(r.ctx, id, cutoff)
+	if err != nil {
+		r.log.Warn("peers rm: dropping the removed peer's later ops", "peer", id, "err", err)
+		return
+	}
+	if len(recs) > 0 {
+		ops := make([]crdt.Op, len(recs))
+		for i, rec := range recs {
+			ops[i] = rec.Op
+			ops[i].Kind, ops[i].PinJSON = crdt.OpUnpin, nil
+		}
+		r.log.Info("peers rm: dropped ops the removed peer made after its removal", "peer", id, "records", len(recs))
+		r.a.Tracker.Reconcile(ops)
+	}
+}

@@ -1,0 +1,59 @@
+package roster
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/persistence"
+)
+
+// TestTrustRules: trusted_peers decides, a removed peer is refused for good except for the
+// ops it made up to its cutoff, and this peer is always trusted.
+func TestTrustRules(t *testing.T) {
+	store, err := persistence.Open(persistence.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	self, a, b, c := peer.ID("self"), peer.ID("a"), peer.ID("b"), peer.ID("c")
+	r, err := New(Config{Self: self, Peername: "me", TrustedPeers: []string{a.String(), b.String()}}, nil, store, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.remove(b, 10)
+	for _, tc := range []struct {
+		id                      peer.ID
+		config, trusted, remove bool
+	}{
+		{self, true, true, false},
+		{a, true, true, false},
+		{b, true, false, true},
+		{c, false, false, false},
+	} {
+		if got := r.ConfigTrusted(tc.id); got != tc.config {
+			t.Errorf("ConfigTrusted(%s) = %v", tc.id, got)
+		}
+		if got := r.Trusted(tc.id); got != tc.trusted {
+			t.Errorf("Trusted(%s) = %v", tc.id, got)
+		}
+		if got := r.IsRemoved(tc.id); got != tc.remove {
+			t.Errorf("IsRemoved(%s) = %v", tc.id, got)
+		}
+	}
+	if !r.TrustedOp(b, 10) || r.TrustedOp(b, 11) || !r.TrustedOp(a, 99) || r.TrustedOp(c, 1) {
+		t.Error("TrustedOp: a removed peer's ops are valid up to its cutoff only")
+	}
+	r.remove(b, 5) // a lower cutoff never lowers the one known
+	if cutoff, ok := r.Cutoff(b); !ok || cutoff != 10 {
+		t.Errorf("Cutoff(b) = %d, %v", cutoff, ok)
+	}
+	if r.PeerName(self) != "me" || r.PeerName(a) != a.String() {
+		t.Error("PeerName")
+	}
+	if got := r.List(); len(got) != 1 || got[0] != b {
+		t.Errorf("List = %v", got)
+	}
+}
