@@ -12,6 +12,7 @@ import (
 type DaemonCmd struct {
 	Bootstrap []string `name:"bootstrap" sep:"," placeholder:"MADDR,..." help:"Multiaddrs of cluster peers to join."`
 	Upgrade   bool     `name:"upgrade" help:"Run state format migrations before starting."`
+	Stats     bool     `name:"stats" help:"Serve Prometheus metrics on observations.metrics.prometheus_endpoint (127.0.0.1:8888 by default) for this run."`
 }
 
 func (c *DaemonCmd) Run(g *Globals) error {
@@ -25,5 +26,5 @@ func (c *DaemonCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	return peerRunDaemon(ctx, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Out: g.io.Out, Hooks: hooks})
+	return peerRunDaemon(ctx, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Stats: c.Stats, Out: g.io.Out, Hooks: hooks})
 }

@@ -34,6 +34,7 @@ type InitOptions struct {
 type DaemonOptions struct {
 	Bootstrap []string // --bootstrap multiaddrs
 	Upgrade   bool     // --upgrade: run state migrations before starting
+	Stats     bool     // --stats: serve Prometheus metrics (observations.metrics.enable_stats)
 	Out       io.Writer
 	Logger    *slog.Logger
 	// Hooks carries the peer's fault-injection options (ConnGater, OnHost, ClockSource,
@@ -79,13 +80,14 @@ func initLocked(dir string, opts InitOptions) error {
 	}
 	cfg := servicejson.Default()
 	if opts.RandomPorts {
-		ports, err := freePorts(3)
+		ports, err := freePorts(4)
 		if err != nil {
 			return err
 		}
 		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", ports[0])}
 		cfg.API.RestAPI.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[1])
 		cfg.API.IPFSProxy.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2])
+		cfg.Observations.Metrics.PrometheusEndpoint = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[3])
 	}
 	if err := cfg.ApplyEnv(); err != nil {
 		return fmt.Errorf("environment: %w", err)
@@ -169,6 +171,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg.Observations.Metrics.EnableStats = cfg.Observations.Metrics.EnableStats || opts.Stats
 	ident, err := identity.Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if ident, err = identity.New(); err == nil {

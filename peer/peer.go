@@ -77,6 +77,7 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
 	"github.com/pincluster/pincluster/roster"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // Version is pincluster's version.
@@ -103,6 +104,7 @@ type Peer struct {
 	tracker *tracker.Tracker
 	rest    *rest.Server
 	proxy   *ipfsproxy.Server // the IPFS proxy API, started with the REST API
+	metrics *telemetry.Server // the Prometheus endpoint (observations.metrics)
 
 	remote      *remote.Remote
 	topics      *gossip.Topics
@@ -234,7 +236,8 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals)); err != nil {
 		return nil, err
 	}
-	if p.collector, err = syncer.SpawnCollector(p.root, p.collectorConfig(), p.store, p.pinset, p.syncer, p.roster, log); err != nil {
+	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),
+		cfg.Consensus.CRDT.RebroadcastInterval.D(), cfg.Consensus.CRDT.AbsentPeerHorizon.D()), p.store, p.pinset, p.syncer, p.roster, log); err != nil {
 		return nil, err
 	}
 	p.store.SetRacedHandler(p.collector.RacedPins)
@@ -287,6 +290,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		if err = p.proxy.Start(); err != nil {
 			return nil, err
 		}
+		if err = p.startMetrics(log); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Probe != nil {
 		*opts.Probe = p.probe()
@@ -336,15 +342,14 @@ func (p *Peer) RESTAddr() string {
 func (p *Peer) Close() error {
 	var errs []error
 	p.closed.Do(func() {
+		if p.metrics != nil {
+			errs = append(errs, within5s(p.metrics.Shutdown))
+		}
 		if p.proxy != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			errs = append(errs, p.proxy.Shutdown(ctx))
-			cancel()
+			errs = append(errs, within5s(p.proxy.Shutdown))
 		}
 		if p.rest != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			errs = append(errs, p.rest.Shutdown(ctx))
-			cancel()
+			errs = append(errs, within5s(p.rest.Shutdown))
 		}
 		if p.membership != nil {
 			p.membership.Stop() // saves the peerstore file

@@ -25,7 +25,7 @@ type State struct {
 	QueuePriority int64                       // items waiting in the priority queue
 	QueueNormal   int64                       // items waiting in the normal queue
 	Peers         int                         // cluster members this peer sees
-	Alerts        int                         // alerts currently raised
+	Alerts        int                         // recent alerts (GET /health/alerts)
 	StoreLSM      int64                       // Badger's LSM tree on disk, bytes
 	StoreVlog     int64                       // Badger's value log on disk, bytes
 }
@@ -65,7 +65,7 @@ func newStateCollector(src Sources, interval time.Duration, log *slog.Logger) *s
 		pins:     prometheus.NewDesc("ipfscluster_cluster_pin_count", "Pins in the cluster's pinset.", nil, nil),
 		tracked:  prometheus.NewDesc("ipfscluster_pintracker_pin_count", "Pins allocated to this peer.", nil, nil),
 		peers:    prometheus.NewDesc("ipfscluster_cluster_peers", "Cluster peers this peer sees.", nil, nil),
-		alerts:   prometheus.NewDesc("pincluster_alerts", "Alerts currently raised.", nil, nil),
+		alerts:   prometheus.NewDesc("pincluster_alerts", "Recent alerts, as GET /health/alerts lists them.", nil, nil),
 		queue:    prometheus.NewDesc("pincluster_queue_depth", "Items waiting in the pin tracker's queues, by queue (priority, normal).", []string{"queue"}, nil),
 		store:    prometheus.NewDesc("pincluster_store_bytes", "Size of the pinset store on disk, by part (lsm, vlog).", []string{"part"}, nil),
 		byStatus: map[api.TrackerStatus]*prometheus.Desc{},
@@ -212,4 +212,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// Parts are the peer's components a scrape reads; FromParts turns them into Sources. Each is
+// a counter its owner keeps or a short list, so a reading never scans the pinset.
+type Parts struct {
+	Store interface {
+		CountPins() (int, error)
+		DiskSize() (lsm, vlog int64)
+	}
+	Members func(ctx context.Context) int
+	Alerts  func(ctx context.Context) ([]api.Alert, error)
+	// Tracker, when set, adds this peer's pins by status and the queue depths.
+	Tracker func(ctx context.Context) (byStatus map[api.TrackerStatus]int64, priority, normal int64, err error)
+}
+
+// FromParts reads State from the peer's parts.
+func FromParts(p Parts) Sources {
+	return Sources{Read: func(ctx context.Context) (State, error) {
+		pins, err := p.Store.CountPins()
+		if err != nil {
+			return State{}, err
+		}
+		st := State{Pins: int64(pins), Peers: p.Members(ctx)}
+		st.StoreLSM, st.StoreVlog = p.Store.DiskSize()
+		alerts, err := p.Alerts(ctx)
+		st.Alerts = len(alerts)
+		if err == nil && p.Tracker != nil {
+			st.Tracked, st.QueuePriority, st.QueueNormal, err = p.Tracker(ctx)
+		}
+		return st, err
+	}}
 }

@@ -101,6 +101,17 @@ type CollectorConfig struct {
 	Horizon time.Duration
 }
 
+// freshRebroadcasts is how recent, in rebroadcast intervals, each member's version vector must
+// be for a collection round.
+const freshRebroadcasts = 3
+
+// CollectorRhythm is the collector's config from the cluster's: a round every
+// state_sync_interval, version vectors fresh within three rebroadcast_intervals, and the
+// absent_peer_horizon.
+func CollectorRhythm(self peer.ID, stateSync, rebroadcast, horizon time.Duration) CollectorConfig {
+	return CollectorConfig{Self: self, Interval: stateSync, Fresh: freshRebroadcasts * rebroadcast, Horizon: horizon}
+}
+
 // Messages of the collector actor.
 type (
 	// collectTick starts a round (the timer).

@@ -23,6 +23,7 @@ import (
 	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/strictjson"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // Config is the whole service.json: one section per component. Every key has a default; a file
@@ -40,6 +41,9 @@ type Config struct {
 	Allocator allocator.Config       `json:"allocator"`
 	Informer  monitor.InformerConfig `json:"informer"`
 	Monitor   monitor.Config         `json:"monitor"`
+	// Observations is IPFS Cluster's observations section (metrics only: pincluster has no
+	// tracing, and a tracing key is refused as unknown).
+	Observations telemetry.ObservationsSection `json:"observations"`
 }
 
 // ConsensusSection wraps the crdt section, keeping IPFS Cluster's nesting.
@@ -64,6 +68,8 @@ func Default() Config {
 		Allocator: allocator.Default(),
 		Informer:  monitor.DefaultInformerConfig(),
 		Monitor:   monitor.Default(),
+
+		Observations: telemetry.ObservationsSection{Metrics: telemetry.DefaultConfig()},
 	}
 }
 
@@ -71,7 +77,7 @@ func Default() Config {
 func (c Config) Validate() error {
 	_, proxyErr := c.API.IPFSProxy.ForwardTo(c.IPFS.Backend, c.IPFS.NodeMultiaddress)
 	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.IPFS.Validate(), proxyErr,
-		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
+		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate(), c.Observations.Metrics.Validate()} {
 		if err != nil {
 			return err
 		}
@@ -99,6 +105,7 @@ func (c *Config) ApplyEnv() error {
 		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
 		{"api.ipfsproxy", &c.API.IPFSProxy, []string{"CLUSTER_IPFSPROXY_", "PINCLUSTER_IPFSPROXY_"}},
 		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
+		{"observations.metrics", &c.Observations.Metrics, []string{"CLUSTER_METRICS_", "PINCLUSTER_METRICS_"}},
 	}
 	for _, s := range steps {
 		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {

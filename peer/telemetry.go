@@ -1,0 +1,29 @@
+package peer
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/pincluster/pincluster/telemetry"
+)
+
+// startMetrics serves the Prometheus endpoint when observations.metrics.enable_stats is set.
+func (p *Peer) startMetrics(log *slog.Logger) (err error) {
+	if !p.cfg.Observations.Metrics.EnableStats {
+		return nil
+	}
+	members := func(ctx context.Context) int { return len(p.roster.Members(ctx)) }
+	parts := telemetry.Parts{Store: p.store, Members: members, Alerts: p.monitor.Alerts}
+	if p.metrics, err = telemetry.New(p.cfg.Observations.Metrics, telemetry.FromParts(parts), log); err != nil {
+		return err
+	}
+	return p.metrics.Start()
+}
+
+// within5s runs a server's graceful shutdown with a 5 s grace.
+func within5s(shutdown func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return shutdown(ctx)
+}
