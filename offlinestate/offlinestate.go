@@ -172,17 +172,36 @@ func Backup(dir string) (string, error) {
 	return dst, nil
 }
 
-// Upgrade runs format migrations of the pinset store. Version 1 is the only format so far,
-// so it checks that the store opens and reports it current.
 func Upgrade(dir string, out io.Writer) error {
-	return withOfflineStore(dir, func(s *persistence.Store, _ identity.Identity) error {
-		n, err := s.CountPins()
+	return withOfflineStore(dir, func(s *persistence.Store, _ identity.Identity) error { return migrate(s, out) })
+}
+
+// UpgradeLocked is Upgrade for a caller that holds dir's lock (daemon --upgrade).
+func UpgradeLocked(dir string, out io.Writer) error {
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	if err != nil {
+		return err
+	}
+	return errors.Join(migrate(s, out), s.Close())
+}
+
+// migrate brings a store of an earlier version up to date: the layout of version 1 is
+// unchanged, but stores written before the name and metadata indexes need them built.
+func migrate(s *persistence.Store, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
+	n, err := s.CountPins()
+	if err != nil {
+		return err
+	}
+	if !s.Indexed() {
+		named, err := s.RebuildIndexes(context.Background())
 		if err != nil {
 			return err
 		}
-		if out != nil {
-			fmt.Fprintf(out, "state format is current (version %d, %d pins): nothing to migrate\n", Version, n)
-		}
-		return nil
-	})
+		fmt.Fprintf(out, "built the name and metadata indexes of %d pins (%d with a name or metadata)\n", n, named)
+	}
+	fmt.Fprintf(out, "state format is current (version %d, %d pins)\n", Version, n)
+	return nil
 }

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	gocid "github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // initDir writes what init writes: service.json and identity.json.
@@ -73,5 +75,37 @@ func TestStateImportRefusesPinsOverTheLimits(t *testing.T) {
 	}
 	if after := pins(); after != before {
 		t.Fatalf("a refused import changed the pinset:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// A store written before the name and metadata indexes gets them from `state upgrade`; a
+// second upgrade has nothing to do.
+func TestUpgradeBuildsIndexes(t *testing.T) {
+	dir := t.TempDir()
+	initDir(t, dir)
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// What a store of an earlier version looks like: no m/indexed mark.
+	db, err := badger.Open(badger.DefaultOptions(PinsetDir(dir)).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte("m/indexed")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var out bytes.Buffer
+	if err := Upgrade(dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "built the name and metadata indexes") {
+		t.Fatalf("first upgrade: %q", out.String())
+	}
+	out.Reset()
+	if err := Upgrade(dir, &out); err != nil || strings.Contains(out.String(), "built") {
+		t.Fatalf("second upgrade: %q, %v", out.String(), err)
 	}
 }

@@ -182,7 +182,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return fmt.Errorf("identity: %w", err)
 	}
 	if opts.Upgrade {
-		fmt.Fprintf(out, "state format is version %d: no migration needed\n", offlinestate.Version)
+		if err := offlinestate.UpgradeLocked(dir, out); err != nil {
+			return fmt.Errorf("upgrading the state: %w", err)
+		}
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
