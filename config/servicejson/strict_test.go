@@ -36,6 +36,8 @@ var strictSections = []struct {
 	{"allocator", "allocateby", ""},
 	{"informer", "tagz", ""},
 	{"monitor", "check_intervall", ""},
+	{"observations", "tracing", ""}, // IPFS Cluster's tracing section: pincluster has none
+	{"observations.metrics", "enable_stat", ""},
 }
 
 // mapSections hold free-form keys (tag names, user names).
