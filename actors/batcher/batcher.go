@@ -120,6 +120,7 @@ type batcherActor struct {
 	retry      time.Duration // current backoff after failed publishes; 0 when healthy
 	waiting    bool          // a retry is scheduled; nothing is sent before it fires
 	ctx        context.Context
+	onStarted  func() // set on instances that replace a crashed one (facade.go)
 }
 
 func (a *batcherActor) Receive(ctx actor.Context) {
@@ -140,7 +141,20 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 		a.send(ctx)
 	case *awaitRoom:
 		a.onAwaitRoom(ctx, m)
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Started:
+		if a.onStarted != nil {
+			a.onStarted()
+		}
+	case *actor.Restarting:
+		// This instance's buffer dies with it (the fresh one republishes from the published
+		// mark): it no longer counts as pending, and the callers waiting for room ask again.
+		a.pending.Add(-int64(len(a.buf)))
+		for _, w := range a.waiters {
+			if w.sender != nil {
+				ctx.Send(w.sender, &roomGranted{})
+			}
+		}
+	case *actor.Stopping, *actor.Stopped:
 	default:
 		a.log.Warn("batcher: unknown message", "type", fmt.Sprintf("%T", m))
 	}

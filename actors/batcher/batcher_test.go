@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 )
@@ -192,5 +193,92 @@ func TestWaitRoom(t *testing.T) {
 	b.Publish(ops(id, 41, 1001)) // bulk (over max_batch_size): everything goes out, the waiter is granted
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// unpublished is a fake store of own ops for republishing.
+type unpublished struct {
+	mu   sync.Mutex
+	ops  []crdt.Op
+	mark uint64
+}
+
+func (u *unpublished) Published(peer.ID) (uint64, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.mark, nil
+}
+func (u *unpublished) LastSeq(peer.ID) (uint64, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return uint64(len(u.ops)), nil
+}
+func (u *unpublished) OpsFrom(_ context.Context, _ peer.ID, from uint64, fn func(crdt.Op) error) error {
+	u.mu.Lock()
+	ops := append([]crdt.Op(nil), u.ops...)
+	u.mu.Unlock()
+	for _, op := range ops {
+		if op.Seq >= from {
+			if err := fn(op); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// A crashed batcher is replaced by a fresh instance: the buffer of the crashed one is gone, the
+// new one republishes from the published mark, every op goes out (those that became durable
+// around the crash maybe twice: receivers drop what they hold) and nothing stays pending.
+func TestCrashedBatcherRestartsFresh(t *testing.T) {
+	system := actor.NewActorSystem()
+	r, err := root.Spawn(system, root.Config{FaultHooks: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	priv, _, _ := crypto.GenerateEd25519Key(nil)
+	id, _ := peer.IDFromPrivateKey(priv)
+	rec := &recorder{}
+	b, err := Spawn(r, id, Config{MaxBatchSize: 5, MaxBatchAge: 100 * time.Millisecond, MaxQueueSize: 100}, rec, rec, priv.Sign, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	store := &unpublished{}
+	b.Republish(store, id, nil) // nothing to republish yet
+	first := ops(id, 1, 3)
+	store.mu.Lock()
+	store.ops = append(store.ops, first...) // durable, then handed over, as the pinset does
+	store.mu.Unlock()
+	b.Publish(first)
+	eventually(t, "three ops pending", func() bool { return b.pending.Load() == 3 })
+	if err := r.Crash(context.Background(), "batcher"); err != nil {
+		t.Fatal(err)
+	}
+	more := ops(id, 4, 2)
+	store.mu.Lock()
+	store.ops = append(store.ops, more...)
+	store.mu.Unlock()
+	b.Publish(more)
+	eventually(t, "every op published and nothing pending", func() bool {
+		batches, _ := rec.snapshot()
+		n := 0
+		for _, bt := range batches {
+			n += len(bt.Ops)
+		}
+		return n >= 5 && b.pending.Load() == 0
+	})
+	seen := map[uint64]int{}
+	batches, _ := rec.snapshot()
+	for _, bt := range batches {
+		for _, op := range bt.Ops {
+			seen[op.Seq]++
+		}
+	}
+	for seq := uint64(1); seq <= 5; seq++ {
+		if seen[seq] == 0 {
+			t.Errorf("op %d never published (%v)", seq, seen)
+		}
 	}
 }

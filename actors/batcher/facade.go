@@ -23,26 +23,40 @@ type Batcher struct {
 	system  *actor.ActorSystem
 	pid     *actor.PID
 	cfg     Config
+	self    peer.ID
+	log     *slog.Logger
 	pending *atomic.Int64
 	ctx     context.Context // cancelled by Stop; the republish worker runs under it
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
+	src     atomic.Pointer[Unpublished] // Republish's source, for restarted instances
 }
 
-// Spawn starts the batcher under name "batcher".
+// Spawn starts the batcher under name "batcher". Every instance is fresh: after a crash the
+// buffer of the crashed one is gone, and the new one republishes from the published mark
+// (Republish's source), as a restarted peer does.
 func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	pending := &atomic.Int64{}
-	a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, sign: sign, log: log, pending: pending, ctx: ctx}
-	pid, err := parent.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), "batcher")
+	b := &Batcher{system: parent.ActorSystem(), cfg: cfg, pending: &atomic.Int64{}, ctx: ctx, cancel: cancel, log: log, self: self}
+	started := false
+	produce := func() actor.Actor {
+		a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, sign: sign, log: log, pending: b.pending, ctx: ctx}
+		if started {
+			a.onStarted = b.republishAfterCrash
+		}
+		started = true
+		return a
+	}
+	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), "batcher")
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("batcher: spawn: %w", err)
 	}
-	return &Batcher{system: parent.ActorSystem(), pid: pid, cfg: cfg, pending: pending, ctx: ctx, cancel: cancel}, nil
+	b.pid = pid
+	return b, nil
 }
 
 // PID is the batcher actor's address, for subscribing it to the pinset's PinsetChanged events:

@@ -25,6 +25,10 @@ const republishChunk = 1024
 // last stopped (crash included): ops in (published, last seq]. The reading runs in an I/O
 // worker (a large gap is a long read), which Stop cancels and waits for.
 func (b *Batcher) Republish(src Unpublished, self peer.ID, log *slog.Logger) {
+	b.src.Store(&src)
+	if log == nil {
+		log = b.log
+	}
 	b.workers.Add(1)
 	go func() {
 		defer b.workers.Done()
@@ -57,4 +61,12 @@ func republish(ctx context.Context, src Unpublished, self peer.ID, publish func(
 		return
 	}
 	log.Info("republishing ops not broadcast before the last stop", "ops", last-published)
+}
+
+// republishAfterCrash is a restarted instance's start: the crashed one's buffer is gone, so
+// the ops after the published mark go out again (receivers drop what they already hold).
+func (b *Batcher) republishAfterCrash() {
+	if src := b.src.Load(); src != nil && b.ctx.Err() == nil {
+		b.Republish(*src, b.self, b.log)
+	}
 }
