@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench bench-10m cluster chaos chaos-short fmt vet fuzz proto clean
+.PHONY: help build run test test-short kubo test-kubo bench bench-10m cluster chaos chaos-short fmt vet fuzz proto proto-check clean
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -93,6 +93,10 @@ proto:
 	GOBIN=$(abspath bin/tools) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	protoc --plugin=protoc-gen-go=$(abspath bin/tools/protoc-gen-go) -I . \
 	  --go_out=. --go_opt=module=github.com/pincluster/pincluster $(PROTO_FILES)
+
+# proto-check regenerates the wire code and fails if it differs from what is committed.
+proto-check: proto
+	git diff --exit-code -- internal/wirepb || { echo "internal/wirepb: the committed generated code is not what make proto generates"; exit 1; }
 
 clean:
 	rm -rf bin
