@@ -42,8 +42,3 @@ type PinsetChanged struct {
 	Pins []*api.Pin
 }
 
-// OwnSeqSeen tells the pinset actor that an op of its own origin with Seq exists elsewhere (it
-// came back in a snapshot), so local numbering continues after it. No reply.
-type OwnSeqSeen struct {
-	Seq uint64
-}

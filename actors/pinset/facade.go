@@ -135,11 +135,6 @@ func (p *Pinset) ApplyRemoteWait(ctx context.Context, ops []crdt.Op) error {
 	return fmt.Errorf("pinset: unexpected reply %T", res)
 }
 
-// ObserveOwnSeq makes local numbering continue after seq (an op of this peer seen elsewhere).
-func (p *Pinset) ObserveOwnSeq(seq uint64) {
-	p.system.Root.Send(p.pid, &messages.OwnSeqSeen{Seq: seq})
-}
-
 // ApplyRemote queues ops from other peers for merging; it does not wait.
 func (p *Pinset) ApplyRemote(ops []crdt.Op) {
 	if len(ops) > 0 {

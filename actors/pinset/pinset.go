@@ -130,10 +130,6 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onWriteDone(ctx, m)
 	case Subscribe:
 		a.onSubscribe(m)
-	case *messages.OwnSeqSeen:
-		if m.Seq >= a.nextSeq {
-			a.nextSeq = m.Seq + 1
-		}
 	case *InstallSnapshotPage, *RaiseVersionVector, *CollectTombstones:
 		a.onMaintenance(ctx, m)
 	case writerResult:

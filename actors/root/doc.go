@@ -1,6 +1,7 @@
 // Package root is the peer's root supervisor: the one actor the peer spawns itself. Every
-// long-lived actor (pinset, tracker, batcher, syncer, allocator, informer, monitor, healer,
-// membership, rpc) is its child, spawned through Root.SpawnNamed (the Parent its facade is given).
+// long-lived actor (pinset, tracker, batcher, syncer, collector, allocator, informer, monitor,
+// healer, membership, antientropy, gossip, rpc) is its child, spawned through Root.SpawnNamed
+// (the Parent its facade is given).
 //
 // Decisions:
 //   - OneForOne with backoff: a child that panics is restarted alone, after a delay that doubles
