@@ -245,7 +245,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if err = p.spawnHealth(); err != nil {
 		return nil, err
 	}
-	p.roster.Attach(roster.Actors{System: p.system, Monitor: p.monitor, Tracker: p.tracker, Collector: p.collector,
+	p.roster.Attach(roster.Actors{System: p.system, Monitor: p.monitor, Pinset: p.pinset, Collector: p.collector,
 		Removed: []*actor.PID{p.monitor.PID(), p.allocator.PID(), p.healer.PID()}, Announce: p.topics.AnnounceRemoval})
 	if p.Services, err = p.newServices(); err != nil {
 		return nil, err

@@ -26,8 +26,6 @@ import (
 	"github.com/pincluster/pincluster/actors/membership"
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/syncer"
-	"github.com/pincluster/pincluster/actors/tracker"
-	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -43,9 +41,12 @@ type Config struct {
 // spawned after the roster exists (the remote layer and the syncer need its trust rules
 // first), so the peer attaches them once they run.
 type Actors struct {
-	System    *actor.ActorSystem
-	Monitor   *monitor.Monitor
-	Tracker   *tracker.Tracker
+	System  *actor.ActorSystem
+	Monitor *monitor.Monitor
+	// Pinset drops a removed peer's ops after its cutoff (a write: the pinset actor's).
+	Pinset interface {
+		DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint64) (int, error)
+	}
 	Collector *syncer.Collector
 	// Removed are told messages.PeerRemoved (the monitor, the allocator, the healer).
 	Removed []*actor.PID
@@ -272,7 +273,8 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 		r.a.System.Root.Send(pid, m)
 	}
 	// Ops of id after the cutoff that arrived before the removal was known here were refused
-	// by the peers that knew: drop their records too (an I/O worker; none once closing).
+	// by the peers that knew: the pinset drops their records too (asked from an I/O worker;
+	// none once closing).
 	r.wmu.Lock()
 	if !r.closed {
 		r.workers.Add(1)
@@ -287,18 +289,12 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 }
 
 func (r *Roster) dropAfterCutoff(id peer.ID, cutoff uint64) {
-	recs, err := r.store.DropAfterCutoff(r.ctx, id, cutoff)
+	n, err := r.a.Pinset.DropAfterCutoff(r.ctx, id, cutoff)
 	if err != nil {
 		r.log.Warn("peers rm: dropping the removed peer's later ops", "peer", id, "err", err)
 		return
 	}
-	if len(recs) > 0 {
-		ops := make([]crdt.Op, len(recs))
-		for i, rec := range recs {
-			ops[i] = rec.Op
-			ops[i].Kind, ops[i].PinJSON = crdt.OpUnpin, nil
-		}
-		r.log.Info("peers rm: dropped ops the removed peer made after its removal", "peer", id, "records", len(recs))
-		r.a.Tracker.Reconcile(ops)
+	if n > 0 {
+		r.log.Info("peers rm: dropped ops the removed peer made after its removal", "peer", id, "records", n)
 	}
 }

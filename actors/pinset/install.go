@@ -25,6 +25,7 @@ type Maintenance interface {
 	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
 	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
 	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (int, []peer.ID, error)
+	DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint64) ([]persistence.Record, error)
 }
 
 // InstallSnapshotPage merges one page of another peer's snapshot (its records for the keys in
@@ -72,6 +73,20 @@ type TombstonesCollected struct {
 	Err      error
 }
 
+// DropAfterCutoff removes the records of a removed member's ops after its removal cutoff,
+// which arrived here before the removal was known (peers that knew refused them). Reply:
+// DroppedAfterCutoff. The subscribers hear of each record dropped as an unpin.
+type DropAfterCutoff struct {
+	Origin peer.ID
+	Cutoff uint64
+}
+
+// DroppedAfterCutoff answers DropAfterCutoff.
+type DroppedAfterCutoff struct {
+	Dropped int
+	Err     error
+}
+
 // writeJob is a write the writer goroutine runs; result is what it sends back to the actor.
 type writeJob interface {
 	run(ctx context.Context, store Store) any
@@ -101,6 +116,14 @@ func (j maintJob) run(ctx context.Context, store Store) any {
 		d.reply = &VersionVectorRaised{Err: store.RaiseVersionVector(ctx, m.VV)}
 	case *CollectTombstones:
 		d.reply = collect(ctx, store, m)
+	case *DropAfterCutoff:
+		removed, err := store.DropAfterCutoff(ctx, m.Origin, m.Cutoff)
+		for _, r := range removed {
+			op := r.Op
+			op.Kind, op.PinJSON = crdt.OpUnpin, nil
+			d.changed = append(d.changed, op)
+		}
+		d.reply = &DroppedAfterCutoff{Dropped: len(removed), Err: err}
 	}
 	return d
 }

@@ -30,6 +30,9 @@ func (s *memStore) RaiseVersionVector(context.Context, map[peer.ID]uint64) error
 func (s *memStore) CollectTombstones(context.Context, map[peer.ID]uint64, []peer.ID) (int, []peer.ID, error) {
 	return 0, nil, errNoMaintenance
 }
+func (s *memStore) DropAfterCutoff(context.Context, peer.ID, uint64) ([]persistence.Record, error) {
+	return nil, errNoMaintenance
+}
 
 // events collects what a subscriber hears.
 type events struct {
@@ -193,5 +196,33 @@ func TestCollectTombstones(t *testing.T) {
 	// Again, with nothing left to drop: nothing new is excluded.
 	if res, err = p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent}); err != nil || len(res.Excluded) != 0 {
 		t.Fatalf("second collection: %+v, %v", res, err)
+	}
+}
+
+// A removed member's ops after its cutoff are dropped by the actor like every write, and the
+// subscribers hear of each record dropped as an unpin; its ops up to the cutoff stay.
+func TestDropAfterCutoff(t *testing.T) {
+	self, removed := testPeer(t), testPeer(t)
+	ev := &events{}
+	p, st := spawnReal(t, self, ev)
+	ctx := t.Context()
+	kept, late := pinOpOf(t, removed, 1, crdt.MakeHLC(1000, 0), 1), pinOpOf(t, removed, 2, crdt.MakeHLC(1001, 0), 2)
+	if err := p.ApplyRemoteWait(ctx, []crdt.Op{kept, late}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := p.DropAfterCutoff(ctx, removed, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("dropped %d, %v; want 1", n, err)
+	}
+	if _, found, _ := st.Get(late.Cid); found {
+		t.Fatal("the op after the cutoff is still a record")
+	}
+	if _, found, _ := st.Get(kept.Cid); !found {
+		t.Fatal("the op up to the cutoff was dropped")
+	}
+	ops := ev.ops()
+	last := ops[len(ops)-1]
+	if last.Kind != crdt.OpUnpin || last.Cid.KeyString() != late.Cid.KeyString() {
+		t.Fatalf("subscribers heard %+v last, want the unpin of the dropped record", last)
 	}
 }

@@ -77,3 +77,18 @@ func (p *Pinset) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64,
 	}
 	return reply, reply.Err
 }
+
+// DropAfterCutoff removes the records of origin's ops after cutoff (a removed member's ops
+// that arrived before its removal was known), through the actor like every write. It returns
+// how many records it removed.
+func (p *Pinset) DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint64) (int, error) {
+	res, err := p.ask(ctx, "dropping a removed peer's later ops", &DropAfterCutoff{Origin: origin, Cutoff: cutoff})
+	if err != nil {
+		return 0, err
+	}
+	reply, ok := res.(*DroppedAfterCutoff)
+	if !ok {
+		return 0, fmt.Errorf("pinset: unexpected reply %T", res)
+	}
+	return reply.Dropped, reply.Err
+}

@@ -130,7 +130,7 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onWriteDone(ctx, m)
 	case Subscribe:
 		a.onSubscribe(m)
-	case *InstallSnapshotPage, *RaiseVersionVector, *CollectTombstones:
+	case *InstallSnapshotPage, *RaiseVersionVector, *CollectTombstones, *DropAfterCutoff:
 		a.onMaintenance(ctx, m)
 	case writerResult:
 		a.onWriterResult(ctx, m)
