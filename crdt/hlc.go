@@ -15,9 +15,6 @@ const hlcLogicalBits = 16
 // Wall is the timestamp's physical part.
 func (h HLC) Wall() time.Time { return time.UnixMilli(int64(h >> hlcLogicalBits)) }
 
-// Logical is the counter part.
-func (h HLC) Logical() uint16 { return uint16(h) }
-
 // MakeHLC builds a timestamp.
 func MakeHLC(wallMillis int64, logical uint16) HLC {
 	return HLC(uint64(wallMillis)<<hlcLogicalBits | uint64(logical))

@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
 )
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
 )
 
@@ -119,27 +120,6 @@ func (r *Ranking) Allocate(c api.Cid, min, max int, current, user []peer.ID, loc
 		return nil, notEnough(c, min, len(pl.cands))
 	}
 	return chosen, nil
-}
-
-// UnderReplicated reports whether fewer than min of the current allocations are candidates,
-// i.e. whether automatic repinning should reallocate the pin. Pins with min == -1 are never
-// under-replicated.
-func UnderReplicated(cfg Config, min int, current []peer.ID, candidates map[peer.ID]map[string]api.Metric) bool {
-	if min <= 0 {
-		return false
-	}
-	by := cfg.AllocateBy
-	if len(by) == 0 {
-		by = Default().AllocateBy
-	}
-	pl := &pool{src: candidates, nums: numeric(by)}
-	n := 0
-	for _, p := range dedupe(current) {
-		if pl.has(p) {
-			n++
-		}
-	}
-	return n < min
 }
 
 // fill appends user allocations, then ranked candidates, to chosen until it holds max peers.

@@ -10,6 +10,7 @@ import (
 	gocid "github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
 	"github.com/pincluster/pincluster/api"
 )
 

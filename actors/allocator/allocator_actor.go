@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"

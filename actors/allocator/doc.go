@@ -19,5 +19,4 @@
 //
 //	al, err := allocator.Spawn(parent, allocator.Default(), allocator.Deps{Metrics: topic, Removed: store}, logger)
 //	peers, err := al.Allocate(ctx, c, pin.PinOptions, pin.Allocations)
-//	// automatic repinning: only when allocator.UnderReplicated(cfg, pin.Min, pin.Allocations, metrics)
 package allocator

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
 )
 

@@ -6,13 +6,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
-	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 )
 
@@ -119,12 +117,6 @@ func (m *Membership) Learned(info peer.AddrInfo) { m.system.Root.Send(m.pid, &pe
 func (m *Membership) Forget(id peer.ID) {
 	m.removed.add(id)
 	m.system.Root.Send(m.pid, &peerForgotten{id: id})
-}
-
-// ConnectedCount is the number of known members connected now. It waits for ctx's deadline
-// (else 5s); a stopped actor is actor.ErrDeadLetter, no answer an api.ErrTimeout (ask.Call).
-func (m *Membership) ConnectedCount(ctx context.Context) (int, error) {
-	return ask.Call[int](ctx, m.system, m.pid, &connectedRequest{}, 5*time.Second, "membership", actor.ErrDeadLetter)
 }
 
 // Stop stops the actor after saving the peerstore file; dials in flight are cancelled.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	actorask "github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
@@ -123,13 +124,6 @@ func (m *Monitor) Forget(id peer.ID) {
 // Latest returns the latest valid metric named name of each peer, sorted by peer ID.
 func (m *Monitor) Latest(ctx context.Context, name string) ([]api.Metric, error) {
 	r, err := ask[messages.LatestMetricsResponse](ctx, m, messages.LatestMetricsRequest{Name: name})
-	return r.Metrics, err
-}
-
-// LatestAll returns the valid metrics by peer and name (the allocator's candidates). The maps
-// are the caller's.
-func (m *Monitor) LatestAll(ctx context.Context) (map[peer.ID]map[string]api.Metric, error) {
-	r, err := ask[messages.AllMetricsResponse](ctx, m, messages.AllMetricsRequest{})
 	return r.Metrics, err
 }
 

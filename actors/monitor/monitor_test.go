@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"errors"
-	"github.com/pincluster/pincluster/internal/poll"
 	"io"
 	"log/slog"
 	"slices"
@@ -11,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pincluster/pincluster/internal/poll"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"

@@ -357,11 +357,6 @@ func (c *Collector) RacedPins(ops []crdt.Op) {
 // ops are signs of life of their origins).
 func (c *Collector) PID() *actor.PID { return c.pid }
 
-// Changed hands over a PinsetChanged event, as the pinset does to its subscribers.
-func (c *Collector) Changed(ev messages.PinsetChanged) {
-	c.system.Root.Send(c.pid, ev)
-}
-
 // Heard records that a trusted peer answered a pull.
 func (c *Collector) Heard(id peer.ID) {
 	c.system.Root.Send(c.pid, &memberHeard{id: id})

@@ -42,15 +42,6 @@ func WithRemovals(get func() map[peer.ID]uint64, learn func(map[peer.ID]uint64))
 	return func(s *Syncer) { s.removals, s.learnRemovals = get, learn }
 }
 
-// WithPageSize sets the ops (or records) asked per request (DefaultPageSize by default).
-func WithPageSize(n int) Option {
-	return func(s *Syncer) {
-		if n > 0 {
-			s.page = n
-		}
-	}
-}
-
 // Syncer is the facade: it serves other peers' pulls and pulls for this peer. Pull may be
 // called concurrently (each call is independent; the pinset actor serialises writes).
 type Syncer struct {
@@ -186,20 +177,6 @@ func (s *Syncer) request(ctx context.Context, from peer.ID, req *messages.SyncRe
 		s.noteVV(from, vv)
 	}
 	return resp, nil
-}
-
-// Behind reports whether from's version vector (as last seen) has ops this peer lacks.
-func Behind(mine map[peer.ID]uint64, theirs map[string]uint64) bool {
-	for o, seq := range theirs {
-		id, err := peer.Decode(o)
-		if err != nil {
-			continue
-		}
-		if seq > mine[id] {
-			return true
-		}
-	}
-	return false
 }
 
 // Stop stops the syncer actor.

@@ -1,0 +1,19 @@
+package syncer
+
+import "github.com/pincluster/pincluster/messages"
+
+// Test-only API: exported here so that only this package's tests see it.
+
+// WithPageSize sets the ops (or records) asked per request (DefaultPageSize by default).
+func WithPageSize(n int) Option {
+	return func(s *Syncer) {
+		if n > 0 {
+			s.page = n
+		}
+	}
+}
+
+// Changed hands over a PinsetChanged event, as the pinset does to its subscribers.
+func (c *Collector) Changed(ev messages.PinsetChanged) {
+	c.system.Root.Send(c.pid, ev)
+}
