@@ -14,6 +14,7 @@ import (
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/ipfsproxy"
+	"github.com/pincluster/pincluster/api/pinsvc"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/strictjson"
@@ -41,10 +42,12 @@ type ConsensusSection struct {
 	CRDT config.CRDT `json:"crdt"`
 }
 
-// APISection wraps the API sections: the REST API and the IPFS proxy API.
+// APISection wraps the API sections: the REST API, the IPFS proxy API and the IPFS Pinning
+// Service API.
 type APISection struct {
 	RestAPI   rest.Config      `json:"restapi"`
 	IPFSProxy ipfsproxy.Config `json:"ipfsproxy"`
+	PinSvcAPI pinsvc.Config    `json:"pinsvcapi"`
 }
 
 // DefaultConfig is the configuration of a fresh peer.
@@ -52,7 +55,7 @@ func DefaultConfig() Config {
 	return Config{
 		Cluster:   config.DefaultCluster(),
 		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
-		API:       APISection{RestAPI: rest.DefaultConfig(), IPFSProxy: ipfsproxy.DefaultConfig()},
+		API:       APISection{RestAPI: rest.DefaultConfig(), IPFSProxy: ipfsproxy.DefaultConfig(), PinSvcAPI: pinsvc.DefaultConfig()},
 		IPFS:      config.DefaultIPFS(),
 		Tracker:   tracker.DefaultConfig(),
 		Allocator: allocator.Default(),
@@ -64,7 +67,7 @@ func DefaultConfig() Config {
 // Validate checks every section; errors name the key.
 func (c Config) Validate() error {
 	_, proxyErr := c.API.IPFSProxy.ForwardTo(c.IPFS.Backend, c.IPFS.NodeMultiaddress)
-	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.IPFS.Validate(), proxyErr,
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.API.PinSvcAPI.Validate(), c.IPFS.Validate(), proxyErr,
 		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate()} {
 		if err != nil {
 			return err
@@ -92,6 +95,7 @@ func (c *Config) ApplyEnv() error {
 		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
 		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
 		{"api.ipfsproxy", &c.API.IPFSProxy, []string{"CLUSTER_IPFSPROXY_", "PINCLUSTER_IPFSPROXY_"}},
+		{"api.pinsvcapi", &c.API.PinSvcAPI, []string{"CLUSTER_PINSVCAPI_", "PINCLUSTER_PINSVCAPI_"}},
 		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
 	}
 	for _, s := range steps {

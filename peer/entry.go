@@ -73,13 +73,14 @@ func initLocked(dir string, opts InitOptions) error {
 	}
 	cfg := DefaultConfig()
 	if opts.RandomPorts {
-		ports, err := freePorts(3)
+		ports, err := freePorts(4)
 		if err != nil {
 			return err
 		}
 		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", ports[0])}
 		cfg.API.RestAPI.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[1])
 		cfg.API.IPFSProxy.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2])
+		cfg.API.PinSvcAPI.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[3])
 	}
 	if err := cfg.ApplyEnv(); err != nil {
 		return fmt.Errorf("environment: %w", err)
@@ -103,7 +104,7 @@ func initLocked(dir string, opts InitOptions) error {
 		}
 	}
 	fmt.Fprintf(out, "initialized pincluster peer %s in %s\n", ident.ID, dir)
-	fmt.Fprintf(out, "  REST API: %s\n  IPFS proxy: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, cfg.API.IPFSProxy.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
+	fmt.Fprintf(out, "  REST API: %s\n  IPFS proxy: %s\n  pinning service API: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, cfg.API.IPFSProxy.ListenMultiaddress, cfg.API.PinSvcAPI.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
 	return nil
 }
 

@@ -60,6 +60,7 @@ import (
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/ipfsproxy"
+	"github.com/pincluster/pincluster/api/pinsvc"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/crdt"
@@ -95,6 +96,7 @@ type Peer struct {
 	tracker *tracker.Tracker
 	rest    *rest.Server
 	proxy   *ipfsproxy.Server // the IPFS proxy API, started with the REST API
+	pinsvc  *pinsvc.Server    // the IPFS Pinning Service API, started with the REST API (pinsvc.go)
 
 	remote      *remote.Remote
 	gossip      *gossip
@@ -293,6 +295,9 @@ func New(ctx context.Context, dir string, cfg Config, ident Identity, opts Optio
 		if err = p.proxy.Start(); err != nil {
 			return nil, err
 		}
+		if err = p.startPinSvc(log); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Probe != nil {
 		*opts.Probe = p.probe()
@@ -324,6 +329,7 @@ func (p *Peer) RESTAddr() string {
 func (p *Peer) Close() error {
 	var errs []error
 	p.closed.Do(func() {
+		errs = append(errs, p.stopPinSvc())
 		if p.proxy != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, p.proxy.Shutdown(ctx))
