@@ -164,8 +164,8 @@ func (f *fakeStatus) Status(_ context.Context, c api.Cid, _ bool) (api.GlobalPin
 		st = api.TrackerStatusPinned
 	}
 	g := api.GlobalPinInfo{Cid: c}
-	g.Add(api.PinInfo{Cid: c, Peer: "peerA", PinInfoShort: api.PinInfoShort{PeerName: "a", IPFS: "12D3KooWIPFSnodeA",
-		IPFSAddresses: []string{"/ip4/10.0.0.1/tcp/4001"}, Status: st}})
+	g.Add(api.PinInfo{Cid: c, Peer: "peerA", PinInfoShort: api.PinInfoShort{PeerName: "a", IPFS: testPeerID(1),
+		IPFSAddresses: []string{"/ip4/10.0.0.1/tcp/4001", "not an address"}, Status: st}})
 	return g, nil
 }
 
@@ -281,4 +281,17 @@ func ids(res PinResults) string {
 		out = append(out, r.Pin.Name)
 	}
 	return strings.Join(out, ",")
+}
+
+// testPeerID is a valid peer ID made from seed.
+func testPeerID(seed byte) string {
+	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
+	if err != nil {
+		panic(err)
+	}
+	id, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		panic(err)
+	}
+	return id.String()
 }

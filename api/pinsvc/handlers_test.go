@@ -21,7 +21,7 @@ func TestAddGetDelete(t *testing.T) {
 	if !validRequestID(ps.RequestID) || ps.Status != StatusPinned || ps.Pin.Cid != c.String() || ps.Pin.Name != "photos" || ps.Pin.Meta["app"] != "x" || len(ps.Pin.Origins) != 1 {
 		t.Fatalf("POST /pins answered %+v", ps)
 	}
-	if !slices.Equal(ps.Delegates, []string{"/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWIPFSnodeA"}) {
+	if !slices.Equal(ps.Delegates, []string{"/ip4/10.0.0.1/tcp/4001/p2p/" + testPeerID(1)}) {
 		t.Fatalf("delegates %v", ps.Delegates)
 	}
 	if !strings.Contains(ps.Info["status_details"], "a: pinned") {
@@ -293,7 +293,8 @@ func TestBadInput(t *testing.T) {
 		{"name over 255", "writer", "POST", "/pins", Pin{Cid: c, Name: long}, 400, "BAD_REQUEST"},
 		{"name of 255", "writer", "POST", "/pins", Pin{Cid: c, Name: long[:255]}, 202, ""},
 		{"bad origin", "writer", "POST", "/pins", Pin{Cid: c, Origins: []string{"not a multiaddr"}}, 400, "BAD_REQUEST"},
-		{"21 origins", "writer", "POST", "/pins", Pin{Cid: c, Origins: slices.Repeat([]string{"/ip4/1.2.3.4/tcp/1"}, 21)}, 400, "BAD_REQUEST"},
+		{"21 origins", "writer", "POST", "/pins", Pin{Cid: c, Origins: manyOrigins(21)}, 202, ""},
+		{"huge meta", "writer", "POST", "/pins", Pin{Cid: c, Meta: map[string]string{"a": strings.Repeat("m", maxEntryBytes)}}, 400, "BAD_REQUEST"},
 		{"bad JSON", "writer", "POST", "/pins", `{"cid": `, 400, "BAD_REQUEST"},
 		{"meta not strings", "writer", "POST", "/pins", `{"cid": "` + c + `", "meta": {"a": 1}}`, 400, "BAD_REQUEST"},
 		{"huge body", "writer", "POST", "/pins", `{"cid": "` + c + `", "name": "` + strings.Repeat("y", maxBodyBytes) + `"}`, 413, "REQUEST_TOO_LARGE"},
@@ -383,7 +384,7 @@ func TestWriteErrors(t *testing.T) {
 
 func TestClusterStatus(t *testing.T) {
 	pi := func(st api.TrackerStatus, addr string) api.PinInfoShort {
-		return api.PinInfoShort{PeerName: addr, IPFS: "id" + addr, IPFSAddresses: []string{"/ip4/10.0.0." + addr + "/tcp/4001"}, Status: st}
+		return api.PinInfoShort{PeerName: addr, IPFS: testPeerID(addr[0]), IPFSAddresses: []string{"/ip4/10.0.0." + addr + "/tcp/4001"}, Status: st}
 	}
 	for _, tc := range []struct {
 		name      string
@@ -411,7 +412,7 @@ func TestClusterStatus(t *testing.T) {
 				t.Fatalf("status %s delegates %v, want %s and %d", st, del, tc.status, tc.delegates)
 			}
 			for _, d := range del {
-				if !strings.Contains(d, "/p2p/id") {
+				if !strings.Contains(d, "/p2p/12D3") {
 					t.Fatalf("delegate %s lacks /p2p/", d)
 				}
 			}
@@ -428,5 +429,34 @@ func TestCreatedClockIsStrictlyIncreasing(t *testing.T) {
 	a, b := c.next(), c.next()
 	if !b.After(a) {
 		t.Fatalf("%v then %v", a, b)
+	}
+}
+
+func manyOrigins(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("/ip4/1.2.3.%d/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", i))
+	}
+	return out
+}
+
+// Origins are hints: more than 20, or more than fit, are cut rather than refused.
+func TestOriginsCut(t *testing.T) {
+	e := newEnv(t)
+	ps := e.add(Pin{Cid: mkCid(t, 1).String(), Origins: manyOrigins(30)})
+	if len(ps.Pin.Origins) != maxOrigins {
+		t.Fatalf("%d origins kept", len(ps.Pin.Origins))
+	}
+	long := manyOrigins(20)
+	for i := range long {
+		long[i] += "/p2p-circuit" + strings.Repeat("/dns4/relay.example.com", 10)
+	}
+	ps = e.add(Pin{Cid: mkCid(t, 2).String(), Origins: long})
+	if n := len(ps.Pin.Origins); n == 0 || n == 20 {
+		t.Fatalf("%d long origins kept", n)
+	}
+	pin, _ := e.pins.has(t, mkCid(t, 2))
+	if len(pin.Metadata[requestKeyPrefix+ps.RequestID]) > maxEntryBytes {
+		t.Fatal("entry over its limit")
 	}
 }

@@ -147,8 +147,10 @@ func (c *createdClock) next() time.Time {
 	return t
 }
 
-// check validates a posted Pin; errors wrap api.ErrInvalid.
-func (p Pin) check() (api.Cid, error) {
+// check validates a posted Pin; errors wrap api.ErrInvalid. Origins are hints: past the
+// spec's 20, or past what fits in the request's share of the pin's metadata, the last ones are
+// dropped rather than the request refused (Kubo sends every address of its node).
+func (p *Pin) check() (api.Cid, error) {
 	if p.Cid == "" {
 		return api.CidUndef, fmt.Errorf("%w: pin.cid is required", api.ErrInvalid)
 	}
@@ -162,9 +164,6 @@ func (p Pin) check() (api.Cid, error) {
 	if !utf8.ValidString(p.Name) {
 		return api.CidUndef, fmt.Errorf("%w: pin.name is not valid UTF-8", api.ErrInvalid)
 	}
-	if len(p.Origins) > maxOrigins {
-		return api.CidUndef, fmt.Errorf("%w: pin.origins has %d items, over the limit of %d", api.ErrInvalid, len(p.Origins), maxOrigins)
-	}
 	for _, o := range p.Origins {
 		if _, err := ma.NewMultiaddr(o); err != nil {
 			return api.CidUndef, fmt.Errorf("%w: pin.origins: %q is not a multiaddress: %v", api.ErrInvalid, o, err)
@@ -175,9 +174,22 @@ func (p Pin) check() (api.Cid, error) {
 			return api.CidUndef, fmt.Errorf("%w: pin.meta: keys must be non-empty and keys and values valid UTF-8", api.ErrInvalid)
 		}
 	}
-	if n := len(entry{Name: p.Name, Meta: p.Meta, Origins: p.Origins}.marshal()); n > maxEntryBytes {
-		return api.CidUndef, fmt.Errorf("%w: the request (name, meta, origins) takes %d bytes, over the limit of %d", api.ErrInvalid, n, maxEntryBytes)
+	if n := len(entry{Name: p.Name, Meta: p.Meta}.marshal()); n > maxEntryBytes {
+		return api.CidUndef, fmt.Errorf("%w: the request's name and meta take %d bytes, over the limit of %d", api.ErrInvalid, n, maxEntryBytes)
 	}
+	var origins []string
+	for _, o := range p.Origins {
+		if !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	if len(origins) > maxOrigins {
+		origins = origins[:maxOrigins]
+	}
+	for len(origins) > 0 && len(entry{Name: p.Name, Meta: p.Meta, Origins: origins}.marshal()) > maxEntryBytes {
+		origins = origins[:len(origins)-1]
+	}
+	p.Origins = origins
 	return c, nil
 }
 

@@ -2,6 +2,10 @@ package pinsvc
 
 import (
 	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"sort"
 	"strings"
 
@@ -94,12 +98,21 @@ func clusterStatus(g api.GlobalPinInfo) (status string, delegates []string, info
 	return status, delegates, info
 }
 
-// ipfsAddrs are a peer's IPFS node addresses, each ending in /p2p/<its IPFS peer ID>.
+// ipfsAddrs are a peer's IPFS node addresses, each ending in /p2p/<its IPFS peer ID>; those
+// that do not make a valid p2p address are left out (Kubo's client fails on a delegate it
+// cannot read).
 func ipfsAddrs(pi api.PinInfoShort) []string {
 	out := make([]string, 0, len(pi.IPFSAddresses))
 	for _, a := range pi.IPFSAddresses {
 		if pi.IPFS != "" && !strings.Contains(a, "/p2p/") && !strings.Contains(a, "/ipfs/") {
 			a += "/p2p/" + pi.IPFS
+		}
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			continue
+		}
+		if _, err := peer.AddrInfoFromP2pAddr(m); err != nil {
+			continue
 		}
 		out = append(out, a)
 	}
