@@ -13,7 +13,7 @@ import (
 // services and store, with the REST API's credentials.
 func (p *Peer) startPinSvc(log *slog.Logger) error {
 	s, err := pinsvc.New(p.cfg.API.PinSvcAPI, pinsvc.Deps{
-		Pins: p.PinService, Status: p.StatusService, Index: pinsvcIndex{p.store}, Auth: p.rest,
+		Pins: p.PinService, Status: p.StatusService, Index: pinsvcIndex{p.store}, Auth: p.rest, Peers: p.PeerService,
 	}, log)
 	if err != nil {
 		return err

@@ -30,6 +30,13 @@ type Status interface {
 	Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
 }
 
+// Membership lists the cluster's peers with their IPFS node's ID and addresses (api.ID.IPFS),
+// where delegates come from when the status does not carry them.
+type Membership interface {
+	// Peers streams the ID of every cluster peer (this one included).
+	Peers(ctx context.Context, fn func(api.ID) error) error
+}
+
 // RequestRef is a request found in the index: created time, id, CID and the stored JSON of the
 // pin that holds it (the caller's to keep).
 type RequestRef struct {
@@ -61,6 +68,8 @@ type Deps struct {
 	Status Status
 	Index  Index
 	Auth   Auth
+	// Peers is optional: without it, delegates are the addresses the status carries.
+	Peers Membership
 }
 
 func (d Deps) check() error {

@@ -54,8 +54,9 @@
 //
 // From the CID's cluster-wide status: pinned when some peer has it pinned (errors on other
 // peers are shown in info but do not hide that the data is held), else pinning when some peer
-// is fetching it, else queued when some peer has it queued or no peer reports an error (just
-// committed), else failed. delegates are the IPFS node multiaddrs (with /p2p/<IPFS peer ID>) of
+// is fetching it, else queued when some peer has it queued or unexpectedly_unpinned (just
+// committed: not yet queued by its tracker) or no peer reports an error, else failed (pin or
+// cluster errors only). delegates are the IPFS node multiaddrs (with /p2p/<IPFS peer ID>) of
 // the peers holding or fetching it (of every peer in the status when none does yet), at most
 // 20; info.status_details lists each peer's status and error. If the status cannot be read the
 // request is answered queued with the error in info.

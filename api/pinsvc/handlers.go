@@ -215,7 +215,14 @@ func (s *Server) status(ctx context.Context, c api.Cid) (string, []string, map[s
 	if err != nil {
 		return StatusQueued, []string{}, map[string]string{"status_details": "cluster status unavailable: " + err.Error()}
 	}
-	return clusterStatus(g)
+	var addrs map[string][]string
+	for _, pi := range g.PeerMap {
+		if len(pi.IPFSAddresses) == 0 {
+			addrs = s.peerAddrs(ctx)
+			break
+		}
+	}
+	return clusterStatus(g, func(k string) []string { return addrs[k] })
 }
 
 // readPin reads and checks a POSTed Pin.

@@ -1,6 +1,7 @@
 package pinsvc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -399,7 +402,8 @@ func TestClusterStatus(t *testing.T) {
 		{"queued", []api.PinInfoShort{pi(api.TrackerStatusPinQueued, "1"), pi(api.TrackerStatusRemote, "2")}, StatusQueued, 1},
 		{"queued and error", []api.PinInfoShort{pi(api.TrackerStatusPinQueued, "1"), pi(api.TrackerStatusClusterError, "2")}, StatusQueued, 1},
 		{"errors everywhere", []api.PinInfoShort{pi(api.TrackerStatusPinError, "1"), pi(api.TrackerStatusClusterError, "2")}, StatusFailed, 2},
-		{"unexpectedly unpinned", []api.PinInfoShort{pi(api.TrackerStatusUnexpectedlyUnpinned, "1")}, StatusFailed, 1},
+		{"unexpectedly unpinned", []api.PinInfoShort{pi(api.TrackerStatusUnexpectedlyUnpinned, "1")}, StatusQueued, 1},
+		{"unexpectedly unpinned and error", []api.PinInfoShort{pi(api.TrackerStatusUnexpectedlyUnpinned, "1"), pi(api.TrackerStatusPinError, "2")}, StatusQueued, 1},
 		{"only remote", []api.PinInfoShort{pi(api.TrackerStatusRemote, "1")}, StatusQueued, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -407,7 +411,7 @@ func TestClusterStatus(t *testing.T) {
 			for i, p := range tc.peers {
 				g.PeerMap[fmt.Sprint("peer", i)] = p
 			}
-			st, del, info := clusterStatus(g)
+			st, del, info := clusterStatus(g, nil)
 			if st != tc.status || len(del) != tc.delegates || del == nil {
 				t.Fatalf("status %s delegates %v, want %s and %d", st, del, tc.status, tc.delegates)
 			}
@@ -458,5 +462,43 @@ func TestOriginsCut(t *testing.T) {
 	pin, _ := e.pins.has(t, mkCid(t, 2))
 	if len(pin.Metadata[requestKeyPrefix+ps.RequestID]) > maxEntryBytes {
 		t.Fatal("entry over its limit")
+	}
+}
+
+type fakePeers struct{ calls int }
+
+func (f *fakePeers) Peers(_ context.Context, fn func(api.ID) error) error {
+	f.calls++
+	return fn(api.ID{ID: peer.ID("peerA"), IPFS: api.IPFSID{ID: testPeerID(1), Addresses: []string{"/ip4/10.9.9.9/tcp/4001/p2p/" + testPeerID(1), "/ip4/10.9.9.9/udp/4001/quic-v1"}}})
+}
+
+type noAddrStatus struct{ fakeStatus }
+
+func (f *noAddrStatus) Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	g, err := f.fakeStatus.Status(ctx, c, local)
+	for k, pi := range g.PeerMap {
+		pi.IPFSAddresses = nil
+		g.PeerMap[k] = pi
+	}
+	return g, err
+}
+
+// Without addresses in the status, delegates come from the membership (asked once per TTL).
+func TestDelegatesFromMembership(t *testing.T) {
+	e := newEnv(t)
+	peers := &fakePeers{}
+	s, err := New(DefaultConfig(), Deps{Pins: e.pins, Status: &noAddrStatus{}, Index: storeIndex{e.pins.store}, Peers: peers}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = s
+	ps := e.add(Pin{Cid: mkCid(t, 1).String()})
+	want := []string{"/ip4/10.9.9.9/tcp/4001/p2p/" + testPeerID(1), "/ip4/10.9.9.9/udp/4001/quic-v1/p2p/" + testPeerID(1)}
+	if !slices.Equal(ps.Delegates, want) {
+		t.Fatalf("delegates %v, want %v", ps.Delegates, want)
+	}
+	e.add(Pin{Cid: mkCid(t, 2).String()})
+	if peers.calls != 1 {
+		t.Fatalf("membership asked %d times", peers.calls)
 	}
 }

@@ -156,6 +156,25 @@ func TestKuboPinRemote(t *testing.T) {
 	if l := lines(must("pin", "remote", "ls", "--service=pc")); len(l) != 3 {
 		t.Fatalf("ls: %q", l)
 	}
+	// The answer itself: delegates are the IPFS node's p2p addresses.
+	req, _ := http.NewRequest("GET", endpoint+"/pins?cid="+b, nil)
+	req.Header.Set("Authorization", "Bearer "+readTok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Count   int `json:"count"`
+		Results []struct {
+			Delegates []string          `json:"delegates"`
+			Info      map[string]string `json:"info"`
+		} `json:"results"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || res.Count != 1 || len(res.Results) != 1 || len(res.Results[0].Delegates) == 0 || !strings.Contains(res.Results[0].Delegates[0], "/p2p/") {
+		t.Fatalf("GET /pins?cid=: %v %+v", err, res)
+	}
 	if l := lines(must("pin", "remote", "ls", "--service=pc", "--name=first")); len(l) != 1 || !strings.Contains(l[0], a) || !strings.Contains(l[0], "pinned") {
 		t.Fatalf("ls --name=first: %q", l)
 	}

@@ -24,6 +24,11 @@ type Server struct {
 	srv     *http.Server
 	clock   createdClock
 
+	// addrs caches the peers' IPFS addresses (status.go).
+	addrsMu sync.Mutex
+	addrs   map[string][]string
+	addrsAt time.Time
+
 	// writeMu serializes this peer's read-modify-write of pins (add, replace, remove).
 	writeMu sync.Mutex
 

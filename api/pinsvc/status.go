@@ -1,7 +1,9 @@
 package pinsvc
 
 import (
+	"context"
 	"slices"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -22,13 +24,16 @@ const maxDetails = 2048
 //   - pinned when some peer has it pinned (the content is held; errors on other peers are
 //     reported in info but do not hide that);
 //   - else pinning when some peer is fetching it;
-//   - else queued when some peer has it queued, or no peer reports an error (just committed,
-//     not yet seen by a tracker);
-//   - else failed: every peer that reports something reports an error.
+//   - else queued when some peer has it queued or unexpectedly_unpinned (what a peer reports
+//     between the commit and its tracker queueing the pin, and what the tracker recovers), or
+//     no peer reports an error;
+//   - else failed: the peers that report something report an error (pin_error, cluster_error).
 //
 // delegates are the IPFS node multiaddrs of the peers that hold or fetch the pin (each ending
 // in /p2p/<IPFS peer ID>); info.status_details lists every peer's status and error.
-func clusterStatus(g api.GlobalPinInfo) (status string, delegates []string, info map[string]string) {
+// addrsOf, when not nil, gives the IPFS addresses of a peer (by its key in the peer map) whose
+// status carries none.
+func clusterStatus(g api.GlobalPinInfo, addrsOf func(peerKey string) []string) (status string, delegates []string, info map[string]string) {
 	var pinned, pinning, queued, failed int
 	keys := make([]string, 0, len(g.PeerMap))
 	for k := range g.PeerMap {
@@ -45,9 +50,11 @@ func clusterStatus(g api.GlobalPinInfo) (status string, delegates []string, info
 			pinned++
 		case pi.Status&api.TrackerStatusPinning != 0:
 			pinning++
-		case pi.Status&api.TrackerStatusPinQueued != 0:
+		case pi.Status&(api.TrackerStatusPinQueued|api.TrackerStatusUnexpectedlyUnpinned|api.TrackerStatusUndefined) != 0:
+			// unexpectedly_unpinned: in the pinset, allocated here, not (yet) on the node, which
+			// is also what a peer reports between the commit and its tracker queueing the pin
 			queued++
-		case pi.Status&(api.TrackerStatusError|api.TrackerStatusUnexpectedlyUnpinned) != 0:
+		case pi.Status&api.TrackerStatusError != 0:
 			failed++
 			holds = false
 		default:
@@ -62,6 +69,9 @@ func clusterStatus(g api.GlobalPinInfo) (status string, delegates []string, info
 			d += " (" + pi.Error + ")"
 		}
 		details = append(details, d)
+		if len(pi.IPFSAddresses) == 0 && addrsOf != nil {
+			pi.IPFSAddresses = addrsOf(k)
+		}
 		addrs := ipfsAddrs(pi)
 		all = append(all, addrs...)
 		if holds {
@@ -117,4 +127,33 @@ func ipfsAddrs(pi api.PinInfoShort) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// peerAddrsTTL is how long the membership's IPFS addresses are reused.
+const peerAddrsTTL = 30 * time.Second
+
+// peerAddrs are the IPFS addresses of the cluster's peers by peer ID, from the membership,
+// asked again when older than peerAddrsTTL (nil without a membership or when it fails).
+func (s *Server) peerAddrs(ctx context.Context) map[string][]string {
+	if s.d.Peers == nil {
+		return nil
+	}
+	s.addrsMu.Lock()
+	defer s.addrsMu.Unlock()
+	if s.addrs != nil && time.Since(s.addrsAt) < peerAddrsTTL {
+		return s.addrs
+	}
+	m := map[string][]string{}
+	err := s.d.Peers.Peers(ctx, func(id api.ID) error {
+		if id.Error == "" && len(id.IPFS.Addresses) > 0 {
+			m[id.ID.String()] = id.IPFS.Addresses
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Debug("listing the peers' IPFS addresses for delegates", "err", err)
+		return s.addrs
+	}
+	s.addrs, s.addrsAt = m, time.Now()
+	return m
 }
