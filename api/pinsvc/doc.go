@@ -43,6 +43,8 @@
 // arrive meanwhile (they are newer). Two peers creating requests in the same nanosecond would
 // share a created time; paging could then skip one of them: unlikely and documented.
 //
+// With a cid filter (at most 10 CIDs) the walk reads those CIDs' pins instead of the index.
+//
 // `count`, which the spec requires, is the number of all matches: the walk goes on past
 // `limit` to count them. That costs a read of every request the index holds between `before`
 // and `after` (a key and the pin record each, in pages of 256), and, when the status filter

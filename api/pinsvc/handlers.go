@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest"
@@ -163,7 +165,7 @@ func (s *Server) list(ctx context.Context, q Query) (PinResults, error) {
 		statuses[string(c.Bytes())] = v
 		return v
 	}
-	err := s.d.Index.Requests(ctx, q.Before, func(ref RequestRef) error {
+	visit := func(ref RequestRef) error {
 		if !q.After.IsZero() && !ref.Created.After(q.After) {
 			return errStop // newest first: the rest is older still
 		}
@@ -189,11 +191,59 @@ func (s *Server) list(ctx context.Context, q Query) (PinResults, error) {
 				Pin: pinOf(ref.Cid, e), Delegates: v.delegates, Info: v.info})
 		}
 		return nil
-	})
+	}
+	var err error
+	if len(q.Cids) > 0 {
+		err = s.requestsOf(ctx, q.Cids, q.Before, visit) // up to 10 pins: read them, not the index
+	} else {
+		err = s.d.Index.Requests(ctx, q.Before, visit)
+	}
 	if err != nil && !errors.Is(err, errStop) {
 		return PinResults{}, err
 	}
 	return res, nil
+}
+
+// requestsOf calls fn with the requests the pins of cids hold, created before `before` (any
+// when zero), in the index's order: newest first, then by id.
+func (s *Server) requestsOf(ctx context.Context, cids []api.Cid, before time.Time, fn func(RequestRef) error) error {
+	var refs []RequestRef
+	for _, c := range cids {
+		pin, err := s.d.Pins.PinGet(ctx, c)
+		if errors.Is(err, api.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		js, err := json.Marshal(api.PinFields{Name: pin.Name, Metadata: pin.Metadata})
+		if err != nil {
+			return err
+		}
+		for k := range pin.Metadata {
+			id, isReq := strings.CutPrefix(k, requestKeyPrefix)
+			if !isReq || !validRequestID(id) {
+				continue
+			}
+			e, ok := entryOf(pin.Metadata, id)
+			if !ok || (!before.IsZero() && !e.Created.Before(before)) {
+				continue
+			}
+			refs = append(refs, RequestRef{Created: e.Created, ID: id, Cid: c, PinJSON: js})
+		}
+	}
+	slices.SortFunc(refs, func(a, b RequestRef) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	for _, r := range refs {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func containsString(list []string, s string) bool {
