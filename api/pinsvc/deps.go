@@ -28,6 +28,9 @@ type Pins interface {
 type Status interface {
 	// Status returns the status of c on every allocated peer.
 	Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error)
+	// StatusAll streams the status of each of cids matching filter (0: all), asking the peers
+	// once for the whole list.
+	StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error
 }
 
 // Membership lists the cluster's peers with their IPFS node's ID and addresses (api.ID.IPFS),

@@ -48,9 +48,11 @@
 // `count`, which the spec requires, is the number of all matches: the walk goes on past
 // `limit` to count them. That costs a read of every request the index holds between `before`
 // and `after` (a key and the pin record each, in pages of 256), and, when the status filter
-// does not let every status through (the default is pinned only), one cluster-wide status
-// (StatusService.Status, which asks every allocated peer) per distinct CID of the matches.
-// With every status allowed, statuses are only asked for the `limit` items returned.
+// does not let every status through (the default is pinned only), the cluster-wide status of
+// every matching CID: one StatusAll call (a fan-out to the peers) per 256 matches, so a listing
+// of N matching requests costs about N/256 cluster round trips. With every status allowed,
+// statuses are only asked for the `limit` items returned. A listing keeps up to 4096 statuses
+// (by CID) for the requests still to come.
 //
 // # Status
 //

@@ -139,8 +139,9 @@ func (x storeIndex) Request(ctx context.Context, id string) ([]RequestRef, error
 type fakeStatus struct {
 	mu    sync.Mutex
 	by    map[string]api.TrackerStatus
-	err   error
-	calls int
+	err     error
+	calls   int // CIDs asked
+	batches int // StatusAll calls
 }
 
 func (f *fakeStatus) set(c api.Cid, st api.TrackerStatus) {
@@ -167,6 +168,26 @@ func (f *fakeStatus) Status(_ context.Context, c api.Cid, _ bool) (api.GlobalPin
 	g.Add(api.PinInfo{Cid: c, Peer: "peerA", PinInfoShort: api.PinInfoShort{PeerName: "a", IPFS: testPeerID(1),
 		IPFSAddresses: []string{"/ip4/10.0.0.1/tcp/4001", "not an address"}, Status: st}})
 	return g, nil
+}
+
+func (f *fakeStatus) StatusAll(ctx context.Context, _ api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	f.mu.Lock()
+	f.batches++
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, c := range cids {
+		g, err := f.Status(ctx, c, local)
+		if err != nil {
+			return err
+		}
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fakeAuth: token "reader" may read, "writer" may read and pin, anything else is refused.

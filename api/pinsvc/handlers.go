@@ -146,24 +146,47 @@ func (s *Server) listPins(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 // list walks the request index newest first from q.Before, counts every match and keeps the
-// first q.Limit. The status of a CID is asked once per listing; it is only asked for the
-// requests returned when the status filter lets every status through.
+// first q.Limit. Matches are buffered in batches whose statuses are asked in one cluster-wide
+// call (StatusAll with their CIDs); when the status filter lets every status through, only the
+// requests returned need one.
 func (s *Server) list(ctx context.Context, q Query) (PinResults, error) {
 	res := PinResults{Results: []PinStatus{}}
-	type st struct {
-		status    string
-		delegates []string
-		info      map[string]string
+	cache := map[string]reqStatus{}
+	type match struct {
+		ref RequestRef
+		e   entry
 	}
-	statuses := map[string]st{}
-	statusOf := func(c api.Cid) st {
-		if v, ok := statuses[string(c.Bytes())]; ok {
-			return v
+	var buf []match
+	flush := func() {
+		var need []api.Cid
+		for i, m := range buf {
+			if q.anyStatus() && len(res.Results)+i >= q.Limit {
+				break // counted whatever their status, not returned: no status needed
+			}
+			if _, ok := cache[string(m.ref.Cid.Bytes())]; !ok && !containsCid(need, m.ref.Cid) {
+				need = append(need, m.ref.Cid)
+			}
 		}
-		var v st
-		v.status, v.delegates, v.info = s.status(ctx, c)
-		statuses[string(c.Bytes())] = v
-		return v
+		if len(cache)+len(need) > maxStatusCache {
+			clear(cache)
+		}
+		s.statuses(ctx, need, cache)
+		for _, m := range buf {
+			keep := len(res.Results) < q.Limit
+			var v reqStatus
+			if keep || !q.anyStatus() {
+				v = cache[string(m.ref.Cid.Bytes())]
+				if !containsString(q.Status, v.status) {
+					continue
+				}
+			}
+			res.Count++
+			if keep {
+				res.Results = append(res.Results, PinStatus{RequestID: m.ref.ID, Status: v.status, Created: m.e.Created,
+					Pin: pinOf(m.ref.Cid, m.e), Delegates: v.delegates, Info: v.info})
+			}
+		}
+		buf = buf[:0]
 	}
 	visit := func(ref RequestRef) error {
 		if !q.After.IsZero() && !ref.Created.After(q.After) {
@@ -177,18 +200,8 @@ func (s *Server) list(ctx context.Context, q Query) (PinResults, error) {
 		if !ok || !q.matches(ref.Cid, e) {
 			return nil
 		}
-		keep := len(res.Results) < q.Limit
-		var v st
-		if keep || !q.anyStatus() {
-			v = statusOf(ref.Cid)
-			if !containsString(q.Status, v.status) {
-				return nil
-			}
-		}
-		res.Count++
-		if keep {
-			res.Results = append(res.Results, PinStatus{RequestID: ref.ID, Status: v.status, Created: e.Created,
-				Pin: pinOf(ref.Cid, e), Delegates: v.delegates, Info: v.info})
+		if buf = append(buf, match{ref, e}); len(buf) == statusBatch {
+			flush()
 		}
 		return nil
 	}
@@ -201,7 +214,60 @@ func (s *Server) list(ctx context.Context, q Query) (PinResults, error) {
 	if err != nil && !errors.Is(err, errStop) {
 		return PinResults{}, err
 	}
-	return res, nil
+	flush()
+	return res, ctx.Err()
+}
+
+const (
+	// statusBatch is how many matching requests share one cluster-wide status call.
+	statusBatch = 256
+	// maxStatusCache bounds the statuses a listing keeps (by CID) for the requests to come.
+	maxStatusCache = 4096
+)
+
+// reqStatus is a request's status, delegates and info.
+type reqStatus struct {
+	status    string
+	delegates []string
+	info      map[string]string
+}
+
+// statuses asks the cluster-wide status of cids in one call and adds them to into; a CID the
+// answer lacks, or every CID when the call fails, is queued with the reason in info.
+func (s *Server) statuses(ctx context.Context, cids []api.Cid, into map[string]reqStatus) {
+	if len(cids) == 0 {
+		return
+	}
+	var addrs map[string][]string
+	err := s.d.Status.StatusAll(ctx, 0, false, cids, func(g api.GlobalPinInfo) error {
+		if addrs == nil && needsAddrs(g) {
+			addrs = s.peerAddrs(ctx)
+		}
+		var v reqStatus
+		v.status, v.delegates, v.info = clusterStatus(g, func(k string) []string { return addrs[k] })
+		into[string(g.Cid.Bytes())] = v
+		return nil
+	})
+	for _, c := range cids {
+		if _, ok := into[string(c.Bytes())]; ok {
+			continue
+		}
+		why := "no status yet"
+		if err != nil {
+			why = "cluster status unavailable: " + err.Error()
+		}
+		into[string(c.Bytes())] = reqStatus{status: StatusQueued, delegates: []string{}, info: map[string]string{"status_details": why}}
+	}
+}
+
+// needsAddrs reports whether some peer of g has no IPFS addresses in its status.
+func needsAddrs(g api.GlobalPinInfo) bool {
+	for _, pi := range g.PeerMap {
+		if len(pi.IPFSAddresses) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // requestsOf calls fn with the requests the pins of cids hold, created before `before` (any
@@ -266,11 +332,8 @@ func (s *Server) status(ctx context.Context, c api.Cid) (string, []string, map[s
 		return StatusQueued, []string{}, map[string]string{"status_details": "cluster status unavailable: " + err.Error()}
 	}
 	var addrs map[string][]string
-	for _, pi := range g.PeerMap {
-		if len(pi.IPFSAddresses) == 0 {
-			addrs = s.peerAddrs(ctx)
-			break
-		}
+	if needsAddrs(g) {
+		addrs = s.peerAddrs(ctx)
 	}
 	return clusterStatus(g, func(k string) []string { return addrs[k] })
 }

@@ -256,8 +256,8 @@ func TestListPagingStable(t *testing.T) {
 	}
 }
 
-// The status of a CID is asked once per listing, and only for the items returned when the
-// status filter lets every status through.
+// The status of a CID is asked once per listing, in batches, and only for the items returned
+// when the status filter lets every status through.
 func TestListStatusCalls(t *testing.T) {
 	e, _ := setupList(t)
 	e.status.calls = 0
@@ -265,12 +265,12 @@ func TestListStatusCalls(t *testing.T) {
 	if e.status.calls != 1 {
 		t.Fatalf("%d status calls for one item", e.status.calls)
 	}
-	e.status.calls = 0
+	e.status.calls, e.status.batches = 0, 0
 	if res := e.list("?limit=1"); res.Count != 2 {
 		t.Fatal(res)
 	}
-	if e.status.calls != 4 { // four CIDs, c0 asked once for its two requests
-		t.Fatalf("%d status calls", e.status.calls)
+	if e.status.calls != 4 || e.status.batches != 1 { // four CIDs (c0 once for its two requests), one call
+		t.Fatalf("%d CIDs asked in %d calls", e.status.calls, e.status.batches)
 	}
 	// A status error: the request is queued, the error in info.
 	e.status.err = errors.New("cluster down")
@@ -500,5 +500,27 @@ func TestDelegatesFromMembership(t *testing.T) {
 	e.add(Pin{Cid: mkCid(t, 2).String()})
 	if peers.calls != 1 {
 		t.Fatalf("membership asked %d times", peers.calls)
+	}
+}
+
+// Counting over more matches than a status batch: one cluster call per batch, the count exact.
+func TestListCountsInBatches(t *testing.T) {
+	e := newEnv(t)
+	n := statusBatch + 40
+	for i := range n {
+		e.add(Pin{Cid: mkCid(t, 1000+i).String(), Name: fmt.Sprint("b", i)})
+	}
+	e.status.set(mkCid(t, 1000), api.TrackerStatusPinning)
+	e.status.calls, e.status.batches = 0, 0
+	res := e.list("?limit=3")
+	if res.Count != n-1 || ids(res) != fmt.Sprintf("b%d,b%d,b%d", n-1, n-2, n-3) {
+		t.Fatalf("count %d, first %s", res.Count, ids(res))
+	}
+	if e.status.batches != 2 || e.status.calls != n {
+		t.Fatalf("%d CIDs in %d calls", e.status.calls, e.status.batches)
+	}
+	e.status.calls, e.status.batches = 0, 0
+	if res := e.list("?limit=3&status=queued,pinning,pinned,failed"); res.Count != n || e.status.calls != 3 {
+		t.Fatalf("every status: count %d, %d CIDs asked", res.Count, e.status.calls)
 	}
 }
