@@ -137,8 +137,8 @@ func (x storeIndex) Request(ctx context.Context, id string) ([]RequestRef, error
 
 // fakeStatus answers a status per CID (default: pinned on one peer).
 type fakeStatus struct {
-	mu    sync.Mutex
-	by    map[string]api.TrackerStatus
+	mu      sync.Mutex
+	by      map[string]api.TrackerStatus
 	err     error
 	calls   int // CIDs asked
 	batches int // StatusAll calls
