@@ -18,7 +18,7 @@ help:
 	@echo "make fuzz     run each fuzz target for a short while"
 	@echo "make proto    regenerate the committed Go code of the wire schemas (internal/wirepb/*.proto; needs protoc $(PROTOC_VERSION))"
 	@echo "make kubo     build the pinned Kubo daemon (tools/kubo/bin/ipfs; slow, once)"
-	@echo "make test-kubo  test the kubo IPFS backend against that daemon, and the IPFS proxy with its CLI"
+	@echo "make test-kubo  test the kubo IPFS backend against that daemon, and the IPFS proxy and the pinning service API with its CLI"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pincluster
@@ -40,7 +40,7 @@ $(KUBO_BIN):
 	cd tools/kubo && $(GO) build -o bin/ipfs github.com/ipfs/kubo/cmd/ipfs
 
 test-kubo: $(KUBO_BIN)
-	PINCLUSTER_KUBO_BIN=$(abspath $(KUBO_BIN)) $(GO) test -race -count=1 ./ipfs/kubo/... ./api/ipfsproxy/
+	PINCLUSTER_KUBO_BIN=$(abspath $(KUBO_BIN)) $(GO) test -race -count=1 ./ipfs/kubo/... ./api/ipfsproxy/ ./api/pinsvc/
 
 test-short:
 	$(GO) test -short $(PKGS)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Name match modes of a PinQuery, named as the IPFS Pinning Service API names them.
@@ -135,4 +136,13 @@ func countFold(b []byte, w string) int {
 		}
 	}
 	return n
+}
+
+// PinRequestRef is a request of the pinning service API as the store indexes it: its created
+// time, id (hex), CID and the stored JSON of the pin that holds it (the caller's to keep).
+type PinRequestRef struct {
+	Created time.Time
+	ID      string
+	Cid     Cid
+	PinJSON []byte
 }

@@ -119,8 +119,8 @@ type Metrics interface {
 
 // Node is what only the peer's assembly knows: its libp2p host and the removal of members.
 type Node interface {
-	// LocalID describes this peer alone (addresses, IPFS node), without its cluster peers.
-	LocalID(ctx context.Context) api.ID
+	// Addrs are this peer's listen multiaddrs, each with /p2p/<id>.
+	Addrs() []string
 	// PeerAddrs are the known multiaddrs of a member (from the peerstore), with /p2p/<id>.
 	PeerAddrs(id peer.ID) []string
 	// Connected lists the peers this host has connections to.

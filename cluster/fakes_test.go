@@ -280,7 +280,7 @@ func (noMetrics) Alerts(context.Context) ([]api.Alert, error)          { return 
 
 type noNode struct{}
 
-func (noNode) LocalID(context.Context) api.ID           { return api.ID{} }
+func (noNode) Addrs() []string                          { return nil }
 func (noNode) PeerAddrs(peer.ID) []string               { return nil }
 func (noNode) Connected() []peer.ID                     { return nil }
 func (noNode) AnnounceRemoval(context.Context, peer.ID) {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -23,13 +24,30 @@ func (s *PeerService) Version() api.Version { return api.Version{Version: s.d.Co
 
 // ID describes this peer and the cluster peers it knows.
 func (s *PeerService) ID(ctx context.Context) api.ID {
-	id := s.d.Node.LocalID(ctx)
+	id := s.localID(ctx)
 	self := s.d.Members.Self()
 	id.ClusterPeers = s.d.Members.Members(ctx)
 	for _, m := range id.ClusterPeers {
 		if m != self {
 			id.ClusterPeersAddresses = append(id.ClusterPeersAddresses, s.d.Node.PeerAddrs(m)...)
 		}
+	}
+	return id
+}
+
+// RPCProtocolVersion names the peer-to-peer protocol in IDs (IPFS Cluster's rpc_protocol_version).
+const RPCProtocolVersion = "/pincluster/rpc/0.1.0"
+
+// localID describes this peer alone: addresses and IPFS node, without its cluster peers.
+func (s *PeerService) localID(ctx context.Context) api.ID {
+	id := api.ID{ID: s.d.Members.Self(), Version: s.d.Config.Version, RPCProtocolVersion: RPCProtocolVersion,
+		Peername: s.d.Config.Peername, Addresses: s.d.Node.Addrs()}
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if ipfsID, err := s.d.IPFS.ID(ictx); err != nil {
+		id.IPFS.Error = err.Error()
+	} else {
+		id.IPFS = ipfsID
 	}
 	return id
 }

@@ -15,6 +15,8 @@ type Config struct {
 	ConcurrentPins int
 	// Version is pincluster's version (GET /version, IDs).
 	Version string
+	// Peername is cluster.peername (IDs).
+	Peername string
 }
 
 // Deps are the services' dependencies (contracts.go). Every field is required.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -80,14 +79,9 @@ func initLocked(dir string, opts InitOptions) error {
 	}
 	cfg := servicejson.Default()
 	if opts.RandomPorts {
-		ports, err := freePorts(4)
-		if err != nil {
+		if err := cfg.RandomizePorts(); err != nil {
 			return err
 		}
-		cfg.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", ports[0])}
-		cfg.API.RestAPI.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[1])
-		cfg.API.IPFSProxy.ListenMultiaddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2])
-		cfg.Observations.Metrics.PrometheusEndpoint = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[3])
 	}
 	if err := cfg.ApplyEnv(); err != nil {
 		return fmt.Errorf("environment: %w", err)
@@ -111,28 +105,8 @@ func initLocked(dir string, opts InitOptions) error {
 		}
 	}
 	fmt.Fprintf(out, "initialized pincluster peer %s in %s\n", ident.ID, dir)
-	fmt.Fprintf(out, "  REST API: %s\n  IPFS proxy: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, cfg.API.IPFSProxy.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
+	fmt.Fprintf(out, "  REST API: %s\n  IPFS proxy: %s\n  pinning service API: %s\n  cluster:  %s\n", cfg.API.RestAPI.ListenMultiaddress, cfg.API.IPFSProxy.ListenMultiaddress, cfg.API.PinSvcAPI.ListenMultiaddress, strings.Join(cfg.Cluster.ListenMultiaddress, ", "))
 	return nil
-}
-
-// freePorts asks the kernel for n distinct free TCP ports.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("picking a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // RunDaemon creates config and identity in dir when missing, starts the peer and blocks until

@@ -1,33 +1,10 @@
 package peer
 
 import (
-	"context"
 	"time"
 
-	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 )
-
-// localID describes this peer only (what it answers to IDRequest).
-func (p *Peer) localID(ctx context.Context) api.ID {
-	id := api.ID{
-		ID:                 p.ident.ID,
-		Version:            Version,
-		RPCProtocolVersion: "/pincluster/rpc/0.1.0",
-		Peername:           p.cfg.Cluster.Peername,
-	}
-	for _, a := range p.host.Addrs() {
-		id.Addresses = append(id.Addresses, a.String()+"/p2p/"+p.ident.ID.String())
-	}
-	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if ipfsID, err := p.ipfs.ID(ictx); err != nil {
-		id.IPFS.Error = err.Error()
-	} else {
-		id.IPFS = ipfsID
-	}
-	return id
-}
 
 // onLeaveRequest: this peer was removed. It stops (through the daemon's leave hook), and the
 // daemon moves its pinset state to a backup directory.

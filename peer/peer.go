@@ -64,6 +64,7 @@ import (
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/ipfsproxy"
+	"github.com/pincluster/pincluster/api/pinsvc"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/cluster/rpcwire"
@@ -105,6 +106,7 @@ type Peer struct {
 	rest    *rest.Server
 	proxy   *ipfsproxy.Server // the IPFS proxy API, started with the REST API
 	metrics *telemetry.Server // the Prometheus endpoint (observations.metrics)
+	pinsvc  *pinsvc.Server    // the IPFS Pinning Service API, started with the REST API (pinsvc.go)
 
 	remote      *remote.Remote
 	topics      *gossip.Topics
@@ -293,6 +295,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		if err = p.startMetrics(log); err != nil {
 			return nil, err
 		}
+		if err = p.startPinSvc(log); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Probe != nil {
 		*opts.Probe = p.probe()
@@ -344,6 +349,9 @@ func (p *Peer) Close() error {
 	p.closed.Do(func() {
 		if p.metrics != nil {
 			errs = append(errs, within5s(p.metrics.Shutdown))
+		}
+		if p.pinsvc != nil {
+			errs = append(errs, within5s(p.pinsvc.Shutdown))
 		}
 		if p.proxy != nil {
 			errs = append(errs, within5s(p.proxy.Shutdown))

@@ -49,8 +49,14 @@ type node struct{ p *Peer }
 
 var _ cluster.Node = node{}
 
-func (n node) LocalID(ctx context.Context) api.ID { return n.p.localID(ctx) }
-func (n node) Connected() []libp2ppeer.ID         { return n.p.host.Network().Peers() }
+func (n node) Addrs() []string {
+	var out []string
+	for _, a := range n.p.host.Addrs() {
+		out = append(out, a.String()+"/p2p/"+n.p.ident.ID.String())
+	}
+	return out
+}
+func (n node) Connected() []libp2ppeer.ID { return n.p.host.Network().Peers() }
 
 func (n node) PeerAddrs(id libp2ppeer.ID) []string {
 	var out []string
@@ -70,7 +76,7 @@ func (n node) Leave(by string) { n.p.onLeaveRequest(&messages.LeaveRequest{By: b
 func (p *Peer) newServices() (*cluster.Services, error) {
 	return cluster.New(cluster.Deps{
 		Config: cluster.Config{ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin, ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,
-			ConcurrentPins: p.cfg.Tracker.ConcurrentPins, Version: Version},
+			ConcurrentPins: p.cfg.Tracker.ConcurrentPins, Version: Version, Peername: p.cfg.Cluster.Peername},
 		Store:     p.store,
 		Pinset:    p.pinset,
 		Gates:     []cluster.Gate{p.batcher, p.tracker},

@@ -60,6 +60,8 @@
 //	tq/f/<CID>, m/tqlen, m/tqseq   order, the CID index, failed entries, the length and last seq
 //	xn/<lower(name)>0<CID>         live pins by name, any case (index.go); empty values
 //	xm/<key>0<value>0<CID>         live pins by metadata pair (index.go); empty values
+//	xr/<created 8 BE><id 16><CID>  pinning service requests, by created time (requests.go)
+//	xq/<id 16><CID>                pinning service requests, by id (requests.go)
 //	m/indexed                      the xn/ and xm/ indexes are complete (layout version, 8 bytes)
 //
 // The kind byte comes first in a record so that listing skips tombstones and finds the JSON

@@ -16,6 +16,7 @@ import (
 //
 //	xn/ lower(name) 0x00 cid           -> empty   (pins by name, any case)
 //	xm/ key 0x00 value 0x00 cid        -> empty   (pins by metadata pair)
+//	xr/, xq/                           -> empty   (pinning service requests: requests.go)
 //
 // Pins without a name or metadata, most of them, add nothing. A lookup reads the keys under
 // its prefix and then the records they name; the caller checks each pin against its whole
@@ -61,7 +62,7 @@ func indexKeys(cid []byte, pinJSON []byte) [][]byte {
 	for k, v := range f.Metadata {
 		keys = append(keys, append(metaIdxPrefix(k, v), cid...))
 	}
-	return keys
+	return append(keys, requestIndexKeys(cid, f.Metadata)...) // requests.go
 }
 
 // updateIndexes replaces a record's index keys (old, of the record replaced) with new ones.
@@ -148,7 +149,7 @@ func (s *Store) RebuildIndexes(ctx context.Context) (indexedPins int, err error)
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyIndexed) }); err != nil {
 		return 0, fmt.Errorf("persistence: rebuild indexes: %w", err)
 	}
-	for _, prefix := range [][]byte{prefixNameIdx, prefixMetaIdx} {
+	for _, prefix := range [][]byte{prefixNameIdx, prefixMetaIdx, prefixReqIdx, prefixReqID} {
 		if err := s.db.DropPrefix(prefix); err != nil {
 			return 0, fmt.Errorf("persistence: rebuild indexes: dropping %s: %w", prefix, err)
 		}

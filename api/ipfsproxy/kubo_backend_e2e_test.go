@@ -78,6 +78,7 @@ func TestKuboBackendForwarding(t *testing.T) {
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
+	cfg.API.PinSvcAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.IPFS.Backend, cfg.IPFS.NodeMultiaddress = "kubo", kuboAPI
 	ident, err := identity.New()
 	if err != nil {

@@ -44,6 +44,7 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
+	cfg.API.PinSvcAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
 	cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax = -1, -1
 	ident, err := identity.New()
 	if err != nil {

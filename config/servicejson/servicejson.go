@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/ipfsproxy"
+	"github.com/pincluster/pincluster/api/pinsvc"
 	"github.com/pincluster/pincluster/api/rest"
 	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/atomicfile"
@@ -51,10 +53,12 @@ type ConsensusSection struct {
 	CRDT config.CRDT `json:"crdt"`
 }
 
-// APISection wraps the API sections: the REST API and the IPFS proxy API.
+// APISection wraps the API sections: the REST API, the IPFS proxy API and the IPFS Pinning
+// Service API.
 type APISection struct {
 	RestAPI   rest.Config      `json:"restapi"`
 	IPFSProxy ipfsproxy.Config `json:"ipfsproxy"`
+	PinSvcAPI pinsvc.Config    `json:"pinsvcapi"`
 }
 
 // Default is the configuration of a fresh peer.
@@ -62,7 +66,7 @@ func Default() Config {
 	return Config{
 		Cluster:   config.DefaultCluster(),
 		Consensus: ConsensusSection{CRDT: config.DefaultCRDT()},
-		API:       APISection{RestAPI: rest.DefaultConfig(), IPFSProxy: ipfsproxy.DefaultConfig()},
+		API:       APISection{RestAPI: rest.DefaultConfig(), IPFSProxy: ipfsproxy.DefaultConfig(), PinSvcAPI: pinsvc.DefaultConfig()},
 		IPFS:      config.DefaultIPFS(),
 		Tracker:   tracker.DefaultConfig(),
 		Allocator: allocator.Default(),
@@ -76,7 +80,7 @@ func Default() Config {
 // Validate checks every section; errors name the key.
 func (c Config) Validate() error {
 	_, proxyErr := c.API.IPFSProxy.ForwardTo(c.IPFS.Backend, c.IPFS.NodeMultiaddress)
-	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.IPFS.Validate(), proxyErr,
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.API.PinSvcAPI.Validate(), c.IPFS.Validate(), proxyErr,
 		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate(), c.Observations.Metrics.Validate()} {
 		if err != nil {
 			return err
@@ -104,6 +108,7 @@ func (c *Config) ApplyEnv() error {
 		{"consensus.crdt", &c.Consensus.CRDT, []string{"CLUSTER_CRDT_", "PINCLUSTER_CRDT_"}},
 		{"ipfs_connector", &c.IPFS, []string{"PINCLUSTER_IPFS_CONNECTOR_"}},
 		{"api.ipfsproxy", &c.API.IPFSProxy, []string{"CLUSTER_IPFSPROXY_", "PINCLUSTER_IPFSPROXY_"}},
+		{"api.pinsvcapi", &c.API.PinSvcAPI, []string{"CLUSTER_PINSVCAPI_", "PINCLUSTER_PINSVCAPI_"}},
 		{"datastore", &c.Datastore, []string{"PINCLUSTER_DATASTORE_"}},
 		{"observations.metrics", &c.Observations.Metrics, []string{"CLUSTER_METRICS_", "PINCLUSTER_METRICS_"}},
 	}
@@ -201,4 +206,39 @@ func (c Config) Save(dir string) error {
 func Exists(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, config.ConfigFile))
 	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// RandomizePorts gives every listener a free port picked by the kernel (init --randomports:
+// several peers on one machine): the cluster's libp2p port on every interface, the APIs and
+// the metrics endpoint on 127.0.0.1.
+func (c *Config) RandomizePorts() error {
+	ports, err := freePorts(5)
+	if err != nil {
+		return err
+	}
+	local := func(i int) string { return fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[i]) }
+	c.Cluster.ListenMultiaddress = []string{fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", ports[0])}
+	c.API.RestAPI.ListenMultiaddress, c.API.IPFSProxy.ListenMultiaddress = local(1), local(2)
+	c.API.PinSvcAPI.ListenMultiaddress, c.Observations.Metrics.PrometheusEndpoint = local(3), local(4)
+	return nil
+}
+
+// freePorts asks the kernel for n distinct free TCP ports.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("picking a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -30,6 +30,7 @@ var strictSections = []struct {
 	{"api", "restapii", ""},
 	{"api.restapi", "listen_multiadress", "api/rest/config.go"},
 	{"api.ipfsproxy", "node_https", ""}, // IPFS Cluster key pincluster does not implement
+	{"api.pinsvcapi", "listen_multiadress", ""},
 	{"ipfs_connector", "pin_timout", ""},
 	{"pin_tracker", "concurent_pins", ""},
 	{"datastore", "syncwrites_", ""},
