@@ -29,8 +29,10 @@ var (
 	keyIndexed    = []byte("m/indexed")
 )
 
-// indexVersion is the layout of the xn/ and xm/ keys, stored under m/indexed.
-const indexVersion = 1
+// indexVersion is the layout of the index keys (xn/, xm/, and the pinning service's xr/ and
+// xq/ since version 2), stored under m/indexed: a store marked with another version is
+// reindexed by `state upgrade`.
+const indexVersion = 2
 
 func nameIdxPrefix(name string) []byte {
 	k := make([]byte, 0, len(prefixNameIdx)+len(name)+1)
