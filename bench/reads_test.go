@@ -253,7 +253,7 @@ func (noMetrics) Alerts(context.Context) ([]api.Alert, error)          { return 
 
 type noNode struct{}
 
-func (noNode) LocalID(context.Context) api.ID                 { return api.ID{} }
+func (noNode) Addrs() []string                                { return nil }
 func (noNode) PeerAddrs(libp2ppeer.ID) []string               { return nil }
 func (noNode) Connected() []libp2ppeer.ID                     { return nil }
 func (noNode) AnnounceRemoval(context.Context, libp2ppeer.ID) {}
