@@ -1,47 +1,263 @@
 package tracker
 
-// pinQueue is a FIFO of items waiting for a slot. It is a compact data structure owned by the
-// tracker actor (not an actor): millions of queued pins cost one pointer each here plus their
-// item. Entries are invalidated lazily: an entry counts only while its ticket matches the
-// item's and the item is still queued.
-type pinQueue struct {
-	name    string
-	entries []queueEntry
-	head    int
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/pincluster/pincluster/ipfs"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// queueActor is one of the tracker's two queues (queue:priority, queue:normal): it owns the
+// FIFO of the items the tracker handed it, starts the oldest ones in the slots the tracker
+// grants it, and is the parent and supervisor of their cid actors (it implements
+// actor.SupervisorStrategy: a failed attempt is decided here, with the run at hand; see
+// queue_supervision.go). It reports every outcome to the tracker, which owns the table, the
+// durable queue and the slot pool.
+//
+// A fresh instance (a restart) is empty: it says queueStarted and the tracker hands it again
+// what it held. Its state is therefore only what runs and what waits.
+type queueActor struct {
+	kind    queueKind
+	epoch   int // this instance's incarnation number: the epoch of its conversation
+	cfg     Config
+	backend ipfs.Backend
+	ops     *sync.WaitGroup
+	logger  *slog.Logger
+
+	parent   *actor.PID
+	stopping bool // restarting or stopping: nothing more starts, nothing more is reported
+
+	// The FIFO: entries are invalidated lazily, an entry counts only while queued maps its
+	// CID key to its ticket. Millions of hand-offs cost one compact entry each while queued.
+	fifo   []qitem
+	head   int
+	queued map[string]uint64
+
+	runs    map[uint64]*run // by ticket: items started, holding a slot
+	byPID   map[string]uint64
+	spawned uint64
 }
 
-type queueEntry struct {
-	it     *item
-	ticket uint64
+// run is an item started by the queue actor: its cid actor runs or waits for a retry.
+type run struct {
+	it          qitem
+	pid         *actor.PID
+	incarnation int // of the cid actor: 1, then +1 per restart
+	retrySeq    uint64
+	retrying    bool
+	cancelled   bool
+	ending      outcome // outDone, outGaveUp or outDemoted once decided; the actor is stopping
 }
 
-func (q *pinQueue) push(it *item, ticket uint64) {
-	q.entries = append(q.entries, queueEntry{it, ticket})
+func newQueueActor(kind queueKind, epoch int, cfg Config, backend ipfs.Backend, ops *sync.WaitGroup, logger *slog.Logger) *queueActor {
+	return &queueActor{
+		kind: kind, epoch: epoch, cfg: cfg, backend: backend, ops: ops, logger: logger.With("queue", kind.String()),
+		queued: map[string]uint64{},
+		runs:   map[uint64]*run{},
+		byPID:  map[string]uint64{},
+	}
 }
 
-// pop returns the oldest valid entry, or nil.
-func (q *pinQueue) pop() *item {
-	for q.head < len(q.entries) {
-		e := q.entries[q.head]
-		q.entries[q.head] = queueEntry{}
-		q.head++
-		if e.it.ticket == e.ticket && e.it.phase == phaseQueued && e.it.pid == nil {
-			q.compact()
-			return e.it
+var _ actor.SupervisorStrategy = (*queueActor)(nil)
+
+// queueFaultHook, when set (tests only), sees every message of the queue actors before it is
+// handled; a panic there crashes the actor, to show that the tracker restarts it fresh and
+// hands it its items again.
+var queueFaultHook atomic.Pointer[func(queueKind, any)]
+
+func (a *queueActor) Receive(ctx actor.Context) {
+	if h := queueFaultHook.Load(); h != nil {
+		(*h)(a.kind, ctx.Message())
+	}
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.onStarted(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		a.stopping = true // the cid actors are stopped with this instance
+	case *actor.Stopped:
+	case *actor.Terminated:
+		a.onTerminated(ctx, msg)
+	case queueItems:
+		a.onItems(msg)
+	case slotGrant:
+		a.onGrant(ctx, msg)
+	case cancelRun:
+		a.onCancel(ctx, msg)
+	case retryNow:
+		a.onRetryNow(ctx, msg)
+	case retryDue:
+		a.onRetryDue(ctx, msg)
+	case messages.OperationStarted:
+		a.onOperationStarted(ctx, msg)
+	case messages.PinCompleted:
+		a.onCompleted(ctx, opPin)
+	case messages.UnpinCompleted:
+		a.onCompleted(ctx, opUnpin)
+	default:
+		a.logger.Warn("tracker queue: unknown message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (a *queueActor) onStarted(ctx actor.Context) {
+	a.parent = ctx.Parent()
+	ctx.Send(a.parent, queueStarted{kind: a.kind, epoch: a.epoch})
+}
+
+func (a *queueActor) onItems(m queueItems) {
+	if m.epoch != a.epoch || a.stopping {
+		return // for an earlier instance: the tracker hands this one its items again
+	}
+	for _, it := range m.items {
+		a.queued[it.cid.KeyString()] = it.ticket
+		a.fifo = append(a.fifo, it)
+	}
+}
+
+// onGrant starts up to n items, oldest first, and says which (and how many grants it could
+// not use) to the tracker. It never runs more cid actors than it was granted slots.
+func (a *queueActor) onGrant(ctx actor.Context, m slotGrant) {
+	if m.epoch != a.epoch {
+		return // granted to an earlier instance: the tracker took those slots back
+	}
+	started := make([]runRef, 0, m.n)
+	for len(started) < m.n && !a.stopping {
+		it, ok := a.pop()
+		if !ok {
+			break
+		}
+		a.start(ctx, it)
+		started = append(started, runRef{key: it.cid.KeyString(), ticket: it.ticket})
+	}
+	ctx.Send(a.parent, slotsTaken{kind: a.kind, epoch: a.epoch, started: started, unused: m.n - len(started)})
+}
+
+// pop returns the oldest valid entry of the FIFO.
+func (a *queueActor) pop() (qitem, bool) {
+	for a.head < len(a.fifo) {
+		e := a.fifo[a.head]
+		a.fifo[a.head] = qitem{}
+		a.head++
+		k := e.cid.KeyString()
+		if t, ok := a.queued[k]; ok && t == e.ticket {
+			delete(a.queued, k)
+			a.compact()
+			return e, true
 		}
 	}
-	q.entries, q.head = q.entries[:0], 0
-	return nil
+	a.fifo, a.head = a.fifo[:0], 0
+	return qitem{}, false
 }
 
 // compact reclaims the consumed head once it is most of the slice.
-func (q *pinQueue) compact() {
-	if q.head > 1024 && q.head*2 > len(q.entries) {
-		n := copy(q.entries, q.entries[q.head:])
-		clear(q.entries[n:])
-		q.entries, q.head = q.entries[:n], 0
+func (a *queueActor) compact() {
+	if a.head > 1024 && a.head*2 > len(a.fifo) {
+		n := copy(a.fifo, a.fifo[a.head:])
+		clear(a.fifo[n:])
+		a.fifo, a.head = a.fifo[:n], 0
 	}
 }
 
-// size counts entries including stale ones (an upper bound).
-func (q *pinQueue) size() int { return len(q.entries) - q.head }
+// start spawns the item's cid actor. Its Props capture everything it needs, so a supervised
+// restart re-runs the same operation; the attempt count stays in the run.
+func (a *queueActor) start(ctx actor.Context, it qitem) {
+	ca := cidActor{cid: it.cid, mode: it.mode, op: it.op, cfg: a.cfg, backend: a.backend, ops: a.ops, logger: a.logger}
+	incarnations := 0 // only touched by the producer, which runs in the child's mailbox
+	props := actor.PropsFromProducer(func() actor.Actor {
+		incarnations++
+		c := ca
+		c.incarnation = incarnations
+		return &c
+	})
+	a.spawned++
+	pid, err := ctx.SpawnNamed(props, fmt.Sprintf("cid:%s:%d", it.cid, a.spawned))
+	if err != nil {
+		// Names are unique per spawn; this is an invariant violation.
+		panic(fmt.Sprintf("tracker queue: spawn cid actor for %s: %v", it.cid, err))
+	}
+	a.runs[it.ticket] = &run{it: it, pid: pid, incarnation: 1}
+	a.byPID[pid.Id] = it.ticket
+}
+
+// owner is the run whose cid actor is pid.
+func (a *queueActor) owner(pid *actor.PID) *run {
+	if pid == nil {
+		return nil
+	}
+	t, ok := a.byPID[pid.Id]
+	if !ok {
+		return nil
+	}
+	return a.runs[t]
+}
+
+func (a *queueActor) ref(r *run) runRef { return runRef{key: r.it.cid.KeyString(), ticket: r.it.ticket} }
+
+func (a *queueActor) onOperationStarted(ctx actor.Context, m messages.OperationStarted) {
+	r := a.owner(ctx.Sender())
+	if r == nil || !r.retrying || r.cancelled || m.Incarnation != r.incarnation {
+		return
+	}
+	r.retrying = false
+	ctx.Send(a.parent, attemptStarted{kind: a.kind, epoch: a.epoch, runRef: a.ref(r)})
+}
+
+// onCompleted stops the cid actor that succeeded; the outcome is reported once it has
+// terminated, with its slot (a Terminated must not overtake the result).
+func (a *queueActor) onCompleted(ctx actor.Context, op opKind) {
+	r := a.owner(ctx.Sender())
+	if r == nil {
+		return
+	}
+	ctx.Stop(r.pid)
+	if r.ending == outLost && !r.cancelled && r.it.op == op {
+		r.ending = outDone
+	}
+}
+
+// onTerminated frees the slot of a cid actor: runEnded says how its run ended.
+func (a *queueActor) onTerminated(ctx actor.Context, m *actor.Terminated) {
+	t, ok := a.byPID[m.Who.Id]
+	if !ok {
+		return
+	}
+	delete(a.byPID, m.Who.Id)
+	r := a.runs[t]
+	delete(a.runs, t)
+	if a.stopping || r == nil {
+		return // the tracker takes this instance's slots back when it restarts or stops
+	}
+	out := r.ending
+	if r.cancelled {
+		out = outCancelled
+	}
+	ctx.Send(a.parent, runEnded{kind: a.kind, epoch: a.epoch, outcome: out, runRef: a.ref(r)})
+}
+
+// onCancel withdraws a hand-off: out of the FIFO at once, or the run drains first.
+func (a *queueActor) onCancel(ctx actor.Context, m cancelRun) {
+	if m.epoch != a.epoch {
+		return
+	}
+	if t, ok := a.queued[m.key]; ok && t == m.ticket {
+		delete(a.queued, m.key)
+		ctx.Send(a.parent, runEnded{kind: a.kind, epoch: a.epoch, outcome: outDropped, runRef: m.runRef})
+		return
+	}
+	r := a.runs[m.ticket]
+	if r == nil || r.cancelled {
+		return // ended already: its runEnded is on its way
+	}
+	r.cancelled = true
+	switch {
+	case r.ending != outLost:
+		// stopping already
+	case r.retrying:
+		ctx.Stop(r.pid) // suspended until its restart: nothing runs, stop at once
+	default:
+		ctx.Send(r.pid, messages.CancelOperation{})
+	}
+}

@@ -223,7 +223,7 @@ func (a *trackerActor) page(ctx actor.Context) {
 	}()
 }
 
-func (a *trackerActor) onQueuePaged(m queuePaged) {
+func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 	if m.from != a {
 		return // read for an earlier incarnation
 	}
@@ -250,7 +250,7 @@ func (a *trackerActor) onQueuePaged(m queuePaged) {
 			it.op = opUnpin
 		}
 		a.items[k] = it
-		a.enqueue(it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
+		a.enqueue(ctx, it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	}
 	// A short page means the queue is read to its end, unless a write landed meanwhile.
 	if len(m.entries) < m.asked && a.epoch == m.epoch {
