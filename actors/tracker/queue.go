@@ -194,7 +194,9 @@ func (a *queueActor) owner(pid *actor.PID) *run {
 	return a.runs[t]
 }
 
-func (a *queueActor) ref(r *run) runRef { return runRef{key: r.it.cid.KeyString(), ticket: r.it.ticket} }
+func (a *queueActor) ref(r *run) runRef {
+	return runRef{key: r.it.cid.KeyString(), ticket: r.it.ticket}
+}
 
 func (a *queueActor) onOperationStarted(ctx actor.Context, m messages.OperationStarted) {
 	r := a.owner(ctx.Sender())

@@ -77,7 +77,7 @@ type cancelRun struct {
 
 // retryNow (tracker -> queue actor) ends the backoff of a retrying item (Recover, RecoverAll).
 type retryNow struct {
-	epoch int
+	epoch  int
 	ticket uint64
 }
 

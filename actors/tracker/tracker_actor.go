@@ -257,6 +257,7 @@ func (a *trackerActor) onList(ctx actor.Context) {
 		}
 		r.items = append(r.items, inFlightItem{cid: it.cid, info: it.short()})
 	}
+	r.slots = a.taken()
 	ctx.Respond(r)
 }
 
