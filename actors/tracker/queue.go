@@ -200,7 +200,7 @@ func (a *queueActor) ref(r *run) runRef {
 
 func (a *queueActor) onOperationStarted(ctx actor.Context, m messages.OperationStarted) {
 	r := a.owner(ctx.Sender())
-	if r == nil || !r.retrying || r.cancelled || m.Incarnation != r.incarnation {
+	if r == nil || !r.retrying || r.cancelled || r.ending != outLost || m.Incarnation != r.incarnation {
 		return
 	}
 	r.retrying = false

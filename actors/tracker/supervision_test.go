@@ -116,14 +116,23 @@ func TestQueueActorCrashLosesNothing(t *testing.T) {
 		})
 	}
 	running(3)
+	waitFor(t, "three pin calls", func() (bool, string) { // pinning starts before the call
+		n := 0
+		for _, p := range pins[:3] {
+			n += b.PinCalls(p.Cid)
+		}
+		return n == 3, fmt.Sprint(n)
+	})
 	tr.system.Root.Send(queuePID(tr, queuePriority), crashQueue{})
 	waitFor(t, "restart", func() (bool, string) { return restarts.Load() == 2, fmt.Sprint(restarts.Load()) })
 	running(3) // the crashed instance's slots are free again
-	for _, p := range pins[:3] {
-		if n := b.PinCalls(p.Cid); n != 2 {
-			t.Fatalf("%s: %d pin calls, want 2 (handed again after the crash)", p.Name, n)
+	waitFor(t, "the first three pins handed again after the crash", func() (bool, string) {
+		var calls []int
+		for _, p := range pins[:3] {
+			calls = append(calls, b.PinCalls(p.Cid))
 		}
-	}
+		return fmt.Sprint(calls) == "[2 2 2]", fmt.Sprint(calls)
+	})
 	if err := tr.TrackMany(ctx5s(t), pins[20:]); err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +168,7 @@ func TestPinPastThePriorityRulesIsDemoted(t *testing.T) {
 	if pi := waitStatus(t, tr, pin, api.TrackerStatusPinning); !pi.PriorityPin {
 		t.Skip("the machine is too slow: the pin was past priority_pin_max_age before it was queued")
 	}
+	waitFor(t, "the first call", func() (bool, string) { return b.PinCalls(pin.Cid) == 1, "" })
 	b.FailPin(pin.Cid, errors.New("no providers")) // the next attempts fail at once
 	var pi api.PinInfo
 	waitFor(t, "given up", func() (bool, string) {
