@@ -42,8 +42,12 @@
 // to the normal one (slotGrant{n}). A queue actor starts at most n items, oldest first, and
 // answers slotsTaken (the items started, the grants it had no item for); each started item
 // holds its slot until the queue actor reports runEnded, once its cid actor has terminated, so
-// no more than concurrent_pins cid actors live at once. Offering rather than asking keeps one
-// decision point for "priority first" and needs no demand bookkeeping in the queue actors.
+// no more than concurrent_pins cid actors live at once. One shortcut: when a run of the
+// priority queue actor ends and its FIFO is not empty, it starts the next item in the same slot
+// and says so in runEnded (handedOver): the priority queue is served first anyway, and this
+// saves a grant round trip per pin in the common case. The normal queue actor always gives
+// its slots back. Offering rather than asking keeps one decision point for "priority first"
+// and needs no demand bookkeeping in the queue actors.
 // Items travel in batches: everything handed to a queue actor while the tracker handles one
 // message goes in one queueItems. Reports: slotsTaken, attemptStarted (a retry's restart),
 // attemptFailed (attempts, error, next step), runEnded (done, gave up, demoted, cancelled,

@@ -236,7 +236,15 @@ func (a *queueActor) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	if r.cancelled {
 		out = outCancelled
 	}
-	ctx.Send(a.parent, runEnded{kind: a.kind, epoch: a.epoch, outcome: out, runRef: a.ref(r)})
+	ended := runEnded{kind: a.kind, epoch: a.epoch, outcome: out, runRef: a.ref(r)}
+	if a.kind == queuePriority {
+		// The slot passes to the next item at once (see runEnded).
+		if it, ok := a.pop(); ok {
+			a.start(ctx, it)
+			ended.handedOver, ended.next = true, runRef{key: it.cid.KeyString(), ticket: it.ticket}
+		}
+	}
+	ctx.Send(a.parent, ended)
 }
 
 // onCancel withdraws a hand-off: out of the FIFO at once, or the run drains first.

@@ -115,11 +115,15 @@ type attemptFailed struct {
 }
 
 // runEnded (queue actor -> tracker): the item's hand-off is over and its slot (if it was
-// started) is free.
+// started) is free, or, when handedOver, already taken by the next item of the priority queue
+// actor's FIFO (next), which that actor started in it: the priority queue is served first
+// anyway, so its slots pass from one item to the next without a grant.
 type runEnded struct {
-	kind    queueKind
-	epoch   int
-	outcome outcome
+	kind       queueKind
+	epoch      int
+	outcome    outcome
+	handedOver bool
+	next       runRef
 	runRef
 }
 

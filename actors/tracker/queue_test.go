@@ -186,7 +186,9 @@ func TestQueueActorStartsAtMostTheGrantedItems(t *testing.T) {
 		t.Fatalf("empty queue: %+v", st)
 	}
 	// A grant for another instance (an earlier one) starts nothing and is not answered.
-	h.send(queueItems{epoch: 1, items: []qitem{qitemOf(t, 6, "g6")}})
+	g6 := qitemOf(t, 6, "g6")
+	b.StallPin(g6.cid)
+	h.send(queueItems{epoch: 1, items: []qitem{g6}})
 	h.send(slotGrant{epoch: 7, n: 1})
 	h.send(slotGrant{epoch: 1, n: 0})
 	if st = expect[slotsTaken](h); len(st.started) != 0 || st.unused != 0 {
@@ -202,10 +204,39 @@ func TestQueueActorStartsAtMostTheGrantedItems(t *testing.T) {
 	if p := b.Peak(); p > 5 {
 		t.Fatalf("%d calls at once for 5 grants", p)
 	}
-	// Each run reports its end with its slot.
+	// Each run reports its end with its slot; the priority queue actor passes the slot to its
+	// next item at once (g6), the normal one gives it back.
 	b.Release(items[2].cid)
-	if e := expect[runEnded](h); e.ticket != 3 || e.outcome != outDone || e.key != items[2].cid.KeyString() {
+	e := expect[runEnded](h)
+	if e.ticket != 3 || e.outcome != outDone || e.key != items[2].cid.KeyString() || !e.handedOver || e.next.ticket != 6 {
 		t.Fatalf("done: %+v", e)
+	}
+	b.Release(items[3].cid)
+	if e := expect[runEnded](h); e.ticket != 4 || e.handedOver {
+		t.Fatalf("done with nothing queued: %+v", e)
+	}
+	if p := b.Peak(); p > 5 {
+		t.Fatalf("%d calls at once in 5 slots", p)
+	}
+}
+
+// The normal queue actor never keeps a slot for its next item: the tracker grants it, after
+// the priority queue.
+func TestNormalQueueActorGivesSlotsBack(t *testing.T) {
+	b := fake.New()
+	h := newQueueHarness(t, queueNormal, testConfig(), b)
+	x, y := qitemOf(t, 1, "x"), qitemOf(t, 2, "y")
+	b.StallPin(x.cid)
+	b.StallPin(y.cid)
+	h.send(queueItems{epoch: 1, items: []qitem{x, y}})
+	h.send(slotGrant{epoch: 1, n: 1})
+	expect[slotsTaken](h)
+	b.Release(x.cid)
+	if e := expect[runEnded](h); e.ticket != 1 || e.outcome != outDone || e.handedOver {
+		t.Fatalf("done: %+v", e)
+	}
+	if b.PinCalls(y.cid) != 0 {
+		t.Fatal("y started without a grant")
 	}
 }
 

@@ -154,19 +154,25 @@ func (a *trackerActor) onSlotsTaken(m slotsTaken) {
 	}
 	r.offered -= len(m.started) + m.unused
 	for _, s := range m.started {
-		r.runs[s.ticket] = struct{}{}
-		it := a.current(m.kind, m.epoch, s)
-		if it == nil || it.running {
-			continue
-		}
-		it.running = true
-		if it.draining {
-			continue // withdrawn meanwhile: no longer counted as waiting; it drains
-		}
-		r.waiting--
-		a.setPhase(it, phaseRunning)
-		it.priority = m.kind == queuePriority
+		a.started(m.kind, s)
 	}
+}
+
+// started records an item the queue actor kind started: it holds a slot until its runEnded.
+func (a *trackerActor) started(kind queueKind, s runRef) {
+	r := &a.queues[kind]
+	r.runs[s.ticket] = struct{}{}
+	it := a.current(kind, r.epoch, s)
+	if it == nil || it.running {
+		return
+	}
+	it.running = true
+	if it.draining {
+		return // withdrawn meanwhile: no longer counted as waiting; it drains
+	}
+	r.waiting--
+	a.setPhase(it, phaseRunning)
+	it.priority = kind == queuePriority
 }
 
 func (a *trackerActor) onAttemptStarted(m attemptStarted) {
@@ -200,6 +206,9 @@ func (a *trackerActor) onRunEnded(ctx actor.Context, m runEnded) {
 		return
 	}
 	delete(r.runs, m.ticket)
+	if m.handedOver {
+		a.started(m.kind, m.next)
+	}
 	it := a.current(m.kind, m.epoch, m.runRef)
 	if it == nil {
 		return
