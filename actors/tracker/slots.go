@@ -40,23 +40,35 @@ func (a *trackerActor) hand(it *item) {
 	r.out = append(r.out, qitem{ticket: it.ticket, cid: it.cid, created: it.created, attempts: it.attempts, mode: it.mode, op: it.op})
 }
 
-// withdraw cancels the item's hand-off: it drains (runEnded) before it is handed again.
-func (a *trackerActor) withdraw(ctx actor.Context, it *item) {
-	if it.ticket == 0 || it.draining {
-		return
+// withdraw cancels the item's hand-off and reports whether the item is free to be handed
+// again now: when it was handed during this message and not sent yet, it is taken back at
+// once; otherwise it drains (cancelRun, then runEnded) first.
+func (a *trackerActor) withdraw(ctx actor.Context, it *item) bool {
+	if it.ticket == 0 {
+		return true
+	}
+	if it.draining {
+		return false
 	}
 	r := &a.queues[it.q]
 	if !it.running {
 		r.waiting--
 	}
+	if it.ticket > a.flushed {
+		r.out = slices.DeleteFunc(r.out, func(q qitem) bool { return q.ticket == it.ticket })
+		it.ticket = 0
+		return true
+	}
 	it.draining = true
 	if r.epoch != 0 {
 		ctx.Send(r.pid, cancelRun{epoch: r.epoch, runRef: runRef{key: it.cid.KeyString(), ticket: it.ticket}})
 	}
+	return false
 }
 
 // flushQueues sends each queue actor what was handed to it during this message.
 func (a *trackerActor) flushQueues(ctx actor.Context) {
+	a.flushed = a.tickets
 	for k := range a.queues {
 		r := &a.queues[k]
 		if r.epoch == 0 || len(r.out) == 0 {

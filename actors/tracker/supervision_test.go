@@ -3,6 +3,7 @@ package tracker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 )
 
 // crashNow makes the tracker actor panic through the fault hook.
@@ -185,5 +187,41 @@ func TestPinPastThePriorityRulesIsDemoted(t *testing.T) {
 	pi, err := tr.Recover(ctx5s(t), pin)
 	if err != nil || pi.Status != api.TrackerStatusPinned {
 		t.Fatalf("recover: %+v %v", pi, err)
+	}
+}
+
+// TestOpsOfOneEventOnAnIdleItem: an event that unpins then pins again a CID whose item waits
+// with nothing handed out (here a demoted pin in its backoff) hands only the last operation:
+// the unpin, handed and withdrawn while the tracker handles the event, never reaches a queue
+// actor, so the CID is never unpinned.
+func TestOpsOfOneEventOnAnIdleItem(t *testing.T) {
+	cfg := testConfig()
+	cfg.PriorityPinMaxAge = 300 * time.Millisecond
+	cfg.PinTimeout = 600 * time.Millisecond
+	cfg.RetryBackoffMin, cfg.RetryBackoffMax = time.Hour, time.Hour
+	tr, b := newTestTracker(t, cfg)
+	pin := testPin(t, "idle")
+	b.StallPin(pin.Cid)
+	if err := tr.Track(ctx5s(t), pin); err != nil {
+		t.Fatal(err)
+	}
+	if pi := waitStatus(t, tr, pin, api.TrackerStatusPinning); !pi.PriorityPin {
+		t.Skip("the machine is too slow: the pin was past priority_pin_max_age before it was queued")
+	}
+	waitFor(t, "demoted", func() (bool, string) {
+		pi := status(t, tr, pin)
+		return pi.Status == api.TrackerStatusPinError && !pi.PriorityPin, fmt.Sprintf("%s priority=%v", pi.Status, pi.PriorityPin)
+	})
+	b.ClearFaults()
+	// Op kinds by value (1 pin, 2 unpin) and the decoded pin: the op type stays unnamed here.
+	var ev messages.PinsetChanged
+	ev.Ops = slices.Grow(ev.Ops, 2)[:2]
+	ev.Ops[0].Kind, ev.Ops[0].Cid = 2, pin.Cid
+	ev.Ops[1].Kind, ev.Ops[1].Cid = 1, pin.Cid
+	ev.Pins = []*api.Pin{nil, &pin}
+	tr.system.Root.Send(tr.PID(), ev)
+	waitStatus(t, tr, pin, api.TrackerStatusPinned)
+	if n := b.UnpinCalls(pin.Cid); n != 0 {
+		t.Fatalf("%d unpin calls", n)
 	}
 }

@@ -68,7 +68,8 @@ type trackerActor struct {
 	items    map[string]*item // the window, by CID key
 	queues   [numQueues]queueRef
 	tickets  uint64
-	stopping bool // no new grants once the tracker is stopping
+	flushed  uint64 // the last ticket sent (or due to be handed again by a queueStarted)
+	stopping bool   // no new grants once the tracker is stopping
 
 	// The durable queue (window.go): writes wait in pending while one is in flight; the
 	// window is filled from the entries after cursor, one page read at a time.
@@ -189,11 +190,9 @@ func (a *trackerActor) full() error {
 func (a *trackerActor) enqueue(ctx actor.Context, it *item, priority bool) {
 	a.setPhase(it, phaseQueued)
 	it.priority = priority
-	if it.ticket != 0 {
-		a.withdraw(ctx, it)
-		return
+	if a.withdraw(ctx, it) {
+		a.hand(it)
 	}
-	a.hand(it)
 }
 
 // switchOp turns it into an operation of kind op with a fresh attempt count, withdrawing what
