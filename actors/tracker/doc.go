@@ -53,7 +53,9 @@
 // attemptFailed (attempts, error, next step), runEnded (done, gave up, demoted, cancelled,
 // dropped). A new operation on a CID whose hand-off is queued or running (Track/Untrack)
 // withdraws it (cancelRun: out of the FIFO, or cancelled and drained) and is handed once
-// runEnded says it is over, so a pin and an unpin of one CID never overlap.
+// runEnded says it is over, so a pin and an unpin of one CID never overlap; a hand-off not sent
+// yet (made while handling the same message) is simply taken back, so a cancelRun never
+// overtakes the item it cancels.
 //
 // Restarts: every message carries the epoch of the queue actor's instance (its incarnation
 // number). A queue actor that crashes (a panic; the test hook queueFaultHook) is restarted at
