@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -31,14 +32,16 @@ type queueActor struct {
 	parent   *actor.PID
 	stopping bool // restarting or stopping: nothing more starts, nothing more is reported
 
-	// The FIFO: entries are invalidated lazily, an entry counts only while queued maps its
-	// CID key to its ticket. Millions of hand-offs cost one compact entry each while queued.
-	fifo   []qitem
-	head   int
-	queued map[string]uint64
+	// The FIFO, in ticket order (the tracker numbers its hand-offs in the order it sends
+	// them): a ticket is queued when it was received and not popped yet, and not dropped (a
+	// cancelRun; dropped entries are skipped by pop). A queued item costs one compact entry.
+	fifo     []qitem
+	head     int
+	received uint64 // the last ticket received
+	popped   uint64 // the last ticket popped
+	dropped  map[uint64]struct{}
 
-	runs    map[uint64]*run // by ticket: items started, holding a slot
-	byPID   map[string]uint64
+	runs    []*run // the items started, each holding a slot: at most the slots granted
 	spawned uint64
 }
 
@@ -56,9 +59,7 @@ type run struct {
 func newQueueActor(kind queueKind, epoch int, cfg Config, backend ipfs.Backend, ops *sync.WaitGroup, logger *slog.Logger) *queueActor {
 	return &queueActor{
 		kind: kind, epoch: epoch, cfg: cfg, backend: backend, ops: ops, logger: logger.With("queue", kind.String()),
-		queued: map[string]uint64{},
-		runs:   map[uint64]*run{},
-		byPID:  map[string]uint64{},
+		dropped: map[uint64]struct{}{},
 	}
 }
 
@@ -112,7 +113,10 @@ func (a *queueActor) onItems(m queueItems) {
 		return // for an earlier instance: the tracker hands this one its items again
 	}
 	for _, it := range m.items {
-		a.queued[it.cid.KeyString()] = it.ticket
+		if it.ticket <= a.received {
+			panic(fmt.Sprintf("tracker queue: ticket %d received after %d", it.ticket, a.received))
+		}
+		a.received = it.ticket
 		a.fifo = append(a.fifo, it)
 	}
 }
@@ -135,21 +139,33 @@ func (a *queueActor) onGrant(ctx actor.Context, m slotGrant) {
 	ctx.Send(a.parent, slotsTaken{kind: a.kind, epoch: a.epoch, started: started, unused: m.n - len(started)})
 }
 
-// pop returns the oldest valid entry of the FIFO.
+// pop returns the oldest entry of the FIFO that was not dropped.
 func (a *queueActor) pop() (qitem, bool) {
 	for a.head < len(a.fifo) {
 		e := a.fifo[a.head]
 		a.fifo[a.head] = qitem{}
 		a.head++
-		k := e.cid.KeyString()
-		if t, ok := a.queued[k]; ok && t == e.ticket {
-			delete(a.queued, k)
-			a.compact()
-			return e, true
+		a.popped = e.ticket
+		if len(a.dropped) > 0 {
+			if _, ok := a.dropped[e.ticket]; ok {
+				delete(a.dropped, e.ticket)
+				continue
+			}
 		}
+		a.compact()
+		return e, true
 	}
 	a.fifo, a.head = a.fifo[:0], 0
 	return qitem{}, false
+}
+
+// isQueued reports whether ticket waits in the FIFO.
+func (a *queueActor) isQueued(ticket uint64) bool {
+	if ticket <= a.popped || ticket > a.received {
+		return false
+	}
+	_, dropped := a.dropped[ticket]
+	return !dropped
 }
 
 // compact reclaims the consumed head once it is most of the slice.
@@ -178,20 +194,30 @@ func (a *queueActor) start(ctx actor.Context, it qitem) {
 		// Names are unique per spawn; this is an invariant violation.
 		panic(fmt.Sprintf("tracker queue: spawn cid actor for %s: %v", it.cid, err))
 	}
-	a.runs[it.ticket] = &run{it: it, pid: pid, incarnation: 1}
-	a.byPID[pid.Id] = it.ticket
+	a.runs = append(a.runs, &run{it: it, pid: pid, incarnation: 1})
 }
 
-// owner is the run whose cid actor is pid.
+// owner is the run whose cid actor is pid (a scan: runs are at most the slots granted).
 func (a *queueActor) owner(pid *actor.PID) *run {
 	if pid == nil {
 		return nil
 	}
-	t, ok := a.byPID[pid.Id]
-	if !ok {
-		return nil
+	for _, r := range a.runs {
+		if r.pid.Id == pid.Id {
+			return r
+		}
 	}
-	return a.runs[t]
+	return nil
+}
+
+// run is the run of ticket.
+func (a *queueActor) run(ticket uint64) *run {
+	for _, r := range a.runs {
+		if r.it.ticket == ticket {
+			return r
+		}
+	}
+	return nil
 }
 
 func (a *queueActor) ref(r *run) runRef {
@@ -222,14 +248,13 @@ func (a *queueActor) onCompleted(ctx actor.Context, op opKind) {
 
 // onTerminated frees the slot of a cid actor: runEnded says how its run ended.
 func (a *queueActor) onTerminated(ctx actor.Context, m *actor.Terminated) {
-	t, ok := a.byPID[m.Who.Id]
-	if !ok {
+	i := slices.IndexFunc(a.runs, func(r *run) bool { return r.pid.Id == m.Who.Id })
+	if i < 0 {
 		return
 	}
-	delete(a.byPID, m.Who.Id)
-	r := a.runs[t]
-	delete(a.runs, t)
-	if a.stopping || r == nil {
+	r := a.runs[i]
+	a.runs = slices.Delete(a.runs, i, i+1)
+	if a.stopping {
 		return // the tracker takes this instance's slots back when it restarts or stops
 	}
 	out := r.ending
@@ -252,12 +277,12 @@ func (a *queueActor) onCancel(ctx actor.Context, m cancelRun) {
 	if m.epoch != a.epoch {
 		return
 	}
-	if t, ok := a.queued[m.key]; ok && t == m.ticket {
-		delete(a.queued, m.key)
+	if a.isQueued(m.ticket) {
+		a.dropped[m.ticket] = struct{}{}
 		ctx.Send(a.parent, runEnded{kind: a.kind, epoch: a.epoch, outcome: outDropped, runRef: m.runRef})
 		return
 	}
-	r := a.runs[m.ticket]
+	r := a.run(m.ticket)
 	if r == nil || r.cancelled {
 		return // ended already: its runEnded is on its way
 	}

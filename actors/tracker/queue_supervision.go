@@ -48,7 +48,7 @@ func (a *queueActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 
 // onRetryDue restarts the cid actor whose backoff ended, unless it moved on meanwhile.
 func (a *queueActor) onRetryDue(ctx actor.Context, m retryDue) {
-	if r := a.runs[m.ticket]; r != nil && r.retrySeq == m.seq {
+	if r := a.run(m.ticket); r != nil && r.retrySeq == m.seq {
 		a.restartNow(ctx, r)
 	}
 }
@@ -58,7 +58,7 @@ func (a *queueActor) onRetryNow(ctx actor.Context, m retryNow) {
 	if m.epoch != a.epoch {
 		return
 	}
-	if r := a.runs[m.ticket]; r != nil {
+	if r := a.run(m.ticket); r != nil {
 		a.restartNow(ctx, r)
 	}
 }

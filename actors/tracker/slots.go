@@ -14,18 +14,18 @@ import (
 // queueRef is the tracker's side of its conversation with one queue actor.
 type queueRef struct {
 	pid     *actor.PID
-	epoch   int                 // the live instance's incarnation; 0 until it said queueStarted
-	waiting int                 // items handed to it and not started
-	offered int                 // slots granted to it and not answered yet
-	runs    map[uint64]struct{} // tickets it started: each holds a slot until its runEnded
-	out     []qitem             // handed during this message, sent at its end in one queueItems
+	epoch   int     // the live instance's incarnation; 0 until it said queueStarted
+	waiting int     // items handed to it and not started
+	offered int     // slots granted to it and not answered yet
+	running int     // items it started: each holds a slot until its runEnded
+	out     []qitem // handed during this message, sent at its end in one queueItems
 }
 
 // taken counts the slots of the pool that are offered to a queue actor or hold a run.
 func (a *trackerActor) taken() int {
 	n := 0
 	for k := range a.queues {
-		n += a.queues[k].offered + len(a.queues[k].runs)
+		n += a.queues[k].offered + a.queues[k].running
 	}
 	return n
 }
@@ -104,8 +104,7 @@ func (a *trackerActor) dispatch(ctx actor.Context) {
 func (a *trackerActor) onQueueStarted(m queueStarted) {
 	r := &a.queues[m.kind]
 	restart := r.epoch != 0
-	r.epoch, r.waiting, r.offered, r.out = m.epoch, 0, 0, nil
-	r.runs = map[uint64]struct{}{}
+	r.epoch, r.waiting, r.offered, r.running, r.out = m.epoch, 0, 0, 0, nil
 	if a.stopping {
 		return
 	}
@@ -173,7 +172,7 @@ func (a *trackerActor) onSlotsTaken(m slotsTaken) {
 // started records an item the queue actor kind started: it holds a slot until its runEnded.
 func (a *trackerActor) started(kind queueKind, s runRef) {
 	r := &a.queues[kind]
-	r.runs[s.ticket] = struct{}{}
+	r.running++
 	it := a.current(kind, r.epoch, s)
 	if it == nil || it.running {
 		return
@@ -217,7 +216,9 @@ func (a *trackerActor) onRunEnded(ctx actor.Context, m runEnded) {
 	if m.epoch != r.epoch {
 		return
 	}
-	delete(r.runs, m.ticket)
+	if m.outcome != outDropped {
+		r.running-- // it was started: its slot is free (or handed over)
+	}
 	if m.handedOver {
 		a.started(m.kind, m.next)
 	}
