@@ -25,10 +25,11 @@ type operationDone struct {
 type deadlineDue struct{ from *cidActor }
 
 // cidActor runs one pin or unpin of one CID. It lives only while its CID is in flight: it
-// starts the IPFS call in a goroutine on Started and reports success to the tracker, which stops it; on
-// failure it panics with messages.PinFailed/UnpinFailed so that the tracker's supervision
-// counts the attempt and restarts it after a backoff (a restart is a new incarnation from the
-// same Props, so the attempt count lives in the tracker's table, not here).
+// starts the IPFS call in a goroutine on Started and reports success to its parent (the queue
+// actor that started it), which stops it; on failure it panics with
+// messages.PinFailed/UnpinFailed so that the queue actor's supervision counts the attempt and
+// restarts it after a backoff (a restart is a new incarnation from the same Props, so the
+// attempt count lives in the queue actor's run and the tracker's table, not here).
 //
 // The attempt's deadline is the actor's, not the IPFS call's: a pin fails once no block
 // arrived for pin_timeout, an unpin once unpin_timeout passed, whether or not the backend has
@@ -163,7 +164,7 @@ func (a *cidActor) onDone(ctx actor.Context, msg operationDone) {
 	} else {
 		ctx.Request(ctx.Parent(), messages.PinCompleted{Cid: a.cid})
 	}
-	// The tracker stops this actor when it has taken the result: a Terminated (a system
+	// The queue actor stops this actor when it has taken the result: a Terminated (a system
 	// message) must not overtake the completion.
 }
 

@@ -4,30 +4,80 @@
 //
 // # Actors
 //
-//	tracker            trackerActor (tracker_actor.go, supervision.go, window.go): owns the window
-//	│                  of CIDs in flight, the two queues and the slots; supervises the cid actors;
-//	│                  subscribed to the pinset's PinsetChanged events (reconcile.go)
-//	└── cid:<cid>:<n>  cidActor (cid.go): one per CID in flight, runs one pin or unpin
+//	tracker                trackerActor (tracker_actor.go, slots.go, window.go, supervision.go):
+//	│                      the table of the window (status answers), the durable queue, the pool
+//	│                      of concurrent_pins slots; supervises the two queue actors; subscribed
+//	│                      to the pinset's PinsetChanged events (reconcile.go)
+//	├── queue:priority     queueActor (queue.go, queue_supervision.go): the FIFO of the priority
+//	│   └── cid:<cid>:<n>  queue; parent and supervisor of the cid actors it runs
+//	└── queue:normal       queueActor, the same for the normal queue
+//	    └── cid:<cid>:<n>  cidActor (cid.go): one per CID in flight, runs one pin or unpin
 //
-// The two queues of DESIGN.md (priority and normal) are data structures owned by the tracker
-// actor (queue.go), not actors: they share one pool of slots, priority first, so making them
-// actors would only add a slot protocol between siblings. The cid actors are children of the
-// tracker, which is their supervisor (trackerActor implements actor.SupervisorStrategy, so a
-// failure is handled in the tracker's mailbox with the table at hand): OneForOne, restart after
-// an exponential backoff (retry_backoff_min doubling to retry_backoff_max, a scheduled retryDue
-// message), the attempt count kept in the tracker's table, and after priority_pin_max_retries
-// attempts the actor is stopped, the item stays pin_error/unpin_error and is retried only by
-// Recover or RecoverAll (and then from the normal queue). A slot stays taken while its actor
-// waits for a restart. Between attempts the item shows pin_error/unpin_error with the last
-// error and the attempt count; Recover and RecoverAll end a pending backoff at once.
+// Who owns what:
+//   - The tracker owns every item of the window (phase, attempts, last error, queue, Recover
+//     waiters: what Status, InFlight and Recover read), the durable queue and its writer and
+//     page reader, and the slot pool. It decides the queue of an item by the queue rules
+//     (rules.go) and hands it to that queue actor; it writes every outcome to the durable queue.
+//   - A queue actor owns the FIFO of the items handed to it (compact qitems, in order), the
+//     runs it started (cid actor, attempt count, backoff) and the retry decisions: it is the
+//     parent and supervisor (actor.SupervisorStrategy) of its cid actors, so a failed attempt is
+//     handled in its mailbox with the run at hand: OneForOne, restart after an exponential
+//     backoff (retry_backoff_min doubling to retry_backoff_max, a scheduled retryDue) in the same
+//     slot; after priority_pin_max_retries attempts the actor is stopped and the item gives up
+//     (pin_error/unpin_error, durable failed set, retried only by Recover or RecoverAll, which
+//     re-queue it by the queue rules: the normal queue past the retries).
+//   - Demotion: a pin of the priority queue actor whose attempt fails when the queue rules no
+//     longer put it there (older than priority_pin_max_age by now) leaves its slot and the
+//     priority queue (attemptFailed with stepDemote, then runEnded); the tracker hands it to the
+//     normal queue actor after the backoff, with its attempts and last error, and it retries
+//     there. Between attempts an item shows pin_error/unpin_error with the last error and the
+//     attempt count; Recover and RecoverAll end a pending backoff at once.
 //
+// # The slot protocol
+//
+// Slots are one shared pool, priority queue first (as the seed and IPFS Cluster do), and the
+// tracker grants them: it knows how many items each queue actor has waiting (it handed them)
+// and how many slots are taken (granted and not answered, or holding a run), so after every
+// message it grants the free slots to the priority queue actor up to its waiting items, then
+// to the normal one (slotGrant{n}). A queue actor starts at most n items, oldest first, and
+// answers slotsTaken (the items started, the grants it had no item for); each started item
+// holds its slot until the queue actor reports runEnded, once its cid actor has terminated, so
+// no more than concurrent_pins cid actors live at once. One shortcut: when a run of the
+// priority queue actor ends and its FIFO is not empty, it starts the next item in the same slot
+// and says so in runEnded (handedOver): the priority queue is served first anyway, and this
+// saves a grant round trip per pin in the common case. The normal queue actor always gives
+// its slots back. Offering rather than asking keeps one decision point for "priority first"
+// and needs no demand bookkeeping in the queue actors.
+// Items travel in batches: everything handed to a queue actor while the tracker handles one
+// message goes in one queueItems. Reports: slotsTaken, attemptStarted (a retry's restart),
+// attemptFailed (attempts, error, next step), runEnded (done, gave up, demoted, cancelled,
+// dropped). A new operation on a CID whose hand-off is queued or running (Track/Untrack)
+// withdraws it (cancelRun: out of the FIFO, or cancelled and drained) and is handed once
+// runEnded says it is over, so a pin and an unpin of one CID never overlap; a hand-off not sent
+// yet (made while handling the same message) is simply taken back, so a cancelRun never
+// overtakes the item it cancels.
+//
+// Restarts: every message carries the epoch of the queue actor's instance (its incarnation
+// number). A queue actor that crashes (a panic; the test hook queueFaultHook) is restarted at
+// once by the tracker, as a fresh, empty instance after its cid actors were stopped; it says
+// queueStarted, and the tracker takes back the slots of the crashed instance and hands the
+// fresh one every item it held (queued, running or retrying: queued again with their attempts,
+// in queue order). Nothing it was given is lost, and what was sent to or by the crashed
+// instance is ignored. Past 10 crashes in a minute the failure is escalated: the tracker
+// restarts and rebuilds from the durable queue.
+//
+// Why actors: each queue supervises its own cid actors and decides their retries and
+// demotion, so the tracker's mailbox carries one message per slot grant batch and per outcome
+// instead of every cid actor's lifecycle; the cost is the slot protocol above.
+
 // # Bounded memory: a window over a durable queue
 //
 // Every pending operation (pin or unpin) is an entry of a durable queue in the pinset's Badger
 // database (persistence's tq/ keys: FIFO entries keyed by a sequence number, a CID index, a
 // failed set and a counter, see persistence/trackqueue.go). The tracker actor holds only a
 // window of it in memory, at most queue_window queued or running items (10,000 by default,
-// about 300 bytes each), and pages the next entries in, in queue order, as slots free up. The
+// about 300 bytes each, plus a qitem of about 100 bytes in a queue actor's FIFO while
+// queued), and pages the next entries in, in queue order, as slots free up. The
 // Badger I/O runs in workers that report back by message: one long-lived writer goroutine
 // group-commits the queue changes (queueWritten), and one page read at a time (queuePaged)
 // is a prefix scan from the last sequence number loaded. So the tracker's memory is bounded by
@@ -54,10 +104,13 @@
 //     set, Status reads it there, Recover brings the item back with its attempts, RecoverAll
 //     moves the whole set back to the queue's tail (downgraded by the queue rules).
 //   - The tracker actor restarts as a fresh instance (a panic, the test fault hook): its
-//     window is rebuilt from the queue's head; the cid actors of the crashed instance are
-//     stopped first (protoactor restarts a parent once its children are gone).
+//     window is rebuilt from the queue's head; its queue actors and their cid actors are
+//     stopped first (protoactor restarts a parent once its children are gone) and spawned
+//     again by the fresh instance.
 //
-// Queued items are compact structs; an actor exists only while its CID is running or retrying.
+// Queued items are compact structs (an item in the tracker, a qitem in its queue actor's
+// FIFO, both bounded by the window); a cid actor exists only while its CID is running or
+// retrying.
 // A settled CID (pinned, unpinned) has no entry at all, so millions of pins cost nothing here.
 // IPFS calls run in goroutines under a context (cancelled on Stop, on CancelOperation and on
 // restart); a pin times out when no block arrived for pin_timeout (ipfs.PinProgress pushes the

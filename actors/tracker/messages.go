@@ -27,6 +27,7 @@ type listQuery struct{}
 type listReply struct {
 	items []inFlightItem
 	skip  []api.Cid
+	slots int // slots of the pool taken (granted or running), for tests
 }
 
 type inFlightItem struct {

@@ -59,6 +59,29 @@ func shouldRetry(attempts int, cfg Config) bool {
 	return attempts < cfg.PriorityPinMaxRetries
 }
 
+// step is what follows a failed attempt.
+type step uint8
+
+const (
+	stepRetry  step = iota // its cid actor restarts after a backoff, in the same slot
+	stepDemote             // past the priority rules: it leaves its slot and the priority queue, and retries from the normal queue after the backoff
+	stepGiveUp             // past the retries: pin_error/unpin_error until Recover or RecoverAll
+)
+
+// nextStep decides after the attempts-th failed attempt of an item run by the priority queue
+// actor (priority) or the normal one: give up after priority_pin_max_retries attempts; else a
+// pin of the priority queue that the queue rules no longer put there (too old by now) is
+// demoted; else it retries where it is.
+func nextStep(attempts int, created time.Time, priority bool, now time.Time, cfg Config) step {
+	if !shouldRetry(attempts, cfg) {
+		return stepGiveUp
+	}
+	if priority && !usePriorityQueue(attempts, created, now, cfg) {
+		return stepDemote
+	}
+	return stepRetry
+}
+
 // inFlightStatus maps an item's operation and phase to the tracker status.
 func inFlightStatus(op opKind, ph phase) api.TrackerStatus {
 	switch {

@@ -32,6 +32,34 @@ func TestUsePriorityQueue(t *testing.T) {
 	}
 }
 
+func TestNextStep(t *testing.T) {
+	cfg := DefaultConfig() // 5 retries, 24h
+	now := time.Now()
+	old := now.Add(-25 * time.Hour)
+	cases := []struct {
+		name     string
+		attempts int
+		created  time.Time
+		priority bool
+		want     step
+	}{
+		{"priority, young, first failure", 1, now, true, stepRetry},
+		{"priority, young, last retry", 4, now, true, stepRetry},
+		{"priority, retries spent", 5, now, true, stepGiveUp},
+		{"priority, too old by now", 1, old, true, stepDemote},
+		{"priority, too old and retries spent", 5, old, true, stepGiveUp},
+		{"priority, unpin (no timestamp)", 1, time.Time{}, true, stepRetry},
+		{"normal, old", 1, old, false, stepRetry},
+		{"normal, retries spent", 5, now, false, stepGiveUp},
+		{"normal, recovered past the retries", 6, now, false, stepGiveUp},
+	}
+	for _, c := range cases {
+		if got := nextStep(c.attempts, c.created, c.priority, now, cfg); got != c.want {
+			t.Errorf("%s: got %d want %d", c.name, got, c.want)
+		}
+	}
+}
+
 func TestRetryBackoff(t *testing.T) {
 	cfg := DefaultConfig()
 	cases := []struct {

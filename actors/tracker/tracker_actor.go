@@ -30,13 +30,14 @@ type item struct {
 	err      string
 	priority bool      // the queue of the last (or pending) attempt
 	ts       time.Time // last change
-	ticket   uint64    // matches its queue entry while queued
-	pid      *actor.PID
-	// incarnation is the expected incarnation of the cid actor (1, then +1 per restart).
-	incarnation int
-	retrySeq    uint64 // identifies the pending retryDue while retrying
-	draining    bool   // pid is finishing a cancelled operation; requeue when it terminates
-	waiters     []*actor.PID
+	// ticket names its hand-off to the queue actor q (0: none); running once that started it
+	// (it holds a slot until the run ends).
+	ticket   uint64
+	q        queueKind
+	running  bool
+	draining bool   // its hand-off is withdrawn; handed again (its new operation) once ended
+	retrySeq uint64 // identifies the pending demotionDue of a demoted item
+	waiters  []*actor.PID
 }
 
 func (it *item) short() api.PinInfoShort {
@@ -49,9 +50,10 @@ func (it *item) short() api.PinInfoShort {
 	}
 }
 
-// trackerActor owns the table of CIDs in flight, the two queues and the slots, and supervises
-// the cid actors (it implements actor.SupervisorStrategy, so failures of its children are
-// handled here, in its own mailbox, with access to the table).
+// trackerActor owns the table of CIDs in flight (the window over the durable queue) and the
+// pool of slots; it hands the items to its two queue actors and grants them slots, priority
+// first (slots.go), and supervises them (it implements actor.SupervisorStrategy: a crashed
+// queue actor restarts fresh and is handed its items again).
 type trackerActor struct {
 	system   *actor.ActorSystem
 	self     *actor.PID
@@ -64,14 +66,10 @@ type trackerActor struct {
 	queue    Queue
 
 	items    map[string]*item // the window, by CID key
-	byPID    map[string]string
-	priority pinQueue
-	normal   pinQueue
-	queued   int // items in phaseQueued
-	active   int // live cid actors (slots in use)
+	queues   [numQueues]queueRef
 	tickets  uint64
-	spawned  uint64
-	stopping bool // no new cid actors once the tracker is stopping
+	flushed  uint64 // the last ticket sent (or due to be handed again by a queueStarted)
+	stopping bool   // no new grants once the tracker is stopping
 
 	// The durable queue (window.go): writes wait in pending while one is in flight; the
 	// window is filled from the entries after cursor, one page read at a time.
@@ -96,9 +94,6 @@ func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backen
 		stored:             queue.QueueLen(),
 		items:              map[string]*item{},
 		evictedWhilePaging: map[string]struct{}{},
-		byPID:              map[string]string{},
-		priority:           pinQueue{name: "priority"},
-		normal:             pinQueue{name: "normal"},
 	}
 }
 
@@ -115,6 +110,7 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.self = ctx.Self()
+		a.spawnQueues(ctx)
 	case *actor.Stopped:
 		a.closeWriter()
 	case *actor.Stopping:
@@ -124,7 +120,7 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 		a.onStopping(ctx)
 		a.closeWriter()
 	case *actor.Terminated:
-		a.onTerminated(ctx, msg)
+		// a queue actor, stopped with the tracker
 	case messages.TrackPin:
 		ack := a.newAck(ctx)
 		a.track(ctx, msg.Pin, ack)
@@ -152,31 +148,30 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	case queueWritten:
 		a.onQueueWritten(ctx, msg)
 	case queuePaged:
-		a.onQueuePaged(msg)
-	case retryDue:
-		a.onRetryDue(ctx, msg)
-	case messages.OperationStarted:
-		a.onOperationStarted(ctx, msg)
-	case messages.PinCompleted:
-		a.onCompleted(ctx, msg.Cid, opPin)
-	case messages.UnpinCompleted:
-		a.onCompleted(ctx, msg.Cid, opUnpin)
+		a.onQueuePaged(ctx, msg)
+	case queueStarted:
+		a.onQueueStarted(msg)
+	case slotsTaken:
+		a.onSlotsTaken(msg)
+	case attemptStarted:
+		a.onAttemptStarted(msg)
+	case attemptFailed:
+		a.onAttemptFailed(ctx, msg)
+	case runEnded:
+		a.onRunEnded(ctx, msg)
+	case demotionDue:
+		a.onDemotionDue(msg)
 	default:
 		a.logger.Warn("tracker: unknown message", "type", fmt.Sprintf("%T", msg))
 	}
 	a.page(ctx)
+	a.flushQueues(ctx)
 	a.dispatch(ctx)
 	a.flushWrites(ctx)
 	a.queueLen.Store(int64(a.stored))
 }
 
 func (a *trackerActor) setPhase(it *item, p phase) {
-	if it.phase == phaseQueued {
-		a.queued--
-	}
-	if p == phaseQueued {
-		a.queued++
-	}
 	it.phase = p
 	it.gen++
 	it.ts = time.Now()
@@ -190,52 +185,26 @@ func (a *trackerActor) full() error {
 	return nil
 }
 
-// enqueue puts it in the priority or normal queue, or leaves it queued until its previous
-// cid actor has drained.
-func (a *trackerActor) enqueue(it *item, priority bool) {
+// enqueue queues it for the priority or normal queue actor: handed to it at once, or once its
+// current hand-off (queued or running with its previous operation) is withdrawn and drained.
+func (a *trackerActor) enqueue(ctx actor.Context, it *item, priority bool) {
 	a.setPhase(it, phaseQueued)
 	it.priority = priority
-	if it.pid != nil {
-		it.draining = true
-		return
-	}
-	a.tickets++
-	it.ticket = a.tickets
-	if priority {
-		a.priority.push(it, it.ticket)
-	} else {
-		a.normal.push(it, it.ticket)
+	if a.withdraw(ctx, it) {
+		a.hand(it)
 	}
 }
 
-// cancelRunning makes the item's cid actor stop its operation (it drains before terminating).
-func (a *trackerActor) cancelRunning(ctx actor.Context, it *item) {
-	if it.pid == nil {
-		return
-	}
-	if it.phase == phaseRetrying {
-		ctx.Stop(it.pid) // suspended until its restart: nothing runs, stop at once
-	} else {
-		ctx.Send(it.pid, messages.CancelOperation{})
-	}
-	it.draining = true
-}
-
-// switchOp turns it into an operation of kind op with a fresh attempt count, cancelling what
-// runs, and queues it.
+// switchOp turns it into an operation of kind op with a fresh attempt count, withdrawing what
+// is queued or runs, and queues it.
 func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time.Time) {
 	if it.op != op {
 		it.attempts, it.err = 0, ""
 	}
 	it.op = op
-	if it.phase == phaseRunning || it.phase == phaseRetrying {
-		a.cancelRunning(ctx, it)
-	}
-	if it.phase != phaseQueued {
-		a.enqueue(it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
-	}
+	a.enqueue(ctx, it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	a.put(it.cid, op == opUnpin, it.mode, it.created, writeTag{it: it})
-	a.answerWaiters(ctx, it.cid, it.short())
+	a.answerWaiters(ctx, it, it.short())
 }
 
 // track queues a pin (or switches an in-flight unpin back to a pin). A CID outside the window
@@ -287,6 +256,7 @@ func (a *trackerActor) onList(ctx actor.Context) {
 		}
 		r.items = append(r.items, inFlightItem{cid: it.cid, info: it.short()})
 	}
+	r.slots = a.taken()
 	ctx.Respond(r)
 }
 
@@ -311,10 +281,10 @@ func (a *trackerActor) onRecover(ctx actor.Context, msg recoverPin) {
 			}
 		}
 		a.items[k] = it
-		a.enqueue(it, true)
+		a.enqueue(ctx, it, true)
 		a.put(it.cid, it.op == opUnpin, it.mode, it.created, writeTag{it: it})
 	} else if it.phase == phaseFailed || it.phase == phaseSettling {
-		a.enqueue(it, true)
+		a.enqueue(ctx, it, true)
 		a.put(it.cid, it.op == opUnpin, it.mode, it.created, writeTag{it: it})
 	} else {
 		a.restartNow(ctx, it) // waiting for its backoff: retry now
@@ -331,7 +301,7 @@ func (a *trackerActor) onRecoverAll(ctx actor.Context) {
 	for _, it := range a.items {
 		switch it.phase {
 		case phaseFailed:
-			a.enqueue(it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
+			a.enqueue(ctx, it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
 			a.put(it.cid, it.op == opUnpin, it.mode, it.created, writeTag{it: it})
 			n++
 		case phaseRetrying:
@@ -344,31 +314,4 @@ func (a *trackerActor) onRecoverAll(ctx actor.Context) {
 	// them once that is written.
 	ack := &pendingAck{to: ctx.Sender(), all: true, count: n}
 	a.write(persistence.QueueOp{Kind: persistence.QueueRequeueFailed}, writeTag{ack: ack})
-}
-
-// answerWaiters tells every Recover waiting on the item how its attempt ended.
-func (a *trackerActor) answerWaiters(ctx actor.Context, c api.Cid, info api.PinInfoShort) {
-	it := a.items[c.KeyString()]
-	if it == nil {
-		return
-	}
-	for _, w := range it.waiters {
-		ctx.Send(w, messages.RecoverPinResponse{Info: info})
-	}
-	it.waiters = nil
-}
-
-// dispatch fills free slots, priority queue first.
-func (a *trackerActor) dispatch(ctx actor.Context) {
-	for !a.stopping && a.active < a.cfg.ConcurrentPins {
-		prio := true
-		it := a.priority.pop()
-		if it == nil {
-			prio = false
-			if it = a.normal.pop(); it == nil {
-				return
-			}
-		}
-		a.start(ctx, it, prio)
-	}
 }

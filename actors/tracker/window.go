@@ -106,6 +106,9 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	if m.err != nil {
 		a.logger.Error("tracker: writing the durable queue (the state sync re-derives lost work)", "ops", len(m.w.ops), "err", m.err)
 	}
+	// QueueLen counts this write before the requests it answers return.
+	a.stored = a.queue.QueueLen()
+	a.queueLen.Store(int64(a.stored))
 	refused := 0
 	for i, op := range m.w.ops {
 		tag := m.w.tags[i]
@@ -142,7 +145,6 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	if refused > 0 {
 		a.logger.Warn("tracker: pins not queued", "count", refused, "err", queueFull(a.cfg.MaxPinQueueSize))
 	}
-	a.stored = a.queue.QueueLen()
 }
 
 // evict drops a settled or failed item from the window once its durable entry says so.
@@ -223,7 +225,7 @@ func (a *trackerActor) page(ctx actor.Context) {
 	}()
 }
 
-func (a *trackerActor) onQueuePaged(m queuePaged) {
+func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 	if m.from != a {
 		return // read for an earlier incarnation
 	}
@@ -250,7 +252,7 @@ func (a *trackerActor) onQueuePaged(m queuePaged) {
 			it.op = opUnpin
 		}
 		a.items[k] = it
-		a.enqueue(it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
+		a.enqueue(ctx, it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	}
 	// A short page means the queue is read to its end, unless a write landed meanwhile.
 	if len(m.entries) < m.asked && a.epoch == m.epoch {
