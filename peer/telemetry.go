@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/telemetry"
 )
 
@@ -14,7 +15,7 @@ func (p *Peer) startMetrics(log *slog.Logger) (err error) {
 		return nil
 	}
 	members := func(ctx context.Context) int { return len(p.roster.Members(ctx)) }
-	parts := telemetry.Parts{Store: p.store, Members: members, Alerts: p.monitor.Alerts}
+	parts := telemetry.Parts{Store: p.store, Members: members, Alerts: p.monitor.Alerts, Tracker: p.trackerCounts}
 	if p.metrics, err = telemetry.New(p.cfg.Observations.Metrics, telemetry.FromParts(parts), log); err != nil {
 		return err
 	}
@@ -26,4 +27,15 @@ func within5s(shutdown func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return shutdown(ctx)
+}
+
+// trackerCounts are the tracker's counts for a scrape; entries queued beyond its window count
+// as pin_queued (most queued work is pins).
+func (p *Peer) trackerCounts(ctx context.Context) (map[api.TrackerStatus]int64, int64, int64, error) {
+	s, err := p.tracker.Summary(ctx)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	s.ByStatus[api.TrackerStatusPinQueued] += s.Beyond
+	return s.ByStatus, s.QueuePriority, s.QueueNormal, nil
 }

@@ -21,7 +21,7 @@ import (
 // State is what a scrape reads of the peer (see Sources). A zero field is exported as 0.
 type State struct {
 	Pins          int64                       // live pins in the pinset
-	Tracked       map[api.TrackerStatus]int64 // pins allocated to this peer, by status
+	Tracked       map[api.TrackerStatus]int64 // pins the tracker holds, by status
 	QueuePriority int64                       // items waiting in the priority queue
 	QueueNormal   int64                       // items waiting in the normal queue
 	Peers         int                         // cluster members this peer sees
@@ -36,9 +36,11 @@ type Sources struct {
 	Read func(ctx context.Context) (State, error)
 }
 
-// trackedStatuses are the per-status gauges, with IPFS Cluster's names.
+// trackedStatuses are the per-status gauges, with IPFS Cluster's names. Pinned is not among
+// them: the tracker forgets a pin once it is pinned, and counting those would need the IPFS
+// node's pin list at every scrape.
 var trackedStatuses = []api.TrackerStatus{
-	api.TrackerStatusPinned, api.TrackerStatusPinning, api.TrackerStatusPinQueued, api.TrackerStatusPinError,
+	api.TrackerStatusPinning, api.TrackerStatusPinQueued, api.TrackerStatusPinError,
 	api.TrackerStatusUnpinning, api.TrackerStatusUnpinQueued, api.TrackerStatusUnpinError,
 	api.TrackerStatusClusterError, api.TrackerStatusUnexpectedlyUnpinned,
 }
@@ -63,7 +65,7 @@ func newStateCollector(src Sources, interval time.Duration, log *slog.Logger) *s
 	c := &stateCollector{
 		src: src, interval: interval, log: log,
 		pins:     prometheus.NewDesc("ipfscluster_cluster_pin_count", "Pins in the cluster's pinset.", nil, nil),
-		tracked:  prometheus.NewDesc("ipfscluster_pintracker_pin_count", "Pins allocated to this peer.", nil, nil),
+		tracked:  prometheus.NewDesc("ipfscluster_pintracker_pin_count", "Pins the tracker holds: queued, in progress or failed.", nil, nil),
 		peers:    prometheus.NewDesc("ipfscluster_cluster_peers", "Cluster peers this peer sees.", nil, nil),
 		alerts:   prometheus.NewDesc("pincluster_alerts", "Recent alerts, as GET /health/alerts lists them.", nil, nil),
 		queue:    prometheus.NewDesc("pincluster_queue_depth", "Items waiting in the pin tracker's queues, by queue (priority, normal).", []string{"queue"}, nil),

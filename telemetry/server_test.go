@@ -88,7 +88,6 @@ func TestScrape(t *testing.T) {
 	for name, want := range map[string]float64{
 		"ipfscluster_cluster_pin_count":           1234,
 		"ipfscluster_pintracker_pin_count":        1030,
-		"ipfscluster_pintracker_pinned_count":     1000,
 		"ipfscluster_pintracker_pin_queued_count": 30,
 		"ipfscluster_pintracker_pin_error_count":  0,
 		"ipfscluster_cluster_peers":               3,

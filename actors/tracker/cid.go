@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // operationDone is what the IPFS goroutine of a cid actor sends back to it.
@@ -53,6 +55,16 @@ type cidActor struct {
 	// nanoseconds; written by the IPFS goroutine's progress callback.
 	lastBlock *atomic.Int64
 	deadline  *time.Timer
+	started   time.Time // of the attempt, for the duration metric
+}
+
+// observe adds the attempt's duration to the metrics (pincluster_pin_duration_seconds).
+func (a *cidActor) observe(result string) {
+	op := "pin"
+	if a.op == opUnpin {
+		op = "unpin"
+	}
+	telemetry.PinDuration.WithLabelValues(op, result).Observe(time.Since(a.started).Seconds())
 }
 
 func (a *cidActor) Receive(ctx actor.Context) {
@@ -78,7 +90,8 @@ func (a *cidActor) onStarted(ctx actor.Context) {
 	opCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.lastBlock = new(atomic.Int64)
-	a.lastBlock.Store(time.Now().UnixNano())
+	a.started = time.Now()
+	a.lastBlock.Store(a.started.UnixNano())
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	a.ops.Add(1)
 	go func() {
@@ -117,6 +130,7 @@ func (a *cidActor) onDeadline(ctx actor.Context, msg deadlineDue) {
 		return
 	}
 	a.cancel()
+	a.observe("error")
 	if a.op == opUnpin {
 		panic(messages.UnpinFailed{Cid: a.cid, Err: fmt.Errorf("unpin timed out after %s", limit)})
 	}
@@ -154,11 +168,13 @@ func (a *cidActor) onDone(ctx actor.Context, msg operationDone) {
 		return
 	}
 	if msg.err != nil {
+		a.observe("error")
 		if a.op == opUnpin {
 			panic(messages.UnpinFailed{Cid: a.cid, Err: msg.err})
 		}
 		panic(messages.PinFailed{Cid: a.cid, Err: msg.err})
 	}
+	a.observe("ok")
 	if a.op == opUnpin {
 		ctx.Request(ctx.Parent(), messages.UnpinCompleted{Cid: a.cid})
 	} else {

@@ -141,6 +141,8 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 		a.onStatus(ctx, msg)
 	case listQuery:
 		a.onList(ctx)
+	case summaryQuery:
+		a.onSummary(ctx)
 	case recoverPin:
 		a.onRecover(ctx, msg)
 	case messages.RecoverAllPins:
