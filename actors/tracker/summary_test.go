@@ -20,7 +20,7 @@ func TestSummary(t *testing.T) {
 	waitStatus(t, tr, running, api.TrackerStatusPinning)
 	old := testPin(t, "old")
 	old.Timestamp = time.Now().Add(-2 * time.Hour) // the normal queue
-	fresh := testPin(t, "fresh")                    // the priority queue
+	fresh := testPin(t, "fresh")                   // the priority queue
 	tr.Track(ctx5s(t), old)
 	tr.Track(ctx5s(t), fresh)
 	waitFor(t, "the summary", func() (bool, string) {
