@@ -1,12 +1,14 @@
 package rest
 
 import (
+	"errors"
 	"net/http"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest/ui"
 )
 
@@ -49,6 +51,9 @@ func (s *Server) pinCounts(w http.ResponseWriter, r *http.Request) {
 	var order []string
 	for _, name := range []string{"numpin", "pinqueue"} {
 		ms, err := s.svc.Health.Metrics(r.Context(), name)
+		if errors.Is(err, api.ErrNotFound) {
+			continue // no peer has a valid metric of that name now
+		}
 		if err != nil {
 			writeError(w, err)
 			return

@@ -183,7 +183,10 @@ async function loadPeers() {
   for (let p = await s.next(); p !== null; p = await s.next()) peers.push(p);
   for (const p of peers) if (p.peername) state.peernames[p.id] = p.peername;
   const tagNames = (names || []).filter((n) => n.startsWith("tag:"));
-  const [free, ping, ...tags] = await Promise.all(["freespace", "ping", ...tagNames].map((n) => getJSON("/monitor/metrics/" + encodeURIComponent(n)).then(metricMap)));
+  const [free, ping, ...tags] = await Promise.all(["freespace", "ping", ...tagNames].map((n) => getJSON("/monitor/metrics/" + encodeURIComponent(n)).then(metricMap, (e) => {
+    if (e.status === 404) return {}; // no valid metric of that name now
+    throw e;
+  })));
   const byPeer = {};
   for (const c of counts.peers) byPeer[c.peer] = c;
 
@@ -355,6 +358,7 @@ $("pin-form").addEventListener("submit", async (ev) => {
   }
   try {
     const p = await (await call("POST", "/pins/" + encodeURIComponent(cid) + "?" + qs.toString())).json();
+    $("pin-form").reset();
     res.textContent = "Pinned " + p.cid;
     res.className = "ok";
     const r = row([td(p.cid, "cid"), td(p.name), td("…")]);
