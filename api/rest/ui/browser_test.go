@@ -125,10 +125,13 @@ func TestStatusPageInBrowser(t *testing.T) {
 	d := startDaemon(t)
 	ctx := context.Background()
 
-	// Three pins: two pin, one fails on IPFS.
-	bad := testCid(t, "broken")
-	d.backend.FailPin(bad, errors.New("ipfs: block not found: context deadline exceeded"))
-	for i, c := range []api.Cid{testCid(t, "a"), testCid(t, "b"), bad} {
+	// Five pins: two pin, three fail on IPFS.
+	bads := []api.Cid{testCid(t, "broken1"), testCid(t, "broken2"), testCid(t, "broken3")}
+	bad := bads[0]
+	for _, c := range bads {
+		d.backend.FailPin(c, errors.New("ipfs: block not found: context deadline exceeded"))
+	}
+	for i, c := range append([]api.Cid{testCid(t, "a"), testCid(t, "b")}, bads...) {
 		if _, err := d.p.Pin(ctx, c, api.PinOptions{Name: fmt.Sprintf("seed-%d", i), Metadata: map[string]string{"owner": "ops"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -138,9 +141,12 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if !poll.Until(30*time.Second, 100*time.Millisecond, func() bool {
 		counts = pinCounts{}
 		d.get(t, "/pins/counts", &counts)
-		g, err := d.p.Status(ctx, bad, true)
-		return err == nil && g.PeerMap[self].Status == api.TrackerStatusPinError &&
-			counts.Pinset == 3 && len(counts.Peers) == 1 && counts.Peers[0].Pinned >= 2 && counts.Peers[0].Queued == 0
+		for _, c := range bads {
+			if g, err := d.p.Status(ctx, c, true); err != nil || g.PeerMap[self].Status != api.TrackerStatusPinError {
+				return false
+			}
+		}
+		return counts.Pinset == 5 && len(counts.Peers) == 1 && counts.Peers[0].Pinned >= 2 && counts.Peers[0].Queued == 0
 	}) {
 		t.Fatalf("the seed pins never settled: %+v", counts)
 	}
@@ -212,7 +218,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#login-password"), "secret"),
 		chromedp.Click(css("#login-basic button[type=submit]")),
 		chromedp.WaitVisible(css("#pin-form")),
-		wait(`document.querySelector("#pinset-count").textContent === "3" && document.querySelectorAll("#peers tbody tr").length === 1`),
+		wait(`document.querySelector("#pinset-count").textContent === "5" && document.querySelectorAll("#peers tbody tr").length === 1`),
 	)
 	// The counts shown are the API's.
 	if got, want := text("#pinset-count"), fmt.Sprint(counts.Pinset); got != want {
@@ -225,9 +231,20 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("peer row %q lacks the peer name or its tags", got)
 	}
 	// The failed pin is listed with its error and a Recover button.
-	run("failed pins", wait(`document.querySelectorAll("#failed tbody tr button.recover").length === 1`))
-	if got := text("#failed tbody tr"); !strings.Contains(got, bad.String()) || !strings.Contains(got, "block not found") {
-		t.Errorf("failed row %q", got)
+	run("failed pins", wait(`document.querySelectorAll("#failed tbody tr button.recover").length === 3`))
+	if got := text("#failed tbody"); !strings.Contains(got, bad.String()) || !strings.Contains(got, "block not found") {
+		t.Errorf("failed rows %q", got)
+	}
+	// Recover one once IPFS can fetch it: it pins, and leaves the failed list on refresh.
+	d.backend.Heal(bad)
+	run("recover",
+		js(fmt.Sprintf(`[...document.querySelectorAll("#failed tbody tr")].find(tr => tr.cells[0].textContent === %q).querySelector("button.recover").click()`, bad.String())),
+		wait(`[...document.querySelectorAll("#failed button.recover")].some(b => b.textContent === "Recovered")`),
+		chromedp.Click(css("#refresh")),
+		wait(`document.querySelectorAll("#failed tbody tr").length === 2`),
+	)
+	if g, err := d.p.Status(ctx, bad, true); err != nil || g.PeerMap[self].Status != api.TrackerStatusPinned {
+		t.Errorf("recovered pin: %+v, %v", g, err)
 	}
 
 	// Pin through the form, with options; the pin appears and the count follows.
@@ -240,7 +257,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#pin-meta"), "team=web"),
 		chromedp.Click(css("#pin-form button[type=submit]")),
 		wait(fmt.Sprintf(`!!document.querySelector('#recent tr[data-cid=%q]')`, docs.String())),
-		wait(`document.querySelector("#pinset-count").textContent === "4"`),
+		wait(`document.querySelector("#pinset-count").textContent === "6"`),
 	)
 	pin, err := d.p.PinGet(ctx, docs)
 	if err != nil || pin.Name != "website docs" || pin.Metadata["team"] != "web" || pin.ReplicationFactorMin != -1 {
@@ -318,7 +335,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#login-tokenvalue"), tok.Token),
 		chromedp.Click(css("#login-token button[type=submit]")),
 		chromedp.WaitVisible(css("#app")),
-		wait(`document.querySelector("#pinset-count").textContent === "5" && document.querySelectorAll("#failed tbody tr").length === 1`),
+		wait(`document.querySelector("#pinset-count").textContent === "7" && document.querySelectorAll("#failed tbody tr").length === 2`),
 	)
 	var writeControls int
 	eval("write controls", `document.querySelectorAll("#pin-form, #pin-section, button.recover").length`, &writeControls)
@@ -328,6 +345,14 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if got := text("#whoami"); !strings.Contains(got, "token") || !strings.Contains(got, "read") {
 		t.Errorf("whoami shows %q", got)
 	}
+
+	// Failed pins are paged (?page=1 here): More reads on from the stream.
+	run("paged failed pins",
+		chromedp.Navigate(d.base+"/ui/?page=1"),
+		wait(`document.querySelectorAll("#failed tbody tr").length === 1 && !document.querySelector("#failed-more").hidden`),
+		chromedp.Click(css("#failed-more")),
+		wait(`document.querySelectorAll("#failed tbody tr").length === 2`),
+	)
 
 	// A wrong password stays on the login form with the API's message.
 	run("wrong password",

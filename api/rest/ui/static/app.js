@@ -3,7 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FAILED_PAGE = 50;      // failed pins shown per page
+// failed pins shown per page (?page=N in the page's address changes it)
+const FAILED_PAGE = Math.max(1, parseInt(new URLSearchParams(location.search).get("page"), 10) || 50);
 const SEARCH_LIMIT = 50;     // search results shown
 const CRED_KEY = "pincluster.credentials";
 
