@@ -200,7 +200,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	// js runs a statement in the page (chromedp.SetValue does not take textareas).
 	js := func(stmt string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Evaluate[bool](stmt + "; true")(ctx, tg)
+			_, err := chromedp.Evaluate[bool](stmt+"; true")(ctx, tg)
 			return err
 		})
 	}
