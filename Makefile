@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench bench-10m cluster chaos chaos-short fmt vet fuzz proto proto-check clean
+.PHONY: help build run test test-short kubo test-kubo bench bench-10m cluster chaos chaos-short fmt vet fuzz proto proto-check clean ui-screenshot
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -17,6 +17,7 @@ help:
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
 	@echo "make fuzz     run each fuzz target for a short while"
 	@echo "make proto    regenerate the committed Go code of the wire schemas (internal/wirepb/*.proto; needs protoc $(PROTOC_VERSION))"
+	@echo "make ui-screenshot  retake docs/ui.png, the README's screenshot of the status page (needs chromium)"
 	@echo "make kubo     build the pinned Kubo daemon (tools/kubo/bin/ipfs; slow, once)"
 	@echo "make test-kubo  test the kubo IPFS backend against that daemon, and the IPFS proxy and the pinning service API with its CLI"
 
@@ -41,6 +42,10 @@ $(KUBO_BIN):
 
 test-kubo: $(KUBO_BIN)
 	PINCLUSTER_KUBO_BIN=$(abspath $(KUBO_BIN)) $(GO) test -race -count=1 ./ipfs/kubo/... ./api/ipfsproxy/ ./api/pinsvc/
+
+# The status page's browser test (api/rest/ui, headless Chromium) writes its screenshot here.
+ui-screenshot:
+	UI_SCREENSHOT=$(abspath docs/ui.png) $(GO) test -count=1 -run TestStatusPageInBrowser ./api/rest/ui/
 
 test-short:
 	$(GO) test -short $(PKGS)

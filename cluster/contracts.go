@@ -35,6 +35,8 @@ type PinStore interface {
 	// earlier version until `state upgrade` built the indexes.
 	LookupName(ctx context.Context, name string, fn func(cid, pinJSON []byte) error) error
 	LookupMeta(ctx context.Context, key, value string, fn func(cid, pinJSON []byte) error) error
+	// CountPins is the number of live pins, from a counter the store maintains (no scan).
+	CountPins() (int, error)
 }
 
 // Committer writes to the pinset: the pinset actor's facade, its single writer. Commit returns

@@ -57,6 +57,12 @@ func (m *memStore) GetPin(c api.Cid) (api.Pin, bool, error) {
 	return p, true, json.Unmarshal(js, &p)
 }
 
+func (m *memStore) CountPins() (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pins), nil
+}
+
 func (m *memStore) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {
 	m.mu.Lock()
 	keys := make([]string, 0, len(m.pins))

@@ -157,6 +157,12 @@ func (s *PinService) PinGet(_ context.Context, c api.Cid) (api.Pin, error) {
 	return pin, nil
 }
 
+// Count is the number of pins in the pinset, from the store's counter: no scan, however
+// large the pinset.
+func (s *PinService) Count(_ context.Context) (int, error) {
+	return s.d.Store.CountPins()
+}
+
 // PinsJSON streams the stored JSON of every pin in key order, as stored (GET /allocations
 // writes these bytes as they are): no decoding, no allocation per pin. The slice is only valid
 // during fn.

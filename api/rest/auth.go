@@ -113,6 +113,9 @@ var routePermissions = map[string]Permission{
 	"GET /health/alerts":             PermRead,
 	"GET /health/graph":              PermRead,
 	"POST /token":                    PermAdmin,
+	"GET /token/whoami":              permNone,
+	"GET /pins/counts":               PermRead,
+	"GET /ui/":                       permNone,
 }
 
 // tokenPattern is the route of POST /token, which basic auth users may always call.
@@ -158,20 +161,22 @@ func (s *Server) userPerms(user string) permSet {
 }
 
 // auth authenticates requests when credentials are configured: basic auth or a bearer token
-// (token.go). The principal goes in the request context for authorize. GET /health and CORS
-// preflights need no credentials.
+// (token.go). The principal goes in the request context for authorize. GET /health, the
+// status page's assets (/ui/) and CORS preflights need no credentials.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if !s.authEnabled() {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/health" || r.Method == http.MethodOptions {
+		if r.URL.Path == "/health" || isUIPath(r.URL.Path) || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
 		p, status, msg := s.authenticate(r)
 		if status != 0 {
-			if status == http.StatusUnauthorized {
+			// The status page asks with X-Pincluster-UI and draws its own login form: no
+			// challenge, which would make the browser pop up its own dialog.
+			if status == http.StatusUnauthorized && r.Header.Get("X-Pincluster-UI") == "" {
 				w.Header().Set("WWW-Authenticate", `Basic realm="Restricted pincluster API"`)
 				if p.token {
 					w.Header().Add("WWW-Authenticate", `Bearer realm="Restricted pincluster API", error="invalid_token"`)

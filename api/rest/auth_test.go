@@ -242,6 +242,9 @@ var routeSamples = map[string]string{
 	"GET /health/alerts":             "GET /health/alerts",
 	"GET /health/graph":              "GET /health/graph",
 	"POST /token":                    "POST /token",
+	"GET /token/whoami":              "GET /token/whoami",
+	"GET /pins/counts":               "GET /pins/counts",
+	"GET /ui/":                       "GET /ui/",
 }
 
 func TestRoutePermissionTable(t *testing.T) {

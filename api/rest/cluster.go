@@ -28,6 +28,8 @@ type Pins interface {
 	UnpinPath(ctx context.Context, path string) (api.Pin, error)
 	// PinGet returns one pin of the pinset; ErrNotFound when absent.
 	PinGet(ctx context.Context, c api.Cid) (api.Pin, error)
+	// Count is the number of pins in the pinset, from a counter the store keeps (no scan).
+	Count(ctx context.Context) (int, error)
 	// PinsJSON streams the pinset as the stored JSON of each api.Pin (no trailing newline),
 	// without decoding it: GET /allocations writes these bytes as they are. The slice is only
 	// valid during the call.

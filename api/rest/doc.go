@@ -19,6 +19,10 @@
 // signed with the user's password, with an expiry and permissions). Every route needs one
 // permission (read, pin or admin) listed in routePermissions; GET /health needs none.
 //
+// The status page (status_page.go, its assets in package ui) is served at /ui/ without
+// credentials; the page logs in and calls the API like any client, helped by GET /pins/counts
+// (counts the daemon keeps, no scan) and GET /token/whoami (what the credentials allow).
+//
 // Request bodies (body.go) are read only after authentication and authorization, within
 // read_timeout (each stall of it on POST /add), and an error answered before the body was read
 // closes the connection instead of draining the body. POST /add holds its "added" lines until

@@ -189,6 +189,16 @@ func (f *fakeCluster) PinGet(ctx context.Context, c api.Cid) (api.Pin, error) {
 	return p, nil
 }
 
+func (f *fakeCluster) Count(ctx context.Context) (int, error) {
+	f.record("Count")
+	if f.err != nil {
+		return 0, f.err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.pins), nil
+}
+
 func (f *fakeCluster) PinsJSON(ctx context.Context, fn func([]byte) error) error {
 	f.record("PinsJSON")
 	return f.stream(ctx, func(i int) error {

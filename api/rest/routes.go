@@ -26,6 +26,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /allocations/{cid}", s.allocation)
 
 	s.handle(mux, "GET /pins", s.statusAll)
+	s.handle(mux, "GET /pins/counts", s.pinCounts)
 	s.handle(mux, "GET /pins/{cid}", s.status)
 	s.handle(mux, "POST /pins/recover", s.recoverAll)
 	s.handle(mux, "POST "+batchPath, s.pinsBatch)
@@ -43,6 +44,10 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /health/graph", s.graph)
 
 	s.handle(mux, "POST /token", s.issueToken)
+	s.handle(mux, "GET /token/whoami", s.whoami)
+
+	// The status page (status_page.go, api/rest/ui).
+	s.handle(mux, "GET /ui/", s.ui)
 	return mux
 }
 
