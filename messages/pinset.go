@@ -41,4 +41,3 @@ type PinsetChanged struct {
 	// listeners need not decode PinJSON again.
 	Pins []*api.Pin
 }
-

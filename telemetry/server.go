@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/httpserve"
 )
 
 // State is what a scrape reads of the peer (see Sources). A zero field is exported as 0.
@@ -135,11 +134,10 @@ func (c *stateCollector) read() (State, error) {
 
 // Server serves /metrics for one peer.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	life    *httpserve.Server
 }
 
 // New builds the endpoint of a peer: the event metrics, the peer's state read from src, and
@@ -162,59 +160,28 @@ func New(cfg Config, src Sources, log *slog.Logger) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{events, reg}, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError,
 	}))
-	return &Server{cfg: cfg, log: log, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	life := httpserve.New("metrics", "observations.metrics", "another daemon", srv, log)
+	return &Server{cfg: cfg, log: log, handler: mux, life: life}, nil
 }
 
 // Handler is the /metrics handler (for tests).
-func (s *Server) Handler() http.Handler { return s.srv.Handler }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start listens on prometheus_endpoint and serves in the background.
 func (s *Server) Start() error {
-	hostport, err := listenAddr(s.cfg.PrometheusEndpoint)
-	if err != nil {
-		return fmt.Errorf("observations.metrics.prometheus_endpoint: %w", err)
+	if err := s.life.Start(s.cfg.PrometheusEndpoint); err != nil {
+		return fmt.Errorf("%w (observations.metrics.prometheus_endpoint)", err)
 	}
-	ln, err := net.Listen("tcp", hostport)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("metrics: cannot listen on %s: address already in use (set observations.metrics.prometheus_endpoint)", s.cfg.PrometheusEndpoint)
-		}
-		return fmt.Errorf("metrics: cannot listen on %s: %v (set observations.metrics.prometheus_endpoint)", s.cfg.PrometheusEndpoint, err)
-	}
-	s.ln, s.done = ln, make(chan struct{})
-	go func() { // the HTTP server's accept loop: an I/O worker
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("metrics endpoint stopped", "err", err)
-		}
-	}()
-	s.log.Info("Prometheus metrics served", "url", "http://"+ln.Addr().String()+"/metrics")
+	s.log.Info("Prometheus metrics served", "url", "http://"+s.life.NetAddr()+"/metrics")
 	return nil
 }
 
-// Addr is the bound address (nil before Start).
-func (s *Server) Addr() net.Addr {
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+// Addr is the bound host:port ("" before Start).
+func (s *Server) Addr() string { return s.life.NetAddr() }
 
 // Shutdown stops the endpoint (a scrape in flight is cut after ctx).
-func (s *Server) Shutdown(ctx context.Context) error {
-	if s.ln == nil {
-		return nil
-	}
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.srv.Close()
-	}
-	<-s.done
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nil
-	}
-	return err
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.life.Shutdown(ctx) }
 
 // Parts are the peer's components a scrape reads; FromParts turns them into Sources. Each is
 // a counter its owner keeps or a short list, so a reading never scans the pinset.

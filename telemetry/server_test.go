@@ -142,7 +142,7 @@ func TestServe(t *testing.T) {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get("http://" + s.Addr().String() + "/metrics")
+	resp, err := http.Get("http://" + s.Addr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

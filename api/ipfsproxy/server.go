@@ -2,19 +2,17 @@ package ipfsproxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
-	"syscall"
 
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/pincluster/pincluster/internal/httpserve"
 )
 
 // apiPrefix is Kubo's RPC API path.
@@ -34,14 +32,8 @@ type Server struct {
 	cluster map[string]http.HandlerFunc
 	local   map[string]http.HandlerFunc
 
-	mu      sync.Mutex
-	ln      net.Listener
-	addr    ma.Multiaddr
-	serveCh chan struct{}
-	// fresh are connections that have not sent a request yet: closed at once by Shutdown
-	// (net/http would wait for them), as the REST server does.
-	fresh   map[net.Conn]struct{}
-	closing bool
+	// life binds, serves and stops srv (internal/httpserve, shared with the REST API).
+	life *httpserve.Server
 }
 
 // New validates cfg and builds the proxy. It does not listen until Start.
@@ -55,7 +47,7 @@ func New(cfg Config, d Deps, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, d: d, log: logger.With("component", "ipfsproxy"), fresh: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, d: d, log: logger.With("component", "ipfsproxy")}
 	if d.Forward != "" {
 		rp, err := s.reverseProxy(d.Forward)
 		if err != nil {
@@ -89,8 +81,8 @@ func New(cfg Config, d Deps, logger *slog.Logger) (*Server, error) {
 		IdleTimeout:       cfg.IdleTimeout.D(),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		ConnState:         s.connState,
 	}
+	s.life = httpserve.New("ipfsproxy", configKey, "another daemon or Kubo", s.srv, s.log)
 	return s, nil
 }
 
@@ -170,93 +162,26 @@ func (s *Server) reverseProxy(addr string) (*httputil.ReverseProxy, error) {
 
 // Start binds the listen address and serves in the background.
 func (s *Server) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return errors.New("ipfsproxy: already started")
-	}
-	m, err := parseTCPAddr(s.cfg.ListenMultiaddress)
-	if err != nil {
+	if _, err := parseTCPAddr(s.cfg.ListenMultiaddress); err != nil {
 		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
 	}
-	network, hostport, err := manet.DialArgs(m)
-	if err != nil {
-		return fmt.Errorf("%s.listen_multiaddress: %v", configKey, err)
+	if err := s.life.Start(s.cfg.ListenMultiaddress); err != nil {
+		return err
 	}
-	ln, err := net.Listen(network, hostport)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("ipfsproxy: cannot listen on %s: address already in use (is another daemon or Kubo running? set %s.listen_multiaddress)", s.cfg.ListenMultiaddress, configKey)
-		}
-		return fmt.Errorf("ipfsproxy: cannot listen on %s: %v (set %s.listen_multiaddress)", s.cfg.ListenMultiaddress, err, configKey)
-	}
-	addr, err := manet.FromNetAddr(ln.Addr())
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("ipfsproxy: bound address %s: %v", ln.Addr(), err)
-	}
-	s.ln, s.addr = ln, addr
-	s.serveCh = make(chan struct{})
-	go func() {
-		defer close(s.serveCh)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("IPFS proxy stopped", "err", err)
-		}
-	}()
 	to := "the embedded IPFS node"
 	if s.d.Forward != "" {
 		to = "Kubo at " + s.d.Forward
 	}
-	s.log.Info("IPFS proxy listening", "addr", addr.String(), "other endpoints", to)
+	s.log.Info("IPFS proxy listening", "addr", s.life.Addr().String(), "other endpoints", to)
 	return nil
 }
 
 // Addr is the bound address, or nil before Start.
-func (s *Server) Addr() ma.Multiaddr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addr
-}
+func (s *Server) Addr() ma.Multiaddr { return s.life.Addr() }
 
 // Shutdown stops accepting requests and waits for those in flight until ctx ends, then closes
 // the remaining connections (logged, not an error).
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for c := range s.fresh {
-		c.Close()
-	}
-	s.mu.Unlock()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.srv.Close()
-		if errors.Is(err, context.DeadlineExceeded) {
-			s.log.Warn("IPFS proxy: requests still running at shutdown were cut off", "err", err)
-			err = nil
-		}
-	}
-	s.mu.Lock()
-	ch := s.serveCh
-	s.mu.Unlock()
-	if ch != nil {
-		<-ch
-	}
-	return err
-}
-
-func (s *Server) connState(c net.Conn, st http.ConnState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st != http.StateNew {
-		delete(s.fresh, c)
-		return
-	}
-	if s.closing {
-		c.Close()
-		return
-	}
-	s.fresh[c] = struct{}{}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.life.Shutdown(ctx) }
 
 // sameOrigin is false when the request comes from a web page of another origin: an Origin (or,
 // without it, a Referer) whose host is not the one the request was sent to. Clients that are not

@@ -8,14 +8,15 @@ import (
 
 // The REST server depends on api and its own interfaces only: never on the IPFS backends, the
 // actors, the store or the peer (their errors it needs are api's sentinels). Its status page's
-// assets (api/rest/ui) are its own.
+// assets (api/rest/ui) are its own, and internal/httpserve is the listeners' shared lifecycle.
 func TestRestImportsNoComponent(t *testing.T) {
 	pkg, err := build.ImportDir(".", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, imp := range pkg.Imports {
-		if strings.HasPrefix(imp, "github.com/pincluster/pincluster/") && imp != "github.com/pincluster/pincluster/api" && imp != "github.com/pincluster/pincluster/api/rest/ui" {
+		if strings.HasPrefix(imp, "github.com/pincluster/pincluster/") && imp != "github.com/pincluster/pincluster/api" && imp != "github.com/pincluster/pincluster/api/rest/ui" &&
+			imp != "github.com/pincluster/pincluster/internal/httpserve" {
 			t.Errorf("api/rest imports %s", imp)
 		}
 	}

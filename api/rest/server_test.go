@@ -2,11 +2,8 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -94,44 +91,4 @@ func TestNewServerRejectsBadConfig(t *testing.T) {
 	if _, err := NewServer(DefaultConfig(), f, nil); err == nil {
 		t.Fatal("NewServer without a health service succeeded")
 	}
-}
-
-// A client's spare connection that never sent a request must not hold up a stop: net/http
-// counts it busy for its first 5 s, which made a daemon's SIGTERM end in a shutdown timeout.
-func TestShutdownClosesConnectionsWithoutRequest(t *testing.T) {
-	s, _ := newTestServer(t, nil)
-	startServer(t, s)
-	_, hostport, err := manet.DialArgs(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", hostport)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if !poll(func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.fresh) == 1 }) {
-		t.Fatal("the server never saw the connection")
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Shutdown(context.Background()) }()
-	// Well inside net/http's 5 s grace for new connections: the server closes it itself.
-	conn.SetReadDeadline(time.Now().Add(4 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("read on a request-less connection during shutdown = %v, want it closed by the server", err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-}
-
-// poll checks cond every millisecond for up to two seconds.
-func poll(cond func() bool) bool {
-	for range 2000 {
-		if cond() {
-			return true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return false
 }
