@@ -159,6 +159,13 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 		}
 		fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
 		if op.Kind == QueueDel {
+			// Most settled items never failed: a read (memtable and bloom filters) costs less
+			// than a tombstone written, flushed and compacted for every pin.
+			if _, err := txn.Get(fk); errors.Is(err, badger.ErrKeyNotFound) {
+				return e, false, nil
+			} else if err != nil {
+				return e, false, err
+			}
 			return e, false, txn.Delete(fk)
 		}
 		e.Seq, e.Failed = 0, true
@@ -166,6 +173,7 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 	}
 	// QueuePut.
 	fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
+	maybeFailed := true // a failed entry may exist: delete it (a tombstone write) unless known absent
 	if e.Seq == 0 {
 		if queued {
 			old, err := getQueueEntry(txn, seqKey(oldSeq))
@@ -177,8 +185,12 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 			}
 		} else if failed, ok, err := getQueueEntryOpt(txn, fk); err != nil {
 			return e, false, err
-		} else if ok && failed.Unpin == e.Unpin {
-			e.Attempts, e.Err, e.Priority = failed.Attempts, failed.Err, failed.Priority
+		} else {
+			// A new pin, the common case, has no failed entry: no tombstone for it.
+			maybeFailed = ok
+			if ok && failed.Unpin == e.Unpin {
+				e.Attempts, e.Err, e.Priority = failed.Attempts, failed.Err, failed.Priority
+			}
 		}
 		if !queued && max > 0 && *length >= int64(max) {
 			return e, true, nil
@@ -195,8 +207,10 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 		*length++
 	}
 	e.Failed = false
-	if err := txn.Delete(fk); err != nil {
-		return e, false, err
+	if maybeFailed {
+		if err := txn.Delete(fk); err != nil {
+			return e, false, err
+		}
 	}
 	if err := txn.Set(seqKey(e.Seq), encodeQueueEntry(e)); err != nil {
 		return e, false, err
