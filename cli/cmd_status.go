@@ -8,7 +8,7 @@ import (
 type StatusCmd struct {
 	Cids   []string `arg:"" optional:"" name:"cid" help:"CIDs to show (default: every pin)."`
 	Local  bool     `name:"local" help:"Only the status on the peer the client talks to."`
-	Filter string   `name:"filter" placeholder:"STATUS,..." help:"Only pins with one of these statuses on some peer: pinned, pinning, pin_queued, pin_error, unpinned, unpinning, unpin_queued, unpin_error, remote, cluster_error, unexpectedly_unpinned, error, queued."`
+	Filter string   `name:"filter" placeholder:"STATUS,..." help:"Only pins with one of these statuses on some peer: pinned, pinning, pin_queued, pin_error, unpinned, unpinning, unpin_queued, unpin_error, remote, cluster_error, unexpectedly_unpinned, error, queued (sharded, accepted as in IPFS Cluster, matches nothing: pincluster does not shard)."`
 }
 
 func (c *StatusCmd) Run(g *Globals) error {
