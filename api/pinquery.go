@@ -100,20 +100,20 @@ type PinFields struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
-var (
-	noName  = []byte(`"name":""`)
-	escapeU = []byte(`\u`)
-)
+var noName = []byte(`"name":""`)
 
 // PinFieldsOf reads the name and metadata of a pin's JSON. A pin with neither, which is most
 // pins, is recognised without decoding. A decoder matches keys ignoring case and unescapes
-// them, so the shortcut needs: no \u escape anywhere, the letters "name" (any case) exactly
-// once and in the bytes "name":"" (inside a JSON string a quote is escaped, so those bytes
-// can only be the empty name field), and no "metadata" in any case. Anything else is decoded.
+// them, so the shortcut needs: no backslash anywhere (no escape can spell a key), the letters
+// "name" (any case) exactly once and in the bytes "name":"" (inside a JSON string a quote is
+// escaped, so those bytes can only be the empty name field), and no "metadata" in any case.
+// Anything else is decoded.
 func PinFieldsOf(pinJSON []byte) (PinFields, error) {
 	var f PinFields
-	if len(pinJSON) == 0 || (!bytes.Contains(pinJSON, escapeU) && countFold(pinJSON, "name") == 1 &&
-		bytes.Contains(pinJSON, noName) && countFold(pinJSON, "metadata") == 0) {
+	if len(pinJSON) == 0 {
+		return f, nil
+	}
+	if names, metas, escaped := scanKeys(pinJSON); !escaped && names == 1 && metas == 0 && bytes.Contains(pinJSON, noName) {
 		return f, nil
 	}
 	if err := json.Unmarshal(pinJSON, &f); err != nil {
@@ -122,20 +122,38 @@ func PinFieldsOf(pinJSON []byte) (PinFields, error) {
 	return f, nil
 }
 
-// countFold counts the occurrences of the lower-case ASCII word w in b, ignoring ASCII case
-// (the letters of "name" and "metadata" have no other Unicode case folds).
-func countFold(b []byte, w string) int {
-	n := 0
-	for i := 0; i+len(w) <= len(b); i++ {
-		j := 0
-		for j < len(w) && b[i+j]|0x20 == w[j] {
-			j++
+// scanKeys counts, in one pass, the places b spells "name" and "metadata" ignoring ASCII case
+// (their letters have no other Unicode case folds), and whether b holds a backslash.
+func scanKeys(b []byte) (names, metas int, escaped bool) {
+	for i, c := range b {
+		switch c | 0x20 {
+		case 'n':
+			if hasFold(b[i:], "name") {
+				names++
+			}
+		case 'm':
+			if hasFold(b[i:], "metadata") {
+				metas++
+			}
 		}
-		if j == len(w) {
-			n++
+		if c == '\\' {
+			escaped = true
 		}
 	}
-	return n
+	return names, metas, escaped
+}
+
+// hasFold reports whether b starts with the lower-case ASCII word w, ignoring ASCII case.
+func hasFold(b []byte, w string) bool {
+	if len(b) < len(w) {
+		return false
+	}
+	for j := 0; j < len(w); j++ {
+		if b[j]|0x20 != w[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // PinRequestRef is a request of the pinning service API as the store indexes it: its created
