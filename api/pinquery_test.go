@@ -36,3 +36,14 @@ func FuzzPinFieldsOf(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPinFieldsOf is the shortcut's cost for a pin without name or metadata (most pins),
+// which partial-name lookups and the index upkeep pay once per pin.
+func BenchmarkPinFieldsOf(b *testing.B) {
+	js := []byte(`{"cid":"bafkreiaaaafzmjecf3z7a6fvkuod6ie5awtkksjbhz5qrvb5jgkg5ck3jm","type":"pin","allocations":[],"max_depth":-1,"timestamp":"2026-12-01T16:36:01.632626285Z","replication_factor_min":-1,"replication_factor_max":-1,"name":"","mode":"recursive"}`)
+	for b.Loop() {
+		if _, err := PinFieldsOf(js); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
