@@ -196,6 +196,16 @@ func parsePaths(argv []string, name string, required bool) ([]ipfsPath, error) {
 	return out, nil
 }
 
+// cidsOf parses the required path arguments argv (named name in errors) and resolves them on
+// the node.
+func (s *Server) cidsOf(r *http.Request, argv []string, name string) ([]api.Cid, error) {
+	ps, err := parsePaths(argv, name, true)
+	if err != nil {
+		return nil, err
+	}
+	return resolve(r.Context(), s.d.Node, ps)
+}
+
 // resolve returns the CID of each path, asking the node for those that are not CIDs. Nothing is
 // changed when one fails.
 func resolve(ctx context.Context, n Node, ps []ipfsPath) ([]api.Cid, error) {

@@ -166,11 +166,7 @@ func (s *Server) oneCid(r *http.Request, q query, name string) (api.Cid, error) 
 		}
 		return api.CidUndef, badArg("expected 1 argument %q, got %d", name, len(argv))
 	}
-	ps, err := parsePaths(argv, name, true)
-	if err != nil {
-		return api.CidUndef, err
-	}
-	cids, err := resolve(r.Context(), s.d.Node, ps)
+	cids, err := s.cidsOf(r, argv, name)
 	if err != nil {
 		return api.CidUndef, err
 	}
@@ -200,12 +196,7 @@ func (s *Server) cat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	offset = max(offset, 0)
-	ps, err := parsePaths(q["arg"], "ipfs-path", true)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	cids, err := resolve(r.Context(), s.d.Node, ps)
+	cids, err := s.cidsOf(r, q["arg"], "ipfs-path")
 	if err != nil {
 		writeError(w, err)
 		return

@@ -51,12 +51,7 @@ func (s *Server) pinAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ps, err := parsePaths(argv, "ipfs-path", true)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	cids, err := resolve(r.Context(), s.d.Node, ps)
+	cids, err := s.cidsOf(r, argv, "ipfs-path")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -94,12 +89,7 @@ func (s *Server) pinRm(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ps, err := parsePaths(argv, "ipfs-path", true)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	cids, err := resolve(r.Context(), s.d.Node, ps)
+	cids, err := s.cidsOf(r, argv, "ipfs-path")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -164,12 +154,7 @@ func (s *Server) pinUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badArg("pin update takes two arguments (from-path, to-path), got %d", len(argv)))
 		return
 	}
-	ps, err := parsePaths(argv, "from-path", true)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	cids, err := resolve(r.Context(), s.d.Node, ps)
+	cids, err := s.cidsOf(r, argv, "from-path")
 	if err != nil {
 		writeError(w, err)
 		return
