@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
-
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/httpserve"
 )
 
 // Config is the observations.metrics section of service.json (IPFS Cluster's keys).
@@ -32,27 +30,11 @@ func DefaultConfig() Config {
 
 // Validate checks the endpoint and the interval; errors name the key.
 func (c Config) Validate() error {
-	if _, err := listenAddr(c.PrometheusEndpoint); err != nil {
+	if _, err := httpserve.ParseTCPAddr(c.PrometheusEndpoint, DefaultConfig().PrometheusEndpoint); err != nil {
 		return fmt.Errorf("observations.metrics.prometheus_endpoint: %w", err)
 	}
 	if c.ReportingInterval.D() <= 0 {
 		return fmt.Errorf("observations.metrics.reporting_interval: must be positive, got %s", c.ReportingInterval.D())
 	}
 	return nil
-}
-
-// listenAddr turns a TCP multiaddress into host:port.
-func listenAddr(s string) (string, error) {
-	m, err := ma.NewMultiaddr(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a multiaddress: %v", s, err)
-	}
-	network, hostport, err := manet.DialArgs(m)
-	if err != nil {
-		return "", fmt.Errorf("%q: %v", s, err)
-	}
-	if network != "tcp" && network != "tcp4" && network != "tcp6" {
-		return "", fmt.Errorf("%q: want a TCP address such as /ip4/127.0.0.1/tcp/8888", s)
-	}
-	return hostport, nil
 }

@@ -135,7 +135,7 @@ func (s *Server) serveCommand(w http.ResponseWriter, r *http.Request, h http.Han
 // reverseProxy forwards requests to the Kubo RPC API at addr (a TCP multiaddress), streaming
 // responses as they come (FlushInterval -1: pubsub sub, log tail).
 func (s *Server) reverseProxy(addr string) (*httputil.ReverseProxy, error) {
-	m, err := parseTCPAddr(addr)
+	m, err := httpserve.ParseTCPAddr(addr, DefaultListen)
 	if err != nil {
 		return nil, fmt.Errorf("%s.node_multiaddress: %w", configKey, err)
 	}
@@ -162,9 +162,6 @@ func (s *Server) reverseProxy(addr string) (*httputil.ReverseProxy, error) {
 
 // Start binds the listen address and serves in the background.
 func (s *Server) Start() error {
-	if _, err := parseTCPAddr(s.cfg.ListenMultiaddress); err != nil {
-		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
-	}
 	if err := s.life.Start(s.cfg.ListenMultiaddress); err != nil {
 		return err
 	}

@@ -2,12 +2,10 @@ package pinsvc
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
-	ma "github.com/multiformats/go-multiaddr"
-
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/internal/httpserve"
 )
 
 // configKey prefixes every validation error so the operator knows which key to change.
@@ -50,7 +48,7 @@ func DefaultConfig() Config {
 
 // Validate checks every field; errors name the key to change.
 func (c Config) Validate() error {
-	if _, err := parseTCPAddr(c.ListenMultiaddress); err != nil {
+	if _, err := httpserve.ParseTCPAddr(c.ListenMultiaddress, DefaultListen); err != nil {
 		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
 	}
 	for _, d := range []struct {
@@ -65,28 +63,4 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%s.max_header_bytes: must not be negative, got %d (0 means Go's default, 1 MiB)", configKey, c.MaxHeaderBytes)
 	}
 	return nil
-}
-
-// parseTCPAddr checks that s is a TCP multiaddress (/ip4|/ip6|/dns.../tcp/N).
-func parseTCPAddr(s string) (ma.Multiaddr, error) {
-	const eg = "(e.g. " + DefaultListen + ")"
-	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("empty address %s", eg)
-	}
-	m, err := ma.NewMultiaddr(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a multiaddress: %v %s", s, err, eg)
-	}
-	if len(m) != 2 {
-		return nil, fmt.Errorf("%q must be an IP or DNS address followed by /tcp/PORT %s", s, eg)
-	}
-	switch m[0].Protocol().Code {
-	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
-	default:
-		return nil, fmt.Errorf("%q must start with /ip4, /ip6 or /dns %s", s, eg)
-	}
-	if m[1].Protocol().Code != ma.P_TCP {
-		return nil, fmt.Errorf("%q: only tcp is supported %s", s, eg)
-	}
-	return m, nil
 }

@@ -2,7 +2,6 @@ package pinsvc
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -66,9 +65,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start binds the listen address and serves in the background.
 func (s *Server) Start() error {
-	if _, err := parseTCPAddr(s.cfg.ListenMultiaddress); err != nil {
-		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
-	}
 	if err := s.life.Start(s.cfg.ListenMultiaddress); err != nil {
 		return err
 	}

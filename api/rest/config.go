@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	ma "github.com/multiformats/go-multiaddr"
+	"github.com/pincluster/pincluster/internal/httpserve"
 )
 
 // configKey prefixes every validation error so the operator knows which key to change.
@@ -66,7 +66,7 @@ func DefaultConfig() Config {
 
 // Validate checks every field; errors name the JSON key to change.
 func (c Config) Validate() error {
-	if _, err := parseListenAddr(c.ListenMultiaddress); err != nil {
+	if _, err := httpserve.ParseTCPAddr(c.ListenMultiaddress, DefaultConfig().ListenMultiaddress); err != nil {
 		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
 	}
 	for _, d := range []struct {
@@ -95,30 +95,6 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-// parseListenAddr checks that s is a TCP multiaddress (/ip4|/ip6|/dns.../tcp/N).
-func parseListenAddr(s string) (ma.Multiaddr, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("empty address (e.g. /ip4/127.0.0.1/tcp/9094)")
-	}
-	m, err := ma.NewMultiaddr(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a multiaddress: %v (e.g. /ip4/127.0.0.1/tcp/9094)", s, err)
-	}
-	comps := m
-	if len(comps) != 2 {
-		return nil, fmt.Errorf("%q must be an IP or DNS address followed by /tcp/PORT (e.g. /ip4/127.0.0.1/tcp/9094)", s)
-	}
-	switch comps[0].Protocol().Code {
-	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
-	default:
-		return nil, fmt.Errorf("%q must start with /ip4, /ip6 or /dns (e.g. /ip4/127.0.0.1/tcp/9094)", s)
-	}
-	if comps[1].Protocol().Code != ma.P_TCP {
-		return nil, fmt.Errorf("%q: only tcp is supported (e.g. /ip4/127.0.0.1/tcp/9094)", s)
-	}
-	return m, nil
 }
 
 // jsonConfig is Config's JSON form.

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -56,9 +55,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start binds the listen address and serves in the background. It fails clearly when the
 // address is in use.
 func (s *Server) Start() error {
-	if _, err := parseListenAddr(s.cfg.ListenMultiaddress); err != nil {
-		return fmt.Errorf("%s.listen_multiaddress: %w", configKey, err)
-	}
 	if err := s.life.Start(s.cfg.ListenMultiaddress); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -147,4 +148,29 @@ func (s *Server) connState(c net.Conn, st http.ConnState) {
 		return
 	}
 	s.fresh[c] = struct{}{}
+}
+
+// ParseTCPAddr checks that s is a TCP listen multiaddress (/ip4|/ip6|/dns.../tcp/N); errors
+// end with example, a valid address for the key being checked.
+func ParseTCPAddr(s, example string) (ma.Multiaddr, error) {
+	eg := "(e.g. " + example + ")"
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("empty address %s", eg)
+	}
+	m, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a multiaddress: %v %s", s, err, eg)
+	}
+	if len(m) != 2 {
+		return nil, fmt.Errorf("%q must be an IP or DNS address followed by /tcp/PORT %s", s, eg)
+	}
+	switch m[0].Protocol().Code {
+	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+	default:
+		return nil, fmt.Errorf("%q must start with /ip4, /ip6 or /dns %s", s, eg)
+	}
+	if m[1].Protocol().Code != ma.P_TCP {
+		return nil, fmt.Errorf("%q: only tcp is supported %s", s, eg)
+	}
+	return m, nil
 }
