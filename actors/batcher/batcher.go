@@ -84,8 +84,9 @@ type flushBatch struct{ gen uint64 }
 
 // published reports the end of a Publish run.
 type published struct {
-	ops []crdt.Op
-	err error
+	from *batcherActor // the instance that published: a crashed one's report is stale
+	ops  []crdt.Op
+	err  error
 }
 
 // retryPublish fires when the backoff after a failed publish has passed.
@@ -202,7 +203,7 @@ func (a *batcherActor) send(ctx actor.Context) {
 	self, system := ctx.Self(), ctx.ActorSystem()
 	go func() {
 		err := a.publish(ops)
-		system.Root.Send(self, &published{ops: ops, err: err})
+		system.Root.Send(self, &published{from: a, ops: ops, err: err})
 	}()
 }
 
@@ -225,6 +226,13 @@ func (a *batcherActor) publish(ops []crdt.Op) error {
 }
 
 func (a *batcherActor) onPublished(ctx actor.Context, m *published) {
+	if m.from != a {
+		// The crashed instance's publish: its ops were counted pending then, and this instance
+		// republished them from the mark, so they count no longer; nothing else is its business.
+		a.pending.Add(-int64(len(m.ops)))
+		a.grantRoom(ctx)
+		return
+	}
 	a.inflight = false
 	if m.err != nil {
 		// Put the ops back in front and retry with backoff: the published mark must never pass

@@ -251,11 +251,16 @@ func TestCrashedBatcherRestartsFresh(t *testing.T) {
 	store.mu.Lock()
 	store.ops = append(store.ops, first...) // durable, then handed over, as the pinset does
 	store.mu.Unlock()
+	rec.mu.Lock()
+	rec.block = make(chan struct{}) // the first batch stays in flight through the crash
+	rec.mu.Unlock()
 	b.Publish(first)
-	eventually(t, "three ops pending", func() bool { return b.pending.Load() == 3 })
+	// At least the three (the start's republish may have read them too: it runs beside this).
+	eventually(t, "three ops pending", func() bool { return b.pending.Load() >= 3 })
 	if err := r.Crash(context.Background(), "batcher"); err != nil {
 		t.Fatal(err)
 	}
+	close(rec.block)
 	more := ops(id, 4, 2)
 	store.mu.Lock()
 	store.ops = append(store.ops, more...)
