@@ -28,15 +28,7 @@ type Parts struct {
 var _ Deps = Parts{}
 
 func (d Parts) Lookup(cids []api.Cid) ([]api.Pin, []bool, error) {
-	pins := make([]api.Pin, len(cids))
-	found := make([]bool, len(cids))
-	for i, c := range cids {
-		var err error
-		if pins[i], found[i], err = d.Store.GetPin(c); err != nil {
-			return nil, nil, err
-		}
-	}
-	return pins, found, nil
+	return d.Store.GetPins(cids)
 }
 
 // Allocate asks the allocator actor for the whole chunk in one round trip (one ranking of its

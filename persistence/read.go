@@ -25,22 +25,28 @@ const ctxCheckEvery = 1024
 // tombstone was dropped.
 func (s *Store) Get(c api.Cid) (rec Record, found bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(pinKey(c))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
+		rec, found, err = getRecord(txn, c)
+		return err
+	})
+	return rec, found, err
+}
+
+func getRecord(txn *badger.Txn, c api.Cid) (rec Record, found bool, err error) {
+	item, err := txn.Get(pinKey(c))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, err
+	}
+	err = item.Value(func(v []byte) error {
+		h, err := decodeRecord(v)
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
-			h, err := decodeRecord(v)
-			if err != nil {
-				return err
-			}
-			rec = Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
-			found = true
-			return nil
-		})
+		rec = Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
+		found = true
+		return nil
 	})
 	return rec, found, err
 }
@@ -48,8 +54,39 @@ func (s *Store) Get(c api.Cid) (rec Record, found bool, err error) {
 // GetPin returns the live pin of c; found is false for an absent CID or a tombstone.
 func (s *Store) GetPin(c api.Cid) (api.Pin, bool, error) {
 	rec, found, err := s.Get(c)
-	if err != nil || !found || rec.Deleted {
+	if err != nil {
 		return api.Pin{}, false, err
+	}
+	return livePin(c, rec, found)
+}
+
+// GetPins is GetPin for many CIDs in one read transaction: a transaction's start waits for
+// the writes in flight to land, so one per batch instead of one per CID keeps a batch's
+// lookups from queueing behind every concurrent commit.
+func (s *Store) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error) {
+	pins = make([]api.Pin, len(cids))
+	found = make([]bool, len(cids))
+	err = s.db.View(func(txn *badger.Txn) error {
+		for i, c := range cids {
+			rec, ok, err := getRecord(txn, c)
+			if err != nil {
+				return err
+			}
+			if pins[i], found[i], err = livePin(c, rec, ok); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return pins, found, nil
+}
+
+func livePin(c api.Cid, rec Record, found bool) (api.Pin, bool, error) {
+	if !found || rec.Deleted {
+		return api.Pin{}, false, nil
 	}
 	var p api.Pin
 	if err := json.Unmarshal(rec.Op.PinJSON, &p); err != nil {
