@@ -12,9 +12,9 @@ import (
 // Deps is what the service needs from the peer. Its methods are called from one goroutine per
 // run, several runs may call them at once.
 type Deps interface {
-	// Lookup returns the stored pin of each CID; found[i] is false when cids[i] is not pinned.
-	// It reads the store directly (no actor round trip) and does not block on writes.
-	Lookup(cids []api.Cid) (pins []api.Pin, found []bool, err error)
+	// Snapshot opens a read-only view of the pinset store (no actor round trip) for the
+	// run's lookups; the run renews it every snapshotChunks chunks and discards it at the end.
+	Snapshot() Snapshot
 	// Allocate picks the allocations of every request from one snapshot of the live peers'
 	// metrics. errs[i] (api.ErrUnavailable when too few peers) fails request i only; err fails
 	// them all (no metrics at all).
@@ -33,4 +33,11 @@ type AllocRequest struct {
 	Opts api.PinOptions
 	// Current are the allocations of the stored pin (nil for a new pin), kept while enough.
 	Current []peer.ID
+}
+
+// Snapshot is a view of the stored pinset as of its opening (persistence.Snapshot).
+type Snapshot interface {
+	// GetPins returns the stored pin of each CID; found[i] is false when cids[i] is not pinned.
+	GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error)
+	Discard()
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/pincluster/pincluster/actors/batcher"
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/actors/tracker"
-	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -27,9 +26,7 @@ type Parts struct {
 
 var _ Deps = Parts{}
 
-func (d Parts) Lookup(cids []api.Cid) ([]api.Pin, []bool, error) {
-	return d.Store.GetPins(cids)
-}
+func (d Parts) Snapshot() Snapshot { return d.Store.Snapshot() }
 
 // Allocate asks the allocator actor for the whole chunk in one round trip (one ranking of its
 // live metrics); pins with replication -1 need no allocation.

@@ -19,6 +19,11 @@ import (
 // group commit each). It matches the pinset's largest group commit (maxWriteBatch).
 const ChunkLines = 4096
 
+// snapshotChunks is how many chunks one store snapshot serves before it is renewed: a
+// snapshot keeps the versions it sees from compaction, so a long run renews it (about every
+// 64k lines), and renewing waits for the commits in flight, so not at every chunk.
+const snapshotChunks = 16
+
 // Config are the cluster defaults a line's options fall back on.
 type Config struct {
 	ReplicationFactorMin, ReplicationFactorMax int
@@ -53,6 +58,9 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 	go readChunks(ctx, NewReader(body, req.Defaults), chunks)
 
 	var sum api.BatchEvent
+	snap := s.deps.Snapshot()
+	defer func() { snap.Discard() }()
+	chunksRead := 0
 	var pending *commitRun // the commit in flight
 	finish := func() error {
 		if pending == nil {
@@ -73,7 +81,11 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 			_ = finish()
 			return sum, fmt.Errorf("reading the request body after line %d: %w", sum.Through, ch.err)
 		}
-		p, fails, err := s.prepare(ctx, req, ch.lines)
+		if chunksRead++; chunksRead%snapshotChunks == 0 {
+			snap.Discard()
+			snap = s.deps.Snapshot()
+		}
+		p, fails, err := s.prepare(ctx, req, snap, ch.lines)
 		if err != nil {
 			_ = finish()
 			return sum, err
@@ -158,7 +170,7 @@ type prepared struct {
 }
 
 // prepare validates the chunk's lines, drops those already as asked and allocates the rest.
-func (s *Service) prepare(ctx context.Context, req Request, lines []Line) (prepared, []api.BatchEvent, error) {
+func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines []Line) (prepared, []api.BatchEvent, error) {
 	p := prepared{through: lines[len(lines)-1].N}
 	var fails []api.BatchEvent
 	fail := func(l Line, err error) {
@@ -181,7 +193,7 @@ func (s *Service) prepare(ctx context.Context, req Request, lines []Line) (prepa
 	if len(good) == 0 {
 		return p, fails, nil
 	}
-	stored, found, err := s.deps.Lookup(cids)
+	stored, found, err := snap.GetPins(cids)
 	if err != nil {
 		return p, fails, fmt.Errorf("reading the pinset: %w", err)
 	}

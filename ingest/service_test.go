@@ -17,7 +17,8 @@ import (
 	"github.com/pincluster/pincluster/messages"
 )
 
-// memDeps is an in-memory pinset: Commit stores the pins, Lookup reads them.
+// memDeps is an in-memory pinset: Commit stores the pins, its snapshots read them (live, not
+// frozen: the service must not depend on a snapshot missing later commits).
 type memDeps struct {
 	mu        sync.Mutex
 	pins      map[string]api.Pin
@@ -29,7 +30,11 @@ type memDeps struct {
 
 func newMemDeps() *memDeps { return &memDeps{pins: map[string]api.Pin{}} }
 
-func (m *memDeps) Lookup(cids []api.Cid) ([]api.Pin, []bool, error) {
+func (m *memDeps) Snapshot() Snapshot { return m }
+
+func (m *memDeps) Discard() {}
+
+func (m *memDeps) GetPins(cids []api.Cid) ([]api.Pin, []bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	pins, found := make([]api.Pin, len(cids)), make([]bool, len(cids))

@@ -118,3 +118,7 @@ type UnpinFailed struct {
 }
 
 func (f UnpinFailed) Error() string { return f.Err.Error() }
+
+// StateSyncWanted asks the healer for a state sync soon: a restarted tracker lost the window
+// items it held in memory only, and the sync re-derives them from the pinset. No reply.
+type StateSyncWanted struct{}

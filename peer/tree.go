@@ -35,6 +35,7 @@ func (p *Peer) spawnHealth() error {
 		return err
 	}
 	p.monitor.Subscribe(p.healer.PID())
+	p.tracker.NotifyRestarts(p.healer.PID())
 	return nil
 }
 

@@ -64,22 +64,37 @@ func (s *Store) GetPin(c api.Cid) (api.Pin, bool, error) {
 // the writes in flight to land, so one per batch instead of one per CID keeps a batch's
 // lookups from queueing behind every concurrent commit.
 func (s *Store) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error) {
+	sn := s.Snapshot()
+	defer sn.Discard()
+	return sn.GetPins(cids)
+}
+
+// Snapshot is a read-only view of the store as of its creation, for a reader that looks up
+// many batches while writes go on (batch ingest): opening a read transaction waits until
+// every commit in flight has landed, so reusing one keeps the reader off the writers' path.
+// It pins the versions it can see (compaction keeps them) until Discard: readers renew it
+// now and then. Not safe for concurrent use.
+type Snapshot struct{ txn *badger.Txn }
+
+// Snapshot opens a view of what is committed now.
+func (s *Store) Snapshot() *Snapshot { return &Snapshot{txn: s.db.NewTransaction(false)} }
+
+// Discard releases the view.
+func (sn *Snapshot) Discard() { sn.txn.Discard() }
+
+// GetPins returns the live pin of each CID as of the snapshot; found[i] is false for an
+// absent CID or a tombstone.
+func (sn *Snapshot) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error) {
 	pins = make([]api.Pin, len(cids))
 	found = make([]bool, len(cids))
-	err = s.db.View(func(txn *badger.Txn) error {
-		for i, c := range cids {
-			rec, ok, err := getRecord(txn, c)
-			if err != nil {
-				return err
-			}
-			if pins[i], found[i], err = livePin(c, rec, ok); err != nil {
-				return err
-			}
+	for i, c := range cids {
+		rec, ok, err := getRecord(sn.txn, c)
+		if err != nil {
+			return nil, nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
+		if pins[i], found[i], err = livePin(c, rec, ok); err != nil {
+			return nil, nil, err
+		}
 	}
 	return pins, found, nil
 }

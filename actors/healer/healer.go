@@ -117,6 +117,9 @@ func (a *healerActor) Receive(ctx actor.Context) {
 		a.onSweep(ctx, nil) // its pins count as unavailable from now on
 	case Sweep:
 		a.onSweep(ctx, ctx.Sender())
+	case messages.StateSyncWanted:
+		a.syncDue = true
+		a.next(ctx)
 	case sweepTick:
 		a.syncTimer = timer.After(ctx, a.deps.SyncInterval, sweepTick{})
 		a.onSweep(ctx, nil)

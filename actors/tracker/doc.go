@@ -84,6 +84,15 @@
 // configuration, not by the pinset or the queue.
 //
 // Decisions:
+//   - Memory first: a CID the window does not hold goes straight into the window, in memory
+//     only, while the window has room and nothing waits in the durable queue (no entry, no put
+//     on its way), so FIFO order holds. Such an item costs no queue write unless its operation
+//     changes hands (switchOp, recover: then it is written) or it gives up (the failed set);
+//     its settling still deletes a possible failed entry. Only the overflow beyond the window
+//     goes through Badger. A tracker that restarts loses the memory-only items and asks the
+//     healer for a state sync (messages.StateSyncWanted, Tracker.NotifyRestarts), which tracks
+//     them again from the pinset; a process restart has its startup sync. max_pin_queue_size
+//     counts the memory-only items and the durable queue together.
 //   - The queue is the tracker's own, written by the tracker, not an index the pinset actor
 //     writes in its op's transaction: whether an op concerns this peer (allocations) and what
 //     the tracker does with it (pin, unpin, retry, give up) are the tracker's rules, and the

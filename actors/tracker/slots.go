@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -117,16 +118,9 @@ func (a *trackerActor) onQueueStarted(m queueStarted) {
 	if restart {
 		a.logger.Warn("tracker: queue actor restarted; handing it its items again", "queue", m.kind.String(), "items", len(held))
 	}
-	slices.SortFunc(held, func(x, y *item) int {
-		switch {
-		case x.seq == y.seq:
-			return 0
-		case x.seq == 0 || (y.seq != 0 && x.seq > y.seq):
-			return 1
-		default:
-			return -1
-		}
-	})
+	// Hand order is queue order: tickets grow with every hand-off (memory-only items have no
+	// seq to sort by).
+	slices.SortFunc(held, func(x, y *item) int { return cmp.Compare(x.ticket, y.ticket) })
 	for _, it := range held {
 		it.ticket, it.running = 0, false
 		if it.draining {

@@ -18,8 +18,10 @@ import (
 type crashNow struct{}
 
 // TestTrackerActorCrashRestartsFresh: the tracker actor panics while pins flow; its supervisor
-// restarts it as a fresh instance that rebuilds its window from the durable queue. The facade
-// keeps serving, and every pin acknowledged before or after the crash is pinned.
+// restarts it as a fresh instance that rebuilds its window from the durable queue and asks for
+// a state sync (the items it held in memory only are gone). The facade keeps serving, and
+// once the sync (here the test, as the healer would) tracks the lost items again, every pin
+// acknowledged before or after the crash is pinned.
 func TestTrackerActorCrashRestartsFresh(t *testing.T) {
 	var started atomic.Int32
 	hook := func(m any) {
@@ -36,6 +38,13 @@ func TestTrackerActorCrashRestartsFresh(t *testing.T) {
 	cfg := testConfig()
 	cfg.ConcurrentPins, cfg.QueueWindow = 2, 5
 	tr, b := newTestTracker(t, cfg)
+	resyncs := make(chan struct{}, 4)
+	probe := tr.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(messages.StateSyncWanted); ok {
+			resyncs <- struct{}{}
+		}
+	}))
+	tr.NotifyRestarts(probe)
 	var pins []api.Pin
 	for i := 0; i < 30; i++ {
 		p := testPin(t, fmt.Sprint("crash", i))
@@ -51,6 +60,18 @@ func TestTrackerActorCrashRestartsFresh(t *testing.T) {
 	})
 	tr.system.Root.Send(tr.PID(), crashNow{})
 	waitFor(t, "restart", func() (bool, string) { return started.Load() == 2, fmt.Sprint(started.Load()) })
+	select {
+	case <-resyncs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the restarted tracker asked for no state sync")
+	}
+	if n := tr.queue.QueueLen(); n != 15-cfg.QueueWindow {
+		t.Fatalf("durable queue after the crash: %d, want %d (all but the window's memory-only items)", n, 15-cfg.QueueWindow)
+	}
+	// The state sync: tracks what is allocated here and not pinned (idempotent for the rest).
+	if err := tr.TrackMany(ctx5s(t), pins[:15]); err != nil {
+		t.Fatal(err)
+	}
 	if err := tr.TrackMany(ctx5s(t), pins[15:]); err != nil {
 		t.Fatalf("track after the crash: %v", err)
 	}

@@ -43,6 +43,10 @@ type Tracker struct {
 	logger   *slog.Logger
 
 	queueLen atomic.Int64
+	// starts counts the tracker actor's incarnations; from the second on, the fresh instance
+	// tells resync (NotifyRestarts) that the memory-only items of the crashed one are gone.
+	starts   atomic.Int32
+	resync   atomic.Pointer[actor.PID]
 	ops      sync.WaitGroup
 	ipfsID   atomic.Value // string, once known
 	stopOnce sync.Once
@@ -70,7 +74,11 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	t.queueLen.Store(int64(queue.QueueLen()))
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
+		a := newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
+		if t.starts.Add(1) > 1 {
+			a.resync = t.resync.Load()
+		}
+		return a
 	})
 	pid, err := parent.SpawnNamed(props, "tracker")
 	if err != nil {
@@ -79,6 +87,10 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	t.pid = pid
 	return t, nil
 }
+
+// NotifyRestarts names the actor (the healer) told with messages.StateSyncWanted when the
+// tracker actor restarts: the window items it held in memory only are then re-derived.
+func (t *Tracker) NotifyRestarts(pid *actor.PID) { t.resync.Store(pid) }
 
 // request sends msg to the tracker actor and waits for its reply, mapping timeouts, dead
 // letters and cancellation to errors.

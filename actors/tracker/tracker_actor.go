@@ -19,7 +19,11 @@ import (
 // failed or settling). Settled CIDs (pinned, unpinned) have no item; queued CIDs beyond the
 // window are only in the durable queue.
 type item struct {
-	seq      uint64 // its entry in the durable queue (0 until written)
+	seq uint64 // its entry in the durable queue (0 until written)
+	// durable: the item has (or is about to have) an entry in the durable queue. An item
+	// admitted to a window with room and no durable backlog lives in memory only until its
+	// operation changes hands (switchOp, recover) or it fails (window.go: memory first).
+	durable  bool
 	gen      uint64 // bumped on every change of phase: makes a pending eviction stale
 	cid      api.Cid
 	mode     api.PinMode
@@ -64,6 +68,7 @@ type trackerActor struct {
 	ops      *sync.WaitGroup
 	queueLen *atomic.Int64
 	queue    Queue
+	resync   *actor.PID // a restarted instance asks it for a state sync (Tracker.NotifyRestarts)
 
 	items    map[string]*item // the window, by CID key
 	queues   [numQueues]queueRef
@@ -73,14 +78,19 @@ type trackerActor struct {
 
 	// The durable queue (window.go): writes wait in pending while one is in flight; the
 	// window is filled from the entries after cursor, one page read at a time.
-	stored   int // queued entries in the durable queue, as of the last write
-	pending  writeBatch
-	writing  bool
-	closed   bool // the writer is closed (stopped or restarting): nothing more is written
-	inflight *writeBatch
-	writeq   chan *writeBatch
-	cursor   uint64
-	paging   bool
+	stored int // queued entries in the durable queue, as of the last write
+	// memQueued counts the window's items that live in memory only; puts counts the puts
+	// waiting or in flight (so stored is about to grow): memory first needs both at zero
+	// backlog, or FIFO order would break.
+	memQueued int
+	puts      int
+	pending   writeBatch
+	writing   bool
+	closed    bool // the writer is closed (stopped or restarting): nothing more is written
+	inflight  *writeBatch
+	writeq    chan *writeBatch
+	cursor    uint64
+	paging    bool
 	// evictedWhilePaging holds CIDs that left the window during the page read in flight: the
 	// page may still show their entries (read before the delete committed).
 	evictedWhilePaging map[string]struct{}
@@ -111,6 +121,9 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.self = ctx.Self()
 		a.spawnQueues(ctx)
+		if a.resync != nil {
+			ctx.Send(a.resync, messages.StateSyncWanted{})
+		}
 	case *actor.Stopped:
 		a.closeWriter()
 	case *actor.Stopping:
@@ -170,7 +183,7 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	a.flushQueues(ctx)
 	a.dispatch(ctx)
 	a.flushWrites(ctx)
-	a.queueLen.Store(int64(a.stored))
+	a.queueLen.Store(int64(a.stored + a.memQueued))
 }
 
 func (a *trackerActor) setPhase(it *item, p phase) {
@@ -179,9 +192,10 @@ func (a *trackerActor) setPhase(it *item, p phase) {
 	it.ts = time.Now()
 }
 
-// full refuses a new item beyond max_pin_queue_size, counted on the durable queue.
+// full refuses a new item beyond max_pin_queue_size, counted on the durable queue and the
+// window's items that live in memory only.
 func (a *trackerActor) full() error {
-	if a.stored >= a.cfg.MaxPinQueueSize {
+	if a.stored+a.memQueued >= a.cfg.MaxPinQueueSize {
 		return queueFull(a.cfg.MaxPinQueueSize)
 	}
 	return nil
@@ -204,8 +218,13 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 		it.attempts, it.err = 0, ""
 	}
 	it.op = op
+	// A failed item's entry is in the failed set: the put moves it back (memory only would
+	// leave it there to show pin_error once the item leaves the window).
+	durable := it.durable || it.phase == phaseFailed
 	a.enqueue(ctx, it, usePriorityQueue(it.attempts, it.created, now, a.cfg))
-	a.put(it.cid, op == opUnpin, it.mode, it.created, writeTag{it: it})
+	if durable {
+		a.put(it.cid, op == opUnpin, it.mode, it.created, writeTag{it: it})
+	}
 	a.answerWaiters(ctx, it, it.short())
 }
 
@@ -215,7 +234,9 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 func (a *trackerActor) track(ctx actor.Context, pin api.Pin, ack *pendingAck) {
 	it := a.items[pin.Cid.KeyString()]
 	if it == nil {
-		a.put(pin.Cid, false, pin.Mode, pin.Timestamp, writeTag{ack: ack})
+		if !a.admitInMemory(ctx, pin.Cid, opPin, pin.Mode, pin.Timestamp) {
+			a.putNew(pin.Cid, false, pin.Mode, pin.Timestamp, ack)
+		}
 		return
 	}
 	it.mode, it.created = pin.Mode, pin.Timestamp
@@ -228,7 +249,9 @@ func (a *trackerActor) track(ctx actor.Context, pin api.Pin, ack *pendingAck) {
 func (a *trackerActor) untrack(ctx actor.Context, c api.Cid, ack *pendingAck) {
 	it := a.items[c.KeyString()]
 	if it == nil {
-		a.put(c, true, api.PinModeRecursive, time.Time{}, writeTag{ack: ack})
+		if !a.admitInMemory(ctx, c, opUnpin, api.PinModeRecursive, time.Time{}) {
+			a.putNew(c, true, api.PinModeRecursive, time.Time{}, ack)
+		}
 		return
 	}
 	if it.op == opPin || it.phase == phaseFailed || it.phase == phaseSettling {

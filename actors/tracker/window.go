@@ -37,11 +37,19 @@ type writeTag struct {
 type writeBatch struct {
 	ops  []persistence.QueueOp
 	tags []writeTag
+	max  int // the durable queue's bound for new CIDs: max_pin_queue_size less the memory-only items
 }
 
 func (a *trackerActor) write(op persistence.QueueOp, tag writeTag) {
 	if tag.ack != nil {
 		tag.ack.remaining++
+	}
+	if op.Kind == persistence.QueuePut {
+		a.puts++
+		if it := tag.it; it != nil && !it.durable {
+			it.durable = true
+			a.memQueued--
+		}
 	}
 	a.pending.ops = append(a.pending.ops, op)
 	a.pending.tags = append(a.pending.tags, tag)
@@ -50,6 +58,18 @@ func (a *trackerActor) write(op persistence.QueueOp, tag writeTag) {
 // put queues the CID's operation durably (at the tail, or where it is queued already).
 func (a *trackerActor) put(c api.Cid, unpin bool, mode api.PinMode, created time.Time, tag writeTag) {
 	a.write(persistence.QueueOp{Kind: persistence.QueuePut, Entry: persistence.QueueEntry{Cid: c, Unpin: unpin, Mode: mode, Created: created}}, tag)
+}
+
+// putNew queues a CID the window does not hold in the durable queue, which refuses it when
+// full; when the window's memory-only items alone fill max_pin_queue_size it is refused here.
+func (a *trackerActor) putNew(c api.Cid, unpin bool, mode api.PinMode, created time.Time, ack *pendingAck) {
+	if a.cfg.MaxPinQueueSize > 0 && a.memQueued >= a.cfg.MaxPinQueueSize {
+		if ack != nil && ack.err == nil {
+			ack.err = queueFull(a.cfg.MaxPinQueueSize) // answered with the request's other writes
+		}
+		return
+	}
+	a.put(c, unpin, mode, created, writeTag{ack: ack})
 }
 
 // entryOf is the durable form of an item.
@@ -71,17 +91,20 @@ func (a *trackerActor) flushWrites(ctx actor.Context) {
 		b.ops, b.tags = a.pending.ops, a.pending.tags
 		a.pending = writeBatch{}
 	}
+	if b.max = a.cfg.MaxPinQueueSize; b.max > 0 {
+		b.max = max(1, b.max-a.memQueued) // putNew refuses when memQueued reaches the bound
+	}
 	a.writing, a.inflight = true, b
 	if a.writeq == nil {
 		// One long-lived I/O worker per incarnation: it writes and reports back by message.
 		q := make(chan *writeBatch, 1)
 		a.writeq = q
-		self, system, queue, max := ctx.Self(), ctx.ActorSystem(), a.queue, a.cfg.MaxPinQueueSize
+		self, system, queue := ctx.Self(), ctx.ActorSystem(), a.queue
 		a.ops.Add(1)
 		go func() {
 			defer a.ops.Done()
 			for w := range q {
-				res, err := queue.WriteQueue(w.ops, max)
+				res, err := queue.WriteQueue(w.ops, w.max)
 				system.Root.Send(self, queueWritten{w: w, res: res, err: err})
 			}
 		}()
@@ -122,6 +145,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 		}
 		switch op.Kind {
 		case persistence.QueuePut:
+			a.puts--
 			a.epoch++
 			a.exhausted = false
 			if err == nil && tag.it != nil && a.items[tag.it.cid.KeyString()] == tag.it {
@@ -154,6 +178,9 @@ func (a *trackerActor) evict(it *item) {
 		return
 	}
 	delete(a.items, k)
+	if !it.durable {
+		a.memQueued--
+	}
 	if a.paging {
 		a.evictedWhilePaging[k] = struct{}{}
 	}
@@ -205,6 +232,24 @@ func (a *trackerActor) finish(ctx actor.Context, ack *pendingAck) {
 	a.settleAck(ctx, ack, nil)
 }
 
+// admitInMemory puts a CID the window does not hold straight into the window, in memory
+// only, when the window has room and the durable queue has no backlog (nothing queued,
+// no put on its way): a pin that settles while in the window then costs no queue write at
+// all, and FIFO order holds since nothing waits in Badger ahead of it. It reports false
+// (the caller writes to the durable queue) otherwise. Such an item is lost if the tracker
+// crashes; the state sync re-derives it (the startup sync, or the one a restarted tracker
+// asks for, tracker.go), as it did for the whole queue before the queue was durable.
+func (a *trackerActor) admitInMemory(ctx actor.Context, c api.Cid, op opKind, mode api.PinMode, created time.Time) bool {
+	if a.stored > 0 || a.puts > 0 || len(a.items) >= a.cfg.QueueWindow || a.full() != nil {
+		return false
+	}
+	it := &item{cid: c, mode: mode, created: created, op: op}
+	a.items[c.KeyString()] = it
+	a.memQueued++
+	a.enqueue(ctx, it, op == opUnpin || usePriorityQueue(0, created, time.Now(), a.cfg))
+	return true
+}
+
 // page reads the next entries of the durable queue into free room of the window.
 func (a *trackerActor) page(ctx actor.Context) {
 	// Every item counts, settling and failed ones too: when the queue writes lag behind the
@@ -236,7 +281,14 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		return
 	}
 	now := time.Now()
+	full := false
 	for _, e := range m.entries {
+		if len(a.items) >= a.cfg.QueueWindow {
+			// Items admitted in memory while the page was read took the room it was asked
+			// for: the rest of the page is read again later (the cursor stays before it).
+			full = true
+			break
+		}
 		if e.Seq > a.cursor {
 			a.cursor = e.Seq
 		}
@@ -247,7 +299,7 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		if _, ok := a.evictedWhilePaging[k]; ok {
 			continue // settled while the page was read: the page saw its entry before the delete
 		}
-		it := &item{seq: e.Seq, cid: e.Cid, mode: e.Mode, created: e.Created, op: opPin, attempts: e.Attempts, err: e.Err}
+		it := &item{seq: e.Seq, durable: true, cid: e.Cid, mode: e.Mode, created: e.Created, op: opPin, attempts: e.Attempts, err: e.Err}
 		if e.Unpin {
 			it.op = opUnpin
 		}
@@ -255,7 +307,7 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		a.enqueue(ctx, it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	}
 	// A short page means the queue is read to its end, unless a write landed meanwhile.
-	if len(m.entries) < m.asked && a.epoch == m.epoch {
+	if !full && len(m.entries) < m.asked && a.epoch == m.epoch {
 		a.exhausted = true
 	}
 }

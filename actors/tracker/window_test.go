@@ -92,8 +92,9 @@ func TestWindowPagesTheQueue(t *testing.T) {
 	}
 }
 
-// TestQueueSurvivesRestart: queued work is in Badger, so a new tracker on the same store
-// finishes what the stopped one had queued.
+// TestQueueSurvivesRestart: queued work beyond the window is in Badger, so a new tracker on the
+// same store finishes what the stopped one had queued; the window's memory-only items (the
+// first ones, admitted while nothing waited in Badger) are the state sync's to track again.
 func TestQueueSurvivesRestart(t *testing.T) {
 	cfg := testConfig()
 	cfg.ConcurrentPins, cfg.QueueWindow = 2, 3
@@ -113,8 +114,8 @@ func TestQueueSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr1.Stop()
-	if n := q.QueueLen(); n != 10 { // before the new tracker starts working it off
-		t.Fatalf("durable queue after stop: %d, want 10", n)
+	if n := q.QueueLen(); n != 10-cfg.QueueWindow { // before the new tracker starts working it off
+		t.Fatalf("durable queue after stop: %d, want %d", n, 10-cfg.QueueWindow)
 	}
 	b2 := fake.New()
 	tr2, err := New(quietSystem().Root, cfg, b2, q, selfID, "peer0", discard())
@@ -122,6 +123,10 @@ func TestQueueSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(tr2.Stop)
+	// The startup state sync tracks the memory-only items again; the rest comes from Badger.
+	if err := tr2.TrackMany(ctx5s(t), pins[:cfg.QueueWindow]); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range pins {
 		waitStatus(t, tr2, p, api.TrackerStatusPinned)
 	}
