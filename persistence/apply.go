@@ -108,9 +108,6 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 		if dup {
 			continue
 		}
-		if err := txn.Set(opKey(op.Origin, op.Seq), op.Marshal()); err != nil {
-			return err
-		}
 		st.dirty = true
 		if op.Seq > st.last {
 			st.last = op.Seq
@@ -133,6 +130,9 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 		}
 		won, delta, absent, err := mergeRecord(txn, op)
 		if err != nil {
+			return err
+		}
+		if err := txn.Set(opKey(op.Origin, op.Seq), logEntry(op, won)); err != nil {
 			return err
 		}
 		changed[j] = won
@@ -210,10 +210,12 @@ func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent boo
 		return false, 0, absent, err
 	default:
 		var cur recordHeader
+		var replaced crdt.Op // the live op this one replaces (its log entry may be a stub)
 		err := item.Value(func(v []byte) error {
 			var err error
 			if cur, err = decodeRecord(v); err == nil && cur.kind == kindLive && wins(op, cur) {
 				oldIdx = indexKeys(key[len(prefixPin):], cur.pinJSON) // cur aliases v
+				replaced = cur.toOp(op.Cid)                           // copies
 			}
 			return err
 		})
@@ -224,6 +226,11 @@ func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent boo
 			return false, 0, absent, nil
 		}
 		wasLive = cur.kind == kindLive
+		if wasLive {
+			if err := unstubLogEntry(txn, replaced); err != nil {
+				return false, 0, absent, err
+			}
+		}
 	}
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
 		return false, 0, absent, err

@@ -46,7 +46,8 @@
 //
 //	p/<binary CID>                 record: kind(1) | clock(8) | uvarint seq | uvarint len | origin | pin JSON
 //	                               kind 1 = live pin (JSON follows), 2 = tombstone (nothing follows)
-//	o/<len(origin)><origin><seq 8> op log entry: crdt.Op.Marshal() (protobuf)
+//	o/<len(origin)><origin><seq 8> op log entry: crdt.Op.Marshal() (protobuf), or a stub (a pin
+//	                               that is its CID's record: clock and CID, the JSON read from p/; oplog.go)
 //	v/<origin>                     version vector: highest seq stored contiguously from 1 (8 bytes)
 //	l/<origin>                     highest seq stored, gaps or not (8 bytes)
 //	t/<origin>                     op log trimmed up to this seq (8 bytes; absent = 0)

@@ -256,7 +256,9 @@ func (s *Store) getCounter(key []byte) (v uint64, err error) {
 
 // OpsFrom calls fn with origin's stored ops of seq >= fromSeq in seq order (including ops
 // after a gap). It returns an ErrTrimmed-wrapped error, before calling fn, when some of those
-// ops were trimmed from the log.
+// ops were trimmed from the log, and after the ops before it when an op's content went with
+// its record (a stub whose record was removed, oplog.go): either way the caller falls back on
+// a snapshot.
 func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(crdt.Op) error) error {
 	return s.db.View(func(txn *badger.Txn) error {
 		trimmed, err := getU64(txn, originKey(prefixTrimmed, origin))
@@ -272,7 +274,10 @@ func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn 
 		prefix := opPrefix(origin)
 		seek := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), fromSeq)
 		return iterateTxn(ctx, txn, prefix, seek, func(key, v []byte) error {
-			op, err := crdt.UnmarshalOp(v)
+			op, err := decodeLogEntry(txn, origin, binary.BigEndian.Uint64(key[len(prefix):]), v)
+			if errors.Is(err, ErrTrimmed) {
+				return err
+			}
 			if err != nil {
 				return fmt.Errorf("persistence: corrupt op log entry %x: %w", key, err)
 			}

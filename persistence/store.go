@@ -211,6 +211,12 @@ func (s *Store) load() error {
 			if err != nil {
 				return err
 			}
+			if f == 1 { // full log entries only: valid in format 2 as they are
+				if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
+					return err
+				}
+				f = storeFormat
+			}
 			if f != storeFormat {
 				return &formatError{fmt.Sprintf("persistence: store format %d is not supported by this version (reads %d): run `pincluster state upgrade` with a matching version", f, storeFormat)}
 			}
