@@ -24,7 +24,7 @@ type TokenRecord struct {
 	Permissions []string  `json:"permissions"`
 	IssuedAt    time.Time `json:"issued_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
-	IssuedBy    peer.ID   `json:"issued_by"`
+	IssuedBy    peer.ID   `json:"issued_by,omitempty"`
 	Revoked     bool      `json:"revoked"`
 	RevokedAt   time.Time `json:"revoked_at,omitzero"`
 	RevokedBy   peer.ID   `json:"revoked_by,omitempty"`
