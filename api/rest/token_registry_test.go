@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -224,4 +225,31 @@ func FuzzRevokePath(f *testing.F) {
 			t.Fatalf("%q: revoked an id that is not a token id", id)
 		}
 	})
+}
+
+// TestCheckAuthRevokedToken: the other listeners that share this API's tokens (the pinning
+// service API) get a 401 for a revoked token, with the same message.
+func TestCheckAuthRevokedToken(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
+	cfg.BasicAuthCredentials = authUsers
+	reg := &fakeRegistry{recs: map[string]api.TokenRecord{}}
+	svc := newFake(t).services()
+	svc.Tokens = reg
+	s, err := NewServer(cfg, svc, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := issue(t, s.Handler(), basic("alice", "secret"), "", nil)
+	r := httptest.NewRequest("GET", "/pins", nil)
+	r.Header.Set("Authorization", bearer(tok.Token))
+	if got, msg := s.CheckAuth(r, PermRead); got != 0 {
+		t.Fatalf("before the revocation: %d %q", got, msg)
+	}
+	if _, err := reg.Revoke(context.Background(), tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, msg := s.CheckAuth(r, PermRead); got != 401 || !strings.Contains(msg, "token revoked") {
+		t.Fatalf("revoked: %d %q, want 401 token revoked", got, msg)
+	}
 }
