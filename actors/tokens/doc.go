@@ -34,4 +34,15 @@
 //     bounded queue (beyond it they are dropped: the next pull brings them). A restarted
 //     instance keeps nothing in memory: everything it needs is in Badger.
 //   - Answering TokenSyncRequest reads Badger in a goroutine that sends the reply.
+//
+// # Limits
+//
+//   - A peer that was down during a revocation accepts the token from its start until its first
+//     pull from a peer that has the revocation ends (the pull starts with the first connection;
+//     well under a second on loopback). Serving only after that pull would make a peer that
+//     cannot reach anyone unable to serve at all.
+//   - Records published by a peer outside trusted_peers are not taken: a token issued or revoked
+//     on a follower is listed and revoked on that follower only.
+//   - A revocation can only name a token whose record this peer holds: a token issued a moment
+//     ago on another peer may be a 404 here until its record arrives (the gossip delay).
 package tokens
