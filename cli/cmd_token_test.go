@@ -79,8 +79,8 @@ func TestTokenCommand(t *testing.T) {
 	}
 	// JSON output.
 	r = runCLI(t, h, "--enc", "json", "--basic-auth", "bob:bobpw", "token")
-	var out map[string]string
-	if r.code != 0 || json.Unmarshal([]byte(r.out), &out) != nil || strings.Count(out["token"], ".") != 2 {
+	var out struct{ Token, ID string }
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &out) != nil || strings.Count(out.Token, ".") != 2 || !api.ValidTokenID(out.ID) {
 		t.Fatalf("json: %+v", r)
 	}
 }

@@ -25,4 +25,6 @@
 //
 // Authentication: --basic-auth USER:PW (or $CLUSTER_CREDENTIALS) sends basic auth; --token JWT
 // (or $PINCLUSTER_TOKEN) sends a bearer token instead, which `pincluster token` prints.
+// `pincluster token ls` lists the tokens of the whole cluster by id and `pincluster token revoke ID`
+// revokes one on every peer (both need admin).
 package cli

@@ -39,7 +39,7 @@ type CLI struct {
 	Recover RecoverCmd `cmd:"" help:"Retry pins and unpins in error."`
 	Health  HealthCmd  `cmd:"" help:"Cluster health: peer graph, metrics and alerts."`
 	IPFS    IPFSCmd    `cmd:"" name:"ipfs" help:"Operations on the IPFS nodes behind the peers."`
-	Token   TokenCmd   `cmd:"" name:"token" help:"Print a bearer token for the REST API (needs --basic-auth); use it with --token or PINCLUSTER_TOKEN."`
+	Token   TokenCmd   `cmd:"" name:"token" help:"Bearer tokens for the REST API: print a new one (needs --basic-auth; use it with --token or PINCLUSTER_TOKEN), list them (token ls), revoke one (token revoke ID)."`
 }
 
 // Main runs the command line with args (os.Args[1:]) on the process's stdio and returns the exit

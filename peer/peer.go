@@ -29,6 +29,9 @@
 //   - Peer removal travels on its own topic (<cluster_name>/removals, read by the gossip actor,
 //     actors/gossip) and, inside the peer, from the roster as messages.PeerRemoved to the
 //     monitor, the allocator and the healer.
+//   - Bearer tokens are recorded by id cluster-wide (actors/tokens): the REST API records each
+//     token it issues and checks each bearer token against the revocations in the store;
+//     records travel on <cluster_name>/tokens and are pulled from every new connection.
 //   - No goroutine loops here: the peer joins the pubsub topics (gossip.Join) and spawns the
 //     actors; background work runs in the actors and their I/O workers, and Close stops them.
 //   - Tests and benchmarks see a peer's parts only through Options.Probe (internal/peerprobe);
@@ -62,6 +65,7 @@ import (
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/actors/syncer"
+	"github.com/pincluster/pincluster/actors/tokens"
 	"github.com/pincluster/pincluster/actors/tracker"
 	"github.com/pincluster/pincluster/api/ipfsproxy"
 	"github.com/pincluster/pincluster/api/pinsvc"
@@ -119,6 +123,7 @@ type Peer struct {
 	allocator   *allocator.Allocator
 	informer    *informer.Informer
 	antientropy *antientropy.Scheduler
+	tokens      *tokens.Registry // bearer-token records and revocations (actors/tokens)
 	healer      *healer.Healer
 	rpc         *actor.PID
 	membership  *membership.Membership
@@ -266,8 +271,12 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		Members: p.roster, Puller: p.syncer}, log); err != nil {
 		return nil, err
 	}
+	if p.tokens, err = tokens.Spawn(p.root, tokens.Deps{Self: ident.ID, Store: p.store, Topic: p.topics, Remote: p.remote,
+		Members: p.roster, Interval: cfg.Consensus.CRDT.RebroadcastInterval.D()}, log); err != nil {
+		return nil, err
+	}
 	if p.gossip, err = gossip.Spawn(p.root, gossip.Deps{Topics: p.topics, Host: p.host, Pinset: p.pinset, Monitor: p.monitor,
-		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy}, log); err != nil {
+		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy, Tokens: p.tokens}, log); err != nil {
 		return nil, err
 	}
 	p.watchConnections()
@@ -280,7 +289,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	pcancel()
 	if !opts.NoREST {
-		if p.rest, err = rest.NewServer(cfg.API.RestAPI, restServices(p.Services, p), log); err != nil {
+		rsvc := restServices(p.Services, p)
+		rsvc.Tokens = p.tokens
+		if p.rest, err = rest.NewServer(cfg.API.RestAPI, rsvc, log); err != nil {
 			return nil, err
 		}
 		if err = p.rest.Start(); err != nil {
@@ -367,6 +378,9 @@ func (p *Peer) Close() error {
 		}
 		if p.antientropy != nil {
 			p.antientropy.Stop() // no pulls while the syncer stops
+		}
+		if p.tokens != nil {
+			p.tokens.Stop() // its pull, before the remote layer closes
 		}
 		if p.informer != nil {
 			p.informer.Stop()

@@ -7,12 +7,13 @@ import (
 )
 
 // watchConnections reacts to new connections: tell the membership actor, pull what the
-// newcomer has that we lack, and publish metrics soon (so the newcomer learns about us).
+// newcomer has that we lack (pinset ops, token records), and publish metrics soon (so the newcomer learns about us).
 func (p *Peer) watchConnections() {
 	p.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			p.membership.Connected(c.RemotePeer())
 			p.antientropy.PullFrom(c.RemotePeer())
+			p.tokens.PullFrom(c.RemotePeer()) // token records (revocations) this peer missed
 			p.informer.PublishSoon()
 		},
 		DisconnectedF: func(_ network.Network, c network.Conn) {

@@ -64,6 +64,8 @@
 //	xr/<created 8 BE><id 16><CID>  pinning service requests, by created time (requests.go)
 //	xq/<id 16><CID>                pinning service requests, by id (requests.go)
 //	m/indexed                      the xn/ and xm/ indexes are complete (layout version, 8 bytes)
+//	tk/<id>                        a bearer token's record: id and metadata, never the token (tokens.go)
+//	te/<expires 8 BE><id>          token records by expiry, for DropExpiredTokens (tokens.go)
 //
 // The kind byte comes first in a record so that listing skips tombstones and finds the JSON
 // without decoding anything. The op log doubles the storage per pin; DropTombstones trims it

@@ -17,7 +17,7 @@ func TestSupervisionHealsActors(t *testing.T) {
 	c := New(t, 3, withReplication2(true)) // allocations: the allocator decides every pin
 	c.WaitConnected(30 * time.Second)
 	cids := testCids("supervision", 120)
-	actors := []string{"monitor", "allocator", "informer", "healer", "rpc", "membership", "syncer", "batcher", "tracker", "pinset", "antientropy", "gossip", "collector"}
+	actors := []string{"monitor", "allocator", "informer", "healer", "rpc", "membership", "syncer", "batcher", "tracker", "pinset", "antientropy", "gossip", "collector", "tokens"}
 
 	var mu sync.Mutex
 	var acked []api.Cid
@@ -89,7 +89,7 @@ func TestTreeHasEveryActor(t *testing.T) {
 	for _, n := range names {
 		have[n] = true
 	}
-	for _, want := range []string{"tracker", "batcher", "pinset", "syncer", "monitor", "allocator", "informer", "healer", "rpc", "membership", "antientropy", "gossip", "collector"} {
+	for _, want := range []string{"tracker", "batcher", "pinset", "syncer", "monitor", "allocator", "informer", "healer", "rpc", "membership", "antientropy", "gossip", "collector", "tokens"} {
 		if !have[want] {
 			t.Errorf("no %s under the root (children %v)", want, names)
 		}

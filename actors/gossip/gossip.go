@@ -9,7 +9,9 @@
 //     addresses of its ping metric to the membership actor; the allocator reads the topic
 //     through its own subscription (Topics.Subscribe);
 //   - <cluster_name>/removals: a removal announced by a trusted peer goes to the roster, which
-//     tells the monitor, the allocator, the healer and the membership actor (PeerRemoved).
+//     tells the monitor, the allocator, the healer and the membership actor (PeerRemoved);
+//   - <cluster_name>/tokens: bearer-token records (issued, revoked) published by a trusted
+//     peer go to the tokens actor (actors/tokens), which stores them.
 //
 // The actor is a child of the root: it starts its readers when it starts and stops them (and
 // waits for them) when it stops or restarts; a fresh instance subscribes again. Its first
@@ -78,6 +80,12 @@ type Puller interface {
 	PullFrom(id peer.ID)
 }
 
+// Tokens takes the token records other peers published (the tokens actor's facade). It never
+// blocks.
+type Tokens interface {
+	Merge(from peer.ID, recs []api.TokenRecord)
+}
+
 // Deps are the gossip actor's topics and the owners of what it reads. All are required.
 type Deps struct {
 	Topics     *Topics
@@ -88,6 +96,7 @@ type Deps struct {
 	Roster     Roster
 	Seqs       Seqs
 	Puller     Puller
+	Tokens     Tokens
 }
 
 // Gossip is the gossip actor's facade.
@@ -99,7 +108,7 @@ type Gossip struct {
 // Spawn starts the gossip actor under parent; its readers start with it.
 func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*Gossip, error) {
 	if deps.Topics == nil || deps.Host == nil || deps.Pinset == nil || deps.Monitor == nil || deps.Membership == nil ||
-		deps.Roster == nil || deps.Seqs == nil || deps.Puller == nil {
+		deps.Roster == nil || deps.Seqs == nil || deps.Puller == nil || deps.Tokens == nil {
 		return nil, fmt.Errorf("gossip: every dependency is required")
 	}
 	if log == nil {
@@ -152,8 +161,8 @@ func (a *gossipActor) start(ctx actor.Context) {
 	a.subs, a.cancel = subs, cancel
 	self, system := ctx.Self(), ctx.ActorSystem()
 	r := &reader{deps: a.deps, log: a.log, self: a.deps.Host.ID(), queued: map[peer.ID]uint64{}}
-	names := []string{"pinset", "metrics", "removals"}
-	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval} {
+	names := []string{"pinset", "metrics", "removals", "tokens"}
+	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval, r.onTokens} {
 		sub, name := subs[i], names[i]
 		a.readers.Add(1)
 		go func() {

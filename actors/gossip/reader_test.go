@@ -27,6 +27,7 @@ type fakes struct {
 	trusted map[peer.ID]bool
 	removed map[peer.ID]uint64
 	last    map[peer.ID]uint64
+	tokens  []api.TokenRecord
 }
 
 func (f *fakes) ApplyRemote(ops []crdt.Op)          { f.applied = append(f.applied, ops...) }
@@ -47,7 +48,7 @@ func (f *fakes) Cutoff(id peer.ID) (uint64, bool) {
 
 func newReader(t *testing.T) (*reader, *fakes) {
 	f := &fakes{forgot: map[peer.ID]uint64{}, trusted: map[peer.ID]bool{}, removed: map[peer.ID]uint64{}, last: map[peer.ID]uint64{}}
-	deps := Deps{Pinset: f, Monitor: f, Membership: f, Roster: f, Seqs: f, Puller: f}
+	deps := Deps{Pinset: f, Monitor: f, Membership: f, Roster: f, Seqs: f, Puller: f, Tokens: f}
 	h, err := libp2p.New(libp2p.NoListenAddrs)
 	if err != nil {
 		t.Fatal(err)

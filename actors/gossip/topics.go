@@ -19,7 +19,8 @@ const maxPubsubMessage = 8 << 20
 
 // Topics are the peer's pubsub topics: <cluster_name>/pinset carries signed op batches,
 // <cluster_name>/metrics carries informer metrics, <cluster_name>/removals announces peers
-// removed with peers rm. Topics publishes on them (batcher.Publisher, informer.Topic, the
+// removed with peers rm, <cluster_name>/tokens carries the records of bearer tokens issued or
+// revoked (token_wire.go). Topics publishes on them (batcher.Publisher, informer.Topic, the
 // removal announcements) and opens subscriptions (allocator.MetricsTopic, the gossip actor's
 // readers).
 type Topics struct {
@@ -27,6 +28,7 @@ type Topics struct {
 	pinset   *pubsub.Topic
 	metrics  *pubsub.Topic
 	removals *pubsub.Topic
+	tokens   *pubsub.Topic
 	// first are the subscriptions opened at Join, handed to the gossip actor's first instance:
 	// messages that arrive before it runs wait in them.
 	first chan []*pubsub.Subscription
@@ -52,6 +54,9 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	if t.removals, err = ps.Join(clusterName + "/removals"); err != nil {
 		return nil, err
 	}
+	if t.tokens, err = ps.Join(clusterName + "/tokens"); err != nil {
+		return nil, err
+	}
 	subs, err := t.subscribe()
 	if err != nil {
 		return nil, err
@@ -60,10 +65,10 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	return t, nil
 }
 
-// subscribe opens one subscription per topic: pinset, metrics, removals.
+// subscribe opens one subscription per topic: pinset, metrics, removals, tokens.
 func (t *Topics) subscribe() ([]*pubsub.Subscription, error) {
 	var subs []*pubsub.Subscription
-	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals} {
+	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens} {
 		sub, err := topic.Subscribe()
 		if err != nil {
 			cancelAll(subs)

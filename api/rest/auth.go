@@ -113,6 +113,8 @@ var routePermissions = map[string]Permission{
 	"GET /health/alerts":             PermRead,
 	"GET /health/graph":              PermRead,
 	"POST /token":                    PermAdmin,
+	"GET /token":                     PermAdmin,
+	"DELETE /token/{id}":             PermAdmin,
 	"GET /token/whoami":              permNone,
 	"GET /pins/counts":               PermRead,
 	"GET /ui/":                       permNone,
@@ -138,6 +140,7 @@ type principal struct {
 	// token is set for bearer tokens; expires is then the token's expiry.
 	token   bool
 	expires time.Time
+	tokenID string
 }
 
 type principalKey struct{}
@@ -197,7 +200,7 @@ func (s *Server) authenticate(r *http.Request) (p principal, status int, msg str
 	if strings.EqualFold(scheme, "Bearer") {
 		p, err := s.verifyToken(strings.TrimSpace(cred), time.Now())
 		if err != nil {
-			return principal{token: true}, http.StatusUnauthorized, err.Error()
+			return principal{token: true}, tokenErrorStatus(err), err.Error()
 		}
 		return p, 0, ""
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 // authUsers are the users of the auth tests: alice is admin (not listed), bob reads, carol pins.
@@ -160,7 +162,7 @@ func TestTokenPermissions(t *testing.T) {
 func TestTokenRejected(t *testing.T) {
 	h := newAuthServer(t, nil)
 	now := time.Now()
-	expired, err := signToken("alice", "secret", allPerms, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	expired, err := signToken(api.NewTokenID(), "alice", "secret", allPerms, now.Add(-2*time.Hour), now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +177,8 @@ func TestTokenRejected(t *testing.T) {
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, tokenClaims{Permissions: []string{"admin"}, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: "alice", Audience: jwt.ClaimStrings{tokenAudience}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
 	noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	wrongKey, _ := signToken("alice", "guess", allPerms, now, now.Add(time.Hour))
-	unknown, _ := signToken("mallory", "secret", allPerms, now, now.Add(time.Hour))
+	wrongKey, _ := signToken(api.NewTokenID(), "alice", "guess", allPerms, now, now.Add(time.Hour))
+	unknown, _ := signToken(api.NewTokenID(), "mallory", "secret", allPerms, now, now.Add(time.Hour))
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: "alice", Audience: jwt.ClaimStrings{tokenAudience}}).SignedString([]byte("secret"))
 	otherAud, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{Permissions: []string{"admin"}, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: "alice", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}).SignedString([]byte("secret"))
@@ -243,6 +245,8 @@ var routeSamples = map[string]string{
 	"GET /health/graph":              "GET /health/graph",
 	"POST /token":                    "POST /token",
 	"GET /token/whoami":              "GET /token/whoami",
+	"GET /token":                     "GET /token",
+	"DELETE /token/{id}":             "DELETE /token/00112233445566778899aabbccddeeff",
 	"GET /pins/counts":               "GET /pins/counts",
 	"GET /ui/":                       "GET /ui/",
 }

@@ -93,6 +93,9 @@ type Services struct {
 	Health Health
 	Add    Adder
 	Ingest Ingester // batch.go
+	// Tokens records issued tokens cluster-wide (token_registry.go); without it tokens have
+	// ids but cannot be listed or revoked (GET /token, DELETE /token/{id} answer 503).
+	Tokens TokenRegistry
 }
 
 func (s Services) check() error {

@@ -19,6 +19,13 @@
 // signed with the user's password, with an expiry and permissions). Every route needs one
 // permission (read, pin or admin) listed in routePermissions; GET /health needs none.
 //
+// Token ids and revocation (token_registry.go): every token carries a random id (jti) and the
+// server records it through Services.Tokens (actors/tokens: cluster-wide, durable) before
+// handing the token out. GET /token lists the records and DELETE /token/{id} revokes one (both
+// admin; pincluster's own routes, beside IPFS Cluster's POST /token). Each bearer request costs
+// one revocation lookup (a Badger read); a revoked token, or one without an id (issued before
+// ids existed), is a 401, and a failed lookup a 503 (fail closed).
+//
 // The status page (status_page.go, its assets in package ui) is served at /ui/ without
 // credentials; the page logs in and calls the API like any client, helped by GET /pins/counts
 // (counts the daemon keeps, no scan) and GET /token/whoami (what the credentials allow).

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 // FuzzAuthorization sends arbitrary Authorization headers to a protected GET and POST route:
@@ -18,9 +20,9 @@ func FuzzAuthorization(f *testing.F) {
 	})
 	h := s.Handler()
 	now := time.Now()
-	admin, _ := signToken("alice", "secret", allPerms, now, now.Add(time.Hour))
-	read, _ := signToken("bob", "bobpw", bitRead, now, now.Add(time.Hour))
-	expired, _ := signToken("alice", "secret", allPerms, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	admin, _ := signToken(api.NewTokenID(), "alice", "secret", allPerms, now, now.Add(time.Hour))
+	read, _ := signToken(api.NewTokenID(), "bob", "bobpw", bitRead, now, now.Add(time.Hour))
+	expired, _ := signToken(api.NewTokenID(), "alice", "secret", allPerms, now.Add(-2*time.Hour), now.Add(-time.Hour))
 	for _, seed := range []string{"", "Basic", "Basic ", basic("alice", "secret"), basic("alice", "wrong"), basic("bob", "bobpw"),
 		"Basic YWxpY2U6", "Basic !!!", "Bearer", "Bearer ", "Bearer " + admin, "bearer " + read, "Bearer " + expired,
 		"Bearer " + admin + "x", "Bearer " + strings.Replace(admin, ".", "..", 1), "Bearer a.b.c", "Bearer e30.e30.", "Digest x",

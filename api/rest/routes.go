@@ -45,6 +45,8 @@ func (s *Server) routes() *http.ServeMux {
 
 	s.handle(mux, "POST /token", s.issueToken)
 	s.handle(mux, "GET /token/whoami", s.whoami)
+	s.handle(mux, "GET /token", s.listTokens)
+	s.handle(mux, "DELETE /token/{id}", s.revokeToken)
 
 	// The status page (status_page.go, api/rest/ui).
 	s.handle(mux, "GET /ui/", s.ui)

@@ -11,11 +11,18 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 // Bearer tokens are HS256 JWTs, as in IPFS Cluster: the issuer (iss) is the basic auth user and
 // the key is that user's current password, so changing a password revokes the user's tokens.
-// pincluster adds an expiry (exp, required), an audience (aud) and the token's permissions.
+// pincluster adds an expiry (exp, required), an audience (aud), the token's permissions and an
+// id (jti, required): the cluster records every issued token by its id (never the token
+// itself), so tokens can be listed (GET /token) and revoked one by one (DELETE /token/{id});
+// see token_registry.go. Tokens without an id (pincluster before revocation existed) are
+// refused with a message to request a new one: a token nobody can list or revoke is the hole
+// revocation closes, and tokens live at most token_max_ttl anyway.
 
 // tokenAudience binds tokens to this API: other JWTs signed with the same password do not pass.
 const tokenAudience = "pincluster-restapi"
@@ -26,14 +33,15 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 }
 
-// signToken makes a token for user, signed with password, valid from issued to expires.
-func signToken(user, password string, perms permSet, issued, expires time.Time) (string, error) {
+// signToken makes the token id for user, signed with password, valid from issued to expires.
+func signToken(id, user, password string, perms permSet, issued, expires time.Time) (string, error) {
 	if password == "" {
 		return "", fmt.Errorf("user %q has an empty password, which cannot sign tokens: set one in %s.basic_auth_credentials", user, configKey)
 	}
 	claims := tokenClaims{
 		Permissions: perms.names(),
 		RegisteredClaims: jwt.RegisteredClaims{
+			ID:        id,
 			Issuer:    user,
 			Audience:  jwt.ClaimStrings{tokenAudience},
 			IssuedAt:  jwt.NewNumericDate(issued),
@@ -95,7 +103,10 @@ func (s *Server) verifyToken(raw string, now time.Time) (principal, error) {
 	if err != nil || perms == 0 {
 		return principal{}, fmt.Errorf("bearer token carries no valid permissions: %s", renew)
 	}
-	p := principal{user: claims.Issuer, perms: perms & s.userPerms(claims.Issuer), token: true, expires: claims.ExpiresAt.Time}
+	if err := s.checkRevocation(claims.ID); err != nil {
+		return principal{}, err
+	}
+	p := principal{user: claims.Issuer, perms: perms & s.userPerms(claims.Issuer), token: true, expires: claims.ExpiresAt.Time, tokenID: claims.ID}
 	return p, nil
 }
 
@@ -109,6 +120,7 @@ type tokenRequest struct {
 // TokenResponse is the answer of POST /token. IPFS Cluster clients read only "token".
 type TokenResponse struct {
 	Token       string    `json:"token"`
+	ID          string    `json:"id"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	Permissions []string  `json:"permissions"`
 }
@@ -159,12 +171,19 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	if p.token && exp.After(p.expires) {
 		exp = p.expires
 	}
-	tok, err := signToken(p.user, s.cfg.BasicAuthCredentials[p.user], perms, now, exp)
+	id := api.NewTokenID()
+	tok, err := signToken(id, p.user, s.cfg.BasicAuthCredentials[p.user], perms, now, exp)
 	if err != nil {
 		writeErrorStatus(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenResponse{Token: tok, ExpiresAt: exp.UTC().Truncate(time.Second), Permissions: perms.names()})
+	// The record is durable before the token is handed out: a token that cannot be listed
+	// cannot be revoked either.
+	if err := s.recordToken(r.Context(), id, p.user, perms, now, exp); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenResponse{Token: tok, ID: id, ExpiresAt: exp.UTC().Truncate(time.Second), Permissions: perms.names()})
 }
 
 // quoted names the permissions of s that matter for a message: "admin" when the admin bit is

@@ -20,8 +20,9 @@ import (
 // decodes an inbound message, with the caller's authenticated peer ID, so no handler can forget
 // the check. Holding the cluster secret lets a host connect; only consensus.crdt.trusted_peers
 // may change anything:
-//   - read: id, the status of CIDs on this peer, and the pinset itself (anti-entropy pulls;
-//     followers and untrusted replicas need the pinset to pin their allocations). Metrics travel
+//   - read: id, the status of CIDs on this peer, the pinset itself (anti-entropy pulls;
+//     followers and untrusted replicas need the pinset to pin their allocations) and the
+//     bearer-token records (ids, metadata and revocations, never tokens). Metrics travel
 //     over pubsub, where each peer may only speak for itself.
 //   - trusted: anything that changes this peer or its IPFS node: leaving the cluster (peers rm),
 //     recover, IPFS GC.
@@ -74,6 +75,12 @@ var rpcPolicy = []rpcEntry{
 	{protoSyncResponse, rpcReply, legacyJSON[messages.SyncResponse]("pincluster.SyncResponse", 2)},
 	{protoGCResponse, rpcReply, legacyJSON[messages.GCResponse]("pincluster.GCResponse", 1)},
 	{protoLeaveResponse, rpcReply, legacyJSON[messages.LeaveResponse]("pincluster.LeaveResponse", 1)},
+	// Token records (token_wire.go): new in this release, no legacy form. Read access like the
+	// pinset: records carry ids and metadata, never tokens, and a follower needs the
+	// revocations to refuse revoked tokens on its own API; the puller merges only what a
+	// trusted peer answers.
+	{protoTokenSyncRequest, rpcRead, remote.Codec{}},
+	{protoTokenSyncResponse, rpcReply, remote.Codec{}},
 }
 
 // Register registers every message type of the policy table.
@@ -81,6 +88,9 @@ func Register(reg *remote.Registry) error {
 	for _, e := range rpcPolicy {
 		if err := reg.Register(e.codec); err != nil {
 			return err
+		}
+		if e.legacy.Name == "" {
+			continue // no earlier form
 		}
 		if err := reg.Register(e.legacy); err != nil {
 			return err

@@ -29,6 +29,8 @@ func TestRPCPolicyTable(t *testing.T) {
 		"pincluster.SyncResponse":      true,
 		"pincluster.GCResponse":        true,
 		"pincluster.LeaveResponse":     true,
+		"pincluster.TokenSyncRequest":  true,
+		"pincluster.TokenSyncResponse": true,
 	}
 	if len(rpcPolicy) != len(wantUntrusted) || len(rpcAccessByType) != len(rpcPolicy) {
 		t.Fatalf("the policy has %d entries (%d distinct), the test knows %d: declare the new call's access in both",

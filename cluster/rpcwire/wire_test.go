@@ -67,8 +67,13 @@ func rpcSamples(t testing.TB) map[string]any {
 		"pincluster.SyncResponse": &messages.SyncResponse{Ops: [][]byte{{1, 2}, {3}}, More: true, VV: vv, Error: "e",
 			Snapshot: true, Records: [][]byte{{4}}, Cursor: c.String(), SnapshotVV: map[string]uint64{a.String(): 3},
 			Removed: map[string]uint64{b.String(): 9}},
-		"pincluster.GCResponse":    &messages.GCResponse{Result: api.IPFSRepoGC{Peer: b, Peername: "p2", Keys: []string{c.String()}, Error: "gc e"}},
-		"pincluster.LeaveResponse": &messages.LeaveResponse{Error: "e"},
+		"pincluster.GCResponse":       &messages.GCResponse{Result: api.IPFSRepoGC{Peer: b, Peername: "p2", Keys: []string{c.String()}, Error: "gc e"}},
+		"pincluster.LeaveResponse":    &messages.LeaveResponse{Error: "e"},
+		"pincluster.TokenSyncRequest": &messages.TokenSyncRequest{After: "00112233445566778899aabbccddeeff", Limit: 500},
+		"pincluster.TokenSyncResponse": &messages.TokenSyncResponse{More: true, Error: "e", Records: []api.TokenRecord{
+			{ID: "00112233445566778899aabbccddeeff", User: "admin", Permissions: []string{"read", "pin"}, IssuedAt: ts,
+				ExpiresAt: ts.Add(time.Hour), IssuedBy: a, Revoked: true, RevokedAt: ts.Add(time.Minute), RevokedBy: b},
+			{ID: "ffeeddccbbaa99887766554433221100", ExpiresAt: ts.Add(time.Hour), Revoked: true, RevokedAt: ts, RevokedBy: b}}},
 	}
 }
 
@@ -77,6 +82,9 @@ func rpcSamples(t testing.TB) map[string]any {
 func TestRPCProtoForms(t *testing.T) {
 	for _, e := range rpcPolicy {
 		p, j := e.codec, e.legacy
+		if j.Name == "" {
+			continue // a call new in this release (token sync): no earlier form
+		}
 		if p.Name != j.Name || p.Version <= j.Version || p.ReceiveOnly || !j.ReceiveOnly || reflect.TypeOf(p.New()) != reflect.TypeOf(j.New()) {
 			t.Errorf("%s/%d: protobuf form (receive only %v, %T) does not follow JSON form %s/%d (receive only %v, %T)",
 				p.Name, p.Version, p.ReceiveOnly, p.New(), j.Name, j.Version, j.ReceiveOnly, j.New())
@@ -121,6 +129,9 @@ func TestRPCProtoGolden(t *testing.T) {
 			}
 			if !reflect.DeepEqual(fromProto, v) {
 				t.Fatalf("decoded %+v\nwant %+v", fromProto, v)
+			}
+			if e.legacy.Name == "" {
+				return
 			}
 			fromJSON := jsonRoundTrip(t, e.legacy, v)
 			if !reflect.DeepEqual(fromProto, fromJSON) {
@@ -180,6 +191,9 @@ func FuzzRPCProtoDecode(f *testing.F) {
 func FuzzRPCJSONDecode(f *testing.F) {
 	samples := rpcSamples(f)
 	for i, e := range rpcPolicy {
+		if e.legacy.Name == "" {
+			continue
+		}
 		enc, err := e.legacy.Marshal(samples[e.codec.Name])
 		if err != nil {
 			f.Fatal(err)
@@ -189,6 +203,9 @@ func FuzzRPCJSONDecode(f *testing.F) {
 	f.Add(uint8(0), []byte("null"))
 	f.Fuzz(func(t *testing.T, sel uint8, data []byte) {
 		e := rpcPolicy[int(sel)%len(rpcPolicy)]
+		if e.legacy.Name == "" {
+			return // no JSON form (token sync)
+		}
 		v := e.legacy.New()
 		if err := e.legacy.Unmarshal(data, v); err != nil {
 			return

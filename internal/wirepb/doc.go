@@ -8,6 +8,7 @@
 //   - rpc.proto: the requests and replies of the remote calls, sync answers included
 //     (cluster/rpcwire).
 //   - metrics.proto: the metrics each peer publishes over pubsub (actors/gossip/metrics_wire.go).
+//   - token.proto: bearer-token records, gossiped and pulled (internal/tokenwire, actors/tokens).
 //
 // Other packages convert between these types and their domain types at the edge; nothing
 // outside the codecs uses them. Golden files next to each codec pin the bytes of every message
