@@ -38,7 +38,11 @@ type memPinset struct {
 	commitGate chan struct{}
 }
 
-func (m *memPinset) Lookup(cids []api.Cid) ([]api.Pin, []bool, error) {
+func (m *memPinset) Snapshot() ingest.Snapshot { return m }
+
+func (m *memPinset) Discard() {}
+
+func (m *memPinset) GetPins(cids []api.Cid) ([]api.Pin, []bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	pins, found := make([]api.Pin, len(cids)), make([]bool, len(cids))
