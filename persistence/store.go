@@ -39,11 +39,14 @@ type Options struct {
 	WriteFault func() error
 
 	// Memory tuning; zero picks the default in parentheses. Badger's steady memory is roughly
-	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize (about 75 MB with the
+	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize (about 100 MB with the
 	// defaults) whatever the number of pins; compactions during heavy ingest add transient
 	// table-builder buffers (bounded by the 2 MiB table size), which the Go GC reclaims
 	// promptly when the process sets a memory limit (debug.SetMemoryLimit).
-	MemTableSize     int64 // bytes per memtable, also the size of level-0 tables (8 MiB)
+	// MemTableSize: bytes per memtable, also the size of level-0 tables (16 MiB). Measured on
+	// a 200k-pin batch ingest: 16 MiB accepted 20-30% more pins/s than 8 MiB (half the
+	// flushes and level-0 compactions), 32 MiB another 10% for twice the memory.
+	MemTableSize     int64
 	NumMemtables     int   // memtables held before flushing stalls writes (3)
 	BlockCacheSize   int64 // cache of decompressed table blocks, speeds up listing (32 MiB)
 	IndexCacheSize   int64 // cache of table indexes and bloom filters (16 MiB)
@@ -52,7 +55,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MemTableSize <= 0 {
-		o.MemTableSize = 8 << 20
+		o.MemTableSize = 16 << 20
 	}
 	if o.NumMemtables <= 0 {
 		o.NumMemtables = 3
