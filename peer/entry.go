@@ -180,6 +180,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	<-ctx.Done()
 	fmt.Fprintln(out, "shutting down...")
 	os.Remove(apiFile)
+	p.leaveOnShutdown()
 	err = p.Close()
 	if p.Left() {
 		// Removed from the cluster (peers rm): clean the state, keeping a backup, as IPFS

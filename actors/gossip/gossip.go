@@ -274,14 +274,16 @@ func (r *reader) onMetrics(msg *pubsub.Message) {
 	}
 }
 
-// onRemoval applies a removal announced by a trusted peer.
+// onRemoval applies a removal announced by a trusted peer, or by the removed peer itself
+// (leave_on_shutdown): a peer may always take itself out, follower or not, and pubsub signs
+// the sender, so no one can leave in another's name.
 func (r *reader) onRemoval(msg *pubsub.Message) {
 	id, cutoff, err := decodeRemoval(msg.Data)
 	if err != nil {
 		r.log.Warn("removals gossip: dropping undecodable message", "from", msg.GetFrom(), "err", err)
 		return
 	}
-	if !r.deps.Roster.Trusted(msg.GetFrom()) {
+	if id != msg.GetFrom() && !r.deps.Roster.Trusted(msg.GetFrom()) {
 		r.log.Debug("removals gossip: ignoring a removal from an untrusted peer", "from", msg.GetFrom())
 		return
 	}
