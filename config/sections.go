@@ -39,7 +39,7 @@ type Cluster struct {
 	// asked to (user allocations, or replication -1: every peer). IPFS Cluster's peer_watch_interval
 	// is not read at all (membership changes arrive as events); a file that sets it gets an
 	// unknown-key error naming it.
-	FollowerMode    bool `json:"follower_mode,omitempty"`
+	FollowerMode bool `json:"follower_mode,omitempty"`
 }
 
 // DefaultCluster has IPFS Cluster's defaults, a fresh random secret and the host name.
