@@ -211,6 +211,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	rcfg := remote.Default()
 	rcfg.Authorize = rpcwire.Authorize(p.roster.Trusted)
+	if cfg.Cluster.FollowerMode {
+		rcfg.Authorize = rpcwire.ForFollower(rcfg.Authorize)
+	}
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}
