@@ -34,6 +34,9 @@ type DaemonOptions struct {
 	Bootstrap []string // --bootstrap multiaddrs
 	Upgrade   bool     // --upgrade: run state migrations before starting
 	Stats     bool     // --stats: serve Prometheus metrics (observations.metrics.enable_stats)
+	// Follower runs the peer as a follower whatever its file says (`follow NAME run`), and
+	// refuses to create a configuration: a follower is set up by InitFollower.
+	Follower bool
 	Out       io.Writer
 	Logger    *slog.Logger
 	// Hooks carries the peer's fault-injection options (ConnGater, OnHost, ClockSource,
@@ -137,6 +140,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		profiler.Start(addr, log)
 	}
 	if !servicejson.Exists(dir) {
+		if opts.Follower {
+			return fmt.Errorf("%s holds no follower configuration: run `pincluster follow NAME init` first", dir)
+		}
 		if err := initLocked(dir, InitOptions{Out: out}); err != nil {
 			return err
 		}
@@ -146,6 +152,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return err
 	}
 	cfg.Observations.Metrics.EnableStats = cfg.Observations.Metrics.EnableStats || opts.Stats
+	cfg.Cluster.FollowerMode = cfg.Cluster.FollowerMode || opts.Follower
 	ident, err := identity.Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if ident, err = identity.New(); err == nil {
