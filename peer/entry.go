@@ -37,8 +37,8 @@ type DaemonOptions struct {
 	// Follower runs the peer as a follower whatever its file says (`follow NAME run`), and
 	// refuses to create a configuration: a follower is set up by InitFollower.
 	Follower bool
-	Out       io.Writer
-	Logger    *slog.Logger
+	Out      io.Writer
+	Logger   *slog.Logger
 	// Hooks carries the peer's fault-injection options (ConnGater, OnHost, ClockSource,
 	// WrapBackend, StoreWriteFault; see internal/faults); RunDaemon sets the other fields.
 	Hooks Options
