@@ -179,7 +179,9 @@ type Datastore struct {
 	SyncWrites bool `json:"sync_writes"`
 }
 
-// IPFS is the "ipfs_connector" section.
+// IPFS is the "ipfs_connector" section. NodeMultiaddress and IPFSRequestTimeout are the kubo
+// backend's (its RPC API and the bound of each call to it); the embedded node is in-process
+// and has neither.
 type IPFS struct {
 	Backend            string   `json:"backend"` // embedded | kubo
 	NodeMultiaddress   string   `json:"node_multiaddress"`
