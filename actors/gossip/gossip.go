@@ -8,8 +8,9 @@
 //   - <cluster_name>/metrics: a peer's own metrics go to the monitor (MetricReceived), the
 //     addresses of its ping metric to the membership actor; the allocator reads the topic
 //     through its own subscription (Topics.Subscribe);
-//   - <cluster_name>/removals: a removal announced by a trusted peer goes to the roster, which
-//     tells the monitor, the allocator, the healer and the membership actor (PeerRemoved).
+//   - <cluster_name>/removals: a removal announced by a trusted peer, or by the removed peer
+//     itself (leave_on_shutdown; a follower may leave too), goes to the roster, which tells
+//     the monitor, the allocator, the healer and the membership actor (PeerRemoved).
 //
 // The actor is a child of the root: it starts its readers when it starts and stops them (and
 // waits for them) when it stops or restarts; a fresh instance subscribes again. Its first
