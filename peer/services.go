@@ -94,7 +94,8 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 
 // restServices hands the services to the REST server, one interface per concern.
 func restServices(s *cluster.Services, ing rest.Ingester) rest.Services {
-	return rest.Services{Pins: s.PinService, Status: s.StatusService, Peers: s.PeerService, Health: s.HealthService, Add: s.AddService, Ingest: ing}
+	return rest.Services{Pins: s.PinService, Status: s.StatusService, Peers: s.PeerService, Health: s.HealthService, Add: s.AddService, Ingest: ing,
+		Guard: s.Config().Refuse}
 }
 
 var _ rest.Ingester = (*Peer)(nil)

@@ -93,6 +93,9 @@ type Services struct {
 	Health Health
 	Add    Adder
 	Ingest Ingester // batch.go
+	// Guard, when set, refuses add and batch ingest before their bodies stream
+	// (writeguard.go); the services check the same rule for every write.
+	Guard WriteGuard
 }
 
 func (s Services) check() error {

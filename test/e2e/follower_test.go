@@ -169,7 +169,10 @@ func TestFollower(t *testing.T) {
 
 	// Writes on the follower are refused and change nothing.
 	other := lastLine(p1.mustCLI("add", "-q", "--no-pin", writeFile(t, filepath.Join(work, "o.txt"), "never pinned "+time.Now().String())))
-	for _, args := range [][]string{{"pin", "add", other}, {"pin", "rm", everywhere}, {"peers", "rm", trusted[0]}} {
+	cidFile := writeFile(t, filepath.Join(work, "cids.txt"), other+"\n")
+	newFile := writeFile(t, filepath.Join(work, "new.txt"), "added on the follower "+time.Now().String())
+	for _, args := range [][]string{{"pin", "add", other}, {"pin", "rm", everywhere}, {"peers", "rm", trusted[0]},
+		{"add", newFile}, {"pin", "add", "--from", cidFile}, {"pin", "update", everywhere, other}} {
 		r := f.cli(args...)
 		if r.code != 2 || !strings.Contains(r.stderr, "this peer is a follower") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Fatalf("%v on the follower: want one line saying it is a follower, exit 2: %s", args, r)
