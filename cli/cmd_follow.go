@@ -36,7 +36,7 @@ type FollowNameCmd struct {
 
 	Init FollowInitCmd     `cmd:"" help:"Set up the follower from a template (a service.json fragment: a file, or - for stdin) and/or --bootstrap and --secret."`
 	Run  FollowRunCmd      `cmd:"" help:"Run the follower peer (until SIGINT or SIGTERM)."`
-	Info FollowInfoCmd     `cmd:"" help:"Show the follower's directory, identity, cluster and whether it runs."`
+	Info FollowInfoCmd     `cmd:"" default:"1" help:"Show the follower's directory, identity, cluster and whether it runs."`
 	List FollowPinsListCmd `cmd:"" help:"List the follower's pinset with its local status (the follower must run)."`
 }
 

@@ -72,6 +72,8 @@ func TestFollowInitListInfo(t *testing.T) {
 		{"no peer id", tmpl, []string{"x", "init", "-", "--bootstrap", "/ip4/127.0.0.1/tcp/9096"}, "/p2p/"},
 		{"path name", tmpl, []string{"../x", "init", "-", "--bootstrap", followBoot}, "plain name"},
 		{"not set up", "", []string{"nope", "info"}, "no follower"},
+		{"not set up (default info)", "", []string{"nope"}, "no follower"},
+		{"list not running", "", []string{"web", "list"}, "follow web run"},
 	} {
 		r := runCLIStdin(t, tc.stdin, append([]string{"follow", "--follow-dir", root}, tc.args...)...)
 		if r.code != ExitLocal || !strings.Contains(r.err, tc.want) || strings.Count(r.err, "\n") != 1 {
