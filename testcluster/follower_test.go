@@ -12,6 +12,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // TestFollowerAndUntrustedWriter: peers 0 and 1 are the trusted peers (every peer's
@@ -93,4 +94,35 @@ func ids2peers(c *Cluster, is ...int) []libp2ppeer.ID {
 		out[k] = c.ID(i)
 	}
 	return out
+}
+
+// TestRepinWithAFollowerOfLowestID: the follower has the lowest peer ID of the cluster, which
+// would make it the peer that repins, but it never does (its commits would be refused): the
+// trusted peers choose among themselves, and a dead trusted peer's pins still move.
+func TestRepinWithAFollowerOfLowestID(t *testing.T) {
+	ids := newIdentities(t, 4)
+	slices.SortFunc(ids, func(a, b identity.Identity) int { return strings.Compare(string(b.ID), string(a.ID)) })
+	// ids[3] now has the lowest ID: it is the follower.
+	c := New(t, 4, WithIdentities(ids...), withReplication2(true), WithConfig(func(i int, cfg *servicejson.Config) {
+		cfg.Consensus.CRDT.TrustedPeers = []string{ids[0].ID.String(), ids[1].ID.String(), ids[2].ID.String()}
+		cfg.Cluster.FollowerMode = i == 3
+	}))
+	c.WaitFor(func() bool {
+		ms, err := c.Peer(0).Metrics(context.Background(), "follower")
+		return err == nil && len(ms) == 1
+	}, 20*time.Second, "peer 0 knows the follower")
+	cids := testCids("follower-repin", 10)
+	c.pinAll(t, 0, cids, api.PinOptions{})
+	victim := c.victimOf(t, cids[0])
+	moved := c.allocatedTo(0, victim, cids)
+	c.Kill(victim)
+	for _, x := range moved {
+		c.WaitFor(func() bool { return c.pinnedOnAllocations(x, victim) }, 20*time.Second,
+			"%s reallocated away from the dead peer %d although the follower has the lowest ID", x, victim)
+	}
+	for _, x := range cids {
+		if pin, _ := c.GetPin(0, x); slices.Contains(pin.Allocations, c.ID(3)) {
+			t.Errorf("%s was reallocated to the follower: %v", x, pin.Allocations)
+		}
+	}
 }
