@@ -71,7 +71,7 @@ type Deps struct {
 	// follower or an untrusted peer with the lowest ID would otherwise be left the work and
 	// never do it. Live peers all still count as holders of their allocations. Nil: every
 	// live peer votes. It is called from the healer's I/O worker and may block briefly.
-	Voters func(ctx context.Context, live []peer.ID) []peer.ID
-	Tracker   Tracker
-	Node      Node
+	Voters  func(ctx context.Context, live []peer.ID) []peer.ID
+	Tracker Tracker
+	Node    Node
 }
