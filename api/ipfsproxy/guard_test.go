@@ -16,7 +16,9 @@ import (
 func TestAddGuard(t *testing.T) {
 	e := newEnv(t)
 	d := e.srv.d
-	d.Guard = func(op string) error { return fmt.Errorf("%w: this peer is a follower: it cannot %s", api.ErrForbidden, op) }
+	d.Guard = func(op string) error {
+		return fmt.Errorf("%w: this peer is a follower: it cannot %s", api.ErrForbidden, op)
+	}
 	srv, err := New(DefaultConfig(), d, nil)
 	if err != nil {
 		t.Fatal(err)
