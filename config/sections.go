@@ -36,10 +36,12 @@ type Cluster struct {
 	// it replicates the pinset and pins what it is allocated, refuses pin, unpin, add, batch
 	// ingest and peers rm with an error saying it is a follower, never repins or unpins expired
 	// pins, and advertises itself as a follower so that trusted peers allocate to it only when
-	// asked to (user allocations, or replication -1: every peer). IPFS Cluster's peer_watch_interval
-	// is not read at all (membership changes arrive as events); a file that sets it gets an
-	// unknown-key error naming it.
+	// asked to (user allocations, or replication -1: every peer). It does not make the
+	// follower untrusted: the trusted peers' consensus.crdt.trusted_peers must leave it out.
+	// IPFS Cluster's key and default (false); `pincluster follow NAME run` sets it.
 	FollowerMode bool `json:"follower_mode,omitempty"`
+	// IPFS Cluster's peer_watch_interval is not read at all (membership changes arrive as
+	// events): a file that sets it gets an unknown-key error naming it.
 }
 
 // DefaultCluster has IPFS Cluster's defaults, a fresh random secret and the host name.
