@@ -105,4 +105,16 @@ func TestFollowRunWiring(t *testing.T) {
 	if gotDir != filepath.Join(root, "web") || !got.Follower {
 		t.Fatalf("follow run started %s with %+v", gotDir, got)
 	}
+	// run --init sets the follower up first, once.
+	t.Setenv("CLUSTER_SECRET", "")
+	t.Setenv("PINCLUSTER_SECRET", "")
+	for range 2 {
+		gotDir = ""
+		if r := runCLI(t, "follow", "--follow-dir", root, "fresh", "run", "--init", "-", "--secret", followSecret, "--bootstrap", followBoot); r.code != 0 {
+			t.Fatalf("follow run --init: %+v", r)
+		}
+		if gotDir != filepath.Join(root, "fresh") || !servicejson.Exists(gotDir) {
+			t.Fatalf("follow run --init started %q", gotDir)
+		}
+	}
 }
