@@ -40,6 +40,7 @@ type CLI struct {
 	Health  HealthCmd  `cmd:"" help:"Cluster health: peer graph, metrics and alerts."`
 	IPFS    IPFSCmd    `cmd:"" name:"ipfs" help:"Operations on the IPFS nodes behind the peers."`
 	Token   TokenCmd   `cmd:"" name:"token" help:"Bearer tokens for the REST API: print a new one (needs --basic-auth; use it with --token or PINCLUSTER_TOKEN), list them (token ls), revoke one (token revoke ID)."`
+	Follow  FollowCmd  `cmd:"" help:"Set up, run and inspect follower peers (follower_mode), as ipfs-cluster-follow: follow list, follow NAME init|run|info|list."`
 }
 
 // Main runs the command line with args (os.Args[1:]) on the process's stdio and returns the exit

@@ -31,6 +31,9 @@ const addPollEvery = 200 * time.Millisecond
 // unless params.NoPin, reporting each entry to out. Options are checked before any byte is
 // imported, so a bad option stores nothing. Exactly one of mr and car is non-nil.
 func (s *AddService) Add(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error) {
+	if err := s.d.Config.Refuse("add"); err != nil {
+		return api.CidUndef, err
+	}
 	if err := params.Validate(); err != nil {
 		return api.CidUndef, err
 	}

@@ -25,6 +25,10 @@
 //     the node holds: 160 MB at 10M pins, for the length of the listing). A fingerprint
 //     collision could show a CID as pinned that is not; at 64 bits it is far below any other
 //     error rate of the system.
+//   - Followers (cluster.follower_mode) refuse their own writes here, in the services, so every
+//     API is covered by one check; trust stays the trusted peers' guard. The decisions are in
+//     follower.go. Leaving on shutdown (leave.go) is peers rm of this peer, confirmed by asking
+//     the other members whether they still list it.
 //   - The JSON lines of status --local are spliced from the stored pin's bytes (pinjson.go
 //     slices the fields without decoding them, and checks that each copied span is valid
 //     JSON), so the listing allocates nothing per pin beyond its line; a record that does not

@@ -84,6 +84,9 @@ func (s *PeerService) Peers(ctx context.Context, fn func(api.ID) error) error {
 // PeerRemove removes a member: it is told to leave (it shuts down and cleans its state, keeping
 // a backup), every peer forgets it, and its pins are reallocated when repinning is enabled.
 func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
+	if err := s.d.Config.Refuse("remove peers"); err != nil {
+		return err
+	}
 	members := s.d.Members.Members(ctx)
 	if !slices.Contains(members, id) {
 		return fmt.Errorf("%w: peer %s is not in the cluster (see peers ls)", api.ErrNotFound, id)

@@ -21,6 +21,9 @@ type PinService struct{ d Deps }
 // Replication factors 0 take the cluster defaults; options.PinUpdate starts from the options of
 // the pin it names.
 func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
+	if err := s.d.Config.Refuse("pin"); err != nil {
+		return api.Pin{}, err
+	}
 	if !c.Defined() {
 		return api.Pin{}, fmt.Errorf("%w: no CID given", api.ErrInvalid)
 	}
@@ -102,6 +105,9 @@ func mergeUpdate(from api.Pin, req api.PinOptions) api.PinOptions {
 
 // PinPath pins the CID an /ipfs/, /ipld/ or /ipns/ path names (resolved by the IPFS node).
 func (s *PinService) PinPath(ctx context.Context, path string, opts api.PinOptions) (api.Pin, error) {
+	if err := s.d.Config.Refuse("pin"); err != nil {
+		return api.Pin{}, err
+	}
 	c, err := s.resolvePath(ctx, path)
 	if err != nil {
 		return api.Pin{}, err
@@ -111,6 +117,9 @@ func (s *PinService) PinPath(ctx context.Context, path string, opts api.PinOptio
 
 // UnpinPath unpins the CID an IPFS path names.
 func (s *PinService) UnpinPath(ctx context.Context, path string) (api.Pin, error) {
+	if err := s.d.Config.Refuse("unpin"); err != nil {
+		return api.Pin{}, err
+	}
 	c, err := s.resolvePath(ctx, path)
 	if err != nil {
 		return api.Pin{}, err
@@ -135,6 +144,9 @@ func (s *PinService) resolvePath(ctx context.Context, path string) (api.Cid, err
 
 // Unpin removes c from the pinset; api.ErrNotFound when it is not pinned.
 func (s *PinService) Unpin(ctx context.Context, c api.Cid) (api.Pin, error) {
+	if err := s.d.Config.Refuse("unpin"); err != nil {
+		return api.Pin{}, err
+	}
 	pin, err := s.PinGet(ctx, c)
 	if err != nil {
 		return api.Pin{}, err

@@ -17,6 +17,8 @@ type Config struct {
 	Version string
 	// Peername is cluster.peername (IDs).
 	Peername string
+	// Follower is cluster.follower_mode: the services refuse writes (follower.go).
+	Follower bool
 }
 
 // Deps are the services' dependencies (contracts.go). Every field is required.

@@ -24,13 +24,24 @@ type Cluster struct {
 	PinRecoverInterval   Duration `json:"pin_recover_interval"`
 	DisableRepinning     bool     `json:"disable_repinning"`
 	MonitorPingInterval  Duration `json:"monitor_ping_interval"`
-	// LeaveOnShutdown and FollowerMode keep IPFS Cluster's names so its files read the same, but
-	// pincluster implements neither: false is the only value (Validate rejects true, as a key
-	// read and ignored would be a silent surprise), and new files leave them out. IPFS
-	// Cluster's peer_watch_interval is not read at all (membership changes arrive as events);
-	// a file that sets it gets an unknown-key error naming it.
+	// LeaveOnShutdown: on a clean shutdown (SIGINT/SIGTERM) the peer removes itself from the
+	// cluster as `peers rm <its id>` would, waits (up to peer.LeaveTimeout) until the other
+	// members no longer list it, then stops and moves its state to backups/ as a removed peer
+	// does. A removed identity is refused for good, so bringing that machine back needs what
+	// a peer removed with peers rm needs: a new identity (`pincluster init -f`) and
+	// --bootstrap. A peer that is alone stays (nothing to leave); kill -9 or a crash never
+	// leaves. IPFS Cluster's key and default (false).
 	LeaveOnShutdown bool `json:"leave_on_shutdown,omitempty"`
-	FollowerMode    bool `json:"follower_mode,omitempty"`
+	// FollowerMode makes this peer a follower (see package cluster and `pincluster follow`):
+	// it replicates the pinset and pins what it is allocated, refuses pin, unpin, add, batch
+	// ingest and peers rm with an error saying it is a follower, never repins or unpins expired
+	// pins, and advertises itself as a follower so that trusted peers allocate to it only when
+	// asked to (user allocations, or replication -1: every peer). It does not make the
+	// follower untrusted: the trusted peers' consensus.crdt.trusted_peers must leave it out.
+	// IPFS Cluster's key and default (false); `pincluster follow NAME run` sets it.
+	FollowerMode bool `json:"follower_mode,omitempty"`
+	// IPFS Cluster's peer_watch_interval is not read at all (membership changes arrive as
+	// events): a file that sets it gets an unknown-key error naming it.
 }
 
 // DefaultCluster has IPFS Cluster's defaults, a fresh random secret and the host name.
@@ -96,12 +107,6 @@ func (c Cluster) Validate() error {
 		if d <= 0 {
 			return fmt.Errorf("cluster.%s: must be a positive duration, got %s", key, d.D())
 		}
-	}
-	if c.LeaveOnShutdown {
-		return fmt.Errorf("cluster.leave_on_shutdown: not supported by pincluster; set it to false (remove a peer with `pincluster peers rm <id>`)")
-	}
-	if c.FollowerMode {
-		return fmt.Errorf("cluster.follower_mode: not supported by pincluster; set it to false")
 	}
 	return nil
 }
@@ -176,7 +181,9 @@ type Datastore struct {
 	SyncWrites bool `json:"sync_writes"`
 }
 
-// IPFS is the "ipfs_connector" section.
+// IPFS is the "ipfs_connector" section. NodeMultiaddress and IPFSRequestTimeout are the kubo
+// backend's (its RPC API and the bound of each call to it); the embedded node is in-process
+// and has neither.
 type IPFS struct {
 	Backend            string   `json:"backend"` // embedded | kubo
 	NodeMultiaddress   string   `json:"node_multiaddress"`

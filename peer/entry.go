@@ -34,8 +34,11 @@ type DaemonOptions struct {
 	Bootstrap []string // --bootstrap multiaddrs
 	Upgrade   bool     // --upgrade: run state migrations before starting
 	Stats     bool     // --stats: serve Prometheus metrics (observations.metrics.enable_stats)
-	Out       io.Writer
-	Logger    *slog.Logger
+	// Follower runs the peer as a follower whatever its file says (`follow NAME run`), and
+	// refuses to create a configuration: a follower is set up by InitFollower.
+	Follower bool
+	Out      io.Writer
+	Logger   *slog.Logger
 	// Hooks carries the peer's fault-injection options (ConnGater, OnHost, ClockSource,
 	// WrapBackend, StoreWriteFault; see internal/faults); RunDaemon sets the other fields.
 	Hooks Options
@@ -137,6 +140,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		profiler.Start(addr, log)
 	}
 	if !servicejson.Exists(dir) {
+		if opts.Follower {
+			return fmt.Errorf("%s holds no follower configuration: run `pincluster follow NAME init` first", dir)
+		}
 		if err := initLocked(dir, InitOptions{Out: out}); err != nil {
 			return err
 		}
@@ -146,6 +152,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		return err
 	}
 	cfg.Observations.Metrics.EnableStats = cfg.Observations.Metrics.EnableStats || opts.Stats
+	cfg.Cluster.FollowerMode = cfg.Cluster.FollowerMode || opts.Follower
 	ident, err := identity.Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if ident, err = identity.New(); err == nil {
@@ -180,6 +187,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	<-ctx.Done()
 	fmt.Fprintln(out, "shutting down...")
 	os.Remove(apiFile)
+	p.leaveOnShutdown()
 	err = p.Close()
 	if p.Left() {
 		// Removed from the cluster (peers rm): clean the state, keeping a backup, as IPFS

@@ -15,7 +15,7 @@ func (p *Peer) newIPFSProxy(log *slog.Logger) (*ipfsproxy.Server, error) {
 	}
 	return ipfsproxy.New(p.cfg.API.IPFSProxy, ipfsproxy.Deps{
 		Pins: p.PinService, Add: p.AddService, Health: p.HealthService, Node: ipfsproxy.BackendNode(p.ipfs),
-		Version: Version, Forward: fwd,
+		Version: Version, Forward: fwd, Guard: p.Services.Config().Refuse,
 	}, log)
 }
 

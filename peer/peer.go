@@ -32,6 +32,13 @@
 //   - Bearer tokens are recorded by id cluster-wide (actors/tokens): the REST API records each
 //     token it issues and checks each bearer token against the revocations in the store;
 //     records travel on <cluster_name>/tokens and are pulled from every new connection.
+//   - cluster.leave_on_shutdown: RunDaemon's clean shutdown first runs the services'
+//     LeaveCluster (leave.go, bounded by LeaveTimeout), so the peer leaves as peers rm would
+//     and its state is moved to a backup like a removed peer's.
+//   - cluster.follower_mode (follower.go, follow.go): the services refuse writes, the informer
+//     adds the follower metric, the healer commits nothing and repins nothing, the RPC policy
+//     closes IPFS GC (rpcwire.ForFollower); InitFollower sets up a follower's directory from
+//     a template for `pincluster follow`.
 //   - No goroutine loops here: the peer joins the pubsub topics (gossip.Join) and spawns the
 //     actors; background work runs in the actors and their I/O workers, and Close stops them.
 //   - Tests and benchmarks see a peer's parts only through Options.Probe (internal/peerprobe);
@@ -216,6 +223,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	rcfg := remote.Default()
 	rcfg.Authorize = rpcwire.Authorize(p.roster.Trusted)
+	if cfg.Cluster.FollowerMode {
+		rcfg.Authorize = rpcwire.ForFollower(rcfg.Authorize)
+	}
 	if p.remote, err = remote.New(p.host, p.system, reg, rcfg, log); err != nil {
 		return nil, err
 	}

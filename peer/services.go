@@ -76,7 +76,8 @@ func (n node) Leave(by string) { n.p.onLeaveRequest(&messages.LeaveRequest{By: b
 func (p *Peer) newServices() (*cluster.Services, error) {
 	return cluster.New(cluster.Deps{
 		Config: cluster.Config{ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin, ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,
-			ConcurrentPins: p.cfg.Tracker.ConcurrentPins, Version: Version, Peername: p.cfg.Cluster.Peername},
+			ConcurrentPins: p.cfg.Tracker.ConcurrentPins, Version: Version, Peername: p.cfg.Cluster.Peername,
+			Follower: p.cfg.Cluster.FollowerMode},
 		Store:     p.store,
 		Pinset:    p.pinset,
 		Gates:     []cluster.Gate{p.batcher, p.tracker},
@@ -93,13 +94,17 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 
 // restServices hands the services to the REST server, one interface per concern.
 func restServices(s *cluster.Services, ing rest.Ingester) rest.Services {
-	return rest.Services{Pins: s.PinService, Status: s.StatusService, Peers: s.PeerService, Health: s.HealthService, Add: s.AddService, Ingest: ing}
+	return rest.Services{Pins: s.PinService, Status: s.StatusService, Peers: s.PeerService, Health: s.HealthService, Add: s.AddService, Ingest: ing,
+		Guard: s.Config().Refuse}
 }
 
 var _ rest.Ingester = (*Peer)(nil)
 
 // Ingest runs one batch (rest.Ingester) with the ingest service over the peer's parts.
 func (p *Peer) Ingest(ctx context.Context, body io.Reader, op api.BatchOp, defaults api.PinOptions, emit func(api.BatchEvent) error) (api.BatchEvent, error) {
+	if err := p.Services.Config().Refuse("ingest pins"); err != nil {
+		return api.BatchEvent{}, err
+	}
 	svc := ingest.New(ingest.Parts{Store: p.store, Allocator: p.allocator, Batcher: p.batcher, Tracker: p.tracker, Pinset: p.pinset}, ingest.Config{
 		ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin,
 		ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,

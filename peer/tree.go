@@ -25,13 +25,14 @@ func (p *Peer) spawnHealth() error {
 	p.monitor.SeedFrom(p.allocator.PID()) // each keeps the other's table across a restart
 	ping := cfg.Cluster.MonitorPingInterval.D()
 	if p.informer, err = informer.Spawn(p.root, informer.Deps{Self: p.ident.ID, Config: cfg.Informer, Interval: ping,
-		Source: informerSource{p}, Topic: p.topics, Subscribers: []*actor.PID{p.monitor.PID(), p.allocator.PID()}}, log); err != nil {
+		Source: informerSource{p}, Topic: p.topics, Subscribers: []*actor.PID{p.monitor.PID(), p.allocator.PID()},
+		Follower: cfg.Cluster.FollowerMode}, log); err != nil {
 		return err
 	}
-	if p.healer, err = healer.Spawn(p.root, healer.Deps{Self: p.ident.ID, DisableRepinning: cfg.Cluster.DisableRepinning,
+	if p.healer, err = healer.Spawn(p.root, healer.Deps{Self: p.ident.ID, DisableRepinning: cfg.Cluster.DisableRepinning || cfg.Cluster.FollowerMode,
 		SyncInterval: cfg.Cluster.StateSyncInterval.D(), RecoverInterval: cfg.Cluster.PinRecoverInterval.D(),
 		Started: p.started, Settle: 3 * 2 * ping,
-		Pins: healer.StorePins{Store: p.store, Self: p.ident.ID}, Pinset: p.pinset, Allocator: p.allocator, Live: p.monitor, Tracker: p.tracker, Node: p.ipfs}, log); err != nil {
+		Pins: healer.StorePins{Store: p.store, Self: p.ident.ID}, Pinset: p.healerPinset(), Allocator: p.allocator, Voters: p.repinVoters, Live: p.monitor, Tracker: p.tracker, Node: p.ipfs}, log); err != nil {
 		return err
 	}
 	p.monitor.Subscribe(p.healer.PID())

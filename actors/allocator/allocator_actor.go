@@ -21,6 +21,10 @@ import (
 // metrics' TTL.
 const metricPing = "ping"
 
+// metricFollower marks a follower peer (monitor.MetricFollower, not imported for the same
+// reason): see follower in rank.go.
+const metricFollower = "follower"
+
 // allocatorActor keeps the latest metric of each live peer, fed by its own subscription to the
 // metrics topic and by this peer's informer, and the Ranking built from them. The ranking is
 // rebuilt lazily, at the first Allocate after a metric changed or one of its metrics expired,

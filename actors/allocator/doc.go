@@ -10,7 +10,11 @@
 // (an I/O worker reads the subscription and sends each message's metrics to the actor), this
 // peer's informer sends it its own, and the peer sends it messages.PeerRemoved. Candidates are
 // the peers with a valid ping (a dead peer's other metrics may outlive its ping) that were not
-// removed. The Ranking is rebuilt at the first Allocate after a metric changed or expired, so
+// removed. Followers (peers whose metrics include a valid "follower" metric, published by a
+// peer with cluster.follower_mode) are candidates for user allocations and keep allocations
+// they hold, but the ranked choice never picks them: trusted peers allocate to a follower only
+// when they ask for it (or pin everywhere, replication -1, which needs no allocation). The
+// Ranking is rebuilt at the first Allocate after a metric changed or expired, so
 // bulk pinning shares one ranking and unchanged renewals cost nothing. A restarted instance
 // starts empty and rebuilds from the store (removed peers) and the topic (every peer
 // republishes within a ping interval).

@@ -57,8 +57,8 @@ func newPool(by []string, src map[peer.ID]map[string]api.Metric) *pool {
 	tagBuf := make([]string, 0, len(src)*len(p.tags))
 	wBuf := make([]int64, 0, len(src)*len(p.nums))
 	for id, ms := range src {
-		if !p.eligible(id, ms) {
-			continue
+		if !p.eligible(id, ms) || follower(ms) {
+			continue // a follower stays a candidate (has) for user and kept allocations only
 		}
 		t0, w0 := len(tagBuf), len(wBuf)
 		for _, tag := range p.tags {
@@ -89,6 +89,14 @@ func newPool(by []string, src map[peer.ID]map[string]api.Metric) *pool {
 	}
 	p.cands = sorted
 	return p
+}
+
+// follower reports whether the metrics are a follower peer's (a valid follower metric,
+// cluster.follower_mode): the ranked choice leaves it out, and it is allocated only when asked
+// for (user allocations) or kept when it already holds the pin.
+func follower(ms map[string]api.Metric) bool {
+	m, ok := ms[metricFollower]
+	return ok && m.Valid
 }
 
 // has reports whether id is a candidate.

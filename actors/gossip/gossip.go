@@ -8,8 +8,9 @@
 //   - <cluster_name>/metrics: a peer's own metrics go to the monitor (MetricReceived), the
 //     addresses of its ping metric to the membership actor; the allocator reads the topic
 //     through its own subscription (Topics.Subscribe);
-//   - <cluster_name>/removals: a removal announced by a trusted peer goes to the roster, which
-//     tells the monitor, the allocator, the healer and the membership actor (PeerRemoved);
+//   - <cluster_name>/removals: a removal announced by a trusted peer, or by the removed peer
+//     itself (leave_on_shutdown; a follower may leave too), goes to the roster, which tells
+//     the monitor, the allocator, the healer and the membership actor (PeerRemoved);
 //   - <cluster_name>/tokens: bearer-token records (issued, revoked) published by a trusted
 //     peer go to the tokens actor (actors/tokens), which stores them.
 //
@@ -283,14 +284,16 @@ func (r *reader) onMetrics(msg *pubsub.Message) {
 	}
 }
 
-// onRemoval applies a removal announced by a trusted peer.
+// onRemoval applies a removal announced by a trusted peer, or by the removed peer itself
+// (leave_on_shutdown): a peer may always take itself out, follower or not, and pubsub signs
+// the sender, so no one can leave in another's name.
 func (r *reader) onRemoval(msg *pubsub.Message) {
 	id, cutoff, err := decodeRemoval(msg.Data)
 	if err != nil {
 		r.log.Warn("removals gossip: dropping undecodable message", "from", msg.GetFrom(), "err", err)
 		return
 	}
-	if !r.deps.Roster.Trusted(msg.GetFrom()) {
+	if id != msg.GetFrom() && !r.deps.Roster.Trusted(msg.GetFrom()) {
 		r.log.Debug("removals gossip: ignoring a removal from an untrusted peer", "from", msg.GetFrom())
 		return
 	}

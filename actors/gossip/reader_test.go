@@ -162,12 +162,19 @@ func TestMetricsAndRemovalReaders(t *testing.T) {
 	delete(f.forgot, b)
 
 	rm, _ := encodeRemoval(b, 7)
-	r.onRemoval(message(b, b, rm)) // b is not trusted
+	d := wirePeer(t, 4)
+	r.onRemoval(message(d, d, rm)) // d is not trusted, and b is not d
 	if _, ok := f.forgot[b]; ok {
-		t.Fatal("a removal from an untrusted peer was applied")
+		t.Fatal("a removal of another peer from an untrusted peer was applied")
 	}
 	r.onRemoval(message(a, a, rm))
 	if f.forgot[b] != 7 {
 		t.Fatalf("forgot %v, want b at 7", f.forgot)
+	}
+	// A peer may always remove itself (leave_on_shutdown), trusted or not (a follower).
+	rmSelf, _ := encodeRemoval(d, 3)
+	r.onRemoval(message(d, d, rmSelf))
+	if f.forgot[d] != 3 {
+		t.Fatalf("a peer's removal of itself: forgot %v, want d at 3", f.forgot)
 	}
 }

@@ -66,6 +66,12 @@ type Deps struct {
 	Pinset    Pinset
 	Allocator Allocator
 	Live      Liveness
-	Tracker   Tracker
-	Node      Node
+	// Voters, when set, narrows the live peers among which the repinning peer is chosen to
+	// those whose commits the cluster accepts (trusted peers that are not followers): a
+	// follower or an untrusted peer with the lowest ID would otherwise be left the work and
+	// never do it. Live peers all still count as holders of their allocations. Nil: every
+	// live peer votes. It is called from the healer's I/O worker and may block briefly.
+	Voters  func(ctx context.Context, live []peer.ID) []peer.ID
+	Tracker Tracker
+	Node    Node
 }

@@ -4,7 +4,8 @@
 //     down or removed (on PeerDown for that peer's pins; on each sweep for every pin, which
 //     retries what an earlier run could not place). Only the live member with the lowest peer
 //     ID does it, so one peer commits each change instead of every peer racing to; the others
-//     see the result through the pinset. Repinning is off with cluster.disable_repinning.
+//     see the result through the pinset. Followers and untrusted peers take no part in that
+//     choice (Deps.Voters): their commits would be refused. Repinning is off with cluster.disable_repinning.
 //   - syncs state, at start (re-deriving the tracker's work after a restart) and every
 //     state_sync_interval: expired pins are unpinned, pins allocated here that the IPFS node
 //     lacks are tracked, IPFS pins the pinset removed or moved away are untracked (a CID the

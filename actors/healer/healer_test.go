@@ -282,3 +282,32 @@ func TestRecoverTick(t *testing.T) {
 		}
 	}
 }
+
+// Peers that Voters leaves out (followers, untrusted peers) are not left the repinning even
+// with the lowest ID, and still count as holders of their allocations.
+func TestVotersChooseTheRepinningPeer(t *testing.T) {
+	f := newFakes(pinOf(t, 1, 2, 2, "a", "b"), pinOf(t, 2, 2, 2, "a", "0"))
+	f.ipfs[cidOf(t, 1).KeyString()] = true
+	f.ipfs[cidOf(t, 2).KeyString()] = true
+	f.live = []peer.ID{"0", "a", "c"} // "0" sorts before "a" but is a follower
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	r, err := root.Spawn(system, root.Config{}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	voters := func(_ context.Context, live []peer.ID) []peer.ID {
+		return slices.DeleteFunc(slices.Clone(live), func(id peer.ID) bool { return id == "0" })
+	}
+	h, err := Spawn(r, Deps{Self: "a", SyncInterval: time.Hour, RecoverInterval: time.Hour, Started: time.Now(),
+		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f, Voters: voters}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep with a follower of lower ID: %d repinned, %v; want 1 (pin 1 only: the follower holds pin 2)", n, err)
+	}
+	if got := nextCommit(t, f); len(got) != 1 || got[0].Pin.Cid.KeyString() != cidOf(t, 1).KeyString() {
+		t.Fatalf("commit %+v, want pin 1", got)
+	}
+}

@@ -45,7 +45,11 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 	if err != nil || len(live) == 0 {
 		return 0
 	}
-	if slices.Min(live) != w.deps.Self {
+	voters := live
+	if w.deps.Voters != nil {
+		voters = w.deps.Voters(ctx, live)
+	}
+	if len(voters) == 0 || slices.Min(voters) != w.deps.Self {
 		return 0
 	}
 	var changes []messages.Change

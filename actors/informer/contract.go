@@ -38,4 +38,7 @@ type Deps struct {
 	Topic    Topic
 	// Subscribers receive every metric this peer publishes as messages.MetricReceived.
 	Subscribers []*actor.PID
+	// Follower adds the follower metric (monitor.MetricFollower) to every publish
+	// (cluster.follower_mode).
+	Follower bool
 }

@@ -182,6 +182,11 @@ func collect(ctx context.Context, d Deps) []api.Metric {
 	for i := range ms {
 		if ms[i].Name == monitor.MetricPing {
 			ms[i].Value = strings.Join(d.Source.Addrs(), ",")
+			if d.Follower {
+				f := ms[i]
+				f.Name, f.Value = monitor.MetricFollower, "true"
+				ms = append(ms, f)
+			}
 		}
 	}
 	return ms

@@ -28,6 +28,10 @@ const (
 	MetricNumPin = "numpin"
 	// TagPrefix starts the name of a tag metric: "tag:group".
 	TagPrefix = "tag:"
+	// MetricFollower marks a follower peer (cluster.follower_mode), published beside its ping
+	// with the same TTL: allocators leave it out of the ranked choice (actors/allocator) and
+	// allocate to it only on request (user allocations).
+	MetricFollower = "follower"
 )
 
 // InformerConfig is the "informer" section of the peer configuration.

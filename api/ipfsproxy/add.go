@@ -99,6 +99,12 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if s.d.Guard != nil {
+		if err := s.d.Guard("add"); err != nil {
+			writeError(w, err) // before full duplex: net/http reads what it can of the body first
+			return
+		}
+	}
 	mr, err := multipartBody(r, "add")
 	if err != nil {
 		writeError(w, err)

@@ -114,6 +114,10 @@ type Deps struct {
 	// Forward is the Kubo RPC API multiaddress that endpoints the proxy does not handle go to
 	// (Config.ForwardTo); "" with the embedded backend: the node's endpoints, 501 for others.
 	Forward string
+	// Guard, when set, refuses add before its body streams (a follower peer's guard,
+	// cluster.Config.Refuse); the Adder refuses too, but only once the answer is full duplex,
+	// which a client still sending can see as a broken pipe.
+	Guard func(op string) error
 }
 
 func (d Deps) check() error {

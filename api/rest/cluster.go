@@ -96,6 +96,9 @@ type Services struct {
 	// Tokens records issued tokens cluster-wide (token_registry.go); without it tokens have
 	// ids but cannot be listed or revoked (GET /token, DELETE /token/{id} answer 503).
 	Tokens TokenRegistry
+	// Guard, when set, refuses add and batch ingest before their bodies stream
+	// (writeguard.go); the services check the same rule for every write.
+	Guard WriteGuard
 }
 
 func (s Services) check() error {

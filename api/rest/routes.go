@@ -20,7 +20,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /peers", s.peers)
 	s.handle(mux, "DELETE /peers/{peerid}", s.peerRemove)
 
-	s.handle(mux, "POST /add", s.add)
+	s.handle(mux, "POST /add", s.guardedBody("add", s.cfg.MaxAddBytes, s.add))
 
 	s.handle(mux, "GET /allocations", s.allocations)
 	s.handle(mux, "GET /allocations/{cid}", s.allocation)
@@ -29,7 +29,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /pins/counts", s.pinCounts)
 	s.handle(mux, "GET /pins/{cid}", s.status)
 	s.handle(mux, "POST /pins/recover", s.recoverAll)
-	s.handle(mux, "POST "+batchPath, s.pinsBatch)
+	s.handle(mux, "POST "+batchPath, s.guardedBody("ingest pins", s.cfg.MaxAddBytes, s.pinsBatch))
 	s.handle(mux, "POST /pins/{cid}", s.pin)
 	s.handle(mux, "DELETE /pins/{cid}", s.unpin)
 	// /pins/{cid}/recover and /pins/ipfs/{path...} overlap, so one pattern takes both.

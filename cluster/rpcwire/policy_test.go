@@ -62,3 +62,21 @@ func TestRPCPolicyTable(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowerPolicy: a follower refuses IPFS GC even from a trusted peer, and decides every
+// other call as the table does (a trusted peer may still remove it or recover its pins).
+func TestFollowerPolicy(t *testing.T) {
+	trustedID := libp2ppeer.ID("trusted")
+	authorize := ForFollower(Authorize(func(id libp2ppeer.ID) bool { return id == trustedID }))
+	if err := authorize(trustedID, "pincluster.GCRequest", false); !errors.Is(err, api.ErrForbidden) || !strings.Contains(err.Error(), "follower") {
+		t.Fatalf("GC from a trusted peer on a follower: err = %v, want forbidden (follower)", err)
+	}
+	for _, name := range []string{"pincluster.LeaveRequest", "pincluster.RecoverRequest", "pincluster.IDRequest", "pincluster.SyncRequest"} {
+		if err := authorize(trustedID, name, false); err != nil {
+			t.Errorf("%s from a trusted peer on a follower: %v", name, err)
+		}
+	}
+	if err := authorize("untrusted", "pincluster.LeaveRequest", false); !errors.Is(err, api.ErrForbidden) {
+		t.Errorf("leave from an untrusted peer on a follower: err = %v, want forbidden", err)
+	}
+}

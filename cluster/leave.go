@@ -1,0 +1,74 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// leaveConfirmEvery is how long LeaveCluster waits between rounds of asking the other members
+// whether they still list this peer. Each round announces the removal again: a pubsub message
+// published just before the host closes can be lost, and a repeat costs one small message.
+const leaveConfirmEvery = 500 * time.Millisecond
+
+// LeaveCluster removes this peer from the cluster the way `peers rm <self>` does (the removal
+// is announced on the removals topic with this peer's last op as the cutoff; every member
+// forgets it, stops redialing it and reallocates its pins), for cluster.leave_on_shutdown. It
+// does not stop the peer: it marks it as having left (Node.Leave), and the daemon, which is
+// already shutting down, then moves its state to a backup as after a removal.
+//
+// It returns once every other member that answers no longer lists this peer, or when ctx
+// ends (the caller bounds it; members that did not answer learn the removal from
+// anti-entropy). A peer that is alone cannot leave (as peers rm refuses it): an error wrapping
+// api.ErrInvalid, and nothing changes.
+//
+// Follower peers may leave too: a removal that a peer announces of itself is accepted from
+// any peer (it can only take itself out).
+func (s *PeerService) LeaveCluster(ctx context.Context) error {
+	self := s.d.Members.Self()
+	members := s.d.Members.Members(ctx)
+	if len(members) <= 1 {
+		return fmt.Errorf("%w: %s is the only peer of this cluster: there is nothing to leave", api.ErrInvalid, self)
+	}
+	for round := 0; ; round++ {
+		s.d.Node.AnnounceRemoval(ctx, self)
+		if s.othersForgot(ctx, self) {
+			s.d.Node.Leave(self.String())
+			return nil
+		}
+		// A bounded wait between rounds of the shutdown path (not an actor, nothing else to
+		// do meanwhile): the announcement needs a gossip round trip to arrive.
+		select {
+		case <-ctx.Done():
+			// Still marked as left: the removal was announced, and the members that missed
+			// it learn it from the others (anti-entropy carries removals).
+			s.d.Node.Leave(self.String())
+			return fmt.Errorf("%w: leaving the cluster: after %d announcements some members still list this peer: %v", api.ErrTimeout, round+1, ctx.Err())
+		case <-time.After(leaveConfirmEvery):
+		}
+	}
+}
+
+// othersForgot asks every other member it still sees for its ID and reports whether all that
+// answered no longer list self among their cluster peers (and at least one answered).
+func (s *PeerService) othersForgot(ctx context.Context, self peer.ID) bool {
+	others := s.fan.others(ctx, nil)
+	answered, forgot := 0, true
+	ask(ctx, s.fan, others, &messages.IDRequest{}, RPCTimeout, func(id peer.ID, r *messages.IDResponse, err string) {
+		if err != "" || r == nil {
+			s.d.Log.Debug("leave: a member did not answer", "peer", id, "err", err)
+			return
+		}
+		answered++
+		if slices.Contains(r.ID.ClusterPeers, self) {
+			forgot = false
+		}
+	})
+	return answered > 0 && forgot
+}
