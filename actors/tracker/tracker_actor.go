@@ -183,7 +183,7 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	a.flushQueues(ctx)
 	a.dispatch(ctx)
 	a.flushWrites(ctx)
-	a.queueLen.Store(int64(a.stored + a.memQueued))
+	a.publishLen()
 }
 
 func (a *trackerActor) setPhase(it *item, p phase) {

@@ -131,7 +131,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	}
 	// QueueLen counts this write before the requests it answers return.
 	a.stored = a.queue.QueueLen()
-	a.queueLen.Store(int64(a.stored))
+	a.publishLen()
 	refused := 0
 	for i, op := range m.w.ops {
 		tag := m.w.tags[i]
@@ -232,6 +232,10 @@ func (a *trackerActor) finish(ctx actor.Context, ack *pendingAck) {
 	a.settleAck(ctx, ack, nil)
 }
 
+// publishLen updates what Tracker.QueueLen reads (before answering requests, so a caller
+// that was answered sees its items counted).
+func (a *trackerActor) publishLen() { a.queueLen.Store(int64(a.stored + a.memQueued)) }
+
 // admitInMemory puts a CID the window does not hold straight into the window, in memory
 // only, when the window has room and the durable queue has no backlog (nothing queued,
 // no put on its way): a pin that settles while in the window then costs no queue write at
@@ -246,6 +250,7 @@ func (a *trackerActor) admitInMemory(ctx actor.Context, c api.Cid, op opKind, mo
 	it := &item{cid: c, mode: mode, created: created, op: op}
 	a.items[c.KeyString()] = it
 	a.memQueued++
+	a.publishLen() // before the request is answered
 	a.enqueue(ctx, it, op == opUnpin || usePriorityQueue(0, created, time.Now(), a.cfg))
 	return true
 }
