@@ -75,7 +75,7 @@
 // Every pending operation (pin or unpin) is an entry of a durable queue in the pinset's Badger
 // database (persistence's tq/ keys: FIFO entries keyed by a sequence number, a CID index, a
 // failed set and a counter, see persistence/trackqueue.go). The tracker actor holds only a
-// window of it in memory, at most queue_window queued or running items (10,000 by default,
+// window of it in memory, at most queue_window queued or running items (100,000 by default,
 // about 300 bytes each, plus a qitem of about 100 bytes in a queue actor's FIFO while
 // queued), and pages the next entries in, in queue order, as slots free up. The
 // Badger I/O runs in workers that report back by message: one long-lived writer goroutine
