@@ -57,6 +57,7 @@ test-short:
 
 bench: build
 	$(GO) run ./bench
+	$(GO) run ./bench -suite batch
 
 # Ten million pins on one peer, all queued in its tracker (the embedded node cannot fetch the
 # random CIDs): the daemon's RSS must stay under 1 GB (pin_tracker.queue_window bounds the

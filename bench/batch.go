@@ -21,6 +21,10 @@ import (
 const (
 	batchTargetRate  = 100_000
 	batchTargetRatio = 10
+	// Into peer 1 of 3: at least this many pins/s end to end, and every peer holds every pin
+	// within batchTargetConverge of the last line.
+	batchTargetCluster  = 40_000
+	batchTargetConverge = 5 * time.Second
 )
 
 // batchResults are the figures of the batch suite (-suite batch), all from one run: single
@@ -30,6 +34,8 @@ type batchResults struct {
 	batch      ingestResult
 	avgPinJSON int
 	rawWrite   float64
+	cluster    ingestResult  // the same batch size into peer 1 of 3
+	converge   time.Duration // from the batch's last event until peers 2 and 3 list every pin
 	loadStart  string
 	elapsed    time.Duration
 }
@@ -87,7 +93,39 @@ func runBatchSuite(ctx context.Context, o options, progress io.Writer) (res batc
 	if res.rawWrite, _, err = persistence.RawBadgerRates(rawDir, o.batchPins, max(res.avgPinJSON, 1)); err != nil {
 		return res, fmt.Errorf("raw badger baseline: %w", err)
 	}
+	if res.cluster, res.converge, err = batchIntoCluster(ctx, o, filepath.Join(tmp, "cluster"), logf); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// batchIntoCluster starts three peers, streams o.batchPins fresh CIDs to peer 1's POST
+// /pins/batch and times the batch, then how long after its last event peers 2 and 3 list
+// every pin.
+func batchIntoCluster(ctx context.Context, o options, dir string, logf func(string, ...any)) (res ingestResult, conv time.Duration, err error) {
+	cl := newCluster(o.bin, dir, nil)
+	defer func() {
+		if serr := cl.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("stopping the cluster: %w", serr)
+		}
+	}()
+	logf("batch suite: 3 peers, POST /pins/batch of %d pins into peer 1", o.batchPins)
+	if err := cl.start(ctx, 3); err != nil {
+		return res, 0, cl.withLogs(err)
+	}
+	hc := newHTTPClient()
+	hc.Timeout = 0
+	gen := newCIDGen()
+	if res, err = postBatch(ctx, hc, cl.peers[0].base, gen, 0, o.batchPins); err != nil {
+		return res, 0, cl.withLogs(err)
+	}
+	done := time.Now()
+	for _, d := range cl.peers[1:] {
+		if err := waitCount(ctx, newHTTPClient(), d.base, gen, o.batchPins, 2*time.Minute); err != nil {
+			return res, 0, cl.withLogs(fmt.Errorf("after the batch into peer 1: %w", err))
+		}
+	}
+	return res, time.Since(done), nil
 }
 
 // postBatch streams CIDs [from, to) to POST /pins/batch and times it until the last event.
@@ -151,11 +189,15 @@ func printBatch(w io.Writer, o options, r batchResults) {
 		{fmt.Sprintf("  vs single POST /pins (%d clients, %s pins)", o.clients, count(r.single.pins)), fmt.Sprintf("%.1fx", ratio),
 			"single " + human(r.single.rate()) + " pins/s", "-", ">= 10x", yes(ratio >= batchTargetRatio)},
 		{"  pin JSON", fmt.Sprintf("%d B/pin", r.avgPinJSON), "raw value size", "-", "-", ""},
+		{fmt.Sprintf("batch into peer 1 of 3 (%s pins)", count(r.cluster.pins)), human(r.cluster.rate()) + " pins/s",
+			"one peer " + human(r.batch.rate()) + " pins/s", pct(r.cluster.rate() / r.batch.rate()), ">= 40k pins/s", yes(r.cluster.rate() >= batchTargetCluster)},
+		{"  peers 2 and 3 hold every pin", fmt.Sprintf("%.1f s after", r.converge.Seconds()), "the batch's last event", "-", "<= 5 s",
+			yes(r.converge <= batchTargetConverge)},
 	}
 	fmt.Fprintf(w, "\npincluster bench (-suite batch): one peer, %d CPUs, %s/%s, load average %s at start, took %s, %s\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.elapsed.Round(time.Second), time.Now().Format(time.DateTime))
 	writeAligned(w, rows)
-	fmt.Fprintf(w, "\nnotes:\n  - the batch is %s fresh CIDs in one streamed request (4096-line group commits); the single-POST\n    figure is the same daemon a moment before; raw badger writes the same number of values of the\n    pin's size with the daemon stopped.\n",
+	fmt.Fprintf(w, "\nnotes:\n  - the batch is %s fresh CIDs in one streamed request (4096-line group commits); the single-POST\n    figure is the same daemon a moment before; raw badger writes the same number of values of the\n    pin's size with the daemon stopped; the cluster figure is a fresh 3-peer cluster on loopback\n    (replication -1: every peer stores and tracks every pin) sharing this machine's CPUs.\n",
 		count(r.batch.pins))
 	fmt.Fprintf(w, "\nreproduce: go build -o bin/pincluster ./cmd/pincluster && go run ./bench -suite batch -batch-pins %d -ingest %d -clients %d\n", o.batchPins, o.ingest, o.clients)
 }
