@@ -88,7 +88,7 @@ var (
 			return &wirepb.SyncRequest{Vv: m.VV, Limit: int64(m.Limit), Cursor: m.Cursor}
 		},
 		func(w *wirepb.SyncRequest, m *messages.SyncRequest) error {
-			*m = messages.SyncRequest{VV: w.Vv, Limit: int(w.Limit), Cursor: w.Cursor}
+			*m = messages.SyncRequest{VV: nilIfEmpty(w.Vv), Limit: int(w.Limit), Cursor: w.Cursor}
 			return nil
 		})
 	protoSyncResponse = remote.ProtoCodec("pincluster.SyncResponse", 3, func() *wirepb.SyncResponse { return new(wirepb.SyncResponse) },
@@ -98,11 +98,22 @@ var (
 		},
 		func(w *wirepb.SyncResponse, m *messages.SyncResponse) error {
 			// The ops and records are decoded (and validated) by UnmarshalOp where they are used.
-			*m = messages.SyncResponse{Ops: w.Ops, More: w.More, VV: w.Vv, Error: w.Error,
-				Snapshot: w.Snapshot, Records: w.Records, Cursor: w.Cursor, SnapshotVV: w.SnapshotVv, Removed: w.Removed}
+			*m = messages.SyncResponse{Ops: w.Ops, More: w.More, VV: nilIfEmpty(w.Vv), Error: w.Error,
+				Snapshot: w.Snapshot, Records: w.Records, Cursor: w.Cursor, SnapshotVV: nilIfEmpty(w.SnapshotVv),
+				Removed: nilIfEmpty(w.Removed)}
 			return nil
 		})
 )
+
+// nilIfEmpty maps an empty map to nil: protobuf cannot tell them apart, and its decoder makes
+// an empty map of a map field whose bytes it skips (a wrong wire type), so a value would not
+// survive a round trip unchanged (FuzzRPCProtoDecode found it).
+func nilIfEmpty[M ~map[K]V, K comparable, V any](m M) M {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
 
 func peerIDFromWire(b []byte, what string) (libp2ppeer.ID, error) {
 	if len(b) == 0 {
@@ -255,7 +266,7 @@ func pinInfoFromWire(w *wirepb.PinInfo) (api.PinInfo, error) {
 	if pi.TS, err = timeFromWire(w.Timestamp, "pin_info.timestamp"); err != nil {
 		return api.PinInfo{}, err
 	}
-	pi.Name, pi.Origins, pi.Metadata = w.Name, w.Origins, w.Metadata
+	pi.Name, pi.Origins, pi.Metadata = w.Name, w.Origins, nilIfEmpty(w.Metadata)
 	pi.PeerName, pi.IPFS, pi.IPFSAddresses = w.Peername, w.IpfsPeerId, w.IpfsPeerAddresses
 	pi.Status, pi.PinInfoShort.Error = api.TrackerStatus(w.Status), w.Error
 	pi.AttemptCount, pi.PriorityPin = int(w.AttemptCount), w.PriorityPin
