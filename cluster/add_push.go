@@ -142,7 +142,7 @@ func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.
 		s.d.Log.Warn("add: push to an allocation failed; replacing it", "cid", root, "peer", r.peer, "err", r.err)
 		next, err := s.replacement(ctx, root, opts, holding, failed)
 		if err != nil {
-			return nil, fmt.Errorf("%w: add of %s: pushing the blocks to peer %s failed (%v) and no other peer can take its place: %v; nothing was pinned", api.ErrUnavailable, root, s.d.Members.PeerName(r.peer), r.err, err)
+			return nil, fmt.Errorf("add: %w; no other peer can take the place of %s (%v), so nothing was pinned", r.err, s.d.Members.PeerName(r.peer), err)
 		}
 		holding = append(holding, next)
 		start(next)

@@ -150,6 +150,9 @@ func TestClusterAddStreamsToAllocations(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr+r.stdout, ids[3]) {
 		t.Fatalf("add needing the refusing peer 4: want a failure naming it, got %s", r)
 	}
+	if os.Getenv("E2E_SHOW_ADD_LOG") != "" {
+		t.Logf("the failed add: %s", r)
+	}
 	if after := ds[0].pinsetCids(); len(after) != len(before) {
 		t.Fatalf("a failed add changed the pinset: %d pins before, %d after", len(before), len(after))
 	}
