@@ -33,6 +33,11 @@ type pushResult struct {
 
 // addToAllocations runs a cluster add (see above).
 func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, opts api.PinOptions, out func(api.AddedOutput)) (api.Cid, error) {
+	for _, g := range s.d.Gates { // before any work: Pin would refuse at the end
+		if err := g.Full(); err != nil {
+			return api.CidUndef, err
+		}
+	}
 	sp, err := s.d.Blocks.NewSpool()
 	if err != nil {
 		return api.CidUndef, err
@@ -101,8 +106,9 @@ func (s *AddService) allocateForAdd(ctx context.Context, root api.Cid, opts api.
 }
 
 // pushAll pushes sp to every peer of allocs in parallel and returns the peers that hold it:
-// allocs, with each failed peer replaced by another the allocator picks. It fails, naming the
-// peer, when a failed peer has no replacement (every push in flight is cancelled).
+// allocs, with each failed peer replaced by another the allocator picks. A failed peer with no
+// replacement is dropped while the others still make the minimum (replication -1: one peer);
+// otherwise the add fails naming it (every push in flight is cancelled).
 func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.Cid, opts api.PinOptions, allocs []peer.ID) ([]peer.ID, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -141,6 +147,10 @@ func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.
 		holding = slices.DeleteFunc(holding, func(p peer.ID) bool { return p == r.peer })
 		s.d.Log.Warn("add: push to an allocation failed; replacing it", "cid", root, "peer", r.peer, "err", r.err)
 		next, err := s.replacement(ctx, root, opts, holding, failed)
+		if err != nil && enough(opts, holding) {
+			s.d.Log.Warn("add: no replacement for a failed allocation; going on with fewer", "cid", root, "peer", r.peer, "allocations", holding, "why", err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("add: %w; no other peer can take the place of %s (%v), so nothing was pinned", r.err, s.d.Members.PeerName(r.peer), err)
 		}
@@ -148,6 +158,16 @@ func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.
 		start(next)
 	}
 	return holding, nil
+}
+
+// enough reports whether the peers holding the blocks (or still receiving them) satisfy opts
+// without a replacement: at least the minimum, or, for replication -1 (every peer: a peer that
+// missed the push pins from the others over bitswap when it can), at least one.
+func enough(opts api.PinOptions, holding []peer.ID) bool {
+	if opts.ReplicationFactorMin == -1 {
+		return len(holding) > 0
+	}
+	return len(holding) >= opts.ReplicationFactorMin
 }
 
 // replacement asks the allocator for one more peer besides holding, none of failed: the
@@ -188,12 +208,14 @@ func (s *AddService) logProgress(root api.Cid) func(blockpush.Progress) {
 	}
 }
 
-// waitPinnedOn waits until every peer of pinned (every member for an allocation-less pin: the
-// pushed peers) reports root pinned.
+// waitPinnedOn waits until every pushed peer that the pin allocates (every pushed peer for an
+// allocation-less pin) reports root pinned. An allocation the add did not push to (the
+// allocator filled a place a failed peer left, up to the maximum) fetches over bitswap from
+// the others and is not waited for.
 func (s *AddService) waitPinnedOn(ctx context.Context, root api.Cid, allocs, pushed []peer.ID) error {
-	want := allocs
-	if len(want) == 0 {
-		want = pushed
+	want := pushed
+	if len(allocs) > 0 {
+		want = slices.DeleteFunc(slices.Clone(pushed), func(p peer.ID) bool { return !slices.Contains(allocs, p) })
 	}
 	ctx, cancel := context.WithTimeout(ctx, addReplicationWait)
 	defer cancel()

@@ -63,14 +63,18 @@ func TestPushAllReplacesFailedAllocations(t *testing.T) {
 		name       string
 		candidates []peer.ID
 		bad        []peer.ID
-		want       []peer.ID // sorted; nil: the add fails naming failName
+		want       []peer.ID // sorted; nil: the add fails naming failName (when set)
 		failName   peer.ID
+		min, max   int // 0: 3
 	}{
-		{"all reachable", []peer.ID{a, b, c, d}, nil, []peer.ID{a, b, c}, ""},
-		{"one replaced", []peer.ID{a, b, c, d}, []peer.ID{b}, []peer.ID{a, c, d}, ""},
-		{"the replacement fails too", []peer.ID{a, b, c, d, e}, []peer.ID{b, d}, []peer.ID{a, c, e}, ""},
-		{"no replacement", []peer.ID{a, b, c}, []peer.ID{c}, nil, c},
-		{"replacement runs out", []peer.ID{a, b, c, d}, []peer.ID{b, d}, nil, d},
+		{"all reachable", []peer.ID{a, b, c, d}, nil, []peer.ID{a, b, c}, "", 0, 0},
+		{"one replaced", []peer.ID{a, b, c, d}, []peer.ID{b}, []peer.ID{a, c, d}, "", 0, 0},
+		{"the replacement fails too", []peer.ID{a, b, c, d, e}, []peer.ID{b, d}, []peer.ID{a, c, e}, "", 0, 0},
+		{"no replacement", []peer.ID{a, b, c}, []peer.ID{c}, nil, c, 0, 0},
+		{"replacement runs out", []peer.ID{a, b, c, d}, []peer.ID{b, d}, nil, d, 0, 0},
+		{"fewer but over the minimum", []peer.ID{a, b, c}, []peer.ID{c}, []peer.ID{a, b}, "", 2, 3},
+		{"everywhere: skip a failed peer", []peer.ID{a, b, c}, []peer.ID{b}, []peer.ID{a, c}, "", -1, -1},
+		{"everywhere: nobody holds it", []peer.ID{a, b, c}, []peer.ID{a, b, c}, nil, "", -1, -1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,9 +86,12 @@ func TestPushAllReplacesFailedAllocations(t *testing.T) {
 			s := &AddService{d: Deps{Allocator: rankAlloc{tc.candidates}, Blocks: pusher, Members: fakeMembers{self: a},
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 			opts := api.PinOptions{ReplicationFactorMin: 3, ReplicationFactorMax: 3}
+			if tc.min != 0 {
+				opts.ReplicationFactorMin, opts.ReplicationFactorMax = tc.min, tc.max
+			}
 			got, err := s.pushAll(context.Background(), nil, testCid(t, "x"), opts, tc.candidates[:3])
 			if tc.want == nil {
-				if err == nil || !strings.Contains(err.Error(), tc.failName.String()) || !strings.Contains(err.Error(), "nothing was pinned") || !errors.Is(err, api.ErrUnavailable) {
+				if err == nil || tc.failName != "" && !strings.Contains(err.Error(), tc.failName.String()) || !strings.Contains(err.Error(), "nothing was pinned") || !errors.Is(err, api.ErrUnavailable) {
 					t.Fatalf("want a failure naming %s, got %v (holding %v)", tc.failName, err, got)
 				}
 				return
