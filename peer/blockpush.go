@@ -25,6 +25,10 @@ func (p *Peer) startBlockPush() (*blockpush.Pusher, error) {
 		return nil, nil
 	}
 	dir := filepath.Join(p.dir, "add-spool")
+	// Spools left by adds a crash interrupted: no add runs yet.
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("clearing the add spool directory: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("add spool directory: %w", err)
 	}
