@@ -13,6 +13,8 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/blockpush"
+	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/messages"
 )
 
 // A cluster add (no --local): the receiving peer chunks the input once into a temporary spool
@@ -24,6 +26,13 @@ import (
 // succeeded, so a failed add changes no pin; blocks already pushed to some peers stay there
 // unpinned and IPFS GC removes them. The receiving peer's IPFS node gets the blocks only when
 // it is itself allocated.
+//
+// Unlike IPFS Cluster's adder, which allocates at the first block and streams while it chunks,
+// this add allocates once the root is known: the allocator ranks per CID and keeps the
+// allocations of a pin of that root that exists already, exactly as the pin that follows
+// will. The price is that chunking and streaming do not overlap (the spool is on disk, so
+// memory stays bounded either way). --no-pin keeps the --local behaviour: blocks pushed to
+// other peers and not pinned would only wait there for GC.
 
 // pushResult is what one push worker reports when its push ends.
 type pushResult struct {
@@ -58,10 +67,7 @@ func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader,
 		return root, err
 	}
 	s.d.Log.Info("add: blocks pushed", "cid", root, "blocks", sp.Len(), "bytes", sp.Bytes(), "allocations", allocs, "took", time.Since(start))
-	if opts.ReplicationFactorMin != -1 {
-		opts.UserAllocations = allocs
-	}
-	pin, err := s.pins.Pin(ctx, root, opts)
+	pin, err := s.commitPin(ctx, root, opts, allocs)
 	if err != nil {
 		return root, err
 	}
@@ -69,6 +75,35 @@ func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader,
 		return root, &api.AfterPinError{Err: err}
 	}
 	return root, nil
+}
+
+// commitPin pins root on exactly the peers that hold its blocks, as IPFS Cluster's adder pins
+// with the allocations its block streamer chose: the allocations are the pin's, not user
+// allocations, so the user's options are stored as given. The options were validated by Add;
+// the queues are asked again (a long push may have filled them). A pin update goes through
+// PinService.Pin (it merges the options of the pin it updates), the allocations as user
+// allocations.
+func (s *AddService) commitPin(ctx context.Context, root api.Cid, opts api.PinOptions, allocs []peer.ID) (api.Pin, error) {
+	if opts.PinUpdate.Defined() {
+		if opts.ReplicationFactorMin != -1 {
+			opts.UserAllocations = allocs
+		}
+		return s.pins.Pin(ctx, root, opts)
+	}
+	for _, g := range s.d.Gates {
+		if err := g.Full(); err != nil {
+			return api.Pin{}, err
+		}
+	}
+	pin := api.NewPin(root, opts)
+	if opts.ReplicationFactorMin != -1 {
+		pin.Allocations = allocs
+	}
+	pin.Timestamp = time.Now().UTC()
+	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: pin}); err != nil {
+		return api.Pin{}, err
+	}
+	return pin, nil
 }
 
 func (s *AddService) chunk(ctx context.Context, sp *blockpush.Spool, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error) {
