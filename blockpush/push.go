@@ -107,12 +107,16 @@ type ackMsg struct {
 	err   error
 }
 
-func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, progress func(Progress)) error {
+func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, progress func(Progress)) (err error) {
 	st, err := p.h.NewStream(ctx, to, ProtocolID)
 	if err != nil {
 		return err
 	}
-	defer st.Reset() // after a clean end the stream is closed already and Reset is a no-op
+	defer func() {
+		if err != nil {
+			_ = st.Reset() // the receiver drops what it has not stored
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
