@@ -14,7 +14,9 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// AddService imports content into the IPFS node and pins it.
+// AddService adds content to the cluster: with --local (or no-pin, or without Deps.Blocks) it
+// imports into this peer's IPFS node and pins, and the allocations fetch over bitswap; otherwise
+// it streams the blocks to every allocation before pinning (add_push.go).
 type AddService struct {
 	d      Deps
 	pins   *PinService
@@ -48,6 +50,9 @@ func (s *AddService) Add(ctx context.Context, mr *multipart.Reader, car io.Reade
 	if err := check.Validate(); err != nil {
 		return api.CidUndef, err
 	}
+	if !params.Local && !params.NoPin && s.d.Blocks != nil {
+		return s.addToAllocations(ctx, mr, car, params, opts, out)
+	}
 	root, err := s.importContent(ctx, mr, car, params, out)
 	if err != nil || params.NoPin {
 		return root, err
@@ -80,18 +85,27 @@ func (s *AddService) importContent(ctx context.Context, mr *multipart.Reader, ca
 		out(api.AddedOutput{Name: root.String(), Cid: root})
 		return root, nil
 	}
+	d, err := filesOf(mr)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	return s.d.IPFS.Add(ctx, d, params, func(o api.AddedOutput) { out(o) })
+}
+
+// filesOf reads the file list of a multipart add body.
+func filesOf(mr *multipart.Reader) (files.Directory, error) {
 	if mr == nil {
-		return api.CidUndef, fmt.Errorf("%w: add needs a multipart/form-data body with the files", api.ErrInvalid)
+		return nil, fmt.Errorf("%w: add needs a multipart/form-data body with the files", api.ErrInvalid)
 	}
 	dir, err := files.NewFileFromPartReader(mr, "multipart/form-data")
 	if err != nil {
-		return api.CidUndef, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
 	}
 	d, ok := dir.(files.Directory)
 	if !ok {
-		return api.CidUndef, fmt.Errorf("%w: the multipart body is not a file list", api.ErrInvalid)
+		return nil, fmt.Errorf("%w: the multipart body is not a file list", api.ErrInvalid)
 	}
-	return s.d.IPFS.Add(ctx, d, params, func(o api.AddedOutput) { out(o) })
+	return d, nil
 }
 
 func (s *AddService) waitPinnedSomewhere(ctx context.Context, c api.Cid) error {

@@ -21,7 +21,7 @@ type Config struct {
 	Follower bool
 }
 
-// Deps are the services' dependencies (contracts.go). Every field is required.
+// Deps are the services' dependencies (contracts.go). Every field is required but Blocks.
 type Deps struct {
 	Config    Config
 	Store     PinStore
@@ -35,6 +35,9 @@ type Deps struct {
 	Metrics   Metrics
 	Node      Node
 	Log       *slog.Logger
+	// Blocks streams a cluster add's blocks to its allocations (optional: nil keeps every
+	// add local, add_contracts.go).
+	Blocks BlockPusher
 }
 
 func (d Deps) check() error {

@@ -77,6 +77,7 @@ import (
 	"github.com/pincluster/pincluster/api/ipfsproxy"
 	"github.com/pincluster/pincluster/api/pinsvc"
 	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/blockpush"
 	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/cluster/rpcwire"
 	"github.com/pincluster/pincluster/config/servicejson"
@@ -132,6 +133,8 @@ type Peer struct {
 	antientropy *antientropy.Scheduler
 	tokens      *tokens.Registry // bearer-token records and revocations (actors/tokens)
 	healer      *healer.Healer
+	blockServer *blockpush.Server // stores blocks pushed by a cluster add (blockpush.go)
+	blockPusher *blockpush.Pusher // nil when the backend cannot store raw blocks
 	rpc         *actor.PID
 	membership  *membership.Membership
 
@@ -264,6 +267,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	p.roster.Attach(roster.Actors{System: p.system, Monitor: p.monitor, Pinset: p.pinset, Collector: p.collector,
 		Removed: []*actor.PID{p.monitor.PID(), p.allocator.PID(), p.healer.PID()}, Announce: p.topics.AnnounceRemoval})
+	if p.blockPusher, err = p.startBlockPush(); err != nil {
+		return nil, err
+	}
 	if p.Services, err = p.newServices(); err != nil {
 		return nil, err
 	}
@@ -429,6 +435,9 @@ func (p *Peer) Close() error {
 		if p.root != nil {
 			p.root.Stop() // what is left of the tree (allocator, rpc)
 		}
+		if p.blockServer != nil {
+			p.blockServer.Close()
+		}
 		if p.remote != nil {
 			errs = append(errs, p.remote.Close())
 		}
@@ -452,3 +461,6 @@ func (p *Peer) Close() error {
 type nopCloser struct{ ipfs.Backend }
 
 func (nopCloser) Close() error { return nil }
+
+// Unwrap is the injected backend (ipfs.Wrapper).
+func (n nopCloser) Unwrap() ipfs.Backend { return n.Backend }

@@ -89,6 +89,7 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 		Metrics:   p.monitor,
 		Node:      node{p},
 		Log:       p.log,
+		Blocks:    p.blocksForServices(),
 	})
 }
 

@@ -34,7 +34,7 @@ func (n *Node) Add(ctx context.Context, dir files.Directory, params api.AddParam
 	if err := params.Validate(); err != nil {
 		return api.CidUndef, err
 	}
-	a, err := newAdder(ctx, n, params, out)
+	a, err := newAdder(ctx, n.dag, params, out)
 	if err != nil {
 		return api.CidUndef, err
 	}
@@ -61,11 +61,11 @@ type adder struct {
 	chunker   string
 }
 
-func newAdder(ctx context.Context, n *Node, p api.AddParams, out ipfs.AddOutput) (*adder, error) {
+func newAdder(ctx context.Context, dag format.DAGService, p api.AddParams, out ipfs.AddOutput) (*adder, error) {
 	if out == nil {
 		out = func(api.AddedOutput) {}
 	}
-	a := &adder{ctx: ctx, dag: format.NewBufferedDAG(ctx, n.dag), params: p, out: out,
+	a := &adder{ctx: ctx, dag: format.NewBufferedDAG(ctx, dag), params: p, out: out,
 		rawLeaves: p.RawLeaves, chunker: p.Chunker}
 	if a.chunker == "" {
 		a.chunker = "size-262144"

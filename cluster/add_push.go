@@ -1,0 +1,278 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/blockpush"
+	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// A cluster add (no --local): the receiving peer chunks the input once into a temporary spool
+// (blockpush.Spool, not its IPFS node), asks the allocator for the allocations as a pin
+// would, streams the spool to every allocation in parallel (one I/O worker per allocation,
+// reporting to the add's goroutine by message), replaces an allocation whose push fails with
+// another peer from the allocator, then commits the pin with exactly the allocations that hold
+// the blocks and waits until each reports the pin done. Nothing is pinned before every push
+// succeeded, so a failed add changes no pin; blocks already pushed to some peers stay there
+// unpinned and IPFS GC removes them. The receiving peer's IPFS node gets the blocks only when
+// it is itself allocated.
+//
+// Unlike IPFS Cluster's adder, which allocates at the first block and streams while it chunks,
+// this add allocates once the root is known: the allocator ranks per CID and keeps the
+// allocations of a pin of that root that exists already, exactly as the pin that follows
+// will. The price is that chunking and streaming do not overlap (the spool is on disk, so
+// memory stays bounded either way). --no-pin keeps the --local behaviour: blocks pushed to
+// other peers and not pinned would only wait there for GC.
+
+// pushResult is what one push worker reports when its push ends.
+type pushResult struct {
+	peer peer.ID
+	err  error
+}
+
+// addToAllocations runs a cluster add (see above).
+func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, opts api.PinOptions, out func(api.AddedOutput)) (api.Cid, error) {
+	for _, g := range s.d.Gates { // before any work: Pin would refuse at the end
+		if err := g.Full(); err != nil {
+			return api.CidUndef, err
+		}
+	}
+	sp, err := s.d.Blocks.NewSpool()
+	if err != nil {
+		return api.CidUndef, err
+	}
+	defer sp.Close()
+	root, err := s.chunk(ctx, sp, mr, car, params, out)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)
+	allocs, err := s.allocateForAdd(ctx, root, opts)
+	if err != nil {
+		return root, err
+	}
+	start := time.Now()
+	allocs, err = s.pushAll(ctx, sp, root, opts, allocs)
+	if err != nil {
+		return root, err
+	}
+	s.d.Log.Info("add: blocks pushed", "cid", root, "blocks", sp.Len(), "bytes", sp.Bytes(), "allocations", allocs, "took", time.Since(start))
+	pin, err := s.commitPin(ctx, root, opts, allocs)
+	if err != nil {
+		return root, err
+	}
+	if err := s.waitPinnedOn(ctx, root, pin.Allocations, allocs); err != nil {
+		return root, &api.AfterPinError{Err: err}
+	}
+	return root, nil
+}
+
+// commitPin pins root on exactly the peers that hold its blocks, as IPFS Cluster's adder pins
+// with the allocations its block streamer chose: the allocations are the pin's, not user
+// allocations, so the user's options are stored as given. The options were validated by Add;
+// the queues are asked again (a long push may have filled them). A pin update goes through
+// PinService.Pin (it merges the options of the pin it updates), the allocations as user
+// allocations.
+func (s *AddService) commitPin(ctx context.Context, root api.Cid, opts api.PinOptions, allocs []peer.ID) (api.Pin, error) {
+	if opts.PinUpdate.Defined() {
+		if opts.ReplicationFactorMin != -1 {
+			opts.UserAllocations = allocs
+		}
+		return s.pins.Pin(ctx, root, opts)
+	}
+	for _, g := range s.d.Gates {
+		if err := g.Full(); err != nil {
+			return api.Pin{}, err
+		}
+	}
+	pin := api.NewPin(root, opts)
+	if opts.ReplicationFactorMin != -1 {
+		pin.Allocations = allocs
+	}
+	pin.Timestamp = time.Now().UTC()
+	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: pin}); err != nil {
+		return api.Pin{}, err
+	}
+	return pin, nil
+}
+
+func (s *AddService) chunk(ctx context.Context, sp *blockpush.Spool, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error) {
+	if params.Format == "car" {
+		if car == nil {
+			return api.CidUndef, fmt.Errorf("%w: format=car needs the CAR as the request body", api.ErrInvalid)
+		}
+		root, err := sp.ImportCAR(ctx, car)
+		if err != nil {
+			return api.CidUndef, err
+		}
+		out(api.AddedOutput{Name: root.String(), Cid: root})
+		return root, nil
+	}
+	d, err := filesOf(mr)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	return sp.ImportFiles(ctx, d, params, func(o api.AddedOutput) { out(o) })
+}
+
+// allocateForAdd chooses the peers to push to: the allocator's answer as for a pin (keeping
+// the allocations of a pin of root that exists already), or every member for replication -1.
+func (s *AddService) allocateForAdd(ctx context.Context, root api.Cid, opts api.PinOptions) ([]peer.ID, error) {
+	if opts.ReplicationFactorMin == -1 {
+		return s.d.Members.Members(ctx), nil
+	}
+	var current []peer.ID
+	if existing, found, err := s.d.Store.GetPin(root); err != nil {
+		return nil, err
+	} else if found {
+		current = existing.Allocations
+	}
+	return s.d.Allocator.Allocate(ctx, root, opts, current)
+}
+
+// pushAll pushes sp to every peer of allocs in parallel and returns the peers that hold it:
+// allocs, with each failed peer replaced by another the allocator picks. A failed peer with no
+// replacement is dropped while the others still make the minimum (replication -1: one peer);
+// otherwise the add fails naming it (every push in flight is cancelled).
+func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.Cid, opts api.PinOptions, allocs []peer.ID) ([]peer.ID, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan pushResult)
+	running := 0
+	start := func(p peer.ID) {
+		running++
+		go func() {
+			err := s.d.Blocks.Push(ctx, p, sp, root.Cid, s.logProgress(root))
+			select {
+			case results <- pushResult{peer: p, err: err}:
+			case <-ctx.Done(): // the add returned
+			}
+		}()
+	}
+	for _, p := range allocs {
+		start(p)
+	}
+	holding := slices.Clone(allocs) // allocations whose push succeeded or runs
+	failed := map[peer.ID]error{}
+	for running > 0 {
+		var r pushResult
+		select {
+		case r = <-results:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		running--
+		if r.err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		failed[r.peer] = r.err
+		holding = slices.DeleteFunc(holding, func(p peer.ID) bool { return p == r.peer })
+		s.d.Log.Warn("add: push to an allocation failed; replacing it", "cid", root, "peer", r.peer, "err", r.err)
+		next, err := s.replacement(ctx, root, opts, holding, failed)
+		if err != nil && enough(opts, holding) {
+			s.d.Log.Warn("add: no replacement for a failed allocation; going on with fewer", "cid", root, "peer", r.peer, "allocations", holding, "why", err)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("add: %w; no other peer can take the place of %s (%v), so nothing was pinned", r.err, s.d.Members.PeerName(r.peer), err)
+		}
+		holding = append(holding, next)
+		start(next)
+	}
+	return holding, nil
+}
+
+// enough reports whether the peers holding the blocks (or still receiving them) satisfy opts
+// without a replacement: at least the minimum, or, for replication -1 (every peer: a peer that
+// missed the push pins from the others over bitswap when it can), at least one.
+func enough(opts api.PinOptions, holding []peer.ID) bool {
+	if opts.ReplicationFactorMin == -1 {
+		return len(holding) > 0
+	}
+	return len(holding) >= opts.ReplicationFactorMin
+}
+
+// replacement asks the allocator for one more peer besides holding, none of failed: the
+// allocator cannot exclude peers, so it is asked for enough more to skip them.
+func (s *AddService) replacement(ctx context.Context, root api.Cid, opts api.PinOptions, holding []peer.ID, failed map[peer.ID]error) (peer.ID, error) {
+	if opts.ReplicationFactorMin == -1 {
+		return "", errors.New("replication factor -1 pushes to every member")
+	}
+	o := opts
+	o.UserAllocations = holding
+	o.ReplicationFactorMin = len(holding) + 1
+	o.ReplicationFactorMax = len(holding) + 1 + len(failed)
+	peers, err := s.d.Allocator.Allocate(ctx, root, o, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range peers {
+		if _, bad := failed[p]; !bad && !slices.Contains(holding, p) {
+			return p, nil
+		}
+	}
+	return "", errors.New("the allocator has no other candidate")
+}
+
+// logProgress logs each allocation's push about every 10%.
+func (s *AddService) logProgress(root api.Cid) func(blockpush.Progress) {
+	last := -1
+	return func(p blockpush.Progress) {
+		if p.Total == 0 {
+			return
+		}
+		step := p.Blocks * 10 / p.Total
+		if step == last {
+			return
+		}
+		last = step
+		s.d.Log.Info("add: push progress", "cid", root, "peer", p.Peer, "blocks", p.Blocks, "of", p.Total, "bytes", p.Bytes)
+	}
+}
+
+// waitPinnedOn waits until every pushed peer that the pin allocates (every pushed peer for an
+// allocation-less pin) reports root pinned. An allocation the add did not push to (the
+// allocator filled a place a failed peer left, up to the maximum) fetches over bitswap from
+// the others and is not waited for.
+func (s *AddService) waitPinnedOn(ctx context.Context, root api.Cid, allocs, pushed []peer.ID) error {
+	want := pushed
+	if len(allocs) > 0 {
+		want = slices.DeleteFunc(slices.Clone(pushed), func(p peer.ID) bool { return !slices.Contains(allocs, p) })
+	}
+	ctx, cancel := context.WithTimeout(ctx, addReplicationWait)
+	defer cancel()
+	t := time.NewTicker(addPollEvery)
+	defer t.Stop()
+	for {
+		missing := want
+		if g, err := s.status.Status(ctx, root, false); err == nil {
+			missing = nil
+			for _, p := range want {
+				if g.PeerMap[p.String()].Status != api.TrackerStatusPinned {
+					missing = append(missing, p)
+				}
+			}
+			if len(missing) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: added %s and pushed its blocks, but peers %v did not report the pin done in time (it stays pinned in the cluster and will be retried)", api.ErrTimeout, root, missing)
+		case <-t.C:
+		}
+	}
+}
