@@ -1,0 +1,242 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/ipns"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// kuboDaemon is a real Kubo (PINCLUSTER_KUBO_BIN) on loopback, stopped at cleanup.
+type kuboDaemon struct {
+	t       *testing.T
+	bin     string
+	env     []string
+	apiAddr string
+}
+
+// startKubo starts Kubo in a temp repo: loopback TCP only, no bootstrap or mDNS, and the DHT
+// as its routing (publish and resolve IPNS names there). With a secret it joins that private
+// network (swarm.key), as a Kubo beside a pincluster peer must to reach its libp2p host. It
+// skips the test when PINCLUSTER_KUBO_BIN is not set (make test-kubo and make test set it).
+func startKubo(t *testing.T, secret string) *kuboDaemon {
+	t.Helper()
+	bin := os.Getenv("PINCLUSTER_KUBO_BIN")
+	if bin == "" {
+		t.Skip("PINCLUSTER_KUBO_BIN is not set: run `make kubo` and set it to tools/kubo/bin/ipfs")
+	}
+	dir := t.TempDir()
+	k := &kuboDaemon{t: t, bin: bin, env: append(os.Environ(), "IPFS_PATH="+dir, "IPFS_TELEMETRY=off", "GOLOG_LOG_LEVEL=error")}
+	for _, s := range [][]string{
+		{"init", "--profile", "test", "--empty-repo"},
+		{"config", "Addresses.API", "/ip4/127.0.0.1/tcp/0"},
+		{"config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"},
+		{"config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`},
+		{"config", "--json", "Bootstrap", "[]"},
+		{"config", "--json", "Discovery.MDNS.Enabled", "false"},
+		{"config", "Routing.Type", "dht"},
+	} {
+		k.must(s...)
+	}
+	if secret != "" {
+		key := "/key/swarm/psk/1.0.0/\n/base16/\n" + secret + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "swarm.key"), []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "daemon")
+	cmd.Env = k.env
+	log := &safeBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("kubo log:\n%s", log.String())
+		}
+	})
+	waitFor(t, 60*time.Second, "kubo to write its API address", func() bool {
+		select {
+		case <-done:
+			t.Fatalf("kubo exited: %s", log.String())
+		default:
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "api"))
+		k.apiAddr = strings.TrimSpace(string(b))
+		return err == nil && k.apiAddr != ""
+	})
+	return k
+}
+
+// run runs an ipfs command against the daemon.
+func (k *kuboDaemon) run(args ...string) (string, error) {
+	cmd := exec.Command(k.bin, args...)
+	cmd.Env = k.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("ipfs %s: %v: %s", strings.Join(args, " "), err, errb.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+func (k *kuboDaemon) must(args ...string) string {
+	k.t.Helper()
+	out, err := k.run(args...)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return out
+}
+
+// addSite adds a directory holding index.html to Kubo and returns the directory's and the
+// file's CIDs.
+func (k *kuboDaemon) addSite(content string) (dir, file string) {
+	k.t.Helper()
+	src := filepath.Join(k.t.TempDir(), "site")
+	writeFile(k.t, filepath.Join(src, "index.html"), content)
+	lines := strings.Split(k.must("add", "-r", "-Q", "--cid-version=0", src), "\n")
+	dir = lines[len(lines)-1]
+	file = k.must("resolve", "-r", "/ipfs/"+dir+"/index.html")
+	return dir, strings.TrimPrefix(file, "/ipfs/")
+}
+
+// unpublishedName is an IPNS name (a fresh key's) that nobody publishes.
+func unpublishedName(t *testing.T) string {
+	t.Helper()
+	_, pub, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ipns.NameFromPeer(id).String()
+}
+
+// checkUnresolvable: a pin of a name nobody publishes fails on the CLI (one line, exit 2) and
+// on REST (404 with a JSON message), in bounded time, and leaves the pinset as it was.
+func checkUnresolvable(t *testing.T, d *daemon) {
+	t.Helper()
+	before := d.mustCLI("--enc", "json", "pin", "ls")
+	name := "/ipns/" + unpublishedName(t)
+	start := time.Now()
+	r := d.cli("pin", "add", "--name", "nowhere", name)
+	if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "resolve") || !strings.Contains(r.stderr, "404") {
+		t.Fatalf("pin add %s: want one line saying the name does not resolve (404), exit 2: %s", name, r)
+	}
+	if el := time.Since(start); el > 45*time.Second {
+		t.Fatalf("pin add of an unresolvable name took %s (resolve timeout 30s)", el)
+	}
+	t.Logf("pin add %s: %s (%s)", name, strings.TrimSpace(r.stderr), time.Since(start).Round(time.Millisecond))
+	resp, err := http.Post(restURL(t, d.dir)+"/pins"+name, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var apiErr struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if resp.StatusCode != http.StatusNotFound || json.Unmarshal(body, &apiErr) != nil || apiErr.Code != 404 || apiErr.Message == "" {
+		t.Fatalf("REST POST /pins%s: want 404 with a JSON message: %d %s", name, resp.StatusCode, body)
+	}
+	if after := d.mustCLI("--enc", "json", "pin", "ls"); after != before {
+		t.Fatalf("an unresolvable name changed the pinset:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+// TestIPNSEmbedded: a peer on the embedded node pins /ipns/<name>/index.html where the name is
+// published by a real Kubo on the cluster's private network (its record reaches the peer's
+// DHT; the blocks come over bitswap), and refuses a name nobody publishes.
+func TestIPNSEmbedded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	secret := strings.Repeat("cd", 32)
+	dir := filepath.Join(t.TempDir(), "p1")
+	env := []string{"CLUSTER_SECRET=" + secret}
+	initDir(t, dir, env...)
+	d := startDaemon(t, dir, env)
+	var id struct{ Addresses []string }
+	json.Unmarshal([]byte(d.mustCLI("--enc", "json", "id")), &id)
+	var addr string
+	for _, a := range id.Addresses {
+		if strings.Contains(a, "/127.0.0.1/") {
+			addr = a
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no loopback address: %v", id.Addresses)
+	}
+
+	checkUnresolvable(t, d)
+
+	k := startKubo(t, secret)
+	k.must("swarm", "connect", addr)
+	site, index := k.addSite("<h1>cluster website</h1>")
+	// Kubo's DHT takes the peer into its table once identify has run: publish until it does.
+	var publishErr error
+	waitFor(t, 60*time.Second, "kubo to publish its name to the peer's DHT", func() bool {
+		_, publishErr = k.run("name", "publish", "--ttl=1m", "/ipfs/"+site)
+		return publishErr == nil
+	})
+	name := k.must("id", "-f=<id>")
+
+	out := d.mustCLI("pin", "add", "--name", "cluster-website", "/ipns/"+name+"/index.html")
+	if !strings.Contains(out, index) {
+		t.Fatalf("pin add /ipns/%s/index.html: want %s in the output: %q", name, index, out)
+	}
+	d.waitStatus(index, "pinned")
+	out = d.mustCLI("pin", "add", "--name", "cluster-website-dir", "/ipns/"+name)
+	if !strings.Contains(out, site) {
+		t.Fatalf("pin add /ipns/%s: want %s in the output: %q", name, site, out)
+	}
+	d.waitStatus(site, "pinned")
+}
+
+// TestIPNSKubo: a peer on the kubo backend asks Kubo to resolve /ipns/ names: one Kubo
+// published pins, one nobody published is refused.
+func TestIPNSKubo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	k := startKubo(t, "")
+	site, index := k.addSite("<h1>on kubo</h1>")
+	k.must("name", "publish", "--allow-offline", "/ipfs/"+site)
+	name := k.must("id", "-f=<id>")
+
+	dir := filepath.Join(t.TempDir(), "p1")
+	env := []string{"PINCLUSTER_IPFS_CONNECTOR_BACKEND=kubo", "PINCLUSTER_IPFS_CONNECTOR_NODE_MULTIADDRESS=" + k.apiAddr}
+	initDir(t, dir, env...)
+	d := startDaemon(t, dir, env)
+
+	out := d.mustCLI("pin", "add", "--name", "kubo-site", "/ipns/"+name+"/index.html")
+	if !strings.Contains(out, index) {
+		t.Fatalf("pin add /ipns/%s/index.html: want %s in the output: %q", name, index, out)
+	}
+	d.waitStatus(index, "pinned")
+	if pins := k.must("pin", "ls", "--type=recursive", "-q"); !strings.Contains(pins, index) {
+		t.Fatalf("Kubo does not hold the pin of %s: %q", index, pins)
+	}
+	checkUnresolvable(t, d)
+}
