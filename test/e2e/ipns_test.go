@@ -165,33 +165,20 @@ func checkUnresolvable(t *testing.T, d *daemon) {
 	}
 }
 
-// TestIPNSEmbedded: a peer on the embedded node pins /ipns/<name>/index.html where the name is
-// published by a real Kubo on the cluster's private network (its record reaches the peer's
-// DHT; the blocks come over bitswap), and refuses a name nobody publishes.
+// TestIPNSEmbedded: a two-peer cluster on the embedded node pins /ipns/<name>/index.html
+// where the name is published by a real Kubo on the cluster's private network. Kubo is
+// connected to peer 1 only and its record lands in peer 1's DHT; the pin is asked of peer 2,
+// which finds the record through the DHT of the cluster, and both peers fetch the blocks over
+// bitswap. A name nobody publishes is refused, before and after Kubo joins.
 func TestIPNSEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	secret := strings.Repeat("cd", 32)
-	dir := filepath.Join(t.TempDir(), "p1")
-	env := []string{"CLUSTER_SECRET=" + secret}
-	initDir(t, dir, env...)
-	d := startDaemon(t, dir, env)
-	var id struct{ Addresses []string }
-	json.Unmarshal([]byte(d.mustCLI("--enc", "json", "id")), &id)
-	var addr string
-	for _, a := range id.Addresses {
-		if strings.Contains(a, "/127.0.0.1/") {
-			addr = a
-		}
-	}
-	if addr == "" {
-		t.Fatalf("no loopback address: %v", id.Addresses)
-	}
+	ds, addr := startCluster(t, 2, nil, nil)
+	p1, p2 := ds[0], ds[1]
+	checkUnresolvable(t, p2)
 
-	checkUnresolvable(t, d)
-
-	k := startKubo(t, secret)
+	k := startKubo(t, strings.Repeat("ab", 32)) // startCluster's secret
 	k.must("swarm", "connect", addr)
 	site, index := k.addSite("<h1>cluster website</h1>")
 	// Kubo's DHT takes the peer into its table once identify has run: publish until it does.
@@ -202,16 +189,21 @@ func TestIPNSEmbedded(t *testing.T) {
 	})
 	name := k.must("id", "-f=<id>")
 
-	out := d.mustCLI("pin", "add", "--name", "cluster-website", "/ipns/"+name+"/index.html")
+	out := p2.mustCLI("pin", "add", "--name", "cluster-website", "/ipns/"+name+"/index.html")
 	if !strings.Contains(out, index) {
 		t.Fatalf("pin add /ipns/%s/index.html: want %s in the output: %q", name, index, out)
 	}
-	d.waitStatus(index, "pinned")
-	out = d.mustCLI("pin", "add", "--name", "cluster-website-dir", "/ipns/"+name)
+	waitFor(t, 90*time.Second, index+" pinned on both peers", func() bool {
+		return countStatus(p1.peerStatuses(index), "pinned") == 2
+	})
+	out = p1.mustCLI("pin", "add", "--name", "cluster-website-dir", "/ipns/"+name)
 	if !strings.Contains(out, site) {
 		t.Fatalf("pin add /ipns/%s: want %s in the output: %q", name, site, out)
 	}
-	d.waitStatus(site, "pinned")
+	waitFor(t, 90*time.Second, site+" pinned on both peers", func() bool {
+		return countStatus(p1.peerStatuses(site), "pinned") == 2
+	})
+	checkUnresolvable(t, p1)
 }
 
 // TestIPNSKubo: a peer on the kubo backend asks Kubo to resolve /ipns/ names: one Kubo
