@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,9 @@ func (k *kuboDaemon) addSite(content string) (dir, file string) {
 	return dir, strings.TrimPrefix(file, "/ipfs/")
 }
 
+// proxyAddrRe finds the IPFS proxy's address in a daemon's log.
+var proxyAddrRe = regexp.MustCompile(`IPFS proxy listening .*addr=/ip4/([0-9.]+)/tcp/([0-9]+)`)
+
 // unpublishedName is an IPNS name (a fresh key's) that nobody publishes.
 func unpublishedName(t *testing.T) string {
 	t.Helper()
@@ -132,8 +136,9 @@ func unpublishedName(t *testing.T) string {
 	return ipns.NameFromPeer(id).String()
 }
 
-// checkUnresolvable: a pin of a name nobody publishes fails on the CLI (one line, exit 2) and
-// on REST (404 with a JSON message), in bounded time, and leaves the pinset as it was.
+// checkUnresolvable: a pin of a name nobody publishes fails on the CLI (one line, exit 2), on
+// REST (404 with a JSON message) and on the IPFS proxy (as Kubo answers), in bounded time, and
+// leaves the pinset as it was.
 func checkUnresolvable(t *testing.T, d *daemon) {
 	t.Helper()
 	before := d.mustCLI("--enc", "json", "pin", "ls")
@@ -159,6 +164,26 @@ func checkUnresolvable(t *testing.T, d *daemon) {
 	}
 	if resp.StatusCode != http.StatusNotFound || json.Unmarshal(body, &apiErr) != nil || apiErr.Code != 404 || apiErr.Message == "" {
 		t.Fatalf("REST POST /pins%s: want 404 with a JSON message: %d %s", name, resp.StatusCode, body)
+	}
+	// The IPFS proxy answers as Kubo does for a name it cannot resolve: 500, Kubo's error body.
+	m := proxyAddrRe.FindStringSubmatch(d.log.String())
+	if m == nil {
+		t.Fatalf("no IPFS proxy address in the daemon's log")
+	}
+	resp, err = http.Post(fmt.Sprintf("http://%s:%s/api/v0/pin/add?arg=%s", m[1], m[2], name), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var kuboErr struct {
+		Message string
+		Code    int
+		Type    string
+	}
+	if resp.StatusCode != http.StatusInternalServerError || json.Unmarshal(body, &kuboErr) != nil || kuboErr.Type != "error" || kuboErr.Code != 0 ||
+		!strings.Contains(kuboErr.Message, "could not resolve name") {
+		t.Fatalf("proxy pin/add?arg=%s: want Kubo's 500 \"could not resolve name\": %d %s", name, resp.StatusCode, body)
 	}
 	if after := d.mustCLI("--enc", "json", "pin", "ls"); after != before {
 		t.Fatalf("an unresolvable name changed the pinset:\nbefore %s\nafter %s", before, after)
