@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/ipfs/boxo/ipns"
+	"github.com/ipfs/boxo/namesys"
 	"github.com/ipfs/boxo/path"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/routing"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/poll"
@@ -136,4 +138,43 @@ func TestResolveIPNSCancelled(t *testing.T) {
 	if _, err := n.Resolve(ctx, "/ipns/"+unpublishedName(t)); errors.Is(err, api.ErrNotFound) || err == nil {
 		t.Fatalf("Resolve with a cancelled context = %v, want the cancellation", err)
 	}
+}
+
+// stalledStore is a routing.ValueStore whose lookups never answer: a DHT whose peers do not
+// reply.
+type stalledStore struct{}
+
+func (stalledStore) PutValue(ctx context.Context, _ string, _ []byte, _ ...routing.Option) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (stalledStore) GetValue(ctx context.Context, _ string, _ ...routing.Option) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (stalledStore) SearchValue(ctx context.Context, _ string, _ ...routing.Option) (<-chan []byte, error) {
+	ch := make(chan []byte)
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch, nil
+}
+
+// A lookup that gets no answer ends at the resolve timeout as api.ErrNotFound, saying so.
+func TestResolveIPNSTimeout(t *testing.T) {
+	ns, err := namesys.NewNameSystem(stalledStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &naming{ns: ns}
+	p, err := path.NewPath("/ipns/" + unpublishedName(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = m.resolve(testCtx(t), p, 300*time.Millisecond)
+	if el := time.Since(start); !errors.Is(err, api.ErrNotFound) || el > 5*time.Second {
+		t.Fatalf("resolve with a stalled routing = %v after %s, want api.ErrNotFound at about 300ms", err, el)
+	}
+	t.Logf("resolve: %v", err)
 }
