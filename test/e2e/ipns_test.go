@@ -30,12 +30,12 @@ type kuboDaemon struct {
 // startKubo starts Kubo in a temp repo: loopback TCP only, no bootstrap or mDNS, and the DHT
 // as its routing (publish and resolve IPNS names there). With a secret it joins that private
 // network (swarm.key), as a Kubo beside a pincluster peer must to reach its libp2p host. It
-// skips the test when PINCLUSTER_KUBO_BIN is not set (make test-kubo and make test set it).
+// skips the test when PINCLUSTER_KUBO_BIN is not set (what ran before the call still counts).
 func startKubo(t *testing.T, secret string) *kuboDaemon {
 	t.Helper()
 	bin := os.Getenv("PINCLUSTER_KUBO_BIN")
 	if bin == "" {
-		t.Skip("PINCLUSTER_KUBO_BIN is not set: run `make kubo` and set it to tools/kubo/bin/ipfs")
+		t.Skip("PINCLUSTER_KUBO_BIN is not set: `make kubo` builds tools/kubo/bin/ipfs; set it to that path")
 	}
 	dir := t.TempDir()
 	k := &kuboDaemon{t: t, bin: bin, env: append(os.Environ(), "IPFS_PATH="+dir, "IPFS_TELEMETRY=off", "GOLOG_LOG_LEVEL=error")}
