@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,8 +16,19 @@ import (
 	"time"
 
 	"github.com/ipfs/boxo/ipns"
+	gocid "github.com/ipfs/go-cid"
+	carv2 "github.com/ipld/go-car/v2"
+	"github.com/ipld/go-car/v2/storage"
+	"github.com/ipld/go-ipld-prime/codec"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	"github.com/ipld/go-ipld-prime/codec/dagjson"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/fluent/qp"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	basicnode "github.com/ipld/go-ipld-prime/node/basic"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // kuboDaemon is a real Kubo (PINCLUSTER_KUBO_BIN) on loopback, stopped at cleanup.
@@ -232,7 +244,7 @@ func TestIPNSEmbedded(t *testing.T) {
 }
 
 // TestIPNSKubo: a peer on the kubo backend asks Kubo to resolve /ipns/ names: one Kubo
-// published pins, one nobody published is refused.
+// published pins, one nobody published is refused; /ipld/ paths resolve through Kubo too.
 func TestIPNSKubo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -256,4 +268,86 @@ func TestIPNSKubo(t *testing.T) {
 		t.Fatalf("Kubo does not hold the pin of %s: %q", index, pins)
 	}
 	checkUnresolvable(t, d)
+	checkIPLDPaths(t, d)
+}
+
+// writeIPLDCAR writes a CAR whose root is a dag-json node {"next": <dag-cbor node>} where the
+// dag-cbor node is {"link": <raw block>, "n": 1}, and returns the three CIDs (json, cbor, raw).
+func writeIPLDCAR(t *testing.T, file string) (root, mid, leaf gocid.Cid) {
+	t.Helper()
+	leaf, leafData := rawBlock(t, []byte("ipld leaf "+time.Now().String()))
+	encode := func(mc uint64, enc codec.Encoder, build func(ma datamodel.MapAssembler)) (gocid.Cid, []byte) {
+		nd, err := qp.BuildMap(basicnode.Prototype.Any, 2, build)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := enc(nd, &buf); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := mh.Sum(buf.Bytes(), mh.SHA2_256, -1)
+		return gocid.NewCidV1(mc, h), buf.Bytes()
+	}
+	mid, midData := encode(gocid.DagCBOR, dagcbor.Encode, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, "link", qp.Link(cidlink.Link{Cid: leaf}))
+		qp.MapEntry(ma, "n", qp.Int(1))
+	})
+	root, rootData := encode(gocid.DagJSON, dagjson.Encode, func(ma datamodel.MapAssembler) {
+		qp.MapEntry(ma, "next", qp.Link(cidlink.Link{Cid: mid}))
+	})
+	var buf bytes.Buffer
+	w, err := storage.NewWritable(&buf, []gocid.Cid{root}, carv2.WriteAsCarV1(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []struct {
+		c gocid.Cid
+		d []byte
+	}{{root, rootData}, {mid, midData}, {leaf, leafData}} {
+		if err := w.Put(context.Background(), b.c.KeyString(), b.d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, file, buf.String())
+	return root, mid, leaf
+}
+
+// checkIPLDPaths: /ipld/ paths through dag-json and dag-cbor nodes pin the block they name;
+// a missing field is refused (exit 2) and pins nothing.
+func checkIPLDPaths(t *testing.T, d *daemon) {
+	t.Helper()
+	car := filepath.Join(t.TempDir(), "ipld.car")
+	root, mid, leaf := writeIPLDCAR(t, car)
+	d.mustCLI("add", "--format", "car", car)
+	d.waitStatus(root.String(), "pinned")
+	for p, want := range map[string]gocid.Cid{
+		"/ipld/" + root.String() + "/next":      mid,
+		"/ipld/" + root.String() + "/next/link": leaf,
+		"/ipld/" + root.String() + "/next/n":    mid, // ends inside the block: that block
+	} {
+		if out := d.mustCLI("pin", "add", "--name", "ipld", p); !strings.Contains(out, want.String()) {
+			t.Fatalf("pin add %s: want %s in the output: %q", p, want, out)
+		}
+		d.waitStatus(want.String(), "pinned")
+	}
+	before := d.mustCLI("--enc", "json", "pin", "ls")
+	if r := d.cli("pin", "add", "/ipld/"+root.String()+"/next/nope"); r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("pin add of a missing /ipld/ field: want one line, exit 2: %s", r)
+	}
+	if after := d.mustCLI("--enc", "json", "pin", "ls"); after != before {
+		t.Fatal("a refused /ipld/ path changed the pinset")
+	}
+}
+
+// TestIPLDPathsEmbedded: /ipld/ path pins on a peer on the embedded node (no Kubo needed).
+func TestIPLDPathsEmbedded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := filepath.Join(t.TempDir(), "p1")
+	initDir(t, dir)
+	checkIPLDPaths(t, startDaemon(t, dir, nil))
 }
