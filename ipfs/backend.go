@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/ipfs/boxo/files"
 	"github.com/pincluster/pincluster/api"
@@ -24,6 +25,13 @@ var (
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("ipfs backend closed")
 )
+
+// DefaultResolveTimeout bounds the resolution of one /ipns/ name (IPNS record or DNSLink) by
+// either backend: past it the name is reported as not found (api.ErrNotFound, a 404), so a pin
+// of a name nobody publishes fails in bounded time instead of holding the request for
+// ipfs_request_timeout. Kubo's own default for a DHT name lookup is one minute; the records of
+// a cluster's private network are a few hops away at most.
+const DefaultResolveTimeout = 30 * time.Second
 
 // PinProgress is called by Pin each time a block of the DAG has been fetched or found locally,
 // with the running count. The tracker uses it to time out a pin only when no block arrived for
@@ -81,10 +89,12 @@ type Backend interface {
 	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
 
 	// Resolve returns the CID an IPFS path names: /ipfs/<cid>[/a/b] and /ipld/<cid>[/a/b] walk
-	// the DAG (fetching blocks when the node is online), /ipns/<name> is resolved where the
-	// backend can. A path that ends inside a block (a field of a dag-cbor node) names that block.
-	// A malformed path returns an error wrapping api.ErrInvalid; a missing link or name, or a
-	// block that cannot be found, an error wrapping api.ErrNotFound.
+	// the DAG (fetching blocks when the node is online), /ipns/<name>[/a/b] is first resolved to
+	// an /ipfs/ path (an IPNS record found through the node's routing, or a DNSLink TXT record)
+	// within DefaultResolveTimeout, and its rest walked. A path that ends inside a block (a
+	// field of a dag-cbor node) names that block. A malformed path returns an error wrapping
+	// api.ErrInvalid; a missing link, a name that does not resolve in time, or a block that
+	// cannot be found, an error wrapping api.ErrNotFound.
 	Resolve(ctx context.Context, path string) (api.Cid, error)
 
 	// RepoStat reports storage use.

@@ -3,6 +3,8 @@
 // (through a small go-datastore adapter, datastore.go); files are imported with boxo's UnixFS
 // importer; CARs are decoded with go-car v2; and, when a libp2p host is given, bitswap runs on
 // it as client and server, with no content routing: wants are broadcast to connected peers.
+// /ipns/ paths are resolved by boxo's namesys over a dual Kademlia DHT on the same host (IPNS
+// records) and DNS (DNSLink), bounded by Config.ResolveTimeout (naming.go).
 //
 // Usage:
 //

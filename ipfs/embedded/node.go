@@ -54,6 +54,8 @@ type Config struct {
 	// it, storing blocks and pins fails with api.ErrInsufficientStorage (0 =
 	// DefaultMinFreeSpace, negative = no check). See spaceGuard.
 	MinFreeSpace int64
+	// ResolveTimeout bounds the resolution of one /ipns/ name (0 = ipfs.DefaultResolveTimeout).
+	ResolveTimeout time.Duration
 }
 
 // Node is an IPFS node inside the peer: a Badger blockstore and pinner, boxo's UnixFS importer
@@ -72,6 +74,7 @@ type Node struct {
 	localDAG  format.DAGService // never touches the network
 	pinner    ipfspinner.Pinner
 	offlineID peer.ID
+	names     *naming // /ipns/ resolution (naming.go)
 
 	// guard protects the blocks of operations in progress from GC; gcRunning serialises GCs.
 	guard     gcGuard
@@ -123,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.bstore = &guardedBlockstore{Blockstore: n.blocks, g: &n.guard}
 
 	fail := func(err error) (*Node, error) {
+		n.names.close()
 		if n.bswap != nil {
 			n.bswap.Close()
 		}
@@ -139,6 +143,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		if n.offlineID, err = n.loadOfflineID(ctx); err != nil {
 			return fail(err)
 		}
+	}
+	if n.names, err = newNaming(cfg.Host); err != nil {
+		return fail(err)
 	}
 	n.dag = merkledag.NewDAGService(n.bserv)
 	n.localDAG = merkledag.NewDAGService(blockservice.New(n.bstore, nil))
@@ -228,7 +235,7 @@ func (n *Node) Close() error {
 	n.life.Unlock()
 
 	n.ops.Wait()
-	var errs []error
+	errs := []error{n.names.close()}
 	if n.bswap != nil {
 		errs = append(errs, n.bswap.Close())
 	}

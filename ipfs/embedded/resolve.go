@@ -19,14 +19,24 @@ import (
 // Resolve walks an /ipfs/ or /ipld/ path with boxo's path resolver over the node's block
 // service: local blocks only when offline, bitswap when online. /ipfs/ paths see UnixFS
 // directories (HAMT-sharded ones included) by entry name; /ipld/ paths see the raw IPLD data
-// model. IPNS needs content routing, which the embedded node does not have.
+// model. An /ipns/ path is first turned into an /ipfs/ one by the name system (naming.go: the
+// DHT for IPNS records, DNS for DNSLink), within the resolve timeout.
 func (n *Node) Resolve(ctx context.Context, p string) (api.Cid, error) {
 	ctx, done, err := n.begin(ctx)
 	if err != nil {
 		return api.CidUndef, err
 	}
 	defer done()
-	ip, err := parseImmutablePath(p)
+	pp, err := parsePath(p)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	var ip path.ImmutablePath
+	if pp.Mutable() {
+		ip, err = n.names.resolve(ctx, pp, n.resolveTimeout())
+	} else {
+		ip, err = path.NewImmutablePath(pp)
+	}
 	if err != nil {
 		return api.CidUndef, err
 	}
@@ -46,20 +56,17 @@ func (n *Node) Resolve(ctx context.Context, p string) (api.Cid, error) {
 	return api.NewCid(c), nil
 }
 
-// parseImmutablePath parses p as an /ipfs/ or /ipld/ path (a bare CID is taken as /ipfs/<cid>).
-func parseImmutablePath(p string) (path.ImmutablePath, error) {
+// parsePath parses p as an /ipfs/, /ipld/ or /ipns/ path (a bare CID is taken as /ipfs/<cid>).
+func parsePath(p string) (path.Path, error) {
 	full := p
 	if !strings.HasPrefix(p, "/") {
 		full = "/ipfs/" + p
 	}
 	pp, err := path.NewPath(full)
 	if err != nil {
-		return path.ImmutablePath{}, fmt.Errorf("%w: %q is not an IPFS path (use /ipfs/<cid>[/sub/path]): %v", api.ErrInvalid, p, err)
+		return nil, fmt.Errorf("%w: %q is not an IPFS path (use /ipfs/<cid>[/sub/path], /ipld/<cid>[/field] or /ipns/<name>[/sub/path]): %v", api.ErrInvalid, p, err)
 	}
-	if pp.Mutable() {
-		return path.ImmutablePath{}, fmt.Errorf("%w: cannot resolve %s: the embedded IPFS node has no IPNS resolution; pin the /ipfs/ path it points to", api.ErrInvalid, p)
-	}
-	return path.NewImmutablePath(pp)
+	return pp, nil
 }
 
 // resolveErr classifies a resolver failure: missing links and blocks are api.ErrNotFound.

@@ -79,7 +79,6 @@ func TestResolveUnixFS(t *testing.T) {
 		{"/ipfs/" + r + "/a.txt/inside", api.ErrNotFound},
 		{"/ipfs/" + missing.String() + "/x", api.ErrNotFound},
 		{"/ipfs/notacid/x", api.ErrInvalid},
-		{"/ipns/example.com", api.ErrInvalid},
 		{"/foo/bar", api.ErrInvalid},
 		{"", api.ErrInvalid},
 	}

@@ -32,6 +32,9 @@ type Config struct {
 	NodeMultiaddress string
 	// RequestTimeout bounds ID, IsPinned, RepoStat and Resolve (0 = DefaultRequestTimeout).
 	RequestTimeout time.Duration
+	// ResolveTimeout bounds the name lookup of an /ipns/ Resolve (0 = ipfs.DefaultResolveTimeout);
+	// Kubo is told it as dht-timeout.
+	ResolveTimeout time.Duration
 	// HTTPClient, when set, replaces the default client (e.g. to add authentication). Its
 	// Timeout should be 0: Pin and Add can legitimately take hours.
 	HTTPClient *http.Client
@@ -56,6 +59,9 @@ var _ ipfs.Backend = (*Node)(nil)
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.ResolveTimeout <= 0 {
+		cfg.ResolveTimeout = ipfs.DefaultResolveTimeout
 	}
 	base, dial, err := apiBase(cfg.NodeMultiaddress)
 	if err != nil {

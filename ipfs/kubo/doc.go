@@ -12,9 +12,13 @@
 // IsPinned pin/ls?arg= by type (no DAG walk), PinLs pin/ls?stream=true, Add add (multipart,
 // pin=false), ImportCAR dag/import (pin-roots=false; the CAR's single root, and that it carries
 // the root block, are checked here first), RepoStat repo/stat, GC repo/gc, Resolve
-// resolve?recursive=true.
+// resolve?recursive=true&cid-base=base58btc (so a CIDv0 answer is not upgraded to v1); an /ipns/
+// name is resolved by Kubo's own name system (its routing, DNS for DNSLink).
 //
-// Timeouts: Config.RequestTimeout bounds the short calls (ID, IsPinned, RepoStat, Resolve);
+// Timeouts: Config.RequestTimeout bounds the short calls (ID, IsPinned, RepoStat, Resolve); an
+// /ipns/ Resolve is bounded by Config.ResolveTimeout (ipfs.DefaultResolveTimeout, 30s, sent
+// as dht-timeout) plus a little slack, and one that runs out is api.ErrNotFound, like Kubo's
+// "could not resolve name";
 // Pin, Unpin, PinLs, Add, ImportCAR and GC run under the caller's context only, since their
 // length follows the data (the tracker applies pin_timeout and unpin_timeout itself). A call that
 // runs out of time returns an error wrapping api.ErrTimeout.
