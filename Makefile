@@ -47,6 +47,7 @@ $(KUBO_BIN):
 
 test-kubo: $(KUBO_BIN)
 	PINCLUSTER_KUBO_BIN=$(abspath $(KUBO_BIN)) $(GO) test -race -count=1 ./ipfs/kubo/... ./api/ipfsproxy/ ./api/pinsvc/
+	PINCLUSTER_KUBO_BIN=$(abspath $(KUBO_BIN)) $(GO) test -race -count=1 -run 'TestIPNS|TestIPLD' ./test/e2e/
 
 # The status page's browser test (api/rest/ui, headless Chromium) writes its screenshot here.
 ui-screenshot:
