@@ -1,10 +1,6 @@
 package cli
 
 import (
-	"context"
-	"os/signal"
-	"syscall"
-
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/peer"
 )
@@ -30,15 +26,5 @@ func (c *FollowRunCmd) Run(g *Globals, f *FollowCmd, n *FollowNameCmd) error {
 			return err
 		}
 	}
-	base := g.baseCtx
-	if base == nil {
-		base = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(base, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	hooks, err := faultHooks(ctx)
-	if err != nil {
-		return err
-	}
-	return peerRunDaemon(ctx, dir, peer.DaemonOptions{Follower: true, Out: g.io.Out, Hooks: hooks})
+	return runDaemon(g, dir, peer.DaemonOptions{Follower: true})
 }

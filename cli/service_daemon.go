@@ -16,6 +16,12 @@ type DaemonCmd struct {
 }
 
 func (c *DaemonCmd) Run(g *Globals) error {
+	return runDaemon(g, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Stats: c.Stats})
+}
+
+// runDaemon runs the daemon on dir until SIGINT or SIGTERM (daemon, follow NAME run), with
+// the fault hooks of the environment and output on the CLI's stdout.
+func runDaemon(g *Globals, dir string, opts peer.DaemonOptions) error {
 	base := g.baseCtx
 	if base == nil {
 		base = context.Background()
@@ -26,5 +32,6 @@ func (c *DaemonCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	return peerRunDaemon(ctx, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Stats: c.Stats, Out: g.io.Out, Hooks: hooks})
+	opts.Out, opts.Hooks = g.io.Out, hooks
+	return peerRunDaemon(ctx, dir, opts)
 }
