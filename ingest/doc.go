@@ -10,7 +10,9 @@
 //     own NDJSON fields override them field by field.
 //   - Lines are read in chunks (ChunkLines). Each chunk is validated line by line
 //     (api.PinOptions.Validate after the cluster defaults, as for a single pin), looked up in
-//     the store in one go, allocated from one metrics snapshot, and committed through the
+//     a store snapshot in one go (a snapshot renewed every 16 chunks: a fresh read transaction
+//     per lookup would wait for the commit in flight; a CID repeated within those chunks may be
+//     committed twice, with the same options, which changes nothing), allocated from one metrics snapshot, and committed through the
 //     pinset actor as one group commit. Only after the commit returned are the chunk's lines
 //     acknowledged in the response, so a line reported ok is durable; a dropped connection
 //     stops the run after the commit in flight, and every op is whole (the store commits whole
