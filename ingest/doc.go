@@ -12,8 +12,9 @@
 //     (api.PinOptions.Validate after the cluster defaults, as for a single pin), looked up in
 //     a store snapshot in one go (a snapshot renewed every 16 chunks: a fresh read transaction
 //     per lookup would wait for the commit in flight; a CID repeated within those chunks may be
-//     committed twice, with the same options: the later commit only moves its timestamp), allocated from one metrics snapshot, and committed through the
-//     pinset actor as one group commit. Only after the commit returned are the chunk's lines
+//     committed twice, with the same options: the later commit only moves its timestamp),
+//     allocated from one metrics snapshot, and committed through the pinset actor as one group
+//     commit. Only after the commit returned are the chunk's lines
 //     acknowledged in the response, so a line reported ok is durable; a dropped connection
 //     stops the run after the commit in flight, and every op is whole (the store commits whole
 //     ops), so nothing is half-applied.
