@@ -180,11 +180,16 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		p.Close()
 		return err
 	}
+	if err := p.notifyReady(); err != nil {
+		p.Close()
+		return err
+	}
 	fmt.Fprintf(out, "pincluster peer %s (%s) is ready\n  REST API: %s\n", ident.ID, cfg.Cluster.Peername, p.RESTAddr())
 	for _, a := range p.host.Addrs() {
 		fmt.Fprintf(out, "  cluster:  %s/p2p/%s\n", a, ident.ID)
 	}
 	<-ctx.Done()
+	p.notifyStopping()
 	fmt.Fprintln(out, "shutting down...")
 	os.Remove(apiFile)
 	p.leaveOnShutdown()
