@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/pincluster/pincluster/peer"
+	"github.com/pincluster/pincluster/follow"
 )
 
 // maxTemplate bounds a template (a service.json fragment is a few kilobytes).
@@ -41,7 +41,7 @@ func (c *FollowInitCmd) Run(g *Globals, f *FollowCmd, n *FollowNameCmd) error {
 	if len(tmpl) == 0 && c.Secret == "" && os.Getenv("CLUSTER_SECRET") == "" && os.Getenv("PINCLUSTER_SECRET") == "" {
 		return fmt.Errorf("give a template (a service.json fragment file, or - for stdin) or --secret: a follower needs the cluster's secret")
 	}
-	if err := peerInitFollower(dir, peer.FollowerInit{Template: tmpl, Bootstrap: c.Bootstrap, Secret: c.Secret, Out: g.io.Out}); err != nil {
+	if err := peerInitFollower(dir, follow.Init{Template: tmpl, Bootstrap: c.Bootstrap, Secret: c.Secret, Out: g.io.Out}); err != nil {
 		return err
 	}
 	g.printf("run it with: pincluster follow %s run\n", n.Name)
@@ -60,4 +60,4 @@ func readTemplate(r io.Reader, name string) ([]byte, error) {
 }
 
 // peerInitFollower and peerRunFollower are variables so tests can observe the wiring.
-var peerInitFollower = peer.InitFollower
+var peerInitFollower = follow.Write

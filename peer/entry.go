@@ -35,7 +35,7 @@ type DaemonOptions struct {
 	Upgrade   bool     // --upgrade: run state migrations before starting
 	Stats     bool     // --stats: serve Prometheus metrics (observations.metrics.enable_stats)
 	// Follower runs the peer as a follower whatever its file says (`follow NAME run`), and
-	// refuses to create a configuration: a follower is set up by InitFollower.
+	// refuses to create a configuration: a follower is set up by follow.Write.
 	Follower bool
 	Out      io.Writer
 	Logger   *slog.Logger

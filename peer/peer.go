@@ -35,9 +35,9 @@
 //   - cluster.leave_on_shutdown: RunDaemon's clean shutdown first runs the services'
 //     LeaveCluster (leave.go, bounded by LeaveTimeout), so the peer leaves as peers rm would
 //     and its state is moved to a backup like a removed peer's.
-//   - cluster.follower_mode (follower.go, follow.go): the services refuse writes, the informer
+//   - cluster.follower_mode (follower.go): the services refuse writes, the informer
 //     adds the follower metric, the healer commits nothing and repins nothing, the RPC policy
-//     closes IPFS GC (rpcwire.ForFollower); InitFollower sets up a follower's directory from
+//     closes IPFS GC (rpcwire.ForFollower); follow.Write sets up a follower's directory from
 //     a template for `pincluster follow`.
 //   - No goroutine loops here: the peer joins the pubsub topics (gossip.Join) and spawns the
 //     actors; background work runs in the actors and their I/O workers, and Close stops them.

@@ -1,4 +1,7 @@
-package peer
+// Package follow sets up a follower peer's configuration directory (`pincluster follow NAME
+// init`), as ipfs-cluster-follow's init does from a configuration template. It is setup, not
+// assembly: the follower then runs through peer.RunDaemon like any peer, with follower_mode set.
+package follow
 
 import (
 	"fmt"
@@ -14,11 +17,12 @@ import (
 	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/strictjson"
+	"github.com/pincluster/pincluster/peer"
 )
 
-// FollowerInit describes a follower peer to set up (`pincluster follow NAME init`), as
+// Init describes a follower peer to set up (`pincluster follow NAME init`), as
 // ipfs-cluster-follow's init does from a configuration template.
-type FollowerInit struct {
+type Init struct {
 	// Template is a service.json fragment (the cluster operator's: cluster.secret,
 	// consensus.crdt.cluster_name and trusted_peers, ...), decoded strictly over the defaults;
 	// nil when none was given.
@@ -31,12 +35,12 @@ type FollowerInit struct {
 	Out    io.Writer
 }
 
-// InitFollower writes a follower's configuration (follower_mode set, free random ports so
+// Write writes a follower's configuration (follower_mode set, free random ports so
 // that several followers and a peer share a machine, the template over the defaults, then the
 // environment), a new identity and the peerstore in dir. dir must not hold a configuration yet.
 // A template must name the cluster's secret (or Secret), and the follower needs a way in:
 // Bootstrap.
-func InitFollower(dir string, fi FollowerInit) error {
+func Write(dir string, fi Init) error {
 	out := fi.Out
 	if out == nil {
 		out = io.Discard
@@ -100,7 +104,7 @@ func InitFollower(dir string, fi FollowerInit) error {
 	if err := ident.Save(dir); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(dir, PeerstoreFile), []byte(strings.Join(fi.Bootstrap, "\n")+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, peer.PeerstoreFile), []byte(strings.Join(fi.Bootstrap, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "initialized follower peer %s in %s (cluster %q)\n", ident.ID, dir, cfg.Consensus.CRDT.ClusterName)
