@@ -54,11 +54,11 @@ func NewPusher(h host.Host, local ipfs.BlockPutter, dir string, log *slog.Logger
 // NewSpool makes the temporary blockstore of one add.
 func (p *Pusher) NewSpool() (*Spool, error) { return NewSpool(p.dir) }
 
-// Push stores every block of sp on peer to's IPFS node and returns once to acked the last
+// Push stores every block of sp (a Spool, or a Part of one) on peer to's IPFS node and returns once to acked the last
 // one. progress (may be nil) is called after each acked batch. Errors name the peer; a peer
 // that cannot be reached or breaks off wraps api.ErrUnavailable, one that refuses the push
 // (not trusted, a backend that cannot store blocks) says why.
-func (p *Pusher) Push(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, progress func(Progress)) error {
+func (p *Pusher) Push(ctx context.Context, to peer.ID, sp Source, root cid.Cid, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -72,7 +72,7 @@ func (p *Pusher) Push(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, 
 	return err
 }
 
-func (p *Pusher) pushLocal(ctx context.Context, sp *Spool, root cid.Cid, progress func(Progress)) error {
+func (p *Pusher) pushLocal(ctx context.Context, sp Source, root cid.Cid, progress func(Progress)) error {
 	if p.local == nil {
 		return fmt.Errorf("%w: this peer's IPFS backend cannot store pushed blocks", api.ErrUnavailable)
 	}
@@ -107,7 +107,7 @@ type ackMsg struct {
 	err   error
 }
 
-func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, progress func(Progress)) (err error) {
+func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp Source, root cid.Cid, progress func(Progress)) (err error) {
 	st, err := p.h.NewStream(ctx, to, ProtocolID)
 	if err != nil {
 		return err

@@ -47,7 +47,7 @@ type failPusher struct {
 
 func (f *failPusher) NewSpool() (*blockpush.Spool, error) { return nil, errors.New("unused") }
 
-func (f *failPusher) Push(_ context.Context, to peer.ID, _ *blockpush.Spool, _ cid.Cid, _ func(blockpush.Progress)) error {
+func (f *failPusher) Push(_ context.Context, to peer.ID, _ blockpush.Source, _ cid.Cid, _ func(blockpush.Progress)) error {
 	if f.bad[to] {
 		return fmt.Errorf("%w: pushing to peer %s: refused", api.ErrUnavailable, to)
 	}
