@@ -40,7 +40,15 @@ type Pusher struct {
 	local ipfs.BlockPutter // nil: this peer's backend cannot store pushed blocks
 	dir   string
 	log   *slog.Logger
+	slots chan struct{} // one per push running; MaxPushes
 }
+
+// MaxPushes caps the pushes one peer runs at once, over all its adds: each holds a stream, a
+// window of blocks in flight and a spool reader, so many concurrent adds with a high
+// replication would otherwise open streams without bound. A push waits for a slot (its
+// context still applies); an add's own pushes never wait on each other, so waiting cannot
+// deadlock.
+const MaxPushes = 16
 
 // NewPusher pushes from h; local stores blocks allocated to this peer; spools go in dir
 // (the system's temporary directory when empty).
@@ -48,7 +56,7 @@ func NewPusher(h host.Host, local ipfs.BlockPutter, dir string, log *slog.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Pusher{h: h, local: local, dir: dir, log: log.With("component", "blockpush")}
+	return &Pusher{h: h, local: local, dir: dir, log: log.With("component", "blockpush"), slots: make(chan struct{}, MaxPushes)}
 }
 
 // NewSpool makes the temporary blockstore of one add.
@@ -61,6 +69,12 @@ func (p *Pusher) NewSpool() (*Spool, error) { return NewSpool(p.dir) }
 func (p *Pusher) Push(ctx context.Context, to peer.ID, sp Source, root cid.Cid, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
+	}
+	select {
+	case p.slots <- struct{}{}:
+		defer func() { <-p.slots }()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	if to == p.h.ID() {
 		return p.pushLocal(ctx, sp, root, progress)

@@ -62,6 +62,10 @@ func (c *AddCmd) Run(g *Globals) error {
 	ctx, cancel := g.ctx(true)
 	defer cancel()
 	err = cl.Add(ctx, c.Paths, params, func(o api.AddedOutput) {
+		if !o.Cid.Defined() && len(o.Allocations) > 0 {
+			bar.pushed(o)
+			return
+		}
 		if !o.Cid.Defined() {
 			bar.update(o)
 			return

@@ -83,7 +83,8 @@ func (s *AddService) addSharded(ctx context.Context, mr *multipart.Reader, car i
 		if err != nil {
 			return root, err
 		}
-		if err := s.pushShard(ctx, part, a.nodes[i].Cid(), a.places[i]); err != nil {
+		report := s.pushReporter(fmt.Sprintf("%s shard %d/%d", root, i+1, len(a.shards)), a.shards[i].Bytes, 1, params.Progress, out)
+		if err := s.pushShard(ctx, part, a.nodes[i].Cid(), a.places[i], report); err != nil {
 			return root, fmt.Errorf("add: shard %d of %d: %w; nothing was pinned", i+1, len(a.shards), err)
 		}
 	}
@@ -180,22 +181,27 @@ func (s *AddService) shardCandidates(ctx context.Context) ([]sharding.Candidate,
 
 // pushShard pushes one shard (its blocks and its node) to each of its allocations in
 // parallel; the first failure cancels the others and is returned, naming the peer.
-func (s *AddService) pushShard(ctx context.Context, part blockpush.Source, node cid.Cid, to []peer.ID) error {
+func (s *AddService) pushShard(ctx context.Context, part blockpush.Source, node cid.Cid, to []peer.ID, report func(blockpush.Progress)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan pushResult)
 	for _, p := range to {
 		go func() {
-			err := s.d.Blocks.Push(ctx, p, part, node, nil)
+			err := s.d.Blocks.Push(ctx, p, part, node, progressTo(ctx, results))
 			select {
 			case results <- pushResult{peer: p, err: err}:
 			case <-ctx.Done():
 			}
 		}()
 	}
-	for range to {
+	for running := len(to); running > 0; {
 		select {
 		case r := <-results:
+			if r.progress != nil {
+				report(*r.progress)
+				continue
+			}
+			running--
 			if r.err != nil {
 				return fmt.Errorf("pushing to %s: %w", s.d.Members.PeerName(r.peer), r.err)
 			}
