@@ -33,4 +33,16 @@
 //     meta-pin on IPFS; here the peers' trackers know pins only by allocations and mode, so
 //     a meta-pin allocated nowhere would read as "every peer" to them. Pinning one block it
 //     already holds costs nothing and keeps each tracker's status truthful.
+//   - A failed add pins nothing: every pin goes in one pinset change after every push
+//     succeeded (cluster/shard_add.go), so there is nothing to roll back.
+//
+// Usage (cluster/shard_add.go):
+//
+//	ranges, err := sharding.Split(blockSizes, params.ShardSize)
+//	node, _ := sharding.ShardNode(blockCids[r.From:r.To]) // one per range
+//	dag, _ := sharding.ClusterDAGNode(shardNodeCids)
+//	places, err := sharding.Place(ranges, candidates, sharding.Want{Min: 2, Max: 3})
+//	// ... push, pin; later, for unpin and status:
+//	shards, err := sharding.Links(clusterDAGBytes)
+//	meta := sharding.Aggregate(metaStatus, shardStatuses)
 package sharding
