@@ -35,6 +35,7 @@ type options struct {
 	idents  []identity.Identity
 	start   int
 	bw      bool
+	formed  time.Duration // bound on New's wait for full membership (30 s)
 }
 
 // WithBackend gives peer i the backend b(i) instead of a fresh fake. The harness never closes
@@ -56,6 +57,9 @@ func WithIdentities(ids ...identity.Identity) Option { return func(o *options) {
 
 // WithBandwidth counts each peer's libp2p bytes in and out (Bandwidth reads them).
 func WithBandwidth() Option { return func(o *options) { o.bw = true } }
+
+// WithFormation bounds New's wait until every peer sees every other one (30 s by default).
+func WithFormation(d time.Duration) Option { return func(o *options) { o.formed = d } }
 
 // WithStarted starts only the first n peers; the others are prepared (dir, identity, config)
 // and start with Start(i).
@@ -93,7 +97,7 @@ type node struct {
 func New(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, secret: config.NewSecret(), logs: newLogSink(), part: newPartition()}
-	c.opts.start = n
+	c.opts.start, c.opts.formed = n, 30*time.Second
 	for _, o := range opts {
 		o(&c.opts)
 	}
@@ -144,7 +148,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 			t.Fatalf("starting peer %d: %v", i, err)
 		}
 	}
-	c.WaitConnected(30 * time.Second)
+	c.WaitConnected(c.opts.formed)
 	return c
 }
 

@@ -25,7 +25,8 @@ import (
 // (make bench-scale: 10,30,100), never in -short, and prints one table row per size. Figures
 // are printed, never asserted; the test fails only when a phase does not finish.
 //
-// Config: the daemon's defaults (batches of 256 ops or 200 ms, anti-entropy every 10 s) except
+// Config: the daemon's defaults (batches of 256 ops or 200 ms, anti-entropy every 10 s, state
+// sync every 5 min) except
 // the ping: every scalePing (its TTL twice that), so a killed peer is noticed in ~10 s rather
 // than 30 s, and repinning on.
 const scalePing = 5 * time.Second
@@ -77,11 +78,14 @@ func TestScale(t *testing.T) {
 func runScale(t *testing.T, n int) scaleRow {
 	r := scaleRow{peers: n}
 	start := time.Now()
-	c := New(t, n+1, WithStarted(n), WithBandwidth(), WithConfig(func(_ int, cfg *servicejson.Config) {
+	c := New(t, n+1, WithStarted(n), WithBandwidth(), WithFormation(10*time.Minute), WithConfig(func(_ int, cfg *servicejson.Config) {
 		cfg.Cluster.MonitorPingInterval = config.Duration(scalePing)
 		cfg.Informer.MetricTTL = 2 * scalePing
 		cfg.Monitor.CheckInterval = time.Second
 		cfg.Cluster.DisableRepinning = false
+		def0 := config.DefaultCluster()
+		cfg.Cluster.StateSyncInterval = def0.StateSyncInterval
+		cfg.Cluster.PinRecoverInterval = def0.PinRecoverInterval
 		def := config.DefaultCRDT()
 		cfg.Consensus.CRDT.RebroadcastInterval = def.RebroadcastInterval
 		cfg.Consensus.CRDT.Batching.MaxBatchSize = def.Batching.MaxBatchSize
@@ -103,10 +107,11 @@ func runScale(t *testing.T, n int) scaleRow {
 
 // idleCost is the traffic (bytes in+out per peer per second) and CPU (seconds per peer per
 // second) of a formed cluster that does nothing: pings, metrics and anti-entropy rounds.
+// It starts two ping intervals after formation, once the start's extra publishes are over.
 func idleCost(c *Cluster, running []int) (bytesPerSec, cpuPerSec float64) {
+	<-time.After(2 * scalePing)
 	b0, cpu0, t0 := totalBytes(c, running), cpuTime(), time.Now()
-	idle := time.NewTimer(scaleIdle)
-	<-idle.C
+	<-time.After(scaleIdle)
 	wall := time.Since(t0).Seconds()
 	n := float64(len(running))
 	return float64(totalBytes(c, running)-b0) / n / wall, (cpuTime() - cpu0).Seconds() / n / wall
