@@ -128,6 +128,14 @@ func batchIntoCluster(ctx context.Context, o options, dir string, logf func(stri
 	return res, time.Since(done), nil
 }
 
+// fill posts CIDs [from, to): single POSTs from o.clients clients, or one batch with -fill-batch.
+func fill(ctx context.Context, o options, hc *http.Client, base string, gen cidGen, from, to int, progress io.Writer) (ingestResult, error) {
+	if o.fillBatch {
+		return postBatch(ctx, hc, base, gen, from, to)
+	}
+	return ingest(ctx, hc, base, gen, from, to, o.clients, progress)
+}
+
 // postBatch streams CIDs [from, to) to POST /pins/batch and times it until the last event.
 func postBatch(ctx context.Context, hc *http.Client, base string, gen cidGen, from, to int) (ingestResult, error) {
 	pr, pw := io.Pipe()
@@ -145,8 +153,12 @@ func postBatch(ctx context.Context, hc *http.Client, base string, gen cidGen, fr
 	if err != nil {
 		return ingestResult{}, err
 	}
+	// One batch of millions of pins outlasts the shared client's per-request timeout; ctx
+	// bounds it instead.
+	long := *hc
+	long.Timeout = 0
 	start := time.Now()
-	resp, err := hc.Do(req)
+	resp, err := long.Do(req)
 	if err != nil {
 		pr.CloseWithError(err)
 		return ingestResult{}, err
