@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# A pincluster cluster across Linux network namespaces, with latency, jitter and loss between
+# the hosts (make netns-cluster; docs/netns.md says why it is built this way). Root only.
+#
+#   scripts/netns-cluster.sh [run] [N] [DURATION]   up N peers (default 3), wait DURATION (or Ctrl-C), down
+#   scripts/netns-cluster.sh up [N]                 up and return; the peers keep running
+#   scripts/netns-cluster.sh down                   stop everything with this PREFIX, also leftovers of a crash
+#   scripts/netns-cluster.sh selftest               3 peers with impairment: pin, all converge, down, nothing left
+#   scripts/netns-cluster.sh net [N]                the network only (no daemons), and $WORK/pincluster, a
+#                                                   wrapper that runs bin/pincluster in the namespace of
+#                                                   the peer whose --config dir is .../pI (for chaos and bench)
+#   scripts/netns-cluster.sh bench                  convergence, catch-up and chaos figures with and without LINK
+#
+# Environment: LINK (default "50ms+-10ms,1%": DELAY[+-JITTER][,LOSS%] each way; "0" = none),
+# IMPAIR (auto|netem|relay; auto = netem where the kernel has it, else the relay), PREFIX
+# (default pcn; every name made starts with it), WORK (default /tmp/pincluster-netns-$PREFIX),
+# BIN (bin/pincluster), SEED (the relay's, default 1), KEEP=1 keeps WORK after down.
+#
+# Topology: a router namespace $PREFIX-r, and per peer I a namespace $PREFIX-pI with one veth
+# to the router (peer 198.18.0.I, router end 198.18.1.I, point to point) carrying all
+# peer-to-peer traffic, and one veth to the root namespace (peer 198.19.0.I, root end
+# 198.19.1.I) for management only: the REST API listens there, so tools in the root namespace
+# reach every peer; the peers have no route to each other's management address. In the router
+# either netem impairs each peer's egress and the router forwards, or (no netem) nothing is
+# forwarded: policy routing delivers every packet from a peer link locally, and bin/netimpair
+# -transparent relays each TCP connection to the address it was meant for, from the client's
+# own address, delaying and losing as LINK says.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PREFIX=${PREFIX:-pcn}
+WORK=${WORK:-/tmp/pincluster-netns-$PREFIX}
+BIN=${BIN:-bin/pincluster}
+IMPAIR_BIN=${IMPAIR_BIN:-bin/netimpair}
+LINK=${LINK-50ms+-10ms,1%}
+IMPAIR=${IMPAIR:-auto}
+SEED=${SEED:-1}
+CLUSTER_PORT=9096
+REST_PORT=9094
+RT=$PREFIX-r
+
+say() { echo "netns: $*"; }
+die() { echo "netns: $*" >&2; exit 1; }
+
+# available prints nothing and succeeds when namespaces can be made here; otherwise it prints
+# the reason. It makes and removes a namespace and a veth pair, the two things the script needs.
+available() {
+  [ "$(uname -s)" = Linux ] || { echo "not Linux"; return 1; }
+  [ "$(id -u)" = 0 ] || { echo "not root"; return 1; }
+  command -v ip >/dev/null || { echo "no ip command (iproute2)"; return 1; }
+  local ns=$PREFIX-probe out
+  ip netns del "$ns" 2>/dev/null || true
+  if ! out=$(ip netns add "$ns" 2>&1); then echo "ip netns add: $out"; return 1; fi
+  if ! out=$(ip link add "$PREFIX"-pa type veth peer name "$PREFIX"-pb netns "$ns" 2>&1); then
+    ip netns del "$ns"; echo "veth: $out"; return 1
+  fi
+  if ! out=$(ip netns exec "$ns" ip link set lo up 2>&1); then
+    ip link del "$PREFIX"-pa 2>/dev/null || true; ip netns del "$ns"; echo "ip netns exec: $out"; return 1
+  fi
+  ip link del "$PREFIX"-pa 2>/dev/null || true
+  ip netns del "$ns"
+}
+
+# has_netem says whether the kernel has the netem qdisc (tried on a namespace's loopback).
+has_netem() {
+  local ns=$PREFIX-probe ok=1
+  ip netns add "$ns" 2>/dev/null || return 1
+  ip netns exec "$ns" tc qdisc add dev lo root netem delay 1ms >/dev/null 2>&1 && ok=0
+  ip netns del "$ns"
+  return $ok
+}
+
+# netem_args turns LINK into tc netem's arguments.
+netem_args() {
+  local spec=${LINK%%,*} loss="" delay jitter=""
+  [ "$spec" != "$LINK" ] && loss=${LINK#*,}
+  delay=${spec%%+-*}
+  [ "$delay" != "$spec" ] && jitter=${spec#*+-}
+  [ "$delay" = 0 ] && delay=0ms
+  echo "delay $delay${jitter:+ $jitter}${loss:+ loss $loss}"
+}
+
+# cleanup removes everything named with PREFIX: processes in its namespaces (only those: they
+# are ours), the namespaces (their veths go with them), root-side links, and WORK unless KEEP.
+cleanup() {
+  local ns pid
+  if [ -f "$WORK/pids" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$WORK/pids"
+  fi
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
+  # The daemons stop on SIGTERM within seconds (Badger closes); then SIGKILL what is left.
+  for _ in $(seq 1 50); do
+    local left=0
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
+      [ -n "$(ip netns pids "$ns" 2>/dev/null)" ] && left=1
+    done
+    [ $left = 0 ] && break
+    sleep 0.2
+  done
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$PREFIX" || true); do
+    ip link del "$l" 2>/dev/null || true
+  done
+  rm -f "$WORK/pids"
+  if [ "${KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
+}
+
+# leftovers prints what cleanup should have removed and did not.
+leftovers() {
+  ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" | sed 's/^/namespace /' || true
+  ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$PREFIX" | sed 's/^/link /' || true
+  if [ -f "$WORK/pids.all" ]; then
+    while read -r pid; do kill -0 "$pid" 2>/dev/null && echo "process $pid"; done <"$WORK/pids.all"
+  fi
+  return 0
+}
+
+# net N makes the router and N peer namespaces and starts the impairment.
+net() {
+  local n=$1 i mode=none
+  [ "$n" -ge 1 ] && [ "$n" -le 250 ] || die "N must be 1..250, got $n"
+  if [ "$LINK" != 0 ]; then
+    case $IMPAIR in
+      auto) if has_netem; then mode=netem; else mode=relay; fi ;;
+      netem|relay) mode=$IMPAIR ;;
+      *) die "IMPAIR must be auto, netem or relay, got $IMPAIR" ;;
+    esac
+  elif [ "$IMPAIR" = relay ]; then
+    mode=relay # LINK=0 through the relay: the relay's own cost
+  fi
+  mkdir -p "$WORK"
+  ip netns add "$RT"
+  ip -n "$RT" link set lo up
+  for i in $(seq 1 "$n"); do
+    local ns=$PREFIX-p$i
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    # the data link: peer 198.18.0.I <-> router 198.18.1.I
+    ip link add "$PREFIX-d$i" netns "$RT" type veth peer name eth0 netns "$ns"
+    ip -n "$ns" addr add "198.18.0.$i/32" peer "198.18.1.$i/32" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" route add 198.18.0.0/16 via "198.18.1.$i" src "198.18.0.$i"
+    ip -n "$RT" addr add "198.18.1.$i/32" peer "198.18.0.$i/32" dev "$PREFIX-d$i"
+    ip -n "$RT" link set "$PREFIX-d$i" up
+    # the management link: peer 198.19.0.I <-> root namespace 198.19.1.I
+    ip link add "$PREFIX-m$i" type veth peer name mgmt netns "$ns"
+    ip -n "$ns" addr add "198.19.0.$i/32" peer "198.19.1.$i/32" dev mgmt
+    ip -n "$ns" link set mgmt up
+    ip addr add "198.19.1.$i/32" peer "198.19.0.$i/32" dev "$PREFIX-m$i"
+    ip link set "$PREFIX-m$i" up
+  done
+  case $mode in
+    netem)
+      ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1
+      for i in $(seq 1 "$n"); do
+        # shellcheck disable=SC2046
+        ip netns exec "$PREFIX-p$i" tc qdisc add dev eth0 root netem $(netem_args)
+      done ;;
+    relay)
+      ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=0
+      for i in $(seq 1 "$n"); do ip -n "$RT" rule add iif "$PREFIX-d$i" lookup 100; done
+      ip -n "$RT" route add local 0.0.0.0/0 dev lo table 100
+      ip netns exec "$RT" "$IMPAIR_BIN" -link "$LINK" -seed "$SEED" -tcp "0.0.0.0:$CLUSTER_PORT" -transparent \
+        >"$WORK/netimpair.log" 2>&1 &
+      echo $! >>"$WORK/pids"; echo $! >>"$WORK/pids.all"
+      for _ in $(seq 1 50); do grep -q '^netimpair: tcp' "$WORK/netimpair.log" && break; sleep 0.1; done
+      grep -q '^netimpair: tcp' "$WORK/netimpair.log" || die "netimpair did not start: $(cat "$WORK/netimpair.log")" ;;
+    none)
+      ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1 ;;
+  esac
+  echo "$mode" >"$WORK/mode"
+  write_wrapper
+  say "$n peer namespaces $PREFIX-p1..$PREFIX-p$n, router $RT; between peers: $(describe)"
+}
+
+describe() {
+  case $(cat "$WORK/mode") in
+    netem) echo "tc netem $(netem_args) on each peer's egress" ;;
+    relay) echo "bin/netimpair -transparent in $RT, each direction $LINK (log $WORK/netimpair.log)" ;;
+    none) echo "plain forwarding, no impairment" ;;
+  esac
+}
+
+# write_wrapper writes $WORK/pincluster: bin/pincluster run in the namespace of the peer whose
+# --config dir is named pI. After `init` it moves the cluster listener to 198.18.0.I:9096 and
+# the REST API to 198.19.0.I:9094 (the relay listens on one port; the root namespace reaches
+# the API). Tools that start daemons themselves (chaos, bench) take it as their -bin.
+write_wrapper() {
+  local bin
+  bin=$(readlink -f "$BIN")
+  cat >"$WORK/pincluster" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+dir="" prev=""
+for a in "\$@"; do [ "\$prev" = --config ] && dir=\$a; prev=\$a; done
+i=\$(basename "\${dir:-none}" | sed -n 's/^p\([0-9][0-9]*\)\$/\1/p')
+[ -n "\$i" ] || exec "$bin" "\$@"
+ip netns list | grep -q "^$PREFIX-p\$i\\b" || { echo "no namespace $PREFIX-p\$i for \$dir (scripts/netns-cluster.sh net N)" >&2; exit 2; }
+case " \$* " in
+  *" init "*)
+    out=\$(ip netns exec "$PREFIX-p\$i" "$bin" "\$@") || { echo "\$out"; exit 1; }
+    rest=\$(echo "\$out" | sed -n 's#^ *REST API: *\(/ip4/[^ ]*\).*#\1#p' | head -1)
+    sed -i -e "s#\"/ip4/0.0.0.0/tcp/[0-9]*\"#\"/ip4/198.18.0.\$i/tcp/$CLUSTER_PORT\"#" \\
+           -e "s#\"\$rest\"#\"/ip4/198.19.0.\$i/tcp/$REST_PORT\"#" "\$dir/service.json"
+    echo "\$out" | sed -e "s#/ip4/0.0.0.0/tcp/[0-9]*#/ip4/198.18.0.\$i/tcp/$CLUSTER_PORT#" -e "s#\$rest#/ip4/198.19.0.\$i/tcp/$REST_PORT#" ;;
+  *) exec ip netns exec "$PREFIX-p\$i" "$bin" "\$@" ;;
+esac
+EOF
+  chmod +x "$WORK/pincluster"
+}
+
+# wait_api waits until peer I's REST API answers.
+wait_api() {
+  local i=$1
+  for _ in $(seq 1 240); do
+    "$BIN" --config "$WORK/p$i" id >/dev/null 2>&1 && return 0
+    kill -0 "$(sed -n "${i}p" "$WORK/daemons")" 2>/dev/null || { tail -20 "$WORK/p$i.log" >&2; die "peer $i exited"; }
+    sleep 0.25
+  done
+  tail -20 "$WORK/p$i.log" >&2; die "peer $i did not answer in 60 s"
+}
+
+# up N: the network and N daemons, peer 1 first, the others bootstrapped to it.
+up() {
+  local n=$1 i boot
+  net "$n"
+  export CLUSTER_SECRET=${CLUSTER_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+  : >"$WORK/daemons"
+  for i in $(seq 1 "$n"); do
+    "$WORK/pincluster" --config "$WORK/p$i" init >/dev/null
+  done
+  boot=/ip4/198.18.0.1/tcp/$CLUSTER_PORT/p2p/$(sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' "$WORK/p1/identity.json")
+  for i in $(seq 1 "$n"); do
+    local args=()
+    [ "$i" -gt 1 ] && args=(--bootstrap "$boot")
+    "$WORK/pincluster" --config "$WORK/p$i" daemon "${args[@]}" >"$WORK/p$i.log" 2>&1 &
+    echo $! >>"$WORK/daemons"; echo $! >>"$WORK/pids"; echo $! >>"$WORK/pids.all"
+    wait_api "$i"
+  done
+  echo "$boot" >"$WORK/bootstrap"
+  say "$n peers up in $WORK (logs p*.log), bootstrap $boot"
+  for i in $(seq 1 "$n"); do
+    echo "  peer $i: $BIN --config $WORK/p$i <command>   (REST API http://198.19.0.$i:$REST_PORT; shell: ip netns exec $PREFIX-p$i bash)"
+  done
+}
+
+# peers_seen I prints how many peers (itself included) peer I lists as answering: GET /peers is
+# a JSON object per peer, whose top-level error follows rpc_protocol_version.
+peers_seen() {
+  curl -sf "http://198.19.0.$1:$REST_PORT/peers" | grep -c '"rpc_protocol_version":"[^"]*","error":""' || true
+}
+
+# allocations I prints how many pins peer I has in its pinset.
+allocations() { curl -sf "http://198.19.0.$1:$REST_PORT/allocations" | grep -c '"cid"' || true; }
+
+# wait_until SECONDS CMD...: run CMD every 0.5 s until it succeeds; fail after SECONDS.
+wait_until() {
+  local t=$1; shift
+  for _ in $(seq 1 $((t * 2))); do "$@" && return 0; sleep 0.5; done
+  return 1
+}
+
+all_see() { local i; for i in $(seq 1 "$1"); do [ "$(peers_seen "$i")" -ge "$1" ] || return 1; done; }
+all_have() { local i; for i in $(seq 1 "$1"); do [ "$(allocations "$i")" -ge "$2" ] || return 1; done; }
+
+selftest() {
+  local reason n=3 pins=20 start elapsed left i
+  if ! reason=$(available); then say "not available here ($reason); selftest skipped"; return 0; fi
+  [ -x "$BIN" ] && [ -x "$IMPAIR_BIN" ] || die "build first: make build (and go build -o $IMPAIR_BIN ./cmd/netimpair)"
+  cleanup
+  trap 'cleanup' EXIT INT TERM
+  KEEP=0 up "$n"
+  say "selftest: $(describe)"
+  wait_until 60 all_see "$n" || die "selftest: the peers did not all see each other in 60 s"
+  for i in $(seq 1 "$pins"); do
+    "$BIN" --config "$WORK/p1" pin add "$(identity_cid "$i")" >/dev/null || die "selftest: pin add failed"
+  done
+  start=$(date +%s%N)
+  wait_until 90 all_have "$n" "$pins" || die "selftest: the $pins pins did not reach all $n peers in 90 s"
+  elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+  say "selftest: $pins pins on all $n peers ${elapsed} ms after the last ack"
+  [ -f "$WORK/netimpair.log" ] && { kill -USR1 "$(head -1 "$WORK/pids")" 2>/dev/null || true; }
+  cp "$WORK/pids.all" /tmp/"$PREFIX"-selftest-pids
+  trap - EXIT INT TERM
+  cleanup
+  mkdir -p "$WORK"; mv /tmp/"$PREFIX"-selftest-pids "$WORK/pids.all"
+  left=$(leftovers); rm -rf "$WORK"
+  [ -z "$left" ] || die "selftest: left behind after down: $left"
+  say "selftest: passed (up $n peers, $pins pins converged, down, no namespaces, links or processes left)"
+}
+
+# identity_cid I is a CIDv1 (raw, identity multihash) of the bytes "netns-I": every IPFS node
+# has its block, so pinning completes without fetching.
+identity_cid() {
+  local data="netns-$1" hex
+  hex=$(printf '%s' "$data" | od -An -tx1 | tr -d ' \n')
+  hex=$(printf '015500%02x%s' "${#data}" "$hex" | sed 's/../\\x&/g')
+  # shellcheck disable=SC2059
+  printf "$hex" | base32 -w0 | tr -d '=' | tr 'A-Z' 'a-z' | sed 's/^/b/'
+}
+
+cmd=${1:-run}
+[ $# -gt 0 ] && shift
+case $cmd in
+  selftest) selftest ;;
+  down) cleanup; say "down: nothing named $PREFIX* is left" ;;
+  up|run|net)
+    if ! reason=$(available); then die "not available here ($reason)"; fi
+    n=${1:-3}
+    cleanup
+    if [ "$cmd" = net ]; then net "$n"; say "wrapper: $WORK/pincluster (e.g. go run ./chaos -bin $WORK/pincluster -dir $WORK/chaos)"; exit 0; fi
+    if [ "$cmd" = run ]; then trap 'cleanup' EXIT INT TERM; fi
+    up "$n"
+    say "between peers: $(describe)"
+    if [ "$cmd" = run ]; then
+      if [ -n "${2:-}" ]; then say "running for $2 (Ctrl-C stops it)"; sleep "$2"; else say "Ctrl-C stops the cluster"; wait; fi
+    else
+      say "scripts/netns-cluster.sh down stops it"
+    fi ;;
+  bench) exec bash scripts/netns-bench.sh "$@" ;;
+  *) echo "usage: $0 [run [N] [DURATION] | up [N] | down | selftest | net [N] | bench]" >&2; exit 2 ;;
+esac
