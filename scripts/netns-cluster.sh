@@ -178,6 +178,15 @@ net() {
   say "$n peer namespaces $PREFIX-p1..$PREFIX-p$n, router $RT; between peers: $(describe)"
 }
 
+# label is describe in a few words, for the bench table.
+label() {
+  case $(cat "$WORK/mode") in
+    netem) echo "netem $LINK" ;;
+    relay) echo "netimpair $LINK" ;;
+    none) echo "routed, no impairment" ;;
+  esac
+}
+
 describe() {
   case $(cat "$WORK/mode") in
     netem) echo "tc netem $(netem_args) on each peer's egress" ;;
@@ -304,6 +313,54 @@ identity_cid() {
   printf "$hex" | base32 -w0 | tr -d '=' | tr 'A-Z' 'a-z' | sed 's/^/b/'
 }
 
+# bench measures, with no impairment and then with LINK, through the existing tools run with the
+# wrapper as -bin: bench -suite cluster (3 peers: ingest, convergence p50/p99 to the other two,
+# catch-up of a fresh fourth peer) and a short seeded chaos run (5 peers). Raw outputs go to
+# RESULTS; the table sums them up. Sizes: BENCH_PINS (2000), BENCH_CATCHUP (5000), CHAOS (60s).
+bench() {
+  local reason results=${RESULTS:-/tmp/pincluster-netns-results} link tag rows=() f
+  if ! reason=$(available); then die "not available here ($reason)"; fi
+  [ -x "$BIN" ] && [ -x "$IMPAIR_BIN" ] || die "build first: make build netimpair"
+  mkdir -p "$results"
+  go build -o "$results/bench" ./bench
+  go build -o "$results/chaos" ./chaos
+  trap 'cleanup' EXIT INT TERM
+  for link in 0 "$LINK"; do
+    tag=${link//[^0-9a-z]/_}
+    cleanup
+    LINK=$link net 5
+    say "bench: LINK=$link"
+    "$results/bench" -suite cluster -bin "$WORK/pincluster" -cluster-pins "${BENCH_PINS:-2000}" -sample 10 \
+      -catchup "${BENCH_CATCHUP:-5000}" -cluster-wait 3m >"$results/bench-$tag.txt" 2>&1 || say "bench failed: see $results/bench-$tag.txt"
+    "$results/chaos" -bin "$WORK/pincluster" -peers 5 -duration "${CHAOS:-60s}" -seed "${SEED}" -dir "$WORK/chaos" \
+      >"$results/chaos-$tag.txt" 2>&1 || say "chaos failed: see $results/chaos-$tag.txt"
+    [ -f "$WORK/netimpair.log" ] && { kill -USR1 "$(head -1 "$WORK/pids")"; sleep 0.3; tail -1 "$WORK/netimpair.log" >"$results/relay-$tag.txt"; }
+    label >"$results/path-$tag.txt"
+    cleanup
+  done
+  trap - EXIT INT TERM
+  bench_table "$results"
+}
+
+# bench_table RESULTS prints the table of a bench run's raw outputs.
+bench_table() {
+  local results=$1 link tag f c
+  field() { grep -m1 "^$2" "$1" 2>/dev/null | awk -F'|' '{gsub(/^ +| +$/, "", $2); print $2}'; }
+  chaosline() { grep -m1 "^$2" "$1" 2>/dev/null | sed "s/^$2 *//"; }
+  printf '\n| between peers | ingest on peer 1 (3 peers) | convergence to 2 peers, p50 / p99 | fresh peer catches up with %s pins | chaos, 5 peers, %s, seed %s: acked ops, lost | converged after heal |\n' "${BENCH_CATCHUP:-5000}" "${CHAOS:-60s}" "$SEED"
+  printf '|---|---|---|---|---|---|\n'
+  for link in 0 "$LINK"; do
+    tag=${link//[^0-9a-z]/_}
+    f=$results/bench-$tag.txt c=$results/chaos-$tag.txt
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$(cat "$results/path-$tag.txt")" "$(field "$f" 'ingest on peer 1')" \
+      "$(field "$f" 'convergence to peers')" "$(field "$f" 'fresh peer catches up')" \
+      "$(grep -m1 -o '^chaos: \(PASS\|FAIL\)' "$c" | sed 's/chaos: //'), $(chaosline "$c" 'ops acknowledged:' | cut -d' ' -f1) acked, lost $(chaosline "$c" 'lost:' | cut -d' ' -f1)" \
+      "$(chaosline "$c" 'converged:')"
+  done
+  for f in "$results"/relay-*.txt; do [ -f "$f" ] && say "relay counters ($(basename "$f" .txt)): $(sed 's/^netimpair: //' "$f")"; done
+  say "raw outputs in $results"
+}
+
 cmd=${1:-run}
 [ $# -gt 0 ] && shift
 case $cmd in
@@ -322,6 +379,7 @@ case $cmd in
     else
       say "scripts/netns-cluster.sh down stops it"
     fi ;;
-  bench) exec bash scripts/netns-bench.sh "$@" ;;
+  bench) bench ;;
+  bench-table) bench_table "${RESULTS:-/tmp/pincluster-netns-results}" ;;
   *) echo "usage: $0 [run [N] [DURATION] | up [N] | down | selftest | net [N] | bench]" >&2; exit 2 ;;
 esac
