@@ -10,6 +10,7 @@
 #                                                   wrapper that runs bin/pincluster in the namespace of
 #                                                   the peer whose --config dir is .../pI (for chaos and bench)
 #   scripts/netns-cluster.sh bench                  convergence, catch-up and chaos figures with and without LINK
+#   scripts/netns-cluster.sh deploy-check           the commands of docs/deploy.md, one host per namespace
 #
 # Environment: LINK (default "50ms+-10ms,1%": DELAY[+-JITTER][,LOSS%] each way; "0" = none),
 # IMPAIR (auto|netem|relay; auto = netem where the kernel has it, else the relay), PREFIX
@@ -361,6 +362,188 @@ bench_table() {
   say "raw outputs in $results"
 }
 
+# deploy_check runs the commands of docs/deploy.md in the namespace cluster, each "host" I
+# being namespace I with its own /var/lib/pincluster ($WORK/hostI/var/lib/pincluster, $V
+# below) and /etc/pincluster ($E), and LINK between the hosts. It prints ok/FAIL per step and
+# writes every command's output to $RESULTS/deploy-check.log.
+deploy_check() {
+  local reason results=${RESULTS:-/tmp/pincluster-netns-results} SECRET A i out ids id4 new4 cid pins
+  if ! reason=$(available); then die "not available here ($reason)"; fi
+  [ -x "$BIN" ] && [ -x "$IMPAIR_BIN" ] || die "build first: make build netimpair"
+  command -v jq >/dev/null || die "deploy-check needs jq (the guide's commands use it)"
+  cleanup
+  trap 'cleanup' EXIT INT TERM
+  mkdir -p "$results"; DLOG=$results/deploy-check.log; : >"$DLOG"; FAILS=0
+  net 5
+  mkdir -p "$WORK/bin"; ln -sf "$(readlink -f "$BIN")" "$WORK/bin/pincluster"
+  for i in 1 2 3 4 5; do mkdir -p "$WORK/host$i/var/lib" "$WORK/host$i/etc"; done
+  say "deploy-check: 5 hosts, $(describe)"
+
+  SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  step "the secret: 64 hex characters" test "${#SECRET}" = 64
+  for i in 1 2 3; do
+    step "host $i: CLUSTER_SECRET=\$SECRET pincluster --config /var/lib/pincluster init" \
+      on "$i" "CLUSTER_SECRET=$SECRET pincluster --config \$V init | grep -q 'initialized pincluster peer'"
+    step "host $i: service.json and identity.json mode 0600 in a 0700 directory" \
+      on "$i" '[ "$(stat -c %a $V/service.json $V/identity.json $V | tr "\n" " ")" = "600 600 700 " ]'
+  done
+  start_host 1 || true
+  step "host 1: daemon prints 'is ready', the REST API on 127.0.0.1:9094 and its cluster address" \
+    grep -q "REST API: /ip4/127.0.0.1/tcp/9094" "$WORK/host1/daemon.log"
+  A=$(sed -n 's#^  cluster:  \(/ip4/198\.18\.0\.1/tcp/9096/p2p/.*\)#\1#p' "$WORK/host1/daemon.log" | head -1)
+  step "host 1: the cluster address to bootstrap from is printed ($A)" test -n "$A"
+  for i in 2 3; do start_host "$i" --bootstrap "$A" || true; done
+  step "peers ls: each of hosts 1-3 'Sees 2 other peers'" \
+    wait_until 60 all_hosts_see 3 2
+  cid=$(identity_cid deploy-1)
+  step "pin add on host 2 reaches host 3" \
+    eval "on 2 'pincluster --config \$V pin add $cid >/dev/null' && wait_until 30 on 3 'pincluster --config \$V pin ls | grep -q $cid'"
+
+  # The secret from the environment (host 4): a service.json without it refuses to start.
+  step "host 4: /etc/pincluster/env written mode 0600" \
+    on 4 "printf 'CLUSTER_SECRET=%s\n' '$SECRET' > \$E/env && chmod 600 \$E/env && [ \"\$(stat -c %a \$E/env)\" = 600 ]"
+  step "host 4: init, then the secret removed from service.json (jq)" \
+    on 4 "CLUSTER_SECRET=$SECRET pincluster --config \$V init >/dev/null && jq '.cluster.secret = \"\"' \$V/service.json > \$V/s.new && mv \$V/s.new \$V/service.json && chmod 600 \$V/service.json"
+  step "host 4: without CLUSTER_SECRET the daemon refuses to start, naming cluster.secret" \
+    on 4 "! pincluster --config \$V daemon --bootstrap $A > \$V/../refused.log 2>&1; grep -q 'cluster.secret: must be 32 bytes written as 64 hex characters' \$V/../refused.log"
+  ENVFILE=1 start_host 4 --bootstrap "$A" || true
+  step "host 4: with 'set -a; . /etc/pincluster/env; set +a' it joins (host 1 sees 3 other peers)" \
+    wait_until 60 on 1 "pincluster --config \$V peers ls | grep -q 'Sees 3 other peers'"
+
+  # Trusted peers: hosts 1-3 only, set with the guide's jq command, restarted one by one.
+  ids=$(for i in 1 2 3; do on "$i" 'pincluster --config $V id --enc json | jq -r .id'; done | jq -R . | jq -sc .)
+  step "trusted peers: the three IDs from 'id --enc json | jq -r .id' ($ids)" test "$(echo "$ids" | jq length)" = 3
+  for i in 1 2 3; do
+    stop_host "$i"
+    step "host $i: trusted_peers set with jq --argjson while stopped" \
+      on "$i" "cd \$V && jq --argjson t '$ids' '.consensus.crdt.trusted_peers = \$t' service.json > service.json.new && mv service.json.new service.json && chmod 600 service.json"
+    start_host "$i" || true # no --bootstrap: the peerstore
+    step "host $i: restarted without --bootstrap, back in the cluster (peerstore)" \
+      wait_until 60 on "$i" "pincluster --config \$V peers ls | grep -c 'Sees 3 other peers' | grep -qx 4"
+  done
+  cid=$(identity_cid deploy-2)
+  step "a trusted peer's pin (host 1) reaches host 3" \
+    eval "on 1 'pincluster --config \$V pin add $cid >/dev/null' && wait_until 30 on 3 'pincluster --config \$V pin ls | grep -q $cid'"
+  cid=$(identity_cid deploy-untrusted)
+  on 4 "pincluster --config \$V pin add $cid" >>"$DLOG" 2>&1 || true
+  step "an untrusted peer's pin (host 4, not in the list) is not applied by host 1 within 15 s" \
+    eval "! wait_until 15 on 1 'pincluster --config \$V pin ls | grep -q $cid'"
+
+  # Rolling upgrade of host 2: stop, start with --upgrade.
+  stop_host 2
+  start_host 2 --upgrade || true
+  step "host 2: daemon --upgrade says the state format is current, and rejoins" \
+    eval "grep -q 'state format is current' '$WORK/host2/daemon.log' && wait_until 60 on 2 'pincluster --config \$V peers ls | grep -q \"Sees 3 other peers\"'"
+
+  # Bootstrap upgrade of host 4: peers rm, delete its identity, --upgrade --bootstrap.
+  id4=$(on 4 'pincluster --config $V id --enc json | jq -r .id')
+  step "host 1: peers rm host 4" on 1 "pincluster --config \$V peers rm $id4"
+  step "host 4: shuts down, its state moved to backups/" \
+    wait_until 60 grep -q 'this peer was removed from the cluster; its state was moved to' "$WORK/host4/daemon.log"
+  stop_host 4
+  step "host 4: rm /var/lib/pincluster/identity.json" on 4 'rm $V/identity.json'
+  ENVFILE=1 start_host 4 --upgrade --bootstrap "$A" || true
+  new4=$(on 4 'pincluster --config $V id --enc json | jq -r .id' 2>/dev/null || true)
+  step "host 4: daemon --upgrade --bootstrap made a new identity ($new4) and joined" \
+    eval "[ -n '$new4' ] && [ '$new4' != '$id4' ] && wait_until 60 on 1 'pincluster --config \$V peers ls | grep -q $new4'"
+
+  # Backups on host 3.
+  step "host 3: pin ls --enc json > pinset-live.jsonl while running" \
+    on 3 'pincluster --config $V pin ls --enc json > pinset-live.jsonl && [ -s pinset-live.jsonl ]'
+  step "host 2 running: state export refuses, saying to stop the daemon" \
+    on 2 '! pincluster --config $V state export -f x.jsonl > refused.txt 2>&1; grep -q "stop the daemon before running state commands" refused.txt'
+  pins=$(on 3 'pincluster --config $V pin ls --enc json | grep -c .' || true)
+  stop_host 3
+  step "host 3: state export -f pinset-\$(date +%F).jsonl; a header line first" \
+    on 3 'pincluster --config $V state export -f pinset-$(date +%F).jsonl && head -1 pinset-$(date +%F).jsonl | grep -q "\"pincluster_state\":1"'
+  step "host 3: state cleanup -f keeps a backup in backups/, and mv puts it back" \
+    on 3 'out=$(pincluster --config $V state cleanup -f) && echo "$out" && b=$(ls -d $V/backups/pinset-* | tail -1) && [ ! -e $V/pinset ] && mv "$b" $V/pinset'
+  step "host 3: state import pinset-DATE.jsonl says how many pins" \
+    on 3 'pincluster --config $V state import pinset-$(date +%F).jsonl | grep -q "imported [0-9]* pins"'
+  step "host 3: state import pinset-live.jsonl (the pin ls form) too" \
+    on 3 'pincluster --config $V state import pinset-live.jsonl | grep -q "imported [0-9]* pins"'
+  start_host 3 || true
+  step "host 3: restarted with the imported state: its $pins pins" \
+    wait_until 60 on 3 "[ \"\$(pincluster --config \$V pin ls --enc json | grep -c .)\" -ge $pins ]"
+
+  # A follower on host 5.
+  step "host 5: follow web init --bootstrap" \
+    on 5 "CLUSTER_SECRET=$SECRET PINCLUSTER_FOLLOW_PATH=\$V pincluster follow web init --bootstrap $A"
+  FOLLOW=1 start_host 5 || true
+  step "host 5: follow web info and list (the cluster's pins)" \
+    wait_until 60 on 5 "PINCLUSTER_FOLLOW_PATH=\$V pincluster follow web info >/dev/null && PINCLUSTER_FOLLOW_PATH=\$V pincluster follow web list | grep -q $(identity_cid deploy-1)"
+
+  # Leaving on shutdown (host 4).
+  stop_host 4
+  on 4 'echo CLUSTER_LEAVE_ON_SHUTDOWN=true >> $E/env' >>"$DLOG" 2>&1
+  ENVFILE=1 start_host 4 || true
+  wait_until 60 on 1 "pincluster --config \$V peers ls | grep -q $new4" || true
+  stop_host 4
+  step "host 4: with CLUSTER_LEAVE_ON_SHUTDOWN=true a stop leaves the cluster" \
+    grep -q 'leave_on_shutdown: the other members forgot this peer' "$WORK/host4/daemon.log"
+
+  if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; then
+    say "systemd is PID 1 here: the unit's commands were not run by this check (they install into /usr/local and /etc)"
+  else
+    say "systemd: not run (PID 1 here is '$(ps -p 1 -o comm= 2>/dev/null)', not systemd): useradd, install, systemctl and journalctl were not tested"
+  fi
+  for i in 1 2 3 5; do stop_host "$i"; done
+  for i in 1 2 3 4 5; do cp "$WORK/host$i/daemon.log" "$results/deploy-host$i.log" 2>/dev/null || true; done
+  trap - EXIT INT TERM
+  cleanup
+  if [ "$FAILS" = 0 ]; then say "deploy-check: every step passed (log: $DLOG)"; else say "deploy-check: $FAILS steps failed (log: $DLOG)"; return 1; fi
+}
+
+# on I CMD runs the shell command CMD on host I: in its namespace, in $WORK/hostI, with
+# pincluster on PATH, V=its /var/lib/pincluster and E=its /etc/pincluster.
+on() {
+  local i=$1; shift
+  ip netns exec "$PREFIX-p$i" env PATH="$WORK/bin:$PATH" V="$WORK/host$i/var/lib/pincluster" E="$WORK/host$i/etc/pincluster" \
+    bash -c "cd '$WORK/host$i' && mkdir -p \$E && $*"
+}
+
+# step DESC CMD... runs CMD, prints ok or FAIL with DESC, and logs the output.
+step() {
+  local desc=$1 out rc=0; shift
+  out=$("$@" 2>&1) || rc=$?
+  printf '== %s\n$ %s\n%s\n' "$desc" "$*" "$out" >>"$DLOG"
+  if [ $rc = 0 ]; then say "ok: $desc"; else say "FAIL: $desc"; FAILS=$((FAILS + 1)); fi
+}
+
+# start_host I [ARGS]: start host I's daemon (the follower with FOLLOW=1; with the env file
+# sourced as the guide does with ENVFILE=1) and wait until it says it is ready.
+start_host() {
+  local i=$1 cmd; shift
+  cmd="exec pincluster --config \$V daemon $*"
+  [ "${FOLLOW:-0}" = 1 ] && cmd="exec env PINCLUSTER_FOLLOW_PATH=\$V pincluster follow web run"
+  [ "${ENVFILE:-0}" = 1 ] && cmd="set -a; . \$E/env; set +a; $cmd"
+  rm -f "$WORK/host$i/pid"
+  # The shell writes its pid, then execs the daemon, which keeps it: that pid is the daemon's.
+  on "$i" "echo \$\$ > '$WORK/host$i/pid'; $cmd" >>"$WORK/host$i/daemon.log" 2>&1 &
+  for _ in $(seq 1 40); do [ -s "$WORK/host$i/pid" ] && break; sleep 0.05; done
+  cat "$WORK/host$i/pid" >>"$WORK/pids"; cat "$WORK/host$i/pid" >>"$WORK/pids.all"
+  echo "host $i: $cmd (pid $(cat "$WORK/host$i/pid"))" >>"$DLOG"
+  for _ in $(seq 1 240); do
+    [ "$(grep -c 'is ready' "$WORK/host$i/daemon.log")" -ge "$(($(cat "$WORK/host$i/starts" 2>/dev/null || echo 0) + 1))" ] && {
+      echo $(($(cat "$WORK/host$i/starts" 2>/dev/null || echo 0) + 1)) >"$WORK/host$i/starts"; return 0; }
+    kill -0 "$(cat "$WORK/host$i/pid")" 2>/dev/null || { say "host $i exited: $(tail -3 "$WORK/host$i/daemon.log")"; return 1; }
+    sleep 0.25
+  done
+  say "host $i not ready in 60 s"; return 1
+}
+
+# stop_host I: SIGTERM, as systemctl stop, and wait for the exit.
+stop_host() {
+  local pid
+  pid=$(cat "$WORK/host$1/pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 240); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  rm -f "$WORK/host$1/pid"
+}
+
+# all_hosts_see N K: each of hosts 1..N lists N peers that each see K others.
+all_hosts_see() { local i; for i in $(seq 1 "$1"); do [ "$(on "$i" 'pincluster --config $V peers ls' | grep -c "Sees $2 other peers")" = "$1" ] || return 1; done; }
+
 cmd=${1:-run}
 [ $# -gt 0 ] && shift
 case $cmd in
@@ -380,6 +563,7 @@ case $cmd in
       say "scripts/netns-cluster.sh down stops it"
     fi ;;
   bench) bench ;;
+  deploy-check) deploy_check ;;
   bench-table) bench_table "${RESULTS:-/tmp/pincluster-netns-results}" ;;
   *) echo "usage: $0 [run [N] [DURATION] | up [N] | down | selftest | net [N] | bench]" >&2; exit 2 ;;
 esac
