@@ -398,6 +398,8 @@ deploy_check() {
   cid=$(identity_cid deploy-1)
   step "pin add on host 2 reaches host 3" \
     eval "on 2 'pincluster --config \$V pin add $cid >/dev/null' && wait_until 30 on 3 'pincluster --config \$V pin ls | grep -q $cid'"
+  step "host 1: status lists the pin on the three peers" \
+    wait_until 30 on 1 "pincluster --config \$V status $cid | tee /dev/stderr | grep -c 'PINNED' | grep -qx 3"
 
   # The secret from the environment (host 4): a service.json without it refuses to start.
   step "host 4: /etc/pincluster/env written mode 0600" \
@@ -462,6 +464,8 @@ deploy_check() {
     on 3 'pincluster --config $V state import pinset-$(date +%F).jsonl | grep -q "imported [0-9]* pins"'
   step "host 3: state import pinset-live.jsonl (the pin ls form) too" \
     on 3 'pincluster --config $V state import pinset-live.jsonl | grep -q "imported [0-9]* pins"'
+  step "host 3: state upgrade with the daemon stopped" \
+    on 3 'pincluster --config $V state upgrade'
   start_host 3 || true
   step "host 3: restarted with the imported state: its $pins pins" \
     wait_until 60 on 3 "[ \"\$(pincluster --config \$V pin ls --enc json | grep -c .)\" -ge $pins ]"
@@ -506,7 +510,9 @@ on() {
 step() {
   local desc=$1 out rc=0; shift
   out=$("$@" 2>&1) || rc=$?
-  printf '== %s\n$ %s\n%s\n' "$desc" "$*" "$out" >>"$DLOG"
+  local shown="$*"
+  [ -n "${SECRET:-}" ] && shown=${shown//$SECRET/\$SECRET} # the log keeps no secret
+  printf '== %s\n$ %s\n%s\n' "$desc" "$shown" "$out" >>"$DLOG"
   if [ $rc = 0 ]; then say "ok: $desc"; else say "FAIL: $desc"; FAILS=$((FAILS + 1)); fi
 }
 
