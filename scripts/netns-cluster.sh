@@ -259,14 +259,11 @@ up() {
   done
 }
 
-# peers_seen I prints how many peers (itself included) peer I lists as answering: GET /peers is
-# a JSON object per peer, whose top-level error follows rpc_protocol_version.
-peers_seen() {
-  curl -sf "http://198.19.0.$1:$REST_PORT/peers" | grep -c '"rpc_protocol_version":"[^"]*","error":""' || true
-}
+# peers_seen I prints how many peers peer I lists that see every other peer (N-1 others).
+peers_seen() { "$BIN" --config "$WORK/p$1" peers ls 2>/dev/null | grep -c "Sees $(($2 - 1)) other peers" || true; }
 
-# allocations I prints how many pins peer I has in its pinset.
-allocations() { curl -sf "http://198.19.0.$1:$REST_PORT/allocations" | grep -c '"cid"' || true; }
+# allocations I prints how many pins peer I has in its pinset (one JSON object per line).
+allocations() { "$BIN" --config "$WORK/p$1" pin ls --enc json 2>/dev/null | grep -c . || true; }
 
 # wait_until SECONDS CMD...: run CMD every 0.5 s until it succeeds; fail after SECONDS.
 wait_until() {
@@ -275,7 +272,7 @@ wait_until() {
   return 1
 }
 
-all_see() { local i; for i in $(seq 1 "$1"); do [ "$(peers_seen "$i")" -ge "$1" ] || return 1; done; }
+all_see() { local i; for i in $(seq 1 "$1"); do [ "$(peers_seen "$i" "$1")" -ge "$1" ] || return 1; done; }
 all_have() { local i; for i in $(seq 1 "$1"); do [ "$(allocations "$i")" -ge "$2" ] || return 1; done; }
 
 selftest() {
