@@ -111,6 +111,11 @@ cleanup() {
   if [ "${KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
 }
 
+# arm removes everything when the script exits from here on, however it exits (a signal exits
+# with 130, which runs the EXIT trap); disarm keeps what was made.
+arm() { trap 'disarm; cleanup' EXIT; trap 'exit 130' INT TERM; }
+disarm() { trap - EXIT INT TERM; }
+
 # leftovers prints what cleanup should have removed and did not.
 leftovers() {
   ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" | sed 's/^/namespace /' || true
@@ -242,7 +247,7 @@ up() {
   export CLUSTER_SECRET=${CLUSTER_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
   : >"$WORK/daemons"
   for i in $(seq 1 "$n"); do
-    "$WORK/pincluster" --config "$WORK/p$i" init >/dev/null
+    "$WORK/pincluster" --config "$WORK/p$i" init >/dev/null || die "peer $i: init failed (BIN=$BIN)"
   done
   boot=/ip4/198.18.0.1/tcp/$CLUSTER_PORT/p2p/$(sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' "$WORK/p1/identity.json")
   for i in $(seq 1 "$n"); do
@@ -280,7 +285,7 @@ selftest() {
   if ! reason=$(available); then say "not available here ($reason); selftest skipped"; return 0; fi
   [ -x "$BIN" ] && [ -x "$IMPAIR_BIN" ] || die "build first: make build (and go build -o $IMPAIR_BIN ./cmd/netimpair)"
   cleanup
-  trap 'cleanup' EXIT INT TERM
+  arm
   KEEP=0 up "$n"
   say "selftest: $(describe)"
   wait_until 60 all_see "$n" || die "selftest: the peers did not all see each other in 60 s"
@@ -293,7 +298,7 @@ selftest() {
   say "selftest: $pins pins on all $n peers ${elapsed} ms after the last ack"
   [ -f "$WORK/netimpair.log" ] && { kill -USR1 "$(head -1 "$WORK/pids")" 2>/dev/null || true; }
   cp "$WORK/pids.all" /tmp/"$PREFIX"-selftest-pids
-  trap - EXIT INT TERM
+  disarm
   cleanup
   mkdir -p "$WORK"; mv /tmp/"$PREFIX"-selftest-pids "$WORK/pids.all"
   left=$(leftovers); rm -rf "$WORK"
@@ -322,7 +327,7 @@ bench() {
   mkdir -p "$results"
   go build -o "$results/bench" ./bench
   go build -o "$results/chaos" ./chaos
-  trap 'cleanup' EXIT INT TERM
+  arm
   for link in 0 "$LINK"; do
     tag=${link//[^0-9a-z]/_}
     cleanup
@@ -336,7 +341,7 @@ bench() {
     label >"$results/path-$tag.txt"
     cleanup
   done
-  trap - EXIT INT TERM
+  disarm
   bench_table "$results"
 }
 
@@ -369,7 +374,7 @@ deploy_check() {
   [ -x "$BIN" ] && [ -x "$IMPAIR_BIN" ] || die "build first: make build netimpair"
   command -v jq >/dev/null || die "deploy-check needs jq (the guide's commands use it)"
   cleanup
-  trap 'cleanup' EXIT INT TERM
+  arm
   mkdir -p "$results"; DLOG=$results/deploy-check.log; : >"$DLOG"; FAILS=0
   net 5
   mkdir -p "$WORK/bin"; ln -sf "$(readlink -f "$BIN")" "$WORK/bin/pincluster"
@@ -490,7 +495,7 @@ deploy_check() {
   fi
   for i in 1 2 3 5; do stop_host "$i"; done
   for i in 1 2 3 4 5; do cp "$WORK/host$i/daemon.log" "$results/deploy-host$i.log" 2>/dev/null || true; done
-  trap - EXIT INT TERM
+  disarm
   cleanup
   if [ "$FAILS" = 0 ]; then say "deploy-check: every step passed (log: $DLOG)"; else say "deploy-check: $FAILS steps failed (log: $DLOG)"; return 1; fi
 }
@@ -556,13 +561,19 @@ case $cmd in
     if ! reason=$(available); then die "not available here ($reason)"; fi
     n=${1:-3}
     cleanup
-    if [ "$cmd" = net ]; then net "$n"; say "wrapper: $WORK/pincluster (e.g. go run ./chaos -bin $WORK/pincluster -dir $WORK/chaos)"; exit 0; fi
-    if [ "$cmd" = run ]; then trap 'cleanup' EXIT INT TERM; fi
+    # Whatever fails half way is removed; up and net keep what they made once it all works.
+    arm
+    if [ "$cmd" = net ]; then
+      net "$n"; disarm
+      say "wrapper: $WORK/pincluster (e.g. go run ./chaos -bin $WORK/pincluster -dir $WORK/chaos)"; exit 0
+    fi
     up "$n"
     say "between peers: $(describe)"
     if [ "$cmd" = run ]; then
-      if [ -n "${2:-}" ]; then say "running for $2 (Ctrl-C stops it)"; sleep "$2"; else say "Ctrl-C stops the cluster"; wait; fi
+      # sleep in the background and wait: a signal to this script ends the wait at once.
+      if [ -n "${2:-}" ]; then say "running for $2 (Ctrl-C stops it)"; sleep "$2" & wait $!; else say "Ctrl-C stops the cluster"; sleep infinity & wait $!; fi
     else
+      disarm
       say "scripts/netns-cluster.sh down stops it"
     fi ;;
   bench) bench ;;
