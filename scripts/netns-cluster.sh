@@ -13,7 +13,7 @@
 #   scripts/netns-cluster.sh deploy-check           the commands of docs/deploy.md, one host per namespace
 #
 # Environment: LINK (default "50ms+-10ms,1%": DELAY[+-JITTER][,LOSS%] each way; "0" = none),
-# IMPAIR (auto|netem|relay; auto = netem where the kernel has it, else the relay), PREFIX
+# IMPAIR (auto|netem|relay|none; auto = netem where the kernel has it, else the relay), PREFIX
 # (default pcn; every name made starts with it), WORK (default /tmp/pincluster-netns-$PREFIX),
 # BIN (bin/pincluster), SEED (the relay's, default 1), KEEP=1 keeps WORK after down.
 #
@@ -81,13 +81,12 @@ netem_args() {
   echo "delay $delay${jitter:+ $jitter}${loss:+ loss $loss}"
 }
 
-# cleanup removes everything named with PREFIX: processes in its namespaces (only those: they
-# are ours), the namespaces (their veths go with them), root-side links, and WORK unless KEEP.
+# cleanup removes everything named with PREFIX: processes in its namespaces (only those: every
+# process the script starts runs in one, and a pid file of an old run could name a process that
+# is no longer ours), the namespaces (their veths go with them), root-side links, and WORK
+# unless KEEP.
 cleanup() {
   local ns pid
-  if [ -f "$WORK/pids" ]; then
-    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$WORK/pids"
-  fi
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   done
@@ -107,7 +106,6 @@ cleanup() {
   for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$PREFIX" || true); do
     ip link del "$l" 2>/dev/null || true
   done
-  rm -f "$WORK/pids"
   if [ "${KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
 }
 
@@ -130,11 +128,11 @@ leftovers() {
 net() {
   local n=$1 i mode=none
   [ "$n" -ge 1 ] && [ "$n" -le 250 ] || die "N must be 1..250, got $n"
-  if [ "$LINK" != 0 ]; then
+  if [ "$LINK" != 0 ] && [ "$IMPAIR" != none ]; then
     case $IMPAIR in
       auto) if has_netem; then mode=netem; else mode=relay; fi ;;
       netem|relay) mode=$IMPAIR ;;
-      *) die "IMPAIR must be auto, netem or relay, got $IMPAIR" ;;
+      *) die "IMPAIR must be auto, netem, relay or none, got $IMPAIR" ;;
     esac
   elif [ "$IMPAIR" = relay ]; then
     mode=relay # LINK=0 through the relay: the relay's own cost
@@ -180,20 +178,26 @@ net() {
       ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1 ;;
   esac
   echo "$mode" >"$WORK/mode"
+  echo "$LINK" >"$WORK/link"
   write_wrapper
   say "$n peer namespaces $PREFIX-p1..$PREFIX-p$n, router $RT; between peers: $(describe)"
 }
 
 # label is describe in a few words, for the bench table.
 label() {
+  local LINK
+  LINK=$(cat "$WORK/link")
   case $(cat "$WORK/mode") in
     netem) echo "netem $LINK" ;;
-    relay) echo "netimpair $LINK" ;;
+    relay) if [ "$LINK" = 0 ]; then echo "netimpair, no impairment (its own cost)"; else echo "netimpair $LINK"; fi ;;
     none) echo "routed, no impairment" ;;
   esac
 }
 
+# describe says what is between the peers of the network made last.
 describe() {
+  local LINK
+  LINK=$(cat "$WORK/link")
   case $(cat "$WORK/mode") in
     netem) echo "tc netem $(netem_args) on each peer's egress" ;;
     relay) echo "bin/netimpair -transparent in $RT, each direction $LINK (log $WORK/netimpair.log)" ;;
@@ -328,11 +332,11 @@ bench() {
   go build -o "$results/bench" ./bench
   go build -o "$results/chaos" ./chaos
   arm
-  for link in 0 "$LINK"; do
-    tag=${link//[^0-9a-z]/_}
+  for run in none:0 relay:0 "$IMPAIR:$LINK"; do
+    link=${run#*:} tag=$(run_tag "$run")
     cleanup
-    LINK=$link net 5
-    say "bench: LINK=$link"
+    IMPAIR=${run%%:*} LINK=$link net 5
+    say "bench: $(label)"
     "$results/bench" -suite cluster -bin "$WORK/pincluster" -cluster-pins "${BENCH_PINS:-2000}" -sample 10 \
       -catchup "${BENCH_CATCHUP:-5000}" -cluster-wait 3m >"$results/bench-$tag.txt" 2>&1 || say "bench failed: see $results/bench-$tag.txt"
     "$results/chaos" -bin "$WORK/pincluster" -peers 5 -duration "${CHAOS:-60s}" -seed "${SEED}" -dir "$WORK/chaos" \
@@ -345,6 +349,9 @@ bench() {
   bench_table "$results"
 }
 
+# run_tag IMPAIR:LINK names a bench run's files.
+run_tag() { local t=${1//[^0-9a-z]/_}; echo "${t}"; }
+
 # bench_table RESULTS prints the table of a bench run's raw outputs.
 bench_table() {
   local results=$1 link tag f c
@@ -352,9 +359,10 @@ bench_table() {
   chaosline() { grep -m1 "^$2" "$1" 2>/dev/null | sed "s/^$2 *//"; }
   printf '\n| between peers | ingest on peer 1 (3 peers) | convergence to 2 peers, p50 / p99 | fresh peer catches up with %s pins | chaos, 5 peers, %s, seed %s: acked ops, lost | converged after heal |\n' "${BENCH_CATCHUP:-5000}" "${CHAOS:-60s}" "$SEED"
   printf '|---|---|---|---|---|---|\n'
-  for link in 0 "$LINK"; do
-    tag=${link//[^0-9a-z]/_}
+  for run in none:0 relay:0 "$IMPAIR:$LINK"; do
+    tag=$(run_tag "$run")
     f=$results/bench-$tag.txt c=$results/chaos-$tag.txt
+    [ -f "$f" ] || continue
     printf '| %s | %s | %s | %s | %s | %s |\n' "$(cat "$results/path-$tag.txt")" "$(field "$f" 'ingest on peer 1')" \
       "$(field "$f" 'convergence to peers')" "$(field "$f" 'fresh peer catches up')" \
       "$(grep -m1 -o '^chaos: \(PASS\|FAIL\)' "$c" | sed 's/chaos: //'), $(chaosline "$c" 'ops acknowledged:' | cut -d' ' -f1) acked, lost $(chaosline "$c" 'lost:' | cut -d' ' -f1)" \
