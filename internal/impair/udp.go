@@ -2,7 +2,6 @@ package impair
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -123,11 +122,7 @@ func (r *UDPRelay) readBack(ctx context.Context, pc *net.UDPConn, f *udpFlow, ke
 		f.up.SetReadDeadline(time.Now().Add(idle))
 		n, err := f.up.Read(buf)
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return // idle
-			}
-			return
+			return // idle past the read deadline, or closed
 		}
 		r.send(f.back, append([]byte(nil), buf[:n]...), func(b []byte) { pc.WriteToUDP(b, f.client) })
 	}
