@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench bench-10m cluster chaos chaos-short netimpair netns-cluster netns-selftest netns-bench fmt vet fuzz proto proto-check clean ui-screenshot
+.PHONY: help build run test test-short kubo test-kubo bench bench-10m bench-scale cluster chaos chaos-short netimpair netns-cluster netns-selftest netns-bench fmt vet fuzz proto proto-check clean ui-screenshot
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -12,6 +12,7 @@ help:
 	@echo "make test     go vet + go test -race ./... (includes the end-to-end suite)"
 	@echo "make bench    print the benchmark table: single peer (ingest, listing, RSS vs raw Badger), cluster (ingest, convergence, catch-up), allocation and self-healing (-suite single|cluster|alloc|all)"
 	@echo "make bench-10m  single peer holding 10M queued (unfetchable) pins: RSS (target < 1 GB), ingest and listing; not in CI (about half an hour on 2 cores)"
+	@echo "make bench-scale  scale harness: 10, 30 and 100 peers in one process (formation, convergence, catch-up, a 10% kill, bytes and CPU per pin); SCALE_PEERS=10,30 to choose"
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
@@ -68,6 +69,12 @@ bench: build
 # tracker; the queue itself is in Badger). Not in CI: it posts 10M pins.
 bench-10m: build
 	$(GO) run ./bench -suite single -n 10000000 -ingest 100000 -lists 1
+
+# The scale harness (testcluster/scale_test.go): N peers in one process on real libp2p hosts
+# and fake IPFS backends; prints a table row per size. Not in CI (100 peers take minutes).
+SCALE_PEERS ?= 10,30,100
+bench-scale:
+	PINCLUSTER_SCALE_PEERS=$(SCALE_PEERS) $(GO) test -count=1 -run '^TestScale$$' -timeout 60m ./testcluster/ -v | grep -v '^=== \|^--- \|^    ---'
 
 cluster: build
 	bash scripts/cluster.sh
