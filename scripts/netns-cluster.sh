@@ -9,7 +9,8 @@
 #   scripts/netns-cluster.sh net [N]                the network only (no daemons), and $WORK/pincluster, a
 #                                                   wrapper that runs bin/pincluster in the namespace of
 #                                                   the peer whose --config dir is .../pI (for chaos and bench)
-#   scripts/netns-cluster.sh bench                  convergence, catch-up and chaos figures with and without LINK
+#   scripts/netns-cluster.sh bench                  convergence, catch-up and chaos figures: routed, through the
+#                                                   relay unimpaired, and with LINK (BENCH_PINS, BENCH_CATCHUP, CHAOS)
 #   scripts/netns-cluster.sh deploy-check           the commands of docs/deploy.md, one host per namespace
 #
 # Environment: LINK (default "50ms+-10ms,1%": DELAY[+-JITTER][,LOSS%] each way; "0" = none),
@@ -57,6 +58,10 @@ available() {
   fi
   if ! out=$(ip netns exec "$ns" ip link set lo up 2>&1); then
     ip link del "$PREFIX"-pa 2>/dev/null || true; ip netns del "$ns"; echo "ip netns exec: $out"; return 1
+  fi
+  # Without netem the relay needs policy routing (CONFIG_IP_MULTIPLE_TABLES) in the router.
+  if ! out=$(ip -n "$ns" rule add iif "$PREFIX"-pb lookup 100 2>&1 && ip -n "$ns" route add local 0.0.0.0/0 dev lo table 100 2>&1); then
+    ip link del "$PREFIX"-pa 2>/dev/null || true; ip netns del "$ns"; echo "policy routing: $out"; return 1
   fi
   ip link del "$PREFIX"-pa 2>/dev/null || true
   ip netns del "$ns"
