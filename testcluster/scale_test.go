@@ -38,7 +38,7 @@ const (
 	scaleBulk       = 2000
 	scaleReplicated = 600
 	scaleClients    = 16
-	scaleIdle       = 10 * time.Second
+	scaleIdle       = 2 * scalePing // whole ping rounds: the peers publish metrics in step
 )
 
 type scaleRow struct {
