@@ -145,7 +145,9 @@ func (s *Store) OwnDigestVersion() (epoch, seq uint64, err error) {
 // WriteOwnDigest stores the changes of this peer's statuses (at most statusdigest.MaxEntries;
 // a tombstone removes an entry) and returns the delta to publish: the entries that differ
 // from what was stored, at the next seq. Nothing changed: an empty delta, the seq unchanged.
-func (s *Store) WriteOwnDigest(changes []statusdigest.Entry) (statusdigest.Digest, error) {
+// A non-zero since (a reconcile's start) skips the changes of entries stored with a later
+// timestamp: the tracker changed them after the reconcile read its snapshot.
+func (s *Store) WriteOwnDigest(changes []statusdigest.Entry, since time.Time) (statusdigest.Digest, error) {
 	if len(changes) > statusdigest.MaxEntries {
 		return statusdigest.Digest{}, fmt.Errorf("persistence: %d status digest changes (limit %d)", len(changes), statusdigest.MaxEntries)
 	}
@@ -173,7 +175,7 @@ func (s *Store) WriteOwnDigest(changes []statusdigest.Entry) (statusdigest.Diges
 			if err != nil {
 				return err
 			}
-			if (!found && e.Deleted()) || (found && cur.Same(e)) {
+			if (!found && e.Deleted()) || (found && cur.Same(e)) || (found && !since.IsZero() && cur.TS.After(since)) {
 				continue
 			}
 			e.Seq = d.Seq

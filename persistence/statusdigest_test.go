@@ -62,7 +62,7 @@ func TestDigestReplicaConverges(t *testing.T) {
 					}
 					ch = append(ch, e)
 				}
-				d, err := pub.WriteOwnDigest(ch)
+				d, err := pub.WriteOwnDigest(ch, time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
