@@ -16,6 +16,13 @@ type FreshStatus interface {
 	StatusAllFresh(ctx context.Context, filter api.TrackerStatus, cids []api.Cid, fn func(api.GlobalPinInfo) error) error
 }
 
+// GlobalStatusJSON streams global status of the whole pinset (from the replicas) as the JSON
+// of each item, for GET /pins without cids: the fast path of the default global status, as
+// StatusLocalJSON is for ?local=true.
+type GlobalStatusJSON interface {
+	StatusJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error
+}
+
 // freshQuery reads ?fresh (and refuses it with ?local=true, which is fresh by nature and
 // only this peer).
 func freshQuery(q url.Values, local bool) (bool, error) {

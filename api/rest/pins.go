@@ -173,6 +173,10 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 		st.finish(fs.StatusAllFresh(r.Context(), filter, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
 		return
 	}
+	if gs, ok := s.svc.Status.(GlobalStatusJSON); ok && !local && len(cids) == 0 {
+		st.finish(gs.StatusJSON(r.Context(), filter, st.raw))
+		return
+	}
 	st.finish(s.svc.Status.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
 }
 
