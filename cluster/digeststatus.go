@@ -18,9 +18,11 @@ import (
 // with one forward iterator per member alongside the pinset, so a global status costs one
 // local status pass plus O(pins x allocations) local reads, and no network. The rules:
 //   - a member the pin is not allocated to is remote, as when it is asked;
-//   - a member whose replica is missing, or older than the ping TTL (Config.DigestTTL), is
-//     cluster_error with the reason and its age in `updated`: a stale part is never shown
-//     as current;
+//   - a member whose replica is older than the ping TTL (Config.DigestTTL) is cluster_error
+//     with the reason and its age in `updated`: a stale part is never shown as current;
+//   - a member that never published a digest here (an earlier version during a rolling
+//     upgrade, a follower outside trusted_peers, a peer that just joined) makes the request
+//     ask every member, as --fresh does, rather than show that member as failing;
 //   - otherwise its entry, with `updated` (when the replica was last current); a pin
 //     allocated to it with no entry (it has not heard of the pin yet) is pin_queued;
 //   - an allocation that is not a member is cluster_error, as with asking.
@@ -57,6 +59,10 @@ type digestPart struct {
 type digestParts struct {
 	s       *StatusService
 	members []digestPart
+	// unknown: some member never published a digest here (a peer of an earlier version
+	// during a rolling upgrade, an untrusted follower, a peer just joined): the pass asks
+	// the members instead, so that such a peer is never shown as failing.
+	unknown bool
 	others  map[peer.ID]*digestPart // allocations that are not members (nil: none met)
 	now     time.Time
 	ttl     time.Duration
@@ -72,20 +78,21 @@ func (s *StatusService) digestParts(ctx context.Context) (*digestParts, error) {
 		if id == self {
 			continue
 		}
-		p, err := ps.part(id)
+		p, found, err := ps.part(id)
 		if err != nil {
 			return nil, err
 		}
+		ps.unknown = ps.unknown || !found
 		ps.members = append(ps.members, p)
 	}
 	return ps, nil
 }
 
-// part reads the version of id's replica.
-func (ps *digestParts) part(id peer.ID) (digestPart, error) {
+// part reads the version of id's replica (found false: none).
+func (ps *digestParts) part(id peer.ID) (digestPart, bool, error) {
 	m, found, err := ps.s.d.Digests.DigestMeta(id)
 	if err != nil {
-		return digestPart{}, err
+		return digestPart{}, false, err
 	}
 	p := digestPart{id: id, key: id.String(), name: ps.s.d.Members.PeerName(id)}
 	if found {
@@ -94,7 +101,7 @@ func (ps *digestParts) part(id peer.ID) (digestPart, error) {
 	} else {
 		p.stale, _ = (*statusdigest.Meta)(nil).Stale(ps.now, ps.ttl)
 	}
-	return p, nil
+	return p, found, nil
 }
 
 // nonMember is the part of an allocation that is not a member: cluster_error, with how old
@@ -106,7 +113,7 @@ func (ps *digestParts) nonMember(id peer.ID) (*digestPart, error) {
 	if ps.others == nil {
 		ps.others = map[peer.ID]*digestPart{}
 	}
-	p, err := ps.part(id)
+	p, _, err := ps.part(id)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +186,9 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 	if err != nil {
 		return err
 	}
+	if ps.unknown {
+		return s.statusAllAsking(ctx, filter, false, nil, fn)
+	}
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
 	selfKey, now := s.d.Members.Self().String(), nowUTC()
@@ -206,6 +216,9 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 	ps, err := s.digestParts(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if ps.unknown {
+		return s.statusOf(ctx, cids, false)
 	}
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()

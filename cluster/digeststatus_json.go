@@ -24,6 +24,9 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 	if err != nil {
 		return err
 	}
+	if ps.unknown {
+		return s.statusAllAsking(ctx, filter, false, nil, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+	}
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
 	self := s.d.Members.Self()

@@ -34,7 +34,7 @@ func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 func (m *memDigests) Close() {}
 
 // replicaWorld is a peer with three other members: fresh (its replica current), stale (its
-// replica older than the TTL) and silent (no digest yet); gone is an allocation that is not a
+// replica older than the TTL) and silent (heard of, never current yet); gone is an allocation that is not a
 // member.
 func replicaWorld(t *testing.T) (w *world, fresh, stale, silent, gone peer.ID, pins []api.Cid) {
 	fresh, stale, silent, gone = testPeer(t), testPeer(t), testPeer(t), testPeer(t)
@@ -43,6 +43,8 @@ func replicaWorld(t *testing.T) (w *world, fresh, stale, silent, gone peer.ID, p
 	d := &memDigests{metas: map[peer.ID]statusdigest.Meta{
 		fresh: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Second)},
 		stale: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Hour)},
+		// Heard of, never current yet (its first pull has not ended).
+		silent: {Epoch: 1, Heard: 5},
 	}, entries: map[peer.ID]map[string]statusdigest.Entry{fresh: {}}}
 	w.svc.StatusService.d.Digests = d
 	w.svc.StatusService.d.Config.DigestTTL = 30 * time.Second
@@ -140,5 +142,26 @@ func TestStatusJSONMatchesStatusAll(t *testing.T) {
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("filter %s:\nStatusJSON %v\nStatusAll  %v", filter, fast, slow)
 		}
+	}
+}
+
+// TestReplicaStatusAsksWithoutDigest: a member that never published a digest (an earlier
+// version during a rolling upgrade) makes global status ask every member, rather than show it
+// failing.
+func TestReplicaStatusAsksWithoutDigest(t *testing.T) {
+	w, _, _, silent, _, pins := replicaWorld(t)
+	delete(w.svc.StatusService.d.Digests.(*memDigests).metas, silent)
+	if _, err := w.svc.Status(context.Background(), pins[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if w.remote.calls == 0 {
+		t.Fatal("a member without a digest was not asked")
+	}
+	w.remote.calls = 0
+	if err := w.svc.StatusJSON(context.Background(), 0, func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if w.remote.calls == 0 {
+		t.Fatal("the JSON stream did not ask a member without a digest")
 	}
 }

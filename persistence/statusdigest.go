@@ -521,6 +521,7 @@ func (s *Store) DigestEntries(ctx context.Context, p peer.ID, fn func(statusdige
 type DigestView struct {
 	txn   *badger.Txn
 	iters map[peer.ID]*viewIter
+	w     wirepb.DigestEntry // reused by each Lookup's decoding
 }
 
 // viewIter is one peer's iterator and the last key asked of it.
@@ -542,7 +543,8 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	key := append(prefix[:len(prefix):len(prefix)], c...)
 	if vi == nil {
 		opts := badger.DefaultIteratorOptions
-		opts.Prefix, opts.PrefetchSize = prefix, 64
+		// Values are small and inline: reading them in place beats prefetching copies.
+		opts.Prefix, opts.PrefetchValues = prefix, false
 		vi = &viewIter{it: v.txn.NewIterator(opts)}
 		v.iters[p] = vi
 		vi.it.Seek(key)
@@ -563,13 +565,22 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	}
 	var e statusdigest.Entry
 	err := it.Item().Value(func(val []byte) error {
-		var err error
-		_, e, err = decodeDigestEntry(c, val)
-		return err
+		// Entries were checked when they were stored: decode without checking again.
+		_, n := binary.Uvarint(val)
+		if n <= 0 {
+			return fmt.Errorf("persistence: corrupt status digest entry")
+		}
+		v.w.Reset()
+		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(val[n:], &v.w); err != nil {
+			return fmt.Errorf("persistence: corrupt status digest entry: %w", err)
+		}
+		e = statusdigest.TrustedEntryFromWire(&v.w)
+		return nil
 	})
 	if err != nil || e.Deleted() {
 		return statusdigest.Entry{}, false, err
 	}
+	e.Cid = c
 	return e, true, nil
 }
 

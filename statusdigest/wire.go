@@ -44,6 +44,19 @@ func EntryFromWire(w *wirepb.DigestEntry) (Entry, error) {
 	return e, checkEntry(e)
 }
 
+// TrustedEntryFromWire converts a wire entry this peer stored after checking it (the replica's
+// reads): no validation, no copy of the CID (left nil).
+func TrustedEntryFromWire(w *wirepb.DigestEntry) Entry {
+	e := Entry{Error: w.Error, Attempts: int(w.Attempts), Priority: w.Priority, Seq: w.Seq}
+	if w.Status > 0 && w.Status <= maxStatusBit {
+		e.Status = api.TrackerStatus(1) << (w.Status - 1)
+	}
+	if w.Ts != 0 {
+		e.TS = time.Unix(0, w.Ts).UTC()
+	}
+	return e
+}
+
 // EntriesToWire converts a list of entries.
 func EntriesToWire(es []Entry) []*wirepb.DigestEntry {
 	out := make([]*wirepb.DigestEntry, len(es))
