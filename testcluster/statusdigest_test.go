@@ -139,3 +139,38 @@ func TestStaleDigestIsClusterError(t *testing.T) {
 		t.Fatalf("a stale part says neither how old nor why: %+v", p)
 	}
 }
+
+// TestDigestCatchUpAfterRestart: a peer that was down while the others' statuses changed
+// pulls their digests when it hears they are ahead of its replicas, and its global status
+// from the replicas tells what asking every peer tells.
+func TestDigestCatchUpAfterRestart(t *testing.T) {
+	c := New(t, 3)
+	c.WaitConnected(20 * time.Second)
+	ctx := context.Background()
+	c.Stop(1)
+	for i := range 30 {
+		if _, err := c.Peer(0).Pin(ctx, Cid(fmt.Sprint("catchup-", i)), api.PinOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitFor(func() bool { return c.LocalStatus(2, Cid("catchup-29")) == api.TrackerStatusPinned }, 20*time.Second, "peer 2 pinned the pins")
+	c.Start(1)
+	var diff string
+	if !Eventually(func() bool {
+		got := statusMap(t, c.Peer(1), false, 0)
+		diff = sameStatuses(got, statusMap(t, c.Peer(1), true, 0))
+		if diff != "" || len(got) != 30 {
+			return false
+		}
+		for _, pm := range got {
+			for _, p := range pm {
+				if p.Status != api.TrackerStatusPinned {
+					return false
+				}
+			}
+		}
+		return true
+	}, 30*time.Second) {
+		t.Fatalf("the restarted peer's global status from its replicas: %s", diff)
+	}
+}

@@ -33,10 +33,17 @@ type (
 	flushDue     struct{}
 	heartbeatDue struct{}
 	resyncDue    struct{}
-	// written is the own-digest writer's report (flush, heartbeat or reconcile).
+	// written is the own-digest writer's report (flush or reconcile): seq is the last
+	// version it published (0: none).
 	written struct {
 		what string
+		seq  uint64
 		err  error
+	}
+	// beaten is the heartbeat worker's report.
+	beaten struct {
+		seq uint64
+		err error
 	}
 )
 
@@ -47,10 +54,11 @@ type digestActor struct {
 	buf        []sd.Entry // tracker changes not yet written
 	dropped    bool       // some were dropped: reconcile soon
 	flushTimer *time.Timer
-	flushReady bool // FlushEvery passed since the oldest buffered change
-	writing    bool // the own-digest writer runs
-	heartbeat  bool // a heartbeat is due once the writer is free
-	resync     bool // a reconcile is due once the writer is free
+	flushReady bool   // FlushEvery passed since the oldest buffered change
+	writing    bool   // the own-digest writer runs
+	resync     bool   // a reconcile is due once the writer is free
+	beating    bool   // a heartbeat is being published
+	published  uint64 // the last version published (0: not known yet)
 
 	rep replicas
 
@@ -88,8 +96,13 @@ func (a *digestActor) Receive(ctx actor.Context) {
 		a.write(ctx)
 	case heartbeatDue:
 		a.timers = append(a.timers, timer.After(ctx, a.deps.Config.Heartbeat, heartbeatDue{}))
-		a.heartbeat = true
-		a.write(ctx)
+		a.beat(ctx)
+	case beaten:
+		a.beating = false
+		a.published = max(a.published, m.seq)
+		if m.err != nil && a.ctx.Err() == nil {
+			a.log.Debug("statusdigest: publishing a heartbeat", "err", m.err)
+		}
 	case resyncDue:
 		a.timers = append(a.timers, timer.After(ctx, a.deps.Config.Resync, resyncDue{}))
 		a.resync = true
@@ -152,7 +165,7 @@ func (a *digestActor) onChanges(ctx actor.Context, m messages.TrackerStatusChang
 }
 
 // write starts the own-digest writer on what is due, unless it runs: a reconcile first, then
-// buffered changes (one delta), then a heartbeat.
+// buffered changes (one delta).
 func (a *digestActor) write(ctx actor.Context) {
 	if a.writing {
 		return
@@ -161,7 +174,10 @@ func (a *digestActor) write(ctx actor.Context) {
 	switch {
 	case a.resync || a.dropped && len(a.buf) == 0:
 		a.resync, a.dropped, a.writing = false, false, true
-		a.spawn(func() { system.Root.Send(self, written{what: "reconcile", err: reconcile(base, deps, log)}) })
+		a.spawn(func() {
+			seq, err := reconcile(base, deps, log)
+			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err})
+		})
 	case len(a.buf) > 0 && (a.flushReady || len(a.buf) >= sd.MaxEntries):
 		n := min(len(a.buf), sd.MaxEntries)
 		batch := a.buf[:n:n]
@@ -169,27 +185,48 @@ func (a *digestActor) write(ctx actor.Context) {
 		a.writing, a.flushReady = true, len(a.buf) > 0
 		a.spawn(func() {
 			d, err := deps.Store.WriteOwnDigest(batch, time.Time{})
+			var seq uint64
 			if err == nil && len(d.Entries) > 0 {
-				err = publish(base, deps.Topic, d)
+				if err = publish(base, deps.Topic, d); err == nil {
+					seq = d.Seq
+				}
 			}
-			system.Root.Send(self, written{what: "delta", err: err})
-		})
-	case a.heartbeat:
-		a.heartbeat, a.writing = false, true
-		a.spawn(func() {
-			epoch, seq, err := deps.Store.OwnDigestVersion()
-			if err == nil {
-				err = publish(base, deps.Topic, sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true})
-			}
-			system.Root.Send(self, written{what: "heartbeat", err: err})
+			system.Root.Send(self, written{what: "delta", seq: seq, err: err})
 		})
 	}
 }
 
+// beat publishes a heartbeat: the last version published, so that it never announces a
+// delta still on its way (which would make the others pull), and runs beside the writer, so
+// that a long reconcile does not make this peer look silent. The first one after a start
+// announces the stored version: a delta stored and never published is then pulled.
+func (a *digestActor) beat(ctx actor.Context) {
+	if a.beating {
+		return
+	}
+	a.beating = true
+	self, system, deps, base, published := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.published
+	a.spawn(func() {
+		epoch, seq, err := deps.Store.OwnDigestVersion()
+		if err == nil {
+			if published != 0 {
+				seq = min(seq, published)
+			}
+			err = publish(base, deps.Topic, sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true})
+		}
+		system.Root.Send(self, beaten{seq: seq, err: err})
+	})
+}
+
 func (a *digestActor) onWritten(ctx actor.Context, m written) {
 	a.writing = false
+	a.published = max(a.published, m.seq)
+	if m.err != nil {
+		// A delta may be stored and not published: the next heartbeat announces the stored
+		// version, and the other peers fill the gap with a pull.
+		a.published = 0
+	}
 	if m.err != nil && a.ctx.Err() == nil {
-		// A delta stored and not published is a gap the other peers fill with a pull.
 		a.log.Warn("statusdigest: publishing this peer's status digest", "what", m.what, "err", m.err)
 	}
 	a.write(ctx)

@@ -9,7 +9,9 @@
 //     (messages.TrackerStatusChanged, a bounded batch per tracker message). It buffers them
 //     and every FlushEvery (or at statusdigest.MaxEntries) stores them as this peer's own
 //     digest (persistence.WriteOwnDigest: only what differs, at the next seq) and publishes
-//     the delta on <cluster_name>/status. Every Heartbeat it publishes its version alone.
+//     the delta on <cluster_name>/status. Every Heartbeat it publishes its version alone: the
+//     last one it published (never a delta still on its way, which would make the others pull
+//     for nothing), beside the writer (a long reconcile must not make the peer look silent).
 //   - Reconciling: at start and every Resync it compares the own digest with a local status
 //     pass (the pinset, the tracker's in-flight items, one pin ls of the IPFS node, in CID
 //     order, merge-joined with the own entries) and publishes the differences: pins that
@@ -25,8 +27,9 @@
 // # Concurrency
 //
 // One actor; all Badger work runs in workers that report back by message: at most one
-// writer of the own digest (flush, heartbeat or reconcile: so deltas are published in seq
-// order), one applier of received digests, one pull, and goroutines answering pulls (reads).
+// writer of the own digest (flush or reconcile: so deltas are published in seq order), one
+// heartbeat, one applier of received digests, one pull, and goroutines answering pulls
+// (reads).
 // Timers are scheduled messages (actors/timer). A restarted instance rebuilds from Badger:
 // the own digest and its version are durable; changes buffered in memory are lost, and the
 // reconcile that runs at start puts them back.

@@ -15,10 +15,12 @@ import (
 // both in binary CID order and are merge-joined: the own entries are read a page at a time
 // (the pass's callback cannot hold an iterator open across the writes), so memory stays
 // bounded whatever the pinset's size. Timestamps alone do not make a difference (the pass
-// stamps settled pins with its own time). It blocks; it runs in the writer's slot.
-func reconcile(ctx context.Context, deps Deps, log *slog.Logger) error {
+// stamps settled pins with its own time). It blocks; it runs in the writer's slot. It returns
+// the last version it published (0: none).
+func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error) {
 	since := time.Now()
 	var batch []sd.Entry
+	var published uint64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -28,7 +30,11 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) error {
 		if err != nil || len(d.Entries) == 0 {
 			return err
 		}
-		return publish(ctx, deps.Topic, d)
+		if err := publish(ctx, deps.Topic, d); err != nil {
+			return err
+		}
+		published = d.Seq
+		return nil
 	}
 	add := func(e sd.Entry) error {
 		batch = append(batch, e)
@@ -71,12 +77,12 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) error {
 		return add(want)
 	})
 	if err != nil {
-		return err
+		return published, err
 	}
 	for { // own entries after the last pin of the pass
 		e, ok, err := own.peek()
 		if err != nil {
-			return err
+			return published, err
 		}
 		if !ok {
 			break
@@ -84,16 +90,16 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) error {
 		own.next()
 		changed++
 		if err := add(sd.Entry{Cid: e.Cid}); err != nil {
-			return err
+			return published, err
 		}
 	}
 	if err := flush(); err != nil {
-		return err
+		return published, err
 	}
 	if changed > 0 {
 		log.Debug("statusdigest: reconciled the own digest with a local status pass", "changes", changed)
 	}
-	return nil
+	return published, nil
 }
 
 func sameIgnoringTime(a, b sd.Entry) bool {

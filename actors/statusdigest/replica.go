@@ -13,8 +13,10 @@ import (
 )
 
 const (
-	// maxQueued bounds the received digests waiting for the applier.
-	maxQueued = 4096
+	// maxQueued and maxQueuedEntries bound the received digests waiting for the applier (the
+	// entries: about 100 bytes each in memory).
+	maxQueued        = 4096
+	maxQueuedEntries = 1 << 18
 	// maxLimited bounds the peers the rate limiter remembers.
 	maxLimited = 4096
 	// pullPage is the page size of a pull.
@@ -42,6 +44,7 @@ type (
 type replicas struct {
 	cfg      Config
 	queue    []received
+	queued   int // entries in queue
 	applying bool
 	buckets  map[peer.ID]*bucket
 	limited  map[peer.ID]bool // logged as rate-limited since the last digest taken
@@ -92,11 +95,12 @@ func (a *digestActor) onReceived(ctx actor.Context, m received) {
 		return
 	}
 	delete(r.limited, m.from)
-	if len(r.queue) >= maxQueued {
+	if len(r.queue) >= maxQueued || r.queued+len(m.d.Entries) > maxQueuedEntries {
 		a.log.Warn("statusdigest: too many digests waiting; dropping one (a pull catches up later)", "peer", m.from)
 		return
 	}
 	r.queue = append(r.queue, m)
+	r.queued += len(m.d.Entries)
 	a.apply(ctx)
 }
 
@@ -107,7 +111,7 @@ func (a *digestActor) apply(ctx actor.Context) {
 		return
 	}
 	batch := r.queue
-	r.queue, r.applying = nil, true
+	r.queue, r.queued, r.applying = nil, 0, true
 	self, system, store := ctx.Self(), ctx.ActorSystem(), a.deps.Store
 	a.spawn(func() {
 		var rep applied
