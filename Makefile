@@ -4,14 +4,15 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench bench-10m cluster chaos chaos-short fmt vet fuzz proto proto-check clean ui-screenshot
+.PHONY: help build run test test-short kubo test-kubo bench bench-10m bench-scale cluster chaos chaos-short fmt vet fuzz proto proto-check clean ui-screenshot
 
 help:
 	@echo "make build    build bin/pincluster"
 	@echo "make run      build and start a single-peer daemon (config in ~/.pincluster, or CONFIG=dir)"
 	@echo "make test     go vet + go test -race ./... (includes the end-to-end suite)"
 	@echo "make bench    print the benchmark table: single peer (ingest, listing, RSS vs raw Badger), cluster (ingest, convergence, catch-up), allocation and self-healing (-suite single|cluster|alloc|all)"
-	@echo "make bench-10m  single peer holding 10M queued (unfetchable) pins: RSS (target < 1 GB), ingest and listing; not in CI (about half an hour on 2 cores)"
+	@echo "make bench-10m  single peer holding 10M queued (unfetchable) pins: RSS (target < 1 GB), ingest and listing; then a fresh peer catching up with 10M pins; not in CI"
+	@echo "make bench-scale  scale harness: 10, 30 and 100 peers in one process (formation, convergence, catch-up, a 10% kill, bytes and CPU per pin); SCALE_PEERS=10,30 to choose"
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
@@ -62,9 +63,17 @@ bench: build
 
 # Ten million pins on one peer, all queued in its tracker (the embedded node cannot fetch the
 # random CIDs): the daemon's RSS must stay under 1 GB (pin_tracker.queue_window bounds the
-# tracker; the queue itself is in Badger). Not in CI: it posts 10M pins.
+# tracker; the queue itself is in Badger); then a fresh peer catching up with a 10M pinset of a
+# 3-peer cluster (target < 5 min). The fills go through POST /pins/batch. Not in CI.
 bench-10m: build
-	$(GO) run ./bench -suite single -n 10000000 -ingest 100000 -lists 1
+	$(GO) run ./bench -suite single -n 10000000 -ingest 100000 -lists 1 -fill-batch
+	$(GO) run ./bench -suite cluster -cluster-pins 20000 -catchup 10000000 -fill-batch
+
+# The scale harness (testcluster/scale_test.go): N peers in one process on real libp2p hosts
+# and fake IPFS backends; prints a table row per size. Not in CI (100 peers take minutes).
+SCALE_PEERS ?= 10,30,100
+bench-scale:
+	PINCLUSTER_SCALE_PEERS=$(SCALE_PEERS) $(GO) test -count=1 -run '^TestScale$$' -timeout 60m ./testcluster/ -v | grep -v '^=== \|^--- \|^    ---'
 
 cluster: build
 	bash scripts/cluster.sh

@@ -128,6 +128,14 @@ func batchIntoCluster(ctx context.Context, o options, dir string, logf func(stri
 	return res, time.Since(done), nil
 }
 
+// fill posts CIDs [from, to): single POSTs from o.clients clients, or one batch with -fill-batch.
+func fill(ctx context.Context, o options, hc *http.Client, base string, gen cidGen, from, to int, progress io.Writer) (ingestResult, error) {
+	if o.fillBatch {
+		return postBatch(ctx, hc, base, gen, from, to)
+	}
+	return ingest(ctx, hc, base, gen, from, to, o.clients, progress)
+}
+
 // postBatch streams CIDs [from, to) to POST /pins/batch and times it until the last event.
 func postBatch(ctx context.Context, hc *http.Client, base string, gen cidGen, from, to int) (ingestResult, error) {
 	pr, pw := io.Pipe()

@@ -128,7 +128,7 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 	}
 	if co.catchup > co.pins {
 		logf("cluster fill: pins %d..%d on peer 1", co.pins, co.catchup)
-		if res.fill, err = ingest(ctx, hc, cl.peers[0].base, gen, co.pins, co.catchup, o.clients, progress); err != nil {
+		if res.fill, err = fill(ctx, o, hc, cl.peers[0].base, gen, co.pins, co.catchup, progress); err != nil {
 			return res, cl.withLogs(err)
 		}
 	}

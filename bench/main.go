@@ -55,6 +55,9 @@ type options struct {
 	repin   repinOptions
 	// batchPins is the size of the batch of -suite batch (bench/batch.go).
 	batchPins int
+	// fillBatch posts the untimed fills (single: pins ingest..n; cluster: cluster-pins..catchup)
+	// as one POST /pins/batch instead of single POSTs, for pinsets of 10M (make bench-10m).
+	fillBatch bool
 }
 
 // defaultOptions are the full-size defaults of every suite.
@@ -95,6 +98,7 @@ func main() {
 	flag.IntVar(&o.repin.pins, "repin-pins", o.repin.pins, "alloc: random pins held by the self-healing harness")
 	flag.IntVar(&o.repin.files, "repin-files", o.repin.files, "alloc: added (fetchable) files held by the self-healing harness")
 	flag.IntVar(&o.batchPins, "batch-pins", o.batchPins, "batch: pins in the one POST /pins/batch of -suite batch")
+	flag.BoolVar(&o.fillBatch, "fill-batch", false, "post the fills beyond the timed ingest (single: -ingest..-n; cluster: -cluster-pins..-catchup) as one POST /pins/batch")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dirs (config, datastore, daemon logs)")
 	flag.BoolVar(&quick, "quick", false, "small sizes: -n 50000 -ingest 20000 -cluster-pins 20000 -catchup 100000 -repin-pins 2000 -repin-files 50")
 	flag.Parse()

@@ -42,7 +42,11 @@ func singleRows(o options, r results) [][]string {
 		pct(fi.rate()/r.rawWrite), ">= 20k pins/s", yes(fi.rate() >= targetIngest))
 	add("  latency p50 / p99", fi.p50.Round(time.Microsecond).String()+" / "+fi.p99.Round(time.Microsecond).String(), "-", "-", "-", "")
 	if rest := r.ingestRest; rest.pins > 0 {
-		add(fmt.Sprintf("ingest pins %s..%s", count(fi.pins), count(fi.pins+rest.pins)),
+		how := ""
+		if o.fillBatch {
+			how = " (one POST /pins/batch)"
+		}
+		add(fmt.Sprintf("ingest pins %s..%s%s", count(fi.pins), count(fi.pins+rest.pins), how),
 			human(rest.rate())+" pins/s",
 			"raw badger write "+human(r.rawWrite)+"/s",
 			pct(rest.rate()/r.rawWrite), ">= 20k pins/s", yes(rest.rate() >= targetIngest))

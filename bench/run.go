@@ -83,7 +83,7 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	}
 	if o.total > o.ingest {
 		logf("ingest: pins %d..%d", o.ingest, o.total)
-		if res.ingestRest, err = ingest(ctx, hc, d.base, gen, o.ingest, o.total, o.clients, progress); err != nil {
+		if res.ingestRest, err = fill(ctx, o, hc, d.base, gen, o.ingest, o.total, progress); err != nil {
 			return res, withLog(err, d)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -16,7 +17,7 @@ import (
 // newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
 // Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
 // complete a handshake.
-func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, gater connmgr.ConnectionGater) (host.Host, error) {
+func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, gater connmgr.ConnectionGater, bw metrics.Reporter) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Identity(ident.PrivKey),
 		libp2p.ListenAddrStrings(listen...),
@@ -28,6 +29,9 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	}
 	if gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(gater))
+	}
+	if bw != nil {
+		opts = append(opts, libp2p.BandwidthReporter(bw))
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {

@@ -59,6 +59,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/allocator"
@@ -168,6 +169,8 @@ type Options struct {
 
 	// Fault-injection hooks (internal/faults, the chaos harness); nil means none.
 
+	// Bandwidth, when set, counts the host's bytes in and out (the scale harness's gossip cost).
+	Bandwidth metrics.Reporter
 	// OnHost is called with the libp2p host once it is up.
 	OnHost func(host.Host)
 	// ClockSource is the hybrid logical clock's wall-time source (nil: time.Now).
@@ -202,7 +205,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 			p.Close()
 		}
 	}()
-	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater); err != nil {
+	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater, opts.Bandwidth); err != nil {
 		return nil, err
 	}
 	if opts.OnHost != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/metrics"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -33,6 +34,8 @@ type options struct {
 	real    bool
 	idents  []identity.Identity
 	start   int
+	bw      bool
+	formed  time.Duration // bound on New's wait for full membership (30 s)
 }
 
 // WithBackend gives peer i the backend b(i) instead of a fresh fake. The harness never closes
@@ -51,6 +54,12 @@ func WithRealIPFS() Option { return func(o *options) { o.real = true } }
 // WithIdentities sets the peers' identities (the first len(ids) peers), so configs can name
 // peer IDs (trusted_peers) before the peers start.
 func WithIdentities(ids ...identity.Identity) Option { return func(o *options) { o.idents = ids } }
+
+// WithBandwidth counts each peer's libp2p bytes in and out (Bandwidth reads them).
+func WithBandwidth() Option { return func(o *options) { o.bw = true } }
+
+// WithFormation bounds New's wait until every peer sees every other one (30 s by default).
+func WithFormation(d time.Duration) Option { return func(o *options) { o.formed = d } }
 
 // WithStarted starts only the first n peers; the others are prepared (dir, identity, config)
 // and start with Start(i).
@@ -77,9 +86,10 @@ type node struct {
 	backend ipfs.Backend // nil: embedded node
 	fake    *fake.Backend
 	gater   *gater
-	p       *peer.Peer      // nil while stopped
-	probe   peerprobe.Probe // of the last start
-	port    int             // bound TCP port after the first start
+	p       *peer.Peer                // nil while stopped
+	probe   peerprobe.Probe           // of the last start
+	port    int                       // bound TCP port after the first start
+	bw      *metrics.BandwidthCounter // nil without WithBandwidth; kept across restarts
 }
 
 // New starts n peers bootstrapped to peer 0 and waits until every peer sees every other one's
@@ -87,7 +97,7 @@ type node struct {
 func New(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, secret: config.NewSecret(), logs: newLogSink(), part: newPartition()}
-	c.opts.start = n
+	c.opts.start, c.opts.formed = n, 30*time.Second
 	for _, o := range opts {
 		o(&c.opts)
 	}
@@ -103,6 +113,9 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 			nd.ident = id
 		}
 		nd.gater = &gater{self: nd.ident.ID, part: c.part}
+		if c.opts.bw {
+			nd.bw = metrics.NewBandwidthCounter()
+		}
 		switch {
 		case c.opts.backend != nil:
 			nd.backend = c.opts.backend(i)
@@ -135,7 +148,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 			t.Fatalf("starting peer %d: %v", i, err)
 		}
 	}
-	c.WaitConnected(30 * time.Second)
+	c.WaitConnected(c.opts.formed)
 	return c
 }
 
@@ -194,6 +207,7 @@ func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 		NoREST:    true,
 		Bootstrap: boot,
 		ConnGater: nd.gater,
+		Bandwidth: reporter(nd.bw),
 		// Supervision tests crash actors of the tree (the probe's Crash).
 		FaultHooks: true,
 	})
@@ -212,6 +226,23 @@ func (c *Cluster) tryStart(nd *node, withBoot bool) error {
 		}
 	}
 	return nil
+}
+
+// reporter is bw as a metrics.Reporter, nil (no counting) when bw is nil.
+func reporter(bw *metrics.BandwidthCounter) metrics.Reporter {
+	if bw == nil {
+		return nil
+	}
+	return bw
+}
+
+// Bandwidth is peer i's libp2p traffic since it was first started (zero without WithBandwidth).
+func (c *Cluster) Bandwidth(i int) metrics.Stats {
+	nd := c.node(i)
+	if nd.bw == nil {
+		return metrics.Stats{}
+	}
+	return nd.bw.GetBandwidthTotals()
 }
 
 func portOf(hostport string) int {
