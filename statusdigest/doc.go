@@ -24,9 +24,16 @@
 //     This is the property the replica test checks: after any order of deltas and pulls,
 //     the replica equals the publisher's own digest.
 //   - Freshness: Meta.Updated is when the replica was last known current (a delta or a
-//     heartbeat at the replica's seq). A replica older than the ping TTL, or behind its
-//     publisher, is stale: global status shows its peer as cluster_error with the age, never
-//     as current.
+//     heartbeat at the replica's seq); global status shows it as each peer's `updated`. A
+//     replica whose Updated is older than the ping TTL is stale: global status shows its
+//     peer as cluster_error with the age, never as current. A replica behind its publisher
+//     (a pull under way) keeps its last Updated, so it turns stale if the pull does not end.
+//   - A member that never published a digest (an earlier version during a rolling upgrade, a
+//     follower outside trusted_peers) makes global status ask every member, as --fresh does
+//     (cluster/digeststatus.go), rather than show it failing.
+//   - The digest holds the tracker's statuses, not the IPFS node's pin list: a pin the node
+//     loses without the tracker knowing shows as unexpectedly_unpinned in the digest once
+//     the publisher's periodic reconcile (state_sync_interval) runs its local status pass.
 //   - Bounds: a message is at most MaxMessage bytes and MaxEntries entries; an error text at
 //     most MaxErrorLen. Decode checks everything (the CID, a single known status, the sizes)
 //     and fails the whole message on any bad entry.
