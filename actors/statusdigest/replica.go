@@ -16,7 +16,7 @@ const (
 	// maxQueued and maxQueuedEntries bound the received digests waiting for the applier (the
 	// entries: about 100 bytes each in memory).
 	maxQueued        = 4096
-	maxQueuedEntries = 1 << 18
+	maxQueuedEntries = 1 << 16
 	// maxLimited bounds the peers the rate limiter remembers.
 	maxLimited = 4096
 	// pullPage is the page size of a pull.
