@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench bench-10m bench-scale cluster chaos chaos-short fmt vet fuzz proto proto-check clean ui-screenshot
+.PHONY: help build run test test-short kubo test-kubo bench bench-10m bench-scale cluster chaos chaos-short netimpair netns-cluster netns-selftest netns-bench fmt vet fuzz proto proto-check clean ui-screenshot
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -16,6 +16,9 @@ help:
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
+	@echo "make netns-cluster  (root) N peers (NETNS_N=3), one per network namespace, LINK delay/jitter/loss between them (docs/netns.md); DURATION= or Ctrl-C"
+	@echo "make netns-selftest  (root) up 3 namespaced peers with impairment, pin, converge, down, nothing left; skips where namespaces are unavailable"
+	@echo "make netns-bench  (root) convergence, catch-up and chaos figures in the namespace cluster, with and without LINK"
 	@echo "make fuzz     run each fuzz target for a short while"
 	@echo "make proto    regenerate the committed Go code of the wire schemas (internal/wirepb/*.proto; needs protoc $(PROTOC_VERSION))"
 	@echo "make ui-screenshot  retake docs/ui.png, the README's screenshot of the status page (needs chromium)"
@@ -86,6 +89,25 @@ chaos: build
 
 chaos-short: build
 	$(GO) run ./chaos -bin $(BIN) -peers 5 -duration 75s -seed $(or $(SEED),1)
+
+# The namespace cluster (scripts/netns-cluster.sh, docs/netns.md): real network paths between
+# peers, impaired by netem where the kernel has it and by bin/netimpair otherwise. Root only.
+NETNS_N  ?= 3
+LINK     ?=
+DURATION ?=
+NETNS_ENV = $(if $(LINK),LINK='$(LINK)')
+
+netimpair:
+	$(GO) build -o bin/netimpair ./cmd/netimpair
+
+netns-cluster: build netimpair
+	$(NETNS_ENV) bash scripts/netns-cluster.sh run $(NETNS_N) $(DURATION)
+
+netns-selftest: build netimpair
+	$(NETNS_ENV) bash scripts/netns-cluster.sh selftest
+
+netns-bench: build netimpair
+	$(NETNS_ENV) bash scripts/netns-cluster.sh bench
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

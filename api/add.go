@@ -27,7 +27,14 @@ type AddParams struct {
 	HashFun           string `json:"hash"`
 	Format            string `json:"format"` // unixfs (default) | car
 	NoPin             bool   `json:"no_pin"`
+	// Shard splits the DAG into shards of at most ShardSize bytes, each pinned on its own
+	// allocations under a cluster-DAG and a meta-pin (IPFS Cluster's names: shard, shard-size).
+	Shard     bool   `json:"shard"`
+	ShardSize uint64 `json:"shard_size"`
 }
+
+// DefaultShardSize is IPFS Cluster's default shard size (100 MiB).
+const DefaultShardSize = 100 << 20
 
 // DefaultAddParams are the add defaults (IPFS's: balanced, size-262144, CIDv0, sha2-256).
 func DefaultAddParams() AddParams {
@@ -69,7 +76,60 @@ func (a AddParams) Validate() error {
 	default:
 		return fmt.Errorf("%w: unknown format %q (use unixfs or car)", ErrInvalid, a.Format)
 	}
+	return a.validateShard()
+}
+
+// validateShard checks the sharding options: a shard must hold at least one chunk (the
+// largest a chunker makes), and sharding spreads the DAG over several peers, so it is
+// neither local nor unpinned.
+func (a AddParams) validateShard() error {
+	if !a.Shard {
+		return nil
+	}
+	switch {
+	case a.Local:
+		return fmt.Errorf("%w: shard and local do not go together: a sharded add spreads the DAG over several peers", ErrInvalid)
+	case a.NoPin:
+		return fmt.Errorf("%w: shard and no-pin do not go together: the shards are placed by pinning them", ErrInvalid)
+	case a.PinUpdate.Defined():
+		return fmt.Errorf("%w: shard and pin-update do not go together", ErrInvalid)
+	case a.Mode == PinModeDirect:
+		return fmt.Errorf("%w: a sharded add pins the whole DAG: mode must be recursive", ErrInvalid)
+	}
+	chunk := a.MaxChunkSize()
+	if a.ShardSize < chunk {
+		return fmt.Errorf("%w: shard-size=%d is smaller than one chunk (%d bytes with chunker %q): use a shard size of at least %d", ErrInvalid, a.ShardSize, chunk, a.chunkerOrDefault(), chunk)
+	}
 	return nil
+}
+
+func (a AddParams) chunkerOrDefault() string {
+	if a.Chunker == "" {
+		return DefaultAddParams().Chunker
+	}
+	return a.Chunker
+}
+
+// MaxChunkSize is the largest chunk the chunker makes: N for size-N, the maximum for rabin
+// (boxo's default rabin average is 256 KiB, its maximum 1.5 times that: 393216).
+func (a AddParams) MaxChunkSize() uint64 {
+	c := a.chunkerOrDefault()
+	parts := strings.Split(c, "-")
+	last := func() uint64 {
+		n, _ := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+		return n
+	}
+	switch {
+	case parts[0] == "size" && len(parts) == 2:
+		return last()
+	case c == "rabin":
+		return 256 << 10 * 3 / 2
+	case parts[0] == "rabin" && len(parts) == 2: // rabin-AVG: boxo's maximum is AVG*1.5
+		return last() * 3 / 2
+	case parts[0] == "rabin" && len(parts) == 4:
+		return last()
+	}
+	return 0
 }
 
 // ToQuery encodes the parameters for POST /add.
@@ -96,6 +156,10 @@ func (a AddParams) ToQuery() url.Values {
 		q.Set("format", a.Format)
 	}
 	q.Set("no-pin", b(a.NoPin))
+	if a.Shard {
+		q.Set("shard", "true")
+		q.Set("shard-size", strconv.FormatUint(a.ShardSize, 10))
+	}
 	return q
 }
 
@@ -120,7 +184,8 @@ func AddParamsFromQuery(q url.Values, now time.Time) (AddParams, error) {
 		return nil
 	}
 	for key, dst := range map[string]*bool{"local": &a.Local, "recursive": &a.Recursive, "raw-leaves": &a.RawLeaves,
-		"hidden": &a.Hidden, "wrap-with-directory": &a.WrapWithDirectory, "progress": &a.Progress, "no-pin": &a.NoPin} {
+		"hidden": &a.Hidden, "wrap-with-directory": &a.WrapWithDirectory, "progress": &a.Progress, "no-pin": &a.NoPin,
+		"shard": &a.Shard} {
 		if err := boolean(key, dst); err != nil {
 			return a, err
 		}
@@ -143,6 +208,16 @@ func AddParamsFromQuery(q url.Values, now time.Time) (AddParams, error) {
 	}
 	if v := q.Get("format"); v != "" {
 		a.Format = v
+	}
+	if a.Shard {
+		a.ShardSize = DefaultShardSize
+	}
+	if v := q.Get("shard-size"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return a, fmt.Errorf("%w: shard-size=%q is not a number of bytes", ErrInvalid, v)
+		}
+		a.ShardSize = n
 	}
 	return a, a.Validate()
 }

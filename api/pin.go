@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,11 +46,66 @@ func (m *PinMode) UnmarshalText(b []byte) error {
 	return err
 }
 
-// PinType is the kind of pin; pincluster has only "pin" (IPFS Cluster's sharding types are not
-// supported).
+// PinType is the kind of pin, with IPFS Cluster's names (its JSON form too). Sharded adds
+// (cluster/shard*.go) make the three sharding types; every other pin is "pin".
 type PinType string
 
-const PinTypeData PinType = "pin"
+const (
+	// PinTypeData is an ordinary pin of a DAG.
+	PinTypeData PinType = "pin"
+	// PinTypeMeta is the root of a sharded DAG; Reference is its cluster-DAG. It stands for
+	// the whole DAG: status aggregates its shards, unpinning it unpins every shard.
+	PinTypeMeta PinType = "meta-pin"
+	// PinTypeClusterDAG is the node linking to every shard of a sharded DAG, pinned direct
+	// (max_depth 0) on every peer; Reference is the meta-pin.
+	PinTypeClusterDAG PinType = "clusterdag-pin"
+	// PinTypeShard is one shard: a node linking to the blocks it holds, pinned with max_depth
+	// 1 on its own allocations; Reference is the previous shard (none for the first).
+	PinTypeShard PinType = "shard-pin"
+)
+
+// PinTypes are the pin types, in IPFS Cluster's order.
+var PinTypes = []PinType{PinTypeData, PinTypeMeta, PinTypeClusterDAG, PinTypeShard}
+
+// ParsePinTypes reads IPFS Cluster's pin type filter: a comma list of pin, meta-pin,
+// clusterdag-pin, shard-pin and all ("" is pin only, as IPFS Cluster's pin ls lists by
+// default). It returns the set asked for.
+func ParsePinTypes(s string) (map[PinType]bool, error) {
+	set := map[PinType]bool{}
+	if strings.TrimSpace(s) == "" {
+		set[PinTypeData] = true
+		return set, nil
+	}
+	for _, t := range strings.Split(s, ",") {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if alias, ok := pinTypeAliases[t]; ok {
+			t = string(alias)
+		}
+		switch {
+		case t == "":
+		case t == "all":
+			for _, pt := range PinTypes {
+				set[pt] = true
+			}
+		case slices.Contains(PinTypes, PinType(t)):
+			set[PinType(t)] = true
+		default:
+			return nil, fmt.Errorf("%w: unknown pin type filter %q (use all, pin, meta-pin, clusterdag-pin or shard-pin)", ErrInvalid, t)
+		}
+	}
+	return set, nil
+}
+
+// pinTypeAliases are the short names earlier pincluster versions accepted in the filter.
+var pinTypeAliases = map[string]PinType{"data": PinTypeData, "meta": PinTypeMeta, "clusterdag": PinTypeClusterDAG, "shard": PinTypeShard}
+
+// TypeOrData is p's type, "pin" for a pin stored without one.
+func (p Pin) TypeOrData() PinType {
+	if p.Type == "" {
+		return PinTypeData
+	}
+	return p.Type
+}
 
 // PinOptions are the user-settable options of a pin.
 type PinOptions struct {

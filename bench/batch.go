@@ -153,8 +153,12 @@ func postBatch(ctx context.Context, hc *http.Client, base string, gen cidGen, fr
 	if err != nil {
 		return ingestResult{}, err
 	}
+	// One batch of millions of pins outlasts the shared client's per-request timeout; ctx
+	// bounds it instead.
+	long := *hc
+	long.Timeout = 0
 	start := time.Now()
-	resp, err := hc.Do(req)
+	resp, err := long.Do(req)
 	if err != nil {
 		pr.CloseWithError(err)
 		return ingestResult{}, err

@@ -73,17 +73,20 @@ func (c *cluster) addPeer(ctx context.Context) (*daemon, error) {
 	}
 	c.ids = append(c.ids, id.ID)
 	if c.boot == "" {
-		for _, a := range id.Addresses {
-			if strings.Contains(a, "/127.0.0.1/") {
-				c.boot = a
-				if !strings.Contains(a, "/p2p/") {
-					c.boot += "/p2p/" + id.ID
+		// Loopback, unless -bin runs each peer in a network namespace of its own
+		// (scripts/netns-cluster.sh net): then peer 1's one IPv4 address.
+		for _, loopback := range []bool{true, false} {
+			for _, a := range id.Addresses {
+				if c.boot == "" && strings.HasPrefix(a, "/ip4/") && strings.Contains(a, "/127.0.0.1/") == loopback {
+					c.boot = a
 				}
-				break
 			}
 		}
 		if c.boot == "" {
-			return nil, fmt.Errorf("peer 1 has no 127.0.0.1 address to bootstrap from: GET /id addresses = %v", id.Addresses)
+			return nil, fmt.Errorf("peer 1 has no IPv4 address to bootstrap from: GET /id addresses = %v", id.Addresses)
+		}
+		if !strings.Contains(c.boot, "/p2p/") {
+			c.boot += "/p2p/" + id.ID
 		}
 	}
 	return d, nil

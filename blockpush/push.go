@@ -40,7 +40,15 @@ type Pusher struct {
 	local ipfs.BlockPutter // nil: this peer's backend cannot store pushed blocks
 	dir   string
 	log   *slog.Logger
+	slots chan struct{} // one per push running; MaxPushes
 }
+
+// MaxPushes caps the pushes one peer runs at once, over all its adds: each holds a stream, a
+// window of blocks in flight and a spool reader, so many concurrent adds with a high
+// replication would otherwise open streams without bound. A push waits for a slot (its
+// context still applies); an add's own pushes never wait on each other, so waiting cannot
+// deadlock.
+const MaxPushes = 16
 
 // NewPusher pushes from h; local stores blocks allocated to this peer; spools go in dir
 // (the system's temporary directory when empty).
@@ -48,19 +56,25 @@ func NewPusher(h host.Host, local ipfs.BlockPutter, dir string, log *slog.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Pusher{h: h, local: local, dir: dir, log: log.With("component", "blockpush")}
+	return &Pusher{h: h, local: local, dir: dir, log: log.With("component", "blockpush"), slots: make(chan struct{}, MaxPushes)}
 }
 
 // NewSpool makes the temporary blockstore of one add.
 func (p *Pusher) NewSpool() (*Spool, error) { return NewSpool(p.dir) }
 
-// Push stores every block of sp on peer to's IPFS node and returns once to acked the last
+// Push stores every block of sp (a Spool, or a Part of one) on peer to's IPFS node and returns once to acked the last
 // one. progress (may be nil) is called after each acked batch. Errors name the peer; a peer
 // that cannot be reached or breaks off wraps api.ErrUnavailable, one that refuses the push
 // (not trusted, a backend that cannot store blocks) says why.
-func (p *Pusher) Push(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, progress func(Progress)) error {
+func (p *Pusher) Push(ctx context.Context, to peer.ID, sp Source, root cid.Cid, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
+	}
+	select {
+	case p.slots <- struct{}{}:
+		defer func() { <-p.slots }()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	if to == p.h.ID() {
 		return p.pushLocal(ctx, sp, root, progress)
@@ -72,7 +86,7 @@ func (p *Pusher) Push(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, 
 	return err
 }
 
-func (p *Pusher) pushLocal(ctx context.Context, sp *Spool, root cid.Cid, progress func(Progress)) error {
+func (p *Pusher) pushLocal(ctx context.Context, sp Source, root cid.Cid, progress func(Progress)) error {
 	if p.local == nil {
 		return fmt.Errorf("%w: this peer's IPFS backend cannot store pushed blocks", api.ErrUnavailable)
 	}
@@ -107,7 +121,7 @@ type ackMsg struct {
 	err   error
 }
 
-func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp *Spool, root cid.Cid, progress func(Progress)) (err error) {
+func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp Source, root cid.Cid, progress func(Progress)) (err error) {
 	st, err := p.h.NewStream(ctx, to, ProtocolID)
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ type AddCmd struct {
 	CidVersion        int      `name:"cid-version" default:"0" help:"CID version: 0 or 1."`
 	Hash              string   `name:"hash" default:"sha2-256" help:"Hash function: sha2-256, sha2-512, sha3-224|256|384|512, keccak-256|512, blake2b-256|384|512, blake2s-256, blake3 or sha1."`
 	Hidden            bool     `name:"hidden" short:"H" help:"Include hidden files (dot files) of directories."`
+	Shard             bool     `name:"shard" help:"Split the DAG into shards of at most --shard-size bytes, each pinned on its own peers (for content larger than any one peer)."`
+	ShardSize         uint64   `name:"shard-size" default:"104857600" placeholder:"BYTES" help:"Largest shard with --shard, in bytes (at least one chunk)."`
 	PinFlags
 	WaitFlags
 }
@@ -41,6 +43,7 @@ func (c *AddCmd) Run(g *Globals) error {
 		PinOptions: opts, Local: c.Local, Recursive: c.Recursive, Layout: c.Layout, Chunker: c.Chunker,
 		RawLeaves: c.RawLeaves, Hidden: c.Hidden, WrapWithDirectory: c.WrapWithDirectory,
 		CidVersion: c.CidVersion, HashFun: c.Hash, Format: c.Format, NoPin: c.NoPin,
+		Shard: c.Shard, ShardSize: c.ShardSize,
 	}
 	if err := params.Validate(); err != nil {
 		return err
@@ -59,6 +62,10 @@ func (c *AddCmd) Run(g *Globals) error {
 	ctx, cancel := g.ctx(true)
 	defer cancel()
 	err = cl.Add(ctx, c.Paths, params, func(o api.AddedOutput) {
+		if !o.Cid.Defined() && len(o.Allocations) > 0 {
+			bar.pushed(o)
+			return
+		}
 		if !o.Cid.Defined() {
 			bar.update(o)
 			return

@@ -7,14 +7,10 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// pinTypeFilters are the values of pin ls --filter (IPFS Cluster's pin types; pincluster stores
-// only "pin", the others are accepted for script compatibility and match nothing).
-var pinTypeFilters = []string{"all", "pin", "meta-pin", "clusterdag-pin", "shard-pin"}
-
 // PinLsCmd is `pincluster pin ls [cid]`.
 type PinLsCmd struct {
 	Cid       string   `arg:"" optional:"" help:"Show only this CID."`
-	Filter    string   `name:"filter" default:"pin" help:"Pin types to list, comma separated: all, pin (default), meta-pin, clusterdag-pin, shard-pin."`
+	Filter    string   `name:"filter" default:"pin" help:"Pin types to list, comma separated: all, pin (default), meta-pin (a sharded add's root), clusterdag-pin, shard-pin."`
 	Name      string   `name:"name" help:"Only pins with this name (an index lookup; see --name-match)."`
 	NameMatch string   `name:"name-match" default:"exact" enum:"exact,iexact,partial,ipartial" help:"How --name matches: exact, iexact (ignoring case), partial (a substring), ipartial. exact and iexact use the index; partial ones scan."`
 	Metadata  []string `name:"metadata" sep:"none" placeholder:"KEY=VALUE" help:"Only pins with this metadata pair (repeatable; every pair must match; an index lookup)."`
@@ -22,8 +18,8 @@ type PinLsCmd struct {
 
 func (c *PinLsCmd) Run(g *Globals) error {
 	for _, f := range strings.Split(c.Filter, ",") {
-		if !contains(pinTypeFilters, strings.TrimSpace(f)) {
-			return fmt.Errorf("unknown --filter %q for pin ls (valid: %s)", f, strings.Join(pinTypeFilters, ", "))
+		if _, err := api.ParsePinTypes(f); err != nil {
+			return fmt.Errorf("unknown --filter %q for pin ls (valid: all, pin, meta-pin, clusterdag-pin, shard-pin)", f)
 		}
 	}
 	if c.Cid != "" && (c.Name != "" || len(c.Metadata) > 0) {
@@ -65,13 +61,4 @@ func (c *PinLsCmd) Run(g *Globals) error {
 		return cl.Allocations(ctx, c.Filter, func(p api.Pin) error { return printPin(g, p) })
 	}
 	return cl.FindAllocations(ctx, c.Filter, q, func(p api.Pin) error { return printPin(g, p) })
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -16,6 +17,7 @@ import (
 // progress is the add progress bar on a terminal. A nil *progress is a no-op, so callers need
 // not check whether a bar is shown.
 type progress struct {
+	w       io.Writer
 	bar     *progressbar.ProgressBar
 	perFile map[string]uint64 // bytes processed per file, from the daemon's progress lines
 	sum     uint64
@@ -55,7 +57,7 @@ func newProgress(w io.Writer, paths []string, recursive, hidden bool) *progress 
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
 	)
-	return &progress{bar: bar, perFile: map[string]uint64{}}
+	return &progress{w: w, bar: bar, perFile: map[string]uint64{}}
 }
 
 func (p *progress) update(o api.AddedOutput) {
@@ -68,6 +70,42 @@ func (p *progress) update(o api.AddedOutput) {
 		p.perFile[o.Name] = o.Bytes
 		_ = p.bar.Set64(int64(p.sum))
 	}
+}
+
+// pushed shows a cluster add's push to one allocation (a progress line naming the peer): the
+// bar's description while it runs, a line of its own when the peer holds everything.
+func (p *progress) pushed(o api.AddedOutput) {
+	if p == nil || o.Size == 0 {
+		return
+	}
+	to := o.Allocations[0].String()
+	if o.Bytes >= o.Size {
+		_ = p.bar.Clear()
+		fmt.Fprintf(p.w, "pushed %s (%s) to %s\n", o.Name, humanBytes(o.Size), to)
+		return
+	}
+	p.bar.Describe(fmt.Sprintf("pushing %d%% to %s", o.Bytes*100/o.Size, shortID(to)))
+}
+
+// humanBytes is n in KiB, MiB or GiB.
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// shortID is the tail of a peer ID, enough to tell peers apart on a progress bar.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return "…" + id[len(id)-6:]
+	}
+	return id
 }
 
 func (p *progress) clear() {

@@ -50,6 +50,9 @@ func (s *AddService) Add(ctx context.Context, mr *multipart.Reader, car io.Reade
 	if err := check.Validate(); err != nil {
 		return api.CidUndef, err
 	}
+	if params.Shard {
+		return s.addSharded(ctx, mr, car, params, opts, out)
+	}
 	if !params.Local && !params.NoPin && s.d.Blocks != nil {
 		return s.addToAllocations(ctx, mr, car, params, opts, out)
 	}

@@ -34,10 +34,23 @@ import (
 // memory stays bounded either way). --no-pin keeps the --local behaviour: blocks pushed to
 // other peers and not pinned would only wait there for GC.
 
-// pushResult is what one push worker reports when its push ends.
+// pushResult is what one push worker reports: its progress after each acked batch
+// (progress set), then, once, the push's end (err nil on success).
 type pushResult struct {
-	peer peer.ID
-	err  error
+	peer     peer.ID
+	progress *blockpush.Progress
+	err      error
+}
+
+// progressTo is a push worker's progress callback: it reports to the add's goroutine by
+// message (the add writes the client's progress lines; a worker never calls out to it).
+func progressTo(ctx context.Context, results chan<- pushResult) func(blockpush.Progress) {
+	return func(pr blockpush.Progress) {
+		select {
+		case results <- pushResult{peer: pr.Peer, progress: &pr}:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // addToAllocations runs a cluster add (see above).
@@ -62,7 +75,7 @@ func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader,
 		return root, err
 	}
 	start := time.Now()
-	allocs, err = s.pushAll(ctx, sp, root, opts, allocs)
+	allocs, err = s.pushAll(ctx, sp, root, opts, allocs, s.pushReporter(root.String(), sp.Bytes(), 10, params.Progress, out))
 	if err != nil {
 		return root, err
 	}
@@ -144,7 +157,7 @@ func (s *AddService) allocateForAdd(ctx context.Context, root api.Cid, opts api.
 // allocs, with each failed peer replaced by another the allocator picks. A failed peer with no
 // replacement is dropped while the others still make the minimum (replication -1: one peer);
 // otherwise the add fails naming it (every push in flight is cancelled).
-func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.Cid, opts api.PinOptions, allocs []peer.ID) ([]peer.ID, error) {
+func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.Cid, opts api.PinOptions, allocs []peer.ID, report func(blockpush.Progress)) ([]peer.ID, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan pushResult)
@@ -152,7 +165,7 @@ func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.
 	start := func(p peer.ID) {
 		running++
 		go func() {
-			err := s.d.Blocks.Push(ctx, p, sp, root.Cid, s.logProgress(root))
+			err := s.d.Blocks.Push(ctx, p, sp, root.Cid, progressTo(ctx, results))
 			select {
 			case results <- pushResult{peer: p, err: err}:
 			case <-ctx.Done(): // the add returned
@@ -170,6 +183,10 @@ func (s *AddService) pushAll(ctx context.Context, sp *blockpush.Spool, root api.
 		case r = <-results:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		}
+		if r.progress != nil {
+			report(*r.progress)
+			continue
 		}
 		running--
 		if r.err == nil {
@@ -227,19 +244,25 @@ func (s *AddService) replacement(ctx context.Context, root api.Cid, opts api.Pin
 	return "", errors.New("the allocator has no other candidate")
 }
 
-// logProgress logs each allocation's push about every 10%.
-func (s *AddService) logProgress(root api.Cid) func(blockpush.Progress) {
-	last := -1
+// pushReporter logs each allocation's push of name (size bytes) about every 1/steps and, when
+// the client asked for progress, sends it a progress line per step: IPFS Cluster's
+// AddedOutput with no CID, the bytes the peer acked, the total size and the peer as the one
+// allocation. Called from the add's goroutine only.
+func (s *AddService) pushReporter(name string, size uint64, steps int, lines bool, out func(api.AddedOutput)) func(blockpush.Progress) {
+	last := map[peer.ID]int{}
 	return func(p blockpush.Progress) {
 		if p.Total == 0 {
 			return
 		}
-		step := p.Blocks * 10 / p.Total
-		if step == last {
+		step := p.Blocks * steps / p.Total
+		if prev, seen := last[p.Peer]; seen && step == prev || step == 0 && steps == 1 {
 			return
 		}
-		last = step
-		s.d.Log.Info("add: push progress", "cid", root, "peer", p.Peer, "blocks", p.Blocks, "of", p.Total, "bytes", p.Bytes)
+		last[p.Peer] = step
+		s.d.Log.Info("add: push progress", "what", name, "peer", p.Peer, "blocks", p.Blocks, "of", p.Total, "bytes", p.Bytes)
+		if lines {
+			out(api.AddedOutput{Name: name, Bytes: p.Bytes, Size: size, Allocations: []peer.ID{p.Peer}})
+		}
 	}
 }
 

@@ -47,7 +47,7 @@ type failPusher struct {
 
 func (f *failPusher) NewSpool() (*blockpush.Spool, error) { return nil, errors.New("unused") }
 
-func (f *failPusher) Push(_ context.Context, to peer.ID, _ *blockpush.Spool, _ cid.Cid, _ func(blockpush.Progress)) error {
+func (f *failPusher) Push(_ context.Context, to peer.ID, _ blockpush.Source, _ cid.Cid, _ func(blockpush.Progress)) error {
 	if f.bad[to] {
 		return fmt.Errorf("%w: pushing to peer %s: refused", api.ErrUnavailable, to)
 	}
@@ -89,7 +89,7 @@ func TestPushAllReplacesFailedAllocations(t *testing.T) {
 			if tc.min != 0 {
 				opts.ReplicationFactorMin, opts.ReplicationFactorMax = tc.min, tc.max
 			}
-			got, err := s.pushAll(context.Background(), nil, testCid(t, "x"), opts, tc.candidates[:3])
+			got, err := s.pushAll(context.Background(), nil, testCid(t, "x"), opts, tc.candidates[:3], func(blockpush.Progress) {})
 			if tc.want == nil {
 				if err == nil || tc.failName != "" && !strings.Contains(err.Error(), tc.failName.String()) || !strings.Contains(err.Error(), "nothing was pinned") || !errors.Is(err, api.ErrUnavailable) {
 					t.Fatalf("want a failure naming %s, got %v (holding %v)", tc.failName, err, got)

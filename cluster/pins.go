@@ -58,6 +58,9 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 			if err != nil {
 				return api.Pin{}, err
 			}
+			if found && existing.TypeOrData() != api.PinTypeData {
+				return api.Pin{}, refuseRepinSharded(existing)
+			}
 			if found {
 				current = existing.Allocations
 			}
@@ -150,6 +153,9 @@ func (s *PinService) Unpin(ctx context.Context, c api.Cid) (api.Pin, error) {
 	pin, err := s.PinGet(ctx, c)
 	if err != nil {
 		return api.Pin{}, err
+	}
+	if pin.TypeOrData() != api.PinTypeData {
+		return s.unpinSharded(ctx, pin)
 	}
 	if _, err := s.d.Pinset.Commit(ctx, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: c}}); err != nil {
 		return api.Pin{}, err

@@ -45,7 +45,7 @@ func (s *StatusService) statusOf(ctx context.Context, cids []api.Cid, local bool
 		out[i].Add(pi)
 	}
 	if local {
-		return out, nil
+		return out, s.aggregateSharded(ctx, out, local)
 	}
 	strs := make([]string, len(cids))
 	for i, c := range cids {
@@ -71,7 +71,7 @@ func (s *StatusService) statusOf(ctx context.Context, cids []api.Cid, local bool
 			}
 		}
 	}
-	return out, nil
+	return out, s.aggregateSharded(ctx, out, local)
 }
 
 // Status returns the status of c on every member (only this peer when local): the other

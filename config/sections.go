@@ -190,6 +190,10 @@ type IPFS struct {
 	PinTimeout         Duration `json:"pin_timeout"`
 	UnpinTimeout       Duration `json:"unpin_timeout"`
 	IPFSRequestTimeout Duration `json:"ipfs_request_timeout"`
+	// StorageMax bounds the embedded node's repo, in bytes (0: the disk's free space), as
+	// Kubo's Datastore.StorageMax does: the freespace metric reports StorageMax minus the repo
+	// size, so allocations (and a sharded add's placement) stop choosing a full peer.
+	StorageMax uint64 `json:"storage_max"`
 }
 
 func DefaultIPFS() IPFS {

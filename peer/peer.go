@@ -354,7 +354,7 @@ func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host
 		}
 		b = k
 	default:
-		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, Host: h, Logger: log})
+		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, StorageMax: cfg.IPFS.StorageMax, Host: h, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)
 		}

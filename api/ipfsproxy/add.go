@@ -143,8 +143,8 @@ type addOut struct {
 }
 
 func (a *addOut) out(o api.AddedOutput) {
-	if !o.Cid.Defined() && !a.progress {
-		return
+	if !o.Cid.Defined() && (!a.progress || len(o.Allocations) > 0) {
+		return // a cluster push's progress (an allocation named) has no Kubo form
 	}
 	ev := addEvent{Name: o.Name}
 	if o.Cid.Defined() {

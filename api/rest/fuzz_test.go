@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,8 @@ func FuzzPinOptionsQuery(f *testing.F) {
 
 func FuzzAddParamsQuery(f *testing.F) {
 	for _, s := range []string{"", "format=car", "layout=trickle&chunker=rabin-1-2-3", "cid-version=2", "hash=blake2b-256",
-		"progress=true&raw-leaves=1", "chunker=size-", "no-pin=maybe", "format=tar", "replication-min=5&replication-max=1"} {
+		"progress=true&raw-leaves=1", "chunker=size-", "no-pin=maybe", "format=tar", "replication-min=5&replication-max=1",
+		"shard=true&shard-size=1000", "shard=1&shard-size=262144&chunker=rabin-10-20-30", "shard=true&local=true", "shard-size=-1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -59,6 +61,27 @@ func FuzzAddParamsQuery(f *testing.F) {
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("accepted params do not validate: %v", err)
+		}
+	})
+}
+
+// FuzzPinTypeFilter: GET /allocations?filter= (IPFS Cluster's pin type filter).
+func FuzzPinTypeFilter(f *testing.F) {
+	for _, s := range []string{"", "all", "pin,meta-pin", "shard-pin, clusterdag-pin", "meta", "bogus", ",,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		set, err := api.ParsePinTypes(raw)
+		if err != nil {
+			if !errors.Is(err, api.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		for typ := range set {
+			if !slices.Contains(api.PinTypes, typ) {
+				t.Fatalf("filter %q yields unknown type %q", raw, typ)
+			}
 		}
 	})
 }

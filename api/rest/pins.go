@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -15,7 +16,7 @@ import (
 // allocations streams the pinset (GET /allocations) as stored, one pin per line, without
 // decoding it.
 func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
-	all, err := allocationsFilter(r.URL.Query().Get("filter"))
+	types, err := api.ParsePinTypes(r.URL.Query().Get("filter"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -28,10 +29,6 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Trailer", streamErrorTrailer)
-	if !all { // only sharding types were asked for: pincluster has none
-		w.WriteHeader(http.StatusOK)
-		return
-	}
 	// Unlike the other streams this one needs no background flusher: pins come as fast as
 	// Badger reads them, and the 64 KiB buffer fills (and goes out) often.
 	var bw *bufio.Writer
@@ -42,6 +39,9 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 		list = func(ctx context.Context, fn func([]byte) error) error { return s.svc.Pins.FindPinsJSON(ctx, q, fn) }
 	}
 	err = list(r.Context(), func(b []byte) error {
+		if !types[pinTypeOf(b)] {
+			return nil
+		}
 		if bw == nil {
 			w.WriteHeader(http.StatusOK)
 			bw = bufio.NewWriterSize(w, streamBufSize)
@@ -99,23 +99,21 @@ func pinQueryOf(v url.Values) (api.PinQuery, error) {
 	return q, q.Validate()
 }
 
-// allocationsFilter reads IPFS Cluster's pin type filter (a comma list of all, pin, meta-pin,
-// clusterdag, shard) and reports whether plain pins are included.
-func allocationsFilter(f string) (bool, error) {
-	if strings.TrimSpace(f) == "" {
-		return true, nil
+// pinTypeOf reads the type of a stored pin's JSON without decoding it: "type" is the second
+// field api.Pin marshals (after the CID, which holds no quote), so its first occurrence is
+// the pin's own. A pin without one is a plain pin.
+func pinTypeOf(js []byte) api.PinType {
+	const key = `"type":"`
+	i := bytes.Index(js, []byte(key))
+	if i < 0 {
+		return api.PinTypeData
 	}
-	all := false
-	for _, t := range strings.Split(f, ",") {
-		switch strings.ToLower(strings.TrimSpace(t)) {
-		case "all", "pin", "data":
-			all = true
-		case "meta-pin", "meta", "clusterdag", "shard", "":
-		default:
-			return false, fmt.Errorf("%w: unknown pin type filter %q (use all or pin)", api.ErrInvalid, t)
-		}
+	rest := js[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j <= 0 {
+		return api.PinTypeData
 	}
-	return all, nil
+	return api.PinType(rest[:j])
 }
 
 func (s *Server) allocation(w http.ResponseWriter, r *http.Request) {
