@@ -25,7 +25,9 @@ import (
 //     ask every member, as --fresh does, rather than show that member as failing;
 //   - otherwise its entry, with `updated` (when the replica was last current); a pin
 //     allocated to it with no entry (it has not heard of the pin yet) is pin_queued;
-//   - an allocation that is not a member is cluster_error, as with asking.
+//   - an allocation that is not a member is cluster_error, as with asking;
+//   - a meta-pin (a sharded add) is asked of the members as before: its status is the
+//     aggregate of its shards' (aggregateSharded), and meta-pins are few.
 // --fresh (StatusAllFresh, StatusFresh) still asks every member.
 
 // DigestReplica is this peer's replica of the other peers' status digests (persistence.Store,
@@ -197,6 +199,9 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 		if err := json.Unmarshal(lp.js, &pin); err != nil {
 			return fmt.Errorf("stored pin is not valid JSON: %w", err)
 		}
+		if pin.TypeOrData() == api.PinTypeMeta {
+			return s.shardedStatus(ctx, pin.Cid, filter, fn)
+		}
 		g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
 			Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: make(map[string]api.PinInfoShort, len(ps.members)+1)}
 		g.PeerMap[selfKey] = lp.st
@@ -242,7 +247,17 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 			return nil, err
 		}
 	}
-	return out, nil
+	return out, s.aggregateSharded(ctx, out, false)
+}
+
+// shardedStatus is the status of a meta-pin (a sharded add): the aggregate of its shards'
+// statuses, asked of the members as statusOf does (meta-pins are few: one per sharded add).
+func (s *StatusService) shardedStatus(ctx context.Context, c api.Cid, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
+	gs, err := s.statusOf(ctx, []api.Cid{c}, false)
+	if err != nil || !gs[0].Match(filter) {
+		return err
+	}
+	return fn(gs[0])
 }
 
 // LocalDigest streams this peer's status of every pin of the pinset in binary CID order, for

@@ -49,9 +49,12 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 	}
 	var line []byte
 	return s.localPass(ctx, 0, func(lp *localPin) error {
+		if bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
+			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
+		}
 		f := lp.spans
 		if !lp.scanned || countQuoted(f.allocations) > countAllocated(f.allocations, quotedSelf, ms) {
-			return s.slowLine(lp, ps, r, now, filter, fn)
+			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
 		}
 		matched := lp.st.Status.Match(filter)
 		line = append(line[:0], `{"cid":`...)
@@ -103,11 +106,18 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 	})
 }
 
+// metaPinMarker is in the stored JSON of every meta-pin (and, rarely, of another pin whose
+// name or metadata holds it: those take the general path too, to the same answer).
+var metaPinMarker = []byte(`"` + string(api.PinTypeMeta) + `"`)
+
 // slowLine is one pin of StatusJSON the general way (replicaStatusAll's).
-func (s *StatusService) slowLine(lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func([]byte) error) error {
+func (s *StatusService) slowLine(ctx context.Context, lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func([]byte) error) error {
 	var pin api.Pin
 	if err := json.Unmarshal(lp.js, &pin); err != nil {
 		return fmt.Errorf("stored pin is not valid JSON: %w", err)
+	}
+	if pin.TypeOrData() == api.PinTypeMeta {
+		return s.shardedStatus(ctx, pin.Cid, filter, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
 	}
 	g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
 		Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}}
