@@ -135,6 +135,9 @@ type PinInfoShort struct {
 	Error         string        `json:"error"`
 	AttemptCount  int           `json:"attempt_count"`
 	PriorityPin   bool          `json:"priority_pin"`
+	// Updated is when this peer's part was last known current, for a status answered from the
+	// replica of the peer's status digest (absent: asked of the peer just now).
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // PinInfo is the status of a CID on one peer.

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/pincluster/pincluster/api"
 )
 
@@ -8,10 +11,14 @@ import (
 type StatusCmd struct {
 	Cids   []string `arg:"" optional:"" name:"cid" help:"CIDs to show (default: every pin)."`
 	Local  bool     `name:"local" help:"Only the status on the peer the client talks to."`
+	Fresh  bool     `name:"fresh" help:"Ask every peer now instead of reading the replica of their status digests (slower: pins x peers)."`
 	Filter string   `name:"filter" placeholder:"STATUS,..." help:"Only pins with one of these statuses on some peer: pinned, pinning, pin_queued, pin_error, unpinned, unpinning, unpin_queued, unpin_error, remote, cluster_error, unexpectedly_unpinned, error, queued (sharded, accepted as in IPFS Cluster, matches nothing: pincluster does not shard)."`
 }
 
 func (c *StatusCmd) Run(g *Globals) error {
+	if c.Fresh && c.Local {
+		return fmt.Errorf("%w: --fresh and --local exclude each other (--local always asks the peer now)", api.ErrInvalid)
+	}
 	filter, err := api.ParseTrackerStatusFilter(c.Filter)
 	if err != nil {
 		return err
@@ -31,7 +38,13 @@ func (c *StatusCmd) Run(g *Globals) error {
 	if len(cids) == 1 {
 		ctx, cancel := g.ctx(false)
 		defer cancel()
-		gpi, err := cl.Status(ctx, cids[0], c.Local)
+		status := cl.Status
+		if c.Fresh {
+			status = func(ctx context.Context, ci api.Cid, _ bool) (api.GlobalPinInfo, error) {
+				return cl.StatusFresh(ctx, ci)
+			}
+		}
+		gpi, err := status(ctx, cids[0], c.Local)
 		if err != nil {
 			return err
 		}
@@ -42,10 +55,14 @@ func (c *StatusCmd) Run(g *Globals) error {
 	}
 	ctx, cancel := g.ctx(true)
 	defer cancel()
-	return cl.StatusAll(ctx, c.Filter, c.Local, cids, func(gpi api.GlobalPinInfo) error {
+	each := func(gpi api.GlobalPinInfo) error {
 		if !gpi.Match(filter) { // the server filters too; this keeps the output right if it does not
 			return nil
 		}
 		return printStatus(g, gpi)
-	})
+	}
+	if c.Fresh {
+		return cl.StatusAllFresh(ctx, c.Filter, cids, each)
+	}
+	return cl.StatusAll(ctx, c.Filter, c.Local, cids, each)
 }

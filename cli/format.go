@@ -88,6 +88,10 @@ func writeStatus(w io.Writer, g api.GlobalPinInfo) {
 		if p.Error != "" {
 			fmt.Fprintf(&b, " | %s", oneLine(p.Error))
 		}
+		if !p.Updated.IsZero() { // from the replica of the peer's status digest: how fresh
+			u, _ := p.Updated.MarshalText()
+			fmt.Fprintf(&b, " | Updated: %s", u)
+		}
 		b.WriteString("\n")
 	}
 	io.WriteString(w, b.String())

@@ -19,6 +19,9 @@ type Config struct {
 	Peername string
 	// Follower is cluster.follower_mode: the services refuse writes (follower.go).
 	Follower bool
+	// DigestTTL is how old a replica of a peer's status digest may be and still be shown
+	// (the ping TTL: 2 x cluster.monitor_ping_interval); older, the peer is cluster_error.
+	DigestTTL time.Duration
 }
 
 // Deps are the services' dependencies (contracts.go). Every field is required but Blocks.
@@ -38,6 +41,9 @@ type Deps struct {
 	// Blocks streams a cluster add's blocks to its allocations (optional: nil keeps every
 	// add local, add_contracts.go).
 	Blocks BlockPusher
+	// Digests is the replica of the other peers' status digests (optional: nil answers
+	// global status with a fan-out, digeststatus.go).
+	Digests DigestReplica
 }
 
 func (d Deps) check() error {

@@ -74,8 +74,26 @@ func (s *StatusService) statusOf(ctx context.Context, cids []api.Cid, local bool
 	return out, s.aggregateSharded(ctx, out, local)
 }
 
-// Status returns the status of c on every member (only this peer when local).
+// Status returns the status of c on every member (only this peer when local): the other
+// members' parts from the replica of their status digests when the peer keeps one
+// (digeststatus.go), else asked of them.
 func (s *StatusService) Status(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	if !local && s.d.Digests != nil {
+		gs, err := s.replicaStatusOf(ctx, []api.Cid{c})
+		if err != nil {
+			return api.GlobalPinInfo{}, err
+		}
+		return gs[0], nil
+	}
+	return s.statusAsking(ctx, c, local)
+}
+
+// StatusFresh is Status asking every member now (status --fresh).
+func (s *StatusService) StatusFresh(ctx context.Context, c api.Cid) (api.GlobalPinInfo, error) {
+	return s.statusAsking(ctx, c, false)
+}
+
+func (s *StatusService) statusAsking(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
 	gs, err := s.statusOf(ctx, []api.Cid{c}, local)
 	if err != nil {
 		return api.GlobalPinInfo{}, err
@@ -84,9 +102,24 @@ func (s *StatusService) Status(ctx context.Context, c api.Cid, local bool) (api.
 }
 
 // StatusAll streams the status of every pin (or of cids) that matches filter (0: all). Global
-// status goes a page of pins at a time; local status of the whole pinset is one merged pass
-// (localStatusAll). Memory stays bounded whatever the pinset's size.
+// status answers from the replica of the other members' status digests when the peer keeps
+// one (replicaStatusAll: no network), else as StatusAllFresh. Memory stays bounded whatever
+// the pinset's size.
 func (s *StatusService) StatusAll(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	if !local && s.d.Digests != nil {
+		return s.replicaStatusAll(ctx, filter, cids, fn)
+	}
+	return s.statusAllAsking(ctx, filter, local, cids, fn)
+}
+
+// StatusAllFresh is global StatusAll asking every member now (status --fresh, ?fresh=true).
+func (s *StatusService) StatusAllFresh(ctx context.Context, filter api.TrackerStatus, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	return s.statusAllAsking(ctx, filter, false, cids, fn)
+}
+
+// statusAllAsking is StatusAll asking the members: a page of pins at a time; local status of
+// the whole pinset is one merged pass (localStatusAll).
+func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
 	if local && len(cids) == 0 {
 		return s.localStatusAll(ctx, filter, fn)
 	}

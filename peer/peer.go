@@ -72,6 +72,7 @@ import (
 	"github.com/pincluster/pincluster/actors/monitor"
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/actors/statusdigest"
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/actors/tokens"
 	"github.com/pincluster/pincluster/actors/tracker"
@@ -133,6 +134,7 @@ type Peer struct {
 	informer    *informer.Informer
 	antientropy *antientropy.Scheduler
 	tokens      *tokens.Registry // bearer-token records and revocations (actors/tokens)
+	digests     *statusdigest.Digests
 	healer      *healer.Healer
 	blockServer *blockpush.Server // stores blocks pushed by a cluster add (blockpush.go)
 	blockPusher *blockpush.Pusher // nil when the backend cannot store raw blocks
@@ -294,8 +296,11 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		Members: p.roster, Interval: cfg.Consensus.CRDT.RebroadcastInterval.D()}, log); err != nil {
 		return nil, err
 	}
+	if err = p.startDigests(); err != nil {
+		return nil, err
+	}
 	if p.gossip, err = gossip.Spawn(p.root, gossip.Deps{Topics: p.topics, Host: p.host, Pinset: p.pinset, Monitor: p.monitor,
-		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy, Tokens: p.tokens}, log); err != nil {
+		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy, Tokens: p.tokens, Digests: p.digests}, log); err != nil {
 		return nil, err
 	}
 	p.watchConnections()
@@ -400,6 +405,9 @@ func (p *Peer) Close() error {
 		}
 		if p.tokens != nil {
 			p.tokens.Stop() // its pull, before the remote layer closes
+		}
+		if p.digests != nil {
+			p.digests.Stop() // its workers, before the store closes
 		}
 		if p.informer != nil {
 			p.informer.Stop()

@@ -77,7 +77,7 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 	return cluster.New(cluster.Deps{
 		Config: cluster.Config{ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin, ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,
 			ConcurrentPins: p.cfg.Tracker.ConcurrentPins, Version: Version, Peername: p.cfg.Cluster.Peername,
-			Follower: p.cfg.Cluster.FollowerMode},
+			Follower: p.cfg.Cluster.FollowerMode, DigestTTL: 2 * p.cfg.Cluster.MonitorPingInterval.D()},
 		Store:     p.store,
 		Pinset:    p.pinset,
 		Gates:     []cluster.Gate{p.batcher, p.tracker},
@@ -90,6 +90,7 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 		Node:      node{p},
 		Log:       p.log,
 		Blocks:    p.blocksForServices(),
+		Digests:   digestReplica{p.store},
 	})
 }
 

@@ -12,7 +12,9 @@
 //     itself (leave_on_shutdown; a follower may leave too), goes to the roster, which tells
 //     the monitor, the allocator, the healer and the membership actor (PeerRemoved);
 //   - <cluster_name>/tokens: bearer-token records (issued, revoked) published by a trusted
-//     peer go to the tokens actor (actors/tokens), which stores them.
+//     peer go to the tokens actor (actors/tokens), which stores them;
+//   - <cluster_name>/status: status digests published by a trusted peer go to the status
+//     digest actor (actors/statusdigest), which keeps the replica of each (status_wire.go).
 //
 // The actor is a child of the root: it starts its readers when it starts and stops them (and
 // waits for them) when it stops or restarts; a fresh instance subscribes again. Its first
@@ -98,6 +100,8 @@ type Deps struct {
 	Seqs       Seqs
 	Puller     Puller
 	Tokens     Tokens
+	// Digests takes the status digests (optional: nil ignores the status topic).
+	Digests Digests
 }
 
 // Gossip is the gossip actor's facade.
@@ -162,8 +166,8 @@ func (a *gossipActor) start(ctx actor.Context) {
 	a.subs, a.cancel = subs, cancel
 	self, system := ctx.Self(), ctx.ActorSystem()
 	r := &reader{deps: a.deps, log: a.log, self: a.deps.Host.ID(), queued: map[peer.ID]uint64{}}
-	names := []string{"pinset", "metrics", "removals", "tokens"}
-	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval, r.onTokens} {
+	names := []string{"pinset", "metrics", "removals", "tokens", "status"}
+	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval, r.onTokens, r.onStatus} {
 		sub, name := subs[i], names[i]
 		a.readers.Add(1)
 		go func() {

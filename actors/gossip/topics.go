@@ -29,6 +29,7 @@ type Topics struct {
 	metrics  *pubsub.Topic
 	removals *pubsub.Topic
 	tokens   *pubsub.Topic
+	status   *pubsub.Topic
 	// first are the subscriptions opened at Join, handed to the gossip actor's first instance:
 	// messages that arrive before it runs wait in them.
 	first chan []*pubsub.Subscription
@@ -57,6 +58,9 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	if t.tokens, err = ps.Join(clusterName + "/tokens"); err != nil {
 		return nil, err
 	}
+	if t.status, err = ps.Join(clusterName + "/status"); err != nil {
+		return nil, err
+	}
 	subs, err := t.subscribe()
 	if err != nil {
 		return nil, err
@@ -65,10 +69,10 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	return t, nil
 }
 
-// subscribe opens one subscription per topic: pinset, metrics, removals, tokens.
+// subscribe opens one subscription per topic: pinset, metrics, removals, tokens, status.
 func (t *Topics) subscribe() ([]*pubsub.Subscription, error) {
 	var subs []*pubsub.Subscription
-	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens} {
+	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens, t.status} {
 		sub, err := topic.Subscribe()
 		if err != nil {
 			cancelAll(subs)

@@ -47,6 +47,7 @@ type Tracker struct {
 	// tells resync (NotifyRestarts) that the memory-only items of the crashed one are gone.
 	starts   atomic.Int32
 	resync   atomic.Pointer[actor.PID]
+	changes  atomic.Pointer[actor.PID] // NotifyChanges
 	ops      sync.WaitGroup
 	ipfsID   atomic.Value // string, once known
 	stopOnce sync.Once
@@ -75,6 +76,7 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
 		a := newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
+		a.changesTo = &t.changes
 		if t.starts.Add(1) > 1 {
 			a.resync = t.resync.Load()
 		}
@@ -91,6 +93,10 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 // NotifyRestarts names the actor (the healer) told with messages.StateSyncWanted when the
 // tracker actor restarts: the window items it held in memory only are then re-derived.
 func (t *Tracker) NotifyRestarts(pid *actor.PID) { t.resync.Store(pid) }
+
+// NotifyChanges names the actor (the status digest actor) told of every status change with
+// messages.TrackerStatusChanged (digest.go).
+func (t *Tracker) NotifyChanges(pid *actor.PID) { t.changes.Store(pid) }
 
 // request sends msg to the tracker actor and waits for its reply, mapping timeouts, dead
 // letters and cancellation to errors.

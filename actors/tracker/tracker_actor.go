@@ -69,6 +69,9 @@ type trackerActor struct {
 	queueLen *atomic.Int64
 	queue    Queue
 	resync   *actor.PID // a restarted instance asks it for a state sync (Tracker.NotifyRestarts)
+	// changesTo is told of status changes (Tracker.NotifyChanges); changed waits for it.
+	changesTo *atomic.Pointer[actor.PID]
+	changed   []messages.StatusChange
 
 	items    map[string]*item // the window, by CID key
 	queues   [numQueues]queueRef
@@ -184,12 +187,14 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	a.dispatch(ctx)
 	a.flushWrites(ctx)
 	a.publishLen()
+	a.sendChanges()
 }
 
 func (a *trackerActor) setPhase(it *item, p phase) {
 	it.phase = p
 	it.gen++
 	it.ts = time.Now()
+	a.noteChange(it)
 }
 
 // full refuses a new item beyond max_pin_queue_size, counted on the durable queue and the

@@ -138,6 +138,11 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	fresh, err := freshQuery(q, local)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	filter, err := api.ParseTrackerStatusFilter(q.Get("filter"))
 	if err != nil {
 		writeError(w, err)
@@ -162,6 +167,14 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 		st.finish(s.svc.Status.StatusLocalJSON(r.Context(), filter, st.raw))
 		return
 	}
+	if fs, ok := s.svc.Status.(FreshStatus); ok && fresh {
+		st.finish(fs.StatusAllFresh(r.Context(), filter, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
+		return
+	}
+	if gs, ok := s.svc.Status.(GlobalStatusJSON); ok && !local && len(cids) == 0 {
+		st.finish(gs.StatusJSON(r.Context(), filter, st.raw))
+		return
+	}
 	st.finish(s.svc.Status.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
 }
 
@@ -176,7 +189,16 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	g, err := s.svc.Status.Status(r.Context(), c, local)
+	fresh, err := freshQuery(r.URL.Query(), local)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	status := s.svc.Status.Status
+	if fs, ok := s.svc.Status.(FreshStatus); ok && fresh {
+		status = func(ctx context.Context, c api.Cid, _ bool) (api.GlobalPinInfo, error) { return fs.StatusFresh(ctx, c) }
+	}
+	g, err := status(r.Context(), c, local)
 	if err != nil {
 		writeError(w, err)
 		return

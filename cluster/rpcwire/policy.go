@@ -81,6 +81,10 @@ var rpcPolicy = []rpcEntry{
 	// trusted peer answers.
 	{protoTokenSyncRequest, rpcRead, remote.Codec{}},
 	{protoTokenSyncResponse, rpcReply, remote.Codec{}},
+	// Status digest pulls (statusdigest_wire.go): new, no legacy form. Read access like the
+	// status of CIDs it summarises; the puller takes only what a trusted peer answers.
+	{protoStatusDigestPullRequest, rpcRead, remote.Codec{}},
+	{protoStatusDigestPullResponse, rpcReply, remote.Codec{}},
 }
 
 // Register registers every message type of the policy table.

@@ -18,6 +18,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/remote"
+	"github.com/pincluster/pincluster/statusdigest"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from the current encoders")
@@ -74,6 +75,10 @@ func rpcSamples(t testing.TB) map[string]any {
 			{ID: "00112233445566778899aabbccddeeff", User: "admin", Permissions: []string{"read", "pin"}, IssuedAt: ts,
 				ExpiresAt: ts.Add(time.Hour), IssuedBy: a, Revoked: true, RevokedAt: ts.Add(time.Minute), RevokedBy: b},
 			{ID: "ffeeddccbbaa99887766554433221100", ExpiresAt: ts.Add(time.Hour), Revoked: true, RevokedAt: ts, RevokedBy: b}}},
+		"pincluster.StatusDigestPullRequest": &messages.StatusDigestPullRequest{After: c.Bytes(), Limit: 1000},
+		"pincluster.StatusDigestPullResponse": &messages.StatusDigestPullResponse{Epoch: 7, Seq: 42, More: true, Error: "e",
+			Entries: []statusdigest.Entry{{Cid: c.Bytes(), Status: api.TrackerStatusPinError, TS: ts, Error: "boom", Attempts: 2,
+				Priority: true, Seq: 41}, {Cid: c.Bytes(), Seq: 42}}},
 	}
 }
 

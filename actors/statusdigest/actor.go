@@ -1,0 +1,260 @@
+package statusdigest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/timer"
+	"github.com/pincluster/pincluster/messages"
+	sd "github.com/pincluster/pincluster/statusdigest"
+)
+
+const (
+	// maxBuffered bounds the tracker changes waiting to be published; beyond it they are
+	// dropped and a reconcile puts them back.
+	maxBuffered = 1 << 16
+	// publishTimeout bounds one publish.
+	publishTimeout = 10 * time.Second
+)
+
+// Messages of the actor.
+type (
+	// received: a digest a trusted peer published (Digests.Received).
+	received struct {
+		from peer.ID
+		d    sd.Digest
+	}
+	flushDue     struct{}
+	heartbeatDue struct{}
+	resyncDue    struct{}
+	// written is the own-digest writer's report (flush or reconcile): seq is the last
+	// version it published (0: none).
+	written struct {
+		what string
+		seq  uint64
+		err  error
+	}
+	// beaten is the heartbeat worker's report.
+	beaten struct {
+		seq uint64
+		err error
+	}
+)
+
+type digestActor struct {
+	deps Deps
+	log  *slog.Logger
+
+	buf        []sd.Entry // tracker changes not yet written
+	dropped    bool       // some were dropped: reconcile soon
+	flushTimer *time.Timer
+	flushReady bool   // FlushEvery passed since the oldest buffered change
+	writing    bool   // the own-digest writer runs
+	resync     bool   // a reconcile is due once the writer is free
+	beating    bool   // a heartbeat is being published
+	published  uint64 // the last version published (0: not known yet)
+
+	rep replicas
+
+	timers  []*time.Timer
+	ctx     context.Context
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
+}
+
+// spawn runs fn as a worker; a stopping instance waits for its workers (they end with its
+// context), so none touches the store after the peer closes it.
+func (a *digestActor) spawn(fn func()) {
+	a.workers.Add(1)
+	go func() {
+		defer a.workers.Done()
+		fn()
+	}()
+}
+
+func newActor(deps Deps, log *slog.Logger) *digestActor {
+	return &digestActor{deps: deps, log: log, rep: newReplicas(deps.Config)}
+}
+
+func (a *digestActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.onStarted(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		a.onStop()
+	case *actor.Stopped:
+	case messages.TrackerStatusChanged:
+		a.onChanges(ctx, m)
+	case flushDue:
+		a.flushTimer, a.flushReady = nil, true
+		a.write(ctx)
+	case heartbeatDue:
+		a.timers = append(a.timers, timer.After(ctx, a.deps.Config.Heartbeat, heartbeatDue{}))
+		a.beat(ctx)
+	case beaten:
+		a.beating = false
+		a.published = max(a.published, m.seq)
+		if m.err != nil && a.ctx.Err() == nil {
+			a.log.Debug("statusdigest: publishing a heartbeat", "err", m.err)
+		}
+	case resyncDue:
+		a.timers = append(a.timers, timer.After(ctx, a.deps.Config.Resync, resyncDue{}))
+		a.resync = true
+		a.write(ctx)
+	case written:
+		a.onWritten(ctx, m)
+	case *messages.StatusDigestPullRequest:
+		a.onPullRequest(ctx, m)
+	case received:
+		a.onReceived(ctx, m)
+	case applied:
+		a.onApplied(ctx, m)
+	case pulled:
+		a.onPulled(ctx, m)
+	default:
+		a.log.Warn("statusdigest: unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+func (a *digestActor) onStarted(ctx actor.Context) {
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.timers = append(a.timers, timer.After(ctx, a.deps.Config.Heartbeat, heartbeatDue{}),
+		timer.After(ctx, a.deps.Config.Resync, resyncDue{}))
+	a.resync = true // what settled while this instance was not running
+	a.write(ctx)
+}
+
+func (a *digestActor) onStop() {
+	for _, t := range a.timers {
+		t.Stop()
+	}
+	if a.flushTimer != nil {
+		a.flushTimer.Stop()
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.workers.Wait()
+}
+
+// onChanges buffers the tracker's changes; a full delta's worth is written at once, the rest
+// after FlushEvery.
+func (a *digestActor) onChanges(ctx actor.Context, m messages.TrackerStatusChanged) {
+	for _, ch := range m.Changes {
+		if len(a.buf) >= maxBuffered {
+			if !a.dropped {
+				a.log.Warn("statusdigest: change buffer full, dropping changes (a reconcile will publish them)", "buffered", len(a.buf))
+			}
+			a.dropped = true
+			break
+		}
+		a.buf = append(a.buf, sd.FromShort(ch.Cid.Bytes(), ch.Info))
+	}
+	switch {
+	case len(a.buf) >= sd.MaxEntries:
+		a.write(ctx)
+	case len(a.buf) > 0 && a.flushTimer == nil && !a.flushReady:
+		a.flushTimer = timer.After(ctx, a.deps.Config.FlushEvery, flushDue{})
+	}
+}
+
+// write starts the own-digest writer on what is due, unless it runs: a reconcile first, then
+// buffered changes (one delta).
+func (a *digestActor) write(ctx actor.Context) {
+	if a.writing {
+		return
+	}
+	self, system, deps, base, log := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.log
+	switch {
+	case a.resync || a.dropped && len(a.buf) == 0:
+		a.resync, a.dropped, a.writing = false, false, true
+		a.spawn(func() {
+			seq, err := reconcile(base, deps, log)
+			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err})
+		})
+	case len(a.buf) > 0 && (a.flushReady || len(a.buf) >= sd.MaxEntries):
+		n := min(len(a.buf), sd.MaxEntries)
+		batch := a.buf[:n:n]
+		a.buf = append([]sd.Entry(nil), a.buf[n:]...)
+		a.writing, a.flushReady = true, len(a.buf) > 0
+		a.spawn(func() {
+			d, err := deps.Store.WriteOwnDigest(batch, time.Time{})
+			var seq uint64
+			if err == nil && len(d.Entries) > 0 {
+				if err = publish(base, deps.Topic, d); err == nil {
+					seq = d.Seq
+				}
+			}
+			system.Root.Send(self, written{what: "delta", seq: seq, err: err})
+		})
+	}
+}
+
+// beat publishes a heartbeat: the last version published, so that it never announces a
+// delta still on its way (which would make the others pull), and runs beside the writer, so
+// that a long reconcile does not make this peer look silent. The first one after a start
+// announces the stored version: a delta stored and never published is then pulled.
+func (a *digestActor) beat(ctx actor.Context) {
+	if a.beating {
+		return
+	}
+	a.beating = true
+	self, system, deps, base, published := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.published
+	a.spawn(func() {
+		epoch, seq, err := deps.Store.OwnDigestVersion()
+		if err == nil {
+			if published != 0 {
+				seq = min(seq, published)
+			}
+			err = publish(base, deps.Topic, sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true})
+		}
+		system.Root.Send(self, beaten{seq: seq, err: err})
+	})
+}
+
+func (a *digestActor) onWritten(ctx actor.Context, m written) {
+	a.writing = false
+	a.published = max(a.published, m.seq)
+	if m.err != nil {
+		// A delta may be stored and not published: the next heartbeat announces the stored
+		// version, and the other peers fill the gap with a pull.
+		a.published = 0
+	}
+	if m.err != nil && a.ctx.Err() == nil {
+		a.log.Warn("statusdigest: publishing this peer's status digest", "what", m.what, "err", m.err)
+	}
+	a.write(ctx)
+}
+
+// publish encodes d and publishes it. It blocks.
+func publish(ctx context.Context, t Topic, d sd.Digest) error {
+	b, err := sd.Encode(d)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	return t.PublishStatus(pctx, b)
+}
+
+// onPullRequest answers another peer's pull from a goroutine (a Badger read).
+func (a *digestActor) onPullRequest(ctx actor.Context, m *messages.StatusDigestPullRequest) {
+	sender, system, store := ctx.Sender(), ctx.ActorSystem(), a.deps.Store
+	if sender == nil {
+		return
+	}
+	a.spawn(func() {
+		pg, err := store.OwnDigestPage(m.After, m.Limit)
+		if err != nil {
+			system.Root.Send(sender, &messages.StatusDigestPullResponse{Error: err.Error()})
+			return
+		}
+		system.Root.Send(sender, &messages.StatusDigestPullResponse{Epoch: pg.Epoch, Seq: pg.Seq, Entries: pg.Entries, More: pg.More})
+	})
+}

@@ -1,0 +1,36 @@
+// Package statusdigest is the status digest actor: it publishes this peer's status digest and
+// keeps the replica of every other peer's, so that global status is a local query (the data,
+// its versions and the merge rule are package statusdigest's; the replica is persistence's
+// sd/ keys).
+//
+// # What it does
+//
+//   - Publishing: the tracker tells it of every status change by message
+//     (messages.TrackerStatusChanged, a bounded batch per tracker message). It buffers them
+//     and every FlushEvery (or at statusdigest.MaxEntries) stores them as this peer's own
+//     digest (persistence.WriteOwnDigest: only what differs, at the next seq) and publishes
+//     the delta on <cluster_name>/status. Every Heartbeat it publishes its version alone: the
+//     last one it published (never a delta still on its way, which would make the others pull
+//     for nothing), beside the writer (a long reconcile must not make the peer look silent).
+//   - Reconciling: at start and every Resync it compares the own digest with a local status
+//     pass (the pinset, the tracker's in-flight items, one pin ls of the IPFS node, in CID
+//     order, merge-joined with the own entries) and publishes the differences: pins that
+//     settled without a tracker event (a restart, an upgrade, a pin lost by the IPFS node)
+//     and changes dropped when the buffer was full.
+//   - Serving pulls: messages.StatusDigestPullRequest answers a page of the own digest.
+//   - Replicas: the gossip actor's reader hands it the digests of trusted peers (Received);
+//     it rate-limits each peer (a token bucket; the excess is dropped and logged, and the gap
+//     it leaves makes a pull later), applies them in batches in a worker
+//     (persistence.ApplyDigest) and, for a replica left behind (a gap, a heartbeat ahead, a
+//     new epoch), pulls the peer's whole digest page by page, one pull at a time.
+//
+// # Concurrency
+//
+// One actor; all Badger work runs in workers that report back by message: at most one
+// writer of the own digest (flush or reconcile: so deltas are published in seq order), one
+// heartbeat, one applier of received digests, one pull, and goroutines answering pulls
+// (reads).
+// Timers are scheduled messages (actors/timer). A restarted instance rebuilds from Badger:
+// the own digest and its version are durable; changes buffered in memory are lost, and the
+// reconcile that runs at start puts them back.
+package statusdigest

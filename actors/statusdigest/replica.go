@@ -1,0 +1,217 @@
+package statusdigest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/messages"
+	sd "github.com/pincluster/pincluster/statusdigest"
+)
+
+const (
+	// maxQueued and maxQueuedEntries bound the received digests waiting for the applier (the
+	// entries: about 100 bytes each in memory).
+	maxQueued        = 4096
+	maxQueuedEntries = 1 << 16
+	// maxLimited bounds the peers the rate limiter remembers.
+	maxLimited = 4096
+	// pullPage is the page size of a pull.
+	pullPage = sd.MaxEntries
+	// pullTimeout bounds one whole pull.
+	pullTimeout = 5 * time.Minute
+	// maxPullPages bounds one pull (4096 x 100k: far more pins than one peer holds).
+	maxPullPages = 100_000
+)
+
+type (
+	// applied is the applier's report: the peers whose replica is behind.
+	applied struct {
+		behind []peer.ID
+		err    error
+	}
+	// pulled is the pull worker's report.
+	pulled struct {
+		from peer.ID
+		err  error
+	}
+)
+
+// replicas is the actor's state for the other peers' digests.
+type replicas struct {
+	cfg      Config
+	queue    []received
+	queued   int // entries in queue
+	applying bool
+	buckets  map[peer.ID]*bucket
+	limited  map[peer.ID]bool // logged as rate-limited since the last digest taken
+	want     []peer.ID        // peers to pull from, in order
+	wanted   map[peer.ID]bool
+	pulling  bool
+}
+
+func newReplicas(cfg Config) replicas {
+	return replicas{cfg: cfg, buckets: map[peer.ID]*bucket{}, limited: map[peer.ID]bool{}, wanted: map[peer.ID]bool{}}
+}
+
+// bucket is a token bucket of one peer's digests.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token of from's bucket at now; false: the peer floods.
+func (r *replicas) take(from peer.ID, now time.Time) bool {
+	b := r.buckets[from]
+	if b == nil {
+		if len(r.buckets) >= maxLimited {
+			clear(r.buckets)
+		}
+		b = &bucket{tokens: float64(r.cfg.Burst), last: now}
+		r.buckets[from] = b
+	}
+	b.tokens = min(float64(r.cfg.Burst), b.tokens+now.Sub(b.last).Seconds()*r.cfg.Rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (a *digestActor) onReceived(ctx actor.Context, m received) {
+	r := &a.rep
+	if m.from == a.deps.Self {
+		return
+	}
+	if !r.take(m.from, time.Now()) {
+		if !r.limited[m.from] {
+			r.limited[m.from] = true
+			a.log.Warn("statusdigest: a peer floods status digests; dropping them (a pull catches up later)", "peer", m.from, "rate", r.cfg.Rate)
+		}
+		return
+	}
+	delete(r.limited, m.from)
+	if len(r.queue) >= maxQueued || r.queued+len(m.d.Entries) > maxQueuedEntries {
+		a.log.Warn("statusdigest: too many digests waiting; dropping one (a pull catches up later)", "peer", m.from)
+		return
+	}
+	r.queue = append(r.queue, m)
+	r.queued += len(m.d.Entries)
+	a.apply(ctx)
+}
+
+// apply starts the applier on everything queued, unless it runs.
+func (a *digestActor) apply(ctx actor.Context) {
+	r := &a.rep
+	if r.applying || len(r.queue) == 0 {
+		return
+	}
+	batch := r.queue
+	r.queue, r.queued, r.applying = nil, 0, true
+	self, system, store := ctx.Self(), ctx.ActorSystem(), a.deps.Store
+	a.spawn(func() {
+		var rep applied
+		seen := map[peer.ID]bool{}
+		for _, m := range batch {
+			meta, err := store.ApplyDigest(m.from, m.d, time.Now())
+			if err != nil {
+				rep.err = fmt.Errorf("applying the digest of %s: %w", m.from, err)
+				break
+			}
+			seen[m.from] = !meta.Current()
+		}
+		for p, behind := range seen {
+			if behind {
+				rep.behind = append(rep.behind, p)
+			}
+		}
+		system.Root.Send(self, rep)
+	})
+}
+
+func (a *digestActor) onApplied(ctx actor.Context, m applied) {
+	r := &a.rep
+	r.applying = false
+	if m.err != nil {
+		a.log.Warn("statusdigest: storing received digests (a pull catches up later)", "err", m.err)
+	}
+	for _, p := range m.behind {
+		if !r.wanted[p] {
+			r.wanted[p] = true
+			r.want = append(r.want, p)
+		}
+	}
+	a.apply(ctx)
+	a.pull(ctx)
+}
+
+// pull starts a pull from the first peer wanted, unless one runs.
+func (a *digestActor) pull(ctx actor.Context) {
+	r := &a.rep
+	for !r.pulling && len(r.want) > 0 {
+		p := r.want[0]
+		r.want = r.want[1:]
+		delete(r.wanted, p)
+		if !a.deps.Members.Allowed(p) {
+			continue
+		}
+		r.pulling = true
+		self, system, deps, base := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx
+		a.spawn(func() {
+			pctx, cancel := context.WithTimeout(base, pullTimeout)
+			err := pullFrom(pctx, deps, p)
+			cancel()
+			system.Root.Send(self, pulled{from: p, err: err})
+		})
+	}
+}
+
+func (a *digestActor) onPulled(ctx actor.Context, m pulled) {
+	a.rep.pulling = false
+	if m.err != nil && a.ctx.Err() == nil {
+		a.log.Info("statusdigest: pulling a peer's status digest (its part shows stale until it answers)", "peer", m.from, "err", m.err)
+	}
+	a.pull(ctx)
+}
+
+// pullFrom pulls the whole digest of p page by page into its replica. It blocks.
+func pullFrom(ctx context.Context, deps Deps, p peer.ID) error {
+	gen, err := deps.Store.StartDigestPull(p)
+	if err != nil {
+		return err
+	}
+	var after []byte
+	var epoch, seq uint64
+	for i := range maxPullPages {
+		res, err := deps.Remote.Request(ctx, deps.Remote.PID(p, ActorName), &messages.StatusDigestPullRequest{After: after, Limit: pullPage})
+		if err != nil {
+			return err
+		}
+		resp, ok := res.(*messages.StatusDigestPullResponse)
+		switch {
+		case !ok:
+			return fmt.Errorf("status digest pull: %s answered with a %T", p, res)
+		case resp.Error != "":
+			return fmt.Errorf("status digest pull: %s: %s", p, resp.Error)
+		case resp.Epoch == 0:
+			return fmt.Errorf("status digest pull: %s answered no version", p)
+		}
+		if i == 0 {
+			epoch, seq = resp.Epoch, resp.Seq
+		}
+		pg := sd.Page{Epoch: resp.Epoch, Seq: resp.Seq, Entries: resp.Entries, More: resp.More}
+		if err := deps.Store.ApplyDigestPage(p, gen, pg, i == 0); err != nil {
+			return err
+		}
+		if !resp.More || len(resp.Entries) == 0 {
+			_, err := deps.Store.FinishDigestPull(p, gen, epoch, seq, time.Now())
+			return err
+		}
+		after = resp.Entries[len(resp.Entries)-1].Cid
+	}
+	return fmt.Errorf("status digest pull: %s has more than %d pages", p, maxPullPages)
+}

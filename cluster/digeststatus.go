@@ -1,0 +1,267 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/statusdigest"
+)
+
+// Global status from the replica of the status digests (issue 12): every other member's part
+// of a pin comes from this peer's replica of that member's digest (actors/statusdigest), read
+// with one forward iterator per member alongside the pinset, so a global status costs one
+// local status pass plus O(pins x allocations) local reads, and no network. The rules:
+//   - a member the pin is not allocated to is remote, as when it is asked;
+//   - a member whose replica is older than the ping TTL (Config.DigestTTL) is cluster_error
+//     with the reason and its age in `updated`: a stale part is never shown as current;
+//   - a member that never published a digest here (an earlier version during a rolling
+//     upgrade, a follower outside trusted_peers, a peer that just joined) makes the request
+//     ask every member, as --fresh does, rather than show that member as failing;
+//   - otherwise its entry, with `updated` (when the replica was last current); a pin
+//     allocated to it with no entry (it has not heard of the pin yet) is pin_queued;
+//   - an allocation that is not a member is cluster_error, as with asking;
+//   - a meta-pin (a sharded add) is asked of the members as before: its status is the
+//     aggregate of its shards' (aggregateSharded), and meta-pins are few.
+// --fresh (StatusAllFresh, StatusFresh) still asks every member.
+
+// DigestReplica is this peer's replica of the other peers' status digests (persistence.Store,
+// through the peer's adapter). Safe for concurrent use.
+type DigestReplica interface {
+	// DigestMeta is the version of the replica of p (found false: none).
+	DigestMeta(p peer.ID) (m statusdigest.Meta, found bool, err error)
+	// OpenDigestReader opens a read snapshot of the replicas; close it when done.
+	OpenDigestReader() DigestReader
+}
+
+// DigestReader reads one snapshot of the replicas. Lookups are fastest in ascending binary
+// CID order per peer (the pinset's). Not safe for concurrent use.
+type DigestReader interface {
+	// Lookup is p's entry for the binary CID c (found false: none).
+	Lookup(p peer.ID, c []byte) (e statusdigest.Entry, found bool, err error)
+	Close()
+}
+
+// digestPart is one other member's part of a replica status pass.
+type digestPart struct {
+	id      peer.ID
+	key     string
+	name    string
+	stale   string    // why its replica cannot be shown ("": it can)
+	updated time.Time // when its replica was last current
+}
+
+// digestParts is the version of every replica a status pass reads: the other members', read
+// once per pass, and those of allocations that are not members, read when first met.
+type digestParts struct {
+	s       *StatusService
+	members []digestPart
+	// unknown: some member never published a digest here (a peer of an earlier version
+	// during a rolling upgrade, an untrusted follower, a peer just joined): the pass asks
+	// the members instead, so that such a peer is never shown as failing.
+	unknown bool
+	others  map[peer.ID]*digestPart // allocations that are not members (nil: none met)
+	now     time.Time
+	ttl     time.Duration
+}
+
+func (s *StatusService) digestParts(ctx context.Context) (*digestParts, error) {
+	ps := &digestParts{s: s, now: time.Now(), ttl: s.d.Config.DigestTTL}
+	if ps.ttl <= 0 {
+		ps.ttl = 30 * time.Second
+	}
+	self := s.d.Members.Self()
+	for _, id := range s.d.Members.Members(ctx) {
+		if id == self {
+			continue
+		}
+		p, found, err := ps.part(id)
+		if err != nil {
+			return nil, err
+		}
+		ps.unknown = ps.unknown || !found
+		ps.members = append(ps.members, p)
+	}
+	return ps, nil
+}
+
+// part reads the version of id's replica (found false: none).
+func (ps *digestParts) part(id peer.ID) (digestPart, bool, error) {
+	m, found, err := ps.s.d.Digests.DigestMeta(id)
+	if err != nil {
+		return digestPart{}, false, err
+	}
+	p := digestPart{id: id, key: id.String(), name: ps.s.d.Members.PeerName(id)}
+	if found {
+		p.stale, _ = m.Stale(ps.now, ps.ttl)
+		p.updated = m.Updated.UTC()
+	} else {
+		p.stale, _ = (*statusdigest.Meta)(nil).Stale(ps.now, ps.ttl)
+	}
+	return p, found, nil
+}
+
+// nonMember is the part of an allocation that is not a member: cluster_error, with how old
+// its replica is when there is one.
+func (ps *digestParts) nonMember(id peer.ID) (*digestPart, error) {
+	if p, ok := ps.others[id]; ok {
+		return p, nil
+	}
+	if ps.others == nil {
+		ps.others = map[peer.ID]*digestPart{}
+	}
+	p, _, err := ps.part(id)
+	if err != nil {
+		return nil, err
+	}
+	p.stale = "peer is not reachable"
+	if !p.updated.IsZero() {
+		p.stale += " (its last status digest is " + ps.now.Sub(p.updated).Round(time.Second).String() + " old)"
+	}
+	if len(ps.others) < 1024 {
+		ps.others[id] = &p
+	}
+	return &p, nil
+}
+
+// fill adds every other member's part of pin (binary CID c) to g.
+func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r DigestReader, now time.Time) error {
+	for _, p := range ps.members {
+		if len(g.Allocations) > 0 && !slices.Contains(g.Allocations, p.id) {
+			g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusRemote, TS: now}
+			continue
+		}
+		if p.stale != "" {
+			g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusClusterError, TS: now,
+				Error: p.stale + " (status --fresh asks it)", Updated: p.updated}
+			continue
+		}
+		e, found, err := r.Lookup(p.id, c)
+		if err != nil {
+			return err
+		}
+		st := api.PinInfoShort{Status: api.TrackerStatusPinQueued, TS: p.updated}
+		if found {
+			st = e.Short()
+		}
+		st.PeerName, st.Updated = p.name, p.updated
+		g.PeerMap[p.key] = st
+	}
+	for _, a := range g.Allocations {
+		if _, ok := g.PeerMap[a.String()]; ok {
+			continue
+		}
+		p, err := ps.nonMember(a)
+		if err != nil {
+			return err
+		}
+		g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusClusterError, TS: now, Error: p.stale, Updated: p.updated}
+	}
+	return nil
+}
+
+// replicaStatusAll is global StatusAll from the replicas: this peer's part from one local
+// status pass, the others' from the replicas, in key order (or the cids asked, in order).
+func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.TrackerStatus, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	if len(cids) > 0 {
+		for page := range slices.Chunk(cids, statusPage) {
+			gs, err := s.replicaStatusOf(ctx, page)
+			if err != nil {
+				return err
+			}
+			for _, g := range gs {
+				if g.Match(filter) {
+					if err := fn(g); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	ps, err := s.digestParts(ctx)
+	if err != nil {
+		return err
+	}
+	if ps.unknown {
+		return s.statusAllAsking(ctx, filter, false, nil, fn)
+	}
+	r := s.d.Digests.OpenDigestReader()
+	defer r.Close()
+	selfKey, now := s.d.Members.Self().String(), nowUTC()
+	return s.localPass(ctx, 0, func(lp *localPin) error {
+		var pin api.Pin
+		if err := json.Unmarshal(lp.js, &pin); err != nil {
+			return fmt.Errorf("stored pin is not valid JSON: %w", err)
+		}
+		if pin.TypeOrData() == api.PinTypeMeta {
+			return s.shardedStatus(ctx, pin.Cid, filter, fn)
+		}
+		g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
+			Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: make(map[string]api.PinInfoShort, len(ps.members)+1)}
+		g.PeerMap[selfKey] = lp.st
+		if err := s.fill(&g, lp.cid, ps, r, now); err != nil {
+			return err
+		}
+		if !g.Match(filter) {
+			return nil
+		}
+		return fn(g)
+	})
+}
+
+// replicaStatusOf is the status of cids: this peer's part asked of the tracker, the others'
+// from the replicas.
+func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]api.GlobalPinInfo, error) {
+	ps, err := s.digestParts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ps.unknown {
+		return s.statusOf(ctx, cids, false)
+	}
+	r := s.d.Digests.OpenDigestReader()
+	defer r.Close()
+	now := nowUTC()
+	out := make([]api.GlobalPinInfo, len(cids))
+	for i, c := range cids {
+		pi, err := s.LocalInfo(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Add(pi)
+		if out[i].Allocations == nil {
+			out[i].Allocations = []peer.ID{}
+		}
+		if _, inPinset, err := s.d.Store.GetPin(c); err != nil {
+			return nil, err
+		} else if !inPinset {
+			continue // not pinned: only this peer's unpin in flight, or unpinned
+		}
+		if err := s.fill(&out[i], c.Bytes(), ps, r, now); err != nil {
+			return nil, err
+		}
+	}
+	return out, s.aggregateSharded(ctx, out, false)
+}
+
+// shardedStatus is the status of a meta-pin (a sharded add): the aggregate of its shards'
+// statuses, asked of the members as statusOf does (meta-pins are few: one per sharded add).
+func (s *StatusService) shardedStatus(ctx context.Context, c api.Cid, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
+	gs, err := s.statusOf(ctx, []api.Cid{c}, false)
+	if err != nil || !gs[0].Match(filter) {
+		return err
+	}
+	return fn(gs[0])
+}
+
+// LocalDigest streams this peer's status of every pin of the pinset in binary CID order, for
+// the status digest actor's reconcile (actors/statusdigest.Local). It blocks for the pass.
+func (s *StatusService) LocalDigest(ctx context.Context, fn func(cid []byte, st api.PinInfoShort) error) error {
+	return s.localPass(ctx, 0, func(lp *localPin) error { return fn(lp.cid, lp.st) })
+}

@@ -1,0 +1,218 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// StatusJSON is global StatusAll of the whole pinset from the replicas (replicaStatusAll), each
+// pin as the JSON of an api.GlobalPinInfo (no newline) written from the stored bytes and the
+// replica entries: no decoding of the pin and no map per pin. The line is only valid during
+// fn. A pin whose stored JSON does not scan, or that is allocated to a peer that is not a
+// member, takes the general path. Without a replica it is StatusAll's fan-out, encoded.
+func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error {
+	if s.d.Digests == nil {
+		return s.statusAllAsking(ctx, filter, false, nil, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+	}
+	ps, err := s.digestParts(ctx)
+	if err != nil {
+		return err
+	}
+	if ps.unknown {
+		return s.statusAllAsking(ctx, filter, false, nil, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+	}
+	r := s.d.Digests.OpenDigestReader()
+	defer r.Close()
+	self := s.d.Members.Self()
+	selfKey, _ := json.Marshal(self.String())
+	quotedSelf := []byte(`"` + self.String() + `"`)
+	now := nowUTC()
+	// The constant parts of a pass: each member's key and name, and its whole value when it
+	// is remote or stale.
+	ms := make([]jsonMember, len(ps.members))
+	for i, p := range ps.members {
+		m := &ms[i]
+		m.quoted = []byte(`"` + p.key + `"`)
+		m.key = append(m.quoted[:len(m.quoted):len(m.quoted)], ':')
+		m.name, _ = json.Marshal(p.name)
+		m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
+		if p.stale != "" {
+			m.stale = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusClusterError, TS: now,
+				Error: p.stale + " (status --fresh asks it)", Updated: p.updated})
+		}
+	}
+	var line []byte
+	return s.localPass(ctx, 0, func(lp *localPin) error {
+		if bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
+			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
+		}
+		f := lp.spans
+		if !lp.scanned || countQuoted(f.allocations) > countAllocated(f.allocations, quotedSelf, ms) {
+			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
+		}
+		matched := lp.st.Status.Match(filter)
+		line = append(line[:0], `{"cid":`...)
+		line = append(line, f.cid...)
+		line = append(line, `,"name":`...)
+		line = appendOr(line, f.name, `""`)
+		line = append(line, `,"allocations":`...)
+		line = appendOr(line, f.allocations, `[]`)
+		line = append(line, `,"origins":`...)
+		line = appendOr(line, f.origins, `[]`)
+		line = append(line, `,"created":`...)
+		line = appendOr(line, f.timestamp, `"0001-01-01T00:00:00Z"`)
+		line = append(line, `,"metadata":`...)
+		line = appendOr(line, f.metadata, `null`)
+		line = append(line, `,"peer_map":{`...)
+		line = append(line, selfKey...)
+		line = append(line, ':')
+		line = appendShort(line, nil, lp.st)
+		for i := range ms {
+			m, p := &ms[i], &ps.members[i]
+			line = append(line, ',')
+			line = append(line, m.key...)
+			switch {
+			case !allocatedIn(f.allocations, m.quoted):
+				line = append(line, m.remote...)
+				matched = matched || api.TrackerStatusRemote.Match(filter)
+			case p.stale != "":
+				line = append(line, m.stale...)
+				matched = matched || api.TrackerStatusClusterError.Match(filter)
+			default:
+				e, found, err := r.Lookup(p.id, lp.cid)
+				if err != nil {
+					return err
+				}
+				st := api.PinInfoShort{Status: api.TrackerStatusPinQueued, TS: p.updated}
+				if found {
+					st = e.Short()
+				}
+				st.Updated = p.updated
+				line = appendShort(line, m.name, st)
+				matched = matched || st.Status.Match(filter)
+			}
+		}
+		line = append(line, "}}"...)
+		if !matched {
+			return nil
+		}
+		return fn(line)
+	})
+}
+
+// metaPinMarker is in the stored JSON of every meta-pin (and, rarely, of another pin whose
+// name or metadata holds it: those take the general path too, to the same answer).
+var metaPinMarker = []byte(`"` + string(api.PinTypeMeta) + `"`)
+
+// slowLine is one pin of StatusJSON the general way (replicaStatusAll's).
+func (s *StatusService) slowLine(ctx context.Context, lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func([]byte) error) error {
+	var pin api.Pin
+	if err := json.Unmarshal(lp.js, &pin); err != nil {
+		return fmt.Errorf("stored pin is not valid JSON: %w", err)
+	}
+	if pin.TypeOrData() == api.PinTypeMeta {
+		return s.shardedStatus(ctx, pin.Cid, filter, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+	}
+	g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
+		Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}}
+	if err := s.fill(&g, lp.cid, ps, r, now); err != nil {
+		return err
+	}
+	if !g.Match(filter) {
+		return nil
+	}
+	return encodeTo(g, fn)
+}
+
+func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	return fn(b)
+}
+
+// countQuoted is the number of strings in a JSON array of strings (peer IDs hold no quotes).
+func countQuoted(arr []byte) int { return bytes.Count(arr, []byte{'"'}) / 2 }
+
+// jsonMember is the constant JSON of one other member in a StatusJSON pass: its quoted ID,
+// its key, its name, and its whole value when remote or stale.
+type jsonMember struct {
+	quoted, key, name, remote, stale []byte
+}
+
+// countAllocated is how many members (this peer included) arr names.
+func countAllocated(arr, quotedSelf []byte, ms []jsonMember) int {
+	n := 0
+	if bytes.Contains(arr, quotedSelf) {
+		n++
+	}
+	for i := range ms {
+		if bytes.Contains(arr, ms[i].quoted) {
+			n++
+		}
+	}
+	return n
+}
+
+// appendShort appends st as encoding/json writes an api.PinInfoShort; quotedName, when set,
+// replaces st.PeerName (already JSON).
+func appendShort(b, quotedName []byte, st api.PinInfoShort) []byte {
+	b = append(b, `{"peername":`...)
+	if quotedName != nil {
+		b = append(b, quotedName...)
+	} else {
+		b = appendJSONString(b, st.PeerName)
+	}
+	if st.IPFS != "" {
+		b = append(b, `,"ipfs_peer_id":`...)
+		b = appendJSONString(b, st.IPFS)
+	}
+	if len(st.IPFSAddresses) > 0 {
+		js, _ := json.Marshal(st.IPFSAddresses)
+		b = append(b, `,"ipfs_peer_addresses":`...)
+		b = append(b, js...)
+	}
+	b = append(b, `,"status":"`...)
+	b = append(b, st.Status.String()...)
+	b = append(b, `","timestamp":`...)
+	b = appendTime(b, st.TS)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, st.Error)
+	b = append(b, `,"attempt_count":`...)
+	b = strconv.AppendInt(b, int64(st.AttemptCount), 10)
+	b = append(b, `,"priority_pin":`...)
+	b = strconv.AppendBool(b, st.PriorityPin)
+	if !st.Updated.IsZero() {
+		b = append(b, `,"updated":`...)
+		b = appendTime(b, st.Updated)
+	}
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	js, err := t.MarshalJSON()
+	if err != nil {
+		return append(b, `"0001-01-01T00:00:00Z"`...)
+	}
+	return append(b, js...)
+}
+
+// appendJSONString appends s as a JSON string: as is when it needs no escaping.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			js, _ := json.Marshal(s)
+			return append(b, js...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

@@ -1,0 +1,167 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/statusdigest"
+)
+
+// memDigests is an in-memory DigestReplica.
+type memDigests struct {
+	metas   map[peer.ID]statusdigest.Meta
+	entries map[peer.ID]map[string]statusdigest.Entry
+}
+
+func (m *memDigests) DigestMeta(p peer.ID) (statusdigest.Meta, bool, error) {
+	meta, ok := m.metas[p]
+	return meta, ok, nil
+}
+
+func (m *memDigests) OpenDigestReader() DigestReader { return m }
+
+func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, error) {
+	e, ok := m.entries[p][string(c)]
+	return e, ok, nil
+}
+
+func (m *memDigests) Close() {}
+
+// replicaWorld is a peer with three other members: fresh (its replica current), stale (its
+// replica older than the TTL) and silent (heard of, never current yet); gone is an allocation that is not a
+// member.
+func replicaWorld(t *testing.T) (w *world, fresh, stale, silent, gone peer.ID, pins []api.Cid) {
+	fresh, stale, silent, gone = testPeer(t), testPeer(t), testPeer(t), testPeer(t)
+	w = newWorld(t, fresh, stale, silent)
+	now := time.Now()
+	d := &memDigests{metas: map[peer.ID]statusdigest.Meta{
+		fresh: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Second)},
+		stale: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Hour)},
+		// Heard of, never current yet (its first pull has not ended).
+		silent: {Epoch: 1, Heard: 5},
+	}, entries: map[peer.ID]map[string]statusdigest.Entry{fresh: {}}}
+	w.svc.StatusService.d.Digests = d
+	w.svc.StatusService.d.Config.DigestTTL = 30 * time.Second
+	everywhere, some, errored := testCid(t, "everywhere"), testCid(t, "some"), testCid(t, "errored")
+	pins = []api.Cid{everywhere, some, errored}
+	w.store.put(t, api.NewPin(everywhere, api.PinOptions{Name: "all"}))
+	p := api.NewPin(some, api.PinOptions{})
+	p.Allocations = []peer.ID{w.self, stale, gone}
+	w.store.put(t, p)
+	p = api.NewPin(errored, api.PinOptions{Metadata: map[string]string{"k": "v"}})
+	p.Allocations = []peer.ID{fresh, silent}
+	w.store.put(t, p)
+	w.ipfs.pinned = []api.Cid{everywhere, some}
+	ts := now.Add(-time.Minute).UTC()
+	d.entries[fresh][string(everywhere.Bytes())] = statusdigest.Entry{Cid: everywhere.Bytes(), Status: api.TrackerStatusPinned, TS: ts}
+	d.entries[fresh][string(errored.Bytes())] = statusdigest.Entry{Cid: errored.Bytes(), Status: api.TrackerStatusPinError, TS: ts,
+		Error: `no "providers" <found>`, Attempts: 3, Priority: true}
+	return w, fresh, stale, silent, gone, pins
+}
+
+// TestReplicaStatus: each other member's part comes from its replica: its entry with
+// `updated`, pin_queued when it has none yet, remote when not allocated, cluster_error with
+// the reason when its replica is stale or missing or it is not a member; nobody is asked.
+func TestReplicaStatus(t *testing.T) {
+	w, fresh, stale, silent, gone, pins := replicaWorld(t)
+	got := map[api.Cid]api.GlobalPinInfo{}
+	if err := w.svc.StatusAll(context.Background(), 0, false, nil, func(g api.GlobalPinInfo) error {
+		got[g.Cid] = g
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if w.remote.calls != 0 {
+		t.Fatalf("global status from the replicas asked %d peers", w.remote.calls)
+	}
+	want := map[api.Cid]map[peer.ID]api.TrackerStatus{
+		pins[0]: {w.self: api.TrackerStatusPinned, fresh: api.TrackerStatusPinned, stale: api.TrackerStatusClusterError, silent: api.TrackerStatusClusterError},
+		pins[1]: {w.self: api.TrackerStatusPinned, fresh: api.TrackerStatusRemote, stale: api.TrackerStatusClusterError,
+			silent: api.TrackerStatusRemote, gone: api.TrackerStatusClusterError},
+		pins[2]: {w.self: api.TrackerStatusRemote, fresh: api.TrackerStatusPinError, stale: api.TrackerStatusRemote, silent: api.TrackerStatusClusterError},
+	}
+	for c, peers := range want {
+		g := got[c]
+		if len(g.PeerMap) != len(peers) {
+			t.Fatalf("%s: peer map %v", c, g.PeerMap)
+		}
+		for id, st := range peers {
+			if g.PeerMap[id.String()].Status != st {
+				t.Errorf("%s on %s: %+v, want %s", c, id, g.PeerMap[id.String()], st)
+			}
+		}
+	}
+	if p := got[pins[2]].PeerMap[fresh.String()]; p.Updated.IsZero() || p.AttemptCount != 3 || p.Error == "" {
+		t.Errorf("fresh peer's entry: %+v", p)
+	}
+	if p := got[pins[0]].PeerMap[stale.String()]; p.Updated.IsZero() || p.Error == "" {
+		t.Errorf("a stale part says neither how old nor why: %+v", p)
+	}
+	// Filtered: only the pins with an error somewhere.
+	n := 0
+	if err := w.svc.StatusAll(context.Background(), api.TrackerStatusPinError, false, nil, func(api.GlobalPinInfo) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("pin_error filter: %d pins, %v", n, err)
+	}
+}
+
+// TestStatusJSONMatchesStatusAll: the raw JSON of the REST stream is what encoding the
+// general path's items gives (times of the pass aside), for every filter.
+func TestStatusJSONMatchesStatusAll(t *testing.T) {
+	w, _, _, _, _, _ := replicaWorld(t)
+	norm := func(b []byte) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		for _, v := range m["peer_map"].(map[string]any) {
+			pm := v.(map[string]any)
+			if s := pm["status"]; s == "remote" || s == "cluster_error" || pm["ipfs_peer_id"] != nil {
+				delete(pm, "timestamp") // stamped with the pass's time
+			}
+		}
+		return m
+	}
+	for _, filter := range []api.TrackerStatus{0, api.TrackerStatusError, api.TrackerStatusPinned, api.TrackerStatusRemote, api.TrackerStatusPinQueued} {
+		var fast, slow []map[string]any
+		if err := w.svc.StatusJSON(context.Background(), filter, func(b []byte) error { fast = append(fast, norm(b)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.svc.StatusAll(context.Background(), filter, false, nil, func(g api.GlobalPinInfo) error {
+			b, err := json.Marshal(g)
+			slow = append(slow, norm(b))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("filter %s:\nStatusJSON %v\nStatusAll  %v", filter, fast, slow)
+		}
+	}
+}
+
+// TestReplicaStatusAsksWithoutDigest: a member that never published a digest (an earlier
+// version during a rolling upgrade) makes global status ask every member, rather than show it
+// failing.
+func TestReplicaStatusAsksWithoutDigest(t *testing.T) {
+	w, _, _, silent, _, pins := replicaWorld(t)
+	delete(w.svc.StatusService.d.Digests.(*memDigests).metas, silent)
+	if _, err := w.svc.Status(context.Background(), pins[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if w.remote.calls == 0 {
+		t.Fatal("a member without a digest was not asked")
+	}
+	w.remote.calls = 0
+	if err := w.svc.StatusJSON(context.Background(), 0, func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if w.remote.calls == 0 {
+		t.Fatal("the JSON stream did not ask a member without a digest")
+	}
+}

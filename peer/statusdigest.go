@@ -1,0 +1,40 @@
+package peer
+
+import (
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/actors/statusdigest"
+	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/persistence"
+	sd "github.com/pincluster/pincluster/statusdigest"
+)
+
+// startDigests spawns the status digest actor (actors/statusdigest) and tells the tracker to
+// report its status changes to it. The services must exist: the actor's reconcile runs their
+// local status pass.
+func (p *Peer) startDigests() error {
+	ping := p.cfg.Cluster.MonitorPingInterval.D()
+	cfg := statusdigest.Default()
+	if ping > 0 {
+		cfg.Heartbeat = ping / 2
+	}
+	if sync := p.cfg.Cluster.StateSyncInterval.D(); sync > 0 {
+		cfg.Resync = sync
+	}
+	var err error
+	if p.digests, err = statusdigest.Spawn(p.root, statusdigest.Deps{Self: p.ident.ID, Store: p.store, Topic: p.topics,
+		Remote: p.remote, Members: p.roster, Local: p.Services.StatusService, Config: cfg}, p.log); err != nil {
+		return err
+	}
+	p.tracker.NotifyChanges(p.digests.PID())
+	return nil
+}
+
+// digestReplica is the services' view of the replicas (cluster.DigestReplica).
+type digestReplica struct{ s *persistence.Store }
+
+func (d digestReplica) DigestMeta(id libp2ppeer.ID) (sd.Meta, bool, error) { return d.s.DigestMeta(id) }
+
+func (d digestReplica) OpenDigestReader() cluster.DigestReader { return d.s.OpenDigestView() }
+
+var _ cluster.DigestReplica = digestReplica{}

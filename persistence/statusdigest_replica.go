@@ -1,0 +1,340 @@
+package persistence
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pincluster/pincluster/internal/wirepb"
+	"github.com/pincluster/pincluster/statusdigest"
+)
+
+// The replicas of the other peers' status digests (sd/ and sdm/ keys, statusdigest.go has
+// the layout): merged from their deltas and pulls, read by global status (DigestView).
+
+func getDigestMeta(txn *badger.Txn, p peer.ID) (m statusdigest.Meta, found bool, err error) {
+	item, err := txn.Get(digestMetaKey(p))
+	if err == badger.ErrKeyNotFound {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, err
+	}
+	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
+	return m, err == nil, err
+}
+
+func setDigestMeta(txn *badger.Txn, p peer.ID, m statusdigest.Meta) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return txn.Set(digestMetaKey(p), b)
+}
+
+// DigestMeta is the version of this peer's replica of p's digest (found false: none yet).
+func (s *Store) DigestMeta(p peer.ID) (m statusdigest.Meta, found bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		m, found, err = getDigestMeta(txn, p)
+		return err
+	})
+	return m, found, err
+}
+
+// ApplyDigest merges a digest p published (a delta or a heartbeat) into the replica of p at
+// now: a new epoch drops the old replica; a delta's entries replace older ones (last writer
+// wins by seq) unless the delta is at or below the replica's floor. It returns the replica's
+// version after it; behind (Meta.Current false) means a pull is due.
+func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (statusdigest.Meta, error) {
+	digestMu.Lock()
+	defer digestMu.Unlock()
+	m, _, err := s.DigestMeta(p)
+	if err != nil {
+		return m, err
+	}
+	if m.Epoch != d.Epoch {
+		if err := s.dropDigest(p); err != nil {
+			return m, err
+		}
+		m.Reset(d.Epoch)
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		if !d.Heartbeat && d.Seq > m.Floor {
+			for _, e := range d.Entries {
+				if err := putReplicaEntry(txn, p, 0, e, false); err != nil {
+					return err
+				}
+			}
+			m.Applied(d.Seq)
+		}
+		m.Hear(d.Seq, now)
+		return setDigestMeta(txn, p, m)
+	})
+	return m, err
+}
+
+// putReplicaEntry stores e in p's replica at gen when it is newer than the stored entry. A
+// pull's entry (mark) also replaces one at the same seq (the same change: it takes the pull's
+// gen) and otherwise marks the stored, newer entry with gen; a delta's entry at the same seq
+// leaves the stored one and its gen alone.
+func putReplicaEntry(txn *badger.Txn, p peer.ID, gen uint64, e statusdigest.Entry, mark bool) error {
+	key := digestKey(p, e.Cid)
+	_, cur, found, err := getDigestEntry(txn, key, e.Cid)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !found || e.Seq > cur.Seq:
+	case !mark:
+		return nil
+	case e.Seq < cur.Seq:
+		e = cur
+	}
+	v, err := encodeDigestEntry(gen, e)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, v)
+}
+
+// StartDigestPull starts a pull of p's whole digest: it returns the generation that marks what
+// the pull brings.
+func (s *Store) StartDigestPull(p peer.ID) (uint64, error) {
+	digestMu.Lock()
+	defer digestMu.Unlock()
+	var gen uint64
+	err := s.update(func(txn *badger.Txn) error {
+		m, _, err := getDigestMeta(txn, p)
+		if err != nil {
+			return err
+		}
+		m.Gen++
+		gen = m.Gen
+		return setDigestMeta(txn, p, m)
+	})
+	return gen, err
+}
+
+// ApplyDigestPage merges a page of p's whole digest, marking what it brings with gen (the
+// pull's). The first page of a pull (first) of a new epoch drops the old replica; a later
+// page of another epoch than the replica's fails the pull.
+func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, first bool) error {
+	if len(pg.Entries) > statusdigest.MaxEntries {
+		return fmt.Errorf("persistence: a status digest page of %d entries (limit %d)", len(pg.Entries), statusdigest.MaxEntries)
+	}
+	digestMu.Lock()
+	defer digestMu.Unlock()
+	m, _, err := s.DigestMeta(p)
+	if err != nil {
+		return err
+	}
+	if m.Epoch != pg.Epoch {
+		if !first {
+			return errDigestEpochMoved
+		}
+		if err := s.dropDigest(p); err != nil {
+			return err
+		}
+		m.Reset(pg.Epoch)
+		m.Gen = gen
+	}
+	return s.update(func(txn *badger.Txn) error {
+		for _, e := range pg.Entries {
+			if err := putReplicaEntry(txn, p, gen, e, true); err != nil {
+				return err
+			}
+		}
+		return setDigestMeta(txn, p, m)
+	})
+}
+
+// FinishDigestPull ends a pull of p's digest of generation gen whose first page was read at
+// version (epoch, seq): entries at or below seq that the pull did not bring, and tombstones
+// at or below seq, are gone at p and are swept; seq becomes the replica's floor.
+func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Time) (statusdigest.Meta, error) {
+	digestMu.Lock()
+	defer digestMu.Unlock()
+	m, _, err := s.DigestMeta(p)
+	if err != nil {
+		return m, err
+	}
+	if m.Epoch != epoch || m.Gen != gen {
+		return m, errDigestEpochMoved
+	}
+	prefix := digestPeerPrefix(p)
+	for {
+		var dead [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			return iterDigest(txn, prefix, nil, func(c []byte, g uint64, e statusdigest.Entry) (bool, error) {
+				if e.Seq <= seq && (g != gen || e.Deleted()) {
+					dead = append(dead, digestKey(p, c))
+				}
+				return len(dead) < digestDeleteBatch, nil
+			})
+		})
+		if err != nil {
+			return m, err
+		}
+		if len(dead) == 0 {
+			break
+		}
+		if err := s.update(func(txn *badger.Txn) error {
+			for _, k := range dead {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return m, err
+		}
+		if len(dead) < digestDeleteBatch {
+			break
+		}
+	}
+	m.Pulled(seq)
+	m.Hear(seq, now)
+	err = s.update(func(txn *badger.Txn) error { return setDigestMeta(txn, p, m) })
+	return m, err
+}
+
+// DropDigest forgets p's replica (p was removed from the cluster).
+func (s *Store) DropDigest(p peer.ID) error {
+	digestMu.Lock()
+	defer digestMu.Unlock()
+	if err := s.dropDigest(p); err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error { return txn.Delete(digestMetaKey(p)) })
+}
+
+// dropDigest deletes every replica entry of p, in batches. Callers hold digestMu.
+func (s *Store) dropDigest(p peer.ID) error {
+	prefix := digestPeerPrefix(p)
+	for {
+		var keys [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix, opts.PrefetchValues = prefix, false
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < digestDeleteBatch; it.Next() {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		if err := s.update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// DigestEntries calls fn with every live entry of p's replica in binary CID order (tests, and
+// the replica's audit).
+func (s *Store) DigestEntries(ctx context.Context, p peer.ID, fn func(statusdigest.Entry) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		return iterDigest(txn, digestPeerPrefix(p), nil, func(_ []byte, _ uint64, e statusdigest.Entry) (bool, error) {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			if e.Deleted() {
+				return true, nil
+			}
+			return true, fn(e)
+		})
+	})
+}
+
+// DigestView is a read snapshot of the replicas for one global status pass: Lookup walks one
+// forward iterator per peer, so CIDs must be asked in ascending binary order per peer (the
+// pinset's order); a CID asked out of order is looked up with a seek. Close it when done.
+type DigestView struct {
+	txn   *badger.Txn
+	iters map[peer.ID]*viewIter
+	w     wirepb.DigestEntry // reused by each Lookup's decoding
+}
+
+// viewIter is one peer's iterator and the last key asked of it.
+type viewIter struct {
+	it   *badger.Iterator
+	last []byte
+}
+
+// OpenDigestView opens a read snapshot of the replicas.
+func (s *Store) OpenDigestView() *DigestView {
+	return &DigestView{txn: s.db.NewTransaction(false), iters: map[peer.ID]*viewIter{}}
+}
+
+// Lookup is p's entry for the binary CID c in the snapshot (found false: none, or a
+// tombstone).
+func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, error) {
+	vi := v.iters[p]
+	prefix := digestPeerPrefix(p)
+	key := append(prefix[:len(prefix):len(prefix)], c...)
+	if vi == nil {
+		opts := badger.DefaultIteratorOptions
+		// Values are small and inline: reading them in place beats prefetching copies.
+		opts.Prefix, opts.PrefetchValues = prefix, false
+		vi = &viewIter{it: v.txn.NewIterator(opts)}
+		v.iters[p] = vi
+		vi.it.Seek(key)
+	} else if bytes.Compare(key, vi.last) < 0 {
+		vi.it.Seek(key) // asked out of order
+	}
+	vi.last = append(vi.last[:0], key...)
+	it := vi.it
+	for steps := 0; it.Valid() && bytes.Compare(it.Item().Key(), key) < 0; steps++ {
+		if steps == 16 { // far behind: seek rather than walk
+			it.Seek(key)
+			break
+		}
+		it.Next()
+	}
+	if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+		return statusdigest.Entry{}, false, nil
+	}
+	var e statusdigest.Entry
+	err := it.Item().Value(func(val []byte) error {
+		// Entries were checked when they were stored: decode without checking again.
+		_, n := binary.Uvarint(val)
+		if n <= 0 {
+			return fmt.Errorf("persistence: corrupt status digest entry")
+		}
+		v.w.Reset()
+		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(val[n:], &v.w); err != nil {
+			return fmt.Errorf("persistence: corrupt status digest entry: %w", err)
+		}
+		e = statusdigest.TrustedEntryFromWire(&v.w)
+		return nil
+	})
+	if err != nil || e.Deleted() {
+		return statusdigest.Entry{}, false, err
+	}
+	e.Cid = c
+	return e, true, nil
+}
+
+// Close releases the snapshot.
+func (v *DigestView) Close() {
+	for _, vi := range v.iters {
+		vi.it.Close()
+	}
+	v.txn.Discard()
+}

@@ -1,0 +1,192 @@
+package persistence
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/statusdigest"
+)
+
+var digestStatuses = []api.TrackerStatus{0, api.TrackerStatusPinned, api.TrackerStatusPinning, api.TrackerStatusPinQueued,
+	api.TrackerStatusPinError, api.TrackerStatusUnpinning, api.TrackerStatusUnpinQueued}
+
+// dumpDigest renders a digest's live entries (Seq aside) for comparison.
+func dumpDigest(t *testing.T, each func(context.Context, func(statusdigest.Entry) error) error) string {
+	t.Helper()
+	var b strings.Builder
+	if err := each(context.Background(), func(e statusdigest.Entry) error {
+		fmt.Fprintf(&b, "%x %s %d %q %d\n", e.Cid, e.Status, e.TS.UnixNano(), e.Error, e.Attempts)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestDigestReplicaConverges is the replica's property: after any order of deltas (each
+// delivered at least once, some twice, some late) and pulls (paged, with changes between the
+// pages), the replica equals the publisher's own digest; and so it does when deltas are lost
+// and a pull follows the last change.
+func TestDigestReplicaConverges(t *testing.T) {
+	pubID := newPeer(t, 7)
+	cids := make([][]byte, 24)
+	for i := range cids {
+		cids[i] = mkCid(t, i).Bytes()
+	}
+	for seed := uint64(1); seed <= 40; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, seed*7919))
+			lossy := seed%2 == 0
+			pub, _ := openTemp(t)
+			rep, _ := openTemp(t)
+			now := time.Unix(1_700_000_000, 0)
+			var pool []statusdigest.Digest // deltas in flight
+			change := func() {
+				n := 1 + rng.IntN(5)
+				var ch []statusdigest.Entry
+				for range n {
+					st := digestStatuses[rng.IntN(len(digestStatuses))]
+					e := statusdigest.Entry{Cid: cids[rng.IntN(len(cids))], Status: st}
+					if st != 0 {
+						e.TS = now.Add(time.Duration(rng.IntN(1000)) * time.Second).UTC()
+						e.Attempts = rng.IntN(3)
+						if st == api.TrackerStatusPinError {
+							e.Error = "boom"
+						}
+					}
+					ch = append(ch, e)
+				}
+				d, err := pub.WriteOwnDigest(ch, time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(d.Entries) > 0 {
+					pool = append(pool, d)
+				}
+			}
+			deliver := func(d statusdigest.Digest) {
+				if _, err := rep.ApplyDigest(pubID, d, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deliverSome := func() {
+				for len(pool) > 0 && rng.IntN(3) > 0 {
+					i := rng.IntN(len(pool))
+					d := pool[i]
+					deliver(d)
+					switch r := rng.IntN(10); {
+					case r == 0: // delivered again later
+					case lossy && r == 1: // lost
+						pool = slices.Delete(pool, i, i+1)
+					default:
+						pool = slices.Delete(pool, i, i+1)
+					}
+				}
+			}
+			pull := func() {
+				gen, err := rep.StartDigestPull(pubID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var after []byte
+				var epoch, seq uint64
+				for first := true; ; first = false {
+					pg, err := pub.OwnDigestPage(after, 1+rng.IntN(6))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if first {
+						epoch, seq = pg.Epoch, pg.Seq
+					}
+					if err := rep.ApplyDigestPage(pubID, gen, pg, first); err != nil {
+						t.Fatal(err)
+					}
+					if rng.IntN(2) == 0 {
+						change()
+					}
+					deliverSome()
+					if !pg.More {
+						break
+					}
+					after = pg.Entries[len(pg.Entries)-1].Cid
+				}
+				if _, err := rep.FinishDigestPull(pubID, gen, epoch, seq, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 60 {
+				switch r := rng.IntN(10); {
+				case r < 6:
+					change()
+				case r < 9:
+					deliverSome()
+				default:
+					pull()
+				}
+			}
+			if lossy {
+				pull()
+			}
+			rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+			for _, d := range pool {
+				deliver(d)
+			}
+			want := dumpDigest(t, pub.OwnDigestEach)
+			got := dumpDigest(t, func(ctx context.Context, fn func(statusdigest.Entry) error) error {
+				return rep.DigestEntries(ctx, pubID, fn)
+			})
+			if got != want {
+				t.Fatalf("replica differs from the publisher's digest\nreplica:\n%s\npublisher:\n%s", got, want)
+			}
+			m, _, err := rep.DigestMeta(pubID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, seq, _ := pub.OwnDigestVersion()
+			if !m.Current() || m.Contiguous != seq {
+				t.Fatalf("replica version %+v, publisher at seq %d", m, seq)
+			}
+		})
+	}
+}
+
+// TestDigestNewEpochDropsReplica: a publisher that lost its digest (a new epoch) replaces the
+// whole replica; the view finds entries in order and out of order.
+func TestDigestNewEpochDropsReplica(t *testing.T) {
+	rep, _ := openTemp(t)
+	p := newPeer(t, 3)
+	c1, c2 := mkCid(t, 1).Bytes(), mkCid(t, 2).Bytes()
+	now := time.Now()
+	if _, err := rep.ApplyDigest(p, statusdigest.Digest{Epoch: 1, Seq: 1, Entries: []statusdigest.Entry{{Cid: c1, Status: api.TrackerStatusPinned, Seq: 1}}}, now); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rep.ApplyDigest(p, statusdigest.Digest{Epoch: 2, Seq: 1, Entries: []statusdigest.Entry{{Cid: c2, Status: api.TrackerStatusPinning, Seq: 1}}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Epoch != 2 || !m.Current() {
+		t.Fatalf("meta %+v", m)
+	}
+	v := rep.OpenDigestView()
+	defer v.Close()
+	if _, ok, _ := v.Lookup(p, c1); ok {
+		t.Fatal("the old epoch's entry survived")
+	}
+	if e, ok, err := v.Lookup(p, c2); !ok || e.Status != api.TrackerStatusPinning {
+		t.Fatalf("entry %+v %v %v", e, ok, err)
+	}
+	if _, ok, _ := v.Lookup(p, c1); ok { // out of order
+		t.Fatal("found a dropped entry")
+	}
+	// A heartbeat ahead of the replica marks it behind (a pull is due).
+	m, err = rep.ApplyDigest(p, statusdigest.Digest{Epoch: 2, Seq: 5, Heartbeat: true}, now)
+	if err != nil || m.Current() {
+		t.Fatalf("meta %+v after a heartbeat ahead, err %v", m, err)
+	}
+}

@@ -1,0 +1,108 @@
+package statusdigest
+
+import (
+	"fmt"
+	"math/bits"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+const (
+	// MaxMessage bounds an encoded digest or pull page.
+	MaxMessage = 1 << 20
+	// MaxEntries bounds the entries of one digest or pull page.
+	MaxEntries = 4096
+	// MaxErrorLen bounds an entry's error text (longer ones are cut when encoding).
+	MaxErrorLen = 512
+	// maxStatusBit is the highest api.TrackerStatus bit an entry may carry.
+	maxStatusBit = 13
+)
+
+// Entry is the status of one CID on its publisher. A zero Status is a tombstone: the CID left
+// the publisher (unpinned, or no longer allocated to it).
+type Entry struct {
+	Cid      []byte // binary CID
+	Status   api.TrackerStatus
+	TS       time.Time
+	Error    string
+	Attempts int
+	Priority bool
+	Seq      uint64 // the delta that last changed the entry
+}
+
+// Deleted reports whether e is a tombstone.
+func (e Entry) Deleted() bool { return e.Status == 0 }
+
+// Same reports whether e and o tell the same status (Seq aside).
+func (e Entry) Same(o Entry) bool {
+	return e.Status == o.Status && e.TS.Equal(o.TS) && e.Error == o.Error && e.Attempts == o.Attempts && e.Priority == o.Priority
+}
+
+// Short is e as a peer_map value (PeerName, IPFS and Updated are the caller's).
+func (e Entry) Short() api.PinInfoShort {
+	return api.PinInfoShort{Status: e.Status, TS: e.TS, Error: e.Error, AttemptCount: e.Attempts, PriorityPin: e.Priority}
+}
+
+// FromShort is the entry of a tracker status; statuses that are not kept (remote, unpinned,
+// undefined) are a tombstone.
+func FromShort(c []byte, st api.PinInfoShort) Entry {
+	e := Entry{Cid: c, TS: st.TS.UTC(), Error: st.Error, Attempts: st.AttemptCount, Priority: st.PriorityPin}
+	if Kept(st.Status) {
+		e.Status = st.Status
+	} else {
+		e = Entry{Cid: c}
+	}
+	if len(e.Error) > MaxErrorLen {
+		e.Error = e.Error[:MaxErrorLen]
+	}
+	return e
+}
+
+// Kept reports whether s is a status a digest carries: a status of a CID allocated to its
+// publisher.
+func Kept(s api.TrackerStatus) bool {
+	const notKept = api.TrackerStatusUndefined | api.TrackerStatusRemote | api.TrackerStatusUnpinned
+	return bits.OnesCount64(uint64(s)) == 1 && s&notKept == 0 && s < 1<<maxStatusBit
+}
+
+// Digest is a <cluster_name>/status message: the entries changed at Seq, or a heartbeat.
+type Digest struct {
+	Epoch     uint64
+	Seq       uint64
+	Heartbeat bool
+	Entries   []Entry
+}
+
+// Page is one page of a publisher's whole digest, read at version (Epoch, Seq).
+type Page struct {
+	Epoch   uint64
+	Seq     uint64
+	Entries []Entry
+	More    bool
+}
+
+// checkEntry validates a decoded entry.
+func checkEntry(e Entry) error {
+	if _, err := api.CastCid(e.Cid); err != nil {
+		return fmt.Errorf("status digest: bad CID: %w", err)
+	}
+	if e.Status != 0 && !Kept(e.Status) {
+		return fmt.Errorf("status digest: %s: status %d is not a digest status", mustCid(e.Cid), uint64(e.Status))
+	}
+	if len(e.Error) > MaxErrorLen {
+		return fmt.Errorf("status digest: error text of %d bytes (limit %d)", len(e.Error), MaxErrorLen)
+	}
+	if e.Attempts < 0 {
+		return fmt.Errorf("status digest: negative attempt count")
+	}
+	return nil
+}
+
+func mustCid(b []byte) string {
+	c, err := api.CastCid(b)
+	if err != nil {
+		return fmt.Sprintf("%x", b)
+	}
+	return c.String()
+}

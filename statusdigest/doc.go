@@ -1,0 +1,40 @@
+// Package statusdigest is the data of the replicated status digests: what each peer publishes
+// about its own allocations so that every other peer answers a global `status` from a local
+// replica in O(pins x allocations) Badger reads, with no network, instead of asking every peer
+// about every pin (issue 12, item 1).
+//
+// # Decisions
+//
+//   - An Entry is one CID's tracker status on its publisher (status, timestamp, error, attempt
+//     count, priority flag) and the sequence number of the delta that last changed it. Only
+//     CIDs allocated to the publisher have entries; a CID that leaves it (unpinned, no longer
+//     allocated) is a tombstone (Status 0) in the delta that says so.
+//   - Versions: a publisher numbers its deltas 1, 2, 3... within an epoch (random, chosen when
+//     its own digest is created; a lost store starts a new epoch). Deltas batch the tracker's
+//     changes (every Interval or MaxEntries, whichever comes first); a heartbeat (a digest
+//     with no entries) repeats the current seq every ping interval, so a replica knows both
+//     that the publisher is alive and whether it missed a delta.
+//   - Merge: last writer wins per entry by seq (Entry.Seq), tombstones included, so deltas
+//     apply in any order. A replica tracks the contiguous seq it applied (Meta); a gap, or a
+//     heartbeat ahead of it, makes it pull the publisher's whole digest page by page (paged by
+//     binary CID, never the whole set in memory). A pull marks what it brought with a fresh
+//     generation; when it ends at version S (the publisher's seq when the first page was
+//     read), entries older than S that the pull did not bring are gone at the publisher and
+//     are swept, and S becomes the replica's floor: a delta at or below it is already in.
+//     This is the property the replica test checks: after any order of deltas and pulls,
+//     the replica equals the publisher's own digest.
+//   - Freshness: Meta.Updated is when the replica was last known current (a delta or a
+//     heartbeat at the replica's seq); global status shows it as each peer's `updated`. A
+//     replica whose Updated is older than the ping TTL is stale: global status shows its
+//     peer as cluster_error with the age, never as current. A replica behind its publisher
+//     (a pull under way) keeps its last Updated, so it turns stale if the pull does not end.
+//   - A member that never published a digest (an earlier version during a rolling upgrade, a
+//     follower outside trusted_peers) makes global status ask every member, as --fresh does
+//     (cluster/digeststatus.go), rather than show it failing.
+//   - The digest holds the tracker's statuses, not the IPFS node's pin list: a pin the node
+//     loses without the tracker knowing shows as unexpectedly_unpinned in the digest once
+//     the publisher's periodic reconcile (state_sync_interval) runs its local status pass.
+//   - Bounds: a message is at most MaxMessage bytes and MaxEntries entries; an error text at
+//     most MaxErrorLen. Decode checks everything (the CID, a single known status, the sizes)
+//     and fails the whole message on any bad entry.
+package statusdigest

@@ -1,0 +1,94 @@
+package statusdigest
+
+import (
+	"slices"
+	"time"
+)
+
+// MaxPending bounds the deltas a replica remembers past its contiguous seq; beyond them it
+// pulls rather than remembers.
+const MaxPending = 256
+
+// Meta is a replica's version of one publisher's digest.
+type Meta struct {
+	Epoch uint64 `json:"epoch"`
+	// Floor: every change up to it is in the replica (a pull ended there); deltas at or
+	// below it are ignored.
+	Floor uint64 `json:"floor"`
+	// Contiguous: every delta up to it is applied (or covered by a pull).
+	Contiguous uint64 `json:"contiguous"`
+	// Pending are the applied deltas past Contiguous, sorted.
+	Pending []uint64 `json:"pending,omitempty"`
+	// Heard is the highest seq the publisher announced (delta or heartbeat).
+	Heard uint64 `json:"heard"`
+	// Gen is the generation of the last pull started.
+	Gen uint64 `json:"gen"`
+	// Updated is when the replica was last known current.
+	Updated time.Time `json:"updated"`
+}
+
+// Current reports whether the replica holds every change its publisher announced.
+func (m *Meta) Current() bool { return m.Epoch != 0 && m.Contiguous >= m.Heard }
+
+// Reset starts a replica of a new epoch (the old entries must be dropped).
+func (m *Meta) Reset(epoch uint64) { *m = Meta{Epoch: epoch, Gen: m.Gen} }
+
+// Hear records that the publisher announced seq at now; the replica is marked current
+// (Updated) when it holds everything up to it.
+func (m *Meta) Hear(seq uint64, now time.Time) {
+	m.Heard = max(m.Heard, seq)
+	if m.Current() {
+		m.Updated = now
+	}
+}
+
+// Applied records the delta seq as applied.
+func (m *Meta) Applied(seq uint64) {
+	if seq <= m.Contiguous {
+		return
+	}
+	if i, found := slices.BinarySearch(m.Pending, seq); !found {
+		if len(m.Pending) >= MaxPending {
+			return // a pull will cover it
+		}
+		m.Pending = slices.Insert(m.Pending, i, seq)
+	}
+	m.advance()
+}
+
+// Pulled records a pull that ended at version seq (the publisher's seq when it started).
+func (m *Meta) Pulled(seq uint64) {
+	m.Floor = max(m.Floor, seq)
+	m.Contiguous = max(m.Contiguous, seq)
+	m.advance()
+}
+
+func (m *Meta) advance() {
+	i := 0
+	for ; i < len(m.Pending); i++ {
+		p := m.Pending[i]
+		if p > m.Contiguous+1 {
+			break
+		}
+		m.Contiguous = max(m.Contiguous, p)
+	}
+	m.Pending = slices.Delete(m.Pending, 0, i)
+	if len(m.Pending) == 0 {
+		m.Pending = nil
+	}
+}
+
+// Stale tells why a replica cannot be shown at now under ttl ("": it can), and how old it
+// is. A replica behind its publisher (a pull under way) is shown with the age of the last
+// time it was current (Updated), until that is older than ttl.
+func (m *Meta) Stale(now time.Time, ttl time.Duration) (why string, age time.Duration) {
+	if m == nil || m.Epoch == 0 || m.Updated.IsZero() {
+		return "no status digest from this peer yet", 0
+	}
+	age = now.Sub(m.Updated)
+	switch {
+	case age > ttl:
+		return "no status digest from this peer for " + age.Round(time.Second).String() + " (longer than the ping TTL " + ttl.String() + ")", age
+	}
+	return "", age
+}
