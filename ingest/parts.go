@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pincluster/pincluster/actors/allocator"
@@ -65,7 +66,18 @@ func (d Parts) Admit(ctx context.Context, n int) error {
 	return d.Tracker.Full()
 }
 
+// commitBound bounds one group commit of a batch when the request sets no deadline. The
+// pinset's default (a minute) suits a single pin; a batch of millions writes while Badger
+// compacts, and on a loaded machine one commit waited over a minute for a write stall at
+// 1.6M pins (make bench-10m): a stalled store should slow the stream, not end it.
+const commitBound = 15 * time.Minute
+
 func (d Parts) Commit(ctx context.Context, changes []messages.Change) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, commitBound)
+		defer cancel()
+	}
 	if _, err := d.Pinset.Commit(ctx, changes...); err != nil {
 		return fmt.Errorf("pinset commit: %w", err)
 	}
