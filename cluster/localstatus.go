@@ -58,6 +58,19 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		lp = localPin{cid: c, js: js}
 		lp.spans, lp.scanned = scanPin(js)
 		lp.scanned = lp.scanned && lp.spans.valid()
+		if st, meta, err := s.localMetaStatus(ctx, js); err != nil { // a meta-pin: its shards' aggregate
+			return err
+		} else if meta {
+			if !st.Status.Match(filter) {
+				return nil
+			}
+			st.PeerName, st.IPFS = base.PeerName, base.IPFS
+			if st.TS.IsZero() {
+				st.TS = base.TS
+			}
+			lp.st = st
+			return each(&lp)
+		}
 		var allocated bool
 		if lp.scanned {
 			allocated = allocatedIn(lp.spans.allocations, quotedSelf)

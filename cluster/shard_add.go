@@ -27,9 +27,9 @@ import (
 // worker per allocation reporting by message, so at most replication-max pushes run at once
 // and memory stays one window per push); pushes the cluster-DAG node to every member; then
 // commits every shard-pin, the clusterdag-pin and the meta-pin in one pinset change, so the
-// pinset holds the whole sharded DAG or nothing of it. A push that fails fails the add,
-// naming the peer and the reason, before anything is pinned; its blocks stay unpinned for
-// IPFS GC.
+// pinset holds the whole sharded DAG or nothing of it. A peer whose push fails is replaced by
+// another with room for that shard (pushShard); when none can take it the add fails, naming
+// the peer and the reason, before anything is pinned; its blocks stay unpinned for IPFS GC.
 //
 // IPFS Cluster pins each shard as soon as it is full, while the next one is being chunked;
 // pinning them all in one change at the end is what keeps a failed add from leaving some
@@ -44,10 +44,12 @@ const shardNodeOverhead = 48
 type shardedAdd struct {
 	root      api.Cid
 	shards    []sharding.Range
-	nodes     []blocks.Block // the shard nodes, in order
-	places    [][]peer.ID    // each shard's allocations
-	dag       blocks.Block   // the cluster-DAG node
-	rootShard int            // the shard that holds the root block
+	nodes     []blocks.Block       // the shard nodes, in order
+	places    [][]peer.ID          // each shard's allocations
+	dag       blocks.Block         // the cluster-DAG node
+	rootShard int                  // the shard that holds the root block
+	charged   []sharding.Range     // the shards as placed: block bytes plus their node
+	cands     []sharding.Candidate // the freespace snapshot they were placed from
 }
 
 // addSharded runs a sharded add (see above).
@@ -78,15 +80,8 @@ func (s *AddService) addSharded(ctx context.Context, mr *multipart.Reader, car i
 		return root, err
 	}
 	start := time.Now()
-	for i := range a.shards {
-		part, err := sp.Part(a.shards[i].From, a.shards[i].To, a.nodes[i])
-		if err != nil {
-			return root, err
-		}
-		report := s.pushReporter(fmt.Sprintf("%s shard %d/%d", root, i+1, len(a.shards)), a.shards[i].Bytes, 1, params.Progress, out)
-		if err := s.pushShard(ctx, part, a.nodes[i].Cid(), a.places[i], report); err != nil {
-			return root, fmt.Errorf("add: shard %d of %d: %w; nothing was pinned", i+1, len(a.shards), err)
-		}
+	if err := s.pushShards(ctx, sp, a, opts.ReplicationFactorMin, params.Progress, out); err != nil {
+		return root, err
 	}
 	if err := s.pushClusterDAG(ctx, a.dag); err != nil {
 		return root, err
@@ -147,6 +142,7 @@ func (s *AddService) planShards(ctx context.Context, sp *blockpush.Spool, root a
 	if err != nil {
 		return nil, err
 	}
+	a.charged, a.cands = charged, cands
 	a.places, err = sharding.Place(charged, cands, sharding.Want{Min: opts.ReplicationFactorMin, Max: opts.ReplicationFactorMax, Preferred: opts.UserAllocations})
 	if err != nil {
 		return nil, fmt.Errorf("%w: add: %d bytes in %d shards of at most %d bytes cannot be placed: %v; nothing was pushed or pinned",
@@ -177,66 +173,6 @@ func (s *AddService) shardCandidates(ctx context.Context) ([]sharding.Candidate,
 		out = append(out, sharding.Candidate{Peer: m.Peer, Free: free})
 	}
 	return out, nil
-}
-
-// pushShard pushes one shard (its blocks and its node) to each of its allocations in
-// parallel; the first failure cancels the others and is returned, naming the peer.
-func (s *AddService) pushShard(ctx context.Context, part blockpush.Source, node cid.Cid, to []peer.ID, report func(blockpush.Progress)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make(chan pushResult)
-	for _, p := range to {
-		go func() {
-			err := s.d.Blocks.Push(ctx, p, part, node, progressTo(ctx, results))
-			select {
-			case results <- pushResult{peer: p, err: err}:
-			case <-ctx.Done():
-			}
-		}()
-	}
-	for running := len(to); running > 0; {
-		select {
-		case r := <-results:
-			if r.progress != nil {
-				report(*r.progress)
-				continue
-			}
-			running--
-			if r.err != nil {
-				return fmt.Errorf("pushing to %s: %w", s.d.Members.PeerName(r.peer), r.err)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-// pushClusterDAG stores the cluster-DAG node on every member, where it is pinned direct. A
-// member the push misses fetches the node over bitswap when it pins it; at least one must
-// take it.
-func (s *AddService) pushClusterDAG(ctx context.Context, dag blocks.Block) error {
-	members := s.d.Members.Members(ctx)
-	var firstErr error
-	held := 0
-	for _, p := range members {
-		err := s.d.Blocks.Push(ctx, p, blockpush.Blocks{dag}, dag.Cid(), nil)
-		if err == nil {
-			held++
-			continue
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		s.d.Log.Warn("add: pushing the cluster-DAG to a member failed; it will fetch it when it pins it", "peer", p, "err", err)
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	if held == 0 {
-		return fmt.Errorf("add: no member took the cluster-DAG node %s: %w; nothing was pinned", dag.Cid(), firstErr)
-	}
-	return nil
 }
 
 // commitSharded pins every shard, the cluster-DAG and the meta-pin in one pinset change.

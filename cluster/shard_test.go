@@ -132,15 +132,93 @@ func TestShardedAddThatCannotBePlacedPushesAndPinsNothing(t *testing.T) {
 	}
 }
 
+// TestShardedAddFailedPushPinsNothing: replication 3 on 3 peers leaves no replacement for a
+// peer whose push fails.
 func TestShardedAddFailedPushPinsNothing(t *testing.T) {
 	svc, cm, _, members := shardWorld(t, 1<<20)
 	svc.AddService.d.Blocks.(*shardPusher).bad[members[1]] = true
-	_, err := svc.AddService.Add(context.Background(), multipartFile(t, 40<<10), nil, shardParams(4<<10), func(api.AddedOutput) {})
+	params := shardParams(4 << 10)
+	params.ReplicationFactorMin, params.ReplicationFactorMax = 3, 3
+	_, err := svc.AddService.Add(context.Background(), multipartFile(t, 40<<10), nil, params, func(api.AddedOutput) {})
 	if err == nil || !strings.Contains(err.Error(), members[1].String()) || !strings.Contains(err.Error(), "nothing was pinned") {
 		t.Fatalf("err = %v, want a failure naming %s", err, members[1])
 	}
 	if len(cm.changes) != 0 {
 		t.Fatalf("a failed sharded add committed %d changes", len(cm.changes))
+	}
+}
+
+// TestShardedPushReplacesFailedPeers: a shard whose push to a peer fails goes to another peer
+// with room for it that does not hold it; with none, the add fails naming the peer unless the
+// shard keeps its minimum.
+func TestShardedPushReplacesFailedPeers(t *testing.T) {
+	cases := []struct {
+		name     string
+		free     uint64
+		min, max int
+		fail     bool
+	}{
+		{"replaced", 1 << 20, 2, 2, false},
+		{"fewer but over the minimum", 1 << 20, 2, 3, false},
+		{"no room elsewhere", 32 << 10, 2, 2, true}, // about 42 KiB twice on 3 x 32 KiB: no room to move
+		{"nobody else", 1 << 20, 3, 3, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, _, pusher, members := shardWorld(t, tc.free)
+			bad := members[1]
+			pusher.bad[bad] = true
+			s := svc.AddService
+			ctx := context.Background()
+			sp, err := pusher.NewSpool()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sp.Close()
+			params := shardParams(4 << 10)
+			root, err := s.chunk(ctx, sp, multipartFile(t, 40<<10), nil, params, func(api.AddedOutput) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := api.PinOptions{ReplicationFactorMin: tc.min, ReplicationFactorMax: tc.max}
+			a, err := s.planShards(ctx, sp, root, params.ShardSize, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planned := 0
+			for _, ps := range a.places {
+				if slices.Contains(ps, bad) {
+					planned++
+				}
+			}
+			if planned == 0 {
+				t.Fatal("the plan gave the failing peer no shard: the test tests nothing")
+			}
+			err = s.pushShards(ctx, sp, a, tc.min, false, func(api.AddedOutput) {})
+			if tc.fail {
+				if err == nil || !strings.Contains(err.Error(), bad.String()) || !strings.Contains(err.Error(), "nothing was pinned") {
+					t.Fatalf("err = %v, want a failure naming %s", err, bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, ps := range a.places {
+				if slices.Contains(ps, bad) || len(ps) < tc.min || len(ps) > tc.max {
+					t.Fatalf("shard %d placed on %v: want %d-%d peers without %s", i, ps, tc.min, tc.max, bad)
+				}
+				if len(slices.Compact(slices.Sorted(slices.Values(ps)))) != len(ps) {
+					t.Fatalf("shard %d placed twice on one peer: %v", i, ps)
+				}
+			}
+			// every shard ended on both good peers: each took every block and every shard node
+			for _, p := range []peer.ID{members[0], members[2]} {
+				if want := sp.Len() + len(a.nodes); pusher.got[p] != want {
+					t.Fatalf("%s took %d blocks, want %d", p, pusher.got[p], want)
+				}
+			}
+		})
 	}
 }
 

@@ -206,13 +206,16 @@ func (s *StatusService) RecoverLocal(ctx context.Context, c api.Cid) (api.PinInf
 
 // Recover retries c where it is in error (on every allocated member unless local) and waits.
 func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
+	if err := s.recoverShards(ctx, c, local); err != nil { // a meta-pin's parts first
+		return api.GlobalPinInfo{}, err
+	}
 	pi, err := s.RecoverLocal(ctx, c)
 	if err != nil {
 		return api.GlobalPinInfo{}, err
 	}
 	g := global(pi)
 	if local {
-		return g, nil
+		return s.aggregateOne(ctx, g, local)
 	}
 	allocated := func(id peer.ID) bool { return len(pi.Allocations) == 0 || slices.Contains(pi.Allocations, id) }
 	askStatus(ctx, s.fan, s.fan.others(ctx, allocated), &messages.RecoverRequest{Cid: c.String()}, 0, 1, func(id peer.ID, infos []api.PinInfo, err string) {
@@ -222,7 +225,7 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 		}
 		g.Add(infos[0])
 	})
-	return g, nil
+	return s.aggregateOne(ctx, g, local)
 }
 
 // RecoverAll recovers every item in error on this peer and, unless local, asks every other

@@ -33,6 +33,9 @@
 //     meta-pin on IPFS; here the peers' trackers know pins only by allocations and mode, so
 //     a meta-pin allocated nowhere would read as "every peer" to them. Pinning one block it
 //     already holds costs nothing and keeps each tracker's status truthful.
+//   - A peer whose push of a shard fails is replaced (Replace) by a peer with room for that
+//     shard once the whole plan is charged, not holding it and not failed in this add: the
+//     same snapshot, so a replacement never overfills a peer the plan already filled.
 //   - A failed add pins nothing: every pin goes in one pinset change after every push
 //     succeeded (cluster/shard_add.go), so there is nothing to roll back.
 //

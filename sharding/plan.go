@@ -114,3 +114,34 @@ func describe(cands []Candidate, free map[peer.ID]uint64) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Replace chooses a peer to take shard i in place of one whose push failed: a candidate not
+// among places[i] (the shard's other peers; the failed one already taken out) nor in exclude
+// (every peer whose push failed in this add), with room for the shard once every shard of the
+// plan is charged to its peers; the most room left first, then the lowest ID. ErrNoRoom when
+// there is none.
+func Replace(shards []Range, cands []Candidate, places [][]peer.ID, i int, exclude map[peer.ID]bool) (peer.ID, error) {
+	free := make(map[peer.ID]uint64, len(cands))
+	for _, c := range cands {
+		free[c.Peer] = c.Free
+	}
+	for j, ps := range places {
+		for _, p := range ps {
+			free[p] -= min(free[p], shards[j].Bytes)
+		}
+	}
+	var best peer.ID
+	for _, c := range cands {
+		p := c.Peer
+		if exclude[p] || slices.Contains(places[i], p) || free[p] < shards[i].Bytes {
+			continue
+		}
+		if best == "" || free[p] > free[best] || free[p] == free[best] && p < best {
+			best = p
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("%w: no other peer has %d bytes free for shard %d of %d; %s", ErrNoRoom, shards[i].Bytes, i+1, len(shards), describe(cands, free))
+	}
+	return best, nil
+}

@@ -125,3 +125,22 @@ func TestPlaceFailsWhenShardsDoNotFit(t *testing.T) {
 		t.Fatalf("no candidates: err = %v, want ErrNoRoom", err)
 	}
 }
+
+func TestReplace(t *testing.T) {
+	a, b, c, d := peer.ID("a"), peer.ID("b"), peer.ID("c"), peer.ID("d")
+	shards := []Range{{0, 1, 10}, {1, 2, 10}}
+	cands := []Candidate{{a, 30}, {b, 30}, {c, 15}, {d, 12}}
+	// b failed shard 0; a holds both shards, c holds shard 1 (5 bytes left), d has 12.
+	places := [][]peer.ID{{a}, {a, c}}
+	got, err := Replace(shards, cands, places, 0, map[peer.ID]bool{b: true})
+	if err != nil || got != d {
+		t.Fatalf("Replace = %v, %v; want d (the only peer with room not holding shard 0 and not failed)", got, err)
+	}
+	if _, err := Replace(shards, cands, places, 0, map[peer.ID]bool{b: true, d: true}); !errors.Is(err, ErrNoRoom) {
+		t.Fatalf("with d failed too: err = %v, want ErrNoRoom", err)
+	}
+	// Without failures the roomiest peer not holding the shard wins, ties by ID.
+	if got, err := Replace(shards, []Candidate{{b, 30}, {c, 30}, {d, 40}}, [][]peer.ID{{}, {d}}, 0, nil); err != nil || got != b {
+		t.Fatalf("Replace = %v, %v; want b", got, err)
+	}
+}

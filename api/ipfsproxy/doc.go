@@ -10,7 +10,11 @@
 //   - pin/rm, pin/update (from, to, unpin): unpin / update in the cluster; the update keeps the
 //     options and allocations of the pin it replaces.
 //   - pin/ls: the cluster's pinset (not the local node's pins), {"Keys":{...}} or, with
-//     stream, one {"Cid","Type","Name"} per line; arg, type and names as Kubo.
+//     stream, one {"Cid","Type","Name"} per line; arg, type and names as Kubo. Every pin type
+//     is listed (a sharded add's meta-pin, cluster-DAG and shards too), each with its own
+//     mode, as IPFS Cluster's proxy lists its whole pinset (its pinLsHandler streams
+//     Cluster.Pins unfiltered); only the type names differ: it calls every pin "recursive"
+//     outside stream mode, where this proxy says what the cluster pins.
 //   - add: imports with the Adder service (the peer's IPFS node) and pins the root in the
 //     cluster unless pin=false; Kubo's NDJSON lines {"Name","Hash","Size"}.
 //   - repo/stat: this peer's IPFS node (not a sum over the cluster, unlike IPFS Cluster's

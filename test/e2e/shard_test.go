@@ -140,6 +140,20 @@ func TestShardedAdd(t *testing.T) {
 	if out := ds[0].mustCLI("--enc", "json", "status", "--filter", "sharded"); !strings.Contains(out, root) {
 		t.Fatalf("status --filter sharded does not list the meta-pin %s: %s", root, out)
 	}
+	// status --local of the whole pinset aggregates too (each peer holds shards), and recover
+	// of the meta-pin covers its shards and answers with the aggregate.
+	for i, d := range ds {
+		if out := d.mustCLI("--enc", "json", "status", "--local", "--filter", "sharded"); !strings.Contains(out, root) {
+			t.Fatalf("peer %d: status --local --filter sharded does not list the meta-pin %s: %s", i, root, out)
+		}
+	}
+	var recovered struct {
+		PeerMap peerMap `json:"peer_map"`
+	}
+	out := ds[0].mustCLI("--enc", "json", "recover", root)
+	if err := json.Unmarshal([]byte(out), &recovered); err != nil || countStatus(recovered.PeerMap, "sharded") != 4 {
+		t.Fatalf("recover of the meta-pin: want its aggregate, sharded on the 4 peers: %v %s", err, out)
+	}
 
 	// IPFS GC on every peer keeps what the shard-pins hold (their links are raw CIDs of the
 	// blocks' multihashes), then read back whole through the IPFS proxy of peer 2, which
