@@ -126,7 +126,9 @@ func TestStaleDigestIsClusterError(t *testing.T) {
 		}
 		return g.PeerMap[id2]
 	}
-	c.WaitFor(func() bool { return part().Status == api.TrackerStatusPinned }, 20*time.Second, "peer 2 pinned in peer 0's replica")
+	// Updated is set only on a part read from the replica: until peer 2's first digest reaches
+	// peer 0, the status asks every member instead (and would then see peer 2 unreachable).
+	c.WaitFor(func() bool { p := part(); return p.Status == api.TrackerStatusPinned && !p.Updated.IsZero() }, 20*time.Second, "peer 2 pinned in peer 0's replica")
 	c.Stop(2)
 	stopped := time.Now()
 	var last api.PinInfoShort
