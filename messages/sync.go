@@ -6,11 +6,28 @@ package messages
 //
 // Cursor continues a snapshot: when set, the responder sends the snapshot page after that CID
 // (its string form) instead of ops.
+//
+// Held lists seq ranges the requester already stores above VV (ops that arrived after a gap),
+// so that the responder sends only what is missing. It is a hint, bounded in size
+// (MaxHeldRanges): a responder that ignores it (older peers do) or a range left out only
+// costs ops sent twice, which the requester's store skips.
 type SyncRequest struct {
 	VV     map[string]uint64 `json:"vv"`
 	Limit  int               `json:"limit"`
 	Cursor string            `json:"cursor,omitempty"`
+	Held   []SeqRange        `json:"held,omitempty"`
 }
+
+// SeqRange is the seqs From..To (inclusive) of one origin's op log (Origin: peer ID string).
+type SeqRange struct {
+	Origin string `json:"origin"`
+	From   uint64 `json:"from"`
+	To     uint64 `json:"to"`
+}
+
+// MaxHeldRanges bounds SyncRequest.Held: a requester sends at most this many ranges, and a
+// responder reads at most this many.
+const MaxHeldRanges = 256
 
 // SyncResponse carries up to Limit encoded ops (Op.Marshal) the requester lacks; More says
 // that the responder has more to send. VV is the responder's version vector.

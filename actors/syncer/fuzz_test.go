@@ -8,7 +8,7 @@ import (
 	"github.com/pincluster/pincluster/messages"
 )
 
-// FuzzAnswer: any SyncRequest from another peer (cursor, vector, limit) is answered without
+// FuzzAnswer: any SyncRequest from another peer (cursor, vector, limit, held ranges) is answered without
 // panicking, with an error or a page of at most the limit.
 func FuzzAnswer(f *testing.F) {
 	f.Add([]byte(`{"vv":{},"limit":3}`))
@@ -16,6 +16,7 @@ func FuzzAnswer(f *testing.F) {
 	f.Add([]byte(`{"cursor":"zzz"}`))
 	a := newSide(f, 1, 4)
 	o1 := newPeer(f, 10)
+	f.Add([]byte(`{"vv":{"` + o1.String() + `":2},"limit":3,"held":[{"origin":"` + o1.String() + `","from":4,"to":18446744073709551615},{"origin":"` + o1.String() + `","from":3,"to":1},{"origin":"x","from":0,"to":0}]}`))
 	if _, err := a.store.Apply(history(f, o1, 1, 9, 0)); err != nil {
 		f.Fatal(err)
 	}

@@ -103,13 +103,21 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 	if !s.trust(from) {
 		return 0, fmt.Errorf("sync: %s is not a trusted peer", from)
 	}
+	// Barrier (held.go): ops already received are applied before we say what we hold.
+	if err := s.writer.ApplyRemoteWait(ctx, nil); err != nil {
+		return 0, err
+	}
 	total, snapshots := 0, 0
 	for {
 		vv, err := s.store.VersionVector()
 		if err != nil {
 			return total, err
 		}
-		resp, err := s.request(ctx, from, &messages.SyncRequest{VV: encodeVV(vv), Limit: s.page})
+		held, err := heldRanges(ctx, s.store, vv)
+		if err != nil {
+			return total, err
+		}
+		resp, err := s.request(ctx, from, &messages.SyncRequest{VV: encodeVV(vv), Limit: s.page, Held: held})
 		if err != nil {
 			return total, err
 		}

@@ -50,6 +50,8 @@ type Store interface {
 	// OpsFrom returns a persistence.ErrTrimmed-wrapped error when the asked ops were trimmed.
 	OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(crdt.Op) error) error
 	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
+	// HeldAbove returns up to limit ranges of origin's ops stored above after (held.go).
+	HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]persistence.SeqRange, error)
 }
 
 var _ Store = (*persistence.Store)(nil)
@@ -135,6 +137,7 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages
 		return &messages.SyncResponse{Error: err.Error()}
 	}
 	resp := &messages.SyncResponse{VV: encodeVV(vv)}
+	held := heldByOrigin(m.Held)
 	for origin, have := range vv {
 		theirs := m.VV[origin.String()]
 		if have <= theirs {
@@ -144,7 +147,7 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages
 			resp.More = true
 			break
 		}
-		err := store.OpsFrom(ctx, origin, theirs+1, func(op crdt.Op) error {
+		err := missingOps(ctx, store, origin, theirs, held[origin.String()], func(op crdt.Op) error {
 			if len(resp.Ops) >= limit {
 				resp.More = true
 				return errPageFull

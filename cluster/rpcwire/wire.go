@@ -85,10 +85,10 @@ var (
 		statusResponseToWire, statusResponseFromWire)
 	protoSyncRequest = remote.ProtoCodec("pincluster.SyncRequest", 3, func() *wirepb.SyncRequest { return new(wirepb.SyncRequest) },
 		func(m *messages.SyncRequest) *wirepb.SyncRequest {
-			return &wirepb.SyncRequest{Vv: m.VV, Limit: int64(m.Limit), Cursor: m.Cursor}
+			return &wirepb.SyncRequest{Vv: m.VV, Limit: int64(m.Limit), Cursor: m.Cursor, Held: seqRangesToWire(m.Held)}
 		},
 		func(w *wirepb.SyncRequest, m *messages.SyncRequest) error {
-			*m = messages.SyncRequest{VV: nilIfEmpty(w.Vv), Limit: int(w.Limit), Cursor: w.Cursor}
+			*m = messages.SyncRequest{VV: nilIfEmpty(w.Vv), Limit: int(w.Limit), Cursor: w.Cursor, Held: seqRangesFromWire(w.Held)}
 			return nil
 		})
 	protoSyncResponse = remote.ProtoCodec("pincluster.SyncResponse", 3, func() *wirepb.SyncResponse { return new(wirepb.SyncResponse) },
@@ -271,4 +271,29 @@ func pinInfoFromWire(w *wirepb.PinInfo) (api.PinInfo, error) {
 	pi.Status, pi.PinInfoShort.Error = api.TrackerStatus(w.Status), w.Error
 	pi.AttemptCount, pi.PriorityPin = int(w.AttemptCount), w.PriorityPin
 	return pi, nil
+}
+
+func seqRangesToWire(rs []messages.SeqRange) []*wirepb.SeqRange {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]*wirepb.SeqRange, len(rs))
+	for i, r := range rs {
+		out[i] = &wirepb.SeqRange{Origin: r.Origin, From: r.From, To: r.To}
+	}
+	return out
+}
+
+// seqRangesFromWire keeps at most MaxHeldRanges ranges: the field is a hint (SyncRequest), so
+// the rest is dropped rather than refused. Their contents are checked where they are used.
+func seqRangesFromWire(ws []*wirepb.SeqRange) []messages.SeqRange {
+	if len(ws) == 0 {
+		return nil
+	}
+	ws = ws[:min(len(ws), messages.MaxHeldRanges)]
+	out := make([]messages.SeqRange, len(ws))
+	for i, w := range ws {
+		out[i] = messages.SeqRange{Origin: w.GetOrigin(), From: w.GetFrom(), To: w.GetTo()}
+	}
+	return out
 }

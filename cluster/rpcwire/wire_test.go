@@ -50,7 +50,7 @@ func rpcSamples(t testing.TB) map[string]any {
 	return map[string]any{
 		"pincluster.IDRequest":         &messages.IDRequest{},
 		"pincluster.StatusRequest":     &messages.StatusRequest{Cids: []string{c.String(), "not-a-cid"}},
-		"pincluster.SyncRequest":       &messages.SyncRequest{VV: vv, Limit: 1000, Cursor: c.String()},
+		"pincluster.SyncRequest":       &messages.SyncRequest{VV: vv, Limit: 1000, Cursor: c.String(), Held: []messages.SeqRange{{Origin: a.String(), From: 9, To: 12}, {Origin: b.String(), From: 1<<40 + 2, To: 1<<40 + 2}}},
 		"pincluster.RecoverRequest":    &messages.RecoverRequest{Cid: c.String()},
 		"pincluster.RecoverAllRequest": &messages.RecoverAllRequest{},
 		"pincluster.GCRequest":         &messages.GCRequest{},

@@ -859,9 +859,15 @@ func (x *LeaveResponse) GetError() string {
 type SyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// origin peer ID string -> highest contiguous seq
-	Vv            map[string]uint64 `protobuf:"bytes,1,rep,name=vv,proto3" json:"vv,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	Limit         int64             `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	Cursor        string            `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Vv     map[string]uint64 `protobuf:"bytes,1,rep,name=vv,proto3" json:"vv,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Limit  int64             `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Cursor string            `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// held lists seq ranges the requester already stores above vv (ops after a gap), bounded in
+	// number; the responder does not send them again. Compatible both ways: a responder that
+	// predates the field skips it as an unknown field and sends every op above vv, as before
+	// (the requester's store skips the duplicates); a requester that predates it sends none
+	// and is sent every op above vv. A range that is missing or malformed only costs a resend.
+	Held          []*SeqRange `protobuf:"bytes,4,rep,name=held,proto3" json:"held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -917,6 +923,74 @@ func (x *SyncRequest) GetCursor() string {
 	return ""
 }
 
+func (x *SyncRequest) GetHeld() []*SeqRange {
+	if x != nil {
+		return x.Held
+	}
+	return nil
+}
+
+// SeqRange is the seqs from..to (inclusive) of one origin's op log.
+type SeqRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Origin        string                 `protobuf:"bytes,1,opt,name=origin,proto3" json:"origin,omitempty"` // peer ID string
+	From          uint64                 `protobuf:"varint,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            uint64                 `protobuf:"varint,3,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeqRange) Reset() {
+	*x = SeqRange{}
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeqRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeqRange) ProtoMessage() {}
+
+func (x *SeqRange) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeqRange.ProtoReflect.Descriptor instead.
+func (*SeqRange) Descriptor() ([]byte, []int) {
+	return file_internal_wirepb_rpc_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SeqRange) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *SeqRange) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *SeqRange) GetTo() uint64 {
+	if x != nil {
+		return x.To
+	}
+	return 0
+}
+
 type SyncResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Ops        [][]byte               `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"` // each an encoded Op (op.proto)
@@ -935,7 +1009,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_internal_wirepb_rpc_proto_msgTypes[15]
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1021,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_wirepb_rpc_proto_msgTypes[15]
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1034,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_internal_wirepb_rpc_proto_rawDescGZIP(), []int{15}
+	return file_internal_wirepb_rpc_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SyncResponse) GetOps() [][]byte {
@@ -1093,14 +1167,19 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\fLeaveRequest\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\"%\n" +
 	"\rLeaveResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xab\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xdd\x01\n" +
 	"\vSyncRequest\x127\n" +
 	"\x02vv\x18\x01 \x03(\v2'.pincluster.wire.v1.SyncRequest.VvEntryR\x02vv\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x03R\x05limit\x12\x16\n" +
-	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x1a5\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x120\n" +
+	"\x04held\x18\x04 \x03(\v2\x1c.pincluster.wire.v1.SeqRangeR\x04held\x1a5\n" +
 	"\aVvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xa0\x04\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"F\n" +
+	"\bSeqRange\x12\x16\n" +
+	"\x06origin\x18\x01 \x01(\tR\x06origin\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\x04R\x02to\"\xa0\x04\n" +
 	"\fSyncResponse\x12\x10\n" +
 	"\x03ops\x18\x01 \x03(\fR\x03ops\x12\x12\n" +
 	"\x04more\x18\x02 \x01(\bR\x04more\x128\n" +
@@ -1134,7 +1213,7 @@ func file_internal_wirepb_rpc_proto_rawDescGZIP() []byte {
 	return file_internal_wirepb_rpc_proto_rawDescData
 }
 
-var file_internal_wirepb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_internal_wirepb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_internal_wirepb_rpc_proto_goTypes = []any{
 	(*IDRequest)(nil),             // 0: pincluster.wire.v1.IDRequest
 	(*IDResponse)(nil),            // 1: pincluster.wire.v1.IDResponse
@@ -1151,31 +1230,33 @@ var file_internal_wirepb_rpc_proto_goTypes = []any{
 	(*LeaveRequest)(nil),          // 12: pincluster.wire.v1.LeaveRequest
 	(*LeaveResponse)(nil),         // 13: pincluster.wire.v1.LeaveResponse
 	(*SyncRequest)(nil),           // 14: pincluster.wire.v1.SyncRequest
-	(*SyncResponse)(nil),          // 15: pincluster.wire.v1.SyncResponse
-	nil,                           // 16: pincluster.wire.v1.PinInfo.MetadataEntry
-	nil,                           // 17: pincluster.wire.v1.SyncRequest.VvEntry
-	nil,                           // 18: pincluster.wire.v1.SyncResponse.VvEntry
-	nil,                           // 19: pincluster.wire.v1.SyncResponse.SnapshotVvEntry
-	nil,                           // 20: pincluster.wire.v1.SyncResponse.RemovedEntry
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*SeqRange)(nil),              // 15: pincluster.wire.v1.SeqRange
+	(*SyncResponse)(nil),          // 16: pincluster.wire.v1.SyncResponse
+	nil,                           // 17: pincluster.wire.v1.PinInfo.MetadataEntry
+	nil,                           // 18: pincluster.wire.v1.SyncRequest.VvEntry
+	nil,                           // 19: pincluster.wire.v1.SyncResponse.VvEntry
+	nil,                           // 20: pincluster.wire.v1.SyncResponse.SnapshotVvEntry
+	nil,                           // 21: pincluster.wire.v1.SyncResponse.RemovedEntry
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_internal_wirepb_rpc_proto_depIdxs = []int32{
 	2,  // 0: pincluster.wire.v1.IDResponse.id:type_name -> pincluster.wire.v1.ID
 	3,  // 1: pincluster.wire.v1.ID.ipfs:type_name -> pincluster.wire.v1.IPFSID
 	6,  // 2: pincluster.wire.v1.StatusResponse.infos:type_name -> pincluster.wire.v1.PinInfo
-	21, // 3: pincluster.wire.v1.PinInfo.created:type_name -> google.protobuf.Timestamp
-	16, // 4: pincluster.wire.v1.PinInfo.metadata:type_name -> pincluster.wire.v1.PinInfo.MetadataEntry
-	21, // 5: pincluster.wire.v1.PinInfo.timestamp:type_name -> google.protobuf.Timestamp
+	22, // 3: pincluster.wire.v1.PinInfo.created:type_name -> google.protobuf.Timestamp
+	17, // 4: pincluster.wire.v1.PinInfo.metadata:type_name -> pincluster.wire.v1.PinInfo.MetadataEntry
+	22, // 5: pincluster.wire.v1.PinInfo.timestamp:type_name -> google.protobuf.Timestamp
 	11, // 6: pincluster.wire.v1.GCResponse.result:type_name -> pincluster.wire.v1.IPFSRepoGC
-	17, // 7: pincluster.wire.v1.SyncRequest.vv:type_name -> pincluster.wire.v1.SyncRequest.VvEntry
-	18, // 8: pincluster.wire.v1.SyncResponse.vv:type_name -> pincluster.wire.v1.SyncResponse.VvEntry
-	19, // 9: pincluster.wire.v1.SyncResponse.snapshot_vv:type_name -> pincluster.wire.v1.SyncResponse.SnapshotVvEntry
-	20, // 10: pincluster.wire.v1.SyncResponse.removed:type_name -> pincluster.wire.v1.SyncResponse.RemovedEntry
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	18, // 7: pincluster.wire.v1.SyncRequest.vv:type_name -> pincluster.wire.v1.SyncRequest.VvEntry
+	15, // 8: pincluster.wire.v1.SyncRequest.held:type_name -> pincluster.wire.v1.SeqRange
+	19, // 9: pincluster.wire.v1.SyncResponse.vv:type_name -> pincluster.wire.v1.SyncResponse.VvEntry
+	20, // 10: pincluster.wire.v1.SyncResponse.snapshot_vv:type_name -> pincluster.wire.v1.SyncResponse.SnapshotVvEntry
+	21, // 11: pincluster.wire.v1.SyncResponse.removed:type_name -> pincluster.wire.v1.SyncResponse.RemovedEntry
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_internal_wirepb_rpc_proto_init() }
@@ -1189,7 +1270,7 @@ func file_internal_wirepb_rpc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_wirepb_rpc_proto_rawDesc), len(file_internal_wirepb_rpc_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
