@@ -57,21 +57,7 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
 		}
 		matched := lp.st.Status.Match(filter)
-		line = append(line[:0], `{"cid":`...)
-		line = append(line, f.cid...)
-		line = append(line, `,"name":`...)
-		line = appendOr(line, f.name, `""`)
-		line = append(line, `,"allocations":`...)
-		line = appendOr(line, f.allocations, `[]`)
-		line = append(line, `,"origins":`...)
-		line = appendOr(line, f.origins, `[]`)
-		line = append(line, `,"created":`...)
-		line = appendOr(line, f.timestamp, `"0001-01-01T00:00:00Z"`)
-		line = append(line, `,"metadata":`...)
-		line = appendOr(line, f.metadata, `null`)
-		line = append(line, `,"peer_map":{`...)
-		line = append(line, selfKey...)
-		line = append(line, ':')
+		line = appendPinHead(line[:0], f, selfKey)
 		line = appendShort(line, nil, lp.st)
 		for i := range ms {
 			m, p := &ms[i], &ps.members[i]

@@ -209,25 +209,31 @@ func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerS
 			}
 		}
 		f := lp.spans
-		line = append(line[:0], `{"cid":`...)
-		line = append(line, f.cid...)
-		line = append(line, `,"name":`...)
-		line = appendOr(line, f.name, `""`)
-		line = append(line, `,"allocations":`...)
-		line = appendOr(line, f.allocations, `[]`)
-		line = append(line, `,"origins":`...)
-		line = appendOr(line, f.origins, `[]`)
-		line = append(line, `,"created":`...)
-		line = appendOr(line, f.timestamp, `"0001-01-01T00:00:00Z"`)
-		line = append(line, `,"metadata":`...)
-		line = appendOr(line, f.metadata, `null`)
-		line = append(line, `,"peer_map":{`...)
-		line = append(line, selfKey...)
-		line = append(line, ':')
+		line = appendPinHead(line[:0], f, selfKey)
 		line = append(line, short...)
 		line = append(line, "}}"...)
 		return fn(line)
 	})
+}
+
+// appendPinHead appends a GlobalPinInfo line up to this peer's peer_map value: the pin's
+// fields copied from its stored JSON, then `"peer_map":{<selfKey>:`.
+func appendPinHead(line []byte, f pinSpans, selfKey []byte) []byte {
+	line = append(line, `{"cid":`...)
+	line = append(line, f.cid...)
+	line = append(line, `,"name":`...)
+	line = appendOr(line, f.name, `""`)
+	line = append(line, `,"allocations":`...)
+	line = appendOr(line, f.allocations, `[]`)
+	line = append(line, `,"origins":`...)
+	line = appendOr(line, f.origins, `[]`)
+	line = append(line, `,"created":`...)
+	line = appendOr(line, f.timestamp, `"0001-01-01T00:00:00Z"`)
+	line = append(line, `,"metadata":`...)
+	line = appendOr(line, f.metadata, `null`)
+	line = append(line, `,"peer_map":{`...)
+	line = append(line, selfKey...)
+	return append(line, ':')
 }
 
 // appendOr appends v, or def when v is absent or null.
