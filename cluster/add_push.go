@@ -55,20 +55,11 @@ func progressTo(ctx context.Context, results chan<- pushResult) func(blockpush.P
 
 // addToAllocations runs a cluster add (see above).
 func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, opts api.PinOptions, out func(api.AddedOutput)) (api.Cid, error) {
-	for _, g := range s.d.Gates { // before any work: Pin would refuse at the end
-		if err := g.Full(); err != nil {
-			return api.CidUndef, err
-		}
-	}
-	sp, err := s.d.Blocks.NewSpool()
+	sp, root, err := s.spoolInput(ctx, mr, car, params, out)
 	if err != nil {
 		return api.CidUndef, err
 	}
 	defer sp.Close()
-	root, err := s.chunk(ctx, sp, mr, car, params, out)
-	if err != nil {
-		return api.CidUndef, err
-	}
 	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)
 	allocs, err := s.allocateForAdd(ctx, root, opts)
 	if err != nil {
@@ -117,6 +108,26 @@ func (s *AddService) commitPin(ctx context.Context, root api.Cid, opts api.PinOp
 		return api.Pin{}, err
 	}
 	return pin, nil
+}
+
+// spoolInput refuses when a gate is full (before any work: Pin would refuse at the end), then
+// chunks the input once into a new spool. The caller closes the spool.
+func (s *AddService) spoolInput(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (*blockpush.Spool, api.Cid, error) {
+	for _, g := range s.d.Gates {
+		if err := g.Full(); err != nil {
+			return nil, api.CidUndef, err
+		}
+	}
+	sp, err := s.d.Blocks.NewSpool()
+	if err != nil {
+		return nil, api.CidUndef, err
+	}
+	root, err := s.chunk(ctx, sp, mr, car, params, out)
+	if err != nil {
+		sp.Close()
+		return nil, api.CidUndef, err
+	}
+	return sp, root, nil
 }
 
 func (s *AddService) chunk(ctx context.Context, sp *blockpush.Spool, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error) {

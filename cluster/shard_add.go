@@ -61,20 +61,11 @@ func (s *AddService) addSharded(ctx context.Context, mr *multipart.Reader, car i
 	if opts.ReplicationFactorMin == -1 {
 		return api.CidUndef, fmt.Errorf("%w: a sharded add needs a replication factor (each shard's number of copies), not -1 (every peer would hold the whole DAG: add without --shard)", api.ErrInvalid)
 	}
-	for _, g := range s.d.Gates {
-		if err := g.Full(); err != nil {
-			return api.CidUndef, err
-		}
-	}
-	sp, err := s.d.Blocks.NewSpool()
+	sp, root, err := s.spoolInput(ctx, mr, car, params, out)
 	if err != nil {
 		return api.CidUndef, err
 	}
 	defer sp.Close()
-	root, err := s.chunk(ctx, sp, mr, car, params, out)
-	if err != nil {
-		return api.CidUndef, err
-	}
 	a, err := s.planShards(ctx, sp, root, params.ShardSize, opts)
 	if err != nil {
 		return root, err
