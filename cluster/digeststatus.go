@@ -170,16 +170,8 @@ func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r 
 func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.TrackerStatus, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
 	if len(cids) > 0 {
 		for page := range slices.Chunk(cids, statusPage) {
-			gs, err := s.replicaStatusOf(ctx, page)
-			if err != nil {
+			if err := emitMatching(page, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.replicaStatusOf(ctx, p) }, filter, fn); err != nil {
 				return err
-			}
-			for _, g := range gs {
-				if g.Match(filter) {
-					if err := fn(g); err != nil {
-						return err
-					}
-				}
 			}
 		}
 		return nil

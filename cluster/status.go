@@ -117,6 +117,22 @@ func (s *StatusService) StatusAllFresh(ctx context.Context, filter api.TrackerSt
 	return s.statusAllAsking(ctx, filter, false, cids, fn)
 }
 
+// emitMatching hands fn the statuses of page (from statuses) that match filter.
+func emitMatching(page []api.Cid, statuses func([]api.Cid) ([]api.GlobalPinInfo, error), filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
+	gs, err := statuses(page)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if g.Match(filter) {
+			if err := fn(g); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // statusAllAsking is StatusAll asking the members: a page of pins at a time; local status of
 // the whole pinset is one merged pass (localStatusAll).
 func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerStatus, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
@@ -124,18 +140,7 @@ func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerS
 		return s.localStatusAll(ctx, filter, fn)
 	}
 	emitPage := func(page []api.Cid) error {
-		gs, err := s.statusOf(ctx, page, local)
-		if err != nil {
-			return err
-		}
-		for _, g := range gs {
-			if g.Match(filter) {
-				if err := fn(g); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return emitMatching(page, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.statusOf(ctx, p, local) }, filter, fn)
 	}
 	if len(cids) > 0 {
 		for page := range slices.Chunk(cids, statusPage) {
