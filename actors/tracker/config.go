@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 		PriorityPinMaxAge:     24 * time.Hour,
 		PriorityPinMaxRetries: 5,
 		MaxPinQueueSize:       1_000_000,
-		QueueWindow:           100_000,
+		QueueWindow:           20_000,
 		PinTimeout:            2 * time.Minute,
 		UnpinTimeout:          3 * time.Hour,
 		RetryBackoffMin:       time.Second,

@@ -1,0 +1,97 @@
+package memtrim
+
+import (
+	"log/slog"
+	"runtime/metrics"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/actors/root"
+)
+
+// fakeHeap is the reclaimable figure the test sets; reads counts the actor's checks.
+type fakeHeap struct {
+	value, reads atomic.Uint64
+	frees        atomic.Int64
+}
+
+func (f *fakeHeap) reclaimable() uint64 {
+	f.reads.Add(1)
+	return f.value.Load()
+}
+
+// spawnTrim starts the actor over a fakeHeap.
+func spawnTrim(t *testing.T, threshold uint64) *fakeHeap {
+	t.Helper()
+	r, err := root.Spawn(actor.NewActorSystem(), root.Config{}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	f := &fakeHeap{}
+	deps := Deps{
+		Every:       time.Millisecond,
+		Threshold:   threshold,
+		Free:        func() { f.frees.Add(1) },
+		Reclaimable: f.reclaimable,
+	}
+	if _, err := Spawn(r, deps, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// waitFor polls cond: the ticks are the actor's own timers.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitChecks waits until the actor has made n more checks. A check and its Free run in one
+// Receive, so once a later check has started, every Free of the earlier ones has returned.
+func waitChecks(t *testing.T, f *fakeHeap, n uint64) {
+	t.Helper()
+	from := f.reads.Load()
+	waitFor(t, "the actor's checks", func() bool { return f.reads.Load() >= from+n })
+}
+
+func TestTrimsOnlyPastThreshold(t *testing.T) {
+	f := spawnTrim(t, 100)
+	f.value.Store(99)
+	waitChecks(t, f, 10)
+	if n := f.frees.Load(); n != 0 {
+		t.Fatalf("trimmed %d times below the threshold", n)
+	}
+	f.value.Store(100)
+	waitFor(t, "a trim at the threshold", func() bool { return f.frees.Load() > 0 })
+	// It keeps checking: back under the threshold, the count stops growing.
+	f.value.Store(0)
+	waitChecks(t, f, 2)
+	n := f.frees.Load()
+	waitChecks(t, f, 10)
+	if m := f.frees.Load(); m != n {
+		t.Fatalf("trimmed %d more times with nothing reclaimable", m-n)
+	}
+}
+
+func TestMetricsExist(t *testing.T) {
+	// A renamed metric would make reclaimable return 0 forever, silently.
+	known := map[string]metrics.ValueKind{}
+	for _, d := range metrics.All() {
+		known[d.Name] = d.Kind
+	}
+	for _, name := range []string{freeMetric, objectsMetric, liveMetric} {
+		if k, ok := known[name]; !ok || k != metrics.KindUint64 {
+			t.Errorf("runtime/metrics has no uint64 %s", name)
+		}
+	}
+}
