@@ -79,6 +79,8 @@ func rpcSamples(t testing.TB) map[string]any {
 		"pincluster.StatusDigestPullResponse": &messages.StatusDigestPullResponse{Epoch: 7, Seq: 42, More: true, Error: "e",
 			Entries: []statusdigest.Entry{{Cid: c.Bytes(), Status: api.TrackerStatusPinError, TS: ts, Error: "boom", Attempts: 2,
 				Priority: true, Seq: 41}, {Cid: c.Bytes(), Seq: 42}}},
+		"pincluster.AppliedRequest":  &messages.AppliedRequest{Origin: a, Seq: 1<<40 + 5, Wait: 15 * time.Second},
+		"pincluster.AppliedResponse": &messages.AppliedResponse{Seq: 1 << 40, Error: "e"},
 	}
 }
 
