@@ -42,6 +42,10 @@ type BatchEvent struct {
 	// CID already was as asked (counted in OK, no new op).
 	Failed    int `json:"failed,omitempty"`
 	Unchanged int `json:"unchanged,omitempty"`
+	// HeldBy and Peers are set on the Done event of a batch that changed anything: how many
+	// members (the receiving peer included) held every line when it ended, of how many.
+	HeldBy int `json:"held_by,omitempty"`
+	Peers  int `json:"peers,omitempty"`
 }
 
 // BatchFailure is a failed line of a batch as the CLI reports it.

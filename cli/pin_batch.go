@@ -23,6 +23,8 @@ type batchSummary struct {
 	OK          int                `json:"ok"`
 	Failed      int                `json:"failed"`
 	Unchanged   int                `json:"unchanged"`
+	HeldBy      int                `json:"held_by,omitempty"` // peers holding every line at the end (0: not asked)
+	Peers       int                `json:"peers,omitempty"`
 	FailedLines []api.BatchFailure `json:"failed_lines"`
 	Truncated   bool               `json:"failed_lines_truncated,omitempty"`
 	Seconds     float64            `json:"seconds"`
@@ -98,7 +100,7 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 				g.printf("line %d: %s: %s\n", ev.Line, ev.Input, ev.Error)
 			}
 		case ev.Done:
-			sum.OK, sum.Unchanged = ev.OK, ev.Unchanged
+			sum.OK, sum.Unchanged, sum.HeldBy, sum.Peers = ev.OK, ev.Unchanged, ev.HeldBy, ev.Peers
 		default:
 			sum.OK = ev.OK
 		}
@@ -131,7 +133,11 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 			err = perr
 		}
 	} else {
-		g.printf("%s %d lines (%d already so), %d failed, in %.1fs (%.0f/s)\n", verb, sum.OK, sum.Unchanged, sum.Failed, sum.Seconds, sum.PinsPerS)
+		held := ""
+		if sum.Peers > 0 {
+			held = fmt.Sprintf("; held by %d of %d peers", sum.HeldBy, sum.Peers)
+		}
+		g.printf("%s %d lines (%d already so), %d failed, in %.1fs (%.0f/s)%s\n", verb, sum.OK, sum.Unchanged, sum.Failed, sum.Seconds, sum.PinsPerS, held)
 	}
 	if err != nil {
 		return fmt.Errorf("batch stopped after %d lines ok: %w", sum.OK, err)

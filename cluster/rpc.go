@@ -52,6 +52,8 @@ func (a *rpcActor) Receive(ctx actor.Context) {
 		a.async(ctx, func(c context.Context) any { return &messages.GCResponse{Result: a.svc.GCLocal(c)} })
 	case *messages.IDRequest:
 		a.async(ctx, func(c context.Context) any { return &messages.IDResponse{ID: a.svc.ID(c)} })
+	case *messages.AppliedRequest:
+		a.async(ctx, func(c context.Context) any { return a.onApplied(c, m) })
 	case *messages.LeaveRequest:
 		a.onLeave(ctx, m)
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:

@@ -44,6 +44,9 @@ type Deps struct {
 	// Digests is the replica of the other peers' status digests (optional: nil answers
 	// global status with a fan-out, digeststatus.go).
 	Digests DigestReplica
+	// Applied answers other members asking which of an origin's ops this peer stores
+	// (optional: nil answers with an error; replicated.go).
+	Applied AppliedWaiter
 }
 
 func (d Deps) check() error {

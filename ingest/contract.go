@@ -25,6 +25,12 @@ type Deps interface {
 	// Commit makes the changes durable as one group commit (pinset.Commit). When it returns
 	// nil every change survives a crash.
 	Commit(ctx context.Context, changes []messages.Change) error
+	// Flush returns once the changes committed so far are broadcast to the other peers, or
+	// with an error after a bound (they stay durable and go out later).
+	Flush(ctx context.Context) error
+	// Replicated returns, after a bounded wait, how many members (this peer included) hold
+	// every change committed so far, of how many.
+	Replicated(ctx context.Context) (held, peers int)
 }
 
 // AllocRequest asks for the allocations of one pin.

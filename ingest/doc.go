@@ -37,4 +37,12 @@
 //   - Backpressure instead of refusal: before each chunk the service waits until the
 //     broadcast queue has room (Deps.Admit), so a file of any length is not refused with
 //     "queue is full" half way while the pinset commits faster than gossip drains.
+//   - The end says where the batch is held. After its last commit the run waits until the
+//     batcher has published every op (Deps.Flush) and then asks the other members to answer
+//     once they store this peer's ops up to its last seq (Deps.Replicated: the AppliedRequest
+//     RPC, answered by each member's pinset actor when the write that completes it ends), each
+//     waited for at most 15 s. The Done event carries held_by of peers. A user moving an archive
+//     learns that the whole file is in every pinset, instead of polling the peers; the cost is
+//     the replicas' lag behind the receiving peer at the end (about a second on a 200k-pin
+//     ingest into 1 of 3 peers on one machine). A run that changed nothing does not ask.
 package ingest

@@ -10,6 +10,7 @@ import (
 	"github.com/pincluster/pincluster/actors/batcher"
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/actors/tracker"
+	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -23,6 +24,13 @@ type Parts struct {
 	Batcher   *batcher.Batcher
 	Tracker   *tracker.Tracker
 	Pinset    *pinset.Pinset
+	Replicas  Replicas
+	Self      peer.ID
+}
+
+// Replicas says where this peer's ops are held (cluster.PeerService.AwaitReplicated).
+type Replicas interface {
+	AwaitReplicated(ctx context.Context, seq uint64, wait time.Duration) cluster.Replication
 }
 
 var _ Deps = Parts{}
@@ -71,6 +79,27 @@ func (d Parts) Admit(ctx context.Context, n int) error {
 // compacts, and on a loaded machine one commit waited over a minute for a write stall at
 // 1.6M pins (make bench-10m): a stalled store should slow the stream, not end it.
 const commitBound = 15 * time.Minute
+
+// flushBound bounds the wait for the broadcast at the end of a batch: past it, the batch is
+// reported done (every line is durable here) and its last ops go out when publishing recovers.
+const flushBound = 30 * time.Second
+
+func (d Parts) Flush(ctx context.Context) error { return d.Batcher.WaitPublished(ctx, flushBound) }
+
+// replicatedWait bounds the wait for the other members at the end of a batch: a member that
+// lags more (a slow disk, a huge batch) is counted out and catches up as usual.
+const replicatedWait = 15 * time.Second
+
+// Replicated asks the members for this peer's ops up to its last seq (the batch's, and any
+// single pin committed meanwhile).
+func (d Parts) Replicated(ctx context.Context) (held, peers int) {
+	seq, err := d.Store.LastSeq(d.Self)
+	if err != nil || d.Replicas == nil {
+		return 1, 1
+	}
+	r := d.Replicas.AwaitReplicated(ctx, seq, replicatedWait)
+	return r.Held, r.Peers
+}
 
 func (d Parts) Commit(ctx context.Context, changes []messages.Change) error {
 	if _, ok := ctx.Deadline(); !ok {

@@ -111,6 +111,19 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	// Done once the batch is broadcast, not only durable here. A broadcast that does not drain
+	// in time (publishing failing) does not fail lines that are durable; they go out later.
+	if err := s.deps.Flush(ctx); err != nil && ctx.Err() != nil {
+		return sum, ctx.Err()
+	}
+	// Then say where it is held, when this run changed anything (a rerun that changed nothing
+	// does not wait on the other members).
+	if sum.OK > sum.Unchanged {
+		sum.HeldBy, sum.Peers = s.deps.Replicated(ctx)
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+	}
 	sum.Done = true
 	return sum, emit(sum)
 }

@@ -20,15 +20,18 @@ import (
 // memDeps is an in-memory pinset: Commit stores the pins, its snapshots read them (live, not
 // frozen: the service must not depend on a snapshot missing later commits).
 type memDeps struct {
-	mu        sync.Mutex
-	pins      map[string]api.Pin
-	commits   int
-	committed []int // ops per commit
-	failAfter int   // commits that succeed before Commit fails (0: never fails)
-	allocErr  map[string]error
+	mu              sync.Mutex
+	pins            map[string]api.Pin
+	commits         int
+	committed       []int // ops per commit
+	failAfter       int   // commits that succeed before Commit fails (0: never fails)
+	allocErr        map[string]error
+	flushed         int // commits made when Flush was last called (-1: never called)
+	flushErr        error
+	replicatedAsked int
 }
 
-func newMemDeps() *memDeps { return &memDeps{pins: map[string]api.Pin{}} }
+func newMemDeps() *memDeps { return &memDeps{pins: map[string]api.Pin{}, flushed: -1} }
 
 func (m *memDeps) Snapshot() Snapshot { return m }
 
@@ -53,6 +56,21 @@ func (m *memDeps) Allocate(_ context.Context, reqs []AllocRequest) ([][]peer.ID,
 }
 
 func (m *memDeps) Admit(context.Context, int) error { return nil }
+
+// Replicated says two of three peers hold the batch.
+func (m *memDeps) Replicated(context.Context) (int, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.replicatedAsked++
+	return 2, 3
+}
+
+func (m *memDeps) Flush(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.flushed = m.commits
+	return m.flushErr
+}
 
 func (m *memDeps) Commit(_ context.Context, changes []messages.Change) error {
 	m.mu.Lock()
@@ -229,5 +247,38 @@ func TestRunStopsWhenTheClientGoesAway(t *testing.T) {
 	// Whatever was committed is whole pins; at most the chunks up to the one in flight.
 	if len(deps.pins)%ChunkLines != 0 || len(deps.pins) > 2*ChunkLines {
 		t.Fatalf("%d pins stored", len(deps.pins))
+	}
+}
+
+// The end of a batch waits for its broadcast (Flush after the last commit, before Done); a
+// broadcast that does not drain in time does not fail lines that are durable.
+func TestRunFlushesBeforeDone(t *testing.T) {
+	deps := newMemDeps()
+	svc := New(deps, Config{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+	var flushedAtDone int
+	sum, err := svc.Run(context.Background(), strings.NewReader(cidA+"\n"+cidB+"\n"), Request{Op: api.BatchPin}, func(ev api.BatchEvent) error {
+		if ev.Done {
+			flushedAtDone = deps.flushed
+		}
+		return nil
+	})
+	if err != nil || !sum.Done || sum.OK != 2 {
+		t.Fatalf("run: %+v %v", sum, err)
+	}
+	if flushedAtDone != deps.commits || deps.commits == 0 {
+		t.Fatalf("Flush saw %d commits when Done was emitted, want all %d", flushedAtDone, deps.commits)
+	}
+	if sum.HeldBy != 2 || sum.Peers != 3 {
+		t.Fatalf("summary held by %d of %d peers, want 2 of 3", sum.HeldBy, sum.Peers)
+	}
+	// A rerun that changes nothing does not wait on the other members.
+	asked := deps.replicatedAsked
+	if _, sum, err = run(t, svc, api.BatchPin, cidA+"\n"+cidB+"\n", api.PinOptions{}); err != nil || sum.Unchanged != 2 || sum.HeldBy != 0 || deps.replicatedAsked != asked {
+		t.Fatalf("rerun: %+v %v, asked the members %d times (was %d)", sum, err, deps.replicatedAsked, asked)
+	}
+	deps.flushErr = fmt.Errorf("%w: 5 ops still wait for broadcast", api.ErrUnavailable)
+	_, sum, err = run(t, svc, api.BatchPin, "bafkreie7ohywtosou76tasm7j63yigtzxe7d5zqus4zu3j6oltvgtibeom\n", api.PinOptions{})
+	if err != nil || !sum.Done || sum.OK != 1 {
+		t.Fatalf("a broadcast that does not drain failed the batch: %+v %v", sum, err)
 	}
 }

@@ -1,6 +1,12 @@
 package messages
 
-import "github.com/pincluster/pincluster/api"
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+)
 
 // Requests one peer's "peer" actor answers for another (they cross peers, JSON codecs).
 
@@ -48,5 +54,20 @@ type LeaveRequest struct {
 
 // LeaveResponse acknowledges a LeaveRequest.
 type LeaveResponse struct {
+	Error string `json:"error,omitempty"`
+}
+
+// AppliedRequest asks a peer to answer once it stores every op of Origin up to Seq, or after
+// Wait with what it stores then. Reply: AppliedResponse. The end of a batch ingest asks it of
+// every member, to report where the batch is held.
+type AppliedRequest struct {
+	Origin peer.ID       `json:"origin"`
+	Seq    uint64        `json:"seq"`
+	Wait   time.Duration `json:"wait"`
+}
+
+// AppliedResponse is the responder's version vector entry of the origin.
+type AppliedResponse struct {
+	Seq   uint64 `json:"seq"`
 	Error string `json:"error,omitempty"`
 }

@@ -1,6 +1,10 @@
 package peer
 
-import "github.com/pincluster/pincluster/internal/peerprobe"
+import (
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/internal/peerprobe"
+)
 
 // probe is the view handed to Options.Probe (in-process tests and benchmarks only).
 func (p *Peer) probe() peerprobe.Probe {
@@ -13,6 +17,10 @@ func (p *Peer) probe() peerprobe.Probe {
 		CollectedClock: func() uint64 {
 			c, _ := p.store.CollectedClock()
 			return uint64(c)
+		},
+		HasDigestOf: func(id libp2ppeer.ID) bool {
+			_, found, err := p.store.DigestMeta(id)
+			return err == nil && found
 		},
 		Root: p.root})
 }

@@ -91,6 +91,7 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 		Log:       p.log,
 		Blocks:    p.blocksForServices(),
 		Digests:   digestReplica{p.store},
+		Applied:   p.pinset,
 	})
 }
 
@@ -107,7 +108,8 @@ func (p *Peer) Ingest(ctx context.Context, body io.Reader, op api.BatchOp, defau
 	if err := p.Services.Config().Refuse("ingest pins"); err != nil {
 		return api.BatchEvent{}, err
 	}
-	svc := ingest.New(ingest.Parts{Store: p.store, Allocator: p.allocator, Batcher: p.batcher, Tracker: p.tracker, Pinset: p.pinset}, ingest.Config{
+	svc := ingest.New(ingest.Parts{Store: p.store, Allocator: p.allocator, Batcher: p.batcher, Tracker: p.tracker, Pinset: p.pinset,
+		Replicas: p.Services.PeerService, Self: p.host.ID()}, ingest.Config{
 		ReplicationFactorMin: p.cfg.Cluster.ReplicationFactorMin,
 		ReplicationFactorMax: p.cfg.Cluster.ReplicationFactorMax,
 	})

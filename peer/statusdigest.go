@@ -27,6 +27,7 @@ func (p *Peer) startDigests() error {
 		return err
 	}
 	p.tracker.NotifyChanges(p.digests.PID())
+	p.roster.NotifyRemovals(p.digests.PID()) // a removed peer's replica is deleted
 	return nil
 }
 

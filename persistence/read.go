@@ -221,6 +221,12 @@ func (s *Store) LastSeq(origin peer.ID) (uint64, error) {
 	return s.getCounter(originKey(prefixLast, origin))
 }
 
+// Applied is origin's entry of the version vector: every op of origin up to it is stored (0
+// when none). Ops stored after a gap do not count until the gap fills.
+func (s *Store) Applied(origin peer.ID) (uint64, error) {
+	return s.getCounter(originKey(prefixVV, origin))
+}
+
 // Published returns the highest own seq broadcast over pubsub (see SetPublished).
 func (s *Store) Published(origin peer.ID) (uint64, error) {
 	return s.getCounter(originKey(prefixPublished, origin))

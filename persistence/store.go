@@ -91,6 +91,9 @@ type Store struct {
 	queueMu    sync.Mutex    // serialises WriteQueue (trackqueue.go)
 	queueLen   atomic.Int64  // tracker queue entries, mirrors m/tqlen (trackqueue.go)
 	queueSeq   atomic.Uint64 // last tracker queue seq, mirrors m/tqseq
+	// queueFailed counts the failed entries (tq/f), counted at open and kept under queueMu:
+	// while there are none, queue writes skip looking for one (a read per new pin).
+	queueFailed atomic.Int64
 
 	// Exclusions (members.go): cached mx/ entries, the handler told of pins that raced a
 	// collection, and those found by the write in progress (under writeMu).
@@ -249,8 +252,21 @@ func (s *Store) load() error {
 		s.maxClock.Store(c)
 		s.queueLen.Store(int64(ql))
 		s.queueSeq.Store(qs)
-		return nil
+		failed, err := countKeys(txn, prefixQueueFailed)
+		s.queueFailed.Store(failed)
+		return err
 	})
+}
+
+// countKeys counts the keys under prefix, reading keys only.
+func countKeys(txn *badger.Txn, prefix []byte) (int64, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var n int64
+	for it.Rewind(); it.Valid(); it.Next() {
+		n++
+	}
+	return n, nil
 }
 
 // Close flushes and closes the database.

@@ -108,9 +108,9 @@ func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
 			j++
 		}
 		txn := s.db.NewTransaction(true)
-		length, seq := s.queueLen.Load(), s.queueSeq.Load()
+		length, seq, failed := s.queueLen.Load(), s.queueSeq.Load(), s.queueFailed.Load()
 		for k := i; k < j; k++ {
-			e, refused, err := applyQueueOp(txn, ops[k], &length, &seq, max)
+			e, refused, err := applyQueueOp(txn, ops[k], &length, &seq, &failed, max)
 			if err != nil {
 				txn.Discard()
 				return res, fmt.Errorf("persistence: tracker queue: %w", err)
@@ -126,6 +126,7 @@ func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
 		}
 		s.queueLen.Store(length)
 		s.queueSeq.Store(seq)
+		s.queueFailed.Store(failed)
 		i = j
 	}
 	res.Len = int(s.queueLen.Load())
@@ -139,7 +140,9 @@ func setQueueCounters(txn *badger.Txn, length int64, seq uint64) error {
 	return txn.Set(keyQueueSeq, encU64(seq))
 }
 
-func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max int) (QueueEntry, bool, error) {
+// applyQueueOp applies op in txn, keeping the counters: queued entries, last seq, and failed
+// entries (while there are none, nothing looks for one).
+func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, failed *int64, max int) (QueueEntry, bool, error) {
 	e := op.Entry
 	ck := queueKey(prefixQueueCid, e.Cid.Bytes())
 	oldSeq, queued, err := getSeq(txn, ck)
@@ -158,22 +161,29 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 			*length--
 		}
 		fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
+		// Most settled items never failed: a read (memtable and bloom filters) costs less
+		// than a tombstone written, flushed and compacted for every pin, and no read at all
+		// while nothing failed.
+		had, err := hasFailed(txn, fk, *failed)
+		if err != nil {
+			return e, false, err
+		}
 		if op.Kind == QueueDel {
-			// Most settled items never failed: a read (memtable and bloom filters) costs less
-			// than a tombstone written, flushed and compacted for every pin.
-			if _, err := txn.Get(fk); errors.Is(err, badger.ErrKeyNotFound) {
+			if !had {
 				return e, false, nil
-			} else if err != nil {
-				return e, false, err
 			}
+			*failed--
 			return e, false, txn.Delete(fk)
+		}
+		if !had {
+			*failed++
 		}
 		e.Seq, e.Failed = 0, true
 		return e, false, txn.Set(fk, encodeQueueEntry(e))
 	}
 	// QueuePut.
 	fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
-	maybeFailed := true // a failed entry may exist: delete it (a tombstone write) unless known absent
+	isFailed := false // a failed entry of the CID exists: delete it
 	if e.Seq == 0 {
 		if queued {
 			old, err := getQueueEntry(txn, seqKey(oldSeq))
@@ -183,13 +193,16 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 			if old.Unpin == e.Unpin {
 				return old, false, nil
 			}
-		} else if failed, ok, err := getQueueEntryOpt(txn, fk); err != nil {
-			return e, false, err
-		} else {
-			// A new pin, the common case, has no failed entry: no tombstone for it.
-			maybeFailed = ok
-			if ok && failed.Unpin == e.Unpin {
-				e.Attempts, e.Err, e.Priority = failed.Attempts, failed.Err, failed.Priority
+		}
+		// A new pin, the common case, has no failed entry: no tombstone for it.
+		if *failed > 0 {
+			prev, ok, err := getQueueEntryOpt(txn, fk)
+			if err != nil {
+				return e, false, err
+			}
+			isFailed = ok
+			if ok && !queued && prev.Unpin == e.Unpin {
+				e.Attempts, e.Err, e.Priority = prev.Attempts, prev.Err, prev.Priority
 			}
 		}
 		if !queued && max > 0 && *length >= int64(max) {
@@ -197,6 +210,10 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 		}
 		*seq++
 		e.Seq = *seq
+	} else if had, err := hasFailed(txn, fk, *failed); err != nil {
+		return e, false, err
+	} else {
+		isFailed = had
 	}
 	if queued && oldSeq != e.Seq {
 		if err := txn.Delete(seqKey(oldSeq)); err != nil {
@@ -207,7 +224,8 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, length *int64, seq *uint64, max i
 		*length++
 	}
 	e.Failed = false
-	if maybeFailed {
+	if isFailed {
+		*failed--
 		if err := txn.Delete(fk); err != nil {
 			return e, false, err
 		}
@@ -239,10 +257,10 @@ func (s *Store) requeueFailed() (int, error) {
 			return moved, err
 		}
 		txn := s.db.NewTransaction(true)
-		length, seq := s.queueLen.Load(), s.queueSeq.Load()
+		length, seq, failed := s.queueLen.Load(), s.queueSeq.Load(), s.queueFailed.Load()
 		for _, e := range batch {
 			e.Seq = 0
-			if _, _, err := applyQueueOp(txn, QueueOp{Kind: QueuePut, Entry: e}, &length, &seq, 0); err != nil {
+			if _, _, err := applyQueueOp(txn, QueueOp{Kind: QueuePut, Entry: e}, &length, &seq, &failed, 0); err != nil {
 				txn.Discard()
 				return moved, err
 			}
@@ -256,6 +274,7 @@ func (s *Store) requeueFailed() (int, error) {
 		}
 		s.queueLen.Store(length)
 		s.queueSeq.Store(seq)
+		s.queueFailed.Store(failed)
 		moved += len(batch)
 	}
 }
@@ -334,6 +353,18 @@ func queueKey(prefix, b []byte) []byte {
 
 func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(nil), prefixQueueSeq...), seq)
+}
+
+// hasFailed reports whether the failed entry fk exists, without a read while none does.
+func hasFailed(txn *badger.Txn, fk []byte, failed int64) (bool, error) {
+	if failed <= 0 {
+		return false, nil
+	}
+	_, err := txn.Get(fk)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func getSeq(txn *badger.Txn, key []byte) (uint64, bool, error) {

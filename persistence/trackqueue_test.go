@@ -119,3 +119,58 @@ func FuzzDecodeQueueEntry(f *testing.F) {
 		}
 	})
 }
+
+// TestTrackQueueFailedCount: the count of failed entries (which lets queue writes skip looking
+// for one while there are none) follows fails, re-fails, puts and settles, and is counted
+// again at open; a put of a failed CID still takes its attempts while others have none.
+func TestTrackQueueFailedCount(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := mkCid(t, 1), mkCid(t, 2), mkCid(t, 3)
+	write := func(ops ...QueueOp) {
+		t.Helper()
+		if _, err := s.WriteQueue(ops, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(n int64) {
+		t.Helper()
+		if got := s.queueFailed.Load(); got != n {
+			t.Fatalf("failed count %d, want %d", got, n)
+		}
+	}
+	qput(s, t, 0, QueueEntry{Cid: a}, QueueEntry{Cid: b}, QueueEntry{Cid: c})
+	want(0)
+	write(QueueOp{Kind: QueueFail, Entry: QueueEntry{Cid: a, Attempts: 3, Err: "gave up"}},
+		QueueOp{Kind: QueueFail, Entry: QueueEntry{Cid: b, Attempts: 1}},
+		QueueOp{Kind: QueueFail, Entry: QueueEntry{Cid: b, Attempts: 2}}) // failing again
+	want(2)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want(2)
+	res := qput(s, t, 0, QueueEntry{Cid: a}) // back in the queue with its attempts
+	if res.Entries[0].Attempts != 3 || res.Entries[0].Err != "gave up" {
+		t.Fatalf("requeued failed entry %+v, want its attempts", res.Entries[0])
+	}
+	want(1)
+	write(QueueOp{Kind: QueueDel, Entry: QueueEntry{Cid: b}}, QueueOp{Kind: QueueDel, Entry: QueueEntry{Cid: c}})
+	want(0)
+	if _, ok, _ := s.QueueGet(b); ok {
+		t.Fatal("the settled failed entry is still there")
+	}
+	d := mkCid(t, 4)
+	qput(s, t, 0, QueueEntry{Cid: d})
+	write(QueueOp{Kind: QueueFail, Entry: QueueEntry{Cid: d}}, QueueOp{Kind: QueueRequeueFailed})
+	want(0)
+	if e, ok, _ := s.QueueGet(d); !ok || e.Failed || e.Seq == 0 {
+		t.Fatalf("requeued entry %+v %v", e, ok)
+	}
+}

@@ -93,6 +93,14 @@ func New(cfg Config, h host.Host, store *persistence.Store, log *slog.Logger) (*
 // its methods but the trust rules is called.
 func (r *Roster) Attach(a Actors) { r.a = a }
 
+// NotifyRemovals adds an actor told messages.PeerRemoved, for one spawned after Attach (the
+// status digest actor).
+func (r *Roster) NotifyRemovals(pid *actor.PID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.a.Removed = append(r.a.Removed[:len(r.a.Removed):len(r.a.Removed)], pid)
+}
+
 // AttachMembership hands the roster the membership actor, which it tells to forget removed
 // peers, before the first removal can be applied.
 func (r *Roster) AttachMembership(m *membership.Membership) { r.membership = m }
@@ -269,7 +277,10 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 		r.log.Warn("peers rm: forgetting the member", "peer", id, "err", err)
 	}
 	m := messages.PeerRemoved{Peer: id, Cutoff: cutoff}
-	for _, pid := range r.a.Removed {
+	r.mu.Lock()
+	notify := r.a.Removed
+	r.mu.Unlock()
+	for _, pid := range notify {
 		r.a.System.Root.Send(pid, m)
 	}
 	// Ops of id after the cutoff that arrived before the removal was known here were refused

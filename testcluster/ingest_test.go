@@ -37,6 +37,23 @@ func TestBatchIngestConverges(t *testing.T) {
 	if !sum.Done || sum.OK != n || sum.Failed != 1 || len(failed) != 1 || failed[0] != 1236 {
 		t.Fatalf("summary %+v, failed lines %v", sum, failed)
 	}
+	// The end of the batch says how many peers hold all of it: at least that many list every
+	// pin at once (a peer lagging past the bounded wait is counted out, not waited for).
+	if sum.Peers != 3 || sum.HeldBy < 1 || sum.HeldBy > 3 {
+		t.Fatalf("summary held by %d of %d peers, want of 3", sum.HeldBy, sum.Peers)
+	}
+	holding := 0
+	for i := 0; i < 3; i++ {
+		if len(c.PinSet(i)) == n {
+			holding++
+		}
+	}
+	if holding < sum.HeldBy {
+		t.Fatalf("the batch ended held by %d peers, but only %d list every pin", sum.HeldBy, holding)
+	}
+	if sum.HeldBy < 3 {
+		t.Logf("held by %d of 3 peers when the batch ended (a peer lagged past the wait)", sum.HeldBy)
+	}
 	c.WaitFor(func() bool {
 		for i := 0; i < 3; i++ {
 			if len(c.PinSet(i)) != n {

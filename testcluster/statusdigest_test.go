@@ -191,3 +191,23 @@ func TestDigestCatchUpAfterRestart(t *testing.T) {
 		t.Fatalf("the restarted peer's global status from its replicas: %s", diff)
 	}
 }
+
+// TestRemovedPeerDigestDropped: peers rm deletes the removed peer's status digest replica on
+// the peers that learn of the removal, and digests it still sends are not stored.
+func TestRemovedPeerDigestDropped(t *testing.T) {
+	c := New(t, 3)
+	c.WaitConnected(20 * time.Second)
+	ctx := context.Background()
+	if _, err := c.Peer(0).Pin(ctx, Cid("digest-of-removed"), api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.Probe(0).HasDigestOf(c.ID(2)) && c.Probe(1).HasDigestOf(c.ID(2)) }, 30*time.Second,
+		"peers 0 and 1 hold peer 2's status digest")
+	if err := c.Peer(0).PeerRemove(ctx, c.ID(2)); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return !c.Probe(0).HasDigestOf(c.ID(2)) && !c.Probe(1).HasDigestOf(c.ID(2)) }, 30*time.Second,
+		"peers 0 and 1 deleted the removed peer's digest replica")
+	c.Consistently(func() bool { return !c.Probe(0).HasDigestOf(c.ID(2)) && !c.Probe(1).HasDigestOf(c.ID(2)) }, 2*time.Second,
+		"the removed peer's digest stays deleted")
+}

@@ -59,8 +59,12 @@ type publishOps struct{ ops []crdt.Op }
 // awaitRoom asks for a roomGranted reply once at most max_queue_size - n ops are pending.
 type awaitRoom struct{ n int }
 
-// roomGranted answers awaitRoom.
+// roomGranted answers awaitRoom and awaitDrained.
 type roomGranted struct{}
+
+// awaitDrained asks for a roomGranted reply once nothing is pending: every op the batcher was
+// given before it is published.
+type awaitDrained struct{}
 
 // run is a stretch of the buffer: ops of one commit larger than max_batch_size (bulk), or of
 // smaller commits gathered into batches of max_batch_size.
@@ -115,6 +119,7 @@ type batcherActor struct {
 	buf        []crdt.Op
 	runs       []run // cover buf, in order
 	waiters    []roomWaiter
+	drainers   []*actor.PID // awaitDrained senders
 	inflight   bool
 	timerGen   uint64
 	timerArmed bool
@@ -142,6 +147,12 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 		a.send(ctx)
 	case *awaitRoom:
 		a.onAwaitRoom(ctx, m)
+	case *awaitDrained:
+		if a.pending.Load() == 0 {
+			ctx.Respond(&roomGranted{})
+		} else if ctx.Sender() != nil {
+			a.drainers = append(a.drainers, ctx.Sender())
+		}
 	case *actor.Started:
 		if a.onStarted != nil {
 			a.onStarted()
@@ -154,6 +165,9 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 			if w.sender != nil {
 				ctx.Send(w.sender, &roomGranted{})
 			}
+		}
+		for _, s := range a.drainers {
+			ctx.Send(s, &roomGranted{})
 		}
 	case *actor.Stopping, *actor.Stopped:
 	default:
@@ -316,8 +330,15 @@ func (a *batcherActor) onAwaitRoom(ctx actor.Context, m *awaitRoom) {
 	a.waiters = append(a.waiters, roomWaiter{sender: ctx.Sender(), n: m.n})
 }
 
-// grantRoom answers the waiters that now fit, in arrival order.
+// grantRoom answers the waiters that now fit, in arrival order, and the drainers once nothing
+// is pending.
 func (a *batcherActor) grantRoom(ctx actor.Context) {
+	if a.pending.Load() == 0 {
+		for _, s := range a.drainers {
+			ctx.Send(s, &roomGranted{})
+		}
+		a.drainers = nil
+	}
 	for len(a.waiters) > 0 && a.room(a.waiters[0].n) {
 		if a.waiters[0].sender != nil {
 			ctx.Send(a.waiters[0].sender, &roomGranted{})

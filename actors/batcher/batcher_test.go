@@ -17,6 +17,7 @@ import (
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/messages"
 )
 
 type recorder struct {
@@ -285,5 +286,32 @@ func TestCrashedBatcherRestartsFresh(t *testing.T) {
 		if seen[seq] == 0 {
 			t.Errorf("op %d never published (%v)", seq, seen)
 		}
+	}
+}
+
+// WaitPublished returns once every op the batcher was given before it is published, counting
+// the ops of a PinsetChanged already in the actor's mailbox (a batch ingest calls it right after
+// its last commit), and says how many still wait when the bound passes first.
+func TestWaitPublished(t *testing.T) {
+	rec := &recorder{block: make(chan struct{})}
+	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 100000}, rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.WaitPublished(ctx, time.Second); err != nil {
+		t.Fatalf("nothing pending: %v", err)
+	}
+	b.system.Root.Send(b.PID(), messages.PinsetChanged{Local: true, Ops: ops(id, 1, 1001)}) // bulk: published at once, blocked
+	err := b.WaitPublished(ctx, 100*time.Millisecond)
+	if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "1001 ops still wait") {
+		t.Fatalf("publish blocked: got %v, want the ops still waiting", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.WaitPublished(ctx, 5*time.Second) }()
+	close(rec.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if batches, _ := rec.snapshot(); len(batches) == 0 {
+		t.Fatal("WaitPublished returned before the batch was published")
 	}
 }

@@ -117,6 +117,26 @@ func (b *Batcher) WaitRoom(ctx context.Context, n int) error {
 	return nil
 }
 
+// WaitPublished returns once every op given to the batcher before the call is published, or
+// after bound (publishing keeps failing: the ops stay durable and go out later), with ctx's
+// error when ctx ends first. A batch ingest calls it after its last commit, so that its end
+// means "broadcast", not only "durable here": the other peers then hold the batch within about
+// one apply of its last message.
+func (b *Batcher) WaitPublished(ctx context.Context, bound time.Duration) error {
+	// Always through the actor: the ops of the last commit are counted when the actor takes
+	// the pinset's PinsetChanged, which is in its mailbox before this request.
+	_, err := ask.Request(ctx, b.system, b.pid, &awaitDrained{}, bound)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, actor.ErrTimeout):
+		return fmt.Errorf("%w: %d ops still wait for broadcast after %s", api.ErrUnavailable, b.pending.Load(), bound)
+	case errors.Is(err, actor.ErrDeadLetter):
+		return fmt.Errorf("%w: the batcher is stopped", api.ErrUnavailable)
+	}
+	return err
+}
+
 // Pending is the number of ops waiting for broadcast.
 func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 

@@ -26,6 +26,8 @@ type Store interface {
 	Apply(ops []crdt.Op) ([]bool, error)
 	// LastSeq is the highest seq stored for origin.
 	LastSeq(origin peer.ID) (uint64, error)
+	// Applied is origin's version vector entry: every op of origin up to it is stored.
+	Applied(origin peer.ID) (uint64, error)
 	// MaxClock is the greatest clock stored.
 	MaxClock() (crdt.HLC, error)
 	// Maintenance installs snapshots and collects tombstones (install.go); like Apply, it is

@@ -178,6 +178,7 @@ func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
 			ctx.Send(s, messages.PinsetChanged{Ops: m.changed})
 		}
 	}
+	a.checkApplied(ctx) // a snapshot install raises the version vector
 	if m.sender != nil {
 		ctx.Send(m.sender, m.reply)
 	}

@@ -86,9 +86,10 @@ type pinsetActor struct {
 	log   *slog.Logger
 
 	nextSeq  uint64
-	waiting  []waiter   // local requests not yet written
-	remote   []waiter   // remote ops not yet written
-	jobs     []maintJob // snapshot installs and tombstone collections not yet run (install.go)
+	waiting  []waiter        // local requests not yet written
+	remote   []waiter        // remote ops not yet written
+	jobs     []maintJob      // snapshot installs and tombstone collections not yet run (install.go)
+	applied  []appliedWaiter // AwaitApplied requests not answered yet (applied.go)
 	writing  bool
 	inflight batch           // the group commit being written (its requesters, for abandonWaiters)
 	writes   *sync.WaitGroup // the writer goroutine, awaited by Stop before the store closes
@@ -130,6 +131,10 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onWriteDone(ctx, m)
 	case Subscribe:
 		a.onSubscribe(m)
+	case *awaitApplied:
+		a.onAwaitApplied(ctx, m)
+	case appliedDeadline:
+		a.checkApplied(ctx)
 	case *InstallSnapshotPage, *RaiseVersionVector, *CollectTombstones, *DropAfterCutoff:
 		a.onMaintenance(ctx, m)
 	case writerResult:
@@ -140,6 +145,7 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		// The fresh instance cannot answer this one's requesters: tell them to ask again
 		// (Commit does) instead of letting them wait for their timeout.
 		a.abandonWaiters(ctx)
+		a.abandonApplied(ctx)
 		a.cancelJob()
 		if a.writeq != nil {
 			close(a.writeq)
@@ -267,6 +273,7 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	// caller does next (stop, read status) can overtake it.
 	a.notify(ctx, m) // after a failure: what did commit
 	countCommitted(m)
+	a.checkApplied(ctx)
 	j := 0
 	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		committed := m.err == nil

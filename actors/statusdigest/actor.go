@@ -89,6 +89,8 @@ func (a *digestActor) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		a.onStop()
 	case *actor.Stopped:
+	case messages.PeerRemoved:
+		a.onPeerRemoved(ctx, m)
 	case messages.TrackerStatusChanged:
 		a.onChanges(ctx, m)
 	case flushDue:

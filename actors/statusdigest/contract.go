@@ -22,6 +22,7 @@ type Store interface {
 	StartDigestPull(p peer.ID) (uint64, error)
 	ApplyDigestPage(p peer.ID, gen uint64, pg sd.Page, first bool) error
 	FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Time) (sd.Meta, error)
+	DropDigest(p peer.ID) error
 }
 
 // Topic publishes on <cluster_name>/status (gossip.Topics).
@@ -39,6 +40,8 @@ type Requester interface {
 type Members interface {
 	// Allowed reports whether id is trusted and not removed.
 	Allowed(id peer.ID) bool
+	// IsRemoved reports whether id was removed from the cluster (peers rm).
+	IsRemoved(id peer.ID) bool
 }
 
 // Local is this peer's local status pass (cluster.StatusService.LocalDigest): fn gets every

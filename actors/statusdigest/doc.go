@@ -23,6 +23,10 @@
 //     it leaves makes a pull later), applies them in batches in a worker
 //     (persistence.ApplyDigest) and, for a replica left behind (a gap, a heartbeat ahead, a
 //     new epoch), pulls the peer's whole digest page by page, one pull at a time.
+//   - A removed peer (peers rm, told by the roster as messages.PeerRemoved): its queued
+//     digests are dropped, later ones are not taken, and the applier deletes its replica after
+//     whatever of it was being applied (so nothing writes it back); a pull of it that was
+//     running when it was removed is followed by another delete.
 //
 // # Concurrency
 //

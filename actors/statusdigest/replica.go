@@ -51,6 +51,7 @@ type replicas struct {
 	want     []peer.ID        // peers to pull from, in order
 	wanted   map[peer.ID]bool
 	pulling  bool
+	drops    []peer.ID // removed peers whose replica the next applier run deletes
 }
 
 func newReplicas(cfg Config) replicas {
@@ -84,7 +85,7 @@ func (r *replicas) take(from peer.ID, now time.Time) bool {
 
 func (a *digestActor) onReceived(ctx actor.Context, m received) {
 	r := &a.rep
-	if m.from == a.deps.Self {
+	if m.from == a.deps.Self || a.deps.Members.IsRemoved(m.from) {
 		return
 	}
 	if !r.take(m.from, time.Now()) {
@@ -104,14 +105,33 @@ func (a *digestActor) onReceived(ctx actor.Context, m received) {
 	a.apply(ctx)
 }
 
-// apply starts the applier on everything queued, unless it runs.
+// onPeerRemoved forgets a removed peer's replica: what is queued or wanted of it is dropped,
+// and the applier deletes its stored replica (after any digest of it it is applying, so none
+// is written back).
+func (a *digestActor) onPeerRemoved(ctx actor.Context, m messages.PeerRemoved) {
+	r := &a.rep
+	keep := r.queue[:0]
+	for _, q := range r.queue {
+		if q.from == m.Peer {
+			r.queued -= len(q.d.Entries)
+			continue
+		}
+		keep = append(keep, q)
+	}
+	clear(r.queue[len(keep):])
+	r.queue = keep
+	r.drops = append(r.drops, m.Peer)
+	a.apply(ctx)
+}
+
+// apply starts the applier on everything queued and the replicas to delete, unless it runs.
 func (a *digestActor) apply(ctx actor.Context) {
 	r := &a.rep
-	if r.applying || len(r.queue) == 0 {
+	if r.applying || len(r.queue) == 0 && len(r.drops) == 0 {
 		return
 	}
-	batch := r.queue
-	r.queue, r.queued, r.applying = nil, 0, true
+	batch, drops := r.queue, r.drops
+	r.queue, r.queued, r.drops, r.applying = nil, 0, nil, true
 	self, system, store := ctx.Self(), ctx.ActorSystem(), a.deps.Store
 	a.spawn(func() {
 		var rep applied
@@ -123,6 +143,12 @@ func (a *digestActor) apply(ctx actor.Context) {
 				break
 			}
 			seen[m.from] = !meta.Current()
+		}
+		for _, p := range drops {
+			delete(seen, p)
+			if err := store.DropDigest(p); err != nil && rep.err == nil {
+				rep.err = fmt.Errorf("deleting the digest replica of removed peer %s: %w", p, err)
+			}
 		}
 		for p, behind := range seen {
 			if behind {
@@ -172,6 +198,10 @@ func (a *digestActor) pull(ctx actor.Context) {
 
 func (a *digestActor) onPulled(ctx actor.Context, m pulled) {
 	a.rep.pulling = false
+	if a.deps.Members.IsRemoved(m.from) { // removed while it was pulled: delete what it wrote
+		a.rep.drops = append(a.rep.drops, m.from)
+		a.apply(ctx)
+	}
 	if m.err != nil && a.ctx.Err() == nil {
 		a.log.Info("statusdigest: pulling a peer's status digest (its part shows stale until it answers)", "peer", m.from, "err", m.err)
 	}

@@ -56,7 +56,9 @@ func (m *memPinset) Allocate(_ context.Context, reqs []ingest.AllocRequest) ([][
 	return make([][]peer.ID, len(reqs)), nil, nil
 }
 
-func (m *memPinset) Admit(context.Context, int) error { return nil }
+func (m *memPinset) Admit(context.Context, int) error      { return nil }
+func (m *memPinset) Flush(context.Context) error           { return nil }
+func (m *memPinset) Replicated(context.Context) (int, int) { return 1, 1 }
 
 func (m *memPinset) Commit(ctx context.Context, changes []messages.Change) error {
 	if m.commitGate != nil {

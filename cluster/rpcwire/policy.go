@@ -20,7 +20,7 @@ import (
 // decodes an inbound message, with the caller's authenticated peer ID, so no handler can forget
 // the check. Holding the cluster secret lets a host connect; only consensus.crdt.trusted_peers
 // may change anything:
-//   - read: id, the status of CIDs on this peer, the pinset itself (anti-entropy pulls;
+//   - read: id, the status of CIDs on this peer, how much of an origin's log it stores, the pinset itself (anti-entropy pulls;
 //     followers and untrusted replicas need the pinset to pin their allocations) and the
 //     bearer-token records (ids, metadata and revocations, never tokens). Metrics travel
 //     over pubsub, where each peer may only speak for itself.
@@ -85,6 +85,10 @@ var rpcPolicy = []rpcEntry{
 	// status of CIDs it summarises; the puller takes only what a trusted peer answers.
 	{protoStatusDigestPullRequest, rpcRead, remote.Codec{}},
 	{protoStatusDigestPullResponse, rpcReply, remote.Codec{}},
+	// Applied (where a batch ingest is held): new, no legacy form. Read access: it tells how much
+	// of an origin's log the peer stores, as a sync request's answer does.
+	{protoAppliedRequest, rpcRead, remote.Codec{}},
+	{protoAppliedResponse, rpcReply, remote.Codec{}},
 }
 
 // Register registers every message type of the policy table.

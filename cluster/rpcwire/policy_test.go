@@ -33,6 +33,8 @@ func TestRPCPolicyTable(t *testing.T) {
 		"pincluster.TokenSyncResponse":        true,
 		"pincluster.StatusDigestPullRequest":  true,
 		"pincluster.StatusDigestPullResponse": true,
+		"pincluster.AppliedRequest":           true,
+		"pincluster.AppliedResponse":          true,
 	}
 	if len(rpcPolicy) != len(wantUntrusted) || len(rpcAccessByType) != len(rpcPolicy) {
 		t.Fatalf("the policy has %d entries (%d distinct), the test knows %d: declare the new call's access in both",

@@ -91,6 +91,29 @@ var (
 			*m = messages.SyncRequest{VV: nilIfEmpty(w.Vv), Limit: int(w.Limit), Cursor: w.Cursor, Held: seqRangesFromWire(w.Held)}
 			return nil
 		})
+	protoAppliedRequest = remote.ProtoCodec("pincluster.AppliedRequest", 1, func() *wirepb.AppliedRequest { return new(wirepb.AppliedRequest) },
+		func(m *messages.AppliedRequest) *wirepb.AppliedRequest {
+			return &wirepb.AppliedRequest{Origin: []byte(m.Origin), Seq: m.Seq, WaitMs: m.Wait.Milliseconds()}
+		},
+		func(w *wirepb.AppliedRequest, m *messages.AppliedRequest) error {
+			origin, err := peerIDFromWire(w.Origin, "applied.origin")
+			if err != nil {
+				return err
+			}
+			if w.WaitMs < 0 {
+				return fmt.Errorf("%w: applied.wait_ms is negative", api.ErrInvalid)
+			}
+			*m = messages.AppliedRequest{Origin: origin, Seq: w.Seq, Wait: time.Duration(min(w.WaitMs, maxAppliedWaitMs)) * time.Millisecond}
+			return nil
+		})
+	protoAppliedResponse = remote.ProtoCodec("pincluster.AppliedResponse", 1, func() *wirepb.AppliedResponse { return new(wirepb.AppliedResponse) },
+		func(m *messages.AppliedResponse) *wirepb.AppliedResponse {
+			return &wirepb.AppliedResponse{Seq: m.Seq, Error: m.Error}
+		},
+		func(w *wirepb.AppliedResponse, m *messages.AppliedResponse) error {
+			*m = messages.AppliedResponse{Seq: w.Seq, Error: w.Error}
+			return nil
+		})
 	protoSyncResponse = remote.ProtoCodec("pincluster.SyncResponse", 3, func() *wirepb.SyncResponse { return new(wirepb.SyncResponse) },
 		func(m *messages.SyncResponse) *wirepb.SyncResponse {
 			return &wirepb.SyncResponse{Ops: m.Ops, More: m.More, Vv: m.VV, Error: m.Error,
@@ -104,6 +127,10 @@ var (
 			return nil
 		})
 )
+
+// maxAppliedWaitMs caps how long a peer holds an AppliedRequest open (a caller asking more waits
+// less), so that no caller can park requests for long.
+const maxAppliedWaitMs = 60_000
 
 // nilIfEmpty maps an empty map to nil: protobuf cannot tell them apart, and its decoder makes
 // an empty map of a map field whose bytes it skips (a wrong wire type), so a value would not

@@ -2,6 +2,7 @@ package rpcwire
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,10 +13,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
+	"google.golang.org/protobuf/proto"
 
 	gocid "github.com/ipfs/go-cid"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/wirepb"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/remote"
 	"github.com/pincluster/pincluster/statusdigest"
@@ -79,6 +82,8 @@ func rpcSamples(t testing.TB) map[string]any {
 		"pincluster.StatusDigestPullResponse": &messages.StatusDigestPullResponse{Epoch: 7, Seq: 42, More: true, Error: "e",
 			Entries: []statusdigest.Entry{{Cid: c.Bytes(), Status: api.TrackerStatusPinError, TS: ts, Error: "boom", Attempts: 2,
 				Priority: true, Seq: 41}, {Cid: c.Bytes(), Seq: 42}}},
+		"pincluster.AppliedRequest":  &messages.AppliedRequest{Origin: a, Seq: 1<<40 + 5, Wait: 15 * time.Second},
+		"pincluster.AppliedResponse": &messages.AppliedResponse{Seq: 1 << 40, Error: "e"},
 	}
 }
 
@@ -220,4 +225,28 @@ func FuzzRPCJSONDecode(f *testing.F) {
 			t.Fatalf("%s: JSON value has no protobuf form: %v", e.codec.Name, err)
 		}
 	})
+}
+
+// An AppliedRequest's wait is capped (no caller parks a request for long) and a negative
+// wait or a bad origin is refused.
+func TestAppliedRequestBounds(t *testing.T) {
+	enc := func(w *wirepb.AppliedRequest) []byte {
+		b, err := proto.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var m messages.AppliedRequest
+	if err := protoAppliedRequest.Unmarshal(enc(&wirepb.AppliedRequest{Origin: []byte(wirePeer(t, 1)), Seq: 9, WaitMs: 1 << 40}), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Wait != time.Duration(maxAppliedWaitMs)*time.Millisecond || m.Seq != 9 {
+		t.Fatalf("decoded %+v, want the wait capped at %d ms", m, maxAppliedWaitMs)
+	}
+	for _, w := range []*wirepb.AppliedRequest{{Origin: []byte(wirePeer(t, 1)), WaitMs: -1}, {Origin: []byte("not a peer id"), WaitMs: 10}} {
+		if err := protoAppliedRequest.Unmarshal(enc(w), &messages.AppliedRequest{}); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("%+v: err = %v, want invalid", w, err)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
@@ -29,6 +30,7 @@ type Parts struct {
 	TrackerQueueLen  func() int
 	PendingBroadcast func() int
 	CollectedClock   func() uint64
+	HasDigestOf      func(id peer.ID) bool
 	// Root is the peer's root actor (supervision tests: Crash, Restarts, Children).
 	Root *root.Root
 }
@@ -59,6 +61,9 @@ func (p Probe) PendingBroadcast() int { return p.p.PendingBroadcast() }
 
 // CollectedClock is the store's collection watermark (0 until a tombstone was collected).
 func (p Probe) CollectedClock() uint64 { return p.p.CollectedClock() }
+
+// HasDigestOf reports whether the peer stores a replica of id's status digest.
+func (p Probe) HasDigestOf(id peer.ID) bool { return p.p.HasDigestOf(id) }
 
 // Crash makes the actor named name (a child of the root) panic, as a bug would (supervision
 // tests; the peer needs Options.FaultHooks).

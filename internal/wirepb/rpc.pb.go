@@ -1100,6 +1100,120 @@ func (x *SyncResponse) GetRemoved() map[string]uint64 {
 	return nil
 }
 
+// AppliedRequest asks a peer to answer once it stores every op of origin up to seq, or after
+// wait_ms with what it stores then (the end of a batch ingest asks where the batch is held).
+type AppliedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Origin        []byte                 `protobuf:"bytes,1,opt,name=origin,proto3" json:"origin,omitempty"` // peer ID bytes
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	WaitMs        int64                  `protobuf:"varint,3,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppliedRequest) Reset() {
+	*x = AppliedRequest{}
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppliedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppliedRequest) ProtoMessage() {}
+
+func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
+func (*AppliedRequest) Descriptor() ([]byte, []int) {
+	return file_internal_wirepb_rpc_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AppliedRequest) GetOrigin() []byte {
+	if x != nil {
+		return x.Origin
+	}
+	return nil
+}
+
+func (x *AppliedRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AppliedRequest) GetWaitMs() int64 {
+	if x != nil {
+		return x.WaitMs
+	}
+	return 0
+}
+
+type AppliedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"` // the responder's version vector entry of the origin
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppliedResponse) Reset() {
+	*x = AppliedResponse{}
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppliedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppliedResponse) ProtoMessage() {}
+
+func (x *AppliedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_wirepb_rpc_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppliedResponse.ProtoReflect.Descriptor instead.
+func (*AppliedResponse) Descriptor() ([]byte, []int) {
+	return file_internal_wirepb_rpc_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AppliedResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AppliedResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_internal_wirepb_rpc_proto protoreflect.FileDescriptor
 
 const file_internal_wirepb_rpc_proto_rawDesc = "" +
@@ -1199,7 +1313,14 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a:\n" +
 	"\fRemovedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01B2Z0github.com/pincluster/pincluster/internal/wirepbb\x06proto3"
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"S\n" +
+	"\x0eAppliedRequest\x12\x16\n" +
+	"\x06origin\x18\x01 \x01(\fR\x06origin\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x17\n" +
+	"\await_ms\x18\x03 \x01(\x03R\x06waitMs\"9\n" +
+	"\x0fAppliedResponse\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05errorB2Z0github.com/pincluster/pincluster/internal/wirepbb\x06proto3"
 
 var (
 	file_internal_wirepb_rpc_proto_rawDescOnce sync.Once
@@ -1213,7 +1334,7 @@ func file_internal_wirepb_rpc_proto_rawDescGZIP() []byte {
 	return file_internal_wirepb_rpc_proto_rawDescData
 }
 
-var file_internal_wirepb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_internal_wirepb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_internal_wirepb_rpc_proto_goTypes = []any{
 	(*IDRequest)(nil),             // 0: pincluster.wire.v1.IDRequest
 	(*IDResponse)(nil),            // 1: pincluster.wire.v1.IDResponse
@@ -1232,26 +1353,28 @@ var file_internal_wirepb_rpc_proto_goTypes = []any{
 	(*SyncRequest)(nil),           // 14: pincluster.wire.v1.SyncRequest
 	(*SeqRange)(nil),              // 15: pincluster.wire.v1.SeqRange
 	(*SyncResponse)(nil),          // 16: pincluster.wire.v1.SyncResponse
-	nil,                           // 17: pincluster.wire.v1.PinInfo.MetadataEntry
-	nil,                           // 18: pincluster.wire.v1.SyncRequest.VvEntry
-	nil,                           // 19: pincluster.wire.v1.SyncResponse.VvEntry
-	nil,                           // 20: pincluster.wire.v1.SyncResponse.SnapshotVvEntry
-	nil,                           // 21: pincluster.wire.v1.SyncResponse.RemovedEntry
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*AppliedRequest)(nil),        // 17: pincluster.wire.v1.AppliedRequest
+	(*AppliedResponse)(nil),       // 18: pincluster.wire.v1.AppliedResponse
+	nil,                           // 19: pincluster.wire.v1.PinInfo.MetadataEntry
+	nil,                           // 20: pincluster.wire.v1.SyncRequest.VvEntry
+	nil,                           // 21: pincluster.wire.v1.SyncResponse.VvEntry
+	nil,                           // 22: pincluster.wire.v1.SyncResponse.SnapshotVvEntry
+	nil,                           // 23: pincluster.wire.v1.SyncResponse.RemovedEntry
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_internal_wirepb_rpc_proto_depIdxs = []int32{
 	2,  // 0: pincluster.wire.v1.IDResponse.id:type_name -> pincluster.wire.v1.ID
 	3,  // 1: pincluster.wire.v1.ID.ipfs:type_name -> pincluster.wire.v1.IPFSID
 	6,  // 2: pincluster.wire.v1.StatusResponse.infos:type_name -> pincluster.wire.v1.PinInfo
-	22, // 3: pincluster.wire.v1.PinInfo.created:type_name -> google.protobuf.Timestamp
-	17, // 4: pincluster.wire.v1.PinInfo.metadata:type_name -> pincluster.wire.v1.PinInfo.MetadataEntry
-	22, // 5: pincluster.wire.v1.PinInfo.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 3: pincluster.wire.v1.PinInfo.created:type_name -> google.protobuf.Timestamp
+	19, // 4: pincluster.wire.v1.PinInfo.metadata:type_name -> pincluster.wire.v1.PinInfo.MetadataEntry
+	24, // 5: pincluster.wire.v1.PinInfo.timestamp:type_name -> google.protobuf.Timestamp
 	11, // 6: pincluster.wire.v1.GCResponse.result:type_name -> pincluster.wire.v1.IPFSRepoGC
-	18, // 7: pincluster.wire.v1.SyncRequest.vv:type_name -> pincluster.wire.v1.SyncRequest.VvEntry
+	20, // 7: pincluster.wire.v1.SyncRequest.vv:type_name -> pincluster.wire.v1.SyncRequest.VvEntry
 	15, // 8: pincluster.wire.v1.SyncRequest.held:type_name -> pincluster.wire.v1.SeqRange
-	19, // 9: pincluster.wire.v1.SyncResponse.vv:type_name -> pincluster.wire.v1.SyncResponse.VvEntry
-	20, // 10: pincluster.wire.v1.SyncResponse.snapshot_vv:type_name -> pincluster.wire.v1.SyncResponse.SnapshotVvEntry
-	21, // 11: pincluster.wire.v1.SyncResponse.removed:type_name -> pincluster.wire.v1.SyncResponse.RemovedEntry
+	21, // 9: pincluster.wire.v1.SyncResponse.vv:type_name -> pincluster.wire.v1.SyncResponse.VvEntry
+	22, // 10: pincluster.wire.v1.SyncResponse.snapshot_vv:type_name -> pincluster.wire.v1.SyncResponse.SnapshotVvEntry
+	23, // 11: pincluster.wire.v1.SyncResponse.removed:type_name -> pincluster.wire.v1.SyncResponse.RemovedEntry
 	12, // [12:12] is the sub-list for method output_type
 	12, // [12:12] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
@@ -1270,7 +1393,7 @@ func file_internal_wirepb_rpc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_wirepb_rpc_proto_rawDesc), len(file_internal_wirepb_rpc_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
