@@ -16,7 +16,11 @@ import (
 type fakeHeap struct {
 	value, reads atomic.Uint64
 	frees        atomic.Int64
+	allocRate    atomic.Uint64 // bytes "allocated" per check
+	alloc        atomic.Uint64
 }
+
+func (f *fakeHeap) allocated() uint64 { return f.alloc.Add(f.allocRate.Load()) }
 
 func (f *fakeHeap) reclaimable() uint64 {
 	f.reads.Add(1)
@@ -37,6 +41,7 @@ func spawnTrim(t *testing.T, threshold uint64) *fakeHeap {
 		Threshold:   threshold,
 		Free:        func() { f.frees.Add(1) },
 		Reclaimable: f.reclaimable,
+		Allocated:   f.allocated,
 	}
 	if _, err := Spawn(r, deps, slog.Default()); err != nil {
 		t.Fatal(err)
@@ -89,9 +94,34 @@ func TestMetricsExist(t *testing.T) {
 	for _, d := range metrics.All() {
 		known[d.Name] = d.Kind
 	}
-	for _, name := range []string{freeMetric, objectsMetric, liveMetric} {
+	for _, name := range []string{freeMetric, objectsMetric, liveMetric, allocsMetric} {
 		if k, ok := known[name]; !ok || k != metrics.KindUint64 {
 			t.Errorf("runtime/metrics has no uint64 %s", name)
 		}
 	}
+}
+
+// During a burst (Threshold or more allocated per check) nothing is trimmed, however much is
+// reclaimable; once it ends, the heap is trimmed.
+func TestNoTrimDuringABurst(t *testing.T) {
+	f := &fakeHeap{}
+	f.allocRate.Store(100)
+	f.value.Store(1000)
+	r, err := root.Spawn(actor.NewActorSystem(), root.Config{}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	checks := atomic.Uint64{}
+	deps := Deps{Every: time.Millisecond, Threshold: 100, Free: func() { f.frees.Add(1) }, Reclaimable: f.reclaimable,
+		Allocated: func() uint64 { checks.Add(1); return f.allocated() }}
+	if _, err := Spawn(r, deps, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "checks during the burst", func() bool { return checks.Load() >= 20 })
+	if n := f.frees.Load(); n != 0 {
+		t.Fatalf("trimmed %d times during a burst", n)
+	}
+	f.allocRate.Store(99)
+	waitFor(t, "a trim once the burst is over", func() bool { return f.frees.Load() > 0 })
 }
