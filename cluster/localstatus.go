@@ -54,6 +54,18 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		}
 	}
 	var lp localPin
+	// emit sends st as this peer's status of lp when filter wants it.
+	emit := func(st api.PinInfoShort) error {
+		if !st.Status.Match(filter) {
+			return nil
+		}
+		st.PeerName, st.IPFS = base.PeerName, base.IPFS
+		if st.TS.IsZero() {
+			st.TS = base.TS
+		}
+		lp.st = st
+		return each(&lp)
+	}
 	return s.d.Store.PinsRaw(ctx, func(c, js []byte) error {
 		lp = localPin{cid: c, js: js}
 		lp.spans, lp.scanned = scanPin(js)
@@ -61,15 +73,7 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		if st, meta, err := s.localMetaStatus(ctx, js); err != nil { // a meta-pin: its shards' aggregate
 			return err
 		} else if meta {
-			if !st.Status.Match(filter) {
-				return nil
-			}
-			st.PeerName, st.IPFS = base.PeerName, base.IPFS
-			if st.TS.IsZero() {
-				st.TS = base.TS
-			}
-			lp.st = st
-			return each(&lp)
+			return emit(st)
 		}
 		var allocated bool
 		if lp.scanned {
@@ -99,15 +103,7 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		default:
 			st, lp.settled = api.PinInfoShort{Status: api.TrackerStatusUnexpectedlyUnpinned}, true
 		}
-		if !st.Status.Match(filter) {
-			return nil
-		}
-		st.PeerName, st.IPFS = base.PeerName, base.IPFS
-		if st.TS.IsZero() {
-			st.TS = base.TS
-		}
-		lp.st = st
-		return each(&lp)
+		return emit(st)
 	})
 }
 

@@ -24,9 +24,8 @@ type AppliedWaiter interface {
 
 // Replication says how many members hold every op of this peer up to a seq.
 type Replication struct {
-	Held    int       // members holding them, this peer included
-	Peers   int       // members asked, this peer included
-	Missing []peer.ID // members that did not (or did not answer)
+	Held  int // members holding them, this peer included
+	Peers int // members asked, this peer included
 }
 
 // AwaitReplicated asks every other member to answer once it stores this peer's ops up to seq,
@@ -39,9 +38,7 @@ func (s *PeerService) AwaitReplicated(ctx context.Context, seq uint64, wait time
 	ask(ctx, s.fan, others, req, wait+RPCTimeout, func(id peer.ID, resp *messages.AppliedResponse, err string) {
 		if err == "" && resp != nil && resp.Error == "" && resp.Seq >= seq {
 			r.Held++
-			return
 		}
-		r.Missing = append(r.Missing, id)
 	})
 	return r
 }

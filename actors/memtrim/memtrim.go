@@ -25,6 +25,7 @@
 package memtrim
 
 import (
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"runtime/metrics"
@@ -109,7 +110,7 @@ func (a *trimActor) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopped, *actor.Restarting:
 	default:
-		a.log.Warn("unexpected message", "type", m)
+		a.log.Warn("unexpected message", "type", fmt.Sprintf("%T", m))
 	}
 }
 

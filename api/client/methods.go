@@ -150,6 +150,11 @@ func (c *Client) Status(ctx context.Context, ci api.Cid, local bool) (api.Global
 // StatusAll streams the status of the pinset (GET /pins), filtered by a comma list of status
 // names and restricted to cids when not empty.
 func (c *Client) StatusAll(ctx context.Context, filter string, local bool, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
+	return stream(ctx, c, request{method: http.MethodGet, path: "/pins", query: statusAllQuery(filter, local, cids)}, fn)
+}
+
+// statusAllQuery is the query of GET /pins: local, the filter and the CIDs when set.
+func statusAllQuery(filter string, local bool, cids []api.Cid) url.Values {
 	q := localQuery(local)
 	if filter != "" {
 		q.Set("filter", filter)
@@ -161,7 +166,7 @@ func (c *Client) StatusAll(ctx context.Context, filter string, local bool, cids 
 		}
 		q.Set("cids", strings.Join(s, ","))
 	}
-	return stream(ctx, c, request{method: http.MethodGet, path: "/pins", query: q}, fn)
+	return q
 }
 
 // Recover re-queues c where it is in error and returns its status (POST /pins/{cid}/recover).

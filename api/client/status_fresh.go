@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -20,17 +19,7 @@ func (c *Client) StatusFresh(ctx context.Context, ci api.Cid) (api.GlobalPinInfo
 
 // StatusAllFresh is StatusAll (global) asking every peer now (GET /pins?fresh=true).
 func (c *Client) StatusAllFresh(ctx context.Context, filter string, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
-	q := localQuery(false)
+	q := statusAllQuery(filter, false, cids)
 	q.Set("fresh", "true")
-	if filter != "" {
-		q.Set("filter", filter)
-	}
-	if len(cids) > 0 {
-		s := make([]string, len(cids))
-		for i, ci := range cids {
-			s[i] = ci.String()
-		}
-		q.Set("cids", strings.Join(s, ","))
-	}
 	return stream(ctx, c, request{method: http.MethodGet, path: "/pins", query: q}, fn)
 }

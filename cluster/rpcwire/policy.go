@@ -20,10 +20,10 @@ import (
 // decodes an inbound message, with the caller's authenticated peer ID, so no handler can forget
 // the check. Holding the cluster secret lets a host connect; only consensus.crdt.trusted_peers
 // may change anything:
-//   - read: id, the status of CIDs on this peer, how much of an origin's log it stores, the pinset itself (anti-entropy pulls;
-//     followers and untrusted replicas need the pinset to pin their allocations) and the
-//     bearer-token records (ids, metadata and revocations, never tokens). Metrics travel
-//     over pubsub, where each peer may only speak for itself.
+//   - read: id, the status of CIDs on this peer, how much of an origin's log it stores, the
+//     pinset itself (anti-entropy pulls; followers and untrusted replicas need the pinset to
+//     pin their allocations) and the bearer-token records (ids, metadata and revocations,
+//     never tokens). Metrics travel over pubsub, where each peer may only speak for itself.
 //   - trusted: anything that changes this peer or its IPFS node: leaving the cluster (peers rm),
 //     recover, IPFS GC.
 //   - reply: answers to this peer's own requests, accepted only from the peer that was asked
