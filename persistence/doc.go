@@ -58,7 +58,9 @@
 //	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
 //	mb/<peer ID>                   a member and when it was last heard from (members.go)
 //	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO
-//	tq/f/<CID>, m/tqlen, m/tqseq   order, the CID index, failed entries, the length and last seq
+//	tq/f/<CID>, m/tqlen, m/tqseq,  order (batch entries of many CIDs among them,
+//	m/tqbatch                      trackqueue_batch.go), the CID index, failed entries, the
+//	                               length, the last seq and the CIDs in batch entries
 //	xn/<lower(name)>0<CID>         live pins by name, any case (index.go); empty values
 //	xm/<key>0<value>0<CID>         live pins by metadata pair (index.go); empty values
 //	xr/<created 8 BE><id 16><CID>  pinning service requests, by created time (requests.go)

@@ -94,6 +94,8 @@ type Store struct {
 	// queueFailed counts the failed entries (tq/f), counted at open and kept under queueMu:
 	// while there are none, queue writes skip looking for one (a read per new pin).
 	queueFailed atomic.Int64
+	// queueBatched counts the CIDs of batch entries, mirrors m/tqbatch (trackqueue_batch.go).
+	queueBatched atomic.Int64
 
 	// Exclusions (members.go): cached mx/ entries, the handler told of pins that raced a
 	// collection, and those found by the write in progress (under writeMu).
@@ -243,6 +245,10 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
+		qb, err := getU64(txn, keyQueueBatched)
+		if err != nil {
+			return err
+		}
 		idx, err := getU64(txn, keyIndexed)
 		if err != nil {
 			return err
@@ -252,6 +258,7 @@ func (s *Store) load() error {
 		s.maxClock.Store(c)
 		s.queueLen.Store(int64(ql))
 		s.queueSeq.Store(qs)
+		s.queueBatched.Store(int64(qb))
 		failed, err := countKeys(txn, prefixQueueFailed)
 		s.queueFailed.Store(failed)
 		return err

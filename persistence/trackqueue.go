@@ -19,14 +19,17 @@ import (
 //	tq/s/<seq 8>   queued entry, in FIFO order (value: encodeQueueEntry)
 //	tq/c/<cid>     the seq of the CID's queued entry
 //	tq/f/<cid>     failed entry: gave up retrying, waits for a recover (value: encodeQueueEntry)
-//	m/tqlen        number of queued entries (tq/s), updated in the same transaction
+//	m/tqlen        number of queued CIDs (tq/s, a batch entry counting its CIDs), updated in
+//	               the same transaction
 //	m/tqseq        last seq given out
+//	m/tqbatch      number of CIDs in batch entries (trackqueue_batch.go)
 var (
 	prefixQueueSeq    = []byte("tq/s/")
 	prefixQueueCid    = []byte("tq/c/")
 	prefixQueueFailed = []byte("tq/f/")
 	keyQueueLen       = []byte("m/tqlen")
 	keyQueueSeq       = []byte("m/tqseq")
+	keyQueueBatched   = []byte("m/tqbatch")
 )
 
 // QueueEntry is one item of the tracker's durable queue.
@@ -40,6 +43,9 @@ type QueueEntry struct {
 	Priority bool // the queue of the last attempt
 	Failed   bool // in the failed set, not queued
 	Err      string
+	// Batch is set on a batch entry (QueuePutBatch): its CIDs, in order, each with its pin's
+	// record as QueuePage read it. Such an entry has only Seq besides.
+	Batch []BatchItem
 }
 
 // QueueOpKind is what a QueueOp does.
@@ -58,6 +64,11 @@ const (
 	QueueDel
 	// QueueRequeueFailed moves every failed entry to the tail of the queue, attempts kept.
 	QueueRequeueFailed
+	// QueuePutBatch queues Entry.Batch as one entry at the tail (trackqueue_batch.go); with
+	// QueueBatch.Max set, only the CIDs that fit are stored.
+	QueuePutBatch
+	// QueueDelBatch removes the batch entry at Entry.Seq.
+	QueueDelBatch
 )
 
 // QueueOp is one change of the durable queue.
@@ -76,8 +87,11 @@ type QueueResult struct {
 	Len      int // queued entries after the write
 }
 
-// queueChunk bounds the ops of one transaction of WriteQueue.
+// queueChunk bounds the CIDs of one transaction of WriteQueue.
 const queueChunk = 512
+
+// A batch entry is one value, about 40 bytes a CID: a quarter of an op per CID.
+func opUnits(op QueueOp) int { return max(1, len(op.Entry.Batch)/4) }
 
 // WriteQueue applies ops to the tracker's queue in order, in transactions of queueChunk ops
 // (one at a time; the tracker is the only caller), concurrently with the pinset's writes. max > 0 bounds the queued entries for new
@@ -93,7 +107,6 @@ func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
 		return res, fmt.Errorf("persistence: tracker queue: %w", err)
 	}
 	for i := 0; i < len(ops); {
-		n := min(queueChunk, len(ops)-i)
 		if ops[i].Kind == QueueRequeueFailed {
 			moved, err := s.requeueFailed()
 			if err != nil {
@@ -103,41 +116,68 @@ func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
 			i++
 			continue
 		}
-		j := i
-		for j < i+n && ops[j].Kind != QueueRequeueFailed {
+		// A transaction takes queueChunk units of ops (opUnits), at least one op.
+		j, units := i, 0
+		for j < len(ops) && ops[j].Kind != QueueRequeueFailed && (j == i || units+opUnits(ops[j]) <= queueChunk) {
+			units += opUnits(ops[j])
 			j++
 		}
 		txn := s.db.NewTransaction(true)
-		length, seq, failed := s.queueLen.Load(), s.queueSeq.Load(), s.queueFailed.Load()
+		c := s.queueCounters()
 		for k := i; k < j; k++ {
-			e, refused, err := applyQueueOp(txn, ops[k], &length, &seq, &failed, max)
+			var e QueueEntry
+			var refused bool
+			var err error
+			switch ops[k].Kind {
+			case QueuePutBatch, QueueDelBatch:
+				e, refused, err = applyBatchOp(txn, ops[k], &c, max)
+			default:
+				e, refused, err = applyQueueOp(txn, ops[k], &c.length, &c.seq, &c.failed, max)
+			}
 			if err != nil {
 				txn.Discard()
 				return res, fmt.Errorf("persistence: tracker queue: %w", err)
 			}
 			res.Entries[k], res.Refused[k] = e, refused
 		}
-		if err := setQueueCounters(txn, length, seq); err != nil {
-			txn.Discard()
+		if err := s.commitQueue(txn, c); err != nil {
 			return res, err
 		}
-		if err := s.commit(txn.Commit); err != nil {
-			return res, fmt.Errorf("persistence: tracker queue: %w", err)
-		}
-		s.queueLen.Store(length)
-		s.queueSeq.Store(seq)
-		s.queueFailed.Store(failed)
 		i = j
 	}
 	res.Len = int(s.queueLen.Load())
 	return res, nil
 }
 
-func setQueueCounters(txn *badger.Txn, length int64, seq uint64) error {
-	if err := txn.Set(keyQueueLen, encU64(uint64(length))); err != nil {
-		return err
+// queueCounters are the queue's counters as one transaction changes them.
+type queueCounters struct {
+	length, failed, batched int64
+	seq                     uint64
+}
+
+func (s *Store) queueCounters() queueCounters {
+	return queueCounters{length: s.queueLen.Load(), seq: s.queueSeq.Load(), failed: s.queueFailed.Load(), batched: s.queueBatched.Load()}
+}
+
+// commitQueue writes the counters in txn, commits it and publishes them.
+func (s *Store) commitQueue(txn *badger.Txn, c queueCounters) error {
+	for _, kv := range []struct {
+		k []byte
+		v uint64
+	}{{keyQueueLen, uint64(c.length)}, {keyQueueSeq, c.seq}, {keyQueueBatched, uint64(c.batched)}} {
+		if err := txn.Set(kv.k, encU64(kv.v)); err != nil {
+			txn.Discard()
+			return err
+		}
 	}
-	return txn.Set(keyQueueSeq, encU64(seq))
+	if err := s.commit(txn.Commit); err != nil {
+		return fmt.Errorf("persistence: tracker queue: %w", err)
+	}
+	s.queueLen.Store(c.length)
+	s.queueSeq.Store(c.seq)
+	s.queueFailed.Store(c.failed)
+	s.queueBatched.Store(c.batched)
+	return nil
 }
 
 // applyQueueOp applies op in txn, keeping the counters: queued entries, last seq, and failed
@@ -257,38 +297,45 @@ func (s *Store) requeueFailed() (int, error) {
 			return moved, err
 		}
 		txn := s.db.NewTransaction(true)
-		length, seq, failed := s.queueLen.Load(), s.queueSeq.Load(), s.queueFailed.Load()
+		c := s.queueCounters()
 		for _, e := range batch {
 			e.Seq = 0
-			if _, _, err := applyQueueOp(txn, QueueOp{Kind: QueuePut, Entry: e}, &length, &seq, &failed, 0); err != nil {
+			if _, _, err := applyQueueOp(txn, QueueOp{Kind: QueuePut, Entry: e}, &c.length, &c.seq, &c.failed, 0); err != nil {
 				txn.Discard()
 				return moved, err
 			}
 		}
-		if err := setQueueCounters(txn, length, seq); err != nil {
-			txn.Discard()
+		if err := s.commitQueue(txn, c); err != nil {
 			return moved, err
 		}
-		if err := s.commit(txn.Commit); err != nil {
-			return moved, fmt.Errorf("persistence: tracker queue: %w", err)
-		}
-		s.queueLen.Store(length)
-		s.queueSeq.Store(seq)
-		s.queueFailed.Store(failed)
 		moved += len(batch)
 	}
 }
 
-// QueuePage returns up to limit queued entries after seq after, in queue order.
+// QueuePage returns up to limit queued CIDs after seq after, in queue order: entries, and batch
+// entries with their CIDs' pin records (a batch counts its CIDs; the first entry is returned
+// even when it alone is over limit).
 func (s *Store) QueuePage(after uint64, limit int) ([]QueueEntry, error) {
 	var out []QueueEntry
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixQueueSeq, PrefetchValues: true, PrefetchSize: min(limit, 256)})
 		defer it.Close()
-		for it.Seek(seqKey(after + 1)); it.Valid() && len(out) < limit; it.Next() {
+		n := 0
+		for it.Seek(seqKey(after + 1)); it.Valid() && n < limit; it.Next() {
 			var e QueueEntry
 			if err := it.Item().Value(func(v []byte) (err error) { e, err = decodeQueueEntry(v); return err }); err != nil {
 				return err
+			}
+			if e.Batch != nil {
+				if n > 0 && n+len(e.Batch) > limit {
+					break
+				}
+				if err := readBatchRecords(txn, e.Batch); err != nil {
+					return err
+				}
+				n += len(e.Batch)
+			} else {
+				n++
 			}
 			out = append(out, e)
 		}
@@ -316,11 +363,12 @@ func (s *Store) QueueGet(c api.Cid) (QueueEntry, bool, error) {
 	return e, ok, err
 }
 
-// QueueLen is the number of queued entries (failed ones excluded).
+// QueueLen is the number of queued CIDs (failed ones excluded), those of batch entries too.
 func (s *Store) QueueLen() int { return int(s.queueLen.Load()) }
 
-// IterateQueue calls fn for every queued entry in queue order, then every failed entry, in one
-// read transaction with constant memory.
+// IterateQueue calls fn for every queued entry in queue order (each CID of a batch entry as an
+// entry of its own, with the batch's seq), then every failed entry, in one read transaction
+// with constant memory.
 func (s *Store) IterateQueue(ctx context.Context, fn func(QueueEntry) error) error {
 	return s.db.View(func(txn *badger.Txn) error {
 		for _, prefix := range [][]byte{prefixQueueSeq, prefixQueueFailed} {
@@ -333,7 +381,7 @@ func (s *Store) IterateQueue(ctx context.Context, fn func(QueueEntry) error) err
 				var e QueueEntry
 				err := it.Item().Value(func(v []byte) (err error) { e, err = decodeQueueEntry(v); return err })
 				if err == nil {
-					err = fn(e)
+					err = eachEntry(e, fn)
 				}
 				if err != nil {
 					it.Close()
@@ -432,6 +480,9 @@ func encodeQueueEntry(e QueueEntry) []byte {
 func decodeQueueEntry(v []byte) (QueueEntry, error) {
 	var e QueueEntry
 	bad := fmt.Errorf("persistence: corrupt tracker queue entry of %d bytes", len(v))
+	if len(v) > 0 && v[0]&flagBatch != 0 {
+		return decodeBatchEntry(v)
+	}
 	if len(v) < 10 {
 		return e, bad
 	}

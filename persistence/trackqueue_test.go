@@ -108,9 +108,17 @@ func TestQueueEntryRoundTrip(t *testing.T) {
 func FuzzDecodeQueueEntry(f *testing.F) {
 	f.Add(encodeQueueEntry(QueueEntry{Seq: 3, Cid: mkCid(f, 1), Attempts: 2, Err: "x"}))
 	f.Add([]byte{})
+	f.Add(encodeBatchEntry(QueueEntry{Seq: 9, Batch: []BatchItem{{Cid: mkCid(f, 1)}, {Cid: mkCid(f, 2), Unpin: true}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeQueueEntry(b)
 		if err != nil {
+			return
+		}
+		if e.Batch != nil {
+			again, err := decodeQueueEntry(encodeBatchEntry(e))
+			if err != nil || again.Seq != e.Seq || len(again.Batch) != len(e.Batch) {
+				t.Fatalf("re-decoded batch %+v (%v), want %+v", again, err, e)
+			}
 			return
 		}
 		again, err := decodeQueueEntry(encodeQueueEntry(e))

@@ -18,8 +18,10 @@ type Queue interface {
 	QueuePage(after uint64, limit int) ([]persistence.QueueEntry, error)
 	// QueueGet returns the CID's queued or failed entry. Safe concurrently with writes.
 	QueueGet(c api.Cid) (persistence.QueueEntry, bool, error)
-	// QueueLen is the number of queued entries (failed ones excluded).
+	// QueueLen is the number of queued CIDs (failed ones excluded).
 	QueueLen() int
+	// QueueBatched is the number of CIDs in batch entries (batch.go).
+	QueueBatched() int
 	// IterateQueue streams every queued entry then every failed one.
 	IterateQueue(ctx context.Context, fn func(persistence.QueueEntry) error) error
 }

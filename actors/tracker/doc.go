@@ -85,6 +85,10 @@
 // is a prefix scan from the last sequence number loaded. So the tracker's memory is bounded by
 // configuration, not by the pinset or the queue.
 //
+// A bulk change (a batch ingest, or a replica applying one) does not go through Badger CID by
+// CID: what the window has no room for is written as batch entries of a few hundred CIDs,
+// decided only when paged in (batch.go).
+//
 // Decisions:
 //   - Memory first: a CID the window does not hold goes straight into the window, in memory
 //     only, while the window has room and nothing waits in the durable queue (no entry, no put

@@ -60,9 +60,13 @@ func (t *Tracker) Status(ctx context.Context, pin api.Pin) (api.PinInfo, error) 
 		s = api.PinInfoShort{Status: api.TrackerStatusRemote}
 	default:
 		pinned, _, err := t.backend.IsPinned(ctx, pin.Cid)
-		if err != nil {
+		switch {
+		case err != nil:
 			s = api.PinInfoShort{Status: api.TrackerStatusClusterError, Error: fmt.Sprintf("cannot ask the IPFS node: %v", err)}
-		} else {
+		case !pinned && t.queue.QueueBatched() > 0:
+			// Most likely in a batch entry, which has no index (batch.go).
+			s = api.PinInfoShort{Status: api.TrackerStatusPinQueued}
+		default:
 			s = api.PinInfoShort{Status: settledStatus(pinned)}
 		}
 	}

@@ -200,10 +200,11 @@ func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
 }
 
 // Tracked reports whether the CID has work queued, in progress or failed here (a state sync
-// skips those). It reads the window and the durable queue, not the IPFS node.
+// skips those). It reads the window and the durable queue, not the IPFS node. While batch
+// entries wait every CID counts as tracked: they have no index (batch.go).
 func (t *Tracker) Tracked(ctx context.Context, c api.Cid) (bool, error) {
 	_, found, err := t.inFlight(ctx, c)
-	return found, err
+	return found || t.queue.QueueBatched() > 0, err
 }
 
 // QueueLen is the number of items queued or in progress, counted in the durable queue (the

@@ -99,6 +99,10 @@ type trackerActor struct {
 	evictedWhilePaging map[string]struct{}
 	exhausted          bool   // the last page reached the end of the queue; cleared by puts
 	epoch              uint64 // counts puts, so a page read knows whether one landed meanwhile
+	// needRoom is the room the batch entry at the cursor needs (0: none waits): no page is
+	// read before the window has it.
+	needRoom int
+	batch    []persistence.BatchItem // CIDs for the next batch entry (batch.go)
 }
 
 func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backend ipfs.Backend, queue Queue, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {

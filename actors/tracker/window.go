@@ -44,7 +44,7 @@ func (a *trackerActor) write(op persistence.QueueOp, tag writeTag) {
 	if tag.ack != nil {
 		tag.ack.remaining++
 	}
-	if op.Kind == persistence.QueuePut {
+	if op.Kind == persistence.QueuePut || op.Kind == persistence.QueuePutBatch {
 		a.puts++
 		if it := tag.it; it != nil && !it.durable {
 			it.durable = true
@@ -134,6 +134,15 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	a.publishLen()
 	refused := 0
 	for i, op := range m.w.ops {
+		if op.Kind == persistence.QueuePutBatch {
+			a.puts--
+			a.epoch++
+			a.exhausted = false
+			if m.err == nil {
+				refused += len(op.Entry.Batch) - len(m.res.Entries[i].Batch)
+			}
+			continue
+		}
 		tag := m.w.tags[i]
 		var err error
 		switch {
@@ -244,15 +253,25 @@ func (a *trackerActor) publishLen() { a.queueLen.Store(int64(a.stored + a.memQue
 // crashes; the state sync re-derives it (the startup sync, or the one a restarted tracker
 // asks for, tracker.go), as it did for the whole queue before the queue was durable.
 func (a *trackerActor) admitInMemory(ctx actor.Context, c api.Cid, op opKind, mode api.PinMode, created time.Time) bool {
-	if a.stored > 0 || a.puts > 0 || len(a.items) >= a.cfg.QueueWindow || a.full() != nil {
+	if !a.roomInMemory() {
 		return false
 	}
+	a.admit(ctx, c, op, mode, created)
+	return true
+}
+
+// roomInMemory: a CID the window does not hold may go into it in memory only.
+func (a *trackerActor) roomInMemory() bool {
+	return a.stored == 0 && a.puts == 0 && len(a.items) < a.cfg.QueueWindow && a.full() == nil
+}
+
+// admit puts a CID the window does not hold into it, in memory only, and queues it.
+func (a *trackerActor) admit(ctx actor.Context, c api.Cid, op opKind, mode api.PinMode, created time.Time) {
 	it := &item{cid: c, mode: mode, created: created, op: op}
 	a.items[c.KeyString()] = it
 	a.memQueued++
 	a.publishLen() // before the request is answered
 	a.enqueue(ctx, it, op == opUnpin || usePriorityQueue(0, created, time.Now(), a.cfg))
-	return true
 }
 
 // page reads the next entries of the durable queue into free room of the window.
@@ -260,7 +279,7 @@ func (a *trackerActor) page(ctx actor.Context) {
 	// Every item counts, settling and failed ones too: when the queue writes lag behind the
 	// pins, the window stops taking work instead of growing.
 	room := a.cfg.QueueWindow - len(a.items)
-	if a.paging || a.exhausted || a.stopping || room <= 0 {
+	if a.paging || a.exhausted || a.stopping || room <= 0 || room < a.needRoom {
 		return
 	}
 	n := min(room, maxPage)
@@ -287,7 +306,21 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 	}
 	now := time.Now()
 	full := false
+	got := 0 // CIDs read, those of batch entries too
+	a.needRoom = 0
 	for _, e := range m.entries {
+		if e.Batch != nil {
+			got += len(e.Batch)
+			if room := a.cfg.QueueWindow - len(a.items); room < len(e.Batch) {
+				// Taken whole or not at all: read again once the window has the room.
+				a.needRoom, full = len(e.Batch), true
+				break
+			}
+			a.cursor = max(a.cursor, e.Seq)
+			a.takeBatch(ctx, e)
+			continue
+		}
+		got++
 		if len(a.items) >= a.cfg.QueueWindow {
 			// Items admitted in memory while the page was read took the room it was asked
 			// for: the rest of the page is read again later (the cursor stays before it).
@@ -312,7 +345,7 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		a.enqueue(ctx, it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	}
 	// A short page means the queue is read to its end, unless a write landed meanwhile.
-	if !full && len(m.entries) < m.asked && a.epoch == m.epoch {
+	if !full && got < m.asked && a.epoch == m.epoch {
 		a.exhausted = true
 	}
 }

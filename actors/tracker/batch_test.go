@@ -1,0 +1,92 @@
+package tracker
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/ipfs/fake"
+	"github.com/pincluster/pincluster/messages"
+)
+
+// TestPinsetChangedBeyondTheWindowGoesInBatches: the CIDs of a pinset event that the window
+// has no room for go into batch entries; meanwhile they show pin_queued; each is decided when
+// paged in, from the pin's record as it is then (a pin unpinned meanwhile is unpinned, one
+// moved elsewhere is not pinned), and the queue drains to nothing.
+func TestPinsetChangedBeyondTheWindowGoesInBatches(t *testing.T) {
+	cfg := testConfig()
+	cfg.QueueWindow = 4
+	st := testQueue(t)
+	b := fake.New()
+	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Stop)
+	_, pub, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(0)
+	op := func(kind crdt.OpKind, p api.Pin) crdt.Op {
+		seq++
+		o := crdt.Op{Origin: origin, Seq: seq, Clock: crdt.HLC(seq), Kind: kind, Cid: p.Cid}
+		if kind == crdt.OpPin {
+			o.PinJSON, _ = json.Marshal(p)
+		}
+		return o
+	}
+	const n = 40
+	pins := make([]api.Pin, n)
+	ops := make([]crdt.Op, n)
+	for i := range pins {
+		pins[i] = testPin(t, fmt.Sprint("batch", i))
+		ops[i] = op(crdt.OpPin, pins[i])
+	}
+	if _, err := st.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins[:cfg.QueueWindow] {
+		b.StallPin(p.Cid) // the window stays full until released
+	}
+	unpinned, moved := pins[30], pins[31]
+	if err := b.Pin(ctx5s(t), unpinned.Cid, api.PinModeRecursive, nil); err != nil {
+		t.Fatal(err)
+	}
+	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: ops})
+	waitFor(t, "batch entries written", func() (bool, string) {
+		return st.QueueBatched() == n-cfg.QueueWindow, fmt.Sprint(st.QueueBatched())
+	})
+	waitStatus(t, tr, pins[20], api.TrackerStatusPinQueued)
+	// Changes the tracker is not told of: paging reads the records as they are then.
+	moved.Allocations = []peer.ID{origin}
+	if _, err := st.Apply([]crdt.Op{op(crdt.OpUnpin, unpinned), op(crdt.OpPin, moved)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins[:cfg.QueueWindow] {
+		b.Release(p.Cid)
+	}
+	waitFor(t, "queue drained", func() (bool, string) {
+		return tr.QueueLen() == 0 && st.QueueBatched() == 0, fmt.Sprintf("queue %d batched %d", tr.QueueLen(), st.QueueBatched())
+	})
+	for i, p := range pins {
+		want := i != 30 && i != 31
+		if b.Pinned(p.Cid) != want {
+			t.Fatalf("pin %d: pinned %v, want %v", i, b.Pinned(p.Cid), want)
+		}
+	}
+	if b.PinCalls(moved.Cid) != 0 {
+		t.Fatal("a pin moved elsewhere before it was paged in was pinned")
+	}
+}
