@@ -189,7 +189,9 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines
 	fail := func(l Line, err error) {
 		fails = append(fails, api.BatchEvent{Line: l.N, Input: l.Input(), Error: err.Error()})
 	}
-	good := lines[:0:0]
+	// Sized once: a Line is a few hundred bytes, and growing these slices by appends was 4% of
+	// a batch ingest's CPU.
+	good := make([]Line, 0, len(lines))
 	cids := make([]api.Cid, 0, len(lines))
 	for _, l := range lines {
 		if l.Err == nil && req.Op == api.BatchPin {
@@ -221,8 +223,8 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines
 		}
 		return p, fails, nil
 	}
-	var reqs []AllocRequest
-	var todo []Line
+	reqs := make([]AllocRequest, 0, len(good))
+	todo := make([]Line, 0, len(good))
 	for i, l := range good {
 		if found[i] && sameOptions(stored[i].PinOptions, l.Opts) {
 			p.ok++
