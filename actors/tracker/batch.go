@@ -15,8 +15,9 @@ import (
 // When the window has room for a whole entry it pages it in and decides each CID from the
 // pin's record as the pinset holds it then (allocated here: pin; unpinned or allocated
 // elsewhere: unpin), like onPinsetChanged would have; a CID the window holds already gets
-// the operation switched if it differs. The CIDs become memory-only items and the entry is
-// deleted, so they cost no further queue write unless they fail.
+// the operation switched if it differs. The entry is deleted once the last of its items left
+// the window (settled or failed), so they cost no queue write of their own unless they fail,
+// and a restart pages in again what had not settled.
 //
 // Decisions:
 //   - An entry is taken whole (it holds at most batchMax CIDs, never more than the window), so
@@ -28,8 +29,10 @@ import (
 //     node does not hold as pin_queued while batch entries wait, and Tracked counts it as
 //     tracked, so a state sync does not queue every such CID a second time (it finds what is
 //     missing in a later run, once the batch entries are paged in).
-//   - A crash loses what was paged in from a deleted entry and not settled: the state sync
-//     re-derives it, as for any memory-only item (window.go).
+//   - A restart pages the entries in again from the head: what had settled is pinned (or
+//     unpinned) again, which the IPFS node answers at once.
+//   - The queue's length counts an entry's CIDs until it is deleted, settled ones too (at
+//     most the window's worth).
 
 // batchMax bounds the CIDs of one batch entry (about 40 bytes each on disk).
 const batchMax = 512
@@ -51,9 +54,9 @@ func (a *trackerActor) flushBatch() {
 	a.batch = nil
 }
 
-// takeBatch takes a paged batch entry into the window (which has room for all of it) and
-// deletes the entry.
+// takeBatch takes a paged batch entry into the window (which has room for all of it).
 func (a *trackerActor) takeBatch(ctx actor.Context, e persistence.QueueEntry) {
+	live := 0
 	for _, b := range e.Batch {
 		pin, allocated, ok := a.batchPin(b)
 		it := a.items[b.Cid.KeyString()]
@@ -64,12 +67,33 @@ func (a *trackerActor) takeBatch(ctx actor.Context, e persistence.QueueEntry) {
 		case it != nil:
 			a.untrack(ctx, b.Cid, nil)
 		case allocated:
-			a.admit(ctx, b.Cid, opPin, pin.Mode, pin.Timestamp)
+			a.admit(ctx, b.Cid, opPin, pin.Mode, pin.Timestamp, e.Seq)
+			live++
 		default:
-			a.admit(ctx, b.Cid, opUnpin, api.PinModeRecursive, pin.Timestamp)
+			a.admit(ctx, b.Cid, opUnpin, api.PinModeRecursive, pin.Timestamp, e.Seq)
+			live++
 		}
 	}
-	a.write(persistence.QueueOp{Kind: persistence.QueueDelBatch, Entry: persistence.QueueEntry{Seq: e.Seq}}, writeTag{})
+	if live == 0 {
+		a.delBatch(e.Seq)
+		return
+	}
+	a.batchLive[e.Seq] += live
+}
+
+// leftBatch notes that an item left the window: the last one of its batch entry deletes it.
+func (a *trackerActor) leftBatch(it *item) {
+	if it.batch == 0 {
+		return
+	}
+	if a.batchLive[it.batch]--; a.batchLive[it.batch] <= 0 {
+		delete(a.batchLive, it.batch)
+		a.delBatch(it.batch)
+	}
+}
+
+func (a *trackerActor) delBatch(seq uint64) {
+	a.write(persistence.QueueOp{Kind: persistence.QueueDelBatch, Entry: persistence.QueueEntry{Seq: seq}}, writeTag{})
 }
 
 // batchPin is the pin of a batch item as the pinset holds it and whether it is allocated

@@ -90,3 +90,50 @@ func TestPinsetChangedBeyondTheWindowGoesInBatches(t *testing.T) {
 		t.Fatal("a pin moved elsewhere before it was paged in was pinned")
 	}
 }
+
+// TestBatchEntryKeptUntilItsItemsSettle: a batch entry paged into the window stays in the
+// durable queue until its last item settled, so a tracker that restarts meanwhile (a crash)
+// pages its unsettled items in again.
+func TestBatchEntryKeptUntilItsItemsSettle(t *testing.T) {
+	cfg := testConfig()
+	cfg.QueueWindow = 4
+	st := testQueue(t)
+	b := fake.New()
+	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins := make([]api.Pin, 12)
+	ops := make([]crdt.Op, len(pins))
+	for i := range pins {
+		pins[i] = testPin(t, fmt.Sprint("kept", i))
+		js, _ := json.Marshal(pins[i])
+		ops[i] = crdt.Op{Origin: peer.ID("origin"), Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: pins[i].Cid, PinJSON: js}
+	}
+	if _, err := st.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins[4:8] {
+		b.StallPin(p.Cid) // the first batch entry's items never settle in this tracker
+	}
+	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: ops})
+	for _, p := range pins[:4] {
+		waitStatus(t, tr, p, api.TrackerStatusPinned)
+	}
+	waitFor(t, "first batch entry paged in and kept", func() (bool, string) {
+		return b.PinCalls(pins[4].Cid) > 0 && st.QueueBatched() == 8, fmt.Sprintf("calls %d batched %d", b.PinCalls(pins[4].Cid), st.QueueBatched())
+	})
+	tr.Stop()
+	b.ClearFaults()
+	tr2, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr2.Stop)
+	for _, p := range pins[4:] {
+		waitStatus(t, tr2, p, api.TrackerStatusPinned)
+	}
+	waitFor(t, "queue drained", func() (bool, string) {
+		return tr2.QueueLen() == 0 && st.QueueBatched() == 0, fmt.Sprintf("queue %d batched %d", tr2.QueueLen(), st.QueueBatched())
+	})
+}

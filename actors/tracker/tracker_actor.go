@@ -23,7 +23,10 @@ type item struct {
 	// durable: the item has (or is about to have) an entry in the durable queue. An item
 	// admitted to a window with room and no durable backlog lives in memory only until its
 	// operation changes hands (switchOp, recover) or it fails (window.go: memory first).
-	durable  bool
+	durable bool
+	// batch is the seq of the batch entry it was paged in from (batch.go; 0: none): that entry
+	// counts it in the durable queue and is deleted once its last item left the window.
+	batch    uint64
 	gen      uint64 // bumped on every change of phase: makes a pending eviction stale
 	cid      api.Cid
 	mode     api.PinMode
@@ -103,6 +106,8 @@ type trackerActor struct {
 	// read before the window has it.
 	needRoom int
 	batch    []persistence.BatchItem // CIDs for the next batch entry (batch.go)
+	// batchLive counts, per batch entry paged in, its items still in the window.
+	batchLive map[uint64]int
 }
 
 func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backend ipfs.Backend, queue Queue, logger *slog.Logger, ops *sync.WaitGroup, queueLen *atomic.Int64) *trackerActor {
@@ -111,6 +116,7 @@ func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backen
 		stored:             queue.QueueLen(),
 		items:              map[string]*item{},
 		evictedWhilePaging: map[string]struct{}{},
+		batchLive:          map[uint64]int{},
 	}
 }
 

@@ -48,7 +48,9 @@ func (a *trackerActor) write(op persistence.QueueOp, tag writeTag) {
 		a.puts++
 		if it := tag.it; it != nil && !it.durable {
 			it.durable = true
-			a.memQueued--
+			if it.batch == 0 { // a batch entry's items were never counted in memory
+				a.memQueued--
+			}
 		}
 	}
 	a.pending.ops = append(a.pending.ops, op)
@@ -187,9 +189,10 @@ func (a *trackerActor) evict(it *item) {
 		return
 	}
 	delete(a.items, k)
-	if !it.durable {
+	if !it.durable && it.batch == 0 {
 		a.memQueued--
 	}
+	a.leftBatch(it)
 	if a.paging {
 		a.evictedWhilePaging[k] = struct{}{}
 	}
@@ -256,7 +259,7 @@ func (a *trackerActor) admitInMemory(ctx actor.Context, c api.Cid, op opKind, mo
 	if !a.roomInMemory() {
 		return false
 	}
-	a.admit(ctx, c, op, mode, created)
+	a.admit(ctx, c, op, mode, created, 0)
 	return true
 }
 
@@ -265,11 +268,14 @@ func (a *trackerActor) roomInMemory() bool {
 	return a.stored == 0 && a.puts == 0 && len(a.items) < a.cfg.QueueWindow && a.full() == nil
 }
 
-// admit puts a CID the window does not hold into it, in memory only, and queues it.
-func (a *trackerActor) admit(ctx actor.Context, c api.Cid, op opKind, mode api.PinMode, created time.Time) {
-	it := &item{cid: c, mode: mode, created: created, op: op}
+// admit puts a CID the window does not hold into it and queues it: in memory only, or as an
+// item of the batch entry at seq batch.
+func (a *trackerActor) admit(ctx actor.Context, c api.Cid, op opKind, mode api.PinMode, created time.Time, batch uint64) {
+	it := &item{cid: c, mode: mode, created: created, op: op, batch: batch}
 	a.items[c.KeyString()] = it
-	a.memQueued++
+	if batch == 0 {
+		a.memQueued++
+	}
 	a.publishLen() // before the request is answered
 	a.enqueue(ctx, it, op == opUnpin || usePriorityQueue(0, created, time.Now(), a.cfg))
 }
