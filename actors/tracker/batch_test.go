@@ -14,6 +14,7 @@ import (
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/ipfs/fake"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // TestPinsetChangedBeyondTheWindowGoesInBatches: the CIDs of a pinset event that the window
@@ -135,5 +136,41 @@ func TestBatchEntryKeptUntilItsItemsSettle(t *testing.T) {
 	}
 	waitFor(t, "queue drained", func() (bool, string) {
 		return tr2.QueueLen() == 0 && st.QueueBatched() == 0, fmt.Sprintf("queue %d batched %d", tr2.QueueLen(), st.QueueBatched())
+	})
+}
+
+// TestBatchEntryLargerThanTheWindow: a batch entry written for a larger window (queue_window
+// lowered since) is paged in once the window is empty, instead of waiting for room it can
+// never have.
+func TestBatchEntryLargerThanTheWindow(t *testing.T) {
+	cfg := testConfig()
+	cfg.QueueWindow = 4
+	st := testQueue(t)
+	pins := make([]api.Pin, 10)
+	ops := make([]crdt.Op, len(pins))
+	items := make([]persistence.BatchItem, len(pins))
+	for i := range pins {
+		pins[i] = testPin(t, fmt.Sprint("large", i))
+		js, _ := json.Marshal(pins[i])
+		ops[i] = crdt.Op{Origin: peer.ID("origin"), Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: pins[i].Cid, PinJSON: js}
+		items[i] = persistence.BatchItem{Cid: pins[i].Cid}
+	}
+	if _, err := st.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WriteQueue([]persistence.QueueOp{{Kind: persistence.QueuePutBatch, Entry: persistence.QueueEntry{Batch: items}}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	b := fake.New()
+	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Stop)
+	for _, p := range pins {
+		waitStatus(t, tr, p, api.TrackerStatusPinned)
+	}
+	waitFor(t, "queue drained", func() (bool, string) {
+		return tr.QueueLen() == 0 && st.QueueBatched() == 0, fmt.Sprintf("queue %d batched %d", tr.QueueLen(), st.QueueBatched())
 	})
 }

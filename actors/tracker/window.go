@@ -317,9 +317,10 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 	for _, e := range m.entries {
 		if e.Batch != nil {
 			got += len(e.Batch)
-			if room := a.cfg.QueueWindow - len(a.items); room < len(e.Batch) {
-				// Taken whole or not at all: read again once the window has the room.
-				a.needRoom, full = len(e.Batch), true
+			// Taken whole or not at all: read again once the window has the room. An entry
+			// made for a larger window (queue_window lowered since) waits for an empty one.
+			if need := min(len(e.Batch), a.cfg.QueueWindow); a.cfg.QueueWindow-len(a.items) < need {
+				a.needRoom, full = need, true
 				break
 			}
 			a.cursor = max(a.cursor, e.Seq)
