@@ -22,5 +22,12 @@ func (p *Peer) probe() peerprobe.Probe {
 			_, found, err := p.store.DigestMeta(id)
 			return err == nil && found
 		},
+		VersionVector: func() map[libp2ppeer.ID]uint64 {
+			vv, err := p.store.VersionVector()
+			if err != nil {
+				return nil
+			}
+			return vv
+		},
 		Root: p.root})
 }

@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -48,6 +49,27 @@ func (c *Cluster) Converged() bool {
 	}
 	for _, i := range running[1:] {
 		if !slices.Equal(first, c.PinSet(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Quiescent reports whether every running peer holds every op of every other (equal version
+// vectors) and has none waiting to broadcast: nothing in flight can change a pinset any more,
+// so a pinset seen now is final until a new change.
+func (c *Cluster) Quiescent() bool {
+	running := c.Running()
+	if len(running) == 0 {
+		return true
+	}
+	first := c.Probe(running[0]).VersionVector()
+	if first == nil {
+		return false
+	}
+	for _, i := range running {
+		vv := c.Probe(i).VersionVector()
+		if vv == nil || !maps.Equal(first, vv) || c.Probe(i).PendingBroadcast() > 0 {
 			return false
 		}
 	}

@@ -31,6 +31,7 @@ type Parts struct {
 	PendingBroadcast func() int
 	CollectedClock   func() uint64
 	HasDigestOf      func(id peer.ID) bool
+	VersionVector    func() map[peer.ID]uint64
 	// Root is the peer's root actor (supervision tests: Crash, Restarts, Children).
 	Root *root.Root
 }
@@ -64,6 +65,10 @@ func (p Probe) CollectedClock() uint64 { return p.p.CollectedClock() }
 
 // HasDigestOf reports whether the peer stores a replica of id's status digest.
 func (p Probe) HasDigestOf(id peer.ID) bool { return p.p.HasDigestOf(id) }
+
+// VersionVector is the peer's version vector (per origin, the highest seq it holds
+// contiguously from 1); nil when the store cannot be read.
+func (p Probe) VersionVector() map[peer.ID]uint64 { return p.p.VersionVector() }
 
 // Crash makes the actor named name (a child of the root) panic, as a bug would (supervision
 // tests; the peer needs Options.FaultHooks).
