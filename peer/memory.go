@@ -2,10 +2,10 @@ package peer
 
 import "github.com/pincluster/pincluster/actors/memtrim"
 
-// startMemTrim spawns the actor that returns freed heap to the kernel after a burst of work
-// (see actors/memtrim). RunDaemon calls it: it acts on the whole process, so peers that
+// startMemTrim spawns the actor that returns freed heap to the kernel, and drops the resident
+// pages of Badger's mapped tables, after a burst of work (see actors/memtrim). RunDaemon calls it: it acts on the whole process, so peers that
 // share one (tests) do without it.
 func (p *Peer) startMemTrim() error {
-	_, err := memtrim.Spawn(p.root, memtrim.Deps{}, p.log)
+	_, err := memtrim.Spawn(p.root, memtrim.Deps{Dir: p.dir}, p.log)
 	return err
 }

@@ -62,6 +62,11 @@ type Deps struct {
 	// Allocated reads the bytes allocated since the process started; runtime/metrics when nil
 	// (tests).
 	Allocated func() uint64
+	// Dir is the daemon's folder: after a burst, the resident pages of the Badger tables
+	// mapped from under it are dropped from the process (mapped.go). Empty: not done.
+	Dir string
+	// ReleaseMapped does that; releaseMapped (/proc/self/maps, madvise) when nil (tests).
+	ReleaseMapped func(dir string) (uint64, error)
 }
 
 // tick is the scheduled message that starts one check.
@@ -90,6 +95,9 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*actor.PID, error) 
 	}
 	if deps.Allocated == nil {
 		deps.Allocated = allocated
+	}
+	if deps.ReleaseMapped == nil {
+		deps.ReleaseMapped = releaseMapped
 	}
 	log = log.With("actor", "memtrim")
 	props := actor.PropsFromProducer(func() actor.Actor { return &trimActor{deps: deps, log: log} })
@@ -125,6 +133,13 @@ func (a *trimActor) onTick() {
 	a.allocated = alloc
 	if busy {
 		return
+	}
+	if a.deps.Dir != "" {
+		if n, err := a.deps.ReleaseMapped(a.deps.Dir); err != nil {
+			a.log.Debug("dropping mapped table pages", "err", err)
+		} else if n > 0 {
+			a.log.Debug("dropped the resident pages of mapped tables", "mapped_bytes", n)
+		}
 	}
 	n := a.deps.Reclaimable()
 	if n < a.deps.Threshold {
