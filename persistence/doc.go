@@ -91,7 +91,8 @@
 // listing 312 MB instead of 578, but twice the disk, 519 MB, and as much more mapped). The
 // store at 1M queued pins is 294 MB: records (p/) 333 MB raw, op log stubs (o/) 94 MB, the
 // tracker's queue (tq/) 111 MB; Badger maps every table, so that is also the RssFile part of
-// the daemon's RSS once listed. Values under 64 KiB (every realistic pin) stay in the LSM tree:
+// the daemon's RSS once listed (actors/memtrim drops those pages from the process after a
+// burst). Values under 64 KiB (every realistic pin) stay in the LSM tree:
 // the value log holds none of them, which keeps iteration fast and makes value-log GC
 // unnecessary in practice.
 //
