@@ -21,7 +21,8 @@
 // quiet check after it. The peak (VmHWM) is unchanged; what changes is how long the daemon holds
 // it: 30 s after a 1M-pin ingest and listing, RssAnon was 81 MB instead of 429 MB. Ticks are
 // scheduled messages (actors/timer); FreeOSMemory runs in the actor's Receive, which blocks only
-// this actor's mailbox for the length of one GC.
+// this actor's mailbox for the length of one GC. At the same quiet checks it also drops the
+// resident pages of Badger's memory-mapped tables from the process (mapped.go).
 package memtrim
 
 import (
