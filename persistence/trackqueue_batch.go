@@ -40,9 +40,9 @@ type BatchItem struct {
 func (s *Store) QueueBatched() int { return int(s.queueBatched.Load()) }
 
 // applyBatchOp applies a QueuePutBatch or QueueDelBatch in txn. A put stores the CIDs that fit
-// under max (all when max <= 0) at the next seq and reports refused when some did not; the
+// under limit (all when limit <= 0) at the next seq and reports refused when some did not; the
 // returned entry holds the stored CIDs.
-func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (QueueEntry, bool, error) {
+func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, limit int) (QueueEntry, bool, error) {
 	if op.Kind == QueueDelBatch {
 		key := seqKey(op.Entry.Seq)
 		old, ok, err := getQueueEntryOpt(txn, key)
@@ -57,8 +57,8 @@ func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 		return old, false, txn.Delete(key)
 	}
 	items := op.Entry.Batch
-	if max > 0 {
-		items = items[:min(int64(len(items)), max64(0, int64(max)-c.length))]
+	if limit > 0 {
+		items = items[:min(int64(len(items)), max(0, int64(limit)-c.length))]
 	}
 	refused := len(items) < len(op.Entry.Batch)
 	if len(items) == 0 {
@@ -72,13 +72,6 @@ func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 	c.length += int64(len(items))
 	c.batched += int64(len(items))
 	return e, refused, nil
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // readBatchRecords sets each item's PinJSON from the pinset's record in txn.

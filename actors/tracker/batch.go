@@ -103,12 +103,8 @@ func (a *trackerActor) batchPin(b persistence.BatchItem) (pin api.Pin, allocated
 	if b.PinJSON == nil {
 		return api.Pin{Cid: b.Cid}, false, true
 	}
-	f, err := decodeTracked(b.PinJSON)
-	if err != nil {
-		a.logger.Error("tracker: undecodable pin in the pinset", "cid", b.Cid, "err", err)
-		return api.Pin{}, false, false
+	if pin, ok = a.trackedPin(b.Cid, b.PinJSON); !ok {
+		return pin, false, false
 	}
-	pin = api.Pin{Cid: b.Cid, Allocations: f.Allocations, Timestamp: f.Timestamp}
-	pin.Mode = f.Mode
 	return pin, pin.AllocatedTo(a.peer), true
 }

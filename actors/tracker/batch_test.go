@@ -104,16 +104,7 @@ func TestBatchEntryKeptUntilItsItemsSettle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pins := make([]api.Pin, 12)
-	ops := make([]crdt.Op, len(pins))
-	for i := range pins {
-		pins[i] = testPin(t, fmt.Sprint("kept", i))
-		js, _ := json.Marshal(pins[i])
-		ops[i] = crdt.Op{Origin: peer.ID("origin"), Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: pins[i].Cid, PinJSON: js}
-	}
-	if _, err := st.Apply(ops); err != nil {
-		t.Fatal(err)
-	}
+	pins, ops := storedPins(t, st, "kept", 12)
 	for _, p := range pins[4:8] {
 		b.StallPin(p.Cid) // the first batch entry's items never settle in this tracker
 	}
@@ -146,17 +137,10 @@ func TestBatchEntryLargerThanTheWindow(t *testing.T) {
 	cfg := testConfig()
 	cfg.QueueWindow = 4
 	st := testQueue(t)
-	pins := make([]api.Pin, 10)
-	ops := make([]crdt.Op, len(pins))
+	pins, _ := storedPins(t, st, "large", 10)
 	items := make([]persistence.BatchItem, len(pins))
-	for i := range pins {
-		pins[i] = testPin(t, fmt.Sprint("large", i))
-		js, _ := json.Marshal(pins[i])
-		ops[i] = crdt.Op{Origin: peer.ID("origin"), Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: pins[i].Cid, PinJSON: js}
-		items[i] = persistence.BatchItem{Cid: pins[i].Cid}
-	}
-	if _, err := st.Apply(ops); err != nil {
-		t.Fatal(err)
+	for i, p := range pins {
+		items[i] = persistence.BatchItem{Cid: p.Cid}
 	}
 	if _, err := st.WriteQueue([]persistence.QueueOp{{Kind: persistence.QueuePutBatch, Entry: persistence.QueueEntry{Batch: items}}}, 0); err != nil {
 		t.Fatal(err)
@@ -173,4 +157,21 @@ func TestBatchEntryLargerThanTheWindow(t *testing.T) {
 	waitFor(t, "queue drained", func() (bool, string) {
 		return tr.QueueLen() == 0 && st.QueueBatched() == 0, fmt.Sprintf("queue %d batched %d", tr.QueueLen(), st.QueueBatched())
 	})
+}
+
+// storedPins makes n pins named prefix0.. and applies them to st as one origin's ops, which it
+// returns too (for a PinsetChanged event).
+func storedPins(t *testing.T, st *persistence.Store, prefix string, n int) ([]api.Pin, []crdt.Op) {
+	t.Helper()
+	pins := make([]api.Pin, n)
+	ops := make([]crdt.Op, n)
+	for i := range pins {
+		pins[i] = testPin(t, fmt.Sprint(prefix, i))
+		js, _ := json.Marshal(pins[i])
+		ops[i] = crdt.Op{Origin: peer.ID("origin"), Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: pins[i].Cid, PinJSON: js}
+	}
+	if _, err := st.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	return pins, ops
 }

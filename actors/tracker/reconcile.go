@@ -74,12 +74,18 @@ func (a *trackerActor) decodePin(ev messages.PinsetChanged, i int) (api.Pin, boo
 	if i < len(ev.Pins) && ev.Pins[i] != nil {
 		return *ev.Pins[i], true
 	}
-	f, err := decodeTracked(ev.Ops[i].PinJSON)
+	return a.trackedPin(ev.Ops[i].Cid, ev.Ops[i].PinJSON)
+}
+
+// trackedPin is the pin of c from its stored JSON, with the fields the tracker reads; false
+// (logged) when the JSON does not decode.
+func (a *trackerActor) trackedPin(c api.Cid, js []byte) (api.Pin, bool) {
+	f, err := decodeTracked(js)
 	if err != nil {
-		a.logger.Error("tracker: undecodable pin in the pinset", "cid", ev.Ops[i].Cid, "err", err)
+		a.logger.Error("tracker: undecodable pin in the pinset", "cid", c, "err", err)
 		return api.Pin{}, false
 	}
-	pin := api.Pin{Cid: ev.Ops[i].Cid, Allocations: f.Allocations, Timestamp: f.Timestamp}
+	pin := api.Pin{Cid: c, Allocations: f.Allocations, Timestamp: f.Timestamp}
 	pin.Mode = f.Mode
 	return pin, true
 }

@@ -137,9 +137,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	refused := 0
 	for i, op := range m.w.ops {
 		if op.Kind == persistence.QueuePutBatch {
-			a.puts--
-			a.epoch++
-			a.exhausted = false
+			a.putLanded()
 			if m.err == nil {
 				refused += len(op.Entry.Batch) - len(m.res.Entries[i].Batch)
 			}
@@ -156,9 +154,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 		}
 		switch op.Kind {
 		case persistence.QueuePut:
-			a.puts--
-			a.epoch++
-			a.exhausted = false
+			a.putLanded()
 			if err == nil && tag.it != nil && a.items[tag.it.cid.KeyString()] == tag.it {
 				tag.it.seq = m.res.Entries[i].Seq
 			}
@@ -180,6 +176,13 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	if refused > 0 {
 		a.logger.Warn("tracker: pins not queued", "count", refused, "err", queueFull(a.cfg.MaxPinQueueSize))
 	}
+}
+
+// putLanded notes a put written (or failed): the queue may hold more to page in.
+func (a *trackerActor) putLanded() {
+	a.puts--
+	a.epoch++
+	a.exhausted = false
 }
 
 // evict drops a settled or failed item from the window once its durable entry says so.
