@@ -128,7 +128,7 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 		if uint64(op.Clock) > maxClock {
 			maxClock = uint64(op.Clock)
 		}
-		won, delta, absent, err := mergeRecord(txn, op)
+		won, delta, absent, err := s.mergeRecord(txn, op)
 		if err != nil {
 			return err
 		}
@@ -197,10 +197,16 @@ func (st *originState) isDuplicate(txn *badger.Txn, op crdt.Op) (bool, error) {
 }
 
 // mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
-// absent says the CID had no record.
-func mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent bool, err error) {
+// absent says the CID had no record. A key the filter never saw is not read (keyfilter.go).
+func (s *Store) mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
-	item, err := txn.Get(key)
+	var item *badger.Item
+	err = badger.ErrKeyNotFound
+	if s.pinKeys.mayHave(key) {
+		item, err = txn.Get(key)
+	} else {
+		s.pinKeys.add(key) // before the commit that stores it
+	}
 	wasLive := false
 	var oldIdx [][]byte // index keys of the record replaced
 	switch {

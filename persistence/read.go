@@ -24,6 +24,9 @@ const ctxCheckEvery = 1024
 // Get returns the record (winning op) of c; found is false when c was never seen or its
 // tombstone was dropped.
 func (s *Store) Get(c api.Cid) (rec Record, found bool, err error) {
+	if !s.pinKeys.mayHave(pinKey(c)) {
+		return rec, false, nil
+	}
 	err = s.db.View(func(txn *badger.Txn) error {
 		rec, found, err = getRecord(txn, c)
 		return err
@@ -74,10 +77,15 @@ func (s *Store) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error
 // every commit in flight has landed, so reusing one keeps the reader off the writers' path.
 // It pins the versions it can see (compaction keeps them) until Discard: readers renew it
 // now and then. Not safe for concurrent use.
-type Snapshot struct{ txn *badger.Txn }
+type Snapshot struct {
+	txn     *badger.Txn
+	pinKeys *keyFilter
+}
 
 // Snapshot opens a view of what is committed now.
-func (s *Store) Snapshot() *Snapshot { return &Snapshot{txn: s.db.NewTransaction(false)} }
+func (s *Store) Snapshot() *Snapshot {
+	return &Snapshot{txn: s.db.NewTransaction(false), pinKeys: s.pinKeys}
+}
 
 // Discard releases the view.
 func (sn *Snapshot) Discard() { sn.txn.Discard() }
@@ -88,6 +96,9 @@ func (sn *Snapshot) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err e
 	pins = make([]api.Pin, len(cids))
 	found = make([]bool, len(cids))
 	for i, c := range cids {
+		if !sn.pinKeys.mayHave(pinKey(c)) {
+			continue // never stored: not pinned
+		}
 		rec, ok, err := getRecord(sn.txn, c)
 		if err != nil {
 			return nil, nil, err

@@ -97,7 +97,7 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 			}
 			continue
 		}
-		won, delta, absent, err := mergeRecord(txn, op)
+		won, delta, absent, err := s.mergeRecord(txn, op)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -104,6 +105,8 @@ type Store struct {
 	raced      []crdt.Op
 
 	indexed atomic.Bool // the name and metadata indexes are complete (index.go)
+
+	pinKeys *keyFilter // every pin key stored or being written (keyfilter.go)
 }
 
 // Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).
@@ -144,6 +147,14 @@ func Open(opts Options) (*Store, error) {
 			return nil, err
 		}
 		return nil, openError(opts.Dir, err)
+	}
+	start := time.Now()
+	if s.pinKeys, err = loadKeyFilter(db, uint64(max(s.pinCount.Load(), 0))); err != nil {
+		db.Close()
+		return nil, openError(opts.Dir, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		logger.Info("persistence: read the pin keys", "took", d.Round(time.Millisecond), "filter_bytes", s.pinKeys.memory())
 	}
 	return s, nil
 }
