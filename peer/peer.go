@@ -128,6 +128,7 @@ type Peer struct {
 	roster      *roster.Roster
 	batcher     *batcher.Batcher
 	syncer      *syncer.Syncer
+	streams     *syncer.Streams // what the gossip is delivering, left out of pulls
 	collector   *syncer.Collector
 	monitor     *monitor.Monitor
 	allocator   *allocator.Allocator
@@ -257,8 +258,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
+	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
-		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals)); err != nil {
+		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithStreams(p.streams)); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),
@@ -300,7 +302,8 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		return nil, err
 	}
 	if p.gossip, err = gossip.Spawn(p.root, gossip.Deps{Topics: p.topics, Host: p.host, Pinset: p.pinset, Monitor: p.monitor,
-		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy, Tokens: p.tokens, Digests: p.digests}, log); err != nil {
+		Membership: p.membership, Roster: p.roster, Seqs: p.store, Puller: p.antientropy, Tokens: p.tokens, Digests: p.digests,
+		Arrivals: p.streams}, log); err != nil {
 		return nil, err
 	}
 	p.watchConnections()

@@ -102,6 +102,14 @@ type Deps struct {
 	Tokens     Tokens
 	// Digests takes the status digests (optional: nil ignores the status topic).
 	Digests Digests
+	// Arrivals is told the last seq of each batch handed to the pinset (optional; the
+	// syncer's Streams: pulls then leave out what is on its way).
+	Arrivals Arrivals
+}
+
+// Arrivals records, per origin, the last seq gossiped to the pinset. It never blocks for long.
+type Arrivals interface {
+	Arrived(origin peer.ID, seq uint64)
 }
 
 // Gossip is the gossip actor's facade.
@@ -254,10 +262,14 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 	if last, err := r.deps.Seqs.LastSeq(b.Origin); err == nil && b.Ops[0].Seq > max(last, r.queued[b.Origin])+1 {
 		r.deps.Puller.PullFrom(msg.ReceivedFrom)
 	}
-	if end := b.Ops[len(b.Ops)-1].Seq; end > r.queued[b.Origin] {
+	end := b.Ops[len(b.Ops)-1].Seq
+	if end > r.queued[b.Origin] {
 		r.queued[b.Origin] = end
 	}
 	r.deps.Pinset.ApplyRemote(b.Ops)
+	if r.deps.Arrivals != nil {
+		r.deps.Arrivals.Arrived(b.Origin, end)
+	}
 }
 
 // onMetrics feeds metrics to the monitor. A peer may only speak for itself.

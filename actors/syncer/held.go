@@ -31,9 +31,9 @@ import (
 // log does not crowd out the others.
 const maxHeldPerOrigin = 64
 
-// heldRanges lists the ranges the store holds above vv, origin by origin.
-func heldRanges(ctx context.Context, store Store, vv map[peer.ID]uint64) ([]messages.SeqRange, error) {
-	var out []messages.SeqRange
+// heldRanges lists the ranges the store holds above vv, origin by origin, after out (the
+// streams' tails, streams.go).
+func heldRanges(ctx context.Context, store Store, vv map[peer.ID]uint64, out []messages.SeqRange) ([]messages.SeqRange, error) {
 	for origin, contig := range vv {
 		room := min(maxHeldPerOrigin, messages.MaxHeldRanges-len(out))
 		if room <= 0 || contig == math.MaxUint64 {

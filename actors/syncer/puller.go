@@ -55,6 +55,7 @@ type Syncer struct {
 
 	removals      func() map[peer.ID]uint64
 	learnRemovals func(map[peer.ID]uint64)
+	streams       *Streams // nil: pulls ask for everything
 	log           *slog.Logger
 	cancel        context.CancelFunc
 	page          int
@@ -113,7 +114,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 		if err != nil {
 			return total, err
 		}
-		held, err := heldRanges(ctx, s.store, vv)
+		held, err := heldRanges(ctx, s.store, vv, s.streams.tails())
 		if err != nil {
 			return total, err
 		}
