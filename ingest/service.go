@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -247,6 +246,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines
 	}
 	now := s.now().UTC()
 	p.changes = make([]messages.Change, 0, len(todo))
+	var enc pinEncoder
 	for i, l := range todo {
 		if errs != nil && errs[i] != nil {
 			fail(l, errs[i])
@@ -257,7 +257,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines
 			pin.Allocations = allocs[i]
 		}
 		pin.Timestamp = now
-		b, err := json.Marshal(pin)
+		b, err := enc.encode(pin)
 		if err != nil {
 			fail(l, err)
 			continue
