@@ -76,7 +76,7 @@
 //
 // # Memory
 //
-// Badger is tuned for a modest footprint (see Options): 3 memtables of 16 MiB, a 32 MiB block
+// Badger is tuned for a modest footprint (see Options): 3 memtables of 8 MiB, a 32 MiB block
 // cache, a 16 MiB index/bloom cache, and 2 MiB tables at every level (Badger's default doubles
 // the table size per level, and compaction buffers whole tables: with 1M pins that reached
 // 3 GB of heap). Measured with a 300 MiB Go memory limit (debug.SetMemoryLimit, which the
@@ -86,7 +86,8 @@
 // In the daemon (2026-12, 1M unfetchable pins through pin add --from) the heap peaks at about
 // 360 MB, of which 236 MB are compaction table builders (z.Allocator: each buffers a table's
 // blocks raw and Snappy-compressed, about 12 MiB per 2 MiB table, and Badger keeps 8 or more
-// in flight per compaction) and 52 MB memtable arenas; at rest the live heap is about 63 MB.
+// in flight per compaction) and 52 MB memtable arenas (then 16 MiB each); at rest the live heap
+// is about 63 MB. Level 0 takes 16 tables before compacting (badgerOptions says why).
 // Tried and rejected: 1 MiB tables (peak RSS -5%, CPU +9%), no compression (RssAnon after a
 // listing 312 MB instead of 578, but twice the disk, 519 MB, and as much more mapped). The
 // store at 1M queued pins is 294 MB: records (p/) 333 MB raw, op log stubs (o/) 94 MB, the
