@@ -1,9 +1,11 @@
 package crdt
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pincluster/pincluster/internal/wirepb"
@@ -24,6 +26,42 @@ func (b Batch) SigningBytes() []byte {
 
 // MarshalBatch encodes a batch (schema in op.proto).
 func MarshalBatch(b Batch) []byte { return b.marshalAppend(nil, true) }
+
+// The signature is the batch's last field (4), and the encoding writes fields in number
+// order: a signed batch's encoding is its signing encoding (without the domain prefix)
+// followed by the signature field. So a batch is encoded once to be signed and sent
+// (SignAndMarshal), and a received batch's signing bytes are its data without that field
+// (ReceivedSigningBytes), instead of encoding 16k ops again each time (the second encoding
+// was 3-7% of a peer's CPU in a batch ingest).
+
+// SignAndMarshal signs b with sign (over SigningBytes) and returns its encoding with the
+// signature, as MarshalBatch(b with Signature set) would.
+func SignAndMarshal(b Batch, sign func([]byte) ([]byte, error)) ([]byte, error) {
+	signing := b.SigningBytes()
+	sig, err := sign(signing)
+	if err != nil {
+		return nil, err
+	}
+	body := signing[len(batchSigningDomain):]
+	return protowire.AppendBytes(protowire.AppendTag(body, signatureField, protowire.BytesType), sig), nil
+}
+
+// ReceivedSigningBytes is b.SigningBytes() for b decoded from data, without encoding b again
+// when data ends with b's signature field: the signature must then cover exactly the bytes
+// before it, so verifying them is verifying what the origin signed. Otherwise (another field
+// order) it encodes b.
+func ReceivedSigningBytes(data []byte, b Batch) []byte {
+	suffix := protowire.AppendBytes(protowire.AppendTag(nil, signatureField, protowire.BytesType), b.Signature)
+	if len(b.Signature) == 0 || !bytes.HasSuffix(data, suffix) {
+		return b.SigningBytes()
+	}
+	body := data[:len(data)-len(suffix)]
+	out := make([]byte, 0, len(batchSigningDomain)+len(body))
+	return append(append(out, batchSigningDomain...), body...)
+}
+
+// signatureField is Batch.signature's number in op.proto.
+const signatureField = 4
 
 func (b Batch) marshalAppend(out []byte, withSignature bool) []byte {
 	w := &wirepb.Batch{Version: &wireVersion, Origin: []byte(b.Origin), Ops: make([]*wirepb.Op, len(b.Ops))}

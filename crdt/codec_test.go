@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -219,4 +220,62 @@ func FuzzUnmarshalBatch(f *testing.F) {
 			t.Fatal("signing bytes changed across a round trip")
 		}
 	})
+}
+
+// A batch is encoded once to be signed and sent, and a received batch's signing bytes are its
+// data without the signature field: both must be exactly what the encode-again paths give,
+// and a batch whose data puts the signature elsewhere still verifies (by encoding it again).
+func TestSignOnceAndReceivedSigningBytes(t *testing.T) {
+	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{9}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin, _ := peer.IDFromPrivateKey(priv)
+	b := Batch{Origin: origin}
+	for i := 1; i <= 300; i++ {
+		b.Ops = append(b.Ops, Op{Origin: origin, Seq: uint64(i), Clock: HLC(1000 + i), Kind: OpPin,
+			Cid: testCid(t, fmt.Sprint("c", i)), PinJSON: []byte(`{"name":"x"}`)})
+	}
+	data, err := SignAndMarshal(b, priv.Sign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := b
+	if signed.Signature, err = priv.Sign(b.SigningBytes()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, MarshalBatch(signed)) {
+		t.Fatal("SignAndMarshal differs from MarshalBatch of the signed batch")
+	}
+	got, err := UnmarshalBatch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ReceivedSigningBytes(data, got), got.SigningBytes()) {
+		t.Fatal("ReceivedSigningBytes differs from SigningBytes")
+	}
+	if ok, err := priv.GetPublic().Verify(ReceivedSigningBytes(data, got), got.Signature); err != nil || !ok {
+		t.Fatalf("does not verify: %v", err)
+	}
+	// The signature field first: not a suffix, encoded again, still verifies.
+	sigField := protowire.AppendBytes(protowire.AppendTag(nil, signatureField, protowire.BytesType), got.Signature)
+	moved := append(append([]byte(nil), sigField...), data[:len(data)-len(sigField)]...)
+	again, err := UnmarshalBatch(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := priv.GetPublic().Verify(ReceivedSigningBytes(moved, again), again.Signature); err != nil || !ok {
+		t.Fatalf("a batch with its signature first does not verify: %v", err)
+	}
+	// A changed op in the data fails, whichever path.
+	tampered := bytes.Clone(data)
+	i := bytes.Index(tampered, []byte(`"name":"x"`))
+	tampered[i+8] = 'y'
+	bad, err := UnmarshalBatch(tampered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := priv.GetPublic().Verify(ReceivedSigningBytes(tampered, bad), bad.Signature); ok {
+		t.Fatal("a tampered batch verifies")
+	}
 }

@@ -222,15 +222,13 @@ func (a *batcherActor) send(ctx actor.Context) {
 }
 
 func (a *batcherActor) publish(ops []crdt.Op) error {
-	b := crdt.Batch{Origin: a.self, Ops: ops}
-	sig, err := a.sign(b.SigningBytes())
+	data, err := crdt.SignAndMarshal(crdt.Batch{Origin: a.self, Ops: ops}, a.sign)
 	if err != nil {
 		return fmt.Errorf("signing batch: %w", err)
 	}
-	b.Signature = sig
 	ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
 	defer cancel()
-	if err := a.pub.Publish(ctx, crdt.MarshalBatch(b)); err != nil {
+	if err := a.pub.Publish(ctx, data); err != nil {
 		return err
 	}
 	telemetry.BatchesBroadcast.Inc()

@@ -242,7 +242,7 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 		r.log.Warn("pinset gossip: origin has no extractable key", "origin", b.Origin)
 		return
 	}
-	ok, err := pub.Verify(b.SigningBytes(), b.Signature)
+	ok, err := pub.Verify(crdt.ReceivedSigningBytes(msg.Data, b), b.Signature)
 	if err != nil || !ok {
 		r.log.Warn("pinset gossip: rejecting forged batch (bad origin signature)", "origin", b.Origin, "relay", msg.ReceivedFrom)
 		return
