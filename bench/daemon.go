@@ -199,7 +199,7 @@ func (d *daemon) stop(timeout time.Duration) error {
 		d.done <- err
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("daemon exited with %v after SIGTERM", err)
+			return fmt.Errorf("daemon exited with %v after SIGTERM (daemon log: %s)", err, tail(d.log.Name(), 20))
 		}
 		return err
 	case <-time.After(timeout):
