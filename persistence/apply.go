@@ -204,14 +204,13 @@ func (s *Store) mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64,
 	err = badger.ErrKeyNotFound
 	if s.pinKeys.mayHave(key) {
 		item, err = txn.Get(key)
-	} else {
-		s.pinKeys.add(key) // before the commit that stores it
 	}
 	wasLive := false
 	var oldIdx [][]byte // index keys of the record replaced
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		absent = true
+		s.pinKeys.add(key) // before the commit that stores it, also while the filter loads
 	case err != nil:
 		return false, 0, absent, err
 	default:

@@ -1,8 +1,10 @@
 package persistence
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -12,6 +14,7 @@ func TestKeyFilterHasEveryKeyAddedAcrossChainedFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.ready.Store(true)
 	n := 4 * minKeyFilterBits / keyFilterBitsPerKey // fills the first two filters (1 and 2 units) and chains a third
 	for i := range n {
 		f.add(fmt.Appendf(nil, "p/key-%d", i))
@@ -45,6 +48,7 @@ func TestKeyFilterStopsChainingAtItsBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.ready.Store(true)
 	f.total = maxKeyFilterBits - f.bits // as if the chain had reached its bound
 	capacity := int(f.bits / keyFilterBitsPerKey)
 	for i := range capacity + 1000 {
@@ -98,6 +102,7 @@ func TestReopenedStoreStillReadsEveryRecordBeforeMerging(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	waitKeysLoaded(t, s)
 	for i, c := range cids {
 		rec, found, err := s.Get(c)
 		if err != nil || !found || !rec.Deleted {
@@ -127,11 +132,66 @@ func TestReopenedStoreStillReadsEveryRecordBeforeMerging(t *testing.T) {
 	}
 }
 
+func waitKeysLoaded(t *testing.T, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.pinKeys.ready.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the pin key filter did not load")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Until its load ends the filter says every key may be stored; a key added during the load
+// (a write racing it) is kept whether or not the scan saw it; a cancelled load leaves the
+// filter answering "maybe" for good.
+func TestKeyFilterLoad(t *testing.T) {
+	s, _ := openTemp(t)
+	p := newPeer(t, 1)
+	for i := range 50 {
+		mustApply(t, s, pinOp(t, p, uint64(i+1), 100, mkCid(t, i), "x"))
+	}
+	f, err := newKeyFilter(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	never := pinKey(mkCid(t, 999))
+	if !f.mayHave(never) {
+		t.Fatal("an unloaded filter ruled a key out")
+	}
+	racing := pinKey(mkCid(t, 1000)) // written while the scan runs, after its snapshot
+	f.add(racing)
+	if err := f.load(t.Context(), s.db); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if !f.mayHave(pinKey(mkCid(t, i))) {
+			t.Fatalf("stored key %d ruled out after the load", i)
+		}
+	}
+	if !f.mayHave(racing) || f.mayHave(never) {
+		t.Fatalf("after the load: racing key %v (want true), never-stored key %v (want false)", f.mayHave(racing), f.mayHave(never))
+	}
+
+	g, err := newKeyFilter(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_ = g.load(ctx, s.db) // 50 keys: may finish before it looks at ctx
+	if !g.ready.Load() && !g.mayHave(never) {
+		t.Fatal("a cancelled, unready filter ruled a key out")
+	}
+}
+
 func BenchmarkKeyFilter(b *testing.B) {
 	f, err := newKeyFilter(1_000_000)
 	if err != nil {
 		b.Fatal(err)
 	}
+	f.ready.Store(true)
 	keys := make([][]byte, 1_000_000)
 	for i := range keys {
 		keys[i] = pinKey(mkCid(b, i))

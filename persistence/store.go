@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,6 +109,34 @@ type Store struct {
 	indexed atomic.Bool // the name and metadata indexes are complete (index.go)
 
 	pinKeys *keyFilter // every pin key stored or being written (keyfilter.go)
+	// The filter's load worker: cancelled and joined by Close.
+	keyLoadCancel context.CancelFunc
+	keyLoadDone   chan struct{}
+}
+
+// startKeyLoad runs the pin key filter's load in a worker (keyfilter.go).
+func (s *Store) startKeyLoad() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.keyLoadCancel, s.keyLoadDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.keyLoadDone)
+		start := time.Now()
+		if err := s.pinKeys.load(ctx, s.db); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("persistence: pin key filter not loaded; every lookup reads the store", "err", err)
+			}
+			return
+		}
+		s.log.Debug("persistence: pin key filter loaded", "took", time.Since(start).Round(time.Millisecond), "bytes", s.pinKeys.memory())
+	}()
+}
+
+// stopKeyLoad cancels the filter's load and waits for it.
+func (s *Store) stopKeyLoad() {
+	if s.keyLoadCancel != nil {
+		s.keyLoadCancel()
+		<-s.keyLoadDone
+	}
 }
 
 // Record is the winning op of a CID; Deleted when that op is an unpin (a tombstone).
@@ -149,14 +178,11 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, openError(opts.Dir, err)
 	}
-	start := time.Now()
-	if s.pinKeys, err = loadKeyFilter(db, uint64(max(s.pinCount.Load(), 0))); err != nil {
+	if s.pinKeys, err = newKeyFilter(uint64(max(s.pinCount.Load(), 0))); err != nil {
 		db.Close()
 		return nil, openError(opts.Dir, err)
 	}
-	if d := time.Since(start); d > time.Second {
-		logger.Info("persistence: read the pin keys", "took", d.Round(time.Millisecond), "filter_bytes", s.pinKeys.memory())
-	}
+	s.startKeyLoad()
 	return s, nil
 }
 
@@ -299,6 +325,7 @@ func countKeys(txn *badger.Txn, prefix []byte) (int64, error) {
 
 // Close flushes and closes the database.
 func (s *Store) Close() error {
+	s.stopKeyLoad()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.queueMu.Lock()
