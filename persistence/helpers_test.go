@@ -77,6 +77,21 @@ func openTemp(t testing.TB) (*Store, string) {
 	return s, dir
 }
 
+// reopen closes s and opens its folder again (Badger's directory lock is released by Close);
+// the new store is closed when the test ends.
+func reopen(t testing.TB, s *Store, dir string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func mustApply(t testing.TB, s *Store, ops ...crdt.Op) []bool {
 	t.Helper()
 	ch, err := s.Apply(ops)

@@ -94,14 +94,7 @@ func TestReopenedStoreStillReadsEveryRecordBeforeMerging(t *testing.T) {
 		cids = append(cids, c)
 		mustApply(t, s, pinOp(t, a, uint64(2*i+1), 100, c, "x"), unpinOp(a, uint64(2*i+2), 300, c))
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, dir)
 	waitKeysLoaded(t, s)
 	for i, c := range cids {
 		rec, found, err := s.Get(c)

@@ -281,15 +281,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := dumpPins(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Badger's directory lock is released: reopen.
-	s, err = Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, dir)
 	if after := dumpPins(t, s); after != before {
 		t.Fatalf("pins changed across reopen:\n%s\nvs\n%s", before, after)
 	}

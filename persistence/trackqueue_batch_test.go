@@ -60,14 +60,7 @@ func TestQueueBatchEntries(t *testing.T) {
 	if s.QueueLen() != 2 || s.QueueBatched() != 1 {
 		t.Fatalf("after the delete: len %d batched %d, want 2 and 1", s.QueueLen(), s.QueueBatched())
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, dir)
 	if s.QueueLen() != 2 || s.QueueBatched() != 1 {
 		t.Fatalf("reopened: len %d batched %d, want 2 and 1", s.QueueLen(), s.QueueBatched())
 	}
