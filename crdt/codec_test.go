@@ -251,10 +251,10 @@ func TestSignOnceAndReceivedSigningBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(ReceivedSigningBytes(data, got), got.SigningBytes()) {
+	if !bytes.Equal(ReceivedSigningBytes(nil, data, got), got.SigningBytes()) {
 		t.Fatal("ReceivedSigningBytes differs from SigningBytes")
 	}
-	if ok, err := priv.GetPublic().Verify(ReceivedSigningBytes(data, got), got.Signature); err != nil || !ok {
+	if ok, err := priv.GetPublic().Verify(ReceivedSigningBytes(nil, data, got), got.Signature); err != nil || !ok {
 		t.Fatalf("does not verify: %v", err)
 	}
 	// The signature field first: not a suffix, encoded again, still verifies.
@@ -264,7 +264,7 @@ func TestSignOnceAndReceivedSigningBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := priv.GetPublic().Verify(ReceivedSigningBytes(moved, again), again.Signature); err != nil || !ok {
+	if ok, err := priv.GetPublic().Verify(ReceivedSigningBytes(nil, moved, again), again.Signature); err != nil || !ok {
 		t.Fatalf("a batch with its signature first does not verify: %v", err)
 	}
 	// A changed op in the data fails, whichever path.
@@ -275,7 +275,7 @@ func TestSignOnceAndReceivedSigningBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := priv.GetPublic().Verify(ReceivedSigningBytes(tampered, bad), bad.Signature); ok {
+	if ok, _ := priv.GetPublic().Verify(ReceivedSigningBytes(nil, tampered, bad), bad.Signature); ok {
 		t.Fatal("a tampered batch verifies")
 	}
 }

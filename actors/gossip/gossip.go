@@ -208,6 +208,8 @@ type reader struct {
 	// batch that arrived while the previous one was being written triggered a pull of ops
 	// already on their way.
 	queued map[peer.ID]uint64
+	// signing is the pinset reader's buffer for a batch's signing bytes, reused.
+	signing []byte
 }
 
 // read is one subscription's I/O worker: it hands each message from another peer to handle,
@@ -242,7 +244,8 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 		r.log.Warn("pinset gossip: origin has no extractable key", "origin", b.Origin)
 		return
 	}
-	ok, err := pub.Verify(crdt.ReceivedSigningBytes(msg.Data, b), b.Signature)
+	r.signing = crdt.ReceivedSigningBytes(r.signing[:0], msg.Data, b)
+	ok, err := pub.Verify(r.signing, b.Signature)
 	if err != nil || !ok {
 		r.log.Warn("pinset gossip: rejecting forged batch (bad origin signature)", "origin", b.Origin, "relay", msg.ReceivedFrom)
 		return
