@@ -27,6 +27,10 @@
 // same set of ops, applied in any order and with any duplicates, yields the same records and
 // version vector (tested by a property test).
 //
+// Lookups of a CID (merging an op, Get, a snapshot's GetPins) first ask an in-memory Bloom
+// filter of the stored pin keys and skip Badger when it rules the key out (keyfilter.go: a
+// batch ingest's CIDs are nearly all new, and each miss cost a search of every memtable).
+//
 // # Failures
 //
 // A write that cannot be made durable fails with an error wrapping api.ErrInsufficientStorage
