@@ -180,8 +180,10 @@ func (n *node) start(ctx context.Context, bin string, bootstrap string) error {
 		}
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		_, err := n.api.ID(rctx)
-		return err == nil
+		// The answer must come from this peer: a daemon not yet listening could share its
+		// port with another one, and a signal sent before it installs its handlers kills it.
+		id, err := n.api.ID(rctx)
+		return err == nil && id.ID.String() == n.id
 	})
 	switch {
 	case exited:

@@ -61,7 +61,7 @@ func Write(dir string, fi Init) error {
 		}
 	}
 	cfg := servicejson.Default()
-	if err := cfg.RandomizePorts(); err != nil {
+	if err := cfg.RandomizePorts(dir); err != nil {
 		return err
 	}
 	cfg.Cluster.Secret = "" // a follower must be told the cluster's secret: a random one joins nothing

@@ -85,7 +85,7 @@ func initLocked(dir string, opts InitOptions) error {
 	}
 	cfg := servicejson.Default()
 	if opts.RandomPorts {
-		if err := cfg.RandomizePorts(); err != nil {
+		if err := cfg.RandomizePorts(dir); err != nil {
 			return err
 		}
 	}

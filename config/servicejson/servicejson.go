@@ -13,6 +13,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,9 +212,12 @@ func Exists(dir string) bool {
 
 // RandomizePorts gives every listener a free port picked by the kernel (init --randomports:
 // several peers on one machine): the cluster's libp2p port on every interface, the APIs and
-// the metrics endpoint on 127.0.0.1.
-func (c *Config) RandomizePorts() error {
-	ports, err := freePorts(5)
+// the metrics endpoint on 127.0.0.1. Ports named in the service.json of a sibling folder of
+// dir (dir/../*/service.json) are skipped: peers initialized side by side before any of them
+// starts would otherwise each see the others' ports as free, and two of them could get the
+// same one (about one run in fifty with four peers).
+func (c *Config) RandomizePorts(dir string) error {
+	ports, err := freePorts(5, siblingPorts(dir))
 	if err != nil {
 		return err
 	}
@@ -223,8 +228,42 @@ func (c *Config) RandomizePorts() error {
 	return nil
 }
 
-// freePorts asks the kernel for n distinct free TCP ports.
-func freePorts(n int) ([]int, error) {
+// maxSiblings bounds how many sibling configs RandomizePorts reads.
+const maxSiblings = 1024
+
+var tcpPort = regexp.MustCompile(`/tcp/([0-9]{1,5})\b`)
+
+// siblingPorts returns every TCP port named in the service.json of dir's sibling folders. The
+// files are scanned as text, not decoded: an older or broken sibling config still counts.
+func siblingPorts(dir string) map[int]bool {
+	out := map[int]bool{}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return out
+	}
+	paths, _ := filepath.Glob(filepath.Join(filepath.Dir(abs), "*", config.ConfigFile))
+	if len(paths) > maxSiblings {
+		paths = paths[:maxSiblings]
+	}
+	for _, p := range paths {
+		if filepath.Dir(p) == abs {
+			continue
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, m := range tcpPort.FindAllSubmatch(raw, -1) {
+			if n, err := strconv.Atoi(string(m[1])); err == nil {
+				out[n] = true
+			}
+		}
+	}
+	return out
+}
+
+// freePorts asks the kernel for n distinct free TCP ports, none of them in avoid.
+func freePorts(n int, avoid map[int]bool) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -232,13 +271,21 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	var ports []int
-	for range n {
+	// Every listener stays open until the end, so the kernel never hands out a port twice;
+	// the ones in avoid are held too and skipped. The bound stops a kernel that keeps
+	// offering avoided ports (it picks at random, so 64 tries are plenty).
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == n+64 {
+			return nil, fmt.Errorf("picking a free port: %d tries gave only ports other peers' configs name", tries)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("picking a free port: %w", err)
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		if p := l.Addr().(*net.TCPAddr).Port; !avoid[p] {
+			ports = append(ports, p)
+		}
 	}
 	return ports, nil
 }

@@ -1,6 +1,9 @@
 package servicejson
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -41,5 +44,41 @@ func TestRESTAPIEnvOverride(t *testing.T) {
 	}
 	if cfg.API.RestAPI.ListenMultiaddress != "/ip4/127.0.0.1/tcp/19999" {
 		t.Fatalf("restapi env ignored: %q", cfg.API.RestAPI.ListenMultiaddress)
+	}
+}
+
+// Peers initialized side by side (p1, p2, ... under one folder) never share a port, even
+// though each init sees the others' ports as free.
+func TestRandomizePortsSkipsSiblingPeers(t *testing.T) {
+	root := t.TempDir()
+	seen := map[string]string{}
+	for _, name := range []string{"p1", "p2", "p3", "p4", "p5", "p6"} {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cfg := Default()
+		if err := cfg.RandomizePorts(dir); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []string{cfg.Cluster.ListenMultiaddress[0], cfg.API.RestAPI.ListenMultiaddress,
+			cfg.API.IPFSProxy.ListenMultiaddress, cfg.API.PinSvcAPI.ListenMultiaddress,
+			cfg.Observations.Metrics.PrometheusEndpoint} {
+			port := a[strings.LastIndex(a, "/")+1:]
+			if other, ok := seen[port]; ok {
+				t.Fatalf("%s and %s both got port %s", other, name, port)
+			}
+			seen[port] = name
+		}
+		if err := cfg.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := siblingPorts(filepath.Join(root, "p1"))
+	for port, owner := range seen {
+		n, _ := strconv.Atoi(port)
+		if got[n] != (owner != "p1") {
+			t.Errorf("port %s of %s: in p1's sibling ports = %v", port, owner, got[n])
+		}
 	}
 }
