@@ -26,6 +26,10 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
+		// Peers dial the addresses they are given; nothing here needs NAT detection. The ambient
+		// AutoNAT client it replaces only subscribed to identify events, and its background
+		// loop stalling at close blocked identify's emit and so host.Close (seen at 100 peers).
+		libp2p.ForceReachabilityPublic(),
 	}
 	if gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(gater))

@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -418,11 +419,24 @@ func (c *Cluster) closeAll() {
 			}()
 		}
 	}
-	wg.Wait()
+	closed := make(chan struct{})
+	go func() { wg.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(closeTimeout):
+		// A hung close would otherwise hang the whole test binary until its -timeout, with
+		// every later test's figures lost; its stacks name what blocks it.
+		var b strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+		c.t.Errorf("the peers did not close within %s; goroutines:\n%s", closeTimeout, b.String())
+	}
 	if c.t.Failed() {
 		c.logs.dump(c.t)
 	}
 }
+
+// closeTimeout bounds closeAll: closing a hundred peers takes seconds.
+const closeTimeout = 3 * time.Minute
 
 // WaitConnected waits until every running peer has a valid ping metric from every running peer
 // (full membership on every side).

@@ -9,21 +9,23 @@ import (
 	"time"
 )
 
-// printScale prints the scale harness's table (make bench-scale) on stdout.
-func printScale(rows []scaleRow) {
+// printScaleHeader prints the scale harness's table header (make bench-scale) on stdout.
+func printScaleHeader() {
 	fmt.Println()
 	fmt.Println("scale harness: N peers in one process, real libp2p hosts on loopback, fake IPFS backends")
 	fmt.Printf("(ping %s, batches 256 ops/200 ms, %d singles, %d bulk pins from %d clients, %d pins rf 2)\n",
 		scalePing, scaleSingles, scaleBulk, scaleClients, scaleReplicated)
 	fmt.Println("| peers | formed | conv p50 | conv p99 | idle B/s/peer | idle CPU/peer | bulk accept | bulk all peers | B/pin/peer | CPU/pin/peer | catch-up | killed | pins moved | repinned | RSS/peer | RSS |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range rows {
-		fmt.Printf("| %d | %s | %s | %s | %.0f | %.1f%% | %.0f/s | %s | %.0f | %s | %s | %d | %d | %s | %.0f MB | %.0f MB |\n",
-			r.peers, r.formed.Round(time.Millisecond), r.convP50.Round(time.Millisecond), r.convP99.Round(time.Millisecond),
-			r.idleBytesPerPeerSec, 100*r.idleCPUPerPeer, r.bulkRate, r.bulkConverged.Round(time.Millisecond),
-			r.bytesPerPinPerPeer, r.cpuPerPinPerPeer.Round(time.Microsecond), r.catchUp.Round(time.Millisecond),
-			r.killed, r.moved, r.repinned.Round(time.Millisecond), r.rssPerPeerMB, r.rssTotMB)
-	}
+}
+
+// printScaleRow prints one size's row of the table.
+func printScaleRow(r scaleRow) {
+	fmt.Printf("| %d | %s | %s | %s | %.0f | %.1f%% | %.0f/s | %s | %.0f | %s | %s | %d | %d | %s | %.0f MB | %.0f MB |\n",
+		r.peers, r.formed.Round(time.Millisecond), r.convP50.Round(time.Millisecond), r.convP99.Round(time.Millisecond),
+		r.idleBytesPerPeerSec, 100*r.idleCPUPerPeer, r.bulkRate, r.bulkConverged.Round(time.Millisecond),
+		r.bytesPerPinPerPeer, r.cpuPerPinPerPeer.Round(time.Microsecond), r.catchUp.Round(time.Millisecond),
+		r.killed, r.moved, r.repinned.Round(time.Millisecond), r.rssPerPeerMB, r.rssTotMB)
 }
 
 // cpuTime is this process's user+system CPU time so far.

@@ -62,15 +62,16 @@ func TestScale(t *testing.T) {
 	if testing.Short() || env == "" {
 		t.Skip("the scale harness runs with PINCLUSTER_SCALE_PEERS=10,30,100 (make bench-scale)")
 	}
-	var rows []scaleRow
+	printScaleHeader()
 	for _, f := range strings.Split(env, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 3 {
 			t.Fatalf("PINCLUSTER_SCALE_PEERS: %q is not a peer count of at least 3", f)
 		}
-		t.Run(fmt.Sprintf("peers=%d", n), func(t *testing.T) { rows = append(rows, runScale(t, n)) })
+		// Each row is printed as soon as it is measured, before the cluster closes: a size
+		// that fails or hangs later does not lose the figures of the sizes before it.
+		t.Run(fmt.Sprintf("peers=%d", n), func(t *testing.T) { printScaleRow(runScale(t, n)) })
 	}
-	printScale(rows)
 }
 
 // runScale measures one cluster of n running peers (plus one kept back for the catch-up).
