@@ -56,7 +56,7 @@ func runBatchSuite(ctx context.Context, o options, progress io.Writer) (res batc
 	if err != nil {
 		return res, err
 	}
-	defer cleanupDir(o.keep, tmp, logf)
+	defer func() { cleanupDir(o.keep || err != nil, tmp, logf) }()
 	peerDir, rawDir := filepath.Join(tmp, "peer"), filepath.Join(tmp, "raw")
 	if err := initConfig(ctx, o.bin, peerDir); err != nil {
 		return res, err

@@ -55,7 +55,7 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 	if err != nil {
 		return res, err
 	}
-	defer cleanupDir(o.keep, tmp, logf)
+	defer func() { cleanupDir(o.keep || err != nil, tmp, logf) }()
 	hc := newHTTPClient()
 	gen := newCIDGen()
 
@@ -244,6 +244,8 @@ func progressf(w io.Writer) func(string, ...any) {
 	}
 }
 
+// cleanupDir removes a run's temp dir unless it is to be kept (-keep, or the run failed: its
+// daemon logs are the evidence).
 func cleanupDir(keep bool, dir string, logf func(string, ...any)) {
 	if keep {
 		logf("kept %s", dir)

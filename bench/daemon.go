@@ -257,12 +257,24 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-// tail returns the last n lines of a file, for error messages.
+// tail returns the last n lines of a file, for error messages. A panic's or fatal error's first
+// line is put before them: after a crash the tail is the end of a goroutine dump, which does
+// not say what crashed.
 func tail(path string, n int) string {
 	raw, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	var crash []string
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") || strings.HasPrefix(l, "unexpected fault address") {
+			crash = append(crash, lines[i:min(i+3, len(lines))]...)
+			break
+		}
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
+	}
+	if len(crash) > 0 {
+		lines = append(append(crash, "..."), lines...)
 	}
 	return "\n" + strings.Join(lines, "\n")
 }

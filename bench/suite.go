@@ -87,7 +87,7 @@ func runSuites(ctx context.Context, o options, progress io.Writer) (sr suiteResu
 			return sr, errors.Join(append(errs, err)...)
 		}
 		r, err := runRepin(ctx, o, o.repin, tmp, progress)
-		cleanupDir(o.keep, tmp, logf)
+		cleanupDir(o.keep || err != nil, tmp, logf)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("alloc suite (self-healing): %w", err))
 		} else {
