@@ -30,6 +30,11 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 		// AutoNAT client it replaces only subscribed to identify events, and its background
 		// loop stalling at close blocked identify's emit and so host.Close (seen at 100 peers).
 		libp2p.ForceReachabilityPublic(),
+		// The membership actor owns the connections: it keeps one to every member and redials
+		// any that drops. libp2p's default manager trims to 160 past 192 connections, so a
+		// cluster of more than 192 peers would churn (trim, redial, trim); docs/scale.md has what
+		// a full mesh costs per member.
+		libp2p.ConnectionManager(connmgr.NullConnMgr{}),
 	}
 	if gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(gater))
