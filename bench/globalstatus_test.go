@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/api/rest"
+	svcs "github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/persistence"
+	"github.com/pincluster/pincluster/statusdigest"
+)
+
+var (
+	gsPins  = flag.Int("gs-pins", 100_000, "BenchmarkGlobalStatus: pins in the pinset")
+	gsPeers = flag.Int("gs-peers", 100, "BenchmarkGlobalStatus: cluster members")
+)
+
+// gsReplication is how many members each pin of BenchmarkGlobalStatus is allocated to.
+const gsReplication = 3
+
+// BenchmarkGlobalStatus measures a global status (GET /pins, answered from the replica of the
+// other members' status digests) on one peer's real Badger store, through the real REST
+// handler in process, beside status --local of the same pinset in the same run. Each pin is
+// allocated to 3 of the members, and every other member's replica holds its pins as pinned,
+// as after the digests of a settled cluster arrived. The answer has one object per pin with
+// a part per member (remote where not allocated), so its size is pins x members.
+//
+// Run: go test ./bench -run '^$' -bench GlobalStatus -benchtime 1x [-gs-pins 1000000 -gs-peers 100]
+// It prints the figures; nothing asserts on speed.
+func BenchmarkGlobalStatus(b *testing.B) {
+	n, np := *gsPins, *gsPeers
+	if np < gsReplication {
+		b.Fatalf("-gs-peers %d: at least %d", np, gsReplication)
+	}
+	ctx := context.Background()
+	members := make([]libp2ppeer.ID, np)
+	for i := range members {
+		members[i] = benchPeerID(b)
+	}
+	start := time.Now()
+	store, cids := fillAllocated(b, n, members)
+	defer store.Close()
+	fillDigests(b, store, cids, members)
+	fmt.Fprintf(os.Stdout, "\nglobal status: %d pins, %d members, each pin on %d (set up in %s)\n",
+		n, np, gsReplication, time.Since(start).Round(time.Second))
+	remote := &countingRemote{}
+	svc, err := svcs.New(svcs.Deps{
+		Config: svcs.Config{ReplicationFactorMin: gsReplication, ReplicationFactorMax: gsReplication, Version: "bench",
+			DigestTTL: time.Hour},
+		Store: store, Pinset: noCommit{}, Allocator: noAlloc{}, Tracker: idleTracker{}, Members: fixedMembers{members},
+		Remote: remote, IPFS: &pinnedIPFS{cids: cids}, Metrics: noMetrics{}, Node: noNode{},
+		Digests: storeDigests{store}, Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := rest.NewServer(rest.DefaultConfig(), rest.Services{Pins: svc.PinService, Status: svc.StatusService,
+		Peers: svc.PeerService, Health: svc.HealthService, Add: svc.AddService}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	for b.Loop() {
+		t0 := time.Now()
+		got, err := serve(ctx, h, "/pins")
+		global := time.Since(t0)
+		if err != nil || got != n {
+			b.Fatalf("GET /pins: %d of %d pins, %v", got, n, err)
+		}
+		t0 = time.Now()
+		if got, err = serve(ctx, h, "/pins?local=true"); err != nil || got != n {
+			b.Fatalf("GET /pins?local=true: %d of %d pins, %v", got, n, err)
+		}
+		local := time.Since(t0)
+		if c := remote.calls.Load(); c != 0 {
+			b.Fatalf("the status asked other members %d times: it must answer from the replicas", c)
+		}
+		fmt.Fprintf(os.Stdout, "  %-34s %8s  (%s pins/s, %s member parts/s)\n", "status (digest replica) GET /pins",
+			global.Round(time.Millisecond), human(float64(n)/global.Seconds()), human(float64(n*np)/global.Seconds()))
+		fmt.Fprintf(os.Stdout, "  %-34s %8s  (%s pins/s)\n", "status --local GET /pins?local=true",
+			local.Round(time.Millisecond), human(float64(n)/local.Seconds()))
+		fmt.Fprintf(os.Stdout, "  global / local: %.1fx\n", global.Seconds()/local.Seconds())
+		b.ReportMetric(global.Seconds(), "global-s")
+		b.ReportMetric(local.Seconds(), "local-s")
+	}
+}
+
+// allocation is pin i's members: gsReplication consecutive ones from i mod len(members).
+func allocation(i int, members []libp2ppeer.ID) []libp2ppeer.ID {
+	out := make([]libp2ppeer.ID, gsReplication)
+	for k := range out {
+		out[k] = members[(i+k)%len(members)]
+	}
+	return out
+}
+
+// fillAllocated writes n pins allocated as allocation says into a fresh store, in batches as
+// the pinset actor's group commits do.
+func fillAllocated(b *testing.B, n int, members []libp2ppeer.ID) (*persistence.Store, []api.Cid) {
+	store, err := persistence.Open(persistence.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cids := make([]api.Cid, n)
+	const batch = 4096
+	ops := make([]crdt.Op, 0, batch)
+	now := time.Now().UTC()
+	for i := range n {
+		cids[i] = benchCid(b, i)
+		pin := api.NewPin(cids[i], api.PinOptions{ReplicationFactorMin: gsReplication, ReplicationFactorMax: gsReplication})
+		pin.Allocations = allocation(i, members)
+		pin.Timestamp = now
+		js, err := json.Marshal(pin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ops = append(ops, crdt.Op{Origin: members[0], Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: cids[i], PinJSON: js})
+		if len(ops) == batch || i == n-1 {
+			if _, err := store.Apply(ops); err != nil {
+				b.Fatal(err)
+			}
+			ops = ops[:0]
+		}
+	}
+	return store, cids
+}
+
+// fillDigests gives the store a current replica of every other member's digest: each holds
+// the pins allocated to it as pinned, applied as numbered deltas of at most MaxEntries.
+func fillDigests(b *testing.B, store *persistence.Store, cids []api.Cid, members []libp2ppeer.ID) {
+	now := time.Now()
+	pending := make([][]statusdigest.Entry, len(members))
+	seq := make([]uint64, len(members))
+	flush := func(m int) {
+		seq[m]++
+		d := statusdigest.Digest{Epoch: 1, Seq: seq[m], Entries: pending[m]}
+		for k := range d.Entries {
+			d.Entries[k].Seq = seq[m]
+		}
+		if _, err := store.ApplyDigest(members[m], d, now); err != nil {
+			b.Fatal(err)
+		}
+		pending[m] = pending[m][:0]
+	}
+	for i, c := range cids {
+		for k := range gsReplication {
+			m := (i + k) % len(members)
+			if m == 0 {
+				continue // this peer's own part comes from its tracker and IPFS node
+			}
+			pending[m] = append(pending[m], statusdigest.Entry{Cid: c.Bytes(), Status: api.TrackerStatusPinned, TS: now})
+			if len(pending[m]) == statusdigest.MaxEntries {
+				flush(m)
+			}
+		}
+	}
+	for m := 1; m < len(members); m++ {
+		if len(pending[m]) > 0 || seq[m] == 0 {
+			flush(m)
+		}
+	}
+}
+
+// storeDigests is the services' view of the store's digest replicas (as the peer's adapter).
+type storeDigests struct{ s *persistence.Store }
+
+func (d storeDigests) DigestMeta(id libp2ppeer.ID) (statusdigest.Meta, bool, error) {
+	return d.s.DigestMeta(id)
+}
+func (d storeDigests) OpenDigestReader() svcs.DigestReader { return d.s.OpenDigestView() }
+
+// countingRemote counts the calls to other members (a replica status makes none).
+type countingRemote struct{ calls atomic.Int64 }
+
+func (r *countingRemote) Call(context.Context, libp2ppeer.ID, any) (any, error) {
+	r.calls.Add(1)
+	return nil, errNo
+}
+
+type fixedMembers struct{ ids []libp2ppeer.ID }
+
+func (m fixedMembers) Self() libp2ppeer.ID                     { return m.ids[0] }
+func (m fixedMembers) Members(context.Context) []libp2ppeer.ID { return m.ids }
+func (m fixedMembers) IsRemoved(libp2ppeer.ID) bool            { return false }
+func (m fixedMembers) PeerName(libp2ppeer.ID) string           { return "bench" }
