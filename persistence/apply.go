@@ -30,6 +30,10 @@ const applyChunk = 1024
 // seq 0, undefined CID, unknown kind, pin without JSON) fail the whole call before anything is
 // written, with an api.ErrInvalid-wrapped error.
 func (s *Store) Apply(ops []crdt.Op) (changed []bool, err error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	for i, op := range ops {
 		if err := checkOp(op); err != nil {
 			return nil, fmt.Errorf("persistence: op %d: %w", i, err)

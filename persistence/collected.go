@@ -15,6 +15,10 @@ var keyCollectedClock = []byte("m/collected")
 
 // CollectedClock is the collection watermark (0 before any collection).
 func (s *Store) CollectedClock() (crdt.HLC, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
 	var v uint64
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error

@@ -37,6 +37,10 @@ type ExportHeader struct {
 // Export writes the live pinset as JSON lines: an ExportHeader, then one api.Pin per line in
 // key order, from one consistent snapshot, in constant memory.
 func (s *Store) Export(ctx context.Context, w io.Writer) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	bw := bufio.NewWriterSize(w, 256<<10)
 	err := s.db.View(func(txn *badger.Txn) error {
 		n, err := getU64(txn, keyPinCount)

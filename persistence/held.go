@@ -16,6 +16,10 @@ type SeqRange struct{ From, To uint64 }
 // keys only. When there are more ranges, the later ones are left out: a caller telling a peer
 // what it holds (anti-entropy) loses nothing but a resend by that.
 func (s *Store) HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]SeqRange, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	var out []SeqRange
 	if limit <= 0 {
 		return nil, nil

@@ -117,6 +117,10 @@ func (s *Store) LookupMeta(ctx context.Context, key, value string, fn func(cid, 
 }
 
 func (s *Store) lookup(ctx context.Context, prefix []byte, fn func(cid, pinJSON []byte) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	if !s.indexed.Load() {
 		return ErrNotIndexed
 	}
@@ -145,6 +149,10 @@ func (s *Store) lookup(ctx context.Context, prefix []byte, fn func(cid, pinJSON 
 // `state upgrade` on a stopped peer; a crash part way leaves the store unmarked and the next
 // run starts over.
 func (s *Store) RebuildIndexes(ctx context.Context) (indexedPins int, err error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.indexed.Store(false)

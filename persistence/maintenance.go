@@ -38,12 +38,16 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 // collected, not the greatest clock seen, which would also catch pins the member made after
 // every collected deletion. first lists the members excluded for the first time.
 func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (dropped int, first []peer.ID, err error) {
+	if err := s.enter(); err != nil {
+		return 0, nil, err
+	}
+	defer s.leave()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.checkWrite(); err != nil {
 		return 0, nil, err
 	}
-	excluded, err := s.Exclusions()
+	excluded, err := s.readExclusions()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -163,6 +167,10 @@ func (s *Store) deleteKeys(keys [][]byte) error {
 // Backup writes a consistent copy of the whole store to the file dst (Badger's backup
 // stream; restore it with LoadBackup). The file appears complete or not at all.
 func (s *Store) Backup(dst string) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return fmt.Errorf("persistence: backup: %w", err)
 	}
@@ -197,6 +205,10 @@ func (s *Store) Backup(dst string) error {
 // LoadBackup loads a file written by Backup into this store, which should be empty (keys
 // present in both end up with the backup's values). No other writes may run meanwhile.
 func (s *Store) LoadBackup(src string) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	// Badger's Load writes records without mergeRecord: the pin key filter forgets what it
 	// knew (every key "may be stored" meanwhile) and is loaded again after it.
 	s.stopKeyLoad()

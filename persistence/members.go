@@ -32,6 +32,10 @@ var (
 
 // TouchMember records that id was heard from at at (never moving the time backwards).
 func (s *Store) TouchMember(id peer.ID, at time.Time) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	if id == "" || len(id) > 255 {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
@@ -52,6 +56,10 @@ func (s *Store) TouchMember(id peer.ID, at time.Time) error {
 // peer's ops after cutoff are refused from then on, even after restarts (it may come back with
 // old ops). The cutoff never moves down.
 func (s *Store) RemoveMember(id peer.ID, cutoff uint64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	if id == "" || len(id) > 255 {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
@@ -82,6 +90,10 @@ func (s *Store) RemoveMember(id peer.ID, cutoff uint64) error {
 // it is still applied (logs and version vectors stay exact) and reported to the raced-pin
 // handler, which supersedes it with an unpin that every peer applies alike.
 func (s *Store) ExcludeMember(id peer.ID, watermark crdt.HLC) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	if id == "" || len(id) > 255 {
 		return fmt.Errorf("persistence: member %q is not a valid peer ID", id)
 	}
@@ -148,7 +160,7 @@ func (s *Store) SetRacedHandler(f func([]crdt.Op)) {
 
 // reloadExclusions refreshes the cache from the store; callers hold writeMu.
 func (s *Store) reloadExclusions() error {
-	m, err := s.Exclusions()
+	m, err := s.readExclusions()
 	if err != nil {
 		return err
 	}
@@ -185,6 +197,16 @@ func (s *Store) reportRaced() {
 
 // Exclusions returns each member excluded from a collection and the watermark of the last.
 func (s *Store) Exclusions() (map[peer.ID]crdt.HLC, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	return s.readExclusions()
+}
+
+// readExclusions is Exclusions for a caller inside the gate (a write reloading the cache: a
+// nested enter would fail once Close began, and a raced pin would go unreported).
+func (s *Store) readExclusions() (map[peer.ID]crdt.HLC, error) {
 	out := map[peer.ID]crdt.HLC{}
 	err := s.scanU64(prefixExcluded, func(id peer.ID, v uint64) { out[id] = crdt.HLC(v) })
 	if err != nil {
@@ -195,6 +217,10 @@ func (s *Store) Exclusions() (map[peer.ID]crdt.HLC, error) {
 
 // Removed returns the peers removed with peers rm and the seq up to which their ops stay valid.
 func (s *Store) Removed() (map[peer.ID]uint64, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	out := map[peer.ID]uint64{}
 	err := s.scanU64(prefixRemoved, func(id peer.ID, v uint64) { out[id] = v })
 	if err != nil {
@@ -206,6 +232,10 @@ func (s *Store) Removed() (map[peer.ID]uint64, error) {
 // Members returns every member and when it was last heard from. The set is small (one entry
 // per peer of the cluster), so it is returned whole.
 func (s *Store) Members() (map[peer.ID]time.Time, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	out := map[peer.ID]time.Time{}
 	err := s.scanU64(prefixMember, func(id peer.ID, v uint64) { out[id] = time.Unix(0, int64(v)) })
 	if err != nil {
@@ -240,6 +270,10 @@ func (s *Store) scanU64(prefix []byte, fn func(peer.ID, uint64)) error {
 // knew refused them). It returns the removed records. It scans the pinset, which is fine for
 // an event as rare as a removal.
 func (s *Store) DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint64) ([]Record, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var victims [][]byte

@@ -24,6 +24,10 @@ const ctxCheckEvery = 1024
 // Get returns the record (winning op) of c; found is false when c was never seen or its
 // tombstone was dropped.
 func (s *Store) Get(c api.Cid) (rec Record, found bool, err error) {
+	if err := s.enter(); err != nil {
+		return rec, false, err
+	}
+	defer s.leave()
 	if !s.pinKeys.mayHave(pinKey(c)) {
 		return rec, false, nil
 	}
@@ -76,23 +80,39 @@ func (s *Store) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error
 // many batches while writes go on (batch ingest): opening a read transaction waits until
 // every commit in flight has landed, so reusing one keeps the reader off the writers' path.
 // It pins the versions it can see (compaction keeps them) until Discard: readers renew it
-// now and then. Not safe for concurrent use.
+// now and then. It holds the store's gate until Discard, so Close waits for it (lifegate.go).
+// Not safe for concurrent use.
 type Snapshot struct {
-	txn     *badger.Txn
+	txn     *badger.Txn // nil: discarded, or the store was closing
 	pinKeys *keyFilter
+	s       *Store
 }
 
-// Snapshot opens a view of what is committed now.
+// Snapshot opens a view of what is committed now. On a closing store the view answers
+// ErrClosed.
 func (s *Store) Snapshot() *Snapshot {
-	return &Snapshot{txn: s.db.NewTransaction(false), pinKeys: s.pinKeys}
+	if s.enter() != nil {
+		return &Snapshot{}
+	}
+	return &Snapshot{txn: s.db.NewTransaction(false), pinKeys: s.pinKeys, s: s}
 }
 
-// Discard releases the view.
-func (sn *Snapshot) Discard() { sn.txn.Discard() }
+// Discard releases the view; a second Discard does nothing.
+func (sn *Snapshot) Discard() {
+	if sn.txn == nil {
+		return
+	}
+	sn.txn.Discard()
+	sn.txn = nil
+	sn.s.leave()
+}
 
 // GetPins returns the live pin of each CID as of the snapshot; found[i] is false for an
 // absent CID or a tombstone.
 func (sn *Snapshot) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error) {
+	if sn.txn == nil {
+		return nil, nil, ErrClosed
+	}
 	pins = make([]api.Pin, len(cids))
 	found = make([]bool, len(cids))
 	for i, c := range cids {
@@ -125,6 +145,10 @@ func livePin(c api.Cid, rec Record, found bool) (api.Pin, bool, error) {
 // tombstones without decoding them. pinJSON is only valid during fn. It reads one consistent
 // snapshot in constant memory; an error from fn or ctx stops it and is returned.
 func (s *Store) IteratePinsJSON(ctx context.Context, fn func(c api.Cid, pinJSON []byte) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
 		js := pinJSONOf(v)
 		if js == nil {
@@ -142,6 +166,10 @@ func (s *Store) IteratePinsJSON(ctx context.Context, fn func(c api.Cid, pinJSON 
 // read paths (GET /allocations, status --local) allocate nothing per pin. Both slices are only
 // valid during fn.
 func (s *Store) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
 		if js := pinJSONOf(v); js != nil {
 			return fn(key[len(prefixPin):], js)
@@ -163,6 +191,10 @@ func (s *Store) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
 
 // IterateRecords calls fn with every record, tombstones included, in key order (snapshots).
 func (s *Store) IterateRecords(ctx context.Context, fn func(Record) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
 		c, err := api.CastCid(key[len(prefixPin):])
 		if err != nil {
@@ -207,13 +239,24 @@ func (s *Store) CountPins() (int, error) { return int(s.pinCount.Load()), nil }
 
 // DiskSize is the size of the LSM tree and of the value log on disk, as Badger last measured
 // them (it refreshes the figures every minute): cheap enough for every metrics scrape.
-func (s *Store) DiskSize() (lsm, vlog int64) { return s.db.Size() }
+// A closing store reports 0, 0.
+func (s *Store) DiskSize() (lsm, vlog int64) {
+	if s.enter() != nil {
+		return 0, 0
+	}
+	defer s.leave()
+	return s.db.Size()
+}
 
 // MaxClock returns the greatest op clock ever applied (to restore the HLC after a restart).
 func (s *Store) MaxClock() (crdt.HLC, error) { return crdt.HLC(s.maxClock.Load()), nil }
 
 // VersionVector returns, per origin, the highest seq stored contiguously from 1.
 func (s *Store) VersionVector() (map[peer.ID]uint64, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	vv := map[peer.ID]uint64{}
 	err := s.iterate(context.Background(), prefixVV, func(key, v []byte) error {
 		n, err := decU64(v)
@@ -246,6 +289,10 @@ func (s *Store) Published(origin peer.ID) (uint64, error) {
 // SetPublished records that origin's ops up to seq were broadcast. It never moves backwards.
 // After a restart, ops in (Published, LastSeq] are published again.
 func (s *Store) SetPublished(origin peer.ID, seq uint64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	key := originKey(prefixPublished, origin)
@@ -263,7 +310,12 @@ func (s *Store) TrimmedTo(origin peer.ID) (uint64, error) {
 	return s.getCounter(originKey(prefixTrimmed, origin))
 }
 
+// getCounter reads a counter inside the gate (LastSeq, Applied, Published, TrimmedTo).
 func (s *Store) getCounter(key []byte) (v uint64, err error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
 	err = s.db.View(func(txn *badger.Txn) error {
 		v, err = getU64(txn, key)
 		return err
@@ -277,6 +329,10 @@ func (s *Store) getCounter(key []byte) (v uint64, err error) {
 // its record (a stub whose record was removed, oplog.go): either way the caller falls back on
 // a snapshot.
 func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn func(crdt.Op) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.db.View(func(txn *badger.Txn) error {
 		trimmed, err := getU64(txn, originKey(prefixTrimmed, origin))
 		if err != nil {

@@ -134,8 +134,14 @@ func (s *Store) Requests(ctx context.Context, before time.Time, fn func(RequestR
 }
 
 // requestPage reads up to requestPage requests at keys strictly below seek, newest first, and
-// returns the seek key of the next page (nil at the end).
+// returns the seek key of the next page (nil at the end). It holds the store's gate per page,
+// not Requests: fn runs between pages, outside the gate as outside the transaction, so a
+// slow fn does not hold up Close.
 func (s *Store) requestPage(ctx context.Context, seek []byte) (page []RequestRef, next []byte, err error) {
+	if err := s.enter(); err != nil {
+		return nil, nil, err
+	}
+	defer s.leave()
 	err = s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
@@ -213,6 +219,10 @@ func readRequest(txn *badger.Txn, id, cidBytes []byte) (RequestRef, bool, error)
 // Request finds a request by its id (32 hex digits): the live pins whose metadata hold it,
 // usually one. ok is false when no pin holds it (or the id is malformed).
 func (s *Store) Request(ctx context.Context, hexID string) (refs []RequestRef, err error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	if !s.indexed.Load() {
 		return nil, ErrNotIndexed
 	}

@@ -23,6 +23,10 @@ import (
 // IterateRecordsAfter is IterateRecords starting after the record of after (from the first
 // record when after is undefined), in key order: the pages of a snapshot.
 func (s *Store) IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(Record) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	seek := prefixPin
 	var skip []byte
 	if after.Defined() {
@@ -66,6 +70,10 @@ func snapshotOp(r Record) crdt.Op {
 // fail the whole call before anything is written (api.ErrInvalid); on a later error, changed
 // holds the flags of the chunks committed before it and applying again is harmless.
 func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	ops := make([]crdt.Op, len(records))
 	for i, r := range records {
 		ops[i] = snapshotOp(r)
@@ -131,6 +139,10 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 // pin. present lists the CIDs of the snapshot page covering that range; vv is the sender's
 // version vector read before that page. It returns the removed records.
 func (s *Store) PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]Record, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	keep := make(map[string]bool, len(present))
 	for _, c := range present {
 		keep[string(pinKey(c))] = true
@@ -227,6 +239,10 @@ func (s *Store) deleteRecords(keys [][]byte, recs []Record) error {
 // complete). The entry and the trim mark move in one transaction, so an interruption never
 // lets OpsFrom return an incomplete range.
 func (s *Store) RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	for origin, up := range vv {

@@ -119,6 +119,15 @@ func ownVersionValue(epoch, seq uint64) []byte {
 // OwnDigestVersion is this peer's digest version, its epoch chosen (at random) and stored on
 // the first call.
 func (s *Store) OwnDigestVersion() (epoch, seq uint64, err error) {
+	if err := s.enter(); err != nil {
+		return 0, 0, err
+	}
+	defer s.leave()
+	return s.ownDigestVersion()
+}
+
+// ownDigestVersion is OwnDigestVersion for a caller inside the gate.
+func (s *Store) ownDigestVersion() (epoch, seq uint64, err error) {
 	digestMu.Lock()
 	defer digestMu.Unlock()
 	err = s.db.View(func(txn *badger.Txn) error {
@@ -145,10 +154,14 @@ func (s *Store) OwnDigestVersion() (epoch, seq uint64, err error) {
 // A non-zero since (a reconcile's start) skips the changes of entries stored with a later
 // timestamp: the tracker changed them after the reconcile read its snapshot.
 func (s *Store) WriteOwnDigest(changes []statusdigest.Entry, since time.Time) (statusdigest.Digest, error) {
+	if err := s.enter(); err != nil {
+		return statusdigest.Digest{}, err
+	}
+	defer s.leave()
 	if len(changes) > statusdigest.MaxEntries {
 		return statusdigest.Digest{}, fmt.Errorf("persistence: %d status digest changes (limit %d)", len(changes), statusdigest.MaxEntries)
 	}
-	if _, _, err := s.OwnDigestVersion(); err != nil {
+	if _, _, err := s.ownDigestVersion(); err != nil {
 		return statusdigest.Digest{}, err
 	}
 	digestMu.Lock()
@@ -204,8 +217,12 @@ func (s *Store) WriteOwnDigest(changes []statusdigest.Entry, since time.Time) (s
 // OwnDigestPage reads a page of this peer's own entries after the binary CID after (nil: from
 // the first), at most limit, with the version they were read at.
 func (s *Store) OwnDigestPage(after []byte, limit int) (statusdigest.Page, error) {
+	if err := s.enter(); err != nil {
+		return statusdigest.Page{}, err
+	}
+	defer s.leave()
 	limit = max(1, min(limit, statusdigest.MaxEntries))
-	if _, _, err := s.OwnDigestVersion(); err != nil {
+	if _, _, err := s.ownDigestVersion(); err != nil {
 		return statusdigest.Page{}, err
 	}
 	var pg statusdigest.Page
@@ -228,6 +245,10 @@ func (s *Store) OwnDigestPage(after []byte, limit int) (statusdigest.Page, error
 
 // OwnDigestEach calls fn with each own entry in binary CID order, in one read snapshot.
 func (s *Store) OwnDigestEach(ctx context.Context, fn func(statusdigest.Entry) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.db.View(func(txn *badger.Txn) error {
 		return iterDigest(txn, prefixOwnDigest, nil, func(_ []byte, _ uint64, e statusdigest.Entry) (bool, error) {
 			if err := ctx.Err(); err != nil {

@@ -41,6 +41,15 @@ func setDigestMeta(txn *badger.Txn, p peer.ID, m statusdigest.Meta) error {
 
 // DigestMeta is the version of this peer's replica of p's digest (found false: none yet).
 func (s *Store) DigestMeta(p peer.ID) (m statusdigest.Meta, found bool, err error) {
+	if err := s.enter(); err != nil {
+		return m, false, err
+	}
+	defer s.leave()
+	return s.digestMeta(p)
+}
+
+// digestMeta is DigestMeta for a caller inside the gate.
+func (s *Store) digestMeta(p peer.ID) (m statusdigest.Meta, found bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		m, found, err = getDigestMeta(txn, p)
 		return err
@@ -53,9 +62,13 @@ func (s *Store) DigestMeta(p peer.ID) (m statusdigest.Meta, found bool, err erro
 // wins by seq) unless the delta is at or below the replica's floor. It returns the replica's
 // version after it; behind (Meta.Current false) means a pull is due.
 func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (statusdigest.Meta, error) {
+	if err := s.enter(); err != nil {
+		return statusdigest.Meta{}, err
+	}
+	defer s.leave()
 	digestMu.Lock()
 	defer digestMu.Unlock()
-	m, _, err := s.DigestMeta(p)
+	m, _, err := s.digestMeta(p)
 	if err != nil {
 		return m, err
 	}
@@ -107,6 +120,10 @@ func putReplicaEntry(txn *badger.Txn, p peer.ID, gen uint64, e statusdigest.Entr
 // StartDigestPull starts a pull of p's whole digest: it returns the generation that marks what
 // the pull brings.
 func (s *Store) StartDigestPull(p peer.ID) (uint64, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
 	digestMu.Lock()
 	defer digestMu.Unlock()
 	var gen uint64
@@ -126,12 +143,16 @@ func (s *Store) StartDigestPull(p peer.ID) (uint64, error) {
 // pull's). The first page of a pull (first) of a new epoch drops the old replica; a later
 // page of another epoch than the replica's fails the pull.
 func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, first bool) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	if len(pg.Entries) > statusdigest.MaxEntries {
 		return fmt.Errorf("persistence: a status digest page of %d entries (limit %d)", len(pg.Entries), statusdigest.MaxEntries)
 	}
 	digestMu.Lock()
 	defer digestMu.Unlock()
-	m, _, err := s.DigestMeta(p)
+	m, _, err := s.digestMeta(p)
 	if err != nil {
 		return err
 	}
@@ -159,9 +180,13 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 // version (epoch, seq): entries at or below seq that the pull did not bring, and tombstones
 // at or below seq, are gone at p and are swept; seq becomes the replica's floor.
 func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Time) (statusdigest.Meta, error) {
+	if err := s.enter(); err != nil {
+		return statusdigest.Meta{}, err
+	}
+	defer s.leave()
 	digestMu.Lock()
 	defer digestMu.Unlock()
-	m, _, err := s.DigestMeta(p)
+	m, _, err := s.digestMeta(p)
 	if err != nil {
 		return m, err
 	}
@@ -207,6 +232,10 @@ func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Tim
 
 // DropDigest forgets p's replica (p was removed from the cluster).
 func (s *Store) DropDigest(p peer.ID) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	digestMu.Lock()
 	defer digestMu.Unlock()
 	if err := s.dropDigest(p); err != nil {
@@ -249,6 +278,10 @@ func (s *Store) dropDigest(p peer.ID) error {
 // DigestEntries calls fn with every live entry of p's replica in binary CID order (tests, and
 // the replica's audit).
 func (s *Store) DigestEntries(ctx context.Context, p peer.ID, fn func(statusdigest.Entry) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.db.View(func(txn *badger.Txn) error {
 		return iterDigest(txn, digestPeerPrefix(p), nil, func(_ []byte, _ uint64, e statusdigest.Entry) (bool, error) {
 			if err := ctx.Err(); err != nil {
@@ -264,9 +297,11 @@ func (s *Store) DigestEntries(ctx context.Context, p peer.ID, fn func(statusdige
 
 // DigestView is a read snapshot of the replicas for one global status pass: Lookup walks one
 // forward iterator per peer, so CIDs must be asked in ascending binary order per peer (the
-// pinset's order); a CID asked out of order is looked up with a seek. Close it when done.
+// pinset's order); a CID asked out of order is looked up with a seek. Close it when done: it
+// holds the store's gate until then, so the store's Close waits for it (lifegate.go).
 type DigestView struct {
-	txn   *badger.Txn
+	txn   *badger.Txn // nil: closed, or the store was closing
+	s     *Store
 	iters map[peer.ID]*viewIter
 	w     wirepb.DigestEntry // reused by each Lookup's decoding
 }
@@ -277,14 +312,21 @@ type viewIter struct {
 	last []byte
 }
 
-// OpenDigestView opens a read snapshot of the replicas.
+// OpenDigestView opens a read snapshot of the replicas. On a closing store the view answers
+// ErrClosed.
 func (s *Store) OpenDigestView() *DigestView {
-	return &DigestView{txn: s.db.NewTransaction(false), iters: map[peer.ID]*viewIter{}}
+	if s.enter() != nil {
+		return &DigestView{}
+	}
+	return &DigestView{txn: s.db.NewTransaction(false), s: s, iters: map[peer.ID]*viewIter{}}
 }
 
 // Lookup is p's entry for the binary CID c in the snapshot (found false: none, or a
 // tombstone).
 func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, error) {
+	if v.txn == nil {
+		return statusdigest.Entry{}, false, ErrClosed
+	}
 	vi := v.iters[p]
 	prefix := digestPeerPrefix(p)
 	key := append(prefix[:len(prefix):len(prefix)], c...)
@@ -331,10 +373,16 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	return e, true, nil
 }
 
-// Close releases the snapshot.
+// Close releases the snapshot; a second Close does nothing.
 func (v *DigestView) Close() {
+	if v.txn == nil {
+		return
+	}
 	for _, vi := range v.iters {
 		vi.it.Close()
 	}
+	v.iters = nil
 	v.txn.Discard()
+	v.txn = nil
+	v.s.leave()
 }

@@ -112,6 +112,10 @@ type Store struct {
 	// The filter's load worker: cancelled and joined by Close.
 	keyLoadCancel context.CancelFunc
 	keyLoadDone   chan struct{}
+
+	gate    lifeGate   // the calls using Badger; Close waits for them (lifegate.go)
+	closeMu sync.Mutex // serialises Close
+	closed  bool       // Close ran (under closeMu)
 }
 
 // startKeyLoad runs the pin key filter's load in a worker (keyfilter.go).
@@ -323,9 +327,26 @@ func countKeys(txn *badger.Txn, prefix []byte) (int64, error) {
 	return n, nil
 }
 
-// Close flushes and closes the database.
+// Close waits for the calls in flight (up to closeTimeout; new ones fail with ErrClosed),
+// stops the key filter's load, then flushes and closes the database. When calls are still in
+// after the wait, Badger is left open for the process exit: closing it under a live iterator
+// crashes the process, while an unclosed store recovers from its write-ahead log at the next
+// open, as after a crash (every acknowledged write is already durable there). A second Close
+// returns ErrClosed.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.closed = true
+	// The gate first: a LoadBackup in flight restarts the key load when it ends.
+	left := s.gate.close(closeTimeout)
 	s.stopKeyLoad()
+	if left > 0 {
+		return fmt.Errorf("persistence: close: %d calls still use the pinset store after %s; "+
+			"it was left open for the process exit (it recovers from its log at the next open)", left, closeTimeout)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.queueMu.Lock()

@@ -50,6 +50,10 @@ func tokenExpiryKey(exp time.Time, id string) []byte {
 // (new, or different after the merge). Records of tokens expired at now are skipped. Every
 // record must pass api.TokenRecord.Validate.
 func (s *Store) MergeTokens(recs []api.TokenRecord, now time.Time) ([]api.TokenRecord, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	for _, r := range recs {
 		if err := r.Validate(); err != nil {
 			return nil, err
@@ -102,6 +106,10 @@ func (s *Store) MergeTokens(recs []api.TokenRecord, now time.Time) ([]api.TokenR
 
 // Token returns the record of id (ok false when unknown or dropped after its expiry).
 func (s *Store) Token(id string) (rec api.TokenRecord, ok bool, err error) {
+	if err := s.enter(); err != nil {
+		return rec, false, err
+	}
+	defer s.leave()
 	if !api.ValidTokenID(id) {
 		return rec, false, nil
 	}
@@ -122,6 +130,10 @@ func (s *Store) TokenRevoked(id string) (bool, error) {
 // IterateTokens calls fn with every token record whose id sorts after `after` ("" = all), in id
 // order, within one read transaction (constant memory); it stops at fn's first error.
 func (s *Store) IterateTokens(ctx context.Context, after string, fn func(api.TokenRecord) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = prefixToken
@@ -158,6 +170,10 @@ const dropTokensPerTxn = 1000
 // DropExpiredTokens deletes the records of tokens expired before now (their tokens are refused
 // for their expiry anyway) and returns how many went.
 func (s *Store) DropExpiredTokens(now time.Time) (int, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
 	total := 0
 	for {
 		var keys [][]byte

@@ -98,6 +98,10 @@ func opUnits(op QueueOp) int { return max(1, len(op.Entry.Batch)/4) }
 // CIDs. On error, the chunks before it are committed and the result says nothing of them; the
 // tracker retries nothing (its state sync re-derives lost work).
 func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
+	if err := s.enter(); err != nil {
+		return QueueResult{}, err
+	}
+	defer s.leave()
 	// Its own lock, not writeMu: the queue's keys and counters are disjoint from the pinset's,
 	// so its commits need not wait for the pinset's group commits (nor hold them up).
 	s.queueMu.Lock()
@@ -317,6 +321,10 @@ func (s *Store) requeueFailed() (int, error) {
 // entries with their CIDs' pin records (a batch counts its CIDs; the first entry is returned
 // even when it alone is over limit).
 func (s *Store) QueuePage(after uint64, limit int) ([]QueueEntry, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	var out []QueueEntry
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixQueueSeq, PrefetchValues: true, PrefetchSize: min(limit, 256)})
@@ -347,6 +355,10 @@ func (s *Store) QueuePage(after uint64, limit int) ([]QueueEntry, error) {
 
 // QueueGet returns the CID's queued or failed entry.
 func (s *Store) QueueGet(c api.Cid) (QueueEntry, bool, error) {
+	if err := s.enter(); err != nil {
+		return QueueEntry{}, false, err
+	}
+	defer s.leave()
 	var e QueueEntry
 	var ok bool
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -371,6 +383,10 @@ func (s *Store) QueueLen() int { return int(s.queueLen.Load()) }
 // entry of its own, with the batch's seq), then every failed entry, in one read transaction
 // with constant memory.
 func (s *Store) IterateQueue(ctx context.Context, fn func(QueueEntry) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	return s.db.View(func(txn *badger.Txn) error {
 		for _, prefix := range [][]byte{prefixQueueSeq, prefixQueueFailed} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
