@@ -6,7 +6,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/pincluster/pincluster/internal/wirepb"
 )
@@ -80,43 +79,12 @@ func (b Batch) marshalAppend(out []byte, withSignature bool) []byte {
 }
 
 // UnmarshalBatch decodes a batch and validates each op; every op must come from the batch's
-// origin (the signer). It does not check the signature. Errors wrap ErrBadOp.
+// origin (the signer). It does not check the signature. Errors wrap ErrBadOp. The ops' pin
+// JSON and the signature alias data, which must not change while they are used
+// (batch_decode.go).
 func UnmarshalBatch(data []byte) (Batch, error) {
-	var w wirepb.Batch
 	if err := checkFields(data, batchFields); err != nil {
 		return Batch{}, err
 	}
-	if err := proto.Unmarshal(data, &w); err != nil {
-		return Batch{}, fmt.Errorf("%w: %v", ErrBadOp, err)
-	}
-	if w.Version != nil && *w.Version != OpCodecVersion {
-		return Batch{}, fmt.Errorf("%w: batch version %d is not supported (this peer reads version %d): upgrade this peer", ErrBadOp, *w.Version, OpCodecVersion)
-	}
-	if len(w.Origin) == 0 {
-		return Batch{}, fmt.Errorf("%w: batch has no origin", ErrBadOp)
-	}
-	origin, err := peer.IDFromBytes(w.Origin)
-	if err != nil {
-		return Batch{}, fmt.Errorf("%w: bad batch origin peer ID: %v", ErrBadOp, err)
-	}
-	b := Batch{Origin: origin, Ops: make([]Op, 0, len(w.Ops))}
-	if len(w.Signature) > 0 {
-		b.Signature = w.Signature
-	}
-	for i, wop := range w.Ops {
-		op, err := opFromWire(wop)
-		if err != nil {
-			return Batch{}, fmt.Errorf("batch op %d: %w", i, err)
-		}
-		if op.Origin == "" {
-			op.Origin = b.Origin
-		} else if op.Origin != b.Origin {
-			return Batch{}, fmt.Errorf("%w: batch op %d has origin %s but the batch is from %s", ErrBadOp, i, op.Origin, b.Origin)
-		}
-		if err := op.Validate(); err != nil {
-			return Batch{}, fmt.Errorf("batch op %d: %w", i, err)
-		}
-		b.Ops = append(b.Ops, op)
-	}
-	return b, nil
+	return decodeBatchFields(data)
 }

@@ -52,6 +52,9 @@ func checkFields(data []byte, t *fieldTable) error {
 		if n < 0 {
 			return fmt.Errorf("%w: bad field tag: %v", ErrBadOp, protowire.ParseError(n))
 		}
+		if num > protowire.MaxValidNumber { // ConsumeTag takes up to MaxInt32; proto refuses them
+			return fmt.Errorf("%w: field number %d is out of range", ErrBadOp, num)
+		}
 		if typ == protowire.StartGroupType || typ == protowire.EndGroupType {
 			return fmt.Errorf("%w: field %d has unsupported wire type %d", ErrBadOp, num, typ)
 		}
