@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -120,11 +121,7 @@ type lineCounter struct {
 func (w *lineCounter) Header() http.Header { return w.h }
 func (w *lineCounter) WriteHeader(c int)   { w.code = c }
 func (w *lineCounter) Write(b []byte) (int, error) {
-	for _, c := range b {
-		if c == '\n' {
-			w.lines++
-		}
-	}
+	w.lines += bytes.Count(b, []byte{'\n'})
 	return len(b), nil
 }
 func (w *lineCounter) Flush() {}

@@ -165,3 +165,30 @@ func TestReplicaStatusAsksWithoutDigest(t *testing.T) {
 		t.Fatal("the JSON stream did not ask a member without a digest")
 	}
 }
+
+// markAllocated marks the members an allocations span names, and sends to the general path
+// (false) any span naming a non-member or a member twice.
+func TestMarkAllocated(t *testing.T) {
+	index := map[string]int{"A": 0, "B": 1, "C": 2}
+	for _, tc := range []struct {
+		span string
+		ok   bool
+		want []bool
+	}{
+		{``, true, []bool{true, true, true}},
+		{`null`, true, []bool{true, true, true}},
+		{` [] `, true, []bool{true, true, true}},
+		{`["A","C"]`, true, []bool{true, false, true}},
+		{`["self","B"]`, true, []bool{false, true, false}},
+		{`["B","X"]`, false, nil},
+		{`["B","B"]`, false, nil},
+		{`["self","self"]`, false, nil},
+		{`["A`, false, nil},
+	} {
+		got := make([]bool, 3)
+		ok := markAllocated([]byte(tc.span), "self", index, got)
+		if ok != tc.ok || (ok && !reflect.DeepEqual(got, tc.want)) {
+			t.Errorf("%s: ok %v %v, want %v %v", tc.span, ok, got, tc.ok, tc.want)
+		}
+	}
+}
