@@ -51,13 +51,14 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 		index[p.key] = i
 	}
 	allocated := make([]bool, len(ms))
+	selfID := self.String() // base58: once per pass, not per pin
 	var line []byte
 	return s.localPass(ctx, 0, func(lp *localPin) error {
 		if bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
 			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
 		}
 		f := lp.spans
-		if !lp.scanned || !markAllocated(f.allocations, self.String(), index, allocated) {
+		if !lp.scanned || !markAllocated(f.allocations, selfID, index, allocated) {
 			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
 		}
 		matched := lp.st.Status.Match(filter)
