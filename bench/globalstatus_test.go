@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/api/rest"
 	svcs "github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/persistence"
@@ -55,22 +53,12 @@ func BenchmarkGlobalStatus(b *testing.B) {
 	fmt.Fprintf(os.Stdout, "\nglobal status: %d pins, %d members, each pin on %d (set up in %s)\n",
 		n, np, gsReplication, time.Since(start).Round(time.Second))
 	remote := &countingRemote{}
-	svc, err := svcs.New(svcs.Deps{
+	h := readHandler(b, svcs.Deps{
 		Config: svcs.Config{ReplicationFactorMin: gsReplication, ReplicationFactorMax: gsReplication, Version: "bench",
 			DigestTTL: time.Hour},
-		Store: store, Pinset: noCommit{}, Allocator: noAlloc{}, Tracker: idleTracker{}, Members: fixedMembers{members},
-		Remote: remote, IPFS: &pinnedIPFS{cids: cids}, Metrics: noMetrics{}, Node: noNode{},
-		Digests: storeDigests{store}, Log: slog.New(slog.DiscardHandler),
+		Store: store, Members: fixedMembers{members}, Remote: remote, IPFS: &pinnedIPFS{cids: cids},
+		Digests: storeDigests{store},
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := rest.NewServer(rest.DefaultConfig(), rest.Services{Pins: svc.PinService, Status: svc.StatusService,
-		Peers: svc.PeerService, Health: svc.HealthService, Add: svc.AddService}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := srv.Handler()
 	for b.Loop() {
 		t0 := time.Now()
 		got, err := serve(ctx, h, "/pins")
