@@ -193,7 +193,7 @@ func (n *node) start(ctx context.Context, bin string, bootstrap string) error {
 		return ctx.Err()
 	case !up:
 		n.kill()
-		return fmt.Errorf("%s: REST API not answering %s after start%s", n.name(), startTimeout, tail(n.logPath, 15))
+		return fmt.Errorf("%s: REST API not answering with its own peer ID %s after start%s", n.name(), startTimeout, tail(n.logPath, 15))
 	}
 	n.mu.Lock()
 	n.ready = true

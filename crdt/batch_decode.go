@@ -13,8 +13,9 @@ import (
 // message and copied the pin JSON per op, 6% of a replica's CPU. The walk below reads the
 // fields in place after checkFields has accepted the encoding (known fields with their wire
 // types, singular ones once, no groups: the cases where proto and this schema differ), so it
-// accepts and refuses exactly what proto.Unmarshal plus opFromWire did; FuzzUnmarshalBatch
-// compares the two. The ops' PinJSON and the signature alias data.
+// accepts and refuses exactly what proto.Unmarshal plus opFromWire did; FuzzBatchDecodersAgree
+// compares the two. The ops' PinJSON and the signature alias data, capped (three-index
+// slices) so an append to one can never write over the bytes after it.
 
 // decodeBatchFields reads a Batch that checkFields accepted.
 func decodeBatchFields(data []byte) (Batch, error) {
@@ -38,6 +39,7 @@ func decodeBatchFields(data []byte) (Batch, error) {
 			nops++
 		case num == signatureField && typ == protowire.BytesType:
 			sig, _ = protowire.ConsumeBytes(v)
+			sig = sig[:len(sig):len(sig)]
 		}
 	}
 	if len(origin) == 0 {
@@ -109,7 +111,7 @@ func decodeOpFields(data []byte, batchOrigin peer.ID) (Op, error) {
 			c, _ = protowire.ConsumeBytes(v)
 		case typ == protowire.BytesType && num == opFieldPinJSON:
 			if js, _ := protowire.ConsumeBytes(v); len(js) > 0 {
-				o.PinJSON = js
+				o.PinJSON = js[:len(js):len(js)]
 			}
 		}
 	}

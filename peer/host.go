@@ -32,8 +32,9 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 		libp2p.ForceReachabilityPublic(),
 		// The membership actor owns the connections: it keeps one to every member and redials
 		// any that drops. libp2p's default manager trims to 160 past 192 connections, so a
-		// cluster of more than 192 peers would churn (trim, redial, trim); docs/scale.md has what
-		// a full mesh costs per member.
+		// cluster of more than 192 peers would churn (trim, redial, trim). The resource
+		// manager's connection limits (scaled to the machine's memory) still bound a peer's
+		// connections; docs/scale.md has what a full mesh costs and where it stops.
 		libp2p.ConnectionManager(connmgr.NullConnMgr{}),
 	}
 	if gater != nil {

@@ -480,8 +480,9 @@ func (p *Peer) Close() error {
 }
 
 // slowCloseStep: a Close step that takes longer is logged (an actor's stop future times out
-// after 10 s, a server's shutdown after 5 s; a healthy step takes milliseconds).
-const slowCloseStep = time.Second
+// after 10 s, a server's shutdown after 5 s; Badger's close may flush its memtables for a
+// second or two).
+const slowCloseStep = 3 * time.Second
 
 // closeStep runs one step of Close, logs its failure or slowness, and names it in the error.
 func (p *Peer) closeStep(name string, f func() error) error {

@@ -211,7 +211,7 @@ func (s *Store) LoadBackup(src string) error {
 	defer s.leave()
 	// Badger's Load writes records without mergeRecord: the pin key filter forgets what it
 	// knew (every key "may be stored" meanwhile) and is loaded again after it.
-	s.stopKeyLoad()
+	s.stopKeyLoad(false)
 	s.pinKeys.reset()
 	defer s.startKeyLoad()
 	s.writeMu.Lock()

@@ -109,9 +109,12 @@ type Store struct {
 	indexed atomic.Bool // the name and metadata indexes are complete (index.go)
 
 	pinKeys *keyFilter // every pin key stored or being written (keyfilter.go)
-	// The filter's load worker: cancelled and joined by Close.
+	// The filter's load worker: cancelled and joined by Close. keyLoadMu guards the fields: a
+	// LoadBackup that outlives Close's wait restarts the load while Close stops it.
+	keyLoadMu     sync.Mutex
 	keyLoadCancel context.CancelFunc
 	keyLoadDone   chan struct{}
+	keyLoadEnded  bool // Close stopped it for good
 
 	gate    lifeGate   // the calls using Badger; Close waits for them (lifegate.go)
 	closeMu sync.Mutex // serialises Close
@@ -120,10 +123,16 @@ type Store struct {
 
 // startKeyLoad runs the pin key filter's load in a worker (keyfilter.go).
 func (s *Store) startKeyLoad() {
+	s.keyLoadMu.Lock()
+	defer s.keyLoadMu.Unlock()
+	if s.keyLoadEnded {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.keyLoadCancel, s.keyLoadDone = cancel, make(chan struct{})
+	done := make(chan struct{})
+	s.keyLoadCancel, s.keyLoadDone = cancel, done
 	go func() {
-		defer close(s.keyLoadDone)
+		defer close(done)
 		start := time.Now()
 		if err := s.pinKeys.load(ctx, s.db); err != nil {
 			if ctx.Err() == nil {
@@ -135,11 +144,16 @@ func (s *Store) startKeyLoad() {
 	}()
 }
 
-// stopKeyLoad cancels the filter's load and waits for it.
-func (s *Store) stopKeyLoad() {
+// stopKeyLoad cancels the filter's load and waits for it; final (Close) also refuses any
+// later start.
+func (s *Store) stopKeyLoad(final bool) {
+	s.keyLoadMu.Lock()
+	defer s.keyLoadMu.Unlock()
+	s.keyLoadEnded = s.keyLoadEnded || final
 	if s.keyLoadCancel != nil {
 		s.keyLoadCancel()
 		<-s.keyLoadDone
+		s.keyLoadCancel = nil
 	}
 }
 
@@ -342,7 +356,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	// The gate first: a LoadBackup in flight restarts the key load when it ends.
 	left := s.gate.close(closeTimeout)
-	s.stopKeyLoad()
+	s.stopKeyLoad(true)
 	if left > 0 {
 		return fmt.Errorf("persistence: close: %d calls still use the pinset store after %s; "+
 			"it was left open for the process exit (it recovers from its log at the next open)", left, closeTimeout)

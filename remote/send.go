@@ -96,7 +96,8 @@ func (r *Remote) enqueue(to peer.ID, f outFrame) *RemoteError {
 		if ep == nil {
 			ep = newEndpoint(r, to)
 			r.endpoints[to] = ep
-			// keep the connection from being trimmed while we may have requests on it
+			// keep the connection from being trimmed while we may have requests on it (a no-op
+			// on the daemon's host, which trims nothing: peer/host.go)
 			r.h.ConnManager().Protect(to, connTag)
 			r.wg.Add(1)
 			go ep.run()
