@@ -46,10 +46,17 @@ func startCluster(t *testing.T, n int, env []string, perPeer func(i int) []strin
 			}
 		}
 	}
-	waitFor(t, 60*time.Second, "every peer to list all peers", func() bool {
+	// Listing every peer is not enough to allocate: a peer allocates to the peers whose
+	// freespace metric it holds, and a test that pins with a replication factor right after
+	// the start raced the first metrics.
+	waitFor(t, 60*time.Second, "every peer to list all peers and hold their freespace metrics", func() bool {
 		for _, d := range ds {
 			out := d.cli("--enc", "json", "peers", "ls")
 			if out.code != 0 || strings.Count(out.stdout, `"rpc_protocol_version"`) < n {
+				return false
+			}
+			m := d.cli("--enc", "json", "health", "metrics", "freespace")
+			if m.code != 0 || strings.Count(m.stdout, `"valid":true`) < n {
 				return false
 			}
 		}
