@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	svcs "github.com/pincluster/pincluster/cluster"
-	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/statusdigest"
 )
@@ -93,34 +91,13 @@ func allocation(i int, members []libp2ppeer.ID) []libp2ppeer.ID {
 	return out
 }
 
-// fillAllocated writes n pins allocated as allocation says into a fresh store, in batches as
-// the pinset actor's group commits do.
+// fillAllocated writes n pins allocated as allocation says into a fresh store.
 func fillAllocated(b *testing.B, n int, members []libp2ppeer.ID) (*persistence.Store, []api.Cid) {
-	store, err := persistence.Open(persistence.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cids := make([]api.Cid, n)
-	const batch = 4096
-	ops := make([]crdt.Op, 0, batch)
-	now := time.Now().UTC()
-	for i := range n {
-		cids[i] = benchCid(b, i)
-		pin := api.NewPin(cids[i], api.PinOptions{ReplicationFactorMin: gsReplication, ReplicationFactorMax: gsReplication})
+	store, cids, _ := fillPins(b, n, members[0], func(i int, c api.Cid) api.Pin {
+		pin := api.NewPin(c, api.PinOptions{ReplicationFactorMin: gsReplication, ReplicationFactorMax: gsReplication})
 		pin.Allocations = allocation(i, members)
-		pin.Timestamp = now
-		js, err := json.Marshal(pin)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ops = append(ops, crdt.Op{Origin: members[0], Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: cids[i], PinJSON: js})
-		if len(ops) == batch || i == n-1 {
-			if _, err := store.Apply(ops); err != nil {
-				b.Fatal(err)
-			}
-			ops = ops[:0]
-		}
-	}
+		return pin
+	})
 	return store, cids
 }
 

@@ -133,9 +133,17 @@ func (w *lineCounter) Write(b []byte) (int, error) {
 func (w *lineCounter) Flush() {}
 
 // fillStore writes n pins (allocated everywhere, named, as POST /pins stores them) into a
-// fresh store in batches, as the pinset actor's group commits do. It returns the CIDs and the
-// average record value size (the raw baseline writes values of that size).
+// fresh store. It returns the CIDs and the average record value size (the raw baseline writes
+// values of that size).
 func fillStore(b *testing.B, n int, self libp2ppeer.ID) (*persistence.Store, []api.Cid, int) {
+	return fillPins(b, n, self, func(i int, c api.Cid) api.Pin {
+		return api.NewPin(c, api.PinOptions{Name: fmt.Sprintf("pin-%d", i), ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+	})
+}
+
+// fillPins writes the n pins mk makes (benchCid i) into a fresh store in batches, as the
+// pinset actor's group commits do, and returns the CIDs and the average record value size.
+func fillPins(b *testing.B, n int, origin libp2ppeer.ID, mk func(i int, c api.Cid) api.Pin) (*persistence.Store, []api.Cid, int) {
 	store, err := persistence.Open(persistence.Options{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
@@ -147,14 +155,14 @@ func fillStore(b *testing.B, n int, self libp2ppeer.ID) (*persistence.Store, []a
 	now := time.Now().UTC()
 	for i := range n {
 		cids[i] = benchCid(b, i)
-		pin := api.NewPin(cids[i], api.PinOptions{Name: fmt.Sprintf("pin-%d", i), ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+		pin := mk(i, cids[i])
 		pin.Timestamp = now
 		js, err := json.Marshal(pin)
 		if err != nil {
 			b.Fatal(err)
 		}
 		size += len(js) + 24 // the record header (kind, clock, origin, seq)
-		ops = append(ops, crdt.Op{Origin: self, Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: cids[i], PinJSON: js})
+		ops = append(ops, crdt.Op{Origin: origin, Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: cids[i], PinJSON: js})
 		if len(ops) == batch || i == n-1 {
 			if _, err := store.Apply(ops); err != nil {
 				b.Fatal(err)
