@@ -59,15 +59,18 @@ func (g *lifeGate) leave() {
 }
 
 // close refuses every enter from now on and waits, up to timeout, for the holders to leave.
-// It returns how many are still in (0: nothing uses Badger any more).
-func (g *lifeGate) close(timeout time.Duration) int {
+// It returns how many are still in (0: nothing uses Badger any more); first is false when an
+// earlier close began it, and then it returns at once.
+func (g *lifeGate) close(timeout time.Duration) (left int, first bool) {
 	g.mu.Lock()
-	if !g.closing {
-		g.closing = true
-		g.idle = make(chan struct{})
-		if g.holders == 0 {
-			close(g.idle)
-		}
+	if g.closing {
+		g.mu.Unlock()
+		return 0, false
+	}
+	g.closing = true
+	g.idle = make(chan struct{})
+	if g.holders == 0 {
+		close(g.idle)
 	}
 	idle := g.idle
 	g.mu.Unlock()
@@ -75,12 +78,12 @@ func (g *lifeGate) close(timeout time.Duration) int {
 	defer t.Stop()
 	select {
 	case <-idle:
-		return 0
+		return 0, true
 	case <-t.C:
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.holders
+	return g.holders, true
 }
 
 // enter admits a call into Badger, or returns ErrClosed; on nil the caller defers s.leave().

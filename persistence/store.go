@@ -116,9 +116,7 @@ type Store struct {
 	keyLoadDone   chan struct{}
 	keyLoadEnded  bool // Close stopped it for good
 
-	gate    lifeGate   // the calls using Badger; Close waits for them (lifegate.go)
-	closeMu sync.Mutex // serialises Close
-	closed  bool       // Close ran (under closeMu)
+	gate lifeGate // the calls using Badger; Close waits for them (lifegate.go)
 }
 
 // startKeyLoad runs the pin key filter's load in a worker (keyfilter.go).
@@ -348,14 +346,11 @@ func countKeys(txn *badger.Txn, prefix []byte) (int64, error) {
 // open, as after a crash (every acknowledged write is already durable there). A second Close
 // returns ErrClosed.
 func (s *Store) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if s.closed {
+	// The gate first: a LoadBackup in flight restarts the key load when it ends.
+	left, first := s.gate.close(closeTimeout)
+	if !first {
 		return ErrClosed
 	}
-	s.closed = true
-	// The gate first: a LoadBackup in flight restarts the key load when it ends.
-	left := s.gate.close(closeTimeout)
 	s.stopKeyLoad(true)
 	if left > 0 {
 		return fmt.Errorf("persistence: close: %d calls still use the pinset store after %s; "+
