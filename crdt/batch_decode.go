@@ -17,7 +17,9 @@ import (
 // compares the two. The ops' PinJSON and the signature alias data, capped (three-index
 // slices) so an append to one can never write over the bytes after it.
 
-// decodeBatchFields reads a Batch that checkFields accepted.
+// decodeBatchFields reads a Batch that checkFields accepted, in two walks: the first finds the
+// origin (which ops without one take, and which may come after them) and counts the ops; the
+// second decodes the ops.
 func decodeBatchFields(data []byte) (Batch, error) {
 	var b Batch
 	var origin, sig []byte
