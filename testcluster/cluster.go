@@ -442,7 +442,7 @@ const closeTimeout = 3 * time.Minute
 // (full membership on every side).
 func (c *Cluster) WaitConnected(timeout time.Duration) {
 	c.t.Helper()
-	c.WaitFor(func() bool {
+	formed := func() bool {
 		running := c.Running()
 		for _, i := range running {
 			if !c.SeesAlive(i, running...) {
@@ -450,7 +450,47 @@ func (c *Cluster) WaitConnected(timeout time.Duration) {
 			}
 		}
 		return true
-	}, timeout, "every peer sees every other peer's ping")
+	}
+	if !Eventually(formed, timeout) {
+		c.t.Fatalf("testcluster: timed out after %s waiting for every peer to see every other peer's ping: %s",
+			timeout, c.formationGaps())
+	}
+}
+
+// formationGaps says what a cluster that did not form lacks: the (seer, seen) pairs without a
+// valid ping and, of those, how many have no connection at all (a membership problem rather
+// than a gossip one), with a few examples.
+func (c *Cluster) formationGaps() string {
+	running := c.Running()
+	var missing, unconnected int
+	var examples []string
+	for _, i := range running {
+		live := c.LiveIDs(i)
+		for _, j := range running {
+			if live[c.ID(j)] {
+				continue
+			}
+			missing++
+			connected := c.connected(i, j)
+			if !connected {
+				unconnected++
+			}
+			if len(examples) < 5 {
+				examples = append(examples, fmt.Sprintf("%d does not see %d (connected: %t)", i, j, connected))
+			}
+		}
+	}
+	return fmt.Sprintf("%d of %d pairs without a ping, %d of them not connected; %s",
+		missing, len(running)*len(running), unconnected, strings.Join(examples, "; "))
+}
+
+// connected reports whether peer i holds a connection to peer j (or is j).
+func (c *Cluster) connected(i, j int) bool {
+	if i == j {
+		return true
+	}
+	probe := c.Probe(i)
+	return probe.Host() != nil && len(probe.Host().Network().ConnsToPeer(c.ID(j))) > 0
 }
 
 // SeesAlive reports whether peer i holds a valid ping metric of each peer in js.

@@ -38,10 +38,11 @@ type Topics struct {
 // Join starts gossipsub on h (for as long as ctx lasts), joins the cluster's topics and
 // subscribes to them.
 func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error) {
-	ps, err := pubsub.NewGossipSub(ctx, h,
+	opts := append(gossipOptions(),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithMaxMessageSize(maxPubsubMessage),
 	)
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting gossipsub: %w", err)
 	}
@@ -73,7 +74,7 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 func (t *Topics) subscribe() ([]*pubsub.Subscription, error) {
 	var subs []*pubsub.Subscription
 	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens, t.status} {
-		sub, err := topic.Subscribe()
+		sub, err := topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
 		if err != nil {
 			cancelAll(subs)
 			return nil, err
@@ -132,7 +133,7 @@ func (t *Topics) AnnounceRemoval(ctx context.Context, id peer.ID, cutoff uint64)
 // Subscribe opens a subscription to the metrics topic for the allocator
 // (allocator.MetricsTopic).
 func (t *Topics) Subscribe() (allocator.MetricsSubscription, error) {
-	sub, err := t.metrics.Subscribe()
+	sub, err := t.metrics.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
 	if err != nil {
 		return nil, err
 	}

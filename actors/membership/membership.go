@@ -36,7 +36,11 @@ type Config struct {
 	TickInterval time.Duration // default 250ms
 	MinBackoff   time.Duration // default 250ms
 	MaxBackoff   time.Duration // default 5s
-	DialTimeout  time.Duration // default 5s
+	DialTimeout  time.Duration // default 10s
+	// MaxDials bounds the dials in flight (default 16). Without it a peer joining N members
+	// starts N handshakes at once; on a loaded machine (100 peers forming on 2 cores) they all
+	// outlast DialTimeout, are thrown away and start again: formation that never finishes.
+	MaxDials int
 }
 
 func (c Config) withDefaults() Config {
@@ -50,7 +54,10 @@ func (c Config) withDefaults() Config {
 		c.MaxBackoff = 5 * time.Second
 	}
 	if c.DialTimeout <= 0 {
-		c.DialTimeout = 5 * time.Second
+		c.DialTimeout = 10 * time.Second
+	}
+	if c.MaxDials <= 0 {
+		c.MaxDials = 16
 	}
 	return c
 }
@@ -96,6 +103,7 @@ type membershipActor struct {
 	removed map[peer.ID]bool
 	dirty   bool
 	alone   bool // no member connected at the last tick
+	dialing int  // entries with a dial in flight (at most cfg.MaxDials)
 	// timer schedules the next tick. (protoactor's scheduler package races between its
 	// cancel func and its timer goroutine, so a plain timer sends the message.)
 	timer *time.Timer
@@ -191,7 +199,10 @@ func (a *membershipActor) onLearned(info peer.AddrInfo) {
 
 func (a *membershipActor) onForgotten(id peer.ID) {
 	a.removed[id] = true
-	if _, ok := a.known[id]; ok {
+	if e, ok := a.known[id]; ok {
+		if e.dialing {
+			a.dialing--
+		}
 		delete(a.known, id)
 		a.dirty = true
 	}
@@ -214,17 +225,41 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 		}
 	}
 	a.alone = !anyConnected
-	for id, e := range a.known {
-		if e.connected || e.dialing || len(e.addrs) == 0 || now.Before(e.nextDial) {
-			continue
-		}
+	for _, id := range a.due(now) {
+		e := a.known[id]
 		e.dialing = true
+		a.dialing++
 		a.dial(ctx, peer.AddrInfo{ID: id, Addrs: e.addrs})
 	}
 	if a.dirty {
 		a.save()
 	}
 	a.timer = timer.After(ctx, a.cfg.TickInterval, &tick{})
+}
+
+// due lists the members to dial now, as many as the free dial slots: those with the shortest
+// backoff first (members just learned or just lost before ones that keep failing), so a few
+// unreachable members cannot hold every slot.
+func (a *membershipActor) due(now time.Time) []peer.ID {
+	free := a.cfg.MaxDials - a.dialing
+	if free <= 0 {
+		return nil
+	}
+	var ids []peer.ID
+	for id, e := range a.known {
+		if e.connected || e.dialing || len(e.addrs) == 0 || now.Before(e.nextDial) {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		ei, ej := a.known[ids[i]], a.known[ids[j]]
+		if ei.backoff != ej.backoff {
+			return ei.backoff < ej.backoff
+		}
+		return ei.nextDial.Before(ej.nextDial)
+	})
+	return ids[:min(free, len(ids))]
 }
 
 // dial runs one connection attempt in an I/O worker, which reports back with dialDone.
@@ -241,9 +276,13 @@ func (a *membershipActor) dial(ctx actor.Context, info peer.AddrInfo) {
 func (a *membershipActor) onDialDone(m *dialDone) {
 	e, ok := a.known[m.id]
 	if !ok {
-		return // forgotten meanwhile
+		return // forgotten meanwhile (its slot was freed then)
+	}
+	if !e.dialing {
+		return // a dial of the instance before a restart: this one never counted it
 	}
 	e.dialing = false
+	a.dialing--
 	if m.err == nil {
 		a.onConnected(m.id)
 		return
