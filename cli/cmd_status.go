@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/pincluster/pincluster/api"
@@ -55,14 +58,25 @@ func (c *StatusCmd) Run(g *Globals) error {
 	}
 	ctx, cancel := g.ctx(true)
 	defer cancel()
+	// A global status is a block per pin with a line per member: buffered, not a write per pin.
+	out := bufio.NewWriterSize(g.io.Out, 64<<10)
+	enc := json.NewEncoder(out)
+	var block []byte
 	each := func(gpi api.GlobalPinInfo) error {
 		if !gpi.Match(filter) { // the server filters too; this keeps the output right if it does not
 			return nil
 		}
-		return printStatus(g, gpi)
+		if g.json() {
+			return enc.Encode(gpi)
+		}
+		block = appendStatus(block[:0], gpi)
+		_, err := out.Write(block)
+		return err
 	}
 	if c.Fresh {
-		return cl.StatusAllFresh(ctx, c.Filter, cids, each)
+		err = cl.StatusAllFresh(ctx, c.Filter, cids, each)
+	} else {
+		err = cl.StatusAll(ctx, c.Filter, c.Local, cids, each)
 	}
-	return cl.StatusAll(ctx, c.Filter, c.Local, cids, each)
+	return errors.Join(err, out.Flush())
 }
