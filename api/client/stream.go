@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,12 @@ func decodeStream[T any](r io.Reader, fn func(T) error) error {
 	}
 	if err != nil {
 		return fmt.Errorf("reading response stream: %w", err)
+	}
+	if first == '{' {
+		var probe T
+		if _, ok := any(&probe).(lineDecoder); ok {
+			return decodeLines(br, fn)
+		}
 	}
 	dec := json.NewDecoder(br)
 	call := func() error {
@@ -132,4 +139,43 @@ func trailerError(resp *http.Response) error {
 		return e
 	}
 	return api.Error{Code: http.StatusInternalServerError, Message: v}
+}
+
+// lineDecoder is an item with a fast decoder of one NDJSON line (api.GlobalPinInfo): it
+// reports false for what encoding/json must decode.
+type lineDecoder interface{ DecodeLine([]byte) bool }
+
+// decodeLines decodes an NDJSON stream of items that have a line decoder, one line at a time:
+// without encoding/json's scan of every value before decoding it, and without its reflection
+// where the line decoder takes the line. Blank lines are skipped.
+func decodeLines[T any](br *bufio.Reader, fn func(T) error) error {
+	var long []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull { // a line longer than the buffer: gather it
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading response stream: %w", err)
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			var v T
+			if !any(&v).(lineDecoder).DecodeLine(line) {
+				if uerr := json.Unmarshal(line, &v); uerr != nil {
+					return fmt.Errorf("bad item in response stream: %w", uerr)
+				}
+			}
+			if ferr := fn(v); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
 }
