@@ -67,22 +67,22 @@ func (d *lineDecoder) str(dst *string) bool {
 	return ok
 }
 
-// cid decodes as Cid's UnmarshalJSON does (the quoted string is handed to it).
-func (d *lineDecoder) cid(dst *Cid) bool {
+// quoted consumes a string as raw does and returns it with its quotes, for the
+// UnmarshalJSON methods that cid and time hand it to (their semantics, exactly).
+func (d *lineDecoder) quoted() ([]byte, bool) {
 	start := d.b
-	if _, ok := d.raw(); !ok {
-		return false
-	}
-	return dst.UnmarshalJSON(start[:len(start)-len(d.b)]) == nil
+	_, ok := d.raw()
+	return start[:len(start)-len(d.b)], ok
 }
 
-// time decodes as time.Time's UnmarshalJSON does (the quoted string is handed to it).
+func (d *lineDecoder) cid(dst *Cid) bool {
+	q, ok := d.quoted()
+	return ok && dst.UnmarshalJSON(q) == nil
+}
+
 func (d *lineDecoder) time(dst *time.Time) bool {
-	start := d.b
-	if _, ok := d.raw(); !ok {
-		return false
-	}
-	return dst.UnmarshalJSON(start[:len(start)-len(d.b)]) == nil
+	q, ok := d.quoted()
+	return ok && dst.UnmarshalJSON(q) == nil
 }
 
 // list consumes a JSON array of strings, calling each for every element ([] when empty).

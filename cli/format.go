@@ -79,10 +79,13 @@ func appendStatus(b []byte, g api.GlobalPinInfo) []byte {
 		b = append(b, g.Name...)
 	}
 	b = append(b, ":\n"...)
-	type member struct{ label, id string }
+	type member struct {
+		label, id string
+		p         api.PinInfoShort
+	}
 	ms := make([]member, 0, len(g.PeerMap))
 	for id, p := range g.PeerMap {
-		ms = append(ms, member{peerLabel(id, p), id})
+		ms = append(ms, member{peerLabel(id, p), id, p})
 	}
 	sort.Slice(ms, func(i, j int) bool {
 		if ms[i].label != ms[j].label {
@@ -91,7 +94,7 @@ func appendStatus(b []byte, g api.GlobalPinInfo) []byte {
 		return ms[i].id < ms[j].id
 	})
 	for _, m := range ms {
-		p := g.PeerMap[m.id]
+		p := m.p
 		b = append(b, "    > "...)
 		b = append(b, m.label...)
 		for n := utf8.RuneCountInString(m.label); n < 20; n++ { // fmt's %-20s
