@@ -60,18 +60,16 @@ func (c *StatusCmd) Run(g *Globals) error {
 	defer cancel()
 	// A global status is a block per pin with a line per member: buffered, not a write per pin.
 	out := bufio.NewWriterSize(g.io.Out, 64<<10)
+	if !g.json() { // the daemon renders the text (client.StatusAllText)
+		err := cl.StatusAllText(ctx, c.Filter, c.Local, c.Fresh, cids, out)
+		return errors.Join(err, out.Flush())
+	}
 	enc := json.NewEncoder(out)
-	var block []byte
 	each := func(gpi api.GlobalPinInfo) error {
 		if !gpi.Match(filter) { // the server filters too; this keeps the output right if it does not
 			return nil
 		}
-		if g.json() {
-			return enc.Encode(gpi)
-		}
-		block = appendStatus(block[:0], gpi)
-		_, err := out.Write(block)
-		return err
+		return enc.Encode(gpi)
 	}
 	if c.Fresh {
 		err = cl.StatusAllFresh(ctx, c.Filter, cids, each)

@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 
@@ -66,86 +64,7 @@ func orPin(t api.PinType) api.PinType {
 
 // writeStatus writes a status block: "<cid> | <name>:" then one line per peer.
 func writeStatus(w io.Writer, g api.GlobalPinInfo) {
-	w.Write(appendStatus(nil, g))
-}
-
-// appendStatus appends writeStatus's block to b. It is built with appends rather than fmt:
-// a global status has a line per member for every pin (400k lines for 20k pins on 20 peers),
-// and formatting them was a third of the CLI's time.
-func appendStatus(b []byte, g api.GlobalPinInfo) []byte {
-	b = append(b, g.Cid.String()...)
-	if g.Name != "" {
-		b = append(b, " | "...)
-		b = append(b, g.Name...)
-	}
-	b = append(b, ":\n"...)
-	type member struct {
-		label, id string
-		p         api.PinInfoShort
-	}
-	ms := make([]member, 0, len(g.PeerMap))
-	for id, p := range g.PeerMap {
-		ms = append(ms, member{peerLabel(id, p), id, p})
-	}
-	sort.Slice(ms, func(i, j int) bool {
-		if ms[i].label != ms[j].label {
-			return ms[i].label < ms[j].label
-		}
-		return ms[i].id < ms[j].id
-	})
-	for _, m := range ms {
-		p := m.p
-		b = append(b, "    > "...)
-		b = append(b, m.label...)
-		for n := utf8.RuneCountInString(m.label); n < 20; n++ { // fmt's %-20s
-			b = append(b, ' ')
-		}
-		b = append(b, " : "...)
-		b = appendUpper(b, p.Status.String())
-		b = append(b, " | "...)
-		b = appendTimeText(b, p.TS)
-		b = append(b, " | Attempts: "...)
-		b = strconv.AppendInt(b, int64(p.AttemptCount), 10)
-		b = append(b, " | Priority: "...)
-		b = strconv.AppendBool(b, p.PriorityPin)
-		if p.Error != "" {
-			b = append(b, " | "...)
-			b = append(b, oneLine(p.Error)...)
-		}
-		if !p.Updated.IsZero() { // from the replica of the peer's status digest: how fresh
-			b = append(b, " | Updated: "...)
-			b = appendTimeText(b, p.Updated)
-		}
-		b = append(b, '\n')
-	}
-	return b
-}
-
-// appendTimeText appends t as time.Time.MarshalText writes it (nothing for a year it refuses).
-func appendTimeText(b []byte, t time.Time) []byte {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return b
-	}
-	return t.AppendFormat(b, time.RFC3339Nano)
-}
-
-// appendUpper appends s in upper case (statuses are ASCII).
-func appendUpper(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return b
-}
-
-func peerLabel(id string, p api.PinInfoShort) string {
-	if p.PeerName != "" {
-		return p.PeerName
-	}
-	return id
+	w.Write(api.AppendStatusText(nil, g))
 }
 
 // writeID writes a peer identity.

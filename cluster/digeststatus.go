@@ -137,8 +137,7 @@ func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r 
 			continue
 		}
 		if p.stale != "" {
-			g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusClusterError, TS: now,
-				Error: p.stale + " (status --fresh asks it)", Updated: p.updated}
+			g.PeerMap[p.key] = staleShort(p, now)
 			continue
 		}
 		e, found, err := r.Lookup(p.id, c)

@@ -17,63 +17,112 @@ import (
 // fn. A pin whose stored JSON does not scan, or that is allocated to a peer that is not a
 // member, takes the general path. Without a replica it is StatusAll's fan-out, encoded.
 func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error {
+	slow := func(g api.GlobalPinInfo) error { return encodeTo(g, fn) }
+	return s.replicaPass(ctx, filter, slow, func(ps *digestParts, now time.Time) passRenderer {
+		selfKey, _ := json.Marshal(s.d.Members.Self().String())
+		// The constant parts of a pass: each member's key and name, and its whole value when
+		// it is remote or stale.
+		ms := make([]jsonMember, len(ps.members))
+		for i, p := range ps.members {
+			m := &ms[i]
+			m.key = []byte(`"` + p.key + `":`)
+			m.name, _ = json.Marshal(p.name)
+			m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
+			if p.stale != "" {
+				m.stale = appendShort(nil, m.name, staleShort(p, now))
+			}
+		}
+		var line []byte
+		return func(lp *localPin, parts []memberPart) error {
+			line = appendPinHead(line[:0], lp.spans, selfKey)
+			line = appendShort(line, nil, lp.st)
+			for i := range ms {
+				m := &ms[i]
+				line = append(line, ',')
+				line = append(line, m.key...)
+				switch parts[i].kind {
+				case partRemote:
+					line = append(line, m.remote...)
+				case partStale:
+					line = append(line, m.stale...)
+				default:
+					line = appendShort(line, m.name, parts[i].st)
+				}
+			}
+			line = append(line, "}}"...)
+			return fn(line)
+		}
+	})
+}
+
+// passRenderer writes one pin of a replica pass on the fast path: its stored spans, this
+// peer's status, and each other member's part (ps.members' order). parts is only valid during
+// the call.
+type passRenderer func(lp *localPin, parts []memberPart) error
+
+// memberPart is one other member's part of a pin in a replica pass.
+type memberPart struct {
+	kind partKind
+	st   api.PinInfoShort // partEntry only (without the peer name)
+}
+
+type partKind uint8
+
+const (
+	partEntry  partKind = iota // from the member's replica
+	partRemote                 // the pin is not allocated to it
+	partStale                  // its replica is too old to show
+)
+
+func staleShort(p digestPart, now time.Time) api.PinInfoShort {
+	return api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusClusterError, TS: now,
+		Error: p.stale + " (status --fresh asks it)", Updated: p.updated}
+}
+
+// replicaPass is the walk behind StatusJSON and StatusText: the pinset from Badger with each
+// member's replica beside it. A pin on the fast path that matches filter goes to the renderer
+// made by newRenderer once per pass; every other pin goes to slow as an api.GlobalPinInfo, the
+// general way. Without a replica, or with a member that never published one, it is
+// StatusAll's fan-out into slow.
+func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatus, slow func(api.GlobalPinInfo) error,
+	newRenderer func(ps *digestParts, now time.Time) passRenderer) error {
 	if s.d.Digests == nil {
-		return s.statusAllAsking(ctx, filter, false, nil, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+		return s.statusAllAsking(ctx, filter, false, nil, slow)
 	}
 	ps, err := s.digestParts(ctx)
 	if err != nil {
 		return err
 	}
 	if ps.unknown {
-		return s.statusAllAsking(ctx, filter, false, nil, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+		return s.statusAllAsking(ctx, filter, false, nil, slow)
 	}
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
-	self := s.d.Members.Self()
-	selfKey, _ := json.Marshal(self.String())
 	now := nowUTC()
-	// The constant parts of a pass: each member's key and name, and its whole value when it
-	// is remote or stale.
-	ms := make([]jsonMember, len(ps.members))
-	for i, p := range ps.members {
-		m := &ms[i]
-		m.quoted = []byte(`"` + p.key + `"`)
-		m.key = append(m.quoted[:len(m.quoted):len(m.quoted)], ':')
-		m.name, _ = json.Marshal(p.name)
-		m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
-		if p.stale != "" {
-			m.stale = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusClusterError, TS: now,
-				Error: p.stale + " (status --fresh asks it)", Updated: p.updated})
-		}
-	}
-	index := make(map[string]int, len(ms)) // member ID -> index in ms
+	render := newRenderer(ps, now)
+	index := make(map[string]int, len(ps.members)) // member ID -> index in ps.members
 	for i, p := range ps.members {
 		index[p.key] = i
 	}
-	allocated := make([]bool, len(ms))
-	selfID := self.String() // base58: once per pass, not per pin
-	var line []byte
+	allocated := make([]bool, len(ps.members))
+	parts := make([]memberPart, len(ps.members))
+	selfID := s.d.Members.Self().String() // base58: once per pass, not per pin
 	return s.localPass(ctx, 0, func(lp *localPin) error {
 		if bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
-			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
+			return s.slowPin(ctx, lp, ps, r, now, filter, slow)
 		}
-		f := lp.spans
-		if !lp.scanned || !markAllocated(f.allocations, selfID, index, allocated) {
-			return s.slowLine(ctx, lp, ps, r, now, filter, fn)
+		if !lp.scanned || !markAllocated(lp.spans.allocations, selfID, index, allocated) {
+			return s.slowPin(ctx, lp, ps, r, now, filter, slow)
 		}
 		matched := lp.st.Status.Match(filter)
-		line = appendPinHead(line[:0], f, selfKey)
-		line = appendShort(line, nil, lp.st)
-		for i := range ms {
-			m, p := &ms[i], &ps.members[i]
-			line = append(line, ',')
-			line = append(line, m.key...)
+		for i := range ps.members {
+			p := &ps.members[i]
 			switch {
 			case !allocated[i]:
-				line = append(line, m.remote...)
+				parts[i].kind = partRemote
 				matched = matched || api.TrackerStatusRemote.Match(filter)
 			case p.stale != "":
-				line = append(line, m.stale...)
+				parts[i].kind = partStale
 				matched = matched || api.TrackerStatusClusterError.Match(filter)
 			default:
 				e, found, err := r.Lookup(p.id, lp.cid)
@@ -85,15 +134,14 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 					st = e.Short()
 				}
 				st.Updated = p.updated
-				line = appendShort(line, m.name, st)
+				parts[i] = memberPart{kind: partEntry, st: st}
 				matched = matched || st.Status.Match(filter)
 			}
 		}
-		line = append(line, "}}"...)
 		if !matched {
 			return nil
 		}
-		return fn(line)
+		return render(lp, parts)
 	})
 }
 
@@ -101,14 +149,14 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 // name or metadata holds it: those take the general path too, to the same answer).
 var metaPinMarker = []byte(`"` + string(api.PinTypeMeta) + `"`)
 
-// slowLine is one pin of StatusJSON the general way (replicaStatusAll's).
-func (s *StatusService) slowLine(ctx context.Context, lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func([]byte) error) error {
+// slowPin is one pin of a replica pass the general way (replicaStatusAll's).
+func (s *StatusService) slowPin(ctx context.Context, lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
 	var pin api.Pin
 	if err := json.Unmarshal(lp.js, &pin); err != nil {
 		return fmt.Errorf("stored pin is not valid JSON: %w", err)
 	}
 	if pin.TypeOrData() == api.PinTypeMeta {
-		return s.shardedStatus(ctx, pin.Cid, filter, func(g api.GlobalPinInfo) error { return encodeTo(g, fn) })
+		return s.shardedStatus(ctx, pin.Cid, filter, fn)
 	}
 	g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
 		Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}}
@@ -118,7 +166,7 @@ func (s *StatusService) slowLine(ctx context.Context, lp *localPin, ps *digestPa
 	if !g.Match(filter) {
 		return nil
 	}
-	return encodeTo(g, fn)
+	return fn(g)
 }
 
 func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
@@ -129,10 +177,10 @@ func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
 	return fn(b)
 }
 
-// jsonMember is the constant JSON of one other member in a StatusJSON pass: its quoted ID,
-// its key, its name, and its whole value when remote or stale.
+// jsonMember is the constant JSON of one other member in a StatusJSON pass: its key, its name,
+// and its whole value when remote or stale.
 type jsonMember struct {
-	quoted, key, name, remote, stale []byte
+	key, name, remote, stale []byte
 }
 
 // markAllocated sets allocated[i] for each member the allocations span names (every member

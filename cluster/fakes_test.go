@@ -223,6 +223,7 @@ func (f *fakeTracker) Untrack(context.Context, api.Cid) error { return nil }
 type fakeMembers struct {
 	self    peer.ID
 	members []peer.ID
+	names   map[peer.ID]string // PeerName of the others (default: the ID)
 }
 
 func (m fakeMembers) Self() peer.ID                     { return m.self }
@@ -231,6 +232,9 @@ func (m fakeMembers) IsRemoved(peer.ID) bool            { return false }
 func (m fakeMembers) PeerName(id peer.ID) string {
 	if id == m.self {
 		return "self"
+	}
+	if n, ok := m.names[id]; ok {
+		return n
 	}
 	return id.String()
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/cidset"
 )
@@ -150,22 +148,23 @@ func (f *inFlightSet) lookup(ctx context.Context, t Tracker, c, js []byte) (st a
 
 // localStatusAll is status --local of the whole pinset as api.GlobalPinInfo values.
 func (s *StatusService) localStatusAll(ctx context.Context, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
-	selfKey := s.d.Members.Self().String()
 	return s.localPass(ctx, filter, func(lp *localPin) error {
-		var pin api.Pin
-		if err := json.Unmarshal(lp.js, &pin); err != nil {
-			return fmt.Errorf("stored pin is not valid JSON: %w", err)
-		}
-		g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: pin.Allocations, Origins: pin.Origins,
-			Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{selfKey: lp.st}}
-		if g.Allocations == nil {
-			g.Allocations = []peer.ID{}
-		}
-		if g.Origins == nil {
-			g.Origins = []string{}
+		g, err := s.localInfo(lp)
+		if err != nil {
+			return err
 		}
 		return fn(g)
 	})
+}
+
+// localInfo is lp decoded into an api.GlobalPinInfo of this peer's status.
+func (s *StatusService) localInfo(lp *localPin) (api.GlobalPinInfo, error) {
+	var pin api.Pin
+	if err := json.Unmarshal(lp.js, &pin); err != nil {
+		return api.GlobalPinInfo{}, fmt.Errorf("stored pin is not valid JSON: %w", err)
+	}
+	return api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
+		Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}}, nil
 }
 
 // StatusLocalJSON streams this peer's status of every pin of the pinset matching filter (0:
@@ -181,17 +180,11 @@ func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerS
 	var line []byte
 	return s.localPass(ctx, filter, func(lp *localPin) error {
 		if !lp.scanned {
-			var pin api.Pin
-			if err := json.Unmarshal(lp.js, &pin); err != nil {
-				return fmt.Errorf("stored pin is not valid JSON: %w", err)
-			}
-			js, err := json.Marshal(api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations),
-				Origins: orEmpty(pin.Origins), Created: pin.Timestamp, Metadata: pin.Metadata,
-				PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}})
+			g, err := s.localInfo(lp)
 			if err != nil {
 				return err
 			}
-			return fn(js)
+			return encodeTo(g, fn)
 		}
 		short, ok := settled[lp.st.Status]
 		if !ok || !lp.settled {

@@ -103,6 +103,13 @@ func restServices(s *cluster.Services, ing rest.Ingester) rest.Services {
 
 var _ rest.Ingester = (*Peer)(nil)
 
+// The REST server finds the status fast paths by interface: these keep them found.
+var (
+	_ rest.FreshStatus      = (*cluster.StatusService)(nil)
+	_ rest.GlobalStatusJSON = (*cluster.StatusService)(nil)
+	_ rest.TextStatus       = (*cluster.StatusService)(nil)
+)
+
 // Ingest runs one batch (rest.Ingester) with the ingest service over the peer's parts.
 func (p *Peer) Ingest(ctx context.Context, body io.Reader, op api.BatchOp, defaults api.PinOptions, emit func(api.BatchEvent) error) (api.BatchEvent, error) {
 	if err := p.Services.Config().Refuse("ingest pins"); err != nil {

@@ -132,6 +132,7 @@ type request struct {
 	body   func() (io.ReadCloser, string, error) // reader, content type
 	// basicAuth prefers basic auth over Config.Token (POST /token).
 	basicAuth bool
+	accept    string // the Accept header ("": application/json)
 }
 
 // do sends req to the current host, failing over to the next ones on connection errors. On
@@ -195,7 +196,11 @@ func (c *Client) send(ctx context.Context, h host, req request) (*http.Response,
 	if ctype != "" {
 		hr.Header.Set("Content-Type", ctype)
 	}
-	hr.Header.Set("Accept", "application/json")
+	accept := req.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	hr.Header.Set("Accept", accept)
 	switch {
 	case c.cfg.Token != "" && !(req.basicAuth && c.cfg.Username != ""):
 		hr.Header.Set("Authorization", "Bearer "+c.cfg.Token)

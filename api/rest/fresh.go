@@ -3,7 +3,10 @@ package rest
 import (
 	"context"
 	"fmt"
+	"mime"
+	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -34,4 +37,32 @@ func freshQuery(q url.Values, local bool) (bool, error) {
 		return false, fmt.Errorf("%w: fresh and local exclude each other (local status is always asked now)", api.ErrInvalid)
 	}
 	return fresh, nil
+}
+
+// TextStatus streams the whole pinset's status as ipfs-cluster-ctl's text blocks
+// (api.AppendStatusText), for GET /pins with Accept: text/plain: StatusText from the
+// replicas, StatusLocalText for ?local=true. Any other status stream asked as text is
+// rendered here from its items.
+type TextStatus interface {
+	StatusText(ctx context.Context, filter api.TrackerStatus, fn func(block []byte) error) error
+	StatusLocalText(ctx context.Context, filter api.TrackerStatus, fn func(block []byte) error) error
+}
+
+// acceptsStatusText tells whether a status stream is asked as text: text/plain comes in the
+// Accept header before application/json (or without it). Anything else, */* included, gets
+// JSON as IPFS Cluster answers.
+func acceptsStatusText(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "text/plain":
+			return true
+		case "application/json":
+			return false
+		}
+	}
+	return false
 }

@@ -162,20 +162,32 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 			cids = append(cids, c)
 		}
 	}
-	st := newStreamer(w)
-	if local && len(cids) == 0 { // status --local of the whole pinset: the fast path
+	text := acceptsStatusText(r)
+	st := newTextStreamer(w, text)
+	ts, hasText := s.svc.Status.(TextStatus)
+	switch {
+	case local && len(cids) == 0 && text && hasText: // the fast paths of the whole pinset
+		st.finish(ts.StatusLocalText(r.Context(), filter, st.block))
+		return
+	case local && len(cids) == 0 && !text:
 		st.finish(s.svc.Status.StatusLocalJSON(r.Context(), filter, st.raw))
 		return
 	}
 	if fs, ok := s.svc.Status.(FreshStatus); ok && fresh {
-		st.finish(fs.StatusAllFresh(r.Context(), filter, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
+		st.finish(fs.StatusAllFresh(r.Context(), filter, cids, st.status))
 		return
 	}
-	if gs, ok := s.svc.Status.(GlobalStatusJSON); ok && !local && len(cids) == 0 {
-		st.finish(gs.StatusJSON(r.Context(), filter, st.raw))
-		return
+	if !local && len(cids) == 0 {
+		if gs, ok := s.svc.Status.(GlobalStatusJSON); ok && !text {
+			st.finish(gs.StatusJSON(r.Context(), filter, st.raw))
+			return
+		}
+		if text && hasText {
+			st.finish(ts.StatusText(r.Context(), filter, st.block))
+			return
+		}
 	}
-	st.finish(s.svc.Status.StatusAll(r.Context(), filter, local, cids, func(g api.GlobalPinInfo) error { return st.item(g) }))
+	st.finish(s.svc.Status.StatusAll(r.Context(), filter, local, cids, st.status))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

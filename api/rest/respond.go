@@ -71,6 +71,7 @@ func statusOf(err error) int {
 // flush arms a timer (a scheduled flush, not a loop). Its methods are safe for concurrent use.
 type streamer struct {
 	w       http.ResponseWriter
+	text    bool // items are text blocks (Accept: text/plain), not JSON lines
 	rc      *http.ResponseController
 	mu      sync.Mutex
 	bw      *bufio.Writer
@@ -86,9 +87,24 @@ func newStreamer(w http.ResponseWriter) *streamer {
 	return &streamer{w: w, rc: http.NewResponseController(w)}
 }
 
+// newTextStreamer is a streamer of text blocks when text is set (for status), of JSON lines
+// otherwise.
+func newTextStreamer(w http.ResponseWriter, text bool) *streamer {
+	s := newStreamer(w)
+	s.text = text
+	return s
+}
+
+func (s *streamer) contentType() string {
+	if s.text {
+		return api.StatusTextType
+	}
+	return "application/json"
+}
+
 func (s *streamer) start() {
 	h := s.w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", s.contentType())
 	h.Set("Trailer", streamErrorTrailer)
 	h.Set("X-Chunked-Output", "1")
 	s.w.WriteHeader(http.StatusOK)
@@ -120,6 +136,23 @@ func (s *streamer) flushLocked() {
 
 // raw writes one line made of b and a newline, as is.
 func (s *streamer) raw(b []byte) error {
+	return s.write(b, true)
+}
+
+// block writes b as is: a text block with its own newlines.
+func (s *streamer) block(b []byte) error {
+	return s.write(b, false)
+}
+
+// status writes g as a text block or a JSON line, as the stream was asked.
+func (s *streamer) status(g api.GlobalPinInfo) error {
+	if s.text {
+		return s.block(api.AppendStatusText(nil, g))
+	}
+	return s.item(g)
+}
+
+func (s *streamer) write(b []byte, newline bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -131,8 +164,11 @@ func (s *streamer) raw(b []byte) error {
 	if s.werr != nil {
 		return s.werr
 	}
-	s.bw.Write(b)
-	if err := s.bw.WriteByte('\n'); err != nil {
+	_, err := s.bw.Write(b)
+	if err == nil && newline {
+		err = s.bw.WriteByte('\n')
+	}
+	if err != nil {
 		s.werr = err
 		return err
 	}
@@ -169,7 +205,7 @@ func (s *streamer) finish(err error) {
 			writeError(s.w, err)
 			return
 		}
-		s.w.Header().Set("Content-Type", "application/json")
+		s.w.Header().Set("Content-Type", s.contentType())
 		s.w.Header().Set("Trailer", streamErrorTrailer)
 		s.w.WriteHeader(http.StatusOK)
 		return

@@ -1,0 +1,102 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// passStamps are the RFC 3339 times in a status text; sameText replaces those at or after
+// start (stamped by a pass, so different in each) with NOW.
+var passStamps = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+
+func sameText(t *testing.T, s string, start time.Time) string {
+	t.Helper()
+	return passStamps.ReplaceAllStringFunc(s, func(ts string) string {
+		v, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			t.Fatalf("%q in a status text: %v", ts, err)
+		}
+		if !v.Before(start) {
+			return "NOW"
+		}
+		return ts
+	})
+}
+
+// textOfJSON renders JSON status lines as the CLI renders the items it decodes.
+func textOfJSON(t *testing.T, lines [][]byte) string {
+	t.Helper()
+	var b []byte
+	for _, l := range lines {
+		var g api.GlobalPinInfo
+		if err := json.Unmarshal(l, &g); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		b = api.AppendStatusText(b, g)
+	}
+	return string(b)
+}
+
+// TestStatusTextMatchesJSON: the text blocks the daemon renders (GET /pins with Accept:
+// text/plain) are what the CLI writes from the JSON items, global from the replicas and
+// local, for every filter; names that need unescaping included.
+func TestStatusTextMatchesJSON(t *testing.T) {
+	w, fresh, stale, _, _, _ := replicaWorld(t)
+	// Named members sort around this peer ("self"): its line goes between them.
+	m := w.svc.StatusService.d.Members.(fakeMembers)
+	m.names = map[peer.ID]string{fresh: "zeta", stale: "alpha"}
+	w.svc.StatusService.d.Members = m
+	odd := api.NewPin(testCid(t, "odd name"), api.PinOptions{Name: "tab\there \"q\" \\ <ü>"})
+	w.store.put(t, odd)
+	w.tracker.inFlight[odd.Cid.KeyString()] = api.PinInfoShort{Status: api.TrackerStatusPinError, Error: " no\nway ", AttemptCount: 2,
+		TS: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))}
+	ctx := context.Background()
+	start := time.Now()
+	filters := []api.TrackerStatus{0, api.TrackerStatusError, api.TrackerStatusPinned, api.TrackerStatusRemote, api.TrackerStatusPinQueued}
+	type pass struct {
+		name string
+		json func(api.TrackerStatus, func([]byte) error) error
+		text func(api.TrackerStatus, func([]byte) error) error
+	}
+	svc := w.svc.StatusService
+	for _, p := range []pass{
+		{"global", func(f api.TrackerStatus, fn func([]byte) error) error { return svc.StatusJSON(ctx, f, fn) },
+			func(f api.TrackerStatus, fn func([]byte) error) error { return svc.StatusText(ctx, f, fn) }},
+		{"local", func(f api.TrackerStatus, fn func([]byte) error) error { return svc.StatusLocalJSON(ctx, f, fn) },
+			func(f api.TrackerStatus, fn func([]byte) error) error { return svc.StatusLocalText(ctx, f, fn) }},
+	} {
+		for _, filter := range filters {
+			var lines [][]byte
+			if err := p.json(filter, func(l []byte) error { lines = append(lines, append([]byte(nil), l...)); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			var text strings.Builder
+			blocks := 0
+			if err := p.text(filter, func(b []byte) error { blocks++; text.Write(b); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if blocks != len(lines) {
+				t.Fatalf("%s, filter %s: %d blocks, %d JSON lines", p.name, filter, blocks, len(lines))
+			}
+			got, want := sameText(t, text.String(), start), sameText(t, textOfJSON(t, lines), start)
+			if got != want {
+				t.Fatalf("%s, filter %s:\ntext\n%s\nfrom JSON\n%s", p.name, filter, got, want)
+			}
+			if filter == 0 && p.name == "global" && !regexp.MustCompile(`\n    > alpha +: [^\n]*\n    > self +: [^\n]*\n    > zeta +: `).MatchString(got) {
+				t.Fatalf("this peer's line is not between alpha's and zeta's:\n%s", got)
+			}
+			if filter == 0 && (!strings.Contains(got, " | tab\there \"q\" \\ <ü>:\n") ||
+				!strings.Contains(got, "\n    > self                 : PIN_ERROR | 2026-01-02T03:04:05.000000006+01:00 | Attempts: 2 | Priority: false | no way\n")) {
+				t.Fatalf("%s: the fixture's odd name or error is missing:\n%s", p.name, got)
+			}
+		}
+	}
+}
