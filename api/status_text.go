@@ -17,6 +17,11 @@ import (
 // StatusTextType is the media type of a status stream in text.
 const StatusTextType = "text/plain; charset=utf-8"
 
+// StatusNDJSONType is the media type of a status stream of JSON lines that the daemon declares
+// canonical: one compact object per line, as encoding/json writes it, so a client may copy
+// the lines instead of decoding and encoding them again (pincluster status --enc json).
+const StatusNDJSONType = "application/x-ndjson"
+
 // AppendStatusText appends g's text block to b.
 func AppendStatusText(b []byte, g GlobalPinInfo) []byte {
 	b = AppendStatusTextHead(b, g.Cid.String(), g.Name)

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -60,21 +59,12 @@ func (c *StatusCmd) Run(g *Globals) error {
 	defer cancel()
 	// A global status is a block per pin with a line per member: buffered, not a write per pin.
 	out := bufio.NewWriterSize(g.io.Out, 64<<10)
-	if !g.json() { // the daemon renders the text (client.StatusAllText)
-		err := cl.StatusAllText(ctx, c.Filter, c.Local, c.Fresh, cids, out)
-		return errors.Join(err, out.Flush())
-	}
-	enc := json.NewEncoder(out)
-	each := func(gpi api.GlobalPinInfo) error {
-		if !gpi.Match(filter) { // the server filters too; this keeps the output right if it does not
-			return nil
-		}
-		return enc.Encode(gpi)
-	}
-	if c.Fresh {
-		err = cl.StatusAllFresh(ctx, c.Filter, cids, each)
+	// The daemon renders the text, or declares its JSON lines canonical and they are copied
+	// (client.StatusAllText, StatusAllNDJSON).
+	if g.json() {
+		err = cl.StatusAllNDJSON(ctx, c.Filter, c.Local, c.Fresh, cids, out)
 	} else {
-		err = cl.StatusAll(ctx, c.Filter, c.Local, cids, each)
+		err = cl.StatusAllText(ctx, c.Filter, c.Local, c.Fresh, cids, out)
 	}
 	return errors.Join(err, out.Flush())
 }

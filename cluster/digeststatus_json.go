@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -19,12 +20,15 @@ import (
 func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error {
 	slow := func(g api.GlobalPinInfo) error { return encodeTo(g, fn) }
 	return s.replicaPass(ctx, filter, slow, func(ps *digestParts, now time.Time) passRenderer {
-		selfKey, _ := json.Marshal(s.d.Members.Self().String())
+		self := s.d.Members.Self().String()
+		selfKey := []byte(`"` + self + `":`)
 		// The constant parts of a pass: each member's key and name, and its whole value when
-		// it is remote or stale.
+		// it is remote or stale; in key order, as encoding/json writes a map (the lines are
+		// canonical: GET /pins as application/x-ndjson declares them so).
 		ms := make([]jsonMember, len(ps.members))
 		for i, p := range ps.members {
 			m := &ms[i]
+			m.i, m.id = i, p.key
 			m.key = []byte(`"` + p.key + `":`)
 			m.name, _ = json.Marshal(p.name)
 			m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
@@ -32,21 +36,34 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 				m.stale = appendShort(nil, m.name, staleShort(p, now))
 			}
 		}
+		sort.Slice(ms, func(a, b int) bool { return ms[a].id < ms[b].id })
+		selfAt := sort.Search(len(ms), func(k int) bool { return self < ms[k].id })
 		var line []byte
 		return func(lp *localPin, parts []memberPart) error {
-			line = appendPinHead(line[:0], lp.spans, selfKey)
-			line = appendShort(line, nil, lp.st)
-			for i := range ms {
-				m := &ms[i]
-				line = append(line, ',')
+			line = appendPinHead(line[:0], lp.spans)
+			for k := 0; k <= len(ms); k++ {
+				if k == selfAt {
+					if k > 0 {
+						line = append(line, ',')
+					}
+					line = append(line, selfKey...)
+					line = appendShort(line, nil, lp.st)
+				}
+				if k == len(ms) {
+					break
+				}
+				if k > 0 || selfAt == 0 {
+					line = append(line, ',')
+				}
+				m := &ms[k]
 				line = append(line, m.key...)
-				switch parts[i].kind {
+				switch part := &parts[m.i]; part.kind {
 				case partRemote:
 					line = append(line, m.remote...)
 				case partStale:
 					line = append(line, m.stale...)
 				default:
-					line = appendShort(line, m.name, parts[i].st)
+					line = appendShort(line, m.name, part.st)
 				}
 			}
 			line = append(line, "}}"...)
@@ -180,6 +197,8 @@ func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
 // jsonMember is the constant JSON of one other member in a StatusJSON pass: its key, its name,
 // and its whole value when remote or stale.
 type jsonMember struct {
+	i                        int    // in ps.members and parts
+	id                       string // its ID: the lines' order
 	key, name, remote, stale []byte
 }
 

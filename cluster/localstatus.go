@@ -198,16 +198,18 @@ func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerS
 			}
 		}
 		f := lp.spans
-		line = appendPinHead(line[:0], f, selfKey)
+		line = appendPinHead(line[:0], f)
+		line = append(line, selfKey...)
+		line = append(line, ':')
 		line = append(line, short...)
 		line = append(line, "}}"...)
 		return fn(line)
 	})
 }
 
-// appendPinHead appends a GlobalPinInfo line up to this peer's peer_map value: the pin's
-// fields copied from its stored JSON, then `"peer_map":{<selfKey>:`.
-func appendPinHead(line []byte, f pinSpans, selfKey []byte) []byte {
+// appendPinHead appends a GlobalPinInfo line up to its peer_map's first key: the pin's
+// fields copied from its stored JSON, then `"peer_map":{`.
+func appendPinHead(line []byte, f pinSpans) []byte {
 	line = append(line, `{"cid":`...)
 	line = append(line, f.cid...)
 	line = append(line, `,"name":`...)
@@ -220,9 +222,7 @@ func appendPinHead(line []byte, f pinSpans, selfKey []byte) []byte {
 	line = appendOr(line, f.timestamp, `"0001-01-01T00:00:00Z"`)
 	line = append(line, `,"metadata":`...)
 	line = appendOr(line, f.metadata, `null`)
-	line = append(line, `,"peer_map":{`...)
-	line = append(line, selfKey...)
-	return append(line, ':')
+	return append(line, `,"peer_map":{`...)
 }
 
 // appendOr appends v, or def when v is absent or null.

@@ -47,9 +47,25 @@ func textOfJSON(t *testing.T, lines [][]byte) string {
 
 // TestStatusTextMatchesJSON: the text blocks the daemon renders (GET /pins with Accept:
 // text/plain) are what the CLI writes from the JSON items, global from the replicas and
-// local, for every filter; names that need unescaping included.
+// local, for every filter; names that need unescaping included. The JSON lines are
+// canonical, as application/x-ndjson declares them.
+//
+// The members' IDs are random, so this peer's key falls anywhere among theirs in a line's
+// peer_map: worlds are made until it has been first and last.
 func TestStatusTextMatchesJSON(t *testing.T) {
-	w, fresh, stale, _, _, _ := replicaWorld(t)
+	seen := map[int]bool{}
+	for round := 0; round < 200 && !(seen[0] && seen[3]); round++ {
+		seen[statusTextMatchesJSON(t)] = true
+	}
+	if !seen[0] || !seen[3] {
+		t.Fatalf("this peer's key was never both first and last: %v", seen)
+	}
+}
+
+// statusTextMatchesJSON checks one world and returns how many members' IDs sort before this
+// peer's.
+func statusTextMatchesJSON(t *testing.T) int {
+	w, fresh, stale, silent, _, _ := replicaWorld(t)
 	// Named members sort around this peer ("self"): its line goes between them.
 	m := w.svc.StatusService.d.Members.(fakeMembers)
 	m.names = map[peer.ID]string{fresh: "zeta", stale: "alpha"}
@@ -78,6 +94,19 @@ func TestStatusTextMatchesJSON(t *testing.T) {
 			if err := p.json(filter, func(l []byte) error { lines = append(lines, append([]byte(nil), l...)); return nil }); err != nil {
 				t.Fatal(err)
 			}
+			for _, l := range lines { // canonical: what encoding/json writes (GET /pins as application/x-ndjson)
+				var g api.GlobalPinInfo
+				if err := json.Unmarshal(l, &g); err != nil {
+					t.Fatal(err)
+				}
+				var fast api.GlobalPinInfo // its fast path takes lines without metadata or escapes
+				if plain := !strings.Contains(string(l), `"metadata":{`) && !strings.Contains(string(l), `\`); plain && !fast.DecodeLine(l) {
+					t.Fatalf("the client's line decoder refuses %s", l)
+				}
+				if again, _ := json.Marshal(g); string(again) != string(l) {
+					t.Fatalf("%s line is not canonical:\n%s\nencoding/json:\n%s", p.name, l, again)
+				}
+			}
 			var text strings.Builder
 			blocks := 0
 			if err := p.text(filter, func(b []byte) error { blocks++; text.Write(b); return nil }); err != nil {
@@ -99,4 +128,11 @@ func TestStatusTextMatchesJSON(t *testing.T) {
 			}
 		}
 	}
+	before := 0
+	for _, id := range []peer.ID{fresh, stale, silent} {
+		if id.String() < w.self.String() {
+			before++
+		}
+	}
+	return before
 }

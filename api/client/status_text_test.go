@@ -11,9 +11,18 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
+func reencoded(t *testing.T, g api.GlobalPinInfo) string {
+	b, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b) + "\n"
+}
+
 // TestStatusAllText: text from a daemon that renders it is copied as is; JSON from one that
 // does not (with or without a Content-Type, which Go then sniffs as text/plain) is rendered
-// and filtered here; a stream error after the first block is returned.
+// and filtered here; a stream error after the first block is returned. StatusAllNDJSON copies
+// lines declared canonical and decodes, filters and encodes any other JSON.
 func TestStatusAllText(t *testing.T) {
 	c, err := api.DecodeCid(testCid)
 	if err != nil {
@@ -30,12 +39,16 @@ func TestStatusAllText(t *testing.T) {
 	cases := []struct {
 		name, ctype, body, filter, trailer string
 		want, wantErr                      string
+		ndjson                             bool
 	}{
 		{name: "text", ctype: api.StatusTextType, body: "daemon's own text\n", want: "daemon's own text\n"},
 		{name: "json", ctype: "application/json", body: jsonBody,
 			want: string(api.AppendStatusText(api.AppendStatusText(nil, pinned), failed))},
 		{name: "sniffed json", body: jsonBody, filter: "error", want: string(api.AppendStatusText(nil, failed))},
 		{name: "empty", ctype: api.StatusTextType},
+		{name: "canonical lines", ndjson: true, ctype: api.StatusNDJSONType, body: "copied as is\n", want: "copied as is\n"},
+		{name: "other json", ndjson: true, ctype: "application/json", filter: "pinned",
+			body: strings.ReplaceAll(jsonBody, `,"`, `, "`), want: reencoded(t, pinned)},
 		{name: "error after a block", ctype: api.StatusTextType, body: "block\n", trailer: "peers went away",
 			want: "block\n", wantErr: "peers went away"},
 	}
@@ -55,14 +68,18 @@ func TestStatusAllText(t *testing.T) {
 			})
 			cl, _ := newTestClient(t, h, Config{})
 			var out strings.Builder
-			err := cl.StatusAllText(context.Background(), tc.filter, true, false, nil, &out)
+			write, wantAccept := cl.StatusAllText, "text/plain"
+			if tc.ndjson {
+				write, wantAccept = cl.StatusAllNDJSON, api.StatusNDJSONType
+			}
+			err := write(context.Background(), tc.filter, true, false, nil, &out)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
 			}
 			if out.String() != tc.want {
 				t.Fatalf("wrote\n%q\nwant\n%q", out.String(), tc.want)
 			}
-			if !strings.HasPrefix(accept, "text/plain") || !strings.Contains(query, "local=true") {
+			if !strings.HasPrefix(accept, wantAccept) || !strings.Contains(query, "local=true") {
 				t.Fatalf("asked with Accept %q, query %q", accept, query)
 			}
 		})

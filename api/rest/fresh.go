@@ -48,10 +48,12 @@ type TextStatus interface {
 	StatusLocalText(ctx context.Context, filter api.TrackerStatus, fn func(block []byte) error) error
 }
 
-// acceptsStatusText tells whether a status stream is asked as text: text/plain comes in the
-// Accept header before application/json (or without it). Anything else, */* included, gets
-// JSON as IPFS Cluster answers.
-func acceptsStatusText(r *http.Request) bool {
+// statusType is the media type a status stream is answered in: the first of text/plain
+// (api.StatusTextType), application/x-ndjson (api.StatusNDJSONType: the same lines as
+// application/json, declared to be one compact object per line as encoding/json writes it)
+// and application/json that the Accept header lists. Anything else, */* and no header
+// included, gets application/json as IPFS Cluster answers.
+func statusType(r *http.Request) string {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
@@ -59,10 +61,10 @@ func acceptsStatusText(r *http.Request) bool {
 		}
 		switch mt {
 		case "text/plain":
-			return true
-		case "application/json":
-			return false
+			return api.StatusTextType
+		case api.StatusNDJSONType, "application/json":
+			return mt
 		}
 	}
-	return false
+	return "application/json"
 }

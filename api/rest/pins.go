@@ -162,8 +162,8 @@ func (s *Server) statusAll(w http.ResponseWriter, r *http.Request) {
 			cids = append(cids, c)
 		}
 	}
-	text := acceptsStatusText(r)
-	st := newTextStreamer(w, text)
+	st := newStatusStreamer(w, r)
+	text := st.text
 	ts, hasText := s.svc.Status.(TextStatus)
 	switch {
 	case local && len(cids) == 0 && text && hasText: // the fast paths of the whole pinset

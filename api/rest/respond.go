@@ -71,7 +71,8 @@ func statusOf(err error) int {
 // flush arms a timer (a scheduled flush, not a loop). Its methods are safe for concurrent use.
 type streamer struct {
 	w       http.ResponseWriter
-	text    bool // items are text blocks (Accept: text/plain), not JSON lines
+	ctype   string // the Content-Type ("": application/json)
+	text    bool   // items are text blocks (Accept: text/plain), not JSON lines
 	rc      *http.ResponseController
 	mu      sync.Mutex
 	bw      *bufio.Writer
@@ -87,19 +88,20 @@ func newStreamer(w http.ResponseWriter) *streamer {
 	return &streamer{w: w, rc: http.NewResponseController(w)}
 }
 
-// newTextStreamer is a streamer of text blocks when text is set (for status), of JSON lines
-// otherwise.
-func newTextStreamer(w http.ResponseWriter, text bool) *streamer {
+// newStatusStreamer is a streamer of status in the media type the request asks for
+// (statusType): text blocks, or JSON lines.
+func newStatusStreamer(w http.ResponseWriter, r *http.Request) *streamer {
 	s := newStreamer(w)
-	s.text = text
+	s.ctype = statusType(r)
+	s.text = s.ctype == api.StatusTextType
 	return s
 }
 
 func (s *streamer) contentType() string {
-	if s.text {
-		return api.StatusTextType
+	if s.ctype == "" {
+		return "application/json"
 	}
-	return "application/json"
+	return s.ctype
 }
 
 func (s *streamer) start() {

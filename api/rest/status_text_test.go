@@ -48,8 +48,10 @@ func TestStatusText(t *testing.T) {
 			t.Fatalf("%s: %s\n%s\nwant\n%s", target, ct, got, want)
 		}
 	}
-	for _, accept := range []string{"", "*/*", "application/json", "application/json, text/plain"} {
-		if ct, got := get(s, "/pins", accept); ct != "application/json" || got[0] != '{' {
+	_, jsonLines := get(s, "/pins", "")
+	for accept, wantType := range map[string]string{"": "application/json", "*/*": "application/json", "application/json": "application/json",
+		"application/json, text/plain": "application/json", "application/x-ndjson, application/json;q=0.9": api.StatusNDJSONType} {
+		if ct, got := get(s, "/pins", accept); ct != wantType || got != jsonLines || got[0] != '{' {
 			t.Fatalf("Accept %q: %s %q", accept, ct, got)
 		}
 	}
