@@ -20,10 +20,8 @@ import (
 var (
 	gsPins  = flag.Int("gs-pins", 100_000, "BenchmarkGlobalStatus: pins in the pinset")
 	gsPeers = flag.Int("gs-peers", 100, "BenchmarkGlobalStatus: cluster members")
+	gsRepl  = flag.Int("gs-replication", 3, "BenchmarkGlobalStatus: members each pin is allocated to (at most -gs-peers)")
 )
-
-// gsReplication is how many members each pin of BenchmarkGlobalStatus is allocated to.
-const gsReplication = 3
 
 // BenchmarkGlobalStatus measures a global status (GET /pins, answered from the replica of the
 // other members' status digests) on one peer's real Badger store, through the real REST
@@ -32,12 +30,13 @@ const gsReplication = 3
 // as after the digests of a settled cluster arrived. The answer has one object per pin with
 // a part per member (remote where not allocated), so its size is pins x members.
 //
-// Run: go test ./bench -run '^$' -bench GlobalStatus -benchtime 1x [-gs-pins 1000000 -gs-peers 100]
+// Run: go test ./bench -run '^$' -bench GlobalStatus -benchtime 1x [-gs-pins 1000000 -gs-peers 100
+// -gs-replication 3]
 // It prints the figures; nothing asserts on speed.
 func BenchmarkGlobalStatus(b *testing.B) {
-	n, np := *gsPins, *gsPeers
-	if np < gsReplication {
-		b.Fatalf("-gs-peers %d: at least %d", np, gsReplication)
+	n, np, gsReplication := *gsPins, *gsPeers, *gsRepl
+	if gsReplication < 1 || np < gsReplication {
+		b.Fatalf("-gs-replication %d: between 1 and -gs-peers (%d)", gsReplication, np)
 	}
 	ctx := context.Background()
 	members := make([]libp2ppeer.ID, np)
@@ -82,9 +81,9 @@ func BenchmarkGlobalStatus(b *testing.B) {
 	}
 }
 
-// allocation is pin i's members: gsReplication consecutive ones from i mod len(members).
+// allocation is pin i's members: -gs-replication consecutive ones from i mod len(members).
 func allocation(i int, members []libp2ppeer.ID) []libp2ppeer.ID {
-	out := make([]libp2ppeer.ID, gsReplication)
+	out := make([]libp2ppeer.ID, *gsRepl)
 	for k := range out {
 		out[k] = members[(i+k)%len(members)]
 	}
@@ -94,7 +93,7 @@ func allocation(i int, members []libp2ppeer.ID) []libp2ppeer.ID {
 // fillAllocated writes n pins allocated as allocation says into a fresh store.
 func fillAllocated(b *testing.B, n int, members []libp2ppeer.ID) (*persistence.Store, []api.Cid) {
 	store, cids, _ := fillPins(b, n, members[0], func(i int, c api.Cid) api.Pin {
-		pin := api.NewPin(c, api.PinOptions{ReplicationFactorMin: gsReplication, ReplicationFactorMax: gsReplication})
+		pin := api.NewPin(c, api.PinOptions{ReplicationFactorMin: *gsRepl, ReplicationFactorMax: *gsRepl})
 		pin.Allocations = allocation(i, members)
 		return pin
 	})
@@ -119,7 +118,7 @@ func fillDigests(b *testing.B, store *persistence.Store, cids []api.Cid, members
 		pending[m] = pending[m][:0]
 	}
 	for i, c := range cids {
-		for k := range gsReplication {
+		for k := range *gsRepl {
 			m := (i + k) % len(members)
 			if m == 0 {
 				continue // this peer's own part comes from its tracker and IPFS node

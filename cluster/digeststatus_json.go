@@ -32,6 +32,12 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 			m.key = []byte(`"` + p.key + `":`)
 			m.name, _ = json.Marshal(p.name)
 			m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
+			m.head = append(append([]byte(`{"peername":`), m.name...), `,"status":"`...)
+			m.tail = []byte(`,"error":"","attempt_count":0,"priority_pin":false`)
+			if !p.updated.IsZero() {
+				m.tail = appendTime(append(m.tail, `,"updated":`...), p.updated)
+			}
+			m.tail = append(m.tail, '}')
 			if p.stale != "" {
 				m.stale = appendShort(nil, m.name, staleShort(p, now))
 			}
@@ -63,7 +69,7 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 				case partStale:
 					line = append(line, m.stale...)
 				default:
-					line = appendShort(line, m.name, part.st)
+					line = m.appendEntry(line, &part.st, ps.members[m.i].updated)
 				}
 			}
 			line = append(line, "}}"...)
@@ -195,11 +201,25 @@ func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
 }
 
 // jsonMember is the constant JSON of one other member in a StatusJSON pass: its key, its name,
-// and its whole value when remote or stale.
+// its whole value when remote or stale, and the parts around the status and timestamp of a
+// plain entry (no error, attempts or priority: most of a settled cluster's).
 type jsonMember struct {
 	i                        int    // in ps.members and parts
 	id                       string // its ID: the lines' order
 	key, name, remote, stale []byte
+	head, tail               []byte
+}
+
+// appendEntry appends st, an entry of m's replica, as appendShort would.
+func (m *jsonMember) appendEntry(b []byte, st *api.PinInfoShort, updated time.Time) []byte {
+	if st.IPFS != "" || len(st.IPFSAddresses) > 0 || st.Error != "" || st.AttemptCount != 0 || st.PriorityPin || !st.Updated.Equal(updated) {
+		return appendShort(b, m.name, *st)
+	}
+	b = append(b, m.head...)
+	b = append(b, st.Status.String()...)
+	b = append(b, `","timestamp":`...)
+	b = appendTime(b, st.TS)
+	return append(b, m.tail...)
 }
 
 // markAllocated sets allocated[i] for each member the allocations span names (every member
@@ -275,7 +295,16 @@ func appendShort(b, quotedName []byte, st api.PinInfoShort) []byte {
 	return append(b, '}')
 }
 
+// appendTime appends t as time.Time.MarshalJSON writes it, without its allocation where the
+// two agree (a year of four digits, an offset of whole minutes under a day).
 func appendTime(b []byte, t time.Time) []byte {
+	if y := t.Year(); y >= 0 && y <= 9999 {
+		if _, off := t.Zone(); off%60 == 0 && off > -24*3600 && off < 24*3600 {
+			b = append(b, '"')
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			return append(b, '"')
+		}
+	}
 	js, err := t.MarshalJSON()
 	if err != nil {
 		return append(b, `"0001-01-01T00:00:00Z"`...)
