@@ -114,7 +114,7 @@ func (r *Ranking) Allocate(c api.Cid, min, max int, current, user []peer.ID, loc
 	}
 
 	if len(chosen) < max {
-		chosen = fill(pl, r.skeleton, chosen, user, max)
+		chosen = fill(pl, r.skeleton, c, chosen, user, max)
 	}
 	if len(chosen) < min {
 		return nil, notEnough(c, min, len(pl.cands))
@@ -123,7 +123,7 @@ func (r *Ranking) Allocate(c api.Cid, min, max int, current, user []peer.ID, loc
 }
 
 // fill appends user allocations, then ranked candidates, to chosen until it holds max peers.
-func fill(pl *pool, sk func() *skeleton, chosen, user []peer.ID, max int) []peer.ID {
+func fill(pl *pool, sk func() *skeleton, c api.Cid, chosen, user []peer.ID, max int) []peer.ID {
 	for _, p := range dedupe(user) {
 		if len(chosen) >= max {
 			return chosen
@@ -135,7 +135,7 @@ func fill(pl *pool, sk func() *skeleton, chosen, user []peer.ID, max int) []peer
 	if len(chosen) >= max {
 		return chosen
 	}
-	t := newTree(pl, sk())
+	t := newTree(pl, sk(), c)
 	for _, p := range chosen {
 		t.mark(p)
 	}

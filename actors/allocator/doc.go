@@ -4,7 +4,9 @@
 // replication_factor_min of them are alive, prefers local (add --local) and user allocations,
 // and ranks the other candidates by allocate_by: "tag:NAME" metrics split peers into buckets
 // (nested in allocate_by order) and picks spread across buckets; numeric metrics (freespace,
-// pinqueue, numpin) order peers by Weight, higher first.
+// pinqueue, numpin) order peers by Weight, higher first. Peers tied on every weight are
+// ordered per pin by a rendezvous hash of the CID and the peer ID (rank.go), so equal peers
+// share the pins evenly and every peer makes the same choice for a CID.
 //
 // The allocator actor keeps the metrics itself: each instance subscribes to the metrics topic
 // (an I/O worker reads the subscription and sends each message's metrics to the actor), this

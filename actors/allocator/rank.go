@@ -19,13 +19,18 @@ import (
 //     holds the tree of the following levels, so ["tag:region", "tag:rack", "freespace"]
 //     nests racks inside regions;
 //   - the leaves hold peers sorted by the weights of the numeric metrics in allocate_by order
-//     (higher first), ties by peer ID. Tags listed after a numeric metric are ignored: put tags
+//     (higher first), then by peer ID. Tags listed after a numeric metric are ignored: put tags
 //     first.
 //
 // Picking walks the tree: at each level it takes the bucket with the fewest peers chosen so
 // far (ties by bucket order), so with nothing chosen yet picks go round-robin across buckets
 // in bucket order, and peers chosen beforehand (kept allocations, local, user allocations)
-// count against their own bucket, spreading new peers away from it.
+// count against their own bucket, spreading new peers away from it. In a leaf it takes the
+// best unchosen peer; among peers whose weights are all equal it takes the highest
+// rendezvous score of the pin's CID and the peer (tieScore), not the lowest peer ID: peers
+// that report the same metrics (empty disks of one size, a fresh cluster, the fake backends
+// of the scale harness) then share the pins evenly instead of every pin going to the same
+// few, and the choice for a CID is the same on every peer and every retry.
 
 // pool is the set of candidates for one decision: the peers that have every metric
 // allocate_by needs, in rank order (numeric weights descending, then peer ID).
@@ -40,6 +45,7 @@ type cand struct {
 	id   peer.ID
 	tags []string // value of each leading tag
 	w    []int64  // weight of each numeric metric
+	h    uint64   // hash of id, for tieScore
 }
 
 func newPool(by []string, src map[peer.ID]map[string]api.Metric) *pool {
@@ -67,7 +73,8 @@ func newPool(by []string, src map[peer.ID]map[string]api.Metric) *pool {
 		for _, name := range p.nums {
 			wBuf = append(wBuf, ms[name].Weight)
 		}
-		p.cands = append(p.cands, cand{id: id, tags: tagBuf[t0:len(tagBuf):len(tagBuf)], w: wBuf[w0:len(wBuf):len(wBuf)]})
+		p.cands = append(p.cands, cand{id: id, tags: tagBuf[t0:len(tagBuf):len(tagBuf)], w: wBuf[w0:len(wBuf):len(wBuf)],
+			h: hashBytes([]byte(id))})
 	}
 	// Sort an index (cheap swaps) and then permute the candidates once.
 	order := make([]int32, len(p.cands))
@@ -212,16 +219,20 @@ func (sk *skeleton) build(p *pool, parent, level int, members []int) int {
 type tree struct {
 	pool   *pool
 	sk     *skeleton
+	seed   uint64 // hash of the pin's CID, for tieScore
 	chosen []int  // per node: chosen candidates under it
 	left   []int  // per node: unchosen candidates under it
 	next   []int  // per leaf node: first index in peers that may be unchosen
 	taken  []bool // per candidate
 }
 
-func newTree(p *pool, sk *skeleton) *tree {
+func newTree(p *pool, sk *skeleton, c api.Cid) *tree {
 	n := len(sk.nodes)
 	buf := make([]int, 3*n)
 	t := &tree{pool: p, sk: sk, chosen: buf[:n:n], left: buf[n : 2*n : 2*n], next: buf[2*n:], taken: make([]bool, len(p.cands))}
+	if c.Defined() {
+		t.seed = hashBytes(c.Bytes())
+	}
 	for i := range sk.nodes {
 		t.left[i] = sk.nodes[i].size
 	}
@@ -269,8 +280,38 @@ func (t *tree) pick() (peer.ID, bool) {
 		t.next[n]++
 	}
 	i := peers[t.next[n]]
+	cands := t.pool.cands
+	best := tieScore(t.seed, cands[i].h)
+	for _, k := range peers[t.next[n]+1:] { // the peers tied with i follow it
+		if !slices.Equal(cands[k].w, cands[i].w) {
+			break
+		}
+		if s := tieScore(t.seed, cands[k].h); !t.taken[k] && s > best {
+			i, best = k, s
+		}
+	}
 	t.markIndex(i)
-	return t.pool.cands[i].id, true
+	return cands[i].id, true
+}
+
+// tieScore is the rendezvous score of a pin (seed: the hash of its CID) on a peer (h: the
+// hash of its ID): splitmix64's finalizer over their xor, so each CID orders tied peers its
+// own way.
+func tieScore(seed, h uint64) uint64 {
+	z := seed ^ h
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// hashBytes is FNV-1a (64 bits) of b.
+func hashBytes(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 func tagValue(ms map[string]api.Metric, tag string) string {
