@@ -92,6 +92,7 @@ func newStreamer(w http.ResponseWriter) *streamer {
 // (statusType): text blocks, or JSON lines.
 func newStatusStreamer(w http.ResponseWriter, r *http.Request) *streamer {
 	s := newStreamer(w)
+	w.Header().Set("Vary", "Accept") // the same URL answers in several types
 	s.ctype = statusType(r)
 	s.text = s.ctype == api.StatusTextType
 	return s

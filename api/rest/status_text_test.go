@@ -36,6 +36,9 @@ func TestStatusText(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s (%s): %d %s", target, accept, resp.StatusCode, b)
 		}
+		if v := resp.Header.Get("Vary"); v != "Accept" {
+			t.Fatalf("%s: Vary %q", target, v)
+		}
 		return resp.Header.Get("Content-Type"), string(b)
 	}
 	var want []byte
