@@ -67,7 +67,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	var out bytes.Buffer
 	printAll(&out, o, sr)
-	for _, want := range []string{"ingest POST /pins", "list GET /allocations", "daemon RSS", "raw badger iterate",
+	for _, want := range []string{"ingest POST /pins", "list GET /allocations", "status --local GET /pins", "daemon RSS", "raw badger iterate",
 		"convergence to peers 2+3", "fresh peer catches up", "CPU used meanwhile", "allocation decisions", "PINNED", "reproduce: "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())

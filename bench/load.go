@@ -158,7 +158,13 @@ func (r listResult) rate() float64 { return float64(r.pins) / r.elapsed.Seconds(
 // listAll streams GET /allocations, counting lines and bytes; a stream error in the
 // X-Stream-Error trailer fails the run.
 func listAll(ctx context.Context, hc *http.Client, base string) (listResult, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/allocations", nil)
+	return streamCount(ctx, hc, base, "/allocations")
+}
+
+// streamCount streams GET path (an NDJSON list), counting lines and bytes; a stream error in
+// the X-Stream-Error trailer fails the run.
+func streamCount(ctx context.Context, hc *http.Client, base, path string) (listResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
 		return listResult{}, err
 	}
@@ -167,12 +173,12 @@ func listAll(ctx context.Context, hc *http.Client, base string) (listResult, err
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return listResult{}, fmt.Errorf("GET /allocations: %w", err)
+		return listResult{}, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		return listResult{}, fmt.Errorf("GET /allocations: %s: %s", resp.Status, bytes.TrimSpace(body))
+		return listResult{}, fmt.Errorf("GET %s: %s: %s", path, resp.Status, bytes.TrimSpace(body))
 	}
 	var r listResult
 	br := bufio.NewReaderSize(resp.Body, 1<<20)
@@ -185,12 +191,12 @@ func listAll(ctx context.Context, hc *http.Client, base string) (listResult, err
 			break
 		}
 		if err != nil {
-			return listResult{}, fmt.Errorf("GET /allocations after %d pins: %w", r.pins, err)
+			return listResult{}, fmt.Errorf("GET %s after %d pins: %w", path, r.pins, err)
 		}
 	}
 	r.elapsed = time.Since(start)
 	if e := resp.Trailer.Get("X-Stream-Error"); e != "" {
-		return listResult{}, fmt.Errorf("GET /allocations stream error after %d pins: %s", r.pins, e)
+		return listResult{}, fmt.Errorf("GET %s stream error after %d pins: %s", path, r.pins, e)
 	}
 	return r, nil
 }

@@ -14,6 +14,7 @@ import (
 const (
 	targetIngest    = 20_000
 	targetListRatio = 0.50
+	targetStatus    = 200_000 // status --local pins/s
 )
 
 // tableHeader is the first row of every table.
@@ -57,6 +58,10 @@ func singleRows(o options, r results) [][]string {
 		human(lr)+" pins/s",
 		"raw badger iterate "+human(r.rawIterate)+"/s",
 		pct(lr/r.rawIterate), ">= 50%", yes(lr/r.rawIterate >= targetListRatio))
+	if sl := r.statusLocal; sl.pins > 0 {
+		add(fmt.Sprintf("status --local GET /pins?local=true (%s pins, best of %d)", count(sl.pins), len(r.listRuns)),
+			human(sl.rate())+" pins/s", "list "+human(lr)+" pins/s", pct(sl.rate()/lr), ">= 200k pins/s", yes(sl.rate() >= targetStatus))
+	}
 	if lk := r.lookup; lk.exact > 0 {
 		add(fmt.Sprintf("lookup by exact name (%s pins, best of 5)", count(o.total)), lk.exact.Round(10*time.Microsecond).String(),
 			"-", "-", "< "+lookupTarget.String(), yes(lk.exact < lookupTarget))

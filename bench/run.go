@@ -18,11 +18,12 @@ type results struct {
 	ingestRest  ingestResult // the rest, up to o.total (pins == 0 when none)
 	list        listResult   // the best GET /allocations run
 	listRuns    []listResult
-	avgPinJSON  int   // bytes per pin in the listing (the baseline's value size)
-	rss, hwm    int64 // daemon VmRSS after ingest and listing, and its peak
-	rssAnon     int64 // the anonymous part of rss (heap, not mmapped files)
-	rssIngest   int64 // daemon VmRSS right after ingest
-	diskBytes   int64 // size of the daemon's config dir (datastore, ipfs repo)
+	statusLocal listResult // the best GET /pins?local=true run (status --local)
+	avgPinJSON  int        // bytes per pin in the listing (the baseline's value size)
+	rss, hwm    int64      // daemon VmRSS after ingest and listing, and its peak
+	rssAnon     int64      // the anonymous part of rss (heap, not mmapped files)
+	rssIngest   int64      // daemon VmRSS right after ingest
+	diskBytes   int64      // size of the daemon's config dir (datastore, ipfs repo)
 	rawWrite    float64
 	rawIterate  float64
 	lookup      lookupResult
@@ -102,6 +103,19 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 		res.listRuns = append(res.listRuns, lr)
 		if res.list.pins == 0 || lr.elapsed < res.list.elapsed {
 			res.list = lr
+		}
+	}
+	for i := range o.lists {
+		sr, err := streamCount(ctx, hc, d.base, "/pins?local=true")
+		if err != nil {
+			return res, withLog(err, d)
+		}
+		logf("status --local run %d: %d pins in %s (%s pins/s)", i+1, sr.pins, sr.elapsed.Round(time.Millisecond), human(sr.rate()))
+		if sr.pins != o.total {
+			return res, fmt.Errorf("GET /pins?local=true returned %d pins, %d were posted", sr.pins, o.total)
+		}
+		if res.statusLocal.pins == 0 || sr.elapsed < res.statusLocal.elapsed {
+			res.statusLocal = sr
 		}
 	}
 	res.avgPinJSON = int(res.list.bytes / int64(res.list.pins))
