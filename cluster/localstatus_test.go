@@ -48,17 +48,27 @@ func localFixture(t *testing.T, w *world) map[string]api.Cid {
 
 // The one-pass local status gives what the per-pin path (the tracker's Status for each pin)
 // gives, as values and as JSON, without a tracker or IPFS request per pin.
+//
+// Beyond the statuses kept by CID, items are kept by status value (maxInFlightClasses) and
+// only those of no kept value are asked of the tracker: with one status kept by CID and one
+// value for the rest, the fixture's three in-flight pins give one default value and one
+// overflowing item.
 func TestLocalStatusMatchesPerPinStatus(t *testing.T) {
-	for _, kept := range []int{maxInFlightKept, 1} {
-		t.Run(fmt.Sprintf("kept=%d", kept), func(t *testing.T) {
-			defer func(k int) { maxInFlightKept = k }(maxInFlightKept)
-			maxInFlightKept = kept
-			testLocalStatusMatches(t, kept > 1)
+	for _, tc := range []struct{ kept, classes, asks int }{
+		{maxInFlightKept, maxInFlightClasses, 0}, // all kept by CID
+		{1, maxInFlightClasses, 0},               // the other two by value
+		{1, 1, 8},                                // one by value, one asked in each of the 8 passes
+		{1, 0, 16},                               // both asked
+	} {
+		t.Run(fmt.Sprintf("kept=%d,classes=%d", tc.kept, tc.classes), func(t *testing.T) {
+			defer func(k, c int) { maxInFlightKept, maxInFlightClasses = k, c }(maxInFlightKept, maxInFlightClasses)
+			maxInFlightKept, maxInFlightClasses = tc.kept, tc.classes
+			testLocalStatusMatches(t, tc.asks)
 		})
 	}
 }
 
-func testLocalStatusMatches(t *testing.T, allKept bool) {
+func testLocalStatusMatches(t *testing.T, wantAsks int) {
 	ctx := context.Background()
 	w := newWorld(t)
 	cases := localFixture(t, w)
@@ -118,13 +128,9 @@ func testLocalStatusMatches(t *testing.T, allKept bool) {
 			}
 		}
 	}
-	if allKept && w.tracker.statuses != 0 {
-		t.Errorf("local status asked the tracker %d times per pin", w.tracker.statuses)
-	}
-	// With one status kept, the other two in-flight pins are asked of the tracker in each of
-	// the 8 passes (4 filters, values and JSON), and only those.
-	if !allKept && w.tracker.statuses != 16 {
-		t.Errorf("asked the tracker %d times for in-flight pins beyond the kept one, want 16", w.tracker.statuses)
+	// 8 passes: 4 filters, values and JSON.
+	if w.tracker.statuses != wantAsks {
+		t.Errorf("asked the tracker %d times for in-flight pins, want %d", w.tracker.statuses, wantAsks)
 	}
 	if w.ipfs.ls != 6 { // once per pass that may show a settled status (filters 0, pinned and error; two paths each)
 		t.Errorf("pin ls ran %d times, want 6", w.ipfs.ls)
