@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -91,32 +92,11 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	if res.rssIngest, _, _, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}
-	for i := range o.lists {
-		lr, err := listAll(ctx, hc, d.base)
-		if err != nil {
-			return res, withLog(err, d)
-		}
-		logf("list run %d: %d pins in %s (%s pins/s)", i+1, lr.pins, lr.elapsed.Round(time.Millisecond), human(lr.rate()))
-		if lr.pins != o.total {
-			return res, fmt.Errorf("GET /allocations returned %d pins, %d were posted", lr.pins, o.total)
-		}
-		res.listRuns = append(res.listRuns, lr)
-		if res.list.pins == 0 || lr.elapsed < res.list.elapsed {
-			res.list = lr
-		}
+	if res.list, res.listRuns, err = bestStream(ctx, hc, d.base, "/allocations", "list", o.lists, o.total, logf); err != nil {
+		return res, withLog(err, d)
 	}
-	for i := range o.lists {
-		sr, err := streamCount(ctx, hc, d.base, "/pins?local=true")
-		if err != nil {
-			return res, withLog(err, d)
-		}
-		logf("status --local run %d: %d pins in %s (%s pins/s)", i+1, sr.pins, sr.elapsed.Round(time.Millisecond), human(sr.rate()))
-		if sr.pins != o.total {
-			return res, fmt.Errorf("GET /pins?local=true returned %d pins, %d were posted", sr.pins, o.total)
-		}
-		if res.statusLocal.pins == 0 || sr.elapsed < res.statusLocal.elapsed {
-			res.statusLocal = sr
-		}
+	if res.statusLocal, _, err = bestStream(ctx, hc, d.base, "/pins?local=true", "status --local", o.lists, o.total, logf); err != nil {
+		return res, withLog(err, d)
 	}
 	res.avgPinJSON = int(res.list.bytes / int64(res.list.pins))
 	logf("lookups by name among %d pins", o.total)
@@ -143,4 +123,26 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 
 func withLog(err error, d *daemon) error {
 	return fmt.Errorf("%w\ndaemon log (%s):%s", err, d.log.Name(), tail(d.log.Name(), 15))
+}
+
+// bestStream streams GET path runs times (streamCount), checking each answer holds total
+// items, and returns the fastest run and all of them.
+func bestStream(ctx context.Context, hc *http.Client, base, path, what string, runs, total int, logf func(string, ...any)) (listResult, []listResult, error) {
+	var best listResult
+	var all []listResult
+	for i := range runs {
+		r, err := streamCount(ctx, hc, base, path)
+		if err != nil {
+			return best, all, err
+		}
+		logf("%s run %d: %d pins in %s (%s pins/s)", what, i+1, r.pins, r.elapsed.Round(time.Millisecond), human(r.rate()))
+		if r.pins != total {
+			return best, all, fmt.Errorf("GET %s returned %d pins, %d were posted", path, r.pins, total)
+		}
+		all = append(all, r)
+		if best.pins == 0 || r.elapsed < best.elapsed {
+			best = r
+		}
+	}
+	return best, all, nil
 }

@@ -21,15 +21,15 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 	slow := func(g api.GlobalPinInfo) error { return encodeTo(g, fn) }
 	return s.replicaPass(ctx, filter, slow, func(ps *digestParts, now time.Time) passRenderer {
 		self := s.d.Members.Self().String()
-		selfKey := []byte(`"` + self + `":`)
-		// The constant parts of a pass: each member's key and name, and its whole value when
-		// it is remote or stale; in key order, as encoding/json writes a map (the lines are
-		// canonical: GET /pins as application/x-ndjson declares them so).
+		selfKey := []byte(`,"` + self + `":`)
+		// The constant parts of a pass: each member's key (after its comma) and name, and its
+		// whole value when it is remote or stale; in key order, as encoding/json writes a map
+		// (the lines are canonical: GET /pins as application/x-ndjson declares them so).
 		ms := make([]jsonMember, len(ps.members))
 		for i, p := range ps.members {
 			m := &ms[i]
 			m.i, m.id = i, p.key
-			m.key = []byte(`"` + p.key + `":`)
+			m.key = []byte(`,"` + p.key + `":`)
 			m.name, _ = json.Marshal(p.name)
 			m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
 			m.head = append(append([]byte(`{"peername":`), m.name...), `,"status":"`...)
@@ -44,22 +44,17 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 		}
 		sort.Slice(ms, func(a, b int) bool { return ms[a].id < ms[b].id })
 		selfAt := sort.Search(len(ms), func(k int) bool { return self < ms[k].id })
+		if selfAt == 0 { // the map's first key has no comma
+			selfKey = selfKey[1:]
+		} else {
+			ms[0].key = ms[0].key[1:]
+		}
 		var line []byte
 		return func(lp *localPin, parts []memberPart) error {
 			line = appendPinHead(line[:0], lp.spans)
-			for k := 0; k <= len(ms); k++ {
+			for k := range ms {
 				if k == selfAt {
-					if k > 0 {
-						line = append(line, ',')
-					}
-					line = append(line, selfKey...)
-					line = appendShort(line, nil, lp.st)
-				}
-				if k == len(ms) {
-					break
-				}
-				if k > 0 || selfAt == 0 {
-					line = append(line, ',')
+					line = appendShort(append(line, selfKey...), nil, lp.st)
 				}
 				m := &ms[k]
 				line = append(line, m.key...)
@@ -71,6 +66,9 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 				default:
 					line = m.appendEntry(line, &part.st, ps.members[m.i].updated)
 				}
+			}
+			if selfAt == len(ms) {
+				line = appendShort(append(line, selfKey...), nil, lp.st)
 			}
 			line = append(line, "}}"...)
 			return fn(line)
@@ -206,7 +204,7 @@ func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
 type jsonMember struct {
 	i                        int    // in ps.members and parts
 	id                       string // its ID: the lines' order
-	key, name, remote, stale []byte
+	key, name, remote, stale []byte // key: `,"ID":` (no comma when first)
 	head, tail               []byte
 }
 

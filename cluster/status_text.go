@@ -49,22 +49,19 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 		sort.Slice(ms, func(a, b int) bool { return api.StatusTextLess(ms[a].label, ms[a].id, ms[b].label, ms[b].id) })
 		var selfLabel string
 		var selfPrefix []byte
+		selfAt := 0 // this peer's line goes before ms[selfAt] (after all of them: len(ms))
 		return func(lp *localPin, parts []memberPart) error {
 			var err error
 			if block, err = appendSpansHead(block[:0], lp.spans); err != nil {
 				return err
 			}
-			label := api.StatusTextLabel(selfID, lp.st.PeerName)
-			if selfPrefix == nil || label != selfLabel {
+			if label := api.StatusTextLabel(selfID, lp.st.PeerName); selfPrefix == nil || label != selfLabel {
 				selfLabel, selfPrefix = label, api.AppendStatusTextPrefix(selfPrefix[:0], label)
+				selfAt = sort.Search(len(ms), func(k int) bool { return api.StatusTextLess(label, selfID, ms[k].label, ms[k].id) })
 			}
-			at := sort.Search(len(ms), func(k int) bool { return api.StatusTextLess(label, selfID, ms[k].label, ms[k].id) })
-			for k := 0; k <= len(ms); k++ {
-				if k == at {
+			for k := range ms {
+				if k == selfAt {
 					block = api.AppendStatusTextRest(append(block, selfPrefix...), lp.st)
-				}
-				if k == len(ms) {
-					break
 				}
 				m := &ms[k]
 				switch part := &parts[m.i]; part.kind {
@@ -75,6 +72,9 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 				default:
 					block = api.AppendStatusTextRest(append(block, m.prefix...), part.st)
 				}
+			}
+			if selfAt == len(ms) {
+				block = api.AppendStatusTextRest(append(block, selfPrefix...), lp.st)
 			}
 			return fn(block)
 		}
