@@ -70,3 +70,33 @@ func sstRanges(r io.Reader, dir string) ([][2]uint64, error) {
 	}
 	return out, sc.Err()
 }
+
+// residentFile reads RssFile (resident file-backed pages: mapped tables, the binary's text)
+// from /proc/self/status.
+func residentFile() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	return parseRssFile(string(b))
+}
+
+// parseRssFile finds the "RssFile:  <n> kB" line of a /proc/<pid>/status text.
+func parseRssFile(status string) (uint64, error) {
+	for line := range strings.Lines(status) {
+		rest, ok := strings.CutPrefix(line, "RssFile:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			break
+		}
+		kb, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			break
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("no RssFile line in /proc/self/status")
+}
