@@ -17,3 +17,9 @@ func WithPageSize(n int) Option {
 func (c *Collector) Changed(ev messages.PinsetChanged) {
 	c.system.Root.Send(c.pid, ev)
 }
+
+// WithSnapshotMin sets the fewest missing ops for which a far-behind requester is sent a
+// snapshot (snapshotMinOps by default; tests use small histories).
+func WithSnapshotMin(n uint64) Option {
+	return func(s *Syncer) { s.snapshotMin = n }
+}

@@ -143,7 +143,7 @@ func TestPullSnapshotPrunesCollectedPins(t *testing.T) {
 
 func TestAnswerRejectsBadCursor(t *testing.T) {
 	a := newSide(t, 1, 10)
-	resp := answer(context.Background(), a.store, &messages.SyncRequest{Cursor: "not-a-cid"})
+	resp := answer(context.Background(), a.store, &messages.SyncRequest{Cursor: "not-a-cid"}, snapshotMinOps)
 	if resp.Error == "" {
 		t.Fatal("bad cursor accepted")
 	}
@@ -202,5 +202,81 @@ func TestPullSnapshotUntrustedOrigin(t *testing.T) {
 	}
 	if got := b.link.requests.Load() - before; got != 1 {
 		t.Fatalf("second pull took %d requests (a snapshot again?)", got)
+	}
+}
+
+// A requester that lacks at least snapshotMin ops and half the pin count (a fresh peer) is
+// served a snapshot although nothing was trimmed, page by page with prefetching; one that lacks
+// less gets ops. Either way both sides end equal, and the snapshot's receiver can serve others.
+func TestPullFarBehindGetsSnapshot(t *testing.T) {
+	all := func(peer.ID) bool { return true }
+	for _, page := range []int{DefaultPageSize, 4} {
+		a := newSideTrusting(t, 1, page, all, WithSnapshotMin(10))
+		o1, o2 := newPeer(t, 10), newPeer(t, 11)
+		mustApply(t, a, history(t, o1, 1, 30, 0))
+		mustApply(t, a, history(t, o2, 1, 12, 100))
+
+		fresh := newSideTrusting(t, 2, page, all, WithSnapshotMin(10))
+		connect(fresh, a)
+		if _, err := fresh.syncer.Pull(t.Context(), a.id); err != nil {
+			t.Fatal(err)
+		}
+		assertSame(t, a, fresh)
+		if fresh.link.snapshots.Load() == 0 {
+			t.Fatalf("page %d: a fresh peer was sent ops, not a snapshot", page)
+		}
+		if page == 4 && fresh.link.requests.Load() < 6 {
+			t.Fatalf("page 4: only %d requests", fresh.link.requests.Load())
+		}
+		if tr, _ := fresh.store.TrimmedTo(o1); tr == 0 {
+			t.Fatal("the snapshot's receiver does not mark its log as starting after it")
+		}
+
+		// Behind by fewer than snapshotMin ops: ops, and the log stays whole.
+		near := newSideTrusting(t, 3, page, all, WithSnapshotMin(10))
+		connect(near, a)
+		ops := history(t, o1, 1, 30, 0)
+		mustApply(t, near, ops[:len(ops)-5])
+		mustApply(t, near, history(t, o2, 1, 12, 100))
+		if _, err := near.syncer.Pull(t.Context(), a.id); err != nil {
+			t.Fatal(err)
+		}
+		assertSame(t, a, near)
+		if n := near.link.snapshots.Load(); n != 0 {
+			t.Fatalf("a peer 5 ops behind was sent %d snapshot pages", n)
+		}
+		if tr, _ := near.store.TrimmedTo(o1); tr != 0 {
+			t.Fatalf("ops pull marked the log trimmed to %d", tr)
+		}
+
+		// A third peer catches up from the snapshot's receiver.
+		third := newSideTrusting(t, 4, page, all, WithSnapshotMin(10))
+		connect(third, fresh)
+		if _, err := third.syncer.Pull(t.Context(), fresh.id); err != nil {
+			t.Fatal(err)
+		}
+		assertSame(t, a, third)
+	}
+}
+
+func TestFarBehind(t *testing.T) {
+	a := newSide(t, 1, DefaultPageSize)
+	o1, o2 := newPeer(t, 10), newPeer(t, 11)
+	mustApply(t, a, history(t, o1, 1, 30, 0)) // 40 ops, 20 live pins
+	ours, _ := a.store.VersionVector()
+	for _, tc := range []struct {
+		theirs map[string]uint64
+		min    uint64
+		want   bool
+	}{
+		{nil, 10, true},  // fresh: 40 missing >= 10 and >= 20/2
+		{nil, 41, false}, // under the floor
+		{map[string]uint64{o1.String(): 30}, 10, true},                 // 10 missing, 10*2 >= 20 pins
+		{map[string]uint64{o1.String(): 31}, 9, false},                 // 9 missing, 18 < 20 pins
+		{map[string]uint64{o1.String(): 99, o2.String(): 5}, 1, false}, // ahead of us: nothing missing
+	} {
+		if got := farBehind(a.store, ours, tc.theirs, tc.min); got != tc.want {
+			t.Errorf("farBehind(%v, min %d) = %v, want %v", tc.theirs, tc.min, got, tc.want)
+		}
 	}
 }

@@ -59,6 +59,7 @@ type Syncer struct {
 	log           *slog.Logger
 	cancel        context.CancelFunc
 	page          int
+	snapshotMin   uint64 // farBehind's floor (snapshotMinOps; tests lower it)
 }
 
 // Spawn starts the syncer actor under ActorName.
@@ -68,13 +69,14 @@ func Spawn(parent root.Parent, store Store, req Requester, writer Writer, trust 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Syncer{system: parent.ActorSystem(), store: store, req: req, writer: writer, trust: trust, log: log, cancel: cancel,
-		page: DefaultPageSize}
+		page: DefaultPageSize, snapshotMin: snapshotMinOps}
 	for _, o := range opts {
 		o(s)
 	}
 	// A restart starts afresh: an empty seen table (seen.go).
 	produce := func() actor.Actor {
-		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, seen: map[peer.ID]SeenVV{}}
+		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, seen: map[peer.ID]SeenVV{},
+			snapshotMin: s.snapshotMin}
 	}
 	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
 	if err != nil {

@@ -24,40 +24,25 @@ import (
 // are harmless.
 func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages.SyncResponse) (int, error) {
 	var floor map[peer.ID]uint64
-	var after api.Cid
-	resp := first
+	pg := s.decodePage(from, first, api.Cid{})
 	total := 0
 	for {
-		pageVV, err := decodeVV(resp.SnapshotVV)
-		if err != nil {
+		if pg.err != nil {
+			return total, pg.err
+		}
+		var next <-chan fetchedPage
+		if pg.more {
+			next = s.prefetch(ctx, from, pg.install.Through)
+		}
+		if err := s.writer.InstallSnapshotPage(ctx, pg.install); err != nil {
 			return total, fmt.Errorf("snapshot from %s: %w", from, err)
 		}
-		var through api.Cid
-		if resp.More {
-			if through, err = api.DecodeCid(resp.Cursor); err != nil {
-				return total, fmt.Errorf("snapshot from %s: cursor %q is not a CID: %w", from, resp.Cursor, err)
-			}
-		}
-		n, err := s.applyPage(ctx, from, resp.Records, after, through, pageVV)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		floor = minVV(floor, pageVV)
-		if !resp.More {
+		total += len(pg.install.Records)
+		floor = minVV(floor, pg.install.VV)
+		if !pg.more {
 			break
 		}
-		if ctx.Err() != nil {
-			return total, ctx.Err()
-		}
-		after = through
-		resp, err = s.request(ctx, from, &messages.SyncRequest{Limit: s.page, Cursor: resp.Cursor})
-		if err != nil {
-			return total, err
-		}
-		if !resp.Snapshot {
-			return total, fmt.Errorf("snapshot from %s: continuation answered with ops, not a snapshot page", from)
-		}
+		pg = <-next
 	}
 	if err := s.writer.RaiseVersionVector(ctx, floor); err != nil {
 		return total, fmt.Errorf("snapshot from %s: %w", from, err)
@@ -65,18 +50,59 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 	return total, nil
 }
 
-// applyPage has the pinset actor merge one page's records (keys in (after, through]) and
-// prune that range.
-func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, after, through api.Cid, vv map[peer.ID]uint64) (int, error) {
-	present := make([]api.Cid, 0, len(raw))
-	records := make([]persistence.Record, 0, len(raw))
-	for _, b := range raw {
+// fetchedPage is one page of a snapshot, decoded and checked, ready to install (or err).
+type fetchedPage struct {
+	install *pinset.InstallSnapshotPage
+	more    bool // pages follow (the next starts after install.Through)
+	err     error
+}
+
+// prefetch asks for the snapshot page after cursor and decodes it while the current one is
+// installed: the responder reads and sends a page, and this peer decodes it, while the
+// previous page is written, so the store's writes are the only serial step (a fresh peer's
+// catch-up is hundreds of pages). The request is bounded by ctx; the buffered reply never
+// blocks if nobody reads it.
+func (s *Syncer) prefetch(ctx context.Context, from peer.ID, after api.Cid) <-chan fetchedPage {
+	ch := make(chan fetchedPage, 1)
+	go func() {
+		resp, err := s.request(ctx, from, &messages.SyncRequest{Limit: s.page, Cursor: after.String()})
+		switch {
+		case err != nil:
+			ch <- fetchedPage{err: err}
+		case !resp.Snapshot:
+			ch <- fetchedPage{err: fmt.Errorf("snapshot from %s: continuation answered with ops, not a snapshot page", from)}
+		default:
+			ch <- s.decodePage(from, resp, after)
+		}
+	}()
+	return ch
+}
+
+// decodePage decodes one snapshot page whose keys lie after after: its records (those of
+// untrusted origins left out, but counted as present), its key range and version vector.
+func (s *Syncer) decodePage(from peer.ID, resp *messages.SyncResponse, after api.Cid) fetchedPage {
+	fail := func(format string, a ...any) fetchedPage {
+		return fetchedPage{err: fmt.Errorf("snapshot from %s: %s", from, fmt.Sprintf(format, a...))}
+	}
+	vv, err := decodeVV(resp.SnapshotVV)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var through api.Cid
+	if resp.More {
+		if through, err = api.DecodeCid(resp.Cursor); err != nil {
+			return fail("cursor %q is not a CID: %v", resp.Cursor, err)
+		}
+	}
+	present := make([]api.Cid, 0, len(resp.Records))
+	records := make([]persistence.Record, 0, len(resp.Records))
+	for _, b := range resp.Records {
 		op, err := crdt.UnmarshalOp(b)
 		if err != nil {
-			return 0, fmt.Errorf("snapshot from %s: %w", from, err)
+			return fail("%v", err)
 		}
 		if !inRange(op.Cid, after, through) {
-			return 0, fmt.Errorf("snapshot from %s: record %s lies outside the page (%s, %s]", from, op.Cid, after, through)
+			return fail("record %s lies outside the page (%s, %s]", op.Cid, after, through)
 		}
 		present = append(present, op.Cid)
 		if !s.trustOp(op) {
@@ -84,11 +110,8 @@ func (s *Syncer) applyPage(ctx context.Context, from peer.ID, raw [][]byte, afte
 		}
 		records = append(records, persistence.Record{Op: op, Deleted: op.Kind == crdt.OpUnpin})
 	}
-	page := &pinset.InstallSnapshotPage{Records: records, After: after, Through: through, Present: present, VV: vv}
-	if err := s.writer.InstallSnapshotPage(ctx, page); err != nil {
-		return 0, fmt.Errorf("snapshot from %s: %w", from, err)
-	}
-	return len(records), nil
+	install := &pinset.InstallSnapshotPage{Records: records, After: after, Through: through, Present: present, VV: vv}
+	return fetchedPage{install: install, more: resp.More}
 }
 
 // inRange reports whether c's key lies in (after, through] in the store's key order (binary

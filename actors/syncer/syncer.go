@@ -10,7 +10,8 @@
 // requester merges them under last-writer-wins without logging them, removes its own records
 // that the responder superseded and collected, raises its version vector to the snapshot's, and
 // pulls the ops after it as usual. Ops newer than the snapshot may arrive twice; last-writer-
-// wins makes that harmless.
+// wins makes that harmless. A requester far behind (farBehind: a fresh peer) is sent a snapshot
+// too, being cheaper than its ops; it fetches each page while installing the previous one.
 //
 // Tombstone collection (the collector actor, collector.go) needs every peer's version vector:
 // Pull keeps the latest one reported by each responder (SeenVVs), in a table that is the syncer
@@ -52,6 +53,8 @@ type Store interface {
 	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
 	// HeldAbove returns up to limit ranges of origin's ops stored above after (held.go).
 	HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]persistence.SeqRange, error)
+	// CountPins is the number of live pins.
+	CountPins() (int, error)
 }
 
 var _ Store = (*persistence.Store)(nil)
@@ -82,6 +85,8 @@ type syncerActor struct {
 	ctx      context.Context
 	removals func() map[peer.ID]uint64 // WithRemovals; nil: none sent
 	seen     map[peer.ID]SeenVV        // seen.go
+
+	snapshotMin uint64 // farBehind's floor
 }
 
 func (a *syncerActor) Receive(ctx actor.Context) {
@@ -106,7 +111,7 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 		return
 	}
 	go func() {
-		resp := answer(a.ctx, a.store, m)
+		resp := answer(a.ctx, a.store, m, a.snapshotMin)
 		if a.removals != nil && resp.Error == "" {
 			if r := a.removals(); len(r) > 0 {
 				resp.Removed = encodeVV(r)
@@ -119,8 +124,9 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 var errPageFull = errors.New("page full")
 
 // answer collects up to Limit ops the requester lacks, origin by origin, or a snapshot page
-// when some of them were trimmed or the request continues a snapshot.
-func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages.SyncResponse {
+// when some of them were trimmed, the requester is far behind (farBehind with snapshotMin) or
+// the request continues a snapshot.
+func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotMin uint64) *messages.SyncResponse {
 	limit := m.Limit
 	if limit <= 0 || limit > DefaultPageSize*4 {
 		limit = DefaultPageSize
@@ -135,6 +141,9 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages
 	vv, err := store.VersionVector()
 	if err != nil {
 		return &messages.SyncResponse{Error: err.Error()}
+	}
+	if farBehind(store, vv, m.VV, snapshotMin) {
+		return snapshotPage(ctx, store, api.Cid{}, limit)
 	}
 	resp := &messages.SyncResponse{VV: encodeVV(vv)}
 	held := heldByOrigin(m.Held)
@@ -163,6 +172,38 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest) *messages
 		}
 	}
 	return resp
+}
+
+// Far-behind requesters get a snapshot. A fresh peer (or one offline for long) lacks about as
+// many ops as there are pins; sending them as ops costs the responder a random read of each
+// op's record (a log entry of a live pin is a stub pointing at it) and the requester two writes
+// per op (log entry and record), where a snapshot reads the records in key order and writes
+// each once. Measured (a fresh peer joining one that holds 1M batch-ingested pins, 2 cores):
+// caught up in 25-26 s with snapshots, 63-88 s with ops. The requester's log then starts after
+// the snapshot (RaiseVersionVector), as after any snapshot; pulls from it that reach back
+// before it are answered with snapshots too.
+const (
+	// snapshotMinOps: below this many missing ops, ops are sent (a page or two).
+	snapshotMinOps = 50_000
+	// snapshotShare: a snapshot when the missing ops are at least 1/snapshotShare of the pins.
+	snapshotShare = 2
+)
+
+// farBehind reports whether the requester whose version vector is theirs lacks enough of
+// ours for a snapshot to be cheaper than ops: at least minOps ops, and at least
+// 1/snapshotShare of our pin count.
+func farBehind(store Store, ours map[peer.ID]uint64, theirs map[string]uint64, minOps uint64) bool {
+	var missing uint64
+	for origin, have := range ours {
+		if t := theirs[origin.String()]; have > t {
+			missing += have - t
+		}
+	}
+	if missing < minOps {
+		return false
+	}
+	pins, err := store.CountPins()
+	return err == nil && missing*snapshotShare >= uint64(pins)
 }
 
 // snapshotPage reads the version vector, then up to limit records after the cursor.

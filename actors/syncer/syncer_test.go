@@ -40,8 +40,9 @@ type side struct {
 // link is a fake Requester: it round-trips messages through their JSON wire form and asks the
 // target system's actor directly.
 type link struct {
-	target   *actor.ActorSystem
-	requests atomic.Int32
+	target    *actor.ActorSystem
+	requests  atomic.Int32
+	snapshots atomic.Int32 // answers that were snapshot pages
 }
 
 func (l *link) PID(id peer.ID, name string) *actor.PID { return actor.NewPID(id.String(), name) }
@@ -64,6 +65,9 @@ func (l *link) Request(ctx context.Context, to *actor.PID, msg any) (any, error)
 	if err := roundTrip(res, &back); err != nil {
 		return nil, err
 	}
+	if back.Snapshot {
+		l.snapshots.Add(1)
+	}
 	return &back, nil
 }
 
@@ -80,7 +84,7 @@ func newSide(t testing.TB, seed byte, page int) *side {
 	return newSideTrusting(t, seed, page, func(peer.ID) bool { return true })
 }
 
-func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
+func newSideTrusting(t testing.TB, seed byte, page int, trust Trust, opts ...Option) *side {
 	t.Helper()
 	st, err := persistence.Open(persistence.Options{InMemory: true})
 	if err != nil {
@@ -103,7 +107,7 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust) *side {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.syncer, err = Spawn(s.system.Root, st, s.link, writer, trust, log, WithPageSize(page))
+	s.syncer, err = Spawn(s.system.Root, st, s.link, writer, trust, log, append([]Option{WithPageSize(page)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
