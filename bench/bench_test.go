@@ -25,7 +25,7 @@ func TestRunEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	o := defaultOptions()
-	o.bin, o.total, o.ingest, o.clients, o.lists = bin, 2000, 500, 4, 2
+	o.bin, o.total, o.ingest, o.clients, o.lists, o.settle = bin, 2000, 500, 4, 2, time.Second
 	o.cluster = clusterOptions{peers: 3, pins: 500, every: 10, pollers: 2, catchup: 1500, wait: 60 * time.Second}
 	o.alloc = allocOptions{peers: 20, groups: 5, cids: 500, repl: 3, rounds: 1}
 	o.repin = repinOptions{peers: 4, pins: 100, files: 6, repl: 2, wait: 60 * time.Second}

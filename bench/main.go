@@ -42,14 +42,15 @@ import (
 
 // options are the command's flags.
 type options struct {
-	suite   string // single, cluster, alloc or all
-	bin     string // path to the pincluster binary
-	total   int    // single: pins in the pinset at the end (listing and RSS figures)
-	ingest  int    // single: pins in the timed ingest figure (the first ingest pins)
-	clients int    // concurrent HTTP clients posting pins
-	lists   int    // single: GET /allocations runs; the best is reported
-	keep    bool   // keep the temp dirs (config, datastore, daemon logs)
-	verbose bool   // progress lines on stderr
+	suite   string        // single, cluster, alloc or all
+	bin     string        // path to the pincluster binary
+	total   int           // single: pins in the pinset at the end (listing and RSS figures)
+	ingest  int           // single: pins in the timed ingest figure (the first ingest pins)
+	clients int           // concurrent HTTP clients posting pins
+	lists   int           // single: GET /allocations runs; the best is reported
+	settle  time.Duration // single: wait after the last request before the RSS figure
+	keep    bool          // keep the temp dirs (config, datastore, daemon logs)
+	verbose bool          // progress lines on stderr
 	cluster clusterOptions
 	alloc   allocOptions
 	repin   repinOptions
@@ -63,7 +64,7 @@ type options struct {
 // defaultOptions are the full-size defaults of every suite.
 func defaultOptions() options {
 	return options{
-		suite: "all", bin: "bin/pincluster", total: 1_000_000, ingest: 100_000, clients: 16, lists: 3,
+		suite: "all", bin: "bin/pincluster", total: 1_000_000, ingest: 100_000, clients: 16, lists: 3, settle: settleWait,
 		cluster:   clusterOptions{peers: 3, pins: 100_000, every: 100, pollers: 4, catchup: 1_000_000, wait: 5 * time.Minute},
 		alloc:     allocOptions{peers: 100, groups: 5, cids: 100_000, repl: 3, rounds: 2},
 		repin:     repinOptions{peers: 5, pins: 10_000, files: 200, repl: 2, wait: 3 * time.Minute},
@@ -89,6 +90,7 @@ func main() {
 	flag.IntVar(&o.ingest, "ingest", o.ingest, "single: pins in the timed ingest figure (the first pins posted)")
 	flag.IntVar(&o.clients, "clients", o.clients, "concurrent HTTP clients posting pins")
 	flag.IntVar(&o.lists, "lists", o.lists, "single: GET /allocations runs (the best is reported)")
+	flag.DurationVar(&o.settle, "settle", o.settle, "single: wait after the last request before reading the daemon's RSS (its memory trim runs on a quiet 10 s tick)")
 	flag.IntVar(&o.cluster.pins, "cluster-pins", o.cluster.pins, "cluster: pins posted on peer 1 with convergence sampling")
 	flag.IntVar(&o.cluster.every, "sample", o.cluster.every, "cluster: sample 1 pin in this many for convergence")
 	flag.IntVar(&o.cluster.catchup, "catchup", o.cluster.catchup, "cluster: pinset size a fresh peer catches up with (0 skips)")

@@ -68,9 +68,9 @@ func singleRows(o options, r results) [][]string {
 		add("  by partial name (a checked scan)", fmt.Sprintf("%s (%s pins/s)", lk.partial.elapsed.Round(time.Millisecond), human(float64(o.total)/lk.partial.elapsed.Seconds())),
 			"list "+human(lr)+" pins/s", pct(float64(o.total)/lk.partial.elapsed.Seconds()/lr), "-", "")
 	}
-	add(fmt.Sprintf("daemon RSS at %s pins", count(o.total)), mb(r.rss), "-", "-", rssTargetText(o.total), yes(r.rss < rssTarget(o.total)))
-	add("  RSS after ingest / peak (VmHWM)", mb(r.rssIngest)+" / "+mb(r.hwm), "-", "-", "-", "")
+	add(fmt.Sprintf("daemon RSS holding %s pins (settled: %s after the last request)", count(o.total), o.settle), mb(r.rss), "-", "-", rssTargetText(o.total), yes(r.rss < rssTarget(o.total)))
 	add("  RssAnon (heap; no mmapped files)", mb(r.rssAnon), "-", "-", "-", "")
+	add("  RSS right after ingest / after the reads / peak (VmHWM)", mb(r.rssIngest)+" / "+mb(r.rssReads)+" / "+mb(r.hwm), "-", "-", "-", "")
 	add("  on disk (datastore + ipfs repo)", mb(r.diskBytes), "-", "-", "-", "")
 	add("  pin JSON in listing", fmt.Sprintf("%d B/pin", r.avgPinJSON), "raw value size", "-", "-", "")
 	return rows

@@ -21,9 +21,10 @@ type results struct {
 	listRuns    []listResult
 	statusLocal listResult // the best GET /pins?local=true run (status --local)
 	avgPinJSON  int        // bytes per pin in the listing (the baseline's value size)
-	rss, hwm    int64      // daemon VmRSS after ingest and listing, and its peak
+	rss, hwm    int64      // daemon VmRSS settled (settleWait after the reads), and its peak
 	rssAnon     int64      // the anonymous part of rss (heap, not mmapped files)
 	rssIngest   int64      // daemon VmRSS right after ingest
+	rssReads    int64      // daemon VmRSS right after the listing, status and lookup runs
 	diskBytes   int64      // size of the daemon's config dir (datastore, ipfs repo)
 	rawWrite    float64
 	rawIterate  float64
@@ -103,6 +104,14 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	if res.lookup, err = measureLookups(ctx, hc, d.base, gen, o.total); err != nil {
 		return res, withLog(err, d)
 	}
+	if res.rssReads, _, _, err = memStatus(d.pid()); err != nil {
+		return res, err
+	}
+	// Holding the pins is the steady state: the daemon gives back what a burst of requests
+	// took at its first quiet memory trim (actors/memtrim, every 10 s), so the RSS target is
+	// read o.settle after the last request; the figure right after the reads is shown too.
+	logf("waiting %s for the daemon to settle", o.settle)
+	time.Sleep(o.settle)
 	if res.rss, res.hwm, res.rssAnon, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}
@@ -120,6 +129,10 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	}
 	return res, nil
 }
+
+// settleWait is how long the RSS figure waits after the last request by default (-settle):
+// two memory-trim ticks and a margin.
+const settleWait = 25 * time.Second
 
 func withLog(err error, d *daemon) error {
 	return fmt.Errorf("%w\ndaemon log (%s):%s", err, d.log.Name(), tail(d.log.Name(), 15))
