@@ -33,8 +33,11 @@ const ActorName = "antientropy"
 // pulls cover them).
 const maxHints = 64
 
-// pullTimeout bounds one pull (a snapshot of a large pinset included).
-const pullTimeout = 10 * time.Minute
+// A pull has no overall deadline: each of its steps is bounded on its own (a request to the
+// peer by the remote layer's request timeout, a page's write by the pinset's), so a pull ends
+// when its peer or the store stops answering, and otherwise lasts as long as the pages keep
+// coming. A fixed bound on the whole pull cancelled a fresh peer's catch-up of 10M pins (a
+// snapshot of more than 10 minutes on 2 cores) and restarted it from the first page each time.
 
 // Members is the peer's view of who to pull from.
 type Members interface {
@@ -186,7 +189,7 @@ func (a *scheduler) pull(ctx actor.Context, id peer.ID) {
 	a.busy = true
 	self, system, deps, base := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx
 	go func() {
-		pctx, cancel := context.WithTimeout(base, pullTimeout)
+		pctx, cancel := context.WithCancel(base)
 		n, err := deps.Puller.Pull(pctx, id)
 		cancel()
 		if err == nil {
@@ -199,6 +202,8 @@ func (a *scheduler) pull(ctx actor.Context, id peer.ID) {
 func (a *scheduler) onPulled(ctx actor.Context, m pulled) {
 	a.busy = false
 	switch {
+	case m.err != nil && m.n > 0: // a long pull (a snapshot) failing midway is worth seeing
+		a.log.Info("anti-entropy: pull stopped midway; the next one goes on", "from", m.from, "applied", m.n, "err", m.err)
 	case m.err != nil:
 		a.log.Debug("anti-entropy pull", "from", m.from, "err", m.err)
 	case m.n > 0:

@@ -280,3 +280,40 @@ func TestFarBehind(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot interrupted by a failed request is resumed by the next pull from the same peer
+// after its last installed page, not started over.
+func TestPullResumesInterruptedSnapshot(t *testing.T) {
+	all := func(peer.ID) bool { return true }
+	a := newSideTrusting(t, 1, 4, all, WithSnapshotMin(10))
+	o1 := newPeer(t, 10)
+	mustApply(t, a, history(t, o1, 1, 60, 0)) // 40 live pins: 10 pages of 4
+	b := newSideTrusting(t, 2, 4, all, WithSnapshotMin(10))
+	connect(b, a)
+	b.link.failAt.Store(6) // the 6th page
+	n, err := b.syncer.Pull(t.Context(), a.id)
+	if err == nil || n == 0 {
+		t.Fatalf("first pull: %d records, %v; want some records and the dropped request's error", n, err)
+	}
+	if vv, _ := b.store.VersionVector(); vv[o1] != 0 {
+		t.Fatalf("an interrupted snapshot raised the version vector to %d", vv[o1])
+	}
+	b.link.mu.Lock()
+	before := len(b.link.cursors)
+	b.link.mu.Unlock()
+	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil {
+		t.Fatal(err)
+	}
+	assertSame(t, a, b)
+	b.link.mu.Lock()
+	first := b.link.cursors[before]
+	b.link.mu.Unlock()
+	if first == "" {
+		t.Fatal("the second pull started the snapshot over")
+	}
+	// Done: a third pull neither resumes nor snapshots again.
+	snaps := b.link.snapshots.Load()
+	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil || b.link.snapshots.Load() != snaps {
+		t.Fatalf("third pull: %v, %d more snapshot pages", err, b.link.snapshots.Load()-snaps)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -60,6 +61,9 @@ type Syncer struct {
 	cancel        context.CancelFunc
 	page          int
 	snapshotMin   uint64 // farBehind's floor (snapshotMinOps; tests lower it)
+
+	resumeMu sync.Mutex
+	resume   map[peer.ID]snapshotResume // interrupted snapshots (resume.go)
 }
 
 // Spawn starts the syncer actor under ActorName.
@@ -111,6 +115,17 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 		return 0, err
 	}
 	total, snapshots := 0, 0
+	if r, ok := s.takeResume(from); ok {
+		n, resumed, err := s.resumeSnapshot(ctx, from, r)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if resumed {
+			snapshots++
+			s.log.Info("anti-entropy: loaded a snapshot (resumed)", "from", from, "records", n)
+		}
+	}
 	for {
 		vv, err := s.store.VersionVector()
 		if err != nil {

@@ -20,12 +20,23 @@ import (
 // records applied. Records of untrusted origins are not applied, but the version vector is
 // raised for every origin (their ops would be refused anyway, and leaving a trimmed range
 // unclaimed would make every later pull load the snapshot again). An interrupted snapshot
-// leaves the version vector as it was: the next pull starts over, and the pages already merged
-// are harmless.
+// leaves the version vector as it was: the next pull from that peer resumes after the last
+// page installed (loadSnapshotFrom), and pages merged twice are harmless.
 func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages.SyncResponse) (int, error) {
-	var floor map[peer.ID]uint64
-	pg := s.decodePage(from, first, api.Cid{})
-	total := 0
+	return s.loadSnapshotFrom(ctx, from, first, api.Cid{}, nil)
+}
+
+// loadSnapshotFrom is loadSnapshot from the page first that follows after, with floor the
+// pointwise minimum of the vectors of the pages installed before it (nil: none). When it fails
+// after installing pages, it keeps where it stopped (resume.go), so the next pull from the
+// same peer goes on from there instead of from the first page.
+func (s *Syncer) loadSnapshotFrom(ctx context.Context, from peer.ID, first *messages.SyncResponse, after api.Cid, floor map[peer.ID]uint64) (total int, err error) {
+	defer func() {
+		if err != nil && floor != nil {
+			s.keepResume(from, after, floor)
+		}
+	}()
+	pg := s.decodePage(from, first, after)
 	for {
 		if pg.err != nil {
 			return total, pg.err
@@ -42,11 +53,13 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 		if !pg.more {
 			break
 		}
+		after = pg.install.Through
 		pg = <-next
 	}
 	if err := s.writer.RaiseVersionVector(ctx, floor); err != nil {
 		return total, fmt.Errorf("snapshot from %s: %w", from, err)
 	}
+	floor = nil // done: nothing to resume
 	return total, nil
 }
 

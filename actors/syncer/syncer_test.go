@@ -43,12 +43,23 @@ type link struct {
 	target    *actor.ActorSystem
 	requests  atomic.Int32
 	snapshots atomic.Int32 // answers that were snapshot pages
+	failAt    atomic.Int32 // the request of this number (1-based) fails; 0: none
+	mu        sync.Mutex
+	cursors   []string // the Cursor of every request
 }
 
 func (l *link) PID(id peer.ID, name string) *actor.PID { return actor.NewPID(id.String(), name) }
 
 func (l *link) Request(ctx context.Context, to *actor.PID, msg any) (any, error) {
-	l.requests.Add(1)
+	n := l.requests.Add(1)
+	if req, ok := msg.(*messages.SyncRequest); ok {
+		l.mu.Lock()
+		l.cursors = append(l.cursors, req.Cursor)
+		l.mu.Unlock()
+	}
+	if n == l.failAt.Load() {
+		return nil, fmt.Errorf("request %d: the test drops it", n)
+	}
 	if l.target == nil {
 		return nil, fmt.Errorf("peer %s unreachable (not connected in this test)", to.Address)
 	}
