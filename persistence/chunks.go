@@ -20,12 +20,15 @@ import (
 // to k-1), and what k+1 needs from k is known without reading it:
 //   - the origins' log state and the counters are carried in memory across the chunks of one
 //     call (chunkState), which holds the write lock;
-//   - an op key that k wrote counts as present (flight.ops);
+//   - an op key that k wrote counts as present (chunkState.flightOps);
 //   - a record that k wrote cannot be read yet: the build stops with errAfterFlight, waits
 //     for k and starts again on a fresh transaction (rare: a CID twice in one call).
 //
 // Each chunk is still one transaction of whole ops, and chunk k+1 is sent only once k is
-// written: on an error, the chunks before it are committed and none after it is.
+// written: on an error, the chunks before it are committed and none after it is. This relies
+// on the store running without Badger's conflict detection (store.go): chunk k+1 may read a
+// key that k rewrites (an op entry k un-stubs), which gives the right answer here but would
+// fail k+1's commit as a conflict.
 
 // errAfterFlight stops a chunk's build that must read a record the chunk in flight writes.
 var errAfterFlight = errors.New("persistence: reads the chunk in flight")
@@ -174,8 +177,8 @@ func (s *Store) inChunks(ops []crdt.Op, what string, build chunkBuild) ([]bool, 
 		if err := s.land(fl); err != nil {
 			return fail(err, fl.from)
 		}
-		// Opened with nothing in flight, so it does not wait; it is the next chunk's, built
-		// while this one is written.
+		// Opened with nothing of this call in flight, so it does not wait; it is the next
+		// chunk's, built while this one is written.
 		next := s.db.NewTransaction(true)
 		fl = s.send(txn, st, i, n)
 		txn = next

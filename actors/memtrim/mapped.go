@@ -16,7 +16,8 @@ import (
 // page of a table it touched (written at a flush or compaction, read by a listing) stays in
 // the daemon's resident set: at 2.1 GB of tables during a 10M-pin fill, VmRSS was 2.9 GB of
 // which 2.2 GB was RssFile. Those pages are the kernel's page cache, clean and reclaimable,
-// but an operator reads the RSS. After a burst the actor drops its mappings of those pages
+// but an operator reads the RSS. After a burst (and during one, past memtrim's budget) the
+// actor drops its mappings of those pages
 // (madvise MADV_DONTNEED on every mapped .sst under the daemon's folder): the data stays in
 // the page cache, and the next read of a page maps it again with a minor fault. Only .sst
 // files: they are immutable once written; the value log and the memtables' logs are written

@@ -100,6 +100,8 @@ type maintDone struct {
 	// (a pruned record as an unpin).
 	installed []crdt.Op
 	changed   []crdt.Op
+	// raised is the version vector a RaiseVersionVector raised the store to.
+	raised map[peer.ID]uint64
 }
 
 type maintJob struct {
@@ -113,7 +115,11 @@ func (j maintJob) run(ctx context.Context, store Store) any {
 	case *InstallSnapshotPage:
 		d.reply = &SnapshotPageInstalled{Err: installPage(ctx, store, m, d)}
 	case *RaiseVersionVector:
-		d.reply = &VersionVectorRaised{Err: store.RaiseVersionVector(ctx, m.VV)}
+		err := store.RaiseVersionVector(ctx, m.VV)
+		if err == nil {
+			d.raised = m.VV
+		}
+		d.reply = &VersionVectorRaised{Err: err}
 	case *CollectTombstones:
 		d.reply = collect(ctx, store, m)
 	case *DropAfterCutoff:
@@ -169,7 +175,11 @@ func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
 			own = op.Seq
 		}
 	}
-	// Our own old ops came back in a snapshot (the state was cleaned): never reuse a seq.
+	// Our own old ops came back in a snapshot (the state was cleaned): never reuse a seq. The
+	// snapshot holds only the winning records, so our last op may not be among them (another
+	// peer's unpin superseded it); the version vector it raised says how far our seqs went, and
+	// a seq at or below it would be taken for a duplicate and dropped.
+	own = max(own, m.raised[a.self])
 	if own >= a.nextSeq {
 		a.nextSeq = own + 1
 	}

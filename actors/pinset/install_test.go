@@ -226,3 +226,26 @@ func TestDropAfterCutoff(t *testing.T) {
 		t.Fatalf("subscribers heard %+v last, want the unpin of the dropped record", last)
 	}
 }
+
+// After a state cleanup a peer may catch up from a snapshot that holds none of its own ops
+// (another peer's unpin superseded its last pin): the version vector raised from that
+// snapshot says how far its seqs went, and its next local op is numbered after it, not
+// dropped as a duplicate.
+func TestRaiseVersionVectorMovesOwnSeq(t *testing.T) {
+	self, other := testPeer(t), testPeer(t)
+	p, st := spawnReal(t, self, nil)
+	ctx := t.Context()
+	if err := p.RaiseVersionVector(ctx, map[peer.ID]uint64{self: 50, other: 7}); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Seq != 51 {
+		t.Fatalf("first local op after the raise has seq %d, want 51", ops[0].Seq)
+	}
+	if _, found, err := st.GetPin(ops[0].Cid); err != nil || !found {
+		t.Fatalf("the acknowledged pin is not stored: %v", err)
+	}
+}

@@ -205,9 +205,9 @@ func TestPullSnapshotUntrustedOrigin(t *testing.T) {
 	}
 }
 
-// A requester that lacks at least snapshotMin ops and half the pin count (a fresh peer) is
-// served a snapshot although nothing was trimmed, page by page with prefetching; one that lacks
-// less gets ops. Either way both sides end equal, and the snapshot's receiver can serve others.
+// A fresh requester that lacks at least snapshotMin ops is served a snapshot although nothing
+// was trimmed, page by page with prefetching; one that holds some ops gets ops. Either way
+// both sides end equal, and the snapshot's receiver can serve others.
 func TestPullFarBehindGetsSnapshot(t *testing.T) {
 	all := func(peer.ID) bool { return true }
 	for _, page := range []int{DefaultPageSize, 4} {
@@ -232,18 +232,18 @@ func TestPullFarBehindGetsSnapshot(t *testing.T) {
 			t.Fatal("the snapshot's receiver does not mark its log as starting after it")
 		}
 
-		// Behind by fewer than snapshotMin ops: ops, and the log stays whole.
+		// Not fresh: ops, and the log stays whole.
 		near := newSideTrusting(t, 3, page, all, WithSnapshotMin(10))
 		connect(near, a)
 		ops := history(t, o1, 1, 30, 0)
-		mustApply(t, near, ops[:len(ops)-5])
+		mustApply(t, near, ops[:5]) // lacks 35 ops, more than snapshotMin, but is not fresh
 		mustApply(t, near, history(t, o2, 1, 12, 100))
 		if _, err := near.syncer.Pull(t.Context(), a.id); err != nil {
 			t.Fatal(err)
 		}
 		assertSame(t, a, near)
 		if n := near.link.snapshots.Load(); n != 0 {
-			t.Fatalf("a peer 5 ops behind was sent %d snapshot pages", n)
+			t.Fatalf("a peer that is not fresh was sent %d snapshot pages", n)
 		}
 		if tr, _ := near.store.TrimmedTo(o1); tr != 0 {
 			t.Fatalf("ops pull marked the log trimmed to %d", tr)
@@ -260,22 +260,20 @@ func TestPullFarBehindGetsSnapshot(t *testing.T) {
 }
 
 func TestFarBehind(t *testing.T) {
-	a := newSide(t, 1, DefaultPageSize)
 	o1, o2 := newPeer(t, 10), newPeer(t, 11)
-	mustApply(t, a, history(t, o1, 1, 30, 0)) // 40 ops, 20 live pins
-	ours, _ := a.store.VersionVector()
+	ours := map[peer.ID]uint64{o1: 40, o2: 5}
 	for _, tc := range []struct {
 		theirs map[string]uint64
 		min    uint64
 		want   bool
 	}{
-		{nil, 10, true},  // fresh: 40 missing >= 10 and >= 20/2
-		{nil, 41, false}, // under the floor
-		{map[string]uint64{o1.String(): 30}, 10, true},                 // 10 missing, 10*2 >= 20 pins
-		{map[string]uint64{o1.String(): 31}, 9, false},                 // 9 missing, 18 < 20 pins
-		{map[string]uint64{o1.String(): 99, o2.String(): 5}, 1, false}, // ahead of us: nothing missing
+		{nil, 10, true},  // fresh: 45 missing
+		{nil, 46, false}, // under the floor
+		{map[string]uint64{newPeer(t, 12).String(): 9}, 10, true},      // only ops of origins we do not have
+		{map[string]uint64{o2.String(): 1}, 10, false},                 // behind, not fresh: ops
+		{map[string]uint64{o1.String(): 99, o2.String(): 5}, 1, false}, // ahead of us
 	} {
-		if got := farBehind(a.store, ours, tc.theirs, tc.min); got != tc.want {
+		if got := farBehind(ours, tc.theirs, tc.min); got != tc.want {
 			t.Errorf("farBehind(%v, min %d) = %v, want %v", tc.theirs, tc.min, got, tc.want)
 		}
 	}

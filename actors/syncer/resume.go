@@ -29,8 +29,8 @@ type snapshotResume struct {
 	at    time.Time
 }
 
-// keepResume records where a snapshot from `from` stopped.
-func (s *Syncer) keepResume(from peer.ID, after api.Cid, floor map[peer.ID]uint64) {
+// keepResume records where a snapshot from `from` started at `at` stopped.
+func (s *Syncer) keepResume(from peer.ID, after api.Cid, floor map[peer.ID]uint64, at time.Time) {
 	if !after.Defined() {
 		return // no page installed: nothing to go on from
 	}
@@ -39,16 +39,26 @@ func (s *Syncer) keepResume(from peer.ID, after api.Cid, floor map[peer.ID]uint6
 	if s.resume == nil {
 		s.resume = map[peer.ID]snapshotResume{}
 	}
-	s.resume[from] = snapshotResume{after: after, floor: floor, at: time.Now()}
+	s.resume[from] = snapshotResume{after: after, floor: floor, at: at}
 }
 
-// takeResume removes and returns the snapshot from `from` to resume, if any and recent.
-func (s *Syncer) takeResume(from peer.ID) (snapshotResume, bool) {
+// takeResume removes and returns the snapshot from `from` to resume: one started within
+// resumeFor whose floor this peer does not hold yet (caught up from another peer meanwhile,
+// it would only re-merge what is here).
+func (s *Syncer) takeResume(from peer.ID, vv map[peer.ID]uint64) (snapshotResume, bool) {
 	s.resumeMu.Lock()
 	defer s.resumeMu.Unlock()
 	r, ok := s.resume[from]
 	delete(s.resume, from)
-	return r, ok && time.Since(r.at) < resumeFor
+	if !ok || time.Since(r.at) >= resumeFor {
+		return r, false
+	}
+	for o, n := range r.floor {
+		if vv[o] < n {
+			return r, true
+		}
+	}
+	return r, false
 }
 
 // resumeSnapshot goes on with the snapshot from `from` that stopped at r. ok false: the
@@ -56,12 +66,12 @@ func (s *Syncer) takeResume(from peer.ID) (snapshotResume, bool) {
 func (s *Syncer) resumeSnapshot(ctx context.Context, from peer.ID, r snapshotResume) (n int, ok bool, err error) {
 	resp, err := s.request(ctx, from, &messages.SyncRequest{Limit: s.page, Cursor: r.after.String()})
 	if err != nil {
-		s.keepResume(from, r.after, r.floor)
+		s.keepResume(from, r.after, r.floor, r.at)
 		return 0, false, err
 	}
 	if !resp.Snapshot {
 		return 0, false, nil
 	}
-	n, err = s.loadSnapshotFrom(ctx, from, resp, r.after, r.floor)
+	n, err = s.loadSnapshotFrom(ctx, from, resp, r.after, r.floor, r.at)
 	return n, true, err
 }

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -23,17 +24,20 @@ import (
 // leaves the version vector as it was: the next pull from that peer resumes after the last
 // page installed (loadSnapshotFrom), and pages merged twice are harmless.
 func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages.SyncResponse) (int, error) {
-	return s.loadSnapshotFrom(ctx, from, first, api.Cid{}, nil)
+	return s.loadSnapshotFrom(ctx, from, first, api.Cid{}, nil, time.Now())
 }
 
 // loadSnapshotFrom is loadSnapshot from the page first that follows after, with floor the
-// pointwise minimum of the vectors of the pages installed before it (nil: none). When it fails
+// pointwise minimum of the vectors of the pages installed before it (nil: none), of a snapshot
+// begun at started. When it fails
 // after installing pages, it keeps where it stopped (resume.go), so the next pull from the
 // same peer goes on from there instead of from the first page.
-func (s *Syncer) loadSnapshotFrom(ctx context.Context, from peer.ID, first *messages.SyncResponse, after api.Cid, floor map[peer.ID]uint64) (total int, err error) {
+func (s *Syncer) loadSnapshotFrom(ctx context.Context, from peer.ID, first *messages.SyncResponse, after api.Cid, floor map[peer.ID]uint64, started time.Time) (total int, err error) {
+	ctx, cancel := context.WithCancel(ctx) // ends a prefetch still running when this returns
+	defer cancel()
 	defer func() {
 		if err != nil && floor != nil {
-			s.keepResume(from, after, floor)
+			s.keepResume(from, after, floor, started)
 		}
 	}()
 	pg := s.decodePage(from, first, after)

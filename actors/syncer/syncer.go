@@ -10,8 +10,8 @@
 // requester merges them under last-writer-wins without logging them, removes its own records
 // that the responder superseded and collected, raises its version vector to the snapshot's, and
 // pulls the ops after it as usual. Ops newer than the snapshot may arrive twice; last-writer-
-// wins makes that harmless. A requester far behind (farBehind: a fresh peer) is sent a snapshot
-// too, being cheaper than its ops; it fetches each page while installing the previous one.
+// wins makes that harmless. A fresh requester (farBehind) is sent a snapshot too, being
+// cheaper than its ops; it fetches each page while installing the previous one.
 //
 // Tombstone collection (the collector actor, collector.go) needs every peer's version vector:
 // Pull keeps the latest one reported by each responder (SeenVVs), in a table that is the syncer
@@ -53,8 +53,6 @@ type Store interface {
 	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
 	// HeldAbove returns up to limit ranges of origin's ops stored above after (held.go).
 	HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]persistence.SeqRange, error)
-	// CountPins is the number of live pins.
-	CountPins() (int, error)
 }
 
 var _ Store = (*persistence.Store)(nil)
@@ -142,7 +140,7 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotM
 	if err != nil {
 		return &messages.SyncResponse{Error: err.Error()}
 	}
-	if farBehind(store, vv, m.VV, snapshotMin) {
+	if farBehind(vv, m.VV, snapshotMin) {
 		return snapshotPage(ctx, store, api.Cid{}, limit)
 	}
 	resp := &messages.SyncResponse{VV: encodeVV(vv)}
@@ -174,36 +172,30 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotM
 	return resp
 }
 
-// Far-behind requesters get a snapshot. A fresh peer (or one offline for long) lacks about as
-// many ops as there are pins; sending them as ops costs the responder a random read of each
-// op's record (a log entry of a live pin is a stub pointing at it) and the requester two writes
-// per op (log entry and record), where a snapshot reads the records in key order and writes
-// each once. Measured (a fresh peer joining one that holds 1M batch-ingested pins, 2 cores):
-// caught up in 25-26 s with snapshots, 63-88 s with ops. The requester's log then starts after
-// the snapshot (RaiseVersionVector), as after any snapshot; pulls from it that reach back
-// before it are answered with snapshots too.
-const (
-	// snapshotMinOps: below this many missing ops, ops are sent (a page or two).
-	snapshotMinOps = 50_000
-	// snapshotShare: a snapshot when the missing ops are at least 1/snapshotShare of the pins.
-	snapshotShare = 2
-)
+// A fresh requester gets a snapshot. A peer that holds none of our origins' ops (new, or
+// restarted after `state cleanup`) lacks as many ops as there are pins; sending them as ops
+// costs the responder a random read of each op's record (a log entry of a live pin is a stub
+// pointing at it) and the requester two writes per op (log entry and record), where a
+// snapshot reads the records in key order and writes each once. Measured (a fresh peer
+// joining one that holds 1M batch-ingested pins, 2 cores): caught up in 25-26 s with
+// snapshots, 63-88 s with ops. The requester's log then starts after the snapshot
+// (RaiseVersionVector), as after any snapshot, so a peer that later pulls from it ops older
+// than that floor is sent a snapshot too. That is why only fresh requesters get one: a peer
+// that is merely behind (offline for a while, a gap in the gossip with the ops after it held)
+// is sent ops, and keeps a whole log to serve others.
+const snapshotMinOps = 50_000 // below this many missing ops, ops are sent (a few pages)
 
-// farBehind reports whether the requester whose version vector is theirs lacks enough of
-// ours for a snapshot to be cheaper than ops: at least minOps ops, and at least
-// 1/snapshotShare of our pin count.
-func farBehind(store Store, ours map[peer.ID]uint64, theirs map[string]uint64, minOps uint64) bool {
+// farBehind reports whether the requester whose version vector is theirs is fresh (none of
+// our origins' ops) and lacks at least minOps ops.
+func farBehind(ours map[peer.ID]uint64, theirs map[string]uint64, minOps uint64) bool {
 	var missing uint64
 	for origin, have := range ours {
-		if t := theirs[origin.String()]; have > t {
-			missing += have - t
+		if theirs[origin.String()] > 0 {
+			return false
 		}
+		missing += have
 	}
-	if missing < minOps {
-		return false
-	}
-	pins, err := store.CountPins()
-	return err == nil && missing*snapshotShare >= uint64(pins)
+	return missing >= minOps
 }
 
 // snapshotPage reads the version vector, then up to limit records after the cursor.
