@@ -42,6 +42,34 @@ func (s *Store) Apply(ops []crdt.Op) (changed []bool, err error) {
 	return s.inChunks(ops, "apply ops", s.applyChunk)
 }
 
+// inChunks writes ops in transactions of up to applyChunk ops (halving the chunk when Badger
+// says a transaction is too big), under the write lock. On error, changed holds the flags of
+// the chunks committed before it.
+func (s *Store) inChunks(ops []crdt.Op, what string, write func(ops []crdt.Op, changed []bool) error) ([]bool, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	changed := make([]bool, len(ops))
+	if err := s.checkWrite(); err != nil {
+		return changed, fmt.Errorf("persistence: %s: %w", what, err)
+	}
+	defer s.reportRaced()
+	chunk := applyChunk
+	for i := 0; i < len(ops); {
+		n := min(chunk, len(ops)-i)
+		err := write(ops[i:i+n], changed[i:i+n])
+		if errors.Is(err, badger.ErrTxnTooBig) && n > 1 {
+			chunk = n / 2
+			continue
+		}
+		if err != nil {
+			clear(changed[i:])
+			return changed, fmt.Errorf("persistence: %s: %w", what, err)
+		}
+		i += n
+	}
+	return changed, nil
+}
+
 func checkOp(op crdt.Op) error {
 	switch {
 	case op.Origin == "" || len(op.Origin) > 255:
@@ -65,14 +93,19 @@ type originState struct {
 	dirty  bool
 }
 
-// applyChunk builds one chunk of Apply into txn (inChunks commits it).
-func (s *Store) applyChunk(txn *badger.Txn, cs *chunkState, ops []crdt.Op, changed []bool) error {
+func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	var raced []crdt.Op
+	count := s.pinCount.Load()
+	maxClock := s.maxClock.Load()
+	origins := map[peer.ID]*originState{}
 	for j, op := range ops {
-		st, err := loadOrigin(txn, cs.origins, op.Origin)
+		st, err := loadOrigin(txn, origins, op.Origin)
 		if err != nil {
 			return err
 		}
-		dup, err := st.isDuplicate(txn, cs, op)
+		dup, err := st.isDuplicate(txn, op)
 		if err != nil {
 			return err
 		}
@@ -86,7 +119,7 @@ func (s *Store) applyChunk(txn *badger.Txn, cs *chunkState, ops []crdt.Op, chang
 		if op.Seq == st.contig+1 {
 			st.contig++
 			for st.contig < st.last { // fill forward over ops that arrived after a gap
-				ok, err := cs.opExists(txn, opKey(op.Origin, st.contig+1))
+				ok, err := exists(txn, opKey(op.Origin, st.contig+1))
 				if err != nil {
 					return err
 				}
@@ -96,31 +129,23 @@ func (s *Store) applyChunk(txn *badger.Txn, cs *chunkState, ops []crdt.Op, chang
 				st.contig++
 			}
 		}
-		if uint64(op.Clock) > cs.maxClock {
-			cs.maxClock = uint64(op.Clock)
+		if uint64(op.Clock) > maxClock {
+			maxClock = uint64(op.Clock)
 		}
-		won, delta, absent, err := s.mergeRecord(txn, cs, op)
+		won, delta, absent, err := s.mergeRecord(txn, op)
 		if err != nil {
 			return err
 		}
-		key := opKey(op.Origin, op.Seq)
-		if err := txn.Set(key, logEntry(op, won)); err != nil {
+		if err := txn.Set(opKey(op.Origin, op.Seq), logEntry(op, won)); err != nil {
 			return err
 		}
-		cs.wroteOp(key)
 		changed[j] = won
-		cs.count += delta
+		count += delta
 		if won && absent && s.racesCollection(op) {
-			cs.raced = append(cs.raced, op)
+			raced = append(raced, op)
 		}
 	}
-	return cs.writeCounters(txn)
-}
-
-// writeCounters puts the log state of the origins the chunk touched, the live pin count and
-// the greatest clock into txn.
-func (cs *chunkState) writeCounters(txn *badger.Txn) error {
-	for origin, st := range cs.origins {
+	for origin, st := range origins {
 		if !st.dirty {
 			continue
 		}
@@ -131,10 +156,19 @@ func (cs *chunkState) writeCounters(txn *badger.Txn) error {
 			return err
 		}
 	}
-	if err := txn.Set(keyPinCount, encU64(uint64(cs.count))); err != nil {
+	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {
 		return err
 	}
-	return txn.Set(keyMaxClock, encU64(cs.maxClock))
+	if err := txn.Set(keyMaxClock, encU64(maxClock)); err != nil {
+		return err
+	}
+	if err := s.commit(txn.Commit); err != nil {
+		return err
+	}
+	s.raced = append(s.raced, raced...)
+	s.pinCount.Store(count)
+	s.maxClock.Store(maxClock)
+	return nil
 }
 
 func loadOrigin(txn *badger.Txn, cache map[peer.ID]*originState, origin peer.ID) (*originState, error) {
@@ -156,24 +190,24 @@ func loadOrigin(txn *badger.Txn, cache map[peer.ID]*originState, origin peer.ID)
 
 // isDuplicate: seqs up to contig are all stored (or trimmed, which is only done below contig);
 // seqs above last are new; in between, the log says.
-func (st *originState) isDuplicate(txn *badger.Txn, cs *chunkState, op crdt.Op) (bool, error) {
+func (st *originState) isDuplicate(txn *badger.Txn, op crdt.Op) (bool, error) {
 	if op.Seq <= st.contig {
 		return true, nil
 	}
 	if op.Seq > st.last {
 		return false, nil
 	}
-	return cs.opExists(txn, opKey(op.Origin, op.Seq))
+	return exists(txn, opKey(op.Origin, op.Seq))
 }
 
 // mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
 // absent says the CID had no record. A key the filter never saw is not read (keyfilter.go).
-func (s *Store) mergeRecord(txn *badger.Txn, cs *chunkState, op crdt.Op) (won bool, delta int64, absent bool, err error) {
+func (s *Store) mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
 	var item *badger.Item
 	err = badger.ErrKeyNotFound
 	if s.pinKeys.mayHave(key) {
-		item, err = cs.readRecord(txn, key)
+		item, err = txn.Get(key)
 	}
 	wasLive := false
 	var oldIdx [][]byte // index keys of the record replaced
@@ -210,7 +244,6 @@ func (s *Store) mergeRecord(txn *badger.Txn, cs *chunkState, op crdt.Op) (won bo
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
 		return false, 0, absent, err
 	}
-	cs.wrotePin(key)
 	isLive := op.Kind == crdt.OpPin
 	var newIdx [][]byte
 	if isLive {

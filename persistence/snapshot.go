@@ -84,34 +84,51 @@ func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
 	return s.inChunks(ops, "apply snapshot", s.mergeChunk)
 }
 
-// mergeChunk builds one chunk of ApplySnapshot into txn (inChunks commits it).
-func (s *Store) mergeChunk(txn *badger.Txn, cs *chunkState, ops []crdt.Op, changed []bool) error {
+func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	count := s.pinCount.Load()
+	maxClock := s.maxClock.Load()
+	origins := map[peer.ID]*originState{}
+	var raced []crdt.Op
 	for j, op := range ops {
 		// A record whose op this peer has already applied is reflected here: by this record,
 		// by a newer one, or by nothing when a tombstone that superseded it was collected.
 		// Merging it again would resurrect that deletion (a stale peer's snapshot).
-		st, err := loadOrigin(txn, cs.origins, op.Origin)
+		st, err := loadOrigin(txn, origins, op.Origin)
 		if err != nil {
 			return err
 		}
-		if seen, err := st.isDuplicate(txn, cs, op); err != nil || seen {
+		if seen, err := st.isDuplicate(txn, op); err != nil || seen {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		won, delta, absent, err := s.mergeRecord(txn, cs, op)
+		won, delta, absent, err := s.mergeRecord(txn, op)
 		if err != nil {
 			return err
 		}
 		changed[j] = won
-		cs.count += delta
+		count += delta
 		if won && absent && s.racesCollection(op) {
-			cs.raced = append(cs.raced, op)
+			raced = append(raced, op)
 		}
-		cs.maxClock = max(cs.maxClock, uint64(op.Clock))
+		maxClock = max(maxClock, uint64(op.Clock))
 	}
-	return cs.writeCounters(txn) // no origin is dirty: a snapshot does not move the log
+	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {
+		return err
+	}
+	if err := txn.Set(keyMaxClock, encU64(maxClock)); err != nil {
+		return err
+	}
+	if err := s.commit(txn.Commit); err != nil {
+		return err
+	}
+	s.raced = append(s.raced, raced...)
+	s.pinCount.Store(count)
+	s.maxClock.Store(maxClock)
+	return nil
 }
 
 // PruneAbsent removes the local records whose keys lie in (after, through] (after undefined:
