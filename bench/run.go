@@ -111,7 +111,11 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	// took at its first quiet memory trim (actors/memtrim, every 10 s), so the RSS target is
 	// read o.settle after the last request; the figure right after the reads is shown too.
 	logf("waiting %s for the daemon to settle", o.settle)
-	time.Sleep(o.settle)
+	select {
+	case <-time.After(o.settle):
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
 	if res.rss, res.hwm, res.rssAnon, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}

@@ -3,7 +3,6 @@ package memtrim
 import (
 	"bufio"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
-
-	"github.com/pincluster/pincluster/actors/root"
 )
 
 // TestSstRanges: only shared mappings of .sst files under the folder are picked.
@@ -128,18 +124,12 @@ func TestReleaseMappedDropsResidentPages(t *testing.T) {
 func TestReleasesMappedOnlyWhenQuiet(t *testing.T) {
 	f := &fakeHeap{}
 	f.allocRate.Store(100)
-	r, err := root.Spawn(actor.NewActorSystem(), root.Config{}, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
 	var released, checks atomic.Int64
 	deps := Deps{Every: time.Millisecond, Threshold: 100, Free: func() {}, Reclaimable: f.reclaimable, Dir: "/x",
 		Allocated:     func() uint64 { checks.Add(1); return f.allocated() },
-		ReleaseMapped: func(string) (uint64, error) { released.Add(1); return 1, nil }}
-	if _, err := Spawn(r, deps, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+		ReleaseMapped: func(string) (uint64, error) { released.Add(1); return 1, nil },
+		ResidentFile:  func() (uint64, error) { return 0, nil }} // under the budget
+	spawnDeps(t, deps)
 	waitFor(t, "checks during the burst", func() bool { return checks.Load() >= 20 })
 	if n := released.Load(); n != 0 {
 		t.Fatalf("released mapped pages %d times during a burst", n)

@@ -27,14 +27,22 @@ func (f *fakeHeap) reclaimable() uint64 {
 	return f.value.Load()
 }
 
-// spawnTrim starts the actor over a fakeHeap.
-func spawnTrim(t *testing.T, threshold uint64) *fakeHeap {
+// spawnDeps starts the actor with deps under a fresh root.
+func spawnDeps(t *testing.T, deps Deps) {
 	t.Helper()
 	r, err := root.Spawn(actor.NewActorSystem(), root.Config{}, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Stop)
+	if _, err := Spawn(r, deps, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// spawnTrim starts the actor over a fakeHeap.
+func spawnTrim(t *testing.T, threshold uint64) *fakeHeap {
+	t.Helper()
 	f := &fakeHeap{}
 	deps := Deps{
 		Every:       time.Millisecond,
@@ -43,9 +51,7 @@ func spawnTrim(t *testing.T, threshold uint64) *fakeHeap {
 		Reclaimable: f.reclaimable,
 		Allocated:   f.allocated,
 	}
-	if _, err := Spawn(r, deps, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	spawnDeps(t, deps)
 	return f
 }
 
@@ -107,17 +113,10 @@ func TestNoTrimDuringABurst(t *testing.T) {
 	f := &fakeHeap{}
 	f.allocRate.Store(100)
 	f.value.Store(1000)
-	r, err := root.Spawn(actor.NewActorSystem(), root.Config{}, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
 	checks := atomic.Uint64{}
 	deps := Deps{Every: time.Millisecond, Threshold: 100, Free: func() { f.frees.Add(1) }, Reclaimable: f.reclaimable,
 		Allocated: func() uint64 { checks.Add(1); return f.allocated() }}
-	if _, err := Spawn(r, deps, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	spawnDeps(t, deps)
 	waitFor(t, "checks during the burst", func() bool { return checks.Load() >= 20 })
 	if n := f.frees.Load(); n != 0 {
 		t.Fatalf("trimmed %d times during a burst", n)
@@ -132,20 +131,13 @@ func TestMappedBudgetDuringABurst(t *testing.T) {
 	f := &fakeHeap{}
 	f.allocRate.Store(100)
 	f.value.Store(1000)
-	r, err := root.Spawn(actor.NewActorSystem(), root.Config{}, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
 	var rss, checks, releases atomic.Uint64
 	rss.Store(100)
 	deps := Deps{Every: time.Millisecond, Threshold: 100, Free: func() { f.frees.Add(1) }, Reclaimable: f.reclaimable,
 		Allocated: f.allocated, Dir: "/nonexistent", MappedBudget: 100,
 		ResidentFile:  func() (uint64, error) { checks.Add(1); return rss.Load(), nil },
 		ReleaseMapped: func(string) (uint64, error) { releases.Add(1); return 1, nil }}
-	if _, err := Spawn(r, deps, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	spawnDeps(t, deps)
 	waitFor(t, "checks during the burst", func() bool { return checks.Load() >= 20 })
 	if n := releases.Load(); n != 0 {
 		t.Fatalf("dropped mapped pages %d times at the budget", n)

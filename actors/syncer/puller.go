@@ -115,11 +115,11 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 		return 0, err
 	}
 	total, snapshots := 0, 0
-	vv, err := s.store.VersionVector()
+	r, ok, err := s.takeResume(from)
 	if err != nil {
 		return 0, err
 	}
-	if r, ok := s.takeResume(from, vv); ok {
+	if ok {
 		n, resumed, err := s.resumeSnapshot(ctx, from, r)
 		total += n
 		if err != nil {

@@ -44,21 +44,25 @@ func (s *Syncer) keepResume(from peer.ID, after api.Cid, floor map[peer.ID]uint6
 
 // takeResume removes and returns the snapshot from `from` to resume: one started within
 // resumeFor whose floor this peer does not hold yet (caught up from another peer meanwhile,
-// it would only re-merge what is here).
-func (s *Syncer) takeResume(from peer.ID, vv map[peer.ID]uint64) (snapshotResume, bool) {
+// it would only re-merge what is here). The version vector is read only when there is one.
+func (s *Syncer) takeResume(from peer.ID) (snapshotResume, bool, error) {
 	s.resumeMu.Lock()
-	defer s.resumeMu.Unlock()
 	r, ok := s.resume[from]
 	delete(s.resume, from)
+	s.resumeMu.Unlock()
 	if !ok || time.Since(r.at) >= resumeFor {
-		return r, false
+		return r, false, nil
+	}
+	vv, err := s.store.VersionVector()
+	if err != nil {
+		return r, false, err
 	}
 	for o, n := range r.floor {
 		if vv[o] < n {
-			return r, true
+			return r, true, nil
 		}
 	}
-	return r, false
+	return r, false, nil
 }
 
 // resumeSnapshot goes on with the snapshot from `from` that stopped at r. ok false: the

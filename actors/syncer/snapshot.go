@@ -29,9 +29,9 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 
 // loadSnapshotFrom is loadSnapshot from the page first that follows after, with floor the
 // pointwise minimum of the vectors of the pages installed before it (nil: none), of a snapshot
-// begun at started. When it fails
-// after installing pages, it keeps where it stopped (resume.go), so the next pull from the
-// same peer goes on from there instead of from the first page.
+// begun at started. When it fails after installing pages, it keeps where it stopped
+// (resume.go), so the next pull from the same peer goes on from there instead of from the
+// first page.
 func (s *Syncer) loadSnapshotFrom(ctx context.Context, from peer.ID, first *messages.SyncResponse, after api.Cid, floor map[peer.ID]uint64, started time.Time) (total int, err error) {
 	ctx, cancel := context.WithCancel(ctx) // ends a prefetch still running when this returns
 	defer cancel()
