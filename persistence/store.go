@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/badgerwal"
 )
 
 // Options configure a Store. The zero value plus Dir (or InMemory) is usable.
@@ -176,6 +177,10 @@ func Open(opts Options) (*Store, error) {
 		bo = bo.WithDir("").WithValueDir("")
 	} else if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("persistence: create state folder: %w", err)
+	} else if dropped, err := badgerwal.DropEmptyMemtables(opts.Dir); err != nil {
+		return nil, openError(opts.Dir, err)
+	} else if len(dropped) > 0 {
+		logger.Info("persistence: removed empty memtable logs left by a crash", "files", dropped)
 	}
 	db, err := openBadger(bo)
 	if err != nil {

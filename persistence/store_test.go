@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -471,5 +472,28 @@ func TestConcurrentReadsDuringApply(t *testing.T) {
 	}
 	if n, _ := s.CountPins(); n != 3000 {
 		t.Fatalf("CountPins=%d", n)
+	}
+}
+
+// A kill between Badger creating a memtable log and sizing it leaves a zero-byte .mem file
+// that Badger refuses to open; the store removes it (it holds no write) and opens with its
+// pins.
+func TestOpenAfterAnEmptyMemtableLog(t *testing.T) {
+	s, dir := openTemp(t)
+	p := newPeer(t, 1)
+	mustApply(t, s, pinOp(t, p, 1, 1, mkCid(t, 1), "kept"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "99999.mem"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open with an empty memtable log: %v", err)
+	}
+	defer s.Close()
+	if n, _ := s.CountPins(); n != 1 {
+		t.Fatalf("%d pins after the reopen, want 1", n)
 	}
 }

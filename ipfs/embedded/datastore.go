@@ -10,6 +10,8 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 	ds "github.com/ipfs/go-datastore"
 	dsq "github.com/ipfs/go-datastore/query"
+
+	"github.com/pincluster/pincluster/internal/badgerwal"
 )
 
 // badgerDS is a go-datastore (ds.Batching) over a Badger v4 database. boxo's blockstore and
@@ -41,6 +43,11 @@ func openBadger(dir string, syncWrites bool, log *slog.Logger) (*badger.DB, erro
 		WithValueThreshold(1 << 10). // block payloads go to the value log, keys stay small
 		WithValueLogFileSize(256 << 20).
 		WithNumCompactors(2)
+	if dropped, err := badgerwal.DropEmptyMemtables(dir); err != nil {
+		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
+	} else if len(dropped) > 0 {
+		log.Info("removed empty memtable logs left by a crash", "dir", dir, "files", dropped)
+	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %s (is another process using this directory?): %w", dir, err)
