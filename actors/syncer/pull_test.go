@@ -315,3 +315,18 @@ func TestPullResumesInterruptedSnapshot(t *testing.T) {
 		t.Fatalf("third pull: %v, %d more snapshot pages", err, b.link.snapshots.Load()-snaps)
 	}
 }
+
+// A requester whose version vector is empty but that holds ops above a gap (it missed the
+// first gossip batch of an ingest and received the rest) is not fresh: it is sent ops.
+func TestAnswerHeldOpsAreNotFresh(t *testing.T) {
+	a := newSide(t, 1, DefaultPageSize)
+	o := newPeer(t, 10)
+	mustApply(t, a, history(t, o, 1, 30, 0))
+	held := []messages.SeqRange{{Origin: o.String(), From: 5, To: 40}}
+	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize, Held: held}, 10); resp.Snapshot || resp.Error != "" {
+		t.Fatalf("a requester holding ops got snapshot=%v err=%q", resp.Snapshot, resp.Error)
+	}
+	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize}, 10); !resp.Snapshot {
+		t.Fatal("a fresh requester got ops")
+	}
+}

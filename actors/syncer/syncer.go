@@ -140,7 +140,7 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotM
 	if err != nil {
 		return &messages.SyncResponse{Error: err.Error()}
 	}
-	if farBehind(vv, m.VV, snapshotMin) {
+	if len(m.Held) == 0 && farBehind(vv, m.VV, snapshotMin) { // held ops above a gap: not fresh
 		return snapshotPage(ctx, store, api.Cid{}, limit)
 	}
 	resp := &messages.SyncResponse{VV: encodeVV(vv)}
@@ -173,7 +173,8 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotM
 }
 
 // A fresh requester gets a snapshot. A peer that holds none of our origins' ops (new, or
-// restarted after `state cleanup`) lacks as many ops as there are pins; sending them as ops
+// restarted after `state cleanup`; none in its version vector and none held above a gap)
+// lacks as many ops as there are pins; sending them as ops
 // costs the responder a random read of each op's record (a log entry of a live pin is a stub
 // pointing at it) and the requester two writes per op (log entry and record), where a
 // snapshot reads the records in key order and writes each once. Measured (a fresh peer
