@@ -1,7 +1,6 @@
 package crdt
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -105,7 +104,7 @@ func (o Op) Validate() error {
 	}
 	switch o.Kind {
 	case OpPin:
-		if len(o.PinJSON) == 0 || o.PinJSON[0] != '{' || !json.Valid(o.PinJSON) {
+		if len(o.PinJSON) == 0 || o.PinJSON[0] != '{' || !validJSON(o.PinJSON) {
 			return fmt.Errorf("%w: pin op of %s has no valid pin JSON object", ErrBadOp, o.Cid)
 		}
 	case OpUnpin:

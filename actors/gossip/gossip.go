@@ -230,7 +230,12 @@ func (r *reader) read(ctx context.Context, sub *pubsub.Subscription, handle func
 // onBatch verifies a batch (trusted origin, origin's signature) and hands its ops to the
 // pinset. A gap before the batch's first op asks for a pull from the peer that relayed it.
 func (r *reader) onBatch(msg *pubsub.Message) {
-	b, err := crdt.UnmarshalBatch(msg.Data)
+	data, err := decodePinsetMessage(msg.Data)
+	if err != nil {
+		r.log.Warn("pinset gossip: dropping undecodable batch", "from", msg.ReceivedFrom, "err", err)
+		return
+	}
+	b, err := crdt.UnmarshalBatch(data)
 	if err != nil {
 		r.log.Warn("pinset gossip: dropping undecodable batch", "from", msg.ReceivedFrom, "err", err)
 		return
@@ -244,7 +249,7 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 		r.log.Warn("pinset gossip: origin has no extractable key", "origin", b.Origin)
 		return
 	}
-	r.signing = crdt.ReceivedSigningBytes(r.signing[:0], msg.Data, b)
+	r.signing = crdt.ReceivedSigningBytes(r.signing[:0], data, b)
 	ok, err := pub.Verify(r.signing, b.Signature)
 	if err != nil || !ok {
 		r.log.Warn("pinset gossip: rejecting forged batch (bad origin signature)", "origin", b.Origin, "relay", msg.ReceivedFrom)

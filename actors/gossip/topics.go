@@ -111,7 +111,7 @@ func cancelAll(subs []*pubsub.Subscription) {
 
 // Publish publishes a signed batch on the pinset topic (batcher.Publisher).
 func (t *Topics) Publish(ctx context.Context, data []byte) error {
-	return t.pinset.Publish(ctx, data)
+	return t.pinset.Publish(ctx, encodePinsetMessage(data))
 }
 
 // PublishMetrics publishes this peer's metrics on the metrics topic (informer.Topic).
