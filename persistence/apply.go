@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -118,15 +119,8 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 		}
 		if op.Seq == st.contig+1 {
 			st.contig++
-			for st.contig < st.last { // fill forward over ops that arrived after a gap
-				ok, err := exists(txn, opKey(op.Origin, st.contig+1))
-				if err != nil {
-					return err
-				}
-				if !ok {
-					break
-				}
-				st.contig++
+			if err := fillForward(txn, op.Origin, st); err != nil {
+				return err
 			}
 		}
 		if uint64(op.Clock) > maxClock {
@@ -168,6 +162,31 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 	s.raced = append(s.raced, raced...)
 	s.pinCount.Store(count)
 	s.maxClock.Store(maxClock)
+	return nil
+}
+
+// fillForward advances st.contig over the ops stored right above it (ops that arrived after
+// a gap), reading their keys with one iterator. After a pull fills a gap, the ops above it can
+// number in the hundreds of thousands (a replica that missed a batch ingest's first gossip
+// batch): a Get per seq, as before, was 10% of a replica's CPU during a 200k-pin ingest.
+// The txn's own pending writes are seen, as Get saw them.
+func fillForward(txn *badger.Txn, origin peer.ID, st *originState) error {
+	if st.contig >= st.last {
+		return nil
+	}
+	prefix := opPrefix(origin)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(opKey(origin, st.contig+1)); it.Valid() && st.contig < st.last; it.Next() {
+		key := it.Item().Key()
+		if len(key) != len(prefix)+8 {
+			return fmt.Errorf("persistence: corrupt op log key %x", key)
+		}
+		if binary.BigEndian.Uint64(key[len(prefix):]) != st.contig+1 {
+			break
+		}
+		st.contig++
+	}
 	return nil
 }
 

@@ -266,17 +266,11 @@ func (s *Store) RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) e
 			if err != nil {
 				return err
 			}
-			contig = up
-			for contig < last { // ops stored after a gap now count
-				ok, err := exists(txn, opKey(origin, contig+1))
-				if err != nil {
-					return err
-				}
-				if !ok {
-					break
-				}
-				contig++
+			st := &originState{contig: up, last: last}
+			if err := fillForward(txn, origin, st); err != nil { // ops stored after a gap now count
+				return err
 			}
+			contig = st.contig
 			raised = true
 			for k, v := range map[string]uint64{
 				string(originKey(prefixVV, origin)):      contig,

@@ -127,6 +127,35 @@ func TestApplyLastWriterWins(t *testing.T) {
 	}
 }
 
+// Gaps filled inside one chunk: the ops above a gap are seen among the chunk's own pending
+// writes, and the vector stops at the next gap; a long run above a gap (a missed first gossip
+// batch) counts once the gap fills, and another origin's ops never do.
+func TestApplyGapFilledWithinChunk(t *testing.T) {
+	s, _ := openTemp(t)
+	p, q := newPeer(t, 1), newPeer(t, 2)
+	c := func(i int) api.Cid { return mkCid(t, i) }
+	mustApply(t, s, pinOp(t, p, 3, 3, c(3), ""), pinOp(t, p, 4, 4, c(4), ""), pinOp(t, p, 6, 6, c(6), ""),
+		pinOp(t, p, 1, 1, c(1), ""), pinOp(t, p, 2, 2, c(2), ""))
+	if vv, _ := s.VersionVector(); vv[p] != 4 {
+		t.Fatalf("vv=%d want 4 (3 and 4 pending in the same chunk, 5 missing)", vv[p])
+	}
+	var ops []crdt.Op
+	for i := 7; i <= 3000; i++ {
+		ops = append(ops, pinOp(t, p, uint64(i), crdt.HLC(i), c(i), ""))
+	}
+	for i := 1; i <= 10; i++ {
+		ops = append(ops, pinOp(t, q, uint64(i+1), crdt.HLC(i), c(10000+i), "")) // q misses its seq 1
+	}
+	mustApply(t, s, ops...)
+	if vv, _ := s.VersionVector(); vv[p] != 4 || vv[q] != 0 {
+		t.Fatalf("vv p=%d q=%d, want 4 and 0 before the gaps fill", vv[p], vv[q])
+	}
+	mustApply(t, s, pinOp(t, p, 5, 5, c(5), ""))
+	if vv, _ := s.VersionVector(); vv[p] != 3000 || vv[q] != 0 {
+		t.Fatalf("vv p=%d q=%d, want 3000 and 0", vv[p], vv[q])
+	}
+}
+
 func TestApplyGapAndVersionVector(t *testing.T) {
 	s, _ := openTemp(t)
 	p := newPeer(t, 1)

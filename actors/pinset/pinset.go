@@ -319,8 +319,15 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	if len(a.subs) == 0 {
 		return
 	}
-	var local, remote []crdt.Op
-	var localPins []*api.Pin
+	// Count first, so each slice is made once (a batch ingest notifies thousands of ops at a
+	// time; growing them by append was 7% of a replica's allocated bytes).
+	nw := 0
+	for _, w := range m.b.waiters {
+		nw += len(w.ops)
+	}
+	nLocal, nRemote := countTrue(m.changed[:min(nw, len(m.changed))]), countTrue(m.changed[min(nw, len(m.changed)):])
+	local, remote := make([]crdt.Op, 0, nLocal), make([]crdt.Op, 0, nRemote)
+	localPins := make([]*api.Pin, 0, nLocal)
 	j := 0
 	for _, w := range m.b.waiters {
 		for k, op := range w.ops {
@@ -347,6 +354,16 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 			ctx.Send(s, messages.PinsetChanged{Ops: remote})
 		}
 	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // errRestarted answers the requests a crashed pinset instance held: their changes were not
