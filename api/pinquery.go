@@ -100,48 +100,50 @@ type PinFields struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
-var noName = []byte(`"name":""`)
-
 // PinFieldsOf reads the name and metadata of a pin's JSON. A pin with neither, which is most
-// pins, is recognised without decoding. A decoder matches keys ignoring case and unescapes
-// them, so the shortcut needs: no backslash anywhere (no escape can spell a key), the letters
-// "name" (any case) exactly once and in the bytes "name":"" (inside a JSON string a quote is
-// escaped, so those bytes can only be the empty name field), and no "metadata" in any case.
-// Anything else is decoded.
+// pins, is recognised without decoding (emptyNameOnly). Anything else is decoded.
 func PinFieldsOf(pinJSON []byte) (PinFields, error) {
+	if len(pinJSON) == 0 || emptyNameOnly(pinJSON) {
+		return PinFields{}, nil // before f: decoding into f moves it to the heap
+	}
 	var f PinFields
-	if len(pinJSON) == 0 {
-		return f, nil
-	}
-	if names, metas, escaped := scanKeys(pinJSON); !escaped && names == 1 && metas == 0 && bytes.Contains(pinJSON, noName) {
-		return f, nil
-	}
 	if err := json.Unmarshal(pinJSON, &f); err != nil {
 		return PinFields{}, fmt.Errorf("%w: pin JSON: %v", ErrInvalid, err)
 	}
 	return f, nil
 }
 
-// scanKeys counts, in one pass, the places b spells "name" and "metadata" ignoring ASCII case
-// (their letters have no other Unicode case folds), and whether b holds a backslash.
-func scanKeys(b []byte) (names, metas int, escaped bool) {
-	for i, c := range b {
-		switch c | 0x20 {
-		case 'n':
-			if hasFold(b[i:], "name") {
-				names++
-			}
-		case 'm':
-			if hasFold(b[i:], "metadata") {
-				metas++
-			}
+// emptyNameOnly reports whether a decoder would find an empty name and no metadata in b. A
+// decoder matches keys ignoring case and unescapes them, so it needs: no backslash anywhere (no
+// escape can spell a key); then every key that the decoder would take for either field is a
+// string spelling "name" or "metadata" in some ASCII case (their letters have no other Unicode
+// case folds). b must hold exactly one string spelling "name", followed by :"" (inside a
+// string a quote is escaped, so those bytes can only be the empty name field), and none
+// spelling "metadata". Every quote is tried as a string's start (closing quotes too, which can
+// only add to the counts, never miss a key). One pass over the bytes, which every peer makes
+// for every pin it stores (index upkeep): bytes.IndexByte finds the quotes.
+func emptyNameOnly(b []byte) bool {
+	if bytes.IndexByte(b, '\\') >= 0 {
+		return false
+	}
+	names, emptyName := 0, false
+	for {
+		i := bytes.IndexByte(b, '"')
+		if i < 0 {
+			return names == 1 && emptyName
 		}
-		if c == '\\' {
-			escaped = true
+		b = b[i+1:]
+		switch {
+		case len(b) > 4 && b[4] == '"' && hasFold(b, "name"):
+			names++
+			emptyName = bytes.HasPrefix(b[5:], emptyValue)
+		case len(b) > 8 && b[8] == '"' && hasFold(b, "metadata"):
+			return false
 		}
 	}
-	return names, metas, escaped
 }
+
+var emptyValue = []byte(`:""`)
 
 // hasFold reports whether b starts with the lower-case ASCII word w, ignoring ASCII case.
 func hasFold(b []byte, w string) bool {

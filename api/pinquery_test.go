@@ -19,6 +19,10 @@ func FuzzPinFieldsOf(f *testing.F) {
 		`{"name":"","n\u0061me":"x"}`,
 		`{"name":"","name" :"x"}`,
 		`{"name":"","METADATA":{"a":"b"}}`,
+		`{"NAME":"","mode":"name"}`,
+		`{"name":"x","Name":""}`,
+		`{"nAmE":"","origins":["metadata"]}`,
+		`{"name":""`,
 	} {
 		f.Add([]byte(s))
 	}

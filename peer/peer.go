@@ -250,7 +250,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	b := cfg.Consensus.CRDT.Batching
 	if p.batcher, err = batcher.Spawn(p.root, ident.ID, batcher.Config{MaxBatchSize: b.MaxBatchSize, MaxBatchAge: b.MaxBatchAge.D(), MaxQueueSize: b.MaxQueueSize},
-		p.topics, p.store, ident.PrivKey.Sign, log); err != nil {
+		p.topics, p.store, log); err != nil {
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).

@@ -77,16 +77,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func setup(t *testing.T, cfg Config, rec *recorder) (*Batcher, crypto.PrivKey, peer.ID) {
+func setup(t *testing.T, cfg Config, rec *recorder) (*Batcher, peer.ID) {
 	t.Helper()
 	priv, _, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPrivateKey(priv)
-	b, err := Spawn(actor.NewActorSystem().Root, id, cfg, rec, rec, priv.Sign, nil)
+	b, err := Spawn(actor.NewActorSystem().Root, id, cfg, rec, rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Stop)
-	return b, priv, id
+	return b, id
 }
 
 func ops(origin peer.ID, from, n int) []crdt.Op {
@@ -99,9 +99,9 @@ func ops(origin peer.ID, from, n int) []crdt.Op {
 	return out
 }
 
-func TestBatchesBySizeAndAgeAreSignedAndMarked(t *testing.T) {
+func TestBatchesBySizeAndAgeAreMarked(t *testing.T) {
 	rec := &recorder{}
-	b, priv, id := setup(t, Config{MaxBatchSize: 10, MaxBatchAge: 50 * time.Millisecond, MaxQueueSize: 100}, rec)
+	b, id := setup(t, Config{MaxBatchSize: 10, MaxBatchAge: 50 * time.Millisecond, MaxQueueSize: 100}, rec)
 	// 25 ops: two full batches at once, the last 5 when max_batch_age passes.
 	for i := 1; i <= 25; i++ {
 		b.Publish(ops(id, i, 1))
@@ -112,9 +112,9 @@ func TestBatchesBySizeAndAgeAreSignedAndMarked(t *testing.T) {
 		t.Fatalf("batch sizes %d %d %d", len(bs[0].Ops), len(bs[1].Ops), len(bs[2].Ops))
 	}
 	for _, batch := range bs {
-		ok, err := priv.GetPublic().Verify(batch.SigningBytes(), batch.Signature)
-		if err != nil || !ok {
-			t.Fatalf("batch not signed by the origin: %v", err)
+		// Unsigned: the publisher authenticates the message (pubsub's signature, actors/gossip).
+		if batch.Origin != id || len(batch.Signature) != 0 {
+			t.Fatalf("batch of origin %s with a %d-byte signature, want %s and none", batch.Origin, len(batch.Signature), id)
 		}
 	}
 	eventually(t, "published mark at 25", func() bool { _, m := rec.snapshot(); return len(m) > 0 && m[len(m)-1] == 25 })
@@ -125,7 +125,7 @@ func TestBatchesBySizeAndAgeAreSignedAndMarked(t *testing.T) {
 
 func TestFullQueueIsAClearError(t *testing.T) {
 	rec := &recorder{block: make(chan struct{})}
-	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 5}, rec)
+	b, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 5}, rec)
 	b.Publish(ops(id, 1, 5))
 	err := b.Full()
 	if !errors.Is(err, api.ErrUnavailable) || !errors.Is(err, ErrQueueFull) || !strings.Contains(err.Error(), "consensus.crdt.batching.max_queue_size=5") {
@@ -137,7 +137,7 @@ func TestFullQueueIsAClearError(t *testing.T) {
 // TestFailedPublishIsRetried: a failed publish keeps the mark and is retried until it works.
 func TestFailedPublishIsRetried(t *testing.T) {
 	rec := &recorder{fail: errors.New("no peers")}
-	b, _, id := setup(t, Config{}, rec) // batching off: publish at once
+	b, id := setup(t, Config{}, rec) // batching off: publish at once
 	b.Publish(ops(id, 1, 3))
 	eventually(t, "two failed attempts", func() bool {
 		rec.mu.Lock()
@@ -163,7 +163,7 @@ func TestFailedPublishIsRetried(t *testing.T) {
 // still make batches of max_batch_size.
 func TestBulkCommitGoesOutWhole(t *testing.T) {
 	rec := &recorder{}
-	b, _, id := setup(t, Config{MaxBatchSize: 10, MaxBatchAge: time.Hour, MaxQueueSize: 1000}, rec)
+	b, id := setup(t, Config{MaxBatchSize: 10, MaxBatchAge: time.Hour, MaxQueueSize: 1000}, rec)
 	b.Publish(ops(id, 1, 3))   // small: waits for more
 	b.Publish(ops(id, 4, 500)) // bulk: flushes the small ones, then goes out in one batch
 	eventually(t, "two batches", func() bool { bs, _ := rec.snapshot(); return len(bs) == 2 })
@@ -177,7 +177,7 @@ func TestBulkCommitGoesOutWhole(t *testing.T) {
 // WaitRoom answers at once while half the queue is free, and once publishing drains it.
 func TestWaitRoom(t *testing.T) {
 	rec := &recorder{}
-	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 100}, rec)
+	b, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 100}, rec)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b.WaitRoom(ctx, 40); err != nil {
@@ -241,7 +241,7 @@ func TestCrashedBatcherRestartsFresh(t *testing.T) {
 	priv, _, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPrivateKey(priv)
 	rec := &recorder{}
-	b, err := Spawn(r, id, Config{MaxBatchSize: 5, MaxBatchAge: 100 * time.Millisecond, MaxQueueSize: 100}, rec, rec, priv.Sign, nil)
+	b, err := Spawn(r, id, Config{MaxBatchSize: 5, MaxBatchAge: 100 * time.Millisecond, MaxQueueSize: 100}, rec, rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestCrashedBatcherRestartsFresh(t *testing.T) {
 // its last commit), and says how many still wait when the bound passes first.
 func TestWaitPublished(t *testing.T) {
 	rec := &recorder{block: make(chan struct{})}
-	b, _, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 100000}, rec)
+	b, id := setup(t, Config{MaxBatchSize: 1000, MaxBatchAge: time.Hour, MaxQueueSize: 100000}, rec)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b.WaitPublished(ctx, time.Second); err != nil {

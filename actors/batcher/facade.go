@@ -35,7 +35,7 @@ type Batcher struct {
 // Spawn starts the batcher under name "batcher". Every instance is fresh: after a crash the
 // buffer of the crashed one is gone, and the new one republishes from the published mark
 // (Republish's source), as a restarted peer does.
-func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Marker, sign Signer, log *slog.Logger) (*Batcher, error) {
+func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Marker, log *slog.Logger) (*Batcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -43,7 +43,7 @@ func Spawn(parent root.Parent, self peer.ID, cfg Config, pub Publisher, mark Mar
 	b := &Batcher{system: parent.ActorSystem(), cfg: cfg, pending: &atomic.Int64{}, ctx: ctx, cancel: cancel, log: log, self: self}
 	started := false
 	produce := func() actor.Actor {
-		a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, sign: sign, log: log, pending: b.pending, ctx: ctx}
+		a := &batcherActor{self: self, cfg: cfg, pub: pub, mark: mark, log: log, pending: b.pending, ctx: ctx}
 		if started {
 			a.onStarted = b.republishAfterCrash
 		}

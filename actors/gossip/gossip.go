@@ -2,8 +2,8 @@
 // removal announcements, and the allocator's metrics subscription) and the gossip actor, which
 // reads them: one I/O worker per subscription decodes and checks each message from another
 // peer and delivers it to the actor that owns it, by message:
-//   - <cluster_name>/pinset: a batch whose origin is trusted and whose origin signature holds
-//     goes to the pinset (ApplyRemoteOps); a gap before its first op asks the anti-entropy
+//   - <cluster_name>/pinset: a batch whose origin is trusted and is the message's author (or,
+//     from an older peer, whose origin signature holds; pinset_wire.go) goes to the pinset (ApplyRemoteOps); a gap before its first op asks the anti-entropy
 //     scheduler for a pull from the peer that relayed it;
 //   - <cluster_name>/metrics: a peer's own metrics go to the monitor (MetricReceived), the
 //     addresses of its ping metric to the membership actor; the allocator reads the topic
@@ -227,10 +227,10 @@ func (r *reader) read(ctx context.Context, sub *pubsub.Subscription, handle func
 	}
 }
 
-// onBatch verifies a batch (trusted origin, origin's signature) and hands its ops to the
+// onBatch verifies a batch (trusted origin, authenticated as the origin's) and hands its ops to the
 // pinset. A gap before the batch's first op asks for a pull from the peer that relayed it.
 func (r *reader) onBatch(msg *pubsub.Message) {
-	data, err := decodePinsetMessage(msg.Data)
+	data, byAuthor, err := decodePinsetMessage(msg.Data)
 	if err != nil {
 		r.log.Warn("pinset gossip: dropping undecodable batch", "from", msg.ReceivedFrom, "err", err)
 		return
@@ -244,14 +244,13 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 		r.log.Debug("pinset gossip: ignoring batch from untrusted origin", "origin", b.Origin)
 		return
 	}
-	pub, err := b.Origin.ExtractPublicKey()
-	if err != nil {
-		r.log.Warn("pinset gossip: origin has no extractable key", "origin", b.Origin)
-		return
-	}
-	r.signing = crdt.ReceivedSigningBytes(r.signing[:0], data, b)
-	ok, err := pub.Verify(r.signing, b.Signature)
-	if err != nil || !ok {
+	if byAuthor {
+		// pubsub checked the author's signature on the message (StrictSign; pinset_wire.go).
+		if b.Origin != msg.GetFrom() {
+			r.log.Warn("pinset gossip: rejecting forged batch (origin is not the message's author)", "origin", b.Origin, "author", msg.GetFrom(), "relay", msg.ReceivedFrom)
+			return
+		}
+	} else if !r.signedByOrigin(data, b) {
 		r.log.Warn("pinset gossip: rejecting forged batch (bad origin signature)", "origin", b.Origin, "relay", msg.ReceivedFrom)
 		return
 	}
@@ -278,6 +277,17 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 	if r.deps.Arrivals != nil {
 		r.deps.Arrivals.Arrived(b.Origin, end)
 	}
+}
+
+// signedByOrigin checks a signed batch's signature (the forms older peers send).
+func (r *reader) signedByOrigin(data []byte, b crdt.Batch) bool {
+	pub, err := b.Origin.ExtractPublicKey()
+	if err != nil {
+		return false
+	}
+	r.signing = crdt.ReceivedSigningBytes(r.signing[:0], data, b)
+	ok, err := pub.Verify(r.signing, b.Signature)
+	return err == nil && ok
 }
 
 // onMetrics feeds metrics to the monitor. A peer may only speak for itself.

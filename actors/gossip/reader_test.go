@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	gocid "github.com/ipfs/go-cid"
+	"github.com/klauspost/compress/s2"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
@@ -125,6 +126,47 @@ func TestBatchReader(t *testing.T) {
 	r.onBatch(message(relay, relay, late))
 	if len(f.applied) != 1 || f.applied[0].Seq != 8 {
 		t.Fatalf("removed origin: applied %v, want seq 8 only", f.applied)
+	}
+}
+
+// authoredBatch is origin's batch of seqs in the form this peer sends: compressed, unsigned,
+// authenticated by the pubsub message's author.
+func authoredBatch(t *testing.T, seed byte, seqs ...uint64) (peer.ID, []byte) {
+	t.Helper()
+	origin, signed := signedBatch(t, seed, seed, seqs...)
+	b, err := crdt.UnmarshalBatch(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Signature = nil
+	return origin, encodePinsetMessage(crdt.MarshalBatch(b))
+}
+
+// TestAuthoredBatchReader: an unsigned batch is taken from its origin's own message only,
+// whoever relayed it; from another author it is a forgery, trusted author or not.
+func TestAuthoredBatchReader(t *testing.T) {
+	r, f := newReader(t)
+	relay := wirePeer(t, 3)
+	origin, good := authoredBatch(t, 1, 1, 2)
+	other, _ := authoredBatch(t, 2, 1)
+	f.trusted[origin], f.trusted[other] = true, true
+
+	r.onBatch(message(other, relay, good))
+	r.onBatch(message(relay, relay, good))
+	if len(f.applied) != 0 {
+		t.Fatalf("a batch under another author's message was applied: %v", f.applied)
+	}
+	r.onBatch(message(origin, relay, good))
+	if len(f.applied) != 2 {
+		t.Fatalf("the origin's own message: applied %d ops, want 2", len(f.applied))
+	}
+	// The compressed signed form (peers of 2026-12-02) still needs the batch signature.
+	_, forged := signedBatch(t, 1, 2, 3)
+	b, _ := crdt.UnmarshalBatch(forged)
+	old := append([]byte{compressedMark, codecS2}, s2.Encode(nil, crdt.MarshalBatch(b))...)
+	r.onBatch(message(origin, relay, old))
+	if len(f.applied) != 2 {
+		t.Fatalf("a compressed batch with a bad signature was applied: %v", f.applied)
 	}
 }
 
