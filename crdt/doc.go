@@ -1,6 +1,7 @@
 // Package crdt is the replicated pinset's data model: the Op (one pin or unpin of a CID by an
 // origin, numbered by the origin's seq and stamped with its hybrid logical clock), the HLC, the
-// VersionVector (highest seq per origin), the signed Batch that carries ops between peers, and
+// VersionVector (highest seq per origin), the Batch that carries ops between peers (signed by
+// its origin in the forms older peers send; actors/gossip), and
 // their wire and storage encoding (internal/wirepb/op.proto; golden bytes in testdata/golden).
 //
 // The merge rule is last-writer-wins per CID: the op with the greatest (Clock, Origin) is the

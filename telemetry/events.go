@@ -25,7 +25,7 @@ var (
 		Help:    "Ops per group commit of the pinset actor.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 9), // 1 .. 65536
 	}))
-	// BatchesBroadcast and OpsBroadcast count signed batches published over pubsub and the
+	// BatchesBroadcast and OpsBroadcast count batches published over pubsub and the
 	// ops they carried; BatchSize is their distribution.
 	BatchesBroadcast = register(prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "pincluster_batches_broadcast_total",

@@ -109,7 +109,8 @@ func cancelAll(subs []*pubsub.Subscription) {
 	}
 }
 
-// Publish publishes a signed batch on the pinset topic (batcher.Publisher).
+// Publish publishes an unsigned batch of this peer's on the pinset topic (batcher.Publisher;
+// pinset_wire.go says how receivers authenticate it).
 func (t *Topics) Publish(ctx context.Context, data []byte) error {
 	return t.pinset.Publish(ctx, encodePinsetMessage(data))
 }

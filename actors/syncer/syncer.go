@@ -22,10 +22,10 @@
 // tells its subscribers what changed.
 //
 // Trust: ops pulled here come from an authenticated libp2p peer (Noise on the private network),
-// not from their origin, so the origin's batch signature is not available. A pulled op (or
+// not from their origin, so the origin's signature on its pubsub message is not available. A pulled op (or
 // snapshot record) is applied only when both the responding peer and the op's origin are
 // trusted (consensus.crdt.trusted_peers); pubsub batches, which any peer of the network can
-// relay, are verified against the origin's signature instead.
+// relay, are taken only from a message the origin signed (actors/gossip) instead.
 package syncer
 
 import (

@@ -3,7 +3,7 @@
 // protoc-gen-go versions the Makefile pins, regenerates the committed files byte for byte, so
 // building needs no protoc):
 //
-//   - op.proto: the pinset's ops and signed batches (pubsub, op log, sync answers; messages/).
+//   - op.proto: the pinset's ops and batches (pubsub, op log, sync answers; messages/).
 //   - envelope.proto: the frame of every remote actor message (remote/).
 //   - rpc.proto: the requests and replies of the remote calls, sync answers included
 //     (cluster/rpcwire).
