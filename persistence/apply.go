@@ -92,6 +92,8 @@ type originState struct {
 	contig uint64 // v/: highest seq contiguous from 1
 	last   uint64 // l/: highest seq stored
 	dirty  bool
+	seen   span // seqs known to be in the log, and known not to be (logged)
+	unseen span
 }
 
 func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
@@ -101,12 +103,13 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
+	log := &logWriter{txn: txn}
 	for j, op := range ops {
 		st, err := loadOrigin(txn, origins, op.Origin)
 		if err != nil {
 			return err
 		}
-		dup, err := st.isDuplicate(txn, op)
+		dup, err := st.isDuplicate(txn, log, op)
 		if err != nil {
 			return err
 		}
@@ -119,25 +122,44 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 		}
 		if op.Seq == st.contig+1 {
 			st.contig++
-			if err := fillForward(txn, op.Origin, st); err != nil {
-				return err
+			// Ops held above a gap: walk over them once the next is in the log. Asking first
+			// (cached in st) spares an iterator per op while a pull fills the gap: a Badger
+			// iterator in a write transaction sorts its pending writes, and that was half a
+			// replica's CPU when an ingest's first gossip batches had to be pulled.
+			next := false
+			if st.contig < st.last {
+				if next, err = st.logged(txn, log, op.Origin, st.contig+1); err != nil {
+					return err
+				}
+			}
+			if next {
+				if err := log.flush(); err != nil { // fillForward reads txn
+					return err
+				}
+				if err := fillForward(txn, op.Origin, st); err != nil {
+					return err
+				}
 			}
 		}
 		if uint64(op.Clock) > maxClock {
 			maxClock = uint64(op.Clock)
 		}
-		won, delta, absent, err := s.mergeRecord(txn, op)
+		won, delta, absent, err := s.mergeRecord(txn, log, op)
 		if err != nil {
 			return err
 		}
-		if err := txn.Set(opKey(op.Origin, op.Seq), logEntry(op, won)); err != nil {
+		if err := log.add(op, won); err != nil {
 			return err
 		}
+		st.logging(op.Seq)
 		changed[j] = won
 		count += delta
 		if won && absent && s.racesCollection(op) {
 			raced = append(raced, op)
 		}
+	}
+	if err := log.flush(); err != nil {
+		return err
 	}
 	for origin, st := range origins {
 		if !st.dirty {
@@ -166,10 +188,10 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 }
 
 // fillForward advances st.contig over the ops stored right above it (ops that arrived after
-// a gap), reading their keys with one iterator. After a pull fills a gap, the ops above it can
-// number in the hundreds of thousands (a replica that missed a batch ingest's first gossip
-// batch): a Get per seq, as before, was 10% of a replica's CPU during a 200k-pin ingest.
-// The txn's own pending writes are seen, as Get saw them.
+// a gap), reading their entries with one iterator (a run's value says where it starts). After
+// a pull fills a gap, the ops above it can number in the hundreds of thousands (a replica that
+// missed a batch ingest's first gossip batch): a Get per seq, as before, was 10% of a
+// replica's CPU during a 200k-pin ingest. The txn's own pending writes are seen.
 func fillForward(txn *badger.Txn, origin peer.ID, st *originState) error {
 	if st.contig >= st.last {
 		return nil
@@ -182,10 +204,20 @@ func fillForward(txn *badger.Txn, origin peer.ID, st *originState) error {
 		if len(key) != len(prefix)+8 {
 			return fmt.Errorf("persistence: corrupt op log key %x", key)
 		}
-		if binary.BigEndian.Uint64(key[len(prefix):]) != st.contig+1 {
+		last := binary.BigEndian.Uint64(key[len(prefix):])
+		var first uint64
+		err := it.Item().Value(func(v []byte) error {
+			var err error
+			first, err = entryFirst(last, v)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if first > st.contig+1 {
 			break
 		}
-		st.contig++
+		st.contig = max(st.contig, last)
 	}
 	return nil
 }
@@ -208,20 +240,21 @@ func loadOrigin(txn *badger.Txn, cache map[peer.ID]*originState, origin peer.ID)
 }
 
 // isDuplicate: seqs up to contig are all stored (or trimmed, which is only done below contig);
-// seqs above last are new; in between, the log says.
-func (st *originState) isDuplicate(txn *badger.Txn, op crdt.Op) (bool, error) {
+// seqs above last are new; in between, the log (with w's pending run; nil: none) says.
+func (st *originState) isDuplicate(txn *badger.Txn, w *logWriter, op crdt.Op) (bool, error) {
 	if op.Seq <= st.contig {
 		return true, nil
 	}
 	if op.Seq > st.last {
 		return false, nil
 	}
-	return exists(txn, opKey(op.Origin, op.Seq))
+	return st.logged(txn, w, op.Origin, op.Seq)
 }
 
 // mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
 // absent says the CID had no record. A key the filter never saw is not read (keyfilter.go).
-func (s *Store) mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64, absent bool, err error) {
+// w is the transaction's log writer (nil: none), flushed before a replaced op is unstubbed.
+func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
 	var item *badger.Item
 	err = badger.ErrKeyNotFound
@@ -255,7 +288,7 @@ func (s *Store) mergeRecord(txn *badger.Txn, op crdt.Op) (won bool, delta int64,
 		}
 		wasLive = cur.kind == kindLive
 		if wasLive {
-			if err := unstubLogEntry(txn, replaced); err != nil {
+			if err := unstubLogEntry(txn, w, replaced); err != nil {
 				return false, 0, absent, err
 			}
 		}
@@ -287,12 +320,4 @@ func wins(op crdt.Op, cur recordHeader) bool {
 		return op.Seq > cur.seq
 	}
 	return op.Newer(crdt.Op{Clock: cur.clock, Origin: peer.ID(cur.origin)})
-}
-
-func exists(txn *badger.Txn, key []byte) (bool, error) {
-	_, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	return err == nil, err
 }

@@ -50,15 +50,16 @@
 //
 //	p/<binary CID>                 record: kind(1) | clock(8) | uvarint seq | uvarint len | origin | pin JSON
 //	                               kind 1 = live pin (JSON follows), 2 = tombstone (nothing follows)
-//	o/<len(origin)><origin><seq 8> op log entry: crdt.Op.Marshal() (protobuf), or a stub (a pin
-//	                               that is its CID's record: clock and CID, the JSON read from p/; oplog.go)
+//	o/<len(origin)><origin><seq 8> op log entry: crdt.Op.Marshal() (protobuf), a stub (a pin
+//	                               that is its CID's record: clock and CID, the JSON read from p/),
+//	                               or a run of stubs of consecutive seqs ending at seq (oplog.go)
 //	v/<origin>                     version vector: highest seq stored contiguously from 1 (8 bytes)
 //	l/<origin>                     highest seq stored, gaps or not (8 bytes)
 //	t/<origin>                     op log trimmed up to this seq (8 bytes; absent = 0)
 //	pub/<origin>                   highest own seq published over pubsub (8 bytes)
 //	m/count                        number of live pins (8 bytes), updated in the same transaction
 //	m/clock                        greatest op clock applied (8 bytes)
-//	m/format                       on-disk layout version (8 bytes, currently 1)
+//	m/format                       on-disk layout version (8 bytes, currently 3)
 //	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
 //	mb/<peer ID>                   a member and when it was last heard from (members.go)
 //	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO

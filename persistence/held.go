@@ -13,7 +13,7 @@ type SeqRange struct{ From, To uint64 }
 
 // HeldAbove returns, in seq order, up to limit ranges of origin's ops stored above seq after
 // (the ops that arrived after a gap, which the version vector does not count yet). It reads
-// keys only. When there are more ranges, the later ones are left out: a caller telling a peer
+// keys, and the first bytes of runs (oplog.go). When there are more ranges, the later ones are left out: a caller telling a peer
 // what it holds (anti-entropy) loses nothing but a resend by that.
 func (s *Store) HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]SeqRange, error) {
 	if err := s.enter(); err != nil {
@@ -35,15 +35,25 @@ func (s *Store) HeldAbove(ctx context.Context, origin peer.ID, after uint64, lim
 					return err
 				}
 			}
-			seq := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
-			if k := len(out); k > 0 && out[k-1].To+1 == seq {
-				out[k-1].To = seq
+			last := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+			var first uint64
+			err := it.Item().Value(func(v []byte) error {
+				var err error
+				first, err = entryFirst(last, v)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			first = max(first, after+1)
+			if k := len(out); k > 0 && out[k-1].To+1 >= first {
+				out[k-1].To = max(out[k-1].To, last)
 				continue
 			}
 			if len(out) == limit {
 				return nil
 			}
-			out = append(out, SeqRange{From: seq, To: seq})
+			out = append(out, SeqRange{From: first, To: last})
 		}
 		return ctx.Err()
 	})

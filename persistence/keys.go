@@ -24,9 +24,9 @@ var (
 )
 
 // storeFormat is the on-disk layout version, written at creation and checked on open.
-// Format 2 has op log stubs (oplog.go); a format 1 store is read as it is and marked 2 when
-// opened, since its full log entries are valid in format 2 too.
-const storeFormat = 2
+// Format 2 has op log stubs and format 3 runs of them (oplog.go); a format 1 or 2 store is
+// read as it is and marked 3 when opened, since its log entries are valid in format 3 too.
+const storeFormat = 3
 
 // Record value kinds: the first byte of a p/ value.
 const (

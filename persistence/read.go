@@ -347,14 +347,15 @@ func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn 
 		prefix := opPrefix(origin)
 		seek := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), fromSeq)
 		return iterateTxn(ctx, txn, prefix, seek, func(key, v []byte) error {
-			op, err := decodeLogEntry(txn, origin, binary.BigEndian.Uint64(key[len(prefix):]), v)
-			if errors.Is(err, ErrTrimmed) {
+			var fnErr error
+			err := decodeLogEntries(txn, origin, binary.BigEndian.Uint64(key[len(prefix):]), fromSeq, v, func(op crdt.Op) error {
+				fnErr = fn(op)
+				return fnErr
+			})
+			if err == nil || errors.Is(err, ErrTrimmed) || (fnErr != nil && err == fnErr) {
 				return err
 			}
-			if err != nil {
-				return fmt.Errorf("persistence: corrupt op log entry %x: %w", key, err)
-			}
-			return fn(op)
+			return fmt.Errorf("persistence: corrupt op log entry %x: %w", key, err)
 		})
 	})
 }

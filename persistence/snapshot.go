@@ -99,13 +99,13 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 		if err != nil {
 			return err
 		}
-		if seen, err := st.isDuplicate(txn, op); err != nil || seen {
+		if seen, err := st.isDuplicate(txn, nil, op); err != nil || seen {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		won, delta, absent, err := s.mergeRecord(txn, op)
+		won, delta, absent, err := s.mergeRecord(txn, nil, op)
 		if err != nil {
 			return err
 		}

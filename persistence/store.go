@@ -287,7 +287,7 @@ func (s *Store) load() error {
 			if err != nil {
 				return err
 			}
-			if f == 1 { // full log entries only: valid in format 2 as they are
+			if f == 1 || f == 2 { // full entries and stubs: valid in format 3 as they are
 				if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
 					return err
 				}

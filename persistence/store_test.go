@@ -272,8 +272,11 @@ func TestApplyConvergesInAnyOrder(t *testing.T) {
 		}
 		a, _ := openTemp(t)
 		b, _ := openTemp(t)
-		for _, st := range []*Store{a, b} {
+		for i, st := range []*Store{a, b} {
 			in := shuffled()
+			if i == 0 {
+				in = append([]crdt.Op(nil), ops...) // in order: long runs in the op log, split by replacements
+			}
 			for len(in) > 0 {
 				n := min(len(in), 1+rng.IntN(60))
 				mustApply(t, st, in[:n]...)
@@ -288,6 +291,11 @@ func TestApplyConvergesInAnyOrder(t *testing.T) {
 		want := map[peer.ID]uint64{ps[0]: 150, ps[1]: 150, ps[2]: 150}
 		if !maps.Equal(va, want) || !maps.Equal(vb, want) {
 			t.Fatalf("round %d: vectors %v / %v", round, va, vb)
+		}
+		for _, st := range []*Store{a, b} { // every op reads back from the log, whatever its form
+			for pi, p := range ps {
+				checkOps(t, st, p, 1, ops[pi*150:(pi+1)*150])
+			}
 		}
 		na, _ := a.CountPins()
 		nb, _ := b.CountPins()
