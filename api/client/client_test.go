@@ -152,17 +152,29 @@ func TestStreamFnErrorStops(t *testing.T) {
 }
 
 func TestTrailerError(t *testing.T) {
-	for _, trailer := range []string{"state store failed", `{"code":503,"message":"state store failed"}`} {
+	for _, tc := range []struct {
+		trailer, code string
+		want          int
+	}{
+		{"state store failed", "", 500},                          // an older daemon, IPFS Cluster
+		{`{"code":503,"message":"state store failed"}`, "", 503}, // JSON in the trailer
+		{"state store failed", "503", 503},                       // the code trailer
+		{"state store failed", "nonsense", 500},                  // ignored
+		{"state store failed", "200", 500},                       // not an error status: ignored
+	} {
 		c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Trailer", StreamErrorTrailer)
+			w.Header().Set("Trailer", StreamErrorTrailer+", "+StreamErrorCodeTrailer)
 			io.WriteString(w, `{"cid":"`+testCid+`"}`+"\n")
-			w.Header().Set(StreamErrorTrailer, trailer)
+			w.Header().Set(StreamErrorTrailer, tc.trailer)
+			if tc.code != "" {
+				w.Header().Set(StreamErrorCodeTrailer, tc.code)
+			}
 		}), Config{})
 		n := 0
 		err := c.StatusAll(context.Background(), "", false, nil, func(api.GlobalPinInfo) error { n++; return nil })
 		var ae api.Error
-		if !errors.As(err, &ae) || ae.Message != "state store failed" || n != 1 {
-			t.Fatalf("trailer %q: got n=%d err=%#v", trailer, n, err)
+		if !errors.As(err, &ae) || ae.Message != "state store failed" || ae.Code != tc.want || n != 1 {
+			t.Fatalf("trailer %q code %q: got n=%d err=%#v, want code %d", tc.trailer, tc.code, n, err, tc.want)
 		}
 	}
 }

@@ -9,13 +9,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pincluster/pincluster/api"
 )
 
-// StreamErrorTrailer is the HTTP trailer that carries an error raised after a stream started.
-const StreamErrorTrailer = "X-Stream-Error"
+// StreamErrorTrailer is the HTTP trailer that carries an error raised after a stream started;
+// StreamErrorCodeTrailer, its HTTP status (absent from older daemons: 500 is assumed).
+const (
+	StreamErrorTrailer     = "X-Stream-Error"
+	StreamErrorCodeTrailer = "X-Stream-Error-Code"
+)
 
 // stream sends req and calls fn for each JSON object of the response, which may be NDJSON (one
 // object per line, or any whitespace-separated sequence) or a JSON array. It stops at fn's
@@ -138,7 +143,11 @@ func trailerError(resp *http.Response) error {
 		}
 		return e
 	}
-	return api.Error{Code: http.StatusInternalServerError, Message: v}
+	code := http.StatusInternalServerError
+	if c, err := strconv.Atoi(strings.TrimSpace(resp.Trailer.Get(StreamErrorCodeTrailer))); err == nil && c >= 400 && c <= 599 {
+		code = c
+	}
+	return api.Error{Code: code, Message: v}
 }
 
 // lineDecoder is an item with a fast decoder of one NDJSON line (api.GlobalPinInfo): it

@@ -28,7 +28,7 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Trailer", streamErrorTrailer)
+	h.Set("Trailer", streamTrailers)
 	// Unlike the other streams this one needs no background flusher: pins come as fast as
 	// Badger reads them, and the 64 KiB buffer fills (and goes out) often.
 	var bw *bufio.Writer
@@ -75,7 +75,7 @@ func (s *Server) allocations(w http.ResponseWriter, r *http.Request) {
 		err = ferr
 	}
 	if err != nil {
-		h.Set(streamErrorTrailer, oneLine(err.Error()))
+		setStreamError(h, err)
 	}
 }
 

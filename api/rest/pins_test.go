@@ -220,10 +220,23 @@ func TestStreamErrorTrailer(t *testing.T) {
 		if got := resp.Trailer.Get(streamErrorTrailer); got != "peer went away midway" {
 			t.Errorf("%s %s: X-Stream-Error = %q", tc.method, tc.path, got)
 		}
+		if got := resp.Trailer.Get(streamErrorCodeTrailer); got != "500" {
+			t.Errorf("%s %s: X-Stream-Error-Code = %q", tc.method, tc.path, got)
+		}
+	}
+	// The code is the status the error maps to: a full queue is 503, as before a stream starts.
+	f.streamErr = fmt.Errorf("%w: pin %w (pin_tracker.max_pin_queue_size=1)", api.ErrUnavailable, api.ErrQueueFull)
+	resp, err := http.Get(base + "/allocations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines(t, resp, 200)
+	if got := resp.Trailer.Get(streamErrorCodeTrailer); got != "503" {
+		t.Errorf("full queue: X-Stream-Error-Code = %q, want 503", got)
 	}
 	// A complete stream has an empty trailer.
 	f.failAt = -1
-	resp, err := http.Get(base + "/pins")
+	resp, err = http.Get(base + "/pins")
 	if err != nil {
 		t.Fatal(err)
 	}

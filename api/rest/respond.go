@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,8 +14,21 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// streamErrorTrailer carries an error that happened after a stream started.
-const streamErrorTrailer = "X-Stream-Error"
+// streamErrorTrailer carries an error that happened after a stream started, as plain text
+// (IPFS Cluster's clients read it so). streamErrorCodeTrailer carries the HTTP status the error
+// would have had before the stream started (a full queue: 503), for clients that tell errors
+// apart by it (pincluster's CLI); older clients ignore it.
+const (
+	streamErrorTrailer     = "X-Stream-Error"
+	streamErrorCodeTrailer = "X-Stream-Error-Code"
+	streamTrailers         = streamErrorTrailer + ", " + streamErrorCodeTrailer
+)
+
+// setStreamError sets the trailers of err (declared by streamTrailers).
+func setStreamError(h http.Header, err error) {
+	h.Set(streamErrorTrailer, oneLine(err.Error()))
+	h.Set(streamErrorCodeTrailer, strconv.Itoa(statusOf(err)))
+}
 
 var errStreamClosed = errors.New("stream already finished")
 
@@ -108,7 +122,7 @@ func (s *streamer) contentType() string {
 func (s *streamer) start() {
 	h := s.w.Header()
 	h.Set("Content-Type", s.contentType())
-	h.Set("Trailer", streamErrorTrailer)
+	h.Set("Trailer", streamTrailers)
 	h.Set("X-Chunked-Output", "1")
 	s.w.WriteHeader(http.StatusOK)
 	s.bw = bufio.NewWriterSize(s.w, streamBufSize)
@@ -209,7 +223,7 @@ func (s *streamer) finish(err error) {
 			return
 		}
 		s.w.Header().Set("Content-Type", s.contentType())
-		s.w.Header().Set("Trailer", streamErrorTrailer)
+		s.w.Header().Set("Trailer", streamTrailers)
 		s.w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -221,7 +235,7 @@ func (s *streamer) finish(err error) {
 		s.bw.Flush()
 	}
 	if err != nil {
-		s.w.Header().Set(streamErrorTrailer, oneLine(err.Error()))
+		setStreamError(s.w.Header(), err)
 	}
 }
 
