@@ -103,7 +103,7 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
-	log := &logWriter{txn: txn}
+	log := newLogWriter(txn)
 	for j, op := range ops {
 		st, err := loadOrigin(txn, origins, op.Origin)
 		if err != nil {

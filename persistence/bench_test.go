@@ -152,3 +152,31 @@ func TestRawBadgerRates(t *testing.T) {
 		t.Fatalf("rates %f %f: %v", w, it, err)
 	}
 }
+
+// BenchmarkUnpinIngestedInOrder: 30k pins ingested in chunks of 4096 (op log runs), then
+// unpinned by another peer in the same order, chunk by chunk: each unpin splits the run of
+// the pin it replaces. Reported per unpin.
+func BenchmarkUnpinIngestedInOrder(b *testing.B) {
+	const n, chunk = 30_000, 4096
+	ops := benchOps(b, 0, n)
+	q := newPeer(b, 2)
+	unpins := make([]crdt.Op, n)
+	for i, op := range ops {
+		unpins[i] = crdt.Op{Origin: q, Seq: uint64(i + 1), Clock: crdt.HLC(n + i + 1), Kind: crdt.OpUnpin, Cid: op.Cid}
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, _ := openTemp(b)
+		for i := 0; i < n; i += chunk {
+			mustApply(b, s, ops[i:min(i+chunk, n)]...)
+		}
+		b.StartTimer()
+		for i := 0; i < n; i += chunk {
+			mustApply(b, s, unpins[i:min(i+chunk, n)]...)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/unpin")
+}

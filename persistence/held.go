@@ -13,7 +13,8 @@ type SeqRange struct{ From, To uint64 }
 
 // HeldAbove returns, in seq order, up to limit ranges of origin's ops stored above seq after
 // (the ops that arrived after a gap, which the version vector does not count yet). It reads
-// keys, and the first bytes of runs (oplog.go). When there are more ranges, the later ones are left out: a caller telling a peer
+// each entry's key and the head of its value (a run's length, oplog.go). When there are more
+// ranges, the later ones are left out: a caller telling a peer
 // what it holds (anti-entropy) loses nothing but a resend by that.
 func (s *Store) HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]SeqRange, error) {
 	if err := s.enter(); err != nil {

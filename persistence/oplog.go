@@ -36,9 +36,13 @@ import (
 const (
 	stubMark = 0xff // never the first byte of an Op's wire form (wire type 7)
 	runMark  = 0xfe // nor this (wire type 6)
-	// runMaxBytes bounds a run's value: under Badger's value threshold (store.go), so runs
-	// stay in the LSM tree, and small enough that splitting one (rare) is cheap.
-	runMaxBytes = 32 << 10
+	// runMaxBytes bounds a run's value (about 180 pins): far under Badger's value threshold
+	// (store.go), so runs stay in the LSM tree, and small enough that replacing the pins of a
+	// run one by one (an unpin of an ingested list), which rewrites the rest of the run each
+	// time, stays cheap. Entries per pin are what cost; 1/180 of one is as good as none.
+	runMaxBytes = 8 << 10
+	// runItemMin is the smallest run item: clock, length, a CID of two bytes.
+	runItemMin = 8 + 1 + 2
 )
 
 // logWriter writes a transaction's op log entries, gathering consecutive winning pins of one
@@ -50,6 +54,15 @@ type logWriter struct {
 	last   uint64
 	n      int
 	body   []byte // the pending run's items
+	// recent is, per origin, the seqs of the last run written in this transaction: finding
+	// the run of a seq in it is a Get of its key, not an iterator (which, in a write
+	// transaction, sorts the pending writes: replacing a run's pins one by one paid that for
+	// every pin).
+	recent map[peer.ID]span
+}
+
+func newLogWriter(txn *badger.Txn) *logWriter {
+	return &logWriter{txn: txn, recent: map[peer.ID]span{}}
 }
 
 // add logs op; won says it is now its CID's record.
@@ -85,8 +98,22 @@ func (w *logWriter) flush() error {
 		return nil
 	}
 	v := encodeRun(w.n, w.body)
+	if w.n > 1 {
+		w.recent[w.origin] = span{w.first, w.last}
+	}
 	w.n, w.body = 0, w.body[:0]
 	return w.txn.Set(opKey(w.origin, w.last), v)
+}
+
+// hint is the span of the last run written for origin (empty when none).
+func (w *logWriter) hint(origin peer.ID) span {
+	if w == nil {
+		return span{1, 0}
+	}
+	if s, ok := w.recent[origin]; ok {
+		return s
+	}
+	return span{1, 0}
 }
 
 func appendRunItem(b []byte, clock uint64, cid []byte) []byte {
@@ -122,8 +149,8 @@ func entryFirst(last uint64, v []byte) (uint64, error) {
 		return last, nil
 	}
 	n, k := binary.Uvarint(v[1:])
-	if k <= 0 || n < 2 || n > last {
-		return 0, fmt.Errorf("%w: op log run of %d ops ending at %d", crdt.ErrBadOp, n, last)
+	if k <= 0 || n < 2 || n > last || n > uint64(len(v)-1-k)/runItemMin {
+		return 0, fmt.Errorf("%w: op log run of %d ops ending at %d in %d bytes", crdt.ErrBadOp, n, last, len(v))
 	}
 	return last - n + 1, nil
 }
@@ -167,8 +194,23 @@ func stubItems(last uint64, v []byte) (items []runItem, ok bool, err error) {
 
 // findEntry finds origin's log entry covering seq in txn: its key's seq (last), first seq and
 // value (a copy). When none covers seq, found is false and first, last and v are those of the
-// next entry (first > seq), or zero when there is none.
-func findEntry(txn *badger.Txn, origin peer.ID, seq uint64) (first, last uint64, v []byte, found bool, err error) {
+// next entry (first > seq), or zero when there is none. hint is a run that may cover seq.
+func findEntry(txn *badger.Txn, origin peer.ID, seq uint64, hint span) (first, last uint64, v []byte, found bool, err error) {
+	if hint.has(seq) {
+		if item, err := txn.Get(opKey(origin, hint.to)); err == nil {
+			if v, err = item.ValueCopy(nil); err != nil {
+				return 0, 0, nil, false, err
+			}
+			if first, err = entryFirst(hint.to, v); err != nil {
+				return 0, 0, nil, false, err
+			}
+			if first <= seq {
+				return first, hint.to, v, true, nil
+			}
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return 0, 0, nil, false, err
+		}
+	}
 	key := opKey(origin, seq)
 	item, err := txn.Get(key) // a single entry, or a run ending at seq: most lookups
 	if err == nil {
@@ -219,7 +261,13 @@ func (st *originState) logged(txn *badger.Txn, w *logWriter, origin peer.ID, seq
 	case st.unseen.has(seq):
 		return false, nil
 	}
-	first, last, _, found, err := findEntry(txn, origin, seq)
+	if w != nil && w.n > 0 && w.origin == origin {
+		// txn must hold every op logged so far, or what is learned of it (unseen) is wrong.
+		if err := w.flush(); err != nil {
+			return false, err
+		}
+	}
+	first, last, _, found, err := findEntry(txn, origin, seq, w.hint(origin))
 	switch {
 	case err != nil:
 		return false, err
@@ -248,14 +296,16 @@ func (st *originState) logging(seq uint64) {
 // unstubLogEntry turns the log entry of replaced (a live record about to be replaced) into a
 // full entry if it is a stub, splitting its run if it is in one, so the log keeps the op's
 // content once the record is gone. An entry trimmed from the log (or never logged: a snapshot
-// record) is left alone. w's pending run is written first (nil: none).
+// record) is left alone; a run that straddles the trim floor is split like any other, and the
+// next trim deletes what of it lies at or below the floor. w's pending run is written first
+// (nil: none).
 func unstubLogEntry(txn *badger.Txn, w *logWriter, replaced crdt.Op) error {
 	if w != nil {
 		if err := w.flush(); err != nil {
 			return err
 		}
 	}
-	first, last, v, found, err := findEntry(txn, replaced.Origin, replaced.Seq)
+	first, last, v, found, err := findEntry(txn, replaced.Origin, replaced.Seq, w.hint(replaced.Origin))
 	if err != nil || !found {
 		return err
 	}
@@ -263,11 +313,14 @@ func unstubLogEntry(txn *badger.Txn, w *logWriter, replaced crdt.Op) error {
 	if err != nil || !stub {
 		return err
 	}
+	if it := items[replaced.Seq-first]; string(it.cid) != string(replaced.Cid.Bytes()) {
+		return fmt.Errorf("%w: op log entry of seq %d of %s is for another CID", crdt.ErrBadOp, replaced.Seq, replaced.Origin)
+	}
 	// Before the op: a run (or stub) ending at seq-1; the op: a full entry; after it: the
 	// rest, still keyed by last (unless the op was last).
 	seq := replaced.Seq
 	if seq > first {
-		if err := setRun(txn, replaced.Origin, items[:seq-first]); err != nil {
+		if err := setRun(txn, w, replaced.Origin, items[:seq-first]); err != nil {
 			return err
 		}
 	}
@@ -275,18 +328,23 @@ func unstubLogEntry(txn *badger.Txn, w *logWriter, replaced crdt.Op) error {
 		return err
 	}
 	if seq < last {
-		return setRun(txn, replaced.Origin, items[seq-first+1:])
+		return setRun(txn, w, replaced.Origin, items[seq-first+1:])
 	}
 	return nil
 }
 
-// setRun stores items (consecutive seqs) as one entry keyed by the last one's seq.
-func setRun(txn *badger.Txn, origin peer.ID, items []runItem) error {
+// setRun stores items (consecutive seqs) as one entry keyed by the last one's seq, and notes
+// the run in w (nil: no note).
+func setRun(txn *badger.Txn, w *logWriter, origin peer.ID, items []runItem) error {
 	var body []byte
 	for _, it := range items {
 		body = appendRunItem(body, it.clock, it.cid)
 	}
-	return txn.Set(opKey(origin, items[len(items)-1].seq), encodeRun(len(items), body))
+	first, last := items[0].seq, items[len(items)-1].seq
+	if w != nil && len(items) > 1 {
+		w.recent[origin] = span{first, last}
+	}
+	return txn.Set(opKey(origin, last), encodeRun(len(items), body))
 }
 
 // decodeLogEntries calls fn with each op of origin's entry keyed by last whose seq is from or

@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"testing"
@@ -163,4 +164,113 @@ func TestOpLogRunBounds(t *testing.T) {
 		t.Fatalf("trimmed to %d: keys %v, were %v", floor, after, seqs)
 	}
 	checkOps(t, s, a, floor+1, ops)
+}
+
+// entrySpans lists origin's op log entries as [first, last] seqs.
+func entrySpans(t *testing.T, s *Store, origin peer.ID) [][2]uint64 {
+	t.Helper()
+	prefix := opPrefix(origin)
+	var out [][2]uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			last := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+			err := it.Item().Value(func(v []byte) error {
+				first, err := entryFirst(last, v)
+				out = append(out, [2]uint64{first, last})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestOpLogRunsOutOfOrderInOneApply: ops of one origin above their predecessors and then the
+// predecessors, with duplicates, in one Apply: the vector counts them all, and no two entries
+// cover a seq (a duplicate is not logged twice).
+func TestOpLogRunsOutOfOrderInOneApply(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b := newPeer(t, 1), newPeer(t, 2)
+	ops := pinRun(t, a, 1, 600, 0)
+	mustApply(t, s, ops[2], ops[0], ops[1]) // 3, 1, 2
+	if vv, _ := s.VersionVector(); vv[a] != 3 {
+		t.Fatalf("3, 1, 2: version vector %d", vv[a])
+	}
+	in := append(append(append([]crdt.Op{}, ops[255:512]...), ops[3:300]...), ops[400]) // a gap's pull after the batch above it
+	mustApply(t, s, in...)
+	if vv, _ := s.VersionVector(); vv[a] != 512 {
+		t.Fatalf("version vector %d, want 512", vv[a])
+	}
+	mustApply(t, s, ops[512:]...)
+	es := entrySpans(t, s, a)
+	for i := 1; i < len(es); i++ {
+		if es[i][0] <= es[i-1][1] {
+			t.Fatalf("entries overlap: %v", es)
+		}
+	}
+	checkOps(t, s, a, 1, ops)
+	// A pin of a run replaced after a duplicate of its neighbour: the run splits cleanly.
+	mustApply(t, s, pinOp(t, b, 1, 5000, ops[3].Cid, "b"))
+	checkOps(t, s, a, 1, ops)
+}
+
+// TestOpLogRunsAnyOrder: random orders, duplicates and chunkings of two origins' ops (pins
+// and unpins of few CIDs: many replacements) leave a full vector, entries that do not
+// overlap, and a log that reads back every op from any seq.
+func TestOpLogRunsAnyOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	ps := []peer.ID{newPeer(t, 1), newPeer(t, 2)}
+	for round := 0; round < 150; round++ {
+		s, _ := openTemp(t)
+		n := uint64(5 + rng.Intn(40))
+		byOrigin := map[peer.ID][]crdt.Op{}
+		var ops []crdt.Op
+		for _, p := range ps {
+			for seq := uint64(1); seq <= n; seq++ {
+				c, clock := mkCid(t, rng.Intn(15)), crdt.HLC(rng.Intn(1000))
+				op := pinOp(t, p, seq, clock, c, "x")
+				if rng.Intn(6) == 0 {
+					op = unpinOp(p, seq, clock, c)
+				}
+				byOrigin[p] = append(byOrigin[p], op)
+				ops = append(ops, op)
+			}
+		}
+		in := append([]crdt.Op(nil), ops...)
+		for i := 0; i < len(ops)/2; i++ {
+			in = append(in, ops[rng.Intn(len(ops))])
+		}
+		for i := range in { // a partial shuffle keeps some runs
+			if rng.Intn(3) == 0 {
+				j := rng.Intn(len(in))
+				in[i], in[j] = in[j], in[i]
+			}
+		}
+		for len(in) > 0 {
+			k := min(len(in), 1+rng.Intn(30))
+			mustApply(t, s, in[:k]...)
+			in = in[k:]
+		}
+		vv, _ := s.VersionVector()
+		for _, p := range ps {
+			if vv[p] != n {
+				t.Fatalf("round %d: version vector %d, want %d", round, vv[p], n)
+			}
+			es := entrySpans(t, s, p)
+			for i := 1; i < len(es); i++ {
+				if es[i][0] <= es[i-1][1] {
+					t.Fatalf("round %d: entries overlap: %v", round, es)
+				}
+			}
+			checkOps(t, s, p, 1+uint64(rng.Intn(int(n))), byOrigin[p])
+		}
+	}
 }

@@ -90,6 +90,7 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 	count := s.pinCount.Load()
 	maxClock := s.maxClock.Load()
 	origins := map[peer.ID]*originState{}
+	log := newLogWriter(txn) // logs nothing: finds and splits runs for mergeRecord
 	var raced []crdt.Op
 	for j, op := range ops {
 		// A record whose op this peer has already applied is reflected here: by this record,
@@ -99,13 +100,13 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 		if err != nil {
 			return err
 		}
-		if seen, err := st.isDuplicate(txn, nil, op); err != nil || seen {
+		if seen, err := st.isDuplicate(txn, log, op); err != nil || seen {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		won, delta, absent, err := s.mergeRecord(txn, nil, op)
+		won, delta, absent, err := s.mergeRecord(txn, log, op)
 		if err != nil {
 			return err
 		}
