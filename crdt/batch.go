@@ -10,7 +10,8 @@ import (
 	"github.com/pincluster/pincluster/internal/wirepb"
 )
 
-// Batch is a signed group of ops from one origin, as published over pubsub.
+// Batch is a group of ops from one origin, as published over pubsub (signed by the origin in
+// the forms older peers send; actors/gossip).
 type Batch struct {
 	Origin    peer.ID
 	Ops       []Op

@@ -246,6 +246,11 @@ func (r *reader) onBatch(msg *pubsub.Message) {
 	}
 	if byAuthor {
 		// pubsub checked the author's signature on the message (StrictSign; pinset_wire.go).
+		// An unsigned message would mean that policy changed: refuse rather than trust From.
+		if len(msg.GetSignature()) == 0 {
+			r.log.Warn("pinset gossip: rejecting unsigned message (pubsub signing is off?)", "author", msg.GetFrom(), "relay", msg.ReceivedFrom)
+			return
+		}
 		if b.Origin != msg.GetFrom() {
 			r.log.Warn("pinset gossip: rejecting forged batch (origin is not the message's author)", "origin", b.Origin, "author", msg.GetFrom(), "relay", msg.ReceivedFrom)
 			return

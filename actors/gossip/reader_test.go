@@ -151,12 +151,14 @@ func TestAuthoredBatchReader(t *testing.T) {
 	other, _ := authoredBatch(t, 2, 1)
 	f.trusted[origin], f.trusted[other] = true, true
 
-	r.onBatch(message(other, relay, good))
-	r.onBatch(message(relay, relay, good))
+	signed := func(m *pubsub.Message) *pubsub.Message { m.Signature = []byte("checked by pubsub"); return m }
+	r.onBatch(signed(message(other, relay, good)))
+	r.onBatch(signed(message(relay, relay, good)))
+	r.onBatch(message(origin, relay, good)) // unsigned: pubsub would not deliver it under StrictSign
 	if len(f.applied) != 0 {
-		t.Fatalf("a batch under another author's message was applied: %v", f.applied)
+		t.Fatalf("a batch under another author's message, or unsigned, was applied: %v", f.applied)
 	}
-	r.onBatch(message(origin, relay, good))
+	r.onBatch(signed(message(origin, relay, good)))
 	if len(f.applied) != 2 {
 		t.Fatalf("the origin's own message: applied %d ops, want 2", len(f.applied))
 	}
@@ -164,7 +166,7 @@ func TestAuthoredBatchReader(t *testing.T) {
 	_, forged := signedBatch(t, 1, 2, 3)
 	b, _ := crdt.UnmarshalBatch(forged)
 	old := append([]byte{compressedMark, codecS2}, s2.Encode(nil, crdt.MarshalBatch(b))...)
-	r.onBatch(message(origin, relay, old))
+	r.onBatch(signed(message(origin, relay, old)))
 	if len(f.applied) != 2 {
 		t.Fatalf("a compressed batch with a bad signature was applied: %v", f.applied)
 	}

@@ -17,7 +17,7 @@ import (
 // maxPubsubMessage bounds a pinset batch or metrics message on the wire.
 const maxPubsubMessage = 8 << 20
 
-// Topics are the peer's pubsub topics: <cluster_name>/pinset carries signed op batches,
+// Topics are the peer's pubsub topics: <cluster_name>/pinset carries op batches,
 // <cluster_name>/metrics carries informer metrics, <cluster_name>/removals announces peers
 // removed with peers rm, <cluster_name>/tokens carries the records of bearer tokens issued or
 // revoked (token_wire.go). Topics publishes on them (batcher.Publisher, informer.Topic, the
