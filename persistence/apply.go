@@ -1,7 +1,6 @@
 package persistence
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -200,17 +199,7 @@ func fillForward(txn *badger.Txn, origin peer.ID, st *originState) error {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Seek(opKey(origin, st.contig+1)); it.Valid() && st.contig < st.last; it.Next() {
-		key := it.Item().Key()
-		if len(key) != len(prefix)+8 {
-			return fmt.Errorf("persistence: corrupt op log key %x", key)
-		}
-		last := binary.BigEndian.Uint64(key[len(prefix):])
-		var first uint64
-		err := it.Item().Value(func(v []byte) error {
-			var err error
-			first, err = entryFirst(last, v)
-			return err
-		})
+		first, last, err := itemSeqs(it.Item(), prefix)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"context"
-	"encoding/binary"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -36,13 +35,7 @@ func (s *Store) HeldAbove(ctx context.Context, origin peer.ID, after uint64, lim
 					return err
 				}
 			}
-			last := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
-			var first uint64
-			err := it.Item().Value(func(v []byte) error {
-				var err error
-				first, err = entryFirst(last, v)
-				return err
-			})
+			first, last, err := itemSeqs(it.Item(), prefix)
 			if err != nil {
 				return err
 			}

@@ -155,6 +155,20 @@ func entryFirst(last uint64, v []byte) (uint64, error) {
 	return last - n + 1, nil
 }
 
+// itemSeqs is the first and last seq of the op log entry item (of an origin's prefix).
+func itemSeqs(item *badger.Item, prefix []byte) (first, last uint64, err error) {
+	key := item.Key()
+	if len(key) != len(prefix)+8 {
+		return 0, 0, fmt.Errorf("persistence: corrupt op log key %x", key)
+	}
+	last = binary.BigEndian.Uint64(key[len(prefix):])
+	err = item.Value(func(v []byte) error {
+		first, err = entryFirst(last, v)
+		return err
+	})
+	return first, last, err
+}
+
 // stubItems decodes a stub or run entry keyed by last into its items; ok is false for a
 // full entry.
 func stubItems(last uint64, v []byte) (items []runItem, ok bool, err error) {
