@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/jsonscan"
 	"github.com/pincluster/pincluster/internal/wirepb"
 )
 
@@ -104,7 +105,7 @@ func (o Op) Validate() error {
 	}
 	switch o.Kind {
 	case OpPin:
-		if len(o.PinJSON) == 0 || o.PinJSON[0] != '{' || !validJSON(o.PinJSON) {
+		if len(o.PinJSON) == 0 || o.PinJSON[0] != '{' || !jsonscan.Valid(o.PinJSON) {
 			return fmt.Errorf("%w: pin op of %s has no valid pin JSON object", ErrBadOp, o.Cid)
 		}
 	case OpUnpin:
