@@ -83,7 +83,7 @@ func (w *logWriter) add(op crdt.Op, won bool) error {
 	}
 	w.last = op.Seq
 	w.n++
-	w.body = appendRunItem(w.body, uint64(op.Clock), op.Cid.Bytes())
+	w.body = appendRunItem(w.body, uint64(op.Clock), op.Cid.KeyString()) // Bytes would copy it
 	return nil
 }
 
@@ -116,7 +116,7 @@ func (w *logWriter) hint(origin peer.ID) span {
 	return span{1, 0}
 }
 
-func appendRunItem(b []byte, clock uint64, cid []byte) []byte {
+func appendRunItem[C string | []byte](b []byte, clock uint64, cid C) []byte {
 	b = binary.BigEndian.AppendUint64(b, clock)
 	b = binary.AppendUvarint(b, uint64(len(cid)))
 	return append(b, cid...)
@@ -362,16 +362,20 @@ func setRun(txn *badger.Txn, w *logWriter, origin peer.ID, items []runItem) erro
 }
 
 // decodeLogEntries calls fn with each op of origin's entry keyed by last whose seq is from or
-// more, reading a stub's JSON from its CID's record in txn.
+// more, reading a stub's JSON from its CID's record in txn. It returns fn's errors as they are,
+// ErrTrimmed for a stub whose record is gone, and a corrupt entry's error naming it.
 func decodeLogEntries(txn *badger.Txn, origin peer.ID, last, from uint64, v []byte, fn func(crdt.Op) error) error {
+	corrupt := func(err error) error {
+		return fmt.Errorf("persistence: corrupt op log entry %d of %s: %w", last, origin, err)
+	}
 	items, stub, err := stubItems(last, v)
 	if err != nil {
-		return err
+		return corrupt(err)
 	}
 	if !stub {
 		op, err := crdt.UnmarshalOp(v)
 		if err != nil {
-			return err
+			return corrupt(err)
 		}
 		return fn(op)
 	}
@@ -380,6 +384,9 @@ func decodeLogEntries(txn *badger.Txn, origin peer.ID, last, from uint64, v []by
 			continue
 		}
 		op, err := resolveStub(txn, origin, it)
+		if errors.Is(err, crdt.ErrBadOp) {
+			return corrupt(err)
+		}
 		if err != nil {
 			return err
 		}

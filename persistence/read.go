@@ -347,15 +347,7 @@ func (s *Store) OpsFrom(ctx context.Context, origin peer.ID, fromSeq uint64, fn 
 		prefix := opPrefix(origin)
 		seek := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), fromSeq)
 		return iterateTxn(ctx, txn, prefix, seek, func(key, v []byte) error {
-			var fnErr error
-			err := decodeLogEntries(txn, origin, binary.BigEndian.Uint64(key[len(prefix):]), fromSeq, v, func(op crdt.Op) error {
-				fnErr = fn(op)
-				return fnErr
-			})
-			if err == nil || errors.Is(err, ErrTrimmed) || (fnErr != nil && err == fnErr) {
-				return err
-			}
-			return fmt.Errorf("persistence: corrupt op log entry %x: %w", key, err)
+			return decodeLogEntries(txn, origin, binary.BigEndian.Uint64(key[len(prefix):]), fromSeq, v, fn)
 		})
 	})
 }
