@@ -52,4 +52,8 @@ type SyncResponse struct {
 	// Removed lists the peers the responder knows were removed (peers rm), each with the seq up
 	// to which its ops stay valid: removals reach peers that missed the announcement.
 	Removed map[string]uint64 `json:"removed,omitempty"`
+	// Heard maps members to when the responder last heard from them (Unix milliseconds): a
+	// sign of life relayed, so that the requester does not take a member it cannot reach
+	// yet for one that is gone (tombstone collection).
+	Heard map[string]uint64 `json:"heard,omitempty"`
 }

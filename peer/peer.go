@@ -259,7 +259,8 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
-		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithStreams(p.streams)); err != nil {
+		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.store.Members, p.roster.LearnHeard),
+		syncer.WithStreams(p.streams)); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),

@@ -241,6 +241,14 @@ func (r *Roster) Answered(id peer.ID) {
 	}
 }
 
+// LearnHeard hands the collector the last-heard times of members a trusted responder reported
+// during anti-entropy (relayed signs of life).
+func (r *Roster) LearnHeard(heard map[peer.ID]time.Time) {
+	if r.a.Collector != nil {
+		r.a.Collector.Relayed(heard)
+	}
+}
+
 // LearnRemovals applies the removals a trusted peer reported during anti-entropy (this peer
 // was offline when they were announced, or joined later).
 func (r *Roster) LearnRemovals(removed map[peer.ID]uint64) {

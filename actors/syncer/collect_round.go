@@ -12,12 +12,20 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
+// contact is what a round saw of the cluster: no other member visible (alone), or contact
+// at `at`; neither when the round ended before looking.
+type contact struct {
+	alone bool
+	at    time.Time
+}
+
 // round is one collection (on a collector worker): it supersedes raced pins whose superseding
 // was lost, refreshes the version vectors of members not heard from recently (a pull records
 // the responder's and fetches what it has), then has the pinset drop the tombstones every
 // member has seen. It drops nothing while some member's version vector is unknown or stale.
-// heard holds the members' newest signs of life known to the actor.
-func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time) {
+// heard holds the members' newest signs of life known to the actor, since the start of this
+// peer's contact with the cluster (zero: none yet).
+func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time, since time.Time) contact {
 	d.supersedeRaced(ctx)
 	window := d.cfg.Fresh
 	// Only what is held before members are judged is collected this round: a tombstone that
@@ -25,17 +33,17 @@ func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time) 
 	early, err := d.store.VersionVector()
 	if err != nil {
 		d.log.Warn("tombstone collection: reading the version vector", "err", err)
-		return
+		return contact{}
 	}
-	members, expired, err := d.gcMembers(ctx, heard)
+	members, expired, seenNow, err := d.gcMembers(ctx, heard, since, time.Now())
 	if err != nil {
 		d.log.Warn("tombstone collection: reading the members", "err", err)
-		return
+		return contact{}
 	}
 	seen, err := d.syncer.SeenVVs(ctx)
 	if err != nil {
 		d.log.Warn("tombstone collection", "err", err)
-		return
+		return seenNow
 	}
 	for _, id := range members {
 		if id == d.cfg.Self || time.Since(seen[id].At) < window/2 {
@@ -57,20 +65,20 @@ func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time) 
 	local, err := d.store.VersionVector()
 	if err != nil {
 		d.log.Warn("tombstone collection: reading the version vector", "err", err)
-		return
+		return seenNow
 	}
 	if seen, err = d.syncer.SeenVVs(ctx); err != nil {
 		d.log.Warn("tombstone collection", "err", err)
-		return
+		return seenNow
 	}
 	upTo, missing := stableVV(d.cfg.Self, members, local, seen, time.Now().Add(-window), d.members.Trusted)
 	if len(missing) > 0 {
 		d.log.Debug("tombstone collection waits for members", "peers", missing)
-		return
+		return seenNow
 	}
 	upTo = minVV(upTo, early)
 	if len(upTo) == 0 {
-		return
+		return seenNow
 	}
 	// The pinset actor writes: exclusions are durable before any tombstone goes, at the
 	// greatest clock applied (a bound on every tombstone about to be dropped), so a racing pin
@@ -86,35 +94,42 @@ func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time) 
 		if ctx.Err() == nil {
 			d.log.Warn("tombstone collection", "err", err)
 		}
-		return
+		return seenNow
 	}
 	if res.Dropped > 0 {
 		d.log.Info("tombstone collection: dropped tombstones every member has seen", "count", res.Dropped, "members", len(members))
 	}
+	return seenNow
 }
 
 // gcMembers is every member tombstone collection must wait for: the trusted peers visible now
 // and the durable members heard from within the horizon, minus removed peers. expired lists
 // the durable members silent beyond the horizon (collection goes on without them); a sign of
-// life in heard counts as much as the durable last-heard time.
-func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Time) (members, expired []peer.ID, err error) {
+// life in heard counts as much as the durable last-heard time. Silence is judged only after
+// this peer has been in contact with the cluster for a whole horizon (since; the contact it
+// returns is what it saw now): until then a silent member is waited for, not expired.
+func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Time, since, now time.Time) (members, expired []peer.ID, seen contact, err error) {
+	trusted, removed := d.members.Trusted, d.members.Removed
 	set := map[peer.ID]bool{}
+	seen.alone = true
 	for _, id := range d.members.Visible(ctx) {
 		set[id] = true
+		if id != d.cfg.Self && trusted(id) && !removed(id) {
+			seen = contact{at: now}
+		}
 	}
 	durable, err := d.store.Members()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, seen, err
 	}
-	trusted, removed := d.members.Trusted, d.members.Removed
 	// Every trusted origin whose ops this peer holds is a member, even one it never met (it
 	// joined while that peer was down): it counts from now, and is excluded only after the
 	// horizon, as the peers that met it do.
 	if local, err := d.store.VersionVector(); err == nil {
 		for o := range local {
 			if _, known := durable[o]; !known && o != d.cfg.Self && trusted(o) {
-				if err := d.store.TouchMember(o, time.Now()); err == nil {
-					durable[o] = time.Now()
+				if err := d.store.TouchMember(o, now); err == nil {
+					durable[o] = now
 				}
 			}
 		}
@@ -124,20 +139,31 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 			durable[id] = at
 		}
 	}
-	horizon := time.Now().Add(-d.cfg.Horizon)
+	horizon := now.Add(-d.cfg.Horizon)
+	judge := !seen.alone && !since.IsZero() && !since.After(horizon)
+	var unjudged []peer.ID
 	for id, at := range durable {
-		if at.After(horizon) {
+		switch {
+		case at.After(horizon):
 			set[id] = true
-		} else if !set[id] && trusted(id) && !removed(id) {
+		case set[id] || !trusted(id) || removed(id):
+		case judge:
 			expired = append(expired, id)
+		default:
+			set[id] = true
+			unjudged = append(unjudged, id)
 		}
+	}
+	if len(unjudged) > 0 {
+		d.log.Debug("tombstone collection waits for members silent beyond absent_peer_horizon: this peer has not been in contact with the cluster for a whole horizon",
+			"peers", unjudged, "alone", seen.alone, "contact_since", since)
 	}
 	for id := range set {
 		if id == d.cfg.Self || (trusted(id) && !removed(id)) {
 			members = append(members, id)
 		}
 	}
-	return members, expired, nil
+	return members, expired, seen, nil
 }
 
 // supersede unpins each raced pin whose record is still that very op (a newer pin or unpin

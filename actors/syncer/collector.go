@@ -42,10 +42,20 @@ import (
 // gossip or snapshot) and whichever side pulls first. Untrusted peers never count: their ops
 // are refused, so they cannot bring an old pin back to a trusted peer.
 //
-// A member is heard from when it answers a pull, and also when ops it made within the horizon
-// reach this peer through others (the pinset's PinsetChanged events): it is alive, only not
+// A member is heard from when it answers a pull, when ops it made within the horizon reach this
+// peer through others (the pinset's PinsetChanged events), and when a member that answers a
+// pull heard from it recently (relayed signs of life, liveness.go): it is alive, only not
 // reachable directly yet, so collection waits for it instead of excluding it (and then
 // superseding its recent pins as raced ones).
+//
+// Silence is judged only while this peer is in contact with the cluster. A peer that sees no
+// other member (none connected, none with a live ping) cannot tell the others' absence from its
+// own isolation, so it excludes nobody; and once back in contact it gives every member a whole
+// horizon from then to show up before it excludes any (the contact is kept in memory: a
+// restarted peer starts out of contact). A member silent beyond the horizon that may not be
+// judged yet is waited for like a present one, so collection stops meanwhile: tombstones pile
+// up for a while rather than an acknowledged pin being undone. In particular the last peer of
+// a cluster whose others died never excludes them; `peers rm` lets it collect again.
 //
 // The actor owns the schedule, the last-heard table and its write throttle; a round runs on a
 // worker goroutine that reports back by message (it pulls from members and waits on the
@@ -121,11 +131,14 @@ type (
 	// roundDone reports the end of a round from its worker.
 	roundDone struct {
 		waiters []*actor.PID
+		contact contact // what the round saw of the cluster
 	}
 	// racedPins hands over pins that raced a collected deletion (the store's raced handler).
 	racedPins struct{ ops []crdt.Op }
 	// memberHeard says a trusted peer answered a pull.
 	memberHeard struct{ id peer.ID }
+	// membersRelayed are the last-heard times a responder reported (relayed signs of life).
+	membersRelayed struct{ heard map[peer.ID]time.Time }
 )
 
 type collectorActor struct {
@@ -141,6 +154,9 @@ type collectorActor struct {
 	queued  []*actor.PID          // collectNow senders that arrived during a round: they get a fresh one
 	touched map[peer.ID]time.Time // last-heard times written, for the throttle
 	heard   map[peer.ID]time.Time // newest sign of life of each member, handed to each round
+	// contactSince is when this peer's current contact with the cluster began; zero while it
+	// sees no other member (and after a restart, until it does).
+	contactSince time.Time
 }
 
 // collectorDeps are what a round uses; shared, read only, with the workers.
@@ -166,7 +182,11 @@ func (a *collectorActor) Receive(ctx actor.Context) {
 	case *racedPins:
 		a.onRacedPins(m)
 	case *memberHeard:
-		a.onMemberHeard(m.id, time.Now())
+		now := time.Now()
+		a.inContact(now)
+		a.onMemberHeard(m.id, now)
+	case *membersRelayed:
+		a.onMembersRelayed(m)
 	case messages.PinsetChanged:
 		a.onPinsetChanged(m)
 	case *actor.Stopping:
@@ -214,17 +234,31 @@ func (a *collectorActor) startRound(ctx actor.Context) {
 	waiters := a.waiters
 	a.waiters = nil
 	heard := maps.Clone(a.heard)
+	since := a.contactSince
 	self, system, deps, rctx := ctx.Self(), ctx.ActorSystem(), a.c, a.ctx
 	a.work.Add(1)
 	go func() {
 		defer a.work.Done()
-		deps.round(rctx, heard)
-		system.Root.Send(self, &roundDone{waiters: waiters})
+		seen := deps.round(rctx, heard, since)
+		system.Root.Send(self, &roundDone{waiters: waiters, contact: seen})
 	}()
+}
+
+// inContact records that this peer was in contact with the cluster at `at`.
+func (a *collectorActor) inContact(at time.Time) {
+	if a.contactSince.IsZero() {
+		a.contactSince = at
+	}
 }
 
 func (a *collectorActor) onRoundDone(ctx actor.Context, m *roundDone) {
 	a.running = false
+	switch {
+	case m.contact.alone:
+		a.contactSince = time.Time{}
+	case !m.contact.at.IsZero():
+		a.inContact(m.contact.at)
+	}
 	for _, w := range m.waiters {
 		ctx.Send(w, m)
 	}
@@ -278,13 +312,29 @@ func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
 	}()
 }
 
+// onMembersRelayed takes the last-heard times a responder reported as signs of life, those
+// within the horizon (an older one could only have the member excluded at once).
+func (a *collectorActor) onMembersRelayed(m *membersRelayed) {
+	now := time.Now()
+	for id, at := range m.heard {
+		if a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
+			continue
+		}
+		if at.After(now) {
+			at = now
+		}
+		a.onMemberHeard(id, at)
+	}
+}
+
 // onPinsetChanged takes ops of other members made within the horizon as signs of life (at
-// their clock's wall time, never later than now).
+// their clock's wall time, never later than now); ops arriving from others are contact too.
 func (a *collectorActor) onPinsetChanged(m messages.PinsetChanged) {
 	if m.Local {
 		return
 	}
 	now := time.Now()
+	a.inContact(now)
 	newest := map[peer.ID]time.Time{}
 	for _, op := range m.Ops {
 		if w := op.Clock.Wall(); w.After(newest[op.Origin]) {
@@ -360,6 +410,12 @@ func (c *Collector) PID() *actor.PID { return c.pid }
 // Heard records that a trusted peer answered a pull.
 func (c *Collector) Heard(id peer.ID) {
 	c.system.Root.Send(c.pid, &memberHeard{id: id})
+}
+
+// Relayed records the last-heard times of members that a trusted responder reported
+// (syncer.WithLiveness's learn).
+func (c *Collector) Relayed(heard map[peer.ID]time.Time) {
+	c.system.Root.Send(c.pid, &membersRelayed{heard: heard})
 }
 
 // Stop stops the actor and waits for its workers (before the pinset and the store stop).

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,27 +11,48 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/pinset"
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// soloMembership is a cluster of one peer that trusts every origin.
-type soloMembership struct{ self peer.ID }
+// testMembership is a cluster that trusts every origin, of this peer and the peers `others`
+// says are visible (none: a peer alone).
+type testMembership struct {
+	self   peer.ID
+	others atomic.Pointer[[]peer.ID]
+}
 
-func (m soloMembership) Visible(context.Context) []peer.ID { return []peer.ID{m.self} }
-func (soloMembership) Trusted(peer.ID) bool                { return true }
-func (soloMembership) Removed(peer.ID) bool                { return false }
+func (m *testMembership) Visible(context.Context) []peer.ID {
+	out := []peer.ID{m.self}
+	if o := m.others.Load(); o != nil {
+		out = append(out, *o...)
+	}
+	return out
+}
+func (*testMembership) Trusted(peer.ID) bool { return true }
+func (*testMembership) Removed(peer.ID) bool { return false }
+
+// see makes ids the visible peers besides this one.
+func (m *testMembership) see(ids ...peer.ID) { m.others.Store(&ids) }
 
 type collectorSide struct {
 	id        peer.ID
 	store     *persistence.Store
 	writer    *pinset.Pinset
 	collector *Collector
+	members   *testMembership
+	link      *link
 }
 
 func newCollectorSide(t *testing.T, interval time.Duration) *collectorSide {
+	t.Helper()
+	return newCollectorSideHorizon(t, interval, time.Hour)
+}
+
+func newCollectorSideHorizon(t *testing.T, interval, horizon time.Duration) *collectorSide {
 	t.Helper()
 	st, err := persistence.Open(persistence.Options{InMemory: true})
 	if err != nil {
@@ -43,12 +65,14 @@ func newCollectorSide(t *testing.T, interval time.Duration) *collectorSide {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Spawn(system.Root, st, &link{}, writer, func(peer.ID) bool { return true }, log)
+	l := &link{}
+	s, err := Spawn(system.Root, st, l, writer, func(peer.ID) bool { return true }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := CollectorConfig{Self: self, Interval: interval, Fresh: time.Minute, Horizon: time.Hour}
-	c, err := SpawnCollector(system.Root, cfg, st, writer, s, soloMembership{self}, log)
+	members := &testMembership{self: self}
+	cfg := CollectorConfig{Self: self, Interval: interval, Fresh: time.Minute, Horizon: horizon}
+	c, err := SpawnCollector(system.Root, cfg, st, writer, s, members, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +84,7 @@ func newCollectorSide(t *testing.T, interval time.Duration) *collectorSide {
 		system.Shutdown()
 		st.Close()
 	})
-	return &collectorSide{id: self, store: st, writer: writer, collector: c}
+	return &collectorSide{id: self, store: st, writer: writer, collector: c, members: members, link: l}
 }
 
 // A peer alone collects its tombstones when asked, through the pinset actor.
@@ -136,36 +160,128 @@ func TestCollectorSupersedesRacedPins(t *testing.T) {
 	}
 }
 
-// A member silent beyond the horizon is excluded and collection goes on; a member whose recent
-// ops reached this peer through others (a PinsetChanged event) is alive, and collection waits
-// for its version vector instead.
+// inContact makes s a peer that has been in contact with the cluster for a whole horizon: a
+// witness is visible and reachable, and holds the ops of s that s holds (so the witness holds
+// collection back for nothing). A peer just back in contact judges nobody's silence: the
+// first round, which starts the contact, neither excludes `silent` nor collects.
+func inContact(t *testing.T, s *collectorSide, horizon time.Duration, silent peer.ID, c api.Cid) {
+	t.Helper()
+	w := newSide(t, 3, 100)
+	if _, err := w.store.Apply(tombstoneOps(t, s.id, c)); err != nil {
+		t.Fatal(err)
+	}
+	s.link.target, s.link.only = w.system, w.id
+	s.members.see(w.id)
+	start := time.Now()
+	if err := s.collector.CollectNow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if kept, excluded := judged(t, s, silent, c); !kept || excluded {
+		t.Fatalf("a peer just in contact judged a silent member (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+	poll.Until(10*time.Second, 10*time.Millisecond, func() bool { return time.Since(start) > horizon })
+}
+
+// tombstoneOps pin then unpin c, as origin.
+func tombstoneOps(t *testing.T, origin peer.ID, c api.Cid) []crdt.Op {
+	return []crdt.Op{pinOp(t, origin, 1, c, "a"), unpinOp(origin, 2, c)}
+}
+
+// judged reports whether c's tombstone is still held and whether id was excluded.
+func judged(t *testing.T, s *collectorSide, id peer.ID, c api.Cid) (kept, excluded bool) {
+	t.Helper()
+	_, kept, err := s.store.Get(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := s.store.Exclusions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, excluded = ex[id]
+	return kept, excluded
+}
+
+// newSilentMember gives s a tombstone and a member last heard from 2 h ago.
+func newSilentMember(t *testing.T, horizon time.Duration) (*collectorSide, peer.ID, api.Cid) {
+	t.Helper()
+	s := newCollectorSideHorizon(t, 0, horizon)
+	other := newPeer(t, 2)
+	if err := s.store.TouchMember(other, time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c := mkCid(t, 1)
+	if err := s.writer.ApplyRemoteWait(t.Context(), tombstoneOps(t, s.id, c)); err != nil {
+		t.Fatal(err)
+	}
+	return s, other, c
+}
+
+// A member silent beyond the horizon is excluded and collection goes on, once this peer has
+// been in contact with the cluster for a whole horizon. A member whose recent ops reached this
+// peer through others (a PinsetChanged event), or that a responder heard from recently
+// (relayed), is alive, and collection waits for it.
 func TestCollectorSignsOfLife(t *testing.T) {
-	for _, alive := range []bool{false, true} {
-		s := newCollectorSide(t, 0)
-		ctx := t.Context()
-		other := newPeer(t, 2)
-		if err := s.store.TouchMember(other, time.Now().Add(-2*time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		c := mkCid(t, 1)
-		if err := s.writer.ApplyRemoteWait(ctx, []crdt.Op{pinOp(t, s.id, 1, c, "a"), unpinOp(s.id, 2, c)}); err != nil {
-			t.Fatal(err)
-		}
-		if alive {
-			recent := crdt.Op{Origin: other, Seq: 1, Clock: crdt.MakeHLC(time.Now().UnixMilli(), 0), Kind: crdt.OpUnpin, Cid: mkCid(t, 2)}
-			s.collector.Changed(messages.PinsetChanged{Ops: []crdt.Op{recent}})
-		}
-		if err := s.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		_, kept, _ := s.store.Get(c)
-		ex, _ := s.store.Exclusions()
-		_, excluded := ex[other]
-		if alive && (!kept || excluded) {
-			t.Fatalf("a member with recent ops was excluded (tombstone kept %v, excluded %v)", kept, excluded)
-		}
-		if !alive && (kept || !excluded) {
-			t.Fatalf("a silent member held collection back (tombstone kept %v, excluded %v)", kept, excluded)
-		}
+	const horizon = 200 * time.Millisecond
+	for _, sign := range []string{"none", "ops", "relayed"} {
+		t.Run(sign, func(t *testing.T) {
+			s, other, c := newSilentMember(t, horizon)
+			inContact(t, s, horizon, other, c)
+			switch sign {
+			case "ops":
+				recent := crdt.Op{Origin: other, Seq: 1, Clock: crdt.MakeHLC(time.Now().UnixMilli(), 0), Kind: crdt.OpUnpin, Cid: mkCid(t, 2)}
+				s.collector.Changed(messages.PinsetChanged{Ops: []crdt.Op{recent}})
+			case "relayed":
+				s.collector.Relayed(map[peer.ID]time.Time{other: time.Now().Add(-horizon / 4)})
+			}
+			if err := s.collector.CollectNow(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			kept, excluded := judged(t, s, other, c)
+			if alive := sign != "none"; alive && (!kept || excluded) {
+				t.Fatalf("a member with a recent sign of life was excluded (tombstone kept %v, excluded %v)", kept, excluded)
+			} else if !alive && (kept || !excluded) {
+				t.Fatalf("a silent member held collection back (tombstone kept %v, excluded %v)", kept, excluded)
+			}
+		})
+	}
+}
+
+// A peer that sees no other member cannot tell their absence from its own isolation: it
+// excludes nobody, and once back in contact gives every member a whole horizon from then (the
+// others' silence while it was cut off does not count).
+func TestCollectorJudgesSilenceOnlyInContact(t *testing.T) {
+	const horizon = 200 * time.Millisecond
+	s, other, c := newSilentMember(t, horizon)
+	ctx := t.Context()
+	if err := s.collector.CollectNow(ctx); err != nil { // alone from the start
+		t.Fatal(err)
+	}
+	if kept, excluded := judged(t, s, other, c); !kept || excluded {
+		t.Fatalf("a peer alone excluded a member (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+	inContact(t, s, horizon, other, c)
+	witness := *s.members.others.Load()
+	s.members.see() // cut off
+	if err := s.collector.CollectNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kept, excluded := judged(t, s, other, c); !kept || excluded {
+		t.Fatalf("a peer cut off excluded a member (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+	s.members.see(witness...) // back: the contact starts again
+	start := time.Now()
+	if err := s.collector.CollectNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kept, excluded := judged(t, s, other, c); !kept || excluded {
+		t.Fatalf("a peer just back from isolation excluded a member (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+	poll.Until(10*time.Second, 10*time.Millisecond, func() bool { return time.Since(start) > horizon })
+	if err := s.collector.CollectNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kept, excluded := judged(t, s, other, c); kept || !excluded {
+		t.Fatalf("after a horizon back in contact, the silent member still held collection back (tombstone kept %v, excluded %v)", kept, excluded)
 	}
 }

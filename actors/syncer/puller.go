@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -56,6 +57,8 @@ type Syncer struct {
 
 	removals      func() map[peer.ID]uint64
 	learnRemovals func(map[peer.ID]uint64)
+	heard         func() (map[peer.ID]time.Time, error) // WithLiveness; nil: none sent
+	learnHeard    func(map[peer.ID]time.Time)
 	streams       *Streams // nil: pulls ask for everything
 	log           *slog.Logger
 	cancel        context.CancelFunc
@@ -79,7 +82,7 @@ func Spawn(parent root.Parent, store Store, req Requester, writer Writer, trust 
 	}
 	// A restart starts afresh: an empty seen table (seen.go).
 	produce := func() actor.Actor {
-		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, seen: map[peer.ID]SeenVV{},
+		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, heard: s.heard, seen: map[peer.ID]SeenVV{},
 			snapshotMin: s.snapshotMin}
 	}
 	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
@@ -144,6 +147,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 			return total, err
 		}
 		s.learn(resp)
+		s.learnLiveness(resp.Heard)
 		if resp.Snapshot {
 			if snapshots++; snapshots > maxSnapshotsPerPull {
 				return total, fmt.Errorf("sync from %s: still answering with snapshots after %d: retry later", from, maxSnapshotsPerPull)

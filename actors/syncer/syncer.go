@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -81,8 +82,9 @@ type syncerActor struct {
 	store    Store
 	log      *slog.Logger
 	ctx      context.Context
-	removals func() map[peer.ID]uint64 // WithRemovals; nil: none sent
-	seen     map[peer.ID]SeenVV        // seen.go
+	removals func() map[peer.ID]uint64             // WithRemovals; nil: none sent
+	heard    func() (map[peer.ID]time.Time, error) // WithLiveness; nil: none sent
+	seen     map[peer.ID]SeenVV                    // seen.go
 
 	snapshotMin uint64 // farBehind's floor
 }
@@ -113,6 +115,11 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 		if a.removals != nil && resp.Error == "" {
 			if r := a.removals(); len(r) > 0 {
 				resp.Removed = encodeVV(r)
+			}
+		}
+		if a.heard != nil && resp.Error == "" {
+			if h, err := a.heard(); err == nil && len(h) > 0 {
+				resp.Heard = encodeHeard(h)
 			}
 		}
 		system.Root.Send(sender, resp)

@@ -41,6 +41,7 @@ type side struct {
 // target system's actor directly.
 type link struct {
 	target    *actor.ActorSystem
+	only      peer.ID // set: only this peer is reachable (at target); unset: any peer ID reaches target
 	requests  atomic.Int32
 	snapshots atomic.Int32 // answers that were snapshot pages
 	failAt    atomic.Int32 // the request of this number (1-based) fails; 0: none
@@ -60,7 +61,7 @@ func (l *link) Request(ctx context.Context, to *actor.PID, msg any) (any, error)
 	if n == l.failAt.Load() {
 		return nil, fmt.Errorf("request %d: the test drops it", n)
 	}
-	if l.target == nil {
+	if l.target == nil || l.only != "" && to.Address != l.only.String() {
 		return nil, fmt.Errorf("peer %s unreachable (not connected in this test)", to.Address)
 	}
 	req := msg.(*messages.SyncRequest)

@@ -1002,7 +1002,11 @@ type SyncResponse struct {
 	Cursor     string                 `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	SnapshotVv map[string]uint64      `protobuf:"bytes,8,rep,name=snapshot_vv,json=snapshotVv,proto3" json:"snapshot_vv,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// removed peer ID string -> the seq up to which its ops stay valid
-	Removed       map[string]uint64 `protobuf:"bytes,9,rep,name=removed,proto3" json:"removed,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Removed map[string]uint64 `protobuf:"bytes,9,rep,name=removed,proto3" json:"removed,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// member peer ID string -> when the responder last heard from it (Unix milliseconds): a
+	// member reachable by the responder but not yet by the requester is alive, not absent.
+	// Compatible both ways: an older peer skips the field, or sends none.
+	Heard         map[string]uint64 `protobuf:"bytes,10,rep,name=heard,proto3" json:"heard,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1096,6 +1100,13 @@ func (x *SyncResponse) GetSnapshotVv() map[string]uint64 {
 func (x *SyncResponse) GetRemoved() map[string]uint64 {
 	if x != nil {
 		return x.Removed
+	}
+	return nil
+}
+
+func (x *SyncResponse) GetHeard() map[string]uint64 {
+	if x != nil {
+		return x.Heard
 	}
 	return nil
 }
@@ -1293,7 +1304,7 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\bSeqRange\x12\x16\n" +
 	"\x06origin\x18\x01 \x01(\tR\x06origin\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\x04R\x02to\"\xa0\x04\n" +
+	"\x02to\x18\x03 \x01(\x04R\x02to\"\x9d\x05\n" +
 	"\fSyncResponse\x12\x10\n" +
 	"\x03ops\x18\x01 \x03(\fR\x03ops\x12\x12\n" +
 	"\x04more\x18\x02 \x01(\bR\x04more\x128\n" +
@@ -1304,7 +1315,9 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\x06cursor\x18\a \x01(\tR\x06cursor\x12Q\n" +
 	"\vsnapshot_vv\x18\b \x03(\v20.pincluster.wire.v1.SyncResponse.SnapshotVvEntryR\n" +
 	"snapshotVv\x12G\n" +
-	"\aremoved\x18\t \x03(\v2-.pincluster.wire.v1.SyncResponse.RemovedEntryR\aremoved\x1a5\n" +
+	"\aremoved\x18\t \x03(\v2-.pincluster.wire.v1.SyncResponse.RemovedEntryR\aremoved\x12A\n" +
+	"\x05heard\x18\n" +
+	" \x03(\v2+.pincluster.wire.v1.SyncResponse.HeardEntryR\x05heard\x1a5\n" +
 	"\aVvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a=\n" +
@@ -1312,6 +1325,10 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a:\n" +
 	"\fRemovedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a8\n" +
+	"\n" +
+	"HeardEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"S\n" +
 	"\x0eAppliedRequest\x12\x16\n" +
@@ -1334,7 +1351,7 @@ func file_internal_wirepb_rpc_proto_rawDescGZIP() []byte {
 	return file_internal_wirepb_rpc_proto_rawDescData
 }
 
-var file_internal_wirepb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_internal_wirepb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_internal_wirepb_rpc_proto_goTypes = []any{
 	(*IDRequest)(nil),             // 0: pincluster.wire.v1.IDRequest
 	(*IDResponse)(nil),            // 1: pincluster.wire.v1.IDResponse
@@ -1360,26 +1377,28 @@ var file_internal_wirepb_rpc_proto_goTypes = []any{
 	nil,                           // 21: pincluster.wire.v1.SyncResponse.VvEntry
 	nil,                           // 22: pincluster.wire.v1.SyncResponse.SnapshotVvEntry
 	nil,                           // 23: pincluster.wire.v1.SyncResponse.RemovedEntry
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	nil,                           // 24: pincluster.wire.v1.SyncResponse.HeardEntry
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
 }
 var file_internal_wirepb_rpc_proto_depIdxs = []int32{
 	2,  // 0: pincluster.wire.v1.IDResponse.id:type_name -> pincluster.wire.v1.ID
 	3,  // 1: pincluster.wire.v1.ID.ipfs:type_name -> pincluster.wire.v1.IPFSID
 	6,  // 2: pincluster.wire.v1.StatusResponse.infos:type_name -> pincluster.wire.v1.PinInfo
-	24, // 3: pincluster.wire.v1.PinInfo.created:type_name -> google.protobuf.Timestamp
+	25, // 3: pincluster.wire.v1.PinInfo.created:type_name -> google.protobuf.Timestamp
 	19, // 4: pincluster.wire.v1.PinInfo.metadata:type_name -> pincluster.wire.v1.PinInfo.MetadataEntry
-	24, // 5: pincluster.wire.v1.PinInfo.timestamp:type_name -> google.protobuf.Timestamp
+	25, // 5: pincluster.wire.v1.PinInfo.timestamp:type_name -> google.protobuf.Timestamp
 	11, // 6: pincluster.wire.v1.GCResponse.result:type_name -> pincluster.wire.v1.IPFSRepoGC
 	20, // 7: pincluster.wire.v1.SyncRequest.vv:type_name -> pincluster.wire.v1.SyncRequest.VvEntry
 	15, // 8: pincluster.wire.v1.SyncRequest.held:type_name -> pincluster.wire.v1.SeqRange
 	21, // 9: pincluster.wire.v1.SyncResponse.vv:type_name -> pincluster.wire.v1.SyncResponse.VvEntry
 	22, // 10: pincluster.wire.v1.SyncResponse.snapshot_vv:type_name -> pincluster.wire.v1.SyncResponse.SnapshotVvEntry
 	23, // 11: pincluster.wire.v1.SyncResponse.removed:type_name -> pincluster.wire.v1.SyncResponse.RemovedEntry
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	24, // 12: pincluster.wire.v1.SyncResponse.heard:type_name -> pincluster.wire.v1.SyncResponse.HeardEntry
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_internal_wirepb_rpc_proto_init() }
@@ -1393,7 +1412,7 @@ func file_internal_wirepb_rpc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_wirepb_rpc_proto_rawDesc), len(file_internal_wirepb_rpc_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

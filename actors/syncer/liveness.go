@@ -1,0 +1,64 @@
+package syncer
+
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Relayed signs of life. Every anti-entropy answer carries when the responder last heard from
+// each member (its durable last-heard table), and the requester takes those times as signs of
+// life. A peer back from isolation reaches some members before others; without the relayed
+// times the ones it cannot reach yet look silent since it was cut off, and tombstone
+// collection would go on without them (and unpin what they pinned meanwhile as raced pins).
+// A relayed time is never later than the receiver's now, and it only ever lowers a member's
+// silence to the responder's own observation: a member nobody hears stays silent, so a dead
+// peer is not kept alive by the relays.
+
+// maxRelayedMembers bounds the members read from one answer (a cluster has far fewer).
+const maxRelayedMembers = 10_000
+
+// WithLiveness makes signs of life travel with anti-entropy: every answer carries get() (the
+// responder's last-heard time of each member), and learn is told what a trusted responder
+// reports.
+func WithLiveness(get func() (map[peer.ID]time.Time, error), learn func(map[peer.ID]time.Time)) Option {
+	return func(s *Syncer) { s.heard, s.learnHeard = get, learn }
+}
+
+// encodeHeard is the wire form of last-heard times: peer ID string -> Unix milliseconds.
+func encodeHeard(heard map[peer.ID]time.Time) map[string]uint64 {
+	out := make(map[string]uint64, len(heard))
+	for id, at := range heard {
+		if ms := at.UnixMilli(); ms > 0 {
+			out[id.String()] = uint64(ms)
+		}
+	}
+	return out
+}
+
+// decodeHeard parses the wire form, skipping entries that are not peer IDs, and caps every
+// time at now (a responder whose clock runs ahead).
+func decodeHeard(wire map[string]uint64, now time.Time) map[peer.ID]time.Time {
+	out := make(map[peer.ID]time.Time, min(len(wire), maxRelayedMembers))
+	for s, ms := range wire {
+		if len(out) >= maxRelayedMembers {
+			break
+		}
+		id, err := peer.Decode(s)
+		if err != nil {
+			continue
+		}
+		out[id] = time.UnixMilli(int64(min(ms, uint64(now.UnixMilli()))))
+	}
+	return out
+}
+
+// learnLiveness hands the last-heard times an answer carries to the owner.
+func (s *Syncer) learnLiveness(wire map[string]uint64) {
+	if s.learnHeard == nil || len(wire) == 0 {
+		return
+	}
+	if heard := decodeHeard(wire, time.Now()); len(heard) > 0 {
+		s.learnHeard(heard)
+	}
+}
