@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -68,10 +69,14 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		lp = localPin{cid: c, js: js}
 		lp.spans, lp.scanned = scanPin(js)
 		lp.scanned = lp.scanned && lp.spans.valid()
-		if st, meta, err := s.localMetaStatus(ctx, js); err != nil { // a meta-pin: its shards' aggregate
-			return err
-		} else if meta {
-			return emit(st)
+		// A meta-pin shows its shards' aggregate. The scanned type names one exactly; an
+		// unscanned pin is searched for the tag (and decoded if it holds it).
+		if lp.scanned && string(lp.spans.typ) == `"meta-pin"` || !lp.scanned && bytes.Contains(js, metaTag) {
+			if st, meta, err := s.localMetaStatus(ctx, js); err != nil {
+				return err
+			} else if meta {
+				return emit(st)
+			}
 		}
 		var allocated bool
 		if lp.scanned {
@@ -183,6 +188,12 @@ func sameShort(a, b api.PinInfoShort) bool {
 		a.Updated.Equal(b.Updated)
 }
 
+// identicalShort reports whether a and b encode to the same JSON (sameShort, with the same
+// time zones).
+func identicalShort(a, b api.PinInfoShort) bool {
+	return sameShort(a, b) && a.TS.Location() == b.TS.Location() && a.Updated.Location() == b.Updated.Location()
+}
+
 // lookup is c's in-flight status (found). For an item of no kept value it asks the tracker
 // for c's whole status instead (asked), decoding the stored pin.
 func (f *inFlightSet) lookup(ctx context.Context, t Tracker, c, js []byte) (st api.PinInfoShort, found, asked bool, err error) {
@@ -239,6 +250,12 @@ func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerS
 		return err
 	}
 	settled := map[api.TrackerStatus][]byte{} // the few constant peer_map values of this pass
+	// last is the latest in-flight value and its JSON: a large queue's items share a handful
+	// of values (inFlightSet's classes), and encoding each again was a fifth of the pass.
+	var last struct {
+		st   api.PinInfoShort
+		json []byte
+	}
 	var line []byte
 	return s.localPass(ctx, filter, func(lp *localPin) error {
 		if !lp.scanned {
@@ -248,8 +265,14 @@ func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerS
 			}
 			return encodeTo(g, fn)
 		}
-		short, ok := settled[lp.st.Status]
-		if !ok || !lp.settled {
+		var short []byte
+		switch {
+		case lp.settled:
+			short = settled[lp.st.Status]
+		case last.json != nil && identicalShort(last.st, lp.st):
+			short = last.json
+		}
+		if short == nil {
 			b, err := json.Marshal(lp.st)
 			if err != nil {
 				return err
@@ -257,6 +280,8 @@ func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerS
 			short = b
 			if lp.settled {
 				settled[lp.st.Status] = b
+			} else {
+				last.st, last.json = lp.st, b
 			}
 		}
 		f := lp.spans

@@ -10,6 +10,7 @@ import (
 // from the stored bytes without decoding them (nil: the field is absent).
 type pinSpans struct {
 	cid, name, allocations, origins, timestamp, metadata []byte
+	typ                                                  []byte // "type": only read, never copied
 }
 
 // maxDepth bounds the nesting scanPin accepts (a stored pin nests two levels).
@@ -58,6 +59,8 @@ func scanPin(js []byte) (f pinSpans, ok bool) {
 			f.timestamp = v
 		case "metadata":
 			f.metadata = v
+		case "type":
+			f.typ = v
 		}
 		i = jsonscan.Space(js, vEnd)
 		if i >= len(js) {

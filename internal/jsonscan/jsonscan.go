@@ -6,6 +6,8 @@
 // for valid UTF-8. Nothing here allocates.
 package jsonscan
 
+import "encoding/binary"
+
 // Valid reports whether b is one JSON value with optional surrounding whitespace, as
 // encoding/json.Valid does (a differential fuzz target compares them), with nesting bounded
 // as encoding/json bounds it (10000 levels) so that the recursion stays shallow.
@@ -33,6 +35,14 @@ func String(b []byte, i int) int {
 		return -1
 	}
 	for j := i + 1; j < len(b); j++ {
+		// Eight bytes at a time while none of them is a quote, a backslash or a control
+		// character: most of a pin's bytes are in strings (CIDs, peer IDs, timestamps).
+		for j+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[j:])) {
+			j += 8
+		}
+		if j >= len(b) {
+			break
+		}
 		switch c := b[j]; {
 		case c == '"':
 			return j + 1
@@ -55,6 +65,16 @@ func String(b []byte, i int) int {
 		}
 	}
 	return -1
+}
+
+// plain8 reports whether none of the eight bytes of v is '"', '\\' or below 0x20 (the
+// classic SWAR tests: a byte is zero, or below n, exactly when its lane borrows into its high
+// bit without having had it set).
+func plain8(v uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	below := (v - ones*0x20) &^ v & highs
+	return below|zero(v^(ones*'"'))|zero(v^(ones*'\\')) == 0
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }

@@ -55,3 +55,11 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+// A CID string: eight bytes at a time.
+func BenchmarkStringCID(b *testing.B) {
+	s := []byte(`"bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"`)
+	for b.Loop() {
+		String(s, 0)
+	}
+}
