@@ -157,7 +157,7 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 			raced = append(raced, op)
 		}
 	}
-	if err := log.flush(); err != nil {
+	if err := log.finish(); err != nil {
 		return err
 	}
 	for origin, st := range origins {

@@ -38,8 +38,9 @@ const (
 	runMark  = 0xfe // nor this (wire type 6)
 	// runMaxBytes bounds a run's value (about 180 pins): far under Badger's value threshold
 	// (store.go), so runs stay in the LSM tree, and small enough that replacing the pins of a
-	// run one by one (an unpin of an ingested list), which rewrites the rest of the run each
-	// time, stays cheap. Entries per pin are what cost; 1/180 of one is as good as none.
+	// run one by one in separate transactions, which rewrites the rest of the run each time,
+	// stays cheap (within one transaction a run is rewritten once: logWriter.splits). Entries
+	// per pin are what cost; 1/180 of one is as good as none.
 	runMaxBytes = 8 << 10
 	// runItemMin is the smallest run item: clock, length, a CID of two bytes.
 	runItemMin = 8 + 1 + 2
@@ -59,10 +60,24 @@ type logWriter struct {
 	// transaction, sorts the pending writes: replacing a run's pins one by one paid that for
 	// every pin).
 	recent map[peer.ID]span
+	// splits is, per origin, the run whose pins are being replaced in this transaction: it is
+	// rewritten once, by finish, not once per replaced pin (an unpin of an ingested list
+	// replaces a run's pins one after the other, and rewrote the rest of the run each time).
+	// Until then the run's entry stays as it was; it still covers the same seqs, which is all
+	// that is read of it in the transaction (logged, fillForward).
+	splits map[peer.ID]*runSplit
+}
+
+// runSplit is a run some of whose pins were replaced: items, and the full entry of each
+// replaced one (nil: still a stub).
+type runSplit struct {
+	first uint64
+	items []runItem
+	full  [][]byte
 }
 
 func newLogWriter(txn *badger.Txn) *logWriter {
-	return &logWriter{txn: txn, recent: map[peer.ID]span{}}
+	return &logWriter{txn: txn, recent: map[peer.ID]span{}, splits: map[peer.ID]*runSplit{}}
 }
 
 // add logs op; won says it is now its CID's record.
@@ -103,6 +118,49 @@ func (w *logWriter) flush() error {
 	}
 	w.n, w.body = 0, w.body[:0]
 	return w.txn.Set(opKey(w.origin, w.last), v)
+}
+
+// finish writes what the transaction still holds back: the pending run and the runs being
+// split. The transaction must not commit before it.
+func (w *logWriter) finish() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	for origin := range w.splits {
+		if err := w.finishSplit(origin); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishSplit writes origin's run being split: its replaced pins as full entries, the rest
+// as the runs (or stubs) between them, each keyed by its last seq.
+func (w *logWriter) finishSplit(origin peer.ID) error {
+	sp := w.splits[origin]
+	if sp == nil {
+		return nil
+	}
+	delete(w.splits, origin)
+	from := 0 // the first item of the stretch of stubs not written yet
+	for i, full := range sp.full {
+		if full == nil {
+			continue
+		}
+		if from < i {
+			if err := setRun(w.txn, w, origin, sp.items[from:i]); err != nil {
+				return err
+			}
+		}
+		if err := w.txn.Set(opKey(origin, sp.first+uint64(i)), full); err != nil {
+			return err
+		}
+		from = i + 1
+	}
+	if from < len(sp.items) {
+		return setRun(w.txn, w, origin, sp.items[from:])
+	}
+	return nil
 }
 
 // hint is the span of the last run written for origin (empty when none).
@@ -314,12 +372,28 @@ func (st *originState) logging(seq uint64) {
 // next trim deletes what of it lies at or below the floor. w's pending run is written first
 // (nil: none).
 func unstubLogEntry(txn *badger.Txn, w *logWriter, replaced crdt.Op) error {
+	origin, seq := replaced.Origin, replaced.Seq
 	if w != nil {
 		if err := w.flush(); err != nil {
 			return err
 		}
+		if sp := w.splits[origin]; sp != nil {
+			if i := seq - sp.first; seq >= sp.first && i < uint64(len(sp.items)) {
+				if sp.full[i] != nil {
+					return nil
+				}
+				if err := sameCid(sp.items[i], replaced); err != nil {
+					return err
+				}
+				sp.full[i] = replaced.Marshal()
+				return nil
+			}
+			if err := w.finishSplit(origin); err != nil { // txn holds it before findEntry
+				return err
+			}
+		}
 	}
-	first, last, v, found, err := findEntry(txn, replaced.Origin, replaced.Seq, w.hint(replaced.Origin))
+	first, last, v, found, err := findEntry(txn, origin, seq, w.hint(origin))
 	if err != nil || !found {
 		return err
 	}
@@ -327,12 +401,17 @@ func unstubLogEntry(txn *badger.Txn, w *logWriter, replaced crdt.Op) error {
 	if err != nil || !stub {
 		return err
 	}
-	if it := items[replaced.Seq-first]; string(it.cid) != string(replaced.Cid.Bytes()) {
-		return fmt.Errorf("%w: op log entry of seq %d of %s is for another CID", crdt.ErrBadOp, replaced.Seq, replaced.Origin)
+	if err := sameCid(items[seq-first], replaced); err != nil {
+		return err
+	}
+	if w != nil && len(items) > 1 {
+		sp := &runSplit{first: first, items: items, full: make([][]byte, len(items))}
+		sp.full[seq-first] = replaced.Marshal()
+		w.splits[origin] = sp
+		return nil
 	}
 	// Before the op: a run (or stub) ending at seq-1; the op: a full entry; after it: the
 	// rest, still keyed by last (unless the op was last).
-	seq := replaced.Seq
 	if seq > first {
 		if err := setRun(txn, w, replaced.Origin, items[:seq-first]); err != nil {
 			return err
@@ -343,6 +422,14 @@ func unstubLogEntry(txn *badger.Txn, w *logWriter, replaced crdt.Op) error {
 	}
 	if seq < last {
 		return setRun(txn, w, replaced.Origin, items[seq-first+1:])
+	}
+	return nil
+}
+
+// sameCid checks that the stub item is replaced's: an entry for another CID is corrupt.
+func sameCid(it runItem, replaced crdt.Op) error {
+	if string(it.cid) != replaced.Cid.KeyString() {
+		return fmt.Errorf("%w: op log entry of seq %d of %s is for another CID", crdt.ErrBadOp, replaced.Seq, replaced.Origin)
 	}
 	return nil
 }

@@ -274,3 +274,40 @@ func TestOpLogRunsAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestOpLogRunSplitOnce: replacing several pins of one run in one Apply (an unpin of an
+// ingested list) splits the run once, at the end: full entries for the replaced pins, runs or
+// stubs between them; a run of the same origin met meanwhile is split in turn.
+func TestOpLogRunSplitOnce(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b := newPeer(t, 1), newPeer(t, 2)
+	first := pinRun(t, a, 1, 10, 0)
+	mustApply(t, s, first...)
+	second := pinRun(t, a, 11, 20, 0)
+	mustApply(t, s, second...)
+	ops := append(first, second...)
+	var unpins []crdt.Op
+	for i, seq := range []int{2, 3, 4, 7, 12, 5, 20} { // 5: back to the first run after the second
+		unpins = append(unpins, unpinOp(b, uint64(i+1), 1000, ops[seq-1].Cid))
+	}
+	mustApply(t, s, unpins...)
+	seqs, marks := logKeys(t, s, a)
+	full := ops[0].Marshal()[0]
+	want := []struct {
+		seq  uint64
+		mark byte
+	}{{1, stubMark}, {2, full}, {3, full}, {4, full}, {5, full}, {6, stubMark}, {7, full}, {10, runMark},
+		{11, stubMark}, {12, full}, {19, runMark}, {20, full}}
+	if len(seqs) != len(want) {
+		t.Fatalf("log keys %v marks %x", seqs, marks)
+	}
+	for i, w := range want {
+		if seqs[i] != w.seq || marks[i] != w.mark {
+			t.Fatalf("log keys %v marks %x: entry %d is %d/%x, want %d/%x", seqs, marks, i, seqs[i], marks[i], w.seq, w.mark)
+		}
+	}
+	for _, from := range []uint64{1, 2, 6, 8, 13, 20} {
+		checkOps(t, s, a, from, ops)
+	}
+	checkOps(t, s, b, 1, unpins)
+}

@@ -117,6 +117,9 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 		}
 		maxClock = max(maxClock, uint64(op.Clock))
 	}
+	if err := log.finish(); err != nil {
+		return err
+	}
 	if err := txn.Set(keyPinCount, encU64(uint64(count))); err != nil {
 		return err
 	}
