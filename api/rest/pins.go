@@ -104,6 +104,16 @@ func pinQueryOf(v url.Values) (api.PinQuery, error) {
 // the pin's own. A pin without one is a plain pin.
 func pinTypeOf(js []byte) api.PinType {
 	const key = `"type":"`
+	// Stored pins are encoding/json's: the type right after the CID, which needs no escape.
+	if rest, ok := bytes.CutPrefix(js, []byte(`{"cid":"`)); ok {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 {
+			if v, ok := bytes.CutPrefix(rest[i+1:], []byte(`,`+key)); ok {
+				if j := bytes.IndexByte(v, '"'); j > 0 {
+					return pinTypeNamed(v[:j])
+				}
+			}
+		}
+	}
 	i := bytes.Index(js, []byte(key))
 	if i < 0 {
 		return api.PinTypeData
@@ -113,7 +123,18 @@ func pinTypeOf(js []byte) api.PinType {
 	if j <= 0 {
 		return api.PinTypeData
 	}
-	return api.PinType(rest[:j])
+	return pinTypeNamed(rest[:j])
+}
+
+// pinTypeNamed is the type named b: a constant for the known ones (no string allocated per
+// pin listed).
+func pinTypeNamed(b []byte) api.PinType {
+	for _, t := range api.PinTypes {
+		if string(b) == string(t) {
+			return t
+		}
+	}
+	return api.PinType(b)
 }
 
 func (s *Server) allocation(w http.ResponseWriter, r *http.Request) {
