@@ -222,7 +222,7 @@ func newSilentMember(t *testing.T, horizon time.Duration) (*collectorSide, peer.
 // peer through others (a PinsetChanged event), or that a responder heard from recently
 // (relayed), is alive, and collection waits for it.
 func TestCollectorSignsOfLife(t *testing.T) {
-	const horizon = 200 * time.Millisecond
+	const horizon = time.Second // long enough that a stalled test machine does not age a sign of life past it
 	for _, sign := range []string{"none", "ops", "relayed"} {
 		t.Run(sign, func(t *testing.T) {
 			s, other, c := newSilentMember(t, horizon)
@@ -251,7 +251,7 @@ func TestCollectorSignsOfLife(t *testing.T) {
 // excludes nobody, and once back in contact gives every member a whole horizon from then (the
 // others' silence while it was cut off does not count).
 func TestCollectorJudgesSilenceOnlyInContact(t *testing.T) {
-	const horizon = 200 * time.Millisecond
+	const horizon = time.Second // long enough that a stalled test machine does not age a sign of life past it
 	s, other, c := newSilentMember(t, horizon)
 	ctx := t.Context()
 	if err := s.collector.CollectNow(ctx); err != nil { // alone from the start
