@@ -21,8 +21,12 @@ const (
 	maxLimited = 4096
 	// pullPage is the page size of a pull.
 	pullPage = sd.MaxEntries
-	// pullTimeout bounds one whole pull.
-	pullTimeout = 5 * time.Minute
+	// A pull has no overall deadline: each page is bounded on its own (the request by the
+	// remote layer's request timeout), so a pull ends when its peer stops answering and
+	// otherwise lasts as long as the pages keep coming. A fixed bound on the whole pull (it was
+	// 5 minutes) would cancel the pull of a digest of 10M pins on a slow link, and restart it
+	// from the first page each time.
+
 	// maxPullPages bounds one pull (4096 x 100k: far more pins than one peer holds).
 	maxPullPages = 100_000
 )
@@ -188,9 +192,7 @@ func (a *digestActor) pull(ctx actor.Context) {
 		r.pulling = true
 		self, system, deps, base := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx
 		a.spawn(func() {
-			pctx, cancel := context.WithTimeout(base, pullTimeout)
-			err := pullFrom(pctx, deps, p)
-			cancel()
+			err := pullFrom(base, deps, p)
 			system.Root.Send(self, pulled{from: p, err: err})
 		})
 	}
