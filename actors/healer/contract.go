@@ -8,6 +8,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -39,8 +40,9 @@ type Liveness interface {
 
 // Tracker is the pin tracker's facade.
 type Tracker interface {
-	// Tracked reports whether the tracker holds c (in memory or in its durable queue).
-	Tracked(ctx context.Context, c api.Cid) (bool, error)
+	// TrackedSet is every CID the tracker holds (in memory or in its durable queue), as
+	// fingerprints for one pass.
+	TrackedSet(ctx context.Context) (*cidset.Set, error)
 	Track(ctx context.Context, pin api.Pin) error
 	Untrack(ctx context.Context, c api.Cid) error
 	RecoverAll(ctx context.Context) (int, error)

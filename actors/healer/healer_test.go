@@ -19,6 +19,7 @@ import (
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -38,6 +39,7 @@ type fakes struct {
 	pins     []api.Pin
 	live     []peer.ID
 	tracked  []api.Cid
+	held     []api.Cid       // what the tracker holds (TrackedSet)
 	ipfs     map[string]bool // pinned on the node
 	lsErr    error           // PinLs fails with it
 	commits  chan []messages.Change
@@ -103,7 +105,15 @@ func (f *fakes) setLive(ids ...peer.ID) {
 	f.mu.Unlock()
 }
 
-func (f *fakes) Tracked(context.Context, api.Cid) (bool, error) { return false, nil }
+func (f *fakes) TrackedSet(context.Context) (*cidset.Set, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	set := cidset.New()
+	for _, c := range f.held {
+		set.Add(c.KeyString())
+	}
+	return set, nil
+}
 func (f *fakes) Track(_ context.Context, pin api.Pin) error {
 	f.mu.Lock()
 	f.tracked = append(f.tracked, pin.Cid)
@@ -233,7 +243,9 @@ func TestSyncAtStartAndAfterCrash(t *testing.T) {
 	expired.ExpireAt = time.Now().Add(-time.Minute)
 	missing := pinOf(t, 2, 1, 1, "a")
 	elsewhere := pinOf(t, 3, 1, 1, "b")
-	f := newFakes(expired, missing, elsewhere)
+	queued := pinOf(t, 4, 1, 1, "a") // not on the node either, but the tracker holds it
+	f := newFakes(expired, missing, elsewhere, queued)
+	f.held = []api.Cid{queued.Cid}
 	f.live = []peer.ID{"a", "b"}
 	_, r, _ := spawn(t, f, time.Hour, time.Hour)
 	got := nextCommit(t, f)

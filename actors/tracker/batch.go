@@ -26,9 +26,8 @@ import (
 //     in twice and held once; the later paging decides from the current record, so the
 //     latest change wins whatever the order.
 //   - A CID of a batch entry has no index: Status reports a pin allocated here that the IPFS
-//     node does not hold as pin_queued while batch entries wait, and Tracked counts it as
-//     tracked, so a state sync does not queue every such CID a second time (it finds what is
-//     missing in a later run, once the batch entries are paged in).
+//     node does not hold as pin_queued while batch entries wait. A state sync reads the whole
+//     queue once (TrackedSet), batch entries' CIDs included, so it does not queue them again.
 //   - A restart pages the entries in again from the head: what had settled is pinned (or
 //     unpinned) again, which the IPFS node answers at once.
 //   - The queue's length counts an entry's CIDs until it is deleted, settled ones too (at

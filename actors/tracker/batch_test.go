@@ -70,6 +70,19 @@ func TestPinsetChangedBeyondTheWindowGoesInBatches(t *testing.T) {
 		return st.QueueBatched() == n-cfg.QueueWindow, fmt.Sprint(st.QueueBatched())
 	})
 	waitStatus(t, tr, pins[20], api.TrackerStatusPinQueued)
+	// A state sync's view: the window's items and the batch entries' CIDs, nothing else.
+	held, err := tr.TrackedSet(ctx5s(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pins {
+		if !held.HasString(p.Cid.KeyString()) {
+			t.Fatalf("pin %d is not in TrackedSet", i)
+		}
+	}
+	if other := testPin(t, "never tracked"); held.HasString(other.Cid.KeyString()) || held.Len() != n {
+		t.Fatalf("TrackedSet holds %d CIDs (an untracked one: %v), want %d", held.Len(), held.HasString(other.Cid.KeyString()), n)
+	}
 	// Changes the tracker is not told of: paging reads the records as they are then.
 	moved.Allocations = []peer.ID{origin}
 	if _, err := st.Apply([]crdt.Op{op(crdt.OpUnpin, unpinned), op(crdt.OpPin, moved)}); err != nil {

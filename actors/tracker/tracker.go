@@ -16,6 +16,7 @@ import (
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -199,12 +200,20 @@ func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
 	return api.PinInfoShort{Status: inFlightStatus(op, ph), Error: e.Err, AttemptCount: e.Attempts, PriorityPin: prio}
 }
 
-// Tracked reports whether the CID has work queued, in progress or failed here (a state sync
-// skips those). It reads the window and the durable queue, not the IPFS node. While batch
-// entries wait every CID counts as tracked: they have no index (batch.go).
-func (t *Tracker) Tracked(ctx context.Context, c api.Cid) (bool, error) {
-	_, found, err := t.inFlight(ctx, c)
-	return found || t.queue.QueueBatched() > 0, err
+// TrackedSet is every CID with work queued, in progress or failed here (a state sync skips
+// those): the window's items and the durable queue, batch entries' CIDs and failed entries
+// included, as fingerprints for one pass (16 bytes a CID, internal/cidset). It reads the
+// queue once, not the IPFS node.
+func (t *Tracker) TrackedSet(ctx context.Context) (*cidset.Set, error) {
+	set := cidset.New()
+	err := t.InFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {
+		set.Add(c.KeyString())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return set, nil
 }
 
 // QueueLen is the number of items queued or in progress, counted in the durable queue (the
