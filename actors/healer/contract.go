@@ -17,6 +17,9 @@ import (
 type Pins interface {
 	// IteratePins streams every live pin in key order, in constant memory.
 	IteratePins(ctx context.Context, fn func(api.Pin) error) error
+	// PinsRaw streams every live pin in key order as its binary CID and stored JSON (both
+	// valid only during fn), for a pass that decodes only the pins it acts on.
+	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error
 	// Placement tells whether the pinset has a record of c (live or tombstone) and whether
 	// that record is a live pin allocated to this peer (true as well when it cannot be
 	// decoded: an IPFS pin is never removed on a doubt).

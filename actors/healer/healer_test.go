@@ -1,7 +1,9 @@
 package healer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	gocid "github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 
@@ -40,10 +43,21 @@ type fakes struct {
 	live     []peer.ID
 	tracked  []api.Cid
 	held     []api.Cid       // what the tracker holds (TrackedSet)
+	self     peer.ID         // the healer's peer ("a" unless a test sets it)
 	ipfs     map[string]bool // pinned on the node
 	lsErr    error           // PinLs fails with it
 	commits  chan []messages.Change
 	recovers chan struct{}
+}
+
+func (f *fakes) PinsRaw(ctx context.Context, fn func(c, js []byte) error) error {
+	return f.IteratePins(ctx, func(p api.Pin) error {
+		js, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		return fn(p.Cid.Bytes(), js)
+	})
 }
 
 func (f *fakes) IteratePins(_ context.Context, fn func(api.Pin) error) error {
@@ -63,7 +77,7 @@ func (f *fakes) Placement(c api.Cid) (bool, bool, error) {
 	defer f.mu.Unlock()
 	for _, p := range f.pins {
 		if p.Cid.KeyString() == c.KeyString() {
-			return true, p.AllocatedTo("a"), nil
+			return true, p.AllocatedTo(f.self), nil
 		}
 	}
 	return false, false, nil
@@ -151,6 +165,20 @@ func (f *fakes) PinLs(_ context.Context, fn func(api.Cid, api.PinMode) error) er
 	return nil
 }
 
+// realPeer is a peer ID that survives a JSON round trip (the short fake IDs do not decode).
+func realPeer(t *testing.T, seed byte) peer.ID {
+	t.Helper()
+	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func pinOf(t *testing.T, i int, min, max int, allocs ...peer.ID) api.Pin {
 	p := api.NewPin(cidOf(t, i), api.PinOptions{ReplicationFactorMin: min, ReplicationFactorMax: max})
 	p.Allocations = allocs
@@ -165,7 +193,7 @@ func spawn(t *testing.T, f *fakes, settle time.Duration, recoverEvery time.Durat
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Spawn(r, Deps{Self: "a", SyncInterval: time.Hour, RecoverInterval: recoverEvery, Started: time.Now(), Settle: settle,
+	h, err := Spawn(r, Deps{Self: f.self, SyncInterval: time.Hour, RecoverInterval: recoverEvery, Started: time.Now(), Settle: settle,
 		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f}, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +202,7 @@ func spawn(t *testing.T, f *fakes, settle time.Duration, recoverEvery time.Durat
 }
 
 func newFakes(pins ...api.Pin) *fakes {
-	return &fakes{pins: pins, ipfs: map[string]bool{}, commits: make(chan []messages.Change, 16), recovers: make(chan struct{}, 16)}
+	return &fakes{pins: pins, self: "a", ipfs: map[string]bool{}, commits: make(chan []messages.Change, 16), recovers: make(chan struct{}, 16)}
 }
 
 func nextCommit(t *testing.T, f *fakes) []messages.Change {
@@ -239,14 +267,15 @@ func TestOnlyTheLowestLivePeerRepins(t *testing.T) {
 // The startup sync unpins expired pins and tracks pins allocated here that the node lacks; a
 // crashed healer comes back fresh and syncs again.
 func TestSyncAtStartAndAfterCrash(t *testing.T) {
-	expired := pinOf(t, 1, 1, 1, "a")
+	a, b := realPeer(t, 1), realPeer(t, 2) // the sync decodes stored pins: real IDs
+	expired := pinOf(t, 1, 1, 1, a)
 	expired.ExpireAt = time.Now().Add(-time.Minute)
-	missing := pinOf(t, 2, 1, 1, "a")
-	elsewhere := pinOf(t, 3, 1, 1, "b")
-	queued := pinOf(t, 4, 1, 1, "a") // not on the node either, but the tracker holds it
+	missing := pinOf(t, 2, 1, 1, a)
+	elsewhere := pinOf(t, 3, 1, 1, b)
+	queued := pinOf(t, 4, 1, 1, a) // not on the node either, but the tracker holds it
 	f := newFakes(expired, missing, elsewhere, queued)
-	f.held = []api.Cid{queued.Cid}
-	f.live = []peer.ID{"a", "b"}
+	f.self, f.held = a, []api.Cid{queued.Cid}
+	f.live = []peer.ID{a, b}
 	_, r, _ := spawn(t, f, time.Hour, time.Hour)
 	got := nextCommit(t, f)
 	if len(got) != 1 || got[0].Kind != crdt.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) {
@@ -266,11 +295,13 @@ func TestSyncAtStartAndAfterCrash(t *testing.T) {
 // When the node cannot list its pins, the sync still unpins expired pins but tracks nothing:
 // without the list every pin would look missing.
 func TestSyncWithoutPinListTracksNothing(t *testing.T) {
-	expired := pinOf(t, 1, 1, 1, "a")
+	a := realPeer(t, 1)
+	expired := pinOf(t, 1, 1, 1, a)
 	expired.ExpireAt = time.Now().Add(-time.Minute)
-	f := newFakes(expired, pinOf(t, 2, 1, 1, "a"))
+	f := newFakes(expired, pinOf(t, 2, 1, 1, a))
+	f.self = a
 	f.lsErr = errors.New("ipfs: connection refused")
-	f.live = []peer.ID{"a"}
+	f.live = []peer.ID{a}
 	spawn(t, f, time.Hour, time.Hour)
 	if got := nextCommit(t, f); len(got) != 1 || got[0].Kind != crdt.OpUnpin {
 		t.Fatalf("commit %+v, want the expired pin unpinned", got)

@@ -22,6 +22,10 @@ func (s StorePins) IteratePins(ctx context.Context, fn func(api.Pin) error) erro
 	return s.Store.IteratePins(ctx, fn)
 }
 
+func (s StorePins) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {
+	return s.Store.PinsRaw(ctx, fn)
+}
+
 func (s StorePins) Placement(c api.Cid) (found, here bool, err error) {
 	rec, found, err := s.Store.Get(c)
 	if err != nil || !found {

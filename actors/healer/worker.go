@@ -1,7 +1,10 @@
 package healer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -16,6 +19,10 @@ import (
 
 // commitBatch is how many changes one commit carries (sync and repin alike).
 const commitBatch = 256
+
+// expireKey is how a stored pin's JSON names its expiry (encoding/json omits a zero one). A
+// pin whose name or metadata holds the text is decoded for nothing, and that is all.
+var expireKey = []byte(`"expire_at"`)
 
 // worker does one job outside the actor (Badger scans, IPFS calls, commits).
 type worker struct {
@@ -155,7 +162,16 @@ func (w worker) stateSync(ctx context.Context) {
 		}
 		expired = expired[:0]
 	}
-	err = w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
+	err = w.deps.Pins.PinsRaw(ctx, func(c, js []byte) error {
+		// Most pins have no expiry and are on the node or held by the tracker: they are told
+		// by their key and bytes. Decoding every pin was most of a sync's CPU (6 us a pin).
+		if !bytes.Contains(js, expireKey) && (!listed || onNode.Has(c) || tracked.Has(c)) {
+			return nil
+		}
+		var pin api.Pin
+		if err := json.Unmarshal(js, &pin); err != nil {
+			return fmt.Errorf("stored pin is not valid JSON: %w", err)
+		}
 		if pin.Expired(now) {
 			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
 			if len(expired) >= commitBatch {
@@ -163,10 +179,7 @@ func (w worker) stateSync(ctx context.Context) {
 			}
 			return nil
 		}
-		if !listed || !pin.AllocatedTo(w.deps.Self) || onNode.HasString(pin.Cid.KeyString()) {
-			return nil
-		}
-		if tracked.HasString(pin.Cid.KeyString()) {
+		if !listed || !pin.AllocatedTo(w.deps.Self) || onNode.Has(c) || tracked.Has(c) {
 			return nil
 		}
 		if err := w.deps.Tracker.Track(ctx, pin); err != nil && ctx.Err() == nil {
