@@ -259,7 +259,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
-		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.store.Members, p.roster.LearnHeard),
+		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.roster.SignsOfLife, p.roster.LearnHeard),
 		syncer.WithStreams(p.streams)); err != nil {
 		return nil, err
 	}

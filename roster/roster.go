@@ -241,6 +241,15 @@ func (r *Roster) Answered(id peer.ID) {
 	}
 }
 
+// SignsOfLife is the collector's observed signs of life of the members, relayed in this
+// peer's anti-entropy answers (none before the collector is attached).
+func (r *Roster) SignsOfLife() (map[peer.ID]time.Time, error) {
+	if r.a.Collector == nil {
+		return nil, nil
+	}
+	return r.a.Collector.SignsOfLife(), nil
+}
+
 // LearnHeard hands the collector the last-heard times of members a trusted responder reported
 // during anti-entropy (relayed signs of life).
 func (r *Roster) LearnHeard(heard map[peer.ID]time.Time) {

@@ -12,20 +12,21 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// contact is what a round saw of the cluster: no other member visible (alone), or contact
-// at `at`; neither when the round ended before looking.
+// contact is what a round saw of the cluster: no other member visible (alone), and whether
+// a member answered one of its pulls (with its relayed signs of life); neither when the round
+// ended before looking.
 type contact struct {
-	alone bool
-	at    time.Time
+	alone    bool
+	answered bool
 }
 
 // round is one collection (on a collector worker): it supersedes raced pins whose superseding
 // was lost, refreshes the version vectors of members not heard from recently (a pull records
 // the responder's and fetches what it has), then has the pinset drop the tombstones every
 // member has seen. It drops nothing while some member's version vector is unknown or stale.
-// heard holds the members' newest signs of life known to the actor, since the start of this
-// peer's contact with the cluster (zero: none yet).
-func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time, since time.Time) contact {
+// j holds the members' newest signs of life known to the actor and whether silence may be
+// judged.
+func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 	d.supersedeRaced(ctx)
 	window := d.cfg.Fresh
 	// Only what is held before members are judged is collected this round: a tombstone that
@@ -35,7 +36,7 @@ func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time, 
 		d.log.Warn("tombstone collection: reading the version vector", "err", err)
 		return contact{}
 	}
-	members, expired, seenNow, err := d.gcMembers(ctx, heard, since, time.Now())
+	members, expired, seenNow, err := d.gcMembers(ctx, j.heard, j.judge, time.Now())
 	if err != nil {
 		d.log.Warn("tombstone collection: reading the members", "err", err)
 		return contact{}
@@ -58,6 +59,8 @@ func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time, 
 			}
 			continue
 		}
+		seenNow.answered = true
+		d.signs.note(id, time.Now())
 		if err := d.store.TouchMember(id, time.Now()); err != nil {
 			d.log.Warn("recording a cluster member", "peer", id, "err", err)
 		}
@@ -105,17 +108,17 @@ func (d *collectorDeps) round(ctx context.Context, heard map[peer.ID]time.Time, 
 // gcMembers is every member tombstone collection must wait for: the trusted peers visible now
 // and the durable members heard from within the horizon, minus removed peers. expired lists
 // the durable members silent beyond the horizon (collection goes on without them); a sign of
-// life in heard counts as much as the durable last-heard time. Silence is judged only after
-// this peer has been in contact with the cluster for a whole horizon (since; the contact it
-// returns is what it saw now): until then a silent member is waited for, not expired.
-func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Time, since, now time.Time) (members, expired []peer.ID, seen contact, err error) {
+// life in heard counts as much as the durable last-heard time. Silence is judged only when
+// judge is set and some other member is visible now (the contact it returns is what it saw):
+// otherwise a silent member is waited for, not expired.
+func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Time, judge bool, now time.Time) (members, expired []peer.ID, seen contact, err error) {
 	trusted, removed := d.members.Trusted, d.members.Removed
 	set := map[peer.ID]bool{}
 	seen.alone = true
 	for _, id := range d.members.Visible(ctx) {
 		set[id] = true
 		if id != d.cfg.Self && trusted(id) && !removed(id) {
-			seen = contact{at: now}
+			seen.alone = false
 		}
 	}
 	durable, err := d.store.Members()
@@ -140,7 +143,7 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 		}
 	}
 	horizon := now.Add(-d.cfg.Horizon)
-	judge := !seen.alone && !since.IsZero() && !since.After(horizon)
+	judge = judge && !seen.alone
 	var unjudged []peer.ID
 	for id, at := range durable {
 		switch {
@@ -155,8 +158,8 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 		}
 	}
 	if len(unjudged) > 0 {
-		d.log.Debug("tombstone collection waits for members silent beyond absent_peer_horizon: this peer has not been in contact with the cluster for a whole horizon",
-			"peers", unjudged, "alone", seen.alone, "contact_since", since)
+		d.log.Debug("tombstone collection waits for members silent beyond absent_peer_horizon: no member has answered this peer since it was last cut off (or started)",
+			"peers", unjudged, "alone", seen.alone)
 	}
 	for id := range set {
 		if id == d.cfg.Self || (trusted(id) && !removed(id)) {

@@ -48,14 +48,16 @@ import (
 // reachable directly yet, so collection waits for it instead of excluding it (and then
 // superseding its recent pins as raced ones).
 //
-// Silence is judged only while this peer is in contact with the cluster. A peer that sees no
-// other member (none connected, none with a live ping) cannot tell the others' absence from its
-// own isolation, so it excludes nobody; and once back in contact it gives every member a whole
-// horizon from then to show up before it excludes any (the contact is kept in memory: a
-// restarted peer starts out of contact). A member silent beyond the horizon that may not be
-// judged yet is waited for like a present one, so collection stops meanwhile: tombstones pile
-// up for a while rather than an acknowledged pin being undone. In particular the last peer of
-// a cluster whose others died never excludes them; `peers rm` lets it collect again.
+// Silence is judged only by a peer in touch with the cluster. A peer that sees no other member
+// (none connected, none with a live ping) cannot tell the others' absence from its own
+// isolation, so it excludes nobody; once back (or restarted) it judges again only after a
+// member answered one of its pulls since, and that answer brought the responder's own signs of
+// life of every member: a member the responder heard from recently is alive, only not
+// reachable from here yet. A member silent beyond the horizon that may not be judged yet is
+// waited for like a present one, so collection stops meanwhile: tombstones wait rather than an
+// acknowledged pin being undone. The last peer of a cluster whose others died never judges
+// them; `peers rm` lets it collect again. A live member that some peers cannot reach directly
+// is kept alive by the others' relays, so it never stops their collection for good either way.
 //
 // The actor owns the schedule, the last-heard table and its write throttle; a round runs on a
 // worker goroutine that reports back by message (it pulls from members and waits on the
@@ -133,6 +135,12 @@ type (
 		waiters []*actor.PID
 		contact contact // what the round saw of the cluster
 	}
+	// judgeRound is what the actor hands a round: the members' signs of life, and whether
+	// silence may be judged (a pull was answered since this peer was last alone).
+	judgeRound struct {
+		heard map[peer.ID]time.Time
+		judge bool
+	}
 	// racedPins hands over pins that raced a collected deletion (the store's raced handler).
 	racedPins struct{ ops []crdt.Op }
 	// memberHeard says a trusted peer answered a pull.
@@ -153,10 +161,34 @@ type collectorActor struct {
 	waiters []*actor.PID          // collectNow senders: answered when the next round ends
 	queued  []*actor.PID          // collectNow senders that arrived during a round: they get a fresh one
 	touched map[peer.ID]time.Time // last-heard times written, for the throttle
-	heard   map[peer.ID]time.Time // newest sign of life of each member, handed to each round
-	// contactSince is when this peer's current contact with the cluster began; zero while it
-	// sees no other member (and after a restart, until it does).
-	contactSince time.Time
+	// synced says a member answered a pull since this peer last saw no other member (or
+	// started): its answer brought the responder's signs of life, so silence may be judged.
+	synced bool
+}
+
+// signs is the newest sign of life of each member that this process observed (a pull
+// answered, ops, a responder's relay), shared by the actor (its writer) and the syncer's
+// answers (liveness.go). Only observations: the placeholder time gcMembers records for an
+// origin it never met is never relayed, or it would bring a dead member back everywhere.
+type signs struct {
+	mu sync.Mutex
+	m  map[peer.ID]time.Time
+}
+
+// note records at as id's sign of life if it is newer.
+func (s *signs) note(id peer.ID, at time.Time) {
+	s.mu.Lock()
+	if at.After(s.m[id]) {
+		s.m[id] = at
+	}
+	s.mu.Unlock()
+}
+
+// copy is a snapshot of the table.
+func (s *signs) copy() map[peer.ID]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.m)
 }
 
 // collectorDeps are what a round uses; shared, read only, with the workers.
@@ -167,6 +199,7 @@ type collectorDeps struct {
 	syncer  *Syncer
 	members Membership
 	log     *slog.Logger
+	signs   *signs
 }
 
 func (a *collectorActor) Receive(ctx actor.Context) {
@@ -182,9 +215,8 @@ func (a *collectorActor) Receive(ctx actor.Context) {
 	case *racedPins:
 		a.onRacedPins(m)
 	case *memberHeard:
-		now := time.Now()
-		a.inContact(now)
-		a.onMemberHeard(m.id, now)
+		a.synced = true // an answer, with the responder's relays before it (same sender)
+		a.onMemberHeard(m.id, time.Now())
 	case *membersRelayed:
 		a.onMembersRelayed(m)
 	case messages.PinsetChanged:
@@ -233,31 +265,23 @@ func (a *collectorActor) startRound(ctx actor.Context) {
 	a.running = true
 	waiters := a.waiters
 	a.waiters = nil
-	heard := maps.Clone(a.heard)
-	since := a.contactSince
+	j := judgeRound{heard: a.c.signs.copy(), judge: a.synced}
 	self, system, deps, rctx := ctx.Self(), ctx.ActorSystem(), a.c, a.ctx
 	a.work.Add(1)
 	go func() {
 		defer a.work.Done()
-		seen := deps.round(rctx, heard, since)
+		seen := deps.round(rctx, j)
 		system.Root.Send(self, &roundDone{waiters: waiters, contact: seen})
 	}()
-}
-
-// inContact records that this peer was in contact with the cluster at `at`.
-func (a *collectorActor) inContact(at time.Time) {
-	if a.contactSince.IsZero() {
-		a.contactSince = at
-	}
 }
 
 func (a *collectorActor) onRoundDone(ctx actor.Context, m *roundDone) {
 	a.running = false
 	switch {
 	case m.contact.alone:
-		a.contactSince = time.Time{}
-	case !m.contact.at.IsZero():
-		a.inContact(m.contact.at)
+		a.synced = false
+	case m.contact.answered:
+		a.synced = true
 	}
 	for _, w := range m.waiters {
 		ctx.Send(w, m)
@@ -291,9 +315,7 @@ func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
 	if id == a.cfg.Self || !a.c.members.Trusted(id) || a.c.members.Removed(id) {
 		return
 	}
-	if at.After(a.heard[id]) {
-		a.heard[id] = at
-	}
+	a.c.signs.note(id, at)
 	every := memberTouchEvery
 	if a.cfg.Horizon > 0 {
 		every = min(every, a.cfg.Horizon/10)
@@ -328,13 +350,12 @@ func (a *collectorActor) onMembersRelayed(m *membersRelayed) {
 }
 
 // onPinsetChanged takes ops of other members made within the horizon as signs of life (at
-// their clock's wall time, never later than now); ops arriving from others are contact too.
+// their clock's wall time, never later than now).
 func (a *collectorActor) onPinsetChanged(m messages.PinsetChanged) {
 	if m.Local {
 		return
 	}
 	now := time.Now()
-	a.inContact(now)
 	newest := map[peer.ID]time.Time{}
 	for _, op := range m.Ops {
 		if w := op.Clock.Wall(); w.After(newest[op.Origin]) {
@@ -358,6 +379,7 @@ type Collector struct {
 	pid    *actor.PID
 	cancel context.CancelFunc
 	work   *sync.WaitGroup
+	signs  *signs
 }
 
 // SpawnCollector starts the collector actor: a round every cfg.Interval.
@@ -366,10 +388,11 @@ func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore,
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, syncer: s, members: members, log: log}
+	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, syncer: s, members: members, log: log,
+		signs: &signs{m: map[peer.ID]time.Time{}}}
 	work := &sync.WaitGroup{}
 	produce := func() actor.Actor {
-		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}, heard: map[peer.ID]time.Time{}}
+		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}}
 	}
 	system := parent.ActorSystem()
 	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), CollectorName)
@@ -377,7 +400,7 @@ func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore,
 		cancel()
 		return nil, fmt.Errorf("collector: spawn: %w", err)
 	}
-	return &Collector{system: system, pid: pid, cancel: cancel, work: work}, nil
+	return &Collector{system: system, pid: pid, cancel: cancel, work: work, signs: deps.signs}, nil
 }
 
 // CollectNow runs a round (or waits for the one in progress and runs another) and returns
@@ -411,6 +434,10 @@ func (c *Collector) PID() *actor.PID { return c.pid }
 func (c *Collector) Heard(id peer.ID) {
 	c.system.Root.Send(c.pid, &memberHeard{id: id})
 }
+
+// SignsOfLife is the newest sign of life of each member this process observed, for the
+// syncer's answers (syncer.WithLiveness's get). Safe for concurrent use.
+func (c *Collector) SignsOfLife() map[peer.ID]time.Time { return c.signs.copy() }
 
 // Relayed records the last-heard times of members that a trusted responder reported
 // (syncer.WithLiveness's learn).

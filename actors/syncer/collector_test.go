@@ -160,11 +160,12 @@ func TestCollectorSupersedesRacedPins(t *testing.T) {
 	}
 }
 
-// inContact makes s a peer that has been in contact with the cluster for a whole horizon: a
+// inContact makes s a peer in touch with the cluster whose silence judgements may start: a
 // witness is visible and reachable, and holds the ops of s that s holds (so the witness holds
-// collection back for nothing). A peer just back in contact judges nobody's silence: the
-// first round, which starts the contact, neither excludes `silent` nor collects.
-func inContact(t *testing.T, s *collectorSide, horizon time.Duration, silent peer.ID, c api.Cid) {
+// collection back for nothing). The first round sees the witness and pulls it; until a member
+// has answered, a peer judges nobody's silence, so that round neither excludes `silent` nor
+// collects.
+func inContact(t *testing.T, s *collectorSide, silent peer.ID, c api.Cid) *side {
 	t.Helper()
 	w := newSide(t, 3, 100)
 	if _, err := w.store.Apply(tombstoneOps(t, s.id, c)); err != nil {
@@ -172,14 +173,13 @@ func inContact(t *testing.T, s *collectorSide, horizon time.Duration, silent pee
 	}
 	s.link.target, s.link.only = w.system, w.id
 	s.members.see(w.id)
-	start := time.Now()
 	if err := s.collector.CollectNow(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if kept, excluded := judged(t, s, silent, c); !kept || excluded {
-		t.Fatalf("a peer just in contact judged a silent member (tombstone kept %v, excluded %v)", kept, excluded)
+		t.Fatalf("a peer no member had answered yet judged a silent member (tombstone kept %v, excluded %v)", kept, excluded)
 	}
-	poll.Until(10*time.Second, 10*time.Millisecond, func() bool { return time.Since(start) > horizon })
+	return w
 }
 
 // tombstoneOps pin then unpin c, as origin.
@@ -203,9 +203,9 @@ func judged(t *testing.T, s *collectorSide, id peer.ID, c api.Cid) (kept, exclud
 }
 
 // newSilentMember gives s a tombstone and a member last heard from 2 h ago.
-func newSilentMember(t *testing.T, horizon time.Duration) (*collectorSide, peer.ID, api.Cid) {
+func newSilentMember(t *testing.T) (*collectorSide, peer.ID, api.Cid) {
 	t.Helper()
-	s := newCollectorSideHorizon(t, 0, horizon)
+	s := newCollectorSide(t, 0)
 	other := newPeer(t, 2)
 	if err := s.store.TouchMember(other, time.Now().Add(-2*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -217,22 +217,21 @@ func newSilentMember(t *testing.T, horizon time.Duration) (*collectorSide, peer.
 	return s, other, c
 }
 
-// A member silent beyond the horizon is excluded and collection goes on, once this peer has
-// been in contact with the cluster for a whole horizon. A member whose recent ops reached this
-// peer through others (a PinsetChanged event), or that a responder heard from recently
-// (relayed), is alive, and collection waits for it.
+// A member silent beyond the horizon is excluded and collection goes on, once a member has
+// answered this peer (a fresh one too: no wait after a start). A member whose recent ops
+// reached this peer through others (a PinsetChanged event), or that a responder heard from
+// recently (relayed), is alive, and collection waits for it.
 func TestCollectorSignsOfLife(t *testing.T) {
-	const horizon = time.Second // long enough that a stalled test machine does not age a sign of life past it
 	for _, sign := range []string{"none", "ops", "relayed"} {
 		t.Run(sign, func(t *testing.T) {
-			s, other, c := newSilentMember(t, horizon)
-			inContact(t, s, horizon, other, c)
+			s, other, c := newSilentMember(t)
+			inContact(t, s, other, c)
 			switch sign {
 			case "ops":
 				recent := crdt.Op{Origin: other, Seq: 1, Clock: crdt.MakeHLC(time.Now().UnixMilli(), 0), Kind: crdt.OpUnpin, Cid: mkCid(t, 2)}
 				s.collector.Changed(messages.PinsetChanged{Ops: []crdt.Op{recent}})
 			case "relayed":
-				s.collector.Relayed(map[peer.ID]time.Time{other: time.Now().Add(-horizon / 4)})
+				s.collector.Relayed(map[peer.ID]time.Time{other: time.Now().Add(-10 * time.Minute)})
 			}
 			if err := s.collector.CollectNow(t.Context()); err != nil {
 				t.Fatal(err)
@@ -248,40 +247,54 @@ func TestCollectorSignsOfLife(t *testing.T) {
 }
 
 // A peer that sees no other member cannot tell their absence from its own isolation: it
-// excludes nobody, and once back in contact gives every member a whole horizon from then (the
-// others' silence while it was cut off does not count).
+// excludes nobody, and once back judges again only after a member answered it (bringing that
+// member's signs of life), however long it has been in touch with others meanwhile.
 func TestCollectorJudgesSilenceOnlyInContact(t *testing.T) {
-	const horizon = time.Second // long enough that a stalled test machine does not age a sign of life past it
-	s, other, c := newSilentMember(t, horizon)
+	s, other, c := newSilentMember(t)
 	ctx := t.Context()
-	if err := s.collector.CollectNow(ctx); err != nil { // alone from the start
-		t.Fatal(err)
+	collect := func(when string) {
+		t.Helper()
+		if err := s.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if kept, excluded := judged(t, s, other, c); !kept || excluded {
+			t.Fatalf("%s: a silent member was excluded (tombstone kept %v, excluded %v)", when, kept, excluded)
+		}
 	}
-	if kept, excluded := judged(t, s, other, c); !kept || excluded {
-		t.Fatalf("a peer alone excluded a member (tombstone kept %v, excluded %v)", kept, excluded)
-	}
-	inContact(t, s, horizon, other, c)
-	witness := *s.members.others.Load()
+	collect("alone from the start")
+	w := inContact(t, s, other, c)
 	s.members.see() // cut off
-	if err := s.collector.CollectNow(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if kept, excluded := judged(t, s, other, c); !kept || excluded {
-		t.Fatalf("a peer cut off excluded a member (tombstone kept %v, excluded %v)", kept, excluded)
-	}
-	s.members.see(witness...) // back: the contact starts again
-	start := time.Now()
-	if err := s.collector.CollectNow(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if kept, excluded := judged(t, s, other, c); !kept || excluded {
-		t.Fatalf("a peer just back from isolation excluded a member (tombstone kept %v, excluded %v)", kept, excluded)
-	}
-	poll.Until(10*time.Second, 10*time.Millisecond, func() bool { return time.Since(start) > horizon })
+	collect("cut off")
+	s.members.see(w.id) // back, the witness's version vector still fresh: no pull this round
+	collect("back, no answer yet")
+	collect("back, still no answer")
+	s.collector.Heard(w.id) // an anti-entropy answer
 	if err := s.collector.CollectNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if kept, excluded := judged(t, s, other, c); kept || !excluded {
-		t.Fatalf("after a horizon back in contact, the silent member still held collection back (tombstone kept %v, excluded %v)", kept, excluded)
+		t.Fatalf("after an answer, the silent member still held collection back (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+}
+
+// Only observations are relayed: the placeholder time recorded for an origin this peer holds
+// ops of but never heard from is not a sign of life of it.
+func TestCollectorRelaysOnlyObservations(t *testing.T) {
+	s := newCollectorSide(t, 0)
+	never := newPeer(t, 4)
+	if err := s.writer.ApplyRemoteWait(t.Context(), []crdt.Op{pinOp(t, never, 1, mkCid(t, 5), "n")}); err != nil {
+		t.Fatal(err)
+	}
+	heard := newPeer(t, 5)
+	s.collector.Heard(heard)
+	if err := s.collector.CollectNow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := s.store.Members(); ms[never].IsZero() {
+		t.Fatalf("members %v: the origin never met is not recorded", ms)
+	}
+	signs := s.collector.SignsOfLife()
+	if _, ok := signs[never]; ok || signs[heard].IsZero() {
+		t.Fatalf("signs of life %v: want %s (answered) and not %s (never heard from)", signs, heard, never)
 	}
 }

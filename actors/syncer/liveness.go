@@ -7,13 +7,14 @@ import (
 )
 
 // Relayed signs of life. Every anti-entropy answer carries when the responder last heard from
-// each member (its durable last-heard table), and the requester takes those times as signs of
-// life. A peer back from isolation reaches some members before others; without the relayed
-// times the ones it cannot reach yet look silent since it was cut off, and tombstone
-// collection would go on without them (and unpin what they pinned meanwhile as raced pins).
-// A relayed time is never later than the receiver's now, and it only ever lowers a member's
-// silence to the responder's own observation: a member nobody hears stays silent, so a dead
-// peer is not kept alive by the relays.
+// each member (what its collector observed since it started: answers, ops, relays; never the
+// placeholder time it records for an origin it never met), and the requester takes those
+// times as signs of life. A peer back from isolation reaches some members before others;
+// without the relayed times the ones it cannot reach yet look silent since it was cut off,
+// and tombstone collection would go on without them (and unpin what they pinned meanwhile as
+// raced pins). A relayed time is never later than the receiver's now, and it is always some
+// peer's observation: a member nobody hears stays silent, so a dead peer is not kept alive by
+// the relays (a responder whose clock runs ahead keeps it alive for that much longer).
 
 // maxRelayedMembers bounds the members read from one answer (a cluster has far fewer).
 const maxRelayedMembers = 10_000
