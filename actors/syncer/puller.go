@@ -118,6 +118,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 		return 0, err
 	}
 	total, snapshots := 0, 0
+	relayed := false
 	r, ok, err := s.takeResume(from)
 	if err != nil {
 		return 0, err
@@ -147,7 +148,10 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 			return total, err
 		}
 		s.learn(resp)
-		s.learnLiveness(resp.Heard)
+		if !relayed { // every page carries the same: once a pull
+			s.learnLiveness(resp.Heard)
+			relayed = true
+		}
 		if resp.Snapshot {
 			if snapshots++; snapshots > maxSnapshotsPerPull {
 				return total, fmt.Errorf("sync from %s: still answering with snapshots after %d: retry later", from, maxSnapshotsPerPull)

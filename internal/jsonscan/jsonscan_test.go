@@ -20,7 +20,18 @@ var validCases = []string{
 
 // Valid answers as encoding/json.Valid does.
 func TestValidMatchesStdlib(t *testing.T) {
-	for _, c := range validCases {
+	// String skips eight plain bytes at a time: a quote, a backslash, a control or a high byte
+	// at every offset of strings around that width.
+	cases := append([]string(nil), validCases...)
+	for n := 6; n <= 18; n++ {
+		for at := 0; at < n; at++ {
+			for _, b := range []string{`"`, `\`, `\n`, `\u00e9`, `\x`, "\x01", "\x1f", " ", "\x7f", "\x80", "\xff"} {
+				body := strings.Repeat("a", at) + b + strings.Repeat("b", n-at-1)
+				cases = append(cases, `"`+body+`"`, `["`+body+`",1]`)
+			}
+		}
+	}
+	for _, c := range cases {
 		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
 			t.Errorf("Valid(%.60q) = %v, json.Valid says %v", c, got, want)
 		}
