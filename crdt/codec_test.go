@@ -15,20 +15,11 @@ import (
 	gocid "github.com/ipfs/go-cid"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/testpeer"
 )
 
-func testPeer(t testing.TB, seed byte) peer.ID {
-	t.Helper()
-	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// testPeer is a peer ID that is the same for the same seed (internal/testpeer).
+var testPeer = testpeer.ID
 
 func testCid(t testing.TB, s string) api.Cid {
 	t.Helper()

@@ -9,26 +9,16 @@ import (
 	"time"
 
 	gocid "github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/testpeer"
 )
 
-func newPeer(t testing.TB, seed byte) peer.ID {
-	t.Helper()
-	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// newPeer is a peer ID that is the same for the same seed (internal/testpeer).
+var newPeer = testpeer.ID
 
 // sortedPeers returns n distinct peers in ascending ID order.
 func sortedPeers(t testing.TB, n int) []peer.ID {

@@ -1,7 +1,6 @@
 package healer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	gocid "github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/cidset"
+	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -165,19 +164,8 @@ func (f *fakes) PinLs(_ context.Context, fn func(api.Cid, api.PinMode) error) er
 	return nil
 }
 
-// realPeer is a peer ID that survives a JSON round trip (the short fake IDs do not decode).
-func realPeer(t *testing.T, seed byte) peer.ID {
-	t.Helper()
-	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// realPeer is a peer ID that is the same for the same seed (internal/testpeer).
+var realPeer = testpeer.ID
 
 func pinOf(t *testing.T, i int, min, max int, allocs ...peer.ID) api.Pin {
 	p := api.NewPin(cidOf(t, i), api.PinOptions{ReplicationFactorMin: min, ReplicationFactorMax: max})

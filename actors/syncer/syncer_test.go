@@ -14,13 +14,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	gocid "github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -135,17 +135,8 @@ func newSideTrusting(t testing.TB, seed byte, page int, trust Trust, opts ...Opt
 // connect makes a pull from `from` reach `to`'s actor.
 func connect(from, to *side) { from.link.target = to.system }
 
-func newPeer(t testing.TB, seed byte) peer.ID {
-	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// newPeer is a peer ID that is the same for the same seed (internal/testpeer).
+var newPeer = testpeer.ID
 
 func mkCid(t testing.TB, i int) api.Cid {
 	h, err := multihash.Sum([]byte(fmt.Sprintf("cid-%d", i)), multihash.SHA2_256, -1)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 	"google.golang.org/protobuf/proto"
@@ -18,6 +17,7 @@ import (
 	gocid "github.com/ipfs/go-cid"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/internal/wirepb"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/remote"
@@ -26,18 +26,8 @@ import (
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from the current encoders")
 
-func wirePeer(t testing.TB, seed byte) libp2ppeer.ID {
-	t.Helper()
-	priv, _, err := crypto.GenerateEd25519Key(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := libp2ppeer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// wirePeer is a peer ID that is the same for the same seed (internal/testpeer).
+var wirePeer = testpeer.ID
 
 // rpcSamples holds one value of each remote call, with every field set where it has any, in
 // the table's order; the golden files are their protobuf forms.
