@@ -342,3 +342,24 @@ func TestVotersChooseTheRepinningPeer(t *testing.T) {
 		t.Fatalf("commit %+v, want pin 1", got)
 	}
 }
+
+// A state sync skips without decoding only a pin surely allocated to other peers.
+func TestElsewhere(t *testing.T) {
+	self, other := realPeer(t, 1), realPeer(t, 2)
+	q := []byte(`"` + self.String() + `"`)
+	for _, tc := range []struct {
+		js   string
+		want bool
+	}{
+		{`{"cid":"x","allocations":["` + other.String() + `"]}`, true},
+		{`{"cid":"x","allocations":["` + other.String() + `","` + self.String() + `"]}`, false},
+		{`{"cid":"x","allocations":[]}`, false},
+		{`{"cid":"x","allocations":null}`, false},
+		{`{"cid":"x"}`, false},
+		{`{"cid":"x","allocations":["` + other.String() + `"],"name":"` + self.String() + `"}`, false}, // a doubt: decoded
+	} {
+		if got := elsewhere([]byte(tc.js), q); got != tc.want {
+			t.Errorf("elsewhere(%s) = %v, want %v", tc.js, got, tc.want)
+		}
+	}
+}

@@ -20,6 +20,14 @@ import (
 // commitBatch is how many changes one commit carries (sync and repin alike).
 const commitBatch = 256
 
+// elsewhere reports whether the stored pin js is surely allocated to other peers: its JSON
+// does not name this peer (quoted) and its allocations are not empty (every peer). Any doubt
+// answers false, and the pin is decoded.
+func elsewhere(js, quotedSelf []byte) bool {
+	return !bytes.Contains(js, quotedSelf) && !bytes.Contains(js, []byte(`"allocations":[]`)) &&
+		!bytes.Contains(js, []byte(`"allocations":null`)) && bytes.Contains(js, []byte(`"allocations":[`))
+}
+
 // expireKey is how a stored pin's JSON names its expiry (encoding/json omits a zero one). A
 // pin whose name or metadata holds the text is decoded for nothing, and that is all.
 var expireKey = []byte(`"expire_at"`)
@@ -162,10 +170,12 @@ func (w worker) stateSync(ctx context.Context) {
 		}
 		expired = expired[:0]
 	}
+	quotedSelf := []byte(`"` + w.deps.Self.String() + `"`)
 	err = w.deps.Pins.PinsRaw(ctx, func(c, js []byte) error {
-		// Most pins have no expiry and are on the node or held by the tracker: they are told
-		// by their key and bytes. Decoding every pin was most of a sync's CPU (6 us a pin).
-		if !bytes.Contains(js, expireKey) && (!listed || onNode.Has(c) || tracked.Has(c)) {
+		// Most pins have no expiry and are on the node, held by the tracker or allocated
+		// elsewhere: they are told by their key and bytes. Decoding every pin was most of a
+		// sync's CPU (6 us a pin).
+		if !bytes.Contains(js, expireKey) && (!listed || onNode.Has(c) || tracked.Has(c) || elsewhere(js, quotedSelf)) {
 			return nil
 		}
 		var pin api.Pin
