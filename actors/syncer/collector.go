@@ -55,7 +55,8 @@ import (
 // life of every member: a member the responder heard from recently is alive, only not
 // reachable from here yet. A member silent beyond the horizon that may not be judged yet is
 // waited for like a present one, so collection stops meanwhile: tombstones wait rather than an
-// acknowledged pin being undone. The last peer of a cluster whose others died never judges
+// acknowledged pin being undone. A process that slept (a paused VM: the wall clock moved on
+// and the monotonic one did not) judges again only after an answer too. The last peer of a cluster whose others died never judges
 // them; `peers rm` lets it collect again. A live member that some peers cannot reach directly
 // is kept alive by the others' relays, so it never stops their collection for good either way.
 //
@@ -164,6 +165,17 @@ type collectorActor struct {
 	// synced says a member answered a pull since this peer last saw no other member (or
 	// started): its answer brought the responder's signs of life, so silence may be judged.
 	synced bool
+	// lastRound is when the last round started, with its monotonic reading (suspended).
+	lastRound time.Time
+}
+
+// suspended reports whether the process slept (a paused VM, a suspended host) between two
+// instants wall and mono apart on the wall and the monotonic clock: the monotonic clock stops
+// during a suspend and timers with it, so a peer that wakes after longer than the horizon
+// would judge silence on signs of life as old as its sleep before any answer refreshed them.
+// A step of the wall clock reads as a sleep too; it only delays judging until an answer.
+func suspended(wall, mono, horizon time.Duration) bool {
+	return wall-mono > min(time.Minute, max(horizon/10, time.Second))
 }
 
 // signs is the newest sign of life of each member that this process observed (a pull
@@ -265,6 +277,11 @@ func (a *collectorActor) startRound(ctx actor.Context) {
 	a.running = true
 	waiters := a.waiters
 	a.waiters = nil
+	now := time.Now()
+	if !a.lastRound.IsZero() && suspended(now.Round(0).Sub(a.lastRound.Round(0)), now.Sub(a.lastRound), a.cfg.Horizon) {
+		a.synced = false // asleep: the signs of life it holds are as old as the sleep
+	}
+	a.lastRound = now
 	j := judgeRound{heard: a.c.signs.copy(), judge: a.synced}
 	self, system, deps, rctx := ctx.Self(), ctx.ActorSystem(), a.c, a.ctx
 	a.work.Add(1)

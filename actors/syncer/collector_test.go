@@ -298,3 +298,22 @@ func TestCollectorRelaysOnlyObservations(t *testing.T) {
 		t.Fatalf("signs of life %v: want %s (answered) and not %s (never heard from)", signs, heard, never)
 	}
 }
+
+// A sleep shows as wall-clock time the monotonic clock did not count; small differences
+// (clock slew, scheduling) do not.
+func TestSuspended(t *testing.T) {
+	for _, tc := range []struct {
+		wall, mono, horizon time.Duration
+		want                bool
+	}{
+		{time.Hour, time.Second, 24 * time.Hour, true},
+		{5 * time.Minute, 5 * time.Minute, 24 * time.Hour, false},
+		{5*time.Minute + 10*time.Second, 5 * time.Minute, 24 * time.Hour, false},
+		{3 * time.Second, time.Second, time.Second, true},
+		{time.Second, 2 * time.Second, time.Second, false},
+	} {
+		if got := suspended(tc.wall, tc.mono, tc.horizon); got != tc.want {
+			t.Errorf("suspended(wall %s, mono %s, horizon %s) = %v, want %v", tc.wall, tc.mono, tc.horizon, got, tc.want)
+		}
+	}
+}
