@@ -242,7 +242,7 @@ func (st *originState) isDuplicate(txn *badger.Txn, w *logWriter, op crdt.Op) (b
 
 // mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
 // absent says the CID had no record. A key the filter never saw is not read (keyfilter.go).
-// w is the transaction's log writer (nil: none), flushed before a replaced op is unstubbed.
+// w is the transaction's log writer: a replaced op's stub becomes a full entry through it (unstub).
 func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
 	var item *badger.Item
@@ -277,7 +277,7 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 		}
 		wasLive = cur.kind == kindLive
 		if wasLive {
-			if err := unstubLogEntry(txn, w, replaced); err != nil {
+			if err := w.unstub(replaced); err != nil {
 				return false, 0, absent, err
 			}
 		}
