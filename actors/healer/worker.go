@@ -24,9 +24,16 @@ const commitBatch = 256
 // does not name this peer (quoted) and its allocations are not empty (every peer). Any doubt
 // answers false, and the pin is decoded.
 func elsewhere(js, quotedSelf []byte) bool {
-	return !bytes.Contains(js, quotedSelf) && !bytes.Contains(js, []byte(`"allocations":[]`)) &&
-		!bytes.Contains(js, []byte(`"allocations":null`)) && bytes.Contains(js, []byte(`"allocations":[`))
+	return !bytes.Contains(js, quotedSelf) && !bytes.Contains(js, allocNone) && !bytes.Contains(js, allocNull) &&
+		bytes.Contains(js, allocList)
 }
+
+// How encoding/json writes a pin's allocations: empty (every peer), null, or a list.
+var (
+	allocNone = []byte(`"allocations":[]`)
+	allocNull = []byte(`"allocations":null`)
+	allocList = []byte(`"allocations":[`)
+)
 
 // expireKey is how a stored pin's JSON names its expiry (encoding/json omits a zero one). A
 // pin whose name or metadata holds the text is decoded for nothing, and that is all.
