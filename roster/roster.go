@@ -243,11 +243,11 @@ func (r *Roster) Answered(id peer.ID) {
 
 // SignsOfLife is the collector's observed signs of life of the members, relayed in this
 // peer's anti-entropy answers (none before the collector is attached).
-func (r *Roster) SignsOfLife() (map[peer.ID]time.Time, error) {
+func (r *Roster) SignsOfLife() map[peer.ID]time.Time {
 	if r.a.Collector == nil {
-		return nil, nil
+		return nil
 	}
-	return r.a.Collector.SignsOfLife(), nil
+	return r.a.Collector.SignsOfLife()
 }
 
 // LearnHeard hands the collector the last-heard times of members a trusted responder reported

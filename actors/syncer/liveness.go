@@ -22,7 +22,7 @@ const maxRelayedMembers = 10_000
 // WithLiveness makes signs of life travel with anti-entropy: every answer carries get() (the
 // responder's last-heard time of each member), and learn is told what a trusted responder
 // reports.
-func WithLiveness(get func() (map[peer.ID]time.Time, error), learn func(map[peer.ID]time.Time)) Option {
+func WithLiveness(get func() map[peer.ID]time.Time, learn func(map[peer.ID]time.Time)) Option {
 	return func(s *Syncer) { s.heard, s.learnHeard = get, learn }
 }
 

@@ -14,8 +14,8 @@ func TestLivenessTravelsWithAntiEntropy(t *testing.T) {
 	trustAll := func(peer.ID) bool { return true }
 	alive, ahead := newPeer(t, 9), newPeer(t, 10)
 	heardAt := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
-	r := newSideTrusting(t, 1, 10, trustAll, WithLiveness(func() (map[peer.ID]time.Time, error) {
-		return map[peer.ID]time.Time{alive: heardAt, ahead: time.Now().Add(time.Hour)}, nil
+	r := newSideTrusting(t, 1, 10, trustAll, WithLiveness(func() map[peer.ID]time.Time {
+		return map[peer.ID]time.Time{alive: heardAt, ahead: time.Now().Add(time.Hour)}
 	}, nil))
 	var mu sync.Mutex
 	var got map[peer.ID]time.Time

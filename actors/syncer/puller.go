@@ -57,7 +57,7 @@ type Syncer struct {
 
 	removals      func() map[peer.ID]uint64
 	learnRemovals func(map[peer.ID]uint64)
-	heard         func() (map[peer.ID]time.Time, error) // WithLiveness; nil: none sent
+	heard         func() map[peer.ID]time.Time // WithLiveness; nil: none sent
 	learnHeard    func(map[peer.ID]time.Time)
 	streams       *Streams // nil: pulls ask for everything
 	log           *slog.Logger

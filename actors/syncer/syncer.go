@@ -82,9 +82,9 @@ type syncerActor struct {
 	store    Store
 	log      *slog.Logger
 	ctx      context.Context
-	removals func() map[peer.ID]uint64             // WithRemovals; nil: none sent
-	heard    func() (map[peer.ID]time.Time, error) // WithLiveness; nil: none sent
-	seen     map[peer.ID]SeenVV                    // seen.go
+	removals func() map[peer.ID]uint64    // WithRemovals; nil: none sent
+	heard    func() map[peer.ID]time.Time // WithLiveness; nil: none sent
+	seen     map[peer.ID]SeenVV           // seen.go
 
 	snapshotMin uint64 // farBehind's floor
 }
@@ -118,7 +118,7 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 			}
 		}
 		if a.heard != nil && resp.Error == "" {
-			if h, err := a.heard(); err == nil && len(h) > 0 {
+			if h := a.heard(); len(h) > 0 {
 				resp.Heard = encodeHeard(h)
 			}
 		}
