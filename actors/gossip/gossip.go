@@ -83,10 +83,11 @@ type Puller interface {
 	PullFrom(id peer.ID)
 }
 
-// Tokens takes the token records other peers published (the tokens actor's facade). It never
-// blocks.
+// Tokens takes the token records other peers published, and hears of the peers that join the
+// tokens topic (the tokens actor's facade). It never blocks.
 type Tokens interface {
 	Merge(from peer.ID, recs []api.TokenRecord)
+	Joined(id peer.ID)
 }
 
 // Deps are the gossip actor's topics and the owners of what it reads. All are required.
@@ -147,7 +148,7 @@ type readerEnded struct {
 type gossipActor struct {
 	deps    Deps
 	log     *slog.Logger
-	subs    []*pubsub.Subscription
+	opened  opened
 	cancel  context.CancelFunc
 	readers sync.WaitGroup
 }
@@ -165,18 +166,18 @@ func (a *gossipActor) Receive(ctx actor.Context) {
 
 // start subscribes and starts one reader per topic.
 func (a *gossipActor) start(ctx actor.Context) {
-	subs, err := a.deps.Topics.subscriptions()
+	o, err := a.deps.Topics.subscriptions()
 	if err != nil {
 		a.log.Warn("gossip: subscribing to the topics", "err", err)
 		return
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	a.subs, a.cancel = subs, cancel
+	a.opened, a.cancel = o, cancel
 	self, system := ctx.Self(), ctx.ActorSystem()
 	r := &reader{deps: a.deps, log: a.log, self: a.deps.Host.ID(), queued: map[peer.ID]uint64{}}
 	names := []string{"pinset", "metrics", "removals", "tokens", "status"}
 	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval, r.onTokens, r.onStatus} {
-		sub, name := subs[i], names[i]
+		sub, name := o.subs[i], names[i]
 		a.readers.Add(1)
 		go func() {
 			defer a.readers.Done()
@@ -184,6 +185,27 @@ func (a *gossipActor) start(ctx actor.Context) {
 				system.Root.Send(self, readerEnded{topic: name, err: err})
 			}
 		}()
+	}
+	a.readers.Add(1)
+	go func() {
+		defer a.readers.Done()
+		if err := readJoins(rctx, o.joins, a.deps.Tokens); err != nil && rctx.Err() == nil {
+			system.Root.Send(self, readerEnded{topic: "tokens (joins)", err: err})
+		}
+	}()
+}
+
+// readJoins is the tokens topic's peer-event worker: it tells the tokens actor of each peer
+// that joins the topic (it publishes its recent records again: actors/tokens/republish.go).
+func readJoins(ctx context.Context, h *pubsub.TopicEventHandler, tokens Tokens) error {
+	for {
+		ev, err := h.NextPeerEvent(ctx)
+		if err != nil {
+			return err
+		}
+		if ev.Type == pubsub.PeerJoin {
+			tokens.Joined(ev.Peer)
+		}
 	}
 }
 
@@ -193,9 +215,9 @@ func (a *gossipActor) stop() {
 		return
 	}
 	a.cancel()
-	cancelAll(a.subs)
+	a.opened.cancel()
 	a.readers.Wait()
-	a.cancel, a.subs = nil, nil
+	a.cancel, a.opened = nil, opened{}
 }
 
 // reader is the state of one actor instance's readers. queued is the pinset reader's alone.

@@ -15,6 +15,7 @@ import (
 )
 
 func (f *fakes) Merge(from peer.ID, recs []api.TokenRecord) { f.tokens = append(f.tokens, recs...) }
+func (f *fakes) Joined(peer.ID)                             {}
 
 func sampleTokens(t testing.TB) []api.TokenRecord {
 	a, b := wirePeer(t, 1), wirePeer(t, 2)

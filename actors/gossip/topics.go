@@ -31,8 +31,20 @@ type Topics struct {
 	tokens   *pubsub.Topic
 	status   *pubsub.Topic
 	// first are the subscriptions opened at Join, handed to the gossip actor's first instance:
-	// messages that arrive before it runs wait in them.
-	first chan []*pubsub.Subscription
+	// messages (and joins) that arrive before it runs wait in them.
+	first chan opened
+}
+
+// opened are one gossip actor instance's subscriptions: one per topic (in subscribe's order)
+// and the tokens topic's peer events.
+type opened struct {
+	subs  []*pubsub.Subscription
+	joins *pubsub.TopicEventHandler
+}
+
+func (o opened) cancel() {
+	cancelAll(o.subs)
+	o.joins.Cancel()
 }
 
 // Join starts gossipsub on h (for as long as ctx lasts), joins the cluster's topics and
@@ -46,7 +58,7 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	if err != nil {
 		return nil, fmt.Errorf("starting gossipsub: %w", err)
 	}
-	t := &Topics{self: h.ID(), first: make(chan []*pubsub.Subscription, 1)}
+	t := &Topics{self: h.ID(), first: make(chan opened, 1)}
 	if t.pinset, err = ps.Join(clusterName + "/pinset"); err != nil {
 		return nil, err
 	}
@@ -62,33 +74,40 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	if t.status, err = ps.Join(clusterName + "/status"); err != nil {
 		return nil, err
 	}
-	subs, err := t.subscribe()
+	o, err := t.subscribe()
 	if err != nil {
 		return nil, err
 	}
-	t.first <- subs
+	t.first <- o
 	return t, nil
 }
 
-// subscribe opens one subscription per topic: pinset, metrics, removals, tokens, status.
-func (t *Topics) subscribe() ([]*pubsub.Subscription, error) {
-	var subs []*pubsub.Subscription
+// subscribe opens one subscription per topic (pinset, metrics, removals, tokens, status) and
+// the tokens topic's event handler.
+func (t *Topics) subscribe() (opened, error) {
+	var o opened
 	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens, t.status} {
 		sub, err := topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
 		if err != nil {
-			cancelAll(subs)
-			return nil, err
+			cancelAll(o.subs)
+			return opened{}, err
 		}
-		subs = append(subs, sub)
+		o.subs = append(o.subs, sub)
 	}
-	return subs, nil
+	joins, err := t.tokens.EventHandler()
+	if err != nil {
+		cancelAll(o.subs)
+		return opened{}, err
+	}
+	o.joins = joins
+	return o, nil
 }
 
 // subscriptions are the ones opened at Join the first time, fresh ones after.
-func (t *Topics) subscriptions() ([]*pubsub.Subscription, error) {
+func (t *Topics) subscriptions() (opened, error) {
 	select {
-	case subs := <-t.first:
-		return subs, nil
+	case o := <-t.first:
+		return o, nil
 	default:
 		return t.subscribe()
 	}
@@ -97,8 +116,8 @@ func (t *Topics) subscriptions() ([]*pubsub.Subscription, error) {
 // Close cancels the subscriptions opened at Join if no reader took them.
 func (t *Topics) Close() {
 	select {
-	case subs := <-t.first:
-		cancelAll(subs)
+	case o := <-t.first:
+		o.cancel()
 	default:
 	}
 }

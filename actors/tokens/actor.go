@@ -27,6 +27,9 @@ const (
 	maxHints = 64
 	// pullTimeout bounds one pull.
 	pullTimeout = 2 * time.Minute
+	// maxRecent bounds the records this peer published that it publishes again when a peer
+	// joins the topic (older ones reach that peer by a pull).
+	maxRecent = 256
 )
 
 // Messages of the actor.
@@ -52,6 +55,15 @@ type (
 		changed int
 		err     error
 	}
+	// published: this peer published rec (Registry.Record, Revoke).
+	published struct {
+		rec api.TokenRecord
+		at  time.Time
+	}
+	// joined: a peer joined the tokens topic (its subscription reached this peer).
+	joined struct{ peer peer.ID }
+	// republished is the republish worker's report.
+	republished struct{ err error }
 )
 
 type tokensActor struct {
@@ -64,6 +76,11 @@ type tokensActor struct {
 	pulling bool
 	hints   map[peer.ID]bool
 	order   []peer.ID
+
+	// recent are the records this peer published within the interval, oldest first.
+	recent []published
+	// republishing: a republish worker runs; again: a peer joined meanwhile.
+	republishing, again bool
 
 	timer  *time.Timer
 	ctx    context.Context
@@ -93,6 +110,12 @@ func (a *tokensActor) Receive(ctx actor.Context) {
 		a.onPulled(ctx, m)
 	case *messages.TokenSyncRequest:
 		a.onSyncRequest(ctx, m)
+	case published:
+		a.onPublished(m)
+	case joined:
+		a.onJoined(ctx)
+	case republished:
+		a.onRepublished(ctx, m)
 	case *actor.Stopped:
 	default:
 		a.log.Warn("tokens: unknown message", "type", fmt.Sprintf("%T", m))

@@ -152,12 +152,17 @@ func (r *Registry) Merge(from peer.ID, recs []api.TokenRecord) {
 // PullFrom asks the actor to pull the records of id soon. It never blocks.
 func (r *Registry) PullFrom(id peer.ID) { r.system.Root.Send(r.pid, PullFrom{Peer: id}) }
 
+// Joined tells the actor that id joined the tokens topic: it publishes its recent records
+// again (republish.go). It never blocks.
+func (r *Registry) Joined(id peer.ID) { r.system.Root.Send(r.pid, joined{peer: id}) }
+
 // publishTimeout bounds a publish on the request's path.
 const publishTimeout = 5 * time.Second
 
 func (r *Registry) publish(ctx context.Context, rec api.TokenRecord) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
+	r.system.Root.Send(r.pid, published{rec: rec, at: time.Now()})
 	if err := r.deps.Topic.PublishTokens(ctx, []api.TokenRecord{rec}); err != nil && !errors.Is(err, context.Canceled) {
 		r.log.Warn("publishing a token record (the other peers will pull it)", "id", rec.ID, "err", err)
 	}
