@@ -227,6 +227,7 @@ func (idleTracker) Status(context.Context, api.Pin) (api.PinInfo, error) { retur
 func (idleTracker) StatusUnknown(context.Context, api.Cid) (api.PinInfo, error) {
 	return api.PinInfo{}, errNo
 }
+func (idleTracker) QueueLen() int { return 0 }
 func (idleTracker) InFlight(context.Context, func(api.Cid, api.PinInfoShort) error) error {
 	return nil
 }

@@ -72,6 +72,8 @@ type Tracker interface {
 	// InFlight calls fn for a snapshot of every CID queued, running or failed (bounded by the
 	// tracker's queue), in no order.
 	InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error) error
+	// QueueLen is the number of CIDs queued or in progress (it sizes InFlight's snapshot).
+	QueueLen() int
 	// Recover retries an errored pin now and waits for that attempt to end.
 	Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
 	// Untrack cancels what is in flight for c and queues an unpin. Idempotent.

@@ -21,8 +21,9 @@
 //     page instead) merges three streams without asking the IPFS node per pin: the pinset in key
 //     order from Badger, the tracker's in-flight items (the first 64k statuses kept whole, the
 //     rest of a large durable queue as fingerprints, asked of the tracker when met) and one pin
-//     ls of the IPFS node, held as a hash set of 8-byte CID fingerprints (at most 16 bytes per pin
-//     the node holds: 160 MB at 10M pins, for the length of the listing). A fingerprint
+//     ls of the IPFS node, held as a hash set of 8-byte CID fingerprints (11-21 bytes per pin the
+//     node holds, internal/cidset; the in-flight set, sized by the queue, 12), for the length
+//     of the listing. A fingerprint
 //     collision could show a CID as pinned that is not; at 64 bits it is far below any other
 //     error rate of the system.
 //   - Followers (cluster.follower_mode) refuse their own writes here, in the services, so every

@@ -202,6 +202,8 @@ func (f *fakeTracker) StatusUnknown(_ context.Context, c api.Cid) (api.PinInfo, 
 	return api.PinInfo{Cid: c, Peer: f.self, Allocations: []peer.ID{}, Origins: []string{}, PinInfoShort: s}, nil
 }
 
+func (f *fakeTracker) QueueLen() int { return len(f.inFlight) }
+
 func (f *fakeTracker) InFlight(_ context.Context, fn func(api.Cid, api.PinInfoShort) error) error {
 	for k, s := range f.inFlight {
 		c, err := api.CastCid([]byte(k))

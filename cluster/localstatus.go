@@ -141,7 +141,7 @@ type inFlightClass struct {
 }
 
 func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, error) {
-	f := &inFlightSet{all: cidset.New(), kept: map[string]api.PinInfoShort{}}
+	f := &inFlightSet{all: cidset.WithCapacity(s.d.Tracker.QueueLen()), kept: map[string]api.PinInfoShort{}}
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
 		key := c.KeyString()
 		f.all.Add(key)

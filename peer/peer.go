@@ -84,6 +84,7 @@ import (
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/internal/passgate"
 	"github.com/pincluster/pincluster/internal/peerprobe"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
@@ -107,6 +108,8 @@ type Peer struct {
 	cfg   servicejson.Config
 	ident identity.Identity
 	log   *slog.Logger
+	// passes: the healer's state sync and the status digest's reconcile take turns.
+	passes passgate.Gate
 
 	host    host.Host
 	system  *actor.ActorSystem
@@ -199,7 +202,8 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	// p is not the named result: `return nil, err` must not nil the peer that the parts
 	// started so far (and the cleanup below) still use.
-	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: crdt.NewClock(opts.ClockSource), leave: opts.Leave}
+	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: crdt.NewClock(opts.ClockSource), leave: opts.Leave,
+		passes: passgate.New()}
 	defer func() {
 		if err != nil {
 			p.Close()

@@ -9,6 +9,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/cidset"
+	"github.com/pincluster/pincluster/internal/passgate"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -79,4 +80,7 @@ type Deps struct {
 	Voters  func(ctx context.Context, live []peer.ID) []peer.ID
 	Tracker Tracker
 	Node    Node
+	// Passes is the peer's gate for background passes over the whole pinset: a state sync
+	// waits there for the status digest's reconcile (internal/passgate). Nil: no wait.
+	Passes passgate.Gate
 }

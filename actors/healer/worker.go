@@ -123,8 +123,8 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 }
 
 // stateSync reads the IPFS pin list and what the tracker holds once each, then streams the
-// pinset once (constant memory but for the fingerprints of both, 16 bytes a CID: see
-// internal/cidset), and fixes what a crash or a lost message left behind:
+// pinset once (constant memory but for the fingerprints of both, 11-21 bytes a CID: see
+// internal/cidset; it waits for the status digest's reconcile, Deps.Passes), and fixes what a crash or a lost message left behind:
 //   - IPFS pins that the pinset removed, or moved away from this peer, are unpinned (left by a
 //     crash between a commit and its unpin). A CID the pinset has no record of is never touched.
 //   - pins allocated here that the IPFS node does not hold and the tracker does not hold either
@@ -134,8 +134,13 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 // One listing instead of asking the node pin by pin: with Kubo a question is an HTTP call,
 // and a sweep of millions of pins would cost as many.
 func (w worker) stateSync(ctx context.Context) {
+	leave, err := w.deps.Passes.Enter(ctx)
+	if err != nil {
+		return // stopping
+	}
+	defer leave()
 	onNode := cidset.New()
-	err := w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
+	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
 		onNode.Add(c.KeyString())
 		found, here, err := w.deps.Pins.Placement(c)
 		if err != nil {

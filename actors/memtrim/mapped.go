@@ -2,6 +2,7 @@ package memtrim
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,12 @@ import (
 
 // releaseMapped drops the resident pages of every .sst file under dir mapped into this
 // process and returns the bytes of the ranges advised.
+//
+// A table compacted away is unmapped by Badger at any moment, and the kernel may give its
+// addresses to the next mapping, anonymous memory included, where MADV_DONTNEED would discard
+// data. So each range is checked, just before its madvise, to be mapped still from the same
+// file (/proc/self/map_files names the file mapped at exactly those bounds). What is left is
+// the few microseconds between that check and the madvise.
 func releaseMapped(dir string) (uint64, error) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
@@ -37,21 +44,30 @@ func releaseMapped(dir string) (uint64, error) {
 	}
 	var n uint64
 	for _, r := range ranges {
-		// The range is a whole mapping of a file that stays mapped: MADV_DONTNEED on a shared
-		// file mapping only unmaps resident pages, never the file's data.
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(r[0]), uintptr(r[1]-r[0]), unix.MADV_DONTNEED); errno != 0 {
+		if path, err := os.Readlink(fmt.Sprintf("/proc/self/map_files/%x-%x", r.start, r.end)); err != nil || path != r.path {
+			continue // unmapped (or remapped) since the list was read
+		}
+		// A shared file mapping: MADV_DONTNEED only unmaps its resident pages (they stay in
+		// the page cache, dirty ones too), never the file's data.
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(r.start), uintptr(r.end-r.start), unix.MADV_DONTNEED); errno != 0 {
 			return n, fmt.Errorf("madvise: %w", errno)
 		}
-		n += r[1] - r[0]
+		n += r.end - r.start
 	}
 	return n, nil
 }
 
+// mapping is one line of /proc/self/maps: [start, end) maps path.
+type mapping struct {
+	start, end uint64
+	path       string
+}
+
 // sstRanges reads /proc/self/maps lines ("start-end perms offset dev inode path") and returns
-// the address ranges of shared mappings of .sst files under dir.
-func sstRanges(r io.Reader, dir string) ([][2]uint64, error) {
+// the shared mappings of .sst files under dir.
+func sstRanges(r io.Reader, dir string) ([]mapping, error) {
 	prefix := filepath.Clean(dir) + string(filepath.Separator)
-	var out [][2]uint64
+	var out []mapping
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -67,37 +83,48 @@ func sstRanges(r io.Reader, dir string) ([][2]uint64, error) {
 		if err1 != nil || err2 != nil || b <= a {
 			continue
 		}
-		out = append(out, [2]uint64{a, b})
+		out = append(out, mapping{start: a, end: b, path: f[5]})
 	}
 	return out, sc.Err()
 }
 
-// residentFile reads RssFile (resident file-backed pages: mapped tables, the binary's text)
-// from /proc/self/status.
-func residentFile() (uint64, error) {
-	b, err := os.ReadFile("/proc/self/status")
+// residentMapped is the bytes of the .sst files under dir mapped into this process that are
+// resident in it (present in its page tables: /proc/self/pagemap, bit 63 of each page's
+// entry), the figure MappedBudget bounds. RssFile would count the binary's text and the other
+// maps too, so a budget on it dropped table pages a busy daemon was reading while the tables
+// themselves were small; mincore tells the page cache, which keeps the pages after a release.
+func residentMapped(dir string) (uint64, error) {
+	maps, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0, err
 	}
-	return parseRssFile(string(b))
-}
-
-// parseRssFile finds the "RssFile:  <n> kB" line of a /proc/<pid>/status text.
-func parseRssFile(status string) (uint64, error) {
-	for line := range strings.Lines(status) {
-		rest, ok := strings.CutPrefix(line, "RssFile:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			break
-		}
-		kb, err := strconv.ParseUint(f[0], 10, 64)
-		if err != nil {
-			break
-		}
-		return kb << 10, nil
+	defer maps.Close()
+	ranges, err := sstRanges(maps, dir)
+	if err != nil || len(ranges) == 0 {
+		return 0, err
 	}
-	return 0, fmt.Errorf("no RssFile line in /proc/self/status")
+	pm, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return 0, err
+	}
+	defer pm.Close()
+	page := uint64(os.Getpagesize())
+	buf := make([]byte, 8<<10) // 1,024 pages' entries a read
+	var n uint64
+	for _, r := range ranges {
+		for off, end := r.start/page*8, (r.end+page-1)/page*8; off < end; {
+			got, err := pm.ReadAt(buf[:min(uint64(len(buf)), end-off)], int64(off))
+			if got == 0 {
+				if err != nil {
+					return n, fmt.Errorf("pagemap: %w", err)
+				}
+				break
+			}
+			for e := buf[:got-got%8]; len(e) >= 8; e = e[8:] {
+				n += binary.NativeEndian.Uint64(e) >> 63 * page // bit 63: present
+			}
+			off += uint64(got)
+		}
+	}
+	return n, nil
 }

@@ -28,7 +28,7 @@ garbage
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][2]uint64{{0x7f0000000000, 0x7f0000200000}, {0x7f0000800000, 0x7f0000a00000}}
+	want := []mapping{{0x7f0000000000, 0x7f0000200000, "/data/peer/pinset/000016.sst"}, {0x7f0000800000, 0x7f0000a00000, "/data/peer/ipfs/blocks/000002.sst"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ranges %x, want %x", got, want)
 	}
@@ -100,10 +100,13 @@ func TestReleaseMappedDropsResidentPages(t *testing.T) {
 		if err != nil || len(ranges) != 1 {
 			t.Fatalf("ranges %v, %v", ranges, err)
 		}
-		addr = uintptr(ranges[0][0])
+		addr = uintptr(ranges[0].start)
 	}
 	if kb := mappingRss(t, addr); kb < size>>10/2 {
 		t.Fatalf("%d kB resident before, want most of %d", kb, size>>10)
+	}
+	if got, err := residentMapped(dir); err != nil || got < size/2 || got > size {
+		t.Fatalf("residentMapped = %d (%v) before the release, want most of %d", got, err, size)
 	}
 	n, err := releaseMapped(dir)
 	if err != nil || n != size {
@@ -111,6 +114,9 @@ func TestReleaseMappedDropsResidentPages(t *testing.T) {
 	}
 	if kb := mappingRss(t, addr); kb != 0 {
 		t.Fatalf("%d kB resident after the release, want 0", kb)
+	}
+	if got, err := residentMapped(dir); err != nil || got != 0 {
+		t.Fatalf("residentMapped = %d (%v) after the release, want 0", got, err)
 	}
 	for i := 0; i < size; i += 4096 {
 		if m[i] != byte(i) {
@@ -126,9 +132,9 @@ func TestReleasesMappedOnlyWhenQuiet(t *testing.T) {
 	f.allocRate.Store(100)
 	var released, checks atomic.Int64
 	deps := Deps{Every: time.Millisecond, Threshold: 100, Free: func() {}, Reclaimable: f.reclaimable, Dir: "/x",
-		Allocated:     func() uint64 { checks.Add(1); return f.allocated() },
-		ReleaseMapped: func(string) (uint64, error) { released.Add(1); return 1, nil },
-		ResidentFile:  func() (uint64, error) { return 0, nil }} // under the budget
+		Allocated:      func() uint64 { checks.Add(1); return f.allocated() },
+		ReleaseMapped:  func(string) (uint64, error) { released.Add(1); return 1, nil },
+		ResidentMapped: func(string) (uint64, error) { return 0, nil }} // under the budget
 	spawnDeps(t, deps)
 	waitFor(t, "checks during the burst", func() bool { return checks.Load() >= 20 })
 	if n := released.Load(); n != 0 {

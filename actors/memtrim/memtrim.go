@@ -22,15 +22,23 @@
 // it: 30 s after a 1M-pin ingest and listing, RssAnon was 81 MB instead of 429 MB. Ticks are
 // scheduled messages (actors/timer); FreeOSMemory runs in the actor's Receive, which blocks only
 // this actor's mailbox for the length of one GC. At the same quiet checks it also drops the
-// resident pages of Badger's memory-mapped tables from the process (mapped.go). Those pages are
-// also dropped during a burst once the process's resident file pages pass MappedBudget
-// (1 GiB): a 10M-pin fill is one long burst, and its VmRSS reached 5.4 GB, 4.6 GB of it
-// mapped tables. With a 256 MiB budget, VmRSS sampled every 10 s stayed at 0.5-1.7 GB during
-// that fill, but three peers on one machine replicating a 200k-pin batch (the batch-ingest
-// check) converged 1-2 s later (6.3-8.3 s against 6.2-6.3 s, one hour, noisy): the budget is
-// compared with all resident file pages (the embedded node's maps and the binary count too),
-// so a busy daemon kept dropping table pages it was reading. 1 GiB leaves ordinary bursts
-// alone and still stops the growth of a long fill.
+// resident pages of Badger's memory-mapped tables from the process (mapped.go).
+//
+// Those pages are also dropped, burst or not, whenever the tables' own resident bytes pass
+// MappedBudget (256 MiB), checked every MappedEvery (1 s): a pass over ten million pins (a
+// listing, a status, the healer's state sync, the status digest's reconcile) reads 2 GB of
+// tables, and each page it read stayed in the resident set until the pass ended and the
+// daemon was quiet again. Measured on one peer holding 10M queued pins, restarted (the state
+// sync and reconcile run at the start), then a listing and a status --local once it was
+// idle: VmRSS peaked at 657-702 MB against 2,150-2,296 MB with the former budget (1 GiB of all
+// resident file pages, checked every 10 s), both settling at 145-150 MB; the listing took
+// 14.4-22.1 s against 14.4-15.2 s and the status 43-54 s against 41-45 s (three pairs of
+// alternating runs, one hour).
+// The budget counts the tables' pages present in this process (/proc/self/pagemap), not
+// RssFile: a budget of 256 MiB on RssFile, which counts the binary's text and the other maps
+// too, kept dropping the pages a busy daemon with small tables was reading (three peers
+// replicating 200k pins converged 1-2 s later). Tables under the budget are never touched, so
+// a daemon holding less than about a million pins never drops any.
 package memtrim
 
 import (
@@ -50,7 +58,8 @@ import (
 const (
 	DefaultEvery        = 10 * time.Second
 	DefaultThreshold    = 64 << 20
-	DefaultMappedBudget = 1 << 30
+	DefaultMappedBudget = 256 << 20
+	DefaultMappedEvery  = time.Second
 )
 
 // The runtime/metrics read by reclaimable.
@@ -77,21 +86,28 @@ type Deps struct {
 	Dir string
 	// ReleaseMapped does that; releaseMapped (/proc/self/maps, madvise) when nil (tests).
 	ReleaseMapped func(dir string) (uint64, error)
-	// MappedBudget is the resident file-backed bytes above which the mapped tables' pages
-	// are dropped during a burst too (DefaultMappedBudget when 0).
+	// MappedBudget is the resident bytes of the mapped tables above which their pages are
+	// dropped at once, burst or not (DefaultMappedBudget when 0); checked every MappedEvery
+	// (DefaultMappedEvery when 0).
 	MappedBudget uint64
-	// ResidentFile reads the process's resident file-backed bytes; RssFile of
-	// /proc/self/status when nil (tests).
-	ResidentFile func() (uint64, error)
+	MappedEvery  time.Duration
+	// ResidentMapped reads the resident bytes of the tables mapped from under Dir;
+	// residentMapped (/proc/self/maps, mincore) when nil (tests).
+	ResidentMapped func(dir string) (uint64, error)
 }
 
-// tick is the scheduled message that starts one check.
-type tick struct{}
+// tick is the scheduled message that starts one check; mappedTick one check of the mapped
+// tables' budget.
+type (
+	tick       struct{}
+	mappedTick struct{}
+)
 
 type trimActor struct {
 	deps      Deps
 	log       *slog.Logger
 	timer     *time.Timer
+	mapped    *time.Timer
 	allocated uint64 // Allocated at the previous check
 }
 
@@ -118,8 +134,11 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*actor.PID, error) 
 	if deps.MappedBudget == 0 {
 		deps.MappedBudget = DefaultMappedBudget
 	}
-	if deps.ResidentFile == nil {
-		deps.ResidentFile = residentFile
+	if deps.MappedEvery <= 0 {
+		deps.MappedEvery = DefaultMappedEvery
+	}
+	if deps.ResidentMapped == nil {
+		deps.ResidentMapped = residentMapped
 	}
 	log = log.With("actor", "memtrim")
 	props := actor.PropsFromProducer(func() actor.Actor { return &trimActor{deps: deps, log: log} })
@@ -131,12 +150,21 @@ func (a *trimActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.allocated = a.deps.Allocated()
 		a.timer = timer.After(ctx, a.deps.Every, tick{})
+		if a.deps.Dir != "" {
+			a.mapped = timer.After(ctx, a.deps.MappedEvery, mappedTick{})
+		}
 	case tick:
 		a.onTick()
 		a.timer = timer.After(ctx, a.deps.Every, tick{})
+	case mappedTick:
+		a.onMappedTick()
+		a.mapped = timer.After(ctx, a.deps.MappedEvery, mappedTick{})
 	case *actor.Stopping:
 		if a.timer != nil {
 			a.timer.Stop()
+		}
+		if a.mapped != nil {
+			a.mapped.Stop()
 		}
 	case *actor.Stopped, *actor.Restarting:
 	default:
@@ -154,11 +182,6 @@ func (a *trimActor) onTick() {
 	busy := alloc-a.allocated >= a.deps.Threshold
 	a.allocated = alloc
 	if busy {
-		if a.deps.Dir != "" {
-			if rss, err := a.deps.ResidentFile(); err == nil && rss > a.deps.MappedBudget {
-				a.releaseMapped()
-			}
-		}
 		return
 	}
 	if a.deps.Dir != "" {
@@ -171,6 +194,13 @@ func (a *trimActor) onTick() {
 	start := time.Now()
 	a.deps.Free()
 	a.log.Debug("returned free heap to the OS", "reclaimable_bytes", n, "took", time.Since(start))
+}
+
+// onMappedTick drops the mapped tables' pages once they pass the budget.
+func (a *trimActor) onMappedTick() {
+	if n, err := a.deps.ResidentMapped(a.deps.Dir); err == nil && n > a.deps.MappedBudget {
+		a.releaseMapped()
+	}
 }
 
 // releaseMapped drops the resident pages of the mapped tables under Dir.

@@ -125,41 +125,26 @@ func TestNoTrimDuringABurst(t *testing.T) {
 	waitFor(t, "a trim once the burst is over", func() bool { return f.frees.Load() > 0 })
 }
 
-// During a burst the heap is left alone, but the mapped tables' pages are dropped whenever the
-// resident file pages pass MappedBudget (a long fill is one burst), and only then.
+// The mapped tables' pages are dropped whenever their resident bytes pass MappedBudget, burst
+// or not (a long fill is one burst), and only then; the heap is left alone during a burst.
 func TestMappedBudgetDuringABurst(t *testing.T) {
 	f := &fakeHeap{}
 	f.allocRate.Store(100)
 	f.value.Store(1000)
-	var rss, checks, releases atomic.Uint64
-	rss.Store(100)
+	var resident, checks, releases atomic.Uint64
+	resident.Store(100)
 	deps := Deps{Every: time.Millisecond, Threshold: 100, Free: func() { f.frees.Add(1) }, Reclaimable: f.reclaimable,
-		Allocated: f.allocated, Dir: "/nonexistent", MappedBudget: 100,
-		ResidentFile:  func() (uint64, error) { checks.Add(1); return rss.Load(), nil },
-		ReleaseMapped: func(string) (uint64, error) { releases.Add(1); return 1, nil }}
+		Allocated: f.allocated, Dir: "/nonexistent", MappedBudget: 100, MappedEvery: time.Millisecond,
+		ResidentMapped: func(string) (uint64, error) { checks.Add(1); return resident.Load(), nil },
+		ReleaseMapped:  func(string) (uint64, error) { releases.Add(1); return 1, nil }}
 	spawnDeps(t, deps)
 	waitFor(t, "checks during the burst", func() bool { return checks.Load() >= 20 })
 	if n := releases.Load(); n != 0 {
 		t.Fatalf("dropped mapped pages %d times at the budget", n)
 	}
-	rss.Store(101)
+	resident.Store(101)
 	waitFor(t, "mapped pages dropped over the budget", func() bool { return releases.Load() > 0 })
 	if n := f.frees.Load(); n != 0 {
 		t.Fatalf("trimmed the heap %d times during a burst", n)
-	}
-}
-
-func TestParseRssFile(t *testing.T) {
-	got, err := parseRssFile("Name:\tpincluster\nVmRSS:\t 3219944 kB\nRssAnon:\t  624580 kB\nRssFile:\t 2595364 kB\nRssShmem:\t0 kB\n")
-	if err != nil || got != 2595364<<10 {
-		t.Fatalf("parseRssFile = %d, %v", got, err)
-	}
-	for _, bad := range []string{"", "RssFile:\t12 MB\n", "RssFile:\tx kB\n", "VmRSS:\t1 kB\n"} {
-		if _, err := parseRssFile(bad); err == nil {
-			t.Errorf("parseRssFile(%q) took it", bad)
-		}
-	}
-	if _, err := residentFile(); err != nil {
-		t.Skipf("no /proc/self/status here: %v", err)
 	}
 }

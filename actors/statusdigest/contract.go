@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/passgate"
 	sd "github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -80,4 +81,8 @@ type Deps struct {
 	Members Members
 	Local   Local
 	Config  Config
+	// Passes is the peer's gate for background passes over the whole pinset: a reconcile
+	// waits there for the healer's state sync (internal/passgate); deltas wait meanwhile, as
+	// they wait for a reconcile. Nil: no wait.
+	Passes passgate.Gate
 }

@@ -18,6 +18,11 @@ import (
 // stamps settled pins with its own time). It blocks; it runs in the writer's slot. It returns
 // the last version it published (0: none).
 func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error) {
+	leave, err := deps.Passes.Enter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
 	since := time.Now()
 	var batch []sd.Entry
 	var published uint64
@@ -45,7 +50,7 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error)
 	}
 	own := &ownCursor{store: deps.Store}
 	changed := 0
-	err := deps.Local.LocalDigest(ctx, func(c []byte, st api.PinInfoShort) error {
+	err = deps.Local.LocalDigest(ctx, func(c []byte, st api.PinInfoShort) error {
 		// Own entries before c are gone from the pass: no longer pinned or allocated here.
 		for {
 			e, ok, err := own.peek()
