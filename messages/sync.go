@@ -56,4 +56,7 @@ type SyncResponse struct {
 	// sign of life relayed, so that the requester does not take a member it cannot reach
 	// yet for one that is gone (tombstone collection).
 	Heard map[string]uint64 `json:"heard,omitempty"`
+	// HeardAt is the responder's clock when it answered (Unix milliseconds; 0 from an older
+	// peer): the requester reads each Heard time as an age from it.
+	HeardAt uint64 `json:"heard_at,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 type contact struct {
 	alone    bool
 	answered bool
+	members  []peer.ID // the members the round judged (the actor's known members)
 }
 
 // round is one collection (on a collector worker): it supersedes raced pins whose superseding
@@ -166,6 +167,7 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 			members = append(members, id)
 		}
 	}
+	seen.members = append(append(seen.members, members...), expired...)
 	return members, expired, seen, nil
 }
 

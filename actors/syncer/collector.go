@@ -46,7 +46,10 @@ import (
 // peer through others (the pinset's PinsetChanged events), and when a member that answers a
 // pull heard from it recently (relayed signs of life, liveness.go): it is alive, only not
 // reachable directly yet, so collection waits for it instead of excluding it (and then
-// superseding its recent pins as raced ones).
+// superseding its recent pins as raced ones). Relays speak only of members this peer already
+// knows (its members table, the origins of the ops it holds, members it heard from): they
+// never add one, so a responder cannot grow the table, and the times they carry are ages at
+// the responder's clock, so a responder whose clock is off does not move them.
 //
 // Silence is judged only by a peer in touch with the cluster. A peer that sees no other member
 // (none connected, none with a live ping) cannot tell the others' absence from its own
@@ -162,6 +165,10 @@ type collectorActor struct {
 	waiters []*actor.PID          // collectNow senders: answered when the next round ends
 	queued  []*actor.PID          // collectNow senders that arrived during a round: they get a fresh one
 	touched map[peer.ID]time.Time // last-heard times written, for the throttle
+	// known are the members this peer knows of (its members table and the origins of its ops
+	// at the start, the members of each round, every member heard since): relays speak only
+	// of those (onMembersRelayed).
+	known map[peer.ID]bool
 	// synced says a member answered a pull since this peer last saw no other member (or
 	// started): its answer brought the responder's signs of life, so silence may be judged.
 	synced bool
@@ -217,6 +224,7 @@ type collectorDeps struct {
 func (a *collectorActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		a.loadKnown()
 		a.schedule(ctx)
 	case *collectTick:
 		a.onTick(ctx)
@@ -300,6 +308,9 @@ func (a *collectorActor) onRoundDone(ctx actor.Context, m *roundDone) {
 	case m.contact.answered:
 		a.synced = true
 	}
+	for _, id := range m.contact.members {
+		a.known[id] = true
+	}
 	for _, w := range m.waiters {
 		ctx.Send(w, m)
 	}
@@ -326,6 +337,27 @@ func (a *collectorActor) onRacedPins(m *racedPins) {
 	}()
 }
 
+// loadKnown reads the members this peer knows from the store: its members table and the
+// origins of its ops. In Receive, once at the start (two small reads), so that no relay
+// arrives before it: relays and the answer that carries them are taken in order.
+func (a *collectorActor) loadKnown() {
+	a.known = map[peer.ID]bool{}
+	members, err := a.c.store.Members()
+	if err != nil {
+		a.log.Warn("tombstone collection: reading the members", "err", err)
+	}
+	for id := range members {
+		a.known[id] = true
+	}
+	vv, err := a.c.store.VersionVector()
+	if err != nil {
+		a.log.Warn("tombstone collection: reading the version vector", "err", err)
+	}
+	for id := range vv {
+		a.known[id] = true
+	}
+}
+
 // onMemberHeard records that a member was alive at `at`, in memory at once and in the store
 // at most once a memberTouchEvery.
 func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
@@ -333,6 +365,7 @@ func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
 		return
 	}
 	a.c.signs.note(id, at)
+	a.known[id] = true
 	every := memberTouchEvery
 	if a.cfg.Horizon > 0 {
 		every = min(every, a.cfg.Horizon/10)
@@ -352,11 +385,14 @@ func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
 }
 
 // onMembersRelayed takes the last-heard times a responder reported as signs of life, those
-// within the horizon (an older one could only have the member excluded at once).
+// within the horizon (an older one could only have the member excluded at once), of members
+// this peer knows: a relay never adds one, or a responder could grow this peer's members
+// table without bound (with trusted_peers "*" every peer ID is trusted). A member this peer
+// never heard of becomes known by its ops, its connection or its answer, as before relays.
 func (a *collectorActor) onMembersRelayed(m *membersRelayed) {
 	now := time.Now()
 	for id, at := range m.heard {
-		if a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
+		if !a.known[id] || a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
 			continue
 		}
 		if at.After(now) {
@@ -380,6 +416,9 @@ func (a *collectorActor) onPinsetChanged(m messages.PinsetChanged) {
 		}
 	}
 	for id, at := range newest {
+		if a.c.members.Trusted(id) && !a.c.members.Removed(id) {
+			a.known[id] = true // an origin of held ops is a member, heard from or not
+		}
 		if a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
 			continue
 		}

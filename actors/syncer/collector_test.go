@@ -299,6 +299,37 @@ func TestCollectorRelaysOnlyObservations(t *testing.T) {
 	}
 }
 
+// A relay speaks only of members this peer knows: a responder cannot grow its members table
+// (with trusted_peers "*", every peer ID is trusted), while a known member's relayed time is
+// taken (here an origin of ops this peer holds but never heard from).
+func TestCollectorRelaysAddNoMembers(t *testing.T) {
+	s := newCollectorSide(t, 0)
+	origin := newPeer(t, 4)
+	op := pinOp(t, origin, 1, mkCid(t, 5), "n") // made in 2023
+	if err := s.writer.ApplyRemoteWait(t.Context(), []crdt.Op{op}); err != nil {
+		t.Fatal(err)
+	}
+	s.collector.Changed(messages.PinsetChanged{Ops: []crdt.Op{op}}) // as the pinset tells it
+	heard := newPeer(t, 5)
+	s.collector.Heard(heard) // known from now on: it answered
+	stranger := newPeer(t, 6)
+	at := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	s.collector.Relayed(map[peer.ID]time.Time{stranger: at, heard: time.Now().Add(-time.Hour), origin: at})
+	if err := s.collector.CollectNow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := s.store.Members(); !ms[stranger].IsZero() {
+		t.Fatalf("members %v: a relayed stranger was recorded", ms)
+	}
+	signs := s.collector.SignsOfLife()
+	if _, ok := signs[stranger]; ok {
+		t.Fatalf("signs of life %v: a relayed stranger is in them", signs)
+	}
+	if !signs[origin].Equal(at) {
+		t.Fatalf("signs of life %v: the relayed time of %s (an origin of stored ops, not met) is not %v", signs, origin, at)
+	}
+}
+
 // A sleep shows as wall-clock time the monotonic clock did not count; small differences
 // (clock slew, scheduling) do not.
 func TestSuspended(t *testing.T) {

@@ -12,9 +12,12 @@ import (
 // times as signs of life. A peer back from isolation reaches some members before others;
 // without the relayed times the ones it cannot reach yet look silent since it was cut off,
 // and tombstone collection would go on without them (and unpin what they pinned meanwhile as
-// raced pins). A relayed time is never later than the receiver's now, and it is always some
-// peer's observation: a member nobody hears stays silent, so a dead peer is not kept alive by
-// the relays (a responder whose clock runs ahead keeps it alive for that much longer).
+// raced pins). A relayed time is always some peer's observation: a member nobody hears stays
+// silent, so a dead peer is not kept alive by the relays. It travels with the responder's
+// clock at the answer (heard_at), and the requester reads it as an age: a responder whose
+// clock runs ahead (or behind) moves no member's age. From an older responder, which sends no
+// heard_at, times are taken as they are, capped at the requester's now. Only members the
+// requester already knows are taken (collector.go): relays never add members.
 
 // maxRelayedMembers bounds the members read from one answer (a cluster has far fewer).
 const maxRelayedMembers = 10_000
@@ -37,9 +40,10 @@ func encodeHeard(heard map[peer.ID]time.Time) map[string]uint64 {
 	return out
 }
 
-// decodeHeard parses the wire form, skipping entries that are not peer IDs, and caps every
-// time at now (a responder whose clock runs ahead).
-func decodeHeard(wire map[string]uint64, now time.Time) map[peer.ID]time.Time {
+// decodeHeard parses the wire form, skipping entries that are not peer IDs: each time becomes
+// its age at the responder's clock at (Unix ms) taken from now; with at 0 (an older peer) the
+// time itself, capped at now.
+func decodeHeard(wire map[string]uint64, at uint64, now time.Time) map[peer.ID]time.Time {
 	out := make(map[peer.ID]time.Time, min(len(wire), maxRelayedMembers))
 	for s, ms := range wire {
 		if len(out) >= maxRelayedMembers {
@@ -49,17 +53,22 @@ func decodeHeard(wire map[string]uint64, now time.Time) map[peer.ID]time.Time {
 		if err != nil {
 			continue
 		}
-		out[id] = time.UnixMilli(int64(min(ms, uint64(now.UnixMilli()))))
+		if at == 0 {
+			out[id] = time.UnixMilli(int64(min(ms, uint64(now.UnixMilli()))))
+			continue
+		}
+		age := time.Duration(at-min(ms, at)) * time.Millisecond
+		out[id] = now.Add(-age)
 	}
 	return out
 }
 
 // learnLiveness hands the last-heard times an answer carries to the owner.
-func (s *Syncer) learnLiveness(wire map[string]uint64) {
+func (s *Syncer) learnLiveness(wire map[string]uint64, at uint64) {
 	if s.learnHeard == nil || len(wire) == 0 {
 		return
 	}
-	if heard := decodeHeard(wire, time.Now()); len(heard) > 0 {
+	if heard := decodeHeard(wire, at, time.Now()); len(heard) > 0 {
 		s.learnHeard(heard)
 	}
 }

@@ -149,7 +149,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 		}
 		s.learn(resp)
 		if !relayed { // every page carries the same: once a pull
-			s.learnLiveness(resp.Heard)
+			s.learnLiveness(resp.Heard, resp.HeardAt)
 			relayed = true
 		}
 		if resp.Snapshot {

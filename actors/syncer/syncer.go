@@ -119,7 +119,7 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 		}
 		if a.heard != nil && resp.Error == "" {
 			if h := a.heard(); len(h) > 0 {
-				resp.Heard = encodeHeard(h)
+				resp.Heard, resp.HeardAt = encodeHeard(h), uint64(time.Now().UnixMilli())
 			}
 		}
 		system.Root.Send(sender, resp)

@@ -117,13 +117,13 @@ var (
 	protoSyncResponse = remote.ProtoCodec("pincluster.SyncResponse", 3, func() *wirepb.SyncResponse { return new(wirepb.SyncResponse) },
 		func(m *messages.SyncResponse) *wirepb.SyncResponse {
 			return &wirepb.SyncResponse{Ops: m.Ops, More: m.More, Vv: m.VV, Error: m.Error,
-				Snapshot: m.Snapshot, Records: m.Records, Cursor: m.Cursor, SnapshotVv: m.SnapshotVV, Removed: m.Removed, Heard: m.Heard}
+				Snapshot: m.Snapshot, Records: m.Records, Cursor: m.Cursor, SnapshotVv: m.SnapshotVV, Removed: m.Removed, Heard: m.Heard, HeardAt: m.HeardAt}
 		},
 		func(w *wirepb.SyncResponse, m *messages.SyncResponse) error {
 			// The ops and records are decoded (and validated) by UnmarshalOp where they are used.
 			*m = messages.SyncResponse{Ops: w.Ops, More: w.More, VV: nilIfEmpty(w.Vv), Error: w.Error,
 				Snapshot: w.Snapshot, Records: w.Records, Cursor: w.Cursor, SnapshotVV: nilIfEmpty(w.SnapshotVv),
-				Removed: nilIfEmpty(w.Removed), Heard: nilIfEmpty(w.Heard)}
+				Removed: nilIfEmpty(w.Removed), Heard: nilIfEmpty(w.Heard), HeardAt: w.HeardAt}
 			return nil
 		})
 )

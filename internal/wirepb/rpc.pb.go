@@ -1006,7 +1006,11 @@ type SyncResponse struct {
 	// member peer ID string -> when the responder last heard from it (Unix milliseconds): a
 	// member reachable by the responder but not yet by the requester is alive, not absent.
 	// Compatible both ways: an older peer skips the field, or sends none.
-	Heard         map[string]uint64 `protobuf:"bytes,10,rep,name=heard,proto3" json:"heard,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Heard map[string]uint64 `protobuf:"bytes,10,rep,name=heard,proto3" json:"heard,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// the responder's clock (Unix milliseconds) when it answered: the requester takes each heard
+	// time as an age, so a responder whose clock is off does not move them. 0 (an older peer):
+	// the times are taken as they are, capped at the requester's now.
+	HeardAt       uint64 `protobuf:"varint,11,opt,name=heard_at,json=heardAt,proto3" json:"heard_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1109,6 +1113,13 @@ func (x *SyncResponse) GetHeard() map[string]uint64 {
 		return x.Heard
 	}
 	return nil
+}
+
+func (x *SyncResponse) GetHeardAt() uint64 {
+	if x != nil {
+		return x.HeardAt
+	}
+	return 0
 }
 
 // AppliedRequest asks a peer to answer once it stores every op of origin up to seq, or after
@@ -1304,7 +1315,7 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\bSeqRange\x12\x16\n" +
 	"\x06origin\x18\x01 \x01(\tR\x06origin\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x04R\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\x04R\x02to\"\x9d\x05\n" +
+	"\x02to\x18\x03 \x01(\x04R\x02to\"\xb8\x05\n" +
 	"\fSyncResponse\x12\x10\n" +
 	"\x03ops\x18\x01 \x03(\fR\x03ops\x12\x12\n" +
 	"\x04more\x18\x02 \x01(\bR\x04more\x128\n" +
@@ -1317,7 +1328,8 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"snapshotVv\x12G\n" +
 	"\aremoved\x18\t \x03(\v2-.pincluster.wire.v1.SyncResponse.RemovedEntryR\aremoved\x12A\n" +
 	"\x05heard\x18\n" +
-	" \x03(\v2+.pincluster.wire.v1.SyncResponse.HeardEntryR\x05heard\x1a5\n" +
+	" \x03(\v2+.pincluster.wire.v1.SyncResponse.HeardEntryR\x05heard\x12\x19\n" +
+	"\bheard_at\x18\v \x01(\x04R\aheardAt\x1a5\n" +
 	"\aVvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a=\n" +
