@@ -22,6 +22,9 @@ import (
 // maxRelayedMembers bounds the members read from one answer (a cluster has far fewer).
 const maxRelayedMembers = 10_000
 
+// maxAgeMs is the oldest relayed age read (about 100 years, within time.Duration).
+const maxAgeMs = 100 * 365 * 24 * 3600 * 1000
+
 // WithLiveness makes signs of life travel with anti-entropy: every answer carries get() (the
 // responder's last-heard time of each member), and learn is told what a trusted responder
 // reports.
@@ -57,8 +60,11 @@ func decodeHeard(wire map[string]uint64, at uint64, now time.Time) map[peer.ID]t
 			out[id] = time.UnixMilli(int64(min(ms, uint64(now.UnixMilli()))))
 			continue
 		}
-		age := time.Duration(at-min(ms, at)) * time.Millisecond
-		out[id] = now.Add(-age)
+		age := at - min(ms, at)
+		if age > maxAgeMs {
+			continue // older than any horizon (and than time.Duration holds)
+		}
+		out[id] = now.Add(-time.Duration(age) * time.Millisecond)
 	}
 	return out
 }

@@ -59,6 +59,10 @@ func TestDecodeHeard(t *testing.T) {
 	if !aged[id].Equal(now.Add(-10 * time.Second)) {
 		t.Fatalf("from a clock an hour ahead: %v, want %v", aged[id], now.Add(-10*time.Second))
 	}
+	// An age beyond any horizon (and time.Duration) is dropped.
+	if old := decodeHeard(map[string]uint64{id.String(): 0}, 1<<63, now); len(old) != 0 {
+		t.Fatalf("an age of 2^63 ms was read as %v", old)
+	}
 	// A time after the responder's own clock is an age of zero.
 	future := decodeHeard(map[string]uint64{id.String(): uint64(ahead.UnixMilli()) + 5000}, uint64(ahead.UnixMilli()), now)
 	if !future[id].Equal(now) {
