@@ -1,11 +1,22 @@
 package peer
 
-import "github.com/pincluster/pincluster/actors/memtrim"
+import (
+	"path/filepath"
+
+	"github.com/pincluster/pincluster/actors/memtrim"
+)
 
 // startMemTrim spawns the actor that returns freed heap to the kernel, and drops the resident
-// pages of Badger's mapped tables, after a burst of work (see actors/memtrim). RunDaemon calls it: it acts on the whole process, so peers that
-// share one (tests) do without it.
+// pages of Badger's mapped tables, after a burst of work (see actors/memtrim). RunDaemon calls
+// it: it acts on the whole process, so peers that share one (tests) do without it.
 func (p *Peer) startMemTrim() error {
-	_, err := memtrim.Spawn(p.root, memtrim.Deps{Dir: p.dir}, p.log)
+	dir := p.dir // as /proc/self/maps names the tables: absolute, links resolved
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	_, err := memtrim.Spawn(p.root, memtrim.Deps{Dir: dir, Hold: p.store.HoldTables}, p.log)
 	return err
 }

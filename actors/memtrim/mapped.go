@@ -17,22 +17,28 @@ import (
 // page of a table it touched (written at a flush or compaction, read by a listing) stays in
 // the daemon's resident set: at 2.1 GB of tables during a 10M-pin fill, VmRSS was 2.9 GB of
 // which 2.2 GB was RssFile. Those pages are the kernel's page cache, clean and reclaimable,
-// but an operator reads the RSS. After a burst (and during one, past memtrim's budget) the
-// actor drops its mappings of those pages
-// (madvise MADV_DONTNEED on every mapped .sst under the daemon's folder): the data stays in
-// the page cache, and the next read of a page maps it again with a minor fault. Only .sst
+// but an operator reads the RSS. After a burst (and, burst or not, once they pass memtrim's
+// budget) the actor drops its mappings of those pages (madvise MADV_DONTNEED on the pinset
+// store's mapped tables, held by the store meanwhile): the data stays in the page cache, and
+// the next read of a page maps it again with a minor fault. Only .sst
 // files: they are immutable once written; the value log and the memtables' logs are written
 // through their maps and small.
 
-// releaseMapped drops the resident pages of every .sst file under dir mapped into this
-// process and returns the bytes of the ranges advised.
+// releaseMapped drops the resident pages of the .sst files under dir mapped into this process
+// that hold returns as held, and returns the bytes of the ranges advised.
 //
 // A table compacted away is unmapped by Badger at any moment, and the kernel may give its
 // addresses to the next mapping, anonymous memory included, where MADV_DONTNEED would discard
-// data. So each range is checked, just before its madvise, to be mapped still from the same
-// file (/proc/self/map_files names the file mapped at exactly those bounds). What is left is
-// the few microseconds between that check and the madvise.
-func releaseMapped(dir string) (uint64, error) {
+// data. So only tables that cannot be unmapped meanwhile are advised: hold keeps them (the
+// store's HoldTables: an open iterator's references) until the loop ends. Each range is also
+// checked to be mapped still from its file (/proc/self/map_files), in case the maps were read
+// before some held table was mapped at all.
+func releaseMapped(dir string, hold Hold) (uint64, error) {
+	held, release, err := hold()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0, err
@@ -44,8 +50,11 @@ func releaseMapped(dir string) (uint64, error) {
 	}
 	var n uint64
 	for _, r := range ranges {
+		if !held[r.path] {
+			continue // not held: it may be unmapped during the madvise
+		}
 		if path, err := os.Readlink(fmt.Sprintf("/proc/self/map_files/%x-%x", r.start, r.end)); err != nil || path != r.path {
-			continue // unmapped (or remapped) since the list was read
+			continue
 		}
 		// A shared file mapping: MADV_DONTNEED only unmaps its resident pages (they stay in
 		// the page cache, dirty ones too), never the file's data.
@@ -56,6 +65,10 @@ func releaseMapped(dir string) (uint64, error) {
 	}
 	return n, nil
 }
+
+// Hold keeps the store's tables mapped until release and returns their paths
+// (persistence.Store.HoldTables).
+type Hold func() (held map[string]bool, release func(), err error)
 
 // mapping is one line of /proc/self/maps: [start, end) maps path.
 type mapping struct {
@@ -93,7 +106,10 @@ func sstRanges(r io.Reader, dir string) ([]mapping, error) {
 // entry), the figure MappedBudget bounds. RssFile would count the binary's text and the other
 // maps too, so a budget on it dropped table pages a busy daemon was reading while the tables
 // themselves were small; mincore tells the page cache, which keeps the pages after a release.
-func residentMapped(dir string) (uint64, error) {
+//
+// While the tables mapped are no larger than budget in all, that sum is returned without a
+// look at the page tables.
+func residentMapped(dir string, budget uint64) (uint64, error) {
 	maps, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0, err
@@ -102,6 +118,13 @@ func residentMapped(dir string) (uint64, error) {
 	ranges, err := sstRanges(maps, dir)
 	if err != nil || len(ranges) == 0 {
 		return 0, err
+	}
+	var mapped uint64
+	for _, r := range ranges {
+		mapped += r.end - r.start
+	}
+	if mapped <= budget {
+		return mapped, nil
 	}
 	pm, err := os.Open("/proc/self/pagemap")
 	if err != nil {
@@ -121,7 +144,7 @@ func residentMapped(dir string) (uint64, error) {
 				break
 			}
 			for e := buf[:got-got%8]; len(e) >= 8; e = e[8:] {
-				n += binary.NativeEndian.Uint64(e) >> 63 * page // bit 63: present
+				n += (binary.NativeEndian.Uint64(e) >> 63) * page // bit 63: present
 			}
 			off += uint64(got)
 		}

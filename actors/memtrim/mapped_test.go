@@ -105,17 +105,37 @@ func TestReleaseMappedDropsResidentPages(t *testing.T) {
 	if kb := mappingRss(t, addr); kb < size>>10/2 {
 		t.Fatalf("%d kB resident before, want most of %d", kb, size>>10)
 	}
-	if got, err := residentMapped(dir); err != nil || got < size/2 || got > size {
+	if got, err := residentMapped(dir, 0); err != nil || got < size/2 || got > size {
 		t.Fatalf("residentMapped = %d (%v) before the release, want most of %d", got, err, size)
 	}
-	n, err := releaseMapped(dir)
+	released := false
+	hold := func(paths ...string) Hold {
+		return func() (map[string]bool, func(), error) {
+			held := map[string]bool{}
+			for _, p := range paths {
+				held[p] = true
+			}
+			return held, func() { released = true }, nil
+		}
+	}
+	// A table the store does not hold may be unmapped meanwhile: it is left alone.
+	if n, err := releaseMapped(dir, hold(filepath.Join(dir, "000002.sst"))); err != nil || n != 0 || !released {
+		t.Fatalf("released %d bytes (%v) of a table not held (hold released: %v)", n, err, released)
+	}
+	if got, _ := residentMapped(dir, 0); got < size/2 {
+		t.Fatalf("residentMapped = %d after advising nothing", got)
+	}
+	if got, _ := residentMapped(dir, size); got != size {
+		t.Fatalf("residentMapped under the budget = %d, want the mapped size %d without a look", got, size)
+	}
+	n, err := releaseMapped(dir, hold(path))
 	if err != nil || n != size {
 		t.Fatalf("released %d bytes (%v), want %d", n, err, size)
 	}
 	if kb := mappingRss(t, addr); kb != 0 {
 		t.Fatalf("%d kB resident after the release, want 0", kb)
 	}
-	if got, err := residentMapped(dir); err != nil || got != 0 {
+	if got, err := residentMapped(dir, 0); err != nil || got != 0 {
 		t.Fatalf("residentMapped = %d (%v) after the release, want 0", got, err)
 	}
 	for i := 0; i < size; i += 4096 {

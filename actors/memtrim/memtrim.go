@@ -37,8 +37,8 @@
 // The budget counts the tables' pages present in this process (/proc/self/pagemap), not
 // RssFile: a budget of 256 MiB on RssFile, which counts the binary's text and the other maps
 // too, kept dropping the pages a busy daemon with small tables was reading (three peers
-// replicating 200k pins converged 1-2 s later). Tables under the budget are never touched, so
-// a daemon holding less than about a million pins never drops any.
+// replicating 200k pins converged 1-2 s later). Tables under the budget (a daemon holding
+// less than about a million pins) are dropped only at the quiet checks, as before.
 package memtrim
 
 import (
@@ -81,9 +81,13 @@ type Deps struct {
 	// Allocated reads the bytes allocated since the process started; runtime/metrics when nil
 	// (tests).
 	Allocated func() uint64
-	// Dir is the daemon's folder: after a burst, the resident pages of the Badger tables
-	// mapped from under it are dropped from the process (mapped.go). Empty: not done.
+	// Dir is the daemon's folder (absolute, links resolved, as /proc/self/maps names it):
+	// after a burst, the resident pages of the Badger tables mapped from under it that Hold
+	// holds are dropped from the process (mapped.go). Empty: not done.
 	Dir string
+	// Hold keeps the pinset store's tables mapped while their pages are dropped
+	// (persistence.Store.HoldTables). Nil: no page is dropped.
+	Hold Hold
 	// ReleaseMapped does that; releaseMapped (/proc/self/maps, madvise) when nil (tests).
 	ReleaseMapped func(dir string) (uint64, error)
 	// MappedBudget is the resident bytes of the mapped tables above which their pages are
@@ -92,7 +96,7 @@ type Deps struct {
 	MappedBudget uint64
 	MappedEvery  time.Duration
 	// ResidentMapped reads the resident bytes of the tables mapped from under Dir;
-	// residentMapped (/proc/self/maps, mincore) when nil (tests).
+	// residentMapped (/proc/self/maps, /proc/self/pagemap) when nil (tests).
 	ResidentMapped func(dir string) (uint64, error)
 }
 
@@ -109,6 +113,7 @@ type trimActor struct {
 	timer     *time.Timer
 	mapped    *time.Timer
 	allocated uint64 // Allocated at the previous check
+	warned    bool   // the mapped tables could not be measured (said once)
 }
 
 // Spawn starts the actor as a child of parent. Zero fields of deps take the defaults.
@@ -129,7 +134,13 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*actor.PID, error) 
 		deps.Allocated = allocated
 	}
 	if deps.ReleaseMapped == nil {
-		deps.ReleaseMapped = releaseMapped
+		hold := deps.Hold
+		deps.ReleaseMapped = func(dir string) (uint64, error) {
+			if hold == nil {
+				return 0, nil
+			}
+			return releaseMapped(dir, hold)
+		}
 	}
 	if deps.MappedBudget == 0 {
 		deps.MappedBudget = DefaultMappedBudget
@@ -138,7 +149,8 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*actor.PID, error) 
 		deps.MappedEvery = DefaultMappedEvery
 	}
 	if deps.ResidentMapped == nil {
-		deps.ResidentMapped = residentMapped
+		budget := deps.MappedBudget
+		deps.ResidentMapped = func(dir string) (uint64, error) { return residentMapped(dir, budget) }
 	}
 	log = log.With("actor", "memtrim")
 	props := actor.PropsFromProducer(func() actor.Actor { return &trimActor{deps: deps, log: log} })
@@ -159,14 +171,14 @@ func (a *trimActor) Receive(ctx actor.Context) {
 	case mappedTick:
 		a.onMappedTick()
 		a.mapped = timer.After(ctx, a.deps.MappedEvery, mappedTick{})
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting: // a restarted instance starts its own ticks
 		if a.timer != nil {
 			a.timer.Stop()
 		}
 		if a.mapped != nil {
 			a.mapped.Stop()
 		}
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		a.log.Warn("unexpected message", "type", fmt.Sprintf("%T", m))
 	}
@@ -198,7 +210,12 @@ func (a *trimActor) onTick() {
 
 // onMappedTick drops the mapped tables' pages once they pass the budget.
 func (a *trimActor) onMappedTick() {
-	if n, err := a.deps.ResidentMapped(a.deps.Dir); err == nil && n > a.deps.MappedBudget {
+	n, err := a.deps.ResidentMapped(a.deps.Dir)
+	switch {
+	case err != nil && !a.warned:
+		a.warned = true
+		a.log.Warn("cannot measure the mapped tables' resident pages (no /proc/self/pagemap?): they are dropped only after bursts", "err", err)
+	case err == nil && n > a.deps.MappedBudget:
 		a.releaseMapped()
 	}
 }
