@@ -77,10 +77,14 @@ type tokensActor struct {
 	hints   map[peer.ID]bool
 	order   []peer.ID
 
-	// recent are the records this peer published within the interval, oldest first.
+	// recent are the records this peer published lately, oldest first (republish.go).
 	recent []published
-	// republishing: a republish worker runs; again: a peer joined meanwhile.
+	// republishing: a republish worker runs; again: a republish is put off to dueTimer;
+	// lastRepublish: when the last one started.
 	republishing, again bool
+	lastRepublish       time.Time
+	dueJoin             time.Time // the first join put off
+	dueTimer            *time.Timer
 
 	timer  *time.Timer
 	ctx    context.Context
@@ -113,9 +117,11 @@ func (a *tokensActor) Receive(ctx actor.Context) {
 	case published:
 		a.onPublished(m)
 	case joined:
-		a.onJoined(ctx)
+		a.onJoined(ctx, m)
 	case republished:
-		a.onRepublished(ctx, m)
+		a.onRepublished(m)
+	case republishDue:
+		a.onRepublishDue(ctx)
 	case *actor.Stopped:
 	default:
 		a.log.Warn("tokens: unknown message", "type", fmt.Sprintf("%T", m))
@@ -129,6 +135,9 @@ func (a *tokensActor) schedule(ctx actor.Context) {
 func (a *tokensActor) onStop() {
 	if a.timer != nil {
 		a.timer.Stop()
+	}
+	if a.dueTimer != nil {
+		a.dueTimer.Stop()
 	}
 	if a.cancel != nil {
 		a.cancel()

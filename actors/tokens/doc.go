@@ -29,8 +29,9 @@
 //     answer is merged.
 //   - A record published just after a peer connected (or restarted) can miss it: gossipsub
 //     sends to the subscribers it knows of, and the peer's pull on connection may have run
-//     before the publish. So a peer publishes again what it published within the interval
-//     whenever a peer joins the tokens topic (republish.go; at most 256 records).
+//     before the publish. So a peer publishes again what it published within the last 30 s
+//     whenever a trusted peer joins the tokens topic (republish.go: at most 256 records, at
+//     most once every 2 s).
 //   - Bounded: a record is kept until its token expires (the token is refused for its expiry
 //     then), and each interval drops the expired ones; listing streams from Badger.
 //   - The actor serialises the background work: one merge write and one pull at a time, each

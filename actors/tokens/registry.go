@@ -162,6 +162,7 @@ const publishTimeout = 5 * time.Second
 func (r *Registry) publish(ctx context.Context, rec api.TokenRecord) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
+	// Told before the publish: a join that the publish could miss comes after it.
 	r.system.Root.Send(r.pid, published{rec: rec, at: time.Now()})
 	if err := r.deps.Topic.PublishTokens(ctx, []api.TokenRecord{rec}); err != nil && !errors.Is(err, context.Canceled) {
 		r.log.Warn("publishing a token record (the other peers will pull it)", "id", rec.ID, "err", err)
