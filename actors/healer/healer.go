@@ -81,7 +81,7 @@ func (h *Healer) Stop() { _ = h.system.Root.StopFuture(h.pid).Wait() }
 
 // job is one run of the worker: a state sync and/or repins.
 type job struct {
-	sync  bool      // state sync first
+	sync  bool      // state sync (after the dead peers' pins, before a sweep)
 	sweep bool      // repin every under-replicated pin
 	dead  []peer.ID // repin the pins allocated to these peers
 }

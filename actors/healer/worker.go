@@ -45,16 +45,19 @@ type worker struct {
 	log  *slog.Logger
 }
 
-// run does j and returns the number of pins it reallocated.
+// run does j and returns the number of pins it reallocated. The pins of dead peers go first:
+// a state sync may wait for the status digest's reconcile (Deps.Passes) and takes minutes at
+// millions of pins, and re-replication should not wait for either.
 func (w worker) run(ctx context.Context, j job) int {
+	n := 0
+	if !j.sweep && len(j.dead) > 0 {
+		n += w.repin(ctx, j.dead)
+	}
 	if j.sync {
 		w.stateSync(ctx)
 	}
-	n := 0
 	if j.sweep {
 		n += w.repin(ctx, nil)
-	} else if len(j.dead) > 0 {
-		n += w.repin(ctx, j.dead)
 	}
 	return n
 }

@@ -301,7 +301,8 @@ func TestCollectorRelaysOnlyObservations(t *testing.T) {
 
 // A relay speaks only of members this peer knows: a responder cannot grow its members table
 // (with trusted_peers "*", every peer ID is trusted), while a known member's relayed time is
-// taken (here an origin of ops this peer holds but never heard from).
+// taken (here an origin of ops this peer holds, which its pinset's change event made known).
+// SignsOfLife is the guard: the members table is written off the actor's goroutine.
 func TestCollectorRelaysAddNoMembers(t *testing.T) {
 	s := newCollectorSide(t, 0)
 	origin := newPeer(t, 4)

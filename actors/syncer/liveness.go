@@ -13,9 +13,11 @@ import (
 // without the relayed times the ones it cannot reach yet look silent since it was cut off,
 // and tombstone collection would go on without them (and unpin what they pinned meanwhile as
 // raced pins). A relayed time is always some peer's observation: a member nobody hears stays
-// silent, so a dead peer is not kept alive by the relays. It travels with the responder's
-// clock at the answer (heard_at), and the requester reads it as an age: a responder whose
-// clock runs ahead (or behind) moves no member's age. From an older responder, which sends no
+// silent, so a dead peer is not kept alive by the relays but for the answers' trip times (an
+// age is read on arrival: each hop makes it younger by its trip, milliseconds against a
+// horizon of hours). It travels with the responder's clock at the answer (heard_at), and the
+// requester reads it as an age: a responder whose clock runs ahead (or behind) moves no
+// member's age. From an older responder, which sends no
 // heard_at, times are taken as they are, capped at the requester's now. Only members the
 // requester already knows are taken (collector.go): relays never add members.
 

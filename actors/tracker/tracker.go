@@ -202,8 +202,8 @@ func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
 
 // TrackedSet is every CID with work queued, in progress or failed here (a state sync skips
 // those): the window's items and the durable queue, batch entries' CIDs and failed entries
-// included, as fingerprints for one pass (sized by the queue: 12 bytes a CID, internal/cidset). It reads the
-// queue once, not the IPFS node.
+// included, as fingerprints for one pass (sized by the queue: 12 bytes a CID,
+// internal/cidset). It reads the queue once, not the IPFS node.
 func (t *Tracker) TrackedSet(ctx context.Context) (*cidset.Set, error) {
 	set := cidset.WithCapacity(t.QueueLen())
 	err := t.InFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {

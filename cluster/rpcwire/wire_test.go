@@ -60,7 +60,7 @@ func rpcSamples(t testing.TB) map[string]any {
 			{Peer: b, PinInfoShort: api.PinInfoShort{Status: api.TrackerStatusUnpinned}}}},
 		"pincluster.SyncResponse": &messages.SyncResponse{Ops: [][]byte{{1, 2}, {3}}, More: true, VV: vv, Error: "e",
 			Snapshot: true, Records: [][]byte{{4}}, Cursor: c.String(), SnapshotVV: map[string]uint64{a.String(): 3},
-			Removed: map[string]uint64{b.String(): 9}, Heard: map[string]uint64{a.String(): 1_764_000_000_000}},
+			Removed: map[string]uint64{b.String(): 9}, Heard: map[string]uint64{a.String(): 1_764_000_000_000}, HeardAt: 1_764_000_005_000},
 		"pincluster.GCResponse":       &messages.GCResponse{Result: api.IPFSRepoGC{Peer: b, Peername: "p2", Keys: []string{c.String()}, Error: "gc e"}},
 		"pincluster.LeaveResponse":    &messages.LeaveResponse{Error: "e"},
 		"pincluster.TokenSyncRequest": &messages.TokenSyncRequest{After: "00112233445566778899aabbccddeeff", Limit: 500},
