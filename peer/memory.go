@@ -10,7 +10,10 @@ import (
 // pages of Badger's mapped tables, after a burst of work (see actors/memtrim). RunDaemon calls
 // it: it acts on the whole process, so peers that share one (tests) do without it.
 func (p *Peer) startMemTrim() error {
-	dir := p.dir // as /proc/self/maps names the tables: absolute, links resolved
+	// The pinset store's folder, as /proc/self/maps names its tables (absolute, links
+	// resolved): only the tables that store holds can be dropped safely (HoldTables), so only
+	// those are measured against the budget; the embedded IPFS node's Badger keeps its pages.
+	dir := filepath.Join(p.dir, "pinset")
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}

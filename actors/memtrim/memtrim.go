@@ -81,9 +81,10 @@ type Deps struct {
 	// Allocated reads the bytes allocated since the process started; runtime/metrics when nil
 	// (tests).
 	Allocated func() uint64
-	// Dir is the daemon's folder (absolute, links resolved, as /proc/self/maps names it):
-	// after a burst, the resident pages of the Badger tables mapped from under it that Hold
-	// holds are dropped from the process (mapped.go). Empty: not done.
+	// Dir is the pinset store's folder (absolute, links resolved, as /proc/self/maps names
+	// it): the Badger tables mapped from under it are measured against MappedBudget, and
+	// after a burst their resident pages that Hold holds are dropped from the process
+	// (mapped.go). Empty: not done.
 	Dir string
 	// Hold keeps the pinset store's tables mapped while their pages are dropped
 	// (persistence.Store.HoldTables). Nil: no page is dropped.
