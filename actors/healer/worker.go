@@ -88,9 +88,13 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 		changes = changes[:0]
 	}
 	n := 0
+	now := time.Now()
 	err = w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
 		if pin.ReplicationFactorMin == -1 || (dead != nil && !slices.ContainsFunc(pin.Allocations, func(a peer.ID) bool { return slices.Contains(dead, a) })) {
 			return nil
+		}
+		if pin.Expired(now) {
+			return nil // the state sync unpins it: no new allocations for it
 		}
 		alive := 0
 		for _, a := range pin.Allocations {
