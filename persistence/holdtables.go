@@ -29,7 +29,7 @@ func (s *Store) HoldTables() (held map[string]bool, release func(), err error) {
 	for _, t := range before {
 		present[t.ID] = true
 	}
-	dir := realDir(s.db.Opts().Dir)
+	dir := s.TablesDir()
 	held = make(map[string]bool, len(after))
 	for _, t := range after {
 		if present[t.ID] {
@@ -43,8 +43,10 @@ func (s *Store) HoldTables() (held map[string]bool, release func(), err error) {
 	}, nil
 }
 
-// realDir is dir as /proc/self/maps names it: absolute, symbolic links resolved.
-func realDir(dir string) string {
+// TablesDir is the folder of the store's table files as /proc/self/maps names them: absolute,
+// symbolic links resolved (actors/memtrim measures and drops the tables mapped from it).
+func (s *Store) TablesDir() string {
+	dir := s.db.Opts().Dir
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}

@@ -39,12 +39,7 @@ func releaseMapped(dir string, hold Hold) (uint64, error) {
 		return 0, err
 	}
 	defer release()
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	ranges, err := sstRanges(f, dir)
+	ranges, err := mappedTables(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -69,6 +64,16 @@ func releaseMapped(dir string, hold Hold) (uint64, error) {
 // Hold keeps the store's tables mapped until release and returns their paths
 // (persistence.Store.HoldTables).
 type Hold func() (held map[string]bool, release func(), err error)
+
+// mappedTables lists this process's shared mappings of .sst files under dir.
+func mappedTables(dir string) ([]mapping, error) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return sstRanges(f, dir)
+}
 
 // mapping is one line of /proc/self/maps: [start, end) maps path.
 type mapping struct {
@@ -110,12 +115,7 @@ func sstRanges(r io.Reader, dir string) ([]mapping, error) {
 // While the tables mapped are no larger than budget in all, that sum is returned without a
 // look at the page tables.
 func residentMapped(dir string, budget uint64) (uint64, error) {
-	maps, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return 0, err
-	}
-	defer maps.Close()
-	ranges, err := sstRanges(maps, dir)
+	ranges, err := mappedTables(dir)
 	if err != nil || len(ranges) == 0 {
 		return 0, err
 	}

@@ -337,27 +337,6 @@ func (a *collectorActor) onRacedPins(m *racedPins) {
 	}()
 }
 
-// loadKnown reads the members this peer knows from the store: its members table and the
-// origins of its ops. In Receive, once at the start (two small reads), so that no relay
-// arrives before it: relays and the answer that carries them are taken in order.
-func (a *collectorActor) loadKnown() {
-	a.known = map[peer.ID]bool{}
-	members, err := a.c.store.Members()
-	if err != nil {
-		a.log.Warn("tombstone collection: reading the members", "err", err)
-	}
-	for id := range members {
-		a.known[id] = true
-	}
-	vv, err := a.c.store.VersionVector()
-	if err != nil {
-		a.log.Warn("tombstone collection: reading the version vector", "err", err)
-	}
-	for id := range vv {
-		a.known[id] = true
-	}
-}
-
 // onMemberHeard records that a member was alive at `at`, in memory at once and in the store
 // at most once a memberTouchEvery.
 func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
@@ -382,24 +361,6 @@ func (a *collectorActor) onMemberHeard(id peer.ID, at time.Time) {
 			log.Warn("recording a cluster member", "peer", id, "err", err)
 		}
 	}()
-}
-
-// onMembersRelayed takes the last-heard times a responder reported as signs of life, those
-// within the horizon (an older one could only have the member excluded at once), of members
-// this peer knows: a relay never adds one, or a responder could grow this peer's members
-// table without bound (with trusted_peers "*" every peer ID is trusted). A member this peer
-// never heard of becomes known by its ops, its connection or its answer, as before relays.
-func (a *collectorActor) onMembersRelayed(m *membersRelayed) {
-	now := time.Now()
-	for id, at := range m.heard {
-		if !a.known[id] || a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
-			continue
-		}
-		if at.After(now) {
-			at = now
-		}
-		a.onMemberHeard(id, at)
-	}
 }
 
 // onPinsetChanged takes ops of other members made within the horizon as signs of life (at

@@ -19,7 +19,7 @@ import (
 // requester reads it as an age: a responder whose clock runs ahead (or behind) moves no
 // member's age. From an older responder, which sends no
 // heard_at, times are taken as they are, capped at the requester's now. Only members the
-// requester already knows are taken (collector.go): relays never add members.
+// requester already knows are taken (onMembersRelayed): relays never add members.
 
 // maxRelayedMembers bounds the members read from one answer (a cluster has far fewer).
 const maxRelayedMembers = 10_000
@@ -78,5 +78,44 @@ func (s *Syncer) learnLiveness(wire map[string]uint64, at uint64) {
 	}
 	if heard := decodeHeard(wire, at, time.Now()); len(heard) > 0 {
 		s.learnHeard(heard)
+	}
+}
+
+// loadKnown reads the members this peer knows from the store: its members table and the
+// origins of its ops. In Receive, once at the start (two small reads), so that no relay
+// arrives before it: relays and the answer that carries them are taken in order.
+func (a *collectorActor) loadKnown() {
+	a.known = map[peer.ID]bool{}
+	members, err := a.c.store.Members()
+	if err != nil {
+		a.log.Warn("tombstone collection: reading the members", "err", err)
+	}
+	for id := range members {
+		a.known[id] = true
+	}
+	vv, err := a.c.store.VersionVector()
+	if err != nil {
+		a.log.Warn("tombstone collection: reading the version vector", "err", err)
+	}
+	for id := range vv {
+		a.known[id] = true
+	}
+}
+
+// onMembersRelayed takes the last-heard times a responder reported as signs of life, those
+// within the horizon (an older one could only have the member excluded at once), of members
+// this peer knows: a relay never adds one, or a responder could grow this peer's members
+// table without bound (with trusted_peers "*" every peer ID is trusted). A member this peer
+// never heard of becomes known by its ops, its connection or its answer, as before relays.
+func (a *collectorActor) onMembersRelayed(m *membersRelayed) {
+	now := time.Now()
+	for id, at := range m.heard {
+		if !a.known[id] || a.cfg.Horizon > 0 && now.Sub(at) > a.cfg.Horizon {
+			continue
+		}
+		if at.After(now) {
+			at = now
+		}
+		a.onMemberHeard(id, at)
 	}
 }
