@@ -245,9 +245,10 @@ func (st *originState) isDuplicate(txn *badger.Txn, w *logWriter, op crdt.Op) (b
 // w is the transaction's log writer: a replaced op's stub becomes a full entry through it (unstub).
 func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
+	h := s.pinKeys.hash(key)
 	var item *badger.Item
 	err = badger.ErrKeyNotFound
-	if s.pinKeys.mayHave(key) {
+	if s.pinKeys.mayHaveHash(h) {
 		item, err = txn.Get(key)
 	}
 	wasLive := false
@@ -255,7 +256,7 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		absent = true
-		s.pinKeys.add(key) // before the commit that stores it, also while the filter loads
+		s.pinKeys.addHash(h) // before the commit that stores it, also while the filter loads
 	case err != nil:
 		return false, 0, absent, err
 	default:

@@ -2,14 +2,13 @@ package persistence
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/ipfs/bbloom"
+	"github.com/greatroar/blobloom"
 )
 
 // Pin keys filter: an in-memory Bloom filter of every pin key (p/<cid>) the store holds or has
@@ -34,22 +33,28 @@ import (
 //     previous one and filled to 10 bits per key (about 1% false positives), and none is
 //     chained past 32 MiB in all (about 25M keys); past that the last filter fills up and
 //     more lookups fall back to Badger, as they all did before the filter existed.
-//   - Hash keys are random per process (bbloom.NewWithKeys), so CIDs chosen by a client
+//   - Blocked filters (blobloom: a key's bits all lie in one 512-bit block): a lookup costs
+//     one cache miss per chained filter, and a key is hashed once for all of them. The
+//     earlier filters (bbloom) hashed the key again for each filter and probed seven random
+//     words of each: at 10M keys that was eight filters and a third of a fresh peer's
+//     snapshot merge (measured 2026-12-03, 4.6 s of 11.8 s in mergeRecord).
+//   - The hash is seeded at random per process (hash/maphash), so CIDs chosen by a client
 //     cannot be crafted to collide and fill the filter.
 type keyFilter struct {
 	mu      sync.RWMutex
-	filters []*bbloom.Bloom // oldest first; adds go to the last
-	bits    uint64          // size of the last filter
-	added   uint64          // keys added to the last filter
-	total   uint64          // bits of all the filters
-	k0, k1  uint64
+	filters []*blobloom.Filter // oldest first; adds go to the last
+	bits    uint64             // size of the last filter
+	added   uint64             // keys added to the last filter
+	total   uint64             // bits of all the filters
+	seed    maphash.Seed
 	ready   atomic.Bool // the stored keys are all in (load)
 	// firstBits is the first filter's size, for reset.
 	firstBits uint64
 }
 
 const (
-	// Ten bits and seven hash locations per key: about 1% false positives at capacity.
+	// Ten bits and seven hash locations per key: about 1% false positives at capacity (1.2%
+	// with the locations in one block).
 	keyFilterBitsPerKey = 10
 	keyFilterLocs       = 7
 	minKeyFilterBits    = 1 << 20 // the first filter of a small store: 128 KiB, 100k keys
@@ -57,34 +62,27 @@ const (
 	maxKeyFilterBits = 256 << 20
 )
 
-func newKeyFilter(expected uint64) (*keyFilter, error) {
-	var seed [16]byte
-	if _, err := rand.Read(seed[:]); err != nil {
-		return nil, fmt.Errorf("persistence: pin key filter seed: %w", err)
-	}
-	f := &keyFilter{k0: binary.LittleEndian.Uint64(seed[:8]), k1: binary.LittleEndian.Uint64(seed[8:])}
+func newKeyFilter(expected uint64) *keyFilter {
+	f := &keyFilter{seed: maphash.MakeSeed()}
 	bits := uint64(minKeyFilterBits)
 	for bits < 2*expected*keyFilterBitsPerKey && bits < maxKeyFilterBits {
 		bits *= 2
 	}
-	if err := f.chain(bits); err != nil {
-		return nil, err
-	}
+	f.chain(bits)
 	f.firstBits = bits
-	return f, nil
+	return f
 }
 
-// chain adds a filter of bits (a power of two); the caller holds mu or owns f.
-func (f *keyFilter) chain(bits uint64) error {
-	b, err := bbloom.NewWithKeys(f.k0, f.k1, float64(bits), keyFilterLocs)
-	if err != nil {
-		return fmt.Errorf("persistence: pin key filter: %w", err)
-	}
-	f.filters = append(f.filters, b)
+// chain adds a filter of bits (a power of two, a whole number of blocks); the caller holds
+// mu or owns f.
+func (f *keyFilter) chain(bits uint64) {
+	f.filters = append(f.filters, blobloom.New(bits, keyFilterLocs))
 	f.bits, f.added = bits, 0
 	f.total += bits
-	return nil
 }
+
+// hash is key's hash, for mayHaveHash and addHash.
+func (f *keyFilter) hash(key []byte) uint64 { return maphash.Bytes(f.seed, key) }
 
 // reset empties f and makes it unready (every key may be stored) until its next load.
 func (f *keyFilter) reset() {
@@ -92,18 +90,21 @@ func (f *keyFilter) reset() {
 	defer f.mu.Unlock()
 	f.ready.Store(false)
 	f.filters, f.total = nil, 0
-	_ = f.chain(f.firstBits) // a valid power-of-two size cannot fail
+	f.chain(f.firstBits)
 }
 
 // mayHave reports whether key may be stored; false is certain.
-func (f *keyFilter) mayHave(key []byte) bool {
+func (f *keyFilter) mayHave(key []byte) bool { return f.mayHaveHash(f.hash(key)) }
+
+// mayHaveHash is mayHave of the key whose hash is h.
+func (f *keyFilter) mayHaveHash(h uint64) bool {
 	if !f.ready.Load() {
 		return true
 	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	for i := len(f.filters) - 1; i >= 0; i-- {
-		if f.filters[i].Has(key) {
+		if f.filters[i].Has(h) {
 			return true
 		}
 	}
@@ -111,14 +112,16 @@ func (f *keyFilter) mayHave(key []byte) bool {
 }
 
 // add records key; a writer calls it before the write that stores key commits.
-func (f *keyFilter) add(key []byte) {
+func (f *keyFilter) add(key []byte) { f.addHash(f.hash(key)) }
+
+// addHash is add of the key whose hash is h.
+func (f *keyFilter) addHash(h uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.added >= f.bits/keyFilterBitsPerKey && f.total+2*f.bits <= maxKeyFilterBits {
-		// A valid power-of-two size cannot fail; if it did, the last filter keeps filling.
-		_ = f.chain(2 * f.bits)
+		f.chain(2 * f.bits)
 	}
-	f.filters[len(f.filters)-1].Add(key)
+	f.filters[len(f.filters)-1].Add(h)
 	f.added++
 }
 

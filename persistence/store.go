@@ -199,10 +199,7 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, openError(opts.Dir, err)
 	}
-	if s.pinKeys, err = newKeyFilter(uint64(max(s.pinCount.Load(), 0))); err != nil {
-		db.Close()
-		return nil, openError(opts.Dir, err)
-	}
+	s.pinKeys = newKeyFilter(uint64(max(s.pinCount.Load(), 0)))
 	s.startKeyLoad()
 	return s, nil
 }
