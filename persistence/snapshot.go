@@ -147,10 +147,7 @@ func (s *Store) PruneAbsent(ctx context.Context, after, through api.Cid, present
 		return nil, err
 	}
 	defer s.leave()
-	keep := make(map[string]bool, len(present))
-	for _, c := range present {
-		keep[string(pinKey(c))] = true
-	}
+	var keep map[string]bool // made at the first record of the range: a fresh peer's range is empty
 	seek := prefixPin
 	var skip, last []byte
 	if after.Defined() {
@@ -169,7 +166,16 @@ func (s *Store) PruneAbsent(ctx context.Context, after, through api.Cid, present
 			if last != nil && bytes.Compare(key, last) > 0 {
 				return errStop
 			}
-			if (skip != nil && bytes.Equal(key, skip)) || keep[string(key)] {
+			if skip != nil && bytes.Equal(key, skip) {
+				return nil
+			}
+			if keep == nil {
+				keep = make(map[string]bool, len(present))
+				for _, c := range present {
+					keep[string(pinKey(c))] = true
+				}
+			}
+			if keep[string(key)] {
 				return nil
 			}
 			h, err := decodeRecord(v)

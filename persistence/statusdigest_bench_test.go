@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
@@ -58,3 +59,55 @@ func sortedCids(cs [][]byte) [][]byte {
 }
 
 func peerID(s string) peer.ID { return peer.ID(s) }
+
+// BenchmarkDigestPullPage: a fresh replica's pull, page by page, into a store that already
+// holds another member's replica of the same pins (the LSM has levels to search), through one
+// iterator per page (putReplicaPage) and, for comparison, one lookup per entry.
+func BenchmarkDigestPullPage(b *testing.B) {
+	const pins = 200_000
+	cids := make([][]byte, pins)
+	for i := range cids {
+		cids[i] = mkCid(b, i).Bytes()
+	}
+	cids = sortedCids(cids)
+	page := func(start int, seq uint64) []statusdigest.Entry {
+		var es []statusdigest.Entry
+		for _, c := range cids[start:min(pins, start+statusdigest.MaxEntries)] {
+			es = append(es, statusdigest.Entry{Cid: c, Status: api.TrackerStatusPinQueued, TS: time.Now(), Seq: seq})
+		}
+		return es
+	}
+	for _, mode := range []string{"iterator", "lookups"} {
+		b.Run(mode, func(b *testing.B) {
+			s, _ := openTemp(b)
+			other := newPeer(b, 1)
+			for start := 0; start < pins; start += statusdigest.MaxEntries {
+				if err := s.update(func(txn *badger.Txn) error { return putReplicaPage(txn, other, 1, page(start, 1)) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				p := newPeer(b, byte(10+i%200))
+				for start := 0; start < pins; start += statusdigest.MaxEntries {
+					es := page(start, 1)
+					err := s.update(func(txn *badger.Txn) error {
+						if mode == "iterator" {
+							return putReplicaPage(txn, p, 1, es)
+						}
+						for _, e := range es {
+							if err := putReplicaEntry(txn, p, 1, e, true); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pins), "ns/entry")
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/statusdigest"
@@ -189,4 +193,101 @@ func TestDigestNewEpochDropsReplica(t *testing.T) {
 	if err != nil || m.Current() {
 		t.Fatalf("meta %+v after a heartbeat ahead, err %v", m, err)
 	}
+}
+
+// TestDigestPageMatchesLookups: a pull page merged through one iterator (putReplicaPage)
+// leaves the replica, generations included, exactly as merging its entries one lookup at a
+// time does, for pages in key order, shuffled, and with repeated CIDs, over stored entries
+// older, newer and as old as the page's.
+func TestDigestPageMatchesLookups(t *testing.T) {
+	p := newPeer(t, 3)
+	cids := make([][]byte, 40)
+	for i := range cids {
+		cids[i] = mkCid(t, i).Bytes()
+	}
+	slices.SortFunc(cids, bytes.Compare)
+	for seed := uint64(1); seed <= 30; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, seed*31))
+			now := time.Unix(1_700_000_000, 0).UTC()
+			entry := func(c []byte) statusdigest.Entry {
+				return statusdigest.Entry{Cid: c, Status: api.TrackerStatusPinned, TS: now.Add(time.Duration(rng.IntN(100)) * time.Second), Seq: 1 + uint64(rng.IntN(6))}
+			}
+			var stored []statusdigest.Entry
+			for _, c := range cids {
+				if rng.IntN(3) > 0 {
+					stored = append(stored, entry(c))
+				}
+			}
+			var page []statusdigest.Entry
+			for _, c := range cids {
+				for range rng.IntN(3) { // absent, once, or twice
+					page = append(page, entry(c))
+				}
+			}
+			if seed%3 == 0 {
+				rng.Shuffle(len(page), func(i, j int) { page[i], page[j] = page[j], page[i] })
+			}
+			got, want := storeWithReplica(t, p, stored), storeWithReplica(t, p, stored)
+			if err := got.update(func(txn *badger.Txn) error { return putReplicaPage(txn, p, 9, page) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := want.update(func(txn *badger.Txn) error {
+				for _, e := range page {
+					if err := putReplicaEntry(txn, p, 9, e, true); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := rawPrefix(t, got, digestPeerPrefix(p)), rawPrefix(t, want, digestPeerPrefix(p)); g != w {
+				t.Fatalf("merged through the iterator:\n%s\none lookup at a time:\n%s", g, w)
+			}
+		})
+	}
+}
+
+// storeWithReplica is a store whose replica of p holds stored (generation 1).
+func storeWithReplica(t *testing.T, p peer.ID, stored []statusdigest.Entry) *Store {
+	s, _ := openTemp(t)
+	if err := s.update(func(txn *badger.Txn) error {
+		for _, e := range stored {
+			v, err := encodeDigestEntry(1, e)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(digestKey(p, e.Cid), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rawPrefix renders every key and value under prefix.
+func rawPrefix(t *testing.T, s *Store, prefix []byte) string {
+	t.Helper()
+	var b strings.Builder
+	if err := s.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.Prefix = prefix
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "%x %x\n", it.Item().Key(), v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

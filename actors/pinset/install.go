@@ -134,22 +134,26 @@ func (j maintJob) run(ctx context.Context, store Store) any {
 	return d
 }
 
+// installPage prunes the page's range, then merges its records. The prune removes only CIDs
+// absent from the page and the merge writes only CIDs present, so the order changes nothing
+// but the cost: pruned first, the range holds only this peer's own records, none at all on
+// a fresh peer, where pruning after the merge read back every record just written.
 func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *maintDone) error {
+	removed, err := store.PruneAbsent(ctx, m.After, m.Through, m.Present, m.VV)
+	for _, r := range removed {
+		op := r.Op
+		op.Kind, op.PinJSON = crdt.OpUnpin, nil
+		d.changed = append(d.changed, op)
+	}
+	if err != nil {
+		return err
+	}
 	changed, err := store.ApplySnapshot(m.Records)
 	for i, r := range m.Records {
 		d.installed = append(d.installed, r.Op)
 		if i < len(changed) && changed[i] {
 			d.changed = append(d.changed, r.Op)
 		}
-	}
-	if err != nil {
-		return err
-	}
-	removed, err := store.PruneAbsent(ctx, m.After, m.Through, m.Present, m.VV)
-	for _, r := range removed {
-		op := r.Op
-		op.Kind, op.PinJSON = crdt.OpUnpin, nil
-		d.changed = append(d.changed, op)
 	}
 	return err
 }
