@@ -88,6 +88,9 @@ type Members interface {
 	// removed with peers rm, sorted. It never fails: an actor that does not answer leaves its
 	// part out.
 	Members(ctx context.Context) []peer.ID
+	// Known reports whether id is a member or a peer this peer still dials though it is down
+	// (no longer among Members), and not removed.
+	Known(ctx context.Context, id peer.ID) bool
 	// IsRemoved reports whether id was removed with peers rm.
 	IsRemoved(id peer.ID) bool
 	// PeerName is a peer's name (this peer's peername, another's ID).

@@ -226,11 +226,15 @@ type fakeMembers struct {
 	self    peer.ID
 	members []peer.ID
 	names   map[peer.ID]string // PeerName of the others (default: the ID)
+	down    []peer.ID          // Known, not among members (down past the ping TTL)
 }
 
 func (m fakeMembers) Self() peer.ID                     { return m.self }
 func (m fakeMembers) Members(context.Context) []peer.ID { return m.members }
 func (m fakeMembers) IsRemoved(peer.ID) bool            { return false }
+func (m fakeMembers) Known(_ context.Context, id peer.ID) bool {
+	return slices.Contains(m.members, id) || slices.Contains(m.down, id)
+}
 func (m fakeMembers) PeerName(id peer.ID) string {
 	if id == m.self {
 		return "self"

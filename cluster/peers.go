@@ -87,10 +87,12 @@ func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
 	if err := s.d.Config.Refuse("remove peers"); err != nil {
 		return err
 	}
-	members := s.d.Members.Members(ctx)
-	if !slices.Contains(members, id) {
+	// A member that has been down longer than the ping TTL is no longer listed, but it is
+	// still dialled and may hold allocations: it can be removed too.
+	if !s.d.Members.Known(ctx, id) {
 		return fmt.Errorf("%w: peer %s is not in the cluster (see peers ls)", api.ErrNotFound, id)
 	}
+	members := s.d.Members.Members(ctx)
 	self := s.d.Members.Self()
 	if id == self {
 		if len(members) == 1 {

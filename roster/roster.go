@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -222,6 +223,22 @@ func (r *Roster) Members(ctx context.Context) []peer.ID {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// Known reports whether id is a member or a peer the membership keeps dialling (down for
+// longer than its ping TTL, so no longer among Members), and not removed (cluster.Members).
+func (r *Roster) Known(ctx context.Context, id peer.ID) bool {
+	if r.IsRemoved(id) {
+		return false
+	}
+	if slices.Contains(r.Members(ctx), id) {
+		return true
+	}
+	if r.membership == nil {
+		return false
+	}
+	ok, err := r.membership.Knows(ctx, id)
+	return err == nil && ok
 }
 
 // Visible is Members (syncer.Membership).

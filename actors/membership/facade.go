@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/actors/root"
 )
 
@@ -112,6 +114,13 @@ func (m *Membership) Disconnected(id peer.ID) {
 
 // Learned reports the addresses a member announced.
 func (m *Membership) Learned(info peer.AddrInfo) { m.system.Root.Send(m.pid, &peerLearned{info: info}) }
+
+// Knows reports whether id is a member this peer keeps dialling: one it was connected to or
+// learned addresses of, down or not (peers rm takes such a peer even when it no longer counts
+// among the members: without it, a peer that died for good would be dialled forever).
+func (m *Membership) Knows(ctx context.Context, id peer.ID) (bool, error) {
+	return ask.Call[bool](ctx, m.system, m.pid, &knowsRequest{id: id}, 5*time.Second, "membership", actor.ErrDeadLetter)
+}
 
 // Forget drops a removed member for good (this run).
 func (m *Membership) Forget(id peer.ID) {

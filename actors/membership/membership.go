@@ -82,6 +82,8 @@ type (
 	}
 	// connectedRequest asks for the number of connected members (tests, status).
 	connectedRequest struct{}
+	// knowsRequest asks whether id is a member this actor dials (answer: bool).
+	knowsRequest struct{ id peer.ID }
 )
 
 // entry is one known member.
@@ -136,6 +138,9 @@ func (a *membershipActor) Receive(ctx actor.Context) {
 		a.onDialDone(m)
 	case *connectedRequest:
 		ctx.Respond(a.connectedCount())
+	case *knowsRequest:
+		_, ok := a.known[m.id]
+		ctx.Respond(ok && !a.removed[m.id])
 	case *actor.Stopped:
 	default:
 		a.log.Warn("membership: unknown message", "type", m)
