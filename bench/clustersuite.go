@@ -32,6 +32,7 @@ type clusterResults struct {
 	conv       convergenceResult
 	fill       ingestResult  // pins..catchup posted on peer 1 (no sampling)
 	settled    time.Duration // after the fill, until the other peers list every pin
+	quiet      time.Duration // after settled, until the peers' CPU use is low (waitQuiet)
 	catchup    catchupResult
 }
 
@@ -139,7 +140,16 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 		}
 	}
 	res.settled = time.Since(fillEnd)
-	logf("cluster settled %s after the fill; starting a fresh peer", res.settled.Round(time.Millisecond))
+	logf("peers 2+3 list every pin %s after the fill; waiting for the cluster to go quiet", res.settled.Round(time.Millisecond))
+	// The fresh peer joins a cluster at rest, as it would in production: right after the fill
+	// the others still compact and run their post-ingest passes, and on one machine that CPU
+	// would be charged to the catch-up.
+	var pids []int
+	for _, p := range cl.peers {
+		pids = append(pids, p.pid())
+	}
+	res.quiet = waitQuiet(ctx, pids, co.wait)
+	logf("cluster quiet %s after that; starting a fresh peer", res.quiet.Round(time.Millisecond))
 
 	res.catchup.pins = co.catchup
 	var cpu0 []time.Duration
@@ -170,6 +180,31 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 		logf("fresh peer did not catch up: %v", err)
 	}
 	return res, nil
+}
+
+// waitQuiet waits, at most timeout, until the processes pids together use under a tenth of a
+// core over 5 s; it returns how long it waited.
+func waitQuiet(ctx context.Context, pids []int, timeout time.Duration) time.Duration {
+	const window = 5 * time.Second
+	start := time.Now()
+	for time.Since(start) < timeout && ctx.Err() == nil {
+		var before time.Duration
+		for _, p := range pids {
+			before += cpuTime(p)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(window):
+		}
+		var used time.Duration
+		for _, p := range pids {
+			used += cpuTime(p)
+		}
+		if used-before < window/10 {
+			break
+		}
+	}
+	return time.Since(start)
 }
 
 // waitCount waits until the peer at base lists n pins: it first polls a few random CIDs of
