@@ -108,7 +108,8 @@ type Peer struct {
 	cfg   servicejson.Config
 	ident identity.Identity
 	log   *slog.Logger
-	// passes: the healer's state sync and the status digest's reconcile take turns.
+	// passes: the healer's state sync, the status digest's reconcile and pulls, and snapshot
+	// loads take turns (internal/passgate).
 	passes passgate.Gate
 
 	host    host.Host
@@ -264,7 +265,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
 		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.roster.SignsOfLife, p.roster.LearnHeard),
-		syncer.WithStreams(p.streams)); err != nil {
+		syncer.WithStreams(p.streams), syncer.WithPasses(p.passes)); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),

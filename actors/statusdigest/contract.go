@@ -82,7 +82,8 @@ type Deps struct {
 	Local   Local
 	Config  Config
 	// Passes is the peer's gate for background passes over the whole pinset: a reconcile
-	// waits there for the healer's state sync (internal/passgate); deltas wait meanwhile, as
-	// they wait for a reconcile. Nil: no wait.
+	// and a whole-digest pull wait there for the healer's state sync and a snapshot load
+	// (internal/passgate); deltas wait meanwhile, as they wait for a reconcile. Nil: no
+	// wait.
 	Passes passgate.Gate
 }

@@ -210,8 +210,16 @@ func (a *digestActor) onPulled(ctx actor.Context, m pulled) {
 	a.pull(ctx)
 }
 
-// pullFrom pulls the whole digest of p page by page into its replica. It blocks.
+// pullFrom pulls the whole digest of p page by page into its replica. It blocks. A whole
+// digest is as large as p's share of the pinset, so the pull takes its turn at the gate for
+// bulk passes (deps.Passes): a fresh peer pulls its members' digests after its snapshot load,
+// not beside it.
 func pullFrom(ctx context.Context, deps Deps, p peer.ID) error {
+	leave, err := deps.Passes.Enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	gen, err := deps.Store.StartDigestPull(p)
 	if err != nil {
 		return err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/passgate"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -329,4 +331,47 @@ func TestAnswerHeldOpsAreNotFresh(t *testing.T) {
 	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize}, 10); !resp.Snapshot {
 		t.Fatal("a fresh requester got ops")
 	}
+}
+
+// A snapshot load takes its turn at the gate for bulk passes (WithPasses): while another pass
+// holds it (a state sync, a digest pull), nothing of the snapshot is installed; once it is
+// left, the load goes on and completes.
+func TestSnapshotLoadWaitsForTheGate(t *testing.T) {
+	gate := passgate.New()
+	a := newSide(t, 1, 4)
+	b := newSideTrusting(t, 2, 4, func(peer.ID) bool { return true }, WithPasses(gate))
+	connect(b, a)
+	o := newPeer(t, 10)
+	mustApply(t, a, history(t, o, 1, 10, 0))
+	vv, _ := a.store.VersionVector()
+	if _, err := a.store.DropTombstones(t.Context(), vv); err != nil {
+		t.Fatal(err)
+	}
+	leave, err := gate.Enter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.syncer.Pull(t.Context(), a.id)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the pull ended while the gate was held: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if n, _ := b.store.CountPins(); n != 0 {
+		t.Fatalf("%d pins installed while the gate was held", n)
+	}
+	leave()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pull did not go on once the gate was left")
+	}
+	assertSame(t, a, b)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/passgate"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/telemetry"
 )
@@ -44,6 +45,14 @@ func WithRemovals(get func() map[peer.ID]uint64, learn func(map[peer.ID]uint64))
 	return func(s *Syncer) { s.removals, s.learnRemovals = get, learn }
 }
 
+// WithPasses makes a snapshot load take its turn at the peer's gate for bulk passes
+// (internal/passgate), so the healer's state sync and the status digest's reconcile and pulls
+// wait while a fresh peer loads the pinset: they would only compete for the CPU and the
+// compactions that bound a catch-up, over a pinset that is still arriving.
+func WithPasses(g passgate.Gate) Option {
+	return func(s *Syncer) { s.passes = g }
+}
+
 // Syncer is the facade: it serves other peers' pulls and pulls for this peer. Pull may be
 // called concurrently (each call is independent; the pinset actor serialises writes).
 type Syncer struct {
@@ -60,6 +69,7 @@ type Syncer struct {
 	heard         func() map[peer.ID]time.Time // WithLiveness; nil: none sent
 	learnHeard    func(map[peer.ID]time.Time)
 	streams       *Streams // nil: pulls ask for everything
+	passes        passgate.Gate
 	log           *slog.Logger
 	cancel        context.CancelFunc
 	page          int

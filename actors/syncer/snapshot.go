@@ -33,6 +33,11 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 // (resume.go), so the next pull from the same peer goes on from there instead of from the
 // first page.
 func (s *Syncer) loadSnapshotFrom(ctx context.Context, from peer.ID, first *messages.SyncResponse, after api.Cid, floor map[peer.ID]uint64, started time.Time) (total int, err error) {
+	leave, err := s.passes.Enter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
 	ctx, cancel := context.WithCancel(ctx) // ends a prefetch still running when this returns
 	defer cancel()
 	defer func() {

@@ -6,6 +6,11 @@
 // pins that was two 256 MB sets and twice the mapped table pages at once, in a daemon that
 // otherwise holds 200 MB. One at a time, the second waits for the first; neither is urgent.
 // A user's request (status --local) never waits here.
+//
+// Bulk transfers take their turn too: a snapshot load (a fresh peer receiving the pinset) and
+// a pull of a member's whole status digest. In a 10M-pin catch-up the fresh peer pulled its
+// member's 10M-entry digest and ran its own passes beside the snapshot, and all of them
+// competed for the compactions that bound how fast the pinset arrives.
 package passgate
 
 import "context"
