@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -390,7 +391,20 @@ func (b badgerLogger) Errorf(f string, a ...any) {
 	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
 }
 func (b badgerLogger) Warningf(f string, a ...any) {
-	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+	msg := fmt.Sprintf(f, a...)
+	if cacheAdvice(f) {
+		b.l.Debug(msg, "component", "badger")
+		return
+	}
+	b.l.Warn(msg, "component", "badger")
+}
+
+// cacheAdvice reports Badger's minutely advice that a cache "might be too small" (and the
+// histogram after it). The caches are small on purpose (badgerOptions): a listing or a
+// catch-up streams through far more blocks than any cache holds, so the advice came every
+// minute of every bulk pass, as a warning of a dozen lines, about nothing to fix.
+func cacheAdvice(format string) bool {
+	return strings.Contains(format, "might be too small") || strings.HasPrefix(format, "Cache life expectancy")
 }
 func (b badgerLogger) Infof(string, ...any)  {}
 func (b badgerLogger) Debugf(string, ...any) {}
