@@ -16,8 +16,9 @@ import (
 // Pins is the pinset as the healer reads it (the store: reads are safe concurrently with the
 // pinset actor's writes).
 type Pins interface {
-	// IteratePins streams every live pin in key order, in constant memory.
-	IteratePins(ctx context.Context, fn func(api.Pin) error) error
+	// IteratePins streams every live pin whose stored JSON keep accepts (nil: every pin) in key
+	// order, in constant memory; the others are not decoded.
+	IteratePins(ctx context.Context, keep func(pinJSON []byte) bool, fn func(api.Pin) error) error
 	// PinsRaw streams every live pin in key order as its binary CID and stored JSON (both
 	// valid only during fn), for a pass that decodes only the pins it acts on.
 	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error

@@ -3,6 +3,7 @@ package healer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -18,8 +19,17 @@ type StorePins struct {
 
 var _ Pins = StorePins{}
 
-func (s StorePins) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
-	return s.Store.IteratePins(ctx, fn)
+func (s StorePins) IteratePins(ctx context.Context, keep func([]byte) bool, fn func(api.Pin) error) error {
+	return s.Store.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {
+		if keep != nil && !keep(js) {
+			return nil
+		}
+		var p api.Pin
+		if err := json.Unmarshal(js, &p); err != nil {
+			return fmt.Errorf("stored pin of %s is not valid JSON: %w", c, err)
+		}
+		return fn(p)
+	})
 }
 
 func (s StorePins) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {

@@ -28,6 +28,27 @@ func elsewhere(js, quotedSelf []byte) bool {
 		bytes.Contains(js, allocList)
 }
 
+// mayRepin reports whether the stored pin js may need repinning, from its bytes: false when its
+// JSON surely says it needs none (as elsewhere, encoding/json's spelling is assumed): a
+// replication factor of -1 (pinned everywhere), or, for a pass over dead peers (forDead), no
+// string naming one of them (quotedDead). Any doubt answers true, and the pin is decoded.
+// After a peer died or was removed, the pass decoded every pin: at 10M pins everywhere that
+// was 40 s of CPU for nothing (profile of a 10M catch-up, 2026-12-03).
+func mayRepin(js []byte, forDead bool, quotedDead [][]byte) bool {
+	if i := bytes.Index(js, rfMinEverywhere); i >= 0 && i+len(rfMinEverywhere) < len(js) {
+		if next := js[i+len(rfMinEverywhere)]; next == ',' || next == '}' {
+			return false
+		}
+	}
+	if !forDead {
+		return true
+	}
+	return slices.ContainsFunc(quotedDead, func(q []byte) bool { return bytes.Contains(js, q) })
+}
+
+// rfMinEverywhere is how encoding/json writes a replication_factor_min of -1.
+var rfMinEverywhere = []byte(`"replication_factor_min":-1`)
+
 // How encoding/json writes a pin's allocations: empty (every peer), null, or a list.
 var (
 	allocNone = []byte(`"allocations":[]`)
@@ -89,7 +110,12 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 	}
 	n := 0
 	now := time.Now()
-	err = w.deps.Pins.IteratePins(ctx, func(pin api.Pin) error {
+	quotedDead := make([][]byte, len(dead))
+	for i, d := range dead {
+		quotedDead[i] = []byte(`"` + d.String() + `"`)
+	}
+	mayNeed := func(js []byte) bool { return mayRepin(js, dead != nil, quotedDead) }
+	err = w.deps.Pins.IteratePins(ctx, mayNeed, func(pin api.Pin) error {
 		if pin.ReplicationFactorMin == -1 || (dead != nil && !slices.ContainsFunc(pin.Allocations, func(a peer.ID) bool { return slices.Contains(dead, a) })) {
 			return nil
 		}
