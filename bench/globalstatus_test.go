@@ -158,7 +158,7 @@ type fixedMembers struct{ ids []libp2ppeer.ID }
 func (m fixedMembers) Self() libp2ppeer.ID                     { return m.ids[0] }
 func (m fixedMembers) Members(context.Context) []libp2ppeer.ID { return m.ids }
 func (m fixedMembers) IsRemoved(libp2ppeer.ID) bool            { return false }
-func (m fixedMembers) Known(_ context.Context, id libp2ppeer.ID) bool {
-	return slices.Contains(m.ids, id)
+func (m fixedMembers) Known(_ context.Context, id libp2ppeer.ID) (bool, error) {
+	return slices.Contains(m.ids, id), nil
 }
 func (m fixedMembers) PeerName(libp2ppeer.ID) string { return "bench" }

@@ -238,11 +238,13 @@ func (idleTracker) Untrack(context.Context, api.Cid) error { return errNo }
 
 type soloMembers struct{ self libp2ppeer.ID }
 
-func (m soloMembers) Self() libp2ppeer.ID                            { return m.self }
-func (m soloMembers) Members(context.Context) []libp2ppeer.ID        { return []libp2ppeer.ID{m.self} }
-func (m soloMembers) IsRemoved(libp2ppeer.ID) bool                   { return false }
-func (m soloMembers) Known(_ context.Context, id libp2ppeer.ID) bool { return id == m.Self() }
-func (m soloMembers) PeerName(libp2ppeer.ID) string                  { return "bench" }
+func (m soloMembers) Self() libp2ppeer.ID                     { return m.self }
+func (m soloMembers) Members(context.Context) []libp2ppeer.ID { return []libp2ppeer.ID{m.self} }
+func (m soloMembers) IsRemoved(libp2ppeer.ID) bool            { return false }
+func (m soloMembers) Known(_ context.Context, id libp2ppeer.ID) (bool, error) {
+	return id == m.Self(), nil
+}
+func (m soloMembers) PeerName(libp2ppeer.ID) string { return "bench" }
 
 type noCommit struct{}
 

@@ -89,8 +89,8 @@ type Members interface {
 	// part out.
 	Members(ctx context.Context) []peer.ID
 	// Known reports whether id is a member or a peer this peer still dials though it is down
-	// (no longer among Members), and not removed.
-	Known(ctx context.Context, id peer.ID) bool
+	// (no longer among Members), and not removed; it fails when that cannot be told.
+	Known(ctx context.Context, id peer.ID) (bool, error)
 	// IsRemoved reports whether id was removed with peers rm.
 	IsRemoved(id peer.ID) bool
 	// PeerName is a peer's name (this peer's peername, another's ID).

@@ -232,8 +232,8 @@ type fakeMembers struct {
 func (m fakeMembers) Self() peer.ID                     { return m.self }
 func (m fakeMembers) Members(context.Context) []peer.ID { return m.members }
 func (m fakeMembers) IsRemoved(peer.ID) bool            { return false }
-func (m fakeMembers) Known(_ context.Context, id peer.ID) bool {
-	return slices.Contains(m.members, id) || slices.Contains(m.down, id)
+func (m fakeMembers) Known(_ context.Context, id peer.ID) (bool, error) {
+	return slices.Contains(m.members, id) || slices.Contains(m.down, id), nil
 }
 func (m fakeMembers) PeerName(id peer.ID) string {
 	if id == m.self {

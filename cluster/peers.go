@@ -89,7 +89,11 @@ func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
 	}
 	// A member that has been down longer than the ping TTL is no longer listed, but it is
 	// still dialled and may hold allocations: it can be removed too.
-	if !s.d.Members.Known(ctx, id) {
+	known, err := s.d.Members.Known(ctx, id)
+	if err != nil {
+		return fmt.Errorf("peers rm: is %s a member: %w", id, err)
+	}
+	if !known {
 		return fmt.Errorf("%w: peer %s is not in the cluster (see peers ls)", api.ErrNotFound, id)
 	}
 	members := s.d.Members.Members(ctx)

@@ -108,9 +108,9 @@ type Peer struct {
 	cfg   servicejson.Config
 	ident identity.Identity
 	log   *slog.Logger
-	// passes: the healer's state sync, the status digest's reconcile and pulls, and snapshot
-	// loads take turns (internal/passgate).
-	passes passgate.Gate
+	// passes: the healer's state sync and the status digest's reconcile take turns;
+	// transfers: snapshot loads and pulls of whole status digests do (internal/passgate).
+	passes, transfers passgate.Gate
 
 	host    host.Host
 	system  *actor.ActorSystem
@@ -204,7 +204,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	// p is not the named result: `return nil, err` must not nil the peer that the parts
 	// started so far (and the cleanup below) still use.
 	p := &Peer{dir: dir, cfg: cfg, ident: ident, log: log, clock: crdt.NewClock(opts.ClockSource), leave: opts.Leave,
-		passes: passgate.New()}
+		passes: passgate.New(), transfers: passgate.New()}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -265,7 +265,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
 		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.roster.SignsOfLife, p.roster.LearnHeard),
-		syncer.WithStreams(p.streams), syncer.WithPasses(p.passes)); err != nil {
+		syncer.WithStreams(p.streams), syncer.WithTransfers(p.transfers)); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),

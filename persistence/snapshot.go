@@ -84,6 +84,18 @@ func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
 	return s.inChunks(ops, "apply snapshot", s.mergeChunk)
 }
 
+// CheckSnapshot fails as ApplySnapshot would on an invalid record, writing nothing: a caller
+// that prunes before it merges checks the page first, so that an invalid page changes
+// nothing at all.
+func CheckSnapshot(records []Record) error {
+	for i, r := range records {
+		if err := checkOp(snapshotOp(r)); err != nil {
+			return fmt.Errorf("persistence: snapshot record %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
 func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()

@@ -226,19 +226,19 @@ func (r *Roster) Members(ctx context.Context) []peer.ID {
 }
 
 // Known reports whether id is a member or a peer the membership keeps dialling (down for
-// longer than its ping TTL, so no longer among Members), and not removed (cluster.Members).
-func (r *Roster) Known(ctx context.Context, id peer.ID) bool {
+// longer than its ping TTL, so no longer among Members, or a bootstrap address), and not
+// removed (cluster.Members). It fails when the membership actor does not answer.
+func (r *Roster) Known(ctx context.Context, id peer.ID) (bool, error) {
 	if r.IsRemoved(id) {
-		return false
+		return false, nil
 	}
 	if slices.Contains(r.Members(ctx), id) {
-		return true
+		return true, nil
 	}
 	if r.membership == nil {
-		return false
+		return false, nil
 	}
-	ok, err := r.membership.Knows(ctx, id)
-	return err == nil && ok
+	return r.membership.Knows(ctx, id)
 }
 
 // Visible is Members (syncer.Membership).

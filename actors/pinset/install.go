@@ -137,8 +137,12 @@ func (j maintJob) run(ctx context.Context, store Store) any {
 // installPage prunes the page's range, then merges its records. The prune removes only CIDs
 // absent from the page and the merge writes only CIDs present, so the order changes nothing
 // but the cost: pruned first, the range holds only this peer's own records, none at all on
-// a fresh peer, where pruning after the merge read back every record just written.
+// a fresh peer, where pruning after the merge read back every record just written. A page with
+// an invalid record changes nothing: it is checked before the prune.
 func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *maintDone) error {
+	if err := persistence.CheckSnapshot(m.Records); err != nil {
+		return err
+	}
 	removed, err := store.PruneAbsent(ctx, m.After, m.Through, m.Present, m.VV)
 	for _, r := range removed {
 		op := r.Op

@@ -150,13 +150,22 @@ func TestInstallSnapshotPage(t *testing.T) {
 	}
 }
 
-// A bad page is refused whole, and the actor keeps serving.
+// A bad page is refused whole, before its prune too (a local record it would prune stays),
+// and the actor keeps serving.
 func TestInstallSnapshotPageRefusesInvalid(t *testing.T) {
-	self := testPeer(t)
-	p, _ := spawnReal(t, self, nil)
-	bad := &InstallSnapshotPage{Records: []persistence.Record{{Op: crdt.Op{Origin: self, Seq: 0, Kind: crdt.OpPin}}}}
+	self, other := testPeer(t), testPeer(t)
+	p, st := spawnReal(t, self, nil)
+	stale := pinOpOf(t, other, 1, crdt.MakeHLC(1000, 0), 1)
+	if err := p.ApplyRemoteWait(t.Context(), []crdt.Op{stale}); err != nil {
+		t.Fatal(err)
+	}
+	bad := &InstallSnapshotPage{Records: []persistence.Record{{Op: crdt.Op{Origin: self, Seq: 0, Kind: crdt.OpPin}}},
+		VV: map[peer.ID]uint64{other: 7}}
 	if err := p.InstallSnapshotPage(t.Context(), bad); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("err = %v, want api.ErrInvalid", err)
+	}
+	if _, found, _ := st.GetPin(stale.Cid); !found {
+		t.Fatal("a refused page pruned a local record")
 	}
 	if _, err := p.Commit(t.Context(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)}); err != nil {
 		t.Fatalf("commit after a refused page: %v", err)

@@ -82,8 +82,10 @@ type Deps struct {
 	Local   Local
 	Config  Config
 	// Passes is the peer's gate for background passes over the whole pinset: a reconcile
-	// and a whole-digest pull wait there for the healer's state sync and a snapshot load
-	// (internal/passgate); deltas wait meanwhile, as they wait for a reconcile. Nil: no
-	// wait.
+	// waits there for the healer's state sync (internal/passgate); deltas wait meanwhile, as
+	// they wait for a reconcile. Nil: no wait.
 	Passes passgate.Gate
+	// Transfers is the peer's gate for bulk transfers: a pull of a whole digest takes turns
+	// there with snapshot loads (syncer.WithTransfers). Nil: no wait.
+	Transfers passgate.Gate
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/pincluster/pincluster/internal/passgate"
 )
 
-// TestPullWaitsForTheGate: a whole-digest pull takes its turn at the gate for bulk passes; while
-// another pass holds it the pull touches neither the store nor the network (both nil here:
+// TestPullWaitsForTheGate: a whole-digest pull takes its turn at the gate for bulk transfers;
+// while a snapshot load holds it the pull touches neither the store nor the network (both nil here:
 // any use would panic) and gives up with its context.
 func TestPullWaitsForTheGate(t *testing.T) {
 	gate := passgate.New()
@@ -23,7 +23,7 @@ func TestPullWaitsForTheGate(t *testing.T) {
 	defer leave()
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if err := pullFrom(ctx, Deps{Passes: gate}, peer.ID("p")); !errors.Is(err, context.DeadlineExceeded) {
+	if err := pullFrom(ctx, Deps{Transfers: gate}, peer.ID("p")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("pull while the gate was held: %v, want the context's deadline", err)
 	}
 }

@@ -211,11 +211,11 @@ func (a *digestActor) onPulled(ctx actor.Context, m pulled) {
 }
 
 // pullFrom pulls the whole digest of p page by page into its replica. It blocks. A whole
-// digest is as large as p's share of the pinset, so the pull takes its turn at the gate for
-// bulk passes (deps.Passes): a fresh peer pulls its members' digests after its snapshot load,
-// not beside it.
+// digest is as large as p's share of the pinset, so the pull takes turns with snapshot loads
+// (deps.Transfers): a fresh peer's snapshot, which starts on its first connection, usually
+// goes first, and its members' digests follow instead of competing with it.
 func pullFrom(ctx context.Context, deps Deps, p peer.ID) error {
-	leave, err := deps.Passes.Enter(ctx)
+	leave, err := deps.Transfers.Enter(ctx)
 	if err != nil {
 		return err
 	}

@@ -333,13 +333,13 @@ func TestAnswerHeldOpsAreNotFresh(t *testing.T) {
 	}
 }
 
-// A snapshot load takes its turn at the gate for bulk passes (WithPasses): while another pass
-// holds it (a state sync, a digest pull), nothing of the snapshot is installed; once it is
-// left, the load goes on and completes.
+// A snapshot load takes its turn at the gate for bulk transfers (WithTransfers): while another
+// transfer holds it (a digest pull), nothing of the snapshot is installed; once it is left,
+// the load goes on and completes.
 func TestSnapshotLoadWaitsForTheGate(t *testing.T) {
 	gate := passgate.New()
 	a := newSide(t, 1, 4)
-	b := newSideTrusting(t, 2, 4, func(peer.ID) bool { return true }, WithPasses(gate))
+	b := newSideTrusting(t, 2, 4, func(peer.ID) bool { return true }, WithTransfers(gate))
 	connect(b, a)
 	o := newPeer(t, 10)
 	mustApply(t, a, history(t, o, 1, 10, 0))
@@ -374,4 +374,43 @@ func TestSnapshotLoadWaitsForTheGate(t *testing.T) {
 		t.Fatal("the pull did not go on once the gate was left")
 	}
 	assertSame(t, a, b)
+}
+
+// An interrupted snapshot whose resuming pull gives up waiting at the transfers gate keeps its
+// place: the pull after that still resumes, not from the first page.
+func TestResumeSurvivesAWaitAtTheGate(t *testing.T) {
+	all := func(peer.ID) bool { return true }
+	gate := passgate.New()
+	a := newSideTrusting(t, 1, 4, all, WithSnapshotMin(10))
+	o1 := newPeer(t, 10)
+	mustApply(t, a, history(t, o1, 1, 60, 0)) // 40 live pins: 10 pages of 4
+	b := newSideTrusting(t, 2, 4, all, WithSnapshotMin(10), WithTransfers(gate))
+	connect(b, a)
+	b.link.failAt.Store(6)
+	if _, err := b.syncer.Pull(t.Context(), a.id); err == nil {
+		t.Fatal("the first pull did not fail")
+	}
+	leave, err := gate.Enter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.syncer.Pull(ctx, a.id); err == nil {
+		t.Fatal("a pull ended while the gate was held")
+	}
+	leave()
+	b.link.mu.Lock()
+	before := len(b.link.cursors)
+	b.link.mu.Unlock()
+	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil {
+		t.Fatal(err)
+	}
+	assertSame(t, a, b)
+	b.link.mu.Lock()
+	first := b.link.cursors[before]
+	b.link.mu.Unlock()
+	if first == "" {
+		t.Fatal("the pull after a wait in vain started the snapshot over")
+	}
 }

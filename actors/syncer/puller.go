@@ -45,12 +45,13 @@ func WithRemovals(get func() map[peer.ID]uint64, learn func(map[peer.ID]uint64))
 	return func(s *Syncer) { s.removals, s.learnRemovals = get, learn }
 }
 
-// WithPasses makes a snapshot load take its turn at the peer's gate for bulk passes
-// (internal/passgate), so the healer's state sync and the status digest's reconcile and pulls
-// wait while a fresh peer loads the pinset: they would only compete for the CPU and the
-// compactions that bound a catch-up, over a pinset that is still arriving.
-func WithPasses(g passgate.Gate) Option {
-	return func(s *Syncer) { s.passes = g }
+// WithTransfers makes a snapshot load take turns with the status digest's pulls of whole
+// digests at the peer's gate for bulk transfers (internal/passgate): a fresh peer pulled its
+// member's 10M-entry digest beside the 10M-pin snapshot, and both competed for the CPU and the
+// compactions that bound a catch-up. (Not the healer's gate: repinning must not wait for a
+// transfer of minutes.)
+func WithTransfers(g passgate.Gate) Option {
+	return func(s *Syncer) { s.transfers = g }
 }
 
 // Syncer is the facade: it serves other peers' pulls and pulls for this peer. Pull may be
@@ -69,7 +70,7 @@ type Syncer struct {
 	heard         func() map[peer.ID]time.Time // WithLiveness; nil: none sent
 	learnHeard    func(map[peer.ID]time.Time)
 	streams       *Streams // nil: pulls ask for everything
-	passes        passgate.Gate
+	transfers     passgate.Gate
 	log           *slog.Logger
 	cancel        context.CancelFunc
 	page          int

@@ -33,18 +33,18 @@ func (s *Syncer) loadSnapshot(ctx context.Context, from peer.ID, first *messages
 // (resume.go), so the next pull from the same peer goes on from there instead of from the
 // first page.
 func (s *Syncer) loadSnapshotFrom(ctx context.Context, from peer.ID, first *messages.SyncResponse, after api.Cid, floor map[peer.ID]uint64, started time.Time) (total int, err error) {
-	leave, err := s.passes.Enter(ctx)
+	defer func() {
+		if err != nil && floor != nil {
+			s.keepResume(from, after, floor, started)
+		}
+	}()
+	leave, err := s.transfers.Enter(ctx) // after the defer: a resumed snapshot that waits in vain keeps its place
 	if err != nil {
 		return 0, err
 	}
 	defer leave()
 	ctx, cancel := context.WithCancel(ctx) // ends a prefetch still running when this returns
 	defer cancel()
-	defer func() {
-		if err != nil && floor != nil {
-			s.keepResume(from, after, floor, started)
-		}
-	}()
 	pg := s.decodePage(from, first, after)
 	for {
 		if pg.err != nil {

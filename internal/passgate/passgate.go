@@ -7,10 +7,12 @@
 // otherwise holds 200 MB. One at a time, the second waits for the first; neither is urgent.
 // A user's request (status --local) never waits here.
 //
-// Bulk transfers take their turn too: a snapshot load (a fresh peer receiving the pinset) and
-// a pull of a member's whole status digest. In a 10M-pin catch-up the fresh peer pulled its
-// member's 10M-entry digest and ran its own passes beside the snapshot, and all of them
-// competed for the compactions that bound how fast the pinset arrives.
+// A second gate of the same kind makes bulk transfers take turns: a snapshot load (a fresh
+// peer receiving the pinset) and a pull of a member's whole status digest. In a 10M-pin
+// catch-up the fresh peer pulled its member's 10M-entry digest beside the snapshot, and both
+// competed for the compactions that bound how fast the pinset arrives. The gates are
+// separate so that the healer (repinning waits behind its state sync) never waits for a
+// transfer of minutes. A gate is first come, first served (a channel's waiters are queued).
 package passgate
 
 import "context"
