@@ -298,19 +298,7 @@ func TestPullResumesInterruptedSnapshot(t *testing.T) {
 	if vv, _ := b.store.VersionVector(); vv[o1] != 0 {
 		t.Fatalf("an interrupted snapshot raised the version vector to %d", vv[o1])
 	}
-	b.link.mu.Lock()
-	before := len(b.link.cursors)
-	b.link.mu.Unlock()
-	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil {
-		t.Fatal(err)
-	}
-	assertSame(t, a, b)
-	b.link.mu.Lock()
-	first := b.link.cursors[before]
-	b.link.mu.Unlock()
-	if first == "" {
-		t.Fatal("the second pull started the snapshot over")
-	}
+	pullResumes(t, a, b, "the second pull")
 	// Done: a third pull neither resumes nor snapshots again.
 	snaps := b.link.snapshots.Load()
 	if _, err := b.syncer.Pull(t.Context(), a.id); err != nil || b.link.snapshots.Load() != snaps {
@@ -400,6 +388,13 @@ func TestResumeSurvivesAWaitAtTheGate(t *testing.T) {
 		t.Fatal("a pull ended while the gate was held")
 	}
 	leave()
+	pullResumes(t, a, b, "the pull after a wait in vain")
+}
+
+// pullResumes pulls b from a and checks it catches up by resuming an interrupted snapshot:
+// its first request carries a cursor (it does not start over from the first page).
+func pullResumes(t *testing.T, a, b *side, which string) {
+	t.Helper()
 	b.link.mu.Lock()
 	before := len(b.link.cursors)
 	b.link.mu.Unlock()
@@ -411,6 +406,6 @@ func TestResumeSurvivesAWaitAtTheGate(t *testing.T) {
 	first := b.link.cursors[before]
 	b.link.mu.Unlock()
 	if first == "" {
-		t.Fatal("the pull after a wait in vain started the snapshot over")
+		t.Fatalf("%s started the snapshot over", which)
 	}
 }
