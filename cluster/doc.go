@@ -23,9 +23,8 @@
 //     rest of a large durable queue as fingerprints, asked of the tracker when met) and one pin
 //     ls of the IPFS node, held as a hash set of 8-byte CID fingerprints (11-21 bytes per pin the
 //     node holds, internal/cidset; the in-flight set, sized by the queue, 12), for the length
-//     of the listing. A fingerprint
-//     collision could show a CID as pinned that is not; at 64 bits it is far below any other
-//     error rate of the system.
+//     of the listing. A fingerprint collision could show a CID as pinned that is not; at 64
+//     bits it is far below any other error rate of the system.
 //   - Followers (cluster.follower_mode) refuse their own writes here, in the services, so every
 //     API is covered by one check; trust stays the trusted peers' guard. The decisions are in
 //     follower.go. Leaving on shutdown (leave.go) is peers rm of this peer, confirmed by asking

@@ -94,7 +94,9 @@ func (f *keyFilter) reset() {
 }
 
 // mayHave reports whether key may be stored; false is certain.
-func (f *keyFilter) mayHave(key []byte) bool { return f.mayHaveHash(f.hash(key)) }
+func (f *keyFilter) mayHave(key []byte) bool {
+	return !f.ready.Load() || f.mayHaveHash(f.hash(key)) // no hash while it loads
+}
 
 // mayHaveHash is mayHave of the key whose hash is h.
 func (f *keyFilter) mayHaveHash(h uint64) bool {

@@ -180,7 +180,16 @@ func (s *Store) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error)
 
 // IteratePins is IteratePinsJSON with each pin decoded.
 func (s *Store) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
+	return s.IteratePinsWhere(ctx, nil, fn)
+}
+
+// IteratePinsWhere is IteratePins of the pins whose stored JSON keep accepts (nil: all); the
+// others are not decoded (a pass that acts on few pins rules the rest out by their bytes).
+func (s *Store) IteratePinsWhere(ctx context.Context, keep func(pinJSON []byte) bool, fn func(api.Pin) error) error {
 	return s.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {
+		if keep != nil && !keep(js) {
+			return nil
+		}
 		var p api.Pin
 		if err := json.Unmarshal(js, &p); err != nil {
 			return fmt.Errorf("persistence: stored pin of %s is not valid JSON: %w", c, err)

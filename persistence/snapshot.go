@@ -74,17 +74,17 @@ func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
 		return nil, err
 	}
 	defer s.leave()
+	if err := CheckSnapshot(records); err != nil {
+		return nil, err
+	}
 	ops := make([]crdt.Op, len(records))
 	for i, r := range records {
 		ops[i] = snapshotOp(r)
-		if err := checkOp(ops[i]); err != nil {
-			return nil, fmt.Errorf("persistence: snapshot record %d: %w", i, err)
-		}
 	}
 	return s.inChunks(ops, "apply snapshot", s.mergeChunk)
 }
 
-// CheckSnapshot fails as ApplySnapshot would on an invalid record, writing nothing: a caller
+// CheckSnapshot fails as ApplySnapshot does on an invalid record, writing nothing: a caller
 // that prunes before it merges checks the page first, so that an invalid page changes
 // nothing at all.
 func CheckSnapshot(records []Record) error {

@@ -85,13 +85,17 @@ func getDigestEntry(txn *badger.Txn, key, c []byte) (uint64, statusdigest.Entry,
 	if err != nil {
 		return 0, statusdigest.Entry{}, false, err
 	}
-	var gen uint64
-	var e statusdigest.Entry
+	gen, e, err := itemDigestEntry(item, c)
+	return gen, e, err == nil, err
+}
+
+// itemDigestEntry decodes the stored entry of the binary CID c that item holds.
+func itemDigestEntry(item *badger.Item, c []byte) (gen uint64, e statusdigest.Entry, err error) {
 	err = item.Value(func(v []byte) error {
 		gen, e, err = decodeDigestEntry(c, v)
 		return err
 	})
-	return gen, e, err == nil, err
+	return gen, e, err
 }
 
 func getOwnVersion(txn *badger.Txn) (epoch, seq uint64, err error) {
@@ -273,13 +277,7 @@ func iterDigest(txn *badger.Txn, prefix, after []byte, fn func(c []byte, gen uin
 	}
 	for it.Seek(start); it.Valid(); it.Next() {
 		c := it.Item().Key()[len(prefix):]
-		var gen uint64
-		var e statusdigest.Entry
-		err := it.Item().Value(func(v []byte) error {
-			var err error
-			gen, e, err = decodeDigestEntry(c, v)
-			return err
-		})
+		gen, e, err := itemDigestEntry(it.Item(), c)
 		if err != nil {
 			return err
 		}

@@ -205,11 +205,8 @@ func putReplicaPage(txn *badger.Txn, p peer.ID, gen uint64, entries []statusdige
 		var cur statusdigest.Entry
 		found := it.Valid() && bytes.Equal(it.Item().Key(), key)
 		if found {
-			if err := it.Item().Value(func(v []byte) error {
-				var err error
-				_, cur, err = decodeDigestEntry(e.Cid, v)
-				return err
-			}); err != nil {
+			var err error
+			if _, cur, err = itemDigestEntry(it.Item(), e.Cid); err != nil {
 				return err
 			}
 		}

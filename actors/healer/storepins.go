@@ -3,7 +3,6 @@ package healer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -20,16 +19,7 @@ type StorePins struct {
 var _ Pins = StorePins{}
 
 func (s StorePins) IteratePins(ctx context.Context, keep func([]byte) bool, fn func(api.Pin) error) error {
-	return s.Store.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {
-		if keep != nil && !keep(js) {
-			return nil
-		}
-		var p api.Pin
-		if err := json.Unmarshal(js, &p); err != nil {
-			return fmt.Errorf("stored pin of %s is not valid JSON: %w", c, err)
-		}
-		return fn(p)
-	})
+	return s.Store.IteratePinsWhere(ctx, keep, fn)
 }
 
 func (s StorePins) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {
