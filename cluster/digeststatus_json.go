@@ -265,11 +265,11 @@ func appendShort(b, quotedName []byte, st api.PinInfoShort) []byte {
 	if quotedName != nil {
 		b = append(b, quotedName...)
 	} else {
-		b = appendJSONString(b, st.PeerName)
+		b = api.AppendJSONString(b, st.PeerName)
 	}
 	if st.IPFS != "" {
 		b = append(b, `,"ipfs_peer_id":`...)
-		b = appendJSONString(b, st.IPFS)
+		b = api.AppendJSONString(b, st.IPFS)
 	}
 	if len(st.IPFSAddresses) > 0 {
 		js, _ := json.Marshal(st.IPFSAddresses)
@@ -281,7 +281,7 @@ func appendShort(b, quotedName []byte, st api.PinInfoShort) []byte {
 	b = append(b, `","timestamp":`...)
 	b = appendTime(b, st.TS)
 	b = append(b, `,"error":`...)
-	b = appendJSONString(b, st.Error)
+	b = api.AppendJSONString(b, st.Error)
 	b = append(b, `,"attempt_count":`...)
 	b = strconv.AppendInt(b, int64(st.AttemptCount), 10)
 	b = append(b, `,"priority_pin":`...)
@@ -293,32 +293,11 @@ func appendShort(b, quotedName []byte, st api.PinInfoShort) []byte {
 	return append(b, '}')
 }
 
-// appendTime appends t as time.Time.MarshalJSON writes it, without its allocation where the
-// two agree (a year of four digits, an offset of whole minutes under a day).
+// appendTime appends t as time.Time.MarshalJSON writes it, or the zero time where that fails
+// (a year RFC 3339 cannot hold): a status line is never dropped for its timestamp.
 func appendTime(b []byte, t time.Time) []byte {
-	if y := t.Year(); y >= 0 && y <= 9999 {
-		if _, off := t.Zone(); off%60 == 0 && off > -24*3600 && off < 24*3600 {
-			b = append(b, '"')
-			b = t.AppendFormat(b, time.RFC3339Nano)
-			return append(b, '"')
-		}
+	if out, err := api.AppendJSONTime(b, t); err == nil {
+		return out
 	}
-	js, err := t.MarshalJSON()
-	if err != nil {
-		return append(b, `"0001-01-01T00:00:00Z"`...)
-	}
-	return append(b, js...)
-}
-
-// appendJSONString appends s as a JSON string: as is when it needs no escaping.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			js, _ := json.Marshal(s)
-			return append(b, js...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return append(b, `"0001-01-01T00:00:00Z"`...)
 }

@@ -6,7 +6,6 @@ package offlinestate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,7 +98,7 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 			if p.Allocations == nil {
 				p.Allocations = []libp2ppeer.ID{}
 			}
-			b, _ := json.Marshal(p)
+			b, _ := api.AppendPinJSON(nil, &p)
 			seq++
 			return crdt.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: crdt.OpPin, Cid: p.Cid, PinJSON: b}
 		}

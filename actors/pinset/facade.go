@@ -2,7 +2,6 @@ package pinset
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +22,9 @@ var ErrStopped = errors.New("pinset stopped")
 
 // defaultCommitTimeout bounds a commit when ctx has no deadline.
 const defaultCommitTimeout = time.Minute
+
+// pinJSONCap is room for a usual pin's JSON (about 250 bytes), so encoding it grows no slice.
+const pinJSONCap = 384
 
 // Pinset is the typed facade of the pinset actor.
 type Pinset struct {
@@ -84,7 +86,7 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]crdt
 	}
 	for i := range changes {
 		if changes[i].Kind == crdt.OpPin && len(changes[i].PinJSON) == 0 {
-			b, err := json.Marshal(changes[i].Pin)
+			b, err := api.AppendPinJSON(make([]byte, 0, pinJSONCap), &changes[i].Pin)
 			if err != nil {
 				return nil, fmt.Errorf("pinset: encoding pin %s: %w", changes[i].Pin.Cid, err)
 			}

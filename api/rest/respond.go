@@ -40,7 +40,7 @@ const flushInterval = 200 * time.Millisecond
 
 // writeJSON answers with status and v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		writeError(w, fmt.Errorf("encoding the response: %w", err))
 		return
@@ -48,6 +48,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// marshal is json.Marshal, without reflection for pins (the reply to every POST /pins).
+func marshal(v any) ([]byte, error) {
+	switch p := v.(type) {
+	case api.Pin:
+		return api.AppendPinJSON(make([]byte, 0, 384), &p)
+	case *api.Pin:
+		if p != nil {
+			return api.AppendPinJSON(make([]byte, 0, 384), p)
+		}
+	}
+	return json.Marshal(v)
 }
 
 // writeError answers with the api.Error for err and the status api.HTTPStatus maps it to.
@@ -203,7 +216,7 @@ func (s *streamer) write(b []byte, newline bool) error {
 
 // item writes v as one JSON line.
 func (s *streamer) item(v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return fmt.Errorf("encoding a stream item: %w", err)
 	}
