@@ -64,7 +64,8 @@ func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Root, erro
 	}
 	cfg = cfg.withDefaults()
 	log = log.With("component", "root")
-	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(cfg, log) })
+	d := newWorkerDispatcher()
+	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(cfg, log, d) })
 	pid, err := system.Root.SpawnNamed(props, Name)
 	if err != nil {
 		return nil, fmt.Errorf("root: spawn: %w", err)

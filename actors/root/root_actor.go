@@ -12,9 +12,10 @@ import (
 
 // rootActor spawns the children and is their supervision strategy (OneForOne with backoff).
 type rootActor struct {
-	cfg      Config
-	log      *slog.Logger
-	children []*child
+	cfg        Config
+	log        *slog.Logger
+	dispatcher actor.Dispatcher // the children's (dispatcher.go); shared by restarted instances
+	children   []*child
 }
 
 type child struct {
@@ -26,8 +27,8 @@ type child struct {
 
 var _ actor.SupervisorStrategy = (*rootActor)(nil)
 
-func newRootActor(cfg Config, log *slog.Logger) *rootActor {
-	return &rootActor{cfg: cfg, log: log}
+func newRootActor(cfg Config, log *slog.Logger, d actor.Dispatcher) *rootActor {
+	return &rootActor{cfg: cfg, log: log, dispatcher: d}
 }
 
 func (a *rootActor) Receive(ctx actor.Context) {
@@ -45,7 +46,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 }
 
 func (a *rootActor) onSpawn(ctx actor.Context, m SpawnChild) {
-	props := m.Props
+	props := m.Props.Configure(actor.WithDispatcher(a.dispatcher))
 	if a.cfg.FaultHooks {
 		props = props.Configure(actor.WithReceiverMiddleware(crashHook))
 	}
