@@ -13,6 +13,9 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
+// readsQuietWait bounds the wait for a quiet daemon before the reads.
+const readsQuietWait = 2 * time.Minute
+
 // results are the figures of one run.
 type results struct {
 	ingestFirst ingestResult // the first o.ingest pins
@@ -20,6 +23,7 @@ type results struct {
 	list        listResult   // the best GET /allocations run
 	listRuns    []listResult
 	statusLocal listResult // the best GET /pins?local=true run (status --local)
+	readsQuiet  time.Duration // from the end of the ingest until the daemon was quiet (waitQuiet)
 	avgPinJSON  int        // bytes per pin in the listing (the baseline's value size)
 	rss, hwm    int64      // daemon VmRSS settled (settleWait after the reads), and its peak
 	rssAnon     int64      // the anonymous part of rss (heap, not mmapped files)
@@ -28,6 +32,7 @@ type results struct {
 	diskBytes   int64      // size of the daemon's config dir (datastore, ipfs repo)
 	rawWrite    float64
 	rawIterate  float64
+	httpFloor   ingestResult // single POSTs to a handler that does nothing (httpFloor)
 	lookup      lookupResult
 	dir         string
 	loadStart   string // 1-minute load average when the run started
@@ -93,6 +98,10 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	if res.rssIngest, _, _, err = memStatus(d.pid()); err != nil {
 		return res, err
 	}
+	// Reads are timed on a daemon holding its pins, not on one still compacting what the ingest
+	// wrote: the raw Badger baseline they are compared with runs on a quiet machine too.
+	logf("waiting (at most %s) until the daemon is quiet", readsQuietWait)
+	res.readsQuiet = waitQuiet(ctx, []int{d.pid()}, readsQuietWait)
 	if res.list, res.listRuns, err = bestStream(ctx, hc, d.base, "/allocations", "list", o.lists, o.total, logf); err != nil {
 		return res, withLog(err, d)
 	}
@@ -130,6 +139,10 @@ func run(ctx context.Context, o options, progress io.Writer) (res results, err e
 	logf("raw badger baseline: %d items of %d bytes", o.total, res.avgPinJSON)
 	if res.rawWrite, res.rawIterate, err = persistence.RawBadgerRates(rawDir, o.total, res.avgPinJSON); err != nil {
 		return res, fmt.Errorf("raw badger baseline: %w", err)
+	}
+	logf("HTTP floor: %d single POSTs to a handler that only answers, %d clients", o.ingest, o.clients)
+	if res.httpFloor, err = httpFloor(ctx, o.ingest, o.clients); err != nil {
+		return res, fmt.Errorf("HTTP floor: %w", err)
 	}
 	return res, nil
 }
