@@ -12,7 +12,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/wirepb"
 	"github.com/pincluster/pincluster/statusdigest"
 )
@@ -192,7 +191,7 @@ func (s *Store) WriteOwnDigest(changes []statusdigest.Entry, since time.Time) (s
 			// A first entry that says pin_queued is left out: readers show an allocated peer
 			// with no entry as pin_queued already, and during a batch ingest nearly every change
 			// is that one (writing and gossiping it cost a replicated ingest half its rate).
-			if (!found && (e.Deleted() || e.Status == api.TrackerStatusPinQueued)) || (found && cur.Same(e)) || (found && !since.IsZero() && cur.TS.After(since)) {
+			if (!found && e.ShownByAbsence()) || (found && cur.Same(e)) || (found && !since.IsZero() && cur.TS.After(since)) {
 				continue
 			}
 			e.Seq = d.Seq

@@ -34,6 +34,14 @@ type Entry struct {
 // Deleted reports whether e is a tombstone.
 func (e Entry) Deleted() bool { return e.Status == 0 }
 
+// ShownByAbsence reports whether a digest without an entry for the CID already tells e: a
+// tombstone, or pin_queued (readers show an allocated peer with no entry as pin_queued). A
+// publisher does not store such an entry where it has none (persistence.WriteOwnDigest), and
+// its reconcile does not offer one (at 10M queued pins that was 10M lookups a pass for nothing).
+func (e Entry) ShownByAbsence() bool {
+	return e.Deleted() || e.Status == api.TrackerStatusPinQueued
+}
+
 // Same reports whether e and o tell the same status (Seq aside).
 func (e Entry) Same(o Entry) bool {
 	return e.Status == o.Status && e.TS.Equal(o.TS) && e.Error == o.Error && e.Attempts == o.Attempts && e.Priority == o.Priority

@@ -75,7 +75,7 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error)
 		if err != nil {
 			return err
 		}
-		if (!found && want.Deleted()) || (found && sameIgnoringTime(have, want)) {
+		if (!found && want.ShownByAbsence()) || (found && sameIgnoringTime(have, want)) {
 			return nil
 		}
 		changed++

@@ -1,0 +1,91 @@
+package statusdigest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+	sd "github.com/pincluster/pincluster/statusdigest"
+)
+
+// ownStore is a Store holding an own digest in CID order; it records what WriteOwnDigest is
+// offered. Only the methods reconcile uses are implemented.
+type ownStore struct {
+	Store
+	own     []sd.Entry
+	offered []sd.Entry
+}
+
+func (s *ownStore) OwnDigestPage(after []byte, limit int) (sd.Page, error) {
+	var pg sd.Page
+	for _, e := range s.own {
+		if after != nil && bytes.Compare(e.Cid, after) <= 0 {
+			continue
+		}
+		if len(pg.Entries) == limit {
+			pg.More = true
+			break
+		}
+		pg.Entries = append(pg.Entries, e)
+	}
+	return pg, nil
+}
+
+func (s *ownStore) WriteOwnDigest(changes []sd.Entry, _ time.Time) (sd.Digest, error) {
+	s.offered = append(s.offered, changes...)
+	return sd.Digest{}, nil // nothing written: nothing to publish
+}
+
+// localPass is a Local with a fixed pass.
+type localPass []struct {
+	cid []byte
+	st  api.PinInfoShort
+}
+
+func (l localPass) LocalDigest(_ context.Context, fn func([]byte, api.PinInfoShort) error) error {
+	for _, p := range l {
+		if err := fn(p.cid, p.st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestReconcileLeavesQueuedPinsWithoutEntry: a pin_queued pin with no own entry is what the
+// digest already shows, so the reconcile offers nothing for it (at 10M queued pins it offered
+// all of them, and WriteOwnDigest looked each up to drop it); a pin_queued pin whose entry
+// says otherwise, a new status and an entry whose pin is gone are offered.
+func TestReconcileLeavesQueuedPinsWithoutEntry(t *testing.T) {
+	queued := api.PinInfoShort{Status: api.TrackerStatusPinQueued}
+	pinned := api.PinInfoShort{Status: api.TrackerStatusPinned, TS: time.Now()}
+	store := &ownStore{own: []sd.Entry{
+		{Cid: []byte("b"), Status: api.TrackerStatusPinned},
+		{Cid: []byte("d"), Status: api.TrackerStatusPinned}, // its pin is gone
+	}}
+	pass := localPass{
+		{[]byte("a"), queued}, // no entry: shown as pin_queued already
+		{[]byte("b"), queued}, // the entry says pinned
+		{[]byte("c"), pinned}, // no entry: new
+		{[]byte("e"), queued}, // no entry
+	}
+	deps := Deps{Store: store, Local: pass}
+	if _, err := reconcile(t.Context(), deps, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range store.offered {
+		st := "tombstone"
+		if !e.Deleted() {
+			st = e.Status.String()
+		}
+		got = append(got, string(e.Cid)+":"+st)
+	}
+	if want := []string{"b:pin_queued", "c:pinned", "d:tombstone"}; !slices.Equal(got, want) {
+		t.Fatalf("offered %v, want %v", got, want)
+	}
+}
