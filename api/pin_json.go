@@ -12,7 +12,8 @@ import (
 // AppendPinJSON appends p as json.Marshal writes it, byte for byte, without reflection. Every
 // single pin is encoded twice (the stored op and the reply), and encoding/json was 8% of a
 // daemon's CPU under single POSTs with 16 clients. Any value encoding/json refuses (a time
-// outside years 0-9999) is refused with its error. FuzzAppendPinJSON holds the two together.
+// outside years 0-9999) is refused too, with time's error. FuzzAppendPinJSON holds the two
+// together.
 func AppendPinJSON(b []byte, p *Pin) ([]byte, error) {
 	var err error
 	b = append(b, `{"cid":`...)

@@ -32,7 +32,7 @@ type clusterResults struct {
 	conv       convergenceResult
 	fill       ingestResult  // pins..catchup posted on peer 1 (no sampling)
 	settled    time.Duration // after the fill, until the other peers list every pin
-	quiet      time.Duration // after settled, until the peers' CPU use is low (waitQuiet)
+	quiet      quietWait     // after settled, until the peers' CPU use is low (waitQuiet)
 	catchup    catchupResult
 }
 
@@ -149,7 +149,7 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 		pids = append(pids, p.pid())
 	}
 	res.quiet = waitQuiet(ctx, pids, co.wait)
-	logf("cluster quiet %s after that; starting a fresh peer", res.quiet.Round(time.Millisecond))
+	logf("cluster quiet: %s; starting a fresh peer", res.quiet)
 
 	res.catchup.pins = co.catchup
 	var cpu0 []time.Duration
@@ -183,8 +183,8 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 }
 
 // waitQuiet waits, at most timeout, until the processes pids together use under a tenth of a
-// core over 5 s; it returns how long it waited.
-func waitQuiet(ctx context.Context, pids []int, timeout time.Duration) time.Duration {
+// core over 5 s; it says how long it waited and whether they went quiet.
+func waitQuiet(ctx context.Context, pids []int, timeout time.Duration) quietWait {
 	const window = 5 * time.Second
 	start := time.Now()
 	for time.Since(start) < timeout && ctx.Err() == nil {
@@ -201,10 +201,23 @@ func waitQuiet(ctx context.Context, pids []int, timeout time.Duration) time.Dura
 			used += cpuTime(p)
 		}
 		if used-before < window/10 {
-			break
+			return quietWait{waited: time.Since(start), quiet: true}
 		}
 	}
-	return time.Since(start)
+	return quietWait{waited: time.Since(start)}
+}
+
+// quietWait is how a waitQuiet ended: quiet after waited, or not quiet when it gave up.
+type quietWait struct {
+	waited time.Duration
+	quiet  bool
+}
+
+func (q quietWait) String() string {
+	if q.quiet {
+		return dur(q.waited)
+	}
+	return "not quiet after " + dur(q.waited) + "; went on anyway"
 }
 
 // waitCount waits until the peer at base lists n pins: it first polls a few random CIDs of

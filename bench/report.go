@@ -57,7 +57,7 @@ func singleRows(o options, r results) [][]string {
 			pct(rest.rate()/r.rawWrite), ">= 20k pins/s", yes(rest.rate() >= targetIngest))
 		add("  latency p50 / p99", rest.p50.Round(time.Microsecond).String()+" / "+rest.p99.Round(time.Microsecond).String(), "-", "-", "-", "")
 	}
-	add("  reads start once the daemon is quiet (under 0.1 core), after", r.readsQuiet.Round(100*time.Millisecond).String(), "-", "-", "-", "")
+	add("  reads start once the daemon is quiet (under 0.1 core), after", r.readsQuiet.String(), "-", "-", "-", "")
 	lr := r.list.rate()
 	add(fmt.Sprintf("list GET /allocations (%s pins, best of %d)", count(r.list.pins), len(r.listRuns)),
 		human(lr)+" pins/s",
@@ -94,8 +94,9 @@ func singleNotes(w io.Writer, o options, r results) {
 		fmt.Fprintf(w, "  e.g. GOMEMLIMIT=off make bench, to see the speed/RSS trade).\n")
 	}
 	fmt.Fprintf(w, "- HTTP floor: the ingest's client and loop against a net/http handler in the bench process\n")
-	fmt.Fprintf(w, "  that answers a fixed pin and stores nothing, with the daemon stopped: the most single\n")
-	fmt.Fprintf(w, "  POSTs this machine serves to this client, whatever the daemon does.\n")
+	fmt.Fprintf(w, "  that answers a fixed pin and stores nothing, with the daemon stopped (one run; the\n")
+	fmt.Fprintf(w, "  handler shares the bench's runtime): about the most single POSTs this machine serves to\n")
+	fmt.Fprintf(w, "  this client, whatever the daemon does.\n")
 	fmt.Fprintf(w, "- the bench client shares the machine with the daemon; a load average above the CPU count\n")
 	fmt.Fprintf(w, "  means other work competed with both and every figure is low and noisy.\n")
 	fmt.Fprintf(w, "- listing runs: ")

@@ -51,7 +51,7 @@ func clusterRows(o options, r clusterResults) [][]string {
 				human(r.fill.rate())+" pins/s", "-", "-", "-", "")
 		}
 		add("  peers 2+3 list every pin, after the fill", dur(r.settled), "-", "-", "-", "")
-		add("  then the cluster is quiet (under 0.1 core), after", dur(r.quiet), "-", "-", "-", "")
+		add("  then the cluster is quiet (under 0.1 core), after", r.quiet.String(), "-", "-", "-", "")
 		val := dur(cu.elapsed)
 		if !cu.done {
 			val = fmt.Sprintf("not done: %d of %d after %s", cu.reached, cu.pins, dur(cu.elapsed))

@@ -22,14 +22,14 @@ type results struct {
 	ingestRest  ingestResult // the rest, up to o.total (pins == 0 when none)
 	list        listResult   // the best GET /allocations run
 	listRuns    []listResult
-	statusLocal listResult    // the best GET /pins?local=true run (status --local)
-	readsQuiet  time.Duration // from the end of the ingest until the daemon was quiet (waitQuiet)
-	avgPinJSON  int           // bytes per pin in the listing (the baseline's value size)
-	rss, hwm    int64         // daemon VmRSS settled (settleWait after the reads), and its peak
-	rssAnon     int64         // the anonymous part of rss (heap, not mmapped files)
-	rssIngest   int64         // daemon VmRSS right after ingest
-	rssReads    int64         // daemon VmRSS right after the listing, status and lookup runs
-	diskBytes   int64         // size of the daemon's config dir (datastore, ipfs repo)
+	statusLocal listResult // the best GET /pins?local=true run (status --local)
+	readsQuiet  quietWait  // from the end of the ingest until the daemon was quiet (waitQuiet)
+	avgPinJSON  int        // bytes per pin in the listing (the baseline's value size)
+	rss, hwm    int64      // daemon VmRSS settled (settleWait after the reads), and its peak
+	rssAnon     int64      // the anonymous part of rss (heap, not mmapped files)
+	rssIngest   int64      // daemon VmRSS right after ingest
+	rssReads    int64      // daemon VmRSS right after the listing, status and lookup runs
+	diskBytes   int64      // size of the daemon's config dir (datastore, ipfs repo)
 	rawWrite    float64
 	rawIterate  float64
 	httpFloor   ingestResult // single POSTs to a handler that does nothing (httpFloor)
