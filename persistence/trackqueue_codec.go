@@ -38,12 +38,13 @@ func encodeQueueEntry(e QueueEntry) []byte {
 
 func decodeQueueEntry(v []byte) (QueueEntry, error) {
 	var e QueueEntry
-	bad := fmt.Errorf("persistence: corrupt tracker queue entry of %d bytes", len(v))
+	// Built only on failure: a status pass decodes a million entries.
+	bad := func() error { return fmt.Errorf("persistence: corrupt tracker queue entry of %d bytes", len(v)) }
 	if len(v) > 0 && v[0]&flagBatch != 0 {
 		return decodeBatchEntry(v)
 	}
 	if len(v) < 10 {
-		return e, bad
+		return e, bad()
 	}
 	flags := v[0]
 	e.Unpin, e.Priority, e.Failed = flags&1 != 0, flags&2 != 0, flags&4 != 0
@@ -56,13 +57,13 @@ func decodeQueueEntry(v []byte) (QueueEntry, error) {
 	for i := range vals {
 		x, n := binary.Uvarint(rest)
 		if n <= 0 {
-			return e, bad
+			return e, bad()
 		}
 		vals[i], rest = x, rest[n:]
 	}
 	e.Seq, e.Attempts = vals[0], int(vals[1])
 	if uint64(len(rest)) < vals[2] {
-		return e, bad
+		return e, bad()
 	}
 	c, err := api.CastCid(rest[:vals[2]])
 	if err != nil {

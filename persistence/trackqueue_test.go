@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 func qput(s *Store, t *testing.T, max int, es ...QueueEntry) QueueResult {
@@ -180,5 +182,19 @@ func TestTrackQueueFailedCount(t *testing.T) {
 	want(0)
 	if e, ok, _ := s.QueueGet(d); !ok || e.Failed || e.Seq == 0 {
 		t.Fatalf("requeued entry %+v %v", e, ok)
+	}
+}
+
+func BenchmarkDecodeQueueEntry(b *testing.B) {
+	c, err := api.DecodeCid("bafkreiaaaa7uqm43xtlb6j4fexp42gpnqb4464xskzbbof7cotcweqosaq")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := encodeQueueEntry(QueueEntry{Cid: c, Seq: 12345, Created: time.Now()})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeQueueEntry(v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
