@@ -85,6 +85,14 @@ func AppendPinJSON(b []byte, p *Pin) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// pinJSONCap is room for a usual pin's JSON (about 250 bytes), so encoding one grows no slice.
+const pinJSONCap = 384
+
+// MarshalPin is json.Marshal(p) through AppendPinJSON, into a buffer sized for a usual pin.
+func MarshalPin(p *Pin) ([]byte, error) {
+	return AppendPinJSON(make([]byte, 0, pinJSONCap), p)
+}
+
 // appendCidJSON appends c as Cid.MarshalJSON writes it.
 func appendCidJSON(b []byte, c Cid) []byte {
 	return AppendJSONString(b, c.String())

@@ -37,7 +37,7 @@ func (e *pinEncoder) encode(pin api.Pin) ([]byte, error) {
 		out = append(append(append(out, e.pre...), s...), e.post...)
 		return out, nil
 	}
-	b, err := api.AppendPinJSON(nil, &pin)
+	b, err := api.MarshalPin(&pin)
 	if err != nil {
 		return nil, err
 	}

@@ -98,7 +98,7 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 			if p.Allocations == nil {
 				p.Allocations = []libp2ppeer.ID{}
 			}
-			b, _ := api.AppendPinJSON(nil, &p)
+			b, _ := api.MarshalPin(&p)
 			seq++
 			return crdt.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: crdt.OpPin, Cid: p.Cid, PinJSON: b}
 		}

@@ -176,7 +176,7 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 		if err := p.ValidateLimits(); err != nil {
 			return 0, fmt.Errorf("import line %d (pin %s): %w (fix the line and import again)", line, p.Cid, err)
 		}
-		js, err := api.AppendPinJSON(nil, &p)
+		js, err := api.MarshalPin(&p)
 		if err != nil {
 			return 0, fmt.Errorf("import line %d: %w", line, err)
 		}

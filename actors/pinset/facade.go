@@ -23,9 +23,6 @@ var ErrStopped = errors.New("pinset stopped")
 // defaultCommitTimeout bounds a commit when ctx has no deadline.
 const defaultCommitTimeout = time.Minute
 
-// pinJSONCap is room for a usual pin's JSON (about 250 bytes), so encoding it grows no slice.
-const pinJSONCap = 384
-
 // Pinset is the typed facade of the pinset actor.
 type Pinset struct {
 	system *actor.ActorSystem
@@ -86,7 +83,7 @@ func (p *Pinset) Commit(ctx context.Context, changes ...messages.Change) ([]crdt
 	}
 	for i := range changes {
 		if changes[i].Kind == crdt.OpPin && len(changes[i].PinJSON) == 0 {
-			b, err := api.AppendPinJSON(make([]byte, 0, pinJSONCap), &changes[i].Pin)
+			b, err := api.MarshalPin(&changes[i].Pin)
 			if err != nil {
 				return nil, fmt.Errorf("pinset: encoding pin %s: %w", changes[i].Pin.Cid, err)
 			}

@@ -173,7 +173,7 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 			b := ch.PinJSON
 			if len(b) == 0 {
 				var err error
-				if b, err = api.AppendPinJSON(nil, &ch.Pin); err != nil {
+				if b, err = api.MarshalPin(&ch.Pin); err != nil {
 					ctx.Respond(&messages.ChangesCommitted{Err: fmt.Errorf("pinset: encoding pin %s: %w", ch.Pin.Cid, err)})
 					return
 				}

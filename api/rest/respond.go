@@ -54,10 +54,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func marshal(v any) ([]byte, error) {
 	switch p := v.(type) {
 	case api.Pin:
-		return api.AppendPinJSON(make([]byte, 0, 384), &p)
+		return api.MarshalPin(&p)
 	case *api.Pin:
 		if p != nil {
-			return api.AppendPinJSON(make([]byte, 0, 384), p)
+			return api.MarshalPin(p)
 		}
 	}
 	return json.Marshal(v)
