@@ -283,10 +283,13 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 			}
 		}
 	}
+	isLive := op.Kind == crdt.OpPin
+	if op.Kind == crdt.OpUnpin { // a tombstone (encodeRecord)
+		s.tombs.wrote()
+	}
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
 		return false, 0, absent, err
 	}
-	isLive := op.Kind == crdt.OpPin
 	var newIdx [][]byte
 	if isLive {
 		newIdx = indexKeys(key[len(prefixPin):], op.PinJSON)

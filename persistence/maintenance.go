@@ -36,7 +36,8 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 // excluded (ExcludeMember) at the greatest clock of the tombstones dropped so far, so its pins
 // that raced these deletions are recognised, and only those: the watermark is what was
 // collected, not the greatest clock seen, which would also catch pins the member made after
-// every collected deletion. first lists the members excluded for the first time.
+// every collected deletion. first lists the members excluded for the first time. A store known
+// to hold no tombstone skips the scan of its records (tombstones.go).
 func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (dropped int, first []peer.ID, err error) {
 	if err := s.enter(); err != nil {
 		return 0, nil, err
@@ -71,26 +72,34 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 		victims = victims[:0]
 		return err
 	}
-	err = s.iterate(ctx, prefixPin, func(key, v []byte) error {
-		if len(v) == 0 || v[0] != kindTombstone {
+	scan, left := !s.tombs.none(), false
+	start := s.tombs.scanStart()
+	if scan {
+		err = s.iterate(ctx, prefixPin, func(key, v []byte) error {
+			if len(v) == 0 || v[0] != kindTombstone {
+				return nil
+			}
+			h, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			if h.seq > upTo[peer.ID(h.origin)] {
+				left = true
+				return nil
+			}
+			watermark = max(watermark, h.clock)
+			victims = append(victims, append([]byte(nil), key...))
+			if len(victims) >= deleteChunk {
+				return flush()
+			}
 			return nil
-		}
-		h, err := decodeRecord(v)
-		if err != nil {
-			return err
-		}
-		if h.seq > upTo[peer.ID(h.origin)] {
-			return nil
-		}
-		watermark = max(watermark, h.clock)
-		victims = append(victims, append([]byte(nil), key...))
-		if len(victims) >= deleteChunk {
-			return flush()
-		}
-		return nil
-	})
+		})
+	}
 	if err == nil {
 		err = flush()
+	}
+	if err == nil && scan && !left {
+		s.tombs.scanned(start)
 	}
 	if err != nil {
 		return dropped, first, fmt.Errorf("persistence: drop tombstones: %w", err)
@@ -221,6 +230,7 @@ func (s *Store) LoadBackup(src string) error {
 		return fmt.Errorf("persistence: load backup: %w", err)
 	}
 	defer f.Close()
+	s.tombs.forget()
 	if err := s.db.Load(f, 256); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}

@@ -109,6 +109,7 @@ type Store struct {
 	raced      []crdt.Op
 
 	indexed atomic.Bool // the name and metadata indexes are complete (index.go)
+	tombs   tombState   // whether a tombstone may be stored (tombstones.go)
 
 	pinKeys *keyFilter // every pin key stored or being written (keyfilter.go)
 	// The filter's load worker: cancelled and joined by Close. keyLoadMu guards the fields: a
