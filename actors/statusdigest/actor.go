@@ -21,6 +21,13 @@ const (
 	maxBuffered = 1 << 16
 	// publishTimeout bounds one publish.
 	publishTimeout = 10 * time.Second
+	// reconcileEvery is how many Resync ticks pass between two reconciles after the one at
+	// start (dropped changes reconcile at once). Between them the tracker's changes keep the
+	// own digest current: a pin the IPFS node lost is tracked again by the healer's state
+	// sync, which runs every tick and makes the tracker report it. A reconcile is a local
+	// status pass over the whole pinset: at 10M pins, 21 s of CPU every state_sync_interval
+	// for a digest that was already right (profile of a quiet peer, 2026-12-03).
+	reconcileEvery = 6
 )
 
 // Messages of the actor.
@@ -57,6 +64,7 @@ type digestActor struct {
 	flushReady bool   // FlushEvery passed since the oldest buffered change
 	writing    bool   // the own-digest writer runs
 	resync     bool   // a reconcile is due once the writer is free
+	ticks      int    // Resync ticks since the last reconcile they started
 	beating    bool   // a heartbeat is being published
 	published  uint64 // the last version published (0: not known yet)
 
@@ -107,8 +115,10 @@ func (a *digestActor) Receive(ctx actor.Context) {
 		}
 	case resyncDue:
 		a.timers = append(a.timers, timer.After(ctx, a.deps.Config.Resync, resyncDue{}))
-		a.resync = true
-		a.write(ctx)
+		if a.resyncTick() {
+			a.resync = true
+			a.write(ctx)
+		}
 	case written:
 		a.onWritten(ctx, m)
 	case *messages.StatusDigestPullRequest:
@@ -143,6 +153,15 @@ func (a *digestActor) onStop() {
 		a.cancel()
 	}
 	a.workers.Wait()
+}
+
+// resyncTick counts a Resync tick and reports whether it starts a reconcile.
+func (a *digestActor) resyncTick() bool {
+	if a.ticks++; a.ticks < reconcileEvery {
+		return false
+	}
+	a.ticks = 0
+	return true
 }
 
 // onChanges buffers the tracker's changes; a full delta's worth is written at once, the rest

@@ -89,3 +89,18 @@ func TestReconcileLeavesQueuedPinsWithoutEntry(t *testing.T) {
 		t.Fatalf("offered %v, want %v", got, want)
 	}
 }
+
+// TestReconcileEveryFewResyncs: after the reconcile at start, only every reconcileEvery-th
+// Resync tick reconciles again (the tracker's changes keep the digest current between).
+func TestReconcileEveryFewResyncs(t *testing.T) {
+	a := newActor(Deps{Config: Default()}, nil)
+	var due []int
+	for tick := 1; tick <= 3*reconcileEvery; tick++ {
+		if a.resyncTick() {
+			due = append(due, tick)
+		}
+	}
+	if want := []int{reconcileEvery, 2 * reconcileEvery, 3 * reconcileEvery}; !slices.Equal(due, want) {
+		t.Fatalf("reconciles at ticks %v, want %v", due, want)
+	}
+}
