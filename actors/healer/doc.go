@@ -24,6 +24,8 @@
 //   - The passes read the stored JSON and decode only the pins they may act on (elsewhere,
 //     mayRepin): a pin pinned everywhere, or one that names no dead peer, is ruled out by
 //     its bytes. At 10M pins a full decode cost 40 s of CPU per pass.
+//   - A sweep's repin rides on its state sync's pass over the pinset (a repinner offered each
+//     pin); only a repin for dead peers has a pass of its own.
 //
 // # Usage
 //

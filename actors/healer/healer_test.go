@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ type fakes struct {
 	lsErr    error           // PinLs fails with it
 	commits  chan []messages.Change
 	recovers chan struct{}
+	passes   atomic.Int32 // passes over the pinset (IteratePins, PinsRaw)
 }
 
 func (f *fakes) PinsRaw(ctx context.Context, fn func(c, js []byte) error) error {
@@ -62,6 +64,7 @@ func (f *fakes) PinsRaw(ctx context.Context, fn func(c, js []byte) error) error 
 // IteratePins filters on the pins' JSON as the store's would, but hands the pins themselves
 // over (the tests' peer IDs are too short to decode from JSON).
 func (f *fakes) IteratePins(_ context.Context, keep func([]byte) bool, fn func(api.Pin) error) error {
+	f.passes.Add(1) // PinsRaw's too
 	f.mu.Lock()
 	pins := slices.Clone(f.pins)
 	f.mu.Unlock()
@@ -200,6 +203,14 @@ func spawn(t *testing.T, f *fakes, settle time.Duration, recoverEvery time.Durat
 	return system, r, h
 }
 
+// namedPeers are real peer IDs (the passes decode stored pins) sorted as their names are:
+// "0" < "a" < "b" < "c" < "d".
+func namedPeers(t *testing.T) (p0, pa, pb, pc, pd peer.ID) {
+	ids := []peer.ID{realPeer(t, 11), realPeer(t, 12), realPeer(t, 13), realPeer(t, 14), realPeer(t, 15)}
+	slices.Sort(ids)
+	return ids[0], ids[1], ids[2], ids[3], ids[4]
+}
+
 func newFakes(pins ...api.Pin) *fakes {
 	return &fakes{pins: pins, self: "a", ipfs: map[string]bool{}, commits: make(chan []messages.Change, 16), recovers: make(chan struct{}, 16)}
 }
@@ -218,20 +229,22 @@ func nextCommit(t *testing.T, f *fakes) []messages.Change {
 // PeerDown from the monitor makes the healer (the live member with the lowest ID) reallocate
 // the pins of the dead peer that fell under replication_factor_min, and those only.
 func TestPeerDownRepins(t *testing.T) {
+	_, pa, pb, pc, pd := namedPeers(t)
 	f := newFakes(
-		pinOf(t, 1, 2, 2, "a", "b"), // under min once b is down
-		pinOf(t, 2, 1, 2, "a", "b"), // still at min
-		pinOf(t, 3, 2, 2, "a", "c"), // not on b
+		pinOf(t, 1, 2, 2, pa, pb), // under min once b is down
+		pinOf(t, 2, 1, 2, pa, pb), // still at min
+		pinOf(t, 3, 2, 2, pa, pc), // not on b
 	)
+	f.self = pa
 	for _, p := range f.pins {
 		f.ipfs[p.Cid.KeyString()] = true
 	}
-	f.live = []peer.ID{"a", "b", "c", "d"}
+	f.live = []peer.ID{pa, pb, pc, pd}
 	system, _, h := spawn(t, f, time.Hour, time.Hour)
-	f.setLive("a", "c", "d")
-	system.Root.Send(h.PID(), messages.PeerDown{Peer: "b"})
+	f.setLive(pa, pc, pd)
+	system.Root.Send(h.PID(), messages.PeerDown{Peer: pb})
 	got := nextCommit(t, f)
-	if len(got) != 1 || !(got[0].Pin.Cid.KeyString() == (cidOf(t, 1)).KeyString()) || !slices.Equal(got[0].Pin.Allocations, []peer.ID{"a", "c"}) {
+	if len(got) != 1 || !(got[0].Pin.Cid.KeyString() == (cidOf(t, 1)).KeyString()) || !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) {
 		t.Fatalf("commit %+v, want pin 1 reallocated to [a c]", got)
 	}
 	// A sweep before the settle time only syncs: nothing more is committed.
@@ -247,18 +260,43 @@ func TestPeerDownRepins(t *testing.T) {
 
 // Only the live member with the lowest peer ID repins; the others leave it to it.
 func TestOnlyTheLowestLivePeerRepins(t *testing.T) {
-	f := newFakes(pinOf(t, 1, 2, 2, "a", "b"))
+	p0, pa, pb, pc, _ := namedPeers(t)
+	f := newFakes(pinOf(t, 1, 2, 2, pa, pb))
+	f.self = pa
 	f.ipfs[cidOf(t, 1).KeyString()] = true
-	f.live = []peer.ID{"0", "a", "c"} // "0" sorts before "a"
+	f.live = []peer.ID{p0, pa, pc} // p0 sorts before pa
 	_, _, h := spawn(t, f, 0, time.Hour)
 	if n, err := h.Sweep(context.Background()); err != nil || n != 0 {
 		t.Fatalf("a repinned %d pins (err %v) although 0 leads", n, err)
 	}
-	f.setLive("a", "c")
+	f.setLive(pa, pc)
 	if n, err := h.Sweep(context.Background()); err != nil || n != 1 {
 		t.Fatalf("sweep as the leader: %d, %v; want 1", n, err)
 	}
-	if got := nextCommit(t, f); !slices.Equal(got[0].Pin.Allocations, []peer.ID{"a", "c"}) {
+	if got := nextCommit(t, f); !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) {
+		t.Fatalf("commit %+v", got)
+	}
+}
+
+// A sweep rides on its state sync's pass: one pass over the pinset, not two.
+func TestSweepIsOnePassWithTheSync(t *testing.T) {
+	_, pa, pb, pc, _ := namedPeers(t)
+	f := newFakes(pinOf(t, 1, 2, 2, pa, pb), pinOf(t, 2, -1, -1))
+	f.self = pa
+	f.live = []peer.ID{pa, pb, pc}
+	_, _, h := spawn(t, f, 0, time.Hour)
+	if _, err := h.Sweep(context.Background()); err != nil { // after the startup sync
+		t.Fatal(err)
+	}
+	f.setLive(pa, pc)
+	before := f.passes.Load()
+	if n, err := h.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep: %d repinned, %v; want 1", n, err)
+	}
+	if got := f.passes.Load() - before; got != 1 {
+		t.Fatalf("a sweep made %d passes over the pinset, want 1", got)
+	}
+	if got := nextCommit(t, f); !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) {
 		t.Fatalf("commit %+v", got)
 	}
 }
@@ -328,10 +366,15 @@ func TestRecoverTick(t *testing.T) {
 // Peers that Voters leaves out (followers, untrusted peers) are not left the repinning even
 // with the lowest ID, and still count as holders of their allocations.
 func TestVotersChooseTheRepinningPeer(t *testing.T) {
-	f := newFakes(pinOf(t, 1, 2, 2, "a", "b"), pinOf(t, 2, 2, 2, "a", "0"))
+	// The sweep decodes stored pins: real IDs. follower sorts before self.
+	ids := []peer.ID{realPeer(t, 1), realPeer(t, 2), realPeer(t, 3), realPeer(t, 4)}
+	slices.Sort(ids)
+	follower, self, dead, other := ids[0], ids[1], ids[2], ids[3]
+	f := newFakes(pinOf(t, 1, 2, 2, self, dead), pinOf(t, 2, 2, 2, self, follower))
+	f.self = self
 	f.ipfs[cidOf(t, 1).KeyString()] = true
 	f.ipfs[cidOf(t, 2).KeyString()] = true
-	f.live = []peer.ID{"0", "a", "c"} // "0" sorts before "a" but is a follower
+	f.live = []peer.ID{follower, self, other}
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	r, err := root.Spawn(system, root.Config{}, quiet)
@@ -339,9 +382,9 @@ func TestVotersChooseTheRepinningPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	voters := func(_ context.Context, live []peer.ID) []peer.ID {
-		return slices.DeleteFunc(slices.Clone(live), func(id peer.ID) bool { return id == "0" })
+		return slices.DeleteFunc(slices.Clone(live), func(id peer.ID) bool { return id == follower })
 	}
-	h, err := Spawn(r, Deps{Self: "a", SyncInterval: time.Hour, RecoverInterval: time.Hour, Started: time.Now(),
+	h, err := Spawn(r, Deps{Self: self, SyncInterval: time.Hour, RecoverInterval: time.Hour, Started: time.Now(),
 		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f, Voters: voters}, quiet)
 	if err != nil {
 		t.Fatal(err)

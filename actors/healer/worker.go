@@ -68,91 +68,135 @@ type worker struct {
 
 // run does j and returns the number of pins it reallocated. The pins of dead peers go first:
 // a state sync may wait for the status digest's reconcile (Deps.Passes) and takes minutes at
-// millions of pins, and re-replication should not wait for either.
+// millions of pins, and re-replication should not wait for either. A sweep rides on the state
+// sync's pass over the pinset (a job with a sweep always syncs): at 10M pins a pass of its
+// own read every pin again, 9 s of CPU every state_sync_interval.
 func (w worker) run(ctx context.Context, j job) int {
 	n := 0
 	if !j.sweep && len(j.dead) > 0 {
 		n += w.repin(ctx, j.dead)
 	}
-	if j.sync {
-		w.stateSync(ctx)
-	}
+	var sweep *repinner
 	if j.sweep {
-		n += w.repin(ctx, nil)
+		sweep = w.repinner(ctx, nil)
+	}
+	if j.sync {
+		w.stateSync(ctx, sweep)
+	} else if sweep != nil {
+		w.pass(ctx, sweep)
+	}
+	if sweep != nil {
+		n += sweep.done(ctx)
 	}
 	return n
 }
 
-// repin reallocates under-replicated pins: those allocated to a peer of dead, or, when dead is
-// nil, every pin with fewer than replication_factor_min live allocations. Only the live member
-// with the lowest ID does the work (see the package doc).
+// repin reallocates the pins allocated to a peer of dead, or, when dead is nil, every pin with
+// fewer than replication_factor_min live allocations, in a pass of its own.
 func (w worker) repin(ctx context.Context, dead []peer.ID) int {
+	r := w.repinner(ctx, dead)
+	if r == nil {
+		return 0
+	}
+	w.pass(ctx, r)
+	return r.done(ctx)
+}
+
+// pass offers r every pin its bytes do not rule out.
+func (w worker) pass(ctx context.Context, r *repinner) {
+	err := w.deps.Pins.IteratePins(ctx, r.may, func(pin api.Pin) error {
+		r.check(ctx, pin)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("repinning: iterating the pinset", "err", err)
+	}
+}
+
+// repinner reallocates under-replicated pins offered to it during a pass over the pinset:
+// those allocated to a peer of dead, or, when dead is nil, every pin with fewer than
+// replication_factor_min live allocations. Its changes are committed commitBatch at a time.
+type repinner struct {
+	w          worker
+	live, dead []peer.ID
+	quotedDead [][]byte
+	now        time.Time
+	changes    []messages.Change
+	n          int
+}
+
+// repinner is nil when this peer does not repin: only the live member with the lowest ID does
+// the work (see the package doc).
+func (w worker) repinner(ctx context.Context, dead []peer.ID) *repinner {
 	live, err := w.deps.Live.LivePeers(ctx)
 	if err != nil || len(live) == 0 {
-		return 0
+		return nil
 	}
 	voters := live
 	if w.deps.Voters != nil {
 		voters = w.deps.Voters(ctx, live)
 	}
 	if len(voters) == 0 || slices.Min(voters) != w.deps.Self {
-		return 0
-	}
-	var changes []messages.Change
-	flush := func() {
-		if len(changes) == 0 {
-			return
-		}
-		if _, err := w.deps.Pinset.Commit(ctx, changes...); err != nil {
-			w.log.Warn("repinning: commit", "pins", len(changes), "err", err)
-		}
-		changes = changes[:0]
-	}
-	n := 0
-	now := time.Now()
-	quotedDead := make([][]byte, len(dead))
-	for i, d := range dead {
-		quotedDead[i] = []byte(`"` + d.String() + `"`)
-	}
-	mayNeed := func(js []byte) bool { return mayRepin(js, dead != nil, quotedDead) }
-	err = w.deps.Pins.IteratePins(ctx, mayNeed, func(pin api.Pin) error {
-		if pin.ReplicationFactorMin == -1 || (dead != nil && !slices.ContainsFunc(pin.Allocations, func(a peer.ID) bool { return slices.Contains(dead, a) })) {
-			return nil
-		}
-		if pin.Expired(now) {
-			return nil // the state sync unpins it: no new allocations for it
-		}
-		alive := 0
-		for _, a := range pin.Allocations {
-			if slices.Contains(live, a) {
-				alive++
-			}
-		}
-		if alive >= pin.ReplicationFactorMin {
-			return nil // between min and max: left alone
-		}
-		allocs, err := w.deps.Allocator.Allocate(ctx, pin.Cid, pin.PinOptions, pin.Allocations)
-		if err != nil {
-			w.log.Warn("repinning: cannot reallocate", "cid", pin.Cid, "err", err)
-			return nil
-		}
-		pin.Allocations = allocs
-		pin.Timestamp = time.Now().UTC()
-		changes = append(changes, messages.Change{Kind: crdt.OpPin, Pin: pin})
-		n++
-		if len(changes) >= commitBatch {
-			flush()
-		}
 		return nil
-	})
-	flush()
-	if err != nil && ctx.Err() == nil {
-		w.log.Warn("repinning: iterating the pinset", "err", err)
 	}
-	if n > 0 {
-		w.log.Info("repinning: reallocated under-replicated pins", "dead peers", dead, "pins", n)
+	r := &repinner{w: w, live: live, dead: dead, now: time.Now(), quotedDead: make([][]byte, len(dead))}
+	for i, d := range dead {
+		r.quotedDead[i] = []byte(`"` + d.String() + `"`)
 	}
-	return n
+	return r
+}
+
+// may reports whether the stored pin js may need repinning (mayRepin).
+func (r *repinner) may(js []byte) bool { return mayRepin(js, r.dead != nil, r.quotedDead) }
+
+// check reallocates pin if it is under-replicated.
+func (r *repinner) check(ctx context.Context, pin api.Pin) {
+	if pin.ReplicationFactorMin == -1 || (r.dead != nil && !slices.ContainsFunc(pin.Allocations, func(a peer.ID) bool { return slices.Contains(r.dead, a) })) {
+		return
+	}
+	if pin.Expired(r.now) {
+		return // the state sync unpins it: no new allocations for it
+	}
+	alive := 0
+	for _, a := range pin.Allocations {
+		if slices.Contains(r.live, a) {
+			alive++
+		}
+	}
+	if alive >= pin.ReplicationFactorMin {
+		return // between min and max: left alone
+	}
+	allocs, err := r.w.deps.Allocator.Allocate(ctx, pin.Cid, pin.PinOptions, pin.Allocations)
+	if err != nil {
+		r.w.log.Warn("repinning: cannot reallocate", "cid", pin.Cid, "err", err)
+		return
+	}
+	pin.Allocations = allocs
+	pin.Timestamp = time.Now().UTC()
+	r.changes = append(r.changes, messages.Change{Kind: crdt.OpPin, Pin: pin})
+	r.n++
+	if len(r.changes) >= commitBatch {
+		r.flush(ctx)
+	}
+}
+
+func (r *repinner) flush(ctx context.Context) {
+	if len(r.changes) == 0 {
+		return
+	}
+	if _, err := r.w.deps.Pinset.Commit(ctx, r.changes...); err != nil {
+		r.w.log.Warn("repinning: commit", "pins", len(r.changes), "err", err)
+	}
+	r.changes = r.changes[:0]
+}
+
+// done commits what is left and returns the number of pins reallocated.
+func (r *repinner) done(ctx context.Context) int {
+	r.flush(ctx)
+	if r.n > 0 {
+		r.w.log.Info("repinning: reallocated under-replicated pins", "dead peers", r.dead, "pins", r.n)
+	}
+	return r.n
 }
 
 // stateSync reads the IPFS pin list and what the tracker holds once each, then streams the
@@ -166,7 +210,7 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 //
 // One listing instead of asking the node pin by pin: with Kubo a question is an HTTP call,
 // and a sweep of millions of pins would cost as many.
-func (w worker) stateSync(ctx context.Context) {
+func (w worker) stateSync(ctx context.Context, sweep *repinner) {
 	leave, err := w.deps.Passes.Enter(ctx)
 	if err != nil {
 		return // stopping
@@ -220,12 +264,20 @@ func (w worker) stateSync(ctx context.Context) {
 		// Most pins have no expiry and are on the node, held by the tracker or allocated
 		// elsewhere: they are told by their key and bytes. Decoding every pin was most of a
 		// sync's CPU (6 us a pin).
-		if !bytes.Contains(js, expireKey) && (!listed || onNode.Has(c) || tracked.Has(c) || elsewhere(js, quotedSelf)) {
+		syncs := bytes.Contains(js, expireKey) || listed && !onNode.Has(c) && !tracked.Has(c) && !elsewhere(js, quotedSelf)
+		sweeps := sweep != nil && sweep.may(js)
+		if !syncs && !sweeps {
 			return nil
 		}
 		var pin api.Pin
 		if err := json.Unmarshal(js, &pin); err != nil {
 			return fmt.Errorf("stored pin is not valid JSON: %w", err)
+		}
+		if sweeps {
+			sweep.check(ctx, pin) // pin is a copy: its reallocation does not change what follows
+		}
+		if !syncs {
+			return nil
 		}
 		if pin.Expired(now) {
 			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
