@@ -12,7 +12,8 @@ import "sync/atomic"
 // It is memory only: at open nothing is known and the first round scans. Every tombstone
 // record written (mergeRecord, also one whose commit then fails) and every load of a backup
 // makes it unknown again; a scan that ran to its end and left no tombstone behind, with none
-// written since it began, makes it known empty.
+// written since it began, makes it known empty. Writers and collection hold writeMu, so no
+// tombstone is written during a scan today; the counter keeps that true without relying on it.
 type tombState struct {
 	writes  atomic.Uint64 // tombstone records written since open
 	cleanAt atomic.Uint64 // 1 + writes when a scan found none left; 0: unknown

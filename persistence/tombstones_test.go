@@ -106,3 +106,19 @@ func TestTombStateWriteDuringScan(t *testing.T) {
 		t.Fatal("forget kept the state")
 	}
 }
+
+// A round on a store known to hold no tombstone does not read the records: with its context
+// cancelled (and nothing to trim) it still succeeds, where a scan would fail.
+func TestCollectionOnAKnownEmptyStoreReadsNoRecord(t *testing.T) {
+	s, _ := openTemp(t)
+	p := newPeer(t, 1)
+	mustApply(t, s, pinOp(t, p, 1, 1, mkCid(t, 1), ""))
+	if _, err := s.DropTombstones(t.Context(), map[peer.ID]uint64{p: 1}); err != nil || !s.tombs.none() {
+		t.Fatalf("first round: %v, known empty %v", err, s.tombs.none())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.DropTombstones(ctx, map[peer.ID]uint64{}); err != nil {
+		t.Fatalf("a round on a store known empty scanned: %v", err)
+	}
+}

@@ -32,8 +32,10 @@
 //     follower outside trusted_peers) makes global status ask every member, as --fresh does
 //     (cluster/digeststatus.go), rather than show it failing.
 //   - The digest holds the tracker's statuses, not the IPFS node's pin list: a pin the node
-//     loses without the tracker knowing shows as unexpectedly_unpinned in the digest once
-//     the publisher's periodic reconcile (state_sync_interval) runs its local status pass.
+//     loses without the tracker knowing is tracked again by the publisher's next state sync
+//     (state_sync_interval), and the digest shows the tracker's statuses from then on
+//     (actors/statusdigest: a reconcile follows on the next tick when it was queued beyond
+//     the tracker's window).
 //   - Bounds: a message is at most MaxMessage bytes and MaxEntries entries; an error text at
 //     most MaxErrorLen. Decode checks everything (the CID, a single known status, the sizes)
 //     and fails the whole message on any bad entry.

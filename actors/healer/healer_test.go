@@ -22,6 +22,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/cidset"
+	"github.com/pincluster/pincluster/internal/passgate"
 	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -415,5 +416,57 @@ func TestElsewhere(t *testing.T) {
 		if got := elsewhere([]byte(tc.js), q); got != tc.want {
 			t.Errorf("elsewhere(%s) = %v, want %v", tc.js, got, tc.want)
 		}
+	}
+}
+
+// A pin that expires while the sweep's sync waits for its turn is unpinned, not also
+// reallocated: the repin judges expiry at the sync's time (it used to take its own before
+// the wait, and its reallocation, committed last, brought the pin back).
+func TestSweepLeavesAPinThatExpiredDuringTheWaitToTheSync(t *testing.T) {
+	_, pa, pb, pc, _ := namedPeers(t)
+	p := pinOf(t, 1, 2, 2, pa, pb)
+	p.ExpireAt = time.Now().Add(time.Hour)
+	f := newFakes(p)
+	f.self = pa
+	f.ipfs[p.Cid.KeyString()] = true
+	f.live = []peer.ID{pa, pb, pc}
+	gate := passgate.New()
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	r, err := root.Spawn(system, root.Config{}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Spawn(r, Deps{Self: pa, SyncInterval: time.Hour, RecoverInterval: time.Hour, Started: time.Now(),
+		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f, Passes: gate}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.Sweep(context.Background()); err != nil || n != 0 { // after the startup sync
+		t.Fatalf("first sweep: %d, %v", n, err)
+	}
+	f.mu.Lock()
+	f.pins[0].ExpireAt = time.Now().Add(300 * time.Millisecond)
+	f.mu.Unlock()
+	f.setLive(pa, pc) // pb is gone: under-replicated
+	leave, err := gate.Enter(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	swept := make(chan int, 1)
+	go func() { // waits at the gate
+		n, _ := h.Sweep(context.Background())
+		swept <- n
+	}()
+	time.Sleep(500 * time.Millisecond) // the pin expires while the sweep waits
+	leave()
+	if n := <-swept; n != 0 {
+		t.Fatalf("the sweep reallocated %d pins, want none (the pin expired)", n)
+	}
+	if got := nextCommit(t, f); len(got) != 1 || got[0].Kind != crdt.OpUnpin {
+		t.Fatalf("commit %+v, want only the expired pin's unpin", got)
+	}
+	if len(f.commits) > 0 {
+		t.Fatalf("commit after the unpin: %+v", <-f.commits)
 	}
 }

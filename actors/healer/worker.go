@@ -69,24 +69,15 @@ type worker struct {
 // run does j and returns the number of pins it reallocated. The pins of dead peers go first:
 // a state sync may wait for the status digest's reconcile (Deps.Passes) and takes minutes at
 // millions of pins, and re-replication should not wait for either. A sweep rides on the state
-// sync's pass over the pinset (a job with a sweep always syncs): at 10M pins a pass of its
-// own read every pin again, 9 s of CPU every state_sync_interval.
+// sync's pass over the pinset (the actor never sweeps without a sync): at 10M pins a pass of
+// its own read every pin again, 9 s of CPU every state_sync_interval.
 func (w worker) run(ctx context.Context, j job) int {
 	n := 0
 	if !j.sweep && len(j.dead) > 0 {
 		n += w.repin(ctx, j.dead)
 	}
-	var sweep *repinner
-	if j.sweep {
-		sweep = w.repinner(ctx, nil)
-	}
 	if j.sync {
-		w.stateSync(ctx, sweep)
-	} else if sweep != nil {
-		w.pass(ctx, sweep)
-	}
-	if sweep != nil {
-		n += sweep.done(ctx)
+		n += w.stateSync(ctx, j.sweep)
 	}
 	return n
 }
@@ -128,6 +119,11 @@ type repinner struct {
 // repinner is nil when this peer does not repin: only the live member with the lowest ID does
 // the work (see the package doc).
 func (w worker) repinner(ctx context.Context, dead []peer.ID) *repinner {
+	return w.repinnerAt(ctx, dead, time.Now())
+}
+
+// repinnerAt is repinner judging expiry at now.
+func (w worker) repinnerAt(ctx context.Context, dead []peer.ID, now time.Time) *repinner {
 	live, err := w.deps.Live.LivePeers(ctx)
 	if err != nil || len(live) == 0 {
 		return nil
@@ -139,7 +135,7 @@ func (w worker) repinner(ctx context.Context, dead []peer.ID) *repinner {
 	if len(voters) == 0 || slices.Min(voters) != w.deps.Self {
 		return nil
 	}
-	r := &repinner{w: w, live: live, dead: dead, now: time.Now(), quotedDead: make([][]byte, len(dead))}
+	r := &repinner{w: w, live: live, dead: dead, now: now, quotedDead: make([][]byte, len(dead))}
 	for i, d := range dead {
 		r.quotedDead[i] = []byte(`"` + d.String() + `"`)
 	}
@@ -210,10 +206,14 @@ func (r *repinner) done(ctx context.Context) int {
 //
 // One listing instead of asking the node pin by pin: with Kubo a question is an HTTP call,
 // and a sweep of millions of pins would cost as many.
-func (w worker) stateSync(ctx context.Context, sweep *repinner) {
+//
+// With sweep, the pass also repins every under-replicated pin (a repinner, built once the
+// sync has waited for its turn and the node's list, so that it judges the peers as they are
+// then; nil when another peer repins). It returns the number of pins reallocated.
+func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	leave, err := w.deps.Passes.Enter(ctx)
 	if err != nil {
-		return // stopping
+		return 0 // stopping
 	}
 	defer leave()
 	onNode := cidset.New()
@@ -249,6 +249,10 @@ func (w worker) stateSync(ctx context.Context, sweep *repinner) {
 		}
 	}
 	now := time.Now()
+	var repin *repinner
+	if sweep {
+		repin = w.repinnerAt(ctx, nil, now)
+	}
 	var expired []messages.Change
 	flush := func() {
 		if len(expired) == 0 {
@@ -265,16 +269,21 @@ func (w worker) stateSync(ctx context.Context, sweep *repinner) {
 		// elsewhere: they are told by their key and bytes. Decoding every pin was most of a
 		// sync's CPU (6 us a pin).
 		syncs := bytes.Contains(js, expireKey) || listed && !onNode.Has(c) && !tracked.Has(c) && !elsewhere(js, quotedSelf)
-		sweeps := sweep != nil && sweep.may(js)
+		sweeps := repin != nil && repin.may(js)
 		if !syncs && !sweeps {
 			return nil
 		}
 		var pin api.Pin
 		if err := json.Unmarshal(js, &pin); err != nil {
+			if !syncs { // the sync itself would not have read it: its work goes on
+				id, _ := api.CastCid(c)
+				w.log.Warn("repinning: stored pin is not valid JSON", "cid", id, "err", err)
+				return nil
+			}
 			return fmt.Errorf("stored pin is not valid JSON: %w", err)
 		}
 		if sweeps {
-			sweep.check(ctx, pin) // pin is a copy: its reallocation does not change what follows
+			repin.check(ctx, pin) // an expired pin is left to the sync (same now); pin is a copy
 		}
 		if !syncs {
 			return nil
@@ -298,4 +307,8 @@ func (w worker) stateSync(ctx context.Context, sweep *repinner) {
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("state sync: iterating the pinset", "err", err)
 	}
+	if repin == nil {
+		return 0
+	}
+	return repin.done(ctx)
 }

@@ -21,12 +21,11 @@ const (
 	maxBuffered = 1 << 16
 	// publishTimeout bounds one publish.
 	publishTimeout = 10 * time.Second
-	// reconcileEvery is how many Resync ticks pass between two reconciles after the one at
-	// start (dropped changes reconcile at once). Between them the tracker's changes keep the
-	// own digest current: a pin the IPFS node lost is tracked again by the healer's state
-	// sync, which runs every tick and makes the tracker report it. A reconcile is a local
-	// status pass over the whole pinset: at 10M pins, 21 s of CPU every state_sync_interval
-	// for a digest that was already right (profile of a quiet peer, 2026-12-03).
+	// reconcileEvery is how many Resync ticks pass between two reconciles when nothing calls
+	// for one sooner (see Config.Resync; dropped changes reconcile at once). Between them the
+	// tracker's changes keep the own digest current. A reconcile is a local status pass over
+	// the whole pinset: at 10M queued pins, 21 s of CPU every state_sync_interval for a
+	// digest that was already right (profile of a quiet peer, 2026-12-03).
 	reconcileEvery = 6
 )
 
@@ -46,6 +45,10 @@ type (
 		what string
 		seq  uint64
 		err  error
+		lost bool // changes were not stored: a reconcile puts them back
+		// again: the reconcile could not settle everything (an error, or the IPFS node did
+		// not answer for some pins): the next tick reconciles again
+		again bool
 	}
 	// beaten is the heartbeat worker's report.
 	beaten struct {
@@ -64,7 +67,9 @@ type digestActor struct {
 	flushReady bool   // FlushEvery passed since the oldest buffered change
 	writing    bool   // the own-digest writer runs
 	resync     bool   // a reconcile is due once the writer is free
-	ticks      int    // Resync ticks since the last reconcile they started
+	ticks      int    // Resync ticks since the last reconcile
+	again      bool   // the last reconcile did not settle everything: the next tick reconciles
+	unnoted    uint64 // Deps.Unnoted when the last reconcile started
 	beating    bool   // a heartbeat is being published
 	published  uint64 // the last version published (0: not known yet)
 
@@ -157,11 +162,18 @@ func (a *digestActor) onStop() {
 
 // resyncTick counts a Resync tick and reports whether it starts a reconcile.
 func (a *digestActor) resyncTick() bool {
-	if a.ticks++; a.ticks < reconcileEvery {
-		return false
+	a.ticks++
+	return a.ticks >= reconcileEvery || a.again || a.unnotedNow() != a.unnoted
+}
+
+// reconcileStarted starts the count to the next reconcile.
+func (a *digestActor) reconcileStarted() { a.ticks, a.again, a.unnoted = 0, false, a.unnotedNow() }
+
+func (a *digestActor) unnotedNow() uint64 {
+	if a.deps.Unnoted == nil {
+		return 0
 	}
-	a.ticks = 0
-	return true
+	return a.deps.Unnoted()
 }
 
 // onChanges buffers the tracker's changes; a full delta's worth is written at once, the rest
@@ -195,9 +207,10 @@ func (a *digestActor) write(ctx actor.Context) {
 	switch {
 	case a.resync || a.dropped && len(a.buf) == 0:
 		a.resync, a.dropped, a.writing = false, false, true
+		a.reconcileStarted()
 		a.spawn(func() {
-			seq, err := reconcile(base, deps, log)
-			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err})
+			seq, kept, err := reconcile(base, deps, log)
+			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err, again: err != nil || kept > 0})
 		})
 	case len(a.buf) > 0 && (a.flushReady || len(a.buf) >= sd.MaxEntries):
 		n := min(len(a.buf), sd.MaxEntries)
@@ -206,13 +219,14 @@ func (a *digestActor) write(ctx actor.Context) {
 		a.writing, a.flushReady = true, len(a.buf) > 0
 		a.spawn(func() {
 			d, err := deps.Store.WriteOwnDigest(batch, time.Time{})
+			lost := err != nil
 			var seq uint64
 			if err == nil && len(d.Entries) > 0 {
 				if err = publish(base, deps.Topic, d); err == nil {
 					seq = d.Seq
 				}
 			}
-			system.Root.Send(self, written{what: "delta", seq: seq, err: err})
+			system.Root.Send(self, written{what: "delta", seq: seq, err: err, lost: lost})
 		})
 	}
 }
@@ -241,6 +255,8 @@ func (a *digestActor) beat(ctx actor.Context) {
 
 func (a *digestActor) onWritten(ctx actor.Context, m written) {
 	a.writing = false
+	a.dropped = a.dropped || m.lost
+	a.again = a.again || m.again
 	a.published = max(a.published, m.seq)
 	if m.err != nil {
 		// A delta may be stored and not published: the next heartbeat announces the stored

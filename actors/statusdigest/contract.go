@@ -59,8 +59,9 @@ type Config struct {
 	// Heartbeat is how often the version alone is published (half the ping interval: a
 	// replica stays fresher than the ping TTL with one heartbeat lost).
 	Heartbeat time.Duration
-	// Resync is how often the own digest is reconciled with a local status pass
-	// (cluster.state_sync_interval).
+	// Resync is cluster.state_sync_interval: a reconcile with a local status pass is due on
+	// every reconcileEvery-th tick, or on the next one while the tracker queues operations
+	// without telling their change (Deps.Unnoted) or after a reconcile that could not finish.
 	Resync time.Duration
 	// Rate and Burst bound the digests taken from one peer (messages per second).
 	Rate  float64
@@ -88,4 +89,7 @@ type Deps struct {
 	// Transfers is the peer's gate for bulk transfers: a pull of a whole digest takes turns
 	// there with snapshot loads (syncer.WithTransfers). Nil: no wait.
 	Transfers passgate.Gate
+	// Unnoted is the tracker's count of operations queued without a status change told
+	// (tracker.Tracker.Unnoted). Nil: none ever are.
+	Unnoted func() uint64
 }

@@ -12,14 +12,16 @@
 //     the delta on <cluster_name>/status. Every Heartbeat it publishes its version alone: the
 //     last one it published (never a delta still on its way, which would make the others pull
 //     for nothing), beside the writer (a long reconcile must not make the peer look silent).
-//   - Reconciling: at start, after dropped changes, and every 6th Resync (reconcileEvery)
-//     it compares the own digest with a local status pass (the pinset, the tracker's
-//     in-flight items, one pin ls of the IPFS node, in CID order, merge-joined with the own
-//     entries) and publishes the differences: pins that settled without a tracker event (a
-//     restart, an upgrade, a tracker restarted alone) and changes dropped when the buffer was
-//     full. Between two reconciles the tracker's changes keep the digest current: a pin the
-//     IPFS node lost is tracked again by the healer's state sync, every Resync, and the
-//     tracker reports it as its pin proceeds.
+//   - Reconciling: it compares the own digest with a local status pass (the pinset, the
+//     tracker's in-flight items, one pin ls of the IPFS node, in CID order, merge-joined
+//     with the own entries) and publishes the differences: pins that settled without a
+//     tracker event (a restart, an upgrade) and changes lost (dropped when the buffer was
+//     full, or not stored). It runs at start, after lost changes, and on a Resync tick when
+//     the tracker queued operations without telling their change since the last one (batch
+//     entries, CIDs beyond its window: Deps.Unnoted), when the last one did not settle
+//     everything (an error, or the IPFS node did not answer), or else every 6th tick
+//     (reconcileEvery). Between them the tracker's changes keep the digest current: a pin
+//     the IPFS node lost is tracked again by the healer's state sync, every Resync.
 //   - Serving pulls: messages.StatusDigestPullRequest answers a page of the own digest.
 //   - Replicas: the gossip actor's reader hands it the digests of trusted peers (Received);
 //     it rate-limits each peer (a token bucket; the excess is dropped and logged, and the gap

@@ -16,16 +16,16 @@ import (
 // (the pass's callback cannot hold an iterator open across the writes), so memory stays
 // bounded whatever the pinset's size. Timestamps alone do not make a difference (the pass
 // stamps settled pins with its own time). It blocks; it runs in the writer's slot. It returns
-// the last version it published (0: none).
-func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error) {
+// the last version it published (0: none) and how many pins it kept as they were because the
+// IPFS node did not answer for them.
+func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (published uint64, kept int, err error) {
 	leave, err := deps.Passes.Enter(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer leave()
 	since := time.Now()
 	var batch []sd.Entry
-	var published uint64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -67,6 +67,7 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error)
 			}
 		}
 		if st.Status == api.TrackerStatusClusterError {
+			kept++
 			own.skip(c) // the IPFS node did not answer: keep what is known
 			return nil
 		}
@@ -82,12 +83,12 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error)
 		return add(want)
 	})
 	if err != nil {
-		return published, err
+		return published, kept, err
 	}
 	for { // own entries after the last pin of the pass
 		e, ok, err := own.peek()
 		if err != nil {
-			return published, err
+			return published, kept, err
 		}
 		if !ok {
 			break
@@ -95,16 +96,16 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (uint64, error)
 		own.next()
 		changed++
 		if err := add(sd.Entry{Cid: e.Cid}); err != nil {
-			return published, err
+			return published, kept, err
 		}
 	}
 	if err := flush(); err != nil {
-		return published, err
+		return published, kept, err
 	}
 	if changed > 0 {
 		log.Debug("statusdigest: reconciled the own digest with a local status pass", "changes", changed)
 	}
-	return published, nil
+	return published, kept, nil
 }
 
 func sameIgnoringTime(a, b sd.Entry) bool {

@@ -74,7 +74,7 @@ func TestReconcileLeavesQueuedPinsWithoutEntry(t *testing.T) {
 		{[]byte("e"), queued}, // no entry
 	}
 	deps := Deps{Store: store, Local: pass}
-	if _, err := reconcile(t.Context(), deps, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if _, _, err := reconcile(t.Context(), deps, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -90,17 +90,45 @@ func TestReconcileLeavesQueuedPinsWithoutEntry(t *testing.T) {
 	}
 }
 
-// TestReconcileEveryFewResyncs: after the reconcile at start, only every reconcileEvery-th
-// Resync tick reconciles again (the tracker's changes keep the digest current between).
+// TestReconcileEveryFewResyncs: after the reconcile at start, a Resync tick reconciles again
+// every reconcileEvery-th tick, or at once when the tracker queued operations without telling
+// their change, or when the last reconcile did not settle everything.
 func TestReconcileEveryFewResyncs(t *testing.T) {
-	a := newActor(Deps{Config: Default()}, nil)
-	var due []int
-	for tick := 1; tick <= 3*reconcileEvery; tick++ {
-		if a.resyncTick() {
-			due = append(due, tick)
+	var unnoted uint64
+	a := newActor(Deps{Config: Default(), Unnoted: func() uint64 { return unnoted }}, nil)
+	a.reconcileStarted() // at start
+	run := func(ticks int) (due []int) {
+		for tick := 1; tick <= ticks; tick++ {
+			if a.resyncTick() {
+				due = append(due, tick)
+				a.reconcileStarted()
+			}
 		}
+		return due
 	}
-	if want := []int{reconcileEvery, 2 * reconcileEvery, 3 * reconcileEvery}; !slices.Equal(due, want) {
-		t.Fatalf("reconciles at ticks %v, want %v", due, want)
+	if got, want := run(3*reconcileEvery), []int{reconcileEvery, 2 * reconcileEvery, 3 * reconcileEvery}; !slices.Equal(got, want) {
+		t.Fatalf("quiet: reconciles at ticks %v, want %v", got, want)
+	}
+	unnoted = 5 // a batch queued beyond the window
+	if got := run(2); !slices.Equal(got, []int{1}) {
+		t.Fatalf("after unnoted operations: reconciles at ticks %v, want [1]", got)
+	}
+	a.again = true // the IPFS node did not answer during the last one
+	if got := run(2); !slices.Equal(got, []int{1}) {
+		t.Fatalf("after an unsettled reconcile: reconciles at ticks %v, want [1]", got)
+	}
+}
+
+// TestReconcileCountsWhatItKept: pins the IPFS node did not answer for are kept as they were
+// and counted, so that the next tick reconciles again.
+func TestReconcileCountsWhatItKept(t *testing.T) {
+	store := &ownStore{own: []sd.Entry{{Cid: []byte("a"), Status: api.TrackerStatusPinned}}}
+	pass := localPass{
+		{[]byte("a"), api.PinInfoShort{Status: api.TrackerStatusClusterError}},
+		{[]byte("b"), api.PinInfoShort{Status: api.TrackerStatusClusterError}},
+	}
+	_, kept, err := reconcile(t.Context(), Deps{Store: store, Local: pass}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || kept != 2 || len(store.offered) != 0 {
+		t.Fatalf("kept %d (%v), offered %v; want 2 kept and nothing offered", kept, err, store.offered)
 	}
 }

@@ -38,6 +38,7 @@ const batchMax = 512
 
 // batchOut adds a CID to the batch entry being built.
 func (a *trackerActor) batchOut(c api.Cid, unpin bool) {
+	a.queuedUnnoted()
 	a.batch = append(a.batch, persistence.BatchItem{Cid: c, Unpin: unpin})
 	if len(a.batch) >= min(batchMax, a.cfg.QueueWindow) {
 		a.flushBatch()

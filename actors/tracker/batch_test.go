@@ -69,6 +69,10 @@ func TestPinsetChangedBeyondTheWindowGoesInBatches(t *testing.T) {
 	waitFor(t, "batch entries written", func() (bool, string) {
 		return st.QueueBatched() == n-cfg.QueueWindow, fmt.Sprint(st.QueueBatched())
 	})
+	// Queued without a change told: the status digest is told to reconcile (Unnoted).
+	if got := tr.Unnoted(); got != n-uint64(cfg.QueueWindow) {
+		t.Fatalf("Unnoted = %d, want the %d CIDs of the batch entries", got, n-cfg.QueueWindow)
+	}
 	waitStatus(t, tr, pins[20], api.TrackerStatusPinQueued)
 	// A state sync's view: the window's items and the batch entries' CIDs, nothing else.
 	held, err := tr.TrackedSet(ctx5s(t))

@@ -28,6 +28,13 @@ func (a *trackerActor) noteChange(it *item) {
 	}
 }
 
+// queuedUnnoted counts an operation queued durably without a change told (Tracker.Unnoted).
+func (a *trackerActor) queuedUnnoted() {
+	if a.unnoted != nil {
+		a.unnoted.Add(1)
+	}
+}
+
 // sendChanges sends the recorded changes, if any.
 func (a *trackerActor) sendChanges() {
 	if len(a.changed) == 0 {

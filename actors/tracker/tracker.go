@@ -49,6 +49,7 @@ type Tracker struct {
 	starts   atomic.Int32
 	resync   atomic.Pointer[actor.PID]
 	changes  atomic.Pointer[actor.PID] // NotifyChanges
+	unnoted  atomic.Uint64             // Unnoted
 	ops      sync.WaitGroup
 	ipfsID   atomic.Value // string, once known
 	stopOnce sync.Once
@@ -77,7 +78,7 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
 		a := newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
-		a.changesTo = &t.changes
+		a.changesTo, a.unnoted = &t.changes, &t.unnoted
 		if t.starts.Add(1) > 1 {
 			a.resync = t.resync.Load()
 		}
@@ -98,6 +99,11 @@ func (t *Tracker) NotifyRestarts(pid *actor.PID) { t.resync.Store(pid) }
 // NotifyChanges names the actor (the status digest actor) told of every status change with
 // messages.TrackerStatusChanged (digest.go).
 func (t *Tracker) NotifyChanges(pid *actor.PID) { t.changes.Store(pid) }
+
+// Unnoted counts the operations queued in the durable queue without a status change told
+// (batch entries, and CIDs queued beyond the window): their change is told when they are
+// paged in. While it moves, the status digest reconciles every state_sync_interval.
+func (t *Tracker) Unnoted() uint64 { return t.unnoted.Load() }
 
 // request sends msg to the tracker actor and waits for its reply, mapping timeouts, dead
 // letters and cancellation to errors.

@@ -75,6 +75,7 @@ type trackerActor struct {
 	// changesTo is told of status changes (Tracker.NotifyChanges); changed waits for it.
 	changesTo *atomic.Pointer[actor.PID]
 	changed   []messages.StatusChange
+	unnoted   *atomic.Uint64 // Tracker.Unnoted (nil in tests that build the actor alone)
 
 	items    map[string]*item // the window, by CID key
 	queues   [numQueues]queueRef

@@ -71,6 +71,7 @@ func (a *trackerActor) putNew(c api.Cid, unpin bool, mode api.PinMode, created t
 		}
 		return
 	}
+	a.queuedUnnoted()
 	a.put(c, unpin, mode, created, writeTag{ack: ack})
 }
 
