@@ -85,16 +85,10 @@ func (w worker) run(ctx context.Context, j job) int {
 // repin reallocates the pins allocated to a peer of dead, or, when dead is nil, every pin with
 // fewer than replication_factor_min live allocations, in a pass of its own.
 func (w worker) repin(ctx context.Context, dead []peer.ID) int {
-	r := w.repinner(ctx, dead)
+	r := w.newRepinner(ctx, dead, time.Now())
 	if r == nil {
 		return 0
 	}
-	w.pass(ctx, r)
-	return r.done(ctx)
-}
-
-// pass offers r every pin its bytes do not rule out.
-func (w worker) pass(ctx context.Context, r *repinner) {
 	err := w.deps.Pins.IteratePins(ctx, r.may, func(pin api.Pin) error {
 		r.check(ctx, pin)
 		return nil
@@ -102,6 +96,7 @@ func (w worker) pass(ctx context.Context, r *repinner) {
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("repinning: iterating the pinset", "err", err)
 	}
+	return r.done(ctx)
 }
 
 // repinner reallocates under-replicated pins offered to it during a pass over the pinset:
@@ -116,14 +111,9 @@ type repinner struct {
 	n          int
 }
 
-// repinner is nil when this peer does not repin: only the live member with the lowest ID does
-// the work (see the package doc).
-func (w worker) repinner(ctx context.Context, dead []peer.ID) *repinner {
-	return w.repinnerAt(ctx, dead, time.Now())
-}
-
-// repinnerAt is repinner judging expiry at now.
-func (w worker) repinnerAt(ctx context.Context, dead []peer.ID, now time.Time) *repinner {
+// newRepinner judges expiry at now. It is nil when this peer does not repin: only the live
+// member with the lowest ID does the work (see the package doc).
+func (w worker) newRepinner(ctx context.Context, dead []peer.ID, now time.Time) *repinner {
 	live, err := w.deps.Live.LivePeers(ctx)
 	if err != nil || len(live) == 0 {
 		return nil
@@ -251,7 +241,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	now := time.Now()
 	var repin *repinner
 	if sweep {
-		repin = w.repinnerAt(ctx, nil, now)
+		repin = w.newRepinner(ctx, nil, now)
 	}
 	var expired []messages.Change
 	flush := func() {
