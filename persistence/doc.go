@@ -92,7 +92,7 @@
 // 360 MB, of which 236 MB are compaction table builders (z.Allocator: each buffers a table's
 // blocks raw and Snappy-compressed, about 12 MiB per 2 MiB table, and Badger keeps 8 or more
 // in flight per compaction) and 52 MB memtable arenas (then 16 MiB each); at rest the live heap
-// is about 63 MB. Level 0 takes 16 tables before compacting (badgerOptions says why).
+// is about 63 MB. Level 0 takes 64 tables before compacting (badgerOptions says why).
 // Tried and rejected: 1 MiB tables (peak RSS -5%, CPU +9%), no compression (RssAnon after a
 // listing 312 MB instead of 578, but twice the disk, 519 MB, and as much more mapped). The
 // store at 1M queued pins is 294 MB: records (p/) 333 MB raw, op log stubs (o/) 94 MB, the

@@ -47,8 +47,8 @@ type Options struct {
 	// defaults) whatever the number of pins; compactions during heavy ingest add transient
 	// table-builder buffers (bounded by the 2 MiB table size), which the Go GC reclaims
 	// promptly when the process sets a memory limit (debug.SetMemoryLimit).
-	// MemTableSize: bytes per memtable, also the size of level-0 tables (8 MiB). With level 0
-	// holding 16 tables (badgerOptions), 8 MiB used 5-10% less CPU on a 3-peer 200k-pin batch
+	// MemTableSize: bytes per memtable, also the size of level-0 tables (8 MiB). Measured when level 0 held
+	// 16 tables (badgerOptions), 8 MiB used 5-10% less CPU on a 3-peer 200k-pin batch
 	// ingest than 16 MiB holding 8 (1,520-1,830 CPU ticks against 1,700-1,990; fewer page
 	// faults on fresh arenas), and 32 MiB no less than 16.
 	MemTableSize     int64
@@ -233,14 +233,19 @@ var (
 // footprint: small memtables, bounded block and index caches, values under 64 KiB kept in the
 // LSM tree so that listing never touches the value log.
 //
-// Level 0 holds up to 16 tables (128 MiB of writes with 8 MiB memtables) before it is
-// compacted, and writes stall at 40: pin keys are random CIDs, so every level-0 table spans the
-// whole key range and each level-0 compaction rewrites the whole base level; compacting more at
-// a time cuts those rewrites. Measured with 16 MiB memtables, 8 tables (128 MiB) against 4
-// (64 MiB): 3 peers ingesting 200k pins used 1,670-1,890 CPU ticks instead of 1,970-2,050, a
-// lone peer ingested 1M pins at 38k/s instead of 28k/s, and listing the 1M pins at rest was
-// as fast (550-700k/s; right after the ingest both are slowed by the compaction running beside
-// them). Lookups of new CIDs do not search the level-0 tables (keyfilter.go).
+// Level 0 holds up to 64 tables (512 MiB of writes with 8 MiB memtables) before it is
+// compacted, and writes stall at 128: pin keys are random CIDs and every commit also writes the
+// counters and the tracker queue, so every level-0 table spans the whole key range and each
+// level-0 compaction rewrites the whole base level; compacting more at a time cuts those
+// rewrites, and the levels below fill more slowly. Measured (2026-12-04) with a fresh peer
+// catching up with a quiet peer holding 10M pins: 185-194 s, 294-308 s of its CPU and 14.1 GB
+// written with 64 tables, against 216-278 s, 318-438 s and 16.7-19.4 GB with 16; in isolation
+// (raw Badger, 10M sorted records with their counters) 198 s of CPU against 276 s (32 tables:
+// 241 s). Larger memtables for the same budget (32 MiB, 16 tables) wrote as little but cost
+// more memory and were slower end to end (one run). The cost is on reads at rest: up to 63
+// overlapping level-0 tables stay until the next compaction (raw Badger at 1M pins: listing
+// 1.13M keys/s against 1.65M, point reads 2.4x slower). Lookups of new CIDs do not search the
+// level-0 tables (keyfilter.go).
 func badgerOptions(opts Options, logger *slog.Logger) badger.Options {
 	bo := badger.DefaultOptions(opts.Dir).
 		WithInMemory(opts.InMemory).
@@ -253,8 +258,8 @@ func badgerOptions(opts Options, logger *slog.Logger) badger.Options {
 		WithValueLogFileSize(opts.ValueLogFileSize).
 		WithValueThreshold(64 << 10).
 		WithBaseTableSize(baseTableSize).
-		WithNumLevelZeroTables(16).
-		WithNumLevelZeroTablesStall(40).
+		WithNumLevelZeroTables(64).
+		WithNumLevelZeroTablesStall(128).
 		WithNumCompactors(2).
 		WithCompression(compression).
 		WithDetectConflicts(false). // writes are serialised by writeMu
