@@ -47,9 +47,9 @@ type Options struct {
 	// defaults) whatever the number of pins; compactions during heavy ingest add transient
 	// table-builder buffers (bounded by the 2 MiB table size), which the Go GC reclaims
 	// promptly when the process sets a memory limit (debug.SetMemoryLimit).
-	// MemTableSize: bytes per memtable, also the size of level-0 tables (8 MiB). Measured when level 0 held
-	// 16 tables (badgerOptions), 8 MiB used 5-10% less CPU on a 3-peer 200k-pin batch
-	// ingest than 16 MiB holding 8 (1,520-1,830 CPU ticks against 1,700-1,990; fewer page
+	// MemTableSize: bytes per memtable, also the size of level-0 tables (8 MiB). Measured when
+	// level 0 held 16 tables (badgerOptions), 8 MiB used 5-10% less CPU on a 3-peer 200k-pin
+	// batch ingest than 16 MiB holding 8 (1,520-1,830 CPU ticks against 1,700-1,990; fewer page
 	// faults on fresh arenas), and 32 MiB no less than 16.
 	MemTableSize     int64
 	NumMemtables     int   // memtables held before flushing stalls writes (3)
