@@ -10,7 +10,8 @@ import (
 )
 
 // Start serves Go's profiler on addr (PINCLUSTER_PPROF=127.0.0.1:6060), for operators
-// diagnosing a slow or large daemon. Only loopback addresses are accepted.
+// diagnosing a slow or large daemon. Only loopback addresses are accepted; port 0 takes a free
+// port, which the log line names (several daemons on one host can share the setting).
 func Start(addr string, log *slog.Logger) {
 	host, _, err := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
@@ -22,10 +23,15 @@ func Start(addr string, log *slog.Logger) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("profiler not started", "addr", addr, "err", err)
+		return
+	}
 	go func() {
-		if err := http.ListenAndServe(addr, mux); err != nil {
+		if err := http.Serve(ln, mux); err != nil {
 			log.Warn("pprof server stopped", "err", err)
 		}
 	}()
-	log.Info("profiler listening", "addr", "http://"+addr+"/debug/pprof/")
+	log.Info("profiler listening", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
 }
