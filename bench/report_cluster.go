@@ -77,8 +77,9 @@ func clusterNotes(w io.Writer, o options, r clusterResults) {
 	fmt.Fprintf(w, "  The pollers, the posting clients and all daemons share the machine's CPUs.\n")
 	if r.catchup.pins > 0 {
 		fmt.Fprintf(w, "- catch-up: after the fill, peers 2 and 3 are waited on until they list every pin; then a\n")
-		fmt.Fprintf(w, "  fresh peer is started (bootstrap peer 1) and timed from process start until GET /allocations\n")
-		fmt.Fprintf(w, "  on it lists all %d pins (checked on 32 random probe CIDs, then a full count). The pins\n", r.catchup.pins)
+		fmt.Fprintf(w, "  fresh peer is started (bootstrap peer 1) and timed from process start until it holds all\n")
+		fmt.Fprintf(w, "  %d pins: 32 random probe CIDs answer and its pin counter (GET /pins/counts) reads the\n", r.catchup.pins)
+		fmt.Fprintf(w, "  total, polled every 0.5 s; a full GET /allocations listing then confirms it. The pins\n")
 		fmt.Fprintf(w, "  have replication -1, so the fresh peer is allocated every one and its tracker queues them\n")
 		fmt.Fprintf(w, "  as they arrive (part of the catch-up cost, as for any new peer of such a cluster).\n")
 	}
