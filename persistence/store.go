@@ -88,6 +88,9 @@ type Store struct {
 	log     *slog.Logger
 	dir     string
 	minFree int64 // Options.MinFreeSpace; <= 0: no check
+	// roomyAt is when a free-space reading last found room to spare (UnixNano; 0: never).
+	roomyAt   atomic.Int64
+	freeSpace func(dir string) (uint64, error) // diskFree; tests replace it
 
 	writeMu    sync.Mutex
 	writeFault func() error  // Options.WriteFault
@@ -188,7 +191,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(opts.Dir, err)
 	}
-	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault}
+	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskFree}
 	if opts.InMemory {
 		s.minFree = -1
 	} else if s.minFree == 0 {

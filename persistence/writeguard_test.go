@@ -172,3 +172,48 @@ func TestOpenDamagedStoreSaysHowToRecover(t *testing.T) {
 		}
 	})
 }
+
+// A free-space reading with room to spare is reused for a moment; near the reserve every
+// write reads the free space again, and a write that would cross the reserve is refused.
+func TestFreeSpaceReadingReusedOnlyWithRoomToSpare(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir(), MinFreeSpace: DefaultMinFreeSpace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newPeer(t, 1)
+	var free uint64
+	reads := 0
+	s.freeSpace = func(string) (uint64, error) { reads++; return free, nil }
+	write := func(seq uint64) error {
+		_, err := s.Apply([]crdt.Op{pinOp(t, p, seq, crdt.HLC(10+seq), mkCid(t, int(seq)), "x")})
+		return err
+	}
+
+	free = DefaultMinFreeSpace + spareRoom/2 // near the reserve: read every time
+	for seq := uint64(1); seq <= 3; seq++ {
+		if err := write(seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads != 3 {
+		t.Fatalf("near the reserve: %d readings for 3 writes, want 3", reads)
+	}
+
+	free = DefaultMinFreeSpace + 2*spareRoom // roomy: one reading serves the next writes
+	reads = 0
+	for seq := uint64(4); seq <= 6; seq++ {
+		if err := write(seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads != 1 {
+		t.Fatalf("with room to spare: %d readings for 3 writes, want 1", reads)
+	}
+
+	free = DefaultMinFreeSpace - 1 // under the reserve, once the reading expires
+	s.roomyAt.Store(time.Now().Add(-roomyFor).UnixNano())
+	if err := write(7); !errors.Is(err, api.ErrInsufficientStorage) {
+		t.Fatalf("write under the reserve: %v", err)
+	}
+}
