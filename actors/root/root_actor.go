@@ -46,7 +46,10 @@ func (a *rootActor) Receive(ctx actor.Context) {
 }
 
 func (a *rootActor) onSpawn(ctx actor.Context, m SpawnChild) {
-	props := m.Props.Configure(actor.WithDispatcher(a.dispatcher))
+	// Configure edits the Props it is called on: work on a copy, so the caller's Props (spawned
+	// again after a stop, or by a test) never gain a second dispatcher option or crash hook.
+	cp := *m.Props
+	props := cp.Configure(actor.WithDispatcher(a.dispatcher))
 	if a.cfg.FaultHooks {
 		props = props.Configure(actor.WithReceiverMiddleware(crashHook))
 	}
