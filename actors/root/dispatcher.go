@@ -1,6 +1,7 @@
 package root
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,14 +24,25 @@ const dispatcherThroughput = 300
 // never waits for a worker: the concurrency is the default dispatcher's. A worker that finds no
 // run within workerIdle ends, so the workers shrink back to none once the load stops. It is the
 // actor runtime's own scheduling, not a loop of ours: each worker only runs mailboxes.
+//
+// When the root actor stops for good (the tree's end), stop releases the waiting workers at
+// once instead of after workerIdle; a run scheduled after that still runs, on a worker that
+// ends with it.
 type workerDispatcher struct {
-	runs    chan func() // unbuffered: a send succeeds only into a waiting worker
-	idle    time.Duration
-	workers atomic.Int64 // running or waiting
+	runs     chan func() // unbuffered: a send succeeds only into a waiting worker
+	idle     time.Duration
+	workers  atomic.Int64 // running or waiting
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
 
 func newWorkerDispatcher() *workerDispatcher {
-	return &workerDispatcher{runs: make(chan func()), idle: workerIdle}
+	return &workerDispatcher{runs: make(chan func()), idle: workerIdle, stopped: make(chan struct{})}
+}
+
+// stop ends the waiting workers (and each running one after its run).
+func (d *workerDispatcher) stop() {
+	d.stopOnce.Do(func() { close(d.stopped) })
 }
 
 var _ actor.Dispatcher = (*workerDispatcher)(nil)
@@ -56,6 +68,8 @@ func (d *workerDispatcher) work(fn func()) {
 		select {
 		case fn = <-d.runs:
 		case <-idle.C:
+			return
+		case <-d.stopped:
 			return
 		}
 	}

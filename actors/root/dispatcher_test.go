@@ -1,6 +1,7 @@
 package root
 
 import (
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,5 +89,49 @@ func TestChildrenRunOnTheDispatcher(t *testing.T) {
 		if err != nil || res != "hi!" {
 			t.Fatalf("reply %v, %v", res, err)
 		}
+	}
+}
+
+// TestRootStopEndsIdleWorkers: once the root actor stops, the children's idle workers end
+// without waiting out workerIdle, and a run scheduled later still runs.
+func TestRootStopEndsIdleWorkers(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	d := newWorkerDispatcher()
+	rootPID, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return newRootActor(Config{}.withDefaults(), slog.Default(), d)
+	}), Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Root{system: system, pid: rootPID}
+	pid, err := r.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if s, ok := c.Message().(string); ok {
+			c.Respond(s + "!")
+		}
+	}), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := system.Root.RequestFuture(pid, "hi", 10*time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	if d.workers.Load() == 0 {
+		t.Fatal("no worker ran the child's mailbox")
+	}
+	r.Stop()
+	deadline := time.Now().Add(workerIdle / 2)
+	for d.workers.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still waiting %s after the root stopped", d.workers.Load(), workerIdle/2)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ran := make(chan struct{})
+	d.Schedule(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a run scheduled after the stop never ran")
 	}
 }

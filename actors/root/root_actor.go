@@ -14,7 +14,7 @@ import (
 type rootActor struct {
 	cfg        Config
 	log        *slog.Logger
-	dispatcher actor.Dispatcher // the children's (dispatcher.go); shared by restarted instances
+	dispatcher *workerDispatcher // the children's (dispatcher.go); shared by restarted instances
 	children   []*child
 }
 
@@ -27,7 +27,7 @@ type child struct {
 
 var _ actor.SupervisorStrategy = (*rootActor)(nil)
 
-func newRootActor(cfg Config, log *slog.Logger, d actor.Dispatcher) *rootActor {
+func newRootActor(cfg Config, log *slog.Logger, d *workerDispatcher) *rootActor {
 	return &rootActor{cfg: cfg, log: log, dispatcher: d}
 }
 
@@ -39,7 +39,11 @@ func (a *rootActor) Receive(ctx actor.Context) {
 		a.onChildren(ctx)
 	case *actor.Terminated:
 		a.onTerminated(ctx, m.Who)
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
+		// The tree's end (a restart gets Restarting, not Stopped): the children have stopped,
+		// so their mailboxes' idle workers need not wait out workerIdle.
+		a.dispatcher.stop()
+	case *actor.Started, *actor.Stopping, *actor.Restarting:
 	default:
 		a.log.Warn("root: unknown message", "type", fmt.Sprintf("%T", m))
 	}
