@@ -70,7 +70,7 @@ bench: build
 # 3-peer cluster (target < 5 min). The fills go through POST /pins/batch. Not in CI.
 bench-10m: build
 	$(GO) run ./bench -suite single -n 10000000 -ingest 100000 -lists 1 -fill-batch
-	$(GO) run ./bench -suite cluster -cluster-pins 20000 -catchup 10000000 -fill-batch
+	$(GO) run ./bench -suite cluster -cluster-pins 20000 -catchup 10000000 -fill-batch -cluster-wait 12m
 
 # The scale harness (testcluster/scale_test.go): N peers in one process on real libp2p hosts
 # and fake IPFS backends; prints a table row per size. Not in CI (100 peers take minutes).

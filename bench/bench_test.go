@@ -190,3 +190,17 @@ func TestCIDGenDistinct(t *testing.T) {
 		seen[c] = true
 	}
 }
+
+// The catch-up target: 60 s per million pins, at most 5 minutes (the 10M target).
+func TestCatchupTarget(t *testing.T) {
+	for pins, want := range map[int]time.Duration{
+		100_000:    6 * time.Second,
+		1_000_000:  time.Minute,
+		5_000_000:  5 * time.Minute,
+		10_000_000: 5 * time.Minute,
+	} {
+		if got := catchupTarget(pins); got != want {
+			t.Errorf("catchupTarget(%d) = %s, want %s", pins, got, want)
+		}
+	}
+}
