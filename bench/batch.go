@@ -35,7 +35,7 @@ type batchResults struct {
 	avgPinJSON int
 	rawWrite   float64
 	cluster    ingestResult  // the same batch size into peer 1 of 3
-	converge   time.Duration // from the batch's last event until peers 2 and 3 list every pin
+	converge   time.Duration // from the batch's last event until peers 2 and 3 hold every pin
 	loadStart  string
 	elapsed    time.Duration
 }
@@ -120,15 +120,15 @@ func batchIntoCluster(ctx context.Context, o options, dir string, logf func(stri
 		return res, 0, cl.withLogs(err)
 	}
 	done := time.Now()
-	var held time.Duration
+	var others []string
 	for _, d := range cl.peers[1:] {
-		at, err := waitCount(ctx, newHTTPClient(), d.base, gen, o.batchPins, 2*time.Minute)
-		if err != nil {
-			return res, 0, cl.withLogs(fmt.Errorf("after the batch into peer 1: %w", err))
-		}
-		held = max(held, at.Sub(done))
+		others = append(others, d.base)
 	}
-	return res, held, nil
+	at, err := waitHeld(ctx, newHTTPClient(), others, gen, o.batchPins, 2*time.Minute)
+	if err != nil {
+		return res, 0, cl.withLogs(fmt.Errorf("after the batch into peer 1: %w", err))
+	}
+	return res, at.Sub(done), nil
 }
 
 // fill posts CIDs [from, to): single POSTs from o.clients clients, or one batch with -fill-batch.

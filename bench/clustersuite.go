@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -31,7 +32,7 @@ type clusterResults struct {
 	ingest     ingestResult // on peer 1 of the cluster
 	conv       convergenceResult
 	fill       ingestResult  // pins..catchup posted on peer 1 (no sampling)
-	settled    time.Duration // after the fill, until the other peers list every pin
+	settled    time.Duration // after the fill, until the other peers hold every pin
 	quiet      quietWait     // after settled, until the peers' CPU use is low (waitQuiet)
 	catchup    catchupResult
 }
@@ -134,14 +135,16 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 		}
 	}
 	fillEnd := time.Now()
-	for i, d := range cl.peers[1:] {
-		at, err := waitCount(ctx, hc, d.base, gen, co.catchup, co.wait)
-		if err != nil {
-			return res, cl.withLogs(fmt.Errorf("peer %d did not list all %d pins: %w", i+2, co.catchup, err))
-		}
-		res.settled = max(res.settled, at.Sub(fillEnd))
+	var others []string
+	for _, d := range cl.peers[1:] {
+		others = append(others, d.base)
 	}
-	logf("peers 2+3 list every pin %s after the fill; waiting for the cluster to go quiet", res.settled.Round(time.Millisecond))
+	at, err := waitHeld(ctx, hc, others, gen, co.catchup, co.wait)
+	if err != nil {
+		return res, cl.withLogs(fmt.Errorf("the other peers did not hold all %d pins: %w", co.catchup, err))
+	}
+	res.settled = at.Sub(fillEnd)
+	logf("peers 2+3 hold every pin %s after the fill; waiting for the cluster to go quiet", res.settled.Round(time.Millisecond))
 	// The fresh peer joins a cluster at rest, as it would in production: right after the fill
 	// the others still compact and run their post-ingest passes, and on one machine that CPU
 	// would be charged to the catch-up.
@@ -163,22 +166,30 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 		return res, cl.withLogs(err)
 	}
 	res.catchup.ready = time.Since(start)
-	at, err := waitCount(ctx, hc, d.base, gen, co.catchup, co.wait)
+	// CPU and RSS are read when the pin counter reaches the total, not after the listing
+	// that confirms it (tens of seconds of the fresh peer's CPU at 10M).
+	usage := func() {
+		res.catchup.cpu = res.catchup.cpu[:0]
+		for i, p := range cl.peers {
+			c := cpuTime(p.pid())
+			if i < len(cpu0) {
+				c -= cpu0[i]
+			}
+			res.catchup.cpu = append(res.catchup.cpu, c)
+		}
+		res.catchup.rss, _, _, _ = memStatus(d.pid())
+	}
+	at, listed, err := waitCount(ctx, hc, d.base, gen, co.catchup, co.wait, usage)
 	res.catchup.elapsed = time.Since(start)
+	res.catchup.done = err == nil
 	if err == nil {
 		res.catchup.elapsed = at.Sub(start)
-	}
-	res.catchup.done = err == nil
-	for i, p := range cl.peers {
-		c := cpuTime(p.pid())
-		if i < len(cpu0) {
-			c -= cpu0[i]
+		res.catchup.reached = listed
+	} else {
+		usage()
+		if lr, lerr := listAll(ctx, hc, d.base); lerr == nil {
+			res.catchup.reached = lr.pins
 		}
-		res.catchup.cpu = append(res.catchup.cpu, c)
-	}
-	res.catchup.rss, _, _, _ = memStatus(d.pid())
-	if lr, lerr := listAll(ctx, hc, d.base); lerr == nil {
-		res.catchup.reached = lr.pins
 	}
 	if err != nil {
 		logf("fresh peer did not catch up: %v", err)
@@ -224,20 +235,20 @@ func (q quietWait) String() string {
 	return "not quiet after " + dur(q.waited) + "; went on anyway"
 }
 
-// waitCount waits until the peer at base holds n pins and returns when it first did. It polls
-// a few random CIDs of [0, n) and the store's pin counter (GET /pins/counts: no scan), and once
-// both say every pin is there it checks with a full listing; the time returned is when the
-// counter reached n, not when that listing ended. At 10M pins a listing takes tens of seconds
-// of the peer's CPU: polling with listings would slow what it measures and read late by as
-// much as one listing.
-func waitCount(ctx context.Context, hc *http.Client, base string, gen cidGen, n int, timeout time.Duration) (time.Time, error) {
+// waitCount waits until the peer at base holds n pins and returns when it first did, with the
+// count of the listing that confirmed it. It polls a few random CIDs of [0, n) and the store's
+// pin counter (GET /pins/counts: no scan), and once both say every pin is there it checks with
+// a full listing; the time returned is when the counter reached n, not when that listing
+// ended. At 10M pins a listing takes tens of seconds of the peer's CPU: polling with listings
+// would slow what it measures and read late by as much as one listing. onReached (may be nil)
+// runs when the counter reads n, before the listing (again if the listing falls short).
+func waitCount(ctx context.Context, hc *http.Client, base string, gen cidGen, n int, timeout time.Duration, onReached func()) (at time.Time, listed int, err error) {
 	probes := make([]string, min(n, 32))
 	for i := range probes {
 		probes[i] = gen.at(rand.IntN(n))
 	}
 	probes[0] = gen.at(n - 1)
-	var at time.Time
-	err := waitFor(ctx, timeout, 500*time.Millisecond, func() (bool, string) {
+	err = waitFor(ctx, timeout, 500*time.Millisecond, func() (bool, string) {
 		for _, c := range probes {
 			code, err := status(ctx, hc, base+"/allocations/"+c)
 			if err != nil || code != http.StatusOK {
@@ -254,6 +265,9 @@ func waitCount(ctx context.Context, hc *http.Client, base string, gen cidGen, n 
 			return false, fmt.Sprintf("counts %d of %d pins", counts.Pinset, n)
 		}
 		reached := time.Now()
+		if onReached != nil {
+			onReached()
+		}
 		lr, err := listAll(ctx, hc, base)
 		if err != nil {
 			return false, err.Error()
@@ -261,10 +275,40 @@ func waitCount(ctx context.Context, hc *http.Client, base string, gen cidGen, n 
 		if lr.pins < n {
 			return false, fmt.Sprintf("counts %d pins but lists %d of %d", counts.Pinset, lr.pins, n)
 		}
-		at = reached
+		at, listed = reached, lr.pins
 		return true, ""
 	})
-	return at, err
+	return at, listed, err
+}
+
+// waitHeld waits on the peers at bases at once (waitCount each) and returns when the last of
+// them held all n pins: waited on in turn, a peer's figure would include the confirming
+// listings of those before it.
+func waitHeld(ctx context.Context, hc *http.Client, bases []string, gen cidGen, n int, timeout time.Duration) (time.Time, error) {
+	type held struct {
+		at  time.Time
+		err error
+	}
+	done := make(chan held, len(bases))
+	for _, base := range bases {
+		go func() {
+			at, _, err := waitCount(ctx, hc, base, gen, n, timeout, nil)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", base, err)
+			}
+			done <- held{at, err}
+		}()
+	}
+	var last time.Time
+	var errs []error
+	for range bases {
+		h := <-done
+		errs = append(errs, h.err)
+		if h.at.After(last) {
+			last = h.at
+		}
+	}
+	return last, errors.Join(errs...)
 }
 
 // rawHTTPRate is the loopback ceiling: POSTs/s from the same client setup to an in-process

@@ -11,7 +11,6 @@ import (
 // up in under 60 s, and 10M in under 5 minutes.
 const (
 	targetConvergeP99 = 2 * time.Second
-	targetCatchupRate = 1_000_000 / 60.0
 	targetCatchupMax  = 5 * time.Minute
 )
 
@@ -57,7 +56,7 @@ func clusterRows(o options, r clusterResults) [][]string {
 			add(fmt.Sprintf("  fill ingest pins %s..%s on peer 1", count(in.pins), count(in.pins+r.fill.pins)),
 				human(r.fill.rate())+" pins/s", "-", "-", "-", "")
 		}
-		add("  peers 2+3 list every pin, after the fill", dur(r.settled), "-", "-", "-", "")
+		add("  peers 2+3 hold every pin, after the fill", dur(r.settled), "-", "-", "-", "")
 		add("  then the cluster is quiet (under 0.1 core), after", r.quiet.String(), "-", "-", "-", "")
 		val := dur(cu.elapsed)
 		if !cu.done {
@@ -84,7 +83,7 @@ func clusterNotes(w io.Writer, o options, r clusterResults) {
 	fmt.Fprintf(w, "  both other peers (%d pollers per peer; a figure is late by up to one poll sweep).\n", o.cluster.pollers)
 	fmt.Fprintf(w, "  The pollers, the posting clients and all daemons share the machine's CPUs.\n")
 	if r.catchup.pins > 0 {
-		fmt.Fprintf(w, "- catch-up: after the fill, peers 2 and 3 are waited on until they list every pin; then a\n")
+		fmt.Fprintf(w, "- catch-up: after the fill, peers 2 and 3 are waited on until they hold every pin; then a\n")
 		fmt.Fprintf(w, "  fresh peer is started (bootstrap peer 1) and timed from process start until it holds all\n")
 		fmt.Fprintf(w, "  %d pins: 32 random probe CIDs answer and its pin counter (GET /pins/counts) reads the\n", r.catchup.pins)
 		fmt.Fprintf(w, "  total, polled every 0.5 s; a full GET /allocations listing then confirms it. The pins\n")

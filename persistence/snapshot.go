@@ -108,7 +108,7 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 		// A record whose op this peer has already applied is reflected here: by this record,
 		// by a newer one, or by nothing when a tombstone that superseded it was collected.
 		// Merging it again would resurrect that deletion (a stale peer's snapshot).
-		st, err := loadOrigin(txn, origins, op.Origin)
+		st, err := s.loadOrigin(txn, origins, op.Origin)
 		if err != nil {
 			return err
 		}
@@ -139,8 +139,10 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 		return err
 	}
 	if err := s.commit(txn.Commit); err != nil {
+		clear(s.origins) // whatever the failed commit left on disk is read again
 		return err
 	}
+	s.rememberOrigins(origins)
 	s.raced = append(s.raced, raced...)
 	s.pinCount.Store(count)
 	s.maxClock.Store(maxClock)
@@ -275,6 +277,7 @@ func (s *Store) RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) e
 			return fmt.Errorf("persistence: raise version vector: %w: origin %q is not a valid peer ID", api.ErrInvalid, origin)
 		}
 		raised := false
+		delete(s.origins, origin) // v/ and l/ change here: read them again after
 		err := s.update(func(txn *badger.Txn) error {
 			contig, err := getU64(txn, originKey(prefixVV, origin))
 			if err != nil || up <= contig {

@@ -88,17 +88,19 @@ type Store struct {
 	log     *slog.Logger
 	dir     string
 	minFree int64 // Options.MinFreeSpace; <= 0: no check
-	// roomyAt is when a free-space reading last found room to spare (UnixNano; 0: never).
+	// roomyAt is when a free-space reading last found room to spare (sinceOpen + 1; 0: never).
 	roomyAt   atomic.Int64
 	freeSpace func(dir string) (uint64, error) // diskFree; tests replace it
+	sinceOpen func() time.Duration             // monotonic time since Open; tests replace it
 
 	writeMu    sync.Mutex
-	writeFault func() error  // Options.WriteFault
-	pinCount   atomic.Int64  // live pins, mirrors m/count
-	maxClock   atomic.Uint64 // greatest clock applied, mirrors m/clock
-	queueMu    sync.Mutex    // serialises WriteQueue (trackqueue.go)
-	queueLen   atomic.Int64  // tracker queue entries, mirrors m/tqlen (trackqueue.go)
-	queueSeq   atomic.Uint64 // last tracker queue seq, mirrors m/tqseq
+	origins    map[peer.ID]originCounters // v/ and l/ as committed, under writeMu (apply.go)
+	writeFault func() error               // Options.WriteFault
+	pinCount   atomic.Int64               // live pins, mirrors m/count
+	maxClock   atomic.Uint64              // greatest clock applied, mirrors m/clock
+	queueMu    sync.Mutex                 // serialises WriteQueue (trackqueue.go)
+	queueLen   atomic.Int64               // tracker queue entries, mirrors m/tqlen (trackqueue.go)
+	queueSeq   atomic.Uint64              // last tracker queue seq, mirrors m/tqseq
 	// queueFailed counts the failed entries (tq/f), counted at open and kept under queueMu:
 	// while there are none, queue writes skip looking for one (a read per new pin).
 	queueFailed atomic.Int64
@@ -191,7 +193,10 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(opts.Dir, err)
 	}
-	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskFree}
+	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskFree,
+		origins: map[peer.ID]originCounters{}}
+	opened := time.Now()
+	s.sinceOpen = func() time.Duration { return time.Since(opened) }
 	if opts.InMemory {
 		s.minFree = -1
 	} else if s.minFree == 0 {

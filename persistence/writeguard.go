@@ -23,7 +23,8 @@ var ErrCorrupt = errors.New("the pinset store is damaged")
 
 // A reading of the free space that leaves spareRoom above the reserve is reused for roomyFor:
 // one statfs per group commit was 2% of a daemon's CPU under single POSTs, and no write path
-// here fills 256 MiB in 100 ms. Closer to the reserve every write reads it again.
+// here fills 256 MiB in 100 ms (another program filling the same disk that fast could; the
+// reserve is a guard, not a quota). Closer to the reserve every write reads it again.
 const (
 	spareRoom = 256 << 20
 	roomyFor  = 100 * time.Millisecond
@@ -42,7 +43,7 @@ func (s *Store) checkWrite() error {
 	if s.minFree <= 0 {
 		return nil
 	}
-	now := time.Now().UnixNano()
+	now := int64(s.sinceOpen()) + 1 // monotonic: a clock set back cannot stretch the reuse; never 0
 	if at := s.roomyAt.Load(); at != 0 && now-at < int64(roomyFor) {
 		return nil
 	}

@@ -185,6 +185,8 @@ func TestFreeSpaceReadingReusedOnlyWithRoomToSpare(t *testing.T) {
 	var free uint64
 	reads := 0
 	s.freeSpace = func(string) (uint64, error) { reads++; return free, nil }
+	var now atomic.Int64 // the store's clock stands still unless the test moves it
+	s.sinceOpen = func() time.Duration { return time.Duration(now.Load()) }
 	write := func(seq uint64) error {
 		_, err := s.Apply([]crdt.Op{pinOp(t, p, seq, crdt.HLC(10+seq), mkCid(t, int(seq)), "x")})
 		return err
@@ -211,9 +213,12 @@ func TestFreeSpaceReadingReusedOnlyWithRoomToSpare(t *testing.T) {
 		t.Fatalf("with room to spare: %d readings for 3 writes, want 1", reads)
 	}
 
-	free = DefaultMinFreeSpace - 1 // under the reserve, once the reading expires
-	s.roomyAt.Store(time.Now().Add(-roomyFor).UnixNano())
-	if err := write(7); !errors.Is(err, api.ErrInsufficientStorage) {
+	free = DefaultMinFreeSpace - 1 // under the reserve: reused until the reading expires
+	if err := write(7); err != nil {
+		t.Fatalf("write within the reuse: %v", err)
+	}
+	now.Add(int64(roomyFor))
+	if err := write(8); !errors.Is(err, api.ErrInsufficientStorage) {
 		t.Fatalf("write under the reserve: %v", err)
 	}
 }

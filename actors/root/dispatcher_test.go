@@ -97,14 +97,10 @@ func TestChildrenRunOnTheDispatcher(t *testing.T) {
 func TestRootStopEndsIdleWorkers(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
-	d := newWorkerDispatcher()
-	rootPID, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
-		return newRootActor(Config{}.withDefaults(), slog.Default(), d)
-	}), Name)
+	r, d, err := spawn(system, Config{}.withDefaults(), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Root{system: system, pid: rootPID}
 	pid, err := r.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
 		if s, ok := c.Message().(string); ok {
 			c.Respond(s + "!")

@@ -62,15 +62,19 @@ func Spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Root, erro
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg = cfg.withDefaults()
-	log = log.With("component", "root")
+	r, _, err := spawn(system, cfg.withDefaults(), log.With("component", "root"))
+	return r, err
+}
+
+// spawn starts the root actor and returns it with its children's dispatcher (for tests).
+func spawn(system *actor.ActorSystem, cfg Config, log *slog.Logger) (*Root, *workerDispatcher, error) {
 	d := newWorkerDispatcher()
 	props := actor.PropsFromProducer(func() actor.Actor { return newRootActor(cfg, log, d) })
 	pid, err := system.Root.SpawnNamed(props, Name)
 	if err != nil {
-		return nil, fmt.Errorf("root: spawn: %w", err)
+		return nil, nil, fmt.Errorf("root: spawn: %w", err)
 	}
-	return &Root{system: system, pid: pid}, nil
+	return &Root{system: system, pid: pid}, d, nil
 }
 
 // ActorSystem is the system the tree runs in.

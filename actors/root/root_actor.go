@@ -50,10 +50,10 @@ func (a *rootActor) Receive(ctx actor.Context) {
 }
 
 func (a *rootActor) onSpawn(ctx actor.Context, m SpawnChild) {
-	// Configure edits the Props it is called on: work on a copy, so the caller's Props (spawned
-	// again after a stop, or by a test) never gain a second dispatcher option or crash hook.
-	cp := *m.Props
-	props := cp.Configure(actor.WithDispatcher(a.dispatcher))
+	// Configure edits the Props it is called on: work on a clone (its option slices copied), so
+	// the caller's Props (spawned again after a stop, or by a test) never gain a second
+	// dispatcher option or crash hook.
+	props := m.Props.Clone(actor.WithDispatcher(a.dispatcher))
 	if a.cfg.FaultHooks {
 		props = props.Configure(actor.WithReceiverMiddleware(crashHook))
 	}
