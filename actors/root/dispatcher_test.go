@@ -76,14 +76,7 @@ func TestChildrenRunOnTheDispatcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, err := r.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
-		if s, ok := c.Message().(string); ok {
-			c.Respond(s + "!")
-		}
-	}), "echo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid := spawnEcho(t, r)
 	for range 1000 {
 		res, err := system.Root.RequestFuture(pid, "hi", 10*time.Second).Result()
 		if err != nil || res != "hi!" {
@@ -101,14 +94,7 @@ func TestRootStopEndsIdleWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, err := r.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
-		if s, ok := c.Message().(string); ok {
-			c.Respond(s + "!")
-		}
-	}), "echo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid := spawnEcho(t, r)
 	if _, err := system.Root.RequestFuture(pid, "hi", 10*time.Second).Result(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,4 +116,18 @@ func TestRootStopEndsIdleWorkers(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a run scheduled after the stop never ran")
 	}
+}
+
+// spawnEcho spawns, through r, a child that answers a string s with s + "!".
+func spawnEcho(t *testing.T, r *Root) *actor.PID {
+	t.Helper()
+	pid, err := r.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if s, ok := c.Message().(string); ok {
+			c.Respond(s + "!")
+		}
+	}), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
