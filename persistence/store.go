@@ -17,6 +17,7 @@ import (
 
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/badgerwal"
+	"github.com/pincluster/pincluster/internal/diskspace"
 )
 
 // Options configure a Store. The zero value plus Dir (or InMemory) is usable.
@@ -90,7 +91,7 @@ type Store struct {
 	minFree int64 // Options.MinFreeSpace; <= 0: no check
 	// roomyAt is when a free-space reading last found room to spare (sinceOpen + 1; 0: never).
 	roomyAt   atomic.Int64
-	freeSpace func(dir string) (uint64, error) // diskFree; tests replace it
+	freeSpace func(dir string) (uint64, error) // diskspace.Free; tests replace it
 	sinceOpen func() time.Duration             // monotonic time since Open; tests replace it
 
 	writeMu    sync.Mutex
@@ -193,7 +194,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(opts.Dir, err)
 	}
-	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskFree,
+	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskspace.Free,
 		origins: map[peer.ID]originCounters{}}
 	opened := time.Now()
 	s.sinceOpen = func() time.Duration { return time.Since(opened) }

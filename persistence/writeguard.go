@@ -62,15 +62,6 @@ func (s *Store) checkWrite() error {
 		api.ErrInsufficientStorage, s.dir, mib(free), mib(uint64(s.minFree)))
 }
 
-// diskFree is the space free to this user on the filesystem holding dir.
-func diskFree(dir string) (uint64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, err
-	}
-	return st.Bavail * uint64(st.Bsize), nil
-}
-
 // commit runs the last step of a write (a transaction's Commit, a write batch's Flush) and
 // turns its failure into the store's write error.
 func (s *Store) commit(do func() error) error {

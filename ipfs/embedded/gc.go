@@ -15,6 +15,7 @@ import (
 	dsq "github.com/ipfs/go-datastore/query"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/diskspace"
 	"github.com/pincluster/pincluster/ipfs"
 )
 
@@ -133,11 +134,10 @@ func (n *Node) RepoStat(ctx context.Context) (ipfs.RepoStat, error) {
 	if err != nil {
 		return ipfs.RepoStat{}, fmt.Errorf("repo stat: %w", err)
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(n.cfg.Dir, &st); err != nil {
+	free, err := diskspace.Free(n.cfg.Dir)
+	if err != nil {
 		return ipfs.RepoStat{}, fmt.Errorf("repo stat: statfs %s: %w", n.cfg.Dir, err)
 	}
-	free := st.Bavail * uint64(st.Bsize)
 	if max := n.cfg.StorageMax; max > 0 {
 		left := uint64(0)
 		if max > size {

@@ -2,9 +2,9 @@ package embedded
 
 import (
 	"fmt"
-	"syscall"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/diskspace"
 )
 
 // DefaultMinFreeSpace is the free space the node's filesystem keeps in reserve when
@@ -24,11 +24,10 @@ func (g spaceGuard) check() error {
 	if g.min == 0 {
 		return nil
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(g.dir, &st); err != nil {
+	free, err := diskspace.Free(g.dir)
+	if err != nil {
 		return nil // cannot tell: let Badger try
 	}
-	free := st.Bavail * uint64(st.Bsize)
 	if free >= g.min {
 		return nil
 	}

@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ipfs/boxo/path"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/diskspace"
 	"github.com/pincluster/pincluster/ipfs"
 )
 
@@ -53,11 +53,8 @@ func fsFree(dir string) (uint64, bool) {
 	if dir == "" {
 		return 0, false
 	}
-	var s syscall.Statfs_t
-	if err := syscall.Statfs(dir, &s); err != nil {
-		return 0, false
-	}
-	return s.Bavail * uint64(s.Bsize), true
+	free, err := diskspace.Free(dir)
+	return free, err == nil
 }
 
 // GC runs repo/gc and returns the removed CIDs.
