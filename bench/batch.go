@@ -120,11 +120,7 @@ func batchIntoCluster(ctx context.Context, o options, dir string, logf func(stri
 		return res, 0, cl.withLogs(err)
 	}
 	done := time.Now()
-	var others []string
-	for _, d := range cl.peers[1:] {
-		others = append(others, d.base)
-	}
-	at, err := waitHeld(ctx, newHTTPClient(), others, gen, o.batchPins, 2*time.Minute)
+	at, err := waitHeld(ctx, newHTTPClient(), cl.otherBases(), gen, o.batchPins, 2*time.Minute)
 	if err != nil {
 		return res, 0, cl.withLogs(fmt.Errorf("after the batch into peer 1: %w", err))
 	}

@@ -37,6 +37,15 @@ func newCluster(bin, dir string, env []string, edits ...jsonEdit) *cluster {
 	return &cluster{bin: bin, dir: dir, secret: hex.EncodeToString(s[:]), env: env, edits: edits, hc: newHTTPClient()}
 }
 
+// otherBases are the API base URLs of every peer but peer 1.
+func (c *cluster) otherBases() []string {
+	var bases []string
+	for _, d := range c.peers[1:] {
+		bases = append(bases, d.base)
+	}
+	return bases
+}
+
 // start starts n peers one after the other and waits until peer 1 lists all of them.
 func (c *cluster) start(ctx context.Context, n int) error {
 	for range n {

@@ -98,10 +98,7 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 	if err := cl.waitMetric(ctx, 0, "freespace", co.peers, 60*time.Second); err != nil {
 		return res, cl.withLogs(err)
 	}
-	var bases []string
-	for _, d := range cl.peers[1:] {
-		bases = append(bases, d.base)
-	}
+	bases := cl.otherBases()
 
 	// Ingest on peer 1 while pollers watch a sample of the pins reach the others.
 	logf("cluster ingest: %d pins on peer 1, %d clients, 1 in %d sampled on %d peers", co.pins, o.clients, co.every, len(bases))
@@ -135,11 +132,7 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 		}
 	}
 	fillEnd := time.Now()
-	var others []string
-	for _, d := range cl.peers[1:] {
-		others = append(others, d.base)
-	}
-	at, err := waitHeld(ctx, hc, others, gen, co.catchup, co.wait)
+	at, err := waitHeld(ctx, hc, bases, gen, co.catchup, co.wait)
 	if err != nil {
 		return res, cl.withLogs(fmt.Errorf("the other peers did not hold all %d pins: %w", co.catchup, err))
 	}
