@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 // TestDispatcherNeverQueuesARun: a run scheduled while every worker is busy starts at once on
@@ -58,12 +60,8 @@ func TestDispatcherWorkersEnd(t *testing.T) {
 		t.Fatalf("%d workers for 8 blocked runs", n)
 	}
 	close(release)
-	deadline := time.Now().Add(10 * time.Second)
-	for d.workers.Load() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d workers 10 s after the last run: they did not end", d.workers.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Until(10*time.Second, 10*time.Millisecond, func() bool { return d.workers.Load() == 0 }) {
+		t.Fatalf("%d workers 10 s after the last run: they did not end", d.workers.Load())
 	}
 }
 
@@ -102,12 +100,8 @@ func TestRootStopEndsIdleWorkers(t *testing.T) {
 		t.Fatal("no worker ran the child's mailbox")
 	}
 	r.Stop()
-	deadline := time.Now().Add(workerIdle / 2)
-	for d.workers.Load() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d workers still waiting %s after the root stopped", d.workers.Load(), workerIdle/2)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll.Until(workerIdle/2, 5*time.Millisecond, func() bool { return d.workers.Load() == 0 }) {
+		t.Fatalf("%d workers still waiting %s after the root stopped", d.workers.Load(), workerIdle/2)
 	}
 	ran := make(chan struct{})
 	d.Schedule(func() { close(ran) })
