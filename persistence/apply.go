@@ -22,14 +22,15 @@ const applyChunk = 1024
 //     gap are stored and applied at once, and counted in the vector when the gap fills;
 //   - the CID's record is replaced when the op wins over it (an unpin leaves a tombstone).
 //
-// changed[i] reports whether ops[i] won and is now its CID's record (for an unpin: the CID
-// became or stayed absent by this op). Everything is committed (fsynced with SyncWrites)
+// changed[i] says whether ops[i] won and is now its CID's record (for an unpin: the CID
+// became or stayed absent by this op), and whether the CID had no record before it
+// (crdt.Created). Everything is committed (fsynced with SyncWrites)
 // before Apply returns. Ops are committed in chunks of whole ops (each op's log entry, record,
 // version vector and counters move together); on error, changed holds the flags of the chunks
 // committed before it, and applying the same ops again is harmless. Invalid ops (no origin,
 // seq 0, undefined CID, unknown kind, pin without JSON) fail the whole call before anything is
 // written, with an api.ErrInvalid-wrapped error.
-func (s *Store) Apply(ops []crdt.Op) (changed []bool, err error) {
+func (s *Store) Apply(ops []crdt.Op) (changed []crdt.Effect, err error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -45,10 +46,10 @@ func (s *Store) Apply(ops []crdt.Op) (changed []bool, err error) {
 // inChunks writes ops in transactions of up to applyChunk ops (halving the chunk when Badger
 // says a transaction is too big), under the write lock. On error, changed holds the flags of
 // the chunks committed before it.
-func (s *Store) inChunks(ops []crdt.Op, what string, write func(ops []crdt.Op, changed []bool) error) ([]bool, error) {
+func (s *Store) inChunks(ops []crdt.Op, what string, write func(ops []crdt.Op, changed []crdt.Effect) error) ([]crdt.Effect, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	changed := make([]bool, len(ops))
+	changed := make([]crdt.Effect, len(ops))
 	if err := s.checkWrite(); err != nil {
 		return changed, fmt.Errorf("persistence: %s: %w", what, err)
 	}
@@ -95,7 +96,7 @@ type originState struct {
 	unseen span
 }
 
-func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
+func (s *Store) applyChunk(ops []crdt.Op, changed []crdt.Effect) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	var raced []crdt.Op
@@ -151,7 +152,7 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []bool) error {
 			return err
 		}
 		st.logging(op.Seq)
-		changed[j] = won
+		changed[j] = effectOf(won, absent)
 		count += delta
 		if won && absent && s.racesCollection(op) {
 			raced = append(raced, op)
@@ -325,6 +326,17 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 		delta = -1
 	}
 	return true, delta, absent, nil
+}
+
+// effectOf is a merge's effect: whether the op won, and over no record at all.
+func effectOf(won, absent bool) crdt.Effect {
+	switch {
+	case won && absent:
+		return crdt.Created
+	case won:
+		return crdt.Replaced
+	}
+	return crdt.Kept
 }
 
 // wins is crdt.Op.Newer, plus a tie-break on seq for two ops of one origin with the same

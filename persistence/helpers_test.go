@@ -82,13 +82,18 @@ func reopen(t testing.TB, s *Store, dir string) *Store {
 	return s
 }
 
+// mustApply applies ops and returns which of them won.
 func mustApply(t testing.TB, s *Store, ops ...crdt.Op) []bool {
 	t.Helper()
 	ch, err := s.Apply(ops)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ch
+	won := make([]bool, len(ch))
+	for i, e := range ch {
+		won[i] = e.Won()
+	}
+	return won
 }
 
 // dump lists the live pins as "cid name" lines, in iteration order.

@@ -25,7 +25,7 @@ func TestSnapshotCannotResurrectCollectedTombstone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed[0] || !changed[1] {
+	if changed[0].Won() || !changed[1].Won() {
 		t.Fatalf("changed = %v, want [false true]", changed)
 	}
 	if _, found, _ := s.Get(x); found {

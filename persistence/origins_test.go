@@ -25,7 +25,7 @@ func TestOriginCountersFollowWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return changed[0]
+		return changed[0].Won()
 	}
 	check := func(step string, contig, last uint64) {
 		t.Helper()

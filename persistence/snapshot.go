@@ -65,11 +65,12 @@ func snapshotOp(r Record) crdt.Op {
 // Apply merges ops, but without logging them or touching the version vector (the records'
 // ops are not all known, only their winners). A record whose op this peer has already seen
 // (within its version vector or in its op log) is skipped: its effect is already here, and
-// where its CID has no record here any more, a collected tombstone superseded it. changed[i] reports whether records[i] won and is
-// now its CID's record. The live pin count and the greatest clock are kept. Invalid records
+// where its CID has no record here any more, a collected tombstone superseded it. changed[i]
+// says whether records[i] won and is now its CID's record, and whether over no record at all
+// (crdt.Created). The live pin count and the greatest clock are kept. Invalid records
 // fail the whole call before anything is written (api.ErrInvalid); on a later error, changed
 // holds the flags of the chunks committed before it and applying again is harmless.
-func (s *Store) ApplySnapshot(records []Record) (changed []bool, err error) {
+func (s *Store) ApplySnapshot(records []Record) (changed []crdt.Effect, err error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func CheckSnapshot(records []Record) error {
 	return nil
 }
 
-func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
+func (s *Store) mergeChunk(ops []crdt.Op, changed []crdt.Effect) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	count := s.pinCount.Load()
@@ -122,7 +123,7 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []bool) error {
 		if err != nil {
 			return err
 		}
-		changed[j] = won
+		changed[j] = effectOf(won, absent)
 		count += delta
 		if won && absent && s.racesCollection(op) {
 			raced = append(raced, op)

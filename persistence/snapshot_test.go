@@ -52,7 +52,7 @@ func TestApplySnapshotLastWriterWins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ch[0] != tc.wantChanged {
+			if ch[0].Won() != tc.wantChanged {
 				t.Fatalf("changed=%v want %v", ch[0], tc.wantChanged)
 			}
 			p, ok, err := s.GetPin(c)
@@ -96,7 +96,7 @@ func TestApplySnapshotRejectsInvalidRecords(t *testing.T) {
 	}
 	// A tombstone record is merged as an unpin even if its op says pin.
 	ch, err := s.ApplySnapshot([]Record{{Op: pinOp(t, a, 3, 3, mkCid(t, 3), "x"), Deleted: true}})
-	if err != nil || !ch[0] {
+	if err != nil || !ch[0].Won() {
 		t.Fatal(ch, err)
 	}
 	if rec, found, _ := s.Get(mkCid(t, 3)); !found || !rec.Deleted {

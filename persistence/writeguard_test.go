@@ -63,7 +63,7 @@ func TestWriteFailureStoresNothingAndRecovers(t *testing.T) {
 		if !strings.Contains(err.Error(), fault.want) || !strings.Contains(err.Error(), "nothing was stored") {
 			t.Fatalf("%v: message %q", fault.err, err)
 		}
-		if len(changed) != 1 || changed[0] {
+		if len(changed) != 1 || changed[0].Won() {
 			t.Fatalf("%v: changed %v reports a refused op as stored", fault.err, changed)
 		}
 		if err := s.SetPublished(p, 1); !errors.Is(err, api.ErrInsufficientStorage) {

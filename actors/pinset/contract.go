@@ -22,8 +22,9 @@ import (
 // Store is the durable pinset (persistence.Store satisfies it).
 type Store interface {
 	// Apply records ops durably and merges them with last-writer-wins; it returns per op
-	// whether the pinset changed. It is only called from one goroutine at a time.
-	Apply(ops []crdt.Op) ([]bool, error)
+	// whether the pinset changed, and whether the op made a record where the CID had none.
+	// It is only called from one goroutine at a time.
+	Apply(ops []crdt.Op) ([]crdt.Effect, error)
 	// LastSeq is the highest seq stored for origin.
 	LastSeq(origin peer.ID) (uint64, error)
 	// Applied is origin's version vector entry: every op of origin up to it is stored.

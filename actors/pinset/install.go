@@ -21,7 +21,7 @@ import (
 // Maintenance is the part of the Store that installs snapshots and collects tombstones
 // (persistence.Store satisfies it; see persistence for each method's contract).
 type Maintenance interface {
-	ApplySnapshot(records []persistence.Record) ([]bool, error)
+	ApplySnapshot(records []persistence.Record) ([]crdt.Effect, error)
 	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
 	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
 	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (int, []peer.ID, error)
@@ -100,6 +100,7 @@ type maintDone struct {
 	// (a pruned record as an unpin).
 	installed []crdt.Op
 	changed   []crdt.Op
+	created   []bool // created[i]: changed[i] made a record where the CID had none (nil: none did)
 	// raised is the version vector a RaiseVersionVector raised the store to.
 	raised map[peer.ID]uint64
 }
@@ -148,6 +149,7 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 		op := r.Op
 		op.Kind, op.PinJSON = crdt.OpUnpin, nil
 		d.changed = append(d.changed, op)
+		d.created = append(d.created, false) // keeps created in step with changed
 	}
 	if err != nil {
 		return err
@@ -155,8 +157,9 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 	changed, err := store.ApplySnapshot(m.Records)
 	for i, r := range m.Records {
 		d.installed = append(d.installed, r.Op)
-		if i < len(changed) && changed[i] {
+		if i < len(changed) && changed[i].Won() {
 			d.changed = append(d.changed, r.Op)
+			d.created = append(d.created, changed[i] == crdt.Created)
 		}
 	}
 	return err
@@ -193,7 +196,7 @@ func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
 	}
 	if len(m.changed) > 0 {
 		for _, s := range a.subs {
-			ctx.Send(s, messages.PinsetChanged{Ops: m.changed})
+			ctx.Send(s, messages.PinsetChanged{Ops: m.changed, Created: m.created})
 		}
 	}
 	a.checkApplied(ctx) // a snapshot install raises the version vector

@@ -20,7 +20,9 @@ var errNoMaintenance = errors.New("memStore: no maintenance")
 
 // memStore takes no part in snapshot installs and collections (the tests below use a real
 // store for those).
-func (s *memStore) ApplySnapshot([]persistence.Record) ([]bool, error) { return nil, errNoMaintenance }
+func (s *memStore) ApplySnapshot([]persistence.Record) ([]crdt.Effect, error) {
+	return nil, errNoMaintenance
+}
 func (s *memStore) PruneAbsent(context.Context, api.Cid, api.Cid, []api.Cid, map[peer.ID]uint64) ([]persistence.Record, error) {
 	return nil, errNoMaintenance
 }

@@ -73,7 +73,7 @@ func (a *pinsetActor) onWriterResult(ctx actor.Context, m writerResult) {
 // writeDone reports the end of a Store.Apply run in the writer goroutine.
 type writeDone struct {
 	b       batch
-	changed []bool
+	changed []crdt.Effect
 	err     error
 }
 
@@ -279,7 +279,7 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 		if !committed && i < len(m.b.waiters) {
 			committed = true
 			for k := range w.ops {
-				committed = committed && j+k < len(m.changed) && m.changed[j+k]
+				committed = committed && j+k < len(m.changed) && m.changed[j+k].Won()
 			}
 		}
 		j += len(w.ops)
@@ -324,14 +324,16 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	for _, w := range m.b.waiters {
 		nw += len(w.ops)
 	}
-	nLocal, nRemote := countTrue(m.changed[:min(nw, len(m.changed))]), countTrue(m.changed[min(nw, len(m.changed)):])
+	nLocal, nRemote := countWon(m.changed[:min(nw, len(m.changed))]), countWon(m.changed[min(nw, len(m.changed)):])
 	local, remote := make([]crdt.Op, 0, nLocal), make([]crdt.Op, 0, nRemote)
+	localCreated, remoteCreated := make([]bool, 0, nLocal), make([]bool, 0, nRemote)
 	localPins := make([]*api.Pin, 0, nLocal)
 	j := 0
 	for _, w := range m.b.waiters {
 		for k, op := range w.ops {
-			if j < len(m.changed) && m.changed[j] {
+			if j < len(m.changed) && m.changed[j].Won() {
 				local = append(local, op)
+				localCreated = append(localCreated, m.changed[j] == crdt.Created)
 				localPins = append(localPins, w.pins[k])
 			}
 			j++
@@ -339,26 +341,27 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	}
 	for _, w := range m.b.remote {
 		for _, op := range w.ops {
-			if j < len(m.changed) && m.changed[j] {
+			if j < len(m.changed) && m.changed[j].Won() {
 				remote = append(remote, op)
+				remoteCreated = append(remoteCreated, m.changed[j] == crdt.Created)
 			}
 			j++
 		}
 	}
 	for _, s := range a.subs {
 		if len(local) > 0 {
-			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins})
+			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated})
 		}
 		if len(remote) > 0 {
-			ctx.Send(s, messages.PinsetChanged{Ops: remote})
+			ctx.Send(s, messages.PinsetChanged{Ops: remote, Created: remoteCreated})
 		}
 	}
 }
 
-func countTrue(bs []bool) int {
+func countWon(es []crdt.Effect) int {
 	n := 0
-	for _, b := range bs {
-		if b {
+	for _, e := range es {
+		if e.Won() {
 			n++
 		}
 	}
@@ -389,7 +392,7 @@ func countCommitted(m *writeDone) {
 	for i, w := range append(m.b.waiters[:len(m.b.waiters):len(m.b.waiters)], m.b.remote...) {
 		n := 0
 		for k := range w.ops {
-			if j+k < len(m.changed) && m.changed[j+k] {
+			if j+k < len(m.changed) && m.changed[j+k].Won() {
 				n++
 			}
 		}

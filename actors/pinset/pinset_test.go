@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,15 +21,17 @@ import (
 )
 
 // memStore is a Store that records every Apply; block, when set, holds Apply until closed.
+// Every op wins: it creates the CID's record the first time the CID is seen.
 type memStore struct {
 	mu      sync.Mutex
 	batches [][]crdt.Op
 	last    map[peer.ID]uint64
+	seen    map[string]bool // CIDs with a record
 	fail    error
 	block   chan struct{}
 }
 
-func (s *memStore) Apply(ops []crdt.Op) ([]bool, error) {
+func (s *memStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
 	if s.block != nil {
 		<-s.block
 	}
@@ -38,9 +41,15 @@ func (s *memStore) Apply(ops []crdt.Op) ([]bool, error) {
 		return nil, s.fail
 	}
 	s.batches = append(s.batches, ops)
-	changed := make([]bool, len(ops))
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	changed := make([]crdt.Effect, len(ops))
 	for i, op := range ops {
-		changed[i] = true
+		changed[i] = crdt.Replaced
+		if !s.seen[op.Cid.KeyString()] {
+			s.seen[op.Cid.KeyString()], changed[i] = true, crdt.Created
+		}
 		if op.Seq > s.last[op.Origin] {
 			s.last[op.Origin] = op.Seq
 		}
@@ -226,7 +235,7 @@ type partialStore struct {
 	once    sync.Once
 }
 
-func (s *partialStore) Apply(ops []crdt.Op) ([]bool, error) {
+func (s *partialStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
 	s.once.Do(func() { close(s.entered) })
 	n := min(s.commit, len(ops))
 	changed, err := s.memStore.Apply(ops[:n])
@@ -288,5 +297,41 @@ func TestPartialWriteAcknowledgesWhatCommitted(t *testing.T) {
 	defer mu.Unlock()
 	if announced != 3 { // the first write's op and the two committed ones
 		t.Fatalf("announced %d ops, want 3", announced)
+	}
+}
+
+// TestChangesTellCreatedRecords: the events carry, per op, whether it made its CID's first
+// record (the store's crdt.Created), local and remote alike, in step with Ops.
+func TestChangesTellCreatedRecords(t *testing.T) {
+	var mu sync.Mutex
+	var created []bool
+	sys := actor.NewActorSystem()
+	subs := subscriber(t, sys, func(ev messages.PinsetChanged) {
+		if len(ev.Created) != len(ev.Ops) {
+			t.Errorf("%d ops, %d created flags", len(ev.Ops), len(ev.Created))
+		}
+		mu.Lock()
+		created = append(created, ev.Created...)
+		mu.Unlock()
+	})
+	p, _ := spawnIn(t, sys, &memStore{}, subs)
+	ctx := context.Background()
+	for _, i := range []int{1, 1} {
+		if _, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := testPeer(t)
+	for seq, i := range []int{2, 1} {
+		op := crdt.Op{Origin: other, Seq: uint64(seq + 1), Clock: 5, Kind: crdt.OpPin, Cid: testPin(i).Cid, PinJSON: []byte(`{}`)}
+		if err := p.ApplyRemoteWait(ctx, []crdt.Op{op}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(t, sys, subs)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []bool{true, false, true, false}; !slices.Equal(created, want) {
+		t.Fatalf("created flags %v, want %v", created, want)
 	}
 }

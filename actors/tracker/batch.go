@@ -36,9 +36,15 @@ import (
 // batchMax bounds the CIDs of one batch entry (about 40 bytes each on disk).
 const batchMax = 512
 
-// batchOut adds a CID to the batch entry being built.
-func (a *trackerActor) batchOut(c api.Cid, unpin bool) {
-	a.queuedUnnoted()
+// batchOut adds a CID to the batch entry being built. Its queuing is told to nobody, so it
+// counts as unnoted (the status digest reconciles) unless created: the change made the CID's
+// first record, so no status digest entry of it can be wrong now (pin_queued is shown by
+// absence). That spares every peer a whole-pinset reconcile after a batch ingest or a
+// snapshot install.
+func (a *trackerActor) batchOut(c api.Cid, unpin, created bool) {
+	if !created {
+		a.queuedUnnoted()
+	}
 	a.batch = append(a.batch, persistence.BatchItem{Cid: c, Unpin: unpin})
 	if len(a.batch) >= min(batchMax, a.cfg.QueueWindow) {
 		a.flushBatch()

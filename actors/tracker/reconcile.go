@@ -25,7 +25,7 @@ func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChan
 	defer a.flushBatch()
 	for i, op := range ev.Ops {
 		if a.items[op.Cid.KeyString()] == nil && !a.roomInMemory() {
-			a.batchOut(op.Cid, op.Kind != crdt.OpPin)
+			a.batchOut(op.Cid, op.Kind != crdt.OpPin, i < len(ev.Created) && ev.Created[i])
 			continue
 		}
 		if op.Kind != crdt.OpPin {

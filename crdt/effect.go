@@ -1,0 +1,17 @@
+package crdt
+
+// Effect is what merging an op did to its CID's record.
+type Effect uint8
+
+const (
+	// Kept: the op lost to the record, or was a duplicate; nothing changed.
+	Kept Effect = iota
+	// Replaced: the op won over the CID's record and is its record now.
+	Replaced
+	// Created: the op won where the CID had no record (not even a tombstone). Whoever keeps
+	// state about the CID's earlier records (the status digest) has nothing to correct.
+	Created
+)
+
+// Won reports whether the op is now its CID's record.
+func (e Effect) Won() bool { return e != Kept }
