@@ -306,10 +306,10 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 		}
 	}
 	isLive := op.Kind == crdt.OpPin
-	if op.Kind == crdt.OpUnpin { // a tombstone (encodeRecord)
-		s.tombs.wrote()
-	}
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
+		return false, 0, absent, err
+	}
+	if err := updateTombIdx(txn, key[len(prefixPin):], !absent && !wasLive, !isLive); err != nil {
 		return false, 0, absent, err
 	}
 	var newIdx [][]byte

@@ -1,10 +1,11 @@
 package persistence
 
 import (
-	"github.com/dgraph-io/badger/v4"
-
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
@@ -179,4 +180,47 @@ func BenchmarkUnpinIngestedInOrder(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/unpin")
+}
+
+// BenchmarkCollectionRound times a tombstone collection round on a store of 1M live pins and
+// 100 tombstones no member has seen yet (so every round finds them again): from the tombstone
+// index, and as a store without a complete index reads it (every record), the baseline.
+func BenchmarkCollectionRound(b *testing.B) {
+	if testing.Short() {
+		b.Skip("fills a 1M-pin store")
+	}
+	const pins, tombs = 1_000_000, 100
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for from := 0; from < pins; from += 4096 {
+		if _, err := s.Apply(benchOps(b, from, min(4096, pins-from))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p := newPeer(b, 1)
+	unpins := make([]crdt.Op, tombs)
+	for i := range unpins {
+		seq := pins + i + 1
+		unpins[i] = crdt.Op{Origin: p, Seq: uint64(seq), Clock: crdt.HLC(seq), Kind: crdt.OpUnpin, Cid: mkCid(b, i+1)}
+	}
+	if _, err := s.Apply(unpins); err != nil {
+		b.Fatal(err)
+	}
+	upTo := map[peer.ID]uint64{p: pins} // the unpins stay; the pins' log entries are trimmed once
+	for _, mode := range []struct {
+		name    string
+		indexed bool
+	}{{"index", true}, {"every-record", false}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for b.Loop() {
+				s.tombsIndexed.Store(mode.indexed)
+				if n, err := s.DropTombstones(b.Context(), upTo); err != nil || n != 0 {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
 }

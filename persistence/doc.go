@@ -71,6 +71,8 @@
 //	xr/<created 8 BE><id 16><CID>  pinning service requests, by created time (requests.go)
 //	xq/<id 16><CID>                pinning service requests, by id (requests.go)
 //	m/indexed                      the xn/ and xm/ indexes are complete (layout version, 8 bytes)
+//	xt/<CID>                       the CID's record is a tombstone (tombstones.go); empty values
+//	m/tombs                        the xt/ index is complete (8 bytes, 1)
 //	tk/<id>                        a bearer token's record: id and metadata, never the token (tokens.go)
 //	te/<expires 8 BE><id>          token records by expiry, for DropExpiredTokens (tokens.go)
 //

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,8 +37,9 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 // excluded (ExcludeMember) at the greatest clock of the tombstones dropped so far, so its pins
 // that raced these deletions are recognised, and only those: the watermark is what was
 // collected, not the greatest clock seen, which would also catch pins the member made after
-// every collected deletion. first lists the members excluded for the first time. A store known
-// to hold no tombstone skips the scan of its records (tombstones.go).
+// every collected deletion. first lists the members excluded for the first time. It reads the
+// tombstones from their index (tombstones.go); a store whose index is not complete yet has
+// every record read once, and its index completed.
 func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (dropped int, first []peer.ID, err error) {
 	if err := s.enter(); err != nil {
 		return 0, nil, err
@@ -52,54 +54,84 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 	if err != nil {
 		return 0, nil, err
 	}
-	var victims [][]byte
+	// victims: CIDs of the tombstones to collect; stale: index keys without a tombstone; left:
+	// index keys of the tombstones kept, written while the index is being completed.
+	var victims, stale, left [][]byte
 	var watermark crdt.HLC
 	flush := func() error {
-		if len(victims) == 0 {
-			return nil
-		}
-		// The watermarks are raised before the tombstones go, so they always cover them.
-		newly, err := s.excludeLocked(exclude, excluded, watermark)
-		first = append(first, newly...)
-		if err != nil {
-			return err
-		}
-		if err := s.raiseCollectedClock(watermark); err != nil {
-			return err
-		}
-		err = s.deleteKeys(victims)
-		dropped += len(victims)
-		victims = victims[:0]
-		return err
-	}
-	scan, left := !s.tombs.none(), false
-	start := s.tombs.scanStart()
-	if scan {
-		err = s.iterate(ctx, prefixPin, func(key, v []byte) error {
-			if len(v) == 0 || v[0] != kindTombstone {
-				return nil
-			}
-			h, err := decodeRecord(v)
+		if len(victims) > 0 {
+			// The watermarks are raised before the tombstones go, so they always cover them.
+			newly, err := s.excludeLocked(exclude, excluded, watermark)
+			first = append(first, newly...)
 			if err != nil {
 				return err
 			}
-			if h.seq > upTo[peer.ID(h.origin)] {
-				left = true
-				return nil
+			if err := s.raiseCollectedClock(watermark); err != nil {
+				return err
 			}
-			watermark = max(watermark, h.clock)
-			victims = append(victims, append([]byte(nil), key...))
-			if len(victims) >= deleteChunk {
-				return flush()
+		}
+		keys := make([][]byte, 0, 2*len(victims)+len(stale))
+		for _, c := range victims {
+			keys = append(keys, append(append([]byte(nil), prefixPin...), c...), tombIdxKey(c))
+		}
+		keys = append(keys, stale...)
+		if err := s.deleteKeys(keys); err != nil {
+			return err
+		}
+		dropped += len(victims)
+		err := s.setKeys(left)
+		victims, stale, left = victims[:0], stale[:0], left[:0]
+		return err
+	}
+	// visit takes the record v of cid (nil: none).
+	visit := func(cid, v []byte, indexed bool) error {
+		if len(v) == 0 || v[0] != kindTombstone {
+			if indexed {
+				stale = append(stale, tombIdxKey(cid))
 			}
 			return nil
+		}
+		h, err := decodeRecord(v)
+		if err != nil {
+			return err
+		}
+		switch {
+		case h.seq > upTo[peer.ID(h.origin)] && !indexed:
+			left = append(left, tombIdxKey(cid))
+		case h.seq > upTo[peer.ID(h.origin)]:
+		default:
+			watermark = max(watermark, h.clock)
+			victims = append(victims, append([]byte(nil), cid...))
+		}
+		if len(victims)+len(stale)+len(left) >= deleteChunk {
+			return flush()
+		}
+		return nil
+	}
+	indexed := s.tombsIndexed.Load()
+	if indexed {
+		err = s.db.View(func(txn *badger.Txn) error {
+			return iterateTxn(ctx, txn, prefixTombIdx, prefixTombIdx, func(key, _ []byte) error {
+				cid := key[len(prefixTombIdx):]
+				item, err := txn.Get(append(append([]byte(nil), prefixPin...), cid...))
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					return visit(cid, nil, true)
+				}
+				if err != nil {
+					return err
+				}
+				return item.Value(func(v []byte) error { return visit(cid, v, true) })
+			})
 		})
+	} else {
+		err = s.iterate(ctx, prefixPin, func(key, v []byte) error { return visit(key[len(prefixPin):], v, false) })
 	}
 	if err == nil {
 		err = flush()
 	}
-	if err == nil && scan && !left {
-		s.tombs.scanned(start)
+	if err == nil && !indexed {
+		err = s.update(func(txn *badger.Txn) error { return txn.Set(keyTombIndexed, encU64(1)) })
+		s.tombsIndexed.Store(err == nil)
 	}
 	if err != nil {
 		return dropped, first, fmt.Errorf("persistence: drop tombstones: %w", err)
@@ -113,9 +145,13 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 }
 
 // trimLog deletes origin's log entries up to min(up, contiguous seq). The trim mark is
-// written first, so an interrupted trim never lets OpsFrom return an incomplete range.
+// written first, so an interrupted trim never lets OpsFrom return an incomplete range; the
+// next trim that moves the mark deletes what it left. A mark that does not move deletes
+// nothing: the entries it covers are gone, and iterating over their deleted keys until
+// compaction drops them took 60 ms a round at 1M trimmed entries.
 func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 	var floor uint64
+	moved := false
 	err := s.update(func(txn *badger.Txn) error {
 		contig, err := getU64(txn, originKey(prefixVV, origin))
 		if err != nil {
@@ -129,9 +165,10 @@ func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 		if floor == cur {
 			return nil
 		}
+		moved = true
 		return txn.Set(originKey(prefixTrimmed, origin), encU64(floor))
 	})
-	if err != nil || floor == 0 {
+	if err != nil || !moved {
 		return err
 	}
 	prefix := opPrefix(origin)
@@ -155,6 +192,24 @@ func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 }
 
 var errStop = fmt.Errorf("stop")
+
+// setKeys writes empty values under keys.
+func (s *Store) setKeys(keys [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := s.checkWrite(); err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	return s.commit(wb.Flush)
+}
 
 func (s *Store) deleteKeys(keys [][]byte) error {
 	if len(keys) == 0 {
@@ -230,8 +285,19 @@ func (s *Store) LoadBackup(src string) error {
 		return fmt.Errorf("persistence: load backup: %w", err)
 	}
 	defer f.Close()
-	s.tombs.forget()
+	// The loaded records are not indexed as they are written, whatever the backup says: the
+	// mark goes before (a load cut short leaves it off) and after (the backup's own).
+	unmark := func() error {
+		s.tombsIndexed.Store(false)
+		return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyTombIndexed) })
+	}
+	if err := unmark(); err != nil {
+		return fmt.Errorf("persistence: load backup %s: %w", src, err)
+	}
 	if err := s.db.Load(f, 256); err != nil {
+		return fmt.Errorf("persistence: load backup %s: %w", src, err)
+	}
+	if err := unmark(); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
 	return s.load()

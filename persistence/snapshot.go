@@ -238,7 +238,11 @@ func (s *Store) deleteRecords(keys [][]byte, recs []Record) error {
 		if err := txn.Delete(k); err != nil {
 			return err
 		}
-		if !recs[i].Deleted {
+		if recs[i].Deleted {
+			if err := txn.Delete(tombIdxKey(k[len(prefixPin):])); err != nil {
+				return err
+			}
+		} else {
 			count--
 			if err := updateIndexes(txn, indexKeys(k[len(prefixPin):], recs[i].Op.PinJSON), nil); err != nil {
 				return err

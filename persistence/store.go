@@ -114,8 +114,8 @@ type Store struct {
 	onRaced    func([]crdt.Op)
 	raced      []crdt.Op
 
-	indexed atomic.Bool // the name and metadata indexes are complete (index.go)
-	tombs   tombState   // whether a tombstone may be stored (tombstones.go)
+	indexed      atomic.Bool // the name and metadata indexes are complete (index.go)
+	tombsIndexed atomic.Bool // the tombstone index is complete (tombstones.go)
 
 	pinKeys *keyFilter // every pin key stored or being written (keyfilter.go)
 	// The filter's load worker: cancelled and joined by Close. keyLoadMu guards the fields: a
@@ -289,6 +289,9 @@ func (s *Store) load() error {
 			if err := txn.Set(keyIndexed, encU64(indexVersion)); err != nil {
 				return err
 			}
+			if err := txn.Set(keyTombIndexed, encU64(1)); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:
@@ -335,6 +338,11 @@ func (s *Store) load() error {
 			return err
 		}
 		s.indexed.Store(idx == indexVersion)
+		tombs, err := readTombIndexed(txn)
+		if err != nil {
+			return err
+		}
+		s.tombsIndexed.Store(tombs)
 		s.pinCount.Store(int64(n))
 		s.maxClock.Store(c)
 		s.queueLen.Store(int64(ql))

@@ -1,39 +1,61 @@
 package persistence
 
-import "sync/atomic"
+import (
+	"errors"
 
-// tombState tells whether the pin records may hold a tombstone, so that a collection round on
-// a store that holds none skips its scan of every record. Collection runs every
-// state_sync_interval on the pinset actor's writer: at 10M pins the scan was 7 s of CPU a
-// round (profile of a quiet 10M-pin peer, 2026-12-03), and every pin posted meanwhile waited
-// for it. A cluster that only pins (an archive, a batch ingest) never has a tombstone after
-// its first round.
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The tombstone index lets a collection round read the tombstones alone instead of every
+// record. Collection runs every state_sync_interval on the pinset actor's writer, and every pin
+// posted meanwhile waits for it: at 10M pins a scan of the records was 7 s of CPU a round
+// (profile of a quiet 10M-pin peer, 2026-12-03), in every round once the store held a single
+// tombstone.
 //
-// It is memory only: at open nothing is known and the first round scans. Every tombstone
-// record written (mergeRecord, also one whose commit then fails) and every load of a backup
-// makes it unknown again; a scan that ran to its end and left no tombstone behind, with none
-// written since it began, makes it known empty. Writers and collection hold writeMu, so no
-// tombstone is written during a scan today; the counter keeps that true without relying on it.
-type tombState struct {
-	writes  atomic.Uint64 // tombstone records written since open
-	cleanAt atomic.Uint64 // 1 + writes when a scan found none left; 0: unknown
+//	xt/<binary CID> -> empty   the CID's record is a tombstone
+//	m/tombs                    the index is complete (8 bytes, 1)
+//
+// Decisions:
+//   - The key is kept in the transaction that writes or deletes the record: set when an unpin
+//     wins over a live pin or over no record (mergeRecord), deleted when a pin wins over a
+//     tombstone and when a tombstone record is deleted (deleteRecords, collection). Every
+//     store maintains it, complete or not.
+//   - A store made before the index, or one a backup was loaded into (Badger's Load writes
+//     records behind mergeRecord's back), is not marked complete. Its next collection round
+//     scans every record once, as all rounds did before, and indexes the tombstones it leaves;
+//     the round holds writeMu, so no record changes meanwhile, and marks the index complete
+//     when its scan ran to the end.
+//   - An index key whose record is not a tombstone (none should be) is deleted by the round
+//     that finds it; a tombstone without its key would only never be collected, which is safe.
+//   - A store marked complete and then written by a version before the index would hold
+//     tombstones without keys: downgrades go through `state export` and `state import`.
+var (
+	prefixTombIdx  = []byte("xt/")
+	keyTombIndexed = []byte("m/tombs")
+)
+
+func tombIdxKey(cid []byte) []byte {
+	k := make([]byte, 0, len(prefixTombIdx)+len(cid))
+	return append(append(k, prefixTombIdx...), cid...)
 }
 
-// wrote notes a tombstone record about to be written.
-func (t *tombState) wrote() { t.writes.Add(1) }
-
-// forget makes the state unknown (records written behind mergeRecord's back).
-func (t *tombState) forget() { t.cleanAt.Store(0) }
-
-// none reports whether the records surely hold no tombstone.
-func (t *tombState) none() bool {
-	c := t.cleanAt.Load()
-	return c != 0 && c == t.writes.Load()+1
+// updateTombIdx keeps cid's index key in step with a record replaced: wasTomb is the kind of
+// the record replaced (false where there was none), isTomb that of the new one.
+func updateTombIdx(txn *badger.Txn, cid []byte, wasTomb, isTomb bool) error {
+	switch {
+	case isTomb && !wasTomb:
+		return txn.Set(tombIdxKey(cid), nil)
+	case wasTomb && !isTomb:
+		return txn.Delete(tombIdxKey(cid))
+	}
+	return nil
 }
 
-// scanStart is the mark to give scanned after a scan that begins now.
-func (t *tombState) scanStart() uint64 { return t.writes.Load() }
-
-// scanned records the end of a whole scan begun at start that left no tombstone behind. A
-// tombstone written since start keeps the state unknown (none compares with writes).
-func (t *tombState) scanned(start uint64) { t.cleanAt.Store(start + 1) }
+// readTombIndexed reads whether the tombstone index is complete.
+func readTombIndexed(txn *badger.Txn) (bool, error) {
+	_, err := txn.Get(keyTombIndexed)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
