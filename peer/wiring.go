@@ -30,7 +30,7 @@ func (s informerSource) FreeSpace(ctx context.Context) (uint64, error) {
 	return st.FreeSpace, err
 }
 
-func (s informerSource) PinCount() (int, error) { return s.p.store.CountPins() }
+func (s informerSource) NodePins() (int, bool) { return s.p.healer.NodePins() }
 
 func (s informerSource) QueueLen() int { return s.p.tracker.QueueLen() }
 

@@ -51,6 +51,8 @@ type Tracker interface {
 	Track(ctx context.Context, pin api.Pin) error
 	Untrack(ctx context.Context, c api.Cid) error
 	RecoverAll(ctx context.Context) (int, error)
+	// Settled counts the pin and unpin operations completed on the IPFS node so far.
+	Settled() (pins, unpins uint64)
 }
 
 // Node is the IPFS node (ipfs.Backend satisfies it).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -32,16 +33,29 @@ type (
 	Swept struct{ Repinned int }
 	// recoverTick: re-queue the tracker's errored items.
 	recoverTick struct{}
-	// workDone is the worker's report.
-	workDone struct{ repinned int }
+	// workDone is the worker's report: pins reallocated, and its state sync's count of the
+	// IPFS node's pins (nil: it listed none).
+	workDone struct {
+		repinned int
+		listed   *nodeCount
+	}
 	// recoverDone is the recovery worker's report.
 	recoverDone struct{}
 )
 
 // Healer is the facade of the healer actor.
 type Healer struct {
-	system *actor.ActorSystem
-	pid    *actor.PID
+	system  *actor.ActorSystem
+	pid     *actor.PID
+	tracker Tracker
+	listed  *atomic.Pointer[nodeCount] // the last listing of the node's pins (nil: none yet)
+}
+
+// nodeCount is a state sync's count of the IPFS node's pins, with the tracker's Settled
+// counters read before the listing began.
+type nodeCount struct {
+	pins                       int
+	settledPins, settledUnpins uint64
 }
 
 // Spawn starts the healer under parent. It syncs state at once.
@@ -59,12 +73,32 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*Healer, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "healer")
-	props := actor.PropsFromProducer(func() actor.Actor { return &healerActor{deps: deps, log: log, down: map[peer.ID]bool{}} })
+	listed := new(atomic.Pointer[nodeCount])
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &healerActor{deps: deps, log: log, down: map[peer.ID]bool{}, listed: listed}
+	})
 	pid, err := parent.SpawnNamed(props, ActorName)
 	if err != nil {
 		return nil, fmt.Errorf("healer: spawn: %w", err)
 	}
-	return &Healer{system: parent.ActorSystem(), pid: pid}, nil
+	return &Healer{system: parent.ActorSystem(), pid: pid, tracker: deps.Tracker, listed: listed}, nil
+}
+
+// NodePins is the number of pins on the IPFS node (the numpin metric): the last state sync's
+// count of them (at start and every state_sync_interval), plus the pins and less the unpins
+// the tracker completed since; false before the first count. The state sync lists the node
+// anyway, and asking the node for a count is a listing too (Kubo has no cheaper call): at
+// millions of pins, no metric to take every ping interval. Between listings the figure can
+// drift (a pin of a CID the node held already counts, a pin removed behind the cluster's
+// back does not); the next listing corrects it.
+func (h *Healer) NodePins() (int, bool) {
+	l := h.listed.Load()
+	if l == nil {
+		return 0, false
+	}
+	pins, unpins := h.tracker.Settled()
+	n := int64(l.pins) + int64(pins-l.settledPins) - int64(unpins-l.settledUnpins)
+	return int(max(n, 0)), true
 }
 
 // PID is the actor's address: the monitor sends it PeerDown, the peer PeerRemoved.
@@ -97,6 +131,8 @@ type healerActor struct {
 	waiters []*actor.PID     // Sweep requesters waiting for the next sweep to finish
 	running []*actor.PID     // Sweep requesters waiting for the current run
 	recover bool             // a recovery worker is running
+	// listed is Healer.listed, kept across restarts (it is a reading, not state).
+	listed *atomic.Pointer[nodeCount]
 
 	syncTimer, recoverTimer *time.Timer
 	ctx                     context.Context
@@ -200,13 +236,16 @@ func (a *healerActor) next(ctx actor.Context) {
 	self, system, w := ctx.Self(), ctx.ActorSystem(), worker{deps: a.deps, log: a.log}
 	base := a.ctx
 	go func() {
-		n := w.run(base, j)
-		system.Root.Send(self, workDone{repinned: n})
+		n, listed := w.run(base, j)
+		system.Root.Send(self, workDone{repinned: n, listed: listed})
 	}()
 }
 
 func (a *healerActor) onWorkDone(ctx actor.Context, m workDone) {
 	a.busy = false
+	if m.listed != nil {
+		a.listed.Store(m.listed)
+	}
 	for _, w := range a.running {
 		ctx.Send(w, Swept{Repinned: m.repinned})
 	}

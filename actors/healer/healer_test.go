@@ -39,17 +39,19 @@ func cidOf(t testing.TB, i int) api.Cid {
 
 // fakes is every dependency in memory; commits are reported on a channel.
 type fakes struct {
-	mu       sync.Mutex
-	pins     []api.Pin
-	live     []peer.ID
-	tracked  []api.Cid
-	held     []api.Cid       // what the tracker holds (TrackedSet)
-	self     peer.ID         // the healer's peer ("a" unless a test sets it)
-	ipfs     map[string]bool // pinned on the node
-	lsErr    error           // PinLs fails with it
-	commits  chan []messages.Change
-	recovers chan struct{}
-	passes   atomic.Int32 // passes over the pinset (IteratePins, PinsRaw)
+	mu      sync.Mutex
+	pins    []api.Pin
+	live    []peer.ID
+	tracked []api.Cid
+	held    []api.Cid       // what the tracker holds (TrackedSet)
+	self    peer.ID         // the healer's peer ("a" unless a test sets it)
+	ipfs    map[string]bool // pinned on the node
+	lsErr   error           // PinLs fails with it
+	// the tracker's Settled counters
+	settledPins, settledUnpins uint64
+	commits                    chan []messages.Change
+	recovers                   chan struct{}
+	passes                     atomic.Int32 // passes over the pinset (IteratePins, PinsRaw)
 }
 
 func (f *fakes) PinsRaw(ctx context.Context, fn func(c, js []byte) error) error {
@@ -149,6 +151,11 @@ func (f *fakes) Track(_ context.Context, pin api.Pin) error {
 	return nil
 }
 func (f *fakes) Untrack(context.Context, api.Cid) error { return nil }
+func (f *fakes) Settled() (pins, unpins uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.settledPins, f.settledUnpins
+}
 func (f *fakes) RecoverAll(context.Context) (int, error) {
 	f.recovers <- struct{}{}
 	return 0, nil
@@ -468,5 +475,52 @@ func TestSweepLeavesAPinThatExpiredDuringTheWaitToTheSync(t *testing.T) {
 	}
 	if len(f.commits) > 0 {
 		t.Fatalf("commit after the unpin: %+v", <-f.commits)
+	}
+}
+
+// NodePins (the numpin metric) is the count of the node's pins at the last state sync that
+// listed them, plus the pins and less the unpins the tracker completed since: unknown before
+// the first listing, following the tracker after it (also when a listing fails), and counted
+// afresh by the next.
+func TestNodePinsCountsTheLastListing(t *testing.T) {
+	a := realPeer(t, 1)
+	f := newFakes(pinOf(t, 1, 1, 1, a))
+	f.self, f.live = a, []peer.ID{a}
+	f.lsErr = errors.New("ipfs: connection refused")
+	_, _, h := spawn(t, f, time.Hour, time.Hour)
+	if _, err := h.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := h.NodePins(); ok {
+		t.Fatalf("NodePins = %d before any listing", n)
+	}
+	f.mu.Lock()
+	f.lsErr = nil
+	f.ipfs[cidOf(t, 1).KeyString()], f.ipfs[cidOf(t, 2).KeyString()] = true, true
+	f.mu.Unlock()
+	if _, err := h.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := h.NodePins(); !ok || n != 2 {
+		t.Fatalf("NodePins = %d, %v; want the 2 pins listed", n, ok)
+	}
+	f.mu.Lock()
+	f.settledPins, f.settledUnpins = 3, 1 // the tracker pinned 3 and unpinned 1 since
+	f.lsErr = errors.New("ipfs: connection refused")
+	f.mu.Unlock()
+	if _, err := h.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := h.NodePins(); !ok || n != 4 {
+		t.Fatalf("NodePins = %d, %v after a failed listing; want the last count with the tracker's changes, 4", n, ok)
+	}
+	f.mu.Lock()
+	f.lsErr = nil
+	f.mu.Unlock()
+	if _, err := h.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := h.NodePins(); !ok || n != 2 {
+		t.Fatalf("NodePins = %d, %v; want the node's own count again, 2", n, ok)
 	}
 }

@@ -71,15 +71,17 @@ type worker struct {
 // millions of pins, and re-replication should not wait for either. A sweep rides on the state
 // sync's pass over the pinset (the actor never sweeps without a sync): at 10M pins a pass of
 // its own read every pin again, 9 s of CPU every state_sync_interval.
-func (w worker) run(ctx context.Context, j job) int {
-	n := 0
+// It also returns its state sync's count of the IPFS node's pins (nil: none listed).
+func (w worker) run(ctx context.Context, j job) (repinned int, listed *nodeCount) {
 	if !j.sweep && len(j.dead) > 0 {
-		n += w.repin(ctx, j.dead)
+		repinned += w.repin(ctx, j.dead)
 	}
 	if j.sync {
-		n += w.stateSync(ctx, j.sweep)
+		var n int
+		n, listed = w.stateSync(ctx, j.sweep)
+		repinned += n
 	}
-	return n
+	return repinned, listed
 }
 
 // repin reallocates the pins allocated to a peer of dead, or, when dead is nil, every pin with
@@ -199,14 +201,16 @@ func (r *repinner) done(ctx context.Context) int {
 //
 // With sweep, the pass also repins every under-replicated pin (a repinner, built once the
 // sync has waited for its turn and the node's list, so that it judges the peers as they are
-// then; nil when another peer repins). It returns the number of pins reallocated.
-func (w worker) stateSync(ctx context.Context, sweep bool) int {
+// then; nil when another peer repins). It returns the number of pins reallocated, and its
+// count of the node's pins (nil when the listing failed).
+func (w worker) stateSync(ctx context.Context, sweep bool) (repinned int, count *nodeCount) {
 	leave, err := w.deps.Passes.Enter(ctx)
 	if err != nil {
-		return 0 // stopping
+		return 0, nil // stopping
 	}
 	defer leave()
 	onNode := cidset.New()
+	settledPins, settledUnpins := w.deps.Tracker.Settled()
 	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
 		onNode.Add(c.KeyString())
 		found, here, err := w.deps.Pins.Placement(c)
@@ -221,6 +225,9 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 		return nil
 	})
 	listed := err == nil
+	if listed {
+		count = &nodeCount{pins: onNode.Len(), settledPins: settledPins, settledUnpins: settledUnpins}
+	}
 	if !listed && ctx.Err() == nil {
 		// Without the node's list every pin would look missing: only expiry runs this time.
 		w.log.Warn("state sync: listing IPFS pins", "err", err)
@@ -298,7 +305,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 		w.log.Warn("state sync: iterating the pinset", "err", err)
 	}
 	if repin == nil {
-		return 0
+		return 0, count
 	}
-	return repin.done(ctx)
+	return repin.done(ctx), count
 }

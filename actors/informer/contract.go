@@ -15,8 +15,9 @@ import (
 type Source interface {
 	// FreeSpace is the IPFS repo's free space in bytes (blocks on the IPFS node).
 	FreeSpace(ctx context.Context) (uint64, error)
-	// PinCount is the number of pins in the pinset (cheap).
-	PinCount() (int, error)
+	// NodePins is the number of pins on the IPFS node, as last counted (cheap); false while
+	// not known: the numpin metric is not published then.
+	NodePins() (int, bool)
 	// QueueLen is the number of items queued or in progress in the tracker (cheap).
 	QueueLen() int
 	// Addrs are the peer's listen addresses, carried by the ping metric so that peers that

@@ -177,7 +177,10 @@ func (a *informerActor) onTick(ctx actor.Context) {
 // publishes 0 free bytes, as before.
 func collect(ctx context.Context, d Deps) []api.Metric {
 	free, _ := d.Source.FreeSpace(ctx)
-	n, _ := d.Source.PinCount()
+	n, ok := d.Source.NodePins()
+	if !ok {
+		n = -1
+	}
 	ms := monitor.Collect(time.Now(), d.Self, d.Config, free, d.Source.QueueLen(), n, 2*d.Interval)
 	for i := range ms {
 		if ms[i].Name == monitor.MetricPing {

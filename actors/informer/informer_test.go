@@ -19,7 +19,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type fakeSource struct{}
 
 func (fakeSource) FreeSpace(context.Context) (uint64, error) { return 1234, nil }
-func (fakeSource) PinCount() (int, error)                    { return 7, nil }
+func (fakeSource) NodePins() (int, bool)                     { return 7, true }
 func (fakeSource) QueueLen() int                             { return 2 }
 func (fakeSource) Addrs() []string                           { return []string{"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2"} }
 

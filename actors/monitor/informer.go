@@ -24,7 +24,8 @@ const (
 	MetricFreeSpace = "freespace"
 	// MetricPinQueue is the number of pins queued or in progress (fewer is better).
 	MetricPinQueue = "pinqueue"
-	// MetricNumPin is the number of pins the peer holds (fewer is better).
+	// MetricNumPin is the number of pins on the peer's IPFS node (fewer is better), as its
+	// last state sync listed them.
 	MetricNumPin = "numpin"
 	// TagPrefix starts the name of a tag metric: "tag:group".
 	TagPrefix = "tag:"
@@ -99,7 +100,8 @@ func (c *InformerConfig) UnmarshalJSON(b []byte) error {
 //
 //   - freespace: Value = free bytes in decimal, Weight = bytes (capped at MaxInt64);
 //   - pinqueue: Value = queued count, Weight = -count;
-//   - numpin: Value = pinned count, Weight = -count;
+//   - numpin: Value = pins on the IPFS node, Weight = -count; left out when numPin < 0 (not
+//     counted yet);
 //   - ping: Value "", valid for pingTTL (default 30s when pingTTL <= 0);
 //   - one "tag:NAME" per tag (sorted by name), Value = tag value, Partitionable.
 //
@@ -128,9 +130,11 @@ func Collect(now time.Time, self peer.ID, cfg InformerConfig, freeSpace uint64, 
 	out = append(out,
 		mk(MetricFreeSpace, strconv.FormatUint(freeSpace, 10), free),
 		mk(MetricPinQueue, strconv.Itoa(pinQueue), -int64(pinQueue)),
-		mk(MetricNumPin, strconv.Itoa(numPin), -int64(numPin)),
 		api.Metric{Name: MetricPing, Peer: self, Expire: now.Add(pingTTL).UnixNano(), Valid: true},
 	)
+	if numPin >= 0 {
+		out = append(out, mk(MetricNumPin, strconv.Itoa(numPin), -int64(numPin)))
+	}
 	names := make([]string, 0, len(tags))
 	for k := range tags {
 		names = append(names, k)

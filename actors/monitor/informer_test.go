@@ -53,6 +53,10 @@ func TestCollect(t *testing.T) {
 			want: map[string]api.Metric{"pinqueue": {Value: "0", Weight: 0, Expire: now.Add(30 * time.Second).UnixNano()}},
 		},
 		{
+			name: "node pins not counted yet: no numpin", numpin: -1, wantLen: 4,
+			want: map[string]api.Metric{"pinqueue": {Value: "0", Weight: 0, Expire: now.Add(30 * time.Second).UnixNano()}},
+		},
+		{
 			name: "huge free space caps the weight", free: math.MaxUint64, wantLen: 5,
 			want: map[string]api.Metric{"freespace": {Value: "18446744073709551615", Weight: math.MaxInt64, Expire: now.Add(30 * time.Second).UnixNano()}},
 		},
@@ -64,6 +68,9 @@ func TestCollect(t *testing.T) {
 				t.Fatalf("got %d metrics, want %d: %+v", len(ms), tc.wantLen, ms)
 			}
 			got := byName(ms)
+			if _, ok := got["numpin"]; ok != (tc.numpin >= 0) {
+				t.Fatalf("numpin published: %v, with numPin %d", ok, tc.numpin)
+			}
 			for _, m := range ms {
 				if m.Peer != "self" || !m.Valid {
 					t.Fatalf("metric %+v: want Peer=self and Valid", m)

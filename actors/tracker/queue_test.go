@@ -14,19 +14,19 @@ import (
 	"github.com/pincluster/pincluster/ipfs/fake"
 )
 
-// countingBackend counts the Pin calls in progress, a call counting until it returns or its
+// callCountingBackend counts the Pin calls in progress, a call counting until it returns or its
 // context is cancelled (a cancelled call no longer holds a slot: the cid actor that made it
 // cancels it before it terminates), and keeps the peak.
-type countingBackend struct {
+type callCountingBackend struct {
 	*fake.Backend
 	mu   sync.Mutex
 	live []context.Context
 	peak int
 }
 
-func newCountingBackend() *countingBackend { return &countingBackend{Backend: fake.New()} }
+func newCountingBackend() *callCountingBackend { return &callCountingBackend{Backend: fake.New()} }
 
-func (c *countingBackend) Pin(ctx context.Context, cid api.Cid, mode api.PinMode, progress ipfs.PinProgress) error {
+func (c *callCountingBackend) Pin(ctx context.Context, cid api.Cid, mode api.PinMode, progress ipfs.PinProgress) error {
 	c.mu.Lock()
 	c.live = append(c.live, ctx)
 	n := 0
@@ -50,7 +50,7 @@ func (c *countingBackend) Pin(ctx context.Context, cid api.Cid, mode api.PinMode
 	return c.Backend.Pin(ctx, cid, mode, progress)
 }
 
-func (c *countingBackend) Peak() int {
+func (c *callCountingBackend) Peak() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.peak

@@ -50,6 +50,7 @@ type Tracker struct {
 	resync   atomic.Pointer[actor.PID]
 	changes  atomic.Pointer[actor.PID] // NotifyChanges
 	unnoted  atomic.Uint64             // Unnoted
+	settled  settledCounts             // Settled
 	ops      sync.WaitGroup
 	ipfsID   atomic.Value // string, once known
 	stopOnce sync.Once
@@ -73,7 +74,9 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	}
 	logger = logger.With("component", "tracker")
 	system := parent.ActorSystem()
-	t := &Tracker{system: system, cfg: cfg, backend: backend, queue: queue, self: self, peername: peername, logger: logger}
+	t := &Tracker{system: system, cfg: cfg, queue: queue, self: self, peername: peername, logger: logger}
+	t.backend = countingBackend{Backend: backend, n: &t.settled}
+	backend = t.backend
 	t.queueLen.Store(int64(queue.QueueLen()))
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
@@ -107,6 +110,14 @@ func (t *Tracker) NotifyChanges(pid *actor.PID) { t.changes.Store(pid) }
 // not counted: it has no status digest entry to correct, so a batch ingest or a snapshot
 // install does not make every peer reconcile its whole pinset.
 func (t *Tracker) Unnoted() uint64 { return t.unnoted.Load() }
+
+// Settled counts the pins the IPFS node completed and the pins it removed since the tracker
+// started (a pin of a CID the node held already counts too; an unpin of a CID it did not hold
+// does not): the healer adds them to its last count of the node's pins (the numpin metric)
+// until its next listing.
+func (t *Tracker) Settled() (pins, unpins uint64) {
+	return t.settled.pins.Load(), t.settled.unpins.Load()
+}
 
 // request sends msg to the tracker actor and waits for its reply, mapping timeouts, dead
 // letters and cancellation to errors.
