@@ -75,13 +75,12 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 			keys = append(keys, append(append([]byte(nil), prefixPin...), c...), tombIdxKey(c))
 		}
 		keys = append(keys, stale...)
-		if err := s.deleteKeys(keys); err != nil {
+		if err := s.writeKeys(keys, left); err != nil {
 			return err
 		}
 		dropped += len(victims)
-		err := s.setKeys(left)
 		victims, stale, left = victims[:0], stale[:0], left[:0]
-		return err
+		return nil
 	}
 	// visit takes the record v of cid (nil: none).
 	visit := func(cid, v []byte, indexed bool) error {
@@ -193,9 +192,12 @@ func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 
 var errStop = fmt.Errorf("stop")
 
-// setKeys writes empty values under keys.
-func (s *Store) setKeys(keys [][]byte) error {
-	if len(keys) == 0 {
+// deleteKeys deletes keys in one write batch.
+func (s *Store) deleteKeys(keys [][]byte) error { return s.writeKeys(keys, nil) }
+
+// writeKeys deletes del and writes empty values under set, in one write batch.
+func (s *Store) writeKeys(del, set [][]byte) error {
+	if len(del) == 0 && len(set) == 0 {
 		return nil
 	}
 	if err := s.checkWrite(); err != nil {
@@ -203,25 +205,13 @@ func (s *Store) setKeys(keys [][]byte) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Set(k, nil); err != nil {
+	for _, k := range del {
+		if err := wb.Delete(k); err != nil {
 			return err
 		}
 	}
-	return s.commit(wb.Flush)
-}
-
-func (s *Store) deleteKeys(keys [][]byte) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	if err := s.checkWrite(); err != nil {
-		return err
-	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
+	for _, k := range set {
+		if err := wb.Set(k, nil); err != nil {
 			return err
 		}
 	}
