@@ -8,8 +8,7 @@ const (
 	Kept Effect = iota
 	// Replaced: the op won over the CID's record and is its record now.
 	Replaced
-	// Created: the op won where the CID had no record (not even a tombstone). Whoever keeps
-	// state about the CID's earlier records (the status digest) has nothing to correct.
+	// Created: the op won where the CID had no record (not even a tombstone).
 	Created
 )
 

@@ -40,8 +40,9 @@ type PinsetChanged struct {
 	// Pins holds, for local changes, the decoded pin of each OpPin op (nil otherwise), so
 	// listeners need not decode PinJSON again.
 	Pins []*api.Pin
-	// Created[i] says Ops[i] made a record where its CID had none (not even a tombstone): no
-	// state kept about the CID's earlier records (the status digest) needs correcting. Shorter
+	// Created[i] says Ops[i] made a record where its CID had none (not even a tombstone): what
+	// is kept about the CID's earlier records (the status digest) is, but for rare leftovers,
+	// absent too (tracker.batchOut). Shorter
 	// than Ops (nil, say): the rest are not known to have.
 	Created []bool
 }

@@ -84,23 +84,24 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 	}
 	// visit takes the record v of cid (nil: none).
 	visit := func(cid, v []byte, indexed bool) error {
-		if len(v) == 0 || v[0] != kindTombstone {
+		switch {
+		case len(v) == 0 || v[0] != kindTombstone:
 			if indexed {
 				stale = append(stale, tombIdxKey(cid))
 			}
-			return nil
-		}
-		h, err := decodeRecord(v)
-		if err != nil {
-			return err
-		}
-		switch {
-		case h.seq > upTo[peer.ID(h.origin)] && !indexed:
-			left = append(left, tombIdxKey(cid))
-		case h.seq > upTo[peer.ID(h.origin)]:
 		default:
-			watermark = max(watermark, h.clock)
-			victims = append(victims, append([]byte(nil), cid...))
+			h, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			switch {
+			case h.seq > upTo[peer.ID(h.origin)] && !indexed:
+				left = append(left, tombIdxKey(cid))
+			case h.seq > upTo[peer.ID(h.origin)]:
+			default:
+				watermark = max(watermark, h.clock)
+				victims = append(victims, append([]byte(nil), cid...))
+			}
 		}
 		if len(victims)+len(stale)+len(left) >= deleteChunk {
 			return flush()
@@ -145,12 +146,12 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 
 // trimLog deletes origin's log entries up to min(up, contiguous seq). The trim mark is
 // written first, so an interrupted trim never lets OpsFrom return an incomplete range; the
-// next trim that moves the mark deletes what it left. A mark that does not move deletes
-// nothing: the entries it covers are gone, and iterating over their deleted keys until
-// compaction drops them took 60 ms a round at 1M trimmed entries.
+// next trim deletes what it left. A trim to the mark this process already trimmed to in full
+// (Store.trimmed) deletes nothing: the entries it covers are gone, and iterating over their
+// deleted keys until compaction drops them took 60 ms a round at 1M trimmed entries. Called
+// under writeMu.
 func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 	var floor uint64
-	moved := false
 	err := s.update(func(txn *badger.Txn) error {
 		contig, err := getU64(txn, originKey(prefixVV, origin))
 		if err != nil {
@@ -164,10 +165,9 @@ func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 		if floor == cur {
 			return nil
 		}
-		moved = true
 		return txn.Set(originKey(prefixTrimmed, origin), encU64(floor))
 	})
-	if err != nil || !moved {
+	if err != nil || floor == 0 || s.trimmed[origin] == floor {
 		return err
 	}
 	prefix := opPrefix(origin)
@@ -187,7 +187,11 @@ func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 	if err != nil && err != errStop {
 		return err
 	}
-	return s.deleteKeys(victims)
+	if err := s.deleteKeys(victims); err != nil {
+		return err
+	}
+	s.trimmed[origin] = floor
+	return nil
 }
 
 var errStop = fmt.Errorf("stop")
@@ -284,6 +288,7 @@ func (s *Store) LoadBackup(src string) error {
 	if err := unmark(); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
+	clear(s.trimmed) // the backup's log entries may lie below a trim mark
 	if err := s.db.Load(f, 256); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}

@@ -96,6 +96,7 @@ type Store struct {
 
 	writeMu    sync.Mutex
 	origins    map[peer.ID]originCounters // v/ and l/ as committed, under writeMu (apply.go)
+	trimmed    map[peer.ID]uint64         // each origin's log trimmed in full up to, this run, under writeMu (trimLog)
 	writeFault func() error               // Options.WriteFault
 	pinCount   atomic.Int64               // live pins, mirrors m/count
 	maxClock   atomic.Uint64              // greatest clock applied, mirrors m/clock
@@ -195,7 +196,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, openError(opts.Dir, err)
 	}
 	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskspace.Free,
-		origins: map[peer.ID]originCounters{}}
+		origins: map[peer.ID]originCounters{}, trimmed: map[peer.ID]uint64{}}
 	opened := time.Now()
 	s.sinceOpen = func() time.Duration { return time.Since(opened) }
 	if opts.InMemory {

@@ -18,8 +18,10 @@ import (
 // Decisions:
 //   - The key is kept in the transaction that writes or deletes the record: set when an unpin
 //     wins over a live pin or over no record (mergeRecord), deleted when a pin wins over a
-//     tombstone and when a tombstone record is deleted (deleteRecords, collection). Every
-//     store maintains it, complete or not.
+//     tombstone and when a tombstone record is deleted (deleteRecords). Collection deletes
+//     both in a write batch, which is not one transaction: the record goes first, so a crash
+//     leaves at worst a key without its tombstone, which the next round deletes. Every store
+//     maintains the index, complete or not.
 //   - A store made before the index, or one a backup was loaded into (Badger's Load writes
 //     records behind mergeRecord's back), is not marked complete. Its next collection round
 //     scans every record once, as all rounds did before, and indexes the tombstones it leaves;

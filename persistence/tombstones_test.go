@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 // tombIndex lists the CIDs of the tombstone index and those of the tombstone records.
@@ -154,4 +155,31 @@ func TestCollectionCompletesTheIndex(t *testing.T) {
 		t.Fatalf("dropped %d (%v), want the backup's tombstone", n, err)
 	}
 	checkTombIndex(t, r, "after the backup's round", 0)
+}
+
+// A trim cut short after it moved the mark is finished by the next trim to the same mark;
+// once finished, a trim to that mark reads no log.
+func TestInterruptedTrimIsFinishedAtTheSameMark(t *testing.T) {
+	s, _ := openTemp(t)
+	p := newPeer(t, 1)
+	for seq := uint64(1); seq <= 50; seq++ {
+		mustApply(t, s, pinOp(t, p, seq, crdt.HLC(seq), mkCid(t, int(seq)), ""))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.trimLog(ctx, p, 50); err == nil {
+		t.Fatal("a cancelled trim reported success")
+	}
+	if seqs, _ := logKeys(t, s, p); len(seqs) == 0 {
+		t.Fatal("the cancelled trim deleted the log: nothing left to test")
+	}
+	if err := s.trimLog(t.Context(), p, 50); err != nil {
+		t.Fatal(err)
+	}
+	if seqs, _ := logKeys(t, s, p); len(seqs) != 0 {
+		t.Fatalf("log entries %v left below the trim mark", seqs)
+	}
+	if err := s.trimLog(ctx, p, 50); err != nil {
+		t.Fatalf("a trim to a mark already trimmed read the log: %v", err)
+	}
 }

@@ -33,12 +33,11 @@ type (
 	Swept struct{ Repinned int }
 	// recoverTick: re-queue the tracker's errored items.
 	recoverTick struct{}
-	// workDone is the worker's report: pins reallocated, and its state sync's count of the
-	// IPFS node's pins (nil: it listed none).
-	workDone struct {
-		repinned int
-		listed   *nodeCount
-	}
+	// workDone is the worker's report: pins reallocated.
+	workDone struct{ repinned int }
+	// nodeCounted is the worker's count of the IPFS node's pins, sent as soon as its state
+	// sync has listed them (the rest of the sync can take minutes at millions of pins).
+	nodeCounted struct{ count *nodeCount }
 	// recoverDone is the recovery worker's report.
 	recoverDone struct{}
 )
@@ -88,9 +87,11 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*Healer, error) {
 // count of them (at start and every state_sync_interval), plus the pins and less the unpins
 // the tracker completed since; false before the first count. The state sync lists the node
 // anyway, and asking the node for a count is a listing too (Kubo has no cheaper call): at
-// millions of pins, no metric to take every ping interval. Between listings the figure can
-// drift (a pin of a CID the node held already counts, a pin removed behind the cluster's
-// back does not); the next listing corrects it.
+// millions of pins, no metric to take every ping interval. Between listings the figure
+// drifts, and the next listing corrects it: up by every pin of a CID the node held already
+// (a pin whose allocations or options changed and stayed here, a tracker restart paging its
+// queue in again), and by half the pins completed while the node listed; a pin removed
+// behind the cluster's back is not seen.
 func (h *Healer) NodePins() (int, bool) {
 	l := h.listed.Load()
 	if l == nil {
@@ -164,6 +165,8 @@ func (a *healerActor) Receive(ctx actor.Context) {
 		a.onRecover(ctx)
 	case workDone:
 		a.onWorkDone(ctx, m)
+	case nodeCounted:
+		a.listed.Store(m.count)
 	case recoverDone:
 		a.recover = false
 	case messages.AlertRaised, *actor.Stopped:
@@ -233,19 +236,17 @@ func (a *healerActor) next(ctx actor.Context) {
 		return
 	}
 	a.busy = true
-	self, system, w := ctx.Self(), ctx.ActorSystem(), worker{deps: a.deps, log: a.log}
+	self, system := ctx.Self(), ctx.ActorSystem()
+	w := worker{deps: a.deps, log: a.log, tell: func(m any) { system.Root.Send(self, m) }}
 	base := a.ctx
 	go func() {
-		n, listed := w.run(base, j)
-		system.Root.Send(self, workDone{repinned: n, listed: listed})
+		n := w.run(base, j)
+		system.Root.Send(self, workDone{repinned: n})
 	}()
 }
 
 func (a *healerActor) onWorkDone(ctx actor.Context, m workDone) {
 	a.busy = false
-	if m.listed != nil {
-		a.listed.Store(m.listed)
-	}
 	for _, w := range a.running {
 		ctx.Send(w, Swept{Repinned: m.repinned})
 	}

@@ -64,6 +64,7 @@ var expireKey = []byte(`"expire_at"`)
 type worker struct {
 	deps Deps
 	log  *slog.Logger
+	tell func(msg any) // sends msg to the healer actor
 }
 
 // run does j and returns the number of pins it reallocated. The pins of dead peers go first:
@@ -71,17 +72,15 @@ type worker struct {
 // millions of pins, and re-replication should not wait for either. A sweep rides on the state
 // sync's pass over the pinset (the actor never sweeps without a sync): at 10M pins a pass of
 // its own read every pin again, 9 s of CPU every state_sync_interval.
-// It also returns its state sync's count of the IPFS node's pins (nil: none listed).
-func (w worker) run(ctx context.Context, j job) (repinned int, listed *nodeCount) {
+func (w worker) run(ctx context.Context, j job) int {
+	n := 0
 	if !j.sweep && len(j.dead) > 0 {
-		repinned += w.repin(ctx, j.dead)
+		n += w.repin(ctx, j.dead)
 	}
 	if j.sync {
-		var n int
-		n, listed = w.stateSync(ctx, j.sweep)
-		repinned += n
+		n += w.stateSync(ctx, j.sweep)
 	}
-	return repinned, listed
+	return n
 }
 
 // repin reallocates the pins allocated to a peer of dead, or, when dead is nil, every pin with
@@ -201,16 +200,16 @@ func (r *repinner) done(ctx context.Context) int {
 //
 // With sweep, the pass also repins every under-replicated pin (a repinner, built once the
 // sync has waited for its turn and the node's list, so that it judges the peers as they are
-// then; nil when another peer repins). It returns the number of pins reallocated, and its
-// count of the node's pins (nil when the listing failed).
-func (w worker) stateSync(ctx context.Context, sweep bool) (repinned int, count *nodeCount) {
+// then; nil when another peer repins). It returns the number of pins reallocated. Once the
+// node has listed its pins, it tells the actor their count (nodeCounted).
+func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	leave, err := w.deps.Passes.Enter(ctx)
 	if err != nil {
-		return 0, nil // stopping
+		return 0 // stopping
 	}
 	defer leave()
 	onNode := cidset.New()
-	settledPins, settledUnpins := w.deps.Tracker.Settled()
+	pins0, unpins0 := w.deps.Tracker.Settled()
 	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
 		onNode.Add(c.KeyString())
 		found, here, err := w.deps.Pins.Placement(c)
@@ -226,7 +225,10 @@ func (w worker) stateSync(ctx context.Context, sweep bool) (repinned int, count 
 	})
 	listed := err == nil
 	if listed {
-		count = &nodeCount{pins: onNode.Len(), settledPins: settledPins, settledUnpins: settledUnpins}
+		// A pin or unpin the tracker completed while the node listed may or may not be in
+		// the listing: the baseline is halfway, so such changes are off by half either way.
+		pins1, unpins1 := w.deps.Tracker.Settled()
+		w.tell(nodeCounted{&nodeCount{pins: onNode.Len(), settledPins: pins0 + (pins1-pins0)/2, settledUnpins: unpins0 + (unpins1-unpins0)/2}})
 	}
 	if !listed && ctx.Err() == nil {
 		// Without the node's list every pin would look missing: only expiry runs this time.
@@ -305,7 +307,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) (repinned int, count 
 		w.log.Warn("state sync: iterating the pinset", "err", err)
 	}
 	if repin == nil {
-		return 0, count
+		return 0
 	}
-	return repin.done(ctx), count
+	return repin.done(ctx)
 }

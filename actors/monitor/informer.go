@@ -24,8 +24,8 @@ const (
 	MetricFreeSpace = "freespace"
 	// MetricPinQueue is the number of pins queued or in progress (fewer is better).
 	MetricPinQueue = "pinqueue"
-	// MetricNumPin is the number of pins on the peer's IPFS node (fewer is better), as its
-	// last state sync listed them.
+	// MetricNumPin is the number of pins on the peer's IPFS node (fewer is better): its last
+	// state sync's count, followed since by its tracker (healer.Healer.NodePins).
 	MetricNumPin = "numpin"
 	// TagPrefix starts the name of a tag metric: "tag:group".
 	TagPrefix = "tag:"

@@ -37,10 +37,11 @@ import (
 const batchMax = 512
 
 // batchOut adds a CID to the batch entry being built. Its queuing is told to nobody, so it
-// counts as unnoted (the status digest reconciles) unless created: the change made the CID's
-// first record, so no status digest entry of it can be wrong now (pin_queued is shown by
-// absence). That spares every peer a whole-pinset reconcile after a batch ingest or a
-// snapshot install.
+// counts as unnoted (the status digest reconciles) unless created: the change found no record
+// of the CID, not even a tombstone, so its status digest entry is absent (pin_queued is shown
+// by absence) but for a rare leftover: an unpin whose record was then collected or pruned
+// before its own item settled, which the sixth-tick reconcile or the item's settling corrects.
+// That spares every peer a whole-pinset reconcile after a batch ingest or a snapshot install.
 func (a *trackerActor) batchOut(c api.Cid, unpin, created bool) {
 	if !created {
 		a.queuedUnnoted()

@@ -24,7 +24,7 @@ func isUIPath(p string) bool {
 }
 
 // PeerCounts are one peer's pin counts, from the metrics it publishes (numpin: pins on its
-// IPFS node at its last state sync; pinqueue: pins queued or in progress). A count is -1 when the peer has no valid
+// IPFS node, healer.Healer.NodePins; pinqueue: pins queued or in progress). A count is -1 when the peer has no valid
 // metric of that name.
 type PeerCounts struct {
 	Peer   string `json:"peer"`
