@@ -1,10 +1,15 @@
 package peer
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/blockpush"
 	"github.com/pincluster/pincluster/cluster"
 	"github.com/pincluster/pincluster/cluster/rpcwire"
@@ -20,6 +25,9 @@ import (
 // replaces such an allocation or fails naming it) and keeps this peer's adds local (nil pusher).
 func (p *Peer) startBlockPush() (*blockpush.Pusher, error) {
 	put := ipfs.BlockPutterOf(p.ipfs)
+	if put != nil {
+		put = expectingPutter{BlockPutter: put, expect: p.tracker.Expect}
+	}
 	p.blockServer = blockpush.NewServer(p.host, put, rpcwire.AuthorizeBlockPush(p.roster.Trusted), p.log)
 	if put == nil {
 		return nil, nil
@@ -41,4 +49,20 @@ func (p *Peer) blocksForServices() cluster.BlockPusher {
 		return nil
 	}
 	return p.blockPusher
+}
+
+// expectingPutter tells the tracker the roots whose blocks it stored, pushed by another peer
+// or by this peer's own add, so that their pin skips the tracker's queues (actors/tracker's
+// express.go).
+type expectingPutter struct {
+	ipfs.BlockPutter
+	expect func(api.Cid)
+}
+
+func (e expectingPutter) PutBlocks(ctx context.Context, root cid.Cid, blks []blocks.Block) error {
+	err := e.BlockPutter.PutBlocks(ctx, root, blks)
+	if err == nil {
+		e.expect(api.NewCid(root))
+	}
+	return err
 }

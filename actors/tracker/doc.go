@@ -6,8 +6,10 @@
 //
 //	tracker                trackerActor (tracker_actor.go, slots.go, window.go, supervision.go):
 //	│                      the table of the window (status answers), the durable queue, the pool
-//	│                      of concurrent_pins slots; supervises the two queue actors; subscribed
-//	│                      to the pinset's PinsetChanged events (reconcile.go)
+//	│                      of concurrent_pins slots; supervises the three queue actors;
+//	│                      subscribed to the pinset's PinsetChanged events (reconcile.go)
+//	├── queue:express      queueActor, the same for pins of roots just pushed here (express.go),
+//	│   └── cid:<cid>:<n>  served first, with one slot beyond concurrent_pins
 //	├── queue:priority     queueActor (queue.go, queue_supervision.go): the FIFO of the priority
 //	│   └── cid:<cid>:<n>  queue; parent and supervisor of the cid actors it runs
 //	└── queue:normal       queueActor, the same for the normal queue

@@ -12,7 +12,7 @@ import (
 	"github.com/pincluster/pincluster/messages"
 )
 
-// queueActor is one of the tracker's two queues (queue:priority, queue:normal): it owns the
+// queueActor is one of the tracker's queues (queue:express, queue:priority, queue:normal): it owns the
 // FIFO of the items the tracker handed it, starts the oldest ones in the slots the tracker
 // grants it, and is the parent and supervisor of their cid actors (it implements
 // actor.SupervisorStrategy: a failed attempt is decided here, with the run at hand; see
@@ -262,7 +262,7 @@ func (a *queueActor) onTerminated(ctx actor.Context, m *actor.Terminated) {
 		out = outCancelled
 	}
 	ended := runEnded{kind: a.kind, epoch: a.epoch, outcome: out, runRef: a.ref(r)}
-	if a.kind == queuePriority {
+	if a.kind != queueNormal {
 		// The slot passes to the next item at once (see runEnded).
 		if it, ok := a.pop(); ok {
 			a.start(ctx, it)

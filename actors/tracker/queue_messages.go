@@ -6,31 +6,40 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// The conversation between the tracker and its two queue actors (see doc.go, "The slot
+// The conversation between the tracker and its queue actors (see doc.go, "The slot
 // protocol"). Every message carries the epoch of the queue actor's instance it is for or from:
 // the incarnation number of that instance, so that after a queue actor's restart the fresh
 // instance ignores what was sent to the crashed one and the tracker ignores what the crashed
 // one reported.
 
-// queueKind names one of the two queue actors; the priority queue is served first.
+// queueKind names one of the three queue actors, served in this order: the express queue
+// (pins whose blocks were just pushed to this peer's IPFS node: express.go), the priority
+// queue, the normal queue. The express queue follows the priority queue's rules.
 type queueKind uint8
 
 const (
-	queuePriority queueKind = iota
+	queueExpress queueKind = iota
+	queuePriority
 	queueNormal
 	numQueues
 )
 
 func (k queueKind) String() string {
-	if k == queuePriority {
+	switch k {
+	case queueExpress:
+		return "express"
+	case queuePriority:
 		return "priority"
 	}
 	return "normal"
 }
 
-// kindOf is the queue actor of an item whose queue choice is priority.
-func kindOf(priority bool) queueKind {
-	if priority {
+// kindOf is the queue actor of an item.
+func kindOf(it *item) queueKind {
+	switch {
+	case it.express:
+		return queueExpress
+	case it.priority:
 		return queuePriority
 	}
 	return queueNormal

@@ -28,7 +28,7 @@ func (a *queueActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 	}
 	r.it.attempts++
 	errText := failureText(reason)
-	next := nextStep(r.it.attempts, r.it.created, a.kind == queuePriority, time.Now(), a.cfg)
+	next := nextStep(r.it.attempts, r.it.created, a.kind != queueNormal, time.Now(), a.cfg)
 	a.logger.Info("tracker: attempt failed", "cid", r.it.cid.String(), "attempts", r.it.attempts, "error", errText)
 	ctx.Send(a.parent, attemptFailed{kind: a.kind, epoch: a.epoch, attempts: r.it.attempts, err: errText, next: next, runRef: a.ref(r)})
 	switch next {

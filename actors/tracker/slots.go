@@ -33,7 +33,7 @@ func (a *trackerActor) taken() int {
 
 // hand gives the item to the queue actor of its queue choice (at its FIFO's tail).
 func (a *trackerActor) hand(it *item) {
-	k := kindOf(it.priority)
+	k := kindOf(it)
 	r := &a.queues[k]
 	a.tickets++
 	it.ticket, it.q, it.running = a.tickets, k, false
@@ -80,8 +80,9 @@ func (a *trackerActor) flushQueues(ctx actor.Context) {
 	}
 }
 
-// dispatch grants the free slots of the pool, priority queue actor first, never more than it
-// has items waiting for: the pool holds at most concurrent_pins grants and runs in all.
+// dispatch grants the free slots of the pool, express queue actor first, then priority, never
+// more than it has items waiting for: the pool holds at most concurrent_pins grants and runs
+// in all, and the express queue expressSlots more (express.go).
 func (a *trackerActor) dispatch(ctx actor.Context) {
 	if a.stopping {
 		return
@@ -89,7 +90,11 @@ func (a *trackerActor) dispatch(ctx actor.Context) {
 	free := a.cfg.ConcurrentPins - a.taken()
 	for k := range a.queues {
 		r := &a.queues[k]
-		n := min(free, r.waiting-r.offered)
+		room := free
+		if queueKind(k) == queueExpress {
+			room += expressSlots
+		}
+		n := min(room, r.waiting-r.offered)
 		if r.epoch == 0 || n <= 0 {
 			continue
 		}
@@ -177,7 +182,8 @@ func (a *trackerActor) started(kind queueKind, s runRef) {
 	}
 	r.waiting--
 	a.setPhase(it, phaseRunning)
-	it.priority = kind == queuePriority
+	it.priority = kind != queueNormal
+	it.express = false // one jump: a retry handed again queues by the priority rules
 }
 
 func (a *trackerActor) onAttemptStarted(m attemptStarted) {

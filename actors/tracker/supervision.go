@@ -16,7 +16,7 @@ var ErrStopped = fmt.Errorf("%w: the pin tracker is stopped", api.ErrUnavailable
 // is escalated (the tracker restarts, rebuilding everything from the durable queue).
 const maxQueueRestarts = 10
 
-// spawnQueues spawns the two queue actors (queue:priority and queue:normal). Each instance
+// spawnQueues spawns the queue actors (queue:express, queue:priority and queue:normal). Each instance
 // knows its incarnation number, the epoch of its conversation with the tracker; the counter is
 // only touched by the producer, which runs in that child's mailbox.
 func (a *trackerActor) spawnQueues(ctx actor.Context) {

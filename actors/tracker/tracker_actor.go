@@ -36,6 +36,7 @@ type item struct {
 	attempts int
 	err      string
 	priority bool      // the queue of the last (or pending) attempt
+	express  bool      // handed to the express queue until its attempt starts (express.go)
 	ts       time.Time // last change
 	// ticket names its hand-off to the queue actor q (0: none); running once that started it
 	// (it holds a slot until the run ends).
@@ -58,8 +59,8 @@ func (it *item) short() api.PinInfoShort {
 }
 
 // trackerActor owns the table of CIDs in flight (the window over the durable queue) and the
-// pool of slots; it hands the items to its two queue actors and grants them slots, priority
-// first (slots.go), and supervises them (it implements actor.SupervisorStrategy: a crashed
+// pool of slots; it hands the items to its queue actors and grants them slots, express and
+// priority first (slots.go), and supervises them (it implements actor.SupervisorStrategy: a crashed
 // queue actor restarts fresh and is handed its items again).
 type trackerActor struct {
 	system   *actor.ActorSystem
@@ -77,7 +78,8 @@ type trackerActor struct {
 	changed   []messages.StatusChange
 	unnoted   *atomic.Uint64 // Tracker.Unnoted (nil in tests that build the actor alone)
 
-	items    map[string]*item // the window, by CID key
+	items    map[string]*item     // the window, by CID key
+	expected map[string]time.Time // roots whose blocks were pushed here, by CID key (express.go)
 	queues   [numQueues]queueRef
 	tickets  uint64
 	flushed  uint64 // the last ticket sent (or due to be handed again by a queueStarted)
@@ -164,6 +166,8 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 		a.finish(ctx, ack)
 	case messages.PinsetChanged:
 		a.onPinsetChanged(ctx, msg)
+	case expectPin:
+		a.onExpect(msg)
 	case statusQuery:
 		a.onStatus(ctx, msg)
 	case listQuery:
@@ -249,6 +253,10 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 // that is durable, and the window pages it in when its turn comes.
 func (a *trackerActor) track(ctx actor.Context, pin api.Pin, ack *pendingAck) {
 	it := a.items[pin.Cid.KeyString()]
+	if it == nil && a.takeExpected(pin.Cid) {
+		a.admitExpress(ctx, pin, ack)
+		return
+	}
 	if it == nil {
 		if !a.admitInMemory(ctx, pin.Cid, opPin, pin.Mode, pin.Timestamp) {
 			a.putNew(pin.Cid, false, pin.Mode, pin.Timestamp, ack)

@@ -1,0 +1,96 @@
+package tracker
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// The express queue: a pin whose blocks were just pushed to this peer's IPFS node (a cluster
+// add: blockpush) is pinned at once, whatever waits in the window and the durable queue. The
+// add waits until its allocations report the pin PINNED, and behind a backlog of pins the node
+// cannot fetch (each attempt lasting pin_timeout) it waited its whole 10 minutes and failed:
+// seen on a peer holding 1M unfetchable queued pins, for a 20-byte file whose blocks had been
+// stored in under a millisecond.
+//
+// Decisions:
+//   - The block pusher tells the tracker the roots it stored (Tracker.Expect) before the pin
+//     is committed; the tracker keeps them for expectFor, at most maxExpected (the oldest go
+//     first). A pin of an expected root allocated here is admitted into the window even when
+//     it is full (as Recover admits), queued durably, and handed to the express queue actor,
+//     which the slots serve first, with expressSlots slots of its own beyond concurrent_pins:
+//     its pins find their blocks on the node and take milliseconds.
+//   - The jump is taken once: a failed express attempt retries by the priority queue's rules,
+//     and the root is forgotten once its pin is admitted.
+//   - Expectations are memory only: after a restart the pin queues as any other.
+
+// expressSlots are the slots the express queue may take beyond concurrent_pins.
+const expressSlots = 1
+
+// maxExpected bounds the roots the tracker expects; expectFor bounds how long.
+const (
+	maxExpected = 1024
+	expectFor   = 10 * time.Minute
+)
+
+// expectPin tells the tracker actor that c's blocks were pushed to the node (Tracker.Expect).
+type expectPin struct{ cid api.Cid }
+
+// Expect tells the tracker that c's blocks were just stored on the IPFS node: a pin of c
+// allocated here that arrives within expectFor skips the queues (express.go). It does not
+// wait.
+func (t *Tracker) Expect(c api.Cid) {
+	t.system.Root.Send(t.pid, expectPin{cid: c})
+}
+
+// onExpect records an expected root, dropping those past expectFor, and the oldest when full.
+func (a *trackerActor) onExpect(m expectPin) {
+	now := time.Now()
+	if a.expected == nil {
+		a.expected = map[string]time.Time{}
+	}
+	if len(a.expected) >= maxExpected {
+		oldest, at := "", now
+		for k, t := range a.expected {
+			if now.Sub(t) > expectFor {
+				delete(a.expected, k)
+			} else if t.Before(at) {
+				oldest, at = k, t
+			}
+		}
+		if len(a.expected) >= maxExpected {
+			delete(a.expected, oldest)
+		}
+	}
+	a.expected[m.cid.KeyString()] = now
+}
+
+// takeExpected reports whether c is an expected root (and forgets it).
+func (a *trackerActor) takeExpected(c api.Cid) bool {
+	k := c.KeyString()
+	t, ok := a.expected[k]
+	if !ok {
+		return false
+	}
+	delete(a.expected, k)
+	return time.Since(t) <= expectFor
+}
+
+// isExpected reports whether c is an expected root, keeping it.
+func (a *trackerActor) isExpected(c api.Cid) bool {
+	t, ok := a.expected[c.KeyString()]
+	return ok && time.Since(t) <= expectFor
+}
+
+// admitExpress admits a pin of an expected root that the window does not hold, beyond the
+// window if need be, queued durably, for the express queue.
+func (a *trackerActor) admitExpress(ctx actor.Context, pin api.Pin, ack *pendingAck) {
+	it := &item{cid: pin.Cid, mode: pin.Mode, created: pin.Timestamp, op: opPin, express: true}
+	a.items[pin.Cid.KeyString()] = it
+	a.memQueued++ // until its put is written (write), as admit counts
+	a.publishLen()
+	a.enqueue(ctx, it, true)
+	a.put(it.cid, false, it.mode, it.created, writeTag{it: it, ack: ack})
+}
