@@ -237,7 +237,7 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 	if it.op != op {
 		it.attempts, it.err = 0, ""
 	}
-	it.op = op
+	it.op, it.express = op, false // the jump was for the pin of a pushed root, not for its switch
 	// A failed item's entry is in the failed set: the put moves it back (memory only would
 	// leave it there to show pin_error once the item leaves the window).
 	durable := it.durable || it.phase == phaseFailed
