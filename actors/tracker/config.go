@@ -18,8 +18,8 @@ import (
 // pin_timeout and unpin_timeout (where IPFS Cluster has them), which the peer copies in, so
 // they are not in the JSON form either (one key per setting).
 type Config struct {
-	// ConcurrentPins is how many pin/unpin operations run at once; the slots are shared by both
-	// queues, priority first.
+	// ConcurrentPins is how many pin/unpin operations run at once; the slots are shared by the
+	// queues, priority first (the express queue has one more of its own: express.go).
 	ConcurrentPins int
 	// PriorityPinMaxAge: a pin older than this (api.Pin.Timestamp) goes to the normal queue.
 	PriorityPinMaxAge time.Duration

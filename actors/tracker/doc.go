@@ -8,10 +8,11 @@
 //	│                      the table of the window (status answers), the durable queue, the pool
 //	│                      of concurrent_pins slots; supervises the three queue actors;
 //	│                      subscribed to the pinset's PinsetChanged events (reconcile.go)
-//	├── queue:express      queueActor, the same for pins of roots just pushed here (express.go),
-//	│   └── cid:<cid>:<n>  served first, with one slot beyond concurrent_pins
-//	├── queue:priority     queueActor (queue.go, queue_supervision.go): the FIFO of the priority
-//	│   └── cid:<cid>:<n>  queue; parent and supervisor of the cid actors it runs
+//	├── queue:express      queueActor (queue.go, queue_supervision.go): the FIFO of the pins of
+//	│   └── cid:<cid>:<n>  roots just pushed here (express.go); parent and supervisor of the cid
+//	│                      actors it runs; served first, with one slot beyond concurrent_pins
+//	├── queue:priority     queueActor, the same for the priority queue
+//	│   └── cid:<cid>:<n>
 //	└── queue:normal       queueActor, the same for the normal queue
 //	    └── cid:<cid>:<n>  cidActor (cid.go): one per CID in flight, runs one pin or unpin
 //
@@ -40,12 +41,13 @@
 // Slots are one shared pool, priority queue first (as the seed and IPFS Cluster do), and the
 // tracker grants them: it knows how many items each queue actor has waiting (it handed them)
 // and how many slots are taken (granted and not answered, or holding a run), so after every
-// message it grants the free slots to the priority queue actor up to its waiting items, then
-// to the normal one (slotGrant{n}). A queue actor starts at most n items, oldest first, and
+// message it grants the free slots to the express queue actor (express.go: the pins of roots
+// a cluster add just pushed here, with one slot more than the pool), then to the priority
+// queue actor up to its waiting items, then to the normal one (slotGrant{n}). A queue actor starts at most n items, oldest first, and
 // answers slotsTaken (the items started, the grants it had no item for); each started item
 // holds its slot until the queue actor reports runEnded, once its cid actor has terminated, so
-// no more than concurrent_pins cid actors live at once. One shortcut: when a run of the
-// priority queue actor ends and its FIFO is not empty, it starts the next item in the same slot
+// no more than concurrent_pins cid actors (and one express one) live at once. One shortcut:
+// when a run of the express or priority queue actor ends and its FIFO is not empty, it starts the next item in the same slot
 // and says so in runEnded (handedOver): the priority queue is served first anyway, and this
 // saves a grant round trip per pin in the common case. The normal queue actor always gives
 // its slots back. Offering rather than asking keeps one decision point for "priority first"

@@ -16,15 +16,22 @@ import (
 // stored in under a millisecond.
 //
 // Decisions:
-//   - The block pusher tells the tracker the roots it stored (Tracker.Expect) before the pin
-//     is committed; the tracker keeps them for expectFor, at most maxExpected (the oldest go
-//     first). A pin of an expected root allocated here is admitted into the window even when
-//     it is full (as Recover admits), queued durably, and handed to the express queue actor,
-//     which the slots serve first, with expressSlots slots of its own beyond concurrent_pins:
-//     its pins find their blocks on the node and take milliseconds.
-//   - The jump is taken once: a failed express attempt retries by the priority queue's rules,
-//     and the root is forgotten once its pin is admitted.
-//   - Expectations are memory only: after a restart the pin queues as any other.
+//   - The add's block putter tells the tracker the root of every batch of blocks it stored
+//     (Tracker.Expect), so before the pin is committed; a push that fails part way leaves its
+//     root expected too, which costs at most one express attempt. The tracker keeps them for
+//     expectFor, at most maxExpected (the oldest go first).
+//   - A pin of an expected root allocated here, that the window does not hold, is admitted
+//     into the window even when it is full, queued durably (refused, and queued as any other
+//     pin, when max_pin_queue_size is reached), and handed to the express queue actor. The
+//     slots serve it first, with expressSlots of its own beyond concurrent_pins, but the
+//     priority queue actor still hands a slot that ends to its own next item: concurrent adds
+//     to one backlogged peer take turns in the express slot. Its pins find their blocks on
+//     the node and take milliseconds.
+//   - The jump is taken once: a failed express attempt leaves the express queue (stepDemote)
+//     and retries by the queue rules after its backoff; the root is forgotten once its pin is
+//     admitted. A pin the window already holds keeps its place.
+//   - Expectations are memory only: after a restart of the tracker, or of the express queue
+//     actor while the pin ran, the pin queues as any other.
 
 // expressSlots are the slots the express queue may take beyond concurrent_pins.
 const expressSlots = 1
@@ -45,26 +52,28 @@ func (t *Tracker) Expect(c api.Cid) {
 	t.system.Root.Send(t.pid, expectPin{cid: c})
 }
 
-// onExpect records an expected root, dropping those past expectFor, and the oldest when full.
+// onExpect records an expected root (again: its time is renewed), dropping those past
+// expectFor, and the oldest when full.
 func (a *trackerActor) onExpect(m expectPin) {
-	now := time.Now()
+	now, key := time.Now(), m.cid.KeyString()
 	if a.expected == nil {
 		a.expected = map[string]time.Time{}
 	}
-	if len(a.expected) >= maxExpected {
-		oldest, at := "", now
+	if _, ok := a.expected[key]; !ok && len(a.expected) >= maxExpected {
+		oldest, first := "", true
+		var at time.Time
 		for k, t := range a.expected {
 			if now.Sub(t) > expectFor {
 				delete(a.expected, k)
-			} else if t.Before(at) {
-				oldest, at = k, t
+			} else if first || t.Before(at) {
+				oldest, at, first = k, t, false
 			}
 		}
 		if len(a.expected) >= maxExpected {
 			delete(a.expected, oldest)
 		}
 	}
-	a.expected[m.cid.KeyString()] = now
+	a.expected[key] = now
 }
 
 // takeExpected reports whether c is an expected root (and forgets it).
@@ -87,10 +96,9 @@ func (a *trackerActor) isExpected(c api.Cid) bool {
 // admitExpress admits a pin of an expected root that the window does not hold, beyond the
 // window if need be, queued durably, for the express queue.
 func (a *trackerActor) admitExpress(ctx actor.Context, pin api.Pin, ack *pendingAck) {
-	it := &item{cid: pin.Cid, mode: pin.Mode, created: pin.Timestamp, op: opPin, express: true}
+	// durable: its put is queued below (write counts an item that was not as leaving memQueued).
+	it := &item{cid: pin.Cid, mode: pin.Mode, created: pin.Timestamp, op: opPin, express: true, durable: true}
 	a.items[pin.Cid.KeyString()] = it
-	a.memQueued++ // until its put is written (write), as admit counts
-	a.publishLen()
 	a.enqueue(ctx, it, true)
 	a.put(it.cid, false, it.mode, it.created, writeTag{it: it, ack: ack})
 }

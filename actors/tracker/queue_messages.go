@@ -124,9 +124,9 @@ type attemptFailed struct {
 }
 
 // runEnded (queue actor -> tracker): the item's hand-off is over and its slot (if it was
-// started) is free, or, when handedOver, already taken by the next item of the priority queue
-// actor's FIFO (next), which that actor started in it: the priority queue is served first
-// anyway, so its slots pass from one item to the next without a grant.
+// started) is free, or, when handedOver, already taken by the next item of the express or
+// priority queue actor's FIFO (next), which that actor started in it: those queues are served
+// before the normal one anyway, so their slots pass from one item to the next without a grant.
 type runEnded struct {
 	kind       queueKind
 	epoch      int

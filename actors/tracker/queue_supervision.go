@@ -29,6 +29,9 @@ func (a *queueActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 	r.it.attempts++
 	errText := failureText(reason)
 	next := nextStep(r.it.attempts, r.it.created, a.kind != queueNormal, time.Now(), a.cfg)
+	if a.kind == queueExpress && next == stepRetry {
+		next = stepDemote // its blocks were not all there: it leaves the express slot (express.go)
+	}
 	a.logger.Info("tracker: attempt failed", "cid", r.it.cid.String(), "attempts", r.it.attempts, "error", errText)
 	ctx.Send(a.parent, attemptFailed{kind: a.kind, epoch: a.epoch, attempts: r.it.attempts, err: errText, next: next, runRef: a.ref(r)})
 	switch next {

@@ -24,7 +24,7 @@ import (
 func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChanged) {
 	defer a.flushBatch()
 	for i, op := range ev.Ops {
-		if a.items[op.Cid.KeyString()] == nil && !a.roomInMemory() && !(op.Kind == crdt.OpPin && a.isExpected(op.Cid)) {
+		if a.items[op.Cid.KeyString()] == nil && !a.roomInMemory() && !(op.Kind == crdt.OpPin && a.full() == nil && a.isExpected(op.Cid)) {
 			a.batchOut(op.Cid, op.Kind != crdt.OpPin, i < len(ev.Created) && ev.Created[i])
 			continue
 		}

@@ -68,8 +68,9 @@ const (
 	stepGiveUp             // past the retries: pin_error/unpin_error until Recover or RecoverAll
 )
 
-// nextStep decides after the attempts-th failed attempt of an item run by the priority queue
-// actor (priority) or the normal one: give up after priority_pin_max_retries attempts; else a
+// nextStep decides after the attempts-th failed attempt of an item run by the priority (or
+// express) queue actor (priority) or the normal one (the express queue demotes what this
+// says retries in place: express.go): give up after priority_pin_max_retries attempts; else a
 // pin of the priority queue that the queue rules no longer put there (too old by now) is
 // demoted; else it retries where it is.
 func nextStep(attempts int, created time.Time, priority bool, now time.Time, cfg Config) step {

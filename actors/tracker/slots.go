@@ -202,7 +202,8 @@ func (a *trackerActor) onAttemptFailed(ctx actor.Context, m attemptFailed) {
 	it.attempts, it.err = m.attempts, m.err
 	a.setPhase(it, phaseRetrying)
 	if m.next == stepDemote {
-		it.priority = false
+		// Out of the express queue, the queue rules decide; out of the priority queue, normal.
+		it.priority = m.kind == queueExpress && usePriorityQueue(it.attempts, it.created, time.Now(), a.cfg)
 	}
 	a.answerWaiters(ctx, it, it.short())
 	if m.next == stepGiveUp {

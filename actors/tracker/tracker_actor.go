@@ -253,7 +253,7 @@ func (a *trackerActor) switchOp(ctx actor.Context, it *item, op opKind, now time
 // that is durable, and the window pages it in when its turn comes.
 func (a *trackerActor) track(ctx actor.Context, pin api.Pin, ack *pendingAck) {
 	it := a.items[pin.Cid.KeyString()]
-	if it == nil && a.takeExpected(pin.Cid) {
+	if it == nil && a.full() == nil && a.takeExpected(pin.Cid) {
 		a.admitExpress(ctx, pin, ack)
 		return
 	}
@@ -322,7 +322,8 @@ func (a *trackerActor) onRecover(ctx actor.Context, msg recoverPin) {
 			ctx.Respond(messages.RecoverPinResponse{Err: err})
 			return
 		}
-		it = &item{cid: msg.pin.Cid, mode: msg.pin.Mode, created: msg.pin.Timestamp, op: opPin}
+		// durable: its put is queued below (write counts an item that was not as leaving memQueued).
+		it = &item{cid: msg.pin.Cid, mode: msg.pin.Mode, created: msg.pin.Timestamp, op: opPin, durable: true}
 		if f := msg.failed; f != nil {
 			it.attempts, it.err = f.Attempts, f.Err
 			if f.Unpin {
