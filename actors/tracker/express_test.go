@@ -8,6 +8,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/ipfs/fake"
 	"github.com/pincluster/pincluster/messages"
 )
 
@@ -17,23 +18,7 @@ func TestExpectedRootSkipsTheQueues(t *testing.T) {
 	cfg := testConfig()
 	cfg.QueueWindow = 4
 	tr, b := newTestTracker(t, cfg)
-	var stalled []api.Pin
-	for i := range 6 {
-		p := testPin(t, fmt.Sprint("stalled", i))
-		b.StallPin(p.Cid)
-		stalled = append(stalled, p)
-		if err := tr.Track(ctx5s(t), p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		for _, p := range stalled {
-			b.Release(p.Cid)
-		}
-	})
-	waitFor(t, "every slot busy", func() (bool, string) {
-		return b.PinCalls(stalled[0].Cid) == 1 && b.PinCalls(stalled[1].Cid) == 1, fmt.Sprint(b.PinCalls(stalled[0].Cid), b.PinCalls(stalled[1].Cid))
-	})
+	fillSlots(t, tr, b, 6)
 	added, other := testPin(t, "added"), testPin(t, "not pushed")
 	tr.Expect(added.Cid)
 	if err := tr.Track(ctx5s(t), other); err != nil {
@@ -59,23 +44,7 @@ func TestFailingExpressPinLeavesTheSlot(t *testing.T) {
 	cfg.QueueWindow = 2
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = time.Hour, time.Hour // a retry in place would block
 	tr, b := newTestTracker(t, cfg)
-	var stalled []api.Pin
-	for i := range 3 {
-		p := testPin(t, fmt.Sprint("stalled", i))
-		b.StallPin(p.Cid)
-		stalled = append(stalled, p)
-		if err := tr.Track(ctx5s(t), p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		for _, p := range stalled {
-			b.Release(p.Cid)
-		}
-	})
-	waitFor(t, "every slot busy", func() (bool, string) {
-		return b.PinCalls(stalled[0].Cid) == 1 && b.PinCalls(stalled[1].Cid) == 1, ""
-	})
+	fillSlots(t, tr, b, 3)
 	broken, good := testPin(t, "pushed but broken"), testPin(t, "pushed")
 	b.FailPin(broken.Cid, errors.New("ipfs: block not found"))
 	for _, p := range []api.Pin{broken, good} {
@@ -104,4 +73,27 @@ func TestExpectedRootsAreBounded(t *testing.T) {
 	if len(a.expected) != maxExpected || !a.isExpected(testCid(t, "new")) {
 		t.Fatalf("%d expected after a new root, it kept: %v", len(a.expected), a.isExpected(testCid(t, "new")))
 	}
+}
+
+// fillSlots tracks n pins that stall on the node (released when the test ends) and waits
+// until the first two, the test config's concurrent_pins, run.
+func fillSlots(t *testing.T, tr *Tracker, b *fake.Backend, n int) {
+	t.Helper()
+	var stalled []api.Pin
+	for i := range n {
+		p := testPin(t, fmt.Sprint("stalled", i))
+		b.StallPin(p.Cid)
+		stalled = append(stalled, p)
+		if err := tr.Track(ctx5s(t), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, p := range stalled {
+			b.Release(p.Cid)
+		}
+	})
+	waitFor(t, "every slot busy", func() (bool, string) {
+		return b.PinCalls(stalled[0].Cid) == 1 && b.PinCalls(stalled[1].Cid) == 1, fmt.Sprint(b.PinCalls(stalled[0].Cid), b.PinCalls(stalled[1].Cid))
+	})
 }
