@@ -51,7 +51,7 @@ type Healer struct {
 }
 
 // nodeCount is a state sync's count of the IPFS node's pins, with the tracker's Settled
-// counters read before the listing began.
+// counters as of halfway through the listing (worker.stateSync).
 type nodeCount struct {
 	pins                       int
 	settledPins, settledUnpins uint64

@@ -20,8 +20,9 @@
 //     the tracker queued operations without telling their change since the last one (CIDs
 //     beyond its window, and batch entries but for CIDs whose change found no record of
 //     them: Deps.Unnoted), when the last one did not settle everything (an error, or the
-//     IPFS node did not answer), or else every 6th tick (reconcileEvery). Between them the tracker's changes keep the digest current: a pin
-//     the IPFS node lost is tracked again by the healer's state sync, every Resync.
+//     IPFS node did not answer), or else every 6th tick (reconcileEvery). Between them the
+//     tracker's changes keep the digest current: a pin the IPFS node lost is tracked again by
+//     the healer's state sync, every Resync.
 //   - Serving pulls: messages.StatusDigestPullRequest answers a page of the own digest.
 //   - Replicas: the gossip actor's reader hands it the digests of trusted peers (Received);
 //     it rate-limits each peer (a token bucket; the excess is dropped and logged, and the gap

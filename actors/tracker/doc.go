@@ -43,12 +43,13 @@
 // and how many slots are taken (granted and not answered, or holding a run), so after every
 // message it grants the free slots to the express queue actor (express.go: the pins of roots
 // a cluster add just pushed here, with one slot more than the pool), then to the priority
-// queue actor up to its waiting items, then to the normal one (slotGrant{n}). A queue actor starts at most n items, oldest first, and
-// answers slotsTaken (the items started, the grants it had no item for); each started item
-// holds its slot until the queue actor reports runEnded, once its cid actor has terminated, so
-// no more than concurrent_pins cid actors (and one express one) live at once. One shortcut:
-// when a run of the express or priority queue actor ends and its FIFO is not empty, it starts the next item in the same slot
-// and says so in runEnded (handedOver): the priority queue is served first anyway, and this
+// queue actor up to its waiting items, then to the normal one (slotGrant{n}). A queue actor
+// starts at most n items, oldest first, and answers slotsTaken (the items started, the grants
+// it had no item for); each started item holds its slot until the queue actor reports
+// runEnded, once its cid actor has terminated, so no more than concurrent_pins cid actors (and
+// one express one) live at once. One shortcut: when a run of the express or priority queue
+// actor ends and its FIFO is not empty, it starts the next item in the same slot and says so
+// in runEnded (handedOver): the priority queue is served first anyway, and this
 // saves a grant round trip per pin in the common case. The normal queue actor always gives
 // its slots back. Offering rather than asking keeps one decision point for "priority first"
 // and needs no demand bookkeeping in the queue actors.

@@ -78,13 +78,9 @@ func (a *trackerActor) onExpect(m expectPin) {
 
 // takeExpected reports whether c is an expected root (and forgets it).
 func (a *trackerActor) takeExpected(c api.Cid) bool {
-	k := c.KeyString()
-	t, ok := a.expected[k]
-	if !ok {
-		return false
-	}
-	delete(a.expected, k)
-	return time.Since(t) <= expectFor
+	ok := a.isExpected(c)
+	delete(a.expected, c.KeyString())
+	return ok
 }
 
 // isExpected reports whether c is an expected root, keeping it.

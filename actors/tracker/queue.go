@@ -12,9 +12,9 @@ import (
 	"github.com/pincluster/pincluster/messages"
 )
 
-// queueActor is one of the tracker's queues (queue:express, queue:priority, queue:normal): it owns the
-// FIFO of the items the tracker handed it, starts the oldest ones in the slots the tracker
-// grants it, and is the parent and supervisor of their cid actors (it implements
+// queueActor is one of the tracker's queues (queue:express, queue:priority, queue:normal): it
+// owns the FIFO of the items the tracker handed it, starts the oldest ones in the slots the
+// tracker grants it, and is the parent and supervisor of their cid actors (it implements
 // actor.SupervisorStrategy: a failed attempt is decided here, with the run at hand; see
 // queue_supervision.go). It reports every outcome to the tracker, which owns the table, the
 // durable queue and the slot pool.

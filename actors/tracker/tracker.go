@@ -107,8 +107,9 @@ func (t *Tracker) NotifyChanges(pid *actor.PID) { t.changes.Store(pid) }
 // (batch entries, and CIDs queued beyond the window): their change is told when they are
 // paged in. While it moves, the status digest reconciles every state_sync_interval. A batch
 // entry's CID whose pinset change found no record of it (messages.PinsetChanged.Created) is
-// not counted: it has no status digest entry to correct (but see batchOut), so a batch ingest or a snapshot
-// install does not make every peer reconcile its whole pinset (see batchOut).
+// not counted: it has no status digest entry to correct (but for the rare leftover batchOut
+// names), so a batch ingest or a snapshot install does not make every peer reconcile its
+// whole pinset.
 func (t *Tracker) Unnoted() uint64 { return t.unnoted.Load() }
 
 // Settled counts the pins the IPFS node completed and the pins it removed since the tracker

@@ -60,8 +60,8 @@ func (it *item) short() api.PinInfoShort {
 
 // trackerActor owns the table of CIDs in flight (the window over the durable queue) and the
 // pool of slots; it hands the items to its queue actors and grants them slots, express and
-// priority first (slots.go), and supervises them (it implements actor.SupervisorStrategy: a crashed
-// queue actor restarts fresh and is handed its items again).
+// priority first (slots.go), and supervises them (it implements actor.SupervisorStrategy: a
+// crashed queue actor restarts fresh and is handed its items again).
 type trackerActor struct {
 	system   *actor.ActorSystem
 	self     *actor.PID
