@@ -12,7 +12,7 @@ help:
 	@echo "make test     go vet + go test -race ./... (includes the end-to-end suite)"
 	@echo "make bench    print the benchmark table: single peer (ingest, listing, RSS vs raw Badger), cluster (ingest, convergence, catch-up), allocation and self-healing (-suite single|cluster|alloc|all)"
 	@echo "make bench-10m  single peer holding 10M queued (unfetchable) pins: RSS (target < 1 GB), ingest and listing; then a fresh peer catching up with 10M pins; not in CI"
-	@echo "make bench-scale  scale harness: 10, 30 and 100 peers in one process (formation, convergence, catch-up, a 10% kill, bytes and CPU per pin); SCALE_PEERS=10,30 to choose"
+	@echo "make bench-scale  scale harness: 10, 30 and 100 peers in one process (formation, convergence, catch-up, a 10% kill, bytes and CPU per pin); SCALE_PEERS=10,30 to choose, SCALE_LOW_WATER/SCALE_HIGH_WATER for cluster.connection_manager"
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
@@ -76,7 +76,7 @@ bench-10m: build
 # and fake IPFS backends; prints a table row per size. Not in CI (100 peers take minutes).
 SCALE_PEERS ?= 10,30,100
 bench-scale:
-	PINCLUSTER_SCALE_PEERS=$(SCALE_PEERS) $(GO) test -count=1 -run '^TestScale$$' -timeout 60m ./testcluster/ -v | grep -v '^=== \|^--- \|^    ---'
+	PINCLUSTER_SCALE_PEERS=$(SCALE_PEERS) PINCLUSTER_SCALE_LOW_WATER=$(SCALE_LOW_WATER) PINCLUSTER_SCALE_HIGH_WATER=$(SCALE_HIGH_WATER) $(GO) test -count=1 -run '^TestScale$$' -timeout 60m ./testcluster/ -v | grep -v '^=== \|^--- \|^    ---'
 
 cluster: build
 	bash scripts/cluster.sh

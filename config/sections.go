@@ -40,6 +40,9 @@ type Cluster struct {
 	// follower untrusted: the trusted peers' consensus.crdt.trusted_peers must leave it out.
 	// IPFS Cluster's key and default (false); `pincluster follow NAME run` sets it.
 	FollowerMode bool `json:"follower_mode,omitempty"`
+	// ConnectionManager bounds the peer's libp2p connections (IPFS Cluster's key, defaults and
+	// meaning; see ConnMgr).
+	ConnectionManager ConnMgr `json:"connection_manager"`
 	// IPFS Cluster's peer_watch_interval is not read at all (membership changes arrive as
 	// events): a file that sets it gets an unknown-key error naming it.
 }
@@ -62,7 +65,41 @@ func DefaultCluster() Cluster {
 		// dies has its under-replicated pins moved, which is what operators ask of a cluster.
 		DisableRepinning:    false,
 		MonitorPingInterval: Duration(15 * time.Second),
+		ConnectionManager:   DefaultConnMgr(),
 	}
+}
+
+// ConnMgr is "cluster.connection_manager": how many connections a peer keeps.
+//
+// Up to LowWater+1 members the cluster is a full mesh, as it always was. In a larger cluster
+// each peer keeps connections to about LowWater members, chosen so that both ends of a pair
+// agree (package membership), which keeps the cluster one connected graph; gossip reaches
+// everyone through it, and calls to a member outside the set dial it on demand. When a peer
+// holds more than HighWater connections, libp2p's connection manager closes the least useful
+// ones down to LowWater, sparing those the membership chose and any younger than GracePeriod.
+type ConnMgr struct {
+	HighWater   int      `json:"high_water"`
+	LowWater    int      `json:"low_water"`
+	GracePeriod Duration `json:"grace_period"`
+}
+
+// DefaultConnMgr has IPFS Cluster's defaults.
+func DefaultConnMgr() ConnMgr {
+	return ConnMgr{HighWater: 400, LowWater: 100, GracePeriod: Duration(2 * time.Minute)}
+}
+
+// Validate names the offending key.
+func (c ConnMgr) Validate() error {
+	if c.LowWater < 1 {
+		return fmt.Errorf("cluster.connection_manager.low_water: must be at least 1, got %d", c.LowWater)
+	}
+	if c.HighWater < c.LowWater {
+		return fmt.Errorf("cluster.connection_manager.high_water (%d): must be at least low_water (%d)", c.HighWater, c.LowWater)
+	}
+	if c.GracePeriod < 0 {
+		return fmt.Errorf("cluster.connection_manager.grace_period: must not be negative, got %s", c.GracePeriod.D())
+	}
+	return nil
 }
 
 // NewSecret returns 32 random bytes, hex encoded.
@@ -100,6 +137,9 @@ func (c Cluster) Validate() error {
 		}
 	}
 	if err := c.checkReplication(); err != nil {
+		return err
+	}
+	if err := c.ConnectionManager.Validate(); err != nil {
 		return err
 	}
 	for key, d := range map[string]Duration{"state_sync_interval": c.StateSyncInterval, "pin_recover_interval": c.PinRecoverInterval,

@@ -9,15 +9,26 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/pnet"
+	lpconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/pincluster/pincluster/config"
 	"github.com/pincluster/pincluster/internal/identity"
 )
 
 // newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
 // Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
 // complete a handshake.
-func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, gater connmgr.ConnectionGater, bw metrics.Reporter) (host.Host, error) {
+func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, cm config.ConnMgr, gater connmgr.ConnectionGater, bw metrics.Reporter) (host.Host, error) {
+	// The membership actor owns the connections: it keeps links to about low_water members
+	// (all of them in a cluster of up to low_water+1 peers) and protects them here, so the
+	// manager's trimming, past high_water, closes only connections nobody chose to keep
+	// (on-demand calls, other peers' stand-ins for their lost links). libp2p's default
+	// manager (trim to 160 past 192, protecting nothing) fought the membership's redials.
+	mgr, err := lpconnmgr.NewConnManager(cm.LowWater, cm.HighWater, lpconnmgr.WithGracePeriod(cm.GracePeriod.D()))
+	if err != nil {
+		return nil, fmt.Errorf("cluster.connection_manager: %w", err)
+	}
 	opts := []libp2p.Option{
 		libp2p.Identity(ident.PrivKey),
 		libp2p.ListenAddrStrings(listen...),
@@ -30,12 +41,7 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 		// AutoNAT client it replaces only subscribed to identify events, and its background
 		// loop stalling at close blocked identify's emit and so host.Close (seen at 100 peers).
 		libp2p.ForceReachabilityPublic(),
-		// The membership actor owns the connections: it keeps one to every member and redials
-		// any that drops. libp2p's default manager trims to 160 past 192 connections, so a
-		// cluster of more than 192 peers would churn (trim, redial, trim). The resource
-		// manager's connection limits (scaled to the machine's memory) still bound a peer's
-		// connections; docs/scale.md has what a full mesh costs and where it stops.
-		libp2p.ConnectionManager(connmgr.NullConnMgr{}),
+		libp2p.ConnectionManager(mgr),
 	}
 	if gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(gater))

@@ -210,7 +210,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 			p.Close()
 		}
 	}()
-	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, opts.ConnGater, opts.Bandwidth); err != nil {
+	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, cfg.Cluster.ConnectionManager, opts.ConnGater, opts.Bandwidth); err != nil {
 		return nil, err
 	}
 	if opts.OnHost != nil {
@@ -224,7 +224,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		p.host, p.store, log); err != nil {
 		return nil, err
 	}
-	if p.ipfs, err = openBackend(ctx, dir, cfg, p.host, opts, log); err != nil {
+	if p.ipfs, err = openBackend(ctx, dir, cfg, p.host, p.store, opts, log); err != nil {
 		return nil, err
 	}
 	p.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -291,7 +291,8 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		return nil, err
 	}
 	if p.membership, err = membership.Spawn(p.root, ident.ID, membership.HostNetwork{Host: p.host},
-		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.roster.List()}, log); err != nil {
+		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.roster.List(),
+			LowWater: cfg.Cluster.ConnectionManager.LowWater}, log); err != nil {
 		return nil, err
 	}
 	p.roster.AttachMembership(p.membership)
@@ -350,7 +351,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 
 // openBackend opens the IPFS backend the config names (or the injected one), wrapped by the
 // fault hook when set.
-func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host.Host, opts Options, log *slog.Logger) (ipfs.Backend, error) {
+func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host.Host, store *persistence.Store, opts Options, log *slog.Logger) (ipfs.Backend, error) {
 	var b ipfs.Backend
 	switch {
 	case opts.Backend != nil:
@@ -362,7 +363,8 @@ func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host
 		}
 		b = k
 	default:
-		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, StorageMax: cfg.IPFS.StorageMax, Host: h, Logger: log})
+		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, StorageMax: cfg.IPFS.StorageMax, Host: h, Logger: log,
+			Sources: pinSources(store)})
 		if err != nil {
 			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)
 		}

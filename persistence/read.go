@@ -64,7 +64,7 @@ func (s *Store) GetPin(c api.Cid) (api.Pin, bool, error) {
 	if err != nil {
 		return api.Pin{}, false, err
 	}
-	return livePin(c, rec, found)
+	return LivePin(c, rec, found)
 }
 
 // GetPins is GetPin for many CIDs in one read transaction: a transaction's start waits for
@@ -123,14 +123,16 @@ func (sn *Snapshot) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err e
 		if err != nil {
 			return nil, nil, err
 		}
-		if pins[i], found[i], err = livePin(c, rec, ok); err != nil {
+		if pins[i], found[i], err = LivePin(c, rec, ok); err != nil {
 			return nil, nil, err
 		}
 	}
 	return pins, found, nil
 }
 
-func livePin(c api.Cid, rec Record, found bool) (api.Pin, bool, error) {
+// LivePin decodes the live pin of a record read with Get; found is false for an absent CID or a
+// tombstone.
+func LivePin(c api.Cid, rec Record, found bool) (api.Pin, bool, error) {
 	if !found || rec.Deleted {
 		return api.Pin{}, false, nil
 	}

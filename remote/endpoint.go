@@ -13,9 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// connTag protects connections to peers we have an endpoint to from the connection manager.
-const connTag = "pincluster-remote"
-
 // outFrame is one encoded envelope waiting for the writer. sender is set when the sender is
 // local and may be waiting for a reply.
 type outFrame struct {
@@ -84,7 +81,6 @@ func (ep *endpoint) die(err *RemoteError) {
 	r := ep.r
 	r.mu.Lock()
 	if r.endpoints[ep.peer] == ep {
-		r.h.ConnManager().Unprotect(ep.peer, connTag)
 		delete(r.endpoints, ep.peer)
 	}
 	r.mu.Unlock()

@@ -96,9 +96,11 @@ func (r *Remote) enqueue(to peer.ID, f outFrame) *RemoteError {
 		if ep == nil {
 			ep = newEndpoint(r, to)
 			r.endpoints[to] = ep
-			// keep the connection from being trimmed while we may have requests on it (a no-op
-			// on the daemon's host, which trims nothing: peer/host.go)
-			r.h.ConnManager().Protect(to, connTag)
+			// The connection is not protected from the connection manager: an endpoint lives
+			// as long as its stream, so every peer ever called would stay connected for good
+			// and the set would grow back to a full mesh (tombstone collection calls every
+			// member). A new connection is spared for cluster.connection_manager.grace_period;
+			// a request on one trimmed later fails as unreachable, as on any lost connection.
 			r.wg.Add(1)
 			go ep.run()
 		}

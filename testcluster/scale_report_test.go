@@ -15,14 +15,16 @@ func printScaleHeader() {
 	fmt.Println("scale harness: N peers in one process, real libp2p hosts on loopback, fake IPFS backends")
 	fmt.Printf("(ping %s, batches 256 ops/200 ms, %d singles, %d bulk pins from %d clients, %d pins rf 2)\n",
 		scalePing, scaleSingles, scaleBulk, scaleClients, scaleReplicated)
-	fmt.Println("| peers | formed | conv p50 | conv p99 | idle B/s/peer | idle CPU/peer | bulk accept | bulk all peers | B/pin/peer | CPU/pin/peer | catch-up | killed | pins moved | repinned | RSS/peer | RSS |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	cm := scaleConnMgr()
+	fmt.Printf("(connection_manager low_water %d, high_water %d; PINCLUSTER_SCALE_LOW_WATER and _HIGH_WATER set them)\n", cm.LowWater, cm.HighWater)
+	fmt.Println("| peers | formed | conns/peer idle (max) | conv p50 | conv p99 | idle B/s/peer | idle CPU/peer | bulk accept | bulk all peers | B/pin/peer | CPU/pin/peer | catch-up | killed | pins moved | repinned | RSS/peer | RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 }
 
 // printScaleRow prints one size's row of the table.
 func printScaleRow(r scaleRow) {
-	fmt.Printf("| %d | %s | %s | %s | %.0f | %.1f%% | %.0f/s | %s | %.0f | %s | %s | %d | %d | %s | %.0f MB | %.0f MB |\n",
-		r.peers, r.formed.Round(time.Millisecond), r.convP50.Round(time.Millisecond), r.convP99.Round(time.Millisecond),
+	fmt.Printf("| %d | %s | %.1f (%d) | %s | %s | %.0f | %.1f%% | %.0f/s | %s | %.0f | %s | %s | %d | %d | %s | %.0f MB | %.0f MB |\n",
+		r.peers, r.formed.Round(time.Millisecond), r.connsMean, r.connsMax, r.convP50.Round(time.Millisecond), r.convP99.Round(time.Millisecond),
 		r.idleBytesPerPeerSec, 100*r.idleCPUPerPeer, r.bulkRate, r.bulkConverged.Round(time.Millisecond),
 		r.bytesPerPinPerPeer, r.cpuPerPinPerPeer.Round(time.Microsecond), r.catchUp.Round(time.Millisecond),
 		r.killed, r.moved, r.repinned.Round(time.Millisecond), r.rssPerPeerMB, r.rssTotMB)

@@ -44,6 +44,8 @@ const (
 type scaleRow struct {
 	peers                  int
 	formed                 time.Duration
+	connsMean              float64 // connections per peer at the end of the idle phase
+	connsMax               int
 	convP50, convP99       time.Duration
 	idleBytesPerPeerSec    float64
 	idleCPUPerPeer         float64 // CPU seconds per peer per wall second
@@ -90,12 +92,14 @@ func runScale(t *testing.T, n int) scaleRow {
 		cfg.Consensus.CRDT.RebroadcastInterval = def.RebroadcastInterval
 		cfg.Consensus.CRDT.Batching.MaxBatchSize = def.Batching.MaxBatchSize
 		cfg.Consensus.CRDT.Batching.MaxBatchAge = def.Batching.MaxBatchAge
+		cfg.Cluster.ConnectionManager = scaleConnMgr()
 	}))
 	r.formed = time.Since(start)
 	running := c.Running()
 	t.Logf("%d peers formed in %s", n, r.formed.Round(time.Millisecond))
 
 	r.idleBytesPerPeerSec, r.idleCPUPerPeer = idleCost(c, running)
+	r.connsMean, r.connsMax = connections(c, running)
 	r.convP50, r.convP99 = singlesConvergence(t, c, running)
 	bulkCost(t, c, running, &r)
 	r.catchUp = catchUp(t, c, n)
@@ -103,6 +107,30 @@ func runScale(t *testing.T, n int) scaleRow {
 	r.rssTotMB = float64(rss()) / (1 << 20)
 	r.rssPerPeerMB = r.rssTotMB / float64(n+1)
 	return r
+}
+
+// scaleConnMgr is the daemon's cluster.connection_manager, with the watermarks of
+// PINCLUSTER_SCALE_LOW_WATER and PINCLUSTER_SCALE_HIGH_WATER when set.
+func scaleConnMgr() config.ConnMgr {
+	cm := config.DefaultConnMgr()
+	if v, err := strconv.Atoi(os.Getenv("PINCLUSTER_SCALE_LOW_WATER")); err == nil {
+		cm.LowWater = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("PINCLUSTER_SCALE_HIGH_WATER")); err == nil {
+		cm.HighWater = v
+	}
+	return cm
+}
+
+// connections is the mean and the most connections a running peer holds.
+func connections(c *Cluster, running []int) (mean float64, most int) {
+	total := 0
+	for _, i := range running {
+		n := len(c.Probe(i).Host().Network().Peers())
+		total += n
+		most = max(most, n)
+	}
+	return float64(total) / float64(len(running)), most
 }
 
 // idleCost is the traffic (bytes in+out per peer per second) and CPU (seconds per peer per

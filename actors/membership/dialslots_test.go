@@ -45,6 +45,8 @@ func (n *slowNet) IsConnected(id peer.ID) bool {
 	return n.connected[id]
 }
 
+func (n *slowNet) Protect(peer.ID, bool) {}
+
 // TestDialsAreBounded: a peer that learns many members at once (joining a large cluster)
 // dials at most MaxDials of them at a time, and still reaches all of them.
 func TestDialsAreBounded(t *testing.T) {

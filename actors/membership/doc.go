@@ -1,5 +1,6 @@
-// Package membership keeps a peer connected to every member of its cluster, for as long as
-// it runs, and remembers them across restarts.
+// Package membership keeps a peer connected to the members of its cluster, for as long as it
+// runs, and remembers them across restarts: to every member up to
+// cluster.connection_manager.low_water of them, to about low_water chosen ones beyond.
 //
 // One actor owns the table of known members (peer ID, last known addresses, connected or not,
 // redial backoff). It learns members from connections, from the addresses peers announce in
@@ -11,6 +12,20 @@
 // finds the cluster again as soon as any member is reachable.
 //
 // Decisions:
+//   - A full mesh costs every peer a connection, a handshake and buffers per member (about 1 MB
+//     each, docs/scale.md), and libp2p's resource manager refuses connections past a few
+//     hundred, so beyond low_water+1 members each peer keeps links (links.go) to about
+//     low_water of them: a pair is a link when a hash of the two IDs, the same at both ends,
+//     falls below low_water/members (a random graph of mean degree low_water, two or three hops
+//     across), or when the two are neighbours on the ring of members sorted by ID (which keeps
+//     the graph connected when low_water is small). Both ends agree, so neither closes what
+//     the other redials. Links are protected in the host's connection manager, which closes
+//     other connections (calls dialled on demand, stand-ins) down to low_water once a peer holds
+//     more than high_water. While fewer than low_water members are connected (links down), the
+//     actor dials other members, nearest pair score first, in their place. Gossip reaches every
+//     member through the links; a call to a member outside them (a status fan-out, a block
+//     push, a pin's sources in the embedded node) dials it on demand from the addresses its
+//     ping metric announced.
 //   - Backoff doubles from MinBackoff to MaxBackoff (default 250 ms to 5 s) and resets on
 //     connection: a member that comes back is redialled within MaxBackoff, which keeps the
 //     time for a restarted peer to rejoin, and for its ops to spread, within seconds; a dead

@@ -24,6 +24,9 @@ import (
 type Network interface {
 	Connect(ctx context.Context, pi peer.AddrInfo) error
 	IsConnected(id peer.ID) bool
+	// Protect keeps (or stops keeping) id's connections out of the connection manager's
+	// trimming.
+	Protect(id peer.ID, keep bool)
 }
 
 // Config tunes the actor; zero values take the defaults.
@@ -41,6 +44,10 @@ type Config struct {
 	// starts N handshakes at once; on a loaded machine (100 peers forming on 2 cores) they all
 	// outlast DialTimeout, are thrown away and start again: formation that never finishes.
 	MaxDials int
+	// LowWater bounds the connections the actor keeps (cluster.connection_manager.low_water):
+	// it links to about LowWater members (links.go) and dials others only while fewer than
+	// LowWater members are connected. 0: every member (a full mesh).
+	LowWater int
 }
 
 func (c Config) withDefaults() Config {
@@ -93,6 +100,8 @@ type entry struct {
 	dialing   bool
 	backoff   time.Duration
 	nextDial  time.Time
+	score     float64 // pairScore with this peer: fixed
+	linked    bool    // a link (kept connected, protected from trimming)
 }
 
 type membershipActor struct {
@@ -104,8 +113,11 @@ type membershipActor struct {
 	known   map[peer.ID]*entry
 	removed map[peer.ID]bool
 	dirty   bool
-	alone   bool // no member connected at the last tick
-	dialing int  // entries with a dial in flight (at most cfg.MaxDials)
+	// relinkDue: the member set changed since the links were last chosen (links.go).
+	relinkDue bool
+	relinked  bool // this instance has chosen links once
+	alone     bool // no member connected at the last tick
+	dialing   int  // entries with a dial in flight (at most cfg.MaxDials)
 	// timer schedules the next tick. (protoactor's scheduler package races between its
 	// cancel func and its timer goroutine, so a plain timer sends the message.)
 	timer *time.Timer
@@ -150,9 +162,9 @@ func (a *membershipActor) Receive(ctx actor.Context) {
 func (a *membershipActor) entry(id peer.ID) *entry {
 	e, ok := a.known[id]
 	if !ok {
-		e = &entry{backoff: a.cfg.MinBackoff}
+		e = &entry{backoff: a.cfg.MinBackoff, score: pairScore(a.self, id)}
 		a.known[id] = e
-		a.dirty = true
+		a.dirty, a.relinkDue = true, true
 	}
 	return e
 }
@@ -208,19 +220,26 @@ func (a *membershipActor) onForgotten(id peer.ID) {
 		if e.dialing {
 			a.dialing--
 		}
+		if e.linked {
+			a.net.Protect(id, false)
+		}
 		delete(a.known, id)
-		a.dirty = true
+		a.dirty, a.relinkDue = true, true
 	}
 }
 
 // onTick refreshes connectedness, starts the dials that are due and saves the table.
 func (a *membershipActor) onTick(ctx actor.Context) {
 	now := time.Now()
-	anyConnected := false
+	connected := 0
 	for id, e := range a.known {
 		e.connected = a.net.IsConnected(id)
-		anyConnected = anyConnected || e.connected
+		if e.connected {
+			connected++
+		}
 	}
+	anyConnected := connected > 0
+	a.relink()
 	if !anyConnected && !a.alone {
 		// Alone: dial everyone known (bootstrap addresses included) at once, not after the
 		// backoff each had reached.
@@ -230,7 +249,7 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 		}
 	}
 	a.alone = !anyConnected
-	for _, id := range a.due(now) {
+	for _, id := range a.due(now, connected) {
 		e := a.known[id]
 		e.dialing = true
 		a.dialing++
@@ -244,8 +263,10 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 
 // due lists the members to dial now, as many as the free dial slots: those with the shortest
 // backoff first (members just learned or just lost before ones that keep failing), so a few
-// unreachable members cannot hold every slot.
-func (a *membershipActor) due(now time.Time) []peer.ID {
+// unreachable members cannot hold every slot; links before other members. A member that is not
+// a link is dialled only while fewer than LowWater members are connected or being dialled (it
+// stands in for links that are down), nearest pair score first.
+func (a *membershipActor) due(now time.Time, connected int) []peer.ID {
 	free := a.cfg.MaxDials - a.dialing
 	if free <= 0 {
 		return nil
@@ -262,9 +283,30 @@ func (a *membershipActor) due(now time.Time) []peer.ID {
 		if ei.backoff != ej.backoff {
 			return ei.backoff < ej.backoff
 		}
+		if ei.linked != ej.linked {
+			return ei.linked
+		}
+		if !ei.linked && ei.score != ej.score {
+			return ei.score < ej.score
+		}
 		return ei.nextDial.Before(ej.nextDial)
 	})
-	return ids[:min(free, len(ids))]
+	room := len(a.known) // no bound: every member
+	if a.cfg.LowWater > 0 {
+		room = a.cfg.LowWater - connected - a.dialing
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if len(out) == free {
+			break
+		}
+		if !a.known[id].linked && room <= 0 {
+			continue
+		}
+		room-- // a link dialled now counts too: it is on its way
+		out = append(out, id)
+	}
+	return out
 }
 
 // dial runs one connection attempt in an I/O worker, which reports back with dialDone.
@@ -403,4 +445,12 @@ func (n HostNetwork) Connect(ctx context.Context, pi peer.AddrInfo) error {
 
 func (n HostNetwork) IsConnected(id peer.ID) bool {
 	return n.Host.Network().Connectedness(id) == network.Connected
+}
+
+func (n HostNetwork) Protect(id peer.ID, keep bool) {
+	if keep {
+		n.Host.ConnManager().Protect(id, protectTag)
+	} else {
+		n.Host.ConnManager().Unprotect(id, protectTag)
+	}
 }

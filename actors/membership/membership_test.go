@@ -45,6 +45,8 @@ func (n *fakeNet) IsConnected(id peer.ID) bool {
 	return n.connected[id]
 }
 
+func (n *fakeNet) Protect(peer.ID, bool) {}
+
 func (n *fakeNet) set(id peer.ID, up bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

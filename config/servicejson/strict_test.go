@@ -24,6 +24,7 @@ var strictSections = []struct {
 }{
 	{"", "informers", ""}, // the top level: sections
 	{"cluster", "peernam", ""},
+	{"cluster.connection_manager", "high_watter", ""},
 	{"consensus", "crdtt", ""},
 	{"consensus.crdt", "trusted_peer", ""},
 	{"consensus.crdt.batching", "max_batch_sise", ""},
@@ -170,6 +171,34 @@ func TestConfigIgnoredIPFSClusterKeys(t *testing.T) {
 	for _, k := range []string{"peer_watch_interval", "leave_on_shutdown", "follower_mode"} {
 		if strings.Contains(string(b), k) {
 			t.Errorf("new service.json carries %s", k)
+		}
+	}
+}
+
+// TestConnectionManagerSection: IPFS Cluster's cluster.connection_manager is read (its keys,
+// defaults and duration format), and bad watermarks are refused naming the key.
+func TestConnectionManagerSection(t *testing.T) {
+	cfg, err := Parse([]byte(`{"cluster": {"connection_manager": {"high_water": 40, "low_water": 10, "grace_period": "30s"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Cluster.ConnectionManager; got.HighWater != 40 || got.LowWater != 10 || got.GracePeriod.D().String() != "30s" {
+		t.Fatalf("got %+v", got)
+	}
+	if def := Default().Cluster.ConnectionManager; def.HighWater != 400 || def.LowWater != 100 || def.GracePeriod.D().String() != "2m0s" {
+		t.Fatalf("defaults %+v, want IPFS Cluster's 400/100/2m", def)
+	}
+	for _, tc := range []struct{ json, want string }{
+		{`{"high_water": 10, "low_water": 20}`, "cluster.connection_manager.high_water (10): must be at least low_water (20)"},
+		{`{"low_water": 0}`, "cluster.connection_manager.low_water: must be at least 1"},
+		{`{"grace_period": "-1s"}`, "cluster.connection_manager.grace_period: must not be negative"},
+	} {
+		cfg, err := Parse([]byte(`{"cluster": {"connection_manager": ` + tc.json + `}}`))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.json, err, tc.want)
 		}
 	}
 }

@@ -56,6 +56,10 @@ type Config struct {
 	MinFreeSpace int64
 	// ResolveTimeout bounds the resolution of one /ipns/ name (0 = ipfs.DefaultResolveTimeout).
 	ResolveTimeout time.Duration
+	// Sources, when set with Host, names the peers likely to hold a CID's blocks; a pin dials
+	// those it is not connected to before fetching (sources.go). It must be fast and safe for
+	// concurrent use.
+	Sources func(api.Cid) []peer.ID
 }
 
 // Node is an IPFS node inside the peer: a Badger blockstore and pinner, boxo's UnixFS importer

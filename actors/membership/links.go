@@ -1,0 +1,69 @@
+package membership
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Links: the choice of the members a peer keeps connected (see the package doc).
+
+// protectTag names the membership's protection in the host's connection manager.
+const protectTag = "pincluster-membership"
+
+// pairScore places the pair {a, b} uniformly in [0, 1), the same whichever end computes it.
+func pairScore(a, b peer.ID) float64 {
+	if a > b {
+		a, b = b, a
+	}
+	h := sha256.Sum256([]byte(string(a) + "\x00" + string(b)))
+	return float64(binary.BigEndian.Uint64(h[:8])>>11) / (1 << 53)
+}
+
+// linkShare is the fraction of its members a peer links to at random: low of them, or all of
+// them when there are no more than low (0: no bound).
+func linkShare(low, members int) float64 {
+	if low <= 0 || members <= low {
+		return 1
+	}
+	return float64(low) / float64(members)
+}
+
+// ringNeighbours are self's successor and predecessor among self and members sorted by ID
+// (the same peer twice in a cluster of two; none when alone).
+func ringNeighbours(self peer.ID, members []peer.ID) (next, prev peer.ID) {
+	if len(members) == 0 {
+		return "", ""
+	}
+	ids := append([]peer.ID{self}, members...)
+	slices.Sort(ids)
+	i := slices.Index(ids, self)
+	return ids[(i+1)%len(ids)], ids[(i+len(ids)-1)%len(ids)]
+}
+
+// relink recomputes which members are links once the member set changed, protecting the links
+// from the connection manager's trimming and releasing the others.
+func (a *membershipActor) relink() {
+	if !a.relinkDue {
+		return
+	}
+	a.relinkDue = false
+	members := make([]peer.ID, 0, len(a.known))
+	for id := range a.known {
+		members = append(members, id)
+	}
+	next, prev := ringNeighbours(a.self, members)
+	share := linkShare(a.cfg.LowWater, len(members))
+	for id, e := range a.known {
+		want := e.score < share || id == next || id == prev
+		// An instance's first choice is told in full: a crashed one may have left
+		// protections that this one does not know of.
+		if want != e.linked || !a.relinked {
+			e.linked = want
+			a.net.Protect(id, want)
+		}
+	}
+	a.relinked = true
+}

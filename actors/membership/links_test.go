@@ -1,0 +1,169 @@
+package membership
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// linkOf is the rule of relink for self among members.
+func linkOf(self, other peer.ID, members []peer.ID, low int) bool {
+	var others []peer.ID
+	for _, m := range members {
+		if m != self {
+			others = append(others, m)
+		}
+	}
+	next, prev := ringNeighbours(self, others)
+	return pairScore(self, other) < linkShare(low, len(others)) || other == next || other == prev
+}
+
+// TestLinksAreMutualAndConnected: both ends of every pair agree on whether it is a link, the
+// links make one connected graph whatever the random part gives, a peer has about low+2 of
+// them, and a cluster of at most low+1 members is a full mesh.
+func TestLinksAreMutualAndConnected(t *testing.T) {
+	for _, tc := range []struct{ n, low int }{{8, 2}, {8, 1}, {60, 5}, {200, 10}, {12, 11}, {12, 100}} {
+		ids := make([]peer.ID, tc.n)
+		for i := range ids {
+			ids[i] = newID(t)
+		}
+		degree := make([]int, tc.n)
+		adj := make([][]int, tc.n)
+		for i := range ids {
+			for j := range ids {
+				if i == j {
+					continue
+				}
+				l := linkOf(ids[i], ids[j], ids, tc.low)
+				if l != linkOf(ids[j], ids[i], ids, tc.low) {
+					t.Fatalf("n=%d low=%d: peers %d and %d disagree on their link", tc.n, tc.low, i, j)
+				}
+				if l {
+					degree[i]++
+					adj[i] = append(adj[i], j)
+				}
+			}
+		}
+		seen := map[int]bool{0: true}
+		for todo := []int{0}; len(todo) > 0; todo = todo[1:] {
+			for _, j := range adj[todo[0]] {
+				if !seen[j] {
+					seen[j] = true
+					todo = append(todo, j)
+				}
+			}
+		}
+		if len(seen) != tc.n {
+			t.Fatalf("n=%d low=%d: the links reach %d of %d peers", tc.n, tc.low, len(seen), tc.n)
+		}
+		total := 0
+		for _, d := range degree {
+			total += d
+		}
+		mean := float64(total) / float64(tc.n)
+		if tc.n-1 <= tc.low {
+			if total != tc.n*(tc.n-1) {
+				t.Fatalf("n=%d low=%d: not a full mesh (%d links of %d)", tc.n, tc.low, total/2, tc.n*(tc.n-1)/2)
+			}
+			continue
+		}
+		// low at random plus at most two ring neighbours; the bounds leave room for chance.
+		if mean < float64(tc.low)/2 || mean > float64(tc.low)*1.5+2 {
+			t.Fatalf("n=%d low=%d: mean degree %.1f", tc.n, tc.low, mean)
+		}
+		t.Logf("n=%d low=%d: mean degree %.1f", tc.n, tc.low, mean)
+	}
+}
+
+// protectNet is fakeNet recording the protected members.
+type protectNet struct {
+	*fakeNet
+	pmu       sync.Mutex
+	protected map[peer.ID]bool
+}
+
+func (n *protectNet) Protect(id peer.ID, keep bool) {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	n.protected[id] = keep
+}
+
+func (n *protectNet) isProtected(id peer.ID) bool {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	return n.protected[id]
+}
+
+func (n *protectNet) connectedTo(ids []peer.ID) (links, others int) {
+	for _, id := range ids {
+		if n.IsConnected(id) {
+			if n.isProtected(id) {
+				links++
+			} else {
+				others++
+			}
+		}
+	}
+	return links, others
+}
+
+// TestKeepsLinksAndStandsInForDeadOnes: with low_water 4 among 40 members the actor connects
+// to its links only, protects exactly those, and, when its links are down, dials other members
+// until low_water are connected.
+func TestKeepsLinksAndStandsInForDeadOnes(t *testing.T) {
+	const members, low = 40, 4
+	self := newID(t)
+	ids := make([]peer.ID, members)
+	var infos []peer.AddrInfo
+	for i := range ids {
+		ids[i] = newID(t)
+		infos = append(infos, peer.AddrInfo{ID: ids[i], Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}})
+	}
+	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
+	var links []peer.ID
+	for _, id := range ids {
+		if linkOf(self, id, append([]peer.ID{self}, ids...), low) {
+			links = append(links, id)
+		} else {
+			net.set(id, true) // every member that is not a link is reachable
+		}
+	}
+	for _, id := range links {
+		net.set(id, true)
+	}
+	system := actor.NewActorSystem()
+	m, err := Spawn(system.Root, self, net, Config{TickInterval: 5 * time.Millisecond, LowWater: low}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	m.Bootstrap(infos)
+	waitFor(t, func() bool { l, _ := net.connectedTo(ids); return l == len(links) }, 5*time.Second, "every link connected")
+	<-time.After(100 * time.Millisecond) // twenty ticks: nothing else is dialled
+	if l, o := net.connectedTo(ids); o > max(0, low-l) {
+		t.Fatalf("%d links connected and %d other members: stand-ins only up to low_water (%d)", l, o, low)
+	}
+	for _, id := range ids {
+		if want := linkOf(self, id, append([]peer.ID{self}, ids...), low); net.isProtected(id) != want {
+			t.Fatalf("member %s: protected %t, link %t", id, net.isProtected(id), want)
+		}
+	}
+
+	// The links go down: the actor stands in with other members until low are connected.
+	for _, id := range links {
+		net.set(id, false)
+		m.Disconnected(id)
+	}
+	waitFor(t, func() bool { _, o := net.connectedTo(ids); return o >= low }, 5*time.Second, "stand-ins for the dead links")
+	<-time.After(100 * time.Millisecond)
+	if _, o := net.connectedTo(ids); o > low {
+		t.Fatalf("%d stand-ins connected for low_water %d", o, low)
+	}
+	n, _ := m.ConnectedCount(context.Background())
+	t.Logf("%d links (down), %d members connected in their place", len(links), n)
+}
