@@ -127,7 +127,7 @@ func (s *Store) lookup(ctx context.Context, prefix []byte, fn func(cid, pinJSON 
 	return s.db.View(func(txn *badger.Txn) error {
 		return iterateTxn(ctx, txn, prefix, prefix, func(key, _ []byte) error {
 			cid := key[len(prefix):]
-			item, err := txn.Get(append(append([]byte(nil), prefixPin...), cid...))
+			item, err := txn.Get(pinKeyOf(cid))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				return nil
 			}

@@ -109,7 +109,7 @@ func checkIndex(t *testing.T, s *Store, step string) {
 					if k[cut] != 0 {
 						continue
 					}
-					item, err := txn.Get(append(append([]byte(nil), prefixPin...), k[cut+1:]...))
+					item, err := txn.Get(pinKeyOf(k[cut+1:]))
 					if err != nil {
 						continue // a 0 inside the CID: try further left
 					}

@@ -34,10 +34,12 @@ const (
 	kindTombstone byte = 2
 )
 
-func pinKey(c api.Cid) []byte {
-	b := c.Bytes()
-	k := make([]byte, 0, len(prefixPin)+len(b))
-	return append(append(k, prefixPin...), b...)
+func pinKey(c api.Cid) []byte { return pinKeyOf(c.Bytes()) }
+
+// pinKeyOf is pinKey of a CID in binary form (as other keys carry it).
+func pinKeyOf(cid []byte) []byte {
+	k := make([]byte, 0, len(prefixPin)+len(cid))
+	return append(append(k, prefixPin...), cid...)
 }
 
 func originKey(prefix []byte, origin peer.ID) []byte {

@@ -72,7 +72,7 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 		}
 		keys := make([][]byte, 0, 2*len(victims)+len(stale))
 		for _, c := range victims {
-			keys = append(keys, append(append([]byte(nil), prefixPin...), c...), tombIdxKey(c))
+			keys = append(keys, pinKeyOf(c), tombIdxKey(c))
 		}
 		keys = append(keys, stale...)
 		if err := s.writeKeys(keys, left); err != nil {
@@ -113,7 +113,7 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 		err = s.db.View(func(txn *badger.Txn) error {
 			return iterateTxn(ctx, txn, prefixTombIdx, prefixTombIdx, func(key, _ []byte) error {
 				cid := key[len(prefixTombIdx):]
-				item, err := txn.Get(append(append([]byte(nil), prefixPin...), cid...))
+				item, err := txn.Get(pinKeyOf(cid))
 				if errors.Is(err, badger.ErrKeyNotFound) {
 					return visit(cid, nil, true)
 				}

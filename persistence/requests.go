@@ -185,7 +185,7 @@ func (s *Store) requestPage(ctx context.Context, seek []byte) (page []RequestRef
 
 // readRequest reads the live pin of cid and checks that its metadata still holds request id.
 func readRequest(txn *badger.Txn, id, cidBytes []byte) (RequestRef, bool, error) {
-	item, err := txn.Get(append(append([]byte(nil), prefixPin...), cidBytes...))
+	item, err := txn.Get(pinKeyOf(cidBytes))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return RequestRef{}, false, nil
 	}
