@@ -16,8 +16,8 @@ func printScaleHeader() {
 	fmt.Printf("(ping %s, batches 256 ops/200 ms, %d singles, %d bulk pins from %d clients, %d pins rf 2)\n",
 		scalePing, scaleSingles, scaleBulk, scaleClients, scaleReplicated)
 	cm := scaleConnMgr()
-	fmt.Printf("(connection_manager low_water %d, high_water %d; PINCLUSTER_SCALE_LOW_WATER and _HIGH_WATER set them)\n", cm.LowWater, cm.HighWater)
-	fmt.Println("| peers | formed | conns/peer idle (max) | conv p50 | conv p99 | idle B/s/peer | idle CPU/peer | bulk accept | bulk all peers | B/pin/peer | CPU/pin/peer | catch-up | killed | pins moved | repinned | RSS/peer | RSS |")
+	fmt.Printf("(connection_manager low_water %d, high_water %d; PINCLUSTER_SCALE_LOW_WATER and _HIGH_WATER set them;\n conns/peer is counted after the catch-up, past grace_period)\n", cm.LowWater, cm.HighWater)
+	fmt.Println("| peers | formed | conns/peer (max) | conv p50 | conv p99 | idle B/s/peer | idle CPU/peer | bulk accept | bulk all peers | B/pin/peer | CPU/pin/peer | catch-up | killed | pins moved | repinned | RSS/peer | RSS |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 }
 

@@ -44,7 +44,7 @@ const (
 type scaleRow struct {
 	peers                  int
 	formed                 time.Duration
-	connsMean              float64 // connections per peer at the end of the idle phase
+	connsMean              float64 // connections per peer after the catch-up (minutes in: past the grace period)
 	connsMax               int
 	convP50, convP99       time.Duration
 	idleBytesPerPeerSec    float64
@@ -99,10 +99,10 @@ func runScale(t *testing.T, n int) scaleRow {
 	t.Logf("%d peers formed in %s", n, r.formed.Round(time.Millisecond))
 
 	r.idleBytesPerPeerSec, r.idleCPUPerPeer = idleCost(c, running)
-	r.connsMean, r.connsMax = connections(c, running)
 	r.convP50, r.convP99 = singlesConvergence(t, c, running)
 	bulkCost(t, c, running, &r)
 	r.catchUp = catchUp(t, c, n)
+	r.connsMean, r.connsMax = connections(c, running)
 	r.killed, r.moved, r.repinned = killTenth(t, c, n)
 	r.rssTotMB = float64(rss()) / (1 << 20)
 	r.rssPerPeerMB = r.rssTotMB / float64(n+1)
