@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -36,11 +37,12 @@ type Progress struct {
 // local IPFS node for this peer. It is safe for concurrent use: each Push runs on the caller's
 // goroutine plus one ack reader per stream.
 type Pusher struct {
-	h     host.Host
-	local ipfs.BlockPutter // nil: this peer's backend cannot store pushed blocks
-	dir   string
-	log   *slog.Logger
-	slots chan struct{} // one per push running; MaxPushes
+	h      host.Host
+	local  ipfs.BlockPutter // nil: this peer's backend cannot store pushed blocks
+	dir    string
+	log    *slog.Logger
+	slots  chan struct{} // one per push running; MaxPushes
+	pushes atomic.Uint64 // numbers the pushes' connection protections
 }
 
 // MaxPushes caps the pushes one peer runs at once, over all its adds: each holds a stream, a
@@ -122,6 +124,12 @@ type ackMsg struct {
 }
 
 func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp Source, root cid.Cid, progress func(Progress)) (err error) {
+	// A push cut midway starts again from the first block (on another peer), so its
+	// connection is kept from the connection manager's trimming while it runs; a tag per push
+	// keeps concurrent pushes to one peer from releasing each other's.
+	tag := fmt.Sprintf("pincluster-push/%d", p.pushes.Add(1))
+	p.h.ConnManager().Protect(to, tag)
+	defer p.h.ConnManager().Unprotect(to, tag)
 	st, err := p.h.NewStream(ctx, to, ProtocolID)
 	if err != nil {
 		return err

@@ -72,11 +72,15 @@ func DefaultCluster() Cluster {
 // ConnMgr is "cluster.connection_manager": how many connections a peer keeps.
 //
 // Up to LowWater+1 members the cluster is a full mesh, as it always was. In a larger cluster
-// each peer keeps connections to about LowWater members, chosen so that both ends of a pair
-// agree (package membership), which keeps the cluster one connected graph; gossip reaches
-// everyone through it, and calls to a member outside the set dial it on demand. When a peer
-// holds more than HighWater connections, libp2p's connection manager closes the least useful
-// ones down to LowWater, sparing those the membership chose and any younger than GracePeriod.
+// each peer chooses links to about LowWater+2 members, so that both ends of a pair agree and
+// the links make one connected graph (package membership); gossip reaches everyone through
+// them, and calls to a member outside them dial it on demand. When a peer holds more than
+// HighWater connections, libp2p's connection manager closes the least useful ones until
+// LowWater remain besides those it spares: the links, gossipsub's mesh peers, transfers in
+// progress and connections younger than GracePeriod. Below HighWater nothing is closed, so
+// connections dialled on demand (tombstone collection calls every member each
+// state_sync_interval) stay: a cluster of fewer than HighWater peers ends up about a full
+// mesh, and the bound shows beyond it.
 type ConnMgr struct {
 	HighWater   int      `json:"high_water"`
 	LowWater    int      `json:"low_water"`
@@ -96,8 +100,10 @@ func (c ConnMgr) Validate() error {
 	if c.HighWater < c.LowWater {
 		return fmt.Errorf("cluster.connection_manager.high_water (%d): must be at least low_water (%d)", c.HighWater, c.LowWater)
 	}
-	if c.GracePeriod < 0 {
-		return fmt.Errorf("cluster.connection_manager.grace_period: must not be negative, got %s", c.GracePeriod.D())
+	if c.GracePeriod <= 0 {
+		// Connections dialled on demand (a call to a member outside the links) rely on it
+		// to outlive the call.
+		return fmt.Errorf("cluster.connection_manager.grace_period: must be a positive duration (how long a new connection is spared), got %s", c.GracePeriod.D())
 	}
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/pnet"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	lpconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -29,7 +31,12 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	if err != nil {
 		return nil, fmt.Errorf("cluster.connection_manager: %w", err)
 	}
+	rm, err := resourceManager(cm)
+	if err != nil {
+		return nil, err
+	}
 	opts := []libp2p.Option{
+		libp2p.ResourceManager(rm),
 		libp2p.Identity(ident.PrivKey),
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.PrivateNetwork(pnet.PSK(secret)),
@@ -51,7 +58,38 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
+		_ = rm.Close()
+		_ = mgr.Close()
 		return nil, fmt.Errorf("cluster.listen_multiaddress %v: cannot start the libp2p host: %w", listen, err)
 	}
 	return h, nil
+}
+
+// resourceManager is libp2p's default resource manager (limits scaled to the machine's memory
+// and file descriptors) with room for high_water connections. The default allows 128
+// connections plus 128 per GB of a machine's memory/8, inbound half of that (256 and 128 on an
+// 8 GB host): below 16 GB the connection manager would never reach high_water (400) to trim,
+// new connections would be refused instead, and a refused link looks down to the membership.
+// A quarter more than high_water leaves room for what arrives between two trims (every 10 s).
+func resourceManager(cm config.ConnMgr) (network.ResourceManager, error) {
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(cm)))
+	if err != nil {
+		return nil, fmt.Errorf("libp2p resource manager: %w", err)
+	}
+	return rm, nil
+}
+
+// resourceLimits are the resource manager's limits (see resourceManager).
+func resourceLimits(cm config.ConnMgr) rcmgr.ConcreteLimitConfig {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	scaled := limits.AutoScale()
+	part := scaled.ToPartialLimitConfig()
+	want := rcmgr.LimitVal(cm.HighWater + cm.HighWater/4)
+	for _, v := range []*rcmgr.LimitVal{&part.System.Conns, &part.System.ConnsInbound, &part.System.ConnsOutbound} {
+		if *v >= 0 && *v < want { // not Unlimited or BlockAll
+			*v = want
+		}
+	}
+	return part.Build(scaled)
 }

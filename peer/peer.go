@@ -292,7 +292,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	}
 	if p.membership, err = membership.Spawn(p.root, ident.ID, membership.HostNetwork{Host: p.host},
 		membership.Config{PeerstorePath: filepath.Join(dir, PeerstoreFile), Removed: p.roster.List(),
-			LowWater: cfg.Cluster.ConnectionManager.LowWater}, log); err != nil {
+			LowWater: cfg.Cluster.ConnectionManager.LowWater, LiveFor: 3 * cfg.Cluster.MonitorPingInterval.D()}, log); err != nil {
 		return nil, err
 	}
 	p.roster.AttachMembership(p.membership)

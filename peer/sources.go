@@ -14,7 +14,7 @@ import (
 func pinSources(store *persistence.Store) func(api.Cid) []libp2ppeer.ID {
 	return func(c api.Cid) []libp2ppeer.ID {
 		rec, found, err := store.Get(c)
-		if err != nil || !found || rec.Deleted {
+		if err != nil {
 			return nil
 		}
 		pin, ok, err := persistence.LivePin(c, rec, found)

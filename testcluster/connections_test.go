@@ -25,7 +25,7 @@ import (
 func TestBoundedConnectionSet(t *testing.T) {
 	const n = 12
 	c := New(t, n, WithConfig(func(_ int, cfg *servicejson.Config) {
-		cfg.Cluster.ConnectionManager = config.ConnMgr{LowWater: 1, HighWater: 4}
+		cfg.Cluster.ConnectionManager = config.ConnMgr{LowWater: 1, HighWater: 4, GracePeriod: config.Duration(2 * time.Minute)}
 	}))
 	linked := func(i, j int) bool {
 		return c.Probe(i).Host().ConnManager().IsProtected(c.ID(j), "pincluster-membership")

@@ -379,7 +379,10 @@ func (r *reader) learnAddrs(id peer.ID, addrs string) {
 	}
 	h := r.deps.Host
 	if h.Network().Connectedness(id) != network.Connected {
-		h.Peerstore().AddAddrs(id, mas, peerstore.TempAddrTTL)
+		// Beyond connection_manager.low_water+1 members most are not connected, and calls to
+		// them dial these addresses: they must outlast a ping interval (a temporary TTL is 2
+		// minutes; large clusters may ping less often).
+		h.Peerstore().AddAddrs(id, mas, peerstore.RecentlyConnectedAddrTTL)
 	}
 	r.deps.Membership.Learned(peer.AddrInfo{ID: id, Addrs: mas})
 }

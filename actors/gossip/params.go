@@ -9,7 +9,8 @@ import (
 )
 
 // gossipOptions tune gossipsub for a cluster, where every peer subscribes to every topic and
-// connects to every other peer (the membership keeps a full mesh) and every peer publishes
+// connects to every other peer, or to about cluster.connection_manager.low_water of them in a
+// larger cluster (package membership), and every peer publishes
 // metrics and digest heartbeats on a timer. Two defaults made a peer's idle traffic grow as
 // the square of the cluster's size (measured: 1.1 KB/s per member at 30 peers, 3.1 KB/s per
 // member at 100; docs/scale.md):

@@ -43,27 +43,27 @@ func ringNeighbours(self peer.ID, members []peer.ID) (next, prev peer.ID) {
 	return ids[(i+1)%len(ids)], ids[(i+len(ids)-1)%len(ids)]
 }
 
-// relink recomputes which members are links once the member set changed, protecting the links
-// from the connection manager's trimming and releasing the others.
+// relink recomputes which members are links once the member set or a member's liveness
+// changed, protecting the links from the connection manager's trimming and releasing the
+// others. Only live members are chosen from: a dead member that some peers still know and
+// others never met would otherwise shift their shares and rings apart. Every member's
+// protection is told again each time (relink is rare, Protect idempotent), so nothing an
+// earlier instance protected outlives it.
 func (a *membershipActor) relink() {
 	if !a.relinkDue {
 		return
 	}
 	a.relinkDue = false
 	members := make([]peer.ID, 0, len(a.known))
-	for id := range a.known {
-		members = append(members, id)
+	for id, e := range a.known {
+		if e.live {
+			members = append(members, id)
+		}
 	}
 	next, prev := ringNeighbours(a.self, members)
 	share := linkShare(a.cfg.LowWater, len(members))
 	for id, e := range a.known {
-		want := e.score < share || id == next || id == prev
-		// An instance's first choice is told in full: a crashed one may have left
-		// protections that this one does not know of.
-		if want != e.linked || !a.relinked {
-			e.linked = want
-			a.net.Protect(id, want)
-		}
+		e.linked = e.live && (e.score < share || id == next || id == prev)
+		a.net.Protect(id, e.linked)
 	}
-	a.relinked = true
 }

@@ -167,3 +167,54 @@ func TestKeepsLinksAndStandsInForDeadOnes(t *testing.T) {
 	n, _ := m.ConnectedCount(context.Background())
 	t.Logf("%d links (down), %d members connected in their place", len(links), n)
 }
+
+// TestDeadMembersAreLeftOutOfTheLinks: a member neither connected nor heard from for LiveFor
+// is no link and not protected, and the links are chosen among the live members only, as a
+// peer that never met the dead ones chooses them.
+func TestDeadMembersAreLeftOutOfTheLinks(t *testing.T) {
+	const members, dead, low = 12, 3, 2
+	self := newID(t)
+	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
+	var ids, live []peer.ID
+	var infos []peer.AddrInfo
+	for i := range members {
+		id := newID(t)
+		ids = append(ids, id)
+		infos = append(infos, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}})
+		if i >= dead {
+			net.set(id, true)
+			live = append(live, id)
+		}
+	}
+	system := actor.NewActorSystem()
+	m, err := Spawn(system.Root, self, net, Config{TickInterval: 5 * time.Millisecond, LowWater: low,
+		LiveFor: 100 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	m.Bootstrap(infos)
+	start := time.Now()
+	all := append([]peer.ID{self}, live...)
+	waitFor(t, func() bool {
+		// The live members that are not links are not connected: they stay live by their
+		// pings, as the gossip reader tells them (every 10 ms here).
+		for _, id := range live {
+			m.Learned(peer.AddrInfo{ID: id, Addrs: infos[0].Addrs})
+		}
+		if time.Since(start) < 300*time.Millisecond {
+			return false // past LiveFor: the dead are no longer live
+		}
+		for _, id := range ids[:dead] {
+			if net.isProtected(id) {
+				return false
+			}
+		}
+		for _, id := range live {
+			if net.isProtected(id) != linkOf(self, id, all, low) {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, "links chosen among the live members only, the dead ones unprotected")
+}

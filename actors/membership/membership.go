@@ -48,6 +48,10 @@ type Config struct {
 	// it links to about LowWater members (links.go) and dials others only while fewer than
 	// LowWater members are connected. 0: every member (a full mesh).
 	LowWater int
+	// LiveFor is how long a member neither connected nor heard from (Learned: its ping
+	// metric) still counts in the choice of links (default 45s: three default pings). A dead
+	// member left out, every peer chooses from the same members.
+	LiveFor time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -65,6 +69,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDials <= 0 {
 		c.MaxDials = 16
+	}
+	if c.LiveFor <= 0 {
+		c.LiveFor = 45 * time.Second
 	}
 	return c
 }
@@ -100,8 +107,10 @@ type entry struct {
 	dialing   bool
 	backoff   time.Duration
 	nextDial  time.Time
-	score     float64 // pairScore with this peer: fixed
-	linked    bool    // a link (kept connected, protected from trimming)
+	score     float64   // pairScore with this peer: fixed
+	linked    bool      // a link (kept connected, protected from trimming)
+	heard     time.Time // last Learned (its ping), or when it became known
+	live      bool      // connected or heard within LiveFor, at the last tick
 }
 
 type membershipActor struct {
@@ -115,7 +124,6 @@ type membershipActor struct {
 	dirty   bool
 	// relinkDue: the member set changed since the links were last chosen (links.go).
 	relinkDue bool
-	relinked  bool // this instance has chosen links once
 	alone     bool // no member connected at the last tick
 	dialing   int  // entries with a dial in flight (at most cfg.MaxDials)
 	// timer schedules the next tick. (protoactor's scheduler package races between its
@@ -162,7 +170,7 @@ func (a *membershipActor) Receive(ctx actor.Context) {
 func (a *membershipActor) entry(id peer.ID) *entry {
 	e, ok := a.known[id]
 	if !ok {
-		e = &entry{backoff: a.cfg.MinBackoff, score: pairScore(a.self, id)}
+		e = &entry{backoff: a.cfg.MinBackoff, score: pairScore(a.self, id), heard: time.Now()}
 		a.known[id] = e
 		a.dirty, a.relinkDue = true, true
 	}
@@ -203,6 +211,7 @@ func (a *membershipActor) onLearned(info peer.AddrInfo) {
 		return
 	}
 	e := a.entry(info.ID)
+	e.heard = time.Now()
 	// A member's own announcement replaces what we knew: stale ports go away.
 	addrs := mergeAddrs(nil, info.Addrs)
 	if !sameAddrs(e.addrs, addrs) {
@@ -237,12 +246,15 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 		if e.connected {
 			connected++
 		}
+		if live := e.connected || now.Sub(e.heard) < a.cfg.LiveFor; live != e.live {
+			e.live, a.relinkDue = live, true
+		}
 	}
 	anyConnected := connected > 0
 	a.relink()
 	if !anyConnected && !a.alone {
-		// Alone: dial everyone known (bootstrap addresses included) at once, not after the
-		// backoff each had reached.
+		// Alone: every member known (bootstrap addresses included) is due at once, not after
+		// the backoff it had reached; due picks among them.
 		a.alone = true
 		for _, e := range a.known {
 			e.backoff, e.nextDial = a.cfg.MinBackoff, now
@@ -265,7 +277,9 @@ func (a *membershipActor) onTick(ctx actor.Context) {
 // backoff first (members just learned or just lost before ones that keep failing), so a few
 // unreachable members cannot hold every slot; links before other members. A member that is not
 // a link is dialled only while fewer than LowWater members are connected or being dialled (it
-// stands in for links that are down), nearest pair score first.
+// stands in for links that are down), nearest pair score first. Links that fail sort behind
+// members not tried yet (their backoff grew), so a peer whose links are gone (alone) reaches
+// others after one round of dials.
 func (a *membershipActor) due(now time.Time, connected int) []peer.ID {
 	free := a.cfg.MaxDials - a.dialing
 	if free <= 0 {

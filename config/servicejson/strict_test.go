@@ -191,7 +191,8 @@ func TestConnectionManagerSection(t *testing.T) {
 	for _, tc := range []struct{ json, want string }{
 		{`{"high_water": 10, "low_water": 20}`, "cluster.connection_manager.high_water (10): must be at least low_water (20)"},
 		{`{"low_water": 0}`, "cluster.connection_manager.low_water: must be at least 1"},
-		{`{"grace_period": "-1s"}`, "cluster.connection_manager.grace_period: must not be negative"},
+		{`{"grace_period": "-1s"}`, "cluster.connection_manager.grace_period: must be a positive duration"},
+		{`{"grace_period": "0s"}`, "cluster.connection_manager.grace_period: must be a positive duration"},
 	} {
 		cfg, err := Parse([]byte(`{"cluster": {"connection_manager": ` + tc.json + `}}`))
 		if err == nil {

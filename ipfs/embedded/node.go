@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -85,6 +86,7 @@ type Node struct {
 	gcRunning chan struct{}
 	recent    recentRoots
 	stats     objectCounter
+	fetches   atomic.Uint64 // numbers the connection protections of fetches (sources.go)
 
 	// lifecycle: begin admits an operation, Close cancels stop and waits for ops.
 	life    sync.Mutex

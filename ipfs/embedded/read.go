@@ -37,6 +37,7 @@ func (n *Node) GetBlock(ctx context.Context, c api.Cid) ([]byte, error) {
 		return nil, err
 	}
 	defer done()
+	defer n.reachSourcesToRead(ctx, c)()
 	b, err := n.bserv.GetBlock(ctx, c.Cid)
 	if err != nil {
 		return nil, n.readErr("block", c.Cid, err)
@@ -64,6 +65,10 @@ func (n *Node) OpenFile(ctx context.Context, c api.Cid, offset int64) (io.ReadCl
 	if err != nil {
 		return nil, 0, err
 	}
+	// The file's blocks are fetched as it is read: its sources stay protected until it is
+	// closed.
+	release, opDone := n.reachSourcesToRead(ctx, c), done
+	done = func() { release(); opDone() }
 	nd, err := n.dag.Get(ctx, c.Cid)
 	if err != nil {
 		done()
@@ -112,6 +117,7 @@ func (n *Node) ExportCAR(ctx context.Context, c api.Cid, w io.Writer) error {
 		return err
 	}
 	defer done()
+	defer n.reachSourcesToRead(ctx, c)()
 	// The root is fetched first, so a missing root fails before anything is written.
 	if _, err := n.dag.Get(ctx, c.Cid); err != nil {
 		return n.readErr("dag export", c.Cid, err)

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,51 +12,81 @@ import (
 	"github.com/pincluster/pincluster/api"
 )
 
-// sourceDialTimeout bounds a pin's wait for the connections to its sources.
+// sourceDialTimeout bounds a fetch's wait for a connection to one of its sources.
 const sourceDialTimeout = 5 * time.Second
 
-// maxSources bounds how many sources one pin dials.
+// maxSources bounds how many sources one fetch dials.
 const maxSources = 8
 
-// reachSources connects the host to the peers likely to hold c's blocks (Config.Sources)
-// that it is not connected to, before the fetch starts, unless the root block is here already
-// (an add pushed it, or an earlier attempt fetched it).
+// reachSources connects the host to the peers likely to hold c's blocks (Config.Sources) and
+// keeps their connections from the connection manager's trimming until release is called (at
+// the end of the fetch).
 //
 // Bitswap here has no content routing: it asks the connected peers only. In a cluster of more
 // than cluster.connection_manager.low_water+1 peers a peer is not connected to every member,
 // so a pin's blocks may sit on members it has no connection to: the pin's other allocations
 // (a repin after a death, a replication raised later) or the peer that took the pin. Dialling
-// them first is what a full mesh did by being one. The dials run at once and are joined; one
-// that fails costs nothing but its time, bounded by sourceDialTimeout, and the fetch then asks
-// whoever is connected.
-func (n *Node) reachSources(ctx context.Context, c api.Cid) {
+// them first is what a full mesh did by being one. It is done whether or not the root is here:
+// an attempt cut short keeps the root and misses the rest. The dials run at once; the fetch
+// starts as soon as one succeeds (or all failed, or sourceDialTimeout passed), and the others
+// are cancelled and joined.
+func (n *Node) reachSources(ctx context.Context, c api.Cid) (release func()) {
 	h := n.cfg.Host
 	if h == nil || n.cfg.Sources == nil {
-		return
+		return func() {}
 	}
-	if local, err := n.blocks.Has(ctx, c.Cid); err != nil || local {
-		return
-	}
-	var todo []peer.ID
+	var srcs, todo []peer.ID
 	for _, id := range n.cfg.Sources(c) {
-		if id != h.ID() && h.Network().Connectedness(id) != network.Connected && len(todo) < maxSources {
+		if id == h.ID() || len(srcs) == maxSources {
+			continue
+		}
+		srcs = append(srcs, id)
+		if h.Network().Connectedness(id) != network.Connected {
 			todo = append(todo, id)
 		}
 	}
+	tag := fmt.Sprintf("pincluster-fetch/%d", n.fetches.Add(1))
+	for _, id := range srcs {
+		h.ConnManager().Protect(id, tag)
+	}
+	release = func() {
+		for _, id := range srcs {
+			h.ConnManager().Unprotect(id, tag)
+		}
+	}
 	if len(todo) == 0 {
-		return
+		return release
 	}
 	dctx, cancel := context.WithTimeout(ctx, sourceDialTimeout)
 	defer cancel()
+	results := make(chan error, len(todo))
 	var wg sync.WaitGroup
 	for _, id := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := h.Connect(dctx, peer.AddrInfo{ID: id}); err != nil {
-				n.log.Debug("embedded: cannot reach a source of a pin", "cid", c, "peer", id, "err", err)
+			err := h.Connect(dctx, peer.AddrInfo{ID: id})
+			if err != nil && dctx.Err() == nil {
+				n.log.Debug("embedded: cannot reach a source of a fetch", "cid", c, "peer", id, "err", err)
 			}
+			results <- err
 		}()
 	}
+	for range todo {
+		if <-results == nil {
+			break
+		}
+	}
+	cancel()
 	wg.Wait()
+	return release
+}
+
+// reachSourcesToRead is reachSources for a read (cat, block get, dag export), which dials
+// nobody when the root is here: a read of local data must not wait for the network.
+func (n *Node) reachSourcesToRead(ctx context.Context, c api.Cid) (release func()) {
+	if local, err := n.blocks.Has(ctx, c.Cid); err == nil && local {
+		return func() {}
+	}
+	return n.reachSources(ctx, c)
 }

@@ -14,8 +14,8 @@ import (
 
 // TestPinDialsItsSources: B is not connected to A, which holds a file; B knows A's addresses (a
 // member's ping metric puts them in the peerstore). Without sources B's pin finds no block;
-// with Config.Sources naming A it dials A and pins the file. A root already held is pinned
-// without dialling anyone.
+// with Config.Sources naming A it dials A and pins the file, also when the root alone is
+// here already (an attempt cut short).
 func TestPinDialsItsSources(t *testing.T) {
 	hA, hB := newHost(t), newHost(t)
 	a := newNode(t, func(c *Config) { c.Host = hA })
@@ -40,13 +40,23 @@ func TestPinDialsItsSources(t *testing.T) {
 		t.Fatalf("sources asked for %v, want [%s]", asked, root)
 	}
 
-	// A root B holds already: no sources asked.
-	local, _ := addBytes(t, b, randBytes(31, 5_000), params(nil))
-	if err := b.Pin(ctx, local, api.PinModeRecursive, nil); err != nil {
+	// C holds the root only (an attempt cut short): it still dials A and completes the pin.
+	hC := newHost(t)
+	cn := newNode(t, func(c *Config) { c.Host = hC; c.Sources = func(api.Cid) []peer.ID { return []peer.ID{hA.ID()} } })
+	hC.Peerstore().AddAddrs(hA.ID(), hA.Addrs(), peerstore.TempAddrTTL)
+	blk, err := a.blocks.Get(ctx, root.Cid)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(asked) != 1 {
-		t.Fatalf("sources asked for a root held locally: %v", asked)
+	if err := cn.blocks.Put(ctx, blk); err != nil {
+		t.Fatal(err)
+	}
+	if err := cn.Pin(ctx, root, api.PinModeRecursive, nil); err != nil {
+		t.Fatalf("pin of a root held without its children: %v", err)
+	}
+	// The fetch's protection of its sources ends with it.
+	if hC.ConnManager().IsProtected(hA.ID(), "pincluster-fetch/1") {
+		t.Fatal("the source is still protected after the pin")
 	}
 }
 
