@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pincluster/pincluster/actors/membership"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/telemetry"
 )
@@ -15,11 +16,24 @@ func (p *Peer) startMetrics(log *slog.Logger) (err error) {
 		return nil
 	}
 	members := func(ctx context.Context) int { return len(p.roster.Members(ctx)) }
-	parts := telemetry.Parts{Store: p.store, Members: members, Alerts: p.monitor.Alerts, Tracker: p.trackerCounts}
+	parts := telemetry.Parts{Store: p.store, Members: members, Alerts: p.monitor.Alerts, Tracker: p.trackerCounts,
+		Connections: p.connections}
 	if p.metrics, err = telemetry.New(p.cfg.Observations.Metrics, telemetry.FromParts(parts), log); err != nil {
 		return err
 	}
 	return p.metrics.Start()
+}
+
+// connections counts the peers the host is connected to and, of those, the membership's links.
+func (p *Peer) connections() (all, links int) {
+	cm := p.host.ConnManager()
+	for _, id := range p.host.Network().Peers() {
+		all++
+		if cm.IsProtected(id, membership.ProtectTag) {
+			links++
+		}
+	}
+	return all, links
 }
 
 // within5s runs a server's graceful shutdown with a 5 s grace.

@@ -27,6 +27,8 @@ type State struct {
 	Alerts        int                         // recent alerts (GET /health/alerts)
 	StoreLSM      int64                       // Badger's LSM tree on disk, bytes
 	StoreVlog     int64                       // Badger's value log on disk, bytes
+	Connections   int                         // peers this host holds a connection to
+	Links         int                         // of those, the membership's links
 }
 
 // Sources reads the peer's state for a scrape. Read must be safe for concurrent use and honour
@@ -53,6 +55,7 @@ type stateCollector struct {
 	pins, tracked, peers, alerts *prometheus.Desc
 	byStatus                     map[api.TrackerStatus]*prometheus.Desc
 	queue, store                 *prometheus.Desc
+	conns                        *prometheus.Desc
 
 	mu     sync.Mutex
 	cached State
@@ -63,12 +66,14 @@ type stateCollector struct {
 func newStateCollector(src Sources, interval time.Duration, log *slog.Logger) *stateCollector {
 	c := &stateCollector{
 		src: src, interval: interval, log: log,
-		pins:     prometheus.NewDesc("ipfscluster_cluster_pin_count", "Pins in the cluster's pinset.", nil, nil),
-		tracked:  prometheus.NewDesc("ipfscluster_pintracker_pin_count", "Pins the tracker holds: queued, in progress or failed.", nil, nil),
-		peers:    prometheus.NewDesc("ipfscluster_cluster_peers", "Cluster peers this peer sees.", nil, nil),
-		alerts:   prometheus.NewDesc("pincluster_alerts", "Recent alerts, as GET /health/alerts lists them.", nil, nil),
-		queue:    prometheus.NewDesc("pincluster_queue_depth", "Items waiting in the pin tracker's queues, by queue (priority, normal).", []string{"queue"}, nil),
-		store:    prometheus.NewDesc("pincluster_store_bytes", "Size of the pinset store on disk, by part (lsm, vlog).", []string{"part"}, nil),
+		pins:    prometheus.NewDesc("ipfscluster_cluster_pin_count", "Pins in the cluster's pinset.", nil, nil),
+		tracked: prometheus.NewDesc("ipfscluster_pintracker_pin_count", "Pins the tracker holds: queued, in progress or failed.", nil, nil),
+		peers:   prometheus.NewDesc("ipfscluster_cluster_peers", "Cluster peers this peer sees.", nil, nil),
+		alerts:  prometheus.NewDesc("pincluster_alerts", "Recent alerts, as GET /health/alerts lists them.", nil, nil),
+		queue:   prometheus.NewDesc("pincluster_queue_depth", "Items waiting in the pin tracker's queues, by queue (priority, normal).", []string{"queue"}, nil),
+		store:   prometheus.NewDesc("pincluster_store_bytes", "Size of the pinset store on disk, by part (lsm, vlog).", []string{"part"}, nil),
+		conns: prometheus.NewDesc("pincluster_connections", "Peers this peer's libp2p host is connected to, by kind: all, or the links the membership keeps (cluster.connection_manager).",
+			[]string{"kind"}, nil),
 		byStatus: map[api.TrackerStatus]*prometheus.Desc{},
 	}
 	for _, s := range trackedStatuses {
@@ -79,7 +84,7 @@ func newStateCollector(src Sources, interval time.Duration, log *slog.Logger) *s
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.pins, c.tracked, c.peers, c.alerts, c.queue, c.store} {
+	for _, d := range []*prometheus.Desc{c.pins, c.tracked, c.peers, c.alerts, c.queue, c.store, c.conns} {
 		ch <- d
 	}
 	for _, s := range trackedStatuses {
@@ -112,6 +117,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.queue, float64(st.QueueNormal), "normal")
 	gauge(c.store, float64(st.StoreLSM), "lsm")
 	gauge(c.store, float64(st.StoreVlog), "vlog")
+	gauge(c.conns, float64(st.Connections), "all")
+	gauge(c.conns, float64(st.Links), "links")
 }
 
 // read returns the cached state, reading it again once it is older than the interval. Scrapes
@@ -194,6 +201,8 @@ type Parts struct {
 	Alerts  func(ctx context.Context) ([]api.Alert, error)
 	// Tracker, when set, adds this peer's pins by status and the queue depths.
 	Tracker func(ctx context.Context) (byStatus map[api.TrackerStatus]int64, priority, normal int64, err error)
+	// Connections, when set, counts the host's connected peers and the links among them.
+	Connections func() (all, links int)
 }
 
 // FromParts reads State from the peer's parts.
@@ -205,6 +214,9 @@ func FromParts(p Parts) Sources {
 		}
 		st := State{Pins: int64(pins), Peers: p.Members(ctx)}
 		st.StoreLSM, st.StoreVlog = p.Store.DiskSize()
+		if p.Connections != nil {
+			st.Connections, st.Links = p.Connections()
+		}
 		alerts, err := p.Alerts(ctx)
 		st.Alerts = len(alerts)
 		if err == nil && p.Tracker != nil {

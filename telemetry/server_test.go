@@ -74,7 +74,7 @@ func TestScrape(t *testing.T) {
 	src := Sources{Read: func(context.Context) (State, error) {
 		reads.Add(1)
 		return State{Pins: 1234, Tracked: map[api.TrackerStatus]int64{api.TrackerStatusPinned: 1000, api.TrackerStatusPinQueued: 30, api.TrackerStatusRemote: 200},
-			QueuePriority: 10, QueueNormal: 20, Peers: 3, Alerts: 1, StoreLSM: 1 << 20}, nil
+			QueuePriority: 10, QueueNormal: 20, Peers: 3, Alerts: 1, StoreLSM: 1 << 20, Connections: 7, Links: 4}, nil
 	}}
 	cfg := DefaultConfig()
 	cfg.ReportingInterval = config.Duration(time.Hour)
@@ -96,6 +96,12 @@ func TestScrape(t *testing.T) {
 		if got := value(t, fams, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
+	}
+	if got := value(t, fams, "pincluster_connections", "kind", "links"); got != 4 {
+		t.Errorf("links %v", got)
+	}
+	if got := value(t, fams, "pincluster_connections", "kind", "all"); got != 7 {
+		t.Errorf("connections %v", got)
 	}
 	if got := value(t, fams, "pincluster_queue_depth", "queue", "normal"); got != 20 {
 		t.Errorf("normal queue depth %v", got)

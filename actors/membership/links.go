@@ -10,8 +10,8 @@ import (
 
 // Links: the choice of the members a peer keeps connected (see the package doc).
 
-// protectTag names the membership's protection in the host's connection manager.
-const protectTag = "pincluster-membership"
+// ProtectTag names the membership's protection of its links in the host's connection manager.
+const ProtectTag = "pincluster-membership"
 
 // pairScore places the pair {a, b} uniformly in [0, 1), the same whichever end computes it.
 func pairScore(a, b peer.ID) float64 {

@@ -463,8 +463,8 @@ func (n HostNetwork) IsConnected(id peer.ID) bool {
 
 func (n HostNetwork) Protect(id peer.ID, keep bool) {
 	if keep {
-		n.Host.ConnManager().Protect(id, protectTag)
+		n.Host.ConnManager().Protect(id, ProtectTag)
 	} else {
-		n.Host.ConnManager().Unprotect(id, protectTag)
+		n.Host.ConnManager().Unprotect(id, ProtectTag)
 	}
 }
