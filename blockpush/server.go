@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -50,6 +51,7 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	pushes atomic.Uint64 // numbers the pushes' connection protections
 }
 
 // NewServer serves ProtocolID on h. put may be nil (a backend that cannot store pushed blocks):
@@ -77,6 +79,11 @@ func (s *Server) handle(st network.Stream) {
 	stop := context.AfterFunc(s.ctx, func() { _ = st.Reset() })
 	defer stop()
 	from := st.Conn().RemotePeer()
+	// The pusher protects its end; this end's connection manager could still close the
+	// connection under it (a push cut midway starts again from its first block).
+	tag := fmt.Sprintf("pincluster-push-in/%d", s.pushes.Add(1))
+	s.h.ConnManager().Protect(from, tag)
+	defer s.h.ConnManager().Unprotect(from, tag)
 	w := bufio.NewWriter(st)
 	n, err := s.receive(st, from, w)
 	if err != nil {

@@ -33,6 +33,7 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	}
 	rm, err := resourceManager(cm)
 	if err != nil {
+		_ = mgr.Close()
 		return nil, err
 	}
 	opts := []libp2p.Option{

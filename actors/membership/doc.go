@@ -15,21 +15,28 @@
 //   - A full mesh costs every peer a connection, a handshake and buffers per member (about 1 MB
 //     each, docs/scale.md), and libp2p's resource manager refuses connections past a few
 //     hundred, so beyond low_water+1 members each peer keeps links (links.go) to about
-//     low_water of them: a pair is a link when a hash of the two IDs, the same at both ends,
+//     low_water+2 of them: a pair is a link when a hash of the two IDs, the same at both ends,
 //     falls below low_water/members (a random graph of mean degree low_water, two or three hops
 //     across), or when the two are neighbours on the ring of members sorted by ID (which keeps
-//     the graph connected when low_water is small). Both ends agree, so neither closes what
+//     the graph connected when low_water is small). Only live members count (connected, or
+//     heard through a ping within LiveFor): a dead member some peers still know and others never
+//     met would otherwise tilt their choices apart. So both ends agree, and neither closes what
 //     the other redials. Links are protected in the host's connection manager, which closes
-//     other connections (calls dialled on demand, stand-ins) down to low_water once a peer holds
-//     more than high_water. While fewer than low_water members are connected (links down), the
-//     actor dials other members, nearest pair score first, in their place. Gossip reaches every
-//     member through the links; a call to a member outside them (a status fan-out, a block
-//     push, a pin's sources in the embedded node) dials it on demand from the addresses its
-//     ping metric announced.
+//     other connections (calls dialled on demand, stand-ins) once a peer holds more than
+//     high_water, until low_water remain besides those it spares. While fewer than low_water
+//     members are connected or being dialled (links down), the actor dials other members,
+//     nearest pair score first, in their place. Gossip reaches every member through the links;
+//     a call to a member outside them (a status fan-out, a block push, tombstone collection, a
+//     pin's sources in the embedded node) dials it on demand from the addresses its ping
+//     announced (kept 15 minutes after the last one).
 //   - Backoff doubles from MinBackoff to MaxBackoff (default 250 ms to 5 s) and resets on
 //     connection: a member that comes back is redialled within MaxBackoff, which keeps the
 //     time for a restarted peer to rejoin, and for its ops to spread, within seconds; a dead
-//     member costs one dial per MaxBackoff per peer.
+//     member costs one dial per MaxBackoff per peer. Beyond low_water+1 members that holds for
+//     the dead members that would be links were they alive (about low_water+2 per peer: after a
+//     partition longer than LiveFor, no ping crosses, and only these dials join the sides
+//     again); other dead members are dialled only as stand-ins, and one that restarts dials
+//     its own links.
 //   - At most MaxDials (16) dials are in flight, those with the shortest backoff first.
 //     Unbounded, a peer learning a large cluster started one handshake per member at once: at
 //     100 peers forming on one 2-core machine, nearly all of them outlasted DialTimeout (then

@@ -43,8 +43,8 @@ func ringNeighbours(self peer.ID, members []peer.ID) (next, prev peer.ID) {
 	return ids[(i+1)%len(ids)], ids[(i+len(ids)-1)%len(ids)]
 }
 
-// relink recomputes which members are links once the member set or a member's liveness
-// changed, protecting the links from the connection manager's trimming and releasing the
+// relink recomputes which members are links (and which dead ones are still redialled) once
+// the member set or a member's liveness changed, protecting the links from the connection manager's trimming and releasing the
 // others. Only live members are chosen from: a dead member that some peers still know and
 // others never met would otherwise shift their shares and rings apart. Every member's
 // protection is told again each time (relink is rare, Protect idempotent), so nothing an
@@ -55,15 +55,23 @@ func (a *membershipActor) relink() {
 	}
 	a.relinkDue = false
 	members := make([]peer.ID, 0, len(a.known))
+	all := make([]peer.ID, 0, len(a.known))
 	for id, e := range a.known {
+		all = append(all, id)
 		if e.live {
 			members = append(members, id)
 		}
 	}
 	next, prev := ringNeighbours(a.self, members)
 	share := linkShare(a.cfg.LowWater, len(members))
+	allNext, allPrev := ringNeighbours(a.self, all)
+	allShare := linkShare(a.cfg.LowWater, len(all))
 	for id, e := range a.known {
 		e.linked = e.live && (e.score < share || id == next || id == prev)
 		a.net.Protect(id, e.linked)
+		// A dead member that would be a link were it alive is still redialled (with backoff,
+		// unprotected): after a partition that outlasted LiveFor, the two sides hear no ping
+		// of each other, and only these dials join them again.
+		e.redial = e.linked || (!e.live && (e.score < allShare || id == allNext || id == allPrev))
 	}
 }

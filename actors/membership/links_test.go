@@ -218,3 +218,49 @@ func TestDeadMembersAreLeftOutOfTheLinks(t *testing.T) {
 		return true
 	}, 5*time.Second, "links chosen among the live members only, the dead ones unprotected")
 }
+
+// TestDeadLinkIsRedialled: a link cut off for longer than LiveFor (a partition: no ping of it
+// arrives) is no longer a link, yet is still redialled, so the two sides join again when the
+// partition lifts, though the peer holds low_water connections meanwhile.
+func TestDeadLinkIsRedialled(t *testing.T) {
+	const members, low = 12, 2
+	self := newID(t)
+	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
+	var ids []peer.ID
+	var infos []peer.AddrInfo
+	for range members {
+		id := newID(t)
+		ids = append(ids, id)
+		infos = append(infos, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}})
+		net.set(id, true)
+	}
+	cut, _ := ringNeighbours(self, ids) // always a link
+	system := actor.NewActorSystem()
+	m, err := Spawn(system.Root, self, net, Config{TickInterval: 5 * time.Millisecond, LowWater: low,
+		LiveFor: 100 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	m.Bootstrap(infos)
+	alive := func(skip peer.ID) {
+		for _, inf := range infos {
+			if inf.ID != skip {
+				m.Learned(inf)
+			}
+		}
+	}
+	waitFor(t, func() bool { alive(""); return net.IsConnected(cut) }, 5*time.Second, "the ring neighbour connected")
+	net.set(cut, false)
+	m.Disconnected(cut)
+	start := time.Now()
+	waitFor(t, func() bool {
+		alive(cut)
+		return time.Since(start) > 300*time.Millisecond && !net.isProtected(cut)
+	}, 5*time.Second, "the cut-off link is no longer live nor protected")
+	if n, _ := m.ConnectedCount(context.Background()); n < low {
+		t.Fatalf("%d members connected: the test needs low_water (%d) connected, so no stand-in is due", n, low)
+	}
+	net.set(cut, true) // the partition lifts; still no ping of it has arrived
+	waitFor(t, func() bool { alive(cut); return net.IsConnected(cut) }, 5*time.Second, "the cut-off member redialled")
+}

@@ -109,6 +109,7 @@ type entry struct {
 	nextDial  time.Time
 	score     float64   // pairScore with this peer: fixed
 	linked    bool      // a link (kept connected, protected from trimming)
+	redial    bool      // dialled whatever the room: a link, or a dead member that would be one
 	heard     time.Time // last Learned (its ping), or when it became known
 	live      bool      // connected or heard within LiveFor, at the last tick
 }
@@ -122,7 +123,8 @@ type membershipActor struct {
 	known   map[peer.ID]*entry
 	removed map[peer.ID]bool
 	dirty   bool
-	// relinkDue: the member set changed since the links were last chosen (links.go).
+	// relinkDue: the member set or a member's liveness changed since the links were last
+	// chosen (links.go).
 	relinkDue bool
 	alone     bool // no member connected at the last tick
 	dialing   int  // entries with a dial in flight (at most cfg.MaxDials)
@@ -297,10 +299,10 @@ func (a *membershipActor) due(now time.Time, connected int) []peer.ID {
 		if ei.backoff != ej.backoff {
 			return ei.backoff < ej.backoff
 		}
-		if ei.linked != ej.linked {
-			return ei.linked
+		if ei.redial != ej.redial {
+			return ei.redial
 		}
-		if !ei.linked && ei.score != ej.score {
+		if !ei.redial && ei.score != ej.score {
 			return ei.score < ej.score
 		}
 		return ei.nextDial.Before(ej.nextDial)
@@ -314,7 +316,7 @@ func (a *membershipActor) due(now time.Time, connected int) []peer.ID {
 		if len(out) == free {
 			break
 		}
-		if !a.known[id].linked && room <= 0 {
+		if !a.known[id].redial && room <= 0 {
 			continue
 		}
 		room-- // a link dialled now counts too: it is on its way

@@ -34,7 +34,7 @@ func (n *Node) Pin(ctx context.Context, c api.Cid, mode api.PinMode, progress ip
 	if pinned && (cur == mode || cur == api.PinModeRecursive) {
 		return nil
 	}
-	defer n.reachSources(ctx, c)()
+	defer n.reachSources(ctx, c, true)()
 
 	// Every block fetched or found is recorded in ctx's GC record (gcguard.go) before it is
 	// used, so a concurrent GC keeps it; the pin protects the DAG once recorded.

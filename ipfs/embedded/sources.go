@@ -27,10 +27,15 @@ const maxSources = 8
 // so a pin's blocks may sit on members it has no connection to: the pin's other allocations
 // (a repin after a death, a replication raised later) or the peer that took the pin. Dialling
 // them first is what a full mesh did by being one. It is done whether or not the root is here:
-// an attempt cut short keeps the root and misses the rest. The dials run at once; the fetch
-// starts as soon as one succeeds (or all failed, or sourceDialTimeout passed), and the others
-// are cancelled and joined.
-func (n *Node) reachSources(ctx context.Context, c api.Cid) (release func()) {
+// an attempt cut short keeps the root and misses the rest.
+//
+// The dials run at once and are not cut short: the first source to answer may hold nothing
+// (another allocation still fetching), and libp2p cancels a dial whose only caller gives up.
+// When wait is set and no source is connected yet, the fetch waits for the first dial to
+// succeed (or all to fail, or sourceDialTimeout); otherwise it starts at once and bitswap
+// asks each source as it connects. release cancels and joins the dials still running and
+// lifts the protection.
+func (n *Node) reachSources(ctx context.Context, c api.Cid, wait bool) (release func()) {
 	h := n.cfg.Host
 	if h == nil || n.cfg.Sources == nil {
 		return func() {}
@@ -49,16 +54,17 @@ func (n *Node) reachSources(ctx context.Context, c api.Cid) (release func()) {
 	for _, id := range srcs {
 		h.ConnManager().Protect(id, tag)
 	}
-	release = func() {
+	unprotect := func() {
 		for _, id := range srcs {
 			h.ConnManager().Unprotect(id, tag)
 		}
 	}
 	if len(todo) == 0 {
-		return release
+		return unprotect
 	}
-	dctx, cancel := context.WithTimeout(ctx, sourceDialTimeout)
-	defer cancel()
+	// Not ctx: a read's context may end before release (OpenFile returns, then the file is
+	// read); the dials are bounded by the timeout and joined by release either way.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sourceDialTimeout)
 	results := make(chan error, len(todo))
 	var wg sync.WaitGroup
 	for _, id := range todo {
@@ -66,27 +72,29 @@ func (n *Node) reachSources(ctx context.Context, c api.Cid) (release func()) {
 		go func() {
 			defer wg.Done()
 			err := h.Connect(dctx, peer.AddrInfo{ID: id})
-			if err != nil && dctx.Err() == nil {
+			if err != nil {
 				n.log.Debug("embedded: cannot reach a source of a fetch", "cid", c, "peer", id, "err", err)
 			}
 			results <- err
 		}()
 	}
-	for range todo {
-		if <-results == nil {
-			break
+	if wait && len(todo) == len(srcs) {
+		for range todo {
+			if <-results == nil {
+				break
+			}
 		}
 	}
-	cancel()
-	wg.Wait()
-	return release
+	return func() {
+		cancel() // the fetch is over: dials still running are of no use
+		wg.Wait()
+		unprotect()
+	}
 }
 
-// reachSourcesToRead is reachSources for a read (cat, block get, dag export), which dials
-// nobody when the root is here: a read of local data must not wait for the network.
+// reachSourcesToRead is reachSources for a read (cat, block get, dag export): a read of a
+// root held here does not wait for the dials (its blocks are most likely here too).
 func (n *Node) reachSourcesToRead(ctx context.Context, c api.Cid) (release func()) {
-	if local, err := n.blocks.Has(ctx, c.Cid); err == nil && local {
-		return func() {}
-	}
-	return n.reachSources(ctx, c)
+	local, err := n.blocks.Has(ctx, c.Cid)
+	return n.reachSources(ctx, c, err != nil || !local)
 }
