@@ -112,18 +112,37 @@ func (n *protectNet) connectedTo(ids []peer.ID) (links, others int) {
 	return links, others
 }
 
+// newMembers makes n member IDs with an address each.
+func newMembers(t *testing.T, n int) ([]peer.ID, []peer.AddrInfo) {
+	ids := make([]peer.ID, n)
+	infos := make([]peer.AddrInfo, n)
+	for i := range ids {
+		ids[i] = newID(t)
+		infos[i] = peer.AddrInfo{ID: ids[i], Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}}
+	}
+	return ids, infos
+}
+
+// spawnFastLiveness starts an actor with low_water low whose members die after 100 ms of
+// silence and are redialled every 20 ms at most, bootstrapped to infos.
+func spawnFastLiveness(t *testing.T, self peer.ID, net Network, low int, infos []peer.AddrInfo) *Membership {
+	m, err := Spawn(actor.NewActorSystem().Root, self, net, Config{TickInterval: 5 * time.Millisecond, LowWater: low,
+		LiveFor: 100 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	m.Bootstrap(infos)
+	return m
+}
+
 // TestKeepsLinksAndStandsInForDeadOnes: with low_water 4 among 40 members the actor connects
 // to its links only, protects exactly those, and, when its links are down, dials other members
 // until low_water are connected.
 func TestKeepsLinksAndStandsInForDeadOnes(t *testing.T) {
 	const members, low = 40, 4
 	self := newID(t)
-	ids := make([]peer.ID, members)
-	var infos []peer.AddrInfo
-	for i := range ids {
-		ids[i] = newID(t)
-		infos = append(infos, peer.AddrInfo{ID: ids[i], Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}})
-	}
+	ids, infos := newMembers(t, members)
 	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
 	var links []peer.ID
 	for _, id := range ids {
@@ -175,25 +194,12 @@ func TestDeadMembersAreLeftOutOfTheLinks(t *testing.T) {
 	const members, dead, low = 12, 3, 2
 	self := newID(t)
 	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
-	var ids, live []peer.ID
-	var infos []peer.AddrInfo
-	for i := range members {
-		id := newID(t)
-		ids = append(ids, id)
-		infos = append(infos, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}})
-		if i >= dead {
-			net.set(id, true)
-			live = append(live, id)
-		}
+	ids, infos := newMembers(t, members)
+	live := ids[dead:]
+	for _, id := range live {
+		net.set(id, true)
 	}
-	system := actor.NewActorSystem()
-	m, err := Spawn(system.Root, self, net, Config{TickInterval: 5 * time.Millisecond, LowWater: low,
-		LiveFor: 100 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
-	m.Bootstrap(infos)
+	m := spawnFastLiveness(t, self, net, low, infos)
 	start := time.Now()
 	all := append([]peer.ID{self}, live...)
 	waitFor(t, func() bool {
@@ -226,23 +232,12 @@ func TestDeadLinkIsRedialled(t *testing.T) {
 	const members, low = 12, 2
 	self := newID(t)
 	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
-	var ids []peer.ID
-	var infos []peer.AddrInfo
-	for range members {
-		id := newID(t)
-		ids = append(ids, id)
-		infos = append(infos, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}})
+	ids, infos := newMembers(t, members)
+	for _, id := range ids {
 		net.set(id, true)
 	}
 	cut, _ := ringNeighbours(self, ids) // always a link
-	system := actor.NewActorSystem()
-	m, err := Spawn(system.Root, self, net, Config{TickInterval: 5 * time.Millisecond, LowWater: low,
-		LiveFor: 100 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
-	m.Bootstrap(infos)
+	m := spawnFastLiveness(t, self, net, low, infos)
 	alive := func(skip peer.ID) {
 		for _, inf := range infos {
 			if inf.ID != skip {
