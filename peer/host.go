@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/connmgr"
@@ -21,7 +22,7 @@ import (
 // newHost starts the peer's single libp2p host: TCP only (a private network rules out QUIC),
 // Noise, and the cluster secret as the pre-shared key, so a peer with another secret cannot even
 // complete a handshake.
-func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, cm config.ConnMgr, gater connmgr.ConnectionGater, bw metrics.Reporter) (host.Host, error) {
+func newHost(_ context.Context, ident identity.Identity, listen []string, secret []byte, cm config.ConnMgr, gater connmgr.ConnectionGater, bw metrics.Reporter, log *slog.Logger) (host.Host, error) {
 	// The membership actor owns the connections: it keeps links to about low_water members
 	// (all of them in a cluster of up to low_water+1 peers) and protects them here, so the
 	// manager's trimming, past high_water, closes only connections nobody chose to keep
@@ -31,7 +32,14 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	if err != nil {
 		return nil, fmt.Errorf("cluster.connection_manager: %w", err)
 	}
-	rm, err := resourceManager(cm)
+	limits := resourceLimits(cm)
+	if fd := limits.ToPartialLimitConfig().System.FD; fd >= 0 && int(fd) < cm.HighWater+cm.HighWater/4 {
+		// libp2p takes half the open-file limit (Go raises the soft limit to the hard one):
+		// past it new connections are refused before the connection manager ever trims.
+		log.Warn("the open-file limit leaves libp2p fewer descriptors than cluster.connection_manager.high_water needs: raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower high_water",
+			"libp2p_fds", int(fd), "high_water", cm.HighWater)
+	}
+	rm, err := resourceManager(limits)
 	if err != nil {
 		_ = mgr.Close()
 		return nil, err
@@ -66,21 +74,21 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	return h, nil
 }
 
-// resourceManager is libp2p's default resource manager (limits scaled to the machine's memory
-// and file descriptors) with room for high_water connections. The default allows 128
-// connections plus 128 per GB of a machine's memory/8, inbound half of that (256 and 128 on an
-// 8 GB host): below 16 GB the connection manager would never reach high_water (400) to trim,
-// new connections would be refused instead, and a refused link looks down to the membership.
-// A quarter more than high_water leaves room for what arrives between two trims (every 10 s).
-func resourceManager(cm config.ConnMgr) (network.ResourceManager, error) {
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(cm)))
+// resourceManager is libp2p's resource manager with the given limits (resourceLimits).
+func resourceManager(limits rcmgr.ConcreteLimitConfig) (network.ResourceManager, error) {
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
 	if err != nil {
 		return nil, fmt.Errorf("libp2p resource manager: %w", err)
 	}
 	return rm, nil
 }
 
-// resourceLimits are the resource manager's limits (see resourceManager).
+// resourceLimits are libp2p's default limits (scaled to the machine's memory and file
+// descriptors) with room for high_water connections. The default allows 128 connections plus
+// 128 per GB of a machine's memory/8, inbound half of that (256 and 128 on an 8 GB host): below
+// 16 GB the connection manager would never reach high_water (400) to trim, new connections
+// would be refused instead, and a refused link looks down to the membership. A quarter more
+// than high_water leaves room for what arrives between two trims (every 10 s).
 func resourceLimits(cm config.ConnMgr) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)

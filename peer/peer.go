@@ -210,7 +210,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 			p.Close()
 		}
 	}()
-	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, cfg.Cluster.ConnectionManager, opts.ConnGater, opts.Bandwidth); err != nil {
+	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, cfg.Cluster.ConnectionManager, opts.ConnGater, opts.Bandwidth, log); err != nil {
 		return nil, err
 	}
 	if opts.OnHost != nil {
