@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -15,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/connhold"
 	"github.com/pincluster/pincluster/ipfs"
 )
 
@@ -37,12 +37,12 @@ type Progress struct {
 // local IPFS node for this peer. It is safe for concurrent use: each Push runs on the caller's
 // goroutine plus one ack reader per stream.
 type Pusher struct {
-	h      host.Host
-	local  ipfs.BlockPutter // nil: this peer's backend cannot store pushed blocks
-	dir    string
-	log    *slog.Logger
-	slots  chan struct{} // one per push running; MaxPushes
-	pushes atomic.Uint64 // numbers the pushes' connection protections
+	h     host.Host
+	local ipfs.BlockPutter // nil: this peer's backend cannot store pushed blocks
+	dir   string
+	log   *slog.Logger
+	slots chan struct{}  // one per push running; MaxPushes
+	holds connhold.Holds // the pushes' connections, kept from trimming
 }
 
 // MaxPushes caps the pushes one peer runs at once, over all its adds: each holds a stream, a
@@ -127,9 +127,7 @@ func (p *Pusher) pushRemote(ctx context.Context, to peer.ID, sp Source, root cid
 	// A push cut midway starts again from the first block (on another peer), so its
 	// connection is kept from the connection manager's trimming while it runs; a tag per push
 	// keeps concurrent pushes to one peer from releasing each other's.
-	tag := fmt.Sprintf("pincluster-push/%d", p.pushes.Add(1))
-	p.h.ConnManager().Protect(to, tag)
-	defer p.h.ConnManager().Unprotect(to, tag)
+	defer p.holds.Hold(p.h.ConnManager(), "pincluster-push", to)()
 	st, err := p.h.NewStream(ctx, to, ProtocolID)
 	if err != nil {
 		return err

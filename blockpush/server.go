@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -17,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/internal/connhold"
 	"github.com/pincluster/pincluster/ipfs"
 )
 
@@ -51,7 +51,7 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	pushes atomic.Uint64 // numbers the pushes' connection protections
+	holds  connhold.Holds // the pushes' connections, kept from trimming
 }
 
 // NewServer serves ProtocolID on h. put may be nil (a backend that cannot store pushed blocks):
@@ -81,9 +81,7 @@ func (s *Server) handle(st network.Stream) {
 	from := st.Conn().RemotePeer()
 	// The pusher protects its end; this end's connection manager could still close the
 	// connection under it (a push cut midway starts again from its first block).
-	tag := fmt.Sprintf("pincluster-push-in/%d", s.pushes.Add(1))
-	s.h.ConnManager().Protect(from, tag)
-	defer s.h.ConnManager().Unprotect(from, tag)
+	defer s.holds.Hold(s.h.ConnManager(), "pincluster-push-in", from)()
 	w := bufio.NewWriter(st)
 	n, err := s.receive(st, from, w)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -27,6 +26,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/connhold"
 	"github.com/pincluster/pincluster/ipfs"
 )
 
@@ -86,7 +86,7 @@ type Node struct {
 	gcRunning chan struct{}
 	recent    recentRoots
 	stats     objectCounter
-	fetches   atomic.Uint64 // numbers the connection protections of fetches (sources.go)
+	fetches   connhold.Holds // the connections to fetches' sources, kept from trimming (sources.go)
 
 	// lifecycle: begin admits an operation, Close cancels stop and waits for ops.
 	life    sync.Mutex

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -50,15 +49,7 @@ func (n *Node) reachSources(ctx context.Context, c api.Cid, wait bool) (release 
 			todo = append(todo, id)
 		}
 	}
-	tag := fmt.Sprintf("pincluster-fetch/%d", n.fetches.Add(1))
-	for _, id := range srcs {
-		h.ConnManager().Protect(id, tag)
-	}
-	unprotect := func() {
-		for _, id := range srcs {
-			h.ConnManager().Unprotect(id, tag)
-		}
-	}
+	unprotect := n.fetches.Hold(h.ConnManager(), "pincluster-fetch", srcs...)
 	if len(todo) == 0 {
 		return unprotect
 	}
