@@ -9,7 +9,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	lpconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -33,16 +32,16 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 		return nil, fmt.Errorf("cluster.connection_manager: %w", err)
 	}
 	limits := resourceLimits(cm)
-	if fd := limits.ToPartialLimitConfig().System.FD; fd >= 0 && int(fd) < cm.HighWater+cm.HighWater/4 {
+	if fd := limits.ToPartialLimitConfig().System.FD; fd >= 0 && int(fd) < connRoom(cm) {
 		// libp2p takes half the open-file limit (Go raises the soft limit to the hard one):
 		// past it new connections are refused before the connection manager ever trims.
 		log.Warn("the open-file limit leaves libp2p fewer descriptors than cluster.connection_manager.high_water needs: raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower high_water",
 			"libp2p_fds", int(fd), "high_water", cm.HighWater)
 	}
-	rm, err := resourceManager(limits)
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
 	if err != nil {
 		_ = mgr.Close()
-		return nil, err
+		return nil, fmt.Errorf("libp2p resource manager: %w", err)
 	}
 	opts := []libp2p.Option{
 		libp2p.ResourceManager(rm),
@@ -74,27 +73,21 @@ func newHost(_ context.Context, ident identity.Identity, listen []string, secret
 	return h, nil
 }
 
-// resourceManager is libp2p's resource manager with the given limits (resourceLimits).
-func resourceManager(limits rcmgr.ConcreteLimitConfig) (network.ResourceManager, error) {
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
-	if err != nil {
-		return nil, fmt.Errorf("libp2p resource manager: %w", err)
-	}
-	return rm, nil
-}
+// connRoom is how many connections the host must allow: a quarter more than high_water leaves
+// room for what arrives between two trims (every 10 s).
+func connRoom(cm config.ConnMgr) int { return cm.HighWater + cm.HighWater/4 }
 
 // resourceLimits are libp2p's default limits (scaled to the machine's memory and file
 // descriptors) with room for high_water connections. The default allows 128 connections plus
 // 128 per GB of a machine's memory/8, inbound half of that (256 and 128 on an 8 GB host): below
 // 16 GB the connection manager would never reach high_water (400) to trim, new connections
-// would be refused instead, and a refused link looks down to the membership. A quarter more
-// than high_water leaves room for what arrives between two trims (every 10 s).
+// would be refused instead, and a refused link looks down to the membership.
 func resourceLimits(cm config.ConnMgr) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	scaled := limits.AutoScale()
 	part := scaled.ToPartialLimitConfig()
-	want := rcmgr.LimitVal(cm.HighWater + cm.HighWater/4)
+	want := rcmgr.LimitVal(connRoom(cm))
 	for _, v := range []*rcmgr.LimitVal{&part.System.Conns, &part.System.ConnsInbound, &part.System.ConnsOutbound} {
 		if *v >= 0 && *v < want { // not Unlimited or BlockAll
 			*v = want

@@ -43,9 +43,17 @@ func ringNeighbours(self peer.ID, members []peer.ID) (next, prev peer.ID) {
 	return ids[(i+1)%len(ids)], ids[(i+len(ids)-1)%len(ids)]
 }
 
+// linkRule tells whether a member is a link when the members are these: its pair score falls
+// below the share, or it is a ring neighbour.
+func (a *membershipActor) linkRule(members []peer.ID) func(peer.ID, *entry) bool {
+	next, prev := ringNeighbours(a.self, members)
+	share := linkShare(a.cfg.LowWater, len(members))
+	return func(id peer.ID, e *entry) bool { return e.score < share || id == next || id == prev }
+}
+
 // relink recomputes which members are links (and which dead ones are still redialled) once
-// the member set or a member's liveness changed, protecting the links from the connection manager's trimming and releasing the
-// others. Only live members are chosen from: a dead member that some peers still know and
+// the member set or a member's liveness changed, protecting the links from the connection
+// manager's trimming and releasing the others. Only live members are chosen from: a dead member that some peers still know and
 // others never met would otherwise shift their shares and rings apart. Every member's
 // protection is told again each time (relink is rare, Protect idempotent), so nothing an
 // earlier instance protected outlives it.
@@ -62,16 +70,13 @@ func (a *membershipActor) relink() {
 			members = append(members, id)
 		}
 	}
-	next, prev := ringNeighbours(a.self, members)
-	share := linkShare(a.cfg.LowWater, len(members))
-	allNext, allPrev := ringNeighbours(a.self, all)
-	allShare := linkShare(a.cfg.LowWater, len(all))
+	isLink, wouldBe := a.linkRule(members), a.linkRule(all)
 	for id, e := range a.known {
-		e.linked = e.live && (e.score < share || id == next || id == prev)
+		e.linked = e.live && isLink(id, e)
 		a.net.Protect(id, e.linked)
 		// A dead member that would be a link were it alive is still redialled (with backoff,
 		// unprotected): after a partition that outlasted LiveFor, the two sides hear no ping
 		// of each other, and only these dials join them again.
-		e.redial = e.linked || (!e.live && (e.score < allShare || id == allNext || id == allPrev))
+		e.redial = e.linked || (!e.live && wouldBe(id, e))
 	}
 }
