@@ -1,6 +1,12 @@
 package crdt
 
-import "github.com/libp2p/go-libp2p/core/peer"
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 // VersionVector is, per origin, the highest seq of its ops a peer holds. Every origin numbers
 // its ops 1, 2, 3... and a peer applies an origin's ops with no gap (anti-entropy pulls what
@@ -16,4 +22,33 @@ func (v VersionVector) Covers(other VersionVector, trusted func(peer.ID) bool) b
 		}
 	}
 	return true
+}
+
+// SumSize is the length of a Sum.
+const SumSize = 16
+
+// Sum is a digest of v that two peers compute alike: 128 bits of SHA-256 over its nonzero
+// entries in origin order, each origin length-prefixed. Two vectors with the same Sum are
+// equal (a zero entry is the same as none). It lets a peer that was told the changes to a
+// member's vector check that its copy is now exactly that vector (version vector
+// announcements, actors/syncer/announce.go).
+func (v VersionVector) Sum() [SumSize]byte {
+	origins := make([]peer.ID, 0, len(v))
+	for o, n := range v {
+		if n > 0 {
+			origins = append(origins, o)
+		}
+	}
+	slices.Sort(origins)
+	h := sha256.New()
+	var buf [2 * binary.MaxVarintLen64]byte
+	for _, o := range origins {
+		h.Write(binary.AppendUvarint(buf[:0], uint64(len(o))))
+		h.Write([]byte(o))
+		h.Write(binary.AppendUvarint(buf[:0], v[o]))
+	}
+	var sum [sha256.Size]byte
+	var out [SumSize]byte
+	copy(out[:], h.Sum(sum[:0]))
+	return out
 }

@@ -258,6 +258,14 @@ func (r *Roster) Answered(id peer.ID) {
 	}
 }
 
+// Announced records that a trusted peer announced its version vector, a sign of life
+// (syncer.WithAnnouncements; none before the collector is attached).
+func (r *Roster) Announced(id peer.ID) {
+	if r.a.Collector != nil {
+		r.a.Collector.Announced(id)
+	}
+}
+
 // SignsOfLife is the collector's observed signs of life of the members, relayed in this
 // peer's anti-entropy answers (none before the collector is attached).
 func (r *Roster) SignsOfLife() map[peer.ID]time.Time {

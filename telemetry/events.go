@@ -60,6 +60,19 @@ var (
 		Name: "pincluster_antientropy_bytes_total",
 		Help: "Encoded bytes of the ops and records received by anti-entropy pulls.",
 	}))
+	// CollectionPulls counts the pulls tombstone collection made to refresh a member's
+	// version vector (the members whose announcements did not keep it current).
+	CollectionPulls = register(prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pincluster_collection_pulls_total",
+		Help: "Pulls tombstone collection made to refresh a member's version vector (its announcements did not).",
+	}))
+	// Announcements counts the version vector announcements of other peers, by result:
+	// current (the copy is now the announcer's vector), behind (the copy could not be brought
+	// up to it: a lost announcement; a pull refreshes it), dropped (rate-limited).
+	Announcements = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pincluster_version_announcements_total",
+		Help: "Version vector announcements received, by result (current, behind, dropped).",
+	}, []string{"result"}))
 	// AlertsRaised counts alerts (a peer's metric expired), by metric name.
 	AlertsRaised = register(prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pincluster_alerts_total",

@@ -10,6 +10,7 @@ import (
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
+	"github.com/pincluster/pincluster/telemetry"
 )
 
 // contact is what a round saw of the cluster: no other member visible (alone), and whether
@@ -22,8 +23,8 @@ type contact struct {
 }
 
 // round is one collection (on a collector worker): it supersedes raced pins whose superseding
-// was lost, refreshes the version vectors of members not heard from recently (a pull records
-// the responder's and fetches what it has), then has the pinset drop the tombstones every
+// was lost, refreshes the version vectors of members whose copy is not recent or holds ops
+// this peer lacks (a pull records the responder's and fetches what it has), then has the pinset drop the tombstones every
 // member has seen. It drops nothing while some member's version vector is unknown or stale.
 // j holds the members' newest signs of life known to the actor and whether silence may be
 // judged.
@@ -48,9 +49,13 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 		return seenNow
 	}
 	for _, id := range members {
-		if id == d.cfg.Self || time.Since(seen[id].At) < window/2 {
+		// A member's announcements (announce.go) keep its copy fresh; it is pulled when they
+		// did not (lost, or from a peer too old to announce), or when its copy holds ops
+		// this peer lacks: the pull fetches them.
+		if id == d.cfg.Self || time.Since(seen[id].At) < window/2 && crdt.VersionVector(early).Covers(seen[id].VV, d.members.Trusted) {
 			continue
 		}
+		telemetry.CollectionPulls.Inc()
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
 		_, err := d.syncer.Pull(pctx, id)
 		cancel()

@@ -149,6 +149,9 @@ type (
 	racedPins struct{ ops []crdt.Op }
 	// memberHeard says a trusted peer answered a pull.
 	memberHeard struct{ id peer.ID }
+	// memberAnnounced says a trusted peer announced its version vector (announced.go): a
+	// sign of life, but no answer (it brings no relays, so silence may not be judged on it).
+	memberAnnounced struct{ id peer.ID }
 	// membersRelayed are the last-heard times a responder reported (relayed signs of life).
 	membersRelayed struct{ heard map[peer.ID]time.Time }
 )
@@ -236,6 +239,8 @@ func (a *collectorActor) Receive(ctx actor.Context) {
 		a.onRacedPins(m)
 	case *memberHeard:
 		a.synced = true // an answer, with the responder's relays before it (same sender)
+		a.onMemberHeard(m.id, time.Now())
+	case *memberAnnounced:
 		a.onMemberHeard(m.id, time.Now())
 	case *membersRelayed:
 		a.onMembersRelayed(m)
@@ -450,6 +455,11 @@ func (c *Collector) PID() *actor.PID { return c.pid }
 // Heard records that a trusted peer answered a pull.
 func (c *Collector) Heard(id peer.ID) {
 	c.system.Root.Send(c.pid, &memberHeard{id: id})
+}
+
+// Announced records that a trusted peer announced its version vector (syncer.WithAnnouncements).
+func (c *Collector) Announced(id peer.ID) {
+	c.system.Root.Send(c.pid, &memberAnnounced{id: id})
 }
 
 // SignsOfLife is the newest sign of life of each member this process observed, for the

@@ -43,6 +43,7 @@ type collectorSide struct {
 	store     *persistence.Store
 	writer    *pinset.Pinset
 	collector *Collector
+	syncer    *Syncer
 	members   *testMembership
 	link      *link
 }
@@ -84,7 +85,7 @@ func newCollectorSideHorizon(t *testing.T, interval, horizon time.Duration) *col
 		system.Shutdown()
 		st.Close()
 	})
-	return &collectorSide{id: self, store: st, writer: writer, collector: c, members: members, link: l}
+	return &collectorSide{id: self, store: st, writer: writer, collector: c, syncer: s, members: members, link: l}
 }
 
 // A peer alone collects its tombstones when asked, through the pinset actor.

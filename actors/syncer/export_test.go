@@ -1,6 +1,10 @@
 package syncer
 
-import "github.com/pincluster/pincluster/messages"
+import (
+	"golang.org/x/time/rate"
+
+	"github.com/pincluster/pincluster/messages"
+)
 
 // Test-only API: exported here so that only this package's tests see it.
 
@@ -22,4 +26,10 @@ func (c *Collector) Changed(ev messages.PinsetChanged) {
 // snapshot (snapshotMinOps by default; tests use small histories).
 func WithSnapshotMin(n uint64) Option {
 	return func(s *Syncer) { s.snapshotMin = n }
+}
+
+// WithoutAnnounceLimit takes every announcement, however often a peer sends them (tests that
+// deliver many at once).
+func WithoutAnnounceLimit() Option {
+	return func(s *Syncer) { s.announceLimit = rate.Inf }
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/crdt"
@@ -69,7 +70,9 @@ type Syncer struct {
 	learnRemovals func(map[peer.ID]uint64)
 	heard         func() map[peer.ID]time.Time // WithLiveness; nil: none sent
 	learnHeard    func(map[peer.ID]time.Time)
-	streams       *Streams // nil: pulls ask for everything
+	alive         func(peer.ID) // WithAnnouncements
+	announceLimit rate.Limit    // per peer (announced.go; tests raise it)
+	streams       *Streams      // nil: pulls ask for everything
 	transfers     passgate.Gate
 	log           *slog.Logger
 	cancel        context.CancelFunc
@@ -87,13 +90,14 @@ func Spawn(parent root.Parent, store Store, req Requester, writer Writer, trust 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Syncer{system: parent.ActorSystem(), store: store, req: req, writer: writer, trust: trust, log: log, cancel: cancel,
-		page: DefaultPageSize, snapshotMin: snapshotMinOps}
+		page: DefaultPageSize, snapshotMin: snapshotMinOps, announceLimit: announceRate}
 	for _, o := range opts {
 		o(s)
 	}
 	// A restart starts afresh: an empty seen table (seen.go).
 	produce := func() actor.Actor {
 		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, heard: s.heard, seen: map[peer.ID]SeenVV{},
+			sums: map[peer.ID][crdt.SumSize]byte{}, announcers: map[peer.ID]*rate.Limiter{}, alive: s.alive, announceLimit: s.announceLimit,
 			snapshotMin: s.snapshotMin}
 	}
 	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), ActorName)

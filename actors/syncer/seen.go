@@ -41,7 +41,10 @@ type forgetSeen struct {
 	id peer.ID
 }
 
-func (a *syncerActor) onVVSeen(m *vvSeen) { a.seen[m.from] = m.sv }
+func (a *syncerActor) onVVSeen(m *vvSeen) {
+	a.seen[m.from] = m.sv
+	delete(a.sums, m.from)
+}
 
 func (a *syncerActor) onSeenRequest(ctx actor.Context) {
 	out := make(map[peer.ID]SeenVV, len(a.seen))
@@ -51,7 +54,10 @@ func (a *syncerActor) onSeenRequest(ctx actor.Context) {
 	ctx.Respond(&seenResponse{seen: out})
 }
 
-func (a *syncerActor) onForgetSeen(m *forgetSeen) { delete(a.seen, m.id) }
+func (a *syncerActor) onForgetSeen(m *forgetSeen) {
+	delete(a.seen, m.id)
+	delete(a.sums, m.id)
+}
 
 // noteVV records the version vector a responder reported. Messages from one goroutine reach
 // the actor in order, so a SeenVVs after a Pull sees what that Pull recorded.

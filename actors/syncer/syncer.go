@@ -37,6 +37,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/pincluster/pincluster/actors/pinset"
 	"github.com/pincluster/pincluster/api"
@@ -85,6 +86,13 @@ type syncerActor struct {
 	removals func() map[peer.ID]uint64    // WithRemovals; nil: none sent
 	heard    func() map[peer.ID]time.Time // WithLiveness; nil: none sent
 	seen     map[peer.ID]SeenVV           // seen.go
+	// sums caches the Sum of each copy in seen that an announcement confirmed (a heartbeat
+	// is then checked without hashing the vector), announcers rate-limits each peer, and
+	// alive is told of each announcement taken (announced.go).
+	sums          map[peer.ID][crdt.SumSize]byte
+	announcers    map[peer.ID]*rate.Limiter
+	announceLimit rate.Limit
+	alive         func(peer.ID)
 
 	snapshotMin uint64 // farBehind's floor
 }
@@ -99,6 +107,8 @@ func (a *syncerActor) Receive(ctx actor.Context) {
 		a.onSeenRequest(ctx)
 	case *forgetSeen:
 		a.onForgetSeen(m)
+	case *vvAnnounced:
+		a.onVVAnnounced(m)
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	default:
 		a.log.Warn("syncer: unknown message", "type", fmt.Sprintf("%T", m))

@@ -9,6 +9,9 @@
 //     (cluster/rpcwire).
 //   - metrics.proto: the metrics each peer publishes over pubsub (actors/gossip/metrics_wire.go).
 //   - token.proto: bearer-token records, gossiped and pulled (internal/tokenwire, actors/tokens).
+//   - removal.proto: peer removals (actors/gossip/removal_wire.go).
+//   - statusdigest.proto: status digests, gossiped and pulled (statusdigest).
+//   - versions.proto: version vector announcements (actors/gossip/versions_wire.go).
 //
 // Other packages convert between these types and their domain types at the edge; nothing
 // outside the codecs uses them. Golden files next to each codec pin the bytes of every message
