@@ -3,6 +3,7 @@ package crdt
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -51,4 +52,45 @@ func (v VersionVector) Sum() [SumSize]byte {
 	var out [SumSize]byte
 	copy(out[:], h.Sum(sum[:0]))
 	return out
+}
+
+// VVAnnouncement is a peer's version vector as it announces it to the others (in its status
+// digest heartbeats; actors/syncer/announced.go says why): whole (Full), or the entries that
+// changed since its previous announcement (seq 0: the origin is gone), with the Sum of the
+// whole vector after them. No entries and not Full: nothing changed.
+type VVAnnouncement struct {
+	Full    bool
+	Sum     [SumSize]byte
+	Entries map[peer.ID]uint64
+}
+
+// AnnounceFullMax: a vector of at most this many entries (about 1.5 KB) is always announced
+// whole, so that small clusters never depend on a receiver's previous copy.
+const AnnounceFullMax = 32
+
+// Announce is the announcement of vv after last (nil: none announced yet): the whole vector
+// when there was none or it is small, otherwise the entries that differ (0 for an origin
+// gone), with vv's Sum.
+func Announce(last, vv VersionVector) VVAnnouncement {
+	a := VVAnnouncement{Sum: vv.Sum()}
+	if last == nil || len(vv) <= AnnounceFullMax {
+		a.Full = true
+		a.Entries = maps.Clone(vv)
+		if a.Entries == nil {
+			a.Entries = map[peer.ID]uint64{}
+		}
+		return a
+	}
+	a.Entries = map[peer.ID]uint64{}
+	for o, n := range vv {
+		if last[o] != n {
+			a.Entries[o] = n
+		}
+	}
+	for o, n := range last {
+		if _, ok := vv[o]; !ok && n > 0 {
+			a.Entries[o] = 0
+		}
+	}
+	return a
 }

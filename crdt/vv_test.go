@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -25,5 +26,36 @@ func TestVersionVectorSum(t *testing.T) {
 	}
 	if (VersionVector{}).Sum() != VersionVector(map[peer.ID]uint64{a: 0}).Sum() {
 		t.Fatal("an empty vector and one of zero entries differ")
+	}
+}
+
+// An announcement is whole when nothing was announced before or the vector is small, and
+// otherwise names the entries that changed (0: gone), always with the whole vector's Sum.
+func TestAnnounce(t *testing.T) {
+	os := make([]peer.ID, AnnounceFullMax+2)
+	for i := range os {
+		os[i] = testpeer.ID(t, byte(10+i))
+	}
+	small := VersionVector{os[0]: 3}
+	if a := Announce(VersionVector{os[0]: 2}, small); !a.Full || !maps.Equal(a.Entries, small) || a.Sum != small.Sum() {
+		t.Fatalf("small vector: %+v", a)
+	}
+	large := VersionVector{}
+	for i, o := range os {
+		large[o] = uint64(i + 1)
+	}
+	if a := Announce(nil, large); !a.Full || len(a.Entries) != len(large) {
+		t.Fatalf("first announcement: full %v, %d entries", a.Full, len(a.Entries))
+	}
+	next := maps.Clone(large)
+	next[os[1]] = 50
+	delete(next, os[2])
+	a := Announce(large, next)
+	want := map[peer.ID]uint64{os[1]: 50, os[2]: 0}
+	if a.Full || !maps.Equal(a.Entries, want) || a.Sum != next.Sum() {
+		t.Fatalf("delta: full %v entries %v", a.Full, a.Entries)
+	}
+	if a := Announce(next, next); a.Full || len(a.Entries) != 0 {
+		t.Fatalf("no change: full %v entries %v", a.Full, a.Entries)
 	}
 }

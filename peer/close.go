@@ -62,9 +62,6 @@ func (p *Peer) Close() error {
 			stop("topics", p.topics.Close)
 		}
 		stop("RPC workers", p.rpcWorkers.Wait)
-		if p.announcer != nil {
-			stop("announcer", p.announcer.Stop) // its publishing worker reads the store
-		}
 		if p.collector != nil {
 			stop("collector", p.collector.Stop)
 		}

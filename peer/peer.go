@@ -133,7 +133,6 @@ type Peer struct {
 	syncer      *syncer.Syncer
 	streams     *syncer.Streams // what the gossip is delivering, left out of pulls
 	collector   *syncer.Collector
-	announcer   *syncer.Announcer
 	monitor     *monitor.Monitor
 	allocator   *allocator.Allocator
 	informer    *informer.Informer
@@ -267,10 +266,6 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
 		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.roster.SignsOfLife, p.roster.LearnHeard),
 		syncer.WithStreams(p.streams), syncer.WithTransfers(p.transfers), syncer.WithAnnouncements(p.roster.Announced)); err != nil {
-		return nil, err
-	}
-	if p.announcer, err = syncer.SpawnAnnouncer(p.root, p.store, p.topics,
-		syncer.AnnounceEvery(cfg.Consensus.CRDT.RebroadcastInterval.D()), log); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),

@@ -1,6 +1,9 @@
 package peer
 
 import (
+	"context"
+	"time"
+
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/internal/peerprobe"
@@ -28,6 +31,17 @@ func (p *Peer) probe() peerprobe.Probe {
 				return nil
 			}
 			return vv
+		},
+		VersionsSeen: func() map[libp2ppeer.ID]time.Time {
+			seen, err := p.syncer.SeenVVs(context.Background())
+			if err != nil {
+				return nil
+			}
+			out := make(map[libp2ppeer.ID]time.Time, len(seen))
+			for id, sv := range seen {
+				out[id] = sv.At
+			}
+			return out
 		},
 		Root: p.root})
 }

@@ -23,7 +23,8 @@ func (p *Peer) startDigests() error {
 	}
 	var err error
 	if p.digests, err = statusdigest.Spawn(p.root, statusdigest.Deps{Self: p.ident.ID, Store: p.store, Topic: p.topics,
-		Remote: p.remote, Members: p.roster, Local: p.Services.StatusService, Config: cfg, Passes: p.passes, Transfers: p.transfers, Unnoted: p.tracker.Unnoted}, p.log); err != nil {
+		Remote: p.remote, Members: p.roster, Local: p.Services.StatusService, Config: cfg, Passes: p.passes, Transfers: p.transfers, Unnoted: p.tracker.Unnoted,
+		Versions: p.store}, p.log); err != nil {
 		return err
 	}
 	p.tracker.NotifyChanges(p.digests.PID())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 const (
@@ -74,12 +75,14 @@ func Kept(s api.TrackerStatus) bool {
 	return bits.OnesCount64(uint64(s)) == 1 && s&notKept == 0 && s < 1<<maxStatusBit
 }
 
-// Digest is a <cluster_name>/status message: the entries changed at Seq, or a heartbeat.
+// Digest is a <cluster_name>/status message: the entries changed at Seq, or a heartbeat. A
+// heartbeat may carry the publisher's version vector announcement (Versions; nil: none).
 type Digest struct {
 	Epoch     uint64
 	Seq       uint64
 	Heartbeat bool
 	Entries   []Entry
+	Versions  *crdt.VVAnnouncement
 }
 
 // Page is one page of a publisher's whole digest, read at version (Epoch, Seq).

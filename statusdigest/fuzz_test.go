@@ -32,6 +32,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	hb, _ := Encode(Digest{Epoch: 1, Seq: 3, Heartbeat: true})
 	f.Add(hb)
+	vb, _ := Encode(goldenHeartbeat(f)) // with a version vector announcement
+	f.Add(vb)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := Decode(b)
 		if err != nil {

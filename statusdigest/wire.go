@@ -89,7 +89,7 @@ func Encode(d Digest) ([]byte, error) {
 		return nil, fmt.Errorf("status digest: %d entries (limit %d)", len(d.Entries), MaxEntries)
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&wirepb.StatusDigest{
-		Epoch: d.Epoch, Seq: d.Seq, Heartbeat: d.Heartbeat, Entries: EntriesToWire(d.Entries)})
+		Epoch: d.Epoch, Seq: d.Seq, Heartbeat: d.Heartbeat, Entries: EntriesToWire(d.Entries), Versions: versionsToWire(d.Versions)})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func Encode(d Digest) ([]byte, error) {
 
 // Decode reads a gossip message from another peer: hostile input. It fails on a message over
 // MaxMessage, a malformed one, a heartbeat with entries, a delta whose entries are not at its
-// seq, and any bad entry.
+// seq or that carries a version vector announcement, and any bad entry or announcement.
 func Decode(b []byte) (Digest, error) {
 	if len(b) > MaxMessage {
 		return Digest{}, fmt.Errorf("status digest: %d bytes (limit %d)", len(b), MaxMessage)
@@ -118,8 +118,13 @@ func Decode(b []byte) (Digest, error) {
 		return Digest{}, fmt.Errorf("status digest: a heartbeat with %d entries", len(w.Entries))
 	case !d.Heartbeat && (d.Seq == 0 || len(w.Entries) == 0):
 		return Digest{}, fmt.Errorf("status digest: an empty delta or one without seq")
+	case !d.Heartbeat && w.Versions != nil:
+		return Digest{}, fmt.Errorf("status digest: a delta with a version vector announcement")
 	}
 	var err error
+	if d.Versions, err = versionsFromWire(w.Versions); err != nil {
+		return Digest{}, err
+	}
 	if d.Entries, err = EntriesFromWire(w.Entries); err != nil {
 		return Digest{}, err
 	}

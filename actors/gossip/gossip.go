@@ -14,9 +14,9 @@
 //   - <cluster_name>/tokens: bearer-token records (issued, revoked) published by a trusted
 //     peer go to the tokens actor (actors/tokens), which stores them;
 //   - <cluster_name>/status: status digests published by a trusted peer go to the status
-//     digest actor (actors/statusdigest), which keeps the replica of each (status_wire.go);
-//   - <cluster_name>/versions: version vector announcements of a trusted peer go to the
-//     syncer, which keeps each member's vector for tombstone collection (versions_wire.go).
+//     digest actor (actors/statusdigest), which keeps the replica of each, and the version
+//     vector announcement a heartbeat carries goes to the syncer, which keeps each member's
+//     vector for tombstone collection (status_wire.go).
 //
 // The actor is a child of the root: it starts its readers when it starts and stops them (and
 // waits for them) when it stops or restarts; a fresh instance subscribes again. Its first
@@ -105,8 +105,8 @@ type Deps struct {
 	Tokens     Tokens
 	// Digests takes the status digests (optional: nil ignores the status topic).
 	Digests Digests
-	// Versions takes the version vector announcements (optional: nil ignores the versions
-	// topic).
+	// Versions takes the version vector announcements that status digest heartbeats carry
+	// (optional: nil ignores them).
 	Versions Versions
 	// Arrivals is told the last seq of each batch handed to the pinset (optional; the
 	// syncer's Streams: pulls then leave out what is on its way).
@@ -180,8 +180,8 @@ func (a *gossipActor) start(ctx actor.Context) {
 	a.opened, a.cancel = o, cancel
 	self, system := ctx.Self(), ctx.ActorSystem()
 	r := &reader{deps: a.deps, log: a.log, self: a.deps.Host.ID(), queued: map[peer.ID]uint64{}}
-	names := []string{"pinset", "metrics", "removals", "tokens", "status", "versions"}
-	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval, r.onTokens, r.onStatus, r.onVersions} {
+	names := []string{"pinset", "metrics", "removals", "tokens", "status"}
+	for i, handle := range []func(*pubsub.Message){r.onBatch, r.onMetrics, r.onRemoval, r.onTokens, r.onStatus} {
 		sub, name := o.subs[i], names[i]
 		a.readers.Add(1)
 		go func() {

@@ -6,6 +6,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -21,13 +22,20 @@ type Digests interface {
 	Received(from peer.ID, d statusdigest.Digest)
 }
 
+// Versions takes the version vector announcements of other peers, which their status digest
+// heartbeats carry (the syncer's facade; actors/syncer/announced.go). It never blocks.
+type Versions interface {
+	Announced(from peer.ID, a crdt.VVAnnouncement)
+}
+
 // PublishStatus publishes an encoded status digest on the status topic
 // (actors/statusdigest.Topic).
 func (t *Topics) PublishStatus(ctx context.Context, data []byte) error {
 	return t.status.Publish(ctx, data)
 }
 
-// onStatus hands a trusted peer's digest to the status digest actor.
+// onStatus hands a trusted peer's digest to the status digest actor, and the version vector
+// announcement a heartbeat carries to the syncer.
 func (r *reader) onStatus(msg *pubsub.Message) {
 	if r.deps.Digests == nil {
 		return
@@ -40,6 +48,9 @@ func (r *reader) onStatus(msg *pubsub.Message) {
 	if err != nil {
 		r.log.Warn("status gossip: dropping a malformed digest", "from", msg.GetFrom(), "bytes", len(msg.Data), "err", err)
 		return
+	}
+	if d.Versions != nil && r.deps.Versions != nil {
+		r.deps.Versions.Announced(msg.GetFrom(), *d.Versions)
 	}
 	r.deps.Digests.Received(msg.GetFrom(), d)
 }

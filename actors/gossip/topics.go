@@ -20,11 +20,9 @@ const maxPubsubMessage = 8 << 20
 // Topics are the peer's pubsub topics: <cluster_name>/pinset carries op batches,
 // <cluster_name>/metrics carries informer metrics, <cluster_name>/removals announces peers
 // removed with peers rm, <cluster_name>/tokens carries the records of bearer tokens issued or
-// revoked (token_wire.go), <cluster_name>/status carries status digests (status_wire.go),
-// <cluster_name>/versions carries version vector announcements (versions_wire.go). Topics
-// publishes on them (batcher.Publisher, informer.Topic, the removal announcements, the status
-// digests, the announcements) and opens subscriptions (allocator.MetricsTopic, the gossip
-// actor's readers).
+// revoked (token_wire.go). Topics publishes on them (batcher.Publisher, informer.Topic, the
+// removal announcements) and opens subscriptions (allocator.MetricsTopic, the gossip actor's
+// readers).
 type Topics struct {
 	self     peer.ID
 	pinset   *pubsub.Topic
@@ -32,7 +30,6 @@ type Topics struct {
 	removals *pubsub.Topic
 	tokens   *pubsub.Topic
 	status   *pubsub.Topic
-	versions *pubsub.Topic
 	// first are the subscriptions opened at Join, handed to the gossip actor's first instance:
 	// messages (and joins) that arrive before it runs wait in them.
 	first chan opened
@@ -77,9 +74,6 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	if t.status, err = ps.Join(clusterName + "/status"); err != nil {
 		return nil, err
 	}
-	if t.versions, err = ps.Join(clusterName + "/versions"); err != nil {
-		return nil, err
-	}
 	o, err := t.subscribe()
 	if err != nil {
 		return nil, err
@@ -88,11 +82,11 @@ func Join(ctx context.Context, h host.Host, clusterName string) (*Topics, error)
 	return t, nil
 }
 
-// subscribe opens one subscription per topic (pinset, metrics, removals, tokens, status,
-// versions) and the tokens topic's event handler.
+// subscribe opens one subscription per topic (pinset, metrics, removals, tokens, status) and
+// the tokens topic's event handler.
 func (t *Topics) subscribe() (opened, error) {
 	var o opened
-	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens, t.status, t.versions} {
+	for _, topic := range []*pubsub.Topic{t.pinset, t.metrics, t.removals, t.tokens, t.status} {
 		sub, err := topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
 		if err != nil {
 			cancelAll(o.subs)

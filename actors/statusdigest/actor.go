@@ -2,6 +2,7 @@ package statusdigest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/timer"
+	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
 	sd "github.com/pincluster/pincluster/statusdigest"
 )
@@ -50,9 +52,11 @@ type (
 		// not answer for some pins): the next tick reconciles again
 		again bool
 	}
-	// beaten is the heartbeat worker's report.
+	// beaten is the heartbeat worker's report: vv is the version vector it announced (nil:
+	// none).
 	beaten struct {
 		seq uint64
+		vv  crdt.VersionVector
 		err error
 	}
 )
@@ -72,6 +76,9 @@ type digestActor struct {
 	unnoted    uint64 // Deps.Unnoted when the last reconcile started
 	beating    bool   // a heartbeat is being published
 	published  uint64 // the last version published (0: not known yet)
+	// announced is the version vector the last heartbeat announced (nil: none since the
+	// start, so the next one announces it whole).
+	announced crdt.VersionVector
 
 	rep replicas
 
@@ -115,6 +122,9 @@ func (a *digestActor) Receive(ctx actor.Context) {
 	case beaten:
 		a.beating = false
 		a.published = max(a.published, m.seq)
+		if m.err == nil && m.vv != nil {
+			a.announced = m.vv
+		}
 		if m.err != nil && a.ctx.Err() == nil {
 			a.log.Debug("statusdigest: publishing a heartbeat", "err", m.err)
 		}
@@ -234,22 +244,39 @@ func (a *digestActor) write(ctx actor.Context) {
 // beat publishes a heartbeat: the last version published, so that it never announces a
 // delta still on its way (which would make the others pull), and runs beside the writer, so
 // that a long reconcile does not make this peer look silent. The first one after a start
-// announces the stored version: a delta stored and never published is then pulled.
+// announces the stored version: a delta stored and never published is then pulled. It
+// carries this peer's version vector announcement too (Deps.Versions): what changed since
+// the last heartbeat's.
 func (a *digestActor) beat(ctx actor.Context) {
 	if a.beating {
 		return
 	}
 	a.beating = true
-	self, system, deps, base, published := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.published
+	self, system, deps, base, published, announced := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.published, a.announced
 	a.spawn(func() {
 		epoch, seq, err := deps.Store.OwnDigestVersion()
+		var vv crdt.VersionVector
 		if err == nil {
 			if published != 0 {
 				seq = min(seq, published)
 			}
-			err = publish(base, deps.Topic, sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true})
+			d := sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true}
+			if deps.Versions != nil {
+				if v, verr := deps.Versions.VersionVector(); verr == nil {
+					vv = v
+					ann := crdt.Announce(announced, vv)
+					d.Versions = &ann
+				}
+			}
+			err = publish(base, deps.Topic, d)
+			if err != nil && errors.Is(err, errTooLarge) && d.Versions != nil {
+				// A vector of some 20,000 origins does not fit: the heartbeat goes without
+				// it (members then pull it, as peers that announce none).
+				vv, d.Versions = nil, nil
+				err = publish(base, deps.Topic, d)
+			}
 		}
-		system.Root.Send(self, beaten{seq: seq, err: err})
+		system.Root.Send(self, beaten{seq: seq, vv: vv, err: err})
 	})
 }
 
@@ -269,11 +296,14 @@ func (a *digestActor) onWritten(ctx actor.Context, m written) {
 	a.write(ctx)
 }
 
+// errTooLarge: a digest that cannot be encoded within sd.MaxMessage.
+var errTooLarge = errors.New("status digest too large")
+
 // publish encodes d and publishes it. It blocks.
 func publish(ctx context.Context, t Topic, d sd.Digest) error {
 	b, err := sd.Encode(d)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errTooLarge, err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()

@@ -92,4 +92,12 @@ type Deps struct {
 	// Unnoted is the tracker's count of operations queued without a status change told
 	// (tracker.Tracker.Unnoted). Nil: none ever are.
 	Unnoted func() uint64
+	// Versions reads this peer's version vector, which each heartbeat announces
+	// (crdt.Announce; actors/syncer/announced.go says why). Nil: heartbeats carry none.
+	Versions VersionReader
+}
+
+// VersionReader reads this peer's version vector (persistence.Store).
+type VersionReader interface {
+	VersionVector() (map[peer.ID]uint64, error)
 }

@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"context"
 	"maps"
 	"math/rand/v2"
 	"sync/atomic"
@@ -11,8 +10,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/crdt"
-	"github.com/pincluster/pincluster/internal/poll"
-	"github.com/pincluster/pincluster/messages"
 )
 
 // origins are n distinct peer IDs.
@@ -22,34 +19,6 @@ func origins(t testing.TB, n int) []peer.ID {
 		out[i] = newPeer(t, byte(100+i))
 	}
 	return out
-}
-
-// An announcement is whole when nothing was announced before or the vector is small, and
-// otherwise names the entries that changed (0: gone), always with the whole vector's Sum.
-func TestAnnouncement(t *testing.T) {
-	os := origins(t, fullEntries+2)
-	small := map[peer.ID]uint64{os[0]: 3}
-	if a := announcement(map[peer.ID]uint64{os[0]: 2}, small); !a.Full || !maps.Equal(a.Entries, small) || a.Sum != crdt.VersionVector(small).Sum() {
-		t.Fatalf("small vector: %+v", a)
-	}
-	large := map[peer.ID]uint64{}
-	for i, o := range os {
-		large[o] = uint64(i + 1)
-	}
-	if a := announcement(nil, large); !a.Full || len(a.Entries) != len(large) {
-		t.Fatalf("first announcement: full %v, %d entries", a.Full, len(a.Entries))
-	}
-	next := maps.Clone(large)
-	next[os[1]] = 50
-	delete(next, os[2])
-	a := announcement(large, next)
-	want := map[peer.ID]uint64{os[1]: 50, os[2]: 0}
-	if a.Full || !maps.Equal(a.Entries, want) || a.Sum != crdt.VersionVector(next).Sum() {
-		t.Fatalf("delta: full %v entries %v", a.Full, a.Entries)
-	}
-	if a := announcement(next, next); a.Full || len(a.Entries) != 0 {
-		t.Fatalf("heartbeat: full %v entries %v", a.Full, a.Entries)
-	}
 }
 
 // seenOf is what the syncer's seen table holds of id.
@@ -73,11 +42,11 @@ func TestAnnouncedCopiesAreSnapshots(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		rx := newSideTrusting(t, 1, 100, func(peer.ID) bool { return true }, WithoutAnnounceLimit())
 		member := newPeer(t, 2)
-		os := origins(t, fullEntries+8) // large enough for changes to travel as deltas
+		os := origins(t, crdt.AnnounceFullMax+8) // large enough for changes to travel as deltas
 		vv := map[peer.ID]uint64{}
 		history := map[[crdt.SumSize]byte]bool{}
 		record := func() { history[crdt.VersionVector(vv).Sum()] = true }
-		var sent []messages.VersionAnnouncement
+		var sent []crdt.VVAnnouncement
 		var last map[peer.ID]uint64
 		for range 60 {
 			for range rng.IntN(4) { // the member's vector grows (and at times loses an origin)
@@ -89,7 +58,7 @@ func TestAnnouncedCopiesAreSnapshots(t *testing.T) {
 				}
 			}
 			record()
-			a := announcement(last, vv)
+			a := crdt.Announce(last, vv)
 			last = maps.Clone(vv)
 			sent = append(sent, a)
 			switch r := rng.IntN(10); {
@@ -110,7 +79,7 @@ func TestAnnouncedCopiesAreSnapshots(t *testing.T) {
 			for range 3 {
 				vv[os[rng.IntN(len(os))]]++
 			}
-			a := announcement(last, vv)
+			a := crdt.Announce(last, vv)
 			last = maps.Clone(vv)
 			rx.syncer.Announced(member, a)
 		}
@@ -125,29 +94,29 @@ func TestAnnouncedCopiesAreSnapshots(t *testing.T) {
 func TestAnnouncedHeartbeats(t *testing.T) {
 	rx := newSide(t, 1, 100)
 	member := newPeer(t, 2)
-	os := origins(t, fullEntries+1)
+	os := origins(t, crdt.AnnounceFullMax+1)
 	vv := map[peer.ID]uint64{}
 	for i, o := range os {
 		vv[o] = uint64(i + 1)
 	}
 	next := maps.Clone(vv)
 	next[os[0]]++
-	rx.syncer.Announced(member, announcement(vv, next))
+	rx.syncer.Announced(member, crdt.Announce(vv, next))
 	if _, ok := seenOf(t, rx.syncer, member); ok {
 		t.Fatal("a change was taken without a copy to apply it to")
 	}
-	rx.syncer.Announced(member, announcement(nil, vv))
+	rx.syncer.Announced(member, crdt.Announce(nil, vv))
 	first, ok := seenOf(t, rx.syncer, member)
 	if !ok || !maps.Equal(first.VV, vv) {
 		t.Fatalf("whole vector: %v %v", ok, first.VV)
 	}
 	time.Sleep(5 * time.Millisecond) // the refreshed copy's time must differ
-	rx.syncer.Announced(member, announcement(vv, vv))
+	rx.syncer.Announced(member, crdt.Announce(vv, vv))
 	beat, _ := seenOf(t, rx.syncer, member)
 	if !beat.At.After(first.At) || !maps.Equal(beat.VV, vv) {
 		t.Fatalf("a matching heartbeat did not refresh the copy: %v -> %v", first.At, beat.At)
 	}
-	rx.syncer.Announced(member, announcement(next, next)) // a heartbeat of a vector not held
+	rx.syncer.Announced(member, crdt.Announce(next, next)) // a heartbeat of a vector not held
 	if got, _ := seenOf(t, rx.syncer, member); !got.At.Equal(beat.At) || !maps.Equal(got.VV, vv) {
 		t.Fatalf("a heartbeat of another vector changed the copy: %v", got.VV)
 	}
@@ -159,7 +128,7 @@ func TestAnnouncementsAreRateLimited(t *testing.T) {
 	var alive atomic.Int32
 	rx := newSideTrusting(t, 1, 100, func(peer.ID) bool { return true }, WithAnnouncements(func(peer.ID) { alive.Add(1) }))
 	member := newPeer(t, 2)
-	a := announcement(nil, map[peer.ID]uint64{member: 1})
+	a := crdt.Announce(nil, map[peer.ID]uint64{member: 1})
 	for range 10 * announceBurst {
 		rx.syncer.Announced(member, a)
 	}
@@ -169,45 +138,6 @@ func TestAnnouncementsAreRateLimited(t *testing.T) {
 	if n := alive.Load(); n < announceBurst || n > 2*announceBurst {
 		t.Fatalf("%d announcements taken of %d sent at once (burst %d)", n, 10*announceBurst, announceBurst)
 	}
-}
-
-// The announcer announces at start and on its timer; a change travels as a delta that a peer
-// holding the previous vector applies.
-func TestAnnouncerPublishes(t *testing.T) {
-	tx := newSide(t, 1, 100)
-	rx := newSide(t, 2, 100)
-	pub := &announceRelay{to: rx.syncer, from: tx.id}
-	an, err := SpawnAnnouncer(tx.system.Root, tx.store, pub, 20*time.Millisecond, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(an.Stop)
-	c := mkCid(t, 1)
-	if _, err := tx.store.Apply([]crdt.Op{pinOp(t, tx.id, 1, c, "a")}); err != nil {
-		t.Fatal(err)
-	}
-	if !poll.Until(10*time.Second, 10*time.Millisecond, func() bool {
-		sv, ok := seenOf(t, rx.syncer, tx.id)
-		return ok && sv.VV[tx.id] == 1
-	}) {
-		t.Fatal("the announced vector never reached the other peer")
-	}
-	if pub.n.Load() < 2 {
-		t.Fatalf("%d announcements", pub.n.Load())
-	}
-}
-
-// announceRelay hands what an announcer publishes to a syncer, as gossip would.
-type announceRelay struct {
-	to   *Syncer
-	from peer.ID
-	n    atomic.Int32
-}
-
-func (r *announceRelay) PublishVersions(_ context.Context, a messages.VersionAnnouncement) error {
-	r.n.Add(1)
-	r.to.Announced(r.from, a)
-	return nil
 }
 
 // A round takes a member's announced vector as it takes a pulled one: the member is not
@@ -235,7 +165,7 @@ func TestCollectionTakesAnnouncedVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.syncer.Announced(w.id, announcement(nil, vv))
+	s.syncer.Announced(w.id, crdt.Announce(nil, vv))
 	before := s.link.requests.Load()
 	if err := s.collector.CollectNow(t.Context()); err != nil {
 		t.Fatal(err)
@@ -267,7 +197,7 @@ func TestCollectionPullsAMemberAnnouncedAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.syncer.Announced(w.id, announcement(nil, vv))
+	s.syncer.Announced(w.id, crdt.Announce(nil, vv))
 	if err := s.collector.CollectNow(t.Context()); err != nil {
 		t.Fatal(err)
 	}

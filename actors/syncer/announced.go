@@ -8,16 +8,43 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pincluster/pincluster/crdt"
-	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/telemetry"
 )
 
-// The receiving side of version vector announcements (announce.go says why they exist): the
-// gossip actor's reader hands every trusted peer's announcement to the syncer (Announced),
-// whose actor merges it into the seen table, its state.
+// Version vector announcements.
+//
+// Tombstone collection needs a recent version vector of every member (collect_round.go). It
+// used to pull one from each member not heard from lately, every state_sync_interval: a pull
+// per member per round, each a stream and often a dial (beyond low_water+1 members most are
+// not connected, and the connection manager trims them again), each answer carrying the
+// responder's whole vector and its table of signs of life. At 1,000 peers that was about 3
+// dials a second per peer. Now each peer's status digest heartbeats (every half
+// monitor_ping_interval, actors/statusdigest) carry its vector, the gossip actor's reader
+// hands every trusted peer's announcement to the syncer (Announced), whose actor keeps it in
+// the seen table as a pull would, and a round pulls only the members whose copy is stale or
+// holds ops this peer lacks (the pull fetches them). Riding on the heartbeats, the
+// announcements add no message: at idle, 20 bytes per heartbeat.
+//
+// An announcement carries the entries that changed since the previous one (a vector has an
+// entry per origin, about 45 bytes each: 45 KB at 1,000 peers, of which a cluster that takes
+// pins on a few peers changes a few) and the Sum of the whole vector after the change
+// (crdt.Announce). A receiver applies the entries to its copy and keeps the result only when
+// its Sum matches: the copy is then exactly the announcer's vector at one instant, as a pull
+// answer is. Collection's safety needs exactly that: were a member's own entry older than its
+// entry of a tombstone's origin, a pin it made before it saw the tombstone could arrive after
+// the drop. A copy that does not match (a heartbeat lost, a restart on either side) stays as
+// it was, consistent but ageing, until a pull refreshes it; later announcements match again
+// once it is current. The whole vector goes in the first heartbeat after a start and
+// whenever it has at most crdt.AnnounceFullMax entries, so a small cluster never needs the
+// pull.
+//
+// The copies stay fresh enough for collection (half its window of three
+// rebroadcast_intervals) while heartbeats come more often than that: with the defaults, every
+// 7.5 s against 15 s. A cluster configured otherwise (a rebroadcast_interval under a third of
+// monitor_ping_interval) pulls its members' vectors in each round, as before.
 
 // Each peer's announcements are rate-limited (a token bucket; the excess is dropped, which
-// only costs a pull): a peer announces every AnnounceEvery, half a rebroadcast_interval.
+// only costs a pull): a peer announces once a heartbeat, half a monitor_ping_interval.
 const (
 	announceRate  = 10 // per second
 	announceBurst = 20
@@ -28,7 +55,7 @@ const (
 // vvAnnounced is an announcement from a trusted peer, received at `at`.
 type vvAnnounced struct {
 	from peer.ID
-	a    messages.VersionAnnouncement
+	a    crdt.VVAnnouncement
 	at   time.Time
 }
 
@@ -40,7 +67,7 @@ func WithAnnouncements(alive func(peer.ID)) Option {
 
 // Announced takes a trusted peer's version vector announcement (gossip.Versions). It never
 // blocks.
-func (s *Syncer) Announced(from peer.ID, a messages.VersionAnnouncement) {
+func (s *Syncer) Announced(from peer.ID, a crdt.VVAnnouncement) {
 	s.system.Root.Send(s.pid, &vvAnnounced{from: from, a: a, at: time.Now()})
 }
 
@@ -76,7 +103,7 @@ func (a *syncerActor) onVVAnnounced(m *vvAnnounced) {
 
 // merged is the copy of from's vector that ann yields, and its Sum; !ok: there is none (a
 // change announced to a peer that holds no copy to apply it to).
-func (a *syncerActor) merged(from peer.ID, ann messages.VersionAnnouncement) (vv map[peer.ID]uint64, sum [crdt.SumSize]byte, ok bool) {
+func (a *syncerActor) merged(from peer.ID, ann crdt.VVAnnouncement) (vv map[peer.ID]uint64, sum [crdt.SumSize]byte, ok bool) {
 	cur, have := a.seen[from]
 	switch {
 	case ann.Full:

@@ -32,6 +32,9 @@ type Parts struct {
 	CollectedClock   func() uint64
 	HasDigestOf      func(id peer.ID) bool
 	VersionVector    func() map[peer.ID]uint64
+	// VersionsSeen is, per member, when this peer's copy of its version vector was last
+	// brought current (a pull or an announcement; syncer.SeenVVs).
+	VersionsSeen func() map[peer.ID]time.Time
 	// Root is the peer's root actor (supervision tests: Crash, Restarts, Children).
 	Root *root.Root
 }
@@ -69,6 +72,10 @@ func (p Probe) HasDigestOf(id peer.ID) bool { return p.p.HasDigestOf(id) }
 // VersionVector is the peer's version vector (per origin, the highest seq it holds
 // contiguously from 1); nil when the store cannot be read.
 func (p Probe) VersionVector() map[peer.ID]uint64 { return p.p.VersionVector() }
+
+// VersionsSeen is when the peer's copy of each member's version vector was last brought
+// current, by a pull or an announcement; nil when the syncer does not answer.
+func (p Probe) VersionsSeen() map[peer.ID]time.Time { return p.p.VersionsSeen() }
 
 // Crash makes the actor named name (a child of the root) panic, as a bug would (supervision
 // tests; the peer needs Options.FaultHooks).

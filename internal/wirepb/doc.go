@@ -11,7 +11,8 @@
 //   - token.proto: bearer-token records, gossiped and pulled (internal/tokenwire, actors/tokens).
 //   - removal.proto: peer removals (actors/gossip/removal_wire.go).
 //   - statusdigest.proto: status digests, gossiped and pulled (statusdigest).
-//   - versions.proto: version vector announcements (actors/gossip/versions_wire.go).
+//   - versions.proto: version vector announcements, carried by status digest heartbeats
+//     (statusdigest).
 //
 // Other packages convert between these types and their domain types at the edge; nothing
 // outside the codecs uses them. Golden files next to each codec pin the bytes of every message

@@ -124,13 +124,15 @@ func (x *DigestEntry) GetSeq() uint64 {
 
 // StatusDigest is a <cluster_name>/status message: the entries that changed at seq (a delta),
 // or none (a heartbeat: the publisher's current version, telling it is alive). The publisher is
-// the pubsub message's signer.
+// the pubsub message's signer. A heartbeat may carry the publisher's version vector
+// announcement (versions; peers before 2026-12-04 send none and skip it).
 type StatusDigest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	Heartbeat     bool                   `protobuf:"varint,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
 	Entries       []*DigestEntry         `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
+	Versions      *Versions              `protobuf:"bytes,5,opt,name=versions,proto3" json:"versions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +191,13 @@ func (x *StatusDigest) GetHeartbeat() bool {
 func (x *StatusDigest) GetEntries() []*DigestEntry {
 	if x != nil {
 		return x.Entries
+	}
+	return nil
+}
+
+func (x *StatusDigest) GetVersions() *Versions {
+	if x != nil {
+		return x.Versions
 	}
 	return nil
 }
@@ -329,7 +338,7 @@ var File_internal_wirepb_statusdigest_proto protoreflect.FileDescriptor
 
 const file_internal_wirepb_statusdigest_proto_rawDesc = "" +
 	"\n" +
-	"\"internal/wirepb/statusdigest.proto\x12\x12pincluster.wire.v1\"\xa7\x01\n" +
+	"\"internal/wirepb/statusdigest.proto\x12\x12pincluster.wire.v1\x1a\x1einternal/wirepb/versions.proto\"\xa7\x01\n" +
 	"\vDigestEntry\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\fR\x03cid\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\rR\x06status\x12\x0e\n" +
@@ -337,12 +346,13 @@ const file_internal_wirepb_statusdigest_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1a\n" +
 	"\battempts\x18\x05 \x01(\rR\battempts\x12\x1a\n" +
 	"\bpriority\x18\x06 \x01(\bR\bpriority\x12\x10\n" +
-	"\x03seq\x18\a \x01(\x04R\x03seq\"\x8f\x01\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\"\xc9\x01\n" +
 	"\fStatusDigest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\theartbeat\x18\x03 \x01(\bR\theartbeat\x129\n" +
-	"\aentries\x18\x04 \x03(\v2\x1f.pincluster.wire.v1.DigestEntryR\aentries\"E\n" +
+	"\aentries\x18\x04 \x03(\v2\x1f.pincluster.wire.v1.DigestEntryR\aentries\x128\n" +
+	"\bversions\x18\x05 \x01(\v2\x1c.pincluster.wire.v1.VersionsR\bversions\"E\n" +
 	"\x17StatusDigestPullRequest\x12\x14\n" +
 	"\x05after\x18\x01 \x01(\fR\x05after\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xa7\x01\n" +
@@ -371,15 +381,17 @@ var file_internal_wirepb_statusdigest_proto_goTypes = []any{
 	(*StatusDigest)(nil),             // 1: pincluster.wire.v1.StatusDigest
 	(*StatusDigestPullRequest)(nil),  // 2: pincluster.wire.v1.StatusDigestPullRequest
 	(*StatusDigestPullResponse)(nil), // 3: pincluster.wire.v1.StatusDigestPullResponse
+	(*Versions)(nil),                 // 4: pincluster.wire.v1.Versions
 }
 var file_internal_wirepb_statusdigest_proto_depIdxs = []int32{
 	0, // 0: pincluster.wire.v1.StatusDigest.entries:type_name -> pincluster.wire.v1.DigestEntry
-	0, // 1: pincluster.wire.v1.StatusDigestPullResponse.entries:type_name -> pincluster.wire.v1.DigestEntry
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	4, // 1: pincluster.wire.v1.StatusDigest.versions:type_name -> pincluster.wire.v1.Versions
+	0, // 2: pincluster.wire.v1.StatusDigestPullResponse.entries:type_name -> pincluster.wire.v1.DigestEntry
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_internal_wirepb_statusdigest_proto_init() }
@@ -387,6 +399,7 @@ func file_internal_wirepb_statusdigest_proto_init() {
 	if File_internal_wirepb_statusdigest_proto != nil {
 		return
 	}
+	file_internal_wirepb_versions_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1,5 +1,5 @@
-// Wire schema of a version vector announcement, published by each peer on
-// <cluster_name>/versions (actors/gossip/versions_wire.go converts it; testdata/golden pins the
+// Wire schema of a version vector announcement, which each peer's status digest heartbeats
+// carry (statusdigest.proto; package statusdigest converts it and its golden files pin the
 // bytes). The announcer is the pubsub message's signer. Fields may be added; never renumber or
 // change a field's type.
 
