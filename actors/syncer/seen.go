@@ -68,8 +68,9 @@ func (s *Syncer) noteVV(from peer.ID, vv map[peer.ID]uint64) {
 // seenTimeout bounds SeenVVs when ctx has no deadline (the actor answers from memory).
 const seenTimeout = 10 * time.Second
 
-// SeenVVs returns a copy of the latest version vector seen from each peer this peer pulled
-// from (only responders are recorded: they are the peers we dialled, authenticated by libp2p).
+// SeenVVs returns a copy of the latest version vector seen from each peer: a responder of a
+// pull (a peer we dialled, authenticated by libp2p), or a peer whose announcement brought the
+// copy current (the author of a signed pubsub message; announced.go).
 func (s *Syncer) SeenVVs(ctx context.Context) (map[peer.ID]SeenVV, error) {
 	res, err := ask.Request(ctx, s.system, s.pid, &seenRequest{}, seenTimeout)
 	if err != nil {

@@ -14,8 +14,8 @@
 // cheaper than its ops; it fetches each page while installing the previous one.
 //
 // Tombstone collection (the collector actor, collector.go) needs every peer's version vector:
-// Pull keeps the latest one reported by each responder (SeenVVs), in a table that is the syncer
-// actor's state.
+// the syncer actor keeps the latest one of each peer (SeenVVs), as a responder reported it to
+// Pull or as the peer announced it in its status digest heartbeats (announced.go).
 //
 // The syncer writes nothing itself: pulled ops, snapshot pages and the version vector raise
 // after a snapshot go to the pinset actor (Writer), the single writer of the pinset, which
