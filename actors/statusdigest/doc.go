@@ -12,6 +12,10 @@
 //     the delta on <cluster_name>/status. Every Heartbeat it publishes its version alone: the
 //     last one it published (never a delta still on its way, which would make the others pull
 //     for nothing), beside the writer (a long reconcile must not make the peer look silent).
+//     A heartbeat carries the peer's version vector announcement too (Deps.Versions: the
+//     changes since the last heartbeat's, crdt.Announce), for the others' tombstone
+//     collection (actors/syncer/announced.go); it goes without one when the vector would not
+//     fit the message.
 //   - Reconciling: it compares the own digest with a local status pass (the pinset, the
 //     tracker's in-flight items, one pin ls of the IPFS node, in CID order, merge-joined
 //     with the own entries) and publishes the differences: pins that settled without a
