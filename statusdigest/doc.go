@@ -36,7 +36,11 @@
 //     (state_sync_interval), and the digest shows the tracker's statuses from then on
 //     (actors/statusdigest: a reconcile follows on the next tick when it was queued beyond
 //     the tracker's window).
+//   - A heartbeat may carry its publisher's version vector announcement (Digest.Versions,
+//     versions.go), which has nothing to do with the digest: it rides on the heartbeat so as
+//     to cost no message of its own (actors/syncer/announced.go says what it is for).
 //   - Bounds: a message is at most MaxMessage bytes and MaxEntries entries; an error text at
-//     most MaxErrorLen. Decode checks everything (the CID, a single known status, the sizes)
-//     and fails the whole message on any bad entry.
+//     most MaxErrorLen; an announcement at most MaxVersionEntries entries. Decode checks
+//     everything (the CID, a single known status, the sizes, the announcement's sum and
+//     origins, none in a delta) and fails the whole message on any bad entry.
 package statusdigest

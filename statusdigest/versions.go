@@ -14,6 +14,12 @@ import (
 // actors/syncer/announced.go): no message of its own, so the announcements cost the idle
 // cluster a few bytes per heartbeat, not a message per peer per interval.
 
+// MaxVersionEntries bounds the entries of an announcement (a vector of that many origins is
+// about 750 KB, within MaxMessage): a peer with a larger vector announces none, and its members
+// pull it. The decoder refuses more, so that a trusted but faulty peer cannot make the
+// receiver's syncer sort and hash 150,000 tiny made-up origins per heartbeat.
+const MaxVersionEntries = 16384
+
 // versionsToWire is the wire form of a (nil: none), its entries in origin order so that the
 // bytes are deterministic.
 func versionsToWire(a *crdt.VVAnnouncement) *wirepb.Versions {
@@ -32,12 +38,15 @@ func versionsToWire(a *crdt.VVAnnouncement) *wirepb.Versions {
 	return w
 }
 
-// versionsFromWire reads an announcement (nil: none). It treats w as hostile: a sum of the
-// wrong size, a bad origin or one named twice is an error. (Its size is bounded by the
-// message's, MaxMessage.)
+// versionsFromWire reads an announcement (nil: none). It treats w as hostile: more than
+// MaxVersionEntries entries, a sum of the wrong size, a bad origin or one named twice is an
+// error.
 func versionsFromWire(w *wirepb.Versions) (*crdt.VVAnnouncement, error) {
 	if w == nil {
 		return nil, nil
+	}
+	if len(w.Entries) > MaxVersionEntries {
+		return nil, fmt.Errorf("status digest: a version vector announcement of %d entries (limit %d)", len(w.Entries), MaxVersionEntries)
 	}
 	if len(w.Sum) != crdt.SumSize {
 		return nil, fmt.Errorf("status digest: a version vector sum of %d bytes (want %d)", len(w.Sum), crdt.SumSize)

@@ -80,6 +80,7 @@ func TestDecodeRefusesBadAnnouncements(t *testing.T) {
 		"short sum":           beat(&wirepb.Versions{Sum: sum[:8]}),
 		"bad origin":          beat(&wirepb.Versions{Sum: sum, Entries: []*wirepb.VersionEntry{{Origin: []byte{0, 1}, Seq: 1}}}),
 		"origin twice":        beat(&wirepb.Versions{Sum: sum, Entries: []*wirepb.VersionEntry{{Origin: id, Seq: 1}, {Origin: id, Seq: 2}}}),
+		"too many":            beat(&wirepb.Versions{Sum: sum, Entries: make([]*wirepb.VersionEntry, MaxVersionEntries+1)}),
 	} {
 		if _, err := Decode(b); err == nil {
 			t.Errorf("%s: decoded", name)

@@ -37,7 +37,7 @@ func (t *Topics) PublishStatus(ctx context.Context, data []byte) error {
 // onStatus hands a trusted peer's digest to the status digest actor, and the version vector
 // announcement a heartbeat carries to the syncer.
 func (r *reader) onStatus(msg *pubsub.Message) {
-	if r.deps.Digests == nil {
+	if r.deps.Digests == nil && r.deps.Versions == nil {
 		return
 	}
 	if !r.deps.Roster.Trusted(msg.GetFrom()) {
@@ -52,5 +52,7 @@ func (r *reader) onStatus(msg *pubsub.Message) {
 	if d.Versions != nil && r.deps.Versions != nil {
 		r.deps.Versions.Announced(msg.GetFrom(), *d.Versions)
 	}
-	r.deps.Digests.Received(msg.GetFrom(), d)
+	if r.deps.Digests != nil {
+		r.deps.Digests.Received(msg.GetFrom(), d)
+	}
 }

@@ -260,14 +260,13 @@ func (a *digestActor) beat(ctx actor.Context) {
 			if published != 0 {
 				seq = min(seq, published)
 			}
-			d := sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true}
 			if deps.Versions != nil {
 				if v, verr := deps.Versions.VersionVector(); verr == nil {
 					vv = v
-					ann := crdt.Announce(announced, vv)
-					d.Versions = &ann
 				}
 			}
+			var d sd.Digest
+			d, vv = heartbeat(epoch, seq, announced, vv)
 			err = publish(base, deps.Topic, d)
 			if err != nil && errors.Is(err, errTooLarge) && d.Versions != nil {
 				// A vector of some 20,000 origins does not fit: the heartbeat goes without
@@ -294,6 +293,19 @@ func (a *digestActor) onWritten(ctx actor.Context, m written) {
 		a.log.Warn("statusdigest: publishing this peer's status digest", "what", m.what, "err", m.err)
 	}
 	a.write(ctx)
+}
+
+// heartbeat is the heartbeat of version (epoch, seq) with the announcement of vv after the
+// vector the last heartbeat announced (crdt.Announce), and the vector it announces: none when
+// vv is nil or has more than sd.MaxVersionEntries entries.
+func heartbeat(epoch, seq uint64, announced, vv crdt.VersionVector) (sd.Digest, crdt.VersionVector) {
+	d := sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true}
+	if vv == nil || len(vv) > sd.MaxVersionEntries {
+		return d, nil
+	}
+	ann := crdt.Announce(announced, vv)
+	d.Versions = &ann
+	return d, vv
 }
 
 // errTooLarge: a digest that cannot be encoded within sd.MaxMessage.

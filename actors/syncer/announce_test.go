@@ -42,7 +42,7 @@ func TestAnnouncedCopiesAreSnapshots(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		rx := newSideTrusting(t, 1, 100, func(peer.ID) bool { return true }, WithoutAnnounceLimit())
 		member := newPeer(t, 2)
-		os := origins(t, crdt.AnnounceFullMax+8) // large enough for changes to travel as deltas
+		os := origins(t, 40)
 		vv := map[peer.ID]uint64{}
 		history := map[[crdt.SumSize]byte]bool{}
 		record := func() { history[crdt.VersionVector(vv).Sum()] = true }
@@ -94,7 +94,7 @@ func TestAnnouncedCopiesAreSnapshots(t *testing.T) {
 func TestAnnouncedHeartbeats(t *testing.T) {
 	rx := newSide(t, 1, 100)
 	member := newPeer(t, 2)
-	os := origins(t, crdt.AnnounceFullMax+1)
+	os := origins(t, 5)
 	vv := map[peer.ID]uint64{}
 	for i, o := range os {
 		vv[o] = uint64(i + 1)
@@ -141,7 +141,8 @@ func TestAnnouncementsAreRateLimited(t *testing.T) {
 }
 
 // A round takes a member's announced vector as it takes a pulled one: the member is not
-// pulled (here it cannot be reached), and the tombstones it has seen are collected. Without
+// pulled (here it cannot be reached; this peer had an anti-entropy answer, so its rounds need
+// none), and the tombstones it has seen are collected. Without
 // the announcement the unreachable member holds collection back.
 func TestCollectionTakesAnnouncedVectors(t *testing.T) {
 	s := newCollectorSide(t, 0)
@@ -166,6 +167,7 @@ func TestCollectionTakesAnnouncedVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.syncer.Announced(w.id, crdt.Announce(nil, vv))
+	s.collector.Heard(w.id) // an anti-entropy answer: this peer may judge, and needs no answer of its rounds
 	before := s.link.requests.Load()
 	if err := s.collector.CollectNow(t.Context()); err != nil {
 		t.Fatal(err)

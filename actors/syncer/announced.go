@@ -23,7 +23,7 @@ import (
 // hands every trusted peer's announcement to the syncer (Announced), whose actor keeps it in
 // the seen table as a pull would, and a round pulls only the members whose copy is stale or
 // holds ops this peer lacks (the pull fetches them). Riding on the heartbeats, the
-// announcements add no message: at idle, 20 bytes per heartbeat.
+// announcements add no message: when nothing changed, 20 bytes per heartbeat.
 //
 // An announcement carries the entries that changed since the previous one (a vector has an
 // entry per origin, about 45 bytes each: 45 KB at 1,000 peers, of which a cluster that takes
@@ -33,10 +33,10 @@ import (
 // answer is. Collection's safety needs exactly that: were a member's own entry older than its
 // entry of a tombstone's origin, a pin it made before it saw the tombstone could arrive after
 // the drop. A copy that does not match (a heartbeat lost, a restart on either side) stays as
-// it was, consistent but ageing, until a pull refreshes it; later announcements match again
-// once it is current. The whole vector goes in the first heartbeat after a start and
-// whenever it has at most crdt.AnnounceFullMax entries, so a small cluster never needs the
-// pull.
+// it was, consistent but ageing, until a pull refreshes it; announcements match again from
+// the first one the announcer read after the pulled copy was read (each names every entry
+// changed since the announcer's previous read). The whole vector goes in the first heartbeat after a
+// start only (a restarted receiver pulls each member once instead).
 //
 // The copies stay fresh enough for collection (half its window of three
 // rebroadcast_intervals) while heartbeats come more often than that: with the defaults, every
@@ -73,7 +73,7 @@ func (s *Syncer) Announced(from peer.ID, a crdt.VVAnnouncement) {
 
 // onVVAnnounced merges an announcement into the seen table: the copy it yields replaces the
 // one held, as fresh as a pull's answer, when its Sum is the announced one; otherwise the
-// held copy stays as it was (see announce.go).
+// held copy stays as it was (see above).
 func (a *syncerActor) onVVAnnounced(m *vvAnnounced) {
 	lim := a.announcers[m.from]
 	if lim == nil {

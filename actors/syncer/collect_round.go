@@ -49,10 +49,13 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 		return seenNow
 	}
 	for _, id := range members {
-		// A member's announcements (announce.go) keep its copy fresh; it is pulled when they
+		// A member's announcements (announced.go) keep its copy fresh; it is pulled when they
 		// did not (lost, or from a peer too old to announce), or when its copy holds ops
-		// this peer lacks: the pull fetches them.
-		if id == d.cfg.Self || time.Since(seen[id].At) < window/2 && crdt.VersionVector(early).Covers(seen[id].VV, d.members.Trusted) {
+		// this peer lacks: the pull fetches them. While silence may not be judged, members
+		// are pulled until one answers: the answer, with its relayed signs of life, is what
+		// lets this peer judge again (the rounds' pulls did that when every round pulled).
+		fresh := time.Since(seen[id].At) < window/2 && crdt.VersionVector(early).Covers(seen[id].VV, d.members.Trusted)
+		if id == d.cfg.Self || fresh && (j.judge || seenNow.answered) {
 			continue
 		}
 		telemetry.CollectionPulls.Inc()
@@ -76,11 +79,14 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 		d.log.Warn("tombstone collection: reading the version vector", "err", err)
 		return seenNow
 	}
-	if seen, err = d.syncer.SeenVVs(ctx); err != nil {
+	again, err := d.syncer.SeenVVs(ctx)
+	if err != nil {
 		d.log.Warn("tombstone collection", "err", err)
 		return seenNow
 	}
-	upTo, missing := stableVV(d.cfg.Self, members, local, seen, time.Now().Add(-window), d.members.Trusted)
+	notBefore := time.Now().Add(-window)
+	keepHeld(again, seen, local, notBefore, d.members.Trusted)
+	upTo, missing := stableVV(d.cfg.Self, members, local, again, notBefore, d.members.Trusted)
 	if len(missing) > 0 {
 		d.log.Debug("tombstone collection waits for members", "peers", missing)
 		return seenNow
@@ -109,6 +115,21 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 		d.log.Info("tombstone collection: dropped tombstones every member has seen", "count", res.Dropped, "members", len(members))
 	}
 	return seenNow
+}
+
+// keepHeld puts back, in the copies read at the end of a round (again), the copy read at its
+// start (first) of each member whose end copy holds ops this peer lacks, when the first is
+// fresh (at or after notBefore) and held here: an announcement taken during the round may hold
+// ops still on their way, and any consistent copy is a lower bound of the member's vector, so
+// the round need not wait for them.
+func keepHeld(again, first map[peer.ID]SeenVV, local map[peer.ID]uint64, notBefore time.Time, trusted func(peer.ID) bool) {
+	held := crdt.VersionVector(local)
+	for id, sv := range again {
+		f, ok := first[id]
+		if ok && !held.Covers(sv.VV, trusted) && !f.At.Before(notBefore) && held.Covers(f.VV, trusted) {
+			again[id] = f
+		}
+	}
 }
 
 // gcMembers is every member tombstone collection must wait for: the trusted peers visible now

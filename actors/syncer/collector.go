@@ -42,7 +42,8 @@ import (
 // gossip or snapshot) and whichever side pulls first. Untrusted peers never count: their ops
 // are refused, so they cannot bring an old pin back to a trusted peer.
 //
-// A member is heard from when it answers a pull, when ops it made within the horizon reach this
+// A member is heard from when it answers a pull, when its status digest heartbeat announces its
+// version vector (announced.go), when ops it made within the horizon reach this
 // peer through others (the pinset's PinsetChanged events), and when a member that answers a
 // pull heard from it recently (relayed signs of life, liveness.go): it is alive, only not
 // reachable directly yet, so collection waits for it instead of excluding it (and then

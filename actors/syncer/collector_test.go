@@ -266,15 +266,55 @@ func TestCollectorJudgesSilenceOnlyInContact(t *testing.T) {
 	w := inContact(t, s, other, c)
 	s.members.see() // cut off
 	collect("cut off")
-	s.members.see(w.id) // back, the witness's version vector still fresh: no pull this round
+	// Back, the witness's version vector still fresh, but the witness does not answer yet:
+	// each round tries to pull it for the answer judging needs, and judges nobody meanwhile.
+	s.members.see(w.id)
+	s.link.only = newPeer(t, 9)
+	before := s.link.requests.Load()
 	collect("back, no answer yet")
 	collect("back, still no answer")
+	if s.link.requests.Load() == before {
+		t.Fatal("a round that may not judge did not try to pull a member for an answer")
+	}
 	s.collector.Heard(w.id) // an anti-entropy answer
 	if err := s.collector.CollectNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if kept, excluded := judged(t, s, other, c); kept || !excluded {
 		t.Fatalf("after an answer, the silent member still held collection back (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+}
+
+// A peer that may not judge yet gets its answer from its own round: the round pulls a member
+// although its announced version vector is fresh, and the next round judges. (Without that
+// pull, a peer whose anti-entropy pulls never reach a trusted member would never judge again.)
+func TestCollectorRoundPullsForAnAnswer(t *testing.T) {
+	s, other, c := newSilentMember(t)
+	w := newSide(t, 3, 100)
+	if _, err := w.store.Apply(tombstoneOps(t, s.id, c)); err != nil {
+		t.Fatal(err)
+	}
+	vv, err := w.store.VersionVector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.syncer.Announced(w.id, crdt.Announce(nil, vv)) // fresh: no pull would be due for it
+	s.link.target, s.link.only = w.system, w.id
+	s.members.see(w.id)
+	if err := s.collector.CollectNow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if s.link.requests.Load() == 0 {
+		t.Fatal("the round did not pull for an answer")
+	}
+	if kept, excluded := judged(t, s, other, c); !kept || excluded {
+		t.Fatalf("the round judged before any answer (tombstone kept %v, excluded %v)", kept, excluded)
+	}
+	if err := s.collector.CollectNow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if kept, excluded := judged(t, s, other, c); kept || !excluded {
+		t.Fatalf("after the round's answer, the silent member still held collection back (tombstone kept %v, excluded %v)", kept, excluded)
 	}
 }
 

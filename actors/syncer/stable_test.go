@@ -64,3 +64,26 @@ func TestStableVV(t *testing.T) {
 		})
 	}
 }
+
+// A copy that holds ops this peer lacks gives way to the copy read first, when that one is
+// fresh and held here; otherwise it stays (and the member is missing).
+func TestKeepHeld(t *testing.T) {
+	p, q, o := newPeer(t, 1), newPeer(t, 2), newPeer(t, 3)
+	now := time.Now()
+	local := map[peer.ID]uint64{o: 5}
+	first := map[peer.ID]SeenVV{
+		p: {VV: map[peer.ID]uint64{o: 4}, At: now.Add(-time.Second)},
+		q: {VV: map[peer.ID]uint64{o: 4}, At: now.Add(-time.Hour)}, // too old
+	}
+	again := map[peer.ID]SeenVV{
+		p: {VV: map[peer.ID]uint64{o: 6}, At: now},
+		q: {VV: map[peer.ID]uint64{o: 6}, At: now},
+	}
+	keepHeld(again, first, local, now.Add(-time.Minute), func(peer.ID) bool { return true })
+	if again[p].VV[o] != 4 {
+		t.Fatalf("p: %v, want the held first copy", again[p].VV)
+	}
+	if again[q].VV[o] != 6 {
+		t.Fatalf("q: %v, want the end copy (the first is stale)", again[q].VV)
+	}
+}
