@@ -55,30 +55,58 @@ func (s *PeerService) localID(ctx context.Context) api.ID {
 // Peers streams the ID of every member, asking each one (all at once), in member order; a
 // member that does not answer is listed with its error.
 func (s *PeerService) Peers(ctx context.Context, fn func(api.ID) error) error {
+	return s.eachMember(ctx, func(r messages.IDResponse) error { return fn(r.ID) })
+}
+
+// eachMember is Peers with what each member answered: its ID and the members it is connected
+// to (this peer's own, for itself).
+func (s *PeerService) eachMember(ctx context.Context, fn func(messages.IDResponse) error) error {
 	self := s.d.Members.Self()
 	members := s.d.Members.Members(ctx)
 	others := slices.DeleteFunc(slices.Clone(members), func(id peer.ID) bool { return id == self })
-	ids := make(map[peer.ID]api.ID, len(members))
+	answers := make(map[peer.ID]messages.IDResponse, len(members))
 	ask(ctx, s.fan, others, &messages.IDRequest{}, RPCTimeout, func(id peer.ID, r *messages.IDResponse, err string) {
 		if err == "" && r == nil {
 			err = "empty reply"
 		}
 		if err != "" {
-			ids[id] = api.ID{ID: id, Error: err}
+			answers[id] = messages.IDResponse{ID: api.ID{ID: id, Error: err}}
 			return
 		}
-		ids[id] = r.ID
+		answers[id] = *r
 	})
 	for _, m := range members {
-		out := ids[m]
+		out := answers[m]
 		if m == self {
-			out = s.ID(ctx)
+			out = s.IDResponse(ctx)
 		}
 		if err := fn(out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// IDResponse is this peer's answer to another's IDRequest: its ID and the members it is
+// connected to.
+func (s *PeerService) IDResponse(ctx context.Context) messages.IDResponse {
+	id := s.ID(ctx)
+	return messages.IDResponse{ID: id, Connected: connectedAmong(s.d.Node.Connected(), id.ClusterPeers)}
+}
+
+// connectedAmong is the peers of connected that are members.
+func connectedAmong(connected, members []peer.ID) []peer.ID {
+	member := make(map[peer.ID]bool, len(members))
+	for _, m := range members {
+		member[m] = true
+	}
+	out := []peer.ID{}
+	for _, p := range connected {
+		if member[p] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // PeerRemove removes a member: it is told to leave (it shuts down and cleans its state, keeping
@@ -120,9 +148,11 @@ func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
 	return nil
 }
 
-// ConnectGraph describes who sees whom: this peer's connections, and each member's as far as
-// this peer knows them (a member that answered links to this peer; unknown links are left
-// empty).
+// ConnectGraph describes who sees whom (health graph): each member's connections to other
+// members, as it reports them when asked for its ID. A member of a version that reports none
+// is linked to this peer only (it answered, so that link exists); one that does not answer
+// has no links. Beyond connection_manager.low_water+1 members this is a sparse graph (package
+// membership): its links, gossipsub's mesh peers and calls in progress.
 func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error) {
 	self := s.d.Members.Self()
 	g := api.ConnectGraph{
@@ -132,14 +162,17 @@ func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error
 		ClustertoIPFS: map[string]string{},
 		IPFSLinks:     map[string][]string{},
 	}
-	err := s.Peers(ctx, func(id api.ID) error {
+	err := s.eachMember(ctx, func(r messages.IDResponse) error {
+		id := r.ID
 		key := id.ID.String()
 		g.IDtoPeername[key] = id.Peername
 		g.ClustertoIPFS[key] = id.IPFS.ID
 		links := []peer.ID{}
-		if id.ID == self {
-			links = append(links, s.d.Node.Connected()...)
-		} else if id.Error == "" {
+		switch {
+		case id.Error != "":
+		case len(r.Connected) > 0 || id.ID == self:
+			links = append(links, r.Connected...)
+		default:
 			links = append(links, self)
 		}
 		g.ClusterLinks[key] = links

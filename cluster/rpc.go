@@ -51,7 +51,7 @@ func (a *rpcActor) Receive(ctx actor.Context) {
 	case *messages.GCRequest:
 		a.async(ctx, func(c context.Context) any { return &messages.GCResponse{Result: a.svc.GCLocal(c)} })
 	case *messages.IDRequest:
-		a.async(ctx, func(c context.Context) any { return &messages.IDResponse{ID: a.svc.ID(c)} })
+		a.async(ctx, func(c context.Context) any { r := a.svc.IDResponse(c); return &r })
 	case *messages.AppliedRequest:
 		a.async(ctx, func(c context.Context) any { return a.onApplied(c, m) })
 	case *messages.LeaveRequest:

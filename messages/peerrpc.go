@@ -41,9 +41,11 @@ type GCResponse struct {
 // IDRequest asks a peer to describe itself. Reply: IDResponse.
 type IDRequest struct{}
 
-// IDResponse is a peer's ID.
+// IDResponse is a peer's ID, and the cluster members it is connected to (none from peers
+// before 2026-12-04).
 type IDResponse struct {
-	ID api.ID `json:"id"`
+	ID        api.ID    `json:"id"`
+	Connected []peer.ID `json:"connected,omitempty"`
 }
 
 // LeaveRequest tells a peer it was removed from the cluster (peers rm): it shuts down and

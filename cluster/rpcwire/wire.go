@@ -68,9 +68,14 @@ var (
 		func(w *wirepb.LeaveResponse, m *messages.LeaveResponse) error { m.Error = w.Error; return nil })
 
 	protoIDResponse = remote.ProtoCodec("pincluster.IDResponse", 2, func() *wirepb.IDResponse { return new(wirepb.IDResponse) },
-		func(m *messages.IDResponse) *wirepb.IDResponse { return &wirepb.IDResponse{Id: idToWire(m.ID)} },
+		func(m *messages.IDResponse) *wirepb.IDResponse {
+			return &wirepb.IDResponse{Id: idToWire(m.ID), Connected: peerIDsToWire(m.Connected)}
+		},
 		func(w *wirepb.IDResponse, m *messages.IDResponse) (err error) {
-			m.ID, err = idFromWire(w.Id)
+			if m.ID, err = idFromWire(w.Id); err != nil {
+				return err
+			}
+			m.Connected, err = peerIDsFromWire(w.Connected, "connected peer")
 			return err
 		})
 	protoGCResponse = remote.ProtoCodec("pincluster.GCResponse", 2, func() *wirepb.GCResponse { return new(wirepb.GCResponse) },

@@ -51,7 +51,8 @@ func rpcSamples(t testing.TB) map[string]any {
 		"pincluster.IDResponse": &messages.IDResponse{ID: api.ID{ID: a, Addresses: []string{"/ip4/127.0.0.1/tcp/9096"},
 			ClusterPeers: []libp2ppeer.ID{a, b}, ClusterPeersAddresses: []string{"/ip4/127.0.0.1/tcp/9097"},
 			Version: "1.2.3", Commit: "abc", RPCProtocolVersion: "/pincluster/1", Error: "e", Peername: "p1",
-			IPFS: api.IPFSID{ID: "12D3KooWipfs", Addresses: []string{"/ip4/127.0.0.1/tcp/4001"}, Error: "ipfs e"}}},
+			IPFS: api.IPFSID{ID: "12D3KooWipfs", Addresses: []string{"/ip4/127.0.0.1/tcp/4001"}, Error: "ipfs e"}},
+			Connected: []libp2ppeer.ID{b}},
 		"pincluster.StatusResponse": &messages.StatusResponse{Error: "partial", Infos: []api.PinInfo{{
 			Cid: c, Name: "n", Peer: a, Allocations: []libp2ppeer.ID{a, b}, Origins: []string{"/ip4/1.2.3.4/tcp/4001"},
 			Created: ts, Metadata: map[string]string{"k": "v", "a": "b"},
@@ -238,5 +239,21 @@ func TestAppliedRequestBounds(t *testing.T) {
 		if err := protoAppliedRequest.Unmarshal(enc(w), &messages.AppliedRequest{}); !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("%+v: err = %v, want invalid", w, err)
 		}
+	}
+}
+
+// An IDResponse of a peer from before the connected field (its golden bytes then) still
+// decodes, with no connections: the health graph links that member to the asker alone.
+func TestIDResponseBeforeConnected(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "golden", "pincluster.IDResponse.before-connected.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m messages.IDResponse
+	if err := protoIDResponse.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ID.Peername != "p1" || m.Connected != nil {
+		t.Fatalf("decoded %+v", m)
 	}
 }

@@ -64,8 +64,11 @@ func (*IDRequest) Descriptor() ([]byte, []int) {
 }
 
 type IDResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            *ID                    `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    *ID                    `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The cluster members the responder is connected to (health graph). Peers before
+	// 2026-12-04 send none, and a responder is connected to the asker at least.
+	Connected     [][]byte `protobuf:"bytes,2,rep,name=connected,proto3" json:"connected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -103,6 +106,13 @@ func (*IDResponse) Descriptor() ([]byte, []int) {
 func (x *IDResponse) GetId() *ID {
 	if x != nil {
 		return x.Id
+	}
+	return nil
+}
+
+func (x *IDResponse) GetConnected() [][]byte {
+	if x != nil {
+		return x.Connected
 	}
 	return nil
 }
@@ -1241,10 +1251,11 @@ var File_internal_wirepb_rpc_proto protoreflect.FileDescriptor
 const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\n" +
 	"\x19internal/wirepb/rpc.proto\x12\x12pincluster.wire.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\v\n" +
-	"\tIDRequest\"4\n" +
+	"\tIDRequest\"R\n" +
 	"\n" +
 	"IDResponse\x12&\n" +
-	"\x02id\x18\x01 \x01(\v2\x16.pincluster.wire.v1.IDR\x02id\"\xd5\x02\n" +
+	"\x02id\x18\x01 \x01(\v2\x16.pincluster.wire.v1.IDR\x02id\x12\x1c\n" +
+	"\tconnected\x18\x02 \x03(\fR\tconnected\"\xd5\x02\n" +
 	"\x02ID\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x12#\n" +

@@ -1,0 +1,35 @@
+package testcluster
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The health graph shows each member's own connections to other members, as it reports them:
+// in a 3-peer cluster (a full mesh) every member links to both others, not only to the peer
+// that drew the graph.
+func TestConnectGraphShowsEachMembersLinks(t *testing.T) {
+	const n = 3
+	c := New(t, n)
+	c.WaitConnected(10 * time.Second)
+	g, err := c.Peer(0).ConnectGraph(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ClusterID != c.ID(0) {
+		t.Fatalf("cluster_id %s, want %s", g.ClusterID, c.ID(0))
+	}
+	for i := range n {
+		links := g.ClusterLinks[c.ID(i).String()]
+		for j := range n {
+			if j != i && !slices.Contains(links, c.ID(j)) {
+				t.Errorf("peer %d's links %v lack peer %d", i, links, j)
+			}
+		}
+		if slices.Contains(links, c.ID(i)) {
+			t.Errorf("peer %d links to itself", i)
+		}
+	}
+}
