@@ -1,10 +1,6 @@
 package statusdigest
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -28,31 +24,7 @@ func goldenHeartbeat(t testing.TB) Digest {
 // (testdata/golden/heartbeat-versions.bin); a heartbeat without one is the bytes peers before
 // the field sent, and they skip the field in ours.
 func TestHeartbeatGolden(t *testing.T) {
-	d := goldenHeartbeat(t)
-	b, err := Encode(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", "golden", "heartbeat-versions.bin")
-	if *updateGolden {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update-golden once to create it)", err)
-	}
-	if !bytes.Equal(b, want) {
-		t.Fatalf("the encoding changed:\n got %x\nwant %x", b, want)
-	}
-	got, err := Decode(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, d) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, d)
-	}
+	want := checkGolden(t, "heartbeat-versions.bin", goldenHeartbeat(t))
 	var old wirepb.StatusDigest // what a peer that predates the field reads
 	if err := proto.Unmarshal(want, &old); err != nil || !old.Heartbeat || old.Seq != 42 {
 		t.Fatalf("an older reader: %v %+v", err, &old)

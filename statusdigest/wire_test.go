@@ -33,12 +33,18 @@ func goldenDigest(t testing.TB) Digest {
 // TestDigestGolden pins the bytes of a status digest (testdata/golden/digest.bin): peers of
 // different versions must read each other's digests.
 func TestDigestGolden(t *testing.T) {
-	d := goldenDigest(t)
+	checkGolden(t, "digest.bin", goldenDigest(t))
+}
+
+// checkGolden compares the encoding of d with testdata/golden/name (rewritten with
+// -update-golden) and decodes the golden bytes back to d. It returns the golden bytes.
+func checkGolden(t *testing.T, name string, d Digest) []byte {
+	t.Helper()
 	b, err := Encode(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "golden", "digest.bin")
+	path := filepath.Join("testdata", "golden", name)
 	if *updateGolden {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
@@ -58,6 +64,7 @@ func TestDigestGolden(t *testing.T) {
 	if !reflect.DeepEqual(got, d) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, d)
 	}
+	return want
 }
 
 func TestDecodeRefusesBadDigests(t *testing.T) {

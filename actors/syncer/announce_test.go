@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 )
 
@@ -145,16 +146,7 @@ func TestAnnouncementsAreRateLimited(t *testing.T) {
 // none), and the tombstones it has seen are collected. Without
 // the announcement the unreachable member holds collection back.
 func TestCollectionTakesAnnouncedVectors(t *testing.T) {
-	s := newCollectorSide(t, 0)
-	w := newSide(t, 3, 100)
-	c := mkCid(t, 1)
-	ops := tombstoneOps(t, s.id, c)
-	if err := s.writer.ApplyRemoteWait(t.Context(), ops); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.store.Apply(ops); err != nil {
-		t.Fatal(err)
-	}
+	s, w, c := tombstoneSides(t)
 	s.members.see(w.id)
 	if err := s.collector.CollectNow(t.Context()); err != nil {
 		t.Fatal(err)
@@ -162,11 +154,7 @@ func TestCollectionTakesAnnouncedVectors(t *testing.T) {
 	if _, kept, _ := s.store.Get(c); !kept {
 		t.Fatal("collected without a version vector of the member")
 	}
-	vv, err := w.store.VersionVector()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.syncer.Announced(w.id, crdt.Announce(nil, vv))
+	announceTo(t, s, w)
 	s.collector.Heard(w.id) // an anti-entropy answer: this peer may judge, and needs no answer of its rounds
 	before := s.link.requests.Load()
 	if err := s.collector.CollectNow(t.Context()); err != nil {
@@ -183,23 +171,13 @@ func TestCollectionTakesAnnouncedVectors(t *testing.T) {
 // A member whose announced vector holds ops this peer lacks is pulled (the pull fetches them),
 // and collection goes on after it.
 func TestCollectionPullsAMemberAnnouncedAhead(t *testing.T) {
-	s := newCollectorSide(t, 0)
-	w := newSide(t, 3, 100)
-	c := mkCid(t, 1)
-	ops := tombstoneOps(t, s.id, c)
-	if err := s.writer.ApplyRemoteWait(t.Context(), ops); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.store.Apply(append(ops, pinOp(t, w.id, 1, mkCid(t, 2), "ahead"))); err != nil {
+	s, w, c := tombstoneSides(t)
+	if _, err := w.store.Apply([]crdt.Op{pinOp(t, w.id, 1, mkCid(t, 2), "ahead")}); err != nil {
 		t.Fatal(err)
 	}
 	s.link.target, s.link.only = w.system, w.id
 	s.members.see(w.id)
-	vv, err := w.store.VersionVector()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.syncer.Announced(w.id, crdt.Announce(nil, vv))
+	announceTo(t, s, w)
 	if err := s.collector.CollectNow(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -212,4 +190,31 @@ func TestCollectionPullsAMemberAnnouncedAhead(t *testing.T) {
 	if _, kept, _ := s.store.Get(c); kept {
 		t.Fatal("the tombstone was not collected after the pull")
 	}
+}
+
+// tombstoneSides are a collecting peer s and a member w, both holding a pin of c by s and its
+// unpin (a tombstone every member has seen).
+func tombstoneSides(t *testing.T) (*collectorSide, *side, api.Cid) {
+	t.Helper()
+	s := newCollectorSide(t, 0)
+	w := newSide(t, 3, 100)
+	c := mkCid(t, 1)
+	ops := tombstoneOps(t, s.id, c)
+	if err := s.writer.ApplyRemoteWait(t.Context(), ops); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	return s, w, c
+}
+
+// announceTo hands s the whole version vector of w, as w's first heartbeat would.
+func announceTo(t *testing.T, s *collectorSide, w *side) {
+	t.Helper()
+	vv, err := w.store.VersionVector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.syncer.Announced(w.id, crdt.Announce(nil, vv))
 }

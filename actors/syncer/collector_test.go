@@ -294,11 +294,7 @@ func TestCollectorRoundPullsForAnAnswer(t *testing.T) {
 	if _, err := w.store.Apply(tombstoneOps(t, s.id, c)); err != nil {
 		t.Fatal(err)
 	}
-	vv, err := w.store.VersionVector()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.syncer.Announced(w.id, crdt.Announce(nil, vv)) // fresh: no pull would be due for it
+	announceTo(t, s, w) // fresh: no pull would be due for it
 	s.link.target, s.link.only = w.system, w.id
 	s.members.see(w.id)
 	if err := s.collector.CollectNow(t.Context()); err != nil {
