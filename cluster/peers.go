@@ -65,6 +65,8 @@ func (s *PeerService) eachMember(ctx context.Context, fn func(messages.IDRespons
 	members := s.d.Members.Members(ctx)
 	others := slices.DeleteFunc(slices.Clone(members), func(id peer.ID) bool { return id == self })
 	answers := make(map[peer.ID]messages.IDResponse, len(members))
+	// This peer's own answer first: asking the others dials those it is not connected to.
+	answers[self] = s.IDResponse(ctx)
 	ask(ctx, s.fan, others, &messages.IDRequest{}, RPCTimeout, func(id peer.ID, r *messages.IDResponse, err string) {
 		if err == "" && r == nil {
 			err = "empty reply"
@@ -76,11 +78,7 @@ func (s *PeerService) eachMember(ctx context.Context, fn func(messages.IDRespons
 		answers[id] = *r
 	})
 	for _, m := range members {
-		out := answers[m]
-		if m == self {
-			out = s.IDResponse(ctx)
-		}
-		if err := fn(out); err != nil {
+		if err := fn(answers[m]); err != nil {
 			return err
 		}
 	}
@@ -149,10 +147,13 @@ func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
 }
 
 // ConnectGraph describes who sees whom (health graph): each member's connections to other
-// members, as it reports them when asked for its ID. A member of a version that reports none
-// is linked to this peer only (it answered, so that link exists); one that does not answer
-// has no links. Beyond connection_manager.low_water+1 members this is a sparse graph (package
-// membership): its links, gossipsub's mesh peers and calls in progress.
+// members (of this peer's member list), as it reports them when asked for its ID. A member of
+// a version that reports none is linked to this peer only (it answered, so that link exists);
+// one that does not answer has no links. Beyond connection_manager.low_water+1 members this
+// is a sparse graph (package membership): links, gossipsub's mesh peers and calls in
+// progress, among which the asking itself: this peer's own connections are read before it
+// asks, but every member that answers is then connected to it (and may still be after an
+// earlier peers ls or health graph, until the connection manager trims it).
 func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error) {
 	self := s.d.Members.Self()
 	g := api.ConnectGraph{
@@ -161,6 +162,10 @@ func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error
 		ClusterLinks:  map[string][]peer.ID{},
 		ClustertoIPFS: map[string]string{},
 		IPFSLinks:     map[string][]string{},
+	}
+	members := map[peer.ID]bool{}
+	for _, m := range s.d.Members.Members(ctx) {
+		members[m] = true
 	}
 	err := s.eachMember(ctx, func(r messages.IDResponse) error {
 		id := r.ID
@@ -171,7 +176,13 @@ func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error
 		switch {
 		case id.Error != "":
 		case len(r.Connected) > 0 || id.ID == self:
-			links = append(links, r.Connected...)
+			seen := map[peer.ID]bool{id.ID: true} // no loops, no duplicates
+			for _, p := range r.Connected {
+				if members[p] && !seen[p] {
+					seen[p] = true
+					links = append(links, p)
+				}
+			}
 		default:
 			links = append(links, self)
 		}

@@ -66,7 +66,7 @@ type VVAnnouncement struct {
 
 // Announce is the announcement of vv after last (nil: none announced yet): the whole vector
 // when there was none, otherwise the entries that differ (0 for an origin gone), with vv's
-// Sum. Only the first is whole: every heartbeat carries one, and a whole vector is about 43
+// Sum. Only the first is whole: every heartbeat carries one, and a whole vector is about 45
 // bytes per origin (1.3 KB at 30 peers, every 7.5 s from every peer), where an unchanged one
 // costs the Sum alone. A receiver without a copy to apply changes to pulls the vector once.
 func Announce(last, vv VersionVector) VVAnnouncement {

@@ -103,7 +103,7 @@ type Deps struct {
 	Seqs       Seqs
 	Puller     Puller
 	Tokens     Tokens
-	// Digests takes the status digests (optional: nil ignores the status topic).
+	// Digests takes the status digests (optional: nil ignores them).
 	Digests Digests
 	// Versions takes the version vector announcements that status digest heartbeats carry
 	// (optional: nil ignores them).

@@ -269,8 +269,9 @@ func (a *digestActor) beat(ctx actor.Context) {
 			d, vv = heartbeat(epoch, seq, announced, vv)
 			err = publish(base, deps.Topic, d)
 			if err != nil && errors.Is(err, errTooLarge) && d.Versions != nil {
-				// A vector of some 20,000 origins does not fit: the heartbeat goes without
-				// it (members then pull it, as peers that announce none).
+				// A vector that does not fit the message (heartbeat caps it at
+				// sd.MaxVersionEntries, so this is a last resort): the heartbeat goes
+				// without it, and the members pull it, as from peers that announce none.
 				vv, d.Versions = nil, nil
 				err = publish(base, deps.Topic, d)
 			}

@@ -38,6 +38,11 @@ import (
 // changed since the announcer's previous read). The whole vector goes in the first heartbeat after a
 // start only (a restarted receiver pulls each member once instead).
 //
+// A limit: a member this peer cannot dial (not linked, unreachable from here) is refreshed by
+// its heartbeats alone. Once a heartbeat with changes is lost, its copy no longer matches and
+// ages until a pull gets through, and collection waits meanwhile, as it did when every copy
+// came from a pull that could not get through.
+//
 // The copies stay fresh enough for collection (half its window of three
 // rebroadcast_intervals) while heartbeats come more often than that: with the defaults, every
 // 7.5 s against 15 s. A cluster configured otherwise (a rebroadcast_interval under a third of

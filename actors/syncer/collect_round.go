@@ -22,6 +22,14 @@ type contact struct {
 	members  []peer.ID // the members the round judged (the actor's known members)
 }
 
+// A round that may not judge silence pulls at most answerPulls members whose copies are fresh,
+// each for at most answerTimeout, to get the answer that lets the next one judge: members
+// down or unreachable must not hold a round for minutes.
+const (
+	answerPulls   = 3
+	answerTimeout = 20 * time.Second
+)
+
 // round is one collection (on a collector worker): it supersedes raced pins whose superseding
 // was lost, refreshes the version vectors of members whose copy is not recent or holds ops
 // this peer lacks (a pull records the responder's and fetches what it has), then has the pinset drop the tombstones every
@@ -48,18 +56,25 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 		d.log.Warn("tombstone collection", "err", err)
 		return seenNow
 	}
+	asked := 0 // pulls made only for an answer
 	for _, id := range members {
 		// A member's announcements (announced.go) keep its copy fresh; it is pulled when they
 		// did not (lost, or from a peer too old to announce), or when its copy holds ops
-		// this peer lacks: the pull fetches them. While silence may not be judged, members
-		// are pulled until one answers: the answer, with its relayed signs of life, is what
-		// lets this peer judge again (the rounds' pulls did that when every round pulled).
+		// this peer lacks: the pull fetches them. While silence may not be judged, up to
+		// answerPulls members (visible ones first) are pulled until one answers: the answer,
+		// with its relayed signs of life, is what lets this peer judge again (the rounds'
+		// pulls did that when every round pulled every member).
 		fresh := time.Since(seen[id].At) < window/2 && crdt.VersionVector(early).Covers(seen[id].VV, d.members.Trusted)
-		if id == d.cfg.Self || fresh && (j.judge || seenNow.answered) {
+		if id == d.cfg.Self || fresh && (j.judge || seenNow.answered || asked >= answerPulls) {
 			continue
 		}
+		timeout := time.Minute
+		if fresh {
+			asked++
+			timeout = answerTimeout
+		}
 		telemetry.CollectionPulls.Inc()
-		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		pctx, cancel := context.WithTimeout(ctx, timeout)
 		_, err := d.syncer.Pull(pctx, id)
 		cancel()
 		if err != nil {
@@ -85,7 +100,7 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 		return seenNow
 	}
 	notBefore := time.Now().Add(-window)
-	keepHeld(again, seen, local, notBefore, d.members.Trusted)
+	keepHeld(again, seen, local, members, notBefore, d.members.Trusted)
 	upTo, missing := stableVV(d.cfg.Self, members, local, again, notBefore, d.members.Trusted)
 	if len(missing) > 0 {
 		d.log.Debug("tombstone collection waits for members", "peers", missing)
@@ -119,14 +134,32 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 
 // keepHeld puts back, in the copies read at the end of a round (again), the copy read at its
 // start (first) of each member whose end copy holds ops this peer lacks, when the first is
-// fresh (at or after notBefore) and held here: an announcement taken during the round may hold
-// ops still on their way, and any consistent copy is a lower bound of the member's vector, so
-// the round need not wait for them.
-func keepHeld(again, first map[peer.ID]SeenVV, local map[peer.ID]uint64, notBefore time.Time, trusted func(peer.ID) bool) {
+// fresh (at or after notBefore) and held here, and the ops lacking are all of members: an
+// announcement taken during the round may hold ops still on their way, and any consistent
+// copy is a lower bound of the member's vector, so the round need not wait for them. Ops of
+// an origin that is not a member are the only sign such an origin exists (a peer that joined,
+// not heard of here yet): the round must wait for them, or a pin of that origin older than a
+// tombstone could land after the tombstone is dropped. A member's ops are held back by its
+// own copy instead.
+func keepHeld(again, first map[peer.ID]SeenVV, local map[peer.ID]uint64, members []peer.ID, notBefore time.Time, trusted func(peer.ID) bool) {
 	held := crdt.VersionVector(local)
+	member := make(map[peer.ID]bool, len(members))
+	for _, id := range members {
+		member[id] = true
+	}
 	for id, sv := range again {
 		f, ok := first[id]
-		if ok && !held.Covers(sv.VV, trusted) && !f.At.Before(notBefore) && held.Covers(f.VV, trusted) {
+		if !ok || f.At.Before(notBefore) || held.Covers(sv.VV, trusted) || !held.Covers(f.VV, trusted) {
+			continue
+		}
+		ofMembers := true
+		for o, n := range sv.VV {
+			if n > held[o] && trusted(o) && !member[o] {
+				ofMembers = false
+				break
+			}
+		}
+		if ofMembers {
 			again[id] = f
 		}
 	}
@@ -142,7 +175,8 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 	trusted, removed := d.members.Trusted, d.members.Removed
 	set := map[peer.ID]bool{}
 	seen.alone = true
-	for _, id := range d.members.Visible(ctx) {
+	visible := d.members.Visible(ctx)
+	for _, id := range visible {
 		set[id] = true
 		if id != d.cfg.Self && trusted(id) && !removed(id) {
 			seen.alone = false
@@ -188,10 +222,18 @@ func (d *collectorDeps) gcMembers(ctx context.Context, heard map[peer.ID]time.Ti
 		d.log.Debug("tombstone collection waits for members silent beyond absent_peer_horizon: no member has answered this peer since it was last cut off (or started)",
 			"peers", unjudged, "alone", seen.alone)
 	}
-	for id := range set {
-		if id == d.cfg.Self || (trusted(id) && !removed(id)) {
+	// The visible members come first: a round that pulls for an answer tries them first.
+	add := func(id peer.ID) {
+		if set[id] && (id == d.cfg.Self || (trusted(id) && !removed(id))) {
 			members = append(members, id)
+			delete(set, id)
 		}
+	}
+	for _, id := range visible {
+		add(id)
+	}
+	for id := range set {
+		add(id)
 	}
 	seen.members = append(append(seen.members, members...), expired...)
 	return members, expired, seen, nil

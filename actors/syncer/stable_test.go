@@ -66,24 +66,30 @@ func TestStableVV(t *testing.T) {
 }
 
 // A copy that holds ops this peer lacks gives way to the copy read first, when that one is
-// fresh and held here; otherwise it stays (and the member is missing).
+// fresh and held here and the ops lacking are of members; otherwise it stays (and the member
+// is missing).
 func TestKeepHeld(t *testing.T) {
-	p, q, o := newPeer(t, 1), newPeer(t, 2), newPeer(t, 3)
+	self, p, q, r, o, stranger := newPeer(t, 1), newPeer(t, 2), newPeer(t, 3), newPeer(t, 4), newPeer(t, 5), newPeer(t, 6)
 	now := time.Now()
 	local := map[peer.ID]uint64{o: 5}
-	first := map[peer.ID]SeenVV{
-		p: {VV: map[peer.ID]uint64{o: 4}, At: now.Add(-time.Second)},
-		q: {VV: map[peer.ID]uint64{o: 4}, At: now.Add(-time.Hour)}, // too old
-	}
+	fresh := SeenVV{VV: map[peer.ID]uint64{o: 5}, At: now.Add(-time.Second)}
+	first := map[peer.ID]SeenVV{p: fresh, q: {VV: fresh.VV, At: now.Add(-time.Hour)}, r: fresh}
 	again := map[peer.ID]SeenVV{
-		p: {VV: map[peer.ID]uint64{o: 6}, At: now},
-		q: {VV: map[peer.ID]uint64{o: 6}, At: now},
+		p: {VV: map[peer.ID]uint64{o: 6}, At: now},              // ahead in a member's ops
+		q: {VV: map[peer.ID]uint64{o: 6}, At: now},              // the first copy is stale
+		r: {VV: map[peer.ID]uint64{o: 5, stranger: 1}, At: now}, // ahead in a stranger's ops
 	}
-	keepHeld(again, first, local, now.Add(-time.Minute), func(peer.ID) bool { return true })
-	if again[p].VV[o] != 4 {
+	keepHeld(again, first, local, []peer.ID{self, p, q, r, o}, now.Add(-time.Minute), func(peer.ID) bool { return true })
+	if again[p].VV[o] != 5 {
 		t.Fatalf("p: %v, want the held first copy", again[p].VV)
 	}
 	if again[q].VV[o] != 6 {
 		t.Fatalf("q: %v, want the end copy (the first is stale)", again[q].VV)
+	}
+	if again[r].VV[stranger] != 1 {
+		t.Fatalf("r: %v, want the end copy (it names an origin that is no member)", again[r].VV)
+	}
+	if _, missing := stableVV(self, []peer.ID{self, r}, local, map[peer.ID]SeenVV{r: again[r]}, now.Add(-time.Minute), func(peer.ID) bool { return true }); len(missing) != 1 {
+		t.Fatal("a member whose copy names an origin this peer lacks is not missing")
 	}
 }
