@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 func TestKeyFilterHasEveryKeyAddedAcrossChainedFilters(t *testing.T) {
@@ -118,12 +119,8 @@ func TestReopenedStoreStillReadsEveryRecordBeforeMerging(t *testing.T) {
 
 func waitKeysLoaded(t *testing.T, s *Store) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.pinKeys.ready.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the pin key filter did not load")
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Until(10*time.Second, time.Millisecond, s.pinKeys.ready.Load) {
+		t.Fatal("the pin key filter did not load")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 // isClosing reports whether Close has shut the gate (tests wait on it).
@@ -20,13 +21,8 @@ func (g *lifeGate) isClosing() bool {
 
 func waitClosing(t *testing.T, s *Store) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.gate.isClosing() {
-		if time.Now().After(deadline) {
-			t.Error("Close did not start")
-			return
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Until(10*time.Second, time.Millisecond, s.gate.isClosing) {
+		t.Error("Close did not start")
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/internal/passgate"
+	"github.com/pincluster/pincluster/internal/poll"
 	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/messages"
 )
@@ -452,8 +453,9 @@ func TestSweepLeavesAPinThatExpiredDuringTheWaitToTheSync(t *testing.T) {
 	if n, err := h.Sweep(context.Background()); err != nil || n != 0 { // after the startup sync
 		t.Fatalf("first sweep: %d, %v", n, err)
 	}
+	expireAt := time.Now().Add(300 * time.Millisecond)
 	f.mu.Lock()
-	f.pins[0].ExpireAt = time.Now().Add(300 * time.Millisecond)
+	f.pins[0].ExpireAt = expireAt
 	f.mu.Unlock()
 	f.setLive(pa, pc) // pb is gone: under-replicated
 	leave, err := gate.Enter(t.Context())
@@ -465,7 +467,10 @@ func TestSweepLeavesAPinThatExpiredDuringTheWaitToTheSync(t *testing.T) {
 		n, _ := h.Sweep(context.Background())
 		swept <- n
 	}()
-	time.Sleep(500 * time.Millisecond) // the pin expires while the sweep waits
+	// The pin expires while the sweep waits at the gate.
+	if !poll.Until(10*time.Second, 10*time.Millisecond, func() bool { return time.Now().After(expireAt) }) {
+		t.Fatal("the clock did not move past the pin's expiry")
+	}
 	leave()
 	if n := <-swept; n != 0 {
 		t.Fatalf("the sweep reallocated %d pins, want none (the pin expired)", n)

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/pincluster/pincluster/actors/root"
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 // fakeHeap is the reclaimable figure the test sets; reads counts the actor's checks.
@@ -58,12 +59,8 @@ func spawnTrim(t *testing.T, threshold uint64) *fakeHeap {
 // waitFor polls cond: the ticks are the actor's own timers.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Until(10*time.Second, time.Millisecond, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -111,8 +111,8 @@ func TestAnnouncedHeartbeats(t *testing.T) {
 	if !ok || !maps.Equal(first.VV, vv) {
 		t.Fatalf("whole vector: %v %v", ok, first.VV)
 	}
-	time.Sleep(5 * time.Millisecond) // the refreshed copy's time must differ
-	rx.syncer.Announced(member, crdt.Announce(vv, vv))
+	// Received a second later (set here: a refresh must be told from no change).
+	rx.system.Root.Send(rx.syncer.pid, &vvAnnounced{from: member, a: crdt.Announce(vv, vv), at: first.At.Add(time.Second)})
 	beat, _ := seenOf(t, rx.syncer, member)
 	if !beat.At.After(first.At) || !maps.Equal(beat.VV, vv) {
 		t.Fatalf("a matching heartbeat did not refresh the copy: %v -> %v", first.At, beat.At)

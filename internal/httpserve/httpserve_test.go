@@ -11,6 +11,8 @@ import (
 	"time"
 
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 func newServer() *Server {
@@ -33,16 +35,11 @@ func TestShutdownClosesConnectionsWithoutRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	seen := false
-	for range 2000 {
+	seen := poll.Until(2*time.Second, time.Millisecond, func() bool {
 		s.mu.Lock()
-		seen = len(s.fresh) == 1
-		s.mu.Unlock()
-		if seen {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer s.mu.Unlock()
+		return len(s.fresh) == 1
+	})
 	if !seen {
 		t.Fatal("the server never saw the connection")
 	}
