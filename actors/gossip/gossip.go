@@ -366,11 +366,12 @@ func (r *reader) onRemoval(msg *pubsub.Message) {
 	r.deps.Roster.Forget(id, cutoff)
 }
 
-// learnAddrs hands the addresses a member's ping metric carries to the membership actor, which
+// learnAddrs hands the addresses a member's ping metric carries (or none: the ping still says
+// it is alive) to the membership actor, which
 // remembers them (peerstore file) and dials the member when not connected (it may have
 // bootstrapped to another peer), so every pair of peers talks directly.
 func (r *reader) learnAddrs(id peer.ID, addrs string) {
-	if id == r.self || addrs == "" {
+	if id == r.self {
 		return
 	}
 	var mas []ma.Multiaddr
@@ -380,6 +381,7 @@ func (r *reader) learnAddrs(id peer.ID, addrs string) {
 		}
 	}
 	if len(mas) == 0 {
+		r.deps.Membership.Learned(peer.AddrInfo{ID: id}) // alive, no address to learn
 		return
 	}
 	h := r.deps.Host

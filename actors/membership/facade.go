@@ -112,7 +112,8 @@ func (m *Membership) Disconnected(id peer.ID) {
 	m.system.Root.Send(m.pid, &peerDisconnected{id: id})
 }
 
-// Learned reports the addresses a member announced.
+// Learned reports that a member pinged, with the addresses it announced (none: it is alive,
+// which refreshes a member already known).
 func (m *Membership) Learned(info peer.AddrInfo) { m.system.Root.Send(m.pid, &peerLearned{info: info}) }
 
 // Knows reports whether id is a member this peer keeps dialling: one it was connected to or

@@ -189,8 +189,15 @@ func TestKeepsLinksAndStandsInForDeadOnes(t *testing.T) {
 
 // TestDeadMembersAreLeftOutOfTheLinks: a member neither connected nor heard from for LiveFor
 // is no link and not protected, and the links are chosen among the live members only, as a
-// peer that never met the dead ones chooses them.
+// peer that never met the dead ones chooses them. A ping keeps a member live whether or not
+// it carries addresses.
 func TestDeadMembersAreLeftOutOfTheLinks(t *testing.T) {
+	for _, addrs := range []string{"with addresses", "without addresses"} {
+		t.Run(addrs, func(t *testing.T) { deadLeftOut(t, addrs == "with addresses") })
+	}
+}
+
+func deadLeftOut(t *testing.T, withAddrs bool) {
 	const members, dead, low = 12, 3, 2
 	self := newID(t)
 	net := &protectNet{fakeNet: newFakeNet(), protected: map[peer.ID]bool{}}
@@ -206,7 +213,11 @@ func TestDeadMembersAreLeftOutOfTheLinks(t *testing.T) {
 		// The live members that are not links are not connected: they stay live by their
 		// pings, as the gossip reader tells them (every 10 ms here).
 		for _, id := range live {
-			m.Learned(peer.AddrInfo{ID: id, Addrs: infos[0].Addrs})
+			ping := peer.AddrInfo{ID: id}
+			if withAddrs {
+				ping.Addrs = infos[0].Addrs
+			}
+			m.Learned(ping)
 		}
 		if time.Since(start) < 300*time.Millisecond {
 			return false // past LiveFor: the dead are no longer live

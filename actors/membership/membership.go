@@ -209,7 +209,15 @@ func (a *membershipActor) onDisconnected(id peer.ID) {
 }
 
 func (a *membershipActor) onLearned(info peer.AddrInfo) {
-	if info.ID == a.self || a.removed[info.ID] || len(info.Addrs) == 0 {
+	if info.ID == a.self || a.removed[info.ID] {
+		return
+	}
+	if len(info.Addrs) == 0 {
+		// A ping without addresses still says the member is alive, but names no way to
+		// reach it: it refreshes a known member only.
+		if e, ok := a.known[info.ID]; ok {
+			e.heard = time.Now()
+		}
 		return
 	}
 	e := a.entry(info.ID)
