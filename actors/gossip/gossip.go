@@ -367,9 +367,9 @@ func (r *reader) onRemoval(msg *pubsub.Message) {
 }
 
 // learnAddrs hands the addresses a member's ping metric carries (or none: the ping still says
-// it is alive) to the membership actor, which
-// remembers them (peerstore file) and dials the member when not connected (it may have
-// bootstrapped to another peer), so every pair of peers talks directly.
+// it is alive) to the membership actor, which remembers them (peerstore file) and dials the
+// member when not connected (it may have bootstrapped to another peer), so every pair of
+// peers talks directly.
 func (r *reader) learnAddrs(id peer.ID, addrs string) {
 	if id == r.self {
 		return
