@@ -35,8 +35,8 @@ import (
 // the drop. A copy that does not match (a heartbeat lost, a restart on either side) stays as
 // it was, consistent but ageing, until a pull refreshes it; announcements match again from
 // the first one the announcer read after the pulled copy was read (each names every entry
-// changed since the announcer's previous read). The whole vector goes in the first heartbeat after a
-// start only (a restarted receiver pulls each member once instead).
+// changed since the announcer's previous read). The whole vector goes in the first heartbeat
+// after a start only (a restarted receiver pulls each member once instead).
 //
 // A limit: a member this peer cannot dial (not linked, unreachable from here) is refreshed by
 // its heartbeats alone. Once a heartbeat with changes is lost, its copy no longer matches and

@@ -32,8 +32,9 @@ const (
 
 // round is one collection (on a collector worker): it supersedes raced pins whose superseding
 // was lost, refreshes the version vectors of members whose copy is not recent or holds ops
-// this peer lacks (a pull records the responder's and fetches what it has), then has the pinset drop the tombstones every
-// member has seen. It drops nothing while some member's version vector is unknown or stale.
+// this peer lacks (a pull records the responder's and fetches what it has), then has the
+// pinset drop the tombstones every member has seen. It drops nothing while some member's
+// version vector is unknown or stale.
 // j holds the members' newest signs of life known to the actor and whether silence may be
 // judged.
 func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
