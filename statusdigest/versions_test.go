@@ -59,3 +59,19 @@ func TestDecodeRefusesBadAnnouncements(t *testing.T) {
 		}
 	}
 }
+
+// A heartbeat announcing MaxVersionEntries origins of the longest peer IDs (an inlined key of
+// 42 bytes) and the largest seqs still fits MaxMessage: the cap is the only guard the sender
+// needs (actors/statusdigest's heartbeat).
+func TestHeartbeatAtTheEntryCapFits(t *testing.T) {
+	entries := make(map[peer.ID]uint64, MaxVersionEntries)
+	for i := range MaxVersionEntries {
+		id := make([]byte, 42)
+		id[0], id[1], id[2], id[3] = 0x00, 40, byte(i), byte(i>>8)
+		entries[peer.ID(id)] = ^uint64(0)
+	}
+	ann := crdt.VVAnnouncement{Full: true, Entries: entries}
+	if _, err := Encode(Digest{Epoch: ^uint64(0), Seq: ^uint64(0), Heartbeat: true, Versions: &ann}); err != nil {
+		t.Fatalf("a heartbeat at the entry cap: %v", err)
+	}
+}

@@ -2,7 +2,6 @@ package statusdigest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -268,13 +267,6 @@ func (a *digestActor) beat(ctx actor.Context) {
 			var d sd.Digest
 			d, vv = heartbeat(epoch, seq, announced, vv)
 			err = publish(base, deps.Topic, d)
-			if err != nil && errors.Is(err, errTooLarge) && d.Versions != nil {
-				// A vector that does not fit the message (heartbeat caps it at
-				// sd.MaxVersionEntries, so this is a last resort): the heartbeat goes
-				// without it, and the members pull it, as from peers that announce none.
-				vv, d.Versions = nil, nil
-				err = publish(base, deps.Topic, d)
-			}
 		}
 		system.Root.Send(self, beaten{seq: seq, vv: vv, err: err})
 	})
@@ -298,7 +290,8 @@ func (a *digestActor) onWritten(ctx actor.Context, m written) {
 
 // heartbeat is the heartbeat of version (epoch, seq) with the announcement of vv after the
 // vector the last heartbeat announced (crdt.Announce), and the vector it announces: none when
-// vv is nil or has more than sd.MaxVersionEntries entries.
+// vv is nil or has more than sd.MaxVersionEntries entries (the cap keeps the heartbeat within
+// sd.MaxMessage whatever the peer IDs, so the heartbeat itself never fails to encode).
 func heartbeat(epoch, seq uint64, announced, vv crdt.VersionVector) (sd.Digest, crdt.VersionVector) {
 	d := sd.Digest{Epoch: epoch, Seq: seq, Heartbeat: true}
 	if vv == nil || len(vv) > sd.MaxVersionEntries {
@@ -309,14 +302,11 @@ func heartbeat(epoch, seq uint64, announced, vv crdt.VersionVector) (sd.Digest, 
 	return d, vv
 }
 
-// errTooLarge: a digest that cannot be encoded within sd.MaxMessage.
-var errTooLarge = errors.New("status digest too large")
-
 // publish encodes d and publishes it. It blocks.
 func publish(ctx context.Context, t Topic, d sd.Digest) error {
 	b, err := sd.Encode(d)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errTooLarge, err)
+		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
