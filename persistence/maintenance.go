@@ -281,18 +281,21 @@ func (s *Store) LoadBackup(src string) error {
 	defer f.Close()
 	// The loaded records are not indexed as they are written, whatever the backup says: the
 	// mark goes before (a load cut short leaves it off) and after (the backup's own).
-	unmark := func() error {
+	// The first goes through the low-disk guard, so a load into a disk already short of
+	// space is refused before it writes anything; the second must not be refused, whatever
+	// the load used: the backup's own mark would claim an index that was not built.
+	unmark := func(update func(func(*badger.Txn) error) error) error {
 		s.tombsIndexed.Store(false)
-		return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyTombIndexed) })
+		return update(func(txn *badger.Txn) error { return txn.Delete(keyTombIndexed) })
 	}
-	if err := unmark(); err != nil {
+	if err := unmark(s.update); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
 	clear(s.trimmed) // the backup's log entries may lie below a trim mark
 	if err := s.db.Load(f, 256); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
-	if err := unmark(); err != nil {
+	if err := unmark(s.db.Update); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
 	return s.load()

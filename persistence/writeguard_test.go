@@ -120,6 +120,20 @@ func TestLowFreeSpaceRefusesWrites(t *testing.T) {
 	if n, _ := s.CountPins(); n != 0 || dumpPins(t, s) != "" {
 		t.Fatal("a refused write is visible")
 	}
+
+	// A backup's load is refused too, before it writes anything.
+	src, _ := openTemp(t)
+	mustApply(t, src, pinOp(t, p, 1, 10, mkCid(t, 1), "x"))
+	bak := filepath.Join(t.TempDir(), "pinset.bak")
+	if err := src.Backup(bak); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadBackup(bak); !errors.Is(err, api.ErrInsufficientStorage) {
+		t.Fatalf("LoadBackup below the reserve: %v", err)
+	}
+	if n, _ := s.CountPins(); n != 0 || dumpPins(t, s) != "" {
+		t.Fatal("a refused load is visible")
+	}
 }
 
 // A store whose files are damaged fails to open with one error that says so and how to
