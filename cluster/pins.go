@@ -49,21 +49,22 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 		}
 	}
 	pin := api.NewPin(c, opts)
+	// A shard or the clusterDAG of a sharded add is never re-pinned whole, whatever the
+	// replication asked (a new CID costs no read: the store's key filter answers).
+	existing, found, err := s.d.Store.GetPin(c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	if found && existing.TypeOrData() != api.PinTypeData {
+		return api.Pin{}, refuseRepinSharded(existing)
+	}
 	if opts.ReplicationFactorMin != -1 { // -1: every peer, empty allocations
 		var current []peer.ID
-		if opts.PinUpdate.Defined() {
+		switch {
+		case opts.PinUpdate.Defined():
 			current = from.Allocations // a pin update keeps the allocations of the pin it updates
-		} else {
-			existing, found, err := s.d.Store.GetPin(c)
-			if err != nil {
-				return api.Pin{}, err
-			}
-			if found && existing.TypeOrData() != api.PinTypeData {
-				return api.Pin{}, refuseRepinSharded(existing)
-			}
-			if found {
-				current = existing.Allocations
-			}
+		case found:
+			current = existing.Allocations
 		}
 		allocs, err := s.d.Allocator.Allocate(ctx, c, opts, current)
 		if err != nil {

@@ -256,6 +256,13 @@ func TestShardedUnpinAndRepin(t *testing.T) {
 	if _, err := svc.PinService.Pin(ctx, root, api.PinOptions{}); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("pin add of the meta-pin's CID: err = %v, want a refusal", err)
 	}
+	// Everywhere (-1) takes no allocation, but a shard is refused all the same.
+	for _, c := range []api.Cid{api.NewCid(shards[0]), dp.Cid} {
+		every := api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1}
+		if _, err := svc.PinService.Pin(ctx, c, every); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "sharded add") {
+			t.Fatalf("pin add of %s everywhere: err = %v, want a refusal", c, err)
+		}
+	}
 	if len(cm.changes) != 0 {
 		t.Fatalf("refusals committed %d changes", len(cm.changes))
 	}
