@@ -64,10 +64,13 @@ func TestClientCommands(t *testing.T) {
 		{"pin add no-status", []string{"pin", "add", "--no-status", cidA}, []string{
 			cidA + " |  | PIN | Repl. Factor: 2--3 | Allocations: [" + peerA + " " + peerB + "] | Recursive | Metadata: no | Exp: ∞ | Added: "}},
 		{"pin add path", []string{"pin", "add", "--no-status", "/ipfs/" + cidA + "/a/b"}, []string{cidA + " |"}},
-		{"pin add wait", []string{"pin", "add", "--wait", cidA}, []string{"PINNED"}},
+		{"pin add wait", []string{"pin", "add", "--wait", "--wait-limit", "1", cidA}, []string{"PINNED"}},
+		{"pin add wait as ctl", []string{"pin", "add", "-w", "--wl", "1", "--wt", "1m", "--ns", "--rmin", "2", "--rmax", "3", "--allocs", peerA, cidA}, []string{
+			cidA + " |  | PIN | Repl. Factor: 2--3"}},
 		{"pin rm", []string{"pin", "rm", cidA}, []string{cidA + " | site:"}},
-		{"pin rm no-status", []string{"pin", "rm", "--no-status", cidA}, nil},
+		{"pin rm no-status", []string{"pin", "rm", "--no-status", cidA}, []string{cidA + " |  | PIN | Repl. Factor: 2--3"}},
 		{"pin update", []string{"pin", "update", "--no-status", cidB, cidA}, []string{cidA + " |"}},
+		{"pin update path", []string{"pin", "update", "--ns", cidB, "/ipfs/" + cidA + "/a"}, []string{cidA + " |"}},
 		{"pin ls", []string{"pin", "ls"}, []string{cidA + " |  | PIN | Repl. Factor: 2--3", cidB + " |  | PIN | Repl. Factor: -1 | Allocations: [everywhere] | Recursive"}},
 		{"pin ls cid", []string{"pin", "ls", cidB}, []string{"| Direct | Metadata: yes | Exp: "}},
 		{"status one", []string{"status", cidA}, []string{cidA + " | site:\n"}},
@@ -170,6 +173,7 @@ func TestBadInputs(t *testing.T) {
 		{"bad cid rm", []string{"pin", "rm", "notacid"}, `error: "notacid" is not a valid CID: `},
 		{"bad cid status", []string{"status", cidA, "notacid"}, `error: "notacid" is not a valid CID: `},
 		{"bad cid update", []string{"pin", "update", cidA, "x"}, `error: "x" is not a valid CID: `},
+		{"wait limit with from", []string{"pin", "add", "--wl", "2", "--from", "-"}, "error: --from does not take --wait-limit"},
 		{"bad ipfs path", []string{"pin", "add", "/ipfs/nope/x"}, `error: bad path "/ipfs/nope/x": "nope" is not a valid CID`},
 		{"min > max", []string{"pin", "add", "--replication-min", "3", "--replication-max", "2", cidA}, "error: --replication-min (3) is greater than --replication-max (2)"},
 		{"min > max add", []string{"add", "--replication-min", "3", "--replication-max", "2", "x"}, "error: --replication-min (3) is greater than --replication-max (2)"},
@@ -231,9 +235,14 @@ func TestTimeouts(t *testing.T) {
 	isolate(t)
 	f := newFakeAPI(t)
 	f.pinStatus = "pinning"
-	r := runCLI(t, "--host", f.maddr(), "pin", "add", "--wait", "--wait-timeout", "50ms", cidA)
+	r := runCLI(t, "--host", f.maddr(), "pin", "add", "--wait", "--wait-limit", "1", "--wait-timeout", "50ms", cidA)
 	if r.code != ExitTimeout || !strings.Contains(r.err, "--wait-timeout 50ms") {
 		t.Fatalf("wait timeout: %+v", r)
+	}
+	// By default --wait waits for replication_factor_min (2) peers: one failed, so it ends.
+	r = runCLI(t, "--host", f.maddr(), "pin", "add", "--wait", cidA)
+	if want := "failed on 1 of its 2 allocated peers (cluster1: ipfs timed out), so it cannot reach pinned on 2"; r.code != 1 || !strings.Contains(r.err, want) {
+		t.Fatalf("wait short of peers: %+v", r)
 	}
 	// --timeout bounds a call, it does not get in the way of one that answers (a generous
 	// bound: a loaded machine may take more than 50 ms to answer even the fake).

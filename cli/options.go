@@ -13,9 +13,9 @@ import (
 
 // PinFlags are the pin options shared by `add` and `pin add`.
 type PinFlags struct {
-	ReplicationMin int      `name:"replication-min" placeholder:"N" help:"Minimum number of peers that must pin (-1 = every peer; default: cluster setting)."`
-	ReplicationMax int      `name:"replication-max" placeholder:"N" help:"Maximum number of peers that pin (-1 = every peer; default: cluster setting)."`
-	Allocations    []string `name:"allocations" sep:"," placeholder:"PEERID,..." help:"Peers to pin on first (comma separated peer IDs)."`
+	ReplicationMin int      `name:"replication-min" aliases:"rmin" placeholder:"N" help:"Minimum number of peers that must pin (-1 = every peer; default: cluster setting)."`
+	ReplicationMax int      `name:"replication-max" aliases:"rmax" placeholder:"N" help:"Maximum number of peers that pin (-1 = every peer; default: cluster setting)."`
+	Allocations    []string `name:"allocations" aliases:"allocs" sep:"," placeholder:"PEERID,..." help:"Peers to pin on first (comma separated peer IDs)."`
 	Name           string   `name:"name" short:"n" help:"Name of the pin."`
 	ExpireIn       string   `name:"expire-in" placeholder:"DURATION" help:"Unpin after this duration (e.g. 24h, 90m)."`
 	Metadata       []string `name:"metadata" sep:"none" placeholder:"KEY=VALUE" help:"Metadata for the pin (repeatable)."`

@@ -14,7 +14,7 @@ import (
 type PinCmd struct {
 	Add    PinAddCmd    `cmd:"" help:"Pin a CID or /ipfs/ path in the cluster."`
 	Rm     PinRmCmd     `cmd:"" help:"Unpin a CID or /ipfs/ path from the cluster."`
-	Update PinUpdateCmd `cmd:"" help:"Pin <to> with the options and allocations of <from>, then unpin <from>."`
+	Update PinUpdateCmd `cmd:"" help:"Pin <to> with the options and allocations of <from> (which stays pinned: pin rm it after)."`
 	Ls     PinLsCmd     `cmd:"" help:"List the pinset (allocations and options), or one item of it."`
 }
 
@@ -26,10 +26,57 @@ var (
 	waitPoll    = 500 * time.Millisecond
 )
 
-// WaitFlags are --wait and --wait-timeout.
+// WaitFlags are add's --wait and --wait-timeout.
 type WaitFlags struct {
 	Wait        bool          `name:"wait" help:"Wait until the IPFS-pinning stage completes (pinned on at least one peer, or unpinned everywhere)."`
-	WaitTimeout time.Duration `name:"wait-timeout" placeholder:"DURATION" help:"Give up waiting after this long (exit code 62; default: no limit)."`
+	WaitTimeout time.Duration `name:"wait-timeout" aliases:"wt" placeholder:"DURATION" help:"Give up waiting after this long (exit code 62; default: no limit)."`
+}
+
+// PinWaitFlags are the waiting flags of pin add, rm and update, spelled as ipfs-cluster-ctl
+// spells them (-w, --wl, --wt: its users' scripts keep working). add has them without -w,
+// which is its --wrap-with-directory there too.
+type PinWaitFlags struct {
+	Wait        bool          `name:"wait" short:"w" help:"Wait until the pin reaches its minimum replication factor (pinned on that many peers, or on every allocated peer when it is -1), or for an unpin, until no peer holds it."`
+	WaitLimit   int           `name:"wait-limit" aliases:"wl" placeholder:"N" help:"With --wait: how many peers must reach the status (default: the pin's replication_factor_min)."`
+	WaitTimeout time.Duration `name:"wait-timeout" aliases:"wt" placeholder:"DURATION" help:"Give up waiting after this long (exit code 62; default: no limit)."`
+}
+
+func (w PinWaitFlags) flags() WaitFlags { return WaitFlags{Wait: w.Wait, WaitTimeout: w.WaitTimeout} }
+
+// checkFrom is checkFrom with --wait-limit, which --from does not take either.
+func (w PinWaitFlags) checkFrom(target, from string, noStatus bool) error {
+	if from != "" && w.WaitLimit != 0 {
+		return fmt.Errorf("--from does not take --wait-limit (check with pincluster status afterwards)")
+	}
+	return checkFrom(target, from, noStatus, w.flags())
+}
+
+// limit is how many peers --wait waits for on a pin: --wait-limit, else the pin's minimum
+// replication factor, as ipfs-cluster-ctl does (0, every allocated peer, for -1).
+func (w PinWaitFlags) limit(p api.Pin) int {
+	if w.WaitLimit > 0 {
+		return w.WaitLimit
+	}
+	return max(p.ReplicationFactorMin, 0)
+}
+
+// waitThenShow ends pin add and pin update as ipfs-cluster-ctl's does: --wait waits first,
+// then --no-status prints the pin, otherwise the status is printed (the last one waited for,
+// or one read a moment after the request).
+func (w PinWaitFlags) waitThenShow(g *Globals, cl *client.Client, pin api.Pin, noStatus bool) error {
+	if w.Wait {
+		gpi, err := w.flags().waitFor(g, cl, pin.Cid, api.TrackerStatusPinned, w.limit(pin))
+		if err != nil {
+			return err
+		}
+		if !noStatus {
+			return printStatus(g, gpi)
+		}
+	}
+	if noStatus {
+		return printPin(g, pin)
+	}
+	return showStatusLater(g, cl, pin.Cid)
 }
 
 // waitFor waits for target under --wait-timeout and returns the last status.

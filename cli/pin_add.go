@@ -12,13 +12,13 @@ type PinAddCmd struct {
 	From        string `name:"from" placeholder:"FILE" help:"Pin every CID of FILE (- = stdin): one CID or /ipfs/<cid> per line, or NDJSON objects with per-pin options (cid, name, replication_factor_min, replication_factor_max, allocations, mode, expire_at, metadata); the flags apply to lines that do not set their own. Exits 2 when a line failed."`
 	Replication int    `name:"replication" short:"r" placeholder:"N" help:"Replication factor: sets both --replication-min and --replication-max (-1 = every peer)."`
 	Mode        string `name:"mode" default:"recursive" help:"recursive (the whole DAG) or direct (the root block only)."`
-	NoStatus    bool   `name:"no-status" help:"Do not wait for or show the status; print the pinset entry."`
+	NoStatus    bool   `name:"no-status" aliases:"ns" help:"Do not show the status; print the pinset entry (after waiting, with --wait)."`
 	PinFlags
-	WaitFlags
+	PinWaitFlags
 }
 
 func (c *PinAddCmd) Run(g *Globals) error {
-	if err := checkFrom(c.Target, c.From, c.NoStatus, c.WaitFlags); err != nil {
+	if err := c.PinWaitFlags.checkFrom(c.Target, c.From, c.NoStatus); err != nil {
 		return err
 	}
 	opts, err := c.PinFlags.options(c.Replication, time.Now())
@@ -53,16 +53,5 @@ func (c *PinAddCmd) Run(g *Globals) error {
 	if !pin.Cid.Defined() {
 		pin.Cid = t.cid
 	}
-	switch {
-	case c.NoStatus:
-		return printPin(g, pin)
-	case c.Wait:
-		gpi, err := c.WaitFlags.waitFor(g, cl, pin.Cid, api.TrackerStatusPinned, 1)
-		if err != nil {
-			return err
-		}
-		return printStatus(g, gpi)
-	default:
-		return showStatusLater(g, cl, pin.Cid)
-	}
+	return c.PinWaitFlags.waitThenShow(g, cl, pin, c.NoStatus)
 }

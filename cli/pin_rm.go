@@ -8,12 +8,12 @@ import (
 type PinRmCmd struct {
 	Target   string `arg:"" optional:"" name:"cid-or-path" help:"CID or /ipfs/ path to unpin."`
 	From     string `name:"from" placeholder:"FILE" help:"Unpin every CID of FILE (- = stdin), one CID, /ipfs/<cid> or NDJSON object with a cid per line. Exits 2 when a line failed."`
-	NoStatus bool   `name:"no-status" help:"Do not wait for or show the status."`
-	WaitFlags
+	NoStatus bool   `name:"no-status" aliases:"ns" help:"Do not show the status; print the removed pinset entry (after waiting, with --wait)."`
+	PinWaitFlags
 }
 
 func (c *PinRmCmd) Run(g *Globals) error {
-	if err := checkFrom(c.Target, c.From, c.NoStatus, c.WaitFlags); err != nil {
+	if err := c.PinWaitFlags.checkFrom(c.Target, c.From, c.NoStatus); err != nil {
 		return err
 	}
 	if c.From != "" {
@@ -42,25 +42,26 @@ func (c *PinRmCmd) Run(g *Globals) error {
 	if !ci.Defined() {
 		ci = t.cid
 	}
-	switch {
-	case c.NoStatus:
-		if g.json() {
-			return g.printJSON(pin)
-		}
-		return nil
-	case c.Wait:
-		gpi, err := c.WaitFlags.waitFor(g, cl, ci, api.TrackerStatusUnpinned, 0)
+	// As ipfs-cluster-ctl: --wait waits first, then --no-status prints the removed pin.
+	if c.Wait {
+		limit := c.WaitLimit // 0: no peer may still hold it
+		gpi, err := c.PinWaitFlags.flags().waitFor(g, cl, ci, api.TrackerStatusUnpinned, limit)
 		if err != nil {
 			return err
 		}
-		if len(gpi.PeerMap) == 0 {
+		switch {
+		case c.NoStatus:
+		case len(gpi.PeerMap) == 0:
 			if !g.json() {
 				g.printf("%s: unpinned\n", ci)
 			}
 			return nil
+		default:
+			return printStatus(g, gpi)
 		}
-		return printStatus(g, gpi)
-	default:
-		return showStatusLater(g, cl, ci)
 	}
+	if c.NoStatus {
+		return printPin(g, pin)
+	}
+	return showStatusLater(g, cl, ci)
 }

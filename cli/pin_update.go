@@ -7,13 +7,15 @@ import (
 )
 
 // PinUpdateCmd is `pincluster pin update <from> <to>`: a pin of <to> with pin-update=<from>, so
-// the cluster copies the options and allocations of <from> and unpins it.
+// the cluster copies the options and allocations of <from>. <from> stays pinned, as with
+// ipfs-cluster-ctl: unpin it with pin rm once <to> is pinned.
 type PinUpdateCmd struct {
 	From     string `arg:"" name:"from" help:"CID of the existing pin."`
-	To       string `arg:"" name:"to" help:"CID of the new pin."`
+	To       string `arg:"" name:"to" help:"CID of the new pin, or a path (/ipfs/<cid>/sub/path, /ipns/<name>) to resolve."`
 	Name     string `name:"name" short:"n" help:"New name (default: keep the name of <from>)."`
 	ExpireIn string `name:"expire-in" placeholder:"DURATION" help:"Unpin after this duration (e.g. 24h)."`
-	NoStatus bool   `name:"no-status" help:"Do not wait for or show the status; print the pinset entry."`
+	NoStatus bool   `name:"no-status" aliases:"ns" help:"Do not show the status; print the pinset entry (after waiting, with --wait)."`
+	PinWaitFlags
 }
 
 func (c *PinUpdateCmd) Run(g *Globals) error {
@@ -21,7 +23,7 @@ func (c *PinUpdateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	to, err := parseCid(c.To)
+	to, err := parseTarget(c.To)
 	if err != nil {
 		return err
 	}
@@ -39,12 +41,17 @@ func (c *PinUpdateCmd) Run(g *Globals) error {
 	}
 	ctx, cancel := g.ctx(false)
 	defer cancel()
-	pin, err := cl.Pin(ctx, to, opts)
+	var pin api.Pin
+	if to.path != "" {
+		pin, err = cl.PinPath(ctx, to.path, opts)
+	} else {
+		pin, err = cl.Pin(ctx, to.cid, opts)
+	}
 	if err != nil {
 		return err
 	}
-	if c.NoStatus {
-		return printPin(g, pin)
+	if !pin.Cid.Defined() {
+		pin.Cid = to.cid
 	}
-	return showStatusLater(g, cl, to)
+	return c.PinWaitFlags.waitThenShow(g, cl, pin, c.NoStatus)
 }

@@ -87,10 +87,16 @@ func reached(gpi api.GlobalPinInfo, target api.TrackerStatus, limit int) (bool, 
 	if need > 0 && hits >= need {
 		return true, nil
 	}
-	if relevant > 0 && errs == relevant {
-		sort.Strings(msgs)
+	sort.Strings(msgs)
+	switch {
+	case relevant > 0 && errs == relevant:
 		return false, fmt.Errorf("%s failed on every allocated peer (%s): run `pincluster recover %s` once the cause is fixed",
 			gpi.Cid, strings.Join(msgs, "; "), gpi.Cid)
+	case errs > 0 && relevant-errs < need:
+		// The peers left cannot make up the number waited for: waiting on would only end
+		// at --wait-timeout, or never.
+		return false, fmt.Errorf("%s failed on %d of its %d allocated peers (%s), so it cannot reach %s on %d: run `pincluster recover %s` once the cause is fixed",
+			gpi.Cid, errs, relevant, strings.Join(msgs, "; "), target, need, gpi.Cid)
 	}
 	return false, nil
 }

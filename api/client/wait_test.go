@@ -50,6 +50,16 @@ func TestWaitForErrorsAndUnpin(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "a: disk full") {
 		t.Fatalf("error status: got %v", err)
 	}
+	// One of two allocated peers failed: waiting for two cannot succeed, waiting for one goes on.
+	body = `{"cid":"` + testCid + `","peer_map":{"A":{"peername":"a","status":"pin_error","error":"disk full"},"B":{"peername":"b","status":"pinning"}}}`
+	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusPinned, 2, time.Millisecond); err == nil || !strings.Contains(err.Error(), "failed on 1 of its 2 allocated peers (a: disk full)") {
+		t.Fatalf("too few peers left: got %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.WaitFor(ctx, ci, api.TrackerStatusPinned, 1, time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("one peer left for one: got %v", err)
+	}
 	status, body = 404, `{"code":404,"message":"not found"}`
 	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusUnpinned, 0, time.Millisecond); err != nil {
 		t.Fatalf("unpin 404: %v", err)
