@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // PinMode is recursive (the whole DAG) or direct (the root block only).
@@ -302,10 +303,29 @@ func PinOptionsFromQuery(q url.Values, now time.Time) (PinOptions, error) {
 		o.PinUpdate = c
 	}
 	if v := q.Get("origins"); v != "" {
-		o.Origins = strings.Split(v, ",")
+		if o.Origins, err = parseOrigins(v); err != nil {
+			return o, err
+		}
 	}
 	if err := o.validateReplication(FactorParams); err != nil {
 		return o, err
 	}
 	return o, o.ValidateLimits()
+}
+
+// parseOrigins reads the origins query parameter as IPFS Cluster does: comma-separated
+// multiaddresses, each naming its peer (/p2p/<id>), since a source is dialled by its ID.
+func parseOrigins(v string) ([]string, error) {
+	origins := strings.Split(v, ",")
+	for i, s := range origins {
+		origins[i] = strings.TrimSpace(s)
+		m, err := ma.NewMultiaddr(origins[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: origins: %q is not a multiaddress: %v", ErrInvalid, s, err)
+		}
+		if _, err := m.ValueForProtocol(ma.P_P2P); err != nil {
+			return nil, fmt.Errorf("%w: origins: %q does not name its peer (/p2p/<peer ID>)", ErrInvalid, s)
+		}
+	}
+	return origins, nil
 }
