@@ -28,9 +28,51 @@ import (
 const Version = 1
 
 // ImportOptions override fields of every imported pin (zero values leave them as exported).
+// The replication factors follow POST /pins: one given alone takes the other from the pin,
+// adjusted as api.PinOptions.ApplyDefaults adjusts a cluster default (so --replication-min 2
+// alone on a pin of -1/-1 makes it 2/2), and the result must pass api.CheckReplication.
 type ImportOptions struct {
 	ReplicationMin, ReplicationMax int
 	Allocations                    []libp2ppeer.ID
+}
+
+// flagNames name the replication overrides by the flags of `state import` in errors.
+var flagNames = api.FactorNames{Min: "--replication-min", Max: "--replication-max"}
+
+// prepare returns the step that completes each imported pin before it is staged, as POST
+// /pins completes a request: factors the line leaves at 0 take the cluster defaults
+// (defMin, defMax from service.json), then the overrides apply. An override that cannot
+// combine with a pin's other factor (-1 with a positive one) is an error naming the flag.
+func (o ImportOptions) prepare(defMin, defMax int) func(*api.Pin) error {
+	return func(p *api.Pin) error {
+		if p.ReplicationFactorMin == 0 || p.ReplicationFactorMax == 0 {
+			p.ApplyDefaults(defMin, defMax)
+			// Only a line giving one factor can fail here (-1 meeting a positive default).
+			if err := api.CheckReplication(p.ReplicationFactorMin, p.ReplicationFactorMax, api.FactorKeys); err != nil {
+				return fmt.Errorf("%w: %w, once the factor the line leaves out takes the cluster default (service.json: %d and %d)", api.ErrInvalid, err, defMin, defMax)
+			}
+		}
+		if o.ReplicationMin != 0 || o.ReplicationMax != 0 {
+			r := api.PinOptions{ReplicationFactorMin: o.ReplicationMin, ReplicationFactorMax: o.ReplicationMax}
+			// The pin's factors play the cluster defaults' part in ApplyDefaults.
+			r.ApplyDefaults(p.ReplicationFactorMin, p.ReplicationFactorMax)
+			names := flagNames
+			if o.ReplicationMin == 0 {
+				names.Min = "the pin's replication_factor_min"
+			}
+			if o.ReplicationMax == 0 {
+				names.Max = "the pin's replication_factor_max"
+			}
+			if err := api.CheckReplication(r.ReplicationFactorMin, r.ReplicationFactorMax, names); err != nil {
+				return fmt.Errorf("%w: %w (give both %s and %s)", api.ErrInvalid, err, flagNames.Min, flagNames.Max)
+			}
+			p.ReplicationFactorMin, p.ReplicationFactorMax = r.ReplicationFactorMin, r.ReplicationFactorMax
+		}
+		if len(o.Allocations) > 0 {
+			p.Allocations = o.Allocations
+		}
+		return nil
+	}
 }
 
 // PinsetDir is where dir's pinset store lives.
@@ -64,12 +106,22 @@ func Export(ctx context.Context, dir string, w io.Writer) error {
 }
 
 // Import replaces the pinset with the pins of an export file (pincluster's or IPFS
-// Cluster's format). The file is validated first, each pin against api's name and metadata
-// limits too: a bad file changes nothing. Imported pins become this peer's ops (broadcast when
-// the daemon starts); pins that were not in the file are removed with unpin ops, so other peers
-// converge to the imported state too. It returns the number of pins imported.
+// Cluster's format). Each line is decoded strictly, given the defaults of a pin posted to the
+// REST API (the cluster's replication factors from service.json among them), overridden by
+// opts and validated as such a pin is (persistence.Store.ImportWith); the whole file is
+// checked before anything is written, so a bad line or option changes nothing and the error
+// names the line. Imported pins become this peer's ops (broadcast when the daemon starts);
+// pins that were not in the file are removed with unpin ops, so other peers converge to the
+// imported state too.
 func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, out io.Writer) error {
+	if err := api.CheckReplication(opts.ReplicationMin, opts.ReplicationMax, flagNames); err != nil {
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
 	return withOfflineStore(dir, func(s *persistence.Store, ident identity.Identity) error {
+		cfg, err := servicejson.Load(dir)
+		if err != nil {
+			return fmt.Errorf("reading the cluster's default replication factors: %w", err)
+		}
 		last, err := s.LastSeq(ident.ID)
 		if err != nil {
 			return err
@@ -83,26 +135,12 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 		start := clock.Now()
 		seq := last
 		mkOp := func(p api.Pin) crdt.Op {
-			if opts.ReplicationMin != 0 {
-				p.ReplicationFactorMin = opts.ReplicationMin
-			}
-			if opts.ReplicationMax != 0 {
-				p.ReplicationFactorMax = opts.ReplicationMax
-			}
-			if len(opts.Allocations) > 0 {
-				p.Allocations = opts.Allocations
-			}
-			if p.Type == "" {
-				p.Type = api.PinTypeData
-			}
-			if p.Allocations == nil {
-				p.Allocations = []libp2ppeer.ID{}
-			}
-			b, _ := api.MarshalPin(&p)
+			b, _ := api.MarshalPin(&p) // the staged pin, which validation marshalled already
 			seq++
 			return crdt.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: crdt.OpPin, Cid: p.Cid, PinJSON: b}
 		}
-		n, err := s.Import(ctx, r, mkOp)
+		prepare := opts.prepare(cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax)
+		n, err := s.ImportWith(ctx, r, prepare, mkOp)
 		if err != nil {
 			return err
 		}

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
@@ -76,25 +78,31 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// Import reads an export file and applies one op per pin, built by mkOp (which numbers and
-// stamps the ops and may apply import options such as replication factors). The first line is
-// an ExportHeader; a file without one whose first line is a pin (IPFS Cluster's `state export`
-// format) is accepted too. Blank lines are ignored.
-//
-// The whole file is validated before anything is applied (pins are staged in a temporary
-// file), so a bad file imports nothing; the error names the line. Each pin's name and metadata
-// must be within api's limits (PinOptions.ValidateLimits), as for any other pin. mkOp is called
-// only after validation. A storage failure while applying may leave part of the file imported;
-// importing the file again is then harmless (pins are replaced by equal ones). It returns the
-// number of pins imported.
+// Import is ImportWith without a prepare step.
 func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) crdt.Op) (int, error) {
+	return s.ImportWith(ctx, r, nil, mkOp)
+}
+
+// ImportWith reads an export file and applies one op per pin, built by mkOp (which numbers and
+// stamps the ops). The first line is an ExportHeader; a file without one whose first line is a
+// pin (IPFS Cluster's `state export` format) is accepted too. Blank lines are ignored.
+//
+// Each line is decoded strictly and given the defaults of a pin posted to the REST API
+// (decodeImportPin), then checked by api.PinOptions.Validate as it is in the file, then
+// completed by prepare (when not nil: the caller's cluster defaults and overrides), then
+// checked again. The whole file is checked before anything is applied (pins are staged in a
+// temporary file), so a bad file imports nothing; the error wraps api.ErrInvalid (or prepare's
+// error) and names the line. mkOp and Apply are called only after that. A storage failure
+// while applying may leave part of the file imported; importing the file again is then
+// harmless (pins are replaced by equal ones). It returns the number of pins imported.
+func (s *Store) ImportWith(ctx context.Context, r io.Reader, prepare func(*api.Pin) error, mkOp func(api.Pin) crdt.Op) (int, error) {
 	stage, err := os.CreateTemp("", "pincluster-import-*.jsonl")
 	if err != nil {
 		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
 	}
 	defer os.Remove(stage.Name())
 	defer stage.Close()
-	n, err := validateImport(ctx, r, stage)
+	n, err := validateImport(ctx, r, stage, prepare, time.Now().UTC())
 	if err != nil {
 		return 0, err
 	}
@@ -142,8 +150,9 @@ func newLineScanner(r io.Reader) *bufio.Scanner {
 	return sc
 }
 
-// validateImport checks every line of r and writes each pin, compact, to stage.
-func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, error) {
+// validateImport checks every line of r and writes each pin, complete and compact, to stage.
+// now stamps pins without a timestamp.
+func validateImport(ctx context.Context, r io.Reader, stage io.Writer, prepare func(*api.Pin) error, now time.Time) (int, error) {
 	sc := newLineScanner(r)
 	bw := bufio.NewWriterSize(stage, 256<<10)
 	line, pins := 0, 0
@@ -167,14 +176,24 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 			}
 			legacy = true
 		}
-		p, err := decodeImportPin(b, legacy)
+		p, err := decodeImportPin(b, legacy, now)
 		if err != nil {
 			return 0, fmt.Errorf("%w: import line %d: %v", api.ErrInvalid, line, err)
 		}
-		// The same limits as every other way in: an imported pin is gossiped and indexed like
-		// any other, and a name past them could fail the batch it is applied in.
-		if err := p.ValidateLimits(); err != nil {
+		// The same rules as every other way in: an imported pin is gossiped, indexed and
+		// allocated like any other, and a name past the limits could fail the batch it is
+		// applied in. The line is checked as written first, so that an error in the file is
+		// reported as such even when an override would replace the bad value.
+		if err := p.Validate(); err != nil {
 			return 0, fmt.Errorf("import line %d (pin %s): %w (fix the line and import again)", line, p.Cid, err)
+		}
+		if prepare != nil {
+			if err := prepare(&p); err != nil {
+				return 0, fmt.Errorf("import line %d (pin %s): %w", line, p.Cid, err)
+			}
+			if err := p.Validate(); err != nil {
+				return 0, fmt.Errorf("import line %d (pin %s), once completed: %w", line, p.Cid, err)
+			}
 		}
 		js, err := api.MarshalPin(&p)
 		if err != nil {
@@ -209,6 +228,9 @@ func validateImport(ctx context.Context, r io.Reader, stage io.Writer) (int, err
 	return pins, nil
 }
 
+// headerKeys are the keys of ExportHeader's JSON form.
+var headerKeys = jsonKeys(reflect.TypeFor[ExportHeader]())
+
 // checkHeader reports whether b is a valid header, and the pin count it announces (-1 when
 // absent); a pin object (legacy format) is not a header and not an error.
 func checkHeader(b []byte) (isHeader bool, pins int, err error) {
@@ -224,6 +246,12 @@ func checkHeader(b []byte) (isHeader bool, pins int, err error) {
 		}
 		return false, -1, fmt.Errorf("bad header: no \"pincluster_state\" field (is this a pincluster state export?)")
 	}
+	// Strict like the pin lines: a header key of a later format must not be skipped unread.
+	for k := range fields {
+		if !slices.Contains(headerKeys, k) {
+			return false, -1, fmt.Errorf("bad header: unknown key %q (a header has %s)", k, strings.Join(headerKeys, ", "))
+		}
+	}
 	var v int
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return false, -1, fmt.Errorf("bad header: pincluster_state is not a number")
@@ -231,41 +259,16 @@ func checkHeader(b []byte) (isHeader bool, pins int, err error) {
 	if v != ExportFormat {
 		return false, -1, fmt.Errorf("state format %d is not supported (this version reads %d): import it with the version that exported it, then `state upgrade`", v, ExportFormat)
 	}
+	if rawAt, ok := fields["exported_at"]; ok {
+		var at time.Time
+		if err := json.Unmarshal(rawAt, &at); err != nil {
+			return false, -1, fmt.Errorf("bad header: exported_at is not an RFC 3339 time")
+		}
+	}
 	if rawPins, ok := fields["pins"]; ok {
 		if err := json.Unmarshal(rawPins, &pins); err != nil || pins < 0 {
 			return false, -1, fmt.Errorf("bad header: pins is not a count")
 		}
 	}
 	return true, pins, nil
-}
-
-// decodeImportPin reads one pin line. In legacy (IPFS Cluster) files, "type" is a number and
-// is dropped (pincluster has a single pin type).
-func decodeImportPin(b []byte, legacy bool) (api.Pin, error) {
-	var p api.Pin
-	if legacy {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(b, &fields); err != nil {
-			return p, fmt.Errorf("bad pin JSON: %v", err)
-		}
-		delete(fields, "type")
-		b, _ = json.Marshal(fields)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&p); err != nil {
-		return p, fmt.Errorf("bad pin JSON: %v", err)
-	}
-	if dec.More() {
-		return p, fmt.Errorf("bad pin JSON: more than one value on the line")
-	}
-	if !p.Cid.Defined() {
-		return p, fmt.Errorf("pin has no cid")
-	}
-	if p.Type == "" {
-		p.Type = api.PinTypeData
-	}
-	if p.Allocations == nil {
-		p.Allocations = []peer.ID{}
-	}
-	return p, nil
 }
