@@ -15,11 +15,14 @@ import (
 // AddParams are the options of POST /add, carried as query parameters with IPFS Cluster's names.
 type AddParams struct {
 	PinOptions
-	Local             bool   `json:"local"`
-	Recursive         bool   `json:"recursive"`
-	Layout            string `json:"layout"`  // balanced (default) | trickle
-	Chunker           string `json:"chunker"` // size-N | rabin | rabin-min-avg-max
-	RawLeaves         bool   `json:"raw_leaves"`
+	Local     bool   `json:"local"`
+	Recursive bool   `json:"recursive"`
+	Layout    string `json:"layout"`  // balanced (default) | trickle
+	Chunker   string `json:"chunker"` // size-N | rabin | rabin-min-avg-max
+	RawLeaves bool   `json:"raw_leaves"`
+	// RawLeavesSet says RawLeaves was given (raw-leaves in the query, --raw-leaves on the CLI).
+	// Unset and false, Kubo's default applies: raw leaves with CIDv1 (see UseRawLeaves).
+	RawLeavesSet      bool   `json:"raw_leaves_set,omitempty"`
 	Hidden            bool   `json:"hidden"`
 	WrapWithDirectory bool   `json:"wrap_with_directory"`
 	Progress          bool   `json:"progress"`
@@ -76,7 +79,26 @@ func (a AddParams) Validate() error {
 	default:
 		return fmt.Errorf("%w: unknown format %q (use unixfs or car)", ErrInvalid, a.Format)
 	}
+	if a.Format == "car" && a.WrapWithDirectory {
+		// ipfs-cluster-ctl's wording: a CAR brings its own root, there is nothing to wrap.
+		return fmt.Errorf("%w: only a single CAR file can be added and wrap-with-directory is not supported", ErrInvalid)
+	}
 	return a.validateShard()
+}
+
+// CidV1 says the add makes CIDv1: asked for, or implied by a hash other than sha2-256 (CIDv0
+// is sha2-256 only; Kubo upgrades too).
+func (a AddParams) CidV1() bool {
+	return a.CidVersion == 1 || (a.HashFun != "" && !strings.EqualFold(a.HashFun, "sha2-256"))
+}
+
+// UseRawLeaves is whether leaves are raw blocks: RawLeaves when given, else Kubo's default,
+// raw leaves with CIDv1.
+func (a AddParams) UseRawLeaves() bool {
+	if a.RawLeaves || a.RawLeavesSet {
+		return a.RawLeaves
+	}
+	return a.CidV1()
 }
 
 // validateShard checks the sharding options: a shard must hold at least one chunk (the
@@ -144,7 +166,9 @@ func (a AddParams) ToQuery() url.Values {
 	if a.Chunker != "" {
 		q.Set("chunker", a.Chunker)
 	}
-	q.Set("raw-leaves", b(a.RawLeaves))
+	if a.RawLeaves || a.RawLeavesSet { // absent, the server applies Kubo's default
+		q.Set("raw-leaves", b(a.RawLeaves))
+	}
 	q.Set("hidden", b(a.Hidden))
 	q.Set("wrap-with-directory", b(a.WrapWithDirectory))
 	q.Set("progress", b(a.Progress))
@@ -190,6 +214,7 @@ func AddParamsFromQuery(q url.Values, now time.Time) (AddParams, error) {
 			return a, err
 		}
 	}
+	a.RawLeavesSet = q.Get("raw-leaves") != ""
 	if v := q.Get("layout"); v != "" {
 		a.Layout = v
 	}

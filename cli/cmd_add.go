@@ -2,15 +2,15 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/api/client"
 )
 
 // AddCmd is `pincluster add <path>...`.
 type AddCmd struct {
-	Paths             []string `arg:"" name:"path" help:"Files or directories (with -r) to add."`
+	Paths             []string `arg:"" name:"path" help:"Files, directories (with -r) or http(s):// URLs (fetched with a GET) to add. Several are wrapped in a directory."`
 	Recursive         bool     `name:"recursive" short:"r" help:"Add directories recursively."`
 	Quiet             bool     `name:"quiet" short:"q" help:"Print only the CIDs."`
 	Quieter           bool     `name:"quieter" short:"Q" help:"Print only the root CID."`
@@ -21,7 +21,7 @@ type AddCmd struct {
 	Format            string   `name:"format" default:"unixfs" help:"unixfs, or car to import a CAR file (one root)."`
 	Layout            string   `name:"layout" default:"balanced" help:"DAG layout: balanced or trickle."`
 	Chunker           string   `name:"chunker" default:"size-262144" help:"Chunker: size-N, rabin or rabin-MIN-AVG-MAX."`
-	RawLeaves         bool     `name:"raw-leaves" help:"Use raw blocks for leaf nodes."`
+	RawLeaves         *bool    `name:"raw-leaves" help:"Use raw blocks for leaf nodes (default: true with CID version 1, else false)."`
 	CidVersion        int      `name:"cid-version" default:"0" help:"CID version: 0 or 1."`
 	Hash              string   `name:"hash" default:"sha2-256" help:"Hash function: sha2-256, sha2-512, sha3-224|256|384|512, keccak-256|512, blake2b-256|384|512, blake2s-256, blake3 or sha1."`
 	Hidden            bool     `name:"hidden" short:"H" help:"Include hidden files (dot files) of directories."`
@@ -37,13 +37,19 @@ func (c *AddCmd) Run(g *Globals) error {
 		return err
 	}
 	if opts.Name == "" && len(c.Paths) == 1 {
-		opts.Name = filepath.Base(filepath.Clean(c.Paths[0]))
+		if opts.Name, err = client.EntryName(c.Paths[0]); err != nil {
+			return err
+		}
 	}
 	params := api.AddParams{
 		PinOptions: opts, Local: c.Local, Recursive: c.Recursive, Layout: c.Layout, Chunker: c.Chunker,
-		RawLeaves: c.RawLeaves, Hidden: c.Hidden, WrapWithDirectory: c.WrapWithDirectory,
-		CidVersion: c.CidVersion, HashFun: c.Hash, Format: c.Format, NoPin: c.NoPin,
+		Hidden: c.Hidden, CidVersion: c.CidVersion, HashFun: c.Hash, Format: c.Format, NoPin: c.NoPin,
 		Shard: c.Shard, ShardSize: c.ShardSize,
+		// As ipfs-cluster-ctl: several paths are wrapped, else all but the last would be lost.
+		WrapWithDirectory: c.WrapWithDirectory || len(c.Paths) > 1,
+	}
+	if c.RawLeaves != nil { // unset, the peer applies Kubo's default (raw leaves with CIDv1)
+		params.RawLeaves, params.RawLeavesSet = *c.RawLeaves, true
 	}
 	if err := params.Validate(); err != nil {
 		return err

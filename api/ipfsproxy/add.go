@@ -79,6 +79,7 @@ func addParams(q query) (api.AddParams, error) {
 	if err := boolOpt(&p.RawLeaves, p.CidVersion == 1, "raw-leaves"); err != nil {
 		return p, err
 	}
+	_, p.RawLeavesSet = q.get("raw-leaves") // an explicit false keeps dag-pb leaves with CIDv1
 	p.Name = q.str("pin-name")
 	return p, p.Validate()
 }

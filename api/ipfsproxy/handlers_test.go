@@ -281,8 +281,8 @@ func TestAdd(t *testing.T) {
 	if w.Code != 200 || len(ls) != 2 || ls[0]["Bytes"] != float64(5) || ls[1]["Hash"] != cidOf("ccccc").String() {
 		t.Fatalf("progress: %d %v", w.Code, ls)
 	}
-	if e.adder.params.RawLeaves || !e.adder.params.NoPin {
-		t.Fatalf("params %+v", e.adder.params)
+	if p := e.adder.params; p.RawLeaves || !p.NoPin || !p.RawLeavesSet || p.UseRawLeaves() {
+		t.Fatalf("params %+v: an explicit raw-leaves=false must hold with CIDv1", p)
 	}
 	if _, err := e.pins.PinGet(t.Context(), cidOf("ccccc")); err == nil {
 		t.Fatal("pin=false pinned")

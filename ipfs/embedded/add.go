@@ -66,7 +66,7 @@ func newAdder(ctx context.Context, dag format.DAGService, p api.AddParams, out i
 		out = func(api.AddedOutput) {}
 	}
 	a := &adder{ctx: ctx, dag: format.NewBufferedDAG(ctx, dag), params: p, out: out,
-		rawLeaves: p.RawLeaves, chunker: p.Chunker}
+		rawLeaves: p.UseRawLeaves(), chunker: p.Chunker}
 	if a.chunker == "" {
 		a.chunker = "size-262144"
 	}
@@ -78,12 +78,7 @@ func newAdder(ctx context.Context, dag format.DAGService, p api.AddParams, out i
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown hash function %q", api.ErrInvalid, p.HashFun)
 	}
-	version := p.CidVersion
-	if code != mh.SHA2_256 {
-		version = 1 // CIDv0 is sha2-256 only; Kubo upgrades too
-	}
-	if version == 1 {
-		a.rawLeaves = true // Kubo's default for CIDv1
+	if p.CidV1() {
 		a.prefix = merkledag.V1CidPrefix()
 		a.prefix.MhType = code
 		a.prefix.MhLength = -1
@@ -105,10 +100,18 @@ func (a *adder) addTop(dir files.Directory) (format.Node, error) {
 	}
 	var last format.Node
 	n := 0
+	names := entryNames{}
 	it := dir.Entries()
 	for it.Next() {
 		n++
 		name, node := it.Name(), it.Node()
+		if wrapper != nil {
+			// Checked before the import: the entry becomes a link of the wrapper.
+			if err := names.claim("", name); err != nil {
+				node.Close()
+				return nil, err
+			}
+		}
 		nd, err := a.addNode(name, node)
 		if err != nil {
 			return nil, err
@@ -211,12 +214,17 @@ func (a *adder) addDir(path string, d files.Directory) (format.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	names := entryNames{}
 	it := d.Entries()
 	for it.Next() {
 		name := it.Name()
 		if !a.params.Hidden && strings.HasPrefix(name, ".") {
 			it.Node().Close()
 			continue
+		}
+		if err := names.claim(path, name); err != nil {
+			it.Node().Close()
+			return nil, err
 		}
 		child, err := a.addNode(path+"/"+name, it.Node())
 		if err != nil {
@@ -230,6 +238,30 @@ func (a *adder) addDir(path string, d files.Directory) (format.Node, error) {
 		return nil, a.inputError(path, err)
 	}
 	return a.finishDir(path, dir)
+}
+
+// entryNames are the names taken in one directory being built. uio's AddChild replaces an entry
+// of the same name, which would drop an input silently; Kubo refuses, and so does this.
+type entryNames map[string]struct{}
+
+// claim takes name for an entry of the directory at dir ("" for the wrapper), or says why it
+// cannot be a link name there.
+func (e entryNames) claim(dir, name string) error {
+	where := "the wrapping directory"
+	if dir != "" {
+		where = fmt.Sprintf("directory %q", dir)
+	}
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: a file of the request has no name (empty filename), so it cannot be an entry of %s: name every part", api.ErrInvalid, where)
+	case name == "." || name == ".." || strings.Contains(name, "/"):
+		return fmt.Errorf("%w: %q cannot be an entry of %s: name the part after the file, not a path", api.ErrInvalid, name, where)
+	}
+	if _, dup := e[name]; dup {
+		return fmt.Errorf("%w: cannot add %q to %s: directory already has entry by that name", api.ErrInvalid, name, where)
+	}
+	e[name] = struct{}{}
+	return nil
 }
 
 func (a *adder) finishDir(path string, dir uio.Directory) (format.Node, error) {

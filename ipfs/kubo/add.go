@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -64,8 +65,8 @@ func addQuery(p api.AddParams) url.Values {
 	if p.Chunker != "" {
 		q.Set("chunker", p.Chunker)
 	}
-	if p.RawLeaves {
-		q.Set("raw-leaves", "true")
+	if p.RawLeaves || p.RawLeavesSet { // an explicit false too: Kubo's default with CIDv1 is true
+		q.Set("raw-leaves", strconv.FormatBool(p.RawLeaves))
 	}
 	if p.CidVersion == 1 {
 		q.Set("cid-version", "1")
