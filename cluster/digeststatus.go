@@ -51,7 +51,8 @@ type DigestReader interface {
 type digestPart struct {
 	id      peer.ID
 	key     string
-	name    string
+	name    string    // the peername its heartbeats told (else Members.PeerName: its ID)
+	ipfs    string    // its IPFS node's peer ID, as its heartbeats told ("": not told)
 	stale   string    // why its replica cannot be shown ("": it can)
 	updated time.Time // when its replica was last current
 }
@@ -96,7 +97,10 @@ func (ps *digestParts) part(id peer.ID) (digestPart, bool, error) {
 	if err != nil {
 		return digestPart{}, false, err
 	}
-	p := digestPart{id: id, key: id.String(), name: ps.s.d.Members.PeerName(id)}
+	p := digestPart{id: id, key: id.String(), name: m.Peername, ipfs: m.IPFS}
+	if p.name == "" { // not told (a peer of an earlier version, or no heartbeat yet)
+		p.name = ps.s.d.Members.PeerName(id)
+	}
 	if found {
 		p.stale, _ = m.Stale(ps.now, ps.ttl)
 		p.updated = m.Updated.UTC()
@@ -133,7 +137,7 @@ func (ps *digestParts) nonMember(id peer.ID) (*digestPart, error) {
 func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r DigestReader, now time.Time) error {
 	for _, p := range ps.members {
 		if len(g.Allocations) > 0 && !slices.Contains(g.Allocations, p.id) {
-			g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusRemote, TS: now}
+			g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, IPFS: p.ipfs, Status: api.TrackerStatusRemote, TS: now}
 			continue
 		}
 		if p.stale != "" {
@@ -148,7 +152,7 @@ func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r 
 		if found {
 			st = e.Short()
 		}
-		st.PeerName, st.Updated = p.name, p.updated
+		st.PeerName, st.IPFS, st.Updated = p.name, p.ipfs, p.updated
 		g.PeerMap[p.key] = st
 	}
 	for _, a := range g.Allocations {
@@ -159,7 +163,7 @@ func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r 
 		if err != nil {
 			return err
 		}
-		g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusClusterError, TS: now, Error: p.stale, Updated: p.updated}
+		g.PeerMap[p.key] = api.PinInfoShort{PeerName: p.name, IPFS: p.ipfs, Status: api.TrackerStatusClusterError, TS: now, Error: p.stale, Updated: p.updated}
 	}
 	return nil
 }

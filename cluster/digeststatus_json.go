@@ -31,8 +31,13 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 			m.i, m.id = i, p.key
 			m.key = []byte(`,"` + p.key + `":`)
 			m.name, _ = json.Marshal(p.name)
-			m.remote = appendShort(nil, m.name, api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
-			m.head = append(append([]byte(`{"peername":`), m.name...), `,"status":"`...)
+			m.ipfs = p.ipfs
+			m.remote = appendShort(nil, m.name, api.PinInfoShort{IPFS: p.ipfs, Status: api.TrackerStatusRemote, TS: now})
+			m.head = append([]byte(`{"peername":`), m.name...)
+			if p.ipfs != "" { // as appendShort writes it
+				m.head = api.AppendJSONString(append(m.head, `,"ipfs_peer_id":`...), p.ipfs)
+			}
+			m.head = append(m.head, `,"status":"`...)
 			m.tail = []byte(`,"error":"","attempt_count":0,"priority_pin":false`)
 			if !p.updated.IsZero() {
 				m.tail = appendTime(append(m.tail, `,"updated":`...), p.updated)
@@ -84,7 +89,7 @@ type passRenderer func(lp *localPin, parts []memberPart) error
 // memberPart is one other member's part of a pin in a replica pass.
 type memberPart struct {
 	kind partKind
-	st   api.PinInfoShort // partEntry only (without the peer name)
+	st   api.PinInfoShort // partEntry only (without the peer name and IPFS peer ID)
 }
 
 type partKind uint8
@@ -96,7 +101,7 @@ const (
 )
 
 func staleShort(p digestPart, now time.Time) api.PinInfoShort {
-	return api.PinInfoShort{PeerName: p.name, Status: api.TrackerStatusClusterError, TS: now,
+	return api.PinInfoShort{PeerName: p.name, IPFS: p.ipfs, Status: api.TrackerStatusClusterError, TS: now,
 		Error: p.stale + " (status --fresh asks it)", Updated: p.updated}
 }
 
@@ -204,14 +209,18 @@ func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
 type jsonMember struct {
 	i                        int    // in ps.members and parts
 	id                       string // its ID: the lines' order
+	ipfs                     string // its IPFS peer ID ("": none)
 	key, name, remote, stale []byte // key: `,"ID":` (no comma when first)
-	head, tail               []byte
+	head, tail               []byte // head: up to the status, with the name and IPFS peer ID
 }
 
-// appendEntry appends st, an entry of m's replica, as appendShort would.
+// appendEntry appends st, an entry of m's replica (without the peer name and IPFS peer ID:
+// m's), as appendShort would.
 func (m *jsonMember) appendEntry(b []byte, st *api.PinInfoShort, updated time.Time) []byte {
-	if st.IPFS != "" || len(st.IPFSAddresses) > 0 || st.Error != "" || st.AttemptCount != 0 || st.PriorityPin || !st.Updated.Equal(updated) {
-		return appendShort(b, m.name, *st)
+	if len(st.IPFSAddresses) > 0 || st.Error != "" || st.AttemptCount != 0 || st.PriorityPin || !st.Updated.Equal(updated) {
+		full := *st
+		full.IPFS = m.ipfs
+		return appendShort(b, m.name, full)
 	}
 	b = append(b, m.head...)
 	b = append(b, st.Status.String()...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,17 +35,18 @@ func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 func (m *memDigests) Close() {}
 
 // replicaWorld is a peer with three other members: fresh (its replica current), stale (its
-// replica older than the TTL) and silent (heard of, never current yet); gone is an allocation that is not a
-// member.
+// replica older than the TTL) and silent (heard of, never current yet); gone is an allocation
+// that is not a member. Their heartbeats told: fresh its name (zeta) and IPFS peer ID, stale
+// only its IPFS peer ID (it is shown by its ID), silent only a name that JSON escapes.
 func replicaWorld(t *testing.T) (w *world, fresh, stale, silent, gone peer.ID, pins []api.Cid) {
 	fresh, stale, silent, gone = testPeer(t), testPeer(t), testPeer(t), testPeer(t)
 	w = newWorld(t, fresh, stale, silent)
 	now := time.Now()
 	d := &memDigests{metas: map[peer.ID]statusdigest.Meta{
-		fresh: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Second)},
-		stale: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Hour)},
+		fresh: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Second), Peername: "zeta", IPFS: testPeer(t).String()},
+		stale: {Epoch: 1, Contiguous: 3, Heard: 3, Updated: now.Add(-time.Hour), IPFS: testPeer(t).String()},
 		// Heard of, never current yet (its first pull has not ended).
-		silent: {Epoch: 1, Heard: 5},
+		silent: {Epoch: 1, Heard: 5, Peername: `<silent> "é" \`},
 	}, entries: map[peer.ID]map[string]statusdigest.Entry{fresh: {}}}
 	w.svc.StatusService.d.Digests = d
 	w.svc.StatusService.d.Config.DigestTTL = 30 * time.Second
@@ -119,9 +121,9 @@ func TestStatusJSONMatchesStatusAll(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		for _, v := range m["peer_map"].(map[string]any) {
+		for k, v := range m["peer_map"].(map[string]any) {
 			pm := v.(map[string]any)
-			if s := pm["status"]; s == "remote" || s == "cluster_error" || pm["ipfs_peer_id"] != nil {
+			if s := pm["status"]; s == "remote" || s == "cluster_error" || k == w.self.String() {
 				delete(pm, "timestamp") // stamped with the pass's time
 			}
 		}
@@ -189,6 +191,67 @@ func TestMarkAllocated(t *testing.T) {
 		ok := markAllocated([]byte(tc.span), "self", index, got)
 		if ok != tc.ok || (ok && !reflect.DeepEqual(got, tc.want)) {
 			t.Errorf("%s: ok %v %v, want %v %v", tc.span, ok, got, tc.ok, tc.want)
+		}
+	}
+}
+
+// TestReplicaStatusShowsNames: a member whose heartbeats told its peername and IPFS peer ID
+// is shown by them (as IPFS Cluster shows every peer's), in every part of it (an entry,
+// remote, stale), in the general path, the JSON stream and the text; one whose heartbeats told
+// neither (a peer of an earlier version) is shown by its ID, as before, with no IPFS peer ID.
+func TestReplicaStatusShowsNames(t *testing.T) {
+	w, fresh, stale, silent, _, pins := replicaWorld(t)
+	metas := w.svc.StatusService.d.Digests.(*memDigests).metas
+	m := metas[stale]
+	m.IPFS = "" // told neither
+	metas[stale] = m
+	want := map[peer.ID]api.PinInfoShort{
+		fresh:  {PeerName: "zeta", IPFS: metas[fresh].IPFS},
+		stale:  {PeerName: stale.String()},
+		silent: {PeerName: metas[silent].Peername},
+	}
+	ctx := context.Background()
+	check := func(how string, g api.GlobalPinInfo) {
+		t.Helper()
+		for id, st := range want {
+			got := g.PeerMap[id.String()]
+			if got.PeerName != st.PeerName || got.IPFS != st.IPFS {
+				t.Errorf("%s, %s on %s (%s): peername %q ipfs_peer_id %q, want %q %q", how, g.Cid, id, got.Status, got.PeerName, got.IPFS, st.PeerName, st.IPFS)
+			}
+		}
+	}
+	for _, c := range pins { // fresh has an entry, is remote, has an error entry
+		g, err := w.svc.Status(ctx, c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("GET /pins/{cid}", g)
+	}
+	if err := w.svc.StatusAll(ctx, 0, false, nil, func(g api.GlobalPinInfo) error { check("StatusAll", g); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := w.svc.StatusJSON(ctx, 0, func(l []byte) error {
+		n++
+		var g api.GlobalPinInfo
+		if err := json.Unmarshal(l, &g); err != nil {
+			t.Fatal(err)
+		}
+		check("GET /pins", g)
+		if again, _ := json.Marshal(g); string(again) != string(l) {
+			t.Errorf("the line is not what encoding/json writes:\n%s\n%s", l, again)
+		}
+		return nil
+	}); err != nil || n != len(pins) {
+		t.Fatalf("StatusJSON: %d lines, %v", n, err)
+	}
+	var text strings.Builder
+	if err := w.svc.StatusText(ctx, 0, func(b []byte) error { text.Write(b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{"zeta", stale.String(), metas[silent].Peername} {
+		if c := strings.Count(text.String(), "\n    > "+label+" "); c != len(pins) {
+			t.Errorf("text: %q is on %d lines, want %d:\n%s", label, c, len(pins), text.String())
 		}
 	}
 }

@@ -66,9 +66,10 @@ func TestStatusTextMatchesJSON(t *testing.T) {
 // peer's.
 func statusTextMatchesJSON(t *testing.T) int {
 	w, fresh, stale, silent, _, _ := replicaWorld(t)
-	// Named members sort around this peer ("self"): its line goes between them.
+	// Named members sort around this peer ("self"): its line goes between them (fresh is
+	// zeta by its heartbeats, stale alpha by the roster).
 	m := w.svc.StatusService.d.Members.(fakeMembers)
-	m.names = map[peer.ID]string{fresh: "zeta", stale: "alpha"}
+	m.names = map[peer.ID]string{fresh: "not shown: its heartbeats named it", stale: "alpha"}
 	w.svc.StatusService.d.Members = m
 	odd := api.NewPin(testCid(t, "odd name"), api.PinOptions{Name: "tab\there \"q\" \\ <ü>"})
 	w.store.put(t, odd)

@@ -1,10 +1,14 @@
 package peer
 
 import (
+	"context"
+	"sync/atomic"
+
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/statusdigest"
 	"github.com/pincluster/pincluster/cluster"
+	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/persistence"
 	sd "github.com/pincluster/pincluster/statusdigest"
 )
@@ -24,12 +28,33 @@ func (p *Peer) startDigests() error {
 	var err error
 	if p.digests, err = statusdigest.Spawn(p.root, statusdigest.Deps{Self: p.ident.ID, Store: p.store, Topic: p.topics,
 		Remote: p.remote, Members: p.roster, Local: p.Services.StatusService, Config: cfg, Passes: p.passes, Transfers: p.transfers, Unnoted: p.tracker.Unnoted,
-		Versions: p.store}, p.log); err != nil {
+		Versions: p.store, Identity: (&digestIdentity{name: p.cfg.Cluster.Peername, ipfs: p.ipfs}).identify}, p.log); err != nil {
 		return err
 	}
 	p.tracker.NotifyChanges(p.digests.PID())
 	p.roster.NotifyRemovals(p.digests.PID()) // a removed peer's replica is deleted
 	return nil
+}
+
+// digestIdentity is what this peer's heartbeats tell of it (statusdigest.Deps.Identity): the
+// configured peername and the IPFS node's peer ID, asked of the node until it answers once
+// (with the kubo backend every heartbeat would be an HTTP call otherwise).
+type digestIdentity struct {
+	name string
+	ipfs ipfs.Backend
+	id   atomic.Pointer[string]
+}
+
+func (d *digestIdentity) identify(ctx context.Context) (peername, ipfsID string) {
+	if id := d.id.Load(); id != nil {
+		return d.name, *id
+	}
+	id, err := d.ipfs.ID(ctx)
+	if err != nil || id.ID == "" {
+		return d.name, "" // told by a later heartbeat
+	}
+	d.id.Store(&id.ID)
+	return d.name, id.ID
 }
 
 // digestReplica is the services' view of the replicas (cluster.DigestReplica).

@@ -59,8 +59,9 @@ func (s *Store) digestMeta(p peer.ID) (m statusdigest.Meta, found bool, err erro
 
 // ApplyDigest merges a digest p published (a delta or a heartbeat) into the replica of p at
 // now: a new epoch drops the old replica; a delta's entries replace older ones (last writer
-// wins by seq) unless the delta is at or below the replica's floor. It returns the replica's
-// version after it; behind (Meta.Current false) means a pull is due.
+// wins by seq) unless the delta is at or below the replica's floor; a heartbeat's peername and
+// IPFS peer ID replace the known ones (Meta.Told). It returns the replica's version after it;
+// behind (Meta.Current false) means a pull is due.
 func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (statusdigest.Meta, error) {
 	if err := s.enter(); err != nil {
 		return statusdigest.Meta{}, err
@@ -87,6 +88,7 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 			}
 			m.Applied(d.Seq)
 		}
+		m.Told(d)
 		m.Hear(d.Seq, now)
 		return setDigestMeta(txn, p, m)
 	})

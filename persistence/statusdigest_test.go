@@ -195,6 +195,37 @@ func TestDigestNewEpochDropsReplica(t *testing.T) {
 	}
 }
 
+// TestDigestReplicaKeepsIdentity: a heartbeat's peername and IPFS peer ID go into the
+// replica's meta (stored); a later heartbeat without them (a peer of an earlier version, or
+// whose IPFS node did not answer), a delta and a new epoch leave them; a new one replaces them.
+func TestDigestReplicaKeepsIdentity(t *testing.T) {
+	rep, _ := openTemp(t)
+	p, ipfsID := newPeer(t, 3), newPeer(t, 4).String()
+	now := time.Now()
+	apply := func(d statusdigest.Digest) statusdigest.Meta {
+		t.Helper()
+		if _, err := rep.ApplyDigest(p, d, now); err != nil {
+			t.Fatal(err)
+		}
+		m, found, err := rep.DigestMeta(p)
+		if err != nil || !found {
+			t.Fatalf("meta: %v %v", found, err)
+		}
+		return m
+	}
+	if m := apply(statusdigest.Digest{Epoch: 1, Seq: 0, Heartbeat: true, Peername: "alpha", IPFS: ipfsID}); m.Peername != "alpha" || m.IPFS != ipfsID {
+		t.Fatalf("after a heartbeat with names: %+v", m)
+	}
+	apply(statusdigest.Digest{Epoch: 1, Seq: 0, Heartbeat: true})
+	apply(statusdigest.Digest{Epoch: 1, Seq: 1, Entries: []statusdigest.Entry{{Cid: mkCid(t, 1).Bytes(), Status: api.TrackerStatusPinned, Seq: 1}}})
+	if m := apply(statusdigest.Digest{Epoch: 2, Seq: 0, Heartbeat: true}); m.Peername != "alpha" || m.IPFS != ipfsID || m.Epoch != 2 {
+		t.Fatalf("after heartbeats without names, a delta and a new epoch: %+v", m)
+	}
+	if m := apply(statusdigest.Digest{Epoch: 2, Seq: 0, Heartbeat: true, Peername: "beta"}); m.Peername != "beta" || m.IPFS != ipfsID {
+		t.Fatalf("after a new name: %+v", m)
+	}
+}
+
 // TestDigestPageMatchesLookups: a pull page merged through one iterator (putReplicaPage)
 // leaves the replica, generations included, exactly as merging its entries one lookup at a
 // time does, for pages in key order, shuffled, and with repeated CIDs, over stored entries

@@ -76,13 +76,17 @@ func Kept(s api.TrackerStatus) bool {
 }
 
 // Digest is a <cluster_name>/status message: the entries changed at Seq, or a heartbeat. A
-// heartbeat may carry the publisher's version vector announcement (Versions; nil: none).
+// heartbeat may carry the publisher's version vector announcement (Versions; nil: none), and
+// its peername and its IPFS node's peer ID (empty: not told; peers of earlier versions tell
+// neither), which global status shows for it.
 type Digest struct {
 	Epoch     uint64
 	Seq       uint64
 	Heartbeat bool
 	Entries   []Entry
 	Versions  *crdt.VVAnnouncement
+	Peername  string
+	IPFS      string
 }
 
 // Page is one page of a publisher's whole digest, read at version (Epoch, Seq).

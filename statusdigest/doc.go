@@ -39,8 +39,11 @@
 //   - A heartbeat may carry its publisher's version vector announcement (Digest.Versions,
 //     versions.go), which has nothing to do with the digest: it rides on the heartbeat so as
 //     to cost no message of its own (actors/syncer/announced.go says what it is for).
+//   - A heartbeat tells its publisher's peername and IPFS peer ID too (identity.go); the
+//     replica keeps the last ones told (Meta), and global status shows them for the peer.
 //   - Bounds: a message is at most MaxMessage bytes and MaxEntries entries; an error text at
-//     most MaxErrorLen; an announcement at most MaxVersionEntries entries. Decode checks
-//     everything (the CID, a single known status, the sizes, the announcement's sum and
-//     origins, none in a delta) and fails the whole message on any bad entry.
+//     most MaxErrorLen; an announcement at most MaxVersionEntries entries; a peername at most
+//     MaxPeernameBytes. Decode checks everything (the CID, a single known status, the sizes,
+//     the announcement's sum and origins, the peername's UTF-8, the IPFS peer ID, none of
+//     these three in a delta) and fails the whole message on any bad entry.
 package statusdigest

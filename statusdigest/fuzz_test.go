@@ -34,6 +34,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(hb)
 	vb, _ := Encode(goldenHeartbeat(f)) // with a version vector announcement
 	f.Add(vb)
+	nb, _ := Encode(goldenNamedHeartbeat(f)) // with a peername and an IPFS peer ID
+	f.Add(nb)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := Decode(b)
 		if err != nil {

@@ -25,13 +25,34 @@ type Meta struct {
 	Gen uint64 `json:"gen"`
 	// Updated is when the replica was last known current.
 	Updated time.Time `json:"updated"`
+	// Peername and IPFS are the last peername and IPFS peer ID the publisher's heartbeats
+	// told ("": none yet, or a peer of an earlier version).
+	Peername string `json:"peername,omitempty"`
+	IPFS     string `json:"ipfs,omitempty"`
 }
 
 // Current reports whether the replica holds every change its publisher announced.
 func (m *Meta) Current() bool { return m.Epoch != 0 && m.Contiguous >= m.Heard }
 
-// Reset starts a replica of a new epoch (the old entries must be dropped).
-func (m *Meta) Reset(epoch uint64) { *m = Meta{Epoch: epoch, Gen: m.Gen} }
+// Reset starts a replica of a new epoch (the old entries must be dropped). The publisher is
+// the same peer: its peername and IPFS peer ID stay until a heartbeat tells others.
+func (m *Meta) Reset(epoch uint64) {
+	*m = Meta{Epoch: epoch, Gen: m.Gen, Peername: m.Peername, IPFS: m.IPFS}
+}
+
+// Told records the peername and IPFS peer ID a heartbeat told; one that tells none (a peer of
+// an earlier version, or whose IPFS node did not answer) leaves the known ones.
+func (m *Meta) Told(d Digest) {
+	if !d.Heartbeat {
+		return
+	}
+	if d.Peername != "" {
+		m.Peername = d.Peername
+	}
+	if d.IPFS != "" {
+		m.IPFS = d.IPFS
+	}
+}
 
 // Hear records that the publisher announced seq at now; the replica is marked current
 // (Updated) when it holds everything up to it.

@@ -1,6 +1,7 @@
 package statusdigest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -61,8 +62,8 @@ func TestDecodeRefusesBadAnnouncements(t *testing.T) {
 }
 
 // A heartbeat announcing MaxVersionEntries origins of the longest peer IDs (an inlined key of
-// 42 bytes) and the largest seqs still fits MaxMessage: the cap is the only guard the sender
-// needs (actors/statusdigest's heartbeat).
+// 42 bytes) and the largest seqs, with the longest peername and IPFS peer ID, still fits
+// MaxMessage: the cap is the only guard the sender needs (actors/statusdigest's heartbeat).
 func TestHeartbeatAtTheEntryCapFits(t *testing.T) {
 	entries := make(map[peer.ID]uint64, MaxVersionEntries)
 	for i := range MaxVersionEntries {
@@ -71,7 +72,13 @@ func TestHeartbeatAtTheEntryCapFits(t *testing.T) {
 		entries[peer.ID(id)] = ^uint64(0)
 	}
 	ann := crdt.VVAnnouncement{Full: true, Entries: entries}
-	if _, err := Encode(Digest{Epoch: ^uint64(0), Seq: ^uint64(0), Heartbeat: true, Versions: &ann}); err != nil {
+	d := Digest{Epoch: ^uint64(0), Seq: ^uint64(0), Heartbeat: true, Versions: &ann,
+		Peername: strings.Repeat("x", MaxPeernameBytes), IPFS: longestIPFSID(t)}
+	b, err := Encode(d)
+	if err != nil {
 		t.Fatalf("a heartbeat at the entry cap: %v", err)
+	}
+	if got, err := Decode(b); err != nil || got.Peername != d.Peername || got.IPFS != d.IPFS {
+		t.Fatalf("a heartbeat at the entry cap: %v, told %q %q", err, got.Peername, got.IPFS)
 	}
 }

@@ -88,8 +88,12 @@ func Encode(d Digest) ([]byte, error) {
 	if len(d.Entries) > MaxEntries {
 		return nil, fmt.Errorf("status digest: %d entries (limit %d)", len(d.Entries), MaxEntries)
 	}
+	if !d.Heartbeat && (d.Peername != "" || d.IPFS != "") {
+		return nil, fmt.Errorf("status digest: a delta with a peername or IPFS peer ID")
+	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&wirepb.StatusDigest{
-		Epoch: d.Epoch, Seq: d.Seq, Heartbeat: d.Heartbeat, Entries: EntriesToWire(d.Entries), Versions: versionsToWire(d.Versions)})
+		Epoch: d.Epoch, Seq: d.Seq, Heartbeat: d.Heartbeat, Entries: EntriesToWire(d.Entries), Versions: versionsToWire(d.Versions),
+		Peername: announcedName(d.Peername), IpfsId: announcedIPFS(d.IPFS)})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +105,8 @@ func Encode(d Digest) ([]byte, error) {
 
 // Decode reads a gossip message from another peer: hostile input. It fails on a message over
 // MaxMessage, a malformed one, a heartbeat with entries, a delta whose entries are not at its
-// seq or that carries a version vector announcement, and any bad entry or announcement.
+// seq or that carries a version vector announcement, a peername or an IPFS peer ID, and any
+// bad entry, announcement, peername or IPFS peer ID.
 func Decode(b []byte) (Digest, error) {
 	if len(b) > MaxMessage {
 		return Digest{}, fmt.Errorf("status digest: %d bytes (limit %d)", len(b), MaxMessage)
@@ -110,7 +115,7 @@ func Decode(b []byte) (Digest, error) {
 	if err := proto.Unmarshal(b, &w); err != nil {
 		return Digest{}, fmt.Errorf("status digest: %w", err)
 	}
-	d := Digest{Epoch: w.Epoch, Seq: w.Seq, Heartbeat: w.Heartbeat}
+	d := Digest{Epoch: w.Epoch, Seq: w.Seq, Heartbeat: w.Heartbeat, Peername: w.Peername, IPFS: w.IpfsId}
 	switch {
 	case d.Epoch == 0:
 		return Digest{}, fmt.Errorf("status digest: no epoch")
@@ -120,6 +125,11 @@ func Decode(b []byte) (Digest, error) {
 		return Digest{}, fmt.Errorf("status digest: an empty delta or one without seq")
 	case !d.Heartbeat && w.Versions != nil:
 		return Digest{}, fmt.Errorf("status digest: a delta with a version vector announcement")
+	case !d.Heartbeat && (d.Peername != "" || d.IPFS != ""):
+		return Digest{}, fmt.Errorf("status digest: a delta with a peername or IPFS peer ID")
+	}
+	if err := checkIdentity(d.Peername, d.IPFS); err != nil {
+		return Digest{}, err
 	}
 	var err error
 	if d.Versions, err = versionsFromWire(w.Versions); err != nil {

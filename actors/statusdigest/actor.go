@@ -245,7 +245,7 @@ func (a *digestActor) write(ctx actor.Context) {
 // that a long reconcile does not make this peer look silent. The first one after a start
 // announces the stored version: a delta stored and never published is then pulled. It
 // carries this peer's version vector announcement too (Deps.Versions): what changed since
-// the last heartbeat's.
+// the last heartbeat's; and its peername and IPFS peer ID (Deps.Identity).
 func (a *digestActor) beat(ctx actor.Context) {
 	if a.beating {
 		return
@@ -266,6 +266,13 @@ func (a *digestActor) beat(ctx actor.Context) {
 			}
 			var d sd.Digest
 			d, vv = heartbeat(epoch, seq, announced, vv)
+			if deps.Identity != nil {
+				// Bounded: a stalled IPFS node must not hold the heartbeat (its peer would
+				// look silent); the heartbeat then goes without the ID.
+				ictx, cancel := context.WithTimeout(base, min(identityWait, deps.Config.Heartbeat/2))
+				d.Peername, d.IPFS = deps.Identity(ictx)
+				cancel()
+			}
 			err = publish(base, deps.Topic, d)
 		}
 		system.Root.Send(self, beaten{seq: seq, vv: vv, err: err})
@@ -287,6 +294,10 @@ func (a *digestActor) onWritten(ctx actor.Context, m written) {
 	}
 	a.write(ctx)
 }
+
+// identityWait bounds the heartbeat's wait for Deps.Identity (at most half the heartbeat
+// interval).
+const identityWait = 2 * time.Second
 
 // heartbeat is the heartbeat of version (epoch, seq) with the announcement of vv after the
 // vector the last heartbeat announced (crdt.Announce), and the vector it announces: none when

@@ -95,6 +95,11 @@ type Deps struct {
 	// Versions reads this peer's version vector, which each heartbeat announces
 	// (crdt.Announce; actors/syncer/announced.go says why). Nil: heartbeats carry none.
 	Versions VersionReader
+	// Identity is this peer's peername and its IPFS node's peer ID, which each heartbeat tells
+	// (global status shows them). It may block (asking the IPFS node): the heartbeat worker
+	// calls it, under the actor's context. An empty ipfsID (the node did not answer) is
+	// not told. Nil: heartbeats tell neither.
+	Identity func(ctx context.Context) (peername, ipfsID string)
 }
 
 // VersionReader reads this peer's version vector (persistence.Store).

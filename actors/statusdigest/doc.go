@@ -15,7 +15,9 @@
 //     A heartbeat carries the peer's version vector announcement too (Deps.Versions: the
 //     changes since the last heartbeat's, crdt.Announce), for the others' tombstone
 //     collection (actors/syncer/announced.go); it goes without one when the vector has more
-//     than statusdigest.MaxVersionEntries origins (more would not fit the message).
+//     than statusdigest.MaxVersionEntries origins (more would not fit the message). It tells
+//     the peer's peername and IPFS peer ID too (Deps.Identity), which the others' global
+//     status shows.
 //   - Reconciling: it compares the own digest with a local status pass (the pinset, the
 //     tracker's in-flight items, one pin ls of the IPFS node, in CID order, merge-joined
 //     with the own entries) and publishes the differences: pins that settled without a

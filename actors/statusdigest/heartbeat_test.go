@@ -1,11 +1,18 @@
 package statusdigest
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"maps"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/testpeer"
 	sd "github.com/pincluster/pincluster/statusdigest"
@@ -35,5 +42,74 @@ func TestHeartbeatAnnouncesVersions(t *testing.T) {
 	}
 	if d, sent = heartbeat(7, 9, nil, huge); d.Versions != nil || sent != nil {
 		t.Fatal("a vector over the limit was announced")
+	}
+}
+
+// beatStore is an empty own digest at version (7, 0).
+type beatStore struct{ ownStore }
+
+func (beatStore) OwnDigestVersion() (uint64, uint64, error) { return 7, 0, nil }
+
+// topicFunc is a Topic publishing to a function.
+type topicFunc func(data []byte)
+
+func (f topicFunc) PublishStatus(_ context.Context, data []byte) error { f(data); return nil }
+
+// Heartbeats tell this peer's peername and IPFS peer ID (Deps.Identity, asked in the
+// heartbeat's worker, under a deadline); one whose IPFS node did not answer tells the name.
+func TestHeartbeatTellsIdentity(t *testing.T) {
+	ipfsID := testpeer.ID(t, 5).String()
+	var answered atomic.Bool
+	identity := func(ctx context.Context) (string, string) {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("Identity was called without a deadline")
+		}
+		if answered.CompareAndSwap(false, true) {
+			return "alpha", "" // the IPFS node did not answer the first time
+		}
+		return "alpha", ipfsID
+	}
+	beats := make(chan sd.Digest, 64)
+	topic := topicFunc(func(b []byte) {
+		d, err := sd.Decode(b)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if d.Heartbeat {
+			select {
+			case beats <- d:
+			default:
+			}
+		}
+	})
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := root.Spawn(system, root.Config{}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	cfg.Heartbeat = 10 * time.Millisecond
+	if _, err := Spawn(r, Deps{Self: testpeer.ID(t, 1), Store: &beatStore{}, Topic: topic, Remote: struct{ Requester }{},
+		Members: struct{ Members }{}, Local: localPass{}, Config: cfg, Identity: identity}, quiet); err != nil {
+		t.Fatal(err)
+	}
+	next := func() sd.Digest {
+		t.Helper()
+		select {
+		case d := <-beats:
+			return d
+		case <-time.After(10 * time.Second):
+			t.Fatal("no heartbeat")
+			return sd.Digest{}
+		}
+	}
+	if d := next(); d.Epoch != 7 || d.Peername != "alpha" || d.IPFS != "" {
+		t.Fatalf("first heartbeat: %+v", d)
+	}
+	if d := next(); d.Peername != "alpha" || d.IPFS != ipfsID {
+		t.Fatalf("second heartbeat: %+v", d)
 	}
 }

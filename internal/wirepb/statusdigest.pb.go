@@ -127,12 +127,16 @@ func (x *DigestEntry) GetSeq() uint64 {
 // the pubsub message's signer. A heartbeat may carry the publisher's version vector
 // announcement (versions; peers before 2026-12-04 send none and skip it).
 type StatusDigest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	Heartbeat     bool                   `protobuf:"varint,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
-	Entries       []*DigestEntry         `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
-	Versions      *Versions              `protobuf:"bytes,5,opt,name=versions,proto3" json:"versions,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Epoch     uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Seq       uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Heartbeat bool                   `protobuf:"varint,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
+	Entries   []*DigestEntry         `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
+	Versions  *Versions              `protobuf:"bytes,5,opt,name=versions,proto3" json:"versions,omitempty"`
+	// The publisher's peername and its IPFS node's peer ID (text form), for global status to
+	// show it: set in heartbeats only; older peers send none and skip them.
+	Peername      string `protobuf:"bytes,6,opt,name=peername,proto3" json:"peername,omitempty"`
+	IpfsId        string `protobuf:"bytes,7,opt,name=ipfs_id,json=ipfsId,proto3" json:"ipfs_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,6 +204,20 @@ func (x *StatusDigest) GetVersions() *Versions {
 		return x.Versions
 	}
 	return nil
+}
+
+func (x *StatusDigest) GetPeername() string {
+	if x != nil {
+		return x.Peername
+	}
+	return ""
+}
+
+func (x *StatusDigest) GetIpfsId() string {
+	if x != nil {
+		return x.IpfsId
+	}
+	return ""
 }
 
 // StatusDigestPullRequest asks a peer for its own digest entries after the binary CID `after`
@@ -346,13 +364,15 @@ const file_internal_wirepb_statusdigest_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1a\n" +
 	"\battempts\x18\x05 \x01(\rR\battempts\x12\x1a\n" +
 	"\bpriority\x18\x06 \x01(\bR\bpriority\x12\x10\n" +
-	"\x03seq\x18\a \x01(\x04R\x03seq\"\xc9\x01\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\"\xfe\x01\n" +
 	"\fStatusDigest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\theartbeat\x18\x03 \x01(\bR\theartbeat\x129\n" +
 	"\aentries\x18\x04 \x03(\v2\x1f.pincluster.wire.v1.DigestEntryR\aentries\x128\n" +
-	"\bversions\x18\x05 \x01(\v2\x1c.pincluster.wire.v1.VersionsR\bversions\"E\n" +
+	"\bversions\x18\x05 \x01(\v2\x1c.pincluster.wire.v1.VersionsR\bversions\x12\x1a\n" +
+	"\bpeername\x18\x06 \x01(\tR\bpeername\x12\x17\n" +
+	"\aipfs_id\x18\a \x01(\tR\x06ipfsId\"E\n" +
 	"\x17StatusDigestPullRequest\x12\x14\n" +
 	"\x05after\x18\x01 \x01(\fR\x05after\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xa7\x01\n" +
