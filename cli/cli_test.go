@@ -408,11 +408,20 @@ func TestServiceWiring(t *testing.T) {
 		t.Fatalf("init got %s %+v", gotDir, gotInit)
 	}
 	other := t.TempDir()
-	if r := runCLI(t, "--config", other, "daemon", "--bootstrap", "/ip4/1.2.3.4/tcp/9096", "--upgrade"); r.code != 0 {
+	if r := runCLI(t, "--config", other, "daemon", "--bootstrap", "/ip4/1.2.3.4/tcp/9096/p2p/"+peerA, "--upgrade"); r.code != 0 {
 		t.Fatalf("daemon: %+v", r)
 	}
 	if gotDir != other || len(gotDaemon.Bootstrap) != 1 || !gotDaemon.Upgrade {
 		t.Fatalf("daemon got %s %+v", gotDir, gotDaemon)
+	}
+	gotDir = ""
+	for addr, want := range map[string]string{
+		"garbage":              `error: --bootstrap "garbage" is not a multiaddress`,
+		"/ip4/127.0.0.1/tcp/1": `error: --bootstrap "/ip4/127.0.0.1/tcp/1" does not name its peer`,
+	} {
+		if r := runCLI(t, "--config", other, "daemon", "--bootstrap", addr); r.code == 0 || !strings.HasPrefix(r.err, want) || gotDir != "" {
+			t.Errorf("daemon --bootstrap %s: %+v (started: %v)", addr, r, gotDir != "")
+		}
 	}
 	peerInit = func(string, peer.InitOptions) error { return errors.New("config exists: use -f to overwrite") }
 	if r := runCLI(t, "init"); r.code != ExitLocal || r.err != "error: config exists: use -f to overwrite\n" {
@@ -428,6 +437,21 @@ func TestStateCommandsNeedAnInitializedDir(t *testing.T) {
 		if r.code != ExitLocal || !strings.Contains(r.err, "not initialized") {
 			t.Errorf("%v: %+v", args, r)
 		}
+	}
+	// A failed export leaves an earlier file (a backup) as it was, and nothing beside it.
+	dir := t.TempDir()
+	backup := filepath.Join(dir, "backup.jsonl")
+	if err := os.WriteFile(backup, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "state", "export", "-f", backup); r.code != ExitLocal || !strings.Contains(r.err, "not initialized") {
+		t.Errorf("export -f: %+v", r)
+	}
+	if b, _ := os.ReadFile(backup); string(b) != "precious\n" {
+		t.Errorf("a failed export changed the file to %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("a failed export left %d files", len(ents))
 	}
 	if r := runCLI(t, "state", "cleanup"); r.code != ExitLocal || !strings.Contains(r.err, "aborted") {
 		t.Errorf("cleanup without confirmation: %+v", r)

@@ -2,8 +2,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/pincluster/pincluster/peer"
 )
@@ -16,6 +21,12 @@ type DaemonCmd struct {
 }
 
 func (c *DaemonCmd) Run(g *Globals) error {
+	// A typo here would otherwise start a cluster of one (ipfs-cluster-service refuses too).
+	for _, a := range c.Bootstrap {
+		if err := checkBootstrap(strings.TrimSpace(a)); err != nil {
+			return err
+		}
+	}
 	return runDaemon(g, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Stats: c.Stats})
 }
 
@@ -34,4 +45,16 @@ func runDaemon(g *Globals, dir string, opts peer.DaemonOptions) error {
 	}
 	opts.Out, opts.Hooks = g.io.Out, hooks
 	return peerRunDaemon(ctx, dir, opts)
+}
+
+// checkBootstrap checks a --bootstrap address: a multiaddress naming its peer.
+func checkBootstrap(a string) error {
+	m, err := multiaddr.NewMultiaddr(a)
+	if err != nil {
+		return fmt.Errorf("--bootstrap %q is not a multiaddress: %v", a, err)
+	}
+	if _, err := libp2ppeer.AddrInfoFromP2pAddr(m); err != nil {
+		return fmt.Errorf("--bootstrap %q does not name its peer: end it with /p2p/<peer ID> (see pincluster id on that peer)", a)
+	}
+	return nil
 }

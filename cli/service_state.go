@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/pincluster/pincluster/offlinestate"
@@ -61,20 +62,31 @@ type StateExportCmd struct {
 }
 
 func (c *StateExportCmd) Run(g *Globals) error {
-	var w io.Writer = g.io.Out
-	if c.File != "" {
-		f, err := os.Create(c.File)
-		if err != nil {
-			return fmt.Errorf("cannot create export file: %w", err)
-		}
-		defer f.Close()
-		w = f
-		if err := stateExport(g.background(), g.dir(), w); err != nil {
-			return err
-		}
-		return f.Close()
+	if c.File == "" {
+		return stateExport(g.background(), g.dir(), g.io.Out)
 	}
-	return stateExport(g.background(), g.dir(), w)
+	// Written beside FILE and renamed over it only once the export is whole: an export that
+	// fails (the daemon is running, no such peer, a full disk) leaves an earlier FILE, often
+	// the last backup, as it was.
+	f, err := os.CreateTemp(filepath.Dir(c.File), "."+filepath.Base(c.File)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot create export file: %w", err)
+	}
+	defer os.Remove(f.Name()) // gone after the rename
+	err = stateExport(g.background(), g.dir(), f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the export file: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), c.File); err != nil {
+		return fmt.Errorf("cannot write export file: %w", err)
+	}
+	return nil
 }
 
 // StateImportCmd is `pincluster state import`.
