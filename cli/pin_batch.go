@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -47,13 +52,15 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	var size int64 = -1
 	var read atomic.Int64
 	opened := false
+	// stdin is checked for text through a buffer that then sends what it peeked at.
+	var stdin *bufio.Reader
 	open := func() (io.ReadCloser, error) {
 		if from == "-" {
 			if opened {
 				return nil, errors.New("stdin cannot be sent twice (the first daemon was unreachable)")
 			}
 			opened = true
-			return io.NopCloser(&countingReader{r: g.io.In, n: &read}), nil
+			return io.NopCloser(&countingReader{r: stdin, n: &read}), nil
 		}
 		f, err := os.Open(from)
 		if err != nil {
@@ -71,6 +78,9 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 			return fmt.Errorf("--from %s is a directory: give a file of CIDs, one per line", from)
 		}
 		size = st.Size()
+	}
+	if err := checkText(g, from, &stdin); err != nil {
+		return err
 	}
 	var bar *progressbar.ProgressBar
 	total := int64(-1) // lines, estimated from the file's size and its first lines
@@ -97,7 +107,9 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 				if bar != nil {
 					_ = bar.Clear()
 				}
-				g.printf("line %d: %s: %s\n", ev.Line, ev.Input, ev.Error)
+				// The input is the file's bytes and the error may quote them: neither may
+				// reach the terminal as it is (escape sequences).
+				g.printf("line %d: %s: %s\n", ev.Line, quoteInput(ev.Input), escapeControls(ev.Error))
 			}
 		case ev.Done:
 			sum.OK, sum.Unchanged, sum.HeldBy, sum.Peers = ev.OK, ev.Unchanged, ev.HeldBy, ev.Peers
@@ -146,6 +158,101 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		return errLinesFailed{failed: sum.Failed}
 	}
 	return nil
+}
+
+// sniffBytes is how much of the input is looked at before anything is sent.
+const sniffBytes = 8 << 10
+
+// checkText refuses an input that is not text (a binary file, a compressed or UTF-16 one) with
+// one error, before anything is sent: the daemon would report most of its lines bad, one by
+// one. For stdin ("-") it sets *stdin to a reader that sends the bytes it looked at.
+func checkText(g *Globals, from string, stdin **bufio.Reader) error {
+	var head []byte
+	name := from
+	if from == "-" {
+		name = "stdin"
+		*stdin = bufio.NewReaderSize(g.io.In, sniffBytes)
+		// Waits for sniffBytes or the end of the input: the daemon answers per chunk of
+		// thousands of lines anyway.
+		head, _ = (*stdin).Peek(sniffBytes)
+	} else {
+		f, err := os.Open(from)
+		if err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+		head = make([]byte, sniffBytes)
+		n, err := io.ReadFull(f, head)
+		f.Close()
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return fmt.Errorf("--from: %w", err)
+		}
+		head = head[:n]
+	}
+	if why := notText(head, len(head) == sniffBytes); why != "" {
+		return fmt.Errorf("%s does not look like a text file of CIDs (%s); nothing was sent", name, why)
+	}
+	return nil
+}
+
+// notText says why head, the start of an input, is not text of CIDs, or "" when it may be.
+// Invalid UTF-8 is tolerated in a few bytes (a name in Latin-1 is reported on its line), not
+// in a quarter of them. cut says head ends where the sniffing stopped, perhaps inside a rune.
+func notText(head []byte, cut bool) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}) || bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		return "it is UTF-16: convert it to UTF-8"
+	case bytes.IndexByte(head, 0) >= 0:
+		return "it has NUL bytes"
+	}
+	invalid := 0
+	for i := 0; i < len(head); {
+		r, n := utf8.DecodeRune(head[i:])
+		if r == utf8.RuneError && n <= 1 {
+			if cut && !utf8.FullRune(head[i:]) {
+				break
+			}
+			invalid++
+		}
+		i += max(n, 1)
+	}
+	if invalid > 0 && invalid*4 >= len(head) {
+		return fmt.Sprintf("%d of its first %d bytes are not UTF-8", invalid, len(head))
+	}
+	return ""
+}
+
+// maxEcho bounds a failed line's input as printed.
+const maxEcho = 120
+
+// quoteInput is a failed line's input for the terminal: quoted with Go's escapes (control
+// bytes such as ESC and BEL included), cut to maxEcho bytes.
+func quoteInput(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
+}
+
+// escapeControls writes the control characters of s (an error from the daemon, which may
+// quote the input) as Go escapes, leaving the rest of the text as it is.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // newBatchBar is the progress bar of a batch: lines acknowledged (count, rate, ETA) out of

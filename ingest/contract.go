@@ -20,7 +20,8 @@ type Deps interface {
 	// them all (no metrics at all).
 	Allocate(ctx context.Context, reqs []AllocRequest) (allocs [][]peer.ID, errs []error, err error)
 	// Admit returns once the queues downstream of the pinset (broadcast, tracker) can take n
-	// more ops, or with an error (api.ErrUnavailable, ctx's error) when they cannot.
+	// more ops, or with an error (api.ErrUnavailable, ctx's error) when they cannot. It is
+	// called only before changes that pin.
 	Admit(ctx context.Context, n int) error
 	// Commit makes the changes durable as one group commit (pinset.Commit). When it returns
 	// nil every change survives a crash.
@@ -31,6 +32,14 @@ type Deps interface {
 	// Replicated returns, after a bounded wait, how many members (this peer included) hold
 	// every change committed so far, of how many.
 	Replicated(ctx context.Context) (held, peers int)
+}
+
+// broadcastWaiter is what Deps may offer for changes that only unpin: WaitBroadcast returns
+// once the broadcast queue has room for n more ops, or with ctx's error; it never refuses
+// them (a full queue after a bounded wait passes), as a single unpin is not refused. Deps
+// without it let unpins through at once. Optional, so Deps of tests need not have it.
+type broadcastWaiter interface {
+	WaitBroadcast(ctx context.Context, n int) error
 }
 
 // AllocRequest asks for the allocations of one pin.

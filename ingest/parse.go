@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -50,21 +52,28 @@ func (l Line) Input() string {
 
 // Reader reads lines of a batch input one at a time, in constant memory whatever the input's
 // length: one CID or /ipfs/<cid> (or /ipld/<cid>) per line, or an NDJSON object (fields in
-// lineJSON); blank lines and lines starting with # are skipped. A bad line (not a CID, an
-// unknown field, options that fail api.PinOptions.Validate, over MaxLineBytes, not text) is
-// returned with Err set; reading goes on after it.
+// lineJSON); blank lines and lines starting with # are skipped, and so is a UTF-8 byte order
+// mark at the start of the input. A bad line (not a CID, an unknown or repeated field, options
+// that fail api.PinOptions.Validate, over MaxLineBytes, not text) is returned with Err set;
+// reading goes on after it.
 type Reader struct {
 	br       *bufio.Reader
 	defaults api.PinOptions
 	n        int
+	started  bool  // the byte order mark is checked
 	err      error // sticky read error
 }
 
 // NewReader reads r. defaults are the command-line options, applied field by field to every
 // line that does not set its own.
 func NewReader(r io.Reader, defaults api.PinOptions) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, MaxLineBytes+1), defaults: defaults}
+	// Room for a longest line with its CRLF, so a line too long is one that fills the buffer
+	// without its end (or one whose content found is over MaxLineBytes).
+	return &Reader{br: bufio.NewReaderSize(r, MaxLineBytes+2), defaults: defaults}
 }
+
+// bom is UTF-8's byte order mark, which Windows editors write at the start of a text file.
+var bom = []byte("\xef\xbb\xbf")
 
 // Next returns the next non-blank, non-comment line. It returns io.EOF at the end of the
 // input, and any other read error of the underlying reader as it is (the lines returned before
@@ -77,6 +86,9 @@ func (r *Reader) Next() (Line, error) {
 		}
 		r.n++
 		if tooLong {
+			if raw == nil {
+				continue // a comment
+			}
 			return Line{N: r.n, input: raw, Err: fmt.Errorf("%w: line is longer than %d bytes", api.ErrInvalid, MaxLineBytes)}, nil
 		}
 		b := bytes.TrimSpace(raw)
@@ -92,23 +104,36 @@ func (r *Reader) Next() (Line, error) {
 	}
 }
 
-// readLine returns the next line without its line ending. A line over MaxLineBytes is consumed
-// to its end and returned cut, with tooLong set. The returned slice is valid until the next
-// call.
+// readLine returns the next line without its line ending (LF or CRLF). A line over
+// MaxLineBytes is consumed to its end and returned cut, with tooLong set, or nil when it is a
+// comment. The returned slice is valid until the next call.
 func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 	if r.err != nil {
 		return nil, false, r.err
 	}
+	if !r.started {
+		r.started = true
+		if b, _ := r.br.Peek(len(bom)); bytes.Equal(b, bom) {
+			_, _ = r.br.Discard(len(bom))
+		}
+	}
 	line, err = r.br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
+		// Only the head is kept, for the report; whether the line is a comment is known from
+		// its first byte that is not a space, which may come after the head.
 		head := append([]byte(nil), line[:maxInputEcho]...)
+		comment, decided := firstByteIsHash(line)
 		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = r.br.ReadSlice('\n')
+			line, err = r.br.ReadSlice('\n')
+			if !decided {
+				comment, decided = firstByteIsHash(line)
+			}
 		}
-		if err != nil && err != io.EOF {
-			r.err = err
-		} else if err == io.EOF {
-			r.err = io.EOF
+		if err != nil {
+			r.err = err // io.EOF, or a read error returned at the next call
+		}
+		if comment {
+			return nil, true, nil
 		}
 		return head, true, nil
 	}
@@ -117,17 +142,33 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 		if len(line) == 0 {
 			return nil, false, io.EOF
 		}
-		return line, false, nil // last line without a newline
-	}
-	if err != nil {
+		// The last line, without a line ending (a CR alone is taken as one).
+	} else if err != nil {
 		r.err = err
 		return nil, false, err
+	} else {
+		line = line[:len(line)-1]
 	}
-	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	if len(line) > MaxLineBytes {
+		if comment, _ := firstByteIsHash(line); comment {
+			return nil, true, nil
+		}
+		return line[:maxInputEcho], true, nil
+	}
 	return line, false, nil
+}
+
+// firstByteIsHash reports whether b's first byte that is not white space is '#'; decided is
+// false when b is all white space.
+func firstByteIsHash(b []byte) (comment, decided bool) {
+	i := bytes.IndexFunc(b, func(r rune) bool { return !unicode.IsSpace(r) })
+	if i < 0 {
+		return false, false
+	}
+	return b[i] == '#', true
 }
 
 // lineJSON is an NDJSON line. Pointers tell a field that is absent (the command-line option
@@ -142,6 +183,58 @@ type lineJSON struct {
 	ExpireAt             *time.Time         `json:"expire_at"`
 	Metadata             *map[string]string `json:"metadata"`
 }
+
+// lineKeys are the keys of lineJSON, exactly as written in its tags.
+var lineKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[lineJSON]()
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
+}()
+
+// checkKeys refuses what encoding/json takes silently in the object b (decoded without error
+// already): a key that matches a field only when case is ignored ("NAME"), and a key given
+// twice (where the last value would win). Either is more likely a mistake than a wish, and a
+// line that pins other than it reads is worse than a line reported bad.
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // the object's '{'
+		return fmt.Errorf("%w: bad JSON line: %v", api.ErrInvalid, err)
+	}
+	seen := make(map[string]bool, len(lineKeys))
+	var skip json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: bad JSON line: %v", api.ErrInvalid, err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case !lineKeys[key]:
+			return fmt.Errorf("%w: bad JSON line: unknown field %q (fields are lower case: %s)", api.ErrInvalid, key, knownKeys)
+		case seen[key]:
+			return fmt.Errorf("%w: bad JSON line: duplicate field %q", api.ErrInvalid, key)
+		}
+		seen[key] = true
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: bad JSON line: %v", api.ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// knownKeys lists lineKeys for messages, in lineJSON's order.
+var knownKeys = func() string {
+	t := reflect.TypeFor[lineJSON]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return strings.Join(names, ", ")
+}()
 
 // parseLine reads one trimmed, non-empty line.
 func parseLine(b []byte, defaults api.PinOptions) (api.Cid, api.PinOptions, error) {
@@ -160,6 +253,9 @@ func parseLine(b []byte, defaults api.PinOptions) (api.Cid, api.PinOptions, erro
 	}
 	if dec.More() {
 		return api.CidUndef, defaults, fmt.Errorf("%w: bad JSON line: more than one value", api.ErrInvalid)
+	}
+	if err := checkKeys(b); err != nil {
+		return api.CidUndef, defaults, err
 	}
 	if l.Cid == "" {
 		return api.CidUndef, defaults, fmt.Errorf("%w: JSON line has no \"cid\"", api.ErrInvalid)

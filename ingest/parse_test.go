@@ -132,7 +132,8 @@ func equalInts(a, b []int) bool {
 // FuzzReader: any input yields lines in increasing order, each either a CID or an ErrInvalid,
 // with a short echo; the reader never fails on input it can read.
 func FuzzReader(f *testing.F) {
-	for _, s := range []string{cidA + "\n", "# c\n\n" + cidB, `{"cid":"` + cidA + `","metadata":{"a":"b"}}`, "\x00\xff\n", `{"cid":1}`, "/ipfs/" + cidA} {
+	for _, s := range []string{cidA + "\n", "# c\n\n" + cidB, `{"cid":"` + cidA + `","metadata":{"a":"b"}}`, "\x00\xff\n", `{"cid":1}`, "/ipfs/" + cidA,
+		"\xef\xbb\xbf" + cidA + "\r\n", `{"cid":"` + cidA + `","NAME":"x","cid":"` + cidB + `"}`, "  #" + strings.Repeat("c", MaxLineBytes) + "\r\n" + cidB} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

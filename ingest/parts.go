@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +73,18 @@ func (d Parts) Admit(ctx context.Context, n int) error {
 		return err
 	}
 	return d.Tracker.Full()
+}
+
+var _ broadcastWaiter = Parts{}
+
+// WaitBroadcast is the broadcast backpressure of a chunk of unpins: it waits for room like
+// Admit, but a queue still full after the batcher's bounded wait lets the unpins through, as
+// it lets a single unpin through.
+func (d Parts) WaitBroadcast(ctx context.Context, n int) error {
+	if err := d.Batcher.WaitRoom(ctx, n); err != nil && !errors.Is(err, batcher.ErrQueueFull) {
+		return err
+	}
+	return nil
 }
 
 // commitBound bounds one group commit of a batch when the request sets no deadline. The

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
@@ -59,6 +61,7 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 	var sum api.BatchEvent
 	snap := s.deps.Snapshot()
 	defer func() { snap.Discard() }()
+	view := newRunView()
 	chunksRead := 0
 	var pending *commitRun // the commit in flight
 	finish := func() error {
@@ -83,8 +86,9 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 		if chunksRead++; chunksRead%snapshotChunks == 0 {
 			snap.Discard()
 			snap = s.deps.Snapshot()
+			view.renew()
 		}
-		p, fails, err := s.prepare(ctx, req, snap, ch.lines)
+		p, fails, err := s.prepare(ctx, req, snap, view, ch.lines)
 		if err != nil {
 			_ = finish()
 			return sum, err
@@ -99,7 +103,7 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 		if err := finish(); err != nil {
 			return sum, err
 		}
-		if err := s.deps.Admit(ctx, len(p.changes)); err != nil {
+		if err := s.admit(ctx, p); err != nil {
 			return sum, err
 		}
 		pending = s.commit(ctx, p)
@@ -125,6 +129,23 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 	}
 	sum.Done = true
 	return sum, emit(sum)
+}
+
+// admit waits until the queues downstream of the pinset can take the chunk's changes. Only a
+// chunk that pins can be refused (Deps.Admit): a single unpin is never refused for a full
+// queue, and unpinning is how a user drains a full tracker queue. A chunk of unpins only
+// waits for the broadcast queue's room, when the deps can (broadcastWaiter); a chunk without
+// changes (a rerun) waits for nothing.
+func (s *Service) admit(ctx context.Context, p prepared) error {
+	switch {
+	case p.pins > 0:
+		return s.deps.Admit(ctx, len(p.changes))
+	case len(p.changes) > 0:
+		if w, ok := s.deps.(broadcastWaiter); ok {
+			return w.WaitBroadcast(ctx, len(p.changes))
+		}
+	}
+	return nil
 }
 
 // chunk is a run of parsed lines, or the read error that ended the input.
@@ -176,13 +197,16 @@ func readChunks(ctx context.Context, r *Reader, out chan<- chunk) {
 // prepared is a chunk ready to commit.
 type prepared struct {
 	changes   []messages.Change
+	pins      int // changes that pin (the others unpin)
 	ok        int // lines of the chunk that are ok once the changes are durable
 	unchanged int
 	through   int // the chunk's last line number
 }
 
 // prepare validates the chunk's lines, drops those already as asked and allocates the rest.
-func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines []Line) (prepared, []api.BatchEvent, error) {
+// Each line compares against what the earlier lines of the run left (view), else the
+// snapshot.
+func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view *runView, lines []Line) (prepared, []api.BatchEvent, error) {
 	p := prepared{through: lines[len(lines)-1].N}
 	var fails []api.BatchEvent
 	fail := func(l Line, err error) {
@@ -212,58 +236,135 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, lines
 		return p, fails, fmt.Errorf("reading the pinset: %w", err)
 	}
 	if req.Op == api.BatchUnpin {
+		p.changes = make([]messages.Change, 0, len(good))
 		for i, l := range good {
-			p.ok++
-			if !found[i] {
+			pin, ok := view.get(l.Cid, stored[i], found[i])
+			if !ok {
+				p.ok++
 				p.unchanged++
 				continue
 			}
+			if err := refuseUnpinSharded(pin); err != nil {
+				fail(l, err)
+				continue
+			}
+			p.ok++
 			p.changes = append(p.changes, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: l.Cid}})
+			view.put(l.Cid, nil)
 		}
+		slices.SortStableFunc(fails, func(a, b api.BatchEvent) int { return a.Line - b.Line })
 		return p, fails, nil
 	}
-	reqs := make([]AllocRequest, 0, len(good))
-	todo := make([]Line, 0, len(good))
+	if len(view.cur)+len(view.prev) > 0 {
+		for i, c := range cids {
+			stored[i], found[i] = view.get(c, stored[i], found[i])
+		}
+	}
+	// The lines of each CID, in input order (almost always one: the slices share one array,
+	// and only a repeated CID's grows its own).
+	groups := make([][]int, 0, len(good))
+	at := make(map[api.Cid]int, len(good))
+	members := make([]int, len(good))
 	for i, l := range good {
-		if found[i] && sameOptions(stored[i].PinOptions, l.Opts) {
-			p.ok++
-			p.unchanged++
+		g, ok := at[l.Cid]
+		if !ok {
+			members[i] = i
+			at[l.Cid] = len(groups)
+			groups = append(groups, members[i:i+1:i+1])
 			continue
 		}
-		r := AllocRequest{Cid: l.Cid, Opts: l.Opts}
-		if found[i] {
-			r.Current = stored[i].Allocations
+		groups[g] = append(groups[g], i)
+	}
+	// A CID's lines apply in order, so the last one that succeeds decides what is stored:
+	// the lines after the last one already as stored are allocated (candidates), and the last
+	// candidate allocated is committed; without one, the CID stays as stored. An earlier line
+	// is ok and never reaches the pinset, so a file naming a CID twice commits one op for it,
+	// and a rerun of it is unchanged.
+	need := make([]bool, len(good))
+	refused := make([]error, len(good))
+	reqs := make([]AllocRequest, 0, len(good))
+	reqOf := make([]int, len(good)) // the request of a candidate line
+	for _, g := range groups {
+		i0 := g[0]
+		if found[i0] && stored[i0].TypeOrData() != api.PinTypeData {
+			for _, i := range g {
+				refused[i] = refuseRepinSharded(stored[i0])
+			}
+			continue
 		}
-		reqs = append(reqs, r)
-		todo = append(todo, l)
+		last := -1 // position in g of the last line already as stored
+		for k, i := range g {
+			if need[i] = !found[i0] || !sameOptions(stored[i0].PinOptions, good[i].Opts); !need[i] {
+				last = k
+			}
+		}
+		for _, i := range g[last+1:] {
+			r := AllocRequest{Cid: good[i].Cid, Opts: good[i].Opts}
+			if found[i0] {
+				r.Current = stored[i0].Allocations
+			}
+			reqOf[i] = len(reqs)
+			reqs = append(reqs, r)
+		}
 	}
-	if len(reqs) == 0 {
-		return p, fails, nil
+	var allocs [][]peer.ID
+	var errs []error
+	if len(reqs) > 0 {
+		if allocs, errs, err = s.deps.Allocate(ctx, reqs); err != nil {
+			return p, fails, fmt.Errorf("allocating: %w", err)
+		}
 	}
-	allocs, errs, err := s.deps.Allocate(ctx, reqs)
-	if err != nil {
-		return p, fails, fmt.Errorf("allocating: %w", err)
+	allocErr := func(i int) error {
+		if errs == nil {
+			return nil
+		}
+		return errs[reqOf[i]]
 	}
 	now := s.now().UTC()
-	p.changes = make([]messages.Change, 0, len(todo))
+	p.changes = make([]messages.Change, 0, len(reqs))
 	var enc pinEncoder
-	for i, l := range todo {
-		if errs != nil && errs[i] != nil {
-			fail(l, errs[i])
+	for _, g := range groups {
+		if refused[g[0]] != nil {
+			for _, i := range g {
+				fail(good[i], refused[i])
+			}
 			continue
 		}
+		// The committed line: the last candidate allocated.
+		commit, failed := -1, 0
+		for k := len(g) - 1; k >= 0 && need[g[k]]; k-- {
+			if err := allocErr(g[k]); err != nil {
+				fail(good[g[k]], err)
+				failed++
+			} else if commit < 0 {
+				commit = g[k]
+			}
+		}
+		ok := len(g) - failed
+		if commit < 0 { // the ok lines are already as stored
+			p.ok += ok
+			p.unchanged += ok
+			continue
+		}
+		l := good[commit]
 		pin := api.NewPin(l.Cid, l.Opts)
-		if allocs[i] != nil {
-			pin.Allocations = allocs[i]
+		if a := allocs[reqOf[commit]]; a != nil {
+			pin.Allocations = a
 		}
 		pin.Timestamp = now
 		b, err := enc.encode(pin)
 		if err != nil {
-			fail(l, err)
+			for _, i := range g {
+				if !need[i] || allocErr(i) == nil {
+					fail(good[i], err)
+				}
+			}
 			continue
 		}
 		p.changes = append(p.changes, messages.Change{Kind: crdt.OpPin, Pin: pin, PinJSON: b})
-		p.ok++
+		p.pins++
+		p.ok += ok
+		view.put(l.Cid, &p.changes[len(p.changes)-1].Pin) // p.changes has its final capacity
 	}
 	slices.SortStableFunc(fails, func(a, b api.BatchEvent) int { return a.Line - b.Line })
 	return p, fails, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -29,20 +30,40 @@ type memDeps struct {
 	flushed         int // commits made when Flush was last called (-1: never called)
 	flushErr        error
 	replicatedAsked int
+	frozen          bool  // snapshots are copies, as Badger's: they miss later commits
+	admitErr        error // Admit's answer (a full tracker queue)
+	admitted        int   // Admit calls
+	waited          int   // WaitBroadcast calls
 }
 
 func newMemDeps() *memDeps { return &memDeps{pins: map[string]api.Pin{}, flushed: -1} }
 
-func (m *memDeps) Snapshot() Snapshot { return m }
+func (m *memDeps) Snapshot() Snapshot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.frozen {
+		return frozenSnap(maps.Clone(m.pins))
+	}
+	return m
+}
 
 func (m *memDeps) Discard() {}
 
 func (m *memDeps) GetPins(cids []api.Cid) ([]api.Pin, []bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return frozenSnap(m.pins).GetPins(cids)
+}
+
+// frozenSnap is a snapshot of memDeps' pins as of its opening.
+type frozenSnap map[string]api.Pin
+
+func (f frozenSnap) Discard() {}
+
+func (f frozenSnap) GetPins(cids []api.Cid) ([]api.Pin, []bool, error) {
 	pins, found := make([]api.Pin, len(cids)), make([]bool, len(cids))
 	for i, c := range cids {
-		pins[i], found[i] = m.pins[c.String()]
+		pins[i], found[i] = f[c.String()]
 	}
 	return pins, found, nil
 }
@@ -55,7 +76,19 @@ func (m *memDeps) Allocate(_ context.Context, reqs []AllocRequest) ([][]peer.ID,
 	return allocs, errs, nil
 }
 
-func (m *memDeps) Admit(context.Context, int) error { return nil }
+func (m *memDeps) Admit(context.Context, int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.admitted++
+	return m.admitErr
+}
+
+func (m *memDeps) WaitBroadcast(context.Context, int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.waited++
+	return nil
+}
 
 // Replicated says two of three peers hold the batch.
 func (m *memDeps) Replicated(context.Context) (int, int) {
