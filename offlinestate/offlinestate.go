@@ -202,7 +202,16 @@ func Backup(dir string) (string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "backups"), 0o700); err != nil {
 		return "", err
 	}
-	dst := filepath.Join(dir, "backups", "pinset-"+time.Now().UTC().Format("20060102T150405Z"))
+	// Two backups within one second (a cleanup, an import, a cleanup) take the next free
+	// suffix: the name is for people, and a clash must not fail the cleanup.
+	base := filepath.Join(dir, "backups", "pinset-"+time.Now().UTC().Format("20060102T150405Z"))
+	dst := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = fmt.Sprintf("%s-%d", base, i)
+	}
 	if err := os.Rename(src, dst); err != nil {
 		return "", fmt.Errorf("moving the state to a backup: %w", err)
 	}

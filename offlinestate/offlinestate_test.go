@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,5 +109,27 @@ func TestUpgradeBuildsIndexes(t *testing.T) {
 	out.Reset()
 	if err := Upgrade(dir, &out); err != nil || strings.Contains(out.String(), "built") {
 		t.Fatalf("second upgrade: %q, %v", out.String(), err)
+	}
+}
+
+// Backups made within the same second get names of their own.
+func TestBackupsInOneSecond(t *testing.T) {
+	dir := t.TempDir()
+	var got []string
+	for range 3 {
+		if err := os.MkdirAll(PinsetDir(dir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Backup(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	if got[0] == got[1] || got[1] == got[2] || got[0] == got[2] {
+		t.Fatalf("backups %v", got)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "backups")); len(ents) != 3 {
+		t.Fatalf("%d backups kept, want 3", len(ents))
 	}
 }

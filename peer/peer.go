@@ -89,6 +89,7 @@ import (
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/ipfs/kubo"
+	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
 	"github.com/pincluster/pincluster/roster"
@@ -224,6 +225,9 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		p.host, p.store, log); err != nil {
 		return nil, err
 	}
+	p.roster.OnSelfRemoved(func() {
+		p.onLeaveRequest(&messages.LeaveRequest{By: "a trusted peer's report of this peer's removal"})
+	})
 	if p.ipfs, err = openBackend(ctx, dir, cfg, p.host, p.store, opts, log); err != nil {
 		return nil, err
 	}

@@ -68,6 +68,8 @@ type Roster struct {
 	mu sync.Mutex
 	// removed maps each peer removed with peers rm to the seq up to which its ops stay valid.
 	removed map[peer.ID]uint64
+	// selfRemoved is told that a trusted peer reports this peer's own removal (OnSelfRemoved).
+	selfRemoved func()
 
 	ctx     context.Context // cancelled by Close; the drop workers run under it
 	cancel  context.CancelFunc
@@ -288,7 +290,7 @@ func (r *Roster) LearnHeard(heard map[peer.ID]time.Time) {
 func (r *Roster) LearnRemovals(removed map[peer.ID]uint64) {
 	for id, cutoff := range removed {
 		if id == r.cfg.Self {
-			r.log.Warn("a peer reports that this peer was removed from the cluster (peers rm); its ops are refused: give this machine a new identity (init -f) to rejoin", "peer", id)
+			r.removedSelf()
 			continue
 		}
 		if have, ok := r.Cutoff(id); ok && have >= cutoff {
@@ -297,6 +299,28 @@ func (r *Roster) LearnRemovals(removed map[peer.ID]uint64) {
 		r.log.Info("learned that a peer was removed from the cluster", "peer", id, "cutoff", cutoff)
 		r.Forget(id, cutoff)
 	}
+}
+
+// OnSelfRemoved sets fn, called (on the reporting goroutine, at each report) when this peer
+// learns that it was removed from the cluster: a trusted peer's announcement or anti-entropy
+// answer names it. The other peers refuse its ops from then on, so a removed peer that ran on
+// would acknowledge pins the cluster never takes (it was down when removed, or restarted with
+// the removed identity): the peer stops as when it is told to leave (peer.onLeaveRequest).
+func (r *Roster) OnSelfRemoved(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.selfRemoved = fn
+}
+
+func (r *Roster) removedSelf() {
+	r.mu.Lock()
+	fn := r.selfRemoved
+	r.mu.Unlock()
+	if fn == nil {
+		r.log.Warn("a peer reports that this peer was removed from the cluster (peers rm); its ops are refused: give this machine a new identity (init -f) to rejoin")
+		return
+	}
+	fn()
 }
 
 // AnnounceRemoval tells every peer that id was removed, and forgets it here.
@@ -311,6 +335,7 @@ func (r *Roster) AnnounceRemoval(ctx context.Context, id peer.ID) {
 // Forget drops a removed peer from this peer's view; its ops up to cutoff stay valid.
 func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 	if id == r.cfg.Self {
+		r.removedSelf()
 		return
 	}
 	r.remove(id, cutoff)

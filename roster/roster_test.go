@@ -57,3 +57,30 @@ func TestTrustRules(t *testing.T) {
 		t.Errorf("List = %v", got)
 	}
 }
+
+// A report of this peer's own removal, by anti-entropy or by a removal announcement, is
+// handed to OnSelfRemoved's function (the peer stops); this peer is never forgotten here.
+func TestOwnRemovalIsTold(t *testing.T) {
+	store, err := persistence.Open(persistence.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	self, a := peer.ID("self"), peer.ID("a")
+	r, err := New(Config{Self: self, TrustedPeers: []string{"*"}}, nil, store, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.LearnRemovals(map[peer.ID]uint64{self: 3}) // no function set: logged only
+	told := 0
+	r.OnSelfRemoved(func() { told++ })
+	r.LearnRemovals(map[peer.ID]uint64{self: 3})
+	r.Forget(self, 3)
+	if told != 2 {
+		t.Fatalf("own removal told %d times, want 2", told)
+	}
+	if r.IsRemoved(self) || !r.Trusted(self) || r.IsRemoved(a) {
+		t.Fatal("this peer's own removal changed its own view")
+	}
+}

@@ -129,4 +129,10 @@ func TestClusterThreeDaemons(t *testing.T) {
 	if out := ds[0].mustCLI("peers", "ls"); strings.Contains(out, id.ID) {
 		t.Fatalf("peers ls still lists the removed peer: %s", out)
 	}
+	// Started again with the removed identity, it would take pins the cluster refuses: it
+	// does not start, and says how to come back.
+	r := run(t, ds[2].env, "--config", ds[2].dir, "daemon")
+	if r.code == 0 || !strings.Contains(r.stderr, "was removed from the cluster") || !strings.Contains(r.stderr, "pincluster init -f") {
+		t.Fatalf("the removed identity started again: %s", r)
+	}
 }
