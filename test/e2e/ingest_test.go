@@ -149,7 +149,7 @@ func TestBatchIngestCLI(t *testing.T) {
 	}
 	// Text mode names the lines too.
 	r = d.cli("pin", "add", "--from", bad)
-	if r.code != 2 || !strings.Contains(r.stdout, "line 2: not-a-cid") || !strings.Contains(r.stdout, "3 failed") {
+	if r.code != 2 || !strings.Contains(r.stdout, `line 2: "not-a-cid"`) || !strings.Contains(r.stdout, "3 failed") {
 		t.Fatalf("text report: %s", r)
 	}
 	// stdin, and unpin.
