@@ -19,6 +19,11 @@
 //     worker (it only talks to the tracker).
 //   - The sweep's repin waits until the peer has run for 6 ping intervals (Deps.Settle): right
 //     after a start too few peers look alive and every pin would look under-replicated.
+//   - A peer that sees no other live peer when it is to repin repins nothing, and waits Settle
+//     again before it does: it may be the one cut off (a partition, a paused process), and
+//     its repins, committed with fresh timestamps, would win over the unpins the others
+//     acknowledged meanwhile. The down peers it skipped wait; those back meanwhile keep their
+//     pins. A cluster of one never repins, as before (there is nowhere to move a pin).
 //   - A restarted instance keeps nothing: it syncs at once and schedules its ticks again; a
 //     PeerDown lost in a crash is covered by the next sweep.
 //   - The passes read the stored JSON and decode only the pins they may act on (elsewhere,

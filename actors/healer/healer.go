@@ -40,6 +40,14 @@ type (
 	nodeCounted struct{ count *nodeCount }
 	// recoverDone is the recovery worker's report.
 	recoverDone struct{}
+	// aloneSeen is the worker's report that this peer saw no other live peer when it was to
+	// repin: it may be the one cut off, so repinning waits (healerActor.aloneAt).
+	aloneSeen struct {
+		at   time.Time
+		dead []peer.ID // the down peers whose repin it skipped: they wait
+	}
+	// settledTick retries the repins that waited for this peer to settle.
+	settledTick struct{}
 )
 
 // Healer is the facade of the healer actor.
@@ -135,6 +143,14 @@ type healerActor struct {
 	// listed is Healer.listed, kept across restarts (it is a reading, not state).
 	listed *atomic.Pointer[nodeCount]
 
+	// aloneAt is when this peer last saw no other live peer at a repin (zero: never). A peer
+	// cut off from the rest (a partition, a paused process) sees every other ping expire at
+	// once and cannot tell their absence from its own: it would move their pins onto itself
+	// with fresh timestamps, which win over the unpins the others acknowledged meanwhile.
+	// Repinning waits Settle after it, as after a start, for the others' pings to come back.
+	aloneAt     time.Time
+	settleTimer *time.Timer
+
 	syncTimer, recoverTimer *time.Timer
 	ctx                     context.Context
 	cancel                  context.CancelFunc
@@ -169,6 +185,17 @@ func (a *healerActor) Receive(ctx actor.Context) {
 		a.listed.Store(m.count)
 	case recoverDone:
 		a.recover = false
+	case aloneSeen:
+		if m.at.After(a.aloneAt) {
+			a.aloneAt = m.at
+		}
+		for _, id := range m.dead {
+			a.down[id] = true // a peer back meanwhile holds its pins again: nothing moves
+		}
+		a.next(ctx) // the repins it skipped wait for settle
+	case settledTick:
+		a.settleTimer = nil
+		a.next(ctx)
 	case messages.AlertRaised, *actor.Stopped:
 	default:
 		a.log.Warn("healer: unknown message", "type", fmt.Sprintf("%T", m))
@@ -187,7 +214,7 @@ func (a *healerActor) onStarted(ctx actor.Context) {
 }
 
 func (a *healerActor) onStopping() {
-	for _, t := range []*time.Timer{a.syncTimer, a.recoverTimer} {
+	for _, t := range []*time.Timer{a.syncTimer, a.recoverTimer, a.settleTimer} {
 		if t != nil {
 			t.Stop()
 		}
@@ -220,18 +247,21 @@ func (a *healerActor) next(ctx actor.Context) {
 		return
 	}
 	var j job
+	settled := a.settled(ctx)
 	if a.syncDue {
-		j.sync, j.sweep = true, a.sweep && !a.deps.DisableRepinning && time.Since(a.deps.Started) >= a.deps.Settle
+		j.sync, j.sweep = true, a.sweep && !a.deps.DisableRepinning && time.Since(a.deps.Started) >= a.deps.Settle && settled
 		a.syncDue, a.sweep = false, false
 		a.running, a.waiters = a.waiters, nil
 	}
-	if !a.deps.DisableRepinning && !j.sweep {
+	if !a.deps.DisableRepinning && !j.sweep && settled {
 		for id := range a.down {
 			j.dead = append(j.dead, id)
 		}
 		slices.Sort(j.dead)
 	}
-	clear(a.down) // a sweep covers every down peer
+	if settled {
+		clear(a.down) // a sweep covers every down peer
+	}
 	if !j.sync && len(j.dead) == 0 {
 		return
 	}
@@ -243,6 +273,19 @@ func (a *healerActor) next(ctx actor.Context) {
 		n := w.run(base, j)
 		system.Root.Send(self, workDone{repinned: n})
 	}()
+}
+
+// settled reports whether Settle has passed since this peer last saw itself alone; if not,
+// it schedules the retry of what waits (the down peers' repins are kept meanwhile).
+func (a *healerActor) settled(ctx actor.Context) bool {
+	wait := a.deps.Settle - time.Since(a.aloneAt)
+	if a.aloneAt.IsZero() || wait <= 0 {
+		return true
+	}
+	if a.settleTimer == nil {
+		a.settleTimer = timer.After(ctx, wait, settledTick{})
+	}
+	return false
 }
 
 func (a *healerActor) onWorkDone(ctx actor.Context, m workDone) {

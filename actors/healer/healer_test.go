@@ -529,3 +529,33 @@ func TestNodePinsCountsTheLastListing(t *testing.T) {
 		t.Fatalf("NodePins = %d, %v; want the node's own count again, 2", n, ok)
 	}
 }
+
+// A peer that sees no other live peer when it is to repin may be the one cut off (a
+// partition, a paused process): it moves nothing onto itself, and repins only once it has
+// seen the others again for Settle; a down peer that came back meanwhile is left alone.
+func TestAlonePeerDoesNotRepin(t *testing.T) {
+	_, pa, pb, pc, _ := namedPeers(t)
+	f := newFakes(
+		pinOf(t, 1, 1, 1, pb), // b's
+		pinOf(t, 2, 1, 1, pc), // c's
+	)
+	f.self = pa
+	f.live = []peer.ID{pa, pb, pc}
+	const settle = 300 * time.Millisecond
+	system, _, h := spawn(t, f, settle, time.Hour)
+	f.setLive(pa) // cut off: every other ping expired at once
+	system.Root.Send(h.PID(), messages.PeerDown{Peer: pb})
+	system.Root.Send(h.PID(), messages.PeerDown{Peer: pc})
+	select {
+	case c := <-f.commits:
+		t.Fatalf("a peer alone repinned %+v", c)
+	case <-time.After(2 * settle):
+	}
+	// Back in touch: b answers again, c stays down. After settling, only c's pin moves.
+	f.setLive(pa, pb)
+	system.Root.Send(h.PID(), messages.PeerUp{Peer: pb})
+	got := nextCommit(t, f)
+	if len(got) != 1 || got[0].Pin.Cid.KeyString() != cidOf(t, 2).KeyString() {
+		t.Fatalf("after settling: commit %+v, want c's pin only", got)
+	}
+}

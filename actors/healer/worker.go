@@ -119,6 +119,14 @@ func (w worker) newRepinner(ctx context.Context, dead []peer.ID, now time.Time) 
 	if err != nil || len(live) == 0 {
 		return nil
 	}
+	if !slices.ContainsFunc(live, func(id peer.ID) bool { return id != w.deps.Self }) {
+		// Alone: every other peer down at once, or this one cut off (healerActor.aloneAt).
+		if len(dead) > 0 { // a sweep of a cluster of one is alone every time: nothing to say
+			w.log.Warn("repinning: no other peer is live; this peer may be the one cut off, so it repins nothing until it has seen the others for a while", "down", dead)
+		}
+		w.tell(aloneSeen{at: time.Now(), dead: dead})
+		return nil
+	}
 	voters := live
 	if w.deps.Voters != nil {
 		voters = w.deps.Voters(ctx, live)
