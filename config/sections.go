@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/pincluster/pincluster/api"
@@ -216,6 +217,16 @@ func (c CRDT) Validate() error {
 	}
 	if c.AbsentPeerHorizon <= 0 {
 		return fmt.Errorf("consensus.crdt.absent_peer_horizon: must be a positive duration (how long tombstones wait for a silent peer)")
+	}
+	for i, t := range c.TrustedPeers {
+		// A typo would trust nobody but this peer, and every other peer's ops would be
+		// refused without a word.
+		if t == "*" {
+			continue
+		}
+		if _, err := peer.Decode(t); err != nil {
+			return fmt.Errorf("consensus.crdt.trusted_peers[%d]: %q is neither \"*\" nor a peer ID: %v", i, t, err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pincluster/pincluster/internal/strictjson"
@@ -11,6 +12,10 @@ import (
 
 // TagPrefix marks a metric that partitions peers into buckets by its value ("tag:region").
 const TagPrefix = "tag:"
+
+// NumericMetrics are the metrics the informers publish that rank peers (monitor.MetricFreeSpace,
+// MetricPinQueue, MetricNumPin; monitor's tests check the two lists agree).
+var NumericMetrics = []string{"freespace", "pinqueue", "numpin"}
 
 // Config is the "allocator" section of the peer configuration.
 type Config struct {
@@ -41,6 +46,10 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("allocator.allocate_by[%d] is %q: add the tag name (e.g. tag:region)", i, name))
 		case seen[name]:
 			errs = append(errs, fmt.Errorf("allocator.allocate_by lists %q twice: remove one", name))
+		case !strings.HasPrefix(name, TagPrefix) && !slices.Contains(NumericMetrics, name):
+			// No peer publishes it: every allocation would find no candidate.
+			errs = append(errs, fmt.Errorf("allocator.allocate_by[%d] is %q, a metric no peer publishes: use %s or tag:NAME (a tag of informer.tags)",
+				i, name, strings.Join(NumericMetrics, ", ")))
 		}
 		seen[name] = true
 	}

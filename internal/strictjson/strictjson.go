@@ -108,9 +108,16 @@ func checkKeys(path string, raw json.RawMessage, t reflect.Type) error {
 		return nil
 	}
 	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		// encoding/json leaves the field as it was on null: the key would be read and ignored
+		// ("secret": null keeps a fresh random secret, with no word said).
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			return prefix(path, fmt.Errorf("null is not %s: give a value, or leave the key out for the default", typeName(t)))
+		}
 	case reflect.Struct:
 		fields := jsonFields(t)
-		return eachMember(raw, func(key string, val json.RawMessage) error {
+		return eachMember(path, raw, true, func(key string, val json.RawMessage) error {
 			f, ok := lookup(fields, key)
 			if !ok {
 				known := make([]string, len(fields))
@@ -122,7 +129,7 @@ func checkKeys(path string, raw json.RawMessage, t reflect.Type) error {
 			return checkKeys(join(path, f.name), val, f.typ)
 		})
 	case reflect.Map:
-		return eachMember(raw, func(key string, val json.RawMessage) error {
+		return eachMember(path, raw, false, func(key string, val json.RawMessage) error {
 			return checkKeys(join(path, key), val, t.Elem())
 		})
 	case reflect.Slice, reflect.Array:
@@ -142,19 +149,30 @@ func checkKeys(path string, raw json.RawMessage, t reflect.Type) error {
 	return nil
 }
 
-// eachMember calls f for each member of the JSON object raw, in file order; anything but an
-// object is left to the decoder, which reports the type error.
-func eachMember(raw json.RawMessage, f func(key string, val json.RawMessage) error) error {
+// eachMember calls f for each member of the JSON object raw (at path), in file order, and
+// refuses a key given twice (encoding/json would keep the last one silently): in any case when
+// fold (a struct's fields, which encoding/json matches so), exactly otherwise (a map's keys).
+// Anything but an object is left to the decoder, which reports the type error.
+func eachMember(path string, raw json.RawMessage, fold bool, f func(key string, val json.RawMessage) error) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil
 	}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil
 		}
 		key, _ := tok.(string)
+		k := key
+		if fold {
+			k = strings.ToLower(key)
+		}
+		if seen[k] {
+			return prefix(path, fmt.Errorf("key %q is given twice: keep one", key))
+		}
+		seen[k] = true
 		var val json.RawMessage
 		if err := dec.Decode(&val); err != nil {
 			return nil

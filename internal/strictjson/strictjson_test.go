@@ -72,6 +72,14 @@ func TestDecode(t *testing.T) {
 		{"not an object", `{"cluster": 3}`, `cluster: expected an object, got number`, false},
 		{"syntax", `{"cluster": `, `unexpected end of JSON input`, false},
 		{"trailing data", `{} {}`, `after top-level value`, false},
+		{"key twice", `{"cluster": {"name": "a", "name": "b"}}`, `cluster: key "name" is given twice: keep one`, false},
+		{"key twice in another case", `{"cluster": {"name": "a", "NAME": "b"}}`, `cluster: key "NAME" is given twice`, false},
+		{"section twice", `{"cluster": {}, "cluster": {}}`, `key "cluster" is given twice`, false},
+		{"map keys differ by case", `{"cluster": {"tags": {"k": "1", "K": "2"}}}`, "", false},
+		{"map key twice", `{"cluster": {"tags": {"k": "1", "k": "2"}}}`, `cluster.tags: key "k" is given twice`, false},
+		{"null scalar", `{"cluster": {"name": null}}`, `cluster.name: null is not a string: give a value, or leave the key out for the default`, false},
+		{"null number", `{"cluster": {"batching": {"max_batch_size": null}}}`, `cluster.batching.max_batch_size: null is not an integer`, false},
+		{"null map and list", `{"cluster": {"tags": null, "list": null}}`, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f file
