@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -38,7 +39,7 @@ func (f *fanout) others(ctx context.Context, keep func(peer.ID) bool) []peer.ID 
 // ask sends msg to every peer of to at once (each bounded by timeout when not 0) and calls each
 // with the member and its reply, one call at a time, in no order. It returns when every member
 // answered or failed. A remote error, or a reply of another type than T, is each's err.
-func ask[T any](ctx context.Context, f *fanout, to []peer.ID, msg any, timeout time.Duration, each func(peer.ID, T, string)) {
+func ask[T any](ctx context.Context, f *fanout, to []peer.ID, msg any, timeout time.Duration, each func(peer.ID, T, string)) (refused int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, id := range to {
@@ -59,17 +60,31 @@ func ask[T any](ctx context.Context, f *fanout, to []peer.ID, msg any, timeout t
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if errors.Is(err, api.ErrForbidden) {
+				refused++
+			}
 			each(id, r, msg)
 		})
 	}
 	wg.Wait()
+	return refused
+}
+
+// refusedByAll is the error of a request every member asked refused (their trust policy:
+// this peer is not in their trusted_peers), so that the caller answers 403 rather than a
+// success made of errors; nil otherwise, or when no member was asked.
+func refusedByAll(asked, refused int, self peer.ID, what string) error {
+	if asked == 0 || refused < asked {
+		return nil
+	}
+	return fmt.Errorf("%w: every other member refused %s: this peer (%s) is not in their consensus.crdt.trusted_peers", api.ErrForbidden, what, self)
 }
 
 // askStatus is ask for the replies that carry statuses (StatusRequest, RecoverRequest,
 // RecoverAllRequest): a reply with an error, or with a count other than want (when want >= 0),
 // is a failure too.
-func askStatus(ctx context.Context, f *fanout, to []peer.ID, msg any, timeout time.Duration, want int, each func(id peer.ID, infos []api.PinInfo, err string)) {
-	ask(ctx, f, to, msg, timeout, func(id peer.ID, r *messages.StatusResponse, err string) {
+func askStatus(ctx context.Context, f *fanout, to []peer.ID, msg any, timeout time.Duration, want int, each func(id peer.ID, infos []api.PinInfo, err string)) (refused int) {
+	return ask(ctx, f, to, msg, timeout, func(id peer.ID, r *messages.StatusResponse, err string) {
 		switch {
 		case err != "":
 		case r == nil:

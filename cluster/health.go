@@ -57,12 +57,15 @@ func (s *HealthService) Alerts(ctx context.Context) ([]api.Alert, error) {
 func (s *HealthService) IPFSGC(ctx context.Context, local bool) (api.GlobalRepoGC, error) {
 	out := api.GlobalRepoGC{PeerMap: map[string]api.IPFSRepoGC{}}
 	remote := make(chan struct{})
+	var asked, refused int
 	go func() {
 		defer close(remote)
 		if local {
 			return
 		}
-		ask(ctx, s.fan, s.fan.others(ctx, nil), &messages.GCRequest{}, 0, func(id peer.ID, r *messages.GCResponse, err string) {
+		others := s.fan.others(ctx, nil)
+		asked = len(others)
+		refused = ask(ctx, s.fan, others, &messages.GCRequest{}, 0, func(id peer.ID, r *messages.GCResponse, err string) {
 			if err == "" && r == nil {
 				err = "empty reply"
 			}
@@ -76,6 +79,10 @@ func (s *HealthService) IPFSGC(ctx context.Context, local bool) (api.GlobalRepoG
 	res := s.GCLocal(ctx)
 	<-remote
 	out.PeerMap[res.Peer.String()] = res
+	// This peer's own GC ran (its node, its operator's call); the others refused it all.
+	if err := refusedByAll(asked, refused, s.d.Members.Self(), "ipfs gc"); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 

@@ -223,13 +223,17 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 		return s.aggregateOne(ctx, g, local)
 	}
 	allocated := func(id peer.ID) bool { return len(pi.Allocations) == 0 || slices.Contains(pi.Allocations, id) }
-	askStatus(ctx, s.fan, s.fan.others(ctx, allocated), &messages.RecoverRequest{Cid: c.String()}, 0, 1, func(id peer.ID, infos []api.PinInfo, err string) {
+	others := s.fan.others(ctx, allocated)
+	refused := askStatus(ctx, s.fan, others, &messages.RecoverRequest{Cid: c.String()}, 0, 1, func(id peer.ID, infos []api.PinInfo, err string) {
 		if err != "" {
 			g.Add(api.PinInfo{Cid: c, Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
 			return
 		}
 		g.Add(infos[0])
 	})
+	if err := refusedByAll(len(others), refused, s.d.Members.Self(), "recover"); err != nil {
+		return api.GlobalPinInfo{}, err
+	}
 	return s.aggregateOne(ctx, g, local)
 }
 
@@ -242,7 +246,8 @@ func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.
 		return err
 	}
 	var first error
-	askStatus(ctx, s.fan, s.fan.others(ctx, nil), &messages.RecoverAllRequest{}, 0, -1, func(id peer.ID, infos []api.PinInfo, err string) {
+	others := s.fan.others(ctx, nil)
+	refused := askStatus(ctx, s.fan, others, &messages.RecoverAllRequest{}, 0, -1, func(id peer.ID, infos []api.PinInfo, err string) {
 		if err != "" {
 			s.d.Log.Warn("recover: a peer could not recover its items", "peer", id, "err", err)
 			return
@@ -253,6 +258,9 @@ func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.
 			}
 		}
 	})
+	if first == nil {
+		first = refusedByAll(len(others), refused, s.d.Members.Self(), "recover")
+	}
 	return first
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -87,5 +88,44 @@ func TestRecoverAsksAllocatedMembers(t *testing.T) {
 	}
 	if st := g.PeerMap[alloc.String()]; st.Status != api.TrackerStatusClusterError || st.Error != "boom" {
 		t.Fatalf("allocated member: %+v", st)
+	}
+}
+
+// recover and ipfs gc that every other member refuses (this peer is not in their
+// trusted_peers) answer ErrForbidden (HTTP 403), not a success made of errors; one member
+// that answers is enough for the usual answer.
+func TestRefusedByEveryMemberIsForbidden(t *testing.T) {
+	a, b := testPeer(t), testPeer(t)
+	w := newWorld(t, a, b)
+	refuse := map[peer.ID]bool{a: true, b: true}
+	w.remote.answer = func(to peer.ID, msg any) (any, error) {
+		if refuse[to] {
+			return nil, fmt.Errorf("%w: needs a trusted peer", api.ErrForbidden)
+		}
+		switch msg.(type) {
+		case *messages.GCRequest:
+			return &messages.GCResponse{Result: api.IPFSRepoGC{Peer: to}}, nil
+		default:
+			return &messages.StatusResponse{}, nil
+		}
+	}
+	c := testCid(t, "f")
+	w.store.put(t, api.NewPin(c, api.PinOptions{}))
+	ctx := context.Background()
+	if _, err := w.svc.Recover(ctx, c, false); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("recover refused by all: %v", err)
+	}
+	if err := w.svc.RecoverAll(ctx, false, func(api.GlobalPinInfo) error { return nil }); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("recover all refused by all: %v", err)
+	}
+	if _, err := w.svc.IPFSGC(ctx, false); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("gc refused by all: %v", err)
+	}
+	refuse[b] = false
+	if _, err := w.svc.IPFSGC(ctx, false); err != nil {
+		t.Fatalf("gc answered by one: %v", err)
+	}
+	if err := w.svc.RecoverAll(ctx, false, func(api.GlobalPinInfo) error { return nil }); err != nil {
+		t.Fatalf("recover all answered by one: %v", err)
 	}
 }
