@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -78,6 +79,9 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// importStagePattern names an import's staging file, beside the store's directory.
+const importStagePattern = ".pincluster-import-*.jsonl"
+
 // Import is ImportWith without a prepare step.
 func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) crdt.Op) (int, error) {
 	return s.ImportWith(ctx, r, nil, mkOp)
@@ -96,7 +100,16 @@ func (s *Store) Import(ctx context.Context, r io.Reader, mkOp func(api.Pin) crdt
 // while applying may leave part of the file imported; importing the file again is then
 // harmless (pins are replaced by equal ones). It returns the number of pins imported.
 func (s *Store) ImportWith(ctx context.Context, r io.Reader, prepare func(*api.Pin) error, mkOp func(api.Pin) crdt.Op) (int, error) {
-	stage, err := os.CreateTemp("", "pincluster-import-*.jsonl")
+	// Staged beside the store, not in /tmp: the stage is a whole pinset's size, and a killed
+	// import leaves it where the next import (one at a time: state commands hold the daemon's
+	// lock) finds and removes it.
+	dir := filepath.Dir(s.dir)
+	if stale, _ := filepath.Glob(filepath.Join(dir, importStagePattern)); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
+	stage, err := os.CreateTemp(dir, importStagePattern)
 	if err != nil {
 		return 0, fmt.Errorf("persistence: import: staging file: %w", err)
 	}

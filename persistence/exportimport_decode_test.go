@@ -1,8 +1,11 @@
 package persistence
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -282,4 +285,33 @@ func FuzzDecodeImportPin(f *testing.F) {
 			t.Fatalf("re-import changed the pin:\n%s\n%s", js, js2)
 		}
 	})
+}
+
+// An import stages the file beside the store, not in /tmp, and removes a stage a killed
+// import left there; it leaves none of its own.
+func TestImportStagesBesideTheStore(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(Options{Dir: filepath.Join(root, "pinset")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stale := filepath.Join(root, ".pincluster-import-123.jsonl")
+	if err := os.WriteFile(stale, []byte("left by a kill -9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := newPeer(t, 1)
+	seq := uint64(0)
+	mkOp := func(pin api.Pin) crdt.Op {
+		seq++
+		b, _ := api.MarshalPin(&pin)
+		return crdt.Op{Origin: p, Seq: seq, Clock: crdt.HLC(seq), Kind: crdt.OpPin, Cid: pin.Cid, PinJSON: b}
+	}
+	in := fmt.Sprintf("{\"pincluster_state\":1}\n{\"cid\":%q}\n", mkCid(t, 1))
+	if n, err := s.Import(context.Background(), strings.NewReader(in), mkOp); err != nil || n != 1 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, ".pincluster-import-*")); len(left) != 0 {
+		t.Fatalf("staging files left: %v", left)
+	}
 }
