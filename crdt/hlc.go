@@ -15,10 +15,6 @@ const hlcLogicalBits = 16
 // Wall is the timestamp's physical part.
 func (h HLC) Wall() time.Time { return time.UnixMilli(int64(h >> hlcLogicalBits)) }
 
-// Next is the least timestamp after h: what a maintenance op that replaces a record of clock
-// h takes, so that it wins over that record and over nothing newer.
-func (h HLC) Next() HLC { return h + 1 }
-
 // MakeHLC builds a timestamp.
 func MakeHLC(wallMillis int64, logical uint16) HLC {
 	return HLC(uint64(wallMillis)<<hlcLogicalBits | uint64(logical))

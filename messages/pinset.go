@@ -13,11 +13,6 @@ type Change struct {
 	// PinJSON is Pin's JSON, encoded by the caller so that the encoding runs on the callers'
 	// goroutines rather than in the single pinset actor. Empty: the actor encodes it.
 	PinJSON []byte
-	// Clock, when set, is the op's clock instead of the present: a maintenance change (a
-	// repin, an expiry) sets it just above the record it replaces (Record.Op.Clock.Next), so
-	// that it never wins over a change made since, here or on a peer it has not heard from
-	// yet (an unpin acknowledged on the other side of a partition stays unpinned).
-	Clock crdt.HLC
 }
 
 // CommitChanges asks the pinset actor to make changes durable. The reply is ChangesCommitted.

@@ -22,9 +22,6 @@ type Pins interface {
 	// PinsRaw streams every live pin in key order as its binary CID and stored JSON (both
 	// valid only during fn), for a pass that decodes only the pins it acts on.
 	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error
-	// Clock is the clock of c's record (found false: none), which a repin or an expiry
-	// commits just above (messages.Change.Clock).
-	Clock(c api.Cid) (clock crdt.HLC, found bool, err error)
 	// Placement tells whether the pinset has a record of c (live or tombstone) and whether
 	// that record is a live pin allocated to this peer (true as well when it cannot be
 	// decoded: an IPFS pin is never removed on a doubt).

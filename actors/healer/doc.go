@@ -24,11 +24,6 @@
 //     its repins, committed with fresh timestamps, would win over the unpins the others
 //     acknowledged meanwhile. The down peers it skipped wait; those back meanwhile keep their
 //     pins. A cluster of one never repins, as before (there is nowhere to move a pin).
-//   - A repin and an expiry's unpin are committed with a clock just above the record they
-//     read (messages.Change.Clock), not the present: they are maintenance, and a change made
-//     since wins over them, here or on a peer not heard from yet. A majority that repins a
-//     cut-off peer's pins therefore never undoes an unpin that peer acknowledged meanwhile,
-//     and a re-pin with a new expiry is never expired by a sync that read the old one.
 //   - A restarted instance keeps nothing: it syncs at once and schedules its ticks again; a
 //     PeerDown lost in a crash is covered by the next sweep.
 //   - The passes read the stored JSON and decode only the pins they may act on (elsewhere,

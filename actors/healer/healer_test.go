@@ -100,20 +100,6 @@ func (f *fakes) Placement(c api.Cid) (bool, bool, error) {
 	return false, false, nil
 }
 
-// Clock is recordClock(i) for the i-th pin.
-func (f *fakes) Clock(c api.Cid) (crdt.HLC, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, p := range f.pins {
-		if p.Cid.KeyString() == c.KeyString() {
-			return recordClock(i), true, nil
-		}
-	}
-	return 0, false, nil
-}
-
-func recordClock(i int) crdt.HLC { return crdt.MakeHLC(1_000_000, uint16(i)) }
-
 func (f *fakes) Commit(_ context.Context, changes ...messages.Change) ([]crdt.Op, error) {
 	f.commits <- slices.Clone(changes)
 	return nil, nil
@@ -270,10 +256,6 @@ func TestPeerDownRepins(t *testing.T) {
 	if len(got) != 1 || !(got[0].Pin.Cid.KeyString() == (cidOf(t, 1)).KeyString()) || !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) {
 		t.Fatalf("commit %+v, want pin 1 reallocated to [a c]", got)
 	}
-	// Just above the record it replaces: any change made since wins over it.
-	if got[0].Clock != recordClock(0).Next() {
-		t.Fatalf("repin clock %v, want %v", got[0].Clock, recordClock(0).Next())
-	}
 	// A sweep before the settle time only syncs: nothing more is committed.
 	if n, err := h.Sweep(context.Background()); err != nil || n != 0 {
 		t.Fatalf("sweep before settling: %d, %v", n, err)
@@ -344,9 +326,6 @@ func TestSyncAtStartAndAfterCrash(t *testing.T) {
 	got := nextCommit(t, f)
 	if len(got) != 1 || got[0].Kind != crdt.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) {
 		t.Fatalf("commit %+v, want the expired pin unpinned", got)
-	}
-	if got[0].Clock != recordClock(0).Next() { // a re-pin made since (a new expiry) wins
-		t.Fatalf("expiry clock %v, want %v", got[0].Clock, recordClock(0).Next())
 	}
 	if err := r.Crash(context.Background(), ActorName); err != nil {
 		t.Fatal(err)

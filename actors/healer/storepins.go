@@ -7,7 +7,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/persistence"
 )
 
@@ -25,11 +24,6 @@ func (s StorePins) IteratePins(ctx context.Context, keep func([]byte) bool, fn f
 
 func (s StorePins) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error {
 	return s.Store.PinsRaw(ctx, fn)
-}
-
-func (s StorePins) Clock(c api.Cid) (crdt.HLC, bool, error) {
-	rec, found, err := s.Store.Get(c)
-	return rec.Op.Clock, found, err
 }
 
 func (s StorePins) Placement(c api.Cid) (found, here bool, err error) {

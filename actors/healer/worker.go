@@ -166,15 +166,9 @@ func (r *repinner) check(ctx context.Context, pin api.Pin) {
 		r.w.log.Warn("repinning: cannot reallocate", "cid", pin.Cid, "err", err)
 		return
 	}
-	clock, found, err := r.w.deps.Pins.Clock(pin.Cid)
-	if err != nil || !found {
-		return // gone since it was read (or unreadable): the next sweep sees what is there
-	}
 	pin.Allocations = allocs
 	pin.Timestamp = time.Now().UTC()
-	// Just above the record it read: a change made since, here or where this peer has not
-	// heard yet (an unpin on the other side of a partition), wins over the repin.
-	r.changes = append(r.changes, messages.Change{Kind: crdt.OpPin, Pin: pin, Clock: clock.Next()})
+	r.changes = append(r.changes, messages.Change{Kind: crdt.OpPin, Pin: pin})
 	r.n++
 	if len(r.changes) >= commitBatch {
 		r.flush(ctx)
@@ -302,12 +296,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 			return nil
 		}
 		if pin.Expired(now) {
-			// Just above the record read, as a repin: a re-pin made since (a new expiry) stays.
-			clock, found, err := w.deps.Pins.Clock(pin.Cid)
-			if err != nil || !found {
-				return nil // gone since, or unreadable: the next sync looks again
-			}
-			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}, Clock: clock.Next()})
+			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
 			if len(expired) >= commitBatch {
 				flush()
 			}

@@ -167,7 +167,7 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 	ops := make([]crdt.Op, 0, len(m.Changes))
 	pins := make([]*api.Pin, 0, len(m.Changes))
 	for i, ch := range m.Changes {
-		op := crdt.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid, Clock: ch.Clock}
+		op := crdt.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
 		var pin *api.Pin
 		if ch.Kind == crdt.OpPin {
 			b := ch.PinJSON
@@ -189,14 +189,11 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 	a.maybeWrite(ctx)
 }
 
-// number gives local ops the next seqs, and fresh clocks where they have none (a maintenance
-// change brings its own: messages.Change.Clock; renumbered ops keep theirs).
+// number gives local ops the next seqs and fresh clocks.
 func (a *pinsetActor) number(ops []crdt.Op) {
 	for i := range ops {
 		ops[i].Seq = a.nextSeq
-		if ops[i].Clock == 0 {
-			ops[i].Clock = a.clock.Now()
-		}
+		ops[i].Clock = a.clock.Now()
 		a.nextSeq++
 	}
 }

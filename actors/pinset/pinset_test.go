@@ -335,23 +335,3 @@ func TestChangesTellCreatedRecords(t *testing.T) {
 		t.Fatalf("created flags %v, want %v", created, want)
 	}
 }
-
-// A maintenance change brings its own clock (just above the record it replaces); the others
-// get the present, later than every clock issued.
-func TestMaintenanceChangeKeepsItsClock(t *testing.T) {
-	store := &memStore{}
-	p, _ := spawn(t, store)
-	old := crdt.MakeHLC(1_000, 7) // far in the past
-	ops, err := p.Commit(context.Background(),
-		messages.Change{Kind: crdt.OpPin, Pin: testPin(1), Clock: old.Next()},
-		messages.Change{Kind: crdt.OpPin, Pin: testPin(2)})
-	if err != nil || len(ops) != 2 {
-		t.Fatalf("commit: %v, %v", ops, err)
-	}
-	if ops[0].Clock != old.Next() || ops[0].Seq != 1 {
-		t.Fatalf("maintenance op %+v, want clock %v and seq 1", ops[0], old.Next())
-	}
-	if ops[1].Clock <= old.Next() || ops[1].Seq != 2 {
-		t.Fatalf("user op %+v: want the present and seq 2", ops[1])
-	}
-}
