@@ -284,6 +284,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 	refused := make([]error, len(good))
 	reqs := make([]AllocRequest, 0, len(good))
 	reqOf := make([]int, len(good)) // the request of a candidate line
+	cand := make([]bool, len(good)) // lines allocated (reqOf holds their request)
 	for _, g := range groups {
 		i0 := g[0]
 		if found[i0] && stored[i0].TypeOrData() != api.PinTypeData {
@@ -303,7 +304,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 			if found[i0] {
 				r.Current = stored[i0].Allocations
 			}
-			reqOf[i] = len(reqs)
+			reqOf[i], cand[i] = len(reqs), true
 			reqs = append(reqs, r)
 		}
 	}
@@ -314,8 +315,8 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 			return p, fails, fmt.Errorf("allocating: %w", err)
 		}
 	}
-	allocErr := func(i int) error {
-		if errs == nil {
+	allocErr := func(i int) error { // nil for a line that was not allocated
+		if errs == nil || !cand[i] {
 			return nil
 		}
 		return errs[reqOf[i]]
@@ -355,7 +356,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 		b, err := enc.encode(pin)
 		if err != nil {
 			for _, i := range g {
-				if !need[i] || allocErr(i) == nil {
+				if allocErr(i) == nil { // the candidates that failed to allocate are failed already
 					fail(good[i], err)
 				}
 			}
