@@ -168,13 +168,15 @@ const sniffBytes = 8 << 10
 // one. For stdin ("-") it sets *stdin to a reader that sends the bytes it looked at.
 func checkText(g *Globals, from string, stdin **bufio.Reader) error {
 	var head []byte
-	name := from
+	name, cut := from, false // cut: head may end inside a character
 	if from == "-" {
-		name = "stdin"
+		name, cut = "stdin", true
 		*stdin = bufio.NewReaderSize(g.io.In, sniffBytes)
-		// Waits for sniffBytes or the end of the input: the daemon answers per chunk of
-		// thousands of lines anyway.
-		head, _ = (*stdin).Peek(sniffBytes)
+		// What the first read brings (a slow producer's first lines are not held back for
+		// more), without consuming it: the request sends it.
+		if _, err := (*stdin).Peek(1); err == nil {
+			head, _ = (*stdin).Peek((*stdin).Buffered())
+		}
 	} else {
 		f, err := os.Open(from)
 		if err != nil {
@@ -186,9 +188,9 @@ func checkText(g *Globals, from string, stdin **bufio.Reader) error {
 		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 			return fmt.Errorf("--from: %w", err)
 		}
-		head = head[:n]
+		head, cut = head[:n], n == sniffBytes
 	}
-	if why := notText(head, len(head) == sniffBytes); why != "" {
+	if why := notText(head, cut); why != "" {
 		return fmt.Errorf("%s does not look like a text file of CIDs (%s); nothing was sent", name, why)
 	}
 	return nil
