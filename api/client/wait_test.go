@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,11 +40,21 @@ func TestWaitFor(t *testing.T) {
 }
 
 func TestWaitForErrorsAndUnpin(t *testing.T) {
+	// A wait cut by its deadline may leave a request in flight: the answer is set under mu.
+	var mu sync.Mutex
 	body := `{"cid":"` + testCid + `","peer_map":{"A":{"peername":"a","status":"pin_error","error":"disk full"}}}`
 	status := 200
+	answer := func(st int, b string) {
+		mu.Lock()
+		defer mu.Unlock()
+		status, body = st, b
+	}
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(status)
-		io.WriteString(w, body)
+		mu.Lock()
+		st, b := status, body
+		mu.Unlock()
+		w.WriteHeader(st)
+		io.WriteString(w, b)
 	}), Config{})
 	ci := mustCid(t, testCid)
 	_, err := c.WaitFor(context.Background(), ci, api.TrackerStatusPinned, 0, time.Millisecond)
@@ -51,7 +62,7 @@ func TestWaitForErrorsAndUnpin(t *testing.T) {
 		t.Fatalf("error status: got %v", err)
 	}
 	// One of two allocated peers failed: waiting for two cannot succeed, waiting for one goes on.
-	body = `{"cid":"` + testCid + `","peer_map":{"A":{"peername":"a","status":"pin_error","error":"disk full"},"B":{"peername":"b","status":"pinning"}}}`
+	answer(200, `{"cid":"`+testCid+`","peer_map":{"A":{"peername":"a","status":"pin_error","error":"disk full"},"B":{"peername":"b","status":"pinning"}}}`)
 	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusPinned, 2, time.Millisecond); err == nil || !strings.Contains(err.Error(), "failed on 1 of its 2 allocated peers (a: disk full)") {
 		t.Fatalf("too few peers left: got %v", err)
 	}
@@ -60,11 +71,11 @@ func TestWaitForErrorsAndUnpin(t *testing.T) {
 	if _, err := c.WaitFor(ctx, ci, api.TrackerStatusPinned, 1, time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("one peer left for one: got %v", err)
 	}
-	status, body = 404, `{"code":404,"message":"not found"}`
+	answer(404, `{"code":404,"message":"not found"}`)
 	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusUnpinned, 0, time.Millisecond); err != nil {
 		t.Fatalf("unpin 404: %v", err)
 	}
-	status, body = 200, `{"cid":"`+testCid+`","peer_map":{"A":{"status":"unpinned"},"B":{"status":"remote"}}}`
+	answer(200, `{"cid":"`+testCid+`","peer_map":{"A":{"status":"unpinned"},"B":{"status":"remote"}}}`)
 	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusUnpinned, 0, time.Millisecond); err != nil {
 		t.Fatalf("unpinned: %v", err)
 	}
