@@ -39,6 +39,10 @@ func (c *Client) WaitFor(ctx context.Context, ci api.Cid, target api.TrackerStat
 			}
 		case target == api.TrackerStatusUnpinned && errors.As(err, &apiErr) && apiErr.Code == 404:
 			return last, nil
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			// The wait's deadline cut the status request: say where the wait got to, not
+			// that the request timed out.
+			return last, fmt.Errorf("%s did not reach %s in time (%s): %w", ci, target, describe(last), context.DeadlineExceeded)
 		default:
 			return last, err
 		}
