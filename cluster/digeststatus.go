@@ -168,6 +168,30 @@ func (s *StatusService) fill(g *api.GlobalPinInfo, c []byte, ps *digestParts, r 
 	return nil
 }
 
+// fillUnpinned adds every other member's part of a CID the pinset does not hold to g: its
+// digest entry when it has one (a status it still keeps: an unpin queued, in progress or
+// failed there), unpinned otherwise; a stale replica is cluster_error as in fill.
+func (s *StatusService) fillUnpinned(g *api.GlobalPinInfo, c []byte, ps *digestParts, r DigestReader) error {
+	now := nowUTC()
+	for _, p := range ps.members {
+		if p.stale != "" {
+			g.PeerMap[p.key] = staleShort(p, now)
+			continue
+		}
+		e, found, err := r.Lookup(p.id, c)
+		if err != nil {
+			return err
+		}
+		st := api.PinInfoShort{Status: api.TrackerStatusUnpinned, TS: p.updated}
+		if found && e.Status != 0 {
+			st = e.Short()
+		}
+		st.PeerName, st.IPFS, st.Updated = p.name, p.ipfs, p.updated
+		g.PeerMap[p.key] = st
+	}
+	return nil
+}
+
 // replicaStatusAll is global StatusAll from the replicas: this peer's part from one local
 // status pass, the others' from the replicas, in key order (or the cids asked, in order).
 func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.TrackerStatus, cids []api.Cid, fn func(api.GlobalPinInfo) error) error {
@@ -236,7 +260,12 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 		if _, inPinset, err := s.d.Store.GetPin(c); err != nil {
 			return nil, err
 		} else if !inPinset {
-			continue // not pinned: only this peer's unpin in flight, or unpinned
+			// Unpinned: each member as its digest has it (an unpin still queued or failed
+			// there, or its pin not yet undone), else unpinned, as IPFS Cluster's peers answer.
+			if err := s.fillUnpinned(&out[i], c.Bytes(), ps, r); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if err := s.fill(&out[i], c.Bytes(), ps, r, now); err != nil {
 			return nil, err

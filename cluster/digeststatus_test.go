@@ -255,3 +255,34 @@ func TestReplicaStatusShowsNames(t *testing.T) {
 		}
 	}
 }
+
+// A CID the pinset no longer holds shows each member as its digest has it (an unpin failed
+// there stays visible), unpinned otherwise, and a stale member as cluster_error; nobody is
+// asked.
+func TestReplicaStatusOfAnUnpinnedCid(t *testing.T) {
+	w, fresh, stale, silent, _, _ := replicaWorld(t)
+	gone := testCid(t, "unpinned")
+	d := w.svc.StatusService.d.Digests.(*memDigests)
+	d.entries[fresh][string(gone.Bytes())] = statusdigest.Entry{Cid: gone.Bytes(), Status: api.TrackerStatusUnpinError, TS: time.Now().UTC(), Error: "ipfs down"}
+	g, err := w.svc.Status(context.Background(), gone, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.remote.calls != 0 {
+		t.Fatalf("asked %d peers", w.remote.calls)
+	}
+	want := map[peer.ID]api.TrackerStatus{fresh: api.TrackerStatusUnpinError, stale: api.TrackerStatusClusterError, silent: api.TrackerStatusClusterError}
+	for id, st := range want {
+		if got := g.PeerMap[id.String()]; got.Status != st {
+			t.Errorf("%s: %+v, want %s", id, got, st)
+		}
+	}
+	if p := g.PeerMap[fresh.String()]; p.Error != "ipfs down" || p.PeerName != "zeta" {
+		t.Errorf("the failed unpin's part: %+v", p)
+	}
+	// Without an entry, a current member has unpinned it.
+	delete(d.entries[fresh], string(gone.Bytes()))
+	if g, err = w.svc.Status(context.Background(), gone, false); err != nil || g.PeerMap[fresh.String()].Status != api.TrackerStatusUnpinned {
+		t.Fatalf("no entry: %+v, %v", g.PeerMap[fresh.String()], err)
+	}
+}

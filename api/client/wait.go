@@ -60,8 +60,10 @@ func (c *Client) WaitFor(ctx context.Context, ci api.Cid, target api.TrackerStat
 // reached reports whether gpi satisfies target for limit peers.
 func reached(gpi api.GlobalPinInfo, target api.TrackerStatus, limit int) (bool, error) {
 	if target == api.TrackerStatusUnpinned {
+		// A member that cannot tell (cluster_error: down, or its status stale) does not hold
+		// the wait: the unpin is in the pinset, and it unpins when it is back.
 		for _, p := range gpi.PeerMap {
-			if !p.Status.Match(api.TrackerStatusUnpinned | api.TrackerStatusRemote | api.TrackerStatusUndefined) {
+			if !p.Status.Match(api.TrackerStatusUnpinned | api.TrackerStatusRemote | api.TrackerStatusUndefined | api.TrackerStatusClusterError) {
 				return false, nil
 			}
 		}

@@ -75,7 +75,7 @@ func TestWaitForErrorsAndUnpin(t *testing.T) {
 	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusUnpinned, 0, time.Millisecond); err != nil {
 		t.Fatalf("unpin 404: %v", err)
 	}
-	answer(200, `{"cid":"`+testCid+`","peer_map":{"A":{"status":"unpinned"},"B":{"status":"remote"}}}`)
+	answer(200, `{"cid":"`+testCid+`","peer_map":{"A":{"status":"unpinned"},"B":{"status":"remote"},"C":{"status":"cluster_error"}}}`)
 	if _, err := c.WaitFor(context.Background(), ci, api.TrackerStatusUnpinned, 0, time.Millisecond); err != nil {
 		t.Fatalf("unpinned: %v", err)
 	}
