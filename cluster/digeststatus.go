@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -21,8 +22,9 @@ import (
 //   - a member whose replica is older than the ping TTL (Config.DigestTTL) is cluster_error
 //     with the reason and its age in `updated`: a stale part is never shown as current;
 //   - a member that never published a digest here (an earlier version during a rolling
-//     upgrade, a follower outside trusted_peers, a peer that just joined) makes the request
-//     ask every member, as --fresh does, rather than show that member as failing;
+//     upgrade, a follower outside trusted_peers, a peer that just joined) is asked for its
+//     part, a page of CIDs per request, rather than shown as failing; one that does not
+//     answer is cluster_error for the rest of the pass (digestParts.asked, askParts);
 //   - otherwise its entry, with `updated` (when the replica was last current); a pin
 //     allocated to it with no entry (it has not heard of the pin yet) is pin_queued;
 //   - an allocation that is not a member is cluster_error, as with asking;
@@ -62,13 +64,17 @@ type digestPart struct {
 type digestParts struct {
 	s       *StatusService
 	members []digestPart
-	// unknown: some member never published a digest here (a peer of an earlier version
-	// during a rolling upgrade, an untrusted follower, a peer just joined): the pass asks
-	// the members instead, so that such a peer is never shown as failing.
-	unknown bool
-	others  map[peer.ID]*digestPart // allocations that are not members (nil: none met)
-	now     time.Time
-	ttl     time.Duration
+	// asked are the members that never published a digest here (a peer of an earlier
+	// version during a rolling upgrade, a follower outside trusted_peers, whose digests are
+	// ignored, a peer just joined): a pass asks them for their parts, a page of CIDs per
+	// request, so that such a peer is never shown as failing, and reads the others' parts
+	// from their replicas. They are not in members.
+	asked []peer.ID
+	// failed are the asked members that did not answer in this pass, with why.
+	failed map[peer.ID]string
+	others map[peer.ID]*digestPart // allocations that are not members (nil: none met)
+	now    time.Time
+	ttl    time.Duration
 }
 
 func (s *StatusService) digestParts(ctx context.Context) (*digestParts, error) {
@@ -85,7 +91,10 @@ func (s *StatusService) digestParts(ctx context.Context) (*digestParts, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps.unknown = ps.unknown || !found
+		if !found {
+			ps.asked = append(ps.asked, id)
+			continue
+		}
 		ps.members = append(ps.members, p)
 	}
 	return ps, nil
@@ -207,8 +216,8 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 	if err != nil {
 		return err
 	}
-	if ps.unknown {
-		return s.statusAllAsking(ctx, filter, false, nil, fn)
+	if len(ps.asked) > 0 {
+		return s.replicaPages(ctx, ps, filter, fn)
 	}
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
@@ -241,9 +250,18 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 	if err != nil {
 		return nil, err
 	}
-	if ps.unknown {
-		return s.statusOf(ctx, cids, false)
-	}
+	return s.replicaPage(ctx, cids, ps)
+}
+
+// replicaPages is a pass over the whole pinset a page at a time (replicaPage), for when some
+// members are asked: the parts read once, so that a member that failed to answer one page is
+// not waited for again on the next.
+func (s *StatusService) replicaPages(ctx context.Context, ps *digestParts, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
+	return s.pinsetPages(ctx, filter, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.replicaPage(ctx, p, ps) })
+}
+
+// replicaPage is replicaStatusOf with the parts already read.
+func (s *StatusService) replicaPage(ctx context.Context, cids []api.Cid, ps *digestParts) ([]api.GlobalPinInfo, error) {
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
 	now := nowUTC()
@@ -271,7 +289,47 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 			return nil, err
 		}
 	}
+	s.askParts(ctx, ps, cids, out)
 	return out, s.aggregateSharded(ctx, out, false)
+}
+
+// askParts adds the parts of members without a replica here (digestParts.asked) to out, the
+// status of cids: one request per member for the whole page. A member that does not answer
+// is cluster_error, and is not asked again in the same pass (ps.failed): a stopped follower
+// would otherwise cost a request timeout per page.
+func (s *StatusService) askParts(ctx context.Context, ps *digestParts, cids []api.Cid, out []api.GlobalPinInfo) {
+	for id, why := range ps.failed {
+		for i := range out {
+			out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: s.fan.clusterError(id, why)})
+		}
+	}
+	if len(ps.asked) == 0 {
+		return
+	}
+	strs := make([]string, len(cids))
+	for i, c := range cids {
+		strs[i] = c.String()
+	}
+	var failed []peer.ID
+	askStatus(ctx, s.fan, ps.asked, &messages.StatusRequest{Cids: strs}, RPCTimeout, len(cids), func(id peer.ID, infos []api.PinInfo, err string) {
+		if err != "" {
+			for i := range out {
+				out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
+			}
+			if ps.failed == nil {
+				ps.failed = map[peer.ID]string{}
+			}
+			ps.failed[id] = err
+			failed = append(failed, id)
+			return
+		}
+		for i, pi := range infos {
+			out[i].Add(pi)
+		}
+	})
+	if len(failed) > 0 {
+		ps.asked = slices.DeleteFunc(slices.Clone(ps.asked), func(id peer.ID) bool { return slices.Contains(failed, id) })
+	}
 }
 
 // shardedStatus is the status of a meta-pin (a sharded add): the aggregate of its shards'

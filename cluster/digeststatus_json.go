@@ -119,8 +119,8 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	if err != nil {
 		return err
 	}
-	if ps.unknown {
-		return s.statusAllAsking(ctx, filter, false, nil, slow)
+	if len(ps.asked) > 0 {
+		return s.replicaPages(ctx, ps, filter, slow)
 	}
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()

@@ -3,14 +3,18 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -151,20 +155,51 @@ func TestStatusJSONMatchesStatusAll(t *testing.T) {
 // version during a rolling upgrade) makes global status ask every member, rather than show it
 // failing.
 func TestReplicaStatusAsksWithoutDigest(t *testing.T) {
-	w, _, _, silent, _, pins := replicaWorld(t)
+	w, fresh, _, silent, _, pins := replicaWorld(t)
 	delete(w.svc.StatusService.d.Digests.(*memDigests).metas, silent)
-	if _, err := w.svc.Status(context.Background(), pins[0], false); err != nil {
+	// Only the member without a digest is asked (one request per page of CIDs); the others'
+	// parts still come from their replicas. It answers pinned for whatever it is asked.
+	var mu sync.Mutex
+	asked := map[peer.ID]int{}
+	w.remote.answer = func(to peer.ID, msg any) (any, error) {
+		mu.Lock()
+		asked[to]++
+		mu.Unlock()
+		req, ok := msg.(*messages.StatusRequest)
+		if !ok {
+			return nil, errFake
+		}
+		infos := make([]api.PinInfo, len(req.Cids))
+		for i, c := range req.Cids {
+			ci, _ := api.DecodeCid(c)
+			infos[i] = api.PinInfo{Cid: ci, Peer: to, PinInfoShort: api.PinInfoShort{PeerName: "asked", Status: api.TrackerStatusPinned, TS: time.Now()}}
+		}
+		return &messages.StatusResponse{Infos: infos}, nil
+	}
+	g, err := w.svc.Status(context.Background(), pins[0], false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if w.remote.calls == 0 {
-		t.Fatal("a member without a digest was not asked")
+	if len(asked) != 1 || asked[silent] != 1 {
+		t.Fatalf("asked %v, want the member without a digest once", asked)
 	}
-	w.remote.calls = 0
+	if g.PeerMap[silent.String()].PeerName != "asked" || g.PeerMap[fresh.String()].Updated.IsZero() {
+		t.Fatalf("parts: %+v", g.PeerMap)
+	}
+	clear(asked)
+	n := 0
+	if err := w.svc.StatusAll(context.Background(), 0, false, nil, func(api.GlobalPinInfo) error { n++; return nil }); err != nil || n != len(pins) {
+		t.Fatalf("status all: %d pins, %v", n, err)
+	}
+	if len(asked) != 1 || asked[silent] != 1 {
+		t.Fatalf("status all asked %v, want the member without a digest once (one page)", asked)
+	}
+	clear(asked)
 	if err := w.svc.StatusJSON(context.Background(), 0, func([]byte) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if w.remote.calls == 0 {
-		t.Fatal("the JSON stream did not ask a member without a digest")
+	if len(asked) != 1 || asked[silent] != 1 {
+		t.Fatalf("the JSON stream asked %v, want the member without a digest once", asked)
 	}
 }
 
@@ -284,5 +319,36 @@ func TestReplicaStatusOfAnUnpinnedCid(t *testing.T) {
 	delete(d.entries[fresh], string(gone.Bytes()))
 	if g, err = w.svc.Status(context.Background(), gone, false); err != nil || g.PeerMap[fresh.String()].Status != api.TrackerStatusUnpinned {
 		t.Fatalf("no entry: %+v, %v", g.PeerMap[fresh.String()], err)
+	}
+}
+
+// A member without a digest that does not answer is asked once per pass, not once per page
+// (a stopped follower would cost a request timeout per page), and shows cluster_error.
+func TestAskedMemberThatFailsIsAskedOncePerPass(t *testing.T) {
+	w, _, _, silent, _, _ := replicaWorld(t)
+	delete(w.svc.StatusService.d.Digests.(*memDigests).metas, silent)
+	for i := range statusPage + 10 {
+		w.store.put(t, api.NewPin(testCid(t, fmt.Sprint("more", i)), api.PinOptions{}))
+	}
+	var mu sync.Mutex
+	asked := 0
+	w.remote.answer = func(to peer.ID, msg any) (any, error) {
+		mu.Lock()
+		asked++
+		mu.Unlock()
+		return nil, errors.New("did not answer")
+	}
+	n, errs := 0, 0
+	if err := w.svc.StatusAll(context.Background(), 0, false, nil, func(g api.GlobalPinInfo) error {
+		n++
+		if p := g.PeerMap[silent.String()]; p.Status == api.TrackerStatusClusterError && p.Error == "did not answer" {
+			errs++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 || n < statusPage+10 || errs != n {
+		t.Fatalf("asked %d times for %d pins (%d showing the failure), want once", asked, n, errs)
 	}
 }

@@ -150,13 +150,20 @@ func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerS
 		}
 		return nil
 	}
+	return s.pinsetPages(ctx, filter, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.statusOf(ctx, p, local) })
+}
+
+// pinsetPages streams the status of every pin of the pinset that matches filter, statusPage
+// CIDs at a time in key order, each page's status told by of.
+func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error,
+	of func([]api.Cid) ([]api.GlobalPinInfo, error)) error {
 	page := make([]api.Cid, 0, statusPage)
 	err := s.d.Store.IteratePinsJSON(ctx, func(c api.Cid, _ []byte) error {
 		page = append(page, c)
 		if len(page) < statusPage {
 			return nil
 		}
-		err := emitPage(page)
+		err := emitMatching(page, of, filter, fn)
 		page = page[:0]
 		return err
 	})
@@ -164,7 +171,7 @@ func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerS
 		return err
 	}
 	if len(page) > 0 {
-		return emitPage(page)
+		return emitMatching(page, of, filter, fn)
 	}
 	return nil
 }
