@@ -94,7 +94,19 @@ func New(cfg Config, h host.Host, store *persistence.Store, log *slog.Logger) (*
 
 // Attach hands the roster the actors it tells about removals (see Actors), before any of
 // its methods but the trust rules is called.
-func (r *Roster) Attach(a Actors) { r.a = a }
+func (r *Roster) Attach(a Actors) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.a = a
+}
+
+// actors reads what Attach handed: the syncer may answer a remote peer's request (and read
+// the collector) while the peer is still starting, before Attach.
+func (r *Roster) actors() Actors {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.a
+}
 
 // NotifyRemovals adds an actor told messages.PeerRemoved, for one spawned after Attach (the
 // status digest actor).
@@ -106,7 +118,22 @@ func (r *Roster) NotifyRemovals(pid *actor.PID) {
 
 // AttachMembership hands the roster the membership actor, which it tells to forget removed
 // peers, before the first removal can be applied.
-func (r *Roster) AttachMembership(m *membership.Membership) { r.membership = m }
+func (r *Roster) AttachMembership(m *membership.Membership) {
+	r.mu.Lock()
+	r.membership = m
+	r.mu.Unlock()
+	// A removal learned between the membership's start (its Removed list) and now.
+	for _, id := range r.List() {
+		m.Forget(id)
+	}
+}
+
+// members is the membership actor once attached (nil before).
+func (r *Roster) members() *membership.Membership {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.membership
+}
 
 // Close stops the drop workers and waits for them.
 func (r *Roster) Close() {
@@ -212,7 +239,7 @@ func (r *Roster) Members(ctx context.Context) []peer.ID {
 	for _, id := range r.host.Network().Peers() {
 		set[id] = true
 	}
-	if live, err := r.a.Monitor.LivePeers(ctx); err == nil {
+	if live, err := r.actors().Monitor.LivePeers(ctx); err == nil {
 		for _, id := range live {
 			set[id] = true
 		}
@@ -237,10 +264,11 @@ func (r *Roster) Known(ctx context.Context, id peer.ID) (bool, error) {
 	if slices.Contains(r.Members(ctx), id) {
 		return true, nil
 	}
-	if r.membership == nil {
+	m := r.members()
+	if m == nil {
 		return false, nil
 	}
-	return r.membership.Knows(ctx, id)
+	return m.Knows(ctx, id)
 }
 
 // Visible is Members (syncer.Membership).
@@ -255,33 +283,34 @@ func (r *Roster) Allowed(id peer.ID) bool { return !r.IsRemoved(id) && r.Trusted
 // Answered records that a trusted peer answered a pull (antientropy.Members; the collector
 // throttles the writes).
 func (r *Roster) Answered(id peer.ID) {
-	if r.a.Collector != nil {
-		r.a.Collector.Heard(id)
+	if c := r.actors().Collector; c != nil {
+		c.Heard(id)
 	}
 }
 
 // Announced records that a trusted peer announced its version vector, a sign of life
 // (syncer.WithAnnouncements; none before the collector is attached).
 func (r *Roster) Announced(id peer.ID) {
-	if r.a.Collector != nil {
-		r.a.Collector.Announced(id)
+	if c := r.actors().Collector; c != nil {
+		c.Announced(id)
 	}
 }
 
 // SignsOfLife is the collector's observed signs of life of the members, relayed in this
 // peer's anti-entropy answers (none before the collector is attached).
 func (r *Roster) SignsOfLife() map[peer.ID]time.Time {
-	if r.a.Collector == nil {
+	c := r.actors().Collector
+	if c == nil {
 		return nil
 	}
-	return r.a.Collector.SignsOfLife()
+	return c.SignsOfLife()
 }
 
 // LearnHeard hands the collector the last-heard times of members a trusted responder reported
 // during anti-entropy (relayed signs of life).
 func (r *Roster) LearnHeard(heard map[peer.ID]time.Time) {
-	if r.a.Collector != nil {
-		r.a.Collector.Relayed(heard)
+	if c := r.actors().Collector; c != nil {
+		c.Relayed(heard)
 	}
 }
 
@@ -327,7 +356,7 @@ func (r *Roster) removedSelf() {
 func (r *Roster) AnnounceRemoval(ctx context.Context, id peer.ID) {
 	cutoff, _ := r.store.LastSeq(id)
 	r.Forget(id, cutoff)
-	if err := r.a.Announce(ctx, id, cutoff); err != nil {
+	if err := r.actors().Announce(ctx, id, cutoff); err != nil {
 		r.log.Warn("peers rm: announcing the removal", "err", err)
 	}
 }
@@ -339,16 +368,16 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 		return
 	}
 	r.remove(id, cutoff)
-	r.membership.Forget(id)
+	if m := r.members(); m != nil { // else AttachMembership hands it the removal
+		m.Forget(id)
+	}
 	if err := r.store.RemoveMember(id, cutoff); err != nil {
 		r.log.Warn("peers rm: forgetting the member", "peer", id, "err", err)
 	}
 	m := messages.PeerRemoved{Peer: id, Cutoff: cutoff}
-	r.mu.Lock()
-	notify := r.a.Removed
-	r.mu.Unlock()
-	for _, pid := range notify {
-		r.a.System.Root.Send(pid, m)
+	a := r.actors()
+	for _, pid := range a.Removed {
+		a.System.Root.Send(pid, m)
 	}
 	// Ops of id after the cutoff that arrived before the removal was known here were refused
 	// by the peers that knew: the pinset drops their records too (asked from an I/O worker;
@@ -367,7 +396,7 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 }
 
 func (r *Roster) dropAfterCutoff(id peer.ID, cutoff uint64) {
-	n, err := r.a.Pinset.DropAfterCutoff(r.ctx, id, cutoff)
+	n, err := r.actors().Pinset.DropAfterCutoff(r.ctx, id, cutoff)
 	if err != nil {
 		r.log.Warn("peers rm: dropping the removed peer's later ops", "peer", id, "err", err)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,9 @@ type removedSet struct {
 
 func (r *removedSet) add(id peer.ID) {
 	r.mu.Lock()
-	r.ids = append(r.ids, id)
+	if !slices.Contains(r.ids, id) { // a removal may be told twice (roster.AttachMembership)
+		r.ids = append(r.ids, id)
+	}
 	r.mu.Unlock()
 }
 
