@@ -20,6 +20,8 @@ const (
 	ExitLocal   = 1  // local problem or usage error
 	ExitAPI     = 2  // the API answered with an error
 	ExitTimeout = 62 // a deadline (--timeout, --wait-timeout) passed
+	// ExitInterrupted: a batch ingest stopped by ^C (or SIGTERM) after saying how far it got.
+	ExitInterrupted = 130
 )
 
 // CLI is the whole command tree.
@@ -101,9 +103,13 @@ func report(w io.Writer, err error) int {
 	}
 	var ae api.Error
 	var lf errLinesFailed
+	var in errInterrupted
 	switch {
 	case errors.As(err, &lf):
 		return ExitAPI // the summary said which lines
+	case errors.As(err, &in):
+		fmt.Fprintf(w, "error: %s\n", err)
+		return ExitInterrupted
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, api.ErrTimeout):
 		fmt.Fprintf(w, "error: %s\n", oneLine(err.Error()))
 		return ExitTimeout

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -38,6 +40,14 @@ type batchSummary struct {
 }
 
 // errLinesFailed ends a batch in which some lines failed (exit code 2, after the summary).
+// errInterrupted ends a batch the user interrupted (^C, SIGTERM): exit code 130, as a shell
+// reports a command ended by ^C.
+type errInterrupted struct{ ok int }
+
+func (e errInterrupted) Error() string {
+	return fmt.Sprintf("interrupted after %d lines ok (each is stored); run the same command again to finish: the lines already in are left as they are", e.ok)
+}
+
 type errLinesFailed struct{ failed int }
 
 func (e errLinesFailed) Error() string { return fmt.Sprintf("%d lines failed", e.failed) }
@@ -94,6 +104,11 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	start := time.Now()
 	ctx, cancel := g.ctx(true)
 	defer cancel()
+	// ^C ends the request, not the process: the lines acknowledged so far are durable, and
+	// the summary says how far it got and how to finish.
+	parent := ctx
+	ctx, stopSignals := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 	err = cl.Batch(ctx, op, opts, open, func(ev api.BatchEvent) error {
 		switch {
 		case ev.Line > 0:
@@ -133,6 +148,10 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	sum.PinsPerS = float64(sum.OK) / max(sum.Seconds, 0.001)
+	interrupted := err != nil && ctx.Err() != nil && parent.Err() == nil // a signal, not --timeout
+	if interrupted {
+		err = errInterrupted{ok: sum.OK}
+	}
 	if err != nil {
 		sum.Error = err.Error()
 	}
@@ -150,6 +169,9 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 			held = fmt.Sprintf("; held by %d of %d peers", sum.HeldBy, sum.Peers)
 		}
 		g.printf("%s %d lines (%d already so), %d failed, in %.1fs (%.0f/s)%s\n", verb, sum.OK, sum.Unchanged, sum.Failed, sum.Seconds, sum.PinsPerS, held)
+	}
+	if interrupted {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("batch stopped after %d lines ok: %w", sum.OK, err)

@@ -169,3 +169,55 @@ func TestBatchIngestCLI(t *testing.T) {
 		t.Fatalf("missing file: %s", r)
 	}
 }
+
+// TestBatchIngestInterrupted: ^C ends a batch ingest with a summary of what is stored and exit
+// 130, not a silent death; running the same command again finishes the job.
+func TestBatchIngestInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end, 200k pins")
+	}
+	work := t.TempDir()
+	dir := filepath.Join(work, "p1")
+	initDir(t, dir)
+	d := startDaemon(t, dir, nil)
+	file := filepath.Join(work, "cids.txt")
+	want := writeCidFile(t, file, "interrupt-e2e", 200_000)
+	cmd := exec.Command(binPath, "--config", dir, "--enc", "json", "pin", "add", "--from", file)
+	var out, errb safeBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cliDone := make(chan error, 1)
+	go func() { cliDone <- cmd.Wait() }()
+	waitFor(t, 60*time.Second, "the first pins of the batch", func() bool { return len(d.pinsetCids()) > 0 })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Logf("signal: %v", err) // ended already
+	}
+	select {
+	case <-cliDone:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the CLI did not end after ^C")
+	}
+	if code := cmd.ProcessState.ExitCode(); code == 0 {
+		t.Logf("the batch finished before the ^C: %s", out.String())
+	} else {
+		var sum struct {
+			OK    int
+			Error string
+		}
+		if code != 130 || json.Unmarshal([]byte(out.String()), &sum) != nil || !strings.Contains(sum.Error, "interrupted after") ||
+			!strings.Contains(errb.String(), "run the same command again to finish") {
+			t.Fatalf("interrupted: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+		}
+		if n := len(d.pinsetCids()); n < sum.OK {
+			t.Fatalf("%d lines acknowledged, %d pins stored", sum.OK, n)
+		}
+	}
+	if r := d.cli("pin", "add", "--from", file); r.code != 0 {
+		t.Fatalf("rerun: %s", r)
+	}
+	if n := len(d.pinsetCids()); n != len(want) {
+		t.Fatalf("pinset holds %d pins after the rerun, want %d", n, len(want))
+	}
+}
