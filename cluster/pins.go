@@ -56,7 +56,7 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 		return api.Pin{}, err
 	}
 	if found && existing.TypeOrData() != api.PinTypeData {
-		return api.Pin{}, refuseRepinSharded(existing)
+		return api.Pin{}, api.RefuseRepinSharded(existing)
 	}
 	if opts.ReplicationFactorMin != -1 { // -1: every peer, empty allocations
 		var current []peer.ID

@@ -15,15 +15,8 @@ import (
 // removing it would leave the meta-pin naming content the cluster no longer holds. When the
 // shards cannot be read (the cluster-DAG is unreadable), nothing is unpinned.
 func (s *PinService) unpinSharded(ctx context.Context, pin api.Pin) (api.Pin, error) {
-	switch pin.TypeOrData() {
-	case api.PinTypeShard:
-		return api.Pin{}, fmt.Errorf("%w: %s is a shard of a sharded add: unpin its meta-pin (pin ls --filter meta-pin), which removes every shard", api.ErrInvalid, pin.Cid)
-	case api.PinTypeClusterDAG:
-		meta := "its meta-pin"
-		if pin.Reference != nil {
-			meta = "its meta-pin " + pin.Reference.String()
-		}
-		return api.Pin{}, fmt.Errorf("%w: %s is the cluster-DAG of a sharded add: unpin %s, which removes every shard", api.ErrInvalid, pin.Cid, meta)
+	if err := api.RefuseUnpinPart(pin); err != nil {
+		return api.Pin{}, err
 	}
 	dag, shards, err := shardsOf(ctx, s.d, pin)
 	if err != nil {
@@ -38,10 +31,4 @@ func (s *PinService) unpinSharded(ctx context.Context, pin api.Pin) (api.Pin, er
 		return api.Pin{}, err
 	}
 	return pin, nil
-}
-
-// refuseRepinSharded is the error of a pin of a CID that a sharded add pinned: pinning it as
-// an ordinary pin would make its allocations fetch the whole DAG.
-func refuseRepinSharded(existing api.Pin) error {
-	return fmt.Errorf("%w: %s is a %s of a sharded add; unpin the meta-pin first to pin it whole", api.ErrInvalid, existing.Cid, existing.TypeOrData())
 }

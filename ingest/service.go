@@ -289,7 +289,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 		i0 := g[0]
 		if found[i0] && stored[i0].TypeOrData() != api.PinTypeData {
 			for _, i := range g {
-				refused[i] = refuseRepinSharded(stored[i0])
+				refused[i] = api.RefuseRepinSharded(stored[i0])
 			}
 			continue
 		}
