@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -294,9 +294,9 @@ func (s *StatusService) replicaPage(ctx context.Context, cids []api.Cid, ps *dig
 }
 
 // askParts adds the parts of members without a replica here (digestParts.asked) to out, the
-// status of cids: one request per member for the whole page. A member that does not answer
-// is cluster_error, and is not asked again in the same pass (ps.failed): a stopped follower
-// would otherwise cost a request timeout per page.
+// status of cids (askPage). A member that does not answer is cluster_error, and is not asked
+// again in the same pass (ps.failed): a stopped follower would otherwise cost a request
+// timeout per page.
 func (s *StatusService) askParts(ctx context.Context, ps *digestParts, cids []api.Cid, out []api.GlobalPinInfo) {
 	for id, why := range ps.failed {
 		for i := range out {
@@ -306,30 +306,15 @@ func (s *StatusService) askParts(ctx context.Context, ps *digestParts, cids []ap
 	if len(ps.asked) == 0 {
 		return
 	}
-	strs := make([]string, len(cids))
-	for i, c := range cids {
-		strs[i] = c.String()
+	failed := s.askPage(ctx, ps.asked, cids, out)
+	if len(failed) == 0 {
+		return
 	}
-	var failed []peer.ID
-	askStatus(ctx, s.fan, ps.asked, &messages.StatusRequest{Cids: strs}, RPCTimeout, len(cids), func(id peer.ID, infos []api.PinInfo, err string) {
-		if err != "" {
-			for i := range out {
-				out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
-			}
-			if ps.failed == nil {
-				ps.failed = map[peer.ID]string{}
-			}
-			ps.failed[id] = err
-			failed = append(failed, id)
-			return
-		}
-		for i, pi := range infos {
-			out[i].Add(pi)
-		}
-	})
-	if len(failed) > 0 {
-		ps.asked = slices.DeleteFunc(slices.Clone(ps.asked), func(id peer.ID) bool { return slices.Contains(failed, id) })
+	if ps.failed == nil {
+		ps.failed = map[peer.ID]string{}
 	}
+	maps.Copy(ps.failed, failed)
+	ps.asked = slices.DeleteFunc(slices.Clone(ps.asked), func(id peer.ID) bool { _, ok := failed[id]; return ok })
 }
 
 // shardedStatus is the status of a meta-pin (a sharded add): the aggregate of its shards'

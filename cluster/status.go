@@ -47,21 +47,7 @@ func (s *StatusService) statusOf(ctx context.Context, cids []api.Cid, local bool
 	if local {
 		return out, s.aggregateSharded(ctx, out, local)
 	}
-	strs := make([]string, len(cids))
-	for i, c := range cids {
-		strs[i] = c.String()
-	}
-	askStatus(ctx, s.fan, s.fan.others(ctx, nil), &messages.StatusRequest{Cids: strs}, RPCTimeout, len(cids), func(id peer.ID, infos []api.PinInfo, err string) {
-		if err != "" {
-			for i := range out {
-				out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
-			}
-			return
-		}
-		for i, pi := range infos {
-			out[i].Add(pi)
-		}
-	})
+	s.askPage(ctx, s.fan.others(ctx, nil), cids, out)
 	// A pin allocated to a peer that is not a member (down for long, or removed) shows it as
 	// cluster_error rather than hiding it.
 	for i := range out {
@@ -72,6 +58,33 @@ func (s *StatusService) statusOf(ctx context.Context, cids []api.Cid, local bool
 		}
 	}
 	return out, s.aggregateSharded(ctx, out, local)
+}
+
+// askPage asks the members to for their status of cids, one request each, and adds each
+// part to out (cids[i]'s status is out[i]); a member that does not answer is cluster_error
+// for every CID. It returns those, with why (nil: all answered).
+func (s *StatusService) askPage(ctx context.Context, to []peer.ID, cids []api.Cid, out []api.GlobalPinInfo) map[peer.ID]string {
+	strs := make([]string, len(cids))
+	for i, c := range cids {
+		strs[i] = c.String()
+	}
+	var failed map[peer.ID]string
+	askStatus(ctx, s.fan, to, &messages.StatusRequest{Cids: strs}, RPCTimeout, len(cids), func(id peer.ID, infos []api.PinInfo, err string) {
+		if err != "" {
+			for i := range out {
+				out[i].Add(api.PinInfo{Cid: cids[i], Peer: id, PinInfoShort: s.fan.clusterError(id, err)})
+			}
+			if failed == nil {
+				failed = map[peer.ID]string{}
+			}
+			failed[id] = err
+			return
+		}
+		for i, pi := range infos {
+			out[i].Add(pi)
+		}
+	})
+	return failed
 }
 
 // Status returns the status of c on every member (only this peer when local): the other
