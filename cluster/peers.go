@@ -55,14 +55,13 @@ func (s *PeerService) localID(ctx context.Context) api.ID {
 // Peers streams the ID of every member, asking each one (all at once), in member order; a
 // member that does not answer is listed with its error.
 func (s *PeerService) Peers(ctx context.Context, fn func(api.ID) error) error {
-	return s.eachMember(ctx, func(r messages.IDResponse) error { return fn(r.ID) })
+	return s.eachMember(ctx, s.d.Members.Members(ctx), func(r messages.IDResponse) error { return fn(r.ID) })
 }
 
-// eachMember is Peers with what each member answered: its ID and the members it is connected
-// to (this peer's own, for itself).
-func (s *PeerService) eachMember(ctx context.Context, fn func(messages.IDResponse) error) error {
+// eachMember is Peers over members (read once by the caller) with what each answered: its ID
+// and the members it is connected to (this peer's own, for itself).
+func (s *PeerService) eachMember(ctx context.Context, members []peer.ID, fn func(messages.IDResponse) error) error {
 	self := s.d.Members.Self()
-	members := s.d.Members.Members(ctx)
 	others := slices.DeleteFunc(slices.Clone(members), func(id peer.ID) bool { return id == self })
 	answers := make(map[peer.ID]messages.IDResponse, len(members))
 	// This peer's own answer first: asking the others dials those it is not connected to.
@@ -163,11 +162,12 @@ func (s *PeerService) ConnectGraph(ctx context.Context) (api.ConnectGraph, error
 		ClustertoIPFS: map[string]string{},
 		IPFSLinks:     map[string][]string{},
 	}
-	members := map[peer.ID]bool{}
-	for _, m := range s.d.Members.Members(ctx) {
+	list := s.d.Members.Members(ctx)
+	members := make(map[peer.ID]bool, len(list))
+	for _, m := range list {
 		members[m] = true
 	}
-	err := s.eachMember(ctx, func(r messages.IDResponse) error {
+	err := s.eachMember(ctx, list, func(r messages.IDResponse) error {
 		id := r.ID
 		key := id.ID.String()
 		g.IDtoPeername[key] = id.Peername

@@ -42,19 +42,24 @@ func (c *Client) WaitFor(ctx context.Context, ci api.Cid, target api.TrackerStat
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			// The wait's deadline cut the status request: say where the wait got to, not
 			// that the request timed out.
-			return last, fmt.Errorf("%s did not reach %s in time (%s): %w", ci, target, describe(last), context.DeadlineExceeded)
+			return last, notInTime(ci, target, last)
 		default:
 			return last, err
 		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return last, fmt.Errorf("%s did not reach %s in time (%s): %w", ci, target, describe(last), context.DeadlineExceeded)
+				return last, notInTime(ci, target, last)
 			}
 			return last, ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+// notInTime is the error of a wait whose deadline passed, saying where it got to.
+func notInTime(ci api.Cid, target api.TrackerStatus, last api.GlobalPinInfo) error {
+	return fmt.Errorf("%s did not reach %s in time (%s): %w", ci, target, describe(last), context.DeadlineExceeded)
 }
 
 // reached reports whether gpi satisfies target for limit peers.
