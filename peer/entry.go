@@ -175,7 +175,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	if err := checkRemoved(dir, ident.ID); err != nil {
+	if err := offlinestate.CheckRemoved(dir, ident.ID); err != nil {
 		return err
 	}
 	if opts.Upgrade {
@@ -219,7 +219,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 		// Cluster does. The peerstore goes too, so a restart does not rejoin by itself.
 		backup, berr := offlinestate.Backup(dir)
 		os.Remove(filepath.Join(dir, PeerstoreFile))
-		if merr := markRemoved(dir, ident.ID, backup); merr != nil {
+		if merr := offlinestate.MarkRemoved(dir, ident.ID, backup); merr != nil {
 			err = errors.Join(err, fmt.Errorf("marking the removal: %w", merr))
 		}
 		if berr != nil {

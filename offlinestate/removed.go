@@ -1,4 +1,4 @@
-package peer
+package offlinestate
 
 import (
 	"encoding/json"
@@ -27,8 +27,8 @@ type removedMark struct {
 	Comment string    `json:"comment"`
 }
 
-// markRemoved records that id was removed and where its state went.
-func markRemoved(dir string, id libp2ppeer.ID, backup string) error {
+// MarkRemoved records in dir that id was removed and where its state went (Backup).
+func MarkRemoved(dir string, id libp2ppeer.ID, backup string) error {
 	b, err := json.MarshalIndent(removedMark{Peer: id.String(), At: time.Now().UTC(), Backup: backup,
 		Comment: "this identity was removed from the cluster; run `pincluster init -f` to come back with a new one"}, "", "  ")
 	if err != nil {
@@ -37,8 +37,8 @@ func markRemoved(dir string, id libp2ppeer.ID, backup string) error {
 	return atomicfile.Write(filepath.Join(dir, RemovedFile), append(b, '\n'), 0o600)
 }
 
-// checkRemoved fails when dir's mark names id: the daemon must not start with that identity.
-func checkRemoved(dir string, id libp2ppeer.ID) error {
+// CheckRemoved fails when dir's mark names id: the daemon must not start with that identity.
+func CheckRemoved(dir string, id libp2ppeer.ID) error {
 	path := filepath.Join(dir, RemovedFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
