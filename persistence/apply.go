@@ -155,6 +155,9 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []crdt.Effect) error {
 		changed[j] = effectOf(won, absent)
 		count += delta
 		if won && absent && s.racesCollection(op) {
+			if err := markRaced(txn, op); err != nil {
+				return err
+			}
 			raced = append(raced, op)
 		}
 	}

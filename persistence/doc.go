@@ -73,6 +73,8 @@
 //	m/indexed                      the xn/ and xm/ indexes are complete (layout version, 8 bytes)
 //	xt/<CID>                       the CID's record is a tombstone (tombstones.go); empty values
 //	m/tombs                        the xt/ index is complete (8 bytes, 1)
+//	xc/<CID>                       the CID's record is a pin that raced a collected deletion
+//	                               (raced.go): uvarint seq | origin of that op
 //	tk/<id>                        a bearer token's record: id and metadata, never the token (tokens.go)
 //	te/<expires 8 BE><id>          token records by expiry, for DropExpiredTokens (tokens.go)
 //

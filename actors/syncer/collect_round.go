@@ -9,7 +9,6 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
-	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/telemetry"
 )
 
@@ -261,29 +260,11 @@ func (d *collectorDeps) supersede(ctx context.Context, ops []crdt.Op) {
 	}
 }
 
-// supersedeRaced is the durable side of RacedPins: it scans the pinset for live records of
-// excluded members not after their watermark and supersedes them, in batches. It costs a scan
-// only while some member is excluded.
+// supersedeRaced is the durable side of RacedPins: the store marks each raced pin in the
+// write that applies it, and this supersedes those still their CID's record (a handler call
+// lost to a crash, or a commit of it that failed). It reads only the marks.
 func (d *collectorDeps) supersedeRaced(ctx context.Context) {
-	ex, err := d.store.Exclusions()
-	if err != nil || len(ex) == 0 {
-		return
-	}
-	const batch = 1024
-	var raced []crdt.Op
-	err = d.store.IterateRecords(ctx, func(r persistence.Record) error {
-		if w, ok := ex[r.Op.Origin]; ok && !r.Deleted && r.Op.Clock <= w {
-			raced = append(raced, r.Op)
-			if len(raced) >= batch {
-				d.supersede(ctx, raced)
-				raced = raced[:0]
-			}
-		}
-		return nil
-	})
-	if len(raced) > 0 {
-		d.supersede(ctx, raced)
-	}
+	err := d.store.RacedPins(ctx, func(ops []crdt.Op) { d.supersede(ctx, ops) })
 	if err != nil && ctx.Err() == nil {
 		d.log.Warn("looking for pins that raced a collected deletion", "err", err)
 	}

@@ -92,8 +92,7 @@ type CollectStore interface {
 	VersionVector() (map[peer.ID]uint64, error)
 	Members() (map[peer.ID]time.Time, error)
 	TouchMember(id peer.ID, at time.Time) error
-	Exclusions() (map[peer.ID]crdt.HLC, error)
-	IterateRecords(ctx context.Context, fn func(persistence.Record) error) error
+	RacedPins(ctx context.Context, fn func([]crdt.Op)) error
 	Get(c api.Cid) (persistence.Record, bool, error)
 }
 

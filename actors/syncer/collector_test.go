@@ -161,6 +161,37 @@ func TestCollectorSupersedesRacedPins(t *testing.T) {
 	}
 }
 
+// A member's pins applied before it was excluded raced nothing: a collection round leaves
+// them pinned. Rounds once scanned every record of an excluded member not after its
+// watermark and unpinned them all, cluster-wide, after a peer was away for the horizon.
+func TestCollectorKeepsPinsAppliedBeforeExclusion(t *testing.T) {
+	s := newCollectorSide(t, 0)
+	other := newPeer(t, 2)
+	old, raced := mkCid(t, 1), mkCid(t, 2)
+	first := pinOp(t, other, 1, old, "applied before the exclusion")
+	if err := s.writer.ApplyRemoteWait(t.Context(), []crdt.Op{first}); err != nil {
+		t.Fatal(err)
+	}
+	late := pinOp(t, other, 2, raced, "raced")
+	if err := s.store.ExcludeMember(other, late.Clock+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.writer.ApplyRemoteWait(t.Context(), []crdt.Op{late}); err != nil {
+		t.Fatal(err)
+	}
+	if !poll.Until(10*time.Second, 10*time.Millisecond, func() bool { _, found, _ := s.store.GetPin(raced); return !found }) {
+		t.Fatal("the raced pin was not superseded")
+	}
+	for range 2 {
+		if err := s.collector.CollectNow(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, found, _ := s.store.GetPin(old); !found {
+		t.Fatal("a pin applied before its origin was excluded was unpinned by a collection round")
+	}
+}
+
 // inContact makes s a peer in touch with the cluster whose silence judgements may start: a
 // witness is visible and reachable, and holds the ops of s that s holds (so the witness holds
 // collection back for nothing). The first round sees the witness and pulls it; until a member
