@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -107,6 +108,15 @@ func decodeOpFields(data []byte, batchOrigin peer.ID) (Op, error) {
 				}
 				o.Kind = OpKind(x)
 			}
+		case typ == protowire.VarintType && num == opFieldAfterBase:
+			x, _ := protowire.ConsumeVarint(v)
+			o.After.Base = HLC(x)
+		case typ == protowire.VarintType && num == opFieldAfterDepth:
+			x, _ := protowire.ConsumeVarint(v)
+			if x > math.MaxUint32 {
+				return Op{}, fmt.Errorf("%w: op after_depth %d out of range", ErrBadOp, x)
+			}
+			o.After.Depth = uint32(x)
 		case typ == protowire.BytesType && num == opFieldOrigin:
 			origin, _ = protowire.ConsumeBytes(v)
 		case typ == protowire.BytesType && num == opFieldCid:

@@ -93,6 +93,7 @@ func FuzzBatchDecodersAgree(f *testing.F) {
 		{Origin: p, Seq: 2, Clock: 2, Kind: OpUnpin, Cid: testCid(f, "b")},
 	}, Signature: []byte("sig")}))
 	f.Add(MarshalBatch(Batch{Origin: p, Ops: []Op{{Origin: q, Seq: 1, Clock: 1, Kind: OpUnpin, Cid: testCid(f, "c")}}}))
+	f.Add(MarshalBatch(Batch{Origin: p, Ops: []Op{{Origin: p, Seq: 3, Clock: 9, Kind: OpUnpin, Cid: testCid(f, "d"), After: Rank{Base: 4, Depth: 2}}}}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) { sameDecoding(t, b) })
 }

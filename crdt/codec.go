@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
@@ -31,6 +32,9 @@ const (
 	opFieldKind    = 5
 	opFieldCid     = 6
 	opFieldPinJSON = 7
+	// A conditional op's After (Rank); absent for a plain op.
+	opFieldAfterBase  = 8
+	opFieldAfterDepth = 9
 )
 
 // batchSigningDomain separates batch signatures from any other use of the peer's key.
@@ -59,7 +63,8 @@ func (o Op) Marshal() []byte {
 }
 
 func (o Op) toWire(withOrigin bool) *wirepb.Op {
-	w := &wirepb.Op{Version: &wireVersion, Seq: o.Seq, Clock: uint64(o.Clock), Kind: uint64(o.Kind), PinJson: o.PinJSON}
+	w := &wirepb.Op{Version: &wireVersion, Seq: o.Seq, Clock: uint64(o.Clock), Kind: uint64(o.Kind), PinJson: o.PinJSON,
+		AfterBase: uint64(o.After.Base), AfterDepth: uint64(o.After.Depth)}
 	if withOrigin {
 		w.Origin = []byte(o.Origin)
 	}
@@ -103,6 +108,9 @@ func (o Op) Validate() error {
 	if !o.Cid.Defined() {
 		return fmt.Errorf("%w: missing CID", ErrBadOp)
 	}
+	if o.After.Base == 0 && o.After.Depth != 0 {
+		return fmt.Errorf("%w: conditional op of %s names no record (after_depth without after_base)", ErrBadOp, o.Cid)
+	}
 	switch o.Kind {
 	case OpPin:
 		if len(o.PinJSON) == 0 || o.PinJSON[0] != '{' || !jsonscan.Valid(o.PinJSON) {
@@ -127,7 +135,10 @@ func opFromWire(w *wirepb.Op) (Op, error) {
 	if w.Kind > 255 {
 		return Op{}, fmt.Errorf("%w: op kind %d out of range", ErrBadOp, w.Kind)
 	}
-	o := Op{Seq: w.Seq, Clock: HLC(w.Clock), Kind: OpKind(w.Kind)}
+	if w.AfterDepth > math.MaxUint32 {
+		return Op{}, fmt.Errorf("%w: op after_depth %d out of range", ErrBadOp, w.AfterDepth)
+	}
+	o := Op{Seq: w.Seq, Clock: HLC(w.Clock), Kind: OpKind(w.Kind), After: Rank{Base: HLC(w.AfterBase), Depth: uint32(w.AfterDepth)}}
 	if len(w.Origin) > 0 {
 		id, err := peer.IDFromBytes(w.Origin)
 		if err != nil {

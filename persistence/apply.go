@@ -343,10 +343,11 @@ func effectOf(won, absent bool) crdt.Effect {
 }
 
 // wins is crdt.Op.Newer, plus a tie-break on seq for two ops of one origin with the same
-// clock (which a correct origin never issues) so that replicas converge even then.
+// rank (which a correct origin issues only as two repins of one record, in the order of
+// its seqs) so that replicas converge even then.
 func wins(op crdt.Op, cur recordHeader) bool {
-	if op.Clock == cur.clock && string(op.Origin) == string(cur.origin) {
+	if op.Rank() == cur.rank() && string(op.Origin) == string(cur.origin) {
 		return op.Seq > cur.seq
 	}
-	return op.Newer(crdt.Op{Clock: cur.clock, Origin: peer.ID(cur.origin)})
+	return op.Newer(crdt.Op{Clock: cur.clock, After: cur.after, Origin: peer.ID(cur.origin)})
 }

@@ -85,7 +85,7 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 	// visit takes the record v of cid (nil: none).
 	visit := func(cid, v []byte, indexed bool) error {
 		switch {
-		case len(v) == 0 || v[0] != kindTombstone:
+		case len(v) == 0 || v[0]&^flagAfter != kindTombstone:
 			if indexed {
 				stale = append(stale, tombIdxKey(cid))
 			}

@@ -169,7 +169,8 @@ func (s *Store) reloadExclusions() error {
 }
 
 // racesCollection: op is a pin of an excluded origin, not after the watermark it was excluded
-// at. Called under writeMu.
+// at (by rank: a repin it made of an older record may have raced a deletion, however fresh
+// its clock). Called under writeMu.
 func (s *Store) racesCollection(op crdt.Op) bool {
 	if op.Kind != crdt.OpPin {
 		return false
@@ -183,7 +184,7 @@ func (s *Store) racesCollection(op crdt.Op) bool {
 		m = s.exclusions.Load()
 	}
 	w, ok := (*m)[op.Origin]
-	return ok && op.Clock <= w
+	return ok && op.Rank().Base <= w // a conditional op is as old as the record it was made from
 }
 
 // reportRaced hands the raced pins of the write that ends to the handler. Called under writeMu.

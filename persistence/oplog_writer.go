@@ -48,7 +48,7 @@ func newLogWriter(txn *badger.Txn) *logWriter {
 
 // add logs op; won says it is now its CID's record.
 func (w *logWriter) add(op crdt.Op, won bool) error {
-	if !won || op.Kind != crdt.OpPin {
+	if !won || op.Kind != crdt.OpPin || !op.After.IsZero() { // stubs carry no rank: a conditional op is logged whole
 		if err := w.flush(); err != nil {
 			return err
 		}

@@ -180,6 +180,26 @@ func (s *Store) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error)
 	})
 }
 
+// PinsRanked is PinsRaw with each record's rank (crdt.Rank), for a pass that makes
+// conditional changes of what it reads (the healer's repins and expiry).
+func (s *Store) PinsRanked(ctx context.Context, fn func(cid, pinJSON []byte, rank crdt.Rank) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
+		h, err := decodeRecord(v)
+		if err != nil {
+			c, _ := api.CastCid(key[len(prefixPin):])
+			return fmt.Errorf("persistence: record of %s: %w", c, err)
+		}
+		if h.kind != kindLive {
+			return nil
+		}
+		return fn(key[len(prefixPin):], h.pinJSON, h.rank())
+	})
+}
+
 // IteratePins is IteratePinsJSON with each pin decoded.
 func (s *Store) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
 	return s.IteratePinsWhere(ctx, nil, fn)

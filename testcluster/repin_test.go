@@ -288,3 +288,55 @@ func contains(ids []libp2ppeer.ID, id libp2ppeer.ID) bool {
 	}
 	return false
 }
+
+// TestRepinDoesNotUndoAnUnpinAcrossAPartition: the majority side repins the pins of a peer
+// cut off by a partition, while that peer acknowledges unpins of some of them. After Heal the
+// unpins hold on every peer, whichever came first: a repin is made from the record it read
+// (crdt.Rank) and loses to any change made since, however fresh its clock. Before, the repin's
+// fresh timestamp won and the unpinned CIDs came back.
+func TestRepinDoesNotUndoAnUnpinAcrossAPartition(t *testing.T) {
+	c := New(t, 4, withReplication2(true))
+	ctx := context.Background()
+	cids := testCids("part-repin", 12)
+	c.pinAll(t, 0, cids, api.PinOptions{})
+	victim := c.victimOf(t, cids[0])
+	held := c.allocatedTo(0, victim, cids)
+	if len(held) < 2 {
+		t.Fatalf("peer %d holds %d pins; want 2 or more", victim, len(held))
+	}
+	// Half are unpinned on the cut-off side before the majority repins them, half after.
+	early, late := held[:len(held)/2], held[len(held)/2:]
+	c.Partition(victim)
+	c.WaitFor(func() bool { return len(c.Probe(victim).Host().Network().Peers()) == 0 }, 5*time.Second, "peer %d isolated", victim)
+	for _, x := range early {
+		if _, err := c.Peer(victim).Unpin(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	others := slices.DeleteFunc(c.Running(), func(i int) bool { return i == victim })
+	for _, x := range held {
+		c.WaitFor(func() bool {
+			pin, ok := c.GetPin(others[0], x)
+			return ok && !slices.Contains(pin.Allocations, c.ID(victim))
+		}, 30*time.Second, "the majority repins %s away from peer %d", x, victim)
+	}
+	for _, x := range late {
+		if _, err := c.Peer(victim).Unpin(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Heal()
+	c.WaitFor(c.Converged, 30*time.Second, "pinsets converge after Heal")
+	for _, i := range c.Running() {
+		for _, x := range held {
+			if c.HasPin(i, x) {
+				t.Errorf("peer %d: %s, unpinned on the cut-off peer (acknowledged), is pinned again", i, x)
+			}
+		}
+	}
+	for _, x := range cids {
+		if !slices.Contains(held, x) && !c.HasPin(0, x) {
+			t.Errorf("%s, never on peer %d, was unpinned", x, victim)
+		}
+	}
+}

@@ -17,11 +17,13 @@ import (
 // pinset actor's writes).
 type Pins interface {
 	// IteratePins streams every live pin whose stored JSON keep accepts (nil: every pin) in key
-	// order, in constant memory; the others are not decoded.
-	IteratePins(ctx context.Context, keep func(pinJSON []byte) bool, fn func(api.Pin) error) error
+	// order, in constant memory, with its record's rank (what a conditional change made of it
+	// carries: messages.Change.After); the others are not decoded.
+	IteratePins(ctx context.Context, keep func(pinJSON []byte) bool, fn func(api.Pin, crdt.Rank) error) error
 	// PinsRaw streams every live pin in key order as its binary CID and stored JSON (both
-	// valid only during fn), for a pass that decodes only the pins it acts on.
-	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte) error) error
+	// valid only during fn) and its record's rank, for a pass that decodes only the pins it
+	// acts on.
+	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte, rank crdt.Rank) error) error
 	// Placement tells whether the pinset has a record of c (live or tombstone) and whether
 	// that record is a live pin allocated to this peer (true as well when it cannot be
 	// decoded: an IPFS pin is never removed on a doubt).

@@ -24,6 +24,11 @@
 //     its repins, committed with fresh timestamps, would win over the unpins the others
 //     acknowledged meanwhile. The down peers it skipped wait; those back meanwhile keep their
 //     pins. A cluster of one never repins, as before (there is nowhere to move a pin).
+//   - Repins and expiry unpins are conditional changes (messages.Change.After, crdt.Rank):
+//     made from the record the pass read, they lose to any change made to the CID since.
+//     The majority side of a partition repins the cut-off peer's pins; an unpin that peer
+//     acknowledged meanwhile must win when the partition heals, and with a fresh timestamp
+//     the repin won. A change that loses is still logged and broadcast; it changes nothing.
 //   - A restarted instance keeps nothing: it syncs at once and schedules its ticks again; a
 //     PeerDown lost in a crash is covered by the next sweep.
 //   - The passes read the stored JSON and decode only the pins they may act on (elsewhere,

@@ -55,24 +55,27 @@ type fakes struct {
 	passes                     atomic.Int32 // passes over the pinset (IteratePins, PinsRaw)
 }
 
-func (f *fakes) PinsRaw(ctx context.Context, fn func(c, js []byte) error) error {
-	return f.IteratePins(ctx, nil, func(p api.Pin) error {
+func (f *fakes) PinsRaw(ctx context.Context, fn func(c, js []byte, rank crdt.Rank) error) error {
+	return f.IteratePins(ctx, nil, func(p api.Pin, rank crdt.Rank) error {
 		js, err := json.Marshal(p)
 		if err != nil {
 			return err
 		}
-		return fn(p.Cid.Bytes(), js)
+		return fn(p.Cid.Bytes(), js, rank)
 	})
 }
 
+// rankOf is the rank the fakes give a stored pin: its place in the list.
+func rankOf(i int) crdt.Rank { return crdt.Rank{Base: crdt.HLC(i + 1)} }
+
 // IteratePins filters on the pins' JSON as the store's would, but hands the pins themselves
 // over (the tests' peer IDs are too short to decode from JSON).
-func (f *fakes) IteratePins(_ context.Context, keep func([]byte) bool, fn func(api.Pin) error) error {
+func (f *fakes) IteratePins(_ context.Context, keep func([]byte) bool, fn func(api.Pin, crdt.Rank) error) error {
 	f.passes.Add(1) // PinsRaw's too
 	f.mu.Lock()
 	pins := slices.Clone(f.pins)
 	f.mu.Unlock()
-	for _, p := range pins {
+	for i, p := range pins {
 		if keep != nil {
 			js, err := json.Marshal(p)
 			if err != nil {
@@ -82,7 +85,7 @@ func (f *fakes) IteratePins(_ context.Context, keep func([]byte) bool, fn func(a
 				continue
 			}
 		}
-		if err := fn(p); err != nil {
+		if err := fn(p, rankOf(i)); err != nil {
 			return err
 		}
 	}
@@ -256,6 +259,9 @@ func TestPeerDownRepins(t *testing.T) {
 	if len(got) != 1 || !(got[0].Pin.Cid.KeyString() == (cidOf(t, 1)).KeyString()) || !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) {
 		t.Fatalf("commit %+v, want pin 1 reallocated to [a c]", got)
 	}
+	if got[0].After != rankOf(0) {
+		t.Fatalf("the repin is made after %+v, want the record read (%+v): it must lose to a change made since", got[0].After, rankOf(0))
+	}
 	// A sweep before the settle time only syncs: nothing more is committed.
 	if n, err := h.Sweep(context.Background()); err != nil || n != 0 {
 		t.Fatalf("sweep before settling: %d, %v", n, err)
@@ -305,8 +311,8 @@ func TestSweepIsOnePassWithTheSync(t *testing.T) {
 	if got := f.passes.Load() - before; got != 1 {
 		t.Fatalf("a sweep made %d passes over the pinset, want 1", got)
 	}
-	if got := nextCommit(t, f); !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) {
-		t.Fatalf("commit %+v", got)
+	if got := nextCommit(t, f); !slices.Equal(got[0].Pin.Allocations, []peer.ID{pa, pc}) || got[0].After != rankOf(0) {
+		t.Fatalf("commit %+v, want the pin reallocated after its record", got)
 	}
 }
 
@@ -324,8 +330,8 @@ func TestSyncAtStartAndAfterCrash(t *testing.T) {
 	f.live = []peer.ID{a, b}
 	_, r, _ := spawn(t, f, time.Hour, time.Hour)
 	got := nextCommit(t, f)
-	if len(got) != 1 || got[0].Kind != crdt.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) {
-		t.Fatalf("commit %+v, want the expired pin unpinned", got)
+	if len(got) != 1 || got[0].Kind != crdt.OpUnpin || !(got[0].Pin.Cid.KeyString() == (expired.Cid).KeyString()) || got[0].After != rankOf(0) {
+		t.Fatalf("commit %+v, want the expired pin unpinned after its record", got)
 	}
 	if err := r.Crash(context.Background(), ActorName); err != nil {
 		t.Fatal(err)

@@ -90,8 +90,8 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 	if r == nil {
 		return 0
 	}
-	err := w.deps.Pins.IteratePins(ctx, r.may, func(pin api.Pin) error {
-		r.check(ctx, pin)
+	err := w.deps.Pins.IteratePins(ctx, r.may, func(pin api.Pin, rank crdt.Rank) error {
+		r.check(ctx, pin, rank)
 		return nil
 	})
 	if err != nil && ctx.Err() == nil {
@@ -144,8 +144,11 @@ func (w worker) newRepinner(ctx context.Context, dead []peer.ID, now time.Time) 
 // may reports whether the stored pin js may need repinning (mayRepin).
 func (r *repinner) may(js []byte) bool { return mayRepin(js, r.dead != nil, r.quotedDead) }
 
-// check reallocates pin if it is under-replicated.
-func (r *repinner) check(ctx context.Context, pin api.Pin) {
+// check reallocates pin, whose record ranks rank, if it is under-replicated. The repin is
+// conditional (crdt.Rank): made by the cluster from what it read, it must not win over a
+// change made since, above all an unpin a cut-off peer acknowledged while this side of the
+// partition judged it dead.
+func (r *repinner) check(ctx context.Context, pin api.Pin, rank crdt.Rank) {
 	if pin.ReplicationFactorMin == -1 || (r.dead != nil && !slices.ContainsFunc(pin.Allocations, func(a peer.ID) bool { return slices.Contains(r.dead, a) })) {
 		return
 	}
@@ -168,7 +171,7 @@ func (r *repinner) check(ctx context.Context, pin api.Pin) {
 	}
 	pin.Allocations = allocs
 	pin.Timestamp = time.Now().UTC()
-	r.changes = append(r.changes, messages.Change{Kind: crdt.OpPin, Pin: pin})
+	r.changes = append(r.changes, messages.Change{Kind: crdt.OpPin, Pin: pin, After: rank})
 	r.n++
 	if len(r.changes) >= commitBatch {
 		r.flush(ctx)
@@ -271,7 +274,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 		expired = expired[:0]
 	}
 	quotedSelf := []byte(`"` + w.deps.Self.String() + `"`)
-	err = w.deps.Pins.PinsRaw(ctx, func(c, js []byte) error {
+	err = w.deps.Pins.PinsRaw(ctx, func(c, js []byte, rank crdt.Rank) error {
 		// Most pins have no expiry and are on the node, held by the tracker or allocated
 		// elsewhere: they are told by their key and bytes. Decoding every pin was most of a
 		// sync's CPU (6 us a pin).
@@ -290,13 +293,14 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 			return fmt.Errorf("stored pin is not valid JSON: %w", err)
 		}
 		if sweeps {
-			repin.check(ctx, pin) // an expired pin is left to the sync (same now); pin is a copy
+			repin.check(ctx, pin, rank) // an expired pin is left to the sync (same now); pin is a copy
 		}
 		if !syncs {
 			return nil
 		}
 		if pin.Expired(now) {
-			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}})
+			// Conditional, as repins are: an update made since (a later expiry) wins.
+			expired = append(expired, messages.Change{Kind: crdt.OpUnpin, Pin: api.Pin{Cid: pin.Cid}, After: rank})
 			if len(expired) >= commitBatch {
 				flush()
 			}

@@ -167,7 +167,7 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 	ops := make([]crdt.Op, 0, len(m.Changes))
 	pins := make([]*api.Pin, 0, len(m.Changes))
 	for i, ch := range m.Changes {
-		op := crdt.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid}
+		op := crdt.Op{Origin: a.self, Kind: ch.Kind, Cid: ch.Pin.Cid, After: ch.After}
 		var pin *api.Pin
 		if ch.Kind == crdt.OpPin {
 			b := ch.PinJSON
@@ -328,13 +328,21 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	local, remote := make([]crdt.Op, 0, nLocal), make([]crdt.Op, 0, nRemote)
 	localCreated, remoteCreated := make([]bool, 0, nLocal), make([]bool, 0, nRemote)
 	localPins := make([]*api.Pin, 0, nLocal)
+	var lost []crdt.Op
 	j := 0
 	for _, w := range m.b.waiters {
 		for k, op := range w.ops {
-			if j < len(m.changed) && m.changed[j].Won() {
+			switch {
+			case j < len(m.changed) && m.changed[j].Won():
 				local = append(local, op)
 				localCreated = append(localCreated, m.changed[j] == crdt.Created)
 				localPins = append(localPins, w.pins[k])
+			case m.err == nil:
+				// Only a conditional op loses locally. It is logged, so it is broadcast (a
+				// gap at its seq would hold the others' version vectors back until a pull).
+				// After a failed write, a lost op cannot be told from one not written: the
+				// others pull it.
+				lost = append(lost, op)
 			}
 			j++
 		}
@@ -349,8 +357,8 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 		}
 	}
 	for _, s := range a.subs {
-		if len(local) > 0 {
-			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated})
+		if len(local)+len(lost) > 0 {
+			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated, Lost: lost})
 		}
 		if len(remote) > 0 {
 			ctx.Send(s, messages.PinsetChanged{Ops: remote, Created: remoteCreated})

@@ -29,6 +29,8 @@ type memStore struct {
 	seen    map[string]bool // CIDs with a record
 	fail    error
 	block   chan struct{}
+	// loseConditional makes conditional ops lose (their CID's record moved on).
+	loseConditional bool
 }
 
 func (s *memStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
@@ -47,7 +49,10 @@ func (s *memStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
 	changed := make([]crdt.Effect, len(ops))
 	for i, op := range ops {
 		changed[i] = crdt.Replaced
-		if !s.seen[op.Cid.KeyString()] {
+		switch {
+		case s.loseConditional && !op.After.IsZero():
+			changed[i] = crdt.Kept
+		case !s.seen[op.Cid.KeyString()]:
 			s.seen[op.Cid.KeyString()], changed[i] = true, crdt.Created
 		}
 		if op.Seq > s.last[op.Origin] {

@@ -48,7 +48,12 @@ type Op struct {
 	// binary CID
 	Cid []byte `protobuf:"bytes,6,opt,name=cid,proto3" json:"cid,omitempty"`
 	// JSON of the api.Pin; required for pin, absent for unpin
-	PinJson       []byte `protobuf:"bytes,7,opt,name=pin_json,json=pinJson,proto3" json:"pin_json,omitempty"`
+	PinJson []byte `protobuf:"bytes,7,opt,name=pin_json,json=pinJson,proto3" json:"pin_json,omitempty"`
+	// A conditional op (crdt.Rank): the rank of the record it was made from, which it beats
+	// while losing to any op made since. Both absent for a plain op, which ranks at its clock.
+	// Older peers skip them and rank the op at its clock.
+	AfterBase     uint64 `protobuf:"varint,8,opt,name=after_base,json=afterBase,proto3" json:"after_base,omitempty"`
+	AfterDepth    uint64 `protobuf:"varint,9,opt,name=after_depth,json=afterDepth,proto3" json:"after_depth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -132,6 +137,20 @@ func (x *Op) GetPinJson() []byte {
 	return nil
 }
 
+func (x *Op) GetAfterBase() uint64 {
+	if x != nil {
+		return x.AfterBase
+	}
+	return 0
+}
+
+func (x *Op) GetAfterDepth() uint64 {
+	if x != nil {
+		return x.AfterDepth
+	}
+	return 0
+}
+
 // Batch is a delta published by its origin over pubsub.
 type Batch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -209,7 +228,7 @@ var File_internal_wirepb_op_proto protoreflect.FileDescriptor
 
 const file_internal_wirepb_op_proto_rawDesc = "" +
 	"\n" +
-	"\x18internal/wirepb/op.proto\x12\x12pincluster.wire.v1\"\xb0\x01\n" +
+	"\x18internal/wirepb/op.proto\x12\x12pincluster.wire.v1\"\xf0\x01\n" +
 	"\x02Op\x12\x1d\n" +
 	"\aversion\x18\x01 \x01(\x04H\x00R\aversion\x88\x01\x01\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\fR\x06origin\x12\x10\n" +
@@ -217,7 +236,11 @@ const file_internal_wirepb_op_proto_rawDesc = "" +
 	"\x05clock\x18\x04 \x01(\x04R\x05clock\x12\x12\n" +
 	"\x04kind\x18\x05 \x01(\x04R\x04kind\x12\x10\n" +
 	"\x03cid\x18\x06 \x01(\fR\x03cid\x12\x19\n" +
-	"\bpin_json\x18\a \x01(\fR\apinJsonB\n" +
+	"\bpin_json\x18\a \x01(\fR\apinJson\x12\x1d\n" +
+	"\n" +
+	"after_base\x18\b \x01(\x04R\tafterBase\x12\x1f\n" +
+	"\vafter_depth\x18\t \x01(\x04R\n" +
+	"afterDepthB\n" +
 	"\n" +
 	"\b_version\"\x92\x01\n" +
 	"\x05Batch\x12\x1d\n" +
