@@ -26,7 +26,11 @@ const leaveConfirmEvery = 500 * time.Millisecond
 // It returns once every other member that answers no longer lists this peer, or when ctx
 // ends (the caller bounds it; members that did not answer learn the removal from
 // anti-entropy). A peer that is alone cannot leave (as peers rm refuses it): an error wrapping
-// api.ErrInvalid, and nothing changes.
+// api.ErrInvalid, and nothing changes. Nor can a peer that no other member answers (down, or
+// this peer cut off): the announcement would likely reach nobody, and once announced the
+// identity is given up (a member that hears of the removal refuses the peer for good), so
+// the peer would be out of its own reckoning and in everyone else's. It stays a member: an
+// error wrapping api.ErrUnavailable, nothing announced.
 //
 // Follower peers may leave too: a removal that a peer announces of itself is accepted from
 // any peer (it can only take itself out).
@@ -36,9 +40,12 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 	if len(members) <= 1 {
 		return fmt.Errorf("%w: %s is the only peer of this cluster: there is nothing to leave", api.ErrInvalid, self)
 	}
+	if answered, _ := s.askOthers(ctx, self); answered == 0 {
+		return fmt.Errorf("%w: leaving the cluster: no other member answers, so none would learn that this peer left; it stays a member (remove it later with peers rm from another peer)", api.ErrUnavailable)
+	}
 	for round := 0; ; round++ {
 		s.d.Node.AnnounceRemoval(ctx, self)
-		if s.othersForgot(ctx, self) {
+		if answered, forgot := s.askOthers(ctx, self); answered > 0 && forgot {
 			s.d.Node.Leave(self.String())
 			return nil
 		}
@@ -55,11 +62,11 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 	}
 }
 
-// othersForgot asks every other member it still sees for its ID and reports whether all that
-// answered no longer list self among their cluster peers (and at least one answered).
-func (s *PeerService) othersForgot(ctx context.Context, self peer.ID) bool {
+// askOthers asks every other member it still sees for its ID, and reports how many answered
+// and whether none of those lists self among its cluster peers.
+func (s *PeerService) askOthers(ctx context.Context, self peer.ID) (answered int, forgot bool) {
 	others := s.fan.others(ctx, nil)
-	answered, forgot := 0, true
+	forgot = true
 	ask(ctx, s.fan, others, &messages.IDRequest{}, RPCTimeout, func(id peer.ID, r *messages.IDResponse, err string) {
 		if err != "" || r == nil {
 			s.d.Log.Debug("leave: a member did not answer", "peer", id, "err", err)
@@ -70,5 +77,5 @@ func (s *PeerService) othersForgot(ctx context.Context, self peer.ID) bool {
 			forgot = false
 		}
 	})
-	return answered > 0 && forgot
+	return answered, forgot
 }

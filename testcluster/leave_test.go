@@ -47,3 +47,21 @@ func TestAlonePeerCannotLeave(t *testing.T) {
 		t.Fatalf("leave alone: err = %v, left = %v", err, c.Peer(0).Left())
 	}
 }
+
+// TestCutOffPeerDoesNotLeave: a peer that no other member answers does not announce its
+// removal (it would reach nobody, and the identity would be given up all the same): it stays
+// a member, on its side and on the others'.
+func TestCutOffPeerDoesNotLeave(t *testing.T) {
+	c := New(t, 3)
+	c.WaitConnected(10 * time.Second)
+	c.Partition(2)
+	c.WaitFor(func() bool { return len(c.Probe(2).Host().Network().Peers()) == 0 }, 5*time.Second, "peer 2 isolated")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := c.Peer(2).LeaveCluster(ctx)
+	if !errors.Is(err, api.ErrUnavailable) || c.Peer(2).Left() {
+		t.Fatalf("leave while cut off: err = %v, left = %v; want ErrUnavailable and still a member", err, c.Peer(2).Left())
+	}
+	c.Heal()
+	c.WaitFor(func() bool { return c.peerIDs(t, 0)[c.ID(2)] && c.peerIDs(t, 1)[c.ID(2)] }, 20*time.Second, "the others list peer 2 again")
+}
