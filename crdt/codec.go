@@ -111,6 +111,9 @@ func (o Op) Validate() error {
 	if o.After.Base == 0 && o.After.Depth != 0 {
 		return fmt.Errorf("%w: conditional op of %s names no record (after_depth without after_base)", ErrBadOp, o.Cid)
 	}
+	if o.After.Depth == math.MaxUint32 {
+		return fmt.Errorf("%w: conditional op of %s: after_depth out of range", ErrBadOp, o.Cid)
+	}
 	switch o.Kind {
 	case OpPin:
 		if len(o.PinJSON) == 0 || o.PinJSON[0] != '{' || !jsonscan.Valid(o.PinJSON) {

@@ -49,7 +49,8 @@ func TestOpGolden(t *testing.T) {
 	pin, unpin := goldenOps(t)
 	// A conditional op (a repin): fields 8 and 9, which older peers skip.
 	repin := pin
-	repin.Seq, repin.Clock, repin.After = 43, MakeHLC(1700000005000, 0), Rank{Base: MakeHLC(1700000000000, 3), Depth: 1}
+	repin.Seq, repin.After = 43, Rank{Base: MakeHLC(1700000000000, 3), Depth: 1}
+	repin.Clock = repin.After.Next().Clock()
 	for name, op := range map[string]Op{"op_pin.bin": pin, "op_unpin.bin": unpin, "op_conditional.bin": repin} {
 		stored := checkGolden(t, name, op.Marshal())
 		got, err := UnmarshalOp(stored)

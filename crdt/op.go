@@ -18,7 +18,7 @@ const (
 
 // Op is one change to the replicated pinset. Every origin numbers its ops 1, 2, 3... (Seq) and
 // stamps them with its hybrid logical clock; the pinset keeps, per CID, the op with the greatest
-// (Clock, Origin). Ops are immutable once created.
+// (Rank, Origin). Ops are immutable once created.
 type Op struct {
 	Origin peer.ID
 	Seq    uint64
@@ -41,8 +41,9 @@ type Op struct {
 // (After.Next()), so it replaces the record, and loses to every op made since the record
 // whatever its clock. With a fresh clock instead, a repin made by the majority side of a
 // partition won over an unpin the cut-off side acknowledged meanwhile, and the pin came back.
-// Its Clock stays the origin's fresh timestamp: clocks number an origin's ops in time (the
-// collection watermark), ranks decide between ops.
+// Its Clock is its rank as a timestamp (Rank.Clock): a peer that does not know ranks (a
+// version before them, which also drops After when it passes the op on) orders it alike, but
+// against an op stamped on that very tick.
 type Rank struct {
 	Base  HLC
 	Depth uint32
@@ -61,6 +62,9 @@ func (r Rank) IsZero() bool { return r == Rank{} }
 
 // Next is the rank just above r: that of a conditional op made from a record ranked r.
 func (r Rank) Next() Rank { return Rank{Base: r.Base, Depth: r.Depth + 1} }
+
+// Clock is r as a timestamp: Base, Depth logical ticks on.
+func (r Rank) Clock() HLC { return r.Base + HLC(r.Depth) }
 
 // Less reports whether r ranks below other.
 func (r Rank) Less(other Rank) bool {

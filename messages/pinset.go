@@ -10,9 +10,10 @@ import (
 type Change struct {
 	Kind crdt.OpKind
 	Pin  api.Pin // for OpUnpin only Pin.Cid is used
-	// After makes the change conditional (crdt.Rank): the rank of the CID's record it was
-	// made from, which it replaces, losing to whatever has replaced that record since. Zero:
-	// a plain change, which wins over the record whatever it is.
+	// After makes the change conditional (crdt.Rank): the rank of the CID's live record it
+	// was made from. The pinset drops the change, uncommitted and without an error (it is
+	// missing from ChangesCommitted.Ops), when that record has moved on by the time it is
+	// written. Zero: a plain change, which wins over the record whatever it is.
 	After crdt.Rank
 	// PinJSON is Pin's JSON, encoded by the caller so that the encoding runs on the callers'
 	// goroutines rather than in the single pinset actor. Empty: the actor encodes it.
@@ -49,8 +50,4 @@ type PinsetChanged struct {
 	// absent too (tracker.batchOut). Shorter
 	// than Ops (nil, say): the rest are not known to have.
 	Created []bool
-	// Lost holds, for local changes, the conditional ops that lost to their CID's record (it
-	// had moved on): logged under their seqs and broadcast like the others, they changed
-	// nothing. Only the batcher reads them.
-	Lost []crdt.Op
 }

@@ -48,8 +48,11 @@
 //
 // Short prefixes keep keys small; integers are big-endian so that keys sort numerically.
 //
-//	p/<binary CID>                 record: kind(1) | clock(8) | uvarint seq | uvarint len | origin | pin JSON
-//	                               kind 1 = live pin (JSON follows), 2 = tombstone (nothing follows)
+//	p/<binary CID>                 record: kind(1) | clock(8) | [after base(8) | uvarint after depth]
+//	                               | uvarint seq | uvarint len | origin | pin JSON
+//	                               kind 1 = live pin (JSON follows), 2 = tombstone (nothing follows),
+//	                               +0x10 = a conditional op (crdt.Rank), whose after fields follow
+//	                               the clock (keys.go)
 //	o/<len(origin)><origin><seq 8> op log entry: crdt.Op.Marshal() (protobuf), a stub (a pin
 //	                               that is its CID's record: clock and CID, the JSON read from p/),
 //	                               or a run of stubs of consecutive seqs ending at seq (oplog.go)
@@ -59,7 +62,7 @@
 //	pub/<origin>                   highest own seq published over pubsub (8 bytes)
 //	m/count                        number of live pins (8 bytes), updated in the same transaction
 //	m/clock                        greatest op clock applied (8 bytes)
-//	m/format                       on-disk layout version (8 bytes, currently 3)
+//	m/format                       on-disk layout version (8 bytes, currently 4)
 //	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
 //	mb/<peer ID>                   a member and when it was last heard from (members.go)
 //	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO

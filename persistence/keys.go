@@ -24,9 +24,11 @@ var (
 )
 
 // storeFormat is the on-disk layout version, written at creation and checked on open.
-// Format 2 has op log stubs and format 3 runs of them (oplog.go); a format 1 or 2 store is
-// read as it is and marked 3 when opened, since its log entries are valid in format 3 too.
-const storeFormat = 3
+// Format 2 has op log stubs, format 3 runs of them (oplog.go), and format 4 records of
+// conditional ops (flagAfter). A store of an earlier format is read as it is and marked 4 when
+// opened, since its records and log entries are valid in format 4 too; a version before 4
+// refuses a format 4 store instead of misreading its conditional records.
+const storeFormat = 4
 
 // Record value kinds: the first byte of a p/ value, with flagAfter set for a conditional op
 // (crdt.Rank), whose record carries the rank it was made from after the clock.

@@ -34,7 +34,7 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 
 // CollectTombstones is DropTombstones going on without the members in exclude (silent beyond
 // the absent-peer horizon): before each chunk of tombstones goes, each of them is recorded as
-// excluded (ExcludeMember) at the greatest clock of the tombstones dropped so far, so its pins
+// excluded (ExcludeMember) at the greatest rank (crdt.Rank.Base) of the tombstones dropped so far, so its pins
 // that raced these deletions are recognised, and only those: the watermark is what was
 // collected, not the greatest clock seen, which would also catch pins the member made after
 // every collected deletion. first lists the members excluded for the first time. It reads the
@@ -99,7 +99,9 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 				left = append(left, tombIdxKey(cid))
 			case h.seq > upTo[peer.ID(h.origin)]:
 			default:
-				watermark = max(watermark, h.clock)
+				// By rank: an expiry unpin's clock is fresh, its rank that of the pin it ended,
+				// and only an op ranked under a tombstone can have lost to it.
+				watermark = max(watermark, h.rank().Base)
 				victims = append(victims, append([]byte(nil), cid...))
 			}
 		}

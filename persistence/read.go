@@ -189,12 +189,8 @@ func (s *Store) PinsRanked(ctx context.Context, fn func(cid, pinJSON []byte, ran
 	defer s.leave()
 	return s.iterate(ctx, prefixPin, func(key, v []byte) error {
 		h, err := decodeRecord(v)
-		if err != nil {
-			c, _ := api.CastCid(key[len(prefixPin):])
-			return fmt.Errorf("persistence: record of %s: %w", c, err)
-		}
-		if h.kind != kindLive {
-			return nil
+		if err != nil || h.kind != kindLive {
+			return nil // as PinsRaw: a corrupt record does not end the pass
 		}
 		return fn(key[len(prefixPin):], h.pinJSON, h.rank())
 	})

@@ -304,7 +304,7 @@ func (s *Store) load() error {
 			if err != nil {
 				return err
 			}
-			if f == 1 || f == 2 { // full entries and stubs: valid in format 3 as they are
+			if f >= 1 && f < storeFormat { // full entries, stubs, runs: valid in format 4 as they are
 				if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
 					return err
 				}

@@ -19,11 +19,9 @@
 package batcher
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -136,9 +134,9 @@ func (a *batcherActor) Receive(ctx actor.Context) {
 	case *publishOps:
 		a.onPublishOps(ctx, m)
 	case messages.PinsetChanged: // subscribed to the pinset: broadcast local changes
-		if ops := localOps(m); len(ops) > 0 {
-			a.pending.Add(int64(len(ops)))
-			a.onPublishOps(ctx, &publishOps{ops: ops})
+		if m.Local && len(m.Ops) > 0 {
+			a.pending.Add(int64(len(m.Ops)))
+			a.onPublishOps(ctx, &publishOps{ops: m.Ops})
 		}
 	case *flushBatch:
 		a.onFlush(ctx, m)
@@ -342,18 +340,4 @@ func (a *batcherActor) grantRoom(ctx actor.Context) {
 		}
 		a.waiters = a.waiters[1:]
 	}
-}
-
-// localOps is what a pinset event gives to broadcast: its local ops, those that lost
-// (PinsetChanged.Lost) among them in seq order, as they were logged.
-func localOps(m messages.PinsetChanged) []crdt.Op {
-	switch {
-	case !m.Local:
-		return nil
-	case len(m.Lost) == 0:
-		return m.Ops
-	}
-	ops := append(slices.Clone(m.Ops), m.Lost...)
-	slices.SortFunc(ops, func(x, y crdt.Op) int { return cmp.Compare(x.Seq, y.Seq) })
-	return ops
 }

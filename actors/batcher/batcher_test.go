@@ -3,7 +3,6 @@ package batcher
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -314,22 +313,5 @@ func TestWaitPublished(t *testing.T) {
 	}
 	if batches, _ := rec.snapshot(); len(batches) == 0 {
 		t.Fatal("WaitPublished returned before the batch was published")
-	}
-}
-
-// A pinset event's lost conditional ops are broadcast among its changes, in seq order: the
-// published mark passes them, and a gap would hold the others back until a pull.
-func TestLocalOpsIncludeLostInSeqOrder(t *testing.T) {
-	op := func(seq uint64) crdt.Op { return crdt.Op{Seq: seq} }
-	ev := messages.PinsetChanged{Local: true, Ops: []crdt.Op{op(1), op(3), op(4)}, Lost: []crdt.Op{op(2), op(5)}}
-	var seqs []uint64
-	for _, o := range localOps(ev) {
-		seqs = append(seqs, o.Seq)
-	}
-	if !slices.Equal(seqs, []uint64{1, 2, 3, 4, 5}) {
-		t.Fatalf("broadcast %v, want 1..5", seqs)
-	}
-	if ev.Local = false; localOps(ev) != nil {
-		t.Fatal("remote changes are broadcast by their origin, not here")
 	}
 }

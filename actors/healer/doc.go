@@ -28,7 +28,8 @@
 //     made from the record the pass read, they lose to any change made to the CID since.
 //     The majority side of a partition repins the cut-off peer's pins; an unpin that peer
 //     acknowledged meanwhile must win when the partition heals, and with a fresh timestamp
-//     the repin won. A change that loses is still logged and broadcast; it changes nothing.
+//     the repin won. The pinset drops a change whose record has moved on before it is
+//     written (it is missing from the commit's ops); the next pass judges the CID again.
 //   - A restarted instance keeps nothing: it syncs at once and schedules its ticks again; a
 //     PeerDown lost in a crash is covered by the next sweep.
 //   - The passes read the stored JSON and decode only the pins they may act on (elsewhere,

@@ -16,7 +16,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // Store is the durable pinset (persistence.Store satisfies it).
@@ -31,6 +33,9 @@ type Store interface {
 	Applied(origin peer.ID) (uint64, error)
 	// MaxClock is the greatest clock stored.
 	MaxClock() (crdt.HLC, error)
+	// Get is c's record (found false: none); the actor reads it to check a conditional
+	// change (messages.Change.After) before numbering it.
+	Get(c api.Cid) (rec persistence.Record, found bool, err error)
 	// Maintenance installs snapshots and collects tombstones (install.go); like Apply, it is
 	// only called from one goroutine at a time.
 	Maintenance

@@ -184,16 +184,71 @@ func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChang
 		ops = append(ops, op)
 		pins = append(pins, pin)
 	}
-	a.number(ops)
 	a.waiting = append(a.waiting, waiter{sender: ctx.Sender(), ops: ops, pins: pins})
 	a.maybeWrite(ctx)
 }
 
-// number gives local ops the next seqs and fresh clocks.
+// prepare readies the local requests of a group commit about to be written: it drops each
+// conditional op (crdt.Rank) whose record has moved on since the change was made, then gives
+// the rest their seqs and clocks. It runs when the batch is taken, with no write in flight,
+// so the records it reads are those the ops will be merged with (a local op goes before the
+// remote ones of its batch, and an op of this batch on the same CID counts as moved on).
+//
+// Decision: a conditional op is dropped here, before it has a seq, rather than logged as a
+// loser. Logged, it would be an op made after its origin saw whatever replaced the record,
+// ranked below it: once that was a collected tombstone, the op would bring the pin back on
+// the peers that no longer hold the tombstone, and only there. Every op an origin makes after
+// seeing a change must rank above it; a conditional op that passes this check does.
+func (a *pinsetActor) prepare(b batch) {
+	conditional := false
+	for _, w := range b.waiters {
+		for _, op := range w.ops {
+			conditional = conditional || !op.After.IsZero()
+		}
+	}
+	if conditional {
+		touched := map[string]bool{}
+		for i := range b.waiters {
+			w := &b.waiters[i]
+			ops, pins := w.ops[:0], w.pins[:0]
+			for k, op := range w.ops {
+				key := op.Cid.KeyString()
+				if !op.After.IsZero() && (touched[key] || !a.stillAfter(op)) {
+					continue
+				}
+				touched[key] = true
+				ops, pins = append(ops, op), append(pins, w.pins[k])
+			}
+			w.ops, w.pins = ops, pins
+		}
+	}
+	for _, w := range b.waiters {
+		a.number(w.ops)
+	}
+}
+
+// stillAfter reports whether op's CID's record is the one the conditional op was made from: a
+// live pin ranked op.After. Any doubt answers false; the op's maker tries again on its next
+// pass.
+func (a *pinsetActor) stillAfter(op crdt.Op) bool {
+	rec, found, err := a.store.Get(op.Cid)
+	if err != nil {
+		a.log.Warn("pinset: reading the record a conditional change was made from; the change is dropped", "cid", op.Cid, "err", err)
+		return false
+	}
+	return found && !rec.Deleted && rec.Op.Rank() == op.After
+}
+
+// number gives local ops the next seqs, and fresh clocks but for conditional ops, which are
+// stamped with their rank (crdt.Rank.Clock).
 func (a *pinsetActor) number(ops []crdt.Op) {
 	for i := range ops {
 		ops[i].Seq = a.nextSeq
-		ops[i].Clock = a.clock.Now()
+		if ops[i].After.IsZero() {
+			ops[i].Clock = a.clock.Now()
+		} else {
+			ops[i].Clock = ops[i].After.Next().Clock()
+		}
 		a.nextSeq++
 	}
 }
@@ -220,6 +275,7 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	var job writeJob
 	if len(a.waiting) > 0 || len(a.remote) > 0 {
 		b := a.takeBatch()
+		a.prepare(b)
 		a.inflight = b
 		job = b
 	} else {
@@ -293,13 +349,10 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	}
 	if m.err != nil {
 		a.log.Error("pinset: write failed", "ops", len(m.changed), "err", m.err)
-		// Continue numbering after what is stored so our op log has no gap, renumbering the
-		// requests still waiting.
+		// Continue numbering after what is stored so our op log has no gap (the requests still
+		// waiting are numbered when they are written).
 		if last, err := a.store.LastSeq(a.self); err == nil {
 			a.nextSeq = last + 1
-			for _, w := range a.waiting {
-				a.number(w.ops)
-			}
 		}
 	}
 	a.maybeWrite(ctx)
@@ -328,21 +381,13 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	local, remote := make([]crdt.Op, 0, nLocal), make([]crdt.Op, 0, nRemote)
 	localCreated, remoteCreated := make([]bool, 0, nLocal), make([]bool, 0, nRemote)
 	localPins := make([]*api.Pin, 0, nLocal)
-	var lost []crdt.Op
 	j := 0
 	for _, w := range m.b.waiters {
 		for k, op := range w.ops {
-			switch {
-			case j < len(m.changed) && m.changed[j].Won():
+			if j < len(m.changed) && m.changed[j].Won() {
 				local = append(local, op)
 				localCreated = append(localCreated, m.changed[j] == crdt.Created)
 				localPins = append(localPins, w.pins[k])
-			case m.err == nil:
-				// Only a conditional op loses locally. It is logged, so it is broadcast (a
-				// gap at its seq would hold the others' version vectors back until a pull).
-				// After a failed write, a lost op cannot be told from one not written: the
-				// others pull it.
-				lost = append(lost, op)
 			}
 			j++
 		}
@@ -357,8 +402,8 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 		}
 	}
 	for _, s := range a.subs {
-		if len(local)+len(lost) > 0 {
-			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated, Lost: lost})
+		if len(local) > 0 {
+			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated})
 		}
 		if len(remote) > 0 {
 			ctx.Send(s, messages.PinsetChanged{Ops: remote, Created: remoteCreated})

@@ -18,6 +18,7 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // memStore is a Store that records every Apply; block, when set, holds Apply until closed.
@@ -29,8 +30,15 @@ type memStore struct {
 	seen    map[string]bool // CIDs with a record
 	fail    error
 	block   chan struct{}
-	// loseConditional makes conditional ops lose (their CID's record moved on).
-	loseConditional bool
+	// records are what Get answers (the tests of conditional changes set them).
+	records map[string]persistence.Record
+}
+
+func (s *memStore) Get(c api.Cid) (persistence.Record, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[c.KeyString()]
+	return r, ok, nil
 }
 
 func (s *memStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
@@ -49,10 +57,7 @@ func (s *memStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
 	changed := make([]crdt.Effect, len(ops))
 	for i, op := range ops {
 		changed[i] = crdt.Replaced
-		switch {
-		case s.loseConditional && !op.After.IsZero():
-			changed[i] = crdt.Kept
-		case !s.seen[op.Cid.KeyString()]:
+		if !s.seen[op.Cid.KeyString()] {
 			s.seen[op.Cid.KeyString()], changed[i] = true, crdt.Created
 		}
 		if op.Seq > s.last[op.Origin] {

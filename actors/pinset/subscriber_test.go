@@ -60,25 +60,3 @@ func TestSubscribeAddsASubscriber(t *testing.T) {
 		t.Fatalf("subscriber saw %d ops, want 1", n)
 	}
 }
-
-// A conditional op that loses to its CID's record is still acknowledged (it was logged) and
-// handed to the subscribers as Lost, for the batcher to broadcast, not as a change.
-func TestLostConditionalOpIsNotAChange(t *testing.T) {
-	sys := actor.NewActorSystem()
-	store := &memStore{loseConditional: true}
-	var changed, lost []crdt.Op
-	subs := subscriber(t, sys, func(ev messages.PinsetChanged) {
-		changed, lost = append(changed, ev.Ops...), append(lost, ev.Lost...)
-	})
-	p, _ := spawnIn(t, sys, store, subs)
-	after := crdt.Rank{Base: 7}
-	ops, err := p.Commit(t.Context(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)},
-		messages.Change{Kind: crdt.OpUnpin, Pin: testPin(2), After: after})
-	if err != nil || len(ops) != 2 || ops[1].After != after {
-		t.Fatalf("commit: %v, %+v", err, ops)
-	}
-	settle(t, sys, subs)
-	if len(changed) != 1 || changed[0].Seq != ops[0].Seq || len(lost) != 1 || lost[0].Seq != ops[1].Seq {
-		t.Fatalf("changes %+v, lost %+v; want the plain pin changed and the conditional unpin lost", changed, lost)
-	}
-}

@@ -27,7 +27,9 @@ import (
 // dropped once it is causally stable: every member has seen it (its seq is within the pointwise
 // minimum of all members' version vectors) and this peer holds every op each member had made
 // when it reported that vector, so no op older than the tombstone can still arrive from a
-// member. The op logs are trimmed up to that minimum too, and a peer that later needs trimmed
+// member (an op a member makes after it has seen the tombstone ranks above it: a plain op by
+// its clock, a conditional one because the pinset drops it once its record has moved on,
+// actors/pinset prepare). The op logs are trimmed up to that minimum too, and a peer that later needs trimmed
 // ops loads a snapshot, which can neither resurrect a collected deletion here (records already
 // seen are skipped) nor keep one there (records the sender saw and no longer holds are pruned).
 //

@@ -51,7 +51,8 @@ type Op struct {
 	PinJson []byte `protobuf:"bytes,7,opt,name=pin_json,json=pinJson,proto3" json:"pin_json,omitempty"`
 	// A conditional op (crdt.Rank): the rank of the record it was made from, which it beats
 	// while losing to any op made since. Both absent for a plain op, which ranks at its clock.
-	// Older peers skip them and rank the op at its clock.
+	// Older peers skip them (and drop them when they pass the op on): they rank the op at its
+	// clock, which for a conditional op is its rank as a timestamp (crdt.Rank.Clock).
 	AfterBase     uint64 `protobuf:"varint,8,opt,name=after_base,json=afterBase,proto3" json:"after_base,omitempty"`
 	AfterDepth    uint64 `protobuf:"varint,9,opt,name=after_depth,json=afterDepth,proto3" json:"after_depth,omitempty"`
 	unknownFields protoimpl.UnknownFields
