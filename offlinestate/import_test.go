@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/identity"
-	"github.com/pincluster/pincluster/persistence"
 )
 
 // exportBody is the pinset as `state export` writes it, without the header (it carries the
@@ -247,47 +244,6 @@ func TestStateExportImportRoundTripIsByteIdentical(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(in.String()), "\n")[1:] {
 		if !strings.Contains(first, l+"\n") {
 			t.Fatalf("imported pin changed: %s not in\n%s", l, first)
-		}
-	}
-}
-
-// After a state cleanup, on a peer whose peerstore names other members, `state import`
-// numbers its ops after the own-seq mark (the others hold the earlier ones and would skip
-// the imported ops as seen) and moves the mark to its last op; a cluster of one numbers on
-// from its state.
-func TestStateImportNumbersAfterTheMark(t *testing.T) {
-	for _, members := range []bool{true, false} {
-		dir := t.TempDir()
-		initDir(t, dir)
-		ident, err := identity.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := SaveOwnSeq(dir, ident.ID, 50); err != nil {
-			t.Fatal(err)
-		}
-		if members {
-			if err := os.WriteFile(filepath.Join(dir, PeerstoreFile), []byte("/ip4/127.0.0.1/tcp/9096/p2p/"+ident.ID.String()+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		c := testCid(t, "a")
-		if err := Import(context.Background(), dir, strings.NewReader(fmt.Sprintf(`{"cid":%q}`+"\n", c)), ImportOptions{}, nil); err != nil {
-			t.Fatal(err)
-		}
-		s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		last, err := s.LastSeq(ident.ID)
-		s.Close()
-		mark, _ := OwnSeq(dir, ident.ID)
-		want := uint64(1)
-		if members {
-			want = 51
-		}
-		if err != nil || last != want || mark != max(want, 50) {
-			t.Fatalf("members %v: imported op numbered %d (%v), mark %d; want %d and %d", members, last, err, mark, want, max(want, 50))
 		}
 	}
 }

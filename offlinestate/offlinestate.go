@@ -126,13 +126,6 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 		if err != nil {
 			return err
 		}
-		// After a state cleanup the others still hold this peer's earlier ops: number after
-		// them (OwnSeqFloor), or they would skip the imported ops as seen.
-		floor, _, err := OwnSeqFloor(dir, ident.ID, nil)
-		if err != nil {
-			return err
-		}
-		last = max(last, floor)
 		maxClock, err := s.MaxClock()
 		if err != nil {
 			return err
@@ -177,11 +170,6 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 		}
 		if err != nil {
 			return err
-		}
-		if mark, err := OwnSeq(dir, ident.ID); err == nil && seq > mark { // never lowered
-			if err := SaveOwnSeq(dir, ident.ID, seq); err != nil {
-				return fmt.Errorf("recording this peer's last op number: %w", err)
-			}
 		}
 		if out != nil {
 			fmt.Fprintf(out, "imported %d pins into %s\n", n, dir)

@@ -51,7 +51,7 @@ const defaultMemoryLimit = 768 << 20
 const defaultGCPercent = 50
 
 // PeerstoreFile lists known peers' multiaddrs, one per line.
-const PeerstoreFile = offlinestate.PeerstoreFile
+const PeerstoreFile = "peerstore"
 
 // Init writes a default config (service.json) and identity (identity.json) in dir. The secret
 // comes from CLUSTER_SECRET (or PINCLUSTER_SECRET) when set, so several peers can be initialised

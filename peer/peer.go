@@ -263,19 +263,13 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		return nil, err
 	}
 	// The tracker and the batcher hear of every change by message (PinsetChanged).
-	own, err := ownSeqMark(dir, ident.ID, opts.Bootstrap)
-	if err != nil {
-		return nil, err
-	}
-	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log,
-		pinset.WithOwnSeq(own)); err != nil {
+	if p.pinset, err = pinset.Spawn(p.root, ident.ID, p.store, p.clock, []*actor.PID{p.tracker.PID(), p.batcher.PID()}, log); err != nil {
 		return nil, err
 	}
 	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
 		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.roster.SignsOfLife, p.roster.LearnHeard),
-		syncer.WithStreams(p.streams), syncer.WithTransfers(p.transfers), syncer.WithAnnouncements(p.roster.Announced),
-		syncer.WithOwnSeqs(ident.ID, p.pinset.OwnSeqSeen)); err != nil {
+		syncer.WithStreams(p.streams), syncer.WithTransfers(p.transfers), syncer.WithAnnouncements(p.roster.Announced)); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),

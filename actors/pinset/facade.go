@@ -32,15 +32,11 @@ type Pinset struct {
 
 // Spawn starts the pinset actor. Every subscriber PID (the tracker, the batcher) is sent a
 // messages.PinsetChanged after each write that changed the pinset (see Subscribe).
-func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, subscribers []*actor.PID, log *slog.Logger, opts ...Option) (*Pinset, error) {
+func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, subscribers []*actor.PID, log *slog.Logger) (*Pinset, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	var own OwnSeqMark
-	for _, o := range opts {
-		o(&own)
-	}
-	a, err := newActor(self, store, clock, subscribers, log, own)
+	a, err := newActor(self, store, clock, subscribers, log)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +51,7 @@ func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, sub
 		}
 		subs := a.subs
 		a.writes.Wait()
-		fresh, err := newActor(self, store, clock, subs, log, own)
+		fresh, err := newActor(self, store, clock, subs, log)
 		if err != nil {
 			panic(fmt.Sprintf("pinset: restarting: %v", err)) // supervision retries
 		}

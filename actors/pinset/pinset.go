@@ -29,7 +29,6 @@ type waiter struct {
 type batch struct {
 	waiters []waiter
 	remote  []waiter // sender nil when nobody waits
-	mark    *ownMark // noted once the batch is written (ownseq.go)
 }
 
 func (b batch) ops() []crdt.Op {
@@ -45,11 +44,6 @@ func (b batch) ops() []crdt.Op {
 
 func (b batch) run(_ context.Context, store Store) any {
 	changed, err := store.Apply(b.ops())
-	if err == nil && b.mark != nil {
-		if s := b.maxOwnSeq(); s > 0 {
-			b.mark.note(s)
-		}
-	}
 	return &writeDone{b: b, changed: changed, err: err}
 }
 
@@ -102,14 +96,9 @@ type pinsetActor struct {
 	// jobCtx bounds the long maintenance writes; cancelled when the actor stops.
 	jobCtx    context.Context
 	cancelJob context.CancelFunc
-	// The own-seq mark (ownseq.go): as read at start, whether local changes are held until
-	// a member tells how far the cluster holds this peer's ops, and the writer's side.
-	floor uint64
-	held  bool
-	mark  *ownMark
 }
 
-func newActor(self peer.ID, store Store, clock *crdt.Clock, subs []*actor.PID, log *slog.Logger, own OwnSeqMark) (*pinsetActor, error) {
+func newActor(self peer.ID, store Store, clock *crdt.Clock, subs []*actor.PID, log *slog.Logger) (*pinsetActor, error) {
 	last, err := store.LastSeq(self)
 	if err != nil {
 		return nil, fmt.Errorf("pinset: reading last seq: %w", err)
@@ -120,14 +109,8 @@ func newActor(self peer.ID, store Store, clock *crdt.Clock, subs []*actor.PID, l
 	}
 	clock.Observe(mc)
 	jobCtx, cancel := context.WithCancel(context.Background())
-	a := &pinsetActor{self: self, store: store, clock: clock, subs: subs, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{},
-		jobCtx: jobCtx, cancelJob: cancel, floor: own.Floor, held: own.Gate && last < own.Floor,
-		mark: &ownMark{save: own.Save, written: own.Floor}}
-	if a.held {
-		log.Warn("pinset: this peer's state holds fewer of its own ops than it made (restored or cleaned): local changes wait until another member tells how far the cluster holds them",
-			"held", last, "made", own.Floor)
-	}
-	return a, nil
+	return &pinsetActor{self: self, store: store, clock: clock, subs: subs, log: log, nextSeq: last + 1, writes: &sync.WaitGroup{},
+		jobCtx: jobCtx, cancelJob: cancel}, nil
 }
 
 // faultHook, when set (tests only), sees every message of the pinset actor before it is
@@ -143,8 +126,6 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onCommitChanges(ctx, m)
 	case *messages.ApplyRemoteOps:
 		a.onApplyRemote(ctx, m)
-	case OwnSeqSeen:
-		a.onOwnSeqSeen(m)
 	case *writeDone:
 		a.onWriteDone(ctx, m)
 	case Subscribe:
@@ -183,10 +164,6 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 }
 
 func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChanges) {
-	if a.held {
-		ctx.Respond(&messages.ChangesCommitted{Err: a.behind()})
-		return
-	}
 	ops := make([]crdt.Op, 0, len(m.Changes))
 	pins := make([]*api.Pin, 0, len(m.Changes))
 	for i, ch := range m.Changes {
@@ -285,9 +262,6 @@ func (a *pinsetActor) onApplyRemote(ctx actor.Context, m *messages.ApplyRemoteOp
 			a.nextSeq = op.Seq + 1
 		}
 	}
-	if a.nextSeq > a.floor {
-		a.release("its own ops came back up to the mark")
-	}
 	a.remote = append(a.remote, waiter{sender: ctx.Sender(), ops: m.Ops})
 	a.maybeWrite(ctx)
 }
@@ -302,7 +276,6 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 	if len(a.waiting) > 0 || len(a.remote) > 0 {
 		b := a.takeBatch()
 		a.prepare(b)
-		b.mark = a.mark
 		a.inflight = b
 		job = b
 	} else {
@@ -314,14 +287,13 @@ func (a *pinsetActor) maybeWrite(ctx actor.Context) {
 		// through Badger's deep call chain every time.
 		q := make(chan writeJob, 1)
 		a.writeq = q
-		self, system, store, jobCtx, mark := ctx.Self(), ctx.ActorSystem(), a.store, a.jobCtx, a.mark
+		self, system, store, jobCtx := ctx.Self(), ctx.ActorSystem(), a.store, a.jobCtx
 		a.writes.Add(1)
 		go func() {
 			defer a.writes.Done()
 			for j := range q { // q, not a.writeq: the actor clears its field when it stops
 				system.Root.Send(self, writerResult{from: a, msg: j.run(jobCtx, store)})
 			}
-			mark.flush() // exact when the peer stops
 		}()
 	}
 	a.writeq <- job // never blocks: one write in flight at a time, and the writer is idle

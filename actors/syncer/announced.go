@@ -104,7 +104,6 @@ func (a *syncerActor) onVVAnnounced(m *vvAnnounced) {
 	telemetry.Announcements.WithLabelValues("current").Inc()
 	a.seen[m.from] = SeenVV{VV: vv, At: m.at}
 	a.sums[m.from] = sum
-	a.tellOwnSeq(m.from, vv)
 }
 
 // merged is the copy of from's vector that ann yields, and its Sum; !ok: there is none (a

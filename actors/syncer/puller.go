@@ -71,7 +71,6 @@ type Syncer struct {
 	heard         func() map[peer.ID]time.Time // WithLiveness; nil: none sent
 	learnHeard    func(map[peer.ID]time.Time)
 	alive         func(peer.ID) // WithAnnouncements
-	ownSeqs       ownSeqs       // WithOwnSeqs
 	announceLimit rate.Limit    // per peer (announced.go; tests raise it)
 	streams       *Streams      // nil: pulls ask for everything
 	transfers     passgate.Gate
@@ -99,7 +98,7 @@ func Spawn(parent root.Parent, store Store, req Requester, writer Writer, trust 
 	produce := func() actor.Actor {
 		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, heard: s.heard, seen: map[peer.ID]SeenVV{},
 			sums: map[peer.ID][crdt.SumSize]byte{}, announcers: map[peer.ID]*rate.Limiter{}, alive: s.alive, announceLimit: s.announceLimit,
-			snapshotMin: s.snapshotMin, ownSeqs: s.ownSeqs, trust: trust}
+			snapshotMin: s.snapshotMin}
 	}
 	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
 	if err != nil {

@@ -44,7 +44,6 @@ type forgetSeen struct {
 func (a *syncerActor) onVVSeen(m *vvSeen) {
 	a.seen[m.from] = m.sv
 	delete(a.sums, m.from)
-	a.tellOwnSeq(m.from, m.sv.VV)
 }
 
 func (a *syncerActor) onSeenRequest(ctx actor.Context) {

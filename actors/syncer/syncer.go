@@ -95,11 +95,6 @@ type syncerActor struct {
 	alive         func(peer.ID)
 
 	snapshotMin uint64 // farBehind's floor
-
-	ownSeqs ownSeqs // WithOwnSeqs (ownseqs.go)
-	trust   Trust
-	ownSent uint64 // the highest entry for this peer told so far
-	ownTold bool   // whether one was
 }
 
 func (a *syncerActor) Receive(ctx actor.Context) {
