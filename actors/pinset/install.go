@@ -191,6 +191,7 @@ func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
 	// peer's unpin superseded it); the version vector it raised says how far our seqs went, and
 	// a seq at or below it would be taken for a duplicate and dropped.
 	own = max(own, m.raised[a.self])
+	a.ownKnown = max(a.ownKnown, own)
 	if own >= a.nextSeq {
 		a.nextSeq = own + 1
 	}

@@ -85,6 +85,9 @@ type pinsetActor struct {
 	log   *slog.Logger
 
 	nextSeq  uint64
+	// ownKnown is the highest seq of this peer's own ops seen coming back (pulled, or in a
+	// snapshot) since the instance started: numbering never goes back to or below it.
+	ownKnown uint64
 	waiting  []waiter        // local requests not yet written
 	remote   []waiter        // remote ops not yet written
 	jobs     []maintJob      // snapshot installs and tombstone collections not yet run (install.go)
@@ -258,8 +261,9 @@ func (a *pinsetActor) onApplyRemote(ctx actor.Context, m *messages.ApplyRemoteOp
 		a.clock.Observe(op.Clock)
 		// Our own ops coming back (a peer whose state was cleaned and that rejoined pulls its
 		// old ops from the others): keep numbering after them so no seq is used twice.
-		if op.Origin == a.self && op.Seq >= a.nextSeq {
-			a.nextSeq = op.Seq + 1
+		if op.Origin == a.self {
+			a.ownKnown = max(a.ownKnown, op.Seq)
+			a.nextSeq = max(a.nextSeq, op.Seq+1)
 		}
 	}
 	a.remote = append(a.remote, waiter{sender: ctx.Sender(), ops: m.Ops})
@@ -350,9 +354,10 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	if m.err != nil {
 		a.log.Error("pinset: write failed", "ops", len(m.changed), "err", m.err)
 		// Continue numbering after what is stored so our op log has no gap (the requests still
-		// waiting are numbered when they are written).
+		// waiting are numbered when they are written), and after our own ops seen coming back:
+		// one still queued to be written (or not written by this failure) holds its seq.
 		if last, err := a.store.LastSeq(a.self); err == nil {
-			a.nextSeq = last + 1
+			a.nextSeq = max(last, a.ownKnown) + 1
 		}
 	}
 	a.maybeWrite(ctx)

@@ -224,6 +224,31 @@ func TestRemoteOpsOfOurOwnOriginAdvanceNumbering(t *testing.T) {
 	}
 }
 
+// A failed write does not take numbering back below our own ops seen coming back: the one
+// pulled here was not written (the write failed) but others hold it, and its seq is taken.
+func TestFailedWriteKeepsNumberingAfterOwnOpsSeen(t *testing.T) {
+	store := &memStore{}
+	p, self := spawn(t, store)
+	ctx := context.Background()
+	store.mu.Lock()
+	store.fail = errors.New("disk full")
+	store.mu.Unlock()
+	old := testPin(7)
+	if err := p.ApplyRemoteWait(ctx, []crdt.Op{{Origin: self, Seq: 41, Clock: 5, Kind: crdt.OpPin, Cid: old.Cid, PinJSON: []byte(`{}`)}}); err == nil {
+		t.Fatal("the failed write of a pulled op was acknowledged")
+	}
+	store.mu.Lock()
+	store.fail = nil
+	store.mu.Unlock()
+	ops, err := p.Commit(ctx, messages.Change{Kind: crdt.OpPin, Pin: testPin(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Seq != 42 {
+		t.Fatalf("seq after a failed write = %d, want 42 (after our op 41, which others hold)", ops[0].Seq)
+	}
+}
+
 // TestCommitHonoursContext: a commit whose context ended reports a timeout, not a hang.
 func TestCommitHonoursContext(t *testing.T) {
 	store := &memStore{block: make(chan struct{})}
