@@ -84,7 +84,7 @@ type pinsetActor struct {
 	subs  []*actor.PID // told of every change (PinsetChanged), in order
 	log   *slog.Logger
 
-	nextSeq  uint64
+	nextSeq uint64
 	// ownKnown is the highest seq of this peer's own ops seen coming back (pulled, or in a
 	// snapshot) since the instance started: numbering never goes back to or below it.
 	ownKnown uint64
