@@ -105,7 +105,11 @@ func (f *fakes) Placement(c api.Cid) (bool, bool, error) {
 
 func (f *fakes) Commit(_ context.Context, changes ...messages.Change) ([]crdt.Op, error) {
 	f.commits <- slices.Clone(changes)
-	return nil, nil
+	ops := make([]crdt.Op, len(changes)) // every change committed
+	for i, ch := range changes {
+		ops[i] = crdt.Op{Kind: ch.Kind, Cid: ch.Pin.Cid, After: ch.After}
+	}
+	return ops, nil
 }
 
 // Allocate keeps the live current allocations and fills up to max from the live peers in ID

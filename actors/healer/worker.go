@@ -172,7 +172,6 @@ func (r *repinner) check(ctx context.Context, pin api.Pin, rank crdt.Rank) {
 	pin.Allocations = allocs
 	pin.Timestamp = time.Now().UTC()
 	r.changes = append(r.changes, messages.Change{Kind: crdt.OpPin, Pin: pin, After: rank})
-	r.n++
 	if len(r.changes) >= commitBatch {
 		r.flush(ctx)
 	}
@@ -182,9 +181,11 @@ func (r *repinner) flush(ctx context.Context) {
 	if len(r.changes) == 0 {
 		return
 	}
-	if _, err := r.w.deps.Pinset.Commit(ctx, r.changes...); err != nil {
+	ops, err := r.w.deps.Pinset.Commit(ctx, r.changes...)
+	if err != nil {
 		r.w.log.Warn("repinning: commit", "pins", len(r.changes), "err", err)
 	}
+	r.n += len(ops) // a repin whose record moved on meanwhile is dropped, not counted
 	r.changes = r.changes[:0]
 }
 
