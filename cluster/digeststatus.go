@@ -233,7 +233,7 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 		g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
 			Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: make(map[string]api.PinInfoShort, len(ps.members)+1)}
 		g.PeerMap[selfKey] = lp.st
-		if err := s.fill(&g, lp.cid, ps, r, now); err != nil {
+		if err := s.fillPart(&g, lp, ps, r, now); err != nil {
 			return err
 		}
 		if !g.Match(filter) {
@@ -330,5 +330,19 @@ func (s *StatusService) shardedStatus(ctx context.Context, c api.Cid, filter api
 // LocalDigest streams this peer's status of every pin of the pinset in binary CID order, for
 // the status digest actor's reconcile (actors/statusdigest.Local). It blocks for the pass.
 func (s *StatusService) LocalDigest(ctx context.Context, fn func(cid []byte, st api.PinInfoShort) error) error {
-	return s.localPass(ctx, 0, func(lp *localPin) error { return fn(lp.cid, lp.st) })
+	return s.localPass(ctx, 0, func(lp *localPin) error {
+		if lp.gone { // not in the pinset: the tracker's changes keep those entries
+			return nil
+		}
+		return fn(lp.cid, lp.st)
+	})
+}
+
+// fillPart adds the other members' parts of a local pass's pin: fill, or fillUnpinned for a
+// CID the pinset no longer holds.
+func (s *StatusService) fillPart(g *api.GlobalPinInfo, lp *localPin, ps *digestParts, r DigestReader, now time.Time) error {
+	if lp.gone {
+		return s.fillUnpinned(g, lp.cid, ps, r)
+	}
+	return s.fill(g, lp.cid, ps, r, now)
 }

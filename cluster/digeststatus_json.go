@@ -134,7 +134,7 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	parts := make([]memberPart, len(ps.members))
 	selfID := s.d.Members.Self().String() // base58: once per pass, not per pin
 	return s.localPass(ctx, 0, func(lp *localPin) error {
-		if bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
+		if lp.gone || bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
 			return s.slowPin(ctx, lp, ps, r, now, filter, slow)
 		}
 		if !lp.scanned || !markAllocated(lp.spans.allocations, selfID, index, allocated) {
@@ -186,7 +186,7 @@ func (s *StatusService) slowPin(ctx context.Context, lp *localPin, ps *digestPar
 	}
 	g := api.GlobalPinInfo{Cid: pin.Cid, Name: pin.Name, Allocations: orEmpty(pin.Allocations), Origins: orEmpty(pin.Origins),
 		Created: pin.Timestamp, Metadata: pin.Metadata, PeerMap: map[string]api.PinInfoShort{s.d.Members.Self().String(): lp.st}}
-	if err := s.fill(&g, lp.cid, ps, r, now); err != nil {
+	if err := s.fillPart(&g, lp, ps, r, now); err != nil {
 		return err
 	}
 	if !g.Match(filter) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -183,10 +184,41 @@ func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatu
 	if err != nil {
 		return err
 	}
+	gone, err := s.unpinsGone(ctx)
+	if err != nil {
+		return err
+	}
+	// Then the CIDs the pinset no longer holds that this peer is still unpinning (localPass).
+	for _, c := range gone {
+		if page = append(page, c); len(page) == statusPage {
+			if err := emitMatching(page, of, filter, fn); err != nil {
+				return err
+			}
+			page = page[:0]
+		}
+	}
 	if len(page) > 0 {
 		return emitMatching(page, of, filter, fn)
 	}
 	return nil
+}
+
+// unpinsGone are the CIDs of the unpins in flight here (queued, running or failed) that the
+// pinset no longer holds, in key order, up to maxInFlightKept.
+func (s *StatusService) unpinsGone(ctx context.Context) ([]api.Cid, error) {
+	var gone []api.Cid
+	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
+		if st.Status&inFlightUnpin == 0 || len(gone) >= maxInFlightKept {
+			return nil
+		}
+		if _, pinned, err := s.d.Store.GetPin(c); err != nil || pinned {
+			return err
+		}
+		gone = append(gone, c)
+		return nil
+	})
+	slices.SortFunc(gone, func(a, b api.Cid) int { return strings.Compare(a.KeyString(), b.KeyString()) })
+	return gone, err
 }
 
 // StatusLocal answers a member's StatusRequest: this peer's status of each CID, in order.

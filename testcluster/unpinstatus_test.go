@@ -1,0 +1,72 @@
+package testcluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// statusList is peer i's status listing (local or global) filtered by filter, by CID.
+func (c *Cluster) statusList(t *testing.T, i int, filter api.TrackerStatus, local bool) map[string]api.GlobalPinInfo {
+	t.Helper()
+	out := map[string]api.GlobalPinInfo{}
+	err := c.Peer(i).StatusAll(context.Background(), filter, local, nil, func(g api.GlobalPinInfo) error {
+		out[g.Cid.String()] = g
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A CID unpinned from the pinset whose unpin fails on a peer is listed by that peer's status,
+// local and global, with unpin_error (filter unpin_error and error too), as IPFS Cluster
+// lists the operations its tracker holds; once the unpin succeeds it is no longer listed.
+func TestStatusListsUnpinErrorsOfCIDsNoLongerPinned(t *testing.T) {
+	c := New(t, 3)
+	c.WaitConnected(10 * time.Second)
+	ctx := context.Background()
+	x, kept := Cid("unpin-error-x"), Cid("unpin-error-kept")
+	for _, y := range []api.Cid{x, kept} {
+		if _, err := c.Peer(0).Pin(ctx, y, api.PinOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitFor(func() bool { return c.Fake(1).Pinned(x) && c.Fake(1).Pinned(kept) }, 10*time.Second, "pinned on peer 1")
+	c.Fake(1).FailUnpin(x, errors.New("ipfs is down"))
+	if _, err := c.Peer(0).Unpin(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.LocalStatus(1, x) == api.TrackerStatusUnpinError }, 10*time.Second, "peer 1 fails to unpin x")
+	// Global status reads the other members' parts from their digests (the replica pass)
+	// once it holds every member's; the pages that ask members are another path.
+	c.WaitFor(func() bool { return c.Probe(1).HasDigestOf(c.ID(0)) && c.Probe(1).HasDigestOf(c.ID(2)) }, 30*time.Second,
+		"peer 1 holds the others' digests")
+	for _, local := range []bool{true, false} {
+		for _, filter := range []api.TrackerStatus{0, api.TrackerStatusUnpinError, api.TrackerStatusError} {
+			got := c.statusList(t, 1, filter, local)
+			g, ok := got[x.String()]
+			if !ok || g.PeerMap[c.ID(1).String()].Status != api.TrackerStatusUnpinError {
+				t.Fatalf("local %v, filter %v: x listed %v as %+v, want peer 1's unpin_error", local, filter, ok, g.PeerMap)
+			}
+			if _, ok := got[kept.String()]; ok != (filter == 0) {
+				t.Fatalf("local %v, filter %v: the pinned CID listed %v", local, filter, ok)
+			}
+			if !local && g.PeerMap[c.ID(0).String()].Status != api.TrackerStatusUnpinned {
+				t.Fatalf("global: peer 0's part of x %+v, want unpinned", g.PeerMap[c.ID(0).String()])
+			}
+		}
+	}
+	if got := c.statusList(t, 1, api.TrackerStatusPinned, true); len(got) != 1 {
+		t.Fatalf("filter pinned lists %d CIDs, want the pinned one only", len(got))
+	}
+	c.Fake(1).Heal(x)
+	if _, err := c.Peer(1).Recover(ctx, x, true); err != nil {
+		t.Logf("recover: %v", err)
+	}
+	c.WaitFor(func() bool { _, ok := c.statusList(t, 1, 0, true)[x.String()]; return !ok }, 10*time.Second, "x no longer listed once unpinned")
+}
