@@ -149,7 +149,7 @@ var (
 // (in all, in no other set). Memory is fingerprints, never a status per item.
 type inFlightSet struct {
 	// unpins are the unpins in flight, by binary CID, until the pass meets their CID in the
-	// pinset; up to maxInFlightKept (a larger batch of unpins lists its first ones).
+	// pinset; up to maxUnpinsListed (a larger batch of unpins lists some of them).
 	unpins   map[string]unpinInFlight
 	all      *cidset.Set
 	kept     map[string]api.PinInfoShort
@@ -168,7 +168,7 @@ func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, err
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
 		key := c.KeyString()
 		f.all.Add(key)
-		if st.Status&inFlightUnpin != 0 && len(f.unpins) < maxInFlightKept {
+		if st.Status&inFlightUnpin != 0 && len(f.unpins) < maxUnpinsListed {
 			if f.unpins == nil {
 				f.unpins = map[string]unpinInFlight{}
 			}
@@ -183,6 +183,10 @@ func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, err
 	})
 	return f, err
 }
+
+// maxUnpinsListed bounds the unpins in flight a pass keeps to list the CIDs the pinset no
+// longer holds (a CID and a status each).
+const maxUnpinsListed = 1 << 16
 
 // unpinInFlight is an unpin in flight: its CID and status.
 type unpinInFlight struct {

@@ -204,11 +204,11 @@ func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatu
 }
 
 // unpinsGone are the CIDs of the unpins in flight here (queued, running or failed) that the
-// pinset no longer holds, in key order, up to maxInFlightKept.
+// pinset no longer holds, in key order, up to maxUnpinsListed.
 func (s *StatusService) unpinsGone(ctx context.Context) ([]api.Cid, error) {
 	var gone []api.Cid
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
-		if st.Status&inFlightUnpin == 0 || len(gone) >= maxInFlightKept {
+		if st.Status&inFlightUnpin == 0 || len(gone) >= maxUnpinsListed {
 			return nil
 		}
 		if _, pinned, err := s.d.Store.GetPin(c); err != nil || pinned {
