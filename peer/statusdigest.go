@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
@@ -37,23 +38,42 @@ func (p *Peer) startDigests() error {
 }
 
 // digestIdentity is what this peer's heartbeats tell of it (statusdigest.Deps.Identity): the
-// configured peername and the IPFS node's peer ID, asked of the node until it answers once
-// (with the kubo backend every heartbeat would be an HTTP call otherwise).
+// configured peername and the IPFS node's peer ID, asked of the node at most once per
+// identityRefresh (with the kubo backend every heartbeat would be an HTTP call otherwise), so
+// that an IPFS node replaced under a running peer shows its new ID within that time.
 type digestIdentity struct {
 	name string
 	ipfs ipfs.Backend
-	id   atomic.Pointer[string]
+	id   atomic.Pointer[askedID]
+	now  func() time.Time // nil: time.Now
 }
 
+// askedID is the IPFS node's answer and when it was asked.
+type askedID struct {
+	id string
+	at time.Time
+}
+
+// identityRefresh is how long a heartbeat tells the IPFS peer ID last asked before asking again.
+const identityRefresh = time.Minute
+
 func (d *digestIdentity) identify(ctx context.Context) (peername, ipfsID string) {
-	if id := d.id.Load(); id != nil {
-		return d.name, *id
+	now := time.Now
+	if d.now != nil {
+		now = d.now
+	}
+	last := d.id.Load()
+	if last != nil && now().Sub(last.at) < identityRefresh {
+		return d.name, last.id
 	}
 	id, err := d.ipfs.ID(ctx)
 	if err != nil || id.ID == "" {
+		if last != nil {
+			return d.name, last.id // the node is down or slow: its last ID, asked again next time
+		}
 		return d.name, "" // told by a later heartbeat
 	}
-	d.id.Store(&id.ID)
+	d.id.Store(&askedID{id: id.ID, at: now()})
 	return d.name, id.ID
 }
 
