@@ -38,7 +38,7 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 	self := s.d.Members.Self()
 	members := s.d.Members.Members(ctx)
 	if len(members) <= 1 {
-		return fmt.Errorf("%w: %s is the only peer of this cluster: there is nothing to leave", api.ErrInvalid, self)
+		return fmt.Errorf("%w: %s sees no other member (it is the only peer, or it is cut off from the others): there is nothing to leave, and it stays a member", api.ErrInvalid, self)
 	}
 	if answered, _ := s.askOthers(ctx, self); answered == 0 {
 		return fmt.Errorf("%w: leaving the cluster: no other member answers, so none would learn that this peer left; it stays a member (remove it later with peers rm from another peer)", api.ErrUnavailable)

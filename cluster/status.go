@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -247,13 +248,15 @@ func (s *StatusService) RecoverLocal(ctx context.Context, c api.Cid) (api.PinInf
 	if ok {
 		return s.d.Tracker.Recover(ctx, pin)
 	}
-	// Not in the pinset: an unpin may have failed here; retry it.
+	// Not in the pinset: an unpin may have failed here; retry it. Otherwise there is nothing
+	// to retry here: its status (unpinned, or an unpin under way) is the answer, so that a
+	// recover of a CID whose unpin failed on another peer shows this one as it is.
 	pi, err := s.d.Tracker.StatusUnknown(ctx, c)
 	if err != nil {
 		return api.PinInfo{}, err
 	}
 	if pi.Status != api.TrackerStatusUnpinError {
-		return api.PinInfo{}, fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c)
+		return pi, nil
 	}
 	if err := s.d.Tracker.Untrack(ctx, c); err != nil {
 		return api.PinInfo{}, err
@@ -266,12 +269,19 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 	if err := s.recoverShards(ctx, c, local); err != nil { // a meta-pin's parts first
 		return api.GlobalPinInfo{}, err
 	}
+	_, inPinset, err := s.d.Store.GetPin(c)
+	if err != nil {
+		return api.GlobalPinInfo{}, err
+	}
 	pi, err := s.RecoverLocal(ctx, c)
 	if err != nil {
 		return api.GlobalPinInfo{}, err
 	}
 	g := global(pi)
 	if local {
+		if !inPinset && pi.Status == api.TrackerStatusUnpinned {
+			return api.GlobalPinInfo{}, notPinned(c)
+		}
 		return s.aggregateOne(ctx, g, local)
 	}
 	allocated := func(id peer.ID) bool { return len(pi.Allocations) == 0 || slices.Contains(pi.Allocations, id) }
@@ -286,8 +296,14 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 	if err := refusedByAll(len(others), refused, s.d.Members.Self(), "recover"); err != nil {
 		return api.GlobalPinInfo{}, err
 	}
+	if !inPinset && !slices.ContainsFunc(slices.Collect(maps.Values(g.PeerMap)), func(st api.PinInfoShort) bool { return st.Status != api.TrackerStatusUnpinned }) {
+		return api.GlobalPinInfo{}, notPinned(c) // unpinned everywhere: nothing to recover, as IPFS Cluster answers
+	}
 	return s.aggregateOne(ctx, g, local)
 }
+
+// notPinned is recover's answer for a CID no peer pins or is unpinning (HTTP 404).
+func notPinned(c api.Cid) error { return fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c) }
 
 // RecoverAll recovers every item in error on this peer and, unless local, asks every other
 // member to recover its own; it streams each outcome as it ends (fn is never called

@@ -70,3 +70,51 @@ func TestStatusListsUnpinErrorsOfCIDsNoLongerPinned(t *testing.T) {
 	}
 	c.WaitFor(func() bool { _, ok := c.statusList(t, 1, 0, true)[x.String()]; return !ok }, 10*time.Second, "x no longer listed once unpinned")
 }
+
+// recover of a CID whose unpin failed on one peer retries it there and shows the other peers
+// as they are (unpinned), not as errors; a CID unpinned everywhere has nothing to recover
+// (ErrNotFound, HTTP 404), from any peer.
+func TestRecoverOfAFailedUnpin(t *testing.T) {
+	c := New(t, 3)
+	c.WaitConnected(10 * time.Second)
+	ctx := context.Background()
+	x := Cid("recover-unpin-x")
+	if _, err := c.Peer(0).Pin(ctx, x, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.Fake(1).Pinned(x) && c.Fake(2).Pinned(x) }, 10*time.Second, "x pinned")
+	c.Fake(2).FailUnpin(x, errors.New("ipfs is down"))
+	if _, err := c.Peer(0).Unpin(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(func() bool { return c.LocalStatus(2, x) == api.TrackerStatusUnpinError && !c.Fake(0).Pinned(x) && !c.Fake(1).Pinned(x) },
+		10*time.Second, "x unpinned on peers 0 and 1, unpin_error on peer 2")
+	c.Fake(2).Heal(x)
+	for _, from := range []int{0, 2} {
+		g, err := c.Peer(from).Recover(ctx, x, false)
+		if from == 2 || err == nil {
+			if err != nil {
+				t.Fatalf("recover from peer %d: %v", from, err)
+			}
+			// The retried unpin is queued, not waited for (an unpin's recover does not wait
+			// for its attempt): peer 2 shows where it is; the others are unpinned.
+			for id, st := range g.PeerMap {
+				if id != c.ID(2).String() && st.Status != api.TrackerStatusUnpinned {
+					t.Fatalf("recover from peer %d: %s is %s (%s), want unpinned", from, id, st.Status, st.Error)
+				}
+			}
+			if len(g.PeerMap) != 3 {
+				t.Fatalf("recover from peer %d: %d parts, want 3", from, len(g.PeerMap))
+			}
+		}
+	}
+	c.WaitFor(func() bool { return !c.Fake(2).Pinned(x) }, 10*time.Second, "peer 2 unpinned x")
+	for _, from := range []int{0, 2} {
+		if _, err := c.Peer(from).Recover(ctx, x, false); !errors.Is(err, api.ErrNotFound) {
+			t.Fatalf("recover of x unpinned everywhere, from peer %d: %v, want ErrNotFound", from, err)
+		}
+		if _, err := c.Peer(from).Recover(ctx, x, true); !errors.Is(err, api.ErrNotFound) {
+			t.Fatalf("recover --local of x unpinned, from peer %d: %v, want ErrNotFound", from, err)
+		}
+	}
+}
