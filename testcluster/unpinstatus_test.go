@@ -87,7 +87,9 @@ func TestRecoverOfAFailedUnpin(t *testing.T) {
 	if _, err := c.Peer(0).Unpin(ctx, x); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor(func() bool { return c.LocalStatus(2, x) == api.TrackerStatusUnpinError && !c.Fake(0).Pinned(x) && !c.Fake(1).Pinned(x) },
+	c.WaitFor(func() bool {
+		return c.LocalStatus(2, x) == api.TrackerStatusUnpinError && !c.Fake(0).Pinned(x) && !c.Fake(1).Pinned(x)
+	},
 		10*time.Second, "x unpinned on peers 0 and 1, unpin_error on peer 2")
 	c.Fake(2).Heal(x)
 	for _, from := range []int{0, 2} {
