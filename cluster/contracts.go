@@ -76,6 +76,9 @@ type Tracker interface {
 	QueueLen() int
 	// Recover retries an errored pin now and waits for that attempt to end.
 	Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
+	// RecoverUnpin retries the failed unpin of a CID the pinset no longer holds and waits for
+	// that attempt; another CID answers its status.
+	RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, error)
 	// Untrack cancels what is in flight for c and queues an unpin. Idempotent.
 	Untrack(ctx context.Context, c api.Cid) error
 }

@@ -330,12 +330,10 @@ func (s *StatusService) shardedStatus(ctx context.Context, c api.Cid, filter api
 // LocalDigest streams this peer's status of every pin of the pinset in binary CID order, for
 // the status digest actor's reconcile (actors/statusdigest.Local). It blocks for the pass.
 func (s *StatusService) LocalDigest(ctx context.Context, fn func(cid []byte, st api.PinInfoShort) error) error {
-	return s.localPass(ctx, 0, func(lp *localPin) error {
-		if lp.gone { // not in the pinset: the tracker's changes keep those entries
-			return nil
-		}
-		return fn(lp.cid, lp.st)
-	})
+	// The CIDs this peer is still unpinning, which the pinset no longer holds, are in the pass
+	// too (in key order): the digest keeps their status, and a reconcile without them dropped
+	// a failed unpin from the others' replicas.
+	return s.localPass(ctx, 0, func(lp *localPin) error { return fn(lp.cid, lp.st) })
 }
 
 // fillPart adds the other members' parts of a local pass's pin: fill, or fillUnpinned for a

@@ -220,6 +220,9 @@ func (f *fakeTracker) InFlight(_ context.Context, fn func(api.Cid, api.PinInfoSh
 func (f *fakeTracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error) {
 	return f.Status(ctx, pin)
 }
+func (f *fakeTracker) RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, error) {
+	return f.StatusUnknown(ctx, c)
+}
 func (f *fakeTracker) Untrack(context.Context, api.Cid) error { return nil }
 
 type fakeMembers struct {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/cidset"
@@ -29,14 +27,14 @@ type localPin struct {
 	st      api.PinInfoShort
 	settled bool // st is one of the per-pass constant statuses (pinned, unexpectedly_unpinned, remote)
 	// gone: a CID the pinset no longer holds, with an unpin queued, running or failed here
-	// (js is then only its CID: unpinsGone)
+	// (js is then only its CID: unpinsInFlight.gone)
 	gone bool
 }
 
-// localPass streams this peer's status of every pin of the pinset matching filter in one pass,
-// then of the CIDs the pinset no longer holds that this peer is still unpinning (queued,
+// localPass streams, in key order, this peer's status of every pin of the pinset matching
+// filter and of the CIDs the pinset no longer holds that this peer is still unpinning (queued,
 // running or failed: unpin_queued, unpinning, unpin_error, as IPFS Cluster lists the
-// operations its tracker holds), after the pinset's and in key order among themselves:
+// operations its tracker holds; unpins.go), in one pass:
 // the pinset from Badger in key order, merged with the tracker's in-flight snapshot and one pin
 // ls of the IPFS node (only when filter needs it), instead of a tracker request and an IPFS
 // request per pin. The rule is the tracker's (Tracker.Status): in flight wins while allocated
@@ -73,9 +71,16 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 		lp.st = st
 		return each(&lp)
 	}
+	gone := inFlight.unpins.cursor()
+	emitGone := func(c, js []byte, st api.PinInfoShort, _ api.Cid) error {
+		lp = localPin{cid: c, js: js, gone: true}
+		lp.spans, lp.scanned = scanPin(js)
+		lp.scanned = lp.scanned && lp.spans.valid()
+		return emit(st)
+	}
 	err = s.d.Store.PinsRaw(ctx, func(c, js []byte) error {
-		if _, ok := inFlight.unpins[string(c)]; ok {
-			delete(inFlight.unpins, string(c)) // still pinned: listed as the pinset says
+		if err := gone.before(c, emitGone); err != nil { // still pinned: listed as the pinset says
+			return err
 		}
 		lp = localPin{cid: c, js: js}
 		lp.spans, lp.scanned = scanPin(js)
@@ -122,12 +127,7 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 	if err != nil {
 		return err
 	}
-	return inFlight.unpinsGone(func(c []byte, js []byte, st api.PinInfoShort) error {
-		lp = localPin{cid: c, js: js, gone: true}
-		lp.spans, lp.scanned = scanPin(js)
-		lp.scanned = lp.scanned && lp.spans.valid()
-		return emit(st)
-	})
+	return gone.before(nil, emitGone)
 }
 
 // maxInFlightKept bounds the in-flight statuses a local status pass keeps whole by CID. The
@@ -148,9 +148,7 @@ var (
 // first value seen after the kept ones is the default: its items cost no second fingerprint
 // (in all, in no other set). Memory is fingerprints, never a status per item.
 type inFlightSet struct {
-	// unpins are the unpins in flight, by binary CID, until the pass meets their CID in the
-	// pinset; up to maxUnpinsListed (a larger batch of unpins lists some of them).
-	unpins   map[string]unpinInFlight
+	unpins   unpinsInFlight // to list those of CIDs the pinset no longer holds (unpins.go)
 	all      *cidset.Set
 	kept     map[string]api.PinInfoShort
 	def      *api.PinInfoShort // the default value of the rest (nil: none beyond kept)
@@ -168,12 +166,7 @@ func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, err
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
 		key := c.KeyString()
 		f.all.Add(key)
-		if st.Status&inFlightUnpin != 0 && len(f.unpins) < maxUnpinsListed {
-			if f.unpins == nil {
-				f.unpins = map[string]unpinInFlight{}
-			}
-			f.unpins[key] = unpinInFlight{c: c, st: st}
-		}
+		f.unpins.add(c, key, st)
 		if len(f.kept) < maxInFlightKept {
 			f.kept[key] = st
 			return nil
@@ -182,31 +175,6 @@ func (s *StatusService) inFlightSnapshot(ctx context.Context) (*inFlightSet, err
 		return nil
 	})
 	return f, err
-}
-
-// maxUnpinsListed bounds the unpins in flight a pass keeps to list the CIDs the pinset no
-// longer holds (a CID and a status each).
-const maxUnpinsListed = 1 << 16
-
-// unpinInFlight is an unpin in flight: its CID and status.
-type unpinInFlight struct {
-	c  api.Cid
-	st api.PinInfoShort
-}
-
-// unpinsGone calls fn, in key order, for each unpin in flight whose CID the pass did not meet
-// in the pinset, with the binary CID and a stored-pin JSON of the CID alone.
-func (f *inFlightSet) unpinsGone(fn func(c, js []byte, st api.PinInfoShort) error) error {
-	keys := slices.Sorted(maps.Keys(f.unpins))
-	var js []byte
-	for _, k := range keys {
-		u := f.unpins[k]
-		js = append(append(append(js[:0], `{"cid":"`...), u.c.String()...), `"}`...)
-		if err := fn([]byte(k), js, u.st); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // addBeyond files an item beyond the kept ones under its status value.
@@ -295,7 +263,8 @@ func (s *StatusService) localInfo(lp *localPin) (api.GlobalPinInfo, error) {
 }
 
 // StatusLocalJSON streams this peer's status of every pin of the pinset matching filter (0:
-// all), in key order, each as the JSON of an api.GlobalPinInfo (no newline) built from the
+// all), and of the CIDs it is still unpinning that the pinset no longer holds (unpins.go), in
+// key order, each as the JSON of an api.GlobalPinInfo (no newline) built from the
 // stored bytes: no decoding and no allocation per pin beyond the line, which is only valid
 // during fn. It is StatusAll(ctx, filter, true, nil, fn) for the REST API's stream.
 func (s *StatusService) StatusLocalJSON(ctx context.Context, filter api.TrackerStatus, fn func(line []byte) error) error {

@@ -2,10 +2,7 @@ package cluster
 
 import (
 	"context"
-	"fmt"
-	"maps"
 	"slices"
-	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -168,58 +165,47 @@ func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerS
 	return s.pinsetPages(ctx, filter, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.statusOf(ctx, p, local) })
 }
 
-// pinsetPages streams the status of every pin of the pinset that matches filter, statusPage
+// pinsetPages streams the status of every pin of the pinset that matches filter, and of the
+// CIDs this peer is still unpinning that the pinset no longer holds (unpins.go), statusPage
 // CIDs at a time in key order, each page's status told by of.
 func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error,
 	of func([]api.Cid) ([]api.GlobalPinInfo, error)) error {
+	// The unpins in flight, read before the pinset and merged into its walk as localPass
+	// does (unpins.go).
+	var unpins unpinsInFlight
+	if err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
+		unpins.add(c, c.KeyString(), st)
+		return nil
+	}); err != nil {
+		return err
+	}
 	page := make([]api.Cid, 0, statusPage)
-	err := s.d.Store.IteratePinsJSON(ctx, func(c api.Cid, _ []byte) error {
-		page = append(page, c)
-		if len(page) < statusPage {
+	add := func(c api.Cid) error {
+		if page = append(page, c); len(page) < statusPage {
 			return nil
 		}
 		err := emitMatching(page, of, filter, fn)
 		page = page[:0]
 		return err
-	})
-	if err != nil {
-		return err
 	}
-	gone, err := s.unpinsGone(ctx)
-	if err != nil {
-		return err
-	}
-	// Then the CIDs the pinset no longer holds that this peer is still unpinning (localPass).
-	for _, c := range gone {
-		if page = append(page, c); len(page) == statusPage {
-			if err := emitMatching(page, of, filter, fn); err != nil {
-				return err
-			}
-			page = page[:0]
+	gone := unpins.cursor()
+	addGone := func(_, _ []byte, _ api.PinInfoShort, c api.Cid) error { return add(c) }
+	err := s.d.Store.IteratePinsJSON(ctx, func(c api.Cid, _ []byte) error {
+		if err := gone.before(c.Bytes(), addGone); err != nil {
+			return err
 		}
+		return add(c)
+	})
+	if err == nil {
+		err = gone.before(nil, addGone)
+	}
+	if err != nil {
+		return err
 	}
 	if len(page) > 0 {
 		return emitMatching(page, of, filter, fn)
 	}
 	return nil
-}
-
-// unpinsGone are the CIDs of the unpins in flight here (queued, running or failed) that the
-// pinset no longer holds, in key order, up to maxUnpinsListed.
-func (s *StatusService) unpinsGone(ctx context.Context) ([]api.Cid, error) {
-	var gone []api.Cid
-	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
-		if st.Status&inFlightUnpin == 0 || len(gone) >= maxUnpinsListed {
-			return nil
-		}
-		if _, pinned, err := s.d.Store.GetPin(c); err != nil || pinned {
-			return err
-		}
-		gone = append(gone, c)
-		return nil
-	})
-	slices.SortFunc(gone, func(a, b api.Cid) int { return strings.Compare(a.KeyString(), b.KeyString()) })
-	return gone, err
 }
 
 // StatusLocal answers a member's StatusRequest: this peer's status of each CID, in order.
@@ -251,26 +237,12 @@ func (s *StatusService) RecoverLocal(ctx context.Context, c api.Cid) (api.PinInf
 	// Not in the pinset: an unpin may have failed here; retry it. Otherwise there is nothing
 	// to retry here: its status (unpinned, or an unpin under way) is the answer, so that a
 	// recover of a CID whose unpin failed on another peer shows this one as it is.
-	pi, err := s.d.Tracker.StatusUnknown(ctx, c)
-	if err != nil {
-		return api.PinInfo{}, err
-	}
-	if pi.Status != api.TrackerStatusUnpinError {
-		return pi, nil
-	}
-	if err := s.d.Tracker.Untrack(ctx, c); err != nil {
-		return api.PinInfo{}, err
-	}
-	return s.d.Tracker.StatusUnknown(ctx, c)
+	return s.d.Tracker.RecoverUnpin(ctx, c)
 }
 
 // Recover retries c where it is in error (on every allocated member unless local) and waits.
 func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api.GlobalPinInfo, error) {
 	if err := s.recoverShards(ctx, c, local); err != nil { // a meta-pin's parts first
-		return api.GlobalPinInfo{}, err
-	}
-	_, inPinset, err := s.d.Store.GetPin(c)
-	if err != nil {
 		return api.GlobalPinInfo{}, err
 	}
 	pi, err := s.RecoverLocal(ctx, c)
@@ -279,9 +251,6 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 	}
 	g := global(pi)
 	if local {
-		if !inPinset && pi.Status == api.TrackerStatusUnpinned {
-			return api.GlobalPinInfo{}, notPinned(c)
-		}
 		return s.aggregateOne(ctx, g, local)
 	}
 	allocated := func(id peer.ID) bool { return len(pi.Allocations) == 0 || slices.Contains(pi.Allocations, id) }
@@ -296,14 +265,8 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 	if err := refusedByAll(len(others), refused, s.d.Members.Self(), "recover"); err != nil {
 		return api.GlobalPinInfo{}, err
 	}
-	if !inPinset && !slices.ContainsFunc(slices.Collect(maps.Values(g.PeerMap)), func(st api.PinInfoShort) bool { return st.Status != api.TrackerStatusUnpinned }) {
-		return api.GlobalPinInfo{}, notPinned(c) // unpinned everywhere: nothing to recover, as IPFS Cluster answers
-	}
 	return s.aggregateOne(ctx, g, local)
 }
-
-// notPinned is recover's answer for a CID no peer pins or is unpinning (HTTP 404).
-func notPinned(c api.Cid) error { return fmt.Errorf("%w: %s is not pinned", api.ErrNotFound, c) }
 
 // RecoverAll recovers every item in error on this peer and, unless local, asks every other
 // member to recover its own; it streams each outcome as it ends (fn is never called

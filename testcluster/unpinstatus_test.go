@@ -65,15 +65,15 @@ func TestStatusListsUnpinErrorsOfCIDsNoLongerPinned(t *testing.T) {
 		t.Fatalf("filter pinned lists %d CIDs, want the pinned one only", len(got))
 	}
 	c.Fake(1).Heal(x)
-	if _, err := c.Peer(1).Recover(ctx, x, true); err != nil {
-		t.Logf("recover: %v", err)
+	if g, err := c.Peer(1).Recover(ctx, x, true); err != nil || g.PeerMap[c.ID(1).String()].Status != api.TrackerStatusUnpinned {
+		t.Fatalf("recover --local on peer 1: %+v, %v; want unpinned", g.PeerMap, err)
 	}
 	c.WaitFor(func() bool { _, ok := c.statusList(t, 1, 0, true)[x.String()]; return !ok }, 10*time.Second, "x no longer listed once unpinned")
 }
 
-// recover of a CID whose unpin failed on one peer retries it there and shows the other peers
-// as they are (unpinned), not as errors; a CID unpinned everywhere has nothing to recover
-// (ErrNotFound, HTTP 404), from any peer.
+// recover of a CID whose unpin failed on one peer retries it there now, waits for the attempt,
+// and shows the other peers as they are (unpinned), not as errors; a CID unpinned everywhere
+// has nothing to retry, and every peer answers unpinned.
 func TestRecoverOfAFailedUnpin(t *testing.T) {
 	c := New(t, 3)
 	c.WaitConnected(10 * time.Second)
@@ -92,31 +92,35 @@ func TestRecoverOfAFailedUnpin(t *testing.T) {
 	},
 		10*time.Second, "x unpinned on peers 0 and 1, unpin_error on peer 2")
 	c.Fake(2).Heal(x)
-	for _, from := range []int{0, 2} {
-		g, err := c.Peer(from).Recover(ctx, x, false)
-		if from == 2 || err == nil {
-			if err != nil {
-				t.Fatalf("recover from peer %d: %v", from, err)
-			}
-			// The retried unpin is queued, not waited for (an unpin's recover does not wait
-			// for its attempt): peer 2 shows where it is; the others are unpinned.
-			for id, st := range g.PeerMap {
-				if id != c.ID(2).String() && st.Status != api.TrackerStatusUnpinned {
-					t.Fatalf("recover from peer %d: %s is %s (%s), want unpinned", from, id, st.Status, st.Error)
-				}
-			}
-			if len(g.PeerMap) != 3 {
-				t.Fatalf("recover from peer %d: %d parts, want 3", from, len(g.PeerMap))
-			}
+	// The recover retries the unpin on peer 2 now and waits for that attempt, as it does for a
+	// pin: every peer is unpinned in its answer.
+	g, err := c.Peer(0).Recover(ctx, x, false)
+	if err != nil {
+		t.Fatalf("recover from peer 0: %v", err)
+	}
+	if len(g.PeerMap) != 3 {
+		t.Fatalf("recover: %d parts, want 3", len(g.PeerMap))
+	}
+	for id, st := range g.PeerMap {
+		if st.Status != api.TrackerStatusUnpinned {
+			t.Fatalf("recover: %s is %s (%s), want unpinned", id, st.Status, st.Error)
 		}
 	}
-	c.WaitFor(func() bool { return !c.Fake(2).Pinned(x) }, 10*time.Second, "peer 2 unpinned x")
+	if c.Fake(2).Pinned(x) {
+		t.Fatal("peer 2 still pins x after the recover answered")
+	}
+	// Unpinned everywhere: nothing to retry; every peer answers unpinned.
 	for _, from := range []int{0, 2} {
-		if _, err := c.Peer(from).Recover(ctx, x, false); !errors.Is(err, api.ErrNotFound) {
-			t.Fatalf("recover of x unpinned everywhere, from peer %d: %v, want ErrNotFound", from, err)
-		}
-		if _, err := c.Peer(from).Recover(ctx, x, true); !errors.Is(err, api.ErrNotFound) {
-			t.Fatalf("recover --local of x unpinned, from peer %d: %v, want ErrNotFound", from, err)
+		for _, local := range []bool{false, true} {
+			g, err := c.Peer(from).Recover(ctx, x, local)
+			if err != nil {
+				t.Fatalf("recover (local %v) of x unpinned everywhere, from peer %d: %v", local, from, err)
+			}
+			for id, st := range g.PeerMap {
+				if st.Status != api.TrackerStatusUnpinned {
+					t.Fatalf("recover (local %v) from peer %d: %s is %s, want unpinned", local, from, id, st.Status)
+				}
+			}
 		}
 	}
 }

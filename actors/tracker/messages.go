@@ -39,6 +39,9 @@ type inFlightItem struct {
 type recoverPin struct {
 	pin    api.Pin
 	failed *persistence.QueueEntry
+	// unpin: recover a failed unpin of a CID the pinset no longer holds (RecoverUnpin); an
+	// item that is not an unpin by then is left as it is.
+	unpin bool
 }
 
 // queueWritten reports a WriteQueue run of the writer goroutine.

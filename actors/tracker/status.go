@@ -149,6 +149,35 @@ func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
 	return t.fill(ctx, pin.Cid, &pin, r.Info), nil
 }
 
+// RecoverUnpin retries now the failed unpin of c, a CID the pinset no longer holds, and waits
+// for that attempt (up to RecoverWaitLimit), as Recover does for a pin; a CID with no failed
+// unpin here answers its status.
+func (t *Tracker) RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, error) {
+	info, err := t.StatusUnknown(ctx, c)
+	if err != nil || info.Status != api.TrackerStatusUnpinError {
+		return info, err
+	}
+	msg := recoverPin{pin: api.Pin{Cid: c}, unpin: true} // the zero mode is recursive
+	if e, ok, err := t.queue.QueueGet(c); err == nil && ok && e.Failed {
+		msg.failed = &e
+	}
+	res, err := t.request(ctx, msg, RecoverWaitLimit)
+	if err != nil {
+		return api.PinInfo{}, err
+	}
+	r, ok := res.(messages.RecoverPinResponse)
+	if !ok {
+		return api.PinInfo{}, fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	if r.Err != nil {
+		return api.PinInfo{}, r.Err
+	}
+	if r.Info.Status == api.TrackerStatusUndefined || r.Info.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) == 0 {
+		r.Info = api.PinInfoShort{Status: api.TrackerStatusUnpinned}
+	}
+	return t.fill(ctx, c, nil, r.Info), nil
+}
+
 // RecoverAll retries every errored item: those that gave up are re-queued by the queue rules
 // (past priority_pin_max_retries: the normal queue), those waiting for a retry backoff
 // restart now. It returns how many and does not wait.

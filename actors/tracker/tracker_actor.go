@@ -315,6 +315,15 @@ func (a *trackerActor) onList(ctx actor.Context) {
 func (a *trackerActor) onRecover(ctx actor.Context, msg recoverPin) {
 	k := msg.pin.Cid.KeyString()
 	it := a.items[k]
+	if msg.unpin && (it == nil && (msg.failed == nil || !msg.failed.Unpin) || it != nil && it.op != opUnpin) {
+		// The failed unpin ended meanwhile (or the CID is pinned again): nothing to retry.
+		info := api.PinInfoShort{Status: api.TrackerStatusUnpinned}
+		if it != nil {
+			info = it.short()
+		}
+		ctx.Respond(messages.RecoverPinResponse{Info: info})
+		return
+	}
 	if it == nil {
 		// Out of the window: recovered at once, beyond the window if need be (an operator's
 		// request), and queued durably (a failed entry keeps its attempts).

@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+// Unpins of CIDs the pinset no longer holds. IPFS Cluster lists the operations its tracker
+// holds, so `status --filter unpin_error` finds an unpin that failed after its CID left the
+// pinset; the status passes here list the unpins in flight (queued, running or failed) whose
+// CID they do not meet in the pinset, among the pinset's CIDs in key order.
+//
+// Decision: a pass reads the unpins before it walks the pinset and merges them into the walk
+// in key order (unpinCursor), skipping each CID the walk meets, so a listing stays in key
+// order (the status digest's reconcile walks it so) and lists a CID once even when it is
+// unpinned during the walk. Memory is bounded
+// per kind: up to maxUnpinsListed failed unpins and as many queued or running ones, because
+// failed entries come last in the tracker's listing and are what the filter looks for. An
+// unpin of a CID still pinned (its pin moved away) counts too: beyond the bounds, some are
+// not listed.
+
+// maxUnpinsListed bounds each kind of unpin a pass keeps (a CID and a status each).
+const maxUnpinsListed = 1 << 16
+
+// unpinsInFlight is one pass's unpins in flight, by binary CID. The zero value is empty.
+type unpinsInFlight struct {
+	m             map[string]unpinInFlight
+	failed, other int
+}
+
+type unpinInFlight struct {
+	c  api.Cid
+	st api.PinInfoShort
+}
+
+// add keeps c (key: its binary form) when st is an unpin and its kind has room.
+func (u *unpinsInFlight) add(c api.Cid, key string, st api.PinInfoShort) {
+	if st.Status&inFlightUnpin == 0 {
+		return
+	}
+	n := &u.other
+	if st.Status == api.TrackerStatusUnpinError {
+		n = &u.failed
+	}
+	if *n >= maxUnpinsListed {
+		return
+	}
+	if u.m == nil {
+		u.m = map[string]unpinInFlight{}
+	}
+	*n++
+	u.m[key] = unpinInFlight{c: c, st: st}
+}
+
+// cursor returns the kept unpins in key order, to be merged with a pinset walk.
+func (u *unpinsInFlight) cursor() *unpinCursor {
+	keys := slices.Sorted(maps.Keys(u.m))
+	return &unpinCursor{u: u, keys: keys}
+}
+
+// unpinCursor walks the kept unpins in key order beside a pinset walk in key order.
+type unpinCursor struct {
+	u    *unpinsInFlight
+	keys []string
+	i    int
+	js   []byte
+}
+
+// before calls fn for each unpin whose CID sorts before key (binary; nil: every one left), and
+// skips the one of key itself: the pinset lists that CID. fn gets the binary CID, a stored-pin
+// JSON of the CID alone (valid during fn), the status and the CID.
+func (c *unpinCursor) before(key []byte, fn func(cid, js []byte, st api.PinInfoShort, id api.Cid) error) error {
+	for ; c.i < len(c.keys); c.i++ {
+		k := c.keys[c.i]
+		if key != nil && k >= string(key) {
+			if k == string(key) {
+				c.i++
+			}
+			return nil
+		}
+		e := c.u.m[k]
+		c.js = append(append(append(c.js[:0], `{"cid":"`...), e.c.String()...), `"}`...)
+		if err := fn([]byte(k), c.js, e.st, e.c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
