@@ -234,6 +234,9 @@ func (idleTracker) InFlight(context.Context, func(api.Cid, api.PinInfoShort) err
 func (idleTracker) Recover(context.Context, api.Pin) (api.PinInfo, error) {
 	return api.PinInfo{}, errNo
 }
+func (idleTracker) RecoverUnpin(context.Context, api.Cid) (api.PinInfo, error) {
+	return api.PinInfo{}, errNo
+}
 func (idleTracker) Untrack(context.Context, api.Cid) error { return errNo }
 
 type soloMembers struct{ self libp2ppeer.ID }

@@ -151,16 +151,14 @@ func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
 
 // RecoverUnpin retries now the failed unpin of c, a CID the pinset no longer holds, and waits
 // for that attempt (up to RecoverWaitLimit), as Recover does for a pin; a CID with no failed
-// unpin here answers its status.
+// unpin here answers its status. A failed unpin beyond the window is moved back to the
+// durable queue (with the other failed entries) and answers unpin_queued without waiting.
 func (t *Tracker) RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, error) {
 	info, err := t.StatusUnknown(ctx, c)
 	if err != nil || info.Status != api.TrackerStatusUnpinError {
 		return info, err
 	}
 	msg := recoverPin{pin: api.Pin{Cid: c}, unpin: true} // the zero mode is recursive
-	if e, ok, err := t.queue.QueueGet(c); err == nil && ok && e.Failed {
-		msg.failed = &e
-	}
 	res, err := t.request(ctx, msg, RecoverWaitLimit)
 	if err != nil {
 		return api.PinInfo{}, err
@@ -175,7 +173,7 @@ func (t *Tracker) RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, err
 	if r.Info.Status == api.TrackerStatusUndefined || r.Info.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) == 0 {
 		r.Info = api.PinInfoShort{Status: api.TrackerStatusUnpinned}
 	}
-	return t.fill(ctx, c, nil, r.Info), nil
+	return t.fill(ctx, c, nil, r.Info), nil // (a CID pinned again meanwhile reads unpinned: it is not this unpin's)
 }
 
 // RecoverAll retries every errored item: those that gave up are re-queued by the queue rules

@@ -315,13 +315,19 @@ func (a *trackerActor) onList(ctx actor.Context) {
 func (a *trackerActor) onRecover(ctx actor.Context, msg recoverPin) {
 	k := msg.pin.Cid.KeyString()
 	it := a.items[k]
-	if msg.unpin && (it == nil && (msg.failed == nil || !msg.failed.Unpin) || it != nil && it.op != opUnpin) {
-		// The failed unpin ended meanwhile (or the CID is pinned again): nothing to retry.
-		info := api.PinInfoShort{Status: api.TrackerStatusUnpinned}
-		if it != nil {
-			info = it.short()
-		}
-		ctx.Respond(messages.RecoverPinResponse{Info: info})
+	switch {
+	case msg.unpin && it != nil && it.op != opUnpin:
+		// The CID is pinned again: nothing to retry.
+		ctx.Respond(messages.RecoverPinResponse{Info: it.short()})
+		return
+	case msg.unpin && it == nil:
+		// Out of the window, the failed unpin is only in the durable queue, and the caller's
+		// copy of its entry may be stale (the CID pinned again since, or the item just gave
+		// up): rather than make an item of it, the queue's writer moves the failed entries
+		// that are still failed when it runs back to the queue (as recover of every item
+		// does), in order with the writes before it. The answer does not wait for the attempt.
+		a.write(persistence.QueueOp{Kind: persistence.QueueRequeueFailed}, writeTag{})
+		ctx.Respond(messages.RecoverPinResponse{Info: api.PinInfoShort{Status: api.TrackerStatusUnpinQueued}})
 		return
 	}
 	if it == nil {
