@@ -135,18 +135,24 @@ func (t *Tracker) Recover(ctx context.Context, pin api.Pin) (api.PinInfo, error)
 	if e, ok, err := t.queue.QueueGet(pin.Cid); err == nil && ok && e.Failed {
 		msg.failed = &e
 	}
-	res, err := t.request(ctx, msg, RecoverWaitLimit)
+	st, err := t.recover(ctx, msg)
 	if err != nil {
 		return api.PinInfo{}, err
 	}
+	return t.fill(ctx, pin.Cid, &pin, st), nil
+}
+
+// recover sends msg to the actor and waits for the attempt's status.
+func (t *Tracker) recover(ctx context.Context, msg recoverPin) (api.PinInfoShort, error) {
+	res, err := t.request(ctx, msg, RecoverWaitLimit)
+	if err != nil {
+		return api.PinInfoShort{}, err
+	}
 	r, ok := res.(messages.RecoverPinResponse)
 	if !ok {
-		return api.PinInfo{}, fmt.Errorf("tracker: unexpected reply %T", res)
+		return api.PinInfoShort{}, fmt.Errorf("tracker: unexpected reply %T", res)
 	}
-	if r.Err != nil {
-		return api.PinInfo{}, r.Err
-	}
-	return t.fill(ctx, pin.Cid, &pin, r.Info), nil
+	return r.Info, r.Err
 }
 
 // RecoverUnpin retries now the failed unpin of c, a CID the pinset no longer holds, and waits
@@ -158,22 +164,14 @@ func (t *Tracker) RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, err
 	if err != nil || info.Status != api.TrackerStatusUnpinError {
 		return info, err
 	}
-	msg := recoverPin{pin: api.Pin{Cid: c}, unpin: true} // the zero mode is recursive
-	res, err := t.request(ctx, msg, RecoverWaitLimit)
+	st, err := t.recover(ctx, recoverPin{pin: api.Pin{Cid: c}, unpin: true}) // the zero mode is recursive
 	if err != nil {
 		return api.PinInfo{}, err
 	}
-	r, ok := res.(messages.RecoverPinResponse)
-	if !ok {
-		return api.PinInfo{}, fmt.Errorf("tracker: unexpected reply %T", res)
+	if st.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) == 0 {
+		st = api.PinInfoShort{Status: api.TrackerStatusUnpinned} // (a CID pinned again meanwhile: not this unpin's)
 	}
-	if r.Err != nil {
-		return api.PinInfo{}, r.Err
-	}
-	if r.Info.Status == api.TrackerStatusUndefined || r.Info.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) == 0 {
-		r.Info = api.PinInfoShort{Status: api.TrackerStatusUnpinned}
-	}
-	return t.fill(ctx, c, nil, r.Info), nil // (a CID pinned again meanwhile reads unpinned: it is not this unpin's)
+	return t.fill(ctx, c, nil, st), nil
 }
 
 // RecoverAll retries every errored item: those that gave up are re-queued by the queue rules
