@@ -2,8 +2,6 @@ package peer
 
 import (
 	"context"
-	"sync/atomic"
-	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
@@ -29,7 +27,7 @@ func (p *Peer) startDigests() error {
 	var err error
 	if p.digests, err = statusdigest.Spawn(p.root, statusdigest.Deps{Self: p.ident.ID, Store: p.store, Topic: p.topics,
 		Remote: p.remote, Members: p.roster, Local: p.Services.StatusService, Config: cfg, Passes: p.passes, Transfers: p.transfers, Unnoted: p.tracker.Unnoted,
-		Versions: p.store, Identity: (&digestIdentity{name: p.cfg.Cluster.Peername, ipfs: p.ipfs}).identify}, p.log); err != nil {
+		Versions: p.store, Identity: (&digestIdentity{name: p.cfg.Cluster.Peername, ipfs: ipfs.IDCache{Node: p.ipfs}}).identify}, p.log); err != nil {
 		return err
 	}
 	p.tracker.NotifyChanges(p.digests.PID())
@@ -38,43 +36,14 @@ func (p *Peer) startDigests() error {
 }
 
 // digestIdentity is what this peer's heartbeats tell of it (statusdigest.Deps.Identity): the
-// configured peername and the IPFS node's peer ID, asked of the node at most once per
-// identityRefresh (with the kubo backend every heartbeat would be an HTTP call otherwise), so
-// that an IPFS node replaced under a running peer shows its new ID within that time.
+// configured peername and the IPFS node's peer ID (ipfs.IDCache: re-asked every minute).
 type digestIdentity struct {
 	name string
-	ipfs ipfs.Backend
-	id   atomic.Pointer[askedID]
-	now  func() time.Time // nil: time.Now
+	ipfs ipfs.IDCache
 }
-
-// askedID is the IPFS node's answer and when it was asked.
-type askedID struct {
-	id string
-	at time.Time
-}
-
-// identityRefresh is how long a heartbeat tells the IPFS peer ID last asked before asking again.
-const identityRefresh = time.Minute
 
 func (d *digestIdentity) identify(ctx context.Context) (peername, ipfsID string) {
-	now := time.Now
-	if d.now != nil {
-		now = d.now
-	}
-	last := d.id.Load()
-	if last != nil && now().Sub(last.at) < identityRefresh {
-		return d.name, last.id
-	}
-	id, err := d.ipfs.ID(ctx)
-	if err != nil || id.ID == "" {
-		if last != nil {
-			return d.name, last.id // the node is down or slow: its last ID, asked again next time
-		}
-		return d.name, "" // told by a later heartbeat
-	}
-	d.id.Store(&askedID{id: id.ID, at: now()})
-	return d.name, id.ID
+	return d.name, d.ipfs.Get(ctx)
 }
 
 // digestReplica is the services' view of the replicas (cluster.DigestReplica).

@@ -31,18 +31,8 @@ func (t *Tracker) fill(ctx context.Context, c api.Cid, pin *api.Pin, s api.PinIn
 	return pi
 }
 
-// ipfsPeerID is the IPFS node's ID, asked once it is known to work.
-func (t *Tracker) ipfsPeerID(ctx context.Context) string {
-	if v, ok := t.ipfsID.Load().(string); ok {
-		return v
-	}
-	id, err := t.backend.ID(ctx)
-	if err != nil || id.ID == "" {
-		return ""
-	}
-	t.ipfsID.Store(id.ID)
-	return id.ID
-}
+// ipfsPeerID is the IPFS node's ID (ipfs.IDCache: re-asked every minute).
+func (t *Tracker) ipfsPeerID(ctx context.Context) string { return t.ipfsID.Get(ctx) }
 
 // Status derives the status of a pin of the pinset on this peer: remote when not allocated
 // here (unless an unpin is still in flight), else the state in flight, else the IPFS node's

@@ -52,7 +52,7 @@ type Tracker struct {
 	unnoted  atomic.Uint64             // Unnoted
 	settled  settledCounts             // Settled
 	ops      sync.WaitGroup
-	ipfsID   atomic.Value // string, once known
+	ipfsID   *ipfs.IDCache
 	stopOnce sync.Once
 }
 
@@ -77,6 +77,7 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	t := &Tracker{system: system, cfg: cfg, queue: queue, self: self, peername: peername, logger: logger}
 	t.backend = countingBackend{Backend: backend, n: &t.settled}
 	backend = t.backend
+	t.ipfsID = &ipfs.IDCache{Node: backend}
 	t.queueLen.Store(int64(queue.QueueLen()))
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
