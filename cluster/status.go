@@ -191,8 +191,10 @@ func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatu
 	gone := unpins.cursor()
 	addGone := func(_, _ []byte, _ api.PinInfoShort, c api.Cid) error { return add(c) }
 	err := s.d.Store.IteratePinsJSON(ctx, func(c api.Cid, _ []byte) error {
-		if err := gone.before(c.Bytes(), addGone); err != nil {
-			return err
+		if gone.pending() { // c.Bytes copies: not per pin when nothing is left to merge
+			if err := gone.before(c.Bytes(), addGone); err != nil {
+				return err
+			}
 		}
 		return add(c)
 	})

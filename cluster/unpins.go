@@ -68,6 +68,9 @@ type unpinCursor struct {
 	js   []byte
 }
 
+// pending reports whether unpins are left to merge.
+func (c *unpinCursor) pending() bool { return c.i < len(c.keys) }
+
 // before calls fn for each unpin whose CID sorts before key (binary; nil: every one left), and
 // skips the one of key itself: the pinset lists that CID. fn gets the binary CID, a stored-pin
 // JSON of the CID alone (valid during fn), the status and the CID.

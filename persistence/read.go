@@ -198,21 +198,23 @@ func (s *Store) PinsRanked(ctx context.Context, fn func(cid, pinJSON []byte, ran
 
 // IteratePins is IteratePinsJSON with each pin decoded.
 func (s *Store) IteratePins(ctx context.Context, fn func(api.Pin) error) error {
-	return s.IteratePinsWhere(ctx, nil, fn)
+	return s.IteratePinsWhere(ctx, nil, func(p api.Pin, _ crdt.Rank) error { return fn(p) })
 }
 
-// IteratePinsWhere is IteratePins of the pins whose stored JSON keep accepts (nil: all); the
-// others are not decoded (a pass that acts on few pins rules the rest out by their bytes).
-func (s *Store) IteratePinsWhere(ctx context.Context, keep func(pinJSON []byte) bool, fn func(api.Pin) error) error {
-	return s.IteratePinsJSON(ctx, func(c api.Cid, js []byte) error {
+// IteratePinsWhere is IteratePins of the pins whose stored JSON keep accepts (nil: all), each
+// with its record's rank (PinsRanked); the others are not decoded (a pass that acts on few
+// pins rules the rest out by their bytes).
+func (s *Store) IteratePinsWhere(ctx context.Context, keep func(pinJSON []byte) bool, fn func(api.Pin, crdt.Rank) error) error {
+	return s.PinsRanked(ctx, func(c, js []byte, rank crdt.Rank) error {
 		if keep != nil && !keep(js) {
 			return nil
 		}
 		var p api.Pin
 		if err := json.Unmarshal(js, &p); err != nil {
-			return fmt.Errorf("persistence: stored pin of %s is not valid JSON: %w", c, err)
+			id, _ := api.CastCid(c)
+			return fmt.Errorf("persistence: stored pin of %s is not valid JSON: %w", id, err)
 		}
-		return fn(p)
+		return fn(p, rank)
 	})
 }
 

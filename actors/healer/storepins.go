@@ -3,7 +3,6 @@ package healer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -21,17 +20,7 @@ type StorePins struct {
 var _ Pins = StorePins{}
 
 func (s StorePins) IteratePins(ctx context.Context, keep func([]byte) bool, fn func(api.Pin, crdt.Rank) error) error {
-	return s.Store.PinsRanked(ctx, func(c, js []byte, rank crdt.Rank) error {
-		if keep != nil && !keep(js) {
-			return nil
-		}
-		var pin api.Pin
-		if err := json.Unmarshal(js, &pin); err != nil {
-			id, _ := api.CastCid(c)
-			return fmt.Errorf("stored pin of %s is not valid JSON: %w", id, err)
-		}
-		return fn(pin, rank)
-	})
+	return s.Store.IteratePinsWhere(ctx, keep, fn)
 }
 
 func (s StorePins) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte, rank crdt.Rank) error) error {
