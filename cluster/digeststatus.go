@@ -46,6 +46,9 @@ type DigestReplica interface {
 type DigestReader interface {
 	// Lookup is p's entry for the binary CID c (found false: none).
 	Lookup(p peer.ID, c []byte) (e statusdigest.Entry, found bool, err error)
+	// Unpins calls fn with each binary CID (valid during fn) whose entry in p's replica is an
+	// unpin in flight (queued, running or failed).
+	Unpins(p peer.ID, fn func(c []byte) error) error
 	Close()
 }
 
@@ -117,6 +120,32 @@ func (ps *digestParts) part(id peer.ID) (digestPart, bool, error) {
 		p.stale, _ = (*statusdigest.Meta)(nil).Stale(ps.now, ps.ttl)
 	}
 	return p, found, nil
+}
+
+// unpinsElsewhere adds to a global pass's unpins the CIDs the current replicas show another
+// member still unpinning (unpins.go), read from r before the pinset walk.
+func (ps *digestParts) unpinsElsewhere(r DigestReader) func(*unpinsInFlight) error {
+	return func(u *unpinsInFlight) error {
+		for _, p := range ps.members {
+			if p.stale != "" { // its entries may be long gone there: fillUnpinned shows it failing
+				continue
+			}
+			if err := r.Unpins(p.id, u.addElsewhere); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// unpinsElsewhereNow is unpinsElsewhere with a snapshot of d's replicas of its own, closed
+// once the unpins are read (the pass itself may take long: it asks members).
+func (ps *digestParts) unpinsElsewhereNow(d DigestReplica) func(*unpinsInFlight) error {
+	return func(u *unpinsInFlight) error {
+		r := d.OpenDigestReader()
+		defer r.Close()
+		return ps.unpinsElsewhere(r)(u)
+	}
 }
 
 // nonMember is the part of an allocation that is not a member: cluster_error, with how old
@@ -222,7 +251,7 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
 	selfKey, now := s.d.Members.Self().String(), nowUTC()
-	return s.localPass(ctx, 0, func(lp *localPin) error {
+	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(r), func(lp *localPin) error {
 		var pin api.Pin
 		if err := json.Unmarshal(lp.js, &pin); err != nil {
 			return fmt.Errorf("stored pin is not valid JSON: %w", err)
@@ -257,7 +286,8 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 // members are asked: the parts read once, so that a member that failed to answer one page is
 // not waited for again on the next.
 func (s *StatusService) replicaPages(ctx context.Context, ps *digestParts, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
-	return s.pinsetPages(ctx, filter, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.replicaPage(ctx, p, ps) })
+	return s.pinsetPages(ctx, filter, ps.unpinsElsewhereNow(s.d.Digests), fn,
+		func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.replicaPage(ctx, p, ps) })
 }
 
 // replicaPage is replicaStatusOf with the parts already read.

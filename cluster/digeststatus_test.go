@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +36,18 @@ func (m *memDigests) OpenDigestReader() DigestReader { return m }
 func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, error) {
 	e, ok := m.entries[p][string(c)]
 	return e, ok, nil
+}
+
+func (m *memDigests) Unpins(p peer.ID, fn func(c []byte) error) error {
+	keys := slices.Sorted(maps.Keys(m.entries[p]))
+	for _, k := range keys {
+		if m.entries[p][k].UnpinInFlight() {
+			if err := fn([]byte(k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (m *memDigests) Close() {}

@@ -41,6 +41,13 @@ type localPin struct {
 // here (and for unpins in flight), then remote when not allocated here, then pinned or
 // unexpectedly_unpinned from the node's pin list.
 func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus, each func(*localPin) error) error {
+	return s.localPassWith(ctx, filter, nil, each)
+}
+
+// localPassWith is localPass that also lists, as unpinned here, the CIDs elsewhere adds to
+// the pass's unpins (a global pass: those other members are still unpinning; unpins.go).
+func (s *StatusService) localPassWith(ctx context.Context, filter api.TrackerStatus, elsewhere func(*unpinsInFlight) error,
+	each func(*localPin) error) error {
 	self := s.d.Members.Self()
 	quotedSelf := []byte(`"` + self.String() + `"`)
 	base := api.PinInfoShort{PeerName: s.d.Members.PeerName(self), TS: nowUTC()}
@@ -50,6 +57,11 @@ func (s *StatusService) localPass(ctx context.Context, filter api.TrackerStatus,
 	inFlight, err := s.inFlightSnapshot(ctx)
 	if err != nil {
 		return err
+	}
+	if elsewhere != nil {
+		if err := elsewhere(&inFlight.unpins); err != nil {
+			return err
+		}
 	}
 	var pinned *cidset.Set
 	var lsErr error

@@ -162,14 +162,23 @@ func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerS
 		}
 		return nil
 	}
-	return s.pinsetPages(ctx, filter, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.statusOf(ctx, p, local) })
+	var elsewhere func(*unpinsInFlight) error
+	if s.d.Digests != nil {
+		ps, err := s.digestParts(ctx)
+		if err != nil {
+			return err
+		}
+		elsewhere = ps.unpinsElsewhereNow(s.d.Digests)
+	}
+	return s.pinsetPages(ctx, filter, elsewhere, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.statusOf(ctx, p, local) })
 }
 
 // pinsetPages streams the status of every pin of the pinset that matches filter, and of the
-// CIDs this peer is still unpinning that the pinset no longer holds (unpins.go), statusPage
-// CIDs at a time in key order, each page's status told by of.
-func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error,
-	of func([]api.Cid) ([]api.GlobalPinInfo, error)) error {
+// CIDs this peer (and, through elsewhere when not nil, another member) is still unpinning that
+// the pinset no longer holds (unpins.go), statusPage CIDs at a time in key order, each page's
+// status told by of.
+func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatus, elsewhere func(*unpinsInFlight) error,
+	fn func(api.GlobalPinInfo) error, of func([]api.Cid) ([]api.GlobalPinInfo, error)) error {
 	// The unpins in flight, read before the pinset and merged into its walk as localPass
 	// does (unpins.go).
 	var unpins unpinsInFlight
@@ -178,6 +187,11 @@ func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatu
 		return nil
 	}); err != nil {
 		return err
+	}
+	if elsewhere != nil {
+		if err := elsewhere(&unpins); err != nil {
+			return err
+		}
 	}
 	page := make([]api.Cid, 0, statusPage)
 	add := func(c api.Cid) error {

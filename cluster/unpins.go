@@ -10,7 +10,10 @@ import (
 // Unpins of CIDs the pinset no longer holds. IPFS Cluster lists the operations its tracker
 // holds, so `status --filter unpin_error` finds an unpin that failed after its CID left the
 // pinset; the status passes here list the unpins in flight (queued, running or failed) whose
-// CID they do not meet in the pinset, among the pinset's CIDs in key order.
+// CID they do not meet in the pinset, among the pinset's CIDs in key order. A global pass
+// also lists those the current digest replicas show another member still unpinning
+// (addElsewhere, from the replicas' unpin index), this peer's part being unpinned unless it
+// has its own; a stale replica adds none, its entries being possibly long gone there.
 //
 // Decision: a pass reads the unpins before it walks the pinset and merges them into the walk
 // in key order (unpinCursor), skipping each CID the walk meets, so a listing stays in key
@@ -26,8 +29,8 @@ const maxUnpinsListed = 1 << 16
 
 // unpinsInFlight is one pass's unpins in flight, by binary CID. The zero value is empty.
 type unpinsInFlight struct {
-	m             map[string]unpinInFlight
-	failed, other int
+	m                        map[string]unpinInFlight
+	failed, other, elsewhere int
 }
 
 type unpinInFlight struct {
@@ -52,6 +55,24 @@ func (u *unpinsInFlight) add(c api.Cid, key string, st api.PinInfoShort) {
 	}
 	*n++
 	u.m[key] = unpinInFlight{c: c, st: st}
+}
+
+// addElsewhere keeps the binary CID c, which another member is still unpinning, as unpinned
+// here unless this peer's own unpin of it is kept; up to maxUnpinsListed of them.
+func (u *unpinsInFlight) addElsewhere(c []byte) error {
+	if _, ok := u.m[string(c)]; ok || u.elsewhere >= maxUnpinsListed {
+		return nil
+	}
+	id, err := api.CastCid(c)
+	if err != nil {
+		return nil // a replica entry is checked when stored: not listed rather than failing the pass
+	}
+	if u.m == nil {
+		u.m = map[string]unpinInFlight{}
+	}
+	u.elsewhere++
+	u.m[string(c)] = unpinInFlight{c: id, st: api.PinInfoShort{Status: api.TrackerStatusUnpinned}}
+	return nil
 }
 
 // cursor returns the kept unpins in key order, to be merged with a pinset walk.

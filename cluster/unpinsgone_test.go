@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -135,5 +138,114 @@ func TestUnpinsInFlightBoundPerKind(t *testing.T) {
 	}
 	if n != maxUnpinsListed+1 || !found {
 		t.Fatalf("kept %d unpins (failed one kept: %v), want %d with the failed one", n, found, maxUnpinsListed+1)
+	}
+}
+
+// A CID another member is still unpinning (its digest says unpin_error) that the pinset no
+// longer holds and this peer has done with is listed by every global listing — from the
+// replicas (values, JSON lines, text), with a member asked for its part, and --fresh — with
+// this peer unpinned and that member's unpin_error; the local listings do not list it, nor
+// does a stale replica's unpin make a row.
+func TestGlobalListingsHoldOtherMembersUnpins(t *testing.T) {
+	w, fresh, stale, silent, _, pins := replicaWorld(t)
+	ctx := context.Background()
+	d := w.svc.StatusService.d.Digests.(*memDigests)
+	gone, staleGone := testCid(t, "unpin failed at fresh"), testCid(t, "unpin failed at stale")
+	ts := time.Now().UTC()
+	d.entries[fresh][string(gone.Bytes())] = statusdigest.Entry{Cid: gone.Bytes(), Status: api.TrackerStatusUnpinError, Error: "ipfs is down", TS: ts}
+	d.entries[stale] = map[string]statusdigest.Entry{string(staleGone.Bytes()): {Cid: staleGone.Bytes(), Status: api.TrackerStatusUnpinError, TS: ts}}
+	svc := w.svc.StatusService
+	self := w.self.String()
+	check := func(how string, filter api.TrackerStatus, local bool, got []api.GlobalPinInfo, text string) {
+		t.Helper()
+		want := !local && filter != api.TrackerStatusPinned
+		at := slices.IndexFunc(got, func(g api.GlobalPinInfo) bool { return g.Cid == gone })
+		if text != "" {
+			if strings.Contains(text, gone.String()) != want || strings.Contains(text, staleGone.String()) {
+				t.Fatalf("%s, filter %v, local %v: text lists the gone CID %v, want %v:\n%s", how, filter, local, !want, want, text)
+			}
+			return
+		}
+		if (at >= 0) != want || slices.ContainsFunc(got, func(g api.GlobalPinInfo) bool { return g.Cid == staleGone }) {
+			t.Fatalf("%s, filter %v, local %v: the gone CID listed %v, want %v (%d rows)", how, filter, local, at >= 0, want, len(got))
+		}
+		if !slices.IsSortedFunc(got, func(a, b api.GlobalPinInfo) int { return strings.Compare(a.Cid.KeyString(), b.Cid.KeyString()) }) {
+			t.Fatalf("%s: rows not in key order", how)
+		}
+		if !want {
+			return
+		}
+		g := got[at]
+		if st := g.PeerMap[self]; st.Status != api.TrackerStatusUnpinned {
+			t.Fatalf("%s: this peer's part %+v, want unpinned", how, st)
+		}
+		if st := g.PeerMap[fresh.String()]; st.Status != api.TrackerStatusUnpinError || st.Error != "ipfs is down" {
+			t.Fatalf("%s: the fresh member's part %+v, want its unpin_error", how, st)
+		}
+		if filter == 0 && len(got) != len(pins)+1 {
+			t.Fatalf("%s: %d rows, want the %d pins and the gone CID", how, len(got), len(pins))
+		}
+	}
+	listings := func(how string) {
+		for _, filter := range []api.TrackerStatus{0, api.TrackerStatusUnpinError, api.TrackerStatusError, api.TrackerStatusPinned} {
+			for _, local := range []bool{true, false} {
+				var rows []api.GlobalPinInfo
+				if err := svc.StatusAll(ctx, filter, local, nil, func(g api.GlobalPinInfo) error { rows = append(rows, g); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				check(how+" values", filter, local, rows, "")
+				js, txt := svc.StatusJSON, svc.StatusText
+				if local {
+					js, txt = svc.StatusLocalJSON, svc.StatusLocalText
+				}
+				var lines []api.GlobalPinInfo
+				if err := js(ctx, filter, func(l []byte) error {
+					var g api.GlobalPinInfo
+					err := json.Unmarshal(l, &g)
+					lines = append(lines, g)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				check(how+" json", filter, local, lines, "")
+				var text strings.Builder
+				if err := txt(ctx, filter, func(b []byte) error { text.Write(b); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				check(how+" text", filter, local, nil, text.String()+"\n")
+			}
+		}
+	}
+	listings("replicas")
+
+	// A member without a digest is asked for its part: the listing goes page by page, and
+	// --fresh asks everyone. Asked members answer unpinned for the gone CID, pinned otherwise.
+	delete(d.metas, silent)
+	w.remote.answer = func(to peer.ID, msg any) (any, error) {
+		req, ok := msg.(*messages.StatusRequest)
+		if !ok {
+			return nil, errFake
+		}
+		infos := make([]api.PinInfo, len(req.Cids))
+		for i, c := range req.Cids {
+			ci, _ := api.DecodeCid(c)
+			st := api.PinInfoShort{Status: api.TrackerStatusPinned, TS: time.Now()}
+			if ci == gone {
+				st.Status = api.TrackerStatusUnpinned
+				if to == fresh {
+					st = api.PinInfoShort{Status: api.TrackerStatusUnpinError, Error: "ipfs is down", TS: time.Now()}
+				}
+			}
+			infos[i] = api.PinInfo{Cid: ci, Peer: to, PinInfoShort: st}
+		}
+		return &messages.StatusResponse{Infos: infos}, nil
+	}
+	listings("asking")
+	for _, filter := range []api.TrackerStatus{0, api.TrackerStatusUnpinError, api.TrackerStatusPinned} {
+		var rows []api.GlobalPinInfo
+		if err := svc.StatusAllFresh(ctx, filter, nil, func(g api.GlobalPinInfo) error { rows = append(rows, g); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		check("fresh", filter, false, rows, "")
 	}
 }

@@ -78,6 +78,7 @@
 //	m/tombs                        the xt/ index is complete (8 bytes, 1)
 //	xc/<CID>                       the CID's record is a pin that raced a collected deletion
 //	                               (raced.go): uvarint seq | origin of that op
+//	sd*/, sdv, m/sdunpins          status digests: this peer's and the replicas (statusdigest.go)
 //	tk/<id>                        a bearer token's record: id and metadata, never the token (tokens.go)
 //	te/<expires 8 BE><id>          token records by expiry, for DropExpiredTokens (tokens.go)
 //

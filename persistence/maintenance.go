@@ -288,7 +288,12 @@ func (s *Store) LoadBackup(src string) error {
 	// the load used: the backup's own mark would claim an index that was not built.
 	unmark := func(update func(func(*badger.Txn) error) error) error {
 		s.tombsIndexed.Store(false)
-		return update(func(txn *badger.Txn) error { return txn.Delete(keyTombIndexed) })
+		return update(func(txn *badger.Txn) error {
+			if err := txn.Delete(keyDigestUnpinsIdx); err != nil {
+				return err
+			}
+			return txn.Delete(keyTombIndexed)
+		})
 	}
 	if err := unmark(s.update); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
@@ -300,5 +305,8 @@ func (s *Store) LoadBackup(src string) error {
 	if err := unmark(s.db.Update); err != nil {
 		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
-	return s.load()
+	if err := s.load(); err != nil {
+		return err
+	}
+	return s.indexDigestUnpins()
 }

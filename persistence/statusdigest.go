@@ -23,6 +23,8 @@ import (
 //	sdv                            own version: epoch(8 BE) | seq(8 BE)
 //	sd/<len(peer)><peer><cid>      replica entry: uvarint gen | wirepb.DigestEntry without CID
 //	sdm/<peer>                     replica meta (statusdigest.Meta, JSON)
+//	sdu/<len(peer)><peer><cid>     index of the replica entries that are unpins in flight
+//	                               (empty value); complete once m/sdunpins is set
 //
 // The status digest actor is the only writer of all of them (one worker at a time); digestMu
 // still serialises the read-modify-writes, which Badger without conflict detection needs.
@@ -34,6 +36,8 @@ var (
 	keyOwnDigestVer     = []byte("sdv")
 	prefixDigest        = []byte("sd/")
 	prefixDigestMeta    = []byte("sdm/")
+	prefixDigestUnpin   = []byte("sdu/")
+	keyDigestUnpinsIdx  = []byte("m/sdunpins")
 	digestMu            sync.Mutex
 	digestDeleteBatch   = 4096
 	errDigestEpochMoved = fmt.Errorf("status digest: the publisher's epoch changed during a pull")
@@ -49,6 +53,15 @@ func digestPeerPrefix(p peer.ID) []byte {
 }
 
 func digestKey(p peer.ID, c []byte) []byte { return append(digestPeerPrefix(p), c...) }
+
+// unpinIdxKey is the unpin index key of the replica entry key (sd/... to sdu/...).
+func unpinIdxKey(key []byte) []byte {
+	k := make([]byte, 0, len(prefixDigestUnpin)+len(key)-len(prefixDigest))
+	return append(append(k, prefixDigestUnpin...), key[len(prefixDigest):]...)
+}
+
+// unpinPeerPrefix is the prefix of p's keys in the unpin index.
+func unpinPeerPrefix(p peer.ID) []byte { return unpinIdxKey(digestPeerPrefix(p)) }
 
 func digestMetaKey(p peer.ID) []byte { return append(append([]byte{}, prefixDigestMeta...), p...) }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -121,7 +122,23 @@ func mergeReplicaEntry(txn *badger.Txn, key []byte, gen uint64, e, cur statusdig
 	if err != nil {
 		return err
 	}
-	return txn.Set(key, v)
+	if err := txn.Set(key, v); err != nil {
+		return err
+	}
+	return indexUnpin(txn, key, found && cur.UnpinInFlight(), e.UnpinInFlight())
+}
+
+// indexUnpin keeps the unpin index in step with the replica entry key: was and is tell
+// whether the entry replaced and the new one are unpins in flight. An unpin is indexed again
+// whatever it replaced: they are few, and that repairs a key lost with an earlier version.
+func indexUnpin(txn *badger.Txn, key []byte, was, is bool) error {
+	switch {
+	case is:
+		return txn.Set(unpinIdxKey(key), nil)
+	case was:
+		return txn.Delete(unpinIdxKey(key))
+	}
+	return nil
 }
 
 // StartDigestPull starts a pull of p's whole digest: it returns the generation that marks what
@@ -258,6 +275,9 @@ func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Tim
 			return iterDigest(txn, prefix, nil, func(c []byte, g uint64, e statusdigest.Entry) (bool, error) {
 				if e.Seq <= seq && (g != gen || e.Deleted()) {
 					dead = append(dead, digestKey(p, c))
+					if e.UnpinInFlight() {
+						dead = append(dead, unpinIdxKey(dead[len(dead)-1]))
+					}
 				}
 				return len(dead) < digestDeleteBatch, nil
 			})
@@ -302,9 +322,17 @@ func (s *Store) DropDigest(p peer.ID) error {
 	return s.update(func(txn *badger.Txn) error { return txn.Delete(digestMetaKey(p)) })
 }
 
-// dropDigest deletes every replica entry of p, in batches. Callers hold digestMu.
+// dropDigest deletes every replica entry of p and their unpin index, in batches. Callers
+// hold digestMu.
 func (s *Store) dropDigest(p peer.ID) error {
-	prefix := digestPeerPrefix(p)
+	if err := s.dropPrefix(digestPeerPrefix(p)); err != nil {
+		return err
+	}
+	return s.dropPrefix(unpinPeerPrefix(p))
+}
+
+// dropPrefix deletes every key under prefix, in batches.
+func (s *Store) dropPrefix(prefix []byte) error {
 	for {
 		var keys [][]byte
 		err := s.db.View(func(txn *badger.Txn) error {
@@ -429,6 +457,97 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	}
 	e.Cid = c
 	return e, true, nil
+}
+
+// Unpins calls fn with each binary CID (valid during fn) whose entry in p's replica is an
+// unpin in flight (queued, running or failed), in binary CID order, from the unpin index; an
+// index key whose entry says otherwise is skipped.
+func (v *DigestView) Unpins(p peer.ID, fn func(c []byte) error) error {
+	if v.txn == nil {
+		return ErrClosed
+	}
+	prefix := unpinPeerPrefix(p)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = prefix, false
+	it := v.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		c := it.Item().Key()[len(prefix):]
+		_, e, found, err := getDigestEntry(v.txn, digestKey(p, c), c)
+		if err != nil {
+			return err
+		}
+		if !found || !e.UnpinInFlight() {
+			continue
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexDigestUnpins builds the unpin index of the replicas unless the store says it is
+// complete (a store of an earlier version, a loaded backup): one pass over the replica
+// entries, at open.
+func (s *Store) indexDigestUnpins() error {
+	var done bool
+	if err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(keyDigestUnpinsIdx)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		done = err == nil
+		return err
+	}); err != nil || done {
+		return err
+	}
+	var keys [][]byte
+	flush := func() error {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				if err := txn.Set(k, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		keys = keys[:0]
+		return err
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefixDigest
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			key := it.Item().Key()
+			rest := key[len(prefixDigest):] // <len(peer)><peer><cid>
+			if len(rest) == 0 || len(rest) <= 1+int(rest[0]) {
+				continue
+			}
+			_, e, err := itemDigestEntry(it.Item(), rest[1+int(rest[0]):])
+			if err != nil {
+				return err
+			}
+			if !e.UnpinInFlight() {
+				continue
+			}
+			if keys = append(keys, unpinIdxKey(key)); len(keys) >= digestDeleteBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyDigestUnpinsIdx, encU64(1)) })
+	}
+	return err
 }
 
 // Close releases the snapshot; a second Close does nothing.

@@ -18,7 +18,7 @@ import (
 )
 
 var digestStatuses = []api.TrackerStatus{0, api.TrackerStatusPinned, api.TrackerStatusPinning, api.TrackerStatusPinQueued,
-	api.TrackerStatusPinError, api.TrackerStatusUnpinning, api.TrackerStatusUnpinQueued}
+	api.TrackerStatusPinError, api.TrackerStatusUnpinning, api.TrackerStatusUnpinQueued, api.TrackerStatusUnpinError}
 
 // dumpDigest renders a digest's live entries (Seq aside) for comparison.
 func dumpDigest(t *testing.T, each func(context.Context, func(statusdigest.Entry) error) error) string {
@@ -60,7 +60,7 @@ func TestDigestReplicaConverges(t *testing.T) {
 					if st != 0 {
 						e.TS = now.Add(time.Duration(rng.IntN(1000)) * time.Second).UTC()
 						e.Attempts = rng.IntN(3)
-						if st == api.TrackerStatusPinError {
+						if st == api.TrackerStatusPinError || st == api.TrackerStatusUnpinError {
 							e.Error = "boom"
 						}
 					}
@@ -148,6 +148,7 @@ func TestDigestReplicaConverges(t *testing.T) {
 			if got != want {
 				t.Fatalf("replica differs from the publisher's digest\nreplica:\n%s\npublisher:\n%s", got, want)
 			}
+			checkUnpinIndex(t, rep, pubID)
 			m, _, err := rep.DigestMeta(pubID)
 			if err != nil {
 				t.Fatal(err)

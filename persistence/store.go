@@ -211,6 +211,9 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, openError(opts.Dir, err)
 	}
+	if err := s.indexDigestUnpins(); err != nil { // a listing aid: built again at the next open
+		logger.Warn("persistence: index of the other peers' unpins not built; global listings may miss some", "err", err)
+	}
 	s.pinKeys = newKeyFilter(uint64(max(s.pinCount.Load(), 0)))
 	s.startKeyLoad()
 	return s, nil
@@ -291,6 +294,9 @@ func (s *Store) load() error {
 				return err
 			}
 			if err := txn.Set(keyTombIndexed, encU64(1)); err != nil {
+				return err
+			}
+			if err := txn.Set(keyDigestUnpinsIdx, encU64(1)); err != nil {
 				return err
 			}
 		case err != nil:

@@ -35,6 +35,12 @@ type Entry struct {
 // Deleted reports whether e is a tombstone.
 func (e Entry) Deleted() bool { return e.Status == 0 }
 
+// UnpinInFlight reports whether e is an unpin queued, running or failed: a status a peer
+// keeps, and lists, for a CID the pinset may no longer hold.
+func (e Entry) UnpinInFlight() bool {
+	return e.Status&(api.TrackerStatusUnpinQueued|api.TrackerStatusUnpinning|api.TrackerStatusUnpinError) != 0
+}
+
 // ShownByAbsence reports whether a digest without an entry for the CID already tells e: a
 // tombstone, or pin_queued (readers show an allocated peer with no entry as pin_queued). A
 // publisher does not store such an entry where it has none (persistence.WriteOwnDigest), and

@@ -64,11 +64,22 @@ func TestStatusListsUnpinErrorsOfCIDsNoLongerPinned(t *testing.T) {
 	if got := c.statusList(t, 1, api.TrackerStatusPinned, true); len(got) != 1 {
 		t.Fatalf("filter pinned lists %d CIDs, want the pinned one only", len(got))
 	}
+	// Peer 0, done with x, lists it globally from its replica of peer 1's digest.
+	c.WaitFor(func() bool {
+		g, ok := c.statusList(t, 0, api.TrackerStatusUnpinError, false)[x.String()]
+		return ok && g.PeerMap[c.ID(1).String()].Status == api.TrackerStatusUnpinError &&
+			g.PeerMap[c.ID(0).String()].Status == api.TrackerStatusUnpinned
+	}, 30*time.Second, "peer 0's global listing shows peer 1's failed unpin of x")
+	if _, ok := c.statusList(t, 0, api.TrackerStatusUnpinError, true)[x.String()]; ok {
+		t.Fatal("peer 0's local listing lists x, which it has unpinned")
+	}
 	c.Fake(1).Heal(x)
 	if g, err := c.Peer(1).Recover(ctx, x, true); err != nil || g.PeerMap[c.ID(1).String()].Status != api.TrackerStatusUnpinned {
 		t.Fatalf("recover --local on peer 1: %+v, %v; want unpinned", g.PeerMap, err)
 	}
 	c.WaitFor(func() bool { _, ok := c.statusList(t, 1, 0, true)[x.String()]; return !ok }, 10*time.Second, "x no longer listed once unpinned")
+	c.WaitFor(func() bool { _, ok := c.statusList(t, 0, 0, false)[x.String()]; return !ok }, 30*time.Second,
+		"x no longer listed by peer 0 once peer 1 unpinned it")
 }
 
 // recover of a CID whose unpin failed on one peer retries it there now, waits for the attempt,
