@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -47,8 +48,9 @@ type DigestReader interface {
 	// Lookup is p's entry for the binary CID c (found false: none).
 	Lookup(p peer.ID, c []byte) (e statusdigest.Entry, found bool, err error)
 	// Unpins calls fn with each binary CID (valid during fn) whose entry in p's replica is an
-	// unpin in flight (queued, running or failed).
-	Unpins(p peer.ID, fn func(c []byte) error) error
+	// unpin in flight (queued, running or failed), and that status; an error from fn ends
+	// the walk with it.
+	Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) error) error
 	Close()
 }
 
@@ -123,14 +125,26 @@ func (ps *digestParts) part(id peer.ID) (digestPart, bool, error) {
 }
 
 // unpinsElsewhere adds to a global pass's unpins the CIDs the current replicas show another
-// member still unpinning (unpins.go), read from r before the pinset walk.
-func (ps *digestParts) unpinsElsewhere(r DigestReader) func(*unpinsInFlight) error {
+// member still unpinning (unpins.go), read from r before the pinset walk; nil when no row of
+// such a CID can match filter (its parts are unpinned, unpins or cluster_error).
+func (ps *digestParts) unpinsElsewhere(ctx context.Context, r DigestReader, filter api.TrackerStatus) func(*unpinsInFlight) error {
+	if filter != 0 && filter&(inFlightUnpin|api.TrackerStatusUnpinned|api.TrackerStatusClusterError) == 0 {
+		return nil
+	}
 	return func(u *unpinsInFlight) error {
+		add := func(c []byte, st api.TrackerStatus) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return u.addElsewhere(c, st)
+		}
 		for _, p := range ps.members {
 			if p.stale != "" { // its entries may be long gone there: fillUnpinned shows it failing
 				continue
 			}
-			if err := r.Unpins(p.id, u.addElsewhere); err != nil {
+			if err := r.Unpins(p.id, add); errors.Is(err, errEnoughUnpins) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}
@@ -140,11 +154,14 @@ func (ps *digestParts) unpinsElsewhere(r DigestReader) func(*unpinsInFlight) err
 
 // unpinsElsewhereNow is unpinsElsewhere with a snapshot of d's replicas of its own, closed
 // once the unpins are read (the pass itself may take long: it asks members).
-func (ps *digestParts) unpinsElsewhereNow(d DigestReplica) func(*unpinsInFlight) error {
+func (ps *digestParts) unpinsElsewhereNow(ctx context.Context, d DigestReplica, filter api.TrackerStatus) func(*unpinsInFlight) error {
+	if ps.unpinsElsewhere(ctx, nil, filter) == nil {
+		return nil
+	}
 	return func(u *unpinsInFlight) error {
 		r := d.OpenDigestReader()
 		defer r.Close()
-		return ps.unpinsElsewhere(r)(u)
+		return ps.unpinsElsewhere(ctx, r, filter)(u)
 	}
 }
 
@@ -251,7 +268,7 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 	r := s.d.Digests.OpenDigestReader()
 	defer r.Close()
 	selfKey, now := s.d.Members.Self().String(), nowUTC()
-	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(r), func(lp *localPin) error {
+	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(ctx, r, filter), func(lp *localPin) error {
 		var pin api.Pin
 		if err := json.Unmarshal(lp.js, &pin); err != nil {
 			return fmt.Errorf("stored pin is not valid JSON: %w", err)
@@ -286,7 +303,7 @@ func (s *StatusService) replicaStatusOf(ctx context.Context, cids []api.Cid) ([]
 // members are asked: the parts read once, so that a member that failed to answer one page is
 // not waited for again on the next.
 func (s *StatusService) replicaPages(ctx context.Context, ps *digestParts, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
-	return s.pinsetPages(ctx, filter, ps.unpinsElsewhereNow(s.d.Digests), fn,
+	return s.pinsetPages(ctx, filter, ps.unpinsElsewhereNow(ctx, s.d.Digests, filter), fn,
 		func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.replicaPage(ctx, p, ps) })
 }
 

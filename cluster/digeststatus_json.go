@@ -133,7 +133,7 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	allocated := make([]bool, len(ps.members))
 	parts := make([]memberPart, len(ps.members))
 	selfID := s.d.Members.Self().String() // base58: once per pass, not per pin
-	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(r), func(lp *localPin) error {
+	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(ctx, r, filter), func(lp *localPin) error {
 		if lp.gone || bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
 			return s.slowPin(ctx, lp, ps, r, now, filter, slow)
 		}

@@ -38,11 +38,11 @@ func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	return e, ok, nil
 }
 
-func (m *memDigests) Unpins(p peer.ID, fn func(c []byte) error) error {
+func (m *memDigests) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) error) error {
 	keys := slices.Sorted(maps.Keys(m.entries[p]))
 	for _, k := range keys {
-		if m.entries[p][k].UnpinInFlight() {
-			if err := fn([]byte(k)); err != nil {
+		if e := m.entries[p][k]; e.UnpinInFlight() {
+			if err := fn([]byte(k), e.Status); err != nil {
 				return err
 			}
 		}

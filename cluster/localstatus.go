@@ -85,6 +85,15 @@ func (s *StatusService) localPassWith(ctx context.Context, filter api.TrackerSta
 	}
 	gone := inFlight.unpins.cursor()
 	emitGone := func(c, js []byte, st api.PinInfoShort, _ api.Cid) error {
+		if st.Status == api.TrackerStatusUnpinned { // another member's unpin: this peer's own status, if any
+			own, found, _, err := inFlight.lookup(ctx, s.d.Tracker, c, js)
+			if err != nil {
+				return err
+			}
+			if found {
+				st = own
+			}
+		}
 		lp = localPin{cid: c, js: js, gone: true}
 		lp.spans, lp.scanned = scanPin(js)
 		lp.scanned = lp.scanned && lp.spans.valid()

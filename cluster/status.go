@@ -168,7 +168,7 @@ func (s *StatusService) statusAllAsking(ctx context.Context, filter api.TrackerS
 		if err != nil {
 			return err
 		}
-		elsewhere = ps.unpinsElsewhereNow(s.d.Digests)
+		elsewhere = ps.unpinsElsewhereNow(ctx, s.d.Digests, filter)
 	}
 	return s.pinsetPages(ctx, filter, elsewhere, fn, func(p []api.Cid) ([]api.GlobalPinInfo, error) { return s.statusOf(ctx, p, local) })
 }
@@ -191,6 +191,16 @@ func (s *StatusService) pinsetPages(ctx context.Context, filter api.TrackerStatu
 	if elsewhere != nil {
 		if err := elsewhere(&unpins); err != nil {
 			return err
+		}
+	}
+	// A CID the walk lists for its unpins may be done with everywhere by the time its page is
+	// asked: such a row is left out (allUnpinned).
+	if emit := fn; !unpins.empty() {
+		fn = func(g api.GlobalPinInfo) error {
+			if allUnpinned(g) {
+				return nil
+			}
+			return emit(g)
 		}
 	}
 	page := make([]api.Cid, 0, statusPage)

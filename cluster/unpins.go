@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"maps"
 	"slices"
 
@@ -24,14 +25,20 @@ import (
 // unpin of a CID still pinned (its pin moved away) counts too: beyond the bounds, some are
 // not listed.
 
-// maxUnpinsListed bounds each kind of unpin a pass keeps (a CID and a status each).
-const maxUnpinsListed = 1 << 16
+// maxUnpinsListed bounds each kind of unpin a pass keeps (a CID and a status each). A
+// variable for tests.
+var maxUnpinsListed = 1 << 16
 
 // unpinsInFlight is one pass's unpins in flight, by binary CID. The zero value is empty.
 type unpinsInFlight struct {
-	m                        map[string]unpinInFlight
-	failed, other, elsewhere int
+	m             map[string]unpinInFlight
+	failed, other int
+	// elsewhereFailed and elsewhereOther count the other members' (addElsewhere).
+	elsewhereFailed, elsewhereOther int
 }
+
+// errEnoughUnpins ends a walk of other members' unpins: both of their bounds are reached.
+var errEnoughUnpins = errors.New("enough unpins listed")
 
 type unpinInFlight struct {
 	c  api.Cid
@@ -57,10 +64,20 @@ func (u *unpinsInFlight) add(c api.Cid, key string, st api.PinInfoShort) {
 	u.m[key] = unpinInFlight{c: c, st: st}
 }
 
-// addElsewhere keeps the binary CID c, which another member is still unpinning, as unpinned
-// here unless this peer's own unpin of it is kept; up to maxUnpinsListed of them.
-func (u *unpinsInFlight) addElsewhere(c []byte) error {
-	if _, ok := u.m[string(c)]; ok || u.elsewhere >= maxUnpinsListed {
+// addElsewhere keeps the binary CID c, which another member is still unpinning (st there),
+// unless this peer's own unpin of it is kept, with this peer's status as unpinned (a local
+// pass asks its in-flight snapshot again: its own unpin may be beyond the kept ones). Each
+// kind is bounded as this peer's own are: failed ones are what a filter looks for, and a
+// bulk unpin in progress elsewhere must not crowd them out. errEnoughUnpins: both are full.
+func (u *unpinsInFlight) addElsewhere(c []byte, st api.TrackerStatus) error {
+	n := &u.elsewhereOther
+	if st == api.TrackerStatusUnpinError {
+		n = &u.elsewhereFailed
+	}
+	if _, ok := u.m[string(c)]; ok || *n >= maxUnpinsListed {
+		if u.elsewhereFailed >= maxUnpinsListed && u.elsewhereOther >= maxUnpinsListed {
+			return errEnoughUnpins
+		}
 		return nil
 	}
 	id, err := api.CastCid(c)
@@ -70,10 +87,25 @@ func (u *unpinsInFlight) addElsewhere(c []byte) error {
 	if u.m == nil {
 		u.m = map[string]unpinInFlight{}
 	}
-	u.elsewhere++
+	*n++
 	u.m[string(c)] = unpinInFlight{c: id, st: api.PinInfoShort{Status: api.TrackerStatusUnpinned}}
 	return nil
 }
+
+// allUnpinned reports whether every part of g is unpinned: a CID the pinset no longer holds
+// that every peer has done with since its pass read the unpins. Listings of the pinset leave
+// such rows out.
+func allUnpinned(g api.GlobalPinInfo) bool {
+	for _, st := range g.PeerMap {
+		if st.Status != api.TrackerStatusUnpinned {
+			return false
+		}
+	}
+	return len(g.PeerMap) > 0
+}
+
+// empty reports whether no unpin is kept.
+func (u *unpinsInFlight) empty() bool { return len(u.m) == 0 }
 
 // cursor returns the kept unpins in key order, to be merged with a pinset walk.
 func (u *unpinsInFlight) cursor() *unpinCursor {

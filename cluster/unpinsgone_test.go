@@ -249,3 +249,46 @@ func TestGlobalListingsHoldOtherMembersUnpins(t *testing.T) {
 		check("fresh", filter, false, rows, "")
 	}
 }
+
+// Beyond the bounds of kept unpins: this peer's own failed unpin that was not kept still
+// shows as its part of a row another member's digest brings (not unpinned), and the other
+// members' failed unpins are kept past a bound's worth of their unpins in progress.
+func TestOtherMembersUnpinsBeyondTheBounds(t *testing.T) {
+	defer func(n int) { maxUnpinsListed = n }(maxUnpinsListed)
+	maxUnpinsListed = 2
+	w, fresh, _, _, _, _ := replicaWorld(t)
+	ctx := context.Background()
+	d := w.svc.StatusService.d.Digests.(*memDigests)
+	ts := time.Now().UTC()
+	var ownFailed, queued []api.Cid
+	for i := range 3 {
+		c := testCid(t, fmt.Sprint("failed here and there ", i))
+		ownFailed = append(ownFailed, c)
+		w.tracker.inFlight[c.KeyString()] = api.PinInfoShort{Status: api.TrackerStatusUnpinError, Error: "here", TS: ts}
+		d.entries[fresh][string(c.Bytes())] = statusdigest.Entry{Cid: c.Bytes(), Status: api.TrackerStatusUnpinError, TS: ts}
+	}
+	for i := range 5 {
+		c := testCid(t, fmt.Sprint("queued there ", i))
+		queued = append(queued, c)
+		d.entries[fresh][string(c.Bytes())] = statusdigest.Entry{Cid: c.Bytes(), Status: api.TrackerStatusUnpinQueued, TS: ts}
+	}
+	failedThere := testCid(t, "failed there only")
+	d.entries[fresh][string(failedThere.Bytes())] = statusdigest.Entry{Cid: failedThere.Bytes(), Status: api.TrackerStatusUnpinError, TS: ts}
+	rows := map[api.Cid]api.GlobalPinInfo{}
+	if err := w.svc.StatusAll(ctx, api.TrackerStatusUnpinError, false, nil, func(g api.GlobalPinInfo) error { rows[g.Cid] = g; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ownFailed {
+		if g, ok := rows[c]; !ok || g.PeerMap[w.self.String()].Status != api.TrackerStatusUnpinError {
+			t.Fatalf("own failed unpin listed %v, this peer's part %+v, want unpin_error", ok, g.PeerMap[w.self.String()])
+		}
+	}
+	if _, ok := rows[failedThere]; !ok {
+		t.Fatalf("the other member's failed unpin is not listed past its unpins in progress (%d rows)", len(rows))
+	}
+	for _, c := range queued {
+		if _, ok := rows[c]; ok {
+			t.Fatal("filter unpin_error lists an unpin in progress")
+		}
+	}
+}

@@ -23,12 +23,13 @@ import (
 //	sdv                            own version: epoch(8 BE) | seq(8 BE)
 //	sd/<len(peer)><peer><cid>      replica entry: uvarint gen | wirepb.DigestEntry without CID
 //	sdm/<peer>                     replica meta (statusdigest.Meta, JSON)
-//	sdu/<len(peer)><peer><cid>     index of the replica entries that are unpins in flight
-//	                               (empty value); complete once m/sdunpins is set
+//	sdu/<len(peer)><peer><cid>     index of the replica entries that are unpins in flight:
+//	                               uvarint status; complete once m/sdunpins is set
 //
-// The status digest actor is the only writer of all of them (one worker at a time); digestMu
-// still serialises the read-modify-writes, which Badger without conflict detection needs.
-// Replica entries are in binary CID order per peer, the pinset's order, so global status
+// The status digest actor is the only writer of all of them (one worker at a time), but for
+// the unpin index's build when a store is opened or a backup loaded (indexDigestUnpins);
+// digestMu still serialises the read-modify-writes, which Badger without conflict detection
+// needs. Replica entries are in binary CID order per peer, the pinset's order, so global status
 // reads them with one forward iterator per peer alongside the pinset (DigestView).
 
 var (

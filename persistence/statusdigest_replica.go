@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/wirepb"
 	"github.com/pincluster/pincluster/statusdigest"
 )
@@ -80,20 +82,48 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 		}
 		m.Reset(d.Epoch)
 	}
-	err = s.update(func(txn *badger.Txn) error {
-		if !d.Heartbeat && d.Seq > m.Floor {
-			for _, e := range d.Entries {
-				if err := putReplicaEntry(txn, p, 0, e, false); err != nil {
-					return err
-				}
+	var entries []statusdigest.Entry
+	if !d.Heartbeat && d.Seq > m.Floor {
+		entries = d.Entries
+		m.Applied(d.Seq)
+	}
+	m.Told(d)
+	m.Hear(d.Seq, now)
+	err = s.updateInParts(len(entries), func(txn *badger.Txn, from, to int) error {
+		for _, e := range entries[from:to] {
+			if err := putReplicaEntry(txn, p, 0, e, false); err != nil {
+				return err
 			}
-			m.Applied(d.Seq)
 		}
-		m.Told(d)
-		m.Hear(d.Seq, now)
-		return setDigestMeta(txn, p, m)
-	})
+		return nil
+	}, func(txn *badger.Txn) error { return setDigestMeta(txn, p, m) })
 	return m, err
+}
+
+// updateInParts writes items [0, n) with write and then last, in one transaction when Badger
+// takes it, else in parts of halving size with last in the final one: a delta or page of
+// MaxEntries unpin entries with long errors, and their index keys, exceeds a transaction.
+// Parts committed before a failure are harmless: entries are last writer wins by seq, a
+// pull's carry its generation, and the meta (last) says what was applied.
+func (s *Store) updateInParts(n int, write func(txn *badger.Txn, from, to int) error, last func(txn *badger.Txn) error) error {
+	part := max(n, 1)
+	for from := 0; ; {
+		to := min(from+part, n)
+		err := s.update(func(txn *badger.Txn) error {
+			if err := write(txn, from, to); err != nil || to < n {
+				return err
+			}
+			return last(txn)
+		})
+		if errors.Is(err, badger.ErrTxnTooBig) && to-from > 1 {
+			part = (to - from) / 2
+			continue
+		}
+		if err != nil || to == n {
+			return err
+		}
+		from = to
+	}
 }
 
 // putReplicaEntry stores e in p's replica at gen when it is newer than the stored entry. A
@@ -125,16 +155,16 @@ func mergeReplicaEntry(txn *badger.Txn, key []byte, gen uint64, e, cur statusdig
 	if err := txn.Set(key, v); err != nil {
 		return err
 	}
-	return indexUnpin(txn, key, found && cur.UnpinInFlight(), e.UnpinInFlight())
+	return indexUnpin(txn, key, found && cur.UnpinInFlight(), e)
 }
 
-// indexUnpin keeps the unpin index in step with the replica entry key: was and is tell
-// whether the entry replaced and the new one are unpins in flight. An unpin is indexed again
-// whatever it replaced: they are few, and that repairs a key lost with an earlier version.
-func indexUnpin(txn *badger.Txn, key []byte, was, is bool) error {
+// indexUnpin keeps the unpin index in step with the replica entry key, now e: was tells
+// whether the entry replaced was an unpin in flight. An unpin is indexed again whatever it
+// replaced, with its status (unpinning, then failed, say).
+func indexUnpin(txn *badger.Txn, key []byte, was bool, e statusdigest.Entry) error {
 	switch {
-	case is:
-		return txn.Set(unpinIdxKey(key), nil)
+	case e.UnpinInFlight():
+		return txn.Set(unpinIdxKey(key), binary.AppendUvarint(nil, uint64(e.Status)))
 	case was:
 		return txn.Delete(unpinIdxKey(key))
 	}
@@ -190,12 +220,9 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 		m.Reset(pg.Epoch)
 		m.Gen = gen
 	}
-	return s.update(func(txn *badger.Txn) error {
-		if err := putReplicaPage(txn, p, gen, pg.Entries); err != nil {
-			return err
-		}
-		return setDigestMeta(txn, p, m)
-	})
+	return s.updateInParts(len(pg.Entries), func(txn *badger.Txn, from, to int) error {
+		return putReplicaPage(txn, p, gen, pg.Entries[from:to])
+	}, func(txn *badger.Txn) error { return setDigestMeta(txn, p, m) })
 }
 
 // putReplicaPage is putReplicaEntry (a pull's, marking) of every entry of a page. A page comes
@@ -460,9 +487,9 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 }
 
 // Unpins calls fn with each binary CID (valid during fn) whose entry in p's replica is an
-// unpin in flight (queued, running or failed), in binary CID order, from the unpin index; an
-// index key whose entry says otherwise is skipped.
-func (v *DigestView) Unpins(p peer.ID, fn func(c []byte) error) error {
+// unpin in flight (queued, running or failed), and that status, in binary CID order, from
+// the unpin index. An error from fn ends the walk with it.
+func (v *DigestView) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) error) error {
 	if v.txn == nil {
 		return ErrClosed
 	}
@@ -472,15 +499,17 @@ func (v *DigestView) Unpins(p peer.ID, fn func(c []byte) error) error {
 	it := v.txn.NewIterator(opts)
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		c := it.Item().Key()[len(prefix):]
-		_, e, found, err := getDigestEntry(v.txn, digestKey(p, c), c)
-		if err != nil {
+		var st uint64
+		if err := it.Item().Value(func(val []byte) error {
+			var n int
+			if st, n = binary.Uvarint(val); n <= 0 || st > math.MaxUint32 {
+				return fmt.Errorf("persistence: corrupt status digest unpin index entry")
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
-		if !found || !e.UnpinInFlight() {
-			continue
-		}
-		if err := fn(c); err != nil {
+		if err := fn(it.Item().Key()[len(prefix):], api.TrackerStatus(st)); err != nil {
 			return err
 		}
 	}
@@ -489,7 +518,10 @@ func (v *DigestView) Unpins(p peer.ID, fn func(c []byte) error) error {
 
 // indexDigestUnpins builds the unpin index of the replicas unless the store says it is
 // complete (a store of an earlier version, a loaded backup): one pass over the replica
-// entries, at open.
+// entries, at open, then one over the index for keys left without their unpin (a backup
+// loaded into a store that held some). Decision: it runs before the store is handed out,
+// like the format check: a store of 10M pins replicated 3 times holds 30M entries, tens of
+// seconds once; a daemon started again skips it.
 func (s *Store) indexDigestUnpins() error {
 	var done bool
 	if err := s.db.View(func(txn *badger.Txn) error {
@@ -502,50 +534,90 @@ func (s *Store) indexDigestUnpins() error {
 	}); err != nil || done {
 		return err
 	}
-	var keys [][]byte
+	start := time.Now()
+	type write struct{ key, val []byte } // val nil: delete
+	var writes []write
 	flush := func() error {
-		err := s.db.Update(func(txn *badger.Txn) error {
-			for _, k := range keys {
-				if err := txn.Set(k, nil); err != nil {
+		err := s.update(func(txn *badger.Txn) error {
+			for _, w := range writes {
+				if w.val == nil {
+					if err := txn.Delete(w.key); err != nil {
+						return err
+					}
+				} else if err := txn.Set(w.key, w.val); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
-		keys = keys[:0]
+		writes = writes[:0]
 		return err
 	}
-	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = prefixDigest
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			key := it.Item().Key()
-			rest := key[len(prefixDigest):] // <len(peer)><peer><cid>
-			if len(rest) == 0 || len(rest) <= 1+int(rest[0]) {
-				continue
-			}
-			_, e, err := itemDigestEntry(it.Item(), rest[1+int(rest[0]):])
-			if err != nil {
-				return err
-			}
-			if !e.UnpinInFlight() {
-				continue
-			}
-			if keys = append(keys, unpinIdxKey(key)); len(keys) >= digestDeleteBatch {
-				if err := flush(); err != nil {
+	// walk calls fn with every key under prefix and its entry's CID (nil: a key too short
+	// to hold one), flushing the writes fn queues as they reach a batch.
+	walk := func(prefix []byte, fn func(txn *badger.Txn, item *badger.Item, c []byte) error) error {
+		err := s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix = prefix
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				rest := it.Item().Key()[len(prefix):] // <len(peer)><peer><cid>
+				var c []byte
+				if len(rest) > 0 && len(rest) > 1+int(rest[0]) {
+					c = rest[1+int(rest[0]):]
+				}
+				if err := fn(txn, it.Item(), c); err != nil {
 					return err
 				}
+				if len(writes) >= digestDeleteBatch {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		return flush()
+	}
+	indexed := 0
+	err := walk(prefixDigest, func(_ *badger.Txn, item *badger.Item, c []byte) error {
+		if c == nil {
+			return nil
+		}
+		_, e, err := itemDigestEntry(item, c)
+		if err != nil || !e.UnpinInFlight() {
+			return err
+		}
+		indexed++
+		writes = append(writes, write{unpinIdxKey(item.KeyCopy(nil)), binary.AppendUvarint(nil, uint64(e.Status))})
 		return nil
 	})
 	if err == nil {
-		err = flush()
+		err = walk(prefixDigestUnpin, func(txn *badger.Txn, item *badger.Item, c []byte) error {
+			entry := append(append([]byte{}, prefixDigest...), item.Key()[len(prefixDigestUnpin):]...)
+			var live bool
+			if c != nil {
+				_, e, found, err := getDigestEntry(txn, entry, c)
+				if err != nil {
+					return err
+				}
+				live = found && e.UnpinInFlight()
+			}
+			if !live {
+				writes = append(writes, write{key: item.KeyCopy(nil)})
+			}
+			return nil
+		})
 	}
 	if err == nil {
-		err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyDigestUnpinsIdx, encU64(1)) })
+		err = s.update(func(txn *badger.Txn) error { return txn.Set(keyDigestUnpinsIdx, encU64(1)) })
+	}
+	if took := time.Since(start); err == nil && took > time.Second {
+		s.log.Info("persistence: indexed the other peers' unpins in the status digest replicas", "unpins", indexed, "took", took.Round(time.Millisecond))
 	}
 	return err
 }
