@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -108,26 +110,77 @@ func (sn *Snapshot) Discard() {
 }
 
 // GetPins returns the live pin of each CID as of the snapshot; found[i] is false for an
-// absent CID or a tombstone.
+// absent CID or a tombstone. The pins of one call may share their slices and maps
+// (pinDecoder): read them only.
+//
+// A large batch is split among goroutines that share the read transaction (Badger's Get on
+// a read-only transaction only reads it; the test runs under -race). A rerun of a batch
+// ingest looks up every line, and a read of a stored key is a Badger point read through every
+// level-0 table (6-8 us): in one goroutine, the rerun of a 400k-line file took 3.1-3.4 s
+// against 2.6 s for its first run, whose commits run beside its lookups; split, 2.3-2.8 s.
 func (sn *Snapshot) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error) {
 	if sn.txn == nil {
 		return nil, nil, ErrClosed
 	}
 	pins = make([]api.Pin, len(cids))
 	found = make([]bool, len(cids))
-	for i, c := range cids {
-		if !sn.pinKeys.mayHave(pinKey(c)) {
-			continue // never stored: not pinned
-		}
-		rec, ok, err := getRecord(sn.txn, c)
+	w := min(runtime.GOMAXPROCS(0), maxLookupWorkers, len(cids)/minLookupsPerWorker)
+	if w <= 1 {
+		return pins, found, sn.getPins(cids, pins, found)
+	}
+	errs := make([]error, w)
+	var wg sync.WaitGroup
+	for k := range w {
+		lo, hi := k*len(cids)/w, (k+1)*len(cids)/w
+		wg.Go(func() { errs[k] = sn.getPins(cids[lo:hi], pins[lo:hi], found[lo:hi]) })
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, nil, err
-		}
-		if pins[i], found[i], err = LivePin(c, rec, ok); err != nil {
 			return nil, nil, err
 		}
 	}
 	return pins, found, nil
+}
+
+// The goroutines of one GetPins: each has at least minLookupsPerWorker CIDs (starting one
+// costs about a point read), and there are no more than maxLookupWorkers, so that a batch's
+// lookups leave cores to the commits and the gossip beside them.
+const (
+	maxLookupWorkers    = 4
+	minLookupsPerWorker = 256
+)
+
+// getPins is GetPins of cids into pins and found, in the calling goroutine.
+func (sn *Snapshot) getPins(cids []api.Cid, pins []api.Pin, found []bool) error {
+	var dec pinDecoder
+	for i, c := range cids {
+		key := pinKey(c)
+		if !sn.pinKeys.mayHave(key) {
+			continue // never stored: not pinned
+		}
+		item, err := sn.txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// The JSON is decoded in place: a Record would copy it first (toOp).
+		err = item.Value(func(v []byte) error {
+			h, err := decodeRecord(v)
+			if err != nil || h.kind != kindLive {
+				return err
+			}
+			pins[i], err = dec.decode(c, h.pinJSON)
+			found[i] = err == nil
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LivePin decodes the live pin of a record read with Get; found is false for an absent CID or a
