@@ -53,6 +53,7 @@ type AllocRequest struct {
 // Snapshot is a view of the stored pinset as of its opening (persistence.Snapshot).
 type Snapshot interface {
 	// GetPins returns the stored pin of each CID; found[i] is false when cids[i] is not pinned.
+	// The pins of one call may share their slices, maps and Reference: read them only.
 	GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error)
 	Discard()
 }

@@ -129,22 +129,48 @@ func pinJSON2(t testing.TB, pin api.Pin) []byte {
 }
 
 func FuzzPinDecoderMatchesUnmarshal(f *testing.F) {
-	f.Add("", "", "", int64(0), 1, 2, "")
-	f.Add("name", "key", "value\n\"<>&", int64(1e9), -1, -1, `,"x":1`)
-	f.Add("\xff\xfe", "", "\u2028", int64(-5), 0, 0, `,"cid":"x"`)
-	f.Fuzz(func(t *testing.T, name, mk, mv string, expire int64, rmin, rmax int, extra string) {
+	f.Add("", "", "", int64(0), 1, 2, "", uint8(0))
+	f.Add("name", "key", "value\n\"<>&", int64(1e9), -1, -1, `,"x":1`, uint8(0xff))
+	f.Add("\xff\xfe", "", "\u2028", int64(-5), 0, 0, `,"cid":"x"`, uint8(0x5a))
+	f.Fuzz(func(t *testing.T, name, mk, mv string, expire int64, rmin, rmax int, extra string, shape uint8) {
+		// shape's bits: CIDv0 keys; a shard with a reference; allocations; a zone other
+		// than UTC; the name spelling another CID; a key other than the pin's own CID.
 		opts := api.PinOptions{ReplicationFactorMin: rmin, ReplicationFactorMax: rmax, Name: name, Mode: api.PinModeRecursive}
+		if shape&16 != 0 {
+			opts.Name = mkCid(t, 99).String()
+		}
 		if mk != "" {
 			opts.Metadata = map[string]string{mk: mv}
 		}
 		if expire != 0 {
 			opts.ExpireAt = time.Unix(expire, 0).UTC()
 		}
+		cidOf := func(i int) api.Cid {
+			c := mkCid(t, i)
+			if shape&1 != 0 {
+				return api.NewCid(gocid.NewCidV0(c.Hash()))
+			}
+			return c
+		}
+		zone := time.UTC
+		if shape&8 != 0 {
+			zone = time.FixedZone("x", 3600)
+		}
 		var d pinDecoder
 		for i := range 4 {
-			c := mkCid(t, i)
+			c := cidOf(i)
 			pin := api.NewPin(c, opts)
-			pin.Timestamp = time.Unix(1700000000, 5).UTC()
+			pin.Timestamp = time.Unix(1700000000, 5).In(zone)
+			if shape&2 != 0 {
+				ref := cidOf(100 + i%2)
+				pin.Type, pin.Reference = api.PinTypeShard, &ref
+			}
+			if shape&4 != 0 {
+				pin.Allocations = []peer.ID{peer.ID("a"), peer.ID("b")}
+			}
+			if shape&32 != 0 && i == 3 { // stored under another key than its CID
+				c = cidOf(98)
+			}
 			js := pinJSON2(t, pin)
 			if i == 2 { // a JSON the encoder does not write: extra members
 				js = append(bytes.TrimSuffix(js, []byte("}")), extra+"}"...)

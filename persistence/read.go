@@ -71,7 +71,8 @@ func (s *Store) GetPin(c api.Cid) (api.Pin, bool, error) {
 
 // GetPins is GetPin for many CIDs in one read transaction: a transaction's start waits for
 // the writes in flight to land, so one per batch instead of one per CID keeps a batch's
-// lookups from queueing behind every concurrent commit.
+// lookups from queueing behind every concurrent commit. The pins may share their slices and
+// maps (Snapshot.GetPins): read them only.
 func (s *Store) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err error) {
 	sn := s.Snapshot()
 	defer sn.Discard()
@@ -132,7 +133,16 @@ func (sn *Snapshot) GetPins(cids []api.Cid) (pins []api.Pin, found []bool, err e
 	var wg sync.WaitGroup
 	for k := range w {
 		lo, hi := k*len(cids)/w, (k+1)*len(cids)/w
-		wg.Go(func() { errs[k] = sn.getPins(cids[lo:hi], pins[lo:hi], found[lo:hi]) })
+		wg.Go(func() {
+			// A damaged table can make Badger panic on a read: in the caller's goroutine that
+			// fails one request (net/http recovers it); here it would end the process.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[k] = fmt.Errorf("persistence: reading pins: panic: %v", r)
+				}
+			}()
+			errs[k] = sn.getPins(cids[lo:hi], pins[lo:hi], found[lo:hi])
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {

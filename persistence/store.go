@@ -45,7 +45,9 @@ type Options struct {
 
 	// Memory tuning; zero picks the default in parentheses. Badger's steady memory is roughly
 	// NumMemtables*MemTableSize + BlockCacheSize + IndexCacheSize (about 100 MB with the
-	// defaults) whatever the number of pins; compactions during heavy ingest add transient
+	// defaults) whatever the number of pins, plus the tables' indexes and Bloom filters, which
+	// stay in the mapped table files (file-backed, about 3.5 bytes of filter per pin:
+	// badgerOptions); compactions during heavy ingest add transient
 	// table-builder buffers (bounded by the 2 MiB table size), which the Go GC reclaims
 	// promptly when the process sets a memory limit (debug.SetMemoryLimit).
 	// MemTableSize: bytes per memtable, also the size of level-0 tables (8 MiB). Measured when
@@ -55,7 +57,7 @@ type Options struct {
 	MemTableSize     int64
 	NumMemtables     int   // memtables held before flushing stalls writes (3)
 	BlockCacheSize   int64 // cache of decompressed table blocks, speeds up listing (32 MiB)
-	IndexCacheSize   int64 // cache of table indexes and bloom filters (16 MiB)
+	IndexCacheSize   int64 // cache of table indexes and bloom filters of encrypted tables only (16 MiB)
 	ValueLogFileSize int64 // size of each value log file (64 MiB); values >= 64 KiB go there
 }
 
@@ -267,9 +269,12 @@ var (
 // searched 1.8 tables, and with 63 it would search 3.4. At 0.0001 (14 bits and 9 probes per
 // key) it searches 1.09 (0.001: 1.27), and a rerun of that ingest, which reads every line's
 // record, took 3.9-5.0 s of the daemon's CPU instead of 6.1-7.3 s (2026-12-04). The filters
-// are in each table's index (mapped with the table): 7 more bits per key, 0.4 MB at 400k
-// pins, within the noise of the 87 MB of tables. Tables written before keep their filters
-// until compaction rewrites them.
+// are in each table's index, which Badger keeps in the mapped table file (the index cache
+// only serves encrypted tables), outside the memory budget of Options: 14 bits per key where
+// the default made 7, and a pin has two keys (its record and its op-log entry), so about
+// 3.5 bytes per pin (35 MB at 10M pins, 1.75 of them for this setting; measured 0.70 MB of
+// filters for 200k pins against 0.35). Tables written before keep their filters until
+// compaction rewrites them.
 func badgerOptions(opts Options, logger *slog.Logger) badger.Options {
 	bo := badger.DefaultOptions(opts.Dir).
 		WithInMemory(opts.InMemory).
