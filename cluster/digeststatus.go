@@ -282,7 +282,7 @@ func (s *StatusService) replicaStatusAll(ctx context.Context, filter api.Tracker
 		if err := s.fillPart(&g, lp, ps, r, now); err != nil {
 			return err
 		}
-		if !g.Match(filter) {
+		if !g.Match(filter) || lp.gone && allUnpinned(g) { // done everywhere: a stale index key
 			return nil
 		}
 		return fn(g)

@@ -189,7 +189,7 @@ func (s *StatusService) slowPin(ctx context.Context, lp *localPin, ps *digestPar
 	if err := s.fillPart(&g, lp, ps, r, now); err != nil {
 		return err
 	}
-	if !g.Match(filter) {
+	if !g.Match(filter) || lp.gone && allUnpinned(g) { // done everywhere: a stale index key
 		return nil
 	}
 	return fn(g)

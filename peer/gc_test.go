@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -158,4 +159,49 @@ func TestSupersedeRacedSweep(t *testing.T) {
 	if _, found, _ := p.store.GetPin(newer); !found {
 		t.Fatal("a pin newer than the watermark was unpinned")
 	}
+}
+
+// A peer keeps the tombstone of a CID it still has to unpin (its unpin failing here) however
+// stable, so that a crash losing the tracker's memory leaves the startup state sync a record
+// to unpin it by; the peer that unpinned it collects the tombstone, and this one does once
+// its unpin is done.
+func TestCollectionKeepsTombstonesOfUnpinsToDo(t *testing.T) {
+	ctx := context.Background()
+	secret := config.NewSecret()
+	a, _ := gcTestPeer(t, secret)
+	b, bBackend := gcTestPeer(t, secret)
+	connectPeers(t, a, b)
+	x := testCid(t, "unpin fails at b")
+	if _, err := a.Pin(ctx, x, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to pin x", func() bool { return bBackend.Pinned(x) })
+	bBackend.FailUnpin(x, errors.New("ipfs is down"))
+	if _, err := a.Unpin(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a to collect x's tombstone", func() bool {
+		if err := a.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, found, _ := a.store.Get(x)
+		return !found
+	})
+	if rec, found, _ := b.store.Get(x); !found || !rec.Deleted {
+		t.Fatal("b collected the tombstone of a CID it has not unpinned")
+	}
+	bBackend.Heal(x)
+	if _, err := b.Recover(ctx, x, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to unpin x and collect its tombstone", func() bool {
+		if err := b.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, found, _ := b.store.Get(x)
+		return !bBackend.Pinned(x) && !found
+	})
 }

@@ -28,7 +28,7 @@ const deleteChunk = 10000
 // would resurrect its CID on that peer, so callers should also wait long enough (e.g. a few
 // anti-entropy rounds) before collecting.
 func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (int, error) {
-	n, _, err := s.CollectTombstones(ctx, upTo, nil)
+	n, _, err := s.CollectTombstones(ctx, upTo, nil, nil)
 	return n, err
 }
 
@@ -40,7 +40,12 @@ func (s *Store) DropTombstones(ctx context.Context, upTo map[peer.ID]uint64) (in
 // every collected deletion. first lists the members excluded for the first time. It reads the
 // tombstones from their index (tombstones.go); a store whose index is not complete yet has
 // every record read once, and its index completed.
-func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (dropped int, first []peer.ID, err error) {
+//
+// keep (nil: none) names the binary CIDs whose tombstones stay this round: those this peer's
+// tracker still has to unpin. An unpin waiting in the tracker's memory is lost with a crash,
+// and its tombstone is how the startup state sync finds it again (a CID the pinset has no
+// record of is never unpinned from the IPFS node: it may be the node's own pin).
+func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID, keep func(cid []byte) bool) (dropped int, first []peer.ID, err error) {
 	if err := s.enter(); err != nil {
 		return 0, nil, err
 	}
@@ -94,10 +99,11 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 			if err != nil {
 				return err
 			}
+			held := keep != nil && keep(cid)
 			switch {
-			case h.seq > upTo[peer.ID(h.origin)] && !indexed:
+			case (held || h.seq > upTo[peer.ID(h.origin)]) && !indexed:
 				left = append(left, tombIdxKey(cid))
-			case h.seq > upTo[peer.ID(h.origin)]:
+			case held || h.seq > upTo[peer.ID(h.origin)]:
 			default:
 				// By rank: an expiry unpin's clock is fresh, its rank that of the pin it ended,
 				// and only an op ranked under a tombstone can have lost to it.

@@ -518,10 +518,13 @@ func (v *DigestView) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) e
 
 // indexDigestUnpins builds the unpin index of the replicas unless the store says it is
 // complete (a store of an earlier version, a loaded backup): one pass over the replica
-// entries, at open, then one over the index for keys left without their unpin (a backup
-// loaded into a store that held some). Decision: it runs before the store is handed out,
-// like the format check: a store of 10M pins replicated 3 times holds 30M entries, tens of
-// seconds once; a daemon started again skips it.
+// entries, at open. Then, at every open, one pass over the index itself (its few keys) drops
+// or corrects a key whose entry is no longer that unpin: a backup loaded into a store that
+// held some, or entries an earlier version changed after a downgrade, whose rows would
+// otherwise stay in the listings with every part unpinned. (Unpins such a version wrote are
+// indexed when their entry next changes.) Decision: the build runs before the store is handed
+// out, like the format check: a store of 10M pins replicated 3 times holds 30M entries, tens
+// of seconds once.
 func (s *Store) indexDigestUnpins() error {
 	var done bool
 	if err := s.db.View(func(txn *badger.Txn) error {
@@ -531,13 +534,16 @@ func (s *Store) indexDigestUnpins() error {
 		}
 		done = err == nil
 		return err
-	}); err != nil || done {
+	}); err != nil {
 		return err
 	}
 	start := time.Now()
 	type write struct{ key, val []byte } // val nil: delete
 	var writes []write
 	flush := func() error {
+		if len(writes) == 0 { // no write at an open with nothing to do (the disk guard's reading is the first write's)
+			return nil
+		}
 		err := s.update(func(txn *badger.Txn) error {
 			for _, w := range writes {
 				if w.val == nil {
@@ -584,36 +590,47 @@ func (s *Store) indexDigestUnpins() error {
 		return flush()
 	}
 	indexed := 0
-	err := walk(prefixDigest, func(_ *badger.Txn, item *badger.Item, c []byte) error {
-		if c == nil {
+	var err error
+	if !done {
+		err = walk(prefixDigest, func(_ *badger.Txn, item *badger.Item, c []byte) error {
+			if c == nil {
+				return nil
+			}
+			_, e, err := itemDigestEntry(item, c)
+			if err != nil || !e.UnpinInFlight() {
+				return err
+			}
+			indexed++
+			writes = append(writes, write{unpinIdxKey(item.KeyCopy(nil)), binary.AppendUvarint(nil, uint64(e.Status))})
 			return nil
-		}
-		_, e, err := itemDigestEntry(item, c)
-		if err != nil || !e.UnpinInFlight() {
-			return err
-		}
-		indexed++
-		writes = append(writes, write{unpinIdxKey(item.KeyCopy(nil)), binary.AppendUvarint(nil, uint64(e.Status))})
-		return nil
-	})
+		})
+	}
 	if err == nil {
 		err = walk(prefixDigestUnpin, func(txn *badger.Txn, item *badger.Item, c []byte) error {
 			entry := append(append([]byte{}, prefixDigest...), item.Key()[len(prefixDigestUnpin):]...)
 			var live bool
+			var st []byte
 			if c != nil {
 				_, e, found, err := getDigestEntry(txn, entry, c)
 				if err != nil {
 					return err
 				}
-				live = found && e.UnpinInFlight()
+				live, st = found && e.UnpinInFlight(), binary.AppendUvarint(nil, uint64(e.Status))
 			}
-			if !live {
+			switch {
+			case !live:
 				writes = append(writes, write{key: item.KeyCopy(nil)})
+			default:
+				if v, err := item.ValueCopy(nil); err != nil {
+					return err
+				} else if !bytes.Equal(v, st) {
+					writes = append(writes, write{item.KeyCopy(nil), st})
+				}
 			}
 			return nil
 		})
 	}
-	if err == nil {
+	if err == nil && !done {
 		err = s.update(func(txn *badger.Txn) error { return txn.Set(keyDigestUnpinsIdx, encU64(1)) })
 	}
 	if took := time.Since(start); err == nil && took > time.Second {

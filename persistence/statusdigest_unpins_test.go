@@ -134,6 +134,23 @@ func TestDigestUnpinIndex(t *testing.T) {
 		t.Fatalf("index after a reopen:\n%s\nwant:\n%s", got, before)
 	}
 	checkUnpinIndex(t, s, p)
+
+	// An earlier version, after a downgrade, changed c1's entry without its index key (the
+	// mark stays): the next open drops the key.
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		v, err := encodeDigestEntry(0, entry(c1, api.TrackerStatusPinned, 3))
+		if err != nil {
+			return err
+		}
+		return txn.Set(digestKey(p, c1), v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(t, s, dir)
+	checkUnpinIndex(t, s, p)
+	if got := listUnpins(t, s, p); got != "" {
+		t.Fatalf("p's unpins after a downgrade's change %q", got)
+	}
 }
 
 // A delta and a pull page of MaxEntries failed unpins with long errors, and their index

@@ -24,7 +24,7 @@ type Maintenance interface {
 	ApplySnapshot(records []persistence.Record) ([]crdt.Effect, error)
 	PruneAbsent(ctx context.Context, after, through api.Cid, present []api.Cid, vv map[peer.ID]uint64) ([]persistence.Record, error)
 	RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) error
-	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (int, []peer.ID, error)
+	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID, keep func(cid []byte) bool) (int, []peer.ID, error)
 	DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint64) ([]persistence.Record, error)
 }
 
@@ -63,6 +63,9 @@ type VersionVectorRaised struct {
 type CollectTombstones struct {
 	UpTo    map[peer.ID]uint64
 	Exclude []peer.ID
+	// Keep names the binary CIDs whose tombstones stay this round (nil: none): this peer's
+	// tracker still has to unpin them.
+	Keep func(cid []byte) bool
 }
 
 // TombstonesCollected answers CollectTombstones: Excluded lists the members recorded as
@@ -167,7 +170,7 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 
 func collect(ctx context.Context, store Store, m *CollectTombstones) *TombstonesCollected {
 	res := &TombstonesCollected{}
-	res.Dropped, res.Excluded, res.Err = store.CollectTombstones(ctx, m.UpTo, m.Exclude)
+	res.Dropped, res.Excluded, res.Err = store.CollectTombstones(ctx, m.UpTo, m.Exclude, m.Keep)
 	return res
 }
 

@@ -29,7 +29,7 @@ func (s *memStore) PruneAbsent(context.Context, api.Cid, api.Cid, []api.Cid, map
 func (s *memStore) RaiseVersionVector(context.Context, map[peer.ID]uint64) error {
 	return errNoMaintenance
 }
-func (s *memStore) CollectTombstones(context.Context, map[peer.ID]uint64, []peer.ID) (int, []peer.ID, error) {
+func (s *memStore) CollectTombstones(context.Context, map[peer.ID]uint64, []peer.ID, func([]byte) bool) (int, []peer.ID, error) {
 	return 0, nil, errNoMaintenance
 }
 func (s *memStore) DropAfterCutoff(context.Context, peer.ID, uint64) ([]persistence.Record, error) {
@@ -187,7 +187,7 @@ func TestCollectTombstones(t *testing.T) {
 	if err := p.ApplyRemoteWait(ctx, []crdt.Op{a, unA, b, unB}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent})
+	res, err := p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestCollectTombstones(t *testing.T) {
 		t.Fatalf("exclusions %v, %v; want %s at %d", ex, err, silent, unA.Clock)
 	}
 	// Again, with nothing left to drop: nothing new is excluded.
-	if res, err = p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent}); err != nil || len(res.Excluded) != 0 {
+	if res, err = p.CollectTombstones(ctx, map[peer.ID]uint64{other: 2}, []peer.ID{silent}, nil); err != nil || len(res.Excluded) != 0 {
 		t.Fatalf("second collection: %+v, %v", res, err)
 	}
 }

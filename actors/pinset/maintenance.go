@@ -64,10 +64,10 @@ func (p *Pinset) RaiseVersionVector(ctx context.Context, vv map[peer.ID]uint64) 
 	return reply.Err
 }
 
-// CollectTombstones records the excluded members and drops the tombstones up to upTo
-// (CollectTombstones).
-func (p *Pinset) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (*TombstonesCollected, error) {
-	res, err := p.ask(ctx, "tombstone collection", &CollectTombstones{UpTo: upTo, Exclude: exclude})
+// CollectTombstones records the excluded members and drops the tombstones up to upTo but
+// those of the CIDs keep names (CollectTombstones).
+func (p *Pinset) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID, keep func(cid []byte) bool) (*TombstonesCollected, error) {
+	res, err := p.ask(ctx, "tombstone collection", &CollectTombstones{UpTo: upTo, Exclude: exclude, Keep: keep})
 	if err != nil {
 		return nil, err
 	}

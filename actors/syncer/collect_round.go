@@ -113,7 +113,18 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 	// The pinset actor writes: exclusions are durable before any tombstone goes, at the
 	// greatest clock applied (a bound on every tombstone about to be dropped), so a racing pin
 	// that arrives meanwhile, or after a failed or interrupted drop, is recognised.
-	res, err := d.writer.CollectTombstones(ctx, upTo, expired)
+	var keep func([]byte) bool
+	if d.held != nil {
+		held, err := d.held(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("tombstone collection: reading what the tracker holds (the round is skipped)", "err", err)
+			}
+			return seenNow
+		}
+		keep = held.Has
+	}
+	res, err := d.writer.CollectTombstones(ctx, upTo, expired, keep)
 	if res != nil {
 		for _, id := range res.Excluded {
 			d.log.Warn("tombstone collection went on without a member silent beyond absent_peer_horizon; it rejoins through a snapshot, and its pins that raced the collected deletions will be unpinned",

@@ -17,6 +17,7 @@ import (
 	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -29,7 +30,10 @@ import (
 // when it reported that vector, so no op older than the tombstone can still arrive from a
 // member (an op a member makes after it has seen the tombstone ranks above it: a plain op by
 // its clock, a conditional one because the pinset drops it once its record has moved on,
-// actors/pinset prepare). The op logs are trimmed up to that minimum too, and a peer that later needs trimmed
+// actors/pinset prepare). A peer also keeps, round after round, the tombstones of the CIDs its
+// own tracker still has to unpin (Held): an unpin waiting in the tracker's memory is lost with
+// a crash, and the startup state sync unpins from the IPFS node only a CID the pinset has a
+// record of. The op logs are trimmed up to that minimum too, and a peer that later needs trimmed
 // ops loads a snapshot, which can neither resurrect a collected deletion here (records already
 // seen are skipped) nor keep one there (records the sender saw and no longer holds are pruned).
 //
@@ -102,11 +106,18 @@ var _ CollectStore = (*persistence.Store)(nil)
 
 // CollectWriter is the pinset actor's part in collection (actors/pinset.Pinset satisfies it).
 type CollectWriter interface {
-	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID) (*pinset.TombstonesCollected, error)
+	CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, exclude []peer.ID, keep func(cid []byte) bool) (*pinset.TombstonesCollected, error)
 	Commit(ctx context.Context, changes ...messages.Change) ([]crdt.Op, error)
 }
 
 var _ CollectWriter = (*pinset.Pinset)(nil)
+
+// Held reads what this peer's tracker still has to do (tracker.Tracker.TrackedSet): a round
+// keeps the tombstones of those CIDs. An unpin waiting in the tracker's memory is lost with a
+// crash, and the tombstone is how the startup state sync finds it again: the sync never
+// unpins from the IPFS node a CID the pinset has no record of (the node's own pins). nil:
+// nothing is held.
+type Held func(ctx context.Context) (*cidset.Set, error)
 
 // CollectorConfig sets the collector's rhythm.
 type CollectorConfig struct {
@@ -220,6 +231,7 @@ type collectorDeps struct {
 	cfg     CollectorConfig
 	store   CollectStore
 	writer  CollectWriter
+	held    Held
 	syncer  *Syncer
 	members Membership
 	log     *slog.Logger
@@ -407,12 +419,12 @@ type Collector struct {
 }
 
 // SpawnCollector starts the collector actor: a round every cfg.Interval.
-func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore, writer CollectWriter, s *Syncer, members Membership, log *slog.Logger) (*Collector, error) {
+func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore, writer CollectWriter, held Held, s *Syncer, members Membership, log *slog.Logger) (*Collector, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, syncer: s, members: members, log: log,
+	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, held: held, syncer: s, members: members, log: log,
 		signs: &signs{m: map[peer.ID]time.Time{}}}
 	work := &sync.WaitGroup{}
 	produce := func() actor.Actor {

@@ -73,7 +73,7 @@ func newCollectorSideHorizon(t *testing.T, interval, horizon time.Duration) *col
 	}
 	members := &testMembership{self: self}
 	cfg := CollectorConfig{Self: self, Interval: interval, Fresh: time.Minute, Horizon: horizon}
-	c, err := SpawnCollector(system.Root, cfg, st, writer, s, members, log)
+	c, err := SpawnCollector(system.Root, cfg, st, writer, nil, s, members, log)
 	if err != nil {
 		t.Fatal(err)
 	}
