@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -277,6 +278,11 @@ func (s *AddService) pushReporter(name string, size uint64, steps int, lines boo
 	}
 }
 
+// addGiveUpAttempts is how many failed pin attempts of a pushed root on each peer still
+// missing make add stop waiting (a first failure may be transient: the retry comes within
+// retry_backoff_min).
+const addGiveUpAttempts = 2
+
 // waitPinnedOn waits until every pushed peer that the pin allocates (every pushed peer for an
 // allocation-less pin) reports root pinned. An allocation the add did not push to (the
 // allocator filled a place a failed peer left, up to the maximum) fetches over bitswap from
@@ -290,17 +296,29 @@ func (s *AddService) waitPinnedOn(ctx context.Context, root api.Cid, allocs, pus
 	defer cancel()
 	t := time.NewTicker(addPollEvery)
 	defer t.Stop()
+	missing := want // as last read: a status asked as the wait ends fails with it
 	for {
-		missing := want
 		if g, err := s.status.Status(ctx, root, false); err == nil {
 			missing = nil
+			var failed []string
 			for _, p := range want {
-				if g.PeerMap[p.String()].Status != api.TrackerStatusPinned {
-					missing = append(missing, p)
+				st := g.PeerMap[p.String()]
+				if st.Status == api.TrackerStatusPinned {
+					continue
+				}
+				missing = append(missing, p)
+				if st.Status == api.TrackerStatusPinError && st.AttemptCount >= addGiveUpAttempts {
+					failed = append(failed, fmt.Sprintf("%s (%s)", p, st.Error))
 				}
 			}
 			if len(missing) == 0 {
 				return nil
+			}
+			// The blocks are on those nodes: a pin failing there again is the node's failure,
+			// not a fetch taking long, and waiting the whole bound for it helps nobody.
+			if len(failed) == len(missing) {
+				return fmt.Errorf("%w: added %s and pushed its blocks, but pinning failed on %s (the pin stays in the cluster and is retried there: `pincluster status %s` follows it)",
+					api.ErrUnavailable, root, strings.Join(failed, ", "), root)
 			}
 		}
 		select {

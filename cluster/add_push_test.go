@@ -10,12 +10,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/blockpush"
+	"github.com/pincluster/pincluster/statusdigest"
 )
 
 // rankAlloc allocates like the allocator: user allocations first, then its candidates in
@@ -104,5 +106,32 @@ func TestPushAllReplacesFailedAllocations(t *testing.T) {
 				t.Fatalf("holding %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// An add stops waiting for a pushed root once every peer still missing has failed to pin it
+// again (its node's failure: the blocks are there), naming them; a first failure is waited
+// out, and a wait that ends names only the peers still missing, not every one.
+func TestWaitPinnedOnFailsOnRepeatedPinErrors(t *testing.T) {
+	w, fresh, _, _, _, pins := replicaWorld(t)
+	errored := pins[2] // allocated to fresh, whose digest says pin_error after 3 attempts
+	d := w.svc.StatusService.d.Digests.(*memDigests)
+	add := w.svc.AddService
+	err := add.waitPinnedOn(context.Background(), errored, []peer.ID{fresh}, []peer.ID{fresh})
+	if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), fresh.String()) || !strings.Contains(err.Error(), "providers") {
+		t.Fatalf("repeated pin errors: %v; want a failure naming the peer and its error", err)
+	}
+	e := d.entries[fresh][string(errored.Bytes())]
+	e.Attempts = 1
+	d.entries[fresh][string(errored.Bytes())] = e
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = add.waitPinnedOn(ctx, errored, []peer.ID{fresh}, []peer.ID{fresh})
+	if !errors.Is(err, api.ErrTimeout) || !strings.Contains(err.Error(), fresh.String()) {
+		t.Fatalf("a first failure: %v; want the wait to run out naming the peer", err)
+	}
+	d.entries[fresh][string(pins[0].Bytes())] = statusdigest.Entry{Cid: pins[0].Bytes(), Status: api.TrackerStatusPinned}
+	if err := add.waitPinnedOn(context.Background(), pins[0], nil, []peer.ID{fresh}); err != nil {
+		t.Fatalf("pinned on the pushed peer: %v", err)
 	}
 }
