@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/poll"
+	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/fake"
 )
 
@@ -203,5 +205,95 @@ func TestCollectionKeepsTombstonesOfUnpinsToDo(t *testing.T) {
 		}
 		_, found, _ := b.store.Get(x)
 		return !bBackend.Pinned(x) && !found
+	})
+}
+
+// downBackend fails unpins and pin listings while down: an IPFS node that is not answering.
+type downBackend struct {
+	ipfs.Backend
+	down *atomic.Bool
+}
+
+func (d downBackend) Unpin(ctx context.Context, c api.Cid) error {
+	if d.down.Load() {
+		return errors.New("ipfs is down")
+	}
+	return d.Backend.Unpin(ctx, c)
+}
+
+func (d downBackend) PinLs(ctx context.Context, fn func(api.Cid, api.PinMode) error) error {
+	if d.down.Load() {
+		return errors.New("ipfs is down")
+	}
+	return d.Backend.PinLs(ctx, fn)
+}
+
+// A peer restarted while its IPFS node is down has lost the unpins its tracker held in memory,
+// and its startup state sync could not list the node to put them back: until a sync does,
+// collection keeps every tombstone, so the unpin is found again once the node answers.
+func TestCollectionKeepsTombstonesUntilARestartedTrackerIsReconciled(t *testing.T) {
+	ctx := context.Background()
+	secret := config.NewSecret()
+	a, _ := gcTestPeer(t, secret)
+	dir := t.TempDir()
+	ident, err := identity.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Cluster.Secret = secret
+	cfg.Cluster.StateSyncInterval = config.Duration(time.Hour)
+	cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(300 * time.Millisecond)
+	cfg.Consensus.CRDT.TrustedPeers = []string{"*"}
+	node, down := fake.New(), &atomic.Bool{}
+	start := func() *Peer {
+		b, err := New(ctx, dir, cfg, ident, Options{Backend: node, NoREST: true,
+			WrapBackend: func(be ipfs.Backend) ipfs.Backend { return downBackend{be, down} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b := start()
+	connectPeers(t, a, b)
+	x := testCid(t, "unpinned while b's node is down")
+	if _, err := a.Pin(ctx, x, api.PinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to pin x", func() bool { return node.Pinned(x) })
+	down.Store(true)
+	if _, err := a.Unpin(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to apply the unpin", func() bool { rec, found, _ := b.store.Get(x); return found && rec.Deleted })
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = start() // the node still down: its startup sync cannot list it
+	t.Cleanup(func() { b.Close() })
+	connectPeers(t, a, b)
+	waitFor(t, "a to collect x's tombstone", func() bool {
+		if err := a.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, found, _ := a.store.Get(x)
+		return !found
+	})
+	if rec, found, _ := b.store.Get(x); !found || !rec.Deleted {
+		t.Fatal("b collected a tombstone while its tracker may have lost the unpin")
+	}
+	down.Store(false)
+	if _, err := b.healer.Sweep(ctx); err != nil { // a state sync that lists the node
+		t.Fatal(err)
+	}
+	waitFor(t, "b to unpin x and collect its tombstone", func() bool {
+		if err := b.collector.CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, found, _ := b.store.Get(x)
+		return !node.Pinned(x) && !found
 	})
 }

@@ -273,7 +273,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),
-		cfg.Consensus.CRDT.RebroadcastInterval.D(), cfg.Consensus.CRDT.AbsentPeerHorizon.D()), p.store, p.pinset, p.tracker.TrackedSet, p.syncer, p.roster, log); err != nil {
+		cfg.Consensus.CRDT.RebroadcastInterval.D(), cfg.Consensus.CRDT.AbsentPeerHorizon.D()), p.store, p.pinset, p.tracker.Held, p.syncer, p.roster, log); err != nil {
 		return nil, err
 	}
 	p.store.SetRacedHandler(p.collector.RacedPins)

@@ -55,6 +55,11 @@ type Tracker interface {
 	RecoverAll(ctx context.Context) (int, error)
 	// Settled counts the pin and unpin operations completed on the IPFS node so far.
 	Settled() (pins, unpins uint64)
+	// Incarnation and MarkReconciled: a state sync that listed the node and tracked again
+	// what the pinset says marks the tracker complete for the incarnation it began under
+	// (tombstone collection keeps every tombstone until then: tracker.Tracker.Held).
+	Incarnation() int32
+	MarkReconciled(n int32)
 }
 
 // Node is the IPFS node (ipfs.Backend satisfies it).

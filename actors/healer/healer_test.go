@@ -143,6 +143,9 @@ func (f *fakes) setLive(ids ...peer.ID) {
 	f.mu.Unlock()
 }
 
+func (f *fakes) Incarnation() int32   { return 1 }
+func (f *fakes) MarkReconciled(int32) {}
+
 func (f *fakes) TrackedSet(context.Context) (*cidset.Set, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -222,6 +222,8 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	defer leave()
 	onNode := cidset.New()
 	pins0, unpins0 := w.deps.Tracker.Settled()
+	incarnation := w.deps.Tracker.Incarnation()
+	complete := true // every unpin and pin the pass found due was handed to the tracker
 	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
 		onNode.Add(c.KeyString())
 		found, here, err := w.deps.Pins.Placement(c)
@@ -230,6 +232,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 		}
 		if found && !here {
 			if err := w.deps.Tracker.Untrack(ctx, c); err != nil && ctx.Err() == nil {
+				complete = false
 				w.log.Warn("state sync: cannot untrack", "cid", c, "err", err)
 			}
 		}
@@ -311,6 +314,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 			return nil
 		}
 		if err := w.deps.Tracker.Track(ctx, pin); err != nil && ctx.Err() == nil {
+			complete = false
 			w.log.Warn("state sync: cannot track", "cid", pin.Cid, "err", err)
 		}
 		return nil
@@ -318,6 +322,9 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	flush()
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("state sync: iterating the pinset", "err", err)
+	}
+	if listed && err == nil && complete && ctx.Err() == nil {
+		w.deps.Tracker.MarkReconciled(incarnation)
 	}
 	if repin == nil {
 		return 0

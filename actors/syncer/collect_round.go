@@ -115,14 +115,14 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 	// that arrives meanwhile, or after a failed or interrupted drop, is recognised.
 	var keep func([]byte) bool
 	if d.held != nil {
-		held, err := d.held(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("tombstone collection: reading what the tracker holds (the round is skipped)", "err", err)
+		var err error
+		if keep, err = d.held(ctx); err != nil {
+			if ctx.Err() != nil {
+				return seenNow
 			}
-			return seenNow
+			d.log.Warn("tombstone collection: reading what the tracker holds (every tombstone stays this round)", "err", err)
+			keep = func([]byte) bool { return true }
 		}
-		keep = held.Has
 	}
 	res, err := d.writer.CollectTombstones(ctx, upTo, expired, keep)
 	if res != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/pincluster/pincluster/actors/timer"
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
-	"github.com/pincluster/pincluster/internal/cidset"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -112,12 +111,12 @@ type CollectWriter interface {
 
 var _ CollectWriter = (*pinset.Pinset)(nil)
 
-// Held reads what this peer's tracker still has to do (tracker.Tracker.TrackedSet): a round
-// keeps the tombstones of those CIDs. An unpin waiting in the tracker's memory is lost with a
-// crash, and the tombstone is how the startup state sync finds it again: the sync never
-// unpins from the IPFS node a CID the pinset has no record of (the node's own pins). nil:
-// nothing is held.
-type Held func(ctx context.Context) (*cidset.Set, error)
+// Held reads which tombstones a round keeps (tracker.Tracker.Held): those of the CIDs this
+// peer's tracker still has to unpin, or every one while it may have lost some. An unpin
+// waiting in the tracker's memory is lost with a crash, and the tombstone is how the startup
+// state sync finds it again: the sync never unpins from the IPFS node a CID the pinset has no
+// record of (the node's own pins). nil: nothing is held.
+type Held func(ctx context.Context) (keep func(cid []byte) bool, err error)
 
 // CollectorConfig sets the collector's rhythm.
 type CollectorConfig struct {

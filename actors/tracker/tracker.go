@@ -46,14 +46,17 @@ type Tracker struct {
 	queueLen atomic.Int64
 	// starts counts the tracker actor's incarnations; from the second on, the fresh instance
 	// tells resync (NotifyRestarts) that the memory-only items of the crashed one are gone.
-	starts   atomic.Int32
-	resync   atomic.Pointer[actor.PID]
-	changes  atomic.Pointer[actor.PID] // NotifyChanges
-	unnoted  atomic.Uint64             // Unnoted
-	settled  settledCounts             // Settled
-	ops      sync.WaitGroup
-	ipfsID   *ipfs.IDCache
-	stopOnce sync.Once
+	starts atomic.Int32
+	// reconciled is the incarnation (starts) under which a state sync last listed the IPFS
+	// node and put back what the pinset says (MarkReconciled); 0: none yet.
+	reconciled atomic.Int32
+	resync     atomic.Pointer[actor.PID]
+	changes    atomic.Pointer[actor.PID] // NotifyChanges
+	unnoted    atomic.Uint64             // Unnoted
+	settled    settledCounts             // Settled
+	ops        sync.WaitGroup
+	ipfsID     *ipfs.IDCache
+	stopOnce   sync.Once
 }
 
 // New validates cfg and spawns the tracker actor (named "tracker") under parent.
@@ -220,6 +223,29 @@ func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
 		prio = usePriorityQueue(e.Attempts, e.Created, time.Now(), t.cfg)
 	}
 	return api.PinInfoShort{Status: inFlightStatus(op, ph), Error: e.Err, AttemptCount: e.Attempts, PriorityPin: prio}
+}
+
+// Incarnation is the tracker actor's incarnation: a restart (or the process's) loses the items
+// it held in memory only, until a state sync puts them back (MarkReconciled).
+func (t *Tracker) Incarnation() int32 { return t.starts.Load() }
+
+// MarkReconciled records that a state sync begun under incarnation n listed the IPFS node and
+// tracked again what the pinset says: what the tracker holds is complete again.
+func (t *Tracker) MarkReconciled(n int32) { t.reconciled.Store(n) }
+
+// Held tells tombstone collection which tombstones to keep (syncer.Held): those of the CIDs
+// the tracker holds (TrackedSet), or every one until a state sync has reconciled the tracker
+// since it last started: an unpin it held in memory only is lost with a crash or a restart,
+// and the sync that would put it back may not have listed the node yet (the node is down).
+func (t *Tracker) Held(ctx context.Context) (func(cid []byte) bool, error) {
+	if t.reconciled.Load() != t.starts.Load() {
+		return func([]byte) bool { return true }, nil
+	}
+	set, err := t.TrackedSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return set.Has, nil
 }
 
 // TrackedSet is every CID with work queued, in progress or failed here (a state sync skips
