@@ -223,7 +223,7 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	onNode := cidset.New()
 	pins0, unpins0 := w.deps.Tracker.Settled()
 	incarnation := w.deps.Tracker.Incarnation()
-	complete := true // every unpin and pin the pass found due was handed to the tracker
+	complete := true // every unpin the listing found due was handed to the tracker
 	err = w.deps.Node.PinLs(ctx, func(c api.Cid, _ api.PinMode) error {
 		onNode.Add(c.KeyString())
 		found, here, err := w.deps.Pins.Placement(c)
@@ -239,6 +239,11 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 		return nil
 	})
 	listed := err == nil
+	if listed && complete && ctx.Err() == nil {
+		// Unpins are what tombstone collection waits on, and only the listing hands them
+		// out: the tracker now holds every one that was due (tracker.Tracker.Held).
+		w.deps.Tracker.MarkReconciled(incarnation)
+	}
 	if listed {
 		// A pin or unpin the tracker completed while the node listed may or may not be in
 		// the listing: the baseline is halfway, so such changes are off by half either way.
@@ -314,7 +319,6 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 			return nil
 		}
 		if err := w.deps.Tracker.Track(ctx, pin); err != nil && ctx.Err() == nil {
-			complete = false
 			w.log.Warn("state sync: cannot track", "cid", pin.Cid, "err", err)
 		}
 		return nil
@@ -322,9 +326,6 @@ func (w worker) stateSync(ctx context.Context, sweep bool) int {
 	flush()
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("state sync: iterating the pinset", "err", err)
-	}
-	if listed && err == nil && complete && ctx.Err() == nil {
-		w.deps.Tracker.MarkReconciled(incarnation)
 	}
 	if repin == nil {
 		return 0

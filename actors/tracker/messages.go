@@ -27,7 +27,10 @@ type listQuery struct{}
 type listReply struct {
 	items []inFlightItem
 	skip  []api.Cid
-	slots int // slots of the pool taken (granted or running), for tests
+	// writing are the CIDs of queue puts not written yet (pending or in flight): the queue may
+	// still refuse them (TrackedSet counts them held: a refusal changes the incarnation).
+	writing []api.Cid
+	slots   int // slots of the pool taken (granted or running), for tests
 }
 
 type inFlightItem struct {

@@ -81,6 +81,12 @@ func (t *Tracker) StatusUnknown(ctx context.Context, c api.Cid) (api.PinInfo, er
 // Badger (queued in queue order, then failed), stopping at fn's first error. Memory is bounded
 // by the window, not by the queue.
 func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error) error {
+	return t.listInFlight(ctx, fn, nil)
+}
+
+// listInFlight is InFlight that also hands writing the CIDs of queue puts not written yet
+// (nil: not wanted).
+func (t *Tracker) listInFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error, writing func(api.Cid)) error {
 	res, err := t.request(ctx, listQuery{}, DefaultRequestTimeout)
 	if err != nil {
 		return err
@@ -88,6 +94,11 @@ func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShor
 	r, ok := res.(listReply)
 	if !ok {
 		return fmt.Errorf("tracker: unexpected reply %T", res)
+	}
+	if writing != nil {
+		for _, c := range r.writing {
+			writing(c)
+		}
 	}
 	seen := make(map[string]struct{}, len(r.items)+len(r.skip))
 	for _, c := range r.skip {

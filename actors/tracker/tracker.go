@@ -47,8 +47,10 @@ type Tracker struct {
 	// starts counts the tracker actor's incarnations; from the second on, the fresh instance
 	// tells resync (NotifyRestarts) that the memory-only items of the crashed one are gone.
 	starts atomic.Int32
-	// reconciled is the incarnation (starts) under which a state sync last listed the IPFS
-	// node and put back what the pinset says (MarkReconciled); 0: none yet.
+	// gen counts the tracker's incarnations and the operations it could not queue
+	// (Incarnation); reconciled is the gen under which a state sync last listed the IPFS node
+	// and handed back what it found due (MarkReconciled); 0: none yet.
+	gen        atomic.Int32
 	reconciled atomic.Int32
 	resync     atomic.Pointer[actor.PID]
 	changes    atomic.Pointer[actor.PID] // NotifyChanges
@@ -85,7 +87,8 @@ func New(parent root.Parent, cfg Config, backend ipfs.Backend, queue Queue, self
 	// A fresh instance per (re)start: it rebuilds its window from the durable queue.
 	props := actor.PropsFromProducer(func() actor.Actor {
 		a := newTrackerActor(system, self, cfg, backend, queue, logger, &t.ops, &t.queueLen)
-		a.changesTo, a.unnoted = &t.changes, &t.unnoted
+		a.changesTo, a.unnoted, a.gen = &t.changes, &t.unnoted, &t.gen
+		t.gen.Add(1)
 		if t.starts.Add(1) > 1 {
 			a.resync = t.resync.Load()
 		}
@@ -225,9 +228,10 @@ func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
 	return api.PinInfoShort{Status: inFlightStatus(op, ph), Error: e.Err, AttemptCount: e.Attempts, PriorityPin: prio}
 }
 
-// Incarnation is the tracker actor's incarnation: a restart (or the process's) loses the items
-// it held in memory only, until a state sync puts them back (MarkReconciled).
-func (t *Tracker) Incarnation() int32 { return t.starts.Load() }
+// Incarnation is the tracker's incarnation: it changes when the actor restarts (or the process
+// does), which loses the items it held in memory only, and when an operation could not be
+// queued (the queue full, a failed write), until a state sync puts them back (MarkReconciled).
+func (t *Tracker) Incarnation() int32 { return t.gen.Load() }
 
 // MarkReconciled records that a state sync begun under incarnation n listed the IPFS node and
 // tracked again what the pinset says: what the tracker holds is complete again.
@@ -238,26 +242,31 @@ func (t *Tracker) MarkReconciled(n int32) { t.reconciled.Store(n) }
 // since it last started: an unpin it held in memory only is lost with a crash or a restart,
 // and the sync that would put it back may not have listed the node yet (the node is down).
 func (t *Tracker) Held(ctx context.Context) (func(cid []byte) bool, error) {
-	if t.reconciled.Load() != t.starts.Load() {
+	n := t.gen.Load()
+	if t.reconciled.Load() != n {
 		return func([]byte) bool { return true }, nil
 	}
 	set, err := t.TrackedSet(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if t.gen.Load() != n { // answered by a restarted instance, or an operation lost meanwhile
+		return func([]byte) bool { return true }, nil
+	}
 	return set.Has, nil
 }
 
 // TrackedSet is every CID with work queued, in progress or failed here (a state sync skips
-// those): the window's items and the durable queue, batch entries' CIDs and failed entries
-// included, as fingerprints for one pass (sized by the queue: 12 bytes a CID,
+// those): the window's items, the queue puts not written yet, and the durable queue, batch
+// entries' CIDs and failed entries included, as fingerprints for one pass (sized by the queue: 12 bytes a CID,
 // internal/cidset). It reads the queue once, not the IPFS node.
 func (t *Tracker) TrackedSet(ctx context.Context) (*cidset.Set, error) {
 	set := cidset.WithCapacity(t.QueueLen())
-	err := t.InFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {
-		set.Add(c.KeyString())
+	add := func(c api.Cid) { set.Add(c.KeyString()) }
+	err := t.listInFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {
+		add(c)
 		return nil
-	})
+	}, add)
 	if err != nil {
 		return nil, err
 	}

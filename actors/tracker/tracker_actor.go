@@ -77,6 +77,9 @@ type trackerActor struct {
 	changesTo *atomic.Pointer[actor.PID]
 	changed   []messages.StatusChange
 	unnoted   *atomic.Uint64 // Tracker.Unnoted (nil in tests that build the actor alone)
+	// gen is Tracker.Incarnation's counter, bumped when an operation could not be queued (nil
+	// in tests that build the actor alone).
+	gen *atomic.Int32
 
 	items    map[string]*item     // the window, by CID key
 	expected map[string]time.Time // roots whose blocks were pushed here, by CID key (express.go)
@@ -304,6 +307,21 @@ func (a *trackerActor) onList(ctx actor.Context) {
 			continue
 		}
 		r.items = append(r.items, inFlightItem{cid: it.cid, info: it.short()})
+	}
+	for _, b := range []*writeBatch{&a.pending, a.inflight} {
+		if b == nil {
+			continue
+		}
+		for _, op := range b.ops {
+			switch op.Kind {
+			case persistence.QueuePut:
+				r.writing = append(r.writing, op.Entry.Cid)
+			case persistence.QueuePutBatch:
+				for _, it := range op.Entry.Batch {
+					r.writing = append(r.writing, it.Cid)
+				}
+			}
+		}
 	}
 	r.slots = a.taken()
 	ctx.Respond(r)

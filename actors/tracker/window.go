@@ -69,6 +69,7 @@ func (a *trackerActor) putNew(c api.Cid, unpin bool, mode api.PinMode, created t
 		if ack != nil && ack.err == nil {
 			ack.err = queueFull(a.cfg.MaxPinQueueSize) // answered with the request's other writes
 		}
+		a.lostWork()
 		return
 	}
 	a.queuedUnnoted()
@@ -176,6 +177,19 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	}
 	if refused > 0 {
 		a.logger.Warn("tracker: pins not queued", "count", refused, "err", queueFull(a.cfg.MaxPinQueueSize))
+	}
+	if refused > 0 || m.err != nil {
+		a.lostWork()
+	}
+}
+
+// lostWork notes operations that were not queued (refused, or their write failed): until a
+// state sync re-derives them, what the tracker holds is not complete, and tombstone collection
+// keeps every tombstone (Tracker.Held). The periodic sync does it: asking for one at each
+// refusal would run a whole pass per refusal while the queue is full.
+func (a *trackerActor) lostWork() {
+	if a.gen != nil {
+		a.gen.Add(1)
 	}
 }
 

@@ -1,0 +1,93 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pincluster/pincluster/crdt"
+)
+
+// crashBlocked blocks the tracker actor until released, then panics it (a restart).
+type crashBlocked struct{}
+
+// Held reads the incarnation, then asks TrackedSet: a restart between the two has the fresh
+// instance answer, without the memory-only unpin it lost, and Held must not trust that answer.
+func TestHeldDistrustsAnAnswerOfARestartedInstance(t *testing.T) {
+	release := make(chan struct{})
+	var armed atomic.Bool
+	hook := func(m any) {
+		if _, ok := m.(crashBlocked); ok && armed.Load() {
+			<-release
+			panic("injected")
+		}
+	}
+	faultHook.Store(&hook)
+	t.Cleanup(func() { faultHook.Store(nil) })
+	cfg := testConfig()
+	tr, b := newTestTracker(t, cfg)
+	p := testPin(t, "held-race")
+	if err := tr.Track(ctx5s(t), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pinned", func() (bool, string) { return b.Pinned(p.Cid), "" })
+	b.FailUnpin(p.Cid, errors.New("ipfs down"))
+	tr.MarkReconciled(tr.Incarnation())                 // a state sync listed the node
+	if err := tr.Untrack(ctx5s(t), p.Cid); err != nil { // memory-only unpin
+		t.Fatal(err)
+	}
+	if keep, err := tr.Held(ctx5s(t)); err != nil || !keep(p.Cid.Bytes()) {
+		t.Fatalf("before: keep=%v err=%v", keep != nil && keep(p.Cid.Bytes()), err)
+	}
+	armed.Store(true)
+	tr.system.Root.Send(tr.PID(), crashBlocked{})
+	type res struct {
+		keep func([]byte) bool
+		err  error
+	}
+	out := make(chan res, 1)
+	go func() { k, err := tr.Held(ctx5s(t)); out <- res{k, err} }()
+	time.Sleep(200 * time.Millisecond) // Held has compared and sent its listQuery
+	armed.Store(false)
+	close(release)
+	r := <-out
+	t.Logf("incarnation now %d, reconciled %d, err %v", tr.Incarnation(), tr.reconciled.Load(), r.err)
+	if r.err == nil && !r.keep(p.Cid.Bytes()) {
+		t.Fatal("Held let the tombstone of a lost memory-only unpin go (TrackedSet answered by the restarted instance)")
+	}
+}
+
+// A reconciled tracker whose queue is full refuses the unpin of a settled CID that a pinset
+// event brings: the loss changes the incarnation, and Held keeps every tombstone until a
+// state sync has put the unpin back.
+func TestHeldKeepsEverythingAfterARefusedUnpin(t *testing.T) {
+	cfg := testConfig()
+	cfg.ConcurrentPins, cfg.QueueWindow, cfg.MaxPinQueueSize = 2, 5, 3
+	tr, b := newTestTracker(t, cfg)
+	x := testPin(t, "settled-x")
+	if err := tr.Track(ctx5s(t), x); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "x pinned", func() (bool, string) { return b.Pinned(x.Cid), "" })
+	waitFor(t, "x settled", func() (bool, string) { return tr.QueueLen() == 0, fmt.Sprint(tr.QueueLen()) })
+	for i := 0; i < 3; i++ {
+		p := testPin(t, fmt.Sprint("stalled", i))
+		b.StallPin(p.Cid)
+		if err := tr.Track(ctx5s(t), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.MarkReconciled(tr.Incarnation())
+	tr.Reconcile([]crdt.Op{{Kind: crdt.OpUnpin, Cid: x.Cid}}) // the tombstone's event
+	keep, err := tr.Held(ctx5s(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, _ := tr.inFlight(ctx5s(t), x.Cid)
+	t.Logf("keep=%v pinned=%v qlen=%d status=%v", keep(x.Cid.Bytes()), b.Pinned(x.Cid), tr.QueueLen(), st)
+	if !keep(x.Cid.Bytes()) && b.Pinned(x.Cid) {
+		t.Fatal("x is still pinned on the node, its unpin was refused, and Held lets its tombstone go")
+	}
+}
