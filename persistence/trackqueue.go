@@ -250,7 +250,9 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 				e.Attempts, e.Err, e.Priority = prev.Attempts, prev.Err, prev.Priority
 			}
 		}
-		if !queued && max > 0 && *length >= int64(max) {
+		// Unpins are never refused: they are bounded by the pinset's records, and a refused
+		// one may be lost for good once its tombstone is collected (actors/tracker Held).
+		if !queued && max > 0 && *length >= int64(max) && !e.Unpin {
 			return e, true, nil
 		}
 		*seq++

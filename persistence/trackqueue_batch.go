@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -57,8 +58,19 @@ func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, limit int) (Que
 		return old, false, txn.Delete(key)
 	}
 	items := op.Entry.Batch
-	if limit > 0 {
-		items = items[:min(int64(len(items)), max(0, int64(limit)-c.length))]
+	if limit > 0 && c.length+int64(len(items)) > int64(limit) {
+		// Pins beyond the limit are refused, in order; unpins never are (applyQueueOp).
+		room := max(0, int64(limit)-c.length)
+		items = slices.DeleteFunc(slices.Clone(items), func(it BatchItem) bool {
+			if it.Unpin {
+				return false
+			}
+			if room > 0 {
+				room--
+				return false
+			}
+			return true
+		})
 	}
 	refused := len(items) < len(op.Entry.Batch)
 	if len(items) == 0 {

@@ -82,3 +82,24 @@ func TestDecodeBatchEntryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A full queue refuses pins, single or in a batch, but takes every unpin.
+func TestFullQueueTakesUnpins(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b, c, d, e := mkCid(t, 1), mkCid(t, 2), mkCid(t, 3), mkCid(t, 4), mkCid(t, 5)
+	res, err := s.WriteQueue([]QueueOp{
+		{Kind: QueuePut, Entry: QueueEntry{Cid: a}},
+		{Kind: QueuePutBatch, Entry: QueueEntry{Batch: []BatchItem{{Cid: b}, {Cid: c, Unpin: true}, {Cid: d}}}},
+		{Kind: QueuePut, Entry: QueueEntry{Cid: e, Unpin: true}},
+	}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Entries[1].Batch
+	if res.Refused[0] || !res.Refused[1] || len(got) != 2 || got[0].Cid != b || got[1].Cid != c || res.Refused[2] {
+		t.Fatalf("refused %v, batch stored %v: want the pin that fits and the unpin of the batch, and the single unpin", res.Refused, got)
+	}
+	if s.QueueLen() != 4 {
+		t.Fatalf("queue length %d, want 4 (over the limit of 2 by the unpins)", s.QueueLen())
+	}
+}

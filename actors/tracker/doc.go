@@ -115,7 +115,10 @@
 //     CID they only put an entry in the queue and answer once that is durable, so a pin the
 //     facade acknowledged is visible to Status (pin_queued, read from Badger) at once.
 //   - Admission control (max_pin_queue_size) counts the durable queue: the queue refuses a
-//     new CID when full, in the write itself, so the bound holds however many requests race.
+//     new CID's pin when full, in the write itself, so the bound holds however many requests
+//     race. Unpins are never refused: the pinset's records bound them, and a refused unpin of
+//     a CID whose tombstone is then collected would leave it pinned on the node for good
+//     (Held).
 //   - A settled item (pinned, unpinned) stays in the window as "settling" until its entry is
 //     deleted, and a failed item (gave up) until it is moved to the failed set: Status never
 //     finds a CID in neither place. A page read that started before such a delete may still

@@ -91,3 +91,41 @@ func TestHeldKeepsEverythingAfterARefusedUnpin(t *testing.T) {
 		t.Fatal("x is still pinned on the node, its unpin was refused, and Held lets its tombstone go")
 	}
 }
+
+// A full queue refuses pins, not unpins: an unpin event of a CID beyond the window is queued
+// however full the queue is, and a refused pin does not make Held keep every tombstone.
+func TestFullQueueTakesUnpinsAndRefusedPinsKeepHeldPrecise(t *testing.T) {
+	cfg := testConfig()
+	cfg.ConcurrentPins, cfg.QueueWindow, cfg.MaxPinQueueSize = 2, 2, 4
+	tr, b := newTestTracker(t, cfg)
+	x := testPin(t, "pinned x")
+	if err := tr.Track(ctx5s(t), x); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "x pinned", func() (bool, string) { return b.Pinned(x.Cid), "" })
+	waitFor(t, "x settled", func() (bool, string) { return tr.QueueLen() == 0, fmt.Sprint(tr.QueueLen()) })
+	for i := range 4 {
+		p := testPin(t, fmt.Sprint("stalled ", i))
+		b.StallPin(p.Cid)
+		if err := tr.Track(ctx5s(t), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Track(ctx5s(t), testPin(t, "one too many")); err == nil {
+		t.Fatal("a pin beyond max_pin_queue_size was taken")
+	}
+	tr.MarkReconciled(tr.Incarnation())
+	if err := tr.Untrack(ctx5s(t), x.Cid); err != nil {
+		t.Fatalf("an unpin refused by a full queue: %v", err)
+	}
+	keep, err := tr.Held(ctx5s(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keep(x.Cid.Bytes()) {
+		t.Fatal("the queued unpin's tombstone is not held")
+	}
+	if keep(testPin(t, "unrelated").Cid.Bytes()) {
+		t.Fatal("a refused pin made Held keep every tombstone")
+	}
+}

@@ -65,11 +65,10 @@ func (a *trackerActor) put(c api.Cid, unpin bool, mode api.PinMode, created time
 // putNew queues a CID the window does not hold in the durable queue, which refuses it when
 // full; when the window's memory-only items alone fill max_pin_queue_size it is refused here.
 func (a *trackerActor) putNew(c api.Cid, unpin bool, mode api.PinMode, created time.Time, ack *pendingAck) {
-	if a.cfg.MaxPinQueueSize > 0 && a.memQueued >= a.cfg.MaxPinQueueSize {
+	if a.cfg.MaxPinQueueSize > 0 && a.memQueued >= a.cfg.MaxPinQueueSize && !unpin { // unpins are never refused (persistence's queue)
 		if ack != nil && ack.err == nil {
 			ack.err = queueFull(a.cfg.MaxPinQueueSize) // answered with the request's other writes
 		}
-		a.lostWork()
 		return
 	}
 	a.queuedUnnoted()
@@ -178,15 +177,16 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 	if refused > 0 {
 		a.logger.Warn("tracker: pins not queued", "count", refused, "err", queueFull(a.cfg.MaxPinQueueSize))
 	}
-	if refused > 0 || m.err != nil {
+	if m.err != nil {
 		a.lostWork()
 	}
 }
 
-// lostWork notes operations that were not queued (refused, or their write failed): until a
-// state sync re-derives them, what the tracker holds is not complete, and tombstone collection
-// keeps every tombstone (Tracker.Held). The periodic sync does it: asking for one at each
-// refusal would run a whole pass per refusal while the queue is full.
+// lostWork notes operations whose queue write failed, unpins among them (the queue refuses
+// only pins, whose records tombstone collection never drops): until a state sync re-derives
+// them, what the tracker holds is not complete, and collection keeps every tombstone
+// (Tracker.Held). The periodic sync does it: asking for one at each failure would run a whole
+// pass per failed write while the disk is full.
 func (a *trackerActor) lostWork() {
 	if a.gen != nil {
 		a.gen.Add(1)
