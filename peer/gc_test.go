@@ -12,6 +12,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/config"
+	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/poll"
@@ -28,11 +29,7 @@ func gcTestPeer(t *testing.T, secret string) (*Peer, *fake.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig()
-	cfg.Cluster.Secret = secret
-	cfg.Cluster.StateSyncInterval = config.Duration(time.Hour)
-	cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(300 * time.Millisecond)
-	cfg.Consensus.CRDT.TrustedPeers = []string{"*"}
+	cfg := gcTestConfig(secret)
 	backend := fake.New()
 	p, err := New(context.Background(), dir, cfg, ident, Options{Backend: backend, NoREST: true})
 	if err != nil {
@@ -40,6 +37,29 @@ func gcTestPeer(t *testing.T, secret string) (*Peer, *fake.Backend) {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p, backend
+}
+
+// gcTestConfig is gcTestPeer's configuration.
+func gcTestConfig(secret string) servicejson.Config {
+	cfg := testConfig()
+	cfg.Cluster.Secret = secret
+	cfg.Cluster.StateSyncInterval = config.Duration(time.Hour)
+	cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(300 * time.Millisecond)
+	cfg.Consensus.CRDT.TrustedPeers = []string{"*"}
+	return cfg
+}
+
+// collectUntil runs collection rounds on every peer until done.
+func collectUntil(t *testing.T, what string, done func() bool, peers ...*Peer) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		for _, p := range peers {
+			if err := p.collector.CollectNow(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return done()
+	})
 }
 
 func connectPeers(t *testing.T, a, b *Peer) {
@@ -182,16 +202,7 @@ func TestCollectionKeepsTombstonesOfUnpinsToDo(t *testing.T) {
 	if _, err := a.Unpin(ctx, x); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a to collect x's tombstone", func() bool {
-		if err := a.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		_, found, _ := a.store.Get(x)
-		return !found
-	})
+	collectUntil(t, "a to collect x's tombstone", func() bool { _, found, _ := a.store.Get(x); return !found }, a, b)
 	if rec, found, _ := b.store.Get(x); !found || !rec.Deleted {
 		t.Fatal("b collected the tombstone of a CID it has not unpinned")
 	}
@@ -199,13 +210,7 @@ func TestCollectionKeepsTombstonesOfUnpinsToDo(t *testing.T) {
 	if _, err := b.Recover(ctx, x, true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b to unpin x and collect its tombstone", func() bool {
-		if err := b.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		_, found, _ := b.store.Get(x)
-		return !bBackend.Pinned(x) && !found
-	})
+	collectUntil(t, "b to unpin x and collect its tombstone", func() bool { _, found, _ := b.store.Get(x); return !bBackend.Pinned(x) && !found }, b)
 }
 
 // downBackend fails unpins and pin listings while down: an IPFS node that is not answering.
@@ -240,11 +245,7 @@ func TestCollectionKeepsTombstonesUntilARestartedTrackerIsReconciled(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig()
-	cfg.Cluster.Secret = secret
-	cfg.Cluster.StateSyncInterval = config.Duration(time.Hour)
-	cfg.Consensus.CRDT.RebroadcastInterval = config.Duration(300 * time.Millisecond)
-	cfg.Consensus.CRDT.TrustedPeers = []string{"*"}
+	cfg := gcTestConfig(secret)
 	node, down := fake.New(), &atomic.Bool{}
 	start := func() *Peer {
 		b, err := New(ctx, dir, cfg, ident, Options{Backend: node, NoREST: true,
@@ -272,16 +273,7 @@ func TestCollectionKeepsTombstonesUntilARestartedTrackerIsReconciled(t *testing.
 	b = start() // the node still down: its startup sync cannot list it
 	t.Cleanup(func() { b.Close() })
 	connectPeers(t, a, b)
-	waitFor(t, "a to collect x's tombstone", func() bool {
-		if err := a.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		_, found, _ := a.store.Get(x)
-		return !found
-	})
+	collectUntil(t, "a to collect x's tombstone", func() bool { _, found, _ := a.store.Get(x); return !found }, a, b)
 	if rec, found, _ := b.store.Get(x); !found || !rec.Deleted {
 		t.Fatal("b collected a tombstone while its tracker may have lost the unpin")
 	}
@@ -289,11 +281,5 @@ func TestCollectionKeepsTombstonesUntilARestartedTrackerIsReconciled(t *testing.
 	if _, err := b.healer.Sweep(ctx); err != nil { // a state sync that lists the node
 		t.Fatal(err)
 	}
-	waitFor(t, "b to unpin x and collect its tombstone", func() bool {
-		if err := b.collector.CollectNow(ctx); err != nil {
-			t.Fatal(err)
-		}
-		_, found, _ := b.store.Get(x)
-		return !node.Pinned(x) && !found
-	})
+	collectUntil(t, "b to unpin x and collect its tombstone", func() bool { _, found, _ := b.store.Get(x); return !node.Pinned(x) && !found }, b)
 }
