@@ -55,8 +55,8 @@ const (
 	// QueuePut queues the entry. With Seq 0 it goes to the tail, unless the CID is queued
 	// already for the same operation (then it keeps its place and values); a failed entry of
 	// the same operation is queued again keeping its attempts. With Seq set it is written at
-	// that seq (the tracker updating an item it holds). A new CID is refused when
-	// QueueBatch.Max entries are queued.
+	// that seq (the tracker updating an item it holds). A new CID's pin is refused when
+	// WriteQueue's max entries are queued; an unpin never is.
 	QueuePut QueueOpKind = iota
 	// QueueFail moves the CID out of the queue into the failed set, with the entry's values.
 	QueueFail
@@ -65,7 +65,7 @@ const (
 	// QueueRequeueFailed moves every failed entry to the tail of the queue, attempts kept.
 	QueueRequeueFailed
 	// QueuePutBatch queues Entry.Batch as one entry at the tail (trackqueue_batch.go); with
-	// QueueBatch.Max set, only the CIDs that fit are stored.
+	// WriteQueue's max set, only the pins that fit are stored, and every unpin.
 	QueuePutBatch
 	// QueueDelBatch removes the batch entry at Entry.Seq.
 	QueueDelBatch
@@ -95,7 +95,7 @@ func opUnits(op QueueOp) int { return max(1, len(op.Entry.Batch)/4) }
 
 // WriteQueue applies ops to the tracker's queue in order, in transactions of queueChunk ops
 // (one at a time; the tracker is the only caller), concurrently with the pinset's writes. max > 0 bounds the queued entries for new
-// CIDs. On error, the chunks before it are committed and the result says nothing of them; the
+// CIDs' pins (unpins are never refused). On error, the chunks before it are committed and the result says nothing of them; the
 // tracker retries nothing (its state sync re-derives lost work).
 func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
 	if err := s.enter(); err != nil {

@@ -40,9 +40,9 @@ type BatchItem struct {
 // QueueBatched is the number of CIDs in batch entries.
 func (s *Store) QueueBatched() int { return int(s.queueBatched.Load()) }
 
-// applyBatchOp applies a QueuePutBatch or QueueDelBatch in txn. A put stores the CIDs that fit
-// under limit (all when limit <= 0) at the next seq and reports refused when some did not; the
-// returned entry holds the stored CIDs.
+// applyBatchOp applies a QueuePutBatch or QueueDelBatch in txn. A put stores, at the next seq,
+// every unpin and the pins that fit under limit (all when limit <= 0), in order, and reports
+// refused when some pin did not fit; the returned entry holds the stored CIDs.
 func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, limit int) (QueueEntry, bool, error) {
 	if op.Kind == QueueDelBatch {
 		key := seqKey(op.Entry.Seq)

@@ -116,9 +116,13 @@
 //     facade acknowledged is visible to Status (pin_queued, read from Badger) at once.
 //   - Admission control (max_pin_queue_size) counts the durable queue: the queue refuses a
 //     new CID's pin when full, in the write itself, so the bound holds however many requests
-//     race. Unpins are never refused: the pinset's records bound them, and a refused unpin of
-//     a CID whose tombstone is then collected would leave it pinned on the node for good
-//     (Held).
+//     race. Unpin ops are never refused, since a refused unpin of a CID whose tombstone is
+//     then collected would leave it pinned on the node for good (Held). Single unpins are
+//     bounded by the CIDs (one entry each); a bulk change's unpins beyond the window go in
+//     batch entries, which are not deduplicated, so churn on the same CIDs while the queue is
+//     full grows it by one item per unpin event. A pin moved away from this peer is an unpin
+//     here but a pin op: refused when full, it is left to the state sync (its record is live,
+//     so its tombstone question does not arise).
 //   - A settled item (pinned, unpinned) stays in the window as "settling" until its entry is
 //     deleted, and a failed item (gave up) until it is moved to the failed set: Status never
 //     finds a CID in neither place. A page read that started before such a delete may still

@@ -59,10 +59,9 @@ func TestHeldDistrustsAnAnswerOfARestartedInstance(t *testing.T) {
 	}
 }
 
-// A reconciled tracker whose queue is full refuses the unpin of a settled CID that a pinset
-// event brings: the loss changes the incarnation, and Held keeps every tombstone until a
-// state sync has put the unpin back.
-func TestHeldKeepsEverythingAfterARefusedUnpin(t *testing.T) {
+// A reconciled tracker whose queue is full still queues the unpin of a settled CID that a
+// pinset event brings (unpins are never refused), and Held keeps that CID's tombstone.
+func TestHeldKeepsAnUnpinQueuedIntoAFullQueue(t *testing.T) {
 	cfg := testConfig()
 	cfg.ConcurrentPins, cfg.QueueWindow, cfg.MaxPinQueueSize = 2, 5, 3
 	tr, b := newTestTracker(t, cfg)
@@ -88,7 +87,7 @@ func TestHeldKeepsEverythingAfterARefusedUnpin(t *testing.T) {
 	st, _, _ := tr.inFlight(ctx5s(t), x.Cid)
 	t.Logf("keep=%v pinned=%v qlen=%d status=%v", keep(x.Cid.Bytes()), b.Pinned(x.Cid), tr.QueueLen(), st)
 	if !keep(x.Cid.Bytes()) && b.Pinned(x.Cid) {
-		t.Fatal("x is still pinned on the node, its unpin was refused, and Held lets its tombstone go")
+		t.Fatal("x is still pinned on the node and Held lets its tombstone go")
 	}
 }
 

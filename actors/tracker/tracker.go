@@ -47,8 +47,7 @@ type Tracker struct {
 	// starts counts the tracker actor's incarnations; from the second on, the fresh instance
 	// tells resync (NotifyRestarts) that the memory-only items of the crashed one are gone.
 	starts atomic.Int32
-	// gen counts the tracker's incarnations and the operations it could not queue
-	// (Incarnation); reconciled is the gen under which a state sync last listed the IPFS node
+	// gen counts the tracker's incarnations and its failed queue writes (Incarnation); reconciled is the gen under which a state sync last listed the IPFS node
 	// and handed back what it found due (MarkReconciled); 0: none yet.
 	gen        atomic.Int32
 	reconciled atomic.Int32
@@ -229,8 +228,8 @@ func (t *Tracker) entryShort(e persistence.QueueEntry) api.PinInfoShort {
 }
 
 // Incarnation is the tracker's incarnation: it changes when the actor restarts (or the process
-// does), which loses the items it held in memory only, and when an operation could not be
-// queued (the queue full, a failed write), until a state sync puts them back (MarkReconciled).
+// does), which loses the items it held in memory only, and when a queue write failed, which
+// loses its operations, until a state sync puts them back (MarkReconciled).
 func (t *Tracker) Incarnation() int32 { return t.gen.Load() }
 
 // MarkReconciled records that a state sync begun under incarnation n listed the IPFS node and

@@ -77,8 +77,8 @@ type trackerActor struct {
 	changesTo *atomic.Pointer[actor.PID]
 	changed   []messages.StatusChange
 	unnoted   *atomic.Uint64 // Tracker.Unnoted (nil in tests that build the actor alone)
-	// gen is Tracker.Incarnation's counter, bumped when an operation could not be queued (nil
-	// in tests that build the actor alone).
+	// gen is Tracker.Incarnation's counter, bumped when a queue write failed (nil in tests
+	// that build the actor alone).
 	gen *atomic.Int32
 
 	items    map[string]*item     // the window, by CID key

@@ -62,8 +62,9 @@ func (a *trackerActor) put(c api.Cid, unpin bool, mode api.PinMode, created time
 	a.write(persistence.QueueOp{Kind: persistence.QueuePut, Entry: persistence.QueueEntry{Cid: c, Unpin: unpin, Mode: mode, Created: created}}, tag)
 }
 
-// putNew queues a CID the window does not hold in the durable queue, which refuses it when
-// full; when the window's memory-only items alone fill max_pin_queue_size it is refused here.
+// putNew queues a CID the window does not hold in the durable queue, which refuses a pin when
+// full; when the window's memory-only items alone fill max_pin_queue_size a pin is refused
+// here. An unpin never is.
 func (a *trackerActor) putNew(c api.Cid, unpin bool, mode api.PinMode, created time.Time, ack *pendingAck) {
 	if a.cfg.MaxPinQueueSize > 0 && a.memQueued >= a.cfg.MaxPinQueueSize && !unpin { // unpins are never refused (persistence's queue)
 		if ack != nil && ack.err == nil {
