@@ -124,11 +124,17 @@ func (ps *digestParts) part(id peer.ID) (digestPart, bool, error) {
 	return p, found, nil
 }
 
+// elsewhereMayMatch reports whether a row of a CID only other members are still unpinning
+// can match filter: its parts are unpinned, unpins or cluster_error.
+func elsewhereMayMatch(filter api.TrackerStatus) bool {
+	return filter == 0 || filter&(inFlightUnpin|api.TrackerStatusUnpinned|api.TrackerStatusClusterError) != 0
+}
+
 // unpinsElsewhere adds to a global pass's unpins the CIDs the current replicas show another
 // member still unpinning (unpins.go), read from r before the pinset walk; nil when no row of
-// such a CID can match filter (its parts are unpinned, unpins or cluster_error).
+// such a CID can match filter.
 func (ps *digestParts) unpinsElsewhere(ctx context.Context, r DigestReader, filter api.TrackerStatus) func(*unpinsInFlight) error {
-	if filter != 0 && filter&(inFlightUnpin|api.TrackerStatusUnpinned|api.TrackerStatusClusterError) == 0 {
+	if !elsewhereMayMatch(filter) {
 		return nil
 	}
 	return func(u *unpinsInFlight) error {
@@ -155,7 +161,7 @@ func (ps *digestParts) unpinsElsewhere(ctx context.Context, r DigestReader, filt
 // unpinsElsewhereNow is unpinsElsewhere with a snapshot of d's replicas of its own, closed
 // once the unpins are read (the pass itself may take long: it asks members).
 func (ps *digestParts) unpinsElsewhereNow(ctx context.Context, d DigestReplica, filter api.TrackerStatus) func(*unpinsInFlight) error {
-	if ps.unpinsElsewhere(ctx, nil, filter) == nil {
+	if !elsewhereMayMatch(filter) {
 		return nil
 	}
 	return func(u *unpinsInFlight) error {

@@ -50,10 +50,7 @@ func (u *unpinsInFlight) add(c api.Cid, key string, st api.PinInfoShort) {
 	if st.Status&inFlightUnpin == 0 {
 		return
 	}
-	n := &u.other
-	if st.Status == api.TrackerStatusUnpinError {
-		n = &u.failed
-	}
+	n := kindCount(st.Status, &u.failed, &u.other)
 	if *n >= maxUnpinsListed {
 		return
 	}
@@ -64,16 +61,21 @@ func (u *unpinsInFlight) add(c api.Cid, key string, st api.PinInfoShort) {
 	u.m[key] = unpinInFlight{c: c, st: st}
 }
 
+// kindCount is the count of st's kind: failed, or queued and running.
+func kindCount(st api.TrackerStatus, failed, other *int) *int {
+	if st == api.TrackerStatusUnpinError {
+		return failed
+	}
+	return other
+}
+
 // addElsewhere keeps the binary CID c, which another member is still unpinning (st there),
 // unless this peer's own unpin of it is kept, with this peer's status as unpinned (a local
 // pass asks its in-flight snapshot again: its own unpin may be beyond the kept ones). Each
 // kind is bounded as this peer's own are: failed ones are what a filter looks for, and a
 // bulk unpin in progress elsewhere must not crowd them out. errEnoughUnpins: both are full.
 func (u *unpinsInFlight) addElsewhere(c []byte, st api.TrackerStatus) error {
-	n := &u.elsewhereOther
-	if st == api.TrackerStatusUnpinError {
-		n = &u.elsewhereFailed
-	}
+	n := kindCount(st, &u.elsewhereFailed, &u.elsewhereOther)
 	if _, ok := u.m[string(c)]; ok || *n >= maxUnpinsListed {
 		if u.elsewhereFailed >= maxUnpinsListed && u.elsewhereOther >= maxUnpinsListed {
 			return errEnoughUnpins

@@ -19,8 +19,9 @@ type statusReply struct {
 	settled bool
 }
 
-// listQuery asks for the window. Reply: listReply.
-type listQuery struct{}
+// listQuery asks for the window (and, with writing, the queue puts not written yet). Reply:
+// listReply.
+type listQuery struct{ writing bool }
 
 // listReply lists the window's items and the CIDs the durable queue may still show but that
 // settled (skip them).

@@ -87,7 +87,7 @@ func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShor
 // listInFlight is InFlight that also hands writing the CIDs of queue puts not written yet
 // (nil: not wanted).
 func (t *Tracker) listInFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error, writing func(api.Cid)) error {
-	res, err := t.request(ctx, listQuery{}, DefaultRequestTimeout)
+	res, err := t.request(ctx, listQuery{writing: writing != nil}, DefaultRequestTimeout)
 	if err != nil {
 		return err
 	}

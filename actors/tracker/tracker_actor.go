@@ -174,7 +174,7 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 	case statusQuery:
 		a.onStatus(ctx, msg)
 	case listQuery:
-		a.onList(ctx)
+		a.onList(ctx, msg.writing)
 	case summaryQuery:
 		a.onSummary(ctx)
 	case recoverPin:
@@ -298,7 +298,7 @@ func (a *trackerActor) onStatus(ctx actor.Context, msg statusQuery) {
 	}
 }
 
-func (a *trackerActor) onList(ctx actor.Context) {
+func (a *trackerActor) onList(ctx actor.Context, writing bool) {
 	var r listReply
 	r.items = make([]inFlightItem, 0, len(a.items))
 	for _, it := range a.items {
@@ -309,7 +309,7 @@ func (a *trackerActor) onList(ctx actor.Context) {
 		r.items = append(r.items, inFlightItem{cid: it.cid, info: it.short()})
 	}
 	for _, b := range []*writeBatch{&a.pending, a.inflight} {
-		if b == nil {
+		if b == nil || !writing { // only TrackedSet asks: a status listing would drop them
 			continue
 		}
 		for _, op := range b.ops {
