@@ -70,6 +70,10 @@ const (
 	QueuePutBatch
 	// QueueDelBatch removes the batch entry at Entry.Seq.
 	QueueDelBatch
+	// QueueRequeueOne moves the failed entry of Entry.Cid to the tail of the queue, attempts
+	// kept, if it is still failed for the same operation (Entry.Unpin) and the CID is not
+	// queued: the caller's copy may be stale. The result's entry has Seq 0 when nothing moved.
+	QueueRequeueOne
 )
 
 // QueueOp is one change of the durable queue.
@@ -242,8 +246,16 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 		e.Seq, e.Failed = 0, true
 		return e, false, txn.Set(fk, encodeQueueEntry(e))
 	}
-	// QueuePut.
 	fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
+	if op.Kind == QueueRequeueOne {
+		prev, ok, err := getQueueEntryOpt(txn, fk)
+		if err != nil || !ok || queued || prev.Unpin != e.Unpin {
+			return QueueEntry{}, false, err
+		}
+		e = prev
+		e.Seq = 0 // queued below as a put of the same operation, which keeps its attempts
+	}
+	// QueuePut.
 	isFailed := false // a failed entry of the CID exists: delete it
 	if e.Seq == 0 {
 		if queued {

@@ -198,3 +198,38 @@ func BenchmarkDecodeQueueEntry(b *testing.B) {
 		}
 	}
 }
+
+// TestQueueRequeueOne: recovering one failed entry moves only it back to the tail, attempts
+// kept, and nothing when the copy is stale: another operation, or the CID queued again.
+func TestQueueRequeueOne(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b, c := mkCid(t, 1), mkCid(t, 2), mkCid(t, 3)
+	if _, err := s.WriteQueue([]QueueOp{
+		{Kind: QueueFail, Entry: QueueEntry{Cid: a, Unpin: true, Attempts: 3, Err: "boom"}},
+		{Kind: QueueFail, Entry: QueueEntry{Cid: b, Unpin: true, Attempts: 3}},
+		{Kind: QueueFail, Entry: QueueEntry{Cid: c, Unpin: true, Attempts: 3}},
+		{Kind: QueuePut, Entry: QueueEntry{Cid: c}}, // pinned again: its failed unpin is stale
+	}, 0); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.WriteQueue([]QueueOp{
+		{Kind: QueueRequeueOne, Entry: QueueEntry{Cid: a, Unpin: true}},
+		{Kind: QueueRequeueOne, Entry: QueueEntry{Cid: b}}, // not a failed pin
+		{Kind: QueueRequeueOne, Entry: QueueEntry{Cid: c, Unpin: true}},
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Entries[0].Seq == 0 || res.Entries[1].Seq != 0 || res.Entries[2].Seq != 0 || res.Len != 2 {
+		t.Fatalf("requeued %+v, len %d: want only a's unpin moved", res.Entries, res.Len)
+	}
+	if e, ok, _ := s.QueueGet(a); !ok || e.Failed || !e.Unpin || e.Attempts != 3 || e.Err != "boom" {
+		t.Fatalf("a: %+v", e)
+	}
+	if e, ok, _ := s.QueueGet(b); !ok || !e.Failed {
+		t.Fatalf("b left the failed set: %+v", e)
+	}
+	if e, ok, _ := s.QueueGet(c); !ok || e.Failed || e.Unpin {
+		t.Fatalf("c's queued pin changed: %+v", e)
+	}
+}

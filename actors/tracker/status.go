@@ -159,7 +159,7 @@ func (t *Tracker) recover(ctx context.Context, msg recoverPin) (api.PinInfoShort
 // RecoverUnpin retries now the failed unpin of c, a CID the pinset no longer holds, and waits
 // for that attempt (up to RecoverWaitLimit), as Recover does for a pin; a CID with no failed
 // unpin here answers its status. A failed unpin beyond the window is moved back to the
-// durable queue (with the other failed entries) and answers unpin_queued without waiting.
+// durable queue's tail and answers unpin_queued without waiting.
 func (t *Tracker) RecoverUnpin(ctx context.Context, c api.Cid) (api.PinInfo, error) {
 	info, err := t.StatusUnknown(ctx, c)
 	if err != nil || info.Status != api.TrackerStatusUnpinError {

@@ -341,10 +341,10 @@ func (a *trackerActor) onRecover(ctx actor.Context, msg recoverPin) {
 	case msg.unpin && it == nil:
 		// Out of the window, the failed unpin is only in the durable queue, and the caller's
 		// copy of its entry may be stale (the CID pinned again since, or the item just gave
-		// up): rather than make an item of it, the queue's writer moves the failed entries
-		// that are still failed when it runs back to the queue (as recover of every item
-		// does), in order with the writes before it. The answer does not wait for the attempt.
-		a.write(persistence.QueueOp{Kind: persistence.QueueRequeueFailed}, writeTag{})
+		// up): rather than make an item of it, the queue's writer moves its failed entry back
+		// to the queue if it is still a failed unpin when it runs, in order with the writes
+		// before it. The answer does not wait for the attempt.
+		a.write(persistence.QueueOp{Kind: persistence.QueueRequeueOne, Entry: persistence.QueueEntry{Cid: msg.pin.Cid, Unpin: true}}, writeTag{})
 		ctx.Respond(messages.RecoverPinResponse{Info: api.PinInfoShort{Status: api.TrackerStatusUnpinQueued}})
 		return
 	}

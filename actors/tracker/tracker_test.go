@@ -482,3 +482,37 @@ func TestTrackMany(t *testing.T) {
 		waitStatus(t, tr, p, api.TrackerStatusPinned)
 	}
 }
+
+// TestRecoverUnpinBeyondTheWindowRetriesOnlyIt: recovering a failed unpin that left memory
+// moves only its entry back to the queue; the other failed unpins wait for their own recover.
+func TestRecoverUnpinBeyondTheWindowRetriesOnlyIt(t *testing.T) {
+	cfg := testConfig()
+	cfg.PriorityPinMaxRetries = 2
+	tr, b := newTestTracker(t, cfg)
+	x, y := testPin(t, "x"), testPin(t, "y")
+	for _, p := range []api.Pin{x, y} {
+		b.FailUnpin(p.Cid, errors.New("repo locked"))
+		if err := tr.Untrack(ctx5s(t), p.Cid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []api.Pin{x, y} {
+		waitFor(t, "unpin gave up and left memory", func() (bool, string) {
+			e, ok, _ := tr.queue.QueueGet(p.Cid)
+			return ok && e.Failed && tr.QueueLen() == 0, fmt.Sprintf("%+v %d", e, tr.QueueLen())
+		})
+		b.Heal(p.Cid)
+	}
+	calls := b.UnpinCalls(y.Cid)
+	pi, err := tr.RecoverUnpin(ctx5s(t), x.Cid)
+	if err != nil || pi.Status != api.TrackerStatusUnpinQueued {
+		t.Fatalf("recover: %+v %v", pi, err)
+	}
+	waitFor(t, "x unpinned", func() (bool, string) {
+		pi, _ := tr.StatusUnknown(ctx5s(t), x.Cid)
+		return pi.Status == api.TrackerStatusUnpinned, pi.Status.String()
+	})
+	if pi, _ := tr.StatusUnknown(ctx5s(t), y.Cid); pi.Status != api.TrackerStatusUnpinError || b.UnpinCalls(y.Cid) != calls {
+		t.Fatalf("y: %s after %d calls (%d before): recovered with x", pi.Status, b.UnpinCalls(y.Cid), calls)
+	}
+}

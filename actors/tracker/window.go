@@ -160,7 +160,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 			if err == nil && tag.it != nil && a.items[tag.it.cid.KeyString()] == tag.it {
 				tag.it.seq = m.res.Entries[i].Seq
 			}
-		case persistence.QueueRequeueFailed:
+		case persistence.QueueRequeueFailed, persistence.QueueRequeueOne:
 			a.epoch++
 			a.exhausted = false
 			if tag.ack != nil {
