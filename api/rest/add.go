@@ -58,6 +58,13 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 
 	ao := &addOutput{st: newStreamer(w), progress: params.Progress}
 	root, err := s.svc.Add.Add(r.Context(), mr, car, params, ao.out)
+	var afterPin *api.AfterPinError
+	if err == nil || errors.As(err, &afterPin) {
+		// The multipart reader stops at the closing boundary: read the end of the body too, so
+		// the answer can keep the connection (closeUnreadWriter closes it otherwise). Straight
+		// from r.Body: a failure here is not the add's.
+		_, _ = io.CopyN(io.Discard, r.Body, addTailBytes)
+	}
 	if err != nil {
 		ao.finish(s.addError(body, err))
 		return
@@ -65,6 +72,10 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	ao.rootIfNothing(root)
 	ao.finish(nil)
 }
+
+// addTailBytes bounds what is read of an add's body after the add ended: the multipart
+// epilogue and the end of a chunked body, normally a few bytes.
+const addTailBytes = 64 << 10
 
 // addError maps an add failure: a body over the limit is 413, one that stalled past
 // read_timeout 408, a body that could not be read 400. (A bad CAR is already 400: api.ErrBadCAR

@@ -103,10 +103,15 @@ func (b *guardedBody) done() bool {
 	return b.eof
 }
 
-// closeUnreadWriter, on an error answer sent before the body was read to its end, closes the
-// connection and reads no more of the body: "Connection: close" stops net/http from draining it
-// before the answer, and a read deadline in the past stops the drain it does after the answer
-// (up to 256 KiB, which a trickling client can stretch for hours).
+// closeUnreadWriter closes the connection after an answer that starts before the body was read
+// to its end:
+//   - an error answer reads no more of the body: "Connection: close" stops net/http from
+//     draining it before the answer, and a read deadline in the past stops the drain it does
+//     after the answer (up to 256 KiB, which a trickling client can stretch for hours);
+//   - any answer on a streamed body (full duplex), because net/http drains it only after the
+//     handler, under a stall deadline that may have expired meanwhile (an add waiting for a
+//     replica), ignores that drain's failure and keeps the connection: it then parses the
+//     unread end of the body as the next request and writes a stray "400 Bad Request".
 type closeUnreadWriter struct {
 	http.ResponseWriter
 	body    *guardedBody
@@ -116,8 +121,10 @@ type closeUnreadWriter struct {
 func (c *closeUnreadWriter) WriteHeader(code int) {
 	if !c.written {
 		c.written = true
-		if code >= 400 && !c.body.done() {
+		if (code >= 400 || c.body.stall) && !c.body.done() {
 			c.Header().Set("Connection", "close")
+		}
+		if code >= 400 && !c.body.done() {
 			_ = c.body.rc.SetReadDeadline(time.Unix(1, 0))
 		}
 	}

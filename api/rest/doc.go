@@ -32,6 +32,8 @@
 //
 // Request bodies (body.go) are read only after authentication and authorization, within
 // read_timeout (each stall of it on POST /add), and an error answered before the body was read
-// closes the connection instead of draining the body. POST /add holds its "added" lines until
-// the add ends (add_output.go), so bad input found halfway is still a 4xx, not a trailer.
+// closes the connection instead of draining the body, as does any answer to a streamed body
+// (add, batch ingest) that starts before the body's end was read. POST /add holds its "added"
+// lines until the add ends (add_output.go), so bad input found halfway is still a 4xx, not a
+// trailer.
 package rest
