@@ -61,3 +61,25 @@ func readTombIndexed(txn *badger.Txn) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// MayHoldTombstones reports whether a collection round may find a tombstone: the index holds a
+// key, or it is not complete. A round that finds none can skip what it would read to decide
+// which tombstones to keep.
+func (s *Store) MayHoldTombstones() (bool, error) {
+	if err := s.enter(); err != nil {
+		return false, err
+	}
+	defer s.leave()
+	if !s.tombsIndexed.Load() {
+		return true, nil
+	}
+	may := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixTombIdx})
+		defer it.Close()
+		it.Rewind()
+		may = it.Valid()
+		return nil
+	})
+	return may, err
+}

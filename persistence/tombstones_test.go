@@ -183,3 +183,26 @@ func TestInterruptedTrimIsFinishedAtTheSameMark(t *testing.T) {
 		t.Fatalf("a trim to a mark already trimmed read the log: %v", err)
 	}
 }
+
+// MayHoldTombstones is false only while the index is complete and empty.
+func TestMayHoldTombstones(t *testing.T) {
+	s, _ := openTemp(t)
+	p := newPeer(t, 1)
+	may := func(step string, want bool) {
+		t.Helper()
+		if got, err := s.MayHoldTombstones(); err != nil || got != want {
+			t.Fatalf("%s: MayHoldTombstones %v (%v), want %v", step, got, err, want)
+		}
+	}
+	may("empty store", false)
+	mustApply(t, s, pinOp(t, p, 1, 1, mkCid(t, 1), ""))
+	may("a live pin", false)
+	mustApply(t, s, unpinOp(p, 2, 2, mkCid(t, 1)))
+	may("a tombstone", true)
+	if n, err := s.DropTombstones(t.Context(), map[peer.ID]uint64{p: 2}); err != nil || n != 1 {
+		t.Fatalf("dropped %d (%v), want 1", n, err)
+	}
+	may("collected", false)
+	s.tombsIndexed.Store(false)
+	may("an incomplete index", true)
+}

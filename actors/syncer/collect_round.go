@@ -116,7 +116,12 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 	var keep func([]byte) bool
 	if d.held != nil {
 		var err error
-		if keep, err = d.held(ctx); err != nil {
+		// Reading what the tracker holds is a pass over its whole queue: skipped while there
+		// is no tombstone, keeping any that appears meanwhile.
+		may, err := d.store.MayHoldTombstones()
+		if err == nil && !may {
+			keep = func([]byte) bool { return true }
+		} else if keep, err = d.held(ctx); err != nil {
 			if ctx.Err() != nil {
 				return seenNow
 			}

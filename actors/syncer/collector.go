@@ -99,6 +99,7 @@ type CollectStore interface {
 	TouchMember(id peer.ID, at time.Time) error
 	RacedPins(ctx context.Context, fn func([]crdt.Op)) error
 	Get(c api.Cid) (persistence.Record, bool, error)
+	MayHoldTombstones() (bool, error)
 }
 
 var _ CollectStore = (*persistence.Store)(nil)
@@ -115,7 +116,8 @@ var _ CollectWriter = (*pinset.Pinset)(nil)
 // peer's tracker still has to unpin, or every one while it may have lost some. An unpin
 // waiting in the tracker's memory is lost with a crash, and the tombstone is how the startup
 // state sync finds it again: the sync never unpins from the IPFS node a CID the pinset has no
-// record of (the node's own pins). nil: nothing is held.
+// record of (the node's own pins). nil: nothing is held. A round calls it only when the store
+// may hold a tombstone (CollectStore.MayHoldTombstones): it reads the tracker's whole queue.
 type Held func(ctx context.Context) (keep func(cid []byte) bool, err error)
 
 // CollectorConfig sets the collector's rhythm.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 )
 
@@ -126,5 +127,58 @@ func TestFullQueueTakesUnpinsAndRefusedPinsKeepHeldPrecise(t *testing.T) {
 	}
 	if keep(testPin(t, "unrelated").Cid.Bytes()) {
 		t.Fatal("a refused pin made Held keep every tombstone")
+	}
+}
+
+// TestHeldLeavesPinsOut: Held names the CIDs with an unpin to do (in the window, failed, or
+// queued beyond it), not those with a pin to do, so its set is as large as the unpins.
+func TestHeldLeavesPinsOut(t *testing.T) {
+	cfg := testConfig()
+	cfg.ConcurrentPins, cfg.QueueWindow, cfg.PriorityPinMaxRetries = 1, 2, 1
+	tr, b := newTestTracker(t, cfg)
+	stalled, queued := testPin(t, "stalled"), testPin(t, "queued beyond the window")
+	b.StallPin(stalled.Cid)
+	failed, inWindow, beyond := testPin(t, "failed unpin"), testPin(t, "unpin in the window"), testPin(t, "unpin beyond")
+	b.FailUnpin(failed.Cid, errors.New("ipfs down"))
+	if err := tr.Untrack(ctx5s(t), failed.Cid); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the unpin gave up", func() (bool, string) {
+		e, ok, _ := tr.queue.QueueGet(failed.Cid)
+		return ok && e.Failed && tr.QueueLen() == 0, fmt.Sprint(tr.QueueLen())
+	})
+	// The window: the stalled pin running, then the unpin waiting for the slot; beyond it, in
+	// the durable queue: two pins, then an unpin.
+	if err := tr.Track(ctx5s(t), stalled); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Untrack(ctx5s(t), inWindow.Cid); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []api.Pin{testPin(t, "another pin beyond"), queued} {
+		if err := tr.Track(ctx5s(t), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Untrack(ctx5s(t), beyond.Cid); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.queue.QueueLen(); n != 3 {
+		t.Fatalf("durable queue of %d, want the 3 beyond the window", n)
+	}
+	tr.MarkReconciled(tr.Incarnation())
+	keep, err := tr.Held(ctx5s(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []api.Pin{failed, inWindow, beyond} {
+		if !keep(p.Cid.Bytes()) {
+			t.Fatalf("the tombstone of %q is not held", p.Name)
+		}
+	}
+	for _, p := range []api.Pin{stalled, queued} {
+		if keep(p.Cid.Bytes()) {
+			t.Fatalf("a pin to do (%q) is held", p.Name)
+		}
 	}
 }
