@@ -112,6 +112,11 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = http.NewResponseController(w).EnableFullDuplex() // progress while the body is read
+	// With full duplex net/http reads the end of the body (after the closing boundary, where
+	// the multipart reader stops) only after the handler, and ignores a failure there (past
+	// read_timeout): it would then parse that end as the next request and write a stray 400 on
+	// the kept-alive connection. An add is worth its own connection.
+	w.Header().Set("Connection", "close")
 	ao := &addOut{st: newStream(w, "application/json", "X-Chunked-Output"), progress: params.Progress}
 	root, err := s.d.Add.Add(r.Context(), mr, nil, params, ao.out)
 	ao.finish(root, err)

@@ -261,8 +261,8 @@ func TestAdd(t *testing.T) {
 	e := newEnv(t)
 	body, ctype := multipartFiles("a.txt", "aaa", "b.txt", "bbbb")
 	w := e.do(http.MethodPost, "/api/v0/add?cid-version=1&trickle=true&pin-name=docs", body, ctype)
-	if w.Code != 200 || w.Header().Get("X-Chunked-Output") != "1" {
-		t.Fatalf("add: %d %v %s", w.Code, w.Header(), w.Body.String())
+	if w.Code != 200 || w.Header().Get("X-Chunked-Output") != "1" || w.Header().Get("Connection") != "close" {
+		t.Fatalf("add: %d %v %s (an add closes its connection: its body's end is read only after it)", w.Code, w.Header(), w.Body.String())
 	}
 	ls := lines(t, w)
 	if len(ls) != 2 || ls[0]["Name"] != "a.txt" || ls[0]["Hash"] != cidOf("aaa").String() || ls[0]["Size"] != "3" || ls[1]["Hash"] != cidOf("bbbb").String() {
