@@ -40,16 +40,15 @@ type (
 	flushDue     struct{}
 	heartbeatDue struct{}
 	resyncDue    struct{}
-	// written is the own-digest writer's report (flush or reconcile): seq is the last
-	// version it published (0: none).
+	// written is the own-digest writer's report (a delta, or a reconcile's batch): seq is
+	// the version it published (0: none).
 	written struct {
 		what string
 		seq  uint64
 		err  error
 		lost bool // changes were not stored: a reconcile puts them back
-		// again: the reconcile could not settle everything (an error, or the IPFS node did
-		// not answer for some pins): the next tick reconciles again
-		again bool
+		// done is the reconcile's worker waiting for its batch (nil: a delta)
+		done chan written
 	}
 	// beaten is the heartbeat worker's report: vv is the version vector it announced (nil:
 	// none).
@@ -67,14 +66,19 @@ type digestActor struct {
 	buf        []sd.Entry // tracker changes not yet written
 	dropped    bool       // some were dropped: reconcile soon
 	flushTimer *time.Timer
-	flushReady bool   // FlushEvery passed since the oldest buffered change
-	writing    bool   // the own-digest writer runs
-	resync     bool   // a reconcile is due once the writer is free
-	ticks      int    // Resync ticks since the last reconcile
-	again      bool   // the last reconcile did not settle everything: the next tick reconciles
-	unnoted    uint64 // Deps.Unnoted when the last reconcile started
-	beating    bool   // a heartbeat is being published
-	published  uint64 // the last version published (0: not known yet)
+	flushReady bool // FlushEvery passed since the oldest buffered change
+	writing    bool // the own-digest writer runs
+	resync     bool // a reconcile is due once none runs
+	// run is the reconcile running (nil: none), pending its batch waiting for the writer,
+	// during the deltas written since it started (reconcile_run.go)
+	run       *reconcileRun
+	pending   *reconcileBatch
+	during    []sd.Entry
+	ticks     int    // Resync ticks since the last reconcile
+	again     bool   // the last reconcile did not settle everything: the next tick reconciles
+	unnoted   uint64 // Deps.Unnoted when the last reconcile started
+	beating   bool   // a heartbeat is being published
+	published uint64 // the last version published (0: not known yet)
 	// announced is the version vector the last heartbeat announced (nil: none since the
 	// start, so the next one announces it whole).
 	announced crdt.VersionVector
@@ -135,6 +139,10 @@ func (a *digestActor) Receive(ctx actor.Context) {
 		}
 	case written:
 		a.onWritten(ctx, m)
+	case reconcileBatch:
+		a.onReconcileBatch(ctx, m)
+	case reconciled:
+		a.onReconciled(ctx, m)
 	case *messages.StatusDigestPullRequest:
 		a.onPullRequest(ctx, m)
 	case received:
@@ -189,7 +197,7 @@ func (a *digestActor) unnotedNow() uint64 {
 // after FlushEvery.
 func (a *digestActor) onChanges(ctx actor.Context, m messages.TrackerStatusChanged) {
 	for _, ch := range m.Changes {
-		if len(a.buf) >= maxBuffered {
+		if len(a.buf)+len(a.during) >= maxBuffered {
 			if !a.dropped {
 				a.log.Warn("statusdigest: change buffer full, dropping changes (a reconcile will publish them)", "buffered", len(a.buf))
 			}
@@ -206,35 +214,31 @@ func (a *digestActor) onChanges(ctx actor.Context, m messages.TrackerStatusChang
 	}
 }
 
-// write starts the own-digest writer on what is due, unless it runs: a reconcile first, then
-// buffered changes (one delta).
+// write starts a reconcile when one is due, and the own-digest writer on what waits, unless
+// it runs: a reconcile's batch first, then buffered changes (one delta). There is one writer,
+// so that deltas are published in seq order.
 func (a *digestActor) write(ctx actor.Context) {
+	a.startReconcile(ctx)
 	if a.writing {
 		return
 	}
-	self, system, deps, base, log := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.log
+	self, system, deps, base := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx
 	switch {
-	case a.resync || a.dropped && len(a.buf) == 0:
-		a.resync, a.dropped, a.writing = false, false, true
-		a.reconcileStarted()
+	case a.pending != nil:
+		rb := a.pending
+		a.pending, a.writing = nil, true
 		a.spawn(func() {
-			seq, kept, err := reconcile(base, deps, log)
-			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err, again: err != nil || kept > 0})
+			seq, _, err := storeAndPublish(base, deps, rb.batch, rb.since)
+			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err, done: rb.done})
 		})
 	case len(a.buf) > 0 && (a.flushReady || len(a.buf) >= sd.MaxEntries):
 		n := min(len(a.buf), sd.MaxEntries)
 		batch := a.buf[:n:n]
 		a.buf = append([]sd.Entry(nil), a.buf[n:]...)
 		a.writing, a.flushReady = true, len(a.buf) > 0
+		a.keepDuring(batch)
 		a.spawn(func() {
-			d, err := deps.Store.WriteOwnDigest(batch, time.Time{})
-			lost := err != nil
-			var seq uint64
-			if err == nil && len(d.Entries) > 0 {
-				if err = publish(base, deps.Topic, d); err == nil {
-					seq = d.Seq
-				}
-			}
+			seq, lost, err := storeAndPublish(base, deps, batch, time.Time{})
 			system.Root.Send(self, written{what: "delta", seq: seq, err: err, lost: lost})
 		})
 	}
@@ -282,14 +286,15 @@ func (a *digestActor) beat(ctx actor.Context) {
 func (a *digestActor) onWritten(ctx actor.Context, m written) {
 	a.writing = false
 	a.dropped = a.dropped || m.lost
-	a.again = a.again || m.again
 	a.published = max(a.published, m.seq)
 	if m.err != nil {
 		// A delta may be stored and not published: the next heartbeat announces the stored
 		// version, and the other peers fill the gap with a pull.
 		a.published = 0
 	}
-	if m.err != nil && a.ctx.Err() == nil {
+	if m.done != nil {
+		m.done <- m // the reconcile goes on, or ends with the error (logged then)
+	} else if m.err != nil && a.ctx.Err() == nil {
 		a.log.Warn("statusdigest: publishing this peer's status digest", "what", m.what, "err", m.err)
 	}
 	a.write(ctx)

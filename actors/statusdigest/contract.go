@@ -83,8 +83,8 @@ type Deps struct {
 	Local   Local
 	Config  Config
 	// Passes is the peer's gate for background passes over the whole pinset: a reconcile
-	// waits there for the healer's state sync (internal/passgate); deltas wait meanwhile, as
-	// they wait for a reconcile. Nil: no wait.
+	// waits there for the healer's state sync (internal/passgate); deltas do not wait for it
+	// (reconcile_run.go). Nil: no wait.
 	Passes passgate.Gate
 	// Transfers is the peer's gate for bulk transfers: a pull of a whole digest takes turns
 	// there with snapshot loads (syncer.WithTransfers). Nil: no wait.

@@ -43,7 +43,9 @@
 // # Concurrency
 //
 // One actor; all Badger work runs in workers that report back by message: at most one
-// writer of the own digest (flush or reconcile: so deltas are published in seq order), one
+// writer of the own digest (a delta, or a batch of a reconcile: so deltas are published in seq
+// order), one reconcile (its worker hands its batches to the writer one at a time, so the
+// tracker's deltas go on between them while it waits for its turn or the IPFS node), one
 // heartbeat, one applier of received digests, one pull, and goroutines answering pulls
 // (reads).
 // Timers are scheduled messages (actors/timer). A restarted instance rebuilds from Badger:

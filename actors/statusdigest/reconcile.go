@@ -10,18 +10,37 @@ import (
 	sd "github.com/pincluster/pincluster/statusdigest"
 )
 
+// writeOwn stores a batch of own-digest changes (persistence.WriteOwnDigest with since) and
+// publishes the delta; it returns the version published (0: none). It blocks.
+type writeOwn func(batch []sd.Entry, since time.Time) (uint64, error)
+
+// storeAndPublish is one write of the own digest: changes stored, and what differed published
+// (seq: its version; 0: none). lost: the changes were not stored. Only the actor's writer slot
+// calls it, so deltas are published in seq order.
+func storeAndPublish(ctx context.Context, deps Deps, changes []sd.Entry, since time.Time) (seq uint64, lost bool, err error) {
+	d, err := deps.Store.WriteOwnDigest(changes, since)
+	if err != nil || len(d.Entries) == 0 {
+		return 0, err != nil, err
+	}
+	if err := publish(ctx, deps.Topic, d); err != nil {
+		return 0, false, err
+	}
+	return d.Seq, false, nil
+}
+
 // reconcile brings the own digest in line with a local status pass and publishes the
-// differences, a delta of at most sd.MaxEntries at a time. The pass and the own entries are
-// both in binary CID order and are merge-joined: the own entries are read a page at a time
-// (the pass's callback cannot hold an iterator open across the writes), so memory stays
-// bounded whatever the pinset's size. Timestamps alone do not make a difference (the pass
-// stamps settled pins with its own time). It blocks; it runs in the writer's slot. It returns
-// the last version it published (0: none) and how many pins it kept as they were because the
-// IPFS node did not answer for them.
-func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (published uint64, kept int, err error) {
+// differences, a batch of at most sd.MaxEntries at a time through write. The pass and the own
+// entries are both in binary CID order and are merge-joined: the own entries are read a page
+// at a time (the pass's callback cannot hold an iterator open across the writes), so memory
+// stays bounded whatever the pinset's size. Timestamps alone do not make a difference (the
+// pass stamps settled pins with its own time). It blocks, and does not hold the writer: the
+// actor writes each batch in its slot, between the tracker's deltas (which a reconcile waiting
+// for its turn or for the IPFS node must not hold back). It returns how many pins it kept as
+// they were because the IPFS node did not answer for them.
+func reconcile(ctx context.Context, deps Deps, log *slog.Logger, write writeOwn) (kept int, err error) {
 	leave, err := deps.Passes.Enter(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	defer leave()
 	since := time.Now()
@@ -30,16 +49,9 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (published uint
 		if len(batch) == 0 {
 			return nil
 		}
-		d, err := deps.Store.WriteOwnDigest(batch, since)
+		_, err := write(batch, since)
 		batch = batch[:0]
-		if err != nil || len(d.Entries) == 0 {
-			return err
-		}
-		if err := publish(ctx, deps.Topic, d); err != nil {
-			return err
-		}
-		published = d.Seq
-		return nil
+		return err
 	}
 	add := func(e sd.Entry) error {
 		batch = append(batch, e)
@@ -83,12 +95,12 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (published uint
 		return add(want)
 	})
 	if err != nil {
-		return published, kept, err
+		return kept, err
 	}
 	for { // own entries after the last pin of the pass
 		e, ok, err := own.peek()
 		if err != nil {
-			return published, kept, err
+			return kept, err
 		}
 		if !ok {
 			break
@@ -96,16 +108,16 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger) (published uint
 		own.next()
 		changed++
 		if err := add(sd.Entry{Cid: e.Cid}); err != nil {
-			return published, kept, err
+			return kept, err
 		}
 	}
 	if err := flush(); err != nil {
-		return published, kept, err
+		return kept, err
 	}
 	if changed > 0 {
 		log.Debug("statusdigest: reconciled the own digest with a local status pass", "changes", changed)
 	}
-	return published, kept, nil
+	return kept, nil
 }
 
 func sameIgnoringTime(a, b sd.Entry) bool {

@@ -41,6 +41,14 @@ func (s *ownStore) WriteOwnDigest(changes []sd.Entry, _ time.Time) (sd.Digest, e
 	return sd.Digest{}, nil // nothing written: nothing to publish
 }
 
+// direct writes a reconcile's batches straight to deps' store, as the actor's writer does.
+func direct(ctx context.Context, deps Deps) writeOwn {
+	return func(batch []sd.Entry, since time.Time) (uint64, error) {
+		seq, _, err := storeAndPublish(ctx, deps, batch, since)
+		return seq, err
+	}
+}
+
 // localPass is a Local with a fixed pass.
 type localPass []struct {
 	cid []byte
@@ -74,7 +82,7 @@ func TestReconcileLeavesQueuedPinsWithoutEntry(t *testing.T) {
 		{[]byte("e"), queued}, // no entry
 	}
 	deps := Deps{Store: store, Local: pass}
-	if _, _, err := reconcile(t.Context(), deps, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if _, err := reconcile(t.Context(), deps, slog.New(slog.NewTextHandler(io.Discard, nil)), direct(t.Context(), deps)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -127,7 +135,8 @@ func TestReconcileCountsWhatItKept(t *testing.T) {
 		{[]byte("a"), api.PinInfoShort{Status: api.TrackerStatusClusterError}},
 		{[]byte("b"), api.PinInfoShort{Status: api.TrackerStatusClusterError}},
 	}
-	_, kept, err := reconcile(t.Context(), Deps{Store: store, Local: pass}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	deps := Deps{Store: store, Local: pass}
+	kept, err := reconcile(t.Context(), deps, slog.New(slog.NewTextHandler(io.Discard, nil)), direct(t.Context(), deps))
 	if err != nil || kept != 2 || len(store.offered) != 0 {
 		t.Fatalf("kept %d (%v), offered %v; want 2 kept and nothing offered", kept, err, store.offered)
 	}
