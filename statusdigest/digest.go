@@ -16,6 +16,10 @@ const (
 	MaxEntries = 4096
 	// MaxErrorLen bounds an entry's error text (longer ones are cut when encoding).
 	MaxErrorLen = 512
+	// MaxBatchBytes bounds the entries of one delta a publisher writes, by Entry.Size: MaxEntries
+	// entries with long errors would exceed MaxMessage (from errors of about 200 bytes) and one
+	// Badger transaction of the own digest (about 300 bytes, at 8 MiB memtables).
+	MaxBatchBytes = MaxMessage / 2
 	// maxStatusBit is the highest api.TrackerStatus bit an entry may carry.
 	maxStatusBit = 13
 )
@@ -30,6 +34,23 @@ type Entry struct {
 	Attempts int
 	Priority bool
 	Seq      uint64 // the delta that last changed the entry
+}
+
+// Size is an upper bound of e's encoded size, on the wire and in a publisher's store, for
+// MaxBatchBytes.
+func (e Entry) Size() int { return len(e.Cid) + min(len(e.Error), MaxErrorLen) + 48 }
+
+// BatchLen is how many of the first entries of es one delta takes: at most MaxEntries and
+// MaxBatchBytes, and at least one.
+func BatchLen(es []Entry) int {
+	n, size := 0, 0
+	for n < len(es) && n < MaxEntries {
+		if size += es[n].Size(); size > MaxBatchBytes && n > 0 {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // Deleted reports whether e is a tombstone.

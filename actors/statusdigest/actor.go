@@ -232,7 +232,7 @@ func (a *digestActor) write(ctx actor.Context) {
 			system.Root.Send(self, written{what: "reconcile", seq: seq, err: err, done: rb.done})
 		})
 	case len(a.buf) > 0 && (a.flushReady || len(a.buf) >= sd.MaxEntries):
-		n := min(len(a.buf), sd.MaxEntries)
+		n := sd.BatchLen(a.buf)
 		batch := a.buf[:n:n]
 		a.buf = append([]sd.Entry(nil), a.buf[n:]...)
 		a.writing, a.flushReady = true, len(a.buf) > 0

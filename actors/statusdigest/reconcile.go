@@ -29,7 +29,7 @@ func storeAndPublish(ctx context.Context, deps Deps, changes []sd.Entry, since t
 }
 
 // reconcile brings the own digest in line with a local status pass and publishes the
-// differences, a batch of at most sd.MaxEntries at a time through write. The pass and the own
+// differences, a batch of at most sd.MaxEntries and sd.MaxBatchBytes at a time through write. The pass and the own
 // entries are both in binary CID order and are merge-joined: the own entries are read a page
 // at a time (the pass's callback cannot hold an iterator open across the writes), so memory
 // stays bounded whatever the pinset's size. Timestamps alone do not make a difference (the
@@ -45,15 +45,22 @@ func reconcile(ctx context.Context, deps Deps, log *slog.Logger, write writeOwn)
 	defer leave()
 	since := time.Now()
 	var batch []sd.Entry
+	size := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		_, err := write(batch, since)
-		batch = batch[:0]
+		batch, size = batch[:0], 0
 		return err
 	}
 	add := func(e sd.Entry) error {
+		if size += e.Size(); size > sd.MaxBatchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+			size = e.Size()
+		}
 		batch = append(batch, e)
 		if len(batch) == sd.MaxEntries {
 			return flush()
