@@ -10,6 +10,10 @@ const (
 	Replaced
 	// Created: the op won where the CID had no record (not even a tombstone).
 	Created
+	// Unheld: an unpin won where this peer held no live record of its CID: over no record, or
+	// over a tombstone that was unheld too (persistence's tombstones.go). The cluster never
+	// pinned the CID on this peer's IPFS node for it, so nothing is to be unpinned there.
+	Unheld
 )
 
 // Won reports whether the op is now its CID's record.

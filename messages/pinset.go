@@ -50,4 +50,8 @@ type PinsetChanged struct {
 	// absent too (tracker.batchOut). Shorter
 	// than Ops (nil, say): the rest are not known to have.
 	Created []bool
+	// Unheld[i] says Ops[i] is an unpin over no live record this peer held (crdt.Unheld): the
+	// cluster never pinned its CID on this peer's IPFS node, whose pin of it (if any) is the
+	// operator's and is left alone. Shorter than Ops: the rest are not.
+	Unheld []bool
 }

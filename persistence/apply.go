@@ -144,15 +144,16 @@ func (s *Store) applyChunk(ops []crdt.Op, changed []crdt.Effect) error {
 		if uint64(op.Clock) > maxClock {
 			maxClock = uint64(op.Clock)
 		}
-		won, delta, absent, err := s.mergeRecord(txn, log, op)
+		eff, delta, absent, err := s.mergeRecord(txn, log, op)
 		if err != nil {
 			return err
 		}
+		won := eff.Won()
 		if err := log.add(op, won); err != nil {
 			return err
 		}
 		st.logging(op.Seq)
-		changed[j] = effectOf(won, absent)
+		changed[j] = eff
 		count += delta
 		if won && absent && s.racesCollection(op) {
 			if err := markRaced(txn, op); err != nil {
@@ -265,10 +266,11 @@ func (st *originState) isDuplicate(txn *badger.Txn, w *logWriter, op crdt.Op) (b
 	return st.logged(txn, w, op.Origin, op.Seq)
 }
 
-// mergeRecord replaces the CID's record when op wins. delta is the change in live pins;
-// absent says the CID had no record. A key the filter never saw is not read (keyfilter.go).
-// w is the transaction's log writer: a replaced op's stub becomes a full entry through it (unstub).
-func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool, delta int64, absent bool, err error) {
+// mergeRecord replaces the CID's record when op wins, and says how (crdt.Effect). delta is the
+// change in live pins; absent says the CID had no record. A key the filter never saw is not
+// read (keyfilter.go). w is the transaction's log writer: a replaced op's stub becomes a full
+// entry through it (unstub).
+func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (eff crdt.Effect, delta int64, absent bool, err error) {
 	key := pinKey(op.Cid)
 	h := s.pinKeys.hash(key)
 	var item *badger.Item
@@ -276,14 +278,14 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 	if s.pinKeys.mayHaveHash(h) {
 		item, err = txn.Get(key)
 	}
-	wasLive := false
-	var oldIdx [][]byte // index keys of the record replaced
+	wasLive, unheld := false, false // unheld: a winning tombstone is (tombstones.go)
+	var oldIdx [][]byte             // index keys of the record replaced
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		absent = true
 		s.pinKeys.addHash(h) // before the commit that stores it, also while the filter loads
 	case err != nil:
-		return false, 0, absent, err
+		return crdt.Kept, 0, absent, err
 	default:
 		var cur recordHeader
 		var replaced crdt.Op // the live op this one replaces (its log entry may be a stub)
@@ -296,31 +298,37 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 			return err
 		})
 		if err != nil {
-			return false, 0, absent, fmt.Errorf("record of %s: %w", op.Cid, err)
+			return crdt.Kept, 0, absent, fmt.Errorf("record of %s: %w", op.Cid, err)
 		}
 		if !wins(op, cur) {
-			return false, 0, absent, nil
+			return crdt.Kept, 0, absent, nil
 		}
 		wasLive = cur.kind == kindLive
 		if wasLive {
 			if err := w.unstub(replaced); err != nil {
-				return false, 0, absent, err
+				return crdt.Kept, 0, absent, err
+			}
+		} else if op.Kind != crdt.OpPin {
+			// A tombstone over a tombstone is as unheld as the one it replaces.
+			if unheld, err = tombUnheld(txn, key[len(prefixPin):]); err != nil {
+				return crdt.Kept, 0, absent, err
 			}
 		}
 	}
 	isLive := op.Kind == crdt.OpPin
+	unheld = unheld || absent && !isLive
 	if err := txn.Set(key, encodeRecord(op)); err != nil {
-		return false, 0, absent, err
+		return crdt.Kept, 0, absent, err
 	}
-	if err := updateTombIdx(txn, key[len(prefixPin):], !absent && !wasLive, !isLive); err != nil {
-		return false, 0, absent, err
+	if err := updateTombIdx(txn, key[len(prefixPin):], !absent && !wasLive, !isLive, unheld); err != nil {
+		return crdt.Kept, 0, absent, err
 	}
 	var newIdx [][]byte
 	if isLive {
 		newIdx = indexKeys(key[len(prefixPin):], op.PinJSON)
 	}
 	if err := updateIndexes(txn, oldIdx, newIdx); err != nil {
-		return false, 0, absent, err
+		return crdt.Kept, 0, absent, err
 	}
 	switch {
 	case isLive && !wasLive:
@@ -328,12 +336,15 @@ func (s *Store) mergeRecord(txn *badger.Txn, w *logWriter, op crdt.Op) (won bool
 	case !isLive && wasLive:
 		delta = -1
 	}
-	return true, delta, absent, nil
+	return effectOf(true, absent, unheld), delta, absent, nil
 }
 
-// effectOf is a merge's effect: whether the op won, and over no record at all.
-func effectOf(won, absent bool) crdt.Effect {
+// effectOf is a merge's effect: whether the op won, as an unheld tombstone, or over no record
+// at all.
+func effectOf(won, absent, unheld bool) crdt.Effect {
 	switch {
+	case won && unheld:
+		return crdt.Unheld
 	case won && absent:
 		return crdt.Created
 	case won:

@@ -78,7 +78,8 @@
 //	xr/<created 8 BE><id 16><CID>  pinning service requests, by created time (requests.go)
 //	xq/<id 16><CID>                pinning service requests, by id (requests.go)
 //	m/indexed                      the xn/ and xm/ indexes are complete (layout version, 8 bytes)
-//	xt/<CID>                       the CID's record is a tombstone (tombstones.go); empty values
+//	xt/<CID>                       the CID's record is a tombstone (tombstones.go); empty, or 0x01
+//	                               for an unheld one, which licenses no unpin on this peer's node
 //	m/tombs                        the xt/ index is complete (8 bytes, 1)
 //	xc/<CID>                       the CID's record is a pin that raced a collected deletion
 //	                               (raced.go): uvarint seq | origin of that op

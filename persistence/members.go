@@ -279,21 +279,29 @@ func (s *Store) DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint
 	defer s.writeMu.Unlock()
 	var victims [][]byte
 	var removed []Record
-	err := s.iterate(ctx, prefixPin, func(key, v []byte) error {
-		h, err := decodeRecord(v)
-		if err != nil {
-			return err
-		}
-		if peer.ID(h.origin) != origin || h.seq <= cutoff {
+	err := s.db.View(func(txn *badger.Txn) error {
+		return iterateTxn(ctx, txn, prefixPin, prefixPin, func(key, v []byte) error {
+			h, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			if peer.ID(h.origin) != origin || h.seq <= cutoff {
+				return nil
+			}
+			c, err := api.CastCid(key[len(prefixPin):])
+			if err != nil {
+				return fmt.Errorf("corrupt pin key: %w", err)
+			}
+			rec := Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
+			if rec.Deleted {
+				if rec.Unheld, err = tombUnheld(txn, key[len(prefixPin):]); err != nil {
+					return err
+				}
+			}
+			removed = append(removed, rec)
+			victims = append(victims, append([]byte(nil), key...))
 			return nil
-		}
-		c, err := api.CastCid(key[len(prefixPin):])
-		if err != nil {
-			return fmt.Errorf("corrupt pin key: %w", err)
-		}
-		removed = append(removed, Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone})
-		victims = append(victims, append([]byte(nil), key...))
-		return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("persistence: records of a removed peer: %w", err)

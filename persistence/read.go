@@ -34,7 +34,9 @@ func (s *Store) Get(c api.Cid) (rec Record, found bool, err error) {
 		return rec, false, nil
 	}
 	err = s.db.View(func(txn *badger.Txn) error {
-		rec, found, err = getRecord(txn, c)
+		if rec, found, err = getRecord(txn, c); err == nil && rec.Deleted {
+			rec.Unheld, err = tombUnheld(txn, c.Bytes())
+		}
 		return err
 	})
 	return rec, found, err

@@ -119,11 +119,12 @@ func (s *Store) mergeChunk(ops []crdt.Op, changed []crdt.Effect) error {
 			}
 			continue
 		}
-		won, delta, absent, err := s.mergeRecord(txn, log, op)
+		eff, delta, absent, err := s.mergeRecord(txn, log, op)
 		if err != nil {
 			return err
 		}
-		changed[j] = effectOf(won, absent)
+		won := eff.Won()
+		changed[j] = eff
 		count += delta
 		if won && absent && s.racesCollection(op) {
 			if err := markRaced(txn, op); err != nil {
@@ -207,7 +208,13 @@ func (s *Store) PruneAbsent(ctx context.Context, after, through api.Cid, present
 			if err != nil {
 				return fmt.Errorf("corrupt pin key: %w", err)
 			}
-			removed = append(removed, Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone})
+			rec := Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
+			if rec.Deleted {
+				if rec.Unheld, err = tombUnheld(txn, key[len(prefixPin):]); err != nil {
+					return err
+				}
+			}
+			removed = append(removed, rec)
 			victims = append(victims, append([]byte(nil), key...))
 			return nil
 		})

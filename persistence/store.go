@@ -171,6 +171,9 @@ func (s *Store) stopKeyLoad(final bool) {
 type Record struct {
 	Op      crdt.Op
 	Deleted bool
+	// Unheld: an unheld tombstone (tombstones.go), which licenses no unpin on this peer's
+	// IPFS node. Set by Get, PruneAbsent and DropAfterCutoff; this peer's alone, never sent.
+	Unheld bool
 }
 
 // Open opens (creating when missing) the store at opts.Dir.

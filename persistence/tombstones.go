@@ -13,7 +13,18 @@ import (
 // tombstone.
 //
 //	xt/<binary CID> -> empty   the CID's record is a tombstone
+//	xt/<binary CID> -> 0x01    ... an unheld one (below)
 //	m/tombs                    the index is complete (8 bytes, 1)
+//
+// An unheld tombstone (crdt.Unheld, Record.Unheld) is one this peer holds over no live record
+// of its own: it arrived where the CID had no record (a snapshot or an op whose pin this peer
+// never saw), or over another unheld tombstone. The cluster never pinned the CID on this
+// peer's IPFS node for it, so it licenses no unpin there: the tracker and the state sync leave
+// the node's pin of that CID alone (it is the operator's). A tombstone over a live record, and
+// one over a tombstone that was not unheld, is held: it stands for a pin this peer may have
+// made, which a crash between its commit and the tracker's queue write would otherwise leave
+// on the node. The mark lives here, with the record's kind, since it is this peer's alone (a
+// snapshot sends the record, and the receiver judges by its own records).
 //
 // Decisions:
 //   - The key is kept in the transaction that writes or deletes the record: set when an unpin
@@ -31,9 +42,16 @@ import (
 //     that finds it; a tombstone without its key would only never be collected, which is safe.
 //   - A store marked complete and then written by a version before the index would hold
 //     tombstones without keys: downgrades go through `state export` and `state import`.
+//   - A tombstone without its key, or with an empty value, counts as held: an unpin on a
+//     doubt is what every tombstone did before the mark. So the round that completes an index
+//     writes the keys of the tombstones it leaves empty, and a version before the mark, which
+//     writes empty values and leaves a tombstone over a tombstone's key alone, errs the same
+//     way. The mark costs a read only where it is asked for: a tombstone winning over a
+//     tombstone, and the tombstones Get, PruneAbsent and DropAfterCutoff return.
 var (
 	prefixTombIdx  = []byte("xt/")
 	keyTombIndexed = []byte("m/tombs")
+	unheldMark     = []byte{1}
 )
 
 func tombIdxKey(cid []byte) []byte {
@@ -42,15 +60,36 @@ func tombIdxKey(cid []byte) []byte {
 }
 
 // updateTombIdx keeps cid's index key in step with a record replaced: wasTomb is the kind of
-// the record replaced (false where there was none), isTomb that of the new one.
-func updateTombIdx(txn *badger.Txn, cid []byte, wasTomb, isTomb bool) error {
+// the record replaced (false where there was none), isTomb that of the new one, unheld
+// whether a new tombstone over no tombstone is unheld (over no record at all). A tombstone
+// over a tombstone keeps the key, and so its mark.
+func updateTombIdx(txn *badger.Txn, cid []byte, wasTomb, isTomb, unheld bool) error {
 	switch {
+	case isTomb && !wasTomb && unheld:
+		return txn.Set(tombIdxKey(cid), unheldMark)
 	case isTomb && !wasTomb:
 		return txn.Set(tombIdxKey(cid), nil)
 	case wasTomb && !isTomb:
 		return txn.Delete(tombIdxKey(cid))
 	}
 	return nil
+}
+
+// tombUnheld reads whether cid's tombstone is unheld (false without its index key: held).
+func tombUnheld(txn *badger.Txn, cid []byte) (bool, error) {
+	item, err := txn.Get(tombIdxKey(cid))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	unheld := false
+	err = item.Value(func(v []byte) error {
+		unheld = len(v) == 1 && v[0] == unheldMark[0]
+		return nil
+	})
+	return unheld, err
 }
 
 // readTombIndexed reads whether the tombstone index is complete.

@@ -24,9 +24,10 @@ type Pins interface {
 	// valid only during fn) and its record's rank, for a pass that decodes only the pins it
 	// acts on.
 	PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte, rank crdt.Rank) error) error
-	// Placement tells whether the pinset has a record of c (live or tombstone) and whether
-	// that record is a live pin allocated to this peer (true as well when it cannot be
-	// decoded: an IPFS pin is never removed on a doubt).
+	// Placement tells whether the pinset has a record of c (live, or a tombstone that is not
+	// unheld: persistence.Record.Unheld) and whether that record is a live pin allocated to
+	// this peer (true as well when it cannot be decoded: an IPFS pin is never removed on a
+	// doubt).
 	Placement(c api.Cid) (found, here bool, err error)
 }
 

@@ -9,7 +9,9 @@
 //   - syncs state, at start (re-deriving the tracker's work after a restart) and every
 //     state_sync_interval: expired pins are unpinned, pins allocated here that the IPFS node
 //     lacks are tracked, IPFS pins the pinset removed or moved away are untracked (a CID the
-//     pinset has no record of is never touched: it may be the operator's own pin);
+//     pinset has no record of is never touched: it may be the operator's own pin; nor is one
+//     whose record is an unheld tombstone, which this peer holds over no live record of its
+//     own, persistence.Record.Unheld: the cluster never pinned it here);
 //   - recovers: re-queues the tracker's errored items every pin_recover_interval.
 //
 // Decisions:

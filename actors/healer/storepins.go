@@ -27,10 +27,12 @@ func (s StorePins) PinsRaw(ctx context.Context, fn func(cid, pinJSON []byte, ran
 	return s.Store.PinsRanked(ctx, fn)
 }
 
+// Placement counts an unheld tombstone as no record: the cluster never pinned c on this
+// peer's node for it (persistence's tombstones.go).
 func (s StorePins) Placement(c api.Cid) (found, here bool, err error) {
 	rec, found, err := s.Store.Get(c)
-	if err != nil || !found {
-		return found, false, err
+	if err != nil || !found || rec.Unheld {
+		return found && !rec.Unheld, false, err
 	}
 	return true, !rec.Deleted && s.allocatedHere(rec), nil
 }

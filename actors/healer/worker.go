@@ -202,7 +202,8 @@ func (r *repinner) done(ctx context.Context) int {
 // pinset once (constant memory but for the fingerprints of both, 11-21 bytes a CID: see
 // internal/cidset; it waits for the status digest's reconcile, Deps.Passes), and fixes what a crash or a lost message left behind:
 //   - IPFS pins that the pinset removed, or moved away from this peer, are unpinned (left by a
-//     crash between a commit and its unpin). A CID the pinset has no record of is never touched.
+//     crash between a commit and its unpin). A CID the pinset has no record of, or only an
+//     unheld tombstone (Placement), is never touched.
 //   - pins allocated here that the IPFS node does not hold and the tracker does not hold either
 //     are tracked again;
 //   - expired pins are unpinned.

@@ -16,7 +16,9 @@ import (
 // this actor like every other write: the syncer and the collector send these messages and the
 // actor runs them, one write at a time, on its writer goroutine (group commits of ops first).
 // The actor then does what follows any change: it moves its clock and numbering past the
-// records installed and tells the subscribers what changed.
+// records installed and tells the subscribers what changed, flagging the unheld unpins (a
+// tombstone installed over no record of this peer's, or one pruned: crdt.Unheld), which the
+// tracker leaves alone.
 
 // Maintenance is the part of the Store that installs snapshots and collects tombstones
 // (persistence.Store satisfies it; see persistence for each method's contract).
@@ -104,6 +106,7 @@ type maintDone struct {
 	installed []crdt.Op
 	changed   []crdt.Op
 	created   []bool // created[i]: changed[i] made a record where the CID had none (nil: none did)
+	unheld    []bool // unheld[i]: changed[i] is an unheld tombstone, won or pruned (nil: none is)
 	// raised is the version vector a RaiseVersionVector raised the store to.
 	raised map[peer.ID]uint64
 }
@@ -129,9 +132,7 @@ func (j maintJob) run(ctx context.Context, store Store) any {
 	case *DropAfterCutoff:
 		removed, err := store.DropAfterCutoff(ctx, m.Origin, m.Cutoff)
 		for _, r := range removed {
-			op := r.Op
-			op.Kind, op.PinJSON = crdt.OpUnpin, nil
-			d.changed = append(d.changed, op)
+			d.removed(r)
 		}
 		d.reply = &DroppedAfterCutoff{Dropped: len(removed), Err: err}
 	}
@@ -149,9 +150,7 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 	}
 	removed, err := store.PruneAbsent(ctx, m.After, m.Through, m.Present, m.VV)
 	for _, r := range removed {
-		op := r.Op
-		op.Kind, op.PinJSON = crdt.OpUnpin, nil
-		d.changed = append(d.changed, op)
+		d.removed(r)
 		d.created = append(d.created, false) // keeps created in step with changed
 	}
 	if err != nil {
@@ -163,9 +162,30 @@ func installPage(ctx context.Context, store Store, m *InstallSnapshotPage, d *ma
 		if i < len(changed) && changed[i].Won() {
 			d.changed = append(d.changed, r.Op)
 			d.created = append(d.created, changed[i] == crdt.Created)
+			if changed[i] == crdt.Unheld {
+				d.markLastUnheld()
+			}
 		}
 	}
 	return err
+}
+
+// removed tells the subscribers of a record removed (pruned, dropped) as an unpin; an unheld
+// tombstone's stays unheld: its CID was no more this peer's to unpin than before.
+func (d *maintDone) removed(r persistence.Record) {
+	op := r.Op
+	op.Kind, op.PinJSON = crdt.OpUnpin, nil
+	d.changed = append(d.changed, op)
+	if r.Unheld {
+		d.markLastUnheld()
+	}
+}
+
+// markLastUnheld flags the last op of changed as an unheld tombstone; unheld is made only once
+// one is, and runs up to the last one (the ops after it are not).
+func (d *maintDone) markLastUnheld() {
+	d.unheld = append(d.unheld, make([]bool, len(d.changed)-len(d.unheld))...)
+	d.unheld[len(d.changed)-1] = true
 }
 
 func collect(ctx context.Context, store Store, m *CollectTombstones) *TombstonesCollected {
@@ -200,7 +220,7 @@ func (a *pinsetActor) onMaintDone(ctx actor.Context, m *maintDone) {
 	}
 	if len(m.changed) > 0 {
 		for _, s := range a.subs {
-			ctx.Send(s, messages.PinsetChanged{Ops: m.changed, Created: m.created})
+			ctx.Send(s, messages.PinsetChanged{Ops: m.changed, Created: m.created, Unheld: m.unheld})
 		}
 	}
 	a.checkApplied(ctx) // a snapshot install raises the version vector

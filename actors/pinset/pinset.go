@@ -386,6 +386,7 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 	local, remote := make([]crdt.Op, 0, nLocal), make([]crdt.Op, 0, nRemote)
 	localCreated, remoteCreated := make([]bool, 0, nLocal), make([]bool, 0, nRemote)
 	localPins := make([]*api.Pin, 0, nLocal)
+	var localUnheld, remoteUnheld []bool
 	j := 0
 	for _, w := range m.b.waiters {
 		for k, op := range w.ops {
@@ -393,6 +394,7 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 				local = append(local, op)
 				localCreated = append(localCreated, m.changed[j] == crdt.Created)
 				localPins = append(localPins, w.pins[k])
+				localUnheld = markUnheld(localUnheld, len(local)-1, nLocal, m.changed[j])
 			}
 			j++
 		}
@@ -402,18 +404,32 @@ func (a *pinsetActor) notify(ctx actor.Context, m *writeDone) {
 			if j < len(m.changed) && m.changed[j].Won() {
 				remote = append(remote, op)
 				remoteCreated = append(remoteCreated, m.changed[j] == crdt.Created)
+				remoteUnheld = markUnheld(remoteUnheld, len(remote)-1, nRemote, m.changed[j])
 			}
 			j++
 		}
 	}
 	for _, s := range a.subs {
 		if len(local) > 0 {
-			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated})
+			ctx.Send(s, messages.PinsetChanged{Ops: local, Local: true, Pins: localPins, Created: localCreated, Unheld: localUnheld})
 		}
 		if len(remote) > 0 {
-			ctx.Send(s, messages.PinsetChanged{Ops: remote, Created: remoteCreated})
+			ctx.Send(s, messages.PinsetChanged{Ops: remote, Created: remoteCreated, Unheld: remoteUnheld})
 		}
 	}
+}
+
+// markUnheld sets flags[i] (of n) when e is crdt.Unheld, making flags only then: most events
+// hold no unheld tombstone.
+func markUnheld(flags []bool, i, n int, e crdt.Effect) []bool {
+	if e != crdt.Unheld {
+		return flags
+	}
+	if flags == nil {
+		flags = make([]bool, n)
+	}
+	flags[i] = true
+	return flags
 }
 
 func countWon(es []crdt.Effect) int {

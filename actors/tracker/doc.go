@@ -135,6 +135,24 @@
 //     stopped first (protoactor restarts a parent once its children are gone) and spawned
 //     again by the fresh instance.
 //
+// # What is unpinned
+//
+// Only what the cluster may have pinned on this node. An unpin, or a pin allocated
+// elsewhere, is untracked (as in IPFS Cluster, a CID the pinset holds is the cluster's), but
+// not an unheld unpin (messages.PinsetChanged.Unheld, crdt.Unheld) of a CID the window does
+// not hold: a tombstone that came where this peer held no live record of the CID (in a
+// snapshot, or in ops whose pin this peer never saw), or such a tombstone pruned. The cluster
+// never pinned that CID here, so the node's pin of it is the operator's, and `pin rm` would
+// take it away. A tombstone over a live record is held whatever that record's allocations:
+// the tracker unpins its CID, or after a crash the state sync does (actors/healer), which
+// reads the mark too (persistence.Record.Unheld). In the window, an unheld unpin still
+// cancels the operation in flight, which the cluster started.
+// Trade-offs: a peer whose pinset lost its records while its node kept the cluster's pins
+// (state cleanup) keeps on the node those whose tombstones then come in a snapshot, as it
+// keeps those whose tombstones were collected meanwhile; and a pin the operator made by hand
+// before the cluster pinned the same CID here is the cluster's from then on (nothing tells
+// the two apart).
+//
 // Queued items are compact structs (an item in the tracker, a qitem in its queue actor's
 // FIFO, both bounded by the window); a cid actor exists only while its CID is running or
 // retrying.

@@ -17,13 +17,17 @@ import (
 
 // onPinsetChanged reconciles a pinset event with the IPFS node, op by op and in order (an
 // unpin after a pin of the same CID stays after it): a pin allocated to this peer is tracked;
-// an unpin, or a pin allocated elsewhere, is untracked. A CID the window does not hold and
-// has no room for goes into a batch entry of the durable queue, decided on when it is paged
-// in (batch.go). A refusal (queue full) is logged when the durable queue refuses it; the
-// state sync finds the pin again later.
+// an unpin, or a pin allocated elsewhere, is untracked, but for an unheld unpin of a CID the
+// window does not hold, which is left alone (the node's own pin: see the package doc). A CID
+// the window does not hold and has no room for goes into a batch entry of the durable queue,
+// decided on when it is paged in (batch.go). A refusal (queue full) is logged when the
+// durable queue refuses it; the state sync finds the pin again later.
 func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChanged) {
 	defer a.flushBatch()
 	for i, op := range ev.Ops {
+		if i < len(ev.Unheld) && ev.Unheld[i] && a.items[op.Cid.KeyString()] == nil {
+			continue
+		}
 		if a.items[op.Cid.KeyString()] == nil && !a.roomInMemory() && !(op.Kind == crdt.OpPin && a.full() == nil && a.isExpected(op.Cid)) {
 			a.batchOut(op.Cid, op.Kind != crdt.OpPin, i < len(ev.Created) && ev.Created[i])
 			continue
