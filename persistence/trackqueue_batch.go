@@ -25,13 +25,16 @@ import (
 // once).
 
 // flagBatch marks a batch entry's value: flags(1) | uvarint seq | uvarint count | per CID:
-// flags(1: 1 unpin) | uvarint len | CID.
+// flags(1: 1 unpin, 2 created) | uvarint len | CID.
 const flagBatch = 8
 
 // BatchItem is one CID of a batch entry.
 type BatchItem struct {
 	Cid   api.Cid
 	Unpin bool // the change that queued it (IterateQueue reports it; paging reads the record)
+	// Created: that change made the CID's first record on this peer (crdt.Created). Older
+	// entries, and versions before the flag, read it as false.
+	Created bool
 	// Set by QueuePage: the pin's JSON when the pinset holds it live (nil: unpinned or
 	// unknown). It aliases nothing.
 	PinJSON []byte
@@ -138,7 +141,10 @@ func encodeBatchEntry(e QueueEntry) []byte {
 	for _, it := range e.Batch {
 		var f byte
 		if it.Unpin {
-			f = 1
+			f |= 1
+		}
+		if it.Created {
+			f |= 2
 		}
 		b := it.Cid.Bytes()
 		v = append(v, f)
@@ -179,7 +185,7 @@ func decodeBatchEntry(v []byte) (QueueEntry, error) {
 		if err != nil {
 			return QueueEntry{}, fmt.Errorf("persistence: tracker queue batch entry: %w", err)
 		}
-		items = append(items, BatchItem{Cid: c, Unpin: f&1 != 0})
+		items = append(items, BatchItem{Cid: c, Unpin: f&1 != 0, Created: f&2 != 0})
 		rest = rest[l:]
 	}
 	if len(rest) != 0 {

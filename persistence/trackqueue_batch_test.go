@@ -69,11 +69,11 @@ func TestQueueBatchEntries(t *testing.T) {
 // TestDecodeBatchEntryRoundTrip: a batch entry decodes to what was encoded; damaged ones are
 // refused.
 func TestDecodeBatchEntryRoundTrip(t *testing.T) {
-	e := QueueEntry{Seq: 77, Batch: []BatchItem{{Cid: mkCid(t, 1)}, {Cid: mkCid(t, 2), Unpin: true}}}
+	e := QueueEntry{Seq: 77, Batch: []BatchItem{{Cid: mkCid(t, 1), Created: true}, {Cid: mkCid(t, 2), Unpin: true}}}
 	v := encodeBatchEntry(e)
 	got, err := decodeQueueEntry(v)
 	if err != nil || got.Seq != 77 || len(got.Batch) != 2 || !got.Batch[1].Unpin || got.Batch[0].Unpin ||
-		got.Batch[1].Cid.KeyString() != e.Batch[1].Cid.KeyString() {
+		!got.Batch[0].Created || got.Batch[1].Created || got.Batch[1].Cid.KeyString() != e.Batch[1].Cid.KeyString() {
 		t.Fatalf("decoded %+v, %v", got, err)
 	}
 	for _, bad := range [][]byte{v[:len(v)-1], append(append([]byte(nil), v...), 0), {flagBatch}, {flagBatch, 1, 200}} {

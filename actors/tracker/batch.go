@@ -46,7 +46,7 @@ func (a *trackerActor) batchOut(c api.Cid, unpin, created bool) {
 	if !created {
 		a.queuedUnnoted()
 	}
-	a.batch = append(a.batch, persistence.BatchItem{Cid: c, Unpin: unpin})
+	a.batch = append(a.batch, persistence.BatchItem{Cid: c, Unpin: unpin, Created: created})
 	if len(a.batch) >= min(batchMax, a.cfg.QueueWindow) {
 		a.flushBatch()
 	}
@@ -73,6 +73,10 @@ func (a *trackerActor) takeBatch(ctx actor.Context, e persistence.QueueEntry) {
 			a.track(ctx, pin, nil)
 		case it != nil:
 			a.untrack(ctx, b.Cid, nil)
+		case b.Created && !b.Unpin && b.PinJSON != nil && !allocated:
+			// Queued by a pin that made the CID's first record, and live elsewhere now: the
+			// cluster never pinned it here for that pin (onPinsetChanged); a later change that
+			// did is an item of its own. (Unpinned since, it is unpinned, as ever.)
 		case allocated:
 			a.admit(ctx, b.Cid, opPin, pin.Mode, pin.Timestamp, e.Seq)
 			live++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
+	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/ipfs/fake"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
@@ -255,6 +256,74 @@ func TestFullQueueChurnKeepsOneUnpinPerCID(t *testing.T) {
 	for _, p := range churned {
 		if b.Pinned(p.Cid) {
 			t.Fatalf("%s pinned after its last unpin", p.Cid)
+		}
+	}
+}
+
+// TestNewPinsAllocatedElsewhereAreNotUnpinned: a pin allocated elsewhere that made its CID's
+// first record here (a fresh peer loading the pinset) is not unpinned from the IPFS node: the
+// cluster never pinned it here, and a fresh peer of a large cluster sent one useless `pin rm`
+// per such pin. In the window or through a batch entry alike; a pin that replaced a record
+// still is.
+func TestNewPinsAllocatedElsewhereAreNotUnpinned(t *testing.T) {
+	cfg := testConfig()
+	cfg.ConcurrentPins, cfg.QueueWindow = 1, 4
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprint("batched ", batched), func(t *testing.T) {
+			newPinsElsewhere(t, cfg, batched)
+		})
+	}
+}
+
+func newPinsElsewhere(t *testing.T, cfg Config, batched bool) {
+	st := testQueue(t)
+	b := fake.New()
+	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Stop)
+	const n = 12
+	pins := make([]api.Pin, n)
+	ops := make([]crdt.Op, n)
+	created := make([]bool, n)
+	for i := range pins {
+		pins[i] = testPin(t, fmt.Sprint("elsewhere ", i))
+		pins[i].Allocations = []peer.ID{testpeer.ID(t, 2)}
+		js, _ := json.Marshal(pins[i])
+		ops[i] = crdt.Op{Origin: peer.ID("origin"), Seq: uint64(i + 1), Clock: crdt.HLC(i + 1), Kind: crdt.OpPin, Cid: pins[i].Cid, PinJSON: js}
+		created[i] = i != 1 && i != n-1 // two replaced a record: those are unpinned
+	}
+	if _, err := st.Apply(ops); err != nil {
+		t.Fatal(err)
+	}
+	stalled := make([]api.Pin, 1)
+	if batched {
+		stalled = make([]api.Pin, cfg.QueueWindow) // the window full: the event goes in batch entries
+	}
+	for i := range stalled {
+		stalled[i] = testPin(t, fmt.Sprint("stalled ", i))
+		b.StallPin(stalled[i].Cid)
+		if err := tr.Track(ctx5s(t), stalled[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: ops, Created: created})
+	if batched {
+		waitFor(t, "batch entries written", func() (bool, string) { return st.QueueBatched() == n, fmt.Sprint(st.QueueBatched()) })
+	}
+	for _, p := range stalled {
+		b.Release(p.Cid)
+	}
+	waitFor(t, "the replaced ones unpinned", func() (bool, string) {
+		return b.UnpinCalls(pins[1].Cid) == 1 && b.UnpinCalls(pins[n-1].Cid) == 1, ""
+	})
+	waitFor(t, "queue drained", func() (bool, string) {
+		return tr.QueueLen() == 0 && st.QueueBatched() == 0, fmt.Sprintf("queue %d batched %d", tr.QueueLen(), st.QueueBatched())
+	})
+	for i, p := range pins {
+		if want := map[bool]int{true: 0, false: 1}[created[i]]; b.UnpinCalls(p.Cid) != want {
+			t.Fatalf("pin %d (created %v): %d unpin calls, want %d", i, created[i], b.UnpinCalls(p.Cid), want)
 		}
 	}
 }

@@ -146,7 +146,11 @@
 // take it away. A tombstone over a live record is held whatever that record's allocations:
 // the tracker unpins its CID, or after a crash the state sync does (actors/healer), which
 // reads the mark too (persistence.Record.Unheld). In the window, an unheld unpin still
-// cancels the operation in flight, which the cluster started.
+// cancels the operation in flight, which the cluster started. Likewise a pin allocated
+// elsewhere that made its CID's first record here (crdt.Created: a fresh peer loading the
+// pinset, in the window or through a batch entry, which carries the flag) is not untracked
+// unless the window holds the CID: a fresh peer of a cluster that replicates each pin on a
+// few peers sent one `pin rm` per pin of the others.
 // Trade-offs: a peer whose pinset lost its records while its node kept the cluster's pins
 // (state cleanup) keeps on the node those whose tombstones then come in a snapshot, as it
 // keeps those whose tombstones were collected meanwhile; and a pin the operator made by hand

@@ -17,8 +17,9 @@ import (
 
 // onPinsetChanged reconciles a pinset event with the IPFS node, op by op and in order (an
 // unpin after a pin of the same CID stays after it): a pin allocated to this peer is tracked;
-// an unpin, or a pin allocated elsewhere, is untracked, but for an unheld unpin of a CID the
-// window does not hold, which is left alone (the node's own pin: see the package doc). A CID
+// an unpin, or a pin allocated elsewhere, is untracked, but for an unheld unpin, and a pin
+// allocated elsewhere that made its CID's first record, of a CID the window does not hold,
+// which are left alone (see "What is unpinned" in the package doc). A CID
 // the window does not hold and has no room for goes into a batch entry of the durable queue,
 // decided on when it is paged in (batch.go). A refusal (queue full) is logged when the
 // durable queue refuses it; the state sync finds the pin again later.
@@ -41,6 +42,8 @@ func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChan
 		case !ok:
 		case pin.AllocatedTo(a.peer):
 			a.track(ctx, pin, nil)
+		case i < len(ev.Created) && ev.Created[i] && a.items[op.Cid.KeyString()] == nil:
+			// A new CID allocated elsewhere: never pinned here, nothing to unpin.
 		default:
 			a.untrack(ctx, op.Cid, nil)
 		}
