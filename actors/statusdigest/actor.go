@@ -70,10 +70,10 @@ type digestActor struct {
 	writing    bool // the own-digest writer runs
 	resync     bool // a reconcile is due once none runs
 	// run is the reconcile running (nil: none), pending its batch waiting for the writer,
-	// during the deltas written since it started (reconcile_run.go)
+	// during the CIDs the tracker changed since it started (reconcile_run.go)
 	run       *reconcileRun
 	pending   *reconcileBatch
-	during    []sd.Entry
+	during    map[string]struct{}
 	ticks     int    // Resync ticks since the last reconcile
 	again     bool   // the last reconcile did not settle everything: the next tick reconciles
 	unnoted   uint64 // Deps.Unnoted when the last reconcile started
@@ -197,7 +197,7 @@ func (a *digestActor) unnotedNow() uint64 {
 // after FlushEvery.
 func (a *digestActor) onChanges(ctx actor.Context, m messages.TrackerStatusChanged) {
 	for _, ch := range m.Changes {
-		if len(a.buf)+len(a.during) >= maxBuffered {
+		if len(a.buf) >= maxBuffered {
 			if !a.dropped {
 				a.log.Warn("statusdigest: change buffer full, dropping changes (a reconcile will publish them)", "buffered", len(a.buf))
 			}
@@ -205,6 +205,7 @@ func (a *digestActor) onChanges(ctx actor.Context, m messages.TrackerStatusChang
 			break
 		}
 		a.buf = append(a.buf, sd.FromShort(ch.Cid.Bytes(), ch.Info))
+		a.changedDuring(ch.Cid.Bytes())
 	}
 	switch {
 	case len(a.buf) >= sd.MaxEntries:
@@ -236,7 +237,6 @@ func (a *digestActor) write(ctx actor.Context) {
 		batch := a.buf[:n:n]
 		a.buf = append([]sd.Entry(nil), a.buf[n:]...)
 		a.writing, a.flushReady = true, len(a.buf) > 0
-		a.keepDuring(batch)
 		a.spawn(func() {
 			seq, lost, err := storeAndPublish(base, deps, batch, time.Time{})
 			system.Root.Send(self, written{what: "delta", seq: seq, err: err, lost: lost})

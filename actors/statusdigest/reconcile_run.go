@@ -2,6 +2,7 @@ package statusdigest
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -15,10 +16,12 @@ import (
 // listing, and it used to hold the writer all that time, leaving the own digest, and every
 // replica of it, as it was for minutes while heartbeats announced it as current.
 //
-// The deltas written while it runs are kept (during, bounded with the buffer) and written
-// again once it ended: a batch from its snapshot may have overwritten one of them (the since
-// rule of persistence.WriteOwnDigest spares newer entries, not a newer tombstone), and the
-// tracker's latest change must be the last word, as it was when deltas waited.
+// The tracker's changes are newer than the reconcile's pass (a snapshot of the tracker taken
+// when it began, whose CIDs its cursor meets later): the CIDs changed while a reconcile runs
+// (during, at most maxBuffered) are taken out of its batches, so it never writes an older
+// status over them, nor back an unpin that settled meanwhile (the since rule of
+// persistence.WriteOwnDigest spares a newer entry, not one deleted). Beyond the bound a
+// reconcile follows this one.
 
 type (
 	// reconcileRun names one reconcile: messages of an earlier one (an earlier instance's)
@@ -51,7 +54,7 @@ func (a *digestActor) startReconcile(ctx actor.Context) {
 	a.resync, a.dropped = false, false
 	a.reconcileStarted()
 	run := &reconcileRun{}
-	a.run = run
+	a.run, a.during = run, map[string]struct{}{}
 	self, system, deps, base, log := ctx.Self(), ctx.ActorSystem(), a.deps, a.ctx, a.log
 	write := func(batch []sd.Entry, since time.Time) (uint64, error) {
 		done := make(chan written, 1)
@@ -74,36 +77,40 @@ func (a *digestActor) onReconcileBatch(ctx actor.Context, m reconcileBatch) {
 		m.done <- written{err: errStaleReconcile}
 		return
 	}
+	m.batch = slices.DeleteFunc(m.batch, func(e sd.Entry) bool { // the worker no longer reads it
+		_, changed := a.during[string(e.Cid)]
+		return changed
+	})
+	if len(m.batch) == 0 {
+		m.done <- written{what: "reconcile"}
+		return
+	}
 	a.pending = &m
 	a.write(ctx)
 }
 
-// onReconciled ends a reconcile: the deltas written meanwhile are written again after it.
+// onReconciled ends a reconcile.
 func (a *digestActor) onReconciled(ctx actor.Context, m reconciled) {
 	if m.run != a.run {
 		return
 	}
-	a.run = nil
+	a.run, a.during = nil, nil
 	a.again = a.again || m.err != nil || m.kept > 0
 	if m.err != nil && a.ctx.Err() == nil {
 		a.log.Warn("statusdigest: reconciling this peer's status digest", "err", m.err)
 	}
-	if len(a.during) > 0 {
-		a.buf = append(a.during, a.buf...)
-		a.during, a.flushReady = nil, true
-	}
 	a.write(ctx)
 }
 
-// keepDuring keeps a delta written while a reconcile runs; beyond the buffer's bound it is
-// not kept, and a reconcile follows this one instead.
-func (a *digestActor) keepDuring(batch []sd.Entry) {
+// changedDuring notes a CID the tracker changed while a reconcile runs; beyond maxBuffered
+// of them a reconcile follows this one instead.
+func (a *digestActor) changedDuring(c []byte) {
 	if a.run == nil {
 		return
 	}
-	if len(a.during)+len(batch) > maxBuffered {
+	if len(a.during) >= maxBuffered {
 		a.dropped = true
 		return
 	}
-	a.during = append(a.during, batch...)
+	a.during[string(c)] = struct{}{}
 }
