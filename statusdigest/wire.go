@@ -20,9 +20,7 @@ func EntryToWire(e Entry) *wirepb.DigestEntry {
 	if !e.TS.IsZero() {
 		w.Ts = e.TS.UnixNano()
 	}
-	if len(w.Error) > MaxErrorLen {
-		w.Error = w.Error[:MaxErrorLen]
-	}
+	w.Error = ClipError(w.Error)
 	return w
 }
 
