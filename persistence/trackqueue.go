@@ -65,8 +65,7 @@ const (
 	// QueueRequeueFailed moves every failed entry to the tail of the queue, attempts kept.
 	QueueRequeueFailed
 	// QueuePutBatch queues Entry.Batch as one entry at the tail (trackqueue_batch.go); with
-	// WriteQueue's max set, only the CIDs that fit are stored in it, the unpins beyond are
-	// queued on their own (as QueuePut) and the pins beyond are refused.
+	// WriteQueue's max set, only the pins that fit are stored, and every unpin.
 	QueuePutBatch
 	// QueueDelBatch removes the batch entry at Entry.Seq.
 	QueueDelBatch
@@ -95,15 +94,8 @@ type QueueResult struct {
 // queueChunk bounds the CIDs of one transaction of WriteQueue.
 const queueChunk = 512
 
-// opUnits is op's share of a transaction: a batch entry is one value, about 40 bytes a CID, so
-// a quarter of an op per CID, unless the queue may be full (queued, an upper bound, reaches
-// limit): its unpins may then be queued one by one (applyBatchOp).
-func opUnits(op QueueOp, queued int64, limit int) int {
-	if n := len(op.Entry.Batch); limit > 0 && queued+int64(n) > int64(limit) {
-		return max(1, n)
-	}
-	return max(1, len(op.Entry.Batch)/4)
-}
+// A batch entry is one value, about 40 bytes a CID: a quarter of an op per CID.
+func opUnits(op QueueOp) int { return max(1, len(op.Entry.Batch)/4) }
 
 // WriteQueue applies ops to the tracker's queue in order, in transactions of queueChunk ops
 // (one at a time; the tracker is the only caller), concurrently with the pinset's writes. max > 0 bounds the queued entries for new
@@ -133,17 +125,9 @@ func (s *Store) WriteQueue(ops []QueueOp, max int) (QueueResult, error) {
 			continue
 		}
 		// A transaction takes queueChunk units of ops (opUnits), at least one op.
-		j, units, queued := i, 0, s.queueLen.Load()
-		for j < len(ops) && ops[j].Kind != QueueRequeueFailed {
-			u := opUnits(ops[j], queued, max)
-			if j > i && units+u > queueChunk {
-				break
-			}
-			units += u
-			queued += int64(len(ops[j].Entry.Batch))
-			if ops[j].Entry.Batch == nil {
-				queued++
-			}
+		j, units := i, 0
+		for j < len(ops) && ops[j].Kind != QueueRequeueFailed && (j == i || units+opUnits(ops[j]) <= queueChunk) {
+			units += opUnits(ops[j])
 			j++
 		}
 		txn := s.db.NewTransaction(true)

@@ -44,9 +44,8 @@ type BatchItem struct {
 func (s *Store) QueueBatched() int { return int(s.queueBatched.Load()) }
 
 // applyBatchOp applies a QueuePutBatch or QueueDelBatch in txn. A put stores, at the next seq,
-// the CIDs that fit under limit (all when limit <= 0), in order; beyond it, each unpin is
-// queued on its own (QueuePut) after them and each pin is refused. It reports refused when
-// some pin was; the returned entry holds the CIDs stored in it (none: Seq 0).
+// every unpin and the pins that fit under limit (all when limit <= 0), in order, and reports
+// refused when some pin did not fit; the returned entry holds the stored CIDs.
 func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, limit int) (QueueEntry, bool, error) {
 	if op.Kind == QueueDelBatch {
 		key := seqKey(op.Entry.Seq)
@@ -61,40 +60,32 @@ func applyBatchOp(txn *badger.Txn, op QueueOp, c *queueCounters, limit int) (Que
 		c.batched -= int64(len(old.Batch))
 		return old, false, txn.Delete(key)
 	}
-	items, over := op.Entry.Batch, []BatchItem(nil)
+	items := op.Entry.Batch
 	if limit > 0 && c.length+int64(len(items)) > int64(limit) {
-		// What fits under the limit is stored, in order; beyond it pins are refused and
-		// unpins (never refused, applyQueueOp) go through the CID index one by one: an unpin
-		// of a CID queued already keeps its place, so churn on the same CIDs while the queue
-		// is full adds nothing, and the queue stays within the limit plus one entry per CID.
+		// Pins beyond the limit are refused, in order; unpins never are (applyQueueOp).
 		room := max(0, int64(limit)-c.length)
 		items = slices.DeleteFunc(slices.Clone(items), func(it BatchItem) bool {
+			if it.Unpin {
+				return false
+			}
 			if room > 0 {
 				room--
 				return false
 			}
-			if it.Unpin {
-				over = append(over, it)
-			}
 			return true
 		})
 	}
-	refused := len(items)+len(over) < len(op.Entry.Batch)
-	var e QueueEntry
-	if len(items) > 0 {
-		c.seq++
-		e = QueueEntry{Seq: c.seq, Batch: items}
-		if err := txn.Set(seqKey(e.Seq), encodeBatchEntry(e)); err != nil {
-			return QueueEntry{}, false, err
-		}
-		c.length += int64(len(items))
-		c.batched += int64(len(items))
+	refused := len(items) < len(op.Entry.Batch)
+	if len(items) == 0 {
+		return QueueEntry{}, refused, nil
 	}
-	for _, it := range over {
-		if _, _, err := applyQueueOp(txn, QueueOp{Kind: QueuePut, Entry: QueueEntry{Cid: it.Cid, Unpin: true, Mode: api.PinModeRecursive}}, c, limit); err != nil {
-			return QueueEntry{}, false, err
-		}
+	c.seq++
+	e := QueueEntry{Seq: c.seq, Batch: items}
+	if err := txn.Set(seqKey(e.Seq), encodeBatchEntry(e)); err != nil {
+		return QueueEntry{}, false, err
 	}
+	c.length += int64(len(items))
+	c.batched += int64(len(items))
 	return e, refused, nil
 }
 

@@ -203,63 +203,6 @@ func storedPins(t *testing.T, st *persistence.Store, prefix string, n int) ([]ap
 	return pins, ops
 }
 
-// TestFullQueueChurnKeepsOneUnpinPerCID: while the window and the queue are full, pinset
-// events pinning and unpinning the same CIDs again and again leave one queued unpin per CID
-// (their pins are refused), not one per event; once the window drains, the CIDs end
-// unpinned.
-func TestFullQueueChurnKeepsOneUnpinPerCID(t *testing.T) {
-	cfg := testConfig()
-	cfg.ConcurrentPins, cfg.QueueWindow, cfg.MaxPinQueueSize = 2, 2, 4
-	st := testQueue(t)
-	b := fake.New()
-	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tr.Stop)
-	fill, fillOps := storedPins(t, st, "fill", 4)
-	for _, p := range fill[:2] {
-		b.StallPin(p.Cid)
-	}
-	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: fillOps})
-	waitFor(t, "queue full", func() (bool, string) { return tr.QueueLen() == 4, fmt.Sprint(tr.QueueLen()) })
-	churned, pinOps := storedPins(t, st, "churn", 3)
-	seq := uint64(100)
-	for range 50 {
-		var ev messages.PinsetChanged
-		for i, p := range churned {
-			seq++
-			ev.Ops = append(ev.Ops, crdt.Op{Origin: peer.ID("origin"), Seq: seq, Clock: crdt.HLC(seq), Kind: crdt.OpUnpin, Cid: p.Cid}, pinOps[i])
-		}
-		tr.system.Root.Send(tr.PID(), ev)
-	}
-	var last []crdt.Op
-	for _, p := range churned {
-		seq++
-		last = append(last, crdt.Op{Origin: peer.ID("origin"), Seq: seq, Clock: crdt.HLC(seq), Kind: crdt.OpUnpin, Cid: p.Cid})
-	}
-	if _, err := st.Apply(last); err != nil {
-		t.Fatal(err)
-	}
-	tr.system.Root.Send(tr.PID(), messages.PinsetChanged{Ops: last})
-	probe := testPin(t, "probe")
-	waitFor(t, "the events written", func() (bool, string) {
-		return tr.Track(ctx5s(t), probe) != nil, "" // refused once the churn's writes landed: the queue is full
-	})
-	if n := tr.QueueLen(); n != 7 {
-		t.Fatalf("queue length %d after the churn, want 7: the 4 that filled it and one unpin per churned CID", n)
-	}
-	for _, p := range fill[:2] {
-		b.Release(p.Cid)
-	}
-	waitFor(t, "queue drained", func() (bool, string) { return tr.QueueLen() == 0, fmt.Sprint(tr.QueueLen()) })
-	for _, p := range churned {
-		if b.Pinned(p.Cid) {
-			t.Fatalf("%s pinned after its last unpin", p.Cid)
-		}
-	}
-}
-
 // TestNewPinsAllocatedElsewhereAreNotUnpinned: a pin allocated elsewhere that made its CID's
 // first record here (a fresh peer loading the pinset) is not unpinned from the IPFS node: the
 // cluster never pinned it here, and a fresh peer of a large cluster sent one useless `pin rm`

@@ -117,10 +117,10 @@
 //   - Admission control (max_pin_queue_size) counts the durable queue: the queue refuses a
 //     new CID's pin when full, in the write itself, so the bound holds however many requests
 //     race. Unpin ops are never refused, since a refused unpin of a CID whose tombstone is
-//     then collected would leave it pinned on the node for good (Held). Past the bound, unpins
-//     are queued one entry per CID (a bulk change's too: the queue takes them out of its
-//     batch entry), so a full queue grows by at most one unpin per CID with a record, however
-//     often the same CIDs are pinned and unpinned meanwhile. A pin moved away from this peer is an unpin
+//     then collected would leave it pinned on the node for good (Held). Single unpins are
+//     bounded by the CIDs (one entry each); a bulk change's unpins beyond the window go in
+//     batch entries, which are not deduplicated, so churn on the same CIDs while the queue is
+//     full grows it by one item per unpin event. A pin moved away from this peer is an unpin
 //     here but a pin op: refused when full, it is left to the state sync (its record is live,
 //     so its tombstone question does not arise).
 //   - A settled item (pinned, unpinned) stays in the window as "settling" until its entry is

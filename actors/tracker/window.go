@@ -141,7 +141,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 		if op.Kind == persistence.QueuePutBatch {
 			a.putLanded()
 			if m.err == nil {
-				refused += pinsOf(op.Entry.Batch) - pinsOf(m.res.Entries[i].Batch) // unpins are never refused
+				refused += len(op.Entry.Batch) - len(m.res.Entries[i].Batch)
 			}
 			continue
 		}
@@ -192,17 +192,6 @@ func (a *trackerActor) lostWork() {
 	if a.gen != nil {
 		a.gen.Add(1)
 	}
-}
-
-// pinsOf counts the pins of a batch entry's CIDs.
-func pinsOf(b []persistence.BatchItem) int {
-	n := 0
-	for _, it := range b {
-		if !it.Unpin {
-			n++
-		}
-	}
-	return n
 }
 
 // putLanded notes a put written (or failed): the queue may hold more to page in.
