@@ -28,10 +28,9 @@ type listQuery struct{ writing bool }
 type listReply struct {
 	items []inFlightItem
 	skip  []api.Cid
-	// writing are the CIDs of queue puts not written yet (pending or in flight), with their
-	// operation: the queue may still refuse a pin (TrackedSet counts them held: a refusal
-	// changes the incarnation).
-	writing []persistence.BatchItem
+	// writing are the CIDs of queue puts not written yet (pending or in flight): the queue may
+	// still refuse them (TrackedSet counts them held: a refusal changes the incarnation).
+	writing []api.Cid
 	slots   int // slots of the pool taken (granted or running), for tests
 }
 

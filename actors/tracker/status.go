@@ -86,7 +86,7 @@ func (t *Tracker) InFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShor
 
 // listInFlight is InFlight that also hands writing the CIDs of queue puts not written yet
 // (nil: not wanted).
-func (t *Tracker) listInFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error, writing func(c api.Cid, unpin bool)) error {
+func (t *Tracker) listInFlight(ctx context.Context, fn func(api.Cid, api.PinInfoShort) error, writing func(api.Cid)) error {
 	res, err := t.request(ctx, listQuery{writing: writing != nil}, DefaultRequestTimeout)
 	if err != nil {
 		return err
@@ -96,8 +96,8 @@ func (t *Tracker) listInFlight(ctx context.Context, fn func(api.Cid, api.PinInfo
 		return fmt.Errorf("tracker: unexpected reply %T", res)
 	}
 	if writing != nil {
-		for _, w := range r.writing {
-			writing(w.Cid, w.Unpin)
+		for _, c := range r.writing {
+			writing(c)
 		}
 	}
 	seen := make(map[string]struct{}, len(r.items)+len(r.skip))

@@ -237,30 +237,18 @@ func (t *Tracker) Incarnation() int32 { return t.gen.Load() }
 func (t *Tracker) MarkReconciled(n int32) { t.reconciled.Store(n) }
 
 // Held tells tombstone collection which tombstones to keep (syncer.Held): those of the CIDs
-// the tracker has an unpin of to do (queued, running, retrying or failed, or a queue put not
-// written yet), or every one until a state sync has reconciled the tracker since it last
-// started: an unpin it held in memory only is lost with a crash or a restart, and the sync that
-// would put it back may not have listed the node yet (the node is down). Its pins are left
-// out: a CID's pin here whose record is a tombstone was unpinned after it, and that unpin is
-// either queued after it (an item of its own, or the window item's operation switched when the
-// tracker hears of it) or lost with a restart, which keeps every tombstone. So the set is as
-// large as the unpins to do, not as the queue (ten million queued pins were 120 MB a round).
+// the tracker holds (TrackedSet), or every one until a state sync has reconciled the tracker
+// since it last started: an unpin it held in memory only is lost with a crash or a restart,
+// and the sync that would put it back may not have listed the node yet (the node is down).
+// Its pins count too: a pin entry whose unpin was lost (a crash before its queue write) will
+// pin a CID whose record is a tombstone, and only that tombstone lets the next state sync
+// unpin it again.
 func (t *Tracker) Held(ctx context.Context) (func(cid []byte) bool, error) {
 	n := t.gen.Load()
 	if t.reconciled.Load() != n {
 		return func([]byte) bool { return true }, nil
 	}
-	set := cidset.New()
-	err := t.listInFlight(ctx, func(c api.Cid, info api.PinInfoShort) error {
-		if unpinWork(info.Status) {
-			set.Add(c.KeyString())
-		}
-		return nil
-	}, func(c api.Cid, unpin bool) {
-		if unpin {
-			set.Add(c.KeyString())
-		}
-	})
+	set, err := t.TrackedSet(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -268,11 +256,6 @@ func (t *Tracker) Held(ctx context.Context) (func(cid []byte) bool, error) {
 		return func([]byte) bool { return true }, nil
 	}
 	return set.Has, nil
-}
-
-// unpinWork reports whether an item of status st has an unpin to do.
-func unpinWork(st api.TrackerStatus) bool {
-	return st == api.TrackerStatusUnpinQueued || st == api.TrackerStatusUnpinning || st == api.TrackerStatusUnpinError
 }
 
 // TrackedSet is every CID with work queued, in progress or failed here (a state sync skips
@@ -285,7 +268,7 @@ func (t *Tracker) TrackedSet(ctx context.Context) (*cidset.Set, error) {
 	err := t.listInFlight(ctx, func(c api.Cid, _ api.PinInfoShort) error {
 		add(c)
 		return nil
-	}, func(c api.Cid, _ bool) { add(c) })
+	}, add)
 	if err != nil {
 		return nil, err
 	}

@@ -315,10 +315,10 @@ func (a *trackerActor) onList(ctx actor.Context, writing bool) {
 		for _, op := range b.ops {
 			switch op.Kind {
 			case persistence.QueuePut:
-				r.writing = append(r.writing, persistence.BatchItem{Cid: op.Entry.Cid, Unpin: op.Entry.Unpin})
+				r.writing = append(r.writing, op.Entry.Cid)
 			case persistence.QueuePutBatch:
 				for _, it := range op.Entry.Batch {
-					r.writing = append(r.writing, persistence.BatchItem{Cid: it.Cid, Unpin: it.Unpin})
+					r.writing = append(r.writing, it.Cid)
 				}
 			}
 		}
