@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -80,7 +81,12 @@ func (s *Store) CollectTombstones(ctx context.Context, upTo map[peer.ID]uint64, 
 			keys = append(keys, pinKeyOf(c), tombIdxKey(c))
 		}
 		keys = append(keys, stale...)
-		if err := s.writeKeys(keys, left); err != nil {
+		// A key the index has already keeps its value: the unheld mark (tombstones.go).
+		set, err := s.absentKeys(left)
+		if err != nil {
+			return err
+		}
+		if err := s.writeKeys(keys, set); err != nil {
 			return err
 		}
 		dropped += len(victims)
@@ -203,6 +209,29 @@ func (s *Store) trimLog(ctx context.Context, origin peer.ID, up uint64) error {
 }
 
 var errStop = fmt.Errorf("stop")
+
+// absentKeys keeps, in place, the keys of keys that are not stored.
+func (s *Store) absentKeys(keys [][]byte) ([][]byte, error) {
+	if len(keys) == 0 {
+		return keys, nil
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		keys = slices.DeleteFunc(keys, func(k []byte) bool {
+			if err != nil {
+				return false
+			}
+			_, e := txn.Get(k)
+			if errors.Is(e, badger.ErrKeyNotFound) {
+				return false
+			}
+			err = e
+			return true
+		})
+		return err
+	})
+	return keys, err
+}
 
 // deleteKeys deletes keys in one write batch.
 func (s *Store) deleteKeys(keys [][]byte) error { return s.writeKeys(keys, nil) }

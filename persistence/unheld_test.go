@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -70,5 +71,35 @@ func TestUnheldTombstones(t *testing.T) {
 		if w, ok := want[r.Op.Cid.KeyString()]; !ok || r.Unheld != w {
 			t.Fatalf("pruned %s with Unheld %v, want %v", r.Op.Cid, r.Unheld, w)
 		}
+	}
+}
+
+// TestIndexCompletionKeepsUnheldMark: the round that completes the tombstone index (after
+// LoadBackup) writes the keys it lacks, and leaves an unheld mark as it is (it wrote an empty
+// value over it: the tombstone read as held again; a reviewer's find).
+func TestIndexCompletionKeepsUnheldMark(t *testing.T) {
+	src, _ := openTemp(t)
+	a := newPeer(t, 1)
+	c := mkCid(t, 1)
+	mustApply(t, src, unpinOp(a, 1, 10, c))
+	if rec, _, _ := src.Get(c); !rec.Unheld {
+		t.Fatal("setup: not unheld")
+	}
+	dst := filepath.Join(t.TempDir(), "pinset.bak")
+	if err := src.Backup(dst); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := openTemp(t)
+	if err := r.LoadBackup(dst); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _, _ := r.Get(c); !rec.Unheld {
+		t.Fatal("the backup lost the mark")
+	}
+	if _, err := r.DropTombstones(t.Context(), map[peer.ID]uint64{}); err != nil { // keeps it
+		t.Fatal(err)
+	}
+	if rec, found, _ := r.Get(c); !found || !rec.Unheld {
+		t.Fatalf("after the index-completing round: found %v, Unheld %v; want the unheld mark kept", found, rec.Unheld)
 	}
 }
