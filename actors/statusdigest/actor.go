@@ -180,11 +180,15 @@ func (a *digestActor) onStop() {
 // resyncTick counts a Resync tick and reports whether it starts a reconcile.
 func (a *digestActor) resyncTick() bool {
 	a.ticks++
-	return a.ticks >= reconcileEvery || a.again || a.unnotedNow() != a.unnoted
+	// dropped: changes were dropped (buffer full); under the load that dropped them the buffer
+	// is seldom empty, which is when write starts the reconcile that puts them back.
+	return a.ticks >= reconcileEvery || a.again || a.dropped || a.unnotedNow() != a.unnoted
 }
 
 // reconcileStarted starts the count to the next reconcile.
-func (a *digestActor) reconcileStarted() { a.ticks, a.again, a.unnoted = 0, false, a.unnotedNow() }
+func (a *digestActor) reconcileStarted() {
+	a.ticks, a.again, a.dropped, a.unnoted = 0, false, false, a.unnotedNow()
+}
 
 func (a *digestActor) unnotedNow() uint64 {
 	if a.deps.Unnoted == nil {

@@ -100,7 +100,8 @@ func TestReconcileLeavesQueuedPinsWithoutEntry(t *testing.T) {
 
 // TestReconcileEveryFewResyncs: after the reconcile at start, a Resync tick reconciles again
 // every reconcileEvery-th tick, or at once when the tracker queued operations without telling
-// their change, or when the last reconcile did not settle everything.
+// their change, when the last reconcile did not settle everything, or when changes were
+// dropped.
 func TestReconcileEveryFewResyncs(t *testing.T) {
 	var unnoted uint64
 	a := newActor(Deps{Config: Default(), Unnoted: func() uint64 { return unnoted }}, nil)
@@ -124,6 +125,10 @@ func TestReconcileEveryFewResyncs(t *testing.T) {
 	a.again = true // the IPFS node did not answer during the last one
 	if got := run(2); !slices.Equal(got, []int{1}) {
 		t.Fatalf("after an unsettled reconcile: reconciles at ticks %v, want [1]", got)
+	}
+	a.dropped = true // changes dropped, and the buffer never empty since
+	if got := run(2); !slices.Equal(got, []int{1}) {
+		t.Fatalf("after dropped changes: reconciles at ticks %v, want [1]", got)
 	}
 }
 

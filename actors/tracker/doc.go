@@ -150,7 +150,9 @@
 // elsewhere that made its CID's first record here (crdt.Created: a fresh peer loading the
 // pinset, in the window or through a batch entry, which carries the flag) is not untracked
 // unless the window holds the CID: a fresh peer of a cluster that replicates each pin on a
-// few peers sent one `pin rm` per pin of the others.
+// few peers sent one `pin rm` per pin of the others. The state sync still unpins such a CID
+// when the node holds it (a live record allocated elsewhere, as in IPFS Cluster): that is
+// also what repairs an unpin lost in a crash. Only a pin the node never held is spared.
 // Trade-offs: a peer whose pinset lost its records while its node kept the cluster's pins
 // (state cleanup) keeps on the node those whose tombstones then come in a snapshot, as it
 // keeps those whose tombstones were collected meanwhile; and a pin the operator made by hand
