@@ -9,7 +9,6 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
 )
 
@@ -288,15 +287,9 @@ func (s *Store) DropAfterCutoff(ctx context.Context, origin peer.ID, cutoff uint
 			if peer.ID(h.origin) != origin || h.seq <= cutoff {
 				return nil
 			}
-			c, err := api.CastCid(key[len(prefixPin):])
+			rec, err := removedRecord(txn, key, h)
 			if err != nil {
-				return fmt.Errorf("corrupt pin key: %w", err)
-			}
-			rec := Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
-			if rec.Deleted {
-				if rec.Unheld, err = tombUnheld(txn, key[len(prefixPin):]); err != nil {
-					return err
-				}
+				return err
 			}
 			removed = append(removed, rec)
 			victims = append(victims, append([]byte(nil), key...))

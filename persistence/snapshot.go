@@ -204,15 +204,9 @@ func (s *Store) PruneAbsent(ctx context.Context, after, through api.Cid, present
 			if h.seq > vv[peer.ID(h.origin)] {
 				return nil
 			}
-			c, err := api.CastCid(key[len(prefixPin):])
+			rec, err := removedRecord(txn, key, h)
 			if err != nil {
-				return fmt.Errorf("corrupt pin key: %w", err)
-			}
-			rec := Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
-			if rec.Deleted {
-				if rec.Unheld, err = tombUnheld(txn, key[len(prefixPin):]); err != nil {
-					return err
-				}
+				return err
 			}
 			removed = append(removed, rec)
 			victims = append(victims, append([]byte(nil), key...))

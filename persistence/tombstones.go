@@ -2,8 +2,11 @@ package persistence
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 // The tombstone index lets a collection round read the tombstones alone instead of every
@@ -121,4 +124,18 @@ func (s *Store) MayHoldTombstones() (bool, error) {
 		return nil
 	})
 	return may, err
+}
+
+// removedRecord is the record h stored under key, as a record removed outright (PruneAbsent,
+// DropAfterCutoff) is told: a tombstone with its unheld mark.
+func removedRecord(txn *badger.Txn, key []byte, h recordHeader) (Record, error) {
+	c, err := api.CastCid(key[len(prefixPin):])
+	if err != nil {
+		return Record{}, fmt.Errorf("corrupt pin key: %w", err)
+	}
+	rec := Record{Op: h.toOp(c), Deleted: h.kind == kindTombstone}
+	if rec.Deleted {
+		rec.Unheld, err = tombUnheld(txn, key[len(prefixPin):])
+	}
+	return rec, err
 }

@@ -3,9 +3,7 @@ package statusdigest
 import (
 	"fmt"
 	"math/bits"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/crdt"
@@ -95,21 +93,9 @@ func FromShort(c []byte, st api.PinInfoShort) Entry {
 	return e
 }
 
-// ClipError is s as valid UTF-8 (proto3 strings must be: an IPFS error may carry any bytes)
-// cut to at most MaxErrorLen bytes on a character boundary.
-func ClipError(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if len(s) <= MaxErrorLen {
-		return s
-	}
-	cut := MaxErrorLen
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
+// ClipError is s as an entry carries it: valid UTF-8 (an IPFS error may carry any bytes) of at
+// most MaxErrorLen bytes, cut on a character.
+func ClipError(s string) string { return clipUTF8(s, MaxErrorLen) }
 
 // Kept reports whether s is a status a digest carries: a status of a CID allocated to its
 // publisher.

@@ -25,16 +25,22 @@ const (
 )
 
 // announcedName is name as a heartbeat carries it: valid UTF-8 of at most MaxPeernameBytes.
-func announcedName(name string) string {
-	name = strings.ToValidUTF8(name, "\uFFFD")
-	if len(name) <= MaxPeernameBytes {
-		return name
+func announcedName(name string) string { return clipUTF8(name, MaxPeernameBytes) }
+
+// clipUTF8 is s as valid UTF-8 (proto3 strings must be) cut to at most n bytes on a character
+// boundary.
+func clipUTF8(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	cut := MaxPeernameBytes
-	for cut > 0 && !utf8.RuneStart(name[cut]) {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return name[:cut]
+	return s[:cut]
 }
 
 // announcedIPFS is id as a heartbeat carries it: none when the decoder would refuse it, so

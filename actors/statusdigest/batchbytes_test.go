@@ -2,18 +2,12 @@ package statusdigest
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/api"
-	"github.com/pincluster/pincluster/internal/testpeer"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
 	sd "github.com/pincluster/pincluster/statusdigest"
@@ -42,23 +36,11 @@ func TestLongErrorsArePublished(t *testing.T) {
 		}
 		published += len(d.Entries)
 	})
-	system := actor.NewActorSystem()
-	t.Cleanup(system.Shutdown)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := root.Spawn(system, root.Config{}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := Default()
 	cfg.FlushEvery = 10 * time.Millisecond
 	local := blockedPass{release: make(chan struct{})} // the start's reconcile never ends here
 	t.Cleanup(func() { close(local.release) })
-	d, err := Spawn(r, Deps{Self: testpeer.ID(t, 1), Store: store, Topic: topic, Remote: struct{ Requester }{},
-		Members: struct{ Members }{}, Local: local, Config: cfg}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Stop)
+	system, pid := spawnWith(t, Deps{Store: store, Topic: topic, Local: local, Config: cfg})
 	for _, errLen := range []int{200, sd.MaxErrorLen} {
 		var changes []messages.StatusChange
 		for i := range sd.MaxEntries {
@@ -66,7 +48,7 @@ func TestLongErrorsArePublished(t *testing.T) {
 			changes = append(changes, messages.StatusChange{Cid: c, Info: api.PinInfoShort{Status: api.TrackerStatusUnpinError,
 				TS: time.Now(), Error: strings.Repeat("e", errLen), AttemptCount: 3}})
 		}
-		system.Root.Send(d.PID(), messages.TrackerStatusChanged{Changes: changes})
+		system.Root.Send(pid, messages.TrackerStatusChanged{Changes: changes})
 	}
 	want := 2 * sd.MaxEntries
 	deadline := time.Now().Add(20 * time.Second)

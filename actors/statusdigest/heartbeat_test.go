@@ -2,17 +2,13 @@ package statusdigest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/pincluster/pincluster/actors/root"
 	"github.com/pincluster/pincluster/crdt"
 	"github.com/pincluster/pincluster/internal/testpeer"
 	sd "github.com/pincluster/pincluster/statusdigest"
@@ -83,19 +79,9 @@ func TestHeartbeatTellsIdentity(t *testing.T) {
 			}
 		}
 	})
-	system := actor.NewActorSystem()
-	t.Cleanup(system.Shutdown)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := root.Spawn(system, root.Config{}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := Default()
 	cfg.Heartbeat = 10 * time.Millisecond
-	if _, err := Spawn(r, Deps{Self: testpeer.ID(t, 1), Store: &beatStore{}, Topic: topic, Remote: struct{ Requester }{},
-		Members: struct{ Members }{}, Local: localPass{}, Config: cfg, Identity: identity}, quiet); err != nil {
-		t.Fatal(err)
-	}
+	spawnWith(t, Deps{Store: &beatStore{}, Topic: topic, Local: localPass{}, Config: cfg, Identity: identity})
 	next := func() sd.Digest {
 		t.Helper()
 		select {

@@ -134,6 +134,15 @@ func (l blockedPass) LocalDigest(ctx context.Context, fn func([]byte, api.PinInf
 // spawnDigests starts the actor on store and local with a fast flush; it returns its PID.
 func spawnDigests(t *testing.T, store Store, local Local, passes passgate.Gate) (*actor.ActorSystem, *actor.PID) {
 	t.Helper()
+	cfg := Default()
+	cfg.FlushEvery = 10 * time.Millisecond
+	return spawnWith(t, Deps{Store: store, Topic: topicFunc(func([]byte) {}), Local: local, Config: cfg, Passes: passes})
+}
+
+// spawnWith starts the actor on deps (Self, Remote and Members filled in when unset) and stops
+// it with the test.
+func spawnWith(t *testing.T, deps Deps) (*actor.ActorSystem, *actor.PID) {
+	t.Helper()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -141,10 +150,16 @@ func spawnDigests(t *testing.T, store Store, local Local, passes passgate.Gate) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Default()
-	cfg.FlushEvery = 10 * time.Millisecond
-	d, err := Spawn(r, Deps{Self: testpeer.ID(t, 1), Store: store, Topic: topicFunc(func([]byte) {}), Remote: struct{ Requester }{},
-		Members: struct{ Members }{}, Local: local, Config: cfg, Passes: passes}, quiet)
+	if deps.Self == "" {
+		deps.Self = testpeer.ID(t, 1)
+	}
+	if deps.Remote == nil {
+		deps.Remote = struct{ Requester }{}
+	}
+	if deps.Members == nil {
+		deps.Members = struct{ Members }{}
+	}
+	d, err := Spawn(r, deps, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
