@@ -53,6 +53,9 @@ func (a *trackerActor) write(op persistence.QueueOp, tag writeTag) {
 			}
 		}
 	}
+	if a.paging {
+		a.notePuts(op)
+	}
 	a.pending.ops = append(a.pending.ops, op)
 	a.pending.tags = append(a.pending.tags, tag)
 }
@@ -153,6 +156,9 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 		case op.Kind == persistence.QueuePut && m.res.Refused[i]:
 			err = queueFull(a.cfg.MaxPinQueueSize)
 			refused++
+			if a.paging {
+				a.putRefused(op)
+			}
 		}
 		switch op.Kind {
 		case persistence.QueuePut:
@@ -310,6 +316,7 @@ func (a *trackerActor) page(ctx actor.Context) {
 	n := min(room, maxPage)
 	a.paging = true
 	clear(a.evictedWhilePaging)
+	a.pageStarts()
 	self, system, queue, after, epoch := ctx.Self(), ctx.ActorSystem(), a.queue, a.cursor, a.epoch
 	a.ops.Add(1)
 	go func() { // an I/O worker: reads, reports back
@@ -362,6 +369,9 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		}
 		if _, ok := a.evictedWhilePaging[k]; ok {
 			continue // settled while the page was read: the page saw its entry before the delete
+		}
+		if a.staleSingle(e) {
+			continue // queued again since, at the tail (pagerace.go)
 		}
 		it := &item{seq: e.Seq, durable: true, cid: e.Cid, mode: e.Mode, created: e.Created, op: opPin, attempts: e.Attempts, err: e.Err}
 		if e.Unpin {
