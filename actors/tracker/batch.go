@@ -69,7 +69,7 @@ func (a *trackerActor) takeBatch(ctx actor.Context, e persistence.QueueEntry) {
 		it := a.items[b.Cid.KeyString()]
 		switch {
 		case !ok:
-		case a.staleInBatch(b): // queued again since, at the tail (pagerace.go)
+		case a.unpinnedSince(b.Cid.KeyString()): // unpinned since, at the tail (pagerace.go)
 		case it != nil && allocated:
 			a.track(ctx, pin, nil)
 		case it != nil:

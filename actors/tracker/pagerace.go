@@ -7,50 +7,50 @@ import "github.com/pincluster/pincluster/persistence"
 // read saw the CID's older entry. Taken as read, that older operation would run, and its
 // settling (QueueDel, by CID) would delete the newer entry: a pin taken from the page while
 // the CID's unpin waited behind it left the CID pinned on the node with a tombstone record
-// and nothing queued. So the tracker notes the puts that may land after a read began, and
-// leaves out of the page what they made stale:
-//   - a single entry whose CID a single put of the other operation touched: that put moved
-//     the CID's entry to the tail, where the next pages find it;
-//   - a batch entry's CID that a single put touched: the put's entry, at the tail, is the
-//     CID's latest.
+// and nothing queued, and once that tombstone is collected nothing unpins it.
 //
-// A batch put makes nothing stale: its entry, at the tail, is decided from the record when
-// paged, and switches the window's item if the page's older copy put one there. A refused
-// put (a pin, the queue full) that lands before the page is forgotten; one that lands after
-// it may have left out an entry that was not stale, which waits for the next restart's pages
-// (the state sync meanwhile tracks the pinset's latest).
+// So the tracker notes, while a page is read, the CIDs whose latest put is a single unpin
+// (unpinWhilePaging: pending or in flight when the read began, or made since), and leaves out
+// of the page what such a put made stale: a CID's pin entry (the unpin moved it to the tail),
+// and a batch entry's item of the CID (the unpin's entry, at the tail, is the CID's latest).
+// The next pages find the unpin.
+//
+// Decisions:
+//   - Only unpins are noted. A pin put may be refused (the queue full), and one refused after
+//     the page was handled would have left out an entry that was not stale, past the cursor
+//     until a restart. A stale unpin copy taken instead of a newer pin only delays the pin:
+//     the state sync tracks again a pin allocated here that the node lacks.
+//   - A later pin put or batch put of the CID ends its note: its entry, at the tail, is newer
+//     than the unpin (a batch entry decides from the record when paged, and switches the
+//     window's item).
+//   - A single put also ends the CID's evictedWhilePaging mark: the page may hold its new
+//     entry, which is not the settled one the mark is for.
 
-// putKind is what a put did to a CID: queued its pin or its unpin on its own, or put it in a
-// batch entry.
-type putKind uint8
-
-const (
-	putPin putKind = iota + 1
-	putUnpin
-	putBatch
-)
-
-// notePuts records the CIDs op puts, while a page is read.
+// notePuts updates the notes for op, a write made or waiting while a page is read.
 func (a *trackerActor) notePuts(op persistence.QueueOp) {
 	switch op.Kind {
 	case persistence.QueuePut:
-		k := putPin
+		k := op.Entry.Cid.KeyString()
+		delete(a.evictedWhilePaging, k)
 		if op.Entry.Unpin {
-			k = putUnpin
+			a.unpinWhilePaging[k] = struct{}{}
+		} else {
+			delete(a.unpinWhilePaging, k)
 		}
-		a.putWhilePaging[op.Entry.Cid.KeyString()] = k
 	case persistence.QueuePutBatch:
+		if len(a.unpinWhilePaging) == 0 {
+			return
+		}
 		for _, it := range op.Entry.Batch {
-			if _, single := a.putWhilePaging[it.Cid.KeyString()]; !single {
-				a.putWhilePaging[it.Cid.KeyString()] = putBatch
-			}
+			delete(a.unpinWhilePaging, it.Cid.KeyString())
 		}
 	}
 }
 
 // pageStarts notes the puts not written yet as a page read begins.
 func (a *trackerActor) pageStarts() {
-	clear(a.putWhilePaging)
+	clear(a.evictedWhilePaging)
+	a.unpinWhilePaging = map[string]struct{}{} // a fresh map: clear keeps a large one's memory
 	for _, b := range []*writeBatch{&a.pending, a.inflight} {
 		if b == nil {
 			continue
@@ -61,23 +61,9 @@ func (a *trackerActor) pageStarts() {
 	}
 }
 
-// putRefused forgets a refused put of c (it touched nothing) unless a later one did.
-func (a *trackerActor) putRefused(op persistence.QueueOp) {
-	k := op.Entry.Cid.KeyString()
-	if a.putWhilePaging[k] == putPin && !op.Entry.Unpin {
-		delete(a.putWhilePaging, k)
-	}
-}
-
-// staleSingle reports whether the page's entry e is older than a put made while it was read.
-func (a *trackerActor) staleSingle(e persistence.QueueEntry) bool {
-	k, ok := a.putWhilePaging[e.Cid.KeyString()]
-	return ok && k != putBatch && (k == putUnpin) != e.Unpin
-}
-
-// staleInBatch reports whether a single put made while the page was read queued the batch
-// item b's CID after it.
-func (a *trackerActor) staleInBatch(b persistence.BatchItem) bool {
-	k, ok := a.putWhilePaging[b.Cid.KeyString()]
-	return ok && k != putBatch
+// unpinnedSince reports whether a single unpin of c was put while the page was read, after
+// the copy of c's entries the page holds.
+func (a *trackerActor) unpinnedSince(c string) bool {
+	_, ok := a.unpinWhilePaging[c]
+	return ok
 }

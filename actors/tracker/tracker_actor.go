@@ -106,12 +106,12 @@ type trackerActor struct {
 	// evictedWhilePaging holds CIDs that left the window during the page read in flight: the
 	// page may still show their entries (read before the delete committed).
 	evictedWhilePaging map[string]struct{}
-	// putWhilePaging holds CIDs whose queue put may land after the page read in flight began
-	// (pending or in flight when it began, or made since), with the put's kind: the page may
-	// hold an older copy of their entries (pagerace.go).
-	putWhilePaging map[string]putKind
-	exhausted      bool   // the last page reached the end of the queue; cleared by puts
-	epoch          uint64 // counts puts, so a page read knows whether one landed meanwhile
+	// unpinWhilePaging holds CIDs whose latest put, which may land after the page read in
+	// flight began, is a single unpin: the page may hold an older copy of their entries
+	// (pagerace.go).
+	unpinWhilePaging map[string]struct{}
+	exhausted        bool   // the last page reached the end of the queue; cleared by puts
+	epoch            uint64 // counts puts, so a page read knows whether one landed meanwhile
 	// needRoom is the room the batch entry at the cursor needs (0: none waits): no page is
 	// read before the window has it.
 	needRoom int
@@ -126,7 +126,7 @@ func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backen
 		stored:             queue.QueueLen(),
 		items:              map[string]*item{},
 		evictedWhilePaging: map[string]struct{}{},
-		putWhilePaging:     map[string]putKind{},
+		unpinWhilePaging:   map[string]struct{}{},
 		batchLive:          map[uint64]int{},
 	}
 }

@@ -156,9 +156,6 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 		case op.Kind == persistence.QueuePut && m.res.Refused[i]:
 			err = queueFull(a.cfg.MaxPinQueueSize)
 			refused++
-			if a.paging {
-				a.putRefused(op)
-			}
 		}
 		switch op.Kind {
 		case persistence.QueuePut:
@@ -315,7 +312,6 @@ func (a *trackerActor) page(ctx actor.Context) {
 	}
 	n := min(room, maxPage)
 	a.paging = true
-	clear(a.evictedWhilePaging)
 	a.pageStarts()
 	self, system, queue, after, epoch := ctx.Self(), ctx.ActorSystem(), a.queue, a.cursor, a.epoch
 	a.ops.Add(1)
@@ -370,8 +366,8 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		if _, ok := a.evictedWhilePaging[k]; ok {
 			continue // settled while the page was read: the page saw its entry before the delete
 		}
-		if a.staleSingle(e) {
-			continue // queued again since, at the tail (pagerace.go)
+		if !e.Unpin && a.unpinnedSince(k) {
+			continue // unpinned since, at the tail (pagerace.go)
 		}
 		it := &item{seq: e.Seq, durable: true, cid: e.Cid, mode: e.Mode, created: e.Created, op: opPin, attempts: e.Attempts, err: e.Err}
 		if e.Unpin {
