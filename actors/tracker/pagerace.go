@@ -23,8 +23,14 @@ import "github.com/pincluster/pincluster/persistence"
 //   - A later pin put or batch put of the CID ends its note: its entry, at the tail, is newer
 //     than the unpin (a batch entry decides from the record when paged, and switches the
 //     window's item).
-//   - A single put also ends the CID's evictedWhilePaging mark: the page may hold its new
-//     entry, which is not the settled one the mark is for.
+//   - A failed pin's record (QueueFail) ends the CID's note too: the window's latest word on
+//     it is that pin (it came back in memory only, with no put).
+//   - A single put, and a requeue of the CID's failed entry (QueueRequeueOne, or every one by
+//     QueueRequeueFailed), also end the CID's evictedWhilePaging mark: the page may hold its
+//     new entry, which is not the settled one the mark is for.
+//   - The notes are made in write order: the writes in flight, then those pending.
+//   - A restarted instance's notes know nothing of the old instance's write in flight, so the
+//     restart waits for it to land (awaitWriter) before the fresh instance reads a page.
 
 // notePuts updates the notes for op, a write made or waiting while a page is read.
 func (a *trackerActor) notePuts(op persistence.QueueOp) {
@@ -37,6 +43,14 @@ func (a *trackerActor) notePuts(op persistence.QueueOp) {
 		} else {
 			delete(a.unpinWhilePaging, k)
 		}
+	case persistence.QueueFail:
+		if !op.Entry.Unpin {
+			delete(a.unpinWhilePaging, op.Entry.Cid.KeyString())
+		}
+	case persistence.QueueRequeueOne:
+		delete(a.evictedWhilePaging, op.Entry.Cid.KeyString())
+	case persistence.QueueRequeueFailed:
+		clear(a.evictedWhilePaging)
 	case persistence.QueuePutBatch:
 		if len(a.unpinWhilePaging) == 0 {
 			return
@@ -50,8 +64,8 @@ func (a *trackerActor) notePuts(op persistence.QueueOp) {
 // pageStarts notes the puts not written yet as a page read begins.
 func (a *trackerActor) pageStarts() {
 	clear(a.evictedWhilePaging)
-	a.unpinWhilePaging = map[string]struct{}{} // a fresh map: clear keeps a large one's memory
-	for _, b := range []*writeBatch{&a.pending, a.inflight} {
+	a.unpinWhilePaging = map[string]struct{}{}                // a fresh map: clear keeps a large one's memory
+	for _, b := range []*writeBatch{a.inflight, &a.pending} { // in write order
 		if b == nil {
 			continue
 		}

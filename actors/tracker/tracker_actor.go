@@ -101,8 +101,10 @@ type trackerActor struct {
 	closed    bool // the writer is closed (stopped or restarting): nothing more is written
 	inflight  *writeBatch
 	writeq    chan *writeBatch
-	cursor    uint64
-	paging    bool
+	// writerDone is closed when the writer goroutine ends (nil: none was started).
+	writerDone chan struct{}
+	cursor     uint64
+	paging     bool
 	// evictedWhilePaging holds CIDs that left the window during the page read in flight: the
 	// page may still show their entries (read before the delete committed).
 	evictedWhilePaging map[string]struct{}
@@ -156,6 +158,7 @@ func (a *trackerActor) Receive(ctx actor.Context) {
 		// The fresh instance rebuilds from the durable queue: this one starts nothing more.
 		a.onStopping(ctx)
 		a.closeWriter()
+		a.awaitWriter()
 	case *actor.Terminated:
 		// a queue actor, stopped with the tracker
 	case messages.TrackPin:

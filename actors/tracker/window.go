@@ -106,10 +106,13 @@ func (a *trackerActor) flushWrites(ctx actor.Context) {
 		// One long-lived I/O worker per incarnation: it writes and reports back by message.
 		q := make(chan *writeBatch, 1)
 		a.writeq = q
+		done := make(chan struct{})
+		a.writerDone = done
 		self, system, queue := ctx.Self(), ctx.ActorSystem(), a.queue
 		a.ops.Add(1)
 		go func() {
 			defer a.ops.Done()
+			defer close(done)
 			for w := range q {
 				res, err := queue.WriteQueue(w.ops, w.max)
 				system.Root.Send(self, queueWritten{w: w, res: res, err: err})
@@ -117,6 +120,15 @@ func (a *trackerActor) flushWrites(ctx actor.Context) {
 		}()
 	}
 	a.writeq <- b // never blocks: one write in flight, and the worker is idle
+}
+
+// awaitWriter waits for the writer goroutine closed by closeWriter to end its write in
+// flight: a restarted instance's first page read must not run before the old instance's last
+// write lands, which no note of its tells (pagerace.go). One Badger write at most.
+func (a *trackerActor) awaitWriter() {
+	if a.writerDone != nil {
+		<-a.writerDone
+	}
 }
 
 // closeWriter ends the writer goroutine after its write in flight.
