@@ -83,8 +83,9 @@ type QueueOp struct {
 
 // QueueResult reports a WriteQueue.
 type QueueResult struct {
-	// Entries holds, per op, the entry as stored (Seq given) for puts; Refused[i] is set for a
-	// put refused because the queue was full.
+	// Entries holds, per op, the entry as stored (Seq given) for puts, and for a QueueDel or
+	// QueueFail the seq of the queued entry it removed (0: none); Refused[i] is set for a put
+	// refused because the queue was full.
 	Entries  []QueueEntry
 	Refused  []bool
 	Requeued int // failed entries moved back to the queue
@@ -200,7 +201,11 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 	}
 	switch op.Kind {
 	case QueueDel, QueueFail:
+		// The result's Seq is the queued entry removed (0: none): a page read in flight
+		// may hold it (actors/tracker pagerace.go).
+		var removed uint64
 		if queued {
+			removed = oldSeq
 			if err := txn.Delete(seqKey(oldSeq)); err != nil {
 				return e, false, err
 			}
@@ -217,6 +222,7 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 		if err != nil {
 			return e, false, err
 		}
+		e.Seq = removed
 		if op.Kind == QueueDel {
 			if !had {
 				return e, false, nil
@@ -228,7 +234,11 @@ func applyQueueOp(txn *badger.Txn, op QueueOp, c *queueCounters, max int) (Queue
 			*failed++
 		}
 		e.Seq, e.Failed = 0, true
-		return e, false, txn.Set(fk, encodeQueueEntry(e))
+		if err := txn.Set(fk, encodeQueueEntry(e)); err != nil {
+			return e, false, err
+		}
+		e.Seq = removed
+		return e, false, nil
 	}
 	fk := queueKey(prefixQueueFailed, e.Cid.Bytes())
 	if op.Kind == QueueRequeueOne {

@@ -233,3 +233,26 @@ func TestQueueRequeueOne(t *testing.T) {
 		t.Fatalf("c's queued pin changed: %+v", e)
 	}
 }
+
+// TestQueueDelReportsTheRemovedSeq: QueueDel and QueueFail report the seq of the queued entry
+// they removed (0: none), which a tracker page read in flight may still hold.
+func TestQueueDelReportsTheRemovedSeq(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b, c := mkCid(t, 1), mkCid(t, 2), mkCid(t, 3)
+	res, err := s.WriteQueue([]QueueOp{
+		{Kind: QueuePut, Entry: QueueEntry{Cid: a}},
+		{Kind: QueuePut, Entry: QueueEntry{Cid: b, Unpin: true}},
+		{Kind: QueueDel, Entry: QueueEntry{Cid: a}},
+		{Kind: QueueFail, Entry: QueueEntry{Cid: b, Unpin: true, Attempts: 2}},
+		{Kind: QueueDel, Entry: QueueEntry{Cid: c}},
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []uint64{res.Entries[2].Seq, res.Entries[3].Seq, res.Entries[4].Seq}; got[0] != res.Entries[0].Seq || got[1] != res.Entries[1].Seq || got[2] != 0 {
+		t.Fatalf("removed seqs %v, want %d, %d and 0", got, res.Entries[0].Seq, res.Entries[1].Seq)
+	}
+	if e, ok, _ := s.QueueGet(b); !ok || !e.Failed || e.Seq != 0 {
+		t.Fatalf("failed entry %+v: stored without a seq", e)
+	}
+}

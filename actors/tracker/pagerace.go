@@ -25,9 +25,9 @@ import "github.com/pincluster/pincluster/persistence"
 //     window's item).
 //   - A failed pin's record (QueueFail) ends the CID's note too: the window's latest word on
 //     it is that pin (it came back in memory only, with no put).
-//   - A single put, and a requeue of the CID's failed entry (QueueRequeueOne, or every one by
-//     QueueRequeueFailed), also end the CID's evictedWhilePaging mark: the page may hold its
-//     new entry, which is not the settled one the mark is for.
+//   - An eviction's mark (evictedWhilePaging) is the seq of the entry its QueueDel or
+//     QueueFail removed: the page skips that entry and older ones of the CID, and takes any
+//     put or requeue made since, which has a higher seq.
 //   - The notes are made in write order: the writes in flight, then those pending.
 //   - A restarted instance's notes know nothing of the old instance's write in flight, so the
 //     restart waits for it to land (awaitWriter) before the fresh instance reads a page.
@@ -37,7 +37,6 @@ func (a *trackerActor) notePuts(op persistence.QueueOp) {
 	switch op.Kind {
 	case persistence.QueuePut:
 		k := op.Entry.Cid.KeyString()
-		delete(a.evictedWhilePaging, k)
 		if op.Entry.Unpin {
 			a.unpinWhilePaging[k] = struct{}{}
 		} else {
@@ -47,10 +46,6 @@ func (a *trackerActor) notePuts(op persistence.QueueOp) {
 		if !op.Entry.Unpin {
 			delete(a.unpinWhilePaging, op.Entry.Cid.KeyString())
 		}
-	case persistence.QueueRequeueOne:
-		delete(a.evictedWhilePaging, op.Entry.Cid.KeyString())
-	case persistence.QueueRequeueFailed:
-		clear(a.evictedWhilePaging)
 	case persistence.QueuePutBatch:
 		if len(a.unpinWhilePaging) == 0 {
 			return
@@ -63,8 +58,8 @@ func (a *trackerActor) notePuts(op persistence.QueueOp) {
 
 // pageStarts notes the puts not written yet as a page read begins.
 func (a *trackerActor) pageStarts() {
-	clear(a.evictedWhilePaging)
-	a.unpinWhilePaging = map[string]struct{}{}                // a fresh map: clear keeps a large one's memory
+	// Fresh maps: clear keeps a large one's memory.
+	a.evictedWhilePaging, a.unpinWhilePaging = map[string]uint64{}, map[string]struct{}{}
 	for _, b := range []*writeBatch{a.inflight, &a.pending} { // in write order
 		if b == nil {
 			continue

@@ -105,9 +105,10 @@ type trackerActor struct {
 	writerDone chan struct{}
 	cursor     uint64
 	paging     bool
-	// evictedWhilePaging holds CIDs that left the window during the page read in flight: the
-	// page may still show their entries (read before the delete committed).
-	evictedWhilePaging map[string]struct{}
+	// evictedWhilePaging holds, for CIDs that left the window during the page read in flight,
+	// the seq of the entry their leaving deleted: the page may still show it (read before the
+	// delete committed); a later entry of the CID has a higher seq.
+	evictedWhilePaging map[string]uint64
 	// unpinWhilePaging holds CIDs whose latest put, which may land after the page read in
 	// flight began, is a single unpin: the page may hold an older copy of their entries
 	// (pagerace.go).
@@ -127,7 +128,7 @@ func newTrackerActor(system *actor.ActorSystem, self peer.ID, cfg Config, backen
 		system: system, peer: self, cfg: cfg, backend: backend, queue: queue, logger: logger, ops: ops, queueLen: queueLen,
 		stored:             queue.QueueLen(),
 		items:              map[string]*item{},
-		evictedWhilePaging: map[string]struct{}{},
+		evictedWhilePaging: map[string]uint64{},
 		unpinWhilePaging:   map[string]struct{}{},
 		batchLive:          map[uint64]int{},
 	}

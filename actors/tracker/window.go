@@ -183,7 +183,7 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 			}
 		case persistence.QueueDel, persistence.QueueFail:
 			if err == nil && tag.it != nil && tag.it.gen == tag.gen {
-				a.evict(tag.it)
+				a.evict(tag.it, m.res.Entries[i].Seq)
 			}
 		}
 		if tag.ack != nil {
@@ -217,7 +217,7 @@ func (a *trackerActor) putLanded() {
 }
 
 // evict drops a settled or failed item from the window once its durable entry says so.
-func (a *trackerActor) evict(it *item) {
+func (a *trackerActor) evict(it *item, removed uint64) {
 	k := it.cid.KeyString()
 	if a.items[k] != it || (it.phase != phaseSettling && it.phase != phaseFailed) || len(it.waiters) > 0 {
 		return
@@ -227,8 +227,8 @@ func (a *trackerActor) evict(it *item) {
 		a.memQueued--
 	}
 	a.leftBatch(it)
-	if a.paging {
-		a.evictedWhilePaging[k] = struct{}{}
+	if a.paging && removed > 0 {
+		a.evictedWhilePaging[k] = max(a.evictedWhilePaging[k], removed)
 	}
 }
 
@@ -375,7 +375,7 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		if a.items[k] != nil {
 			continue // held already (its operation changed, or a recover put it in the window)
 		}
-		if _, ok := a.evictedWhilePaging[k]; ok {
+		if e.Seq <= a.evictedWhilePaging[k] {
 			continue // settled while the page was read: the page saw its entry before the delete
 		}
 		if !e.Unpin && a.unpinnedSince(k) {
