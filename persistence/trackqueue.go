@@ -34,7 +34,7 @@ var (
 
 // QueueEntry is one item of the tracker's durable queue.
 type QueueEntry struct {
-	Seq      uint64 // position in the queue (0 for failed entries)
+	Seq      uint64 // position in the queue (0 for failed entries; see QueueResult for Del and Fail)
 	Cid      api.Cid
 	Unpin    bool
 	Mode     api.PinMode

@@ -25,9 +25,10 @@ import "github.com/pincluster/pincluster/persistence"
 //     window's item).
 //   - A failed pin's record (QueueFail) ends the CID's note too: the window's latest word on
 //     it is that pin (it came back in memory only, with no put).
-//   - An eviction's mark (evictedWhilePaging) is the seq of the entry its QueueDel or
-//     QueueFail removed: the page skips that entry and older ones of the CID, and takes any
-//     put or requeue made since, which has a higher seq.
+//   - A QueueDel or QueueFail landing during a read marks the seq of the entry it removed
+//     (evictedWhilePaging), whether or not its item leaves the window then (it may have
+//     changed meanwhile, without a put): the page skips that entry and older ones of the
+//     CID, and takes any put or requeue made since, which has a higher seq.
 //   - The notes are made in write order: the writes in flight, then those pending.
 //   - A restarted instance's notes know nothing of the old instance's write in flight, so the
 //     restart waits for it to land (awaitWriter) before the fresh instance reads a page.

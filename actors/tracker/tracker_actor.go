@@ -105,9 +105,9 @@ type trackerActor struct {
 	writerDone chan struct{}
 	cursor     uint64
 	paging     bool
-	// evictedWhilePaging holds, for CIDs that left the window during the page read in flight,
-	// the seq of the entry their leaving deleted: the page may still show it (read before the
-	// delete committed); a later entry of the CID has a higher seq.
+	// evictedWhilePaging holds, for CIDs whose queued entry a QueueDel or QueueFail removed
+	// during the page read in flight, that entry's seq: the page may still show it (read
+	// before the delete committed); a later entry of the CID has a higher seq.
 	evictedWhilePaging map[string]uint64
 	// unpinWhilePaging holds CIDs whose latest put, which may land after the page read in
 	// flight began, is a single unpin: the page may hold an older copy of their entries

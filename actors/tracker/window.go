@@ -182,8 +182,14 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 				tag.ack.count += m.res.Requeued
 			}
 		case persistence.QueueDel, persistence.QueueFail:
+			// The entry removed is dead whether or not the item leaves now (it may have
+			// changed meanwhile without a put): a page read in flight must not take it.
+			if removed := m.res.Entries[i].Seq; err == nil && a.paging && removed > 0 {
+				k := op.Entry.Cid.KeyString()
+				a.evictedWhilePaging[k] = max(a.evictedWhilePaging[k], removed)
+			}
 			if err == nil && tag.it != nil && tag.it.gen == tag.gen {
-				a.evict(tag.it, m.res.Entries[i].Seq)
+				a.evict(tag.it)
 			}
 		}
 		if tag.ack != nil {
@@ -217,7 +223,7 @@ func (a *trackerActor) putLanded() {
 }
 
 // evict drops a settled or failed item from the window once its durable entry says so.
-func (a *trackerActor) evict(it *item, removed uint64) {
+func (a *trackerActor) evict(it *item) {
 	k := it.cid.KeyString()
 	if a.items[k] != it || (it.phase != phaseSettling && it.phase != phaseFailed) || len(it.waiters) > 0 {
 		return
@@ -227,9 +233,6 @@ func (a *trackerActor) evict(it *item, removed uint64) {
 		a.memQueued--
 	}
 	a.leftBatch(it)
-	if a.paging && removed > 0 {
-		a.evictedWhilePaging[k] = max(a.evictedWhilePaging[k], removed)
-	}
 }
 
 func (a *trackerActor) settleAck(ctx actor.Context, ack *pendingAck, err error) {
