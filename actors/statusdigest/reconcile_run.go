@@ -25,8 +25,8 @@ import (
 
 type (
 	// reconcileRun names one reconcile: messages of an earlier one (an earlier instance's)
-	// are ignored.
-	reconcileRun struct{}
+	// are ignored. Not zero-sized: Go may give every new zero-size value the same address.
+	reconcileRun struct{ _ byte }
 	// reconcileBatch: the reconcile's worker asks for a batch to be written; done gets the
 	// writer's report (buffered: the actor never waits for the worker).
 	reconcileBatch struct {

@@ -57,6 +57,17 @@ func (a *trackerActor) notePuts(op persistence.QueueOp) {
 	}
 }
 
+// noteRemoved marks seq, the queued entry that op (a QueueDel or QueueFail) removed while a
+// page is read (0: none): dead whether or not its item leaves the window now (it may have
+// changed meanwhile without a put), so the page must not take it.
+func (a *trackerActor) noteRemoved(op persistence.QueueOp, seq uint64) {
+	if !a.paging || seq == 0 {
+		return
+	}
+	k := op.Entry.Cid.KeyString()
+	a.evictedWhilePaging[k] = max(a.evictedWhilePaging[k], seq)
+}
+
 // pageStarts notes the puts not written yet as a page read begins.
 func (a *trackerActor) pageStarts() {
 	// Fresh maps: clear keeps a large one's memory.

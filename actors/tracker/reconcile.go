@@ -26,10 +26,11 @@ import (
 func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChanged) {
 	defer a.flushBatch()
 	for i, op := range ev.Ops {
-		if i < len(ev.Unheld) && ev.Unheld[i] && a.items[op.Cid.KeyString()] == nil {
+		held := a.items[op.Cid.KeyString()] != nil
+		if i < len(ev.Unheld) && ev.Unheld[i] && !held {
 			continue
 		}
-		if a.items[op.Cid.KeyString()] == nil && !a.roomInMemory() && !(op.Kind == crdt.OpPin && a.full() == nil && a.isExpected(op.Cid)) {
+		if !held && !a.roomInMemory() && !(op.Kind == crdt.OpPin && a.full() == nil && a.isExpected(op.Cid)) {
 			a.batchOut(op.Cid, op.Kind != crdt.OpPin, i < len(ev.Created) && ev.Created[i])
 			continue
 		}
@@ -42,7 +43,7 @@ func (a *trackerActor) onPinsetChanged(ctx actor.Context, ev messages.PinsetChan
 		case !ok:
 		case pin.AllocatedTo(a.peer):
 			a.track(ctx, pin, nil)
-		case i < len(ev.Created) && ev.Created[i] && a.items[op.Cid.KeyString()] == nil:
+		case i < len(ev.Created) && ev.Created[i] && !held:
 			// A new CID allocated elsewhere: never pinned here, nothing to unpin.
 		default:
 			a.untrack(ctx, op.Cid, nil)

@@ -182,11 +182,8 @@ func (a *trackerActor) onQueueWritten(ctx actor.Context, m queueWritten) {
 				tag.ack.count += m.res.Requeued
 			}
 		case persistence.QueueDel, persistence.QueueFail:
-			// The entry removed is dead whether or not the item leaves now (it may have
-			// changed meanwhile without a put): a page read in flight must not take it.
-			if err == nil && a.paging && m.res.Entries[i].Seq > 0 { // no entries when the write failed
-				k := op.Entry.Cid.KeyString()
-				a.evictedWhilePaging[k] = max(a.evictedWhilePaging[k], m.res.Entries[i].Seq)
+			if err == nil { // no entries when the write failed
+				a.noteRemoved(op, m.res.Entries[i].Seq)
 			}
 			if err == nil && tag.it != nil && tag.it.gen == tag.gen {
 				a.evict(tag.it)

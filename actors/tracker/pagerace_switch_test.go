@@ -12,9 +12,9 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// rev8Queue: its second page read, once read, waits until release2; the first QueueDel of
+// switchQueue: its second page read, once read, waits until release2; the first QueueDel of
 // cid x waits (before writing) until delRelease.
-type rev8Queue struct {
+type switchQueue struct {
 	*persistence.Store
 	x                      string
 	mu                     sync.Mutex
@@ -24,7 +24,7 @@ type rev8Queue struct {
 	del2                   chan struct{}
 }
 
-func (q *rev8Queue) QueuePage(after uint64, limit int) ([]persistence.QueueEntry, error) {
+func (q *switchQueue) QueuePage(after uint64, limit int) ([]persistence.QueueEntry, error) {
 	es, err := q.Store.QueuePage(after, limit)
 	q.mu.Lock()
 	i := q.pages
@@ -37,7 +37,7 @@ func (q *rev8Queue) QueuePage(after uint64, limit int) ([]persistence.QueueEntry
 	return es, err
 }
 
-func (q *rev8Queue) WriteQueue(ops []persistence.QueueOp, max int) (persistence.QueueResult, error) {
+func (q *switchQueue) WriteQueue(ops []persistence.QueueOp, max int) (persistence.QueueResult, error) {
 	for _, op := range ops {
 		if op.Kind == persistence.QueueDel && op.Entry.Cid.KeyString() == q.x {
 			q.mu.Lock()
@@ -81,7 +81,7 @@ func TestStalePinAfterANonDurableItemSwitchedDuringAPage(t *testing.T) {
 	}, 0); err != nil {
 		t.Fatal(err)
 	}
-	q := &rev8Queue{Store: st, x: x.Cid.KeyString(), read2: make(chan struct{}), release2: make(chan struct{}),
+	q := &switchQueue{Store: st, x: x.Cid.KeyString(), read2: make(chan struct{}), release2: make(chan struct{}),
 		delEntered: make(chan struct{}), delRelease: make(chan struct{}), del2: make(chan struct{})}
 	b := fake.New()
 	b.StallPin(x.Cid)
