@@ -60,6 +60,10 @@ func (a AddParams) Validate() error {
 	if err := a.PinOptions.ValidateLimits(); err != nil {
 		return err
 	}
+	// Checked before the data is read: the pin made after it would be refused.
+	if err := a.PinOptions.ValidateExpiry(time.Now()); err != nil {
+		return err
+	}
 	switch a.Layout {
 	case "", "balanced", "trickle":
 	default:

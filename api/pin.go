@@ -147,6 +147,18 @@ func (p Pin) Expired(now time.Time) bool {
 	return !p.ExpireAt.IsZero() && !p.ExpireAt.After(now)
 }
 
+// ValidateExpiry refuses an expiry at or before now, as IPFS Cluster does ("pin.ExpireAt set
+// before current time"): such a pin would be acknowledged and then unpinned by the next
+// expiry pass, which is a slow way to say no. It is checked where a client's pin enters (the
+// REST and batch APIs), not on pins that are already in the pinset (state import, ops from
+// other peers, the allocator), whose expiry may have passed since. Errors wrap ErrInvalid.
+func (o PinOptions) ValidateExpiry(now time.Time) error {
+	if !o.ExpireAt.IsZero() && !o.ExpireAt.After(now) {
+		return fmt.Errorf("%w: expire_at (%s) is not in the future", ErrInvalid, o.ExpireAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // AllocatedTo reports whether p is allocated to id. Empty allocations mean every peer.
 func (p Pin) AllocatedTo(id peer.ID) bool {
 	if len(p.Allocations) == 0 {
@@ -274,6 +286,9 @@ func PinOptionsFromQuery(q url.Values, now time.Time) (PinOptions, error) {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
 			return o, fmt.Errorf("%w: expire-at=%q is not an RFC3339 time", ErrInvalid, v)
+		}
+		if !t.After(now) {
+			return o, fmt.Errorf("%w: expire-at=%q is not in the future", ErrInvalid, v)
 		}
 		o.ExpireAt = t
 	}

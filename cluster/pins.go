@@ -27,6 +27,9 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 	if !c.Defined() {
 		return api.Pin{}, fmt.Errorf("%w: no CID given", api.ErrInvalid)
 	}
+	if err := opts.ValidateExpiry(time.Now()); err != nil {
+		return api.Pin{}, err
+	}
 	var from api.Pin
 	if opts.PinUpdate.Defined() {
 		var ok bool

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -119,5 +121,28 @@ func TestFindPins(t *testing.T) {
 	w.store.unindexed = true
 	if n, err := find(api.PinQuery{Name: "WEBSITE", NameMatch: api.MatchIExact}); err != nil || n != 2 {
 		t.Errorf("without indexes: %d, %v; want 2 by a scan", n, err)
+	}
+}
+
+// An expiry at or before now is refused before anything is stored, also in a pin update.
+func TestPinRefusesPastExpiry(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	c := testCid(t, "p")
+	past := time.Now().Add(-time.Second)
+	if _, err := w.svc.Pin(ctx, c, api.PinOptions{ExpireAt: past}); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "not in the future") {
+		t.Fatalf("past expiry: %v", err)
+	}
+	if _, err := w.svc.Pin(ctx, c, api.PinOptions{Name: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Pin(ctx, testCid(t, "u"), api.PinOptions{PinUpdate: c, ExpireAt: past}); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("pin update with a past expiry: %v", err)
+	}
+	if len(w.commits.changes) != 1 {
+		t.Fatalf("%d changes stored, want the one good pin", len(w.commits.changes))
+	}
+	if _, err := w.svc.Pin(ctx, testCid(t, "f"), api.PinOptions{ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("future expiry: %v", err)
 	}
 }

@@ -216,10 +216,13 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 	// a batch ingest's CPU.
 	good := make([]Line, 0, len(lines))
 	cids := make([]api.Cid, 0, len(lines))
+	now := s.now()
 	for _, l := range lines {
 		if l.Err == nil && req.Op == api.BatchPin {
 			l.Opts.ApplyDefaults(s.cfg.ReplicationFactorMin, s.cfg.ReplicationFactorMax)
-			l.Err = l.Opts.Validate()
+			if l.Err = l.Opts.Validate(); l.Err == nil {
+				l.Err = l.Opts.ValidateExpiry(now)
+			}
 		}
 		if l.Err != nil {
 			fail(l, l.Err)
@@ -321,7 +324,7 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 		}
 		return errs[reqOf[i]]
 	}
-	now := s.now().UTC()
+	now = s.now().UTC() // the pins' timestamp, once allocated
 	p.changes = make([]messages.Change, 0, len(reqs))
 	var enc pinEncoder
 	for _, g := range groups {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gocid "github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -313,5 +314,29 @@ func TestRunFlushesBeforeDone(t *testing.T) {
 	_, sum, err = run(t, svc, api.BatchPin, "bafkreie7ohywtosou76tasm7j63yigtzxe7d5zqus4zu3j6oltvgtibeom\n", api.PinOptions{})
 	if err != nil || !sum.Done || sum.OK != 1 {
 		t.Fatalf("a broadcast that does not drain failed the batch: %+v %v", sum, err)
+	}
+}
+
+// A line whose expiry has passed is refused, as a single POST would be (IPFS Cluster: "pin.ExpireAt
+// set before current time"); a command-line expiry applies to the lines without their own.
+func TestRunRefusesPastExpiry(t *testing.T) {
+	deps := newMemDeps()
+	svc := New(deps, Config{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+	input := `{"cid":"` + cidA + `","expire_at":"2020-01-02T03:04:05Z"}` + "\n" +
+		`{"cid":"` + cidB + `","expire_at":"2999-01-02T03:04:05Z"}` + "\n"
+	evs, sum, err := run(t, svc, api.BatchPin, input, api.PinOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failedLines(evs); !equalInts(got, []int{1}) || !strings.Contains(evs[0].Error, "not in the future") {
+		t.Fatalf("failed lines %v (%+v), want [1] as not in the future", got, evs)
+	}
+	if sum.OK != 1 || len(deps.pins) != 1 {
+		t.Fatalf("summary %+v, %d pins stored", sum, len(deps.pins))
+	}
+	past := api.PinOptions{ExpireAt: time.Now().Add(-time.Minute)}
+	evs, sum, err = run(t, svc, api.BatchPin, cidA+"\n"+`{"cid":"`+cidA+`","expire_at":"2999-01-02T03:04:05Z"}`+"\n", past)
+	if err != nil || !equalInts(failedLines(evs), []int{1}) || sum.OK != 1 {
+		t.Fatalf("command-line past expiry: %+v %+v %v", evs, sum, err)
 	}
 }

@@ -127,6 +127,7 @@ func TestAddErrors(t *testing.T) {
 	wantError(t, do(t, h, "POST", "/add?layout=spiral", strings.NewReader("x")), 400, "unknown layout")
 	wantError(t, do(t, h, "POST", "/add?format=tar", strings.NewReader("x")), 400, "unknown format")
 	wantError(t, do(t, h, "POST", "/add?expire-in=-5m", strings.NewReader("x")), 400, "must be positive")
+	wantError(t, do(t, h, "POST", "/add?expire-at=2020-01-02T03:04:05Z", strings.NewReader("x")), 400, "not in the future")
 	wantError(t, do(t, h, "POST", "/add?progress=sure", strings.NewReader("x")), 400, "progress")
 	wantError(t, do(t, h, "POST", "/add?format=car", strings.NewReader(strings.Repeat("x", 101))), 413, "max_add_bytes")
 
