@@ -39,6 +39,11 @@ type Config struct {
 	RequestTimeout time.Duration
 	// DialTimeout bounds dialing a peer and opening a stream to it.
 	DialTimeout time.Duration
+	// ProbeAfter is how long Request waits for another peer's answer before it checks with a
+	// libp2p ping that the peer is alive, and then again every ProbeAfter (probe.go).
+	ProbeAfter time.Duration
+	// ProbeTimeout bounds each of those pings: an unanswered one fails the request.
+	ProbeTimeout time.Duration
 	// MaxMessageSize bounds one encoded envelope (payload plus ~100 bytes of addressing), both
 	// sent and received.
 	MaxMessageSize int
@@ -52,7 +57,8 @@ type Config struct {
 
 // Default returns the default configuration.
 func Default() Config {
-	return Config{RequestTimeout: DefaultRequestTimeout, DialTimeout: DefaultDialTimeout, MaxMessageSize: DefaultMaxMessageSize}
+	return Config{RequestTimeout: DefaultRequestTimeout, DialTimeout: DefaultDialTimeout, MaxMessageSize: DefaultMaxMessageSize,
+		ProbeAfter: DefaultProbeAfter, ProbeTimeout: DefaultProbeTimeout}
 }
 
 // Validate reports a negative setting.
@@ -62,6 +68,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: remote request_timeout %s is negative: use a positive duration or 0 for %s", api.ErrInvalid, c.RequestTimeout, DefaultRequestTimeout)
 	case c.DialTimeout < 0:
 		return fmt.Errorf("%w: remote dial_timeout %s is negative: use a positive duration or 0 for %s", api.ErrInvalid, c.DialTimeout, DefaultDialTimeout)
+	case c.ProbeAfter < 0 || c.ProbeTimeout < 0:
+		return fmt.Errorf("%w: remote probe_after %s and probe_timeout %s must not be negative", api.ErrInvalid, c.ProbeAfter, c.ProbeTimeout)
 	case c.MaxMessageSize < 0:
 		return fmt.Errorf("%w: remote max_message_size %d is negative: use a positive size or 0 for %d", api.ErrInvalid, c.MaxMessageSize, DefaultMaxMessageSize)
 	}
@@ -75,6 +83,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = d.DialTimeout
+	}
+	if c.ProbeAfter == 0 {
+		c.ProbeAfter = d.ProbeAfter
+	}
+	if c.ProbeTimeout == 0 {
+		c.ProbeTimeout = d.ProbeTimeout
 	}
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = d.MaxMessageSize

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/actors/ask"
 	"github.com/pincluster/pincluster/api"
@@ -32,17 +33,31 @@ func (r *Remote) Request(ctx context.Context, to *actor.PID, msg any) (any, erro
 	if timeout <= 0 || ctx.Err() != nil {
 		return nil, r.ctxErr(ctx, to, peerName, timeout)
 	}
+	// A request to another peer is watched by liveness probes (probe.go) when it may wait
+	// longer than a probe round takes.
+	parent := ctx
+	if !r.isLocal(to.Address) && timeout > r.cfg.ProbeAfter+r.cfg.ProbeTimeout {
+		if id, err := peer.Decode(to.Address); err == nil {
+			var cancel context.CancelCauseFunc
+			ctx, cancel = context.WithCancelCause(ctx)
+			defer cancel(nil)
+			defer r.watch(ctx, id, peerName, cancel)()
+		}
+	}
 	// ask.Request, like every facade: a reply that arrives after the wait ended is dropped
 	// instead of racing with it (protoactor's futures write late replies without a lock).
 	v, err := ask.Request(ctx, r.system, to, msg, timeout)
+	var lost probeLost
 	switch {
+	case err != nil && errors.As(context.Cause(ctx), &lost) && parent.Err() == nil:
+		return nil, lost.err
 	case err == nil:
 	case errors.Is(err, actor.ErrTimeout):
 		return nil, fmt.Errorf("peer %s did not answer within %s (actor %q, %T): %w", peerName, timeout, to.Id, msg, api.ErrTimeout)
 	case errors.Is(err, actor.ErrDeadLetter):
 		return nil, remoteErr(CodeNotFound, "no actor named %q on peer %s", to.Id, peerName)
-	case ctx.Err() != nil:
-		return nil, r.ctxErr(ctx, to, peerName, timeout)
+	case parent.Err() != nil:
+		return nil, r.ctxErr(parent, to, peerName, timeout)
 	default:
 		return nil, fmt.Errorf("request to actor %q on peer %s: %w", to.Id, peerName, err)
 	}

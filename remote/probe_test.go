@@ -1,0 +1,98 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/network"
+	lping "github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/pincluster/pincluster/api"
+)
+
+var probeCfg = Config{RequestTimeout: 20 * time.Second, ProbeAfter: 100 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond}
+
+// freeze makes p's host take pings and never answer them, as a paused process does (its
+// connections stay open, nothing comes back).
+func freeze(t *testing.T, p *testPeer) {
+	done := make(chan struct{})
+	p.h.SetStreamHandler(lping.ID, func(s network.Stream) {
+		<-done
+		_ = s.Reset()
+	})
+	t.Cleanup(func() { close(done) })
+}
+
+// A request to a peer that stopped answering fails once a probe goes unanswered, as
+// unavailable, instead of waiting for RequestTimeout.
+func TestProbeFailsRequestToFrozenPeer(t *testing.T) {
+	a, b := pair(t, probeCfg)
+	to := a.r.PID(b.h.ID(), "echo")
+	if _, err := a.r.Request(context.Background(), to, &ping{Text: "warm"}); err != nil {
+		t.Fatal(err)
+	}
+	freeze(t, b)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.r.Request(context.Background(), to, &ping{Text: "sink"})
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "no libp2p ping answer") {
+			t.Fatalf("err = %v, want unavailable: no ping answer", err)
+		}
+	case <-time.After(probeCfg.RequestTimeout / 2):
+		t.Fatal("a request to a frozen peer waited for its timeout")
+	}
+}
+
+// lateActor answers each ping after delay, from a timer (the actor is free meanwhile).
+type lateActor struct {
+	system *actor.ActorSystem
+	delay  time.Duration
+}
+
+func (l lateActor) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*ping); ok {
+		sender := ctx.Sender()
+		time.AfterFunc(l.delay, func() { l.system.Root.Send(sender, &pong{Text: m.Text}) })
+	}
+}
+
+// A live peer that answers slowly is waited for through several probe rounds; one that never
+// answers but answers its pings times out as before.
+func TestProbeWaitsForLivePeer(t *testing.T) {
+	a, b := pair(t, probeCfg)
+	if _, err := b.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return lateActor{system: b.system, delay: 6 * probeCfg.ProbeAfter}
+	}), "late"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := a.r.Request(context.Background(), a.r.PID(b.h.ID(), "late"), &ping{Text: "slow"})
+	if err != nil || v.(*pong).Text != "slow" {
+		t.Fatalf("slow answer: %v, %v", v, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*probeCfg.ProbeAfter)
+	defer cancel()
+	_, err = a.r.Request(ctx, a.r.PID(b.h.ID(), "echo"), &ping{Text: "sink"})
+	if !errors.Is(err, api.ErrTimeout) {
+		t.Fatalf("no answer from a live peer: err = %v, want a timeout", err)
+	}
+}
+
+// The caller giving up is reported as such while a probe round is under way.
+func TestProbeKeepsCallerCancel(t *testing.T) {
+	a, b := pair(t, probeCfg)
+	freeze(t, b)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(probeCfg.ProbeAfter+probeCfg.ProbeTimeout/3, cancel)
+	_, err := a.r.Request(ctx, a.r.PID(b.h.ID(), "echo"), &ping{Text: "sink"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the caller's cancel", err)
+	}
+}
