@@ -85,15 +85,18 @@ func (s *AddService) addToAllocations(ctx context.Context, mr *multipart.Reader,
 // commitPin pins root on exactly the peers that hold its blocks, as IPFS Cluster's adder pins
 // with the allocations its block streamer chose: the allocations are the pin's, not user
 // allocations, so the user's options are stored as given. The options were validated by Add;
-// the queues are asked again (a long push may have filled them). A pin update goes through
-// PinService.Pin (it merges the options of the pin it updates), the allocations as user
-// allocations.
+// the expiry and the queues are checked again (a long push may have outlasted the one and
+// filled the others). A pin update goes through PinService.Pin (it merges the options of the
+// pin it updates), the allocations as user allocations.
 func (s *AddService) commitPin(ctx context.Context, root api.Cid, opts api.PinOptions, allocs []peer.ID) (api.Pin, error) {
 	if opts.PinUpdate.Defined() {
 		if opts.ReplicationFactorMin != -1 {
 			opts.UserAllocations = allocs
 		}
 		return s.pins.Pin(ctx, root, opts)
+	}
+	if err := opts.ValidateExpiry(time.Now()); err != nil { // an add that outlasted its --expire-in
+		return api.Pin{}, err
 	}
 	for _, g := range s.d.Gates {
 		if err := g.Full(); err != nil {

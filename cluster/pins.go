@@ -27,7 +27,8 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 	if !c.Defined() {
 		return api.Pin{}, fmt.Errorf("%w: no CID given", api.ErrInvalid)
 	}
-	if err := opts.ValidateExpiry(time.Now()); err != nil {
+	now := time.Now()
+	if err := opts.ValidateExpiry(now); err != nil {
 		return api.Pin{}, err
 	}
 	var from api.Pin
@@ -41,6 +42,9 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 			return api.Pin{}, fmt.Errorf("%w: pin update: %s is not in the pinset", api.ErrNotFound, opts.PinUpdate)
 		}
 		opts = mergeUpdate(from, opts)
+		if opts.ValidateExpiry(now) != nil { // inherited: the pin it updates has expired
+			return api.Pin{}, fmt.Errorf("%w: pin update: %s expired at %s; give the new pin an expiry in the future", api.ErrInvalid, from.Cid, from.ExpireAt.UTC().Format(time.RFC3339))
+		}
 	}
 	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)
 	if err := opts.Validate(); err != nil {

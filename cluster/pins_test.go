@@ -142,6 +142,15 @@ func TestPinRefusesPastExpiry(t *testing.T) {
 	if len(w.commits.changes) != 1 {
 		t.Fatalf("%d changes stored, want the one good pin", len(w.commits.changes))
 	}
+	// An update does not inherit an expiry that has passed (the pin it updates is expired but
+	// not yet unpinned); one given with it is kept.
+	w.store.put(t, api.Pin{Cid: c, Type: api.PinTypeData, PinOptions: api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1, ExpireAt: past}})
+	if _, err := w.svc.Pin(ctx, testCid(t, "v"), api.PinOptions{PinUpdate: c}); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "expired at") {
+		t.Fatalf("update of an expired pin: %v", err)
+	}
+	if _, err := w.svc.Pin(ctx, testCid(t, "v"), api.PinOptions{PinUpdate: c, ExpireAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("update of an expired pin with a new expiry: %v", err)
+	}
 	if _, err := w.svc.Pin(ctx, testCid(t, "f"), api.PinOptions{ExpireAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatalf("future expiry: %v", err)
 	}

@@ -32,7 +32,9 @@ func (r *Remote) handleStream(s network.Stream) {
 	}()
 
 	from := s.Conn().RemotePeer()
-	br := bufio.NewReaderSize(s, 64<<10)
+	in, done := r.stampReads(from, s)
+	defer done()
+	br := bufio.NewReaderSize(in, 64<<10)
 	for {
 		b, err := readFrame(br, r.cfg.MaxMessageSize)
 		if err != nil {

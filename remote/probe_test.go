@@ -96,3 +96,42 @@ func TestProbeKeepsCallerCancel(t *testing.T) {
 		t.Fatalf("err = %v, want the caller's cancel", err)
 	}
 }
+
+// chattyActor never answers a ping, but on one it makes its peer talk to the asker's peer for
+// a while (n messages to the PID in the ping's text... here: to echo on the asker's peer).
+type chattyActor struct {
+	system *actor.ActorSystem
+	n      int
+	every  time.Duration
+}
+
+func (c chattyActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*ping); ok {
+		to := actor.NewPID(ctx.Sender().Address, "echo")
+		for i := 1; i <= c.n; i++ {
+			time.AfterFunc(time.Duration(i)*c.every, func() { c.system.Root.Send(to, &ping{Text: "chat"}) })
+		}
+	}
+}
+
+// A peer that leaves its pings unanswered but keeps sending (a large answer on a slow link
+// delays a ping's echo behind it) is not taken for hung: the request waits its full time.
+func TestProbeBytesFromPeerKeepItAlive(t *testing.T) {
+	a, b := pair(t, probeCfg)
+	spawnEcho(t, a)
+	if _, err := b.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return chattyActor{system: b.system, n: 40, every: 50 * time.Millisecond}
+	}), "chatty"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.r.Request(context.Background(), a.r.PID(b.h.ID(), "echo"), &ping{Text: "warm"}); err != nil {
+		t.Fatal(err)
+	}
+	freeze(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*probeCfg.ProbeAfter)
+	defer cancel()
+	_, err := a.r.Request(ctx, a.r.PID(b.h.ID(), "chatty"), &ping{Text: "sink"})
+	if !errors.Is(err, api.ErrTimeout) {
+		t.Fatalf("err = %v, want a timeout: the peer was sending all along", err)
+	}
+}

@@ -120,6 +120,8 @@ type Remote struct {
 	closed    bool
 	endpoints map[peer.ID]*endpoint
 	inbound   map[network.Stream]struct{}
+	probes    map[peer.ID]*prober    // liveness probes of peers with requests waiting (probe.go)
+	reads     map[peer.ID]*readStamp // when bytes last came from each peer with an inbound stream
 }
 
 // New makes system reachable from other peers through h: it sets the system's address to the
@@ -148,6 +150,8 @@ func New(h host.Host, system *actor.ActorSystem, reg *Registry, cfg Config, log 
 		ctx: ctx, cancel: cancel,
 		endpoints: map[peer.ID]*endpoint{},
 		inbound:   map[network.Stream]struct{}{},
+		probes:    map[peer.ID]*prober{},
+		reads:     map[peer.ID]*readStamp{},
 	}
 	r.proc = &process{r: r}
 	system.ProcessRegistry.Address = addr
@@ -179,6 +183,10 @@ func (r *Remote) Close() error {
 	streams := make([]network.Stream, 0, len(r.inbound))
 	for s := range r.inbound {
 		streams = append(streams, s)
+	}
+	for id, p := range r.probes { // a round under way ends with r.ctx and is waited for below
+		p.timer.Stop()
+		delete(r.probes, id)
 	}
 	r.mu.Unlock()
 

@@ -41,7 +41,7 @@ func (r *Remote) Request(ctx context.Context, to *actor.PID, msg any) (any, erro
 			var cancel context.CancelCauseFunc
 			ctx, cancel = context.WithCancelCause(ctx)
 			defer cancel(nil)
-			defer r.watch(ctx, id, peerName, cancel)()
+			defer r.probe(id, peerName, cancel)()
 		}
 	}
 	// ask.Request, like every facade: a reply that arrives after the wait ended is dropped
