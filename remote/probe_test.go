@@ -135,3 +135,23 @@ func TestProbeBytesFromPeerKeepItAlive(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout: the peer was sending all along", err)
 	}
 }
+
+// A caller's deadline longer than RequestTimeout is honoured (up to twice it): the batch
+// ingest's wait for the other members (15 s) was cut at the 10 s default.
+func TestRequestHonoursALongerDeadline(t *testing.T) {
+	cfg := Config{RequestTimeout: 500 * time.Millisecond}
+	a, b := pair(t, cfg)
+	if _, err := b.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return lateActor{system: b.system, delay: 700 * time.Millisecond}
+	}), "late"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
+	defer cancel()
+	if _, err := a.r.Request(ctx, a.r.PID(b.h.ID(), "late"), &ping{Text: "x"}); err != nil {
+		t.Fatalf("an answer within the caller's deadline: %v", err)
+	}
+	if _, err := a.r.Request(context.Background(), a.r.PID(b.h.ID(), "late"), &ping{Text: "x"}); !errors.Is(err, api.ErrTimeout) {
+		t.Fatalf("no deadline: err = %v, want RequestTimeout to apply", err)
+	}
+}

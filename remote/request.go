@@ -14,8 +14,9 @@ import (
 )
 
 // Request sends msg to the actor at to (on any peer) and waits for its reply, for callers that
-// are not actors (facades, the REST API, tests). It waits at most Config.RequestTimeout or
-// until ctx ends. Errors: a *RemoteError when the message was not delivered (no such actor:
+// are not actors (facades, the REST API, tests). It waits until ctx's deadline, at most twice
+// Config.RequestTimeout, or RequestTimeout when ctx has none; a peer that stops answering is
+// given up on sooner (probe.go). Errors: a *RemoteError when the message was not delivered (no such actor:
 // api.ErrNotFound; unknown type: api.ErrInvalid; peer unreachable: api.ErrUnavailable), an
 // error wrapping api.ErrTimeout when the peer did not answer in time. A reply that is itself
 // a *RemoteError is returned as the error.
@@ -25,9 +26,9 @@ func (r *Remote) Request(ctx context.Context, to *actor.PID, msg any) (any, erro
 	}
 	timeout := r.cfg.RequestTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		if d := time.Until(dl); d < timeout {
-			timeout = d
-		}
+		// The caller's deadline, up to twice RequestTimeout: as long as the pending table
+		// remembers a request (sweep), so its reply still counts as one.
+		timeout = min(time.Until(dl), 2*r.cfg.RequestTimeout)
 	}
 	peerName := r.peerName(to.Address)
 	if timeout <= 0 || ctx.Err() != nil {
