@@ -211,9 +211,12 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 			p.Close()
 		}
 	}()
-	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, cfg.Cluster.ConnectionManager, opts.ConnGater, opts.Bandwidth, log); err != nil {
+	// Every stream's bytes are counted per peer: the remote's liveness probes read them.
+	traffic := &remote.TrafficCounter{Inner: opts.Bandwidth}
+	if p.host, err = newHost(ctx, ident, cfg.Cluster.ListenMultiaddress, secret, cfg.Cluster.ConnectionManager, opts.ConnGater, traffic, log); err != nil {
 		return nil, err
 	}
+	traffic.ForgetOnDisconnect(p.host.Network())
 	if opts.OnHost != nil {
 		opts.OnHost(p.host)
 	}
@@ -239,6 +242,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		return nil, err
 	}
 	rcfg := remote.Default()
+	rcfg.Traffic = traffic.Traffic
 	rcfg.Authorize = rpcwire.Authorize(p.roster.Trusted)
 	if cfg.Cluster.FollowerMode {
 		rcfg.Authorize = rpcwire.ForFollower(rcfg.Authorize)

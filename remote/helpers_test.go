@@ -52,9 +52,13 @@ type testPeer struct {
 
 func newTestPeer(t testing.TB, cfg Config, reg *Registry) *testPeer {
 	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	traffic := &TrafficCounter{}
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.BandwidthReporter(traffic))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Traffic == nil {
+		cfg.Traffic = traffic.Traffic
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLog() }))
 	r, err := New(h, system, reg, cfg, quietLog())

@@ -32,9 +32,7 @@ func (r *Remote) handleStream(s network.Stream) {
 	}()
 
 	from := s.Conn().RemotePeer()
-	in, done := r.stampReads(from, s)
-	defer done()
-	br := bufio.NewReaderSize(in, 64<<10)
+	br := bufio.NewReaderSize(s, 64<<10)
 	for {
 		b, err := readFrame(br, r.cfg.MaxMessageSize)
 		if err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -23,16 +21,25 @@ import (
 //
 // So while requests to another peer wait, that peer is probed: ProbeAfter after the first of
 // them began, and again every ProbeAfter while any still waits, one libp2p ping (its host
-// answers on its own goroutine however busy its actors are) bounded by ProbeTimeout. The peer
-// is lost, and every request waiting on it fails with api.ErrUnavailable, only when a ping
-// runs out its time and nothing at all arrived from the peer meanwhile (a large answer on a
-// slow link delays the ping's echo behind it; its bytes show the peer alive). A ping that
-// fails otherwise (no connection: the endpoint reports that itself; a stream limit) proves
-// nothing and the probe goes on. One probe per peer, whatever the number of waiting requests:
-// libp2p allows a few ping streams per peer, and concurrent pings beyond them fail at once.
+// answers on its own goroutine however busy its actors are) bounded by ProbeTimeout. A round
+// whose ping runs out its time is a strike unless bytes arrived from the peer meanwhile, on
+// any protocol (Config.Traffic: on a slow link a ping's echo waits behind whatever the peer
+// is sending, blocks or a large answer). The peer is lost at the first strike of a round in
+// which this side did not upload to it (uploadBytes), or at the second strike in a row (when
+// this side is uploading, its own ping waits behind that; and a paused peer's kernel goes on
+// taking bytes for a while, so sending alone does not prove it alive). Requests that were waiting when the
+// losing round began then fail with api.ErrUnavailable; those that came later wait for a
+// round of their own. A ping that fails otherwise (no connection: the endpoint reports that
+// itself; a stream limit) proves nothing. One probe per peer, whatever the number of waiting
+// requests: libp2p allows a few ping streams per peer, and pings beyond them fail at once.
 //
 // A round is a timer that starts an I/O worker (one ping), which reports back to probeDone;
 // nothing loops. Peers that do not list the ping protocol are not probed.
+
+// uploadBytes is how much this side must send a peer during a round for its timed-out ping to
+// count as possibly held up behind the upload (256 KiB in 3 s is about 700 kbit/s): the
+// heartbeats and gossip a member gets anyway would otherwise double the time to give up.
+const uploadBytes = 256 << 10
 
 // Defaults for the probe settings of Config.
 const (
@@ -50,9 +57,11 @@ func (p probeLost) Unwrap() error { return p.err }
 type prober struct {
 	id      peer.ID
 	name    string
-	waiters map[*context.CancelCauseFunc]struct{}
+	waiters map[*context.CancelCauseFunc]time.Time // when each began waiting
 	timer   *time.Timer
-	running bool // a round's ping is under way
+	running bool      // a round's ping is under way
+	began   time.Time // when the running round began
+	strikes int       // rounds in a row whose ping timed out with nothing received
 }
 
 // probe registers a request to id that waits under the context cancel cancels, and returns
@@ -69,13 +78,13 @@ func (r *Remote) probe(id peer.ID, name string, cancel context.CancelCauseFunc) 
 	}
 	p := r.probes[id]
 	if p == nil {
-		p = &prober{id: id, name: name, waiters: map[*context.CancelCauseFunc]struct{}{}}
+		p = &prober{id: id, name: name, waiters: map[*context.CancelCauseFunc]time.Time{}}
 		// Made stopped and armed once assigned: its callback reads p.timer.
 		p.timer = time.AfterFunc(math.MaxInt64, func() { r.probeRound(p) })
 		p.timer.Reset(r.cfg.ProbeAfter)
 		r.probes[id] = p
 	}
-	p.waiters[key] = struct{}{}
+	p.waiters[key] = time.Now()
 	return func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -97,15 +106,24 @@ func (r *Remote) probeRound(p *prober) {
 		r.mu.Unlock()
 		return
 	}
-	p.running = true
+	p.running, p.began = true, time.Now()
 	r.wg.Add(1)
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
-		start := time.Now()
-		lost := r.pingTimedOut(p.id)
-		r.probeDone(p, lost && !r.readSince(p.id, start))
+		in0, out0 := r.traffic(p.id)
+		timedOut := r.pingTimedOut(p.id)
+		in1, out1 := r.traffic(p.id)
+		r.probeDone(p, timedOut && in1 == in0, out1-out0 >= uploadBytes)
 	}()
+}
+
+// traffic is the bytes received from and sent to id so far (zero without Config.Traffic).
+func (r *Remote) traffic(id peer.ID) (in, out int64) {
+	if r.cfg.Traffic == nil {
+		return 0, 0
+	}
+	return r.cfg.Traffic(id)
 }
 
 // pingTimedOut pings id once over an existing connection and reports whether the ping ran out
@@ -126,71 +144,34 @@ func (r *Remote) pingTimedOut(id peer.ID) bool {
 	return errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil
 }
 
-// probeDone takes a round's verdict: the peer's waiting requests fail when it is lost, the next
-// round is armed while any wait, and the probe ends when none does.
-func (r *Remote) probeDone(p *prober, lost bool) {
+// probeDone takes a round's verdict (strike: the ping timed out with nothing received; sent:
+// this side uploaded at least uploadBytes to the peer meanwhile). When the peer is lost the
+// requests that waited since before the round fail; the next round is armed while any waits.
+func (r *Remote) probeDone(p *prober, strike, sent bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p.running = false
-	switch {
-	case r.closed || len(p.waiters) == 0:
+	if strike {
+		p.strikes++
+	} else {
+		p.strikes = 0
+	}
+	if r.closed {
 		delete(r.probes, p.id)
-	case lost:
+		return
+	}
+	if p.strikes >= 2 || (p.strikes == 1 && !sent) {
 		err := probeLost{fmt.Errorf("%w: peer %s does not answer: no libp2p ping answer within %s and nothing received from it; paused, overloaded or cut off", api.ErrUnavailable, p.name, r.cfg.ProbeTimeout)}
-		for cancel := range p.waiters {
-			(*cancel)(err)
+		for cancel, since := range p.waiters {
+			if !since.After(p.began) {
+				(*cancel)(err)
+				delete(p.waiters, cancel)
+			}
 		}
-		clear(p.waiters)
+	}
+	if len(p.waiters) == 0 {
 		delete(r.probes, p.id)
-	default:
-		p.timer.Reset(r.cfg.ProbeAfter)
+		return
 	}
-}
-
-// readStamp is when bytes last arrived from a peer on any of its inbound streams (UnixNano),
-// kept while it has one; streams counts them (guarded by Remote.mu).
-type readStamp struct {
-	at      atomic.Int64
-	streams int
-}
-
-// stampReads registers an inbound stream of id and returns its reader that stamps every read,
-// and the function to call when the stream ends.
-func (r *Remote) stampReads(id peer.ID, s io.Reader) (io.Reader, func()) {
-	r.mu.Lock()
-	st := r.reads[id]
-	if st == nil {
-		st = &readStamp{}
-		r.reads[id] = st
-	}
-	st.streams++
-	r.mu.Unlock()
-	return stampingReader{s, &st.at}, func() {
-		r.mu.Lock()
-		if st.streams--; st.streams == 0 {
-			delete(r.reads, id)
-		}
-		r.mu.Unlock()
-	}
-}
-
-// readSince reports whether bytes arrived from id at or after t.
-func (r *Remote) readSince(id peer.ID, t time.Time) bool {
-	r.mu.Lock()
-	st := r.reads[id]
-	r.mu.Unlock()
-	return st != nil && st.at.Load() >= t.UnixNano()
-}
-
-type stampingReader struct {
-	r  io.Reader
-	at *atomic.Int64
-}
-
-func (s stampingReader) Read(b []byte) (int, error) {
-	n, err := s.r.Read(b)
-	if n > 0 {
-		s.at.Store(time.Now().UnixNano())
-	}
-	return n, err
+	p.timer.Reset(r.cfg.ProbeAfter)
 }

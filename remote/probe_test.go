@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +18,13 @@ import (
 var probeCfg = Config{RequestTimeout: 20 * time.Second, ProbeAfter: 100 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond}
 
 // freeze makes p's host take pings and never answer them, as a paused process does (its
-// connections stay open, nothing comes back).
+// connections stay open, nothing comes back). A ping stream ends when the pinger resets it,
+// as a paused peer's would once it runs again.
 func freeze(t *testing.T, p *testPeer) {
-	done := make(chan struct{})
 	p.h.SetStreamHandler(lping.ID, func(s network.Stream) {
-		<-done
+		_, _ = io.Copy(io.Discard, s)
 		_ = s.Reset()
 	})
-	t.Cleanup(func() { close(done) })
 }
 
 // A request to a peer that stopped answering fails once a probe goes unanswered, as

@@ -44,6 +44,10 @@ type Config struct {
 	ProbeAfter time.Duration
 	// ProbeTimeout bounds each of those pings: an unanswered one fails the request.
 	ProbeTimeout time.Duration
+	// Traffic, when set, reports the bytes received from and sent to a peer so far on any
+	// protocol of the host (a libp2p bandwidth counter): the probes' evidence that a peer
+	// whose ping is slow is still alive. Without it a probe has only its ping.
+	Traffic func(peer.ID) (in, out int64)
 	// MaxMessageSize bounds one encoded envelope (payload plus ~100 bytes of addressing), both
 	// sent and received.
 	MaxMessageSize int
@@ -120,8 +124,7 @@ type Remote struct {
 	closed    bool
 	endpoints map[peer.ID]*endpoint
 	inbound   map[network.Stream]struct{}
-	probes    map[peer.ID]*prober    // liveness probes of peers with requests waiting (probe.go)
-	reads     map[peer.ID]*readStamp // when bytes last came from each peer with an inbound stream
+	probes    map[peer.ID]*prober // liveness probes of peers with requests waiting (probe.go)
 }
 
 // New makes system reachable from other peers through h: it sets the system's address to the
@@ -151,7 +154,6 @@ func New(h host.Host, system *actor.ActorSystem, reg *Registry, cfg Config, log 
 		endpoints: map[peer.ID]*endpoint{},
 		inbound:   map[network.Stream]struct{}{},
 		probes:    map[peer.ID]*prober{},
-		reads:     map[peer.ID]*readStamp{},
 	}
 	r.proc = &process{r: r}
 	system.ProcessRegistry.Address = addr
