@@ -311,3 +311,32 @@ func TestOpLogRunSplitOnce(t *testing.T) {
 	}
 	checkOps(t, s, b, 1, unpins)
 }
+
+// TestUnpinOfTrimmedPins: unpins of pins whose log entries were trimmed (a collection ran)
+// leave the log as it was below the floor and keep the full ops of the run that straddles it;
+// the log above the floor reads back exactly. (Such unpins no longer search the log for the
+// trimmed entries, which cost a step over every deleted key per unpin.)
+func TestUnpinOfTrimmedPins(t *testing.T) {
+	s, dir := openTemp(t)
+	a := newPeer(t, 1)
+	ops := pinRun(t, a, 1, 2000, 0)
+	mustApply(t, s, ops...)
+	seqs, _ := logKeys(t, s, a)
+	floor := seqs[0] + 10
+	if err := s.trimLog(context.Background(), a, floor); err != nil {
+		t.Fatal(err)
+	}
+	var unpins []crdt.Op
+	for i := uint64(1); i <= floor+20; i++ {
+		unpins = append(unpins, unpinOp(a, 2000+i, crdt.HLC(5000+i), ops[i-1].Cid))
+	}
+	for i, ch := range mustApply(t, s, unpins...) {
+		if !ch {
+			t.Fatalf("unpin %d did not apply", i+1)
+		}
+	}
+	want := append(append([]crdt.Op(nil), ops...), unpins...)
+	checkOps(t, s, a, floor+1, want)
+	s = reopen(t, s, dir)
+	checkOps(t, s, a, floor+1, want)
+}
