@@ -22,24 +22,41 @@ import (
 // So while requests to another peer wait, that peer is probed: ProbeAfter after the first of
 // them began, and again every ProbeAfter while any still waits, one libp2p ping (its host
 // answers on its own goroutine however busy its actors are) bounded by ProbeTimeout. A round
-// whose ping runs out its time is a strike unless bytes arrived from the peer meanwhile, on
-// any protocol (Config.Traffic: on a slow link a ping's echo waits behind whatever the peer
-// is sending, blocks or a large answer). The peer is lost at the first strike of a round in
-// which this side did not upload to it (uploadBytes), or at the second strike in a row (when
-// this side is uploading, its own ping waits behind that; and a paused peer's kernel goes on
-// taking bytes for a while, so sending alone does not prove it alive). Requests that were waiting when the
-// losing round began then fail with api.ErrUnavailable; those that came later wait for a
-// round of their own. A ping that fails otherwise (no connection: the endpoint reports that
-// itself; a stream limit) proves nothing. One probe per peer, whatever the number of waiting
-// requests: libp2p allows a few ping streams per peer, and pings beyond them fail at once.
+// whose ping runs out its time with nothing arriving from the peer meanwhile, on any protocol
+// (Config.Traffic: on a slow link a ping's echo waits behind whatever the peer is sending),
+// finds it silent. A silent peer is lost, unless this side's own upload to it moved during
+// the round (movingBytes): then its ping may be queued behind that upload on a slow link, and the peer is
+// given until the upload since it went silent passes absorbBytes (what a paused peer's
+// buffers can still take). Requests that were waiting when the losing round began then fail
+// with api.ErrUnavailable; those that came later wait for a round of their own. A round this
+// process slept through (paused itself, starved of CPU) gives no verdict; a ping that fails
+// otherwise (no connection: the endpoint reports that itself; a stream limit) proves nothing.
+// One probe per peer, whatever the number of waiting requests: libp2p allows a few ping
+// streams per peer, and pings beyond them fail at once. Pings go over whichever connection
+// libp2p picks: a peer with a dead connection and a live one is judged by the live one's bytes.
 //
 // A round is a timer that starts an I/O worker (one ping), which reports back to probeDone;
 // nothing loops. Peers that do not list the ping protocol are not probed.
 
-// uploadBytes is how much this side must send a peer during a round for its timed-out ping to
-// count as possibly held up behind the upload (256 KiB in 3 s is about 700 kbit/s): the
-// heartbeats and gossip a member gets anyway would otherwise double the time to give up.
-const uploadBytes = 256 << 10
+// absorbBytes bounds what a paused peer can still take from this side (its yamux windows of up
+// to 16 MiB and socket buffers): while this side's upload to a silent peer goes on and stays
+// under it, the peer may be alive behind a slow link with the ping queued after the upload;
+// past it, or once the upload stops moving, it is not.
+const absorbBytes = 24 << 20
+
+// movingBytes is the least upload during a round that counts as this side's upload moving:
+// the heartbeats and gossip a member gets anyway are less, and a ping is not held up for
+// seconds behind them.
+const movingBytes = 64 << 10
+
+// A round's verdict.
+type roundVerdict int
+
+const (
+	roundAnswered roundVerdict = iota // the ping came back, or bytes came from the peer
+	roundSilent                       // the ping timed out and nothing came from the peer
+	roundVoid                         // this process stood still during the round: no verdict
+)
 
 // Defaults for the probe settings of Config.
 const (
@@ -55,13 +72,13 @@ func (p probeLost) Unwrap() error { return p.err }
 
 // prober is the probe of one peer; its fields are guarded by Remote.mu.
 type prober struct {
-	id      peer.ID
-	name    string
-	waiters map[*context.CancelCauseFunc]time.Time // when each began waiting
-	timer   *time.Timer
-	running bool      // a round's ping is under way
-	began   time.Time // when the running round began
-	strikes int       // rounds in a row whose ping timed out with nothing received
+	id       peer.ID
+	name     string
+	waiters  map[*context.CancelCauseFunc]time.Time // when each began waiting
+	timer    *time.Timer
+	running  bool      // a round's ping is under way
+	began    time.Time // when the running round began
+	uploaded int64     // bytes sent to the peer since it went silent
 }
 
 // probe registers a request to id that waits under the context cancel cancels, and returns
@@ -112,9 +129,19 @@ func (r *Remote) probeRound(p *prober) {
 	go func() {
 		defer r.wg.Done()
 		in0, out0 := r.traffic(p.id)
+		start := time.Now()
 		timedOut := r.pingTimedOut(p.id)
 		in1, out1 := r.traffic(p.id)
-		r.probeDone(p, timedOut && in1 == in0, out1-out0 >= uploadBytes)
+		if time.Since(start) > r.cfg.ProbeTimeout+r.cfg.ProbeTimeout/2 {
+			// This process stood still (paused, starved): the answer may be sitting unread.
+			r.probeDone(p, roundVoid, 0)
+			return
+		}
+		v := roundAnswered
+		if timedOut && in1 == in0 {
+			v = roundSilent
+		}
+		r.probeDone(p, v, out1-out0)
 	}()
 }
 
@@ -144,23 +171,26 @@ func (r *Remote) pingTimedOut(id peer.ID) bool {
 	return errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil
 }
 
-// probeDone takes a round's verdict (strike: the ping timed out with nothing received; sent:
-// this side uploaded at least uploadBytes to the peer meanwhile). When the peer is lost the
-// requests that waited since before the round fail; the next round is armed while any waits.
-func (r *Remote) probeDone(p *prober, strike, sent bool) {
+// probeDone takes a round's verdict and what this side sent the peer during it. The peer is
+// lost when it was silent and this side's upload to it did not move, or moved past
+// absorbBytes since it went silent; the requests that waited since before the round then
+// fail. The next round is armed while any request waits.
+func (r *Remote) probeDone(p *prober, v roundVerdict, sent int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p.running = false
-	if strike {
-		p.strikes++
-	} else {
-		p.strikes = 0
-	}
 	if r.closed {
 		delete(r.probes, p.id)
 		return
 	}
-	if p.strikes >= 2 || (p.strikes == 1 && !sent) {
+	switch v {
+	case roundAnswered:
+		p.uploaded = 0
+	case roundSilent:
+		if sent >= movingBytes && p.uploaded+sent < absorbBytes {
+			p.uploaded += sent
+			break
+		}
 		err := probeLost{fmt.Errorf("%w: peer %s does not answer: no libp2p ping answer within %s and nothing received from it; paused, overloaded or cut off", api.ErrUnavailable, p.name, r.cfg.ProbeTimeout)}
 		for cancel, since := range p.waiters {
 			if !since.After(p.began) {

@@ -17,8 +17,8 @@ import (
 // BandwidthCounter updates its totals once a second, too coarse to tell whether anything came
 // during one probe round. It is a metrics.Reporter (libp2p.BandwidthReporter) that passes
 // every call on to Inner when set, which answers the bandwidth queries (zero without it). The
-// ping protocol's own bytes are not counted: a probe's ping (and the stream negotiation a
-// host answers even while its peer's actors hang) is no evidence either way.
+// ping protocol's own bytes are not counted where its streams are labelled (outbound): a
+// probe's ping is no evidence either way.
 // Forget drops a disconnected peer's counts.
 type TrafficCounter struct {
 	Inner metrics.Reporter
@@ -59,7 +59,7 @@ func (c *TrafficCounter) ForgetOnDisconnect(n network.Network) {
 }
 
 func (c *TrafficCounter) LogSentMessageStream(size int64, proto protocol.ID, p peer.ID) {
-	if proto != lping.ID {
+	if size > 0 && proto != lping.ID { // a 0-byte call after a Forget must not bring p back
 		c.of(p).out.Add(size)
 	}
 	if c.Inner != nil {
@@ -68,7 +68,7 @@ func (c *TrafficCounter) LogSentMessageStream(size int64, proto protocol.ID, p p
 }
 
 func (c *TrafficCounter) LogRecvMessageStream(size int64, proto protocol.ID, p peer.ID) {
-	if proto != lping.ID {
+	if size > 0 && proto != lping.ID {
 		c.of(p).in.Add(size)
 	}
 	if c.Inner != nil {
