@@ -59,7 +59,6 @@ type queueWritten struct {
 type queuePaged struct {
 	from    *trackerActor // the incarnation that asked (a restarted tracker ignores others)
 	entries []persistence.QueueEntry
-	asked   int
 	epoch   uint64 // the write epoch when the read started
 	err     error
 }

@@ -330,7 +330,7 @@ func (a *trackerActor) page(ctx actor.Context) {
 	go func() { // an I/O worker: reads, reports back
 		defer a.ops.Done()
 		es, err := queue.QueuePage(after, n)
-		system.Root.Send(self, queuePaged{from: a, entries: es, asked: n, epoch: epoch, err: err})
+		system.Root.Send(self, queuePaged{from: a, entries: es, epoch: epoch, err: err})
 	}()
 }
 
@@ -346,11 +346,9 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 	}
 	now := time.Now()
 	full := false
-	got := 0 // CIDs read, those of batch entries too
 	a.needRoom = 0
 	for _, e := range m.entries {
 		if e.Batch != nil {
-			got += len(e.Batch)
 			// Taken whole or not at all: read again once the window has the room. An entry
 			// made for a larger window (queue_window lowered since) waits for an empty one.
 			if need := min(len(e.Batch), a.cfg.QueueWindow); a.cfg.QueueWindow-len(a.items) < need {
@@ -361,7 +359,6 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 			a.takeBatch(ctx, e)
 			continue
 		}
-		got++
 		if len(a.items) >= a.cfg.QueueWindow {
 			// Items admitted in memory while the page was read took the room it was asked
 			// for: the rest of the page is read again later (the cursor stays before it).
@@ -388,8 +385,11 @@ func (a *trackerActor) onQueuePaged(ctx actor.Context, m queuePaged) {
 		a.items[k] = it
 		a.enqueue(ctx, it, it.op == opUnpin && it.attempts == 0 || usePriorityQueue(it.attempts, it.created, now, a.cfg))
 	}
-	// A short page means the queue is read to its end, unless a write landed meanwhile.
-	if !full && got < m.asked && a.epoch == m.epoch {
+	// An empty page means the queue is read to its end, unless a write landed meanwhile. A
+	// short one does not: a page stops before a batch entry that would take it over the room
+	// asked for (QueuePage), and taking that for the end left the rest of the queue unread
+	// until some later write. The end costs one more read of nothing.
+	if !full && len(m.entries) == 0 && a.epoch == m.epoch {
 		a.exhausted = true
 	}
 }
