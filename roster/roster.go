@@ -29,6 +29,7 @@ import (
 	"github.com/pincluster/pincluster/actors/syncer"
 	"github.com/pincluster/pincluster/messages"
 	"github.com/pincluster/pincluster/persistence"
+	"github.com/pincluster/pincluster/remote"
 )
 
 // Config is what the roster needs from the peer's config and identity.
@@ -236,7 +237,7 @@ func (r *Roster) PeerName(id peer.ID) string {
 // removed peers, sorted (cluster.Members).
 func (r *Roster) Members(ctx context.Context) []peer.ID {
 	set := map[peer.ID]bool{r.cfg.Self: true}
-	for _, id := range r.host.Network().Peers() {
+	for _, id := range r.Connected() {
 		set[id] = true
 	}
 	if live, err := r.actors().Monitor.LivePeers(ctx); err == nil {
@@ -274,8 +275,22 @@ func (r *Roster) Known(ctx context.Context, id peer.ID) (bool, error) {
 // Visible is Members (syncer.Membership).
 func (r *Roster) Visible(ctx context.Context) []peer.ID { return r.Members(ctx) }
 
-// Connected lists the peers connected now (antientropy.Members).
-func (r *Roster) Connected() []peer.ID { return r.host.Network().Peers() }
+// Connected lists the cluster peers connected now (antientropy.Members): the host also
+// carries the embedded IPFS node's connections, and an IPFS node given the cluster secret
+// (swarm.key, to share the private network) connects to it too; such a peer is no member. A
+// peer counts once identify shows it serves the cluster's protocol (remote.ProtocolID), or
+// while identify has not told its protocols yet.
+func (r *Roster) Connected() []peer.ID {
+	peers := r.host.Network().Peers()
+	out := peers[:0:0]
+	for _, id := range peers {
+		protos, err := r.host.Peerstore().GetProtocols(id)
+		if err != nil || len(protos) == 0 || slices.Contains(protos, remote.ProtocolID) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // Allowed reports whether ops may be pulled from id (antientropy.Members).
 func (r *Roster) Allowed(id peer.ID) bool { return !r.IsRemoved(id) && r.Trusted(id) }

@@ -3,10 +3,15 @@ package roster
 import (
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/persistence"
+	"github.com/pincluster/pincluster/remote"
 )
 
 // TestTrustRules: trusted_peers decides, a removed peer is refused for good except for the
@@ -82,5 +87,46 @@ func TestOwnRemovalIsTold(t *testing.T) {
 	}
 	if r.IsRemoved(self) || !r.Trusted(self) || r.IsRemoved(a) {
 		t.Fatal("this peer's own removal changed its own view")
+	}
+}
+
+// A connected peer that does not serve the cluster's protocol (an IPFS node sharing the
+// private network, a bitswap peer of the embedded node) is not a member; one that does is,
+// and so is one whose protocols identify has not told yet.
+func TestConnectedIsClusterPeersOnly(t *testing.T) {
+	store, err := persistence.Open(persistence.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	hosts := make([]host.Host, 3)
+	for i := range hosts {
+		if hosts[i], err = libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")); err != nil {
+			t.Fatal(err)
+		}
+		defer hosts[i].Close()
+	}
+	self, member, ipfsNode := hosts[0], hosts[1], hosts[2]
+	member.SetStreamHandler(remote.ProtocolID, func(s network.Stream) { _ = s.Reset() })
+	r, err := New(Config{Self: self.ID(), TrustedPeers: []string{"*"}}, self, store, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, h := range []host.Host{member, ipfsNode} {
+		if err := self.Connect(t.Context(), peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := r.Connected()
+		if len(got) == 1 && got[0] == member.ID() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Connected = %v, want only the member %s (the IPFS node is %s)", got, member.ID(), ipfsNode.ID())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
