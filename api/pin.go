@@ -303,7 +303,10 @@ func PinOptionsFromQuery(q url.Values, now time.Time) (PinOptions, error) {
 		o.ExpireAt = now.Add(d)
 	}
 	for k, vs := range q {
-		if strings.HasPrefix(k, "meta-") && len(k) > 5 && len(vs) > 0 {
+		if k == "meta-" {
+			return o, fmt.Errorf("%w: meta-: the metadata key is empty (meta-<key>=<value>)", ErrInvalid)
+		}
+		if strings.HasPrefix(k, "meta-") && len(vs) > 0 {
 			if o.Metadata == nil {
 				o.Metadata = map[string]string{}
 			}

@@ -22,13 +22,16 @@ type TokenCmd struct {
 // the --basic-auth credentials and prints it. Scripts then pass it with --token or
 // PINCLUSTER_TOKEN; `--enc json` also prints its id, for token revoke.
 type TokenNewCmd struct {
-	ExpiresIn   time.Duration `name:"expires-in" placeholder:"DURATION" help:"Lifetime of the token (e.g. 1h, 30m; default: the daemon's api.restapi.token_ttl, 24h)."`
-	Permissions []string      `name:"permissions" sep:"," placeholder:"PERM" help:"What the token may do: read (GET endpoints), pin (pin, unpin, add, recover), admin (everything). Default: all of the user's."`
+	ExpiresIn   *time.Duration `name:"expires-in" placeholder:"DURATION" help:"Lifetime of the token (e.g. 1h, 30m; default: the daemon's api.restapi.token_ttl, 24h)."`
+	Permissions []string       `name:"permissions" sep:"," placeholder:"PERM" help:"What the token may do: read (GET endpoints), pin (pin, unpin, add, recover), admin (everything). Default: all of the user's."`
 }
 
 func (c *TokenNewCmd) Run(g *Globals) error {
-	if c.ExpiresIn < 0 {
-		return fmt.Errorf("--expires-in %s must be positive", c.ExpiresIn)
+	var ttl time.Duration // 0: the daemon's token_ttl
+	if c.ExpiresIn != nil {
+		if ttl = *c.ExpiresIn; ttl <= 0 {
+			return fmt.Errorf("--expires-in %s must be positive", ttl)
+		}
 	}
 	var perms []string
 	for _, p := range c.Permissions {
@@ -51,7 +54,7 @@ func (c *TokenNewCmd) Run(g *Globals) error {
 	}
 	ctx, cancel := g.ctx(false)
 	defer cancel()
-	tok, err := cl.IssueToken(ctx, c.ExpiresIn, perms)
+	tok, err := cl.IssueToken(ctx, ttl, perms)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,7 @@ func TestTokenCommandLocalErrors(t *testing.T) {
 		{[]string{"token"}, "needs credentials: give --basic-auth"},
 		{[]string{"--basic-auth", "a:b", "token", "--permissions", "root"}, `unknown permission "root"`},
 		{[]string{"--basic-auth", "a:b", "token", "--expires-in", "soon"}, "expires-in"},
+		{[]string{"--basic-auth", "a:b", "token", "--expires-in", "0s"}, "must be positive"},
 	} {
 		r := runCLI(t, append([]string{h}, tc.args...)...)
 		if r.code != ExitLocal || !strings.Contains(r.err, tc.want) {
