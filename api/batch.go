@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -46,6 +47,27 @@ type BatchEvent struct {
 	// members (the receiving peer included) held every line when it ended, of how many.
 	HeldBy int `json:"held_by,omitempty"`
 	Peers  int `json:"peers,omitempty"`
+}
+
+// MarshalJSON writes every count of the Done event, zeros too (it is the summary a client
+// reads: ok, through, failed, unchanged); the other events leave their zero fields out.
+func (e BatchEvent) MarshalJSON() ([]byte, error) {
+	type plain BatchEvent
+	if !e.Done {
+		return json.Marshal(plain(e))
+	}
+	return json.Marshal(struct {
+		Line      int    `json:"line,omitempty"`
+		Input     string `json:"input,omitempty"`
+		Error     string `json:"error,omitempty"`
+		OK        int    `json:"ok"`
+		Through   int    `json:"through"`
+		Done      bool   `json:"done"`
+		Failed    int    `json:"failed"`
+		Unchanged int    `json:"unchanged"`
+		HeldBy    int    `json:"held_by,omitempty"`
+		Peers     int    `json:"peers,omitempty"`
+	}{e.Line, e.Input, e.Error, e.OK, e.Through, e.Done, e.Failed, e.Unchanged, e.HeldBy, e.Peers})
 }
 
 // BatchFailure is a failed line of a batch as the CLI reports it.

@@ -51,6 +51,8 @@ func TestPinErrors(t *testing.T) {
 		{"bad expire-in", "POST", "/pins/" + c + "?expire-in=soon", 400, "expire-in"},
 		{"negative expire-in", "POST", "/pins/" + c + "?expire-in=-1h", 400, "must be positive"},
 		{"bad expire-at", "POST", "/pins/" + c + "?expire-at=tomorrow", 400, "expire-at"},
+		{"get batch", "GET", "/pins/batch", 405, "not allowed on /pins/batch"},
+		{"delete batch", "DELETE", "/pins/batch", 405, "not allowed on /pins/batch"},
 		{"empty meta key", "POST", "/pins/" + c + "?meta-=x", 400, "metadata key is empty"},
 		{"past expire-at", "POST", "/pins/" + c + "?expire-at=2020-01-02T03:04:05Z", 400, "is not in the future"},
 		{"past expire-at of a path", "POST", "/pins/ipfs/" + c + "?expire-at=2020-01-02T03:04:05Z", 400, "is not in the future"},

@@ -30,6 +30,13 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /pins/{cid}", s.status)
 	s.handle(mux, "POST /pins/recover", s.recoverAll)
 	s.handle(mux, "POST "+batchPath, s.guardedBody("ingest pins", s.cfg.MaxAddBytes, s.pinsBatch))
+	// Without these, GET and DELETE /pins/batch would match /pins/{cid} ("batch" is not a CID).
+	for _, m := range []string{"GET", "DELETE"} {
+		mux.HandleFunc(m+" "+batchPath, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeErrorStatus(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: POST)", r.Method, batchPath))
+		})
+	}
 	s.handle(mux, "POST /pins/{cid}", s.pin)
 	s.handle(mux, "DELETE /pins/{cid}", s.unpin)
 	// /pins/{cid}/recover and /pins/ipfs/{path...} overlap, so one pattern takes both.
