@@ -86,7 +86,7 @@ func (c *Client) Add(ctx context.Context, paths []string, params api.AddParams, 
 		}()
 		return cancelOnClose{pr, cancel}, mw.FormDataContentType(), nil
 	}
-	err := stream(ctx, c, request{method: http.MethodPost, path: "/add", query: params.ToQuery(), body: body},
+	err := stream(ctx, c, request{method: http.MethodPost, path: "/add", query: params.ToQuery(), body: body, expect100: true},
 		func(o api.AddedOutput) error {
 			if out != nil {
 				out(o)

@@ -22,7 +22,7 @@ func (c *Client) Batch(ctx context.Context, op api.BatchOp, opts api.PinOptions,
 		q = map[string][]string{}
 	}
 	q.Set("op", string(op))
-	req := request{method: http.MethodPost, path: "/pins/batch", query: q,
+	req := request{method: http.MethodPost, path: "/pins/batch", query: q, expect100: true,
 		body: func() (io.ReadCloser, string, error) {
 			rc, err := open()
 			return rc, "application/x-ndjson", err

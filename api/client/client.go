@@ -133,6 +133,10 @@ type request struct {
 	// basicAuth prefers basic auth over Config.Token (POST /token).
 	basicAuth bool
 	accept    string // the Accept header ("": application/json)
+	// expect100 sends "Expect: 100-continue" with a long body (add, batch): the body waits for
+	// the server's go-ahead, so a refusal (403 for a client without pin permission, 401) is
+	// read as such, not lost in a reset while the upload was still going.
+	expect100 bool
 }
 
 // do sends req to the current host, failing over to the next ones on connection errors. On
@@ -195,6 +199,9 @@ func (c *Client) send(ctx context.Context, h host, req request) (*http.Response,
 	}
 	if ctype != "" {
 		hr.Header.Set("Content-Type", ctype)
+	}
+	if req.expect100 {
+		hr.Header.Set("Expect", "100-continue")
 	}
 	accept := req.accept
 	if accept == "" {

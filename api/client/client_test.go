@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,4 +383,39 @@ func mustCid(t *testing.T, s string) api.Cid {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// countingBody counts what the transport read of a request body.
+type countingBody struct {
+	n   atomic.Int64
+	src io.Reader
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.src.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+func (b *countingBody) Close() error { return nil }
+
+// A batch (and an add) asks for the server's go-ahead before its body: a refusal comes back as
+// the server's error with nothing of a large body sent, not as a reset while uploading (QA:
+// "cannot reach the daemon" for a client without pin permission).
+func TestBatchWaitsForTheGoAhead(t *testing.T) {
+	var expect string
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		expect = r.Header.Get("Expect")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"code":403,"message":"user bob lacks the pin permission"}`)
+	}), Config{})
+	body := &countingBody{src: strings.NewReader(strings.Repeat("bafkqaaa\n", 1<<20))}
+	err := c.Batch(context.Background(), api.BatchPin, api.PinOptions{}, func() (io.ReadCloser, error) { return body, nil }, func(api.BatchEvent) error { return nil })
+	var ae api.Error
+	if !errors.As(err, &ae) || ae.Code != http.StatusForbidden {
+		t.Fatalf("err = %v, want the server's 403", err)
+	}
+	if expect != "100-continue" || body.n.Load() != 0 {
+		t.Fatalf("Expect %q, %d body bytes sent before the refusal", expect, body.n.Load())
+	}
 }
