@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -296,17 +298,20 @@ func (s *StatusService) Recover(ctx context.Context, c api.Cid, local bool) (api
 
 // RecoverAll recovers every item in error on this peer and, unless local, asks every other
 // member to recover its own; it streams each outcome as it ends (fn is never called
-// concurrently). A member that cannot recover is logged and skipped.
+// concurrently). Members that could not recover (down, paused) are named in the error
+// returned once every other outcome is streamed.
 func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.GlobalPinInfo) error) error {
 	_, err := s.RecoverAllLocal(ctx, fn)
 	if err != nil || local {
 		return err
 	}
 	var first error
+	var failed []string
 	others := s.fan.others(ctx, nil)
 	refused := askStatus(ctx, s.fan, others, &messages.RecoverAllRequest{}, 0, -1, func(id peer.ID, infos []api.PinInfo, err string) {
 		if err != "" {
 			s.d.Log.Warn("recover: a peer could not recover its items", "peer", id, "err", err)
+			failed = append(failed, fmt.Sprintf("%s: %s", s.fan.members.PeerName(id), err))
 			return
 		}
 		for _, pi := range infos {
@@ -317,6 +322,11 @@ func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.
 	})
 	if first == nil {
 		first = refusedByAll(len(others), refused, s.d.Members.Self(), "recover")
+	}
+	if first == nil && len(failed) > 0 {
+		// After every outcome that came: the caller learns which peers recovered nothing.
+		slices.Sort(failed)
+		first = fmt.Errorf("%w: %d of %d other peers could not recover their items: %s", api.ErrUnavailable, len(failed), len(others), strings.Join(failed, "; "))
 	}
 	return first
 }
