@@ -167,3 +167,26 @@ func TestLocalStatusIPFSDown(t *testing.T) {
 		t.Error("cluster_error without the reason")
 	}
 }
+
+// recover (all, local) retries the pins the IPFS node lost (unexpectedly_unpinned, which the
+// tracker does not hold) besides the tracker's errored items, as IPFS Cluster does (QA: they
+// were left as they were until the next state sync).
+func TestRecoverAllLocalTakesUnexpectedlyUnpinned(t *testing.T) {
+	w := newWorld(t)
+	cases := localFixture(t, w)
+	var got []string
+	if _, err := w.svc.RecoverAllLocal(context.Background(), func(g api.GlobalPinInfo) error {
+		got = append(got, g.Name)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := cases["unexpectedly-unpinned"]
+	found := false
+	for _, n := range got {
+		found = found || n == "unexpectedly-unpinned"
+	}
+	if !found {
+		t.Fatalf("recovered %v, want %s (unexpectedly unpinned) among them", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -331,9 +332,18 @@ func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.
 	return first
 }
 
-// RecoverAllLocal retries every item in error on this peer, as many at once as the tracker has
-// slots (each waits for its attempt, up to pin_timeout), and hands each outcome to fn as it ends
-// (never concurrently). A nil fn collects them.
+// maxRecoverUnexpected bounds the unexpectedly unpinned pins one recover-all takes (the
+// state sync re-queues the rest at its next pass, and so does the next recover).
+var maxRecoverUnexpected = 65536
+
+// errEnoughRecover ends the pass that lists unexpectedly unpinned pins to recover.
+var errEnoughRecover = errors.New("enough pins to recover")
+
+// RecoverAllLocal retries every item in error on this peer and every pin allocated here that
+// the IPFS node lost (unexpectedly_unpinned, found by one local status pass: a pin ls of the
+// node, not a request per pin; up to maxRecoverUnexpected of them), as IPFS Cluster does, as
+// many at once as the tracker has slots (each waits for its attempt, up to pin_timeout), and
+// hands each outcome to fn as it ends (never concurrently). A nil fn collects them.
 func (s *StatusService) RecoverAllLocal(ctx context.Context, fn func(api.GlobalPinInfo) error) ([]api.PinInfo, error) {
 	var errored []api.Cid
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
@@ -343,6 +353,21 @@ func (s *StatusService) RecoverAllLocal(ctx context.Context, fn func(api.GlobalP
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	lost := 0
+	err = s.localPass(ctx, api.TrackerStatusUnexpectedlyUnpinned, func(lp *localPin) error {
+		c, err := api.CastCid(lp.cid)
+		if err != nil {
+			return err
+		}
+		errored = append(errored, c)
+		if lost++; lost >= maxRecoverUnexpected {
+			return errEnoughRecover
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnoughRecover) {
 		return nil, err
 	}
 	var out []api.PinInfo
