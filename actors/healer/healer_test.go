@@ -572,3 +572,38 @@ func TestAlonePeerDoesNotRepin(t *testing.T) {
 		t.Fatalf("after settling: commit %+v, want c's pin only", got)
 	}
 }
+
+// PeerRemoved makes the healer reallocate every pin allocated to the removed peer, also those
+// still at or above their minimum (IPFS Cluster's PeerRemove with repinning on): otherwise
+// they list the removed peer, as cluster_error, for good (QA).
+func TestPeerRemovedVacatesItsPins(t *testing.T) {
+	_, pa, pb, pc, pd := namedPeers(t)
+	f := newFakes(
+		pinOf(t, 1, 1, 2, pa, pb), // at its minimum without b
+		pinOf(t, 2, 1, 1, pb),     // under it
+		pinOf(t, 3, 1, 2, pa, pc), // not on b
+	)
+	f.self = pa
+	for _, p := range f.pins {
+		f.ipfs[p.Cid.KeyString()] = true
+	}
+	f.live = []peer.ID{pa, pb, pc, pd}
+	system, _, h := spawn(t, f, time.Hour, time.Hour)
+	f.setLive(pa, pc, pd)
+	system.Root.Send(h.PID(), messages.PeerRemoved{Peer: pb})
+	got := map[string][]peer.ID{}
+	for len(got) < 2 {
+		for _, ch := range nextCommit(t, f) {
+			got[ch.Pin.Cid.KeyString()] = ch.Pin.Allocations
+		}
+	}
+	if a := got[cidOf(t, 1).KeyString()]; !slices.Equal(a, []peer.ID{pa, pc}) {
+		t.Fatalf("pin 1 reallocated to %v, want [a c]", a)
+	}
+	if a := got[cidOf(t, 2).KeyString()]; !slices.Equal(a, []peer.ID{pa}) {
+		t.Fatalf("pin 2 reallocated to %v, want [a]", a)
+	}
+	if _, ok := got[cidOf(t, 3).KeyString()]; ok || len(got) != 2 {
+		t.Fatalf("commits %v: only pins 1 and 2 are on the removed peer", got)
+	}
+}

@@ -74,6 +74,9 @@ type worker struct {
 // its own read every pin again, 9 s of CPU every state_sync_interval.
 func (w worker) run(ctx context.Context, j job) int {
 	n := 0
+	if len(j.vacate) > 0 {
+		n += w.vacate(ctx, j.vacate)
+	}
 	if !j.sweep && len(j.dead) > 0 {
 		n += w.repin(ctx, j.dead)
 	}
@@ -100,6 +103,26 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 	return r.done(ctx)
 }
 
+// vacate reallocates every pin allocated to a removed peer (peers rm), as IPFS Cluster's
+// PeerRemove does when repinning is on: the peer is dropped from its allocations, which the
+// allocator completes up to replication_factor_max as for any pin; a pin still at or above its
+// minimum would otherwise list the removed peer, as cluster_error, for good.
+func (w worker) vacate(ctx context.Context, removed []peer.ID) int {
+	r := w.newRepinner(ctx, removed, time.Now())
+	if r == nil {
+		return 0
+	}
+	r.vacating = true
+	err := w.deps.Pins.IteratePins(ctx, r.may, func(pin api.Pin, rank crdt.Rank) error {
+		r.check(ctx, pin, rank)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("repinning: iterating the pinset", "err", err)
+	}
+	return r.done(ctx)
+}
+
 // repinner reallocates under-replicated pins offered to it during a pass over the pinset:
 // those allocated to a peer of dead, or, when dead is nil, every pin with fewer than
 // replication_factor_min live allocations. Its changes are committed commitBatch at a time.
@@ -110,6 +133,7 @@ type repinner struct {
 	now        time.Time
 	changes    []messages.Change
 	n          int
+	vacating   bool // dead are removed peers: their pins are reallocated whatever their count
 }
 
 // newRepinner judges expiry at now. It is nil when this peer does not repin: only the live
@@ -155,6 +179,11 @@ func (r *repinner) check(ctx context.Context, pin api.Pin, rank crdt.Rank) {
 	if pin.Expired(r.now) {
 		return // the state sync unpins it: no new allocations for it
 	}
+	if r.vacating {
+		current := slices.DeleteFunc(slices.Clone(pin.Allocations), func(a peer.ID) bool { return slices.Contains(r.dead, a) })
+		r.reallocate(ctx, pin, rank, current)
+		return
+	}
 	alive := 0
 	for _, a := range pin.Allocations {
 		if slices.Contains(r.live, a) {
@@ -164,7 +193,12 @@ func (r *repinner) check(ctx context.Context, pin api.Pin, rank crdt.Rank) {
 	if alive >= pin.ReplicationFactorMin {
 		return // between min and max: left alone
 	}
-	allocs, err := r.w.deps.Allocator.Allocate(ctx, pin.Cid, pin.PinOptions, pin.Allocations)
+	r.reallocate(ctx, pin, rank, pin.Allocations)
+}
+
+// reallocate gives pin the allocations the allocator makes from current, as a conditional op.
+func (r *repinner) reallocate(ctx context.Context, pin api.Pin, rank crdt.Rank, current []peer.ID) {
+	allocs, err := r.w.deps.Allocator.Allocate(ctx, pin.Cid, pin.PinOptions, current)
 	if err != nil {
 		r.w.log.Warn("repinning: cannot reallocate", "cid", pin.Cid, "err", err)
 		return
