@@ -168,6 +168,7 @@ func (a *fixedAlloc) Allocate(context.Context, api.Cid, api.PinOptions, []peer.I
 // fakeTracker holds an in-flight table; Status and StatusUnknown follow the tracker's rule
 // with pinned standing for the IPFS node's answer.
 type fakeTracker struct {
+	mu       sync.Mutex // recover-all calls Status from several goroutines
 	self     peer.ID
 	inFlight map[string]api.PinInfoShort
 	pinned   map[string]bool
@@ -175,6 +176,8 @@ type fakeTracker struct {
 }
 
 func (f *fakeTracker) Status(_ context.Context, pin api.Pin) (api.PinInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.statuses++
 	s, found := f.inFlight[pin.Cid.KeyString()]
 	allocated := pin.AllocatedTo(f.self)
@@ -193,6 +196,8 @@ func (f *fakeTracker) Status(_ context.Context, pin api.Pin) (api.PinInfo, error
 }
 
 func (f *fakeTracker) StatusUnknown(_ context.Context, c api.Cid) (api.PinInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.statuses++
 	s, found := f.inFlight[c.KeyString()]
 	if !found {
