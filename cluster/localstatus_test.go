@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,12 +169,15 @@ func TestLocalStatusIPFSDown(t *testing.T) {
 	}
 }
 
-// recover (all, local) retries the pins the IPFS node lost (unexpectedly_unpinned, which the
-// tracker does not hold) besides the tracker's errored items, as IPFS Cluster does (QA: they
-// were left as they were until the next state sync).
-func TestRecoverAllLocalTakesUnexpectedlyUnpinned(t *testing.T) {
+// recover (all, local) asks for a state sync, which re-queues the pins the IPFS node lost
+// (unexpectedly_unpinned: the tracker holds no item for them), as IPFS Cluster's recover
+// handles them (QA: they were left as they were until the next periodic sync); the errored
+// items are retried as before.
+func TestRecoverAllLocalAsksForAStateSync(t *testing.T) {
 	w := newWorld(t)
-	cases := localFixture(t, w)
+	localFixture(t, w)
+	asked := 0
+	w.svc.StatusService.d.Resync = func() { asked++ }
 	var got []string
 	if _, err := w.svc.RecoverAllLocal(context.Background(), func(g api.GlobalPinInfo) error {
 		got = append(got, g.Name)
@@ -181,12 +185,7 @@ func TestRecoverAllLocalTakesUnexpectedlyUnpinned(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := cases["unexpectedly-unpinned"]
-	found := false
-	for _, n := range got {
-		found = found || n == "unexpectedly-unpinned"
-	}
-	if !found {
-		t.Fatalf("recovered %v, want %s (unexpectedly unpinned) among them", got, want)
+	if asked != 1 || !slices.Contains(got, "stale-inflight-remote") {
+		t.Fatalf("state syncs asked %d, recovered %v: want one sync and the errored item", asked, got)
 	}
 }

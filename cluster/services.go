@@ -47,6 +47,9 @@ type Deps struct {
 	// Applied answers other members asking which of an origin's ops this peer stores
 	// (optional: nil answers with an error; replicated.go).
 	Applied AppliedWaiter
+	// Resync asks for a state sync soon (optional): recover-all's way to the pins the IPFS node
+	// lost (StatusService.RecoverAllLocal).
+	Resync func()
 }
 
 func (d Deps) check() error {

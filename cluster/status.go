@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -332,19 +331,18 @@ func (s *StatusService) RecoverAll(ctx context.Context, local bool, fn func(api.
 	return first
 }
 
-// maxRecoverUnexpected bounds the unexpectedly unpinned pins one recover-all takes (the
-// state sync re-queues the rest at its next pass, and so does the next recover).
-var maxRecoverUnexpected = 65536
-
-// errEnoughRecover ends the pass that lists unexpectedly unpinned pins to recover.
-var errEnoughRecover = errors.New("enough pins to recover")
-
-// RecoverAllLocal retries every item in error on this peer and every pin allocated here that
-// the IPFS node lost (unexpectedly_unpinned, found by one local status pass: a pin ls of the
-// node, not a request per pin; up to maxRecoverUnexpected of them), as IPFS Cluster does, as
-// many at once as the tracker has slots (each waits for its attempt, up to pin_timeout), and
-// hands each outcome to fn as it ends (never concurrently). A nil fn collects them.
+// RecoverAllLocal retries every item in error on this peer, as many at once as the tracker has
+// slots (each waits for its attempt, up to pin_timeout), and hands each outcome to fn as it ends
+// (never concurrently). A nil fn collects them. It also asks for a state sync (Deps.Resync),
+// which re-queues the pins allocated here that the IPFS node lost (unexpectedly_unpinned: the
+// tracker holds no item for them), as IPFS Cluster's recover does: a pass over the pinset and
+// one pin listing of the node, run by the healer in turn with the other passes rather than in
+// the request (a peer asked by another answers within the request's timeout, in one message
+// of bounded size, whatever the pinset).
 func (s *StatusService) RecoverAllLocal(ctx context.Context, fn func(api.GlobalPinInfo) error) ([]api.PinInfo, error) {
+	if s.d.Resync != nil {
+		s.d.Resync()
+	}
 	var errored []api.Cid
 	err := s.d.Tracker.InFlight(ctx, func(c api.Cid, st api.PinInfoShort) error {
 		if st.Status.Match(api.TrackerStatusError | api.TrackerStatusUnexpectedlyUnpinned) {
@@ -353,21 +351,6 @@ func (s *StatusService) RecoverAllLocal(ctx context.Context, fn func(api.GlobalP
 		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	lost := 0
-	err = s.localPass(ctx, api.TrackerStatusUnexpectedlyUnpinned, func(lp *localPin) error {
-		c, err := api.CastCid(lp.cid)
-		if err != nil {
-			return err
-		}
-		errored = append(errored, c)
-		if lost++; lost >= maxRecoverUnexpected {
-			return errEnoughRecover
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errEnoughRecover) {
 		return nil, err
 	}
 	var out []api.PinInfo

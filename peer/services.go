@@ -92,6 +92,7 @@ func (p *Peer) newServices() (*cluster.Services, error) {
 		Blocks:    p.blocksForServices(),
 		Digests:   digestReplica{p.store},
 		Applied:   p.pinset,
+		Resync:    func() { p.system.Root.Send(p.healer.PID(), messages.StateSyncWanted{}) },
 	})
 }
 
