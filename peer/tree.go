@@ -27,7 +27,7 @@ func (p *Peer) spawnHealth() error {
 	if p.healer, err = healer.Spawn(p.root, healer.Deps{Self: p.ident.ID, DisableRepinning: cfg.Cluster.DisableRepinning || cfg.Cluster.FollowerMode,
 		SyncInterval: cfg.Cluster.StateSyncInterval.D(), RecoverInterval: cfg.Cluster.PinRecoverInterval.D(),
 		Started: p.started, Settle: 3 * 2 * ping,
-		Pins: healer.StorePins{Store: p.store, Self: p.ident.ID}, Pinset: p.healerPinset(), Allocator: p.allocator, Voters: p.repinVoters, Live: p.monitor, Tracker: p.tracker, Node: p.ipfs, Passes: p.passes}, log); err != nil {
+		Pins: healer.StorePins{Store: p.store, Self: p.ident.ID}, Pinset: p.healerPinset(), Allocator: p.allocator, Voters: p.repinVoters, Removed: p.roster.List, Live: p.monitor, Tracker: p.tracker, Node: p.ipfs, Passes: p.passes}, log); err != nil {
 		return err
 	}
 	// The informer reads the healer's count of the node's pins (numpin): spawned after it.

@@ -88,7 +88,11 @@ type Deps struct {
 	// follower or an untrusted peer with the lowest ID would otherwise be left the work and
 	// never do it. Live peers all still count as holders of their allocations. Nil: every
 	// live peer votes. It is called from the healer's I/O worker and may block briefly.
-	Voters  func(ctx context.Context, live []peer.ID) []peer.ID
+	Voters func(ctx context.Context, live []peer.ID) []peer.ID
+	// Removed lists the peers removed with peers rm (optional): a sweep takes them out of the
+	// allocations of any pin that still lists them (a vacate lost to a restart, to a moment
+	// alone, to a failed allocation).
+	Removed func() []peer.ID
 	Tracker Tracker
 	Node    Node
 	// Passes is the peer's gate for background passes over the whole pinset: a state sync

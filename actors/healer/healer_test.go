@@ -44,6 +44,7 @@ type fakes struct {
 	pins    []api.Pin
 	live    []peer.ID
 	tracked []api.Cid
+	removed []peer.ID       // peers removed with peers rm (Deps.Removed)
 	held    []api.Cid       // what the tracker holds (TrackedSet)
 	self    peer.ID         // the healer's peer ("a" unless a test sets it)
 	ipfs    map[string]bool // pinned on the node
@@ -137,6 +138,13 @@ func (f *fakes) LivePeers(context.Context) ([]peer.ID, error) {
 	return slices.Clone(f.live), nil
 }
 
+// removedPeers is Deps.Removed: the peers removed with peers rm.
+func (f *fakes) removedPeers() []peer.ID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.removed)
+}
+
 func (f *fakes) setLive(ids ...peer.ID) {
 	f.mu.Lock()
 	f.live = ids
@@ -215,7 +223,7 @@ func spawn(t *testing.T, f *fakes, settle time.Duration, recoverEvery time.Durat
 		t.Fatal(err)
 	}
 	h, err := Spawn(r, Deps{Self: f.self, SyncInterval: time.Hour, RecoverInterval: recoverEvery, Started: time.Now(), Settle: settle,
-		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f}, quiet)
+		Pins: f, Pinset: f, Allocator: f, Live: f, Tracker: f, Node: f, Removed: f.removedPeers}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,8 @@ type repinner struct {
 	now        time.Time
 	changes    []messages.Change
 	n          int
-	vacating   bool // dead are removed peers: their pins are reallocated whatever their count
+	vacating   bool      // dead are removed peers: their pins are reallocated whatever their count
+	removed    []peer.ID // in a sweep (dead nil): peers removed, taken out of any pin listing them
 }
 
 // newRepinner judges expiry at now. It is nil when this peer does not repin: only the live
@@ -159,6 +160,9 @@ func (w worker) newRepinner(ctx context.Context, dead []peer.ID, now time.Time) 
 		return nil
 	}
 	r := &repinner{w: w, live: live, dead: dead, now: now, quotedDead: make([][]byte, len(dead))}
+	if dead == nil && w.deps.Removed != nil {
+		r.removed = w.deps.Removed()
+	}
 	for i, d := range dead {
 		r.quotedDead[i] = []byte(`"` + d.String() + `"`)
 	}
@@ -179,9 +183,15 @@ func (r *repinner) check(ctx context.Context, pin api.Pin, rank crdt.Rank) {
 	if pin.Expired(r.now) {
 		return // the state sync unpins it: no new allocations for it
 	}
+	gone := r.removed
 	if r.vacating {
-		current := slices.DeleteFunc(slices.Clone(pin.Allocations), func(a peer.ID) bool { return slices.Contains(r.dead, a) })
-		r.reallocate(ctx, pin, rank, current)
+		gone = r.dead
+	}
+	if isGone := func(a peer.ID) bool { return slices.Contains(gone, a) }; slices.ContainsFunc(pin.Allocations, isGone) {
+		r.reallocate(ctx, pin, rank, slices.DeleteFunc(slices.Clone(pin.Allocations), isGone))
+		return
+	}
+	if r.vacating {
 		return
 	}
 	alive := 0
