@@ -156,9 +156,10 @@ func (w *logWriter) hint(origin peer.ID) span {
 
 // unstub turns the log entry of replaced (a live record about to be replaced) into a full
 // entry if it is a stub, splitting its run if it is in one, so the log keeps the op's content
-// once the record is gone. An entry trimmed from the log (or never logged: a snapshot record)
-// is left alone; a run that straddles the trim floor is split like any other, and the next
-// trim deletes what of it lies at or below the floor. The pending run is written first; the
+// once the record is gone. An entry trimmed from the log (seq at or below the trim mark, even
+// inside a run that straddles it: OpsFrom never reads below the mark) or never logged (a
+// snapshot record) is left alone; a run that straddles the floor is split for its seqs above
+// it, and the next trim deletes what of it lies at or below the floor. The pending run is written first; the
 // entry itself is rewritten by finish, once for all the pins of its run replaced in the
 // transaction.
 func (w *logWriter) unstub(replaced crdt.Op) error {
