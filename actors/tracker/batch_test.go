@@ -3,11 +3,8 @@ package tracker
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
@@ -25,21 +22,7 @@ import (
 func TestPinsetChangedBeyondTheWindowGoesInBatches(t *testing.T) {
 	cfg := testConfig()
 	cfg.QueueWindow = 4
-	st := testQueue(t)
-	b := fake.New()
-	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tr.Stop)
-	_, pub, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin, err := peer.IDFromPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, st, b, origin := storeTracker(t, cfg)
 	seq := uint64(0)
 	op := func(kind crdt.OpKind, p api.Pin) crdt.Op {
 		seq++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	gocid "github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 	"github.com/pincluster/pincluster/api"
@@ -53,6 +54,28 @@ func quietSystem() *actor.ActorSystem {
 	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}))
+}
+
+// storeTracker is newTestTracker over a queue store the test keeps, with a real peer ID to
+// make test ops with (pins go through their JSON form, which checks it).
+func storeTracker(t *testing.T, cfg Config) (*Tracker, *persistence.Store, *fake.Backend, peer.ID) {
+	t.Helper()
+	st := testQueue(t)
+	b := fake.New()
+	tr, err := New(quietSystem().Root, cfg, b, st, selfID, "peer0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Stop)
+	_, pub, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, st, b, origin
 }
 
 func newTestTracker(t *testing.T, cfg Config) (*Tracker, *fake.Backend) {
