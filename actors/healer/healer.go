@@ -266,6 +266,11 @@ func (a *healerActor) next(ctx actor.Context) {
 	}
 	if settled {
 		clear(a.down) // a sweep covers every down peer
+	}
+	// Not in the first Settle after a start either, as a sweep: too few peers look alive yet,
+	// and the allocator would take the holders not heard from for dead. A vacate left pending
+	// is made up by a sweep anyway (Deps.Removed).
+	if settled && time.Since(a.deps.Started) >= a.deps.Settle {
 		for id := range a.vacate {
 			j.vacate = append(j.vacate, id)
 		}

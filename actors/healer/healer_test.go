@@ -596,7 +596,7 @@ func TestPeerRemovedVacatesItsPins(t *testing.T) {
 		f.ipfs[p.Cid.KeyString()] = true
 	}
 	f.live = []peer.ID{pa, pb, pc, pd}
-	system, _, h := spawn(t, f, time.Hour, time.Hour)
+	system, _, h := spawn(t, f, 0, time.Hour)
 	f.setLive(pa, pc, pd)
 	system.Root.Send(h.PID(), messages.PeerRemoved{Peer: pb})
 	got := map[string][]peer.ID{}
