@@ -89,9 +89,10 @@ type Deps struct {
 	// never do it. Live peers all still count as holders of their allocations. Nil: every
 	// live peer votes. It is called from the healer's I/O worker and may block briefly.
 	Voters func(ctx context.Context, live []peer.ID) []peer.ID
-	// Removed lists the peers removed with peers rm (optional): a sweep takes them out of the
-	// allocations of any pin that still lists them (a vacate lost to a restart, to a moment
-	// alone, to a failed allocation).
+	// Removed lists the peers removed with peers rm (optional): a sweep (PeerRemoved asks for
+	// one) takes them out of the allocations of any pin that still lists them, and the next
+	// sweeps make up what one could not do (this peer alone for a moment, a failed
+	// allocation, a restart).
 	Removed func() []peer.ID
 	Tracker Tracker
 	Node    Node

@@ -82,7 +82,7 @@ func Spawn(parent root.Parent, deps Deps, log *slog.Logger) (*Healer, error) {
 	log = log.With("component", "healer")
 	listed := new(atomic.Pointer[nodeCount])
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &healerActor{deps: deps, log: log, down: map[peer.ID]bool{}, vacate: map[peer.ID]bool{}, listed: listed}
+		return &healerActor{deps: deps, log: log, down: map[peer.ID]bool{}, listed: listed}
 	})
 	pid, err := parent.SpawnNamed(props, ActorName)
 	if err != nil {
@@ -124,10 +124,9 @@ func (h *Healer) Stop() { _ = h.system.Root.StopFuture(h.pid).Wait() }
 
 // job is one run of the worker: a state sync and/or repins.
 type job struct {
-	sync   bool      // state sync (after the dead peers' pins, before a sweep)
-	sweep  bool      // repin every under-replicated pin
-	dead   []peer.ID // repin the pins allocated to these peers
-	vacate []peer.ID // removed peers: reallocate every pin allocated to them (worker.vacate)
+	sync  bool      // state sync (after the dead peers' pins, before a sweep)
+	sweep bool      // repin every under-replicated pin, and take removed peers out of any pin
+	dead  []peer.ID // repin the pins allocated to these peers
 }
 
 type healerActor struct {
@@ -136,7 +135,6 @@ type healerActor struct {
 
 	busy    bool
 	down    map[peer.ID]bool // PeerDown received, repin not started yet
-	vacate  map[peer.ID]bool // PeerRemoved received, its pins not reallocated yet
 	syncDue bool             // a sync or sweep is pending
 	sweep   bool             // the pending sync includes a sweep
 	waiters []*actor.PID     // Sweep requesters waiting for the next sweep to finish
@@ -169,10 +167,9 @@ func (a *healerActor) Receive(ctx actor.Context) {
 	case messages.PeerUp:
 		delete(a.down, m.Peer) // back before its repin started: nothing to do
 	case messages.PeerRemoved:
-		if !a.deps.DisableRepinning && m.Peer != a.deps.Self {
-			a.vacate[m.Peer] = true
-		}
-		a.onSweep(ctx, nil) // its pins count as unavailable from now on
+		// Its pins count as unavailable from now on, and the sweep takes it out of every pin
+		// that lists it (Deps.Removed).
+		a.onSweep(ctx, nil)
 	case Sweep:
 		a.onSweep(ctx, ctx.Sender())
 	case messages.StateSyncWanted:
@@ -267,17 +264,7 @@ func (a *healerActor) next(ctx actor.Context) {
 	if settled {
 		clear(a.down) // a sweep covers every down peer
 	}
-	// Not in the first Settle after a start either, as a sweep: too few peers look alive yet,
-	// and the allocator would take the holders not heard from for dead. A vacate left pending
-	// is made up by a sweep anyway (Deps.Removed).
-	if settled && time.Since(a.deps.Started) >= a.deps.Settle {
-		for id := range a.vacate {
-			j.vacate = append(j.vacate, id)
-		}
-		slices.Sort(j.vacate)
-		clear(a.vacate)
-	}
-	if !j.sync && len(j.dead) == 0 && len(j.vacate) == 0 {
+	if !j.sync && len(j.dead) == 0 {
 		return
 	}
 	a.busy = true

@@ -1,8 +1,9 @@
 package healer
 
-// A vacate (PeerRemoved) that could not act (this peer momentarily alone, a failed
-// allocation, a restart) is made up by the next sweep, which takes removed peers out of any
-// pin that still lists them (found in review: the vacate was one-shot and in memory).
+// Taking a removed peer out of its pins (the sweep PeerRemoved asks for) when that sweep could
+// not act (this peer momentarily alone, a failed allocation, a restart) is made up by a later
+// sweep, which takes removed peers out of any pin that still lists them (found in review: a
+// first version vacated once, from memory).
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 package healer
 
-// The vacate (PeerRemoved) waits for the start settle as the sweep's repin does (doc.go:
+// Taking a removed peer out of its pins waits for the start settle, as every sweep does (doc.go:
 // "right after a start too few peers look alive"): a peer that was offline while b was
 // removed learns the removal from its first anti-entropy round, seconds after its start, and
 // reallocating then from the few peers heard so far dropped healthy holders not yet heard

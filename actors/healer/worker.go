@@ -74,9 +74,6 @@ type worker struct {
 // its own read every pin again, 9 s of CPU every state_sync_interval.
 func (w worker) run(ctx context.Context, j job) int {
 	n := 0
-	if len(j.vacate) > 0 {
-		n += w.vacate(ctx, j.vacate)
-	}
 	if !j.sweep && len(j.dead) > 0 {
 		n += w.repin(ctx, j.dead)
 	}
@@ -103,26 +100,6 @@ func (w worker) repin(ctx context.Context, dead []peer.ID) int {
 	return r.done(ctx)
 }
 
-// vacate reallocates every pin allocated to a removed peer (peers rm), as IPFS Cluster's
-// PeerRemove does when repinning is on: the peer is dropped from its allocations, which the
-// allocator completes up to replication_factor_max as for any pin; a pin still at or above its
-// minimum would otherwise list the removed peer, as cluster_error, for good.
-func (w worker) vacate(ctx context.Context, removed []peer.ID) int {
-	r := w.newRepinner(ctx, removed, time.Now())
-	if r == nil {
-		return 0
-	}
-	r.vacating = true
-	err := w.deps.Pins.IteratePins(ctx, r.may, func(pin api.Pin, rank crdt.Rank) error {
-		r.check(ctx, pin, rank)
-		return nil
-	})
-	if err != nil && ctx.Err() == nil {
-		w.log.Warn("repinning: iterating the pinset", "err", err)
-	}
-	return r.done(ctx)
-}
-
 // repinner reallocates under-replicated pins offered to it during a pass over the pinset:
 // those allocated to a peer of dead, or, when dead is nil, every pin with fewer than
 // replication_factor_min live allocations. Its changes are committed commitBatch at a time.
@@ -133,7 +110,6 @@ type repinner struct {
 	now        time.Time
 	changes    []messages.Change
 	n          int
-	vacating   bool      // dead are removed peers: their pins are reallocated whatever their count
 	removed    []peer.ID // in a sweep (dead nil): peers removed, taken out of any pin listing them
 }
 
@@ -183,15 +159,11 @@ func (r *repinner) check(ctx context.Context, pin api.Pin, rank crdt.Rank) {
 	if pin.Expired(r.now) {
 		return // the state sync unpins it: no new allocations for it
 	}
-	gone := r.removed
-	if r.vacating {
-		gone = r.dead
-	}
-	if isGone := func(a peer.ID) bool { return slices.Contains(gone, a) }; slices.ContainsFunc(pin.Allocations, isGone) {
-		r.reallocate(ctx, pin, rank, slices.DeleteFunc(slices.Clone(pin.Allocations), isGone))
-		return
-	}
-	if r.vacating {
+	// A peer removed with peers rm is taken out of the allocations, which the allocator
+	// completes, as IPFS Cluster's PeerRemove does with repinning on: a pin still at or above
+	// its minimum would otherwise list it, as cluster_error, for good.
+	if gone := func(a peer.ID) bool { return slices.Contains(r.removed, a) }; slices.ContainsFunc(pin.Allocations, gone) {
+		r.reallocate(ctx, pin, rank, slices.DeleteFunc(slices.Clone(pin.Allocations), gone))
 		return
 	}
 	alive := 0
