@@ -159,9 +159,9 @@ func (w *logWriter) hint(origin peer.ID) span {
 // once the record is gone. An entry trimmed from the log (seq at or below the trim mark, even
 // inside a run that straddles it: OpsFrom never reads below the mark) or never logged (a
 // snapshot record) is left alone; a run that straddles the floor is split for its seqs above
-// it, and the next trim deletes what of it lies at or below the floor. The pending run is written first; the
-// entry itself is rewritten by finish, once for all the pins of its run replaced in the
-// transaction.
+// it, and the next trim deletes what of it lies at or below the floor. The pending run is
+// written first; the entry itself is rewritten by finish, once for all the pins of its run
+// replaced in the transaction.
 func (w *logWriter) unstub(replaced crdt.Op) error {
 	origin, seq := replaced.Origin, replaced.Seq
 	if err := w.flush(); err != nil {
