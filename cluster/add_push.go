@@ -103,6 +103,12 @@ func (s *AddService) commitPin(ctx context.Context, root api.Cid, opts api.PinOp
 			return api.Pin{}, err
 		}
 	}
+	// Content added again keeps the Pinning Service API requests of its pin (api.KeepRequests).
+	if existing, found, err := s.d.Store.GetPin(root); err != nil {
+		return api.Pin{}, err
+	} else if found {
+		opts.Metadata = api.KeepRequests(existing.Metadata, opts.Metadata)
+	}
 	pin := api.NewPin(root, opts)
 	if opts.ReplicationFactorMin != -1 {
 		pin.Allocations = allocs

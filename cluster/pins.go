@@ -19,8 +19,20 @@ type PinService struct{ d Deps }
 
 // Pin adds or updates c in the pinset and returns the stored pin once it is durable.
 // Replication factors 0 take the cluster defaults; options.PinUpdate starts from the options of
-// the pin it names.
+// the pin it names. A pin already stored keeps its Pinning Service API requests whatever the
+// metadata given (api.KeepRequests); a pin update does not take those of the pin it updates
+// (they are requests for that CID).
 func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
+	return s.pin(ctx, c, opts, false)
+}
+
+// PinRequests is Pin for the Pinning Service API (api/pinsvc): the metadata given is stored
+// as it is, its requests included, since that API adds and removes them.
+func (s *PinService) PinRequests(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
+	return s.pin(ctx, c, opts, true)
+}
+
+func (s *PinService) pin(ctx context.Context, c api.Cid, opts api.PinOptions, requests bool) (api.Pin, error) {
 	if err := s.d.Config.Refuse("pin"); err != nil {
 		return api.Pin{}, err
 	}
@@ -41,10 +53,23 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 		if !ok {
 			return api.Pin{}, fmt.Errorf("%w: pin update: %s is not in the pinset", api.ErrNotFound, opts.PinUpdate)
 		}
+		from.Metadata = api.WithoutRequests(from.Metadata)
 		opts = mergeUpdate(from, opts)
 		if opts.ValidateExpiry(now) != nil { // inherited: the pin it updates has expired
 			return api.Pin{}, fmt.Errorf("%w: pin update: %s expired at %s; give the new pin an expiry in the future", api.ErrInvalid, from.Cid, from.ExpireAt.UTC().Format(time.RFC3339))
 		}
+	}
+	// A shard or the clusterDAG of a sharded add is never re-pinned whole, whatever the
+	// replication asked (a new CID costs no read: the store's key filter answers).
+	existing, found, err := s.d.Store.GetPin(c)
+	if err != nil {
+		return api.Pin{}, err
+	}
+	if found && existing.TypeOrData() != api.PinTypeData {
+		return api.Pin{}, api.RefuseRepinSharded(existing)
+	}
+	if found && !requests {
+		opts.Metadata = api.KeepRequests(existing.Metadata, opts.Metadata)
 	}
 	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)
 	if err := opts.Validate(); err != nil {
@@ -56,15 +81,6 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 		}
 	}
 	pin := api.NewPin(c, opts)
-	// A shard or the clusterDAG of a sharded add is never re-pinned whole, whatever the
-	// replication asked (a new CID costs no read: the store's key filter answers).
-	existing, found, err := s.d.Store.GetPin(c)
-	if err != nil {
-		return api.Pin{}, err
-	}
-	if found && existing.TypeOrData() != api.PinTypeData {
-		return api.Pin{}, api.RefuseRepinSharded(existing)
-	}
 	if opts.ReplicationFactorMin != -1 { // -1: every peer, empty allocations
 		var current []peer.ID
 		switch {

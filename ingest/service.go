@@ -288,13 +288,20 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 	reqs := make([]AllocRequest, 0, len(good))
 	reqOf := make([]int, len(good)) // the request of a candidate line
 	cand := make([]bool, len(good)) // lines allocated (reqOf holds their request)
-	for _, g := range groups {
+	for gi, g := range groups {
 		i0 := g[0]
 		if found[i0] && stored[i0].TypeOrData() != api.PinTypeData {
 			for _, i := range g {
 				refused[i] = api.RefuseRepinSharded(stored[i0])
 			}
 			continue
+		}
+		if found[i0] {
+			if g = keepRequests(g, good, stored[i0].Metadata, fail); len(g) == 0 {
+				groups[gi] = nil
+				continue
+			}
+			groups[gi] = g
 		}
 		last := -1 // position in g of the last line already as stored
 		for k, i := range g {
@@ -328,6 +335,9 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 	p.changes = make([]messages.Change, 0, len(reqs))
 	var enc pinEncoder
 	for _, g := range groups {
+		if len(g) == 0 { // every line failed keepRequests
+			continue
+		}
 		if refused[g[0]] != nil {
 			for _, i := range g {
 				fail(good[i], refused[i])
@@ -372,6 +382,31 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 	}
 	slices.SortStableFunc(fails, func(a, b api.BatchEvent) int { return a.Line - b.Line })
 	return p, fails, nil
+}
+
+// keepRequests gives the lines g of a stored pin the pin's Pinning Service API requests
+// (api.KeepRequests) and fails those whose metadata then goes over its bounds (the requests
+// count towards them); it returns the lines left, g itself when none failed.
+func keepRequests(g []int, good []Line, stored map[string]string, fail func(Line, error)) []int {
+	var kept []int
+	for k, i := range g {
+		o := &good[i].Opts
+		o.Metadata = api.KeepRequests(stored, o.Metadata)
+		err := o.ValidateLimits()
+		switch {
+		case err != nil && kept == nil:
+			kept = append(make([]int, 0, len(g)), g[:k]...)
+			fail(good[i], err)
+		case err != nil:
+			fail(good[i], err)
+		case kept != nil:
+			kept = append(kept, i)
+		}
+	}
+	if kept == nil {
+		return g
+	}
+	return kept
 }
 
 // sameOptions reports whether a stored pin already has the options a line asks for.

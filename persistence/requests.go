@@ -34,7 +34,7 @@ var (
 )
 
 // RequestMetaPrefix is the metadata key prefix of pinning service requests.
-const RequestMetaPrefix = "pinsvc/"
+const RequestMetaPrefix = api.RequestMetaPrefix
 
 // requestIDLen is the length of a request id in bytes (32 hex digits).
 const requestIDLen = 16

@@ -15,9 +15,9 @@ import (
 
 // Pins is the cluster's pinset.
 type Pins interface {
-	// Pin adds or updates c (replication factors 0: the cluster defaults) and returns the pin
-	// once durable.
-	Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error)
+	// PinRequests adds or updates c (replication factors 0: the cluster defaults) with the
+	// metadata given, its requests as they are, and returns the pin once durable.
+	PinRequests(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error)
 	// Unpin removes c; api.ErrNotFound when it is not pinned.
 	Unpin(ctx context.Context, c api.Cid) (api.Pin, error)
 	// PinGet returns one pin; api.ErrNotFound when absent.

@@ -23,8 +23,10 @@
 //
 // A pin's metadata is bounded (api.MaxMetadataBytes, 16 KiB, and 64 keys): a CID holds a few
 // dozen small requests; one more than fits is a 409 (reason REQUEST_LIMIT), and one request's
-// name, meta and origins may take at most a quarter of the budget (else a 400). Changing the pin
-// by other means (the REST API's pin add with new metadata, pin rm) changes its requests too.
+// name, meta and origins may take at most a quarter of the budget (else a 400). The service
+// commits through Pins.PinRequests, which stores the metadata as given; every other writer of
+// a stored pin (the REST API, the proxy, an add, a batch line) keeps its requests
+// (api.KeepRequests), so a re-pin by hand never drops them. pin rm removes them with the pin.
 //
 // Race: this peer serializes its own read-modify-write of pins, but two peers adding (or
 // removing) requests of the same CID in the same instant each commit the pin they read plus

@@ -62,7 +62,7 @@ func (f *fakePins) apply(op crdt.Op) error {
 	return err
 }
 
-func (f *fakePins) Pin(_ context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
+func (f *fakePins) PinRequests(_ context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pins++

@@ -205,7 +205,7 @@ func (s *Server) addRequest(ctx context.Context, c api.Cid, id string, e entry, 
 	if err := opts.ValidateLimits(); err != nil {
 		return fmt.Errorf("%w: %s cannot hold another request: %v (remove some of its requests first)", errRequestLimit, c, err)
 	}
-	_, err = s.d.Pins.Pin(ctx, c, opts)
+	_, err = s.d.Pins.PinRequests(ctx, c, opts)
 	return err
 }
 
@@ -230,7 +230,7 @@ func (s *Server) removeRequest(ctx context.Context, refs []RequestRef, id string
 				err = nil
 			}
 		} else {
-			_, err = s.d.Pins.Pin(ctx, ref.Cid, opts)
+			_, err = s.d.Pins.PinRequests(ctx, ref.Cid, opts)
 		}
 		if err != nil {
 			return err

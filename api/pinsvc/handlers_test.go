@@ -84,7 +84,7 @@ func TestTwoRequestsOneCid(t *testing.T) {
 func TestExistingPinStays(t *testing.T) {
 	e := newEnv(t)
 	c := mkCid(t, 3)
-	if _, err := e.pins.Pin(t.Context(), c, api.PinOptions{Name: "mine", Metadata: map[string]string{"team": "x"}}); err != nil {
+	if _, err := e.pins.PinRequests(t.Context(), c, api.PinOptions{Name: "mine", Metadata: map[string]string{"team": "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	ps := e.add(Pin{Cid: c.String(), Name: "req"})

@@ -53,10 +53,10 @@ const (
 const (
 	// requestKeyPrefix + id holds a request (persistence.RequestMetaPrefix: the store indexes
 	// these keys).
-	requestKeyPrefix = "pinsvc/"
+	requestKeyPrefix = api.RequestMetaPrefix
 	// markerKey = "1" marks a pin the pinning service created: it is unpinned when its last
 	// request goes. A pin that existed before the first request stays.
-	markerKey = "pinsvc"
+	markerKey = api.RequestMarkerKey
 )
 
 // Limits of a request beyond the spec's.
