@@ -140,15 +140,50 @@ func TestReadTimeoutCutsSlowBodies(t *testing.T) {
 		}
 	})
 
+	// A route that takes no body still waits for it whole (net/http would otherwise drain it
+	// before answering): a body that does not arrive is a 408 and the pin is not made.
 	t.Run("unread body trickled", func(t *testing.T) {
-		c := dialRaw(t, base, "POST", "/pins/"+testCid("loris").String(), "Authorization", auth, "Content-Length", "1000")
+		loris := testCid("loris")
+		c := dialRaw(t, base, "POST", "/pins/"+loris.String(), "Authorization", auth, "Content-Length", "1000")
 		c.trickle(strings.Repeat("x", 1000), 20*time.Millisecond)
-		resp, _, elapsed := c.response()
-		if resp.StatusCode != http.StatusOK || elapsed > readTimeout+slack {
-			t.Fatalf("answer %d after %s", resp.StatusCode, elapsed)
+		resp, body, elapsed := c.response()
+		wantJSONError(t, resp, body, http.StatusRequestTimeout, "did not arrive within 300ms (api.restapi.read_timeout)")
+		if elapsed < readTimeout || elapsed > readTimeout+slack {
+			t.Fatalf("answered after %s, want about %s", elapsed, readTimeout)
 		}
 		if !c.closed() {
 			t.Fatal("connection still open")
+		}
+		f.mu.Lock()
+		_, pinned := f.pins[loris]
+		f.mu.Unlock()
+		if pinned {
+			t.Fatal("pinned although its request's body never arrived")
+		}
+	})
+
+	t.Run("declared body never sent", func(t *testing.T) {
+		never := testCid("never")
+		c := dialRaw(t, base, "POST", "/pins/"+never.String(), "Authorization", auth, "Content-Length", "100")
+		resp, body, elapsed := c.response()
+		wantJSONError(t, resp, body, http.StatusRequestTimeout, "did not arrive")
+		if elapsed < readTimeout || elapsed > readTimeout+slack {
+			t.Fatalf("answered after %s, want about %s", elapsed, readTimeout)
+		}
+		f.mu.Lock()
+		_, pinned := f.pins[never]
+		f.mu.Unlock()
+		if pinned {
+			t.Fatal("pinned although its request's body never arrived")
+		}
+	})
+
+	t.Run("small body sent whole", func(t *testing.T) {
+		c := dialRaw(t, base, "POST", "/pins/"+testCid("whole").String(), "Authorization", auth, "Content-Length", "2")
+		c.write("{}")
+		resp, _, _ := c.response()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("answer %d, want 200", resp.StatusCode)
 		}
 	})
 

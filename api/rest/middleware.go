@@ -1,7 +1,9 @@
 package rest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -11,8 +13,9 @@ import (
 
 // middleware wraps the routes with, outermost first: request logging, CORS, the body guard
 // (body.go: read_timeout, no draining of unread bodies), authentication (auth.go; each route
-// checks its permission), the body limit and JSON answers for unknown routes and methods.
-// Nothing reads a body before authentication and authorization have passed.
+// checks its permission), the body limit (a body other than POST /add's and POST
+// /pins/batch's is read whole here) and JSON answers for unknown routes and methods. Nothing
+// reads a body before authentication has passed.
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	var h http.Handler = jsonMux{mux}
 	h = s.limitBody(h)
@@ -71,7 +74,11 @@ type discardBody struct{ http.ResponseWriter }
 func (d discardBody) Write(b []byte) (int, error) { return len(b), nil }
 
 // limitBody rejects bodies over MaxBodyBytes (413), except POST /add which has its own limit
-// and POST /pins/batch which takes any length (it bounds each line).
+// and POST /pins/batch which takes any length (it bounds each line). Those two stream their
+// body; any other body is read whole before the route's handler runs, so that a request whose
+// body does not arrive within read_timeout is answered 408 and changes nothing. Handled first,
+// a pin was committed and then answered only when net/http's drain of the unread body (it
+// drains before answering) gave up at read_timeout: a 200 after 30 s.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/add" || isStreamedBody(r) {
@@ -82,8 +89,20 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			writeErrorStatus(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes is over the limit of %d (api.restapi.max_body_bytes)", r.ContentLength, s.cfg.MaxBodyBytes))
 			return
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if r.Body != nil && r.Body != http.NoBody {
+			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+			if err != nil {
+				status, msg := bodyReadStatus(err), err.Error()
+				switch status {
+				case http.StatusRequestEntityTooLarge:
+					msg = fmt.Sprintf("request body over the limit of %d bytes (api.restapi.max_body_bytes)", s.cfg.MaxBodyBytes)
+				case http.StatusBadRequest:
+					msg = "reading the request body: " + msg
+				}
+				writeErrorStatus(w, status, msg)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
 		}
 		next.ServeHTTP(w, r)
 	})
