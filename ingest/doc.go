@@ -8,14 +8,15 @@
 //     lines and answer the same stream, and a DELETE with a body is poorly supported by
 //     proxies and clients. Query parameters are the pin options of POST /pins/{cid}; a line's
 //     own NDJSON fields override them field by field.
-//   - Lines are read in chunks (ChunkLines). Each chunk is validated line by line
-//     (api.PinOptions.Validate after the cluster defaults, as for a single pin), looked up in
-//     a store snapshot in one go (a snapshot renewed every 16 chunks: a fresh read transaction
-//     per lookup would wait for the commit in flight; a CID repeated within those chunks may be
-//     committed twice, with the same options: the later commit only moves its timestamp),
-//     allocated from one metrics snapshot, and committed through the pinset actor as one group
-//     commit. Only after the commit returned are the chunk's lines
-//     acknowledged in the response, so a line reported ok is durable; a dropped connection
+//   - Lines are read in chunks (ChunkLines, or fewer: what came before the writer paused,
+//     see readChunks, so a slow producer's lines are durable and acknowledged as they come).
+//     Each chunk is validated line by line (api.PinOptions.Validate after the cluster
+//     defaults, as for a single pin), looked up in a store snapshot in one go (a snapshot
+//     renewed every 16 chunks or second: a fresh read transaction per lookup would wait for
+//     the commit in flight; a CID repeated within those chunks may be committed twice, with
+//     the same options: the later commit only moves its timestamp), allocated from one
+//     metrics snapshot, and committed through the pinset actor as one group commit. Only
+//     after the commit returned are the chunk's lines acknowledged in the response, so a line reported ok is durable; a dropped connection
 //     stops the run after the commit in flight, and every op is whole (the store commits whole
 //     ops), so nothing is half-applied.
 //   - A pipeline of three stages: one reader goroutine parses chunk k+2 while chunk k+1 is

@@ -58,10 +58,26 @@ func (l Line) Input() string {
 // reading goes on after it.
 type Reader struct {
 	br       *bufio.Reader
+	src      *shortReads
 	defaults api.PinOptions
 	n        int
 	started  bool  // the byte order mark is checked
 	err      error // sticky read error
+	onWait   func()
+}
+
+// OnWait sets f to be called by Next before it reads input that may not have arrived yet (no
+// whole line is buffered, and the last read of the input took all it had), so that the caller
+// can hand on the lines it holds before Next waits for a slow writer.
+func (r *Reader) OnWait(f func()) { r.onWait = f }
+
+// mayWait reports whether the next line may have to wait for input.
+func (r *Reader) mayWait() bool {
+	if !r.src.short {
+		return false
+	}
+	b, _ := r.br.Peek(r.br.Buffered())
+	return bytes.IndexByte(b, '\n') < 0
 }
 
 // NewReader reads r. defaults are the command-line options, applied field by field to every
@@ -69,7 +85,21 @@ type Reader struct {
 func NewReader(r io.Reader, defaults api.PinOptions) *Reader {
 	// Room for a longest line with its CRLF, so a line too long is one that fills the buffer
 	// without its end (or one whose content found is over MaxLineBytes).
-	return &Reader{br: bufio.NewReaderSize(r, MaxLineBytes+2), defaults: defaults}
+	src := &shortReads{r: r}
+	return &Reader{br: bufio.NewReaderSize(src, MaxLineBytes+2), src: src, defaults: defaults}
+}
+
+// shortReads records whether the last read of the input returned less than asked: the input
+// had no more for now, so the next read may wait (a body read returns what the connection has).
+type shortReads struct {
+	r     io.Reader
+	short bool
+}
+
+func (s *shortReads) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.short = n < len(p)
+	return n, err
 }
 
 // bom is UTF-8's byte order mark, which Windows editors write at the start of a text file.
@@ -80,6 +110,9 @@ var bom = []byte("\xef\xbb\xbf")
 // it stand).
 func (r *Reader) Next() (Line, error) {
 	for {
+		if r.onWait != nil && r.mayWait() {
+			r.onWait()
+		}
 		raw, tooLong, err := r.readLine()
 		if err != nil {
 			return Line{}, err

@@ -25,6 +25,9 @@ const ChunkLines = 4096
 // 64k lines), and renewing waits for the commits in flight, so not at every chunk.
 const snapshotChunks = 16
 
+// snapshotAge is the age after which a snapshot is renewed whatever the chunks it served.
+const snapshotAge = time.Second
+
 // Config are the cluster defaults a line's options fall back on.
 type Config struct {
 	ReplicationFactorMin, ReplicationFactorMax int
@@ -56,19 +59,25 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan chunk, 1)
-	go readChunks(ctx, NewReader(body, req.Defaults), chunks)
+	parked := newHandoff()
+	go readChunks(ctx, NewReader(body, req.Defaults), chunks, parked)
 
 	var sum api.BatchEvent
-	snap := s.deps.Snapshot()
+	snap, snapAt := s.deps.Snapshot(), s.now()
 	defer func() { snap.Discard() }()
 	view := newRunView()
 	chunksRead := 0
 	var pending *commitRun // the commit in flight
+	var acked func(error) error
+	// finish waits for the commit in flight, if any, and acknowledges its lines.
 	finish := func() error {
 		if pending == nil {
 			return nil
 		}
 		err := <-pending.done
+		return acked(err)
+	}
+	acked = func(err error) error {
 		p := pending
 		pending = nil
 		if err != nil {
@@ -78,14 +87,32 @@ func (s *Service) Run(ctx context.Context, body io.Reader, req Request, emit fun
 		sum.Through = p.through
 		return emit(api.BatchEvent{OK: sum.OK, Through: sum.Through})
 	}
-	for ch := range chunks {
+	for {
+		var done <-chan error
+		if pending != nil {
+			done = pending.done
+		}
+		ch, ok, committed := next(chunks, parked, done)
+		if committed != nil { // acknowledged while waiting for more input
+			if err := acked(*committed); err != nil {
+				return sum, err
+			}
+			continue
+		}
+		if !ok {
+			break
+		}
 		if ch.err != nil {
 			_ = finish()
 			return sum, fmt.Errorf("reading the request body after line %d: %w", sum.Through, ch.err)
 		}
-		if chunksRead++; chunksRead%snapshotChunks == 0 {
+		// Renewed every snapshotChunks chunks, and after a second: a writer that pauses (see
+		// readChunks) sends small chunks far apart, and lines compared against an old snapshot
+		// would miss the changes made since by others (a pin removed meanwhile would be
+		// "unchanged" instead of pinned again).
+		if chunksRead++; chunksRead%snapshotChunks == 0 || s.now().Sub(snapAt) > snapshotAge {
 			snap.Discard()
-			snap = s.deps.Snapshot()
+			snap, snapAt = s.deps.Snapshot(), s.now()
 			view.renew()
 		}
 		p, fails, err := s.prepare(ctx, req, snap, view, ch.lines)
@@ -152,46 +179,6 @@ func (s *Service) admit(ctx context.Context, p prepared) error {
 type chunk struct {
 	lines []Line
 	err   error
-}
-
-// readChunks is the run's reader: it owns the body, parses it and sends chunks until the end,
-// a read error (sent as the last chunk) or ctx's end. It closes out.
-func readChunks(ctx context.Context, r *Reader, out chan<- chunk) {
-	defer close(out)
-	lines := make([]Line, 0, ChunkLines)
-	send := func(c chunk) bool {
-		select {
-		case out <- c:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	for {
-		l, err := r.Next()
-		if err == io.EOF {
-			if len(lines) > 0 {
-				send(chunk{lines: lines})
-			}
-			return
-		}
-		if err != nil {
-			send(chunk{err: err})
-			return
-		}
-		if l.Err != nil || len(l.input) > maxInputEcho {
-			l.input = append([]byte(nil), l.input[:min(len(l.input), maxInputEcho+1)]...)
-		} else {
-			l.input = append([]byte(nil), l.input...)
-		}
-		lines = append(lines, l)
-		if len(lines) == ChunkLines {
-			if !send(chunk{lines: lines}) {
-				return
-			}
-			lines = make([]Line, 0, ChunkLines)
-		}
-	}
 }
 
 // prepared is a chunk ready to commit.
