@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -61,16 +60,45 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	}
 	var size int64 = -1
 	var read atomic.Int64
+	// A stream (stdin, or a path that is not a regular file: a named pipe, a process
+	// substitution's /dev/fd/N) is read once: it is sniffed for text through a buffer that
+	// then sends what it peeked at, and sent through keepAlive (the producer may pause).
+	var stream io.Reader
+	if from == "-" {
+		stream = g.io.In
+	} else {
+		st, err := os.Stat(from)
+		if err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+		if st.IsDir() {
+			return fmt.Errorf("--from %s is a directory: give a file of CIDs, one per line", from)
+		}
+		if st.Mode().IsRegular() {
+			size = st.Size()
+		} else {
+			f, err := os.Open(from)
+			if err != nil {
+				return fmt.Errorf("--from: %w", err)
+			}
+			defer f.Close()
+			stream = f
+		}
+	}
+	var buffered *bufio.Reader
+	if err := checkText(g, from, stream, &buffered); err != nil {
+		return err
+	}
+	var ka *keepAlive // the stream's, once sent
 	opened := false
-	// stdin is checked for text through a buffer that then sends what it peeked at.
-	var stdin *bufio.Reader
 	open := func() (io.ReadCloser, error) {
-		if from == "-" {
+		if stream != nil {
 			if opened {
-				return nil, errors.New("stdin cannot be sent twice (the first daemon was unreachable)")
+				return nil, fmt.Errorf("%s cannot be sent twice (the first daemon was unreachable)", streamName(from))
 			}
 			opened = true
-			return io.NopCloser(&countingReader{r: stdin, n: &read}), nil
+			ka = newKeepAlive(buffered, keepAliveEvery)
+			return io.NopCloser(&countingReader{r: ka, n: &read}), nil
 		}
 		f, err := os.Open(from)
 		if err != nil {
@@ -79,18 +107,12 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		read.Store(0)
 		return &countingReader{r: f, c: f, n: &read}, nil
 	}
-	if from != "-" {
-		st, err := os.Stat(from)
-		if err != nil {
-			return fmt.Errorf("--from: %w", err)
+	// line maps the daemon's line numbers to the input's (keepAlive's empty lines).
+	line := func(n int) int {
+		if ka == nil || n <= 0 {
+			return n
 		}
-		if st.IsDir() {
-			return fmt.Errorf("--from %s is a directory: give a file of CIDs, one per line", from)
-		}
-		size = st.Size()
-	}
-	if err := checkText(g, from, &stdin); err != nil {
-		return err
+		return ka.line(n)
 	}
 	var bar *progressbar.ProgressBar
 	total := int64(-1) // lines, estimated from the file's size and its first lines
@@ -110,6 +132,7 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	ctx, stopSignals := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	err = cl.Batch(ctx, op, opts, open, func(ev api.BatchEvent) error {
+		ev.Line, ev.Through = line(ev.Line), line(ev.Through)
 		switch {
 		case ev.Line > 0:
 			sum.Failed++
@@ -182,22 +205,31 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	return nil
 }
 
+// streamName names a stream input in messages.
+func streamName(from string) string {
+	if from == "-" {
+		return "stdin"
+	}
+	return from
+}
+
 // sniffBytes is how much of the input is looked at before anything is sent.
 const sniffBytes = 8 << 10
 
 // checkText refuses an input that is not text (a binary file, a compressed or UTF-16 one) with
 // one error, before anything is sent: the daemon would report most of its lines bad, one by
-// one. For stdin ("-") it sets *stdin to a reader that sends the bytes it looked at.
-func checkText(g *Globals, from string, stdin **bufio.Reader) error {
+// one. A stream (non-nil) is read through *buffered, set to a reader that sends the bytes it
+// looked at; a regular file is opened and read again when sent.
+func checkText(g *Globals, from string, stream io.Reader, buffered **bufio.Reader) error {
 	var head []byte
 	name, cut := from, false // cut: head may end inside a character
-	if from == "-" {
-		name, cut = "stdin", true
-		*stdin = bufio.NewReaderSize(g.io.In, sniffBytes)
+	if stream != nil {
+		name, cut = streamName(from), true
+		*buffered = bufio.NewReaderSize(stream, sniffBytes)
 		// What the first read brings (a slow producer's first lines are not held back for
 		// more), without consuming it: the request sends it.
-		if _, err := (*stdin).Peek(1); err == nil {
-			head, _ = (*stdin).Peek((*stdin).Buffered())
+		if _, err := (*buffered).Peek(1); err == nil {
+			head, _ = (*buffered).Peek((*buffered).Buffered())
 		}
 	} else {
 		f, err := os.Open(from)
