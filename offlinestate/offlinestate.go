@@ -96,6 +96,9 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Id
 	if err != nil {
 		return err
 	}
+	if err := ApplyOwnFloor(dir, s, ident.ID); err != nil {
+		return errors.Join(err, s.Close())
+	}
 	ferr := f(s, ident)
 	return errors.Join(ferr, s.Close())
 }
@@ -193,12 +196,15 @@ func Cleanup(dir string) (string, error) {
 }
 
 // Backup renames the pinset folder into backups/ (the caller holds the lock); "" when there is
-// no state.
+// no state. First it records how far this peer's own ops went (ownfloor.go), so that the next
+// state of this peer (a new one, an import, an older backup moved back) numbers its ops after
+// them. A state that cannot be read (a reason to clean it) is moved all the same.
 func Backup(dir string) (string, error) {
 	src := PinsetDir(dir)
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
+	ferr := recordOwnFloor(dir)
 	if err := os.MkdirAll(filepath.Join(dir, "backups"), 0o700); err != nil {
 		return "", err
 	}
@@ -215,7 +221,7 @@ func Backup(dir string) (string, error) {
 	if err := os.Rename(src, dst); err != nil {
 		return "", fmt.Errorf("moving the state to a backup: %w", err)
 	}
-	return dst, nil
+	return dst, ferr
 }
 
 func Upgrade(dir string, out io.Writer) error {

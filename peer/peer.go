@@ -90,6 +90,7 @@ import (
 	"github.com/pincluster/pincluster/ipfs/embedded"
 	"github.com/pincluster/pincluster/ipfs/kubo"
 	"github.com/pincluster/pincluster/messages"
+	"github.com/pincluster/pincluster/offlinestate"
 	"github.com/pincluster/pincluster/persistence"
 	"github.com/pincluster/pincluster/remote"
 	"github.com/pincluster/pincluster/roster"
@@ -223,6 +224,11 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log,
 		WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
+	}
+	// After `state cleanup` or a backup moved back, own ops are numbered after those the
+	// other peers already hold (offlinestate.OwnFloorFile).
+	if err = offlinestate.ApplyOwnFloor(dir, p.store, ident.ID); err != nil {
+		return nil, err
 	}
 	if p.roster, err = roster.New(roster.Config{Self: ident.ID, Peername: cfg.Cluster.Peername, TrustedPeers: cfg.Consensus.CRDT.TrustedPeers},
 		p.host, p.store, log); err != nil {
