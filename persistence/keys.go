@@ -18,6 +18,7 @@ var (
 	prefixLast      = []byte("l/")
 	prefixPublished = []byte("pub/")
 	prefixTrimmed   = []byte("t/")
+	prefixOwnFloor  = []byte("fl/")
 	keyPinCount     = []byte("m/count")
 	keyMaxClock     = []byte("m/clock")
 	keyFormat       = []byte("m/format")
