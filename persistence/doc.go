@@ -70,7 +70,8 @@
 //	m/clock                        greatest op clock applied (8 bytes)
 //	m/format                       on-disk layout version (8 bytes, currently 4)
 //	m/collected                    greatest clock of a collected tombstone (8 bytes; collected.go)
-//	mb/<peer ID>                   a member and when it was last heard from (members.go)
+//	mb/<peer ID>                   a member and when it was last heard from (members.go; also
+//	                               mx/, mr/, md/: excluded, removed, removal's records dropped)
 //	tq/s/<seq 8>, tq/c/<CID>,      the pin tracker's durable queue (trackqueue.go): entries in FIFO
 //	tq/f/<CID>, m/tqlen, m/tqseq,  order (batch entries of many CIDs among them,
 //	m/tqbatch                      trackqueue_batch.go), the CID index, failed entries, the

@@ -22,12 +22,54 @@ import (
 //	mb/<peer ID>   last heard from (unix nanoseconds, 8 bytes)
 //	mx/<peer ID>   excluded from a collection: the collection watermark of then (8 bytes)
 //	mr/<peer ID>   removed with peers rm: the seq up to which its ops stay valid (8 bytes)
+//	md/<peer ID>   the cutoff after which its records were dropped (DropAfterCutoff done;
+//	               8 bytes): a removal whose md/ is below its mr/ still has its drop to do
 
 var (
 	prefixMember   = []byte("mb/")
 	prefixExcluded = []byte("mx/")
 	prefixRemoved  = []byte("mr/")
+	prefixDropped  = []byte("md/")
 )
+
+// MarkDropped records that the records of id's ops after cutoff were dropped.
+func (s *Store) MarkDropped(id peer.ID, cutoff uint64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	key := originKey(prefixDropped, id)
+	return s.update(func(txn *badger.Txn) error {
+		cur, err := getU64(txn, key)
+		if err != nil || cutoff <= cur && cur > 0 {
+			return err
+		}
+		return txn.Set(key, encU64(max(cur, cutoff)))
+	})
+}
+
+// PendingDrops returns the removed peers whose records after their cutoff were not dropped
+// yet (a drop that failed, or was cut by a stop), with their cutoffs.
+func (s *Store) PendingDrops() (map[peer.ID]uint64, error) {
+	removed, err := s.Removed()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	done := map[peer.ID]uint64{}
+	if err := s.scanU64(prefixDropped, func(id peer.ID, v uint64) { done[id] = v }); err != nil {
+		return nil, fmt.Errorf("persistence: dropped removals: %w", err)
+	}
+	for id, cutoff := range removed {
+		if d, ok := done[id]; ok && d >= cutoff {
+			delete(removed, id)
+		}
+	}
+	return removed, nil
+}
 
 // TouchMember records that id was heard from at at (never moving the time backwards).
 func (s *Store) TouchMember(id peer.ID, at time.Time) error {

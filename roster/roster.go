@@ -97,8 +97,9 @@ func New(cfg Config, h host.Host, store *persistence.Store, log *slog.Logger) (*
 // its methods but the trust rules is called.
 func (r *Roster) Attach(a Actors) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.a = a
+	r.mu.Unlock()
+	r.resumeDrops()
 }
 
 // actors reads what Attach handed: the syncer may answer a remote peer's request (and read
@@ -396,27 +397,59 @@ func (r *Roster) Forget(id peer.ID, cutoff uint64) {
 	}
 	// Ops of id after the cutoff that arrived before the removal was known here were refused
 	// by the peers that knew: the pinset drops their records too (asked from an I/O worker;
-	// none once closing).
-	r.wmu.Lock()
-	if !r.closed {
-		r.workers.Add(1)
-		go func() {
-			defer r.workers.Done()
-			r.dropAfterCutoff(id, cutoff)
-		}()
-	}
-	r.wmu.Unlock()
+	// none once closing; a drop not done is redone at the next start, resumeDrops).
+	r.startDrop(id, cutoff)
 	// A timer, not a sleep: let the leave request and its reply through first.
 	time.AfterFunc(2*time.Second, func() { _ = r.host.Network().ClosePeer(id) })
 }
 
 func (r *Roster) dropAfterCutoff(id peer.ID, cutoff uint64) {
 	n, err := r.actors().Pinset.DropAfterCutoff(r.ctx, id, cutoff)
+	if err == nil {
+		err = r.store.MarkDropped(id, cutoff)
+	}
 	if err != nil {
-		r.log.Warn("peers rm: dropping the removed peer's later ops", "peer", id, "err", err)
+		if r.ctx.Err() != nil {
+			return // stopping: the drop is still pending in the store, redone at the next start
+		}
+		r.log.Warn("peers rm: dropping the removed peer's later ops (tried again in a while)", "peer", id, "err", err, "retry_in", dropRetry)
+		time.AfterFunc(dropRetry, func() { r.startDrop(id, cutoff) })
 		return
 	}
 	if n > 0 {
 		r.log.Info("peers rm: dropped ops the removed peer made after its removal", "peer", id, "records", n)
+	}
+}
+
+// dropRetry is the wait before a failed drop of a removed peer's later ops is tried again.
+var dropRetry = 30 * time.Second
+
+// startDrop runs dropAfterCutoff on an I/O worker, unless the roster is closing.
+func (r *Roster) startDrop(id peer.ID, cutoff uint64) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.closed {
+		return
+	}
+	r.workers.Add(1)
+	go func() {
+		defer r.workers.Done()
+		r.dropAfterCutoff(id, cutoff)
+	}()
+}
+
+// resumeDrops starts the drops of removed peers' later ops that a failure or a stop left
+// undone (persistence: md/ below mr/). A drop reads every pin record, so it is not redone for
+// every removal at each start, only for those the store says are pending.
+func (r *Roster) resumeDrops() {
+	pending, err := r.store.PendingDrops()
+	if err != nil {
+		r.log.Warn("peers rm: reading the removals whose later ops are still to drop", "err", err)
+		return
+	}
+	for id, cutoff := range pending {
+		if id != r.cfg.Self {
+			r.startDrop(id, cutoff)
+		}
 	}
 }
