@@ -152,8 +152,18 @@ type healerActor struct {
 	settleTimer *time.Timer
 
 	syncTimer, recoverTimer *time.Timer
-	ctx                     context.Context
-	cancel                  context.CancelFunc
+	// wanted: a sync asked for (StateSyncWanted: `recover`, a restarted tracker), started once
+	// wantedGap has passed since the last sync ended (wantedTimer), so that a script calling
+	// `recover` in a loop does not keep the healer in back-to-back passes over the pinset.
+	wanted      bool
+	wantedTimer *time.Timer
+	syncStart   time.Time // of the sync running (zero: none)
+	lastSync    struct {
+		end  time.Time
+		took time.Duration
+	}
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func (a *healerActor) Receive(ctx actor.Context) {
@@ -173,8 +183,11 @@ func (a *healerActor) Receive(ctx actor.Context) {
 	case Sweep:
 		a.onSweep(ctx, ctx.Sender())
 	case messages.StateSyncWanted:
-		a.syncDue = true
-		a.next(ctx)
+		a.wanted = true
+		a.onWanted(ctx)
+	case wantedTick:
+		a.wantedTimer = nil
+		a.onWanted(ctx)
 	case sweepTick:
 		a.syncTimer = timer.After(ctx, a.deps.SyncInterval, sweepTick{})
 		a.onSweep(ctx, nil)
@@ -215,8 +228,28 @@ func (a *healerActor) onStarted(ctx actor.Context) {
 	a.next(ctx)
 }
 
+// wantedTick is the timer of a wanted sync put off (see healerActor.wanted).
+type wantedTick struct{}
+
+// minWantedGap is the least time between the end of a sync and a wanted one; a sync that
+// took longer spaces the next by its own length (at most half the healer's time in syncs).
+var minWantedGap = 5 * time.Second
+
+func (a *healerActor) onWanted(ctx actor.Context) {
+	if !a.wanted || a.wantedTimer != nil || !a.syncStart.IsZero() { // a running sync: paced after it ends
+		return
+	}
+	if wait := max(minWantedGap, a.lastSync.took) - time.Since(a.lastSync.end); !a.lastSync.end.IsZero() && wait > 0 {
+		a.wantedTimer = timer.After(ctx, wait, wantedTick{})
+		return
+	}
+	a.wanted = false
+	a.syncDue = true
+	a.next(ctx)
+}
+
 func (a *healerActor) onStopping() {
-	for _, t := range []*time.Timer{a.syncTimer, a.recoverTimer, a.settleTimer} {
+	for _, t := range []*time.Timer{a.syncTimer, a.recoverTimer, a.settleTimer, a.wantedTimer} {
 		if t != nil {
 			t.Stop()
 		}
@@ -254,6 +287,8 @@ func (a *healerActor) next(ctx actor.Context) {
 		j.sync, j.sweep = true, a.sweep && !a.deps.DisableRepinning && time.Since(a.deps.Started) >= a.deps.Settle && settled
 		a.syncDue, a.sweep = false, false
 		a.running, a.waiters = a.waiters, nil
+		a.syncStart = time.Now()
+		a.wanted = false // this sync is the one wanted
 	}
 	if !a.deps.DisableRepinning && !j.sweep && settled {
 		for id := range a.down {
@@ -292,6 +327,12 @@ func (a *healerActor) settled(ctx actor.Context) bool {
 
 func (a *healerActor) onWorkDone(ctx actor.Context, m workDone) {
 	a.busy = false
+	if !a.syncStart.IsZero() {
+		a.lastSync.end = time.Now()
+		a.lastSync.took = a.lastSync.end.Sub(a.syncStart)
+		a.syncStart = time.Time{}
+		a.onWanted(ctx)
+	}
 	for _, w := range a.running {
 		ctx.Send(w, Swept{Repinned: m.repinned})
 	}
