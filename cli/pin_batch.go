@@ -131,7 +131,9 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 	parent := ctx
 	ctx, stopSignals := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	answered := false // the daemon took the batch (an event came)
 	err = cl.Batch(ctx, op, opts, open, func(ev api.BatchEvent) error {
+		answered = true
 		ev.Line, ev.Through = line(ev.Line), line(ev.Through)
 		switch {
 		case ev.Line > 0:
@@ -186,7 +188,7 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		if perr := g.printJSON(sum); perr != nil && err == nil {
 			err = perr
 		}
-	} else {
+	} else if answered || err == nil { // a refusal (403, an unreachable daemon) is its error alone
 		held := ""
 		if sum.Peers > 0 {
 			held = fmt.Sprintf("; held by %d of %d peers", sum.HeldBy, sum.Peers)
@@ -194,6 +196,9 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		g.printf("%s %d lines (%d already so), %d failed, in %.1fs (%.0f/s)%s\n", verb, sum.OK, sum.Unchanged, sum.Failed, sum.Seconds, sum.PinsPerS, held)
 	}
 	if interrupted {
+		return err
+	}
+	if err != nil && !answered {
 		return err
 	}
 	if err != nil {
