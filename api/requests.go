@@ -2,12 +2,18 @@ package api
 
 // A pin's Pinning Service API requests (api/pinsvc) live in its metadata: one key per request
 // under RequestMetaPrefix, and RequestMarkerKey = "1" on a pin the service created. They belong
-// to that API: only its own commits add or remove them. Every other way of writing a pin that
-// is already in the pinset (the REST API's and the proxy's pin add, an add of content, a batch
-// line) keeps the requests the pin holds, whatever metadata it was given, so that re-pinning a
-// CID by hand never drops a user's remote pins (`ipfs pin remote ls` would lose them, and the
-// service's own pin would lose the marker that unpins it with its last request). An unpin
-// removes them with the pin: it is explicit.
+// to that API: only its own commits add or remove them (and `state import`, which restores a
+// pinset as exported). Every other way of writing a pin (the REST API's and the proxy's pin
+// add, an add of content, a batch line) goes through KeepRequests:
+//   - the requests the stored pin holds are kept whatever metadata was given, so re-pinning a
+//     CID by hand never drops a user's remote pins (`ipfs pin remote ls` would lose them);
+//   - request keys in the metadata given are dropped, so that no one with the pin permission
+//     makes up requests (a forged id, a created time in the future at the top of every
+//     listing) or copies one onto another CID;
+//   - the marker is not kept: a pin made by hand is the user's own, and stays when its last
+//     request is removed (the marker unpins a pin only the service wanted).
+//
+// An unpin removes the requests with the pin: it is explicit.
 const (
 	// RequestMetaPrefix prefixes the metadata key of each request (persistence indexes them).
 	RequestMetaPrefix = "pinsvc/"
@@ -20,9 +26,10 @@ func IsRequestKey(k string) bool {
 	return k == RequestMarkerKey || len(k) > len(RequestMetaPrefix) && k[:len(RequestMetaPrefix)] == RequestMetaPrefix
 }
 
-// KeepRequests returns the metadata to store when a pin whose metadata is stored is written
-// again with metadata in: in without any request key, plus the request keys of stored. It
-// returns in itself when neither holds a request key (most pins), and never changes either map.
+// KeepRequests returns the metadata to store when a pin whose stored metadata is stored (nil
+// for a new pin) is written with metadata in by anything but the pinning service: in without
+// request keys or marker, plus the request keys of stored (not its marker). It returns in
+// itself when neither holds a request key or marker (most pins), and never changes either map.
 func KeepRequests(stored, in map[string]string) map[string]string {
 	if !hasRequestKey(stored) && !hasRequestKey(in) {
 		return in
@@ -34,7 +41,7 @@ func KeepRequests(stored, in map[string]string) map[string]string {
 		}
 	}
 	for k, v := range stored {
-		if IsRequestKey(k) {
+		if IsRequestKey(k) && k != RequestMarkerKey {
 			out[k] = v
 		}
 	}

@@ -16,8 +16,9 @@ func TestKeepRequests(t *testing.T) {
 	}{
 		{name: "no requests anywhere", stored: map[string]string{"a": "1"}, in: map[string]string{"b": "2"}, want: map[string]string{"b": "2"}, wantSameAsIn: true},
 		{name: "nil in, none stored", stored: nil, in: nil, wantNilResult: true},
-		{name: "stored requests kept", stored: map[string]string{r1: "x", RequestMarkerKey: "1", "a": "1"}, in: map[string]string{"b": "2"},
-			want: map[string]string{r1: "x", RequestMarkerKey: "1", "b": "2"}},
+		{name: "stored requests kept, not the marker", stored: map[string]string{r1: "x", RequestMarkerKey: "1", "a": "1"}, in: map[string]string{"b": "2"},
+			want: map[string]string{r1: "x", "b": "2"}},
+		{name: "marker alone", stored: map[string]string{RequestMarkerKey: "1"}, in: nil, want: map[string]string{}},
 		{name: "nil in keeps requests", stored: map[string]string{r1: "x"}, in: nil, want: map[string]string{r1: "x"}},
 		{name: "given requests dropped", stored: map[string]string{r1: "x"}, in: map[string]string{r2: "y", RequestMarkerKey: "1", "b": "2"},
 			want: map[string]string{r1: "x", "b": "2"}},

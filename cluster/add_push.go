@@ -103,11 +103,18 @@ func (s *AddService) commitPin(ctx context.Context, root api.Cid, opts api.PinOp
 			return api.Pin{}, err
 		}
 	}
-	// Content added again keeps the Pinning Service API requests of its pin (api.KeepRequests).
-	if existing, found, err := s.d.Store.GetPin(root); err != nil {
+	// Content added again keeps the Pinning Service API requests of its pin (api.KeepRequests),
+	// which count towards the metadata's bounds; a sharded add's pins are never re-pinned whole.
+	existing, found, err := s.d.Store.GetPin(root)
+	if err != nil {
 		return api.Pin{}, err
-	} else if found {
-		opts.Metadata = api.KeepRequests(existing.Metadata, opts.Metadata)
+	}
+	if found && existing.TypeOrData() != api.PinTypeData {
+		return api.Pin{}, api.RefuseRepinSharded(existing)
+	}
+	opts.Metadata = api.KeepRequests(existing.Metadata, opts.Metadata)
+	if err := opts.ValidateLimits(); err != nil {
+		return api.Pin{}, err
 	}
 	pin := api.NewPin(root, opts)
 	if opts.ReplicationFactorMin != -1 {

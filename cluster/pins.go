@@ -68,7 +68,7 @@ func (s *PinService) pin(ctx context.Context, c api.Cid, opts api.PinOptions, re
 	if found && existing.TypeOrData() != api.PinTypeData {
 		return api.Pin{}, api.RefuseRepinSharded(existing)
 	}
-	if found && !requests {
+	if !requests {
 		opts.Metadata = api.KeepRequests(existing.Metadata, opts.Metadata)
 	}
 	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)

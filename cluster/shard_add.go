@@ -173,6 +173,23 @@ func (s *AddService) commitSharded(ctx context.Context, a *shardedAdd, opts api.
 			return err
 		}
 	}
+	// The root already pinned: a meta-pin is replaced only by the same sharding (the same
+	// cluster-DAG, so the same shards: an add run again), never by another (its shards and
+	// cluster-DAG would be left behind, pinned and unremovable); a plain pin's Pinning Service
+	// API requests go to the meta-pin (api.KeepRequests; none to the shards).
+	existing, found, err := s.d.Store.GetPin(a.root)
+	if err != nil {
+		return err
+	}
+	same := existing.Type == api.PinTypeMeta && existing.Reference != nil && existing.Reference.Cid.Equals(a.dag.Cid())
+	if found && existing.TypeOrData() != api.PinTypeData && !same {
+		return api.RefuseRepinSharded(existing)
+	}
+	opts.Metadata = api.KeepRequests(nil, opts.Metadata)
+	metaMeta := api.KeepRequests(existing.Metadata, opts.Metadata)
+	if err := (api.PinOptions{Name: opts.Name, Metadata: metaMeta}).ValidateLimits(); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	name := opts.Name
 	if name == "" {
@@ -205,6 +222,7 @@ func (s *AddService) commitSharded(ctx context.Context, a *shardedAdd, opts api.
 	metaOpts := opts
 	metaOpts.Mode = api.PinModeDirect // the root block only, where its shard is (package sharding)
 	metaOpts.UserAllocations = nil
+	metaOpts.Metadata = metaMeta
 	meta := api.NewPin(a.root, metaOpts)
 	meta.Type = api.PinTypeMeta
 	dagCid := dagPin.Cid

@@ -17,7 +17,7 @@ func TestRunKeepsPinningServiceRequests(t *testing.T) {
 	deps := newMemDeps()
 	svc := New(deps, Config{ReplicationFactorMin: -1, ReplicationFactorMax: -1})
 	req := api.RequestMetaPrefix + "0123456789abcdef0123456789abcdef"
-	reqs := map[string]string{req: strings.Repeat("r", api.MaxMetadataBytes/2), api.RequestMarkerKey: "1"}
+	reqs := map[string]string{req: strings.Repeat("r", api.MaxMetadataBytes/2)}
 	a := mustCid(t, cidA)
 	deps.pins[a] = api.Pin{Cid: mustDecode(t, cidA), PinOptions: api.PinOptions{ReplicationFactorMin: -1, ReplicationFactorMax: -1, Metadata: maps.Clone(reqs)}}
 
@@ -31,6 +31,11 @@ func TestRunKeepsPinningServiceRequests(t *testing.T) {
 	want["team"] = "b"
 	if got := deps.pins[a].Metadata; err != nil || sum.OK != 1 || !maps.Equal(got, want) {
 		t.Fatalf("re-pin with metadata: %+v %v, stored %d keys, want the requests kept", sum, err, len(got))
+	}
+	// A new pin's line cannot bring requests.
+	_, sum, err = run(t, svc, api.BatchPin, `{"cid":"`+cidB+`","metadata":{"`+req+`":"{}","pinsvc":"1","team":"x"}}`+"\n", api.PinOptions{})
+	if got := deps.pins[mustCid(t, cidB)].Metadata; err != nil || sum.OK != 1 || !maps.Equal(got, map[string]string{"team": "x"}) {
+		t.Fatalf("a new pin's request keys: %v %+v %v, want them dropped", got, sum, err)
 	}
 	big := strings.Repeat("b", api.MaxMetadataBytes/2+1)
 	input := fmt.Sprintf(`{"cid":"%s","metadata":{"big":"%s"}}`+"\n"+`{"cid":"%s","metadata":{"team":"c"}}`+"\n", cidA, big, cidA)

@@ -283,13 +283,11 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 			}
 			continue
 		}
-		if found[i0] {
-			if g = keepRequests(g, good, stored[i0].Metadata, fail); len(g) == 0 {
-				groups[gi] = nil
-				continue
-			}
-			groups[gi] = g
+		if g = keepRequests(g, good, stored[i0].Metadata, fail); len(g) == 0 { // stored: zero when not found
+			groups[gi] = nil
+			continue
 		}
+		groups[gi] = g
 		last := -1 // position in g of the last line already as stored
 		for k, i := range g {
 			if need[i] = !found[i0] || !sameOptions(stored[i0].PinOptions, good[i].Opts); !need[i] {

@@ -242,8 +242,10 @@ func TestBatchDroppedConnectionKeepsAckedLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ev api.BatchEvent
-	if err := json.Unmarshal(line, &ev); err != nil || ev.OK != ingest.ChunkLines || ev.Through != ingest.ChunkLines {
-		t.Fatalf("first event %s (%v), want the first chunk acknowledged", line, err)
+	// The first commit's lines: a whole chunk, or fewer when the reader handed on what it had
+	// before waiting for more of the body (ingest.readChunks).
+	if err := json.Unmarshal(line, &ev); err != nil || ev.OK < 1 || ev.OK > ingest.ChunkLines || ev.Through != ev.OK {
+		t.Fatalf("first event %s (%v), want the first commit's lines acknowledged", line, err)
 	}
 	// Drop the connection while the second chunk waits to commit.
 	cancel()
@@ -255,13 +257,14 @@ func TestBatchDroppedConnectionKeepsAckedLines(t *testing.T) {
 	srv.Close()
 	store.mu.Lock()
 	defer store.mu.Unlock()
+	// Whole commits in input order: a prefix of the file, at least what was acknowledged.
 	n := len(store.pins)
-	if n < ingest.ChunkLines || n%ingest.ChunkLines != 0 || n > 3*ingest.ChunkLines {
-		t.Fatalf("%d pins stored, want the acknowledged chunk and only whole chunks", n)
+	if n < ev.OK || n > 3*ingest.ChunkLines {
+		t.Fatalf("%d pins stored, want at least the %d acknowledged", n, ev.OK)
 	}
-	for _, c := range all[:ingest.ChunkLines] {
+	for _, c := range all[:n] {
 		if _, ok := store.pins[c]; !ok {
-			t.Fatalf("acknowledged %s is not stored", c)
+			t.Fatalf("%d pins stored but not the first %d lines: %s is missing", n, n, c)
 		}
 	}
 }
