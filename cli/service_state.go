@@ -40,9 +40,9 @@ var (
 		return offlinestate.Import(ctx, dir, r, offlinestate.ImportOptions{ReplicationMin: opts.ReplicationMin, ReplicationMax: opts.ReplicationMax, Allocations: allocs}, os.Stdout)
 	}
 	stateCleanup = func(ctx context.Context, dir string) error {
-		backup, err := offlinestate.Cleanup(dir)
+		backup, err := offlinestate.Cleanup(dir, os.Stderr)
 		if err != nil {
-			return err
+			return err // names the backup when the state was moved
 		}
 		if backup == "" {
 			fmt.Println("no state to clean up in", dir)

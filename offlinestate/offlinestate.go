@@ -182,8 +182,8 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 }
 
 // Cleanup moves the pinset state to <dir>/backups/pinset-<time> (a complete copy that
-// `mv` restores) and leaves an empty state. It returns the backup path.
-func Cleanup(dir string) (string, error) {
+// `mv` restores) and leaves an empty state. It returns the backup path; warnings go to warn.
+func Cleanup(dir string, warn io.Writer) (string, error) {
 	if !servicejson.Exists(dir) {
 		return "", fmt.Errorf("%s is not initialized", dir)
 	}
@@ -192,19 +192,33 @@ func Cleanup(dir string) (string, error) {
 		return "", fmt.Errorf("%w (stop the daemon before cleaning its state)", err)
 	}
 	defer lock.Unlock()
-	return Backup(dir)
+	return Backup(dir, true, warn)
 }
 
 // Backup renames the pinset folder into backups/ (the caller holds the lock); "" when there is
-// no state. First it records how far this peer's own ops went (ownfloor.go), so that the next
-// state of this peer (a new one, an import, an older backup moved back) numbers its ops after
-// them. A state that cannot be read (a reason to clean it) is moved all the same.
-func Backup(dir string) (string, error) {
+// no state. With keepHistory it first records how far this peer's own ops went (ownfloor.go),
+// so that the next state of this peer (a new one, an import, an older backup moved back)
+// numbers its ops after them; a state that cannot be read (a reason to clean it) is moved all
+// the same, but one whose floor cannot be written is not moved (its next state would number
+// its ops under the others' copies of the old ones). A removed peer's identity never comes
+// back (removed.go): it keeps no history. warn (nil: none) is told of own ops the state holds
+// that were never broadcast.
+func Backup(dir string, keepHistory bool, warn io.Writer) (string, error) {
 	src := PinsetDir(dir)
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
-	ferr := recordOwnFloor(dir)
+	var ferr error
+	if keepHistory {
+		unsent, err := recordOwnFloor(dir)
+		if err != nil && !errors.As(err, new(errUnreadable)) {
+			return "", fmt.Errorf("state left in place: %w", err)
+		}
+		ferr = err
+		if unsent > 0 && warn != nil {
+			fmt.Fprintf(warn, "warning: this peer's last %d ops were not broadcast and may not have reached the other peers; the backup holds them (start the daemon once to send them, then clean up again)\n", unsent)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "backups"), 0o700); err != nil {
 		return "", err
 	}
@@ -221,7 +235,10 @@ func Backup(dir string) (string, error) {
 	if err := os.Rename(src, dst); err != nil {
 		return "", fmt.Errorf("moving the state to a backup: %w", err)
 	}
-	return dst, ferr
+	if ferr != nil {
+		return dst, fmt.Errorf("state moved to %s, but this peer's last op number could not be read from it, so its next state numbers its ops from 1 and the other peers may drop them (docs/deploy.md): %w", dst, ferr)
+	}
+	return dst, nil
 }
 
 func Upgrade(dir string, out io.Writer) error {

@@ -120,7 +120,7 @@ func TestBackupsInOneSecond(t *testing.T) {
 		if err := os.MkdirAll(PinsetDir(dir), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		b, err := Backup(dir)
+		b, err := Backup(dir, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/persistence"
 )
@@ -28,34 +29,92 @@ import (
 // the others. It is kept (the floor only moves up) and ignored under another identity.
 const OwnFloorFile = "own-seq"
 
-// recordOwnFloor writes OwnFloorFile from dir's state, keeping a higher floor already written.
-func recordOwnFloor(dir string) error {
+// A peer whose ops nobody else holds needs no floor: a peer that never had another member
+// (mb/ holds none but removed ones), and whose store is not still waiting for its old ops
+// (its version vector's own entry has reached the floor it was opened with). The file is then
+// removed: a floor nobody can fill would keep that entry below it for good, and this peer's
+// later ops would never count as held (their tombstones never collected).
+
+// errUnreadable wraps why a state's history could not be read: Backup moves it all the same
+// (an unreadable state is a reason to clean it up).
+type errUnreadable struct{ err error }
+
+func (e errUnreadable) Error() string { return e.err.Error() }
+func (e errUnreadable) Unwrap() error { return e.err }
+
+// recordOwnFloor writes OwnFloorFile from dir's state, keeping a higher floor already written,
+// or removes it when no other peer holds this peer's ops. It returns how many of the own ops
+// were never broadcast (they may not have reached the others).
+func recordOwnFloor(dir string) (unsent uint64, err error) {
 	ident, err := identity.Load(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil // a peer needs a new identity to run from dir: its ops will be another origin's
+		return 0, nil // a peer needs a new identity to run from dir: its ops will be another origin's
 	}
 	if err != nil {
-		return fmt.Errorf("identity: %w", err)
+		return 0, errUnreadable{fmt.Errorf("identity: %w", err)}
 	}
+	prev, perr := readOwnFloor(dir, ident.ID) // a damaged file is replaced
 	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
 	if err != nil {
-		return fmt.Errorf("reading this peer's last op number from its state (moved all the same; a new state numbers its ops from 1, see docs/deploy.md): %w", err)
+		return 0, errUnreadable{err}
 	}
-	floor, err := s.OwnHistory(ident.ID)
+	h, err := readHistory(s, ident.ID)
 	if err = errors.Join(err, s.Close()); err != nil {
-		return err
+		return 0, errUnreadable{err}
 	}
-	if prev, err := readOwnFloor(dir, ident.ID); err == nil && prev > floor {
-		floor = prev
+	path := filepath.Join(dir, OwnFloorFile)
+	if !h.shared && (perr != nil || prev <= h.applied) {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, err
+		}
+		return 0, nil
+	}
+	floor := max(h.last, h.published)
+	if perr == nil {
+		floor = max(floor, prev)
+	}
+	if h.published < h.last {
+		unsent = h.last - h.published
 	}
 	if floor == 0 {
-		return nil
+		return unsent, nil
 	}
-	tmp := filepath.Join(dir, OwnFloorFile+".tmp")
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%s %d\n", ident.ID, floor), 0o600); err != nil {
-		return err
+	if err := atomicfile.Write(path, fmt.Appendf(nil, "%s %d\n", ident.ID, floor), 0o600); err != nil {
+		return 0, fmt.Errorf("recording this peer's last op number (%d) in %s: %w", floor, path, err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, OwnFloorFile))
+	return unsent, nil
+}
+
+// history is what a store says of its own peer's ops.
+type history struct {
+	last, published, applied uint64
+	shared                   bool // another member (not removed) may hold them
+}
+
+func readHistory(s *persistence.Store, self libp2ppeer.ID) (h history, err error) {
+	if h.last, err = s.LastSeq(self); err != nil {
+		return h, err
+	}
+	if h.published, err = s.Published(self); err != nil {
+		return h, err
+	}
+	if h.applied, err = s.Applied(self); err != nil {
+		return h, err
+	}
+	members, err := s.Members()
+	if err != nil {
+		return h, err
+	}
+	removed, err := s.Removed()
+	if err != nil {
+		return h, err
+	}
+	for id := range members {
+		if _, gone := removed[id]; id != self && !gone {
+			h.shared = true
+		}
+	}
+	return h, nil
 }
 
 // readOwnFloor returns the floor OwnFloorFile records for self (0: no file, or another peer's).

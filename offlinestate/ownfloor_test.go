@@ -2,11 +2,16 @@ package offlinestate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/internal/identity"
@@ -63,7 +68,8 @@ func TestOwnNumberingSurvivesCleanupAndRestores(t *testing.T) {
 	if last, _ := lastSeq(t, dir); last != 5 {
 		t.Fatalf("first import: last seq %d, want 5", last)
 	}
-	first, err := Cleanup(dir)
+	touchMember(t, dir, "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	first, err := Cleanup(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +80,7 @@ func TestOwnNumberingSurvivesCleanupAndRestores(t *testing.T) {
 		t.Fatalf("import after cleanup: last seq %d (want 7: numbered after the 5 old ops), version vector %d (want 0: the old ops are to pull back)", last, applied)
 	}
 	// Restore the first backup by hand, as docs/deploy.md says: cleanup, then mv.
-	if _, err := Cleanup(dir); err != nil {
+	if _, err := Cleanup(dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(first, PinsetDir(dir)); err != nil {
@@ -96,5 +102,119 @@ func TestOwnNumberingSurvivesCleanupAndRestores(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, OwnFloorFile)); !strings.HasSuffix(string(b), " 7\n") {
 		t.Fatalf("%s: %q", OwnFloorFile, b)
+	}
+}
+
+// touchMember records id as a member of dir's cluster, as the daemon does when it hears from it.
+func touchMember(t *testing.T, dir, id string) {
+	t.Helper()
+	p, err := libp2ppeer.Decode(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.TouchMember(p, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A peer that never had another member (a cluster of one) keeps no floor: nobody holds its
+// old ops, and a floor nobody fills would keep its version vector below it for good. A floor
+// already written stays while the store still waits for the ops under it.
+func TestNoFloorWithoutOtherMembers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	initDir(t, dir)
+	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 5)), ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Cleanup(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, OwnFloorFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a cluster of one wrote %s (err %v)", OwnFloorFile, err)
+	}
+	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "b", 2)), ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if last, applied := lastSeq(t, dir); last != 2 || applied != 2 {
+		t.Fatalf("after cleanup: last seq %d, version vector %d, want 2 and 2", last, applied)
+	}
+	// A member's peer removed (peers rm) does not count either.
+	removed, _ := libp2ppeer.Decode("12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	touchMember(t, dir, removed.String())
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMember(removed, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Cleanup(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, OwnFloorFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a removed member counted: %s written (err %v)", OwnFloorFile, err)
+	}
+}
+
+// A floor already written stays while the store waits for the ops under it (a cleanup, then
+// a cleanup again before the daemon pulled them back), and goes once nobody else holds them.
+func TestFloorKeptWhileTheGapIsOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	initDir(t, dir)
+	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 5)), ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	touchMember(t, dir, "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	for range 2 {
+		if _, err := Cleanup(dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := Import(ctx, dir, strings.NewReader(exportOf(t, "b", 1)), ImportOptions{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last, applied := lastSeq(t, dir); last != 7 || applied != 0 {
+		t.Fatalf("two cleanups: last seq %d (want 7), version vector %d (want 0)", last, applied)
+	}
+}
+
+// A floor that cannot be written leaves the state where it is (moved, its next state would
+// number under the others' copies); the error says so. Own ops never broadcast are warned of.
+func TestCleanupRefusedWhenTheFloorCannotBeWritten(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	initDir(t, dir)
+	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 3)), ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	touchMember(t, dir, "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	block := filepath.Join(dir, OwnFloorFile)
+	if err := os.MkdirAll(filepath.Join(block, "x"), 0o700); err != nil { // a directory: the rename fails
+		t.Fatal(err)
+	}
+	var warn strings.Builder
+	b, err := Cleanup(dir, &warn)
+	if err == nil || b != "" || !strings.Contains(err.Error(), "state left in place") {
+		t.Fatalf("cleanup with an unwritable floor: backup %q, err %v", b, err)
+	}
+	if _, err := os.Stat(PinsetDir(dir)); err != nil {
+		t.Fatalf("the state was moved: %v", err)
+	}
+	if err := os.RemoveAll(block); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Cleanup(dir, &warn); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(warn.String(), "last 3 ops were not broadcast") { // imported offline: never sent
+		t.Fatalf("warnings: %q", warn.String())
 	}
 }

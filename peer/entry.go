@@ -217,7 +217,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if p.Left() {
 		// Removed from the cluster (peers rm): clean the state, keeping a backup, as IPFS
 		// Cluster does. The peerstore goes too, so a restart does not rejoin by itself.
-		backup, berr := offlinestate.Backup(dir)
+		backup, berr := offlinestate.Backup(dir, false, nil)
 		os.Remove(filepath.Join(dir, PeerstoreFile))
 		if merr := offlinestate.MarkRemoved(dir, ident.ID, backup); merr != nil {
 			err = errors.Join(err, fmt.Errorf("marking the removal: %w", merr))

@@ -279,7 +279,8 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	p.streams = syncer.NewStreams()
 	if p.syncer, err = syncer.Spawn(p.root, p.store, p.remote, p.pinset, p.roster.Trusted, log, syncer.WithOpTrust(p.roster.TrustedOp),
 		syncer.WithRemovals(p.roster.Snapshot, p.roster.LearnRemovals), syncer.WithLiveness(p.roster.SignsOfLife, p.roster.LearnHeard),
-		syncer.WithStreams(p.streams), syncer.WithTransfers(p.transfers), syncer.WithAnnouncements(p.roster.Announced)); err != nil {
+		syncer.WithStreams(p.streams), syncer.WithTransfers(p.transfers), syncer.WithAnnouncements(p.roster.Announced),
+		syncer.WithSelf(ident.ID)); err != nil {
 		return nil, err
 	}
 	if p.collector, err = syncer.SpawnCollector(p.root, syncer.CollectorRhythm(ident.ID, cfg.Cluster.StateSyncInterval.D(),

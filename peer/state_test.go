@@ -41,7 +41,7 @@ func TestStateExportCleanupImport(t *testing.T) {
 	if err := offlinestate.Export(ctx, dir, &exp); err != nil {
 		t.Fatal(err)
 	}
-	backup, err := offlinestate.Cleanup(dir)
+	backup, err := offlinestate.Cleanup(dir, nil)
 	if err != nil || backup == "" {
 		t.Fatalf("cleanup: %q %v", backup, err)
 	}

@@ -64,8 +64,6 @@
 //	l/<origin>                     highest seq stored, gaps or not (8 bytes)
 //	t/<origin>                     op log trimmed up to this seq (8 bytes; absent = 0)
 //	pub/<origin>                   highest own seq published over pubsub (8 bytes)
-//	fl/<origin>                    own ops numbered after it: the history of a cleaned state
-//	                               (ownfloor.go; 8 bytes, absent = 0)
 //	m/count                        number of live pins (8 bytes), updated in the same transaction
 //	m/clock                        greatest op clock applied (8 bytes)
 //	m/format                       on-disk layout version (8 bytes, currently 4)

@@ -18,7 +18,6 @@ var (
 	prefixLast      = []byte("l/")
 	prefixPublished = []byte("pub/")
 	prefixTrimmed   = []byte("t/")
-	prefixOwnFloor  = []byte("fl/")
 	keyPinCount     = []byte("m/count")
 	keyMaxClock     = []byte("m/clock")
 	keyFormat       = []byte("m/format")

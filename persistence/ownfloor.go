@@ -1,8 +1,6 @@
 package persistence
 
 import (
-	"context"
-
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -20,7 +18,7 @@ func (s *Store) OwnHistory(self peer.ID) (uint64, error) {
 }
 
 // SetOwnFloor makes self's numbering continue after floor: LastSeq and Published become at
-// least floor (and fl/ records it for CloseOwnGap), while the version vector entry stays where it is, so the ops up to floor
+// least floor, while the version vector entry stays where it is, so the ops up to floor
 // count as missing and are pulled back from the other peers (persistence.Apply stores an
 // op between the vector's entry and LastSeq unless the log has it).
 //
@@ -41,7 +39,7 @@ func (s *Store) SetOwnFloor(self peer.ID, floor uint64) error {
 	defer s.writeMu.Unlock()
 	delete(s.origins, self) // l/ changes here: read it again after
 	return s.update(func(txn *badger.Txn) error {
-		for _, key := range [][]byte{originKey(prefixLast, self), originKey(prefixPublished, self), originKey(prefixOwnFloor, self)} {
+		for _, key := range [][]byte{originKey(prefixLast, self), originKey(prefixPublished, self)} {
 			cur, err := getU64(txn, key)
 			if err != nil {
 				return err
@@ -54,22 +52,4 @@ func (s *Store) SetOwnFloor(self peer.ID, floor uint64) error {
 		}
 		return nil
 	})
-}
-
-// CloseOwnGap marks self's ops up to the floor SetOwnFloor recorded as held (the version
-// vector's entry and the log's trim mark move to it, as after a snapshot: RaiseVersionVector),
-// once the caller knows that no member holds any of them: they are then nowhere to pull from
-// (a cluster of one cleaned its state; the other peers never had them), and the gap would
-// keep the version vector below every later own op for good, and with it the collection of
-// their tombstones. It reports whether it raised anything.
-func (s *Store) CloseOwnGap(ctx context.Context, self peer.ID) (bool, error) {
-	floor, err := s.getCounter(originKey(prefixOwnFloor, self))
-	if err != nil || floor == 0 {
-		return false, err
-	}
-	applied, err := s.Applied(self)
-	if err != nil || applied >= floor {
-		return false, err
-	}
-	return true, s.RaiseVersionVector(ctx, map[peer.ID]uint64{self: floor})
 }

@@ -40,29 +40,3 @@ func TestOwnFloorContinuesNumberingAndPullsTheOldOpsBack(t *testing.T) {
 		t.Fatalf("LastSeq %d after a lower floor, want 4", last)
 	}
 }
-
-// With no one to pull the old ops from, CloseOwnGap stops waiting for them: the version vector
-// counts the own ops after the floor, and the log is marked trimmed up to the floor only.
-func TestCloseOwnGap(t *testing.T) {
-	s, _ := openTemp(t)
-	self := newPeer(t, 1)
-	if closed, err := s.CloseOwnGap(t.Context(), self); closed || err != nil {
-		t.Fatalf("no floor: %v %v", closed, err)
-	}
-	if err := s.SetOwnFloor(self, 3); err != nil {
-		t.Fatal(err)
-	}
-	mustApply(t, s, pinOp(t, self, 4, 40, mkCid(t, 4), "new"), pinOp(t, self, 5, 50, mkCid(t, 5), "new2"))
-	if closed, err := s.CloseOwnGap(t.Context(), self); !closed || err != nil {
-		t.Fatalf("close: %v %v", closed, err)
-	}
-	if vv, _ := s.Applied(self); vv != 5 {
-		t.Fatalf("version vector %d, want 5", vv)
-	}
-	if tr, _ := s.TrimmedTo(self); tr != 3 {
-		t.Fatalf("trimmed to %d, want 3 (ops 4-5 stay in the log)", tr)
-	}
-	if closed, _ := s.CloseOwnGap(t.Context(), self); closed {
-		t.Fatal("closed twice")
-	}
-}

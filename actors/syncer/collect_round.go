@@ -102,9 +102,6 @@ func (d *collectorDeps) round(ctx context.Context, j judgeRound) contact {
 	notBefore := time.Now().Add(-window)
 	keepHeld(again, seen, local, members, notBefore, d.members.Trusted)
 	upTo, missing := stableVV(d.cfg.Self, members, local, again, notBefore, d.members.Trusted)
-	if len(missing) == 0 && time.Since(d.started) > d.cfg.Horizon {
-		d.closeOwnGap(ctx)
-	}
 	if len(missing) > 0 {
 		d.log.Debug("tombstone collection waits for members", "peers", missing)
 		return seenNow
@@ -286,21 +283,5 @@ func (d *collectorDeps) supersedeRaced(ctx context.Context) {
 	err := d.store.RacedPins(ctx, func(ops []crdt.Op) { d.supersede(ctx, ops) })
 	if err != nil && ctx.Err() == nil {
 		d.log.Warn("looking for pins that raced a collected deletion", "err", err)
-	}
-}
-
-// closeOwnGap gives up pulling this peer's own ops from before its state was cleaned
-// (persistence.Store.CloseOwnGap) when no member holds any: every member's version vector is
-// covered by this peer's (missing is empty), and it has run for a whole absent_peer_horizon,
-// so a peer that held them and has not been heard from since is excluded anyway. A cluster of
-// one that cleaned its state is the case: its later own ops were never counted in its version
-// vector, and their tombstones never collected. The next round collects with the vector raised.
-func (d *collectorDeps) closeOwnGap(ctx context.Context) {
-	closed, err := d.store.CloseOwnGap(ctx, d.cfg.Self)
-	switch {
-	case err != nil:
-		d.log.Warn("closing the gap below this peer's own ops after a state cleanup", "err", err)
-	case closed:
-		d.log.Info("no member holds this peer's own ops from before its state was cleaned: they are no longer waited for")
 	}
 }

@@ -100,7 +100,6 @@ type CollectStore interface {
 	RacedPins(ctx context.Context, fn func([]crdt.Op)) error
 	Get(c api.Cid) (persistence.Record, bool, error)
 	MayHoldTombstones() (bool, error)
-	CloseOwnGap(ctx context.Context, self peer.ID) (bool, error)
 }
 
 var _ CollectStore = (*persistence.Store)(nil)
@@ -238,7 +237,6 @@ type collectorDeps struct {
 	members Membership
 	log     *slog.Logger
 	signs   *signs
-	started time.Time // closeOwnGap waits for a horizon after it
 }
 
 func (a *collectorActor) Receive(ctx actor.Context) {
@@ -428,7 +426,7 @@ func SpawnCollector(parent root.Parent, cfg CollectorConfig, store CollectStore,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	deps := &collectorDeps{cfg: cfg, store: store, writer: writer, held: held, syncer: s, members: members, log: log,
-		signs: &signs{m: map[peer.ID]time.Time{}}, started: time.Now()}
+		signs: &signs{m: map[peer.ID]time.Time{}}}
 	work := &sync.WaitGroup{}
 	produce := func() actor.Actor {
 		return &collectorActor{cfg: cfg, c: deps, log: log, ctx: ctx, work: work, touched: map[peer.ID]time.Time{}}

@@ -25,7 +25,7 @@ func FuzzAnswer(f *testing.F) {
 		if json.Unmarshal(b, &req) != nil {
 			return
 		}
-		resp := answer(context.Background(), a.store, &req, snapshotMinOps)
+		resp := answer(context.Background(), a.store, &req, "", snapshotMinOps)
 		if resp.Error == "" && len(resp.Ops) > DefaultPageSize*4 {
 			t.Fatalf("page of %d ops", len(resp.Ops))
 		}

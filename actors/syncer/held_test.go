@@ -85,7 +85,7 @@ func TestAnswerHeldRanges(t *testing.T) {
 	mustApply(t, a, pins(t, o, 1, 100))
 	vv := map[string]uint64{o.String(): 10}
 	seqs := func(held ...messages.SeqRange) (out []uint64) {
-		resp := answer(context.Background(), a.store, &messages.SyncRequest{VV: vv, Limit: DefaultPageSize, Held: held}, snapshotMinOps)
+		resp := answer(context.Background(), a.store, &messages.SyncRequest{VV: vv, Limit: DefaultPageSize, Held: held}, "", snapshotMinOps)
 		if resp.Error != "" {
 			t.Fatal(resp.Error)
 		}

@@ -145,7 +145,7 @@ func TestPullSnapshotPrunesCollectedPins(t *testing.T) {
 
 func TestAnswerRejectsBadCursor(t *testing.T) {
 	a := newSide(t, 1, 10)
-	resp := answer(context.Background(), a.store, &messages.SyncRequest{Cursor: "not-a-cid"}, snapshotMinOps)
+	resp := answer(context.Background(), a.store, &messages.SyncRequest{Cursor: "not-a-cid"}, "", snapshotMinOps)
 	if resp.Error == "" {
 		t.Fatal("bad cursor accepted")
 	}
@@ -313,10 +313,10 @@ func TestAnswerHeldOpsAreNotFresh(t *testing.T) {
 	o := newPeer(t, 10)
 	mustApply(t, a, history(t, o, 1, 30, 0))
 	held := []messages.SeqRange{{Origin: o.String(), From: 5, To: 40}}
-	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize, Held: held}, 10); resp.Snapshot || resp.Error != "" {
+	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize, Held: held}, "", 10); resp.Snapshot || resp.Error != "" {
 		t.Fatalf("a requester holding ops got snapshot=%v err=%q", resp.Snapshot, resp.Error)
 	}
-	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize}, 10); !resp.Snapshot {
+	if resp := answer(context.Background(), a.store, &messages.SyncRequest{Limit: DefaultPageSize}, "", 10); !resp.Snapshot {
 		t.Fatal("a fresh requester got ops")
 	}
 }

@@ -46,6 +46,11 @@ func WithRemovals(get func() map[peer.ID]uint64, learn func(map[peer.ID]uint64))
 	return func(s *Syncer) { s.removals, s.learnRemovals = get, learn }
 }
 
+// WithSelf names this peer, whose own ops are served up to its LastSeq (answer).
+func WithSelf(id peer.ID) Option {
+	return func(s *Syncer) { s.self = id }
+}
+
 // WithTransfers makes a snapshot load take turns with the status digest's pulls of whole
 // digests at the peer's gate for bulk transfers (internal/passgate): a fresh peer pulled its
 // member's 10M-entry digest beside the 10M-pin snapshot, and both competed for the CPU and the
@@ -78,6 +83,7 @@ type Syncer struct {
 	cancel        context.CancelFunc
 	page          int
 	snapshotMin   uint64 // farBehind's floor (snapshotMinOps; tests lower it)
+	self          peer.ID
 
 	resumeMu sync.Mutex
 	resume   map[peer.ID]snapshotResume // interrupted snapshots (resume.go)
@@ -98,7 +104,7 @@ func Spawn(parent root.Parent, store Store, req Requester, writer Writer, trust 
 	produce := func() actor.Actor {
 		return &syncerActor{store: store, log: log, ctx: ctx, removals: s.removals, heard: s.heard, seen: map[peer.ID]SeenVV{},
 			sums: map[peer.ID][crdt.SumSize]byte{}, announcers: map[peer.ID]*rate.Limiter{}, alive: s.alive, announceLimit: s.announceLimit,
-			snapshotMin: s.snapshotMin}
+			snapshotMin: s.snapshotMin, self: s.self}
 	}
 	pid, err := parent.SpawnNamed(actor.PropsFromProducer(produce), ActorName)
 	if err != nil {

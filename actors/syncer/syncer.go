@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,6 +56,8 @@ type Store interface {
 	IterateRecordsAfter(ctx context.Context, after api.Cid, fn func(persistence.Record) error) error
 	// HeldAbove returns up to limit ranges of origin's ops stored above after (held.go).
 	HeldAbove(ctx context.Context, origin peer.ID, after uint64, limit int) ([]persistence.SeqRange, error)
+	// LastSeq is the highest seq origin numbered here (for this peer: its own ops).
+	LastSeq(origin peer.ID) (uint64, error)
 }
 
 var _ Store = (*persistence.Store)(nil)
@@ -94,7 +97,8 @@ type syncerActor struct {
 	announceLimit rate.Limit
 	alive         func(peer.ID)
 
-	snapshotMin uint64 // farBehind's floor
+	snapshotMin uint64  // farBehind's floor
+	self        peer.ID // WithSelf; "": its own ops are served up to its version vector only
 }
 
 func (a *syncerActor) Receive(ctx actor.Context) {
@@ -121,7 +125,7 @@ func (a *syncerActor) onSyncRequest(ctx actor.Context, m *messages.SyncRequest) 
 		return
 	}
 	go func() {
-		resp := answer(a.ctx, a.store, m, a.snapshotMin)
+		resp := answer(a.ctx, a.store, m, a.self, a.snapshotMin)
 		if a.removals != nil && resp.Error == "" {
 			if r := a.removals(); len(r) > 0 {
 				resp.Removed = encodeVV(r)
@@ -141,7 +145,13 @@ var errPageFull = errors.New("page full")
 // answer collects up to Limit ops the requester lacks, origin by origin, or a snapshot page
 // when some of them were trimmed, the requester is far behind (farBehind with snapshotMin) or
 // the request continues a snapshot.
-func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotMin uint64) *messages.SyncResponse {
+//
+// The responder's own ops are served up to its LastSeq, not its version vector: after `state
+// cleanup` its numbering continues above the old ops (persistence.Store.SetOwnFloor) while
+// its vector's own entry stays below them until they are pulled back, and until then the ops
+// it makes above that gap would reach the others only by broadcast (a lost one, never). The
+// vector sent back is the true one: it says what this peer holds, which collection relies on.
+func answer(ctx context.Context, store Store, m *messages.SyncRequest, self peer.ID, snapshotMin uint64) *messages.SyncResponse {
 	limit := m.Limit
 	if limit <= 0 || limit > DefaultPageSize*4 {
 		limit = DefaultPageSize
@@ -161,8 +171,19 @@ func answer(ctx context.Context, store Store, m *messages.SyncRequest, snapshotM
 		return snapshotPage(ctx, store, api.Cid{}, limit)
 	}
 	resp := &messages.SyncResponse{VV: encodeVV(vv)}
+	serve := vv
+	if self != "" {
+		last, err := store.LastSeq(self)
+		if err != nil {
+			return &messages.SyncResponse{Error: err.Error()}
+		}
+		if last > vv[self] {
+			serve = maps.Clone(vv)
+			serve[self] = last
+		}
+	}
 	held := heldByOrigin(m.Held)
-	for origin, have := range vv {
+	for origin, have := range serve {
 		theirs := m.VV[origin.String()]
 		if have <= theirs {
 			continue
