@@ -271,8 +271,10 @@ func (noMetrics) Alerts(context.Context) ([]api.Alert, error)          { return 
 
 type noNode struct{}
 
-func (noNode) Addrs() []string                                { return nil }
-func (noNode) PeerAddrs(libp2ppeer.ID) []string               { return nil }
-func (noNode) Connected() []libp2ppeer.ID                     { return nil }
-func (noNode) AnnounceRemoval(context.Context, libp2ppeer.ID) {}
-func (noNode) Leave(string)                                   {}
+func (noNode) Addrs() []string                                        { return nil }
+func (noNode) PeerAddrs(libp2ppeer.ID) []string                       { return nil }
+func (noNode) Connected() []libp2ppeer.ID                             { return nil }
+func (noNode) AnnounceRemoval(context.Context, libp2ppeer.ID, uint64) {}
+func (noNode) SealWrites(context.Context, string) (uint64, error)     { return 0, nil }
+func (noNode) PullFrom(context.Context, libp2ppeer.ID) error          { return nil }
+func (noNode) Leave(string, bool)                                     {}

@@ -136,8 +136,19 @@ type Node interface {
 	// Connected lists the peers this host has connections to.
 	Connected() []peer.ID
 	// AnnounceRemoval tells every member that id was removed (peers rm) and forgets it here.
-	AnnounceRemoval(ctx context.Context, id peer.ID)
+	// The cutoff is the last op of id held here, or atLeast when higher.
+	AnnounceRemoval(ctx context.Context, id peer.ID, atLeast uint64)
+	// SealWrites makes this peer refuse every write from now on (api.ErrUnavailable with
+	// reason) and returns, once the writes it took are durable and broadcast (bounded), its
+	// last own op: a peer about to leave, so that no pin it acknowledged is above the cutoff
+	// of its removal. The seq is valid even with an error (the broadcast not done in time).
+	SealWrites(ctx context.Context, reason string) (uint64, error)
+	// PullFrom pulls every op id holds that this peer lacks (anti-entropy, at once), those
+	// the gossip is still delivering too.
+	PullFrom(ctx context.Context, id peer.ID) error
 	// Leave makes this peer leave the cluster (removed by by): it stops, and the daemon moves
-	// its state to a backup. Idempotent; it does not block.
-	Leave(by string)
+	// its state to a backup. Idempotent; it does not block. removedBy: by is another member,
+	// which pulls this peer's last ops before announcing the removal; the peer stays up
+	// until the announcement arrives (bounded).
+	Leave(by string, removedBy bool)
 }

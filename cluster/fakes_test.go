@@ -304,11 +304,13 @@ func (noMetrics) Alerts(context.Context) ([]api.Alert, error)          { return 
 
 type noNode struct{}
 
-func (noNode) Addrs() []string                          { return nil }
-func (noNode) PeerAddrs(peer.ID) []string               { return nil }
-func (noNode) Connected() []peer.ID                     { return nil }
-func (noNode) AnnounceRemoval(context.Context, peer.ID) {}
-func (noNode) Leave(string)                             {}
+func (noNode) Addrs() []string                                    { return nil }
+func (noNode) PeerAddrs(peer.ID) []string                         { return nil }
+func (noNode) Connected() []peer.ID                               { return nil }
+func (noNode) AnnounceRemoval(context.Context, peer.ID, uint64)   {}
+func (noNode) SealWrites(context.Context, string) (uint64, error) { return 0, nil }
+func (noNode) PullFrom(context.Context, peer.ID) error            { return nil }
+func (noNode) Leave(string, bool)                                 {}
 
 func testPeer(t testing.TB) peer.ID {
 	t.Helper()

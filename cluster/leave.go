@@ -43,10 +43,11 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 	if answered, _ := s.askOthers(ctx, self); answered == 0 {
 		return fmt.Errorf("%w: leaving the cluster: no other member answers, so none would learn that this peer left; it stays a member (remove it later with peers rm from another peer)", api.ErrUnavailable)
 	}
+	s.seal(ctx, "this peer is leaving the cluster: send writes to another peer")
 	for round := 0; ; round++ {
-		s.d.Node.AnnounceRemoval(ctx, self)
+		s.d.Node.AnnounceRemoval(ctx, self, 0) // sealed: this peer's last op is its LastSeq
 		if answered, forgot := s.askOthers(ctx, self); answered > 0 && forgot {
-			s.d.Node.Leave(self.String())
+			s.d.Node.Leave(self.String(), false)
 			return nil
 		}
 		// A bounded wait between rounds of the shutdown path (not an actor, nothing else to
@@ -55,10 +56,22 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 		case <-ctx.Done():
 			// Still marked as left: the removal was announced, and the members that missed
 			// it learn it from the others (anti-entropy carries removals).
-			s.d.Node.Leave(self.String())
+			s.d.Node.Leave(self.String(), false)
 			return fmt.Errorf("%w: leaving the cluster: after %d announcements some members still list this peer: %v", api.ErrTimeout, round+1, ctx.Err())
 		case <-time.After(leaveConfirmEvery):
 		}
+	}
+}
+
+// seal stops this peer's writes before its removal is announced with its last op as the
+// cutoff: the others refuse its ops above it, so a pin acknowledged after the cutoff was read
+// (a batch ingest still committing while the peer left) was lost. Sealed, every write taken
+// is durable and broadcast before the cutoff is read, and later ones are refused (503). A
+// failure (a broadcast not done in time) does not stop the leave: the ops are durable and
+// within the cutoff, and the others pull them from whoever got them.
+func (s *PeerService) seal(ctx context.Context, reason string) {
+	if _, err := s.d.Node.SealWrites(ctx, reason); err != nil {
+		s.d.Log.Warn("leaving the cluster: this peer's last writes may not have reached the others", "err", err)
 	}
 }
 

@@ -127,22 +127,45 @@ func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
 		if len(members) == 1 {
 			return fmt.Errorf("%w: %s is the only peer of this cluster: a single-peer cluster cannot remove itself", api.ErrInvalid, id)
 		}
-		s.d.Node.AnnounceRemoval(ctx, id)
-		s.d.Node.Leave(id.String())
+		s.seal(ctx, "this peer was removed from the cluster: send writes to another peer")
+		s.d.Node.AnnounceRemoval(ctx, id, 0)
+		s.d.Node.Leave(id.String(), false)
 		return nil
 	}
 	// Ask the peer to leave first: a peer that refuses (this peer is not in its trusted_peers)
 	// stays a member everywhere, and the caller learns why.
 	rctx, cancel := context.WithTimeout(ctx, RPCTimeout)
 	defer cancel()
-	if _, err := s.d.Remote.Call(rctx, id, &messages.LeaveRequest{By: self.String()}); err != nil {
+	var last uint64
+	if res, err := s.d.Remote.Call(rctx, id, &messages.LeaveRequest{By: self.String()}); err != nil {
 		if errors.Is(err, api.ErrForbidden) {
 			return fmt.Errorf("%w: peer %s refused to leave: this peer (%s) is not in its consensus.crdt.trusted_peers", api.ErrForbidden, id, self)
 		}
 		s.d.Log.Warn("peers rm: the removed peer did not acknowledge (it may be down); it is forgotten anyway", "peer", id, "err", err)
+	} else {
+		// It answered once its writes were sealed and broadcast (onLeave), with its last op:
+		// the cutoff is at least that, so no pin it acknowledged is cut off, and what it holds
+		// is pulled here first, so the ops under the cutoff outlive it (it stops once it hears
+		// the removal).
+		if r, ok := res.(*messages.LeaveResponse); ok {
+			last = r.LastSeq
+		}
+		if err := s.pullLast(ctx, id); err != nil {
+			s.d.Log.Warn("peers rm: pulling the removed peer's last ops; the others may lack some", "peer", id, "err", err)
+		}
 	}
-	s.d.Node.AnnounceRemoval(ctx, id)
+	s.d.Node.AnnounceRemoval(ctx, id, last)
 	return nil
+}
+
+// removedPullLimit bounds the pull of a removed peer's last ops (it stays up for them a while:
+// peer.leaveForPull).
+const removedPullLimit = 20 * time.Second
+
+func (s *PeerService) pullLast(ctx context.Context, id peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, removedPullLimit)
+	defer cancel()
+	return s.d.Node.PullFrom(ctx, id)
 }
 
 // ConnectGraph describes who sees whom (health graph): each member's connections to other

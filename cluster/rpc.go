@@ -112,11 +112,17 @@ func (a *rpcActor) onRecoverAll(ctx context.Context) any {
 	return resp
 }
 
-// onLeave: this peer was removed by a member (peers rm). Leave does not block, so the reply
-// goes out before the peer stops.
+// onLeave: this peer was removed by a member (peers rm). Leave does not block (the peer stops
+// a moment later), and refuses writes at once; a worker waits for the writes taken before to
+// be durable and broadcast, then replies, and the remover pulls this peer's ops before it
+// reads the cutoff of the removal (PeerRemove).
 func (a *rpcActor) onLeave(ctx actor.Context, m *messages.LeaveRequest) {
-	a.node.Leave(m.By)
-	if ctx.Sender() != nil {
-		ctx.Respond(&messages.LeaveResponse{})
-	}
+	a.node.Leave(m.By, true)
+	a.async(ctx, func(c context.Context) any {
+		last, err := a.node.SealWrites(c, "this peer was removed from the cluster: send writes to another peer")
+		if err != nil {
+			a.log.Warn("removed from the cluster: this peer's last writes may not have reached the others", "err", err)
+		}
+		return &messages.LeaveResponse{LastSeq: last}
+	})
 }

@@ -57,6 +57,9 @@ type LeaveRequest struct {
 // LeaveResponse acknowledges a LeaveRequest.
 type LeaveResponse struct {
 	Error string `json:"error,omitempty"`
+	// LastSeq is the removed peer's last own op once its writes are sealed (0: not said): the
+	// cutoff of its removal is at least this, so no pin it acknowledged is cut off.
+	LastSeq uint64 `json:"last_seq,omitempty"`
 }
 
 // AppliedRequest asks a peer to answer once it stores every op of Origin up to Seq, or after

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -48,6 +49,11 @@ func (p *Peer) Close() error {
 		}
 		if p.informer != nil {
 			stop("informer", p.informer.Stop)
+		}
+		if p.batcher != nil {
+			// The ops taken last go out before the topics close: the others hold them now,
+			// not after this peer's next start (a peer stopped for good never sends them).
+			stop("broadcast of the last ops", p.flushBroadcast)
 		}
 		if p.cancel != nil {
 			p.cancel()
@@ -123,4 +129,16 @@ func (p *Peer) closeStep(name string, f func() error) error {
 		p.log.Warn("peer close: step was slow", "step", name, "took", took)
 	}
 	return nil
+}
+
+// closeFlushBound bounds the wait for the last ops' broadcast at shutdown; what is left is
+// republished at the next start (actors/batcher republish.go).
+const closeFlushBound = 3 * time.Second
+
+func (p *Peer) flushBroadcast() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushBound)
+	defer cancel()
+	if err := p.batcher.WaitPublished(ctx, closeFlushBound); err != nil {
+		p.log.Warn("shutting down: ops not broadcast yet are sent at the next start", "err", err)
+	}
 }

@@ -151,6 +151,10 @@ type Peer struct {
 	// daemon.
 	left  atomic.Bool
 	leave func()
+	// leaveMu guards leaveTimer and leaveAt: when leave runs (info.go).
+	leaveMu    sync.Mutex
+	leaveTimer *time.Timer
+	leaveAt    time.Time
 
 	started    time.Time
 	cancel     context.CancelFunc // ends the peer's background work (gossipsub, RPC workers)
@@ -235,7 +239,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		return nil, err
 	}
 	p.roster.OnSelfRemoved(func() {
-		p.onLeaveRequest(&messages.LeaveRequest{By: "a trusted peer's report of this peer's removal"})
+		p.onLeaveRequest(&messages.LeaveRequest{By: "a trusted peer's report of this peer's removal"}, leaveReplyGrace)
 	})
 	if p.ipfs, err = openBackend(ctx, dir, cfg, p.host, p.store, opts, log); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"io"
+	"time"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
@@ -66,11 +67,34 @@ func (n node) PeerAddrs(id libp2ppeer.ID) []string {
 	return out
 }
 
-func (n node) AnnounceRemoval(ctx context.Context, id libp2ppeer.ID) {
-	n.p.roster.AnnounceRemoval(ctx, id)
+func (n node) AnnounceRemoval(ctx context.Context, id libp2ppeer.ID, atLeast uint64) {
+	n.p.roster.AnnounceRemoval(ctx, id, atLeast)
 }
 
-func (n node) Leave(by string) { n.p.onLeaveRequest(&messages.LeaveRequest{By: by}) }
+func (n node) Leave(by string, removedBy bool) {
+	grace := leaveReplyGrace
+	if removedBy {
+		grace = leaveForPull
+	}
+	n.p.onLeaveRequest(&messages.LeaveRequest{By: by}, grace)
+}
+
+// sealFlushBound bounds the wait for the broadcast of a leaving peer's last ops: past it they
+// stay in its backup, and the others pull what reached any of them.
+const sealFlushBound = 10 * time.Second
+
+func (n node) SealWrites(ctx context.Context, reason string) (uint64, error) {
+	last, err := n.p.pinset.Seal(ctx, reason)
+	if err != nil {
+		return 0, err
+	}
+	return last, n.p.batcher.WaitPublished(ctx, sealFlushBound)
+}
+
+func (n node) PullFrom(ctx context.Context, id libp2ppeer.ID) error {
+	_, err := n.p.syncer.PullAll(ctx, id)
+	return err
+}
 
 // newServices builds the request-facing services over the peer's parts.
 func (p *Peer) newServices() (*cluster.Services, error) {

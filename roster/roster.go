@@ -368,9 +368,11 @@ func (r *Roster) removedSelf() {
 	fn()
 }
 
-// AnnounceRemoval tells every peer that id was removed, and forgets it here.
-func (r *Roster) AnnounceRemoval(ctx context.Context, id peer.ID) {
+// AnnounceRemoval tells every peer that id was removed, and forgets it here. The cutoff is the
+// last op of id held here, or atLeast when higher (the last op the removed peer said it made).
+func (r *Roster) AnnounceRemoval(ctx context.Context, id peer.ID, atLeast uint64) {
 	cutoff, _ := r.store.LastSeq(id)
+	cutoff = max(cutoff, atLeast)
 	r.Forget(id, cutoff)
 	if err := r.actors().Announce(ctx, id, cutoff); err != nil {
 		r.log.Warn("peers rm: announcing the removal", "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -28,6 +29,7 @@ type Pinset struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
 	writes interface{ Wait() }
+	seal   *atomic.Pointer[error] // seal.go
 }
 
 // Spawn starts the pinset actor. Every subscriber PID (the tracker, the batcher) is sent a
@@ -40,6 +42,8 @@ func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, sub
 	if err != nil {
 		return nil, err
 	}
+	seal := &atomic.Pointer[error]{}
+	a.seal.flag = seal
 	// A restart (a panic) gets a fresh instance that re-reads its numbering from the store,
 	// once the crashed instance's write in flight has ended (else it could reuse its seqs);
 	// the subscribers are configuration and carry over.
@@ -56,6 +60,7 @@ func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, sub
 			panic(fmt.Sprintf("pinset: restarting: %v", err)) // supervision retries
 		}
 		fresh.writes = a.writes
+		fresh.seal.flag = seal
 		a = fresh
 		return fresh
 	})
@@ -63,7 +68,7 @@ func Spawn(parent root.Parent, self peer.ID, store Store, clock *crdt.Clock, sub
 	if err != nil {
 		return nil, fmt.Errorf("pinset: spawn: %w", err)
 	}
-	return &Pinset{system: parent.ActorSystem(), pid: pid, writes: a.writes}, nil
+	return &Pinset{system: parent.ActorSystem(), pid: pid, writes: a.writes, seal: seal}, nil
 }
 
 // Subscribe adds pid to the subscribers of PinsetChanged (see the Subscribe message).

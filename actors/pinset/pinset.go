@@ -96,6 +96,7 @@ type pinsetActor struct {
 	inflight batch           // the group commit being written (its requesters, for abandonWaiters)
 	writes   *sync.WaitGroup // the writer goroutine, awaited by Stop before the store closes
 	writeq   chan writeJob   // to the writer goroutine; closed when the actor stops
+	seal     sealState       // seal.go
 	// jobCtx bounds the long maintenance writes; cancelled when the actor stops.
 	jobCtx    context.Context
 	cancelJob context.CancelFunc
@@ -141,6 +142,8 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		a.onMaintenance(ctx, m)
 	case writerResult:
 		a.onWriterResult(ctx, m)
+	case *sealWrites:
+		a.onSeal(ctx, m)
 	case *actor.Stopping:
 		a.cancelJob()
 	case *actor.Restarting:
@@ -167,6 +170,10 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 }
 
 func (a *pinsetActor) onCommitChanges(ctx actor.Context, m *messages.CommitChanges) {
+	if err := a.refused(); err != nil {
+		ctx.Respond(sealedReply(err))
+		return
+	}
 	ops := make([]crdt.Op, 0, len(m.Changes))
 	pins := make([]*api.Pin, 0, len(m.Changes))
 	for i, ch := range m.Changes {
@@ -361,6 +368,7 @@ func (a *pinsetActor) onWriteDone(ctx actor.Context, m *writeDone) {
 		}
 	}
 	a.maybeWrite(ctx)
+	a.answerSeal(ctx)
 }
 
 func (a *pinsetActor) onSubscribe(m Subscribe) {

@@ -123,6 +123,16 @@ const maxSnapshotsPerPull = 3
 // op log was trimmed it loads from's snapshot first. It returns the number of ops and
 // snapshot records applied.
 func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
+	return s.pull(ctx, from, s.streams)
+}
+
+// PullAll is Pull without leaving out the ops the gossip is delivering from peers: for a
+// last pull from a peer about to go away (peers rm), whose deliveries may never end.
+func (s *Syncer) PullAll(ctx context.Context, from peer.ID) (n int, err error) {
+	return s.pull(ctx, from, nil)
+}
+
+func (s *Syncer) pull(ctx context.Context, from peer.ID, streams *Streams) (n int, err error) {
 	defer func() {
 		telemetry.PulledOps.Add(float64(n))
 		if err != nil {
@@ -160,7 +170,7 @@ func (s *Syncer) Pull(ctx context.Context, from peer.ID) (n int, err error) {
 		if err != nil {
 			return total, err
 		}
-		held, err := heldRanges(ctx, s.store, vv, s.streams.tails())
+		held, err := heldRanges(ctx, s.store, vv, streams.tails())
 		if err != nil {
 			return total, err
 		}

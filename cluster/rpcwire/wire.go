@@ -64,8 +64,13 @@ var (
 		func(m *messages.LeaveRequest) *wirepb.LeaveRequest { return &wirepb.LeaveRequest{By: m.By} },
 		func(w *wirepb.LeaveRequest, m *messages.LeaveRequest) error { m.By = w.By; return nil })
 	protoLeaveResponse = remote.ProtoCodec("pincluster.LeaveResponse", 2, func() *wirepb.LeaveResponse { return new(wirepb.LeaveResponse) },
-		func(m *messages.LeaveResponse) *wirepb.LeaveResponse { return &wirepb.LeaveResponse{Error: m.Error} },
-		func(w *wirepb.LeaveResponse, m *messages.LeaveResponse) error { m.Error = w.Error; return nil })
+		func(m *messages.LeaveResponse) *wirepb.LeaveResponse {
+			return &wirepb.LeaveResponse{Error: m.Error, LastSeq: m.LastSeq}
+		},
+		func(w *wirepb.LeaveResponse, m *messages.LeaveResponse) error {
+			m.Error, m.LastSeq = w.Error, w.LastSeq
+			return nil
+		})
 
 	protoIDResponse = remote.ProtoCodec("pincluster.IDResponse", 2, func() *wirepb.IDResponse { return new(wirepb.IDResponse) },
 		func(m *messages.IDResponse) *wirepb.IDResponse {

@@ -823,8 +823,11 @@ func (x *LeaveRequest) GetBy() string {
 }
 
 type LeaveResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Error string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// The removed peer's last own op once its writes are sealed: the cutoff of its removal is
+	// at least this (0: not said, a peer of an earlier version).
+	LastSeq       uint64 `protobuf:"varint,2,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -864,6 +867,13 @@ func (x *LeaveResponse) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *LeaveResponse) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
 }
 
 type SyncRequest struct {
@@ -1312,9 +1322,10 @@ const file_internal_wirepb_rpc_proto_rawDesc = "" +
 	"\x04keys\x18\x03 \x03(\tR\x04keys\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\"\x1e\n" +
 	"\fLeaveRequest\x12\x0e\n" +
-	"\x02by\x18\x01 \x01(\tR\x02by\"%\n" +
+	"\x02by\x18\x01 \x01(\tR\x02by\"@\n" +
 	"\rLeaveResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xdd\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12\x19\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\xdd\x01\n" +
 	"\vSyncRequest\x127\n" +
 	"\x02vv\x18\x01 \x03(\v2'.pincluster.wire.v1.SyncRequest.VvEntryR\x02vv\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x03R\x05limit\x12\x16\n" +
