@@ -30,14 +30,17 @@ func (c *DaemonCmd) Run(g *Globals) error {
 	return runDaemon(g, g.dir(), peer.DaemonOptions{Bootstrap: c.Bootstrap, Upgrade: c.Upgrade, Stats: c.Stats})
 }
 
-// runDaemon runs the daemon on dir until SIGINT or SIGTERM (daemon, follow NAME run), with
-// the fault hooks of the environment and output on the CLI's stdout.
+// runDaemon runs the daemon on dir until SIGINT, SIGTERM or SIGHUP (daemon, follow NAME run),
+// with the fault hooks of the environment and output on the CLI's stdout. SIGHUP stops it
+// cleanly, as IPFS Cluster's daemon does: by default it killed the process with no shutdown
+// (a closed terminal, a `kill -HUP` meant as "reload"), leaving ops unbroadcast and the
+// leave_on_shutdown of a peer undone.
 func runDaemon(g *Globals, dir string, opts peer.DaemonOptions) error {
 	base := g.baseCtx
 	if base == nil {
 		base = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(base, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(base, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	hooks, err := faultHooks(ctx)
 	if err != nil {
