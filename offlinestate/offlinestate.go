@@ -143,8 +143,14 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 			return crdt.Op{Origin: ident.ID, Seq: seq, Clock: clock.Now(), Kind: crdt.OpPin, Cid: p.Cid, PinJSON: b}
 		}
 		prepare := opts.prepare(cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax)
+		if err := markImport(dir); err != nil { // importmark.go
+			return err
+		}
 		n, err := s.ImportWith(ctx, r, prepare, mkOp)
 		if err != nil {
+			if seq == last { // refused before any op was made (a bad line): nothing written
+				return errors.Join(err, unmarkImport(dir))
+			}
 			return err
 		}
 		// Unpin what the file did not hold: every live record older than the import.
@@ -174,6 +180,9 @@ func Import(ctx context.Context, dir string, r io.Reader, opts ImportOptions, ou
 		if err != nil {
 			return err
 		}
+		if err := unmarkImport(dir); err != nil {
+			return err
+		}
 		if out != nil {
 			fmt.Fprintf(out, "imported %d pins into %s\n", n, dir)
 		}
@@ -192,7 +201,12 @@ func Cleanup(dir string, warn io.Writer) (string, error) {
 		return "", fmt.Errorf("%w (stop the daemon before cleaning its state)", err)
 	}
 	defer lock.Unlock()
-	return Backup(dir, true, warn)
+	backup, err := Backup(dir, true, warn)
+	if backup != "" {
+		// A fresh state: an import left unfinished in the old one no longer matters.
+		err = errors.Join(err, unmarkImport(dir))
+	}
+	return backup, err
 }
 
 // Backup renames the pinset folder into backups/ (the caller holds the lock); "" when there is

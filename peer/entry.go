@@ -178,6 +178,9 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if err := offlinestate.CheckRemoved(dir, ident.ID); err != nil {
 		return err
 	}
+	if err := offlinestate.CheckImport(dir); err != nil {
+		return err
+	}
 	if opts.Upgrade {
 		if err := offlinestate.UpgradeLocked(dir, out); err != nil {
 			return fmt.Errorf("upgrading the state: %w", err)
