@@ -17,6 +17,7 @@ import (
 	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/dirlock"
 	"github.com/pincluster/pincluster/internal/identity"
+	"github.com/pincluster/pincluster/internal/logdedup"
 	"github.com/pincluster/pincluster/internal/profiler"
 	"github.com/pincluster/pincluster/offlinestate"
 )
@@ -126,6 +127,7 @@ func RunDaemon(ctx context.Context, dir string, opts DaemonOptions) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(logdedup.New(log.Handler())) // a failing part must not flood the log
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}
