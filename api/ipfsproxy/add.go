@@ -22,72 +22,10 @@ type addEvent struct {
 	Size  string `json:",omitempty"`
 }
 
-// unsupportedAddOptions are Kubo add options the cluster cannot honour: asked for, they are a
-// 400 rather than silently ignored.
-var unsupportedAddOptions = []string{"only-hash", "nocopy", "fscache", "inline", "to-files", "preserve-mode", "preserve-mtime"}
-
-// addParams maps Kubo's add options to the cluster's.
-func addParams(q query) (api.AddParams, error) {
-	p := api.DefaultAddParams()
-	for _, o := range unsupportedAddOptions {
-		v, set := q.get(o)
-		if !set {
-			continue
-		}
-		if v == "" || v == "true" {
-			return p, badArg("add option %s is not supported by the cluster's IPFS proxy", o)
-		}
-		if _, err := q.bool(false, o); err != nil {
-			return p, err
-		}
-	}
-	boolOpt := func(dst *bool, def bool, names ...string) error {
-		v, err := q.bool(def, names...)
-		*dst = v
-		return err
-	}
-	pin := true
-	var trickle bool
-	for _, b := range []struct {
-		dst   *bool
-		def   bool
-		names []string
-	}{{&pin, true, []string{"pin"}}, {&trickle, false, []string{"trickle", "t"}}, {&p.WrapWithDirectory, false, []string{"wrap-with-directory", "w"}},
-		{&p.Hidden, false, []string{"hidden", "H"}}, {&p.Progress, false, []string{"progress", "p"}}} {
-		if err := boolOpt(b.dst, b.def, b.names...); err != nil {
-			return p, err
-		}
-	}
-	p.NoPin = !pin
-	if trickle {
-		p.Layout = "trickle"
-	}
-	if v := q.str("chunker", "s"); v != "" {
-		p.Chunker = v
-	}
-	if v := q.str("hash"); v != "" {
-		p.HashFun = v
-	}
-	if v, set := q.get("cid-version"); set {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return p, badArg("could not convert value %q to type \"int\" (for option \"-cid-version\")", v)
-		}
-		p.CidVersion = n
-	}
-	// Kubo: raw leaves by default with CIDv1, unless raw-leaves says otherwise.
-	if err := boolOpt(&p.RawLeaves, p.CidVersion == 1, "raw-leaves"); err != nil {
-		return p, err
-	}
-	_, p.RawLeavesSet = q.get("raw-leaves") // an explicit false keeps dag-pb leaves with CIDv1
-	p.Name = q.str("pin-name")
-	return p, p.Validate()
-}
-
 // add imports a multipart body (Kubo's add) with the Adder, which pins the root in the cluster
-// unless pin=false, and streams Kubo's lines. The "added" lines are held back until the import
-// and the pin are done (up to addHoldLines, or the first progress line), so that a body found
-// malformed halfway is still answered 400 with nothing shown as added (see api/rest's
+// unless pin=false, and streams Kubo's lines. The "added" lines are held back until the
+// import and the pin are done (up to addHoldLines, or the first progress line), so that a body
+// found malformed halfway is still answered 400 with nothing shown as added (see api/rest's
 // addOutput for the reasoning).
 func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r)
@@ -95,7 +33,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	params, err := addParams(q)
+	params, opts, err := addParams(q)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -117,7 +55,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	// read_timeout): it would then parse that end as the next request and write a stray 400 on
 	// the kept-alive connection. An add is worth its own connection.
 	w.Header().Set("Connection", "close")
-	ao := &addOut{st: newStream(w, "application/json", "X-Chunked-Output"), progress: params.Progress}
+	ao := &addOut{st: newStream(w, "application/json", "X-Chunked-Output"), progress: params.Progress, silent: opts.silent}
 	root, err := s.d.Add.Add(r.Context(), mr, nil, params, ao.out)
 	ao.finish(root, err)
 }
@@ -141,6 +79,7 @@ const addHoldLines = 4096
 type addOut struct {
 	st       *stream
 	progress bool
+	silent   bool // no line for the entries added (Kubo's silent)
 
 	mu       sync.Mutex
 	held     []addEvent
@@ -151,6 +90,9 @@ type addOut struct {
 func (a *addOut) out(o api.AddedOutput) {
 	if !o.Cid.Defined() && (!a.progress || len(o.Allocations) > 0) {
 		return // a cluster push's progress (an allocation named) has no Kubo form
+	}
+	if o.Cid.Defined() && a.silent {
+		return
 	}
 	ev := addEvent{Name: o.Name}
 	if o.Cid.Defined() {
@@ -192,7 +134,7 @@ func (a *addOut) finish(root api.Cid, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var afterPin *api.AfterPinError
-	if err == nil && !a.wrote && root.Defined() {
+	if err == nil && !a.wrote && !a.silent && root.Defined() {
 		a.held = append(a.held, addEvent{Name: root.String(), Hash: root.String()})
 	}
 	if err == nil || a.released || errors.As(err, &afterPin) {

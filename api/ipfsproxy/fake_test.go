@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ipfs/boxo/files"
 	gocid "github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
@@ -107,47 +108,99 @@ func (f *fakePins) changes() []string {
 	return append([]string(nil), f.calls...)
 }
 
-// fakeAdder reads every file part (a malformed body is api.ErrInvalid, before anything is
-// pinned), reports each with the CID of its content and pins the last one unless NoPin.
+// fakeAdder imports the body as the IPFS backends do (boxo's multipart parser, every file and
+// directory reported with a CID of its content, a failure to read the body api.ErrInvalid before
+// anything is pinned) and pins the root unless NoPin: the last top-level entry, or a wrapping
+// directory with WrapWithDirectory. Each call's top-level entries are recorded.
 type fakeAdder struct {
 	pins   *fakePins
 	params api.AddParams
+
+	mu    sync.Mutex
+	calls [][]string // per Add, the paths it imported, top-level and below
 }
 
 func (a *fakeAdder) Add(ctx context.Context, mr *multipart.Reader, car io.Reader, params api.AddParams, out func(api.AddedOutput)) (api.Cid, error) {
 	a.params = params
+	top, err := files.NewFileFromPartReader(mr, "multipart/form-data")
+	if err != nil {
+		return api.CidUndef, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	var paths []string
 	var root api.Cid
-	var entries []api.AddedOutput
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
+	var listing strings.Builder
+	it := top.Entries()
+	for it.Next() {
+		c, err := fakeImport(it.Name(), it.Node(), params, out, &paths)
 		if err != nil {
-			return api.CidUndef, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
+			return api.CidUndef, err
 		}
-		b, err := io.ReadAll(part)
-		if err != nil {
-			return api.CidUndef, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
-		}
-		root = cidOf(string(b))
-		if params.Progress {
-			out(api.AddedOutput{Name: part.FileName(), Bytes: uint64(len(b))})
-		}
-		entries = append(entries, api.AddedOutput{Name: part.FileName(), Cid: root, Size: uint64(len(b))})
+		root = c
+		fmt.Fprintf(&listing, "%s %s\n", it.Name(), c)
+	}
+	if err := it.Err(); err != nil {
+		return api.CidUndef, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
 	}
 	if !root.Defined() {
 		return api.CidUndef, fmt.Errorf("%w: nothing to add", api.ErrInvalid)
 	}
-	for _, e := range entries {
-		out(e)
+	if params.WrapWithDirectory {
+		root = cidOf("dir:" + listing.String())
+		out(api.AddedOutput{Cid: root})
 	}
+	a.mu.Lock()
+	a.calls = append(a.calls, paths)
+	a.mu.Unlock()
 	if !params.NoPin {
 		if _, err := a.pins.Pin(ctx, root, params.PinOptions); err != nil {
 			return root, err
 		}
 	}
 	return root, nil
+}
+
+// fakeImport reads one entry (a file is named by its content, a directory by its listing),
+// reporting each entry as soon as it is read (as the embedded node does), children before their
+// directory.
+func fakeImport(path string, nd files.Node, params api.AddParams, out func(api.AddedOutput), paths *[]string) (api.Cid, error) {
+	defer nd.Close()
+	*paths = append(*paths, path)
+	switch f := nd.(type) {
+	case files.File:
+		b, err := io.ReadAll(f)
+		if err != nil {
+			return api.CidUndef, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
+		}
+		c := cidOf(string(b))
+		if params.Progress {
+			out(api.AddedOutput{Name: path, Bytes: uint64(len(b))})
+		}
+		out(api.AddedOutput{Name: path, Cid: c, Size: uint64(len(b))})
+		return c, nil
+	case files.Directory:
+		var listing strings.Builder
+		it := f.Entries()
+		for it.Next() {
+			c, err := fakeImport(path+"/"+it.Name(), it.Node(), params, out, paths)
+			if err != nil {
+				return api.CidUndef, err
+			}
+			fmt.Fprintf(&listing, "%s %s\n", it.Name(), c)
+		}
+		if err := it.Err(); err != nil {
+			return api.CidUndef, fmt.Errorf("%w: reading the multipart body: %v", api.ErrInvalid, err)
+		}
+		c := cidOf("dir:" + listing.String())
+		out(api.AddedOutput{Name: path, Cid: c})
+		return c, nil
+	}
+	return api.CidUndef, fmt.Errorf("%w: %s: unsupported file type", api.ErrInvalid, path)
+}
+
+func (a *fakeAdder) imported() [][]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([][]string(nil), a.calls...)
 }
 
 type fakeHealth struct{ gc api.GlobalRepoGC }
