@@ -1,6 +1,7 @@
 package ipfsproxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ipfs/boxo/files"
 
 	"github.com/pincluster/pincluster/api"
 )
@@ -22,11 +25,12 @@ type addEvent struct {
 	Size  string `json:",omitempty"`
 }
 
-// add imports a multipart body (Kubo's add) with the Adder, which pins the root in the cluster
-// unless pin=false, and streams Kubo's lines. The "added" lines are held back until the
-// import and the pin are done (up to addHoldLines, or the first progress line), so that a body
-// found malformed halfway is still answered 400 with nothing shown as added (see api/rest's
-// addOutput for the reasoning).
+// add imports a multipart body (Kubo's add) with the Adder, which pins what it imports in the
+// cluster unless pin=false, and streams Kubo's lines. The "added" lines of an add (of each
+// top-level entry without wrap-with-directory, see addEach) are held back until its import and
+// pin are done (up to addHoldLines, or the first progress line), so that a body found malformed
+// halfway shows nothing of it as added, and is answered 400 when nothing was added before it
+// (see api/rest's addOutput for the reasoning).
 func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r)
 	if err != nil {
@@ -56,8 +60,54 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	// the kept-alive connection. An add is worth its own connection.
 	w.Header().Set("Connection", "close")
 	ao := &addOut{st: newStream(w, "application/json", "X-Chunked-Output"), progress: params.Progress, silent: opts.silent}
-	root, err := s.d.Add.Add(r.Context(), mr, nil, params, ao.out)
+	if params.WrapWithDirectory {
+		root, err := s.d.Add.Add(r.Context(), mr, nil, params, ao.out)
+		ao.finish(root, err)
+		return
+	}
+	root, err := s.addEach(r.Context(), mr, params, ao)
 	ao.finish(root, err)
+}
+
+// addEach adds every top-level entry of the body (the files and directories the user named) as
+// an add of its own, as Kubo's add does without wrap-with-directory: the Adder pins the one root
+// an add returns, so a single add of `ipfs add f1 f2` pinned f2 alone. Each entry goes to the
+// Adder as a multipart body of its own, re-encoded as it streams (nothing is buffered), so each
+// is allocated, imported and pinned like any add, and its lines are Kubo's (one per file).
+//
+// The entries are added in turn and stop at the first failure, as in Kubo: those before it stay
+// added and pinned, so once one is done its lines go out and a later failure is reported in the
+// trailer (a 200), not as a 400 that would say nothing changed. The root returned is the last
+// one added.
+func (s *Server) addEach(ctx context.Context, mr *multipart.Reader, params api.AddParams, ao *addOut) (api.Cid, error) {
+	top, err := files.NewFileFromPartReader(mr, "multipart/form-data")
+	if err != nil {
+		return api.CidUndef, badArg("malformed multipart body: %v", err)
+	}
+	var root api.Cid
+	added := 0
+	it := top.Entries()
+	for it.Next() {
+		one := files.NewMapDirectory(map[string]files.Node{it.Name(): it.Node()})
+		body := files.NewMultiFileReader(one, true, false)
+		c, err := s.d.Add.Add(ctx, multipart.NewReader(body, body.Boundary()), nil, params, ao.out)
+		if err != nil {
+			return c, err
+		}
+		root = c
+		added++
+		ao.entryDone()
+	}
+	if err := it.Err(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return root, ctxErr
+		}
+		return root, badArg("malformed multipart body: %v", err)
+	}
+	if added == 0 {
+		return api.CidUndef, badArg("nothing to add (no files in the request)")
+	}
+	return root, nil
 }
 
 // multipartBody is the request's multipart reader; anything else is a 400.
@@ -115,11 +165,27 @@ func (a *addOut) out(o api.AddedOutput) {
 	}
 }
 
+// entryDone writes the held lines once an entry is added (and pinned): they are a result now,
+// whatever happens to the entries after it, and the answer is a 200 from then on, a later
+// failure going to the trailer. The next entry's lines are held back in turn (unless progress
+// lines already released them all), so that an entry that fails shows nothing as added.
+func (a *addOut) entryDone() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.writeHeldLocked()
+	a.st.start()
+}
+
+// releaseLocked writes the held lines and stops holding any back.
 func (a *addOut) releaseLocked() {
 	if a.released {
 		return
 	}
 	a.released = true
+	a.writeHeldLocked()
+}
+
+func (a *addOut) writeHeldLocked() {
 	for _, ev := range a.held {
 		if a.st.json(ev) != nil {
 			break

@@ -16,8 +16,10 @@
 //     Cluster.Pins unfiltered); only the type names differ: it calls every pin "recursive"
 //     outside stream mode, where this proxy says what the cluster pins.
 //   - add: imports with the Adder service (the peer's IPFS node) and pins the root in the
-//     cluster unless pin=false; Kubo's NDJSON lines {"Name","Hash","Size"}. A Kubo add option
-//     the cluster's add does not implement is a 400 naming it, not ignored (addopts.go).
+//     cluster unless pin=false; Kubo's NDJSON lines {"Name","Hash","Size"}. Without
+//     wrap-with-directory each file or directory named is an add (and a pin) of its own, as in
+//     Kubo; the Adder pins one root per add. A Kubo add option the cluster's add does not
+//     implement is a 400 naming it, not ignored (addopts.go).
 //   - repo/stat: this peer's IPFS node (not a sum over the cluster, unlike IPFS Cluster's
 //     proxy, which adds up RepoSize and StorageMax of every peer).
 //   - repo/gc: a cluster-wide gc through the Health service; the removed keys of every peer.

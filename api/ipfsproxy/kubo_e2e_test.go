@@ -128,6 +128,23 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 	if _, errOut, err := ipfs("", "pin", "ls", second); err == nil || !strings.Contains(errOut, "is not pinned") {
 		t.Fatalf("ipfs pin ls of an unpinned CID: err %v, stderr %q", err, errOut)
 	}
+	// Several files without -w: each added and pinned, as Kubo does; an option the cluster
+	// does not implement is refused with its name, nothing added.
+	f3, f4 := filepath.Join(t.TempDir(), "three.txt"), filepath.Join(t.TempDir(), "four.txt")
+	os.WriteFile(f3, []byte("third file\n"), 0o600)
+	os.WriteFile(f4, []byte("fourth file\n"), 0o600)
+	both := strings.Fields(must("add", "-q", f3, f4))
+	if len(both) != 2 {
+		t.Fatalf("ipfs add -q of two files printed %q", both)
+	}
+	for _, c := range both {
+		if _, err := p.PinGet(context.Background(), mustCid(t, c)); err != nil {
+			t.Fatalf("ipfs add f3 f4: %s is not pinned in the cluster: %v", c, err)
+		}
+	}
+	if _, errOut, err := ipfs("", "add", "--max-file-links=10", f3); err == nil || !strings.Contains(errOut, "max-file-links") {
+		t.Fatalf("ipfs add --max-file-links: err %v, stderr %q", err, errOut)
+	}
 	// The embedded node's endpoints, and a clear 501 for the others.
 	if out := must("id", "-f", "<id>"); strings.TrimSpace(out) == "" {
 		t.Fatalf("ipfs id printed nothing")
