@@ -27,7 +27,10 @@ func (s *PinService) Pin(ctx context.Context, c api.Cid, opts api.PinOptions) (a
 }
 
 // PinRequests is Pin for the Pinning Service API (api/pinsvc): the metadata given is stored
-// as it is, its requests included, since that API adds and removes them.
+// as it is, its requests included, since that API adds and removes them. An expiry equal to the
+// stored pin's is not checked again: that API passes the stored pin's options with only its
+// requests changed, and a pin whose expire_at has passed (not unpinned yet by the healer's
+// sync) must still let its requests be removed, or added to; its expiry stays as it is.
 func (s *PinService) PinRequests(ctx context.Context, c api.Cid, opts api.PinOptions) (api.Pin, error) {
 	return s.pin(ctx, c, opts, true)
 }
@@ -40,8 +43,10 @@ func (s *PinService) pin(ctx context.Context, c api.Cid, opts api.PinOptions, re
 		return api.Pin{}, fmt.Errorf("%w: no CID given", api.ErrInvalid)
 	}
 	now := time.Now()
-	if err := opts.ValidateExpiry(now); err != nil {
-		return api.Pin{}, err
+	if !requests {
+		if err := opts.ValidateExpiry(now); err != nil {
+			return api.Pin{}, err
+		}
 	}
 	var from api.Pin
 	if opts.PinUpdate.Defined() {
@@ -70,6 +75,11 @@ func (s *PinService) pin(ctx context.Context, c api.Cid, opts api.PinOptions, re
 	}
 	if !requests {
 		opts.Metadata = api.KeepRequests(existing.Metadata, opts.Metadata)
+	} else if !found || !opts.ExpireAt.Equal(existing.ExpireAt) {
+		// A new expiry is checked as Pin checks it; the stored one is kept as it is.
+		if err := opts.ValidateExpiry(now); err != nil {
+			return api.Pin{}, err
+		}
 	}
 	opts.ApplyDefaults(s.d.Config.ReplicationFactorMin, s.d.Config.ReplicationFactorMax)
 	if err := opts.Validate(); err != nil {

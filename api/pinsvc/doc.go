@@ -17,6 +17,10 @@
 //     creates is named after the request and marked with metadata "pinsvc" = "1".
 //   - DELETE removes the entry; when no entry is left and the pin is the service's (marked),
 //     the CID is unpinned. A pin that existed before its first request stays.
+//   - A request changes nothing of its pin but the requests (and origins): a pin with an
+//     expire_at keeps it, and goes with its requests when it expires. One whose expire_at has
+//     passed, not yet unpinned by the healer's sync, still takes and drops requests
+//     (Pins.PinRequests checks an expiry only when it changes).
 //   - POST /pins/{requestid} (replace) is a new request (new id, new created time) that
 //     replaces the old: one commit when the CID is the same; for another CID the new request is
 //     committed first, then the old removed, so that blocks both share are never unpinned.
