@@ -26,7 +26,9 @@
 //     committed first, then the old removed, so that blocks both share are never unpinned.
 //
 // A pin's metadata is bounded (api.MaxMetadataBytes, 16 KiB, and 64 keys): a CID holds a few
-// dozen small requests; one more than fits is a 409 (reason REQUEST_LIMIT), and one request's
+// dozen small requests; one more than fits is a 409 (reason REQUEST_LIMIT) whose details say
+// the pin's metadata is full, which bound the request would pass, and the keys and bytes its
+// requests and its other metadata (set through the REST API) take (room.go); one request's
 // name, meta and origins may take at most a quarter of the budget (else a 400). The service
 // commits through Pins.PinRequests, which stores the metadata as given; every other writer of
 // a stored pin (the REST API, the proxy, an add, a batch line) keeps its requests

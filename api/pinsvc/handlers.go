@@ -20,8 +20,9 @@ const maxBodyBytes = 64 << 10
 var errStop = errors.New("stop")
 
 // errRequestLimit: the CID's pin cannot hold one more request (its metadata is full). A 409,
-// the spec's code for a request the service cannot take for the account's sake.
-var errRequestLimit = errors.New("request limit of this CID")
+// the spec's code for a request the service cannot take for the account's sake: the request is
+// well formed (a 400 would say to fix it), the pin has no room for it.
+var errRequestLimit = errors.New("the pin's metadata is full")
 
 // Failure is the spec's error body.
 type Failure struct {
@@ -202,8 +203,11 @@ func (s *Server) addRequest(ctx context.Context, c api.Cid, id string, e entry, 
 			opts.Name = e.Name // the service's own pin follows its request's name
 		}
 	}
+	if next := useOf(opts.Metadata); next.full() {
+		return errMetadataFull(c, useOf(cur.Metadata), next)
+	}
 	if err := opts.ValidateLimits(); err != nil {
-		return fmt.Errorf("%w: %s cannot hold another request: %v (remove some of its requests first)", errRequestLimit, c, err)
+		return err
 	}
 	_, err = s.d.Pins.PinRequests(ctx, c, opts)
 	return err

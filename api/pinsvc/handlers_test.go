@@ -358,8 +358,14 @@ func TestRequestLimit(t *testing.T) {
 	for i := range 10 {
 		code, body := e.do("POST", "/pins", Pin{Cid: c, Meta: meta})
 		if code == http.StatusConflict {
-			if f := failure(t, body); f.Reason != "REQUEST_LIMIT" || i < 3 {
+			f := failure(t, body)
+			if f.Reason != "REQUEST_LIMIT" || i < 3 {
 				t.Fatalf("409 after %d requests: %+v", i, f)
+			}
+			want := fmt.Sprintf("the pin's metadata is full: the pin of %s has no room for this request: with it, its metadata would have", c)
+			if !strings.HasPrefix(f.Details, want) || !strings.Contains(f.Details, "over the limit of 16384") ||
+				!strings.Contains(f.Details, fmt.Sprintf("(%d requests of this API", i)) || !strings.HasSuffix(f.Details, ": remove some of its requests") {
+				t.Fatalf("details %q", f.Details)
 			}
 			return
 		}
@@ -368,6 +374,44 @@ func TestRequestLimit(t *testing.T) {
 		}
 	}
 	t.Fatal("no 409 when the pin's metadata is full")
+}
+
+// A pin whose own metadata (set through the REST API) leaves no room for a request answers 409,
+// saying the metadata is full, which bound it passes, what the pin holds, and what to do;
+// nothing is written. (It said "invalid request: metadata has 65 keys" and to remove requests
+// the pin did not have.)
+func TestRequestOnFullPin(t *testing.T) {
+	e := newEnv(t)
+	keys := map[string]string{}
+	for i := range api.MaxMetadataKeys {
+		keys[fmt.Sprint("k", i)] = "v"
+	}
+	bytes := map[string]string{"blob": strings.Repeat("x", api.MaxMetadataBytes-100)}
+	for i, tc := range []struct {
+		meta        map[string]string
+		over, holds string
+	}{
+		{keys, "65 keys, over the limit of 64", "it holds 64 keys and 246 bytes now (0 requests of this API taking 0 bytes, 64 other keys taking 246 bytes)"},
+		{bytes, "bytes of keys and values, over the limit of 16384", "it holds 1 key and 16288 bytes now (0 requests of this API taking 0 bytes, 1 other key taking 16288 bytes)"},
+	} {
+		c := mkCid(t, 100+i)
+		if _, err := e.pins.PinRequests(t.Context(), c, api.PinOptions{Name: "by hand", Metadata: tc.meta}); err != nil {
+			t.Fatal(err)
+		}
+		writes := e.pins.pins
+		code, body := e.do("POST", "/pins", Pin{Cid: c.String(), Name: "more"})
+		if code != http.StatusConflict {
+			t.Fatalf("%d %s, want 409", code, body)
+		}
+		f := failure(t, body)
+		if f.Reason != "REQUEST_LIMIT" || !strings.HasPrefix(f.Details, "the pin's metadata is full: ") || !strings.Contains(f.Details, tc.over) ||
+			!strings.Contains(f.Details, tc.holds) || !strings.Contains(f.Details, "re-pin it with less metadata") {
+			t.Fatalf("failure %+v", f)
+		}
+		if e.pins.pins != writes {
+			t.Fatal("a refused request was written")
+		}
+	}
 }
 
 // A failing pinset write is the spec's error body with the mapped status.
