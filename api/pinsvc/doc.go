@@ -83,6 +83,11 @@
 // {"error": {"reason", "details"}}: 400 BAD_REQUEST (malformed CID, unknown status, limit out
 // of 1..1000, bad timestamps, bad meta JSON, a name over 255 bytes, more than 10 CIDs), 401
 // UNAUTHORIZED (missing, wrong or revoked credentials), 403 FORBIDDEN (a permission missing),
-// 404 NOT_FOUND (unknown request id), 409 REQUEST_LIMIT, 413, 503 SERVICE_UNAVAILABLE (full
-// queues), 5xx INTERNAL_SERVER_ERROR.
+// 404 NOT_FOUND (unknown request id), 408 REQUEST_TIMEOUT (a body that did not arrive within
+// read_timeout), 409 REQUEST_LIMIT, 413, 503 SERVICE_UNAVAILABLE (full queues), 5xx
+// INTERNAL_SERVER_ERROR.
+//
+// A body is read whole before the handler runs, as the REST API reads it (body.go): a request
+// whose body does not arrive is a 408 and changes nothing, and an answer given before the body
+// is read (401, 403, 404, 405, 413) closes the connection rather than wait for it.
 package pinsvc

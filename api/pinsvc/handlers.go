@@ -50,9 +50,13 @@ func writeFailure(w http.ResponseWriter, status int, reason, details string) {
 
 // writeError answers err with the spec's status code and reason.
 func writeError(w http.ResponseWriter, err error) {
+	var bte errBodyTimeout
 	switch {
 	case errors.Is(err, errRequestLimit):
 		writeFailure(w, http.StatusConflict, "REQUEST_LIMIT", err.Error())
+		return
+	case errors.As(err, &bte):
+		writeFailure(w, http.StatusRequestTimeout, "REQUEST_TIMEOUT", err.Error())
 		return
 	case errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("%w: %v", api.ErrTimeout, err)
@@ -78,9 +82,14 @@ func writeError(w http.ResponseWriter, err error) {
 	writeFailure(w, status, reason, err.Error())
 }
 
-// route serves /pins and /pins/{requestid} after the auth check: GET needs the read
-// permission, POST and DELETE pin.
+// route serves /pins and /pins/{requestid} after the auth check (GET needs the read
+// permission, POST and DELETE pin), the body read whole in between (body.go).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	var uw *unreadBodyWriter
+	if r.Body != nil && r.Body != http.NoBody {
+		uw = &unreadBodyWriter{ResponseWriter: w}
+		w = uw
+	}
 	tail, isPins := strings.CutPrefix(r.URL.Path, "/pins")
 	id := strings.TrimPrefix(tail, "/")
 	if !isPins || (tail != "" && tail[0] != '/') || strings.Contains(id, "/") {
@@ -125,6 +134,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			writeFailure(w, status, reason, msg)
 			return
 		}
+	}
+	if err := s.readBody(w, r); err != nil {
+		writeError(w, err)
+		return
+	}
+	if uw != nil {
+		uw.read = true
 	}
 	h(w, r, id)
 }
