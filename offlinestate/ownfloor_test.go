@@ -59,30 +59,23 @@ func lastSeq(t *testing.T, dir string) (last, applied uint64) {
 // (the other peers hold those seqs and would drop new ops under them), and so does a state
 // moved back from an older backup.
 func TestOwnNumberingSurvivesCleanupAndRestores(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	initDir(t, dir)
-	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 5)), ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	importN(t, dir, "a", 5)
 	if last, _ := lastSeq(t, dir); last != 5 {
 		t.Fatalf("first import: last seq %d, want 5", last)
 	}
-	touchMember(t, dir, "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	touchMember(t, dir, otherMember)
 	first, err := Cleanup(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "b", 2)), ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	importN(t, dir, "b", 2)
 	if last, applied := lastSeq(t, dir); last != 7 || applied != 0 {
 		t.Fatalf("import after cleanup: last seq %d (want 7: numbered after the 5 old ops), version vector %d (want 0: the old ops are to pull back)", last, applied)
 	}
 	// Restore the first backup by hand, as docs/deploy.md says: cleanup, then mv.
-	if _, err := Cleanup(dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	cleanup(t, dir)
 	if err := os.Rename(first, PinsetDir(dir)); err != nil {
 		t.Fatal(err)
 	}
@@ -126,26 +119,19 @@ func touchMember(t *testing.T, dir, id string) {
 // old ops, and a floor nobody fills would keep its version vector below it for good. A floor
 // already written stays while the store still waits for the ops under it.
 func TestNoFloorWithoutOtherMembers(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	initDir(t, dir)
-	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 5)), ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Cleanup(dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	importN(t, dir, "a", 5)
+	cleanup(t, dir)
 	if _, err := os.Stat(filepath.Join(dir, OwnFloorFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a cluster of one wrote %s (err %v)", OwnFloorFile, err)
 	}
-	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "b", 2)), ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	importN(t, dir, "b", 2)
 	if last, applied := lastSeq(t, dir); last != 2 || applied != 2 {
 		t.Fatalf("after cleanup: last seq %d, version vector %d, want 2 and 2", last, applied)
 	}
 	// A member's peer removed (peers rm) does not count either.
-	removed, _ := libp2ppeer.Decode("12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	removed, _ := libp2ppeer.Decode(otherMember)
 	touchMember(t, dir, removed.String())
 	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
 	if err != nil {
@@ -155,31 +141,22 @@ func TestNoFloorWithoutOtherMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err := Cleanup(dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	cleanup(t, dir)
 	if _, err := os.Stat(filepath.Join(dir, OwnFloorFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a removed member counted: %s written (err %v)", OwnFloorFile, err)
 	}
 }
 
 // A floor already written stays while the store waits for the ops under it (a cleanup, then
-// a cleanup again before the daemon pulled them back), and goes once nobody else holds them.
+// a cleanup again before the daemon pulled them back).
 func TestFloorKeptWhileTheGapIsOpen(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	initDir(t, dir)
-	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 5)), ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	touchMember(t, dir, "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	importN(t, dir, "a", 5)
+	touchMember(t, dir, otherMember)
 	for range 2 {
-		if _, err := Cleanup(dir, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := Import(ctx, dir, strings.NewReader(exportOf(t, "b", 1)), ImportOptions{}, nil); err != nil {
-			t.Fatal(err)
-		}
+		cleanup(t, dir)
+		importN(t, dir, "b", 1)
 	}
 	if last, applied := lastSeq(t, dir); last != 7 || applied != 0 {
 		t.Fatalf("two cleanups: last seq %d (want 7), version vector %d (want 0)", last, applied)
@@ -189,13 +166,10 @@ func TestFloorKeptWhileTheGapIsOpen(t *testing.T) {
 // A floor that cannot be written leaves the state where it is (moved, its next state would
 // number under the others' copies); the error says so. Own ops never broadcast are warned of.
 func TestCleanupRefusedWhenTheFloorCannotBeWritten(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	initDir(t, dir)
-	if err := Import(ctx, dir, strings.NewReader(exportOf(t, "a", 3)), ImportOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	touchMember(t, dir, "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK")
+	importN(t, dir, "a", 3)
+	touchMember(t, dir, otherMember)
 	block := filepath.Join(dir, OwnFloorFile)
 	if err := os.MkdirAll(filepath.Join(block, "x"), 0o700); err != nil { // a directory: the rename fails
 		t.Fatal(err)
@@ -216,5 +190,23 @@ func TestCleanupRefusedWhenTheFloorCannotBeWritten(t *testing.T) {
 	}
 	if !strings.Contains(warn.String(), "last 3 ops were not broadcast") { // imported offline: never sent
 		t.Fatalf("warnings: %q", warn.String())
+	}
+}
+
+// otherMember is a peer ID recorded as another member of the cluster.
+const otherMember = "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK"
+
+// importN imports n pins named prefix-i into dir.
+func importN(t *testing.T, dir, prefix string, n int) {
+	t.Helper()
+	if err := Import(context.Background(), dir, strings.NewReader(exportOf(t, prefix, n)), ImportOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cleanup(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := Cleanup(dir, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,11 +14,9 @@ import (
 
 type crashNow struct{}
 
-// TestPinsetCrashRestartsFresh: the pinset actor panics between commits; supervision restarts
-// it as a fresh instance that re-reads its numbering from the store, keeps its subscribers,
-// and goes on: the next commits continue the seqs with no reuse, and every acknowledged op is
-// stored and announced.
-func TestPinsetCrashRestartsFresh(t *testing.T) {
+// crashOnRequest makes the pinset actor panic on crashNow (until the test ends) and counts
+// its starts from now on.
+func crashOnRequest(t *testing.T) *atomic.Int32 {
 	var started atomic.Int32
 	hook := func(m any) {
 		switch m.(type) {
@@ -30,6 +28,15 @@ func TestPinsetCrashRestartsFresh(t *testing.T) {
 	}
 	faultHook.Store(&hook)
 	t.Cleanup(func() { faultHook.Store(nil) })
+	return &started
+}
+
+// TestPinsetCrashRestartsFresh: the pinset actor panics between commits; supervision restarts
+// it as a fresh instance that re-reads its numbering from the store, keeps its subscribers,
+// and goes on: the next commits continue the seqs with no reuse, and every acknowledged op is
+// stored and announced.
+func TestPinsetCrashRestartsFresh(t *testing.T) {
+	started := crashOnRequest(t)
 	sys := actor.NewActorSystem()
 	announced := 0
 	subs := subscriber(t, sys, func(ev messages.PinsetChanged) { announced += len(ev.Ops) })

@@ -3,7 +3,6 @@ package pinset
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,17 +55,7 @@ func TestSealWaitsForCommitsAndRefusesLaterOnes(t *testing.T) {
 	if seq, err := p.Seal(context.Background(), "again"); err != nil || seq != 1 {
 		t.Fatalf("second Seal: %d %v", seq, err)
 	}
-	var started atomic.Int32
-	hook := func(m any) {
-		switch m.(type) {
-		case *actor.Started:
-			started.Add(1)
-		case crashNow:
-			panic("injected pinset fault")
-		}
-	}
-	faultHook.Store(&hook)
-	t.Cleanup(func() { faultHook.Store(nil) })
+	started := crashOnRequest(t)
 	sys.Root.Send(p.pid, crashNow{})
 	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return started.Load() == 1 }) {
 		t.Fatal("not restarted")
