@@ -141,7 +141,8 @@ type Node interface {
 	// SealWrites makes this peer refuse every write from now on (api.ErrUnavailable with
 	// reason) and returns, once the writes it took are durable and broadcast (bounded), its
 	// last own op: a peer about to leave, so that no pin it acknowledged is above the cutoff
-	// of its removal. The seq is valid even with an error (the broadcast not done in time).
+	// of its removal. An error: the seal did not finish (later writes are refused all the
+	// same); a broadcast not done in time is no error (the ops are durable).
 	SealWrites(ctx context.Context, reason string) (uint64, error)
 	// PullFrom pulls every op id holds that this peer lacks (anti-entropy, at once), those
 	// the gossip is still delivering too.

@@ -43,7 +43,9 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 	if answered, _ := s.askOthers(ctx, self); answered == 0 {
 		return fmt.Errorf("%w: leaving the cluster: no other member answers, so none would learn that this peer left; it stays a member (remove it later with peers rm from another peer)", api.ErrUnavailable)
 	}
-	s.seal(ctx, "this peer is leaving the cluster: send writes to another peer")
+	if err := s.seal(ctx, "this peer is leaving the cluster: send writes to another peer"); err != nil {
+		return err
+	}
 	for round := 0; ; round++ {
 		s.d.Node.AnnounceRemoval(ctx, self, 0) // sealed: this peer's last op is its LastSeq
 		if answered, forgot := s.askOthers(ctx, self); answered > 0 && forgot {
@@ -66,13 +68,14 @@ func (s *PeerService) LeaveCluster(ctx context.Context) error {
 // seal stops this peer's writes before its removal is announced with its last op as the
 // cutoff: the others refuse its ops above it, so a pin acknowledged after the cutoff was read
 // (a batch ingest still committing while the peer left) was lost. Sealed, every write taken
-// is durable and broadcast before the cutoff is read, and later ones are refused (503). A
-// failure (a broadcast not done in time) does not stop the leave: the ops are durable and
-// within the cutoff, and the others pull them from whoever got them.
-func (s *PeerService) seal(ctx context.Context, reason string) {
+// is durable and broadcast before the cutoff is read, and later ones are refused (503). When
+// the seal does not finish (ctx ends while a write is slow), nothing is announced: the peer
+// stays a member (it refuses writes until it stops, which leave_on_shutdown does anyway).
+func (s *PeerService) seal(ctx context.Context, reason string) error {
 	if _, err := s.d.Node.SealWrites(ctx, reason); err != nil {
-		s.d.Log.Warn("leaving the cluster: this peer's last writes may not have reached the others", "err", err)
+		return fmt.Errorf("%w: leaving the cluster: this peer's writes could not be sealed, so its removal is not announced and it stays a member: %v", api.ErrUnavailable, err)
 	}
+	return nil
 }
 
 // askOthers asks every other member it still sees for its ID, and reports how many answered

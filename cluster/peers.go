@@ -127,46 +127,54 @@ func (s *PeerService) PeerRemove(ctx context.Context, id peer.ID) error {
 		if len(members) == 1 {
 			return fmt.Errorf("%w: %s is the only peer of this cluster: a single-peer cluster cannot remove itself", api.ErrInvalid, id)
 		}
-		s.seal(ctx, "this peer was removed from the cluster: send writes to another peer")
+		if err := s.seal(ctx, "this peer was removed from the cluster: send writes to another peer"); err != nil {
+			return err
+		}
 		s.d.Node.AnnounceRemoval(ctx, id, 0)
 		s.d.Node.Leave(id.String(), false)
 		return nil
 	}
 	// Ask the peer to leave first: a peer that refuses (this peer is not in its trusted_peers)
-	// stays a member everywhere, and the caller learns why.
+	// stays a member everywhere, and the caller learns why. A peer that answers has sealed its
+	// writes and broadcast them (onLeave), and says its last op; it stays up a while
+	// (peer.leaveForPull) so that what it holds is pulled here before the cutoff is read, and
+	// the ops under the cutoff outlive it. One that does not answer may be alive all the same
+	// (a timeout while it seals): it is pulled from too, for less long.
 	rctx, cancel := context.WithTimeout(ctx, RPCTimeout)
 	defer cancel()
 	var last uint64
+	pullFor := removedPullLimit
 	if res, err := s.d.Remote.Call(rctx, id, &messages.LeaveRequest{By: self.String()}); err != nil {
 		if errors.Is(err, api.ErrForbidden) {
 			return fmt.Errorf("%w: peer %s refused to leave: this peer (%s) is not in its consensus.crdt.trusted_peers", api.ErrForbidden, id, self)
 		}
 		s.d.Log.Warn("peers rm: the removed peer did not acknowledge (it may be down); it is forgotten anyway", "peer", id, "err", err)
+		pullFor = unansweredPullLimit
+	} else if r, ok := res.(*messages.LeaveResponse); ok {
+		last = r.LastSeq
+		if r.Error != "" {
+			s.d.Log.Warn("peers rm: the removed peer could not seal its writes", "peer", id, "err", r.Error)
+		}
+	}
+	pctx, pcancel := context.WithTimeout(ctx, pullFor)
+	defer pcancel()
+	if err := s.d.Node.PullFrom(pctx, id); err != nil {
+		// The cutoff then takes the removed peer's word for its last op (bounded: roster),
+		// so that its ops under it stay valid wherever they arrive from.
+		s.d.Log.Warn("peers rm: pulling the removed peer's last ops; the others may lack some", "peer", id, "err", err)
 	} else {
-		// It answered once its writes were sealed and broadcast (onLeave), with its last op:
-		// the cutoff is at least that, so no pin it acknowledged is cut off, and what it holds
-		// is pulled here first, so the ops under the cutoff outlive it (it stops once it hears
-		// the removal).
-		if r, ok := res.(*messages.LeaveResponse); ok {
-			last = r.LastSeq
-		}
-		if err := s.pullLast(ctx, id); err != nil {
-			s.d.Log.Warn("peers rm: pulling the removed peer's last ops; the others may lack some", "peer", id, "err", err)
-		}
+		last = 0 // all pulled: this peer's own view is the cutoff
 	}
 	s.d.Node.AnnounceRemoval(ctx, id, last)
 	return nil
 }
 
-// removedPullLimit bounds the pull of a removed peer's last ops (it stays up for them a while:
-// peer.leaveForPull).
-const removedPullLimit = 20 * time.Second
-
-func (s *PeerService) pullLast(ctx context.Context, id peer.ID) error {
-	ctx, cancel := context.WithTimeout(ctx, removedPullLimit)
-	defer cancel()
-	return s.d.Node.PullFrom(ctx, id)
-}
+// The pull of a removed peer's last ops is bounded: it stays up for them a while
+// (peer.leaveForPull: longer than RPCTimeout plus removedPullLimit).
+const (
+	removedPullLimit    = 20 * time.Second
+	unansweredPullLimit = 5 * time.Second
+)
 
 // ConnectGraph describes who sees whom (health graph): each member's connections to other
 // members (of this peer's member list), as it reports them when asked for its ID. A member of

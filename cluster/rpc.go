@@ -112,17 +112,24 @@ func (a *rpcActor) onRecoverAll(ctx context.Context) any {
 	return resp
 }
 
-// onLeave: this peer was removed by a member (peers rm). Leave does not block (the peer stops
-// a moment later), and refuses writes at once; a worker waits for the writes taken before to
-// be durable and broadcast, then replies, and the remover pulls this peer's ops before it
-// reads the cutoff of the removal (PeerRemove).
+// onLeave: this peer was removed by a member (peers rm). A worker seals its writes (refused
+// from now on; those taken are made durable and broadcast), then Leave starts the wait after
+// which it stops (long enough for the remover to pull its ops: PeerRemove), and the reply
+// carries its last op.
 func (a *rpcActor) onLeave(ctx actor.Context, m *messages.LeaveRequest) {
-	a.node.Leave(m.By, true)
+	if ctx.Sender() == nil || a.base.Err() != nil {
+		a.node.Leave(m.By, true)
+		return
+	}
 	a.async(ctx, func(c context.Context) any {
+		resp := &messages.LeaveResponse{}
 		last, err := a.node.SealWrites(c, "this peer was removed from the cluster: send writes to another peer")
 		if err != nil {
-			a.log.Warn("removed from the cluster: this peer's last writes may not have reached the others", "err", err)
+			a.log.Warn("removed from the cluster: sealing this peer's writes", "err", err)
+			resp.Error = err.Error()
 		}
-		return &messages.LeaveResponse{LastSeq: last}
+		resp.LastSeq = last
+		a.node.Leave(m.By, true)
+		return resp
 	})
 }

@@ -229,7 +229,11 @@ func Backup(dir string, keepHistory bool, warn io.Writer) (string, error) {
 			return "", fmt.Errorf("state left in place: %w", err)
 		}
 		ferr = err
-		if unsent > 0 && warn != nil {
+		switch {
+		case unsent == 0 || warn == nil:
+		case CheckImport(dir) != nil: // an unfinished import's ops: not to be sent
+			fmt.Fprintf(warn, "note: the state held %d ops of an unfinished import, never broadcast; the backup holds them (do not move it back: it is half imported)\n", unsent)
+		default:
 			fmt.Fprintf(warn, "warning: this peer's last %d ops were not broadcast and may not have reached the other peers; the backup holds them (start the daemon once to send them, then clean up again)\n", unsent)
 		}
 	}

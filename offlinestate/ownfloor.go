@@ -29,11 +29,16 @@ import (
 // the others. It is kept (the floor only moves up) and ignored under another identity.
 const OwnFloorFile = "own-seq"
 
-// A peer whose ops nobody else holds needs no floor: a peer that never had another member
-// (mb/ holds none but removed ones), and whose store is not still waiting for its old ops
-// (its version vector's own entry has reached the floor it was opened with). The file is then
-// removed: a floor nobody can fill would keep that entry below it for good, and this peer's
-// later ops would never count as held (their tombstones never collected).
+// A peer whose ops nobody else holds needs no floor: a peer that never had another peer (its
+// store records no member but removed ones, and its peerstore file names no other peer), and
+// whose store is not still waiting for its old ops (its version vector's own entry has
+// reached the floor it was opened with). The file is then removed: a floor nobody can fill
+// would keep that entry below it for good, and this peer's later ops would never count as
+// held (their tombstones never collected). The peerstore counts because the store records
+// trusted members only: the followers of a cluster with one trusted writer hold its ops and
+// are in no member record (review: without it, such a writer cleaned numbered from 1 again
+// and its followers dropped its new pins). Any doubt keeps the floor: a floor too many costs
+// tombstones kept, one too few loses pins.
 
 // errUnreadable wraps why a state's history could not be read: Backup moves it all the same
 // (an unreadable state is a reason to clean it up).
@@ -61,6 +66,11 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 	h, err := readHistory(s, ident.ID)
 	if err = errors.Join(err, s.Close()); err != nil {
 		return 0, errUnreadable{err}
+	}
+	if !h.shared {
+		if h.shared, err = peerstoreNamesOthers(dir, ident.ID); err != nil {
+			h.shared = true
+		}
 	}
 	path := filepath.Join(dir, OwnFloorFile)
 	if !h.shared && (perr != nil || prev <= h.applied) {
@@ -147,4 +157,30 @@ func ApplyOwnFloor(dir string, s *persistence.Store, self libp2ppeer.ID) error {
 		return err
 	}
 	return s.SetOwnFloor(self, floor)
+}
+
+// peerstoreFile is peer.PeerstoreFile (peer imports this package): the known peers' addresses,
+// one per line, kept by the daemon.
+const peerstoreFile = "peerstore"
+
+// peerstoreNamesOthers reports whether dir's peerstore file names a peer other than self.
+func peerstoreNamesOthers(dir string, self libp2ppeer.ID) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, peerstoreFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		_, id, ok := strings.Cut(line, "/p2p/")
+		if !ok || id != self.String() {
+			return true, nil // another peer, or an address that does not say: another
+		}
+	}
+	return false, nil
 }

@@ -210,3 +210,18 @@ func cleanup(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// A trusted writer with followers only records no member (the store records trusted peers),
+// but its peerstore names them, and they hold its ops: it keeps a floor. (Review.)
+func TestFloorWhenThePeerstoreNamesOthers(t *testing.T) {
+	dir := t.TempDir()
+	initDir(t, dir)
+	importN(t, dir, "a", 4)
+	if err := os.WriteFile(filepath.Join(dir, peerstoreFile), []byte("/ip4/127.0.0.1/tcp/9096/p2p/"+otherMember+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, dir)
+	if b, err := os.ReadFile(filepath.Join(dir, OwnFloorFile)); err != nil || !strings.HasSuffix(string(b), " 4\n") {
+		t.Fatalf("%s: %q %v, want the floor 4", OwnFloorFile, b, err)
+	}
+}

@@ -39,10 +39,11 @@ func (p *Peer) onLeaveRequest(m *messages.LeaveRequest, grace time.Duration) *me
 const leaveReplyGrace = 500 * time.Millisecond
 
 // leaveForPull is how long a peer removed by another member (peers rm) stays up after it
-// answered, so that the remover can pull its last ops before it reads the cutoff
+// answered (more than the remover's RPC timeout and pull bound together), so that the remover
+// can pull its last ops before it reads the cutoff
 // (cluster.PeerService.PeerRemove); the announcement of the removal, when it arrives, stops
 // the peer at once (leaveReplyGrace).
-const leaveForPull = 30 * time.Second
+const leaveForPull = 60 * time.Second
 
 // Left reports whether this peer was removed from the cluster.
 func (p *Peer) Left() bool { return p.left.Load() }

@@ -369,15 +369,21 @@ func (r *Roster) removedSelf() {
 }
 
 // AnnounceRemoval tells every peer that id was removed, and forgets it here. The cutoff is the
-// last op of id held here, or atLeast when higher (the last op the removed peer said it made).
+// last op of id held here, or atLeast when higher (the last op the removed peer said it made,
+// when its ops could not all be pulled), taken up to maxUnpulledOps above what is held: a
+// compromised peer saying MaxUint64 would keep its later ops valid for good.
 func (r *Roster) AnnounceRemoval(ctx context.Context, id peer.ID, atLeast uint64) {
 	cutoff, _ := r.store.LastSeq(id)
-	cutoff = max(cutoff, atLeast)
+	cutoff = max(cutoff, min(atLeast, cutoff+maxUnpulledOps))
 	r.Forget(id, cutoff)
 	if err := r.actors().Announce(ctx, id, cutoff); err != nil {
 		r.log.Warn("peers rm: announcing the removal", "err", err)
 	}
 }
+
+// maxUnpulledOps bounds how far a removal's cutoff goes past the ops of the removed peer
+// held here on its own word (AnnounceRemoval): more than a peer has waiting for broadcast.
+const maxUnpulledOps = 1 << 20
 
 // Forget drops a removed peer from this peer's view; its ops up to cutoff stay valid.
 func (r *Roster) Forget(id peer.ID, cutoff uint64) {

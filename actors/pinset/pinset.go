@@ -151,6 +151,7 @@ func (a *pinsetActor) Receive(ctx actor.Context) {
 		// (Commit does) instead of letting them wait for their timeout.
 		a.abandonWaiters(ctx)
 		a.abandonApplied(ctx)
+		a.abandonSeal(ctx)
 		a.cancelJob()
 		if a.writeq != nil {
 			close(a.writeq)

@@ -28,8 +28,12 @@ import (
 // sealWrites asks the actor to refuse local commits and to answer once none is in flight.
 type sealWrites struct{ reason error }
 
-// sealed answers sealWrites: the last own seq once every earlier local commit ended.
-type sealed struct{ lastSeq uint64 }
+// sealed answers sealWrites: the last own seq once every earlier local commit ended, or
+// errRestarted (ask again).
+type sealed struct {
+	lastSeq uint64
+	err     error
+}
 
 // StopWrites refuses every local commit from now on with reason (wrapping api.ErrUnavailable)
 // and returns at once; Seal also waits for the commits already taken.
@@ -46,18 +50,26 @@ func (p *Pinset) Seal(ctx context.Context, reason string) (uint64, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	res, err := ask.Request(ctx, p.system, p.pid, &sealWrites{reason: *p.seal.Load()}, timeout)
-	if errors.Is(err, actor.ErrDeadLetter) {
-		return 0, ErrStopped
+	deadline := time.Now().Add(timeout)
+	for {
+		res, err := ask.Request(ctx, p.system, p.pid, &sealWrites{reason: *p.seal.Load()}, time.Until(deadline))
+		if errors.Is(err, actor.ErrDeadLetter) {
+			return 0, ErrStopped
+		}
+		if err != nil {
+			return 0, fmt.Errorf("pinset: sealing: %w", err)
+		}
+		s, ok := res.(*sealed)
+		if !ok {
+			return 0, fmt.Errorf("pinset: sealing: unexpected reply %T", res)
+		}
+		// The actor restarted before answering: the fresh instance is sealed too (the flag
+		// is the facade's), and answers at once.
+		if errors.Is(s.err, errRestarted) && time.Until(deadline) > 0 && ctx.Err() == nil {
+			continue
+		}
+		return s.lastSeq, s.err
 	}
-	if err != nil {
-		return 0, fmt.Errorf("pinset: sealing: %w", err)
-	}
-	s, ok := res.(*sealed)
-	if !ok {
-		return 0, fmt.Errorf("pinset: sealing: unexpected reply %T", res)
-	}
-	return s.lastSeq, nil
 }
 
 // sealState is what the actor keeps of a seal: the shared flag, and the requesters to answer
@@ -78,10 +90,20 @@ func (a *pinsetActor) refused() error {
 	return nil
 }
 
+// onSeal refuses at once the local requests not yet numbered (they would be numbered after the
+// seal, above the cutoff of a removal read from its answer; their requesters were not
+// answered, so nothing is lost) and answers once the group commit being written, whose ops
+// are numbered already, is written.
 func (a *pinsetActor) onSeal(ctx actor.Context, m *sealWrites) {
 	if a.seal.flag != nil {
 		a.seal.flag.CompareAndSwap(nil, &m.reason)
 	}
+	for _, w := range a.waiting {
+		if w.sender != nil {
+			ctx.Send(w.sender, sealedReply(m.reason))
+		}
+	}
+	a.waiting = nil
 	if ctx.Sender() != nil {
 		a.seal.waiters = append(a.seal.waiters, ctx.Sender())
 	}
@@ -90,11 +112,19 @@ func (a *pinsetActor) onSeal(ctx actor.Context, m *sealWrites) {
 
 // answerSeal answers the seal's requesters once no local commit waits or is being written.
 func (a *pinsetActor) answerSeal(ctx actor.Context) {
-	if len(a.seal.waiters) == 0 || len(a.waiting) > 0 || len(a.inflight.waiters) > 0 {
+	if len(a.seal.waiters) == 0 || len(a.inflight.waiters) > 0 {
 		return
 	}
 	for _, w := range a.seal.waiters {
 		ctx.Send(w, &sealed{lastSeq: a.nextSeq - 1})
+	}
+	a.seal.waiters = nil
+}
+
+// abandonSeal tells the seal's requesters to ask again (the actor restarts).
+func (a *pinsetActor) abandonSeal(ctx actor.Context) {
+	for _, w := range a.seal.waiters {
+		ctx.Send(w, &sealed{err: errRestarted})
 	}
 	a.seal.waiters = nil
 }
