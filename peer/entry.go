@@ -90,10 +90,7 @@ func initLocked(dir string, opts InitOptions) error {
 			return err
 		}
 	}
-	if err := cfg.ApplyEnv(); err != nil {
-		return fmt.Errorf("environment: %w", err)
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ApplyEnvAndValidate(""); err != nil {
 		return err
 	}
 	ident, err := identity.New()

@@ -114,13 +114,25 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 }
 
 // ApplyEnv overrides keys from the environment: PREFIX + upper-cased key for each prefix
-// (PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS), as config.ApplyEnv does for the other sections.
-func (c *Config) ApplyEnv(prefixes ...string) error {
+// (PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS), as config.ApplyEnv does for the other sections,
+// adding the keys set to rec (which may be nil).
+func (c *Config) ApplyEnv(rec *config.EnvOverrides, prefixes ...string) error {
 	j := c.toJSON()
-	if err := config.ApplyEnv("pin_tracker", &j, prefixes...); err != nil {
+	var set config.EnvOverrides
+	if err := config.ApplyEnv(&set, "pin_tracker", &j, prefixes...); err != nil {
 		return err
 	}
-	return c.fromJSON(j)
+	if err := c.fromJSON(j); err != nil {
+		// The durations are strings until fromJSON, whose error names the key only.
+		if named := set.Named(err); len(named) > 0 {
+			return fmt.Errorf("%s: %w", named, err)
+		}
+		return err
+	}
+	for _, e := range set {
+		rec.Add(e.Key, e.Var)
+	}
+	return nil
 }
 
 func (c Config) toJSON() configJSON {

@@ -162,14 +162,14 @@ func TestConfigApplyEnv(t *testing.T) {
 	t.Setenv("T_CONCURRENT_PINS", "4")
 	t.Setenv("T_PRIORITY_PIN_MAX_AGE", "1h")
 	c := DefaultConfig()
-	if err := c.ApplyEnv("T_"); err != nil {
+	if err := c.ApplyEnv(nil, "T_"); err != nil {
 		t.Fatal(err)
 	}
 	if c.ConcurrentPins != 4 || c.PriorityPinMaxAge != time.Hour || c.MaxPinQueueSize != DefaultConfig().MaxPinQueueSize {
 		t.Fatalf("env: %+v", c)
 	}
 	t.Setenv("T_RETRY_BACKOFF_MIN", "soon")
-	if err := c.ApplyEnv("T_"); err == nil || !strings.Contains(err.Error(), "pin_tracker.retry_backoff_min") {
+	if err := c.ApplyEnv(nil, "T_"); err == nil || !strings.Contains(err.Error(), "pin_tracker.retry_backoff_min") || !strings.Contains(err.Error(), "T_RETRY_BACKOFF_MIN") {
 		t.Fatalf("bad env duration: %v", err)
 	}
 	if c.RetryBackoffMin != DefaultConfig().RetryBackoffMin {

@@ -17,6 +17,16 @@ import (
 //	PINCLUSTER_RESTAPI_READ_HEADER_TIMEOUT, _READ_TIMEOUT, _IDLE_TIMEOUT, _WRITE_TIMEOUT (durations)
 //	PINCLUSTER_RESTAPI_TOKEN_TTL, _TOKEN_MAX_TTL                                   (durations)
 func (c *Config) ApplyEnv(getenv func(string) string) error {
+	return c.ApplyEnvRecorded(getenv, nil)
+}
+
+// ApplyEnvRecorded is ApplyEnv calling record (when not nil) with each key it sets, as
+// Validate's errors name it ("api.restapi.read_timeout"), and the variable that set it, so
+// that an invalid value can be blamed on the variable rather than on service.json.
+func (c *Config) ApplyEnvRecorded(getenv func(string) string, record func(key, name string)) error {
+	if record == nil {
+		record = func(string, string) {}
+	}
 	get := func(names ...string) (string, string) {
 		for _, n := range names {
 			if v := getenv(n); v != "" {
@@ -25,8 +35,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		return "", ""
 	}
-	if _, v := get("PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS", "CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS"); v != "" {
+	if n, v := get("PINCLUSTER_RESTAPI_LISTEN_MULTIADDRESS", "CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS"); v != "" {
 		c.ListenMultiaddress = v
+		record(configKey+".listen_multiaddress", n)
 	}
 	if n, v := get("PINCLUSTER_RESTAPI_BASIC_AUTH_CREDENTIALS", "CLUSTER_RESTAPI_BASICAUTHCREDENTIALS"); v != "" {
 		creds := map[string]string{}
@@ -38,6 +49,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			creds[user] = pw
 		}
 		c.BasicAuthCredentials = creds
+		record(configKey+".basic_auth_credentials", n)
 	}
 	if v := getenv("PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS"); v != "" {
 		perms, err := parsePermissionsEnv(v)
@@ -45,9 +57,11 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			return fmt.Errorf("PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS: %q: %v", v, err)
 		}
 		c.BasicAuthPermissions = perms
+		record(configKey+".basic_auth_permissions", "PINCLUSTER_RESTAPI_BASIC_AUTH_PERMISSIONS")
 	}
-	if _, v := get("PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS", "CLUSTER_RESTAPI_CORSALLOWEDORIGINS"); v != "" {
+	if n, v := get("PINCLUSTER_RESTAPI_CORS_ALLOWED_ORIGINS", "CLUSTER_RESTAPI_CORSALLOWEDORIGINS"); v != "" {
 		c.CORSAllowedOrigins = strings.Split(v, ",")
+		record(configKey+".cors_allowed_origins", n)
 	}
 	for _, d := range []struct {
 		name string
@@ -60,6 +74,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 				return fmt.Errorf("%s: %q is not a duration (e.g. 30s)", d.name, v)
 			}
 			*d.dst = x
+			record(configKey+"."+strings.ToLower(strings.TrimPrefix(d.name, "PINCLUSTER_RESTAPI_")), d.name)
 		}
 	}
 	return nil

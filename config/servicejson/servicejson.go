@@ -6,6 +6,7 @@
 package servicejson
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,6 +102,50 @@ func (c Config) TrackerConfig() tracker.Config {
 
 // ApplyEnv overrides keys from the environment.
 func (c *Config) ApplyEnv() error {
+	_, err := c.applyEnv()
+	return err
+}
+
+// ApplyEnvAndValidate applies the environment over c and validates the result. source says where
+// c's values came from (service.json's path; "" for the defaults). A value set by the environment
+// is not the file's: an error about a key a variable set names the variable, as does one that
+// only the overrides brought about (c was valid before them); any other error names source.
+func (c *Config) ApplyEnvAndValidate(source string) error {
+	// A shallow copy is c as it was: the overrides assign fields, they do not write into the
+	// slices and maps c shares with it.
+	before := *c
+	env, err := c.applyEnv()
+	if err != nil {
+		return fmt.Errorf("environment: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return blame(err, before.Validate, env, source)
+	}
+	return nil
+}
+
+// blame prefixes err, from validating a config made of source's values and env's overrides,
+// with whoever set the faulty value; prior validates the config without env.
+func blame(err error, prior func() error, env config.EnvOverrides, source string) error {
+	if named := env.Named(err); len(named) > 0 {
+		return fmt.Errorf("environment variable %s: %w", named, err)
+	}
+	if len(env) > 0 {
+		// A rule across keys may name none of those the variables set; if source alone
+		// passed it, or failed it otherwise, the variables brought the failure about.
+		if p := prior(); p == nil || p.Error() != err.Error() {
+			return fmt.Errorf("environment variables %s (over %s): %w", env, cmp.Or(source, "the defaults"), err)
+		}
+	}
+	if source != "" {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	return err
+}
+
+// applyEnv overrides keys from the environment and lists those it set.
+func (c *Config) applyEnv() (config.EnvOverrides, error) {
+	var env config.EnvOverrides
 	steps := []struct {
 		section  string
 		v        any
@@ -115,27 +160,30 @@ func (c *Config) ApplyEnv() error {
 		{"observations.metrics", &c.Observations.Metrics, []string{"CLUSTER_METRICS_", "PINCLUSTER_METRICS_"}},
 	}
 	for _, s := range steps {
-		if err := config.ApplyEnv(s.section, s.v, s.prefixes...); err != nil {
-			return err
+		if err := config.ApplyEnv(&env, s.section, s.v, s.prefixes...); err != nil {
+			return nil, err
 		}
 	}
-	if err := c.Tracker.ApplyEnv("PINCLUSTER_PIN_TRACKER_"); err != nil {
-		return err
+	if err := c.Tracker.ApplyEnv(&env, "PINCLUSTER_PIN_TRACKER_"); err != nil {
+		return nil, err
 	}
 	// The REST API section reads its own variables (PINCLUSTER_RESTAPI_*, and IPFS Cluster's
 	// CLUSTER_RESTAPI_* names).
-	if err := c.API.RestAPI.ApplyEnv(os.Getenv); err != nil {
-		return err
+	if err := c.API.RestAPI.ApplyEnvRecorded(os.Getenv, env.Add); err != nil {
+		return nil, err
 	}
-	return c.applyActorEnv()
+	if err := c.applyActorEnv(&env); err != nil {
+		return nil, err
+	}
+	return env, nil
 }
 
 // applyActorEnv covers the allocator, informer and monitor sections, whose configs have their own
 // JSON forms: CLUSTER_/PINCLUSTER_ + ALLOCATE_BY (comma list), TAGS (k=v,k2=v2), METRIC_TTL,
 // CHECK_INTERVAL.
-func (c *Config) applyActorEnv() error {
+func (c *Config) applyActorEnv(env *config.EnvOverrides) error {
 	prefixes := []string{"CLUSTER_", "PINCLUSTER_"}
-	if _, v, ok := config.LookupEnv("allocate_by", prefixes...); ok {
+	if name, v, ok := config.LookupEnv("allocate_by", prefixes...); ok {
 		var by []string
 		for _, m := range strings.Split(v, ",") {
 			if m = strings.TrimSpace(m); m != "" {
@@ -143,6 +191,7 @@ func (c *Config) applyActorEnv() error {
 			}
 		}
 		c.Allocator.AllocateBy = by
+		env.Add("allocator.allocate_by", name)
 	}
 	if name, v, ok := config.LookupEnv("tags", prefixes...); ok {
 		tags, err := config.ParseMap(v)
@@ -150,14 +199,17 @@ func (c *Config) applyActorEnv() error {
 			return fmt.Errorf("informer.tags (from $%s): %v", name, err)
 		}
 		c.Informer.Tags = tags
+		env.Add("informer.tags", name)
 	}
-	for key, dst := range map[string]*time.Duration{"metric_ttl": &c.Informer.MetricTTL, "check_interval": &c.Monitor.CheckInterval} {
-		if name, v, ok := config.LookupEnv(key, prefixes...); ok {
+	for key, dst := range map[string]*time.Duration{"informer.metric_ttl": &c.Informer.MetricTTL, "monitor.check_interval": &c.Monitor.CheckInterval} {
+		leaf := key[strings.IndexByte(key, '.')+1:]
+		if name, v, ok := config.LookupEnv(leaf, prefixes...); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				return fmt.Errorf("%s (from $%s=%q): not a duration", key, name, v)
 			}
 			*dst = d
+			env.Add(key, name)
 		}
 	}
 	return nil
@@ -175,11 +227,8 @@ func Load(dir string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := cfg.ApplyEnv(); err != nil {
-		return Config{}, fmt.Errorf("environment: %w", err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+	if err := cfg.ApplyEnvAndValidate(path); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
 }

@@ -1,11 +1,14 @@
 package servicejson
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pincluster/pincluster/config"
 )
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
@@ -79,6 +82,78 @@ func TestRandomizePortsSkipsSiblingPeers(t *testing.T) {
 		n, _ := strconv.Atoi(port)
 		if got[n] != (owner != "p1") {
 			t.Errorf("port %s of %s: in p1's sibling ports = %v", port, owner, got[n])
+		}
+	}
+}
+
+// An invalid value from the environment is blamed on its variable, not on service.json, which
+// does not hold it (QA: CLUSTER_SECRET=zz was reported as service.json: cluster.secret); a
+// file's own mistake still names the file.
+func TestLoadBlamesTheEnvironmentVariable(t *testing.T) {
+	dir := t.TempDir()
+	if err := Default().Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"CLUSTER_SECRET", "zz", "environment variable $CLUSTER_SECRET: cluster.secret: must be 32 bytes"},
+		{"PINCLUSTER_REPLICATION_FACTOR_MIN", "-5", "environment variable $PINCLUSTER_REPLICATION_FACTOR_MIN: cluster.replication_factor_min (-5)"},
+		{"PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS", "0", "environment variable $PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS: pin_tracker.concurrent_pins"},
+		{"CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS", "nonsense", "environment variable $CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS: api.restapi.listen_multiaddress"},
+		{"CLUSTER_CONNECTION_MANAGER_LOW_WATER", "500", "environment variable $CLUSTER_CONNECTION_MANAGER_LOW_WATER: cluster.connection_manager.high_water (400): must be at least low_water (500)"},
+		{"CLUSTER_CHECK_INTERVAL", "-1s", "environment variable $CLUSTER_CHECK_INTERVAL: monitor.check_interval"},
+		{"PINCLUSTER_PIN_TRACKER_RETRY_BACKOFF_MIN", "soon", "environment: $PINCLUSTER_PIN_TRACKER_RETRY_BACKOFF_MIN: pin_tracker.retry_backoff_min"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(tc.name, tc.value)
+			_, err := Load(dir)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "service.json") {
+				t.Fatalf("got %v, want an error starting %q", err, tc.want)
+			}
+			cfg := Default()
+			if err := cfg.ApplyEnvAndValidate(""); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("over the defaults (init): got %v, want an error starting %q", err, tc.want)
+			}
+		})
+	}
+
+	// The file's own mistake, with an unrelated variable set.
+	t.Setenv("CLUSTER_PEERNAME", "from-env")
+	bad := Default()
+	bad.Cluster.ReplicationFactorMin = 0
+	if err := bad.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "service.json")
+	if _, err := Load(dir); err == nil || !strings.HasPrefix(err.Error(), path+": cluster.replication_factor_min (0)") {
+		t.Fatalf("a bad file: got %v, want it named", err)
+	}
+	// A variable that mends the file's mistake is taken.
+	t.Setenv("CLUSTER_REPLICATIONFACTORMIN", "2")
+	t.Setenv("CLUSTER_REPLICATIONFACTORMAX", "3")
+	if cfg, err := Load(dir); err != nil || cfg.Cluster.ReplicationFactorMin != 2 {
+		t.Fatalf("fixed by the environment: %v", err)
+	}
+}
+
+// A rule across keys whose message names none of the keys the variables set blames the
+// variables when the file alone passed it (or failed it otherwise), and the file when it failed
+// it the same way.
+func TestBlameUnnamedRule(t *testing.T) {
+	env := config.EnvOverrides{{Key: "cluster.peername", Var: "CLUSTER_PEERNAME"}, {Key: "cluster.secret", Var: "CLUSTER_SECRET"}}
+	rule := errors.New("the two keys disagree")
+	for _, tc := range []struct {
+		prior error
+		env   config.EnvOverrides
+		want  string
+	}{
+		{nil, env, "environment variables $CLUSTER_PEERNAME, $CLUSTER_SECRET (over f.json): the two keys disagree"},
+		{errors.New("another rule"), env, "environment variables $CLUSTER_PEERNAME, $CLUSTER_SECRET (over f.json): the two keys disagree"},
+		{rule, env, "f.json: the two keys disagree"},
+		{rule, nil, "f.json: the two keys disagree"},
+	} {
+		got := blame(rule, func() error { return tc.prior }, tc.env, "f.json")
+		if got.Error() != tc.want || !errors.Is(got, rule) {
+			t.Errorf("prior %v: got %q, want %q", tc.prior, got, tc.want)
 		}
 	}
 }
