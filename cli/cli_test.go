@@ -401,7 +401,7 @@ func TestServiceWiring(t *testing.T) {
 		}
 		return nil
 	}
-	if r := runCLI(t, "init", "--peers", "/ip4/1.2.3.4/tcp/9096,/ip4/5.6.7.8/tcp/9096", "--randomports", "-f"); r.code != 0 {
+	if r := runCLI(t, "init", "--peers", "/ip4/1.2.3.4/tcp/9096/p2p/"+peerA+",/ip4/5.6.7.8/tcp/9096/p2p/"+peerA, "--randomports", "-f"); r.code != 0 {
 		t.Fatalf("init: %+v", r)
 	}
 	if gotDir != dir || len(gotInit.Peers) != 2 || !gotInit.RandomPorts || !gotInit.Force || gotInit.Out == nil {
@@ -426,6 +426,20 @@ func TestServiceWiring(t *testing.T) {
 	peerInit = func(string, peer.InitOptions) error { return errors.New("config exists: use -f to overwrite") }
 	if r := runCLI(t, "init"); r.code != ExitLocal || r.err != "error: config exists: use -f to overwrite\n" {
 		t.Fatalf("init error: %+v", r)
+	}
+}
+
+// init --peers with a bad address exits non-zero with one line, and writes nothing.
+func TestInitRefusesBadPeers(t *testing.T) {
+	dir := filepath.Join(isolate(t), "new")
+	for _, a := range []string{"garbage", "/ip4/1.2.3.4/tcp/9096"} {
+		r := runCLI(t, "--config", dir, "init", "--peers", a)
+		if r.code != ExitLocal || !strings.HasPrefix(r.err, `error: --peers "`+a+`"`) || strings.Count(r.err, "\n") != 1 {
+			t.Errorf("init --peers %s: %+v", a, r)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("init --peers %s wrote %s", a, dir)
+		}
 	}
 }
 

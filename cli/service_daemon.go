@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os/signal"
 	"strings"
 	"syscall"
-
-	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 
 	"github.com/pincluster/pincluster/peer"
 )
@@ -52,12 +48,5 @@ func runDaemon(g *Globals, dir string, opts peer.DaemonOptions) error {
 
 // checkBootstrap checks a --bootstrap address: a multiaddress naming its peer.
 func checkBootstrap(a string) error {
-	m, err := multiaddr.NewMultiaddr(a)
-	if err != nil {
-		return fmt.Errorf("--bootstrap %q is not a multiaddress: %v", a, err)
-	}
-	if _, err := libp2ppeer.AddrInfoFromP2pAddr(m); err != nil {
-		return fmt.Errorf("--bootstrap %q does not name its peer: end it with /p2p/<peer ID> (see pincluster id on that peer)", a)
-	}
-	return nil
+	return peer.CheckPeerAddr("--bootstrap", a)
 }

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	ma "github.com/multiformats/go-multiaddr"
-
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/atomicfile"
 	"github.com/pincluster/pincluster/internal/dirlock"
@@ -52,12 +50,8 @@ func Write(dir string, fi Init) error {
 		return fmt.Errorf("a follower needs the address of a cluster peer to join: give --bootstrap /ip4/.../tcp/.../p2p/<id>")
 	}
 	for _, a := range fi.Bootstrap {
-		m, err := ma.NewMultiaddr(a)
-		if err != nil {
-			return fmt.Errorf("--bootstrap %q is not a multiaddress: %v", a, err)
-		}
-		if _, err := m.ValueForProtocol(ma.P_P2P); err != nil {
-			return fmt.Errorf("--bootstrap %q has no /p2p/<peer id> part: give the full address of a cluster peer (see its `pincluster id`)", a)
+		if err := peer.CheckPeerAddr("--bootstrap", a); err != nil {
+			return err
 		}
 	}
 	cfg := servicejson.Default()

@@ -59,7 +59,14 @@ const PeerstoreFile = "peerstore"
 // for one cluster; any other key can be set the same way. It holds dir's lock while it writes,
 // so it fails (dirlock.ErrLocked), even with Force, while a daemon runs on dir: replacing the
 // identity and config under a running peer would split what it runs from what it reads next.
+// Every address of opts.Peers must be a multiaddress ending in /p2p/<peer ID> (CheckPeerAddr);
+// otherwise Init writes nothing.
 func Init(dir string, opts InitOptions) error {
+	peers, err := checkPeerAddrs("--peers", opts.Peers)
+	if err != nil {
+		return err
+	}
+	opts.Peers = peers
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}

@@ -48,3 +48,38 @@ func TestInitRefusesADirInUse(t *testing.T) {
 		t.Fatal("init -f kept the old identity")
 	}
 }
+
+// TestInitRefusesBadPeers: init --peers with an address that is not a multiaddress, or does not
+// end in /p2p/<peer ID>, fails with one line naming it and writes nothing (QA: it wrote the
+// garbage to the peerstore, which the daemon then skipped with a log line).
+func TestInitRefusesBadPeers(t *testing.T) {
+	const id = "12D3KooWPBmpjqfQXLZMXMrmyTqUNCBv69eiY1fgfUeakdJdmzU6"
+	good := "/ip4/10.0.0.1/tcp/9096/p2p/" + id
+	for _, tc := range []struct {
+		peers []string
+		want  string
+	}{
+		{[]string{"garbage"}, `--peers "garbage" is not a multiaddress`},
+		{[]string{good, "/ip4/10.0.0.2/tcp/9096"}, `--peers "/ip4/10.0.0.2/tcp/9096" does not name its peer: end it with /p2p/<peer ID>`},
+		{[]string{"/ip4/10.0.0.2/tcp/9096/p2p/notapeer"}, `--peers "/ip4/10.0.0.2/tcp/9096/p2p/notapeer" is not a multiaddress`},
+		{[]string{"/dns4/cluster.example/tcp/9096/ipfs"}, `--peers "/dns4/cluster.example/tcp/9096/ipfs" is not a multiaddress`},
+	} {
+		dir := filepath.Join(t.TempDir(), "peer")
+		err := Init(dir, InitOptions{Peers: tc.peers})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: got %v, want one line starting %q", tc.peers, err, tc.want)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%q: init left %s behind (%v)", tc.peers, dir, err)
+		}
+	}
+
+	// Good addresses are written trimmed, without the blank entry of a stray comma.
+	dir := t.TempDir()
+	if err := Init(dir, InitOptions{Peers: []string{good, " " + good + " ", ""}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, PeerstoreFile)); string(b) != good+"\n"+good+"\n" {
+		t.Fatalf("peerstore: %q", b)
+	}
+}
