@@ -43,6 +43,11 @@
 //     5 s), were thrown away and started again (10k failed dials, formation 2-4 minutes or
 //     never). A dial may take DialTimeout (10 s), so a few unreachable members cannot hold the
 //     slots for long, and they sort last.
+//   - A dial that reaches a member's listener and is broken off in the security handshake is
+//     logged at WARN as a probable secret mismatch (once, until the two connect), not at INFO
+//     as a member that is down: with another cluster secret the private network's encryption
+//     turns the handshake into noise, and the peer would otherwise sit alone with nothing but
+//     INFO lines to say why (dialerr.go says which failures count).
 //   - The peerstore file (one multiaddress with /p2p/<id> per line) is rewritten, atomically,
 //     whenever the table changes (at most once per tick), not only at shutdown, so a peer
 //     restarted after kill -9 knows every member it knew before. The actor reads it when it

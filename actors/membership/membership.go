@@ -112,6 +112,9 @@ type entry struct {
 	redial    bool      // dialled whatever the room: a link, or a dead member that would be one
 	heard     time.Time // last Learned (its ping), or when it became known
 	live      bool      // connected or heard within LiveFor, at the last tick
+	// secretWarned: a dial failed as a secret mismatch does and was warned of; again only
+	// after a connection.
+	secretWarned bool
 }
 
 type membershipActor struct {
@@ -196,7 +199,7 @@ func (a *membershipActor) onConnected(id peer.ID) {
 	e := a.entry(id)
 	if !e.connected {
 		e.connected = true
-		e.backoff, e.nextDial = a.cfg.MinBackoff, time.Time{}
+		e.backoff, e.nextDial, e.secretWarned = a.cfg.MinBackoff, time.Time{}, false
 		a.dirty = true
 	}
 }
@@ -361,7 +364,14 @@ func (a *membershipActor) onDialDone(m *dialDone) {
 	// Jitter spreads the redials of many peers that lost the same member at once.
 	jitter := time.Duration(rand.Int64N(int64(e.backoff)/4 + 1))
 	e.nextDial = time.Now().Add(e.backoff + jitter)
-	if e.backoff == a.cfg.MinBackoff {
+	switch {
+	case !e.secretWarned && secretMismatch(m.err):
+		// Not a member that is down: the two will never connect until an operator gives them
+		// the same secret, and the INFO line below was all a wrong secret used to get. Warned
+		// at the first such failure, which may follow a few timeouts (see secretMismatch).
+		e.secretWarned = true
+		a.log.Warn("membership: a member answers but the private network handshake fails: this peer's cluster secret probably differs from the other peers' (or that member's from the others'); every peer needs the same cluster.secret (CLUSTER_SECRET overrides service.json); redialling with backoff", "peer", m.id, "err", m.err)
+	case e.backoff == a.cfg.MinBackoff:
 		a.log.Info("membership: cannot reach a member; redialling with backoff", "peer", m.id, "err", m.err)
 	}
 	e.backoff = min(2*e.backoff, a.cfg.MaxBackoff)
