@@ -24,8 +24,9 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// Version is the pinset store's format version; `state upgrade` migrates older ones.
-const Version = 1
+// Version is the pinset store's format version; `state upgrade` migrates older ones. It is the
+// store's own constant, so what the upgrade prints is the format the store writes.
+const Version = persistence.StoreFormat
 
 // ImportOptions override fields of every imported pin (zero values leave them as exported).
 // The replication factors follow POST /pins: one given alone takes the other from the pin,
@@ -272,8 +273,10 @@ func UpgradeLocked(dir string, out io.Writer) error {
 	return errors.Join(migrate(s, out), s.Close())
 }
 
-// migrate brings a store of an earlier version up to date: the layout of version 1 is
-// unchanged, but stores written before the name and metadata indexes need them built.
+// migrate brings a store of an earlier version up to date. Opening it did most of that: a store
+// of format 1 to 3 is valid in the current format as it is and was marked so
+// (persistence.StoreFormat); a store written before the name and metadata indexes, or with an
+// older index layout, needs them built here.
 func migrate(s *persistence.Store, out io.Writer) error {
 	if out == nil {
 		out = io.Discard
@@ -289,6 +292,6 @@ func migrate(s *persistence.Store, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "built the name and metadata indexes of %d pins (%d with a name or metadata)\n", n, named)
 	}
-	fmt.Fprintf(out, "state format is current (version %d, %d pins)\n", Version, n)
+	fmt.Fprintf(out, "state format is current (format %d, %d pins)\n", Version, n)
 	return nil
 }

@@ -3,10 +3,12 @@ package offlinestate
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -109,6 +111,67 @@ func TestUpgradeBuildsIndexes(t *testing.T) {
 	out.Reset()
 	if err := Upgrade(dir, &out); err != nil || strings.Contains(out.String(), "built") {
 		t.Fatalf("second upgrade: %q, %v", out.String(), err)
+	}
+}
+
+// TestUpgradePrintsTheStoreFormat: `state upgrade` (and `daemon --upgrade`) prints the format
+// the store holds on disk once opened, and the README and docs/deploy.md quote that number
+// (QA: the upgrade printed version 1, the README said format 3, the store wrote 4).
+func TestUpgradePrintsTheStoreFormat(t *testing.T) {
+	dir := t.TempDir()
+	initDir(t, dir)
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// A store of the previous format, which opening marks current.
+	setFormat := func(txn *badger.Txn) error { return txn.Set([]byte("m/format"), binary.BigEndian.AppendUint64(nil, 3)) }
+	rawStore(t, dir, func(db *badger.DB) error { return db.Update(setFormat) })
+	var out bytes.Buffer
+	if err := Upgrade(dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	var onDisk uint64
+	rawStore(t, dir, func(db *badger.DB) error {
+		return db.View(func(txn *badger.Txn) error {
+			item, err := txn.Get([]byte("m/format"))
+			if err != nil {
+				return err
+			}
+			return item.Value(func(v []byte) error { onDisk = binary.BigEndian.Uint64(v); return nil })
+		})
+	})
+	if want := fmt.Sprintf("state format is current (format %d, 0 pins)\n", onDisk); out.String() != want || onDisk != Version {
+		t.Fatalf("upgrade printed %q; the store holds format %d, Version is %d", out.String(), onDisk, Version)
+	}
+	for _, doc := range []string{"../README.md", "../docs/deploy.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quoted := regexp.MustCompile(`(?:state\s+format\s+is\s+current\s+\(format|writes the pinset\s+store\s+in\s+format)\s+(\d+)`).FindAllSubmatch(b, -1)
+		if len(quoted) == 0 {
+			t.Errorf("%s no longer quotes the store format: update this test", doc)
+		}
+		for _, m := range quoted {
+			if string(m[1]) != fmt.Sprint(Version) {
+				t.Errorf("%s says %q; the store's format is %d", doc, m[0], Version)
+			}
+		}
+	}
+}
+
+// rawStore runs f on dir's pinset store opened as a bare Badger database.
+func rawStore(t *testing.T, dir string, f func(*badger.DB) error) {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions(PinsetDir(dir)).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := f(db); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -23,12 +23,13 @@ var (
 	keyFormat       = []byte("m/format")
 )
 
-// storeFormat is the on-disk layout version, written at creation and checked on open.
+// StoreFormat is the on-disk layout version, written at creation and checked on open (`state
+// upgrade` and `daemon --upgrade` print it).
 // Format 2 has op log stubs, format 3 runs of them (oplog.go), and format 4 records of
 // conditional ops (flagAfter). A store of an earlier format is read as it is and marked 4 when
 // opened, since its records and log entries are valid in format 4 too; a version before 4
 // refuses a format 4 store instead of misreading its conditional records.
-const storeFormat = 4
+const StoreFormat = 4
 
 // Record value kinds: the first byte of a p/ value, with flagAfter set for a conditional op
 // (crdt.Rank), whose record carries the rank it was made from after the clock.

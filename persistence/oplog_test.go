@@ -111,7 +111,7 @@ func TestFormatOneStoreOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if f, err := s2.getCounter(keyFormat); err != nil || f != storeFormat {
+	if f, err := s2.getCounter(keyFormat); err != nil || f != StoreFormat {
 		t.Fatalf("format after open: %d %v", f, err)
 	}
 	if ops, err := opsOf(t, s2, a); err != nil || len(ops) != 1 {

@@ -307,7 +307,7 @@ func (s *Store) load() error {
 		item, err := txn.Get(keyFormat)
 		switch {
 		case errors.Is(err, badger.ErrKeyNotFound): // a new store: its indexes start complete
-			if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
+			if err := txn.Set(keyFormat, encU64(StoreFormat)); err != nil {
 				return err
 			}
 			if err := txn.Set(keyIndexed, encU64(indexVersion)); err != nil {
@@ -330,14 +330,14 @@ func (s *Store) load() error {
 			if err != nil {
 				return err
 			}
-			if f >= 1 && f < storeFormat { // full entries, stubs, runs: valid in format 4 as they are
-				if err := txn.Set(keyFormat, encU64(storeFormat)); err != nil {
+			if f >= 1 && f < StoreFormat { // full entries, stubs, runs: valid in format 4 as they are
+				if err := txn.Set(keyFormat, encU64(StoreFormat)); err != nil {
 					return err
 				}
-				f = storeFormat
+				f = StoreFormat
 			}
-			if f != storeFormat {
-				return &formatError{fmt.Sprintf("persistence: store format %d is not supported by this version (reads %d): run `pincluster state upgrade` with a matching version", f, storeFormat)}
+			if f != StoreFormat {
+				return &formatError{fmt.Sprintf("persistence: store format %d is not supported by this version (reads %d): run `pincluster state upgrade` with a matching version", f, StoreFormat)}
 			}
 		}
 		n, err := getU64(txn, keyPinCount)
