@@ -2,9 +2,11 @@ package persistence
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -234,5 +236,48 @@ func TestFreeSpaceReadingReusedOnlyWithRoomToSpare(t *testing.T) {
 	now.Add(int64(roomyFor))
 	if err := write(8); !errors.Is(err, api.ErrInsufficientStorage) {
 		t.Fatalf("write under the reserve: %v", err)
+	}
+}
+
+// TestDiskReserveAsDocumented: a store opened without MinFreeSpace keeps DefaultMinFreeSpace in
+// reserve, refuses a write below it with the message docs/deploy.md quotes (HTTP 507), and
+// takes the next write once space is back, without a restart; the docs give the reserve's size
+// as the constant's (QA: the reserve was undocumented).
+func TestDiskReserveAsDocumented(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newPeer(t, 1)
+	free := uint64(DefaultMinFreeSpace - 14<<20)
+	s.freeSpace = func(string) (uint64, error) { return free, nil }
+	_, err = s.Apply([]crdt.Op{pinOp(t, p, 1, 10, mkCid(t, 1), "x")})
+	reserve := fmt.Sprintf("%d MiB", DefaultMinFreeSpace>>20)
+	want := fmt.Sprintf("insufficient storage: the disk holding the pinset store (%s) has %d MiB free, under the %s it keeps in reserve; "+
+		"nothing was stored: free space on that disk (reads keep working, writes resume by themselves)", s.dir, free>>20, reserve)
+	if err == nil || !strings.HasSuffix(err.Error(), want) || api.HTTPStatus(err) != http.StatusInsufficientStorage {
+		t.Fatalf("below the default reserve: %v, want %q (507)", err, want)
+	}
+	free = DefaultMinFreeSpace + 1<<20
+	if _, err := s.Apply([]crdt.Op{pinOp(t, p, 1, 10, mkCid(t, 1), "x")}); err != nil {
+		t.Fatalf("once space is back: %v", err)
+	}
+
+	b, err := os.ReadFile("../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	section, _, _ := strings.Cut(doc[strings.Index(doc, "## Disk space"):], "\n## ")
+	quoted := strings.Join(strings.Fields(section), " ")
+	if !strings.Contains(quoted, `"insufficient storage: the disk holding the pinset store (...) has N MiB free, under the `+reserve+
+		` it keeps in reserve; nothing was stored: free space on that disk (reads keep working, writes resume by themselves)"`) {
+		t.Error("docs/deploy.md does not quote the store's message")
+	}
+	for _, m := range regexp.MustCompile(`(\d+) MiB (free|it keeps|is fixed|of free disk)`).FindAllStringSubmatch(quoted, -1) {
+		if m[1]+" MiB" != reserve {
+			t.Errorf("docs/deploy.md says %q; the reserve is %s", m[0], reserve)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/persistence"
 )
 
 // With less free space than the reserve, the node refuses to store blocks and pins with an
@@ -41,5 +42,14 @@ func TestLowFreeSpaceRefusesWritesNotReadsOrGC(t *testing.T) {
 	removed, err := n.GC(ctx)
 	if err != nil || !wasRemoved(removed, loose) {
 		t.Fatalf("GC on a nearly full disk: removed %v, %v", removed, err)
+	}
+}
+
+// The node's reserve is the pinset store's: docs/deploy.md ("Disk space") gives one figure for
+// both, which the persistence tests check against the docs.
+func TestReserveIsThePinsetStores(t *testing.T) {
+	if DefaultMinFreeSpace != persistence.DefaultMinFreeSpace {
+		t.Fatalf("the embedded node keeps %d bytes in reserve, the pinset store %d: docs/deploy.md gives one figure for both",
+			DefaultMinFreeSpace, persistence.DefaultMinFreeSpace)
 	}
 }
