@@ -127,14 +127,20 @@ func (c *Config) ApplyEnvAndValidate(source string) error {
 // blame prefixes err, from validating a config made of source's values and env's overrides,
 // with whoever set the faulty value; prior validates the config without env.
 func blame(err error, prior func() error, env config.EnvOverrides, source string) error {
+	variables := func(o config.EnvOverrides) string {
+		if len(o) == 1 {
+			return "environment variable " + o.String()
+		}
+		return "environment variables " + o.String()
+	}
 	if named := env.Named(err); len(named) > 0 {
-		return fmt.Errorf("environment variable %s: %w", named, err)
+		return fmt.Errorf("%s: %w", variables(named), err)
 	}
 	if len(env) > 0 {
 		// A rule across keys may name none of those the variables set; if source alone
 		// passed it, or failed it otherwise, the variables brought the failure about.
 		if p := prior(); p == nil || p.Error() != err.Error() {
-			return fmt.Errorf("environment variables %s (over %s): %w", env, cmp.Or(source, "the defaults"), err)
+			return fmt.Errorf("%s (over %s): %w", variables(env), cmp.Or(source, "the defaults"), err)
 		}
 	}
 	if source != "" {

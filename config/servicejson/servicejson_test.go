@@ -150,6 +150,7 @@ func TestBlameUnnamedRule(t *testing.T) {
 		{errors.New("another rule"), env, "environment variables $CLUSTER_PEERNAME, $CLUSTER_SECRET (over f.json): the two keys disagree"},
 		{rule, env, "f.json: the two keys disagree"},
 		{rule, nil, "f.json: the two keys disagree"},
+		{nil, env[:1], "environment variable $CLUSTER_PEERNAME (over f.json): the two keys disagree"},
 	} {
 		got := blame(rule, func() error { return tc.prior }, tc.env, "f.json")
 		if got.Error() != tc.want || !errors.Is(got, rule) {
