@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/libp2p/go-libp2p/core/sec"
 )
@@ -19,17 +20,23 @@ import (
 // address tried). Left out, as they say nothing of the secret: a timeout (an overloaded peer
 // times out there too; a listener keyed otherwise often waits for bytes that never come, but
 // one of the next redials then fails clearly), and a peer ID mismatch (a stale address: the peer
-// there was initialized again).
+// there was initialized again), and a connection closed before the listener read anything: the
+// nonce it never sent, or a write into a closed socket. A listener of the same secret does that
+// when it refuses the connection at accept (its resource manager's limits: too many
+// connections, more than 8 from one address behind a NAT; no file descriptor left), so those
+// say nothing of the secret either (review: they were warned of as a mismatch).
 func secretMismatch(err error) bool {
 	found := false
 	visit(err, func(e error) {
-		if !strings.HasPrefix(e.Error(), "failed to negotiate security protocol: ") {
+		msg := e.Error()
+		if !strings.HasPrefix(msg, "failed to negotiate security protocol: ") {
 			return
 		}
 		var stale sec.ErrPeerIDMismatch
 		var ne net.Error
 		timeout := errors.Is(e, context.DeadlineExceeded) || errors.Is(e, os.ErrDeadlineExceeded) || errors.As(e, &ne) && ne.Timeout()
-		found = found || !timeout && !errors.As(e, &stale)
+		refused := strings.Contains(msg, "could not read full nonce") || errors.Is(e, syscall.EPIPE) || strings.Contains(msg, "broken pipe")
+		found = found || !timeout && !refused && !errors.As(e, &stale)
 	})
 	return found
 }

@@ -112,8 +112,10 @@ type entry struct {
 	redial    bool      // dialled whatever the room: a link, or a dead member that would be one
 	heard     time.Time // last Learned (its ping), or when it became known
 	live      bool      // connected or heard within LiveFor, at the last tick
-	// secretWarned: a dial failed as a secret mismatch does and was warned of; again only
-	// after a connection.
+	// mismatches counts the dials that failed as a secret mismatch does since the last
+	// connection; secretWarned: warned of (at secretMismatchesToWarn), again only after a
+	// connection.
+	mismatches   int
 	secretWarned bool
 }
 
@@ -199,7 +201,7 @@ func (a *membershipActor) onConnected(id peer.ID) {
 	e := a.entry(id)
 	if !e.connected {
 		e.connected = true
-		e.backoff, e.nextDial, e.secretWarned = a.cfg.MinBackoff, time.Time{}, false
+		e.backoff, e.nextDial, e.secretWarned, e.mismatches = a.cfg.MinBackoff, time.Time{}, false, 0
 		a.dirty = true
 	}
 }
@@ -364,11 +366,15 @@ func (a *membershipActor) onDialDone(m *dialDone) {
 	// Jitter spreads the redials of many peers that lost the same member at once.
 	jitter := time.Duration(rand.Int64N(int64(e.backoff)/4 + 1))
 	e.nextDial = time.Now().Add(e.backoff + jitter)
+	if secretMismatch(m.err) {
+		e.mismatches++
+	}
 	switch {
-	case !e.secretWarned && secretMismatch(m.err):
+	case !e.secretWarned && e.mismatches >= secretMismatchesToWarn:
 		// Not a member that is down: the two will never connect until an operator gives them
 		// the same secret, and the INFO line below was all a wrong secret used to get. Warned
-		// at the first such failure, which may follow a few timeouts (see secretMismatch).
+		// after a few such failures with no connection between (one may be a listener that
+		// broke off for another reason), which may follow timeouts (see secretMismatch).
 		e.secretWarned = true
 		a.log.Warn("membership: a member answers but the private network handshake fails: this peer's cluster secret probably differs from the other peers' (or that member's from the others'); every peer needs the same cluster.secret (CLUSTER_SECRET overrides service.json); redialling with backoff", "peer", m.id, "err", m.err)
 	case e.backoff == a.cfg.MinBackoff:
@@ -376,6 +382,10 @@ func (a *membershipActor) onDialDone(m *dialDone) {
 	}
 	e.backoff = min(2*e.backoff, a.cfg.MaxBackoff)
 }
+
+// secretMismatchesToWarn is how many dials of a member must fail as a secret mismatch does,
+// with no connection between, before it is warned of.
+const secretMismatchesToWarn = 3
 
 func (a *membershipActor) connectedCount() int {
 	n := 0

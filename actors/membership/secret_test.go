@@ -13,7 +13,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -142,5 +144,43 @@ func TestWrongSecretWarns(t *testing.T) {
 		if rec.Level == slog.LevelWarn && !strings.Contains(rec.Message, "cluster.secret") {
 			t.Errorf("a warning that does not name cluster.secret: %q", rec.Message)
 		}
+	}
+}
+
+// refuseAccept is a connection gater that closes every inbound connection at accept, as a
+// resource manager over its limits does.
+type refuseAccept struct{}
+
+func (refuseAccept) InterceptPeerDial(peer.ID) bool                                  { return true }
+func (refuseAccept) InterceptAddrDial(peer.ID, ma.Multiaddr) bool                    { return true }
+func (refuseAccept) InterceptAccept(network.ConnMultiaddrs) bool                     { return false }
+func (refuseAccept) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+func (refuseAccept) InterceptSecured(network.Direction, peer.ID, network.ConnMultiaddrs) bool {
+	return true
+}
+
+// A member of the same secret that refuses connections at accept (too many connections, from
+// one address behind a NAT, no file descriptor) is not said to hold another secret. (Review.)
+func TestRefusedAtAcceptIsNotASecretMismatch(t *testing.T) {
+	ours := newPSK(t)
+	self := pskHost(t, ours)
+	full, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.PrivateNetwork(pnet.PSK(ours)),
+		libp2p.Security(noise.ID, noise.New), libp2p.Transport(tcp.NewTCPTransport), libp2p.DisableRelay(), libp2p.ConnectionGater(refuseAccept{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	logs := &records{}
+	nw := &countingNet{HostNetwork: HostNetwork{Host: self}, done: map[peer.ID]int{}}
+	m, err := Spawn(actor.NewActorSystem().Root, self.ID(), nw, Config{TickInterval: 10 * time.Millisecond,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, DialTimeout: time.Second}, slog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	m.Bootstrap([]peer.AddrInfo{{ID: full.ID(), Addrs: full.Addrs()}})
+	waitFor(t, func() bool { return nw.dials(full.ID()) >= 6 }, 30*time.Second, "six dials")
+	if slices.Contains(logs.levels(full.ID()), slog.LevelWarn) {
+		t.Fatal("a member refusing connections at accept was warned of as holding another secret")
 	}
 }
