@@ -77,21 +77,30 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 //
 // The entries are added in turn and stop at the first failure, as in Kubo: those before it stay
 // added and pinned, so once one is done its lines go out and a later failure is reported in the
-// trailer (a 200), not as a 400 that would say nothing changed. The root returned is the last
-// one added.
+// trailer (a 200), not as a 400 that would say nothing changed. An entry pinned whose wait
+// for its replicas failed (api.AfterPinError) is added: the next ones go on, and that error is
+// reported at the end (review: it stopped the add after the first entry). The root returned
+// is the last one added.
 func (s *Server) addEach(ctx context.Context, mr *multipart.Reader, params api.AddParams, ao *addOut) (api.Cid, error) {
 	top, err := files.NewFileFromPartReader(mr, "multipart/form-data")
 	if err != nil {
 		return api.CidUndef, badArg("malformed multipart body: %v", err)
 	}
 	var root api.Cid
+	var afterPin error // the first entry pinned but not confirmed replicated
 	added := 0
 	it := top.Entries()
 	for it.Next() {
 		one := files.NewMapDirectory(map[string]files.Node{it.Name(): it.Node()})
 		body := files.NewMultiFileReader(one, true, false)
 		c, err := s.d.Add.Add(ctx, multipart.NewReader(body, body.Boundary()), nil, params, ao.out)
-		if err != nil {
+		var ap *api.AfterPinError
+		switch {
+		case errors.As(err, &ap):
+			if afterPin == nil {
+				afterPin = err
+			}
+		case err != nil:
 			return c, err
 		}
 		root = c
@@ -107,7 +116,7 @@ func (s *Server) addEach(ctx context.Context, mr *multipart.Reader, params api.A
 	if added == 0 {
 		return api.CidUndef, badArg("nothing to add (no files in the request)")
 	}
-	return root, nil
+	return root, afterPin
 }
 
 // multipartBody is the request's multipart reader; anything else is a 400.

@@ -127,6 +127,30 @@ func TestAddEntryFailsAfterOthers(t *testing.T) {
 	}
 }
 
+// TestAddGoesOnPastAnUnconfirmedEntry: an entry pinned whose wait for its replicas failed is
+// added all the same: the next entries are added and pinned, and the error is in the trailer
+// (review: the add stopped after it).
+func TestAddGoesOnPastAnUnconfirmedEntry(t *testing.T) {
+	e := newEnv(t)
+	e.adder.unconfirmed = cidOf("one")
+	body, ctype := kuboAddBody(fileEntry("f1", "one"), fileEntry("f2", "two"), fileEntry("f3", "three"))
+	w := e.do(http.MethodPost, "/api/v0/add", body, ctype)
+	if w.Code != 200 {
+		t.Fatalf("status %d, want 200: %s", w.Code, w.Body.String())
+	}
+	if got := hashes(lines(t, w)); len(got) != 3 {
+		t.Fatalf("lines %v, want the three files", got)
+	}
+	for _, c := range []api.Cid{cidOf("one"), cidOf("two"), cidOf("three")} {
+		if _, err := e.pins.PinGet(t.Context(), c); err != nil {
+			t.Fatalf("%s not pinned: %v", c, err)
+		}
+	}
+	if msg := w.Result().Trailer.Get("X-Stream-Error"); !strings.Contains(msg, "replicas") {
+		t.Fatalf("trailer error %q, want the unconfirmed entry's", msg)
+	}
+}
+
 // TestAddOptions: every Kubo add option the cluster does not implement is a 400 naming it, and
 // nothing is imported; what Kubo's CLI sends by default, its own options and the implemented
 // ones are accepted.

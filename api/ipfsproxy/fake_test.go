@@ -115,6 +115,8 @@ func (f *fakePins) changes() []string {
 type fakeAdder struct {
 	pins   *fakePins
 	params api.AddParams
+	// unconfirmed: a root whose add pins it, then fails as a wait for its replicas does.
+	unconfirmed api.Cid
 
 	mu    sync.Mutex
 	calls [][]string // per Add, the paths it imported, top-level and below
@@ -154,6 +156,9 @@ func (a *fakeAdder) Add(ctx context.Context, mr *multipart.Reader, car io.Reader
 	if !params.NoPin {
 		if _, err := a.pins.Pin(ctx, root, params.PinOptions); err != nil {
 			return root, err
+		}
+		if a.unconfirmed.Defined() && root.String() == a.unconfirmed.String() {
+			return root, &api.AfterPinError{Err: fmt.Errorf("%w: waiting for the replicas of %s", api.ErrTimeout, root)}
 		}
 	}
 	return root, nil
