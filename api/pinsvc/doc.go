@@ -19,8 +19,9 @@
 //     the CID is unpinned. A pin that existed before its first request stays.
 //   - A request changes nothing of its pin but the requests (and origins): a pin with an
 //     expire_at keeps it, and goes with its requests when it expires. One whose expire_at has
-//     passed, not yet unpinned by the healer's sync, still takes and drops requests
-//     (Pins.PinRequests checks an expiry only when it changes).
+//     passed, not yet unpinned by the healer's sync, still drops requests (Pins.PinRequests
+//     checks an expiry only when it changes); a new request on it pins the CID anew: the
+//     expiry is cleared and the pin becomes the service's (unpinned with its last request).
 //   - POST /pins/{requestid} (replace) is a new request (new id, new created time) that
 //     replaces the old: one commit when the CID is the same; for another CID the new request is
 //     committed first, then the old removed, so that blocks both share are never unpinned.

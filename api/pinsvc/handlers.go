@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest"
@@ -212,6 +213,14 @@ func (s *Server) addRequest(ctx context.Context, c api.Cid, id string, e entry, 
 		return err
 	}
 	opts := withRequest(cur, found, id, e)
+	if found && old == "" && cur.Expired(time.Now()) {
+		// An expired pin is one the healer's next sync removes, with its requests: a new
+		// request pins the CID anew, as on a CID without a pin (the service's own: the marker
+		// unpins it with its last request). Accepted as it was, it was dropped at that sync
+		// (review).
+		opts.ExpireAt = time.Time{}
+		opts.Metadata[markerKey] = "1"
+	}
 	if old != "" {
 		oldEntry, _ := entryOf(opts.Metadata, old)
 		delete(opts.Metadata, requestKeyPrefix+old)

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/crdt"
 )
 
 func TestAddGetDelete(t *testing.T) {
@@ -566,5 +567,36 @@ func TestListCountsInBatches(t *testing.T) {
 	e.status.calls, e.status.batches = 0, 0
 	if res := e.list("?limit=3&status=queued,pinning,pinned,failed"); res.Count != n || e.status.calls != 3 {
 		t.Fatalf("every status: count %d, %d CIDs asked", res.Count, e.status.calls)
+	}
+}
+
+// A request on a CID whose pin has expired (the healer's next sync removes it) pins the CID
+// anew: the expiry is cleared and the pin is the service's, so the request is not dropped
+// with the expired pin. (Review: it was accepted with 202, then gone.)
+func TestRequestOnExpiredPinPinsAnew(t *testing.T) {
+	e := newEnv(t)
+	c := mkCid(t, 77)
+	p := api.NewPin(c, api.PinOptions{Name: "by hand", ReplicationFactorMin: -1, ReplicationFactorMax: -1, ExpireAt: time.Now().Add(-time.Hour)})
+	js, err := api.MarshalPin(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pins.apply(crdt.Op{Kind: crdt.OpPin, Cid: c, PinJSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	ps := e.add(Pin{Cid: c.String(), Name: "remote"})
+	got, err := e.pins.PinGet(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ExpireAt.IsZero() || got.Metadata[markerKey] != "1" {
+		t.Fatalf("pin after a request on its expired pin: expire_at %v, marker %q; want no expiry, the service's", got.ExpireAt, got.Metadata[markerKey])
+	}
+	// Its last request removed, the pin goes (it is the service's now).
+	if code, body := e.do("DELETE", "/pins/"+ps.RequestID, nil); code != http.StatusAccepted {
+		t.Fatalf("DELETE: %d %s", code, body)
+	}
+	if _, err := e.pins.PinGet(context.Background(), c); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("pin after its last request went: %v, want not found", err)
 	}
 }
