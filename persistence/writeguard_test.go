@@ -268,8 +268,11 @@ func TestDiskReserveAsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(b)
-	section, _, _ := strings.Cut(doc[strings.Index(doc, "## Disk space"):], "\n## ")
+	_, section, found := strings.Cut(string(b), "## Disk space")
+	if !found {
+		t.Fatal(`docs/deploy.md has no "## Disk space" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
 	quoted := strings.Join(strings.Fields(section), " ")
 	if !strings.Contains(quoted, `"insufficient storage: the disk holding the pinset store (...) has N MiB free, under the `+reserve+
 		` it keeps in reserve; nothing was stored: free space on that disk (reads keep working, writes resume by themselves)"`) {

@@ -134,6 +134,11 @@ func blame(err error, prior func() error, env config.EnvOverrides, source string
 		return "environment variables " + o.String()
 	}
 	if named := env.Named(err); len(named) > 0 {
+		if p := prior(); p != nil && p.Error() == err.Error() && source != "" {
+			// source fails the same way without the variables: fixing them alone would not
+			// do (review: the file's own bad value was blamed on a variable that repeated it).
+			return fmt.Errorf("%s (and %s, which sets the same key): %w", source, variables(named), err)
+		}
 		return fmt.Errorf("%s: %w", variables(named), err)
 	}
 	if len(env) > 0 {

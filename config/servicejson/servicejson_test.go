@@ -158,3 +158,19 @@ func TestBlameUnnamedRule(t *testing.T) {
 		}
 	}
 }
+
+// A bad value the file holds is the file's fault even when a variable sets the same value:
+// fixing the variable alone would not help. (Review: it was blamed on the variable.)
+func TestFileValueNotBlamedOnAVariableRepeatingIt(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Default()
+	cfg.Cluster.ConnectionManager.HighWater, cfg.Cluster.ConnectionManager.LowWater = 400, 500
+	if err := cfg.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CLUSTER_CONNECTION_MANAGER_HIGH_WATER", "400") // the file's own value
+	_, err := Load(dir)
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join(dir, "service.json")) || !strings.Contains(err.Error(), "CLUSTER_CONNECTION_MANAGER_HIGH_WATER") {
+		t.Fatalf("got %v, want the file named first, the variable too", err)
+	}
+}
