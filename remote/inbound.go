@@ -8,6 +8,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/api"
 )
 
 // handleStream is the reader of one inbound stream (libp2p runs it on its own goroutine): it
@@ -36,12 +38,16 @@ func (r *Remote) handleStream(s network.Stream) {
 	for {
 		b, err := readFrame(br, r.cfg.MaxMessageSize)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, io.EOF):
 				_ = s.Close()
-			} else {
-				if r.ctx.Err() == nil {
-					r.log.Warn("closing inbound stream", "peer", from, "err", err)
-				}
+			case r.ctx.Err() != nil:
+				_ = s.Reset()
+			case errors.Is(err, ErrBadEnvelope) || errors.Is(err, api.ErrTooLarge):
+				r.log.Warn("closing inbound stream", "peer", from, "err", err)
+				_ = s.Reset()
+			default: // the stream failed (a reset, a peer gone): not the peer's fault
+				r.log.Debug("closing inbound stream", "peer", from, "err", err)
 				_ = s.Reset()
 			}
 			return
