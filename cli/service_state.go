@@ -30,6 +30,7 @@ type StateImportOptions struct {
 // State entry points (variables so tests can replace them).
 var (
 	stateExport = func(ctx context.Context, dir string, w io.Writer) error {
+		warnHalfImported(dir)
 		return offlinestate.Export(ctx, dir, w)
 	}
 	stateImport = func(ctx context.Context, dir string, r io.Reader, opts StateImportOptions) error {
@@ -52,9 +53,18 @@ var (
 		return nil
 	}
 	stateUpgrade = func(ctx context.Context, dir string) error {
+		warnHalfImported(dir)
 		return offlinestate.Upgrade(dir, os.Stdout)
 	}
 )
+
+// warnHalfImported warns on stderr that dir's state holds part of an import (an export of it
+// looks like a whole pinset; QA), without refusing: reading it may be what the operator needs.
+func warnHalfImported(dir string) {
+	if err := offlinestate.CheckImport(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "warning:", err)
+	}
+}
 
 // StateExportCmd is `pincluster state export`.
 type StateExportCmd struct {

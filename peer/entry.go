@@ -67,6 +67,8 @@ func Init(dir string, opts InitOptions) error {
 		return err
 	}
 	opts.Peers = peers
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}
@@ -78,8 +80,14 @@ func Init(dir string, opts InitOptions) error {
 		}
 		return err
 	}
-	defer lock.Unlock()
-	return initLocked(dir, opts)
+	err = initLocked(dir, opts)
+	lock.Unlock()
+	if err != nil && created {
+		// A failed init (a bad value from the environment) leaves nothing behind, not even the
+		// directory and its lock file (QA).
+		os.RemoveAll(dir)
+	}
+	return err
 }
 
 // initLocked is Init for a caller that holds dir's lock (RunDaemon on a fresh dir).

@@ -83,3 +83,23 @@ func TestInitRefusesBadPeers(t *testing.T) {
 		t.Fatalf("peerstore: %q", b)
 	}
 }
+
+// An init refused for a bad value from the environment leaves no directory behind (it left one
+// holding an empty lock file: QA); one it did not create stays.
+func TestInitRefusedLeavesNothing(t *testing.T) {
+	t.Setenv("CLUSTER_SECRET", "zz")
+	dir := filepath.Join(t.TempDir(), "peer")
+	if err := Init(dir, InitOptions{}); err == nil || !strings.Contains(err.Error(), "CLUSTER_SECRET") {
+		t.Fatalf("init with a bad secret: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("init left %s behind (%v)", dir, err)
+	}
+	existing := t.TempDir()
+	if err := Init(existing, InitOptions{}); err == nil {
+		t.Fatal("init with a bad secret succeeded")
+	}
+	if _, err := os.Stat(existing); err != nil {
+		t.Fatalf("a directory that existed before was removed: %v", err)
+	}
+}
