@@ -30,8 +30,9 @@ type batchSummary struct {
 	Failed    int `json:"failed"`
 	Unchanged int `json:"unchanged"`
 	// Through is the last input line the daemon accounted for (stored, unchanged or failed):
-	// when the batch ends with an error, the lines after it were not stored and are in no
-	// list (QA: "not in failed_lines" read as "stored"); running the input again stores them.
+	// when the batch ends with an error, the lines after it are not confirmed stored and are
+	// in no list (QA: "not in failed_lines" read as "stored"); running the input again
+	// stores what is missing.
 	Through     int                `json:"through"`
 	HeldBy      int                `json:"held_by,omitempty"` // peers holding every line at the end (0: not asked)
 	Peers       int                `json:"peers,omitempty"`
@@ -207,7 +208,7 @@ func runBatch(g *Globals, op api.BatchOp, from string, opts api.PinOptions) erro
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("batch stopped after %d lines ok; input lines after %d were not stored (run the same input again: lines stored are not changed): %w", sum.OK, sum.Through, err)
+		return fmt.Errorf("batch stopped after %d lines ok; input lines after %d are not confirmed stored (run the same input again: lines stored are not changed): %w", sum.OK, sum.Through, err)
 	}
 	if sum.Failed > 0 {
 		return errLinesFailed{failed: sum.Failed}

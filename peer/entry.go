@@ -67,11 +67,16 @@ func Init(dir string, opts InitOptions) error {
 		return err
 	}
 	opts.Peers = peers
-	_, statErr := os.Stat(dir)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// created: this call made dir (Mkdir of the last element; "exists" for a dir that was
+	// there, whatever path names it, and for the loser of two inits racing on a new dir).
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)
 	}
+	mkErr := os.Mkdir(dir, 0o700)
+	if mkErr != nil && !errors.Is(mkErr, fs.ErrExist) {
+		return fmt.Errorf("cannot create %s: %w", dir, mkErr)
+	}
+	created := mkErr == nil
 	lock, err := dirlock.Take(dir)
 	if err != nil {
 		var le *dirlock.LockedError
@@ -83,9 +88,11 @@ func Init(dir string, opts InitOptions) error {
 	err = initLocked(dir, opts)
 	lock.Unlock()
 	if err != nil && created {
-		// A failed init (a bad value from the environment) leaves nothing behind, not even the
-		// directory and its lock file (QA).
-		os.RemoveAll(dir)
+		// A failed init (a bad value from the environment, before anything is written) leaves
+		// nothing behind, not even the directory and its lock file (QA). Nothing recursive:
+		// a directory holding anything else stays.
+		os.Remove(filepath.Join(dir, config.LockFile))
+		os.Remove(dir)
 	}
 	return err
 }

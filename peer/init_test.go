@@ -103,3 +103,21 @@ func TestInitRefusedLeavesNothing(t *testing.T) {
 		t.Fatalf("a directory that existed before was removed: %v", err)
 	}
 }
+
+// A failed init never removes what it did not create: a path naming an existing directory
+// through ".." (review: RemoveAll took the current directory's files), or a directory holding
+// anything else.
+func TestInitFailureKeepsWhatItDidNotCreate(t *testing.T) {
+	t.Setenv("CLUSTER_SECRET", "zz")
+	parent := t.TempDir()
+	keep := filepath.Join(parent, "precious")
+	if err := os.WriteFile(keep, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(filepath.Join(parent, "new")+"/..", InitOptions{}); err == nil {
+		t.Fatal("init with a bad secret succeeded")
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("a failed init removed a file it did not create: %v", err)
+	}
+}

@@ -4,12 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-
-	"github.com/pincluster/pincluster/api"
 )
 
 // handleStream is the reader of one inbound stream (libp2p runs it on its own goroutine): it
@@ -43,11 +42,13 @@ func (r *Remote) handleStream(s network.Stream) {
 				_ = s.Close()
 			case r.ctx.Err() != nil:
 				_ = s.Reset()
-			case errors.Is(err, ErrBadEnvelope) || errors.Is(err, api.ErrTooLarge):
-				r.log.Warn("closing inbound stream", "peer", from, "err", err)
-				_ = s.Reset()
-			default: // the stream failed (a reset, a peer gone): not the peer's fault
+			case errors.Is(err, network.ErrReset) || errors.Is(err, net.ErrClosed):
+				// The stream or its connection went (a peer removed, stopped, gone): not
+				// the peer's fault (QA: a WARN for each at every removal).
 				r.log.Debug("closing inbound stream", "peer", from, "err", err)
+				_ = s.Reset()
+			default: // a malformed or oversize frame, or one cut off by a clean close
+				r.log.Warn("closing inbound stream", "peer", from, "err", err)
 				_ = s.Reset()
 			}
 			return

@@ -213,7 +213,7 @@ func (s *Server) addRequest(ctx context.Context, c api.Cid, id string, e entry, 
 		return err
 	}
 	opts := withRequest(cur, found, id, e)
-	if found && old == "" && cur.Expired(time.Now()) {
+	if found && cur.Expired(time.Now()) {
 		// An expired pin is one the healer's next sync removes, with its requests: a new
 		// request pins the CID anew, as on a CID without a pin (the service's own: the marker
 		// unpins it with its last request). Accepted as it was, it was dropped at that sync

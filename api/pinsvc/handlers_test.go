@@ -600,3 +600,32 @@ func TestRequestOnExpiredPinPinsAnew(t *testing.T) {
 		t.Fatalf("pin after its last request went: %v, want not found", err)
 	}
 }
+
+// Replacing a request of an expired pin with one for the same CID pins it anew too. (Review.)
+func TestReplaceOnExpiredPinPinsAnew(t *testing.T) {
+	e := newEnv(t)
+	c := mkCid(t, 78)
+	ps := e.add(Pin{Cid: c.String(), Name: "remote"})
+	cur, err := e.pins.PinGet(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.ExpireAt = time.Now().Add(-time.Hour)
+	js, err := api.MarshalPin(&cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pins.apply(crdt.Op{Kind: crdt.OpPin, Cid: c, PinJSON: js}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.do("POST", "/pins/"+ps.RequestID, Pin{Cid: c.String(), Name: "renamed"}); code != http.StatusAccepted {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	got, err := e.pins.PinGet(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ExpireAt.IsZero() {
+		t.Fatalf("expire_at %v after a replace on the expired pin, want none", got.ExpireAt)
+	}
+}

@@ -135,8 +135,8 @@ func blame(err error, prior func() error, env config.EnvOverrides, source string
 	}
 	if named := env.Named(err); len(named) > 0 {
 		if p := prior(); p != nil && p.Error() == err.Error() && source != "" {
-			// source fails the same way without the variables: fixing them alone would not
-			// do (review: the file's own bad value was blamed on a variable that repeated it).
+			// source fails the same way without the variables: both hold the bad value, and
+			// fixing either alone would not do (review: the file's was blamed on the variable).
 			return fmt.Errorf("%s (and %s, which sets the same key): %w", source, variables(named), err)
 		}
 		return fmt.Errorf("%s: %w", variables(named), err)
