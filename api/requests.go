@@ -31,7 +31,7 @@ func IsRequestKey(k string) bool {
 // request keys or marker, plus the request keys of stored (not its marker). It returns in
 // itself when neither holds a request key or marker (most pins), and never changes either map.
 func KeepRequests(stored, in map[string]string) map[string]string {
-	if !hasRequestKey(stored) && !hasRequestKey(in) {
+	if !HasRequestKey(stored) && !HasRequestKey(in) {
 		return in
 	}
 	out := make(map[string]string, len(in)+len(stored))
@@ -56,7 +56,8 @@ func WithoutRequests(m map[string]string) map[string]string {
 	return KeepRequests(nil, m)
 }
 
-func hasRequestKey(m map[string]string) bool {
+// HasRequestKey reports whether m holds a request key or the marker.
+func HasRequestKey(m map[string]string) bool {
 	for k := range m {
 		if IsRequestKey(k) {
 			return true

@@ -374,10 +374,16 @@ func (s *Service) prepare(ctx context.Context, req Request, snap Snapshot, view 
 // count towards them); it returns the lines left, g itself when none failed.
 func keepRequests(g []int, good []Line, stored map[string]string, fail func(Line, error)) []int {
 	var kept []int
+	storedRequests := api.HasRequestKey(stored)
 	for k, i := range g {
 		o := &good[i].Opts
-		o.Metadata = api.KeepRequests(stored, o.Metadata)
-		err := o.ValidateLimits()
+		var err error
+		// Most lines: no request key on either side, the options stand as parsed (and
+		// validated); only a change is checked again (a batch's hot path).
+		if storedRequests || api.HasRequestKey(o.Metadata) {
+			o.Metadata = api.KeepRequests(stored, o.Metadata)
+			err = o.ValidateLimits()
+		}
 		switch {
 		case err != nil && kept == nil:
 			kept = append(make([]int, 0, len(g)), g[:k]...)

@@ -177,8 +177,8 @@ func peerstoreNamesOthers(dir string, self libp2ppeer.ID) (bool, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		_, id, ok := strings.Cut(line, "/p2p/")
-		if !ok || id != self.String() {
+		info, err := libp2ppeer.AddrInfoFromString(line) // as the daemon's loader reads it
+		if err != nil || info.ID != self {
 			return true, nil // another peer, or an address that does not say: another
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -143,19 +142,16 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 var errFrameTooLarge = fmt.Errorf("%w: remote frame exceeds max_message_size", api.ErrTooLarge)
 
 // readFrame reads one length-prefixed frame of at most max bytes. It returns io.EOF only at a
-// clean frame boundary; a frame cut short is io.ErrUnexpectedEOF. A length that is no varint
-// is ErrBadEnvelope; the stream's own failure (a reset when the peer goes away) is returned as
-// it is, not as a bad envelope (it was logged as one at every peer's removal: QA).
+// clean frame boundary; a frame cut short is io.ErrUnexpectedEOF. A length that cannot be read
+// is ErrBadEnvelope wrapping the cause, so that the stream's own failure (a reset when the
+// peer goes away) stays recognizable (inbound.go logs it at debug).
 func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
-		if strings.Contains(err.Error(), "overflows") { // encoding/binary's unexported errOverflow
-			return nil, fmt.Errorf("%w: frame length: %v", ErrBadEnvelope, err)
-		}
-		return nil, fmt.Errorf("frame length: %w", err)
+		return nil, fmt.Errorf("%w: frame length: %w", ErrBadEnvelope, err)
 	}
 	if n == 0 {
 		return nil, badEnvelope("empty frame")
