@@ -20,7 +20,8 @@ type Config struct {
 	ListenMultiaddress string `json:"listen_multiaddress"`
 	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout config.Duration `json:"read_header_timeout"`
-	// ReadTimeout bounds reading a whole request, body included (0: none).
+	// ReadTimeout bounds the time a request body takes to arrive (0: none; the headers are
+	// ReadHeaderTimeout's).
 	ReadTimeout config.Duration `json:"read_timeout"`
 	// WriteTimeout bounds writing a response (0: none).
 	WriteTimeout config.Duration `json:"write_timeout"`

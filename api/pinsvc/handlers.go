@@ -12,6 +12,7 @@ import (
 
 	"github.com/pincluster/pincluster/api"
 	"github.com/pincluster/pincluster/api/rest"
+	"github.com/pincluster/pincluster/internal/httpbody"
 )
 
 // maxBodyBytes bounds a POSTed Pin.
@@ -51,7 +52,7 @@ func writeFailure(w http.ResponseWriter, status int, reason, details string) {
 
 // writeError answers err with the spec's status code and reason.
 func writeError(w http.ResponseWriter, err error) {
-	var bte errBodyTimeout
+	var bte *httpbody.TimeoutError
 	switch {
 	case errors.Is(err, errRequestLimit):
 		writeFailure(w, http.StatusConflict, "REQUEST_LIMIT", err.Error())
@@ -84,13 +85,9 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // route serves /pins and /pins/{requestid} after the auth check (GET needs the read
-// permission, POST and DELETE pin), the body read whole in between (body.go).
+// permission, POST and DELETE pin), the body read whole in between (body.go). guardBody
+// wraps it.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	var uw *unreadBodyWriter
-	if r.Body != nil && r.Body != http.NoBody {
-		uw = &unreadBodyWriter{ResponseWriter: w}
-		w = uw
-	}
 	tail, isPins := strings.CutPrefix(r.URL.Path, "/pins")
 	id := strings.TrimPrefix(tail, "/")
 	if !isPins || (tail != "" && tail[0] != '/') || strings.Contains(id, "/") {
@@ -139,9 +136,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if err := s.readBody(w, r); err != nil {
 		writeError(w, err)
 		return
-	}
-	if uw != nil {
-		uw.read = true
 	}
 	h(w, r, id)
 }

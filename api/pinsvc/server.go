@@ -46,11 +46,10 @@ func New(cfg Config, d Deps, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, d: d, log: logger.With("component", "pinsvc")}
 	s.clock.now = time.Now
-	s.handler = http.HandlerFunc(s.route)
+	s.handler = s.guardBody(http.HandlerFunc(s.route))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
-		ReadTimeout:       cfg.ReadTimeout.D(),
 		WriteTimeout:      cfg.WriteTimeout.D(),
 		IdleTimeout:       cfg.IdleTimeout.D(),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,

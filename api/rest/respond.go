@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/httpbody"
 )
 
 // streamErrorTrailer carries an error that happened after a stream started, as plain text
@@ -81,13 +82,8 @@ func writeErrorStatus(w http.ResponseWriter, status int, msg string) {
 // statusOf is api.HTTPStatus, plus 413 for bodies over their limit and 408 for bodies that did
 // not arrive within read_timeout.
 func statusOf(err error) int {
-	var mbe *http.MaxBytesError
-	var bte *bodyTimeoutError
-	switch {
-	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &bte):
-		return http.StatusRequestTimeout
+	if s := httpbody.LimitStatus(err); s != 0 {
+		return s
 	}
 	return api.HTTPStatus(err)
 }
