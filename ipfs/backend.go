@@ -87,6 +87,10 @@ type Backend interface {
 	// stored. A backend that streams to another process may have stored some blocks of a CAR
 	// found bad further on (unpinned, so GC removes them).
 	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
+	// ImportCARRoots is ImportCAR for Kubo's dag import: the CAR may list any number of roots
+	// (none too), and need not carry their blocks (another CAR of the same import may). It
+	// returns the roots in the header's order.
+	ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error)
 
 	// Resolve returns the CID an IPFS path names: /ipfs/<cid>[/a/b] and /ipld/<cid>[/a/b] walk
 	// the DAG (fetching blocks when the node is online), /ipns/<name>[/a/b] is first resolved to

@@ -231,10 +231,14 @@ type cidLink struct {
 	Slash string `json:"/"`
 }
 
-// dagImport stores the CARs of a multipart body in the embedded node, then pins their roots
-// in the cluster (unless pin-roots=false). Every CAR is imported before the first pin, so a
-// bad one (400) pins nothing; its blocks and those of the CARs before it stay unpinned and
-// go at the next gc. Each CAR must have exactly one root (the embedded node's rule).
+// dagImport stores the CARs of a multipart body in the IPFS node, then pins their roots in the
+// cluster (unless pin-roots=false), as Kubo's dag import does: a CAR may list any number of
+// roots, none too, and need not carry their blocks (another CAR of the same body may; the
+// roots listed by several CARs are pinned once). Every CAR is imported before the first pin,
+// so a bad one (400) pins nothing; its blocks and those of the CARs before it stay unpinned and
+// go at the next gc. A root whose block the node does not hold once every CAR is in is not
+// pinned (the pin could never complete here): its line says so in PinErrorMsg, as Kubo's
+// pin of it fails. With pin-roots=false no root is told, as by Kubo.
 func (s *Server) dagImport(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r)
 	if err != nil {
@@ -259,6 +263,8 @@ func (s *Server) dagImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var roots []api.Cid
+	seen := map[api.Cid]bool{}
+	cars := 0
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -272,31 +278,41 @@ func (s *Server) dagImport(w http.ResponseWriter, r *http.Request) {
 			part.Close()
 			continue
 		}
-		root, err := s.d.Node.ImportCAR(r.Context(), part)
+		cars++
+		rs, err := s.d.Node.ImportCARRoots(r.Context(), part)
 		part.Close()
 		if err != nil {
-			writeError(w, fmt.Errorf("importing CAR %d: %w", len(roots)+1, err))
+			writeError(w, fmt.Errorf("importing CAR %d: %w", cars, err))
 			return
 		}
-		roots = append(roots, root)
+		for _, root := range rs {
+			if !seen[root] {
+				seen[root] = true
+				roots = append(roots, root)
+			}
+		}
 	}
-	if len(roots) == 0 {
+	if cars == 0 {
 		writeError(w, badArg("dag/import: the body has no CAR file"))
 		return
 	}
 	st := newStream(w, "application/json", "X-Chunked-Output")
+	if !pinRoots {
+		roots = nil // Kubo tells only the roots it pinned, or failed to: its CLI prints each as "Pinned root"
+	}
 	for _, root := range roots {
 		var line importRoot
 		line.Root.Cid.Slash = root.String()
-		if pinRoots {
-			if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
-				if !st.started {
-					// Nothing is pinned yet: the whole import failed.
-					st.finish(fmt.Errorf("pinning root %s: %w", root, err))
-					return
-				}
-				line.Root.PinErrorMsg = err.Error()
+		// A backend that cannot tell (HasBlock fails) gets the pin: the cluster fetches.
+		if has, err := s.d.Node.HasBlock(r.Context(), root); err == nil && !has {
+			line.Root.PinErrorMsg = fmt.Sprintf("not pinned: the root block %s is in none of the imported CARs, nor on this peer's IPFS node", root)
+		} else if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
+			if !st.started {
+				// Nothing is pinned yet: the whole import failed.
+				st.finish(fmt.Errorf("pinning root %s: %w", root, err))
+				return
 			}
+			line.Root.PinErrorMsg = err.Error()
 		}
 		if st.json(line) != nil {
 			break

@@ -44,9 +44,12 @@ type Node interface {
 	// Resolve returns the CID an /ipfs/, /ipld/ or /ipns/ path names.
 	Resolve(ctx context.Context, path string) (api.Cid, error)
 	RepoStat(ctx context.Context) (ipfs.RepoStat, error)
-	// ImportCAR stores the blocks of a CAR with one root, without pinning; api.ErrBadCAR
-	// when malformed.
-	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
+	// ImportCARRoots stores the blocks of a CAR, without pinning, and returns the roots its
+	// header lists (any number; the CAR need not carry them); api.ErrBadCAR when malformed.
+	ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error)
+	// HasBlock reports whether the node holds the block c, without going to the network;
+	// ErrNotImplemented when the backend cannot tell.
+	HasBlock(ctx context.Context, c api.Cid) (bool, error)
 	// OpenFile opens the UnixFS file c from offset and returns its whole size.
 	OpenFile(ctx context.Context, c api.Cid, offset int64) (io.ReadCloser, int64, error)
 	// GetBlock returns a block's raw bytes.
@@ -76,6 +79,14 @@ func BackendNode(b ipfs.Backend) Node {
 type backendNode struct {
 	ipfs.Backend
 	r contentReader
+}
+
+func (n backendNode) HasBlock(ctx context.Context, c api.Cid) (bool, error) {
+	bp := ipfs.BlockPutterOf(n.Backend)
+	if bp == nil {
+		return false, n.notImpl("block/stat")
+	}
+	return bp.HasBlock(ctx, c.Cid)
 }
 
 func (n backendNode) notImpl(what string) error {

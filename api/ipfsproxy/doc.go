@@ -27,7 +27,7 @@
 // Every other endpoint goes to Kubo with the kubo backend (a reverse proxy to
 // node_multiaddress). With the embedded backend id, version, cat, block/get, dag/export and
 // dag/import are served by the embedded node (dag/import pins the roots in the cluster unless
-// pin-roots=false) and anything else is answered 501.
+// pin-roots=false: Kubo's rules on roots, see dagImport) and anything else is answered 501.
 //
 // Errors have Kubo's shape {"Message","Code","Type":"error"}: 400 with Code 1 for bad
 // arguments or bodies (and nothing is changed), 500 with Code 0 for the rest, not-found

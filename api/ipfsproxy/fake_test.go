@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -234,19 +235,36 @@ func (n *fakeNode) RepoStat(context.Context) (ipfs.RepoStat, error) {
 	return ipfs.RepoStat{RepoSize: 100, StorageMax: 1000, FreeSpace: 900, NumObjects: 3}, nil
 }
 
-// ImportCAR takes "CAR:<root data>" as a CAR with that root; anything else is a bad CAR.
-func (n *fakeNode) ImportCAR(_ context.Context, r io.Reader) (api.Cid, error) {
+// ImportCARRoots takes "CAR:<root data>,<root data>..." as a CAR with those roots, carrying
+// their blocks but for those written "!<root data>"; "CAR:" alone has no root; anything else
+// is a bad CAR.
+func (n *fakeNode) ImportCARRoots(_ context.Context, r io.Reader) ([]api.Cid, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return api.CidUndef, err
+		return nil, err
 	}
 	data, ok := strings.CutPrefix(string(b), "CAR:")
 	if !ok {
-		return api.CidUndef, fmt.Errorf("%w: not a CAR", api.ErrBadCAR)
+		return nil, fmt.Errorf("%w: not a CAR", api.ErrBadCAR)
 	}
-	c := cidOf(data)
-	n.imported = append(n.imported, c)
-	return c, nil
+	var roots []api.Cid
+	for _, d := range strings.Split(data, ",") {
+		if d == "" {
+			continue
+		}
+		missing := strings.HasPrefix(d, "!")
+		c := cidOf(strings.TrimPrefix(d, "!"))
+		if !missing {
+			n.imported = append(n.imported, c)
+		}
+		roots = append(roots, c)
+	}
+	return roots, nil
+}
+
+// HasBlock: the roots imported with their blocks.
+func (n *fakeNode) HasBlock(_ context.Context, c api.Cid) (bool, error) {
+	return slices.Contains(n.imported, c), nil
 }
 
 func (n *fakeNode) OpenFile(_ context.Context, c api.Cid, offset int64) (io.ReadCloser, int64, error) {

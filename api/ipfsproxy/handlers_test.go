@@ -364,11 +364,40 @@ func TestEmbeddedNodeEndpoints(t *testing.T) {
 		t.Fatal("dag import did not pin the root")
 	}
 	body, ct = car("CAR:three")
-	if w = e.do(http.MethodPost, "/api/v0/dag/import?pin-roots=false", body, ct); w.Code != 200 {
+	if w = e.do(http.MethodPost, "/api/v0/dag/import?pin-roots=false", body, ct); w.Code != 200 || len(lines(t, w)) != 0 {
 		t.Fatalf("pin-roots=false: %d %s", w.Code, w.Body.String())
 	}
 	if _, err := e.pins.PinGet(t.Context(), cidOf("three")); err == nil {
 		t.Fatal("pin-roots=false pinned")
+	}
+
+	// As Kubo's: a CAR may list several roots, or none, and need not carry them; a root listed
+	// twice is pinned once; a root whose block is nowhere here is reported, not pinned.
+	body, ct = car("CAR:four,five,!six", "CAR:", "CAR:!four,seven,!eight", "CAR:six")
+	w = e.do(http.MethodPost, "/api/v0/dag/import", body, ct)
+	ls = lines(t, w)
+	if w.Code != 200 || len(ls) != 5 {
+		t.Fatalf("multi-root dag import: %d %v", w.Code, ls)
+	}
+	for i, name := range []string{"four", "five", "six", "seven", "eight"} {
+		root := ls[i]["Root"].(map[string]any)
+		if root["Cid"].(map[string]any)["/"] != cidOf(name).String() {
+			t.Fatalf("line %d: %v, want root %s", i, root, name)
+		}
+		_, err := e.pins.PinGet(t.Context(), cidOf(name))
+		if name == "eight" {
+			if err == nil || !strings.Contains(fmt.Sprint(root["PinErrorMsg"]), "in none of the imported CARs") {
+				t.Fatalf("a root carried by no CAR: pinned or unreported: %v", root)
+			}
+			continue
+		}
+		if err != nil || root["PinErrorMsg"] != "" {
+			t.Fatalf("root %s not pinned: %v %v", name, err, root)
+		}
+	}
+	body, ct = car("CAR:")
+	if w = e.do(http.MethodPost, "/api/v0/dag/import", body, ct); w.Code != 200 || len(lines(t, w)) != 0 {
+		t.Fatalf("a CAR without roots: %d %s", w.Code, w.Body.String())
 	}
 
 	// Anything else: 501 in Kubo's shape; outside the API: 404.

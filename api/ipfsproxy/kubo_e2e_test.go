@@ -3,6 +3,7 @@ package ipfsproxy_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,13 @@ import (
 	"testing"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	car "github.com/ipld/go-car/v2"
+	mh "github.com/multiformats/go-multihash"
+
 	"github.com/pincluster/pincluster/config/servicejson"
+	"github.com/pincluster/pincluster/internal/cartest"
 	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/peer"
 )
@@ -226,8 +233,52 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 		t.Fatalf("dag import did not pin the root in the cluster: %v", err)
 	}
 
+	// A CAR of two roots, one of which no CAR carries (as Kubo allows): the carried one is pinned,
+	// the other reported by Kubo's CLI as a failed pin.
+	must("pin", "rm", dirCid)
+	multi := filepath.Join(t.TempDir(), "multi.car")
+	absentHash, _ := mh.Sum([]byte("a root no CAR carries"), mh.SHA2_256, -1)
+	absent := mustCid(t, cid.NewCidV1(cid.Raw, absentHash).String())
+	if err := os.WriteFile(multi, cartest.V1([]cid.Cid{mustCid(t, dirCid).Cid, absent.Cid}, carBlocks(t, carFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, err := ipfs("", "dag", "import", multi); err == nil || !strings.Contains(out, dirCid) || !strings.Contains(errOut, absent.String()) || !strings.Contains(errOut, "FAILED") {
+		t.Fatalf("ipfs dag import of two roots, one absent: err %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	if _, err := p.PinGet(context.Background(), mustCid(t, dirCid)); err != nil {
+		t.Fatalf("dag import of two roots did not pin the carried one: %v", err)
+	}
+	if _, err := p.PinGet(context.Background(), absent); err == nil {
+		t.Fatal("dag import pinned a root no CAR carried")
+	}
+
 	// A bad argument is a client error and changes nothing.
 	if _, errOut, err := ipfs("", "pin", "add", "not-a-cid"); err == nil || !strings.Contains(errOut, "not a CID") {
 		t.Fatalf("ipfs pin add not-a-cid: err %v, stderr %q", err, errOut)
+	}
+}
+
+// carBlocks reads every block of a CAR file.
+func carBlocks(t *testing.T, path string) []blocks.Block {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	br, err := car.NewBlockReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs []blocks.Block
+	for {
+		b, err := br.Next()
+		if err == io.EOF {
+			return bs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
 	}
 }

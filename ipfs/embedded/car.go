@@ -32,30 +32,52 @@ const putBatchBytes = 8 << 20
 // the whole stream is clean, stores the blocks. The root stays protected from GC for
 // Config.AddGrace so the caller can pin it.
 func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
-	ctx, done, err := n.begin(ctx)
+	roots, err := n.importCAR(ctx, r, true)
 	if err != nil {
 		return api.CidUndef, err
+	}
+	return roots[0], nil
+}
+
+// ImportCARRoots is ImportCAR for a CAR with any number of roots, which it need not carry (they
+// may come in another CAR of the same import: Kubo's dag import). The roots it carries stay
+// protected from GC for Config.AddGrace.
+func (n *Node) ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error) {
+	return n.importCAR(ctx, r, false)
+}
+
+func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid, error) {
+	ctx, done, err := n.begin(ctx)
+	if err != nil {
+		return nil, err
 	}
 	defer done()
 
 	st := &stager{dir: n.cfg.Dir}
 	defer st.close()
-	root, err := readCAR(ctx, r, st.add)
+	roots, carried, err := readCAR(ctx, r, st.add, one)
 	if err != nil {
-		return api.CidUndef, err
+		return nil, err
 	}
 
 	if err := st.commit(ctx, func(bs []blocks.Block) error { return n.bserv.AddBlocks(ctx, bs) }); err != nil {
-		return api.CidUndef, fmt.Errorf("import CAR: store blocks: %w", err)
+		return nil, fmt.Errorf("import CAR: store blocks: %w", err)
 	}
-	n.recent.add(root)
+	out := make([]api.Cid, len(roots))
+	for i, root := range roots {
+		if carried[i] {
+			n.recent.add(root)
+		}
+		out[i] = api.NewCid(root)
+	}
 	n.stats.invalidate()
-	return api.NewCid(root), nil
+	return out, nil
 }
 
-// readCAR decodes a CAR stream, hands each verified block to put and returns the single root.
-// Every decoding problem is an error wrapping ipfs.ErrBadCAR.
-func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (cid.Cid, error) {
+// readCAR decodes a CAR stream, hands each verified block to put and returns the roots, with
+// whether the CAR carried each one's block. With one, the CAR must have exactly one root and
+// carry it. Every decoding problem is an error wrapping ipfs.ErrBadCAR.
+func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error, one bool) ([]cid.Cid, []bool, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ipfs.ErrBadCAR}, a...)...)
 	}
@@ -74,22 +96,27 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 	rd, err := car.NewBlockReader(cr)
 	if err != nil {
 		if strings.Contains(err.Error(), "no roots") { // go-car rejects a root-less header itself
-			return cid.Undef, bad("CAR has 0 roots; exactly one is required")
+			return nil, nil, bad("CAR has 0 roots; exactly one is required")
 		}
-		return cid.Undef, bad("not a CAR stream: %v", err)
+		return nil, nil, bad("not a CAR stream: %v", err)
 	}
-	if len(rd.Roots) != 1 {
-		return cid.Undef, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
+	if one && len(rd.Roots) != 1 {
+		return nil, nil, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
 	}
-	root := rd.Roots[0]
-	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, root); err != nil {
-		return cid.Undef, bad("root %s: %v", root, err)
+	roots := rd.Roots
+	carried := make([]bool, len(roots))
+	byHash := make(map[string][]int, len(roots)) // roots by multihash
+	for i, root := range roots {
+		byHash[string(root.Hash())] = append(byHash[string(root.Hash())], i)
+		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, root); err != nil {
+			return nil, nil, bad("root %s: %v", root, err)
+		}
+		// An identity-hash root carries its data in the CID itself, so no block is needed.
+		carried[i] = root.Prefix().MhType == mh.IDENTITY
 	}
-	// An identity-hash root carries its data in the CID itself, so no block is needed.
-	hasRoot := root.Prefix().MhType == mh.IDENTITY
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
-			return cid.Undef, err
+			return nil, nil, err
 		}
 		b, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -97,29 +124,31 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (ci
 		}
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return cid.Undef, bad("truncated after %d blocks", i)
+				return nil, nil, bad("truncated after %d blocks", i)
 			}
-			return cid.Undef, bad("block %d: %v", i, err)
+			return nil, nil, bad("block %d: %v", i, err)
 		}
 		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, b.Cid()); err != nil {
-			return cid.Undef, bad("block %d (%s): %v", i, b.Cid(), err)
+			return nil, nil, bad("block %d (%s): %v", i, b.Cid(), err)
 		}
 		if err := put(b); err != nil {
-			return cid.Undef, fmt.Errorf("import CAR: stage block %d: %w", i, err)
+			return nil, nil, fmt.Errorf("import CAR: stage block %d: %w", i, err)
 		}
 		// Compared by multihash, as the blockstore keys blocks: a root given as CIDv1 of a
 		// block written as CIDv0 is the same block.
-		hasRoot = hasRoot || bytes.Equal(b.Cid().Hash(), root.Hash())
+		for _, j := range byHash[string(b.Cid().Hash())] {
+			carried[j] = true
+		}
 	}
 	if wantBytes > 0 && cr.n < wantBytes {
-		return cid.Undef, bad("truncated CARv2: read %d of %d bytes", cr.n, wantBytes)
+		return nil, nil, bad("truncated CARv2: read %d of %d bytes", cr.n, wantBytes)
 	}
 	// Without its root block the pin could never complete (it would wait in pinning for a block
 	// nobody announced), so a CAR must carry its root.
-	if !hasRoot {
-		return cid.Undef, bad("the root block %s is not in the CAR (a CAR must contain its root)", root)
+	if one && !carried[0] {
+		return nil, nil, bad("the root block %s is not in the CAR (a CAR must contain its root)", roots[0])
 	}
-	return root, nil
+	return roots, carried, nil
 }
 
 type countingReader struct {

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/cartest"
 	"github.com/pincluster/pincluster/ipfs"
 )
 
@@ -36,36 +36,10 @@ func testDAG(t testing.TB, seed uint64, nLeaves, leafSize int) (cid.Cid, []block
 	return root.Cid(), append([]blocks.Block{root}, bs...)
 }
 
-// carV1 encodes a CARv1 by hand (dag-cbor header {roots, version: 1}, then sections).
-func carV1(roots []cid.Cid, bs []blocks.Block) []byte {
-	var hdr bytes.Buffer
-	hdr.Write([]byte{0xa2, 0x65, 'r', 'o', 'o', 't', 's', 0x80 | byte(len(roots))})
-	for _, r := range roots {
-		cb := append([]byte{0x00}, r.Bytes()...)
-		hdr.Write([]byte{0xd8, 0x2a, 0x58, byte(len(cb))})
-		hdr.Write(cb)
-	}
-	hdr.Write([]byte{0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01})
-	var out bytes.Buffer
-	out.Write(binary.AppendUvarint(nil, uint64(hdr.Len())))
-	out.Write(hdr.Bytes())
-	for _, b := range bs {
-		c := b.Cid().Bytes()
-		out.Write(binary.AppendUvarint(nil, uint64(len(c)+len(b.RawData()))))
-		out.Write(c)
-		out.Write(b.RawData())
-	}
-	return out.Bytes()
-}
+// carV1 and carV2 are internal/cartest's.
+func carV1(roots []cid.Cid, bs []blocks.Block) []byte { return cartest.V1(roots, bs) }
 
-func carV2(t *testing.T, v1 []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	if err := car.WrapV1(bytes.NewReader(v1), &out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
+func carV2(t *testing.T, v1 []byte) []byte { return cartest.V2(t, v1) }
 
 func TestImportCARGood(t *testing.T) {
 	root, bs := testDAG(t, 1, 10, 3000)
@@ -186,6 +160,7 @@ func FuzzImportCAR(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add(carV1(nil, bs))
+	f.Add(carV1([]cid.Cid{root, bs[1].Cid()}, bs[1:]))
 	f.Add([]byte("garbage"))
 	var buf bytes.Buffer
 	if err := car.WrapV1(bytes.NewReader(good), &buf); err == nil {
@@ -204,5 +179,44 @@ func FuzzImportCAR(f *testing.F) {
 		if err == nil && !c.Defined() {
 			t.Fatal("success without a root")
 		}
+		// The dag import path: any roots, none carried needed; the same errors.
+		roots, err := n.ImportCARRoots(t.Context(), bytes.NewReader(data))
+		if err != nil && !errors.Is(err, ipfs.ErrBadCAR) {
+			t.Fatalf("ImportCARRoots: error not wrapping ErrBadCAR: %v", err)
+		}
+		if err == nil && c.Defined() && (len(roots) != 1 || !roots[0].Equals(c.Cid)) {
+			t.Fatalf("ImportCARRoots = %v, ImportCAR = %s", roots, c)
+		}
 	})
+}
+
+// ImportCARRoots (Kubo's dag import) takes any number of roots, none too, and CARs that do not
+// carry their roots; ImportCAR still wants exactly one, carried.
+func TestImportCARRoots(t *testing.T) {
+	r1, bs1 := testDAG(t, 7, 2, 100)
+	r2, bs2 := testDAG(t, 8, 2, 100)
+	absent, _ := testDAG(t, 9, 1, 100)
+	n := newNode(t)
+	got, err := n.ImportCARRoots(testCtx(t), bytes.NewReader(carV2(t, carV1([]cid.Cid{r1, r2, absent}, append(bs1, bs2...)))))
+	if err != nil || len(got) != 3 || !got[0].Cid.Equals(r1) || !got[1].Cid.Equals(r2) || !got[2].Cid.Equals(absent) {
+		t.Fatalf("ImportCARRoots = %v, %v; want the three roots in order", got, err)
+	}
+	for _, b := range append(bs1, bs2...) {
+		if !hasBlock(t, n, b.Cid()) {
+			t.Fatalf("block %s not stored", b.Cid())
+		}
+	}
+	if hasBlock(t, n, absent) {
+		t.Fatal("a root the CAR did not carry is stored")
+	}
+	r3, bs3 := testDAG(t, 10, 1, 100)
+	if got, err := n.ImportCARRoots(testCtx(t), bytes.NewReader(carV1(nil, bs3))); err != nil || len(got) != 0 || !hasBlock(t, n, r3) {
+		t.Fatalf("a CAR without roots: %v, %v (root block stored: %v)", got, err, hasBlock(t, n, r3))
+	}
+	if _, err := n.ImportCAR(testCtx(t), bytes.NewReader(carV1([]cid.Cid{r1, r2}, append(bs1, bs2...)))); !errors.Is(err, ipfs.ErrBadCAR) {
+		t.Fatalf("ImportCAR of two roots: %v, want ErrBadCAR", err)
+	}
+	if _, err := n.ImportCARRoots(testCtx(t), bytes.NewReader([]byte("not a car"))); !errors.Is(err, ipfs.ErrBadCAR) {
+		t.Fatalf("ImportCARRoots of garbage: %v, want ErrBadCAR", err)
+	}
 }

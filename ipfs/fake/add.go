@@ -136,40 +136,56 @@ func (b *Backend) addDir(ctx context.Context, dir files.Directory, prefix string
 // and its block (or an identity root); malformed input, a root count other than one or a missing
 // root block returns an error wrapping ipfs.ErrBadCAR and stores nothing.
 func (b *Backend) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
+	roots, err := b.importCAR(ctx, r, true)
+	if err != nil {
+		return api.CidUndef, err
+	}
+	return roots[0], nil
+}
+
+// ImportCARRoots is ImportCAR for a CAR with any number of roots, which it need not carry.
+func (b *Backend) ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error) {
+	return b.importCAR(ctx, r, false)
+}
+
+func (b *Backend) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid, error) {
 	br, err := carv2.NewBlockReader(r)
 	if err != nil {
-		return api.CidUndef, fmt.Errorf("%w: %v", ipfs.ErrBadCAR, err)
+		return nil, fmt.Errorf("%w: %v", ipfs.ErrBadCAR, err)
 	}
-	if len(br.Roots) != 1 {
-		return api.CidUndef, fmt.Errorf("%w: the CAR has %d roots; it must have exactly one", ipfs.ErrBadCAR, len(br.Roots))
+	if one && len(br.Roots) != 1 {
+		return nil, fmt.Errorf("%w: the CAR has %d roots; it must have exactly one", ipfs.ErrBadCAR, len(br.Roots))
 	}
-	root := br.Roots[0]
-	hasRoot := root.Prefix().MhType == mh.IDENTITY
+	hasRoot := !one || br.Roots[0].Prefix().MhType == mh.IDENTITY
 	staged := map[string][]byte{}
 	for {
 		if err := ctx.Err(); err != nil {
-			return api.CidUndef, err
+			return nil, err
 		}
 		blk, err := br.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return api.CidUndef, fmt.Errorf("%w: %v", ipfs.ErrBadCAR, err)
+			return nil, fmt.Errorf("%w: %v", ipfs.ErrBadCAR, err)
 		}
 		staged[blk.Cid().KeyString()] = blk.RawData()
-		hasRoot = hasRoot || bytes.Equal(blk.Cid().Hash(), root.Hash())
+		hasRoot = hasRoot || one && bytes.Equal(blk.Cid().Hash(), br.Roots[0].Hash())
 	}
 	if !hasRoot {
-		return api.CidUndef, fmt.Errorf("%w: the root block %s is not in the CAR (a CAR must contain its root)", ipfs.ErrBadCAR, root)
+		return nil, fmt.Errorf("%w: the root block %s is not in the CAR (a CAR must contain its root)", ipfs.ErrBadCAR, br.Roots[0])
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return api.CidUndef, ipfs.ErrClosed
+		return nil, ipfs.ErrClosed
 	}
 	for k, v := range staged {
 		b.blocks[k] = v
 	}
-	return api.NewCid(root), nil
+	roots := make([]api.Cid, len(br.Roots))
+	for i, r := range br.Roots {
+		roots[i] = api.NewCid(r)
+	}
+	return roots, nil
 }

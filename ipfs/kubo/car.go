@@ -27,20 +27,35 @@ import (
 // the blocks read until the root turns up are held here (see scanCAR). The root usually comes
 // first (ipfs dag export and most tools write it first), so usually nothing is held.
 func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
-	ctx, done, err := n.begin(ctx, false)
+	roots, err := n.importCAR(ctx, r, true)
 	if err != nil {
 		return api.CidUndef, err
 	}
+	return roots[0], nil
+}
+
+// ImportCARRoots is ImportCAR for a CAR with any number of roots, which it need not carry (they
+// may come in another CAR of the same import: Kubo's dag import). Only the header is read
+// before Kubo sees the CAR.
+func (n *Node) ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error) {
+	return n.importCAR(ctx, r, false)
+}
+
+func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid, error) {
+	ctx, done, err := n.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
 	in := &inputReader{r: r}
-	scan, err := scanCAR(ctx, in)
+	scan, err := scanCAR(ctx, in, one)
 	if err != nil {
-		return api.CidUndef, err
+		return nil, err
 	}
 	defer scan.held.Close()
 	stream, err := scan.stream()
 	if err != nil {
-		return api.CidUndef, fmt.Errorf("import CAR: %w", err)
+		return nil, fmt.Errorf("import CAR: %w", err)
 	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
@@ -66,26 +81,26 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 	err = n.call(ctx, req, drain)
 	select {
 	case bad := <-badStream:
-		return api.CidUndef, bad
+		return nil, bad
 	default:
 	}
 	if err != nil {
 		// An input that broke off explains the failure better than whatever Kubo made of it.
 		if inErr := in.failure(); inErr != nil && ctx.Err() == nil {
-			return api.CidUndef, fmt.Errorf("%w: reading the CAR: %v", ipfs.ErrBadCAR, inErr)
+			return nil, fmt.Errorf("%w: reading the CAR: %v", ipfs.ErrBadCAR, inErr)
 		}
 		var ke *Error
 		if errors.As(err, &ke) && ctx.Err() == nil {
-			return api.CidUndef, fmt.Errorf("%w: %w", ipfs.ErrBadCAR, err)
+			return nil, fmt.Errorf("%w: %w", ipfs.ErrBadCAR, err)
 		}
-		return api.CidUndef, fmt.Errorf("import CAR: %w", err)
+		return nil, fmt.Errorf("import CAR: %w", err)
 	}
-	return scan.root, nil
+	return scan.roots, nil
 }
 
 // carScan is what scanCAR learnt of a CAR and how to replay it.
 type carScan struct {
-	root api.Cid
+	roots []api.Cid
 	// wantBytes is the length a CARv2 says it has (0 for a CARv1): one cut at a section
 	// boundary looks complete to Kubo.
 	wantBytes uint64
@@ -102,14 +117,15 @@ func (s *carScan) stream() (io.Reader, error) {
 	return io.MultiReader(h, s.rest), nil
 }
 
-// scanCAR reads the CAR header (v1, or v2 and its inner v1 header) and then blocks until it has
-// seen the root block, holding every byte it reads. Blocks are compared by multihash, as Kubo's
+// scanCAR reads the CAR header (v1, or v2 and its inner v1 header) and, with one, checks that it
+// has exactly one root and then reads blocks until it has seen the root block, holding every
+// byte it reads. Blocks are compared by multihash, as Kubo's
 // blockstore keys them (a CIDv1 root names the block a CAR lists as CIDv0); an identity root
 // carries its data in the CID and needs no block. A CAR that ends, breaks off or is malformed
 // before its root block is an error wrapping ipfs.ErrBadCAR, as the embedded backend reports it.
-func scanCAR(ctx context.Context, in *inputReader) (*carScan, error) {
+func scanCAR(ctx context.Context, in *inputReader, one bool) (*carScan, error) {
 	held := &spillBuffer{limit: holdMemLimit}
-	scan, err := scanCARInto(ctx, in, held)
+	scan, err := scanCARInto(ctx, in, held, one)
 	if err != nil {
 		held.Close()
 		// A read failure of the input, or of the hold file, is what broke the scan.
@@ -124,7 +140,7 @@ func scanCAR(ctx context.Context, in *inputReader) (*carScan, error) {
 	return scan, nil
 }
 
-func scanCARInto(ctx context.Context, r io.Reader, held *spillBuffer) (*carScan, error) {
+func scanCARInto(ctx context.Context, r io.Reader, held *spillBuffer, one bool) (*carScan, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ipfs.ErrBadCAR}, a...)...)
 	}
@@ -144,11 +160,16 @@ func scanCARInto(ctx context.Context, r io.Reader, held *spillBuffer) (*carScan,
 		}
 		return nil, bad("not a CAR stream: %v", err)
 	}
+	for _, root := range rd.Roots {
+		scan.roots = append(scan.roots, api.NewCid(root))
+	}
+	if !one {
+		return scan, nil
+	}
 	if len(rd.Roots) != 1 {
 		return nil, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
 	}
 	root := rd.Roots[0]
-	scan.root = api.NewCid(root)
 	if root.Prefix().MhType == mh.IDENTITY {
 		return scan, nil
 	}

@@ -18,10 +18,10 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	format "github.com/ipfs/go-ipld-format"
-	car "github.com/ipld/go-car/v2"
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/cartest"
 	"github.com/pincluster/pincluster/ipfs"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 )
@@ -302,36 +302,10 @@ func testDAG(t testing.TB, seed uint64, nLeaves, leafSize int) (cid.Cid, []block
 	return root.Cid(), append([]blocks.Block{root}, bs...)
 }
 
-// carV1 encodes a CARv1 by hand (dag-cbor header {roots, version: 1}, then sections).
-func carV1(roots []cid.Cid, bs []blocks.Block) []byte {
-	var hdr bytes.Buffer
-	hdr.Write([]byte{0xa2, 0x65, 'r', 'o', 'o', 't', 's', 0x80 | byte(len(roots))})
-	for _, r := range roots {
-		cb := append([]byte{0x00}, r.Bytes()...)
-		hdr.Write([]byte{0xd8, 0x2a, 0x58, byte(len(cb))})
-		hdr.Write(cb)
-	}
-	hdr.Write([]byte{0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01})
-	var out bytes.Buffer
-	out.Write(binary.AppendUvarint(nil, uint64(hdr.Len())))
-	out.Write(hdr.Bytes())
-	for _, b := range bs {
-		c := b.Cid().Bytes()
-		out.Write(binary.AppendUvarint(nil, uint64(len(c)+len(b.RawData()))))
-		out.Write(c)
-		out.Write(b.RawData())
-	}
-	return out.Bytes()
-}
+// carV1 and carV2 are internal/cartest's.
+func carV1(roots []cid.Cid, bs []blocks.Block) []byte { return cartest.V1(roots, bs) }
 
-func carV2(t *testing.T, v1 []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	if err := car.WrapV1(bytes.NewReader(v1), &out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
+func carV2(t *testing.T, v1 []byte) []byte { return cartest.V2(t, v1) }
 
 func TestImportCAR(t *testing.T) {
 	k := kuboNode(t)
@@ -390,6 +364,40 @@ func TestImportCAR(t *testing.T) {
 			}
 			t.Logf("%v", err)
 		})
+	}
+}
+
+// ImportCARRoots (the proxy's dag import): any number of roots, none too, which the CAR need not
+// carry; nothing is pinned.
+func TestImportCARRoots(t *testing.T) {
+	k := kuboNode(t)
+	r1, bs1 := testDAG(t, 20, 3, 1000)
+	r2, bs2 := testDAG(t, 21, 3, 1000)
+	absent, _ := testDAG(t, 22, 1, 10)
+	got, err := k.ImportCARRoots(testCtx(t), bytes.NewReader(carV2(t, carV1([]cid.Cid{r1, r2, absent}, append(bs1, bs2...)))))
+	if err != nil || len(got) != 3 || !got[0].Equals(r1) || !got[1].Equals(r2) || !got[2].Equals(absent) {
+		t.Fatalf("ImportCARRoots = %v, %v; want the three roots in order", got, err)
+	}
+	for _, c := range []cid.Cid{r1, r2} {
+		if ok, _ := k.HasBlock(testCtx(t), c); !ok {
+			t.Fatalf("root %s not stored", c)
+		}
+		if ok, _, _ := k.IsPinned(testCtx(t), api.NewCid(c)); ok {
+			t.Fatal("ImportCARRoots pinned a root")
+		}
+	}
+	if ok, _ := k.HasBlock(testCtx(t), absent); ok {
+		t.Fatal("a root the CAR did not carry is stored")
+	}
+	r3, bs3 := testDAG(t, 23, 1, 1000)
+	if got, err := k.ImportCARRoots(testCtx(t), bytes.NewReader(carV1(nil, bs3))); err != nil || len(got) != 0 {
+		t.Fatalf("a CAR without roots: %v, %v", got, err)
+	}
+	if ok, _ := k.HasBlock(testCtx(t), r3); !ok {
+		t.Fatal("the blocks of a CAR without roots are not stored")
+	}
+	if _, err := k.ImportCARRoots(testCtx(t), bytes.NewReader([]byte("not a car"))); !errors.Is(err, ipfs.ErrBadCAR) {
+		t.Fatalf("garbage: %v, want ErrBadCAR", err)
 	}
 }
 
