@@ -21,15 +21,18 @@ import (
 	"github.com/pincluster/pincluster/persistence"
 )
 
-// memStore is a Store that records every Apply; block, when set, holds Apply until closed.
+// memStore is a Store that records every Apply; block, when set, holds Apply until closed;
+// applying, when set, is told of each Apply before it blocks (a test waits for a commit to be
+// in its write).
 // Every op wins: it creates the CID's record the first time the CID is seen.
 type memStore struct {
-	mu      sync.Mutex
-	batches [][]crdt.Op
-	last    map[peer.ID]uint64
-	seen    map[string]bool // CIDs with a record
-	fail    error
-	block   chan struct{}
+	mu       sync.Mutex
+	batches  [][]crdt.Op
+	last     map[peer.ID]uint64
+	seen     map[string]bool // CIDs with a record
+	fail     error
+	block    chan struct{}
+	applying chan struct{}
 	// records are what Get answers (the tests of conditional changes set them).
 	records map[string]persistence.Record
 }
@@ -42,6 +45,12 @@ func (s *memStore) Get(c api.Cid) (persistence.Record, bool, error) {
 }
 
 func (s *memStore) Apply(ops []crdt.Op) ([]crdt.Effect, error) {
+	if s.applying != nil {
+		select {
+		case s.applying <- struct{}{}:
+		default: // nobody waits for this one
+		}
+	}
 	if s.block != nil {
 		<-s.block
 	}

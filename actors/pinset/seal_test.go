@@ -17,7 +17,7 @@ import (
 // Seal waits for the local commit being written, answers with its seq, and every local commit
 // after it is refused as unavailable; a restarted actor keeps refusing.
 func TestSealWaitsForCommitsAndRefusesLaterOnes(t *testing.T) {
-	store := &memStore{block: make(chan struct{})}
+	store := &memStore{block: make(chan struct{}), applying: make(chan struct{}, 1)}
 	sys := actor.NewActorSystem()
 	p, _ := spawnIn(t, sys, store, nil)
 	first := make(chan error, 1)
@@ -25,7 +25,7 @@ func TestSealWaitsForCommitsAndRefusesLaterOnes(t *testing.T) {
 		_, err := p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)})
 		first <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // the first commit is being written (Apply blocks)
+	<-store.applying // the first commit is being written (Apply blocks)
 	type result struct {
 		seq uint64
 		err error
@@ -35,11 +35,13 @@ func TestSealWaitsForCommitsAndRefusesLaterOnes(t *testing.T) {
 		seq, err := p.Seal(context.Background(), "this peer is leaving the cluster")
 		sealedAt <- result{seq, err}
 	}()
-	time.Sleep(200 * time.Millisecond)
-	select {
+	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return p.seal.Load() != nil }) {
+		t.Fatal("Seal did not start")
+	}
+	select { // a Seal that answered early would do so now
 	case r := <-sealedAt:
 		t.Fatalf("Seal returned %+v while a commit taken before it was still being written", r)
-	default:
+	case <-time.After(100 * time.Millisecond):
 	}
 	if _, err := p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(2)}); !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("a commit after the seal: %v, want unavailable", err)
@@ -69,11 +71,11 @@ func TestSealWaitsForCommitsAndRefusesLaterOnes(t *testing.T) {
 // fresh instance again, as Commit does): dropped, it hung until its deadline (an hour on the
 // removed peer's side of peers rm, whose remover then cut at its own view). (Review.)
 func TestSealAnsweredAcrossRestart(t *testing.T) {
-	store := &memStore{block: make(chan struct{})}
+	store := &memStore{block: make(chan struct{}), applying: make(chan struct{}, 1)}
 	sys := actor.NewActorSystem()
 	p, _ := spawnIn(t, sys, store, nil)
 	go p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)})
-	time.Sleep(200 * time.Millisecond) // the commit is being written (Apply blocks)
+	<-store.applying // the commit is being written (Apply blocks)
 	res := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -81,12 +83,19 @@ func TestSealAnsweredAcrossRestart(t *testing.T) {
 		_, err := p.Seal(ctx, "leaving")
 		res <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return p.seal.Load() != nil }) {
+		t.Fatal("Seal did not start")
+	}
 	started := crashOnRequest(t)
 	sys.Root.Send(p.pid, crashNow{})
+	// The fresh instance waits for the write in flight (the store is one writer's), so the
+	// write is let go once the crash had time to start: if it had not, the Seal is answered
+	// before the restart, which passes too (this test then checks less, never fails wrongly).
 	time.Sleep(100 * time.Millisecond)
 	close(store.block)
-	poll.Until(5*time.Second, time.Millisecond, func() bool { return started.Load() == 1 })
+	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return started.Load() == 1 }) {
+		t.Fatal("not restarted")
+	}
 	if err := <-res; err != nil {
 		t.Fatalf("Seal across a restart: %v", err)
 	}
@@ -97,10 +106,10 @@ func TestSealAnsweredAcrossRestart(t *testing.T) {
 // context ends while the write in flight is slow), nothing is acknowledged above the last
 // seq numbered before it. (Review: a Seal that timed out let the queued commit through.)
 func TestSealRefusesCommitsNotYetNumbered(t *testing.T) {
-	store := &memStore{block: make(chan struct{})}
+	store := &memStore{block: make(chan struct{}), applying: make(chan struct{}, 1)}
 	p, self := spawn(t, store)
 	go p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)})
-	time.Sleep(200 * time.Millisecond) // the first commit is being written
+	<-store.applying // the first commit is being written
 	type result struct {
 		ops []crdt.Op
 		err error
