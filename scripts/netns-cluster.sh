@@ -465,8 +465,8 @@ deploy_check() {
     eval "[ -n '$new4' ] && [ '$new4' != '$id4' ] && wait_until 60 on 1 'pincluster --config \$V peers ls | grep -q $new4'"
 
   # Backups on host 3.
-  step "host 3: pin ls --enc json > pinset-live.jsonl while running" \
-    on 3 'pincluster --config $V pin ls --enc json > pinset-live.jsonl && [ -s pinset-live.jsonl ]'
+  step "host 3: pin ls --filter all --enc json > pinset-live.jsonl while running" \
+    on 3 'pincluster --config $V pin ls --filter all --enc json > pinset-live.jsonl && [ -s pinset-live.jsonl ]'
   step "host 2 running: state export refuses, saying to stop the daemon" \
     on 2 '! pincluster --config $V state export -f x.jsonl > refused.txt 2>&1; grep -q "stop the daemon before running state commands" refused.txt'
   pins=$(on 3 'pincluster --config $V pin ls --enc json | grep -c .' || true)
