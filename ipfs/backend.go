@@ -89,7 +89,8 @@ type Backend interface {
 	ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error)
 	// ImportCARRoots is ImportCAR for Kubo's dag import: the CAR may list any number of roots
 	// (none too), and need not carry their blocks (another CAR of the same import may). It
-	// returns the roots in the header's order.
+	// returns the roots in the header's order. The proxy's dag/import calls it with the
+	// embedded backend; with the kubo backend dag/import goes to Kubo itself.
 	ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error)
 
 	// Resolve returns the CID an IPFS path names: /ipfs/<cid>[/a/b] and /ipld/<cid>[/a/b] walk

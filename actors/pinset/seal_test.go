@@ -25,7 +25,7 @@ func TestSealWaitsForCommitsAndRefusesLaterOnes(t *testing.T) {
 		_, err := p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)})
 		first <- err
 	}()
-	<-store.applying // the first commit is being written (Apply blocks)
+	waitApplying(t, store) // the first commit is being written (Apply blocks)
 	type result struct {
 		seq uint64
 		err error
@@ -75,7 +75,7 @@ func TestSealAnsweredAcrossRestart(t *testing.T) {
 	sys := actor.NewActorSystem()
 	p, _ := spawnIn(t, sys, store, nil)
 	go p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)})
-	<-store.applying // the commit is being written (Apply blocks)
+	waitApplying(t, store) // the commit is being written (Apply blocks)
 	res := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -109,7 +109,7 @@ func TestSealRefusesCommitsNotYetNumbered(t *testing.T) {
 	store := &memStore{block: make(chan struct{}), applying: make(chan struct{}, 1)}
 	p, self := spawn(t, store)
 	go p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(1)})
-	<-store.applying // the first commit is being written
+	waitApplying(t, store) // the first commit is being written
 	type result struct {
 		ops []crdt.Op
 		err error
@@ -132,5 +132,15 @@ func TestSealRefusesCommitsNotYetNumbered(t *testing.T) {
 	close(store.block)
 	if last, _ := store.LastSeq(self); last > 1 {
 		t.Fatalf("last seq %d after the seal, want 1", last)
+	}
+}
+
+// waitApplying waits until a commit is in the store's Apply.
+func waitApplying(t *testing.T, store *memStore) {
+	t.Helper()
+	select {
+	case <-store.applying:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no commit reached the store")
 	}
 }

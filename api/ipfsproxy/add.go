@@ -298,21 +298,28 @@ func (s *Server) dagImport(w http.ResponseWriter, r *http.Request) {
 	}
 	st := newStream(w, "application/json", "X-Chunked-Output")
 	if !pinRoots {
-		roots = nil // Kubo tells only the roots it pinned, or failed to: its CLI prints each as "Pinned root"
+		st.finish(nil) // Kubo tells only the roots it pinned, or failed to: its CLI prints each as "Pinned root"
+		return
 	}
+	// The first CARs' roots were protected from gc when they were imported: renewed now that
+	// the last one is in, however long the upload took.
+	s.d.Node.ProtectRoots(roots)
 	for _, root := range roots {
 		var line importRoot
 		line.Root.Cid.Slash = root.String()
-		// A backend that cannot tell (HasBlock fails) gets the pin: the cluster fetches.
-		if has, err := s.d.Node.HasBlock(r.Context(), root); err == nil && !has {
+		has, err := s.d.Node.HasBlock(r.Context(), root)
+		switch {
+		case err == nil && !has:
 			line.Root.PinErrorMsg = fmt.Sprintf("not pinned: the root block %s is in none of the imported CARs, nor on this peer's IPFS node", root)
-		} else if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
-			if !st.started {
-				// Nothing is pinned yet: the whole import failed.
-				st.finish(fmt.Errorf("pinning root %s: %w", root, err))
-				return
+		default:
+			if err != nil && !errors.Is(err, ErrNotImplemented) {
+				// Cannot tell: the pin goes ahead (the cluster fetches what is missing).
+				s.log.Debug("dag import: checking for a root block", "cid", root, "err", err)
 			}
-			line.Root.PinErrorMsg = err.Error()
+			// Each root's failure is its line's, as in Kubo (its CLI fails on the first).
+			if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
+				line.Root.PinErrorMsg = err.Error()
+			}
 		}
 		if st.json(line) != nil {
 			break

@@ -50,6 +50,9 @@ type Node interface {
 	// HasBlock reports whether the node holds the block c, without going to the network;
 	// ErrNotImplemented when the backend cannot tell.
 	HasBlock(ctx context.Context, c api.Cid) (bool, error)
+	// ProtectRoots keeps just-imported roots from the node's GC for a while, until they are
+	// pinned (a node without such a GC ignores it).
+	ProtectRoots(roots []api.Cid)
 	// OpenFile opens the UnixFS file c from offset and returns its whole size.
 	OpenFile(ctx context.Context, c api.Cid, offset int64) (io.ReadCloser, int64, error)
 	// GetBlock returns a block's raw bytes.
@@ -87,6 +90,15 @@ func (n backendNode) HasBlock(ctx context.Context, c api.Cid) (bool, error) {
 		return false, n.notImpl("block/stat")
 	}
 	return bp.HasBlock(ctx, c.Cid)
+}
+
+// rootProtector is what the embedded node has to protect imported roots from its GC.
+type rootProtector interface{ ProtectRoots(roots []api.Cid) }
+
+func (n backendNode) ProtectRoots(roots []api.Cid) {
+	if p, ok := n.Backend.(rootProtector); ok {
+		p.ProtectRoots(roots)
+	}
 }
 
 func (n backendNode) notImpl(what string) error {

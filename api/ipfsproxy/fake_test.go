@@ -215,9 +215,10 @@ func (h *fakeHealth) IPFSGC(context.Context, bool) (api.GlobalRepoGC, error) { r
 
 // fakeNode holds files (UnixFS by CID) and blocks.
 type fakeNode struct {
-	files    map[string]string
-	paths    map[string]api.Cid
-	imported []api.Cid
+	files     map[string]string
+	paths     map[string]api.Cid
+	imported  []api.Cid
+	protected []api.Cid
 }
 
 func (n *fakeNode) ID(context.Context) (api.IPFSID, error) {
@@ -261,6 +262,9 @@ func (n *fakeNode) ImportCARRoots(_ context.Context, r io.Reader) ([]api.Cid, er
 	}
 	return roots, nil
 }
+
+// ProtectRoots records the roots a dag import protected before pinning them.
+func (n *fakeNode) ProtectRoots(roots []api.Cid) { n.protected = append(n.protected, roots...) }
 
 // HasBlock: the roots imported with their blocks.
 func (n *fakeNode) HasBlock(_ context.Context, c api.Cid) (bool, error) {

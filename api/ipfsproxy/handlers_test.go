@@ -395,10 +395,23 @@ func TestEmbeddedNodeEndpoints(t *testing.T) {
 			t.Fatalf("root %s not pinned: %v %v", name, err, root)
 		}
 	}
+	if !slices.Contains(e.node.protected, cidOf("eight")) || !slices.Contains(e.node.protected, cidOf("four")) {
+		t.Fatalf("the roots were not protected from gc before their pins: %v", e.node.protected)
+	}
 	body, ct = car("CAR:")
 	if w = e.do(http.MethodPost, "/api/v0/dag/import", body, ct); w.Code != 200 || len(lines(t, w)) != 0 {
 		t.Fatalf("a CAR without roots: %d %s", w.Code, w.Body.String())
 	}
+	// A pin that fails is its root's line, as in Kubo, whatever comes before it: the other
+	// roots are still told.
+	e.pins.fail = fmt.Errorf("%w: the pin queue is full", api.ErrUnavailable)
+	body, ct = car("CAR:nine,!ten")
+	w = e.do(http.MethodPost, "/api/v0/dag/import", body, ct)
+	ls = lines(t, w)
+	if w.Code != 200 || len(ls) != 2 || !strings.Contains(fmt.Sprint(ls[0]["Root"]), "queue is full") || !strings.Contains(fmt.Sprint(ls[1]["Root"]), "in none of the imported CARs") {
+		t.Fatalf("a failing pin: %d %v", w.Code, ls)
+	}
+	e.pins.fail = nil
 
 	// Anything else: 501 in Kubo's shape; outside the API: 404.
 	w = e.post("/api/v0/swarm/peers")

@@ -34,7 +34,7 @@ type Config struct {
 // DefaultListen is IPFS Cluster's pinning service API address.
 const DefaultListen = "/ip4/127.0.0.1/tcp/9097"
 
-// DefaultConfig: 127.0.0.1:9097, headers within 5s, requests within 30s, responses within 60s,
+// DefaultConfig: 127.0.0.1:9097, headers within 5s, bodies within 30s, responses within 60s,
 // idle connections closed after 120s (the requests and answers are small JSON documents).
 func DefaultConfig() Config {
 	return Config{

@@ -1,6 +1,7 @@
 package pinsvc
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -48,10 +49,12 @@ func New(cfg Config, d Deps, logger *slog.Logger) (*Server, error) {
 	s.clock.now = time.Now
 	s.handler = s.guardBody(http.HandlerFunc(s.route))
 	s.srv = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
+		Handler: s.handler,
+		// read_timeout bounds bodies (guardBody), not http.Server's whole request; a header
+		// or idle timeout of 0 still falls back to it, as net/http's own fallbacks did.
+		ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout.D(), cfg.ReadTimeout.D()),
 		WriteTimeout:      cfg.WriteTimeout.D(),
-		IdleTimeout:       cfg.IdleTimeout.D(),
+		IdleTimeout:       cmp.Or(cfg.IdleTimeout.D(), cfg.ReadTimeout.D()),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

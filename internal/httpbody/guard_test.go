@@ -2,11 +2,13 @@ package httpbody
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +109,59 @@ func TestStreamedBodyIsBoundedPerStall(t *testing.T) {
 	if Status(&TimeoutError{}) != http.StatusRequestTimeout || Status(io.ErrUnexpectedEOF) != http.StatusBadRequest {
 		t.Fatal("Status mapping")
 	}
+}
+
+// A streamed body that stalls longer than Timeout is a 408 saying so.
+func TestStreamedBodyThatStallsIs408(t *testing.T) {
+	g := Guard{Timeout: 200 * time.Millisecond, Key: "x.read_timeout", Streamed: func(*http.Request) bool { return true }}
+	srv := httptest.NewServer(g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), Status(err))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})))
+	defer srv.Close()
+	resp := rawRequest(t, srv.URL, "POST", "/")
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "stalled for longer than 200ms (x.read_timeout)") {
+		t.Fatalf("got %d %q, want 408 saying the body stalled", resp.StatusCode, b)
+	}
+}
+
+// After an error answered before the body was read, the server reads no more of it: the
+// connection ends at once, not after net/http's drain of up to 256 KiB (which a client
+// trickling its body stretches as it likes).
+func TestEarlyErrorEndsTheConnection(t *testing.T) {
+	g := Guard{Timeout: time.Minute, Key: "x.read_timeout"}
+	srv := httptest.NewServer(g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	})))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	// Keep sending body bytes, as a trickling client does: the server must close anyway.
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		if _, err := conn.Write([]byte("more body bytes ")); err != nil {
+			return // closed by the server
+		}
+		if _, err := br.ReadByte(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return // EOF or reset: closed
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	}
+	t.Fatal("the server kept reading the body of a request it had refused")
 }

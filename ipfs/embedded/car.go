@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/ipfs/boxo/verifcid"
 	blocks "github.com/ipfs/go-block-format"
@@ -40,10 +39,19 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (api.Cid, error) {
 }
 
 // ImportCARRoots is ImportCAR for a CAR with any number of roots, which it need not carry (they
-// may come in another CAR of the same import: Kubo's dag import). The roots it carries stay
-// protected from GC for Config.AddGrace.
+// may come in another CAR of the same import: Kubo's dag import). Every root it lists stays
+// protected from GC for Config.AddGrace (ProtectRoots renews that).
 func (n *Node) ImportCARRoots(ctx context.Context, r io.Reader) ([]api.Cid, error) {
 	return n.importCAR(ctx, r, false)
+}
+
+// ProtectRoots protects roots from GC for Config.AddGrace from now, as an import does: the
+// proxy's dag import renews the protection of every CAR's roots once the last CAR is in, so a
+// long upload's first roots do not expire before they are pinned.
+func (n *Node) ProtectRoots(roots []api.Cid) {
+	for _, r := range roots {
+		n.recent.add(r.Cid)
+	}
 }
 
 func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid, error) {
@@ -55,7 +63,7 @@ func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid,
 
 	st := &stager{dir: n.cfg.Dir}
 	defer st.close()
-	roots, carried, err := readCAR(ctx, r, st.add, one)
+	roots, _, err := readCAR(ctx, r, st.add, one)
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +73,9 @@ func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid,
 	}
 	out := make([]api.Cid, len(roots))
 	for i, root := range roots {
-		if carried[i] {
-			n.recent.add(root)
-		}
+		// Every listed root, carried or not: another CAR of the same import may carry it (the
+		// GC walk skips what is missing).
+		n.recent.add(root)
 		out[i] = api.NewCid(root)
 	}
 	n.stats.invalidate()
@@ -95,9 +103,6 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error, one
 	cr := &countingReader{r: br}
 	rd, err := car.NewBlockReader(cr)
 	if err != nil {
-		if strings.Contains(err.Error(), "no roots") { // go-car rejects a root-less header itself
-			return nil, nil, bad("CAR has 0 roots; exactly one is required")
-		}
 		return nil, nil, bad("not a CAR stream: %v", err)
 	}
 	if one && len(rd.Roots) != 1 {

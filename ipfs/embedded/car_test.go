@@ -220,3 +220,24 @@ func TestImportCARRoots(t *testing.T) {
 		t.Fatalf("ImportCARRoots of garbage: %v, want ErrBadCAR", err)
 	}
 }
+
+// A root one CAR lists and another carries stays from GC until it is pinned: the roots of a dag
+// import are protected whether or not their own CAR carried them. (Review.)
+func TestImportCARRootsProtectsRootsCarriedElsewhere(t *testing.T) {
+	root, bs := testDAG(t, 11, 2, 100)
+	n := newNode(t)
+	if _, err := n.ImportCARRoots(testCtx(t), bytes.NewReader(carV1([]cid.Cid{root}, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ImportCARRoots(testCtx(t), bytes.NewReader(carV1(nil, bs))); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := n.GC(testCtx(t)); err != nil || len(removed) != 0 {
+		t.Fatalf("GC removed %v (%v) of a DAG imported but not yet pinned", removed, err)
+	}
+	// ProtectRoots (the proxy, once the last CAR is in) keeps it so.
+	n.ProtectRoots([]api.Cid{api.NewCid(root)})
+	if removed, _ := n.GC(testCtx(t)); len(removed) != 0 {
+		t.Fatalf("GC removed %v after ProtectRoots", removed)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/url"
-	"strings"
 	"sync"
 
 	car "github.com/ipld/go-car/v2"
@@ -155,9 +154,6 @@ func scanCARInto(ctx context.Context, r io.Reader, held *spillBuffer, one bool) 
 	}
 	rd, err := car.NewBlockReader(br)
 	if err != nil {
-		if strings.Contains(err.Error(), "no roots") { // go-car rejects a root-less header itself
-			return nil, bad("CAR has 0 roots; exactly one is required")
-		}
 		return nil, bad("not a CAR stream: %v", err)
 	}
 	for _, root := range rd.Roots {
