@@ -143,6 +143,12 @@ func spawnDigests(t *testing.T, store Store, local Local, passes passgate.Gate) 
 // it with the test.
 func spawnWith(t *testing.T, deps Deps) (*actor.ActorSystem, *actor.PID) {
 	t.Helper()
+	return spawnLogged(t, deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// spawnLogged is spawnWith logging the actor's lines to log.
+func spawnLogged(t *testing.T, deps Deps, log *slog.Logger) (*actor.ActorSystem, *actor.PID) {
+	t.Helper()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -159,7 +165,7 @@ func spawnWith(t *testing.T, deps Deps) (*actor.ActorSystem, *actor.PID) {
 	if deps.Members == nil {
 		deps.Members = struct{ Members }{}
 	}
-	d, err := Spawn(r, deps, quiet)
+	d, err := Spawn(r, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}

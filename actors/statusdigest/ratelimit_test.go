@@ -1,10 +1,18 @@
 package statusdigest
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/internal/poll"
+	"github.com/pincluster/pincluster/internal/testpeer"
+	sd "github.com/pincluster/pincluster/statusdigest"
 )
 
 // TestRateLimitPerPeer: a peer gets its burst at once and Rate per second after; a flooding
@@ -38,5 +46,76 @@ func TestRateLimitPerPeer(t *testing.T) {
 	now = now.Add(200 * time.Millisecond)
 	if !r.take(flood, now) || !r.take(flood, now) || r.take(flood, now) {
 		t.Fatal("200ms at 10/s should allow exactly 2")
+	}
+}
+
+// countingReplicas counts the digests the actor applies to the replica.
+type countingReplicas struct {
+	*memStore
+	mu      sync.Mutex
+	applied map[peer.ID]int
+}
+
+func (c *countingReplicas) ApplyDigest(p peer.ID, d sd.Digest, _ time.Time) (sd.Meta, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.applied[p]++
+	return sd.Meta{Epoch: d.Epoch, Contiguous: d.Seq, Heard: d.Seq}, nil // current: no pull
+}
+
+func (c *countingReplicas) count(p peer.ID) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied[p]
+}
+
+// everyone trusts every peer and has removed none.
+type everyone struct{}
+
+func (everyone) Allowed(peer.ID) bool   { return true }
+func (everyone) IsRemoved(peer.ID) bool { return false }
+
+// lockedBuffer is a log destination safe for the actor's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestFloodingPeerIsLimitedAndLogged goes through the actor, as the gossip reader hands digests
+// over: a peer flooding digests gets its burst applied and the rest dropped, with one warning
+// naming it however many are dropped; a quiet peer's digest still goes in. (QA: only the token
+// bucket was tested.)
+func TestFloodingPeerIsLimitedAndLogged(t *testing.T) {
+	store := &countingReplicas{memStore: newMemStore(), applied: map[peer.ID]int{}}
+	cfg := Default()
+	cfg.Rate, cfg.Burst = 0.001, 5 // no refill within the test
+	logs := &lockedBuffer{}
+	system, pid := spawnLogged(t, Deps{Store: store, Topic: topicFunc(func([]byte) {}), Local: localPass{}, Config: cfg, Members: everyone{}},
+		slog.New(slog.NewTextHandler(logs, nil)))
+	flood, quiet := testpeer.ID(t, 2), testpeer.ID(t, 3)
+	for i := range 200 {
+		system.Root.Send(pid, received{from: flood, d: sd.Digest{Epoch: 1, Seq: uint64(i + 1)}})
+	}
+	system.Root.Send(pid, received{from: quiet, d: sd.Digest{Epoch: 1, Seq: 1}})
+	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return store.count(quiet) == 1 }) {
+		t.Fatal("the quiet peer's digest was not applied")
+	}
+	if n := store.count(flood); n != cfg.Burst {
+		t.Fatalf("%d of the flooding peer's 200 digests applied, want its burst of %d", n, cfg.Burst)
+	}
+	if n := strings.Count(logs.String(), "a peer floods status digests"); n != 1 || !strings.Contains(logs.String(), flood.String()) {
+		t.Fatalf("%d flood warnings, want 1 naming the peer; log:\n%s", n, logs.String())
 	}
 }
