@@ -1,7 +1,6 @@
 package statusdigest
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/internal/poll"
+	"github.com/pincluster/pincluster/internal/syncbuf"
 	"github.com/pincluster/pincluster/internal/testpeer"
 	sd "github.com/pincluster/pincluster/statusdigest"
 )
@@ -75,24 +75,6 @@ type everyone struct{}
 func (everyone) Allowed(peer.ID) bool   { return true }
 func (everyone) IsRemoved(peer.ID) bool { return false }
 
-// lockedBuffer is a log destination safe for the actor's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestFloodingPeerIsLimitedAndLogged goes through the actor, as the gossip reader hands digests
 // over: a peer flooding digests gets its burst applied and the rest dropped, with one warning
 // naming it however many are dropped; a quiet peer's digest still goes in. (QA: only the token
@@ -101,7 +83,7 @@ func TestFloodingPeerIsLimitedAndLogged(t *testing.T) {
 	store := &countingReplicas{memStore: newMemStore(), applied: map[peer.ID]int{}}
 	cfg := Default()
 	cfg.Rate, cfg.Burst = 0.001, 5 // no refill within the test
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	system, pid := spawnLogged(t, Deps{Store: store, Topic: topicFunc(func([]byte) {}), Local: localPass{}, Config: cfg, Members: everyone{}},
 		slog.New(slog.NewTextHandler(logs, nil)))
 	flood, quiet := testpeer.ID(t, 2), testpeer.ID(t, 3)

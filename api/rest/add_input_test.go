@@ -3,7 +3,6 @@ package rest
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -14,9 +13,11 @@ import (
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/internal/cartest"
 	"github.com/pincluster/pincluster/ipfs/embedded"
 )
 
@@ -64,24 +65,13 @@ func multipartOf(t testing.TB, dir files.Directory) ([]byte, string) {
 	return b, "multipart/form-data; boundary=" + mfr.Boundary()
 }
 
-// rawCAR encodes a CARv1 with the given roots and blocks.
-func rawCAR(roots []cid.Cid, blocks ...*merkledag.ProtoNode) []byte {
-	var hdr bytes.Buffer
-	hdr.Write([]byte{0xa2, 0x65, 'r', 'o', 'o', 't', 's', 0x80 | byte(len(roots))})
-	for _, r := range roots {
-		cb := append([]byte{0x00}, r.Bytes()...)
-		hdr.Write([]byte{0xd8, 0x2a, 0x58, byte(len(cb))})
-		hdr.Write(cb)
+// rawCAR encodes a CARv1 with the given roots and blocks (internal/cartest).
+func rawCAR(roots []cid.Cid, nodes ...*merkledag.ProtoNode) []byte {
+	bs := make([]blocks.Block, len(nodes))
+	for i, n := range nodes {
+		bs[i] = n
 	}
-	hdr.Write([]byte{0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01})
-	out := binary.AppendUvarint(nil, uint64(hdr.Len()))
-	out = append(out, hdr.Bytes()...)
-	for _, b := range blocks {
-		c := b.Cid().Bytes()
-		out = binary.AppendUvarint(out, uint64(len(c)+len(b.RawData())))
-		out = append(append(out, c...), b.RawData()...)
-	}
-	return out
+	return cartest.V1(roots, bs)
 }
 
 // Bad add input is a 4xx with a JSON message before anything is shown as added: a malformed or

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/internal/poll"
+	"github.com/pincluster/pincluster/internal/syncbuf"
 )
 
 // The tests that need Kubo share one daemon, started on first use and stopped by TestMain.
@@ -39,7 +40,7 @@ type daemon struct {
 	dir     string
 	cmd     *exec.Cmd
 	apiAddr string
-	log     *syncWriter
+	log     *syncbuf.Buffer
 	done    chan struct{}
 }
 
@@ -99,7 +100,7 @@ func startDaemon(bin string) (*daemon, error) {
 			return nil, err
 		}
 	}
-	d := &daemon{dir: dir, log: &syncWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
+	d := &daemon{dir: dir, log: &syncbuf.Buffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bin, "daemon", "--offline")
 	d.cmd.Env = env
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
@@ -145,23 +146,6 @@ func (d *daemon) stop() {
 		<-d.done
 	}
 	os.RemoveAll(d.dir)
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }
 
 // testCtx is bounded well under the package's time budget.

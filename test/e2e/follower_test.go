@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/internal/poll"
+	"github.com/pincluster/pincluster/internal/syncbuf"
 )
 
 // startFollower runs `pincluster follow NAME run` and waits until the follower's REST API
@@ -21,7 +22,7 @@ func startFollower(t *testing.T, followDir, name string, env []string) *daemon {
 	t.Helper()
 	cmd := exec.Command(binPath, "follow", "--follow-dir", followDir, name, "run")
 	cmd.Env = append(os.Environ(), env...)
-	log := &safeBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

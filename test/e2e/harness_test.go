@@ -7,11 +7,11 @@ import (
 	"context"
 	"fmt"
 	"github.com/pincluster/pincluster/internal/poll"
+	"github.com/pincluster/pincluster/internal/syncbuf"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,27 +70,9 @@ type daemon struct {
 	t    *testing.T
 	dir  string
 	cmd  *exec.Cmd
-	log  *safeBuffer
+	log  *syncbuf.Buffer
 	done chan struct{}
 	env  []string
-}
-
-// safeBuffer is a bytes.Buffer safe for the daemon's writes and the test's reads.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // cli runs a client command against this daemon's config dir.
@@ -121,7 +103,7 @@ func startDaemon(t *testing.T, dir string, env []string, args ...string) *daemon
 	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"--config", dir, "daemon"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	log := &safeBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 
 	gocid "github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
+
+	"github.com/pincluster/pincluster/internal/syncbuf"
 )
 
 // writeCidFile writes n distinct CIDs (raw, sha2-256 of seed and index), one per line.
@@ -70,7 +72,7 @@ func TestBatchIngestSurvivesSIGKILL(t *testing.T) {
 	want := writeCidFile(t, file, "ingest-e2e", 100_000)
 
 	cmd := exec.Command(binPath, "--config", dir, "--enc", "json", "pin", "add", "--from", file)
-	var out safeBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -183,7 +185,7 @@ func TestBatchIngestInterrupted(t *testing.T) {
 	file := filepath.Join(work, "cids.txt")
 	want := writeCidFile(t, file, "interrupt-e2e", 200_000)
 	cmd := exec.Command(binPath, "--config", dir, "--enc", "json", "pin", "add", "--from", file)
-	var out, errb safeBuffer
+	var out, errb syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

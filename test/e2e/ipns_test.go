@@ -29,6 +29,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
+	"github.com/pincluster/pincluster/internal/syncbuf"
 )
 
 // kuboDaemon is a real Kubo (PINCLUSTER_KUBO_BIN) on loopback, stopped at cleanup.
@@ -70,7 +72,7 @@ func startKubo(t *testing.T, secret string) *kuboDaemon {
 	}
 	cmd := exec.Command(bin, "daemon")
 	cmd.Env = k.env
-	log := &safeBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

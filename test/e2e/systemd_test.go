@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pincluster/pincluster/internal/syncbuf"
 )
 
 // TestSystemdNotify plays systemd for a Type=notify unit: a unixgram socket as NOTIFY_SOCKET
@@ -39,7 +41,7 @@ func TestSystemdNotify(t *testing.T) {
 	cmd := exec.Command(binPath, "--config", filepath.Join(dir, "peer"), "daemon")
 	// 2s: pings every second, so the test sees two within a few seconds.
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=2000000")
-	log := &safeBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
