@@ -14,13 +14,14 @@ func (p *Peer) notifyReady() error {
 	if err != nil {
 		return err
 	}
+	// READY=1 before the first WATCHDOG=1, in the order systemd expects them.
+	if err := sdnotify.Ready(); err != nil {
+		p.log.Warn("cannot tell systemd the peer is ready", "err", err)
+	}
 	if ok {
 		if _, err := watchdog.Spawn(p.root, watchdog.Deps{Every: every, Probe: p.root.PID(), Ping: sdnotify.Watchdog}, p.log); err != nil {
 			return err
 		}
-	}
-	if err := sdnotify.Ready(); err != nil {
-		p.log.Warn("cannot tell systemd the peer is ready", "err", err)
 	}
 	return nil
 }

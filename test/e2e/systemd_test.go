@@ -57,7 +57,8 @@ func TestSystemdNotify(t *testing.T) {
 		}
 	})
 
-	expect := func(want string, within time.Duration) {
+	// expect waits for want, failing on a message containing notBefore first.
+	expect := func(want, notBefore string, within time.Duration) {
 		t.Helper()
 		deadline := time.After(within)
 		for {
@@ -69,6 +70,9 @@ func TestSystemdNotify(t *testing.T) {
 				if strings.Contains(s, want) {
 					return
 				}
+				if notBefore != "" && strings.Contains(s, notBefore) {
+					t.Fatalf("%q came before %s", s, want)
+				}
 			case <-done:
 				t.Fatalf("daemon exited before sending %s", want)
 			case <-deadline:
@@ -76,16 +80,16 @@ func TestSystemdNotify(t *testing.T) {
 			}
 		}
 	}
-	expect("READY=1", 60*time.Second)
+	expect("READY=1", "WATCHDOG=1", 60*time.Second)
 	// READY=1 is a promise that clients can connect: the API must answer now, without a retry.
 	if r := d.cli("id"); r.code != 0 {
 		t.Fatalf("READY=1 came but `id` failed: %s", r)
 	}
-	expect("WATCHDOG=1", 10*time.Second)
-	expect("WATCHDOG=1", 10*time.Second) // a second one: the pings are periodic, not one-off
+	expect("WATCHDOG=1", "", 10*time.Second)
+	expect("WATCHDOG=1", "", 10*time.Second) // a second one: the pings are periodic, not one-off
 
 	cmd.Process.Signal(syscall.SIGTERM)
-	expect("STOPPING=1", 30*time.Second)
+	expect("STOPPING=1", "", 30*time.Second)
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
