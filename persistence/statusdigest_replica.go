@@ -406,8 +406,11 @@ type DigestView struct {
 
 // viewIter is one peer's iterator and the last key asked of it.
 type viewIter struct {
-	it   *badger.Iterator
-	last []byte
+	it     *badger.Iterator
+	prefix []byte // the peer's key prefix
+	// last is the key of the previous Lookup (a call out of order seeks back); next is a spare
+	// buffer for the following key: the two are swapped, so a pass allocates no key per call.
+	last, next []byte
 }
 
 // OpenDigestView opens a read snapshot of the replicas. On a closing store the view answers
@@ -426,19 +429,20 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 		return statusdigest.Entry{}, false, ErrClosed
 	}
 	vi := v.iters[p]
-	prefix := digestPeerPrefix(p)
-	key := append(prefix[:len(prefix):len(prefix)], c...)
-	if vi == nil {
+	fresh := vi == nil
+	if fresh {
+		prefix := digestPeerPrefix(p)
 		opts := badger.DefaultIteratorOptions
 		// Values are small and inline: reading them in place beats prefetching copies.
 		opts.Prefix, opts.PrefetchValues = prefix, false
-		vi = &viewIter{it: v.txn.NewIterator(opts)}
+		vi = &viewIter{it: v.txn.NewIterator(opts), prefix: prefix}
 		v.iters[p] = vi
-		vi.it.Seek(key)
-	} else if bytes.Compare(key, vi.last) < 0 {
-		vi.it.Seek(key) // asked out of order
 	}
-	vi.last = append(vi.last[:0], key...)
+	key := append(append(vi.next[:0], vi.prefix...), c...)
+	if fresh || bytes.Compare(key, vi.last) < 0 {
+		vi.it.Seek(key) // first, or asked out of order
+	}
+	vi.next, vi.last = vi.last, key
 	it := vi.it
 	for steps := 0; it.Valid() && bytes.Compare(it.Item().Key(), key) < 0; steps++ {
 		if steps == 16 { // far behind: seek rather than walk

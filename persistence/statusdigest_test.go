@@ -196,6 +196,53 @@ func TestDigestNewEpochDropsReplica(t *testing.T) {
 	}
 }
 
+// TestDigestViewLookupsInAnyOrder: a view answers lookups of two peers interleaved, in CID
+// order, skipping CIDs, and back out of order (its key buffers are reused from call to call).
+func TestDigestViewLookupsInAnyOrder(t *testing.T) {
+	rep, _ := openTemp(t)
+	a, b := newPeer(t, 4), newPeer(t, 5)
+	var cids [][]byte
+	for i := range 40 {
+		cids = append(cids, mkCid(t, 100+i).Bytes())
+	}
+	slices.SortFunc(cids, bytes.Compare)
+	entries := func(odd int) []statusdigest.Entry {
+		var es []statusdigest.Entry
+		for i, c := range cids {
+			if i%2 == odd {
+				es = append(es, statusdigest.Entry{Cid: c, Status: api.TrackerStatusPinned, Seq: 1})
+			}
+		}
+		return es
+	}
+	now := time.Now()
+	for i, p := range []peer.ID{a, b} {
+		if _, err := rep.ApplyDigest(p, statusdigest.Digest{Epoch: 1, Seq: 1, Entries: entries(i)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := rep.OpenDigestView()
+	defer v.Close()
+	check := func(i int) {
+		t.Helper()
+		for j, p := range []peer.ID{a, b} {
+			e, ok, err := v.Lookup(p, cids[i])
+			if err != nil || ok != (i%2 == j) || ok && !bytes.Equal(e.Cid, cids[i]) {
+				t.Fatalf("cid %d, peer %d: %+v %v %v", i, j, e, ok, err)
+			}
+		}
+	}
+	for i := 0; i < len(cids); i += 3 { // forward, skipping
+		check(i)
+	}
+	for i := len(cids) - 1; i >= 0; i-- { // backward: each call out of order
+		check(i)
+	}
+	for i := range cids {
+		check(i)
+	}
+}
+
 // TestDigestReplicaKeepsIdentity: a heartbeat's peername and IPFS peer ID go into the
 // replica's meta (stored); a later heartbeat without them (a peer of an earlier version, or
 // whose IPFS node did not answer), a delta and a new epoch leave them; a new one replaces them.
