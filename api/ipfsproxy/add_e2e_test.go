@@ -14,29 +14,15 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/pincluster/pincluster/config/servicejson"
-	"github.com/pincluster/pincluster/internal/identity"
-	"github.com/pincluster/pincluster/peer"
 )
 
 // TestAddSeveralFilesPinsEach: through a real peer's proxy (embedded IPFS node, the cluster's
 // own add), the body Kubo's CLI sends for `ipfs add -r f1 d f2` pins f1, d and f2, each with the
 // CID a lone add of it gives, and answers one line per file and directory.
 func TestAddSeveralFilesPinsEach(t *testing.T) {
-	cfg := servicejson.Default()
-	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.API.PinSvcAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax = -1, -1
-	ident, err := identity.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := peer.New(context.Background(), t.TempDir(), cfg, ident, peer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := loopbackPeer(t, func(cfg *servicejson.Config) {
+		cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax = -1, -1
+	})
 	_, hostport, err := manet.DialArgs(ma.StringCast(p.IPFSProxyAddr()))
 	if err != nil {
 		t.Fatal(err)

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/config/servicejson"
-	"github.com/pincluster/pincluster/internal/identity"
 	"github.com/pincluster/pincluster/internal/poll"
-	"github.com/pincluster/pincluster/peer"
 )
 
 // startKubo runs `ipfs daemon --offline` on a fresh test repo (loopback, port 0) and returns
@@ -74,21 +72,9 @@ func TestKuboBackendForwarding(t *testing.T) {
 		t.Skip("SKIPPED: Kubo's CLI not found: run `make kubo` or set PINCLUSTER_KUBO_BIN; forwarding to Kubo is NOT tested")
 	}
 	kuboAPI := startKubo(t, bin)
-	cfg := servicejson.Default()
-	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.API.PinSvcAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.IPFS.Backend, cfg.IPFS.NodeMultiaddress = "kubo", kuboAPI
-	ident, err := identity.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := peer.New(context.Background(), t.TempDir(), cfg, ident, peer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := loopbackPeer(t, func(cfg *servicejson.Config) {
+		cfg.IPFS.Backend, cfg.IPFS.NodeMultiaddress = "kubo", kuboAPI
+	})
 	clientRepo := t.TempDir()
 	ipfs := func(api string, args ...string) string {
 		t.Helper()

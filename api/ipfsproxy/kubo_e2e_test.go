@@ -18,8 +18,6 @@ import (
 
 	"github.com/pincluster/pincluster/config/servicejson"
 	"github.com/pincluster/pincluster/internal/cartest"
-	"github.com/pincluster/pincluster/internal/identity"
-	"github.com/pincluster/pincluster/peer"
 )
 
 // kuboBin is Kubo's CLI: $PINCLUSTER_KUBO_BIN (make test-kubo sets it) or tools/kubo/bin/ipfs
@@ -46,22 +44,9 @@ func TestKuboCLIAgainstProxy(t *testing.T) {
 	if bin == "" {
 		t.Skip("SKIPPED: Kubo's CLI not found: run `make kubo` (tools/kubo/bin/ipfs) or set PINCLUSTER_KUBO_BIN; the IPFS proxy is NOT tested against Kubo's client")
 	}
-	dir := t.TempDir()
-	cfg := servicejson.Default()
-	cfg.Cluster.ListenMultiaddress = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.API.RestAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.API.IPFSProxy.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.API.PinSvcAPI.ListenMultiaddress = "/ip4/127.0.0.1/tcp/0"
-	cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax = -1, -1
-	ident, err := identity.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := peer.New(context.Background(), dir, cfg, ident, peer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := loopbackPeer(t, func(cfg *servicejson.Config) {
+		cfg.Cluster.ReplicationFactorMin, cfg.Cluster.ReplicationFactorMax = -1, -1
+	})
 	api := p.IPFSProxyAddr()
 	if api == "" {
 		t.Fatal("no IPFS proxy address")
