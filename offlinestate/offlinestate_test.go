@@ -85,22 +85,11 @@ func TestStateImportRefusesPinsOverTheLimits(t *testing.T) {
 // A store written before the name and metadata indexes gets them from `state upgrade`; a
 // second upgrade has nothing to do.
 func TestUpgradeBuildsIndexes(t *testing.T) {
-	dir := t.TempDir()
-	initDir(t, dir)
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	dir := initStore(t)
 	// What a store of an earlier version looks like: no m/indexed mark.
-	db, err := badger.Open(badger.DefaultOptions(PinsetDir(dir)).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte("m/indexed")) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	rawStore(t, dir, func(db *badger.DB) error {
+		return db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte("m/indexed")) })
+	})
 	var out bytes.Buffer
 	if err := Upgrade(dir, &out); err != nil {
 		t.Fatal(err)
@@ -118,13 +107,7 @@ func TestUpgradeBuildsIndexes(t *testing.T) {
 // the store holds on disk once opened, and the README and docs/deploy.md quote that number
 // (QA: the upgrade printed version 1, the README said format 3, the store wrote 4).
 func TestUpgradePrintsTheStoreFormat(t *testing.T) {
-	dir := t.TempDir()
-	initDir(t, dir)
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	dir := initStore(t)
 	// A store of the previous format, which opening marks current.
 	setFormat := func(txn *badger.Txn) error { return txn.Set([]byte("m/format"), binary.BigEndian.AppendUint64(nil, 3)) }
 	rawStore(t, dir, func(db *badger.DB) error { return db.Update(setFormat) })
@@ -163,6 +146,20 @@ func TestUpgradePrintsTheStoreFormat(t *testing.T) {
 }
 
 // rawStore runs f on dir's pinset store opened as a bare Badger database.
+// initStore is a peer directory, initialised, whose pinset store was opened once (as a
+// daemon leaves it).
+func initStore(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	initDir(t, dir)
+	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return dir
+}
+
 func rawStore(t *testing.T, dir string, f func(*badger.DB) error) {
 	t.Helper()
 	db, err := badger.Open(badger.DefaultOptions(PinsetDir(dir)).WithLogger(nil))
