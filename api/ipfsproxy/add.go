@@ -308,18 +308,14 @@ func (s *Server) dagImport(w http.ResponseWriter, r *http.Request) {
 		var line importRoot
 		line.Root.Cid.Slash = root.String()
 		has, err := s.d.Node.HasBlock(r.Context(), root)
-		switch {
-		case err == nil && !has:
+		if err != nil && !errors.Is(err, ErrNotImplemented) {
+			// Cannot tell: the pin goes ahead (the cluster fetches what is missing).
+			s.log.Debug("dag import: checking for a root block", "cid", root, "err", err)
+		}
+		if err == nil && !has {
 			line.Root.PinErrorMsg = fmt.Sprintf("not pinned: the root block %s is in none of the imported CARs, nor on this peer's IPFS node", root)
-		default:
-			if err != nil && !errors.Is(err, ErrNotImplemented) {
-				// Cannot tell: the pin goes ahead (the cluster fetches what is missing).
-				s.log.Debug("dag import: checking for a root block", "cid", root, "err", err)
-			}
-			// Each root's failure is its line's, as in Kubo (its CLI fails on the first).
-			if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
-				line.Root.PinErrorMsg = err.Error()
-			}
+		} else if _, err := s.d.Pins.Pin(r.Context(), root, api.PinOptions{}); err != nil {
+			line.Root.PinErrorMsg = err.Error() // each root's failure is its line's, as in Kubo
 		}
 		if st.json(line) != nil {
 			break

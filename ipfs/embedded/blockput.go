@@ -69,7 +69,7 @@ func ImportFiles(ctx context.Context, dag format.DAGService, dir files.Directory
 // that the CAR carries), handing each block to put, and returns the root. Every decoding
 // problem is an error wrapping ipfs.ErrBadCAR.
 func ReadCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error) (api.Cid, error) {
-	roots, _, err := readCAR(ctx, r, put, true)
+	roots, err := readCAR(ctx, r, put, true)
 	if err != nil {
 		return api.CidUndef, err
 	}

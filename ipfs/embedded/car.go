@@ -63,7 +63,7 @@ func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid,
 
 	st := &stager{dir: n.cfg.Dir}
 	defer st.close()
-	roots, _, err := readCAR(ctx, r, st.add, one)
+	roots, err := readCAR(ctx, r, st.add, one)
 	if err != nil {
 		return nil, err
 	}
@@ -82,10 +82,10 @@ func (n *Node) importCAR(ctx context.Context, r io.Reader, one bool) ([]api.Cid,
 	return out, nil
 }
 
-// readCAR decodes a CAR stream, hands each verified block to put and returns the roots, with
-// whether the CAR carried each one's block. With one, the CAR must have exactly one root and
-// carry it. Every decoding problem is an error wrapping ipfs.ErrBadCAR.
-func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error, one bool) ([]cid.Cid, []bool, error) {
+// readCAR decodes a CAR stream, hands each verified block to put and returns the roots. With
+// one, the CAR must have exactly one root and carry it. Every decoding problem is an error
+// wrapping ipfs.ErrBadCAR.
+func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error, one bool) ([]cid.Cid, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ipfs.ErrBadCAR}, a...)...)
 	}
@@ -103,25 +103,23 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error, one
 	cr := &countingReader{r: br}
 	rd, err := car.NewBlockReader(cr)
 	if err != nil {
-		return nil, nil, bad("not a CAR stream: %v", err)
+		return nil, bad("not a CAR stream: %v", err)
 	}
 	if one && len(rd.Roots) != 1 {
-		return nil, nil, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
+		return nil, bad("CAR has %d roots; exactly one is required", len(rd.Roots))
 	}
 	roots := rd.Roots
-	carried := make([]bool, len(roots))
-	byHash := make(map[string][]int, len(roots)) // roots by multihash
-	for i, root := range roots {
-		byHash[string(root.Hash())] = append(byHash[string(root.Hash())], i)
+	for _, root := range roots {
 		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, root); err != nil {
-			return nil, nil, bad("root %s: %v", root, err)
+			return nil, bad("root %s: %v", root, err)
 		}
-		// An identity-hash root carries its data in the CID itself, so no block is needed.
-		carried[i] = root.Prefix().MhType == mh.IDENTITY
 	}
+	// With one, the root must be carried. An identity-hash root carries its data in the CID
+	// itself, so no block is needed.
+	hasRoot := !one || roots[0].Prefix().MhType == mh.IDENTITY
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		b, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -129,31 +127,29 @@ func readCAR(ctx context.Context, r io.Reader, put func(blocks.Block) error, one
 		}
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, nil, bad("truncated after %d blocks", i)
+				return nil, bad("truncated after %d blocks", i)
 			}
-			return nil, nil, bad("block %d: %v", i, err)
+			return nil, bad("block %d: %v", i, err)
 		}
 		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, b.Cid()); err != nil {
-			return nil, nil, bad("block %d (%s): %v", i, b.Cid(), err)
+			return nil, bad("block %d (%s): %v", i, b.Cid(), err)
 		}
 		if err := put(b); err != nil {
-			return nil, nil, fmt.Errorf("import CAR: stage block %d: %w", i, err)
+			return nil, fmt.Errorf("import CAR: stage block %d: %w", i, err)
 		}
 		// Compared by multihash, as the blockstore keys blocks: a root given as CIDv1 of a
 		// block written as CIDv0 is the same block.
-		for _, j := range byHash[string(b.Cid().Hash())] {
-			carried[j] = true
-		}
+		hasRoot = hasRoot || bytes.Equal(b.Cid().Hash(), roots[0].Hash())
 	}
 	if wantBytes > 0 && cr.n < wantBytes {
-		return nil, nil, bad("truncated CARv2: read %d of %d bytes", cr.n, wantBytes)
+		return nil, bad("truncated CARv2: read %d of %d bytes", cr.n, wantBytes)
 	}
 	// Without its root block the pin could never complete (it would wait in pinning for a block
 	// nobody announced), so a CAR must carry its root.
-	if one && !carried[0] {
-		return nil, nil, bad("the root block %s is not in the CAR (a CAR must contain its root)", roots[0])
+	if !hasRoot {
+		return nil, bad("the root block %s is not in the CAR (a CAR must contain its root)", roots[0])
 	}
-	return roots, carried, nil
+	return roots, nil
 }
 
 type countingReader struct {
