@@ -102,7 +102,8 @@ func fillAllocated(b *testing.B, n int, members []libp2ppeer.ID) (*persistence.S
 }
 
 // fillDigests gives the store a current replica of every other member's digest: each holds
-// the pins allocated to it as pinned, applied as numbered deltas of at most MaxEntries.
+// the pins allocated to it as pinned, applied as numbered deltas of at most MaxEntries, then
+// heartbeats.
 func fillDigests(b *testing.B, store *persistence.Store, cids []api.Cid, members []libp2ppeer.ID) {
 	now := time.Now()
 	pending := make([][]statusdigest.Entry, len(members))
@@ -133,6 +134,15 @@ func fillDigests(b *testing.B, store *persistence.Store, cids []api.Cid, members
 	for m := 1; m < len(members); m++ {
 		if len(pending[m]) > 0 || seq[m] == 0 {
 			flush(m)
+		}
+	}
+	// Two heartbeats from each, as a settled cluster's replicas get every 7.5 s: a replica
+	// unchanged between two is folded into packs (persistence/statusdigest_packs.go).
+	for range 2 {
+		for m := 1; m < len(members); m++ {
+			if _, err := store.ApplyDigest(members[m], statusdigest.Digest{Epoch: 1, Seq: seq[m], Heartbeat: true}, now); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

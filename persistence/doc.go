@@ -84,7 +84,8 @@
 //	m/tombs                        the xt/ index is complete (8 bytes, 1)
 //	xc/<CID>                       the CID's record is a pin that raced a collected deletion
 //	                               (raced.go): uvarint seq | origin of that op
-//	sd*/, sdv, m/sdunpins          status digests: this peer's and the replicas (statusdigest.go)
+//	sdo/, sdv, sr*/, m/srunpins,   status digests: this peer's and the replicas (statusdigest.go;
+//	m/srlayout                     packs: statusdigest_packs.go)
 //	tk/<id>                        a bearer token's record: id and metadata, never the token (tokens.go)
 //	te/<expires 8 BE><id>          token records by expiry, for DropExpiredTokens (tokens.go)
 //

@@ -327,6 +327,9 @@ func (s *Store) LoadBackup(src string) error {
 			if err := txn.Delete(keyDigestUnpinsIdx); err != nil {
 				return err
 			}
+			if err := txn.Delete(keyPackedReplicas); err != nil { // a backup of an earlier version: its replica keys go
+				return err
+			}
 			return txn.Delete(keyTombIndexed)
 		})
 	}
@@ -342,6 +345,9 @@ func (s *Store) LoadBackup(src string) error {
 	}
 	if err := s.load(); err != nil {
 		return err
+	}
+	if err := s.dropOldReplicas(); err != nil {
+		return fmt.Errorf("persistence: load backup %s: %w", src, err)
 	}
 	if err := s.indexDigestUnpins(); err != nil { // a listing aid, as at open
 		s.log.Warn("persistence: index of the other peers' unpins not built; global listings may miss some", "err", err)

@@ -19,26 +19,36 @@ import (
 // Status digests (statusdigest, actors/statusdigest): this peer's own digest, which it
 // publishes, and its replica of every other peer's:
 //
-//	sdo/<cid>                      own entry (wirepb.DigestEntry without its CID)
-//	sdv                            own version: epoch(8 BE) | seq(8 BE)
-//	sd/<len(peer)><peer><cid>      replica entry: uvarint gen | wirepb.DigestEntry without CID
-//	sdm/<peer>                     replica meta (statusdigest.Meta, JSON)
-//	sdu/<len(peer)><peer><cid>     index of the replica entries that are unpins in flight:
-//	                               uvarint status; complete once m/sdunpins is set
+//	sdo/<cid>                           own entry (wirepb.DigestEntry without its CID)
+//	sdv                                 own version: epoch(8 BE) | seq(8 BE)
+//	sr/<len(peer)><peer><era><cid>      replica entry written since the last fold (the
+//	                                    overlay): uvarint gen | wirepb.DigestEntry without CID
+//	srp/<len(peer)><peer><gen><cid>     replica pack: the folded entries up to <cid> since
+//	                                    the pack before (statusdigest_packs.go)
+//	srl/<peer>                          replica layout: live era, pack generation, counts
+//	srm/<peer>                          replica meta (statusdigest.Meta, JSON)
+//	sru/<len(peer)><peer><cid>          index of the replica entries that are unpins in
+//	                                    flight: uvarint status; complete once m/srunpins is set
+//
+// (<era> and <gen> are 8 bytes big-endian.) The replica keys of versions before packs (sd/,
+// sdm/, sdu/, m/sdunpins) are dropped at open (dropOldReplicas): a replica is a copy that the
+// next pull brings back, and an earlier version finds no replica of ours to misread.
 //
 // The status digest actor is the only writer of all of them (one worker at a time), but for
 // the unpin index's build when a store is opened or a backup loaded (indexDigestUnpins);
 // digestMu still serialises the read-modify-writes, which Badger without conflict detection
 // needs. Replica entries are in binary CID order per peer, the pinset's order, so global status
-// reads them with one forward iterator per peer alongside the pinset (DigestView).
+// reads them with one forward cursor per peer alongside the pinset (DigestView).
 
 var (
 	prefixOwnDigest     = []byte("sdo/")
 	keyOwnDigestVer     = []byte("sdv")
-	prefixDigest        = []byte("sd/")
-	prefixDigestMeta    = []byte("sdm/")
-	prefixDigestUnpin   = []byte("sdu/")
-	keyDigestUnpinsIdx  = []byte("m/sdunpins")
+	prefixDigest        = []byte("sr/")
+	prefixDigestPack    = []byte("srp/")
+	prefixDigestLayout  = []byte("srl/")
+	prefixDigestMeta    = []byte("srm/")
+	prefixDigestUnpin   = []byte("sru/")
+	keyDigestUnpinsIdx  = []byte("m/srunpins")
 	digestMu            sync.Mutex
 	digestDeleteBatch   = 4096
 	errDigestEpochMoved = fmt.Errorf("status digest: the publisher's epoch changed during a pull")
@@ -46,23 +56,30 @@ var (
 
 func ownDigestKey(c []byte) []byte { return append(append([]byte{}, prefixOwnDigest...), c...) }
 
-func digestPeerPrefix(p peer.ID) []byte {
-	k := make([]byte, 0, len(prefixDigest)+1+len(p)+40)
-	k = append(k, prefixDigest...)
+// peerPrefix is prefix followed by p, its length first.
+func peerPrefix(prefix []byte, p peer.ID) []byte {
+	k := make([]byte, 0, len(prefix)+1+len(p)+8+40)
+	k = append(k, prefix...)
 	k = append(k, byte(len(p)))
 	return append(k, p...)
 }
 
-func digestKey(p peer.ID, c []byte) []byte { return append(digestPeerPrefix(p), c...) }
+// digestPeerPrefix is the prefix of every overlay entry of p, all eras.
+func digestPeerPrefix(p peer.ID) []byte { return peerPrefix(prefixDigest, p) }
 
-// unpinIdxKey is the unpin index key of the replica entry key (sd/... to sdu/...).
-func unpinIdxKey(key []byte) []byte {
-	k := make([]byte, 0, len(prefixDigestUnpin)+len(key)-len(prefixDigest))
-	return append(append(k, prefixDigestUnpin...), key[len(prefixDigest):]...)
+// digestEraPrefix is the prefix of p's overlay entries of era.
+func digestEraPrefix(p peer.ID, era uint64) []byte {
+	return binary.BigEndian.AppendUint64(digestPeerPrefix(p), era)
 }
 
+// digestKey is p's overlay key of the binary CID c in era 0, a new replica's.
+func digestKey(p peer.ID, c []byte) []byte { return append(digestEraPrefix(p, 0), c...) }
+
+// unpinKey is the unpin index key of p's entry of the binary CID c.
+func unpinKey(p peer.ID, c []byte) []byte { return append(unpinPeerPrefix(p), c...) }
+
 // unpinPeerPrefix is the prefix of p's keys in the unpin index.
-func unpinPeerPrefix(p peer.ID) []byte { return unpinIdxKey(digestPeerPrefix(p)) }
+func unpinPeerPrefix(p peer.ID) []byte { return peerPrefix(prefixDigestUnpin, p) }
 
 func digestMetaKey(p peer.ID) []byte { return append(append([]byte{}, prefixDigestMeta...), p...) }
 

@@ -82,7 +82,7 @@ func BenchmarkDigestPullPage(b *testing.B) {
 			s, _ := openTemp(b)
 			other := newPeer(b, 1)
 			for start := 0; start < pins; start += statusdigest.MaxEntries {
-				if err := s.update(func(txn *badger.Txn) error { return putReplicaPage(txn, other, 1, page(start, 1)) }); err != nil {
+				if err := s.update(func(txn *badger.Txn) error { return putReplicaPage(txn, other, 0, 1, page(start, 1)) }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -93,10 +93,10 @@ func BenchmarkDigestPullPage(b *testing.B) {
 					es := page(start, 1)
 					err := s.update(func(txn *badger.Txn) error {
 						if mode == "iterator" {
-							return putReplicaPage(txn, p, 1, es)
+							return putReplicaPage(txn, p, 0, 1, es)
 						}
 						for _, e := range es {
-							if err := putReplicaEntry(txn, p, 1, e, true); err != nil {
+							if err := putReplicaEntry(txn, p, 0, 1, e, true); err != nil {
 								return err
 							}
 						}

@@ -11,9 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/pincluster/pincluster/internal/wirepb"
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
@@ -80,6 +78,10 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 		}
 		m.Reset(d.Epoch)
 	}
+	l, err := s.layout(p)
+	if err != nil {
+		return m, err
+	}
 	var entries []statusdigest.Entry
 	if !d.Heartbeat && d.Seq > m.Floor {
 		entries = d.Entries
@@ -87,15 +89,38 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 	}
 	m.Told(d)
 	m.Hear(d.Seq, now)
+	loose := l.Loose
+	l.Loose += uint64(len(entries))
 	err = s.updateInParts(len(entries), func(txn *badger.Txn, from, to int) error {
 		for _, e := range entries[from:to] {
-			if err := putReplicaEntry(txn, p, 0, e, false); err != nil {
+			if err := putReplicaEntry(txn, p, l.Era, 0, e, false); err != nil {
 				return err
 			}
 		}
-		return nil
-	}, func(txn *badger.Txn) error { return setDigestMeta(txn, p, m) })
+		part := l
+		part.Loose = loose + uint64(to) // the part's entries count before the last part
+		return setLayout(txn, p, part)
+	}, func(txn *badger.Txn) error {
+		if err := setLayout(txn, p, l); err != nil {
+			return err
+		}
+		return setDigestMeta(txn, p, m)
+	})
+	if err == nil && s.foldDue(p, l, len(entries), d.Heartbeat) {
+		if err = s.fold(p, nil); err != nil {
+			err = fmt.Errorf("folding the replica of %s: %w", p, err)
+		}
+	}
 	return m, err
+}
+
+// layout reads p's replica layout.
+func (s *Store) layout(p peer.ID) (l replicaLayout, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		l, err = getLayout(txn, p)
+		return err
+	})
+	return l, err
 }
 
 // updateInParts writes items [0, n) with write and then last, in one transaction when Badger
@@ -124,21 +149,22 @@ func (s *Store) updateInParts(n int, write func(txn *badger.Txn, from, to int) e
 	}
 }
 
-// putReplicaEntry stores e in p's replica at gen when it is newer than the stored entry. A
-// pull's entry (mark) also replaces one at the same seq (the same change: it takes the pull's
-// gen) and otherwise marks the stored, newer entry with gen; a delta's entry at the same seq
-// leaves the stored one and its gen alone.
-func putReplicaEntry(txn *badger.Txn, p peer.ID, gen uint64, e statusdigest.Entry, mark bool) error {
-	key := digestKey(p, e.Cid)
+// putReplicaEntry stores e in p's overlay of era at gen when it is newer than the stored
+// entry. A pull's entry (mark) also replaces one at the same seq (the same change: it takes
+// the pull's gen) and otherwise marks the stored, newer entry with gen; a delta's entry at the
+// same seq leaves the stored one and its gen alone. (A pack's version is not read: an entry
+// is the newer of its two versions, statusdigest_packs.go.)
+func putReplicaEntry(txn *badger.Txn, p peer.ID, era, gen uint64, e statusdigest.Entry, mark bool) error {
+	key := append(digestEraPrefix(p, era), e.Cid...)
 	_, cur, found, err := getDigestEntry(txn, key, e.Cid)
 	if err != nil {
 		return err
 	}
-	return mergeReplicaEntry(txn, key, gen, e, cur, found, mark)
+	return mergeReplicaEntry(txn, p, key, gen, e, cur, found, mark)
 }
 
 // mergeReplicaEntry is putReplicaEntry given the stored entry cur (found false: none).
-func mergeReplicaEntry(txn *badger.Txn, key []byte, gen uint64, e, cur statusdigest.Entry, found, mark bool) error {
+func mergeReplicaEntry(txn *badger.Txn, p peer.ID, key []byte, gen uint64, e, cur statusdigest.Entry, found, mark bool) error {
 	switch {
 	case !found || e.Seq > cur.Seq:
 	case !mark:
@@ -153,7 +179,7 @@ func mergeReplicaEntry(txn *badger.Txn, key []byte, gen uint64, e, cur statusdig
 	if err := txn.Set(key, v); err != nil {
 		return err
 	}
-	return indexUnpin(txn, key, found && cur.UnpinInFlight(), e)
+	return indexUnpin(txn, unpinKey(p, e.Cid), e)
 }
 
 // StartDigestPull starts a pull of p's whole digest: it returns the generation that marks what
@@ -205,9 +231,25 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 		m.Reset(pg.Epoch)
 		m.Gen = gen
 	}
+	l, err := s.layout(p)
+	if err != nil {
+		return err
+	}
+	loose := l.Loose
+	l.Loose += uint64(len(pg.Entries))
 	return s.updateInParts(len(pg.Entries), func(txn *badger.Txn, from, to int) error {
-		return putReplicaPage(txn, p, gen, pg.Entries[from:to])
-	}, func(txn *badger.Txn) error { return setDigestMeta(txn, p, m) })
+		if err := putReplicaPage(txn, p, l.Era, gen, pg.Entries[from:to]); err != nil {
+			return err
+		}
+		part := l
+		part.Loose = loose + uint64(to) // the part's entries count before the last part
+		return setLayout(txn, p, part)
+	}, func(txn *badger.Txn) error {
+		if err := setLayout(txn, p, l); err != nil {
+			return err
+		}
+		return setDigestMeta(txn, p, m)
+	})
 }
 
 // putReplicaPage is putReplicaEntry (a pull's, marking) of every entry of a page. A page comes
@@ -216,21 +258,21 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 // fresh peer's first pull of a member holding 10M pins made 10M of them (13% of its CPU
 // during a catch-up, 2026-12-03). An entry out of order or repeated (a publisher that does not
 // sort) is looked up on its own, which also sees this page's earlier writes.
-func putReplicaPage(txn *badger.Txn, p peer.ID, gen uint64, entries []statusdigest.Entry) error {
+func putReplicaPage(txn *badger.Txn, p peer.ID, era, gen uint64, entries []statusdigest.Entry) error {
 	opts := badger.DefaultIteratorOptions
-	opts.Prefix = digestPeerPrefix(p)
+	opts.Prefix = digestEraPrefix(p, era)
 	opts.PrefetchValues = false
 	it := txn.NewIterator(opts) // before any write of this transaction: it sees the stored entries only
 	defer it.Close()
 	var last []byte // the greatest CID merged through the iterator
 	for _, e := range entries {
 		if last != nil && bytes.Compare(e.Cid, last) <= 0 {
-			if err := putReplicaEntry(txn, p, gen, e, true); err != nil {
+			if err := putReplicaEntry(txn, p, era, gen, e, true); err != nil {
 				return err
 			}
 			continue
 		}
-		key := digestKey(p, e.Cid)
+		key := append(append([]byte{}, opts.Prefix...), e.Cid...)
 		seekForward(it, key, last == nil)
 		last = e.Cid
 		var cur statusdigest.Entry
@@ -241,7 +283,7 @@ func putReplicaPage(txn *badger.Txn, p peer.ID, gen uint64, entries []statusdige
 				return err
 			}
 		}
-		if err := mergeReplicaEntry(txn, key, gen, e, cur, found, true); err != nil {
+		if err := mergeReplicaEntry(txn, p, key, gen, e, cur, found, true); err != nil {
 			return err
 		}
 	}
@@ -265,7 +307,7 @@ func seekForward(it *badger.Iterator, key []byte, first bool) {
 
 // FinishDigestPull ends a pull of p's digest of generation gen whose first page was read at
 // version (epoch, seq): entries at or below seq that the pull did not bring, and tombstones
-// at or below seq, are gone at p and are swept; seq becomes the replica's floor.
+// at or below seq, are gone at p and are swept, by a fold; seq becomes the replica's floor.
 func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Time) (statusdigest.Meta, error) {
 	if err := s.enter(); err != nil {
 		return statusdigest.Meta{}, err
@@ -280,39 +322,8 @@ func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Tim
 	if m.Epoch != epoch || m.Gen != gen {
 		return m, errDigestEpochMoved
 	}
-	prefix := digestPeerPrefix(p)
-	for {
-		var dead [][]byte
-		err := s.db.View(func(txn *badger.Txn) error {
-			return iterDigest(txn, prefix, nil, func(c []byte, g uint64, e statusdigest.Entry) (bool, error) {
-				if e.Seq <= seq && (g != gen || e.Deleted()) {
-					dead = append(dead, digestKey(p, c))
-					if e.UnpinInFlight() {
-						dead = append(dead, unpinIdxKey(dead[len(dead)-1]))
-					}
-				}
-				return len(dead) < digestDeleteBatch, nil
-			})
-		})
-		if err != nil {
-			return m, err
-		}
-		if len(dead) == 0 {
-			break
-		}
-		if err := s.update(func(txn *badger.Txn) error {
-			for _, k := range dead {
-				if err := txn.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return m, err
-		}
-		if len(dead) < digestDeleteBatch {
-			break
-		}
+	if err := s.fold(p, &sweep{gen: gen, seq: seq}); err != nil {
+		return m, err
 	}
 	m.Pulled(seq)
 	m.Hear(seq, now)
@@ -331,16 +342,29 @@ func (s *Store) DropDigest(p peer.ID) error {
 	if err := s.dropDigest(p); err != nil {
 		return err
 	}
-	return s.update(func(txn *badger.Txn) error { return txn.Delete(digestMetaKey(p)) })
+	delete(s.digestQuiet, p)
+	return s.update(func(txn *badger.Txn) error {
+		if err := txn.Delete(layoutKey(p)); err != nil {
+			return err
+		}
+		return txn.Delete(digestMetaKey(p))
+	})
 }
 
-// dropDigest deletes every replica entry of p and their unpin index, in batches. Callers
-// hold digestMu.
+// dropDigest deletes p's replica (overlay, packs and unpin index) and moves its layout to a
+// fresh era and pack generation, whose ranges hold none of the deletes. Callers hold digestMu.
 func (s *Store) dropDigest(p peer.ID) error {
-	if err := s.dropPrefix(digestPeerPrefix(p)); err != nil {
+	for _, prefix := range [][]byte{digestPeerPrefix(p), peerPrefix(prefixDigestPack, p), unpinPeerPrefix(p)} {
+		if err := s.dropPrefix(prefix); err != nil {
+			return err
+		}
+	}
+	l, err := s.layout(p)
+	if err != nil {
 		return err
 	}
-	return s.dropPrefix(unpinPeerPrefix(p))
+	l = replicaLayout{Era: max(l.Era, l.OldEra) + 1, Packs: max(l.Packs, l.OldPacks) + 1}
+	return s.update(func(txn *badger.Txn) error { return setLayout(txn, p, l) })
 }
 
 // dropPrefix deletes every key under prefix, in batches.
@@ -381,36 +405,42 @@ func (s *Store) DigestEntries(ctx context.Context, p peer.ID, fn func(statusdige
 	}
 	defer s.leave()
 	return s.db.View(func(txn *badger.Txn) error {
-		return iterDigest(txn, digestPeerPrefix(p), nil, func(_ []byte, _ uint64, e statusdigest.Entry) (bool, error) {
+		l, err := getLayout(txn, p)
+		if err != nil {
+			return err
+		}
+		return replicaWalk(txn, p, l, func(_ []byte, ov, pv *version) error {
 			if err := ctx.Err(); err != nil {
-				return false, err
+				return err
 			}
-			if e.Deleted() {
-				return true, nil
+			if e := newer(ov, pv); !e.entry.Deleted() {
+				return fn(e.entry)
 			}
-			return true, fn(e)
+			return nil
 		})
 	})
 }
 
-// DigestView is a read snapshot of the replicas for one global status pass: Lookup walks one
-// forward iterator per peer, so CIDs must be asked in ascending binary order per peer (the
-// pinset's order); a CID asked out of order is looked up with a seek. Close it when done: it
-// holds the store's gate until then, so the store's Close waits for it (lifegate.go).
+// DigestView is a read snapshot of the replicas for one global status pass: Lookup walks a
+// forward cursor over each peer's overlay and another over its packs, so CIDs must be asked in
+// ascending binary order per peer (the pinset's order); a CID asked out of order is looked up
+// with a seek. Close it when done: it holds the store's gate until then, so the store's Close
+// waits for it (lifegate.go).
 type DigestView struct {
 	txn   *badger.Txn // nil: closed, or the store was closing
-	s     *Store
+	s     *Store      // nil: a view of the store's own (at open), outside the gate
 	iters map[peer.ID]*viewIter
-	w     wirepb.DigestEntry // reused by each Lookup's decoding
 }
 
-// viewIter is one peer's iterator and the last key asked of it.
+// viewIter is one peer's cursors and the last key asked of them.
 type viewIter struct {
-	it     *badger.Iterator
-	prefix []byte // the peer's key prefix
+	it     *badger.Iterator // the overlay's (nil: empty)
+	prefix []byte           // the overlay's key prefix (the peer's live era)
 	// last is the key of the previous Lookup (a call out of order seeks back); next is a spare
 	// buffer for the following key: the two are swapped, so a pass allocates no key per call.
 	last, next []byte
+	pc         *packCursor // nil: no packs
+	packLast   []byte      // the CID the pack cursor was last asked
 }
 
 // OpenDigestView opens a read snapshot of the replicas. On a closing store the view answers
@@ -422,24 +452,66 @@ func (s *Store) OpenDigestView() *DigestView {
 	return &DigestView{txn: s.db.NewTransaction(false), s: s, iters: map[peer.ID]*viewIter{}}
 }
 
+// iter is p's cursors, opened on first use from p's layout in the snapshot.
+func (v *DigestView) iter(p peer.ID) (*viewIter, error) {
+	if vi := v.iters[p]; vi != nil {
+		return vi, nil
+	}
+	l, err := getLayout(v.txn, p)
+	if err != nil {
+		return nil, err
+	}
+	vi := &viewIter{prefix: digestEraPrefix(p, l.Era)}
+	if l.Loose > 0 {
+		opts := badger.DefaultIteratorOptions
+		// Values are small and inline: reading them in place beats prefetching copies.
+		opts.Prefix, opts.PrefetchValues = vi.prefix, false
+		vi.it = v.txn.NewIterator(opts)
+	}
+	if l.Packed > 0 {
+		vi.pc = newPackCursor(v.txn, packPrefix(p, l.Packs))
+	}
+	v.iters[p] = vi
+	return vi, nil
+}
+
 // Lookup is p's entry for the binary CID c in the snapshot (found false: none, or a
-// tombstone).
+// tombstone): the newer of its overlay and pack versions.
 func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, error) {
 	if v.txn == nil {
 		return statusdigest.Entry{}, false, ErrClosed
 	}
-	vi := v.iters[p]
-	fresh := vi == nil
-	if fresh {
-		prefix := digestPeerPrefix(p)
-		opts := badger.DefaultIteratorOptions
-		// Values are small and inline: reading them in place beats prefetching copies.
-		opts.Prefix, opts.PrefetchValues = prefix, false
-		vi = &viewIter{it: v.txn.NewIterator(opts), prefix: prefix}
-		v.iters[p] = vi
+	vi, err := v.iter(p)
+	if err != nil {
+		return statusdigest.Entry{}, false, err
 	}
+	var e statusdigest.Entry
+	found := false
+	if vi.it != nil {
+		if e, found, err = v.overlay(vi, c); err != nil {
+			return statusdigest.Entry{}, false, err
+		}
+	}
+	if vi.pc != nil {
+		pe, pfound, err := v.pack(vi, c)
+		if err != nil {
+			return statusdigest.Entry{}, false, err
+		}
+		if pfound && (!found || pe.Seq > e.Seq) {
+			e, found = pe, true
+		}
+	}
+	if !found || e.Deleted() {
+		return statusdigest.Entry{}, false, nil
+	}
+	e.Cid = c
+	return e, true, nil
+}
+
+// overlay is c's entry in vi's overlay.
+func (v *DigestView) overlay(vi *viewIter, c []byte) (e statusdigest.Entry, found bool, err error) {
 	key := append(append(vi.next[:0], vi.prefix...), c...)
-	if fresh || bytes.Compare(key, vi.last) < 0 {
+	if vi.last == nil || bytes.Compare(key, vi.last) < 0 {
 		vi.it.Seek(key) // first, or asked out of order
 	}
 	vi.next, vi.last = vi.last, key
@@ -452,27 +524,53 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 		it.Next()
 	}
 	if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
-		return statusdigest.Entry{}, false, nil
+		return e, false, nil
 	}
-	var e statusdigest.Entry
-	err := it.Item().Value(func(val []byte) error {
-		// Entries were checked when they were stored: decode without checking again.
-		_, n := binary.Uvarint(val)
-		if n <= 0 {
-			return fmt.Errorf("persistence: corrupt status digest entry")
-		}
-		v.w.Reset()
-		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(val[n:], &v.w); err != nil {
-			return fmt.Errorf("persistence: corrupt status digest entry: %w", err)
-		}
-		e = statusdigest.TrustedEntryFromWire(&v.w)
-		return nil
+	err = it.Item().Value(func(val []byte) error {
+		e, err = v.decode(val)
+		return err
 	})
-	if err != nil || e.Deleted() {
+	return e, err == nil, err
+}
+
+// pack is c's entry in vi's packs.
+func (v *DigestView) pack(vi *viewIter, c []byte) (statusdigest.Entry, bool, error) {
+	pc := vi.pc
+	var err error
+	if vi.packLast == nil || bytes.Compare(c, vi.packLast) < 0 {
+		err = pc.seek(c) // first, or asked out of order
+	} else {
+		err = pc.skipTo(c)
+	}
+	vi.packLast = append(vi.packLast[:0], c...)
+	if err != nil || pc.c == nil || !bytes.Equal(pc.c, c) {
 		return statusdigest.Entry{}, false, err
 	}
-	e.Cid = c
-	return e, true, nil
+	e, err := v.decode(pc.v)
+	return e, err == nil, err
+}
+
+// decode reads a stored value (gen, then the entry without its CID). Entries were checked
+// when they were stored: decoded without checking again.
+func (v *DigestView) decode(val []byte) (statusdigest.Entry, error) {
+	_, n := binary.Uvarint(val)
+	if n <= 0 {
+		return statusdigest.Entry{}, fmt.Errorf("persistence: corrupt status digest entry")
+	}
+	return decodeStoredEntry(val[n:])
+}
+
+// closeIters closes every cursor of the view.
+func (v *DigestView) closeIters() {
+	for _, vi := range v.iters {
+		if vi.it != nil {
+			vi.it.Close()
+		}
+		if vi.pc != nil {
+			vi.pc.close()
+		}
+	}
+	v.iters = nil
 }
 
 // Close releases the snapshot; a second Close does nothing.
@@ -480,11 +578,10 @@ func (v *DigestView) Close() {
 	if v.txn == nil {
 		return
 	}
-	for _, vi := range v.iters {
-		vi.it.Close()
-	}
-	v.iters = nil
+	v.closeIters()
 	v.txn.Discard()
 	v.txn = nil
-	v.s.leave()
+	if v.s != nil {
+		v.s.leave()
+	}
 }

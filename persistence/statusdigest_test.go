@@ -34,9 +34,9 @@ func dumpDigest(t *testing.T, each func(context.Context, func(statusdigest.Entry
 }
 
 // TestDigestReplicaConverges is the replica's property: after any order of deltas (each
-// delivered at least once, some twice, some late) and pulls (paged, with changes between the
-// pages), the replica equals the publisher's own digest; and so it does when deltas are lost
-// and a pull follows the last change.
+// delivered at least once, some twice, some late), folds (in half the seeds) and pulls (paged,
+// with changes between the pages), the replica equals the publisher's own digest; and so it
+// does when deltas are lost and a pull follows the last change.
 func TestDigestReplicaConverges(t *testing.T) {
 	pubID := newPeer(t, 7)
 	cids := make([][]byte, 24)
@@ -124,12 +124,21 @@ func TestDigestReplicaConverges(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			fold := func() { // as the applier does on size or a quiet heartbeat
+				digestMu.Lock()
+				defer digestMu.Unlock()
+				if err := rep.fold(pubID, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for range 60 {
-				switch r := rng.IntN(10); {
+				switch r := rng.IntN(12); {
 				case r < 6:
 					change()
 				case r < 9:
 					deliverSome()
+				case r < 11 && seed%4 < 2:
+					fold()
 				default:
 					pull()
 				}
@@ -308,12 +317,12 @@ func TestDigestPageMatchesLookups(t *testing.T) {
 				rng.Shuffle(len(page), func(i, j int) { page[i], page[j] = page[j], page[i] })
 			}
 			got, want := storeWithReplica(t, p, stored), storeWithReplica(t, p, stored)
-			if err := got.update(func(txn *badger.Txn) error { return putReplicaPage(txn, p, 9, page) }); err != nil {
+			if err := got.update(func(txn *badger.Txn) error { return putReplicaPage(txn, p, 0, 9, page) }); err != nil {
 				t.Fatal(err)
 			}
 			if err := want.update(func(txn *badger.Txn) error {
 				for _, e := range page {
-					if err := putReplicaEntry(txn, p, 9, e, true); err != nil {
+					if err := putReplicaEntry(txn, p, 0, 9, e, true); err != nil {
 						return err
 					}
 				}

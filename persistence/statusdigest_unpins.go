@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"math"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -21,22 +19,22 @@ import (
 // unpinIdxValue is the index value of the unpin entry e: its status.
 func unpinIdxValue(e statusdigest.Entry) []byte { return binary.AppendUvarint(nil, uint64(e.Status)) }
 
-// indexUnpin keeps the unpin index in step with the replica entry key, now e: was tells
-// whether the entry replaced was an unpin in flight. An unpin is indexed again whatever it
-// replaced, with its status (unpinning, then failed, say).
-func indexUnpin(txn *badger.Txn, key []byte, was bool, e statusdigest.Entry) error {
-	switch {
-	case e.UnpinInFlight():
-		return txn.Set(unpinIdxKey(key), unpinIdxValue(e))
-	case was:
-		return txn.Delete(unpinIdxKey(key))
+// indexUnpin indexes the overlay entry e under idx when it is an unpin in flight (again
+// whatever it replaced, with its status: unpinning, then failed, say). Keys are never deleted
+// here: an entry is the newer of its overlay and pack versions, and the overlay alone cannot
+// tell whether a pack's unpin still stands. So the index holds every unpin in flight and,
+// until the next fold (reindexUnpins) or open (indexDigestUnpins), some that ended; Unpins
+// checks each key against its entry.
+func indexUnpin(txn *badger.Txn, idx []byte, e statusdigest.Entry) error {
+	if e.UnpinInFlight() {
+		return txn.Set(idx, unpinIdxValue(e))
 	}
 	return nil
 }
 
 // Unpins calls fn with each binary CID (valid during fn) whose entry in p's replica is an
 // unpin in flight (queued, running or failed), and that status, in binary CID order, from
-// the unpin index. An error from fn ends the walk with it.
+// the unpin index, each key checked against its entry. An error from fn ends the walk with it.
 func (v *DigestView) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) error) error {
 	if v.txn == nil {
 		return ErrClosed
@@ -47,17 +45,15 @@ func (v *DigestView) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) e
 	it := v.txn.NewIterator(opts)
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		var st uint64
-		if err := it.Item().Value(func(val []byte) error {
-			var n int
-			if st, n = binary.Uvarint(val); n <= 0 || st > math.MaxUint32 {
-				return fmt.Errorf("persistence: corrupt status digest unpin index entry")
-			}
-			return nil
-		}); err != nil {
+		c := it.Item().Key()[len(prefix):]
+		e, found, err := v.Lookup(p, c)
+		if err != nil {
 			return err
 		}
-		if err := fn(it.Item().Key()[len(prefix):], api.TrackerStatus(st)); err != nil {
+		if !found || !e.UnpinInFlight() {
+			continue
+		}
+		if err := fn(c, e.Status); err != nil {
 			return err
 		}
 	}
@@ -86,8 +82,7 @@ func (s *Store) indexDigestUnpins() error {
 		return err
 	}
 	start := time.Now()
-	type write struct{ key, val []byte } // val nil: delete
-	var writes []write
+	var writes []kv // val nil: delete
 	flush := func() error {
 		if len(writes) == 0 { // no write at an open with nothing to do (the disk guard's reading is the first write's)
 			return nil
@@ -107,21 +102,24 @@ func (s *Store) indexDigestUnpins() error {
 		writes = writes[:0]
 		return err
 	}
-	// walk calls fn with every key under prefix and its entry's CID (nil: a key too short
-	// to hold one), flushing the writes fn queues as they reach a batch.
-	walk := func(prefix []byte, fn func(txn *badger.Txn, item *badger.Item, c []byte) error) error {
+	// walk calls fn with every key under prefix and the peer and CID it names (nil: a key
+	// too short to hold them), flushing the writes fn queues as they reach a batch, and end
+	// when done.
+	walk := func(prefix []byte, fn func(txn *badger.Txn, item *badger.Item, p peer.ID, c []byte) error, end func()) error {
 		err := s.db.View(func(txn *badger.Txn) error {
+			defer end() // before the snapshot is discarded: Badger wants its iterators closed
 			opts := badger.DefaultIteratorOptions
 			opts.Prefix = prefix
 			it := txn.NewIterator(opts)
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
 				rest := it.Item().Key()[len(prefix):] // <len(peer)><peer><cid>
+				var p peer.ID
 				var c []byte
 				if len(rest) > 0 && len(rest) > 1+int(rest[0]) {
-					c = rest[1+int(rest[0]):]
+					p, c = peer.ID(rest[1:1+int(rest[0])]), rest[1+int(rest[0]):]
 				}
-				if err := fn(txn, it.Item(), c); err != nil {
+				if err := fn(txn, it.Item(), p, c); err != nil {
 					return err
 				}
 				if len(writes) >= digestDeleteBatch {
@@ -140,26 +138,43 @@ func (s *Store) indexDigestUnpins() error {
 	indexed := 0
 	var err error
 	if !done {
-		err = walk(prefixDigest, func(_ *badger.Txn, item *badger.Item, c []byte) error {
-			if c == nil {
-				return nil
+		err = s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix, opts.PrefetchValues = prefixDigestMeta, false
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() { // every replica has a meta
+				p := peer.ID(it.Item().KeyCopy(nil)[len(prefixDigestMeta):])
+				l, err := getLayout(txn, p)
+				if err != nil {
+					return err
+				}
+				if err := replicaWalk(txn, p, l, func(c []byte, ov, pv *version) error {
+					if e := newer(ov, pv); e.entry.UnpinInFlight() {
+						indexed++
+						writes = append(writes, kv{unpinKey(p, c), unpinIdxValue(e.entry)})
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
 			}
-			_, e, err := itemDigestEntry(item, c)
-			if err != nil || !e.UnpinInFlight() {
-				return err
-			}
-			indexed++
-			writes = append(writes, write{unpinIdxKey(item.KeyCopy(nil)), unpinIdxValue(e)})
 			return nil
 		})
+		if err == nil {
+			err = flush()
+		}
 	}
 	if err == nil {
-		err = walk(prefixDigestUnpin, func(txn *badger.Txn, item *badger.Item, c []byte) error {
-			entry := append(append([]byte{}, prefixDigest...), item.Key()[len(prefixDigestUnpin):]...)
+		var view *DigestView // the walk's snapshot, read in index order: each peer's cursors go forward
+		err = walk(prefixDigestUnpin, func(txn *badger.Txn, item *badger.Item, p peer.ID, c []byte) error {
 			var live bool
 			var st []byte
 			if c != nil {
-				_, e, found, err := getDigestEntry(txn, entry, c)
+				if view == nil {
+					view = &DigestView{txn: txn, iters: map[peer.ID]*viewIter{}}
+				}
+				e, found, err := view.Lookup(p, c)
 				if err != nil {
 					return err
 				}
@@ -167,15 +182,19 @@ func (s *Store) indexDigestUnpins() error {
 			}
 			switch {
 			case !live:
-				writes = append(writes, write{key: item.KeyCopy(nil)})
+				writes = append(writes, kv{key: item.KeyCopy(nil)})
 			default:
 				if v, err := item.ValueCopy(nil); err != nil {
 					return err
 				} else if !bytes.Equal(v, st) {
-					writes = append(writes, write{item.KeyCopy(nil), st})
+					writes = append(writes, kv{item.KeyCopy(nil), st})
 				}
 			}
 			return nil
+		}, func() {
+			if view != nil {
+				view.closeIters()
+			}
 		})
 	}
 	if err == nil && !done {

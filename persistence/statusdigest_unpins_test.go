@@ -122,10 +122,10 @@ func TestDigestUnpinIndex(t *testing.T) {
 		if err := txn.Delete(keyDigestUnpinsIdx); err != nil {
 			return err
 		}
-		if err := txn.Set(unpinIdxKey(digestKey(q, c2)), []byte{byte(api.TrackerStatusUnpinError)}); err != nil {
+		if err := txn.Set(unpinKey(q, c2), []byte{byte(api.TrackerStatusUnpinError)}); err != nil {
 			return err
 		}
-		return txn.Delete(unpinIdxKey(digestKey(p, c1)))
+		return txn.Delete(unpinKey(p, c1))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,14 +135,21 @@ func TestDigestUnpinIndex(t *testing.T) {
 	}
 	checkUnpinIndex(t, s, p)
 
-	// An earlier version, after a downgrade, changed c1's entry without its index key (the
-	// mark stays): the next open drops the key.
+	// c1's entry changed without its index key (the mark stays): the next open drops the key.
 	if err := s.db.Update(func(txn *badger.Txn) error {
 		v, err := encodeDigestEntry(0, entry(c1, api.TrackerStatusPinned, 3))
 		if err != nil {
 			return err
 		}
-		return txn.Set(digestKey(p, c1), v)
+		l, err := getLayout(txn, p)
+		if err != nil {
+			return err
+		}
+		l.Loose++
+		if err := setLayout(txn, p, l); err != nil {
+			return err
+		}
+		return txn.Set(append(digestEraPrefix(p, l.Era), c1...), v)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,14 +45,20 @@ func EntryFromWire(w *wirepb.DigestEntry) (Entry, error) {
 // TrustedEntryFromWire converts a wire entry this peer stored after checking it (the replica's
 // reads): no validation, no copy of the CID (left nil).
 func TrustedEntryFromWire(w *wirepb.DigestEntry) Entry {
-	e := Entry{Error: w.Error, Attempts: int(w.Attempts), Priority: w.Priority, Seq: w.Seq}
-	if w.Status > 0 && w.Status <= maxStatusBit {
-		e.Status = api.TrackerStatus(1) << (w.Status - 1)
-	}
+	e := Entry{Error: w.Error, Attempts: int(w.Attempts), Priority: w.Priority, Seq: w.Seq, Status: StatusFromWire(w.Status)}
 	if w.Ts != 0 {
 		e.TS = time.Unix(0, w.Ts).UTC()
 	}
 	return e
+}
+
+// StatusFromWire is the status of a trusted entry's wire status (a bit number; 0, or one out of
+// range, is a tombstone's).
+func StatusFromWire(s uint32) api.TrackerStatus {
+	if s > 0 && s <= maxStatusBit {
+		return api.TrackerStatus(1) << (s - 1)
+	}
+	return 0
 }
 
 // EntriesToWire converts a list of entries.

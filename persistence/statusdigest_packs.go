@@ -1,0 +1,516 @@
+package persistence
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/statusdigest"
+)
+
+// Packs: a replica is read by global status once per member per pin, and one Badger key per
+// entry made that a merge-iterator step each (about 450 ns with one version of each key, and
+// 1.3 us with three, as pin_queued, pinning and pinned leave before a compaction; 2026-12-05),
+// six times the local pass at 20 members. So a replica is two parts:
+//   - the overlay (sr/): one key per entry written since the last fold, in the live era; the
+//     deltas and pull pages write here, last writer wins by seq as before;
+//   - packs (srp/): the folded entries, a few hundred per key in CID order, read by a cursor
+//     that decodes a pack once for all its entries.
+//
+// An entry is the newer (by seq) of its overlay and pack versions, the overlay's at the same
+// seq (a pull's mark). A fold merges both into a new pack generation and moves the live era
+// on, then deletes the old era and generation: the deletes' tombstones lie outside the ranges
+// readers walk, so they cost nothing before a compaction removes them. Decision: a fold is
+// written whole under digestMu, as a pull's sweep was (FinishDigestPull is a fold that sweeps);
+// the applier folds a replica when its overlay reaches an eighth of its packs (so an entry is
+// rewritten a bounded number of times) and when it stayed quiet between two heartbeats of its
+// peer (a settled replica is packs only, read at pack speed).
+
+const (
+	packEntries = 256      // entries per pack at most
+	packBytes   = 16 << 10 // and bytes, whichever comes first
+	foldMin     = 1024     // overlay entries before a fold on size
+	foldRatio   = 8        // ... and at least packed/foldRatio of them
+	// foldQuietRatio: a quiet replica is folded when its overlay is at least
+	// packed/foldQuietRatio.
+	foldQuietRatio = 16
+)
+
+// replicaLayout is where p's replica lives: its live overlay era, its pack generation (0:
+// none), how many entries the overlay and the packs hold (tombstones included; the overlay's
+// is an upper bound), and the era and generation a fold left to delete (dirty).
+type replicaLayout struct {
+	Era, Packs, Loose, Packed uint64
+	Dirty                     bool
+	OldEra, OldPacks          uint64
+}
+
+func layoutKey(p peer.ID) []byte { return append(append([]byte{}, prefixDigestLayout...), p...) }
+
+func (l replicaLayout) encode() []byte {
+	b := make([]byte, 0, 49)
+	for _, v := range []uint64{l.Era, l.Packs, l.Loose, l.Packed, l.OldEra, l.OldPacks} {
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	if l.Dirty {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func getLayout(txn *badger.Txn, p peer.ID) (l replicaLayout, err error) {
+	item, err := txn.Get(layoutKey(p))
+	if err == badger.ErrKeyNotFound {
+		return l, nil
+	}
+	if err != nil {
+		return l, err
+	}
+	err = item.Value(func(v []byte) error {
+		if len(v) != 49 {
+			return fmt.Errorf("persistence: corrupt status digest replica layout of %s", p)
+		}
+		vs := []*uint64{&l.Era, &l.Packs, &l.Loose, &l.Packed, &l.OldEra, &l.OldPacks}
+		for i, f := range vs {
+			*f = binary.BigEndian.Uint64(v[8*i:])
+		}
+		l.Dirty = v[48] == 1
+		return nil
+	})
+	return l, err
+}
+
+func setLayout(txn *badger.Txn, p peer.ID, l replicaLayout) error {
+	return txn.Set(layoutKey(p), l.encode())
+}
+
+// packPrefix is the prefix of p's packs of generation gen.
+func packPrefix(p peer.ID, gen uint64) []byte {
+	return binary.BigEndian.AppendUint64(peerPrefix(prefixDigestPack, p), gen)
+}
+
+// appendPackRecord appends one entry to a pack: uvarint len(cid) | cid | uvarint len(v) | v,
+// v as an overlay value (encodeDigestEntry).
+func appendPackRecord(b, c, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(c)))
+	b = append(b, c...)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// nextPackRecord reads the record at the start of b: its CID, value and the rest of b.
+func nextPackRecord(b []byte) (c, v, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return nil, nil, nil, fmt.Errorf("persistence: corrupt status digest pack")
+	}
+	c, b = b[k:k+int(n)], b[k+int(n):]
+	n, k = binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return nil, nil, nil, fmt.Errorf("persistence: corrupt status digest pack")
+	}
+	return c, b[k : k+int(n)], b[k+int(n):], nil
+}
+
+// packCursor walks one generation of p's packs forward, a record at a time. Its CID and value
+// are valid until it moves.
+type packCursor struct {
+	it     *badger.Iterator
+	prefix []byte
+	buf    []byte // the current pack's value (copied: Badger's is valid during Value only)
+	rest   []byte // its records after the current one
+	c, v   []byte // the current record (c nil: past the end)
+	key    []byte // reused seek key
+}
+
+func newPackCursor(txn *badger.Txn, prefix []byte) *packCursor {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = prefix, false
+	return &packCursor{it: txn.NewIterator(opts), prefix: prefix}
+}
+
+// seek moves to the first record at or after the binary CID c: the first pack whose last
+// CID is at or after c (packs are keyed by their last CID), then within it.
+func (pc *packCursor) seek(c []byte) error {
+	pc.key = append(append(pc.key[:0], pc.prefix...), c...)
+	pc.it.Seek(pc.key)
+	if err := pc.load(); err != nil {
+		return err
+	}
+	return pc.skipTo(c)
+}
+
+// rewind moves to the first record.
+func (pc *packCursor) rewind() error {
+	pc.it.Rewind()
+	return pc.load()
+}
+
+// load makes the iterator's pack current, at its first record (c nil: no pack left).
+func (pc *packCursor) load() error {
+	pc.c, pc.v, pc.rest = nil, nil, nil
+	if !pc.it.Valid() {
+		return nil
+	}
+	var err error
+	if pc.buf, err = pc.it.Item().ValueCopy(pc.buf[:0]); err != nil {
+		return err
+	}
+	if len(pc.buf) == 0 {
+		return fmt.Errorf("persistence: empty status digest pack")
+	}
+	pc.c, pc.v, pc.rest, err = nextPackRecord(pc.buf)
+	return err
+}
+
+// next moves to the following record, across packs.
+func (pc *packCursor) next() error {
+	if len(pc.rest) == 0 {
+		pc.it.Next()
+		return pc.load()
+	}
+	var err error
+	pc.c, pc.v, pc.rest, err = nextPackRecord(pc.rest)
+	return err
+}
+
+// skipTo moves forward to the first record at or after c. A pack whose last CID (its key)
+// is before c is passed over without decoding it; far ahead, a seek.
+func (pc *packCursor) skipTo(c []byte) error {
+	for pc.c != nil && bytes.Compare(pc.c, c) < 0 {
+		if bytes.Compare(pc.it.Item().Key()[len(pc.prefix):], c) >= 0 {
+			if err := pc.next(); err != nil { // c is in this pack
+				return err
+			}
+			continue
+		}
+		pc.it.Next()
+		for steps := 0; pc.it.Valid() && bytes.Compare(pc.it.Item().Key()[len(pc.prefix):], c) < 0; steps++ {
+			if steps == 4 {
+				pc.key = append(append(pc.key[:0], pc.prefix...), c...)
+				pc.it.Seek(pc.key)
+				break
+			}
+			pc.it.Next()
+		}
+		if err := pc.load(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (pc *packCursor) close() { pc.it.Close() }
+
+// packWriter cuts a stream of records in CID order into packs of one generation.
+type packWriter struct {
+	prefix []byte
+	buf    []byte
+	n      int
+	last   []byte
+	out    []kv // packs cut and not yet written
+	count  uint64
+}
+
+type kv struct{ key, val []byte }
+
+func (w *packWriter) add(c, v []byte) {
+	w.buf = appendPackRecord(w.buf, c, v)
+	w.last = append(w.last[:0], c...)
+	w.n++
+	w.count++
+	if w.n == packEntries || len(w.buf) >= packBytes {
+		w.cut()
+	}
+}
+
+func (w *packWriter) cut() {
+	if w.n == 0 {
+		return
+	}
+	w.out = append(w.out, kv{append(append([]byte{}, w.prefix...), w.last...), w.buf})
+	w.buf, w.n = nil, 0
+}
+
+// version is one stored version of an entry (its value as stored, gen first).
+type version struct {
+	v     []byte
+	gen   uint64
+	entry statusdigest.Entry
+}
+
+// replicaWalk calls fn with every CID of p's replica in binary CID order and its overlay and
+// pack versions (nil: none), in the snapshot txn.
+func replicaWalk(txn *badger.Txn, p peer.ID, l replicaLayout, fn func(c []byte, ov, pv *version) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = digestEraPrefix(p, l.Era)
+	opts.PrefetchSize = 256
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	it.Rewind()
+	pc := newPackCursor(txn, packPrefix(p, l.Packs))
+	defer pc.close()
+	if l.Packed != 0 {
+		if err := pc.rewind(); err != nil {
+			return err
+		}
+	}
+	var ov, pv version
+	for it.Valid() || pc.c != nil {
+		var oc []byte
+		if it.Valid() {
+			oc = it.Item().Key()[len(opts.Prefix):]
+		}
+		cmp := 0
+		switch {
+		case oc == nil:
+			cmp = 1
+		case pc.c == nil:
+			cmp = -1
+		default:
+			cmp = bytes.Compare(oc, pc.c)
+		}
+		var o, k *version
+		c := oc
+		if cmp <= 0 {
+			v, err := it.Item().ValueCopy(ov.v[:0])
+			if err != nil {
+				return err
+			}
+			if ov.gen, ov.entry, err = decodeDigestEntry(oc, v); err != nil {
+				return err
+			}
+			ov.v, o = v, &ov
+		}
+		if cmp >= 0 {
+			c = pc.c
+			var err error
+			if pv.gen, pv.entry, err = decodeDigestEntry(pc.c, pc.v); err != nil {
+				return err
+			}
+			pv.v, k = pc.v, &pv
+		}
+		if err := fn(c, o, k); err != nil {
+			return err
+		}
+		if cmp <= 0 {
+			it.Next()
+		}
+		if cmp >= 0 {
+			if err := pc.next(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// newer is the version an entry is: the overlay's unless the pack's has a higher seq.
+func newer(ov, pv *version) *version {
+	if ov == nil || pv != nil && pv.entry.Seq > ov.entry.Seq {
+		return pv
+	}
+	return ov
+}
+
+// sweep is what a pull's end removes: entries at or below seq that it did not bring (no
+// version marked gen), and tombstones at or below seq.
+type sweep struct{ gen, seq uint64 }
+
+func (sw *sweep) drops(ov, pv, e *version) bool {
+	if sw == nil || e.entry.Seq > sw.seq {
+		return false
+	}
+	brought := ov != nil && ov.gen == sw.gen || pv != nil && pv.gen == sw.gen
+	return !brought || e.entry.Deleted()
+}
+
+// fold merges p's overlay and packs into a new pack generation (sweeping with sw when set),
+// moves the live era on and deletes what the fold replaced. The caller holds digestMu.
+func (s *Store) fold(p peer.ID, sw *sweep) error {
+	if err := s.cleanFold(p); err != nil {
+		return err
+	}
+	var l replicaLayout
+	if err := s.db.View(func(txn *badger.Txn) (err error) { l, err = getLayout(txn, p); return err }); err != nil {
+		return err
+	}
+	gen := l.Packs + 1
+	if err := s.dropPrefix(packPrefix(p, gen)); err != nil { // a fold that crashed before its switch
+		return err
+	}
+	w := &packWriter{prefix: packPrefix(p, gen)}
+	unpins := map[string][]byte{} // CID -> index value, of the entries that are unpins in flight
+	flush := func(all bool) error {
+		if all {
+			w.cut()
+		}
+		if len(w.out) == 0 {
+			return nil
+		}
+		out := w.out
+		w.out = nil
+		return s.update(func(txn *badger.Txn) error {
+			for _, p := range out {
+				if err := txn.Set(p.key, p.val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		return replicaWalk(txn, p, l, func(c []byte, ov, pv *version) error {
+			e := newer(ov, pv)
+			if sw.drops(ov, pv, e) {
+				return nil
+			}
+			w.add(c, e.v)
+			if e.entry.UnpinInFlight() {
+				unpins[string(c)] = unpinIdxValue(e.entry)
+			}
+			if len(w.out) >= 64 {
+				return flush(false)
+			}
+			return nil
+		})
+	})
+	if err == nil {
+		err = flush(true)
+	}
+	if err != nil {
+		return err
+	}
+	next := replicaLayout{Era: l.Era + 1, Packs: gen, Packed: w.count, Dirty: true, OldEra: l.Era, OldPacks: l.Packs}
+	if err := s.update(func(txn *badger.Txn) error { return setLayout(txn, p, next) }); err != nil {
+		return err
+	}
+	if err := s.reindexUnpins(p, unpins); err != nil {
+		return err
+	}
+	return s.cleanFold(p)
+}
+
+// cleanFold deletes the era and pack generation the last fold of p replaced, unless done.
+func (s *Store) cleanFold(p peer.ID) error {
+	var l replicaLayout
+	if err := s.db.View(func(txn *badger.Txn) (err error) { l, err = getLayout(txn, p); return err }); err != nil || !l.Dirty {
+		return err
+	}
+	if err := s.dropPrefix(digestEraPrefix(p, l.OldEra)); err != nil {
+		return err
+	}
+	if l.OldPacks != 0 {
+		if err := s.dropPrefix(packPrefix(p, l.OldPacks)); err != nil {
+			return err
+		}
+	}
+	l.Dirty = false
+	return s.update(func(txn *badger.Txn) error { return setLayout(txn, p, l) })
+}
+
+// reindexUnpins makes p's unpin index exactly unpins (binary CID -> index value).
+func (s *Store) reindexUnpins(p peer.ID, unpins map[string][]byte) error {
+	prefix := unpinPeerPrefix(p)
+	var stale [][]byte
+	if err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = prefix, false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if _, ok := unpins[string(it.Item().Key()[len(prefix):])]; !ok {
+				stale = append(stale, it.Item().KeyCopy(nil))
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	writes := make([]kv, 0, len(stale)+len(unpins))
+	for _, k := range stale {
+		writes = append(writes, kv{key: k})
+	}
+	for c, v := range unpins {
+		writes = append(writes, kv{unpinKey(p, []byte(c)), v})
+	}
+	return s.updateInParts(len(writes), func(txn *badger.Txn, from, to int) error {
+		for _, w := range writes[from:to] {
+			var err error
+			if w.val == nil {
+				err = txn.Delete(w.key)
+			} else {
+				err = txn.Set(w.key, w.val)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(*badger.Txn) error { return nil })
+}
+
+// foldDue reports whether p's replica, as l after an apply that wrote wrote entries, is
+// folded now: on size (an eighth of its packs, at least foldMin), or when a heartbeat finds it
+// unchanged since the one before and its overlay is at least a sixteenth of its packs. A pass
+// walks every overlay entry (and each of its versions) at Badger's speed and the packs at
+// about a third of it, so neither overlay bounds a pass at more than twice a folded one, and
+// an entry is rewritten at most 16 times on its way into a large replica.
+func (s *Store) foldDue(p peer.ID, l replicaLayout, wrote int, heartbeat bool) bool {
+	if l.Loose == 0 {
+		delete(s.digestQuiet, p)
+		return false
+	}
+	if l.Loose >= foldMin && l.Loose*foldRatio >= l.Packed {
+		return true
+	}
+	if !heartbeat || wrote > 0 {
+		return false
+	}
+	seen, ok := s.digestQuiet[p]
+	s.digestQuiet[p] = l.Loose
+	return ok && seen == l.Loose && l.Loose*foldQuietRatio >= l.Packed
+}
+
+// keyPackedReplicas marks a store whose replicas are in the layout with packs: the keys of
+// earlier versions (statusdigest.go) are gone.
+var keyPackedReplicas = []byte("m/srlayout")
+
+// dropOldReplicas deletes the replica keys of versions before packs: once per store, and again
+// after an earlier version ran on it (its replica is stale then anyway; ours, also stale, is
+// pulled again as soon as a heartbeat shows it behind).
+func (s *Store) dropOldReplicas() error {
+	var done bool
+	if err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(keyPackedReplicas)
+		if err != nil {
+			if err == badger.ErrKeyNotFound {
+				err = nil
+			}
+			return err
+		}
+		// An earlier version that opened the store since (a downgrade) marked its own index.
+		_, err = txn.Get([]byte("m/sdunpins"))
+		done = err == badger.ErrKeyNotFound
+		if done {
+			err = nil
+		}
+		return err
+	}); err != nil || done {
+		return err
+	}
+	for _, prefix := range [][]byte{[]byte("sd/"), []byte("sdm/"), []byte("sdu/")} {
+		if err := s.dropPrefix(prefix); err != nil {
+			return err
+		}
+	}
+	return s.update(func(txn *badger.Txn) error {
+		if err := txn.Delete([]byte("m/sdunpins")); err != nil {
+			return err
+		}
+		return txn.Set(keyPackedReplicas, encU64(1))
+	})
+}
