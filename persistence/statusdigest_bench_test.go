@@ -111,3 +111,39 @@ func BenchmarkDigestPullPage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDigestApply: a replica's deltas as a 20-peer cluster's batch of 20k pins brings
+// them, 19 members x 20k entries in deltas of 1000, then two heartbeats each: per entry, with
+// the folds they cause (statusdigest_packs.go). 2026-12-05: 7.3-8.0 us per entry, against
+// 5.2 us with folding turned off by hand.
+func BenchmarkDigestApply(b *testing.B) {
+	for range b.N {
+		s, _ := openTemp(b)
+		now := time.Now()
+		cids := make([][]byte, 20000)
+		for i := range cids {
+			cids[i] = mkCid(b, i).Bytes()
+		}
+		b.ResetTimer()
+		for p := range 19 {
+			id := newPeer(b, byte(p+1))
+			seq := uint64(0)
+			for start := 0; start < len(cids); start += 1000 {
+				seq++
+				d := statusdigest.Digest{Epoch: 1, Seq: seq}
+				for _, c := range cids[start : start+1000] {
+					d.Entries = append(d.Entries, statusdigest.Entry{Cid: c, Status: api.TrackerStatusPinned, TS: now, Seq: seq})
+				}
+				if _, err := s.ApplyDigest(id, d, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range 2 {
+				if _, err := s.ApplyDigest(id, statusdigest.Digest{Epoch: 1, Seq: seq, Heartbeat: true}, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*19*20000), "ns/entry")
+}

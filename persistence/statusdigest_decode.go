@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -62,6 +63,18 @@ func decodeStoredEntry(b []byte) (statusdigest.Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// decodeStoredValue reads a stored value (uvarint gen, then the entry) of the binary CID c,
+// which the entry's Cid is (not copied).
+func decodeStoredValue(c, v []byte) (uint64, statusdigest.Entry, error) {
+	gen, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, statusdigest.Entry{}, fmt.Errorf("persistence: corrupt status digest entry")
+	}
+	e, err := decodeStoredEntry(v[n:])
+	e.Cid = c
+	return gen, e, err
 }
 
 // decodeStoredEntrySlow is decodeStoredEntry through the generated code.

@@ -25,15 +25,14 @@ import (
 // on, then deletes the old era and generation: the deletes' tombstones lie outside the ranges
 // readers walk, so they cost nothing before a compaction removes them. Decision: a fold is
 // written whole under digestMu, as a pull's sweep was (FinishDigestPull is a fold that sweeps);
-// the applier folds a replica when its overlay reaches an eighth of its packs (so an entry is
-// rewritten a bounded number of times) and when it stayed quiet between two heartbeats of its
-// peer (a settled replica is packs only, read at pack speed).
+// the applier folds a replica when its overlay outgrows its packs (so an entry is rewritten a
+// bounded number of times) and when it stayed quiet between two heartbeats of its peer (a
+// settled replica is packs only, read at pack speed).
 
 const (
 	packEntries = 256      // entries per pack at most
 	packBytes   = 16 << 10 // and bytes, whichever comes first
-	foldMin     = 1024     // overlay entries before a fold on size
-	foldRatio   = 8        // ... and at least packed/foldRatio of them
+	foldMin     = 1024     // overlay entries before a fold on size, and at least as many as packed
 	// foldQuietRatio: a quiet replica is folded when its overlay is at least
 	// packed/foldQuietRatio.
 	foldQuietRatio = 16
@@ -243,7 +242,8 @@ type version struct {
 }
 
 // replicaWalk calls fn with every CID of p's replica in binary CID order and its overlay and
-// pack versions (nil: none), in the snapshot txn.
+// pack versions (nil: none), in the snapshot txn. The CID, the versions and their entries'
+// Cid are valid during fn only.
 func replicaWalk(txn *badger.Txn, p peer.ID, l replicaLayout, fn func(c []byte, ov, pv *version) error) error {
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = digestEraPrefix(p, l.Era)
@@ -280,7 +280,7 @@ func replicaWalk(txn *badger.Txn, p peer.ID, l replicaLayout, fn func(c []byte, 
 			if err != nil {
 				return err
 			}
-			if ov.gen, ov.entry, err = decodeDigestEntry(oc, v); err != nil {
+			if ov.gen, ov.entry, err = decodeStoredValue(oc, v); err != nil {
 				return err
 			}
 			ov.v, o = v, &ov
@@ -288,7 +288,7 @@ func replicaWalk(txn *badger.Txn, p peer.ID, l replicaLayout, fn func(c []byte, 
 		if cmp >= 0 {
 			c = pc.c
 			var err error
-			if pv.gen, pv.entry, err = decodeDigestEntry(pc.c, pc.v); err != nil {
+			if pv.gen, pv.entry, err = decodeStoredValue(pc.c, pc.v); err != nil {
 				return err
 			}
 			pv.v, k = pc.v, &pv
@@ -454,17 +454,20 @@ func (s *Store) reindexUnpins(p peer.ID, unpins map[string][]byte) error {
 }
 
 // foldDue reports whether p's replica, as l after an apply that wrote wrote entries, is
-// folded now: on size (an eighth of its packs, at least foldMin), or when a heartbeat finds it
-// unchanged since the one before and its overlay is at least a sixteenth of its packs. A pass
-// walks every overlay entry (and each of its versions) at Badger's speed and the packs at
-// about a third of it, so neither overlay bounds a pass at more than twice a folded one, and
-// an entry is rewritten at most 16 times on its way into a large replica.
+// folded now: on size (as many overlay entries as packed ones, at least foldMin), or when a
+// heartbeat finds it unchanged since the one before and its overlay is at least a sixteenth
+// of its packs. A pass walks every overlay entry (and each of its versions) at Badger's speed
+// and the packs at about a third of it. Folding on size at a doubling keeps a replica's
+// rewrites to about twice its entries while a batch pours in (folding at an eighth rewrites
+// it about nine times: a series growing by an eighth); the quiet fold then leaves a
+// settled replica in packs, and a large one that stays busy rewrites an entry at most 16
+// times.
 func (s *Store) foldDue(p peer.ID, l replicaLayout, wrote int, heartbeat bool) bool {
 	if l.Loose == 0 {
 		delete(s.digestQuiet, p)
 		return false
 	}
-	if l.Loose >= foldMin && l.Loose*foldRatio >= l.Packed {
+	if l.Loose >= foldMin && l.Loose >= l.Packed {
 		return true
 	}
 	if !heartbeat || wrote > 0 {

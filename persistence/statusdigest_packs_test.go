@@ -210,7 +210,8 @@ func TestDigestFoldAfterCrashes(t *testing.T) {
 }
 
 // TestDigestFoldsWhenQuiet: a replica is folded once a heartbeat finds it unchanged since the
-// heartbeat before, not on the first, nor after a change; a large overlay is folded on size.
+// heartbeat before, not on the first, nor after a change; an overlay of foldMin entries or
+// more is folded once it outgrows the packs.
 func TestDigestFoldsWhenQuiet(t *testing.T) {
 	s, _ := openTemp(t)
 	p := newPeer(t, 3)
@@ -252,6 +253,14 @@ func TestDigestFoldsWhenQuiet(t *testing.T) {
 	delta(1)
 	if l := layoutOf(t, s, p); l.Loose != 0 || l.Packed != 15+foldMin {
 		t.Fatalf("not folded on size: %+v", l)
+	}
+	delta(foldMin) // fewer than packed
+	if l := layoutOf(t, s, p); l.Loose != foldMin {
+		t.Fatalf("folded before the overlay outgrew the packs: %+v", l)
+	}
+	delta(15)
+	if l := layoutOf(t, s, p); l.Loose != 0 || l.Packed != 15+2*foldMin+15 {
+		t.Fatalf("not folded once the overlay outgrew the packs: %+v", l)
 	}
 }
 

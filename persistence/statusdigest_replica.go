@@ -414,6 +414,7 @@ func (s *Store) DigestEntries(ctx context.Context, p peer.ID, fn func(statusdige
 				return err
 			}
 			if e := newer(ov, pv); !e.entry.Deleted() {
+				e.entry.Cid = bytes.Clone(e.entry.Cid) // fn may keep it
 				return fn(e.entry)
 			}
 			return nil

@@ -1,7 +1,7 @@
 // Package statusdigest is the status digest actor: it publishes this peer's status digest and
 // keeps the replica of every other peer's, so that global status is a local query (the data,
 // its versions and the merge rule are package statusdigest's; the replica is persistence's
-// sd/ keys).
+// sr*/ keys: an overlay and packs, folded by persistence.ApplyDigest as it sees fit).
 //
 // # What it does
 //
@@ -33,7 +33,8 @@
 //   - Replicas: the gossip actor's reader hands it the digests of trusted peers (Received);
 //     it rate-limits each peer (a token bucket; the excess is dropped and logged, and the gap
 //     it leaves makes a pull later), applies them in batches in a worker
-//     (persistence.ApplyDigest) and, for a replica left behind (a gap, a heartbeat ahead, a
+//     (persistence.ApplyDigest, which also folds a replica that grew or stayed quiet between
+//     two heartbeats into packs) and, for a replica left behind (a gap, a heartbeat ahead, a
 //     new epoch), pulls the peer's whole digest page by page, one pull at a time.
 //   - A removed peer (peers rm, told by the roster as messages.PeerRemoved): its queued
 //     digests are dropped, later ones are not taken, and the applier deletes its replica after
