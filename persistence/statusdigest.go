@@ -38,7 +38,8 @@ import (
 // the unpin index's build when a store is opened or a backup loaded (indexDigestUnpins);
 // digestMu still serialises the read-modify-writes, which Badger without conflict detection
 // needs. Replica entries are in binary CID order per peer, the pinset's order, so global status
-// reads them with one forward cursor per peer alongside the pinset (DigestView).
+// reads them with forward cursors per peer (its overlay's and its packs') alongside the pinset
+// (DigestView).
 
 var (
 	prefixOwnDigest     = []byte("sdo/")

@@ -20,10 +20,10 @@ import (
 //   - packs (srp/): the folded entries, a few hundred per key in CID order, read by a cursor
 //     that decodes a pack once for all its entries.
 //
-// An entry is the newer (by seq) of its overlay and pack versions, the overlay's at the same
-// seq (a pull's mark). A fold merges both into a new pack generation and moves the live era
-// on, then deletes the old era and generation: the deletes' tombstones lie outside the ranges
-// readers walk, so they cost nothing before a compaction removes them. Decision: a fold is
+// An entry is the newer (by seq, then by gen: a pull's mark) of its overlay and pack versions.
+// A fold merges both into a new pack generation and moves the live era on, then deletes the
+// old era and generation: the deletes' tombstones lie outside the ranges the replica's readers
+// walk, so they cost nothing before a compaction removes them. Decision: a fold is
 // written whole under digestMu, as a pull's sweep was (FinishDigestPull is a fold that sweeps);
 // the applier folds a replica when its overlay outgrows its packs (so an entry is rewritten a
 // bounded number of times) and when it stayed quiet between two heartbeats of its peer (a
@@ -308,9 +308,12 @@ func replicaWalk(txn *badger.Txn, p peer.ID, l replicaLayout, fn func(c []byte, 
 	return nil
 }
 
-// newer is the version an entry is: the overlay's unless the pack's has a higher seq.
+// newer is the version an entry is: the higher seq, then (the same change) the higher gen,
+// then the overlay's. Gens only grow in a replica and deltas write gen 0, so a pull's mark on
+// a folded entry survives a late delta of the same change that lands in the overlay: it would
+// otherwise be swept at the pull's end, though live.
 func newer(ov, pv *version) *version {
-	if ov == nil || pv != nil && pv.entry.Seq > ov.entry.Seq {
+	if ov == nil || pv != nil && (pv.entry.Seq > ov.entry.Seq || pv.entry.Seq == ov.entry.Seq && pv.gen > ov.gen) {
 		return pv
 	}
 	return ov
@@ -331,6 +334,7 @@ func (sw *sweep) drops(ov, pv, e *version) bool {
 // fold merges p's overlay and packs into a new pack generation (sweeping with sw when set),
 // moves the live era on and deletes what the fold replaced. The caller holds digestMu.
 func (s *Store) fold(p peer.ID, sw *sweep) error {
+	delete(s.digestQuiet, p) // a heartbeat's count from before the fold means nothing after it
 	if err := s.cleanFold(p); err != nil {
 		return err
 	}
@@ -353,14 +357,15 @@ func (s *Store) fold(p peer.ID, sw *sweep) error {
 		}
 		out := w.out
 		w.out = nil
-		return s.update(func(txn *badger.Txn) error {
-			for _, p := range out {
+		// In parts when the packs exceed a transaction (a smaller memtable than the default).
+		return s.updateInParts(len(out), func(txn *badger.Txn, from, to int) error {
+			for _, p := range out[from:to] {
 				if err := txn.Set(p.key, p.val); err != nil {
 					return err
 				}
 			}
 			return nil
-		})
+		}, func(*badger.Txn) error { return nil })
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		return replicaWalk(txn, p, l, func(c []byte, ov, pv *version) error {
@@ -372,7 +377,7 @@ func (s *Store) fold(p peer.ID, sw *sweep) error {
 			if e.entry.UnpinInFlight() {
 				unpins[string(c)] = unpinIdxValue(e.entry)
 			}
-			if len(w.out) >= 64 {
+			if len(w.out) >= 32 {
 				return flush(false)
 			}
 			return nil
@@ -453,8 +458,7 @@ func (s *Store) reindexUnpins(p peer.ID, unpins map[string][]byte) error {
 	}, func(*badger.Txn) error { return nil })
 }
 
-// foldDue reports whether p's replica, as l after an apply that wrote wrote entries, is
-// folded now: on size (as many overlay entries as packed ones, at least foldMin), or when a
+// foldDue reports whether p's replica, as l after an apply, is folded now: on size (as many overlay entries as packed ones, at least foldMin), or when a
 // heartbeat finds it unchanged since the one before and its overlay is at least a sixteenth
 // of its packs. A pass walks every overlay entry (and each of its versions) at Badger's speed
 // and the packs at about a third of it. Folding on size at a doubling keeps a replica's
@@ -462,7 +466,7 @@ func (s *Store) reindexUnpins(p peer.ID, unpins map[string][]byte) error {
 // it about nine times: a series growing by an eighth); the quiet fold then leaves a
 // settled replica in packs, and a large one that stays busy rewrites an entry at most 16
 // times.
-func (s *Store) foldDue(p peer.ID, l replicaLayout, wrote int, heartbeat bool) bool {
+func (s *Store) foldDue(p peer.ID, l replicaLayout, heartbeat bool) bool {
 	if l.Loose == 0 {
 		delete(s.digestQuiet, p)
 		return false
@@ -470,7 +474,7 @@ func (s *Store) foldDue(p peer.ID, l replicaLayout, wrote int, heartbeat bool) b
 	if l.Loose >= foldMin && l.Loose >= l.Packed {
 		return true
 	}
-	if !heartbeat || wrote > 0 {
+	if !heartbeat { // a heartbeat carries no entries
 		return false
 	}
 	seen, ok := s.digestQuiet[p]

@@ -339,3 +339,67 @@ func FuzzPackRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestDigestPullMarkSurvivesFolds: a pull's page marks an entry, folds put it in a pack, a late
+// delta of the same change lands in the overlay unmarked, another fold: the pull's end keeps
+// the entry (its mark, the higher gen, wins the tie of seqs).
+func TestDigestPullMarkSurvivesFolds(t *testing.T) {
+	s, _ := openTemp(t)
+	p := newPeer(t, 3)
+	now := time.Now().UTC()
+	x := statusdigest.Entry{Cid: mkCid(t, 1).Bytes(), Status: api.TrackerStatusPinned, TS: now, Seq: 7}
+	if _, err := s.ApplyDigest(p, statusdigest.Digest{Epoch: 1, Seq: 7, Entries: []statusdigest.Entry{x}}, now); err != nil {
+		t.Fatal(err)
+	}
+	gen, err := s.StartDigestPull(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyDigestPage(p, gen, statusdigest.Page{Epoch: 1, Seq: 10, Entries: []statusdigest.Entry{x}}, true); err != nil {
+		t.Fatal(err)
+	}
+	foldNow(t, s, p)
+	if _, err := s.ApplyDigest(p, statusdigest.Digest{Epoch: 1, Seq: 7, Entries: []statusdigest.Entry{x}}, now); err != nil { // late
+		t.Fatal(err)
+	}
+	foldNow(t, s, p)
+	if _, err := s.FinishDigestPull(p, gen, 1, 10, now); err != nil {
+		t.Fatal(err)
+	}
+	v := s.OpenDigestView()
+	defer v.Close()
+	if _, ok, err := v.Lookup(p, x.Cid); !ok || err != nil {
+		t.Fatalf("a live entry the pull brought was swept: %v %v", ok, err)
+	}
+}
+
+// TestDigestFoldOnSmallMemtables: a fold's packs, and its deletes, go in parts when they
+// exceed a transaction (Badger's limit follows the memtable size, which Options can lower).
+func TestDigestFoldOnSmallMemtables(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir(), MemTableSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newPeer(t, 3)
+	now := time.Now().UTC()
+	long := strings.Repeat("e", 180) // about 16 KiB packs of 70 entries
+	var es []statusdigest.Entry
+	for i := range 6000 {
+		es = append(es, statusdigest.Entry{Cid: mkCid(t, i).Bytes(), Status: api.TrackerStatusPinError, Error: long, TS: now, Seq: 1})
+	}
+	for start := 0; start < len(es); start += statusdigest.MaxEntries {
+		part := es[start:min(len(es), start+statusdigest.MaxEntries)]
+		if _, err := s.ApplyDigest(p, statusdigest.Digest{Epoch: 1, Seq: 1, Entries: part}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foldNow(t, s, p)
+	if l := layoutOf(t, s, p); l.Loose != 0 || l.Packed != uint64(len(es)) {
+		t.Fatalf("layout %+v", l)
+	}
+	n := 0
+	if err := s.DigestEntries(t.Context(), p, func(statusdigest.Entry) error { n++; return nil }); err != nil || n != len(es) {
+		t.Fatalf("%d entries after the fold, %v", n, err)
+	}
+}

@@ -15,8 +15,9 @@ import (
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
-// The replicas of the other peers' status digests (sd/ and sdm/ keys, statusdigest.go has
-// the layout): merged from their deltas and pulls, read by global status (DigestView).
+// The replicas of the other peers' status digests (sr*/ keys, statusdigest.go has the layout,
+// statusdigest_packs.go the packs): merged from their deltas and pulls, read by global status
+// (DigestView).
 
 func getDigestMeta(txn *badger.Txn, p peer.ID) (m statusdigest.Meta, found bool, err error) {
 	item, err := txn.Get(digestMetaKey(p))
@@ -106,9 +107,12 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 		}
 		return setDigestMeta(txn, p, m)
 	})
-	if err == nil && s.foldDue(p, l, len(entries), d.Heartbeat) {
-		if err = s.fold(p, nil); err != nil {
-			err = fmt.Errorf("folding the replica of %s: %w", p, err)
+	if err == nil && s.foldDue(p, l, d.Heartbeat) {
+		// The digest is stored: a fold that fails leaves a replica as readable as before it
+		// (the next one starts by cleaning up), so it is logged, not the apply's error, which
+		// would make the applier drop the rest of its batch.
+		if ferr := s.fold(p, nil); ferr != nil {
+			s.log.Warn("persistence: folding a status digest replica into packs (tried again later)", "peer", p, "err", ferr)
 		}
 	}
 	return m, err
@@ -343,12 +347,8 @@ func (s *Store) DropDigest(p peer.ID) error {
 		return err
 	}
 	delete(s.digestQuiet, p)
-	return s.update(func(txn *badger.Txn) error {
-		if err := txn.Delete(layoutKey(p)); err != nil {
-			return err
-		}
-		return txn.Delete(digestMetaKey(p))
-	})
+	// The layout stays (a few bytes): a peer added again starts past the ranges of these deletes.
+	return s.update(func(txn *badger.Txn) error { return txn.Delete(digestMetaKey(p)) })
 }
 
 // dropDigest deletes p's replica (overlay, packs and unpin index) and moves its layout to a
@@ -384,14 +384,15 @@ func (s *Store) dropPrefix(prefix []byte) error {
 		if err != nil || len(keys) == 0 {
 			return err
 		}
-		if err := s.update(func(txn *badger.Txn) error {
-			for _, k := range keys {
+		// In parts when the batch exceeds a transaction (a memtable smaller than the default).
+		if err := s.updateInParts(len(keys), func(txn *badger.Txn, from, to int) error {
+			for _, k := range keys[from:to] {
 				if err := txn.Delete(k); err != nil {
 					return err
 				}
 			}
 			return nil
-		}); err != nil {
+		}, func(*badger.Txn) error { return nil }); err != nil {
 			return err
 		}
 	}

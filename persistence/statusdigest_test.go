@@ -93,6 +93,14 @@ func TestDigestReplicaConverges(t *testing.T) {
 					}
 				}
 			}
+			folds := seed%4 < 2
+			fold := func() { // as the applier does on size or a quiet heartbeat, between a pull's pages too
+				digestMu.Lock()
+				defer digestMu.Unlock()
+				if err := rep.fold(pubID, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
 			pull := func() {
 				gen, err := rep.StartDigestPull(pubID)
 				if err != nil {
@@ -115,6 +123,9 @@ func TestDigestReplicaConverges(t *testing.T) {
 						change()
 					}
 					deliverSome()
+					if folds && rng.IntN(2) == 0 {
+						fold()
+					}
 					if !pg.More {
 						break
 					}
@@ -124,20 +135,13 @@ func TestDigestReplicaConverges(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			fold := func() { // as the applier does on size or a quiet heartbeat
-				digestMu.Lock()
-				defer digestMu.Unlock()
-				if err := rep.fold(pubID, nil); err != nil {
-					t.Fatal(err)
-				}
-			}
 			for range 60 {
 				switch r := rng.IntN(12); {
 				case r < 6:
 					change()
 				case r < 9:
 					deliverSome()
-				case r < 11 && seed%4 < 2:
+				case r < 11 && folds:
 					fold()
 				default:
 					pull()

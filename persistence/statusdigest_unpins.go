@@ -13,7 +13,7 @@ import (
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
-// The unpin index of the replicas (sdu/ keys, statusdigest.go has the layout): which entries
+// The unpin index of the replicas (sru/ keys, statusdigest.go has the layout): which entries
 // of the other peers' digests are unpins in flight, for the global listings (cluster/unpins.go).
 
 // unpinIdxValue is the index value of the unpin entry e: its status.
@@ -139,12 +139,19 @@ func (s *Store) indexDigestUnpins() error {
 	var err error
 	if !done {
 		err = s.db.View(func(txn *badger.Txn) error {
-			opts := badger.DefaultIteratorOptions
-			opts.Prefix, opts.PrefetchValues = prefixDigestMeta, false
-			it := txn.NewIterator(opts)
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() { // every replica has a meta
-				p := peer.ID(it.Item().KeyCopy(nil)[len(prefixDigestMeta):])
+			// Every replica has a meta or a layout (a first page cut short has the layout of
+			// its parts only).
+			peers := map[peer.ID]bool{}
+			for _, prefix := range [][]byte{prefixDigestMeta, prefixDigestLayout} {
+				opts := badger.DefaultIteratorOptions
+				opts.Prefix, opts.PrefetchValues = prefix, false
+				it := txn.NewIterator(opts)
+				for it.Rewind(); it.Valid(); it.Next() {
+					peers[peer.ID(it.Item().Key()[len(prefix):])] = true
+				}
+				it.Close()
+			}
+			for p := range peers {
 				l, err := getLayout(txn, p)
 				if err != nil {
 					return err
