@@ -90,22 +90,13 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 	}
 	m.Told(d)
 	m.Hear(d.Seq, now)
-	loose := l.Loose
-	l.Loose += uint64(len(entries))
-	err = s.updateInParts(len(entries), func(txn *badger.Txn, from, to int) error {
+	l, err = s.writeReplica(p, l, m, len(entries), func(txn *badger.Txn, from, to int) error {
 		for _, e := range entries[from:to] {
 			if err := putReplicaEntry(txn, p, l.Era, 0, e, false); err != nil {
 				return err
 			}
 		}
-		part := l
-		part.Loose = loose + uint64(to) // the part's entries count before the last part
-		return setLayout(txn, p, part)
-	}, func(txn *badger.Txn) error {
-		if err := setLayout(txn, p, l); err != nil {
-			return err
-		}
-		return setDigestMeta(txn, p, m)
+		return nil
 	})
 	if err == nil && s.foldDue(p, l, d.Heartbeat) {
 		// The digest is stored: a fold that fails leaves a replica as readable as before it
@@ -239,14 +230,24 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 	if err != nil {
 		return err
 	}
+	_, err = s.writeReplica(p, l, m, len(pg.Entries), func(txn *badger.Txn, from, to int) error {
+		return putReplicaPage(txn, p, l.Era, gen, pg.Entries[from:to])
+	})
+	return err
+}
+
+// writeReplica writes n entries into p's overlay (l's era) with put, in parts when they
+// exceed a transaction, counting them into the layout, and m with the last part; it returns
+// the layout after.
+func (s *Store) writeReplica(p peer.ID, l replicaLayout, m statusdigest.Meta, n int, put func(txn *badger.Txn, from, to int) error) (replicaLayout, error) {
 	loose := l.Loose
-	l.Loose += uint64(len(pg.Entries))
-	return s.updateInParts(len(pg.Entries), func(txn *badger.Txn, from, to int) error {
-		if err := putReplicaPage(txn, p, l.Era, gen, pg.Entries[from:to]); err != nil {
+	l.Loose += uint64(n)
+	err := s.updateInParts(n, func(txn *badger.Txn, from, to int) error {
+		if err := put(txn, from, to); err != nil {
 			return err
 		}
 		part := l
-		part.Loose = loose + uint64(to) // the part's entries count before the last part
+		part.Loose = loose + uint64(to) // the entries so far count before the last part
 		return setLayout(txn, p, part)
 	}, func(txn *badger.Txn) error {
 		if err := setLayout(txn, p, l); err != nil {
@@ -254,6 +255,7 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 		}
 		return setDigestMeta(txn, p, m)
 	})
+	return l, err
 }
 
 // putReplicaPage is putReplicaEntry (a pull's, marking) of every entry of a page. A page comes
