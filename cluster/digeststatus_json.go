@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/statusdigest"
 )
 
 // StatusJSON is global StatusAll of the whole pinset from the replicas (replicaStatusAll), each
@@ -132,12 +133,18 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	}
 	allocated := make([]bool, len(ps.members))
 	parts := make([]memberPart, len(ps.members))
+	lookups := make([]func(c []byte) (statusdigest.Entry, bool, error), len(ps.members))
+	for i, p := range ps.members {
+		lookups[i] = r.LookupIn(p.id)
+	}
 	selfID := s.d.Members.Self().String() // base58: once per pass, not per pin
 	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(ctx, r, filter), func(lp *localPin) error {
-		if lp.gone || bytes.Contains(lp.js, metaPinMarker) { // maybe a meta-pin: the general path tells
+		// A meta-pin (its scanned type names it exactly, as the local pass reads it) and a pin
+		// that does not scan take the general path.
+		if lp.gone || !lp.scanned || string(lp.spans.typ) == metaPinType {
 			return s.slowPin(ctx, lp, ps, r, now, filter, slow)
 		}
-		if !lp.scanned || !markAllocated(lp.spans.allocations, selfID, index, allocated) {
+		if !markAllocated(lp.spans.allocations, selfID, index, allocated) {
 			return s.slowPin(ctx, lp, ps, r, now, filter, slow)
 		}
 		matched := lp.st.Status.Match(filter)
@@ -151,7 +158,7 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 				parts[i].kind = partStale
 				matched = matched || api.TrackerStatusClusterError.Match(filter)
 			default:
-				e, found, err := r.Lookup(p.id, lp.cid)
+				e, found, err := lookups[i](lp.cid)
 				if err != nil {
 					return err
 				}
@@ -171,9 +178,8 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	})
 }
 
-// metaPinMarker is in the stored JSON of every meta-pin (and, rarely, of another pin whose
-// name or metadata holds it: those take the general path too, to the same answer).
-var metaPinMarker = []byte(`"` + string(api.PinTypeMeta) + `"`)
+// metaPinType is a meta-pin's "type" as encoding/json stores it.
+const metaPinType = `"` + string(api.PinTypeMeta) + `"`
 
 // slowPin is one pin of a replica pass the general way (replicaStatusAll's).
 func (s *StatusService) slowPin(ctx context.Context, lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {

@@ -38,6 +38,10 @@ func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	return e, ok, nil
 }
 
+func (m *memDigests) LookupIn(p peer.ID) func(c []byte) (statusdigest.Entry, bool, error) {
+	return func(c []byte) (statusdigest.Entry, bool, error) { return m.Lookup(p, c) }
+}
+
 func (m *memDigests) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) error) error {
 	keys := slices.Sorted(maps.Keys(m.entries[p]))
 	for _, k := range keys {

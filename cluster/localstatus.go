@@ -108,7 +108,7 @@ func (s *StatusService) localPassWith(ctx context.Context, filter api.TrackerSta
 		lp.scanned = lp.scanned && lp.spans.valid()
 		// A meta-pin shows its shards' aggregate. The scanned type names one exactly; an
 		// unscanned pin is searched for the tag (and decoded if it holds it).
-		if lp.scanned && string(lp.spans.typ) == `"meta-pin"` || !lp.scanned && bytes.Contains(js, metaTag) {
+		if lp.scanned && string(lp.spans.typ) == metaPinType || !lp.scanned && bytes.Contains(js, metaTag) {
 			if st, meta, err := s.localMetaStatus(ctx, js); err != nil {
 				return err
 			} else if meta {

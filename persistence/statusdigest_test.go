@@ -3,6 +3,7 @@ package persistence
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -236,12 +237,19 @@ func TestDigestViewLookupsInAnyOrder(t *testing.T) {
 	}
 	v := rep.OpenDigestView()
 	defer v.Close()
+	// Lookup, and LookupIn's bound lookups (b's opened before a's: cursors open on first use).
+	bound := []func([]byte) (statusdigest.Entry, bool, error){nil, v.LookupIn(b)}
+	bound[0] = v.LookupIn(a)
 	check := func(i int) {
 		t.Helper()
 		for j, p := range []peer.ID{a, b} {
 			e, ok, err := v.Lookup(p, cids[i])
 			if err != nil || ok != (i%2 == j) || ok && !bytes.Equal(e.Cid, cids[i]) {
 				t.Fatalf("cid %d, peer %d: %+v %v %v", i, j, e, ok, err)
+			}
+			e, ok, err = bound[j](cids[i])
+			if err != nil || ok != (i%2 == j) || ok && !bytes.Equal(e.Cid, cids[i]) {
+				t.Fatalf("cid %d, peer %d, bound: %+v %v %v", i, j, e, ok, err)
 			}
 		}
 	}
@@ -253,6 +261,10 @@ func TestDigestViewLookupsInAnyOrder(t *testing.T) {
 	}
 	for i := range cids {
 		check(i)
+	}
+	v.Close()
+	if _, _, err := bound[0](cids[0]); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a bound lookup after Close: %v, want ErrClosed", err)
 	}
 }
 

@@ -76,7 +76,33 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	if err != nil {
 		return statusdigest.Entry{}, false, err
 	}
-	var e statusdigest.Entry
+	return v.lookup(vi, c)
+}
+
+// LookupIn is Lookup bound to p: p's cursors are found once, on the first call, rather than
+// in the view's map per call (a map lookup was 6% of a global status pass at 20 members).
+func (v *DigestView) LookupIn(p peer.ID) func(c []byte) (statusdigest.Entry, bool, error) {
+	var vi *viewIter
+	return func(c []byte) (statusdigest.Entry, bool, error) {
+		if v.txn == nil {
+			return statusdigest.Entry{}, false, ErrClosed
+		}
+		if vi == nil {
+			var err error
+			if vi, err = v.iter(p); err != nil {
+				return statusdigest.Entry{}, false, err
+			}
+		}
+		return v.lookup(vi, c)
+	}
+}
+
+// lookup is Lookup in vi, p's cursors.
+func (v *DigestView) lookup(vi *viewIter, c []byte) (statusdigest.Entry, bool, error) {
+	var (
+		e   statusdigest.Entry
+		err error
+	)
 	found := false
 	if vi.it != nil {
 		if e, found, err = v.overlay(vi, c); err != nil {
