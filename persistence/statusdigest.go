@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -34,10 +33,12 @@ import (
 // sdm/, sdu/, m/sdunpins) are dropped at open (dropOldReplicas): a replica is a copy that the
 // next pull brings back, and an earlier version finds no replica of ours to misread.
 //
-// The status digest actor is the only writer of all of them (one worker at a time), but for
-// the unpin index's build when a store is opened or a backup loaded (indexDigestUnpins);
-// digestMu still serialises the read-modify-writes, which Badger without conflict detection
-// needs. Replica entries are in binary CID order per peer, the pinset's order, so global status
+// The status digest actor's workers are the only writers of all of them (its own digest's
+// writer; its applier and its pull, for the replicas), but for the unpin index's build when a
+// store is opened or a backup loaded (indexDigestUnpins). Badger here detects no conflicts,
+// so the read-modify-writes are serialised: the own digest's by ownDigestMu, each replica's by
+// its own lock (lockReplica), so that a long fold of one replica holds back neither the own
+// digest nor the other replicas. Replica entries are in binary CID order per peer, the pinset's order, so global status
 // reads them with forward cursors per peer (its overlay's and its packs') alongside the pinset
 // (DigestView).
 
@@ -50,7 +51,6 @@ var (
 	prefixDigestMeta    = []byte("srm/")
 	prefixDigestUnpin   = []byte("sru/")
 	keyDigestUnpinsIdx  = []byte("m/srunpins")
-	digestMu            sync.Mutex
 	digestDeleteBatch   = 4096
 	errDigestEpochMoved = fmt.Errorf("status digest: the publisher's epoch changed during a pull")
 )
@@ -163,8 +163,8 @@ func (s *Store) OwnDigestVersion() (epoch, seq uint64, err error) {
 
 // ownDigestVersion is OwnDigestVersion for a caller inside the gate.
 func (s *Store) ownDigestVersion() (epoch, seq uint64, err error) {
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	s.ownDigestMu.Lock()
+	defer s.ownDigestMu.Unlock()
 	err = s.db.View(func(txn *badger.Txn) error {
 		epoch, seq, err = getOwnVersion(txn)
 		return err
@@ -199,8 +199,8 @@ func (s *Store) WriteOwnDigest(changes []statusdigest.Entry, since time.Time) (s
 	if _, _, err := s.ownDigestVersion(); err != nil {
 		return statusdigest.Digest{}, err
 	}
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	s.ownDigestMu.Lock()
+	defer s.ownDigestMu.Unlock()
 	var d statusdigest.Digest
 	err := s.update(func(txn *badger.Txn) error {
 		epoch, seq, err := getOwnVersion(txn)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -24,7 +25,7 @@ import (
 // A fold merges both into a new pack generation and moves the live era on, then deletes the
 // old era and generation: the deletes' tombstones lie outside the ranges the replica's readers
 // walk, so they cost nothing before a compaction removes them. Decision: a fold is
-// written whole under digestMu, as a pull's sweep was (FinishDigestPull is a fold that sweeps);
+// written whole under the replica's lock (replicaLock), as a pull's sweep was (FinishDigestPull is a fold that sweeps);
 // the applier folds a replica when its overlay outgrows its packs (so an entry is rewritten a
 // bounded number of times) and when it stayed quiet between two heartbeats of its peer (a
 // settled replica is packs only, read at pack speed).
@@ -184,9 +185,9 @@ func (sw *sweep) drops(ov, pv, e *version) bool {
 }
 
 // fold merges p's overlay and packs into a new pack generation (sweeping with sw when set),
-// moves the live era on and deletes what the fold replaced. The caller holds digestMu.
-func (s *Store) fold(p peer.ID, sw *sweep) error {
-	delete(s.digestQuiet, p) // a heartbeat's count from before the fold means nothing after it
+// moves the live era on and deletes what the fold replaced. The caller holds rl, p's lock.
+func (s *Store) fold(rl *replicaLock, p peer.ID, sw *sweep) error {
+	rl.heard = false // a heartbeat's count from before the fold means nothing after it
 	if err := s.cleanFold(p); err != nil {
 		return err
 	}
@@ -310,17 +311,17 @@ func (s *Store) reindexUnpins(p peer.ID, unpins map[string][]byte) error {
 	}, func(*badger.Txn) error { return nil })
 }
 
-// foldDue reports whether p's replica, as l after an apply, is folded now: on size (as many overlay entries as packed ones, at least foldMin), or when a
-// heartbeat finds it unchanged since the one before and its overlay is at least a sixteenth
-// of its packs. A pass walks every overlay entry (and each of its versions) at Badger's speed
-// and the packs at about a third of it. Folding on size at a doubling keeps a replica's
-// rewrites to about twice its entries while a batch pours in (folding at an eighth rewrites
-// it about nine times: a series growing by an eighth); the quiet fold then leaves a
-// settled replica in packs, and a large one that stays busy rewrites an entry at most 16
-// times.
-func (s *Store) foldDue(p peer.ID, l replicaLayout, heartbeat bool) bool {
+// foldDue reports whether a replica, as l after an apply, is folded now: on size (as many
+// overlay entries as packed ones, at least foldMin), or when a heartbeat finds it unchanged
+// since the one before and its overlay is at least a sixteenth of its packs. A pass walks
+// every overlay entry (and each of its versions) at Badger's speed and the packs at about a
+// third of it. Folding on size at a doubling keeps a replica's rewrites to about twice its
+// entries while a batch pours in (folding at an eighth rewrites it about nine times: a series
+// growing by an eighth); the quiet fold then leaves a settled replica in packs, and a large
+// one that stays busy rewrites an entry at most 16 times. The caller holds rl.mu.
+func (rl *replicaLock) foldDue(l replicaLayout, heartbeat bool) bool {
 	if l.Loose == 0 {
-		delete(s.digestQuiet, p)
+		rl.heard = false
 		return false
 	}
 	if l.Loose >= foldMin && l.Loose >= l.Packed {
@@ -329,9 +330,32 @@ func (s *Store) foldDue(p peer.ID, l replicaLayout, heartbeat bool) bool {
 	if !heartbeat { // a heartbeat carries no entries
 		return false
 	}
-	seen, ok := s.digestQuiet[p]
-	s.digestQuiet[p] = l.Loose
+	seen, ok := rl.quiet, rl.heard
+	rl.quiet, rl.heard = l.Loose, true
 	return ok && seen == l.Loose && l.Loose*foldQuietRatio >= l.Packed
+}
+
+// replicaLock serialises the writers of one peer's replica (the applier, a pull, a removal:
+// read-modify-writes, which Badger without conflict detection needs serialised), and holds
+// its quiet count. Decision: one lock per replica, not one for all: a fold of a large replica
+// takes seconds (1M entries), and holds back only that replica's writers, not the others' or
+// this peer's own digest (ownDigestMu). Readers take none: a DigestView is a snapshot.
+type replicaLock struct {
+	mu    sync.Mutex
+	quiet uint64 // the overlay's size at the peer's last heartbeat (foldDue)
+	heard bool   // quiet is set
+}
+
+// lockReplica locks p's replica for writing; the caller unlocks rl.mu.
+func (s *Store) lockReplica(p peer.ID) (rl *replicaLock) {
+	s.replicaLocksMu.Lock()
+	if rl = s.replicaLocks[p]; rl == nil {
+		rl = &replicaLock{}
+		s.replicaLocks[p] = rl
+	}
+	s.replicaLocksMu.Unlock()
+	rl.mu.Lock()
+	return rl
 }
 
 // keyPackedReplicas marks a store whose replicas are in the layout with packs: the keys of

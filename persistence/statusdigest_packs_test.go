@@ -19,9 +19,9 @@ import (
 // foldNow folds p's replica as the applier does.
 func foldNow(t *testing.T, s *Store, p peer.ID) {
 	t.Helper()
-	digestMu.Lock()
-	defer digestMu.Unlock()
-	if err := s.fold(p, nil); err != nil {
+	rl := s.lockReplica(p)
+	defer rl.mu.Unlock()
+	if err := s.fold(rl, p, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -175,10 +175,10 @@ func TestDigestFoldAfterCrashes(t *testing.T) {
 	// A crash after the switch: the replaced era and generation are still there (Dirty).
 	apply(slices.Clone(es[20:]))
 	l = layoutOf(t, s, p)
-	digestMu.Lock()
+	rl := s.lockReplica(p)
 	next := replicaLayout{Era: l.Era + 1, Packs: l.Packs + 1, Dirty: true, OldEra: l.Era, OldPacks: l.Packs}
-	err := s.fold(p, nil) // a whole fold, then its old ranges written back as if never deleted
-	digestMu.Unlock()
+	err := s.fold(rl, p, nil) // a whole fold, then its old ranges written back as if never deleted
+	rl.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,6 +261,50 @@ func TestDigestFoldsWhenQuiet(t *testing.T) {
 	delta(15)
 	if l := layoutOf(t, s, p); l.Loose != 0 || l.Packed != 15+2*foldMin+15 {
 		t.Fatalf("not folded once the overlay outgrew the packs: %+v", l)
+	}
+}
+
+// TestDigestLocksPerReplica: while one replica's writer holds its lock (a long fold), the
+// other replicas, the own digest and the readers go on. Two peers' stores in one process (the
+// in-process harnesses) share nothing either.
+func TestDigestLocksPerReplica(t *testing.T) {
+	s, _ := openTemp(t)
+	other, _ := openTemp(t)
+	a, b := newPeer(t, 3), newPeer(t, 4)
+	now := time.Now()
+	held := s.lockReplica(a) // as a fold of a's replica holds it
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			d := statusdigest.Digest{Epoch: 1, Seq: 1, Entries: []statusdigest.Entry{{Cid: mkCid(t, 1).Bytes(), Status: api.TrackerStatusPinned, TS: now, Seq: 1}}}
+			if _, err := s.ApplyDigest(b, d, now); err != nil {
+				return err
+			}
+			if _, err := s.WriteOwnDigest([]statusdigest.Entry{{Cid: mkCid(t, 2).Bytes(), Status: api.TrackerStatusPinned, TS: now}}, time.Time{}); err != nil {
+				return err
+			}
+			if _, err := other.ApplyDigest(a, d, now); err != nil {
+				return err
+			}
+			v := s.OpenDigestView()
+			defer v.Close()
+			if _, found, err := v.Lookup(b, mkCid(t, 1).Bytes()); err != nil || !found {
+				return fmt.Errorf("b's entry: found %v, %v", found, err)
+			}
+			return nil
+		}()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a bound on a hang, not a speed
+		t.Fatal("writes of another replica, of the own digest, or of another store waited for a's lock")
+	}
+	held.mu.Unlock()
+	if _, err := s.ApplyDigest(a, statusdigest.Digest{Epoch: 1, Seq: 1, Heartbeat: true}, now); err != nil {
+		t.Fatal(err)
 	}
 }
 

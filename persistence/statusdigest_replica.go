@@ -66,8 +66,8 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 		return statusdigest.Meta{}, err
 	}
 	defer s.leave()
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	rl := s.lockReplica(p)
+	defer rl.mu.Unlock()
 	m, _, err := s.digestMeta(p)
 	if err != nil {
 		return m, err
@@ -97,11 +97,11 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 		}
 		return nil
 	})
-	if err == nil && s.foldDue(p, l, d.Heartbeat) {
+	if err == nil && rl.foldDue(l, d.Heartbeat) {
 		// The digest is stored: a fold that fails leaves a replica as readable as before it
 		// (the next one starts by cleaning up), so it is logged, not the apply's error, which
 		// would make the applier drop the rest of its batch.
-		if ferr := s.fold(p, nil); ferr != nil {
+		if ferr := s.fold(rl, p, nil); ferr != nil {
 			s.log.Warn("persistence: folding a status digest replica into packs (tried again later)", "peer", p, "err", ferr)
 		}
 	}
@@ -183,8 +183,8 @@ func (s *Store) StartDigestPull(p peer.ID) (uint64, error) {
 		return 0, err
 	}
 	defer s.leave()
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	rl := s.lockReplica(p)
+	defer rl.mu.Unlock()
 	var gen uint64
 	err := s.update(func(txn *badger.Txn) error {
 		m, _, err := getDigestMeta(txn, p)
@@ -209,8 +209,8 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 	if len(pg.Entries) > statusdigest.MaxEntries {
 		return fmt.Errorf("persistence: a status digest page of %d entries (limit %d)", len(pg.Entries), statusdigest.MaxEntries)
 	}
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	rl := s.lockReplica(p)
+	defer rl.mu.Unlock()
 	m, _, err := s.digestMeta(p)
 	if err != nil {
 		return err
@@ -318,8 +318,8 @@ func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Tim
 		return statusdigest.Meta{}, err
 	}
 	defer s.leave()
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	rl := s.lockReplica(p)
+	defer rl.mu.Unlock()
 	m, _, err := s.digestMeta(p)
 	if err != nil {
 		return m, err
@@ -327,7 +327,7 @@ func (s *Store) FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Tim
 	if m.Epoch != epoch || m.Gen != gen {
 		return m, errDigestEpochMoved
 	}
-	if err := s.fold(p, &sweep{gen: gen, seq: seq}); err != nil {
+	if err := s.fold(rl, p, &sweep{gen: gen, seq: seq}); err != nil {
 		return m, err
 	}
 	m.Pulled(seq)
@@ -342,18 +342,18 @@ func (s *Store) DropDigest(p peer.ID) error {
 		return err
 	}
 	defer s.leave()
-	digestMu.Lock()
-	defer digestMu.Unlock()
+	rl := s.lockReplica(p)
+	defer rl.mu.Unlock()
 	if err := s.dropDigest(p); err != nil {
 		return err
 	}
-	delete(s.digestQuiet, p)
+	rl.heard = false
 	// The layout stays (a few bytes): a peer added again starts past the ranges of these deletes.
 	return s.update(func(txn *badger.Txn) error { return txn.Delete(digestMetaKey(p)) })
 }
 
 // dropDigest deletes p's replica (overlay, packs and unpin index) and moves its layout to a
-// fresh era and pack generation, whose ranges hold none of the deletes. Callers hold digestMu.
+// fresh era and pack generation, whose ranges hold none of the deletes. Callers hold p's replica lock.
 func (s *Store) dropDigest(p peer.ID) error {
 	for _, prefix := range [][]byte{digestPeerPrefix(p), peerPrefix(prefixDigestPack, p), unpinPeerPrefix(p)} {
 		if err := s.dropPrefix(prefix); err != nil {

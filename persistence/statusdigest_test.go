@@ -96,9 +96,9 @@ func TestDigestReplicaConverges(t *testing.T) {
 			}
 			folds := seed%4 < 2
 			fold := func() { // as the applier does on size or a quiet heartbeat, between a pull's pages too
-				digestMu.Lock()
-				defer digestMu.Unlock()
-				if err := rep.fold(pubID, nil); err != nil {
+				rl := rep.lockReplica(pubID)
+				defer rl.mu.Unlock()
+				if err := rep.fold(rl, pubID, nil); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -96,18 +96,18 @@ type Store struct {
 	freeSpace func(dir string) (uint64, error) // diskspace.Free; tests replace it
 	sinceOpen func() time.Duration             // monotonic time since Open; tests replace it
 
-	writeMu sync.Mutex
-	origins map[peer.ID]originCounters // v/ and l/ as committed, under writeMu (apply.go)
-	trimmed map[peer.ID]uint64         // each origin's log trimmed in full up to, this run, under writeMu (trimLog)
-	// digestQuiet is each replica's overlay size at its peer's last heartbeat, under digestMu
-	// (foldDue: a replica unchanged between two heartbeats is folded).
-	digestQuiet map[peer.ID]uint64
-	writeFault  func() error  // Options.WriteFault
-	pinCount    atomic.Int64  // live pins, mirrors m/count
-	maxClock    atomic.Uint64 // greatest clock applied, mirrors m/clock
-	queueMu     sync.Mutex    // serialises WriteQueue (trackqueue.go)
-	queueLen    atomic.Int64  // tracker queue entries, mirrors m/tqlen (trackqueue.go)
-	queueSeq    atomic.Uint64 // last tracker queue seq, mirrors m/tqseq
+	writeMu        sync.Mutex
+	origins        map[peer.ID]originCounters // v/ and l/ as committed, under writeMu (apply.go)
+	trimmed        map[peer.ID]uint64         // each origin's log trimmed in full up to, this run, under writeMu (trimLog)
+	ownDigestMu    sync.Mutex                 // serialises the own digest's read-modify-writes (statusdigest.go)
+	replicaLocksMu sync.Mutex
+	replicaLocks   map[peer.ID]*replicaLock // each replica's writer lock (lockReplica), kept for the store's life
+	writeFault     func() error             // Options.WriteFault
+	pinCount       atomic.Int64             // live pins, mirrors m/count
+	maxClock       atomic.Uint64            // greatest clock applied, mirrors m/clock
+	queueMu        sync.Mutex               // serialises WriteQueue (trackqueue.go)
+	queueLen       atomic.Int64             // tracker queue entries, mirrors m/tqlen (trackqueue.go)
+	queueSeq       atomic.Uint64            // last tracker queue seq, mirrors m/tqseq
 	// queueFailed counts the failed entries (tq/f), counted at open and kept under queueMu:
 	// while there are none, queue writes skip looking for one (a read per new pin).
 	queueFailed atomic.Int64
@@ -204,7 +204,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, openError(opts.Dir, err)
 	}
 	s := &Store{db: db, log: logger, dir: opts.Dir, minFree: opts.MinFreeSpace, writeFault: opts.WriteFault, freeSpace: diskspace.Free,
-		origins: map[peer.ID]originCounters{}, trimmed: map[peer.ID]uint64{}, digestQuiet: map[peer.ID]uint64{}}
+		origins: map[peer.ID]originCounters{}, trimmed: map[peer.ID]uint64{}, replicaLocks: map[peer.ID]*replicaLock{}}
 	opened := time.Now()
 	s.sinceOpen = func() time.Duration { return time.Since(opened) }
 	if opts.InMemory {
