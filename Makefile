@@ -4,7 +4,7 @@ BIN      := bin/pincluster
 PKGS     := ./...
 CONFIG   ?=
 
-.PHONY: help build run test test-short kubo test-kubo bench bench-10m bench-scale cluster chaos chaos-short netimpair netns-cluster netns-selftest netns-bench fmt vet fuzz proto proto-check clean ui-screenshot
+.PHONY: help build run test test-short kubo test-kubo bench bench-10m bench-scale bench-global cluster chaos chaos-short netimpair netns-cluster netns-selftest netns-bench fmt vet fuzz proto proto-check clean ui-screenshot
 
 help:
 	@echo "make build    build bin/pincluster"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench    print the benchmark table: single peer (ingest, listing, RSS vs raw Badger), cluster (ingest, convergence, catch-up), allocation and self-healing (-suite single|cluster|alloc|all)"
 	@echo "make bench-10m  single peer holding 10M queued (unfetchable) pins: RSS (target < 1 GB), ingest and listing; then a fresh peer catching up with 10M pins; not in CI"
 	@echo "make bench-scale  scale harness: 10, 30 and 100 peers in one process (formation, convergence, catch-up, a 10% kill, bytes and CPU per pin); SCALE_PEERS=10,30 to choose, SCALE_LOW_WATER/SCALE_HIGH_WATER for cluster.connection_manager"
+	@echo "make bench-global  global status against status --local on GLOBAL_PEERS (20) real daemons, each pinning GLOBAL_PINS (20000) pins; convergence too; not in CI"
 	@echo "make cluster  start three peers on loopback in a temp dir"
 	@echo "make chaos    fault harness: 5 real peers, 10 minutes of load under a seeded random nemesis, then checks nothing acknowledged was lost (SEED=n to repeat a run)"
 	@echo "make chaos-short  the same for 75 s with a fixed seed (CI)"
@@ -77,6 +78,13 @@ bench-10m: build
 SCALE_PEERS ?= 10,30,100
 bench-scale:
 	PINCLUSTER_SCALE_PEERS=$(SCALE_PEERS) PINCLUSTER_SCALE_LOW_WATER=$(SCALE_LOW_WATER) PINCLUSTER_SCALE_HIGH_WATER=$(SCALE_HIGH_WATER) $(GO) test -count=1 -run '^TestScale$$' -timeout 60m ./testcluster/ -v | grep -v '^=== \|^--- \|^    ---'
+
+# Global status against status --local on real daemons (bench/global.go): GLOBAL_PEERS peers on
+# loopback, GLOBAL_PINS pins every peer pins; convergence, then timed rounds. Not in CI.
+GLOBAL_PEERS ?= 20
+GLOBAL_PINS ?= 20000
+bench-global: build
+	$(GO) run ./bench -suite global -global-peers $(GLOBAL_PEERS) -global-pins $(GLOBAL_PINS)
 
 cluster: build
 	bash scripts/cluster.sh

@@ -25,6 +25,7 @@
 //     go run ./bench -quick                                              # all suites, small sizes
 //     go run ./bench -suite cluster -cluster-pins 50000 -catchup 200000 -keep
 //     go run ./bench -suite batch -batch-pins 200000                     # batch ingest (own table)
+//     go run ./bench -suite global -global-peers 20 -global-pins 20000   # global status (own table)
 //
 // With default sizes the whole run takes about 8-10 minutes on two busy cores (-quick: 2-3).
 // Nothing here asserts on speed; the table marks each target as met or missed.
@@ -56,6 +57,7 @@ type options struct {
 	repin   repinOptions
 	// batchPins is the size of the batch of -suite batch (bench/batch.go).
 	batchPins int
+	global    globalOptions // -suite global (bench/global.go)
 	// fillBatch posts the untimed fills (single: pins ingest..n; cluster: cluster-pins..catchup)
 	// as one POST /pins/batch instead of single POSTs, for pinsets of 10M (make bench-10m).
 	fillBatch bool
@@ -69,6 +71,7 @@ func defaultOptions() options {
 		alloc:     allocOptions{peers: 100, groups: 5, cids: 100_000, repl: 3, rounds: 2},
 		repin:     repinOptions{peers: 5, pins: 10_000, files: 200, repl: 2, wait: 3 * time.Minute},
 		batchPins: 200_000,
+		global:    globalOptions{peers: 20, pins: 20_000, rounds: 5, wait: 30 * time.Minute},
 	}
 }
 
@@ -100,6 +103,10 @@ func main() {
 	flag.IntVar(&o.repin.pins, "repin-pins", o.repin.pins, "alloc: random pins held by the self-healing harness")
 	flag.IntVar(&o.repin.files, "repin-files", o.repin.files, "alloc: added (fetchable) files held by the self-healing harness")
 	flag.IntVar(&o.batchPins, "batch-pins", o.batchPins, "batch: pins in the one POST /pins/batch of -suite batch")
+	flag.IntVar(&o.global.peers, "global-peers", o.global.peers, "global: peers on loopback")
+	flag.IntVar(&o.global.pins, "global-pins", o.global.pins, "global: pins posted to peer 1, each pinned by every peer")
+	flag.IntVar(&o.global.rounds, "global-rounds", o.global.rounds, "global: timed rounds of status --local and status")
+	flag.DurationVar(&o.global.wait, "global-wait", o.global.wait, "global: bound on each convergence wait")
 	flag.BoolVar(&o.fillBatch, "fill-batch", false, "post the fills beyond the timed ingest (single: -ingest..-n; cluster: -cluster-pins..-catchup) as one POST /pins/batch")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dirs (config, datastore, daemon logs)")
 	flag.BoolVar(&quick, "quick", false, "small sizes: -n 50000 -ingest 20000 -cluster-pins 20000 -catchup 100000 -repin-pins 2000 -repin-files 50")
@@ -137,6 +144,16 @@ func main() {
 			os.Exit(1)
 		}
 		printBatch(os.Stdout, o, res)
+		return
+	}
+	if o.suite == "global" { // its own table: global status against status --local
+		res, err := runGlobalSuite(ctx0, o, os.Stderr)
+		stop0()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		printGlobal(os.Stdout, o, res)
 		return
 	}
 	stop0()

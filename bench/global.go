@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// The global suite (-suite global, make bench-global): global status against status --local
+// on real daemons, issue 12's target ("global status within 3x of status --local at 20
+// peers"). N peers on loopback (the embedded IPFS node), P pins posted to peer 1 in one batch
+// with replication -1, so every peer pins every one and a global status has N x P parts. The
+// CIDs are identity multihashes of random bytes (the block is the CID itself), so every peer
+// pins them at once and the suite measures the cluster, not fetching. It reports:
+//   - convergence: when every peer's own status lists every pin pinned, and when peer 1's
+//     global status (from its digest replicas) shows every part pinned, after the batch's
+//     answer;
+//   - then, once the daemons are quiet, R rounds on peer 1 of the CLI's `status --local` and
+//     `status` and of GET /pins?local=true and GET /pins, each checked complete.
+//
+// Decision: the ratio is of medians of the same rounds, interleaved (local, global, local,
+// global), so load that comes and goes falls on both.
+
+// globalOptions size the global suite.
+type globalOptions struct {
+	peers, pins, rounds int
+	wait                time.Duration // bound on each convergence wait
+}
+
+const globalTargetRatio = 3.0
+
+// globalResults are the global suite's figures.
+type globalResults struct {
+	peers, pins             int
+	posted                  time.Duration // the batch, until its answer
+	localsPinned, allPinned time.Duration // after the answer: every peer's own status; peer 1's global view
+	quiet                   quietWait
+	cliLocal, cliGlobal     []time.Duration
+	httpLocal, httpGlobal   []time.Duration
+	globalBytes, localBytes int
+	loadStart, loadAtRounds string
+	elapsed                 time.Duration
+}
+
+func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res globalResults, err error) {
+	g := o.global
+	if g.peers < 2 || g.pins < 1 || g.rounds < 1 {
+		return res, fmt.Errorf("-global-peers %d, -global-pins %d, -global-rounds %d: want at least 2, 1, 1", g.peers, g.pins, g.rounds)
+	}
+	if _, err := os.Stat(o.bin); err != nil {
+		return res, fmt.Errorf("pincluster binary %s not found: run `make build`, or pass -bin PATH", o.bin)
+	}
+	logf := progressf(progress)
+	res = globalResults{peers: g.peers, pins: g.pins, loadStart: loadAvg()}
+	start := time.Now()
+	defer func() { res.elapsed = time.Since(start) }()
+	tmp, err := os.MkdirTemp("", "pincluster-bench-global-")
+	if err != nil {
+		return res, err
+	}
+	defer func() { cleanupDir(o.keep || err != nil, tmp, logf) }()
+	c := newCluster(o.bin, tmp, nil)
+	defer func() {
+		if serr := c.stop(); err == nil && serr != nil {
+			err = serr
+		}
+	}()
+	logf("starting %d peers", g.peers)
+	if err := c.start(ctx, g.peers); err != nil {
+		return res, c.withLogs(err)
+	}
+	gen := newCIDGen()
+	gen.identity = true
+	p1 := c.peers[0]
+	logf("posting %d pins to peer 1 (replication -1: every peer pins every one)", g.pins)
+	in, err := postBatch(ctx, c.hc, p1.base, gen, 0, g.pins)
+	if err != nil {
+		return res, c.withLogs(err)
+	}
+	res.posted = in.elapsed
+	answered := time.Now()
+	// Every peer's own status, polled every 2 s (a local pass of P pins per peer).
+	pinned := make([]bool, len(c.peers))
+	if err := waitFor(ctx, g.wait, 2*time.Second, func() (bool, string) {
+		left := 0
+		for i, d := range c.peers {
+			if pinned[i] {
+				continue
+			}
+			cw, err := getCounts(ctx, c.hc, d.base+"/pins?local=true&filter=pinned")
+			if pinned[i] = err == nil && cw.lines == g.pins; !pinned[i] {
+				left++
+			}
+		}
+		return left == 0, fmt.Sprintf("%d of %d peers have pinned all %d pins", len(c.peers)-left, len(c.peers), g.pins)
+	}); err != nil {
+		return res, c.withLogs(err)
+	}
+	res.localsPinned = time.Since(answered)
+	logf("every peer pinned every pin %s after the batch's answer", dur(res.localsPinned))
+	// Peer 1's global view, from its replicas of the others' digests: every 5 s, as each
+	// poll is a global pass of N x P parts.
+	parts := g.peers * g.pins
+	if err := waitFor(ctx, g.wait, 5*time.Second, func() (bool, string) {
+		cw, err := getCounts(ctx, c.hc, p1.base+"/pins")
+		return err == nil && cw.pinned == parts, fmt.Sprintf("peer 1's global status shows %d of %d parts pinned (%v)", cw.pinned, parts, err)
+	}); err != nil {
+		return res, c.withLogs(err)
+	}
+	res.allPinned = time.Since(answered)
+	logf("peer 1's global status shows all %d parts pinned %s after the batch's answer", parts, dur(res.allPinned))
+	var pids []int
+	for _, d := range c.peers {
+		pids = append(pids, d.pid())
+	}
+	res.quiet = waitQuiet(ctx, pids, 5*time.Minute)
+	res.loadAtRounds = loadAvg()
+	logf("daemons quiet (%s), load %s: %d rounds", res.quiet, res.loadAtRounds, g.rounds)
+	for r := range g.rounds {
+		var err error
+		var d time.Duration
+		if d, err = timeCLI(ctx, o.bin, p1.dir, "status", "--local"); err == nil {
+			res.cliLocal = append(res.cliLocal, d)
+			if d, err = timeCLI(ctx, o.bin, p1.dir, "status"); err == nil {
+				res.cliGlobal = append(res.cliGlobal, d)
+			}
+		}
+		if err == nil {
+			d, res.localBytes, err = timeGET(ctx, c.hc, p1.base+"/pins?local=true", g.pins, g.pins)
+			res.httpLocal = append(res.httpLocal, d)
+		}
+		if err == nil {
+			d, res.globalBytes, err = timeGET(ctx, c.hc, p1.base+"/pins", g.pins, parts)
+			res.httpGlobal = append(res.httpGlobal, d)
+		}
+		if err != nil {
+			return res, c.withLogs(fmt.Errorf("round %d: %w", r+1, err))
+		}
+		logf("round %d: CLI %s / %s, HTTP %s / %s (local / global)", r+1, dur(res.cliLocal[r]), dur(res.cliGlobal[r]),
+			dur(res.httpLocal[r]), dur(res.httpGlobal[r]))
+	}
+	return res, nil
+}
+
+// timeCLI times `bin --config dir args...`, its output discarded.
+func timeCLI(ctx context.Context, bin, dir string, args ...string) (time.Duration, error) {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--config", dir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s %v: %v: %s", bin, args, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return time.Since(t0), nil
+}
+
+// timeGET times GET url read to its end and checks it lists lines objects with pinned
+// "status":"pinned" parts. It returns the answer's size.
+func timeGET(ctx context.Context, hc *http.Client, url string, lines, pinned int) (time.Duration, int, error) {
+	t0 := time.Now()
+	cw, err := getCounts(ctx, hc, url)
+	d := time.Since(t0)
+	if err == nil && (cw.lines != lines || cw.pinned != pinned) {
+		err = fmt.Errorf("GET %s: %d objects with %d parts pinned, want %d with %d", url, cw.lines, cw.pinned, lines, pinned)
+	}
+	return d, cw.n, err
+}
+
+// getCounts reads GET url to its end, streamed (as curl -o /dev/null would: a client holding
+// a 100 MB answer in memory would time its own allocations), and counts it.
+func getCounts(ctx context.Context, hc *http.Client, url string) (countingWriter, error) {
+	var cw countingWriter
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return cw, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return cw, fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	_, err = io.CopyBuffer(&cw, resp.Body, make([]byte, 256<<10))
+	switch {
+	case err != nil:
+		return cw, fmt.Errorf("GET %s: %w", url, err)
+	case resp.StatusCode != http.StatusOK:
+		return cw, fmt.Errorf("GET %s: %s", url, resp.Status)
+	case resp.Trailer.Get("X-Stream-Error") != "":
+		return cw, fmt.Errorf("GET %s: stream error: %s", url, resp.Trailer.Get("X-Stream-Error"))
+	}
+	return cw, nil
+}
+
+// countingWriter counts the bytes, newlines and pinned parts of a stream of JSON lines.
+type countingWriter struct {
+	n, lines, pinned int
+	tail             []byte // the last bytes of the previous write, a pattern cut in two
+}
+
+var pinnedPart = []byte(`"status":"pinned"`)
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.n += len(b)
+	w.lines += bytes.Count(b, []byte{'\n'})
+	joined := append(w.tail, b[:min(len(b), len(pinnedPart)-1)]...)
+	w.pinned += bytes.Count(joined, pinnedPart) + bytes.Count(b, pinnedPart)
+	if keep := len(pinnedPart) - 1; len(b) >= keep {
+		w.tail = append(w.tail[:0], b[len(b)-keep:]...)
+	} else { // a short write: the tail is what ends the stream so far
+		w.tail = append(w.tail, b...)
+		w.tail = w.tail[max(0, len(w.tail)-keep):]
+	}
+	return len(b), nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// span is "min-max" of ds.
+func span(ds []time.Duration) string {
+	return dur(slices.Min(ds)) + "-" + dur(slices.Max(ds))
+}
+
+// printGlobal writes the global suite's table.
+func printGlobal(w io.Writer, o options, r globalResults) {
+	ratio := func(g, l []time.Duration) float64 { return median(g).Seconds() / median(l).Seconds() }
+	ratios := func(g, l []time.Duration) string {
+		lo, hi := 0.0, 0.0
+		for i := range g {
+			x := g[i].Seconds() / l[i].Seconds()
+			if i == 0 || x < lo {
+				lo = x
+			}
+			hi = max(hi, x)
+		}
+		return fmt.Sprintf("%.1f-%.1fx by round", lo, hi)
+	}
+	cli, srv := ratio(r.cliGlobal, r.cliLocal), ratio(r.httpGlobal, r.httpLocal)
+	rows := [][]string{tableHeader,
+		{fmt.Sprintf("status (CLI), %s pins x %d peers", count(r.pins), r.peers), dur(median(r.cliGlobal)) + " median, " + span(r.cliGlobal),
+			"status --local " + dur(median(r.cliLocal)) + " median, " + span(r.cliLocal), fmt.Sprintf("%.1fx (%s)", cli, ratios(r.cliGlobal, r.cliLocal)),
+			"<= 3x", yes(cli <= globalTargetRatio)},
+		{"GET /pins (server)", dur(median(r.httpGlobal)) + " median, " + span(r.httpGlobal),
+			"GET /pins?local=true " + dur(median(r.httpLocal)) + " median, " + span(r.httpLocal), fmt.Sprintf("%.1fx (%s)", srv, ratios(r.httpGlobal, r.httpLocal)),
+			"<= 3x", yes(srv <= globalTargetRatio)},
+		{"  answer size", fmt.Sprintf("%.1f MB", float64(r.globalBytes)/1e6), fmt.Sprintf("%.1f MB local", float64(r.localBytes)/1e6),
+			fmt.Sprintf("%.1fx", float64(r.globalBytes)/float64(r.localBytes)), "-", ""},
+		{"every peer pinned every pin", dur(r.localsPinned) + " after", "the batch's answer (" + dur(r.posted) + ")", "-", "-", ""},
+		{"peer 1's global status all pinned", dur(r.allPinned) + " after", "the batch's answer", "-", "-", ""},
+	}
+	fmt.Fprintf(w, "\npincluster bench (-suite global): %d peers on loopback, %d CPUs, %s/%s, load average %s at start, %s at the rounds, took %s, %s\n\n",
+		r.peers, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.loadAtRounds, r.elapsed.Round(time.Second), time.Now().Format(time.DateTime))
+	writeAligned(w, rows)
+	fmt.Fprintf(w, "\nnotes:\n  - %d rounds on peer 1 after the daemons went quiet (%s), each: status --local, status, GET\n"+
+		"    /pins?local=true, GET /pins; every answer checked complete (every part pinned).\n"+
+		"  - the CIDs are identity multihashes (the block is in the CID): every peer pins each at once.\n"+
+		"  - all %d daemons and the client share this machine's CPUs.\n", len(r.httpGlobal), r.quiet, r.peers)
+	fmt.Fprintf(w, "\nreproduce: make build && go run ./bench -suite global -global-peers %d -global-pins %d -global-rounds %d\n",
+		r.peers, r.pins, o.global.rounds)
+}

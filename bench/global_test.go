@@ -1,0 +1,33 @@
+package main
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+)
+
+// countingWriter counts the pinned parts and lines of a stream however it is cut.
+func TestCountingWriter(t *testing.T) {
+	var doc bytes.Buffer
+	want := 0
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		doc.WriteString(`{"cid":"x","peer_map":{`)
+		for range r.IntN(4) {
+			doc.WriteString(`"p":{"status":"pinned"},`)
+			want++
+		}
+		doc.WriteString(`"q":{"status":"pinning"}}}` + "\n")
+	}
+	for _, maxCut := range []int{1, 3, 16, 17, 100, doc.Len()} {
+		var w countingWriter
+		for b := doc.Bytes(); len(b) > 0; {
+			n := min(len(b), 1+r.IntN(maxCut))
+			w.Write(b[:n])
+			b = b[n:]
+		}
+		if w.pinned != want || w.lines != 200 || w.n != doc.Len() {
+			t.Fatalf("cuts up to %d bytes: %d pinned, %d lines, %d bytes; want %d, 200, %d", maxCut, w.pinned, w.lines, w.n, want, doc.Len())
+		}
+	}
+}
