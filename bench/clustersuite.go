@@ -193,6 +193,12 @@ func runCluster(ctx context.Context, o options, co clusterOptions, solo *ingestR
 // waitQuiet waits, at most timeout, until the processes pids together use under a tenth of a
 // core over 5 s; it says how long it waited and whether they went quiet.
 func waitQuiet(ctx context.Context, pids []int, timeout time.Duration) quietWait {
+	return waitQuietBelow(ctx, pids, timeout, 0.1)
+}
+
+// waitQuietBelow is waitQuiet with the bound in cores: an idle cluster of many peers still
+// heartbeats (about 2% of a core per peer at 20 peers).
+func waitQuietBelow(ctx context.Context, pids []int, timeout time.Duration, cores float64) quietWait {
 	const window = 5 * time.Second
 	start := time.Now()
 	for time.Since(start) < timeout && ctx.Err() == nil {
@@ -208,7 +214,7 @@ func waitQuiet(ctx context.Context, pids []int, timeout time.Duration) quietWait
 		for _, p := range pids {
 			used += cpuTime(p)
 		}
-		if used-before < window/10 {
+		if used-before < time.Duration(cores*float64(window)) {
 			return quietWait{waited: time.Since(start), quiet: true}
 		}
 	}

@@ -32,6 +32,7 @@ import (
 type globalOptions struct {
 	peers, pins, rounds int
 	wait                time.Duration // bound on each convergence wait
+	hold                time.Duration // keep the cluster running this long after the rounds (profiling)
 }
 
 const globalTargetRatio = 3.0
@@ -40,6 +41,7 @@ const globalTargetRatio = 3.0
 type globalResults struct {
 	peers, pins             int
 	posted                  time.Duration // the batch, until its answer
+	poll                    time.Duration // the convergence polls' interval (the figures' resolution)
 	localsPinned, allPinned time.Duration // after the answer: every peer's own status; peer 1's global view
 	quiet                   quietWait
 	cliLocal, cliGlobal     []time.Duration
@@ -60,7 +62,11 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 	logf := progressf(progress)
 	res = globalResults{peers: g.peers, pins: g.pins, loadStart: loadAvg()}
 	start := time.Now()
-	defer func() { res.elapsed = time.Since(start) }()
+	defer func() {
+		if res.elapsed == 0 {
+			res.elapsed = time.Since(start)
+		}
+	}()
 	tmp, err := os.MkdirTemp("", "pincluster-bench-global-")
 	if err != nil {
 		return res, err
@@ -86,9 +92,13 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 	}
 	res.posted = in.elapsed
 	answered := time.Now()
-	// Every peer's own status, polled every 2 s (a local pass of P pins per peer).
+	// Every peer's own status (a local pass of P pins per peer), polled every 2 s at 4k pins,
+	// 10 s at 20k: the polls must not slow what they time (20 peers x 20k pins polled every 2
+	// s were half a core).
+	every := max(2*time.Second, time.Duration(g.pins)*time.Second/2000)
+	res.poll = every
 	pinned := make([]bool, len(c.peers))
-	if err := waitFor(ctx, g.wait, 2*time.Second, func() (bool, string) {
+	if err := waitFor(ctx, g.wait, every, func() (bool, string) {
 		left := 0
 		for i, d := range c.peers {
 			if pinned[i] {
@@ -105,10 +115,10 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 	}
 	res.localsPinned = time.Since(answered)
 	logf("every peer pinned every pin %s after the batch's answer", dur(res.localsPinned))
-	// Peer 1's global view, from its replicas of the others' digests: every 5 s, as each
-	// poll is a global pass of N x P parts.
+	// Peer 1's global view, from its replicas of the others' digests (a global pass of N x P
+	// parts a poll).
 	parts := g.peers * g.pins
-	if err := waitFor(ctx, g.wait, 5*time.Second, func() (bool, string) {
+	if err := waitFor(ctx, g.wait, every, func() (bool, string) {
 		cw, err := getCounts(ctx, c.hc, p1.base+"/pins")
 		return err == nil && cw.pinned == parts, fmt.Sprintf("peer 1's global status shows %d of %d parts pinned (%v)", cw.pinned, parts, err)
 	}); err != nil {
@@ -120,15 +130,16 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 	for _, d := range c.peers {
 		pids = append(pids, d.pid())
 	}
-	res.quiet = waitQuiet(ctx, pids, 5*time.Minute)
+	// Quiet: at most 4% of a core per peer (idle, a peer of 20 heartbeats on about 2%).
+	res.quiet = waitQuietBelow(ctx, pids, 5*time.Minute, 0.04*float64(len(pids)))
 	res.loadAtRounds = loadAvg()
 	logf("daemons quiet (%s), load %s: %d rounds", res.quiet, res.loadAtRounds, g.rounds)
 	for r := range g.rounds {
 		var err error
 		var d time.Duration
-		if d, err = timeCLI(ctx, o.bin, p1.dir, "status", "--local"); err == nil {
+		if d, err = timeCLI(ctx, o.bin, p1.dir, g.pins, "status", "--local"); err == nil {
 			res.cliLocal = append(res.cliLocal, d)
-			if d, err = timeCLI(ctx, o.bin, p1.dir, "status"); err == nil {
+			if d, err = timeCLI(ctx, o.bin, p1.dir, parts, "status"); err == nil {
 				res.cliGlobal = append(res.cliGlobal, d)
 			}
 		}
@@ -146,19 +157,33 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 		logf("round %d: CLI %s / %s, HTTP %s / %s (local / global)", r+1, dur(res.cliLocal[r]), dur(res.cliGlobal[r]),
 			dur(res.httpLocal[r]), dur(res.httpGlobal[r]))
 	}
+	res.elapsed = time.Since(start) // the deferred one would count the hold
+	if g.hold > 0 {
+		logf("holding the cluster for %s: peer 1 is %s --config %s", g.hold, o.bin, p1.dir)
+		select {
+		case <-ctx.Done():
+		case <-time.After(g.hold):
+		}
+	}
 	return res, nil
 }
 
-// timeCLI times `bin --config dir args...`, its output discarded.
-func timeCLI(ctx context.Context, bin, dir string, args ...string) (time.Duration, error) {
+// timeCLI times `bin --config dir args...` and checks its text lists pinned ": PINNED" parts
+// (the CLI prints a line per peer of each pin).
+func timeCLI(ctx context.Context, bin, dir string, pinned int, args ...string) (time.Duration, error) {
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--config", dir}, args...)...)
 	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	cw := &countingWriter{text: true}
+	cmd.Stdout, cmd.Stderr = cw, &stderr
 	t0 := time.Now()
 	if err := cmd.Run(); err != nil {
 		return 0, fmt.Errorf("%s %v: %v: %s", bin, args, err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return time.Since(t0), nil
+	d := time.Since(t0)
+	if cw.pinned != pinned {
+		return d, fmt.Errorf("%s %v: %d parts PINNED, want %d", bin, args, cw.pinned, pinned)
+	}
+	return d, nil
 }
 
 // timeGET times GET url read to its end and checks it lists lines objects with pinned
@@ -181,7 +206,11 @@ func getCounts(ctx context.Context, hc *http.Client, url string) (countingWriter
 	if err != nil {
 		return cw, err
 	}
-	resp, err := hc.Do(req)
+	// A global answer of millions of parts outlasts the shared client's per-request timeout
+	// (it covers the body); ctx bounds it instead.
+	long := *hc
+	long.Timeout = 0
+	resp, err := long.Do(req)
 	if err != nil {
 		return cw, fmt.Errorf("GET %s: %w", url, err)
 	}
@@ -198,20 +227,29 @@ func getCounts(ctx context.Context, hc *http.Client, url string) (countingWriter
 	return cw, nil
 }
 
-// countingWriter counts the bytes, newlines and pinned parts of a stream of JSON lines.
+// countingWriter counts the bytes, newlines and pinned parts of a stream: JSON lines (a part
+// is "status":"pinned"), or with text set the CLI's text (a part is ": PINNED").
 type countingWriter struct {
+	text             bool
 	n, lines, pinned int
 	tail             []byte // the last bytes of the previous write, a pattern cut in two
 }
 
-var pinnedPart = []byte(`"status":"pinned"`)
+var (
+	pinnedPart     = []byte(`"status":"pinned"`)
+	pinnedTextPart = []byte(": PINNED")
+)
 
 func (w *countingWriter) Write(b []byte) (int, error) {
+	pat := pinnedPart
+	if w.text {
+		pat = pinnedTextPart
+	}
 	w.n += len(b)
 	w.lines += bytes.Count(b, []byte{'\n'})
-	joined := append(w.tail, b[:min(len(b), len(pinnedPart)-1)]...)
-	w.pinned += bytes.Count(joined, pinnedPart) + bytes.Count(b, pinnedPart)
-	if keep := len(pinnedPart) - 1; len(b) >= keep {
+	joined := append(w.tail, b[:min(len(b), len(pat)-1)]...)
+	w.pinned += bytes.Count(joined, pat) + bytes.Count(b, pat)
+	if keep := len(pat) - 1; len(b) >= keep {
 		w.tail = append(w.tail[:0], b[len(b)-keep:]...)
 	} else { // a short write: the tail is what ends the stream so far
 		w.tail = append(w.tail, b...)
@@ -223,8 +261,11 @@ func (w *countingWriter) Write(b []byte) (int, error) {
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	if len(s) == 0 {
+	switch {
+	case len(s) == 0:
 		return 0
+	case len(s)%2 == 0:
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return s[len(s)/2]
 }
@@ -260,12 +301,13 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 			fmt.Sprintf("%.1fx", float64(r.globalBytes)/float64(r.localBytes)), "-", ""},
 		{"every peer pinned every pin", dur(r.localsPinned) + " after", "the batch's answer (" + dur(r.posted) + ")", "-", "-", ""},
 		{"peer 1's global status all pinned", dur(r.allPinned) + " after", "the batch's answer", "-", "-", ""},
+		{"  (both polled every " + dur(r.poll) + ")", "", "", "", "", ""},
 	}
 	fmt.Fprintf(w, "\npincluster bench (-suite global): %d peers on loopback, %d CPUs, %s/%s, load average %s at start, %s at the rounds, took %s, %s\n\n",
 		r.peers, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.loadAtRounds, r.elapsed.Round(time.Second), time.Now().Format(time.DateTime))
 	writeAligned(w, rows)
 	fmt.Fprintf(w, "\nnotes:\n  - %d rounds on peer 1 after the daemons went quiet (%s), each: status --local, status, GET\n"+
-		"    /pins?local=true, GET /pins; every answer checked complete (every part pinned).\n"+
+		"    /pins?local=true, GET /pins; every answer checked complete (every part PINNED or pinned).\n"+
 		"  - the CIDs are identity multihashes (the block is in the CID): every peer pins each at once.\n"+
 		"  - all %d daemons and the client share this machine's CPUs.\n", len(r.httpGlobal), r.quiet, r.peers)
 	fmt.Fprintf(w, "\nreproduce: make build && go run ./bench -suite global -global-peers %d -global-pins %d -global-rounds %d\n",

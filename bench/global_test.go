@@ -30,4 +30,13 @@ func TestCountingWriter(t *testing.T) {
 			t.Fatalf("cuts up to %d bytes: %d pinned, %d lines, %d bytes; want %d, 200, %d", maxCut, w.pinned, w.lines, w.n, want, doc.Len())
 		}
 	}
+	// The CLI's text: a line per peer, "peer : STATUS | ...".
+	text := "bafy...:\n    > p1 : PINNED | 2026-12-05T14:13:09Z | Attempts: 0\n    > p2 : PINNING | x\n    > p3 : PINNED\n"
+	w := countingWriter{text: true}
+	for i := range len(text) { // a byte a write
+		w.Write([]byte{text[i]})
+	}
+	if w.pinned != 2 {
+		t.Fatalf("text: %d PINNED parts, want 2", w.pinned)
+	}
 }

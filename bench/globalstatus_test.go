@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -22,6 +23,7 @@ var (
 	gsPins  = flag.Int("gs-pins", 100_000, "BenchmarkGlobalStatus: pins in the pinset")
 	gsPeers = flag.Int("gs-peers", 100, "BenchmarkGlobalStatus: cluster members")
 	gsRepl  = flag.Int("gs-replication", 3, "BenchmarkGlobalStatus: members each pin is allocated to (at most -gs-peers)")
+	gsHTTP  = flag.Bool("gs-http", false, "BenchmarkGlobalStatus: over a loopback socket and an HTTP client, not the handler alone")
 )
 
 // BenchmarkGlobalStatus measures a global status (GET /pins, answered from the replica of the
@@ -57,15 +59,28 @@ func BenchmarkGlobalStatus(b *testing.B) {
 		Store: store, Members: fixedMembers{members}, Remote: remote, IPFS: &pinnedIPFS{cids: cids},
 		Digests: storeDigests{store},
 	})
+	do := serve
+	if *gsHTTP { // the same handler behind a loopback server, read as -suite global reads it
+		srv, base, err := serveLoopback(h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		hc := newHTTPClient()
+		do = func(ctx context.Context, _ http.Handler, target string) (int, error) {
+			cw, err := getCounts(ctx, hc, base+target)
+			return cw.lines, err
+		}
+	}
 	for b.Loop() {
 		t0 := time.Now()
-		got, err := serve(ctx, h, "/pins")
+		got, err := do(ctx, h, "/pins")
 		global := time.Since(t0)
 		if err != nil || got != n {
 			b.Fatalf("GET /pins: %d of %d pins, %v", got, n, err)
 		}
 		t0 = time.Now()
-		if got, err = serve(ctx, h, "/pins?local=true"); err != nil || got != n {
+		if got, err = do(ctx, h, "/pins?local=true"); err != nil || got != n {
 			b.Fatalf("GET /pins?local=true: %d of %d pins, %v", got, n, err)
 		}
 		local := time.Since(t0)

@@ -23,8 +23,9 @@ import (
 // no two runs (or indexes) collide and no CID is held by the node.
 type cidGen struct {
 	salt [16]byte
-	// identity: the CIDs are identity multihashes of the same 24 bytes (the block is in the
-	// CID, so a node holds it at once: -suite global's pins all end pinned).
+	// identity: each CID is the identity multihash of the 24 bytes (salt, index) the sha256
+	// CIDs hash: the block is in the CID, so a node holds it at once (-suite global's pins all
+	// end pinned).
 	identity bool
 }
 

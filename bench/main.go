@@ -1,7 +1,8 @@
 // Command bench is `make bench`: it measures pincluster through its REST API and prints each
 // figure beside a baseline measured in the same run, so the table says how close the product
 // gets to what this machine can do. It runs bin/pincluster (build it first: `make build`) in
-// temp dirs on loopback. Three suites, chosen with -suite (default all, one combined table):
+// temp dirs on loopback. Three suites, chosen with -suite (default all, one combined table),
+// and two with tables of their own: batch (bench/batch.go) and global (bench/global.go):
 //
 //   - single: one peer. pins/s accepted by POST /pins/{cid} (distinct CIDs, concurrent
 //     clients, p50/p99 latency), pins/s streamed by GET /allocations over the whole pinset, the
@@ -43,7 +44,7 @@ import (
 
 // options are the command's flags.
 type options struct {
-	suite   string        // single, cluster, alloc or all
+	suite   string        // single, cluster, alloc or all; batch or global (own tables)
 	bin     string        // path to the pincluster binary
 	total   int           // single: pins in the pinset at the end (listing and RSS figures)
 	ingest  int           // single: pins in the timed ingest figure (the first ingest pins)
@@ -87,7 +88,7 @@ func quickOptions(o options) options {
 func main() {
 	o := defaultOptions()
 	var quick bool
-	flag.StringVar(&o.suite, "suite", o.suite, "single, cluster, alloc or all (one combined table); batch: batch ingest beside single POSTs (its own table)")
+	flag.StringVar(&o.suite, "suite", o.suite, "single, cluster, alloc or all (one combined table); batch: batch ingest beside single POSTs; global: global status against status --local on -global-peers daemons (their own tables)")
 	flag.StringVar(&o.bin, "bin", o.bin, "pincluster binary to run (build it with `make build`)")
 	flag.IntVar(&o.total, "n", o.total, "single: total pins in the pinset (listing and RSS are measured at this size)")
 	flag.IntVar(&o.ingest, "ingest", o.ingest, "single: pins in the timed ingest figure (the first pins posted)")
@@ -107,6 +108,7 @@ func main() {
 	flag.IntVar(&o.global.pins, "global-pins", o.global.pins, "global: pins posted to peer 1, each pinned by every peer")
 	flag.IntVar(&o.global.rounds, "global-rounds", o.global.rounds, "global: timed rounds of status --local and status")
 	flag.DurationVar(&o.global.wait, "global-wait", o.global.wait, "global: bound on each convergence wait")
+	flag.DurationVar(&o.global.hold, "global-hold", 0, "global: keep the cluster running this long after the rounds (to profile it: PINCLUSTER_PPROF=127.0.0.1:0)")
 	flag.BoolVar(&o.fillBatch, "fill-batch", false, "post the fills beyond the timed ingest (single: -ingest..-n; cluster: -cluster-pins..-catchup) as one POST /pins/batch")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dirs (config, datastore, daemon logs)")
 	flag.BoolVar(&quick, "quick", false, "small sizes: -n 50000 -ingest 20000 -cluster-pins 20000 -catchup 100000 -repin-pins 2000 -repin-files 50")

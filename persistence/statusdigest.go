@@ -38,7 +38,8 @@ import (
 // store is opened or a backup loaded (indexDigestUnpins). Badger here detects no conflicts,
 // so the read-modify-writes are serialised: the own digest's by ownDigestMu, each replica's by
 // its own lock (lockReplica), so that a long fold of one replica holds back neither the own
-// digest nor the other replicas. Replica entries are in binary CID order per peer, the pinset's order, so global status
+// digest nor a pull of another (the applier's batch still waits for a fold it runs). Replica
+// entries are in binary CID order per peer, the pinset's order, so global status
 // reads them with forward cursors per peer (its overlay's and its packs') alongside the pinset
 // (DigestView).
 

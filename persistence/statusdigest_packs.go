@@ -338,8 +338,10 @@ func (rl *replicaLock) foldDue(l replicaLayout, heartbeat bool) bool {
 // replicaLock serialises the writers of one peer's replica (the applier, a pull, a removal:
 // read-modify-writes, which Badger without conflict detection needs serialised), and holds
 // its quiet count. Decision: one lock per replica, not one for all: a fold of a large replica
-// takes seconds (1M entries), and holds back only that replica's writers, not the others' or
-// this peer's own digest (ownDigestMu). Readers take none: a DigestView is a snapshot.
+// takes seconds (1M entries), and then holds back this peer's own digest (ownDigestMu), a pull
+// of another replica, and the other stores of a process (the in-process harnesses) no more.
+// The applier still applies its batch in order, so a fold it runs delays the rest of its
+// batch. Readers take no lock: a DigestView is a snapshot.
 type replicaLock struct {
 	mu    sync.Mutex
 	quiet uint64 // the overlay's size at the peer's last heartbeat (foldDue)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -273,6 +274,8 @@ func TestDigestLocksPerReplica(t *testing.T) {
 	a, b := newPeer(t, 3), newPeer(t, 4)
 	now := time.Now()
 	held := s.lockReplica(a) // as a fold of a's replica holds it
+	release := sync.OnceFunc(held.mu.Unlock)
+	t.Cleanup(release) // before the stores' Close (cleanups run last first): a failure must not hang it
 	done := make(chan error, 1)
 	go func() {
 		done <- func() error {
@@ -302,7 +305,7 @@ func TestDigestLocksPerReplica(t *testing.T) {
 	case <-time.After(time.Minute): // a bound on a hang, not a speed
 		t.Fatal("writes of another replica, of the own digest, or of another store waited for a's lock")
 	}
-	held.mu.Unlock()
+	release()
 	if _, err := s.ApplyDigest(a, statusdigest.Digest{Epoch: 1, Seq: 1, Heartbeat: true}, now); err != nil {
 		t.Fatal(err)
 	}
