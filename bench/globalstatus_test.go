@@ -140,7 +140,9 @@ func fillDigests(b *testing.B, store *persistence.Store, cids []api.Cid, members
 			if m == 0 {
 				continue // this peer's own part comes from its tracker and IPFS node
 			}
-			pending[m] = append(pending[m], statusdigest.Entry{Cid: c.Bytes(), Status: api.TrackerStatusPinned, TS: now})
+			// One attempt and a timestamp of its own, as a real tracker's pinned entry has.
+			ts := now.Add(time.Duration(i) * time.Millisecond)
+			pending[m] = append(pending[m], statusdigest.Entry{Cid: c.Bytes(), Status: api.TrackerStatusPinned, TS: ts, Attempts: 1})
 			if len(pending[m]) == statusdigest.MaxEntries {
 				flush(m)
 			}
