@@ -16,8 +16,29 @@ type TimeAppender struct {
 // AppendJSON appends t as time.Time's MarshalJSON writes it, with its error for a time RFC
 // 3339 cannot hold.
 func (a *TimeAppender) AppendJSON(b []byte, t time.Time) ([]byte, error) {
+	if out, ok := a.appendUTC(append(b, '"'), t); ok {
+		return append(out, '"'), nil
+	}
+	return AppendJSONTime(b, t)
+}
+
+// AppendText appends t as time.Time's MarshalText writes it, or nothing for a time RFC 3339
+// cannot hold.
+func (a *TimeAppender) AppendText(b []byte, t time.Time) []byte {
+	if out, ok := a.appendUTC(b, t); ok {
+		return out
+	}
+	if y := t.Year(); y < 0 || y > 9999 {
+		return b
+	}
+	return t.AppendFormat(b, time.RFC3339Nano)
+}
+
+// appendUTC appends t in RFC 3339 with nanoseconds (trailing zeros cut) when it is UTC and its
+// year is one RFC 3339 holds; ok false (b unchanged) otherwise.
+func (a *TimeAppender) appendUTC(b []byte, t time.Time) ([]byte, bool) {
 	if t.Location() != time.UTC {
-		return AppendJSONTime(b, t)
+		return b, false
 	}
 	sec := t.Unix()
 	day := sec / 86400
@@ -26,13 +47,12 @@ func (a *TimeAppender) AppendJSON(b []byte, t time.Time) ([]byte, error) {
 	}
 	if !a.set || day != a.day {
 		if y := t.Year(); y < 0 || y > 9999 {
-			return AppendJSONTime(b, t) // its error
+			return b, false
 		}
 		t.AppendFormat(a.date[:0], "2006-01-02T")
 		a.day, a.set = day, true
 	}
 	sod := int(sec - day*86400)
-	b = append(b, '"')
 	b = append(b, a.date[:]...)
 	b = append(b, digits2[2*(sod/3600)], digits2[2*(sod/3600)+1], ':',
 		digits2[2*(sod/60%60)], digits2[2*(sod/60%60)+1], ':',
@@ -51,7 +71,7 @@ func (a *TimeAppender) AppendJSON(b []byte, t time.Time) ([]byte, error) {
 		}
 		b = append(b, f[:n]...)
 	}
-	return append(b, 'Z', '"'), nil
+	return append(b, 'Z'), true
 }
 
 // digits2 is "00" to "99".

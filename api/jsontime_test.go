@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// checkTime: the appender writes what MarshalJSON writes, and fails where it fails.
+// checkTime: the appender writes what MarshalJSON writes, and fails where it fails; and what
+// MarshalText writes, or nothing where it fails.
 func checkTime(t *testing.T, a *TimeAppender, tm time.Time) {
 	t.Helper()
 	want, werr := tm.MarshalJSON()
@@ -17,6 +18,10 @@ func checkTime(t *testing.T, a *TimeAppender, tm time.Time) {
 	}
 	if werr == nil && string(got) != "x"+string(want) {
 		t.Fatalf("%d s %d ns: %s, MarshalJSON %s", tm.Unix(), tm.Nanosecond(), got, want)
+	}
+	wantText, _ := tm.MarshalText() // nil where it fails: AppendText appends nothing
+	if got := a.AppendText([]byte("x"), tm); string(got) != "x"+string(wantText) {
+		t.Fatalf("%d s %d ns: text %s, MarshalText %s", tm.Unix(), tm.Nanosecond(), got, wantText)
 	}
 }
 

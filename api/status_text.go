@@ -84,9 +84,18 @@ func AppendStatusTextPrefix(b []byte, label string) []byte {
 
 // AppendStatusTextRest appends the rest of a peer's line, from its status to the newline.
 func AppendStatusTextRest(b []byte, p PinInfoShort) []byte {
+	var ta TimeAppender
+	return AppendStatusTextRestWith(b, p, &ta, nil)
+}
+
+// AppendStatusTextRestWith is AppendStatusTextRest for a pass over many pins: ta writes the
+// timestamps, and end, when not nil, is the line's end from p.Updated on as
+// StatusTextLineEnd wrote it (constant per peer in a pass: formatting it per part was a
+// tenth of a global status in text at 20 peers).
+func AppendStatusTextRestWith(b []byte, p PinInfoShort, ta *TimeAppender, end []byte) []byte {
 	b = appendUpper(b, p.Status.String())
 	b = append(b, " | "...)
-	b = appendTimeText(b, p.TS)
+	b = ta.AppendText(b, p.TS)
 	b = append(b, " | Attempts: "...)
 	b = strconv.AppendInt(b, int64(p.AttemptCount), 10)
 	b = append(b, " | Priority: "...)
@@ -95,9 +104,18 @@ func AppendStatusTextRest(b []byte, p PinInfoShort) []byte {
 		b = append(b, " | "...)
 		b = append(b, strings.ReplaceAll(strings.TrimSpace(p.Error), "\n", " ")...)
 	}
-	if !p.Updated.IsZero() { // from the replica of the peer's status digest: how fresh
+	if end != nil {
+		return append(b, end...)
+	}
+	return StatusTextLineEnd(b, p.Updated)
+}
+
+// StatusTextLineEnd appends the end of a peer's line whose part was current at updated (zero:
+// not from a replica), newline included.
+func StatusTextLineEnd(b []byte, updated time.Time) []byte {
+	if !updated.IsZero() { // from the replica of the peer's status digest: how fresh
 		b = append(b, " | Updated: "...)
-		b = appendTimeText(b, p.Updated)
+		b = appendTimeText(b, updated)
 	}
 	return append(b, '\n')
 }

@@ -35,11 +35,13 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 			i                     int // in ps.members and parts
 			label, id             string
 			prefix, remote, stale []byte
+			end                   []byte // its entries' line end, from their Updated on
 		}
 		ms := make([]textMember, len(ps.members))
 		for i, p := range ps.members {
 			label := api.StatusTextLabel(p.key, p.name)
-			m := textMember{i: i, label: label, id: p.key, prefix: api.AppendStatusTextPrefix(nil, label)}
+			m := textMember{i: i, label: label, id: p.key, prefix: api.AppendStatusTextPrefix(nil, label),
+				end: api.StatusTextLineEnd(nil, p.updated)}
 			m.remote = api.AppendStatusTextRest(slices.Clip(m.prefix), api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
 			if p.stale != "" {
 				m.stale = api.AppendStatusTextRest(slices.Clip(m.prefix), staleShort(p, now))
@@ -50,6 +52,7 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 		var selfLabel string
 		var selfPrefix []byte
 		selfAt := 0 // this peer's line goes before ms[selfAt] (after all of them: len(ms))
+		var ta api.TimeAppender
 		return func(lp *localPin, parts []memberPart) error {
 			var err error
 			if block, err = appendSpansHead(block[:0], lp.spans); err != nil {
@@ -61,7 +64,7 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 			}
 			for k := range ms {
 				if k == selfAt {
-					block = api.AppendStatusTextRest(append(block, selfPrefix...), lp.st)
+					block = api.AppendStatusTextRestWith(append(block, selfPrefix...), lp.st, &ta, nil)
 				}
 				m := &ms[k]
 				switch part := &parts[m.i]; part.kind {
@@ -69,12 +72,12 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 					block = append(block, m.remote...)
 				case partStale:
 					block = append(block, m.stale...)
-				default:
-					block = api.AppendStatusTextRest(append(block, m.prefix...), part.st)
+				default: // part.st.Updated is the member's (replicaPass)
+					block = api.AppendStatusTextRestWith(append(block, m.prefix...), part.st, &ta, m.end)
 				}
 			}
 			if selfAt == len(ms) {
-				block = api.AppendStatusTextRest(append(block, selfPrefix...), lp.st)
+				block = api.AppendStatusTextRestWith(append(block, selfPrefix...), lp.st, &ta, nil)
 			}
 			return fn(block)
 		}
