@@ -42,6 +42,7 @@ type globalResults struct {
 	peers, pins             int
 	posted                  time.Duration // the batch, until its answer
 	poll                    time.Duration // the convergence polls' interval (the figures' resolution)
+	convCPU                 time.Duration // the daemons' CPU from the batch's answer to peer 1's view all pinned
 	localsPinned, allPinned time.Duration // after the answer: every peer's own status; peer 1's global view
 	quiet                   quietWait
 	cliLocal, cliGlobal     []time.Duration
@@ -92,6 +93,17 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 	}
 	res.posted = in.elapsed
 	answered := time.Now()
+	var pids []int
+	for _, d := range c.peers {
+		pids = append(pids, d.pid())
+	}
+	cpu := func() (t time.Duration) {
+		for _, p := range pids {
+			t += cpuTime(p)
+		}
+		return t
+	}
+	cpu0 := cpu()
 	// Every peer's own status (a local pass of P pins per peer), polled every 2 s at 4k pins,
 	// 10 s at 20k: the polls must not slow what they time (20 peers x 20k pins polled every 2
 	// s were half a core).
@@ -125,11 +137,8 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 		return res, c.withLogs(err)
 	}
 	res.allPinned = time.Since(answered)
+	res.convCPU = cpu() - cpu0
 	logf("peer 1's global status shows all %d parts pinned %s after the batch's answer", parts, dur(res.allPinned))
-	var pids []int
-	for _, d := range c.peers {
-		pids = append(pids, d.pid())
-	}
 	// Quiet: at most 4% of a core per peer (idle, a peer of 20 heartbeats on about 2%).
 	res.quiet = waitQuietBelow(ctx, pids, 5*time.Minute, 0.04*float64(len(pids)))
 	res.loadAtRounds = loadAvg()
@@ -302,6 +311,7 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 		{"every peer pinned every pin", dur(r.localsPinned) + " after", "the batch's answer (" + dur(r.posted) + ")", "-", "-", ""},
 		{"peer 1's global status all pinned", dur(r.allPinned) + " after", "the batch's answer", "-", "-", ""},
 		{"  (both polled every " + dur(r.poll) + ")", "", "", "", "", ""},
+		{"  the daemons' CPU meanwhile", dur(r.convCPU), fmt.Sprintf("%.0f us per part pinned and published", float64(r.convCPU.Microseconds())/float64(r.peers*r.pins)), "-", "-", ""},
 	}
 	fmt.Fprintf(w, "\npincluster bench (-suite global): %d peers on loopback, %d CPUs, %s/%s, load average %s at start, %s at the rounds, took %s, %s\n\n",
 		r.peers, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.loadAtRounds, r.elapsed.Round(time.Second), time.Now().Format(time.DateTime))
