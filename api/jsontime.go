@@ -28,10 +28,7 @@ func (a *TimeAppender) AppendText(b []byte, t time.Time) []byte {
 	if out, ok := a.appendUTC(b, t); ok {
 		return out
 	}
-	if y := t.Year(); y < 0 || y > 9999 {
-		return b
-	}
-	return t.AppendFormat(b, time.RFC3339Nano)
+	return appendTimeText(b, t)
 }
 
 // appendUTC appends t in RFC 3339 with nanoseconds (trailing zeros cut) when it is UTC and its

@@ -238,26 +238,36 @@ func getLines(ctx context.Context, hc *http.Client, url string) ([]json.RawMessa
 }
 
 func get(ctx context.Context, hc *http.Client, url string) ([]byte, error) {
+	var body bytes.Buffer
+	if err := getInto(ctx, hc, url, &body); err != nil {
+		return nil, err
+	}
+	return body.Bytes(), nil
+}
+
+// getInto copies the body of GET url into w, streamed; an answer other than 200, or a stream
+// error in the trailer, is an error (a non-200 body goes into its message, not into w).
+func getInto(ctx context.Context, hc *http.Client, url string, w io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
+		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(body))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(body))
+	}
+	if _, err := io.CopyBuffer(w, resp.Body, make([]byte, 256<<10)); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	if e := resp.Trailer.Get("X-Stream-Error"); e != "" {
-		return nil, fmt.Errorf("GET %s: stream error: %s", url, e)
+		return fmt.Errorf("GET %s: stream error: %s", url, e)
 	}
-	return body, nil
+	return nil
 }
 
 // status returns the HTTP status of GET url (draining the body), for existence checks.

@@ -210,30 +210,13 @@ func timeGET(ctx context.Context, hc *http.Client, url string, lines, pinned int
 // getCounts reads GET url to its end, streamed (as curl -o /dev/null would: a client holding
 // a 100 MB answer in memory would time its own allocations), and counts it.
 func getCounts(ctx context.Context, hc *http.Client, url string) (countingWriter, error) {
-	var cw countingWriter
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return cw, err
-	}
 	// A global answer of millions of parts outlasts the shared client's per-request timeout
 	// (it covers the body); ctx bounds it instead.
 	long := *hc
 	long.Timeout = 0
-	resp, err := long.Do(req)
-	if err != nil {
-		return cw, fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	_, err = io.CopyBuffer(&cw, resp.Body, make([]byte, 256<<10))
-	switch {
-	case err != nil:
-		return cw, fmt.Errorf("GET %s: %w", url, err)
-	case resp.StatusCode != http.StatusOK:
-		return cw, fmt.Errorf("GET %s: %s", url, resp.Status)
-	case resp.Trailer.Get("X-Stream-Error") != "":
-		return cw, fmt.Errorf("GET %s: stream error: %s", url, resp.Trailer.Get("X-Stream-Error"))
-	}
-	return cw, nil
+	var cw countingWriter
+	err := getInto(ctx, &long, url, &cw)
+	return cw, err
 }
 
 // countingWriter counts the bytes, newlines and pinned parts of a stream: JSON lines (a part

@@ -24,11 +24,11 @@ import (
 // An entry is the newer (by seq, then by gen: a pull's mark) of its overlay and pack versions.
 // A fold merges both into a new pack generation and moves the live era on, then deletes the
 // old era and generation: the deletes' tombstones lie outside the ranges the replica's readers
-// walk, so they cost nothing before a compaction removes them. Decision: a fold is
-// written whole under the replica's lock (replicaLock), as a pull's sweep was (FinishDigestPull is a fold that sweeps);
-// the applier folds a replica when its overlay outgrows its packs (so an entry is rewritten a
-// bounded number of times) and when it stayed quiet between two heartbeats of its peer (a
-// settled replica is packs only, read at pack speed).
+// walk, so they cost nothing before a compaction removes them. Decision: a fold is written
+// whole under the replica's lock (replicaLock), as a pull's sweep was (FinishDigestPull is a
+// fold that sweeps); the applier folds a replica when its overlay outgrows its packs (so an
+// entry is rewritten a bounded number of times) and when it stayed quiet between two
+// heartbeats of its peer (a settled replica is packs only, read at pack speed).
 
 const (
 	packEntries = 256      // entries per pack at most
