@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -72,9 +73,16 @@ func TestLinksAreMutualAndConnected(t *testing.T) {
 			}
 			continue
 		}
-		// low at random plus at most two ring neighbours; the bounds leave room for chance.
-		if mean < float64(tc.low)/2 || mean > float64(tc.low)*1.5+2 {
-			t.Fatalf("n=%d low=%d: mean degree %.1f", tc.n, tc.low, mean)
+		// Past the ring's n links, each of the other pairs is a link by an independent draw of
+		// chance low/(n-1): their count is binomial. A fixed band around low+2 failed one run in
+		// tens at n=8 (a mean degree of 4.0 at low=1 is seven such links of twenty, p about 2%);
+		// six standard deviations (and one link of slack) fail about once in a billion runs.
+		p := linkShare(tc.low, tc.n-1)
+		pairs := float64(tc.n*(tc.n-1)/2 - tc.n)
+		extra := float64(total/2 - tc.n)
+		want, sd := pairs*p, math.Sqrt(pairs*p*(1-p))
+		if math.Abs(extra-want) > 6*sd+1 {
+			t.Fatalf("n=%d low=%d: %.0f links past the ring, want %.1f +- %.1f (mean degree %.1f)", tc.n, tc.low, extra, want, 6*sd+1, mean)
 		}
 		t.Logf("n=%d low=%d: mean degree %.1f", tc.n, tc.low, mean)
 	}
