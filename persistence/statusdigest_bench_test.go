@@ -62,7 +62,7 @@ func peerID(s string) peer.ID { return peer.ID(s) }
 
 // BenchmarkDigestPullPage: a fresh replica's pull, page by page, into a store that already
 // holds another member's replica of the same pins (the LSM has levels to search), through one
-// iterator per page (putReplicaPage) and, for comparison, one lookup per entry.
+// iterator per page (putReplicaEntries) and, for comparison, one lookup per entry.
 func BenchmarkDigestPullPage(b *testing.B) {
 	const pins = 200_000
 	cids := make([][]byte, pins)
@@ -82,7 +82,7 @@ func BenchmarkDigestPullPage(b *testing.B) {
 			s, _ := openTemp(b)
 			other := newPeer(b, 1)
 			for start := 0; start < pins; start += statusdigest.MaxEntries {
-				if err := s.update(func(txn *badger.Txn) error { return putReplicaPage(txn, other, 0, 1, page(start, 1)) }); err != nil {
+				if err := s.update(func(txn *badger.Txn) error { return putReplicaEntries(txn, other, 0, 1, page(start, 1), true) }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -93,7 +93,7 @@ func BenchmarkDigestPullPage(b *testing.B) {
 					es := page(start, 1)
 					err := s.update(func(txn *badger.Txn) error {
 						if mode == "iterator" {
-							return putReplicaPage(txn, p, 0, 1, es)
+							return putReplicaEntries(txn, p, 0, 1, es, true)
 						}
 						for _, e := range es {
 							if err := putReplicaEntry(txn, p, 0, 1, e, true); err != nil {
@@ -146,4 +146,66 @@ func BenchmarkDigestApply(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*19*20000), "ns/entry")
+}
+
+// BenchmarkDigestApplyRuns: the deltas of a 20-peer batch of 20k pins as peers send them, each
+// CID's pinning and then its pinned in a later delta (deltas of 1000 entries: 500 CIDs start
+// pinning, the 500 before them are pinned), applied one by one (deltas) against coalesced in
+// runs of 8 as the applier's queue holds them when it falls behind (runs); per CID per member.
+func BenchmarkDigestApplyRuns(b *testing.B) {
+	const pins, members, half = 20000, 19, 500
+	cids := make([][]byte, pins)
+	for i := range cids {
+		cids[i] = mkCid(b, i).Bytes()
+	}
+	now := time.Now()
+	deltas := func() []statusdigest.Digest {
+		var ds []statusdigest.Digest
+		for start := 0; start <= pins; start += half {
+			seq := uint64(len(ds) + 1)
+			d := statusdigest.Digest{Epoch: 1, Seq: seq}
+			for _, c := range cids[start:min(start+half, pins)] {
+				d.Entries = append(d.Entries, statusdigest.Entry{Cid: c, Status: api.TrackerStatusPinning, TS: now, Seq: seq})
+			}
+			if start > 0 {
+				for _, c := range cids[start-half : start] {
+					d.Entries = append(d.Entries, statusdigest.Entry{Cid: c, Status: api.TrackerStatusPinned, TS: now, Attempts: 1, Seq: seq})
+				}
+			}
+			ds = append(ds, d)
+		}
+		return ds
+	}()
+	for _, run := range []int{1, 8} {
+		name := "deltas"
+		if run > 1 {
+			name = "runs"
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				s, _ := openTemp(b)
+				b.StartTimer()
+				for p := range members {
+					id := newPeer(b, byte(p+1))
+					for i := 0; i < len(deltas); i += run {
+						var err error
+						if run == 1 {
+							_, err = s.ApplyDigest(id, deltas[i], now)
+						} else {
+							r := statusdigest.NewRun(deltas[i])
+							for _, d := range deltas[i+1 : min(i+run, len(deltas))] {
+								r.Add(d)
+							}
+							_, err = s.ApplyDeltas(id, r, now)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members*pins), "ns/pin")
+		})
+	}
 }

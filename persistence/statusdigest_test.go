@@ -35,7 +35,7 @@ func dumpDigest(t *testing.T, each func(context.Context, func(statusdigest.Entry
 }
 
 // TestDigestReplicaConverges is the replica's property: after any order of deltas (each
-// delivered at least once, some twice, some late), folds (in half the seeds) and pulls (paged,
+// delivered at least once, some twice, some late, some coalesced into runs), folds (in half the seeds) and pulls (paged,
 // with changes between the pages), the replica equals the publisher's own digest; and so it
 // does when deltas are lost and a pull follows the last change.
 func TestDigestReplicaConverges(t *testing.T) {
@@ -80,11 +80,31 @@ func TestDigestReplicaConverges(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// In a third of the seeds the deltas delivered together go in as one run, as the
+			// applier coalesces a peer's deltas waiting for it (ApplyDeltas).
+			coalesce := seed%3 == 0
+			var run *statusdigest.Run
+			flush := func() {
+				if run != nil {
+					if _, err := rep.ApplyDeltas(pubID, run, now); err != nil {
+						t.Fatal(err)
+					}
+					run = nil
+				}
+			}
 			deliverSome := func() {
+				defer flush()
 				for len(pool) > 0 && rng.IntN(3) > 0 {
 					i := rng.IntN(len(pool))
 					d := pool[i]
-					deliver(d)
+					switch {
+					case !coalesce:
+						deliver(d)
+					case run == nil:
+						run = statusdigest.NewRun(d)
+					default:
+						run.Add(d)
+					}
 					switch r := rng.IntN(10); {
 					case r == 0: // delivered again later
 					case lossy && r == 1: // lost
@@ -153,8 +173,15 @@ func TestDigestReplicaConverges(t *testing.T) {
 			}
 			rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 			for _, d := range pool {
-				deliver(d)
+				if coalesce && run != nil {
+					run.Add(d)
+				} else if coalesce {
+					run = statusdigest.NewRun(d)
+				} else {
+					deliver(d)
+				}
 			}
+			flush()
 			want := dumpDigest(t, pub.OwnDigestEach)
 			got := dumpDigest(t, func(ctx context.Context, fn func(statusdigest.Entry) error) error {
 				return rep.DigestEntries(ctx, pubID, fn)
@@ -299,7 +326,7 @@ func TestDigestReplicaKeepsIdentity(t *testing.T) {
 	}
 }
 
-// TestDigestPageMatchesLookups: a pull page merged through one iterator (putReplicaPage)
+// TestDigestPageMatchesLookups: a pull page merged through one iterator (putReplicaEntries)
 // leaves the replica, generations included, exactly as merging its entries one lookup at a
 // time does, for pages in key order, shuffled, and with repeated CIDs, over stored entries
 // older, newer and as old as the page's.
@@ -333,7 +360,7 @@ func TestDigestPageMatchesLookups(t *testing.T) {
 				rng.Shuffle(len(page), func(i, j int) { page[i], page[j] = page[j], page[i] })
 			}
 			got, want := storeWithReplica(t, p, stored), storeWithReplica(t, p, stored)
-			if err := got.update(func(txn *badger.Txn) error { return putReplicaPage(txn, p, 0, 9, page) }); err != nil {
+			if err := got.update(func(txn *badger.Txn) error { return putReplicaEntries(txn, p, 0, 9, page, true) }); err != nil {
 				t.Fatal(err)
 			}
 			if err := want.update(func(txn *badger.Txn) error {

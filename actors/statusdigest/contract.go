@@ -20,6 +20,7 @@ type Store interface {
 	OwnDigestPage(after []byte, limit int) (sd.Page, error)
 	OwnDigestEach(ctx context.Context, fn func(sd.Entry) error) error
 	ApplyDigest(p peer.ID, d sd.Digest, now time.Time) (sd.Meta, error)
+	ApplyDeltas(p peer.ID, r *sd.Run, now time.Time) (sd.Meta, error)
 	StartDigestPull(p peer.ID) (uint64, error)
 	ApplyDigestPage(p peer.ID, gen uint64, pg sd.Page, first bool) error
 	FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Time) (sd.Meta, error)

@@ -2,6 +2,7 @@ package statusdigest
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,7 +50,8 @@ func TestRateLimitPerPeer(t *testing.T) {
 	}
 }
 
-// countingReplicas counts the digests the actor applies to the replica.
+// countingReplicas counts the digests the actor applies to the replica (a run of deltas as
+// its deltas).
 type countingReplicas struct {
 	*memStore
 	mu      sync.Mutex
@@ -61,6 +63,15 @@ func (c *countingReplicas) ApplyDigest(p peer.ID, d sd.Digest, _ time.Time) (sd.
 	defer c.mu.Unlock()
 	c.applied[p]++
 	return sd.Meta{Epoch: d.Epoch, Contiguous: d.Seq, Heard: d.Seq}, nil // current: no pull
+}
+
+// ApplyDeltas counts each delta of a run.
+func (c *countingReplicas) ApplyDeltas(p peer.ID, r *sd.Run, _ time.Time) (sd.Meta, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.applied[p] += len(r.Seqs)
+	last := slices.Max(r.Seqs)
+	return sd.Meta{Epoch: r.Epoch, Contiguous: last, Heard: last}, nil
 }
 
 func (c *countingReplicas) count(p peer.ID) int {

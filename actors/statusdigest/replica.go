@@ -13,10 +13,11 @@ import (
 )
 
 const (
-	// maxQueued and maxQueuedEntries bound the received digests waiting for the applier (the
-	// entries: about 100 bytes each in memory).
+	// maxQueued and maxQueuedEntries bound the received digests waiting for the applier: the
+	// queue's items (a heartbeat, or a peer's run of deltas) and their entries, one per CID in
+	// a run (about 150 bytes each in memory with the run's index).
 	maxQueued        = 4096
-	maxQueuedEntries = 1 << 16
+	maxQueuedEntries = 1 << 17
 	// maxLimited bounds the peers the rate limiter remembers.
 	maxLimited = 4096
 	// pullPage is the page size of a pull.
@@ -46,8 +47,14 @@ type (
 
 // replicas is the actor's state for the other peers' digests.
 type replicas struct {
-	cfg      Config
-	queue    []received
+	cfg   Config
+	queue []queuedDigest
+	// runs are the peers' runs of deltas in queue that a delta of theirs joins: while the
+	// applier works through a batch, a CID's later statuses replace its earlier ones instead
+	// of waiting beside them. At 20 peers x 20k pins, uncoalesced deltas overflowed the queue
+	// and each delta dropped cost a pull of its peer's whole digest: peer 1's view lagged the
+	// cluster by minutes (docs/scale.md).
+	runs     map[peer.ID]*sd.Run
 	queued   int // entries in queue
 	applying bool
 	buckets  map[peer.ID]*bucket
@@ -59,7 +66,23 @@ type replicas struct {
 }
 
 func newReplicas(cfg Config) replicas {
-	return replicas{cfg: cfg, buckets: map[peer.ID]*bucket{}, limited: map[peer.ID]bool{}, wanted: map[peer.ID]bool{}}
+	return replicas{cfg: cfg, runs: map[peer.ID]*sd.Run{}, buckets: map[peer.ID]*bucket{}, limited: map[peer.ID]bool{}, wanted: map[peer.ID]bool{}}
+}
+
+// queuedDigest is a heartbeat (run nil) or a run of deltas of one peer waiting for the
+// applier.
+type queuedDigest struct {
+	from peer.ID
+	hb   sd.Digest
+	run  *sd.Run
+}
+
+// entries is how many entries q holds.
+func (q queuedDigest) entries() int {
+	if q.run == nil {
+		return 0
+	}
+	return len(q.run.Entries)
 }
 
 // bucket is a token bucket of one peer's digests.
@@ -100,13 +123,40 @@ func (a *digestActor) onReceived(ctx actor.Context, m received) {
 		return
 	}
 	delete(r.limited, m.from)
-	if len(r.queue) >= maxQueued || r.queued+len(m.d.Entries) > maxQueuedEntries {
+	if !r.enqueue(m) {
 		a.log.Warn("statusdigest: too many digests waiting; dropping one (a pull catches up later)", "peer", m.from)
 		return
 	}
-	r.queue = append(r.queue, m)
-	r.queued += len(m.d.Entries)
 	a.apply(ctx)
+}
+
+// enqueue queues m for the applier: a delta joins its peer's run of the same epoch if one
+// waits. False: the queue is full.
+func (r *replicas) enqueue(m received) bool {
+	if m.d.Heartbeat {
+		if len(r.queue) >= maxQueued {
+			return false
+		}
+		r.queue = append(r.queue, queuedDigest{from: m.from, hb: m.d})
+		return true
+	}
+	if run := r.runs[m.from]; run != nil && run.Epoch == m.d.Epoch {
+		fresh := run.Fresh(m.d)
+		if r.queued+fresh > maxQueuedEntries {
+			return false
+		}
+		run.Add(m.d)
+		r.queued += fresh
+		return true
+	}
+	if len(r.queue) >= maxQueued || r.queued+len(m.d.Entries) > maxQueuedEntries {
+		return false
+	}
+	run := sd.NewRun(m.d)
+	r.runs[m.from] = run
+	r.queue = append(r.queue, queuedDigest{from: m.from, run: run})
+	r.queued += len(run.Entries)
+	return true
 }
 
 // onPeerRemoved forgets a removed peer's replica: what is queued or wanted of it is dropped,
@@ -117,13 +167,14 @@ func (a *digestActor) onPeerRemoved(ctx actor.Context, m messages.PeerRemoved) {
 	keep := r.queue[:0]
 	for _, q := range r.queue {
 		if q.from == m.Peer {
-			r.queued -= len(q.d.Entries)
+			r.queued -= q.entries()
 			continue
 		}
 		keep = append(keep, q)
 	}
 	clear(r.queue[len(keep):])
 	r.queue = keep
+	delete(r.runs, m.Peer)
 	r.drops = append(r.drops, m.Peer)
 	a.apply(ctx)
 }
@@ -136,12 +187,19 @@ func (a *digestActor) apply(ctx actor.Context) {
 	}
 	batch, drops := r.queue, r.drops
 	r.queue, r.queued, r.drops, r.applying = nil, 0, nil, true
+	clear(r.runs) // the batch's runs are the applier's now
 	self, system, store := ctx.Self(), ctx.ActorSystem(), a.deps.Store
 	a.spawn(func() {
 		var rep applied
 		seen := map[peer.ID]bool{}
 		for _, m := range batch {
-			meta, err := store.ApplyDigest(m.from, m.d, time.Now())
+			var meta sd.Meta
+			var err error
+			if m.run != nil {
+				meta, err = store.ApplyDeltas(m.from, m.run, time.Now())
+			} else {
+				meta, err = store.ApplyDigest(m.from, m.hb, time.Now())
+			}
 			if err != nil {
 				rep.err = fmt.Errorf("applying the digest of %s: %w", m.from, err)
 				break
