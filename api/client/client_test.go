@@ -273,6 +273,9 @@ func TestTimeout(t *testing.T) {
 	if _, err := c.ID(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("simple call: got %v", err)
 	}
+	// The stream's client has a second: it must dial, ask and get its first item within the
+	// timeout before it stalls, which 100 ms left too little for on a loaded machine.
+	c, _ = newTestClient(t, h, Config{Timeout: time.Second})
 	n := 0
 	err := c.StatusAll(context.Background(), "", false, nil, func(api.GlobalPinInfo) error { n++; return nil })
 	if !errors.Is(err, context.DeadlineExceeded) || n != 1 {
