@@ -63,6 +63,11 @@ func (s *Store) digestMeta(p peer.ID) (m statusdigest.Meta, found bool, err erro
 // IPFS peer ID replace the known ones (Meta.Told). It returns the replica's version after it;
 // behind (Meta.Current false) means a pull is due.
 func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (statusdigest.Meta, error) {
+	for _, e := range d.Entries {
+		if e.Seq != d.Seq { // Decode refuses it; the floor is applied per entry
+			return statusdigest.Meta{}, fmt.Errorf("persistence: an entry at seq %d in the delta %d", e.Seq, d.Seq)
+		}
+	}
 	if d.Heartbeat {
 		return s.applyReplica(p, d.Epoch, nil, nil, &d, now)
 	}
@@ -70,7 +75,9 @@ func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (st
 }
 
 // ApplyDeltas is ApplyDigest of every delta of the run r at once: each of its seqs is
-// recorded as applied and its entries (one per CID) are written in one pass.
+// recorded as applied and its entries (one per CID) are written in one pass, in
+// transactions of MaxEntries at most. An entry's Seq must be its delta's, as
+// statusdigest.Decode makes sure: the floor is applied per entry.
 func (s *Store) ApplyDeltas(p peer.ID, r *statusdigest.Run, now time.Time) (statusdigest.Meta, error) {
 	return s.applyReplica(p, r.Epoch, r.Seqs, r.Entries, nil, now)
 }
@@ -154,7 +161,12 @@ func (s *Store) layout(p peer.ID) (l replicaLayout, err error) {
 // Parts committed before a failure are harmless: entries are last writer wins by seq, a
 // pull's carry its generation, and the meta (last) says what was applied.
 func (s *Store) updateInParts(n int, write func(txn *badger.Txn, from, to int) error, last func(txn *badger.Txn) error) error {
-	part := max(n, 1)
+	return s.updateInPartsOf(n, n, write, last)
+}
+
+// updateInPartsOf is updateInParts trying parts of part items first.
+func (s *Store) updateInPartsOf(n, part int, write func(txn *badger.Txn, from, to int) error, last func(txn *badger.Txn) error) error {
+	part = max(min(part, n), 1)
 	for from := 0; ; {
 		to := min(from+part, n)
 		err := s.update(func(txn *badger.Txn) error {
@@ -272,7 +284,11 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 func (s *Store) writeReplica(p peer.ID, l replicaLayout, m statusdigest.Meta, n int, put func(txn *badger.Txn, from, to int) error) (replicaLayout, error) {
 	loose := l.Loose
 	l.Loose += uint64(n)
-	err := s.updateInParts(n, func(txn *badger.Txn, from, to int) error {
+	// Parts of a delta's or page's size at most: a coalesced run holds up to the applier's
+	// queue (128k entries), and Badger takes about 8k to a transaction at 8 MiB memtables, so
+	// trying the whole run first wasted the writes of each failed try (a 32k run: 48k
+	// entries written for nothing).
+	err := s.updateInPartsOf(n, statusdigest.MaxEntries, func(txn *badger.Txn, from, to int) error {
 		if err := put(txn, from, to); err != nil {
 			return err
 		}
@@ -296,6 +312,9 @@ func (s *Store) writeReplica(p peer.ID, l replicaLayout, m statusdigest.Meta, n 
 // during a catch-up, 2026-12-03). An entry out of order or repeated (a publisher that does not
 // sort) is looked up on its own, which also sees this page's earlier writes.
 func putReplicaEntries(txn *badger.Txn, p peer.ID, era, gen uint64, entries []statusdigest.Entry, mark bool) error {
+	if len(entries) == 0 { // a heartbeat: no iterator
+		return nil
+	}
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = digestEraPrefix(p, era)
 	opts.PrefetchValues = false

@@ -80,8 +80,9 @@ func TestDigestUnpinIndex(t *testing.T) {
 	// The unpin of c2 is done (a tombstone); c3 is unpinned at p, then retried.
 	apply(p, statusdigest.Digest{Epoch: 1, Seq: 2, Entries: []statusdigest.Entry{{Cid: c2, Seq: 2}, entry(c3, api.TrackerStatusUnpinQueued, 2)}})
 	checkUnpinIndex(t, s, p)
-	// A late delta does not undo the newer entry (nor its index key).
-	apply(p, statusdigest.Digest{Epoch: 1, Seq: 2, Entries: []statusdigest.Entry{entry(c2, api.TrackerStatusUnpinning, 1)}})
+	// A late delta (delta 1 again: an entry carries its delta's seq, which ApplyDigest
+	// checks) does not undo the newer entry (nor its index key).
+	apply(p, statusdigest.Digest{Epoch: 1, Seq: 1, Entries: []statusdigest.Entry{entry(c2, api.TrackerStatusUnpinning, 1)}})
 	checkUnpinIndex(t, s, p)
 
 	// A pull that does not bring c1 (gone at p) sweeps it and its index key.

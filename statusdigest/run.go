@@ -4,7 +4,9 @@ package statusdigest
 // coalesced: each CID's entry of the latest of them (entries are last writer wins by seq, so
 // the replica would keep that one anyway) and the seq of every delta, each to be recorded as
 // applied. A CID's pin_queued, pinning and pinned usually come in three deltas a moment
-// apart; while the applier is busy they wait as one entry, and are written once.
+// apart; while the applier is busy they wait as one entry, and are written once. (A CID
+// repeated within one delta, which no publisher sends, stays twice: the replica keeps the
+// first, as it would from the delta alone.)
 type Run struct {
 	Epoch   uint64
 	Seqs    []uint64

@@ -1,6 +1,7 @@
 package statusdigest
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -100,5 +101,49 @@ func TestDeltasWaitingCoalesce(t *testing.T) {
 	}
 	if rb := runs[2]; !slices.Equal(rb.Seqs, []uint64{1}) || len(rb.Entries) != 1 {
 		t.Fatalf("b's run: %+v", rb)
+	}
+}
+
+// TestEnqueueCountsRunsEntries: the queue counts a run's entries once per CID, a delta of
+// another epoch starts a run of its own, a heartbeat is an item of no entries, and a delta
+// that would take the entries past the bound is refused, joining a run or not.
+func TestEnqueueCountsRunsEntries(t *testing.T) {
+	r := newReplicas(Default())
+	a, b := testpeer.ID(t, 2), testpeer.ID(t, 3)
+	d := func(epoch, seq uint64, n int, prefix string) sd.Digest {
+		dg := sd.Digest{Epoch: epoch, Seq: seq}
+		for i := range n {
+			dg.Entries = append(dg.Entries, sd.Entry{Cid: fmt.Appendf(nil, "%s%d", prefix, i), Status: api.TrackerStatusPinned, Seq: seq})
+		}
+		return dg
+	}
+	for _, m := range []received{
+		{from: a, d: d(1, 1, 10, "x")},
+		{from: a, d: d(1, 2, 10, "x")}, // the same CIDs: nothing more
+		{from: a, d: d(1, 3, 5, "y")},
+		{from: b, d: d(1, 1, 3, "x")},
+		{from: a, d: sd.Digest{Epoch: 1, Seq: 3, Heartbeat: true}},
+		{from: a, d: d(2, 1, 4, "x")}, // a new epoch: a run of its own, which a's next deltas join
+		{from: a, d: d(2, 2, 4, "z")},
+	} {
+		if !r.enqueue(m) {
+			t.Fatalf("refused %+v", m.d)
+		}
+	}
+	if len(r.queue) != 4 || r.queued != 10+5+3+4+4 {
+		t.Fatalf("%d items and %d entries queued, want 4 and 26", len(r.queue), r.queued)
+	}
+	if run := r.queue[3].run; run == nil || run.Epoch != 2 || !slices.Equal(run.Seqs, []uint64{1, 2}) {
+		t.Fatalf("the new epoch's run: %+v", r.queue[3])
+	}
+	if r.queue[0].run.Epoch != 1 || !slices.Equal(r.queue[0].run.Seqs, []uint64{1, 2, 3}) {
+		t.Fatalf("the first run: %+v", r.queue[0].run.Seqs)
+	}
+	r.queued = maxQueuedEntries - 2
+	if r.enqueue(received{from: a, d: d(2, 3, 3, "w")}) || r.enqueue(received{from: b, d: d(1, 2, 3, "v")}) {
+		t.Fatal("a delta past the bound was taken")
+	}
+	if !r.enqueue(received{from: a, d: d(2, 4, 4, "z")}) { // nothing new: it fits
+		t.Fatal("a delta of known CIDs was refused at the bound")
 	}
 }

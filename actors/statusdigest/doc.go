@@ -33,9 +33,11 @@
 //   - Replicas: the gossip actor's reader hands it the digests of trusted peers (Received);
 //     it rate-limits each peer (a token bucket; the excess is dropped and logged, and the gap
 //     it leaves makes a pull later), applies them in batches in a worker
-//     (persistence.ApplyDigest, which also folds a replica that grew or stayed quiet between
-//     two heartbeats into packs) and, for a replica left behind (a gap, a heartbeat ahead, a
-//     new epoch), pulls the peer's whole digest page by page, one pull at a time.
+//     (persistence.ApplyDigest for a heartbeat, ApplyDeltas for a peer's deltas, which wait
+//     coalesced into one statusdigest.Run while the worker is busy; both also fold a replica
+//     that grew or stayed quiet between two heartbeats into packs) and, for a replica left
+//     behind (a gap, a heartbeat ahead, a new epoch), pulls the peer's whole digest page by
+//     page, one pull at a time.
 //   - A removed peer (peers rm, told by the roster as messages.PeerRemoved): its queued
 //     digests are dropped, later ones are not taken, and the applier deletes its replica after
 //     whatever of it was being applied (so nothing writes it back); a pull of it that was

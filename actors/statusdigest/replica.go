@@ -15,7 +15,8 @@ import (
 const (
 	// maxQueued and maxQueuedEntries bound the received digests waiting for the applier: the
 	// queue's items (a heartbeat, or a peer's run of deltas) and their entries, one per CID in
-	// a run (about 150 bytes each in memory with the run's index).
+	// a run: about 240 bytes each in memory with the run's index and the CID (30 MB at the
+	// bound), plus their errors' text. A run's seqs are bounded by the rate limiter.
 	maxQueued        = 4096
 	maxQueuedEntries = 1 << 17
 	// maxLimited bounds the peers the rate limiter remembers.
