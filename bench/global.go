@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -43,6 +44,7 @@ type globalResults struct {
 	posted                  time.Duration // the batch, until its answer
 	poll                    time.Duration // the convergence polls' interval (the figures' resolution)
 	convCPU                 time.Duration // the daemons' CPU from the batch's answer to peer 1's view all pinned
+	dropped                 int           // digests the peers' appliers dropped meanwhile (their queue was full)
 	localsPinned, allPinned time.Duration // after the answer: every peer's own status; peer 1's global view
 	quiet                   quietWait
 	cliLocal, cliGlobal     []time.Duration
@@ -138,6 +140,13 @@ func runGlobalSuite(ctx context.Context, o options, progress io.Writer) (res glo
 	}
 	res.allPinned = time.Since(answered)
 	res.convCPU = cpu() - cpu0
+	for _, d := range c.peers {
+		n, err := countLines(d.log.Name(), droppedDigest)
+		if err != nil {
+			return res, err
+		}
+		res.dropped += n
+	}
 	logf("peer 1's global status shows all %d parts pinned %s after the batch's answer", parts, dur(res.allPinned))
 	// Quiet: at most 4% of a core per peer (idle, a peer of 20 heartbeats on about 2%).
 	res.quiet = waitQuietBelow(ctx, pids, 5*time.Minute, 0.04*float64(len(pids)))
@@ -295,6 +304,7 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 		{"peer 1's global status all pinned", dur(r.allPinned) + " after", "the batch's answer", "-", "-", ""},
 		{"  (both polled every " + dur(r.poll) + ")", "", "", "", "", ""},
 		{"  the daemons' CPU meanwhile", dur(r.convCPU), fmt.Sprintf("%.0f us per part pinned and published", float64(r.convCPU.Microseconds())/float64(r.peers*r.pins)), "-", "-", ""},
+		{"  digests dropped meanwhile", fmt.Sprint(r.dropped), "the peers' logs: " + strconv.Quote(droppedDigest), "-", "-", ""},
 	}
 	fmt.Fprintf(w, "\npincluster bench (-suite global): %d peers on loopback, %d CPUs, %s/%s, load average %s at start, %s at the rounds, took %s, %s\n\n",
 		r.peers, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.loadAtRounds, r.elapsed.Round(time.Second), time.Now().Format(time.DateTime))
@@ -305,4 +315,15 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 		"  - all %d daemons and the client share this machine's CPUs.\n", len(r.httpGlobal), r.quiet, r.peers)
 	fmt.Fprintf(w, "\nreproduce: make build && go run ./bench -suite global -global-peers %d -global-pins %d -global-rounds %d\n",
 		r.peers, r.pins, o.global.rounds)
+}
+
+// droppedDigest is what a daemon logs when its digest applier's queue is full: each drop
+// costs a pull of that peer's whole digest.
+const droppedDigest = "too many digests waiting"
+
+// countLines counts the times sub occurs in the file at path: its lines that hold it, for a
+// text that occurs once a line at most (a daemon log of a bench run: megabytes).
+func countLines(path, sub string) (int, error) {
+	b, err := os.ReadFile(path)
+	return bytes.Count(b, []byte(sub)), err
 }

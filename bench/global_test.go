@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +41,17 @@ func TestCountingWriter(t *testing.T) {
 	}
 	if w.pinned != 2 {
 		t.Fatalf("text: %d PINNED parts, want 2", w.pinned)
+	}
+}
+
+// TestCountLines counts the lines holding a text, however long the lines around them.
+func TestCountLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "daemon.log")
+	log := "a " + droppedDigest + "\n" + strings.Repeat("x", 200<<10) + "\nb\n" + droppedDigest + " c"
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := countLines(path, droppedDigest); n != 2 || err != nil {
+		t.Fatalf("%d lines, %v; want 2", n, err)
 	}
 }
