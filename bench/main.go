@@ -36,6 +36,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -138,24 +139,12 @@ func main() {
 	}
 	o.verbose = true
 	ctx0, stop0 := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	if o.suite == "batch" { // its own table: batch ingest beside single POSTs and raw Badger
-		res, err := runBatchSuite(ctx0, o, os.Stderr)
-		stop0()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		printBatch(os.Stdout, o, res)
+	switch o.suite { // the suites with tables of their own
+	case "batch": // batch ingest beside single POSTs and raw Badger
+		ownTable(ctx0, stop0, o, runBatchSuite, printBatch)
 		return
-	}
-	if o.suite == "global" { // its own table: global status against status --local
-		res, err := runGlobalSuite(ctx0, o, os.Stderr)
-		stop0()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		printGlobal(os.Stdout, o, res)
+	case "global": // global status against status --local
+		ownTable(ctx0, stop0, o, runGlobalSuite, printGlobal)
 		return
 	}
 	stop0()
@@ -180,4 +169,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// ownTable runs a suite with a table of its own and prints it, or exits 1 on its error; stop
+// ends ctx's signal handling once the suite is done.
+func ownTable[R any](ctx context.Context, stop func(), o options, run func(context.Context, options, io.Writer) (R, error), print func(io.Writer, options, R)) {
+	res, err := run(ctx, o, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	print(os.Stdout, o, res)
 }

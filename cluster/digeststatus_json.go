@@ -178,9 +178,6 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	})
 }
 
-// metaPinType is a meta-pin's "type" as encoding/json stores it.
-const metaPinType = `"` + string(api.PinTypeMeta) + `"`
-
 // slowPin is one pin of a replica pass the general way (replicaStatusAll's).
 func (s *StatusService) slowPin(ctx context.Context, lp *localPin, ps *digestParts, r DigestReader, now time.Time, filter api.TrackerStatus, fn func(api.GlobalPinInfo) error) error {
 	var pin api.Pin

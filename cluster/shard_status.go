@@ -14,6 +14,10 @@ import (
 // whose name or metadata merely holds the text is ruled out by decoding it.
 var metaTag = []byte(`"type":"meta-pin"`)
 
+// metaPinType is a meta-pin's "type" value as encoding/json stores it: what a scanned pin's
+// type span holds exactly (localPin.spans.typ).
+const metaPinType = `"` + string(api.PinTypeMeta) + `"`
+
 // localMetaStatus is this peer's status of the stored pin js when it is a meta-pin (meta
 // true): the aggregate of its shards, as status --local <cid> shows it, the shard list read
 // from its cluster-DAG (never from the pinset). A local status pass (localPass) calls it for

@@ -304,13 +304,13 @@ func (s *Store) writeReplica(p peer.ID, l replicaLayout, m statusdigest.Meta, n 
 	return l, err
 }
 
-// putReplicaEntries is putReplicaEntry (mark: a pull's) of every entry, which come in key
+// putReplicaEntries is putReplicaEntry (mark: a pull's) of every entry. They come in key
 // order (a pull's page, or a delta's entries sorted), so the stored entries are read with one
-// iterator walking beside them
-// instead of a lookup per entry: a lookup that misses searches every level's tables, and a
-// fresh peer's first pull of a member holding 10M pins made 10M of them (13% of its CPU
-// during a catch-up, 2026-12-03). An entry out of order or repeated (a publisher that does not
-// sort) is looked up on its own, which also sees this page's earlier writes.
+// iterator walking beside them instead of a lookup per entry: a lookup that misses searches
+// every level's tables, and a fresh peer's first pull of a member holding 10M pins made 10M
+// of them (13% of its CPU during a catch-up, 2026-12-03). An entry out of order or repeated
+// (a publisher that does not sort) is looked up on its own, which also sees the earlier
+// writes of its transaction.
 func putReplicaEntries(txn *badger.Txn, p peer.ID, era, gen uint64, entries []statusdigest.Entry, mark bool) error {
 	if len(entries) == 0 { // a heartbeat: no iterator
 		return nil
