@@ -58,7 +58,8 @@ func (s *Store) digestMeta(p peer.ID) (m statusdigest.Meta, found bool, err erro
 }
 
 // ApplyDigest merges a digest p published (a delta or a heartbeat) into the replica of p at
-// now: a new epoch drops the old replica; a delta's entries replace older ones (last writer
+// now: a new epoch drops the old replica, except the epoch the replica left less than
+// statusdigest.RetiredWindow ago, whose digests are ignored (Meta.Refuses); a delta's entries replace older ones (last writer
 // wins by seq) unless the delta is at or below the replica's floor; a heartbeat's peername and
 // IPFS peer ID replace the known ones (Meta.Told). It returns the replica's version after it;
 // behind (Meta.Current false) means a pull is due.
@@ -96,10 +97,14 @@ func (s *Store) applyReplica(p peer.ID, epoch uint64, seqs []uint64, entries []s
 		return m, err
 	}
 	if m.Epoch != epoch {
+		if m.Refuses(epoch, now) { // a late message of the publisher's previous life
+			s.log.Debug("persistence: a status digest of the epoch its publisher just left, ignored", "peer", p, "epoch", epoch)
+			return m, nil
+		}
 		if err := s.dropDigest(p); err != nil {
 			return m, err
 		}
-		m.Reset(epoch)
+		m.Reset(epoch, now)
 	}
 	l, err := s.layout(p)
 	if err != nil {
@@ -262,10 +267,12 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 		if !first {
 			return errDigestEpochMoved
 		}
+		// A pull's answer is the publisher's own, now: its epoch is taken even when it is
+		// the one this replica just left (a publisher restored from a backup).
 		if err := s.dropDigest(p); err != nil {
 			return err
 		}
-		m.Reset(pg.Epoch)
+		m.Reset(pg.Epoch, time.Now())
 		m.Gen = gen
 	}
 	l, err := s.layout(p)

@@ -3,6 +3,7 @@ package statusdigest
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
@@ -122,7 +123,7 @@ func TestEncodeMendsIdentities(t *testing.T) {
 
 func TestMetaKeepsIdentity(t *testing.T) {
 	var m Meta
-	m.Reset(1)
+	m.Reset(1, time.Now())
 	m.Told(Digest{Epoch: 1, Heartbeat: true, Peername: "a", IPFS: "x"})
 	m.Told(Digest{Epoch: 1, Heartbeat: true}) // a peer of an earlier version tells neither
 	m.Told(Digest{Epoch: 1, Seq: 1, Peername: "not a heartbeat"})
@@ -130,7 +131,7 @@ func TestMetaKeepsIdentity(t *testing.T) {
 		t.Fatalf("after a heartbeat without names: %+v", m)
 	}
 	m.Told(Digest{Epoch: 1, Heartbeat: true, Peername: "b"})
-	m.Reset(2) // the same peer, a new epoch
+	m.Reset(2, time.Now()) // the same peer, a new epoch
 	if m.Epoch != 2 || m.Peername != "b" || m.IPFS != "x" {
 		t.Fatalf("after a new epoch: %+v", m)
 	}

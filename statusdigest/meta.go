@@ -5,6 +5,17 @@ import (
 	"time"
 )
 
+// RetiredWindow is how long a replica refuses the epoch it just left. Decision: a publisher's
+// epoch changes when it lost its store (a new random epoch), and a heartbeat or delta of its
+// previous life can still arrive after the new epoch's first (gossip reorders, and a message
+// may wait in a peer's queue); taking it would reset the replica to an epoch the publisher no
+// longer keeps, shown as current and empty until its next heartbeat. The refusal is bounded in
+// time because a publisher restored from a backup legitimately returns to an old epoch: its
+// digests are taken again after the window, and meanwhile the replica it left goes stale
+// (shown as such) rather than wrong. Two minutes is gossipsub's default memory of seen
+// messages, past which a late message is not told from a new one anyway.
+const RetiredWindow = 2 * time.Minute
+
 // MaxPending bounds the deltas a replica remembers past its contiguous seq; beyond them it
 // pulls rather than remembers.
 const MaxPending = 256
@@ -29,15 +40,31 @@ type Meta struct {
 	// told ("": none yet, or a peer of an earlier version).
 	Peername string `json:"peername,omitempty"`
 	IPFS     string `json:"ipfs,omitempty"`
+	// Retired is the epoch this replica last left for a new one (0: none), at RetiredAt: its
+	// digests are refused for RetiredWindow after (Refuses). One is kept: a publisher that
+	// loses its store twice within the window is not a case worth more state.
+	Retired   uint64    `json:"retired,omitempty"`
+	RetiredAt time.Time `json:"retired_at,omitzero"`
 }
 
 // Current reports whether the replica holds every change its publisher announced.
 func (m *Meta) Current() bool { return m.Epoch != 0 && m.Contiguous >= m.Heard }
 
-// Reset starts a replica of a new epoch (the old entries must be dropped). The publisher is
-// the same peer: its peername and IPFS peer ID stay until a heartbeat tells others.
-func (m *Meta) Reset(epoch uint64) {
-	*m = Meta{Epoch: epoch, Gen: m.Gen, Peername: m.Peername, IPFS: m.IPFS}
+// Reset starts a replica of a new epoch at now (the old entries must be dropped), retiring
+// the one it held. The publisher is the same peer: its peername and IPFS peer ID stay until
+// a heartbeat tells others.
+func (m *Meta) Reset(epoch uint64, now time.Time) {
+	retired, at := m.Retired, m.RetiredAt
+	if m.Epoch != 0 && m.Epoch != epoch {
+		retired, at = m.Epoch, now
+	}
+	*m = Meta{Epoch: epoch, Gen: m.Gen, Peername: m.Peername, IPFS: m.IPFS, Retired: retired, RetiredAt: at}
+}
+
+// Refuses reports whether a digest of epoch, arriving at now, is a late one of the epoch this
+// replica left less than RetiredWindow before (RetiredWindow says why it is ignored).
+func (m *Meta) Refuses(epoch uint64, now time.Time) bool {
+	return epoch != m.Epoch && epoch == m.Retired && now.Sub(m.RetiredAt) < RetiredWindow
 }
 
 // Told records the peername and IPFS peer ID a heartbeat told; one that tells none (a peer of
