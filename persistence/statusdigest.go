@@ -54,6 +54,9 @@ var (
 	keyDigestUnpinsIdx  = []byte("m/srunpins")
 	digestDeleteBatch   = 4096
 	errDigestEpochMoved = fmt.Errorf("status digest: the publisher's epoch changed during a pull")
+	// errDigestEpochRetired: a pull's first page of an epoch the replica just left
+	// (statusdigest.RetiredWindow); a later pull asks again.
+	errDigestEpochRetired = fmt.Errorf("status digest: a pull answered for an epoch this replica left less than %s ago", statusdigest.RetiredWindow)
 )
 
 func ownDigestKey(c []byte) []byte { return append(append([]byte{}, prefixOwnDigest...), c...) }

@@ -402,7 +402,7 @@ func TestDigestPullMarkSurvivesFolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyDigestPage(p, gen, statusdigest.Page{Epoch: 1, Seq: 10, Entries: []statusdigest.Entry{x}}, true); err != nil {
+	if err := s.ApplyDigestPage(p, gen, statusdigest.Page{Epoch: 1, Seq: 10, Entries: []statusdigest.Entry{x}}, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	foldNow(t, s, p)

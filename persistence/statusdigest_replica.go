@@ -58,11 +58,11 @@ func (s *Store) digestMeta(p peer.ID) (m statusdigest.Meta, found bool, err erro
 }
 
 // ApplyDigest merges a digest p published (a delta or a heartbeat) into the replica of p at
-// now: a new epoch drops the old replica, except the epoch the replica left less than
-// statusdigest.RetiredWindow ago, whose digests are ignored (Meta.Refuses); a delta's entries replace older ones (last writer
-// wins by seq) unless the delta is at or below the replica's floor; a heartbeat's peername and
-// IPFS peer ID replace the known ones (Meta.Told). It returns the replica's version after it;
-// behind (Meta.Current false) means a pull is due.
+// now: a new epoch drops the old replica, but for an epoch the replica left less than
+// statusdigest.RetiredWindow ago, whose digests are ignored (Meta.Refuses); a delta's entries
+// replace older ones (last writer wins by seq) unless the delta is at or below the replica's
+// floor; a heartbeat's peername and IPFS peer ID replace the known ones (Meta.Told). It
+// returns the replica's version after it; behind (Meta.Current false) means a pull is due.
 func (s *Store) ApplyDigest(p peer.ID, d statusdigest.Digest, now time.Time) (statusdigest.Meta, error) {
 	for _, e := range d.Entries {
 		if e.Seq != d.Seq { // Decode refuses it; the floor is applied per entry
@@ -247,9 +247,11 @@ func (s *Store) StartDigestPull(p peer.ID) (uint64, error) {
 }
 
 // ApplyDigestPage merges a page of p's whole digest, marking what it brings with gen (the
-// pull's). The first page of a pull (first) of a new epoch drops the old replica; a later
-// page of another epoch than the replica's fails the pull.
-func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, first bool) error {
+// pull's), at now. The first page of a pull (first) of a new epoch drops the old replica, but
+// for an epoch the replica left less than statusdigest.RetiredWindow ago (a page of the
+// publisher's previous life, answered before it restarted, is refused as its digests are);
+// a later page of another epoch than the replica's fails the pull.
+func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, first bool, now time.Time) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -264,15 +266,16 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 		return err
 	}
 	if m.Epoch != pg.Epoch {
-		if !first {
+		switch {
+		case !first:
 			return errDigestEpochMoved
+		case m.Refuses(pg.Epoch, now):
+			return errDigestEpochRetired
 		}
-		// A pull's answer is the publisher's own, now: its epoch is taken even when it is
-		// the one this replica just left (a publisher restored from a backup).
 		if err := s.dropDigest(p); err != nil {
 			return err
 		}
-		m.Reset(pg.Epoch, time.Now())
+		m.Reset(pg.Epoch, now)
 		m.Gen = gen
 	}
 	l, err := s.layout(p)

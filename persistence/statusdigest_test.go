@@ -137,7 +137,7 @@ func TestDigestReplicaConverges(t *testing.T) {
 					if first {
 						epoch, seq = pg.Epoch, pg.Seq
 					}
-					if err := rep.ApplyDigestPage(pubID, gen, pg, first); err != nil {
+					if err := rep.ApplyDigestPage(pubID, gen, pg, first, time.Now()); err != nil {
 						t.Fatal(err)
 					}
 					if rng.IntN(2) == 0 {
@@ -234,75 +234,6 @@ func TestDigestNewEpochDropsReplica(t *testing.T) {
 	m, err = rep.ApplyDigest(p, statusdigest.Digest{Epoch: 2, Seq: 5, Heartbeat: true}, now)
 	if err != nil || m.Current() {
 		t.Fatalf("meta %+v after a heartbeat ahead, err %v", m, err)
-	}
-}
-
-// TestDigestLateMessageOfRetiredEpoch: a heartbeat or delta of the epoch a replica just left
-// (a late message of its publisher's previous life) is ignored for statusdigest.RetiredWindow,
-// so the replica is never reset to an epoch shown as current and empty; after the window the
-// epoch is taken again (a publisher restored from a backup), and a pull's answer is taken
-// within it.
-func TestDigestLateMessageOfRetiredEpoch(t *testing.T) {
-	rep, _ := openTemp(t)
-	p := newPeer(t, 3)
-	c1, c2, c3 := mkCid(t, 1).Bytes(), mkCid(t, 2).Bytes(), mkCid(t, 3).Bytes()
-	now := time.Now()
-	apply := func(d statusdigest.Digest, at time.Time) statusdigest.Meta {
-		t.Helper()
-		m, err := rep.ApplyDigest(p, d, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	found := func(c []byte) bool {
-		t.Helper()
-		v := rep.OpenDigestView()
-		defer v.Close()
-		_, ok, err := v.Lookup(p, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
-	apply(statusdigest.Digest{Epoch: 1, Seq: 1, Entries: []statusdigest.Entry{{Cid: c1, Status: api.TrackerStatusPinned, Seq: 1}}}, now)
-	apply(statusdigest.Digest{Epoch: 2, Seq: 1, Entries: []statusdigest.Entry{{Cid: c2, Status: api.TrackerStatusPinned, Seq: 1}}}, now)
-	late := now.Add(statusdigest.RetiredWindow - time.Second)
-	if m := apply(statusdigest.Digest{Epoch: 1, Seq: 1, Heartbeat: true}, late); m.Epoch != 2 || !m.Current() || !m.Updated.Equal(now) {
-		t.Fatalf("a late heartbeat of the retired epoch: %+v", m)
-	}
-	if m := apply(statusdigest.Digest{Epoch: 1, Seq: 2, Entries: []statusdigest.Entry{{Cid: c3, Status: api.TrackerStatusPinned, Seq: 2}}}, late); m.Epoch != 2 {
-		t.Fatalf("a late delta of the retired epoch: %+v", m)
-	}
-	if !found(c2) || found(c1) || found(c3) {
-		t.Fatal("the replica is not epoch 2's after late messages of epoch 1")
-	}
-	if m, _, err := rep.DigestMeta(p); err != nil || m.Epoch != 2 || m.Retired != 1 {
-		t.Fatalf("stored meta %+v, %v", m, err)
-	}
-	// After the window the epoch is the publisher's again (restored from a backup): taken,
-	// and behind it (a pull is due).
-	back := now.Add(statusdigest.RetiredWindow)
-	if m := apply(statusdigest.Digest{Epoch: 1, Seq: 2, Heartbeat: true}, back); m.Epoch != 1 || m.Current() || m.Retired != 2 {
-		t.Fatalf("epoch 1 after the window: %+v", m)
-	}
-	if found(c2) {
-		t.Fatal("epoch 2's entry survived its replica's reset")
-	}
-	// A pull's first page is the publisher's own answer: its epoch is taken even while retired.
-	gen, err := rep.StartDigestPull(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg := statusdigest.Page{Epoch: 2, Seq: 1, Entries: []statusdigest.Entry{{Cid: c2, Status: api.TrackerStatusPinned, Seq: 1}}}
-	if err := rep.ApplyDigestPage(p, gen, pg, true); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := rep.FinishDigestPull(p, gen, 2, 1, back); err != nil || m.Epoch != 2 || !m.Current() {
-		t.Fatalf("after a pull of epoch 2: %+v, %v", m, err)
-	}
-	if !found(c2) {
-		t.Fatal("the pulled entry is missing")
 	}
 }
 

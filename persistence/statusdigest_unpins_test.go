@@ -90,7 +90,7 @@ func TestDigestUnpinIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyDigestPage(p, gen, statusdigest.Page{Epoch: 1, Seq: 3, Entries: []statusdigest.Entry{entry(c3, api.TrackerStatusUnpinQueued, 2)}}, true); err != nil {
+	if err := s.ApplyDigestPage(p, gen, statusdigest.Page{Epoch: 1, Seq: 3, Entries: []statusdigest.Entry{entry(c3, api.TrackerStatusUnpinQueued, 2)}}, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.FinishDigestPull(p, gen, 1, 3, now); err != nil {
@@ -182,7 +182,7 @@ func TestDigestUnpinsBeyondOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyDigestPage(q, gen, statusdigest.Page{Epoch: 1, Seq: 1, Entries: entries}, true); err != nil {
+	if err := s.ApplyDigestPage(q, gen, statusdigest.Page{Epoch: 1, Seq: 1, Entries: entries}, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := s.FinishDigestPull(q, gen, 1, 1, now); err != nil || !m.Current() {

@@ -5,15 +5,16 @@ import (
 	"time"
 )
 
-// RetiredWindow is how long a replica refuses the epoch it just left. Decision: a publisher's
-// epoch changes when it lost its store (a new random epoch), and a heartbeat or delta of its
+// RetiredWindow is how long a replica refuses an epoch it left. Decision: a publisher's epoch
+// changes when it lost its store (a new random epoch), and a heartbeat or delta of its
 // previous life can still arrive after the new epoch's first (gossip reorders, and a message
-// may wait in a peer's queue); taking it would reset the replica to an epoch the publisher no
-// longer keeps, shown as current and empty until its next heartbeat. The refusal is bounded in
-// time because a publisher restored from a backup legitimately returns to an old epoch: its
-// digests are taken again after the window, and meanwhile the replica it left goes stale
-// (shown as such) rather than wrong. Two minutes is gossipsub's default memory of seen
-// messages, past which a late message is not told from a new one anyway.
+// may wait in a peer's queue); taking it would drop the replica for an epoch the publisher no
+// longer keeps, force a whole pull, and, for a heartbeat at seq 0, show the peer current and
+// empty. The refusal is bounded in time because a publisher restored from a backup
+// legitimately returns to an old epoch: its digests are taken again after the window, and
+// meanwhile the replica of the epoch it left gets no heartbeat and turns stale after the ping
+// TTL (shown as such). Two minutes is gossipsub's default memory of seen messages, past which
+// a late message is not told from a new one anyway.
 const RetiredWindow = 2 * time.Minute
 
 // MaxPending bounds the deltas a replica remembers past its contiguous seq; beyond them it
@@ -40,12 +41,21 @@ type Meta struct {
 	// told ("": none yet, or a peer of an earlier version).
 	Peername string `json:"peername,omitempty"`
 	IPFS     string `json:"ipfs,omitempty"`
-	// Retired is the epoch this replica last left for a new one (0: none), at RetiredAt: its
-	// digests are refused for RetiredWindow after (Refuses). One is kept: a publisher that
-	// loses its store twice within the window is not a case worth more state.
-	Retired   uint64    `json:"retired,omitempty"`
-	RetiredAt time.Time `json:"retired_at,omitzero"`
+	// Retired are the epochs this replica left less than RetiredWindow ago (at most
+	// MaxRetired, the latest): their digests are refused (Refuses). More than one, as a
+	// publisher that crash-loops without its store makes an epoch a restart, and a late
+	// message of the first must not retire the live one.
+	Retired []RetiredEpoch `json:"retired,omitempty"`
 }
+
+// RetiredEpoch is an epoch a replica left, and when.
+type RetiredEpoch struct {
+	Epoch uint64    `json:"epoch"`
+	At    time.Time `json:"at"`
+}
+
+// MaxRetired bounds Meta.Retired.
+const MaxRetired = 4
 
 // Current reports whether the replica holds every change its publisher announced.
 func (m *Meta) Current() bool { return m.Epoch != 0 && m.Contiguous >= m.Heard }
@@ -54,17 +64,41 @@ func (m *Meta) Current() bool { return m.Epoch != 0 && m.Contiguous >= m.Heard }
 // the one it held. The publisher is the same peer: its peername and IPFS peer ID stay until
 // a heartbeat tells others.
 func (m *Meta) Reset(epoch uint64, now time.Time) {
-	retired, at := m.Retired, m.RetiredAt
-	if m.Epoch != 0 && m.Epoch != epoch {
-		retired, at = m.Epoch, now
+	var retired []RetiredEpoch
+	for _, r := range m.Retired { // the ones still within the window, but the new epoch
+		if r.Epoch != epoch && within(r.At, now) {
+			retired = append(retired, r)
+		}
 	}
-	*m = Meta{Epoch: epoch, Gen: m.Gen, Peername: m.Peername, IPFS: m.IPFS, Retired: retired, RetiredAt: at}
+	if m.Epoch != 0 && m.Epoch != epoch {
+		retired = append(retired, RetiredEpoch{Epoch: m.Epoch, At: now})
+	}
+	retired = retired[max(0, len(retired)-MaxRetired):]
+	if len(retired) == 0 {
+		retired = nil
+	}
+	*m = Meta{Epoch: epoch, Gen: m.Gen, Peername: m.Peername, IPFS: m.IPFS, Retired: retired}
 }
 
-// Refuses reports whether a digest of epoch, arriving at now, is a late one of the epoch this
+// Refuses reports whether a digest of epoch, arriving at now, is a late one of an epoch this
 // replica left less than RetiredWindow before (RetiredWindow says why it is ignored).
 func (m *Meta) Refuses(epoch uint64, now time.Time) bool {
-	return epoch != m.Epoch && epoch == m.Retired && now.Sub(m.RetiredAt) < RetiredWindow
+	if epoch == m.Epoch {
+		return false
+	}
+	for _, r := range m.Retired {
+		if r.Epoch == epoch && within(r.At, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether now is less than RetiredWindow after at. A stored time has no
+// monotonic reading: a clock set back must not make the refusal outlast the window.
+func within(at, now time.Time) bool {
+	d := now.Sub(at)
+	return d >= 0 && d < RetiredWindow
 }
 
 // Told records the peername and IPFS peer ID a heartbeat told; one that tells none (a peer of

@@ -114,7 +114,7 @@ func TestDecodeRefusesBadDigests(t *testing.T) {
 func TestMetaVersions(t *testing.T) {
 	now := time.Unix(100, 0)
 	var m Meta
-	m.Reset(9, time.Now())
+	m.Reset(9, now)
 	m.Applied(2)
 	m.Hear(2, now)
 	if m.Current() || m.Contiguous != 0 {

@@ -22,7 +22,7 @@ type Store interface {
 	ApplyDigest(p peer.ID, d sd.Digest, now time.Time) (sd.Meta, error)
 	ApplyDeltas(p peer.ID, r *sd.Run, now time.Time) (sd.Meta, error)
 	StartDigestPull(p peer.ID) (uint64, error)
-	ApplyDigestPage(p peer.ID, gen uint64, pg sd.Page, first bool) error
+	ApplyDigestPage(p peer.ID, gen uint64, pg sd.Page, first bool, now time.Time) error
 	FinishDigestPull(p peer.ID, gen, epoch, seq uint64, now time.Time) (sd.Meta, error)
 	DropDigest(p peer.ID) error
 }

@@ -303,7 +303,7 @@ func pullFrom(ctx context.Context, deps Deps, p peer.ID) error {
 			epoch, seq = resp.Epoch, resp.Seq
 		}
 		pg := sd.Page{Epoch: resp.Epoch, Seq: resp.Seq, Entries: resp.Entries, More: resp.More}
-		if err := deps.Store.ApplyDigestPage(p, gen, pg, i == 0); err != nil {
+		if err := deps.Store.ApplyDigestPage(p, gen, pg, i == 0, time.Now()); err != nil {
 			return err
 		}
 		if !resp.More || len(resp.Entries) == 0 {
