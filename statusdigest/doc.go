@@ -10,9 +10,9 @@
 //     CIDs allocated to the publisher have entries; a CID that leaves it (unpinned, no longer
 //     allocated) is a tombstone (Status 0) in the delta that says so.
 //   - Versions: a publisher numbers its deltas 1, 2, 3... within an epoch (random, chosen when
-//     its own digest is created; a lost store starts a new epoch). A replica of a new epoch
-//     refuses the one it left for RetiredWindow (a late message of the publisher's previous
-//     life would drop the replica and force a whole pull). Deltas batch the tracker's
+//     its own digest is created; a lost store starts a new epoch). A replica refuses the
+//     epochs it left for RetiredWindow (a late message of the publisher's previous life would
+//     drop the replica and force a whole pull). Deltas batch the tracker's
 //     changes (every Interval or MaxEntries, whichever comes first); a heartbeat (a digest
 //     with no entries) repeats the current seq every ping interval, so a replica knows both
 //     that the publisher is alive and whether it missed a delta.
