@@ -294,6 +294,10 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 		return fmt.Sprintf("%.1f-%.1fx by round", lo, hi)
 	}
 	cli, srv := ratio(r.cliGlobal, r.cliLocal), ratio(r.httpGlobal, r.httpLocal)
+	cpuRatio := "-" // a median of 0 ticks (a small run's local answer) has no ratio
+	if median(r.cpuLocal) > 0 {
+		cpuRatio = fmt.Sprintf("%.1fx", ratio(r.cpuGlobal, r.cpuLocal))
+	}
 	rows := [][]string{tableHeader,
 		{fmt.Sprintf("status (CLI), %s pins x %d peers", count(r.pins), r.peers), dur(median(r.cliGlobal)) + " median, " + span(r.cliGlobal),
 			"status --local " + dur(median(r.cliLocal)) + " median, " + span(r.cliLocal), fmt.Sprintf("%.1fx (%s)", cli, ratios(r.cliGlobal, r.cliLocal)),
@@ -302,7 +306,7 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 			"GET /pins?local=true " + dur(median(r.httpLocal)) + " median, " + span(r.httpLocal), fmt.Sprintf("%.1fx (%s)", srv, ratios(r.httpGlobal, r.httpLocal)),
 			"<= 3x", yes(srv <= globalTargetRatio)},
 		{"  peer 1's CPU per answer", dur(median(r.cpuGlobal)) + " median", "local " + dur(median(r.cpuLocal)) + " median",
-			orDash(median(r.cpuLocal) > 0, func() string { return fmt.Sprintf("%.1fx", ratio(r.cpuGlobal, r.cpuLocal)) }), "-", ""},
+			cpuRatio, "-", ""},
 		{"  answer size", fmt.Sprintf("%.1f MB", float64(r.globalBytes)/1e6), fmt.Sprintf("%.1f MB local", float64(r.localBytes)/1e6),
 			fmt.Sprintf("%.1fx", float64(r.globalBytes)/float64(r.localBytes)), "-", ""},
 		{"every peer pinned every pin", dur(r.localsPinned) + " after", "the batch's answer (" + dur(r.posted) + ")", "-", "-", ""},
@@ -321,14 +325,6 @@ func printGlobal(w io.Writer, o options, r globalResults) {
 		"    /proc, in 10 ms ticks) does not count the waits that others' work causes.\n", len(r.httpGlobal), r.quiet, r.peers)
 	fmt.Fprintf(w, "\nreproduce: make build && go run ./bench -suite global -global-peers %d -global-pins %d -global-rounds %d\n",
 		r.peers, r.pins, o.global.rounds)
-}
-
-// orDash is f(), or "-" when !ok (a ratio over a median of 0 ticks).
-func orDash(ok bool, f func() string) string {
-	if !ok {
-		return "-"
-	}
-	return f()
 }
 
 // droppedDigest is what a daemon logs when its digest applier's queue is full: each drop

@@ -96,15 +96,11 @@ func (s *Store) applyReplica(p peer.ID, epoch uint64, seqs []uint64, entries []s
 	if err != nil {
 		return m, err
 	}
-	if m.Epoch != epoch {
-		if m.Refuses(epoch, now) { // a late message of the publisher's previous life
+	if refused, err := s.takeEpoch(p, &m, epoch, now); err != nil || refused {
+		if refused { // a late message of the publisher's previous life
 			s.log.Debug("persistence: a status digest of the epoch its publisher just left, ignored", "peer", p, "epoch", epoch)
-			return m, nil
 		}
-		if err := s.dropDigest(p); err != nil {
-			return m, err
-		}
-		m.Reset(epoch, now)
+		return m, err
 	}
 	l, err := s.layout(p)
 	if err != nil {
@@ -136,6 +132,23 @@ func (s *Store) applyReplica(p peer.ID, epoch uint64, seqs []uint64, entries []s
 		}
 	}
 	return m, err
+}
+
+// takeEpoch moves m, p's replica's version, to epoch at now, dropping the replica of the
+// epoch it held; refused (m unchanged) for an epoch the replica left less than
+// statusdigest.RetiredWindow ago (Meta.Refuses). The same epoch changes nothing.
+func (s *Store) takeEpoch(p peer.ID, m *statusdigest.Meta, epoch uint64, now time.Time) (refused bool, err error) {
+	if m.Epoch == epoch {
+		return false, nil
+	}
+	if m.Refuses(epoch, now) {
+		return true, nil
+	}
+	if err := s.dropDigest(p); err != nil {
+		return false, err
+	}
+	m.Reset(epoch, now)
+	return false, nil
 }
 
 // sortedAbove is a copy of the entries past seq floor in CID order (by their keys' order), so
@@ -266,16 +279,14 @@ func (s *Store) ApplyDigestPage(p peer.ID, gen uint64, pg statusdigest.Page, fir
 		return err
 	}
 	if m.Epoch != pg.Epoch {
-		switch {
-		case !first:
+		if !first {
 			return errDigestEpochMoved
-		case m.Refuses(pg.Epoch, now):
+		}
+		if refused, err := s.takeEpoch(p, &m, pg.Epoch, now); err != nil {
+			return err
+		} else if refused {
 			return errDigestEpochRetired
 		}
-		if err := s.dropDigest(p); err != nil {
-			return err
-		}
-		m.Reset(pg.Epoch, now)
 		m.Gen = gen
 	}
 	l, err := s.layout(p)

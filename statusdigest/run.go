@@ -19,7 +19,8 @@ func NewRun(d Digest) *Run {
 	return &Run{Epoch: d.Epoch, Seqs: []uint64{d.Seq}, Entries: d.Entries}
 }
 
-// Fresh is how many entries adding d would add: those of CIDs the run does not hold.
+// Fresh is how many entries adding d would add: those of CIDs the run does not hold (Add
+// returns it too).
 func (r *Run) Fresh(d Digest) int {
 	r.index()
 	n := 0
@@ -31,20 +32,24 @@ func (r *Run) Fresh(d Digest) int {
 	return n
 }
 
-// Add merges the delta d, of the run's epoch, into the run.
-func (r *Run) Add(d Digest) {
+// Add merges the delta d, of the run's epoch, into the run, and returns how many entries it
+// added (Fresh).
+func (r *Run) Add(d Digest) int {
 	r.index()
 	r.Seqs = append(r.Seqs, d.Seq)
+	fresh := 0
 	for _, e := range d.Entries {
 		i, ok := r.at[string(e.Cid)]
 		switch {
 		case !ok:
 			r.at[string(e.Cid)] = len(r.Entries)
 			r.Entries = append(r.Entries, e)
+			fresh++
 		case e.Seq > r.Entries[i].Seq:
 			r.Entries[i] = e
 		}
 	}
+	return fresh
 }
 
 // index builds the run's CID index. The first delta's entries are copied first: they are the

@@ -142,12 +142,11 @@ func (r *replicas) enqueue(m received) bool {
 		return true
 	}
 	if run := r.runs[m.from]; run != nil && run.Epoch == m.d.Epoch {
-		fresh := run.Fresh(m.d)
-		if r.queued+fresh > maxQueuedEntries {
+		// Counted exactly (a map lookup per entry) only when the delta's size could overflow.
+		if r.queued+len(m.d.Entries) > maxQueuedEntries && r.queued+run.Fresh(m.d) > maxQueuedEntries {
 			return false
 		}
-		run.Add(m.d)
-		r.queued += fresh
+		r.queued += run.Add(m.d)
 		return true
 	}
 	if len(r.queue) >= maxQueued || r.queued+len(m.d.Entries) > maxQueuedEntries {
