@@ -239,20 +239,43 @@ type countingWriter struct {
 	tail             []byte // the last bytes of the previous write, a pattern cut in two
 }
 
+// The patterns of a pinned part, each with where its search starts: at a byte that is rare in
+// the stream. bytes.Count of the JSON pattern searched from its first byte, a quote, stopped
+// every few bytes: 1.3 ns a byte, a client on the same 2 cores as the daemon it times.
 var (
 	pinnedPart     = []byte(`"status":"pinned"`)
 	pinnedTextPart = []byte(": PINNED")
+	pinnedAnchor   = len(`"status":"`)
+	textAnchor     = len(": ")
 )
 
+// countFrom is bytes.Count(b, pat) for a pattern that cannot overlap itself, searched from
+// pat[anchor:].
+func countFrom(b, pat []byte, anchor int) int {
+	n := 0
+	for from := anchor; from <= len(b); {
+		i := bytes.Index(b[from:], pat[anchor:])
+		if i < 0 {
+			break
+		}
+		at := from + i - anchor
+		if bytes.Equal(b[at:at+anchor], pat[:anchor]) {
+			n++
+		}
+		from += i + 1
+	}
+	return n
+}
+
 func (w *countingWriter) Write(b []byte) (int, error) {
-	pat := pinnedPart
+	pat, anchor := pinnedPart, pinnedAnchor
 	if w.text {
-		pat = pinnedTextPart
+		pat, anchor = pinnedTextPart, textAnchor
 	}
 	w.n += len(b)
 	w.lines += bytes.Count(b, []byte{'\n'})
 	joined := append(w.tail, b[:min(len(b), len(pat)-1)]...)
-	w.pinned += bytes.Count(joined, pat) + bytes.Count(b, pat)
+	w.pinned += countFrom(joined, pat, anchor) + countFrom(b, pat, anchor)
 	if keep := len(pat) - 1; len(b) >= keep {
 		w.tail = append(w.tail[:0], b[len(b)-keep:]...)
 	} else { // a short write: the tail is what ends the stream so far

@@ -15,7 +15,7 @@ func TestCountingWriter(t *testing.T) {
 	want := 0
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 200 {
-		doc.WriteString(`{"cid":"x","peer_map":{`)
+		doc.WriteString(`{"cid":"x","name":"pinned","peer_map":{`) // "pinned" not a status: not counted
 		for range r.IntN(4) {
 			doc.WriteString(`"p":{"status":"pinned"},`)
 			want++
@@ -34,7 +34,7 @@ func TestCountingWriter(t *testing.T) {
 		}
 	}
 	// The CLI's text: a line per peer, "peer : STATUS | ...".
-	text := "bafy...:\n    > p1 : PINNED | 2026-12-05T14:13:09Z | Attempts: 0\n    > p2 : PINNING | x\n    > p3 : PINNED\n"
+	text := "bafy... | PINNED:\n    > p1 : PINNED | 2026-12-05T14:13:09Z | Attempts: 0\n    > p2 : PINNING | x\n    > p3 : PINNED\n"
 	w := countingWriter{text: true}
 	for i := range len(text) { // a byte a write
 		w.Write([]byte{text[i]})

@@ -52,6 +52,10 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 		var selfLabel string
 		var selfPrefix []byte
 		selfAt := 0 // this peer's line goes before ms[selfAt] (after all of them: len(ms))
+		var remote remoteRuns
+		for k := range ms {
+			remote.add(ms[k].remote)
+		}
 		var ta api.TimeAppender
 		return func(lp *localPin, parts []memberPart) error {
 			var err error
@@ -62,20 +66,27 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 				selfLabel, selfPrefix = label, api.AppendStatusTextPrefix(selfPrefix[:0], label)
 				selfAt = sort.Search(len(ms), func(k int) bool { return api.StatusTextLess(label, selfID, ms[k].label, ms[k].id) })
 			}
+			run := 0 // the first member of the run of remote lines not written yet
 			for k := range ms {
 				if k == selfAt {
+					block = remote.appendRun(block, run, k)
+					run = k
 					block = api.AppendStatusTextRestWith(append(block, selfPrefix...), lp.st, &ta, nil)
 				}
 				m := &ms[k]
-				switch part := &parts[m.i]; part.kind {
-				case partRemote:
-					block = append(block, m.remote...)
-				case partStale:
+				part := &parts[m.i]
+				if part.kind == partRemote {
+					continue
+				}
+				block = remote.appendRun(block, run, k)
+				run = k + 1
+				if part.kind == partStale {
 					block = append(block, m.stale...)
-				default: // part.st.Updated is the member's (replicaPass)
+				} else { // part.st.Updated is the member's (replicaPass)
 					block = api.AppendStatusTextRestWith(append(block, m.prefix...), part.st, &ta, m.end)
 				}
 			}
+			block = remote.appendRun(block, run, len(ms))
 			if selfAt == len(ms) {
 				block = api.AppendStatusTextRestWith(append(block, selfPrefix...), lp.st, &ta, nil)
 			}

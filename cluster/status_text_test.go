@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pincluster/pincluster/api"
+	"github.com/pincluster/pincluster/statusdigest"
 )
 
 // passStamps are the RFC 3339 times in a status text; sameText replaces those at or after
@@ -136,4 +139,94 @@ func statusTextMatchesJSON(t *testing.T) int {
 		}
 	}
 	return before
+}
+
+// TestRemoteRunsMatchJSON: with many members, the parts of those a pin is not allocated to are
+// written as runs (remoteRuns); the lines stay canonical, match the general path, and the
+// text matches them, whichever members hold the pin: none of the others, the first, the
+// last, neighbours, ones around this peer's key, all of them, and one whose replica is stale.
+// Their names (a text's order) sort on both sides of this peer's.
+func TestRemoteRunsMatchJSON(t *testing.T) {
+	const n = 9
+	others := make([]peer.ID, n)
+	for i := range others {
+		others[i] = testPeer(t)
+	}
+	w := newWorld(t, others...)
+	sorted := slices.Sorted(slices.Values(others)) // the order of their keys in a peer_map
+	now := time.Now()
+	d := &memDigests{metas: map[peer.ID]statusdigest.Meta{}, entries: map[peer.ID]map[string]statusdigest.Entry{}}
+	for i, p := range sorted {
+		d.metas[p] = statusdigest.Meta{Epoch: 1, Contiguous: 2, Heard: 2, Updated: now.Add(-time.Second), Peername: fmt.Sprintf("%c%d", "az"[i%2], i)}
+		d.entries[p] = map[string]statusdigest.Entry{}
+	}
+	stale := sorted[4]
+	d.metas[stale] = statusdigest.Meta{Epoch: 1, Contiguous: 2, Heard: 2, Updated: now.Add(-time.Hour)}
+	w.svc.StatusService.d.Digests = d
+	w.svc.StatusService.d.Config.DigestTTL = 30 * time.Second
+	selfAt, _ := slices.BinarySearch(sorted, w.self)
+	around := []peer.ID{w.self}
+	if selfAt > 0 {
+		around = append(around, sorted[selfAt-1])
+	}
+	if selfAt < n {
+		around = append(around, sorted[selfAt])
+	}
+	allocs := map[string][]peer.ID{
+		"self only": {w.self}, "first": {sorted[0]}, "last": {sorted[n-1]}, "neighbours": {sorted[2], sorted[3]},
+		"spread": {sorted[1], sorted[5], sorted[7], w.self}, "around self": around, "stale": {stale, sorted[0]},
+		"everywhere": nil,
+	}
+	ts := now.Add(-time.Minute).UTC()
+	for name, peers := range allocs {
+		c := testCid(t, name)
+		p := api.NewPin(c, api.PinOptions{Name: name})
+		p.Allocations = peers
+		w.store.put(t, p)
+		for _, m := range sorted {
+			if peers == nil || slices.Contains(peers, m) {
+				d.entries[m][string(c.Bytes())] = statusdigest.Entry{Cid: c.Bytes(), Status: api.TrackerStatusPinned, TS: ts, Attempts: 1}
+			}
+		}
+	}
+	ctx := context.Background()
+	start := time.Now()
+	svc := w.svc.StatusService
+	var lines [][]byte
+	if err := svc.StatusJSON(ctx, 0, func(l []byte) error { lines = append(lines, slices.Clone(l)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != len(allocs) {
+		t.Fatalf("%d lines for %d pins", len(lines), len(allocs))
+	}
+	slow := map[string]string{}
+	if err := svc.StatusAll(ctx, 0, false, nil, func(g api.GlobalPinInfo) error {
+		b, err := json.Marshal(g)
+		slow[g.Name] = sameText(t, string(b), start)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		var g api.GlobalPinInfo
+		if err := json.Unmarshal(l, &g); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := json.Marshal(g); string(again) != string(l) {
+			t.Fatalf("%s: line is not canonical:\n%s\nencoding/json:\n%s", g.Name, l, again)
+		}
+		if got := sameText(t, string(l), start); got != slow[g.Name] {
+			t.Fatalf("%s:\nStatusJSON %s\nStatusAll  %s", g.Name, got, slow[g.Name])
+		}
+		if len(g.PeerMap) != n+1 {
+			t.Fatalf("%s: %d parts, want %d", g.Name, len(g.PeerMap), n+1)
+		}
+	}
+	var text strings.Builder
+	if err := svc.StatusText(ctx, 0, func(b []byte) error { text.Write(b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sameText(t, text.String(), start), sameText(t, textOfJSON(t, lines), start); got != want {
+		t.Fatalf("text\n%s\nfrom JSON\n%s", got, want)
+	}
 }

@@ -33,8 +33,10 @@ func setStreamError(h http.Header, err error) {
 
 var errStreamClosed = errors.New("stream already finished")
 
-// streamBufSize is the write buffer of streamed responses.
-const streamBufSize = 64 << 10
+// streamBufSize is the write buffer of streamed responses: a socket write per 256 KiB. A
+// global status of 1M pins x 100 members is 19 GB; at 100k x 100 over loopback a pass took
+// 0.86-1.0 s against 0.98-1.3 s with 64 KiB (2026-12-05; no difference at 20k x 20).
+const streamBufSize = 256 << 10
 
 // flushInterval bounds how long a streamed line may sit in the buffer.
 const flushInterval = 200 * time.Millisecond
