@@ -171,11 +171,12 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 	}
 	allocated := make([]bool, len(ps.members))
 	parts := make([]memberPart, len(ps.members))
-	lookups := make([]func(c []byte) (statusdigest.Entry, bool, error), len(ps.members))
+	lookups := make([]func(c []byte, e *statusdigest.Entry) (bool, error), len(ps.members))
 	for i, p := range ps.members {
 		lookups[i] = r.LookupIn(p.id)
 	}
 	selfID := s.d.Members.Self().String() // base58: once per pass, not per pin
+	var e statusdigest.Entry              // each lookup's, in place
 	return s.localPassWith(ctx, 0, ps.unpinsElsewhere(ctx, r, filter), func(lp *localPin) error {
 		// A meta-pin (its scanned type names it exactly, as the local pass reads it) and a pin
 		// that does not scan take the general path.
@@ -196,17 +197,19 @@ func (s *StatusService) replicaPass(ctx context.Context, filter api.TrackerStatu
 				parts[i].kind = partStale
 				matched = matched || api.TrackerStatusClusterError.Match(filter)
 			default:
-				e, found, err := lookups[i](lp.cid)
+				found, err := lookups[i](lp.cid, &e)
 				if err != nil {
 					return err
 				}
-				st := api.PinInfoShort{Status: api.TrackerStatusPinQueued, TS: p.updated}
-				if found {
-					st = e.Short()
+				part := &parts[i]
+				part.kind = partEntry
+				if found { // written in place: a part is about 150 bytes, 400k of them at 20 x 20k
+					part.st = e.Short()
+				} else {
+					part.st = api.PinInfoShort{Status: api.TrackerStatusPinQueued, TS: p.updated}
 				}
-				st.Updated = p.updated
-				parts[i] = memberPart{kind: partEntry, st: st}
-				matched = matched || st.Status.Match(filter)
+				part.st.Updated = p.updated
+				matched = matched || part.st.Status.Match(filter)
 			}
 		}
 		if !matched {

@@ -38,8 +38,13 @@ func (m *memDigests) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	return e, ok, nil
 }
 
-func (m *memDigests) LookupIn(p peer.ID) func(c []byte) (statusdigest.Entry, bool, error) {
-	return func(c []byte) (statusdigest.Entry, bool, error) { return m.Lookup(p, c) }
+func (m *memDigests) LookupIn(p peer.ID) func(c []byte, e *statusdigest.Entry) (bool, error) {
+	return func(c []byte, e *statusdigest.Entry) (bool, error) {
+		var found bool
+		var err error
+		*e, found, err = m.Lookup(p, c)
+		return found, err
+	}
 }
 
 func (m *memDigests) Unpins(p peer.ID, fn func(c []byte, st api.TrackerStatus) error) error {

@@ -102,6 +102,12 @@ func (pc *packCursor) next() error {
 	return err
 }
 
+// nextIs reports whether the record after the current one, in the same pack, is c.
+func (pc *packCursor) nextIs(c []byte) bool {
+	n, k := binary.Uvarint(pc.rest)
+	return k > 0 && n == uint64(len(c)) && uint64(len(pc.rest)-k) >= n && bytes.Equal(pc.rest[k:k+int(n)], c)
+}
+
 // skipTo moves forward to the first record at or after c. A pack whose last CID (its key)
 // is before c is passed over without decoding it; far ahead, a seek.
 func (pc *packCursor) skipTo(c []byte) error {
