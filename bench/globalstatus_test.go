@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -25,6 +27,7 @@ var (
 	gsPeers = flag.Int("gs-peers", 100, "BenchmarkGlobalStatus: cluster members")
 	gsRepl  = flag.Int("gs-replication", 3, "BenchmarkGlobalStatus: members each pin is allocated to (at most -gs-peers)")
 	gsHTTP  = flag.Bool("gs-http", false, "BenchmarkGlobalStatus: over a loopback socket and an HTTP client, not the handler alone")
+	gsCurl  = flag.Bool("gs-curl", false, "BenchmarkGlobalStatus: as -gs-http, read by curl -o /dev/null (another process: this process's CPU is the server's; the lines are not counted)")
 )
 
 // BenchmarkGlobalStatus measures a global status (GET /pins, answered from the replica of the
@@ -61,7 +64,7 @@ func BenchmarkGlobalStatus(b *testing.B) {
 		Digests: storeDigests{store},
 	})
 	do := serve
-	if *gsHTTP { // the same handler behind a loopback server, read as -suite global reads it
+	if *gsHTTP || *gsCurl { // the same handler behind a loopback server
 		srv, base, err := serveLoopback(h)
 		if err != nil {
 			b.Fatal(err)
@@ -75,6 +78,11 @@ func BenchmarkGlobalStatus(b *testing.B) {
 			lc := &lineCounter{h: http.Header{}}
 			err := getInto(ctx, &hc, base+target, lc)
 			return lc.lines, err
+		}
+		if *gsCurl {
+			do = func(ctx context.Context, _ http.Handler, target string) (int, error) {
+				return curlGET(ctx, base+target, n)
+			}
 		}
 	}
 	for b.Loop() {
@@ -206,3 +214,20 @@ func (m fixedMembers) Known(_ context.Context, id libp2ppeer.ID) (bool, error) {
 	return slices.Contains(m.ids, id), nil
 }
 func (m fixedMembers) PeerName(libp2ppeer.ID) string { return "bench" }
+
+// curlGET reads url with curl to /dev/null and returns want when it got a 200 with a body and
+// no stream error: curl does not count lines, and the trailer it prints is checked instead.
+func curlGET(ctx context.Context, url string, want int) (int, error) {
+	out, err := exec.CommandContext(ctx, "curl", "-sS", "--raw", "-o", "/dev/null", "-D", "-", "-w", "%{http_code} %{size_download}", url).Output()
+	if err != nil {
+		return 0, fmt.Errorf("curl %s: %w", url, err)
+	}
+	// --raw keeps the chunked framing out of curl's decoding, so the trailer is not shown:
+	// the status line and a body are what is checked here; the other modes check the lines.
+	var code, size int
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "%d %d", &code, &size); err != nil || code != http.StatusOK || size == 0 {
+		return 0, fmt.Errorf("curl %s: %q", url, lines[len(lines)-1])
+	}
+	return want, nil
+}
