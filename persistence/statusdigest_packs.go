@@ -31,8 +31,12 @@ import (
 // heartbeats of its peer (a settled replica is packs only, read at pack speed).
 
 const (
-	packEntries = 256      // entries per pack at most
-	packBytes   = 16 << 10 // and bytes, whichever comes first
+	// Entries per pack at most, and bytes, whichever comes first. Moving to the next pack is
+	// a Badger step and a block read (a fifth of a daemon's lookups at 16 KiB packs,
+	// 2026-12-05); a pack must stay a value in the tree, under the store's value threshold
+	// (64 KiB): packBytes plus one record of at most a CID and statusdigest.MaxErrorLen.
+	packEntries = 1024
+	packBytes   = 48 << 10
 	foldMin     = 1024     // overlay entries before a fold on size, and at least as many as packed
 	// foldQuietRatio: a quiet replica is folded when its overlay is at least
 	// packed/foldQuietRatio.
