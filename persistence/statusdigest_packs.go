@@ -18,7 +18,7 @@ import (
 // six times the local pass at 20 members. So a replica is two parts:
 //   - the overlay (sr/): one key per entry written since the last fold, in the live era; the
 //     deltas and pull pages write here, last writer wins by seq as before;
-//   - packs (srp/): the folded entries, a few hundred per key in CID order, read by a cursor
+//   - packs (srp/): the folded entries, up to a thousand per key in CID order, read by a cursor
 //     that decodes a pack once for all its entries.
 //
 // An entry is the newer (by seq, then by gen: a pull's mark) of its overlay and pack versions.

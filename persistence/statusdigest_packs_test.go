@@ -430,7 +430,7 @@ func TestDigestFoldOnSmallMemtables(t *testing.T) {
 	defer s.Close()
 	p := newPeer(t, 3)
 	now := time.Now().UTC()
-	long := strings.Repeat("e", 180) // about 16 KiB packs of 70 entries
+	long := strings.Repeat("e", 180) // 48 KiB packs of about 210 entries
 	var es []statusdigest.Entry
 	for i := range 6000 {
 		es = append(es, statusdigest.Entry{Cid: mkCid(t, i).Bytes(), Status: api.TrackerStatusPinError, Error: long, TS: now, Seq: 1})
