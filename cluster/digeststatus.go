@@ -47,9 +47,9 @@ type DigestReplica interface {
 type DigestReader interface {
 	// Lookup is p's entry for the binary CID c (found false: none).
 	Lookup(p peer.ID, c []byte) (e statusdigest.Entry, found bool, err error)
-	// LookupIn is Lookup bound to p, into *e (undefined when not found): a pass that asks
-	// every member for every pin finds each member's cursors once, not per call, and copies
-	// no entry out.
+	// LookupIn is Lookup bound to p, into *e (undefined when not found or on error): a pass
+	// that asks every member for every pin finds each member's cursors once, not per call,
+	// and copies no entry out.
 	LookupIn(p peer.ID) func(c []byte, e *statusdigest.Entry) (found bool, err error)
 	// Unpins calls fn with each binary CID (valid during fn) whose entry in p's replica is an
 	// unpin in flight (queued, running or failed), and that status; an error from fn ends

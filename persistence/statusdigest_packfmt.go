@@ -132,17 +132,23 @@ func (pc *packCursor) close() { pc.it.Close() }
 
 // packWriter cuts a stream of records in CID order into packs of one generation.
 type packWriter struct {
-	prefix []byte
-	buf    []byte
-	n      int
-	last   []byte
-	out    []kv // packs cut and not yet written
-	count  uint64
+	prefix   []byte
+	buf      []byte
+	n        int
+	last     []byte
+	out      []kv // packs cut and not yet written
+	outBytes int  // their values' bytes
+	count    uint64
 }
 
 type kv struct{ key, val []byte }
 
 func (w *packWriter) add(c, v []byte) {
+	// A record that would take the pack past packMaxBytes (a long CID: nothing bounds one)
+	// starts the next, so that every pack stays a value in the tree.
+	if w.n > 0 && len(w.buf)+packRecordSize(c, v) > packMaxBytes {
+		w.cut()
+	}
 	w.buf = appendPackRecord(w.buf, c, v)
 	w.last = append(w.last[:0], c...)
 	w.n++
@@ -157,5 +163,19 @@ func (w *packWriter) cut() {
 		return
 	}
 	w.out = append(w.out, kv{append(append([]byte{}, w.prefix...), w.last...), w.buf})
+	w.outBytes += len(w.buf)
 	w.buf, w.n = nil, 0
+}
+
+// take returns the packs cut and not yet written, and forgets them.
+func (w *packWriter) take() []kv {
+	out := w.out
+	w.out, w.outBytes = nil, 0
+	return out
+}
+
+// packRecordSize is the size of c and v's record (appendPackRecord).
+func packRecordSize(c, v []byte) int {
+	var tmp [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(tmp[:], uint64(len(c))) + len(c) + binary.PutUvarint(tmp[:], uint64(len(v))) + len(v)
 }

@@ -33,11 +33,15 @@ import (
 const (
 	// Entries per pack at most, and bytes, whichever comes first. Moving to the next pack is
 	// a Badger step and a block read (a fifth of a daemon's lookups at 16 KiB packs,
-	// 2026-12-05); a pack must stay a value in the tree, under the store's value threshold
-	// (64 KiB): packBytes plus one record of at most a CID and statusdigest.MaxErrorLen.
-	packEntries = 1024
-	packBytes   = 48 << 10
-	foldMin     = 1024     // overlay entries before a fold on size, and at least as many as packed
+	// 2026-12-05). A pack must stay a value in the tree, under the store's value threshold
+	// (64 KiB, badgerOptions): a record that would take it past packMaxBytes starts the next.
+	packEntries  = 1024
+	packBytes    = 48 << 10
+	packMaxBytes = 60 << 10
+	// foldFlushBytes: a fold writes its packs each time this much is cut, within a
+	// transaction at the default memtable size (Badger takes 15% of it: 1.2 MiB).
+	foldFlushBytes = 512 << 10
+	foldMin        = 1024 // overlay entries before a fold on size, and at least as many as packed
 	// foldQuietRatio: a quiet replica is folded when its overlay is at least
 	// packed/foldQuietRatio.
 	foldQuietRatio = 16
@@ -170,10 +174,16 @@ func replicaWalk(txn *badger.Txn, p peer.ID, l replicaLayout, fn func(c []byte, 
 // a folded entry survives a late delta of the same change that lands in the overlay: it would
 // otherwise be swept at the pull's end, though live.
 func newer(ov, pv *version) *version {
-	if ov == nil || pv != nil && (pv.entry.Seq > ov.entry.Seq || pv.entry.Seq == ov.entry.Seq && pv.gen > ov.gen) {
+	if ov == nil || pv != nil && packWins(ov.entry.Seq, ov.gen, pv.entry.Seq, pv.gen) {
 		return pv
 	}
 	return ov
+}
+
+// packWins is newer's rule for two versions of an entry: the pack's (pSeq, pGen) over the
+// overlay's (oSeq, oGen).
+func packWins(oSeq, oGen, pSeq, pGen uint64) bool {
+	return pSeq > oSeq || pSeq == oSeq && pGen > oGen
 }
 
 // sweep is what a pull's end removes: entries at or below seq that it did not bring (no
@@ -212,8 +222,7 @@ func (s *Store) fold(rl *replicaLock, p peer.ID, sw *sweep) error {
 		if len(w.out) == 0 {
 			return nil
 		}
-		out := w.out
-		w.out = nil
+		out := w.take()
 		// In parts when the packs exceed a transaction (a smaller memtable than the default).
 		return s.updateInParts(len(out), func(txn *badger.Txn, from, to int) error {
 			for _, p := range out[from:to] {
@@ -234,7 +243,7 @@ func (s *Store) fold(rl *replicaLock, p peer.ID, sw *sweep) error {
 			if e.entry.UnpinInFlight() {
 				unpins[string(c)] = unpinIdxValue(e.entry)
 			}
-			if len(w.out) >= 32 {
+			if w.outBytes >= foldFlushBytes {
 				return flush(false)
 			}
 			return nil

@@ -3,7 +3,9 @@ package persistence
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -44,7 +46,7 @@ func TestDigestViewOverPacksAndOverlay(t *testing.T) {
 	s, _ := openTemp(t)
 	p := newPeer(t, 3)
 	now := time.Unix(1_700_000_000, 0).UTC()
-	cids := make([][]byte, 3*packEntries+17) // four packs
+	cids := make([][]byte, 3*packEntries+17) // a few packs (cut by bytes: about 900 records each)
 	for i := range cids {
 		cids[i] = mkCid(t, i).Bytes()
 	}
@@ -110,6 +112,19 @@ func TestDigestViewOverPacksAndOverlay(t *testing.T) {
 	}
 	for i := len(cids) - 1; i >= 0; i -= 7 { // backward: each call out of order
 		check(i)
+	}
+	// A pass's bound lookups, in order, into one entry reused (and dirty to begin with): each
+	// found entry is the want's whole, nothing left from the one before.
+	bound := v.LookupIn(p)
+	e := statusdigest.Entry{Error: "left over", Attempts: 9, Priority: true, Seq: 99}
+	for i, c := range cids {
+		ok, err := bound(c, &e)
+		w, wok := want[string(c)]
+		wok = wok && !w.Deleted()
+		w.Cid = c
+		if err != nil || ok != wok || ok && !reflect.DeepEqual(e, w) {
+			t.Fatalf("bound, cid %d: %+v %v %v, want %+v %v", i, e, ok, err, w, wok)
+		}
 	}
 	var got, exp strings.Builder
 	if err := s.DigestEntries(t.Context(), p, func(e statusdigest.Entry) error {
@@ -449,4 +464,58 @@ func TestDigestFoldOnSmallMemtables(t *testing.T) {
 	if err := s.DigestEntries(t.Context(), p, func(statusdigest.Entry) error { n++; return nil }); err != nil || n != len(es) {
 		t.Fatalf("%d entries after the fold, %v", n, err)
 	}
+}
+
+// TestPackWriterCuts: a pack ends at packEntries records or once it holds packBytes, and a
+// record that would take it past packMaxBytes (a long CID) starts the next, so that every
+// pack stays under the store's value threshold; outBytes counts what take returns.
+func TestPackWriterCuts(t *testing.T) {
+	w := &packWriter{prefix: []byte("x/")}
+	for i := range 2*packEntries + 10 { // small records: cut by count
+		w.add(binary.BigEndian.AppendUint64(nil, uint64(i)), []byte{1, 2})
+	}
+	w.cut()
+	if len(w.out) != 3 || w.count != 2*packEntries+10 {
+		t.Fatalf("%d packs of %d records, want 3", len(w.out), w.count)
+	}
+	total := 0
+	for _, p := range w.out {
+		total += len(p.val)
+	}
+	if w.outBytes != total {
+		t.Fatalf("outBytes %d, packs hold %d", w.outBytes, total)
+	}
+	if out := w.take(); len(out) != 3 || w.out != nil || w.outBytes != 0 {
+		t.Fatalf("take: %d packs, left %d and %d bytes", len(out), len(w.out), w.outBytes)
+	}
+	v := make([]byte, 100)
+	for i := range 3*447 + 446 { // cut by bytes (records of 110 bytes: 447 reach packBytes)
+		w.add(binary.BigEndian.AppendUint64(nil, uint64(i)), v)
+	}
+	w.add(bytes.Repeat([]byte{0xff}, 14<<10), v) // a long CID: would take the pack past packMaxBytes
+	w.cut()
+	for i, p := range w.out {
+		if len(p.val) > packMaxBytes {
+			t.Fatalf("pack %d holds %d bytes, over %d", i, len(p.val), packMaxBytes)
+		}
+		if n := countRecords(t, p.val); i < len(w.out)-1 && n > packEntries {
+			t.Fatalf("pack %d: %d records", i, n)
+		}
+	}
+	if len(w.out) != 5 || countRecords(t, w.out[3].val) != 446 || countRecords(t, w.out[4].val) != 1 {
+		t.Fatalf("%d packs, want three of 447 records, one of 446 and the long CID's alone", len(w.out))
+	}
+}
+
+func countRecords(t *testing.T, b []byte) int {
+	t.Helper()
+	n := 0
+	for len(b) > 0 {
+		var err error
+		if _, _, b, err = nextPackRecord(b); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
 }

@@ -85,10 +85,10 @@ func (v *DigestView) Lookup(p peer.ID, c []byte) (statusdigest.Entry, bool, erro
 	return e, found, err
 }
 
-// LookupIn is Lookup bound to p, into *e (undefined when not found): p's cursors are found
-// once, on the first call, rather than in the view's map per call (a map lookup was 6% of a
-// global status pass at 20 members), and the entry is written in place rather than copied out
-// through each call.
+// LookupIn is Lookup bound to p, into *e (undefined when not found or on error): p's cursors
+// are found once, on the first call, rather than in the view's map per call (a map lookup was
+// 6% of a global status pass at 20 members), and the entry is written in place rather than
+// copied out through each call.
 func (v *DigestView) LookupIn(p peer.ID) func(c []byte, e *statusdigest.Entry) (bool, error) {
 	var vi *viewIter
 	return func(c []byte, e *statusdigest.Entry) (bool, error) {
@@ -105,21 +105,23 @@ func (v *DigestView) LookupIn(p peer.ID) func(c []byte, e *statusdigest.Entry) (
 	}
 }
 
-// lookup is Lookup in vi, p's cursors, into *e (undefined when not found).
+// lookup is Lookup in vi, p's cursors, into *e (undefined when not found or on error): the
+// newer of its versions as a fold sees them (newer).
 func (v *DigestView) lookup(vi *viewIter, c []byte, e *statusdigest.Entry) (bool, error) {
 	found := false
+	var gen uint64
 	if vi.pc != nil {
 		var err error
-		if found, err = v.pack(vi, c, e); err != nil {
+		if found, gen, err = v.pack(vi, c, e); err != nil {
 			return false, err
 		}
 	}
 	if vi.it != nil {
-		ofound, err := v.overlay(vi, c, &vi.spare)
+		ofound, ogen, err := v.overlay(vi, c, &vi.spare)
 		if err != nil {
 			return false, err
 		}
-		if ofound && (!found || vi.spare.Seq >= e.Seq) { // the overlay's wins a tie
+		if ofound && (!found || !packWins(vi.spare.Seq, ogen, e.Seq, gen)) {
 			*e, found = vi.spare, true
 		}
 	}
@@ -130,8 +132,8 @@ func (v *DigestView) lookup(vi *viewIter, c []byte, e *statusdigest.Entry) (bool
 	return true, nil
 }
 
-// overlay is c's entry in vi's overlay, into *e.
-func (v *DigestView) overlay(vi *viewIter, c []byte, e *statusdigest.Entry) (found bool, err error) {
+// overlay is c's entry in vi's overlay, into *e, and its gen.
+func (v *DigestView) overlay(vi *viewIter, c []byte, e *statusdigest.Entry) (found bool, gen uint64, err error) {
 	key := append(append(vi.next[:0], vi.prefix...), c...)
 	if vi.last == nil || bytes.Compare(key, vi.last) < 0 {
 		vi.it.Seek(key) // first, or asked out of order
@@ -146,17 +148,18 @@ func (v *DigestView) overlay(vi *viewIter, c []byte, e *statusdigest.Entry) (fou
 		it.Next()
 	}
 	if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
-		return false, nil
+		return false, 0, nil
 	}
 	err = it.Item().Value(func(val []byte) error {
-		_, err := decodeStoredValueTo(c, val, e)
+		var err error
+		gen, err = decodeStoredValueTo(c, val, e)
 		return err
 	})
-	return err == nil, err
+	return err == nil, gen, err
 }
 
-// pack is c's entry in vi's packs, into *e.
-func (v *DigestView) pack(vi *viewIter, c []byte, e *statusdigest.Entry) (bool, error) {
+// pack is c's entry in vi's packs, into *e, and its gen.
+func (v *DigestView) pack(vi *viewIter, c []byte, e *statusdigest.Entry) (bool, uint64, error) {
 	pc := vi.pc
 	var err error
 	switch {
@@ -171,10 +174,10 @@ func (v *DigestView) pack(vi *viewIter, c []byte, e *statusdigest.Entry) (bool, 
 	}
 	vi.packLast = append(vi.packLast[:0], c...)
 	if err != nil || pc.c == nil || !bytes.Equal(pc.c, c) {
-		return false, err
+		return false, 0, err
 	}
-	_, err = decodeStoredValueTo(c, pc.v, e)
-	return err == nil, err
+	gen, err := decodeStoredValueTo(c, pc.v, e)
+	return err == nil, gen, err
 }
 
 // closeIters closes every cursor of the view.
