@@ -216,16 +216,20 @@ func (m fixedMembers) Known(_ context.Context, id libp2ppeer.ID) (bool, error) {
 func (m fixedMembers) PeerName(libp2ppeer.ID) string { return "bench" }
 
 // curlGET reads url with curl to /dev/null and returns want when it got a 200 with a body and
-// no stream error: curl does not count lines, and the trailer it prints is checked instead.
+// no stream error in the trailer (curl's header dump holds the trailers too): curl counts no
+// lines, so that the other modes check.
 func curlGET(ctx context.Context, url string, want int) (int, error) {
-	out, err := exec.CommandContext(ctx, "curl", "-sS", "--raw", "-o", "/dev/null", "-D", "-", "-w", "%{http_code} %{size_download}", url).Output()
+	out, err := exec.CommandContext(ctx, "curl", "-sS", "-o", "/dev/null", "-D", "-", "-w", "%{http_code} %{size_download}", url).Output()
 	if err != nil {
 		return 0, fmt.Errorf("curl %s: %w", url, err)
 	}
-	// --raw keeps the chunked framing out of curl's decoding, so the trailer is not shown:
-	// the status line and a body are what is checked here; the other modes check the lines.
-	var code, size int
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, l := range lines {
+		if name, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(name, "X-Stream-Error") {
+			return 0, fmt.Errorf("curl %s: stream error: %s", url, strings.TrimSpace(v))
+		}
+	}
+	var code, size int
 	if _, err := fmt.Sscanf(lines[len(lines)-1], "%d %d", &code, &size); err != nil || code != http.StatusOK || size == 0 {
 		return 0, fmt.Errorf("curl %s: %q", url, lines[len(lines)-1])
 	}
