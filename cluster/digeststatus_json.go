@@ -24,8 +24,9 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 		self := s.d.Members.Self().String()
 		selfKey := []byte(`,"` + self + `":`)
 		// The constant parts of a pass: each member's key (after its comma) and name, and its
-		// whole value when it is remote or stale; in key order, as encoding/json writes a map
-		// (the lines are canonical: GET /pins as application/x-ndjson declares them so).
+		// whole value when stale, and when remote (remoteRuns); in key order, as encoding/json
+		// writes a map (the lines are canonical: GET /pins as application/x-ndjson declares
+		// them so).
 		ms := make([]jsonMember, len(ps.members))
 		for i, p := range ps.members {
 			m := &ms[i]
@@ -33,7 +34,6 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 			m.key = []byte(`,"` + p.key + `":`)
 			m.name, _ = json.Marshal(p.name)
 			m.ipfs = p.ipfs
-			m.remote = appendShort(nil, m.name, api.PinInfoShort{IPFS: p.ipfs, Status: api.TrackerStatusRemote, TS: now})
 			m.head = append([]byte(`{"peername":`), m.name...)
 			if p.ipfs != "" { // as appendShort writes it
 				m.head = api.AppendJSONString(append(m.head, `,"ipfs_peer_id":`...), p.ipfs)
@@ -56,36 +56,22 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 		}
 		var remote remoteRuns
 		for k := range ms {
-			remote.add(ms[k].key, ms[k].remote)
+			remote.add(ms[k].i, ms[k].key, appendShort(nil, ms[k].name, api.PinInfoShort{IPFS: ms[k].ipfs,
+				Status: api.TrackerStatusRemote, TS: now}))
 		}
 		var line []byte
 		var ta api.TimeAppender // a pass's timestamps mostly share their day
 		return func(lp *localPin, parts []memberPart) error {
 			line = appendPinHead(line[:0], lp.spans)
-			run := 0 // the first member of the run of remote parts not written yet
-			for k := range ms {
-				if k == selfAt {
-					line = remote.appendRun(line, run, k)
-					run = k
-					line = appendShortWith(append(line, selfKey...), nil, lp.st, &ta)
-				}
-				m := &ms[k]
-				part := &parts[m.i]
-				if part.kind == partRemote {
-					continue
-				}
-				line = append(remote.appendRun(line, run, k), m.key...)
-				run = k + 1
-				if part.kind == partStale {
-					line = append(line, m.stale...)
-				} else {
-					line = m.appendEntry(line, &part.st, ps.members[m.i].updated, &ta)
-				}
-			}
-			line = remote.appendRun(line, run, len(ms))
-			if selfAt == len(ms) {
-				line = appendShortWith(append(line, selfKey...), nil, lp.st, &ta)
-			}
+			line = remote.appendParts(line, parts, selfAt,
+				func(b []byte) []byte { return appendShortWith(append(b, selfKey...), nil, lp.st, &ta) },
+				func(b []byte, k int, part *memberPart) []byte {
+					m := &ms[k]
+					if b = append(b, m.key...); part.kind == partStale {
+						return append(b, m.stale...)
+					}
+					return m.appendEntry(b, &part.st, ps.members[m.i].updated, &ta)
+				})
 			line = append(line, "}}"...)
 			return fn(line)
 		}
@@ -93,23 +79,26 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 }
 
 // remoteRuns is the constant bytes of each member's part of a pass where a pin is not
-// allocated to it, in the order the parts are written, so that a run of them is one copy: at
-// 100 members and 3 allocations a pin is 97 remote parts, and two appends per part were most
-// of the writing (2026-12-05).
+// allocated to it, in the order the parts are written (JSON: by key; text: by label), so that
+// a run of them is one copy: at 100 members and 3 allocations a pin is 97 remote parts, and
+// two appends per part were most of the writing (2026-12-05).
 type remoteRuns struct {
-	b   []byte
-	off []int // member k's bytes are b[off[k]:off[k+1]]
+	b     []byte
+	off   []int // the k-th member's bytes are b[off[k]:off[k+1]]
+	order []int // the k-th member's index in a pass's parts
 }
 
-// add appends the next member's bytes, the concatenation of parts.
-func (r *remoteRuns) add(parts ...[]byte) {
+// add appends the next member, whose index in parts is i, and its bytes, the concatenation
+// of bs.
+func (r *remoteRuns) add(i int, bs ...[]byte) {
 	if len(r.off) == 0 {
 		r.off = append(r.off, 0)
 	}
-	for _, p := range parts {
-		r.b = append(r.b, p...)
+	for _, b := range bs {
+		r.b = append(r.b, b...)
 	}
 	r.off = append(r.off, len(r.b))
+	r.order = append(r.order, i)
 }
 
 // appendRun appends the bytes of members from up to (not including) to.
@@ -118,6 +107,31 @@ func (r *remoteRuns) appendRun(dst []byte, from, to int) []byte {
 		return dst
 	}
 	return append(dst, r.b[r.off[from]:r.off[to]]...)
+}
+
+// appendParts appends a pin's parts in the members' order: the remote ones as runs, the k-th
+// member's otherwise by member, and this peer's by self before the selfAt-th member (after
+// all of them when selfAt is their number).
+func (r *remoteRuns) appendParts(dst []byte, parts []memberPart, selfAt int, self func([]byte) []byte,
+	member func(b []byte, k int, part *memberPart) []byte) []byte {
+	run := 0 // the first member of the run of remote parts not written yet
+	for k, i := range r.order {
+		if k == selfAt {
+			dst = self(r.appendRun(dst, run, k))
+			run = k
+		}
+		part := &parts[i]
+		if part.kind == partRemote {
+			continue
+		}
+		dst = member(r.appendRun(dst, run, k), k, part)
+		run = k + 1
+	}
+	dst = r.appendRun(dst, run, len(r.order))
+	if selfAt == len(r.order) {
+		dst = self(dst)
+	}
+	return dst
 }
 
 // passRenderer writes one pin of a replica pass on the fast path: its stored spans, this
@@ -248,15 +262,15 @@ func encodeTo(g api.GlobalPinInfo, fn func([]byte) error) error {
 }
 
 // jsonMember is the constant JSON of one other member in a StatusJSON pass: its key, its name,
-// its whole value when remote or stale, and the parts around the status and timestamp of a
-// plain entry (no error, attempts or priority: most of a settled cluster's).
+// its whole value when stale, and the parts around the status and timestamp of a plain entry
+// (no error, attempts or priority: most of a settled cluster's).
 type jsonMember struct {
-	i                        int    // in ps.members and parts
-	id                       string // its ID: the lines' order
-	ipfs                     string // its IPFS peer ID ("": none)
-	key, name, remote, stale []byte // key: `,"ID":` (no comma when first)
-	head                     []byte // up to the status, with the name and IPFS peer ID
-	updated                  []byte // from `,"updated"` (when its replica was current) to the end
+	i                int    // in ps.members and parts
+	id               string // its ID: the lines' order
+	ipfs             string // its IPFS peer ID ("": none)
+	key, name, stale []byte // key: `,"ID":` (no comma when first)
+	head             []byte // up to the status, with the name and IPFS peer ID
+	updated          []byte // from `,"updated"` (when its replica was current) to the end
 }
 
 // appendEntry appends st, an entry of m's replica (without the peer name and IPFS peer ID:

@@ -30,19 +30,18 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 	return s.replicaPass(ctx, filter, slow, func(ps *digestParts, now time.Time) passRenderer {
 		selfID := s.d.Members.Self().String()
 		// The other members in the order of a block's lines, each with its line's prefix and
-		// its whole line when remote or stale.
+		// its whole line when stale (when remote: remoteRuns).
 		type textMember struct {
-			i                     int // in ps.members and parts
-			label, id             string
-			prefix, remote, stale []byte
-			end                   []byte // its entries' line end, from their Updated on
+			i             int // in ps.members and parts
+			label, id     string
+			prefix, stale []byte
+			end           []byte // its entries' line end, from their Updated on
 		}
 		ms := make([]textMember, len(ps.members))
 		for i, p := range ps.members {
 			label := api.StatusTextLabel(p.key, p.name)
 			m := textMember{i: i, label: label, id: p.key, prefix: api.AppendStatusTextPrefix(nil, label),
 				end: api.StatusTextLineEnd(nil, p.updated)}
-			m.remote = api.AppendStatusTextRest(slices.Clip(m.prefix), api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now})
 			if p.stale != "" {
 				m.stale = api.AppendStatusTextRest(slices.Clip(m.prefix), staleShort(p, now))
 			}
@@ -54,7 +53,7 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 		selfAt := 0 // this peer's line goes before ms[selfAt] (after all of them: len(ms))
 		var remote remoteRuns
 		for k := range ms {
-			remote.add(ms[k].remote)
+			remote.add(ms[k].i, api.AppendStatusTextRest(slices.Clip(ms[k].prefix), api.PinInfoShort{Status: api.TrackerStatusRemote, TS: now}))
 		}
 		var ta api.TimeAppender
 		return func(lp *localPin, parts []memberPart) error {
@@ -66,30 +65,16 @@ func (s *StatusService) StatusText(ctx context.Context, filter api.TrackerStatus
 				selfLabel, selfPrefix = label, api.AppendStatusTextPrefix(selfPrefix[:0], label)
 				selfAt = sort.Search(len(ms), func(k int) bool { return api.StatusTextLess(label, selfID, ms[k].label, ms[k].id) })
 			}
-			run := 0 // the first member of the run of remote lines not written yet
-			for k := range ms {
-				if k == selfAt {
-					block = remote.appendRun(block, run, k)
-					run = k
-					block = api.AppendStatusTextRestWith(append(block, selfPrefix...), lp.st, &ta, nil)
-				}
-				m := &ms[k]
-				part := &parts[m.i]
-				if part.kind == partRemote {
-					continue
-				}
-				block = remote.appendRun(block, run, k)
-				run = k + 1
-				if part.kind == partStale {
-					block = append(block, m.stale...)
-				} else { // part.st.Updated is the member's (replicaPass)
-					block = api.AppendStatusTextRestWith(append(block, m.prefix...), part.st, &ta, m.end)
-				}
-			}
-			block = remote.appendRun(block, run, len(ms))
-			if selfAt == len(ms) {
-				block = api.AppendStatusTextRestWith(append(block, selfPrefix...), lp.st, &ta, nil)
-			}
+			block = remote.appendParts(block, parts, selfAt,
+				func(b []byte) []byte { return api.AppendStatusTextRestWith(append(b, selfPrefix...), lp.st, &ta, nil) },
+				func(b []byte, k int, part *memberPart) []byte {
+					m := &ms[k]
+					if part.kind == partStale {
+						return append(b, m.stale...)
+					}
+					// part.st.Updated is the member's (replicaPass)
+					return api.AppendStatusTextRestWith(append(b, m.prefix...), part.st, &ta, m.end)
+				})
 			return fn(block)
 		}
 	})

@@ -145,26 +145,43 @@ func statusTextMatchesJSON(t *testing.T) int {
 // written as runs (remoteRuns); the lines stay canonical, match the general path, and the
 // text matches them, whichever members hold the pin: none of the others, the first, the
 // last, neighbours, ones around this peer's key, all of them, and one whose replica is stale.
-// Their names (a text's order) sort on both sides of this peer's.
+// Worlds are made until this peer's key has been first and last in a peer_map; the members'
+// names put its text line first ("z…"), last ("a…") and between them ("a…" and "z…").
 func TestRemoteRunsMatchJSON(t *testing.T) {
 	const n = 9
+	seen := map[int]bool{}
+	for round := 0; round < 300 && (round < 3 || !seen[0] || !seen[n]); round++ {
+		seen[remoteRunsMatchJSON(t, n, []string{"z", "a", "az"}[round%3])] = true
+	}
+	if !seen[0] || !seen[n] {
+		t.Fatalf("this peer's key was never both first and last: %v", seen)
+	}
+}
+
+// remoteRunsMatchJSON checks one world of n other members named from letters (cycled) and
+// returns how many of their keys sort before this peer's.
+func remoteRunsMatchJSON(t *testing.T, n int, letters string) int {
 	others := make([]peer.ID, n)
 	for i := range others {
 		others[i] = testPeer(t)
 	}
 	w := newWorld(t, others...)
-	sorted := slices.Sorted(slices.Values(others)) // the order of their keys in a peer_map
+	// The order of their keys in a peer_map: their IDs' strings.
+	sorted := slices.SortedFunc(slices.Values(others), func(a, b peer.ID) int { return strings.Compare(a.String(), b.String()) })
 	now := time.Now()
 	d := &memDigests{metas: map[peer.ID]statusdigest.Meta{}, entries: map[peer.ID]map[string]statusdigest.Entry{}}
 	for i, p := range sorted {
-		d.metas[p] = statusdigest.Meta{Epoch: 1, Contiguous: 2, Heard: 2, Updated: now.Add(-time.Second), Peername: fmt.Sprintf("%c%d", "az"[i%2], i)}
+		d.metas[p] = statusdigest.Meta{Epoch: 1, Contiguous: 2, Heard: 2, Updated: now.Add(-time.Second),
+			Peername: fmt.Sprintf("%c%d", letters[i%len(letters)], i)}
 		d.entries[p] = map[string]statusdigest.Entry{}
 	}
 	stale := sorted[4]
-	d.metas[stale] = statusdigest.Meta{Epoch: 1, Contiguous: 2, Heard: 2, Updated: now.Add(-time.Hour)}
+	m := d.metas[stale]
+	m.Updated = now.Add(-time.Hour)
+	d.metas[stale] = m
 	w.svc.StatusService.d.Digests = d
 	w.svc.StatusService.d.Config.DigestTTL = 30 * time.Second
-	selfAt, _ := slices.BinarySearch(sorted, w.self)
+	selfAt, _ := slices.BinarySearchFunc(sorted, w.self, func(a, b peer.ID) int { return strings.Compare(a.String(), b.String()) })
 	around := []peer.ID{w.self}
 	if selfAt > 0 {
 		around = append(around, sorted[selfAt-1])
@@ -227,6 +244,7 @@ func TestRemoteRunsMatchJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := sameText(t, text.String(), start), sameText(t, textOfJSON(t, lines), start); got != want {
-		t.Fatalf("text\n%s\nfrom JSON\n%s", got, want)
+		t.Fatalf("names %q:\ntext\n%s\nfrom JSON\n%s", letters, got, want)
 	}
+	return selfAt
 }
