@@ -38,8 +38,9 @@ var (
 // a part per member (remote where not allocated), so its size is pins x members.
 //
 // Run: go test ./bench -run '^$' -bench GlobalStatus -benchtime 1x [-gs-pins 1000000 -gs-peers 100
-// -gs-replication 3]
-// It prints the figures; nothing asserts on speed.
+// -gs-replication 3] [-gs-http | -gs-curl]
+// It prints the figures; nothing asserts on speed. The first pass after the fill runs beside
+// the store's compactions: read the later ones.
 func BenchmarkGlobalStatus(b *testing.B) {
 	n, np, gsReplication := *gsPins, *gsPeers, *gsRepl
 	if gsReplication < 1 || np < gsReplication {
