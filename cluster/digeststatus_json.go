@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -43,6 +44,8 @@ func (s *StatusService) StatusJSON(ctx context.Context, filter api.TrackerStatus
 				m.updated = appendTime(append(m.updated, `,"updated":`...), p.updated)
 			}
 			m.updated = append(m.updated, '}')
+			m.pinnedHead = append(append(slices.Clip(m.head), api.TrackerStatusPinned.String()...), `","timestamp":`...)
+			m.pinnedTail = append(appendShortTail(nil, &api.PinInfoShort{AttemptCount: 1}), m.updated...)
 			if p.stale != "" {
 				m.stale = appendShort(nil, m.name, staleShort(p, now))
 			}
@@ -271,6 +274,9 @@ type jsonMember struct {
 	key, name, stale []byte // key: `,"ID":` (no comma when first)
 	head             []byte // up to the status, with the name and IPFS peer ID
 	updated          []byte // from `,"updated"` (when its replica was current) to the end
+	// A settled cluster's entry (pinned after one attempt, no error, no priority) around its
+	// timestamp: head and status, then the rest to the end.
+	pinnedHead, pinnedTail []byte
 }
 
 // appendEntry appends st, an entry of m's replica (without the peer name and IPFS peer ID:
@@ -283,6 +289,10 @@ func (m *jsonMember) appendEntry(b []byte, st *api.PinInfoShort, updated time.Ti
 		full := *st
 		full.IPFS = m.ipfs
 		return appendShortWith(b, m.name, full, ta)
+	}
+	if st.Status == api.TrackerStatusPinned && st.Error == "" && st.AttemptCount == 1 && !st.PriorityPin {
+		b = appendTimeWith(append(b, m.pinnedHead...), st.TS, ta)
+		return append(b, m.pinnedTail...)
 	}
 	b = append(b, m.head...)
 	b = append(b, st.Status.String()...)
