@@ -13,20 +13,12 @@ import (
 	"github.com/pincluster/pincluster/statusdigest"
 )
 
-// decodeStoredEntry reads a stored replica entry (wirepb.DigestEntry without its CID, after
-// the gen) as statusdigest.TrustedEntryFromWire would: field by field, without a message per
-// call. A global status decodes one per member per pin, and proto.Unmarshal was a quarter
-// of the pass's lookups (2026-12-05). A field it does not know, or of another wire type, goes
-// the general way.
-func decodeStoredEntry(b []byte) (statusdigest.Entry, error) {
-	var e statusdigest.Entry
-	err := decodeStoredEntryTo(b, &e)
-	return e, err
-}
-
-// decodeStoredEntryTo is decodeStoredEntry into *e (overwritten whole): a global status's
-// lookups fill one entry per member in place, where the copies of an entry returned through
-// each call were a fifth of them (2026-12-05).
+// decodeStoredEntryTo reads a stored replica entry (wirepb.DigestEntry without its CID, after
+// the gen) into *e (overwritten whole) as statusdigest.TrustedEntryFromWire would: field by
+// field, without a message per call. A global status decodes one per member per pin:
+// proto.Unmarshal was a quarter of the pass's lookups, and the copies of an entry returned
+// through each call a fifth of them (2026-12-05). A field it does not know, or of another
+// wire type, goes the general way.
 func decodeStoredEntryTo(b []byte, e *statusdigest.Entry) error {
 	*e = statusdigest.Entry{}
 	for rest := b; len(rest) > 0; {

@@ -32,7 +32,8 @@ func FuzzDecodeStoredEntry(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 1, 2}) // a CID (not stored, but known)
 	f.Add([]byte{0x42, 0x01, 0x00}) // an unknown field
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := decodeStoredEntry(b)
+		got := statusdigest.Entry{Error: "left over", Seq: 7} // overwritten whole
+		err := decodeStoredEntryTo(b, &got)
 		var w wirepb.DigestEntry
 		werr := proto.Unmarshal(b, &w)
 		if (err != nil) != (werr != nil) {

@@ -102,10 +102,18 @@ func (pc *packCursor) next() error {
 	return err
 }
 
-// nextIs reports whether the record after the current one, in the same pack, is c.
-func (pc *packCursor) nextIs(c []byte) bool {
-	n, k := binary.Uvarint(pc.rest)
-	return k > 0 && n == uint64(len(c)) && uint64(len(pc.rest)-k) >= n && bytes.Equal(pc.rest[k:k+int(n)], c)
+// stepTo moves to the record after the current one when it is c, in the same pack, and
+// reports whether it did (the record read once, not again by next).
+func (pc *packCursor) stepTo(c []byte) bool {
+	if len(pc.rest) == 0 {
+		return false
+	}
+	nc, nv, rest, err := nextPackRecord(pc.rest)
+	if err != nil || !bytes.Equal(nc, c) {
+		return false // a corrupt record is reported by the general path
+	}
+	pc.c, pc.v, pc.rest = nc, nv, rest
+	return true
 }
 
 // skipTo moves forward to the first record at or after c. A pack whose last CID (its key)

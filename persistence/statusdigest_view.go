@@ -163,10 +163,9 @@ func (v *DigestView) pack(vi *viewIter, c []byte, e *statusdigest.Entry) (bool, 
 	pc := vi.pc
 	var err error
 	switch {
-	case pc.c != nil && vi.packLast != nil && len(pc.rest) > 0 && pc.nextIs(c):
+	case pc.c != nil && vi.packLast != nil && pc.stepTo(c):
 		// A pass's usual step: c is the record after the cursor's, which is at or after the
 		// CID asked before (so c is in order), in the same pack.
-		err = pc.next()
 	case vi.packLast == nil || bytes.Compare(c, vi.packLast) < 0:
 		err = pc.seek(c) // first, or asked out of order
 	default:
