@@ -64,8 +64,14 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 		return 0, errUnreadable{err}
 	}
 	h, err := readHistory(s, ident.ID)
+	if err == nil {
+		h.digestEpoch, err = s.OwnDigestEpoch()
+	}
 	if err = errors.Join(err, s.Close()); err != nil {
 		return 0, errUnreadable{err}
+	}
+	if err := recordDigestEpoch(dir, ident.ID, h.digestEpoch); err != nil {
+		return 0, err
 	}
 	if !h.shared {
 		if h.shared, err = peerstoreNamesOthers(dir, ident.ID); err != nil {
@@ -98,7 +104,8 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 // history is what a store says of its own peer's ops.
 type history struct {
 	last, published, applied uint64
-	shared                   bool // another member (not removed) may hold them
+	shared                   bool   // another member (not removed) may hold them
+	digestEpoch              uint64 // its status digest's (0: none)
 }
 
 func readHistory(s *persistence.Store, self libp2ppeer.ID) (h history, err error) {
@@ -150,13 +157,17 @@ func readOwnFloor(dir string, self libp2ppeer.ID) (uint64, error) {
 	return n, nil
 }
 
-// ApplyOwnFloor raises s's own numbering to the floor dir's OwnFloorFile records for self.
+// ApplyOwnFloor raises s's own numbering to the floor dir's OwnFloorFile records for self,
+// and retires s's status digest when it is of the epoch OwnDigestEpochFile records.
 func ApplyOwnFloor(dir string, s *persistence.Store, self libp2ppeer.ID) error {
 	floor, err := readOwnFloor(dir, self)
 	if err != nil {
 		return err
 	}
-	return s.SetOwnFloor(self, floor)
+	if err := s.SetOwnFloor(self, floor); err != nil {
+		return err
+	}
+	return retireDigestEpoch(dir, s, self)
 }
 
 // peerstoreFile is peer.PeerstoreFile (peer imports this package): the known peers' addresses,

@@ -10,7 +10,8 @@
 //     CIDs allocated to the publisher have entries; a CID that leaves it (unpinned, no longer
 //     allocated) is a tombstone (Status 0) in the delta that says so.
 //   - Versions: a publisher numbers its deltas 1, 2, 3... within an epoch (random, chosen when
-//     its own digest is created; a lost store starts a new epoch). A replica refuses the
+//     its own digest is created; a lost store starts a new epoch, and so does a state moved back
+//     from a backup of the current one: offlinestate.OwnDigestEpochFile). A replica refuses the
 //     epochs it left for RetiredWindow (a late message of the publisher's previous life would
 //     drop the replica and force a whole pull). Deltas batch the tracker's
 //     changes (every Interval or MaxEntries, whichever comes first); a heartbeat (a digest
