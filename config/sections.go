@@ -236,6 +236,22 @@ type Datastore struct {
 	// SyncWrites fsyncs each group commit, so an acknowledged pin survives power loss too (a
 	// process crash never loses one either way).
 	SyncWrites bool `json:"sync_writes"`
+	// MinFreeSpace is the free disk space, in bytes, that the pinset store and the embedded IPFS
+	// node keep in reserve (0: 64 MiB). Below it they refuse writes (HTTP 507, pin_error)
+	// instead of writing on: Badger writes through memory-mapped files, and a write that finds
+	// the disk full kills the process. Raise it when other programs fill the same disk faster
+	// than an operator reacts; it cannot be turned off.
+	MinFreeSpace uint64 `json:"min_free_space"`
+}
+
+// maxMinFreeSpace bounds datastore.min_free_space to what the stores' signed sizes hold.
+const maxMinFreeSpace = 1 << 62
+
+func (c Datastore) Validate() error {
+	if c.MinFreeSpace > maxMinFreeSpace {
+		return fmt.Errorf("datastore.min_free_space: %d bytes is more than any disk holds (at most %d)", c.MinFreeSpace, uint64(maxMinFreeSpace))
+	}
+	return nil
 }
 
 // IPFS is the "ipfs_connector" section. NodeMultiaddress and IPFSRequestTimeout are the kubo

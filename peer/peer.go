@@ -226,7 +226,7 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 		opts.OnHost(p.host)
 	}
 	if p.store, err = persistence.Open(persistence.Options{Dir: filepath.Join(dir, "pinset"), SyncWrites: cfg.Datastore.SyncWrites, Logger: log,
-		WriteFault: opts.StoreWriteFault}); err != nil {
+		MinFreeSpace: int64(cfg.Datastore.MinFreeSpace), WriteFault: opts.StoreWriteFault}); err != nil {
 		return nil, fmt.Errorf("opening the pinset store in %s: %w", filepath.Join(dir, "pinset"), err)
 	}
 	// After `state cleanup` or a backup moved back, own ops are numbered after those the
@@ -382,7 +382,7 @@ func openBackend(ctx context.Context, dir string, cfg servicejson.Config, h host
 		}
 		b = k
 	default:
-		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, StorageMax: cfg.IPFS.StorageMax, Host: h, Logger: log,
+		em, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ipfs"), SyncWrites: cfg.Datastore.SyncWrites, MinFreeSpace: int64(cfg.Datastore.MinFreeSpace), StorageMax: cfg.IPFS.StorageMax, Host: h, Logger: log,
 			Sources: pinSources(store)})
 		if err != nil {
 			return nil, fmt.Errorf("starting the embedded IPFS node in %s: %w", filepath.Join(dir, "ipfs"), err)

@@ -57,7 +57,7 @@ func (s *Store) checkWrite() error {
 	if free >= uint64(s.minFree) {
 		return nil
 	}
-	return fmt.Errorf("%w: the disk holding the pinset store (%s) has %s free, under the %s it keeps in reserve; "+
+	return fmt.Errorf("%w: the disk holding the pinset store (%s) has %s free, under the %s it keeps in reserve (datastore.min_free_space); "+
 		"nothing was stored: free space on that disk (reads keep working, writes resume by themselves)",
 		api.ErrInsufficientStorage, s.dir, mib(free), mib(uint64(s.minFree)))
 }

@@ -254,7 +254,7 @@ func TestDiskReserveAsDocumented(t *testing.T) {
 	s.freeSpace = func(string) (uint64, error) { return free, nil }
 	_, err = s.Apply([]crdt.Op{pinOp(t, p, 1, 10, mkCid(t, 1), "x")})
 	reserve := fmt.Sprintf("%d MiB", DefaultMinFreeSpace>>20)
-	want := fmt.Sprintf("insufficient storage: the disk holding the pinset store (%s) has %d MiB free, under the %s it keeps in reserve; "+
+	want := fmt.Sprintf("insufficient storage: the disk holding the pinset store (%s) has %d MiB free, under the %s it keeps in reserve (datastore.min_free_space); "+
 		"nothing was stored: free space on that disk (reads keep working, writes resume by themselves)", s.dir, free>>20, reserve)
 	if err == nil || !strings.HasSuffix(err.Error(), want) || api.HTTPStatus(err) != http.StatusInsufficientStorage {
 		t.Fatalf("below the default reserve: %v, want %q (507)", err, want)
@@ -275,7 +275,7 @@ func TestDiskReserveAsDocumented(t *testing.T) {
 	section, _, _ = strings.Cut(section, "\n## ")
 	quoted := strings.Join(strings.Fields(section), " ")
 	if !strings.Contains(quoted, `"insufficient storage: the disk holding the pinset store (...) has N MiB free, under the `+reserve+
-		` it keeps in reserve; nothing was stored: free space on that disk (reads keep working, writes resume by themselves)"`) {
+		` it keeps in reserve (datastore.min_free_space); nothing was stored: free space on that disk (reads keep working, writes resume by themselves)"`) {
 		t.Error("docs/deploy.md does not quote the store's message")
 	}
 	for _, m := range regexp.MustCompile(`(\d+) MiB (free|it keeps|is fixed|of free disk)`).FindAllStringSubmatch(quoted, -1) {

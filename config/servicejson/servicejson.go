@@ -83,7 +83,7 @@ func Default() Config {
 // Validate checks every section; errors name the key.
 func (c Config) Validate() error {
 	_, proxyErr := c.API.IPFSProxy.ForwardTo(c.IPFS.Backend, c.IPFS.NodeMultiaddress)
-	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.API.PinSvcAPI.Validate(), c.IPFS.Validate(), proxyErr,
+	for _, err := range []error{c.Cluster.Validate(), c.Consensus.CRDT.Validate(), c.API.RestAPI.Validate(), c.API.IPFSProxy.Validate(), c.API.PinSvcAPI.Validate(), c.IPFS.Validate(), c.Datastore.Validate(), proxyErr,
 		c.TrackerConfig().Validate(), c.Allocator.Validate(), c.Informer.Validate(), c.Monitor.Validate(), c.Observations.Metrics.Validate()} {
 		if err != nil {
 			return err

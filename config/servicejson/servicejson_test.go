@@ -16,6 +16,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{`{"cluster": {"peername": "x", "bogus": 1}}`, "bogus"},
 		{`{"cluster": {"state_sync_interval": "5x"}}`, "5x"},
 		{`{"pin_tracker": {"concurrent_pins": "ten"}}`, "concurrent_pins"},
+		{`{"datastore": {"min_free_space": -1}}`, "datastore.min_free_space"},
 	} {
 		_, err := Parse([]byte(tc.json))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -30,12 +31,13 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 	t.Setenv("CLUSTER_PEERNAME", "from-env")
 	t.Setenv("PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS", "3")
+	t.Setenv("PINCLUSTER_DATASTORE_MIN_FREE_SPACE", "1073741824")
 	cfg = Default()
 	if err := cfg.ApplyEnv(); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Cluster.Peername != "from-env" || cfg.Tracker.ConcurrentPins != 3 {
-		t.Fatalf("env overrides not applied: %+v %+v", cfg.Cluster.Peername, cfg.Tracker.ConcurrentPins)
+	if cfg.Cluster.Peername != "from-env" || cfg.Tracker.ConcurrentPins != 3 || cfg.Datastore.MinFreeSpace != 1<<30 {
+		t.Fatalf("env overrides not applied: %+v %+v %+v", cfg.Cluster.Peername, cfg.Tracker.ConcurrentPins, cfg.Datastore.MinFreeSpace)
 	}
 }
 
@@ -102,6 +104,7 @@ func TestLoadBlamesTheEnvironmentVariable(t *testing.T) {
 		{"CLUSTER_CONNECTION_MANAGER_LOW_WATER", "500", "environment variable $CLUSTER_CONNECTION_MANAGER_LOW_WATER: cluster.connection_manager.high_water (400): must be at least low_water (500)"},
 		{"CLUSTER_CHECK_INTERVAL", "-1s", "environment variable $CLUSTER_CHECK_INTERVAL: monitor.check_interval"},
 		{"PINCLUSTER_PIN_TRACKER_RETRY_BACKOFF_MIN", "soon", "environment: $PINCLUSTER_PIN_TRACKER_RETRY_BACKOFF_MIN: pin_tracker.retry_backoff_min"},
+		{"PINCLUSTER_DATASTORE_MIN_FREE_SPACE", "9223372036854775807", "environment variable $PINCLUSTER_DATASTORE_MIN_FREE_SPACE: datastore.min_free_space"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(tc.name, tc.value)

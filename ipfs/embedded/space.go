@@ -31,6 +31,6 @@ func (g spaceGuard) check() error {
 	if free >= g.min {
 		return nil
 	}
-	return fmt.Errorf("%w: the disk holding the IPFS node (%s) has %d MiB free, under the %d MiB it keeps in reserve: "+
+	return fmt.Errorf("%w: the disk holding the IPFS node (%s) has %d MiB free, under the %d MiB it keeps in reserve (datastore.min_free_space): "+
 		"free space on that disk (`pincluster ipfs gc` removes unpinned blocks)", api.ErrInsufficientStorage, g.dir, free>>20, g.min>>20)
 }
