@@ -9,6 +9,8 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 // ForgetOnDisconnect is undone by the calls libp2p makes after a disconnection: the swarm
@@ -29,7 +31,12 @@ func TestTrafficForgetSurvivesLateZeroByteCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	b.SetStreamHandler(bulkProto, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+	b.SetStreamHandler(bulkProto, func(s network.Stream) {
+		if _, err := io.ReadFull(s, make([]byte, len("hello"))); err == nil {
+			_, _ = s.Write([]byte("ok"))
+		}
+		_, _ = io.Copy(io.Discard, s)
+	})
 	ctx := context.Background()
 	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
 		t.Fatal(err)
@@ -41,19 +48,66 @@ func TestTrafficForgetSurvivesLateZeroByteCalls(t *testing.T) {
 	if _, err := s.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
+	// Nothing of b's is read after the disconnection but by this test: bytes read before it
+	// and counted after the notification bring the entry back too (b's answer to the stream's
+	// lazy handshake, read a byte at a time; the negotiation of b's identify stream). Reading
+	// b's answer waits for the handshake; no other stream is left on the connection once the
+	// identify exchanges, each way, have ended.
+	if _, err := io.ReadFull(s, make([]byte, len("ok"))); err != nil {
+		t.Fatal(err)
+	}
+	var streams []network.Stream
+	alone := poll.Until(10*time.Second, time.Millisecond, func() bool {
+		streams = nil
+		for _, conn := range a.Network().ConnsToPeer(b.ID()) {
+			streams = append(streams, conn.GetStreams()...)
+		}
+		return len(streams) == 1
+	})
+	if !alone {
+		t.Fatalf("%d streams with b, want only the test's", len(streams))
+	}
+	if _, ok := c.peers.Load(b.ID()); !ok {
+		t.Fatal("no traffic counted to b before the disconnection")
+	}
 	_ = a.Network().ClosePeer(b.ID())
-	time.Sleep(300 * time.Millisecond) // the Disconnected notification has run (Forget)
 	if a.Network().Connectedness(b.ID()) == network.Connected {
 		t.Fatal("still connected")
 	}
-	// Often already back here: the stream's lazy multistream handshake reader wakes on the
-	// reset after the notification and reports Read's 0 bytes.
+	// The Disconnected notification has run (Forget): the entry is gone.
+	gone := poll.Until(10*time.Second, time.Millisecond, func() bool {
+		_, ok := c.peers.Load(b.ID())
+		return !ok
+	})
+	if !gone {
+		t.Fatal("the disconnected peer's entry was never dropped (or was back at once)")
+	}
+	// A reader that wakes on the reset (an endpoint's reader, a stream's handshake reader)
+	// reports Read's 0 bytes.
+	if _, err := s.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a read from a closed connection succeeded")
+	}
 	if _, ok := c.peers.Load(b.ID()); ok {
 		t.Fatal("a disconnected peer's entry is back: a reader's failed 0-byte Read after Forget")
 	}
-	// Otherwise a writer that has not noticed yet (endpoint.run's next Flush, gossipsub's).
+	// And a writer that has not noticed yet (endpoint.run's next Flush, gossipsub's).
 	_, _ = s.Write([]byte("late"))
 	if _, ok := c.peers.Load(b.ID()); ok {
 		t.Fatal("a disconnected peer's entry is back after a failed 0-byte Write")
+	}
+	// Bytes read before the disconnection and reported after the notification (a lazy
+	// handshake's reader, an identify stream's negotiation) keep it out too.
+	c.LogRecvMessageStream(7, bulkProto, b.ID())
+	c.LogSentMessageStream(7, bulkProto, b.ID())
+	if _, ok := c.peers.Load(b.ID()); ok {
+		t.Fatal("a disconnected peer's entry is back after bytes reported late")
+	}
+	// Connected again, it is counted again.
+	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	c.LogRecvMessageStream(7, bulkProto, b.ID())
+	if in, _ := c.Traffic(b.ID()); in < 7 {
+		t.Fatalf("reconnected: %d bytes counted in, want at least 7", in)
 	}
 }
