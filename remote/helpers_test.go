@@ -11,6 +11,9 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	lping "github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 // Test messages.
@@ -147,5 +150,19 @@ func wait[T any](t *testing.T, ch <-chan T, d time.Duration) T {
 		t.Fatalf("nothing received within %s", d)
 		var zero T
 		return zero
+	}
+}
+
+// waitPingKnown waits until h's peerstore says id speaks the ping protocol, as identify tells
+// it (Connect waits for identify on the dialling side only): requests to a peer not known to
+// answer pings are not probed.
+func waitPingKnown(t testing.TB, h host.Host, id peer.ID) {
+	t.Helper()
+	known := poll.Until(10*time.Second, time.Millisecond, func() bool {
+		ok, err := h.Peerstore().SupportsProtocols(id, lping.ID)
+		return err == nil && len(ok) > 0
+	})
+	if !known {
+		t.Fatalf("identify did not tell that %s answers pings", id)
 	}
 }

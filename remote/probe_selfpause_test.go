@@ -79,8 +79,10 @@ func TestProbeAskerPausedKeepsHealthyPeer(t *testing.T) {
 		}
 		sc := bufio.NewScanner(out)
 		var result string
+		var lines []string // the asker's output, shown when it gave no result
 		for sc.Scan() {
 			line := sc.Text()
+			lines = append(lines, line)
 			switch {
 			case strings.HasPrefix(line, "ASKING"):
 				// Rounds run back to back now (100 ms apart, pings of 150 ms): stop the
@@ -103,6 +105,9 @@ func TestProbeAskerPausedKeepsHealthyPeer(t *testing.T) {
 		}
 		_ = cmd.Wait()
 		t.Logf("run %d: %s", i, result)
+		if result == "" {
+			t.Fatalf("run %d: the asker gave no result:\n%s", i, strings.Join(lines, "\n"))
+		}
 		if strings.Contains(result, "unavailable") {
 			failures++
 		}
@@ -127,7 +132,7 @@ func reviewAskerChild(t *testing.T) {
 	if err := a.h.Connect(ctx, *info); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // identify
+	waitPingKnown(t, a.h, info.ID) // else the request is not probed at all
 	fmt.Println("ASKING")
 	_, err = a.r.Request(context.Background(), a.r.PID(info.ID, "late"), &ping{Text: "x"})
 	fmt.Printf("RESULT err=%v\n", err)

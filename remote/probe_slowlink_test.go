@@ -109,7 +109,7 @@ func TestProbeUploadOnSlowLinkKeepsLivePeer(t *testing.T) {
 			if err := a.h.Connect(ctx, peer.AddrInfo{ID: b.h.ID(), Addrs: []ma.Multiaddr{via}}); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(200 * time.Millisecond)
+			waitPingKnown(t, a.h, b.h.ID()) // else the requests are not probed at all
 			if _, err := a.r.Request(ctx, a.r.PID(b.h.ID(), "late"), &ping{Text: "warm"}); err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pincluster/pincluster/internal/poll"
 )
 
 // Requests coming and going at random against a frozen and then a live peer: once all ended and
@@ -36,10 +38,23 @@ func TestProbeNoLeftovers(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			time.Sleep(3 * cfg.ProbeTimeout)
-			a.r.mu.Lock()
-			n := len(a.r.probes)
-			a.r.mu.Unlock()
+			// Every request has withdrawn; a round still running ends within ProbeTimeout
+			// (its ping's deadline). Once none runs, no prober may be left.
+			var n, running int
+			ended := poll.Until(10*time.Second, time.Millisecond, func() bool {
+				a.r.mu.Lock()
+				defer a.r.mu.Unlock()
+				n, running = len(a.r.probes), 0
+				for _, p := range a.r.probes {
+					if p.running {
+						running++
+					}
+				}
+				return running == 0
+			})
+			if !ended {
+				t.Fatalf("%d probe rounds still running 10 s after the last request ended", running)
+			}
 			if n != 0 {
 				t.Fatalf("%d probers left with no request waiting", n)
 			}

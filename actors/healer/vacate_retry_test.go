@@ -57,15 +57,35 @@ func TestVacateMadeUpAfterBeingAlone(t *testing.T) {
 	f.live = []peer.ID{pa, pb, pc, pd}
 	const settle = 300 * time.Millisecond
 	system, _, h := spawn(t, f, settle, time.Hour)
-	time.Sleep(2 * settle) // started and settled
-	f.setLive(pa)          // the others' pings lapsed at once
+	waitSettle(time.Now(), settle) // the sweep PeerRemoved asks for is a real one
+	f.setLive(pa)                  // the others' pings lapsed at once
 	f.mu.Lock()
 	f.removed = []peer.ID{pb}
 	f.mu.Unlock()
 	system.Root.Send(h.PID(), messages.PeerRemoved{Peer: pb})
-	time.Sleep(settle)
+	// Sweep answers after a run that starts once the actor has its request: the sweep of
+	// PeerRemoved, sent before, has run by then (or is that run), while this peer was alone.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h.Sweep(ctx); err != nil {
+		t.Fatalf("a sweep while alone: %v", err)
+	}
+	for len(f.commits) > 0 {
+		for _, ch := range <-f.commits {
+			if ch.Pin.Cid.KeyString() == cidOf(t, 1).KeyString() && !slices.Contains(ch.Pin.Allocations, pb) {
+				t.Fatalf("pin 1 vacated while this peer saw no other live peer: %v", ch.Pin.Allocations)
+			}
+		}
+	}
 	f.setLive(pa, pc, pd) // back in touch
 	waitVacated(t, f, h, pb, 12*settle)
+}
+
+// waitSettle returns once settle (Deps.Settle) has passed since the healer started: its
+// Deps.Started was set before Spawn returned, so at or before spawned. The healer sweeps only
+// then; a wait on the clock, as the rule it waits for is one, and exact, not a guess.
+func waitSettle(spawned time.Time, settle time.Duration) {
+	time.Sleep(time.Until(spawned.Add(settle)))
 }
 
 // failOnce fails the first allocation (an allocator still seeding after a restart, a
@@ -90,7 +110,7 @@ func TestVacateMadeUpAfterAFailedAllocation(t *testing.T) {
 	f.live = []peer.ID{pa, pb, pc, pd}
 	const settle = 300 * time.Millisecond
 	system, h := spawnWithAllocator(t, f, &failOnce{fakes: f}, settle)
-	time.Sleep(2 * settle)
+	waitSettle(time.Now(), settle) // the sweep PeerRemoved asks for is the one that fails
 	f.setLive(pa, pc, pd)
 	f.mu.Lock()
 	f.removed = []peer.ID{pb}

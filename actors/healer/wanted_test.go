@@ -28,7 +28,9 @@ func TestWantedSyncsArePaced(t *testing.T) {
 	for range 20 {
 		system.Root.Send(h.PID(), messages.StateSyncWanted{})
 	}
-	waitPasses(start + 1)
+	waitPasses(start + 1) // the paced sync
+	// A negative check, so a window: no second sync within 3 gaps, which covers both a
+	// back-to-back one and one paced a gap after the first ended.
 	time.Sleep(3 * minWantedGap)
 	if got := f.passes.Load() - start; got != 1 {
 		t.Fatalf("20 asks in a burst made %d syncs, want 1", got)

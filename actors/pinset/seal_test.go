@@ -3,6 +3,7 @@ package pinset
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,12 +87,38 @@ func TestSealAnsweredAcrossRestart(t *testing.T) {
 	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return p.seal.Load() != nil }) {
 		t.Fatal("Seal did not start")
 	}
-	started := crashOnRequest(t)
+	var started atomic.Int32
+	restarting := make(chan struct{})
+	hook := func(m any) { // crashOnRequest's hook, which also tells when the restart begins
+		switch m.(type) {
+		case *actor.Started:
+			started.Add(1)
+		case *actor.Restarting:
+			select { // the actor's goroutine alone calls the hook
+			case <-restarting:
+			default:
+				close(restarting)
+			}
+		case crashNow:
+			panic("injected pinset fault")
+		}
+	}
+	faultHook.Store(&hook)
+	t.Cleanup(func() { faultHook.Store(nil) })
 	sys.Root.Send(p.pid, crashNow{})
 	// The fresh instance waits for the write in flight (the store is one writer's), so the
-	// write is let go once the crash had time to start: if it had not, the Seal is answered
-	// before the restart, which passes too (this test then checks less, never fails wrongly).
-	time.Sleep(100 * time.Millisecond)
+	// write is let go once the crashed instance is restarting, with the Seal still waiting on
+	// it: let go earlier, the Seal would be answered before the restart.
+	select {
+	case <-restarting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pinset actor did not restart after crashNow")
+	}
+	select { // no fresh instance can answer before the write ends
+	case err := <-res:
+		t.Fatalf("Seal answered (%v) while the commit before it was still being written", err)
+	default:
+	}
 	close(store.block)
 	if !poll.Until(10*time.Second, time.Millisecond, func() bool { return started.Load() == 1 }) {
 		t.Fatal("not restarted")
@@ -115,11 +142,29 @@ func TestSealRefusesCommitsNotYetNumbered(t *testing.T) {
 		err error
 	}
 	queued := make(chan result, 1)
+	received := make(chan struct{}, 1)
+	hook := func(m any) {
+		if _, ok := m.(*messages.CommitChanges); ok {
+			select {
+			case received <- struct{}{}:
+			default:
+			}
+		}
+	}
+	faultHook.Store(&hook)
+	t.Cleanup(func() { faultHook.Store(nil) })
 	go func() {
 		ops, err := p.Commit(context.Background(), messages.Change{Kind: crdt.OpPin, Pin: testPin(2)})
 		queued <- result{ops, err}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// The actor has the second commit (it queues it behind the write in flight before it
+	// reads its next message): the Seal sent now finds it queued, not yet numbered, rather
+	// than refusing it later by the flag.
+	select {
+	case <-received:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second commit did not reach the pinset actor")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if _, err := p.Seal(ctx, "leaving"); err == nil {

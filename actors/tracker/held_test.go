@@ -1,8 +1,10 @@
 package tracker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +18,19 @@ import (
 
 // crashBlocked blocks the tracker actor until released, then panics it (a restart).
 type crashBlocked struct{}
+
+// doneWatch is a context that closes called at the first call of Done: ask.Request calls it
+// once its message is sent, to wait for the reply.
+type doneWatch struct {
+	context.Context
+	once   sync.Once
+	called chan struct{}
+}
+
+func (w *doneWatch) Done() <-chan struct{} {
+	w.once.Do(func() { close(w.called) })
+	return w.Context.Done()
+}
 
 // Held reads the incarnation, then asks TrackedSet: a restart between the two has the fresh
 // instance answer, without the memory-only unpin it lost, and Held must not trust that answer.
@@ -52,8 +67,17 @@ func TestHeldDistrustsAnAnswerOfARestartedInstance(t *testing.T) {
 		err  error
 	}
 	out := make(chan res, 1)
-	go func() { k, err := tr.Held(ctx5s(t)); out <- res{k, err} }()
-	time.Sleep(200 * time.Millisecond) // Held has compared and sent its listQuery
+	waiting := &doneWatch{Context: ctx5s(t), called: make(chan struct{})}
+	go func() { k, err := tr.Held(waiting); out <- res{k, err} }()
+	// Held has compared the incarnations and sent its listQuery: the request now waits on
+	// ctx.Done() for the reply, which only the restarted instance can give.
+	select {
+	case <-waiting.called:
+	case r := <-out:
+		t.Fatalf("Held returned (err %v) before it waited for the blocked tracker's answer", r.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for Held to send its listQuery")
+	}
 	armed.Store(false)
 	close(release)
 	r := <-out

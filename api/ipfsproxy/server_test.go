@@ -15,6 +15,17 @@ import (
 
 func TestServerStartShutdown(t *testing.T) {
 	e := newEnv(t)
+	accepted := make(chan string, 16) // remote addresses of the connections the server took
+	tracked := e.srv.srv.ConnState    // httpserve's: it keeps the connections with no request yet
+	e.srv.srv.ConnState = func(c net.Conn, st http.ConnState) {
+		tracked(c, st)
+		if st == http.StateNew {
+			select {
+			case accepted <- c.RemoteAddr().String():
+			default:
+			}
+		}
+	}
 	if err := e.srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +48,17 @@ func TestServerStartShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(50 * time.Millisecond) // the server accepts it
+	for wait := time.After(10 * time.Second); ; { // the server has accepted it and tracks it
+		select {
+		case a := <-accepted:
+			if a != c.LocalAddr().String() {
+				continue
+			}
+		case <-wait:
+			t.Fatal("the server did not accept the idle connection")
+		}
+		break
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
