@@ -1,13 +1,8 @@
 package offlinestate
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 
@@ -42,26 +37,11 @@ func recordDigestEpoch(dir string, self libp2ppeer.ID, epoch uint64) error {
 }
 
 // retireDigestEpoch retires s's own status digest when OwnDigestEpochFile names its epoch
-// for self.
+// for self (another identity's record is not this peer's: its replicas are under another name).
 func retireDigestEpoch(dir string, s *persistence.Store, self libp2ppeer.ID) error {
-	path := filepath.Join(dir, OwnDigestEpochFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	epoch, err := readPeerNumber(filepath.Join(dir, OwnDigestEpochFile), self, "epoch")
+	if err != nil || epoch == 0 {
 		return err
-	}
-	id, num, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
-	if !ok {
-		return fmt.Errorf("%s: not \"<peer ID> <epoch>\"", path)
-	}
-	if id != self.String() {
-		return nil // another identity's: this peer's replicas are under another name
-	}
-	epoch, err := strconv.ParseUint(num, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	_, err = s.RetireOwnDigest(epoch)
 	return err

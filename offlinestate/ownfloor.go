@@ -136,23 +136,29 @@ func readHistory(s *persistence.Store, self libp2ppeer.ID) (h history, err error
 
 // readOwnFloor returns the floor OwnFloorFile records for self (0: no file, or another peer's).
 func readOwnFloor(dir string, self libp2ppeer.ID) (uint64, error) {
-	b, err := os.ReadFile(filepath.Join(dir, OwnFloorFile))
+	return readPeerNumber(filepath.Join(dir, OwnFloorFile), self, "seq")
+}
+
+// readPeerNumber reads a "<peer ID> <number>" file (OwnFloorFile, OwnDigestEpochFile): 0 when
+// there is none or it names another peer. what names the number in the error of a bad file.
+func readPeerNumber(path string, self libp2ppeer.ID, what string) (uint64, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	id, seq, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
+	id, num, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
 	if !ok {
-		return 0, fmt.Errorf("%s: not \"<peer ID> <seq>\"", filepath.Join(dir, OwnFloorFile))
+		return 0, fmt.Errorf("%s: not \"<peer ID> <%s>\"", path, what)
 	}
 	if id != self.String() {
 		return 0, nil
 	}
-	n, err := strconv.ParseUint(seq, 10, 64)
+	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, OwnFloorFile), err)
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return n, nil
 }

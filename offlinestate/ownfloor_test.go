@@ -42,16 +42,10 @@ func lastSeq(t *testing.T, dir string) (last, applied uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := ApplyOwnFloor(dir, s, ident.ID); err != nil {
-		t.Fatal(err)
-	}
-	last, _ = s.LastSeq(ident.ID)
-	applied, _ = s.Applied(ident.ID)
+	withStore(t, dir, func(s *persistence.Store) {
+		last, _ = s.LastSeq(ident.ID)
+		applied, _ = s.Applied(ident.ID)
+	})
 	return last, applied
 }
 
@@ -105,14 +99,11 @@ func touchMember(t *testing.T, dir, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.TouchMember(p, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	withStore(t, dir, func(s *persistence.Store) {
+		if err := s.TouchMember(p, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // A peer that never had another member (a cluster of one) keeps no floor: nobody holds its
