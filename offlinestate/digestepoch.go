@@ -1,7 +1,9 @@
 package offlinestate
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
@@ -36,10 +38,23 @@ func recordDigestEpoch(dir string, self libp2ppeer.ID, epoch uint64) error {
 	return nil
 }
 
-// retireDigestEpoch retires s's own status digest when OwnDigestEpochFile names its epoch
-// for self (another identity's record is not this peer's: its replicas are under another name).
-func retireDigestEpoch(dir string, s *persistence.Store, self libp2ppeer.ID) error {
-	epoch, err := readPeerNumber(filepath.Join(dir, OwnDigestEpochFile), self, "epoch")
+// RetireMovedDigest moves s's own status digest to a new epoch when OwnDigestEpochFile names
+// its epoch for self (persistence.Store.RetireOwnDigest), as the daemon does at start; the state
+// commands leave it to the daemon, which logs it. Another identity's record is not this peer's.
+// A damaged record cannot tell: the digest is retired all the same (it costs the others a
+// whole pull, never a wrong status) and the record removed.
+func RetireMovedDigest(dir string, s *persistence.Store, self libp2ppeer.ID) error {
+	path := filepath.Join(dir, OwnDigestEpochFile)
+	epoch, err := readPeerNumber(path, self, "epoch")
+	if errors.Is(err, errBadRecord) {
+		if epoch, err = s.OwnDigestEpoch(); err != nil {
+			return err
+		}
+		if _, err := s.RetireOwnDigest(epoch); err != nil {
+			return err
+		}
+		return os.Remove(path)
+	}
 	if err != nil || epoch == 0 {
 		return err
 	}

@@ -48,8 +48,14 @@ func publishOwn(t *testing.T, dir, name string) (epoch uint64) {
 // ownDigest returns dir's own digest epoch and entry count, opened as the daemon does.
 func ownDigest(t *testing.T, dir string) (epoch uint64, entries int) {
 	t.Helper()
+	ident, err := identity.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	withStore(t, dir, func(s *persistence.Store) {
-		var err error
+		if err := RetireMovedDigest(dir, s, ident.ID); err != nil {
+			t.Fatal(err)
+		}
 		if epoch, err = s.OwnDigestEpoch(); err != nil {
 			t.Fatal(err)
 		}
@@ -61,8 +67,8 @@ func ownDigest(t *testing.T, dir string) (epoch uint64, entries int) {
 }
 
 // A backup moved back after `state cleanup` (docs/deploy.md) holds the status digest epoch the
-// other peers' replicas hold, at a seq they passed: the daemon's opening drops it, so the
-// peer publishes under a new epoch; once, and under this identity only.
+// other peers' replicas hold, at a seq they passed: the daemon's opening moves it to a new
+// epoch over the same entries, once, and under this identity only.
 func TestMovedBackStateStartsANewDigestEpoch(t *testing.T) {
 	dir := t.TempDir()
 	initDir(t, dir)
@@ -77,7 +83,8 @@ func TestMovedBackStateStartsANewDigestEpoch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, OwnDigestEpochFile)); err != nil || string(b) != fmt.Sprintf("%s %d\n", ident.ID, epoch) {
+	record := filepath.Join(dir, OwnDigestEpochFile)
+	if b, err := os.ReadFile(record); err != nil || string(b) != fmt.Sprintf("%s %d\n", ident.ID, epoch) {
 		t.Fatalf("%s: %q %v, want epoch %d", OwnDigestEpochFile, b, err, epoch)
 	}
 	importN(t, dir, "b", 1) // a new state: no digest yet, so nothing to record at its cleanup
@@ -85,21 +92,34 @@ func TestMovedBackStateStartsANewDigestEpoch(t *testing.T) {
 	if err := os.Rename(first, PinsetDir(dir)); err != nil {
 		t.Fatal(err)
 	}
-	if e, n := ownDigest(t, dir); e != 0 || n != 0 {
-		t.Fatalf("moved back: own digest epoch %d with %d entries, want none (epoch %d retired)", e, n, epoch)
-	}
-	next := publishOwn(t, dir, "a0")
-	if next == epoch {
-		t.Fatalf("published under the retired epoch %d", epoch)
+	// A state command leaves it to the daemon.
+	withStore(t, dir, func(s *persistence.Store) {
+		if e, err := s.OwnDigestEpoch(); e != epoch || err != nil {
+			t.Fatalf("a state command's opening: epoch %d %v, want %d kept", e, err, epoch)
+		}
+	})
+	next, n := ownDigest(t, dir)
+	if next == epoch || next == 0 || n != 1 {
+		t.Fatalf("moved back: own digest epoch %d with %d entries, want a new epoch over the 1 entry (epoch %d retired)", next, n, epoch)
 	}
 	if e, n := ownDigest(t, dir); e != next || n != 1 {
 		t.Fatalf("reopened: own digest epoch %d with %d entries, want %d with 1", e, n, next)
 	}
 	// Another identity's record is not this peer's.
-	if err := os.WriteFile(filepath.Join(dir, OwnDigestEpochFile), fmt.Appendf(nil, "%s %d\n", otherMember, next), 0o600); err != nil {
+	if err := os.WriteFile(record, fmt.Appendf(nil, "%s %d\n", otherMember, next), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if e, n := ownDigest(t, dir); e != next || n != 1 {
 		t.Fatalf("another identity's record: own digest epoch %d with %d entries, want %d with 1", e, n, next)
+	}
+	// A damaged record cannot tell: the digest is retired all the same, and the record removed.
+	if err := os.WriteFile(record, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if e, n := ownDigest(t, dir); e == next || e == 0 || n != 1 {
+		t.Fatalf("a damaged record: own digest epoch %d with %d entries, want a new one over the 1 entry", e, n)
+	}
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Fatalf("the damaged record was kept: %v", err)
 	}
 }

@@ -79,6 +79,18 @@ func (o ImportOptions) prepare(defMin, defMax int) func(*api.Pin) error {
 // PinsetDir is where dir's pinset store lives.
 func PinsetDir(dir string) string { return filepath.Join(dir, "pinset") }
 
+// openStore opens dir's pinset store with the disk reserve service.json sets
+// (datastore.min_free_space). A config that does not load leaves the default reserve: the
+// state commands that rescue a peer (export, cleanup, upgrade) must not depend on it; import
+// reads the config itself and reports it.
+func openStore(dir string) (*persistence.Store, error) {
+	var reserve int64
+	if cfg, err := servicejson.Load(dir); err == nil {
+		reserve = int64(cfg.Datastore.MinFreeSpace)
+	}
+	return persistence.Open(persistence.Options{Dir: PinsetDir(dir), MinFreeSpace: reserve})
+}
+
 // withOfflineStore locks dir and opens its pinset store for f.
 func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Identity) error) error {
 	if !servicejson.Exists(dir) {
@@ -93,7 +105,7 @@ func withOfflineStore(dir string, f func(s *persistence.Store, ident identity.Id
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	s, err := openStore(dir)
 	if err != nil {
 		return err
 	}
@@ -266,7 +278,7 @@ func Upgrade(dir string, out io.Writer) error {
 
 // UpgradeLocked is Upgrade for a caller that holds dir's lock (daemon --upgrade).
 func UpgradeLocked(dir string, out io.Writer) error {
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	s, err := openStore(dir)
 	if err != nil {
 		return err
 	}

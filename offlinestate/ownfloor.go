@@ -59,7 +59,7 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 		return 0, errUnreadable{fmt.Errorf("identity: %w", err)}
 	}
 	prev, perr := readOwnFloor(dir, ident.ID) // a damaged file is replaced
-	s, err := persistence.Open(persistence.Options{Dir: PinsetDir(dir)})
+	s, err := openStore(dir)
 	if err != nil {
 		return 0, errUnreadable{err}
 	}
@@ -69,9 +69,6 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 	}
 	if err = errors.Join(err, s.Close()); err != nil {
 		return 0, errUnreadable{err}
-	}
-	if err := recordDigestEpoch(dir, ident.ID, h.digestEpoch); err != nil {
-		return 0, err
 	}
 	if !h.shared {
 		if h.shared, err = peerstoreNamesOthers(dir, ident.ID); err != nil {
@@ -83,7 +80,7 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return 0, err
 		}
-		return 0, nil
+		return 0, recordDigestEpoch(dir, ident.ID, h.digestEpoch)
 	}
 	floor := max(h.last, h.published)
 	if perr == nil {
@@ -92,11 +89,13 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 	if h.published < h.last {
 		unsent = h.last - h.published
 	}
-	if floor == 0 {
-		return unsent, nil
+	if floor > 0 {
+		if err := atomicfile.Write(path, fmt.Appendf(nil, "%s %d\n", ident.ID, floor), 0o600); err != nil {
+			return 0, fmt.Errorf("recording this peer's last op number (%d) in %s: %w", floor, path, err)
+		}
 	}
-	if err := atomicfile.Write(path, fmt.Appendf(nil, "%s %d\n", ident.ID, floor), 0o600); err != nil {
-		return 0, fmt.Errorf("recording this peer's last op number (%d) in %s: %w", floor, path, err)
+	if err := recordDigestEpoch(dir, ident.ID, h.digestEpoch); err != nil { // last: a failure above leaves the state as it was
+		return 0, err
 	}
 	return unsent, nil
 }
@@ -151,29 +150,28 @@ func readPeerNumber(path string, self libp2ppeer.ID, what string) (uint64, error
 	}
 	id, num, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
 	if !ok {
-		return 0, fmt.Errorf("%s: not \"<peer ID> <%s>\"", path, what)
+		return 0, fmt.Errorf("%s: %w: not \"<peer ID> <%s>\"", path, errBadRecord, what)
 	}
 	if id != self.String() {
 		return 0, nil
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
+		return 0, fmt.Errorf("%s: %w: %w", path, errBadRecord, err)
 	}
 	return n, nil
 }
 
-// ApplyOwnFloor raises s's own numbering to the floor dir's OwnFloorFile records for self,
-// and retires s's status digest when it is of the epoch OwnDigestEpochFile records.
+// errBadRecord is a "<peer ID> <number>" file that does not say that.
+var errBadRecord = errors.New("damaged record")
+
+// ApplyOwnFloor raises s's own numbering to the floor dir's OwnFloorFile records for self.
 func ApplyOwnFloor(dir string, s *persistence.Store, self libp2ppeer.ID) error {
 	floor, err := readOwnFloor(dir, self)
 	if err != nil {
 		return err
 	}
-	if err := s.SetOwnFloor(self, floor); err != nil {
-		return err
-	}
-	return retireDigestEpoch(dir, s, self)
+	return s.SetOwnFloor(self, floor)
 }
 
 // peerstoreFile is peer.PeerstoreFile (peer imports this package): the known peers' addresses,

@@ -234,6 +234,11 @@ func New(ctx context.Context, dir string, cfg servicejson.Config, ident identity
 	if err = offlinestate.ApplyOwnFloor(dir, p.store, ident.ID); err != nil {
 		return nil, err
 	}
+	// And a state moved back from a backup publishes its status digest under a new epoch
+	// (offlinestate.OwnDigestEpochFile), before the status digest actor reads it.
+	if err = offlinestate.RetireMovedDigest(dir, p.store, ident.ID); err != nil {
+		return nil, err
+	}
 	if p.roster, err = roster.New(roster.Config{Self: ident.ID, Peername: cfg.Cluster.Peername, TrustedPeers: cfg.Consensus.CRDT.TrustedPeers},
 		p.host, p.store, log); err != nil {
 		return nil, err

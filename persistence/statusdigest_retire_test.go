@@ -3,6 +3,7 @@ package persistence
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,26 +63,50 @@ func TestRetiredOwnDigestStartsANewEpoch(t *testing.T) {
 	if ok, err := s.RetireOwnDigest(d1.Epoch + 1); ok || err != nil {
 		t.Fatalf("retired another epoch: %v %v", ok, err)
 	}
+	before := dumpDigest(t, s.OwnDigestEach)
 	if ok, err := s.RetireOwnDigest(d1.Epoch); !ok || err != nil {
 		t.Fatalf("RetireOwnDigest(%d): %v %v", d1.Epoch, ok, err)
 	}
-	if e, err := s.OwnDigestEpoch(); e != 0 || err != nil {
-		t.Fatalf("epoch after retiring: %d %v", e, err)
+	epoch, seq, err := s.OwnDigestVersion()
+	if err != nil || epoch == d1.Epoch || epoch == 0 || seq != d1.Seq {
+		t.Fatalf("version after retiring: epoch %d seq %d %v, want a new epoch at seq %d", epoch, seq, err, d1.Seq)
 	}
-	if got := dumpDigest(t, s.OwnDigestEach); got != "" {
-		t.Fatalf("own entries after retiring:\n%s", got)
+	if got := dumpDigest(t, s.OwnDigestEach); got != before {
+		t.Fatalf("own entries changed by retiring:\n%s\nwant:\n%s", got, before)
 	}
-	// The reconcile at start writes the tracker's statuses again, in the new epoch.
-	d := publish(s, statusdigest.Entry{Cid: c1, Status: api.TrackerStatusPinned, TS: ts},
-		statusdigest.Entry{Cid: c3, Status: api.TrackerStatusPinError, TS: ts, Error: "boom"})
-	if d.Epoch == d1.Epoch || d.Seq != 1 {
-		t.Fatalf("delta after retiring: epoch %d seq %d (retired epoch %d)", d.Epoch, d.Seq, d1.Epoch)
+	// The reconcile at start publishes what the restored state forgot, after the seq.
+	d := publish(s, statusdigest.Entry{Cid: c3, Status: api.TrackerStatusPinError, TS: ts, Error: "boom"})
+	if d.Epoch != epoch || d.Seq != seq+1 {
+		t.Fatalf("delta after retiring: epoch %d seq %d, want %d at %d", d.Epoch, d.Seq, epoch, seq+1)
+	}
+	// The replica dropped the forgotten life for the new epoch and is behind (shown as such)
+	// until it pulls the whole digest.
+	m, _, err := rep.DigestMeta(pubID)
+	if err != nil || m.Epoch != epoch || m.Current() {
+		t.Fatalf("replica meta after the new epoch's delta: %+v %v, want epoch %d, behind", m, err, epoch)
+	}
+	if got := replica(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "pin_error") {
+		t.Fatalf("the replica kept the forgotten life's entries, want only the new epoch's delta:\n%s", got)
+	}
+	gen, err := rep.StartDigestPull(pubID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := s.OwnDigestPage(nil, statusdigest.MaxEntries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.ApplyDigestPage(pubID, gen, pg, true, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rep.FinishDigestPull(pubID, gen, pg.Epoch, pg.Seq, now); err != nil {
+		t.Fatal(err)
 	}
 	if got, want := replica(), dumpDigest(t, s.OwnDigestEach); got != want {
 		t.Fatalf("replica differs from the publisher\nreplica:\n%s\npublisher:\n%s", got, want)
 	}
-	if m, _, err := rep.DigestMeta(pubID); err != nil || m.Epoch != d.Epoch || !m.Current() {
-		t.Fatalf("replica meta %+v %v", m, err)
+	if m, _, err := rep.DigestMeta(pubID); err != nil || m.Epoch != epoch || !m.Current() {
+		t.Fatalf("replica meta after the pull: %+v %v", m, err)
 	}
 	if ok, err := s.RetireOwnDigest(d1.Epoch); ok || err != nil { // once only
 		t.Fatalf("retired twice: %v %v", ok, err)
