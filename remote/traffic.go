@@ -39,10 +39,17 @@ func (c *TrafficCounter) of(p peer.ID) *peerTraffic {
 	if t, ok := c.peers.Load(p); ok {
 		return t.(*peerTraffic)
 	}
-	if n := c.net.Load(); n != nil && (*n).Connectedness(p) != network.Connected {
+	n := c.net.Load()
+	if n != nil && (*n).Connectedness(p) != network.Connected {
 		return nil
 	}
 	t, _ := c.peers.LoadOrStore(p, new(peerTraffic))
+	// A disconnection between the check and the store: the swarm drops the connection before
+	// it notifies, so either its Forget runs after the store or this check sees it.
+	if n != nil && (*n).Connectedness(p) != network.Connected {
+		c.peers.CompareAndDelete(p, t)
+		return nil
+	}
 	return t.(*peerTraffic)
 }
 
