@@ -248,6 +248,9 @@ type Datastore struct {
 const maxMinFreeSpace = 1 << 62
 
 func (c Datastore) Validate() error {
+	if c.MinFreeSpace != 0 && c.MinFreeSpace < 1<<20 {
+		return fmt.Errorf("datastore.min_free_space: %d bytes is less than 1 MiB (0 for the default, 64 MiB)", c.MinFreeSpace)
+	}
 	if c.MinFreeSpace > maxMinFreeSpace {
 		return fmt.Errorf("datastore.min_free_space: %d bytes is more than any disk holds (at most %d)", c.MinFreeSpace, uint64(maxMinFreeSpace))
 	}

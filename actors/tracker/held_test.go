@@ -20,7 +20,8 @@ import (
 type crashBlocked struct{}
 
 // doneWatch is a context that closes called at the first call of Done: ask.Request calls it
-// once its message is sent, to wait for the reply.
+// once its message is sent, to wait for the reply. A context derived in Held or its request
+// (WithTimeout calls Done when made) would close it early and this test would race again.
 type doneWatch struct {
 	context.Context
 	once   sync.Once

@@ -29,6 +29,11 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "replication_factor") {
 		t.Fatalf("validate: %v", err)
 	}
+	cfg = Default()
+	cfg.Datastore.MinFreeSpace = 1000
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "datastore.min_free_space: 1000 bytes is less than 1 MiB") {
+		t.Fatalf("validate a reserve under 1 MiB: %v", err)
+	}
 	t.Setenv("CLUSTER_PEERNAME", "from-env")
 	t.Setenv("PINCLUSTER_PIN_TRACKER_CONCURRENT_PINS", "3")
 	t.Setenv("PINCLUSTER_DATASTORE_MIN_FREE_SPACE", "1073741824")

@@ -138,6 +138,9 @@ func (n *Node) RepoStat(ctx context.Context) (ipfs.RepoStat, error) {
 	if err != nil {
 		return ipfs.RepoStat{}, fmt.Errorf("repo stat: statfs %s: %w", n.cfg.Dir, err)
 	}
+	// The reserve is not free for pins: a peer ranked by this figure would be chosen for pins
+	// it refuses (datastore.min_free_space).
+	free -= min(free, n.dstore.space.min)
 	if max := n.cfg.StorageMax; max > 0 {
 		left := uint64(0)
 		if max > size {

@@ -43,6 +43,10 @@ func TestLowFreeSpaceRefusesWritesNotReadsOrGC(t *testing.T) {
 	if err != nil || !wasRemoved(removed, loose) {
 		t.Fatalf("GC on a nearly full disk: removed %v, %v", removed, err)
 	}
+	// The freespace metric leaves the reserve out: the allocator must not choose this peer.
+	if st, err := n.RepoStat(ctx); err != nil || st.FreeSpace != 0 {
+		t.Fatalf("RepoStat under the reserve: %+v, %v; want FreeSpace 0", st, err)
+	}
 }
 
 // The node's reserve is the pinset store's: docs/deploy.md ("Disk space") gives one figure for
