@@ -64,7 +64,11 @@ func cleanedPeerNumbersAfter(t *testing.T, sole bool) {
 	}
 	old := pinAll("old", 5)
 	c.WaitFor(heldBy12(old), 30*time.Second, "followers hold the writer's first pins")
-	time.Sleep(3 * time.Second) // several collection rounds: mb/ as the daemon leaves it
+	for range 2 { // collection rounds: mb/ as the daemon leaves it
+		if err := c.Peer(0).CollectNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.Stop(0)
 	dir := c.Dir(0)
 	if err := c.Config(0).Save(dir); err != nil {
