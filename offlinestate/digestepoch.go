@@ -18,11 +18,11 @@ import (
 // The other peers' replicas of this peer's status digest know it by epoch and seq. A state
 // moved back from a backup (docs/deploy.md) holds an epoch they know at a seq they passed:
 // its next deltas would be taken for ones already applied, and global status would show
-// this peer's old statuses. Backup records the epoch before it moves the state; every
-// opening of a store whose own digest is of that epoch drops the digest
-// (persistence.Store.RetireOwnDigest), so the daemon publishes under a new epoch, which the
-// others pull whole. A new store (after a cleanup, an import) has a new epoch anyway. The
-// file is kept: moving back any backup of that epoch, later, is a rollback too.
+// this peer's old statuses. Backup records the epoch when it moves the state; the daemon
+// started on a store whose own digest is of that epoch moves the digest to a new epoch over
+// the same entries (RetireMovedDigest, persistence.Store.RetireOwnDigest), which the others
+// pull whole. A new store (after a cleanup, an import) has a new epoch anyway. The file is
+// kept: moving back any backup of that epoch, later, is a rollback too.
 const OwnDigestEpochFile = "own-digest-epoch"
 
 // recordDigestEpoch writes OwnDigestEpochFile for self's epoch (none for 0: a store that never
