@@ -64,9 +64,6 @@ func recordOwnFloor(dir string) (unsent uint64, err error) {
 		return 0, errUnreadable{err}
 	}
 	h, err := readHistory(s, ident.ID)
-	if err == nil {
-		h.digestEpoch, err = s.OwnDigestEpoch()
-	}
 	if err = errors.Join(err, s.Close()); err != nil {
 		return 0, errUnreadable{err}
 	}
@@ -115,6 +112,9 @@ func readHistory(s *persistence.Store, self libp2ppeer.ID) (h history, err error
 		return h, err
 	}
 	if h.applied, err = s.Applied(self); err != nil {
+		return h, err
+	}
+	if h.digestEpoch, err = s.OwnDigestEpoch(); err != nil {
 		return h, err
 	}
 	members, err := s.Members()

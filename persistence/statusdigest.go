@@ -176,15 +176,24 @@ func (s *Store) ownDigestVersion() (epoch, seq uint64, err error) {
 	if err != nil || epoch != 0 {
 		return epoch, seq, err
 	}
-	var b [8]byte
-	for epoch == 0 {
-		if _, err := rand.Read(b[:]); err != nil {
-			return 0, 0, err
-		}
-		epoch = binary.BigEndian.Uint64(b[:])
+	if epoch, err = newEpoch(0); err != nil {
+		return 0, 0, err
 	}
 	err = s.update(func(txn *badger.Txn) error { return txn.Set(keyOwnDigestVer, ownVersionValue(epoch, 0)) })
 	return epoch, 0, err
+}
+
+// newEpoch is a random digest epoch, neither 0 (none) nor old.
+func newEpoch(old uint64) (uint64, error) {
+	var b [8]byte
+	for epoch := uint64(0); ; {
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		if epoch = binary.BigEndian.Uint64(b[:]); epoch != 0 && epoch != old {
+			return epoch, nil
+		}
+	}
 }
 
 // WriteOwnDigest stores the changes of this peer's statuses (at most statusdigest.MaxEntries;

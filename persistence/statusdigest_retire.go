@@ -1,8 +1,6 @@
 package persistence
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -53,12 +51,8 @@ func (s *Store) RetireOwnDigest(epoch uint64) (bool, error) {
 		if err != nil || cur != epoch {
 			return err
 		}
-		var b [8]byte
-		for next == 0 || next == epoch {
-			if _, err := rand.Read(b[:]); err != nil {
-				return err
-			}
-			next = binary.BigEndian.Uint64(b[:])
+		if next, err = newEpoch(epoch); err != nil {
+			return err
 		}
 		return txn.Set(keyOwnDigestVer, ownVersionValue(next, seq))
 	})
